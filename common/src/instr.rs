@@ -1,0 +1,302 @@
+//! The instruction table of PROTOCOL.md section 4: code, name, category and
+//! argument shape of every instruction. Every binary looks instructions up
+//! here; nothing else spells out a code.
+
+use crate::frame::MessageType;
+
+/// How many arguments an instruction carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    /// Exactly this many space-separated arguments.
+    Exact(u16),
+    /// Any number of arguments (address lists).
+    Any,
+    /// A raw chunk of a data transfer, not arguments (`data`, `quotes`).
+    Raw,
+}
+
+/// Which connection state a client instruction belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Command state, where every connection starts.
+    Command,
+    /// Data transfer state.
+    Data,
+}
+
+impl State {
+    /// The wire word: `command` or `data`.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Command => "command",
+            State::Data => "data",
+        }
+    }
+
+    /// Parses the wire word.
+    pub fn parse(word: &str) -> Option<State> {
+        match word {
+            "command" => Some(State::Command),
+            "data" => Some(State::Data),
+            _ => None,
+        }
+    }
+}
+
+/// Every instruction of protocol version 1, with its wire code.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Instr {
+    Login = 1,
+    LoginSession = 2,
+    Register = 3,
+    PurchaseAsset = 4,
+    SellAsset = 5,
+    SwitchState = 6,
+    Logout = 7,
+    GetWorkerList = 8,
+    GetAssetInfo = 16,
+    GetAssetValueCurrent = 17,
+    GetAssetValueDay = 18,
+    GetAssetValueWeek = 19,
+    GetAssetValueMonth = 20,
+    GetAssetValueYear = 21,
+    GetAssetValueAllTime = 22,
+    GetUserInfo = 23,
+    GetUserPortfolio = 24,
+    GetUserTransactionHistory = 25,
+    GetAssetList = 26,
+    LoginFail = 32,
+    SessionId = 33,
+    RegisterSuccess = 34,
+    RegisterFail = 35,
+    PurchaseSuccess = 36,
+    PurchaseFail = 37,
+    SellSuccess = 38,
+    SellFail = 39,
+    StateSwitchSuccess = 40,
+    StateSwitchFail = 41,
+    Data = 42,
+    DataFail = 43,
+    WorkerList = 44,
+    LogoutSuccess = 45,
+    LogoutFail = 46,
+    ProtocolError = 47,
+    WorkerHello = 64,
+    MasterChallenge = 65,
+    WorkerProof = 66,
+    LinkAccepted = 67,
+    LinkRefused = 68,
+    Ping = 69,
+    Pong = 70,
+    SessionClosed = 71,
+    Kick = 72,
+    Quotes = 73,
+    WorkerListUpdate = 74,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The instruction.
+    pub instr: Instr,
+    /// Its name as PROTOCOL.md spells it.
+    pub name: &'static str,
+    /// The `message_type` it travels with (`switchState` also as data).
+    pub kind: MessageType,
+    /// Its argument shape.
+    pub arity: Arity,
+    /// Argument names, for `ptwire list` and error messages.
+    pub args: &'static str,
+}
+
+use Arity::{Any, Exact, Raw};
+use MessageType::{Command, Control, Data, Return};
+
+macro_rules! spec {
+    ($instr:ident, $name:literal, $kind:ident, $arity:expr, $args:literal) => {
+        Spec {
+            instr: Instr::$instr,
+            name: $name,
+            kind: $kind,
+            arity: $arity,
+            args: $args,
+        }
+    };
+}
+
+/// The whole table, in code order.
+#[rustfmt::skip]
+pub static TABLE: &[Spec] = &[
+    spec!(Login, "login", Command, Exact(3), "username hashedPass isExpirable"),
+    spec!(LoginSession, "loginSession", Command, Exact(1), "sessionID"),
+    spec!(Register, "register", Command, Exact(3), "username email hashedPass"),
+    spec!(PurchaseAsset, "purchaseAsset", Command, Exact(3), "sessionID symbol quantity"),
+    spec!(SellAsset, "sellAsset", Command, Exact(3), "sessionID symbol quantity"),
+    spec!(SwitchState, "switchState", Command, Exact(2), "sessionID state"),
+    spec!(Logout, "logout", Command, Exact(1), "sessionID"),
+    spec!(GetWorkerList, "getWorkerList", Command, Exact(0), ""),
+    spec!(GetAssetInfo, "getAssetInfo", Data, Exact(1), "symbol"),
+    spec!(GetAssetValueCurrent, "getAssetValueCurrent", Data, Exact(1), "symbol"),
+    spec!(GetAssetValueDay, "getAssetValueDay", Data, Exact(2), "symbol date"),
+    spec!(GetAssetValueWeek, "getAssetValueWeek", Data, Exact(2), "symbol date"),
+    spec!(GetAssetValueMonth, "getAssetValueMonth", Data, Exact(2), "symbol date"),
+    spec!(GetAssetValueYear, "getAssetValueYear", Data, Exact(2), "symbol date"),
+    spec!(GetAssetValueAllTime, "getAssetValueAllTime", Data, Exact(1), "symbol"),
+    spec!(GetUserInfo, "getUserInfo", Data, Exact(2), "sessionID username"),
+    spec!(GetUserPortfolio, "getUserPortfolio", Data, Exact(2), "sessionID username"),
+    spec!(GetUserTransactionHistory, "getUserTransactionHistory", Data, Exact(2), "sessionID username"),
+    spec!(GetAssetList, "getAssetList", Data, Exact(0), ""),
+    spec!(LoginFail, "loginFail", Return, Exact(1), "reason"),
+    spec!(SessionId, "sessionID", Return, Exact(1), "sessionID"),
+    spec!(RegisterSuccess, "registerSuccess", Return, Exact(0), ""),
+    spec!(RegisterFail, "registerFail", Return, Exact(1), "reason"),
+    spec!(PurchaseSuccess, "purchaseSuccess", Return, Exact(5), "txid symbol quantity price timestamp"),
+    spec!(PurchaseFail, "purchaseFail", Return, Exact(1), "reason"),
+    spec!(SellSuccess, "sellSuccess", Return, Exact(5), "txid symbol quantity price timestamp"),
+    spec!(SellFail, "sellFail", Return, Exact(1), "reason"),
+    spec!(StateSwitchSuccess, "stateSwitchSuccess", Return, Exact(1), "state"),
+    spec!(StateSwitchFail, "stateSwitchFail", Return, Exact(1), "reason"),
+    spec!(Data, "data", Return, Raw, "(packet N/MAX of a payload)"),
+    spec!(DataFail, "dataFail", Return, Exact(1), "reason"),
+    spec!(WorkerList, "workerList", Return, Any, "address..."),
+    spec!(LogoutSuccess, "logoutSuccess", Return, Exact(0), ""),
+    spec!(LogoutFail, "logoutFail", Return, Exact(1), "reason"),
+    spec!(ProtocolError, "protocolError", Return, Exact(1), "reason"),
+    spec!(WorkerHello, "workerHello", Control, Exact(4), "uuid name clientAddress workerNonce"),
+    spec!(MasterChallenge, "masterChallenge", Control, Exact(2), "masterNonce masterSignature"),
+    spec!(WorkerProof, "workerProof", Control, Exact(1), "workerSignature"),
+    spec!(LinkAccepted, "linkAccepted", Control, Exact(0), ""),
+    spec!(LinkRefused, "linkRefused", Control, Exact(1), "reason"),
+    spec!(Ping, "ping", Control, Exact(1), "token"),
+    spec!(Pong, "pong", Control, Exact(1), "token"),
+    spec!(SessionClosed, "sessionClosed", Control, Exact(1), "sessionID"),
+    spec!(Kick, "kick", Control, Exact(1), "reason"),
+    spec!(Quotes, "quotes", Control, Raw, "(packet N/MAX of quote lines)"),
+    spec!(WorkerListUpdate, "workerListUpdate", Control, Any, "address..."),
+];
+
+impl Instr {
+    /// The instruction with wire code `code`, if any.
+    pub fn from_code(code: u8) -> Option<Instr> {
+        TABLE
+            .iter()
+            .find(|s| s.instr as u8 == code)
+            .map(|s| s.instr)
+    }
+
+    /// The instruction named `name` exactly as PROTOCOL.md spells it.
+    pub fn from_name(name: &str) -> Option<Instr> {
+        TABLE.iter().find(|s| s.name == name).map(|s| s.instr)
+    }
+
+    /// Its wire code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Its table row.
+    pub fn spec(self) -> &'static Spec {
+        TABLE
+            .iter()
+            .find(|s| s.instr == self)
+            .expect("every Instr variant has a TABLE row")
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The `message_type` it is normally sent with.
+    pub fn kind(self) -> MessageType {
+        self.spec().kind
+    }
+
+    /// Its argument shape.
+    pub fn arity(self) -> Arity {
+        self.spec().arity
+    }
+
+    /// Whether `kind` is an allowed `message_type` for it.
+    pub fn allows(self, kind: MessageType) -> bool {
+        kind == self.kind() || (self == Instr::SwitchState && kind == MessageType::Data)
+    }
+
+    /// The client state it may be sent in; `None` for returns and control,
+    /// and for the two that work in both (`switchState`, `getWorkerList`).
+    pub fn state(self) -> Option<State> {
+        match (self, self.kind()) {
+            (Instr::SwitchState | Instr::GetWorkerList, _) => None,
+            (_, MessageType::Command) => Some(State::Command),
+            (_, MessageType::Data) => Some(State::Data),
+            _ => None,
+        }
+    }
+
+    /// The failure return that answers it, for client requests.
+    pub fn failure(self) -> Option<Instr> {
+        Some(match self {
+            Instr::Login | Instr::LoginSession => Instr::LoginFail,
+            Instr::Register => Instr::RegisterFail,
+            Instr::PurchaseAsset => Instr::PurchaseFail,
+            Instr::SellAsset => Instr::SellFail,
+            Instr::SwitchState => Instr::StateSwitchFail,
+            Instr::Logout => Instr::LogoutFail,
+            Instr::GetWorkerList => Instr::ProtocolError,
+            i if i.kind() == MessageType::Data => Instr::DataFail,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_codes_and_names_are_unique_and_round_trip() {
+        for (i, a) in TABLE.iter().enumerate() {
+            assert_eq!(Instr::from_code(a.instr.code()), Some(a.instr));
+            assert_eq!(Instr::from_name(a.name), Some(a.instr));
+            for b in &TABLE[i + 1..] {
+                assert_ne!(a.instr.code(), b.instr.code());
+                assert_ne!(a.name, b.name);
+            }
+        }
+        assert_eq!(TABLE.len(), 46);
+    }
+
+    #[test]
+    fn codes_match_protocol_md() {
+        assert_eq!(Instr::Login.code(), 1);
+        assert_eq!(Instr::GetWorkerList.code(), 8);
+        assert_eq!(Instr::GetAssetInfo.code(), 16);
+        assert_eq!(Instr::GetAssetList.code(), 26);
+        assert_eq!(Instr::LoginFail.code(), 32);
+        assert_eq!(Instr::ProtocolError.code(), 47);
+        assert_eq!(Instr::WorkerHello.code(), 64);
+        assert_eq!(Instr::WorkerListUpdate.code(), 74);
+        assert_eq!(Instr::from_code(9), None);
+        assert_eq!(Instr::from_code(99), None);
+    }
+
+    #[test]
+    fn switch_state_travels_as_command_or_data() {
+        assert!(Instr::SwitchState.allows(MessageType::Command));
+        assert!(Instr::SwitchState.allows(MessageType::Data));
+        assert!(!Instr::Login.allows(MessageType::Data));
+        assert!(!Instr::GetAssetInfo.allows(MessageType::Command));
+    }
+
+    #[test]
+    fn states_and_failures() {
+        assert_eq!(Instr::Login.state(), Some(State::Command));
+        assert_eq!(Instr::GetUserInfo.state(), Some(State::Data));
+        assert_eq!(Instr::SwitchState.state(), None);
+        assert_eq!(Instr::GetAssetValueDay.failure(), Some(Instr::DataFail));
+        assert_eq!(Instr::LoginSession.failure(), Some(Instr::LoginFail));
+        assert_eq!(Instr::Ping.failure(), None);
+    }
+}

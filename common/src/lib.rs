@@ -1,0 +1,80 @@
+//! PaperTrader common crate: everything more than one binary needs.
+//!
+//! The wire protocol of `papertrader-protocol(7)` (frame codec, instruction
+//! table, arguments, value types, data transfers), the `key = value` config
+//! parser and the bounded log system. This crate never spawns a thread or
+//! opens a socket; the daemons do that.
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod conf;
+pub mod frame;
+pub mod instr;
+pub mod log;
+pub mod message;
+pub mod transfer;
+pub mod value;
+
+pub use frame::{Decoder, Frame, HEADER_LEN, Header, MAX_DATA, MessageType};
+pub use instr::{Arity, Instr, State};
+pub use value::{Money, Reason, ReasonCode};
+
+#[cfg(test)]
+mod vectors {
+    //! The golden frames of `protocol-vectors.txt` (a copy of the shared
+    //! file kept in the crate so the tests need nothing outside the repo).
+
+    use crate::frame::decode;
+
+    const VECTORS: &str = include_str!("../testdata/protocol-vectors.txt");
+
+    /// `(name, bytes)` for every vector line.
+    pub fn all() -> Vec<(&'static str, Vec<u8>)> {
+        VECTORS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let (name, hex) = l.split_once(' ').expect("name hex");
+                (name, unhex(hex.trim()))
+            })
+            .collect()
+    }
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit pair"))
+            .collect()
+    }
+
+    #[test]
+    fn every_vector_decodes_and_encodes_back() {
+        let vectors = all();
+        assert_eq!(vectors.len(), 20);
+        for (name, bytes) in vectors {
+            let (frame, used) = decode(&bytes).expect(name).expect(name);
+            assert_eq!(used, bytes.len(), "{name}: one whole frame");
+            assert_eq!(frame.to_bytes(), bytes, "{name}: re-encodes identically");
+            crate::message::check(&frame, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn copy_matches_shared_file_when_present() {
+        let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/protocol-vectors.txt");
+        if let Ok(text) = std::fs::read_to_string(shared) {
+            assert_eq!(text, VECTORS, "common/testdata is out of date with shared/");
+        }
+    }
+
+    #[test]
+    fn vector_values_parse() {
+        use crate::value::{Money, SessionId, Username};
+        let login = &all().into_iter().find(|(n, _)| *n == "login").expect("login").1;
+        let (frame, _) = decode(login).expect("ok").expect("whole");
+        let args = crate::args::split(&frame.data, frame.argument_count).expect("3 args");
+        assert_eq!(Username::parse(args[0]).expect("alice").as_str(), "alice");
+        assert!(SessionId::parse("0f1e2d3c4b5a69788796a5b4c3d2e1f0").is_ok());
+        assert_eq!(Money::parse("189.5000").expect("price").to_string(), "189.5000");
+    }
+}

@@ -1,0 +1,1 @@
+//! Bounded log system (being written).

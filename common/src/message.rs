@@ -1,0 +1,286 @@
+//! Checking a decoded frame against the instruction table, and building the
+//! frames servers send back. Decides the three outcomes of PROTOCOL.md
+//! section 8: close the connection, `protocolError` and stay open, or the
+//! instruction's own failure return with `bad-arguments`.
+
+use std::fmt;
+
+use crate::args::{self, ArgError};
+use crate::frame::{Frame, MessageType};
+use crate::instr::{Arity, Instr};
+use crate::value::{Reason, ReasonCode};
+
+/// What is wrong with a frame, and so how to answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckError {
+    /// Packet numbering on a frame that is not a transfer packet, or none on
+    /// one that is: framing is in doubt, answer `protocolError` and close.
+    Numbering {
+        /// The instruction code.
+        code: u8,
+        /// The header's `data_message_number`.
+        number: u32,
+        /// The header's `data_message_max`.
+        max: u32,
+    },
+    /// No instruction has this code: `protocolError`, stay open.
+    UnknownInstruction(u8),
+    /// A known instruction with the wrong `message_type`: `protocolError`,
+    /// stay open.
+    WrongType(Instr, u8),
+    /// Arguments of the wrong count or shape: the instruction's failure
+    /// return with `bad-arguments`, stay open.
+    Arguments(Instr, ArgError),
+}
+
+impl CheckError {
+    /// Whether the connection must be closed after the answer.
+    pub fn closes(&self) -> bool {
+        matches!(self, CheckError::Numbering { .. })
+    }
+
+    /// The return frame that answers this error.
+    pub fn reply(&self) -> Frame {
+        let reason = match self {
+            CheckError::Arguments(..) => Reason::new(ReasonCode::BadArguments, self.to_string()),
+            _ => Reason::new(ReasonCode::Protocol, self.to_string()),
+        };
+        let instr = match self {
+            CheckError::Arguments(instr, _) => instr.failure().unwrap_or(Instr::ProtocolError),
+            _ => Instr::ProtocolError,
+        };
+        reply(instr, reason)
+    }
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckError::Numbering { code, number, max } => {
+                write!(f, "packet numbering {number}/{max} on instruction {code}")
+            }
+            CheckError::UnknownInstruction(code) => write!(f, "unknown instruction {code}"),
+            CheckError::WrongType(instr, t) => {
+                write!(f, "{} is not allowed with message_type {t}", instr.name())
+            }
+            CheckError::Arguments(instr, err) => {
+                write!(f, "{} takes {}: {err}", instr.name(), args_hint(*instr))
+            }
+        }
+    }
+}
+
+fn args_hint(instr: Instr) -> String {
+    match instr.arity() {
+        Arity::Exact(0) => "no arguments".to_string(),
+        Arity::Exact(n) => format!("{n} arguments ({})", instr.spec().args),
+        Arity::Any => "addresses".to_string(),
+        Arity::Raw => "a raw chunk".to_string(),
+    }
+}
+
+/// A frame checked against the table, arguments split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// The instruction.
+    pub instr: Instr,
+    /// Its arguments (after `skip` prefix arguments).
+    pub args: Vec<&'a str>,
+    /// The prefix arguments that stood in front (forwarding, section 6).
+    pub prefix: Vec<&'a str>,
+}
+
+/// Checks `frame` and splits its arguments. `prefix` is the number of
+/// arguments expected in front of the instruction's own (4 for a request
+/// forwarded by a worker, 1 for a reply carrying a REQID, else 0).
+pub fn check(frame: &Frame, prefix: u16) -> Result<Request<'_>, CheckError> {
+    let Some(instr) = Instr::from_code(frame.instruction) else {
+        return Err(CheckError::UnknownInstruction(frame.instruction));
+    };
+    let raw = instr.arity() == Arity::Raw;
+    let numbered = frame.data_message_number != 0 || frame.data_message_max != 0;
+    if raw != numbered {
+        return Err(CheckError::Numbering {
+            code: frame.instruction,
+            number: frame.data_message_number,
+            max: frame.data_message_max,
+        });
+    }
+    let allowed = MessageType::from_u8(frame.message_type).is_some_and(|t| instr.allows(t));
+    if !allowed {
+        return Err(CheckError::WrongType(instr, frame.message_type));
+    }
+    let bad = |err| CheckError::Arguments(instr, err);
+    match instr.arity() {
+        Arity::Raw => {
+            if frame.argument_count != prefix {
+                let err = ArgError::TooFew {
+                    expected: prefix,
+                    found: frame.argument_count as usize,
+                };
+                return Err(bad(err));
+            }
+            let (head, _) = split_prefix(&frame.data, prefix).map_err(bad)?;
+            Ok(Request {
+                instr,
+                args: Vec::new(),
+                prefix: head,
+            })
+        }
+        Arity::Exact(n) => {
+            if frame.argument_count != n + prefix {
+                let found = frame.argument_count.saturating_sub(prefix) as usize;
+                return Err(bad(ArgError::TooFew { expected: n, found }));
+            }
+            let mut all = args::split(&frame.data, frame.argument_count).map_err(bad)?;
+            let own = all.split_off(prefix as usize);
+            Ok(Request {
+                instr,
+                args: own,
+                prefix: all,
+            })
+        }
+        Arity::Any => {
+            if frame.argument_count < prefix {
+                let err = ArgError::TooFew {
+                    expected: prefix,
+                    found: frame.argument_count as usize,
+                };
+                return Err(bad(err));
+            }
+            let mut all = args::split_all(&frame.data, frame.argument_count).map_err(bad)?;
+            let own = all.split_off(prefix as usize);
+            Ok(Request {
+                instr,
+                args: own,
+                prefix: all,
+            })
+        }
+    }
+}
+
+/// Splits `prefix` space-free arguments off the front of a raw chunk and
+/// returns them with the rest of the chunk.
+pub fn split_prefix(data: &[u8], prefix: u16) -> Result<(Vec<&str>, &[u8]), ArgError> {
+    let mut head = Vec::with_capacity(prefix as usize);
+    let mut rest = data;
+    for i in 0..prefix as usize {
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        if end == 0 {
+            return Err(ArgError::Empty(i));
+        }
+        let word =
+            std::str::from_utf8(&rest[..end]).map_err(|e| ArgError::NotUtf8(e.valid_up_to()))?;
+        head.push(word);
+        rest = rest.get(end + 1..).unwrap_or(&[]);
+    }
+    Ok((head, rest))
+}
+
+/// A frame for `instr` with `args`, with the instruction's usual type.
+///
+/// Panics only if an argument other than the last holds a space or is
+/// empty, which is a bug in the caller, never peer input.
+pub fn frame<S: AsRef<str>>(instr: Instr, args: &[S]) -> Frame {
+    let (count, data) = args::join(args).expect("arguments built by this program are well-formed");
+    Frame::new(instr.kind(), instr.code(), count, data)
+}
+
+/// A failure return carrying `reason`.
+pub fn reply(instr: Instr, reason: Reason) -> Frame {
+    frame(instr, &[reason.to_string()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(code: u8, argc: u16, data: &[u8]) -> Frame {
+        Frame::new(MessageType::Command, code, argc, data.to_vec())
+    }
+
+    #[test]
+    fn login_checks() {
+        let f = command(1, 3, b"alice pw false");
+        let req = check(&f, 0).expect("valid");
+        assert_eq!(req.instr, Instr::Login);
+        assert_eq!(req.args, ["alice", "pw", "false"]);
+    }
+
+    #[test]
+    fn unknown_instruction_stays_open() {
+        let err = check(&command(99, 0, b""), 0).expect_err("unknown");
+        assert!(!err.closes());
+        let reply = err.reply();
+        assert_eq!(reply.instruction, Instr::ProtocolError.code());
+        assert_eq!(reply.data, b"protocol unknown instruction 99");
+    }
+
+    #[test]
+    fn wrong_type_stays_open() {
+        let f = Frame::new(MessageType::Data, 1, 3, b"alice pw false".to_vec());
+        let err = check(&f, 0).expect_err("login as data");
+        assert_eq!(err, CheckError::WrongType(Instr::Login, 2));
+        assert!(!err.closes());
+        let f = Frame::new(
+            MessageType::Data,
+            6,
+            2,
+            b"0f1e2d3c4b5a69788796a5b4c3d2e1f0 data".to_vec(),
+        );
+        assert!(check(&f, 0).is_ok(), "switchState may travel as data");
+    }
+
+    #[test]
+    fn argument_count_mismatch_gets_failure_return() {
+        let err = check(&command(1, 2, b"alice pw false"), 0).expect_err("count");
+        let reply = err.reply();
+        assert_eq!(reply.instruction, Instr::LoginFail.code());
+        let text = String::from_utf8(reply.data).expect("utf8");
+        assert!(
+            text.starts_with("bad-arguments login takes 3 arguments"),
+            "{text}"
+        );
+        let err = check(&command(3, 3, b"alice alice@example.com"), 0).expect_err("short");
+        assert_eq!(err.reply().instruction, Instr::RegisterFail.code());
+    }
+
+    #[test]
+    fn numbering_on_a_command_closes() {
+        let mut f = command(1, 3, b"alice pw false");
+        f.data_message_number = 1;
+        let err = check(&f, 0).expect_err("numbered login");
+        assert!(err.closes());
+        let data = Frame::new(MessageType::Return, 42, 0, b"x".to_vec());
+        assert!(check(&data, 0).expect_err("unnumbered data").closes());
+    }
+
+    #[test]
+    fn forwarded_prefix_is_split_off() {
+        let f = command(
+            7,
+            5,
+            b"uuid 17 1732147205000 127.0.0.1:5000 0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        );
+        let req = check(&f, 4).expect("forwarded logout");
+        assert_eq!(
+            req.prefix,
+            ["uuid", "17", "1732147205000", "127.0.0.1:5000"]
+        );
+        assert_eq!(req.args, ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]);
+        let mut data = Frame::new(MessageType::Return, 42, 1, b"17 chunk with spaces".to_vec());
+        data.data_message_number = 1;
+        data.data_message_max = 1;
+        assert_eq!(check(&data, 1).expect("reqid data").prefix, ["17"]);
+        assert_eq!(split_prefix(b"17 a b", 1), Ok((vec!["17"], &b"a b"[..])));
+    }
+
+    #[test]
+    fn frame_builder_matches_vectors() {
+        let f = frame(Instr::Ping, &["42"]);
+        assert_eq!(
+            f.to_bytes(),
+            [4, 69, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, b'4', b'2']
+        );
+    }
+}
