@@ -1,0 +1,107 @@
+# PaperTrader: build, test, install.  See README.md.
+#
+#   make            build release binaries
+#   make test       system packages, fmt, clippy, every test, man page lint
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, examples)
+
+CARGO      ?= cargo
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+EXAMPLESDIR ?= $(PREFIX)/share/examples/papertrader
+INSTALL    ?= install
+
+RELEASE    := target/release
+# Clients go to bin, daemons and their control tool to sbin. A program is
+# installed when it has been built, so the list can name ones still to come.
+BIN_PROGS  := ptwire papertrader ptbench
+SBIN_PROGS := ptmasterd ptworkerd ptctl
+MAN_PAGES  := $(wildcard man/*.[1-8])
+
+# Debian packages the build and tests need: gpgme for the master link,
+# GnuPG for keys, mandoc for the man page lint, pkg-config for -sys crates.
+DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config
+
+.PHONY: all build deps test lint fmt-check clippy build-debug unit man-lint \
+	bench install uninstall clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace --bins
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make deps: installing$$missing"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "make deps: missing system packages:$$missing" >&2; \
+		echo "make deps: as root run: apt-get install$$missing" >&2; \
+		exit 69; \
+	fi
+
+test: deps fmt-check clippy build-debug unit man-lint
+
+lint: deps fmt-check clippy man-lint
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Integration tests run the real binaries, which cargo test does not build
+# for other crates: build them first.
+build-debug:
+	$(CARGO) build --workspace --bins
+
+unit: build-debug
+	$(CARGO) test --workspace
+
+man-lint:
+	mandoc -Tlint -Wwarning $(MAN_PAGES)
+
+bench:
+	$(CARGO) bench -p papertrader-common --bench codec
+
+install: build
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(EXAMPLESDIR)
+	@for p in $(BIN_PROGS); do \
+		if [ -f $(RELEASE)/$$p ]; then \
+			echo "$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(BINDIR)/$$p"; \
+			$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(BINDIR)/$$p || exit 1; \
+		fi; \
+	done
+	@for p in $(SBIN_PROGS); do \
+		if [ -f $(RELEASE)/$$p ]; then \
+			echo "$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/$$p"; \
+			$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/$$p || exit 1; \
+		fi; \
+	done
+	@for m in $(MAN_PAGES); do \
+		s=$${m##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s || exit 1; \
+		echo "$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/"; \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+	@for f in etc/*; do \
+		[ -f "$$f" ] || continue; \
+		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(EXAMPLESDIR)/"; \
+		$(INSTALL) -m 0644 $$f $(DESTDIR)$(EXAMPLESDIR)/ || exit 1; \
+	done
+
+uninstall:
+	for p in $(BIN_PROGS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(SBIN_PROGS); do rm -f $(DESTDIR)$(SBINDIR)/$$p; done
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
+	rm -rf $(DESTDIR)$(EXAMPLESDIR)
+
+clean:
+	$(CARGO) clean
