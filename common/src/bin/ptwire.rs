@@ -142,7 +142,7 @@ fn encode(argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         (0, read_chunk()?)
     } else {
         let (count, data) = args::join(&opts.args).map_err(|e| fail(EX_USAGE, e.to_string()))?;
-        check_count(instr, count, opts.argc.is_some())?;
+        check_count(instr, count, opts.argc.is_some() || opts.name.is_none())?;
         (count, data)
     };
     let (number, max) = match opts.packet {
