@@ -9,6 +9,8 @@
 pub mod args;
 pub mod conf;
 pub mod frame;
+#[cfg(feature = "gpg")]
+pub mod gpg;
 pub mod instr;
 pub mod log;
 pub mod message;
@@ -61,7 +63,10 @@ mod vectors {
 
     #[test]
     fn copy_matches_shared_file_when_present() {
-        let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/protocol-vectors.txt");
+        let shared = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/protocol-vectors.txt"
+        );
         if let Ok(text) = std::fs::read_to_string(shared) {
             assert_eq!(text, VECTORS, "common/testdata is out of date with shared/");
         }
@@ -70,11 +75,18 @@ mod vectors {
     #[test]
     fn vector_values_parse() {
         use crate::value::{Money, SessionId, Username};
-        let login = &all().into_iter().find(|(n, _)| *n == "login").expect("login").1;
+        let login = &all()
+            .into_iter()
+            .find(|(n, _)| *n == "login")
+            .expect("login")
+            .1;
         let (frame, _) = decode(login).expect("ok").expect("whole");
         let args = crate::args::split(&frame.data, frame.argument_count).expect("3 args");
         assert_eq!(Username::parse(args[0]).expect("alice").as_str(), "alice");
         assert!(SessionId::parse("0f1e2d3c4b5a69788796a5b4c3d2e1f0").is_ok());
-        assert_eq!(Money::parse("189.5000").expect("price").to_string(), "189.5000");
+        assert_eq!(
+            Money::parse("189.5000").expect("price").to_string(),
+            "189.5000"
+        );
     }
 }
