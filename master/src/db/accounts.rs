@@ -1,0 +1,55 @@
+//! SQL of the `accounts` table as far as authentication needs it.
+
+use papertrader_common::value::{Money, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// An account to insert.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    /// The name as registered.
+    pub username: &'a str,
+    /// Its lowercase form, unique.
+    pub username_key: &'a str,
+    /// Contact address.
+    pub email: &'a str,
+    /// argon2id PHC string; `None` for a third-party-only account.
+    pub pass_hash: Option<&'a str>,
+    /// Starting cash.
+    pub cash: Money,
+    /// Registration time.
+    pub created: Timestamp,
+}
+
+/// Inserts an account and returns its id. A taken `username_key` fails
+/// with the UNIQUE constraint (see [`is_unique_violation`]).
+pub fn insert(conn: &Connection, account: &NewAccount<'_>) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO accounts (username, username_key, email, pass_hash, cash, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        account.username,
+        account.username_key,
+        account.email,
+        account.pass_hash,
+        account.cash.raw(),
+        account.created.0
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// `(id, pass_hash)` of the account whose lowercase name is `username_key`.
+pub fn credentials(
+    conn: &Connection,
+    username_key: &str,
+) -> rusqlite::Result<Option<(i64, Option<String>)>> {
+    conn.prepare_cached("SELECT id, pass_hash FROM accounts WHERE username_key = ?1")?
+        .query_row([username_key], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+}
+
+/// The error is a UNIQUE constraint violation (not, say, the cash CHECK).
+pub fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    err.sqlite_error()
+        .is_some_and(|e| e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}

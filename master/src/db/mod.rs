@@ -1,0 +1,388 @@
+//! The master's SQLite database: opening it with the pragmas every
+//! connection needs, and bringing its schema up to date.
+//!
+//! Each thread that touches the database (auth pool, trade, data readers)
+//! calls [`open`] once for its own `rusqlite::Connection`; WAL lets the
+//! readers run beside the one writer. The submodules hold the SQL of each
+//! table, so that callers deal in Rust values.
+
+pub mod accounts;
+mod migrations;
+pub mod sessions;
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use migrations::MIGRATIONS;
+
+/// How long a connection waits for another one's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The schema version this binary writes: the number of migrations it knows.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Opens (creating if missing, mode 0600) the database at `path`, sets WAL,
+/// `synchronous=FULL`, foreign keys and the busy timeout, and applies any
+/// migration the file has not seen yet.
+pub fn open(path: &Path) -> Result<Connection, DbError> {
+    create_private(path)?;
+    let conn = Connection::open(path).map_err(|err| DbError::sqlite(path, "cannot open", err))?;
+    configure(&conn, path)?;
+    migrate(&conn, path)?;
+    Ok(conn)
+}
+
+/// Creates the file with mode 0600 so that SQLite (which would use the
+/// umask) never makes a readable one; an existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), DbError> {
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                log::warn!(
+                    "{}: database file is accessible to group or others (mode {:o})",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                );
+            }
+            Ok(())
+        }
+        Err(err) => Err(DbError {
+            path: path.to_path_buf(),
+            kind: DbErrorKind::Create(err),
+        }),
+    }
+}
+
+fn configure(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|err| DbError::sqlite(path, "cannot set busy_timeout", err))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|err| DbError::sqlite(path, "cannot set journal_mode=WAL", err))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(DbError {
+            path: path.to_path_buf(),
+            kind: DbErrorKind::NotWal(mode),
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|err| DbError::sqlite(path, "cannot set synchronous=FULL", err))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|err| DbError::sqlite(path, "cannot set foreign_keys=ON", err))?;
+    Ok(())
+}
+
+/// Applies the missing migrations in one IMMEDIATE transaction, so that
+/// several threads opening the same new file at once migrate it only once.
+fn migrate(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    let sql_err = |what: &'static str| move |err| DbError::sqlite(path, what, err);
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(sql_err("cannot begin the migration transaction"))?;
+    let found: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sql_err("cannot read the schema version"))?;
+    let known = schema_version();
+    if found > known || found < 0 {
+        return Err(DbError {
+            path: path.to_path_buf(),
+            kind: DbErrorKind::TooNew { found, known },
+        });
+    }
+    if found == known {
+        return Ok(());
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let number = index + 1;
+        tx.execute_batch(sql).map_err(|err| DbError {
+            path: path.to_path_buf(),
+            kind: DbErrorKind::Migration { number, err },
+        })?;
+        tx.pragma_update(None, "user_version", number as i64)
+            .map_err(sql_err("cannot record the schema version"))?;
+    }
+    tx.commit()
+        .map_err(sql_err("cannot commit the migration transaction"))?;
+    log::info!(
+        "{}: database schema migrated from version {found} to {known}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// A database that cannot be opened or brought up to date.
+#[derive(Debug)]
+pub struct DbError {
+    path: PathBuf,
+    kind: DbErrorKind,
+}
+
+/// What went wrong in [`open`].
+#[derive(Debug)]
+pub enum DbErrorKind {
+    /// Creating the missing file failed.
+    Create(io::Error),
+    /// An SQLite call failed while doing the named step.
+    Sqlite(&'static str, rusqlite::Error),
+    /// SQLite refused WAL mode and reported this journal mode instead.
+    NotWal(String),
+    /// The file's schema is newer than every migration this binary has.
+    TooNew {
+        /// `user_version` of the file.
+        found: i64,
+        /// The newest version this binary knows.
+        known: i64,
+    },
+    /// Migration `number` failed (and was rolled back).
+    Migration {
+        /// 1-based migration number.
+        number: usize,
+        /// The SQLite error.
+        err: rusqlite::Error,
+    },
+}
+
+impl DbError {
+    fn sqlite(path: &Path, what: &'static str, err: rusqlite::Error) -> DbError {
+        DbError {
+            path: path.to_path_buf(),
+            kind: DbErrorKind::Sqlite(what, err),
+        }
+    }
+
+    /// The database file concerned.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What failed.
+    pub fn kind(&self) -> &DbErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.path.display())?;
+        match &self.kind {
+            DbErrorKind::Create(err) => write!(f, "cannot create the database file: {err}"),
+            DbErrorKind::Sqlite(what, err) => write!(f, "{what}: {err}"),
+            DbErrorKind::NotWal(mode) => {
+                write!(f, "SQLite refused WAL mode (journal_mode is {mode:?})")
+            }
+            DbErrorKind::TooNew { found, known } => write!(
+                f,
+                "database schema version {found} is newer than this ptmasterd understands ({known})"
+            ),
+            DbErrorKind::Migration { number, err } => {
+                write!(f, "schema migration {number} failed: {err}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            DbErrorKind::Create(err) => Some(err),
+            DbErrorKind::Sqlite(_, err) | DbErrorKind::Migration { err, .. } => Some(err),
+            DbErrorKind::NotWal(_) | DbErrorKind::TooNew { .. } => None,
+        }
+    }
+}
+
+/// A private temporary directory for tests, removed on drop.
+#[cfg(test)]
+pub(crate) struct TempDir(pub PathBuf);
+
+#[cfg(test)]
+impl TempDir {
+    /// A fresh directory named after `tag`, the process and a counter.
+    pub(crate) fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ptmaster-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test temp dir");
+        TempDir(dir)
+    }
+
+    /// A path inside the directory.
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+#[cfg(test)]
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_twice_is_idempotent() {
+        let dir = TempDir::new("db-twice");
+        let path = dir.join("pt.db");
+        let conn = open(&path).expect("first open");
+        conn.execute(
+            "INSERT INTO accounts (username, username_key, email, pass_hash, cash, created)
+             VALUES ('Alice', 'alice', 'a@b', NULL, 0, 0)",
+            [],
+        )
+        .expect("insert");
+        drop(conn);
+        let conn = open(&path).expect("second open");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1, "reopening kept the data");
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        let dir = TempDir::new("db-race");
+        let path = dir.join("pt.db");
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || open(&path).map(|_| ()))
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread").expect("open");
+        }
+        let conn = open(&path).expect("open");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version, schema_version());
+    }
+
+    #[test]
+    fn new_file_is_private() {
+        let dir = TempDir::new("db-mode");
+        let path = dir.join("pt.db");
+        let _conn = open(&path).expect("open");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn pragmas_and_version() {
+        let dir = TempDir::new("db-pragmas");
+        let conn = open(&dir.join("pt.db")).expect("open");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("journal_mode");
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .expect("synchronous");
+        assert_eq!(sync, 2, "FULL");
+        let fk: i64 = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .expect("foreign_keys");
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = TempDir::new("db-newer");
+        let path = dir.join("pt.db");
+        let conn = open(&path).expect("open");
+        conn.pragma_update(None, "user_version", 7).expect("bump");
+        drop(conn);
+        let err = open(&path).expect_err("too new");
+        assert!(matches!(err.kind(), DbErrorKind::TooNew { found: 7, .. }));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: database schema version 7 is newer than this ptmasterd understands ({})",
+                path.display(),
+                MIGRATIONS.len()
+            )
+        );
+    }
+
+    #[test]
+    fn missing_directory_names_the_path() {
+        let dir = TempDir::new("db-missing");
+        let path = dir.join("no/such/dir/pt.db");
+        let err = open(&path).expect_err("no directory");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{}: cannot create the database file: ",
+                path.display()
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cash_cannot_go_negative() {
+        let dir = TempDir::new("db-cash");
+        let conn = open(&dir.join("pt.db")).expect("open");
+        conn.execute(
+            "INSERT INTO accounts (username, username_key, email, pass_hash, cash, created)
+             VALUES ('Bob', 'bob', 'b@c', NULL, 100, 0)",
+            [],
+        )
+        .expect("insert");
+        let err = conn
+            .execute(
+                "UPDATE accounts SET cash = cash - 101 WHERE username_key = 'bob'",
+                [],
+            )
+            .expect_err("CHECK refuses");
+        assert_eq!(
+            err.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::ConstraintViolation)
+        );
+        let cash: i64 = conn
+            .query_row("SELECT cash FROM accounts", [], |r| r.get(0))
+            .expect("cash");
+        assert_eq!(cash, 100);
+    }
+
+    #[test]
+    fn sessions_need_an_account() {
+        let dir = TempDir::new("db-fk");
+        let conn = open(&dir.join("pt.db")).expect("open");
+        let err = conn
+            .execute(
+                "INSERT INTO sessions VALUES (x'00', 42, 0, 1, '127.0.0.1:1', 1, 1, 'w')",
+                [],
+            )
+            .expect_err("foreign key");
+        assert_eq!(
+            err.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::ConstraintViolation)
+        );
+    }
+}
