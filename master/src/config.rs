@@ -1,0 +1,247 @@
+//! ptmasterd.conf(5): every key, its default, and the typed configuration
+//! the daemon runs on. Read once on the main thread before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
+use papertrader_common::value::Money;
+
+use crate::auth::AuthConfig;
+use crate::ratelimit::RateLimitConfig;
+
+/// Every key ptmasterd.conf may hold, in the order of the man page.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "state_dir",
+    "database",
+    "control_socket",
+    "pid_file",
+    "gnupg_home",
+    "master_key",
+    "workers_file",
+    "max_workers",
+    "log_file",
+    "log_level",
+    "log_memory_entries",
+    "starting_cash",
+    "session_ttl_short",
+    "session_ttl_long",
+    "auth_threads",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "rate_limit_failures",
+    "rate_limit_window",
+    "rate_limit_lockout",
+    "handshake_timeout",
+    "ping_interval",
+    "link_timeout",
+    "frame_timeout",
+];
+
+/// Default config file, used when it exists and `-c` is not given.
+pub const DEFAULT_FILE: &str = "/etc/papertrader/ptmasterd.conf";
+
+/// The whole configuration of a running master.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config came from (`(built-in defaults)` without a file).
+    pub source: String,
+    /// Address of the master port (workers and getWorkerList clients).
+    pub listen: SocketAddr,
+    /// Directory for the database, keys and sockets by default.
+    pub state_dir: PathBuf,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// Unix socket for ptctl.
+    pub control_socket: PathBuf,
+    /// Pid file written when detaching.
+    pub pid_file: PathBuf,
+    /// GnuPG home with the master's secret key and the workers' public keys.
+    pub gnupg_home: PathBuf,
+    /// Fingerprint of the master's signing key; no key, no worker links.
+    pub master_key: Option<String>,
+    /// The workers.list registry.
+    pub workers_file: PathBuf,
+    /// Whether `workers_file` was named explicitly (then it must exist).
+    pub workers_file_required: bool,
+    /// Most worker links up at once (seed 2.3.2).
+    pub max_workers: usize,
+    /// Log file; `None` logs to standard error.
+    pub log_file: Option<PathBuf>,
+    /// Lowest level logged.
+    pub log_level: log::LevelFilter,
+    /// Log entries kept in memory before a flush (seed 2.3.3).
+    pub log_memory_entries: usize,
+    /// Account and session settings for the auth pool.
+    pub auth: AuthConfig,
+    /// Threads hashing passwords.
+    pub auth_threads: usize,
+    /// Failed-login limits.
+    pub rate_limit: RateLimitConfig,
+    /// Time a worker has from connecting to `linkAccepted`.
+    pub handshake_timeout: Duration,
+    /// Silence on a link after which the master pings.
+    pub ping_interval: Duration,
+    /// Silence on a link after which it is dropped.
+    pub link_timeout: Duration,
+    /// Time a peer may sit in the middle of a frame.
+    pub frame_timeout: Duration,
+}
+
+impl Config {
+    /// Reads `path`, or the built-in defaults (plus `DEFAULT_FILE` if it
+    /// exists) when `path` is `None`. Reports every bad key at once.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfErrors> {
+        let conf = match path {
+            Some(p) => Conf::parse(p, KEYS)?,
+            None if Path::new(DEFAULT_FILE).exists() => Conf::parse(Path::new(DEFAULT_FILE), KEYS)?,
+            None => Conf::empty("(built-in defaults)"),
+        };
+        Config::from_conf(&conf)
+    }
+
+    /// Typed configuration from parsed keys.
+    pub fn from_conf(conf: &Conf) -> Result<Config, ConfErrors> {
+        let mut c = Collector::new();
+        let state_dir = c.take(conf.path("state_dir", "/var/lib/papertrader"));
+        let in_state = |name: &str| state_dir.join(name).to_string_lossy().into_owned();
+        let log_file = c.take(conf.string("log_file", ""));
+        let log_level = c.take_or(log_level(conf), log::LevelFilter::Info);
+        let workers_default = "/etc/papertrader/workers.list";
+        let config = Config {
+            source: conf.file().to_string(),
+            listen: c.take_or(conf.socket_addr("listen", "127.0.0.1:2048"), loopback()),
+            database: c.take(conf.path("database", &in_state("papertrader.db"))),
+            control_socket: c.take(conf.path("control_socket", &in_state("ptmasterd.sock"))),
+            pid_file: c.take(conf.path("pid_file", "/run/ptmasterd.pid")),
+            gnupg_home: c.take(conf.path("gnupg_home", &in_state("gnupg"))),
+            master_key: c.take(master_key(conf)),
+            workers_file: c.take(conf.path("workers_file", workers_default)),
+            workers_file_required: conf.raw("workers_file").is_some(),
+            max_workers: c.take(conf.u64("max_workers", 16, 1..=10_000)) as usize,
+            log_file: (!log_file.is_empty()).then(|| c.take(conf.path("log_file", ""))),
+            log_level,
+            log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
+                as usize,
+            auth: AuthConfig {
+                starting_cash: c.take(conf.money("starting_cash", Money(1_000_000_000))),
+                session_ttl_short: c.take(conf.duration("session_ttl_short", hours(24))),
+                session_ttl_long: c.take(conf.duration("session_ttl_long", hours(24 * 30))),
+                argon2_memory_kib: c.take(conf.u64("argon2_memory_kib", 19_456, 8..=4_194_304))
+                    as u32,
+                argon2_iterations: c.take(conf.u64("argon2_iterations", 2, 1..=100)) as u32,
+                ..AuthConfig::default()
+            },
+            auth_threads: c.take(conf.u64("auth_threads", 2, 1..=64)) as usize,
+            rate_limit: RateLimitConfig {
+                failures: c.take(conf.u64("rate_limit_failures", 10, 1..=1_000_000)) as u32,
+                window: c.take(conf.duration("rate_limit_window", mins(10))),
+                lockout: c.take(conf.duration("rate_limit_lockout", mins(10))),
+            },
+            handshake_timeout: c.take(conf.duration("handshake_timeout", secs(10))),
+            ping_interval: c.take(conf.duration("ping_interval", secs(10))),
+            link_timeout: c.take(conf.duration("link_timeout", secs(30))),
+            frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
+            state_dir,
+        };
+        c.finish()?;
+        Ok(config)
+    }
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 2048))
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn mins(n: u64) -> Duration {
+    secs(60 * n)
+}
+
+fn hours(n: u64) -> Duration {
+    secs(3600 * n)
+}
+
+fn log_level(conf: &Conf) -> Result<log::LevelFilter, ConfError> {
+    let text = conf.string("log_level", "info")?;
+    text.parse().map_err(|_| {
+        let line = conf.line("log_level").unwrap_or(0);
+        let message = format!("log_level = {text:?}: expected error, warn, info, debug or trace");
+        ConfError {
+            file: conf.file().to_string(),
+            line,
+            message,
+        }
+    })
+}
+
+fn master_key(conf: &Conf) -> Result<Option<String>, ConfError> {
+    let text = conf.string("master_key", "")?;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    papertrader_common::gpg::normalize_fingerprint(&text)
+        .map(Some)
+        .ok_or_else(|| ConfError {
+            file: conf.file().to_string(),
+            line: conf.line("master_key").unwrap_or(0),
+            message: format!(
+                "master_key = {text:?}: expected a 40 or 64 hex digit key fingerprint"
+            ),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfErrors> {
+        let conf = Conf::parse_reader(text.as_bytes(), "test.conf", KEYS)?;
+        Config::from_conf(&conf)
+    }
+
+    #[test]
+    fn built_in_defaults() {
+        let c = Config::from_conf(&Conf::empty("(built-in defaults)")).expect("defaults");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:2048");
+        assert_eq!(c.auth.starting_cash.to_string(), "100000.0000");
+        assert_eq!(c.database, Path::new("/var/lib/papertrader/papertrader.db"));
+        assert_eq!(c.max_workers, 16);
+        assert_eq!(c.handshake_timeout, secs(10));
+        assert!(c.master_key.is_none());
+        assert!(!c.workers_file_required);
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_lines() {
+        let err = parse("listen = 127.0.0.1:1\nlisen = 1\n").expect_err("unknown key");
+        assert!(
+            err.to_string()
+                .starts_with("test.conf:2: unknown key \"lisen\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let err = parse("max_workers = 0\nmaster_key = xyz\nlog_level = loud\n").expect_err("bad");
+        let text = err.to_string();
+        assert!(text.contains("test.conf:1: max_workers"), "{text}");
+        assert!(text.contains("test.conf:2: master_key"), "{text}");
+        assert!(text.contains("test.conf:3: log_level"), "{text}");
+    }
+
+    #[test]
+    fn values_are_typed() {
+        let c = parse("listen = 127.0.0.1:0\nstarting_cash = 500.5\nsession_ttl_short = 2s\n")
+            .expect("ok");
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.auth.starting_cash, Money(5_005_000));
+        assert_eq!(c.auth.session_ttl_short, secs(2));
+    }
+}

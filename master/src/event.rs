@@ -1,0 +1,71 @@
+//! What the helper threads hand back to the event loop, and the sender that
+//! delivers it: send first, wake second, so a woken loop always finds the
+//! data (STYLE.md, "Event loop and threads").
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use mio::{Token, Waker};
+use papertrader_common::Frame;
+
+use crate::control::Command;
+
+/// A result or request for the event loop.
+pub enum Event {
+    /// A reply frame for the connection `token` (REQID already in front).
+    Reply {
+        /// The connection it answers.
+        token: Token,
+        /// The whole reply.
+        frame: Frame,
+    },
+    /// The gpg thread signed a handshake challenge.
+    Signed {
+        /// The connection in its handshake.
+        token: Token,
+        /// The armored signature, or why signing failed.
+        result: Result<String, String>,
+    },
+    /// The gpg thread checked a worker's proof.
+    Verified {
+        /// The connection in its handshake.
+        token: Token,
+        /// Ok, or why the proof is refused.
+        result: Result<(), String>,
+    },
+    /// A signal arrived (SIGTERM, SIGINT, SIGHUP, SIGUSR1).
+    Signal(i32),
+    /// A ptctl command that needs the loop; the answer goes back on `reply`.
+    Control {
+        /// The command.
+        command: Command,
+        /// Where the text answer goes.
+        reply: Sender<Result<String, String>>,
+    },
+}
+
+/// Sends events to the loop and wakes it.
+#[derive(Clone)]
+pub struct Notifier {
+    tx: Sender<Event>,
+    waker: Arc<Waker>,
+}
+
+impl Notifier {
+    /// A notifier and the receiving end the loop drains.
+    pub fn new(waker: Arc<Waker>) -> (Notifier, Receiver<Event>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (Notifier { tx, waker }, rx)
+    }
+
+    /// Delivers `event`; false once the loop has gone away.
+    pub fn send(&self, event: Event) -> bool {
+        if self.tx.send(event).is_err() {
+            return false;
+        }
+        if let Err(err) = self.waker.wake() {
+            log::error!("cannot wake the event loop: {err}");
+        }
+        true
+    }
+}
