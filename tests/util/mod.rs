@@ -71,3 +71,8 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+pub mod daemon;
+pub mod gpg;
+pub mod master;
+pub mod wire;
