@@ -589,10 +589,14 @@ fn ptctl_kick_reload_and_errors() {
     assert_eq!(out.status.code(), Some(70));
     assert!(util::stderr(&out).contains("no linked worker is named \"nobody\""));
     let out = util::run("ptctl", &["-s", sock, "status"], b"");
+    let status = util::stdout(&out);
     assert!(
-        util::stdout(&out).contains("workers linked 1 of 16 allowed"),
-        "{}",
-        util::stdout(&out)
+        status.contains("workers linked 1 of 16 allowed"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("listening on {}", master.addr)),
+        "bound address: {status}"
     );
     let out = util::run("ptctl", &["-s", sock, "log", "flush"], b"");
     assert!(out.status.success());
@@ -675,4 +679,46 @@ fn linked_worker_can_still_use_the_link_after_other_peers_misbehave() {
             .0,
         Instr::LoginFail
     );
+}
+
+#[test]
+fn detaches_with_a_pid_file_without_f() {
+    let setup = MasterSetup::new("detach");
+    let conf = setup.write_conf(FAST_ARGON2);
+    let out = util::run("ptmasterd", &["-c", conf.to_str().expect("path")], b"");
+    assert!(
+        out.status.success(),
+        "parent exits 0: {}",
+        util::stderr(&out)
+    );
+    let pid_file = setup.dir.join("ptmasterd.pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !setup.control_socket().exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    // SAFETY: signal 0 only checks that the process exists.
+    assert_eq!(unsafe { libc::kill(pid, 0) }, 0, "daemon {pid} alive");
+    let sock = setup.control_socket();
+    let out = util::run(
+        "ptctl",
+        &["-s", sock.to_str().expect("path"), "status"],
+        b"",
+    );
+    assert!(
+        util::stdout(&out).contains(&format!("pid {pid}")),
+        "{}",
+        util::stdout(&out)
+    );
+    // SAFETY: terminating the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pid_file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pid_file.exists(), "pid file removed on SIGTERM");
 }

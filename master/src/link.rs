@@ -485,7 +485,7 @@ impl Server {
             "ptmasterd {} pid {}\nlistening on {}\nup {up} s\nworkers linked {} of {} allowed\nconnections {}\n",
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
-            self.config.listen,
+            self.local,
             self.links.len(),
             self.config.max_workers,
             self.conns.len(),

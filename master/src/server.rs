@@ -62,6 +62,8 @@ pub struct Server {
     pub(crate) config: Arc<Config>,
     poll: Poll,
     listener: TcpListener,
+    /// The address actually bound (the config may say port 0).
+    pub(crate) local: SocketAddr,
     pub(crate) conns: HashMap<Token, Conn>,
     next_token: usize,
     /// UUID of each accepted link, to its connection.
@@ -111,10 +113,12 @@ impl Server {
         } = parts;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let local = listener.local_addr()?;
         Ok(Server {
             config,
             poll,
             listener,
+            local,
             conns: HashMap::new(),
             next_token: FIRST_CONN,
             links: HashMap::new(),
@@ -170,7 +174,7 @@ impl Server {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
-                    log::error!("accept on {}: {err}", self.config.listen);
+                    log::error!("accept on {}: {err}", self.local);
                     return;
                 }
             }
