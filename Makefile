@@ -24,7 +24,7 @@ MAN_PAGES  := $(wildcard man/*.[1-8])
 DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config
 
 .PHONY: all build deps test lint fmt-check clippy build-debug unit man-lint \
-	bench install uninstall clean
+	bench fuzz install uninstall clean
 
 all: build
 
@@ -68,8 +68,26 @@ unit: build-debug
 man-lint:
 	mandoc -Tlint -Wwarning $(MAN_PAGES)
 
+# Benchmarks that start daemons find them beside the bench binary in
+# target/release, so build those first.
 bench:
+	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-common --bench codec
+	$(CARGO) bench -p papertrader-tests --bench login_rate
+
+# The decoder fuzz target with libFuzzer on the stable toolchain (cargo
+# fuzz needs nightly): sanitizer coverage flags on the target only.
+FUZZ_TARGET  := x86_64-unknown-linux-gnu
+FUZZ_FLAGS   := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+	-Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	cd common/fuzz && RUSTFLAGS="$(FUZZ_FLAGS)" $(CARGO) build --release --target $(FUZZ_TARGET) --bin decoder
+	mkdir -p common/fuzz/corpus
+	common/fuzz/target/$(FUZZ_TARGET)/release/decoder common/fuzz/corpus \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=140000
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(EXAMPLESDIR)
