@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod conf;
+pub mod daemon;
 pub mod frame;
 #[cfg(feature = "gpg")]
 pub mod gpg;

@@ -106,7 +106,7 @@ fn run() -> Result<(), (u8, String)> {
         )
     })?;
     if !flags.foreground {
-        daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
+        papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
     }
     let log = ptlog::init(LogConfig {
         level: config.log_level,
