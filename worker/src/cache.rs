@@ -1,0 +1,817 @@
+//! The worker's caches (seed 3.2.6), so clients are answered without a round
+//! trip to the master: the latest quote of every asset (filled by the
+//! `quotes` transfers the master pushes each update interval), whole history
+//! answers for a short TTL (filled from the master's `data` answers), and the
+//! sessions the master recently vouched for (filled from its `sessionID` and
+//! `stateSwitchSuccess` answers).
+//!
+//! Plain data structures owned and called by the worker's event loop thread;
+//! what is shared with other threads the worker wraps in a parking_lot lock
+//! itself. Time is passed in, so nothing here reads a clock. Every cache is
+//! bounded; none of them logs.
+
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+use papertrader_common::Instr;
+use papertrader_common::value::{Date, Money, SessionId, Symbol, Timestamp};
+
+/// Most symbols a [`QuoteCache`] holds; the master's asset list is far
+/// smaller, so this only stops a misbehaving master from growing it forever.
+pub const MAX_SYMBOLS: usize = 10_000;
+
+/// Bytes a [`HistoryCache`] charges for each entry on top of its payload and
+/// key, for the map slots, the age index and the timestamp. It keeps a flood
+/// of empty answers bounded too.
+pub const ENTRY_OVERHEAD: usize = 128;
+
+/// Default lifetime of a [`SessionCache`] entry: short, because the master
+/// may end a session (expiry, logout elsewhere) without telling this worker.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(60);
+
+/// Longest piece of a bad line repeated back in an error.
+const SHOWN_LINE: usize = 80;
+
+/// One quote line of `quotes`: `SYMBOL PRICE TIMESTAMP OPEN HIGH LOW VOLUME`
+/// (OPEN HIGH LOW VOLUME are the current UTC day so far).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The asset, upper-case.
+    pub symbol: Symbol,
+    /// The last price.
+    pub price: Money,
+    /// When `price` was taken.
+    pub time: Timestamp,
+    /// The day's first price.
+    pub open: Money,
+    /// The day's highest price.
+    pub high: Money,
+    /// The day's lowest price.
+    pub low: Money,
+    /// Shares traded today.
+    pub volume: u64,
+}
+
+impl Quote {
+    /// Parses one line (without its newline), fields separated by single
+    /// spaces. Err names the field and the line content.
+    pub fn parse(line: &str) -> Result<Quote, String> {
+        let mut fields = line.split(' ');
+        let mut field = |name: &str| {
+            fields
+                .next()
+                .ok_or_else(|| format!("quote line {}: missing field {name}", shown(line)))
+        };
+        let bad = |name: &str, input: &str, expected: &str| {
+            format!(
+                "quote line {}: {name} {input:?}: expected {expected}",
+                shown(line)
+            )
+        };
+        let money = |name: &str, text: &str| {
+            Money::parse(text).map_err(|e| bad(name, &e.input, e.expected))
+        };
+
+        let symbol = field("symbol")?;
+        let symbol = Symbol::parse(symbol).map_err(|e| bad("symbol", &e.input, e.expected))?;
+        let price = money("price", field("price")?)?;
+        let time = field("timestamp")?;
+        let time = Timestamp::parse(time).map_err(|e| bad("timestamp", &e.input, e.expected))?;
+        let open = money("open", field("open")?)?;
+        let high = money("high", field("high")?)?;
+        let low = money("low", field("low")?)?;
+        let volume = field("volume")?;
+        let volume = parse_volume(volume)
+            .ok_or_else(|| bad("volume", volume, "a whole number of shares (digits only)"))?;
+        if let Some(extra) = fields.next() {
+            return Err(format!(
+                "quote line {}: extra field {extra:?} after volume, expected 7 fields",
+                shown(line)
+            ));
+        }
+        Ok(Quote {
+            symbol,
+            price,
+            time,
+            open,
+            high,
+            low,
+            volume,
+        })
+    }
+
+    /// `SYMBOL PRICE TIMESTAMP` + "\n": the getAssetValueCurrent payload.
+    pub fn current_line(&self) -> String {
+        format!("{} {} {}\n", self.symbol, self.price, self.time)
+    }
+
+    /// `SYMBOL OPEN HIGH LOW CLOSE VOLUME TIMESTAMP` + "\n" with CLOSE the
+    /// last price: the getAssetInfo payload.
+    pub fn info_line(&self) -> String {
+        format!(
+            "{} {} {} {} {} {} {}\n",
+            self.symbol, self.open, self.high, self.low, self.price, self.volume, self.time
+        )
+    }
+}
+
+/// Decimal digits only (no sign), within u64.
+fn parse_volume(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// `line` quoted for an error message, shortened past [`SHOWN_LINE`].
+fn shown(line: &str) -> String {
+    if line.chars().count() > SHOWN_LINE {
+        let cut: String = line.chars().take(SHOWN_LINE).collect();
+        format!("{cut:?}...")
+    } else {
+        format!("{line:?}")
+    }
+}
+
+/// The latest quote of every symbol the master pushed, at most
+/// [`MAX_SYMBOLS`] of them.
+#[derive(Debug, Default)]
+pub struct QuoteCache {
+    quotes: HashMap<Symbol, Quote>,
+}
+
+impl QuoteCache {
+    /// Applies a whole reassembled `quotes` payload: `\n`-terminated lines,
+    /// possibly none. Returns `(applied, skipped)`: `applied` quotes were
+    /// stored; `skipped` lines did not parse (or named a new symbol past
+    /// [`MAX_SYMBOLS`]). A quote older than the cached one for its symbol is
+    /// neither: it is ignored, as the master may deliver an interval late.
+    pub fn apply(&mut self, payload: &[u8]) -> (usize, usize) {
+        let body = payload.strip_suffix(b"\n").unwrap_or(payload);
+        if body.is_empty() {
+            return (0, 0);
+        }
+        let (mut applied, mut skipped) = (0, 0);
+        for raw in body.split(|&b| b == b'\n') {
+            let quote = std::str::from_utf8(raw)
+                .ok()
+                .and_then(|line| Quote::parse(line).ok());
+            match quote.map(|q| self.store(q)) {
+                Some(Stored::Yes) => applied += 1,
+                Some(Stored::Stale) => {}
+                Some(Stored::Full) | None => skipped += 1,
+            }
+        }
+        (applied, skipped)
+    }
+
+    fn store(&mut self, quote: Quote) -> Stored {
+        if let Some(cached) = self.quotes.get_mut(&quote.symbol) {
+            if quote.time < cached.time {
+                return Stored::Stale;
+            }
+            *cached = quote;
+            return Stored::Yes;
+        }
+        if self.quotes.len() >= MAX_SYMBOLS {
+            return Stored::Full;
+        }
+        self.quotes.insert(quote.symbol.clone(), quote);
+        Stored::Yes
+    }
+
+    /// The latest quote of `symbol`.
+    pub fn get(&self, symbol: &Symbol) -> Option<&Quote> {
+        self.quotes.get(symbol)
+    }
+
+    /// Number of symbols cached.
+    pub fn len(&self) -> usize {
+        self.quotes.len()
+    }
+
+    /// True before the first quote arrives.
+    pub fn is_empty(&self) -> bool {
+        self.quotes.is_empty()
+    }
+}
+
+/// What [`QuoteCache::store`] did with one quote.
+enum Stored {
+    Yes,
+    Stale,
+    Full,
+}
+
+/// The [`HistoryCache`] key of a history request: the instruction code and
+/// its arguments as sent, the symbol upper-cased (`18 AAPL 2024-11-21`).
+pub fn history_key(instr: Instr, symbol: &Symbol, date: Option<Date>) -> String {
+    match date {
+        Some(date) => format!("{} {symbol} {date}", instr.code()),
+        None => format!("{} {symbol}", instr.code()),
+    }
+}
+
+/// Whole data-transfer payloads of history answers, keyed by the request
+/// (see [`history_key`]), each kept for `ttl`. Bounded to `max_bytes` in
+/// total, evicting the oldest; each entry is charged its payload, its key
+/// twice (map and age index) and [`ENTRY_OVERHEAD`].
+#[derive(Debug)]
+pub struct HistoryCache {
+    ttl: Duration,
+    max_bytes: usize,
+    bytes: usize,
+    entries: Aged<String, Vec<u8>>,
+}
+
+impl HistoryCache {
+    /// An empty cache.
+    pub fn new(ttl: Duration, max_bytes: usize) -> Self {
+        HistoryCache {
+            ttl,
+            max_bytes,
+            bytes: 0,
+            entries: Aged::default(),
+        }
+    }
+
+    /// The payload stored under `key`; None if absent or expired (an expired
+    /// entry is removed).
+    pub fn get(&mut self, key: &str, now: Instant) -> Option<&[u8]> {
+        let at = self.entries.get(key)?.at;
+        if expired(at, now, self.ttl) {
+            if let Some(payload) = self.entries.remove(key) {
+                self.bytes -= charge(key, payload.len());
+            }
+            return None;
+        }
+        self.entries.get(key).map(|slot| slot.value.as_slice())
+    }
+
+    /// Stores `payload` under `key`, replacing any older answer, evicting
+    /// expired then oldest entries to make room. An entry whose charge
+    /// exceeds `max_bytes` is not stored (the older answer for `key` is
+    /// still dropped: it is no fresher than the one refused).
+    pub fn put(&mut self, key: String, mut payload: Vec<u8>, now: Instant) {
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= charge(&key, old.len());
+        }
+        let cost = charge(&key, payload.len());
+        if cost > self.max_bytes {
+            return;
+        }
+        while let Some(oldest) = self.entries.oldest() {
+            if !expired(oldest.at, now, self.ttl) && self.bytes + cost <= self.max_bytes {
+                break;
+            }
+            if let Some((old_key, old)) = self.entries.pop_oldest() {
+                self.bytes -= charge(&old_key, old.len());
+            }
+        }
+        // A reassembled payload may carry spare capacity that would escape the bound.
+        payload.shrink_to_fit();
+        self.bytes += cost;
+        self.entries.insert(key, payload, now);
+    }
+
+    /// Number of entries (expired ones included until they are found).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.entries.len() == 0
+    }
+
+    /// Bytes charged for the entries held, at most `max_bytes`.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// What one history entry costs against `max_bytes`.
+fn charge(key: &str, payload_len: usize) -> usize {
+    payload_len + 2 * key.len() + ENTRY_OVERHEAD
+}
+
+/// Sessions the master recently vouched for (login, loginSession,
+/// switchState success), so a switchState can be answered without the
+/// master. At most `max_entries`, evicting the oldest; `ttl` short
+/// ([`DEFAULT_SESSION_TTL`]).
+#[derive(Debug)]
+pub struct SessionCache {
+    ttl: Duration,
+    max_entries: usize,
+    sessions: Aged<SessionId, ()>,
+}
+
+impl SessionCache {
+    /// An empty cache.
+    pub fn new(ttl: Duration, max_entries: usize) -> Self {
+        SessionCache {
+            ttl,
+            max_entries,
+            sessions: Aged::default(),
+        }
+    }
+
+    /// Records that the master vouched for `id` at `now` (refreshing it if
+    /// already known), evicting expired then oldest sessions to make room.
+    pub fn remember(&mut self, id: &SessionId, now: Instant) {
+        if self.max_entries == 0 {
+            return;
+        }
+        self.sessions.remove(id);
+        while let Some(oldest) = self.sessions.oldest() {
+            if !expired(oldest.at, now, self.ttl) && self.sessions.len() < self.max_entries {
+                break;
+            }
+            self.sessions.pop_oldest();
+        }
+        self.sessions.insert(id.clone(), (), now);
+    }
+
+    /// True if the master vouched for `id` less than `ttl` ago; an expired
+    /// entry is removed. Asking does not refresh it.
+    pub fn is_valid(&mut self, id: &SessionId, now: Instant) -> bool {
+        let Some(slot) = self.sessions.get(id) else {
+            return false;
+        };
+        if expired(slot.at, now, self.ttl) {
+            self.sessions.remove(id);
+            return false;
+        }
+        true
+    }
+
+    /// Drops `id` (logout, sessionClosed).
+    pub fn forget(&mut self, id: &SessionId) {
+        self.sessions.remove(id);
+    }
+
+    /// Number of sessions held (expired ones included until they are found).
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// True when no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.len() == 0
+    }
+}
+
+/// True once `at` is `ttl` or more before `now`.
+fn expired(at: Instant, now: Instant, ttl: Duration) -> bool {
+    now.saturating_duration_since(at) >= ttl
+}
+
+/// A map that also indexes its entries by insertion order, so the oldest is
+/// found and evicted in O(log n). With one TTL per cache and `now` never
+/// going back (the event loop's monotonic clock), the oldest inserted is
+/// also the first to expire.
+#[derive(Debug)]
+struct Aged<K, V> {
+    map: HashMap<K, Slot<V>>,
+    order: BTreeMap<u64, K>,
+    next_seq: u64,
+}
+
+/// A value with its insertion time and its place in [`Aged::order`].
+#[derive(Debug)]
+struct Slot<V> {
+    value: V,
+    at: Instant,
+    seq: u64,
+}
+
+impl<K, V> Default for Aged<K, V> {
+    fn default() -> Self {
+        Aged {
+            map: HashMap::new(),
+            order: BTreeMap::new(),
+            next_seq: 0,
+        }
+    }
+}
+
+impl<K: Clone + Eq + Hash, V> Aged<K, V> {
+    /// Inserts `key` as the newest entry, replacing any previous value.
+    fn insert(&mut self, key: K, value: V, at: Instant) {
+        self.remove(&key);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.order.insert(seq, key.clone());
+        self.map.insert(key, Slot { value, at, seq });
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<&Slot<V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(key)
+    }
+
+    fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slot = self.map.remove(key)?;
+        self.order.remove(&slot.seq);
+        Some(slot.value)
+    }
+
+    fn oldest(&self) -> Option<&Slot<V>> {
+        let (_, key) = self.order.first_key_value()?;
+        self.map.get(key)
+    }
+
+    fn pop_oldest(&mut self) -> Option<(K, V)> {
+        let (_, key) = self.order.pop_first()?;
+        let slot = self.map.remove(&key)?;
+        Some((key, slot.value))
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+impl HistoryCache {
+    /// Drops every expired answer.
+    pub fn purge(&mut self, now: Instant) {
+        while let Some(oldest) = self.entries.oldest() {
+            if !expired(oldest.at, now, self.ttl) {
+                break;
+            }
+            if let Some((key, old)) = self.entries.pop_oldest() {
+                self.bytes -= charge(&key, old.len());
+            }
+        }
+    }
+}
+
+impl SessionCache {
+    /// Drops every expired session.
+    pub fn purge(&mut self, now: Instant) {
+        while let Some(oldest) = self.sessions.oldest() {
+            if !expired(oldest.at, now, self.ttl) {
+                break;
+            }
+            self.sessions.pop_oldest();
+        }
+    }
+}
+
+/// The worker's three caches, shared behind one `parking_lot::Mutex` by the
+/// event loop (lookups and fills, lock held only for the call) and the
+/// "cache" thread (expiry).
+#[derive(Debug)]
+pub struct Caches {
+    /// Quotes pushed by the master.
+    pub quotes: QuoteCache,
+    /// History answers.
+    pub history: HistoryCache,
+    /// Sessions the master vouched for.
+    pub sessions: SessionCache,
+}
+
+/// Most sessions remembered at once.
+pub const MAX_SESSIONS: usize = 100_000;
+
+impl Caches {
+    /// Empty caches with the given lifetimes and history budget.
+    pub fn new(session_ttl: Duration, history_ttl: Duration, history_bytes: usize) -> Caches {
+        Caches {
+            quotes: QuoteCache::default(),
+            history: HistoryCache::new(history_ttl, history_bytes),
+            sessions: SessionCache::new(session_ttl, MAX_SESSIONS),
+        }
+    }
+
+    /// Drops expired history answers and sessions.
+    pub fn purge(&mut self, now: Instant) {
+        self.history.purge(now);
+        self.sessions.purge(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AAPL: &str = "AAPL 189.5 1732147205 188 191.25 187.5 53200000";
+
+    fn sym(text: &str) -> Symbol {
+        Symbol::parse(text).expect("symbol")
+    }
+
+    fn sid(n: u8) -> SessionId {
+        SessionId::from_bytes([n; 16])
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn quote_parses() {
+        let q =
+            Quote::parse("aapl 189.5000 1732147205 188.0000 191.25 187.5 53200000").expect("ok");
+        assert_eq!(
+            q,
+            Quote {
+                symbol: sym("AAPL"),
+                price: Money(1_895_000),
+                time: Timestamp(1_732_147_205),
+                open: Money(1_880_000),
+                high: Money(1_912_500),
+                low: Money(1_875_000),
+                volume: 53_200_000,
+            }
+        );
+    }
+
+    #[test]
+    fn quote_lines_exact_text() {
+        let q = Quote::parse(AAPL).expect("ok");
+        assert_eq!(q.current_line(), "AAPL 189.5000 1732147205\n");
+        assert_eq!(
+            q.info_line(),
+            "AAPL 188.0000 191.2500 187.5000 189.5000 53200000 1732147205\n"
+        );
+    }
+
+    #[test]
+    fn quote_missing_field() {
+        let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5").expect_err("6 fields");
+        assert_eq!(
+            err,
+            "quote line \"AAPL 189.5 1732147205 188 191.25 187.5\": missing field volume"
+        );
+        let err = Quote::parse("AAPL").expect_err("1 field");
+        assert!(err.ends_with("missing field price"), "{err}");
+    }
+
+    #[test]
+    fn quote_bad_money_five_decimals() {
+        let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.50001 53200000")
+            .expect_err("five decimals");
+        assert_eq!(
+            err,
+            "quote line \"AAPL 189.5 1732147205 188 191.25 187.50001 53200000\": \
+             low \"187.50001\": expected a decimal with at most 4 fraction digits, \
+             like 189.5 or -12.0000"
+        );
+        let err = Quote::parse("AAPL 1.23456 1732147205 188 191.25 187.5 1").expect_err("price");
+        assert!(err.contains(": price \"1.23456\": expected"), "{err}");
+    }
+
+    #[test]
+    fn quote_bad_symbol_and_timestamp() {
+        let err = Quote::parse("AA$PL 189.5 1732147205 188 191.25 187.5 1").expect_err("symbol");
+        assert!(err.contains(": symbol \"AA$PL\": expected 1-16"), "{err}");
+        let err = Quote::parse("AAPL 189.5 -5 188 191.25 187.5 1").expect_err("timestamp");
+        assert!(
+            err.contains(": timestamp \"-5\": expected Unix seconds"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn quote_negative_volume() {
+        let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5 -1").expect_err("volume");
+        assert!(err.ends_with(": volume \"-1\": expected a whole number of shares (digits only)"));
+        assert!(Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5 +1").is_err());
+    }
+
+    #[test]
+    fn quote_extra_field_and_double_space() {
+        let err = Quote::parse(&format!("{AAPL} x")).expect_err("8 fields");
+        assert!(
+            err.ends_with(": extra field \"x\" after volume, expected 7 fields"),
+            "{err}"
+        );
+        let err = Quote::parse("AAPL  189.5 1732147205 188 191.25 187.5 1").expect_err("empty");
+        assert!(err.contains(": price \"\": expected"), "{err}");
+    }
+
+    #[test]
+    fn quote_error_shortens_long_line() {
+        let err = Quote::parse(&"A".repeat(500)).expect_err("long");
+        assert!(err.len() < 250, "{err}");
+    }
+
+    #[test]
+    fn apply_counts_good_and_bad_lines() {
+        let mut cache = QuoteCache::default();
+        assert!(cache.is_empty());
+        assert_eq!(cache.apply(b""), (0, 0));
+        let mut payload = format!(
+            "{AAPL}\nMSFT 1.23456 1732147205 1 1 1 1\nmsft 415 1732147205 410 416 409 9\n\n\
+             GOOG 170 1732147205 1 1 1 1 extra\n"
+        )
+        .into_bytes();
+        payload.extend_from_slice(b"AAPL 1 1732147205 1 1 1 \xff\n\r\n");
+        // bad money, blank line, extra field, not UTF-8, lone CR
+        assert_eq!(cache.apply(&payload), (2, 5));
+        assert_eq!(cache.len(), 2);
+        let msft = cache.get(&sym("MSFT")).expect("msft");
+        assert_eq!(msft.current_line(), "MSFT 415.0000 1732147205\n");
+        assert!(cache.get(&sym("GOOG")).is_none());
+    }
+
+    #[test]
+    fn apply_without_final_newline() {
+        let mut cache = QuoteCache::default();
+        assert_eq!(cache.apply(AAPL.as_bytes()), (1, 0));
+    }
+
+    #[test]
+    fn older_quote_does_not_replace_newer() {
+        let mut cache = QuoteCache::default();
+        assert_eq!(
+            cache.apply(b"AAPL 190 1732147265 188 191.25 187.5 9\n"),
+            (1, 0)
+        );
+        assert_eq!(cache.apply(format!("{AAPL}\n").as_bytes()), (0, 0));
+        let q = cache.get(&sym("AAPL")).expect("aapl");
+        assert_eq!(q.price, Money(1_900_000));
+        assert_eq!(q.time, Timestamp(1_732_147_265));
+        // Same time: the later message wins.
+        assert_eq!(
+            cache.apply(b"AAPL 191 1732147265 188 191.25 187.5 9\n"),
+            (1, 0)
+        );
+        assert_eq!(
+            cache.get(&sym("AAPL")).expect("aapl").price,
+            Money(1_910_000)
+        );
+    }
+
+    #[test]
+    fn quote_cache_is_bounded() {
+        let mut cache = QuoteCache::default();
+        let payload: String = (0..MAX_SYMBOLS + 3)
+            .map(|i| format!("S{i} 1 1732147205 1 1 1 1\n"))
+            .collect();
+        assert_eq!(cache.apply(payload.as_bytes()), (MAX_SYMBOLS, 3));
+        assert_eq!(cache.len(), MAX_SYMBOLS);
+        // Known symbols still update when full.
+        assert_eq!(cache.apply(b"S0 2 1732147206 1 2 1 1\n"), (1, 0));
+    }
+
+    #[test]
+    fn history_key_format() {
+        let date = Date::parse("2024-11-21").expect("date");
+        assert_eq!(
+            history_key(Instr::GetAssetValueDay, &sym("aapl"), Some(date)),
+            "18 AAPL 2024-11-21"
+        );
+        assert_eq!(
+            history_key(Instr::GetAssetValueAllTime, &sym("^gspc"), None),
+            "22 ^GSPC"
+        );
+    }
+
+    #[test]
+    fn history_ttl_expiry() {
+        let t0 = Instant::now();
+        let mut cache = HistoryCache::new(secs(30), 1 << 20);
+        cache.put("18 AAPL 2024-11-21".into(), b"bars\n".to_vec(), t0);
+        assert_eq!(
+            cache.get("18 AAPL 2024-11-21", t0 + secs(29)),
+            Some(&b"bars\n"[..])
+        );
+        assert_eq!(cache.get("18 AAPL 2024-11-22", t0), None);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.get("18 AAPL 2024-11-21", t0 + secs(30)), None);
+        assert_eq!((cache.len(), cache.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn history_put_purges_expired_and_replaces() {
+        let t0 = Instant::now();
+        let mut cache = HistoryCache::new(secs(30), 1 << 20);
+        cache.put("a".into(), vec![1; 10], t0);
+        cache.put("b".into(), vec![2; 10], t0 + secs(10));
+        cache.put("b".into(), vec![3; 20], t0 + secs(20));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.bytes(), charge("a", 10) + charge("b", 20));
+        cache.put("c".into(), Vec::new(), t0 + secs(31));
+        assert_eq!(cache.len(), 2, "a expired and was purged");
+        assert_eq!(cache.bytes(), charge("b", 20) + charge("c", 0));
+        assert_eq!(cache.get("b", t0 + secs(49)), Some(&[3; 20][..]));
+        assert_eq!(cache.get("c", t0 + secs(49)), Some(&[][..]));
+    }
+
+    #[test]
+    fn history_byte_bound_evicts_oldest() {
+        let t0 = Instant::now();
+        let max = 3 * charge("k1", 100);
+        let mut cache = HistoryCache::new(secs(300), max);
+        for (i, key) in ["k1", "k2", "k3"].into_iter().enumerate() {
+            cache.put(key.into(), vec![0; 100], t0 + secs(i as u64));
+        }
+        assert_eq!((cache.len(), cache.bytes()), (3, max));
+        cache.put("k4".into(), vec![0; 100], t0 + secs(3));
+        assert_eq!((cache.len(), cache.bytes()), (3, max));
+        assert!(cache.get("k1", t0 + secs(4)).is_none());
+        assert!(cache.get("k2", t0 + secs(4)).is_some());
+        cache.put("k5".into(), vec![0; 400], t0 + secs(5));
+        assert!(cache.bytes() <= max);
+        assert_eq!(cache.len(), 1, "k5 needs the room of all three others");
+        assert!(cache.get("k5", t0 + secs(6)).is_some());
+    }
+
+    #[test]
+    fn history_oversized_payload_not_stored() {
+        let t0 = Instant::now();
+        let mut cache = HistoryCache::new(secs(300), 1000);
+        cache.put("small".into(), vec![0; 10], t0);
+        cache.put("big".into(), vec![0; 1001], t0);
+        assert!(cache.get("big", t0).is_none());
+        assert_eq!(cache.len(), 1, "the others are not evicted for it");
+        cache.put("small".into(), vec![0; 1001], t0);
+        assert!(cache.get("small", t0).is_none(), "older answer dropped");
+        assert_eq!((cache.len(), cache.bytes()), (0, 0));
+        let mut none = HistoryCache::new(secs(300), 0);
+        none.put("k".into(), Vec::new(), t0);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn session_ttl() {
+        let t0 = Instant::now();
+        let mut cache = SessionCache::new(DEFAULT_SESSION_TTL, 10);
+        assert!(!cache.is_valid(&sid(1), t0));
+        cache.remember(&sid(1), t0);
+        assert!(cache.is_valid(&sid(1), t0 + secs(59)));
+        assert!(!cache.is_valid(&sid(1), t0 + secs(60)));
+        assert_eq!(cache.len(), 0, "expired entry removed");
+        cache.remember(&sid(2), t0);
+        cache.remember(&sid(2), t0 + secs(50));
+        assert!(
+            cache.is_valid(&sid(2), t0 + secs(100)),
+            "remember refreshes"
+        );
+        cache.remember(&sid(3), t0 + secs(200));
+        assert_eq!(cache.len(), 1, "remember purges the expired");
+    }
+
+    #[test]
+    fn session_forget() {
+        let t0 = Instant::now();
+        let mut cache = SessionCache::new(secs(60), 10);
+        cache.remember(&sid(1), t0);
+        cache.remember(&sid(2), t0);
+        cache.forget(&sid(1));
+        cache.forget(&sid(9));
+        assert!(!cache.is_valid(&sid(1), t0));
+        assert!(cache.is_valid(&sid(2), t0));
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn session_bound_evicts_oldest() {
+        let t0 = Instant::now();
+        let mut cache = SessionCache::new(secs(60), 3);
+        for n in 1..=3 {
+            cache.remember(&sid(n), t0 + secs(u64::from(n)));
+        }
+        cache.remember(&sid(1), t0 + secs(4)); // 1 is now the newest
+        cache.remember(&sid(4), t0 + secs(5));
+        assert_eq!(cache.len(), 3);
+        assert!(!cache.is_valid(&sid(2), t0 + secs(6)));
+        for n in [1, 3, 4] {
+            assert!(cache.is_valid(&sid(n), t0 + secs(6)), "{n}");
+        }
+        let mut none = SessionCache::new(secs(60), 0);
+        none.remember(&sid(1), t0);
+        assert!(!none.is_valid(&sid(1), t0));
+    }
+
+    #[test]
+    fn purge_drops_only_expired_entries() {
+        let t0 = Instant::now();
+        let mut caches = Caches::new(secs(10), secs(5), 1 << 20);
+        caches
+            .history
+            .put("26".into(), b"AAPL Apple\n".to_vec(), t0);
+        caches
+            .history
+            .put("22 AAPL".into(), b"x".to_vec(), t0 + secs(3));
+        caches.sessions.remember(&sid(1), t0);
+        caches.purge(t0 + secs(6));
+        assert_eq!(caches.history.len(), 1, "the older answer expired");
+        assert_eq!(caches.sessions.len(), 1, "the session has 10 s");
+        caches.purge(t0 + secs(11));
+        assert!(caches.history.is_empty());
+        assert_eq!(caches.history.bytes(), 0);
+        assert!(caches.sessions.is_empty());
+    }
+}

@@ -1,0 +1,256 @@
+//! ptworkerd.conf(5): every key, its default, and the typed configuration
+//! the worker runs on. Read once on the main thread before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
+use papertrader_common::gpg::normalize_fingerprint;
+
+/// Every key ptworkerd.conf may hold, in the order of the man page.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "advertise",
+    "master",
+    "uuid",
+    "name",
+    "state_dir",
+    "pid_file",
+    "gnupg_home",
+    "worker_key",
+    "master_key",
+    "max_clients",
+    "idle_timeout",
+    "frame_timeout",
+    "max_output",
+    "ping_interval",
+    "link_timeout",
+    "handshake_timeout",
+    "reconnect_max",
+    "session_cache_ttl",
+    "history_cache_ttl",
+    "history_cache_bytes",
+    "log_file",
+    "log_level",
+    "log_memory_entries",
+];
+
+/// Default config file, used when it exists and `-c` is not given.
+pub const DEFAULT_FILE: &str = "/etc/papertrader/ptworkerd.conf";
+
+/// The whole configuration of a running worker.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config came from.
+    pub source: String,
+    /// Client port.
+    pub listen: SocketAddr,
+    /// Address given to clients in worker lists; `None`: the bound address.
+    pub advertise: Option<String>,
+    /// The master's address.
+    pub master: SocketAddr,
+    /// This worker's UUID as registered in the master's workers.list.
+    pub uuid: Option<String>,
+    /// This worker's name.
+    pub name: String,
+    /// State directory (GnuPG home by default).
+    pub state_dir: PathBuf,
+    /// Pid file written when detaching.
+    pub pid_file: PathBuf,
+    /// GnuPG home with the worker's secret key and the master's public key.
+    pub gnupg_home: PathBuf,
+    /// Fingerprint of the worker's signing key.
+    pub worker_key: Option<String>,
+    /// Fingerprint the master's challenge signature must come from.
+    pub master_key: Option<String>,
+    /// Most client connections at once.
+    pub max_clients: usize,
+    /// A client silent this long, with nothing in flight, is closed.
+    pub idle_timeout: Duration,
+    /// Time a peer may sit in the middle of a frame.
+    pub frame_timeout: Duration,
+    /// Unsent bytes a client may leave queued before it is dropped.
+    pub max_output: usize,
+    /// Silence on the master link after which the worker pings.
+    pub ping_interval: Duration,
+    /// Silence on the master link after which it is dropped.
+    pub link_timeout: Duration,
+    /// Time the master link handshake may take.
+    pub handshake_timeout: Duration,
+    /// Longest wait between reconnection attempts.
+    pub reconnect_max: Duration,
+    /// How long a session the master vouched for is trusted locally.
+    pub session_cache_ttl: Duration,
+    /// How long a history answer is reused.
+    pub history_cache_ttl: Duration,
+    /// Bytes of history answers kept.
+    pub history_cache_bytes: usize,
+    /// Log file; `None` logs to standard error.
+    pub log_file: Option<PathBuf>,
+    /// Lowest level logged.
+    pub log_level: log::LevelFilter,
+    /// Log entries kept in memory before a flush.
+    pub log_memory_entries: usize,
+}
+
+impl Config {
+    /// Reads `path`, or the built-in defaults (plus `DEFAULT_FILE` if it
+    /// exists) when `path` is `None`. Reports every bad key at once.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfErrors> {
+        let conf = match path {
+            Some(p) => Conf::parse(p, KEYS)?,
+            None if Path::new(DEFAULT_FILE).exists() => Conf::parse(Path::new(DEFAULT_FILE), KEYS)?,
+            None => Conf::empty("(built-in defaults)"),
+        };
+        Config::from_conf(&conf)
+    }
+
+    /// Typed configuration from parsed keys.
+    pub fn from_conf(conf: &Conf) -> Result<Config, ConfErrors> {
+        let mut c = Collector::new();
+        let state_dir = c.take(conf.path("state_dir", "/var/lib/papertrader-worker"));
+        let gnupg_default = state_dir.join("gnupg").to_string_lossy().into_owned();
+        let log_file = c.take(conf.string("log_file", ""));
+        let advertise = c.take(conf.string("advertise", ""));
+        let config = Config {
+            source: conf.file().to_string(),
+            listen: c.take_or(conf.socket_addr("listen", "127.0.0.1:2049"), addr(2049)),
+            advertise: (!advertise.is_empty()).then_some(advertise),
+            master: c.take_or(conf.socket_addr("master", "127.0.0.1:2048"), addr(2048)),
+            uuid: c.take(uuid(conf)),
+            name: c.take(conf.string("name", "worker")),
+            pid_file: c.take(conf.path("pid_file", "/run/ptworkerd.pid")),
+            gnupg_home: c.take(conf.path("gnupg_home", &gnupg_default)),
+            worker_key: c.take(fingerprint(conf, "worker_key")),
+            master_key: c.take(fingerprint(conf, "master_key")),
+            max_clients: c.take(conf.u64("max_clients", 4096, 1..=1_000_000)) as usize,
+            idle_timeout: c.take(conf.duration("idle_timeout", secs(300))),
+            frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
+            max_output: c.take(conf.u64("max_output", 1 << 20, 65_552..=1 << 30)) as usize,
+            ping_interval: c.take(conf.duration("ping_interval", secs(10))),
+            link_timeout: c.take(conf.duration("link_timeout", secs(30))),
+            handshake_timeout: c.take(conf.duration("handshake_timeout", secs(10))),
+            reconnect_max: c.take(conf.duration("reconnect_max", secs(30))),
+            session_cache_ttl: c.take(conf.duration("session_cache_ttl", secs(60))),
+            history_cache_ttl: c.take(conf.duration("history_cache_ttl", secs(60))),
+            history_cache_bytes: c.take(conf.u64("history_cache_bytes", 16 << 20, 0..=1 << 34))
+                as usize,
+            log_file: (!log_file.is_empty()).then(|| c.take(conf.path("log_file", ""))),
+            log_level: c.take_or(log_level(conf), log::LevelFilter::Info),
+            log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
+                as usize,
+            state_dir,
+        };
+        c.finish()?;
+        Ok(config)
+    }
+
+    /// Whether the keys needed for a master link are all set.
+    pub fn can_link(&self) -> bool {
+        self.uuid.is_some() && self.worker_key.is_some() && self.master_key.is_some()
+    }
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn error(conf: &Conf, key: &str, message: String) -> ConfError {
+    let line = conf.line(key).unwrap_or(0);
+    ConfError {
+        file: conf.file().to_string(),
+        line,
+        message,
+    }
+}
+
+fn uuid(conf: &Conf) -> Result<Option<String>, ConfError> {
+    let text = conf.string("uuid", "")?;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let groups: Vec<&str> = text.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let hex = groups
+        .iter()
+        .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if lens != [8, 4, 4, 4, 12] || !hex {
+        let message = format!("uuid = {text:?}: expected 8-4-4-4-12 hex digits");
+        return Err(error(conf, "uuid", message));
+    }
+    Ok(Some(text.to_ascii_lowercase()))
+}
+
+fn fingerprint(conf: &Conf, key: &str) -> Result<Option<String>, ConfError> {
+    let text = conf.string(key, "")?;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    normalize_fingerprint(&text).map(Some).ok_or_else(|| {
+        let message = format!("{key} = {text:?}: expected a 40 or 64 hex digit key fingerprint");
+        error(conf, key, message)
+    })
+}
+
+fn log_level(conf: &Conf) -> Result<log::LevelFilter, ConfError> {
+    let text = conf.string("log_level", "info")?;
+    text.parse().map_err(|_| {
+        let message = format!("log_level = {text:?}: expected error, warn, info, debug or trace");
+        error(conf, "log_level", message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfErrors> {
+        let conf = Conf::parse_reader(text.as_bytes(), "w.conf", KEYS)?;
+        Config::from_conf(&conf)
+    }
+
+    #[test]
+    fn built_in_defaults() {
+        let c = parse("").expect("defaults");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:2049");
+        assert_eq!(c.master.to_string(), "127.0.0.1:2048");
+        assert_eq!(c.max_clients, 4096);
+        assert!(!c.can_link());
+    }
+
+    #[test]
+    fn keys_for_a_link() {
+        let c = parse(
+            "uuid = 6F9619FF-8B86-D011-B42D-00C04FC964FF\n\
+             worker_key = 0123456789abcdef0123456789abcdef01234567\n\
+             master_key = 89ABCDEF0123456789ABCDEF0123456789ABCDEF\n",
+        )
+        .expect("ok");
+        assert!(c.can_link());
+        assert_eq!(
+            c.uuid.as_deref(),
+            Some("6f9619ff-8b86-d011-b42d-00c04fc964ff")
+        );
+        assert_eq!(
+            c.worker_key.as_deref(),
+            Some("0123456789ABCDEF0123456789ABCDEF01234567")
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let err = parse("uuid = 1234\nmaster_key = nope\nmax_output = 10\n").expect_err("bad");
+        let text = err.to_string();
+        assert!(
+            text.contains("w.conf:1: uuid = \"1234\": expected 8-4-4-4-12"),
+            "{text}"
+        );
+        assert!(text.contains("w.conf:2: master_key"), "{text}");
+        assert!(text.contains("w.conf:3: max_output"), "{text}");
+    }
+}

@@ -1,0 +1,570 @@
+//! The worker's link to the master (PROTOCOL.md sections 6 and 7):
+//! connecting, the GnuPG handshake (signatures on the gpg thread),
+//! keepalive, reconnection with exponential backoff, and routing the
+//! master's REQID-tagged replies back to clients in order. Runs on the
+//! event loop thread as part of [`Server`].
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+use papertrader_common::message::{frame, reply, split_prefix};
+use papertrader_common::transfer::Reassembler;
+use papertrader_common::value::{Reason, ReasonCode, SessionId, hex};
+use papertrader_common::{Decoder, Frame, Instr, MessageType, State, args};
+
+use crate::server::{MASTER, Server};
+use crate::threads::ProofJob;
+
+/// First wait before reconnecting; doubles up to `reconnect_max`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Largest `quotes` payload accepted.
+const MAX_QUOTES: usize = 64 << 20;
+
+/// Where the link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not connected; retry at `retry_at`.
+    Down,
+    /// TCP connect in progress.
+    Connecting,
+    /// `workerHello` sent.
+    AwaitChallenge,
+    /// The gpg thread is checking the challenge and signing the proof.
+    Proving,
+    /// `workerProof` sent.
+    AwaitAccept,
+    /// `linkAccepted`: requests flow.
+    Up,
+}
+
+/// A forwarded request waiting for the master.
+pub struct Pending {
+    /// The client it came from.
+    pub token: Token,
+    /// Its instruction.
+    pub instr: Instr,
+    /// What to do with the answer besides relaying it.
+    pub note: Note,
+}
+
+/// Side effects of an answer.
+pub enum Note {
+    /// Nothing but relaying.
+    None,
+    /// A login: an expirable session belongs to this connection.
+    Login {
+        /// `isExpirable` was `true`.
+        expirable: bool,
+    },
+    /// A switchState the master is checking.
+    SwitchState {
+        /// The state asked for.
+        state: State,
+        /// The session given.
+        session: SessionId,
+    },
+    /// A logout of this session.
+    Logout(SessionId),
+    /// A history answer to cache under `key` once whole.
+    History {
+        /// The cache key.
+        key: String,
+        /// The payload so far.
+        payload: Vec<u8>,
+    },
+}
+
+/// The master link's connection and timers.
+pub struct MasterLink {
+    phase: Phase,
+    stream: Option<TcpStream>,
+    decoder: Decoder,
+    out: Vec<u8>,
+    attempt_started: Instant,
+    retry_at: Instant,
+    backoff: Duration,
+    last_rx: Instant,
+    ping_out: bool,
+    worker_nonce: String,
+    generation: u64,
+    quotes: Reassembler,
+}
+
+impl MasterLink {
+    /// A link that will connect at once.
+    pub fn new(now: Instant) -> MasterLink {
+        MasterLink {
+            phase: Phase::Down,
+            stream: None,
+            decoder: Decoder::new(),
+            out: Vec::new(),
+            attempt_started: now,
+            retry_at: now,
+            backoff: FIRST_BACKOFF,
+            last_rx: now,
+            ping_out: false,
+            worker_nonce: String::new(),
+            generation: 0,
+            quotes: Reassembler::new(MAX_QUOTES),
+        }
+    }
+
+    /// Whether requests can be forwarded.
+    pub fn is_up(&self) -> bool {
+        self.phase == Phase::Up
+    }
+}
+
+impl Server {
+    /// Timers: (re)connect when due, handshake deadline, keepalive.
+    pub(crate) fn link_tick(&mut self, now: Instant) {
+        match self.link.phase {
+            Phase::Down if now >= self.link.retry_at && self.gpg_tx.is_some() => self.connect(now),
+            Phase::Down | Phase::Up => {}
+            _ if now.duration_since(self.link.attempt_started) >= self.config.handshake_timeout => {
+                self.link_down("handshake did not finish in time");
+            }
+            _ => {}
+        }
+        if self.link.phase == Phase::Up {
+            let quiet = now.duration_since(self.link.last_rx);
+            if quiet >= self.config.link_timeout {
+                self.link_down("no traffic from the master");
+            } else if quiet >= self.config.ping_interval && !self.link.ping_out {
+                self.link.ping_out = true;
+                self.link_send(&frame(Instr::Ping, &["keepalive"]));
+            }
+        }
+    }
+
+    fn connect(&mut self, now: Instant) {
+        let link = &mut self.link;
+        link.attempt_started = now;
+        link.generation += 1;
+        match TcpStream::connect(self.config.master) {
+            Ok(mut stream) => {
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                if let Err(err) = self.poll.registry().register(&mut stream, MASTER, interest) {
+                    log::error!("master link: register: {err}");
+                    return self.schedule_retry();
+                }
+                link.stream = Some(stream);
+                link.phase = Phase::Connecting;
+            }
+            Err(err) => {
+                log::warn!("master {}: {err}", self.config.master);
+                self.schedule_retry();
+            }
+        }
+    }
+
+    fn schedule_retry(&mut self) {
+        let link = &mut self.link;
+        link.phase = Phase::Down;
+        link.retry_at = Instant::now() + link.backoff;
+        link.backoff = (link.backoff * 2).min(self.config.reconnect_max);
+    }
+
+    pub(crate) fn master_ready(&mut self, readable: bool, writable: bool) {
+        if self.link.phase == Phase::Connecting && (writable || readable) {
+            let connected = self
+                .link
+                .stream
+                .as_ref()
+                .is_some_and(|s| s.peer_addr().is_ok());
+            if !connected {
+                let err = self
+                    .link
+                    .stream
+                    .as_ref()
+                    .and_then(|s| s.take_error().ok().flatten());
+                let why = err.map_or("connection refused".to_string(), |e| e.to_string());
+                return self.link_down(&format!("cannot connect: {why}"));
+            }
+            self.send_hello();
+        }
+        if writable {
+            self.link_flush();
+        }
+        if readable {
+            self.link_read();
+        }
+    }
+
+    fn send_hello(&mut self) {
+        let nonce = hex(&papertrader_common_random());
+        self.link.worker_nonce = nonce.clone();
+        self.link.phase = Phase::AwaitChallenge;
+        self.link.last_rx = Instant::now();
+        let uuid = self.config.uuid.clone().unwrap_or_default();
+        let hello = frame(
+            Instr::WorkerHello,
+            &[&uuid, &self.config.name, &self.advertised(), &nonce],
+        );
+        self.link_send(&hello);
+    }
+
+    fn link_read(&mut self) {
+        let mut buf = [0u8; 16 * 1024];
+        let mut closed = None;
+        while let Some(stream) = self.link.stream.as_mut() {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    closed = Some("the master closed the link".to_string());
+                    break;
+                }
+                Ok(n) => {
+                    self.link.last_rx = Instant::now();
+                    self.link.decoder.push(&buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    closed = Some(format!("read: {e}"));
+                    break;
+                }
+            }
+        }
+        loop {
+            match self.link.decoder.next_frame() {
+                Ok(Some(f)) => self.on_master_frame(f),
+                Ok(None) => break,
+                Err(err) => return self.link_down(&format!("bad frame from the master: {err}")),
+            }
+            if self.link.stream.is_none() {
+                return;
+            }
+        }
+        if let Some(why) = closed {
+            self.link_down(&why);
+        }
+    }
+
+    fn on_master_frame(&mut self, f: Frame) {
+        let instr = Instr::from_code(f.instruction);
+        match (self.link.phase, instr) {
+            (Phase::AwaitChallenge, Some(Instr::MasterChallenge)) => self.on_challenge(&f),
+            (Phase::AwaitAccept, Some(Instr::LinkAccepted)) => {
+                log::info!("linked to the master at {}", self.config.master);
+                self.link.phase = Phase::Up;
+                self.link.backoff = FIRST_BACKOFF;
+            }
+            (_, Some(Instr::LinkRefused | Instr::Kick | Instr::ProtocolError))
+                if f.message_type != MessageType::Return as u8 || self.link.phase != Phase::Up =>
+            {
+                let text = args::split(&f.data, f.argument_count).map(|a| a.join(" "));
+                let why = format!(
+                    "{}: {}",
+                    instr.map_or("?", Instr::name),
+                    text.unwrap_or_default()
+                );
+                self.link_down(&why);
+            }
+            (Phase::Up, Some(_)) if f.message_type == MessageType::Control as u8 => {
+                self.on_master_control(f)
+            }
+            (Phase::Up, Some(_)) if f.message_type == MessageType::Return as u8 => self.on_reply(f),
+            _ => {
+                let name = instr.map_or_else(|| format!("#{}", f.instruction), |i| i.name().into());
+                self.link_down(&format!("unexpected {name} from the master"));
+            }
+        }
+    }
+
+    fn on_challenge(&mut self, f: &Frame) {
+        let Ok([nonce, signature]) = args::split(&f.data, f.argument_count)
+            .as_deref()
+            .map(to_two)
+        else {
+            return self.link_down("malformed masterChallenge");
+        };
+        let job = ProofJob {
+            generation: self.link.generation,
+            uuid: self.config.uuid.clone().unwrap_or_default(),
+            worker_nonce: self.link.worker_nonce.clone(),
+            master_nonce: nonce,
+            master_signature: signature,
+            master_key: self.config.master_key.clone().unwrap_or_default(),
+        };
+        self.link.phase = Phase::Proving;
+        let queued = self
+            .gpg_tx
+            .as_ref()
+            .is_some_and(|tx| tx.try_send(job).is_ok());
+        if !queued {
+            self.link_down("the gpg thread is not taking work");
+        }
+    }
+
+    pub(crate) fn on_proof(&mut self, generation: u64, result: Result<String, String>) {
+        if generation != self.link.generation || self.link.phase != Phase::Proving {
+            return;
+        }
+        match result {
+            Ok(proof) => {
+                self.link.phase = Phase::AwaitAccept;
+                self.link_send(&frame(Instr::WorkerProof, &[proof]));
+            }
+            Err(err) => self.link_down(&err),
+        }
+    }
+
+    fn on_master_control(&mut self, f: Frame) {
+        let words = args::split(&f.data, f.argument_count).unwrap_or_default();
+        match Instr::from_code(f.instruction) {
+            Some(Instr::Ping) if words.len() == 1 => {
+                let pong = frame(Instr::Pong, &[words[0]]);
+                self.link_send(&pong);
+            }
+            Some(Instr::Pong) => self.link.ping_out = false,
+            Some(Instr::WorkerListUpdate) => {
+                self.worker_list = words.iter().map(|s| s.to_string()).collect();
+            }
+            Some(Instr::Quotes) => self.on_quotes(&f),
+            _ => log::warn!("master sent an unexpected control frame {}", f.instruction),
+        }
+    }
+
+    fn on_quotes(&mut self, f: &Frame) {
+        let (n, max) = (f.data_message_number, f.data_message_max);
+        match self.link.quotes.push(n, max, &f.data) {
+            Ok(Some(payload)) => {
+                let (applied, skipped) = self.caches.lock().quotes.apply(&payload);
+                log::debug!("quotes: {applied} applied, {skipped} skipped");
+                if skipped > 0 {
+                    log::warn!("quotes: {skipped} lines from the master did not parse");
+                }
+            }
+            Ok(None) => {}
+            Err(err) => log::warn!("quotes from the master: {err}"),
+        }
+    }
+
+    /// A REQID-tagged return: strip the REQID, apply side effects, hand it
+    /// to the client in its slot.
+    fn on_reply(&mut self, f: Frame) {
+        let Ok((prefix, rest)) = split_prefix(&f.data, 1) else {
+            return log::warn!("master reply without a REQID");
+        };
+        let Some(reqid) = prefix.first().and_then(|r| r.parse::<u64>().ok()) else {
+            return log::warn!("master reply with a bad REQID");
+        };
+        let stripped = Frame {
+            argument_count: f.argument_count.saturating_sub(1),
+            data: rest.to_vec(),
+            ..f
+        };
+        let is_data = stripped.instruction == Instr::Data.code();
+        let last = !is_data || stripped.data_message_number >= stripped.data_message_max;
+        let Some(pending) = self.pending.get_mut(&reqid) else {
+            return log::warn!("master answered unknown REQID {reqid}");
+        };
+        let token = pending.token;
+        if let Note::History { payload, .. } = &mut pending.note
+            && is_data
+        {
+            payload.extend_from_slice(&stripped.data);
+        }
+        if last {
+            let pending = self.pending.remove(&reqid).expect("looked up above");
+            self.after_reply(pending, &stripped);
+        }
+        if let Some(client) = self.clients.get_mut(&token) {
+            client.deliver(reqid, &stripped, last);
+            self.flush_client(token);
+            if last {
+                self.release_held(token);
+            }
+        }
+    }
+
+    /// Side effects of a whole answer, before it reaches the client.
+    fn after_reply(&mut self, pending: Pending, answer: &Frame) {
+        let instr = Instr::from_code(answer.instruction);
+        let now = Instant::now();
+        let client = self.clients.get_mut(&pending.token);
+        match (pending.note, instr) {
+            (Note::Login { expirable }, Some(Instr::SessionId)) => {
+                let Ok(id) = args::split(&answer.data, 1).map(|a| SessionId::parse(a[0])) else {
+                    return;
+                };
+                let Ok(id) = id else { return };
+                self.caches.lock().sessions.remember(&id, now);
+                match (expirable, client) {
+                    (true, Some(client)) => client.expirable.push(id),
+                    (true, None) => self.session_closed(&id),
+                    (false, _) => {}
+                }
+            }
+            (Note::SwitchState { state, session }, Some(Instr::StateSwitchSuccess)) => {
+                self.caches.lock().sessions.remember(&session, now);
+                if let Some(client) = client {
+                    client.state = state;
+                    client.session = Some(session);
+                    client.switching = false;
+                }
+            }
+            (Note::SwitchState { .. }, _) => {
+                if let Some(client) = client {
+                    client.switching = false;
+                }
+            }
+            (Note::Logout(session), Some(Instr::LogoutSuccess)) => {
+                self.caches.lock().sessions.forget(&session);
+                if let Some(client) = client
+                    && client.session.as_ref() == Some(&session)
+                {
+                    client.session = None;
+                }
+            }
+            (Note::History { key, payload }, Some(Instr::Data)) => {
+                self.caches.lock().history.put(key, payload, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs frames a client sent while its `switchState` was in flight.
+    fn release_held(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        if client.switching {
+            return;
+        }
+        for f in client.take_held() {
+            self.on_client_frame(token, f);
+        }
+        self.flush_client(token);
+    }
+
+    /// Tells the master a connection's expirable session is over.
+    pub(crate) fn session_closed(&mut self, session: &SessionId) {
+        if self.link.is_up() {
+            self.link_send(&frame(Instr::SessionClosed, &[session.as_str()]));
+        }
+    }
+
+    /// Queues a frame for the master and writes what the socket takes.
+    pub(crate) fn link_send(&mut self, f: &Frame) {
+        if self.link.stream.is_none() {
+            return;
+        }
+        f.encode(&mut self.link.out);
+        self.link_flush();
+    }
+
+    fn link_flush(&mut self) {
+        let Some(stream) = self.link.stream.as_mut() else {
+            return;
+        };
+        let mut written = 0;
+        let mut failed = None;
+        while written < self.link.out.len() {
+            match stream.write(&self.link.out[written..]) {
+                Ok(0) => {
+                    failed = Some("write: connection closed".to_string());
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    failed = Some(format!("write: {e}"));
+                    break;
+                }
+            }
+        }
+        self.link.out.drain(..written);
+        if let Some(why) = failed {
+            if self.link.phase != Phase::Connecting {
+                self.link_down(&why);
+            }
+            return;
+        }
+        let interest = if self.link.out.is_empty() && self.link.phase != Phase::Connecting {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        };
+        if let Err(err) = self.poll.registry().reregister(stream, MASTER, interest) {
+            log::error!("master link: reregister: {err}");
+        }
+    }
+
+    /// Best effort at shutdown: push out what is queued (sessionClosed).
+    pub(crate) fn link_flush_now(&mut self) {
+        if let Some(stream) = self.link.stream.as_mut() {
+            let _ = stream.write_all(&self.link.out);
+            self.link.out.clear();
+        }
+    }
+
+    /// Drops the link: every request in flight is answered (`unknown-outcome`
+    /// for trades, which may have filled; `unavailable` for the rest) and a
+    /// reconnection is scheduled with backoff.
+    pub(crate) fn link_down(&mut self, why: &str) {
+        let was_up = self.link.is_up();
+        if let Some(mut stream) = self.link.stream.take() {
+            let _ = self.poll.registry().deregister(&mut stream);
+        }
+        self.link.decoder = Decoder::new();
+        self.link.out = Vec::new();
+        self.link.ping_out = false;
+        self.link.quotes = Reassembler::new(MAX_QUOTES);
+        self.schedule_retry();
+        if was_up {
+            log::warn!(
+                "master link lost: {why}; retrying in {:?}",
+                self.link.retry_at - Instant::now()
+            );
+        } else {
+            log::warn!("master link not established: {why}");
+        }
+        self.worker_list.clear();
+        let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
+        let mut touched = Vec::new();
+        for (reqid, p) in pending {
+            let code = match p.instr {
+                Instr::PurchaseAsset | Instr::SellAsset => ReasonCode::UnknownOutcome,
+                _ => ReasonCode::Unavailable,
+            };
+            let text = match code {
+                ReasonCode::UnknownOutcome => {
+                    "the master link broke; the trade may have filled, see the transaction history"
+                }
+                _ => "the master link broke before it answered",
+            };
+            let failure = p.instr.failure().unwrap_or(Instr::ProtocolError);
+            let answer = reply(failure, Reason::new(code, text));
+            if let Some(client) = self.clients.get_mut(&p.token) {
+                if matches!(p.note, Note::SwitchState { .. }) {
+                    client.switching = false;
+                }
+                client.deliver(reqid, &answer, true);
+                touched.push(p.token);
+            }
+        }
+        for token in touched {
+            self.flush_client(token);
+            self.release_held(token);
+        }
+    }
+}
+
+fn to_two(words: &[&str]) -> [String; 2] {
+    match words {
+        [a, b] => [a.to_string(), b.to_string()],
+        _ => [String::new(), String::new()],
+    }
+}
+
+/// 16 random bytes for a nonce.
+fn papertrader_common_random() -> [u8; 16] {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}

@@ -1,0 +1,171 @@
+//! ptworkerd: the PaperTrader worker server. Parses flags, reads the
+//! config, starts the log system, binds, spawns the helper threads and runs
+//! the event loop. See ptworkerd(8).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use mio::Poll;
+use papertrader_common::log::{self as ptlog, LogConfig};
+use papertrader_worker::cache::Caches;
+use papertrader_worker::config::Config;
+use papertrader_worker::event::Notifier;
+use papertrader_worker::server::{Parts, Server};
+use papertrader_worker::threads;
+use parking_lot::Mutex;
+
+const EX_USAGE: u8 = 64;
+const EX_SOFTWARE: u8 = 70;
+const EX_OSERR: u8 = 71;
+const EX_CONFIG: u8 = 78;
+
+const USAGE: &str = "usage: ptworkerd [-fnv] [-c config]";
+
+struct Flags {
+    foreground: bool,
+    check_only: bool,
+    verbose: bool,
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((status, message)) => {
+            eprintln!("ptworkerd: {message}");
+            log::error!("{message}");
+            log::logger().flush();
+            ExitCode::from(status)
+        }
+    }
+}
+
+fn parse_flags() -> Result<Flags, (u8, String)> {
+    use lexopt::prelude::*;
+    let usage = |e: lexopt::Error| (EX_USAGE, format!("{e}\n{USAGE}"));
+    let mut flags = Flags {
+        foreground: false,
+        check_only: false,
+        verbose: false,
+        config: None,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next().map_err(usage)? {
+        match arg {
+            Short('f') => flags.foreground = true,
+            Short('n') => flags.check_only = true,
+            Short('v') => flags.verbose = true,
+            Short('c') => flags.config = Some(parser.value().map_err(usage)?.into()),
+            Short('h') | Long("help") => return Err((0, USAGE.to_string())),
+            other => return Err(usage(other.unexpected())),
+        }
+    }
+    Ok(flags)
+}
+
+fn run() -> Result<(), (u8, String)> {
+    let flags = parse_flags()?;
+    let mut config =
+        Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
+    if flags.check_only {
+        println!("configuration OK");
+        return Ok(());
+    }
+    if flags.verbose {
+        config.log_level = log::LevelFilter::Debug;
+    }
+    let config = Arc::new(config);
+    let oserr = |what: String| move |e: std::io::Error| (EX_OSERR, format!("{what}: {e}"));
+    let std_listener = std::net::TcpListener::bind(config.listen)
+        .map_err(oserr(format!("bind {}", config.listen)))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(oserr("listener".into()))?;
+    let local = std_listener
+        .local_addr()
+        .map_err(oserr("listener".into()))?;
+    if !flags.foreground {
+        papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
+    }
+    let log = ptlog::init(LogConfig {
+        level: config.log_level,
+        memory_entries: config.log_memory_entries,
+        file: config.log_file.clone(),
+        echo_stderr: flags.foreground,
+    })
+    .map_err(|e| (EX_SOFTWARE, format!("logger: {e}")))?;
+    exit_on_thread_panic();
+    log::info!(
+        "ptworkerd {} starting with {}",
+        env!("CARGO_PKG_VERSION"),
+        config.source
+    );
+
+    let poll = Poll::new().map_err(oserr("poll".into()))?;
+    let waker = Server::waker(&poll).map_err(oserr("waker".into()))?;
+    let (notifier, events) = Notifier::new(waker);
+    let caches = Arc::new(Mutex::new(Caches::new(
+        config.session_cache_ttl,
+        config.history_cache_ttl,
+        config.history_cache_bytes,
+    )));
+    let mut handles = Vec::new();
+    let gpg_tx = match (&config.worker_key, config.can_link()) {
+        (Some(fpr), true) => {
+            let (tx, rx) = crossbeam_channel::bounded(4);
+            let home = config.gnupg_home.clone();
+            let handle =
+                threads::spawn_gpg(home, fpr.clone(), rx, notifier.clone()).map_err(|e| {
+                    (
+                        EX_CONFIG,
+                        format!("worker_key {fpr} in {}: {e}", config.gnupg_home.display()),
+                    )
+                })?;
+            handles.push(handle);
+            Some(tx)
+        }
+        _ => {
+            log::warn!("uuid, worker_key and master_key are not all set: no master link");
+            None
+        }
+    };
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    handles.push(threads::spawn_cache(caches.clone(), stop_rx).map_err(oserr("cache".into()))?);
+    threads::spawn_signals(notifier).map_err(oserr("signal thread".into()))?;
+
+    let listener = mio::net::TcpListener::from_std(std_listener);
+    let parts = Parts {
+        config: config.clone(),
+        poll,
+        listener,
+        caches,
+        gpg_tx,
+        events,
+        log: log.clone(),
+    };
+    let mut server = Server::new(parts).map_err(oserr("listener".into()))?;
+    log::info!("listening on {local}, master {}", config.master);
+    println!("listening on {local}");
+    let result = server.run();
+    drop(server);
+    drop(stop_tx);
+    for handle in handles {
+        let _ = handle.join();
+    }
+    if !flags.foreground {
+        let _ = std::fs::remove_file(&config.pid_file);
+    }
+    log::info!("stopped");
+    let _ = log.flush();
+    result.map_err(oserr("event loop".into()))
+}
+
+/// A dead thread takes the daemon down rather than leave it half alive.
+fn exit_on_thread_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        std::process::exit(i32::from(EX_SOFTWARE));
+    }));
+}

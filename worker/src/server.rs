@@ -1,0 +1,382 @@
+//! The worker's event loop. Runs on the main thread and owns every socket:
+//! the client listener, each client (see `client`, `dispatch`) and the
+//! master link (see `link`). Slow work (gpgme) runs on the gpg thread and
+//! comes back as an [`Event`].
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use papertrader_common::log::LogHandle;
+use papertrader_common::message::reply;
+use papertrader_common::value::{Reason, ReasonCode};
+use papertrader_common::{Frame, Instr};
+use parking_lot::Mutex;
+
+use crate::cache::Caches;
+use crate::client::Client;
+use crate::config::Config;
+use crate::event::Event;
+use crate::link::{MasterLink, Pending};
+use crate::threads::ProofJob;
+
+/// The client listener.
+pub const LISTENER: Token = Token(0);
+/// Woken by helper threads.
+pub const WAKER: Token = Token(1);
+/// The master link.
+pub const MASTER: Token = Token(2);
+const FIRST_CLIENT: usize = 3;
+
+/// How often the master link's timers run.
+const TICK: Duration = Duration::from_millis(100);
+/// How often client timeouts are checked.
+const CLIENT_SWEEP: Duration = Duration::from_secs(1);
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Everything the worker's event loop owns.
+pub struct Server {
+    pub(crate) config: Arc<Config>,
+    pub(crate) poll: Poll,
+    listener: TcpListener,
+    /// The bound client address.
+    pub(crate) local: SocketAddr,
+    pub(crate) clients: HashMap<Token, Client>,
+    next_token: usize,
+    pub(crate) link: MasterLink,
+    pub(crate) pending: HashMap<u64, Pending>,
+    pub(crate) next_reqid: u64,
+    /// Worker addresses as the master last sent them.
+    pub(crate) worker_list: Vec<String>,
+    pub(crate) caches: Arc<Mutex<Caches>>,
+    pub(crate) gpg_tx: Option<Sender<ProofJob>>,
+    events: Receiver<Event>,
+    log: LogHandle,
+    stopping: bool,
+    read_buf: Box<[u8]>,
+}
+
+/// What `main` builds a server from.
+pub struct Parts {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The poll the waker was made on.
+    pub poll: Poll,
+    /// The bound client port.
+    pub listener: TcpListener,
+    /// Shared caches.
+    pub caches: Arc<Mutex<Caches>>,
+    /// Jobs for the gpg thread, when the worker has its keys.
+    pub gpg_tx: Option<Sender<ProofJob>>,
+    /// Results from helper threads.
+    pub events: Receiver<Event>,
+    /// The log system.
+    pub log: LogHandle,
+}
+
+impl Server {
+    /// A server ready to run.
+    pub fn new(parts: Parts) -> io::Result<Server> {
+        let Parts {
+            config,
+            poll,
+            mut listener,
+            caches,
+            gpg_tx,
+            events,
+            log,
+        } = parts;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let local = listener.local_addr()?;
+        let link = MasterLink::new(Instant::now());
+        Ok(Server {
+            config,
+            poll,
+            listener,
+            local,
+            clients: HashMap::new(),
+            next_token: FIRST_CLIENT,
+            link,
+            pending: HashMap::new(),
+            next_reqid: 1,
+            worker_list: Vec::new(),
+            caches,
+            gpg_tx,
+            events,
+            log,
+            stopping: false,
+            read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
+        })
+    }
+
+    /// A waker for helper threads.
+    pub fn waker(poll: &Poll) -> io::Result<Arc<Waker>> {
+        Waker::new(poll.registry(), WAKER).map(Arc::new)
+    }
+
+    /// The address clients are told to use.
+    pub fn advertised(&self) -> String {
+        self.config
+            .advertise
+            .clone()
+            .unwrap_or_else(|| self.local.to_string())
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let (mut last_tick, mut last_sweep) = (Instant::now(), Instant::now());
+        self.link_tick(Instant::now());
+        while !self.stopping {
+            if let Err(err) = self.poll.poll(&mut events, Some(TICK)) {
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => self.drain_events(),
+                    MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
+                    token => self.client_ready(token, ev.is_readable(), ev.is_writable()),
+                }
+            }
+            self.drain_events();
+            let now = Instant::now();
+            if now.duration_since(last_tick) >= TICK {
+                last_tick = now;
+                self.link_tick(now);
+            }
+            if now.duration_since(last_sweep) >= CLIENT_SWEEP {
+                last_sweep = now;
+                self.sweep_clients(now);
+            }
+        }
+        self.shutdown();
+        Ok(())
+    }
+
+    fn drain_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                Event::Proof { generation, result } => self.on_proof(generation, result),
+                Event::Signal(sig) => self.on_signal(sig),
+            }
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32) {
+        use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+        match sig {
+            SIGTERM | SIGINT => {
+                log::info!("signal {sig}: shutting down");
+                self.stopping = true;
+            }
+            SIGUSR1 => {
+                if let Err(err) = self.log.flush() {
+                    log::error!("SIGUSR1: log flush failed: {err}");
+                }
+            }
+            _ => log::info!("signal {sig}: nothing to reload"),
+        }
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.add_client(stream, peer),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    log::error!("accept on {}: {err}", self.local);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_client(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        if self.clients.len() >= self.config.max_clients {
+            let text = format!("the worker is full ({} clients)", self.config.max_clients);
+            let refusal = reply(
+                Instr::ProtocolError,
+                Reason::new(ReasonCode::Unavailable, text),
+            );
+            let _ = stream.write(&refusal.to_bytes());
+            log::warn!("{peer}: refused, max_clients reached");
+            return;
+        }
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        if let Err(err) = self
+            .poll
+            .registry()
+            .register(&mut stream, token, Interest::READABLE)
+        {
+            log::error!("{peer}: cannot register: {err}");
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        log::debug!("{peer}: connected");
+        self.clients
+            .insert(token, Client::new(stream, peer, Instant::now()));
+    }
+
+    fn client_ready(&mut self, token: Token, readable: bool, writable: bool) {
+        if writable {
+            self.flush_client(token);
+        }
+        if !readable {
+            return;
+        }
+        let (frames, closed) = self.read_client(token);
+        for frame in frames {
+            if !self.clients.contains_key(&token) {
+                return;
+            }
+            self.on_client_frame(token, frame);
+        }
+        if closed {
+            self.close_client(token);
+        } else {
+            self.flush_client(token);
+        }
+    }
+
+    /// Reads until WouldBlock; returns whole frames and whether the peer
+    /// closed. A frame that breaks section 2 answers protocolError and closes.
+    fn read_client(&mut self, token: Token) -> (Vec<Frame>, bool) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return (Vec::new(), false);
+        };
+        let mut closed = false;
+        loop {
+            match client.stream.read(&mut self.read_buf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    client.last_rx = Instant::now();
+                    client.decoder.push(&self.read_buf[..n]);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let mut frames = Vec::new();
+        loop {
+            match client.decoder.next_frame() {
+                Ok(Some(frame)) => frames.push(frame),
+                Ok(None) => break,
+                Err(err) => {
+                    log::warn!("{}: {err}", client.peer);
+                    let text = err.error.to_string();
+                    let answer = reply(
+                        Instr::ProtocolError,
+                        Reason::new(ReasonCode::Protocol, text),
+                    );
+                    client.answer(&answer);
+                    client.close_when_flushed = true;
+                    return (frames, false);
+                }
+            }
+        }
+        client.partial_since = match (client.decoder.pending(), client.partial_since) {
+            (0, _) => None,
+            (_, since @ Some(_)) => since,
+            (_, None) => Some(Instant::now()),
+        };
+        (frames, closed)
+    }
+
+    /// Writes pending output, closes finished or broken connections, keeps
+    /// the WRITABLE interest in step, and drops clients that do not read.
+    pub(crate) fn flush_client(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let failed = client.flush().is_err();
+        if failed || (client.close_when_flushed && !client.wants_write()) {
+            return self.close_client(token);
+        }
+        if client.queued() > self.config.max_output {
+            log::warn!("{}: not reading its answers, disconnected", client.peer);
+            return self.close_client(token);
+        }
+        let wants = client.wants_write();
+        if wants != client.writable_registered {
+            client.writable_registered = wants;
+            let interest = if wants {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(err) = self
+                .poll
+                .registry()
+                .reregister(&mut client.stream, token, interest)
+            {
+                log::error!("{}: reregister: {err}", client.peer);
+            }
+        }
+    }
+
+    /// Drops a client; its expirable sessions end at the master.
+    pub(crate) fn close_client(&mut self, token: Token) {
+        let Some(mut client) = self.clients.remove(&token) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut client.stream);
+        log::debug!("{}: closed", client.peer);
+        for session in client.expirable.drain(..) {
+            self.caches.lock().sessions.forget(&session);
+            self.session_closed(&session);
+        }
+    }
+
+    fn sweep_clients(&mut self, now: Instant) {
+        let (idle, frame) = (self.config.idle_timeout, self.config.frame_timeout);
+        let expired: Vec<(Token, &'static str)> = self
+            .clients
+            .iter()
+            .filter_map(|(t, c)| {
+                if c.partial_since
+                    .is_some_and(|s| now.duration_since(s) >= frame)
+                {
+                    Some((*t, "stopped in the middle of a frame"))
+                } else if !c.waiting() && now.duration_since(c.last_rx) >= idle {
+                    Some((*t, "idle"))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for (token, why) in expired {
+            if let Some(c) = self.clients.get(&token) {
+                log::info!("{}: {why}, disconnected", c.peer);
+            }
+            self.close_client(token);
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let tokens: Vec<Token> = self.clients.keys().copied().collect();
+        for token in tokens {
+            self.close_client(token);
+        }
+        self.link_flush_now();
+        log::info!("closed every connection");
+    }
+}
