@@ -6,7 +6,6 @@
 //! Bounded: LOGINS logins and HASHES hashes, each phase under a minute.
 
 #[path = "../tests/util/mod.rs"]
-#[allow(dead_code)]
 mod util;
 
 use std::sync::Arc;

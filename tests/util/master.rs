@@ -83,12 +83,17 @@ impl MasterSetup {
         fs::write(self.dir.join("workers.list"), text).expect("workers.list");
     }
 
-    /// Writes ptmasterd.conf: loopback port 0, everything in the temp dir,
-    /// plus `extra` lines.
+    /// Writes ptmasterd.conf: loopback port 0 (unless `extra` sets
+    /// `listen`), everything in the temp dir, plus `extra` lines.
     pub fn write_conf(&self, extra: &str) -> PathBuf {
         let d = &self.dir.path;
+        let listen = if extra.contains("listen =") {
+            ""
+        } else {
+            "listen = 127.0.0.1:0\n"
+        };
         let text = format!(
-            "listen = 127.0.0.1:0\nstate_dir = {d}\ndatabase = {d}/master.db\n\
+            "{listen}state_dir = {d}\ndatabase = {d}/master.db\n\
              control_socket = {d}/ctl.sock\npid_file = {d}/ptmasterd.pid\n\
              gnupg_home = {home}\nmaster_key = {fpr}\nworkers_file = {d}/workers.list\n\
              log_file = {d}/ptmasterd.log\n{extra}",

@@ -75,4 +75,5 @@ pub fn stderr(out: &Output) -> String {
 pub mod daemon;
 pub mod gpg;
 pub mod master;
+pub mod system;
 pub mod wire;

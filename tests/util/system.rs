@@ -1,0 +1,145 @@
+//! A whole system for a test: a real ptmasterd with its keys and registry
+//! (see `master`), and a real ptworkerd linked to it as worker `w1`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use papertrader_common::message::frame;
+use papertrader_common::{Frame, Instr, args};
+
+use super::daemon::Daemon;
+use super::master::{FAST_ARGON2, MasterSetup};
+use super::wire::{Peer, instr, words};
+
+pub struct System {
+    pub setup: MasterSetup,
+    pub master: Daemon,
+    pub worker: Daemon,
+    pub worker_extra: String,
+}
+
+impl System {
+    /// Master and worker with extra config lines each; waits for the link.
+    pub fn start(tag: &str, master_extra: &str, worker_extra: &str) -> System {
+        let setup = MasterSetup::new(tag);
+        let master = setup.start(&format!("{FAST_ARGON2}{master_extra}"));
+        let worker = start_worker(&setup, master.addr, worker_extra);
+        let system = System {
+            setup,
+            master,
+            worker,
+            worker_extra: worker_extra.to_string(),
+        };
+        system.wait_linked(Duration::from_secs(20));
+        system
+    }
+
+    /// Waits until the master lists the worker.
+    pub fn wait_linked(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let mut peer = Peer::connect(self.master.addr);
+            peer.send(&frame::<&str>(Instr::GetWorkerList, &[]));
+            if let Some(list) = peer.try_recv(Duration::from_secs(2))
+                && !words(&list).is_empty()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "worker did not link; worker stderr:\n{}",
+            self.worker.stderr_text()
+        );
+    }
+
+    /// Restarts the master on the same port and database.
+    pub fn restart_master(&mut self) {
+        self.master.kill9();
+        let extra = format!("{FAST_ARGON2}listen = {}\n", self.master.addr);
+        let conf = self
+            .setup
+            .write_conf(&extra)
+            .to_str()
+            .expect("path")
+            .to_string();
+        self.master = Daemon::start(
+            "ptmasterd",
+            &["-f", "-c", &conf],
+            &self.setup.dir.join("stderr2"),
+        );
+    }
+
+    pub fn client(&self) -> Peer {
+        Peer::connect(self.worker.addr)
+    }
+}
+
+/// Writes ptworkerd.conf for worker `w1` of `setup` and starts it.
+pub fn start_worker(setup: &MasterSetup, master: std::net::SocketAddr, extra: &str) -> Daemon {
+    let w = &setup.workers[0];
+    let d = &setup.dir.path;
+    let text = format!(
+        "listen = 127.0.0.1:0\nmaster = {master}\nuuid = {uuid}\nname = {name}\n\
+         state_dir = {d}\npid_file = {d}/ptworkerd.pid\ngnupg_home = {home}\n\
+         worker_key = {wfpr}\nmaster_key = {mfpr}\nlog_file = {d}/ptworkerd.log\n{extra}",
+        d = d.display(),
+        uuid = w.uuid,
+        name = w.name,
+        home = w.home.path.display(),
+        wfpr = w.fingerprint,
+        mfpr = setup.master_fpr,
+    );
+    let path: PathBuf = setup.dir.join("ptworkerd.conf");
+    fs::write(&path, text).expect("ptworkerd.conf");
+    let conf = path.to_str().expect("path");
+    Daemon::start(
+        "ptworkerd",
+        &["-f", "-c", conf],
+        &setup.dir.join("worker-stderr"),
+    )
+}
+
+/// Sends a request and returns the answer's instruction and arguments.
+pub fn call(peer: &mut Peer, i: Instr, argv: &[&str]) -> (Instr, Vec<String>) {
+    peer.send(&frame(i, argv));
+    let answer = peer.recv();
+    (instr(&answer), words(&answer))
+}
+
+/// Sends a data request; Ok(payload) for a transfer, Err(answer) otherwise.
+pub fn call_data(
+    peer: &mut Peer,
+    i: Instr,
+    argv: &[&str],
+) -> Result<Vec<u8>, (Instr, Vec<String>)> {
+    peer.send(&frame(i, argv));
+    receive_data(peer)
+}
+
+/// Reads one answer that may be a data transfer, checking its numbering.
+pub fn receive_data(peer: &mut Peer) -> Result<Vec<u8>, (Instr, Vec<String>)> {
+    let mut payload = Vec::new();
+    let mut expected = 1;
+    loop {
+        let f: Frame = peer.recv();
+        if instr(&f) != Instr::Data {
+            return Err((
+                instr(&f),
+                args::split(&f.data, f.argument_count)
+                    .map(|a| a.iter().map(|s| s.to_string()).collect())
+                    .unwrap_or_default(),
+            ));
+        }
+        assert_eq!(
+            f.data_message_number, expected,
+            "packets numbered 1..N in order"
+        );
+        payload.extend_from_slice(&f.data);
+        if f.data_message_number == f.data_message_max {
+            return Ok(payload);
+        }
+        expected += 1;
+    }
+}
