@@ -20,16 +20,22 @@ SBIN_PROGS := ptmasterd ptworkerd ptctl
 MAN_PAGES  := $(wildcard man/*.[1-8])
 
 # Debian packages the build and tests need: gpgme for the master link,
-# GnuPG for keys, mandoc for the man page lint, pkg-config for -sys crates.
-DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config
+# GnuPG for keys, mandoc for the man page lint, pkg-config for -sys crates,
+# nc for the ptwire round trips that the tests and the README show.
+DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config netcat-openbsd
+RUN_DIR      ?= var
 
-.PHONY: all build deps test lint fmt-check clippy build-debug unit man-lint \
+.PHONY: all build run deps test lint fmt-check clippy build-debug unit man-lint \
 	bench fuzz install uninstall clean
 
 all: build
 
 build:
 	$(CARGO) build --release --workspace --bins
+
+# One master and one worker on loopback, state under $(RUN_DIR); Ctrl-C stops.
+run: deps build
+	RUN_DIR=$(RUN_DIR) BIN=$(RELEASE) etc/run-local.sh
 
 deps:
 	@missing=""; \

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# make run: one ptmasterd and one ptworkerd on loopback, on their built-in
+# defaults, with state under $RUN_DIR (default ./var). On the first run it
+# makes throwaway GnuPG keys for both and registers the worker, so a fresh
+# machine needs nothing else. Ctrl-C (SIGINT) stops both.
+#
+# Environment: RUN_DIR, BIN (where the binaries are, default target/release),
+# PT_MASTER_LISTEN and PT_WORKER_LISTEN (only to move the ports, for tests).
+set -euo pipefail
+
+RUN_DIR=${RUN_DIR:-var}
+BIN=${BIN:-target/release}
+umask 077
+mkdir -p "$RUN_DIR"
+RUN_DIR=$(cd "$RUN_DIR" && pwd)
+BIN=$(cd "$BIN" && pwd)
+MASTER_HOME=$RUN_DIR/master/gnupg
+WORKER_HOME=$RUN_DIR/worker/gnupg
+
+say() { printf 'make run: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+for b in ptmasterd ptworkerd ptctl; do
+	[ -x "$BIN/$b" ] || die "$BIN/$b is missing: build with 'make' first"
+done
+command -v gpg >/dev/null || die "gpg is missing: run 'make deps' as root"
+
+# Makes a passphrase-less ed25519 signing key in a GnuPG home, prints its
+# fingerprint.
+make_key() {
+	local home=$1 who=$2
+	mkdir -p "$home"
+	chmod 700 "$home"
+	gpg --homedir "$home" --batch --quiet --pinentry-mode loopback --passphrase '' \
+		--quick-gen-key "$who (make run) <$who@localhost>" ed25519 sign never 2>/dev/null
+	gpg --homedir "$home" --batch --with-colons --list-secret-keys 2>/dev/null |
+		awk -F: '/^fpr/ { print $10; exit }'
+}
+
+first_run() {
+	say "first run: making throwaway GnuPG keys under $RUN_DIR"
+	local master_fpr worker_fpr uuid
+	master_fpr=$(make_key "$MASTER_HOME" ptmasterd)
+	worker_fpr=$(make_key "$WORKER_HOME" ptworkerd)
+	gpg --homedir "$MASTER_HOME" --batch --export "$master_fpr" |
+		gpg --homedir "$WORKER_HOME" --batch --quiet --import 2>/dev/null
+	gpg --homedir "$WORKER_HOME" --batch --export "$worker_fpr" |
+		gpg --homedir "$MASTER_HOME" --batch --quiet --import 2>/dev/null
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	cat >"$RUN_DIR/workers.list" <<-LIST
+	# NAME UUID FINGERPRINT ADDRESSES (written by make run)
+	local $uuid $worker_fpr 127.0.0.1
+	LIST
+	# Everything else stays on the daemons' built-in defaults.
+	cat >"$RUN_DIR/ptmasterd.conf" <<-CONF
+	# written by make run
+	state_dir = $RUN_DIR/master
+	pid_file = $RUN_DIR/master/ptmasterd.pid
+	gnupg_home = $MASTER_HOME
+	master_key = $master_fpr
+	workers_file = $RUN_DIR/workers.list
+	CONF
+	cat >"$RUN_DIR/ptworkerd.conf" <<-CONF
+	# written by make run
+	state_dir = $RUN_DIR/worker
+	pid_file = $RUN_DIR/worker/ptworkerd.pid
+	gnupg_home = $WORKER_HOME
+	uuid = $uuid
+	name = local
+	worker_key = $worker_fpr
+	master_key = $master_fpr
+	CONF
+	: >"$RUN_DIR/.keys-made"
+}
+
+[ -f "$RUN_DIR/.keys-made" ] || first_run
+
+# Tests move the ports; a user gets the defaults.
+master_conf=$RUN_DIR/ptmasterd.conf
+worker_conf=$RUN_DIR/ptworkerd.conf
+if [ -n "${PT_MASTER_LISTEN:-}" ] || [ -n "${PT_WORKER_LISTEN:-}" ]; then
+	master_listen=${PT_MASTER_LISTEN:-127.0.0.1:2048}
+	grep -v '^listen\|^master =' "$RUN_DIR/ptmasterd.conf" >"$RUN_DIR/ptmasterd.test.conf"
+	echo "listen = $master_listen" >>"$RUN_DIR/ptmasterd.test.conf"
+	grep -v '^listen\|^master =' "$RUN_DIR/ptworkerd.conf" >"$RUN_DIR/ptworkerd.test.conf"
+	printf 'listen = %s\nmaster = %s\n' "${PT_WORKER_LISTEN:-127.0.0.1:2049}" "$master_listen" \
+		>>"$RUN_DIR/ptworkerd.test.conf"
+	master_conf=$RUN_DIR/ptmasterd.test.conf
+	worker_conf=$RUN_DIR/ptworkerd.test.conf
+fi
+
+pids=()
+stop() {
+	trap - INT TERM
+	say "stopping"
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	gpgconf --homedir "$MASTER_HOME" --kill gpg-agent 2>/dev/null || true
+	gpgconf --homedir "$WORKER_HOME" --kill gpg-agent 2>/dev/null || true
+	say "stopped"
+	exit 0
+}
+trap stop INT TERM
+
+# Starts a daemon in the foreground, in this shell (not a subshell, so
+# that stop() and wait see it), logging to a file.
+launch() {
+	local name=$1 conf=$2
+	: >"$RUN_DIR/$name.out"
+	"$BIN/$name" -f -c "$conf" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.log" &
+	pids+=($!)
+}
+
+# Prints the address from a daemon's "listening on" line once it is there.
+address_of() {
+	local name=$1 pid=$2 i
+	for i in $(seq 100); do
+		if grep -q '^listening on ' "$RUN_DIR/$name.out"; then
+			sed -n 's/^listening on //p' "$RUN_DIR/$name.out"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	die "$name did not start; see $RUN_DIR/$name.log"
+}
+
+launch ptmasterd "$master_conf"
+master_addr=$(address_of ptmasterd "${pids[0]}")
+launch ptworkerd "$worker_conf"
+worker_addr=$(address_of ptworkerd "${pids[1]}")
+for i in $(seq 100); do
+	"$BIN/ptctl" -c "$master_conf" workers 2>/dev/null | grep -q "^local .* $worker_addr " && break
+	[ "$i" = 100 ] && die "the worker did not link; see $RUN_DIR/ptworkerd.log"
+	sleep 0.1
+done
+say "PaperTrader is up: clients connect to $worker_addr (master $master_addr); logs in $RUN_DIR; Ctrl-C stops"
+wait

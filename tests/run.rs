@@ -1,0 +1,117 @@
+//! `make run` end to end: etc/run-local.sh on a fresh RUN_DIR makes the
+//! keys, registers the worker and starts both daemons; the README's
+//! `ptwire encode getWorkerList | nc | ptwire decode` shows the worker; a
+//! Ctrl-C (SIGINT to the process group) stops everything within 5 s.
+
+mod util;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use util::daemon::TempDir;
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Whether a process (or, for a negative id, any process of that group) is
+/// alive.
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn make_run_starts_the_system_and_ctrl_c_stops_it() {
+    let dir = TempDir::new("run");
+    let bin_dir = util::bin("ptmasterd")
+        .parent()
+        .expect("target dir")
+        .to_path_buf();
+    let (master_port, worker_port) = (free_port(), free_port());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/run-local.sh");
+    let mut child = Command::new(script)
+        .env("RUN_DIR", dir.join("var"))
+        .env("BIN", &bin_dir)
+        .env("PT_MASTER_LISTEN", format!("127.0.0.1:{master_port}"))
+        .env("PT_WORKER_LISTEN", format!("127.0.0.1:{worker_port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("run-local.sh");
+    let pgid = child.id() as i32;
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("PaperTrader is up"))
+    {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .expect("came up within 60 s");
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no ready line; saw {seen:?}"),
+        }
+    }
+    let ready = seen.last().expect("ready line");
+    assert!(
+        ready.contains(&format!("clients connect to 127.0.0.1:{worker_port}")),
+        "{ready}"
+    );
+
+    let ptwire = util::bin("ptwire");
+    let pipeline = format!(
+        "{w} encode getWorkerList | nc -q 2 127.0.0.1 {master_port} | {w} decode",
+        w = ptwire.display()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&pipeline)
+        .output()
+        .expect("sh");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("return workerList 127.0.0.1:{worker_port}\n"),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let start = Instant::now();
+    // SAFETY: SIGINT to the process group the test created, as Ctrl-C would.
+    unsafe { libc::kill(-pgid, libc::SIGINT) };
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "make run stopped within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.success(),
+        "run-local.sh exits 0 on Ctrl-C: {status:?}"
+    );
+    // Nothing of the group is left running: both daemons stopped too.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        !alive(-pgid),
+        "a member of the process group outlived Ctrl-C"
+    );
+    let master_log = std::fs::read_to_string(dir.join("var/ptmasterd.log")).expect("master log");
+    assert!(master_log.contains("stopped"), "{master_log}");
+}
