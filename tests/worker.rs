@@ -354,3 +354,21 @@ fn thousand_clients_each_log_in_and_ask_a_quote() {
         }
     }
 }
+
+#[test]
+fn frame_timeout_does_not_drop_a_client_making_progress() {
+    let system = System::start("wprogress", "", "frame_timeout = 1s\n");
+    let mut c = system.client();
+    let request = frame::<&str>(Instr::GetWorkerList, &[]).to_bytes();
+    // Every write completes one frame and starts the next, so a partial
+    // frame is always pending, but never for long.
+    c.send_raw(&request[..10]);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(2500) {
+        std::thread::sleep(Duration::from_millis(300));
+        let mut piece = request[10..].to_vec();
+        piece.extend_from_slice(&request[..10]);
+        c.send_raw(&piece);
+        assert_eq!(instr(&c.recv()), Instr::WorkerList, "still served");
+    }
+}

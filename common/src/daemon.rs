@@ -11,6 +11,9 @@ use std::path::Path;
 /// Forks twice into the background, starts a new session, points the
 /// standard streams at /dev/null and writes `pid_file`.
 pub fn detach(pid_file: &Path) -> io::Result<()> {
+    // Opened before forking, so that an unwritable path fails here, in the
+    // process the caller can still see exit.
+    let mut file = open_pid_file(pid_file)?;
     // SAFETY: the caller has not spawned a thread yet, so the child holds
     // no lock another thread could have owned.
     unsafe {
@@ -38,19 +41,22 @@ pub fn detach(pid_file: &Path) -> io::Result<()> {
             return Err(io::Error::last_os_error());
         }
     }
-    write_pid(pid_file)
+    writeln!(file, "{}", std::process::id())
 }
 
 /// Writes this process's pid to `path`, mode 0644.
 pub fn write_pid(path: &Path) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
+    writeln!(open_pid_file(path)?, "{}", std::process::id())
+}
+
+fn open_pid_file(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o644)
         .open(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("pid file {}: {e}", path.display())))?;
-    writeln!(file, "{}", std::process::id())
+        .map_err(|e| io::Error::new(e.kind(), format!("pid file {}: {e}", path.display())))
 }
 
 #[cfg(test)]

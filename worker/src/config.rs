@@ -142,6 +142,33 @@ impl Config {
                 as usize,
             state_dir,
         };
+        let mut check = |ok: bool, key: &str, message: String| {
+            if !ok {
+                c.push(error(conf, key, message));
+            }
+        };
+        let name_ok = !config.name.is_empty() && !config.name.contains(char::is_whitespace);
+        check(
+            name_ok,
+            "name",
+            format!("name = {:?}: expected one word", config.name),
+        );
+        if let Some(advertise) = &config.advertise {
+            let ok = advertise.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok() && !advertise.contains(' ')
+            });
+            check(
+                ok,
+                "advertise",
+                format!("advertise = {advertise:?}: expected host:port"),
+            );
+        }
+        let pings = config.ping_interval < config.link_timeout;
+        check(
+            pings,
+            "ping_interval",
+            "ping_interval must be shorter than link_timeout".into(),
+        );
         c.finish()?;
         Ok(config)
     }
@@ -240,6 +267,18 @@ mod tests {
             c.worker_key.as_deref(),
             Some("0123456789ABCDEF0123456789ABCDEF01234567")
         );
+    }
+
+    #[test]
+    fn advertise_and_name_are_checked() {
+        let err = parse("name = two words\nadvertise = nowhere\n").expect_err("bad");
+        let text = err.to_string();
+        assert!(text.contains("w.conf:1: name"), "{text}");
+        assert!(
+            text.contains("w.conf:2: advertise = \"nowhere\": expected host:port"),
+            "{text}"
+        );
+        assert!(parse("advertise = quotes.example.org:2049\n").is_ok());
     }
 
     #[test]

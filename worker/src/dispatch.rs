@@ -95,6 +95,9 @@ impl Server {
                 };
                 self.forward(token, &frame, instr, note);
             }
+            Instr::LoginSession => {
+                self.forward(token, &frame, instr, Note::LoginSession);
+            }
             Instr::Logout => {
                 let note = SessionId::parse(&args[0]).map_or(Note::None, Note::Logout);
                 self.forward(token, &frame, instr, note);

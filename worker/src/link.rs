@@ -65,6 +65,8 @@ pub enum Note {
         /// The session given.
         session: SessionId,
     },
+    /// A loginSession: a success means the master vouched for it.
+    LoginSession,
     /// A logout of this session.
     Logout(SessionId),
     /// A history answer to cache under `key` once whole.
@@ -398,6 +400,11 @@ impl Server {
                     (false, _) => {}
                 }
             }
+            (Note::LoginSession, Some(Instr::SessionId)) => {
+                if let Ok(Ok(id)) = args::split(&answer.data, 1).map(|a| SessionId::parse(a[0])) {
+                    self.caches.lock().sessions.remember(&id, now);
+                }
+            }
             (Note::SwitchState { state, session }, Some(Instr::StateSwitchSuccess)) => {
                 self.caches.lock().sessions.remember(&session, now);
                 if let Some(client) = client {
@@ -523,7 +530,8 @@ impl Server {
         } else {
             log::warn!("master link not established: {why}");
         }
-        self.worker_list.clear();
+        // The last list stays: clients that lose this worker's master link
+        // are the ones that most need another worker's address.
         let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
         let mut touched = Vec::new();
         for (reqid, p) in pending {

@@ -32,6 +32,10 @@ struct Flags {
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err((0, usage)) => {
+            println!("{usage}");
+            ExitCode::SUCCESS
+        }
         Err((status, message)) => {
             eprintln!("ptworkerd: {message}");
             log::error!("{message}");
@@ -85,6 +89,11 @@ fn run() -> Result<(), (u8, String)> {
     let local = std_listener
         .local_addr()
         .map_err(oserr("listener".into()))?;
+    // Checked before detaching so that a bad key reaches the terminal.
+    if let (Some(fpr), true) = (&config.worker_key, config.can_link()) {
+        papertrader_common::gpg::Signer::new(Some(&config.gnupg_home), fpr)
+            .map_err(|e| (EX_CONFIG, format!("worker_key: {e}")))?;
+    }
     if !flags.foreground {
         papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
     }

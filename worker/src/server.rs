@@ -293,10 +293,12 @@ impl Server {
                 }
             }
         }
+        // The clock runs from the last whole frame: a client that keeps
+        // completing frames is never "stopped in the middle of one".
         client.partial_since = match (client.decoder.pending(), client.partial_since) {
             (0, _) => None,
-            (_, since @ Some(_)) => since,
-            (_, None) => Some(Instant::now()),
+            (_, Some(since)) if frames.is_empty() => Some(since),
+            _ => Some(Instant::now()),
         };
         (frames, closed)
     }
@@ -372,6 +374,9 @@ impl Server {
     }
 
     fn shutdown(&mut self) {
+        // Requests in flight get their answer (unknown-outcome for trades)
+        // rather than a bare disconnect.
+        self.link_down("the worker is shutting down");
         let tokens: Vec<Token> = self.clients.keys().copied().collect();
         for token in tokens {
             self.close_client(token);
