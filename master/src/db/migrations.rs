@@ -30,4 +30,47 @@ pub(super) const MIGRATIONS: &[&str] = &[
         worker TEXT NOT NULL
     );
     CREATE INDEX sessions_account ON sessions(account_id);",
+    // 2: market data. assets is the configured list (replaced on reload);
+    // ticks hold one bar per update interval for the retention window;
+    // daily_bars (day at 00:00 UTC) and monthly_bars (the 1st at 00:00 UTC)
+    // are kept forever. Prices are in 1/10 000 units, times Unix seconds.
+    // WITHOUT ROWID keeps each table clustered on (symbol, time), so every
+    // history range is one B-tree range scan.
+    "CREATE TABLE assets (
+        symbol TEXT NOT NULL PRIMARY KEY,
+        name TEXT NOT NULL
+    );
+    CREATE TABLE ticks (
+        symbol TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        open INTEGER NOT NULL CHECK (open > 0),
+        high INTEGER NOT NULL CHECK (high > 0),
+        low INTEGER NOT NULL CHECK (low > 0),
+        close INTEGER NOT NULL CHECK (close > 0),
+        volume INTEGER NOT NULL CHECK (volume >= 0),
+        CHECK (high >= low),
+        PRIMARY KEY (symbol, time)
+    ) WITHOUT ROWID;
+    CREATE TABLE daily_bars (
+        symbol TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        open INTEGER NOT NULL CHECK (open > 0),
+        high INTEGER NOT NULL CHECK (high > 0),
+        low INTEGER NOT NULL CHECK (low > 0),
+        close INTEGER NOT NULL CHECK (close > 0),
+        volume INTEGER NOT NULL CHECK (volume >= 0),
+        CHECK (high >= low),
+        PRIMARY KEY (symbol, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE monthly_bars (
+        symbol TEXT NOT NULL,
+        month INTEGER NOT NULL,
+        open INTEGER NOT NULL CHECK (open > 0),
+        high INTEGER NOT NULL CHECK (high > 0),
+        low INTEGER NOT NULL CHECK (low > 0),
+        close INTEGER NOT NULL CHECK (close > 0),
+        volume INTEGER NOT NULL CHECK (volume >= 0),
+        CHECK (high >= low),
+        PRIMARY KEY (symbol, month)
+    ) WITHOUT ROWID;",
 ];

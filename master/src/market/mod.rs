@@ -1,0 +1,74 @@
+//! Market data (seed 2.3.1, 2.3.4, 3.1.6): the asset list, price sources,
+//! stored history and the "asset" thread that ties them together.
+//!
+//! Prices are `Money` (i64 in 1/10 000) everywhere; a bar's time is its
+//! start (the update time for a tick, 00:00 UTC for a daily bar, the 1st at
+//! 00:00 UTC for a monthly bar).
+
+pub mod assets;
+pub mod feed;
+pub mod http;
+pub mod reader;
+pub mod source;
+pub mod store;
+
+use std::fmt;
+
+use papertrader_common::value::{Money, Symbol, Timestamp};
+
+/// One listed asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// Its symbol, upper-case.
+    pub symbol: Symbol,
+    /// Its display name; may hold spaces.
+    pub name: String,
+}
+
+/// Open, high, low, close and volume over a span starting at `time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bar {
+    /// Start of the span.
+    pub time: Timestamp,
+    /// First price.
+    pub open: Money,
+    /// Highest price.
+    pub high: Money,
+    /// Lowest price.
+    pub low: Money,
+    /// Last price.
+    pub close: Money,
+    /// Shares traded in the span.
+    pub volume: u64,
+}
+
+impl Bar {
+    /// The protocol's bar line: `TIMESTAMP OPEN HIGH LOW CLOSE VOLUME\n`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} {} {} {} {}\n",
+            self.time, self.open, self.high, self.low, self.close, self.volume
+        )
+    }
+}
+
+/// One update interval's prices for one symbol, as a source reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tick {
+    /// The asset.
+    pub symbol: Symbol,
+    /// The interval's bar; `time` is the update time.
+    pub bar: Bar,
+}
+
+/// Why a source produced nothing this time. The last good prices stay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError(pub String);
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceError {}
