@@ -51,9 +51,11 @@ first_run() {
 	# NAME UUID FINGERPRINT ADDRESSES (written by make run)
 	local $uuid $worker_fpr 127.0.0.1
 	LIST
-	# Everything else stays on the daemons' built-in defaults.
+	# Everything else stays on the daemons' built-in defaults, but for a
+	# 2 s price interval so that a new user sees prices move at once.
 	cat >"$RUN_DIR/ptmasterd.conf" <<-CONF
 	# written by make run
+	update_interval = 2s
 	state_dir = $RUN_DIR/master
 	pid_file = $RUN_DIR/master/ptmasterd.pid
 	gnupg_home = $MASTER_HOME

@@ -38,7 +38,42 @@ pub const KEYS: &[&str] = &[
     "ping_interval",
     "link_timeout",
     "frame_timeout",
+    "assets_file",
+    "price_source",
+    "update_interval",
+    "sim_seed",
+    "history_days",
+    "csv_file",
+    "http_quote_url",
+    "http_history_url",
+    "http_timeout",
+    "http_max_bytes",
+    "tick_retention_days",
+    "data_threads",
 ];
+
+/// Where prices come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriceSourceKind {
+    /// The offline simulated market, seeded.
+    Sim {
+        /// The random walk's seed.
+        seed: u64,
+    },
+    /// Bars replayed from a CSV file.
+    Csv(PathBuf),
+    /// Quotes over HTTP(S).
+    Http {
+        /// Quote URL with `{symbols}`.
+        quote_url: String,
+        /// Daily history URL with `{symbol}`.
+        history_url: Option<String>,
+        /// Request timeout.
+        timeout: Duration,
+        /// Largest response body.
+        max_bytes: usize,
+    },
+}
 
 /// Default config file, used when it exists and `-c` is not given.
 pub const DEFAULT_FILE: &str = "/etc/papertrader/ptmasterd.conf";
@@ -88,6 +123,18 @@ pub struct Config {
     pub link_timeout: Duration,
     /// Time a peer may sit in the middle of a frame.
     pub frame_timeout: Duration,
+    /// The assets list; `None`: the built-in list.
+    pub assets_file: Option<PathBuf>,
+    /// The price source.
+    pub price_source: PriceSourceKind,
+    /// Time between two price updates (seed 2.3.4).
+    pub update_interval: Duration,
+    /// Days of daily history to back-fill for a new asset.
+    pub history_days: u32,
+    /// How long interval ticks are kept.
+    pub tick_retention: Duration,
+    /// Threads answering history requests.
+    pub data_threads: usize,
 }
 
 impl Config {
@@ -144,8 +191,33 @@ impl Config {
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
             link_timeout: c.take(conf.duration("link_timeout", secs(30))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
+            assets_file: c.take(optional_path(conf, "assets_file")),
+            price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
+            update_interval: c.take(conf.duration("update_interval", secs(60))),
+            // At most back to 1971: timestamps before 1970 have no wire form.
+            history_days: c.take(conf.u64("history_days", 730, 0..=20_000)) as u32,
+            tick_retention: secs(86_400 * c.take(conf.u64("tick_retention_days", 7, 1..=3650))),
+            data_threads: c.take(conf.u64("data_threads", 2, 1..=64)) as usize,
             state_dir,
         };
+        if config.ping_interval >= config.link_timeout {
+            let line = conf
+                .line("ping_interval")
+                .or(conf.line("link_timeout"))
+                .unwrap_or(0);
+            c.push(ConfError {
+                file: conf.file().to_string(),
+                line,
+                message: "ping_interval must be shorter than link_timeout".to_string(),
+            });
+        }
+        if config.update_interval < secs(1) {
+            c.push(ConfError {
+                file: conf.file().to_string(),
+                line: conf.line("update_interval").unwrap_or(0),
+                message: "update_interval must be at least 1s".to_string(),
+            });
+        }
         c.finish()?;
         Ok(config)
     }
@@ -178,6 +250,51 @@ fn log_level(conf: &Conf) -> Result<log::LevelFilter, ConfError> {
             message,
         }
     })
+}
+
+fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {
+    match conf.raw(key) {
+        Some(_) => conf.path(key, "").map(Some),
+        None => Ok(None),
+    }
+}
+
+fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
+    let error = |key: &str, message: String| ConfError {
+        file: conf.file().to_string(),
+        line: conf.line(key).unwrap_or(0),
+        message,
+    };
+    match conf.string("price_source", "sim")?.as_str() {
+        "sim" => Ok(PriceSourceKind::Sim {
+            seed: conf.u64("sim_seed", 1, 0..=u64::MAX)?,
+        }),
+        "csv" => match optional_path(conf, "csv_file")? {
+            Some(path) => Ok(PriceSourceKind::Csv(path)),
+            None => Err(error(
+                "price_source",
+                "price_source = csv needs csv_file".into(),
+            )),
+        },
+        "http" => {
+            let quote_url = conf.string("http_quote_url", "")?;
+            if !quote_url.contains("{symbols}") {
+                let text = "price_source = http needs http_quote_url with {symbols} in it";
+                return Err(error("http_quote_url", text.into()));
+            }
+            let history_url = conf.string("http_history_url", "")?;
+            Ok(PriceSourceKind::Http {
+                quote_url,
+                history_url: (!history_url.is_empty()).then_some(history_url),
+                timeout: conf.duration("http_timeout", secs(10))?,
+                max_bytes: conf.u64("http_max_bytes", 1 << 20, 1024..=1 << 30)? as usize,
+            })
+        }
+        other => Err(error(
+            "price_source",
+            format!("price_source = {other:?}: expected sim, csv or http"),
+        )),
+    }
 }
 
 fn master_key(conf: &Conf) -> Result<Option<String>, ConfError> {
@@ -234,6 +351,37 @@ mod tests {
         assert!(text.contains("test.conf:1: max_workers"), "{text}");
         assert!(text.contains("test.conf:2: master_key"), "{text}");
         assert!(text.contains("test.conf:3: log_level"), "{text}");
+    }
+
+    #[test]
+    fn price_sources() {
+        assert_eq!(
+            parse("").expect("ok").price_source,
+            PriceSourceKind::Sim { seed: 1 }
+        );
+        let c =
+            parse("price_source = http\nhttp_quote_url = http://h/q?s={symbols}\n").expect("ok");
+        assert!(matches!(c.price_source, PriceSourceKind::Http { .. }));
+        let err = parse("price_source = csv\n").expect_err("no file");
+        assert!(err.to_string().contains("needs csv_file"), "{err}");
+        let err =
+            parse("price_source = http\nhttp_quote_url = http://h/q\n").expect_err("no {symbols}");
+        assert!(err.to_string().contains("test.conf:2:"), "{err}");
+        let err = parse("price_source = magic\n").expect_err("unknown");
+        assert!(
+            err.to_string().contains("expected sim, csv or http"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ping_interval_must_be_shorter_than_link_timeout() {
+        let err = parse("ping_interval = 30s\nlink_timeout = 30s\n").expect_err("equal");
+        assert!(
+            err.to_string()
+                .contains("test.conf:1: ping_interval must be shorter"),
+            "{err}"
+        );
     }
 
     #[test]

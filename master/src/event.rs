@@ -19,6 +19,15 @@ pub enum Event {
         /// The whole reply.
         frame: Frame,
     },
+    /// Several frames for one connection, in order (a data transfer).
+    Replies {
+        /// The connection they answer.
+        token: Token,
+        /// The frames, REQID already in front.
+        frames: Vec<Frame>,
+    },
+    /// The asset thread's new prices: the `quotes` payload for every worker.
+    Quotes(Vec<u8>),
     /// The gpg thread signed a handshake challenge.
     Signed {
         /// The connection in its handshake.

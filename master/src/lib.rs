@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod db;
 pub mod event;
 pub mod link;
+pub mod market;
 pub mod pool;
 pub mod ratelimit;
 pub mod registry;

@@ -11,6 +11,7 @@ use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
 use papertrader_common::{Frame, Instr, MessageType};
 
 use crate::control::Command;
+use crate::market::reader::DataJob;
 use crate::pool::{AuthJob, AuthWork, GpgJob, random16};
 use crate::registry::Registry;
 use crate::server::Server;
@@ -261,6 +262,11 @@ impl Server {
         }
         self.send(token, &frame::<&str>(Instr::LinkAccepted, &[]));
         self.broadcast_worker_list();
+        if let Some(payload) = self.last_quotes.clone() {
+            for packet in quote_packets(&payload) {
+                self.send(token, &packet);
+            }
+        }
     }
 
     fn on_link_frame(&mut self, token: Token, frame: Frame) {
@@ -306,6 +312,30 @@ impl Server {
             (Instr::GetWorkerList, []) => {
                 let list = frame_worker_list(&self.worker_list(), Some(&reqid));
                 return self.send(token, &list);
+            }
+            (
+                Instr::GetAssetInfo
+                | Instr::GetAssetValueCurrent
+                | Instr::GetAssetValueDay
+                | Instr::GetAssetValueWeek
+                | Instr::GetAssetValueMonth
+                | Instr::GetAssetValueYear
+                | Instr::GetAssetValueAllTime
+                | Instr::GetAssetList,
+                _,
+            ) => {
+                let job = DataJob {
+                    token,
+                    reqid: reqid.clone(),
+                    instr: req.instr,
+                    args,
+                };
+                if self.data_tx.try_send(job).is_err() {
+                    let reason =
+                        Reason::new(ReasonCode::Unavailable, "the master is busy; try again");
+                    self.send(token, &frame_with_reqid(failure, &reqid, reason));
+                }
+                return;
             }
             (instr, _) => {
                 let text = format!("{} is not served by this master yet", instr.name());
@@ -416,6 +446,18 @@ impl Server {
         }
     }
 
+    /// Sends new prices to every linked worker as `quotes` packets.
+    pub(crate) fn push_quotes(&mut self, payload: Vec<u8>) {
+        let packets = quote_packets(&payload);
+        let tokens: Vec<Token> = self.links.values().copied().collect();
+        for token in tokens {
+            for packet in &packets {
+                self.send(token, packet);
+            }
+        }
+        self.last_quotes = Some(payload);
+    }
+
     /// Refuses handshakes past their deadline.
     pub(crate) fn check_handshakes(&mut self, now: Instant) {
         let limit = self.config.handshake_timeout;
@@ -520,8 +562,8 @@ impl Server {
             Instr::Kick,
             Reason::new(ReasonCode::Forbidden, "kicked by the administrator"),
         );
+        self.unlink(token);
         self.send_and_close(token, &kick);
-        self.close(token);
         Ok(format!("kicked {name}\n"))
     }
 
@@ -533,7 +575,10 @@ impl Server {
         } else {
             Registry::empty()
         };
+        let assets = self.load_assets()?;
         self.registry = registry;
+        let asset_count = assets.len();
+        *self.assets.write() = assets;
         let stale: Vec<Token> = self
             .links
             .values()
@@ -550,14 +595,12 @@ impl Server {
             .collect();
         for token in &stale {
             let text = "no longer registered in workers.list";
-            self.send_and_close(
-                *token,
-                &reply(Instr::Kick, Reason::new(ReasonCode::Forbidden, text)),
-            );
-            self.close(*token);
+            self.unlink(*token);
+            let kick = reply(Instr::Kick, Reason::new(ReasonCode::Forbidden, text));
+            self.send_and_close(*token, &kick);
         }
         let text = format!(
-            "reloaded {}: {} workers registered, {} links dropped",
+            "reloaded {}: {} workers registered, {} links dropped; {asset_count} assets listed",
             self.config.workers_file.display(),
             self.registry.entries().len(),
             stale.len()
@@ -567,11 +610,52 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Takes a link out of the worker list at once, while its last frame
+    /// (a kick) is still being written; the connection closes once it is.
+    fn unlink(&mut self, token: Token) {
+        let Some(uuid) = link_of(self, token).map(|l| l.uuid.clone()) else {
+            return;
+        };
+        if self.links.get(&uuid) == Some(&token) {
+            self.links.remove(&uuid);
+            self.broadcast_worker_list();
+        }
+    }
+
+    /// The asset list from `assets_file`, or the built-in one.
+    fn load_assets(&self) -> Result<Vec<crate::market::Asset>, String> {
+        match &self.config.assets_file {
+            Some(path) => crate::market::assets::load(path).map_err(|e| e.to_string()),
+            None => Ok(crate::market::assets::built_in()),
+        }
+    }
+}
+
 fn link_of(server: &Server, token: Token) -> Option<&Link> {
     match &server.conns.get(&token)?.role {
         Role::Link(link) => Some(link),
         _ => None,
     }
+}
+
+/// The `quotes` control packets carrying `payload`.
+fn quote_packets(payload: &[u8]) -> Vec<Frame> {
+    let chunks = papertrader_common::transfer::chunk(payload, papertrader_common::MAX_DATA)
+        .expect("a quotes payload fits one transfer");
+    chunks
+        .map(|p| {
+            let mut f = Frame::new(
+                MessageType::Control,
+                Instr::Quotes.code(),
+                0,
+                p.chunk.to_vec(),
+            );
+            f.data_message_number = p.number;
+            f.data_message_max = p.max;
+            f
+        })
+        .collect()
 }
 
 /// A `workerList` return, with a REQID in front when forwarded.

@@ -2,19 +2,28 @@
 //! config, starts the log system, binds, spawns the helper threads and runs
 //! the event loop. See ptmasterd(8).
 
+use std::net::TcpListener;
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
 
 use mio::Poll;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_master::auth::Auth;
-use papertrader_master::config::Config;
+use papertrader_master::config::{Config, PriceSourceKind};
 use papertrader_master::event::Notifier;
+use papertrader_master::market::feed::FeedConfig;
+use papertrader_master::market::http::{HttpConfig, HttpSource};
+use papertrader_master::market::source::{CsvSource, PriceSource, SimSource};
 use papertrader_master::ratelimit::RateLimiter;
 use papertrader_master::registry::Registry;
 use papertrader_master::server::{Parts, Server};
-use papertrader_master::{control, daemon, db, pool};
+use papertrader_master::{control, daemon, db, market, pool};
 use parking_lot::Mutex;
 
 const EX_USAGE: u8 = 64;
@@ -28,6 +37,7 @@ const USAGE: &str = "usage: ptmasterd [-fnv] [-c config]";
 /// Queued account requests before new ones are answered `unavailable`.
 const AUTH_QUEUE: usize = 4096;
 const GPG_QUEUE: usize = 256;
+const DATA_QUEUE: usize = 4096;
 
 struct Flags {
     foreground: bool,
@@ -39,6 +49,10 @@ struct Flags {
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err((0, usage)) => {
+            println!("{usage}");
+            ExitCode::SUCCESS
+        }
         Err((status, message)) => {
             eprintln!("ptmasterd: {message}");
             log::error!("{message}");
@@ -76,37 +90,20 @@ fn run() -> Result<(), (u8, String)> {
     let mut config =
         Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
     let registry = load_registry(&config)?;
+    let assets = load_assets(&config)?;
     if flags.check_only {
+        check_master_key(&config)?;
         println!("configuration OK");
         return Ok(());
     }
     if flags.verbose {
-        config.log_level = log::LevelFilter::Debug;
+        config.log_level = config.log_level.max(log::LevelFilter::Debug);
     }
     let config = Arc::new(config);
-    let oserr = |what: String| move |e: std::io::Error| (EX_OSERR, format!("{what}: {e}"));
-    std::fs::create_dir_all(&config.state_dir).map_err(|e| {
-        (
-            EX_CANTCREAT,
-            format!("state_dir {}: {e}", config.state_dir.display()),
-        )
-    })?;
-    let std_listener = std::net::TcpListener::bind(config.listen)
-        .map_err(oserr(format!("bind {}", config.listen)))?;
-    std_listener
-        .set_nonblocking(true)
-        .map_err(oserr("listener".into()))?;
-    let local = std_listener
-        .local_addr()
-        .map_err(oserr("listener".into()))?;
-    let control_listener = control::bind(&config.control_socket).map_err(|e| {
-        (
-            EX_CANTCREAT,
-            format!("control socket {}: {e}", config.control_socket.display()),
-        )
-    })?;
+    let (std_listener, control_listener) = prepare(&config)?;
+    let local = std_listener.local_addr().map_err(oserr("listener"))?;
     if !flags.foreground {
-        papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
+        papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach"))?;
     }
     let log = ptlog::init(LogConfig {
         level: config.log_level,
@@ -122,10 +119,99 @@ fn run() -> Result<(), (u8, String)> {
         config.source
     );
 
-    let conn = db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))?;
-    let poll = Poll::new().map_err(oserr("poll".into()))?;
-    let waker = Server::waker(&poll).map_err(oserr("waker".into()))?;
+    let poll = Poll::new().map_err(oserr("poll"))?;
+    let waker = Server::waker(&poll).map_err(oserr("waker"))?;
     let (notifier, events) = Notifier::new(waker);
+    let assets = Arc::new(parking_lot::RwLock::new(assets));
+    let helpers = spawn_helpers(&config, &assets, control_listener, &notifier, &log)?;
+    daemon::spawn_signals(notifier).map_err(oserr("signal thread"))?;
+
+    let parts = Parts {
+        config: config.clone(),
+        poll,
+        listener: mio::net::TcpListener::from_std(std_listener),
+        registry,
+        auth_tx: helpers.auth_tx,
+        gpg_tx: helpers.gpg_tx,
+        data_tx: helpers.data_tx,
+        assets,
+        events,
+        log: log.clone(),
+    };
+    let mut server = Server::new(parts).map_err(oserr("listener"))?;
+    log::info!("listening on {local}");
+    println!("listening on {local}");
+    let result = server.run();
+    // Dropping the server closes the job channels: each helper finishes
+    // the work it holds and returns.
+    drop(server);
+    drop(helpers.feed_stop);
+    for handle in helpers.threads {
+        let _ = handle.join();
+    }
+    let _ = std::fs::remove_file(&config.control_socket);
+    if !flags.foreground {
+        let _ = std::fs::remove_file(&config.pid_file);
+    }
+    log::info!("stopped");
+    let _ = log.flush();
+    result.map_err(oserr("event loop"))
+}
+
+fn oserr(what: &str) -> impl Fn(std::io::Error) -> (u8, String) + '_ {
+    move |e| (EX_OSERR, format!("{what}: {e}"))
+}
+
+/// Everything that can fail for a reason the operator must see, done
+/// before detaching: the state directory (mode 0700), the database, the
+/// master key, the master port and the control socket.
+fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.state_dir)
+        .map_err(|e| {
+            (
+                EX_CANTCREAT,
+                format!("state_dir {}: {e}", config.state_dir.display()),
+            )
+        })?;
+    drop(db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))?);
+    check_master_key(config)?;
+    let listener = TcpListener::bind(config.listen)
+        .map_err(|e| (EX_OSERR, format!("bind {}: {e}", config.listen)))?;
+    listener.set_nonblocking(true).map_err(oserr("listener"))?;
+    let control = control::bind(&config.control_socket).map_err(|e| {
+        (
+            EX_CANTCREAT,
+            format!("control socket {}: {e}", config.control_socket.display()),
+        )
+    })?;
+    Ok((listener, control))
+}
+
+/// The helper threads and the ends the event loop keeps.
+struct Helpers {
+    auth_tx: Sender<pool::AuthJob>,
+    gpg_tx: Option<Sender<pool::GpgJob>>,
+    data_tx: Sender<market::reader::DataJob>,
+    feed_stop: Sender<()>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn open_db(config: &Config) -> Result<rusqlite::Connection, (u8, String)> {
+    db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))
+}
+
+/// Starts the auth pool, the gpg thread, the data threads, the asset
+/// thread and the control thread, each with its own database connection.
+fn spawn_helpers(
+    config: &Arc<Config>,
+    assets: &Arc<parking_lot::RwLock<Vec<market::Asset>>>,
+    control_listener: UnixListener,
+    notifier: &Notifier,
+    log: &ptlog::LogHandle,
+) -> Result<Helpers, (u8, String)> {
     let limiter = Arc::new(Mutex::new(RateLimiter::new(config.rate_limit.clone())));
     let auth_config = Arc::new(config.auth.clone());
     let (auth_tx, auth_rx) = crossbeam_channel::bounded(AUTH_QUEUE);
@@ -137,18 +223,13 @@ fn run() -> Result<(), (u8, String)> {
         auth_rx,
         notifier.clone(),
     )
-    .map_err(oserr("auth threads".into()))?;
+    .map_err(oserr("auth threads"))?;
     let gpg_tx = match &config.master_key {
         Some(fpr) => {
             let (tx, rx) = crossbeam_channel::bounded(GPG_QUEUE);
-            let handle =
-                pool::spawn_gpg(config.gnupg_home.clone(), fpr.clone(), rx, notifier.clone())
-                    .map_err(|e| {
-                        (
-                            EX_CONFIG,
-                            format!("master_key {fpr} in {}: {e}", config.gnupg_home.display()),
-                        )
-                    })?;
+            let home = config.gnupg_home.clone();
+            let handle = pool::spawn_gpg(home, fpr.clone(), rx, notifier.clone())
+                .map_err(|e| (EX_CONFIG, format!("master_key {fpr}: {e}")))?;
             threads.push(handle);
             Some(tx)
         }
@@ -157,42 +238,82 @@ fn run() -> Result<(), (u8, String)> {
             None
         }
     };
-    let control_auth = Auth::new(conn, auth_config, limiter);
+    let (data_tx, data_rx) = crossbeam_channel::bounded(DATA_QUEUE);
+    let readers = (0..config.data_threads)
+        .map(|_| open_db(config))
+        .collect::<Result<_, _>>()?;
+    let data = market::reader::spawn(readers, assets.clone(), data_rx, notifier.clone())
+        .map_err(oserr("data threads"))?;
+    threads.extend(data);
+    let (feed_stop, feed_stop_rx) = crossbeam_channel::bounded::<()>(0);
+    let feed_config = FeedConfig {
+        interval: config.update_interval,
+        history_days: config.history_days,
+        tick_retention: config.tick_retention,
+    };
+    let source = price_source(config)?;
+    let feed = market::feed::spawn(
+        open_db(config)?,
+        source,
+        assets.clone(),
+        feed_config,
+        notifier.clone(),
+        feed_stop_rx,
+    )
+    .map_err(oserr("asset thread"))?;
+    threads.push(feed);
+    let control_auth = Auth::new(open_db(config)?, auth_config, limiter);
     control::spawn(
         control_listener,
         control_auth,
         notifier.clone(),
         log.clone(),
     )
-    .map_err(oserr("control thread".into()))?;
-    daemon::spawn_signals(notifier).map_err(oserr("signal thread".into()))?;
-
-    let listener = mio::net::TcpListener::from_std(std_listener);
-    let parts = Parts {
-        config: config.clone(),
-        poll,
-        listener,
-        registry,
+    .map_err(oserr("control thread"))?;
+    Ok(Helpers {
         auth_tx,
         gpg_tx,
-        events,
-        log: log.clone(),
+        data_tx,
+        feed_stop,
+        threads,
+    })
+}
+
+fn load_assets(config: &Config) -> Result<Vec<market::Asset>, (u8, String)> {
+    match &config.assets_file {
+        Some(path) => market::assets::load(path).map_err(|e| (EX_CONFIG, e.to_string())),
+        None => Ok(market::assets::built_in()),
+    }
+}
+
+/// The configured master key must be a usable secret key in gnupg_home.
+fn check_master_key(config: &Config) -> Result<(), (u8, String)> {
+    let Some(fpr) = &config.master_key else {
+        return Ok(());
     };
-    let mut server = Server::new(parts).map_err(oserr("listener".into()))?;
-    log::info!("listening on {local}");
-    println!("listening on {local}");
-    let result = server.run();
-    drop(server);
-    for handle in threads {
-        let _ = handle.join();
-    }
-    let _ = std::fs::remove_file(&config.control_socket);
-    if !flags.foreground {
-        let _ = std::fs::remove_file(&config.pid_file);
-    }
-    log::info!("stopped");
-    let _ = log.flush();
-    result.map_err(oserr("event loop".into()))
+    papertrader_common::gpg::Signer::new(Some(&config.gnupg_home), fpr)
+        .map(drop)
+        .map_err(|e| (EX_CONFIG, format!("master_key: {e}")))
+}
+
+fn price_source(config: &Config) -> Result<Box<dyn PriceSource>, (u8, String)> {
+    Ok(match &config.price_source {
+        PriceSourceKind::Sim { seed } => Box::new(SimSource::new(*seed, config.update_interval)),
+        PriceSourceKind::Csv(path) => {
+            Box::new(CsvSource::load(path).map_err(|e| (EX_CONFIG, format!("csv_file: {e}")))?)
+        }
+        PriceSourceKind::Http {
+            quote_url,
+            history_url,
+            timeout,
+            max_bytes,
+        } => Box::new(HttpSource::new(HttpConfig {
+            quote_url: quote_url.clone(),
+            history_url: history_url.clone(),
+            timeout: *timeout,
+            max_bytes: *max_bytes,
+        })),
+    })
 }
 
 fn load_registry(config: &Config) -> Result<Registry, (u8, String)> {

@@ -19,6 +19,8 @@ use papertrader_common::{Decoder, Frame};
 use crate::config::Config;
 use crate::event::Event;
 use crate::link::Role;
+use crate::market::Asset;
+use crate::market::reader::DataJob;
 use crate::pool::{AuthJob, GpgJob};
 use crate::registry::Registry;
 
@@ -71,6 +73,11 @@ pub struct Server {
     pub(crate) registry: Registry,
     pub(crate) auth_tx: Sender<AuthJob>,
     pub(crate) gpg_tx: Option<Sender<GpgJob>>,
+    pub(crate) data_tx: Sender<DataJob>,
+    /// The listed assets, shared with the asset and data threads.
+    pub(crate) assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
+    /// The last `quotes` payload, for workers that link later.
+    pub(crate) last_quotes: Option<Vec<u8>>,
     events: Receiver<Event>,
     pub(crate) log: LogHandle,
     pub(crate) started: Timestamp,
@@ -92,6 +99,10 @@ pub struct Parts {
     pub auth_tx: Sender<AuthJob>,
     /// Jobs for the gpg thread, when a master key is configured.
     pub gpg_tx: Option<Sender<GpgJob>>,
+    /// Jobs for the data threads.
+    pub data_tx: Sender<DataJob>,
+    /// The listed assets.
+    pub assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// Results from every helper thread.
     pub events: Receiver<Event>,
     /// The log system, for `ptctl log flush` and shutdown.
@@ -108,6 +119,8 @@ impl Server {
             registry,
             auth_tx,
             gpg_tx,
+            data_tx,
+            assets,
             events,
             log,
         } = parts;
@@ -125,6 +138,9 @@ impl Server {
             registry,
             auth_tx,
             gpg_tx,
+            data_tx,
+            assets,
+            last_quotes: None,
             events,
             log,
             started: Timestamp::now(),
@@ -214,6 +230,12 @@ impl Server {
         while let Ok(event) = self.events.try_recv() {
             match event {
                 Event::Reply { token, frame } => self.send(token, &frame),
+                Event::Replies { token, frames } => {
+                    for frame in &frames {
+                        self.send(token, frame);
+                    }
+                }
+                Event::Quotes(payload) => self.push_quotes(payload),
                 Event::Signed { token, result } => self.on_signed(token, result),
                 Event::Verified { token, result } => self.on_verified(token, result),
                 Event::Signal(sig) => self.on_signal(sig),

@@ -1,0 +1,162 @@
+//! The list of assets to retrieve (seed 2.3.1): `assets_file` lines
+//! `SYMBOL NAME`, or the built-in list when no file is configured. Read on
+//! the main thread at start and on reload.
+
+use std::io::Read;
+use std::path::Path;
+
+use papertrader_common::conf::{ConfError, ConfErrors};
+use papertrader_common::value::Symbol;
+
+use super::Asset;
+
+/// The built-in list: well-known US stocks and ETFs.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("AAPL", "Apple Inc."),
+    ("AMZN", "Amazon.com Inc."),
+    ("BRK.B", "Berkshire Hathaway Inc. Class B"),
+    ("DIA", "SPDR Dow Jones Industrial Average ETF"),
+    ("GOOGL", "Alphabet Inc. Class A"),
+    ("IWM", "iShares Russell 2000 ETF"),
+    ("JNJ", "Johnson & Johnson"),
+    ("JPM", "JPMorgan Chase & Co."),
+    ("KO", "The Coca-Cola Company"),
+    ("META", "Meta Platforms Inc."),
+    ("MSFT", "Microsoft Corporation"),
+    ("NFLX", "Netflix Inc."),
+    ("NVDA", "NVIDIA Corporation"),
+    ("PG", "The Procter & Gamble Company"),
+    ("QQQ", "Invesco QQQ Trust"),
+    ("SPY", "SPDR S&P 500 ETF Trust"),
+    ("TSLA", "Tesla Inc."),
+    ("V", "Visa Inc."),
+    ("VTI", "Vanguard Total Stock Market ETF"),
+    ("XOM", "Exxon Mobil Corporation"),
+];
+
+/// The built-in list as assets, sorted by symbol.
+pub fn built_in() -> Vec<Asset> {
+    let assets = BUILT_IN.iter().map(|(symbol, name)| Asset {
+        symbol: Symbol::parse(symbol).expect("built-in symbols are valid"),
+        name: name.to_string(),
+    });
+    sorted(assets.collect())
+}
+
+/// Reads an assets file; every bad line is reported as FILE:LINE.
+pub fn load(path: &Path) -> Result<Vec<Asset>, ConfErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read(path).map_err(|e| {
+        ConfErrors(vec![ConfError {
+            file: file.clone(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    parse_reader(&text[..], &file)
+}
+
+/// Parses `SYMBOL NAME` lines; `#` comments and blank lines are skipped.
+pub fn parse_reader(mut reader: impl Read, file: &str) -> Result<Vec<Asset>, ConfErrors> {
+    let mut bytes = Vec::new();
+    let error = |line: usize, message: String| ConfError {
+        file: file.to_string(),
+        line,
+        message,
+    };
+    if let Err(e) = reader.read_to_end(&mut bytes) {
+        return Err(ConfErrors(vec![error(0, format!("cannot read: {e}"))]));
+    }
+    let mut assets: Vec<Asset> = Vec::new();
+    let mut errors = Vec::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let n = i + 1;
+        let Ok(line) = std::str::from_utf8(raw) else {
+            errors.push(error(n, "line is not valid UTF-8".into()));
+            continue;
+        };
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (symbol, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let name = name.trim();
+        match Symbol::parse(symbol) {
+            Err(e) => errors.push(error(n, e.to_string())),
+            Ok(_) if name.is_empty() => errors.push(error(
+                n,
+                format!("{symbol} has no name; expected SYMBOL NAME"),
+            )),
+            Ok(symbol) if assets.iter().any(|a| a.symbol == symbol) => {
+                errors.push(error(n, format!("{symbol} is listed twice")))
+            }
+            Ok(symbol) => assets.push(Asset {
+                symbol,
+                name: name.to_string(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfErrors(errors));
+    }
+    if assets.is_empty() {
+        return Err(ConfErrors(vec![error(0, "no assets listed".into())]));
+    }
+    Ok(sorted(assets))
+}
+
+/// Sorted by the byte order of the upper-case symbol (PROTOCOL.md).
+fn sorted(mut assets: Vec<Asset>) -> Vec<Asset> {
+    assets.sort_by(|a, b| a.symbol.as_str().cmp(b.symbol.as_str()));
+    assets
+}
+
+/// The getAssetList payload: `SYMBOL NAME` lines.
+pub fn list_payload(assets: &[Asset]) -> String {
+    assets
+        .iter()
+        .map(|a| format!("{} {}\n", a.symbol, a.name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_list_is_sorted_and_about_twenty() {
+        let list = built_in();
+        assert_eq!(list.len(), 20);
+        assert!(
+            list.windows(2)
+                .all(|w| w[0].symbol.as_str() < w[1].symbol.as_str())
+        );
+        assert_eq!(list[0].symbol.as_str(), "AAPL");
+    }
+
+    #[test]
+    fn parses_names_with_spaces_and_sorts() {
+        let text = "# comment\nmsft Microsoft Corporation\n\nAAPL   Apple Inc.\n";
+        let assets = parse_reader(text.as_bytes(), "a.list").expect("ok");
+        assert_eq!(
+            list_payload(&assets),
+            "AAPL Apple Inc.\nMSFT Microsoft Corporation\n"
+        );
+    }
+
+    #[test]
+    fn every_bad_line_is_reported() {
+        let text = "AAPL Apple\nBAD$ Bad\nNONAME\nAAPL Again\n";
+        let err = parse_reader(text.as_bytes(), "a.list").expect_err("bad");
+        let text = err.to_string();
+        assert!(text.contains("a.list:2: symbol \"BAD$\""), "{text}");
+        assert!(text.contains("a.list:3: NONAME has no name"), "{text}");
+        assert!(text.contains("a.list:4: AAPL is listed twice"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_list_is_an_error() {
+        let err = parse_reader("# nothing\n".as_bytes(), "a.list").expect_err("empty");
+        assert_eq!(err.to_string(), "a.list: no assets listed");
+    }
+}

@@ -1,0 +1,204 @@
+//! The "asset" thread (seed 3.1.6): every `update_interval` it takes prices
+//! for every listed asset from the price source, stores them in one
+//! transaction, and hands the event loop the `quotes` payload to push to
+//! every worker. On an empty history it back-fills daily bars first. A slow
+//! or failing source delays only this thread: the last good prices stay,
+//! the failure is logged, the next interval tries again.
+
+use std::collections::HashSet;
+use std::io;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use papertrader_common::value::{Date, Symbol, Timestamp};
+use parking_lot::RwLock;
+use rusqlite::Connection;
+
+use super::source::PriceSource;
+use super::{Asset, store};
+use crate::event::{Event, Notifier};
+
+/// How the feed runs.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// Time between two fetches (seed 2.3.4).
+    pub interval: Duration,
+    /// Days of daily bars to back-fill for an asset with no history.
+    pub history_days: u32,
+    /// How long ticks are kept.
+    pub tick_retention: Duration,
+}
+
+/// How often old ticks are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Starts the "asset" thread on its own database connection. It stops
+/// when `stop` is closed.
+pub fn spawn(
+    conn: Connection,
+    mut source: Box<dyn PriceSource>,
+    assets: Arc<RwLock<Vec<Asset>>>,
+    config: FeedConfig,
+    notifier: Notifier,
+    stop: Receiver<()>,
+) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new().name("asset".into()).spawn(move || {
+        let mut feed = Feed {
+            conn,
+            config,
+            saved: Vec::new(),
+            backfilled: HashSet::new(),
+        };
+        let mut next = Instant::now();
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            let listed = assets.read().clone();
+            feed.update(&mut *source, &listed, &notifier);
+            if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+                feed.purge();
+                last_purge = Some(Instant::now());
+            }
+            next += feed.config.interval;
+            let now = Instant::now();
+            if next < now {
+                next = now + feed.config.interval;
+            }
+            match stop.recv_timeout(next - now) {
+                Err(RecvTimeoutError::Timeout) => continue,
+                _ => return,
+            }
+        }
+    })
+}
+
+struct Feed {
+    conn: Connection,
+    config: FeedConfig,
+    saved: Vec<Asset>,
+    backfilled: HashSet<Symbol>,
+}
+
+impl Feed {
+    fn update(&mut self, source: &mut dyn PriceSource, assets: &[Asset], notifier: &Notifier) {
+        if self.saved != assets {
+            match store::save_assets(&self.conn, assets) {
+                Ok(()) => self.saved = assets.to_vec(),
+                Err(err) => log::error!("cannot save the asset list: {err}"),
+            }
+        }
+        self.backfill(source, assets);
+        let now = Timestamp::now();
+        let started = Instant::now();
+        match source.fetch(assets, now) {
+            Ok(ticks) => self.store(&ticks),
+            Err(err) => log::warn!("{} source: {err}; keeping the last prices", source.name()),
+        }
+        if started.elapsed() > self.config.interval {
+            log::warn!(
+                "{} source took {:?}, longer than update_interval",
+                source.name(),
+                started.elapsed()
+            );
+        }
+        match quotes_payload(&self.conn, assets, now) {
+            Ok(payload) => {
+                notifier.send(Event::Quotes(payload));
+            }
+            Err(err) => log::error!("cannot read back the quotes: {err}"),
+        }
+    }
+
+    fn store(&mut self, ticks: &[super::Tick]) {
+        let result = self.conn.unchecked_transaction().and_then(|tx| {
+            let stored = store::store_ticks(&tx, ticks)?;
+            tx.commit()?;
+            Ok(stored)
+        });
+        match result {
+            Ok(n) => log::debug!("stored {n} ticks"),
+            Err(err) => log::error!("cannot store ticks: {err}"),
+        }
+    }
+
+    /// Daily history for assets that have none, from the source.
+    fn backfill(&mut self, source: &mut dyn PriceSource, assets: &[Asset]) {
+        let today = Date::of_timestamp(Timestamp::now());
+        for asset in assets {
+            if self.backfilled.contains(&asset.symbol) {
+                continue;
+            }
+            match store::has_history(&self.conn, &asset.symbol) {
+                Ok(true) => {
+                    self.backfilled.insert(asset.symbol.clone());
+                    continue;
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    log::error!("cannot check the history of {}: {err}", asset.symbol);
+                    continue;
+                }
+            }
+            let bars = match source.history(asset, self.config.history_days, today) {
+                Ok(bars) => bars,
+                Err(err) => {
+                    log::warn!(
+                        "{}: no history from the {} source: {err}",
+                        asset.symbol,
+                        source.name()
+                    );
+                    continue;
+                }
+            };
+            let result = self.conn.unchecked_transaction().and_then(|tx| {
+                let n = store::store_daily(&tx, &asset.symbol, &bars)?;
+                tx.commit()?;
+                Ok(n)
+            });
+            match result {
+                Ok(n) => {
+                    log::info!("{}: back-filled {n} daily bars", asset.symbol);
+                    self.backfilled.insert(asset.symbol.clone());
+                }
+                Err(err) => {
+                    log::error!("{}: cannot store back-filled history: {err}", asset.symbol)
+                }
+            }
+        }
+    }
+
+    fn purge(&mut self) {
+        let retention = i64::try_from(self.config.tick_retention.as_secs()).unwrap_or(i64::MAX);
+        let before = Timestamp(Timestamp::now().0.saturating_sub(retention));
+        match store::purge_ticks(&self.conn, before) {
+            Ok(0) => {}
+            Ok(n) => log::info!("purged {n} ticks older than the retention"),
+            Err(err) => log::error!("cannot purge old ticks: {err}"),
+        }
+    }
+}
+
+/// The `quotes` payload: `SYMBOL PRICE TIMESTAMP OPEN HIGH LOW VOLUME`
+/// lines, the last four being the current UTC day so far.
+pub fn quotes_payload(
+    conn: &Connection,
+    assets: &[Asset],
+    now: Timestamp,
+) -> rusqlite::Result<Vec<u8>> {
+    let today = Date::of_timestamp(now);
+    let mut out = String::new();
+    for asset in assets {
+        let (Some(tick), Some(day)) = (
+            store::last_tick(conn, &asset.symbol)?,
+            store::daily_bar(conn, &asset.symbol, today)?,
+        ) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "{} {} {} {} {} {} {}\n",
+            asset.symbol, tick.close, tick.time, day.open, day.high, day.low, day.volume
+        ));
+    }
+    Ok(out.into_bytes())
+}

@@ -1,0 +1,180 @@
+//! The "data" threads: answer the data instructions (PROTOCOL.md section
+//! 4, codes 16-22 and 26) from SQLite. Each owns a read connection (WAL
+//! lets readers run beside the writer) and turns an answer into REQID-
+//! tagged `data` packets for the event loop to send.
+
+use std::io;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::Receiver;
+use mio::Token;
+use papertrader_common::message::frame;
+use papertrader_common::transfer;
+use papertrader_common::value::{Date, Reason, ReasonCode, Symbol, Timestamp};
+use papertrader_common::{Frame, Instr, MAX_DATA, MessageType};
+use parking_lot::RwLock;
+use rusqlite::Connection;
+
+use super::{Asset, assets, store};
+use crate::event::{Event, Notifier};
+
+/// A data request forwarded by a worker.
+#[derive(Debug)]
+pub struct DataJob {
+    /// The worker link it came on.
+    pub token: Token,
+    /// The worker's REQID.
+    pub reqid: String,
+    /// The data instruction.
+    pub instr: Instr,
+    /// Its arguments as received.
+    pub args: Vec<String>,
+}
+
+/// Starts `conns.len()` data threads, one per connection.
+pub fn spawn(
+    conns: Vec<Connection>,
+    assets: Arc<RwLock<Vec<Asset>>>,
+    jobs: Receiver<DataJob>,
+    notifier: Notifier,
+) -> io::Result<Vec<JoinHandle<()>>> {
+    conns
+        .into_iter()
+        .enumerate()
+        .map(|(i, conn)| {
+            let (assets, jobs, notifier) = (assets.clone(), jobs.clone(), notifier.clone());
+            thread::Builder::new()
+                .name(format!("data-{i}"))
+                .spawn(move || {
+                    for job in jobs.iter() {
+                        let listed = assets.read().clone();
+                        let frames = answer(&conn, &listed, &job);
+                        if !notifier.send(Event::Replies {
+                            token: job.token,
+                            frames,
+                        }) {
+                            return;
+                        }
+                    }
+                })
+        })
+        .collect()
+}
+
+/// The whole answer to one job: data packets, or one `dataFail`.
+pub fn answer(conn: &Connection, listed: &[Asset], job: &DataJob) -> Vec<Frame> {
+    match payload(conn, listed, job) {
+        Ok(payload) => packets(&job.reqid, payload.as_bytes()),
+        Err(reason) => vec![frame(
+            Instr::DataFail,
+            &[job.reqid.clone(), reason.to_string()],
+        )],
+    }
+}
+
+fn payload(conn: &Connection, listed: &[Asset], job: &DataJob) -> Result<String, Reason> {
+    if job.instr == Instr::GetAssetList {
+        return Ok(assets::list_payload(listed));
+    }
+    let symbol = Symbol::parse(&job.args[0]).map_err(|e| e.reason())?;
+    if !listed.iter().any(|a| a.symbol == symbol) {
+        let text = format!("{symbol} is not in the asset list");
+        return Err(Reason::new(ReasonCode::UnknownAsset, text));
+    }
+    let date = || Date::parse(&job.args[1]).map_err(|e| e.reason());
+    let internal = |err: rusqlite::Error| {
+        log::error!("history query for {symbol}: {err}");
+        Reason::new(
+            ReasonCode::Internal,
+            "the history could not be read; try again",
+        )
+    };
+    let bars = match job.instr {
+        Instr::GetAssetValueCurrent => return current(conn, &symbol).map_err(internal)?,
+        Instr::GetAssetInfo => return info(conn, &symbol).map_err(internal)?,
+        Instr::GetAssetValueDay => store::day(conn, &symbol, date()?),
+        Instr::GetAssetValueWeek => store::week(conn, &symbol, date()?),
+        Instr::GetAssetValueMonth => store::month(conn, &symbol, date()?),
+        Instr::GetAssetValueYear => store::year(conn, &symbol, date()?),
+        Instr::GetAssetValueAllTime => store::all_time(conn, &symbol),
+        other => {
+            let text = format!("{} is not a data instruction", other.name());
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
+    };
+    Ok(store::lines(&bars.map_err(internal)?))
+}
+
+fn no_price(symbol: &Symbol) -> Reason {
+    Reason::new(
+        ReasonCode::Unavailable,
+        format!("no price for {symbol} yet"),
+    )
+}
+
+/// `SYMBOL PRICE TIMESTAMP`.
+fn current(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Result<String, Reason>> {
+    Ok(match store::last_tick(conn, symbol)? {
+        Some(tick) => Ok(format!("{symbol} {} {}\n", tick.close, tick.time)),
+        None => Err(no_price(symbol)),
+    })
+}
+
+/// `SYMBOL OPEN HIGH LOW CLOSE VOLUME TIMESTAMP` for the current UTC day.
+fn info(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Result<String, Reason>> {
+    let Some(tick) = store::last_tick(conn, symbol)? else {
+        return Ok(Err(no_price(symbol)));
+    };
+    let today = Date::of_timestamp(Timestamp::now());
+    Ok(match store::daily_bar(conn, symbol, today)? {
+        Some(d) => Ok(format!(
+            "{symbol} {} {} {} {} {} {}\n",
+            d.open, d.high, d.low, d.close, d.volume, tick.time
+        )),
+        None => Err(no_price(symbol)),
+    })
+}
+
+/// `data` packets on the master link: argument count 1, data `REQID chunk`.
+pub fn packets(reqid: &str, payload: &[u8]) -> Vec<Frame> {
+    let room = MAX_DATA - reqid.len() - 1;
+    let chunks = transfer::chunk(payload, room).expect("a history answer fits one transfer");
+    chunks
+        .map(|p| {
+            let mut data = Vec::with_capacity(reqid.len() + 1 + p.chunk.len());
+            data.extend_from_slice(reqid.as_bytes());
+            data.push(b' ');
+            data.extend_from_slice(p.chunk);
+            let mut f = Frame::new(MessageType::Return, Instr::Data.code(), 1, data);
+            f.data_message_number = p.number;
+            f.data_message_max = p.max;
+            f
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_carry_the_reqid_and_fit_the_limit() {
+        let payload = vec![b'x'; 150_000];
+        let frames = packets("12345", &payload);
+        assert_eq!(frames.len(), 3);
+        for (i, f) in frames.iter().enumerate() {
+            assert!(f.data.len() <= MAX_DATA);
+            assert!(f.data.starts_with(b"12345 "));
+            assert_eq!(
+                (f.data_message_number, f.data_message_max),
+                (i as u32 + 1, 3)
+            );
+            assert_eq!(f.argument_count, 1);
+        }
+        let total: usize = frames.iter().map(|f| f.data.len() - 6).sum();
+        assert_eq!(total, payload.len());
+        let empty = packets("7", b"");
+        assert_eq!((empty.len(), empty[0].data.as_slice()), (1, &b"7 "[..]));
+    }
+}
