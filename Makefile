@@ -80,6 +80,7 @@ bench:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-common --bench codec
 	$(CARGO) bench -p papertrader-tests --bench login_rate
+	$(CARGO) bench -p papertrader-tests --bench quote_rate
 
 # The decoder fuzz target with libFuzzer on the stable toolchain (cargo
 # fuzz needs nightly): sanitizer coverage flags on the target only.

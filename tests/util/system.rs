@@ -22,7 +22,19 @@ pub struct System {
 impl System {
     /// Master and worker with extra config lines each; waits for the link.
     pub fn start(tag: &str, master_extra: &str, worker_extra: &str) -> System {
+        System::start_with(tag, master_extra, worker_extra, |_| {})
+    }
+
+    /// Like `start`, running `prepare` on the set-up (its directory holds
+    /// the database-to-be, master.db) before the master starts.
+    pub fn start_with(
+        tag: &str,
+        master_extra: &str,
+        worker_extra: &str,
+        prepare: impl FnOnce(&MasterSetup),
+    ) -> System {
         let setup = MasterSetup::new(tag);
+        prepare(&setup);
         let master = setup.start(&format!("{FAST_ARGON2}{master_extra}"));
         let worker = start_worker(&setup, master.addr, worker_extra);
         let system = System {

@@ -1,0 +1,151 @@
+//! Cached `getAssetValueCurrent` round trips per second through a real
+//! ptworkerd with 50 connections, side by side with `redis-benchmark -t get
+//! -c 50` against a local redis-server in the same run (issue 5: target
+//! ratio at least 0.5).
+//!
+//! `cargo bench --bench quote_rate` (make bench builds the daemons first).
+//! Bounded: REQUESTS round trips, one outstanding per connection, as
+//! redis-benchmark does by default.
+
+#[path = "../tests/util/mod.rs"]
+mod util;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use papertrader_common::message::frame;
+use papertrader_common::{Decoder, Instr};
+use util::daemon::TempDir;
+use util::master::hashed_pass;
+use util::system::{System, call, call_data};
+use util::wire::Peer;
+
+const CONNECTIONS: usize = 50;
+const REQUESTS: usize = 200_000;
+/// Client threads; each drives CONNECTIONS / THREADS connections in turn.
+const THREADS: usize = 2;
+
+fn ptworkerd_rate(system: &System) -> f64 {
+    let mut c = system.client();
+    let pass = hashed_pass("bench", "pw");
+    call(&mut c, Instr::Register, &["bench", "b@example.com", &pass]);
+    let (_, a) = call(&mut c, Instr::Login, &["bench", &pass, "false"]);
+    let session = a[0].clone();
+    call(&mut c, Instr::SwitchState, &[&session, "data"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while call_data(&mut c, Instr::GetAssetValueCurrent, &["AAPL"]).is_err() {
+        assert!(Instant::now() < deadline, "no quote within 20 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2)); // quotes reach the worker's cache
+    let request = frame(Instr::GetAssetValueCurrent, &["AAPL"]).to_bytes();
+    let addr = system.worker.addr;
+    let start = Instant::now();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (request, session) = (request.clone(), session.clone());
+            std::thread::spawn(move || {
+                let mut peers: Vec<Peer> = (0..CONNECTIONS / THREADS)
+                    .map(|_| {
+                        let mut p = Peer::connect(addr);
+                        call(&mut p, Instr::SwitchState, &[&session, "data"]);
+                        p
+                    })
+                    .collect();
+                let mut decoders: Vec<Decoder> = peers.iter().map(|_| Decoder::new()).collect();
+                let rounds = REQUESTS / CONNECTIONS;
+                let mut buf = [0u8; 4096];
+                for _ in 0..rounds {
+                    for p in &mut peers {
+                        p.send_raw(&request);
+                    }
+                    for (p, d) in peers.iter_mut().zip(&mut decoders) {
+                        use std::io::Read;
+                        loop {
+                            if let Some(f) = d.next_frame().expect("valid") {
+                                assert_eq!(f.instruction, Instr::Data.code(), "a cached quote");
+                                break;
+                            }
+                            let n = p.stream.read(&mut buf).expect("read");
+                            assert!(n > 0, "worker closed");
+                            d.push(&buf[..n]);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("client thread");
+    }
+    REQUESTS as f64 / start.elapsed().as_secs_f64()
+}
+
+fn redis_rate() -> Option<f64> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let mut server = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let out = Command::new("redis-benchmark")
+        .args([
+            "-p",
+            &port.to_string(),
+            "-t",
+            "get",
+            "-c",
+            &CONNECTIONS.to_string(),
+        ])
+        .args(["-n", &REQUESTS.to_string(), "-q"])
+        .output();
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&out.ok()?.stdout).into_owned();
+    // "GET: 98039.22 requests per second, p50=0.279 msec"
+    let line = text
+        .split(['\r', '\n'])
+        .rfind(|l| l.contains("requests per second"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let dir = TempDir::new("qbench");
+    let assets = dir.join("assets.list");
+    std::fs::write(&assets, "AAPL Apple Inc.\n").expect("assets");
+    let master = format!(
+        "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\n",
+        assets.display()
+    );
+    let system = System::start("qbench", &master, "max_clients = 1000\n");
+    let ours = ptworkerd_rate(&system);
+    println!(
+        "ptworkerd: {ours:.0} cached getAssetValueCurrent round trips/s ({CONNECTIONS} connections, {REQUESTS} requests)"
+    );
+    match redis_rate() {
+        Some(redis) => {
+            println!(
+                "redis-benchmark -t get -c {CONNECTIONS} -n {REQUESTS}: {redis:.0} requests/s"
+            );
+            println!("ratio: {:.2} (target >= 0.50)", ours / redis);
+        }
+        None => println!("redis-server or redis-benchmark missing: apt-get install redis-server"),
+    }
+}
