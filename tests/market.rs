@@ -284,3 +284,62 @@ fn csv_source_prices_reach_clients_exactly() {
         "{first}"
     );
 }
+
+/// A tiny HTTP server on loopback answering each request with the next
+/// canned response (the last one repeats); returns its port.
+fn http_server(responses: Vec<String>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(1000).enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let body = &responses[n.min(responses.len() - 1)];
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    port
+}
+
+fn http_ok(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn http_source_failure_keeps_the_last_prices() {
+    let dir = TempDir::new("mkthttp");
+    let good = http_ok(
+        "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n\
+         AAPL.US,2026-11-20,22:00:09,188,191.25,187.5,189.12345,53200000\r\n",
+    );
+    let broken =
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let port = http_server(vec![good, broken.to_string()]);
+    let master = format!(
+        "{}price_source = http\nhttp_quote_url = http://127.0.0.1:{port}/q/l/?s={{symbols}}&e=csv\n\
+         update_interval = 1s\nhttp_timeout = 2s\n",
+        assets_file(&dir, "AAPL.US Apple Inc.\n")
+    );
+    let system = System::start("mkthttp", &master, "");
+    let mut c = data_client(&system, "quinn");
+    let first = wait_for_price(&mut c, "AAPL.US");
+    assert!(
+        first.starts_with("AAPL.US 189.1235 "),
+        "rounded half away from zero: {first}"
+    );
+    // Several intervals of 500s later the last good price still stands.
+    std::thread::sleep(Duration::from_secs(3));
+    let later = text(call_data(&mut c, Instr::GetAssetValueCurrent, &["AAPL.US"]).expect("price"));
+    assert!(later.starts_with("AAPL.US 189.1235 "), "{later}");
+    let log = std::fs::read_to_string(system.setup.log_file()).unwrap_or_default();
+    let log = log + &system.master.stderr_text();
+    assert!(log.contains("500"), "the failure is logged");
+}
