@@ -73,4 +73,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
         CHECK (high >= low),
         PRIMARY KEY (symbol, month)
     ) WITHOUT ROWID;",
+    // 3: trades. A position keeps the total cost basis of the shares held
+    // (1/10 000 units; a sale takes its rounded share away, see
+    // trade::sold_cost); a position sold to zero is deleted, never kept at
+    // zero. transactions is the append-only history the tables can be
+    // rebuilt from (ptctl audit); time is Unix seconds, price per share.
+    "CREATE TABLE positions (
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        cost INTEGER NOT NULL CHECK (cost >= 0),
+        PRIMARY KEY (account_id, symbol)
+    ) WITHOUT ROWID;
+    CREATE TABLE transactions (
+        txid INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        time INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        price INTEGER NOT NULL CHECK (price > 0)
+    );
+    CREATE INDEX transactions_account ON transactions(account_id, txid);",
 ];

@@ -1,0 +1,182 @@
+//! One trade batch against the raw SQL it cannot avoid, on the same machine
+//! in the same run: `run_batch` on ORDERS buy orders spread over ACCOUNTS
+//! accounts and SYMBOLS symbols, against plain rusqlite inserting the same
+//! ORDERS transaction rows plus one cash update per account in one
+//! transaction. Target: raw_time / batch_time at least 0.3.
+//!
+//! `cargo bench -p papertrader-master --bench trade_batch`. Bounded: ROUNDS
+//! rounds of each, each on a fresh database; the best round counts.
+//!
+//! Both sides commit once with `synchronous=FULL`, so each pays one or two
+//! fsyncs. On a container's tmpfs or page cache those are far cheaper than
+//! on real disks, where the commit's fixed cost narrows the gap further.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use papertrader_common::value::{Money, Quantity, Symbol, Timestamp};
+use papertrader_master::db::accounts::{self, NewAccount};
+use papertrader_master::db::{self};
+use papertrader_master::trade::{Order, Outcome, Side, run_batch};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+const ACCOUNTS: usize = 1_000;
+const ORDERS: usize = 100_000;
+const SYMBOLS: usize = 20;
+const ROUNDS: usize = 3;
+const NOW: Timestamp = Timestamp(1_732_147_200);
+/// 1 000 000.0000 each: far more than 100 orders of at most 10 shares cost.
+const START_CASH: Money = Money(10_000_000_000);
+
+/// A private directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("pt-bench-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create bench dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh database with ACCOUNTS accounts; returns their ids.
+fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<i64>) {
+    let mut conn = db::open(&dir.0.join(name)).expect("open db");
+    let tx = conn.transaction().expect("begin");
+    let ids = (0..ACCOUNTS)
+        .map(|i| {
+            let username = format!("user{i}");
+            let account = NewAccount {
+                username: &username,
+                username_key: &username,
+                email: "bench@example.com",
+                pass_hash: None,
+                cash: START_CASH,
+                created: NOW,
+            };
+            accounts::insert(&tx, &account).expect("insert account")
+        })
+        .collect();
+    tx.commit().expect("commit accounts");
+    (conn, ids)
+}
+
+fn symbols() -> Vec<Symbol> {
+    (0..SYMBOLS)
+        .map(|i| Symbol::parse(&format!("SYM{i:02}")).expect("symbol"))
+        .collect()
+}
+
+/// The orders, with timestamps scrambled so the batch really sorts.
+fn orders(ids: &[i64], symbols: &[Symbol]) -> Vec<Order> {
+    (0..ORDERS)
+        .map(|i| Order {
+            account: ids[i % ACCOUNTS],
+            side: Side::Buy,
+            symbol: symbols[(i / ACCOUNTS + i) % SYMBOLS].clone(),
+            quantity: Quantity::new(1 + (i % 10) as u64).expect("quantity"),
+            ts_ms: ((i * 7_919) % ORDERS) as u64,
+            seq: i as u64,
+        })
+        .collect()
+}
+
+fn prices(symbols: &[Symbol]) -> HashMap<Symbol, Money> {
+    symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), Money(1_000_000 + 12_345 * i as i64)))
+        .collect()
+}
+
+fn time_batch(dir: &TempDir, round: usize) -> Duration {
+    let (mut conn, ids) = fresh_db(dir, &format!("batch{round}.db"));
+    let symbols = symbols();
+    let orders = orders(&ids, &symbols);
+    let prices = prices(&symbols);
+    let start = Instant::now();
+    let (outcomes, unpriced) = run_batch(&mut conn, &orders, &prices, NOW).expect("batch");
+    let elapsed = start.elapsed();
+    assert!(unpriced.is_empty());
+    let filled = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Filled { .. }))
+        .count();
+    assert_eq!(filled, ORDERS, "every order fills");
+    elapsed
+}
+
+fn time_raw(dir: &TempDir, round: usize) -> Duration {
+    let (mut conn, ids) = fresh_db(dir, &format!("raw{round}.db"));
+    let symbols = symbols();
+    let orders = orders(&ids, &symbols);
+    let prices = prices(&symbols);
+    // The rows and final balances, computed before the clock starts.
+    let mut cash: HashMap<i64, i64> = ids.iter().map(|&id| (id, START_CASH.raw())).collect();
+    let rows: Vec<(i64, &str, i64, i64)> = orders
+        .iter()
+        .map(|o| {
+            let price = prices[&o.symbol].raw();
+            let q = o.quantity.get() as i64;
+            *cash.get_mut(&o.account).expect("account") -= price * q;
+            (o.account, o.symbol.as_str(), q, price)
+        })
+        .collect();
+    let start = Instant::now();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .expect("begin");
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .expect("prepare insert");
+        for &(account, symbol, q, price) in &rows {
+            insert
+                .insert(params![account, NOW.0, "buy", symbol, q, price])
+                .expect("insert");
+        }
+        let mut update = tx
+            .prepare_cached("UPDATE accounts SET cash = ?2 WHERE id = ?1")
+            .expect("prepare update");
+        for (&id, &value) in &cash {
+            update.execute(params![id, value]).expect("update");
+        }
+    }
+    tx.commit().expect("commit");
+    start.elapsed()
+}
+
+fn main() {
+    let dir = TempDir::new("trade");
+    let mut batch = Duration::MAX;
+    let mut raw = Duration::MAX;
+    for round in 0..ROUNDS {
+        let b = time_batch(&dir, round);
+        let r = time_raw(&dir, round);
+        println!(
+            "round {round}: batch {:.1} ms, raw {:.1} ms",
+            b.as_secs_f64() * 1e3,
+            r.as_secs_f64() * 1e3
+        );
+        batch = batch.min(b);
+        raw = raw.min(r);
+    }
+    println!("{ORDERS} orders, {ACCOUNTS} accounts, {SYMBOLS} symbols (best of {ROUNDS})");
+    println!("run_batch: {:.1} ms", batch.as_secs_f64() * 1e3);
+    println!("raw rusqlite: {:.1} ms", raw.as_secs_f64() * 1e3);
+    println!(
+        "ratio raw_time / batch_time: {:.2} (target >= 0.30)",
+        raw.as_secs_f64() / batch.as_secs_f64()
+    );
+}

@@ -1,0 +1,578 @@
+//! The trade batch (PROTOCOL.md section 9): every queued order filled at
+//! the new price set, in the workers' timestamp order, in one IMMEDIATE
+//! transaction. Runs on the "trade" thread, called by `crate::queue`.
+//!
+//! Speed comes from touching each row once: cash balances and positions
+//! are read the first time an order needs them, kept in memory while the
+//! batch runs, and written back once per changed row before COMMIT. The
+//! transaction rows are the only per-order writes, through one prepared
+//! statement.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Timestamp};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Order, Outcome, Side, internal, sold_cost};
+
+const SELECT_CASH: &str = "SELECT cash FROM accounts WHERE id = ?1";
+const SELECT_POSITION: &str =
+    "SELECT quantity, cost FROM positions WHERE account_id = ?1 AND symbol = ?2";
+const INSERT_TRANSACTION: &str =
+    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const UPDATE_CASH: &str = "UPDATE accounts SET cash = ?2 WHERE id = ?1";
+const PUT_POSITION: &str = "INSERT INTO positions (account_id, symbol, quantity, cost)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (account_id, symbol) DO UPDATE SET
+         quantity = excluded.quantity,
+         cost = excluded.cost";
+const DELETE_POSITION: &str = "DELETE FROM positions WHERE account_id = ?1 AND symbol = ?2";
+
+/// What [`run_batch`] returns: `(input index, outcome)` of every order that
+/// ran, by input index, and the input indexes of the orders left unpriced.
+pub type Batch = (Vec<(usize, Outcome)>, Vec<usize>);
+
+/// Runs the orders in `(ts_ms, seq)` order, each at `prices[symbol]`, in one
+/// `BEGIN IMMEDIATE ... COMMIT`, and returns one [`Outcome`] per order that
+/// had a price, as `(input index, outcome)` sorted by input index, plus the
+/// input indexes of the orders whose symbol has no price in `prices`: those
+/// were not run and should be queued again.
+///
+/// A buy costs `price * quantity` and needs that much cash; a sell needs the
+/// shares and takes its part of the position's cost away ([`sold_cost`]);
+/// a position sold to zero is deleted. An amount that would overflow is
+/// refused with `bad-quantity`, a missing cash or shares with
+/// `insufficient-funds` / `insufficient-shares`. A non-positive price (never
+/// produced by the price sources) refuses the order with `internal` rather
+/// than breaking the CHECK on `transactions.price`. Any SQL error rolls the
+/// whole batch back and is returned: nothing is half applied.
+pub fn run_batch(
+    conn: &mut Connection,
+    orders: &[Order],
+    prices: &HashMap<Symbol, Money>,
+    now: Timestamp,
+) -> rusqlite::Result<Batch> {
+    let mut runnable = Vec::with_capacity(orders.len());
+    let mut unpriced = Vec::new();
+    for (index, order) in orders.iter().enumerate() {
+        match prices.get(&order.symbol) {
+            Some(&price) => runnable.push((order.ts_ms, order.seq, index, price)),
+            None => unpriced.push(index),
+        }
+    }
+    runnable.sort_unstable_by_key(|&(ts_ms, seq, index, _)| (ts_ms, seq, index));
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(runnable.len());
+    {
+        let mut book = Book::new(&tx)?;
+        for &(_, _, index, price) in &runnable {
+            outcomes.push((index, book.fill(&orders[index], price, now)?));
+        }
+        book.write_back(&tx)?;
+    }
+    tx.commit()?;
+    outcomes.sort_unstable_by_key(|&(index, _)| index);
+    Ok((outcomes, unpriced))
+}
+
+/// A row's value as read from the table and as the batch has left it.
+struct Cached<T> {
+    loaded: T,
+    now: T,
+}
+
+impl<T: Copy> Cached<T> {
+    fn new(value: T) -> Cached<T> {
+        Cached {
+            loaded: value,
+            now: value,
+        }
+    }
+}
+
+/// One `positions` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Holding {
+    quantity: i64,
+    cost: i64,
+}
+
+/// The rows the batch has touched and the statements it runs per order.
+struct Book<'c, 'o> {
+    /// Cash by account id; `None` for an id with no account.
+    cash: HashMap<i64, Option<Cached<i64>>>,
+    /// Positions by (account id, symbol); `None` when nothing is held.
+    positions: HashMap<(i64, &'o str), Cached<Option<Holding>>>,
+    select_cash: CachedStatement<'c>,
+    select_position: CachedStatement<'c>,
+    insert_transaction: CachedStatement<'c>,
+}
+
+impl<'c, 'o> Book<'c, 'o> {
+    fn new(conn: &'c Connection) -> rusqlite::Result<Book<'c, 'o>> {
+        Ok(Book {
+            cash: HashMap::new(),
+            positions: HashMap::new(),
+            select_cash: conn.prepare_cached(SELECT_CASH)?,
+            select_position: conn.prepare_cached(SELECT_POSITION)?,
+            insert_transaction: conn.prepare_cached(INSERT_TRANSACTION)?,
+        })
+    }
+
+    /// Fills one order at `price` or says why not.
+    fn fill(
+        &mut self,
+        order: &'o Order,
+        price: Money,
+        now: Timestamp,
+    ) -> rusqlite::Result<Outcome> {
+        if price.raw() <= 0 {
+            let err = format!("price {price} of {} is not positive", order.symbol);
+            return Ok(Outcome::Refused(internal("cannot fill an order", err)));
+        }
+        let Some(account) = cash_entry(&mut self.cash, &mut self.select_cash, order.account)?
+        else {
+            let err = format!("account {} does not exist", order.account);
+            return Ok(Outcome::Refused(internal("cannot fill an order", err)));
+        };
+        let key = (order.account, order.symbol.as_str());
+        let position = position_entry(&mut self.positions, &mut self.select_position, key)?;
+        let (cash, holding) = match apply(order, price, account.now, position.now) {
+            Ok(after) => after,
+            Err(reason) => return Ok(Outcome::Refused(reason)),
+        };
+        let txid = self.insert_transaction.insert(params![
+            order.account,
+            now.0,
+            order.side.name(),
+            order.symbol.as_str(),
+            quantity(order),
+            price.raw(),
+        ])?;
+        account.now = cash;
+        position.now = holding;
+        Ok(Outcome::Filled {
+            txid,
+            price,
+            time: now,
+        })
+    }
+
+    /// Writes every changed cash balance and position, in key order so that
+    /// the B-tree pages are visited in sequence.
+    fn write_back(self, conn: &Connection) -> rusqlite::Result<()> {
+        let Book {
+            cash, positions, ..
+        } = self;
+        let mut cash: Vec<(i64, i64)> = cash
+            .into_iter()
+            .filter_map(|(id, row)| row.filter(|c| c.now != c.loaded).map(|c| (id, c.now)))
+            .collect();
+        cash.sort_unstable();
+        let mut update = conn.prepare_cached(UPDATE_CASH)?;
+        for (id, value) in cash {
+            update.execute(params![id, value])?;
+        }
+
+        let mut positions: Vec<((i64, &str), Option<Holding>)> = positions
+            .into_iter()
+            .filter(|(_, row)| row.now != row.loaded)
+            .map(|(key, row)| (key, row.now))
+            .collect();
+        positions.sort_unstable_by_key(|&(key, _)| key);
+        let mut put = conn.prepare_cached(PUT_POSITION)?;
+        let mut delete = conn.prepare_cached(DELETE_POSITION)?;
+        for ((account, symbol), holding) in positions {
+            match holding {
+                Some(h) => put.execute(params![account, symbol, h.quantity, h.cost])?,
+                None => delete.execute(params![account, symbol])?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// The account's cash row, read on first use.
+fn cash_entry<'m>(
+    cash: &'m mut HashMap<i64, Option<Cached<i64>>>,
+    select: &mut CachedStatement<'_>,
+    account: i64,
+) -> rusqlite::Result<Option<&'m mut Cached<i64>>> {
+    let slot = match cash.entry(account) {
+        Entry::Occupied(slot) => slot.into_mut(),
+        Entry::Vacant(slot) => {
+            let loaded: Option<i64> = select.query_row([account], |row| row.get(0)).optional()?;
+            slot.insert(loaded.map(Cached::new))
+        }
+    };
+    Ok(slot.as_mut())
+}
+
+/// The position row, read on first use.
+fn position_entry<'m, 'o>(
+    positions: &'m mut HashMap<(i64, &'o str), Cached<Option<Holding>>>,
+    select: &mut CachedStatement<'_>,
+    key: (i64, &'o str),
+) -> rusqlite::Result<&'m mut Cached<Option<Holding>>> {
+    Ok(match positions.entry(key) {
+        Entry::Occupied(slot) => slot.into_mut(),
+        Entry::Vacant(slot) => {
+            let loaded = select
+                .query_row(params![key.0, key.1], |row| {
+                    Ok(Holding {
+                        quantity: row.get(0)?,
+                        cost: row.get(1)?,
+                    })
+                })
+                .optional()?;
+            slot.insert(Cached::new(loaded))
+        }
+    })
+}
+
+/// The order's quantity as the i64 SQLite stores (at most 10^9).
+fn quantity(order: &Order) -> i64 {
+    i64::try_from(order.quantity.get()).expect("a Quantity is at most 10^9")
+}
+
+/// Cash and position after filling `order` at `price`, or why it cannot be.
+fn apply(
+    order: &Order,
+    price: Money,
+    cash: i64,
+    holding: Option<Holding>,
+) -> Result<(i64, Option<Holding>), Reason> {
+    let q = quantity(order);
+    let overflow = || {
+        Reason::new(
+            ReasonCode::BadQuantity,
+            format!("{q} shares at {price} is beyond the amounts this server can hold"),
+        )
+    };
+    let amount = price
+        .checked_mul(order.quantity.get())
+        .ok_or_else(overflow)?
+        .raw();
+    match order.side {
+        Side::Buy => {
+            if cash < amount {
+                return Err(Reason::new(
+                    ReasonCode::InsufficientFunds,
+                    format!("cash {} is below the cost {}", Money(cash), Money(amount)),
+                ));
+            }
+            let held = holding.unwrap_or(Holding {
+                quantity: 0,
+                cost: 0,
+            });
+            let after = Holding {
+                quantity: held.quantity.checked_add(q).ok_or_else(overflow)?,
+                cost: held.cost.checked_add(amount).ok_or_else(overflow)?,
+            };
+            Ok((cash - amount, Some(after)))
+        }
+        Side::Sell => {
+            let held = holding.map_or(0, |h| h.quantity);
+            let Some(h) = holding.filter(|h| h.quantity >= q) else {
+                return Err(Reason::new(
+                    ReasonCode::InsufficientShares,
+                    format!("holding {held} shares, selling {q}"),
+                ));
+            };
+            let cash = cash.checked_add(amount).ok_or_else(overflow)?;
+            let after = Holding {
+                quantity: h.quantity - q,
+                cost: h.cost - sold_cost(h.cost, q, h.quantity),
+            };
+            Ok((cash, (after.quantity > 0).then_some(after)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::*;
+    use super::*;
+
+    fn prices(list: &[(&str, i64)]) -> HashMap<Symbol, Money> {
+        list.iter().map(|&(s, p)| (sym(s), Money(p))).collect()
+    }
+
+    /// Runs a batch that must find a price for every order.
+    fn run(conn: &mut Connection, orders: &[Order], list: &[(&str, i64)]) -> Vec<Outcome> {
+        let (outcomes, unpriced) = run_batch(conn, orders, &prices(list), NOW).expect("batch");
+        assert!(unpriced.is_empty(), "{unpriced:?}");
+        let indexes: Vec<usize> = outcomes.iter().map(|(i, _)| *i).collect();
+        assert_eq!(indexes, (0..orders.len()).collect::<Vec<_>>());
+        outcomes.into_iter().map(|(_, o)| o).collect()
+    }
+
+    fn refusal(outcome: &Outcome) -> &Reason {
+        match outcome {
+            Outcome::Refused(reason) => reason,
+            Outcome::Filled { .. } => panic!("filled: {outcome:?}"),
+        }
+    }
+
+    fn txid(outcome: &Outcome) -> i64 {
+        match outcome {
+            Outcome::Filled { txid, .. } => *txid,
+            Outcome::Refused(reason) => panic!("refused: {reason}"),
+        }
+    }
+
+    #[test]
+    fn buy_then_sell_exact_cash() {
+        let mut db = test_db("trade-buy-sell");
+        let alice = add_account(&db.conn, "alice", 10_000_000);
+        let buy = [order(alice, Side::Buy, "AAA", 3, 1)];
+        let out = run(&mut db.conn, &buy, &[("AAA", 1_895_000)]);
+        assert_eq!(
+            out[0],
+            Outcome::Filled {
+                txid: 1,
+                price: Money(1_895_000),
+                time: NOW
+            }
+        );
+        assert_eq!(cash(&db.conn, alice), 10_000_000 - 5_685_000);
+        assert_eq!(position(&db.conn, alice, "AAA"), Some((3, 5_685_000)));
+
+        // 2 of 3 shares take 2/3 of the cost: 3 790 000 exactly.
+        let sell = [order(alice, Side::Sell, "AAA", 2, 2)];
+        let out = run(&mut db.conn, &sell, &[("AAA", 2_000_000)]);
+        assert_eq!(txid(&out[0]), 2);
+        assert_eq!(cash(&db.conn, alice), 4_315_000 + 4_000_000);
+        assert_eq!(position(&db.conn, alice, "AAA"), Some((1, 1_895_000)));
+
+        let sell = [order(alice, Side::Sell, "AAA", 1, 3)];
+        run(&mut db.conn, &sell, &[("AAA", 1_500_000)]);
+        assert_eq!(cash(&db.conn, alice), 9_815_000);
+        assert_eq!(position(&db.conn, alice, "AAA"), None, "no zero rows");
+        assert_eq!(transaction_count(&db.conn), 3);
+    }
+
+    #[test]
+    fn average_cost_after_several_buys() {
+        let mut db = test_db("trade-avg");
+        let bob = add_account(&db.conn, "bob", 100_000_000);
+        let orders = [
+            order(bob, Side::Buy, "AAA", 1, 1),
+            order(bob, Side::Buy, "AAA", 2, 2),
+        ];
+        // Same batch, same price: 3 x 10.0001.
+        run(&mut db.conn, &orders, &[("AAA", 100_001)]);
+        assert_eq!(position(&db.conn, bob, "AAA"), Some((3, 300_003)));
+        run(
+            &mut db.conn,
+            &[order(bob, Side::Buy, "AAA", 1, 3)],
+            &[("AAA", 99_999)],
+        );
+        // 400 002 / 4 = 100 000.5: AVG_COST rounds half away to 10.0001.
+        assert_eq!(position(&db.conn, bob, "AAA"), Some((4, 400_002)));
+        assert_eq!(super::super::avg_cost(400_002, 4), Money(100_001));
+        // Selling 1 of 4 takes 100 000.5 -> 100 001 of the cost.
+        run(
+            &mut db.conn,
+            &[order(bob, Side::Sell, "AAA", 1, 4)],
+            &[("AAA", 50_000)],
+        );
+        assert_eq!(position(&db.conn, bob, "AAA"), Some((3, 300_001)));
+        assert_eq!(cash(&db.conn, bob), 100_000_000 - 300_003 - 99_999 + 50_000);
+    }
+
+    #[test]
+    fn insufficient_funds_names_both_amounts() {
+        let mut db = test_db("trade-funds");
+        let carol = add_account(&db.conn, "carol", 1_205_000);
+        let out = run(
+            &mut db.conn,
+            &[order(carol, Side::Buy, "AAA", 10, 1)],
+            &[("AAA", 1_895_000)],
+        );
+        let reason = refusal(&out[0]);
+        assert_eq!(reason.code, ReasonCode::InsufficientFunds);
+        assert_eq!(reason.text, "cash 120.5000 is below the cost 1895.0000");
+        assert_eq!(cash(&db.conn, carol), 1_205_000);
+        assert_eq!(transaction_count(&db.conn), 0);
+    }
+
+    #[test]
+    fn selling_more_than_held_or_never_held() {
+        let mut db = test_db("trade-shares");
+        let dave = add_account(&db.conn, "dave", 10_000_000);
+        let orders = [
+            order(dave, Side::Buy, "AAA", 3, 1),
+            order(dave, Side::Sell, "AAA", 5, 2),
+            order(dave, Side::Sell, "BBB", 1, 3),
+        ];
+        let out = run(&mut db.conn, &orders, &[("AAA", 10_000), ("BBB", 10_000)]);
+        txid(&out[0]);
+        let more = refusal(&out[1]);
+        assert_eq!(more.code, ReasonCode::InsufficientShares);
+        assert_eq!(more.text, "holding 3 shares, selling 5");
+        let never = refusal(&out[2]);
+        assert_eq!(never.code, ReasonCode::InsufficientShares);
+        assert_eq!(never.text, "holding 0 shares, selling 1");
+        assert_eq!(position(&db.conn, dave, "AAA"), Some((3, 30_000)));
+        assert_eq!(position(&db.conn, dave, "BBB"), None);
+        assert_eq!(cash(&db.conn, dave), 10_000_000 - 30_000);
+    }
+
+    #[test]
+    fn orders_run_by_timestamp_then_seq() {
+        let mut db = test_db("trade-order");
+        let erin = add_account(&db.conn, "erin", 10_000_000);
+        let mut tie_sell = order(erin, Side::Sell, "BBB", 2, 50);
+        tie_sell.seq = 9;
+        let mut tie_buy = order(erin, Side::Buy, "BBB", 2, 50);
+        tie_buy.seq = 8;
+        // Given sells first: each only fills if its buy ran before it.
+        let orders = [
+            order(erin, Side::Sell, "AAA", 5, 200),
+            tie_sell,
+            order(erin, Side::Buy, "AAA", 5, 100),
+            tie_buy,
+        ];
+        let out = run(&mut db.conn, &orders, &[("AAA", 10_000), ("BBB", 20_000)]);
+        let ids: Vec<i64> = out.iter().map(txid).collect();
+        // Execution order: tie_buy (50/8), tie_sell (50/9), buy AAA, sell AAA.
+        assert_eq!(ids, vec![4, 2, 3, 1]);
+        assert_eq!(cash(&db.conn, erin), 10_000_000);
+        assert_eq!(position(&db.conn, erin, "AAA"), None);
+    }
+
+    #[test]
+    fn orders_without_a_price_are_returned_untouched() {
+        let mut db = test_db("trade-unpriced");
+        let fred = add_account(&db.conn, "fred", 10_000_000);
+        let orders = [
+            order(fred, Side::Buy, "NOPX", 1, 1),
+            order(fred, Side::Buy, "AAA", 1, 2),
+            order(fred, Side::Sell, "NOPX", 1, 3),
+        ];
+        let (outcomes, unpriced) =
+            run_batch(&mut db.conn, &orders, &prices(&[("AAA", 10_000)]), NOW).expect("batch");
+        assert_eq!(unpriced, vec![0, 2]);
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].0, 1);
+        assert_eq!(cash(&db.conn, fred), 10_000_000 - 10_000);
+        assert_eq!(position(&db.conn, fred, "NOPX"), None);
+        assert_eq!(transaction_count(&db.conn), 1);
+
+        let (outcomes, unpriced) =
+            run_batch(&mut db.conn, &orders[..1], &HashMap::new(), NOW).expect("empty prices");
+        assert!(outcomes.is_empty());
+        assert_eq!(unpriced, vec![0]);
+        assert_eq!(transaction_count(&db.conn), 1);
+    }
+
+    #[test]
+    fn ten_orders_of_fifteen_percent_fill_six() {
+        let mut db = test_db("trade-fifteen");
+        let gina = add_account(&db.conn, "gina", 10_000_000);
+        let orders: Vec<Order> = (0..10)
+            .map(|i| order(gina, Side::Buy, "AAA", 1, 100 - i))
+            .collect();
+        let out = run(&mut db.conn, &orders, &[("AAA", 1_500_000)]);
+        let filled = out
+            .iter()
+            .filter(|o| matches!(o, Outcome::Filled { .. }))
+            .count();
+        assert_eq!(filled, 6);
+        // The six earliest timestamps (the last six given) filled.
+        for (i, o) in out.iter().enumerate() {
+            assert_eq!(matches!(o, Outcome::Filled { .. }), i >= 4, "{i}: {o:?}");
+        }
+        assert_eq!(cash(&db.conn, gina), 1_000_000);
+        assert_eq!(position(&db.conn, gina, "AAA"), Some((6, 9_000_000)));
+    }
+
+    #[test]
+    fn cash_must_cover_the_cost_to_the_last_unit() {
+        let mut db = test_db("trade-exact");
+        let kim = add_account(&db.conn, "kim", 3_000_002);
+        let orders = [
+            order(kim, Side::Buy, "AAA", 3, 1),
+            order(kim, Side::Buy, "AAA", 2, 2),
+            order(kim, Side::Buy, "AAA", 1, 3),
+        ];
+        let out = run(&mut db.conn, &orders, &[("AAA", 1_000_001)]);
+        assert_eq!(
+            refusal(&out[0]).text,
+            "cash 300.0002 is below the cost 300.0003"
+        );
+        txid(&out[1]);
+        assert_eq!(
+            refusal(&out[2]).text,
+            "cash 100.0000 is below the cost 100.0001"
+        );
+        // Spending exactly all of it fills.
+        let out = run(&mut db.conn, &orders[2..], &[("AAA", 1_000_000)]);
+        txid(&out[0]);
+        assert_eq!(cash(&db.conn, kim), 0);
+    }
+
+    #[test]
+    fn overflowing_amount_is_bad_quantity() {
+        let mut db = test_db("trade-overflow");
+        let hal = add_account(&db.conn, "hal", i64::MAX);
+        let out = run(
+            &mut db.conn,
+            &[order(hal, Side::Buy, "AAA", 1_000_000_000, 1)],
+            &[("AAA", i64::MAX / 100)],
+        );
+        assert_eq!(refusal(&out[0]).code, ReasonCode::BadQuantity);
+        assert_eq!(transaction_count(&db.conn), 0);
+    }
+
+    #[test]
+    fn unknown_account_and_bad_price_are_refused() {
+        let mut db = test_db("trade-unknown");
+        let ivan = add_account(&db.conn, "ivan", 10_000_000);
+        let orders = [
+            order(ivan + 1000, Side::Buy, "AAA", 1, 1),
+            order(ivan, Side::Buy, "ZERO", 1, 2),
+            order(ivan, Side::Buy, "AAA", 1, 3),
+        ];
+        let out = run(&mut db.conn, &orders, &[("AAA", 10_000), ("ZERO", 0)]);
+        assert_eq!(refusal(&out[0]).code, ReasonCode::Internal);
+        assert_eq!(refusal(&out[1]).code, ReasonCode::Internal);
+        txid(&out[2]);
+    }
+
+    #[test]
+    fn sql_error_rolls_the_whole_batch_back() {
+        let mut db = test_db("trade-rollback");
+        let judy = add_account(&db.conn, "judy", 10_000_000);
+        run(
+            &mut db.conn,
+            &[order(judy, Side::Buy, "AAA", 2, 1)],
+            &[("AAA", 10_000)],
+        );
+        db.conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.transactions
+                 WHEN NEW.quantity = 7 BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+            )
+            .expect("trigger");
+        let orders = [
+            order(judy, Side::Sell, "AAA", 2, 1),
+            order(judy, Side::Buy, "BBB", 1, 2),
+            order(judy, Side::Buy, "BBB", 7, 3),
+        ];
+        let list = prices(&[("AAA", 10_000), ("BBB", 10_000)]);
+        run_batch(&mut db.conn, &orders, &list, NOW).expect_err("trigger aborts");
+        assert_eq!(cash(&db.conn, judy), 10_000_000 - 20_000);
+        assert_eq!(position(&db.conn, judy, "AAA"), Some((2, 20_000)));
+        assert_eq!(position(&db.conn, judy, "BBB"), None);
+        assert_eq!(transaction_count(&db.conn), 1);
+        // The connection is usable again afterwards.
+        db.conn.execute_batch("DROP TRIGGER boom").expect("drop");
+        run_batch(&mut db.conn, &orders, &list, NOW).expect("batch");
+        assert_eq!(transaction_count(&db.conn), 4);
+    }
+}

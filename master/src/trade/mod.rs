@@ -1,0 +1,187 @@
+//! Trades and the user data built from them (PROTOCOL.md sections 4 and 9).
+//!
+//! [`run_batch`] fills a queue of orders at one price set in one database
+//! transaction; the "trade" thread (`crate::queue`) calls it with the only
+//! connection that writes trades. [`user_info`], [`portfolio`] and
+//! [`history`] build the payloads of the user data instructions on the data
+//! reader threads, each through its own connection. [`audit`] and
+//! [`account_text`] serve ptctl on the control thread.
+//!
+//! Money is `Money(i64)` in 1/10 000 units and every sum, product and
+//! division here is integer arithmetic; a position keeps the total cost of
+//! the shares it holds, and a sale takes away the sold share of that cost
+//! rounded half away from zero ([`sold_cost`]), so that the history replays
+//! to exactly the same tables ([`audit`]).
+
+mod audit;
+mod batch;
+mod views;
+
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod test_util;
+
+use std::fmt::Display;
+
+use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Symbol, Timestamp};
+
+pub use audit::audit;
+pub use batch::{Batch, run_batch};
+pub use views::{account_text, history, portfolio, user_info};
+
+/// What the client sees for a server-side fault; the detail goes to the log.
+const INTERNAL: &str = "the server could not complete the request; nothing was changed";
+
+/// Which way an order goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `purchaseAsset`.
+    Buy,
+    /// `sellAsset`.
+    Sell,
+}
+
+impl Side {
+    /// The word stored in `transactions.side` and sent in the history.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+
+    /// The inverse of [`Side::name`].
+    pub fn parse(word: &str) -> Option<Side> {
+        match word {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+}
+
+/// An order that passed the arrival checks, waiting for the next price set.
+#[derive(Debug, Clone)]
+pub struct Order {
+    /// `accounts.id` of the session's owner.
+    pub account: i64,
+    /// Buy or sell.
+    pub side: Side,
+    /// The asset, upper-case.
+    pub symbol: Symbol,
+    /// Number of shares.
+    pub quantity: Quantity,
+    /// The worker's TIMESTAMP_MS: orders run in this order.
+    pub ts_ms: u64,
+    /// Arrival order at the master, which breaks ties of `ts_ms`.
+    pub seq: u64,
+}
+
+/// How one order ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Filled at `price` at `time`, recorded as transaction `txid`.
+    Filled {
+        /// `transactions.txid`.
+        txid: i64,
+        /// The fill price per share.
+        price: Money,
+        /// The batch's time.
+        time: Timestamp,
+    },
+    /// Not filled; nothing changed for this order.
+    Refused(Reason),
+}
+
+/// The account asking for user data: the session's owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    /// Its `accounts.id`.
+    pub account: i64,
+}
+
+/// `n / d` rounded half away from zero; `d` must not be zero.
+pub fn round_half_away(n: i128, d: i128) -> i128 {
+    let (quot, rem) = (n / d, n % d);
+    if 2 * rem.abs() >= d.abs() {
+        // The remainder has the sign of `n`; away from zero follows the
+        // sign of the exact quotient.
+        if (n < 0) == (d < 0) {
+            quot + 1
+        } else {
+            quot - 1
+        }
+    } else {
+        quot
+    }
+}
+
+/// The part of a position's total `cost` that selling `sold` of its `held`
+/// shares takes away: `cost * sold / held` rounded half away from zero.
+/// Never more than `cost` since `sold <= held`; all of it when `sold == held`.
+pub fn sold_cost(cost: i64, sold: i64, held: i64) -> i64 {
+    let part = round_half_away(i128::from(cost) * i128::from(sold), i128::from(held));
+    i64::try_from(part).expect("a part of an i64 cost fits an i64")
+}
+
+/// AVG_COST: the total cost over the shares held, rounded half away from
+/// zero to 1/10 000.
+pub fn avg_cost(cost: i64, quantity: i64) -> Money {
+    let avg = round_half_away(i128::from(cost), i128::from(quantity));
+    Money(i64::try_from(avg).expect("an average of an i64 fits an i64"))
+}
+
+/// Logs the detail of a server-side fault and returns the `internal` reason
+/// the client sees, which never carries the detail.
+fn internal(what: &str, err: impl Display) -> Reason {
+    log::error!("{what}: {err}");
+    Reason::new(ReasonCode::Internal, INTERNAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(round_half_away(5, 2), 3);
+        assert_eq!(round_half_away(-5, 2), -3);
+        assert_eq!(round_half_away(7, 3), 2);
+        assert_eq!(round_half_away(8, 3), 3);
+        assert_eq!(round_half_away(-8, 3), -3);
+        assert_eq!(round_half_away(3, -2), -2);
+        assert_eq!(round_half_away(6, 3), 2);
+        assert_eq!(round_half_away(0, 7), 0);
+    }
+
+    #[test]
+    fn sold_cost_takes_the_sold_share() {
+        // 3 shares cost 10: selling 1 takes 3.33 -> 3, selling 2 takes 6.67 -> 7.
+        assert_eq!(sold_cost(10, 1, 3), 3);
+        assert_eq!(sold_cost(10, 2, 3), 7);
+        assert_eq!(sold_cost(10, 3, 3), 10);
+        // 4 shares cost 10: selling 1 takes exactly 2.5 -> 3.
+        assert_eq!(sold_cost(10, 1, 4), 3);
+        assert_eq!(
+            sold_cost(i64::MAX, 999_999_999, 1_000_000_000),
+            9_223_372_027_631_403_770
+        );
+    }
+
+    #[test]
+    fn avg_cost_rounds() {
+        assert_eq!(avg_cost(10, 4), Money(3));
+        assert_eq!(avg_cost(10, 3), Money(3));
+        assert_eq!(avg_cost(5_685_001, 3), Money(1_895_000));
+        assert_eq!(avg_cost(5_685_002, 3), Money(1_895_001));
+    }
+
+    #[test]
+    fn side_names() {
+        for side in [Side::Buy, Side::Sell] {
+            assert_eq!(Side::parse(side.name()), Some(side));
+        }
+        assert_eq!(Side::parse("BUY"), None);
+    }
+}

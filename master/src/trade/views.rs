@@ -1,0 +1,349 @@
+//! The user data payloads of PROTOCOL.md section 4 (getUserInfo,
+//! getUserPortfolio, getUserTransactionHistory) and `ptctl account`.
+//!
+//! Plain functions on a `rusqlite::Connection`: the data reader threads call
+//! them through their own connections, the control thread through its own.
+//! The session's owner gets the private view, anyone else the public one.
+//!
+//! A position is valued at the close of its symbol's latest tick. A symbol
+//! with no tick at all (never priced since it was listed, or its ticks
+//! purged) is valued at the position's AVG_COST instead, so equity stays
+//! defined; the portfolio's PRICE column then shows that AVG_COST.
+
+use std::fmt::Write;
+
+use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Username};
+use rusqlite::{Connection, OptionalExtension};
+
+use super::{avg_cost, internal};
+use crate::market::store;
+
+const SELECT_ACCOUNT: &str =
+    "SELECT id, username, email, created, cash FROM accounts WHERE username_key = ?1";
+const SELECT_POSITIONS: &str =
+    "SELECT symbol, quantity, cost FROM positions WHERE account_id = ?1 ORDER BY symbol";
+const SELECT_HISTORY: &str = "SELECT txid, time, side, symbol, quantity, price
+     FROM transactions WHERE account_id = ?1 ORDER BY txid";
+const COUNT_TRANSACTIONS: &str = "SELECT count(*) FROM transactions WHERE account_id = ?1";
+
+/// An `accounts` row.
+struct Account {
+    id: i64,
+    username: String,
+    email: String,
+    created: i64,
+    cash: i64,
+}
+
+/// A position with its current valuation.
+struct Valued {
+    symbol: String,
+    quantity: i64,
+    avg_cost: Money,
+    price: Money,
+    value: Money,
+}
+
+/// getUserInfo: `username`, `email`, `created`, `cash`, `equity` lines for
+/// the owner (`viewer` is the session's account id), `username` and
+/// `created` for anyone else. Equity is cash plus every position at its
+/// current price (see the module docs for a symbol without a tick).
+pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
+    let account = find(conn, username)?;
+    if account.id != viewer {
+        return Ok(format!(
+            "username {}\ncreated {}\n",
+            account.username, account.created
+        ));
+    }
+    let positions = valued(conn, account.id)?;
+    let equity = equity(&account, &positions)?;
+    Ok(format!(
+        "username {}\nemail {}\ncreated {}\ncash {}\nequity {equity}\n",
+        account.username,
+        account.email,
+        account.created,
+        Money(account.cash)
+    ))
+}
+
+/// getUserPortfolio: `SYMBOL QUANTITY AVG_COST PRICE VALUE` per position
+/// for the owner, `SYMBOL QUANTITY` for anyone else, sorted by symbol.
+pub fn portfolio(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
+    let account = find(conn, username)?;
+    let mut out = String::new();
+    if account.id != viewer {
+        for (symbol, quantity, _) in positions(conn, account.id)? {
+            let _ = writeln!(out, "{symbol} {quantity}");
+        }
+        return Ok(out);
+    }
+    for p in valued(conn, account.id)? {
+        let _ = writeln!(
+            out,
+            "{} {} {} {} {}",
+            p.symbol, p.quantity, p.avg_cost, p.price, p.value
+        );
+    }
+    Ok(out)
+}
+
+/// getUserTransactionHistory: `TXID TIMESTAMP SIDE SYMBOL QUANTITY PRICE`
+/// per trade, oldest first; only the owner may see it.
+pub fn history(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
+    let account = find(conn, username)?;
+    if account.id != viewer {
+        return Err(Reason::new(
+            ReasonCode::Forbidden,
+            "transaction history is private",
+        ));
+    }
+    history_lines(conn, account.id)
+        .map_err(|err| internal("cannot read a transaction history", err))
+}
+
+fn history_lines(conn: &Connection, account: i64) -> rusqlite::Result<String> {
+    let mut stmt = conn.prepare_cached(SELECT_HISTORY)?;
+    let mut rows = stmt.query([account])?;
+    let mut out = String::new();
+    while let Some(row) = rows.next()? {
+        let (txid, time, side): (i64, i64, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        let (symbol, quantity): (String, i64) = (row.get(3)?, row.get(4)?);
+        let price = Money(row.get(5)?);
+        let _ = writeln!(out, "{txid} {time} {side} {symbol} {quantity} {price}");
+    }
+    Ok(out)
+}
+
+/// Text for `ptctl account NAME`: the private getUserInfo lines, one
+/// `position SYMBOL QUANTITY AVG_COST PRICE VALUE` line per position, and
+/// `transactions N`.
+pub fn account_text(conn: &Connection, username: &str) -> Result<String, Reason> {
+    let account = find(conn, username)?;
+    let mut out = user_info(conn, account.id, &account.username)?;
+    for p in valued(conn, account.id)? {
+        let _ = writeln!(
+            out,
+            "position {} {} {} {} {}",
+            p.symbol, p.quantity, p.avg_cost, p.price, p.value
+        );
+    }
+    let count: i64 = conn
+        .prepare_cached(COUNT_TRANSACTIONS)
+        .and_then(|mut stmt| stmt.query_row([account.id], |row| row.get(0)))
+        .map_err(|err| internal("cannot count transactions", err))?;
+    let _ = writeln!(out, "transactions {count}");
+    Ok(out)
+}
+
+/// The account named `username`, ignoring case.
+fn find(conn: &Connection, username: &str) -> Result<Account, Reason> {
+    let name = Username::parse(username).map_err(|e| e.reason())?;
+    let found = conn
+        .prepare_cached(SELECT_ACCOUNT)
+        .and_then(|mut stmt| {
+            stmt.query_row([name.key()], |row| {
+                Ok(Account {
+                    id: row.get(0)?,
+                    username: row.get(1)?,
+                    email: row.get(2)?,
+                    created: row.get(3)?,
+                    cash: row.get(4)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(|err| internal("cannot look up an account", err))?;
+    found.ok_or_else(|| Reason::new(ReasonCode::UnknownUser, format!("no user named {name}")))
+}
+
+/// `(symbol, quantity, cost)` of every position, by symbol.
+fn positions(conn: &Connection, account: i64) -> Result<Vec<(String, i64, i64)>, Reason> {
+    conn.prepare_cached(SELECT_POSITIONS)
+        .and_then(|mut stmt| {
+            stmt.query_map([account], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect()
+        })
+        .map_err(|err| internal("cannot read positions", err))
+}
+
+/// Every position with its AVG_COST, current price and value.
+fn valued(conn: &Connection, account: i64) -> Result<Vec<Valued>, Reason> {
+    let mut out = Vec::new();
+    for (symbol, quantity, cost) in positions(conn, account)? {
+        let avg_cost = avg_cost(cost, quantity);
+        let price = current_price(conn, &symbol)?.unwrap_or(avg_cost);
+        let value = u64::try_from(quantity)
+            .ok()
+            .and_then(|q| price.checked_mul(q))
+            .ok_or_else(|| {
+                let err = format!("{quantity} {symbol} at {price} overflows");
+                internal(
+                    &format!("cannot value a position of account {account}"),
+                    err,
+                )
+            })?;
+        out.push(Valued {
+            symbol,
+            quantity,
+            avg_cost,
+            price,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// The close of the symbol's latest tick, if it has one.
+fn current_price(conn: &Connection, symbol: &str) -> Result<Option<Money>, Reason> {
+    let symbol =
+        Symbol::parse(symbol).map_err(|err| internal("stored symbol is malformed", err))?;
+    let tick = store::last_tick(conn, &symbol)
+        .map_err(|err| internal(&format!("cannot read the last tick of {symbol}"), err))?;
+    Ok(tick.map(|bar| bar.close))
+}
+
+/// Cash plus the value of every position.
+fn equity(account: &Account, positions: &[Valued]) -> Result<Money, Reason> {
+    positions
+        .iter()
+        .try_fold(Money(account.cash), |sum, p| sum.checked_add(p.value))
+        .ok_or_else(|| {
+            internal(
+                "cannot compute equity",
+                format!("the equity of {} overflows", account.username),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::super::test_util::*;
+    use super::super::{Side, run_batch};
+    use super::*;
+
+    struct Fixture {
+        db: TestDb,
+        alice: i64,
+        bob: i64,
+    }
+
+    /// alice holds 3 AAA bought at 189.5 (a tick at 200 follows) and 2 BBB
+    /// at 10.0001 (never ticked); bob holds nothing.
+    fn fixture(tag: &str) -> Fixture {
+        let mut db = test_db(tag);
+        let alice = add_account(&db.conn, "Alice", 10_000_000);
+        let bob = add_account(&db.conn, "bob", 10_000_000);
+        let orders = [
+            order(alice, Side::Buy, "AAA", 3, 1),
+            order(alice, Side::Buy, "BBB", 2, 2),
+        ];
+        let prices: HashMap<Symbol, Money> =
+            [(sym("AAA"), Money(1_895_000)), (sym("BBB"), Money(100_001))]
+                .into_iter()
+                .collect();
+        run_batch(&mut db.conn, &orders, &prices, NOW).expect("batch");
+        tick(&db.conn, "AAA", NOW.0 - 60, 1_900_000);
+        tick(&db.conn, "AAA", NOW.0, 2_000_000);
+        Fixture { db, alice, bob }
+    }
+
+    fn code(result: Result<String, Reason>) -> ReasonCode {
+        result.expect_err("should fail").code
+    }
+
+    #[test]
+    fn user_info_private_and_public() {
+        let f = fixture("views-info");
+        // 1000 - 568.5 - 20.0002 = 411.4998; equity adds 3 x 200 and 2 x 10.0001.
+        let private = "username Alice\nemail alice@example.com\ncreated 1700000000\n\
+                       cash 411.4998\nequity 1031.5000\n";
+        assert_eq!(
+            user_info(&f.db.conn, f.alice, "Alice").expect("own"),
+            private
+        );
+        assert_eq!(
+            user_info(&f.db.conn, f.alice, "aLiCe").expect("any case"),
+            private
+        );
+        assert_eq!(
+            user_info(&f.db.conn, f.bob, "alice").expect("public"),
+            "username Alice\ncreated 1700000000\n"
+        );
+        assert_eq!(
+            user_info(&f.db.conn, f.bob, "bob").expect("bob"),
+            "username bob\nemail bob@example.com\ncreated 1700000000\n\
+             cash 1000.0000\nequity 1000.0000\n"
+        );
+    }
+
+    #[test]
+    fn portfolio_private_and_public() {
+        let f = fixture("views-portfolio");
+        assert_eq!(
+            portfolio(&f.db.conn, f.alice, "alice").expect("own"),
+            "AAA 3 189.5000 200.0000 600.0000\nBBB 2 10.0001 10.0001 20.0002\n"
+        );
+        assert_eq!(
+            portfolio(&f.db.conn, f.bob, "alice").expect("public"),
+            "AAA 3\nBBB 2\n"
+        );
+        assert_eq!(portfolio(&f.db.conn, f.bob, "bob").expect("empty"), "");
+    }
+
+    #[test]
+    fn history_is_private() {
+        let f = fixture("views-history");
+        assert_eq!(
+            history(&f.db.conn, f.alice, "ALICE").expect("own"),
+            "1 1732147200 buy AAA 3 189.5000\n2 1732147200 buy BBB 2 10.0001\n"
+        );
+        let err = history(&f.db.conn, f.bob, "alice").expect_err("forbidden");
+        assert_eq!(err.code, ReasonCode::Forbidden);
+        assert_eq!(err.text, "transaction history is private");
+        assert_eq!(history(&f.db.conn, f.bob, "bob").expect("empty"), "");
+    }
+
+    #[test]
+    fn unknown_and_malformed_users() {
+        let f = fixture("views-unknown");
+        let err = user_info(&f.db.conn, f.alice, "nobody").expect_err("unknown");
+        assert_eq!(err.code, ReasonCode::UnknownUser);
+        assert_eq!(err.text, "no user named nobody");
+        assert_eq!(
+            code(portfolio(&f.db.conn, f.alice, "nobody")),
+            ReasonCode::UnknownUser
+        );
+        assert_eq!(
+            code(history(&f.db.conn, f.alice, "nobody")),
+            ReasonCode::UnknownUser
+        );
+        assert_eq!(
+            code(user_info(&f.db.conn, f.alice, "no body")),
+            ReasonCode::InvalidUsername
+        );
+        assert_eq!(
+            code(portfolio(&f.db.conn, f.alice, "")),
+            ReasonCode::InvalidUsername
+        );
+        assert_eq!(
+            code(account_text(&f.db.conn, "nobody")),
+            ReasonCode::UnknownUser
+        );
+    }
+
+    #[test]
+    fn account_text_lists_everything() {
+        let f = fixture("views-account");
+        assert_eq!(
+            account_text(&f.db.conn, "alice").expect("account"),
+            "username Alice\nemail alice@example.com\ncreated 1700000000\n\
+             cash 411.4998\nequity 1031.5000\n\
+             position AAA 3 189.5000 200.0000 600.0000\n\
+             position BBB 2 10.0001 10.0001 20.0002\n\
+             transactions 2\n"
+        );
+    }
+}
