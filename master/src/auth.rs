@@ -225,12 +225,7 @@ impl Auth {
 
     /// The account behind an active, unexpired session.
     pub fn validate(&self, session_id: &str, now: Timestamp) -> Result<AccountId, Reason> {
-        let hash = parse_session(session_id)?;
-        let found = sessions::find_active(&self.conn, &hash, now)
-            .map_err(|err| internal("cannot look up a session", err))?;
-        found
-            .map(|(account, _)| AccountId(account))
-            .ok_or_else(bad_session)
+        session_account(&self.conn, session_id, now)
     }
 
     /// Every active, unexpired session, oldest first.
@@ -293,6 +288,21 @@ impl Auth {
             )),
         }
     }
+}
+
+/// The account of an active, unexpired session, on any connection: the
+/// trade and data threads check sessions with their own.
+pub fn session_account(
+    conn: &Connection,
+    session_id: &str,
+    now: Timestamp,
+) -> Result<AccountId, Reason> {
+    let hash = parse_session(session_id)?;
+    let found = sessions::find_active(conn, &hash, now)
+        .map_err(|err| internal("cannot look up a session", err))?;
+    found
+        .map(|(account, _)| AccountId(account))
+        .ok_or_else(bad_session)
 }
 
 /// Hashes a hashedPass with argon2id under `config`'s parameters and `salt`,

@@ -283,6 +283,10 @@ fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
                 return Err(error("http_quote_url", text.into()));
             }
             let history_url = conf.string("http_history_url", "")?;
+            if !history_url.is_empty() && !history_url.contains("{symbol}") {
+                let text = "http_history_url needs {symbol} in it";
+                return Err(error("http_history_url", text.into()));
+            }
             Ok(PriceSourceKind::Http {
                 quote_url,
                 history_url: (!history_url.is_empty()).then_some(history_url),

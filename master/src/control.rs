@@ -30,6 +30,15 @@ pub enum Command {
     Reload,
 }
 
+/// What `audit` and `account` read: the trade tables on their own
+/// connection, and the cash every account started with.
+pub struct Books {
+    /// A read connection to the database.
+    pub conn: rusqlite::Connection,
+    /// The configured starting_cash.
+    pub starting_cash: papertrader_common::value::Money,
+}
+
 /// How long a ptctl client may take to send its line.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the loop may take to answer.
@@ -67,6 +76,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
 pub fn spawn(
     listener: UnixListener,
     auth: Auth,
+    books: Books,
     notifier: Notifier,
     log: LogHandle,
 ) -> io::Result<JoinHandle<()>> {
@@ -76,7 +86,7 @@ pub fn spawn(
             for stream in listener.incoming() {
                 match stream {
                     Ok(stream) => {
-                        if let Err(err) = serve(stream, &auth, &notifier, &log) {
+                        if let Err(err) = serve(stream, &auth, &books, &notifier, &log) {
                             log::warn!("control client: {err}");
                         }
                     }
@@ -86,7 +96,27 @@ pub fn spawn(
         })
 }
 
-fn serve(stream: UnixStream, auth: &Auth, notifier: &Notifier, log: &LogHandle) -> io::Result<()> {
+/// How a command ended: done (`ok`), ran but found problems (`fail`, for
+/// an audit that disagrees), or could not run (`error`).
+enum Answer {
+    Ok(String),
+    Fail(String),
+    Error(String),
+}
+
+impl From<Result<String, String>> for Answer {
+    fn from(result: Result<String, String>) -> Answer {
+        result.map_or_else(Answer::Error, Answer::Ok)
+    }
+}
+
+fn serve(
+    stream: UnixStream,
+    auth: &Auth,
+    books: &Books,
+    notifier: &Notifier,
+    log: &LogHandle,
+) -> io::Result<()> {
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut line = String::new();
@@ -94,24 +124,49 @@ fn serve(stream: UnixStream, auth: &Auth, notifier: &Notifier, log: &LogHandle) 
     let words: Vec<&str> = line.split_whitespace().collect();
     log::info!("ptctl: {}", words.join(" "));
     let answer = match words.as_slice() {
-        ["status"] => ask(notifier, Command::Status),
-        ["workers"] => ask(notifier, Command::Workers),
-        ["kick", name] => ask(notifier, Command::Kick(name.to_string())),
-        ["reload"] => ask(notifier, Command::Reload),
-        ["sessions"] => sessions(auth),
+        ["status"] => ask(notifier, Command::Status).into(),
+        ["workers"] => ask(notifier, Command::Workers).into(),
+        ["kick", name] => ask(notifier, Command::Kick(name.to_string())).into(),
+        ["reload"] => ask(notifier, Command::Reload).into(),
+        ["sessions"] => sessions(auth).into(),
+        ["audit"] => audit(books),
+        ["account", name] => crate::trade::account_text(&books.conn, name)
+            .map_err(|r| r.to_string())
+            .into(),
         ["log", "flush"] => log
             .flush()
             .map(|()| "log flushed\n".to_string())
-            .map_err(|e| e.to_string()),
-        _ => Err(format!(
-            "unknown command {:?}; try status, workers, kick NAME, reload, sessions, log flush",
+            .map_err(|e| e.to_string())
+            .into(),
+        _ => Answer::Error(format!(
+            "unknown command {:?}; try status, workers, kick NAME, reload, sessions, \
+             audit, account NAME, log flush",
             line.trim()
         )),
     };
     let mut out = &stream;
     match answer {
-        Ok(text) => write!(out, "ok\n{text}"),
-        Err(text) => writeln!(out, "error {text}"),
+        Answer::Ok(text) => write!(out, "ok\n{text}"),
+        Answer::Fail(text) => write!(out, "fail\n{text}"),
+        Answer::Error(text) => writeln!(out, "error {text}"),
+    }
+}
+
+/// Recomputes every account from its history; `fail` lists disagreements.
+fn audit(books: &Books) -> Answer {
+    match crate::trade::audit(&books.conn, books.starting_cash) {
+        Ok(problems) if problems.is_empty() => {
+            Answer::Ok("audit clean: every account agrees with its history\n".into())
+        }
+        Ok(problems) => {
+            let mut text = format!("{} disagreements:\n", problems.len());
+            for p in problems {
+                text.push_str(&p);
+                text.push('\n');
+            }
+            Answer::Fail(text)
+        }
+        Err(err) => Answer::Error(format!("audit could not read the database: {err}")),
     }
 }
 

@@ -14,6 +14,8 @@ pub mod event;
 pub mod link;
 pub mod market;
 pub mod pool;
+pub mod queue;
 pub mod ratelimit;
 pub mod registry;
 pub mod server;
+pub mod trade;

@@ -13,6 +13,7 @@ use papertrader_common::{Frame, Instr, MessageType};
 use crate::control::Command;
 use crate::market::reader::DataJob;
 use crate::pool::{AuthJob, AuthWork, GpgJob, random16};
+use crate::queue::TradeMsg;
 use crate::registry::Registry;
 use crate::server::Server;
 
@@ -321,7 +322,10 @@ impl Server {
                 | Instr::GetAssetValueMonth
                 | Instr::GetAssetValueYear
                 | Instr::GetAssetValueAllTime
-                | Instr::GetAssetList,
+                | Instr::GetAssetList
+                | Instr::GetUserInfo
+                | Instr::GetUserPortfolio
+                | Instr::GetUserTransactionHistory,
                 _,
             ) => {
                 let job = DataJob {
@@ -333,6 +337,24 @@ impl Server {
                 if self.data_tx.try_send(job).is_err() {
                     let reason =
                         Reason::new(ReasonCode::Unavailable, "the master is busy; try again");
+                    self.send(token, &frame_with_reqid(failure, &reqid, reason));
+                }
+                return;
+            }
+            (Instr::PurchaseAsset | Instr::SellAsset, [session, symbol, quantity]) => {
+                let ts_ms = req.prefix[2].parse().unwrap_or(u64::MAX);
+                let order = TradeMsg::Order {
+                    token,
+                    reqid: reqid.clone(),
+                    instr: req.instr,
+                    args: [session.clone(), symbol.clone(), quantity.clone()],
+                    ts_ms,
+                };
+                if self.trade_tx.try_send(order).is_err() {
+                    let reason = Reason::new(
+                        ReasonCode::Unavailable,
+                        "the trade queue is full; try again",
+                    );
                     self.send(token, &frame_with_reqid(failure, &reqid, reason));
                 }
                 return;

@@ -38,6 +38,8 @@ const USAGE: &str = "usage: ptmasterd [-fnv] [-c config]";
 const AUTH_QUEUE: usize = 4096;
 const GPG_QUEUE: usize = 256;
 const DATA_QUEUE: usize = 4096;
+/// Orders waiting for the trade thread's arrival checks.
+const TRADE_QUEUE: usize = 200_000;
 
 struct Flags {
     foreground: bool,
@@ -93,6 +95,7 @@ fn run() -> Result<(), (u8, String)> {
     let assets = load_assets(&config)?;
     if flags.check_only {
         check_master_key(&config)?;
+        price_source(&config)?;
         println!("configuration OK");
         return Ok(());
     }
@@ -100,6 +103,7 @@ fn run() -> Result<(), (u8, String)> {
         config.log_level = config.log_level.max(log::LevelFilter::Debug);
     }
     let config = Arc::new(config);
+    let source = price_source(&config)?;
     let (std_listener, control_listener) = prepare(&config)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
     if !flags.foreground {
@@ -123,7 +127,7 @@ fn run() -> Result<(), (u8, String)> {
     let waker = Server::waker(&poll).map_err(oserr("waker"))?;
     let (notifier, events) = Notifier::new(waker);
     let assets = Arc::new(parking_lot::RwLock::new(assets));
-    let helpers = spawn_helpers(&config, &assets, control_listener, &notifier, &log)?;
+    let helpers = spawn_helpers(&config, &assets, source, control_listener, &notifier, &log)?;
     daemon::spawn_signals(notifier).map_err(oserr("signal thread"))?;
 
     let parts = Parts {
@@ -134,6 +138,7 @@ fn run() -> Result<(), (u8, String)> {
         auth_tx: helpers.auth_tx,
         gpg_tx: helpers.gpg_tx,
         data_tx: helpers.data_tx,
+        trade_tx: helpers.trade_tx,
         assets,
         events,
         log: log.clone(),
@@ -178,6 +183,9 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
         })?;
     drop(db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))?);
     check_master_key(config)?;
+    if let Some(path) = &config.log_file {
+        ptlog::open_log_file(path).map_err(|e| (EX_CANTCREAT, format!("log_file: {e}")))?;
+    }
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| (EX_OSERR, format!("bind {}: {e}", config.listen)))?;
     listener.set_nonblocking(true).map_err(oserr("listener"))?;
@@ -195,6 +203,7 @@ struct Helpers {
     auth_tx: Sender<pool::AuthJob>,
     gpg_tx: Option<Sender<pool::GpgJob>>,
     data_tx: Sender<market::reader::DataJob>,
+    trade_tx: Sender<papertrader_master::queue::TradeMsg>,
     feed_stop: Sender<()>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -208,6 +217,7 @@ fn open_db(config: &Config) -> Result<rusqlite::Connection, (u8, String)> {
 fn spawn_helpers(
     config: &Arc<Config>,
     assets: &Arc<parking_lot::RwLock<Vec<market::Asset>>>,
+    source: Box<dyn PriceSource>,
     control_listener: UnixListener,
     notifier: &Notifier,
     log: &ptlog::LogHandle,
@@ -245,27 +255,41 @@ fn spawn_helpers(
     let data = market::reader::spawn(readers, assets.clone(), data_rx, notifier.clone())
         .map_err(oserr("data threads"))?;
     threads.extend(data);
+    let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);
+    let trade = papertrader_master::queue::spawn(
+        open_db(config)?,
+        assets.clone(),
+        trade_rx,
+        notifier.clone(),
+    )
+    .map_err(oserr("trade thread"))?;
+    threads.push(trade);
     let (feed_stop, feed_stop_rx) = crossbeam_channel::bounded::<()>(0);
     let feed_config = FeedConfig {
         interval: config.update_interval,
         history_days: config.history_days,
         tick_retention: config.tick_retention,
     };
-    let source = price_source(config)?;
     let feed = market::feed::spawn(
         open_db(config)?,
         source,
         assets.clone(),
         feed_config,
         notifier.clone(),
+        trade_tx.clone(),
         feed_stop_rx,
     )
     .map_err(oserr("asset thread"))?;
     threads.push(feed);
     let control_auth = Auth::new(open_db(config)?, auth_config, limiter);
+    let books = control::Books {
+        conn: open_db(config)?,
+        starting_cash: config.auth.starting_cash,
+    };
     control::spawn(
         control_listener,
         control_auth,
+        books,
         notifier.clone(),
         log.clone(),
     )
@@ -274,6 +298,7 @@ fn spawn_helpers(
         auth_tx,
         gpg_tx,
         data_tx,
+        trade_tx,
         feed_stop,
         threads,
     })

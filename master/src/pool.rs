@@ -80,7 +80,14 @@ pub fn spawn_auth(
                 .name(format!("auth-{i}"))
                 .spawn(move || {
                     let mut rng = rand::rng();
+                    let mut purged = Instant::now();
                     for job in jobs.iter() {
+                        // The first thread keeps the sessions table from
+                        // growing forever.
+                        if i == 0 && purged.elapsed() >= PURGE_EVERY {
+                            purged = Instant::now();
+                            purge(&mut auth);
+                        }
                         if let Some(frame) = run_auth(&mut auth, job.work, &job.reqid, &mut rng)
                             && !notifier.send(Event::Reply {
                                 token: job.token,
@@ -93,6 +100,17 @@ pub fn spawn_auth(
                 })
         })
         .collect()
+}
+
+/// How often the first auth thread deletes long-dead sessions.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn purge(auth: &mut Auth) {
+    match auth.purge_expired(Timestamp::now()) {
+        Ok(0) => {}
+        Ok(n) => log::info!("purged {n} sessions ended more than a day ago"),
+        Err(r) => log::error!("cannot purge old sessions: {r}"),
+    }
 }
 
 /// Runs one job; `None` for work that has no reply.

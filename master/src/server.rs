@@ -22,6 +22,7 @@ use crate::link::Role;
 use crate::market::Asset;
 use crate::market::reader::DataJob;
 use crate::pool::{AuthJob, GpgJob};
+use crate::queue::TradeMsg;
 use crate::registry::Registry;
 
 /// The master port listener.
@@ -74,6 +75,7 @@ pub struct Server {
     pub(crate) auth_tx: Sender<AuthJob>,
     pub(crate) gpg_tx: Option<Sender<GpgJob>>,
     pub(crate) data_tx: Sender<DataJob>,
+    pub(crate) trade_tx: Sender<TradeMsg>,
     /// The listed assets, shared with the asset and data threads.
     pub(crate) assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// The last `quotes` payload, for workers that link later.
@@ -101,6 +103,8 @@ pub struct Parts {
     pub gpg_tx: Option<Sender<GpgJob>>,
     /// Jobs for the data threads.
     pub data_tx: Sender<DataJob>,
+    /// Orders for the trade thread.
+    pub trade_tx: Sender<TradeMsg>,
     /// The listed assets.
     pub assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// Results from every helper thread.
@@ -120,6 +124,7 @@ impl Server {
             auth_tx,
             gpg_tx,
             data_tx,
+            trade_tx,
             assets,
             events,
             log,
@@ -139,6 +144,7 @@ impl Server {
             auth_tx,
             gpg_tx,
             data_tx,
+            trade_tx,
             assets,
             last_quotes: None,
             events,
@@ -179,8 +185,31 @@ impl Server {
                 self.tick(last_tick);
             }
         }
+        self.drain_trades();
         self.shutdown();
         Ok(())
+    }
+
+    /// Orders queued but not yet in a batch are answered `unavailable`
+    /// before the links close (nothing acknowledged is lost: a batch in
+    /// flight finishes first, as the trade thread runs one thing at a time).
+    fn drain_trades(&mut self) {
+        let (ack_tx, ack_rx) = crossbeam_channel::bounded(1);
+        if self.trade_tx.send(TradeMsg::Shutdown(ack_tx)).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut events = Events::with_capacity(64);
+        while ack_rx.try_recv().is_err() && Instant::now() < deadline {
+            let _ = self.poll.poll(&mut events, Some(Duration::from_millis(20)));
+            for ev in events.iter() {
+                if ev.token() != LISTENER && ev.token() != WAKER {
+                    self.conn_ready(ev.token(), false, ev.is_writable());
+                }
+            }
+            self.drain_events();
+        }
+        self.drain_events();
     }
 
     fn accept_all(&mut self) {
@@ -328,10 +357,12 @@ impl Server {
                 }
             }
         }
+        // The clock runs from the last whole frame, so a busy link that keeps
+        // completing frames is never "stopped in the middle of one".
         conn.partial_since = match (conn.decoder.pending(), conn.partial_since) {
             (0, _) => None,
-            (_, Some(since)) => Some(since),
-            (_, None) => Some(Instant::now()),
+            (_, Some(since)) if frames.is_empty() => Some(since),
+            _ => Some(Instant::now()),
         };
         if closed {
             // Handle what arrived, then drop the connection.

@@ -532,6 +532,12 @@ impl Server {
         }
         // The last list stays: clients that lose this worker's master link
         // are the ones that most need another worker's address.
+        self.fail_pending();
+    }
+
+    /// Answers every request in flight: `unknown-outcome` for trades, which
+    /// may have filled, `unavailable` for the rest.
+    pub(crate) fn fail_pending(&mut self) {
         let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
         let mut touched = Vec::new();
         for (reqid, p) in pending {

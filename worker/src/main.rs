@@ -77,7 +77,7 @@ fn run() -> Result<(), (u8, String)> {
         return Ok(());
     }
     if flags.verbose {
-        config.log_level = log::LevelFilter::Debug;
+        config.log_level = config.log_level.max(log::LevelFilter::Debug);
     }
     let config = Arc::new(config);
     let oserr = |what: String| move |e: std::io::Error| (EX_OSERR, format!("{what}: {e}"));

@@ -375,8 +375,9 @@ impl Server {
 
     fn shutdown(&mut self) {
         // Requests in flight get their answer (unknown-outcome for trades)
-        // rather than a bare disconnect.
-        self.link_down("the worker is shutting down");
+        // rather than a bare disconnect; the link stays up meanwhile so that
+        // closing the clients still ends their expirable sessions.
+        self.fail_pending();
         let tokens: Vec<Token> = self.clients.keys().copied().collect();
         for token in tokens {
             self.close_client(token);

@@ -11,7 +11,10 @@ const EX_UNAVAILABLE: u8 = 69;
 const EX_SOFTWARE: u8 = 70;
 const EX_CONFIG: u8 = 78;
 
-const USAGE: &str = "usage: ptctl [-c config] [-s socket] status | workers | kick NAME | reload | sessions | log flush";
+const USAGE: &str = "usage: ptctl [-c config] [-s socket] status | workers | kick NAME | reload |
+             sessions | audit | account NAME | log flush";
+/// An audit that found disagreements.
+const EXIT_FAIL: u8 = 1;
 
 fn main() -> ExitCode {
     match run() {
@@ -46,7 +49,14 @@ fn run() -> Result<(), (u8, String)> {
             .map(String::as_str)
             .collect::<Vec<_>>()
             .as_slice(),
-        ["status"] | ["workers"] | ["kick", _] | ["reload"] | ["sessions"] | ["log", "flush"]
+        ["status"]
+            | ["workers"]
+            | ["kick", _]
+            | ["reload"]
+            | ["sessions"]
+            | ["audit"]
+            | ["account", _]
+            | ["log", "flush"]
     );
     if !valid {
         return Err((EX_USAGE, USAGE.to_string()));
@@ -64,6 +74,10 @@ fn run() -> Result<(), (u8, String)> {
         Some(("ok", body)) => {
             print!("{body}");
             Ok(())
+        }
+        Some(("fail", body)) => {
+            print!("{body}");
+            Err((EXIT_FAIL, "the audit found disagreements".to_string()))
         }
         _ => Err((
             EX_SOFTWARE,

@@ -5,7 +5,7 @@
 //! or failing source delays only this thread: the last good prices stay,
 //! the failure is logged, the next interval tries again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -19,6 +19,7 @@ use rusqlite::Connection;
 use super::source::PriceSource;
 use super::{Asset, store};
 use crate::event::{Event, Notifier};
+use crate::queue::TradeMsg;
 
 /// How the feed runs.
 #[derive(Debug, Clone)]
@@ -29,6 +30,22 @@ pub struct FeedConfig {
     pub history_days: u32,
     /// How long ticks are kept.
     pub tick_retention: Duration,
+}
+
+/// How long to wait before asking a source for history again.
+const RETRY_BACKFILL: Duration = Duration::from_secs(3600);
+
+/// Whether `symbol` already has history; resumes the source from its last
+/// stored price.
+fn first_sight(
+    conn: &Connection,
+    source: &mut dyn PriceSource,
+    symbol: &Symbol,
+) -> rusqlite::Result<bool> {
+    if let Some(tick) = store::last_tick(conn, symbol)? {
+        source.resume(symbol, tick.close);
+    }
+    store::has_history(conn, symbol)
 }
 
 /// How often old ticks are deleted.
@@ -42,6 +59,7 @@ pub fn spawn(
     assets: Arc<RwLock<Vec<Asset>>>,
     config: FeedConfig,
     notifier: Notifier,
+    trades: crossbeam_channel::Sender<TradeMsg>,
     stop: Receiver<()>,
 ) -> io::Result<JoinHandle<()>> {
     thread::Builder::new().name("asset".into()).spawn(move || {
@@ -50,6 +68,9 @@ pub fn spawn(
             config,
             saved: Vec::new(),
             backfilled: HashSet::new(),
+            seen: HashSet::new(),
+            retry_at: HashMap::new(),
+            trades,
         };
         let mut next = Instant::now();
         let mut last_purge: Option<Instant> = None;
@@ -77,7 +98,13 @@ struct Feed {
     conn: Connection,
     config: FeedConfig,
     saved: Vec<Asset>,
+    /// Assets whose history is settled for this run.
     backfilled: HashSet<Symbol>,
+    /// Assets looked at once already.
+    seen: HashSet<Symbol>,
+    /// When a failed back-fill may be tried again.
+    retry_at: HashMap<Symbol, Instant>,
+    trades: crossbeam_channel::Sender<TradeMsg>,
 }
 
 impl Feed {
@@ -92,7 +119,15 @@ impl Feed {
         let now = Timestamp::now();
         let started = Instant::now();
         match source.fetch(assets, now) {
-            Ok(ticks) => self.store(&ticks),
+            Ok(ticks) => {
+                self.store(&ticks);
+                // The new price set runs the trade queue (PROTOCOL.md section 9).
+                let prices = ticks
+                    .iter()
+                    .map(|t| (t.symbol.clone(), t.bar.close))
+                    .collect();
+                let _ = self.trades.send(TradeMsg::Prices(prices, now));
+            }
             Err(err) => log::warn!("{} source: {err}; keeping the last prices", source.name()),
         }
         if started.elapsed() > self.config.interval {
@@ -122,50 +157,73 @@ impl Feed {
         }
     }
 
-    /// Daily history for assets that have none, from the source.
+    /// Daily history for assets that had none when first seen, from the
+    /// source; a failed back-fill is tried again every hour. An asset seen
+    /// for the first time also resumes the source from its last price.
     fn backfill(&mut self, source: &mut dyn PriceSource, assets: &[Asset]) {
         let today = Date::of_timestamp(Timestamp::now());
         for asset in assets {
-            if self.backfilled.contains(&asset.symbol) {
+            let symbol = &asset.symbol;
+            if self.backfilled.contains(symbol) {
                 continue;
             }
-            match store::has_history(&self.conn, &asset.symbol) {
-                Ok(true) => {
-                    self.backfilled.insert(asset.symbol.clone());
-                    continue;
-                }
-                Ok(false) => {}
-                Err(err) => {
-                    log::error!("cannot check the history of {}: {err}", asset.symbol);
-                    continue;
+            if self.seen.insert(symbol.clone()) {
+                match first_sight(&self.conn, source, symbol) {
+                    Ok(true) => {
+                        self.backfilled.insert(symbol.clone());
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(err) => {
+                        log::error!("cannot read the history of {symbol}: {err}");
+                        self.seen.remove(symbol);
+                        continue;
+                    }
                 }
             }
-            let bars = match source.history(asset, self.config.history_days, today) {
-                Ok(bars) => bars,
+            if self
+                .retry_at
+                .get(symbol)
+                .is_some_and(|t| Instant::now() < *t)
+            {
+                continue;
+            }
+            match self.fetch_history(source, asset, today) {
+                Ok(n) => {
+                    if n > 0 {
+                        log::info!("{symbol}: back-filled {n} daily bars");
+                    }
+                    self.backfilled.insert(symbol.clone());
+                    self.retry_at.remove(symbol);
+                }
                 Err(err) => {
                     log::warn!(
-                        "{}: no history from the {} source: {err}",
-                        asset.symbol,
+                        "{symbol}: no history from the {} source: {err}; retrying in an hour",
                         source.name()
                     );
-                    continue;
-                }
-            };
-            let result = self.conn.unchecked_transaction().and_then(|tx| {
-                let n = store::store_daily(&tx, &asset.symbol, &bars)?;
-                tx.commit()?;
-                Ok(n)
-            });
-            match result {
-                Ok(n) => {
-                    log::info!("{}: back-filled {n} daily bars", asset.symbol);
-                    self.backfilled.insert(asset.symbol.clone());
-                }
-                Err(err) => {
-                    log::error!("{}: cannot store back-filled history: {err}", asset.symbol)
+                    self.retry_at
+                        .insert(symbol.clone(), Instant::now() + RETRY_BACKFILL);
                 }
             }
         }
+    }
+
+    fn fetch_history(
+        &mut self,
+        source: &mut dyn PriceSource,
+        asset: &Asset,
+        today: Date,
+    ) -> Result<usize, String> {
+        let bars = source
+            .history(asset, self.config.history_days, today)
+            .map_err(|e| e.to_string())?;
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| e.to_string())?;
+        let n = store::store_daily(&tx, &asset.symbol, &bars).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(n)
     }
 
     fn purge(&mut self) {

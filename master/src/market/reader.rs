@@ -77,6 +77,17 @@ fn payload(conn: &Connection, listed: &[Asset], job: &DataJob) -> Result<String,
     if job.instr == Instr::GetAssetList {
         return Ok(assets::list_payload(listed));
     }
+    if let Instr::GetUserInfo | Instr::GetUserPortfolio | Instr::GetUserTransactionHistory =
+        job.instr
+    {
+        let viewer = crate::auth::session_account(conn, &job.args[0], Timestamp::now())?;
+        let user = &job.args[1];
+        return match job.instr {
+            Instr::GetUserInfo => crate::trade::user_info(conn, viewer.0, user),
+            Instr::GetUserPortfolio => crate::trade::portfolio(conn, viewer.0, user),
+            _ => crate::trade::history(conn, viewer.0, user),
+        };
+    }
     let symbol = Symbol::parse(&job.args[0]).map_err(|e| e.reason())?;
     if !listed.iter().any(|a| a.symbol == symbol) {
         let text = format!("{symbol} is not in the asset list");

@@ -27,6 +27,10 @@ pub trait PriceSource: Send {
     /// keeps the last good prices).
     fn fetch(&mut self, assets: &[Asset], now: Timestamp) -> Result<Vec<Tick>, SourceError>;
 
+    /// Continues `symbol` from its last stored price after a restart.
+    /// Sources whose prices come from outside have nothing to continue.
+    fn resume(&mut self, _symbol: &Symbol, _last: Money) {}
+
     /// Daily bars to back-fill `days` days ending the day before `today`
     /// (oldest first), for an asset with no stored history.
     fn history(
@@ -405,6 +409,12 @@ impl PriceSource for SimSource {
         "sim"
     }
 
+    /// The walk goes on from the stored price, so a restart does not make
+    /// prices jump back to the seed's.
+    fn resume(&mut self, symbol: &Symbol, last: Money) {
+        self.walk(symbol).price = last.0.clamp(MIN_PRICE, MAX_PRICE);
+    }
+
     fn fetch(&mut self, assets: &[Asset], now: Timestamp) -> Result<Vec<Tick>, SourceError> {
         let (scale_ppm, interval_ms) = (self.scale_ppm, self.interval_ms);
         let mut ticks = Vec::with_capacity(assets.len());
@@ -760,6 +770,24 @@ AAPL,2024-11-22,,190.0,190.0,185.0,186.0,900
         assert!(
             err.0.starts_with("/nonexistent/bars.csv: cannot read: "),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn sim_resumes_from_the_stored_price() {
+        let asset = Asset {
+            symbol: Symbol::parse("AAPL").expect("symbol"),
+            name: "Apple".into(),
+        };
+        let mut sim = SimSource::new(3, Duration::from_secs(2));
+        sim.resume(&asset.symbol, Money(12_345_678));
+        let ticks = sim
+            .fetch(std::slice::from_ref(&asset), Timestamp(1_700_000_000))
+            .expect("tick");
+        assert_eq!(
+            ticks[0].bar.open,
+            Money(12_345_678),
+            "the walk goes on from the stored price"
         );
     }
 }

@@ -1,0 +1,258 @@
+//! The trade queue (seed 3.1.7, PROTOCOL.md section 9). Runs on the
+//! "trade" thread, which owns the connection that writes trades. Orders
+//! are checked when they arrive and answered at once if they cannot be
+//! placed; the rest wait for the next price set, then run in one batch, one
+//! transaction, in order of the workers' timestamps. Replies go out only
+//! after the batch has committed.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+use mio::Token;
+use papertrader_common::message::frame;
+use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Symbol, Timestamp};
+use papertrader_common::{Frame, Instr};
+use parking_lot::RwLock;
+use rusqlite::Connection;
+
+use crate::auth::session_account;
+use crate::event::{Event, Notifier};
+use crate::market::Asset;
+use crate::trade::{Order, Outcome, Side, run_batch};
+
+/// Work for the trade thread.
+pub enum TradeMsg {
+    /// A forwarded purchaseAsset or sellAsset.
+    Order {
+        /// The worker link it came on.
+        token: Token,
+        /// The worker's REQID.
+        reqid: String,
+        /// purchaseAsset or sellAsset.
+        instr: Instr,
+        /// sessionID, symbol, quantity as received.
+        args: [String; 3],
+        /// The worker's receive time (TIMESTAMP_MS).
+        ts_ms: u64,
+    },
+    /// A new price set from the asset thread: run the queue.
+    Prices(HashMap<Symbol, Money>, Timestamp),
+    /// Graceful shutdown: answer every queued order `unavailable`, then ack.
+    Shutdown(Sender<()>),
+}
+
+/// An order in the queue with where its answer goes.
+struct Queued {
+    token: Token,
+    reqid: String,
+    instr: Instr,
+    order: Order,
+}
+
+/// Starts the "trade" thread.
+pub fn spawn(
+    conn: Connection,
+    assets: Arc<RwLock<Vec<Asset>>>,
+    rx: Receiver<TradeMsg>,
+    notifier: Notifier,
+) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new().name("trade".into()).spawn(move || {
+        let mut queue = Queue {
+            conn,
+            assets,
+            notifier,
+            waiting: Vec::new(),
+            seq: 0,
+        };
+        for msg in rx.iter() {
+            match msg {
+                TradeMsg::Order {
+                    token,
+                    reqid,
+                    instr,
+                    args,
+                    ts_ms,
+                } => {
+                    queue.arrive(token, reqid, instr, &args, ts_ms);
+                }
+                TradeMsg::Prices(prices, now) => queue.run(&prices, now),
+                TradeMsg::Shutdown(ack) => {
+                    queue.refuse_all();
+                    let _ = ack.send(());
+                }
+            }
+        }
+        queue.refuse_all();
+    })
+}
+
+struct Queue {
+    conn: Connection,
+    assets: Arc<RwLock<Vec<Asset>>>,
+    notifier: Notifier,
+    waiting: Vec<Queued>,
+    seq: u64,
+}
+
+impl Queue {
+    /// The arrival checks: session, symbol, quantity. A failure is answered
+    /// at once; a good order waits for the next price set.
+    fn arrive(
+        &mut self,
+        token: Token,
+        reqid: String,
+        instr: Instr,
+        args: &[String; 3],
+        ts_ms: u64,
+    ) {
+        match self.check(instr, args, ts_ms) {
+            Ok(order) => self.waiting.push(Queued {
+                token,
+                reqid,
+                instr,
+                order,
+            }),
+            Err(reason) => {
+                let failure = instr.failure().unwrap_or(Instr::ProtocolError);
+                let reply = frame(failure, &[reqid, reason.to_string()]);
+                self.notifier.send(Event::Reply {
+                    token,
+                    frame: reply,
+                });
+            }
+        }
+    }
+
+    fn check(&mut self, instr: Instr, args: &[String; 3], ts_ms: u64) -> Result<Order, Reason> {
+        let account = session_account(&self.conn, &args[0], Timestamp::now())?;
+        let symbol = Symbol::parse(&args[1]).map_err(|e| e.reason())?;
+        if !self.assets.read().iter().any(|a| a.symbol == symbol) {
+            let text = format!("{symbol} is not in the asset list");
+            return Err(Reason::new(ReasonCode::UnknownAsset, text));
+        }
+        let quantity = Quantity::parse(&args[2]).map_err(|e| e.reason())?;
+        let side = if instr == Instr::SellAsset {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
+        self.seq += 1;
+        Ok(Order {
+            account: account.0,
+            side,
+            symbol,
+            quantity,
+            ts_ms,
+            seq: self.seq,
+        })
+    }
+
+    /// Runs every order that has a price in `prices` as one batch; orders
+    /// without one wait for the next set.
+    fn run(&mut self, prices: &HashMap<Symbol, Money>, now: Timestamp) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let orders: Vec<Order> = self.waiting.iter().map(|q| q.order.clone()).collect();
+        let started = std::time::Instant::now();
+        let result = run_batch(&mut self.conn, &orders, prices, now);
+        let waiting = std::mem::take(&mut self.waiting);
+        let (outcomes, unpriced) = match result {
+            Ok(done) => done,
+            Err(err) => {
+                log::error!(
+                    "trade batch of {} orders failed and was rolled back: {err}",
+                    orders.len()
+                );
+                let reason = Reason::new(
+                    ReasonCode::Internal,
+                    "the trade could not be run; nothing was changed",
+                );
+                let replies = waiting
+                    .iter()
+                    .map(|q| (q, Outcome::Refused(reason.clone())));
+                return self.send_replies(replies.collect());
+            }
+        };
+        log::debug!(
+            "trade batch: {} orders in {:?}",
+            outcomes.len(),
+            started.elapsed()
+        );
+        let mut slots: Vec<Option<Queued>> = waiting.into_iter().map(Some).collect();
+        let replies: Vec<(Queued, Outcome)> = outcomes
+            .into_iter()
+            .filter_map(|(i, outcome)| slots[i].take().map(|q| (q, outcome)))
+            .collect();
+        self.waiting = unpriced
+            .into_iter()
+            .filter_map(|i| slots[i].take())
+            .collect();
+        self.send_replies(replies.iter().map(|(q, o)| (q, o.clone())).collect());
+    }
+
+    /// Sends each answer to its link, frames of one link together, in
+    /// the order the orders were run.
+    fn send_replies(&self, replies: Vec<(&Queued, Outcome)>) {
+        let mut by_link: HashMap<Token, Vec<Frame>> = HashMap::new();
+        for (q, outcome) in replies {
+            by_link
+                .entry(q.token)
+                .or_default()
+                .push(reply_frame(q, &outcome));
+        }
+        for (token, frames) in by_link {
+            self.notifier.send(Event::Replies { token, frames });
+        }
+    }
+
+    /// Answers every queued order `unavailable`: it was never placed.
+    fn refuse_all(&mut self) {
+        let waiting = std::mem::take(&mut self.waiting);
+        if waiting.is_empty() {
+            return;
+        }
+        log::info!(
+            "{} queued orders answered unavailable at shutdown",
+            waiting.len()
+        );
+        let reason = Reason::new(
+            ReasonCode::Unavailable,
+            "the master is shutting down; the order was not placed",
+        );
+        self.send_replies(
+            waiting
+                .iter()
+                .map(|q| (q, Outcome::Refused(reason.clone())))
+                .collect(),
+        );
+    }
+}
+
+fn reply_frame(q: &Queued, outcome: &Outcome) -> Frame {
+    match outcome {
+        Outcome::Filled { txid, price, time } => {
+            let success = if q.instr == Instr::SellAsset {
+                Instr::SellSuccess
+            } else {
+                Instr::PurchaseSuccess
+            };
+            let args = [
+                q.reqid.clone(),
+                txid.to_string(),
+                q.order.symbol.to_string(),
+                q.order.quantity.to_string(),
+                price.to_string(),
+                time.to_string(),
+            ];
+            frame(success, &args)
+        }
+        Outcome::Refused(reason) => {
+            let failure = q.instr.failure().unwrap_or(Instr::ProtocolError);
+            frame(failure, &[q.reqid.clone(), reason.to_string()])
+        }
+    }
+}
