@@ -637,7 +637,7 @@ fn ptctl_sessions_lists_without_ids() {
 }
 
 #[test]
-fn unserved_instructions_answer_unavailable_not_silence() {
+fn forwarded_requests_with_bad_arguments_get_their_failure() {
     let setup = MasterSetup::new("unserved");
     let master = setup.start(FAST_ARGON2);
     let mut w = setup.link(master.addr, 0).expect("linked");
@@ -647,7 +647,7 @@ fn unserved_instructions_answer_unavailable_not_silence() {
     );
     assert_eq!(
         (i, code_of(&a)),
-        (Instr::PurchaseFail, ReasonCode::Unavailable)
+        (Instr::PurchaseFail, ReasonCode::BadSession)
     );
     let reqid = w.send_request(Instr::Login, &["a", "b"]);
     let (got, i, a) = w.recv_reply();

@@ -134,6 +134,8 @@ pub struct TestWorker {
     next_reqid: u64,
     /// The last workerListUpdate seen.
     pub worker_list: Vec<String>,
+    /// `quotes` packets seen (the master pushes prices to every link).
+    pub quotes_packets: usize,
 }
 
 impl TestWorker {
@@ -175,6 +177,7 @@ impl TestWorker {
             uuid: key.uuid.clone(),
             next_reqid: 1,
             worker_list: Vec::new(),
+            quotes_packets: 0,
         };
         let update = worker.peer.recv();
         assert_eq!(
@@ -189,13 +192,18 @@ impl TestWorker {
     /// Forwards a client request with the UUID/REQID/TIMESTAMP/ADDRESS
     /// prefix; returns its REQID.
     pub fn send_request(&mut self, instr: Instr, args: &[&str]) -> u64 {
-        let reqid = self.next_reqid;
-        self.next_reqid += 1;
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
-            .as_millis()
-            .to_string();
+            .as_millis() as u64;
+        self.send_request_at(instr, args, ms)
+    }
+
+    /// Like `send_request`, with a chosen TIMESTAMP_MS.
+    pub fn send_request_at(&mut self, instr: Instr, args: &[&str], ts_ms: u64) -> u64 {
+        let reqid = self.next_reqid;
+        self.next_reqid += 1;
+        let ms = ts_ms.to_string();
         let reqid_text = reqid.to_string();
         let mut all = vec![self.uuid.as_str(), &reqid_text, &ms, "127.0.0.1:40000"];
         all.extend_from_slice(args);
@@ -220,6 +228,42 @@ impl TestWorker {
         }
     }
 
+    /// A whole data transfer answering `reqid` (its packets carry the REQID
+    /// and are numbered 1..N), or the failure that answered it instead.
+    pub fn recv_data(&mut self, reqid: u64) -> Result<Vec<u8>, (Instr, Vec<String>)> {
+        let mut payload = Vec::new();
+        let mut expected = 1;
+        loop {
+            let f = self.peer.recv();
+            if f.message_type == MessageType::Control as u8 {
+                self.on_control(&f);
+                continue;
+            }
+            if instr(&f) != Instr::Data {
+                let mut all = words(&f);
+                assert_eq!(
+                    all.remove(0).parse::<u64>().ok(),
+                    Some(reqid),
+                    "answer to {reqid}"
+                );
+                return Err((instr(&f), all));
+            }
+            let (prefix, chunk) =
+                papertrader_common::message::split_prefix(&f.data, 1).expect("REQID prefix");
+            assert_eq!(
+                prefix[0].parse::<u64>().ok(),
+                Some(reqid),
+                "packet of {reqid}"
+            );
+            assert_eq!(f.data_message_number, expected, "numbered in order");
+            payload.extend_from_slice(chunk);
+            if f.data_message_number == f.data_message_max {
+                return Ok(payload);
+            }
+            expected += 1;
+        }
+    }
+
     /// Sends one request and waits for its reply.
     pub fn request(&mut self, instr: Instr, args: &[&str]) -> (Instr, Vec<String>) {
         let reqid = self.send_request(instr, args);
@@ -235,6 +279,7 @@ impl TestWorker {
                 self.peer.send(&frame(Instr::Pong, &[token]));
             }
             Instr::WorkerListUpdate => self.worker_list = words(f),
+            Instr::Quotes => self.quotes_packets += 1,
             other => panic!("unexpected control frame {}", other.name()),
         }
     }

@@ -1,0 +1,442 @@
+//! Trading end to end (PROTOCOL.md section 9): real daemons, a CSV price
+//! source for known prices, orders through workers, the portfolio and
+//! history views, ptctl audit, ordering across workers, and crashes.
+
+mod util;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use papertrader_common::value::Money;
+use papertrader_common::{Instr, ReasonCode};
+use util::daemon::TempDir;
+use util::master::{FAST_ARGON2, MasterSetup, TestWorker, hashed_pass};
+use util::system::{System, call, call_data};
+use util::wire::Peer;
+
+fn code_of(args: &[String]) -> ReasonCode {
+    let reason = args.last().expect("a reason");
+    ReasonCode::parse(reason.split(' ').next().expect("a code")).expect("known code")
+}
+
+/// Master config lines for a CSV feed of AAPL and MSFT cycling through
+/// `prices` (one bar per interval, 600 bars), one price set a second.
+fn csv_market(dir: &TempDir, prices: &[&str]) -> String {
+    csv_market_every(dir, prices, "1s")
+}
+
+fn csv_market_every(dir: &TempDir, prices: &[&str], interval: &str) -> String {
+    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
+    for i in 0..600 {
+        let p = prices[i % prices.len()];
+        for symbol in ["AAPL", "MSFT"] {
+            csv.push_str(&format!(
+                "{symbol},2026-11-20,10:00:00,{p},{p},{p},{p},1000\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
+    std::fs::write(
+        dir.join("assets.list"),
+        "AAPL Apple Inc.\nMSFT Microsoft Corporation\n",
+    )
+    .expect("assets");
+    format!(
+        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = {interval}\n",
+        dir.join("bars.csv").display(),
+        dir.join("assets.list").display()
+    )
+}
+
+/// Registers and logs in `user` on `c`; returns the session.
+fn login(c: &mut Peer, user: &str) -> String {
+    let pass = hashed_pass(user, "pw");
+    assert_eq!(
+        call(c, Instr::Register, &[user, "t@example.com", &pass]).0,
+        Instr::RegisterSuccess
+    );
+    let (i, a) = call(c, Instr::Login, &[user, &pass, "false"]);
+    assert_eq!(i, Instr::SessionId);
+    a[0].clone()
+}
+
+/// `KEY VALUE` lines of getUserInfo, in data state and back.
+fn info(c: &mut Peer, session: &str, user: &str) -> Vec<(String, String)> {
+    assert_eq!(
+        call(c, Instr::SwitchState, &[session, "data"]).0,
+        Instr::StateSwitchSuccess
+    );
+    let payload = call_data(c, Instr::GetUserInfo, &[session, user]).expect("user info");
+    assert_eq!(
+        call(c, Instr::SwitchState, &[session, "command"]).0,
+        Instr::StateSwitchSuccess
+    );
+    String::from_utf8(payload)
+        .expect("text")
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(' ').expect("KEY VALUE");
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+fn value(lines: &[(String, String)], key: &str) -> String {
+    lines
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+fn data_text(c: &mut Peer, session: &str, instr: Instr, user: &str) -> Result<String, ReasonCode> {
+    assert_eq!(
+        call(c, Instr::SwitchState, &[session, "data"]).0,
+        Instr::StateSwitchSuccess
+    );
+    let answer = call_data(c, instr, &[session, user]);
+    assert_eq!(
+        call(c, Instr::SwitchState, &[session, "command"]).0,
+        Instr::StateSwitchSuccess
+    );
+    answer
+        .map(|p| String::from_utf8(p).expect("text"))
+        .map_err(|(_, a)| code_of(&a))
+}
+
+fn money(text: &str) -> Money {
+    Money::parse(text).expect("money")
+}
+
+#[test]
+fn buy_sell_cash_average_cost_and_refusals() {
+    let dir = TempDir::new("trade");
+    let market = csv_market(&dir, &["100.0000", "101.5000", "99.2500", "100.1234"]);
+    let system = System::start("trade", &market, "");
+    let mut c = system.client();
+    let s = login(&mut c, "alice");
+
+    let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "aapl", "10"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    assert_eq!(
+        (a[1].as_str(), a[2].as_str()),
+        ("AAPL", "10"),
+        "txid symbol quantity price time"
+    );
+    let p1 = money(&a[3]);
+    let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", "5"]);
+    assert_eq!(i, Instr::PurchaseSuccess);
+    let p2 = money(&a[3]);
+    let cost = p1.0 * 10 + p2.0 * 5;
+    let cash_after_buys = 1_000_000_000 - cost;
+    assert_eq!(
+        money(&value(&info(&mut c, &s, "alice"), "cash")).0,
+        cash_after_buys,
+        "exact cash"
+    );
+
+    let portfolio = data_text(&mut c, &s, Instr::GetUserPortfolio, "alice").expect("portfolio");
+    let f: Vec<&str> = portfolio.trim_end().split(' ').collect();
+    assert_eq!((f[0], f[1]), ("AAPL", "15"), "{portfolio}");
+    let avg = (2 * cost + 15) / 30; // cost / 15 rounded half away from zero
+    assert_eq!(money(f[2]).0, avg, "average cost: {portfolio}");
+    assert_eq!(
+        money(f[4]).0,
+        money(f[3]).0 * 15,
+        "value = price x quantity"
+    );
+
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&s, "AAPL", "4"]);
+    assert_eq!(i, Instr::SellSuccess, "{a:?}");
+    let p3 = money(&a[3]);
+    let info_lines = info(&mut c, &s, "alice");
+    assert_eq!(
+        money(&value(&info_lines, "cash")).0,
+        cash_after_buys + p3.0 * 4
+    );
+    let keys: Vec<&str> = info_lines.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["username", "email", "created", "cash", "equity"]);
+
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&s, "AAPL", "12"]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::SellFail, ReasonCode::InsufficientShares),
+        "more than held"
+    );
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&s, "MSFT", "1"]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::SellFail, ReasonCode::InsufficientShares),
+        "never held"
+    );
+    let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "MSFT", "100000000"]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::PurchaseFail, ReasonCode::InsufficientFunds)
+    );
+    assert!(
+        a[0].contains("cash") && a[0].matches('.').count() >= 2,
+        "amounts in the text: {a:?}"
+    );
+    for bad in ["0", "1000000001"] {
+        let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", bad]);
+        assert_eq!(
+            (i, code_of(&a)),
+            (Instr::PurchaseFail, ReasonCode::BadQuantity),
+            "{bad}"
+        );
+    }
+    let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "ZZZZ", "1"]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::PurchaseFail, ReasonCode::UnknownAsset)
+    );
+    let (i, a) = call(
+        &mut c,
+        Instr::SellAsset,
+        &["0f1e2d3c4b5a69788796a5b4c3d2e1f0", "AAPL", "1"],
+    );
+    assert_eq!((i, code_of(&a)), (Instr::SellFail, ReasonCode::BadSession));
+
+    let history =
+        data_text(&mut c, &s, Instr::GetUserTransactionHistory, "alice").expect("history");
+    let sides: Vec<&str> = history
+        .lines()
+        .map(|l| l.split(' ').nth(2).expect("SIDE"))
+        .collect();
+    assert_eq!(
+        sides,
+        ["buy", "buy", "sell"],
+        "oldest first, refusals not recorded"
+    );
+
+    // Another user sees the public views only.
+    let mut other = system.client();
+    let s2 = login(&mut other, "bob");
+    let public = info(&mut other, &s2, "ALICE");
+    let keys: Vec<&str> = public.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["username", "created"]);
+    let portfolio = data_text(&mut other, &s2, Instr::GetUserPortfolio, "alice").expect("public");
+    assert_eq!(portfolio, "AAPL 11\n");
+    let err =
+        data_text(&mut other, &s2, Instr::GetUserTransactionHistory, "alice").expect_err("private");
+    assert_eq!(err, ReasonCode::Forbidden);
+    let err = data_text(&mut other, &s2, Instr::GetUserInfo, "nobody").expect_err("unknown");
+    assert_eq!(err, ReasonCode::UnknownUser);
+}
+
+#[test]
+fn ten_connections_race_for_the_same_cash() {
+    let dir = TempDir::new("race");
+    let system = System::start("race", &csv_market(&dir, &["100.0000"]), "");
+    let mut first = system.client();
+    let s = login(&mut first, "carol");
+    let mut conns: Vec<Peer> = (0..10).map(|_| system.client()).collect();
+    // Each order is 150 x 100.0000 = 15% of the 100000.0000 starting cash.
+    for c in &mut conns {
+        c.send(&papertrader_common::message::frame(
+            Instr::PurchaseAsset,
+            &[s.as_str(), "AAPL", "150"],
+        ));
+    }
+    let mut filled = 0;
+    for c in &mut conns {
+        let answer = c.recv();
+        match util::wire::instr(&answer) {
+            Instr::PurchaseSuccess => filled += 1,
+            Instr::PurchaseFail => {
+                assert_eq!(
+                    code_of(&util::wire::words(&answer)),
+                    ReasonCode::InsufficientFunds
+                )
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(filled, 6, "exactly six fit");
+    assert_eq!(value(&info(&mut first, &s, "carol"), "cash"), "10000.0000");
+    let sock = system.setup.control_socket();
+    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        util::stdout(&out),
+        util::stderr(&out)
+    );
+    assert!(util::stdout(&out).contains("audit clean"));
+}
+
+/// A master with workers w1 and w2 linked by test harness links, a fixed
+/// price, and one registered, logged-in account.
+fn two_workers(
+    tag: &str,
+    interval: &str,
+) -> (
+    MasterSetup,
+    util::daemon::Daemon,
+    TestWorker,
+    TestWorker,
+    String,
+    TempDir,
+) {
+    let dir = TempDir::new(tag);
+    let mut setup = MasterSetup::new(tag);
+    setup.add_worker("w2");
+    setup.write_workers_list(&[(0, "127.0.0.1"), (1, "127.0.0.1")]);
+    let market = csv_market_every(&dir, &["100.0000"], interval);
+    let master = setup.start(&format!("{FAST_ARGON2}{market}"));
+    let mut w1 = setup.link(master.addr, 0).expect("w1");
+    let w2 = setup.link(master.addr, 1).expect("w2");
+    let pass = hashed_pass("dan", "pw");
+    assert_eq!(
+        w1.request(Instr::Register, &["dan", "d@example.com", &pass])
+            .0,
+        Instr::RegisterSuccess
+    );
+    let (_, a) = w1.request(Instr::Login, &["dan", &pass, "false"]);
+    (setup, master, w1, w2, a[0].clone(), dir)
+}
+
+#[test]
+fn orders_from_two_workers_fill_in_timestamp_order() {
+    let (_setup, _master, mut w1, mut w2, s, _dir) = two_workers("order", "1s");
+    // Each is 60% of the cash: only the one stamped earlier can fill, and
+    // it reaches the master second.
+    let late = w1.send_request_at(Instr::PurchaseAsset, &[&s, "AAPL", "600"], 2_000);
+    let early = w2.send_request_at(Instr::PurchaseAsset, &[&s, "AAPL", "600"], 1_000);
+    let (r1, i1, a1) = w1.recv_reply();
+    let (r2, i2, _) = w2.recv_reply();
+    assert_eq!((r1, r2), (late, early));
+    assert_eq!(i2, Instr::PurchaseSuccess, "the earlier timestamp fills");
+    assert_eq!(
+        (i1, code_of(&a1)),
+        (Instr::PurchaseFail, ReasonCode::InsufficientFunds)
+    );
+    // Interleaved small orders: transaction ids follow the timestamps.
+    let mut sent = Vec::new();
+    for (n, ts) in [(0u64, 5_400u64), (1, 5_100), (0, 5_300), (1, 5_200)] {
+        let w = if n == 0 { &mut w1 } else { &mut w2 };
+        sent.push((
+            ts,
+            n,
+            w.send_request_at(Instr::PurchaseAsset, &[&s, "MSFT", "1"], ts),
+        ));
+    }
+    let mut fills = Vec::new();
+    for n in [0, 0, 1, 1] {
+        let w = if n == 0 { &mut w1 } else { &mut w2 };
+        let (reqid, i, a) = w.recv_reply();
+        assert_eq!(i, Instr::PurchaseSuccess);
+        let ts = sent
+            .iter()
+            .find(|(_, k, r)| *k == n && *r == reqid)
+            .expect("sent")
+            .0;
+        fills.push((ts, a[0].parse::<i64>().expect("txid")));
+    }
+    fills.sort();
+    assert!(
+        fills.windows(2).all(|w| w[0].1 < w[1].1),
+        "txids in timestamp order: {fills:?}"
+    );
+}
+
+#[test]
+fn graceful_stop_answers_queued_orders_unavailable() {
+    let (_setup, mut master, mut w1, _w2, s, _dir) = two_workers("gstop", "60s");
+    // The first price set ran at start; these wait a minute for the next.
+    std::thread::sleep(Duration::from_millis(500));
+    let reqids: Vec<u64> = (0..5)
+        .map(|_| w1.send_request(Instr::PurchaseAsset, &[&s, "AAPL", "1"]))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    master.signal(libc::SIGTERM);
+    for _ in &reqids {
+        let (reqid, i, a) = w1.recv_reply();
+        assert!(reqids.contains(&reqid));
+        assert_eq!(
+            (i, code_of(&a)),
+            (Instr::PurchaseFail, ReasonCode::Unavailable),
+            "{a:?}"
+        );
+    }
+    assert!(
+        master
+            .wait_exit(Duration::from_secs(5))
+            .expect("exits")
+            .success()
+    );
+}
+
+#[test]
+fn kill_9_during_batches_loses_nothing_acknowledged() {
+    let dir = TempDir::new("crash");
+    let setup = MasterSetup::new("crash");
+    let extra = format!(
+        "{FAST_ARGON2}starting_cash = 100000000\n{}",
+        csv_market(&dir, &["1.0000"])
+    );
+    let mut acked: HashSet<i64> = HashSet::new();
+    let (mut session, user) = (String::new(), "erin");
+    for round in 0..3 {
+        let mut master = setup.start(&extra);
+        let mut w = setup.link(master.addr, 0).expect("linked");
+        let pass = hashed_pass(user, "pw");
+        if round == 0 {
+            assert_eq!(
+                w.request(Instr::Register, &[user, "e@example.com", &pass])
+                    .0,
+                Instr::RegisterSuccess
+            );
+            session = w.request(Instr::Login, &[user, &pass, "false"]).1.remove(0);
+        }
+        // Wave A: wait until its batch is acknowledged.
+        for _ in 0..3000 {
+            w.send_request(Instr::PurchaseAsset, &[&session, "AAPL", "1"]);
+        }
+        for _ in 0..3000 {
+            let (_, i, a) = w.recv_reply();
+            assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+            acked.insert(a[0].parse().expect("txid"));
+        }
+        // Wave B: kill -9 somewhere in or around its batch.
+        for _ in 0..3000 {
+            w.send_request(Instr::PurchaseAsset, &[&session, "AAPL", "1"]);
+        }
+        let until = Instant::now() + Duration::from_millis(400 + 300 * round);
+        while Instant::now() < until {
+            let left = until.saturating_duration_since(Instant::now());
+            if let Some(f) = w.peer.try_recv(left)
+                && util::wire::instr(&f) == Instr::PurchaseSuccess
+            {
+                acked.insert(util::wire::words(&f)[1].parse().expect("txid"));
+            }
+        }
+        master.kill9();
+    }
+    let master = setup.start(&extra);
+    let mut w = setup.link(master.addr, 0).expect("linked");
+    let reqid = w.send_request(Instr::GetUserTransactionHistory, &[&session, user]);
+    let history = String::from_utf8(w.recv_data(reqid).expect("history")).expect("text");
+    let stored: HashSet<i64> = history
+        .lines()
+        .map(|l| l.split(' ').next().expect("TXID").parse().expect("txid"))
+        .collect();
+    let missing: Vec<&i64> = acked.difference(&stored).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged trades lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(acked.len() >= 9000, "three acknowledged waves at least");
+    let sock = setup.control_socket();
+    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "audit clean: {}",
+        util::stdout(&out)
+    );
+}
