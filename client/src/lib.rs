@@ -1,0 +1,673 @@
+//! A blocking PaperTrader client: one TCP connection to a worker, every
+//! instruction of `papertrader-protocol(7)` as a typed call, data transfers
+//! reassembled. The `papertrader` command is built on it; other front ends
+//! (desktop, web) can be too.
+//!
+//! The client keeps its connection's state: data calls switch it to data
+//! state with the session they are given, command calls switch it back.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use papertrader_common::message::{check, frame};
+use papertrader_common::transfer::Reassembler;
+use papertrader_common::value::{Date, Money, Reason, SessionId, Timestamp, ValueError};
+use papertrader_common::{Decoder, Frame, Instr, MessageType, State};
+use sha2::{Digest, Sha256};
+
+/// Largest payload a client accepts (a long Day history is a few MB).
+const MAX_PAYLOAD: usize = 256 << 20;
+
+/// What can go wrong with a call.
+#[derive(Debug)]
+pub enum Error {
+    /// The server could not be reached or the connection broke.
+    Io(String, io::Error),
+    /// The server answered with a failure return.
+    Refused(Reason),
+    /// The server answered something the protocol does not allow here.
+    Protocol(String),
+    /// An argument was not a valid value (checked before sending).
+    Value(ValueError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(addr, err) => write!(f, "{addr}: {err}"),
+            Error::Refused(reason) => write!(f, "{reason}"),
+            Error::Protocol(text) => write!(f, "protocol error: {text}"),
+            Error::Value(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ValueError> for Error {
+    fn from(err: ValueError) -> Error {
+        Error::Value(err)
+    }
+}
+
+/// The result of a call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The reference client's hashedPass: lowercase hex SHA-256 of
+/// `"papertrader\0" + lowercase(username) + "\0" + password`.
+pub fn hashed_pass(username: &str, password: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"papertrader\0");
+    hash.update(username.to_ascii_lowercase().as_bytes());
+    hash.update(b"\0");
+    hash.update(password.as_bytes());
+    papertrader_common::value::hex(&hash.finalize())
+}
+
+/// A filled order: `purchaseSuccess` / `sellSuccess`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fill {
+    /// Transaction id.
+    pub txid: i64,
+    /// The asset.
+    pub symbol: String,
+    /// Shares.
+    pub quantity: u64,
+    /// Fill price.
+    pub price: Money,
+    /// Fill time.
+    pub time: Timestamp,
+}
+
+/// One bar of a history answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bar {
+    /// Start of the bar.
+    pub time: Timestamp,
+    /// First price.
+    pub open: Money,
+    /// Highest price.
+    pub high: Money,
+    /// Lowest price.
+    pub low: Money,
+    /// Last price.
+    pub close: Money,
+    /// Shares traded.
+    pub volume: u64,
+}
+
+/// `getAssetValueCurrent`: the latest price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The asset.
+    pub symbol: String,
+    /// Its price.
+    pub price: Money,
+    /// When it was taken.
+    pub time: Timestamp,
+}
+
+/// `getAssetInfo`: the current UTC day so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Info {
+    /// The asset.
+    pub symbol: String,
+    /// The day's bar so far (its time is the last update).
+    pub day: Bar,
+}
+
+/// One position of a portfolio; the private view fills the `Option`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The asset.
+    pub symbol: String,
+    /// Shares held.
+    pub quantity: u64,
+    /// Average cost per share (private view).
+    pub avg_cost: Option<Money>,
+    /// Current price (private view).
+    pub price: Option<Money>,
+    /// Current value (private view).
+    pub value: Option<Money>,
+}
+
+/// One line of a transaction history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trade {
+    /// Transaction id.
+    pub txid: i64,
+    /// Fill time.
+    pub time: Timestamp,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// The asset.
+    pub symbol: String,
+    /// Shares.
+    pub quantity: u64,
+    /// Fill price.
+    pub price: Money,
+}
+
+/// The history ranges of the data instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// Interval bars of one UTC day.
+    Day,
+    /// Daily bars of 7 days.
+    Week,
+    /// Daily bars of a month.
+    Month,
+    /// Monthly bars of 12 months.
+    Year,
+    /// Monthly bars of all history.
+    All,
+}
+
+impl Range {
+    /// Parses `day`, `week`, `month`, `year` or `all`.
+    pub fn parse(word: &str) -> Option<Range> {
+        Some(match word {
+            "day" => Range::Day,
+            "week" => Range::Week,
+            "month" => Range::Month,
+            "year" => Range::Year,
+            "all" => Range::All,
+            _ => return None,
+        })
+    }
+
+    fn instr(self) -> Instr {
+        match self {
+            Range::Day => Instr::GetAssetValueDay,
+            Range::Week => Instr::GetAssetValueWeek,
+            Range::Month => Instr::GetAssetValueMonth,
+            Range::Year => Instr::GetAssetValueYear,
+            Range::All => Instr::GetAssetValueAllTime,
+        }
+    }
+}
+
+/// Called with (packet number, packets in all) as a transfer arrives.
+pub type Progress = Box<dyn FnMut(u32, u32)>;
+
+/// A connection to a worker.
+pub struct Client {
+    stream: TcpStream,
+    addr: String,
+    decoder: Decoder,
+    state: State,
+    progress: Option<Progress>,
+}
+
+impl Client {
+    /// Connects to a worker at `addr` (`host:port`).
+    pub fn connect(addr: &str, timeout: Duration) -> Result<Client> {
+        let io = |e| Error::Io(addr.to_string(), e);
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+        for sock in addr.to_socket_addrs().map_err(io)? {
+            match TcpStream::connect_timeout(&sock, timeout) {
+                Ok(stream) => {
+                    stream.set_read_timeout(Some(timeout)).map_err(io)?;
+                    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+                    let _ = stream.set_nodelay(true);
+                    return Ok(Client {
+                        stream,
+                        addr: addr.to_string(),
+                        decoder: Decoder::new(),
+                        state: State::Command,
+                        progress: None,
+                    });
+                }
+                Err(err) => last = err,
+            }
+        }
+        Err(io(last))
+    }
+
+    /// Asks the master at `master` for its workers and connects to the
+    /// first that answers.
+    pub fn discover(master: &str, timeout: Duration) -> Result<Client> {
+        let workers = worker_list(master, timeout)?;
+        let mut last = Error::Protocol(format!("the master at {master} lists no worker"));
+        for addr in workers {
+            match Client::connect(&addr, timeout) {
+                Ok(client) => return Ok(client),
+                Err(err) => last = err,
+            }
+        }
+        Err(last)
+    }
+
+    /// The worker's address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Reports transfer progress to `progress`.
+    pub fn set_progress(&mut self, progress: Option<Progress>) {
+        self.progress = progress;
+    }
+
+    fn send(&mut self, f: &Frame) -> Result<()> {
+        let io = |e| Error::Io(self.addr.clone(), e);
+        self.stream.write_all(&f.to_bytes()).map_err(io)
+    }
+
+    fn recv(&mut self) -> Result<Frame> {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(f)) => return Ok(f),
+                Ok(None) => {}
+                Err(err) => return Err(Error::Protocol(format!("{}: {err}", self.addr))),
+            }
+            let n = self
+                .stream
+                .read(&mut buf)
+                .map_err(|e| Error::Io(self.addr.clone(), e))?;
+            if n == 0 {
+                let closed = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                );
+                return Err(Error::Io(self.addr.clone(), closed));
+            }
+            self.decoder.push(&buf[..n]);
+        }
+    }
+
+    /// Sends `instr` and returns the arguments of its success return.
+    fn call(&mut self, instr: Instr, args: &[&str], success: Instr) -> Result<Vec<String>> {
+        self.send(&frame(instr, args))?;
+        let answer = self.recv()?;
+        answer_args(&answer, success)
+    }
+
+    /// Puts the connection in `state`, with `session` for data state.
+    fn ensure(&mut self, session: &SessionId, state: State) -> Result<()> {
+        if self.state != state {
+            self.switch_state(session, state)?;
+        }
+        Ok(())
+    }
+
+    /// `switchState`.
+    pub fn switch_state(&mut self, session: &SessionId, state: State) -> Result<()> {
+        let mut f = frame(Instr::SwitchState, &[session.as_str(), state.name()]);
+        if self.state == State::Data {
+            f.message_type = MessageType::Data as u8;
+        }
+        self.send(&f)?;
+        let answer = self.recv()?;
+        answer_args(&answer, Instr::StateSwitchSuccess)?;
+        self.state = state;
+        Ok(())
+    }
+
+    /// `register`, hashing the password the reference way.
+    pub fn register(&mut self, username: &str, email: &str, password: &str) -> Result<()> {
+        let hashed = hashed_pass(username, password);
+        self.leave_data()?;
+        self.call(
+            Instr::Register,
+            &[username, email, &hashed],
+            Instr::RegisterSuccess,
+        )?;
+        Ok(())
+    }
+
+    /// `login` with a password.
+    pub fn login(&mut self, username: &str, password: &str, expirable: bool) -> Result<SessionId> {
+        let hashed = hashed_pass(username, password);
+        self.leave_data()?;
+        let flag = if expirable { "true" } else { "false" };
+        let args = self.call(Instr::Login, &[username, &hashed, flag], Instr::SessionId)?;
+        session_of(&args)
+    }
+
+    /// `loginSession`: resumes a remembered session.
+    pub fn login_session(&mut self, session: &SessionId) -> Result<SessionId> {
+        self.leave_data()?;
+        let args = self.call(Instr::LoginSession, &[session.as_str()], Instr::SessionId)?;
+        session_of(&args)
+    }
+
+    /// `logout`.
+    pub fn logout(&mut self, session: &SessionId) -> Result<()> {
+        self.leave_data_with(session)?;
+        self.call(Instr::Logout, &[session.as_str()], Instr::LogoutSuccess)?;
+        Ok(())
+    }
+
+    /// `purchaseAsset`; waits for the fill at the next price update.
+    pub fn buy(&mut self, session: &SessionId, symbol: &str, quantity: u64) -> Result<Fill> {
+        self.trade(
+            Instr::PurchaseAsset,
+            Instr::PurchaseSuccess,
+            session,
+            symbol,
+            quantity,
+        )
+    }
+
+    /// `sellAsset`; waits for the fill at the next price update.
+    pub fn sell(&mut self, session: &SessionId, symbol: &str, quantity: u64) -> Result<Fill> {
+        self.trade(
+            Instr::SellAsset,
+            Instr::SellSuccess,
+            session,
+            symbol,
+            quantity,
+        )
+    }
+
+    fn trade(
+        &mut self,
+        instr: Instr,
+        ok: Instr,
+        session: &SessionId,
+        symbol: &str,
+        quantity: u64,
+    ) -> Result<Fill> {
+        self.leave_data_with(session)?;
+        let quantity = quantity.to_string();
+        let a = self.call(instr, &[session.as_str(), symbol, &quantity], ok)?;
+        let bad = || Error::Protocol(format!("malformed {}: {a:?}", ok.name()));
+        if a.len() != 5 {
+            return Err(bad());
+        }
+        Ok(Fill {
+            txid: a[0].parse().map_err(|_| bad())?,
+            symbol: a[1].clone(),
+            quantity: a[2].parse().map_err(|_| bad())?,
+            price: Money::parse(&a[3]).map_err(|_| bad())?,
+            time: Timestamp::parse(&a[4]).map_err(|_| bad())?,
+        })
+    }
+
+    /// `getWorkerList` from this worker.
+    pub fn workers(&mut self) -> Result<Vec<String>> {
+        self.send(&frame::<&str>(Instr::GetWorkerList, &[]))?;
+        let answer = self.recv()?;
+        answer_args(&answer, Instr::WorkerList)
+    }
+
+    fn leave_data(&mut self) -> Result<()> {
+        if self.state == State::Data {
+            return Err(Error::Protocol(
+                "in data state without a session to leave it".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn leave_data_with(&mut self, session: &SessionId) -> Result<()> {
+        self.ensure(session, State::Command)
+    }
+
+    /// A data request; the whole payload of its transfer.
+    fn data(&mut self, session: &SessionId, instr: Instr, args: &[&str]) -> Result<String> {
+        self.ensure(session, State::Data)?;
+        self.send(&frame(instr, args))?;
+        let mut reassembler = Reassembler::new(MAX_PAYLOAD);
+        loop {
+            let f = self.recv()?;
+            if f.instruction != Instr::Data.code() {
+                return Err(answer_args(&f, Instr::Data).err().unwrap_or_else(|| {
+                    Error::Protocol(format!("unexpected answer to {}", instr.name()))
+                }));
+            }
+            if let Some(progress) = self.progress.as_mut() {
+                progress(f.data_message_number, f.data_message_max);
+            }
+            let done = reassembler
+                .push(f.data_message_number, f.data_message_max, &f.data)
+                .map_err(|e| Error::Protocol(format!("{}: {e}", self.addr)))?;
+            if let Some(payload) = done {
+                return String::from_utf8(payload)
+                    .map_err(|_| Error::Protocol("a data transfer that is not UTF-8".into()));
+            }
+        }
+    }
+
+    /// `getAssetValueCurrent`.
+    pub fn quote(&mut self, session: &SessionId, symbol: &str) -> Result<Quote> {
+        let text = self.data(session, Instr::GetAssetValueCurrent, &[symbol])?;
+        let f = fields(&text, 3)?;
+        Ok(Quote {
+            symbol: f[0].to_string(),
+            price: money(f[1])?,
+            time: stamp(f[2])?,
+        })
+    }
+
+    /// `getAssetInfo`.
+    pub fn info(&mut self, session: &SessionId, symbol: &str) -> Result<Info> {
+        let text = self.data(session, Instr::GetAssetInfo, &[symbol])?;
+        let f = fields(&text, 7)?;
+        let day = Bar {
+            time: stamp(f[6])?,
+            open: money(f[1])?,
+            high: money(f[2])?,
+            low: money(f[3])?,
+            close: money(f[4])?,
+            volume: number(f[5])?,
+        };
+        Ok(Info {
+            symbol: f[0].to_string(),
+            day,
+        })
+    }
+
+    /// `getAssetList`: (symbol, name) pairs sorted by symbol.
+    pub fn assets(&mut self, session: &SessionId) -> Result<Vec<(String, String)>> {
+        let text = self.data(session, Instr::GetAssetList, &[])?;
+        Ok(text
+            .lines()
+            .map(|l| {
+                let (s, n) = l.split_once(' ').unwrap_or((l, ""));
+                (s.to_string(), n.to_string())
+            })
+            .collect())
+    }
+
+    /// A history range; `date` defaults to today (UTC) where one is needed.
+    pub fn history(
+        &mut self,
+        session: &SessionId,
+        symbol: &str,
+        range: Range,
+        date: Option<Date>,
+    ) -> Result<Vec<Bar>> {
+        let date = date
+            .unwrap_or_else(|| Date::of_timestamp(Timestamp::now()))
+            .to_string();
+        let text = match range {
+            Range::All => self.data(session, range.instr(), &[symbol])?,
+            _ => self.data(session, range.instr(), &[symbol, &date])?,
+        };
+        text.lines().map(parse_bar).collect()
+    }
+
+    /// `getUserInfo`: `KEY VALUE` pairs in the server's order.
+    pub fn user_info(
+        &mut self,
+        session: &SessionId,
+        username: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let text = self.data(session, Instr::GetUserInfo, &[session.as_str(), username])?;
+        Ok(text
+            .lines()
+            .map(|l| {
+                let (k, v) = l.split_once(' ').unwrap_or((l, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect())
+    }
+
+    /// `getUserPortfolio`.
+    pub fn portfolio(&mut self, session: &SessionId, username: &str) -> Result<Vec<Position>> {
+        let text = self.data(
+            session,
+            Instr::GetUserPortfolio,
+            &[session.as_str(), username],
+        )?;
+        text.lines().map(parse_position).collect()
+    }
+
+    /// `getUserTransactionHistory` (the session owner's only).
+    pub fn trades(&mut self, session: &SessionId, username: &str) -> Result<Vec<Trade>> {
+        let args = [session.as_str(), username];
+        let text = self.data(session, Instr::GetUserTransactionHistory, &args)?;
+        text.lines()
+            .map(|l| {
+                let f = fields(l, 6)?;
+                Ok(Trade {
+                    txid: f[0].parse().map_err(|_| malformed(l))?,
+                    time: stamp(f[1])?,
+                    side: f[2].to_string(),
+                    symbol: f[3].to_string(),
+                    quantity: number(f[4])?,
+                    price: money(f[5])?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Asks a master for its worker list (`getWorkerList` on the master port).
+pub fn worker_list(master: &str, timeout: Duration) -> Result<Vec<String>> {
+    let mut client = Client::connect(master, timeout)?;
+    client.workers()
+}
+
+/// The arguments of `answer` if it is `success`; the server's reason if it
+/// is a failure return or `protocolError`.
+fn answer_args(answer: &Frame, success: Instr) -> Result<Vec<String>> {
+    let req = check(answer, 0).map_err(|e| Error::Protocol(e.to_string()))?;
+    let args: Vec<String> = req.args.iter().map(|s| s.to_string()).collect();
+    if req.instr == success {
+        return Ok(args);
+    }
+    let reason = args.first().map(|r| Reason::parse(r));
+    match reason {
+        Some(Ok(reason)) => Err(Error::Refused(reason)),
+        _ => Err(Error::Protocol(format!(
+            "unexpected {} answer",
+            req.instr.name()
+        ))),
+    }
+}
+
+fn session_of(args: &[String]) -> Result<SessionId> {
+    let id = args
+        .first()
+        .ok_or_else(|| Error::Protocol("sessionID without an id".into()))?;
+    SessionId::parse(id).map_err(Error::from)
+}
+
+fn malformed(line: &str) -> Error {
+    Error::Protocol(format!("malformed line {line:?}"))
+}
+
+fn fields(text: &str, n: usize) -> Result<Vec<&str>> {
+    let line = text.trim_end_matches('\n');
+    let f: Vec<&str> = line.split(' ').collect();
+    if f.len() != n {
+        return Err(malformed(line));
+    }
+    Ok(f)
+}
+
+fn money(text: &str) -> Result<Money> {
+    Money::parse(text).map_err(Error::from)
+}
+
+fn stamp(text: &str) -> Result<Timestamp> {
+    Timestamp::parse(text).map_err(Error::from)
+}
+
+fn number(text: &str) -> Result<u64> {
+    text.parse().map_err(|_| malformed(text))
+}
+
+fn parse_bar(line: &str) -> Result<Bar> {
+    let f = fields(line, 6)?;
+    Ok(Bar {
+        time: stamp(f[0])?,
+        open: money(f[1])?,
+        high: money(f[2])?,
+        low: money(f[3])?,
+        close: money(f[4])?,
+        volume: number(f[5])?,
+    })
+}
+
+fn parse_position(line: &str) -> Result<Position> {
+    let f: Vec<&str> = line.split(' ').collect();
+    match f.as_slice() {
+        [symbol, quantity] => Ok(Position {
+            symbol: symbol.to_string(),
+            quantity: number(quantity)?,
+            avg_cost: None,
+            price: None,
+            value: None,
+        }),
+        [symbol, quantity, avg, price, value] => Ok(Position {
+            symbol: symbol.to_string(),
+            quantity: number(quantity)?,
+            avg_cost: Some(money(avg)?),
+            price: Some(money(price)?),
+            value: Some(money(value)?),
+        }),
+        _ => Err(malformed(line)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_pass_matches_the_protocol_vector() {
+        assert_eq!(
+            hashed_pass("Alice", "correct horse battery staple"),
+            "af867c0d4a1b9dd62fed9f1a62a04a89369c5d94eb5c4094d36b48fec15c97bb"
+        );
+    }
+
+    #[test]
+    fn parses_bars_and_positions() {
+        let bar =
+            parse_bar("1732147200 189.5000 191.2500 188.0000 190.7500 53200000").expect("bar");
+        assert_eq!(
+            (bar.time.0, bar.close, bar.volume),
+            (1_732_147_200, Money(1_907_500), 53_200_000)
+        );
+        let private = parse_position("AAPL 15 100.5000 101.0000 1515.0000").expect("private");
+        assert_eq!(private.avg_cost, Some(Money(1_005_000)));
+        let public = parse_position("AAPL 15").expect("public");
+        assert_eq!((public.quantity, public.price), (15, None));
+        assert!(parse_position("AAPL").is_err());
+        assert!(parse_bar("1 2 3").is_err());
+    }
+
+    #[test]
+    fn failure_returns_become_reasons() {
+        let f = papertrader_common::message::reply(
+            Instr::PurchaseFail,
+            Reason::new(
+                papertrader_common::ReasonCode::InsufficientFunds,
+                "cash 1.0000 is below the cost 2.0000",
+            ),
+        );
+        match answer_args(&f, Instr::PurchaseSuccess) {
+            Err(Error::Refused(r)) => {
+                assert_eq!(r.code, papertrader_common::ReasonCode::InsufficientFunds)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
