@@ -317,6 +317,22 @@ impl Conf {
         self.get(key, placeholder, expected, |v| v.parse().ok())
     }
 
+    /// A log level (`off`, `error`, `warn`, `info`, `debug`, `trace`).
+    pub fn log_level(
+        &self,
+        key: &str,
+        default: log::LevelFilter,
+    ) -> Result<log::LevelFilter, ConfError> {
+        let Some(text) = self.raw(key) else {
+            return Ok(default);
+        };
+        text.parse().map_err(|_| ConfError {
+            file: self.file().to_string(),
+            line: self.line(key).unwrap_or(0),
+            message: format!("{key} = {text:?}: expected off, error, warn, info, debug or trace"),
+        })
+    }
+
     /// A path. A relative path in the file is taken relative to the
     /// directory of the config file (as-is for [`Conf::empty`]); `default`
     /// is returned as given, relative to the working directory.

@@ -155,7 +155,10 @@ impl Config {
         let state_dir = c.take(conf.path("state_dir", "/var/lib/papertrader"));
         let in_state = |name: &str| state_dir.join(name).to_string_lossy().into_owned();
         let log_file = c.take(conf.string("log_file", ""));
-        let log_level = c.take_or(log_level(conf), log::LevelFilter::Info);
+        let log_level = c.take_or(
+            conf.log_level("log_level", log::LevelFilter::Info),
+            log::LevelFilter::Info,
+        );
         let workers_default = "/etc/papertrader/workers.list";
         let config = Config {
             source: conf.file().to_string(),
@@ -237,19 +240,6 @@ fn mins(n: u64) -> Duration {
 
 fn hours(n: u64) -> Duration {
     secs(3600 * n)
-}
-
-fn log_level(conf: &Conf) -> Result<log::LevelFilter, ConfError> {
-    let text = conf.string("log_level", "info")?;
-    text.parse().map_err(|_| {
-        let line = conf.line("log_level").unwrap_or(0);
-        let message = format!("log_level = {text:?}: expected error, warn, info, debug or trace");
-        ConfError {
-            file: conf.file().to_string(),
-            line,
-            message,
-        }
-    })
 }
 
 fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {

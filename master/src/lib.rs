@@ -8,7 +8,6 @@
 pub mod auth;
 pub mod config;
 pub mod control;
-pub mod daemon;
 pub mod db;
 pub mod event;
 pub mod link;
@@ -18,4 +17,5 @@ pub mod queue;
 pub mod ratelimit;
 pub mod registry;
 pub mod server;
+pub mod signals;
 pub mod trade;

@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,6 +12,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Sender;
 
 use mio::Poll;
+use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_master::auth::Auth;
 use papertrader_master::config::{Config, PriceSourceKind};
@@ -23,11 +23,9 @@ use papertrader_master::market::source::{CsvSource, PriceSource, SimSource};
 use papertrader_master::ratelimit::RateLimiter;
 use papertrader_master::registry::Registry;
 use papertrader_master::server::{Parts, Server};
-use papertrader_master::{control, daemon, db, market, pool};
+use papertrader_master::{control, db, market, pool, signals};
 use parking_lot::Mutex;
 
-const EX_USAGE: u8 = 64;
-const EX_SOFTWARE: u8 = 70;
 const EX_OSERR: u8 = 71;
 const EX_CANTCREAT: u8 = 73;
 const EX_CONFIG: u8 = 78;
@@ -41,54 +39,12 @@ const DATA_QUEUE: usize = 4096;
 /// Orders waiting for the trade thread's arrival checks.
 const TRADE_QUEUE: usize = 200_000;
 
-struct Flags {
-    foreground: bool,
-    check_only: bool,
-    verbose: bool,
-    config: Option<PathBuf>,
-}
-
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err((0, usage)) => {
-            println!("{usage}");
-            ExitCode::SUCCESS
-        }
-        Err((status, message)) => {
-            eprintln!("ptmasterd: {message}");
-            log::error!("{message}");
-            log::logger().flush();
-            ExitCode::from(status)
-        }
-    }
-}
-
-fn parse_flags() -> Result<Flags, (u8, String)> {
-    use lexopt::prelude::*;
-    let usage = |e: lexopt::Error| (EX_USAGE, format!("{e}\n{USAGE}"));
-    let mut flags = Flags {
-        foreground: false,
-        check_only: false,
-        verbose: false,
-        config: None,
-    };
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next().map_err(usage)? {
-        match arg {
-            Short('f') => flags.foreground = true,
-            Short('n') => flags.check_only = true,
-            Short('v') => flags.verbose = true,
-            Short('c') => flags.config = Some(parser.value().map_err(usage)?.into()),
-            Short('h') | Long("help") => return Err((0, USAGE.to_string())),
-            other => return Err(usage(other.unexpected())),
-        }
-    }
-    Ok(flags)
+    daemon::finish("ptmasterd", run())
 }
 
 fn run() -> Result<(), (u8, String)> {
-    let flags = parse_flags()?;
+    let flags = daemon::Flags::parse(std::env::args_os().skip(1), USAGE)?;
     let mut config =
         Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
     let registry = load_registry(&config)?;
@@ -96,6 +52,7 @@ fn run() -> Result<(), (u8, String)> {
     if flags.check_only {
         check_master_key(&config)?;
         price_source(&config)?;
+        check_log_file(&config)?;
         println!("configuration OK");
         return Ok(());
     }
@@ -107,7 +64,7 @@ fn run() -> Result<(), (u8, String)> {
     let (std_listener, control_listener) = prepare(&config)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
     if !flags.foreground {
-        papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach"))?;
+        daemon::detach(&config.pid_file).map_err(oserr("detach"))?;
     }
     let log = ptlog::init(LogConfig {
         level: config.log_level,
@@ -115,8 +72,8 @@ fn run() -> Result<(), (u8, String)> {
         file: config.log_file.clone(),
         echo_stderr: flags.foreground,
     })
-    .map_err(|e| (EX_SOFTWARE, format!("logger: {e}")))?;
-    exit_on_thread_panic();
+    .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
+    daemon::exit_on_thread_panic();
     log::info!(
         "ptmasterd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
@@ -128,7 +85,7 @@ fn run() -> Result<(), (u8, String)> {
     let (notifier, events) = Notifier::new(waker);
     let assets = Arc::new(parking_lot::RwLock::new(assets));
     let helpers = spawn_helpers(&config, &assets, source, control_listener, &notifier, &log)?;
-    daemon::spawn_signals(notifier).map_err(oserr("signal thread"))?;
+    signals::spawn(notifier).map_err(oserr("signal thread"))?;
 
     let parts = Parts {
         config: config.clone(),
@@ -183,9 +140,7 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
         })?;
     drop(db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))?);
     check_master_key(config)?;
-    if let Some(path) = &config.log_file {
-        ptlog::open_log_file(path).map_err(|e| (EX_CANTCREAT, format!("log_file: {e}")))?;
-    }
+    check_log_file(config)?;
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| (EX_OSERR, format!("bind {}: {e}", config.listen)))?;
     listener.set_nonblocking(true).map_err(oserr("listener"))?;
@@ -311,6 +266,15 @@ fn load_assets(config: &Config) -> Result<Vec<market::Asset>, (u8, String)> {
     }
 }
 
+fn check_log_file(config: &Config) -> Result<(), (u8, String)> {
+    match &config.log_file {
+        Some(path) => ptlog::open_log_file(path)
+            .map(drop)
+            .map_err(|e| (EX_CANTCREAT, format!("log_file: {e}"))),
+        None => Ok(()),
+    }
+}
+
 /// The configured master key must be a usable secret key in gnupg_home.
 fn check_master_key(config: &Config) -> Result<(), (u8, String)> {
     let Some(fpr) = &config.master_key else {
@@ -347,14 +311,4 @@ fn load_registry(config: &Config) -> Result<Registry, (u8, String)> {
     } else {
         Ok(Registry::empty())
     }
-}
-
-/// A dead thread takes the daemon down rather than leave it half alive:
-/// after the log system's hook has recorded and flushed the panic, exit.
-fn exit_on_thread_panic() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        previous(info);
-        std::process::exit(i32::from(EX_SOFTWARE));
-    }));
 }

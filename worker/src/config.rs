@@ -137,7 +137,10 @@ impl Config {
             history_cache_bytes: c.take(conf.u64("history_cache_bytes", 16 << 20, 0..=1 << 34))
                 as usize,
             log_file: (!log_file.is_empty()).then(|| c.take(conf.path("log_file", ""))),
-            log_level: c.take_or(log_level(conf), log::LevelFilter::Info),
+            log_level: c.take_or(
+                conf.log_level("log_level", log::LevelFilter::Info),
+                log::LevelFilter::Info,
+            ),
             log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
                 as usize,
             state_dir,
@@ -221,14 +224,6 @@ fn fingerprint(conf: &Conf, key: &str) -> Result<Option<String>, ConfError> {
     normalize_fingerprint(&text).map(Some).ok_or_else(|| {
         let message = format!("{key} = {text:?}: expected a 40 or 64 hex digit key fingerprint");
         error(conf, key, message)
-    })
-}
-
-fn log_level(conf: &Conf) -> Result<log::LevelFilter, ConfError> {
-    let text = conf.string("log_level", "info")?;
-    text.parse().map_err(|_| {
-        let message = format!("log_level = {text:?}: expected error, warn, info, debug or trace");
-        error(conf, "log_level", message)
     })
 }
 

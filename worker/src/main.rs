@@ -2,11 +2,11 @@
 //! config, starts the log system, binds, spawns the helper threads and runs
 //! the event loop. See ptworkerd(8).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use mio::Poll;
+use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
@@ -15,61 +15,17 @@ use papertrader_worker::server::{Parts, Server};
 use papertrader_worker::threads;
 use parking_lot::Mutex;
 
-const EX_USAGE: u8 = 64;
-const EX_SOFTWARE: u8 = 70;
 const EX_OSERR: u8 = 71;
 const EX_CONFIG: u8 = 78;
 
 const USAGE: &str = "usage: ptworkerd [-fnv] [-c config]";
 
-struct Flags {
-    foreground: bool,
-    check_only: bool,
-    verbose: bool,
-    config: Option<PathBuf>,
-}
-
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err((0, usage)) => {
-            println!("{usage}");
-            ExitCode::SUCCESS
-        }
-        Err((status, message)) => {
-            eprintln!("ptworkerd: {message}");
-            log::error!("{message}");
-            log::logger().flush();
-            ExitCode::from(status)
-        }
-    }
-}
-
-fn parse_flags() -> Result<Flags, (u8, String)> {
-    use lexopt::prelude::*;
-    let usage = |e: lexopt::Error| (EX_USAGE, format!("{e}\n{USAGE}"));
-    let mut flags = Flags {
-        foreground: false,
-        check_only: false,
-        verbose: false,
-        config: None,
-    };
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next().map_err(usage)? {
-        match arg {
-            Short('f') => flags.foreground = true,
-            Short('n') => flags.check_only = true,
-            Short('v') => flags.verbose = true,
-            Short('c') => flags.config = Some(parser.value().map_err(usage)?.into()),
-            Short('h') | Long("help") => return Err((0, USAGE.to_string())),
-            other => return Err(usage(other.unexpected())),
-        }
-    }
-    Ok(flags)
+    daemon::finish("ptworkerd", run())
 }
 
 fn run() -> Result<(), (u8, String)> {
-    let flags = parse_flags()?;
+    let flags = daemon::Flags::parse(std::env::args_os().skip(1), USAGE)?;
     let mut config =
         Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
     if flags.check_only {
@@ -95,7 +51,7 @@ fn run() -> Result<(), (u8, String)> {
             .map_err(|e| (EX_CONFIG, format!("worker_key: {e}")))?;
     }
     if !flags.foreground {
-        papertrader_common::daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
+        daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
     }
     let log = ptlog::init(LogConfig {
         level: config.log_level,
@@ -103,8 +59,8 @@ fn run() -> Result<(), (u8, String)> {
         file: config.log_file.clone(),
         echo_stderr: flags.foreground,
     })
-    .map_err(|e| (EX_SOFTWARE, format!("logger: {e}")))?;
-    exit_on_thread_panic();
+    .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
+    daemon::exit_on_thread_panic();
     log::info!(
         "ptworkerd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
@@ -168,13 +124,4 @@ fn run() -> Result<(), (u8, String)> {
     log::info!("stopped");
     let _ = log.flush();
     result.map_err(oserr("event loop".into()))
-}
-
-/// A dead thread takes the daemon down rather than leave it half alive.
-fn exit_on_thread_panic() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        previous(info);
-        std::process::exit(i32::from(EX_SOFTWARE));
-    }));
 }

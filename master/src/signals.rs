@@ -11,7 +11,7 @@ use crate::event::{Event, Notifier};
 
 /// Starts the "signals" thread: SIGTERM, SIGINT, SIGHUP and SIGUSR1 become
 /// events for the loop.
-pub fn spawn_signals(notifier: Notifier) -> io::Result<JoinHandle<()>> {
+pub fn spawn(notifier: Notifier) -> io::Result<JoinHandle<()>> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])?;
     thread::Builder::new()
         .name("signals".into())
