@@ -440,3 +440,50 @@ fn kill_9_during_batches_loses_nothing_acknowledged() {
         util::stdout(&out)
     );
 }
+
+#[test]
+fn an_order_whose_price_never_comes_is_refused_not_left_hanging() {
+    let dir = TempDir::new("noprice");
+    // MSFT is listed but the feed only ever prices AAPL.
+    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
+    for _ in 0..100 {
+        csv.push_str("AAPL,2026-11-20,10:00:00,100,100,100,100,1000\n");
+    }
+    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
+    std::fs::write(
+        dir.join("assets.list"),
+        "AAPL Apple Inc.\nMSFT Microsoft Corporation\n",
+    )
+    .expect("assets");
+    let market = format!(
+        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n",
+        dir.join("bars.csv").display(),
+        dir.join("assets.list").display()
+    );
+    let system = System::start("noprice", &market, "");
+    let mut c = system.client();
+    let s = login(&mut c, "gus");
+    let start = Instant::now();
+    c.send(&papertrader_common::message::frame(
+        Instr::PurchaseAsset,
+        &[s.as_str(), "MSFT", "1"],
+    ));
+    let answer = c
+        .try_recv(Duration::from_secs(25))
+        .expect("answered within 25 s");
+    let (i, a) = (util::wire::instr(&answer), util::wire::words(&answer));
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::PurchaseFail, ReasonCode::Unavailable),
+        "{a:?}"
+    );
+    assert!(a[0].contains("no price for MSFT"), "{a:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "refused after about ten updates"
+    );
+    assert_eq!(
+        call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", "1"]).0,
+        Instr::PurchaseSuccess
+    );
+}

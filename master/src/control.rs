@@ -159,7 +159,8 @@ fn audit(books: &Books) -> Answer {
             Answer::Ok("audit clean: every account agrees with its history\n".into())
         }
         Ok(problems) => {
-            let mut text = format!("{} disagreements:\n", problems.len());
+            let n = problems.len();
+            let mut text = format!("{n} disagreement{}:\n", if n == 1 { "" } else { "s" });
             for p in problems {
                 text.push_str(&p);
                 text.push('\n');

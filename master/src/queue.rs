@@ -50,7 +50,13 @@ struct Queued {
     reqid: String,
     instr: Instr,
     order: Order,
+    /// Price sets that came without a price for its symbol.
+    missed: u32,
 }
+
+/// Price sets an order may wait for its symbol before it is refused, so a
+/// failing source or a finished CSV file cannot hold a client forever.
+const MAX_MISSED: u32 = 10;
 
 /// Starts the "trade" thread.
 pub fn spawn(
@@ -114,6 +120,7 @@ impl Queue {
                 reqid,
                 instr,
                 order,
+                missed: 0,
             }),
             Err(reason) => {
                 let failure = instr.failure().unwrap_or(Instr::ProtocolError);
@@ -153,6 +160,7 @@ impl Queue {
     /// Runs every order that has a price in `prices` as one batch; orders
     /// without one wait for the next set.
     fn run(&mut self, prices: &HashMap<Symbol, Money>, now: Timestamp) {
+        self.drop_stale();
         if self.waiting.is_empty() {
             return;
         }
@@ -191,6 +199,9 @@ impl Queue {
             .into_iter()
             .filter_map(|i| slots[i].take())
             .collect();
+        for q in &mut self.waiting {
+            q.missed += 1;
+        }
         self.send_replies(replies.iter().map(|(q, o)| (q, o.clone())).collect());
     }
 
@@ -207,6 +218,35 @@ impl Queue {
         for (token, frames) in by_link {
             self.notifier.send(Event::Replies { token, frames });
         }
+    }
+
+    /// Refuses orders whose asset left the list (`unknown-asset`) or whose
+    /// price has not come for MAX_MISSED price sets (`unavailable`).
+    fn drop_stale(&mut self) {
+        let listed: Vec<Symbol> = self
+            .assets
+            .read()
+            .iter()
+            .map(|a| a.symbol.clone())
+            .collect();
+        let (stale, keep): (Vec<Queued>, Vec<Queued>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|q| q.missed >= MAX_MISSED || !listed.contains(&q.order.symbol));
+        self.waiting = keep;
+        let refusals = stale.iter().map(|q| {
+            let symbol = &q.order.symbol;
+            let reason = if listed.contains(symbol) {
+                let text = format!(
+                    "no price for {symbol} came in {MAX_MISSED} updates; the order was not placed"
+                );
+                Reason::new(ReasonCode::Unavailable, text)
+            } else {
+                let text = format!("{symbol} left the asset list; the order was not placed");
+                Reason::new(ReasonCode::UnknownAsset, text)
+            };
+            (q, Outcome::Refused(reason))
+        });
+        self.send_replies(refusals.collect());
     }
 
     /// Answers every queued order `unavailable`: it was never placed.

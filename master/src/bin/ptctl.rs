@@ -98,7 +98,7 @@ fn ask(socket: &PathBuf, line: &str) -> Result<String, (u8, String)> {
     };
     let mut stream = UnixStream::connect(socket).map_err(unavailable)?;
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(300)))
         .map_err(unavailable)?;
     writeln!(stream, "{line}").map_err(unavailable)?;
     let mut answer = String::new();
