@@ -21,8 +21,9 @@ MAN_PAGES  := $(wildcard man/*.[1-8])
 
 # Debian packages the build and tests need: gpgme for the master link,
 # GnuPG for keys, mandoc for the man page lint, pkg-config for -sys crates,
-# nc for the ptwire round trips that the tests and the README show.
-DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config netcat-openbsd
+# nc for the ptwire round trips that the tests and the README show, tmux
+# to drive papertrader shell on a terminal in its test.
+DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config netcat-openbsd tmux
 RUN_DIR      ?= var
 
 .PHONY: all build run deps test lint fmt-check clippy build-debug unit man-lint \

@@ -17,6 +17,9 @@ use papertrader_common::value::{Date, Money, Reason, SessionId, Timestamp, Value
 use papertrader_common::{Decoder, Frame, Instr, MessageType, State};
 use sha2::{Digest, Sha256};
 
+/// Longest wait for a TCP connection to a server.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Largest payload a client accepts (a long Day history is a few MB).
 const MAX_PAYLOAD: usize = 256 << 20;
 
@@ -202,12 +205,14 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to a worker at `addr` (`host:port`).
+    /// Connects to a worker at `addr` (`host:port`). `timeout` bounds each
+    /// read and write (a trade waits for the next price update); the
+    /// connection attempt itself gives up after at most CONNECT_TIMEOUT.
     pub fn connect(addr: &str, timeout: Duration) -> Result<Client> {
         let io = |e| Error::Io(addr.to_string(), e);
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
         for sock in addr.to_socket_addrs().map_err(io)? {
-            match TcpStream::connect_timeout(&sock, timeout) {
+            match TcpStream::connect_timeout(&sock, timeout.min(CONNECT_TIMEOUT)) {
                 Ok(stream) => {
                     stream.set_read_timeout(Some(timeout)).map_err(io)?;
                     stream.set_write_timeout(Some(timeout)).map_err(io)?;

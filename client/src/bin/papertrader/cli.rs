@@ -1,0 +1,201 @@
+//! The command line of `papertrader` (clap derive): global options, then
+//! one command. [`Line`] parses one line of the interactive shell with the
+//! same commands.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::parse_address;
+
+const AFTER_HELP: &str = "\
+Server: -s, else --master, else $PAPERTRADER_SERVER, else server = or master =
+in $XDG_CONFIG_HOME/papertrader/config (~/.config/papertrader/config), else the
+server of the saved session, else 127.0.0.1:2049.
+
+Exit status: 0 ok, 64 usage, 65 refused input (unknown symbol, not enough cash...),
+69 server unreachable, 70 server fault, 74 local I/O error, 75 try again later,
+77 not logged in or wrong password, 78 bad config file.
+
+Examples:
+  papertrader register alice alice@example.com
+  papertrader login alice
+  papertrader buy AAPL 10
+  papertrader history AAPL month";
+
+/// PaperTrader: trade assets with fake money.
+#[derive(Debug, Parser)]
+#[command(
+    name = "papertrader",
+    version,
+    about = "PaperTrader: trade assets with fake money",
+    long_about = "PaperTrader client: register, log in, look up prices and history, \
+                  and buy and sell assets with fake money on a PaperTrader worker.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// The worker to use, HOST:PORT
+    #[arg(short = 's', long = "server", value_name = "HOST:PORT", global = true,
+          value_parser = parse_address, conflicts_with = "master")]
+    pub server: Option<String>,
+
+    /// Ask this master for its workers and use the first that answers
+    #[arg(long, value_name = "HOST:PORT", global = true, value_parser = parse_address)]
+    pub master: Option<String>,
+
+    /// Print JSON (read commands and trades)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The command
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// One line typed in `papertrader shell`: a command without the global
+/// connection options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "papertrader",
+    no_binary_name = true,
+    disable_version_flag = true,
+    about = "Commands of the PaperTrader shell (Ctrl-D to leave)"
+)]
+pub struct Line {
+    /// Print JSON (read commands and trades)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The command
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create an account (the password is asked twice)
+    Register {
+        /// 1-24 of A-Z a-z 0-9 _ . -
+        user: String,
+        /// Email address
+        email: String,
+        /// Read the password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Log in; the session is saved and used by later commands
+    Login {
+        /// Username (any case)
+        user: String,
+        /// Read the password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// A session that ends with the connection (not saved; for `shell`)
+        #[arg(long)]
+        expirable: bool,
+    },
+    /// End the session and delete the saved session
+    Logout,
+    /// Buy at the next price update
+    Buy {
+        /// Asset symbol, e.g. AAPL
+        symbol: String,
+        /// Number of shares, 1 to 1000000000
+        #[arg(value_name = "QTY")]
+        quantity: String,
+    },
+    /// Sell at the next price update
+    Sell {
+        /// Asset symbol, e.g. AAPL
+        symbol: String,
+        /// Number of shares, 1 to 1000000000
+        #[arg(value_name = "QTY")]
+        quantity: String,
+    },
+    /// Current prices
+    Quote {
+        /// Asset symbols
+        #[arg(required = true, value_name = "SYMBOL")]
+        symbols: Vec<String>,
+    },
+    /// Today's open, high, low, close and volume
+    Info {
+        /// Asset symbol
+        symbol: String,
+    },
+    /// Every asset that can be traded
+    Assets,
+    /// Price history: a chart on a terminal, CSV when piped
+    History {
+        /// Asset symbol
+        symbol: String,
+        /// day: every update of one day; week, month: daily bars; year, all: monthly bars
+        #[arg(value_enum)]
+        range: RangeArg,
+        /// The last day of the range, YYYY-MM-DD (default: today, UTC)
+        date: Option<String>,
+        /// Print CSV even on a terminal
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Positions with cost and profit (your own), or another user's holdings
+    Portfolio {
+        /// Another user (default: you)
+        user: Option<String>,
+    },
+    /// Your transaction history
+    Trades {
+        /// User (default: you; others' trades are private)
+        user: Option<String>,
+    },
+    /// A user's account details
+    User {
+        /// Username
+        user: String,
+    },
+    /// The workers the server knows
+    Workers,
+    /// Interactive shell with history and completion
+    Shell,
+}
+
+/// The history ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RangeArg {
+    /// Every update of one UTC day
+    Day,
+    /// Daily bars of 7 days
+    Week,
+    /// Daily bars of one month
+    Month,
+    /// Monthly bars of 12 months
+    Year,
+    /// Monthly bars of all history
+    All,
+}
+
+impl RangeArg {
+    /// The client library's range.
+    pub fn range(self) -> papertrader_client::Range {
+        use papertrader_client::Range;
+        match self {
+            RangeArg::Day => Range::Day,
+            RangeArg::Week => Range::Week,
+            RangeArg::Month => Range::Month,
+            RangeArg::Year => Range::Year,
+            RangeArg::All => Range::All,
+        }
+    }
+
+    /// The word on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            RangeArg::Day => "day",
+            RangeArg::Week => "week",
+            RangeArg::Month => "month",
+            RangeArg::Year => "year",
+            RangeArg::All => "all",
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The commands: [`dispatch`] parses one command given as words (the
+//! shell's entry point), [`run`] runs a parsed one (main's). Accounts and
+//! trades live here; market data in `market.rs`, user views in `views.rs`.
+
+use std::path::Path;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use papertrader_client::Fill;
+use papertrader_common::value::{Date, Email, Quantity, Symbol, Username};
+use serde_json::json;
+
+use crate::cli::{Cmd, Line};
+use crate::context::Context;
+use crate::error::{CliError, What};
+use crate::output::{amount, human_money, human_number, json_money, print, print_json};
+use crate::{market, password, views};
+
+/// Names of every command, for completion and help.
+pub const COMMANDS: &[&str] = &[
+    "register",
+    "login",
+    "logout",
+    "buy",
+    "sell",
+    "quote",
+    "info",
+    "assets",
+    "history",
+    "portfolio",
+    "trades",
+    "user",
+    "workers",
+    "shell",
+    "help",
+];
+
+/// Runs one command given as words (e.g. `["buy","AAPL","10"]`), printing
+/// its output; used by main and by the shell (which keeps one Context).
+pub fn dispatch(ctx: &mut Context, words: &[String]) -> Result<(), CliError> {
+    let line = match Line::try_parse_from(words) {
+        Ok(line) => line,
+        Err(err) => {
+            return match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    print(&err.render().to_string())
+                }
+                _ => Err(CliError::usage(clap_message(&err))),
+            };
+        }
+    };
+    if matches!(line.command, Cmd::Shell) {
+        return Err(CliError::usage("already in the shell"));
+    }
+    let json = ctx.out.json;
+    ctx.out.json |= line.json;
+    let result = run(ctx, line.command);
+    ctx.out.json = json;
+    result
+}
+
+/// clap's message without its `error: ` prefix and trailing blank lines.
+fn clap_message(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    text.trim_end().to_string()
+}
+
+/// Runs a parsed command (`shell` is main's business).
+pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
+    match cmd {
+        Cmd::Register {
+            user,
+            email,
+            password_file,
+        } => register(ctx, &user, &email, password_file.as_deref()),
+        Cmd::Login {
+            user,
+            password_file,
+            expirable,
+        } => login(ctx, &user, password_file.as_deref(), expirable),
+        Cmd::Logout => logout(ctx),
+        Cmd::Buy { symbol, quantity } => trade(ctx, Side::Buy, &symbol, &quantity),
+        Cmd::Sell { symbol, quantity } => trade(ctx, Side::Sell, &symbol, &quantity),
+        Cmd::Quote { symbols } => market::quote(ctx, &symbols),
+        Cmd::Info { symbol } => market::info(ctx, &symbol),
+        Cmd::Assets => market::assets(ctx),
+        Cmd::History {
+            symbol,
+            range,
+            date,
+            csv,
+        } => market::history(ctx, &symbol, range, date.as_deref(), csv),
+        Cmd::Portfolio { user } => views::portfolio(ctx, user.as_deref()),
+        Cmd::Trades { user } => views::trades(ctx, user.as_deref()),
+        Cmd::User { user } => views::user(ctx, &user),
+        Cmd::Workers => views::workers(ctx),
+        Cmd::Shell => Err(CliError::usage("already in the shell")),
+    }
+}
+
+/// A symbol, upper-cased, or exit 65 naming what is wrong.
+pub fn symbol(text: &str) -> Result<String, CliError> {
+    Symbol::parse(text)
+        .map(|s| s.as_str().to_string())
+        .map_err(|err| CliError::data(err.to_string()))
+}
+
+/// A username as typed, or exit 65.
+pub fn username(text: &str) -> Result<String, CliError> {
+    Username::parse(text)
+        .map(|u| u.as_str().to_string())
+        .map_err(|err| CliError::data(err.to_string()))
+}
+
+/// A date, or exit 65.
+pub fn date(text: &str) -> Result<Date, CliError> {
+    Date::parse(text).map_err(|_| {
+        CliError::data(format!(
+            "bad date {text}: expected a calendar day as YYYY-MM-DD"
+        ))
+    })
+}
+
+fn register(
+    ctx: &mut Context,
+    user: &str,
+    email: &str,
+    password_file: Option<&Path>,
+) -> Result<(), CliError> {
+    let user = username(user)?;
+    Email::parse(email).map_err(|err| CliError::data(err.to_string()))?;
+    let password = password::read(password_file, &user, true)?;
+    let what = What {
+        user: Some(&user),
+        email: Some(email),
+        ..What::default()
+    };
+    ctx.command(&what, |c| c.register(&user, email, &password))?;
+    print(&format!(
+        "registered {user}; log in with: papertrader login {user}\n"
+    ))
+}
+
+fn login(
+    ctx: &mut Context,
+    user: &str,
+    password_file: Option<&Path>,
+    expirable: bool,
+) -> Result<(), CliError> {
+    let user = username(user)?;
+    let password = password::read(password_file, &user, false)?;
+    let session = ctx.login(&user, &password, expirable)?;
+    if session.saved {
+        print(&format!(
+            "logged in as {user} on {}; session saved in {}\n",
+            session.server,
+            ctx.session_path().display()
+        ))
+    } else if ctx.in_shell {
+        print(&format!(
+            "logged in as {user} on {} with an expirable session; it ends when this shell \
+             exits and is not saved\n",
+            session.server
+        ))
+    } else {
+        print(&format!(
+            "logged in as {user} on {} with an expirable session; it ended with this \
+             command's connection and was not saved, so it is only useful inside \
+             papertrader shell\n",
+            session.server
+        ))
+    }
+}
+
+fn logout(ctx: &mut Context) -> Result<(), CliError> {
+    let (session, known) = ctx.logout()?;
+    if known {
+        print(&format!("logged out {}\n", session.username))
+    } else {
+        print(&format!(
+            "the session of {} had already ended; logged out\n",
+            session.username
+        ))
+    }
+}
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Buy,
+    Sell,
+}
+
+fn trade(ctx: &mut Context, side: Side, symbol_text: &str, quantity: &str) -> Result<(), CliError> {
+    let sym = symbol(symbol_text)?;
+    let qty = Quantity::parse(quantity)
+        .map_err(|err| CliError::data(err.to_string()))?
+        .get();
+    let what = What {
+        symbol: Some(&sym),
+        quantity: Some(qty),
+        trade: true,
+        ..What::default()
+    };
+    let (verb, done) = match side {
+        Side::Buy => ("buying", "bought"),
+        Side::Sell => ("selling", "sold"),
+    };
+    let status = ctx.out.stderr_tty;
+    if status {
+        eprint!(
+            "{verb} {} {sym} at the next price update...",
+            human_number(qty)
+        );
+    }
+    let result = ctx.trade(&what, |c, s| match side {
+        Side::Buy => c.buy(s, &sym, qty),
+        Side::Sell => c.sell(s, &sym, qty),
+    });
+    if status {
+        eprint!("\r\x1b[K");
+    }
+    let fill = result?;
+    if ctx.out.json {
+        return print_json(&ctx.out, &fill_json(&fill, side));
+    }
+    print(&format!(
+        "{done} {} {} at {} for {} (transaction {})\n",
+        human_number(fill.quantity),
+        fill.symbol,
+        human_money(fill.price),
+        human_money(amount(fill.price, fill.quantity)),
+        fill.txid
+    ))
+}
+
+fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
+    json!({
+        "txid": fill.txid,
+        "side": if side == Side::Buy { "buy" } else { "sell" },
+        "symbol": fill.symbol,
+        "quantity": fill.quantity,
+        "price": json_money(fill.price),
+        "amount": json_money(amount(fill.price, fill.quantity)),
+        "time": fill.time.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn commands_list_matches_the_parser() {
+        let parser = crate::cli::Cli::command();
+        let mut names: Vec<&str> = parser.get_subcommands().map(|c| c.get_name()).collect();
+        names.push("help");
+        assert_eq!(names, COMMANDS);
+        crate::cli::Cli::command().debug_assert();
+        crate::cli::Line::command().debug_assert();
+    }
+
+    #[test]
+    fn shell_lines_parse_like_the_command_line() {
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let line = Line::try_parse_from(words("buy AAPL 10")).expect("buy");
+        assert!(matches!(line.command, Cmd::Buy { ref symbol, ref quantity }
+            if symbol == "AAPL" && quantity == "10"));
+        let line = Line::try_parse_from(words("quote AAPL MSFT --json")).expect("quote");
+        assert!(line.json);
+        let err = Line::try_parse_from(words("history AAPL fortnight")).expect_err("range");
+        assert!(
+            clap_message(&err).contains("fortnight"),
+            "{}",
+            clap_message(&err)
+        );
+    }
+
+    #[test]
+    fn local_checks_exit_65() {
+        assert_eq!(symbol("aapl"), Ok("AAPL".to_string()));
+        assert_eq!(symbol("A$").map_err(|e| e.status), Err(65));
+        assert_eq!(username("a b").map_err(|e| e.status), Err(65));
+        assert_eq!(
+            date("2026-02-30").map_err(|e| e.message),
+            Err("bad date 2026-02-30: expected a calendar day as YYYY-MM-DD".to_string())
+        );
+    }
+}

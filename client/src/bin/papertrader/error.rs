@@ -1,0 +1,372 @@
+//! Errors of the `papertrader` command: a sentence for people and a
+//! sysexits(3) status. Every reason code of PROTOCOL.md section 8 becomes a
+//! sentence here, using what the command knows (symbol, user, quantity)
+//! and the amounts in the server's text.
+
+use std::fmt;
+
+use papertrader_client::Error as ClientError;
+use papertrader_common::value::{Money, Reason, ReasonCode};
+
+use crate::output::{human_money, human_number};
+
+/// Exit statuses (sysexits.h).
+pub mod status {
+    /// Bad command line.
+    pub const USAGE: u8 = 64;
+    /// Bad input data: the server refused a value.
+    pub const DATAERR: u8 = 65;
+    /// The server cannot be reached or is unavailable.
+    pub const UNAVAILABLE: u8 = 69;
+    /// A fault inside the server or a protocol violation.
+    pub const SOFTWARE: u8 = 70;
+    /// A local file could not be read or written.
+    pub const IOERR: u8 = 74;
+    /// Try again later: rate limited, or a trade's outcome is unknown.
+    pub const TEMPFAIL: u8 = 75;
+    /// Not logged in, wrong password, ended session, private data.
+    pub const NOPERM: u8 = 77;
+    /// A bad configuration file.
+    pub const CONFIG: u8 = 78;
+}
+
+/// A failed command: `papertrader: MESSAGE` on stderr, exit `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    /// The exit status (sysexits).
+    pub status: u8,
+    /// One sentence, without the `papertrader: ` prefix.
+    pub message: String,
+}
+
+impl CliError {
+    /// An error with any status.
+    pub fn new(status: u8, message: impl Into<String>) -> CliError {
+        CliError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// Bad command line (64).
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError::new(status::USAGE, message)
+    }
+
+    /// Bad input data (65).
+    pub fn data(message: impl Into<String>) -> CliError {
+        CliError::new(status::DATAERR, message)
+    }
+
+    /// Server unreachable or unavailable (69).
+    pub fn unavailable(message: impl Into<String>) -> CliError {
+        CliError::new(status::UNAVAILABLE, message)
+    }
+
+    /// Server fault or protocol violation (70).
+    pub fn software(message: impl Into<String>) -> CliError {
+        CliError::new(status::SOFTWARE, message)
+    }
+
+    /// Local I/O error (74).
+    pub fn io(message: impl Into<String>) -> CliError {
+        CliError::new(status::IOERR, message)
+    }
+
+    /// Temporary failure (75).
+    pub fn tempfail(message: impl Into<String>) -> CliError {
+        CliError::new(status::TEMPFAIL, message)
+    }
+
+    /// Permission: not logged in, bad credentials... (77).
+    pub fn noperm(message: impl Into<String>) -> CliError {
+        CliError::new(status::NOPERM, message)
+    }
+
+    /// Configuration error (78).
+    pub fn config(message: impl Into<String>) -> CliError {
+        CliError::new(status::CONFIG, message)
+    }
+
+    /// No session file and none in memory.
+    pub fn not_logged_in() -> CliError {
+        CliError::noperm("not logged in; run: papertrader login USER")
+    }
+
+    /// The server no longer knows the session.
+    pub fn session_ended() -> CliError {
+        CliError::noperm("your session has ended; log in again")
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// What a command was about, to put into its error sentences.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct What<'a> {
+    /// The symbol of a quote, trade or history.
+    pub symbol: Option<&'a str>,
+    /// The user a command names (register, login, portfolio...).
+    pub user: Option<&'a str>,
+    /// The email of a registration.
+    pub email: Option<&'a str>,
+    /// The quantity of a trade.
+    pub quantity: Option<u64>,
+    /// The date of a history request.
+    pub date: Option<&'a str>,
+    /// True for buy and sell: a broken connection leaves the outcome open.
+    pub trade: bool,
+    /// The data asked for (`trades`, `portfolio`...), for `forbidden`.
+    pub view: Option<&'a str>,
+}
+
+/// The sentence and status for an error of the client library. `server`
+/// names the peer for connection errors.
+pub fn from_client(err: &ClientError, what: &What) -> CliError {
+    match err {
+        ClientError::Io(addr, io) if what.trade => CliError::tempfail(format!(
+            "the connection to {addr} broke mid-trade ({io}); check papertrader trades"
+        )),
+        ClientError::Io(addr, io) => {
+            CliError::unavailable(format!("cannot reach the server at {addr}: {io}"))
+        }
+        ClientError::Refused(reason) => refused(reason, what),
+        ClientError::Protocol(text) => CliError::software(format!("protocol error: {text}")),
+        ClientError::Value(err) => CliError::data(err.to_string()),
+    }
+}
+
+/// The sentence and status for a failure return.
+pub fn refused(reason: &Reason, what: &What) -> CliError {
+    let text = reason.text.as_str();
+    let symbol = what.symbol.unwrap_or("that symbol");
+    let user = what.user.unwrap_or("that user");
+    match reason.code {
+        ReasonCode::BadArguments => {
+            CliError::data(with_detail("the server refused the arguments", text))
+        }
+        ReasonCode::BadSession => CliError::session_ended(),
+        ReasonCode::WrongState => CliError::software(with_detail(
+            "the server says the connection is in the wrong state",
+            text,
+        )),
+        ReasonCode::BadCredentials => CliError::noperm("wrong username or password"),
+        ReasonCode::UsernameTaken => {
+            CliError::data(format!("the username {user} is taken; choose another"))
+        }
+        ReasonCode::InvalidUsername => CliError::data(format!(
+            "invalid username {user}: use 1-24 letters, digits, _ . or -"
+        )),
+        ReasonCode::InvalidEmail => {
+            let email = what.email.unwrap_or("");
+            CliError::data(format!(
+                "invalid email address {email}: expected one @ with text on both sides"
+            ))
+        }
+        ReasonCode::UnknownAsset => CliError::data(format!(
+            "unknown symbol {}; see papertrader assets",
+            symbol.to_ascii_uppercase()
+        )),
+        ReasonCode::BadQuantity => CliError::data(bad_quantity(what.quantity, text)),
+        ReasonCode::InsufficientFunds => CliError::data(insufficient_funds(text)),
+        ReasonCode::InsufficientShares => CliError::data(insufficient_shares(text, symbol)),
+        ReasonCode::UnknownUser => CliError::data(format!("unknown user {user}")),
+        ReasonCode::Forbidden => CliError::noperm(match what.view {
+            Some(view) => format!("the {view} of {user} are private"),
+            None => with_detail("not allowed", text),
+        }),
+        ReasonCode::BadDate => CliError::data(format!(
+            "bad date {}: expected a calendar day as YYYY-MM-DD",
+            what.date.unwrap_or("")
+        )),
+        // The server's text holds the wait: "too many failed logins; try
+        // again in 30 s".
+        ReasonCode::RateLimited if text.is_empty() => {
+            CliError::tempfail("too many attempts; try again later")
+        }
+        ReasonCode::RateLimited => CliError::tempfail(format!("rate limited: {text}")),
+        ReasonCode::Unavailable => CliError::unavailable(with_detail(
+            "the server is unavailable right now; nothing was changed",
+            text,
+        )),
+        ReasonCode::UnknownOutcome => {
+            CliError::tempfail("the server lost contact mid-trade; check papertrader trades")
+        }
+        ReasonCode::Internal => CliError::software(with_detail(
+            "the server failed internally; nothing was changed",
+            text,
+        )),
+        ReasonCode::Protocol => CliError::software(with_detail(
+            "the server did not understand the request",
+            text,
+        )),
+    }
+}
+
+/// `sentence (detail)`, or the sentence alone when the server said nothing.
+fn with_detail(sentence: &str, detail: &str) -> String {
+    if detail.is_empty() {
+        sentence.to_string()
+    } else {
+        format!("{sentence} ({detail})")
+    }
+}
+
+fn bad_quantity(quantity: Option<u64>, text: &str) -> String {
+    let shown = quantity.map(|q| format!(" {}", human_number(q)));
+    let shown = shown.unwrap_or_default();
+    if text.is_empty() {
+        format!("bad quantity{shown}: use a whole number from 1 to 1,000,000,000")
+    } else {
+        format!("bad quantity{shown}: {text}")
+    }
+}
+
+/// `cash 120.5000 is below the cost 1895.0000` (master/src/trade/batch.rs).
+fn insufficient_funds(text: &str) -> String {
+    let amounts = text
+        .strip_prefix("cash ")
+        .and_then(|rest| rest.split_once(" is below the cost "))
+        .and_then(|(cash, cost)| Some((Money::parse(cash).ok()?, Money::parse(cost).ok()?)));
+    match amounts {
+        Some((cash, cost)) => format!(
+            "not enough cash: {} available, {} needed",
+            human_money(cash),
+            human_money(cost)
+        ),
+        None => with_detail("not enough cash", text),
+    }
+}
+
+/// `holding 3 shares, selling 5` (master/src/trade/batch.rs).
+fn insufficient_shares(text: &str, symbol: &str) -> String {
+    let counts = text
+        .strip_prefix("holding ")
+        .and_then(|rest| rest.split_once(" shares, selling "))
+        .and_then(|(held, sold)| Some((held.parse::<u64>().ok()?, sold.parse::<u64>().ok()?)));
+    let symbol = symbol.to_ascii_uppercase();
+    match counts {
+        Some((held, sold)) => format!(
+            "not enough shares: you hold {} {symbol}, tried to sell {}",
+            human_number(held),
+            human_number(sold)
+        ),
+        None => with_detail("not enough shares", text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentence(code: ReasonCode, text: &str, what: &What) -> (u8, String) {
+        let err = refused(&Reason::new(code, text), what);
+        (err.status, err.message)
+    }
+
+    #[test]
+    fn trade_refusals_name_the_amounts() {
+        let what = What {
+            symbol: Some("aapl"),
+            quantity: Some(5),
+            trade: true,
+            ..What::default()
+        };
+        assert_eq!(
+            sentence(
+                ReasonCode::InsufficientFunds,
+                "cash 120.5000 is below the cost 1895.0000",
+                &what
+            ),
+            (
+                65,
+                "not enough cash: 120.5000 available, 1,895.0000 needed".to_string()
+            )
+        );
+        assert_eq!(
+            sentence(
+                ReasonCode::InsufficientShares,
+                "holding 3 shares, selling 5",
+                &what
+            ),
+            (
+                65,
+                "not enough shares: you hold 3 AAPL, tried to sell 5".to_string()
+            )
+        );
+        assert_eq!(
+            sentence(ReasonCode::InsufficientFunds, "no money", &what).1,
+            "not enough cash (no money)"
+        );
+        assert_eq!(
+            sentence(ReasonCode::UnknownOutcome, "", &what),
+            (
+                75,
+                "the server lost contact mid-trade; check papertrader trades".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn every_code_has_a_sentence_and_status() {
+        let what = What {
+            symbol: Some("zzzz"),
+            user: Some("bob"),
+            ..What::default()
+        };
+        for code in ReasonCode::all() {
+            let (status, message) = sentence(code, "detail", &what);
+            assert!((64..=78).contains(&status), "{code}: {status}");
+            assert!(!message.is_empty() && !message.contains("Reason"), "{code}");
+        }
+        assert_eq!(
+            sentence(ReasonCode::UnknownAsset, "", &what),
+            (
+                65,
+                "unknown symbol ZZZZ; see papertrader assets".to_string()
+            )
+        );
+        assert_eq!(
+            sentence(ReasonCode::BadCredentials, "x", &what),
+            (77, "wrong username or password".to_string())
+        );
+        assert_eq!(
+            sentence(
+                ReasonCode::RateLimited,
+                "too many failed logins; try again in 30 s",
+                &what
+            ),
+            (
+                75,
+                "rate limited: too many failed logins; try again in 30 s".to_string()
+            )
+        );
+        assert_eq!(sentence(ReasonCode::BadSession, "", &what).0, 77);
+        assert_eq!(sentence(ReasonCode::Unavailable, "", &what).0, 69);
+        assert_eq!(sentence(ReasonCode::Internal, "", &what).0, 70);
+    }
+
+    #[test]
+    fn broken_connections() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let err = ClientError::Io("127.0.0.1:1".into(), io);
+        let plain = from_client(&err, &What::default());
+        assert_eq!(plain.status, 69);
+        assert!(
+            plain
+                .message
+                .starts_with("cannot reach the server at 127.0.0.1:1")
+        );
+        let trade = What {
+            trade: true,
+            ..What::default()
+        };
+        assert_eq!(from_client(&err, &trade).status, 75);
+    }
+}

@@ -1,0 +1,279 @@
+//! Market data commands: `quote`, `info`, `assets` and `history` (a chart
+//! on a terminal, CSV when piped or with `--csv`, JSON with `--json`).
+
+use papertrader_client::{Bar, Quote};
+use papertrader_common::value::{Date, Timestamp};
+use serde_json::json;
+
+use crate::chart;
+use crate::cli::RangeArg;
+use crate::commands::{date, symbol};
+use crate::context::Context;
+use crate::error::{CliError, What, status};
+use crate::output::{
+    Align, Table, iso_time, json_money, key_values, percent, print, print_json, signed_money,
+};
+
+/// `quote SYMBOL...`: one row per symbol. A refused symbol is reported and
+/// the others still printed; the command then fails with its status.
+pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
+    let symbols: Vec<String> = symbols
+        .iter()
+        .map(|s| symbol(s))
+        .collect::<Result<_, _>>()?;
+    let mut quotes: Vec<Quote> = Vec::new();
+    let mut errors: Vec<CliError> = Vec::new();
+    for sym in &symbols {
+        let what = What {
+            symbol: Some(sym),
+            ..What::default()
+        };
+        match ctx.data(&what, |c, s| c.quote(s, sym)) {
+            Ok(q) => quotes.push(q),
+            // Only a refused symbol is worth going on after.
+            Err(err) if err.status == status::DATAERR => errors.push(err),
+            Err(err) => return Err(err),
+        }
+    }
+    if ctx.out.json {
+        let list: Vec<serde_json::Value> = quotes
+            .iter()
+            .map(|q| json!({"symbol": q.symbol, "price": json_money(q.price), "time": q.time.0}))
+            .collect();
+        print_json(&ctx.out, &serde_json::Value::Array(list))?;
+    } else if !quotes.is_empty() {
+        let mut table = Table::new(&[
+            ("SYMBOL", Align::Left),
+            ("PRICE", Align::Right),
+            ("TIME", Align::Left),
+        ]);
+        for q in &quotes {
+            table.row(vec![
+                q.symbol.as_str().into(),
+                ctx.out.money(q.price).into(),
+                iso_time(q.time).into(),
+            ]);
+        }
+        print(&table.render(&ctx.out))?;
+    }
+    let last = errors.pop();
+    for err in errors {
+        eprintln!("papertrader: {err}");
+    }
+    last.map_or(Ok(()), Err)
+}
+
+/// `info SYMBOL`: the current UTC day so far.
+pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
+    let sym = symbol(text)?;
+    let what = What {
+        symbol: Some(&sym),
+        ..What::default()
+    };
+    let info = ctx.data(&what, |c, s| c.info(s, &sym))?;
+    let day = info.day;
+    if ctx.out.json {
+        let value = json!({
+            "symbol": info.symbol,
+            "open": json_money(day.open),
+            "high": json_money(day.high),
+            "low": json_money(day.low),
+            "close": json_money(day.close),
+            "volume": day.volume,
+            "time": day.time.0,
+        });
+        return print_json(&ctx.out, &value);
+    }
+    let out = ctx.out;
+    let change = day.close.raw() - day.open.raw();
+    let change_money = papertrader_common::value::Money(change);
+    let mut change_text = out.signed(change_money);
+    let pct = out.percent(change_money, day.open);
+    if !pct.is_empty() {
+        change_text.push_str(&format!(" ({pct})"));
+    }
+    let pairs = vec![
+        ("symbol".to_string(), info.symbol.clone()),
+        ("open".to_string(), out.money(day.open)),
+        ("high".to_string(), out.money(day.high)),
+        ("low".to_string(), out.money(day.low)),
+        ("close".to_string(), out.money(day.close)),
+        ("change".to_string(), out.gain(&change_text, change)),
+        ("volume".to_string(), out.number(day.volume)),
+        ("updated".to_string(), iso_time(day.time)),
+    ];
+    print(&key_values(&out, &pairs))
+}
+
+/// `assets`: every tradable symbol and its name.
+pub fn assets(ctx: &mut Context) -> Result<(), CliError> {
+    let list = ctx.data(&What::default(), |c, s| c.assets(s))?;
+    ctx.set_assets(&list);
+    if ctx.out.json {
+        let value: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(s, n)| json!({"symbol": s, "name": n}))
+            .collect();
+        return print_json(&ctx.out, &serde_json::Value::Array(value));
+    }
+    let mut table = Table::new(&[("SYMBOL", Align::Left), ("NAME", Align::Left)]);
+    for (s, n) in &list {
+        table.row(vec![s.as_str().into(), n.as_str().into()]);
+    }
+    print(&table.render(&ctx.out))
+}
+
+/// `history SYMBOL RANGE [DATE] [--csv]`.
+pub fn history(
+    ctx: &mut Context,
+    text: &str,
+    range: RangeArg,
+    day: Option<&str>,
+    csv: bool,
+) -> Result<(), CliError> {
+    let sym = symbol(text)?;
+    if range == RangeArg::All && day.is_some() {
+        return Err(CliError::usage("history SYMBOL all takes no DATE"));
+    }
+    let when = day.map(date).transpose()?;
+    let what = What {
+        symbol: Some(&sym),
+        date: day,
+        ..What::default()
+    };
+    let bars = ctx.data(&what, |c, s| c.history(s, &sym, range.range(), when))?;
+    let label = |t: Timestamp| match range {
+        RangeArg::Day => iso_time(t),
+        _ => Date::of_timestamp(t).to_string(),
+    };
+    if ctx.out.json {
+        let list: Vec<serde_json::Value> = bars
+            .iter()
+            .map(|b| {
+                json!({
+                    "time": b.time.0,
+                    "date": label(b.time),
+                    "open": json_money(b.open),
+                    "high": json_money(b.high),
+                    "low": json_money(b.low),
+                    "close": json_money(b.close),
+                    "volume": b.volume,
+                })
+            })
+            .collect();
+        return print_json(&ctx.out, &serde_json::Value::Array(list));
+    }
+    if csv || !ctx.out.tty {
+        return print(&history_csv(&bars, &label));
+    }
+    let until = when.unwrap_or_else(|| Date::of_timestamp(Timestamp::now()));
+    print(&history_chart(ctx, &sym, range, until, &bars))
+}
+
+/// `date,open,high,low,close,volume` lines, oldest first.
+fn history_csv(bars: &[Bar], label: &dyn Fn(Timestamp) -> String) -> String {
+    let mut text = String::from("date,open,high,low,close,volume\n");
+    for b in bars {
+        text.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            label(b.time),
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume
+        ));
+    }
+    text
+}
+
+/// A title line with the change over the range, then the chart.
+fn history_chart(ctx: &Context, sym: &str, range: RangeArg, until: Date, bars: &[Bar]) -> String {
+    let out = ctx.out;
+    let span = match range {
+        RangeArg::All => "all history".to_string(),
+        RangeArg::Day => format!("day {until} (UTC)"),
+        r => format!("{} to {until}", r.name()),
+    };
+    let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
+        return format!("{sym}, {span}: no prices in this range\n");
+    };
+    let change = papertrader_common::value::Money(last.close.raw() - first.close.raw());
+    let mut change_text = signed_money(change, true);
+    if let Some(pct) = percent(change, first.close) {
+        change_text.push_str(&format!(" ({pct}%)"));
+    }
+    let mut text = format!(
+        "{}, {span}: {} -> {}  {}\n",
+        out.bold(sym),
+        out.money(first.close),
+        out.money(last.close),
+        out.gain(&change_text, change.raw())
+    );
+    let x_label = |t: Timestamp| match range {
+        RangeArg::Day => iso_time(t)[11..16].to_string(),
+        _ => Date::of_timestamp(t).to_string(),
+    };
+    let closes: Vec<_> = bars.iter().map(|b| b.close).collect();
+    let lines = chart::render(
+        &closes,
+        &x_label(first.time),
+        &x_label(last.time),
+        columns(),
+        unicode(),
+    );
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+/// The terminal width: `$COLUMNS`, else 80.
+fn columns() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &usize| c >= 20)
+        .unwrap_or(80)
+}
+
+/// Whether the locale is UTF-8 (block characters), else ASCII.
+fn unicode() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.is_empty())
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use papertrader_common::value::Money;
+
+    #[test]
+    fn csv_dates_follow_the_range() {
+        let bar = Bar {
+            time: Timestamp(1_732_183_200),
+            open: Money(1_880_000),
+            high: Money(1_912_500),
+            low: Money(1_875_000),
+            close: Money(1_895_000),
+            volume: 53_200_000,
+        };
+        let daily = history_csv(&[bar], &|t| Date::of_timestamp(t).to_string());
+        assert_eq!(
+            daily,
+            "date,open,high,low,close,volume\n\
+             2024-11-21,188.0000,191.2500,187.5000,189.5000,53200000\n"
+        );
+        let day = history_csv(&[bar], &iso_time);
+        assert!(
+            day.ends_with("\n2024-11-21T10:00:00Z,188.0000,191.2500,187.5000,189.5000,53200000\n")
+        );
+    }
+}

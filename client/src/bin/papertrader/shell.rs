@@ -1,0 +1,363 @@
+//! `papertrader shell`: an interactive prompt on the main thread. Each line
+//! is split into words and run by `commands::dispatch`, exactly as if it had
+//! been given on the command line; rustyline does the editing, the history
+//! (`<state_dir>/history`, mode 0600) and the Tab completion.
+//!
+//! The completer cannot borrow the `Context` while the editor runs, so the
+//! shell fetches the asset symbols once before the loop and again after
+//! each `login` or `logout` (or after any command that works while it has
+//! none), and hands the `Helper` a copy.
+
+use std::fs;
+use std::io::{self, IsTerminal};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::{DefaultHistory, History};
+use rustyline::validate::Validator;
+use rustyline::{CompletionType, Config, Editor, Helper};
+
+use crate::commands::{COMMANDS, dispatch};
+use crate::context::Context;
+use crate::error::CliError;
+
+const PROMPT: &str = "papertrader> ";
+const HISTORY_FILE: &str = "history";
+const HISTORY_LINES: usize = 1000;
+
+/// Commands whose arguments are asset symbols; `quote` takes several.
+const SYMBOL_COMMANDS: &[&str] = &["buy", "sell", "quote", "info", "history"];
+/// The ranges of `history SYMBOL RANGE`.
+const RANGES: &[&str] = &["day", "week", "month", "year", "all"];
+/// Words that leave the shell. `quit` completes only when nothing else
+/// does, so that `qu` Tab still gives `quote`.
+const EXIT_WORDS: &[&str] = &["exit", "quit"];
+
+/// Runs the shell until `exit`, `quit` or end of input.
+///
+/// A failed command prints its message and the prompt continues. When
+/// stdin is not a terminal (a script piped in), the shell then ends with
+/// the status of the last failed command, so scripts can check it.
+pub fn run(ctx: &mut Context) -> Result<(), CliError> {
+    let interactive = io::stdin().is_terminal();
+    let mut editor = editor()?;
+    let history = ctx.state_dir().join(HISTORY_FILE);
+    load_history(&mut editor, &history);
+    editor.set_helper(Some(ShellHelper::new(ctx.symbols())));
+
+    let mut failed: Option<CliError> = None;
+    loop {
+        let line = match editor.readline(PROMPT) {
+            Ok(line) => line,
+            // Ctrl-C drops the line being typed, as in sh.
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(err) => {
+                save_history(&mut editor, &history);
+                return Err(CliError::io(format!("reading the command line: {err}")));
+            }
+        };
+        let words = match split(&line) {
+            Ok(words) => words,
+            Err(err) => {
+                report(&err);
+                failed = Some(err);
+                continue;
+            }
+        };
+        let Some(first) = words.first() else { continue };
+        if EXIT_WORDS.contains(&first.as_str()) {
+            break;
+        }
+        // Saved after every line, so a shell killed mid-command keeps it.
+        save_history(&mut editor, &history);
+        // `shell` itself is refused by dispatch.
+        match dispatch(ctx, &words) {
+            Ok(()) => refresh_symbols(&mut editor, ctx, first),
+            Err(err) => {
+                report(&err);
+                failed = Some(err);
+            }
+        }
+    }
+    save_history(&mut editor, &history);
+    match failed {
+        // The message was printed when the command failed.
+        Some(err) if !interactive => Err(CliError::new(err.status, "")),
+        _ => Ok(()),
+    }
+}
+
+/// Gives the completer the symbols of the (new) session after `login` and
+/// `logout`, or once a command has worked when it has none yet (the
+/// server was down at start). `Context` caches the list, so this is cheap.
+fn refresh_symbols(editor: &mut Editor<ShellHelper, DefaultHistory>, ctx: &mut Context, cmd: &str) {
+    if let Some(helper) = editor.helper_mut()
+        && (helper.symbols.is_empty() || matches!(cmd, "login" | "logout"))
+    {
+        helper.symbols = ctx.symbols();
+    }
+}
+
+fn report(err: &CliError) {
+    eprintln!("papertrader: {err}");
+}
+
+fn editor() -> Result<Editor<ShellHelper, DefaultHistory>, CliError> {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(true)
+        .history_ignore_space(true)
+        .max_history_size(HISTORY_LINES)
+        .and_then(|b| b.history_ignore_dups(true))
+        .map_err(|err| CliError::software(format!("line editor: {err}")))?
+        .build();
+    Editor::with_config(config).map_err(|err| CliError::software(format!("line editor: {err}")))
+}
+
+/// Loads the history file; a missing one is a first run, anything else is
+/// worth a warning but not worth refusing to start.
+fn load_history(editor: &mut Editor<ShellHelper, DefaultHistory>, path: &Path) {
+    match editor.load_history(path) {
+        Ok(()) => {}
+        Err(ReadlineError::Io(err)) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => eprintln!("papertrader: {}: {err}", path.display()),
+    }
+}
+
+/// Saves the history file, readable by its owner only: commands name
+/// users and positions.
+fn save_history(editor: &mut Editor<ShellHelper, DefaultHistory>, path: &Path) {
+    if editor.history().is_empty() {
+        return;
+    }
+    if let Err(err) = editor.save_history(path) {
+        eprintln!("papertrader: {}: {err}", path.display());
+        return;
+    }
+    if let Err(err) = fs::set_permissions(path, fs::Permissions::from_mode(0o600)) {
+        eprintln!("papertrader: {}: {err}", path.display());
+    }
+}
+
+/// Splits a line on whitespace; `"..."` makes one word of what it holds
+/// (spaces included, `""` an empty word), `\"` and `\\` inside quotes are a
+/// quote and a backslash.
+fn split(line: &str) -> Result<Vec<String>, CliError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(e @ ('"' | '\\')) => word.push(e),
+                            Some(other) => {
+                                word.push('\\');
+                                word.push(other);
+                            }
+                            None => return Err(unclosed()),
+                        },
+                        Some(other) => word.push(other),
+                        None => return Err(unclosed()),
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+fn unclosed() -> CliError {
+    CliError::usage("unclosed double quote")
+}
+
+/// The rustyline helper: completion only, the rest are no-ops.
+struct ShellHelper {
+    symbols: Vec<String>,
+}
+
+impl ShellHelper {
+    fn new(symbols: Vec<String>) -> ShellHelper {
+        ShellHelper { symbols }
+    }
+
+    /// Candidates for the word starting with `prefix` that follows the
+    /// words `before`.
+    fn candidates(&self, before: &[&str], prefix: &str) -> Vec<String> {
+        match before {
+            [] => commands(prefix),
+            ["quote", ..] => symbols(&self.symbols, prefix),
+            [cmd] if SYMBOL_COMMANDS.contains(cmd) => symbols(&self.symbols, prefix),
+            ["history", _] => RANGES
+                .iter()
+                .filter(|r| starts_with_ignore_case(r, prefix))
+                .map(|r| r.to_string())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Command names starting with `prefix`, `exit` among them; `quit` only
+/// when nothing else matches.
+fn commands(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = COMMANDS
+        .iter()
+        .chain(&EXIT_WORDS[..1])
+        .filter(|c| c.starts_with(prefix) && **c != "shell")
+        .map(|c| c.to_string())
+        .collect();
+    if names.is_empty() && EXIT_WORDS[1].starts_with(prefix) {
+        names.push(EXIT_WORDS[1].to_string());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Symbols starting with `prefix` in any case, upper-cased.
+fn symbols(all: &[String], prefix: &str) -> Vec<String> {
+    let mut found: Vec<String> = all
+        .iter()
+        .filter(|s| starts_with_ignore_case(s, prefix))
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+fn starts_with_ignore_case(word: &str, prefix: &str) -> bool {
+    word.len() >= prefix.len()
+        && word.is_char_boundary(prefix.len())
+        && word[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let head = &line[..pos];
+        let start = head
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let prefix = &head[start..];
+        if prefix.starts_with(['"', '-']) {
+            return Ok((start, Vec::new()));
+        }
+        let before: Vec<&str> = head[..start].split_whitespace().collect();
+        let pairs = self
+            .candidates(&before, prefix)
+            .into_iter()
+            .map(|word| Pair {
+                // A finished word is followed by a space, as in sh.
+                replacement: format!("{word} "),
+                display: word,
+            })
+            .collect();
+        Ok((start, pairs))
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ShellHelper {}
+
+impl Validator for ShellHelper {}
+
+impl Helper for ShellHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        split(line).unwrap_or_else(|err| panic!("{line}: {err}"))
+    }
+
+    #[test]
+    fn splits_on_whitespace_and_double_quotes() {
+        assert_eq!(words("  buy  AAPL\t10 "), ["buy", "AAPL", "10"]);
+        assert_eq!(
+            words(r#"register bob "b@example.com" x"y z"w"#),
+            ["register", "bob", "b@example.com", "xy zw"]
+        );
+        assert_eq!(words(r#"a "" b"#), ["a", "", "b"]);
+        assert_eq!(words(r#""say \"hi\" \\ \n""#), [r#"say "hi" \ \n"#]);
+        assert!(words("   ").is_empty());
+        let err = split(r#"buy "AAPL"#).expect_err("unclosed");
+        assert_eq!(err.status, 64);
+    }
+
+    fn helper() -> ShellHelper {
+        ShellHelper::new(vec!["AAPL".into(), "AMZN".into(), "MSFT".into()])
+    }
+
+    #[test]
+    fn completes_commands_with_quit_only_when_alone() {
+        let h = helper();
+        assert_eq!(h.candidates(&[], "bu"), ["buy"]);
+        assert_eq!(h.candidates(&[], "qu"), ["quote"]);
+        assert_eq!(h.candidates(&[], "qui"), ["quit"]);
+        assert_eq!(h.candidates(&[], "ex"), ["exit"]);
+        assert!(h.candidates(&[], "sh").is_empty(), "shell is refused here");
+        assert!(h.candidates(&[], "zz").is_empty());
+    }
+
+    #[test]
+    fn completes_symbols_and_ranges() {
+        let h = helper();
+        assert_eq!(h.candidates(&["quote"], "a"), ["AAPL", "AMZN"]);
+        assert_eq!(h.candidates(&["quote", "AAPL"], "ms"), ["MSFT"]);
+        assert_eq!(h.candidates(&["buy"], "Aa"), ["AAPL"]);
+        assert!(h.candidates(&["buy", "AAPL"], "1").is_empty());
+        assert_eq!(h.candidates(&["history", "AAPL"], "m"), ["month"]);
+        assert_eq!(h.candidates(&["history", "AAPL"], ""), RANGES);
+        assert!(h.candidates(&["portfolio"], "a").is_empty());
+    }
+
+    #[test]
+    fn completion_replaces_the_word_under_the_cursor() {
+        let h = helper();
+        let history = DefaultHistory::new();
+        let ctx = rustyline::Context::new(&history);
+        let (start, pairs) = h.complete("quote AA", 8, &ctx).expect("complete");
+        assert_eq!(start, 6);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].replacement, "AAPL ");
+        let (start, pairs) = h.complete("bu", 2, &ctx).expect("complete");
+        assert_eq!((start, pairs[0].replacement.as_str()), (0, "buy "));
+    }
+}

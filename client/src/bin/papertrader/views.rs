@@ -1,0 +1,302 @@
+//! User views: `portfolio`, `trades`, `user` and `workers`.
+
+use papertrader_client::{Position, Trade};
+use papertrader_common::value::{Money, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::commands::username;
+use crate::context::Context;
+use crate::error::{CliError, What};
+use crate::output::{
+    Align, Cell, Output, Table, amount, iso_time, json_money, key_values, percent, print,
+    print_json,
+};
+
+/// `portfolio [USER]`: your positions with cost and profit, then cash and
+/// equity; another user's holdings only.
+pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> {
+    let me = ctx.me()?;
+    let target = match user {
+        Some(u) => username(u)?,
+        None => me.clone(),
+    };
+    let what = What {
+        user: Some(&target),
+        view: Some("portfolio"),
+        ..What::default()
+    };
+    let positions = ctx.data(&what, |c, s| c.portfolio(s, &target))?;
+    if !target.eq_ignore_ascii_case(&me) {
+        return public_portfolio(&ctx.out, &target, &positions);
+    }
+    let info = ctx.data(&what, |c, s| c.user_info(s, &target))?;
+    let money_of = |key: &str| {
+        info.iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| Money::parse(v).ok())
+    };
+    let (cash, equity) = match (money_of("cash"), money_of("equity")) {
+        (Some(cash), Some(equity)) => (cash, equity),
+        _ => {
+            return Err(CliError::software(
+                "protocol error: the server sent no cash or equity for your account",
+            ));
+        }
+    };
+    let rows: Vec<Row> = positions.iter().filter_map(Row::of).collect();
+    let out = ctx.out;
+    if out.json {
+        return print_json(&out, &own_json(&target, cash, equity, &rows));
+    }
+    let mut text = String::new();
+    if rows.is_empty() && out.tty {
+        text.push_str("no positions\n");
+    } else {
+        text.push_str(&own_table(&out, &rows).render(&out));
+    }
+    if out.tty {
+        text.push('\n');
+    }
+    let pairs = vec![
+        ("cash".to_string(), out.money(cash)),
+        ("equity".to_string(), out.money(equity)),
+    ];
+    text.push_str(&key_values(&out, &pairs));
+    print(&text)
+}
+
+/// One of your positions with its cost basis and profit.
+struct Row {
+    symbol: String,
+    quantity: u64,
+    avg_cost: Money,
+    price: Money,
+    value: Money,
+    cost: Money,
+    pl: Money,
+}
+
+impl Row {
+    /// `None` for a public-view position (no prices).
+    fn of(p: &Position) -> Option<Row> {
+        let (avg_cost, price, value) = (p.avg_cost?, p.price?, p.value?);
+        let cost = amount(avg_cost, p.quantity);
+        Some(Row {
+            symbol: p.symbol.clone(),
+            quantity: p.quantity,
+            avg_cost,
+            price,
+            value,
+            cost,
+            pl: Money(value.raw().saturating_sub(cost.raw())),
+        })
+    }
+}
+
+/// Sums of cost, value and profit.
+fn totals(rows: &[Row]) -> (Money, Money, Money) {
+    let sum =
+        |f: fn(&Row) -> Money| Money(rows.iter().map(|r| f(r).raw()).fold(0, i64::saturating_add));
+    (sum(|r| r.cost), sum(|r| r.value), sum(|r| r.pl))
+}
+
+fn own_table(out: &Output, rows: &[Row]) -> Table {
+    let mut table = Table::new(&[
+        ("SYMBOL", Align::Left),
+        ("QTY", Align::Right),
+        ("AVG COST", Align::Right),
+        ("PRICE", Align::Right),
+        ("VALUE", Align::Right),
+        ("P/L", Align::Right),
+        ("P/L%", Align::Right),
+    ]);
+    let gain_cells = |pl: Money, cost: Money| {
+        let pl_text = out.signed(pl);
+        let pct = out.percent(pl, cost);
+        vec![
+            Cell::painted(&pl_text, out.gain(&pl_text, pl.raw())),
+            Cell::painted(&pct, out.gain(&pct, pl.raw())),
+        ]
+    };
+    for r in rows {
+        let mut cells: Vec<Cell> = vec![
+            r.symbol.as_str().into(),
+            out.number(r.quantity).into(),
+            out.money(r.avg_cost).into(),
+            out.money(r.price).into(),
+            out.money(r.value).into(),
+        ];
+        cells.extend(gain_cells(r.pl, r.cost));
+        table.row(cells);
+    }
+    let (cost, value, pl) = totals(rows);
+    let mut cells: Vec<Cell> = vec![
+        Cell::painted("TOTAL", out.bold("TOTAL")),
+        "".into(),
+        "".into(),
+        "".into(),
+        out.money(value).into(),
+    ];
+    cells.extend(gain_cells(pl, cost));
+    table.row(cells);
+    table
+}
+
+fn own_json(user: &str, cash: Money, equity: Money, rows: &[Row]) -> Value {
+    let pct = |pl: Money, cost: Money| {
+        percent(pl, cost).map_or(Value::Null, |p| {
+            Value::String(p.trim_start_matches('+').into())
+        })
+    };
+    let positions: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "symbol": r.symbol,
+                "quantity": r.quantity,
+                "avg_cost": json_money(r.avg_cost),
+                "price": json_money(r.price),
+                "value": json_money(r.value),
+                "cost": json_money(r.cost),
+                "pl": json_money(r.pl),
+                "pl_percent": pct(r.pl, r.cost),
+            })
+        })
+        .collect();
+    let (cost, value, pl) = totals(rows);
+    json!({
+        "username": user,
+        "positions": positions,
+        "total": {
+            "cost": json_money(cost),
+            "value": json_money(value),
+            "pl": json_money(pl),
+            "pl_percent": pct(pl, cost),
+        },
+        "cash": json_money(cash),
+        "equity": json_money(equity),
+    })
+}
+
+fn public_portfolio(out: &Output, user: &str, positions: &[Position]) -> Result<(), CliError> {
+    if out.json {
+        let list: Vec<Value> = positions
+            .iter()
+            .map(|p| json!({"symbol": p.symbol, "quantity": p.quantity}))
+            .collect();
+        return print_json(out, &json!({"username": user, "positions": list}));
+    }
+    if positions.is_empty() && out.tty {
+        return print(&format!("{user} holds nothing\n"));
+    }
+    let mut table = Table::new(&[("SYMBOL", Align::Left), ("QTY", Align::Right)]);
+    for p in positions {
+        table.row(vec![
+            p.symbol.as_str().into(),
+            out.number(p.quantity).into(),
+        ]);
+    }
+    print(&table.render(out))
+}
+
+/// `trades [USER]`: the transaction history, oldest first.
+pub fn trades(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> {
+    let target = match user {
+        Some(u) => username(u)?,
+        None => ctx.me()?,
+    };
+    let what = What {
+        user: Some(&target),
+        view: Some("trades"),
+        ..What::default()
+    };
+    let list = ctx.data(&what, |c, s| c.trades(s, &target))?;
+    let out = ctx.out;
+    if out.json {
+        let value: Vec<Value> = list.iter().map(trade_json).collect();
+        return print_json(&out, &Value::Array(value));
+    }
+    if list.is_empty() && out.tty {
+        return print("no trades yet\n");
+    }
+    let mut table = Table::new(&[
+        ("TXID", Align::Right),
+        ("TIME", Align::Left),
+        ("SIDE", Align::Left),
+        ("SYMBOL", Align::Left),
+        ("QTY", Align::Right),
+        ("PRICE", Align::Right),
+    ]);
+    for t in &list {
+        let sign = if t.side == "buy" { 1 } else { -1 };
+        table.row(vec![
+            t.txid.to_string().into(),
+            iso_time(t.time).into(),
+            Cell::painted(&t.side, out.gain(&t.side, sign)),
+            t.symbol.as_str().into(),
+            out.number(t.quantity).into(),
+            out.money(t.price).into(),
+        ]);
+    }
+    print(&table.render(&out))
+}
+
+fn trade_json(t: &Trade) -> Value {
+    json!({
+        "txid": t.txid,
+        "time": t.time.0,
+        "side": t.side,
+        "symbol": t.symbol,
+        "quantity": t.quantity,
+        "price": json_money(t.price),
+    })
+}
+
+/// `user USER`: the account's key/value lines (private view for yourself).
+pub fn user(ctx: &mut Context, name: &str) -> Result<(), CliError> {
+    let name = username(name)?;
+    let what = What {
+        user: Some(&name),
+        ..What::default()
+    };
+    let pairs = ctx.data(&what, |c, s| c.user_info(s, &name))?;
+    let out = ctx.out;
+    if out.json {
+        let mut map = Map::new();
+        for (key, value) in &pairs {
+            let v = match key.as_str() {
+                "created" => value
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::String(value.clone()), Value::from),
+                _ => Value::String(value.clone()),
+            };
+            map.insert(key.clone(), v);
+        }
+        return print_json(&out, &Value::Object(map));
+    }
+    let shown: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(key, value)| {
+            let shown = match key.as_str() {
+                "created" => Timestamp::parse(&value).map_or(value.clone(), iso_time),
+                "cash" | "equity" => Money::parse(&value).map_or(value.clone(), |m| out.money(m)),
+                _ => value,
+            };
+            (key, shown)
+        })
+        .collect();
+    print(&key_values(&out, &shown))
+}
+
+/// `workers`: one address per line.
+pub fn workers(ctx: &mut Context) -> Result<(), CliError> {
+    let list = ctx.workers()?;
+    if ctx.out.json {
+        return print_json(&ctx.out, &json!(list));
+    }
+    if list.is_empty() && ctx.out.tty {
+        return print("no workers are up\n");
+    }
+    let text: String = list.iter().map(|w| format!("{w}\n")).collect();
+    print(&text)
+}
