@@ -13,8 +13,10 @@ pub mod frame;
 #[cfg(feature = "gpg")]
 pub mod gpg;
 pub mod instr;
+pub mod io;
 pub mod log;
 pub mod message;
+pub mod notify;
 pub mod transfer;
 pub mod value;
 

@@ -4,7 +4,7 @@
 //! and the gpg thread; their results come back as [`Event`]s.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use papertrader_common::io::{read_available, write_pending};
 use papertrader_common::log::LogHandle;
 use papertrader_common::value::Timestamp;
 use papertrader_common::{Decoder, Frame};
@@ -318,26 +319,18 @@ impl Server {
         };
         let mut buf = [0u8; READ_CHUNK];
         let mut frames = Vec::new();
-        let mut closed = false;
-        loop {
-            match conn.stream.read(&mut buf) {
-                Ok(0) => {
-                    closed = true;
-                    break;
-                }
-                Ok(n) => {
+        let closed = match read_available(&mut conn.stream, &mut conn.decoder, &mut buf) {
+            Ok((n, closed)) => {
+                if n > 0 {
                     conn.last_rx = Instant::now();
-                    conn.decoder.push(&buf[..n]);
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    log::debug!("{}: read: {err}", conn.peer);
-                    closed = true;
-                    break;
-                }
+                closed
             }
-        }
+            Err(err) => {
+                log::debug!("{}: read: {err}", conn.peer);
+                true
+            }
+        };
         loop {
             match conn.decoder.next_frame() {
                 Ok(Some(frame)) => frames.push(frame),
@@ -402,28 +395,13 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let mut written = 0;
-        let mut failed = false;
-        while written < conn.out.len() {
-            match conn.stream.write(&conn.out[written..]) {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(n) => written += n,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    log::debug!("{}: write: {err}", conn.peer);
-                    failed = true;
-                    break;
-                }
+        let failed = match write_pending(&mut conn.stream, &mut conn.out) {
+            Ok(()) => false,
+            Err(err) => {
+                log::debug!("{}: write: {err}", conn.peer);
+                true
             }
-        }
-        conn.out.drain(..written);
-        if conn.out.is_empty() && conn.out.capacity() > 4096 {
-            conn.out = Vec::new();
-        }
+        };
         if failed || (conn.close_when_flushed && conn.out.is_empty()) {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
             self.close(token);

@@ -4,11 +4,12 @@
 //! answers out of order. Owned by the event loop thread.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use papertrader_common::io::write_pending;
 use papertrader_common::value::SessionId;
 use papertrader_common::{Decoder, Frame, State};
 
@@ -158,24 +159,7 @@ impl Client {
 
     /// Writes what the socket takes; Err when the peer is gone.
     pub fn flush(&mut self) -> io::Result<()> {
-        let mut written = 0;
-        let result = loop {
-            if written == self.out.len() {
-                break Ok(());
-            }
-            match self.stream.write(&self.out[written..]) {
-                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(e),
-            }
-        };
-        self.out.drain(..written);
-        if self.out.is_empty() && self.out.capacity() > 4096 {
-            self.out = Vec::new();
-        }
-        result
+        write_pending(&mut self.stream, &mut self.out)
     }
 
     /// Whether output is pending.

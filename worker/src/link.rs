@@ -4,11 +4,12 @@
 //! master's REQID-tagged replies back to clients in order. Runs on the
 //! event loop thread as part of [`Server`].
 
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Token};
+use papertrader_common::io::{read_available, write_pending};
 use papertrader_common::message::{frame, reply, split_prefix};
 use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{Reason, ReasonCode, SessionId, hex};
@@ -210,25 +211,18 @@ impl Server {
 
     fn link_read(&mut self) {
         let mut buf = [0u8; 16 * 1024];
-        let mut closed = None;
-        while let Some(stream) = self.link.stream.as_mut() {
-            match stream.read(&mut buf) {
-                Ok(0) => {
-                    closed = Some("the master closed the link".to_string());
-                    break;
-                }
-                Ok(n) => {
+        let Some(stream) = self.link.stream.as_mut() else {
+            return;
+        };
+        let closed = match read_available(stream, &mut self.link.decoder, &mut buf) {
+            Ok((n, closed)) => {
+                if n > 0 {
                     self.link.last_rx = Instant::now();
-                    self.link.decoder.push(&buf[..n]);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    closed = Some(format!("read: {e}"));
-                    break;
-                }
+                closed.then(|| "the master closed the link".to_string())
             }
-        }
+            Err(e) => Some(format!("read: {e}")),
+        };
         loop {
             match self.link.decoder.next_frame() {
                 Ok(Some(f)) => self.on_master_frame(f),
@@ -467,24 +461,9 @@ impl Server {
         let Some(stream) = self.link.stream.as_mut() else {
             return;
         };
-        let mut written = 0;
-        let mut failed = None;
-        while written < self.link.out.len() {
-            match stream.write(&self.link.out[written..]) {
-                Ok(0) => {
-                    failed = Some("write: connection closed".to_string());
-                    break;
-                }
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    failed = Some(format!("write: {e}"));
-                    break;
-                }
-            }
-        }
-        self.link.out.drain(..written);
+        let failed = write_pending(stream, &mut self.link.out)
+            .err()
+            .map(|e| format!("write: {e}"));
         if let Some(why) = failed {
             if self.link.phase != Phase::Connecting {
                 self.link_down(&why);

@@ -4,7 +4,7 @@
 //! comes back as an [`Event`].
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use papertrader_common::io::read_available;
 use papertrader_common::log::LogHandle;
 use papertrader_common::message::reply;
 use papertrader_common::value::{Reason, ReasonCode};
@@ -256,25 +257,16 @@ impl Server {
         let Some(client) = self.clients.get_mut(&token) else {
             return (Vec::new(), false);
         };
-        let mut closed = false;
-        loop {
-            match client.stream.read(&mut self.read_buf) {
-                Ok(0) => {
-                    closed = true;
-                    break;
+        let closed =
+            match read_available(&mut client.stream, &mut client.decoder, &mut self.read_buf) {
+                Ok((n, closed)) => {
+                    if n > 0 {
+                        client.last_rx = Instant::now();
+                    }
+                    closed
                 }
-                Ok(n) => {
-                    client.last_rx = Instant::now();
-                    client.decoder.push(&self.read_buf[..n]);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    closed = true;
-                    break;
-                }
-            }
-        }
+                Err(_) => true,
+            };
         let mut frames = Vec::new();
         loop {
             match client.decoder.next_frame() {
