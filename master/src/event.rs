@@ -54,27 +54,9 @@ pub enum Event {
 }
 
 /// Sends events to the loop and wakes it.
-#[derive(Clone)]
-pub struct Notifier {
-    tx: Sender<Event>,
-    waker: Arc<Waker>,
-}
+pub type Notifier = papertrader_common::notify::Notifier<Event>;
 
-impl Notifier {
-    /// A notifier and the receiving end the loop drains.
-    pub fn new(waker: Arc<Waker>) -> (Notifier, Receiver<Event>) {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        (Notifier { tx, waker }, rx)
-    }
-
-    /// Delivers `event`; false once the loop has gone away.
-    pub fn send(&self, event: Event) -> bool {
-        if self.tx.send(event).is_err() {
-            return false;
-        }
-        if let Err(err) = self.waker.wake() {
-            log::error!("cannot wake the event loop: {err}");
-        }
-        true
-    }
+/// A notifier waking the loop through `waker`, and the loop's receiver.
+pub fn notifier(waker: Arc<Waker>) -> (Notifier, Receiver<Event>) {
+    Notifier::new(Arc::new(move || waker.wake()))
 }

@@ -16,7 +16,7 @@ use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_master::auth::Auth;
 use papertrader_master::config::{Config, PriceSourceKind};
-use papertrader_master::event::Notifier;
+use papertrader_master::event::{self, Notifier};
 use papertrader_master::market::feed::FeedConfig;
 use papertrader_master::market::http::{HttpConfig, HttpSource};
 use papertrader_master::market::source::{CsvSource, PriceSource, SimSource};
@@ -82,7 +82,7 @@ fn run() -> Result<(), (u8, String)> {
 
     let poll = Poll::new().map_err(oserr("poll"))?;
     let waker = Server::waker(&poll).map_err(oserr("waker"))?;
-    let (notifier, events) = Notifier::new(waker);
+    let (notifier, events) = event::notifier(waker);
     let assets = Arc::new(parking_lot::RwLock::new(assets));
     let helpers = spawn_helpers(&config, &assets, source, control_listener, &notifier, &log)?;
     signals::spawn(notifier).map_err(oserr("signal thread"))?;

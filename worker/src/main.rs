@@ -10,7 +10,7 @@ use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
-use papertrader_worker::event::Notifier;
+use papertrader_worker::event;
 use papertrader_worker::server::{Parts, Server};
 use papertrader_worker::threads;
 use parking_lot::Mutex;
@@ -69,7 +69,7 @@ fn run() -> Result<(), (u8, String)> {
 
     let poll = Poll::new().map_err(oserr("poll".into()))?;
     let waker = Server::waker(&poll).map_err(oserr("waker".into()))?;
-    let (notifier, events) = Notifier::new(waker);
+    let (notifier, events) = event::notifier(waker);
     let caches = Arc::new(Mutex::new(Caches::new(
         config.session_cache_ttl,
         config.history_cache_ttl,
