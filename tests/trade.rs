@@ -265,6 +265,20 @@ fn ten_connections_race_for_the_same_cash() {
         util::stderr(&out)
     );
     assert!(util::stdout(&out).contains("audit clean"));
+    let sock = sock.to_str().expect("path");
+    let out = util::run("ptctl", &["-s", sock, "account", "Carol"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    let text = util::stdout(&out);
+    assert!(text.contains("cash 10000.0000"), "{text}");
+    assert!(text.contains("position AAPL 900 "), "{text}");
+    assert!(text.contains("transactions 6"), "{text}");
+    let out = util::run("ptctl", &["-s", sock, "account", "nobody"], b"");
+    assert_eq!(out.status.code(), Some(70));
+    assert!(
+        util::stderr(&out).contains("nobody"),
+        "{}",
+        util::stderr(&out)
+    );
 }
 
 /// A master with workers w1 and w2 linked by test harness links, a fixed

@@ -375,3 +375,28 @@ fn frame_timeout_does_not_drop_a_client_making_progress() {
         assert_eq!(instr(&c.recv()), Instr::WorkerList, "still served");
     }
 }
+
+#[test]
+fn an_idle_client_is_disconnected_after_idle_timeout() {
+    let system = System::start("widle", "", "idle_timeout = 1s\n");
+    let mut idle = system.client();
+    let mut busy = system.client();
+    let start = Instant::now();
+    // The busy one keeps talking; the idle one says nothing.
+    while start.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(
+            call(&mut busy, Instr::GetWorkerList, &[]).0,
+            Instr::WorkerList
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        idle.closed_within(Duration::from_secs(3)),
+        "idle client closed"
+    );
+    assert_eq!(
+        call(&mut busy, Instr::GetWorkerList, &[]).0,
+        Instr::WorkerList,
+        "busy one kept"
+    );
+}
