@@ -11,6 +11,9 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 EXAMPLESDIR ?= $(PREFIX)/share/examples/papertrader
 INSTALL    ?= install
+# Release builds keep debug info for profiling; installed programs are
+# stripped, as make install traditionally does.
+INSTALL_PROGRAM ?= $(INSTALL) -s -m 0755
 
 RELEASE    := target/release
 # Clients go to bin, daemons and their control tool to sbin. A program is
@@ -101,14 +104,14 @@ install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(EXAMPLESDIR)
 	@for p in $(BIN_PROGS); do \
 		if [ -f $(RELEASE)/$$p ]; then \
-			echo "$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(BINDIR)/$$p"; \
-			$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(BINDIR)/$$p || exit 1; \
+			echo "$(INSTALL_PROGRAM) $(RELEASE)/$$p $(DESTDIR)$(BINDIR)/$$p"; \
+			$(INSTALL_PROGRAM) $(RELEASE)/$$p $(DESTDIR)$(BINDIR)/$$p || exit 1; \
 		fi; \
 	done
 	@for p in $(SBIN_PROGS); do \
 		if [ -f $(RELEASE)/$$p ]; then \
-			echo "$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/$$p"; \
-			$(INSTALL) -m 0755 $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/$$p || exit 1; \
+			echo "$(INSTALL_PROGRAM) $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/$$p"; \
+			$(INSTALL_PROGRAM) $(RELEASE)/$$p $(DESTDIR)$(SBINDIR)/$$p || exit 1; \
 		fi; \
 	done
 	@for m in $(MAN_PAGES); do \
