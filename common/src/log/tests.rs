@@ -1,0 +1,385 @@
+//! Tests of the log module.
+
+use super::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+/// A fresh empty directory for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pt-log-test-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
+fn logger(file: &Path, memory_entries: usize, level: LevelFilter) -> Logger {
+    Logger::new(LogConfig {
+        level,
+        memory_entries,
+        file: Some(file.to_path_buf()),
+        echo_stderr: false,
+    })
+}
+
+fn log_at(logger: &Logger, level: Level, message: &str) {
+    logger.log(
+        &Record::builder()
+            .level(level)
+            .target("master::server")
+            .module_path_static(Some("master::server"))
+            .file_static(Some("master/src/server.rs"))
+            .line(Some(120))
+            .args(format_args!("{message}"))
+            .build(),
+    );
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).expect("read log file");
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn entry_line_format() {
+    let entry = Entry {
+        time: time::macros::datetime!(2026-11-21 23:15:02.123456 UTC),
+        level: Level::Info,
+        thread: "main".to_string(),
+        module: Cow::Borrowed("master::server"),
+        file: Cow::Borrowed("master/src/server.rs"),
+        line: Some(120),
+        message: "listening on 127.0.0.1:2048".to_string(),
+    };
+    assert_eq!(
+        entry.to_string(),
+        "2026-11-21 23:15:02.123 INFO  [main] master::server server.rs:120 \
+         listening on 127.0.0.1:2048"
+    );
+    let odd = Entry {
+        line: None,
+        message: "a\nb\r\tc\\d\u{1b}[31m".to_string(),
+        ..entry
+    };
+    assert!(
+        odd.to_string()
+            .ends_with(" server.rs:? a\\nb\\r\\tc\\\\d\\u{1b}[31m"),
+        "{odd}"
+    );
+}
+
+#[test]
+fn entry_fields_appear_in_the_file_line() {
+    let dir = temp_dir("fields");
+    let path = dir.join("pt.log");
+    let log = logger(&path, 10, LevelFilter::Trace);
+    log_at(&log, Level::Warn, "listening on 127.0.0.1:2048");
+    log.flush_entries().expect("flush");
+    let lines = lines(&path);
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    let (stamp, rest) = line.split_at(23);
+    assert!(
+        time::PrimitiveDateTime::parse(
+            stamp,
+            time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:3]"
+            ),
+        )
+        .is_ok()
+    );
+    let thread = thread::current().name().unwrap_or("-").to_string();
+    assert_eq!(
+        rest,
+        format!(" WARN  [{thread}] master::server server.rs:120 listening on 127.0.0.1:2048")
+    );
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn buffer_never_exceeds_memory_entries() {
+    let dir = temp_dir("bound");
+    let path = dir.join("pt.log");
+    let log = logger(&path, 3, LevelFilter::Info);
+    for i in 0..10 {
+        log_at(&log, Level::Info, &format!("entry {i}"));
+        assert!(log.len() < 3, "{} entries in memory", log.len());
+        assert_eq!(lines(&path).len(), (i + 1) / 3 * 3);
+    }
+    assert_eq!(log.len(), 1);
+    assert_eq!(log.entries_snapshot()[0].message, "entry 9");
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn flush_writes_every_entry_in_order_and_empties_the_buffer() {
+    let dir = temp_dir("flush");
+    let path = dir.join("pt.log");
+    let log = logger(&path, 100, LevelFilter::Info);
+    for i in 0..5 {
+        log_at(&log, Level::Error, &format!("entry {i}"));
+    }
+    assert_eq!(log.len(), 5);
+    assert_eq!(fs::read_to_string(&path).expect("created at start"), "");
+    log.flush_entries().expect("flush");
+    assert!(log.is_empty());
+    let written = lines(&path);
+    assert_eq!(written.len(), 5);
+    for (i, line) in written.iter().enumerate() {
+        assert!(line.ends_with(&format!(" entry {i}")), "{line}");
+    }
+    // Appends, never truncates.
+    log_at(&log, Level::Error, "entry 5");
+    drop(log);
+    let log = logger(&path, 100, LevelFilter::Info);
+    log.flush_entries().expect("flush");
+    assert_eq!(lines(&path).len(), 6);
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn multi_line_message_stays_on_one_line() {
+    let dir = temp_dir("multiline");
+    let path = dir.join("pt.log");
+    let log = logger(&path, 10, LevelFilter::Info);
+    log_at(&log, Level::Info, "first\nsecond\r\nthird");
+    log.flush_entries().expect("flush");
+    let lines = lines(&path);
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].ends_with(" first\\nsecond\\r\\nthird"),
+        "{}",
+        lines[0]
+    );
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn level_filter_drops_lower_levels() {
+    let dir = temp_dir("level");
+    let path = dir.join("pt.log");
+    let log = logger(&path, 10, LevelFilter::Info);
+    log_at(&log, Level::Debug, "dropped");
+    log_at(&log, Level::Trace, "dropped");
+    log_at(&log, Level::Info, "kept");
+    log_at(&log, Level::Warn, "kept");
+    assert_eq!(log.len(), 2);
+    assert!(log.entries_snapshot().iter().all(|e| e.message == "kept"));
+    let off = logger(&path, 10, LevelFilter::Off);
+    log_at(&off, Level::Error, "dropped");
+    assert!(off.is_empty());
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn file_is_created_with_mode_0640() {
+    let dir = temp_dir("mode");
+    let path = dir.join("pt.log");
+    let _log = logger(&path, 10, LevelFilter::Info);
+    let mode = fs::metadata(&path)
+        .expect("created at start")
+        .permissions()
+        .mode()
+        & 0o777;
+    // The umask may take bits away, never add them.
+    assert_eq!(mode & !FILE_MODE, 0, "mode {mode:o}");
+    assert_eq!(mode & 0o600, 0o600, "mode {mode:o}");
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn panic_is_recorded_and_flushed() {
+    let dir = temp_dir("panic");
+    let path = dir.join("pt.log");
+    let log = logger(&path, 10, LevelFilter::Error);
+    log_at(&log, Level::Error, "before the crash");
+    let payload = std::panic::catch_unwind(|| {
+        std::panic::resume_unwind(Box::new(String::from("price feed went negative")))
+    })
+    .expect_err("panics");
+    let location = Location::caller();
+    log.record_panic_parts(&*payload, Some(location));
+    assert!(log.is_empty(), "flushed");
+    let written = lines(&path);
+    assert_eq!(written.len(), 2);
+    assert!(written[0].ends_with(" before the crash"));
+    let file = location.file().rsplit('/').next().unwrap_or_default();
+    let expected = format!(
+        " panic {file}:{} panicked: price feed went negative",
+        location.line()
+    );
+    assert!(
+        written[1].contains(" ERROR [") && written[1].ends_with(&expected),
+        "{}",
+        written[1]
+    );
+    log.record_panic_parts(&42_u32, None);
+    assert!(lines(&path)[2].ends_with(" panic ?:? panicked: (payload is not a string)"));
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn threads_flushing_together_keep_each_thread_in_order() {
+    let dir = temp_dir("threads");
+    let path = dir.join("pt.log");
+    let log = Arc::new(logger(&path, 4, LevelFilter::Info));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            thread::Builder::new()
+                .name(format!("t{t}"))
+                .spawn(move || {
+                    for i in 0..250 {
+                        log_at(&log, Level::Info, &format!("{i}"));
+                    }
+                })
+                .expect("spawn")
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    log.flush_entries().expect("flush");
+    let lines = lines(&path);
+    assert_eq!(lines.len(), 1000);
+    for t in 0..4 {
+        let tag = format!("[t{t}]");
+        let seen: Vec<u32> = lines
+            .iter()
+            .filter(|l| l.contains(&tag))
+            .map(|l| {
+                l.rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("number")
+            })
+            .collect();
+        assert_eq!(seen, (0..250).collect::<Vec<_>>());
+    }
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn set_file_writes_old_entries_then_switches() {
+    let dir = temp_dir("switch");
+    let (old, new) = (dir.join("old.log"), dir.join("new.log"));
+    let log = logger(&old, 10, LevelFilter::Info);
+    log_at(&log, Level::Info, "to old");
+    let err = log
+        .set_file(Some(dir.join("missing/x.log")))
+        .expect_err("no such dir");
+    assert!(err.to_string().contains("missing/x.log"), "{err}");
+    assert_eq!(log.len(), 1, "a failed switch changes nothing");
+    log.set_file(Some(new.clone())).expect("switch");
+    log_at(&log, Level::Info, "to new");
+    log.flush_entries().expect("flush");
+    assert_eq!(lines(&old).len(), 1);
+    assert!(lines(&old)[0].ends_with(" to old"));
+    assert_eq!(lines(&new).len(), 1);
+    assert!(lines(&new)[0].ends_with(" to new"));
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// A logger whose stderr is the returned buffer.
+fn captured(config: LogConfig) -> (Logger, Arc<Mutex<Vec<u8>>>) {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    (Logger::with_stderr(config, out.clone()), out)
+}
+
+fn text(out: &Mutex<Vec<u8>>) -> String {
+    String::from_utf8(lock(out).clone()).expect("UTF-8")
+}
+
+#[test]
+fn without_a_file_flushed_entries_go_to_stderr() {
+    let (log, out) = captured(LogConfig {
+        memory_entries: 2,
+        ..LogConfig::default()
+    });
+    log_at(&log, Level::Info, "one");
+    assert_eq!(text(&out), "");
+    log_at(&log, Level::Info, "two");
+    log_at(&log, Level::Info, "three");
+    assert_eq!(text(&out).lines().count(), 2, "the full buffer was written");
+    log.flush_entries().expect("flush");
+    let text = text(&out);
+    let messages: Vec<&str> = text.lines().filter_map(|l| l.rsplit(' ').next()).collect();
+    assert_eq!(messages, ["one", "two", "three"]);
+}
+
+#[test]
+fn echo_without_a_file_prints_each_entry_once() {
+    let config = LogConfig {
+        memory_entries: 2,
+        echo_stderr: true,
+        ..LogConfig::default()
+    };
+    let (log, out) = captured(config);
+    log_at(&log, Level::Info, "one");
+    assert!(text(&out).ends_with(" one\n"), "printed at once");
+    log_at(&log, Level::Info, "two");
+    log_at(&log, Level::Info, "three");
+    log.flush_entries().expect("flush");
+    assert_eq!(text(&out).lines().count(), 3);
+}
+
+#[test]
+fn echo_with_a_file_prints_at_once_and_writes_on_flush() {
+    let dir = temp_dir("echo");
+    let path = dir.join("pt.log");
+    let config = LogConfig {
+        level: LevelFilter::Info,
+        memory_entries: 10,
+        file: Some(path.clone()),
+        echo_stderr: true,
+    };
+    let (log, out) = captured(config);
+    log_at(&log, Level::Info, "one");
+    assert!(text(&out).ends_with(" one\n"));
+    assert_eq!(lines(&path).len(), 0);
+    log.flush_entries().expect("flush");
+    assert_eq!(lines(&path).len(), 1);
+    assert_eq!(text(&out).lines().count(), 1);
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn write_error_does_not_panic_and_is_reported_once() {
+    let dir = temp_dir("error");
+    let path = dir.join("gone/pt.log");
+    let config = LogConfig {
+        level: LevelFilter::Info,
+        memory_entries: 2,
+        file: Some(path.clone()),
+        echo_stderr: false,
+    };
+    let (log, out) = captured(config);
+    let report = format!(
+        "cannot open log: {}: No such file or directory",
+        path.display()
+    );
+    assert!(text(&out).starts_with(&report), "{}", text(&out));
+    log_at(&log, Level::Info, "one");
+    log_at(&log, Level::Info, "two");
+    log_at(&log, Level::Info, "three");
+    let err = log.flush_entries().expect_err("no such directory");
+    assert!(
+        err.to_string().starts_with(&path.display().to_string()),
+        "{err}"
+    );
+    assert!(log.is_empty());
+    let text_now = text(&out);
+    assert_eq!(
+        text_now.matches("cannot ").count(),
+        1,
+        "reported once: {text_now}"
+    );
+    // The entries were not lost: stderr got them instead.
+    assert_eq!(text_now.lines().count(), 4, "{text_now}");
+    // The file works again once its directory exists.
+    fs::create_dir_all(dir.join("gone")).expect("mkdir");
+    log_at(&log, Level::Info, "four");
+    log.flush_entries().expect("flush");
+    assert_eq!(lines(&path).len(), 1);
+    assert_eq!(text(&out).lines().count(), 4);
+    fs::remove_dir_all(&dir).expect("clean up");
+}
