@@ -722,3 +722,35 @@ fn detaches_with_a_pid_file_without_f() {
     }
     assert!(!pid_file.exists(), "pid file removed on SIGTERM");
 }
+
+#[test]
+fn sighup_reopens_the_log_file_for_rotation() {
+    let setup = MasterSetup::new("rotate");
+    let master = setup.start(FAST_ARGON2);
+    let log = setup.log_file();
+    let rotated = setup.dir.join("ptmasterd.log.1");
+    // logrotate: move the file away, then tell the daemon.
+    std::fs::rename(&log, &rotated).expect("rotate");
+    master.signal(libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !log.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(log.exists(), "a new log file under the configured name");
+    master.signal(libc::SIGUSR1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut text = String::new();
+    while !text.contains("SIGHUP: reloaded") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+    }
+    assert!(
+        text.contains("SIGHUP: reloaded"),
+        "new entries go to the new file: {text}"
+    );
+    let old = std::fs::read_to_string(&rotated).expect("rotated file");
+    assert!(
+        old.contains("listening on"),
+        "older entries stay in the rotated file"
+    );
+}

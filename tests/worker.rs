@@ -400,3 +400,22 @@ fn an_idle_client_is_disconnected_after_idle_timeout() {
         "busy one kept"
     );
 }
+
+#[test]
+fn sighup_reopens_the_worker_log_file() {
+    let system = System::start("wrotate", "", "");
+    let log = system.setup.dir.join("ptworkerd.log");
+    std::fs::rename(&log, system.setup.dir.join("ptworkerd.log.1")).expect("rotate");
+    system.worker.signal(libc::SIGHUP);
+    system.worker.signal(libc::SIGUSR1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut text = String::new();
+    while !text.contains("log file reopened") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+    }
+    assert!(
+        text.contains("log file reopened"),
+        "the new file takes new entries: {text}"
+    );
+}

@@ -283,10 +283,13 @@ impl Server {
                 log::info!("signal {sig}: shutting down");
                 self.stopping = true;
             }
-            signal_hook::consts::SIGHUP => match self.reload() {
-                Ok(text) => log::info!("SIGHUP: {text}"),
-                Err(text) => log::error!("SIGHUP: reload failed: {text}"),
-            },
+            signal_hook::consts::SIGHUP => {
+                reopen_log(&self.log, &self.config.log_file);
+                match self.reload() {
+                    Ok(text) => log::info!("SIGHUP: {text}"),
+                    Err(text) => log::error!("SIGHUP: reload failed: {text}"),
+                }
+            }
             signal_hook::consts::SIGUSR1 => {
                 if let Err(err) = self.log.flush() {
                     log::error!("SIGUSR1: log flush failed: {err}");
@@ -478,5 +481,18 @@ impl Server {
             self.close(token);
         }
         log::info!("closed every connection");
+    }
+}
+
+/// Reopens the log file under its configured name, so that logrotate can
+/// move the old one away and signal the daemon. Entries still in memory go
+/// to the old file first.
+pub(crate) fn reopen_log(log: &LogHandle, file: &Option<std::path::PathBuf>) {
+    if file.is_none() {
+        return;
+    }
+    match log.set_file(file.clone()) {
+        Ok(()) => log::info!("log file reopened"),
+        Err(err) => log::error!("cannot reopen the log file: {err}"),
     }
 }

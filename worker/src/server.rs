@@ -185,7 +185,14 @@ impl Server {
                     log::error!("SIGUSR1: log flush failed: {err}");
                 }
             }
-            _ => log::info!("signal {sig}: nothing to reload"),
+            // Reopens the log file under its name, for logrotate.
+            signal_hook::consts::SIGHUP if self.config.log_file.is_some() => {
+                match self.log.set_file(self.config.log_file.clone()) {
+                    Ok(()) => log::info!("SIGHUP: log file reopened"),
+                    Err(err) => log::error!("SIGHUP: cannot reopen the log file: {err}"),
+                }
+            }
+            _ => {}
         }
     }
 
