@@ -26,7 +26,8 @@ use std::time::Duration;
 use crate::value::Money;
 
 /// Longest piece of a bad line or value repeated back in a message.
-const SHOWN_INPUT: usize = 60;
+/// Characters of bad input repeated back by [`quote`].
+pub const SHOWN_INPUT: usize = 60;
 
 /// One thing wrong with a config file, at a line of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,8 +382,8 @@ fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 /// `text` in double quotes with control characters and quotes escaped,
-/// shortened when long.
-fn quote(text: &str) -> String {
+/// shortened when long: how config-style files name bad input.
+pub fn quote(text: &str) -> String {
     let mut quoted = String::from("\"");
     for c in text.chars().take(SHOWN_INPUT) {
         match c {

@@ -22,11 +22,8 @@ use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-use papertrader_common::conf::{ConfError, ConfErrors};
+use papertrader_common::conf::{ConfError, ConfErrors, quote};
 use papertrader_common::gpg::normalize_fingerprint;
-
-/// Longest piece of bad input repeated back in a message.
-const SHOWN_INPUT: usize = 60;
 
 /// Longest worker name.
 const MAX_NAME: usize = 32;
@@ -328,27 +325,10 @@ fn strip_comment(text: &str) -> &str {
     text
 }
 
-/// `text` in double quotes with control characters and quotes escaped,
-/// shortened when long.
-fn quote(text: &str) -> String {
-    let mut quoted = String::from("\"");
-    for c in text.chars().take(SHOWN_INPUT) {
-        match c {
-            '"' | '\\' => quoted.extend(['\\', c]),
-            c if c.is_control() => quoted.extend(c.escape_debug()),
-            c => quoted.push(c),
-        }
-    }
-    if text.chars().nth(SHOWN_INPUT).is_some() {
-        quoted.push_str("...");
-    }
-    quoted.push('"');
-    quoted
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use papertrader_common::conf::SHOWN_INPUT;
 
     const FILE: &str = "etc/workers.list";
     const UUID_A: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
