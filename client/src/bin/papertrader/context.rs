@@ -149,15 +149,18 @@ impl Context {
                     ))
                 });
             }
-            Target::Default => {
-                self.load_session();
-                self.session
-                    .as_ref()
-                    .map_or(DEFAULT_SERVER.to_string(), |s| s.server.clone())
-            }
+            Target::Default => self.saved_or_default_server(),
         };
         Client::connect(&server, IO_TIMEOUT)
             .map_err(|err| error::from_client(&err, &What::default()))
+    }
+
+    /// The server of the saved session, else the built-in default.
+    fn saved_or_default_server(&mut self) -> String {
+        self.load_session();
+        self.session
+            .as_ref()
+            .map_or(DEFAULT_SERVER.to_string(), |s| s.server.clone())
     }
 
     fn drop_client(&mut self) {
@@ -321,12 +324,7 @@ impl Context {
         let addr = match &self.target {
             Target::Master(master) => master.clone(),
             Target::Server(addr) => addr.clone(),
-            Target::Default => {
-                self.load_session();
-                self.session
-                    .as_ref()
-                    .map_or(DEFAULT_SERVER.to_string(), |s| s.server.clone())
-            }
+            Target::Default => self.saved_or_default_server(),
         };
         papertrader_client::worker_list(&addr, IO_TIMEOUT)
             .map_err(|err| error::from_client(&err, &What::default()))
