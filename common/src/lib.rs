@@ -10,10 +10,11 @@ pub mod args;
 pub mod conf;
 pub mod daemon;
 pub mod frame;
+pub mod framed;
 #[cfg(feature = "gpg")]
 pub mod gpg;
 pub mod instr;
-pub mod io;
+pub mod listen;
 pub mod log;
 pub mod message;
 pub mod notify;

@@ -191,6 +191,22 @@ pub fn reply(instr: Instr, reason: Reason) -> Frame {
     frame(instr, &[reason.to_string()])
 }
 
+/// The failure return of `instr` (its own failure instruction, or
+/// `protocolError` for one that has none) with `code` and `text`.
+pub fn failure(instr: Instr, code: ReasonCode, text: impl Into<String>) -> Frame {
+    let answer = instr.failure().unwrap_or(Instr::ProtocolError);
+    reply(answer, Reason::new(code, text))
+}
+
+/// `protocolError protocol ...`: the answer to a frame that breaks
+/// section 2, before the connection closes.
+pub fn protocol_error(err: &impl fmt::Display) -> Frame {
+    reply(
+        Instr::ProtocolError,
+        Reason::new(ReasonCode::Protocol, err.to_string()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

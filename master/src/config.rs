@@ -38,6 +38,7 @@ pub const KEYS: &[&str] = &[
     "ping_interval",
     "link_timeout",
     "frame_timeout",
+    "max_output",
     "assets_file",
     "price_source",
     "update_interval",
@@ -123,6 +124,8 @@ pub struct Config {
     pub link_timeout: Duration,
     /// Time a peer may sit in the middle of a frame.
     pub frame_timeout: Duration,
+    /// Bytes queued for one peer before it is dropped as not reading.
+    pub max_output: usize,
     /// The assets list; `None`: the built-in list.
     pub assets_file: Option<PathBuf>,
     /// The price source.
@@ -194,6 +197,7 @@ impl Config {
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
             link_timeout: c.take(conf.duration("link_timeout", secs(30))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
+            max_output: c.take(conf.u64("max_output", 64 << 20, 65_552..=1 << 32)) as usize,
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),

@@ -102,7 +102,7 @@ impl Server {
         let [uuid, name, client_addr, worker_nonce] = args else {
             return;
         };
-        let peer = self.conns[&token].peer;
+        let peer = self.conns[&token].peer();
         let bad_nonce =
             worker_nonce.len() != 32 || !worker_nonce.bytes().all(|b| b.is_ascii_hexdigit());
         if bad_nonce || !client_addr.contains(':') {
@@ -230,7 +230,7 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let peer = conn.peer;
+        let peer = conn.peer();
         let Role::Handshake(hs) = &conn.role else {
             return;
         };
@@ -280,7 +280,7 @@ impl Server {
         let req = match message::check(&frame, 4) {
             Ok(req) => req,
             Err(err) => {
-                log::warn!("{}: {err}", self.conns[&token].peer);
+                log::warn!("{}: {err}", self.conns[&token].peer());
                 return self.answer_bad_request(token, reqid, &err);
             }
         };
@@ -435,7 +435,7 @@ impl Server {
 
     fn forbid(&mut self, token: Token, text: &str) {
         if let Some(conn) = self.conns.get(&token) {
-            log::warn!("{}: {text}", conn.peer);
+            log::warn!("{}: {text}", conn.peer());
         }
         let answer = reply(
             Instr::ProtocolError,
@@ -494,7 +494,7 @@ impl Server {
         for token in late {
             let text = format!("handshake not finished within {} s", limit.as_secs_f64());
             if let Some(conn) = self.conns.get(&token) {
-                log::warn!("{}: {text}", conn.peer);
+                log::warn!("{}: {text}", conn.peer());
             }
             self.refuse(token, refuse(ReasonCode::Forbidden, text));
         }
@@ -509,7 +509,7 @@ impl Server {
             let Role::Link(link) = &mut conn.role else {
                 continue;
             };
-            let quiet = now.duration_since(conn.last_rx);
+            let quiet = now.duration_since(conn.framed.last_rx());
             if quiet >= timeout {
                 dead.push(*token);
             } else if quiet >= interval && link.ping_out.is_none() {
@@ -612,7 +612,7 @@ impl Server {
                 !self
                     .registry
                     .by_uuid(&link.uuid)
-                    .is_some_and(|e| e.allows(conn.peer.ip()))
+                    .is_some_and(|e| e.allows(conn.peer().ip()))
             })
             .collect();
         for token in &stale {

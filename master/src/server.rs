@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token, Waker};
-use papertrader_common::io::{read_available, write_pending};
+use mio::{Events, Poll, Token, Waker};
+use papertrader_common::Frame;
+use papertrader_common::framed::{End, Framed};
+use papertrader_common::listen::Listener;
 use papertrader_common::log::LogHandle;
+use papertrader_common::message;
 use papertrader_common::value::Timestamp;
-use papertrader_common::{Decoder, Frame};
 
 use crate::config::Config;
 use crate::event::Event;
@@ -34,30 +36,19 @@ const FIRST_CONN: usize = 2;
 
 /// How often timers (handshake deadlines, pings, stalled frames) are run.
 const TICK: Duration = Duration::from_millis(100);
-/// Read buffer on the stack; frames are assembled in each `Decoder`.
+/// The loop's one read buffer; frames are assembled in each connection.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// One accepted TCP connection on the master port.
+/// One accepted connection on the master port.
 pub struct Conn {
-    pub(crate) stream: TcpStream,
-    pub(crate) peer: SocketAddr,
-    decoder: Decoder,
-    out: Vec<u8>,
+    pub(crate) framed: Framed<TcpStream>,
     pub(crate) opened: Instant,
-    pub(crate) last_rx: Instant,
-    partial_since: Option<Instant>,
-    close_when_flushed: bool,
-    writable_registered: bool,
     pub(crate) role: Role,
 }
 
 impl Conn {
-    fn interest(&self) -> Interest {
-        if self.out.is_empty() {
-            Interest::READABLE
-        } else {
-            Interest::READABLE | Interest::WRITABLE
-        }
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.framed.peer()
     }
 }
 
@@ -65,7 +56,7 @@ impl Conn {
 pub struct Server {
     pub(crate) config: Arc<Config>,
     poll: Poll,
-    listener: TcpListener,
+    listener: Listener,
     /// The address actually bound (the config may say port 0).
     pub(crate) local: SocketAddr,
     pub(crate) conns: HashMap<Token, Conn>,
@@ -86,6 +77,7 @@ pub struct Server {
     pub(crate) started: Timestamp,
     pub(crate) stopping: bool,
     pub(crate) ping_counter: u64,
+    read_buf: Box<[u8]>,
 }
 
 /// The parts a server is built from; `main` makes them.
@@ -120,7 +112,7 @@ impl Server {
         let Parts {
             config,
             poll,
-            mut listener,
+            listener,
             registry,
             auth_tx,
             gpg_tx,
@@ -130,9 +122,8 @@ impl Server {
             events,
             log,
         } = parts;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local = listener.local_addr()?;
+        let listener = Listener::new(listener, poll.registry(), LISTENER)?;
+        let local = listener.local();
         Ok(Server {
             config,
             poll,
@@ -153,6 +144,7 @@ impl Server {
             started: Timestamp::now(),
             stopping: false,
             ping_counter: 0,
+            read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
         })
     }
 
@@ -214,43 +206,25 @@ impl Server {
     }
 
     fn accept_all(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => self.add_conn(stream, peer),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    log::error!("accept on {}: {err}", self.local);
-                    return;
-                }
-            }
+        while let Some((stream, peer)) = self.listener.accept(self.poll.registry()) {
+            self.add_conn(stream, peer);
         }
     }
 
-    fn add_conn(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn add_conn(&mut self, stream: TcpStream, peer: SocketAddr) {
         let token = Token(self.next_token);
         self.next_token += 1;
-        if let Err(err) = self
-            .poll
-            .registry()
-            .register(&mut stream, token, Interest::READABLE)
-        {
+        let _ = stream.set_nodelay(true);
+        let now = Instant::now();
+        let mut framed = Framed::new(stream, peer, now, self.config.max_output);
+        if let Err(err) = framed.register(self.poll.registry(), token) {
             log::error!("{peer}: cannot register connection: {err}");
             return;
         }
-        let _ = stream.set_nodelay(true);
         log::debug!("{peer}: connected");
-        let now = Instant::now();
         let conn = Conn {
-            stream,
-            peer,
-            decoder: Decoder::new(),
-            out: Vec::new(),
+            framed,
             opened: now,
-            last_rx: now,
-            partial_since: None,
-            close_when_flushed: false,
-            writable_registered: false,
             role: Role::New,
         };
         self.conns.insert(token, conn);
@@ -303,78 +277,34 @@ impl Server {
         if writable {
             self.flush(token);
         }
-        if readable {
-            let frames = self.read_frames(token);
-            for frame in frames {
-                if !self.conns.contains_key(&token) {
-                    break;
-                }
-                self.handle_frame(token, frame);
-            }
+        if !readable {
+            return;
         }
-    }
-
-    /// Reads until WouldBlock and returns the whole frames; closes the
-    /// connection on EOF, an error, or a frame that breaks section 2.
-    fn read_frames(&mut self, token: Token) -> Vec<Frame> {
         let Some(conn) = self.conns.get_mut(&token) else {
-            return Vec::new();
+            return;
         };
-        let mut buf = [0u8; READ_CHUNK];
-        let mut frames = Vec::new();
-        let closed = match read_available(&mut conn.stream, &mut conn.decoder, &mut buf) {
-            Ok((n, closed)) => {
-                if n > 0 {
-                    conn.last_rx = Instant::now();
-                }
-                closed
+        let input = conn.framed.read(Instant::now(), &mut self.read_buf);
+        for frame in input.frames {
+            if !self.conns.contains_key(&token) {
+                return;
             }
-            Err(err) => {
-                log::debug!("{}: read: {err}", conn.peer);
-                true
-            }
-        };
-        loop {
-            match conn.decoder.next_frame() {
-                Ok(Some(frame)) => frames.push(frame),
-                Ok(None) => break,
-                Err(err) => {
-                    log::warn!("{}: {err}", conn.peer);
-                    let reply = papertrader_common::message::reply(
-                        papertrader_common::Instr::ProtocolError,
-                        papertrader_common::Reason::new(
-                            papertrader_common::ReasonCode::Protocol,
-                            err.error.to_string(),
-                        ),
-                    );
-                    frames.clear();
-                    self.send_and_close(token, &reply);
-                    return frames;
+            self.handle_frame(token, frame);
+        }
+        match input.end {
+            None => {}
+            Some(End::Malformed(err)) => {
+                if let Some(conn) = self.conns.get(&token) {
+                    log::warn!("{}: {err}", conn.peer());
                 }
+                self.send_and_close(token, &message::protocol_error(&err.error));
+            }
+            Some(end) => {
+                if let Some(conn) = self.conns.get(&token) {
+                    log::debug!("{}: {end}", conn.peer());
+                }
+                self.close(token);
             }
         }
-        // The clock runs from the last whole frame, so a busy link that keeps
-        // completing frames is never "stopped in the middle of one".
-        conn.partial_since = match (conn.decoder.pending(), conn.partial_since) {
-            (0, _) => None,
-            (_, Some(since)) if frames.is_empty() => Some(since),
-            _ => Some(Instant::now()),
-        };
-        if closed {
-            // Handle what arrived, then drop the connection.
-            let peer = conn.peer;
-            let mut done = frames;
-            for frame in done.drain(..) {
-                if !self.conns.contains_key(&token) {
-                    break;
-                }
-                self.handle_frame(token, frame);
-            }
-            log::debug!("{peer}: closed by peer");
-            self.close(token);
-            return Vec::new();
-        }
-        frames
     }
 
     /// Queues `frame` for `token` and writes what the socket takes now.
@@ -382,14 +312,14 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        frame.encode(&mut conn.out);
+        conn.framed.send(frame);
         self.flush(token);
     }
 
     /// Sends `frame`, then closes once it is written.
     pub(crate) fn send_and_close(&mut self, token: Token, frame: &Frame) {
         if let Some(conn) = self.conns.get_mut(&token) {
-            conn.close_when_flushed = true;
+            conn.framed.close_when_flushed();
         }
         self.send(token, frame);
     }
@@ -398,28 +328,18 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        let failed = match write_pending(&mut conn.stream, &mut conn.out) {
-            Ok(()) => false,
-            Err(err) => {
-                log::debug!("{}: write: {err}", conn.peer);
-                true
+        match conn.framed.flush(0) {
+            Ok(()) => {
+                if let Err(err) = conn.framed.update_interest(self.poll.registry()) {
+                    log::error!("{}: reregister: {err}", conn.peer());
+                }
             }
-        };
-        if failed || (conn.close_when_flushed && conn.out.is_empty()) {
-            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
-            self.close(token);
-            return;
-        }
-        let wants_write = !conn.out.is_empty();
-        if wants_write != conn.writable_registered {
-            let interest = conn.interest();
-            conn.writable_registered = wants_write;
-            if let Err(err) = self
-                .poll
-                .registry()
-                .reregister(&mut conn.stream, token, interest)
-            {
-                log::error!("{}: reregister: {err}", conn.peer);
+            Err(end) => {
+                match end {
+                    End::NotReading => log::warn!("{}: {end}, disconnected", conn.peer()),
+                    _ => log::debug!("{}: {end}", conn.peer()),
+                }
+                self.close(token);
             }
         }
     }
@@ -429,11 +349,14 @@ impl Server {
         let Some(mut conn) = self.conns.remove(&token) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        conn.framed.deregister(self.poll.registry());
+        if self.listener.resume(self.poll.registry(), true) {
+            self.accept_all();
+        }
         if let Role::Link(link) = &conn.role
             && self.links.get(&link.uuid) == Some(&token)
         {
-            log::info!("worker {} ({}) disconnected", link.name, conn.peer);
+            log::info!("worker {} ({}) disconnected", link.name, conn.peer());
             self.links.remove(&link.uuid);
             self.broadcast_worker_list();
         }
@@ -445,20 +368,20 @@ impl Server {
         let stalled: Vec<Token> = self
             .conns
             .iter()
-            .filter(|(_, c)| {
-                c.partial_since
-                    .is_some_and(|t| now.duration_since(t) >= frame_timeout)
-            })
+            .filter(|(_, c)| c.framed.stalled(now, frame_timeout))
             .map(|(t, _)| *t)
             .collect();
         for token in stalled {
             if let Some(conn) = self.conns.get(&token) {
                 log::warn!(
                     "{}: stopped in the middle of a frame for {frame_timeout:?}",
-                    conn.peer
+                    conn.peer()
                 );
             }
             self.close(token);
+        }
+        if self.listener.resume(self.poll.registry(), false) {
+            self.accept_all();
         }
         self.check_handshakes(now);
         self.keepalive(now);

@@ -4,14 +4,12 @@
 //! answers out of order. Owned by the event loop thread.
 
 use std::collections::VecDeque;
-use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use mio::net::TcpStream;
-use papertrader_common::io::write_pending;
+use papertrader_common::framed::{End, Framed};
 use papertrader_common::value::SessionId;
-use papertrader_common::{Decoder, Frame, State};
+use papertrader_common::{Frame, State};
 
 /// The answer to one request, in the order requests arrived.
 #[derive(Debug, Default)]
@@ -29,46 +27,83 @@ const MAX_HELD: usize = 256;
 
 /// A client connection.
 pub struct Client {
-    pub(crate) stream: TcpStream,
-    pub(crate) peer: SocketAddr,
-    pub(crate) decoder: Decoder,
-    out: Vec<u8>,
+    pub(crate) framed: Framed<TcpStream>,
     slots: VecDeque<Slot>,
-    /// Command or data state.
-    pub(crate) state: State,
+    state: State,
     /// The session bound by the last successful `switchState`.
-    pub(crate) session: Option<SessionId>,
+    session: Option<SessionId>,
     /// A `switchState` is waiting for the master; later frames wait too.
-    pub(crate) switching: bool,
+    switching: bool,
     held: VecDeque<Frame>,
     /// Expirable sessions created by `login` on this connection: the master
     /// hears `sessionClosed` for each when it closes.
-    pub(crate) expirable: Vec<SessionId>,
-    pub(crate) last_rx: Instant,
-    pub(crate) partial_since: Option<Instant>,
-    pub(crate) close_when_flushed: bool,
-    pub(crate) writable_registered: bool,
+    expirable: Vec<SessionId>,
 }
 
 impl Client {
     /// A new connection in command state.
-    pub fn new(stream: TcpStream, peer: SocketAddr, now: Instant) -> Client {
+    pub fn new(framed: Framed<TcpStream>) -> Client {
         Client {
-            stream,
-            peer,
-            decoder: Decoder::new(),
-            out: Vec::new(),
+            framed,
             slots: VecDeque::new(),
             state: State::Command,
             session: None,
             switching: false,
             held: VecDeque::new(),
             expirable: Vec::new(),
-            last_rx: now,
-            partial_since: None,
-            close_when_flushed: false,
-            writable_registered: false,
         }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.framed.peer()
+    }
+
+    /// Command or data state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether a `switchState` is waiting for the master.
+    pub fn is_switching(&self) -> bool {
+        self.switching
+    }
+
+    /// A `switchState` went to the master: later frames are held.
+    pub fn begin_switch(&mut self) {
+        self.switching = true;
+    }
+
+    /// The master answered a `switchState`: on success the connection is
+    /// in `state`, bound to `session`; either way held frames may run.
+    pub fn finish_switch(&mut self, granted: Option<(State, SessionId)>) {
+        self.switching = false;
+        if let Some((state, session)) = granted {
+            self.switch_now(state, session);
+        }
+    }
+
+    /// A `switchState` granted here, from a session vouched for lately.
+    pub fn switch_now(&mut self, state: State, session: SessionId) {
+        self.state = state;
+        self.session = Some(session);
+    }
+
+    /// `session` was logged out: the connection is no longer bound to it.
+    pub fn logged_out(&mut self, session: &SessionId) {
+        if self.session.as_ref() == Some(session) {
+            self.session = None;
+        }
+    }
+
+    /// An expirable session created on this connection.
+    pub fn add_expirable(&mut self, session: SessionId) {
+        self.expirable.push(session);
+    }
+
+    /// The expirable sessions to end when the connection closes.
+    pub fn take_expirable(&mut self) -> Vec<SessionId> {
+        std::mem::take(&mut self.expirable)
     }
 
     /// Queues a whole answer made here.
@@ -120,11 +155,7 @@ impl Client {
     /// Moves finished answers, and the front one as it streams, to the output.
     fn pump(&mut self) {
         while let Some(front) = self.slots.front_mut() {
-            if self.out.is_empty() {
-                std::mem::swap(&mut self.out, &mut front.bytes);
-            } else {
-                self.out.append(&mut front.bytes);
-            }
+            self.framed.send_encoded(&mut front.bytes);
             if !front.done {
                 break;
             }
@@ -137,9 +168,9 @@ impl Client {
         !self.slots.is_empty()
     }
 
-    /// Bytes queued for the socket, counting answers waiting their turn.
-    pub fn queued(&self) -> usize {
-        self.out.len() + self.slots.iter().map(|s| s.bytes.len()).sum::<usize>()
+    /// Bytes of answers waiting their turn behind an unanswered request.
+    fn held_back(&self) -> usize {
+        self.slots.iter().map(|s| s.bytes.len()).sum()
     }
 
     /// Holds a frame that arrived while a `switchState` was in flight;
@@ -157,14 +188,11 @@ impl Client {
         std::mem::take(&mut self.held)
     }
 
-    /// Writes what the socket takes; Err when the peer is gone.
-    pub fn flush(&mut self) -> io::Result<()> {
-        write_pending(&mut self.stream, &mut self.out)
-    }
-
-    /// Whether output is pending.
-    pub fn wants_write(&self) -> bool {
-        !self.out.is_empty()
+    /// Writes what the socket takes; `Err` says why the connection ends
+    /// (gone, not reading its answers, or finished).
+    pub fn flush(&mut self) -> Result<(), End> {
+        let held_back = self.held_back();
+        self.framed.flush(held_back)
     }
 }
 
@@ -173,6 +201,7 @@ mod tests {
     use super::*;
     use papertrader_common::Instr;
     use papertrader_common::message::frame;
+    use std::time::Instant;
 
     fn client() -> (Client, std::net::TcpStream) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -180,19 +209,27 @@ mod tests {
         let peer = std::net::TcpStream::connect(addr).expect("connect");
         let (stream, from) = listener.accept().expect("accept");
         stream.set_nonblocking(true).expect("nonblocking");
-        (
-            Client::new(TcpStream::from_std(stream), from, Instant::now()),
-            peer,
-        )
+        let framed = Framed::new(TcpStream::from_std(stream), from, Instant::now(), 1 << 20);
+        (Client::new(framed), peer)
     }
 
     fn bytes(f: &Frame) -> Vec<u8> {
         f.to_bytes()
     }
 
+    /// What the client wrote to its socket, as its peer reads it.
+    fn sent(c: &mut Client, peer: &mut std::net::TcpStream) -> Vec<u8> {
+        use std::io::Read;
+        let n = c.framed.queued();
+        c.flush().expect("written");
+        let mut got = vec![0u8; n];
+        peer.read_exact(&mut got).expect("read what was sent");
+        got
+    }
+
     #[test]
     fn answers_keep_request_order() {
-        let (mut c, _peer) = client();
+        let (mut c, mut peer) = client();
         let first = frame(Instr::SessionId, &["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]);
         let second = frame::<&str>(Instr::RegisterSuccess, &[]);
         let third = frame::<&str>(Instr::LogoutSuccess, &[]);
@@ -200,13 +237,14 @@ mod tests {
         c.expect(2);
         c.answer(&third);
         c.deliver(2, &second, true);
-        assert!(
-            c.out.is_empty(),
+        assert_eq!(
+            c.framed.queued(),
+            0,
             "nothing may pass the unanswered first request"
         );
         c.deliver(1, &first, true);
         assert_eq!(
-            c.out,
+            sent(&mut c, &mut peer),
             [bytes(&first), bytes(&second), bytes(&third)].concat()
         );
         assert!(!c.waiting());
@@ -214,7 +252,7 @@ mod tests {
 
     #[test]
     fn front_answer_streams_packet_by_packet() {
-        let (mut c, _peer) = client();
+        let (mut c, mut peer) = client();
         let mut p1 = Frame::new(
             papertrader_common::MessageType::Return,
             42,
@@ -226,7 +264,7 @@ mod tests {
         c.expect(7);
         c.deliver(7, &p1, false);
         assert_eq!(
-            c.out,
+            sent(&mut c, &mut peer),
             bytes(&p1),
             "the first packet goes out before the last arrives"
         );

@@ -38,9 +38,9 @@ impl Server {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
-        if client.switching {
+        if client.is_switching() {
             if !client.hold(frame) {
-                log::warn!("{}: too many frames during a switchState", client.peer);
+                log::warn!("{}: too many frames during a switchState", client.peer());
                 self.close_client(token);
             }
             return;
@@ -49,7 +49,9 @@ impl Server {
             Ok(req) => req,
             Err(err) => {
                 client.answer(&err.reply());
-                client.close_when_flushed |= err.closes();
+                if err.closes() {
+                    client.framed.close_when_flushed();
+                }
                 return;
             }
         };
@@ -63,12 +65,12 @@ impl Server {
             return;
         }
         if let Some(state) = instr.state()
-            && state != client.state
+            && state != client.state()
         {
             let text = format!(
                 "{} is not allowed in {} state",
                 instr.name(),
-                client.state.name()
+                client.state().name()
             );
             client.answer(&failure(instr, ReasonCode::WrongState, text));
             return;
@@ -124,8 +126,7 @@ impl Server {
         };
         let now = std::time::Instant::now();
         if self.caches.lock().sessions.is_valid(&session, now) {
-            client.state = state;
-            client.session = Some(session);
+            client.switch_now(state, session);
             client.answer(&frame_state(state));
             return;
         }
@@ -136,7 +137,7 @@ impl Server {
             Note::SwitchState { state, session },
         ) && let Some(client) = self.clients.get_mut(&token)
         {
-            client.switching = true;
+            client.begin_switch();
         }
     }
 
@@ -221,7 +222,7 @@ impl Server {
         let reqid = self.next_reqid;
         self.next_reqid += 1;
         let uuid = self.config.uuid.as_deref().unwrap_or("-");
-        let mut data = format!("{uuid} {reqid} {} {}", now_ms(), client.peer).into_bytes();
+        let mut data = format!("{uuid} {reqid} {} {}", now_ms(), client.peer()).into_bytes();
         if frame.argument_count > 0 {
             data.push(b' ');
             data.extend_from_slice(&frame.data);

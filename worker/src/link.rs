@@ -4,16 +4,15 @@
 //! master's REQID-tagged replies back to clients in order. Runs on the
 //! event loop thread as part of [`Server`].
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
+use mio::Token;
 use mio::net::TcpStream;
-use mio::{Interest, Token};
-use papertrader_common::io::{read_available, write_pending};
+use papertrader_common::framed::{End, Framed};
 use papertrader_common::message::{frame, reply, split_prefix};
 use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{Reason, ReasonCode, SessionId, hex};
-use papertrader_common::{Decoder, Frame, Instr, MessageType, State, args};
+use papertrader_common::{Frame, Instr, MessageType, State, args};
 
 use crate::server::{MASTER, Server};
 use crate::threads::ProofJob;
@@ -22,6 +21,9 @@ use crate::threads::ProofJob;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Largest `quotes` payload accepted.
 const MAX_QUOTES: usize = 64 << 20;
+/// Bytes queued for a master that does not read before the link is
+/// dropped: a master stalled that long cannot answer in time anyway.
+const LINK_MAX_OUTPUT: usize = 64 << 20;
 
 /// Where the link stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +84,10 @@ pub enum Note {
 /// The master link's connection and timers.
 pub struct MasterLink {
     phase: Phase,
-    stream: Option<TcpStream>,
-    decoder: Decoder,
-    out: Vec<u8>,
+    conn: Option<Framed<TcpStream>>,
     attempt_started: Instant,
     retry_at: Instant,
     backoff: Duration,
-    last_rx: Instant,
     ping_out: bool,
     worker_nonce: String,
     generation: u64,
@@ -100,13 +99,10 @@ impl MasterLink {
     pub fn new(now: Instant) -> MasterLink {
         MasterLink {
             phase: Phase::Down,
-            stream: None,
-            decoder: Decoder::new(),
-            out: Vec::new(),
+            conn: None,
             attempt_started: now,
             retry_at: now,
             backoff: FIRST_BACKOFF,
-            last_rx: now,
             ping_out: false,
             worker_nonce: String::new(),
             generation: 0,
@@ -131,8 +127,10 @@ impl Server {
             }
             _ => {}
         }
-        if self.link.phase == Phase::Up {
-            let quiet = now.duration_since(self.link.last_rx);
+        if self.link.phase == Phase::Up
+            && let Some(conn) = &self.link.conn
+        {
+            let quiet = now.duration_since(conn.last_rx());
             if quiet >= self.config.link_timeout {
                 self.link_down("no traffic from the master");
             } else if quiet >= self.config.ping_interval && !self.link.ping_out {
@@ -147,13 +145,13 @@ impl Server {
         link.attempt_started = now;
         link.generation += 1;
         match TcpStream::connect(self.config.master) {
-            Ok(mut stream) => {
-                let interest = Interest::READABLE | Interest::WRITABLE;
-                if let Err(err) = self.poll.registry().register(&mut stream, MASTER, interest) {
+            Ok(stream) => {
+                let mut conn = Framed::connecting(stream, self.config.master, now, LINK_MAX_OUTPUT);
+                if let Err(err) = conn.register(self.poll.registry(), MASTER) {
                     log::error!("master link: register: {err}");
                     return self.schedule_retry();
                 }
-                link.stream = Some(stream);
+                link.conn = Some(conn);
                 link.phase = Phase::Connecting;
             }
             Err(err) => {
@@ -172,20 +170,15 @@ impl Server {
 
     pub(crate) fn master_ready(&mut self, readable: bool, writable: bool) {
         if self.link.phase == Phase::Connecting && (writable || readable) {
-            let connected = self
-                .link
-                .stream
-                .as_ref()
-                .is_some_and(|s| s.peer_addr().is_ok());
-            if !connected {
-                let err = self
-                    .link
-                    .stream
-                    .as_ref()
-                    .and_then(|s| s.take_error().ok().flatten());
+            let Some(conn) = self.link.conn.as_mut() else {
+                return;
+            };
+            if conn.transport().peer_addr().is_err() {
+                let err = conn.transport().take_error().ok().flatten();
                 let why = err.map_or("connection refused".to_string(), |e| e.to_string());
                 return self.link_down(&format!("cannot connect: {why}"));
             }
+            conn.connected();
             self.send_hello();
         }
         if writable {
@@ -200,7 +193,6 @@ impl Server {
         let nonce = hex(&papertrader_common_random());
         self.link.worker_nonce = nonce.clone();
         self.link.phase = Phase::AwaitChallenge;
-        self.link.last_rx = Instant::now();
         let uuid = self.config.uuid.clone().unwrap_or_default();
         let hello = frame(
             Instr::WorkerHello,
@@ -210,31 +202,23 @@ impl Server {
     }
 
     fn link_read(&mut self) {
-        let mut buf = [0u8; 16 * 1024];
-        let Some(stream) = self.link.stream.as_mut() else {
+        let Some(conn) = self.link.conn.as_mut() else {
             return;
         };
-        let closed = match read_available(stream, &mut self.link.decoder, &mut buf) {
-            Ok((n, closed)) => {
-                if n > 0 {
-                    self.link.last_rx = Instant::now();
-                }
-                closed.then(|| "the master closed the link".to_string())
-            }
-            Err(e) => Some(format!("read: {e}")),
-        };
-        loop {
-            match self.link.decoder.next_frame() {
-                Ok(Some(f)) => self.on_master_frame(f),
-                Ok(None) => break,
-                Err(err) => return self.link_down(&format!("bad frame from the master: {err}")),
-            }
-            if self.link.stream.is_none() {
+        let input = conn.read(Instant::now(), &mut self.read_buf);
+        for frame in input.frames {
+            self.on_master_frame(frame);
+            if self.link.conn.is_none() {
                 return;
             }
         }
-        if let Some(why) = closed {
-            self.link_down(&why);
+        match input.end {
+            None => {}
+            Some(End::Closed) => self.link_down("the master closed the link"),
+            Some(End::Malformed(err)) => {
+                self.link_down(&format!("bad frame from the master: {err}"))
+            }
+            Some(end) => self.link_down(&format!("read: {end}")),
         }
     }
 
@@ -389,7 +373,7 @@ impl Server {
                 let Ok(id) = id else { return };
                 self.caches.lock().sessions.remember(&id, now);
                 match (expirable, client) {
-                    (true, Some(client)) => client.expirable.push(id),
+                    (true, Some(client)) => client.add_expirable(id),
                     (true, None) => self.session_closed(&id),
                     (false, _) => {}
                 }
@@ -402,22 +386,18 @@ impl Server {
             (Note::SwitchState { state, session }, Some(Instr::StateSwitchSuccess)) => {
                 self.caches.lock().sessions.remember(&session, now);
                 if let Some(client) = client {
-                    client.state = state;
-                    client.session = Some(session);
-                    client.switching = false;
+                    client.finish_switch(Some((state, session)));
                 }
             }
             (Note::SwitchState { .. }, _) => {
                 if let Some(client) = client {
-                    client.switching = false;
+                    client.finish_switch(None);
                 }
             }
             (Note::Logout(session), Some(Instr::LogoutSuccess)) => {
                 self.caches.lock().sessions.forget(&session);
-                if let Some(client) = client
-                    && client.session.as_ref() == Some(&session)
-                {
-                    client.session = None;
+                if let Some(client) = client {
+                    client.logged_out(&session);
                 }
             }
             (Note::History { key, payload }, Some(Instr::Data)) => {
@@ -432,7 +412,7 @@ impl Server {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
-        if client.switching {
+        if client.is_switching() {
             return;
         }
         for f in client.take_held() {
@@ -450,41 +430,39 @@ impl Server {
 
     /// Queues a frame for the master and writes what the socket takes.
     pub(crate) fn link_send(&mut self, f: &Frame) {
-        if self.link.stream.is_none() {
+        let Some(conn) = self.link.conn.as_mut() else {
             return;
-        }
-        f.encode(&mut self.link.out);
+        };
+        conn.send(f);
         self.link_flush();
     }
 
     fn link_flush(&mut self) {
-        let Some(stream) = self.link.stream.as_mut() else {
+        let Some(conn) = self.link.conn.as_mut() else {
             return;
         };
-        let failed = write_pending(stream, &mut self.link.out)
-            .err()
-            .map(|e| format!("write: {e}"));
-        if let Some(why) = failed {
-            if self.link.phase != Phase::Connecting {
-                self.link_down(&why);
-            }
-            return;
+        if let Err(end) = conn.flush(0) {
+            return self.link_down(&format!("write: {end}"));
         }
-        let interest = if self.link.out.is_empty() && self.link.phase != Phase::Connecting {
-            Interest::READABLE
-        } else {
-            Interest::READABLE | Interest::WRITABLE
-        };
-        if let Err(err) = self.poll.registry().reregister(stream, MASTER, interest) {
+        if let Err(err) = conn.update_interest(self.poll.registry()) {
             log::error!("master link: reregister: {err}");
         }
     }
 
-    /// Best effort at shutdown: push out what is queued (sessionClosed).
+    /// At shutdown: push out what is queued (sessionClosed), waiting up to
+    /// a second for the socket to take it.
     pub(crate) fn link_flush_now(&mut self) {
-        if let Some(stream) = self.link.stream.as_mut() {
-            let _ = stream.write_all(&self.link.out);
-            self.link.out.clear();
+        let Some(conn) = self.link.conn.as_mut() else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while conn.queued() > 0 && Instant::now() < deadline {
+            if conn.flush(0).is_err() {
+                return;
+            }
+            if conn.queued() > 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
     }
 
@@ -493,11 +471,9 @@ impl Server {
     /// reconnection is scheduled with backoff.
     pub(crate) fn link_down(&mut self, why: &str) {
         let was_up = self.link.is_up();
-        if let Some(mut stream) = self.link.stream.take() {
-            let _ = self.poll.registry().deregister(&mut stream);
+        if let Some(mut conn) = self.link.conn.take() {
+            conn.deregister(self.poll.registry());
         }
-        self.link.decoder = Decoder::new();
-        self.link.out = Vec::new();
         self.link.ping_out = false;
         self.link.quotes = Reassembler::new(MAX_QUOTES);
         self.schedule_retry();
@@ -534,7 +510,7 @@ impl Server {
             let answer = reply(failure, Reason::new(code, text));
             if let Some(client) = self.clients.get_mut(&p.token) {
                 if matches!(p.note, Note::SwitchState { .. }) {
-                    client.switching = false;
+                    client.finish_switch(None);
                 }
                 client.deliver(reqid, &answer, true);
                 touched.push(p.token);

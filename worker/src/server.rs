@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token, Waker};
-use papertrader_common::io::read_available;
+use mio::{Events, Poll, Token, Waker};
+use papertrader_common::Instr;
+use papertrader_common::framed::{End, Framed};
+use papertrader_common::listen::Listener;
 use papertrader_common::log::LogHandle;
-use papertrader_common::message::reply;
-use papertrader_common::value::{Reason, ReasonCode};
-use papertrader_common::{Frame, Instr};
+use papertrader_common::message;
+use papertrader_common::value::ReasonCode;
 use parking_lot::Mutex;
 
 use crate::cache::Caches;
@@ -44,7 +45,7 @@ const READ_CHUNK: usize = 16 * 1024;
 pub struct Server {
     pub(crate) config: Arc<Config>,
     pub(crate) poll: Poll,
-    listener: TcpListener,
+    listener: Listener,
     /// The bound client address.
     pub(crate) local: SocketAddr,
     pub(crate) clients: HashMap<Token, Client>,
@@ -59,7 +60,7 @@ pub struct Server {
     events: Receiver<Event>,
     log: LogHandle,
     stopping: bool,
-    read_buf: Box<[u8]>,
+    pub(crate) read_buf: Box<[u8]>,
 }
 
 /// What `main` builds a server from.
@@ -86,15 +87,14 @@ impl Server {
         let Parts {
             config,
             poll,
-            mut listener,
+            listener,
             caches,
             gpg_tx,
             events,
             log,
         } = parts;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local = listener.local_addr()?;
+        let listener = Listener::new(listener, poll.registry(), LISTENER)?;
+        let local = listener.local();
         let link = MasterLink::new(Instant::now());
         Ok(Server {
             config,
@@ -197,44 +197,29 @@ impl Server {
     }
 
     fn accept_all(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => self.add_client(stream, peer),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => {
-                    log::error!("accept on {}: {err}", self.local);
-                    return;
-                }
-            }
+        while let Some((stream, peer)) = self.listener.accept(self.poll.registry()) {
+            self.add_client(stream, peer);
         }
     }
 
     fn add_client(&mut self, mut stream: TcpStream, peer: SocketAddr) {
         if self.clients.len() >= self.config.max_clients {
             let text = format!("the worker is full ({} clients)", self.config.max_clients);
-            let refusal = reply(
-                Instr::ProtocolError,
-                Reason::new(ReasonCode::Unavailable, text),
-            );
+            let refusal = message::failure(Instr::ProtocolError, ReasonCode::Unavailable, text);
             let _ = stream.write(&refusal.to_bytes());
             log::warn!("{peer}: refused, max_clients reached");
             return;
         }
         let token = Token(self.next_token);
         self.next_token += 1;
-        if let Err(err) = self
-            .poll
-            .registry()
-            .register(&mut stream, token, Interest::READABLE)
-        {
+        let _ = stream.set_nodelay(true);
+        let mut framed = Framed::new(stream, peer, Instant::now(), self.config.max_output);
+        if let Err(err) = framed.register(self.poll.registry(), token) {
             log::error!("{peer}: cannot register: {err}");
             return;
         }
-        let _ = stream.set_nodelay(true);
         log::debug!("{peer}: connected");
-        self.clients
-            .insert(token, Client::new(stream, peer, Instant::now()));
+        self.clients.insert(token, Client::new(framed));
     }
 
     fn client_ready(&mut self, token: Token, readable: bool, writable: bool) {
@@ -244,62 +229,32 @@ impl Server {
         if !readable {
             return;
         }
-        let (frames, closed) = self.read_client(token);
-        for frame in frames {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let input = client.framed.read(Instant::now(), &mut self.read_buf);
+        for frame in input.frames {
             if !self.clients.contains_key(&token) {
                 return;
             }
             self.on_client_frame(token, frame);
         }
-        if closed {
-            self.close_client(token);
-        } else {
-            self.flush_client(token);
-        }
-    }
-
-    /// Reads until WouldBlock; returns whole frames and whether the peer
-    /// closed. A frame that breaks section 2 answers protocolError and closes.
-    fn read_client(&mut self, token: Token) -> (Vec<Frame>, bool) {
         let Some(client) = self.clients.get_mut(&token) else {
-            return (Vec::new(), false);
+            return;
         };
-        let closed =
-            match read_available(&mut client.stream, &mut client.decoder, &mut self.read_buf) {
-                Ok((n, closed)) => {
-                    if n > 0 {
-                        client.last_rx = Instant::now();
-                    }
-                    closed
-                }
-                Err(_) => true,
-            };
-        let mut frames = Vec::new();
-        loop {
-            match client.decoder.next_frame() {
-                Ok(Some(frame)) => frames.push(frame),
-                Ok(None) => break,
-                Err(err) => {
-                    log::warn!("{}: {err}", client.peer);
-                    let text = err.error.to_string();
-                    let answer = reply(
-                        Instr::ProtocolError,
-                        Reason::new(ReasonCode::Protocol, text),
-                    );
-                    client.answer(&answer);
-                    client.close_when_flushed = true;
-                    return (frames, false);
-                }
+        match input.end {
+            None => self.flush_client(token),
+            Some(End::Malformed(err)) => {
+                log::warn!("{}: {err}", client.peer());
+                client.answer(&message::protocol_error(&err.error));
+                client.framed.close_when_flushed();
+                self.flush_client(token);
+            }
+            Some(end) => {
+                log::debug!("{}: {end}", client.peer());
+                self.close_client(token);
             }
         }
-        // The clock runs from the last whole frame: a client that keeps
-        // completing frames is never "stopped in the middle of one".
-        client.partial_since = match (client.decoder.pending(), client.partial_since) {
-            (0, _) => None,
-            (_, Some(since)) if frames.is_empty() => Some(since),
-            _ => Some(Instant::now()),
-        };
-        (frames, closed)
     }
 
     /// Writes pending output, closes finished or broken connections, keeps
@@ -308,28 +263,18 @@ impl Server {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
-        let failed = client.flush().is_err();
-        if failed || (client.close_when_flushed && !client.wants_write()) {
-            return self.close_client(token);
-        }
-        if client.queued() > self.config.max_output {
-            log::warn!("{}: not reading its answers, disconnected", client.peer);
-            return self.close_client(token);
-        }
-        let wants = client.wants_write();
-        if wants != client.writable_registered {
-            client.writable_registered = wants;
-            let interest = if wants {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if let Err(err) = self
-                .poll
-                .registry()
-                .reregister(&mut client.stream, token, interest)
-            {
-                log::error!("{}: reregister: {err}", client.peer);
+        match client.flush() {
+            Ok(()) => {
+                if let Err(err) = client.framed.update_interest(self.poll.registry()) {
+                    log::error!("{}: reregister: {err}", client.peer());
+                }
+            }
+            Err(end) => {
+                match end {
+                    End::NotReading => log::warn!("{}: {end}, disconnected", client.peer()),
+                    _ => log::debug!("{}: {end}", client.peer()),
+                }
+                self.close_client(token);
             }
         }
     }
@@ -339,11 +284,14 @@ impl Server {
         let Some(mut client) = self.clients.remove(&token) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut client.stream);
-        log::debug!("{}: closed", client.peer);
-        for session in client.expirable.drain(..) {
+        client.framed.deregister(self.poll.registry());
+        log::debug!("{}: closed", client.peer());
+        for session in client.take_expirable() {
             self.caches.lock().sessions.forget(&session);
             self.session_closed(&session);
+        }
+        if self.listener.resume(self.poll.registry(), true) {
+            self.accept_all();
         }
     }
 
@@ -353,11 +301,9 @@ impl Server {
             .clients
             .iter()
             .filter_map(|(t, c)| {
-                if c.partial_since
-                    .is_some_and(|s| now.duration_since(s) >= frame)
-                {
+                if c.framed.stalled(now, frame) {
                     Some((*t, "stopped in the middle of a frame"))
-                } else if !c.waiting() && now.duration_since(c.last_rx) >= idle {
+                } else if !c.waiting() && now.duration_since(c.framed.last_rx()) >= idle {
                     Some((*t, "idle"))
                 } else {
                     None
@@ -366,9 +312,12 @@ impl Server {
             .collect();
         for (token, why) in expired {
             if let Some(c) = self.clients.get(&token) {
-                log::info!("{}: {why}, disconnected", c.peer);
+                log::info!("{}: {why}, disconnected", c.peer());
             }
             self.close_client(token);
+        }
+        if self.listener.resume(self.poll.registry(), false) {
+            self.accept_all();
         }
     }
 

@@ -1,0 +1,324 @@
+//! One framed connection over any transport (DESIGN.md, "One connection
+//! type, any transport"). A [`Framed`] owns what every framed peer needs:
+//! the decoder, the output buffer and its cap, the idle and stalled-frame
+//! clocks, the interest it wants from the event loop and closing once the
+//! output is flushed. The code above it sees frames, never bytes.
+//!
+//! A transport is anything that reads and writes bytes without blocking:
+//! plain TCP today, TLS (rustls driven by the loop) or a WebSocket
+//! (tungstenite) tomorrow; each implements [`Transport`] and nothing that
+//! handles frames changes. The event loops of ptmasterd and ptworkerd own
+//! their `Framed` values; nothing here starts a thread or opens a socket.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
+
+use crate::Frame;
+use crate::frame::{DecodeError, Decoder};
+
+/// Below this many spare bytes an emptied output buffer is kept.
+const KEEP_CAPACITY: usize = 4096;
+
+/// A byte stream an event loop drives without blocking: `read` and `write`
+/// behave as on a non-blocking socket (`WouldBlock` when nothing can move).
+pub trait Transport {
+    /// Reads bytes meant for the decoder; `Ok(0)` at the end of the stream.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Takes bytes of encoded frames; `Ok(0)` means the peer is gone.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+    /// Pushes out what the transport holds of its own (TLS records, a
+    /// WebSocket message); `WouldBlock` is not an error here.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Whether the transport itself still has bytes for the socket.
+    fn wants_write(&self) -> bool {
+        false
+    }
+    /// Ends the writing side once everything is out (best effort).
+    fn shutdown(&mut self) {}
+}
+
+impl Transport for mio::net::TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        io::Read::read(self, buf)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        io::Write::write(self, buf)
+    }
+
+    fn shutdown(&mut self) {
+        let _ = mio::net::TcpStream::shutdown(self, std::net::Shutdown::Write);
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+pub enum End {
+    /// The peer closed its side.
+    Closed,
+    /// Reading or writing failed.
+    Failed(io::Error),
+    /// The peer broke section 2 of the protocol: answer `protocolError`,
+    /// then close once that answer is written.
+    Malformed(DecodeError),
+    /// The output went over its cap: the peer does not read its answers.
+    NotReading,
+    /// The last frame asked for is written.
+    Finished,
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            End::Closed => f.write_str("closed by peer"),
+            End::Failed(err) => write!(f, "{err}"),
+            End::Malformed(err) => write!(f, "{err}"),
+            End::NotReading => f.write_str("not reading its answers"),
+            End::Finished => f.write_str("finished"),
+        }
+    }
+}
+
+/// What one read brought: the whole frames, in order, and, if the
+/// connection ends, why. Frames that arrived before a malformed one or the
+/// end of the stream are still returned, to be handled first.
+#[derive(Debug, Default)]
+pub struct Input {
+    /// Whole frames, in arrival order.
+    pub frames: Vec<Frame>,
+    /// Set when the connection ends after these frames.
+    pub end: Option<End>,
+}
+
+/// A framed connection over the transport `T`.
+pub struct Framed<T> {
+    io: T,
+    peer: SocketAddr,
+    decoder: Decoder,
+    out: Vec<u8>,
+    max_output: usize,
+    last_rx: Instant,
+    partial_since: Option<Instant>,
+    close_when_flushed: bool,
+    connecting: bool,
+    registered: Option<(Token, Interest)>,
+}
+
+impl<T: Transport> Framed<T> {
+    /// A connection over `io` to `peer` whose queued output may not pass
+    /// `max_output` bytes.
+    pub fn new(io: T, peer: SocketAddr, now: Instant, max_output: usize) -> Framed<T> {
+        Framed {
+            io,
+            peer,
+            decoder: Decoder::new(),
+            out: Vec::new(),
+            max_output,
+            last_rx: now,
+            partial_since: None,
+            close_when_flushed: false,
+            connecting: false,
+            registered: None,
+        }
+    }
+
+    /// A connection whose `connect` is still in progress: it wants WRITABLE
+    /// until [`Framed::connected`] is called.
+    pub fn connecting(io: T, peer: SocketAddr, now: Instant, max_output: usize) -> Framed<T> {
+        Framed {
+            connecting: true,
+            ..Framed::new(io, peer, now, max_output)
+        }
+    }
+
+    /// The connect finished.
+    pub fn connected(&mut self) {
+        self.connecting = false;
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The transport, for what only it knows (TLS state, the socket).
+    pub fn transport(&self) -> &T {
+        &self.io
+    }
+
+    /// When bytes last arrived.
+    pub fn last_rx(&self) -> Instant {
+        self.last_rx
+    }
+
+    /// Whether the peer has been in the middle of a frame for `limit`.
+    pub fn stalled(&self, now: Instant, limit: Duration) -> bool {
+        self.partial_since
+            .is_some_and(|since| now.duration_since(since) >= limit)
+    }
+
+    /// Reads what the transport has and returns the whole frames.
+    pub fn read(&mut self, now: Instant, buf: &mut [u8]) -> Input {
+        let mut input = Input::default();
+        let mut got = false;
+        loop {
+            match self.io.read(buf) {
+                Ok(0) => {
+                    input.end = Some(End::Closed);
+                    break;
+                }
+                Ok(n) => {
+                    got = true;
+                    self.decoder.push(&buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    input.end = Some(End::Failed(e));
+                    break;
+                }
+            }
+        }
+        if got {
+            self.last_rx = now;
+        }
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => input.frames.push(frame),
+                Ok(None) => break,
+                Err(err) => {
+                    input.end = Some(End::Malformed(err));
+                    self.decoder = Decoder::new();
+                    break;
+                }
+            }
+        }
+        // The clock runs from the last whole frame, so a busy peer that
+        // keeps completing frames is never "stopped in the middle of one".
+        self.partial_since = match (self.decoder.pending(), self.partial_since) {
+            (0, _) => None,
+            (_, Some(since)) if input.frames.is_empty() => Some(since),
+            _ => Some(now),
+        };
+        input
+    }
+
+    /// Queues a frame; [`Framed::flush`] writes it.
+    pub fn send(&mut self, frame: &Frame) {
+        frame.encode(&mut self.out);
+    }
+
+    /// Queues bytes of frames encoded elsewhere, taking `bytes`' buffer
+    /// when nothing else is queued.
+    pub fn send_encoded(&mut self, bytes: &mut Vec<u8>) {
+        if self.out.is_empty() {
+            std::mem::swap(&mut self.out, bytes);
+        } else {
+            self.out.append(bytes);
+        }
+    }
+
+    /// Closes the connection once everything queued is written.
+    pub fn close_when_flushed(&mut self) {
+        self.close_when_flushed = true;
+    }
+
+    /// Bytes queued and not yet taken by the transport.
+    pub fn queued(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Writes what the transport takes now. `Err` says why the connection
+    /// must close: the peer is gone, it does not read (the queue is over its
+    /// cap, counting `waiting` bytes its owner holds for it), or the last
+    /// frame asked for is out.
+    pub fn flush(&mut self, waiting: usize) -> Result<(), End> {
+        if self.connecting {
+            return Ok(());
+        }
+        let mut written = 0;
+        let result = loop {
+            if written == self.out.len() {
+                break self.io.flush();
+            }
+            match self.io.write(&self.out[written..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            }
+        };
+        self.out.drain(..written);
+        if self.out.is_empty() && self.out.capacity() > KEEP_CAPACITY {
+            self.out = Vec::new();
+        }
+        match result {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(End::Failed(e)),
+            _ => {}
+        }
+        if self.out.len() + waiting > self.max_output {
+            return Err(End::NotReading);
+        }
+        if self.close_when_flushed && self.out.is_empty() && !self.io.wants_write() {
+            self.io.shutdown();
+            return Err(End::Finished);
+        }
+        Ok(())
+    }
+
+    /// The readiness this connection waits for: WRITABLE only while output
+    /// is pending (or a connect is in progress).
+    pub fn interest(&self) -> Interest {
+        if self.connecting || !self.out.is_empty() || self.io.wants_write() {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
+
+    /// Writes nothing more; hands the transport back.
+    pub fn into_transport(self) -> T {
+        self.io
+    }
+}
+
+impl<T: Transport + Source> Framed<T> {
+    /// Registers the transport under `token` with the interest it wants.
+    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        let interest = self.interest();
+        registry.register(&mut self.io, token, interest)?;
+        self.registered = Some((token, interest));
+        Ok(())
+    }
+
+    /// Brings the registration in step with [`Framed::interest`]; call
+    /// after every read or flush.
+    pub fn update_interest(&mut self, registry: &Registry) -> io::Result<()> {
+        let interest = self.interest();
+        match self.registered {
+            Some((token, now)) if now != interest => {
+                registry.reregister(&mut self.io, token, interest)?;
+                self.registered = Some((token, interest));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes the transport off the poll.
+    pub fn deregister(&mut self, registry: &Registry) {
+        if self.registered.take().is_some() {
+            let _ = registry.deregister(&mut self.io);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
