@@ -18,6 +18,8 @@ pub mod listen;
 pub mod log;
 pub mod message;
 pub mod notify;
+pub mod request;
+pub mod threads;
 pub mod transfer;
 pub mod value;
 

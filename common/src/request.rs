@@ -1,0 +1,396 @@
+//! Requests as typed values, parsed once where they enter a daemon
+//! (STYLE.md, "Shape of a request, end to end"), and the forwarding prefix
+//! of PROTOCOL.md section 6. [`message::check`](crate::message::check)
+//! settles the frame (type, arity, numbering); [`Request::parse`] turns the
+//! arguments into values, so a malformed one is answered with its
+//! instruction's failure and its own reason code right there, and no thread
+//! behind the edge ever parses a string again.
+
+use std::fmt;
+
+use crate::frame::Frame;
+use crate::instr::{Instr, State};
+use crate::value::{
+    Date, Email, HashedPass, Quantity, Reason, ReasonCode, SessionId, Symbol, Username, parse_bool,
+};
+
+/// The most bytes of a REQID: a `u64` in decimal has 20 digits.
+const MAX_REQID: usize = 20;
+
+/// The prefix a worker puts in front of a forwarded request's arguments:
+/// `UUID REQID TIMESTAMP_MS CLIENT_ADDRESS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    /// The worker's UUID.
+    pub uuid: String,
+    /// The worker's request id, decimal, echoed in front of the reply.
+    pub reqid: String,
+    /// When the worker received the request (ms since the epoch).
+    pub ts_ms: u64,
+    /// The client's address as the worker saw it (`host:port`).
+    pub client: String,
+}
+
+/// Why a forwarding prefix is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrefixError {
+    /// REQID is not a decimal number of at most 20 digits.
+    Reqid(String),
+    /// TIMESTAMP_MS is not a decimal number.
+    Timestamp(String),
+}
+
+impl fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrefixError::Reqid(r) => write!(f, "REQID {} is not a decimal", excerpt(r)),
+            PrefixError::Timestamp(t) => {
+                write!(f, "TIMESTAMP_MS {} is not a decimal", excerpt(t))
+            }
+        }
+    }
+}
+
+impl Forwarded {
+    /// Arguments the prefix adds.
+    pub const ARGS: u16 = 4;
+
+    /// Parses the four prefix words (as split by `message::check`).
+    pub fn parse(words: &[&str]) -> Result<Forwarded, PrefixError> {
+        let [uuid, reqid, ts, client] = words else {
+            return Err(PrefixError::Reqid(String::new()));
+        };
+        let decimal = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !decimal(reqid) || reqid.len() > MAX_REQID {
+            return Err(PrefixError::Reqid(reqid.to_string()));
+        }
+        let ts_ms = ts
+            .parse()
+            .ok()
+            .filter(|_| decimal(ts))
+            .ok_or_else(|| PrefixError::Timestamp(ts.to_string()))?;
+        Ok(Forwarded {
+            uuid: uuid.to_string(),
+            reqid: reqid.to_string(),
+            ts_ms,
+            client: client.to_string(),
+        })
+    }
+
+    /// The REQID as the worker gave it, even when the rest is malformed,
+    /// so a refusal can still be routed back.
+    pub fn reqid_of(frame: &Frame) -> Option<String> {
+        let (words, _) = crate::message::split_prefix(&frame.data, 2).ok()?;
+        let reqid = words.get(1)?;
+        let decimal = reqid.bytes().all(|b| b.is_ascii_digit()) && reqid.len() <= MAX_REQID;
+        decimal.then(|| reqid.to_string())
+    }
+
+    /// `frame` (a client's request) with this prefix in front of its
+    /// arguments; `None` if the result would not fit a frame.
+    pub fn wrap(&self, frame: &Frame) -> Option<Frame> {
+        let mut data = format!(
+            "{} {} {} {}",
+            self.uuid, self.reqid, self.ts_ms, self.client
+        )
+        .into_bytes();
+        if frame.argument_count > 0 {
+            data.push(b' ');
+            data.extend_from_slice(&frame.data);
+        }
+        if data.len() > crate::MAX_DATA {
+            return None;
+        }
+        Some(Frame {
+            argument_count: frame.argument_count + Forwarded::ARGS,
+            data,
+            ..frame.clone()
+        })
+    }
+}
+
+/// Which stretch of history a history request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Range {
+    /// `getAssetValueDay`: interval bars of one UTC day.
+    Day,
+    /// `getAssetValueWeek`: daily bars of 7 days.
+    Week,
+    /// `getAssetValueMonth`: daily bars of a month.
+    Month,
+    /// `getAssetValueYear`: monthly bars of 12 months.
+    Year,
+    /// `getAssetValueAllTime`: every monthly bar.
+    AllTime,
+}
+
+/// Which user view a user request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserView {
+    /// `getUserInfo`.
+    Info,
+    /// `getUserPortfolio`.
+    Portfolio,
+    /// `getUserTransactionHistory`.
+    Transactions,
+}
+
+/// A buy or a sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// `purchaseAsset`.
+    Buy,
+    /// `sellAsset`.
+    Sell,
+}
+
+impl Side {
+    /// The wire word of a history line: `buy` or `sell`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+
+    /// Parses `buy` or `sell`.
+    pub fn parse(word: &str) -> Option<Side> {
+        match word {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+
+    /// The instruction of a market order on this side.
+    pub fn instr(self) -> Instr {
+        match self {
+            Side::Buy => Instr::PurchaseAsset,
+            Side::Sell => Instr::SellAsset,
+        }
+    }
+}
+
+/// A client request with every argument parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `login username hashedPass isExpirable`.
+    Login {
+        /// Who.
+        username: Username,
+        /// The client's password hash.
+        pass: HashedPass,
+        /// Whether the session ends with the connection.
+        expirable: bool,
+    },
+    /// `loginSession sessionID`.
+    LoginSession {
+        /// The session to resume.
+        session: SessionId,
+    },
+    /// `register username email hashedPass`.
+    Register {
+        /// The new name.
+        username: Username,
+        /// Its email address.
+        email: Email,
+        /// The client's password hash.
+        pass: HashedPass,
+    },
+    /// `purchaseAsset` or `sellAsset`.
+    Trade {
+        /// Buy or sell.
+        side: Side,
+        /// Whose.
+        session: SessionId,
+        /// What.
+        symbol: Symbol,
+        /// How many.
+        quantity: Quantity,
+    },
+    /// `switchState sessionID state`.
+    SwitchState {
+        /// The session the connection is to use.
+        session: SessionId,
+        /// The state asked for.
+        state: State,
+    },
+    /// `logout sessionID`.
+    Logout {
+        /// The session to end.
+        session: SessionId,
+    },
+    /// `getWorkerList`.
+    WorkerList,
+    /// `getAssetInfo symbol`.
+    AssetInfo {
+        /// Which asset.
+        symbol: Symbol,
+    },
+    /// `getAssetValueCurrent symbol`.
+    AssetCurrent {
+        /// Which asset.
+        symbol: Symbol,
+    },
+    /// The `getAssetValue*` history instructions.
+    History {
+        /// Which stretch.
+        range: Range,
+        /// Which asset.
+        symbol: Symbol,
+        /// The day the stretch ends on (`None` for all time).
+        date: Option<Date>,
+    },
+    /// `getAssetList`.
+    AssetList,
+    /// `getUserInfo`, `getUserPortfolio`, `getUserTransactionHistory`.
+    User {
+        /// Which view.
+        view: UserView,
+        /// The asker's session.
+        session: SessionId,
+        /// Whose account.
+        username: Username,
+    },
+}
+
+impl Request {
+    /// Parses the arguments of a client instruction (already checked for
+    /// count by `message::check`). `Err` is the reason for the
+    /// instruction's failure return; it never echoes more than a short
+    /// excerpt of the input.
+    pub fn parse(instr: Instr, args: &[&str]) -> Result<Request, Reason> {
+        let arg = |i: usize| -> Result<&str, Reason> {
+            args.get(i).copied().ok_or_else(|| {
+                let text = format!("{} takes more arguments", instr.name());
+                Reason::new(ReasonCode::BadArguments, text)
+            })
+        };
+        let session = |i: usize| SessionId::parse(arg(i)?).map_err(|e| e.reason());
+        let symbol = |i: usize| Symbol::parse(arg(i)?).map_err(|e| e.reason());
+        let username = |i: usize| Username::parse(arg(i)?).map_err(|e| e.reason());
+        let pass = |i: usize| HashedPass::parse(arg(i)?).map_err(|e| e.reason());
+        let history = |range: Range, dated: bool| -> Result<Request, Reason> {
+            let symbol = symbol(0)?;
+            let date = match dated {
+                true => Some(Date::parse(arg(1)?).map_err(|e| e.reason())?),
+                false => None,
+            };
+            Ok(Request::History {
+                range,
+                symbol,
+                date,
+            })
+        };
+        let user = |view: UserView| -> Result<Request, Reason> {
+            Ok(Request::User {
+                view,
+                session: session(0)?,
+                username: username(1)?,
+            })
+        };
+        let trade = |side: Side| -> Result<Request, Reason> {
+            Ok(Request::Trade {
+                side,
+                session: session(0)?,
+                symbol: symbol(1)?,
+                quantity: Quantity::parse(arg(2)?).map_err(|e| e.reason())?,
+            })
+        };
+        Ok(match instr {
+            Instr::Login => Request::Login {
+                username: username(0)?,
+                pass: pass(1)?,
+                expirable: parse_bool(arg(2)?).map_err(|e| e.reason())?,
+            },
+            Instr::LoginSession => Request::LoginSession {
+                session: session(0)?,
+            },
+            Instr::Register => Request::Register {
+                username: username(0)?,
+                email: Email::parse(arg(1)?).map_err(|e| e.reason())?,
+                pass: pass(2)?,
+            },
+            Instr::PurchaseAsset => trade(Side::Buy)?,
+            Instr::SellAsset => trade(Side::Sell)?,
+            Instr::SwitchState => {
+                let session = session(0)?;
+                let word = arg(1)?;
+                let state = State::parse(word).ok_or_else(|| {
+                    let text = format!("state {}: expected command or data", excerpt(word));
+                    Reason::new(ReasonCode::BadArguments, text)
+                })?;
+                Request::SwitchState { session, state }
+            }
+            Instr::Logout => Request::Logout {
+                session: session(0)?,
+            },
+            Instr::GetWorkerList => Request::WorkerList,
+            Instr::GetAssetInfo => Request::AssetInfo { symbol: symbol(0)? },
+            Instr::GetAssetValueCurrent => Request::AssetCurrent { symbol: symbol(0)? },
+            Instr::GetAssetValueDay => history(Range::Day, true)?,
+            Instr::GetAssetValueWeek => history(Range::Week, true)?,
+            Instr::GetAssetValueMonth => history(Range::Month, true)?,
+            Instr::GetAssetValueYear => history(Range::Year, true)?,
+            Instr::GetAssetValueAllTime => history(Range::AllTime, false)?,
+            Instr::GetAssetList => Request::AssetList,
+            Instr::GetUserInfo => user(UserView::Info)?,
+            Instr::GetUserPortfolio => user(UserView::Portfolio)?,
+            Instr::GetUserTransactionHistory => user(UserView::Transactions)?,
+            other => {
+                let text = format!("{} is not a client request", other.name());
+                return Err(Reason::new(ReasonCode::Protocol, text));
+            }
+        })
+    }
+
+    /// The instruction this request came as.
+    pub fn instr(&self) -> Instr {
+        match self {
+            Request::Login { .. } => Instr::Login,
+            Request::LoginSession { .. } => Instr::LoginSession,
+            Request::Register { .. } => Instr::Register,
+            Request::Trade { side, .. } => side.instr(),
+            Request::SwitchState { .. } => Instr::SwitchState,
+            Request::Logout { .. } => Instr::Logout,
+            Request::WorkerList => Instr::GetWorkerList,
+            Request::AssetInfo { .. } => Instr::GetAssetInfo,
+            Request::AssetCurrent { .. } => Instr::GetAssetValueCurrent,
+            Request::History { range, .. } => match range {
+                Range::Day => Instr::GetAssetValueDay,
+                Range::Week => Instr::GetAssetValueWeek,
+                Range::Month => Instr::GetAssetValueMonth,
+                Range::Year => Instr::GetAssetValueYear,
+                Range::AllTime => Instr::GetAssetValueAllTime,
+            },
+            Request::AssetList => Instr::GetAssetList,
+            Request::User { view, .. } => match view {
+                UserView::Info => Instr::GetUserInfo,
+                UserView::Portfolio => Instr::GetUserPortfolio,
+                UserView::Transactions => Instr::GetUserTransactionHistory,
+            },
+        }
+    }
+}
+
+/// Longest excerpt of peer input a reply or log line echoes.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// A short, printable excerpt of peer input for a reply or a log line:
+/// at most [`EXCERPT_CHARS`] characters, control characters escaped, and
+/// `...` when it was cut. Building a frame from it can never overflow.
+pub fn excerpt(input: &str) -> String {
+    let mut out = String::from("\"");
+    for (i, c) in input.chars().enumerate() {
+        if i == EXCERPT_CHARS {
+            out.push_str("...");
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests;

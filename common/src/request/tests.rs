@@ -1,0 +1,199 @@
+//! Parsing at the edge: every instruction's arguments, good and bad, and
+//! the forwarding prefix.
+
+use super::*;
+use crate::message::{check, frame};
+
+const SID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const PASS: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn parse(instr: Instr, args: &[&str]) -> Result<Request, Reason> {
+    let f = frame(instr, args);
+    let req = check(&f, 0).expect("well-formed frame");
+    Request::parse(req.instr, &req.args)
+}
+
+fn code(instr: Instr, args: &[&str]) -> ReasonCode {
+    parse(instr, args).expect_err("refused").code
+}
+
+#[test]
+fn every_client_instruction_parses_and_names_itself() {
+    let cases: Vec<(Instr, Vec<&str>)> = vec![
+        (Instr::Login, vec!["alice", PASS, "true"]),
+        (Instr::LoginSession, vec![SID]),
+        (Instr::Register, vec!["alice", "a@example.com", PASS]),
+        (Instr::PurchaseAsset, vec![SID, "aapl", "3"]),
+        (Instr::SellAsset, vec![SID, "AAPL", "3"]),
+        (Instr::SwitchState, vec![SID, "data"]),
+        (Instr::Logout, vec![SID]),
+        (Instr::GetWorkerList, vec![]),
+        (Instr::GetAssetInfo, vec!["AAPL"]),
+        (Instr::GetAssetValueCurrent, vec!["AAPL"]),
+        (Instr::GetAssetValueDay, vec!["AAPL", "2026-11-20"]),
+        (Instr::GetAssetValueWeek, vec!["AAPL", "2026-11-20"]),
+        (Instr::GetAssetValueMonth, vec!["AAPL", "2026-11-20"]),
+        (Instr::GetAssetValueYear, vec!["AAPL", "2026-11-20"]),
+        (Instr::GetAssetValueAllTime, vec!["AAPL"]),
+        (Instr::GetAssetList, vec![]),
+        (Instr::GetUserInfo, vec![SID, "bob"]),
+        (Instr::GetUserPortfolio, vec![SID, "bob"]),
+        (Instr::GetUserTransactionHistory, vec![SID, "bob"]),
+    ];
+    for (instr, args) in cases {
+        let req = parse(instr, &args).unwrap_or_else(|r| panic!("{}: {r}", instr.name()));
+        assert_eq!(req.instr(), instr);
+    }
+}
+
+#[test]
+fn values_come_out_typed() {
+    assert_eq!(
+        parse(Instr::PurchaseAsset, &[SID, "aapl", "3"]),
+        Ok(Request::Trade {
+            side: Side::Buy,
+            session: SessionId::parse(SID).expect("id"),
+            symbol: Symbol::parse("AAPL").expect("symbol"),
+            quantity: Quantity::new(3).expect("3"),
+        })
+    );
+    assert!(matches!(
+        parse(Instr::Login, &["alice", PASS, "false"]),
+        Ok(Request::Login {
+            expirable: false,
+            ..
+        })
+    ));
+    assert!(matches!(
+        parse(Instr::GetAssetValueAllTime, &["AAPL"]),
+        Ok(Request::History { date: None, .. })
+    ));
+}
+
+#[test]
+fn a_malformed_value_gets_its_own_reason_code() {
+    assert_eq!(
+        code(Instr::Login, &[&"x".repeat(25), PASS, "true"]),
+        ReasonCode::InvalidUsername
+    );
+    assert_eq!(
+        code(Instr::Login, &["alice", PASS, "maybe"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::Register, &["alice", "no-at", PASS]),
+        ReasonCode::InvalidEmail
+    );
+    assert_eq!(
+        code(Instr::PurchaseAsset, &[SID, "AAPL", "0"]),
+        ReasonCode::BadQuantity
+    );
+    assert_eq!(
+        code(Instr::PurchaseAsset, &["short", "AAPL", "1"]),
+        ReasonCode::BadSession
+    );
+    assert_eq!(
+        code(Instr::GetAssetValueDay, &["AAPL", "2026-02-30"]),
+        ReasonCode::BadDate
+    );
+    assert_eq!(
+        code(Instr::GetAssetInfo, &["$$$"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::SwitchState, &[SID, "sleep"]),
+        ReasonCode::BadArguments
+    );
+}
+
+#[test]
+fn the_first_bad_argument_decides() {
+    // A bad session and a bad quantity: the session comes first.
+    assert_eq!(
+        code(Instr::SellAsset, &["nope", "AAPL", "-1"]),
+        ReasonCode::BadSession
+    );
+}
+
+#[test]
+fn a_huge_argument_is_echoed_as_an_excerpt() {
+    let state = "d".repeat(60_000);
+    let reason = parse(Instr::SwitchState, &[SID, &state]).expect_err("bad state");
+    assert!(
+        reason.to_string().len() < 200,
+        "{}",
+        reason.to_string().len()
+    );
+    let symbol = "A".repeat(60_000);
+    let reason = parse(Instr::GetAssetInfo, &[&symbol]).expect_err("bad symbol");
+    assert!(reason.to_string().len() < 200);
+}
+
+#[test]
+fn excerpts_are_short_and_printable() {
+    assert_eq!(excerpt("data"), "\"data\"");
+    assert_eq!(excerpt("a\nb\u{7}"), "\"a\\nb\\u{7}\"");
+    let long = excerpt(&"x".repeat(100));
+    assert_eq!(long, format!("\"{}...\"", "x".repeat(EXCERPT_CHARS)));
+}
+
+#[test]
+fn replies_and_controls_are_not_requests() {
+    assert_eq!(
+        Request::parse(Instr::Pong, &["1"])
+            .expect_err("control")
+            .code,
+        ReasonCode::Protocol
+    );
+}
+
+#[test]
+fn the_prefix_parses_and_wraps() {
+    let prefix = Forwarded::parse(&["uuid", "17", "1732147205000", "127.0.0.1:5000"]).expect("ok");
+    assert_eq!(prefix.reqid, "17");
+    assert_eq!(prefix.ts_ms, 1_732_147_205_000);
+    let request = frame(Instr::Logout, &[SID]);
+    let wrapped = prefix.wrap(&request).expect("fits");
+    assert_eq!(wrapped.argument_count, 5);
+    let req = check(&wrapped, Forwarded::ARGS).expect("forwarded logout");
+    assert_eq!(Forwarded::parse(&req.prefix), Ok(prefix.clone()));
+    assert_eq!(req.args, [SID]);
+    assert_eq!(Forwarded::reqid_of(&wrapped).as_deref(), Some("17"));
+    let bare = prefix
+        .wrap(&frame::<&str>(Instr::GetAssetList, &[]))
+        .expect("fits");
+    assert_eq!(bare.data, b"uuid 17 1732147205000 127.0.0.1:5000");
+}
+
+#[test]
+fn a_bad_prefix_is_refused() {
+    let bad = |w: [&str; 4]| Forwarded::parse(&w).expect_err("bad");
+    assert!(matches!(
+        bad(["u", "1x", "1", "a:1"]),
+        PrefixError::Reqid(_)
+    ));
+    assert!(matches!(
+        bad(["u", &"9".repeat(21), "1", "a:1"]),
+        PrefixError::Reqid(_)
+    ));
+    assert!(matches!(
+        bad(["u", "1", "-5", "a:1"]),
+        PrefixError::Timestamp(_)
+    ));
+    assert!(matches!(
+        bad(["u", "1", &"9".repeat(30), "a:1"]),
+        PrefixError::Timestamp(_)
+    ));
+}
+
+#[test]
+fn a_request_too_long_to_forward_does_not_wrap() {
+    let prefix = Forwarded::parse(&["uuid", "1", "1", "127.0.0.1:5000"]).expect("ok");
+    let big = Frame::new(
+        crate::MessageType::Command,
+        Instr::Login.code(),
+        3,
+        vec![b'a'; crate::MAX_DATA],
+    );
+    assert!(prefix.wrap(&big).is_none());
+}
