@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use papertrader_common::value::{
-    Email, HashedPass, Money, Reason, ReasonCode, SessionId, Timestamp, Username, parse_bool,
+    Email, HashedPass, Money, Reason, ReasonCode, SessionId, Timestamp, Username,
 };
 use parking_lot::Mutex;
 use rusqlite::Connection;
@@ -97,22 +97,19 @@ impl Auth {
     /// cash and the argon2id hash of `hashed_pass` under `salt`.
     pub fn register(
         &mut self,
-        username: &str,
-        email: &str,
-        hashed_pass: &str,
+        username: &Username,
+        email: &Email,
+        pass: &HashedPass,
         salt: [u8; 16],
         now: Timestamp,
     ) -> Result<(), Reason> {
-        let username = Username::parse(username).map_err(|e| e.reason())?;
-        let email = Email::parse(email).map_err(|e| e.reason())?;
-        let pass = HashedPass::parse(hashed_pass).map_err(|e| e.reason())?;
         let key = username.key();
         // Checked first so a taken name costs no argon2 time; the UNIQUE
         // constraint still decides when two registrations race.
         let existing = accounts::credentials(&self.conn, &key)
             .map_err(|err| internal("cannot look up an account", err))?;
         if existing.is_some() {
-            return Err(taken(&username));
+            return Err(taken(username));
         }
         let phc = hash_password(&self.config, pass.as_str(), salt)?;
         let account = NewAccount {
@@ -128,7 +125,7 @@ impl Auth {
                 log::info!("registered account {username}");
                 Ok(())
             }
-            Err(err) if accounts::is_unique_violation(&err) => Err(taken(&username)),
+            Err(err) if accounts::is_unique_violation(&err) => Err(taken(username)),
             Err(err) => Err(internal("cannot insert a new account", err)),
         }
     }
@@ -140,23 +137,20 @@ impl Auth {
     #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
     pub fn login(
         &mut self,
-        username: &str,
-        hashed_pass: &str,
-        is_expirable: &str,
+        username: &Username,
+        pass: &HashedPass,
+        expirable: bool,
         client_addr: &str,
         worker: &str,
         now: Timestamp,
         mono: Instant,
         session_bytes: [u8; 16],
     ) -> Result<SessionId, Reason> {
-        let username = Username::parse(username).map_err(|e| e.reason())?;
-        let pass = HashedPass::parse(hashed_pass).map_err(|e| e.reason())?;
-        let expirable = parse_bool(is_expirable).map_err(|e| e.reason())?;
-        let user_key = ratelimit::user_key(&username);
+        let user_key = ratelimit::user_key(username);
         let addr_key = ratelimit::addr_key(client_addr);
         self.check_rate(&user_key, &addr_key, mono)?;
 
-        let Some(account) = self.check_password(&username, &pass)? else {
+        let Some(account) = self.check_password(username, pass)? else {
             let mut limiter = self.limiter.lock();
             limiter.failure(&user_key, mono);
             limiter.failure(&addr_key, mono);
@@ -188,15 +182,14 @@ impl Auth {
 
     /// `loginSession sessionID`: the same id back while the session is
     /// active and unexpired.
-    pub fn login_session(&mut self, session_id: &str, now: Timestamp) -> Result<SessionId, Reason> {
-        let id = SessionId::parse(session_id).map_err(|e| e.reason())?;
-        self.validate(id.as_str(), now)?;
-        Ok(id)
+    pub fn login_session(&mut self, id: &SessionId, now: Timestamp) -> Result<SessionId, Reason> {
+        self.validate(id, now)?;
+        Ok(id.clone())
     }
 
     /// `logout sessionID`: ends the session.
-    pub fn logout(&mut self, session_id: &str, now: Timestamp) -> Result<(), Reason> {
-        let hash = parse_session(session_id)?;
+    pub fn logout(&mut self, id: &SessionId, now: Timestamp) -> Result<(), Reason> {
+        let hash = sessions::hash(id);
         let ended = sessions::end(&self.conn, &hash, now)
             .map_err(|err| internal("cannot end a session", err))?;
         if !ended {
@@ -208,8 +201,8 @@ impl Auth {
     /// The worker's connection that made this session closed: an expirable
     /// session ends, a remembered one is left alone. An unknown, expired or
     /// already ended session answers `bad-session` (there is nothing to end).
-    pub fn session_closed(&mut self, session_id: &str, now: Timestamp) -> Result<(), Reason> {
-        let hash = parse_session(session_id)?;
+    pub fn session_closed(&mut self, id: &SessionId, now: Timestamp) -> Result<(), Reason> {
+        let hash = sessions::hash(id);
         let found = sessions::find_active(&self.conn, &hash, now)
             .map_err(|err| internal("cannot look up a session", err))?;
         match found {
@@ -224,8 +217,8 @@ impl Auth {
     }
 
     /// The account behind an active, unexpired session.
-    pub fn validate(&self, session_id: &str, now: Timestamp) -> Result<AccountId, Reason> {
-        session_account(&self.conn, session_id, now)
+    pub fn validate(&self, id: &SessionId, now: Timestamp) -> Result<AccountId, Reason> {
+        session_account(&self.conn, id, now)
     }
 
     /// Every active, unexpired session, oldest first.
@@ -294,10 +287,10 @@ impl Auth {
 /// trade and data threads check sessions with their own.
 pub fn session_account(
     conn: &Connection,
-    session_id: &str,
+    id: &SessionId,
     now: Timestamp,
 ) -> Result<AccountId, Reason> {
-    let hash = parse_session(session_id)?;
+    let hash = sessions::hash(id);
     let found = sessions::find_active(conn, &hash, now)
         .map_err(|err| internal("cannot look up a session", err))?;
     found
@@ -329,12 +322,6 @@ pub fn hash_password(
     Ok(hash.to_string())
 }
 
-/// Validates a wire sessionID and returns its table key.
-fn parse_session(session_id: &str) -> Result<[u8; 32], Reason> {
-    let id = SessionId::parse(session_id).map_err(|e| e.reason())?;
-    Ok(sessions::hash(&id))
-}
-
 fn bad_session() -> Reason {
     Reason::new(ReasonCode::BadSession, BAD_SESSION)
 }
@@ -358,6 +345,7 @@ mod tests {
     use super::*;
     use crate::db::{self, TempDir};
     use crate::ratelimit::RateLimitConfig;
+    use papertrader_common::value::parse_bool;
     use rusqlite::types::ValueRef;
     use sha2::Digest;
 
@@ -395,8 +383,33 @@ mod tests {
 
     impl Fixture {
         fn register(&mut self, username: &str) -> Result<(), Reason> {
+            self.register_with(username, "someone@example.com", PASS)
+        }
+
+        /// Parses as the edge does, then registers.
+        fn register_with(&mut self, username: &str, email: &str, pass: &str) -> Result<(), Reason> {
+            let username = Username::parse(username).map_err(|e| e.reason())?;
+            let email = Email::parse(email).map_err(|e| e.reason())?;
+            let pass = HashedPass::parse(pass).map_err(|e| e.reason())?;
+            self.auth.register(&username, &email, &pass, [7; 16], T0)
+        }
+
+        /// Parses as the edge does, then logs in.
+        fn login_as(
+            &mut self,
+            username: &str,
+            pass: &str,
+            expirable: &str,
+            addr: &str,
+        ) -> Result<SessionId, Reason> {
+            let username = Username::parse(username).map_err(|e| e.reason())?;
+            let pass = HashedPass::parse(pass).map_err(|e| e.reason())?;
+            let expirable = parse_bool(expirable).map_err(|e| e.reason())?;
+            self.next_session += 1;
+            let bytes = [self.next_session; 16];
+            let mono = self.mono;
             self.auth
-                .register(username, "someone@example.com", PASS, [7; 16], T0)
+                .login(&username, &pass, expirable, addr, "w1", T0, mono, bytes)
         }
 
         fn login_from(
@@ -405,11 +418,7 @@ mod tests {
             pass: &str,
             addr: &str,
         ) -> Result<SessionId, Reason> {
-            self.next_session += 1;
-            let bytes = [self.next_session; 16];
-            let mono = self.mono;
-            self.auth
-                .login(username, pass, "true", addr, "w1", T0, mono, bytes)
+            self.login_as(username, pass, "true", addr)
         }
 
         fn login(&mut self, username: &str, pass: &str) -> Result<SessionId, Reason> {
@@ -417,12 +426,7 @@ mod tests {
         }
 
         fn remembered(&mut self, username: &str) -> SessionId {
-            self.next_session += 1;
-            let bytes = [self.next_session; 16];
-            let mono = self.mono;
-            self.auth
-                .login(username, PASS, "false", ADDR, "w1", T0, mono, bytes)
-                .expect("login")
+            self.login_as(username, PASS, "false", ADDR).expect("login")
         }
     }
 
@@ -460,9 +464,9 @@ mod tests {
             code(f.register(&"a".repeat(25))),
             ReasonCode::InvalidUsername
         );
-        let bad_email = f.auth.register("bob", "bob.example.com", PASS, [1; 16], T0);
+        let bad_email = f.register_with("bob", "bob.example.com", PASS);
         assert_eq!(code(bad_email), ReasonCode::InvalidEmail);
-        let bad_pass = f.auth.register("bob", "b@c", "has space", [1; 16], T0);
+        let bad_pass = f.register_with("bob", "b@c", "has space");
         assert_eq!(code(bad_pass), ReasonCode::BadArguments);
     }
 
@@ -492,10 +496,7 @@ mod tests {
     fn login_refuses_bad_arguments() {
         let mut f = fixture("auth-login-args");
         f.register("Alice").expect("register");
-        let mono = f.mono;
-        let maybe = f
-            .auth
-            .login("Alice", PASS, "yes", ADDR, "w1", T0, mono, [1; 16]);
+        let maybe = f.login_as("Alice", PASS, "yes", ADDR);
         assert_eq!(code(maybe), ReasonCode::BadArguments);
         assert_eq!(code(f.login("al ice", PASS)), ReasonCode::InvalidUsername);
     }
@@ -576,25 +577,25 @@ mod tests {
         f.register("Alice").expect("register");
         let id = f.remembered("Alice");
         let later = Timestamp(T0.0 + 29 * 86_400);
-        assert_eq!(f.auth.login_session(id.as_str(), later), Ok(id.clone()));
+        assert_eq!(f.auth.login_session(&id, later), Ok(id.clone()));
         let expires = Timestamp(T0.0 + 30 * 86_400);
         assert_eq!(
-            code(f.auth.login_session(id.as_str(), expires)),
+            code(f.auth.login_session(&id, expires)),
             ReasonCode::BadSession
         );
         let short = f.login("Alice", PASS).expect("login");
         let day = Timestamp(T0.0 + 86_400);
         assert_eq!(
-            code(f.auth.login_session(short.as_str(), day)),
+            code(f.auth.login_session(&short, day)),
             ReasonCode::BadSession
         );
         let unknown = SessionId::from_bytes([0xee; 16]);
         assert_eq!(
-            code(f.auth.login_session(unknown.as_str(), T0)),
+            code(f.auth.login_session(&unknown, T0)),
             ReasonCode::BadSession
         );
         assert_eq!(
-            code(f.auth.login_session("NOTHEX", T0)),
+            code(SessionId::parse("NOTHEX").map_err(|e| e.reason())),
             ReasonCode::BadSession
         );
     }
@@ -604,16 +605,10 @@ mod tests {
         let mut f = fixture("auth-logout");
         f.register("Alice").expect("register");
         let id = f.remembered("Alice");
-        f.auth.logout(id.as_str(), T0).expect("logout");
-        assert_eq!(
-            code(f.auth.login_session(id.as_str(), T0)),
-            ReasonCode::BadSession
-        );
-        assert_eq!(code(f.auth.logout(id.as_str(), T0)), ReasonCode::BadSession);
-        assert_eq!(
-            code(f.auth.validate(id.as_str(), T0)),
-            ReasonCode::BadSession
-        );
+        f.auth.logout(&id, T0).expect("logout");
+        assert_eq!(code(f.auth.login_session(&id, T0)), ReasonCode::BadSession);
+        assert_eq!(code(f.auth.logout(&id, T0)), ReasonCode::BadSession);
+        assert_eq!(code(f.auth.validate(&id, T0)), ReasonCode::BadSession);
     }
 
     #[test]
@@ -622,17 +617,12 @@ mod tests {
         f.register("Alice").expect("register");
         let short = f.login("Alice", PASS).expect("login");
         let long = f.remembered("Alice");
-        f.auth.session_closed(short.as_str(), T0).expect("ends");
-        f.auth
-            .session_closed(long.as_str(), T0)
-            .expect("left alone");
+        f.auth.session_closed(&short, T0).expect("ends");
+        f.auth.session_closed(&long, T0).expect("left alone");
+        assert_eq!(code(f.auth.validate(&short, T0)), ReasonCode::BadSession);
+        f.auth.validate(&long, T0).expect("still valid");
         assert_eq!(
-            code(f.auth.validate(short.as_str(), T0)),
-            ReasonCode::BadSession
-        );
-        f.auth.validate(long.as_str(), T0).expect("still valid");
-        assert_eq!(
-            code(f.auth.session_closed(short.as_str(), T0)),
+            code(f.auth.session_closed(&short, T0)),
             ReasonCode::BadSession
         );
     }
@@ -693,7 +683,7 @@ mod tests {
         let a = f.login_from("alice", PASS, "[::1]:5000").expect("login");
         let _b = f.remembered("BOB");
         let gone = f.login("bob", PASS).expect("login");
-        f.auth.logout(gone.as_str(), T0).expect("logout");
+        f.auth.logout(&gone, T0).expect("logout");
         let rows = f.auth.sessions(T0).expect("list");
         assert_eq!(rows.len(), 2);
         assert_eq!(
@@ -725,8 +715,8 @@ mod tests {
         f.register("Bob").expect("register");
         let a = f.login("Alice", PASS).expect("login");
         let b = f.login("Bob", PASS).expect("login");
-        let ida = f.auth.validate(a.as_str(), T0).expect("valid");
-        let idb = f.auth.validate(b.as_str(), T0).expect("valid");
+        let ida = f.auth.validate(&a, T0).expect("valid");
+        let idb = f.auth.validate(&b, T0).expect("valid");
         assert_ne!(ida, idb);
         let key: i64 = f
             .auth
@@ -747,7 +737,7 @@ mod tests {
         let short = f.login("Alice", PASS).expect("login");
         let _long = f.remembered("Alice");
         let ended = f.login("Alice", PASS).expect("login");
-        f.auth.logout(ended.as_str(), T0).expect("logout");
+        f.auth.logout(&ended, T0).expect("logout");
         assert_eq!(f.auth.purge_expired(T0), Ok(0));
         assert_eq!(
             f.auth.purge_expired(Timestamp(T0.0 + 86_401)),

@@ -2,20 +2,28 @@
 //! accepts one connection at a time on a Unix socket created mode 0600,
 //! reads one command line, answers, closes. Commands that need the event
 //! loop's state travel there as an [`Event::Control`] and wait for it.
+//! `reload` (from ptctl, or from the loop on SIGHUP) reads workers.list and
+//! the asset list here and hands the loop parsed values, so the loop never
+//! touches a file.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use mio::{Events, Interest, Poll, Token, Waker};
 use papertrader_common::log::LogHandle;
 use papertrader_common::value::Timestamp;
 
 use crate::auth::Auth;
+use crate::config::Config;
 use crate::event::{Event, Notifier};
+use crate::market::Asset;
+use crate::registry::Registry;
 
 /// Commands the event loop answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +34,44 @@ pub enum Command {
     Workers,
     /// Drop the link of the named worker.
     Kick(String),
-    /// Re-read workers.list.
+    /// Put a freshly read worker registry and asset list in force.
+    Reload(Box<Reloaded>),
+}
+
+/// The files `reload` reads, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// workers.list.
+    pub registry: Registry,
+    /// The asset list (assets_file, or the built-in one).
+    pub assets: Vec<Asset>,
+}
+
+impl Reloaded {
+    /// Reads workers.list and the asset list named by `config`.
+    pub fn load(config: &Config) -> Result<Reloaded, String> {
+        let registry = if config.workers_file.exists() || config.workers_file_required {
+            Registry::load(&config.workers_file).map_err(|e| e.to_string())?
+        } else {
+            Registry::empty()
+        };
+        let assets = match &config.assets_file {
+            Some(path) => crate::market::assets::load(path).map_err(|e| e.to_string())?,
+            None => crate::market::assets::built_in(),
+        };
+        Ok(Reloaded { registry, assets })
+    }
+}
+
+/// Work the event loop hands the control thread.
+#[derive(Debug)]
+pub enum ControlJob {
+    /// SIGHUP arrived: reload and log the outcome.
     Reload,
 }
+
+/// Sends [`ControlJob`]s to the control thread and wakes it.
+pub type ControlTx = papertrader_common::notify::Notifier<ControlJob>;
 
 /// What `audit` and `account` read: the trade tables on their own
 /// connection, and the cash every account started with.
@@ -71,29 +114,86 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Starts the "control" thread. `auth` answers `sessions` from its own
-/// database connection.
-pub fn spawn(
-    listener: UnixListener,
-    auth: Auth,
-    books: Books,
-    notifier: Notifier,
-    log: LogHandle,
-) -> io::Result<JoinHandle<()>> {
-    thread::Builder::new()
+/// What the control thread works with besides its socket.
+pub struct Context {
+    /// Answers `sessions` from its own database connection.
+    pub auth: Auth,
+    /// Answers `audit` and `account`.
+    pub books: Books,
+    /// Where `reload` finds its files.
+    pub config: Arc<Config>,
+    /// The way to the event loop.
+    pub notifier: Notifier,
+    /// For `log flush`.
+    pub log: LogHandle,
+}
+
+const SOCKET: Token = Token(0);
+const WAKER: Token = Token(1);
+
+/// Starts the "control" thread; the returned sender hands it jobs.
+pub fn spawn(listener: UnixListener, ctx: Context) -> io::Result<(JoinHandle<()>, ControlTx)> {
+    listener.set_nonblocking(true)?;
+    let mut listener = mio::net::UnixListener::from_std(listener);
+    let poll = Poll::new()?;
+    poll.registry()
+        .register(&mut listener, SOCKET, Interest::READABLE)?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    let (tx, jobs) = ControlTx::new(Arc::new(move || waker.wake()));
+    let handle = thread::Builder::new()
         .name("control".into())
-        .spawn(move || {
-            for stream in listener.incoming() {
-                match stream {
-                    Ok(stream) => {
-                        if let Err(err) = serve(stream, &auth, &books, &notifier, &log) {
-                            log::warn!("control client: {err}");
-                        }
+        .spawn(move || run(poll, listener, jobs, ctx))?;
+    Ok((handle, tx))
+}
+
+fn run(
+    mut poll: Poll,
+    listener: mio::net::UnixListener,
+    jobs: crossbeam_channel::Receiver<ControlJob>,
+    ctx: Context,
+) {
+    let mut events = Events::with_capacity(8);
+    loop {
+        if let Err(err) = poll.poll(&mut events, None) {
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return log::error!("control thread: poll: {err}");
+        }
+        for job in jobs.try_iter() {
+            match job {
+                ControlJob::Reload => match reload(&ctx) {
+                    Ok(text) => log::info!("SIGHUP: {}", text.trim_end()),
+                    Err(text) => log::error!("SIGHUP: reload failed: {text}"),
+                },
+            }
+        }
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let stream = UnixStream::from(std::os::fd::OwnedFd::from(stream));
+                    if let Err(err) = stream
+                        .set_nonblocking(false)
+                        .and_then(|()| serve(stream, &ctx))
+                    {
+                        log::warn!("control client: {err}");
                     }
-                    Err(err) => log::error!("control socket accept: {err}"),
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    log::error!("control socket accept: {err}");
+                    break;
                 }
             }
-        })
+        }
+    }
+}
+
+/// Reads the files and asks the loop to put them in force.
+fn reload(ctx: &Context) -> Result<String, String> {
+    let reloaded = Reloaded::load(&ctx.config)?;
+    ask(&ctx.notifier, Command::Reload(Box::new(reloaded)))
 }
 
 /// How a command ended: done (`ok`), ran but found problems (`fail`, for
@@ -110,13 +210,8 @@ impl From<Result<String, String>> for Answer {
     }
 }
 
-fn serve(
-    stream: UnixStream,
-    auth: &Auth,
-    books: &Books,
-    notifier: &Notifier,
-    log: &LogHandle,
-) -> io::Result<()> {
+fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
+    let (auth, books, notifier, log) = (&ctx.auth, &ctx.books, &ctx.notifier, &ctx.log);
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut line = String::new();
@@ -127,7 +222,7 @@ fn serve(
         ["status"] => ask(notifier, Command::Status).into(),
         ["workers"] => ask(notifier, Command::Workers).into(),
         ["kick", name] => ask(notifier, Command::Kick(name.to_string())).into(),
-        ["reload"] => ask(notifier, Command::Reload).into(),
+        ["reload"] => reload(ctx).into(),
         ["sessions"] => sessions(auth).into(),
         ["audit"] => audit(books),
         ["account", name] => crate::trade::account_text(&books.conn, name)

@@ -1,21 +1,26 @@
 //! ptmasterd: the master server, the only holder of critical data.
 //!
-//! One mio event loop thread (`server`, `link`) owns every socket; the auth
-//! pool and the gpg thread (`pool`) do the slow work, the control thread
-//! (`control`) serves ptctl, and results come back through channels and a
-//! `mio::Waker` (`event`). See DESIGN.md, "ptmasterd threads".
+//! Threads (DESIGN.md, "ptmasterd threads"): the main thread runs the mio
+//! event loop (`server`, with `link` for handshakes and keepalive, `route`
+//! for forwarded requests and `admin` for ptctl's loop commands); the
+//! `auth-N` pool (`auth_thread`), `gpg` (`gpg_thread`), `data-N`
+//! (`market::reader`), `asset` (`market::feed`), `trade`
+//! (`trade::queue`), `control` (`control`) and `signals`
+//! (`papertrader_common::threads`) do the rest, and hand results back
+//! through channels and a `mio::Waker` (`event`).
 
+pub mod admin;
 pub mod auth;
+pub mod auth_thread;
 pub mod config;
 pub mod control;
 pub mod db;
 pub mod event;
+pub mod gpg_thread;
 pub mod link;
 pub mod market;
-pub mod pool;
-pub mod queue;
 pub mod ratelimit;
 pub mod registry;
+pub mod route;
 pub mod server;
-pub mod signals;
 pub mod trade;

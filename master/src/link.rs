@@ -10,11 +10,8 @@ use papertrader_common::message::{self, CheckError, frame, reply};
 use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
 use papertrader_common::{Frame, Instr, MessageType};
 
-use crate::control::Command;
-use crate::market::reader::DataJob;
-use crate::pool::{AuthJob, AuthWork, GpgJob, random16};
-use crate::queue::TradeMsg;
-use crate::registry::Registry;
+use crate::auth_thread::random16;
+use crate::gpg_thread::GpgJob;
 use crate::server::Server;
 
 /// Where a connection stands.
@@ -270,169 +267,6 @@ impl Server {
         }
     }
 
-    fn on_link_frame(&mut self, token: Token, frame: Frame) {
-        if frame.message_type == MessageType::Control as u8 {
-            return self.on_link_control(token, frame);
-        }
-        let reqid = message::split_prefix(&frame.data, 2)
-            .ok()
-            .map(|(p, _)| p[1].to_string());
-        let req = match message::check(&frame, 4) {
-            Ok(req) => req,
-            Err(err) => {
-                log::warn!("{}: {err}", self.conns[&token].peer());
-                return self.answer_bad_request(token, reqid, &err);
-            }
-        };
-        let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) else {
-            return;
-        };
-        let (uuid, reqid) = (req.prefix[0], req.prefix[1].to_string());
-        let failure = req.instr.failure().unwrap_or(Instr::ProtocolError);
-        if !uuid.eq_ignore_ascii_case(&link.uuid) || !reqid.bytes().all(|b| b.is_ascii_digit()) {
-            let text =
-                format!("prefix UUID {uuid} is not this link's, or REQID {reqid} is not decimal");
-            let answer =
-                frame_with_reqid(failure, &reqid, Reason::new(ReasonCode::Forbidden, text));
-            return self.send(token, &answer);
-        }
-        link.served += 1;
-        let client = req.prefix[3].to_string();
-        let worker = link.name.clone();
-        let args: Vec<String> = req.args.iter().map(|s| s.to_string()).collect();
-        let work = match (req.instr, args.as_slice()) {
-            (Instr::Register, [u, e, p]) => AuthWork::Register(u.clone(), e.clone(), p.clone()),
-            (Instr::Login, [u, p, x]) => AuthWork::Login {
-                args: [u.clone(), p.clone(), x.clone()],
-                client,
-                worker,
-            },
-            (Instr::LoginSession, [id]) => AuthWork::LoginSession(id.clone()),
-            (Instr::Logout, [id]) => AuthWork::Logout(id.clone()),
-            (Instr::SwitchState, [id, state]) => AuthWork::SwitchState(id.clone(), state.clone()),
-            (Instr::GetWorkerList, []) => {
-                let list = frame_worker_list(&self.worker_list(), Some(&reqid));
-                return self.send(token, &list);
-            }
-            (
-                Instr::GetAssetInfo
-                | Instr::GetAssetValueCurrent
-                | Instr::GetAssetValueDay
-                | Instr::GetAssetValueWeek
-                | Instr::GetAssetValueMonth
-                | Instr::GetAssetValueYear
-                | Instr::GetAssetValueAllTime
-                | Instr::GetAssetList
-                | Instr::GetUserInfo
-                | Instr::GetUserPortfolio
-                | Instr::GetUserTransactionHistory,
-                _,
-            ) => {
-                let job = DataJob {
-                    token,
-                    reqid: reqid.clone(),
-                    instr: req.instr,
-                    args,
-                };
-                if self.data_tx.try_send(job).is_err() {
-                    let reason =
-                        Reason::new(ReasonCode::Unavailable, "the master is busy; try again");
-                    self.send(token, &frame_with_reqid(failure, &reqid, reason));
-                }
-                return;
-            }
-            (Instr::PurchaseAsset | Instr::SellAsset, [session, symbol, quantity]) => {
-                let ts_ms = req.prefix[2].parse().unwrap_or(u64::MAX);
-                let order = TradeMsg::Order {
-                    token,
-                    reqid: reqid.clone(),
-                    instr: req.instr,
-                    args: [session.clone(), symbol.clone(), quantity.clone()],
-                    ts_ms,
-                };
-                if self.trade_tx.try_send(order).is_err() {
-                    let reason = Reason::new(
-                        ReasonCode::Unavailable,
-                        "the trade queue is full; try again",
-                    );
-                    self.send(token, &frame_with_reqid(failure, &reqid, reason));
-                }
-                return;
-            }
-            (instr, _) => {
-                let text = format!("{} is not served by this master yet", instr.name());
-                let answer =
-                    frame_with_reqid(failure, &reqid, Reason::new(ReasonCode::Unavailable, text));
-                return self.send(token, &answer);
-            }
-        };
-        let job = AuthJob {
-            token,
-            reqid: reqid.clone(),
-            work,
-        };
-        if self.auth_tx.try_send(job).is_err() {
-            let reason = Reason::new(ReasonCode::Unavailable, "the master is busy; try again");
-            self.send(token, &frame_with_reqid(failure, &reqid, reason));
-        }
-    }
-
-    fn answer_bad_request(&mut self, token: Token, reqid: Option<String>, err: &CheckError) {
-        let mut answer = err.reply();
-        if let Some(reqid) = reqid {
-            let args = papertrader_common::args::split(&answer.data, answer.argument_count)
-                .map(|a| a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap_or_default();
-            let instr = Instr::from_code(answer.instruction).unwrap_or(Instr::ProtocolError);
-            let mut with_reqid = vec![reqid];
-            with_reqid.extend(args);
-            answer = frame(instr, &with_reqid);
-        }
-        if err.closes() {
-            self.send_and_close(token, &answer);
-        } else {
-            self.send(token, &answer);
-        }
-    }
-
-    fn on_link_control(&mut self, token: Token, frame: Frame) {
-        let req = match message::check(&frame, 0) {
-            Ok(req) => req,
-            Err(err) => return self.answer_bad_request(token, None, &err),
-        };
-        match req.instr {
-            Instr::Ping => {
-                let pong = message::frame(Instr::Pong, &[req.args[0]]);
-                self.send(token, &pong);
-            }
-            Instr::Pong => {
-                if let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) {
-                    link.ping_out = None;
-                }
-            }
-            Instr::SessionClosed => {
-                let job = AuthJob {
-                    token,
-                    reqid: String::new(),
-                    work: AuthWork::SessionClosed(req.args[0].to_string()),
-                };
-                if self.auth_tx.try_send(job).is_err() {
-                    log::warn!("auth queue full: a sessionClosed was dropped");
-                }
-            }
-            other => {
-                let text = format!("{} is not expected from a worker", other.name());
-                self.send(
-                    token,
-                    &reply(
-                        Instr::ProtocolError,
-                        Reason::new(ReasonCode::Protocol, text),
-                    ),
-                );
-            }
-        }
-    }
-
     fn forbid(&mut self, token: Token, text: &str) {
         if let Some(conn) = self.conns.get(&token) {
             log::warn!("{}: {text}", conn.peer());
@@ -533,109 +367,18 @@ impl Server {
         }
     }
 
-    /// Runs a ptctl command that needs the loop.
-    pub(crate) fn on_control(&mut self, command: Command) -> Result<String, String> {
-        match command {
-            Command::Status => Ok(self.status_text()),
-            Command::Workers => Ok(self.workers_text()),
-            Command::Kick(name) => self.kick(&name),
-            Command::Reload => self.reload(),
+    /// A worker answered our ping.
+    pub(crate) fn pong(&mut self, token: Token) {
+        if let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) {
+            link.ping_out = None;
         }
-    }
-
-    fn status_text(&self) -> String {
-        let up = Timestamp::now().0 - self.started.0;
-        format!(
-            "ptmasterd {} pid {}\nlistening on {}\nup {up} s\nworkers linked {} of {} allowed\nconnections {}\n",
-            env!("CARGO_PKG_VERSION"),
-            std::process::id(),
-            self.local,
-            self.links.len(),
-            self.config.max_workers,
-            self.conns.len(),
-        )
-    }
-
-    fn workers_text(&self) -> String {
-        let mut out = String::from("NAME UUID ADDRESS CONNECTED_SINCE REQUESTS\n");
-        for entry in self.registry.entries() {
-            let link = self.links.get(&entry.uuid).and_then(|t| link_of(self, *t));
-            match link {
-                Some(l) => out.push_str(&format!(
-                    "{} {} {} {} {}\n",
-                    entry.name, entry.uuid, l.client_addr, l.since, l.served
-                )),
-                None => out.push_str(&format!("{} {} - - -\n", entry.name, entry.uuid)),
-            }
-        }
-        out
-    }
-
-    fn kick(&mut self, name: &str) -> Result<String, String> {
-        let found = self
-            .links
-            .iter()
-            .find(|(_, t)| link_of(self, **t).is_some_and(|l| l.name == name));
-        let Some((_, &token)) = found else {
-            return Err(format!("no linked worker is named {name:?}"));
-        };
-        log::info!("worker {name} kicked by ptctl");
-        let kick = reply(
-            Instr::Kick,
-            Reason::new(ReasonCode::Forbidden, "kicked by the administrator"),
-        );
-        self.unlink(token);
-        self.send_and_close(token, &kick);
-        Ok(format!("kicked {name}\n"))
-    }
-
-    /// Re-reads workers.list; links whose entry went away, or whose address
-    /// is no longer allowed, are kicked.
-    pub(crate) fn reload(&mut self) -> Result<String, String> {
-        let registry = if self.config.workers_file.exists() || self.config.workers_file_required {
-            Registry::load(&self.config.workers_file).map_err(|e| e.to_string())?
-        } else {
-            Registry::empty()
-        };
-        let assets = self.load_assets()?;
-        self.registry = registry;
-        let asset_count = assets.len();
-        *self.assets.write() = assets;
-        let stale: Vec<Token> = self
-            .links
-            .values()
-            .copied()
-            .filter(|t| {
-                let (Some(conn), Some(link)) = (self.conns.get(t), link_of(self, *t)) else {
-                    return true;
-                };
-                !self
-                    .registry
-                    .by_uuid(&link.uuid)
-                    .is_some_and(|e| e.allows(conn.peer().ip()))
-            })
-            .collect();
-        for token in &stale {
-            let text = "no longer registered in workers.list";
-            self.unlink(*token);
-            let kick = reply(Instr::Kick, Reason::new(ReasonCode::Forbidden, text));
-            self.send_and_close(*token, &kick);
-        }
-        let text = format!(
-            "reloaded {}: {} workers registered, {} links dropped; {asset_count} assets listed",
-            self.config.workers_file.display(),
-            self.registry.entries().len(),
-            stale.len()
-        );
-        log::info!("{text}");
-        Ok(text + "\n")
     }
 }
 
 impl Server {
     /// Takes a link out of the worker list at once, while its last frame
     /// (a kick) is still being written; the connection closes once it is.
-    fn unlink(&mut self, token: Token) {
+    pub(crate) fn unlink(&mut self, token: Token) {
         let Some(uuid) = link_of(self, token).map(|l| l.uuid.clone()) else {
             return;
         };
@@ -644,17 +387,9 @@ impl Server {
             self.broadcast_worker_list();
         }
     }
-
-    /// The asset list from `assets_file`, or the built-in one.
-    fn load_assets(&self) -> Result<Vec<crate::market::Asset>, String> {
-        match &self.config.assets_file {
-            Some(path) => crate::market::assets::load(path).map_err(|e| e.to_string()),
-            None => Ok(crate::market::assets::built_in()),
-        }
-    }
 }
 
-fn link_of(server: &Server, token: Token) -> Option<&Link> {
+pub(crate) fn link_of(server: &Server, token: Token) -> Option<&Link> {
     match &server.conns.get(&token)?.role {
         Role::Link(link) => Some(link),
         _ => None,
@@ -681,13 +416,8 @@ fn quote_packets(payload: &[u8]) -> Vec<Frame> {
 }
 
 /// A `workerList` return, with a REQID in front when forwarded.
-fn frame_worker_list(list: &[String], reqid: Option<&str>) -> Frame {
+pub(crate) fn frame_worker_list(list: &[String], reqid: Option<&str>) -> Frame {
     let mut args: Vec<&str> = reqid.into_iter().collect();
     args.extend(list.iter().map(String::as_str));
     frame(Instr::WorkerList, &args)
-}
-
-/// A failure return carrying a REQID and a reason.
-fn frame_with_reqid(instr: Instr, reqid: &str, reason: Reason) -> Frame {
-    frame(instr, &[reqid.to_string(), reason.to_string()])
 }

@@ -23,7 +23,8 @@ use papertrader_master::market::source::{CsvSource, PriceSource, SimSource};
 use papertrader_master::ratelimit::RateLimiter;
 use papertrader_master::registry::Registry;
 use papertrader_master::server::{Parts, Server};
-use papertrader_master::{control, db, market, pool, signals};
+use papertrader_master::trade::queue as trade_queue;
+use papertrader_master::{auth_thread, control, db, event::Event, gpg_thread, market};
 use parking_lot::Mutex;
 
 const EX_OSERR: u8 = 71;
@@ -85,7 +86,8 @@ fn run() -> Result<(), (u8, String)> {
     let (notifier, events) = event::notifier(waker);
     let assets = Arc::new(parking_lot::RwLock::new(assets));
     let helpers = spawn_helpers(&config, &assets, source, control_listener, &notifier, &log)?;
-    signals::spawn(notifier).map_err(oserr("signal thread"))?;
+    papertrader_common::threads::spawn_signals(notifier, Event::Signal)
+        .map_err(oserr("signal thread"))?;
 
     let parts = Parts {
         config: config.clone(),
@@ -96,6 +98,7 @@ fn run() -> Result<(), (u8, String)> {
         gpg_tx: helpers.gpg_tx,
         data_tx: helpers.data_tx,
         trade_tx: helpers.trade_tx,
+        control_tx: helpers.control_tx,
         assets,
         events,
         log: log.clone(),
@@ -155,10 +158,11 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
 
 /// The helper threads and the ends the event loop keeps.
 struct Helpers {
-    auth_tx: Sender<pool::AuthJob>,
-    gpg_tx: Option<Sender<pool::GpgJob>>,
+    auth_tx: Sender<auth_thread::AuthJob>,
+    gpg_tx: Option<Sender<gpg_thread::GpgJob>>,
     data_tx: Sender<market::reader::DataJob>,
-    trade_tx: Sender<papertrader_master::queue::TradeMsg>,
+    trade_tx: Sender<trade_queue::TradeMsg>,
+    control_tx: control::ControlTx,
     feed_stop: Sender<()>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -180,7 +184,7 @@ fn spawn_helpers(
     let limiter = Arc::new(Mutex::new(RateLimiter::new(config.rate_limit.clone())));
     let auth_config = Arc::new(config.auth.clone());
     let (auth_tx, auth_rx) = crossbeam_channel::bounded(AUTH_QUEUE);
-    let mut threads = pool::spawn_auth(
+    let mut threads = auth_thread::spawn_auth(
         config.auth_threads,
         config.database.clone(),
         auth_config.clone(),
@@ -193,7 +197,7 @@ fn spawn_helpers(
         Some(fpr) => {
             let (tx, rx) = crossbeam_channel::bounded(GPG_QUEUE);
             let home = config.gnupg_home.clone();
-            let handle = pool::spawn_gpg(home, fpr.clone(), rx, notifier.clone())
+            let handle = gpg_thread::spawn(home, fpr.clone(), rx, notifier.clone())
                 .map_err(|e| (EX_CONFIG, format!("master_key {fpr}: {e}")))?;
             threads.push(handle);
             Some(tx)
@@ -211,13 +215,8 @@ fn spawn_helpers(
         .map_err(oserr("data threads"))?;
     threads.extend(data);
     let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);
-    let trade = papertrader_master::queue::spawn(
-        open_db(config)?,
-        assets.clone(),
-        trade_rx,
-        notifier.clone(),
-    )
-    .map_err(oserr("trade thread"))?;
+    let trade = trade_queue::spawn(open_db(config)?, assets.clone(), trade_rx, notifier.clone())
+        .map_err(oserr("trade thread"))?;
     threads.push(trade);
     let (feed_stop, feed_stop_rx) = crossbeam_channel::bounded::<()>(0);
     let feed_config = FeedConfig {
@@ -241,19 +240,21 @@ fn spawn_helpers(
         conn: open_db(config)?,
         starting_cash: config.auth.starting_cash,
     };
-    control::spawn(
-        control_listener,
-        control_auth,
+    let context = control::Context {
+        auth: control_auth,
         books,
-        notifier.clone(),
-        log.clone(),
-    )
-    .map_err(oserr("control thread"))?;
+        config: config.clone(),
+        notifier: notifier.clone(),
+        log: log.clone(),
+    };
+    let (_, control_tx) =
+        control::spawn(control_listener, context).map_err(oserr("control thread"))?;
     Ok(Helpers {
         auth_tx,
         gpg_tx,
         data_tx,
         trade_tx,
+        control_tx,
         feed_stop,
         threads,
     })

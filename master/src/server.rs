@@ -19,14 +19,16 @@ use papertrader_common::log::LogHandle;
 use papertrader_common::message;
 use papertrader_common::value::Timestamp;
 
+use crate::auth_thread::AuthJob;
 use crate::config::Config;
+use crate::control::{ControlJob, ControlTx};
 use crate::event::Event;
+use crate::gpg_thread::GpgJob;
 use crate::link::Role;
 use crate::market::Asset;
 use crate::market::reader::DataJob;
-use crate::pool::{AuthJob, GpgJob};
-use crate::queue::TradeMsg;
 use crate::registry::Registry;
+use crate::trade::queue::TradeMsg;
 
 /// The master port listener.
 pub const LISTENER: Token = Token(0);
@@ -68,6 +70,7 @@ pub struct Server {
     pub(crate) gpg_tx: Option<Sender<GpgJob>>,
     pub(crate) data_tx: Sender<DataJob>,
     pub(crate) trade_tx: Sender<TradeMsg>,
+    control_tx: ControlTx,
     /// The listed assets, shared with the asset and data threads.
     pub(crate) assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// The last `quotes` payload, for workers that link later.
@@ -98,6 +101,8 @@ pub struct Parts {
     pub data_tx: Sender<DataJob>,
     /// Orders for the trade thread.
     pub trade_tx: Sender<TradeMsg>,
+    /// Jobs for the control thread (SIGHUP's reload).
+    pub control_tx: ControlTx,
     /// The listed assets.
     pub assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// Results from every helper thread.
@@ -118,6 +123,7 @@ impl Server {
             gpg_tx,
             data_tx,
             trade_tx,
+            control_tx,
             assets,
             events,
             log,
@@ -137,6 +143,7 @@ impl Server {
             gpg_tx,
             data_tx,
             trade_tx,
+            control_tx,
             assets,
             last_quotes: None,
             events,
@@ -259,9 +266,9 @@ impl Server {
             }
             signal_hook::consts::SIGHUP => {
                 reopen_log(&self.log, &self.config.log_file);
-                match self.reload() {
-                    Ok(text) => log::info!("SIGHUP: {text}"),
-                    Err(text) => log::error!("SIGHUP: reload failed: {text}"),
+                // The control thread reads the files and hands them back.
+                if !self.control_tx.send(ControlJob::Reload) {
+                    log::error!("SIGHUP: the control thread is gone");
                 }
             }
             signal_hook::consts::SIGUSR1 => {

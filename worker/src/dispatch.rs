@@ -4,9 +4,10 @@
 //! of [`Server`].
 
 use mio::Token;
-use papertrader_common::message::{self, frame, reply};
+use papertrader_common::message::{self, failure, frame, reply};
+use papertrader_common::request::{Forwarded, Request};
 use papertrader_common::transfer;
-use papertrader_common::value::{Reason, ReasonCode, SessionId, Symbol};
+use papertrader_common::value::{ReasonCode, SessionId, Symbol};
 use papertrader_common::{Frame, Instr, MAX_DATA, MessageType, State};
 
 use crate::link::{Note, Pending};
@@ -25,14 +26,6 @@ pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
         .collect()
 }
 
-/// The failure return of `instr` with a reason.
-fn failure(instr: Instr, code: ReasonCode, text: impl Into<String>) -> Frame {
-    reply(
-        instr.failure().unwrap_or(Instr::ProtocolError),
-        Reason::new(code, text),
-    )
-}
-
 impl Server {
     pub(crate) fn on_client_frame(&mut self, token: Token, frame: Frame) {
         let Some(client) = self.clients.get_mut(&token) else {
@@ -45,8 +38,8 @@ impl Server {
             }
             return;
         }
-        let req = match message::check(&frame, 0) {
-            Ok(req) => req,
+        let checked = match message::check(&frame, 0) {
+            Ok(checked) => checked,
             Err(err) => {
                 client.answer(&err.reply());
                 if err.closes() {
@@ -55,13 +48,10 @@ impl Server {
                 return;
             }
         };
-        let instr = req.instr;
+        let instr = checked.instr;
         if matches!(instr.kind(), MessageType::Return | MessageType::Control) {
             let text = format!("{} is not a request", instr.name());
-            client.answer(&reply(
-                Instr::ProtocolError,
-                Reason::new(ReasonCode::Protocol, text),
-            ));
+            client.answer(&failure(Instr::ProtocolError, ReasonCode::Protocol, text));
             return;
         }
         if let Some(state) = instr.state()
@@ -75,59 +65,63 @@ impl Server {
             client.answer(&failure(instr, ReasonCode::WrongState, text));
             return;
         }
-        let args: Vec<String> = req.args.iter().map(|s| s.to_string()).collect();
-        match instr {
-            Instr::GetWorkerList => {
+        match Request::parse(instr, &checked.args) {
+            Ok(request) => self.dispatch(token, &frame, request),
+            Err(reason) => {
+                let answer = instr.failure().unwrap_or(Instr::ProtocolError);
+                client.answer(&reply(answer, reason));
+            }
+        }
+    }
+
+    /// Answers a parsed request from the caches, or forwards it.
+    fn dispatch(&mut self, token: Token, frame: &Frame, request: Request) {
+        let instr = request.instr();
+        match request {
+            Request::WorkerList => {
                 let list = message::frame(Instr::WorkerList, &self.worker_list);
-                client.answer(&list);
+                if let Some(client) = self.clients.get_mut(&token) {
+                    client.answer(&list);
+                }
             }
-            Instr::SwitchState => self.switch_state(token, &frame, &args),
-            Instr::GetAssetValueCurrent | Instr::GetAssetInfo => {
-                self.quote(token, &frame, instr, &args[0]);
+            Request::SwitchState { session, state } => {
+                self.switch_state(token, frame, session, state);
             }
-            Instr::GetAssetValueDay
-            | Instr::GetAssetValueWeek
-            | Instr::GetAssetValueMonth
-            | Instr::GetAssetValueYear
-            | Instr::GetAssetValueAllTime
-            | Instr::GetAssetList => self.history(token, &frame, instr, &args),
-            Instr::Login => {
-                let note = Note::Login {
-                    expirable: args[2] == "true",
+            Request::AssetCurrent { symbol } | Request::AssetInfo { symbol } => {
+                self.quote(token, frame, instr, &symbol);
+            }
+            Request::History { symbol, date, .. } => {
+                let key = match date {
+                    Some(date) => format!("{} {symbol} {date}", instr.code()),
+                    None => format!("{} {symbol}", instr.code()),
                 };
-                self.forward(token, &frame, instr, note);
+                self.history(token, frame, instr, key);
             }
-            Instr::LoginSession => {
-                self.forward(token, &frame, instr, Note::LoginSession);
+            Request::AssetList => self.history(token, frame, instr, instr.code().to_string()),
+            Request::Login { expirable, .. } => {
+                self.forward(token, frame, instr, Note::Login { expirable });
             }
-            Instr::Logout => {
-                let note = SessionId::parse(&args[0]).map_or(Note::None, Note::Logout);
-                self.forward(token, &frame, instr, note);
+            Request::LoginSession { .. } => {
+                self.forward(token, frame, instr, Note::LoginSession);
+            }
+            Request::Logout { session } => {
+                self.forward(token, frame, instr, Note::Logout(session));
             }
             _ => {
-                self.forward(token, &frame, instr, Note::None);
+                self.forward(token, frame, instr, Note::None);
             }
         }
     }
 
     /// `switchState`: answered here when the session was vouched for
     /// lately, else checked by the master while later frames wait.
-    fn switch_state(&mut self, token: Token, frame: &Frame, args: &[String]) {
-        let Some(client) = self.clients.get_mut(&token) else {
-            return;
-        };
-        let session = match SessionId::parse(&args[0]) {
-            Ok(id) => id,
-            Err(err) => return client.answer(&reply(Instr::StateSwitchFail, err.reason())),
-        };
-        let Some(state) = State::parse(&args[1]) else {
-            let text = format!("state {:?}: expected command or data", args[1]);
-            return client.answer(&failure(Instr::SwitchState, ReasonCode::BadArguments, text));
-        };
+    fn switch_state(&mut self, token: Token, frame: &Frame, session: SessionId, state: State) {
         let now = std::time::Instant::now();
         if self.caches.lock().sessions.is_valid(&session, now) {
-            client.switch_now(state, session);
-            client.answer(&frame_state(state));
+            if let Some(client) = self.clients.get_mut(&token) {
+                client.switch_now(state, session);
+                client.answer(&frame_state(state));
+            }
             return;
         }
         if self.forward(
@@ -142,38 +136,26 @@ impl Server {
     }
 
     /// `getAssetValueCurrent` and `getAssetInfo` from the quote cache.
-    fn quote(&mut self, token: Token, frame: &Frame, instr: Instr, symbol: &str) {
-        let Some(client) = self.clients.get_mut(&token) else {
-            return;
-        };
-        let symbol = match Symbol::parse(symbol) {
-            Ok(s) => s,
-            Err(err) => return client.answer(&reply(Instr::DataFail, err.reason())),
-        };
-        let line = self.caches.lock().quotes.get(&symbol).map(|q| match instr {
+    fn quote(&mut self, token: Token, frame: &Frame, instr: Instr, symbol: &Symbol) {
+        let line = self.caches.lock().quotes.get(symbol).map(|q| match instr {
             Instr::GetAssetInfo => q.info_line(),
             _ => q.current_line(),
         });
         match line {
-            Some(line) => client.answer_all(transfer_frames(line.as_bytes())),
+            Some(line) => {
+                if let Some(client) = self.clients.get_mut(&token) {
+                    client.answer_all(transfer_frames(line.as_bytes()));
+                }
+            }
             None => {
                 self.forward(token, frame, instr, Note::None);
             }
         }
     }
 
-    /// History and the asset list: from the history cache, else from the
-    /// master, whose answer is then cached.
-    fn history(&mut self, token: Token, frame: &Frame, instr: Instr, args: &[String]) {
-        let mut key = instr.code().to_string();
-        for (i, arg) in args.iter().enumerate() {
-            key.push(' ');
-            key.push_str(&if i == 0 {
-                arg.to_ascii_uppercase()
-            } else {
-                arg.clone()
-            });
-        }
+    /// History and the asset list: from the history cache under `key`,
+    /// else from the master, whose answer is then cached.
+    fn history(&mut self, token: Token, frame: &Frame, instr: Instr, key: String) {
         let now = std::time::Instant::now();
         let cached = self
             .caches
@@ -188,15 +170,11 @@ impl Server {
                 }
             }
             None => {
-                self.forward(
-                    token,
-                    frame,
-                    instr,
-                    Note::History {
-                        key,
-                        payload: Vec::new(),
-                    },
-                );
+                let note = Note::History {
+                    key,
+                    payload: Vec::new(),
+                };
+                self.forward(token, frame, instr, note);
             }
         }
     }
@@ -221,24 +199,16 @@ impl Server {
         }
         let reqid = self.next_reqid;
         self.next_reqid += 1;
-        let uuid = self.config.uuid.as_deref().unwrap_or("-");
-        let mut data = format!("{uuid} {reqid} {} {}", now_ms(), client.peer()).into_bytes();
-        if frame.argument_count > 0 {
-            data.push(b' ');
-            data.extend_from_slice(&frame.data);
-        }
-        if data.len() > MAX_DATA {
+        let prefix = Forwarded {
+            uuid: self.config.uuid.clone().unwrap_or_else(|| "-".into()),
+            reqid: reqid.to_string(),
+            ts_ms: now_ms(),
+            client: client.peer().to_string(),
+        };
+        let Some(forwarded) = prefix.wrap(frame) else {
             let text = "request too long to forward";
             client.answer(&failure(instr, ReasonCode::BadArguments, text));
             return false;
-        }
-        let forwarded = Frame {
-            message_type: frame.message_type,
-            instruction: frame.instruction,
-            argument_count: frame.argument_count + 4,
-            data_message_number: 0,
-            data_message_max: 0,
-            data,
         };
         client.expect(reqid);
         self.pending.insert(reqid, Pending { token, instr, note });
@@ -252,9 +222,8 @@ pub fn frame_state(state: State) -> Frame {
     frame(Instr::StateSwitchSuccess, &[state.name()])
 }
 
-fn now_ms() -> u128 {
+fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -14,8 +14,8 @@ use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{Reason, ReasonCode, SessionId, hex};
 use papertrader_common::{Frame, Instr, MessageType, State, args};
 
+use crate::gpg_thread::ProofJob;
 use crate::server::{MASTER, Server};
-use crate::threads::ProofJob;
 
 /// First wait before reconnecting; doubles up to `reconnect_max`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);

@@ -10,9 +10,9 @@ use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
-use papertrader_worker::event;
+use papertrader_worker::event::{self, Event};
 use papertrader_worker::server::{Parts, Server};
-use papertrader_worker::threads;
+use papertrader_worker::{cache_thread, gpg_thread};
 use parking_lot::Mutex;
 
 const EX_OSERR: u8 = 71;
@@ -81,7 +81,7 @@ fn run() -> Result<(), (u8, String)> {
             let (tx, rx) = crossbeam_channel::bounded(4);
             let home = config.gnupg_home.clone();
             let handle =
-                threads::spawn_gpg(home, fpr.clone(), rx, notifier.clone()).map_err(|e| {
+                gpg_thread::spawn(home, fpr.clone(), rx, notifier.clone()).map_err(|e| {
                     (
                         EX_CONFIG,
                         format!("worker_key {fpr} in {}: {e}", config.gnupg_home.display()),
@@ -96,8 +96,9 @@ fn run() -> Result<(), (u8, String)> {
         }
     };
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
-    handles.push(threads::spawn_cache(caches.clone(), stop_rx).map_err(oserr("cache".into()))?);
-    threads::spawn_signals(notifier).map_err(oserr("signal thread".into()))?;
+    handles.push(cache_thread::spawn(caches.clone(), stop_rx).map_err(oserr("cache".into()))?);
+    papertrader_common::threads::spawn_signals(notifier, Event::Signal)
+        .map_err(oserr("signal thread".into()))?;
 
     let listener = mio::net::TcpListener::from_std(std_listener);
     let parts = Parts {

@@ -24,8 +24,8 @@ use crate::cache::Caches;
 use crate::client::Client;
 use crate::config::Config;
 use crate::event::Event;
+use crate::gpg_thread::ProofJob;
 use crate::link::{MasterLink, Pending};
-use crate::threads::ProofJob;
 
 /// The client listener.
 pub const LISTENER: Token = Token(0);

@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use super::source::PriceSource;
 use super::{Asset, store};
 use crate::event::{Event, Notifier};
-use crate::queue::TradeMsg;
+use crate::trade::queue::TradeMsg;
 
 /// How the feed runs.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::Receiver;
 use mio::Token;
 use papertrader_common::message::frame;
+use papertrader_common::request::{Range, Request, UserView};
 use papertrader_common::transfer;
 use papertrader_common::value::{Date, Reason, ReasonCode, Symbol, Timestamp};
 use papertrader_common::{Frame, Instr, MAX_DATA, MessageType};
@@ -26,10 +27,8 @@ pub struct DataJob {
     pub token: Token,
     /// The worker's REQID.
     pub reqid: String,
-    /// The data instruction.
-    pub instr: Instr,
-    /// Its arguments as received.
-    pub args: Vec<String>,
+    /// The data request, parsed.
+    pub request: Request,
 }
 
 /// Starts `conns.len()` data threads, one per connection.
@@ -74,47 +73,68 @@ pub fn answer(conn: &Connection, listed: &[Asset], job: &DataJob) -> Vec<Frame> 
 }
 
 fn payload(conn: &Connection, listed: &[Asset], job: &DataJob) -> Result<String, Reason> {
-    if job.instr == Instr::GetAssetList {
-        return Ok(assets::list_payload(listed));
-    }
-    if let Instr::GetUserInfo | Instr::GetUserPortfolio | Instr::GetUserTransactionHistory =
-        job.instr
-    {
-        let viewer = crate::auth::session_account(conn, &job.args[0], Timestamp::now())?;
-        let user = &job.args[1];
-        return match job.instr {
-            Instr::GetUserInfo => crate::trade::user_info(conn, viewer.0, user),
-            Instr::GetUserPortfolio => crate::trade::portfolio(conn, viewer.0, user),
-            _ => crate::trade::history(conn, viewer.0, user),
-        };
-    }
-    let symbol = Symbol::parse(&job.args[0]).map_err(|e| e.reason())?;
-    if !listed.iter().any(|a| a.symbol == symbol) {
-        let text = format!("{symbol} is not in the asset list");
-        return Err(Reason::new(ReasonCode::UnknownAsset, text));
-    }
-    let date = || Date::parse(&job.args[1]).map_err(|e| e.reason());
-    let internal = |err: rusqlite::Error| {
-        log::error!("history query for {symbol}: {err}");
-        Reason::new(
-            ReasonCode::Internal,
-            "the history could not be read; try again",
-        )
-    };
-    let bars = match job.instr {
-        Instr::GetAssetValueCurrent => return current(conn, &symbol).map_err(internal)?,
-        Instr::GetAssetInfo => return info(conn, &symbol).map_err(internal)?,
-        Instr::GetAssetValueDay => store::day(conn, &symbol, date()?),
-        Instr::GetAssetValueWeek => store::week(conn, &symbol, date()?),
-        Instr::GetAssetValueMonth => store::month(conn, &symbol, date()?),
-        Instr::GetAssetValueYear => store::year(conn, &symbol, date()?),
-        Instr::GetAssetValueAllTime => store::all_time(conn, &symbol),
-        other => {
-            let text = format!("{} is not a data instruction", other.name());
-            return Err(Reason::new(ReasonCode::BadArguments, text));
+    let now = Timestamp::now();
+    match &job.request {
+        Request::AssetList => Ok(assets::list_payload(listed)),
+        Request::User {
+            view,
+            session,
+            username,
+        } => {
+            let viewer = crate::auth::session_account(conn, session, now)?;
+            let user = username.as_str();
+            match view {
+                UserView::Info => crate::trade::user_info(conn, viewer.0, user),
+                UserView::Portfolio => crate::trade::portfolio(conn, viewer.0, user),
+                UserView::Transactions => crate::trade::history(conn, viewer.0, user),
+            }
         }
-    };
-    Ok(store::lines(&bars.map_err(internal)?))
+        Request::AssetCurrent { symbol } => {
+            listed_asset(listed, symbol)?;
+            current(conn, symbol).map_err(|e| internal(symbol, e))?
+        }
+        Request::AssetInfo { symbol } => {
+            listed_asset(listed, symbol)?;
+            info(conn, symbol).map_err(|e| internal(symbol, e))?
+        }
+        Request::History {
+            range,
+            symbol,
+            date,
+        } => {
+            listed_asset(listed, symbol)?;
+            let bars = match (range, date) {
+                (Range::Day, Some(date)) => store::day(conn, symbol, *date),
+                (Range::Week, Some(date)) => store::week(conn, symbol, *date),
+                (Range::Month, Some(date)) => store::month(conn, symbol, *date),
+                (Range::Year, Some(date)) => store::year(conn, symbol, *date),
+                _ => store::all_time(conn, symbol),
+            };
+            Ok(store::lines(&bars.map_err(|e| internal(symbol, e))?))
+        }
+        other => {
+            let text = format!("{} is not a data instruction", other.instr().name());
+            Err(Reason::new(ReasonCode::BadArguments, text))
+        }
+    }
+}
+
+/// `unknown-asset` unless `symbol` is in the asset list.
+fn listed_asset(listed: &[Asset], symbol: &Symbol) -> Result<(), Reason> {
+    if listed.iter().any(|a| &a.symbol == symbol) {
+        return Ok(());
+    }
+    let text = format!("{symbol} is not in the asset list");
+    Err(Reason::new(ReasonCode::UnknownAsset, text))
+}
+
+/// Logs a failed history read; the client sees `internal`.
+fn internal(symbol: &Symbol, err: rusqlite::Error) -> Reason {
+    log::error!("history query for {symbol}: {err}");
+    Reason::new(
+        ReasonCode::Internal,
+        "the history could not be read; try again",
+    )
 }
 
 fn no_price(symbol: &Symbol) -> Reason {

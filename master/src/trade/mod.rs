@@ -1,7 +1,7 @@
 //! Trades and the user data built from them (PROTOCOL.md sections 4 and 9).
 //!
 //! [`run_batch`] fills a queue of orders at one price set in one database
-//! transaction; the "trade" thread (`crate::queue`) calls it with the only
+//! transaction; the "trade" thread ([`queue`]) calls it with the only
 //! connection that writes trades. [`user_info`], [`portfolio`] and
 //! [`history`] build the payloads of the user data instructions on the data
 //! reader threads, each through its own connection. [`audit`] and
@@ -15,6 +15,7 @@
 
 mod audit;
 mod batch;
+pub mod queue;
 mod views;
 
 #[cfg(test)]
@@ -26,40 +27,14 @@ use std::fmt::Display;
 
 use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Symbol, Timestamp};
 
+pub use papertrader_common::request::Side;
+
 pub use audit::audit;
 pub use batch::{Batch, run_batch};
 pub use views::{account_text, history, portfolio, user_info};
 
 /// What the client sees for a server-side fault; the detail goes to the log.
 const INTERNAL: &str = "the server could not complete the request; nothing was changed";
-
-/// Which way an order goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// `purchaseAsset`.
-    Buy,
-    /// `sellAsset`.
-    Sell,
-}
-
-impl Side {
-    /// The word stored in `transactions.side` and sent in the history.
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-    }
-
-    /// The inverse of [`Side::name`].
-    pub fn parse(word: &str) -> Option<Side> {
-        match word {
-            "buy" => Some(Side::Buy),
-            "sell" => Some(Side::Sell),
-            _ => None,
-        }
-    }
-}
 
 /// An order that passed the arrival checks, waiting for the next price set.
 #[derive(Debug, Clone)]

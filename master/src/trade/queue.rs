@@ -13,7 +13,9 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Token;
 use papertrader_common::message::frame;
-use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Symbol, Timestamp};
+use papertrader_common::value::{
+    Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
+};
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
 use rusqlite::Connection;
@@ -25,30 +27,37 @@ use crate::trade::{Order, Outcome, Side, run_batch};
 
 /// Work for the trade thread.
 pub enum TradeMsg {
-    /// A forwarded purchaseAsset or sellAsset.
-    Order {
-        /// The worker link it came on.
-        token: Token,
-        /// The worker's REQID.
-        reqid: String,
-        /// purchaseAsset or sellAsset.
-        instr: Instr,
-        /// sessionID, symbol, quantity as received.
-        args: [String; 3],
-        /// The worker's receive time (TIMESTAMP_MS).
-        ts_ms: u64,
-    },
+    /// A forwarded purchaseAsset or sellAsset, its arguments parsed.
+    Order(Arrival),
     /// A new price set from the asset thread: run the queue.
     Prices(HashMap<Symbol, Money>, Timestamp),
     /// Graceful shutdown: answer every queued order `unavailable`, then ack.
     Shutdown(Sender<()>),
 }
 
+/// An order as it arrives from a worker link.
+#[derive(Debug)]
+pub struct Arrival {
+    /// The worker link it came on.
+    pub token: Token,
+    /// The worker's REQID.
+    pub reqid: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Whose order.
+    pub session: SessionId,
+    /// What.
+    pub symbol: Symbol,
+    /// How many.
+    pub quantity: Quantity,
+    /// The worker's receive time (TIMESTAMP_MS).
+    pub ts_ms: u64,
+}
+
 /// An order in the queue with where its answer goes.
 struct Queued {
     token: Token,
     reqid: String,
-    instr: Instr,
     order: Order,
     /// Price sets that came without a price for its symbol.
     missed: u32,
@@ -75,15 +84,7 @@ pub fn spawn(
         };
         for msg in rx.iter() {
             match msg {
-                TradeMsg::Order {
-                    token,
-                    reqid,
-                    instr,
-                    args,
-                    ts_ms,
-                } => {
-                    queue.arrive(token, reqid, instr, &args, ts_ms);
-                }
+                TradeMsg::Order(arrival) => queue.arrive(arrival),
                 TradeMsg::Prices(prices, now) => queue.run(&prices, now),
                 TradeMsg::Shutdown(ack) => {
                     queue.refuse_all();
@@ -104,55 +105,41 @@ struct Queue {
 }
 
 impl Queue {
-    /// The arrival checks: session, symbol, quantity. A failure is answered
-    /// at once; a good order waits for the next price set.
-    fn arrive(
-        &mut self,
-        token: Token,
-        reqid: String,
-        instr: Instr,
-        args: &[String; 3],
-        ts_ms: u64,
-    ) {
-        match self.check(instr, args, ts_ms) {
+    /// The arrival checks: the session, the asset list. A failure is
+    /// answered at once; a good order waits for the next price set.
+    fn arrive(&mut self, arrival: Arrival) {
+        match self.check(&arrival) {
             Ok(order) => self.waiting.push(Queued {
-                token,
-                reqid,
-                instr,
+                token: arrival.token,
+                reqid: arrival.reqid,
                 order,
                 missed: 0,
             }),
             Err(reason) => {
-                let failure = instr.failure().unwrap_or(Instr::ProtocolError);
-                let reply = frame(failure, &[reqid, reason.to_string()]);
+                let failure = failure_of(arrival.side);
+                let reply = frame(failure, &[arrival.reqid, reason.to_string()]);
                 self.notifier.send(Event::Reply {
-                    token,
+                    token: arrival.token,
                     frame: reply,
                 });
             }
         }
     }
 
-    fn check(&mut self, instr: Instr, args: &[String; 3], ts_ms: u64) -> Result<Order, Reason> {
-        let account = session_account(&self.conn, &args[0], Timestamp::now())?;
-        let symbol = Symbol::parse(&args[1]).map_err(|e| e.reason())?;
+    fn check(&mut self, arrival: &Arrival) -> Result<Order, Reason> {
+        let account = session_account(&self.conn, &arrival.session, Timestamp::now())?;
+        let symbol = arrival.symbol.clone();
         if !self.assets.read().iter().any(|a| a.symbol == symbol) {
             let text = format!("{symbol} is not in the asset list");
             return Err(Reason::new(ReasonCode::UnknownAsset, text));
         }
-        let quantity = Quantity::parse(&args[2]).map_err(|e| e.reason())?;
-        let side = if instr == Instr::SellAsset {
-            Side::Sell
-        } else {
-            Side::Buy
-        };
         self.seq += 1;
         Ok(Order {
             account: account.0,
-            side,
+            side: arrival.side,
             symbol,
-            quantity,
-            ts_ms,
+            quantity: arrival.quantity,
+            ts_ms: arrival.ts_ms,
             seq: self.seq,
         })
     }
@@ -275,10 +262,9 @@ impl Queue {
 fn reply_frame(q: &Queued, outcome: &Outcome) -> Frame {
     match outcome {
         Outcome::Filled { txid, price, time } => {
-            let success = if q.instr == Instr::SellAsset {
-                Instr::SellSuccess
-            } else {
-                Instr::PurchaseSuccess
+            let success = match q.order.side {
+                Side::Buy => Instr::PurchaseSuccess,
+                Side::Sell => Instr::SellSuccess,
             };
             let args = [
                 q.reqid.clone(),
@@ -290,9 +276,16 @@ fn reply_frame(q: &Queued, outcome: &Outcome) -> Frame {
             ];
             frame(success, &args)
         }
-        Outcome::Refused(reason) => {
-            let failure = q.instr.failure().unwrap_or(Instr::ProtocolError);
-            frame(failure, &[q.reqid.clone(), reason.to_string()])
-        }
+        Outcome::Refused(reason) => frame(
+            failure_of(q.order.side),
+            &[q.reqid.clone(), reason.to_string()],
+        ),
+    }
+}
+
+fn failure_of(side: Side) -> Instr {
+    match side {
+        Side::Buy => Instr::PurchaseFail,
+        Side::Sell => Instr::SellFail,
     }
 }

@@ -1,0 +1,109 @@
+//! The ptctl commands that need the event loop's state (status, workers,
+//! kick, and putting a reload in force). Runs on the event loop thread as
+//! part of [`Server`]; the control thread asks through an event and waits
+//! for the text answer.
+
+use mio::Token;
+use papertrader_common::Instr;
+use papertrader_common::message::reply;
+use papertrader_common::value::{Reason, ReasonCode, Timestamp};
+
+use crate::control::{Command, Reloaded};
+use crate::link::link_of;
+use crate::server::Server;
+
+impl Server {
+    /// Runs a ptctl command that needs the loop.
+    pub(crate) fn on_control(&mut self, command: Command) -> Result<String, String> {
+        match command {
+            Command::Status => Ok(self.status_text()),
+            Command::Workers => Ok(self.workers_text()),
+            Command::Kick(name) => self.kick(&name),
+            Command::Reload(reloaded) => Ok(self.apply_reload(*reloaded)),
+        }
+    }
+
+    fn status_text(&self) -> String {
+        let up = Timestamp::now().0 - self.started.0;
+        format!(
+            "ptmasterd {} pid {}\nlistening on {}\nup {up} s\nworkers linked {} of {} allowed\nconnections {}\n",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id(),
+            self.local,
+            self.links.len(),
+            self.config.max_workers,
+            self.conns.len(),
+        )
+    }
+
+    fn workers_text(&self) -> String {
+        let mut out = String::from("NAME UUID ADDRESS CONNECTED_SINCE REQUESTS\n");
+        for entry in self.registry.entries() {
+            let link = self.links.get(&entry.uuid).and_then(|t| link_of(self, *t));
+            match link {
+                Some(l) => out.push_str(&format!(
+                    "{} {} {} {} {}\n",
+                    entry.name, entry.uuid, l.client_addr, l.since, l.served
+                )),
+                None => out.push_str(&format!("{} {} - - -\n", entry.name, entry.uuid)),
+            }
+        }
+        out
+    }
+
+    fn kick(&mut self, name: &str) -> Result<String, String> {
+        let found = self
+            .links
+            .iter()
+            .find(|(_, t)| link_of(self, **t).is_some_and(|l| l.name == name));
+        let Some((_, &token)) = found else {
+            return Err(format!("no linked worker is named {name:?}"));
+        };
+        log::info!("worker {name} kicked by ptctl");
+        let kick = reply(
+            Instr::Kick,
+            Reason::new(ReasonCode::Forbidden, "kicked by the administrator"),
+        );
+        self.unlink(token);
+        self.send_and_close(token, &kick);
+        Ok(format!("kicked {name}\n"))
+    }
+
+    /// Puts a freshly read workers.list and asset list in force; links
+    /// whose entry went away, or whose address is no longer allowed, are
+    /// kicked.
+    fn apply_reload(&mut self, reloaded: Reloaded) -> String {
+        let Reloaded { registry, assets } = reloaded;
+        self.registry = registry;
+        let asset_count = assets.len();
+        *self.assets.write() = assets;
+        let stale: Vec<Token> = self
+            .links
+            .values()
+            .copied()
+            .filter(|t| {
+                let (Some(conn), Some(link)) = (self.conns.get(t), link_of(self, *t)) else {
+                    return true;
+                };
+                !self
+                    .registry
+                    .by_uuid(&link.uuid)
+                    .is_some_and(|e| e.allows(conn.peer().ip()))
+            })
+            .collect();
+        for token in &stale {
+            let text = "no longer registered in workers.list";
+            self.unlink(*token);
+            let kick = reply(Instr::Kick, Reason::new(ReasonCode::Forbidden, text));
+            self.send_and_close(*token, &kick);
+        }
+        let text = format!(
+            "reloaded {}: {} workers registered, {} links dropped; {asset_count} assets listed",
+            self.config.workers_file.display(),
+            self.registry.entries().len(),
+            stale.len()
+        );
+        log::info!("{text}");
+        text + "\n"
+    }
+}

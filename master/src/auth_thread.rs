@@ -1,0 +1,206 @@
+//! The "auth-N" threads: argon2 and the account and session tables, off
+//! the event loop. Jobs arrive typed (parsed at the edge by `route`) on a
+//! bounded channel shared by the pool; each reply, REQID in front, goes
+//! back through a [`Notifier`].
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use crossbeam_channel::Receiver;
+use mio::Token;
+use papertrader_common::instr::State;
+use papertrader_common::message::frame;
+use papertrader_common::value::{Email, HashedPass, Reason, SessionId, Timestamp, Username};
+use papertrader_common::{Frame, Instr};
+use parking_lot::Mutex;
+use rand::RngCore;
+
+use crate::auth::{Auth, AuthConfig};
+use crate::db;
+use crate::event::{Event, Notifier};
+use crate::ratelimit::RateLimiter;
+
+/// An account or session request forwarded by a worker.
+#[derive(Debug)]
+pub struct AuthJob {
+    /// The worker link it came on.
+    pub token: Token,
+    /// The worker's REQID, put in front of the reply.
+    pub reqid: String,
+    /// What to do.
+    pub work: AuthWork,
+}
+
+/// The account and session operations, their arguments parsed.
+#[derive(Debug)]
+pub enum AuthWork {
+    /// `register username email hashedPass`.
+    Register {
+        /// The new name.
+        username: Username,
+        /// Its email address.
+        email: Email,
+        /// The client's password hash.
+        pass: HashedPass,
+    },
+    /// `login username hashedPass isExpirable`, from a client at an address
+    /// through a named worker.
+    Login {
+        /// Who.
+        username: Username,
+        /// The client's password hash.
+        pass: HashedPass,
+        /// Whether the session ends with the client's connection.
+        expirable: bool,
+        /// The client's address as the worker saw it.
+        client: String,
+        /// The worker's name, recorded with the session.
+        worker: String,
+    },
+    /// `loginSession sessionID`.
+    LoginSession(SessionId),
+    /// `logout sessionID`.
+    Logout(SessionId),
+    /// `switchState sessionID state`: the worker keeps the state, the master
+    /// vouches for the session.
+    SwitchState(SessionId, State),
+    /// The worker's connection with this expirable session closed.
+    SessionClosed(SessionId),
+}
+
+impl AuthWork {
+    /// The instruction this work answers.
+    pub fn instr(&self) -> Instr {
+        match self {
+            AuthWork::Register { .. } => Instr::Register,
+            AuthWork::Login { .. } => Instr::Login,
+            AuthWork::LoginSession(_) => Instr::LoginSession,
+            AuthWork::Logout(_) => Instr::Logout,
+            AuthWork::SwitchState(..) => Instr::SwitchState,
+            AuthWork::SessionClosed(_) => Instr::SessionClosed,
+        }
+    }
+}
+
+/// Starts `threads` auth threads sharing one rate limiter. Each opens its
+/// own connection to `database`.
+pub fn spawn_auth(
+    threads: usize,
+    database: PathBuf,
+    config: Arc<AuthConfig>,
+    limiter: Arc<Mutex<RateLimiter>>,
+    jobs: Receiver<AuthJob>,
+    notifier: Notifier,
+) -> io::Result<Vec<JoinHandle<()>>> {
+    (0..threads)
+        .map(|i| {
+            let conn = db::open(&database).map_err(|e| io::Error::other(e.to_string()))?;
+            let mut auth = Auth::new(conn, config.clone(), limiter.clone());
+            let (jobs, notifier) = (jobs.clone(), notifier.clone());
+            thread::Builder::new()
+                .name(format!("auth-{i}"))
+                .spawn(move || {
+                    let mut rng = rand::rng();
+                    let mut purged = Instant::now();
+                    for job in jobs.iter() {
+                        // The first thread keeps the sessions table from
+                        // growing forever.
+                        if i == 0 && purged.elapsed() >= PURGE_EVERY {
+                            purged = Instant::now();
+                            purge(&mut auth);
+                        }
+                        if let Some(frame) = run_auth(&mut auth, job.work, &job.reqid, &mut rng)
+                            && !notifier.send(Event::Reply {
+                                token: job.token,
+                                frame,
+                            })
+                        {
+                            return;
+                        }
+                    }
+                })
+        })
+        .collect()
+}
+
+/// How often the first auth thread deletes long-dead sessions.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn purge(auth: &mut Auth) {
+    match auth.purge_expired(Timestamp::now()) {
+        Ok(0) => {}
+        Ok(n) => log::info!("purged {n} sessions ended more than a day ago"),
+        Err(r) => log::error!("cannot purge old sessions: {r}"),
+    }
+}
+
+/// Runs one job; `None` for work that has no reply.
+fn run_auth(auth: &mut Auth, work: AuthWork, reqid: &str, rng: &mut impl RngCore) -> Option<Frame> {
+    let now = Timestamp::now();
+    let fail =
+        |instr: Instr, reason: Reason| frame(instr, &[reqid.to_string(), reason.to_string()]);
+    let reply = match work {
+        AuthWork::Register {
+            username,
+            email,
+            pass,
+        } => {
+            let salt = random16(rng);
+            match auth.register(&username, &email, &pass, salt, now) {
+                Ok(()) => frame(Instr::RegisterSuccess, &[reqid]),
+                Err(r) => fail(Instr::RegisterFail, r),
+            }
+        }
+        AuthWork::Login {
+            username,
+            pass,
+            expirable,
+            client,
+            worker,
+        } => {
+            let id = random16(rng);
+            match auth.login(
+                &username,
+                &pass,
+                expirable,
+                &client,
+                &worker,
+                now,
+                Instant::now(),
+                id,
+            ) {
+                Ok(session) => frame(Instr::SessionId, &[reqid, session.as_str()]),
+                Err(r) => fail(Instr::LoginFail, r),
+            }
+        }
+        AuthWork::LoginSession(id) => match auth.login_session(&id, now) {
+            Ok(session) => frame(Instr::SessionId, &[reqid, session.as_str()]),
+            Err(r) => fail(Instr::LoginFail, r),
+        },
+        AuthWork::Logout(id) => match auth.logout(&id, now) {
+            Ok(()) => frame(Instr::LogoutSuccess, &[reqid]),
+            Err(r) => fail(Instr::LogoutFail, r),
+        },
+        AuthWork::SwitchState(id, state) => match auth.validate(&id, now) {
+            Ok(_) => frame(Instr::StateSwitchSuccess, &[reqid, state.name()]),
+            Err(r) => fail(Instr::StateSwitchFail, r),
+        },
+        AuthWork::SessionClosed(id) => {
+            if let Err(r) = auth.session_closed(&id, now) {
+                log::debug!("sessionClosed not applied: {r}");
+            }
+            return None;
+        }
+    };
+    Some(reply)
+}
+
+/// 16 random bytes: a salt, a session id or a nonce.
+pub fn random16(rng: &mut impl RngCore) -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    bytes
+}
