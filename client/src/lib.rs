@@ -12,10 +12,16 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use papertrader_common::message::{check, frame};
+use papertrader_common::payload::{self, PayloadError};
 use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{Date, Money, Reason, SessionId, Timestamp, ValueError};
 use papertrader_common::{Decoder, Frame, Instr, MessageType, State};
 use sha2::{Digest, Sha256};
+
+/// The lines of data answers, parsed by common's one parser per line.
+pub use papertrader_common::payload::{
+    Asset, Bar, Current, Info, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation,
+};
 
 /// Longest wait for a TCP connection to a server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +61,13 @@ impl From<ValueError> for Error {
     }
 }
 
+/// A data answer whose lines are malformed is the server's fault.
+impl From<PayloadError> for Error {
+    fn from(err: PayloadError) -> Error {
+        Error::Protocol(err.to_string())
+    }
+}
+
 /// The result of a call.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -82,75 +95,6 @@ pub struct Fill {
     pub price: Money,
     /// Fill time.
     pub time: Timestamp,
-}
-
-/// One bar of a history answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bar {
-    /// Start of the bar.
-    pub time: Timestamp,
-    /// First price.
-    pub open: Money,
-    /// Highest price.
-    pub high: Money,
-    /// Lowest price.
-    pub low: Money,
-    /// Last price.
-    pub close: Money,
-    /// Shares traded.
-    pub volume: u64,
-}
-
-/// `getAssetValueCurrent`: the latest price.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quote {
-    /// The asset.
-    pub symbol: String,
-    /// Its price.
-    pub price: Money,
-    /// When it was taken.
-    pub time: Timestamp,
-}
-
-/// `getAssetInfo`: the current UTC day so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Info {
-    /// The asset.
-    pub symbol: String,
-    /// The day's bar so far (its time is the last update).
-    pub day: Bar,
-}
-
-/// One position of a portfolio; the private view fills the `Option`s.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Position {
-    /// The asset.
-    pub symbol: String,
-    /// Shares held.
-    pub quantity: u64,
-    /// Average cost per share (private view).
-    pub avg_cost: Option<Money>,
-    /// Current price (private view).
-    pub price: Option<Money>,
-    /// Current value (private view).
-    pub value: Option<Money>,
-}
-
-/// One line of a transaction history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trade {
-    /// Transaction id.
-    pub txid: i64,
-    /// Fill time.
-    pub time: Timestamp,
-    /// `buy` or `sell`.
-    pub side: String,
-    /// The asset.
-    pub symbol: String,
-    /// Shares.
-    pub quantity: u64,
-    /// Fill price.
-    pub price: Money,
 }
 
 /// The history ranges of the data instructions.
@@ -438,44 +382,21 @@ impl Client {
     }
 
     /// `getAssetValueCurrent`.
-    pub fn quote(&mut self, session: &SessionId, symbol: &str) -> Result<Quote> {
+    pub fn quote(&mut self, session: &SessionId, symbol: &str) -> Result<Current> {
         let text = self.data(session, Instr::GetAssetValueCurrent, &[symbol])?;
-        let f = fields(&text, 3)?;
-        Ok(Quote {
-            symbol: f[0].to_string(),
-            price: money(f[1])?,
-            time: stamp(f[2])?,
-        })
+        Ok(payload::parse_one(&text)?)
     }
 
     /// `getAssetInfo`.
     pub fn info(&mut self, session: &SessionId, symbol: &str) -> Result<Info> {
         let text = self.data(session, Instr::GetAssetInfo, &[symbol])?;
-        let f = fields(&text, 7)?;
-        let day = Bar {
-            time: stamp(f[6])?,
-            open: money(f[1])?,
-            high: money(f[2])?,
-            low: money(f[3])?,
-            close: money(f[4])?,
-            volume: number(f[5])?,
-        };
-        Ok(Info {
-            symbol: f[0].to_string(),
-            day,
-        })
+        Ok(payload::parse_one(&text)?)
     }
 
-    /// `getAssetList`: (symbol, name) pairs sorted by symbol.
-    pub fn assets(&mut self, session: &SessionId) -> Result<Vec<(String, String)>> {
+    /// `getAssetList`, sorted by symbol.
+    pub fn assets(&mut self, session: &SessionId) -> Result<Vec<Asset>> {
         let text = self.data(session, Instr::GetAssetList, &[])?;
-        Ok(text
-            .lines()
-            .map(|l| {
-                let (s, n) = l.split_once(' ').unwrap_or((l, ""));
-                (s.to_string(), n.to_string())
-            })
-            .collect())
+        Ok(payload::parse_lines(&text)?)
     }
 
     /// A history range; `date` defaults to today (UTC) where one is needed.
@@ -493,23 +414,13 @@ impl Client {
             Range::All => self.data(session, range.instr(), &[symbol])?,
             _ => self.data(session, range.instr(), &[symbol, &date])?,
         };
-        text.lines().map(parse_bar).collect()
+        Ok(payload::parse_lines(&text)?)
     }
 
-    /// `getUserInfo`: `KEY VALUE` pairs in the server's order.
-    pub fn user_info(
-        &mut self,
-        session: &SessionId,
-        username: &str,
-    ) -> Result<Vec<(String, String)>> {
+    /// `getUserInfo`: the private view for the session's owner.
+    pub fn user_info(&mut self, session: &SessionId, username: &str) -> Result<UserInfo> {
         let text = self.data(session, Instr::GetUserInfo, &[session.as_str(), username])?;
-        Ok(text
-            .lines()
-            .map(|l| {
-                let (k, v) = l.split_once(' ').unwrap_or((l, ""));
-                (k.to_string(), v.to_string())
-            })
-            .collect())
+        Ok(UserInfo::parse(&text)?)
     }
 
     /// `getUserPortfolio`.
@@ -519,26 +430,14 @@ impl Client {
             Instr::GetUserPortfolio,
             &[session.as_str(), username],
         )?;
-        text.lines().map(parse_position).collect()
+        Ok(payload::parse_lines(&text)?)
     }
 
     /// `getUserTransactionHistory` (the session owner's only).
     pub fn trades(&mut self, session: &SessionId, username: &str) -> Result<Vec<Trade>> {
         let args = [session.as_str(), username];
         let text = self.data(session, Instr::GetUserTransactionHistory, &args)?;
-        text.lines()
-            .map(|l| {
-                let f = fields(l, 6)?;
-                Ok(Trade {
-                    txid: f[0].parse().map_err(|_| malformed(l))?,
-                    time: stamp(f[1])?,
-                    side: f[2].to_string(),
-                    symbol: f[3].to_string(),
-                    quantity: number(f[4])?,
-                    price: money(f[5])?,
-                })
-            })
-            .collect()
+        Ok(payload::parse_lines(&text)?)
     }
 }
 
@@ -573,66 +472,10 @@ fn session_of(args: &[String]) -> Result<SessionId> {
     SessionId::parse(id).map_err(Error::from)
 }
 
-fn malformed(line: &str) -> Error {
-    Error::Protocol(format!("malformed line {line:?}"))
-}
-
-fn fields(text: &str, n: usize) -> Result<Vec<&str>> {
-    let line = text.trim_end_matches('\n');
-    let f: Vec<&str> = line.split(' ').collect();
-    if f.len() != n {
-        return Err(malformed(line));
-    }
-    Ok(f)
-}
-
-fn money(text: &str) -> Result<Money> {
-    Money::parse(text).map_err(Error::from)
-}
-
-fn stamp(text: &str) -> Result<Timestamp> {
-    Timestamp::parse(text).map_err(Error::from)
-}
-
-fn number(text: &str) -> Result<u64> {
-    text.parse().map_err(|_| malformed(text))
-}
-
-fn parse_bar(line: &str) -> Result<Bar> {
-    let f = fields(line, 6)?;
-    Ok(Bar {
-        time: stamp(f[0])?,
-        open: money(f[1])?,
-        high: money(f[2])?,
-        low: money(f[3])?,
-        close: money(f[4])?,
-        volume: number(f[5])?,
-    })
-}
-
-fn parse_position(line: &str) -> Result<Position> {
-    let f: Vec<&str> = line.split(' ').collect();
-    match f.as_slice() {
-        [symbol, quantity] => Ok(Position {
-            symbol: symbol.to_string(),
-            quantity: number(quantity)?,
-            avg_cost: None,
-            price: None,
-            value: None,
-        }),
-        [symbol, quantity, avg, price, value] => Ok(Position {
-            symbol: symbol.to_string(),
-            quantity: number(quantity)?,
-            avg_cost: Some(money(avg)?),
-            price: Some(money(price)?),
-            value: Some(money(value)?),
-        }),
-        _ => Err(malformed(line)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use papertrader_common::payload::Line;
+
     use super::*;
 
     #[test]
@@ -646,17 +489,20 @@ mod tests {
     #[test]
     fn parses_bars_and_positions() {
         let bar =
-            parse_bar("1732147200 189.5000 191.2500 188.0000 190.7500 53200000").expect("bar");
+            Bar::parse("1732147200 189.5000 191.2500 188.0000 190.7500 53200000").expect("bar");
         assert_eq!(
             (bar.time.0, bar.close, bar.volume),
             (1_732_147_200, Money(1_907_500), 53_200_000)
         );
-        let private = parse_position("AAPL 15 100.5000 101.0000 1515.0000").expect("private");
-        assert_eq!(private.avg_cost, Some(Money(1_005_000)));
-        let public = parse_position("AAPL 15").expect("public");
-        assert_eq!((public.quantity, public.price), (15, None));
-        assert!(parse_position("AAPL").is_err());
-        assert!(parse_bar("1 2 3").is_err());
+        let private = Position::parse("AAPL 15 100.5000 101.0000 1515.0000").expect("private");
+        assert_eq!(
+            private.valuation.map(|v| v.avg_cost),
+            Some(Money(1_005_000))
+        );
+        let public = Position::parse("AAPL 15").expect("public");
+        assert_eq!((public.quantity, public.valuation), (15, None));
+        assert!(Position::parse("AAPL").is_err());
+        assert!(Bar::parse("1 2 3").is_err());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! PaperTrader common crate: everything more than one binary needs.
 //!
 //! The wire protocol of `papertrader-protocol(7)` (frame codec, instruction
-//! table, arguments, value types, data transfers), the `key = value` config
-//! parser and the bounded log system. This crate never spawns a thread or
-//! opens a socket; the daemons do that.
+//! table, arguments, value types, payload lines, data transfers), the
+//! `key = value` config parser and the bounded log system. This crate never
+//! spawns a thread or opens a socket; the daemons do that.
 #![warn(missing_docs)]
 
 pub mod args;
@@ -18,6 +18,7 @@ pub mod listen;
 pub mod log;
 pub mod message;
 pub mod notify;
+pub mod payload;
 pub mod request;
 pub mod threads;
 pub mod transfer;

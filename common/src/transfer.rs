@@ -1,10 +1,15 @@
 //! Data transfers (PROTOCOL.md section 5): a payload goes out as packets
 //! numbered 1..=N, each carrying `data_message_max` N and at most 65 536
-//! bytes; the receiver checks the numbering and concatenates.
+//! bytes; the receiver checks the numbering and concatenates. [`packets`]
+//! builds the frames of a whole transfer (`data` answers with or without
+//! the master link's REQID, the master's `quotes` feed); [`Reassembler`]
+//! takes them apart again.
 
 use std::fmt;
 
 use crate::MAX_DATA;
+use crate::frame::Frame;
+use crate::instr::{Arity, Instr};
 
 /// Most packets one payload may take.
 pub const MAX_PACKETS: u32 = 65_536;
@@ -34,6 +39,99 @@ pub fn chunk(payload: &[u8], chunk_size: usize) -> Option<impl Iterator<Item = P
         chunk: pieces.next().unwrap_or(&[]),
     }))
 }
+
+/// The frames of a transfer of `payload` as `instr` (`data` or `quotes`),
+/// numbered 1..=N, with the instruction's message type. With a `reqid`
+/// (a `data` answer on the master link, PROTOCOL.md section 6) each frame
+/// has argument count 1 and data `REQID chunk`; without one, argument
+/// count 0 and the bare chunk. Never panics: a payload that needs more
+/// than [`MAX_PACKETS`] packets, or a REQID that leaves no room for data,
+/// is an error the caller answers as a server-side failure.
+pub fn packets(
+    instr: Instr,
+    payload: &[u8],
+    reqid: Option<&str>,
+) -> Result<Vec<Frame>, PacketError> {
+    if instr.arity() != Arity::Raw {
+        return Err(PacketError::NotATransfer(instr));
+    }
+    let prefix = match reqid {
+        None => 0,
+        Some(id) if id.is_empty() || id.contains(' ') || id.len() + 2 > MAX_DATA => {
+            return Err(PacketError::BadReqid(excerpt(id), id.len()));
+        }
+        Some(id) => id.len() + 1,
+    };
+    let room = MAX_DATA - prefix;
+    let pieces = chunk(payload, room).ok_or(PacketError::TooLarge {
+        bytes: payload.len(),
+        room,
+    })?;
+    let mut frames = Vec::with_capacity(pieces.size_hint().0);
+    for p in pieces {
+        let mut data = Vec::with_capacity(prefix + p.chunk.len());
+        if let Some(id) = reqid {
+            data.extend_from_slice(id.as_bytes());
+            data.push(b' ');
+        }
+        data.extend_from_slice(p.chunk);
+        let mut f = Frame::new(instr.kind(), instr.code(), u16::from(reqid.is_some()), data);
+        f.data_message_number = p.number;
+        f.data_message_max = p.max;
+        frames.push(f);
+    }
+    Ok(frames)
+}
+
+/// Longest piece of a REQID repeated back in an error.
+const SHOWN_REQID: usize = 24;
+
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_REQID) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// Why a payload cannot go out as one transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PacketError {
+    /// The instruction carries arguments, not a data transfer.
+    NotATransfer(Instr),
+    /// The REQID is empty, holds a space, or leaves no room for data: its
+    /// excerpt and its length in bytes.
+    BadReqid(String, usize),
+    /// The payload needs more than [`MAX_PACKETS`] packets.
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// Payload bytes each packet could carry.
+        room: usize,
+    },
+}
+
+impl fmt::Display for PacketError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PacketError::NotATransfer(instr) => write!(
+                f,
+                "{} carries arguments, not a data transfer; expected data or quotes",
+                instr.name()
+            ),
+            PacketError::BadReqid(shown, len) => write!(
+                f,
+                "REQID {shown:?} ({len} bytes): expected 1 to {} bytes without a space",
+                MAX_DATA - 2
+            ),
+            PacketError::TooLarge { bytes, room } => write!(
+                f,
+                "a payload of {bytes} bytes needs more than {MAX_PACKETS} packets of {room} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PacketError {}
 
 /// Why a packet does not continue the transfer under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +281,7 @@ impl Reassembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MessageType;
 
     #[test]
     fn chunks_and_reassembles() {
@@ -280,5 +379,104 @@ mod tests {
         let payload = vec![0u8; MAX_PACKETS as usize + 1];
         assert!(chunk(&payload, 1).is_none());
         assert!(chunk(&payload, 2).is_some());
+    }
+
+    #[test]
+    fn packets_with_a_reqid_fit_the_limit() {
+        let payload = vec![b'x'; 150_000];
+        let frames = packets(Instr::Data, &payload, Some("12345")).expect("fits");
+        assert_eq!(frames.len(), 3);
+        let mut back = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(f.message_type, MessageType::Return as u8);
+            assert_eq!(f.instruction, Instr::Data.code());
+            assert_eq!(f.argument_count, 1);
+            assert_eq!(
+                (f.data_message_number, f.data_message_max),
+                (i as u32 + 1, 3)
+            );
+            assert!(f.data.len() <= MAX_DATA);
+            back.extend_from_slice(f.data.strip_prefix(b"12345 ").expect("REQID first"));
+        }
+        assert_eq!(back, payload);
+        let empty = packets(Instr::Data, b"", Some("7")).expect("empty");
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].data, b"7 ");
+        assert_eq!(
+            (empty[0].data_message_number, empty[0].data_message_max),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn packets_without_a_reqid_match_the_vectors() {
+        let frames = packets(Instr::Data, b"", None).expect("empty");
+        let vector = crate::vectors::all()
+            .into_iter()
+            .find(|(n, _)| *n == "data-empty")
+            .expect("data-empty")
+            .1;
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].to_bytes(), vector);
+        let line = b"1732147200 189.5000 191.2500 188.0000 190.7500 53200000\n";
+        let frames = packets(Instr::Data, line, None).expect("one line");
+        assert_eq!(frames[0].argument_count, 0);
+        assert_eq!(frames[0].data, line);
+        let frames = packets(Instr::Data, &vec![1; MAX_DATA + 1], None).expect("two");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].data.len(), MAX_DATA);
+    }
+
+    #[test]
+    fn quotes_packets_are_control_frames() {
+        let frames = packets(Instr::Quotes, b"AAPL 1 2 3 4 5 6\n", None).expect("quotes");
+        assert_eq!(frames[0].message_type, MessageType::Control as u8);
+        assert_eq!(frames[0].instruction, Instr::Quotes.code());
+        assert_eq!(
+            (frames[0].data_message_number, frames[0].data_message_max),
+            (1, 1)
+        );
+        let check = crate::message::check(&frames[0], 0).expect("valid quotes packet");
+        assert_eq!(check.instr, Instr::Quotes);
+    }
+
+    #[test]
+    fn packets_refuse_a_payload_too_large_without_panicking() {
+        // A REQID of 65 533 bytes leaves 2 bytes a packet: 131 073 bytes
+        // need 65 537 packets.
+        let reqid = "1".repeat(MAX_DATA - 3);
+        let payload = vec![b'x'; 2 * MAX_PACKETS as usize + 1];
+        let err = packets(Instr::Data, &payload, Some(&reqid)).expect_err("too large");
+        assert_eq!(
+            err,
+            PacketError::TooLarge {
+                bytes: 131_073,
+                room: 2
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "a payload of 131073 bytes needs more than 65536 packets of 2 bytes"
+        );
+        assert!(packets(Instr::Data, &payload[1..], Some(&reqid)).is_ok());
+    }
+
+    #[test]
+    fn packets_refuse_bad_reqids_and_instructions() {
+        let long = "9".repeat(MAX_DATA - 1);
+        let err = packets(Instr::Data, b"x", Some(&long)).expect_err("no room");
+        assert_eq!(
+            err.to_string(),
+            "REQID \"999999999999999999999999...\" (65535 bytes): \
+             expected 1 to 65534 bytes without a space"
+        );
+        assert!(packets(Instr::Data, b"x", Some(&long[1..])).is_ok());
+        assert!(packets(Instr::Data, b"x", Some("")).is_err());
+        assert!(packets(Instr::Data, b"x", Some("1 2")).is_err());
+        let err = packets(Instr::Ping, b"x", None).expect_err("ping");
+        assert_eq!(
+            err.to_string(),
+            "ping carries arguments, not a data transfer; expected data or quotes"
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use mio::Token;
 use papertrader_common::message::{self, CheckError, frame, reply};
 use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
-use papertrader_common::{Frame, Instr, MessageType};
+use papertrader_common::{Frame, Instr};
 
 use crate::auth_thread::random16;
 use crate::gpg_thread::GpgJob;
@@ -398,21 +398,10 @@ pub(crate) fn link_of(server: &Server, token: Token) -> Option<&Link> {
 
 /// The `quotes` control packets carrying `payload`.
 fn quote_packets(payload: &[u8]) -> Vec<Frame> {
-    let chunks = papertrader_common::transfer::chunk(payload, papertrader_common::MAX_DATA)
-        .expect("a quotes payload fits one transfer");
-    chunks
-        .map(|p| {
-            let mut f = Frame::new(
-                MessageType::Control,
-                Instr::Quotes.code(),
-                0,
-                p.chunk.to_vec(),
-            );
-            f.data_message_number = p.number;
-            f.data_message_max = p.max;
-            f
-        })
-        .collect()
+    papertrader_common::transfer::packets(Instr::Quotes, payload, None).unwrap_or_else(|err| {
+        log::error!("cannot push quotes: {err}");
+        Vec::new()
+    })
 }
 
 /// A `workerList` return, with a REQID in front when forwarded.

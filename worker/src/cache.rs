@@ -16,7 +16,11 @@ use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use papertrader_common::Instr;
-use papertrader_common::value::{Date, Money, SessionId, Symbol, Timestamp};
+use papertrader_common::payload::Line;
+/// One line of `quotes`, which also answers `getAssetValueCurrent` and
+/// `getAssetInfo` ([`Quote::current_line`], [`Quote::info_line`]).
+pub use papertrader_common::payload::Quote;
+use papertrader_common::value::{Date, SessionId, Symbol};
 
 /// Most symbols a [`QuoteCache`] holds; the master's asset list is far
 /// smaller, so this only stops a misbehaving master from growing it forever.
@@ -30,110 +34,6 @@ pub const ENTRY_OVERHEAD: usize = 128;
 /// Default lifetime of a [`SessionCache`] entry: short, because the master
 /// may end a session (expiry, logout elsewhere) without telling this worker.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(60);
-
-/// Longest piece of a bad line repeated back in an error.
-const SHOWN_LINE: usize = 80;
-
-/// One quote line of `quotes`: `SYMBOL PRICE TIMESTAMP OPEN HIGH LOW VOLUME`
-/// (OPEN HIGH LOW VOLUME are the current UTC day so far).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quote {
-    /// The asset, upper-case.
-    pub symbol: Symbol,
-    /// The last price.
-    pub price: Money,
-    /// When `price` was taken.
-    pub time: Timestamp,
-    /// The day's first price.
-    pub open: Money,
-    /// The day's highest price.
-    pub high: Money,
-    /// The day's lowest price.
-    pub low: Money,
-    /// Shares traded today.
-    pub volume: u64,
-}
-
-impl Quote {
-    /// Parses one line (without its newline), fields separated by single
-    /// spaces. Err names the field and the line content.
-    pub fn parse(line: &str) -> Result<Quote, String> {
-        let mut fields = line.split(' ');
-        let mut field = |name: &str| {
-            fields
-                .next()
-                .ok_or_else(|| format!("quote line {}: missing field {name}", shown(line)))
-        };
-        let bad = |name: &str, input: &str, expected: &str| {
-            format!(
-                "quote line {}: {name} {input:?}: expected {expected}",
-                shown(line)
-            )
-        };
-        let money = |name: &str, text: &str| {
-            Money::parse(text).map_err(|e| bad(name, &e.input, e.expected))
-        };
-
-        let symbol = field("symbol")?;
-        let symbol = Symbol::parse(symbol).map_err(|e| bad("symbol", &e.input, e.expected))?;
-        let price = money("price", field("price")?)?;
-        let time = field("timestamp")?;
-        let time = Timestamp::parse(time).map_err(|e| bad("timestamp", &e.input, e.expected))?;
-        let open = money("open", field("open")?)?;
-        let high = money("high", field("high")?)?;
-        let low = money("low", field("low")?)?;
-        let volume = field("volume")?;
-        let volume = parse_volume(volume)
-            .ok_or_else(|| bad("volume", volume, "a whole number of shares (digits only)"))?;
-        if let Some(extra) = fields.next() {
-            return Err(format!(
-                "quote line {}: extra field {extra:?} after volume, expected 7 fields",
-                shown(line)
-            ));
-        }
-        Ok(Quote {
-            symbol,
-            price,
-            time,
-            open,
-            high,
-            low,
-            volume,
-        })
-    }
-
-    /// `SYMBOL PRICE TIMESTAMP` + "\n": the getAssetValueCurrent payload.
-    pub fn current_line(&self) -> String {
-        format!("{} {} {}\n", self.symbol, self.price, self.time)
-    }
-
-    /// `SYMBOL OPEN HIGH LOW CLOSE VOLUME TIMESTAMP` + "\n" with CLOSE the
-    /// last price: the getAssetInfo payload.
-    pub fn info_line(&self) -> String {
-        format!(
-            "{} {} {} {} {} {} {}\n",
-            self.symbol, self.open, self.high, self.low, self.price, self.volume, self.time
-        )
-    }
-}
-
-/// Decimal digits only (no sign), within u64.
-fn parse_volume(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// `line` quoted for an error message, shortened past [`SHOWN_LINE`].
-fn shown(line: &str) -> String {
-    if line.chars().count() > SHOWN_LINE {
-        let cut: String = line.chars().take(SHOWN_LINE).collect();
-        format!("{cut:?}...")
-    } else {
-        format!("{line:?}")
-    }
-}
 
 /// The latest quote of every symbol the master pushed, at most
 /// [`MAX_SYMBOLS`] of them.

@@ -7,23 +7,23 @@ use mio::Token;
 use papertrader_common::message::{self, failure, frame, reply};
 use papertrader_common::request::{Forwarded, Request};
 use papertrader_common::transfer;
-use papertrader_common::value::{ReasonCode, SessionId, Symbol};
-use papertrader_common::{Frame, Instr, MAX_DATA, MessageType, State};
+use papertrader_common::value::{Reason, ReasonCode, SessionId, Symbol};
+use papertrader_common::{Frame, Instr, MessageType, State};
 
 use crate::link::{Note, Pending};
 use crate::server::Server;
 
-/// The frames of a data transfer carrying `payload`.
+/// The frames of a data transfer carrying `payload`, or a `dataFail`
+/// `internal` for one too large to send.
 pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
-    let packets = transfer::chunk(payload, MAX_DATA).expect("cached payloads fit one transfer");
-    packets
-        .map(|p| {
-            let mut f = Frame::new(MessageType::Return, Instr::Data.code(), 0, p.chunk.to_vec());
-            f.data_message_number = p.number;
-            f.data_message_max = p.max;
-            f
-        })
-        .collect()
+    transfer::packets(Instr::Data, payload, None).unwrap_or_else(|err| {
+        log::error!("cannot send a data answer: {err}");
+        let text = "the answer is too large to send; nothing was changed";
+        vec![reply(
+            Instr::DataFail,
+            Reason::new(ReasonCode::Internal, text),
+        )]
+    })
 }
 
 impl Server {

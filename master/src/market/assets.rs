@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use papertrader_common::conf::{ConfError, ConfErrors};
+use papertrader_common::payload;
 use papertrader_common::value::Symbol;
 
 use super::Asset;
@@ -113,10 +114,7 @@ fn sorted(mut assets: Vec<Asset>) -> Vec<Asset> {
 
 /// The getAssetList payload: `SYMBOL NAME` lines.
 pub fn list_payload(assets: &[Asset]) -> String {
-    assets
-        .iter()
-        .map(|a| format!("{} {}\n", a.symbol, a.name))
-        .collect()
+    payload::write_lines(assets)
 }
 
 #[cfg(test)]

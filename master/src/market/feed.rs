@@ -12,6 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use papertrader_common::payload::{Line, Quote};
 use papertrader_common::value::{Date, Symbol, Timestamp};
 use parking_lot::RwLock;
 use rusqlite::Connection;
@@ -237,8 +238,8 @@ impl Feed {
     }
 }
 
-/// The `quotes` payload: `SYMBOL PRICE TIMESTAMP OPEN HIGH LOW VOLUME`
-/// lines, the last four being the current UTC day so far.
+/// The `quotes` payload: a quote line per asset with a price, OPEN HIGH
+/// LOW VOLUME being the current UTC day so far.
 pub fn quotes_payload(
     conn: &Connection,
     assets: &[Asset],
@@ -253,10 +254,16 @@ pub fn quotes_payload(
         ) else {
             continue;
         };
-        out.push_str(&format!(
-            "{} {} {} {} {} {} {}\n",
-            asset.symbol, tick.close, tick.time, day.open, day.high, day.low, day.volume
-        ));
+        let quote = Quote {
+            symbol: asset.symbol.clone(),
+            price: tick.close,
+            time: tick.time,
+            open: day.open,
+            high: day.high,
+            low: day.low,
+            volume: day.volume,
+        };
+        quote.write(&mut out);
     }
     Ok(out.into_bytes())
 }

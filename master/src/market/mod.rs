@@ -14,43 +14,13 @@ pub mod store;
 
 use std::fmt;
 
-use papertrader_common::value::{Money, Symbol, Timestamp};
+use papertrader_common::value::Symbol;
 
-/// One listed asset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Asset {
-    /// Its symbol, upper-case.
-    pub symbol: Symbol,
-    /// Its display name; may hold spaces.
-    pub name: String,
-}
-
-/// Open, high, low, close and volume over a span starting at `time`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bar {
-    /// Start of the span.
-    pub time: Timestamp,
-    /// First price.
-    pub open: Money,
-    /// Highest price.
-    pub high: Money,
-    /// Lowest price.
-    pub low: Money,
-    /// Last price.
-    pub close: Money,
-    /// Shares traded in the span.
-    pub volume: u64,
-}
-
-impl Bar {
-    /// The protocol's bar line: `TIMESTAMP OPEN HIGH LOW CLOSE VOLUME\n`.
-    pub fn line(&self) -> String {
-        format!(
-            "{} {} {} {} {} {}\n",
-            self.time, self.open, self.high, self.low, self.close, self.volume
-        )
-    }
-}
+/// One listed asset, as `getAssetList` sends it (`SYMBOL NAME`).
+pub use papertrader_common::payload::Asset;
+/// Open, high, low, close and volume over a span starting at `time`, as
+/// the history instructions send it.
+pub use papertrader_common::payload::Bar;
 
 /// One update interval's prices for one symbol, as a source reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,11 +9,12 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::Receiver;
 use mio::Token;
-use papertrader_common::message::frame;
+use papertrader_common::args;
+use papertrader_common::payload::{Current, Info, Line};
 use papertrader_common::request::{Range, Request, UserView};
 use papertrader_common::transfer;
 use papertrader_common::value::{Date, Reason, ReasonCode, Symbol, Timestamp};
-use papertrader_common::{Frame, Instr, MAX_DATA, MessageType};
+use papertrader_common::{Frame, Instr, MessageType};
 use parking_lot::RwLock;
 use rusqlite::Connection;
 
@@ -65,10 +66,25 @@ pub fn spawn(
 pub fn answer(conn: &Connection, listed: &[Asset], job: &DataJob) -> Vec<Frame> {
     match payload(conn, listed, job) {
         Ok(payload) => packets(&job.reqid, payload.as_bytes()),
-        Err(reason) => vec![frame(
-            Instr::DataFail,
-            &[job.reqid.clone(), reason.to_string()],
+        Err(reason) => data_fail(&job.reqid, &reason),
+    }
+}
+
+/// `dataFail REQID reason`; nothing when a worker's REQID is too long to
+/// leave room for the reason (a REQID is the worker's bytes: it must not
+/// reach the `expect` of `message::frame`).
+fn data_fail(reqid: &str, reason: &Reason) -> Vec<Frame> {
+    match args::join(&[reqid, &reason.to_string()]) {
+        Ok((count, data)) => vec![Frame::new(
+            MessageType::Return,
+            Instr::DataFail.code(),
+            count,
+            data,
         )],
+        Err(err) => {
+            log::warn!("a dataFail for a REQID of {} bytes: {err}", reqid.len());
+            Vec::new()
+        }
     }
 }
 
@@ -144,50 +160,55 @@ fn no_price(symbol: &Symbol) -> Reason {
     )
 }
 
-/// `SYMBOL PRICE TIMESTAMP`.
+/// The getAssetValueCurrent line of the last tick.
 fn current(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Result<String, Reason>> {
     Ok(match store::last_tick(conn, symbol)? {
-        Some(tick) => Ok(format!("{symbol} {} {}\n", tick.close, tick.time)),
+        Some(tick) => Ok(Current {
+            symbol: symbol.clone(),
+            price: tick.close,
+            time: tick.time,
+        }
+        .to_line()),
         None => Err(no_price(symbol)),
     })
 }
 
-/// `SYMBOL OPEN HIGH LOW CLOSE VOLUME TIMESTAMP` for the current UTC day.
+/// The getAssetInfo line: the current UTC day so far, stamped with the
+/// last tick's time.
 fn info(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Result<String, Reason>> {
     let Some(tick) = store::last_tick(conn, symbol)? else {
         return Ok(Err(no_price(symbol)));
     };
     let today = Date::of_timestamp(Timestamp::now());
     Ok(match store::daily_bar(conn, symbol, today)? {
-        Some(d) => Ok(format!(
-            "{symbol} {} {} {} {} {} {}\n",
-            d.open, d.high, d.low, d.close, d.volume, tick.time
-        )),
+        Some(d) => Ok(Info {
+            symbol: symbol.clone(),
+            open: d.open,
+            high: d.high,
+            low: d.low,
+            close: d.close,
+            volume: d.volume,
+            time: tick.time,
+        }
+        .to_line()),
         None => Err(no_price(symbol)),
     })
 }
 
-/// `data` packets on the master link: argument count 1, data `REQID chunk`.
+/// `data` packets on the master link (argument count 1, data `REQID
+/// chunk`), or a `dataFail` `internal` for a payload that cannot be sent.
 pub fn packets(reqid: &str, payload: &[u8]) -> Vec<Frame> {
-    let room = MAX_DATA - reqid.len() - 1;
-    let chunks = transfer::chunk(payload, room).expect("a history answer fits one transfer");
-    chunks
-        .map(|p| {
-            let mut data = Vec::with_capacity(reqid.len() + 1 + p.chunk.len());
-            data.extend_from_slice(reqid.as_bytes());
-            data.push(b' ');
-            data.extend_from_slice(p.chunk);
-            let mut f = Frame::new(MessageType::Return, Instr::Data.code(), 1, data);
-            f.data_message_number = p.number;
-            f.data_message_max = p.max;
-            f
-        })
-        .collect()
+    transfer::packets(Instr::Data, payload, Some(reqid)).unwrap_or_else(|err| {
+        log::error!("cannot send a data answer: {err}");
+        let text = "the answer is too large to send; nothing was changed";
+        data_fail(reqid, &Reason::new(ReasonCode::Internal, text))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use papertrader_common::MAX_DATA;
 
     #[test]
     fn packets_carry_the_reqid_and_fit_the_limit() {
@@ -207,5 +228,38 @@ mod tests {
         assert_eq!(total, payload.len());
         let empty = packets("7", b"");
         assert_eq!((empty.len(), empty[0].data.as_slice()), (1, &b"7 "[..]));
+    }
+
+    #[test]
+    fn a_payload_too_large_for_a_long_reqid_is_a_data_fail_not_a_panic() {
+        // 65 000 bytes of REQID leave 535 a packet: 40 MiB need too many.
+        let reqid = "1".repeat(65_000);
+        let frames = packets(&reqid, &vec![b'x'; 40 << 20]);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].instruction, Instr::DataFail.code());
+        let args = frames[0]
+            .data
+            .strip_prefix(reqid.as_bytes())
+            .expect("REQID");
+        assert!(args.starts_with(b" internal "), "{args:?}");
+        // 65 500 leave no room for the reason either.
+        let reqid = "1".repeat(65_500);
+        assert!(packets(&reqid, &vec![b'x'; 3 << 20]).is_empty());
+        let frames = packets("12", &vec![b'x'; 10 << 20]);
+        assert_eq!(frames.len(), 161, "fits with a short REQID");
+    }
+
+    #[test]
+    fn data_fail_carries_the_reqid_or_nothing() {
+        let reason = Reason::new(ReasonCode::UnknownAsset, "ZZZ is not in the asset list");
+        let frames = data_fail("17", &reason);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].instruction, Instr::DataFail.code());
+        assert_eq!(frames[0].argument_count, 2);
+        assert_eq!(
+            frames[0].data,
+            b"17 unknown-asset ZZZ is not in the asset list"
+        );
+        assert!(data_fail(&"1".repeat(MAX_DATA - 10), &reason).is_empty());
     }
 }

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use papertrader_common::payload;
 use papertrader_common::value::{Date, Money, Symbol, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -260,7 +261,7 @@ pub fn year_first_month(date: Date) -> Date {
 
 /// The data payload of a history instruction: one bar line per bar.
 pub fn lines(bars: &[Bar]) -> String {
-    bars.iter().map(Bar::line).collect()
+    payload::write_lines(bars)
 }
 
 /// The bars of `symbol` in `table` with `from <= time <= to`, oldest first.

@@ -10,9 +10,10 @@
 //! purged) is valued at the position's AVG_COST instead, so equity stays
 //! defined; the portfolio's PRICE column then shows that AVG_COST.
 
-use std::fmt::Write;
-
-use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Username};
+use papertrader_common::payload::{
+    self, Line, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation,
+};
+use papertrader_common::value::{Email, Money, Reason, ReasonCode, Symbol, Timestamp, Username};
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{avg_cost, internal};
@@ -35,57 +36,46 @@ struct Account {
     cash: i64,
 }
 
-/// A position with its current valuation.
-struct Valued {
-    symbol: String,
-    quantity: i64,
-    avg_cost: Money,
-    price: Money,
-    value: Money,
-}
-
 /// getUserInfo: `username`, `email`, `created`, `cash`, `equity` lines for
 /// the owner (`viewer` is the session's account id), `username` and
 /// `created` for anyone else. Equity is cash plus every position at its
 /// current price (see the module docs for a symbol without a tick).
 pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
     let account = find(conn, username)?;
-    if account.id != viewer {
-        return Ok(format!(
-            "username {}\ncreated {}\n",
-            account.username, account.created
-        ));
+    let mut info = UserInfo {
+        username: stored(Username::parse(&account.username))?,
+        created: Timestamp(account.created),
+        private: None,
+    };
+    if account.id == viewer {
+        let positions = valued(conn, account.id)?;
+        info.private = Some(PrivateInfo {
+            email: stored(Email::parse(&account.email))?,
+            cash: Money(account.cash),
+            equity: equity(&account, &positions)?,
+        });
     }
-    let positions = valued(conn, account.id)?;
-    let equity = equity(&account, &positions)?;
-    Ok(format!(
-        "username {}\nemail {}\ncreated {}\ncash {}\nequity {equity}\n",
-        account.username,
-        account.email,
-        account.created,
-        Money(account.cash)
-    ))
+    let mut out = String::new();
+    info.write(&mut out);
+    Ok(out)
 }
 
 /// getUserPortfolio: `SYMBOL QUANTITY AVG_COST PRICE VALUE` per position
 /// for the owner, `SYMBOL QUANTITY` for anyone else, sorted by symbol.
 pub fn portfolio(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
     let account = find(conn, username)?;
-    let mut out = String::new();
     if account.id != viewer {
-        for (symbol, quantity, _) in positions(conn, account.id)? {
-            let _ = writeln!(out, "{symbol} {quantity}");
-        }
-        return Ok(out);
+        let public: Vec<Position> = positions(conn, account.id)?
+            .into_iter()
+            .map(|(symbol, quantity, _)| Position {
+                symbol,
+                quantity,
+                valuation: None,
+            })
+            .collect();
+        return Ok(payload::write_lines(&public));
     }
-    for p in valued(conn, account.id)? {
-        let _ = writeln!(
-            out,
-            "{} {} {} {} {}",
-            p.symbol, p.quantity, p.avg_cost, p.price, p.value
-        );
-    }
-    Ok(out)
+    Ok(payload::write_lines(&valued(conn, account.id)?))
 }
 
 /// getUserTransactionHistory: `TXID TIMESTAMP SIDE SYMBOL QUANTITY PRICE`
@@ -98,21 +88,42 @@ pub fn history(conn: &Connection, viewer: i64, username: &str) -> Result<String,
             "transaction history is private",
         ));
     }
-    history_lines(conn, account.id)
-        .map_err(|err| internal("cannot read a transaction history", err))
+    Ok(payload::write_lines(&trades(conn, account.id)?))
 }
 
-fn history_lines(conn: &Connection, account: i64) -> rusqlite::Result<String> {
-    let mut stmt = conn.prepare_cached(SELECT_HISTORY)?;
-    let mut rows = stmt.query([account])?;
-    let mut out = String::new();
-    while let Some(row) = rows.next()? {
-        let (txid, time, side): (i64, i64, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let (symbol, quantity): (String, i64) = (row.get(3)?, row.get(4)?);
-        let price = Money(row.get(5)?);
-        let _ = writeln!(out, "{txid} {time} {side} {symbol} {quantity} {price}");
-    }
-    Ok(out)
+/// A `transactions` row: txid, time, side, symbol, quantity, price.
+type TradeRow = (i64, i64, String, String, i64, i64);
+
+/// Every transaction of `account`, oldest first.
+fn trades(conn: &Connection, account: i64) -> Result<Vec<Trade>, Reason> {
+    let rows: Vec<TradeRow> = conn
+        .prepare_cached(SELECT_HISTORY)
+        .and_then(|mut stmt| {
+            stmt.query_map([account], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(|err| internal("cannot read a transaction history", err))?;
+    rows.into_iter()
+        .map(|(txid, time, side, symbol, quantity, price)| {
+            Ok(Trade {
+                txid,
+                time: Timestamp(time),
+                side: stored(TradeSide::parse(&side))?,
+                symbol: stored(Symbol::parse(&symbol))?,
+                quantity: stored_quantity(quantity)?,
+                price: Money(price),
+            })
+        })
+        .collect()
 }
 
 /// Text for `ptctl account NAME`: the private getUserInfo lines, one
@@ -122,18 +133,26 @@ pub fn account_text(conn: &Connection, username: &str) -> Result<String, Reason>
     let account = find(conn, username)?;
     let mut out = user_info(conn, account.id, &account.username)?;
     for p in valued(conn, account.id)? {
-        let _ = writeln!(
-            out,
-            "position {} {} {} {} {}",
-            p.symbol, p.quantity, p.avg_cost, p.price, p.value
-        );
+        out.push_str("position ");
+        p.write(&mut out);
     }
     let count: i64 = conn
         .prepare_cached(COUNT_TRANSACTIONS)
         .and_then(|mut stmt| stmt.query_row([account.id], |row| row.get(0)))
         .map_err(|err| internal("cannot count transactions", err))?;
-    let _ = writeln!(out, "transactions {count}");
+    out.push_str(&format!("transactions {count}\n"));
     Ok(out)
+}
+
+/// A value read back from the database; one that does not parse is a
+/// server-side fault.
+fn stored<T, E: std::fmt::Display>(value: Result<T, E>) -> Result<T, Reason> {
+    value.map_err(|err| internal("stored value is malformed", err))
+}
+
+/// A stored share count, which is never negative.
+fn stored_quantity(quantity: i64) -> Result<u64, Reason> {
+    stored(u64::try_from(quantity).map_err(|_| format!("quantity {quantity} is negative")))
 }
 
 /// The account named `username`, ignoring case.
@@ -158,56 +177,65 @@ fn find(conn: &Connection, username: &str) -> Result<Account, Reason> {
 }
 
 /// `(symbol, quantity, cost)` of every position, by symbol.
-fn positions(conn: &Connection, account: i64) -> Result<Vec<(String, i64, i64)>, Reason> {
-    conn.prepare_cached(SELECT_POSITIONS)
+fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, u64, i64)>, Reason> {
+    let rows: Vec<(String, i64, i64)> = conn
+        .prepare_cached(SELECT_POSITIONS)
         .and_then(|mut stmt| {
             stmt.query_map([account], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
                 .collect()
         })
-        .map_err(|err| internal("cannot read positions", err))
+        .map_err(|err| internal("cannot read positions", err))?;
+    rows.into_iter()
+        .map(|(symbol, quantity, cost)| {
+            Ok((
+                stored(Symbol::parse(&symbol))?,
+                stored_quantity(quantity)?,
+                cost,
+            ))
+        })
+        .collect()
 }
 
 /// Every position with its AVG_COST, current price and value.
-fn valued(conn: &Connection, account: i64) -> Result<Vec<Valued>, Reason> {
+fn valued(conn: &Connection, account: i64) -> Result<Vec<Position>, Reason> {
     let mut out = Vec::new();
     for (symbol, quantity, cost) in positions(conn, account)? {
-        let avg_cost = avg_cost(cost, quantity);
+        let held = stored(i64::try_from(quantity))?;
+        let avg_cost = avg_cost(cost, held);
         let price = current_price(conn, &symbol)?.unwrap_or(avg_cost);
-        let value = u64::try_from(quantity)
-            .ok()
-            .and_then(|q| price.checked_mul(q))
-            .ok_or_else(|| {
-                let err = format!("{quantity} {symbol} at {price} overflows");
-                internal(
-                    &format!("cannot value a position of account {account}"),
-                    err,
-                )
-            })?;
-        out.push(Valued {
+        let value = price.checked_mul(quantity).ok_or_else(|| {
+            let err = format!("{quantity} {symbol} at {price} overflows");
+            internal(
+                &format!("cannot value a position of account {account}"),
+                err,
+            )
+        })?;
+        out.push(Position {
             symbol,
             quantity,
-            avg_cost,
-            price,
-            value,
+            valuation: Some(Valuation {
+                avg_cost,
+                price,
+                value,
+            }),
         });
     }
     Ok(out)
 }
 
 /// The close of the symbol's latest tick, if it has one.
-fn current_price(conn: &Connection, symbol: &str) -> Result<Option<Money>, Reason> {
-    let symbol =
-        Symbol::parse(symbol).map_err(|err| internal("stored symbol is malformed", err))?;
-    let tick = store::last_tick(conn, &symbol)
+fn current_price(conn: &Connection, symbol: &Symbol) -> Result<Option<Money>, Reason> {
+    let tick = store::last_tick(conn, symbol)
         .map_err(|err| internal(&format!("cannot read the last tick of {symbol}"), err))?;
     Ok(tick.map(|bar| bar.close))
 }
 
 /// Cash plus the value of every position.
-fn equity(account: &Account, positions: &[Valued]) -> Result<Money, Reason> {
+fn equity(account: &Account, positions: &[Position]) -> Result<Money, Reason> {
     positions
         .iter()
-        .try_fold(Money(account.cash), |sum, p| sum.checked_add(p.value))
+        .filter_map(|p| p.valuation)
+        .try_fold(Money(account.cash), |sum, v| sum.checked_add(v.value))
         .ok_or_else(|| {
             internal(
                 "cannot compute equity",

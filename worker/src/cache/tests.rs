@@ -1,5 +1,7 @@
 //! Tests of the cache module.
 
+use papertrader_common::value::{Money, Timestamp};
+
 use super::*;
 
 const AAPL: &str = "AAPL 189.5 1732147205 188 191.25 187.5 53200000";
@@ -45,34 +47,43 @@ fn quote_lines_exact_text() {
 
 #[test]
 fn quote_missing_field() {
-    let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5").expect_err("6 fields");
+    let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5")
+        .expect_err("6 fields")
+        .to_string();
     assert_eq!(
         err,
         "quote line \"AAPL 189.5 1732147205 188 191.25 187.5\": missing field volume"
     );
-    let err = Quote::parse("AAPL").expect_err("1 field");
+    let err = Quote::parse("AAPL").expect_err("1 field").to_string();
     assert!(err.ends_with("missing field price"), "{err}");
 }
 
 #[test]
 fn quote_bad_money_five_decimals() {
     let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.50001 53200000")
-        .expect_err("five decimals");
+        .expect_err("five decimals")
+        .to_string();
     assert_eq!(
         err,
         "quote line \"AAPL 189.5 1732147205 188 191.25 187.50001 53200000\": \
          low \"187.50001\": expected a decimal with at most 4 fraction digits, \
          like 189.5 or -12.0000"
     );
-    let err = Quote::parse("AAPL 1.23456 1732147205 188 191.25 187.5 1").expect_err("price");
+    let err = Quote::parse("AAPL 1.23456 1732147205 188 191.25 187.5 1")
+        .expect_err("price")
+        .to_string();
     assert!(err.contains(": price \"1.23456\": expected"), "{err}");
 }
 
 #[test]
 fn quote_bad_symbol_and_timestamp() {
-    let err = Quote::parse("AA$PL 189.5 1732147205 188 191.25 187.5 1").expect_err("symbol");
+    let err = Quote::parse("AA$PL 189.5 1732147205 188 191.25 187.5 1")
+        .expect_err("symbol")
+        .to_string();
     assert!(err.contains(": symbol \"AA$PL\": expected 1-16"), "{err}");
-    let err = Quote::parse("AAPL 189.5 -5 188 191.25 187.5 1").expect_err("timestamp");
+    let err = Quote::parse("AAPL 189.5 -5 188 191.25 187.5 1")
+        .expect_err("timestamp")
+        .to_string();
     assert!(
         err.contains(": timestamp \"-5\": expected Unix seconds"),
         "{err}"
@@ -81,25 +92,33 @@ fn quote_bad_symbol_and_timestamp() {
 
 #[test]
 fn quote_negative_volume() {
-    let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5 -1").expect_err("volume");
+    let err = Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5 -1")
+        .expect_err("volume")
+        .to_string();
     assert!(err.ends_with(": volume \"-1\": expected a whole number of shares (digits only)"));
     assert!(Quote::parse("AAPL 189.5 1732147205 188 191.25 187.5 +1").is_err());
 }
 
 #[test]
 fn quote_extra_field_and_double_space() {
-    let err = Quote::parse(&format!("{AAPL} x")).expect_err("8 fields");
+    let err = Quote::parse(&format!("{AAPL} x"))
+        .expect_err("8 fields")
+        .to_string();
     assert!(
         err.ends_with(": extra field \"x\" after volume, expected 7 fields"),
         "{err}"
     );
-    let err = Quote::parse("AAPL  189.5 1732147205 188 191.25 187.5 1").expect_err("empty");
+    let err = Quote::parse("AAPL  189.5 1732147205 188 191.25 187.5 1")
+        .expect_err("empty")
+        .to_string();
     assert!(err.contains(": price \"\": expected"), "{err}");
 }
 
 #[test]
 fn quote_error_shortens_long_line() {
-    let err = Quote::parse(&"A".repeat(500)).expect_err("long");
+    let err = Quote::parse(&"A".repeat(500))
+        .expect_err("long")
+        .to_string();
     assert!(err.len() < 250, "{err}");
 }
 

@@ -11,7 +11,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use papertrader_client::{Client, Error as ClientError, Fill, Progress};
+use papertrader_client::{Asset, Client, Error as ClientError, Fill, Progress};
 use papertrader_common::State;
 use papertrader_common::value::{ReasonCode, SessionId};
 
@@ -101,8 +101,8 @@ impl Context {
     }
 
     /// Caches the asset list of `assets`; returns the symbols.
-    pub fn set_assets(&mut self, list: &[(String, String)]) -> Vec<String> {
-        let symbols: Vec<String> = list.iter().map(|(s, _)| s.clone()).collect();
+    pub fn set_assets(&mut self, list: &[Asset]) -> Vec<String> {
+        let symbols: Vec<String> = list.iter().map(|a| a.symbol.to_string()).collect();
         self.symbols = Some(symbols.clone());
         symbols
     }

@@ -1,7 +1,7 @@
 //! Market data commands: `quote`, `info`, `assets` and `history` (a chart
 //! on a terminal, CSV when piped or with `--csv`, JSON with `--json`).
 
-use papertrader_client::{Bar, Quote};
+use papertrader_client::{Bar, Current};
 use papertrader_common::value::{Date, Timestamp};
 use serde_json::json;
 
@@ -21,7 +21,7 @@ pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
         .iter()
         .map(|s| symbol(s))
         .collect::<Result<_, _>>()?;
-    let mut quotes: Vec<Quote> = Vec::new();
+    let mut quotes: Vec<Current> = Vec::new();
     let mut errors: Vec<CliError> = Vec::new();
     for sym in &symbols {
         let what = What {
@@ -38,7 +38,9 @@ pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
     if ctx.out.json {
         let list: Vec<serde_json::Value> = quotes
             .iter()
-            .map(|q| json!({"symbol": q.symbol, "price": json_money(q.price), "time": q.time.0}))
+            .map(|q| {
+                json!({"symbol": q.symbol.as_str(), "price": json_money(q.price), "time": q.time.0})
+            })
             .collect();
         print_json(&ctx.out, &serde_json::Value::Array(list))?;
     } else if !quotes.is_empty() {
@@ -71,36 +73,35 @@ pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
         ..What::default()
     };
     let info = ctx.data(&what, |c, s| c.info(s, &sym))?;
-    let day = info.day;
     if ctx.out.json {
         let value = json!({
-            "symbol": info.symbol,
-            "open": json_money(day.open),
-            "high": json_money(day.high),
-            "low": json_money(day.low),
-            "close": json_money(day.close),
-            "volume": day.volume,
-            "time": day.time.0,
+            "symbol": info.symbol.as_str(),
+            "open": json_money(info.open),
+            "high": json_money(info.high),
+            "low": json_money(info.low),
+            "close": json_money(info.close),
+            "volume": info.volume,
+            "time": info.time.0,
         });
         return print_json(&ctx.out, &value);
     }
     let out = ctx.out;
-    let change = day.close.raw() - day.open.raw();
+    let change = info.close.raw() - info.open.raw();
     let change_money = papertrader_common::value::Money(change);
     let mut change_text = out.signed(change_money);
-    let pct = out.percent(change_money, day.open);
+    let pct = out.percent(change_money, info.open);
     if !pct.is_empty() {
         change_text.push_str(&format!(" ({pct})"));
     }
     let pairs = vec![
-        ("symbol".to_string(), info.symbol.clone()),
-        ("open".to_string(), out.money(day.open)),
-        ("high".to_string(), out.money(day.high)),
-        ("low".to_string(), out.money(day.low)),
-        ("close".to_string(), out.money(day.close)),
+        ("symbol".to_string(), info.symbol.to_string()),
+        ("open".to_string(), out.money(info.open)),
+        ("high".to_string(), out.money(info.high)),
+        ("low".to_string(), out.money(info.low)),
+        ("close".to_string(), out.money(info.close)),
         ("change".to_string(), out.gain(&change_text, change)),
-        ("volume".to_string(), out.number(day.volume)),
-        ("updated".to_string(), iso_time(day.time)),
+        ("volume".to_string(), out.number(info.volume)),
+        ("updated".to_string(), iso_time(info.time)),
     ];
     print(&key_values(&out, &pairs))
 }
@@ -112,13 +113,13 @@ pub fn assets(ctx: &mut Context) -> Result<(), CliError> {
     if ctx.out.json {
         let value: Vec<serde_json::Value> = list
             .iter()
-            .map(|(s, n)| json!({"symbol": s, "name": n}))
+            .map(|a| json!({"symbol": a.symbol.as_str(), "name": a.name}))
             .collect();
         return print_json(&ctx.out, &serde_json::Value::Array(value));
     }
     let mut table = Table::new(&[("SYMBOL", Align::Left), ("NAME", Align::Left)]);
-    for (s, n) in &list {
-        table.row(vec![s.as_str().into(), n.as_str().into()]);
+    for a in &list {
+        table.row(vec![a.symbol.as_str().into(), a.name.as_str().into()]);
     }
     print(&table.render(&ctx.out))
 }

@@ -1,7 +1,7 @@
 //! User views: `portfolio`, `trades`, `user` and `workers`.
 
-use papertrader_client::{Position, Trade};
-use papertrader_common::value::{Money, Timestamp};
+use papertrader_client::{Position, PrivateInfo, Trade, TradeSide, Valuation};
+use papertrader_common::value::Money;
 use serde_json::{Map, Value, json};
 
 use crate::commands::username;
@@ -30,18 +30,10 @@ pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> 
         return public_portfolio(&ctx.out, &target, &positions);
     }
     let info = ctx.data(&what, |c, s| c.user_info(s, &target))?;
-    let money_of = |key: &str| {
-        info.iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| Money::parse(v).ok())
-    };
-    let (cash, equity) = match (money_of("cash"), money_of("equity")) {
-        (Some(cash), Some(equity)) => (cash, equity),
-        _ => {
-            return Err(CliError::software(
-                "protocol error: the server sent no cash or equity for your account",
-            ));
-        }
+    let Some(PrivateInfo { cash, equity, .. }) = info.private else {
+        return Err(CliError::software(
+            "protocol error: the server sent no cash or equity for your account",
+        ));
     };
     let rows: Vec<Row> = positions.iter().filter_map(Row::of).collect();
     let out = ctx.out;
@@ -79,10 +71,14 @@ struct Row {
 impl Row {
     /// `None` for a public-view position (no prices).
     fn of(p: &Position) -> Option<Row> {
-        let (avg_cost, price, value) = (p.avg_cost?, p.price?, p.value?);
+        let Valuation {
+            avg_cost,
+            price,
+            value,
+        } = p.valuation?;
         let cost = amount(avg_cost, p.quantity);
         Some(Row {
-            symbol: p.symbol.clone(),
+            symbol: p.symbol.to_string(),
             quantity: p.quantity,
             avg_cost,
             price,
@@ -182,7 +178,7 @@ fn public_portfolio(out: &Output, user: &str, positions: &[Position]) -> Result<
     if out.json {
         let list: Vec<Value> = positions
             .iter()
-            .map(|p| json!({"symbol": p.symbol, "quantity": p.quantity}))
+            .map(|p| json!({"symbol": p.symbol.as_str(), "quantity": p.quantity}))
             .collect();
         return print_json(out, &json!({"username": user, "positions": list}));
     }
@@ -228,11 +224,12 @@ pub fn trades(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> {
         ("PRICE", Align::Right),
     ]);
     for t in &list {
-        let sign = if t.side == "buy" { 1 } else { -1 };
+        let sign = if t.side == TradeSide::Buy { 1 } else { -1 };
+        let side = t.side.as_str();
         table.row(vec![
             t.txid.to_string().into(),
             iso_time(t.time).into(),
-            Cell::painted(&t.side, out.gain(&t.side, sign)),
+            Cell::painted(side, out.gain(side, sign)),
             t.symbol.as_str().into(),
             out.number(t.quantity).into(),
             out.money(t.price).into(),
@@ -245,8 +242,8 @@ fn trade_json(t: &Trade) -> Value {
     json!({
         "txid": t.txid,
         "time": t.time.0,
-        "side": t.side,
-        "symbol": t.symbol,
+        "side": t.side.as_str(),
+        "symbol": t.symbol.as_str(),
         "quantity": t.quantity,
         "price": json_money(t.price),
     })
@@ -259,32 +256,31 @@ pub fn user(ctx: &mut Context, name: &str) -> Result<(), CliError> {
         user: Some(&name),
         ..What::default()
     };
-    let pairs = ctx.data(&what, |c, s| c.user_info(s, &name))?;
+    let info = ctx.data(&what, |c, s| c.user_info(s, &name))?;
     let out = ctx.out;
     if out.json {
+        // The wire's order, in case the map keeps it.
         let mut map = Map::new();
-        for (key, value) in &pairs {
-            let v = match key.as_str() {
-                "created" => value
-                    .parse::<i64>()
-                    .map_or_else(|_| Value::String(value.clone()), Value::from),
-                _ => Value::String(value.clone()),
-            };
-            map.insert(key.clone(), v);
+        map.insert("username".into(), info.username.as_str().into());
+        if let Some(p) = &info.private {
+            map.insert("email".into(), p.email.as_str().into());
+        }
+        map.insert("created".into(), info.created.0.into());
+        if let Some(p) = &info.private {
+            map.insert("cash".into(), p.cash.to_string().into());
+            map.insert("equity".into(), p.equity.to_string().into());
         }
         return print_json(&out, &Value::Object(map));
     }
-    let shown: Vec<(String, String)> = pairs
-        .into_iter()
-        .map(|(key, value)| {
-            let shown = match key.as_str() {
-                "created" => Timestamp::parse(&value).map_or(value.clone(), iso_time),
-                "cash" | "equity" => Money::parse(&value).map_or(value.clone(), |m| out.money(m)),
-                _ => value,
-            };
-            (key, shown)
-        })
-        .collect();
+    let mut shown = vec![("username".to_string(), info.username.to_string())];
+    if let Some(p) = &info.private {
+        shown.push(("email".to_string(), p.email.to_string()));
+    }
+    shown.push(("created".to_string(), iso_time(info.created)));
+    if let Some(p) = &info.private {
+        shown.push(("cash".to_string(), out.money(p.cash)));
+        shown.push(("equity".to_string(), out.money(p.equity)));
+    }
     print(&key_values(&out, &shown))
 }
 

@@ -1,0 +1,503 @@
+//! Tests of the payload lines: golden lines from PROTOCOL.md and
+//! `papertrader-protocol(7)`, round trips of any value, and bad input.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::value::{Email, Money, Symbol, Timestamp, Username};
+
+fn sym(text: &str) -> Symbol {
+    Symbol::parse(text).expect("symbol")
+}
+
+fn bar() -> Bar {
+    Bar {
+        time: Timestamp(1_732_147_200),
+        open: Money(1_895_000),
+        high: Money(1_912_500),
+        low: Money(1_880_000),
+        close: Money(1_907_500),
+        volume: 53_200_000,
+    }
+}
+
+fn quote() -> Quote {
+    Quote {
+        symbol: sym("AAPL"),
+        price: Money(1_895_000),
+        time: Timestamp(1_732_147_205),
+        open: Money(1_880_000),
+        high: Money(1_912_500),
+        low: Money(1_875_000),
+        volume: 53_200_000,
+    }
+}
+
+fn alice() -> UserInfo {
+    UserInfo {
+        username: Username::parse("alice").expect("username"),
+        created: Timestamp(1_732_147_200),
+        private: Some(PrivateInfo {
+            email: Email::parse("alice@example.com").expect("email"),
+            cash: Money(994_315_000),
+            equity: Money(999_991_000),
+        }),
+    }
+}
+
+/// `line` through `T::parse` and back through `write`.
+fn again<T: Line>(line: &str) -> String {
+    T::parse(line.trim_end_matches('\n'))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_line()
+}
+
+fn error<T: Line + std::fmt::Debug>(line: &str) -> String {
+    T::parse(line).expect_err(line).to_string()
+}
+
+// Golden lines.
+
+#[test]
+fn bar_line_of_the_data_vector() {
+    // PROTOCOL.md section 10, frame `data 1/2`.
+    let line = "1732147200 189.5000 191.2500 188.0000 190.7500 53200000\n";
+    assert_eq!(bar().to_line(), line);
+    assert_eq!(Bar::parse(line.trim_end()), Ok(bar()));
+    assert_eq!(
+        write_lines(&[bar(), bar()]),
+        [line, line].concat(),
+        "one line per bar"
+    );
+    assert_eq!(write_lines::<Bar>(&[]), "", "no bar, empty payload");
+}
+
+#[test]
+fn quote_line() {
+    let line = "AAPL 189.5000 1732147205 188.0000 191.2500 187.5000 53200000\n";
+    assert_eq!(quote().to_line(), line);
+    assert_eq!(Quote::parse(line.trim_end()), Ok(quote()));
+}
+
+#[test]
+fn current_and_info_lines_of_a_quote() {
+    // papertrader-protocol(7), EXAMPLES.
+    let current = Current {
+        symbol: sym("AAPL"),
+        price: Money(1_907_500),
+        time: Timestamp(1_732_233_600),
+    };
+    assert_eq!(current.to_line(), "AAPL 190.7500 1732233600\n");
+    assert_eq!(quote().current_line(), "AAPL 189.5000 1732147205\n");
+    assert_eq!(
+        quote().info_line(),
+        "AAPL 188.0000 191.2500 187.5000 189.5000 53200000 1732147205\n"
+    );
+    assert_eq!(
+        parse_one::<Current>("AAPL 190.7500 1732233600\n"),
+        Ok(current)
+    );
+    assert_eq!(
+        parse_one::<Info>("AAPL 188.0000 191.2500 187.5000 189.5000 53200000 1732147205"),
+        Ok(quote().info())
+    );
+}
+
+#[test]
+fn asset_lines_keep_spaces_in_names() {
+    let payload = "AAPL Apple Inc.\nMSFT Microsoft Corporation\n";
+    let assets: Vec<Asset> = parse_lines(payload).expect("assets");
+    assert_eq!(assets[1].symbol, sym("MSFT"));
+    assert_eq!(assets[1].name, "Microsoft Corporation");
+    assert_eq!(write_lines(&assets), payload);
+}
+
+#[test]
+fn position_lines_private_and_public() {
+    // papertrader-protocol(7), getUserPortfolio.
+    let private = "AAPL 3 189.5000 189.2000 567.6000\n";
+    let position = Position::parse(private.trim_end()).expect("private");
+    assert_eq!(
+        position.valuation,
+        Some(Valuation {
+            avg_cost: Money(1_895_000),
+            price: Money(1_892_000),
+            value: Money(5_676_000),
+        })
+    );
+    assert_eq!(position.to_line(), private);
+    let public = Position {
+        valuation: None,
+        ..position
+    };
+    assert_eq!(public.to_line(), "AAPL 3\n");
+    assert_eq!(Position::parse("AAPL 3"), Ok(public));
+}
+
+#[test]
+fn transaction_lines() {
+    // papertrader-protocol(7), getUserTransactionHistory and EXAMPLES.
+    for line in [
+        "1 1732147200 buy AAPL 3 189.5000\n",
+        "17 1732233660 sell AAPL 3 190.8000\n",
+        "18 1732233700 reset - 0 100000.0000\n",
+    ] {
+        assert_eq!(again::<Trade>(line), line);
+    }
+    let trade = Trade::parse("1 1732147200 buy AAPL 3 189.5000").expect("trade");
+    assert_eq!((trade.txid, trade.side), (1, TradeSide::Buy));
+}
+
+#[test]
+fn user_info_private_and_public() {
+    // papertrader-protocol(7), getUserInfo.
+    let private = "username alice\nemail alice@example.com\ncreated 1732147200\n\
+                   cash 99431.5000\nequity 99999.1000\n";
+    let mut out = String::new();
+    alice().write(&mut out);
+    assert_eq!(out, private);
+    assert_eq!(UserInfo::parse(private), Ok(alice()));
+    let public = UserInfo {
+        private: None,
+        ..alice()
+    };
+    let mut out = String::new();
+    public.write(&mut out);
+    assert_eq!(out, "username alice\ncreated 1732147200\n");
+    assert_eq!(UserInfo::parse(&out), Ok(public));
+}
+
+// Lenient input, canonical output.
+
+#[test]
+fn input_may_be_short_output_never_is() {
+    assert_eq!(
+        again::<Quote>("aapl 189.5 1732147205 188 191.25 187.5 53200000"),
+        "AAPL 189.5000 1732147205 188.0000 191.2500 187.5000 53200000\n"
+    );
+    assert_eq!(
+        again::<Bar>("1732147200 -1 0.5 0 2 0"),
+        "1732147200 -1.0000 0.5000 0.0000 2.0000 0\n"
+    );
+}
+
+#[test]
+fn payloads_of_lines() {
+    assert_eq!(parse_lines::<Bar>(""), Ok(Vec::new()));
+    assert_eq!(
+        parse_lines::<Bar>("\n"),
+        Ok(Vec::new()),
+        "as the worker always took it"
+    );
+    let two = "1 1 1 1 1 1\n2 2 2 2 2 2\n";
+    assert_eq!(parse_lines::<Bar>(two).map(|b| b.len()), Ok(2));
+    assert_eq!(
+        parse_lines::<Bar>("1 1 1 1 1 1").map(|b| b.len()),
+        Ok(1),
+        "the last newline may be missing"
+    );
+    let err = parse_lines::<Bar>("1 1 1 1 1 1\n\n2 2 2 2 2 2\n").expect_err("blank line");
+    assert_eq!(
+        err.to_string(),
+        "bar line \"\": timestamp \"\": expected Unix seconds as a decimal"
+    );
+    let err = parse_one::<Current>("AAPL 1 1\nMSFT 2 2\n").expect_err("two lines");
+    assert_eq!(
+        err.to_string(),
+        "current price line \"MSFT 2 2\": a line after the last one"
+    );
+}
+
+// Bad input.
+
+#[test]
+fn missing_fields_are_named() {
+    assert_eq!(
+        error::<Quote>("AAPL 189.5 1732147205 188 191.25 187.5"),
+        "quote line \"AAPL 189.5 1732147205 188 191.25 187.5\": missing field volume"
+    );
+    assert_eq!(
+        error::<Bar>("1732147200 189.5000"),
+        "bar line \"1732147200 189.5000\": missing field high"
+    );
+    assert_eq!(
+        error::<Position>("AAPL 3 189.5000 189.2000"),
+        "position line \"AAPL 3 189.5000 189.2000\": missing field value"
+    );
+    assert_eq!(
+        error::<Asset>("AAPL"),
+        "asset line \"AAPL\": missing field name"
+    );
+    assert_eq!(
+        Asset::parse("AAPL ").expect_err("empty").field(),
+        Some("name")
+    );
+    assert_eq!(
+        error::<Trade>("1 1732147200 buy"),
+        "transaction line \"1 1732147200 buy\": missing field symbol"
+    );
+}
+
+#[test]
+fn non_numbers_are_refused() {
+    assert_eq!(
+        error::<Bar>("1732147200 189.5000 191.2500 188.0000 190.7500 lots"),
+        "bar line \"1732147200 189.5000 191.2500 188.0000 190.7500 lots\": \
+         volume \"lots\": expected a whole number of shares (digits only)"
+    );
+    assert_eq!(
+        error::<Trade>("x1 1732147200 buy AAPL 3 189.5000"),
+        "transaction line \"x1 1732147200 buy AAPL 3 189.5000\": \
+         txid \"x1\": expected a transaction id (digits only)"
+    );
+    assert_eq!(
+        error::<Position>("AAPL -3"),
+        "position line \"AAPL -3\": \
+         quantity \"-3\": expected a whole number of shares (digits only)"
+    );
+    assert_eq!(
+        error::<Current>("AAPL 189.5 yesterday"),
+        "current price line \"AAPL 189.5 yesterday\": \
+         timestamp \"yesterday\": expected Unix seconds as a decimal"
+    );
+    assert_eq!(
+        Bar::parse("1 1 1 1 1 +1").expect_err("+").field(),
+        Some("volume")
+    );
+    assert_eq!(
+        Bar::parse("1 1 1 1 1 99999999999999999999")
+            .expect_err("over u64")
+            .field(),
+        Some("volume")
+    );
+}
+
+#[test]
+fn money_with_five_decimals_is_refused() {
+    assert_eq!(
+        error::<Quote>("AAPL 189.5 1732147205 188 191.25 187.50001 53200000"),
+        "quote line \"AAPL 189.5 1732147205 188 191.25 187.50001 53200000\": \
+         low \"187.50001\": expected a decimal with at most 4 fraction digits, \
+         like 189.5 or -12.0000"
+    );
+    let err = Info::parse("AAPL 1 1 1 1.00001 5 1732147205").expect_err("close");
+    assert_eq!(err.field(), Some("close"));
+    let err = Position::parse("AAPL 3 1 1 1.00001").expect_err("value");
+    assert_eq!(err.field(), Some("value"));
+}
+
+#[test]
+fn extra_fields_and_bad_words_are_refused() {
+    assert_eq!(
+        error::<Quote>("AAPL 189.5 1732147205 188 191.25 187.5 1 x"),
+        "quote line \"AAPL 189.5 1732147205 188 191.25 187.5 1 x\": \
+         extra field \"x\" after volume, expected 7 fields"
+    );
+    assert_eq!(
+        error::<Position>("AAPL 3 1 1 3 4"),
+        "position line \"AAPL 3 1 1 3 4\": extra field \"4\" after value, expected 2 or 5 fields"
+    );
+    assert_eq!(
+        error::<Trade>("1 1732147200 short AAPL 3 189.5000"),
+        "transaction line \"1 1732147200 short AAPL 3 189.5000\": \
+         side \"short\": expected buy, sell, reset, split or dividend"
+    );
+    assert_eq!(
+        error::<Asset>("AA$PL Bad"),
+        "asset line \"AA$PL Bad\": symbol \"AA$PL\": expected 1-16 characters of A-Z 0-9 . - ^ ="
+    );
+    assert_eq!(
+        error::<Bar>("1  1 1 1 1 1"),
+        "bar line \"1  1 1 1 1 1\": open \"\": expected a decimal with at most 4 fraction \
+         digits, like 189.5 or -12.0000"
+    );
+}
+
+#[test]
+fn bad_user_info_is_refused() {
+    let err = |payload: &str| UserInfo::parse(payload).expect_err(payload).to_string();
+    assert_eq!(err(""), "user info payload ends before its username line");
+    assert_eq!(
+        err("username alice\nemail alice@example.com\ncreated 1\ncash 1\n"),
+        "user info payload ends before its equity line"
+    );
+    assert_eq!(
+        err("username alice\nage 30\n"),
+        "user info line \"age 30\": key \"age\": expected email or created"
+    );
+    assert_eq!(
+        err("username alice\ncreated 1\nextra 2\n"),
+        "user info line \"extra 2\": a line after the last one"
+    );
+    assert_eq!(
+        err("username al ice\ncreated 1\n"),
+        "user info line \"username al ice\": extra field \"ice\" after username, \
+         expected 2 fields, KEY VALUE"
+    );
+    assert_eq!(
+        err("username alice\nemail alice@example.com\ncreated 1\ncash 1.00001\nequity 1\n"),
+        "user info line \"cash 1.00001\": cash \"1.00001\": expected a decimal with at most \
+         4 fraction digits, like 189.5 or -12.0000"
+    );
+    assert_eq!(
+        err("username\ncreated 1\n"),
+        "user info line \"username\": missing field username"
+    );
+}
+
+#[test]
+fn long_lines_are_cut_in_errors() {
+    let err = error::<Quote>(&"A".repeat(500));
+    assert!(err.len() < 250, "{err}");
+    assert!(err.starts_with(&format!("quote line \"{}\"...: ", "A".repeat(80))));
+    let err = error::<Bar>(&format!("1 1 1 1 1 1 {}", "x".repeat(500)));
+    assert!(err.len() < 250, "{err}");
+}
+
+// Round trips.
+
+fn any_symbol() -> impl Strategy<Value = Symbol> {
+    "[A-Z0-9.^=-]{1,16}".prop_map(|s| sym(&s))
+}
+
+/// Every amount the parser can read back: all of i64 but its minimum,
+/// whose magnitude does not fit.
+fn any_money() -> impl Strategy<Value = Money> {
+    (i64::MIN + 1..=i64::MAX).prop_map(Money)
+}
+
+/// Timestamps the parser reads: up to 18 digits.
+fn any_time() -> impl Strategy<Value = Timestamp> {
+    (0..=999_999_999_999_999_999i64).prop_map(Timestamp)
+}
+
+fn any_quote() -> impl Strategy<Value = Quote> {
+    let prices = (any_money(), any_money(), any_money(), any_money());
+    (any_symbol(), prices, any_time(), any::<u64>()).prop_map(
+        |(symbol, (price, open, high, low), time, volume)| Quote {
+            symbol,
+            price,
+            time,
+            open,
+            high,
+            low,
+            volume,
+        },
+    )
+}
+
+fn any_bar() -> impl Strategy<Value = Bar> {
+    let prices = (any_money(), any_money(), any_money(), any_money());
+    (any_time(), prices, any::<u64>()).prop_map(|(time, (open, high, low, close), volume)| Bar {
+        time,
+        open,
+        high,
+        low,
+        close,
+        volume,
+    })
+}
+
+fn any_valuation() -> impl Strategy<Value = Option<Valuation>> {
+    proptest::option::of((any_money(), any_money(), any_money()).prop_map(
+        |(avg_cost, price, value)| Valuation {
+            avg_cost,
+            price,
+            value,
+        },
+    ))
+}
+
+fn any_side() -> impl Strategy<Value = TradeSide> {
+    prop_oneof![
+        Just(TradeSide::Buy),
+        Just(TradeSide::Sell),
+        Just(TradeSide::Reset),
+        Just(TradeSide::Split),
+        Just(TradeSide::Dividend),
+    ]
+}
+
+fn round_trip<T: Line + PartialEq + std::fmt::Debug>(value: &T) -> Result<(), TestCaseError> {
+    let line = value.to_line();
+    prop_assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+    let back =
+        T::parse(line.trim_end_matches('\n')).map_err(|e| TestCaseError::fail(e.to_string()));
+    prop_assert_eq!(&back?, value);
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn quotes_round_trip(quote in any_quote()) {
+        round_trip(&quote)?;
+        round_trip(&quote.current())?;
+        round_trip(&quote.info())?;
+    }
+
+    #[test]
+    fn bars_round_trip(bars in prop::collection::vec(any_bar(), 0..20)) {
+        for bar in &bars {
+            round_trip(bar)?;
+        }
+        prop_assert_eq!(parse_lines::<Bar>(&write_lines(&bars)), Ok(bars));
+    }
+
+    #[test]
+    fn assets_round_trip(symbol in any_symbol(), name in "[^\n ][^\n]{0,60}") {
+        round_trip(&Asset { symbol, name })?;
+    }
+
+    #[test]
+    fn positions_round_trip(
+        symbol in any_symbol(),
+        quantity in any::<u64>(),
+        valuation in any_valuation(),
+    ) {
+        round_trip(&Position { symbol, quantity, valuation })?;
+    }
+
+    #[test]
+    fn trades_round_trip(
+        txid in 0..=i64::MAX,
+        time in any_time(),
+        side in any_side(),
+        symbol in any_symbol(),
+        quantity in any::<u64>(),
+        price in any_money(),
+    ) {
+        round_trip(&Trade { txid, time, side, symbol, quantity, price })?;
+    }
+
+    #[test]
+    fn user_info_round_trips(
+        name in "[A-Za-z0-9_.-]{1,24}",
+        created in any_time(),
+        private in proptest::option::of((any_money(), any_money())),
+    ) {
+        let info = UserInfo {
+            username: Username::parse(&name).expect("username"),
+            created,
+            private: private.map(|(cash, equity)| PrivateInfo {
+                email: Email::parse("a@b").expect("email"),
+                cash,
+                equity,
+            }),
+        };
+        let mut out = String::new();
+        info.write(&mut out);
+        prop_assert_eq!(UserInfo::parse(&out), Ok(info));
+    }
+
+    #[test]
+    fn parsers_never_panic(line in "[ -~]{0,120}") {
+        let _ = Quote::parse(&line);
+        let _ = Current::parse(&line);
+        let _ = Info::parse(&line);
+        let _ = Bar::parse(&line);
+        let _ = Asset::parse(&line);
+        let _ = Position::parse(&line);
+        let _ = Trade::parse(&line);
+        let _ = UserInfo::parse(&line);
+    }
+}
