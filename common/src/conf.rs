@@ -151,6 +151,20 @@ impl Conf {
 
     /// A config with no keys set, so every getter returns its default: the
     /// daemon's built-in defaults. `file` names it in errors; relative
+    /// The daemon's config: `path` when given, else `default_file` if it
+    /// exists, else no keys at all (the built-in defaults).
+    pub fn load(
+        path: Option<&Path>,
+        default_file: &str,
+        keys: &[&str],
+    ) -> Result<Conf, ConfErrors> {
+        match path {
+            Some(p) => Conf::parse(p, keys),
+            None if Path::new(default_file).exists() => Conf::parse(Path::new(default_file), keys),
+            None => Ok(Conf::empty("(built-in defaults)")),
+        }
+    }
+
     /// paths stay as given.
     pub fn empty(file: &str) -> Conf {
         Conf {

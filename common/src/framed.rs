@@ -73,6 +73,17 @@ pub enum End {
     Finished,
 }
 
+impl End {
+    /// Logs why a connection to `peer` ended: a warning when the peer
+    /// misbehaved, debug for an ordinary close.
+    pub fn log(&self, peer: SocketAddr) {
+        match self {
+            End::NotReading | End::Malformed(_) => log::warn!("{peer}: {self}, disconnected"),
+            _ => log::debug!("{peer}: {self}"),
+        }
+    }
+}
+
 impl std::fmt::Display for End {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -310,6 +321,19 @@ impl<T: Transport + Source> Framed<T> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Writes what the transport takes and brings the registration in step:
+    /// the one step after every send. `Err` says why the connection must
+    /// close, already logged.
+    pub fn pump(&mut self, registry: &Registry, waiting: usize) -> Result<(), End> {
+        let result = self
+            .flush(waiting)
+            .and_then(|()| self.update_interest(registry).map_err(End::Failed));
+        if let Err(end) = &result {
+            end.log(self.peer);
+        }
+        result
     }
 
     /// Takes the transport off the poll.

@@ -260,83 +260,46 @@ impl Request {
     /// instruction's failure return; it never echoes more than a short
     /// excerpt of the input.
     pub fn parse(instr: Instr, args: &[&str]) -> Result<Request, Reason> {
-        let arg = |i: usize| -> Result<&str, Reason> {
-            args.get(i).copied().ok_or_else(|| {
-                let text = format!("{} takes more arguments", instr.name());
-                Reason::new(ReasonCode::BadArguments, text)
-            })
-        };
-        let session = |i: usize| SessionId::parse(arg(i)?).map_err(|e| e.reason());
-        let symbol = |i: usize| Symbol::parse(arg(i)?).map_err(|e| e.reason());
-        let username = |i: usize| Username::parse(arg(i)?).map_err(|e| e.reason());
-        let pass = |i: usize| HashedPass::parse(arg(i)?).map_err(|e| e.reason());
-        let history = |range: Range, dated: bool| -> Result<Request, Reason> {
-            let symbol = symbol(0)?;
-            let date = match dated {
-                true => Some(Date::parse(arg(1)?).map_err(|e| e.reason())?),
-                false => None,
-            };
-            Ok(Request::History {
-                range,
-                symbol,
-                date,
-            })
-        };
-        let user = |view: UserView| -> Result<Request, Reason> {
-            Ok(Request::User {
-                view,
-                session: session(0)?,
-                username: username(1)?,
-            })
-        };
-        let trade = |side: Side| -> Result<Request, Reason> {
-            Ok(Request::Trade {
-                side,
-                session: session(0)?,
-                symbol: symbol(1)?,
-                quantity: Quantity::parse(arg(2)?).map_err(|e| e.reason())?,
-            })
-        };
+        let a = Args { instr, args };
         Ok(match instr {
             Instr::Login => Request::Login {
-                username: username(0)?,
-                pass: pass(1)?,
-                expirable: parse_bool(arg(2)?).map_err(|e| e.reason())?,
+                username: a.username(0)?,
+                pass: a.pass(1)?,
+                expirable: parse_bool(a.get(2)?).map_err(|e| e.reason())?,
             },
             Instr::LoginSession => Request::LoginSession {
-                session: session(0)?,
+                session: a.session(0)?,
             },
             Instr::Register => Request::Register {
-                username: username(0)?,
-                email: Email::parse(arg(1)?).map_err(|e| e.reason())?,
-                pass: pass(2)?,
+                username: a.username(0)?,
+                email: Email::parse(a.get(1)?).map_err(|e| e.reason())?,
+                pass: a.pass(2)?,
             },
-            Instr::PurchaseAsset => trade(Side::Buy)?,
-            Instr::SellAsset => trade(Side::Sell)?,
-            Instr::SwitchState => {
-                let session = session(0)?;
-                let word = arg(1)?;
-                let state = State::parse(word).ok_or_else(|| {
-                    let text = format!("state {}: expected command or data", excerpt(word));
-                    Reason::new(ReasonCode::BadArguments, text)
-                })?;
-                Request::SwitchState { session, state }
-            }
+            Instr::PurchaseAsset => a.trade(Side::Buy)?,
+            Instr::SellAsset => a.trade(Side::Sell)?,
+            Instr::SwitchState => Request::SwitchState {
+                session: a.session(0)?,
+                state: a.state(1)?,
+            },
             Instr::Logout => Request::Logout {
-                session: session(0)?,
+                session: a.session(0)?,
             },
             Instr::GetWorkerList => Request::WorkerList,
-            Instr::GetAssetInfo => Request::AssetInfo { symbol: symbol(0)? },
-            Instr::GetAssetValueCurrent => Request::AssetCurrent { symbol: symbol(0)? },
-            Instr::GetAssetValueDay => history(Range::Day, true)?,
-            Instr::GetAssetValueWeek => history(Range::Week, true)?,
-            Instr::GetAssetValueMonth => history(Range::Month, true)?,
-            Instr::GetAssetValueYear => history(Range::Year, true)?,
-            Instr::GetAssetValueAllTime => history(Range::AllTime, false)?,
+            Instr::GetAssetInfo => Request::AssetInfo {
+                symbol: a.symbol(0)?,
+            },
+            Instr::GetAssetValueCurrent => Request::AssetCurrent {
+                symbol: a.symbol(0)?,
+            },
+            Instr::GetAssetValueDay => a.history(Range::Day)?,
+            Instr::GetAssetValueWeek => a.history(Range::Week)?,
+            Instr::GetAssetValueMonth => a.history(Range::Month)?,
+            Instr::GetAssetValueYear => a.history(Range::Year)?,
+            Instr::GetAssetValueAllTime => a.history(Range::AllTime)?,
             Instr::GetAssetList => Request::AssetList,
-            Instr::GetUserInfo => user(UserView::Info)?,
-            Instr::GetUserPortfolio => user(UserView::Portfolio)?,
-            Instr::GetUserTransactionHistory => user(UserView::Transactions)?,
+            Instr::GetUserInfo => a.user(UserView::Info)?,
+            Instr::GetUserPortfolio => a.user(UserView::Portfolio)?,
+            Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
             other => {
                 let text = format!("{} is not a client request", other.name());
                 return Err(Reason::new(ReasonCode::Protocol, text));
@@ -370,6 +333,78 @@ impl Request {
                 UserView::Transactions => Instr::GetUserTransactionHistory,
             },
         }
+    }
+}
+
+/// The arguments of one instruction, read as values.
+struct Args<'a> {
+    instr: Instr,
+    args: &'a [&'a str],
+}
+
+impl Args<'_> {
+    fn get(&self, i: usize) -> Result<&str, Reason> {
+        self.args.get(i).copied().ok_or_else(|| {
+            let text = format!("{} takes more arguments", self.instr.name());
+            Reason::new(ReasonCode::BadArguments, text)
+        })
+    }
+
+    fn session(&self, i: usize) -> Result<SessionId, Reason> {
+        SessionId::parse(self.get(i)?).map_err(|e| e.reason())
+    }
+
+    fn symbol(&self, i: usize) -> Result<Symbol, Reason> {
+        Symbol::parse(self.get(i)?).map_err(|e| e.reason())
+    }
+
+    fn username(&self, i: usize) -> Result<Username, Reason> {
+        Username::parse(self.get(i)?).map_err(|e| e.reason())
+    }
+
+    fn pass(&self, i: usize) -> Result<HashedPass, Reason> {
+        HashedPass::parse(self.get(i)?).map_err(|e| e.reason())
+    }
+
+    fn state(&self, i: usize) -> Result<State, Reason> {
+        let word = self.get(i)?;
+        State::parse(word).ok_or_else(|| {
+            let text = format!("state {}: expected command or data", excerpt(word));
+            Reason::new(ReasonCode::BadArguments, text)
+        })
+    }
+
+    /// `symbol` and, for every range but all time, `date`.
+    fn history(&self, range: Range) -> Result<Request, Reason> {
+        let symbol = self.symbol(0)?;
+        let date = match range {
+            Range::AllTime => None,
+            _ => Some(Date::parse(self.get(1)?).map_err(|e| e.reason())?),
+        };
+        Ok(Request::History {
+            range,
+            symbol,
+            date,
+        })
+    }
+
+    /// `sessionID username`.
+    fn user(&self, view: UserView) -> Result<Request, Reason> {
+        Ok(Request::User {
+            view,
+            session: self.session(0)?,
+            username: self.username(1)?,
+        })
+    }
+
+    /// `sessionID symbol quantity`.
+    fn trade(&self, side: Side) -> Result<Request, Reason> {
+        Ok(Request::Trade {
+            side,
+            session: self.session(0)?,
+            symbol: self.symbol(1)?,
+            quantity: Quantity::parse(self.get(2)?).map_err(|e| e.reason())?,
+        })
     }
 }
 

@@ -144,12 +144,7 @@ impl Config {
     /// Reads `path`, or the built-in defaults (plus `DEFAULT_FILE` if it
     /// exists) when `path` is `None`. Reports every bad key at once.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfErrors> {
-        let conf = match path {
-            Some(p) => Conf::parse(p, KEYS)?,
-            None if Path::new(DEFAULT_FILE).exists() => Conf::parse(Path::new(DEFAULT_FILE), KEYS)?,
-            None => Conf::empty("(built-in defaults)"),
-        };
-        Config::from_conf(&conf)
+        Config::from_conf(&Conf::load(path, DEFAULT_FILE, KEYS)?)
     }
 
     /// Typed configuration from parsed keys.

@@ -299,17 +299,16 @@ impl Server {
         }
         match input.end {
             None => {}
-            Some(End::Malformed(err)) => {
-                if let Some(conn) = self.conns.get(&token) {
-                    log::warn!("{}: {err}", conn.peer());
-                }
-                self.send_and_close(token, &message::protocol_error(&err.error));
-            }
             Some(end) => {
                 if let Some(conn) = self.conns.get(&token) {
-                    log::debug!("{}: {end}", conn.peer());
+                    end.log(conn.peer());
                 }
-                self.close(token);
+                match end {
+                    End::Malformed(err) => {
+                        self.send_and_close(token, &message::protocol_error(&err.error));
+                    }
+                    _ => self.close(token),
+                }
             }
         }
     }
@@ -335,19 +334,8 @@ impl Server {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        match conn.framed.flush(0) {
-            Ok(()) => {
-                if let Err(err) = conn.framed.update_interest(self.poll.registry()) {
-                    log::error!("{}: reregister: {err}", conn.peer());
-                }
-            }
-            Err(end) => {
-                match end {
-                    End::NotReading => log::warn!("{}: {end}, disconnected", conn.peer()),
-                    _ => log::debug!("{}: {end}", conn.peer()),
-                }
-                self.close(token);
-            }
+        if conn.framed.pump(self.poll.registry(), 0).is_err() {
+            self.close(token);
         }
     }
 

@@ -115,7 +115,7 @@ impl Client {
             bytes,
             done: true,
         });
-        self.pump();
+        self.release_answers();
     }
 
     /// Queues several frames (a data transfer) made here as one answer.
@@ -129,7 +129,7 @@ impl Client {
             bytes,
             done: true,
         });
-        self.pump();
+        self.release_answers();
     }
 
     /// Reserves the place of a forwarded request's answer.
@@ -149,11 +149,11 @@ impl Client {
         };
         frame.encode(&mut slot.bytes);
         slot.done |= last;
-        self.pump();
+        self.release_answers();
     }
 
     /// Moves finished answers, and the front one as it streams, to the output.
-    fn pump(&mut self) {
+    fn release_answers(&mut self) {
         while let Some(front) = self.slots.front_mut() {
             self.framed.send_encoded(&mut front.bytes);
             if !front.done {
@@ -193,6 +193,13 @@ impl Client {
     pub fn flush(&mut self) -> Result<(), End> {
         let held_back = self.held_back();
         self.framed.flush(held_back)
+    }
+
+    /// Flushes and keeps the poll registration in step; `Err` (logged)
+    /// says why the connection ends.
+    pub fn pump(&mut self, registry: &mio::Registry) -> Result<(), End> {
+        let held_back = self.held_back();
+        self.framed.pump(registry, held_back)
     }
 }
 

@@ -244,15 +244,16 @@ impl Server {
         };
         match input.end {
             None => self.flush_client(token),
-            Some(End::Malformed(err)) => {
-                log::warn!("{}: {err}", client.peer());
-                client.answer(&message::protocol_error(&err.error));
-                client.framed.close_when_flushed();
-                self.flush_client(token);
-            }
             Some(end) => {
-                log::debug!("{}: {end}", client.peer());
-                self.close_client(token);
+                end.log(client.peer());
+                match end {
+                    End::Malformed(err) => {
+                        client.answer(&message::protocol_error(&err.error));
+                        client.framed.close_when_flushed();
+                        self.flush_client(token);
+                    }
+                    _ => self.close_client(token),
+                }
             }
         }
     }
@@ -263,19 +264,8 @@ impl Server {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
-        match client.flush() {
-            Ok(()) => {
-                if let Err(err) = client.framed.update_interest(self.poll.registry()) {
-                    log::error!("{}: reregister: {err}", client.peer());
-                }
-            }
-            Err(end) => {
-                match end {
-                    End::NotReading => log::warn!("{}: {end}, disconnected", client.peer()),
-                    _ => log::debug!("{}: {end}", client.peer()),
-                }
-                self.close_client(token);
-            }
+        if client.pump(self.poll.registry()).is_err() {
+            self.close_client(token);
         }
     }
 
