@@ -2,8 +2,10 @@
 //!
 //! The wire protocol of `papertrader-protocol(7)` (frame codec, instruction
 //! table, arguments, value types, data transfers), the `key = value` config
-//! parser and the bounded log system. This crate never spawns a thread or
-//! opens a socket; the daemons do that.
+//! parser and the bounded log system. This crate opens no socket and
+//! starts one thread only: the log system's "log" thread, which
+//! [`log::init`] starts so that no other thread ever writes the log file.
+//! Every other thread is the daemons' to start.
 #![warn(missing_docs)]
 
 pub mod args;

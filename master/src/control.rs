@@ -133,8 +133,9 @@ fn serve(
         ["account", name] => crate::trade::account_text(&books.conn, name)
             .map_err(|r| r.to_string())
             .into(),
+        // This thread may wait for the log thread; the event loop never does.
         ["log", "flush"] => log
-            .flush()
+            .flush_wait()
             .map(|()| "log flushed\n".to_string())
             .map_err(|e| e.to_string())
             .into(),

@@ -116,7 +116,8 @@ fn run() -> Result<(), (u8, String)> {
         let _ = std::fs::remove_file(&config.pid_file);
     }
     log::info!("stopped");
-    let _ = log.flush();
+    // Waits for the log thread: the process ends next.
+    let _ = log.flush_wait();
     result.map_err(oserr("event loop"))
 }
 

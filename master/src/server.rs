@@ -486,13 +486,12 @@ impl Server {
 
 /// Reopens the log file under its configured name, so that logrotate can
 /// move the old one away and signal the daemon. Entries still in memory go
-/// to the old file first.
+/// to the old file first. Only asks the log thread, which logs the outcome.
 pub(crate) fn reopen_log(log: &LogHandle, file: &Option<std::path::PathBuf>) {
     if file.is_none() {
         return;
     }
-    match log.set_file(file.clone()) {
-        Ok(()) => log::info!("log file reopened"),
-        Err(err) => log::error!("cannot reopen the log file: {err}"),
+    if let Err(err) = log.set_file(file.clone()) {
+        log::error!("cannot reopen the log file: {err}");
     }
 }

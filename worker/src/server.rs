@@ -185,11 +185,11 @@ impl Server {
                     log::error!("SIGUSR1: log flush failed: {err}");
                 }
             }
-            // Reopens the log file under its name, for logrotate.
+            // Reopens the log file under its name, for logrotate; the log
+            // thread logs the outcome.
             signal_hook::consts::SIGHUP if self.config.log_file.is_some() => {
-                match self.log.set_file(self.config.log_file.clone()) {
-                    Ok(()) => log::info!("SIGHUP: log file reopened"),
-                    Err(err) => log::error!("SIGHUP: cannot reopen the log file: {err}"),
+                if let Err(err) = self.log.set_file(self.config.log_file.clone()) {
+                    log::error!("SIGHUP: cannot reopen the log file: {err}");
                 }
             }
             _ => {}
