@@ -64,7 +64,7 @@ pub fn finish(name: &str, result: Result<(), (u8, String)>) -> ExitCode {
         }
         Err((status, message)) => {
             eprintln!("{name}: {message}");
-            log::error!("{message}");
+            error!("{message}");
             log::logger().flush();
             ExitCode::from(status)
         }

@@ -8,6 +8,11 @@
 //! Every other thread is the daemons' to start.
 #![warn(missing_docs)]
 
+// First, so that the modules below can name the logging macros: inside
+// this crate only their textual scope works, not `crate::info!`.
+#[macro_use]
+mod macros;
+
 pub mod args;
 pub mod conf;
 pub mod daemon;
@@ -21,6 +26,11 @@ pub mod message;
 pub mod notify;
 pub mod transfer;
 pub mod value;
+
+/// The `log` crate, for the expansions of [`info!`] and the other logging
+/// macros in crates that name it otherwise.
+#[doc(hidden)]
+pub use ::log as __log_crate;
 
 pub use frame::{Decoder, Frame, HEADER_LEN, Header, MAX_DATA, MessageType};
 pub use instr::{Arity, Instr, State};

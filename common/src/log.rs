@@ -3,10 +3,14 @@
 //!
 //! `main.rs` of each daemon calls [`init`] once, after reading its config
 //! and after detaching (it starts a thread, and detaching forks), before
-//! the other threads; every thread then logs through the `log` macros.
-//! Each entry records the date and time (UTC), level, thread name, module
-//! path, file, line and formatted message. The `log` crate does not expose
-//! function names, so the module path stands for the function.
+//! the other threads; every thread then logs through the macros
+//! [`crate::error!`], [`crate::warn!`], [`crate::info!`], [`crate::debug!`]
+//! and [`crate::trace!`]. Each entry records the date and time (UTC),
+//! level, thread name, function, file, line and formatted message. The
+//! `log` crate has no field for the function: those macros pass its path
+//! as the record's target (see [`function_path`]). For a record from
+//! anywhere else (another crate, `log::info!`, a `target:` of its own) the
+//! module path stands for the function.
 //!
 //! Entries stay in a bounded in-memory buffer of at most
 //! [`LogConfig::memory_entries`] (config key `log_memory_entries`). A log
@@ -102,9 +106,13 @@ pub struct Entry {
     pub level: Level,
     /// Name of the thread that logged it (`-` for an unnamed thread).
     pub thread: String,
-    /// Module path of the call site; it stands for the function, which the
-    /// `log` crate does not expose.
+    /// Module path of the call site.
     pub module: Cow<'static, str>,
+    /// Path of the function of the call site
+    /// (`papertrader_master::server::Server::on_signal`), when the entry
+    /// came through this crate's logging macros; the line shows it in
+    /// place of the module path, which it starts with.
+    pub function: Option<Cow<'static, str>>,
     /// Source file of the call site, as the compiler names it.
     pub file: Cow<'static, str>,
     /// Source line of the call site, when known.
@@ -121,6 +129,7 @@ impl Entry {
             level,
             thread: thread_name(),
             module,
+            function: None,
             file,
             line: None,
             message: String::new(),
@@ -150,6 +159,7 @@ impl Entry {
             (None, None) => Cow::Borrowed("?"),
         };
         let mut entry = Entry::now(record.level(), module, file);
+        entry.function = function_path(record.target()).map(Cow::Owned);
         entry.line = record.line();
         entry.message = record.args().to_string();
         entry
@@ -173,8 +183,9 @@ impl Entry {
 }
 
 impl fmt::Display for Entry {
-    /// One line without its newline:
-    /// `2026-11-21 23:15:02.123 INFO  [main] master::server server.rs:120 listening on ...`;
+    /// One line without its newline, with the function where known, else
+    /// the module path:
+    /// `2026-11-21 23:15:02.123 INFO  [main] master::server::run server.rs:120 listening on ...`;
     /// newlines, backslashes and other control characters in the message
     /// are escaped (`\n`, `\\`, `\u{1b}`) so an entry is always one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,7 +202,7 @@ impl fmt::Display for Entry {
             t.millisecond(),
             self.level.as_str(),
             self.thread,
-            self.module,
+            self.function.as_deref().unwrap_or(&self.module),
             self.file.rsplit('/').next().unwrap_or(&self.file),
         )?;
         match self.line {
@@ -210,6 +221,17 @@ impl fmt::Display for Entry {
         }
         Ok(())
     }
+}
+
+/// The path of the function a record comes from, from its target: the
+/// logging macros of this crate pass the type name of an item nested in
+/// the function (`papertrader_master::server::Server::run::{{closure}}::
+/// __papertrader_log_fn`), and this takes the item's name and any closure
+/// off it (`papertrader_master::server::Server::run`). `None` for any other
+/// target, such as the module path the `log` macros pass.
+pub fn function_path(target: &str) -> Option<String> {
+    let path = target.strip_suffix("::__papertrader_log_fn")?;
+    Some(path.replace("::{{closure}}", ""))
 }
 
 /// The current thread's name, cached per thread.

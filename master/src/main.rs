@@ -74,7 +74,7 @@ fn run() -> Result<(), (u8, String)> {
     })
     .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
     daemon::exit_on_thread_panic();
-    log::info!(
+    papertrader_common::info!(
         "ptmasterd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         config.source
@@ -101,7 +101,7 @@ fn run() -> Result<(), (u8, String)> {
         log: log.clone(),
     };
     let mut server = Server::new(parts).map_err(oserr("listener"))?;
-    log::info!("listening on {local}");
+    papertrader_common::info!("listening on {local}");
     println!("listening on {local}");
     let result = server.run();
     // Dropping the server closes the job channels: each helper finishes
@@ -115,7 +115,7 @@ fn run() -> Result<(), (u8, String)> {
     if !flags.foreground {
         let _ = std::fs::remove_file(&config.pid_file);
     }
-    log::info!("stopped");
+    papertrader_common::info!("stopped");
     // Waits for the log thread: the process ends next.
     let _ = log.flush_wait();
     result.map_err(oserr("event loop"))
@@ -200,7 +200,9 @@ fn spawn_helpers(
             Some(tx)
         }
         None => {
-            log::warn!("no master_key configured: every worker link will be refused");
+            papertrader_common::warn!(
+                "no master_key configured: every worker link will be refused"
+            );
             None
         }
     };

@@ -61,7 +61,7 @@ fn run() -> Result<(), (u8, String)> {
     })
     .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
     daemon::exit_on_thread_panic();
-    log::info!(
+    papertrader_common::info!(
         "ptworkerd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         config.source
@@ -91,7 +91,9 @@ fn run() -> Result<(), (u8, String)> {
             Some(tx)
         }
         _ => {
-            log::warn!("uuid, worker_key and master_key are not all set: no master link");
+            papertrader_common::warn!(
+                "uuid, worker_key and master_key are not all set: no master link"
+            );
             None
         }
     };
@@ -110,7 +112,7 @@ fn run() -> Result<(), (u8, String)> {
         log: log.clone(),
     };
     let mut server = Server::new(parts).map_err(oserr("listener".into()))?;
-    log::info!("listening on {local}, master {}", config.master);
+    papertrader_common::info!("listening on {local}, master {}", config.master);
     println!("listening on {local}");
     let result = server.run();
     drop(server);
@@ -121,7 +123,7 @@ fn run() -> Result<(), (u8, String)> {
     if !flags.foreground {
         let _ = std::fs::remove_file(&config.pid_file);
     }
-    log::info!("stopped");
+    papertrader_common::info!("stopped");
     // Waits for the log thread: the process ends next.
     let _ = log.flush_wait();
     result.map_err(oserr("event loop".into()))

@@ -49,6 +49,7 @@ fn entry_line_format() {
         level: Level::Info,
         thread: "main".to_string(),
         module: Cow::Borrowed("master::server"),
+        function: None,
         file: Cow::Borrowed("master/src/server.rs"),
         line: Some(120),
         message: "listening on 127.0.0.1:2048".to_string(),
@@ -511,4 +512,71 @@ fn reopen_requests_switch_files_and_log_the_outcome() {
     assert!(new_lines[0].ends_with(" log file reopened"));
     assert!(new_lines[1].ends_with(" to new"));
     fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// A named function that logs, as a daemon's code does.
+fn open_the_market(log: &Logger) {
+    info!(logger: log, "market {} open", "NYSE");
+}
+
+#[test]
+fn entry_names_the_function_it_was_logged_from() {
+    // The logging macros check the global level before the logger's.
+    ::log::set_max_level(LevelFilter::Trace);
+    let (log, _out) = captured(LogConfig::default());
+    open_the_market(&log);
+    let in_closure = || warn!(logger: &log, "from a closure");
+    in_closure();
+    // Another crate's record: its target is its module path.
+    log_at(&log, Level::Error, "from elsewhere");
+    let entries = log.entries_snapshot();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(
+        entries[0].function.as_deref(),
+        Some("papertrader_common::log::tests::open_the_market")
+    );
+    assert_eq!(entries[0].module, "papertrader_common::log::tests");
+    assert_eq!(entries[0].message, "market NYSE open");
+    let line = entries[0].to_string();
+    assert!(
+        line.contains(" papertrader_common::log::tests::open_the_market tests.rs:"),
+        "{line}"
+    );
+    assert_eq!(
+        entries[1].function.as_deref(),
+        Some("papertrader_common::log::tests::entry_names_the_function_it_was_logged_from"),
+        "a closure is its function's"
+    );
+    assert_eq!(entries[2].function, None);
+    assert!(
+        entries[2]
+            .to_string()
+            .contains(" master::server server.rs:120 "),
+        "{}",
+        entries[2]
+    );
+}
+
+#[test]
+fn function_path_strips_the_marker_and_closures() {
+    let cases = [
+        ("a::b::run::__papertrader_log_fn", Some("a::b::run")),
+        (
+            "a::S<_>::go::{{closure}}::{{closure}}::__papertrader_log_fn",
+            Some("a::S<_>::go"),
+        ),
+        (
+            "<a::S as core::fmt::Display>::fmt::__papertrader_log_fn",
+            Some("<a::S as core::fmt::Display>::fmt"),
+        ),
+        (
+            "a::b::{{closure}}::inner::__papertrader_log_fn",
+            Some("a::b::inner"),
+        ),
+        ("rustls::conn", None),
+        ("custom target", None),
+    ];
+    for (target, function) in cases {
+        assert_eq!(function_path(target).as_deref(), function, "{target}");
+    }
 }
