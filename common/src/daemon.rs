@@ -1,13 +1,26 @@
 //! Unix daemon conventions shared by ptmasterd and ptworkerd: detaching
-//! from the terminal and the pid file. Detaching forks, so the caller runs
-//! it before any thread exists (STYLE.md); nothing here starts a thread.
+//! from the terminal, the pid file, and the start-up handshake between
+//! the command and the daemon it detached. Detaching forks, so the caller
+//! runs it before any thread exists (STYLE.md); nothing here starts a
+//! thread. Everything here runs on the main thread, except the panic hook
+//! of [`exit_on_thread_panic`], which runs on the thread that panicked.
+//!
+//! The handshake (boringtun-cli does the same): [`detach`] makes a pipe
+//! before it forks, and the command that was started stays behind reading
+//! it until the detached daemon either calls [`ready`], once everything
+//! that can fail at start-up has succeeded (one zero byte: the command
+//! exits 0), or fails through [`finish`] or a panic (its exit status as
+//! one byte, then its message: the command prints `NAME: message` and
+//! exits with that status). A daemon that dies without a word closes the
+//! pipe, and the command exits 70.
 
-use std::fs;
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 
 /// sysexits(3) status for a command line error.
 pub const EX_USAGE: u8 = 64;
@@ -54,7 +67,9 @@ impl Flags {
 }
 
 /// Turns a daemon's result into its exit: the usage on stdout for `-h`,
-/// else `NAME: message` on stderr and in the log, with the status.
+/// else `NAME: message` on stderr and in the log, with the status. A
+/// detached daemon that has not called [`ready`] yet also removes its pid
+/// file and hands the status and message to the command waiting for it.
 pub fn finish(name: &str, result: Result<(), (u8, String)>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,37 +79,138 @@ pub fn finish(name: &str, result: Result<(), (u8, String)>) -> ExitCode {
         }
         Err((status, message)) => {
             eprintln!("{name}: {message}");
-            log::error!("{message}");
+            error!("{message}");
             log::logger().flush();
+            fail_start(status, &message);
             ExitCode::from(status)
         }
     }
 }
 
 /// A dead thread takes the daemon down rather than leave it half alive:
-/// after the log system's hook has recorded and flushed the panic, exit.
+/// after the log system's hook has recorded and flushed the panic, exit
+/// (telling the command waiting for a detached daemon, during start-up).
 pub fn exit_on_thread_panic() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         previous(info);
+        let thread = std::thread::current();
+        let what = info.payload_as_str().unwrap_or("(payload is not a string)");
+        let message = format!(
+            "thread {} panicked during start-up: {what}",
+            thread.name().unwrap_or("-")
+        );
+        fail_start(EX_SOFTWARE, &message);
         std::process::exit(i32::from(EX_SOFTWARE));
     }));
 }
 
+/// The detached daemon's end of the start-up pipe and its pid file, from
+/// the fork until [`ready`] or a failure.
+struct Starting {
+    pipe: File,
+    pid_file: PathBuf,
+}
+
+static STARTING: Mutex<Option<Starting>> = Mutex::new(None);
+
+/// Takes the start-up pipe, if start-up is still under way.
+fn take_starting() -> Option<Starting> {
+    STARTING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+}
+
+/// Tells the command that started a detached daemon that start-up is
+/// over and it may exit 0. Call it once everything that can fail at
+/// start-up (binding, opening the database, loading keys, starting the
+/// threads) has succeeded; without detaching, it does nothing.
+pub fn ready() {
+    if let Some(mut starting) = take_starting() {
+        // Nothing to do if the command is gone: nobody waits any more.
+        let _ = starting.pipe.write_all(&[0]);
+    }
+}
+
+/// Start-up failed with `status`: removes the pid file and hands the
+/// status and `message` to the command waiting for a detached daemon.
+fn fail_start(status: u8, message: &str) {
+    let Some(mut starting) = take_starting() else {
+        return;
+    };
+    let _ = fs::remove_file(&starting.pid_file);
+    let mut bytes = vec![status.max(1)];
+    bytes.extend_from_slice(message.as_bytes());
+    let _ = starting.pipe.write_all(&bytes);
+}
+
+/// Most bytes of a message read from the start-up pipe.
+const MAX_MESSAGE: u64 = 4096;
+
+/// The command's side of the start-up pipe: waits for the detached
+/// daemon's word and exits with it.
+fn await_start(name: &str, mut pipe: File) -> ! {
+    let mut status = [0u8];
+    let status = match pipe.read_exact(&mut status) {
+        Ok(()) if status[0] == 0 => 0,
+        Ok(()) => {
+            let mut message = Vec::new();
+            let _ = pipe.take(MAX_MESSAGE).read_to_end(&mut message);
+            let message = String::from_utf8_lossy(&message);
+            match message.trim() {
+                "" => eprintln!("{name}: start-up failed with status {}", status[0]),
+                message => eprintln!("{name}: {message}"),
+            }
+            status[0]
+        }
+        Err(err) => {
+            eprintln!("{name}: the daemon exited during start-up ({err}); see its log");
+            EX_SOFTWARE
+        }
+    };
+    std::process::exit(i32::from(status))
+}
+
+/// A pipe whose ends are closed on exec, so that no program the daemon
+/// runs (gpg) keeps the command waiting.
+fn pipe() -> io::Result<(File, File)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are new and owned by nothing else.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
+}
+
 /// Forks twice into the background, starts a new session, points the
-/// standard streams at /dev/null and writes `pid_file`.
-pub fn detach(pid_file: &Path) -> io::Result<()> {
+/// standard streams at /dev/null and writes `pid_file`. The process that
+/// called it does not return: it waits until the daemon calls [`ready`]
+/// (then exits 0) or fails (then prints `NAME: message` on stderr and
+/// exits with the daemon's status), see the module documentation.
+pub fn detach(name: &str, pid_file: &Path) -> io::Result<()> {
     // Opened before forking, so that an unwritable path fails here, in the
     // process the caller can still see exit.
     let mut file = open_pid_file(pid_file)?;
+    let (read_end, write_end) = pipe()?;
     // SAFETY: the caller has not spawned a thread yet, so the child holds
     // no lock another thread could have owned.
-    unsafe {
-        match libc::fork() {
-            -1 => return Err(io::Error::last_os_error()),
-            0 => {}
-            _ => libc::_exit(0),
+    match unsafe { libc::fork() } {
+        -1 => return Err(io::Error::last_os_error()),
+        0 => {}
+        _ => {
+            drop(write_end);
+            await_start(name, read_end);
         }
+    }
+    drop(read_end);
+    *STARTING.lock().unwrap_or_else(PoisonError::into_inner) = Some(Starting {
+        pipe: write_end,
+        pid_file: pid_file.to_path_buf(),
+    });
+    // SAFETY: as above; the first child exits at once without unwinding.
+    unsafe {
         if libc::setsid() == -1 {
             return Err(io::Error::last_os_error());
         }

@@ -78,8 +78,8 @@ impl End {
     /// misbehaved, debug for an ordinary close.
     pub fn log(&self, peer: SocketAddr) {
         match self {
-            End::NotReading | End::Malformed(_) => log::warn!("{peer}: {self}, disconnected"),
-            _ => log::debug!("{peer}: {self}"),
+            End::NotReading | End::Malformed(_) => warn!("{peer}: {self}, disconnected"),
+            _ => debug!("{peer}: {self}"),
         }
     }
 }

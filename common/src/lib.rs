@@ -1,10 +1,18 @@
 //! PaperTrader common crate: everything more than one binary needs.
 //!
 //! The wire protocol of `papertrader-protocol(7)` (frame codec, instruction
-//! table, arguments, value types, payload lines, data transfers), the
-//! `key = value` config parser and the bounded log system. This crate never
-//! spawns a thread or opens a socket; the daemons do that.
+//! table, arguments, value types, requests, payload lines, data
+//! transfers, one framed connection over any transport), the `key = value`
+//! config parser and the bounded log system. This crate opens no socket.
+//! It starts the log system's "log" thread itself ([`log::init`]), so that
+//! no other thread ever writes the log file; the helper threads both
+//! daemons share ([`threads`]) are started when a daemon asks for them.
 #![warn(missing_docs)]
+
+// First, so that the modules below can name the logging macros: inside
+// this crate only their textual scope works, not `crate::info!`.
+#[macro_use]
+mod macros;
 
 pub mod args;
 pub mod conf;
@@ -23,6 +31,11 @@ pub mod request;
 pub mod threads;
 pub mod transfer;
 pub mod value;
+
+/// The `log` crate, for the expansions of [`info!`] and the other logging
+/// macros in crates that name it otherwise.
+#[doc(hidden)]
+pub use ::log as __log_crate;
 
 pub use frame::{Decoder, Frame, HEADER_LEN, Header, MAX_DATA, MessageType};
 pub use instr::{Arity, Instr, State};

@@ -59,7 +59,7 @@ impl Listener {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) if matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                    log::warn!(
+                    warn!(
                         "accept on {}: {err}; pausing until a connection closes",
                         self.local
                     );
@@ -70,7 +70,7 @@ impl Listener {
                 // ECONNABORTED and the like concern one connection only.
                 Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
                 Err(err) => {
-                    log::error!("accept on {}: {err}", self.local);
+                    error!("accept on {}: {err}", self.local);
                     return None;
                 }
             }
@@ -90,11 +90,11 @@ impl Listener {
         match registry.register(&mut self.inner, self.token, Interest::READABLE) {
             Ok(()) => {
                 self.paused_since = None;
-                log::info!("accepting on {} again", self.local);
+                info!("accepting on {} again", self.local);
                 true
             }
             Err(err) => {
-                log::error!("listener {}: cannot register again: {err}", self.local);
+                error!("listener {}: cannot register again: {err}", self.local);
                 false
             }
         }

@@ -2,22 +2,35 @@
 //! behind every `error!`..`trace!` of the daemons.
 //!
 //! `main.rs` of each daemon calls [`init`] once, after reading its config
-//! and before spawning threads; every thread then logs through the `log`
-//! macros. Each entry records the date and time (UTC), level, thread name,
-//! module path, file, line and formatted message. The `log` crate does not
-//! expose function names, so the module path stands for the function.
+//! and after detaching (it starts a thread, and detaching forks), before
+//! the other threads; every thread then logs through the macros
+//! [`crate::error!`], [`crate::warn!`], [`crate::info!`], [`crate::debug!`]
+//! and [`crate::trace!`]. Each entry records the date and time (UTC),
+//! level, thread name, function, file, line and formatted message. The
+//! `log` crate has no field for the function: those macros pass its path
+//! as the record's target (see [`function_path`]). For a record from
+//! anywhere else (another crate, `log::info!`, a `target:` of its own) the
+//! module path stands for the function.
 //!
 //! Entries stay in a bounded in-memory buffer of at most
-//! [`LogConfig::memory_entries`] (config key `log_memory_entries`) and are
-//! appended to the log file when the buffer fills, when the daemon asks
-//! ([`LogHandle::flush`], on SIGUSR1 and at shutdown) and from the panic
-//! hook [`init`] installs, so a crash still leaves its last entries on disk.
-//! Without a log file, flushed entries go to stderr.
+//! [`LogConfig::memory_entries`] (config key `log_memory_entries`). A log
+//! call never writes a file or waits on one: it pushes the entry, and when
+//! the buffer is full it hands the whole buffer to the "log" thread, which
+//! [`Logger::new`] starts and which alone writes the log file (and stderr).
+//! The event loops ask that thread to write the buffer out on SIGUSR1
+//! ([`LogHandle::flush`]) and to reopen the file on SIGHUP
+//! ([`LogHandle::set_file`]) without waiting for it. Only threads that may
+//! wait on a file wait for it to be written ([`LogHandle::flush_wait`]):
+//! the control thread for `ptctl log flush`, the end of `main` at
+//! shutdown, and the panic hook [`init`] installs, so that a crash still
+//! leaves its last entries on disk. Without a log file, written entries go
+//! to stderr.
 //!
-//! The buffer lock is only held to push an entry or swap the buffer out;
-//! file I/O happens after it is released. Each swapped-out batch gets a
-//! number and batches are written strictly in that order, so the file keeps
-//! the order entries were logged in even when several threads flush at once.
+//! Batches reach the log thread in the order they were taken, so the file
+//! keeps the order entries were logged in. If the log thread falls behind
+//! by more than [`QUEUED_BUFFERS`] buffers, full buffers are dropped rather
+//! than waited for; the log thread then writes how many entries were
+//! dropped before the next batch.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -28,17 +41,36 @@ use std::mem;
 use std::os::unix::fs::OpenOptionsExt;
 use std::panic::{Location, PanicHookInfo};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
 
-use ::log::{Level, LevelFilter, Log, Metadata, Record, SetLoggerError};
+use ::log::{Level, LevelFilter, Log, Metadata, Record};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use time::OffsetDateTime;
+
+use writer::{Batch, Job, Sink};
+
+mod writer;
 
 /// Default for `log_memory_entries`: entries kept in memory between writes.
 pub const DEFAULT_MEMORY_ENTRIES: usize = 1000;
 
 /// Mode a new log file is created with (before the umask).
 pub const FILE_MODE: u32 = 0o640;
+
+/// How many full buffers the log thread may be behind before full buffers
+/// are dropped (and counted) instead of handed to it.
+pub const QUEUED_BUFFERS: usize = 4;
+
+/// The least number of entries the log thread may be behind, whatever
+/// `log_memory_entries` is.
+const MIN_QUEUED: usize = 256;
+
+/// How long a caller that waits for the log thread ([`LogHandle::flush_wait`],
+/// the panic hook) waits at most.
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the log system is set up; a daemon builds it from its config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +106,13 @@ pub struct Entry {
     pub level: Level,
     /// Name of the thread that logged it (`-` for an unnamed thread).
     pub thread: String,
-    /// Module path of the call site; it stands for the function, which the
-    /// `log` crate does not expose.
+    /// Module path of the call site.
     pub module: Cow<'static, str>,
+    /// Path of the function of the call site
+    /// (`papertrader_master::server::Server::on_signal`), when the entry
+    /// came through this crate's logging macros; the line shows it in
+    /// place of the module path, which it starts with.
+    pub function: Option<Cow<'static, str>>,
     /// Source file of the call site, as the compiler names it.
     pub file: Cow<'static, str>,
     /// Source line of the call site, when known.
@@ -93,10 +129,21 @@ impl Entry {
             level,
             thread: thread_name(),
             module,
+            function: None,
             file,
             line: None,
             message: String::new(),
         }
+    }
+
+    /// An entry the log system makes itself, from its call site.
+    #[track_caller]
+    fn note(level: Level, message: String) -> Entry {
+        let location = Location::caller();
+        let mut entry = Entry::now(level, Cow::Borrowed(module_path!()), location.file().into());
+        entry.line = Some(location.line());
+        entry.message = message;
+        entry
     }
 
     /// The entry for a `log` record.
@@ -112,6 +159,7 @@ impl Entry {
             (None, None) => Cow::Borrowed("?"),
         };
         let mut entry = Entry::now(record.level(), module, file);
+        entry.function = function_path(record.target()).map(Cow::Owned);
         entry.line = record.line();
         entry.message = record.args().to_string();
         entry
@@ -135,8 +183,9 @@ impl Entry {
 }
 
 impl fmt::Display for Entry {
-    /// One line without its newline:
-    /// `2026-11-21 23:15:02.123 INFO  [main] master::server server.rs:120 listening on ...`;
+    /// One line without its newline, with the function where known, else
+    /// the module path:
+    /// `2026-11-21 23:15:02.123 INFO  [main] master::server::run server.rs:120 listening on ...`;
     /// newlines, backslashes and other control characters in the message
     /// are escaped (`\n`, `\\`, `\u{1b}`) so an entry is always one line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,7 +202,7 @@ impl fmt::Display for Entry {
             t.millisecond(),
             self.level.as_str(),
             self.thread,
-            self.module,
+            self.function.as_deref().unwrap_or(&self.module),
             self.file.rsplit('/').next().unwrap_or(&self.file),
         )?;
         match self.line {
@@ -172,6 +221,17 @@ impl fmt::Display for Entry {
         }
         Ok(())
     }
+}
+
+/// The path of the function a record comes from, from its target: the
+/// logging macros of this crate pass the type name of an item nested in
+/// the function (`papertrader_master::server::Server::run::{{closure}}::
+/// __papertrader_log_fn`), and this takes the item's name and any closure
+/// off it (`papertrader_master::server::Server::run`). `None` for any other
+/// target, such as the module path the `log` macros pass.
+pub fn function_path(target: &str) -> Option<String> {
+    let path = target.strip_suffix("::__papertrader_log_fn")?;
+    Some(path.replace("::{{closure}}", ""))
 }
 
 /// The current thread's name, cached per thread.
@@ -209,16 +269,26 @@ fn named(path: &Path, err: io::Error) -> io::Error {
 #[derive(Debug, Default)]
 struct Buffer {
     entries: Vec<Entry>,
-    /// Number the next swapped-out batch gets.
-    next_batch: u64,
+    /// Entries dropped since the last batch handed to the log thread.
+    dropped: u64,
+    /// Entries not printed on stderr since the last one that was.
+    unechoed: u64,
 }
 
 impl Buffer {
-    /// Swaps the entries out as the next numbered batch.
-    fn take(&mut self) -> (u64, Vec<Entry>) {
-        let batch = self.next_batch;
-        self.next_batch += 1;
-        (batch, mem::take(&mut self.entries))
+    /// Swaps the entries out as a batch, with the count of dropped ones.
+    fn take(&mut self) -> Batch {
+        Batch {
+            entries: mem::take(&mut self.entries),
+            dropped: mem::take(&mut self.dropped),
+        }
+    }
+
+    /// Puts back a batch [`Buffer::take`] took, when it could not be sent.
+    fn restore(&mut self, batch: Batch) {
+        debug_assert!(self.entries.is_empty(), "restored under the same lock");
+        self.entries = batch.entries;
+        self.dropped += batch.dropped;
     }
 }
 
@@ -226,71 +296,24 @@ impl Buffer {
 /// where write errors are reported: stderr, except in tests.
 type ErrOut = Arc<Mutex<dyn Write + Send>>;
 
-/// Where batches go, guarded by the sink lock.
-struct Sink {
-    path: Option<PathBuf>,
-    /// Open log file; `None` until opened or after a write error.
-    file: Option<File>,
-    /// Number of the batch whose turn it is to be written.
-    turn: u64,
-    /// A write error was reported and no write has succeeded since.
-    failing: bool,
-    stderr: ErrOut,
-}
-
-impl Sink {
-    /// Writes `entries`; `echoed` says they were printed to stderr already.
-    fn write(&mut self, entries: &[Entry], echoed: bool) -> io::Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut text = String::new();
-        for entry in entries {
-            // Writing to a String cannot fail.
-            let _ = writeln!(text, "{entry}");
-        }
-        let Some(path) = &self.path else {
-            if !echoed {
-                // Nowhere else to report a failure of stderr itself.
-                let _ = lock(&self.stderr).write_all(text.as_bytes());
-            }
-            return Ok(());
-        };
-        let written = match &mut self.file {
-            Some(file) => file.write_all(text.as_bytes()),
-            None => open_log_file(path)
-                .and_then(|file| self.file.insert(file).write_all(text.as_bytes())),
-        };
-        let Err(err) = written else {
-            self.failing = false;
-            return Ok(());
-        };
-        let err = named(path, err);
-        // Reopen on the next write: the file may have been removed.
-        self.file = None;
-        let mut stderr = lock(&self.stderr);
-        if !self.failing {
-            self.failing = true;
-            let _ = writeln!(stderr, "cannot write log: {err}");
-        }
-        if !echoed {
-            let _ = stderr.write_all(text.as_bytes());
-        }
-        Err(err)
-    }
-}
-
-/// The log system: a `log::Log` that buffers entries and writes them in
-/// batches. Usable on its own, without [`init`], in tests. Dropping it
-/// writes what is left in memory.
+/// The log system: a `log::Log` that buffers entries and hands them in
+/// batches to its "log" thread, which writes them. Usable on its own,
+/// without [`init`], in tests. Dropping it writes what is left in memory
+/// and ends the thread.
 pub struct Logger {
     level: LevelFilter,
     memory_entries: usize,
+    /// Most entries handed to the log thread and not yet written.
+    max_queued: usize,
     echo_stderr: bool,
+    /// Every send happens under this lock, so jobs reach the log thread
+    /// in the order entries were logged.
     buffer: Mutex<Buffer>,
-    sink: Mutex<Sink>,
-    /// Signalled whenever a batch has been written and `Sink::turn` moved.
-    turn_done: Condvar,
+    jobs: Sender<Job>,
+    /// Cost of the jobs sent and not yet done; the log thread counts down.
+    queued: Arc<AtomicUsize>,
+    writer: Option<JoinHandle<()>>,
+    writer_id: ThreadId,
     stderr: ErrOut,
 }
 
@@ -301,20 +324,25 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Why a job could not be handed to the log thread.
+fn stopped() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the log thread has stopped")
+}
+
 impl Logger {
-    /// A logger for `config`. Opens the log file now (creating it) so that
-    /// it exists from the start; if that fails, the error is printed on
-    /// stderr and opening is tried again at each write.
-    pub fn new(config: LogConfig) -> Logger {
+    /// A logger for `config`, and its "log" thread. Opens the log file now
+    /// (creating it) so that it exists from the start; if that fails, the
+    /// error is printed on stderr and opening is tried again at each
+    /// write. Fails only if the thread cannot be started.
+    pub fn new(config: LogConfig) -> io::Result<Logger> {
         Logger::with_stderr(config, Arc::new(Mutex::new(io::stderr())))
     }
 
     /// [`Logger::new`] with `stderr` standing in for the process's stderr.
-    fn with_stderr(config: LogConfig, stderr: ErrOut) -> Logger {
+    fn with_stderr(config: LogConfig, stderr: ErrOut) -> io::Result<Logger> {
         let mut sink = Sink {
             path: config.file,
             file: None,
-            turn: 0,
             failing: false,
             stderr: Arc::clone(&stderr),
         };
@@ -327,75 +355,198 @@ impl Logger {
                 }
             }
         }
-        Logger {
+        let queued = Arc::new(AtomicUsize::new(0));
+        let state = writer::Writer {
+            sink,
+            echo: config.echo_stderr,
+            queued: Arc::clone(&queued),
+        };
+        let (jobs, rx) = crossbeam_channel::unbounded();
+        let writer = thread::Builder::new()
+            .name("log".into())
+            .spawn(move || writer::run(state, rx))?;
+        let memory_entries = config.memory_entries.max(1);
+        Ok(Logger {
             level: config.level,
-            memory_entries: config.memory_entries.max(1),
+            memory_entries,
+            max_queued: memory_entries
+                .saturating_mul(QUEUED_BUFFERS)
+                .max(MIN_QUEUED),
             echo_stderr: config.echo_stderr,
             buffer: Mutex::new(Buffer::default()),
-            sink: Mutex::new(sink),
-            turn_done: Condvar::new(),
+            jobs,
+            queued,
+            writer_id: writer.thread().id(),
+            writer: Some(writer),
             stderr,
-        }
+        })
     }
 
-    /// Adds `entry`, echoing it and writing the buffer out when it is full.
+    /// True when jobs costing `cost` more stay within the bound.
+    fn has_room(&self, cost: usize) -> bool {
+        self.queued.load(Ordering::Relaxed) + cost <= self.max_queued
+    }
+
+    /// Sends `job` to the log thread, never waiting; gives it back if the
+    /// thread has stopped. Callers hold the buffer lock.
+    fn hand_over(&self, job: Job) -> Result<(), Job> {
+        let cost = job.cost();
+        self.queued.fetch_add(cost, Ordering::Relaxed);
+        self.jobs.send(job).map_err(|err| {
+            self.queued.fetch_sub(cost, Ordering::Relaxed);
+            err.into_inner()
+        })
+    }
+
+    /// Adds `entry`, handing it to the log thread to echo, and the buffer
+    /// to write when it is full. Never waits for the log thread: when it
+    /// is too far behind, the full buffer is dropped and counted, and the
+    /// count written with the next batch.
     fn push(&self, entry: Entry) {
-        if self.echo_stderr {
-            let _ = writeln!(lock(&self.stderr), "{entry}");
+        let line = self.echo_stderr.then(|| entry.to_string());
+        let mut buf = lock(&self.buffer);
+        if let Some(line) = line {
+            let unechoed = buf.unechoed;
+            let sent = self.has_room(1) && self.hand_over(Job::Echo { line, unechoed }).is_ok();
+            buf.unechoed = if sent { 0 } else { unechoed + 1 };
         }
-        let full = {
-            let mut buf = lock(&self.buffer);
-            buf.entries.push(entry);
-            (buf.entries.len() >= self.memory_entries).then(|| buf.take())
+        buf.entries.push(entry);
+        if buf.entries.len() < self.memory_entries {
+            return;
+        }
+        let batch = buf.take();
+        let job = Job::Write(batch, None);
+        let result = if self.has_room(job.cost()) {
+            self.hand_over(job)
+        } else {
+            Err(job)
         };
-        if let Some((batch, entries)) = full {
-            // A failure was reported on stderr; a log call has no caller to tell.
-            let _ = self.write_batch(batch, &entries, |_| {});
+        if let Err(Job::Write(batch, _)) = result {
+            buf.dropped = batch.dropped + batch.entries.len() as u64;
         }
     }
 
-    /// Waits for the turn of `batch`, writes it, applies `then` to the sink
-    /// and hands the turn on.
-    fn write_batch(
-        &self,
-        batch: u64,
-        entries: &[Entry],
-        then: impl FnOnce(&mut Sink),
-    ) -> io::Result<()> {
-        let mut sink = lock(&self.sink);
-        while sink.turn != batch {
-            sink = self
-                .turn_done
-                .wait(sink)
-                .unwrap_or_else(PoisonError::into_inner);
+    /// Asks the log thread to write every entry in memory, and returns at
+    /// once. Fails, keeping the entries in memory, when the log thread is
+    /// too far behind or has stopped.
+    pub fn request_flush(&self) -> io::Result<()> {
+        let mut buf = lock(&self.buffer);
+        if !self.has_room(buf.entries.len().max(1)) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "the log thread is behind; the entries stay in memory",
+            ));
         }
-        let result = sink.write(entries, self.echo_stderr);
-        then(&mut sink);
-        sink.turn += 1;
-        drop(sink);
-        self.turn_done.notify_all();
-        result
+        match self.hand_over(Job::Write(buf.take(), None)) {
+            Ok(()) => Ok(()),
+            Err(job) => {
+                if let Job::Write(batch, _) = job {
+                    buf.restore(batch);
+                }
+                Err(stopped())
+            }
+        }
     }
 
-    /// Writes every entry in memory, after any batch other threads are
-    /// writing, and empties the buffer.
+    /// Asks the log thread to write the entries in memory to the current
+    /// destination and then switch to `file` (`None`: stderr), and returns
+    /// at once. The log thread opens the file and logs the outcome; if it
+    /// cannot open it, nothing changes. Fails only when the log thread has
+    /// stopped.
+    pub fn request_reopen(&self, file: Option<PathBuf>) -> io::Result<()> {
+        let mut buf = lock(&self.buffer);
+        // Too far behind: the entries stay in memory and go to the new file.
+        let batch = if self.has_room(buf.entries.len()) {
+            buf.take()
+        } else {
+            Batch::default()
+        };
+        let job = Job::Reopen {
+            batch,
+            path: file,
+            file: None,
+            reply: None,
+        };
+        self.hand_over(job).map_err(|job| {
+            if let Job::Reopen { batch, .. } = job {
+                buf.restore(batch);
+            }
+            stopped()
+        })
+    }
+
+    /// Writes every entry in memory, after the batches handed over before
+    /// them, empties the buffer, and waits (up to [`SYNC_TIMEOUT`]) for
+    /// the outcome. For threads that may wait on a file: the control
+    /// thread, the end of `main`, the panic hook.
     pub fn flush_entries(&self) -> io::Result<()> {
-        let (batch, entries) = lock(&self.buffer).take();
-        self.write_batch(batch, &entries, |_| {})
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let mut buf = lock(&self.buffer);
+        let batch = buf.take();
+        if thread::current().id() == self.writer_id {
+            // The log thread itself (its panic hook) cannot wait for itself.
+            drop(buf);
+            return self.spill(batch);
+        }
+        if let Err(job) = self.hand_over(Job::Write(batch, Some(tx))) {
+            drop(buf);
+            if let Job::Write(batch, _) = job {
+                return self.spill(batch);
+            }
+            return Err(stopped());
+        }
+        drop(buf);
+        wait(&rx)
+    }
+
+    /// Last resort when the log thread cannot write: the entries go to
+    /// stderr, unless they were printed there already.
+    fn spill(&self, batch: Batch) -> io::Result<()> {
+        if !self.echo_stderr {
+            // `try_lock`: the log thread may have panicked holding it.
+            if let Ok(mut stderr) = self.stderr.try_lock() {
+                for entry in &batch.entries {
+                    let _ = writeln!(stderr, "{entry}");
+                }
+            }
+        }
+        Err(stopped())
     }
 
     /// Writes the entries in memory to the current destination, then
-    /// switches to `file` (`None`: stderr). The new file is opened first;
-    /// if that fails, nothing changes and the error names the path. Giving
-    /// the same path again reopens it, for log rotation.
+    /// switches to `file` (`None`: stderr), and waits for the outcome. The
+    /// new file is opened first, on the caller's thread; if that fails,
+    /// nothing changes and the error names the path. Giving the same path
+    /// again reopens it, for log rotation.
     pub fn set_file(&self, file: Option<PathBuf>) -> io::Result<()> {
         let opened = file.as_deref().map(open_log_file).transpose()?;
-        let (batch, entries) = lock(&self.buffer).take();
-        self.write_batch(batch, &entries, |sink| {
-            sink.path = file;
-            sink.file = opened;
-            sink.failing = false;
-        })
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let mut buf = lock(&self.buffer);
+        let job = Job::Reopen {
+            batch: buf.take(),
+            path: file,
+            file: opened,
+            reply: Some(tx),
+        };
+        if let Err(job) = self.hand_over(job) {
+            if let Job::Reopen { batch, .. } = job {
+                buf.restore(batch);
+            }
+            return Err(stopped());
+        }
+        drop(buf);
+        wait(&rx)
+    }
+
+    /// Waits until the log thread has done every job handed to it so far,
+    /// without taking the entries in memory.
+    #[cfg(test)]
+    fn settle(&self) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let job = Job::Write(Batch::default(), Some(tx));
+        let sent = self.hand_over(job);
+        assert!(sent.is_ok(), "log thread running");
+        let _ = wait(&rx);
     }
 
     /// Number of entries in memory.
@@ -414,7 +565,8 @@ impl Logger {
     }
 
     /// Records a panic as an error entry (whatever the level) and writes
-    /// out the buffer. The hook [`init`] installs calls it.
+    /// out the buffer, waiting for the log thread (the process is likely
+    /// to end next). The hook [`init`] installs calls it.
     pub fn record_panic(&self, info: &PanicHookInfo<'_>) {
         self.record_panic_parts(info.payload(), info.location());
     }
@@ -425,6 +577,21 @@ impl Logger {
         self.push(Entry::from_panic(payload, location));
         // The previous hook prints the panic; a failure was reported already.
         let _ = self.flush_entries();
+    }
+}
+
+/// Waits for the outcome of a job, up to [`SYNC_TIMEOUT`].
+fn wait(reply: &Receiver<io::Result<()>>) -> io::Result<()> {
+    match reply.recv_timeout(SYNC_TIMEOUT) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the log thread did not write within {} s",
+                SYNC_TIMEOUT.as_secs()
+            ),
+        )),
+        Err(RecvTimeoutError::Disconnected) => Err(stopped()),
     }
 }
 
@@ -441,6 +608,7 @@ impl Log for Logger {
         }
     }
 
+    /// Waits for the entries to be written: see [`Logger::flush_entries`].
     fn flush(&self) {
         let _ = self.flush_entries();
     }
@@ -448,7 +616,13 @@ impl Log for Logger {
 
 impl Drop for Logger {
     fn drop(&mut self) {
-        let _ = self.flush_entries();
+        let batch = lock(&self.buffer).take();
+        if self.hand_over(Job::Stop(batch)).is_err() {
+            return;
+        }
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
@@ -457,21 +631,33 @@ impl fmt::Debug for Logger {
         f.debug_struct("Logger")
             .field("level", &self.level)
             .field("memory_entries", &self.memory_entries)
-            .field("file", &lock(&self.sink).path)
             .field("echo_stderr", &self.echo_stderr)
             .field("len", &self.len())
+            .field("queued", &self.queued.load(Ordering::Relaxed))
             .finish()
     }
 }
 
 /// The installed logger, for flushing at shutdown or on SIGUSR1 and for
-/// reopening the file; clones are cheap and share it.
+/// reopening the file; clones are cheap and share it. [`LogHandle::flush`]
+/// and [`LogHandle::set_file`] only ask the log thread, so an event loop
+/// may call them; [`LogHandle::flush_wait`] waits for the file.
 #[derive(Debug, Clone)]
 pub struct LogHandle(Arc<Logger>);
 
 impl LogHandle {
-    /// Writes every entry in memory to the log file (stderr without one).
+    /// Asks the log thread to write every entry in memory to the log file
+    /// (stderr without one), and returns at once; see
+    /// [`Logger::request_flush`].
     pub fn flush(&self) -> io::Result<()> {
+        self.0.request_flush()
+    }
+
+    /// Writes every entry in memory and waits until the log thread has
+    /// done so (up to [`SYNC_TIMEOUT`]), with its outcome. Never call it
+    /// from an event loop: it is for the control thread and for the final
+    /// flush at the end of `main`.
+    pub fn flush_wait(&self) -> io::Result<()> {
         self.0.flush_entries()
     }
 
@@ -490,20 +676,23 @@ impl LogHandle {
         self.0.entries_snapshot()
     }
 
-    /// See [`Logger::set_file`].
+    /// Asks the log thread to reopen the log file as `file`, and returns at
+    /// once; the log thread logs the outcome. See [`Logger::request_reopen`].
     pub fn set_file(&self, file: Option<PathBuf>) -> io::Result<()> {
-        self.0.set_file(file)
+        self.0.request_reopen(file)
     }
 }
 
-/// Installs a [`Logger`] for `config` as the global logger, sets the `log`
-/// max level, and installs a panic hook that records the panic, writes the
-/// buffer out, then runs the previous hook. Fails if a global logger is set
-/// already (the panic hook is then left alone).
-pub fn init(config: LogConfig) -> Result<LogHandle, SetLoggerError> {
+/// Installs a [`Logger`] for `config` as the global logger, which starts
+/// the "log" thread, sets the `log` max level, and installs a panic hook
+/// that records the panic, waits until the buffer is written out, then
+/// runs the previous hook. Call it after detaching: it starts a thread.
+/// Fails if the thread cannot start or a global logger is set already
+/// (the panic hook is then left alone).
+pub fn init(config: LogConfig) -> io::Result<LogHandle> {
     let level = config.level;
-    let logger = Arc::new(Logger::new(config));
-    ::log::set_boxed_logger(Box::new(Arc::clone(&logger)))?;
+    let logger = Arc::new(Logger::new(config)?);
+    ::log::set_boxed_logger(Box::new(Arc::clone(&logger))).map_err(io::Error::other)?;
     ::log::set_max_level(level);
     let previous = std::panic::take_hook();
     let hooked = Arc::clone(&logger);

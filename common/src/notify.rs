@@ -40,7 +40,7 @@ impl<E> Notifier<E> {
             return false;
         }
         if let Err(err) = (self.wake)() {
-            log::error!("cannot wake the event loop: {err}");
+            error!("cannot wake the event loop: {err}");
         }
         true
     }

@@ -59,7 +59,7 @@ impl Server {
         let Some((_, &token)) = found else {
             return Err(format!("no linked worker is named {name:?}"));
         };
-        log::info!("worker {name} kicked by ptctl");
+        papertrader_common::info!("worker {name} kicked by ptctl");
         let kick = reply(
             Instr::Kick,
             Reason::new(ReasonCode::Forbidden, "kicked by the administrator"),
@@ -103,7 +103,7 @@ impl Server {
             self.registry.entries().len(),
             stale.len()
         );
-        log::info!("{text}");
+        papertrader_common::info!("{text}");
         text + "\n"
     }
 }

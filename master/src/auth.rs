@@ -122,7 +122,7 @@ impl Auth {
         };
         match accounts::insert(&self.conn, &account) {
             Ok(_) => {
-                log::info!("registered account {username}");
+                papertrader_common::info!("registered account {username}");
                 Ok(())
             }
             Err(err) if accounts::is_unique_violation(&err) => Err(taken(username)),
@@ -155,7 +155,7 @@ impl Auth {
             limiter.failure(&user_key, mono);
             limiter.failure(&addr_key, mono);
             drop(limiter);
-            log::info!("failed login for {username} from {client_addr}");
+            papertrader_common::info!("failed login for {username} from {client_addr}");
             return Err(Reason::new(ReasonCode::BadCredentials, BAD_CREDENTIALS));
         };
         let id = SessionId::from_bytes(session_bytes);
@@ -176,7 +176,7 @@ impl Auth {
         sessions::insert(&self.conn, &session)
             .map_err(|err| internal("cannot insert a session", err))?;
         self.limiter.lock().success(&user_key);
-        log::info!("{username} logged in from {client_addr} through {worker}");
+        papertrader_common::info!("{username} logged in from {client_addr} through {worker}");
         Ok(id)
     }
 
@@ -336,7 +336,7 @@ fn taken(username: &Username) -> Reason {
 /// Logs the detail of a server-side fault and returns the `internal` reason
 /// the client sees, which never carries the detail.
 fn internal(what: &str, err: impl Display) -> Reason {
-    log::error!("{what}: {err}");
+    papertrader_common::error!("{what}: {err}");
     Reason::new(ReasonCode::Internal, INTERNAL)
 }
 

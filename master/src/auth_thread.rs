@@ -132,8 +132,8 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 fn purge(auth: &mut Auth) {
     match auth.purge_expired(Timestamp::now()) {
         Ok(0) => {}
-        Ok(n) => log::info!("purged {n} sessions ended more than a day ago"),
-        Err(r) => log::error!("cannot purge old sessions: {r}"),
+        Ok(n) => papertrader_common::info!("purged {n} sessions ended more than a day ago"),
+        Err(r) => papertrader_common::error!("cannot purge old sessions: {r}"),
     }
 }
 
@@ -190,7 +190,7 @@ fn run_auth(auth: &mut Auth, work: AuthWork, reqid: &str, rng: &mut impl RngCore
         },
         AuthWork::SessionClosed(id) => {
             if let Err(r) = auth.session_closed(&id, now) {
-                log::debug!("sessionClosed not applied: {r}");
+                papertrader_common::debug!("sessionClosed not applied: {r}");
             }
             return None;
         }

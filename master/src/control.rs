@@ -158,13 +158,13 @@ fn run(
             if err.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            return log::error!("control thread: poll: {err}");
+            return papertrader_common::error!("control thread: poll: {err}");
         }
         for job in jobs.try_iter() {
             match job {
                 ControlJob::Reload => match reload(&ctx) {
-                    Ok(text) => log::info!("SIGHUP: {}", text.trim_end()),
-                    Err(text) => log::error!("SIGHUP: reload failed: {text}"),
+                    Ok(text) => papertrader_common::info!("SIGHUP: {}", text.trim_end()),
+                    Err(text) => papertrader_common::error!("SIGHUP: reload failed: {text}"),
                 },
             }
         }
@@ -176,13 +176,13 @@ fn run(
                         .set_nonblocking(false)
                         .and_then(|()| serve(stream, &ctx))
                     {
-                        log::warn!("control client: {err}");
+                        papertrader_common::warn!("control client: {err}");
                     }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
-                    log::error!("control socket accept: {err}");
+                    papertrader_common::error!("control socket accept: {err}");
                     break;
                 }
             }
@@ -217,7 +217,7 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
     let mut line = String::new();
     BufReader::new(io::Read::take(&stream, 1024)).read_line(&mut line)?;
     let words: Vec<&str> = line.split_whitespace().collect();
-    log::info!("ptctl: {}", words.join(" "));
+    papertrader_common::info!("ptctl: {}", words.join(" "));
     let answer = match words.as_slice() {
         ["status"] => ask(notifier, Command::Status).into(),
         ["workers"] => ask(notifier, Command::Workers).into(),
@@ -228,8 +228,9 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
         ["account", name] => crate::trade::account_text(&books.conn, name)
             .map_err(|r| r.to_string())
             .into(),
+        // This thread may wait for the log thread; the event loop never does.
         ["log", "flush"] => log
-            .flush()
+            .flush_wait()
             .map(|()| "log flushed\n".to_string())
             .map_err(|e| e.to_string())
             .into(),

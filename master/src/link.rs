@@ -108,14 +108,14 @@ impl Server {
             return self.refuse(token, refuse(ReasonCode::BadArguments, text));
         }
         let Some(entry) = self.registry.by_uuid(uuid) else {
-            log::warn!("{peer}: refused worker: unknown UUID {uuid}");
+            papertrader_common::warn!("{peer}: refused worker: unknown UUID {uuid}");
             return self.refuse(
                 token,
                 refuse(ReasonCode::Forbidden, format!("unknown worker UUID {uuid}")),
             );
         };
         if !entry.allows(peer.ip()) {
-            log::warn!("{peer}: refused worker {}: address not allowed", entry.name);
+            papertrader_common::warn!("{peer}: refused worker {}: address not allowed", entry.name);
             let text = format!(
                 "peer address {} is not allowed for worker {}",
                 peer.ip(),
@@ -134,7 +134,7 @@ impl Server {
             return self.refuse(token, refuse(ReasonCode::Unavailable, text));
         };
         if name != &entry_name {
-            log::info!("{peer}: worker {entry_name} calls itself {name}");
+            papertrader_common::info!("{peer}: worker {entry_name} calls itself {name}");
         }
         let job = GpgJob::Sign {
             token,
@@ -174,7 +174,7 @@ impl Server {
                 self.send(token, &challenge);
             }
             Err(err) => {
-                log::error!("cannot sign the handshake challenge: {err}");
+                papertrader_common::error!("cannot sign the handshake challenge: {err}");
                 self.refuse(
                     token,
                     refuse(ReasonCode::Internal, "the master cannot sign"),
@@ -232,7 +232,7 @@ impl Server {
             return;
         };
         if let Err(err) = result {
-            log::warn!("{peer}: refused worker {}: {err}", hs.name);
+            papertrader_common::warn!("{peer}: refused worker {}: {err}", hs.name);
             let text = format!("worker proof refused: {err}");
             return self.refuse(token, refuse(ReasonCode::Forbidden, text));
         }
@@ -244,7 +244,7 @@ impl Server {
             served: 0,
             ping_out: None,
         };
-        log::info!(
+        papertrader_common::info!(
             "worker {} ({peer}) linked, clients use {}",
             link.name,
             link.client_addr
@@ -269,7 +269,7 @@ impl Server {
 
     fn forbid(&mut self, token: Token, text: &str) {
         if let Some(conn) = self.conns.get(&token) {
-            log::warn!("{}: {text}", conn.peer());
+            papertrader_common::warn!("{}: {text}", conn.peer());
         }
         let answer = reply(
             Instr::ProtocolError,
@@ -328,7 +328,7 @@ impl Server {
         for token in late {
             let text = format!("handshake not finished within {} s", limit.as_secs_f64());
             if let Some(conn) = self.conns.get(&token) {
-                log::warn!("{}: {text}", conn.peer());
+                papertrader_common::warn!("{}: {text}", conn.peer());
             }
             self.refuse(token, refuse(ReasonCode::Forbidden, text));
         }
@@ -353,7 +353,7 @@ impl Server {
         }
         for token in dead {
             if let Some(link) = link_of(self, token) {
-                log::warn!(
+                papertrader_common::warn!(
                     "worker {}: no traffic for {timeout:?}, dropping the link",
                     link.name
                 );
@@ -399,7 +399,7 @@ pub(crate) fn link_of(server: &Server, token: Token) -> Option<&Link> {
 /// The `quotes` control packets carrying `payload`.
 fn quote_packets(payload: &[u8]) -> Vec<Frame> {
     papertrader_common::transfer::packets(Instr::Quotes, payload, None).unwrap_or_else(|err| {
-        log::error!("cannot push quotes: {err}");
+        papertrader_common::error!("cannot push quotes: {err}");
         Vec::new()
     })
 }

@@ -62,11 +62,14 @@ fn run() -> Result<(), (u8, String)> {
     }
     let config = Arc::new(config);
     let source = price_source(&config)?;
+    if !flags.foreground {
+        // Before any thread; this command then waits for daemon::ready or
+        // for the error of any step below.
+        daemon::detach("ptmasterd", &config.pid_file).map_err(oserr("detach"))?;
+    }
     let (std_listener, control_listener) = prepare(&config)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
-    if !flags.foreground {
-        daemon::detach(&config.pid_file).map_err(oserr("detach"))?;
-    }
+    // Starts the "log" thread.
     let log = ptlog::init(LogConfig {
         level: config.log_level,
         memory_entries: config.log_memory_entries,
@@ -75,7 +78,7 @@ fn run() -> Result<(), (u8, String)> {
     })
     .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
     daemon::exit_on_thread_panic();
-    log::info!(
+    papertrader_common::info!(
         "ptmasterd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         config.source
@@ -104,8 +107,9 @@ fn run() -> Result<(), (u8, String)> {
         log: log.clone(),
     };
     let mut server = Server::new(parts).map_err(oserr("listener"))?;
-    log::info!("listening on {local}");
+    papertrader_common::info!("listening on {local}");
     println!("listening on {local}");
+    daemon::ready();
     let result = server.run();
     // Dropping the server closes the job channels: each helper finishes
     // the work it holds and returns.
@@ -118,8 +122,9 @@ fn run() -> Result<(), (u8, String)> {
     if !flags.foreground {
         let _ = std::fs::remove_file(&config.pid_file);
     }
-    log::info!("stopped");
-    let _ = log.flush();
+    papertrader_common::info!("stopped");
+    // Waits for the log thread: the process ends next.
+    let _ = log.flush_wait();
     result.map_err(oserr("event loop"))
 }
 
@@ -128,8 +133,10 @@ fn oserr(what: &str) -> impl Fn(std::io::Error) -> (u8, String) + '_ {
 }
 
 /// Everything that can fail for a reason the operator must see, done
-/// before detaching: the state directory (mode 0700), the database, the
-/// master key, the master port and the control socket.
+/// before the log system and the threads start (and after detaching, whose
+/// command prints the error): the state directory (mode 0700), the
+/// database, the master key, the log file, the master port and the
+/// control socket.
 fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -203,7 +210,9 @@ fn spawn_helpers(
             Some(tx)
         }
         None => {
-            log::warn!("no master_key configured: every worker link will be refused");
+            papertrader_common::warn!(
+                "no master_key configured: every worker link will be refused"
+            );
             None
         }
     };

@@ -215,7 +215,7 @@ impl RateLimiter {
         for key in victims {
             self.entries.remove(&key);
         }
-        log::warn!("rate limiter full: evicted {evict} keys");
+        papertrader_common::warn!("rate limiter full: evicted {evict} keys");
     }
 }
 

@@ -28,7 +28,7 @@ impl Server {
             Ok(checked) => checked,
             Err(err) => {
                 if let Some(conn) = self.conns.get(&token) {
-                    log::warn!("{}: {err}", conn.peer());
+                    papertrader_common::warn!("{}: {err}", conn.peer());
                 }
                 return self.answer_bad_request(token, reqid, &err);
             }
@@ -208,7 +208,9 @@ impl Server {
             Instr::SessionClosed => {
                 let session = match papertrader_common::value::SessionId::parse(req.args[0]) {
                     Ok(session) => session,
-                    Err(err) => return log::debug!("sessionClosed not applied: {err}"),
+                    Err(err) => {
+                        return papertrader_common::debug!("sessionClosed not applied: {err}");
+                    }
                 };
                 let job = AuthJob {
                     token,
@@ -216,7 +218,7 @@ impl Server {
                     work: AuthWork::SessionClosed(session),
                 };
                 if self.auth_tx.try_send(job).is_err() {
-                    log::warn!("auth queue full: a sessionClosed was dropped");
+                    papertrader_common::warn!("auth queue full: a sessionClosed was dropped");
                 }
             }
             other => {

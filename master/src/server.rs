@@ -225,10 +225,10 @@ impl Server {
         let now = Instant::now();
         let mut framed = Framed::new(stream, peer, now, self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
-            log::error!("{peer}: cannot register connection: {err}");
+            papertrader_common::error!("{peer}: cannot register connection: {err}");
             return;
         }
-        log::debug!("{peer}: connected");
+        papertrader_common::debug!("{peer}: connected");
         let conn = Conn {
             framed,
             opened: now,
@@ -261,19 +261,19 @@ impl Server {
     fn on_signal(&mut self, sig: i32) {
         match sig {
             signal_hook::consts::SIGTERM | signal_hook::consts::SIGINT => {
-                log::info!("signal {sig}: shutting down");
+                papertrader_common::info!("signal {sig}: shutting down");
                 self.stopping = true;
             }
             signal_hook::consts::SIGHUP => {
                 reopen_log(&self.log, &self.config.log_file);
                 // The control thread reads the files and hands them back.
                 if !self.control_tx.send(ControlJob::Reload) {
-                    log::error!("SIGHUP: the control thread is gone");
+                    papertrader_common::error!("SIGHUP: the control thread is gone");
                 }
             }
             signal_hook::consts::SIGUSR1 => {
                 if let Err(err) = self.log.flush() {
-                    log::error!("SIGUSR1: log flush failed: {err}");
+                    papertrader_common::error!("SIGUSR1: log flush failed: {err}");
                 }
             }
             _ => {}
@@ -351,7 +351,7 @@ impl Server {
         if let Role::Link(link) = &conn.role
             && self.links.get(&link.uuid) == Some(&token)
         {
-            log::info!("worker {} ({}) disconnected", link.name, conn.peer());
+            papertrader_common::info!("worker {} ({}) disconnected", link.name, conn.peer());
             self.links.remove(&link.uuid);
             self.broadcast_worker_list();
         }
@@ -368,7 +368,7 @@ impl Server {
             .collect();
         for token in stalled {
             if let Some(conn) = self.conns.get(&token) {
-                log::warn!(
+                papertrader_common::warn!(
                     "{}: stopped in the middle of a frame for {frame_timeout:?}",
                     conn.peer()
                 );
@@ -398,19 +398,18 @@ impl Server {
         for token in tokens {
             self.close(token);
         }
-        log::info!("closed every connection");
+        papertrader_common::info!("closed every connection");
     }
 }
 
 /// Reopens the log file under its configured name, so that logrotate can
 /// move the old one away and signal the daemon. Entries still in memory go
-/// to the old file first.
+/// to the old file first. Only asks the log thread, which logs the outcome.
 pub(crate) fn reopen_log(log: &LogHandle, file: &Option<std::path::PathBuf>) {
     if file.is_none() {
         return;
     }
-    match log.set_file(file.clone()) {
-        Ok(()) => log::info!("log file reopened"),
-        Err(err) => log::error!("cannot reopen the log file: {err}"),
+    if let Err(err) = log.set_file(file.clone()) {
+        papertrader_common::error!("cannot reopen the log file: {err}");
     }
 }

@@ -17,7 +17,7 @@ use crate::server::Server;
 /// `internal` for one too large to send.
 pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
     transfer::packets(Instr::Data, payload, None).unwrap_or_else(|err| {
-        log::error!("cannot send a data answer: {err}");
+        papertrader_common::error!("cannot send a data answer: {err}");
         let text = "the answer is too large to send; nothing was changed";
         vec![reply(
             Instr::DataFail,
@@ -33,7 +33,10 @@ impl Server {
         };
         if client.is_switching() {
             if !client.hold(frame) {
-                log::warn!("{}: too many frames during a switchState", client.peer());
+                papertrader_common::warn!(
+                    "{}: too many frames during a switchState",
+                    client.peer()
+                );
                 self.close_client(token);
             }
             return;

@@ -148,14 +148,14 @@ impl Server {
             Ok(stream) => {
                 let mut conn = Framed::connecting(stream, self.config.master, now, LINK_MAX_OUTPUT);
                 if let Err(err) = conn.register(self.poll.registry(), MASTER) {
-                    log::error!("master link: register: {err}");
+                    papertrader_common::error!("master link: register: {err}");
                     return self.schedule_retry();
                 }
                 link.conn = Some(conn);
                 link.phase = Phase::Connecting;
             }
             Err(err) => {
-                log::warn!("master {}: {err}", self.config.master);
+                papertrader_common::warn!("master {}: {err}", self.config.master);
                 self.schedule_retry();
             }
         }
@@ -227,7 +227,7 @@ impl Server {
         match (self.link.phase, instr) {
             (Phase::AwaitChallenge, Some(Instr::MasterChallenge)) => self.on_challenge(&f),
             (Phase::AwaitAccept, Some(Instr::LinkAccepted)) => {
-                log::info!("linked to the master at {}", self.config.master);
+                papertrader_common::info!("linked to the master at {}", self.config.master);
                 self.link.phase = Phase::Up;
                 self.link.backoff = FIRST_BACKOFF;
             }
@@ -303,7 +303,10 @@ impl Server {
                 self.worker_list = words.iter().map(|s| s.to_string()).collect();
             }
             Some(Instr::Quotes) => self.on_quotes(&f),
-            _ => log::warn!("master sent an unexpected control frame {}", f.instruction),
+            _ => papertrader_common::warn!(
+                "master sent an unexpected control frame {}",
+                f.instruction
+            ),
         }
     }
 
@@ -312,13 +315,15 @@ impl Server {
         match self.link.quotes.push(n, max, &f.data) {
             Ok(Some(payload)) => {
                 let (applied, skipped) = self.caches.lock().quotes.apply(&payload);
-                log::debug!("quotes: {applied} applied, {skipped} skipped");
+                papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
                 if skipped > 0 {
-                    log::warn!("quotes: {skipped} lines from the master did not parse");
+                    papertrader_common::warn!(
+                        "quotes: {skipped} lines from the master did not parse"
+                    );
                 }
             }
             Ok(None) => {}
-            Err(err) => log::warn!("quotes from the master: {err}"),
+            Err(err) => papertrader_common::warn!("quotes from the master: {err}"),
         }
     }
 
@@ -326,10 +331,10 @@ impl Server {
     /// to the client in its slot.
     fn on_reply(&mut self, f: Frame) {
         let Ok((prefix, rest)) = split_prefix(&f.data, 1) else {
-            return log::warn!("master reply without a REQID");
+            return papertrader_common::warn!("master reply without a REQID");
         };
         let Some(reqid) = prefix.first().and_then(|r| r.parse::<u64>().ok()) else {
-            return log::warn!("master reply with a bad REQID");
+            return papertrader_common::warn!("master reply with a bad REQID");
         };
         let stripped = Frame {
             argument_count: f.argument_count.saturating_sub(1),
@@ -339,7 +344,7 @@ impl Server {
         let is_data = stripped.instruction == Instr::Data.code();
         let last = !is_data || stripped.data_message_number >= stripped.data_message_max;
         let Some(pending) = self.pending.get_mut(&reqid) else {
-            return log::warn!("master answered unknown REQID {reqid}");
+            return papertrader_common::warn!("master answered unknown REQID {reqid}");
         };
         let token = pending.token;
         if let Note::History { payload, .. } = &mut pending.note
@@ -445,7 +450,7 @@ impl Server {
             return self.link_down(&format!("write: {end}"));
         }
         if let Err(err) = conn.update_interest(self.poll.registry()) {
-            log::error!("master link: reregister: {err}");
+            papertrader_common::error!("master link: reregister: {err}");
         }
     }
 
@@ -478,12 +483,12 @@ impl Server {
         self.link.quotes = Reassembler::new(MAX_QUOTES);
         self.schedule_retry();
         if was_up {
-            log::warn!(
+            papertrader_common::warn!(
                 "master link lost: {why}; retrying in {:?}",
                 self.link.retry_at - Instant::now()
             );
         } else {
-            log::warn!("master link not established: {why}");
+            papertrader_common::warn!("master link not established: {why}");
         }
         // The last list stays: clients that lose this worker's master link
         // are the ones that most need another worker's address.

@@ -37,6 +37,11 @@ fn run() -> Result<(), (u8, String)> {
     }
     let config = Arc::new(config);
     let oserr = |what: String| move |e: std::io::Error| (EX_OSERR, format!("{what}: {e}"));
+    if !flags.foreground {
+        // Before any thread; this command then waits for daemon::ready or
+        // for the error of any step below.
+        daemon::detach("ptworkerd", &config.pid_file).map_err(oserr("detach".into()))?;
+    }
     let std_listener = std::net::TcpListener::bind(config.listen)
         .map_err(oserr(format!("bind {}", config.listen)))?;
     std_listener
@@ -45,14 +50,12 @@ fn run() -> Result<(), (u8, String)> {
     let local = std_listener
         .local_addr()
         .map_err(oserr("listener".into()))?;
-    // Checked before detaching so that a bad key reaches the terminal.
+    // Checked before the threads start, so that a bad key stops the start.
     if let (Some(fpr), true) = (&config.worker_key, config.can_link()) {
         papertrader_common::gpg::Signer::new(Some(&config.gnupg_home), fpr)
             .map_err(|e| (EX_CONFIG, format!("worker_key: {e}")))?;
     }
-    if !flags.foreground {
-        daemon::detach(&config.pid_file).map_err(oserr("detach".into()))?;
-    }
+    // Starts the "log" thread.
     let log = ptlog::init(LogConfig {
         level: config.log_level,
         memory_entries: config.log_memory_entries,
@@ -61,7 +64,7 @@ fn run() -> Result<(), (u8, String)> {
     })
     .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
     daemon::exit_on_thread_panic();
-    log::info!(
+    papertrader_common::info!(
         "ptworkerd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         config.source
@@ -91,7 +94,9 @@ fn run() -> Result<(), (u8, String)> {
             Some(tx)
         }
         _ => {
-            log::warn!("uuid, worker_key and master_key are not all set: no master link");
+            papertrader_common::warn!(
+                "uuid, worker_key and master_key are not all set: no master link"
+            );
             None
         }
     };
@@ -111,8 +116,9 @@ fn run() -> Result<(), (u8, String)> {
         log: log.clone(),
     };
     let mut server = Server::new(parts).map_err(oserr("listener".into()))?;
-    log::info!("listening on {local}, master {}", config.master);
+    papertrader_common::info!("listening on {local}, master {}", config.master);
     println!("listening on {local}");
+    daemon::ready();
     let result = server.run();
     drop(server);
     drop(stop_tx);
@@ -122,7 +128,8 @@ fn run() -> Result<(), (u8, String)> {
     if !flags.foreground {
         let _ = std::fs::remove_file(&config.pid_file);
     }
-    log::info!("stopped");
-    let _ = log.flush();
+    papertrader_common::info!("stopped");
+    // Waits for the log thread: the process ends next.
+    let _ = log.flush_wait();
     result.map_err(oserr("event loop".into()))
 }

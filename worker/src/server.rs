@@ -177,19 +177,19 @@ impl Server {
         use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
         match sig {
             SIGTERM | SIGINT => {
-                log::info!("signal {sig}: shutting down");
+                papertrader_common::info!("signal {sig}: shutting down");
                 self.stopping = true;
             }
             SIGUSR1 => {
                 if let Err(err) = self.log.flush() {
-                    log::error!("SIGUSR1: log flush failed: {err}");
+                    papertrader_common::error!("SIGUSR1: log flush failed: {err}");
                 }
             }
-            // Reopens the log file under its name, for logrotate.
+            // Reopens the log file under its name, for logrotate; the log
+            // thread logs the outcome.
             signal_hook::consts::SIGHUP if self.config.log_file.is_some() => {
-                match self.log.set_file(self.config.log_file.clone()) {
-                    Ok(()) => log::info!("SIGHUP: log file reopened"),
-                    Err(err) => log::error!("SIGHUP: cannot reopen the log file: {err}"),
+                if let Err(err) = self.log.set_file(self.config.log_file.clone()) {
+                    papertrader_common::error!("SIGHUP: cannot reopen the log file: {err}");
                 }
             }
             _ => {}
@@ -207,7 +207,7 @@ impl Server {
             let text = format!("the worker is full ({} clients)", self.config.max_clients);
             let refusal = message::failure(Instr::ProtocolError, ReasonCode::Unavailable, text);
             let _ = stream.write(&refusal.to_bytes());
-            log::warn!("{peer}: refused, max_clients reached");
+            papertrader_common::warn!("{peer}: refused, max_clients reached");
             return;
         }
         let token = Token(self.next_token);
@@ -215,10 +215,10 @@ impl Server {
         let _ = stream.set_nodelay(true);
         let mut framed = Framed::new(stream, peer, Instant::now(), self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
-            log::error!("{peer}: cannot register: {err}");
+            papertrader_common::error!("{peer}: cannot register: {err}");
             return;
         }
-        log::debug!("{peer}: connected");
+        papertrader_common::debug!("{peer}: connected");
         self.clients.insert(token, Client::new(framed));
     }
 
@@ -275,7 +275,7 @@ impl Server {
             return;
         };
         client.framed.deregister(self.poll.registry());
-        log::debug!("{}: closed", client.peer());
+        papertrader_common::debug!("{}: closed", client.peer());
         for session in client.take_expirable() {
             self.caches.lock().sessions.forget(&session);
             self.session_closed(&session);
@@ -302,7 +302,7 @@ impl Server {
             .collect();
         for (token, why) in expired {
             if let Some(c) = self.clients.get(&token) {
-                log::info!("{}: {why}, disconnected", c.peer());
+                papertrader_common::info!("{}: {why}, disconnected", c.peer());
             }
             self.close_client(token);
         }
@@ -321,6 +321,6 @@ impl Server {
             self.close_client(token);
         }
         self.link_flush_now();
-        log::info!("closed every connection");
+        papertrader_common::info!("closed every connection");
     }
 }

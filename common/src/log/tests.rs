@@ -19,6 +19,7 @@ fn logger(file: &Path, memory_entries: usize, level: LevelFilter) -> Logger {
         file: Some(file.to_path_buf()),
         echo_stderr: false,
     })
+    .expect("log thread")
 }
 
 fn log_at(logger: &Logger, level: Level, message: &str) {
@@ -32,6 +33,8 @@ fn log_at(logger: &Logger, level: Level, message: &str) {
             .args(format_args!("{message}"))
             .build(),
     );
+    // What the log thread was handed is written before the test looks.
+    logger.settle();
 }
 
 fn lines(path: &Path) -> Vec<String> {
@@ -46,6 +49,7 @@ fn entry_line_format() {
         level: Level::Info,
         thread: "main".to_string(),
         module: Cow::Borrowed("master::server"),
+        function: None,
         file: Cow::Borrowed("master/src/server.rs"),
         line: Some(120),
         message: "listening on 127.0.0.1:2048".to_string(),
@@ -282,7 +286,8 @@ fn set_file_writes_old_entries_then_switches() {
 /// A logger whose stderr is the returned buffer.
 fn captured(config: LogConfig) -> (Logger, Arc<Mutex<Vec<u8>>>) {
     let out = Arc::new(Mutex::new(Vec::new()));
-    (Logger::with_stderr(config, out.clone()), out)
+    let log = Logger::with_stderr(config, out.clone()).expect("log thread");
+    (log, out)
 }
 
 fn text(out: &Mutex<Vec<u8>>) -> String {
@@ -382,4 +387,196 @@ fn write_error_does_not_panic_and_is_reported_once() {
     assert_eq!(lines(&path).len(), 1);
     assert_eq!(text(&out).lines().count(), 4);
     fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// A stderr that blocks every write until its gate opens.
+struct Stuck {
+    gate: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    out: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Write for Stuck {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let (open, opened) = &*self.gate;
+        let mut open = lock(open);
+        while !*open {
+            open = opened.wait(open).unwrap_or_else(PoisonError::into_inner);
+        }
+        lock(&self.out).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn log_calls_never_wait_for_a_stuck_log_thread_and_drops_are_counted() {
+    let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let stuck = Stuck {
+        gate: Arc::clone(&gate),
+        out: Arc::clone(&out),
+    };
+    let config = LogConfig {
+        memory_entries: 2,
+        ..LogConfig::default()
+    };
+    let log = Arc::new(Logger::with_stderr(config, Arc::new(Mutex::new(stuck))).expect("thread"));
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    let logging = Arc::clone(&log);
+    thread::spawn(move || {
+        for i in 0..10_000 {
+            logging.log(
+                &Record::builder()
+                    .level(Level::Info)
+                    .args(format_args!("entry {i}"))
+                    .build(),
+            );
+        }
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "log calls returned while the log thread was stuck"
+    );
+    let err = log.request_flush().expect_err("too far behind");
+    assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err}");
+    log.log(
+        &Record::builder()
+            .level(Level::Info)
+            .args(format_args!("entry 10000"))
+            .build(),
+    );
+    assert!(log.request_flush().is_err());
+    assert_eq!(log.len(), 1, "an unsent flush keeps the entries in memory");
+    *lock(&gate.0) = true;
+    gate.1.notify_all();
+    log.flush_entries().expect("written once unstuck");
+    let text = text(&out);
+    let (mut dropped, mut seen) = (0, Vec::new());
+    for line in text.lines() {
+        match line.split_once(" entries dropped: ") {
+            Some((head, _)) => {
+                dropped += head
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .expect("count")
+            }
+            None => seen.push(
+                line.rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .expect("entry number"),
+            ),
+        }
+    }
+    assert!(dropped > 0, "{text}");
+    assert_eq!(
+        seen.len() as u32 + dropped,
+        10_001,
+        "every entry written or counted"
+    );
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order");
+    assert_eq!(seen.last(), Some(&10_000));
+}
+
+#[test]
+fn reopen_requests_switch_files_and_log_the_outcome() {
+    let dir = temp_dir("reopen");
+    let (old, new) = (dir.join("old.log"), dir.join("new.log"));
+    let log = logger(&old, 10, LevelFilter::Info);
+    log_at(&log, Level::Info, "to old");
+    log.request_reopen(Some(dir.join("missing/x.log")))
+        .expect("asked");
+    log_at(&log, Level::Info, "still old");
+    log.request_reopen(Some(new.clone())).expect("asked");
+    log_at(&log, Level::Info, "to new");
+    log.request_flush().expect("asked");
+    log.settle();
+    let old_lines = lines(&old);
+    assert_eq!(old_lines.len(), 3, "{old_lines:?}");
+    assert!(old_lines[0].ends_with(" to old"));
+    assert!(
+        old_lines[1].contains(" ERROR [log] ")
+            && old_lines[1].contains("cannot reopen the log file: ")
+            && old_lines[1].contains("missing/x.log"),
+        "{}",
+        old_lines[1]
+    );
+    assert!(old_lines[2].ends_with(" still old"));
+    let new_lines = lines(&new);
+    assert_eq!(new_lines.len(), 2, "{new_lines:?}");
+    assert!(new_lines[0].ends_with(" log file reopened"));
+    assert!(new_lines[1].ends_with(" to new"));
+    fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// A named function that logs, as a daemon's code does.
+fn open_the_market(log: &Logger) {
+    info!(logger: log, "market {} open", "NYSE");
+}
+
+#[test]
+fn entry_names_the_function_it_was_logged_from() {
+    // The logging macros check the global level before the logger's.
+    ::log::set_max_level(LevelFilter::Trace);
+    let (log, _out) = captured(LogConfig::default());
+    open_the_market(&log);
+    let in_closure = || warn!(logger: &log, "from a closure");
+    in_closure();
+    // Another crate's record: its target is its module path.
+    log_at(&log, Level::Error, "from elsewhere");
+    let entries = log.entries_snapshot();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(
+        entries[0].function.as_deref(),
+        Some("papertrader_common::log::tests::open_the_market")
+    );
+    assert_eq!(entries[0].module, "papertrader_common::log::tests");
+    assert_eq!(entries[0].message, "market NYSE open");
+    let line = entries[0].to_string();
+    assert!(
+        line.contains(" papertrader_common::log::tests::open_the_market tests.rs:"),
+        "{line}"
+    );
+    assert_eq!(
+        entries[1].function.as_deref(),
+        Some("papertrader_common::log::tests::entry_names_the_function_it_was_logged_from"),
+        "a closure is its function's"
+    );
+    assert_eq!(entries[2].function, None);
+    assert!(
+        entries[2]
+            .to_string()
+            .contains(" master::server server.rs:120 "),
+        "{}",
+        entries[2]
+    );
+}
+
+#[test]
+fn function_path_strips_the_marker_and_closures() {
+    let cases = [
+        ("a::b::run::__papertrader_log_fn", Some("a::b::run")),
+        (
+            "a::S<_>::go::{{closure}}::{{closure}}::__papertrader_log_fn",
+            Some("a::S<_>::go"),
+        ),
+        (
+            "<a::S as core::fmt::Display>::fmt::__papertrader_log_fn",
+            Some("<a::S as core::fmt::Display>::fmt"),
+        ),
+        (
+            "a::b::{{closure}}::inner::__papertrader_log_fn",
+            Some("a::b::inner"),
+        ),
+        ("rustls::conn", None),
+        ("custom target", None),
+    ];
+    for (target, function) in cases {
+        assert_eq!(function_path(target).as_deref(), function, "{target}");
+    }
 }

@@ -54,7 +54,7 @@ fn create_private(path: &Path) -> Result<(), DbError> {
             if let Ok(meta) = std::fs::metadata(path)
                 && meta.permissions().mode() & 0o077 != 0
             {
-                log::warn!(
+                papertrader_common::warn!(
                     "{}: database file is accessible to group or others (mode {:o})",
                     path.display(),
                     meta.permissions().mode() & 0o777
@@ -72,9 +72,23 @@ fn create_private(path: &Path) -> Result<(), DbError> {
 fn configure(conn: &Connection, path: &Path) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|err| DbError::sqlite(path, "cannot set busy_timeout", err))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(|err| DbError::sqlite(path, "cannot set journal_mode=WAL", err))?;
+    // Changing the journal mode takes a lock the busy handler does not
+    // wait for, so two first opens at once retry here instead of failing.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mode: String = loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            result => {
+                break result
+                    .map_err(|err| DbError::sqlite(path, "cannot set journal_mode=WAL", err))?;
+            }
+        }
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(DbError {
             path: path.to_path_buf(),
@@ -118,7 +132,7 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), DbError> {
     }
     tx.commit()
         .map_err(sql_err("cannot commit the migration transaction"))?;
-    log::info!(
+    papertrader_common::info!(
         "{}: database schema migrated from version {found} to {known}",
         path.display()
     );

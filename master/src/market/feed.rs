@@ -113,7 +113,7 @@ impl Feed {
         if self.saved != assets {
             match store::save_assets(&self.conn, assets) {
                 Ok(()) => self.saved = assets.to_vec(),
-                Err(err) => log::error!("cannot save the asset list: {err}"),
+                Err(err) => papertrader_common::error!("cannot save the asset list: {err}"),
             }
         }
         self.backfill(source, assets);
@@ -129,10 +129,13 @@ impl Feed {
                     .collect();
                 let _ = self.trades.send(TradeMsg::Prices(prices, now));
             }
-            Err(err) => log::warn!("{} source: {err}; keeping the last prices", source.name()),
+            Err(err) => papertrader_common::warn!(
+                "{} source: {err}; keeping the last prices",
+                source.name()
+            ),
         }
         if started.elapsed() > self.config.interval {
-            log::warn!(
+            papertrader_common::warn!(
                 "{} source took {:?}, longer than update_interval",
                 source.name(),
                 started.elapsed()
@@ -142,7 +145,7 @@ impl Feed {
             Ok(payload) => {
                 notifier.send(Event::Quotes(payload));
             }
-            Err(err) => log::error!("cannot read back the quotes: {err}"),
+            Err(err) => papertrader_common::error!("cannot read back the quotes: {err}"),
         }
     }
 
@@ -153,8 +156,8 @@ impl Feed {
             Ok(stored)
         });
         match result {
-            Ok(n) => log::debug!("stored {n} ticks"),
-            Err(err) => log::error!("cannot store ticks: {err}"),
+            Ok(n) => papertrader_common::debug!("stored {n} ticks"),
+            Err(err) => papertrader_common::error!("cannot store ticks: {err}"),
         }
     }
 
@@ -176,7 +179,7 @@ impl Feed {
                     }
                     Ok(false) => {}
                     Err(err) => {
-                        log::error!("cannot read the history of {symbol}: {err}");
+                        papertrader_common::error!("cannot read the history of {symbol}: {err}");
                         self.seen.remove(symbol);
                         continue;
                     }
@@ -192,13 +195,13 @@ impl Feed {
             match self.fetch_history(source, asset, today) {
                 Ok(n) => {
                     if n > 0 {
-                        log::info!("{symbol}: back-filled {n} daily bars");
+                        papertrader_common::info!("{symbol}: back-filled {n} daily bars");
                     }
                     self.backfilled.insert(symbol.clone());
                     self.retry_at.remove(symbol);
                 }
                 Err(err) => {
-                    log::warn!(
+                    papertrader_common::warn!(
                         "{symbol}: no history from the {} source: {err}; retrying in an hour",
                         source.name()
                     );
@@ -232,8 +235,8 @@ impl Feed {
         let before = Timestamp(Timestamp::now().0.saturating_sub(retention));
         match store::purge_ticks(&self.conn, before) {
             Ok(0) => {}
-            Ok(n) => log::info!("purged {n} ticks older than the retention"),
-            Err(err) => log::error!("cannot purge old ticks: {err}"),
+            Ok(n) => papertrader_common::info!("purged {n} ticks older than the retention"),
+            Err(err) => papertrader_common::error!("cannot purge old ticks: {err}"),
         }
     }
 }

@@ -209,7 +209,9 @@ impl BadLines {
     fn warn(&self, shown_url: &str) {
         if let Some((number, err)) = &self.first {
             let count = self.count;
-            log::warn!("GET {shown_url}: skipped {count} malformed lines; line {number}: {err}");
+            papertrader_common::warn!(
+                "GET {shown_url}: skipped {count} malformed lines; line {number}: {err}"
+            );
         }
     }
 }

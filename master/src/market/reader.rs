@@ -82,7 +82,7 @@ fn data_fail(reqid: &str, reason: &Reason) -> Vec<Frame> {
             data,
         )],
         Err(err) => {
-            log::warn!("a dataFail for a REQID of {} bytes: {err}", reqid.len());
+            papertrader_common::warn!("a dataFail for a REQID of {} bytes: {err}", reqid.len());
             Vec::new()
         }
     }
@@ -146,7 +146,7 @@ fn listed_asset(listed: &[Asset], symbol: &Symbol) -> Result<(), Reason> {
 
 /// Logs a failed history read; the client sees `internal`.
 fn internal(symbol: &Symbol, err: rusqlite::Error) -> Reason {
-    log::error!("history query for {symbol}: {err}");
+    papertrader_common::error!("history query for {symbol}: {err}");
     Reason::new(
         ReasonCode::Internal,
         "the history could not be read; try again",
@@ -199,7 +199,7 @@ fn info(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Result<String, R
 /// chunk`), or a `dataFail` `internal` for a payload that cannot be sent.
 pub fn packets(reqid: &str, payload: &[u8]) -> Vec<Frame> {
     transfer::packets(Instr::Data, payload, Some(reqid)).unwrap_or_else(|err| {
-        log::error!("cannot send a data answer: {err}");
+        papertrader_common::error!("cannot send a data answer: {err}");
         let text = "the answer is too large to send; nothing was changed";
         data_fail(reqid, &Reason::new(ReasonCode::Internal, text))
     })

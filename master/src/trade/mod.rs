@@ -110,7 +110,7 @@ pub fn avg_cost(cost: i64, quantity: i64) -> Money {
 /// Logs the detail of a server-side fault and returns the `internal` reason
 /// the client sees, which never carries the detail.
 fn internal(what: &str, err: impl Display) -> Reason {
-    log::error!("{what}: {err}");
+    papertrader_common::error!("{what}: {err}");
     Reason::new(ReasonCode::Internal, INTERNAL)
 }
 

@@ -158,7 +158,7 @@ impl Queue {
         let (outcomes, unpriced) = match result {
             Ok(done) => done,
             Err(err) => {
-                log::error!(
+                papertrader_common::error!(
                     "trade batch of {} orders failed and was rolled back: {err}",
                     orders.len()
                 );
@@ -172,7 +172,7 @@ impl Queue {
                 return self.send_replies(replies.collect());
             }
         };
-        log::debug!(
+        papertrader_common::debug!(
             "trade batch: {} orders in {:?}",
             outcomes.len(),
             started.elapsed()
@@ -242,7 +242,7 @@ impl Queue {
         if waiting.is_empty() {
             return;
         }
-        log::info!(
+        papertrader_common::info!(
             "{} queued orders answered unavailable at shutdown",
             waiting.len()
         );
