@@ -87,6 +87,25 @@ pub fn finish(name: &str, result: Result<(), (u8, String)>) -> ExitCode {
     }
 }
 
+/// Starts the log system (and so its "log" thread) after detaching, and
+/// makes a dead thread take the daemon down.
+pub fn start_logging(config: crate::log::LogConfig) -> Result<crate::log::LogHandle, (u8, String)> {
+    let log = crate::log::init(config).map_err(|e| (EX_SOFTWARE, format!("logger: {e}")))?;
+    exit_on_thread_panic();
+    Ok(log)
+}
+
+/// The last steps of a daemon that stopped: its pid file goes (when it
+/// detached), "stopped" is logged, and the log thread writes everything
+/// out before the process ends.
+pub fn stopped(log: &crate::log::LogHandle, pid_file: Option<&Path>) {
+    if let Some(pid_file) = pid_file {
+        let _ = fs::remove_file(pid_file);
+    }
+    info!("stopped");
+    let _ = log.flush_wait();
+}
+
 /// A dead thread takes the daemon down rather than leave it half alive:
 /// after the log system's hook has recorded and flushed the panic, exit
 /// (telling the command waiting for a detached daemon, during start-up).

@@ -69,44 +69,20 @@ fn run() -> Result<(), (u8, String)> {
     }
     let (std_listener, control_listener) = prepare(&config)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
-    // Starts the "log" thread.
-    let log = ptlog::init(LogConfig {
+    let log = daemon::start_logging(LogConfig {
         level: config.log_level,
         memory_entries: config.log_memory_entries,
         file: config.log_file.clone(),
         echo_stderr: flags.foreground,
-    })
-    .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
-    daemon::exit_on_thread_panic();
+    })?;
     papertrader_common::info!(
         "ptmasterd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         config.source
     );
-
-    let poll = Poll::new().map_err(oserr("poll"))?;
-    let waker = Server::waker(&poll).map_err(oserr("waker"))?;
-    let (notifier, events) = event::notifier(waker);
     let assets = Arc::new(parking_lot::RwLock::new(assets));
-    let helpers = spawn_helpers(&config, &assets, source, control_listener, &notifier, &log)?;
-    papertrader_common::threads::spawn_signals(notifier, Event::Signal)
-        .map_err(oserr("signal thread"))?;
-
-    let parts = Parts {
-        config: config.clone(),
-        poll,
-        listener: mio::net::TcpListener::from_std(std_listener),
-        registry,
-        auth_tx: helpers.auth_tx,
-        gpg_tx: helpers.gpg_tx,
-        data_tx: helpers.data_tx,
-        trade_tx: helpers.trade_tx,
-        control_tx: helpers.control_tx,
-        assets,
-        events,
-        log: log.clone(),
-    };
-    let mut server = Server::new(parts).map_err(oserr("listener"))?;
+    let listeners = (std_listener, control_listener);
+    let (mut server, helpers) = start(&config, listeners, registry, assets, source, &log)?;
     papertrader_common::info!("listening on {local}");
     println!("listening on {local}");
     daemon::ready();
@@ -119,13 +95,57 @@ fn run() -> Result<(), (u8, String)> {
         let _ = handle.join();
     }
     let _ = std::fs::remove_file(&config.control_socket);
-    if !flags.foreground {
-        let _ = std::fs::remove_file(&config.pid_file);
-    }
-    papertrader_common::info!("stopped");
-    // Waits for the log thread: the process ends next.
-    let _ = log.flush_wait();
+    daemon::stopped(&log, (!flags.foreground).then_some(&*config.pid_file));
     result.map_err(oserr("event loop"))
+}
+
+/// Starts every helper thread and builds the event loop's server.
+fn start(
+    config: &Arc<Config>,
+    (std_listener, control_listener): (TcpListener, UnixListener),
+    registry: Registry,
+    assets: Arc<parking_lot::RwLock<Vec<market::Asset>>>,
+    source: Box<dyn PriceSource>,
+    log: &ptlog::LogHandle,
+) -> Result<(Server, Running), (u8, String)> {
+    let poll = Poll::new().map_err(oserr("poll"))?;
+    let waker = Server::waker(&poll).map_err(oserr("waker"))?;
+    let (notifier, events) = event::notifier(waker);
+    let Helpers {
+        auth_tx,
+        gpg_tx,
+        data_tx,
+        trade_tx,
+        control_tx,
+        feed_stop,
+        threads,
+    } = spawn_helpers(config, &assets, source, control_listener, &notifier, log)?;
+    papertrader_common::threads::spawn_signals(notifier, Event::Signal)
+        .map_err(oserr("signal thread"))?;
+    let parts = Parts {
+        config: config.clone(),
+        poll,
+        listener: mio::net::TcpListener::from_std(std_listener),
+        registry,
+        auth_tx,
+        gpg_tx,
+        data_tx,
+        trade_tx,
+        control_tx,
+        assets,
+        events,
+        log: log.clone(),
+    };
+    let server = Server::new(parts).map_err(oserr("listener"))?;
+    Ok((server, Running { feed_stop, threads }))
+}
+
+/// What `run` keeps of the helpers: their threads, and the sender whose
+/// drop stops the asset thread. The job senders live in the server, so
+/// dropping it stops the rest.
+struct Running {
+    feed_stop: Sender<()>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 fn oserr(what: &str) -> impl Fn(std::io::Error) -> (u8, String) + '_ {
@@ -200,22 +220,7 @@ fn spawn_helpers(
         notifier.clone(),
     )
     .map_err(oserr("auth threads"))?;
-    let gpg_tx = match &config.master_key {
-        Some(fpr) => {
-            let (tx, rx) = crossbeam_channel::bounded(GPG_QUEUE);
-            let home = config.gnupg_home.clone();
-            let handle = gpg_thread::spawn(home, fpr.clone(), rx, notifier.clone())
-                .map_err(|e| (EX_CONFIG, format!("master_key {fpr}: {e}")))?;
-            threads.push(handle);
-            Some(tx)
-        }
-        None => {
-            papertrader_common::warn!(
-                "no master_key configured: every worker link will be refused"
-            );
-            None
-        }
-    };
+    let gpg_tx = spawn_gpg(config, notifier, &mut threads)?;
     let (data_tx, data_rx) = crossbeam_channel::bounded(DATA_QUEUE);
     let readers = (0..config.data_threads)
         .map(|_| open_db(config))
@@ -267,6 +272,24 @@ fn spawn_helpers(
         feed_stop,
         threads,
     })
+}
+
+/// The gpg thread, when a master key is configured.
+fn spawn_gpg(
+    config: &Config,
+    notifier: &Notifier,
+    threads: &mut Vec<JoinHandle<()>>,
+) -> Result<Option<Sender<gpg_thread::GpgJob>>, (u8, String)> {
+    let Some(fpr) = &config.master_key else {
+        papertrader_common::warn!("no master_key configured: every worker link will be refused");
+        return Ok(None);
+    };
+    let (tx, rx) = crossbeam_channel::bounded(GPG_QUEUE);
+    let home = config.gnupg_home.clone();
+    let handle = gpg_thread::spawn(home, fpr.clone(), rx, notifier.clone())
+        .map_err(|e| (EX_CONFIG, format!("master_key {fpr}: {e}")))?;
+    threads.push(handle);
+    Ok(Some(tx))
 }
 
 fn load_assets(config: &Config) -> Result<Vec<market::Asset>, (u8, String)> {

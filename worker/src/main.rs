@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use mio::Poll;
 use papertrader_common::daemon;
@@ -36,61 +37,86 @@ fn run() -> Result<(), (u8, String)> {
         config.log_level = config.log_level.max(log::LevelFilter::Debug);
     }
     let config = Arc::new(config);
-    let oserr = |what: String| move |e: std::io::Error| (EX_OSERR, format!("{what}: {e}"));
     if !flags.foreground {
         // Before any thread; this command then waits for daemon::ready or
         // for the error of any step below.
-        daemon::detach("ptworkerd", &config.pid_file).map_err(oserr("detach".into()))?;
+        daemon::detach("ptworkerd", &config.pid_file).map_err(oserr("detach"))?;
     }
-    let std_listener = std::net::TcpListener::bind(config.listen)
-        .map_err(oserr(format!("bind {}", config.listen)))?;
-    std_listener
-        .set_nonblocking(true)
-        .map_err(oserr("listener".into()))?;
-    let local = std_listener
-        .local_addr()
-        .map_err(oserr("listener".into()))?;
+    let std_listener = bind(&config)?;
+    let local = std_listener.local_addr().map_err(oserr("listener"))?;
     // Checked before the threads start, so that a bad key stops the start.
     if let (Some(fpr), true) = (&config.worker_key, config.can_link()) {
         papertrader_common::gpg::Signer::new(Some(&config.gnupg_home), fpr)
             .map_err(|e| (EX_CONFIG, format!("worker_key: {e}")))?;
     }
-    // Starts the "log" thread.
-    let log = ptlog::init(LogConfig {
+    let log = daemon::start_logging(LogConfig {
         level: config.log_level,
         memory_entries: config.log_memory_entries,
         file: config.log_file.clone(),
         echo_stderr: flags.foreground,
-    })
-    .map_err(|e| (daemon::EX_SOFTWARE, format!("logger: {e}")))?;
-    daemon::exit_on_thread_panic();
+    })?;
     papertrader_common::info!(
         "ptworkerd {} starting with {}",
         env!("CARGO_PKG_VERSION"),
         config.source
     );
+    let (mut server, helpers) = start(&config, std_listener, &log)?;
+    papertrader_common::info!("listening on {local}, master {}", config.master);
+    println!("listening on {local}");
+    daemon::ready();
+    let result = server.run();
+    drop(server);
+    drop(helpers.cache_stop);
+    for handle in helpers.threads {
+        let _ = handle.join();
+    }
+    daemon::stopped(&log, (!flags.foreground).then_some(&*config.pid_file));
+    result.map_err(oserr("event loop"))
+}
 
-    let poll = Poll::new().map_err(oserr("poll".into()))?;
-    let waker = Server::waker(&poll).map_err(oserr("waker".into()))?;
+fn oserr(what: &str) -> impl Fn(std::io::Error) -> (u8, String) + '_ {
+    move |e| (EX_OSERR, format!("{what}: {e}"))
+}
+
+/// The client port, bound and non-blocking.
+fn bind(config: &Config) -> Result<std::net::TcpListener, (u8, String)> {
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| (EX_OSERR, format!("bind {}: {e}", config.listen)))?;
+    listener.set_nonblocking(true).map_err(oserr("listener"))?;
+    Ok(listener)
+}
+
+/// Threads to join at the end, and the sender whose drop stops the cache.
+struct Helpers {
+    threads: Vec<JoinHandle<()>>,
+    cache_stop: crossbeam_channel::Sender<()>,
+}
+
+/// Starts the helper threads (gpg, cache, signals) and builds the server.
+fn start(
+    config: &Arc<Config>,
+    std_listener: std::net::TcpListener,
+    log: &ptlog::LogHandle,
+) -> Result<(Server, Helpers), (u8, String)> {
+    let poll = Poll::new().map_err(oserr("poll"))?;
+    let waker = Server::waker(&poll).map_err(oserr("waker"))?;
     let (notifier, events) = event::notifier(waker);
     let caches = Arc::new(Mutex::new(Caches::new(
         config.session_cache_ttl,
         config.history_cache_ttl,
         config.history_cache_bytes,
     )));
-    let mut handles = Vec::new();
+    let mut threads = Vec::new();
     let gpg_tx = match (&config.worker_key, config.can_link()) {
         (Some(fpr), true) => {
             let (tx, rx) = crossbeam_channel::bounded(4);
             let home = config.gnupg_home.clone();
             let handle =
                 gpg_thread::spawn(home, fpr.clone(), rx, notifier.clone()).map_err(|e| {
-                    (
-                        EX_CONFIG,
-                        format!("worker_key {fpr} in {}: {e}", config.gnupg_home.display()),
-                    )
+                    let home = config.gnupg_home.display();
+                    (EX_CONFIG, format!("worker_key {fpr} in {home}: {e}"))
                 })?;
-            handles.push(handle);
+            threads.push(handle);
             Some(tx)
         }
         _ => {
@@ -100,36 +126,25 @@ fn run() -> Result<(), (u8, String)> {
             None
         }
     };
-    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
-    handles.push(cache_thread::spawn(caches.clone(), stop_rx).map_err(oserr("cache".into()))?);
+    let (cache_stop, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    threads.push(cache_thread::spawn(caches.clone(), stop_rx).map_err(oserr("cache"))?);
     papertrader_common::threads::spawn_signals(notifier, Event::Signal)
-        .map_err(oserr("signal thread".into()))?;
-
-    let listener = mio::net::TcpListener::from_std(std_listener);
+        .map_err(oserr("signal thread"))?;
     let parts = Parts {
         config: config.clone(),
         poll,
-        listener,
+        listener: mio::net::TcpListener::from_std(std_listener),
         caches,
         gpg_tx,
         events,
         log: log.clone(),
     };
-    let mut server = Server::new(parts).map_err(oserr("listener".into()))?;
-    papertrader_common::info!("listening on {local}, master {}", config.master);
-    println!("listening on {local}");
-    daemon::ready();
-    let result = server.run();
-    drop(server);
-    drop(stop_tx);
-    for handle in handles {
-        let _ = handle.join();
-    }
-    if !flags.foreground {
-        let _ = std::fs::remove_file(&config.pid_file);
-    }
-    papertrader_common::info!("stopped");
-    // Waits for the log thread: the process ends next.
-    let _ = log.flush_wait();
-    result.map_err(oserr("event loop".into()))
+    let server = Server::new(parts).map_err(oserr("listener"))?;
+    Ok((
+        server,
+        Helpers {
+            threads,
+            cache_stop,
+        },
+    ))
 }

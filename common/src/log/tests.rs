@@ -1,6 +1,8 @@
 //! Tests of the log module.
 
 use super::*;
+use ::log::Level;
+use std::borrow::Cow;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
