@@ -4,7 +4,7 @@
 //! event loop (`server`, with `link` for handshakes and keepalive, `route`
 //! for forwarded requests and `admin` for ptctl's loop commands); the
 //! `auth-N` pool (`auth_thread`), `gpg` (`gpg_thread`), `data-N`
-//! (`market::reader`), `asset` (`market::feed`), `trade`
+//! (`data`), `asset` (`market::feed`), `trade`
 //! (`trade::queue`), `control` (`control`) and `signals`
 //! (`papertrader_common::threads`) do the rest, and hand results back
 //! through channels and a `mio::Waker` (`event`).
@@ -14,6 +14,7 @@ pub mod auth;
 pub mod auth_thread;
 pub mod config;
 pub mod control;
+pub mod data;
 pub mod db;
 pub mod event;
 pub mod gpg_thread;

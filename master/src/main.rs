@@ -24,7 +24,7 @@ use papertrader_master::ratelimit::RateLimiter;
 use papertrader_master::registry::Registry;
 use papertrader_master::server::{Parts, Server};
 use papertrader_master::trade::queue as trade_queue;
-use papertrader_master::{auth_thread, control, db, event::Event, gpg_thread, market};
+use papertrader_master::{auth_thread, control, data, db, event::Event, gpg_thread, market};
 use parking_lot::Mutex;
 
 const EX_OSERR: u8 = 71;
@@ -187,7 +187,7 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
 struct Helpers {
     auth_tx: Sender<auth_thread::AuthJob>,
     gpg_tx: Option<Sender<gpg_thread::GpgJob>>,
-    data_tx: Sender<market::reader::DataJob>,
+    data_tx: Sender<data::DataJob>,
     trade_tx: Sender<trade_queue::TradeMsg>,
     control_tx: control::ControlTx,
     feed_stop: Sender<()>,
@@ -225,7 +225,7 @@ fn spawn_helpers(
     let readers = (0..config.data_threads)
         .map(|_| open_db(config))
         .collect::<Result<_, _>>()?;
-    let data = market::reader::spawn(readers, assets.clone(), data_rx, notifier.clone())
+    let data = data::spawn(readers, assets.clone(), data_rx, notifier.clone())
         .map_err(oserr("data threads"))?;
     threads.extend(data);
     let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);

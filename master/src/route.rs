@@ -12,8 +12,8 @@ use papertrader_common::value::{Reason, ReasonCode};
 use papertrader_common::{Frame, Instr, MessageType};
 
 use crate::auth_thread::{AuthJob, AuthWork};
+use crate::data::DataJob;
 use crate::link::Role;
-use crate::market::reader::DataJob;
 use crate::server::Server;
 use crate::trade::queue::{Arrival, TradeMsg};
 

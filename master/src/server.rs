@@ -22,11 +22,11 @@ use papertrader_common::value::Timestamp;
 use crate::auth_thread::AuthJob;
 use crate::config::Config;
 use crate::control::{ControlJob, ControlTx};
+use crate::data::DataJob;
 use crate::event::Event;
 use crate::gpg_thread::GpgJob;
 use crate::link::Role;
 use crate::market::Asset;
-use crate::market::reader::DataJob;
 use crate::registry::Registry;
 use crate::trade::queue::TradeMsg;
 

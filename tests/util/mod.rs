@@ -7,13 +7,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-/// Path of a workspace binary, built beforehand by `cargo build --bins`.
+/// Path of a workspace binary, built beforehand by `cargo build --bins`;
+/// `PT_BIN_DIR` names another directory (a benchmark comparing two builds
+/// drives both with the same client).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
+    let built = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
+        .expect("target/<profile>/deps")
+        .to_path_buf();
+    let dir = std::env::var_os("PT_BIN_DIR").map_or(built, PathBuf::from);
     let path = dir.join(name);
     assert!(
         path.exists(),

@@ -8,7 +8,6 @@
 pub mod assets;
 pub mod feed;
 pub mod http;
-pub mod reader;
 pub mod source;
 pub mod store;
 

@@ -1,4 +1,4 @@
-//! The "data" threads: answer the data instructions (PROTOCOL.md section
+//! The "data-N" threads: answer the data instructions (PROTOCOL.md section
 //! 4, codes 16-22 and 26) from SQLite. Each owns a read connection (WAL
 //! lets readers run beside the writer) and turns an answer into REQID-
 //! tagged `data` packets for the event loop to send.
@@ -18,8 +18,8 @@ use papertrader_common::{Frame, Instr, MessageType};
 use parking_lot::RwLock;
 use rusqlite::Connection;
 
-use super::{Asset, assets, store};
 use crate::event::{Event, Notifier};
+use crate::market::{Asset, assets, store};
 
 /// A data request forwarded by a worker.
 #[derive(Debug)]
