@@ -113,7 +113,8 @@ pub struct Framed<T> {
     peer: SocketAddr,
     decoder: Decoder,
     out: Vec<u8>,
-    max_output: usize,
+    /// u32 keeps an idle connection small; caps go up to 4 GiB.
+    max_output: u32,
     last_rx: Instant,
     partial_since: Option<Instant>,
     close_when_flushed: bool,
@@ -130,7 +131,7 @@ impl<T: Transport> Framed<T> {
             peer,
             decoder: Decoder::new(),
             out: Vec::new(),
-            max_output,
+            max_output: u32::try_from(max_output).unwrap_or(u32::MAX),
             last_rx: now,
             partial_since: None,
             close_when_flushed: false,
@@ -274,7 +275,7 @@ impl<T: Transport> Framed<T> {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(End::Failed(e)),
             _ => {}
         }
-        if self.out.len() + waiting > self.max_output {
+        if self.out.len() + waiting > self.max_output as usize {
             return Err(End::NotReading);
         }
         if self.close_when_flushed && self.out.is_empty() && !self.io.wants_write() {

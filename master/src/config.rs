@@ -192,7 +192,7 @@ impl Config {
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
             link_timeout: c.take(conf.duration("link_timeout", secs(30))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
-            max_output: c.take(conf.u64("max_output", 64 << 20, 65_552..=1 << 32)) as usize,
+            max_output: c.take(conf.u64("max_output", 64 << 20, 65_552..=1 << 31)) as usize,
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),

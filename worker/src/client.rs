@@ -34,7 +34,9 @@ pub struct Client {
     session: Option<SessionId>,
     /// A `switchState` is waiting for the master; later frames wait too.
     switching: bool,
-    held: VecDeque<Frame>,
+    /// Frames that came during the switch, boxed: most connections
+    /// never hold any, and an idle connection's size is what 10 000 cost.
+    held: Option<Box<VecDeque<Frame>>>,
     /// Expirable sessions created by `login` on this connection: the master
     /// hears `sessionClosed` for each when it closes.
     expirable: Vec<SessionId>,
@@ -49,7 +51,7 @@ impl Client {
             state: State::Command,
             session: None,
             switching: false,
-            held: VecDeque::new(),
+            held: None,
             expirable: Vec::new(),
         }
     }
@@ -176,16 +178,17 @@ impl Client {
     /// Holds a frame that arrived while a `switchState` was in flight;
     /// false if the client has sent too many.
     pub fn hold(&mut self, frame: Frame) -> bool {
-        if self.held.len() >= MAX_HELD {
+        let held = self.held.get_or_insert_default();
+        if held.len() >= MAX_HELD {
             return false;
         }
-        self.held.push_back(frame);
+        held.push_back(frame);
         true
     }
 
     /// Frames held during a `switchState`, in order.
     pub fn take_held(&mut self) -> VecDeque<Frame> {
-        std::mem::take(&mut self.held)
+        self.held.take().map(|held| *held).unwrap_or_default()
     }
 
     /// Writes what the socket takes; `Err` says why the connection ends
