@@ -345,5 +345,53 @@ impl<T: Transport + Source> Framed<T> {
     }
 }
 
+/// The connections an event loop owns, seen from the read path, so that
+/// path is written once: read what a ready connection has, hand its frames
+/// to the loop in order (stopping if one of them closed the connection),
+/// then say how the read ended. See [`on_ready`].
+pub trait Conns {
+    /// The transport of these connections.
+    type Io: Transport;
+    /// The connection `token` and the loop's read buffer, if it is open.
+    fn framed(&mut self, token: Token) -> Option<(&mut Framed<Self::Io>, &mut [u8])>;
+    /// Writes what `token` has queued (and closes it if it must).
+    fn flush(&mut self, token: Token);
+    /// One whole frame from `token`.
+    fn on_frame(&mut self, token: Token, frame: Frame);
+    /// `token` ended after its last frames: answer a malformed frame
+    /// (`protocolError`, then close once written) or close now.
+    fn on_end(&mut self, token: Token, end: End);
+}
+
+/// Readiness of `token`: writes what waits, then reads and dispatches.
+pub fn on_ready<C: Conns>(conns: &mut C, token: Token, readable: bool, writable: bool) {
+    if writable {
+        conns.flush(token);
+    }
+    if !readable {
+        return;
+    }
+    let Some((framed, buf)) = conns.framed(token) else {
+        return;
+    };
+    let input = framed.read(Instant::now(), buf);
+    for frame in input.frames {
+        if conns.framed(token).is_none() {
+            return;
+        }
+        conns.on_frame(token, frame);
+    }
+    let Some((framed, _)) = conns.framed(token) else {
+        return;
+    };
+    match input.end {
+        Some(end) => {
+            end.log(framed.peer());
+            conns.on_end(token, end);
+        }
+        None => conns.flush(token),
+    }
+}
+
 #[cfg(test)]
 mod tests;

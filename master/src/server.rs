@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
 use papertrader_common::Frame;
-use papertrader_common::framed::{End, Framed};
+use papertrader_common::framed::{self, Conns, End, Framed};
 use papertrader_common::listen::Listener;
 use papertrader_common::log::LogHandle;
 use papertrader_common::message;
@@ -175,7 +175,7 @@ impl Server {
                 match ev.token() {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_events(),
-                    token => self.conn_ready(token, ev.is_readable(), ev.is_writable()),
+                    token => framed::on_ready(self, token, ev.is_readable(), ev.is_writable()),
                 }
             }
             // A wake may race a poll that returned for sockets: drain anyway.
@@ -204,7 +204,7 @@ impl Server {
             let _ = self.poll.poll(&mut events, Some(Duration::from_millis(20)));
             for ev in events.iter() {
                 if ev.token() != LISTENER && ev.token() != WAKER {
-                    self.conn_ready(ev.token(), false, ev.is_writable());
+                    framed::on_ready(self, ev.token(), false, ev.is_writable());
                 }
             }
             self.drain_events();
@@ -280,39 +280,6 @@ impl Server {
         }
     }
 
-    fn conn_ready(&mut self, token: Token, readable: bool, writable: bool) {
-        if writable {
-            self.flush(token);
-        }
-        if !readable {
-            return;
-        }
-        let Some(conn) = self.conns.get_mut(&token) else {
-            return;
-        };
-        let input = conn.framed.read(Instant::now(), &mut self.read_buf);
-        for frame in input.frames {
-            if !self.conns.contains_key(&token) {
-                return;
-            }
-            self.handle_frame(token, frame);
-        }
-        match input.end {
-            None => {}
-            Some(end) => {
-                if let Some(conn) = self.conns.get(&token) {
-                    end.log(conn.peer());
-                }
-                match end {
-                    End::Malformed(err) => {
-                        self.send_and_close(token, &message::protocol_error(&err.error));
-                    }
-                    _ => self.close(token),
-                }
-            }
-        }
-    }
-
     /// Queues `frame` for `token` and writes what the socket takes now.
     pub(crate) fn send(&mut self, token: Token, frame: &Frame) {
         let Some(conn) = self.conns.get_mut(&token) else {
@@ -328,15 +295,6 @@ impl Server {
             conn.framed.close_when_flushed();
         }
         self.send(token, frame);
-    }
-
-    fn flush(&mut self, token: Token) {
-        let Some(conn) = self.conns.get_mut(&token) else {
-            return;
-        };
-        if conn.framed.pump(self.poll.registry(), 0).is_err() {
-            self.close(token);
-        }
     }
 
     /// Drops a connection; a worker link leaves the worker list.
@@ -411,5 +369,34 @@ pub(crate) fn reopen_log(log: &LogHandle, file: &Option<std::path::PathBuf>) {
     }
     if let Err(err) = log.set_file(file.clone()) {
         papertrader_common::error!("cannot reopen the log file: {err}");
+    }
+}
+
+impl Conns for Server {
+    type Io = TcpStream;
+
+    fn framed(&mut self, token: Token) -> Option<(&mut Framed<TcpStream>, &mut [u8])> {
+        let conn = self.conns.get_mut(&token)?;
+        Some((&mut conn.framed, &mut self.read_buf))
+    }
+
+    fn flush(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        if conn.framed.pump(self.poll.registry(), 0).is_err() {
+            self.close(token);
+        }
+    }
+
+    fn on_frame(&mut self, token: Token, frame: Frame) {
+        self.handle_frame(token, frame);
+    }
+
+    fn on_end(&mut self, token: Token, end: End) {
+        match end {
+            End::Malformed(err) => self.send_and_close(token, &message::protocol_error(&err.error)),
+            _ => self.close(token),
+        }
     }
 }

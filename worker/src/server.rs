@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
-use papertrader_common::Instr;
-use papertrader_common::framed::{End, Framed};
+use papertrader_common::framed::{self, Conns, End, Framed};
 use papertrader_common::listen::Listener;
 use papertrader_common::log::LogHandle;
 use papertrader_common::message;
 use papertrader_common::value::ReasonCode;
+use papertrader_common::{Frame, Instr};
 use parking_lot::Mutex;
 
 use crate::cache::Caches;
@@ -146,7 +146,7 @@ impl Server {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_events(),
                     MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
-                    token => self.client_ready(token, ev.is_readable(), ev.is_writable()),
+                    token => framed::on_ready(self, token, ev.is_readable(), ev.is_writable()),
                 }
             }
             self.drain_events();
@@ -222,42 +222,6 @@ impl Server {
         self.clients.insert(token, Client::new(framed));
     }
 
-    fn client_ready(&mut self, token: Token, readable: bool, writable: bool) {
-        if writable {
-            self.flush_client(token);
-        }
-        if !readable {
-            return;
-        }
-        let Some(client) = self.clients.get_mut(&token) else {
-            return;
-        };
-        let input = client.framed.read(Instant::now(), &mut self.read_buf);
-        for frame in input.frames {
-            if !self.clients.contains_key(&token) {
-                return;
-            }
-            self.on_client_frame(token, frame);
-        }
-        let Some(client) = self.clients.get_mut(&token) else {
-            return;
-        };
-        match input.end {
-            None => self.flush_client(token),
-            Some(end) => {
-                end.log(client.peer());
-                match end {
-                    End::Malformed(err) => {
-                        client.answer(&message::protocol_error(&err.error));
-                        client.framed.close_when_flushed();
-                        self.flush_client(token);
-                    }
-                    _ => self.close_client(token),
-                }
-            }
-        }
-    }
-
     /// Writes pending output, closes finished or broken connections, keeps
     /// the WRITABLE interest in step, and drops clients that do not read.
     pub(crate) fn flush_client(&mut self, token: Token) {
@@ -322,5 +286,36 @@ impl Server {
         }
         self.link_flush_now();
         papertrader_common::info!("closed every connection");
+    }
+}
+
+impl Conns for Server {
+    type Io = TcpStream;
+
+    fn framed(&mut self, token: Token) -> Option<(&mut Framed<TcpStream>, &mut [u8])> {
+        let client = self.clients.get_mut(&token)?;
+        Some((&mut client.framed, &mut self.read_buf))
+    }
+
+    fn flush(&mut self, token: Token) {
+        self.flush_client(token);
+    }
+
+    fn on_frame(&mut self, token: Token, frame: Frame) {
+        self.on_client_frame(token, frame);
+    }
+
+    fn on_end(&mut self, token: Token, end: End) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        match end {
+            End::Malformed(err) => {
+                client.answer(&message::protocol_error(&err.error));
+                client.framed.close_when_flushed();
+                self.flush_client(token);
+            }
+            _ => self.close_client(token),
+        }
     }
 }
