@@ -179,11 +179,59 @@ pub fn split_prefix(data: &[u8], prefix: u16) -> Result<(Vec<&str>, &[u8]), ArgE
 
 /// A frame for `instr` with `args`, with the instruction's usual type.
 ///
-/// Panics only if an argument other than the last holds a space or is
-/// empty, which is a bug in the caller, never peer input.
+/// Never panics, whatever the arguments hold: a frame that cannot be built
+/// (an argument other than the last that is empty or holds a space, or
+/// more than 65 536 bytes in all, as an echo of a peer's input could be)
+/// is logged and replaced by the failure return of `instr` (or
+/// `protocolError`) with `internal`, which always fits.
 pub fn frame<S: AsRef<str>>(instr: Instr, args: &[S]) -> Frame {
-    let (count, data) = args::join(args).expect("arguments built by this program are well-formed");
-    Frame::new(instr.kind(), instr.code(), count, data)
+    match args::join(args) {
+        Ok((count, data)) => Frame::new(instr.kind(), instr.code(), count, data),
+        Err(err) => {
+            error!("cannot build a {} frame: {err}", instr.name());
+            internal_failure(instr, args.first().map(AsRef::as_ref))
+        }
+    }
+}
+
+/// The failure that replaces a frame that could not be built: the failure
+/// return of `instr` (the instruction itself when it is one), keeping a
+/// REQID that stood first.
+fn internal_failure(instr: Instr, first: Option<&str>) -> Frame {
+    let answer = if is_failure(instr) {
+        instr
+    } else {
+        Instr::ProtocolError
+    };
+    let reason = Reason::new(
+        ReasonCode::Internal,
+        "the answer could not be built; nothing was changed",
+    )
+    .to_string();
+    let reqid =
+        first.filter(|w| (1..=20).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()));
+    let (count, data) = match reqid {
+        Some(reqid) => (2, format!("{reqid} {reason}")),
+        None => (1, reason),
+    };
+    Frame::new(answer.kind(), answer.code(), count, data.into_bytes())
+}
+
+/// Whether `instr` is a failure return whose one argument is a reason.
+fn is_failure(instr: Instr) -> bool {
+    matches!(
+        instr,
+        Instr::LoginFail
+            | Instr::RegisterFail
+            | Instr::PurchaseFail
+            | Instr::SellFail
+            | Instr::StateSwitchFail
+            | Instr::DataFail
+            | Instr::LogoutFail
+            | Instr::ProtocolError
+            | Instr::LinkRefused
+            | Instr::Kick
+    )
 }
 
 /// A failure return carrying `reason`.
@@ -289,6 +337,20 @@ mod tests {
         data.data_message_max = 1;
         assert_eq!(check(&data, 1).expect("reqid data").prefix, ["17"]);
         assert_eq!(split_prefix(b"17 a b", 1), Ok((vec!["17"], &b"a b"[..])));
+    }
+
+    #[test]
+    fn a_frame_that_cannot_be_built_becomes_an_internal_failure() {
+        let huge = "x".repeat(70_000);
+        let f = frame(Instr::StateSwitchFail, &[format!("bad-arguments {huge}")]);
+        assert_eq!(f.instruction, Instr::StateSwitchFail.code());
+        assert!(f.data.starts_with(b"internal "), "{:?}", &f.data[..20]);
+        let f = frame(Instr::SessionId, &["17", &huge]);
+        assert_eq!(f.instruction, Instr::ProtocolError.code());
+        assert!(f.data.starts_with(b"17 internal "), "the REQID stays first");
+        let f = frame(Instr::WorkerList, &["a b", "c"]);
+        assert_eq!(f.instruction, Instr::ProtocolError.code());
+        assert_eq!(f.argument_count, 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use mio::Token;
 use papertrader_common::message::{self, CheckError, frame, reply};
+use papertrader_common::request::excerpt;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
 use papertrader_common::{Frame, Instr};
 
@@ -108,6 +109,7 @@ impl Server {
             return self.refuse(token, refuse(ReasonCode::BadArguments, text));
         }
         let Some(entry) = self.registry.by_uuid(uuid) else {
+            let uuid = excerpt(uuid);
             papertrader_common::warn!("{peer}: refused worker: unknown UUID {uuid}");
             return self.refuse(
                 token,
@@ -134,6 +136,7 @@ impl Server {
             return self.refuse(token, refuse(ReasonCode::Unavailable, text));
         };
         if name != &entry_name {
+            let name = excerpt(name);
             papertrader_common::info!("{peer}: worker {entry_name} calls itself {name}");
         }
         let job = GpgJob::Sign {

@@ -1,0 +1,158 @@
+//! Hostile peers against the real daemons (issue "Hostile peers"): each
+//! case checks that the daemon is still up and that an honest client on
+//! another connection is still served.
+
+mod util;
+
+use papertrader_common::message::frame;
+use papertrader_common::{Frame, Instr, MessageType};
+use util::master::{FAST_ARGON2, MasterSetup};
+use util::system::{System, call};
+use util::wire::{Peer, instr, words};
+
+const SID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// An honest client still gets its worker list.
+fn still_served(system: &System) {
+    let mut honest = system.client();
+    assert_eq!(
+        call(&mut honest, Instr::GetWorkerList, &[]).0,
+        Instr::WorkerList,
+        "the worker still serves honest clients"
+    );
+}
+
+/// One frame of `instr` whose data is exactly `data`, argument count `argc`.
+fn raw(instr: Instr, argc: u16, data: Vec<u8>) -> Frame {
+    Frame::new(instr.kind(), instr.code(), argc, data)
+}
+
+#[test]
+fn huge_switch_state_echo_does_not_kill_the_worker() {
+    // The bug: a 65,551-byte switchState whose state argument the reply
+    // echoed no longer fit a frame, and building it panicked.
+    let system = System::start("hhuge", "", "");
+    let mut attacker = system.client();
+    let mut data = format!("{SID} ").into_bytes();
+    data.extend(std::iter::repeat_n(
+        b'\x07',
+        papertrader_common::MAX_DATA - data.len(),
+    ));
+    attacker.send(&raw(Instr::SwitchState, 2, data));
+    let answer = attacker.recv();
+    assert_eq!(instr(&answer), Instr::StateSwitchFail);
+    let reason = &words(&answer)[0];
+    assert!(reason.starts_with("bad-arguments state "), "{reason}");
+    assert!(
+        reason.len() < 400,
+        "the echo is an excerpt: {} bytes",
+        reason.len()
+    );
+    still_served(&system);
+}
+
+#[test]
+fn huge_worker_uuid_does_not_kill_the_master() {
+    let setup = MasterSetup::new("hmuuid");
+    let master = setup.start(FAST_ARGON2);
+    let mut peer = Peer::connect(master.addr);
+    let nonce = "0".repeat(32);
+    let room = papertrader_common::MAX_DATA - 32 - " w 127.0.0.1:1 ".len();
+    let uuid = "u".repeat(room);
+    peer.send(&frame(
+        Instr::WorkerHello,
+        &[uuid.as_str(), "w", "127.0.0.1:1", &nonce],
+    ));
+    let answer = peer.recv();
+    assert_eq!(instr(&answer), Instr::LinkRefused);
+    assert!(words(&answer)[0].len() < 200, "the echo is an excerpt");
+    let mut again = Peer::connect(master.addr);
+    again.send(&frame::<&str>(Instr::GetWorkerList, &[]));
+    assert_eq!(instr(&again.recv()), Instr::WorkerList, "the master is up");
+}
+
+#[test]
+fn maximal_argument_in_every_position_of_every_instruction() {
+    let system = System::start("hmax", "", "");
+    let requests = [
+        (Instr::Login, 3u16),
+        (Instr::LoginSession, 1),
+        (Instr::Register, 3),
+        (Instr::PurchaseAsset, 3),
+        (Instr::SellAsset, 3),
+        (Instr::SwitchState, 2),
+        (Instr::Logout, 1),
+        (Instr::GetAssetInfo, 1),
+        (Instr::GetAssetValueCurrent, 1),
+        (Instr::GetAssetValueDay, 2),
+        (Instr::GetAssetValueAllTime, 1),
+        (Instr::GetUserInfo, 2),
+        (Instr::GetUserTransactionHistory, 2),
+    ];
+    let mut c = system.client();
+    for (instr_, argc) in requests {
+        for pos in 0..argc {
+            // Short arguments around one that fills the frame; the last
+            // argument may hold spaces and control characters too.
+            let mut args: Vec<String> = (0..argc).map(|_| "a".to_string()).collect();
+            let room = papertrader_common::MAX_DATA - 2 * usize::from(argc);
+            let filler = if pos + 1 == argc {
+                "\u{1} \u{7f}"
+            } else {
+                "\u{1}\u{7f}"
+            };
+            args[usize::from(pos)] = filler.repeat(room / filler.len());
+            let (count, data) = papertrader_common::args::join(&args).expect("fits");
+            c.send(&raw(instr_, count, data));
+            let answer = c.recv();
+            let answer_instr = instr(&answer);
+            assert!(
+                answer.message_type == MessageType::Return as u8,
+                "{}: {answer_instr:?}",
+                instr_.name()
+            );
+            let text = words(&answer).join(" ");
+            assert!(
+                text.len() < 400,
+                "{}: a {}-byte echo",
+                instr_.name(),
+                text.len()
+            );
+        }
+    }
+    still_served(&system);
+}
+
+#[test]
+fn non_utf8_argument_in_every_instruction_is_refused() {
+    let system = System::start("hutf8", "", "");
+    let mut c = system.client();
+    for code in (1..=8u8).chain(16..=26) {
+        let instr_ = Instr::from_code(code).expect("known");
+        let argc = match instr_.arity() {
+            papertrader_common::Arity::Exact(n) => n,
+            _ => continue,
+        };
+        if argc == 0 {
+            continue;
+        }
+        let mut data = Vec::new();
+        for i in 0..argc {
+            if i > 0 {
+                data.push(b' ');
+            }
+            data.extend_from_slice(b"\xff\xfe");
+        }
+        c.send(&raw(instr_, argc, data));
+        let answer = c.recv();
+        assert_eq!(answer.message_type, MessageType::Return as u8);
+        assert!(
+            words(&answer).join(" ").contains("bad-arguments")
+                || instr(&answer) == Instr::ProtocolError,
+            "{}: {:?}",
+            instr_.name(),
+            words(&answer)
+        );
+    }
+    still_served(&system);
+}
