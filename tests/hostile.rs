@@ -156,3 +156,132 @@ fn non_utf8_argument_in_every_instruction_is_refused() {
     }
     still_served(&system);
 }
+
+/// VmRSS of a process, in KiB.
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[test]
+fn a_hundred_thousand_pipelined_requests_without_reading_stay_bounded() {
+    let system = System::start("hpipe", "", "max_output = 262144\n");
+    let pid = system.worker.pid();
+    let mut honest = system.client();
+    still_served(&system);
+    let before = rss_kib(pid);
+    let mut attacker = system.client();
+    attacker
+        .stream
+        .set_write_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let request = frame::<&str>(Instr::GetWorkerList, &[]).to_bytes();
+    let batch: Vec<u8> = request.repeat(1000);
+    let mut sent = 0;
+    for _ in 0..100 {
+        if std::io::Write::write_all(&mut attacker.stream, &batch).is_err() {
+            break;
+        }
+        sent += 1000;
+    }
+    // The worker stops reading (back-pressure) or drops a client that
+    // leaves more than max_output unread; either way memory stays flat.
+    let after = rss_kib(pid);
+    assert!(
+        after < before + 16 * 1024,
+        "worker RSS grew from {before} to {after} KiB after {sent} requests"
+    );
+    assert_eq!(
+        call(&mut honest, Instr::GetWorkerList, &[]).0,
+        Instr::WorkerList
+    );
+    still_served(&system);
+}
+
+#[test]
+fn a_connection_flood_from_one_address_leaves_others_served() {
+    let system = System::start("hflood", "", "max_clients_per_address = 10\n");
+    let addr = system.worker.addr;
+    let attacker_ip = std::net::Ipv4Addr::new(127, 0, 0, 3);
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let mut p = Peer::connect_from(attacker_ip, addr);
+        assert_eq!(call(&mut p, Instr::GetWorkerList, &[]).0, Instr::WorkerList);
+        held.push(p);
+    }
+    for _ in 0..50 {
+        let mut p = Peer::connect_from(attacker_ip, addr);
+        let answer = p.recv();
+        assert_eq!(instr(&answer), Instr::ProtocolError);
+        assert!(
+            words(&answer)[0].starts_with("rate-limited "),
+            "{:?}",
+            words(&answer)
+        );
+        assert!(p.closed_within(std::time::Duration::from_secs(5)));
+    }
+    let mut other = Peer::connect_from(std::net::Ipv4Addr::new(127, 0, 0, 4), addr);
+    assert_eq!(
+        call(&mut other, Instr::GetWorkerList, &[]).0,
+        Instr::WorkerList
+    );
+    drop(held.pop());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut again = Peer::connect_from(attacker_ip, addr);
+    assert_eq!(
+        call(&mut again, Instr::GetWorkerList, &[]).0,
+        Instr::WorkerList,
+        "a closed connection frees its address's slot"
+    );
+    let log = std::fs::read_to_string(system.setup.dir.join("worker-stderr")).unwrap_or_default();
+    assert_eq!(
+        log.matches("refusing more").count(),
+        1,
+        "logged once for the whole flood:\n{log}"
+    );
+}
+
+#[test]
+fn a_connection_flood_on_the_master_port_is_capped_per_address() {
+    let setup = MasterSetup::new("hmflood");
+    let master = setup.start(&format!("{FAST_ARGON2}max_conns_per_address = 5\n"));
+    let ip = std::net::Ipv4Addr::new(127, 0, 0, 5);
+    let held: Vec<Peer> = (0..5)
+        .map(|_| Peer::connect_from(ip, master.addr))
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut refused = Peer::connect_from(ip, master.addr);
+    let answer = refused.recv();
+    assert_eq!(instr(&answer), Instr::ProtocolError);
+    assert!(words(&answer)[0].starts_with("rate-limited "));
+    let mut other = Peer::connect_from(std::net::Ipv4Addr::new(127, 0, 0, 6), master.addr);
+    other.send(&frame::<&str>(Instr::GetWorkerList, &[]));
+    assert_eq!(instr(&other.recv()), Instr::WorkerList);
+    drop(held);
+}
+
+#[test]
+fn a_slowloris_client_is_dropped_and_others_are_served() {
+    let system = System::start("hslow", "", "frame_timeout = 2s\n");
+    let mut slow = system.client();
+    let bytes = frame(Instr::Login, &["alice", "x", "false"]).to_bytes();
+    let started = std::time::Instant::now();
+    let mut closed = false;
+    for b in bytes.iter().take(20) {
+        if std::io::Write::write_all(&mut slow.stream, &[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        still_served(&system);
+        if slow.closed_within(std::time::Duration::from_millis(500)) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "a client that trickles one frame is dropped");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+}

@@ -105,6 +105,8 @@ pub struct Input {
     pub frames: Vec<Frame>,
     /// Set when the connection ends after these frames.
     pub end: Option<End>,
+    /// More may be waiting (`max_frames` was reached): read again.
+    pub more: bool,
 }
 
 /// A framed connection over the transport `T`.
@@ -175,11 +177,31 @@ impl<T: Transport> Framed<T> {
             .is_some_and(|since| now.duration_since(since) >= limit)
     }
 
-    /// Reads what the transport has and returns the whole frames.
-    pub fn read(&mut self, now: Instant, buf: &mut [u8]) -> Input {
+    /// Reads what the transport has and returns the whole frames, at most
+    /// `max_frames` of them. It reads from the transport only while it has
+    /// fewer, so what a peer pipelines beyond that stays in the kernel's
+    /// buffer: back-pressure, not buffering. `Input::more` says frames or
+    /// bytes may be left; readiness is edge-triggered, so no new event
+    /// comes for them and the owner must call again.
+    pub fn read(&mut self, now: Instant, buf: &mut [u8], max_frames: usize) -> Input {
         let mut input = Input::default();
         let mut got = false;
-        loop {
+        'read: loop {
+            while input.frames.len() < max_frames {
+                match self.decoder.next_frame() {
+                    Ok(Some(frame)) => input.frames.push(frame),
+                    Ok(None) => break,
+                    Err(err) => {
+                        input.end = Some(End::Malformed(err));
+                        self.decoder = Decoder::new();
+                        break 'read;
+                    }
+                }
+            }
+            if input.frames.len() >= max_frames {
+                input.more = true;
+                break;
+            }
             match self.io.read(buf) {
                 Ok(0) => {
                     input.end = Some(End::Closed);
@@ -200,21 +222,12 @@ impl<T: Transport> Framed<T> {
         if got {
             self.last_rx = now;
         }
-        loop {
-            match self.decoder.next_frame() {
-                Ok(Some(frame)) => input.frames.push(frame),
-                Ok(None) => break,
-                Err(err) => {
-                    input.end = Some(End::Malformed(err));
-                    self.decoder = Decoder::new();
-                    break;
-                }
-            }
-        }
         // The clock runs from the last whole frame, so a busy peer that
-        // keeps completing frames is never "stopped in the middle of one".
+        // keeps completing frames is never "stopped in the middle of one";
+        // nor is one whose frames wait for us.
         self.partial_since = match (self.decoder.pending(), self.partial_since) {
             (0, _) => None,
+            _ if input.more => None,
             (_, Some(since)) if input.frames.is_empty() => Some(since),
             _ => Some(now),
         };
@@ -361,35 +374,88 @@ pub trait Conns {
     /// `token` ended after its last frames: answer a malformed frame
     /// (`protocolError`, then close once written) or close now.
     fn on_end(&mut self, token: Token, end: End);
+    /// How many more frames `token` may have in hand now (requests whose
+    /// answers are still owed count against it); 0 stops reading it.
+    fn room(&self, token: Token) -> usize;
 }
 
-/// Readiness of `token`: writes what waits, then reads and dispatches.
-pub fn on_ready<C: Conns>(conns: &mut C, token: Token, readable: bool, writable: bool) {
+/// Readiness of `token`: writes what waits, then reads and dispatches as
+/// many frames as it has room for. Returns true when more may be waiting:
+/// the owner calls again (as readable) once `room` allows.
+pub fn on_ready<C: Conns>(conns: &mut C, token: Token, readable: bool, writable: bool) -> bool {
     if writable {
         conns.flush(token);
     }
     if !readable {
-        return;
+        return false;
     }
+    let room = conns.room(token);
     let Some((framed, buf)) = conns.framed(token) else {
-        return;
+        return false;
     };
-    let input = framed.read(Instant::now(), buf);
+    if room == 0 {
+        return true;
+    }
+    let input = framed.read(Instant::now(), buf, room);
     for frame in input.frames {
         if conns.framed(token).is_none() {
-            return;
+            return false;
         }
         conns.on_frame(token, frame);
     }
     let Some((framed, _)) = conns.framed(token) else {
-        return;
+        return false;
     };
     match input.end {
         Some(end) => {
             end.log(framed.peer());
             conns.on_end(token, end);
+            false
         }
-        None => conns.flush(token),
+        None => {
+            conns.flush(token);
+            input.more
+        }
+    }
+}
+
+/// Connections that may have input left unread: their `room` ran out, or
+/// a read stopped at its batch. The loop runs them again after each round
+/// of events, since no new readiness event will come for bytes already
+/// waiting; one with no room stays here, costing a lookup per round, until
+/// its answers drain.
+#[derive(Debug, Default)]
+pub struct Unread(std::collections::HashSet<Token>);
+
+impl Unread {
+    /// Records what [`on_ready`] returned for `token`.
+    pub fn note(&mut self, token: Token, more: bool) {
+        if more {
+            self.0.insert(token);
+        } else {
+            self.0.remove(&token);
+        }
+    }
+
+    /// Reads again every connection that has room now. Returns whether any
+    /// of them may still have input it has room for, so the loop polls
+    /// without waiting.
+    pub fn run<C: Conns>(&mut self, conns: &mut C) -> bool {
+        let tokens: Vec<Token> = self.0.iter().copied().collect();
+        let mut ready = false;
+        for token in tokens {
+            if conns.framed(token).is_none() {
+                self.0.remove(&token);
+                continue;
+            }
+            if conns.room(token) == 0 {
+                continue;
+            }
+            let more = on_ready(conns, token, true, false);
+            self.note(token, more);
+            ready |= more && conns.room(token) > 0;
+        }
+        ready
     }
 }
 

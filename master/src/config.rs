@@ -39,6 +39,7 @@ pub const KEYS: &[&str] = &[
     "link_timeout",
     "frame_timeout",
     "max_output",
+    "max_conns_per_address",
     "assets_file",
     "price_source",
     "update_interval",
@@ -126,6 +127,8 @@ pub struct Config {
     pub frame_timeout: Duration,
     /// Bytes queued for one peer before it is dropped as not reading.
     pub max_output: usize,
+    /// Connections one address (IPv6: one /64) may hold on the master port.
+    pub max_conns_per_address: usize,
     /// The assets list; `None`: the built-in list.
     pub assets_file: Option<PathBuf>,
     /// The price source.
@@ -193,6 +196,8 @@ impl Config {
             link_timeout: c.take(conf.duration("link_timeout", secs(30))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
             max_output: c.take(conf.u64("max_output", 64 << 20, 65_552..=1 << 31)) as usize,
+            max_conns_per_address: c.take(conf.u64("max_conns_per_address", 32, 1..=100_000))
+                as usize,
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),

@@ -13,10 +13,12 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
 use papertrader_common::Frame;
-use papertrader_common::framed::{self, Conns, End, Framed};
-use papertrader_common::listen::Listener;
+use papertrader_common::Instr;
+use papertrader_common::framed::{self, Conns, End, Framed, Unread};
+use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
 use papertrader_common::message;
+use papertrader_common::value::ReasonCode;
 use papertrader_common::value::Timestamp;
 
 use crate::auth_thread::AuthJob;
@@ -38,6 +40,8 @@ const FIRST_CONN: usize = 2;
 
 /// How often timers (handshake deadlines, pings, stalled frames) are run.
 const TICK: Duration = Duration::from_millis(100);
+/// Frames taken from one connection before the loop turns to the others.
+const LINK_BATCH: usize = 1024;
 /// The loop's one read buffer; frames are assembled in each connection.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -81,6 +85,10 @@ pub struct Server {
     pub(crate) stopping: bool,
     pub(crate) ping_counter: u64,
     read_buf: Box<[u8]>,
+    /// Links with frames left in their sockets after a batch.
+    unread: Unread,
+    /// Connections open per source address.
+    per_address: PerAddress,
 }
 
 /// The parts a server is built from; `main` makes them.
@@ -131,7 +139,6 @@ impl Server {
         let listener = Listener::new(listener, poll.registry(), LISTENER)?;
         let local = listener.local();
         Ok(Server {
-            config,
             poll,
             listener,
             local,
@@ -152,6 +159,9 @@ impl Server {
             stopping: false,
             ping_counter: 0,
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            unread: Unread::default(),
+            per_address: PerAddress::new(config.max_conns_per_address),
+            config,
         })
     }
 
@@ -164,8 +174,10 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         let mut last_tick = Instant::now();
+        let mut busy = false;
         while !self.stopping {
-            if let Err(err) = self.poll.poll(&mut events, Some(TICK)) {
+            let timeout = if busy { Duration::ZERO } else { TICK };
+            if let Err(err) = self.poll.poll(&mut events, Some(timeout)) {
                 if err.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -175,11 +187,18 @@ impl Server {
                 match ev.token() {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_events(),
-                    token => framed::on_ready(self, token, ev.is_readable(), ev.is_writable()),
+                    token => {
+                        let more =
+                            framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
+                        self.unread.note(token, more);
+                    }
                 }
             }
             // A wake may race a poll that returned for sockets: drain anyway.
             self.drain_events();
+            let mut unread = std::mem::take(&mut self.unread);
+            busy = unread.run(self);
+            self.unread = unread;
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
                 self.tick(last_tick);
@@ -218,7 +237,16 @@ impl Server {
         }
     }
 
-    fn add_conn(&mut self, stream: TcpStream, peer: SocketAddr) {
+    fn add_conn(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        if !self.per_address.admit(peer.ip()) {
+            let text = format!(
+                "too many connections from your address (max_conns_per_address {})",
+                self.config.max_conns_per_address
+            );
+            let refusal = message::failure(Instr::ProtocolError, ReasonCode::RateLimited, text);
+            let _ = std::io::Write::write(&mut stream, &refusal.to_bytes());
+            return;
+        }
         let token = Token(self.next_token);
         self.next_token += 1;
         let _ = stream.set_nodelay(true);
@@ -303,6 +331,7 @@ impl Server {
             return;
         };
         conn.framed.deregister(self.poll.registry());
+        self.per_address.release(conn.peer().ip());
         if self.listener.resume(self.poll.registry(), true) {
             self.accept_all();
         }
@@ -391,6 +420,12 @@ impl Conns for Server {
 
     fn on_frame(&mut self, token: Token, frame: Frame) {
         self.handle_frame(token, frame);
+    }
+
+    /// A link's requests go to bounded queues that answer `unavailable`
+    /// when full; batches only keep one busy link from starving the rest.
+    fn room(&self, _token: Token) -> usize {
+        LINK_BATCH
     }
 
     fn on_end(&mut self, token: Token, end: End) {

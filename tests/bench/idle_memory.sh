@@ -79,6 +79,7 @@ wport=$(free_port)
 cat >"$dir/w.conf" <<CONF
 listen = 127.0.0.1:$wport
 max_clients = 20000
+max_clients_per_address = 20000
 state_dir = $dir
 CONF
 "$BIN/ptworkerd" -f -c "$dir/w.conf" >"$dir/w.out" 2>"$dir/w.log" &

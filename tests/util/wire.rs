@@ -21,6 +21,42 @@ impl Peer {
         }
     }
 
+    /// Connects from the loopback address `from` (127.0.0.2, say), so a
+    /// test can be two clients at two addresses.
+    pub fn connect_from(from: std::net::Ipv4Addr, addr: SocketAddr) -> Peer {
+        use std::os::fd::FromRawFd;
+        let SocketAddr::V4(to) = addr else {
+            panic!("connect_from takes an IPv4 daemon address");
+        };
+        let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(ip).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        // SAFETY: a fresh socket, bound and connected with valid
+        // sockaddr_in values, then owned by the TcpStream.
+        let stream = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let local = sin(from, 0);
+            let rc = libc::bind(fd, (&raw const local).cast(), len);
+            assert_eq!(rc, 0, "bind {from}: {}", std::io::Error::last_os_error());
+            let remote = sin(*to.ip(), to.port());
+            let rc = libc::connect(fd, (&raw const remote).cast(), len);
+            assert_eq!(rc, 0, "connect {addr}: {}", std::io::Error::last_os_error());
+            TcpStream::from_raw_fd(fd)
+        };
+        stream.set_nodelay(true).expect("nodelay");
+        Peer {
+            stream,
+            decoder: Decoder::new(),
+        }
+    }
+
     pub fn send(&mut self, frame: &Frame) {
         self.send_raw(&frame.to_bytes());
     }

@@ -171,6 +171,12 @@ impl Client {
         !self.slots.is_empty()
     }
 
+    /// Requests taken from the socket and not yet answered in full: the
+    /// answers owed and the frames held during a switch.
+    pub fn in_flight(&self) -> usize {
+        self.slots.len() + self.held.as_ref().map_or(0, |h| h.len())
+    }
+
     /// Bytes of answers waiting their turn behind an unanswered request.
     fn held_back(&self) -> usize {
         self.slots.iter().map(|s| s.bytes.len()).sum()

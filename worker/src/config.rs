@@ -24,6 +24,8 @@ pub const KEYS: &[&str] = &[
     "idle_timeout",
     "frame_timeout",
     "max_output",
+    "max_in_flight",
+    "max_clients_per_address",
     "ping_interval",
     "link_timeout",
     "handshake_timeout",
@@ -72,6 +74,11 @@ pub struct Config {
     pub frame_timeout: Duration,
     /// Unsent bytes a client may leave queued before it is dropped.
     pub max_output: usize,
+    /// Requests one client may have unanswered before its socket is no
+    /// longer read (back-pressure).
+    pub max_in_flight: usize,
+    /// Connections from one address (IPv6: one /64) at once.
+    pub max_clients_per_address: usize,
     /// Silence on the master link after which the worker pings.
     pub ping_interval: Duration,
     /// Silence on the master link after which it is dropped.
@@ -123,6 +130,9 @@ impl Config {
             idle_timeout: c.take(conf.duration("idle_timeout", secs(300))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
             max_output: c.take(conf.u64("max_output", 1 << 20, 65_552..=1 << 30)) as usize,
+            max_in_flight: c.take(conf.u64("max_in_flight", 64, 1..=4096)) as usize,
+            max_clients_per_address: c.take(conf.u64("max_clients_per_address", 256, 1..=1_000_000))
+                as usize,
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
             link_timeout: c.take(conf.duration("link_timeout", secs(30))),
             handshake_timeout: c.take(conf.duration("handshake_timeout", secs(10))),

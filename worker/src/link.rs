@@ -205,7 +205,7 @@ impl Server {
         let Some(conn) = self.link.conn.as_mut() else {
             return;
         };
-        let input = conn.read(Instant::now(), &mut self.read_buf);
+        let input = conn.read(Instant::now(), &mut self.read_buf, usize::MAX);
         for frame in input.frames {
             self.on_master_frame(frame);
             if self.link.conn.is_none() {

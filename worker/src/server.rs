@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
-use papertrader_common::framed::{self, Conns, End, Framed};
-use papertrader_common::listen::Listener;
+use papertrader_common::framed::{self, Conns, End, Framed, Unread};
+use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
 use papertrader_common::message;
 use papertrader_common::value::ReasonCode;
@@ -61,6 +61,12 @@ pub struct Server {
     log: LogHandle,
     stopping: bool,
     pub(crate) read_buf: Box<[u8]>,
+    /// Clients whose requests wait in their sockets (back-pressure).
+    unread: Unread,
+    /// Clients open per source address.
+    per_address: PerAddress,
+    /// max_clients was logged since the worker was last below it.
+    full_warned: bool,
 }
 
 /// What `main` builds a server from.
@@ -97,7 +103,6 @@ impl Server {
         let local = listener.local();
         let link = MasterLink::new(Instant::now());
         Ok(Server {
-            config,
             poll,
             listener,
             local,
@@ -113,6 +118,10 @@ impl Server {
             log,
             stopping: false,
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            unread: Unread::default(),
+            per_address: PerAddress::new(config.max_clients_per_address),
+            full_warned: false,
+            config,
         })
     }
 
@@ -134,8 +143,10 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         let (mut last_tick, mut last_sweep) = (Instant::now(), Instant::now());
         self.link_tick(Instant::now());
+        let mut busy = false;
         while !self.stopping {
-            if let Err(err) = self.poll.poll(&mut events, Some(TICK)) {
+            let timeout = if busy { Duration::ZERO } else { TICK };
+            if let Err(err) = self.poll.poll(&mut events, Some(timeout)) {
                 if err.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -146,10 +157,17 @@ impl Server {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_events(),
                     MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
-                    token => framed::on_ready(self, token, ev.is_readable(), ev.is_writable()),
+                    token => {
+                        let more =
+                            framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
+                        self.unread.note(token, more);
+                    }
                 }
             }
             self.drain_events();
+            let mut unread = std::mem::take(&mut self.unread);
+            busy = unread.run(self);
+            self.unread = unread;
             let now = Instant::now();
             if now.duration_since(last_tick) >= TICK {
                 last_tick = now;
@@ -207,7 +225,20 @@ impl Server {
             let text = format!("the worker is full ({} clients)", self.config.max_clients);
             let refusal = message::failure(Instr::ProtocolError, ReasonCode::Unavailable, text);
             let _ = stream.write(&refusal.to_bytes());
-            papertrader_common::warn!("{peer}: refused, max_clients reached");
+            if !self.full_warned {
+                self.full_warned = true;
+                papertrader_common::warn!("{peer}: refused, max_clients reached");
+            }
+            return;
+        }
+        self.full_warned = false;
+        if !self.per_address.admit(peer.ip()) {
+            let text = format!(
+                "too many connections from your address (max_clients_per_address {})",
+                self.config.max_clients_per_address
+            );
+            let refusal = message::failure(Instr::ProtocolError, ReasonCode::RateLimited, text);
+            let _ = stream.write(&refusal.to_bytes());
             return;
         }
         let token = Token(self.next_token);
@@ -239,6 +270,7 @@ impl Server {
             return;
         };
         client.framed.deregister(self.poll.registry());
+        self.per_address.release(client.peer().ip());
         papertrader_common::debug!("{}: closed", client.peer());
         for session in client.take_expirable() {
             self.caches.lock().sessions.forget(&session);
@@ -299,6 +331,12 @@ impl Conns for Server {
 
     fn flush(&mut self, token: Token) {
         self.flush_client(token);
+    }
+
+    fn room(&self, token: Token) -> usize {
+        self.clients.get(&token).map_or(0, |c| {
+            self.config.max_in_flight.saturating_sub(c.in_flight())
+        })
     }
 
     fn on_frame(&mut self, token: Token, frame: Frame) {

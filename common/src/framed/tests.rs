@@ -78,7 +78,7 @@ fn frames_split_anyhow_come_out_whole_and_in_order() {
         conn.io.inbound.extend(ping(n).to_bytes());
     }
     let mut buf = [0u8; 64];
-    let input = conn.read(Instant::now(), &mut buf);
+    let input = conn.read(Instant::now(), &mut buf, usize::MAX);
     assert!(input.end.is_none());
     let got: Vec<Vec<u8>> = input.frames.iter().map(|f| f.data.clone()).collect();
     assert_eq!(got, [b"1".to_vec(), b"22".to_vec(), b"333".to_vec()]);
@@ -92,7 +92,7 @@ fn good_frames_before_a_bad_one_are_kept() {
     let mut bad = ping("3").to_bytes();
     bad[0] = 9; // no such message_type
     conn.io.inbound.extend(bad);
-    let input = conn.read(Instant::now(), &mut [0u8; 64]);
+    let input = conn.read(Instant::now(), &mut [0u8; 64], usize::MAX);
     assert_eq!(input.frames.len(), 2, "both good frames are handled first");
     assert!(matches!(input.end, Some(End::Malformed(_))));
 }
@@ -102,7 +102,7 @@ fn end_of_stream_still_returns_what_came_before_it() {
     let mut conn = framed(1 << 20);
     conn.io.inbound.extend(ping("1").to_bytes());
     conn.io.eof = true;
-    let input = conn.read(Instant::now(), &mut [0u8; 64]);
+    let input = conn.read(Instant::now(), &mut [0u8; 64], usize::MAX);
     assert_eq!(input.frames.len(), 1);
     assert!(matches!(input.end, Some(End::Closed)));
 }
@@ -113,11 +113,11 @@ fn a_partial_frame_starts_the_stall_clock() {
     let bytes = ping("1").to_bytes();
     conn.io.inbound.extend(&bytes[..5]);
     let t0 = Instant::now();
-    assert!(conn.read(t0, &mut [0u8; 64]).frames.is_empty());
+    assert!(conn.read(t0, &mut [0u8; 64], usize::MAX).frames.is_empty());
     assert!(!conn.stalled(t0, Duration::from_secs(1)));
     assert!(conn.stalled(t0 + Duration::from_secs(1), Duration::from_secs(1)));
     conn.io.inbound.extend(&bytes[5..]);
-    assert_eq!(conn.read(t0, &mut [0u8; 64]).frames.len(), 1);
+    assert_eq!(conn.read(t0, &mut [0u8; 64], usize::MAX).frames.len(), 1);
     assert!(!conn.stalled(t0 + Duration::from_secs(5), Duration::from_secs(1)));
 }
 
@@ -184,4 +184,33 @@ fn a_connect_in_progress_wants_write_and_sends_nothing() {
     conn.connected();
     conn.flush(0).expect("sent");
     assert_eq!(conn.io.written, ping("1").to_bytes());
+}
+
+#[test]
+fn reading_stops_at_max_frames_and_leaves_the_rest_unread() {
+    let mut conn = framed(1 << 20);
+    for n in 0..100 {
+        conn.io.inbound.extend(ping(&n.to_string()).to_bytes());
+    }
+    let before = conn.io.inbound.len();
+    let input = conn.read(Instant::now(), &mut [0u8; 64], 3);
+    assert_eq!(input.frames.len(), 3);
+    assert!(input.more);
+    assert!(
+        conn.io.inbound.len() > before - 64,
+        "at most one buffer's worth was taken from the transport"
+    );
+    let mut seen = 3;
+    loop {
+        let input = conn.read(Instant::now(), &mut [0u8; 64], 10);
+        seen += input.frames.len();
+        if !input.more {
+            break;
+        }
+    }
+    assert_eq!(seen, 100, "every frame comes out, in the end");
+    assert!(
+        conn.read(Instant::now(), &mut [0u8; 64], 0).more,
+        "no room: nothing read"
+    );
 }
