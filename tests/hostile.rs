@@ -285,3 +285,50 @@ fn a_slowloris_client_is_dropped_and_others_are_served() {
     assert!(closed, "a client that trickles one frame is dropped");
     assert!(started.elapsed() < std::time::Duration::from_secs(8));
 }
+
+#[test]
+fn ten_thousand_orders_from_one_account_in_one_interval() {
+    use util::master::hashed_pass;
+    let setup = MasterSetup::new("horders");
+    let master = setup.start(&format!(
+        "{FAST_ARGON2}update_interval = 2s\nmax_waiting_orders_per_account = 100\n"
+    ));
+    let mut worker = setup.link(master.addr, 0).expect("linked");
+    let mut session_of = |user: &str| {
+        let pass = hashed_pass(user, "pw");
+        let (i, _) = worker.request(Instr::Register, &[user, "x@example.com", &pass]);
+        assert_eq!(i, Instr::RegisterSuccess);
+        let (i, a) = worker.request(Instr::Login, &[user, &pass, "false"]);
+        assert_eq!(i, Instr::SessionId);
+        a[0].clone()
+    };
+    let greedy = session_of("greedy");
+    let honest = session_of("honest");
+    for _ in 0..10_000 {
+        worker.send_request(Instr::PurchaseAsset, &[&greedy, "AAPL", "1"]);
+    }
+    let mut refused = 0;
+    let mut filled = 0;
+    for _ in 0..10_000 {
+        let (_, answer, args) = worker.recv_reply();
+        match answer {
+            Instr::PurchaseFail => {
+                assert!(args[0].starts_with("rate-limited "), "{args:?}");
+                refused += 1;
+            }
+            Instr::PurchaseSuccess => filled += 1,
+            other => panic!("unexpected {other:?} {args:?}"),
+        }
+    }
+    assert_eq!(
+        (filled, refused),
+        (100, 9_900),
+        "the cap holds, the rest are answered"
+    );
+    let (i, a) = worker.request(Instr::PurchaseAsset, &[&honest, "AAPL", "1"]);
+    assert_eq!(
+        i,
+        Instr::PurchaseSuccess,
+        "another account still trades: {a:?}"
+    );
+}

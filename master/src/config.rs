@@ -40,6 +40,8 @@ pub const KEYS: &[&str] = &[
     "frame_timeout",
     "max_output",
     "max_conns_per_address",
+    "max_waiting_orders",
+    "max_waiting_orders_per_account",
     "assets_file",
     "price_source",
     "update_interval",
@@ -129,6 +131,10 @@ pub struct Config {
     pub max_output: usize,
     /// Connections one address (IPv6: one /64) may hold on the master port.
     pub max_conns_per_address: usize,
+    /// Market orders waiting for a price set, in all.
+    pub max_waiting_orders: usize,
+    /// Market orders waiting for a price set, per account.
+    pub max_waiting_orders_per_account: usize,
     /// The assets list; `None`: the built-in list.
     pub assets_file: Option<PathBuf>,
     /// The price source.
@@ -198,6 +204,13 @@ impl Config {
             max_output: c.take(conf.u64("max_output", 64 << 20, 65_552..=1 << 31)) as usize,
             max_conns_per_address: c.take(conf.u64("max_conns_per_address", 32, 1..=100_000))
                 as usize,
+            max_waiting_orders: c.take(conf.u64("max_waiting_orders", 100_000, 1..=10_000_000))
+                as usize,
+            max_waiting_orders_per_account: c.take(conf.u64(
+                "max_waiting_orders_per_account",
+                1000,
+                1..=10_000_000,
+            )) as usize,
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),

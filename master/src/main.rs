@@ -229,8 +229,18 @@ fn spawn_helpers(
         .map_err(oserr("data threads"))?;
     threads.extend(data);
     let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);
-    let trade = trade_queue::spawn(open_db(config)?, assets.clone(), trade_rx, notifier.clone())
-        .map_err(oserr("trade thread"))?;
+    let limits = trade_queue::Limits {
+        per_account: config.max_waiting_orders_per_account,
+        total: config.max_waiting_orders,
+    };
+    let trade = trade_queue::spawn(
+        open_db(config)?,
+        assets.clone(),
+        limits,
+        trade_rx,
+        notifier.clone(),
+    )
+    .map_err(oserr("trade thread"))?;
     threads.push(trade);
     let (feed_stop, feed_stop_rx) = crossbeam_channel::bounded::<()>(0);
     let feed_config = FeedConfig {

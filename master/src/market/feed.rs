@@ -95,6 +95,14 @@ pub fn spawn(
     })
 }
 
+/// The closing price of each tick: what the trade queue fills at.
+fn price_set(ticks: &[super::Tick]) -> HashMap<Symbol, papertrader_common::value::Money> {
+    ticks
+        .iter()
+        .map(|t| (t.symbol.clone(), t.bar.close))
+        .collect()
+}
+
 struct Feed {
     conn: Connection,
     config: FeedConfig,
@@ -120,15 +128,13 @@ impl Feed {
         let now = Timestamp::now();
         let started = Instant::now();
         match source.fetch(assets, now) {
-            Ok(ticks) => {
-                self.store(&ticks);
-                // The new price set runs the trade queue (PROTOCOL.md section 9).
-                let prices = ticks
-                    .iter()
-                    .map(|t| (t.symbol.clone(), t.bar.close))
-                    .collect();
-                let _ = self.trades.send(TradeMsg::Prices(prices, now));
+            // The new price set runs the trade queue (PROTOCOL.md section 9),
+            // but only once it is stored: no order ever fills at a price
+            // the history does not hold.
+            Ok(ticks) if self.store(&ticks) => {
+                let _ = self.trades.send(TradeMsg::Prices(price_set(&ticks), now));
             }
+            Ok(_) => papertrader_common::warn!("prices not stored: no trades run at them"),
             Err(err) => papertrader_common::warn!(
                 "{} source: {err}; keeping the last prices",
                 source.name()
@@ -149,15 +155,22 @@ impl Feed {
         }
     }
 
-    fn store(&mut self, ticks: &[super::Tick]) {
+    /// Stores one price set in one transaction; false if it failed.
+    fn store(&mut self, ticks: &[super::Tick]) -> bool {
         let result = self.conn.unchecked_transaction().and_then(|tx| {
             let stored = store::store_ticks(&tx, ticks)?;
             tx.commit()?;
             Ok(stored)
         });
         match result {
-            Ok(n) => papertrader_common::debug!("stored {n} ticks"),
-            Err(err) => papertrader_common::error!("cannot store ticks: {err}"),
+            Ok(n) => {
+                papertrader_common::debug!("stored {n} ticks");
+                true
+            }
+            Err(err) => {
+                papertrader_common::error!("cannot store ticks: {err}");
+                false
+            }
         }
     }
 
@@ -269,4 +282,48 @@ pub fn quotes_payload(
         quote.write(&mut out);
     }
     Ok(out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::source::SimSource;
+
+    /// The regression: a price set whose store failed still reached the
+    /// trade thread, which could fill orders at it.
+    #[test]
+    fn prices_that_failed_to_store_run_no_trades() {
+        let dir = crate::db::TempDir::new("feed-nostore");
+        let conn = crate::db::open(&dir.join("pt.db")).expect("db");
+        let (trades, trade_rx) = crossbeam_channel::unbounded();
+        let (notifier, _events) = Notifier::new(Arc::new(|| Ok(())));
+        let assets = crate::market::assets::built_in();
+        let mut feed = Feed {
+            conn,
+            config: FeedConfig {
+                interval: Duration::from_secs(60),
+                history_days: 0,
+                tick_retention: Duration::from_secs(86_400),
+            },
+            saved: Vec::new(),
+            backfilled: assets.iter().map(|a| a.symbol.clone()).collect(),
+            seen: assets.iter().map(|a| a.symbol.clone()).collect(),
+            retry_at: HashMap::new(),
+            trades,
+        };
+        let mut source = SimSource::new(1, Duration::from_secs(60));
+        feed.update(&mut source, &assets, &notifier);
+        assert!(
+            matches!(trade_rx.try_recv(), Ok(TradeMsg::Prices(..))),
+            "a stored price set runs the queue"
+        );
+        feed.conn
+            .execute_batch("PRAGMA query_only = ON")
+            .expect("read-only from now on");
+        feed.update(&mut source, &assets, &notifier);
+        assert!(
+            trade_rx.try_recv().is_err(),
+            "an unstored price set does not"
+        );
+    }
 }

@@ -71,6 +71,7 @@ const MAX_MISSED: u32 = 10;
 pub fn spawn(
     conn: Connection,
     assets: Arc<RwLock<Vec<Asset>>>,
+    limits: Limits,
     rx: Receiver<TradeMsg>,
     notifier: Notifier,
 ) -> io::Result<JoinHandle<()>> {
@@ -79,7 +80,9 @@ pub fn spawn(
             conn,
             assets,
             notifier,
+            limits,
             waiting: Vec::new(),
+            per_account: HashMap::new(),
             seq: 0,
         };
         for msg in rx.iter() {
@@ -96,11 +99,24 @@ pub fn spawn(
     })
 }
 
+/// How many orders may wait for a price set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// From one account (`max_waiting_orders_per_account`); beyond it an
+    /// order is refused `rate-limited`.
+    pub per_account: usize,
+    /// In all (`max_waiting_orders`); beyond it `unavailable`.
+    pub total: usize,
+}
+
 struct Queue {
     conn: Connection,
     assets: Arc<RwLock<Vec<Asset>>>,
     notifier: Notifier,
+    limits: Limits,
     waiting: Vec<Queued>,
+    /// Orders waiting per account, in step with `waiting`.
+    per_account: HashMap<i64, usize>,
     seq: u64,
 }
 
@@ -109,12 +125,15 @@ impl Queue {
     /// answered at once; a good order waits for the next price set.
     fn arrive(&mut self, arrival: Arrival) {
         match self.check(&arrival) {
-            Ok(order) => self.waiting.push(Queued {
-                token: arrival.token,
-                reqid: arrival.reqid,
-                order,
-                missed: 0,
-            }),
+            Ok(order) => {
+                *self.per_account.entry(order.account).or_default() += 1;
+                self.waiting.push(Queued {
+                    token: arrival.token,
+                    reqid: arrival.reqid,
+                    order,
+                    missed: 0,
+                });
+            }
             Err(reason) => {
                 let failure = failure_of(arrival.side);
                 let reply = frame(failure, &[arrival.reqid, reason.to_string()]);
@@ -127,7 +146,23 @@ impl Queue {
     }
 
     fn check(&mut self, arrival: &Arrival) -> Result<Order, Reason> {
+        if self.waiting.len() >= self.limits.total {
+            let text = format!(
+                "{} orders wait for prices already; try again after the next update",
+                self.waiting.len()
+            );
+            return Err(Reason::new(ReasonCode::Unavailable, text));
+        }
         let account = session_account(&self.conn, &arrival.session, Timestamp::now())?;
+        let mine = self.per_account.get(&account.0).copied().unwrap_or(0);
+        if mine >= self.limits.per_account {
+            let text = format!(
+                "{mine} of your orders wait for prices already (at most {}); \
+                 try again after the next update",
+                self.limits.per_account
+            );
+            return Err(Reason::new(ReasonCode::RateLimited, text));
+        }
         let symbol = arrival.symbol.clone();
         if !self.assets.read().iter().any(|a| a.symbol == symbol) {
             let text = format!("{symbol} is not in the asset list");
@@ -186,6 +221,7 @@ impl Queue {
             .into_iter()
             .filter_map(|i| slots[i].take())
             .collect();
+        self.count_waiting();
         for q in &mut self.waiting {
             q.missed += 1;
         }
@@ -220,6 +256,7 @@ impl Queue {
             .into_iter()
             .partition(|q| q.missed >= MAX_MISSED || !listed.contains(&q.order.symbol));
         self.waiting = keep;
+        self.count_waiting();
         let refusals = stale.iter().map(|q| {
             let symbol = &q.order.symbol;
             let reason = if listed.contains(symbol) {
@@ -237,7 +274,16 @@ impl Queue {
     }
 
     /// Answers every queued order `unavailable`: it was never placed.
+    /// Recounts the orders waiting per account after the queue changed.
+    fn count_waiting(&mut self) {
+        self.per_account.clear();
+        for q in &self.waiting {
+            *self.per_account.entry(q.order.account).or_default() += 1;
+        }
+    }
+
     fn refuse_all(&mut self) {
+        self.per_account.clear();
         let waiting = std::mem::take(&mut self.waiting);
         if waiting.is_empty() {
             return;
