@@ -387,8 +387,9 @@ fn graceful_stop_answers_queued_orders_unavailable() {
 fn kill_9_during_batches_loses_nothing_acknowledged() {
     let dir = TempDir::new("crash");
     let setup = MasterSetup::new("crash");
+    // Waves of 3000 orders from one account: above the default cap.
     let extra = format!(
-        "{FAST_ARGON2}starting_cash = 100000000\n{}",
+        "{FAST_ARGON2}starting_cash = 100000000\nmax_waiting_orders_per_account = 5000\n{}",
         csv_market(&dir, &["1.0000"])
     );
     let mut acked: HashSet<i64> = HashSet::new();
