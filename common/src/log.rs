@@ -84,7 +84,19 @@ pub struct LogConfig {
     pub file: Option<PathBuf>,
     /// Also print every entry to stderr at once (foreground daemons, `-f`).
     pub echo_stderr: bool,
+    /// Longest message kept, in bytes; a longer one is cut with a marker
+    /// saying how much went (config key `log_max_message`).
+    pub max_message: usize,
+    /// Size at which the log file is rotated to `FILE.1`, replacing the
+    /// one before; if that fails, the file stops growing rather than fill
+    /// the disk (config key `log_max_bytes`).
+    pub max_file_bytes: u64,
 }
+
+/// Default of [`LogConfig::max_message`].
+pub const DEFAULT_MAX_MESSAGE: usize = 4096;
+/// Default of [`LogConfig::max_file_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
 
 impl Default for LogConfig {
     /// `info` and above, [`DEFAULT_MEMORY_ENTRIES`], no file, no echo.
@@ -94,6 +106,8 @@ impl Default for LogConfig {
             memory_entries: DEFAULT_MEMORY_ENTRIES,
             file: None,
             echo_stderr: false,
+            max_message: DEFAULT_MAX_MESSAGE,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -160,6 +174,7 @@ pub struct Logger {
     /// Most entries handed to the log thread and not yet written.
     max_queued: usize,
     echo_stderr: bool,
+    max_message: usize,
     /// Every send happens under this lock, so jobs reach the log thread
     /// in the order entries were logged.
     buffer: Mutex<Buffer>,
@@ -199,10 +214,13 @@ impl Logger {
             file: None,
             failing: false,
             stderr: Arc::clone(&stderr),
+            size: 0,
+            max_bytes: config.max_file_bytes,
+            full: false,
         };
         if let Some(path) = &sink.path {
             match open_log_file(path) {
-                Ok(file) => sink.file = Some(file),
+                Ok(file) => sink.opened(file),
                 Err(err) => {
                     sink.failing = true;
                     let _ = writeln!(lock(&stderr), "cannot open log: {err}");
@@ -227,6 +245,7 @@ impl Logger {
                 .saturating_mul(QUEUED_BUFFERS)
                 .max(MIN_QUEUED),
             echo_stderr: config.echo_stderr,
+            max_message: config.max_message,
             buffer: Mutex::new(Buffer::default()),
             jobs,
             queued,
@@ -458,7 +477,9 @@ impl Log for Logger {
         if self.enabled(record.metadata()) {
             // Formatting runs outside the lock: a panicking Display impl
             // must not leave the panic hook waiting for the buffer.
-            self.push(Entry::from_record(record));
+            let mut entry = Entry::from_record(record);
+            entry.cut_message(self.max_message);
+            self.push(entry);
         }
     }
 

@@ -25,6 +25,8 @@ pub const KEYS: &[&str] = &[
     "log_file",
     "log_level",
     "log_memory_entries",
+    "log_max_message",
+    "log_max_bytes",
     "starting_cash",
     "session_ttl_short",
     "session_ttl_long",
@@ -113,6 +115,10 @@ pub struct Config {
     pub log_level: log::LevelFilter,
     /// Log entries kept in memory before a flush (seed 2.3.3).
     pub log_memory_entries: usize,
+    /// Longest log message kept, in bytes.
+    pub log_max_message: usize,
+    /// Size at which log_file rotates to log_file.1.
+    pub log_max_bytes: u64,
     /// Account and session settings for the auth pool.
     pub auth: AuthConfig,
     /// Threads hashing passwords.
@@ -182,6 +188,8 @@ impl Config {
             log_level,
             log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
                 as usize,
+            log_max_message: c.take(conf.u64("log_max_message", 4096, 256..=65_536)) as usize,
+            log_max_bytes: c.take(conf.u64("log_max_bytes", 64 << 20, 65_536..=1 << 40)),
             auth: AuthConfig {
                 starting_cash: c.take(conf.money("starting_cash", Money(1_000_000_000))),
                 session_ttl_short: c.take(conf.duration("session_ttl_short", hours(24))),

@@ -72,6 +72,8 @@ fn run() -> Result<(), (u8, String)> {
     let log = daemon::start_logging(LogConfig {
         level: config.log_level,
         memory_entries: config.log_memory_entries,
+        max_message: config.log_max_message,
+        max_file_bytes: config.log_max_bytes,
         file: config.log_file.clone(),
         echo_stderr: flags.foreground,
     })?;

@@ -36,6 +36,8 @@ pub const KEYS: &[&str] = &[
     "log_file",
     "log_level",
     "log_memory_entries",
+    "log_max_message",
+    "log_max_bytes",
 ];
 
 /// Default config file, used when it exists and `-c` is not given.
@@ -99,6 +101,10 @@ pub struct Config {
     pub log_level: log::LevelFilter,
     /// Log entries kept in memory before a flush.
     pub log_memory_entries: usize,
+    /// Longest log message kept, in bytes.
+    pub log_max_message: usize,
+    /// Size at which log_file rotates to log_file.1.
+    pub log_max_bytes: u64,
 }
 
 impl Config {
@@ -148,6 +154,8 @@ impl Config {
             ),
             log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
                 as usize,
+            log_max_message: c.take(conf.u64("log_max_message", 4096, 256..=65_536)) as usize,
+            log_max_bytes: c.take(conf.u64("log_max_bytes", 64 << 20, 65_536..=1 << 40)),
             state_dir,
         };
         let mut check = |ok: bool, key: &str, message: String| {

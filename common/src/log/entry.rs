@@ -79,6 +79,22 @@ impl Entry {
         entry
     }
 
+    /// Cuts the message to at most `max` bytes (at a character boundary)
+    /// and says how many went: a peer's input logged whole cannot make one
+    /// entry the size of a frame, or of many.
+    pub(super) fn cut_message(&mut self, max: usize) {
+        if self.message.len() <= max {
+            return;
+        }
+        let mut end = max;
+        while !self.message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = self.message.len() - end;
+        self.message.truncate(end);
+        let _ = write!(self.message, " [{cut} more bytes cut]");
+    }
+
     /// The error entry for a panic with `payload` at `location`.
     pub(super) fn from_panic(payload: &(dyn Any + Send), location: Option<&Location<'_>>) -> Entry {
         let what = if let Some(s) = payload.downcast_ref::<&str>() {

@@ -20,6 +20,7 @@ fn logger(file: &Path, memory_entries: usize, level: LevelFilter) -> Logger {
         memory_entries,
         file: Some(file.to_path_buf()),
         echo_stderr: false,
+        ..LogConfig::default()
     })
     .expect("log thread")
 }
@@ -338,6 +339,7 @@ fn echo_with_a_file_prints_at_once_and_writes_on_flush() {
         memory_entries: 10,
         file: Some(path.clone()),
         echo_stderr: true,
+        ..LogConfig::default()
     };
     let (log, out) = captured(config);
     log_at(&log, Level::Info, "one");
@@ -358,6 +360,7 @@ fn write_error_does_not_panic_and_is_reported_once() {
         memory_entries: 2,
         file: Some(path.clone()),
         echo_stderr: false,
+        ..LogConfig::default()
     };
     let (log, out) = captured(config);
     let report = format!(
@@ -581,4 +584,49 @@ fn function_path_strips_the_marker_and_closures() {
     for (target, function) in cases {
         assert_eq!(function_path(target).as_deref(), function, "{target}");
     }
+}
+
+#[test]
+fn a_long_message_is_cut_with_a_marker() {
+    let mut entry = Entry::note(Level::Info, "é".repeat(100));
+    entry.cut_message(51);
+    assert!(entry.message.starts_with(&"é".repeat(25)));
+    assert!(
+        entry.message.ends_with(" [150 more bytes cut]"),
+        "{}",
+        entry.message
+    );
+    let mut short = Entry::note(Level::Info, "fine".to_string());
+    short.cut_message(51);
+    assert_eq!(short.message, "fine");
+}
+
+#[test]
+fn the_log_file_rotates_at_its_size_and_never_grows_past_it() {
+    let dir = temp_dir("rotate");
+    let path = dir.join("d.log");
+    let config = LogConfig {
+        memory_entries: 1,
+        file: Some(path.clone()),
+        max_file_bytes: 4096,
+        ..LogConfig::default()
+    };
+    let logger = Logger::new(config).expect("logger");
+    for i in 0..200 {
+        log_at(
+            &logger,
+            Level::Info,
+            &format!("entry {i} {}", "x".repeat(40)),
+        );
+    }
+    logger.flush_entries().expect("flushed");
+    let size = fs::metadata(&path).expect("log").len();
+    let old = fs::metadata(dir.join("d.log.1")).expect("rotated").len();
+    assert!(size <= 4096 && old <= 4096, "{size} and {old} bytes");
+    let text = fs::read_to_string(&path).expect("log");
+    assert!(text.contains("log file rotated at 4096 bytes"), "{text}");
+    assert!(
+        text.contains("entry 199 "),
+        "the newest entries are in the file"
+    );
 }

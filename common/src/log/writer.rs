@@ -66,9 +66,62 @@ pub(super) struct Sink {
     /// A write error was reported and no write has succeeded since.
     pub failing: bool,
     pub stderr: ErrOut,
+    /// Bytes in the open file.
+    pub size: u64,
+    /// Rotate (or stop) past this many bytes.
+    pub max_bytes: u64,
+    /// The file is at its size and could not be rotated: writes stop.
+    pub full: bool,
 }
 
 impl Sink {
+    /// Takes `file` as the log file, counting what it holds already.
+    pub(super) fn opened(&mut self, file: File) {
+        self.size = file.metadata().map_or(0, |m| m.len());
+        self.file = Some(file);
+        self.full = false;
+    }
+
+    /// Makes room for `len` more bytes: past `max_bytes` the file moves to
+    /// `FILE.1` (replacing the one before) and a new one starts. False when
+    /// that failed: the file then stops growing, and stderr says so once.
+    fn room_for(&mut self, path: &std::path::Path, len: usize) -> bool {
+        if self.size.saturating_add(len as u64) <= self.max_bytes {
+            return true;
+        }
+        if self.full {
+            return false;
+        }
+        let mut old = path.as_os_str().to_owned();
+        old.push(".1");
+        let rotated = std::fs::rename(path, &old).and_then(|()| open_log_file(path));
+        match rotated {
+            Ok(file) => {
+                self.opened(file);
+                let note = Entry::note(
+                    Level::Info,
+                    format!("log file rotated at {} bytes", self.max_bytes),
+                );
+                let text = format!("{note}\n");
+                if let Some(file) = &mut self.file
+                    && file.write_all(text.as_bytes()).is_ok()
+                {
+                    self.size += text.len() as u64;
+                }
+                true
+            }
+            Err(err) => {
+                self.full = true;
+                let _ = writeln!(
+                    lock(&self.stderr),
+                    "log file {} is full and cannot be rotated ({err}): entries are dropped",
+                    path.display()
+                );
+                false
+            }
+        }
+    }
+
     /// Writes `entries`; `echoed` says they were printed to stderr already.
     pub(super) fn write(&mut self, entries: &[Entry], echoed: bool) -> io::Result<()> {
         if entries.is_empty() {
@@ -86,15 +139,39 @@ impl Sink {
             }
             return Ok(());
         };
+        let path = path.clone();
+        if self.file.is_none() {
+            match open_log_file(&path) {
+                Ok(file) => self.opened(file),
+                Err(err) => return self.failed(&path, err, &text, echoed),
+            }
+        }
+        if !self.room_for(&path, text.len()) {
+            return Ok(());
+        }
         let written = match &mut self.file {
             Some(file) => file.write_all(text.as_bytes()),
-            None => open_log_file(path)
-                .and_then(|file| self.file.insert(file).write_all(text.as_bytes())),
+            None => Ok(()),
         };
-        let Err(err) = written else {
-            self.failing = false;
-            return Ok(());
-        };
+        match written {
+            Ok(()) => {
+                self.size += text.len() as u64;
+                self.failing = false;
+                Ok(())
+            }
+            Err(err) => self.failed(&path, err, &text, echoed),
+        }
+    }
+
+    /// Reports a failed write once on stderr (with the entries, unless they
+    /// were printed there already) and reopens on the next write.
+    fn failed(
+        &mut self,
+        path: &std::path::Path,
+        err: io::Error,
+        text: &str,
+        echoed: bool,
+    ) -> io::Result<()> {
         let err = named(path, err);
         // Reopen on the next write: the file may have been removed.
         self.file = None;
@@ -205,7 +282,10 @@ impl Writer {
         };
         let switched = opened.map(|file| {
             self.sink.path = path;
-            self.sink.file = file;
+            self.sink.file = None;
+            if let Some(file) = file {
+                self.sink.opened(file);
+            }
             self.sink.failing = false;
         });
         match reply {
