@@ -332,3 +332,29 @@ fn ten_thousand_orders_from_one_account_in_one_interval() {
         "another account still trades: {a:?}"
     );
 }
+
+#[test]
+fn a_killed_worker_leaves_no_usable_expirable_sessions() {
+    use util::master::hashed_pass;
+    let mut system = System::start("hkill", "session_link_grace = 1s\n", "");
+    let mut c = system.client();
+    let pass = hashed_pass("kim", "pw");
+    assert_eq!(
+        call(&mut c, Instr::Register, &["kim", "k@example.com", &pass]).0,
+        Instr::RegisterSuccess
+    );
+    let (i, a) = call(&mut c, Instr::Login, &["kim", &pass, "true"]);
+    assert_eq!(i, Instr::SessionId);
+    let expirable = a[0].clone();
+    let (i, a) = call(&mut c, Instr::Login, &["kim", &pass, "false"]);
+    assert_eq!(i, Instr::SessionId);
+    let remembered = a[0].clone();
+    system.worker.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut other = system.setup.link(system.master.addr, 0).expect("relinked");
+    let (i, a) = other.request(Instr::LoginSession, &[&expirable]);
+    assert_eq!(i, Instr::LoginFail, "the expirable session ended: {a:?}");
+    assert!(a[0].starts_with("bad-session "), "{a:?}");
+    let (i, _) = other.request(Instr::LoginSession, &[&remembered]);
+    assert_eq!(i, Instr::SessionId, "a remembered session survives");
+}

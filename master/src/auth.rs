@@ -216,6 +216,14 @@ impl Auth {
         }
     }
 
+    /// The link of `worker` was lost and did not come back: its expirable
+    /// sessions end, since no `sessionClosed` will come for them. Returns
+    /// how many ended.
+    pub fn worker_lost(&mut self, worker: &str, now: Timestamp) -> Result<usize, Reason> {
+        sessions::end_expirable_through(&self.conn, worker, now)
+            .map_err(|err| internal("cannot end a lost worker's sessions", err))
+    }
+
     /// The account behind an active, unexpired session.
     pub fn validate(&self, id: &SessionId, now: Timestamp) -> Result<AccountId, Reason> {
         session_account(&self.conn, id, now)

@@ -69,6 +69,9 @@ pub enum AuthWork {
     SwitchState(SessionId, State),
     /// The worker's connection with this expirable session closed.
     SessionClosed(SessionId),
+    /// The link of the named worker was lost for good: its expirable
+    /// sessions end.
+    WorkerLost(String),
 }
 
 impl AuthWork {
@@ -80,7 +83,7 @@ impl AuthWork {
             AuthWork::LoginSession(_) => Instr::LoginSession,
             AuthWork::Logout(_) => Instr::Logout,
             AuthWork::SwitchState(..) => Instr::SwitchState,
-            AuthWork::SessionClosed(_) => Instr::SessionClosed,
+            AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => Instr::SessionClosed,
         }
     }
 }
@@ -188,6 +191,16 @@ fn run_auth(auth: &mut Auth, work: AuthWork, reqid: &str, rng: &mut impl RngCore
             Ok(_) => frame(Instr::StateSwitchSuccess, &[reqid, state.name()]),
             Err(r) => fail(Instr::StateSwitchFail, r),
         },
+        AuthWork::WorkerLost(worker) => {
+            match auth.worker_lost(&worker, now) {
+                Ok(0) => {}
+                Ok(n) => papertrader_common::info!(
+                    "worker {worker} did not come back: {n} expirable sessions ended"
+                ),
+                Err(r) => papertrader_common::error!("sessions of worker {worker}: {r}"),
+            }
+            return None;
+        }
         AuthWork::SessionClosed(id) => {
             if let Err(r) = auth.session_closed(&id, now) {
                 papertrader_common::debug!("sessionClosed not applied: {r}");

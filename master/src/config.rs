@@ -39,6 +39,7 @@ pub const KEYS: &[&str] = &[
     "handshake_timeout",
     "ping_interval",
     "link_timeout",
+    "session_link_grace",
     "frame_timeout",
     "max_output",
     "max_conns_per_address",
@@ -133,6 +134,9 @@ pub struct Config {
     pub link_timeout: Duration,
     /// Time a peer may sit in the middle of a frame.
     pub frame_timeout: Duration,
+    /// How long a lost worker link may take to come back before the
+    /// expirable sessions made through it end.
+    pub session_link_grace: Duration,
     /// Bytes queued for one peer before it is dropped as not reading.
     pub max_output: usize,
     /// Connections one address (IPv6: one /64) may hold on the master port.
@@ -208,6 +212,7 @@ impl Config {
             handshake_timeout: c.take(conf.duration("handshake_timeout", secs(10))),
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
             link_timeout: c.take(conf.duration("link_timeout", secs(30))),
+            session_link_grace: c.take(conf.duration("session_link_grace", secs(60))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
             max_output: c.take(conf.u64("max_output", 64 << 20, 65_552..=1 << 31)) as usize,
             max_conns_per_address: c.take(conf.u64("max_conns_per_address", 32, 1..=100_000))

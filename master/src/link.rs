@@ -11,7 +11,7 @@ use papertrader_common::request::excerpt;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
 use papertrader_common::{Frame, Instr};
 
-use crate::auth_thread::random16;
+use crate::auth_thread::{AuthJob, AuthWork, random16};
 use crate::gpg_thread::GpgJob;
 use crate::server::Server;
 
@@ -254,6 +254,7 @@ impl Server {
         );
         let uuid = link.uuid.clone();
         conn.role = Role::Link(link);
+        self.lost.remove(&uuid);
         if let Some(old) = self.links.insert(uuid, token) {
             let text = format!("replaced by a newer link from {peer}");
             self.send_and_close(
@@ -370,6 +371,32 @@ impl Server {
         }
     }
 
+    /// Links lost longer than `session_link_grace` ago and not back: the
+    /// expirable sessions made through them end, since their sessionClosed
+    /// will never come.
+    pub(crate) fn end_lost_sessions(&mut self, now: Instant) {
+        let grace = self.config.session_link_grace;
+        let gone: Vec<String> = self
+            .lost
+            .iter()
+            .filter(|(_, (_, since))| now.duration_since(*since) >= grace)
+            .map(|(uuid, _)| uuid.clone())
+            .collect();
+        for uuid in gone {
+            let Some((name, _)) = self.lost.remove(&uuid) else {
+                continue;
+            };
+            let job = AuthJob {
+                token: Token(0),
+                reqid: String::new(),
+                work: AuthWork::WorkerLost(name),
+            };
+            if self.auth_tx.try_send(job).is_err() {
+                papertrader_common::warn!("auth queue full: a lost worker's sessions stay");
+            }
+        }
+    }
+
     /// A worker answered our ping.
     pub(crate) fn pong(&mut self, token: Token) {
         if let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) {
@@ -382,11 +409,13 @@ impl Server {
     /// Takes a link out of the worker list at once, while its last frame
     /// (a kick) is still being written; the connection closes once it is.
     pub(crate) fn unlink(&mut self, token: Token) {
-        let Some(uuid) = link_of(self, token).map(|l| l.uuid.clone()) else {
+        let Some((uuid, name)) = link_of(self, token).map(|l| (l.uuid.clone(), l.name.clone()))
+        else {
             return;
         };
         if self.links.get(&uuid) == Some(&token) {
             self.links.remove(&uuid);
+            self.lost.insert(uuid, (name, Instant::now()));
             self.broadcast_worker_list();
         }
     }

@@ -89,6 +89,8 @@ pub struct Server {
     unread: Unread,
     /// Connections open per source address.
     per_address: PerAddress,
+    /// Links lost and not back yet: UUID to worker name and when.
+    pub(crate) lost: HashMap<String, (String, Instant)>,
 }
 
 /// The parts a server is built from; `main` makes them.
@@ -161,6 +163,7 @@ impl Server {
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             unread: Unread::default(),
             per_address: PerAddress::new(config.max_conns_per_address),
+            lost: HashMap::new(),
             config,
         })
     }
@@ -339,6 +342,8 @@ impl Server {
             && self.links.get(&link.uuid) == Some(&token)
         {
             papertrader_common::info!("worker {} ({}) disconnected", link.name, conn.peer());
+            self.lost
+                .insert(link.uuid.clone(), (link.name.clone(), Instant::now()));
             self.links.remove(&link.uuid);
             self.broadcast_worker_list();
         }
@@ -367,6 +372,7 @@ impl Server {
         }
         self.check_handshakes(now);
         self.keepalive(now);
+        self.end_lost_sessions(now);
     }
 
     fn shutdown(&mut self) {

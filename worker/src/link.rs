@@ -21,6 +21,9 @@ use crate::server::{MASTER, Server};
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Largest `quotes` payload accepted.
 const MAX_QUOTES: usize = 64 << 20;
+/// Session closings kept while the link is down; beyond, the master's
+/// grace for the lost link ends them all anyway.
+const MAX_CLOSED_LATER: usize = 100_000;
 /// Bytes queued for a master that does not read before the link is
 /// dropped: a master stalled that long cannot answer in time anyway.
 const LINK_MAX_OUTPUT: usize = 64 << 20;
@@ -92,6 +95,8 @@ pub struct MasterLink {
     worker_nonce: String,
     generation: u64,
     quotes: Reassembler,
+    /// Expirable sessions whose connections closed while the link was down.
+    closed_later: Vec<SessionId>,
 }
 
 impl MasterLink {
@@ -107,6 +112,7 @@ impl MasterLink {
             worker_nonce: String::new(),
             generation: 0,
             quotes: Reassembler::new(MAX_QUOTES),
+            closed_later: Vec::new(),
         }
     }
 
@@ -230,6 +236,7 @@ impl Server {
                 papertrader_common::info!("linked to the master at {}", self.config.master);
                 self.link.phase = Phase::Up;
                 self.link.backoff = FIRST_BACKOFF;
+                self.send_closed_later();
             }
             (_, Some(Instr::LinkRefused | Instr::Kick | Instr::ProtocolError))
                 if f.message_type != MessageType::Return as u8 || self.link.phase != Phase::Up =>
@@ -426,9 +433,21 @@ impl Server {
         self.flush_client(token);
     }
 
-    /// Tells the master a connection's expirable session is over.
+    /// Tells the master a connection's expirable session is over; while
+    /// the link is down the news waits (bounded) and goes out when it is
+    /// back, so the master's grace for a lost link ends nothing that the
+    /// worker still serves, and ends what it does not.
     pub(crate) fn session_closed(&mut self, session: &SessionId) {
         if self.link.is_up() {
+            self.link_send(&frame(Instr::SessionClosed, &[session.as_str()]));
+        } else if self.link.closed_later.len() < MAX_CLOSED_LATER {
+            self.link.closed_later.push(session.clone());
+        }
+    }
+
+    /// The link is up again: the sessions that ended meanwhile.
+    fn send_closed_later(&mut self) {
+        for session in std::mem::take(&mut self.link.closed_later) {
             self.link_send(&frame(Instr::SessionClosed, &[session.as_str()]));
         }
     }

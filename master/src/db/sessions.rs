@@ -94,6 +94,20 @@ pub fn end(conn: &Connection, hash: &[u8; 32], now: Timestamp) -> rusqlite::Resu
     Ok(changed > 0)
 }
 
+/// Ends every active expirable session made through `worker`; returns how
+/// many.
+pub fn end_expirable_through(
+    conn: &Connection,
+    worker: &str,
+    now: Timestamp,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE sessions SET active = 0, expires = min(expires, ?2)
+         WHERE worker = ?1 AND expirable = 1 AND active = 1 AND expires > ?2",
+    )?
+    .execute(params![worker, now.0])
+}
+
 /// Every active session unexpired at `now`, oldest first.
 pub fn list_active(conn: &Connection, now: Timestamp) -> rusqlite::Result<Vec<SessionRow>> {
     let mut stmt = conn.prepare_cached(
