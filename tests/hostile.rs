@@ -358,3 +358,50 @@ fn a_killed_worker_leaves_no_usable_expirable_sessions() {
     let (i, _) = other.request(Instr::LoginSession, &[&remembered]);
     assert_eq!(i, Instr::SessionId, "a remembered session survives");
 }
+
+/// Registers `user`, logs in with a remembered session and puts a new
+/// connection in data state with it.
+fn data_client(system: &System, user: &str) -> (Peer, String) {
+    use util::master::hashed_pass;
+    let mut c = system.client();
+    let pass = hashed_pass(user, "pw");
+    call(&mut c, Instr::Register, &[user, "d@example.com", &pass]);
+    let (i, a) = call(&mut c, Instr::Login, &[user, &pass, "false"]);
+    assert_eq!(i, Instr::SessionId, "{a:?}");
+    let session = a[0].clone();
+    let (i, _) = call(&mut c, Instr::SwitchState, &[&session, "data"]);
+    assert_eq!(i, Instr::StateSwitchSuccess);
+    (c, session)
+}
+
+#[test]
+fn a_data_connection_ends_with_its_session_after_logout() {
+    let system = System::start("hdlogout", "", "");
+    let (mut data, session) = data_client(&system, "dana");
+    let list = util::system::call_data(&mut data, Instr::GetAssetList, &[]);
+    assert!(list.is_ok(), "served while the session holds");
+    let mut other = system.client();
+    let (i, _) = call(&mut other, Instr::Logout, &[&session]);
+    assert_eq!(i, Instr::LogoutSuccess);
+    let after = util::system::call_data(&mut data, Instr::GetAssetList, &[]);
+    let (i, a) = after.expect_err("refused after logout");
+    assert_eq!(i, Instr::DataFail);
+    assert!(a[0].starts_with("bad-session "), "{a:?}");
+    still_served(&system);
+}
+
+#[test]
+fn a_data_connection_ends_with_its_session_after_expiry() {
+    let system = System::start(
+        "hdexpire",
+        "session_ttl_long = 2s\n",
+        "session_cache_ttl = 1s\n",
+    );
+    let (mut data, _session) = data_client(&system, "eve");
+    assert!(util::system::call_data(&mut data, Instr::GetAssetList, &[]).is_ok());
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let (i, a) = util::system::call_data(&mut data, Instr::GetAssetList, &[])
+        .expect_err("refused after expiry");
+    assert_eq!(i, Instr::DataFail);
+    assert!(a[0].starts_with("bad-session "), "{a:?}");
+}

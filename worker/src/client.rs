@@ -67,6 +67,11 @@ impl Client {
         self.state
     }
 
+    /// The session bound by the last successful `switchState`.
+    pub fn session(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
     /// Whether a `switchState` is waiting for the master.
     pub fn is_switching(&self) -> bool {
         self.switching

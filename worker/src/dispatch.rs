@@ -68,13 +68,55 @@ impl Server {
             client.answer(&failure(instr, ReasonCode::WrongState, text));
             return;
         }
-        match Request::parse(instr, &checked.args) {
-            Ok(request) => self.dispatch(token, &frame, request),
+        let request = match Request::parse(instr, &checked.args) {
+            Ok(request) => request,
             Err(reason) => {
                 let answer = instr.failure().unwrap_or(Instr::ProtocolError);
-                client.answer(&reply(answer, reason));
+                return client.answer(&reply(answer, reason));
+            }
+        };
+        if client.state() == State::Data && instr != Instr::SwitchState {
+            match self.check_session(token, &frame) {
+                SessionCheck::Valid => {}
+                SessionCheck::Waiting => return,
+                SessionCheck::Ended => {
+                    let text = "the session of this connection ended (logged out or expired); \
+                                log in and switchState again";
+                    if let Some(client) = self.clients.get_mut(&token) {
+                        client.answer(&failure(instr, ReasonCode::BadSession, text));
+                    }
+                    return;
+                }
             }
         }
+        self.dispatch(token, &frame, request);
+    }
+
+    /// Whether a data-state connection's session still holds. One the
+    /// worker vouched for lately does; otherwise the master is asked (a
+    /// switchState the client does not see) while this frame and later
+    /// ones wait. With the master out of reach the worker serves what it
+    /// has rather than refuse everyone.
+    fn check_session(&mut self, token: Token, frame: &Frame) -> SessionCheck {
+        let Some(session) = self.clients.get(&token).and_then(|c| c.session().cloned()) else {
+            return SessionCheck::Ended;
+        };
+        let now = std::time::Instant::now();
+        if !self.link.is_up() || self.caches.lock().sessions.is_valid(&session, now) {
+            return SessionCheck::Valid;
+        }
+        let check = message::frame(Instr::SwitchState, &[session.as_str(), "data"]);
+        let note = Note::Revalidate { session };
+        if !self.forward_with(token, &check, Instr::SwitchState, note, false) {
+            return SessionCheck::Valid;
+        }
+        if let Some(client) = self.clients.get_mut(&token) {
+            client.begin_switch();
+            if !client.hold(frame.clone()) {
+                self.close_client(token);
+            }
+        }
+        SessionCheck::Waiting
     }
 
     /// Answers a parsed request from the caches, or forwards it.
@@ -192,6 +234,19 @@ impl Server {
         instr: Instr,
         note: Note,
     ) -> bool {
+        self.forward_with(token, frame, instr, note, true)
+    }
+
+    /// [`Server::forward`]; `answered` false for a request of the worker's
+    /// own, whose answer takes no place among the client's.
+    fn forward_with(
+        &mut self,
+        token: Token,
+        frame: &Frame,
+        instr: Instr,
+        note: Note,
+        answered: bool,
+    ) -> bool {
         let Some(client) = self.clients.get_mut(&token) else {
             return false;
         };
@@ -213,11 +268,23 @@ impl Server {
             client.answer(&failure(instr, ReasonCode::BadArguments, text));
             return false;
         };
-        client.expect(reqid);
+        if answered {
+            client.expect(reqid);
+        }
         self.pending.insert(reqid, Pending { token, instr, note });
         self.link_send(&forwarded);
         true
     }
+}
+
+/// What [`Server::check_session`] found.
+enum SessionCheck {
+    /// Serve the request.
+    Valid,
+    /// The session ended: `bad-session`.
+    Ended,
+    /// The master is asked; the frame waits.
+    Waiting,
 }
 
 /// `stateSwitchSuccess STATE`.

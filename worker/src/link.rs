@@ -75,6 +75,12 @@ pub enum Note {
     LoginSession,
     /// A logout of this session.
     Logout(SessionId),
+    /// The worker's own check that a data-state connection's session
+    /// still holds; the client sees no answer of it.
+    Revalidate {
+        /// The session checked.
+        session: SessionId,
+    },
     /// A history answer to cache under `key` once whole.
     History {
         /// The cache key.
@@ -406,6 +412,27 @@ impl Server {
                     client.finish_switch(None);
                 }
             }
+            (Note::Revalidate { session }, Some(Instr::StateSwitchSuccess)) => {
+                self.caches.lock().sessions.remember(&session, now);
+                if let Some(client) = client {
+                    client.finish_switch(None);
+                }
+            }
+            (Note::Revalidate { session }, _) => {
+                // Only the master's word that the session is gone ends it;
+                // a busy master is no such word, and asking again at once
+                // would only loop.
+                let ended = answer.data.starts_with(b"bad-session");
+                if !ended {
+                    self.caches.lock().sessions.remember(&session, now);
+                }
+                if let Some(client) = self.clients.get_mut(&pending.token) {
+                    client.finish_switch(None);
+                    if ended {
+                        client.logged_out(&session);
+                    }
+                }
+            }
             (Note::Logout(session), Some(Instr::LogoutSuccess)) => {
                 self.caches.lock().sessions.forget(&session);
                 if let Some(client) = client {
@@ -533,7 +560,7 @@ impl Server {
             let failure = p.instr.failure().unwrap_or(Instr::ProtocolError);
             let answer = reply(failure, Reason::new(code, text));
             if let Some(client) = self.clients.get_mut(&p.token) {
-                if matches!(p.note, Note::SwitchState { .. }) {
+                if matches!(p.note, Note::SwitchState { .. } | Note::Revalidate { .. }) {
                     client.finish_switch(None);
                 }
                 client.deliver(reqid, &answer, true);
