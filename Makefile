@@ -86,6 +86,13 @@ bench:
 	$(CARGO) bench -p papertrader-tests --bench login_rate
 	$(CARGO) bench -p papertrader-tests --bench quote_rate
 
+# Each attack of the hostile-peers issue for a fixed time beside an honest
+# client (about two minutes; loopback only). Not part of make test.
+.PHONY: hostile-load
+hostile-load:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench -p papertrader-tests --bench hostile_load
+
 # The decoder fuzz target with libFuzzer on the stable toolchain (cargo
 # fuzz needs nightly): sanitizer coverage flags on the target only.
 FUZZ_TARGET  := x86_64-unknown-linux-gnu

@@ -89,8 +89,20 @@ fn maximal_argument_in_every_position_of_every_instruction() {
         (Instr::GetUserInfo, 2),
         (Instr::GetUserTransactionHistory, 2),
     ];
-    let mut c = system.client();
-    for (instr_, argc) in requests {
+    // In command state before login, then in data state logged in.
+    let (data, _) = data_client(&system, "maxi");
+    for mut c in [system.client(), data] {
+        maximal_arguments(&mut c, &requests);
+    }
+    still_served(&system);
+    assert!(
+        rss_kib(system.worker.pid()) < 64 * 1024,
+        "worker RSS under 64 MiB"
+    );
+}
+
+fn maximal_arguments(c: &mut Peer, requests: &[(Instr, u16)]) {
+    for &(instr_, argc) in requests {
         for pos in 0..argc {
             // Short arguments around one that fills the frame; the last
             // argument may hold spaces and control characters too.
@@ -120,7 +132,6 @@ fn maximal_argument_in_every_position_of_every_instruction() {
             );
         }
     }
-    still_served(&system);
 }
 
 #[test]
