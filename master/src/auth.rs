@@ -2,9 +2,9 @@
 //! `logout`, and the session checks later instructions rely on.
 //!
 //! Runs on the "auth" pool threads: each owns one [`Auth`] with its own
-//! rusqlite `Connection` to the database, and all share one
-//! [`RateLimiter`]. argon2id is deliberately slow, which is why none of this
-//! runs on the event loop. Randomness (salts, session ids) and the clocks are
+//! rusqlite `Connection` to the database and its own argon2 memory (a
+//! [`Hasher`]), and all share one [`RateLimiter`]. argon2id is deliberately
+//! slow, which is why none of this runs on the event loop. Randomness (salts, session ids) and the clocks are
 //! passed in, so tests can fix them. The SQL lives in [`crate::db`]; a
 //! session id is stored only as its SHA-256 ([`sessions::hash`]).
 
@@ -12,8 +12,6 @@ use std::fmt::Display;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use papertrader_common::value::{
     Email, HashedPass, Money, Reason, ReasonCode, SessionId, Timestamp, Username,
 };
@@ -22,6 +20,7 @@ use rusqlite::Connection;
 
 use crate::db::accounts::{self, NewAccount};
 use crate::db::sessions::{self, NewSession};
+use crate::password::Hasher;
 use crate::ratelimit::{self, RateLimiter};
 
 pub use crate::db::sessions::SessionRow;
@@ -77,20 +76,29 @@ pub struct Auth {
     conn: Connection,
     config: Arc<AuthConfig>,
     limiter: Arc<Mutex<RateLimiter>>,
+    /// This thread's argon2 memory, reused by every hash it makes.
+    hasher: Hasher,
 }
 
 impl Auth {
-    /// Wraps a connection from [`crate::db::open`].
+    /// Wraps a connection from [`crate::db::open`]; `Err` if `config`'s
+    /// argon2 parameters are out of argon2's range.
     pub fn new(
         conn: Connection,
         config: Arc<AuthConfig>,
         limiter: Arc<Mutex<RateLimiter>>,
-    ) -> Auth {
-        Auth {
+    ) -> Result<Auth, argon2::Error> {
+        let hasher = Hasher::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.argon2_lanes,
+        )?;
+        Ok(Auth {
             conn,
             config,
             limiter,
-        }
+            hasher,
+        })
     }
 
     /// `register username email hashedPass`: a new account with the starting
@@ -111,7 +119,10 @@ impl Auth {
         if existing.is_some() {
             return Err(taken(username));
         }
-        let phc = hash_password(&self.config, pass.as_str(), salt)?;
+        let phc = self
+            .hasher
+            .hash(pass.as_str().as_bytes(), &salt)
+            .map_err(|err| internal("argon2id hashing failed", err))?;
         let account = NewAccount {
             username: username.as_str(),
             username_key: &key,
@@ -256,25 +267,19 @@ impl Auth {
     /// without a password still costs one argon2 hash, so the answer time
     /// does not reveal which usernames exist.
     fn check_password(
-        &self,
+        &mut self,
         username: &Username,
         pass: &HashedPass,
     ) -> Result<Option<AccountId>, Reason> {
         let found = accounts::credentials(&self.conn, &username.key())
             .map_err(|err| internal("cannot look up an account", err))?;
         let Some((id, Some(phc))) = found else {
-            let _ = hash_password(&self.config, pass.as_str(), [0; 16]);
+            let _ = self.hasher.hash(pass.as_str().as_bytes(), &[0; 16]);
             return Ok(None);
         };
-        let parsed = PasswordHash::new(&phc).map_err(|err| {
-            internal(
-                &format!("stored password hash of account {id} is unreadable"),
-                err,
-            )
-        })?;
-        match Argon2::default().verify_password(pass.as_str().as_bytes(), &parsed) {
-            Ok(()) => Ok(Some(AccountId(id))),
-            Err(password_hash::Error::Password) => Ok(None),
+        match self.hasher.verify(pass.as_str().as_bytes(), &phc) {
+            Ok(true) => Ok(Some(AccountId(id))),
+            Ok(false) => Ok(None),
             Err(err) => Err(internal(
                 &format!("cannot verify the password of account {id}"),
                 err,
@@ -296,30 +301,6 @@ pub fn session_account(
     found
         .map(|(account, _)| AccountId(account))
         .ok_or_else(bad_session)
-}
-
-/// Hashes a hashedPass with argon2id under `config`'s parameters and `salt`,
-/// returning the PHC string stored in `accounts.pass_hash`. Used by the
-/// login benchmark to compare against raw argon2.
-pub fn hash_password(
-    config: &AuthConfig,
-    hashed_pass: &str,
-    salt: [u8; 16],
-) -> Result<String, Reason> {
-    let params = Params::new(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_lanes,
-        None,
-    )
-    .map_err(|err| internal("argon2 parameters are invalid", err))?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|err| internal("cannot encode a salt", err))?;
-    let hash = argon2
-        .hash_password(hashed_pass.as_bytes(), &salt)
-        .map_err(|err| internal("argon2id hashing failed", err))?;
-    Ok(hash.to_string())
 }
 
 fn bad_session() -> Reason {
@@ -372,7 +353,7 @@ mod tests {
         let dir = TempDir::new(tag);
         let conn = db::open(&dir.join("pt.db")).expect("open db");
         let limiter = Arc::new(Mutex::new(RateLimiter::new(RateLimitConfig::default())));
-        let auth = Auth::new(conn, Arc::new(tiny_config()), limiter);
+        let auth = Auth::new(conn, Arc::new(tiny_config()), limiter).expect("argon2 parameters");
         Fixture {
             auth,
             dir,
@@ -757,21 +738,28 @@ mod tests {
     }
 
     #[test]
-    fn hash_password_uses_config_params() {
-        let phc = hash_password(&tiny_config(), PASS, [9; 16]).expect("hash");
-        assert!(
-            phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$CQkJCQkJCQkJCQkJCQkJCQ$"),
-            "{phc}"
-        );
+    fn argon2_parameters_out_of_range_are_refused() {
+        let dir = TempDir::new("auth-params");
+        let conn = db::open(&dir.join("pt.db")).expect("open db");
+        let limiter = Arc::new(Mutex::new(RateLimiter::new(RateLimitConfig::default())));
         let bad = AuthConfig {
             argon2_memory_kib: 1,
             ..tiny_config()
         };
-        assert_eq!(
-            hash_password(&bad, PASS, [9; 16])
-                .expect_err("too little memory")
-                .code,
-            ReasonCode::Internal
-        );
+        assert!(Auth::new(conn, Arc::new(bad), limiter).is_err());
+    }
+
+    #[test]
+    fn one_block_serves_every_hash_of_a_thread() {
+        let mut f = fixture("auth-block");
+        f.register("Alice").expect("register");
+        let memory = f.auth.hasher.memory_addr();
+        f.login("Alice", PASS).expect("login");
+        f.login("Alice", "wrong").expect_err("wrong");
+        f.login("nobody", PASS)
+            .expect_err("unknown user: the dummy hash");
+        f.register("Bob").expect("register");
+        assert_eq!(f.auth.hasher.memory_addr(), memory);
+        assert_eq!(f.auth.hasher.blocks_held(), 64);
     }
 }

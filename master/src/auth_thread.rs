@@ -98,7 +98,8 @@ pub fn spawn_auth(
     (0..threads)
         .map(|i| {
             let conn = db::open(&database).map_err(|e| io::Error::other(e.to_string()))?;
-            let mut auth = Auth::new(conn, config.clone(), limiter.clone());
+            let mut auth = Auth::new(conn, config.clone(), limiter.clone())
+                .map_err(|e| io::Error::other(format!("argon2 parameters: {e}")))?;
             let (jobs, notifier) = (jobs.clone(), notifier.clone());
             thread::Builder::new()
                 .name(format!("auth-{i}"))

@@ -249,7 +249,8 @@ fn spawn_helpers(
     )
     .map_err(oserr("asset thread"))?;
     threads.push(feed);
-    let control_auth = Auth::new(open_db(config)?, auth_config, limiter);
+    let control_auth = Auth::new(open_db(config)?, auth_config, limiter)
+        .map_err(|e| (EX_CONFIG, format!("argon2 parameters: {e}")))?;
     let books = control::Books {
         conn: open_db(config)?,
         starting_cash: config.auth.starting_cash,
