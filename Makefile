@@ -84,6 +84,7 @@ bench:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-common --bench codec
 	$(CARGO) bench -p papertrader-tests --bench login_rate
+	$(CARGO) bench -p papertrader-tests --bench master_rss
 	$(CARGO) bench -p papertrader-tests --bench quote_rate
 
 # The decoder fuzz target with libFuzzer on the stable toolchain (cargo
