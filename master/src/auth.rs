@@ -105,16 +105,39 @@ impl Auth {
         })
     }
 
-    /// `register username email hashedPass`: a new account with the starting
-    /// cash and the argon2id hash of `hashed_pass` under `salt`.
+    /// `register username email hashedPass` from `client_addr`: a new
+    /// account with the starting cash and the argon2id hash of
+    /// `hashed_pass` under `salt`. Every registration counts against the
+    /// address's hourly `register_limit`, checked before anything else.
+    #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
     pub fn register(
         &mut self,
         username: &Username,
         email: &Email,
         pass: &HashedPass,
+        client_addr: &str,
         salt: [u8; 16],
         now: Timestamp,
+        mono: Instant,
     ) -> Result<(), Reason> {
+        let net = Net::of(client_addr);
+        let allowed = self.limiter.lock().register_attempt(&net, mono);
+        match allowed {
+            Ok(false) => {}
+            Ok(true) => papertrader_common::warn!(
+                "{net}: registration limit reached; it may register again in an hour"
+            ),
+            Err(left) => {
+                papertrader_common::debug!("registration of {username} from {client_addr} refused");
+                return Err(Reason::new(
+                    ReasonCode::RateLimited,
+                    format!(
+                        "too many registrations from this address; try again in {} s",
+                        whole_secs(left)
+                    ),
+                ));
+            }
+        }
         let key = username.key();
         // Checked first so a taken name costs no argon2 time; the UNIQUE
         // constraint still decides when two registrations race.

@@ -35,6 +35,7 @@ pub const KEYS: &[&str] = &[
     "rate_limit_window",
     "rate_limit_lockout",
     "rate_limit_user_failures",
+    "register_limit",
     "handshake_timeout",
     "ping_interval",
     "link_timeout",
@@ -115,7 +116,7 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Threads hashing passwords.
     pub auth_threads: usize,
-    /// Failed-login limits.
+    /// Failed-login and registration limits.
     pub rate_limit: RateLimitConfig,
     /// Time a worker has from connecting to `linkAccepted`.
     pub handshake_timeout: Duration,
@@ -190,6 +191,7 @@ impl Config {
                 lockout: c.take(conf.duration("rate_limit_lockout", mins(10))),
                 user_failures: c.take(conf.u64("rate_limit_user_failures", 100, 1..=1_000_000))
                     as u32,
+                register_limit: c.take(conf.u64("register_limit", 10, 0..=1_000_000)) as u32,
             },
             handshake_timeout: c.take(conf.duration("handshake_timeout", secs(10))),
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
@@ -333,12 +335,15 @@ mod tests {
 
     #[test]
     fn rate_limits() {
-        let c = parse("rate_limit_failures = 5\nrate_limit_user_failures = 50\n").expect("ok");
+        let c =
+            parse("rate_limit_failures = 5\nrate_limit_user_failures = 50\nregister_limit = 0\n")
+                .expect("ok");
         assert_eq!(
             c.rate_limit,
             RateLimitConfig {
                 failures: 5,
                 user_failures: 50,
+                register_limit: 0,
                 ..RateLimitConfig::default()
             }
         );

@@ -1,5 +1,6 @@
-//! Login throttling that cannot lock out an account's owner
-//! (ptmasterd.conf(5), `rate_limit_*`).
+//! Login throttling that cannot lock out an account's owner, and the
+//! registration limit per address (ptmasterd.conf(5), `rate_limit_*` and
+//! `register_limit`).
 //!
 //! A failed login counts against three keys: its (username, address) pair,
 //! its address, and its username. The pair and the address lock after
@@ -39,6 +40,9 @@ pub const KNOWN_PER_ACCOUNT: usize = 16;
 /// Accounts whose addresses are remembered; the least recently logged in
 /// are forgotten first (the sessions table still knows them).
 pub const MAX_KNOWN_ACCOUNTS: usize = 4096;
+
+/// The span over which registrations from one address are counted.
+pub const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Longest text kept of an address that is not an IP.
 const MAX_NAME: usize = 64;
@@ -116,6 +120,11 @@ pub fn pair_key(username: &Username, net: &Net) -> String {
     format!("pair:{}@{net}", username.key())
 }
 
+/// The key of registrations from an address: `register:127.0.0.1`.
+pub fn register_key(net: &Net) -> String {
+    format!("register:{net}")
+}
+
 /// The keys one login attempt is counted under.
 #[derive(Debug, Clone)]
 pub struct LoginKeys {
@@ -158,6 +167,8 @@ pub struct RateLimitConfig {
     /// This many failures within `window` lock a username against the
     /// addresses that never logged into it.
     pub user_failures: u32,
+    /// Registrations per address per [`REGISTER_WINDOW`]; 0: no limit.
+    pub register_limit: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -167,6 +178,7 @@ impl Default for RateLimitConfig {
             window: Duration::from_secs(10 * 60),
             lockout: Duration::from_secs(10 * 60),
             user_failures: 100,
+            register_limit: 10,
         }
     }
 }
@@ -198,7 +210,8 @@ pub struct NewLocks {
 struct Rule {
     limit: u32,
     window: Duration,
-    lockout: Duration,
+    /// `None`: until the window ends.
+    lockout: Option<Duration>,
 }
 
 /// Event count of one key. The window is fixed: it starts at the first
@@ -230,8 +243,8 @@ struct Known {
     last: Instant,
 }
 
-/// Counts failed logins per key, locks keys that go over their limit, and
-/// remembers where accounts logged in from.
+/// Counts failed logins and registrations per key, locks keys that go
+/// over their limit, and remembers where accounts logged in from.
 #[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,
@@ -277,7 +290,7 @@ impl RateLimiter {
         let rule = |limit| Rule {
             limit,
             window: self.config.window,
-            lockout: self.config.lockout,
+            lockout: Some(self.config.lockout),
         };
         let (near, far) = (rule(self.config.failures), rule(self.config.user_failures));
         self.count(&keys.pair, near, now);
@@ -313,6 +326,23 @@ impl RateLimiter {
             known.nets.remove(0);
         }
         known.nets.push(keys.net.clone());
+    }
+
+    /// Counts a registration from `net`; `Err` with the time left when the
+    /// address already made `register_limit` within the hour. `Ok(true)`:
+    /// this one was the last allowed.
+    pub fn register_attempt(&mut self, net: &Net, now: Instant) -> Result<bool, Duration> {
+        if self.config.register_limit == 0 {
+            return Ok(false);
+        }
+        let key = register_key(net);
+        self.check(&key, now)?;
+        let rule = Rule {
+            limit: self.config.register_limit,
+            window: REGISTER_WINDOW,
+            lockout: None,
+        };
+        Ok(self.count(&key, rule, now))
     }
 
     /// `Ok` if `key` is not locked now, else `Err` with the time left.
@@ -371,7 +401,10 @@ impl RateLimiter {
         if entry.count < rule.limit.max(1) {
             return false;
         }
-        entry.locked_until = Some(later(now, rule.lockout));
+        entry.locked_until = Some(match rule.lockout {
+            Some(lockout) => later(now, lockout),
+            None => entry.window_end,
+        });
         entry.count = 0;
         true
     }
@@ -486,6 +519,7 @@ mod tests {
         let v6 = Net::of("[2001:db8::1]:1");
         assert_eq!(addr_key(&v6), "addr:2001:db8::/64");
         assert_eq!(pair_key(&alice, &v6), "pair:alice@2001:db8::/64");
+        assert_eq!(register_key(&v6), "register:2001:db8::/64");
     }
 
     #[test]
@@ -650,6 +684,32 @@ mod tests {
             rl.login_failed(&k, t0 + 10 * MIN);
         }
         assert_eq!(rl.check_login(&k, t0 + 10 * MIN), Verdict::Allow);
+    }
+
+    #[test]
+    fn registrations_per_address_per_hour() {
+        let t0 = Instant::now();
+        let mut rl = limiter();
+        let net = Net::of("10.0.0.1:1");
+        for i in 0..10 {
+            let at = t0 + Duration::from_secs(60 * i);
+            let last = i == 9;
+            assert_eq!(rl.register_attempt(&net, at), Ok(last), "registration {i}");
+        }
+        let left = rl.register_attempt(&net, t0 + 20 * MIN);
+        assert_eq!(left, Err(40 * MIN), "until the hour from the first ends");
+        let other = Net::of("10.0.0.2:1");
+        assert_eq!(rl.register_attempt(&other, t0 + 20 * MIN), Ok(false));
+        let new_hour = rl.register_attempt(&net, t0 + 60 * MIN);
+        assert_eq!(new_hour, Ok(false));
+        let mut unlimited = RateLimiter::new(RateLimitConfig {
+            register_limit: 0,
+            ..RateLimitConfig::default()
+        });
+        for _ in 0..1000 {
+            assert_eq!(unlimited.register_attempt(&net, t0), Ok(false));
+        }
+        assert!(unlimited.is_empty(), "nothing counted");
     }
 
     #[test]

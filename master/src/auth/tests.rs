@@ -55,10 +55,22 @@ impl Fixture {
 
     /// Parses as the edge does, then registers.
     fn register_with(&mut self, username: &str, email: &str, pass: &str) -> Result<(), Reason> {
+        self.register_from(username, email, pass, ADDR)
+    }
+
+    fn register_from(
+        &mut self,
+        username: &str,
+        email: &str,
+        pass: &str,
+        addr: &str,
+    ) -> Result<(), Reason> {
         let username = Username::parse(username).map_err(|e| e.reason())?;
         let email = Email::parse(email).map_err(|e| e.reason())?;
         let pass = HashedPass::parse(pass).map_err(|e| e.reason())?;
-        self.auth.register(&username, &email, &pass, [7; 16], T0)
+        let mono = self.mono;
+        self.auth
+            .register(&username, &email, &pass, addr, [7; 16], T0, mono)
     }
 
     /// Parses as the edge does, then logs in.
@@ -271,6 +283,59 @@ fn ten_failures_lock_the_pair_and_the_address() {
     assert_eq!(code(locked), ReasonCode::RateLimited, "(alice, 10.1.1.1)");
     f.login_from("Alice", PASS, "10.2.2.2:1")
         .expect("the username itself is not locked");
+}
+
+#[test]
+fn registrations_are_limited_per_address() {
+    let mut f = fixture("auth-register-limit");
+    for i in 0..9 {
+        f.register_from(&format!("user{i}"), "u@x", PASS, "10.0.0.1:1")
+            .expect("under the limit");
+    }
+    let taken = f.register_from("USER0", "u@x", PASS, "10.0.0.1:2");
+    assert_eq!(
+        code(taken),
+        ReasonCode::UsernameTaken,
+        "counts all the same"
+    );
+    let refused = f
+        .register_from("user10", "u@x", PASS, "10.0.0.1:3")
+        .expect_err("the 11th within the hour");
+    assert_eq!(refused.code, ReasonCode::RateLimited);
+    assert_eq!(
+        refused.text,
+        "too many registrations from this address; try again in 3600 s"
+    );
+    f.register_from("user10", "u@x", PASS, "10.0.0.2:1")
+        .expect("another address");
+    f.mono += Duration::from_secs(3600);
+    f.register_from("user11", "u@x", PASS, "10.0.0.1:4")
+        .expect("a new hour");
+}
+
+#[test]
+fn a_refused_registration_costs_no_argon2() {
+    let dir = TempDir::new("auth-register-cost");
+    let config = RateLimitConfig {
+        register_limit: 1,
+        ..RateLimitConfig::default()
+    };
+    let limiter = new_limiter(config);
+    let mut first = Fixture {
+        auth: auth_on(&dir, limiter.clone()),
+        dir,
+        mono: Instant::now(),
+        next_session: 0,
+    };
+    first.register("alice").expect("the one allowed");
+    let mut second = Fixture {
+        auth: auth_on(&first.dir, limiter),
+        dir: TempDir::new("auth-register-cost-unused"),
+        mono: first.mono,
+        next_session: 0,
+    };
+    assert_eq!(code(second.register("bob")), ReasonCode::RateLimited);
+    assert_eq!(second.auth.hasher.blocks_held(), 0, "never hashed");
 }
 
 #[test]
