@@ -84,6 +84,7 @@ bench:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-common --bench codec
 	$(CARGO) bench -p papertrader-tests --bench login_rate
+	$(CARGO) bench -p papertrader-tests --bench master_rss
 	$(CARGO) bench -p papertrader-tests --bench quote_rate
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest

@@ -432,7 +432,8 @@ fn getworkerlist_on_master_port_for_any_peer() {
 #[test]
 fn remembered_link_survives_sigterm_and_sigkill_keeps_accounts() {
     let setup = MasterSetup::new("durable");
-    let mut master = setup.start(FAST_ARGON2);
+    // 40 registrations from one address: past the default register_limit.
+    let mut master = setup.start(&format!("{FAST_ARGON2}register_limit = 0\n"));
     let mut w = setup.link(master.addr, 0).expect("linked");
     let mut acknowledged = Vec::new();
     for n in 0..40 {

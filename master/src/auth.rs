@@ -2,9 +2,9 @@
 //! `logout`, and the session checks later instructions rely on.
 //!
 //! Runs on the "auth" pool threads: each owns one [`Auth`] with its own
-//! rusqlite `Connection` to the database, and all share one
-//! [`RateLimiter`]. argon2id is deliberately slow, which is why none of this
-//! runs on the event loop. Randomness (salts, session ids) and the clocks are
+//! rusqlite `Connection` to the database and its own argon2 memory (a
+//! [`Hasher`]), and all share one [`RateLimiter`]. argon2id is deliberately
+//! slow, which is why none of this runs on the event loop. Randomness (salts, session ids) and the clocks are
 //! passed in, so tests can fix them. The SQL lives in [`crate::db`]; a
 //! session id is stored only as its SHA-256 ([`sessions::hash`]).
 
@@ -12,8 +12,6 @@ use std::fmt::Display;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use papertrader_common::value::{
     Email, HashedPass, Money, Reason, ReasonCode, SessionId, Timestamp, Username,
 };
@@ -22,7 +20,8 @@ use rusqlite::Connection;
 
 use crate::db::accounts::{self, NewAccount};
 use crate::db::sessions::{self, NewSession};
-use crate::ratelimit::{self, RateLimiter};
+use crate::password::Hasher;
+use crate::ratelimit::{self, LoginKeys, Net, RateLimiter, Verdict};
 
 pub use crate::db::sessions::SessionRow;
 
@@ -31,6 +30,10 @@ pub use crate::db::sessions::SessionRow;
 const BAD_CREDENTIALS: &str = "username or password is wrong";
 const BAD_SESSION: &str = "the session is unknown, expired or logged out";
 const INTERNAL: &str = "the server could not complete the request; nothing was changed";
+
+/// Sessions of an account read when deciding whether it has logged in from
+/// an address before (bounds the work for an account with many sessions).
+const KNOWN_SESSIONS: u32 = 1000;
 
 /// How long an ended or expired session row is kept (for `ptctl` and
 /// forensics) before [`Auth::purge_expired`] deletes it.
@@ -77,32 +80,64 @@ pub struct Auth {
     conn: Connection,
     config: Arc<AuthConfig>,
     limiter: Arc<Mutex<RateLimiter>>,
+    /// This thread's argon2 memory, reused by every hash it makes.
+    hasher: Hasher,
 }
 
 impl Auth {
-    /// Wraps a connection from [`crate::db::open`].
+    /// Wraps a connection from [`crate::db::open`]; `Err` if `config`'s
+    /// argon2 parameters are out of argon2's range.
     pub fn new(
         conn: Connection,
         config: Arc<AuthConfig>,
         limiter: Arc<Mutex<RateLimiter>>,
-    ) -> Auth {
-        Auth {
+    ) -> Result<Auth, argon2::Error> {
+        let hasher = Hasher::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.argon2_lanes,
+        )?;
+        Ok(Auth {
             conn,
             config,
             limiter,
-        }
+            hasher,
+        })
     }
 
-    /// `register username email hashedPass`: a new account with the starting
-    /// cash and the argon2id hash of `hashed_pass` under `salt`.
+    /// `register username email hashedPass` from `client_addr`: a new
+    /// account with the starting cash and the argon2id hash of
+    /// `hashed_pass` under `salt`. Every registration counts against the
+    /// address's hourly `register_limit`, checked before anything else.
+    #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
     pub fn register(
         &mut self,
         username: &Username,
         email: &Email,
         pass: &HashedPass,
+        client_addr: &str,
         salt: [u8; 16],
         now: Timestamp,
+        mono: Instant,
     ) -> Result<(), Reason> {
+        let net = Net::of(client_addr);
+        let allowed = self.limiter.lock().register_attempt(&net, mono);
+        match allowed {
+            Ok(false) => {}
+            Ok(true) => papertrader_common::warn!(
+                "{net}: registration limit reached; it may register again in an hour"
+            ),
+            Err(left) => {
+                papertrader_common::debug!("registration of {username} from {client_addr} refused");
+                return Err(Reason::new(
+                    ReasonCode::RateLimited,
+                    format!(
+                        "too many registrations from this address; try again in {} s",
+                        whole_secs(left)
+                    ),
+                ));
+            }
+        }
         let key = username.key();
         // Checked first so a taken name costs no argon2 time; the UNIQUE
         // constraint still decides when two registrations race.
@@ -111,7 +146,10 @@ impl Auth {
         if existing.is_some() {
             return Err(taken(username));
         }
-        let phc = hash_password(&self.config, pass.as_str(), salt)?;
+        let phc = self
+            .hasher
+            .hash(pass.as_str().as_bytes(), &salt)
+            .map_err(|err| internal("argon2id hashing failed", err))?;
         let account = NewAccount {
             username: username.as_str(),
             username_key: &key,
@@ -146,16 +184,13 @@ impl Auth {
         mono: Instant,
         session_bytes: [u8; 16],
     ) -> Result<SessionId, Reason> {
-        let user_key = ratelimit::user_key(username);
-        let addr_key = ratelimit::addr_key(client_addr);
-        self.check_rate(&user_key, &addr_key, mono)?;
+        let keys = LoginKeys::new(username, client_addr);
+        self.check_rate(username, &keys, mono)?;
 
         let Some(account) = self.check_password(username, pass)? else {
-            let mut limiter = self.limiter.lock();
-            limiter.failure(&user_key, mono);
-            limiter.failure(&addr_key, mono);
-            drop(limiter);
+            let locks = self.limiter.lock().login_failed(&keys, mono);
             papertrader_common::info!("failed login for {username} from {client_addr}");
+            self.log_new_locks(username, &keys, locks);
             return Err(Reason::new(ReasonCode::BadCredentials, BAD_CREDENTIALS));
         };
         let id = SessionId::from_bytes(session_bytes);
@@ -175,7 +210,7 @@ impl Auth {
         };
         sessions::insert(&self.conn, &session)
             .map_err(|err| internal("cannot insert a session", err))?;
-        self.limiter.lock().success(&user_key);
+        self.limiter.lock().login_succeeded(&keys, mono);
         papertrader_common::info!("{username} logged in from {client_addr} through {worker}");
         Ok(id)
     }
@@ -242,21 +277,75 @@ impl Auth {
             .map_err(|err| internal("cannot purge old sessions", err))
     }
 
-    /// `Err(rate-limited)` while either key is locked.
-    fn check_rate(&self, user_key: &str, addr_key: &str, mono: Instant) -> Result<(), Reason> {
-        let mut limiter = self.limiter.lock();
-        let user = limiter.check(user_key, mono).err();
-        let addr = limiter.check(addr_key, mono).err();
-        drop(limiter);
-        match user.max(addr) {
-            None => Ok(()),
-            Some(left) => {
-                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                Err(Reason::new(
-                    ReasonCode::RateLimited,
-                    format!("too many failed logins; try again in {secs} s"),
-                ))
+    /// `Err(rate-limited)` while the pair or the address is locked, or the
+    /// username is locked and the address never logged into it: neither the
+    /// limiter nor the sessions table has seen a login from it.
+    fn check_rate(
+        &self,
+        username: &Username,
+        keys: &LoginKeys,
+        mono: Instant,
+    ) -> Result<(), Reason> {
+        let verdict = self.limiter.lock().check_login(keys, mono);
+        let left = match verdict {
+            Verdict::Allow => return Ok(()),
+            Verdict::Locked(left) => left,
+            Verdict::UnlessKnown(left) => {
+                if self.logged_in_from(username, keys.net())? {
+                    self.limiter.lock().remember(keys, mono);
+                    return Ok(());
+                }
+                // A stranger at a locked account: it counts against its
+                // address, which then soon gets the cheap refusal above
+                // instead of this SQL.
+                let locks = self.limiter.lock().login_failed(keys, mono);
+                self.log_new_locks(username, keys, locks);
+                left
             }
+        };
+        Err(Reason::new(
+            ReasonCode::RateLimited,
+            format!(
+                "too many failed logins; try again in {} s",
+                whole_secs(left)
+            ),
+        ))
+    }
+
+    /// Whether a session of `username` (live, or ended less than a day ago)
+    /// was made from `net`.
+    fn logged_in_from(&self, username: &Username, net: &Net) -> Result<bool, Reason> {
+        let found = accounts::credentials(&self.conn, &username.key())
+            .map_err(|err| internal("cannot look up an account", err))?;
+        let Some((id, _)) = found else {
+            return Ok(false);
+        };
+        let addrs = sessions::client_addrs(&self.conn, id, KNOWN_SESSIONS)
+            .map_err(|err| internal("cannot read the addresses of sessions", err))?;
+        Ok(addrs.iter().any(|addr| Net::of(addr) == *net))
+    }
+
+    /// Logs the locks a failure set: an address that fails this often is
+    /// misbehaving; a username this often is under attack.
+    fn log_new_locks(&self, username: &Username, keys: &LoginKeys, locks: ratelimit::NewLocks) {
+        if locks == ratelimit::NewLocks::default() {
+            return;
+        }
+        let config = self.limiter.lock().config().clone();
+        let secs = config.lockout.as_secs();
+        if locks.addr {
+            papertrader_common::warn!(
+                "{}: {} failed logins; its logins are refused for {secs} s",
+                keys.net(),
+                config.failures
+            );
+        }
+        if locks.user {
+            papertrader_common::warn!(
+                "{username}: {} failed logins; for {secs} s only addresses that logged \
+                 into it before may try",
+                config.user_failures
+            );
         }
     }
 
@@ -264,25 +353,19 @@ impl Auth {
     /// without a password still costs one argon2 hash, so the answer time
     /// does not reveal which usernames exist.
     fn check_password(
-        &self,
+        &mut self,
         username: &Username,
         pass: &HashedPass,
     ) -> Result<Option<AccountId>, Reason> {
         let found = accounts::credentials(&self.conn, &username.key())
             .map_err(|err| internal("cannot look up an account", err))?;
         let Some((id, Some(phc))) = found else {
-            let _ = hash_password(&self.config, pass.as_str(), [0; 16]);
+            let _ = self.hasher.hash(pass.as_str().as_bytes(), &[0; 16]);
             return Ok(None);
         };
-        let parsed = PasswordHash::new(&phc).map_err(|err| {
-            internal(
-                &format!("stored password hash of account {id} is unreadable"),
-                err,
-            )
-        })?;
-        match Argon2::default().verify_password(pass.as_str().as_bytes(), &parsed) {
-            Ok(()) => Ok(Some(AccountId(id))),
-            Err(password_hash::Error::Password) => Ok(None),
+        match self.hasher.verify(pass.as_str().as_bytes(), &phc) {
+            Ok(true) => Ok(Some(AccountId(id))),
+            Ok(false) => Ok(None),
             Err(err) => Err(internal(
                 &format!("cannot verify the password of account {id}"),
                 err,
@@ -306,28 +389,9 @@ pub fn session_account(
         .ok_or_else(bad_session)
 }
 
-/// Hashes a hashedPass with argon2id under `config`'s parameters and `salt`,
-/// returning the PHC string stored in `accounts.pass_hash`. Used by the
-/// login benchmark to compare against raw argon2.
-pub fn hash_password(
-    config: &AuthConfig,
-    hashed_pass: &str,
-    salt: [u8; 16],
-) -> Result<String, Reason> {
-    let params = Params::new(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_lanes,
-        None,
-    )
-    .map_err(|err| internal("argon2 parameters are invalid", err))?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|err| internal("cannot encode a salt", err))?;
-    let hash = argon2
-        .hash_password(hashed_pass.as_bytes(), &salt)
-        .map_err(|err| internal("argon2id hashing failed", err))?;
-    Ok(hash.to_string())
+/// A wait in seconds, rounded up so that it is never 0 while it lasts.
+fn whole_secs(left: Duration) -> u64 {
+    left.as_secs() + u64::from(left.subsec_nanos() > 0)
 }
 
 fn bad_session() -> Reason {
@@ -349,437 +413,4 @@ fn internal(what: &str, err: impl Display) -> Reason {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::{self, TempDir};
-    use crate::ratelimit::RateLimitConfig;
-    use papertrader_common::value::parse_bool;
-    use rusqlite::types::ValueRef;
-    use sha2::Digest;
-
-    const PASS: &str = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
-    const T0: Timestamp = Timestamp(1_732_147_200);
-    const ADDR: &str = "127.0.0.1:40000";
-
-    struct Fixture {
-        auth: Auth,
-        dir: TempDir,
-        mono: Instant,
-        next_session: u8,
-    }
-
-    fn tiny_config() -> AuthConfig {
-        AuthConfig {
-            argon2_memory_kib: 64,
-            argon2_iterations: 1,
-            ..AuthConfig::default()
-        }
-    }
-
-    fn fixture(tag: &str) -> Fixture {
-        let dir = TempDir::new(tag);
-        let conn = db::open(&dir.join("pt.db")).expect("open db");
-        let limiter = Arc::new(Mutex::new(RateLimiter::new(RateLimitConfig::default())));
-        let auth = Auth::new(conn, Arc::new(tiny_config()), limiter);
-        Fixture {
-            auth,
-            dir,
-            mono: Instant::now(),
-            next_session: 0,
-        }
-    }
-
-    impl Fixture {
-        fn register(&mut self, username: &str) -> Result<(), Reason> {
-            self.register_with(username, "someone@example.com", PASS)
-        }
-
-        /// Parses as the edge does, then registers.
-        fn register_with(&mut self, username: &str, email: &str, pass: &str) -> Result<(), Reason> {
-            let username = Username::parse(username).map_err(|e| e.reason())?;
-            let email = Email::parse(email).map_err(|e| e.reason())?;
-            let pass = HashedPass::parse(pass).map_err(|e| e.reason())?;
-            self.auth.register(&username, &email, &pass, [7; 16], T0)
-        }
-
-        /// Parses as the edge does, then logs in.
-        fn login_as(
-            &mut self,
-            username: &str,
-            pass: &str,
-            expirable: &str,
-            addr: &str,
-        ) -> Result<SessionId, Reason> {
-            let username = Username::parse(username).map_err(|e| e.reason())?;
-            let pass = HashedPass::parse(pass).map_err(|e| e.reason())?;
-            let expirable = parse_bool(expirable).map_err(|e| e.reason())?;
-            self.next_session += 1;
-            let bytes = [self.next_session; 16];
-            let mono = self.mono;
-            self.auth
-                .login(&username, &pass, expirable, addr, "w1", T0, mono, bytes)
-        }
-
-        fn login_from(
-            &mut self,
-            username: &str,
-            pass: &str,
-            addr: &str,
-        ) -> Result<SessionId, Reason> {
-            self.login_as(username, pass, "true", addr)
-        }
-
-        fn login(&mut self, username: &str, pass: &str) -> Result<SessionId, Reason> {
-            self.login_from(username, pass, ADDR)
-        }
-
-        fn remembered(&mut self, username: &str) -> SessionId {
-            self.login_as(username, PASS, "false", ADDR).expect("login")
-        }
-    }
-
-    fn code<T: std::fmt::Debug>(result: Result<T, Reason>) -> ReasonCode {
-        result.expect_err("should fail").code
-    }
-
-    #[test]
-    fn register_stores_account_with_starting_cash() {
-        let mut f = fixture("auth-register");
-        f.register("Alice").expect("register");
-        let (name, key, cash, phc): (String, String, i64, String) = f
-            .auth
-            .conn
-            .query_row(
-                "SELECT username, username_key, cash, pass_hash FROM accounts",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .expect("row");
-        assert_eq!((name.as_str(), key.as_str()), ("Alice", "alice"));
-        assert_eq!(Money(cash).to_string(), "100000.0000");
-        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
-        assert!(!phc.contains(PASS));
-    }
-
-    #[test]
-    fn register_refuses_bad_values() {
-        let mut f = fixture("auth-register-bad");
-        f.register("Alice").expect("register");
-        let err = f.register("aLICE").expect_err("same name in another case");
-        assert_eq!(err.code, ReasonCode::UsernameTaken);
-        assert_eq!(err.text, "username aLICE is already taken");
-        assert_eq!(
-            code(f.register(&"a".repeat(25))),
-            ReasonCode::InvalidUsername
-        );
-        let bad_email = f.register_with("bob", "bob.example.com", PASS);
-        assert_eq!(code(bad_email), ReasonCode::InvalidEmail);
-        let bad_pass = f.register_with("bob", "b@c", "has space");
-        assert_eq!(code(bad_pass), ReasonCode::BadArguments);
-    }
-
-    #[test]
-    fn login_ok_and_wrong_credentials() {
-        let mut f = fixture("auth-login");
-        f.register("Alice").expect("register");
-        let id = f.login("alice", PASS).expect("login ignoring case");
-        assert_eq!(id.as_str().len(), 32);
-        assert!(
-            id.as_str()
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
-        assert_eq!(id, SessionId::from_bytes([1; 16]));
-
-        let wrong = f
-            .login("Alice", &"0".repeat(64))
-            .expect_err("wrong password");
-        let unknown = f.login("mallory", PASS).expect_err("unknown user");
-        assert_eq!(wrong.code, ReasonCode::BadCredentials);
-        assert_eq!(wrong, unknown, "indistinguishable");
-        assert_eq!(wrong.text, "username or password is wrong");
-    }
-
-    #[test]
-    fn login_refuses_bad_arguments() {
-        let mut f = fixture("auth-login-args");
-        f.register("Alice").expect("register");
-        let maybe = f.login_as("Alice", PASS, "yes", ADDR);
-        assert_eq!(code(maybe), ReasonCode::BadArguments);
-        assert_eq!(code(f.login("al ice", PASS)), ReasonCode::InvalidUsername);
-    }
-
-    #[test]
-    fn account_without_password_never_logs_in() {
-        let mut f = fixture("auth-nopass");
-        f.auth
-            .conn
-            .execute(
-                "INSERT INTO accounts (username, username_key, email, pass_hash, cash, created)
-                 VALUES ('Oauth', 'oauth', 'o@x', NULL, 0, 0)",
-                [],
-            )
-            .expect("insert");
-        assert_eq!(code(f.login("Oauth", PASS)), ReasonCode::BadCredentials);
-        assert_eq!(code(f.register("OAUTH")), ReasonCode::UsernameTaken);
-    }
-
-    #[test]
-    fn ten_failures_lock_the_user_until_the_lockout_ends() {
-        let mut f = fixture("auth-lock");
-        f.register("Alice").expect("register");
-        for i in 0..10 {
-            let addr = format!("10.0.0.{i}:1000");
-            assert_eq!(
-                code(f.login_from("Alice", "wrong", &addr)),
-                ReasonCode::BadCredentials
-            );
-        }
-        let locked = f
-            .login("alice", PASS)
-            .expect_err("locked even with the right password");
-        assert_eq!(locked.code, ReasonCode::RateLimited);
-        assert_eq!(locked.text, "too many failed logins; try again in 600 s");
-        let elsewhere = f.login_from("Alice", PASS, "[2001:db8::1]:5000");
-        assert_eq!(code(elsewhere), ReasonCode::RateLimited, "user key locked");
-        f.login("Bob", PASS).expect_err("unknown anyway");
-
-        f.mono += Duration::from_secs(600);
-        f.login("Alice", PASS).expect("lock lifted");
-    }
-
-    #[test]
-    fn ten_failures_lock_the_address() {
-        let mut f = fixture("auth-lock-addr");
-        f.register("Alice").expect("register");
-        for i in 0..10 {
-            let res = f.login_from(&format!("nobody{i}"), PASS, "[::1]:5000");
-            assert_eq!(code(res), ReasonCode::BadCredentials);
-        }
-        let res = f.login_from("Alice", PASS, "[::1]:6000");
-        assert_eq!(code(res), ReasonCode::RateLimited, "same IP, other port");
-        f.login_from("Alice", PASS, "[::2]:6000")
-            .expect("other address");
-    }
-
-    #[test]
-    fn success_clears_the_user_failures() {
-        let mut f = fixture("auth-clear");
-        f.register("Alice").expect("register");
-        for _ in 0..9 {
-            f.login_from("Alice", "wrong", "10.1.1.1:1")
-                .expect_err("wrong");
-        }
-        f.login_from("Alice", PASS, "10.2.2.2:1").expect("right");
-        for _ in 0..9 {
-            f.login_from("Alice", "wrong", "10.3.3.3:1")
-                .expect_err("wrong");
-        }
-        f.login_from("Alice", PASS, "10.4.4.4:1")
-            .expect("count was reset");
-    }
-
-    #[test]
-    fn login_session_until_expiry() {
-        let mut f = fixture("auth-resume");
-        f.register("Alice").expect("register");
-        let id = f.remembered("Alice");
-        let later = Timestamp(T0.0 + 29 * 86_400);
-        assert_eq!(f.auth.login_session(&id, later), Ok(id.clone()));
-        let expires = Timestamp(T0.0 + 30 * 86_400);
-        assert_eq!(
-            code(f.auth.login_session(&id, expires)),
-            ReasonCode::BadSession
-        );
-        let short = f.login("Alice", PASS).expect("login");
-        let day = Timestamp(T0.0 + 86_400);
-        assert_eq!(
-            code(f.auth.login_session(&short, day)),
-            ReasonCode::BadSession
-        );
-        let unknown = SessionId::from_bytes([0xee; 16]);
-        assert_eq!(
-            code(f.auth.login_session(&unknown, T0)),
-            ReasonCode::BadSession
-        );
-        assert_eq!(
-            code(SessionId::parse("NOTHEX").map_err(|e| e.reason())),
-            ReasonCode::BadSession
-        );
-    }
-
-    #[test]
-    fn logout_ends_the_session_once() {
-        let mut f = fixture("auth-logout");
-        f.register("Alice").expect("register");
-        let id = f.remembered("Alice");
-        f.auth.logout(&id, T0).expect("logout");
-        assert_eq!(code(f.auth.login_session(&id, T0)), ReasonCode::BadSession);
-        assert_eq!(code(f.auth.logout(&id, T0)), ReasonCode::BadSession);
-        assert_eq!(code(f.auth.validate(&id, T0)), ReasonCode::BadSession);
-    }
-
-    #[test]
-    fn closed_connection_ends_only_expirable_sessions() {
-        let mut f = fixture("auth-closed");
-        f.register("Alice").expect("register");
-        let short = f.login("Alice", PASS).expect("login");
-        let long = f.remembered("Alice");
-        f.auth.session_closed(&short, T0).expect("ends");
-        f.auth.session_closed(&long, T0).expect("left alone");
-        assert_eq!(code(f.auth.validate(&short, T0)), ReasonCode::BadSession);
-        f.auth.validate(&long, T0).expect("still valid");
-        assert_eq!(
-            code(f.auth.session_closed(&short, T0)),
-            ReasonCode::BadSession
-        );
-    }
-
-    #[test]
-    fn database_never_holds_the_session_id() {
-        let mut f = fixture("auth-hash");
-        f.register("Alice").expect("register");
-        let id = f.login("Alice", PASS).expect("login");
-        let hash: Vec<u8> = f
-            .auth
-            .conn
-            .query_row("SELECT hash FROM sessions", [], |r| r.get(0))
-            .expect("row");
-        assert_eq!(hash, sha2::Sha256::digest(id.as_str().as_bytes()).to_vec());
-        let raw_id = [1u8; 16];
-        let mut cells: Vec<Vec<u8>> = Vec::new();
-        let mut stmt = f
-            .auth
-            .conn
-            .prepare("SELECT * FROM sessions")
-            .expect("prepare");
-        let columns = stmt.column_count();
-        let mut rows = stmt.query([]).expect("query");
-        while let Some(row) = rows.next().expect("row") {
-            for i in 0..columns {
-                cells.push(match row.get_ref(i).expect("cell") {
-                    ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
-                    other => format!("{other:?}").into_bytes(),
-                });
-            }
-        }
-        drop(rows);
-        drop(stmt);
-        assert_eq!(cells.len(), 8);
-        for row in &cells {
-            assert!(!contains(row, id.as_str().as_bytes()));
-            assert!(!contains(row, &raw_id));
-        }
-        // Nor the file: checkpoint the WAL, then scan every byte.
-        f.auth
-            .conn
-            .pragma_update(None, "wal_checkpoint", "TRUNCATE")
-            .expect("checkpoint");
-        let bytes = std::fs::read(f.dir.join("pt.db")).expect("read db");
-        assert!(!contains(&bytes, id.as_str().as_bytes()));
-    }
-
-    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-        haystack.windows(needle.len()).any(|w| w == needle)
-    }
-
-    #[test]
-    fn sessions_lists_active_rows() {
-        let mut f = fixture("auth-list");
-        f.register("Alice").expect("register");
-        f.register("bob").expect("register");
-        let a = f.login_from("alice", PASS, "[::1]:5000").expect("login");
-        let _b = f.remembered("BOB");
-        let gone = f.login("bob", PASS).expect("login");
-        f.auth.logout(&gone, T0).expect("logout");
-        let rows = f.auth.sessions(T0).expect("list");
-        assert_eq!(rows.len(), 2);
-        assert_eq!(
-            rows[0],
-            SessionRow {
-                username: "Alice".into(),
-                created: T0,
-                expires: Timestamp(T0.0 + 86_400),
-                client_addr: "[::1]:5000".into(),
-                expirable: true,
-                worker: "w1".into(),
-            }
-        );
-        assert_eq!(rows[1].username, "bob");
-        assert!(!rows[1].expirable);
-        assert_eq!(rows[1].expires, Timestamp(T0.0 + 30 * 86_400));
-        let day = Timestamp(T0.0 + 86_400);
-        assert_eq!(
-            f.auth.sessions(day).expect("list").len(),
-            1,
-            "{a:?} expired"
-        );
-    }
-
-    #[test]
-    fn validate_gives_the_account() {
-        let mut f = fixture("auth-validate");
-        f.register("Alice").expect("register");
-        f.register("Bob").expect("register");
-        let a = f.login("Alice", PASS).expect("login");
-        let b = f.login("Bob", PASS).expect("login");
-        let ida = f.auth.validate(&a, T0).expect("valid");
-        let idb = f.auth.validate(&b, T0).expect("valid");
-        assert_ne!(ida, idb);
-        let key: i64 = f
-            .auth
-            .conn
-            .query_row(
-                "SELECT id FROM accounts WHERE username_key = 'bob'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("id");
-        assert_eq!(idb, AccountId(key));
-    }
-
-    #[test]
-    fn purge_deletes_rows_a_day_after_they_end() {
-        let mut f = fixture("auth-purge");
-        f.register("Alice").expect("register");
-        let short = f.login("Alice", PASS).expect("login");
-        let _long = f.remembered("Alice");
-        let ended = f.login("Alice", PASS).expect("login");
-        f.auth.logout(&ended, T0).expect("logout");
-        assert_eq!(f.auth.purge_expired(T0), Ok(0));
-        assert_eq!(
-            f.auth.purge_expired(Timestamp(T0.0 + 86_401)),
-            Ok(1),
-            "logged out"
-        );
-        assert_eq!(
-            f.auth.purge_expired(Timestamp(T0.0 + 2 * 86_401)),
-            Ok(1),
-            "{short:?}"
-        );
-        assert_eq!(f.auth.purge_expired(Timestamp(T0.0 + 31 * 86_400)), Ok(0));
-        assert_eq!(
-            f.auth.purge_expired(Timestamp(T0.0 + 31 * 86_400 + 1)),
-            Ok(1)
-        );
-    }
-
-    #[test]
-    fn hash_password_uses_config_params() {
-        let phc = hash_password(&tiny_config(), PASS, [9; 16]).expect("hash");
-        assert!(
-            phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$CQkJCQkJCQkJCQkJCQkJCQ$"),
-            "{phc}"
-        );
-        let bad = AuthConfig {
-            argon2_memory_kib: 1,
-            ..tiny_config()
-        };
-        assert_eq!(
-            hash_password(&bad, PASS, [9; 16])
-                .expect_err("too little memory")
-                .code,
-            ReasonCode::Internal
-        );
-    }
-}
+mod tests;

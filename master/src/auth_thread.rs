@@ -45,6 +45,8 @@ pub enum AuthWork {
         email: Email,
         /// The client's password hash.
         pass: HashedPass,
+        /// The client's address as the worker saw it.
+        client: String,
     },
     /// `login username hashedPass isExpirable`, from a client at an address
     /// through a named worker.
@@ -101,7 +103,8 @@ pub fn spawn_auth(
     (0..threads)
         .map(|i| {
             let conn = db::open(&database).map_err(|e| io::Error::other(e.to_string()))?;
-            let mut auth = Auth::new(conn, config.clone(), limiter.clone());
+            let mut auth = Auth::new(conn, config.clone(), limiter.clone())
+                .map_err(|e| io::Error::other(format!("argon2 parameters: {e}")))?;
             let (jobs, notifier) = (jobs.clone(), notifier.clone());
             thread::Builder::new()
                 .name(format!("auth-{i}"))
@@ -150,9 +153,10 @@ fn run_auth(auth: &mut Auth, work: AuthWork, reqid: &str, rng: &mut impl RngCore
             username,
             email,
             pass,
+            client,
         } => {
             let salt = random16(rng);
-            match auth.register(&username, &email, &pass, salt, now) {
+            match auth.register(&username, &email, &pass, &client, salt, now, Instant::now()) {
                 Ok(()) => frame(Instr::RegisterSuccess, &[reqid]),
                 Err(r) => fail(Instr::RegisterFail, r),
             }

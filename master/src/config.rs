@@ -36,6 +36,8 @@ pub const KEYS: &[&str] = &[
     "rate_limit_failures",
     "rate_limit_window",
     "rate_limit_lockout",
+    "rate_limit_user_failures",
+    "register_limit",
     "handshake_timeout",
     "ping_interval",
     "link_timeout",
@@ -124,7 +126,7 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Threads hashing passwords.
     pub auth_threads: usize,
-    /// Failed-login limits.
+    /// Failed-login and registration limits.
     pub rate_limit: RateLimitConfig,
     /// Time a worker has from connecting to `linkAccepted`.
     pub handshake_timeout: Duration,
@@ -208,6 +210,9 @@ impl Config {
                 failures: c.take(conf.u64("rate_limit_failures", 10, 1..=1_000_000)) as u32,
                 window: c.take(conf.duration("rate_limit_window", mins(10))),
                 lockout: c.take(conf.duration("rate_limit_lockout", mins(10))),
+                user_failures: c.take(conf.u64("rate_limit_user_failures", 100, 1..=1_000_000))
+                    as u32,
+                register_limit: c.take(conf.u64("register_limit", 10, 0..=1_000_000)) as u32,
             },
             handshake_timeout: c.take(conf.duration("handshake_timeout", secs(10))),
             ping_interval: c.take(conf.duration("ping_interval", secs(10))),
@@ -356,6 +361,25 @@ mod tests {
         assert_eq!(c.handshake_timeout, secs(10));
         assert!(c.master_key.is_none());
         assert!(!c.workers_file_required);
+        assert_eq!(c.rate_limit, RateLimitConfig::default());
+    }
+
+    #[test]
+    fn rate_limits() {
+        let c =
+            parse("rate_limit_failures = 5\nrate_limit_user_failures = 50\nregister_limit = 0\n")
+                .expect("ok");
+        assert_eq!(
+            c.rate_limit,
+            RateLimitConfig {
+                failures: 5,
+                user_failures: 50,
+                register_limit: 0,
+                ..RateLimitConfig::default()
+            }
+        );
+        let err = parse("rate_limit_user_failures = 0\n").expect_err("at least 1");
+        assert!(err.to_string().contains("test.conf:1:"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Threads (DESIGN.md, "ptmasterd threads"): the main thread runs the mio
 //! event loop (`server`, with `link` for handshakes and keepalive, `route`
 //! for forwarded requests and `admin` for ptctl's loop commands); the
-//! `auth-N` pool (`auth_thread`), `gpg` (`gpg_thread`), `data-N`
+//! `auth-N` pool (`auth_thread`, hashing with `password`), `gpg` (`gpg_thread`), `data-N`
 //! (`data`), `asset` (`market::feed`), `trade`
 //! (`trade::queue`), `control` (`control`) and `signals`
 //! (`papertrader_common::threads`) do the rest, and hand results back
@@ -20,6 +20,7 @@ pub mod event;
 pub mod gpg_thread;
 pub mod link;
 pub mod market;
+pub mod password;
 pub mod ratelimit;
 pub mod registry;
 pub mod route;

@@ -37,8 +37,11 @@ const USAGE: &str = "usage: ptmasterd [-fnv] [-c config]";
 const AUTH_QUEUE: usize = 4096;
 const GPG_QUEUE: usize = 256;
 const DATA_QUEUE: usize = 4096;
-/// Orders waiting for the trade thread's arrival checks.
-const TRADE_QUEUE: usize = 200_000;
+/// Orders in transit to the trade thread, before its arrival checks; the
+/// queue of orders waiting for prices behind them has its own bounds
+/// (max_waiting_orders). A bounded channel allocates its slots at once,
+/// so this stays small: 200 000 slots were 22 MB of RSS at start.
+const TRADE_QUEUE: usize = 16_384;
 
 fn main() -> ExitCode {
     daemon::finish("ptmasterd", run())
@@ -261,7 +264,8 @@ fn spawn_helpers(
     )
     .map_err(oserr("asset thread"))?;
     threads.push(feed);
-    let control_auth = Auth::new(open_db(config)?, auth_config, limiter);
+    let control_auth = Auth::new(open_db(config)?, auth_config, limiter)
+        .map_err(|e| (EX_CONFIG, format!("argon2 parameters: {e}")))?;
     let books = control::Books {
         conn: open_db(config)?,
         starting_cash: config.auth.starting_cash,

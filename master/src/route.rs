@@ -76,6 +76,7 @@ impl Server {
                 username,
                 email,
                 pass,
+                client,
             },
             Request::Login {
                 username,

@@ -201,11 +201,38 @@ impl TestWorker {
 
     /// Like `send_request`, with a chosen TIMESTAMP_MS.
     pub fn send_request_at(&mut self, instr: Instr, args: &[&str], ts_ms: u64) -> u64 {
+        self.send_prefixed(instr, args, ts_ms, "127.0.0.1:40000")
+    }
+
+    /// Like `send_request`, from the client at `client` (`host:port` or
+    /// `[v6]:port`, the ADDRESS of the prefix).
+    pub fn send_request_from(&mut self, instr: Instr, args: &[&str], client: &str) -> u64 {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64;
+        self.send_prefixed(instr, args, ms, client)
+    }
+
+    /// Like `request`, from the client at `client`.
+    pub fn request_from(
+        &mut self,
+        instr: Instr,
+        args: &[&str],
+        client: &str,
+    ) -> (Instr, Vec<String>) {
+        let reqid = self.send_request_from(instr, args, client);
+        let (got, instr, args) = self.recv_reply();
+        assert_eq!(got, reqid, "replies in order when one is outstanding");
+        (instr, args)
+    }
+
+    fn send_prefixed(&mut self, instr: Instr, args: &[&str], ts_ms: u64, client: &str) -> u64 {
         let reqid = self.next_reqid;
         self.next_reqid += 1;
         let ms = ts_ms.to_string();
         let reqid_text = reqid.to_string();
-        let mut all = vec![self.uuid.as_str(), &reqid_text, &ms, "127.0.0.1:40000"];
+        let mut all = vec![self.uuid.as_str(), &reqid_text, &ms, client];
         all.extend_from_slice(args);
         let (count, data) = args::join(&all).expect("well-formed request");
         self.peer

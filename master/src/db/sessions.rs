@@ -129,6 +129,21 @@ pub fn list_active(conn: &Connection, now: Timestamp) -> rusqlite::Result<Vec<Se
     rows.collect()
 }
 
+/// The `client_addr` of the account's most recent `limit` sessions, live or
+/// ended (until [`purge`] deletes them), newest first.
+pub fn client_addrs(
+    conn: &Connection,
+    account_id: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_addr FROM sessions WHERE account_id = ?1
+         ORDER BY created DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![account_id, limit], |row| row.get(0))?;
+    rows.collect()
+}
+
 /// Deletes the sessions that expired or ended before `before`; returns how
 /// many.
 pub fn purge(conn: &Connection, before: Timestamp) -> rusqlite::Result<usize> {
