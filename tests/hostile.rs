@@ -12,13 +12,26 @@ use util::wire::{Peer, instr, words};
 
 const SID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-/// An honest client still gets its worker list.
+/// Both daemons are up and small, and an honest client on a new
+/// connection still gets its worker list.
 fn still_served(system: &System) {
     let mut honest = system.client();
     assert_eq!(
         call(&mut honest, Instr::GetWorkerList, &[]).0,
         Instr::WorkerList,
         "the worker still serves honest clients"
+    );
+    master_bounded(system.master.pid());
+    let worker = rss_kib(system.worker.pid());
+    assert!(worker < 64 * 1024, "worker RSS {worker} KiB, bound 64 MiB");
+}
+
+/// The master is alive and under 128 MiB (tests run the fast argon2).
+fn master_bounded(pid: i32) {
+    let rss = rss_kib(pid);
+    assert!(
+        rss > 0 && rss < 128 * 1024,
+        "master RSS {rss} KiB, bound 128 MiB"
     );
 }
 
@@ -69,6 +82,7 @@ fn huge_worker_uuid_does_not_kill_the_master() {
     let mut again = Peer::connect(master.addr);
     again.send(&frame::<&str>(Instr::GetWorkerList, &[]));
     assert_eq!(instr(&again.recv()), Instr::WorkerList, "the master is up");
+    master_bounded(master.pid());
 }
 
 #[test]
@@ -273,6 +287,7 @@ fn a_connection_flood_on_the_master_port_is_capped_per_address() {
     other.send(&frame::<&str>(Instr::GetWorkerList, &[]));
     assert_eq!(instr(&other.recv()), Instr::WorkerList);
     drop(held);
+    master_bounded(master.pid());
 }
 
 #[test]
@@ -342,6 +357,7 @@ fn ten_thousand_orders_from_one_account_in_one_interval() {
         Instr::PurchaseSuccess,
         "another account still trades: {a:?}"
     );
+    master_bounded(master.pid());
 }
 
 #[test]
@@ -415,4 +431,35 @@ fn a_data_connection_ends_with_its_session_after_expiry() {
         .expect_err("refused after expiry");
     assert_eq!(i, Instr::DataFail);
     assert!(a[0].starts_with("bad-session "), "{a:?}");
+}
+
+#[test]
+fn the_total_of_waiting_orders_is_capped() {
+    use util::master::hashed_pass;
+    let setup = MasterSetup::new("htotal");
+    let master = setup.start(&format!(
+        "{FAST_ARGON2}update_interval = 2s\nmax_waiting_orders = 30\n"
+    ));
+    let mut worker = setup.link(master.addr, 0).expect("linked");
+    let mut sessions = Vec::new();
+    for user in ["tom", "uma"] {
+        let pass = hashed_pass(user, "pw");
+        worker.request(Instr::Register, &[user, "t@example.com", &pass]);
+        let (_, a) = worker.request(Instr::Login, &[user, &pass, "false"]);
+        sessions.push(a[0].clone());
+    }
+    for i in 0..60 {
+        worker.send_request(Instr::PurchaseAsset, &[&sessions[i % 2], "AAPL", "1"]);
+    }
+    let (mut filled, mut unavailable) = (0, 0);
+    for _ in 0..60 {
+        let (_, answer, args) = worker.recv_reply();
+        match answer {
+            Instr::PurchaseSuccess => filled += 1,
+            Instr::PurchaseFail if args[0].starts_with("unavailable ") => unavailable += 1,
+            other => panic!("unexpected {other:?} {args:?}"),
+        }
+    }
+    assert_eq!((filled, unavailable), (30, 30));
+    master_bounded(master.pid());
 }
