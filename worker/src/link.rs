@@ -532,6 +532,38 @@ impl Server {
     }
 }
 
+/// Hook for the fuzz target in worker/fuzz (cargo feature `fuzzing`): a
+/// master link that is already up, over a connected `stream`, so a fake
+/// master can answer forwarded requests without the GnuPG handshake.
+#[cfg(feature = "fuzzing")]
+impl Server {
+    /// Puts the link in [`Phase::Up`] over `stream` (to `peer`), replacing
+    /// any connection it had; requests in flight on that one are failed.
+    pub fn fuzz_link_up(
+        &mut self,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> std::io::Result<()> {
+        if self.link.conn.is_some() {
+            self.link_down("replaced by the fuzz target");
+        }
+        let now = Instant::now();
+        let _ = stream.set_nodelay(true);
+        let mut conn = Framed::new(stream, peer, now, LINK_MAX_OUTPUT);
+        conn.register(self.poll.registry(), MASTER)?;
+        self.link.conn = Some(conn);
+        self.link.generation += 1;
+        self.link.attempt_started = now;
+        self.link.phase = Phase::Up;
+        Ok(())
+    }
+
+    /// Whether the link is up.
+    pub fn fuzz_link_is_up(&self) -> bool {
+        self.link.is_up()
+    }
+}
+
 fn to_two(words: &[&str]) -> [String; 2] {
     match words {
         [a, b] => [a.to_string(), b.to_string()],
