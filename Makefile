@@ -96,7 +96,8 @@ FUZZ_FLAGS   := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3 \
 	-Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares
 FUZZ_SECONDS ?= 60
 # crate directory:target:max_len, one target per crate (its corpus/).
-FUZZ_TARGETS := common/fuzz:decoder:140000 worker/fuzz:client_requests:4096
+FUZZ_TARGETS := common/fuzz:decoder:140000 worker/fuzz:client_requests:4096 \
+	master/fuzz:link_requests:4096
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
