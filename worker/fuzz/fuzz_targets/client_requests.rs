@@ -269,11 +269,16 @@ fn shared() -> &'static Shared {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_IGN);
         }
+        // FUZZ_TRACE also shows the worker's own log.
+        let level = match trace() {
+            true => log::LevelFilter::Debug,
+            false => log::LevelFilter::Off,
+        };
         let log = ptlog::init(LogConfig {
-            level: log::LevelFilter::Off,
-            memory_entries: 16,
+            level,
+            memory_entries: if trace() { 1 << 16 } else { 16 },
             file: None,
-            echo_stderr: false,
+            echo_stderr: trace(),
         })
         .expect("log");
         let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -366,7 +371,12 @@ impl World {
                 .fuzz_turn(&mut self.events, Duration::ZERO)
                 .expect("poll");
             if trace() {
-                eprintln!("  turn: {n} events, {} pending", self.server.fuzz_pending());
+                let what: Vec<_> = self
+                    .events
+                    .iter()
+                    .map(|e| (e.token().0, e.is_readable(), e.is_writable()))
+                    .collect();
+                eprintln!("  turn: {what:?}, {} pending", self.server.fuzz_pending());
             }
             if n == 0 && !self.collect() {
                 return;
@@ -520,6 +530,9 @@ impl World {
         if done {
             master.requests.remove(at);
         }
+        if trace() {
+            eprintln!("  master -> {frames:?}");
+        }
         let mut bytes = Vec::new();
         for f in &frames {
             f.encode(&mut bytes);
@@ -558,7 +571,10 @@ impl World {
     }
 
     /// The master breaks the protocol: an answer to no request, a return
-    /// without a REQID, any frame at all, or bytes.
+    /// without a REQID, any frame at all, or bytes, after which it drops
+    /// the link: bytes that stop in the middle of a frame would swallow
+    /// every later answer, and the fake master's count of what it owes
+    /// would be wrong.
     fn master_garbage(&mut self, input: &mut Input) {
         let Some(master) = self.master.as_mut() else {
             return;
@@ -570,7 +586,9 @@ impl World {
             2 => any_frame(input).to_bytes(),
             _ => {
                 let n = input.below(64);
-                input.bytes(n).to_vec()
+                master.peer.write(input.bytes(n));
+                self.master = None;
+                return;
             }
         };
         master.peer.write(&bytes);
