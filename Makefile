@@ -94,19 +94,30 @@ hostile-load:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-tests --bench hostile_load
 
-# The decoder fuzz target with libFuzzer on the stable toolchain (cargo
-# fuzz needs nightly): sanitizer coverage flags on the target only.
+# Fuzz targets with libFuzzer on the stable toolchain (cargo fuzz needs
+# nightly): sanitizer coverage flags on the target only. Each fuzz crate is
+# its own workspace; `make fuzz` runs every target for FUZZ_SECONDS, one
+# after the other, and stops at the first crash (kept in its artifacts/).
 FUZZ_TARGET  := x86_64-unknown-linux-gnu
 FUZZ_FLAGS   := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3 \
 	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
 	-Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares
 FUZZ_SECONDS ?= 60
+# crate directory:target:max_len, one target per crate (its corpus/).
+FUZZ_TARGETS := common/fuzz:decoder:140000 worker/fuzz:client_requests:4096 \
+	master/fuzz:link_requests:4096
 
 fuzz:
-	cd common/fuzz && RUSTFLAGS="$(FUZZ_FLAGS)" $(CARGO) build --release --target $(FUZZ_TARGET) --bin decoder
-	mkdir -p common/fuzz/corpus
-	common/fuzz/target/$(FUZZ_TARGET)/release/decoder common/fuzz/corpus \
-		-max_total_time=$(FUZZ_SECONDS) -max_len=140000
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		dir=$${t%%:*}; rest=$${t#*:}; bin=$${rest%%:*}; len=$${rest#*:}; \
+		echo "fuzz: $$dir $$bin for $(FUZZ_SECONDS) s"; \
+		(cd $$dir && RUSTFLAGS="$(FUZZ_FLAGS)" $(CARGO) build --release \
+			--target $(FUZZ_TARGET) --bin $$bin); \
+		mkdir -p $$dir/corpus $$dir/artifacts; \
+		$$dir/target/$(FUZZ_TARGET)/release/$$bin $$dir/corpus \
+			-max_total_time=$(FUZZ_SECONDS) -max_len=$$len \
+			-artifact_prefix=$$dir/artifacts/; \
+	done
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(EXAMPLESDIR)

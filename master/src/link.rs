@@ -254,6 +254,13 @@ impl Server {
         );
         let uuid = link.uuid.clone();
         conn.role = Role::Link(link);
+        self.linked(token, uuid, peer);
+    }
+
+    /// `token` just became the link of worker `uuid`: it replaces an older
+    /// link of that worker, hears `linkAccepted`, the worker list and the
+    /// last quotes, and every link hears the new list.
+    fn linked(&mut self, token: Token, uuid: String, peer: std::net::SocketAddr) {
         self.lost.remove(&uuid);
         if let Some(old) = self.links.insert(uuid, token) {
             let text = format!("replaced by a newer link from {peer}");
@@ -269,6 +276,32 @@ impl Server {
                 self.send(token, &packet);
             }
         }
+    }
+
+    /// Hook for the fuzz target in master/fuzz (cargo feature `fuzzing`,
+    /// off by default): a connection over `stream` (from `peer`) that is
+    /// already an accepted link of worker `uuid` called `name`, as if its
+    /// handshake had just passed; `None` if it cannot be registered.
+    #[cfg(feature = "fuzzing")]
+    pub fn fuzz_link_up(
+        &mut self,
+        stream: mio::net::TcpStream,
+        peer: std::net::SocketAddr,
+        uuid: &str,
+        name: &str,
+    ) -> Option<Token> {
+        let link = Link {
+            uuid: uuid.to_ascii_lowercase(),
+            name: name.to_string(),
+            client_addr: format!("{name}.example:4000"),
+            since: Timestamp::now(),
+            served: 0,
+            ping_out: None,
+        };
+        let uuid = link.uuid.clone();
+        let token = self.insert_conn(stream, peer, Role::Link(link))?;
+        self.linked(token, uuid, peer);
+        Some(token)
     }
 
     fn forbid(&mut self, token: Token, text: &str) {

@@ -186,22 +186,7 @@ impl Server {
                 }
                 return Err(err);
             }
-            for ev in events.iter() {
-                match ev.token() {
-                    LISTENER => self.accept_all(),
-                    WAKER => self.drain_events(),
-                    token => {
-                        let more =
-                            framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
-                        self.unread.note(token, more);
-                    }
-                }
-            }
-            // A wake may race a poll that returned for sockets: drain anyway.
-            self.drain_events();
-            let mut unread = std::mem::take(&mut self.unread);
-            busy = unread.run(self);
-            self.unread = unread;
+            busy = self.on_events(&events);
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
                 self.tick(last_tick);
@@ -210,6 +195,28 @@ impl Server {
         self.drain_trades();
         self.shutdown();
         Ok(())
+    }
+
+    /// Handles what one poll returned, then the helper threads' results.
+    /// One round of events; true when a connection still has input it
+    /// has room for, so the next poll must not wait.
+    fn on_events(&mut self, events: &Events) -> bool {
+        for ev in events.iter() {
+            match ev.token() {
+                LISTENER => self.accept_all(),
+                WAKER => self.drain_events(),
+                token => {
+                    let more = framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
+                    self.unread.note(token, more);
+                }
+            }
+        }
+        // A wake may race a poll that returned for sockets: drain anyway.
+        self.drain_events();
+        let mut unread = std::mem::take(&mut self.unread);
+        let busy = unread.run(self);
+        self.unread = unread;
+        busy
     }
 
     /// Orders queued but not yet in a batch are answered `unavailable`
@@ -250,6 +257,16 @@ impl Server {
             let _ = std::io::Write::write(&mut stream, &refusal.to_bytes());
             return;
         }
+        self.insert_conn(stream, peer, Role::New);
+    }
+
+    /// Registers a connection in `role`; its token, or `None` (logged).
+    pub(crate) fn insert_conn(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        role: Role,
+    ) -> Option<Token> {
         let token = Token(self.next_token);
         self.next_token += 1;
         let _ = stream.set_nodelay(true);
@@ -257,15 +274,16 @@ impl Server {
         let mut framed = Framed::new(stream, peer, now, self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
             papertrader_common::error!("{peer}: cannot register connection: {err}");
-            return;
+            return None;
         }
         papertrader_common::debug!("{peer}: connected");
         let conn = Conn {
             framed,
             opened: now,
-            role: Role::New,
+            role,
         };
         self.conns.insert(token, conn);
+        Some(token)
     }
 
     fn drain_events(&mut self) {
@@ -392,6 +410,36 @@ impl Server {
             self.close(token);
         }
         papertrader_common::info!("closed every connection");
+    }
+}
+
+/// Hooks for the fuzz target in master/fuzz (cargo feature `fuzzing`, off
+/// by default): it drives this very loop one turn at a time, with the clock
+/// it chooses, instead of [`Server::run`]; see also `Server::fuzz_link_up`.
+#[cfg(feature = "fuzzing")]
+impl Server {
+    /// One turn of [`Server::run`]'s loop without its timers: poll for at
+    /// most `timeout`, then handle what came. Returns the events handled.
+    pub fn fuzz_turn(&mut self, events: &mut Events, timeout: Duration) -> io::Result<usize> {
+        self.poll.poll(events, Some(timeout))?;
+        self.on_events(events);
+        Ok(events.iter().count())
+    }
+
+    /// [`Server::run`]'s timers as if the clock read `now`: stalled frames,
+    /// handshake deadlines, link keepalive.
+    pub fn fuzz_tick(&mut self, now: Instant) {
+        self.tick(now);
+    }
+
+    /// Connections open on the master port.
+    pub fn fuzz_conns(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Links in the worker list.
+    pub fn fuzz_links(&self) -> usize {
+        self.links.len()
     }
 }
 

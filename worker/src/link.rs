@@ -158,6 +158,10 @@ impl Server {
         link.generation += 1;
         match TcpStream::connect(self.config.master) {
             Ok(stream) => {
+                // Forwarded requests are small frames written as they come:
+                // with Nagle's algorithm one would wait for the master's
+                // (delayed) ACK of the one before.
+                let _ = stream.set_nodelay(true);
                 let mut conn = Framed::connecting(stream, self.config.master, now, LINK_MAX_OUTPUT);
                 if let Err(err) = conn.register(self.poll.registry(), MASTER) {
                     papertrader_common::error!("master link: register: {err}");
@@ -574,6 +578,38 @@ impl Server {
     }
 }
 
+/// Hook for the fuzz target in worker/fuzz (cargo feature `fuzzing`): a
+/// master link that is already up, over a connected `stream`, so a fake
+/// master can answer forwarded requests without the GnuPG handshake.
+#[cfg(feature = "fuzzing")]
+impl Server {
+    /// Puts the link in [`Phase::Up`] over `stream` (to `peer`), replacing
+    /// any connection it had; requests in flight on that one are failed.
+    pub fn fuzz_link_up(
+        &mut self,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> std::io::Result<()> {
+        if self.link.conn.is_some() {
+            self.link_down("replaced by the fuzz target");
+        }
+        let now = Instant::now();
+        let _ = stream.set_nodelay(true);
+        let mut conn = Framed::new(stream, peer, now, LINK_MAX_OUTPUT);
+        conn.register(self.poll.registry(), MASTER)?;
+        self.link.conn = Some(conn);
+        self.link.generation += 1;
+        self.link.attempt_started = now;
+        self.link.phase = Phase::Up;
+        Ok(())
+    }
+
+    /// Whether the link is up.
+    pub fn fuzz_link_is_up(&self) -> bool {
+        self.link.is_up()
+    }
+}
+
 fn to_two(words: &[&str]) -> [String; 2] {
     match words {
         [a, b] => [a.to_string(), b.to_string()],
@@ -587,4 +623,65 @@ fn papertrader_common_random() -> [u8; 16] {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::cache::Caches;
+    use crate::config::Config;
+    use crate::server::Parts;
+
+    fn log() -> LogHandle {
+        static LOG: OnceLock<LogHandle> = OnceLock::new();
+        LOG.get_or_init(|| {
+            ptlog::init(LogConfig {
+                level: log::LevelFilter::Off,
+                ..LogConfig::default()
+            })
+            .expect("log")
+        })
+        .clone()
+    }
+
+    /// A worker whose master is `master`, with a gpg thread that never
+    /// answers (so it connects, and the handshake waits).
+    fn server(master: std::net::SocketAddr) -> (Server, crossbeam_channel::Receiver<ProofJob>) {
+        let mut config = Config::load(None).expect("built-in config");
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.master = master;
+        let poll = mio::Poll::new().expect("poll");
+        let (_notifier, events) = crate::event::notifier(Server::waker(&poll).expect("waker"));
+        let listener = mio::net::TcpListener::bind(config.listen).expect("bind");
+        let (gpg_tx, gpg_rx) = crossbeam_channel::bounded(1);
+        let caches = Caches::new(Duration::from_secs(60), Duration::from_secs(60), 1 << 20);
+        let parts = Parts {
+            config: Arc::new(config),
+            poll,
+            listener,
+            caches: Arc::new(Mutex::new(caches)),
+            gpg_tx: Some(gpg_tx),
+            events,
+            log: log(),
+        };
+        (Server::new(parts).expect("server"), gpg_rx)
+    }
+
+    /// Found by the client_requests fuzz target (worker/fuzz): the master
+    /// link kept Nagle's algorithm on, so a request forwarded right after
+    /// another frame (a pong, an earlier request) sat in the kernel until
+    /// the master's delayed ACK, up to 40 ms on Linux.
+    #[test]
+    fn the_master_link_sends_without_nagle_delay() {
+        let master = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (mut server, _gpg) = server(master.local_addr().expect("addr"));
+        server.link_tick(Instant::now());
+        let conn = server.link.conn.as_ref().expect("connecting to the master");
+        assert!(conn.transport().nodelay().expect("TCP_NODELAY"));
+    }
 }

@@ -152,22 +152,7 @@ impl Server {
                 }
                 return Err(err);
             }
-            for ev in events.iter() {
-                match ev.token() {
-                    LISTENER => self.accept_all(),
-                    WAKER => self.drain_events(),
-                    MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
-                    token => {
-                        let more =
-                            framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
-                        self.unread.note(token, more);
-                    }
-                }
-            }
-            self.drain_events();
-            let mut unread = std::mem::take(&mut self.unread);
-            busy = unread.run(self);
-            self.unread = unread;
+            busy = self.on_events(&events);
             let now = Instant::now();
             if now.duration_since(last_tick) >= TICK {
                 last_tick = now;
@@ -180,6 +165,28 @@ impl Server {
         }
         self.shutdown();
         Ok(())
+    }
+
+    /// Handles what one poll returned, then the helper threads' results.
+    /// One round of events; true when a client still has input it has
+    /// room for, so the next poll must not wait.
+    fn on_events(&mut self, events: &Events) -> bool {
+        for ev in events.iter() {
+            match ev.token() {
+                LISTENER => self.accept_all(),
+                WAKER => self.drain_events(),
+                MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
+                token => {
+                    let more = framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
+                    self.unread.note(token, more);
+                }
+            }
+        }
+        self.drain_events();
+        let mut unread = std::mem::take(&mut self.unread);
+        let busy = unread.run(self);
+        self.unread = unread;
+        busy
     }
 
     fn drain_events(&mut self) {
@@ -318,6 +325,37 @@ impl Server {
         }
         self.link_flush_now();
         papertrader_common::info!("closed every connection");
+    }
+}
+
+/// Hooks for the fuzz target in worker/fuzz (cargo feature `fuzzing`, off
+/// by default): it drives this very loop one turn at a time, with the clock
+/// it chooses, instead of [`Server::run`].
+#[cfg(feature = "fuzzing")]
+impl Server {
+    /// One turn of [`Server::run`]'s loop without its timers: poll for at
+    /// most `timeout`, then handle what came. Returns the events handled.
+    pub fn fuzz_turn(&mut self, events: &mut Events, timeout: Duration) -> io::Result<usize> {
+        self.poll.poll(events, Some(timeout))?;
+        self.on_events(events);
+        Ok(events.iter().count())
+    }
+
+    /// [`Server::run`]'s timers as if the clock read `now`: the master
+    /// link's keepalive and the client sweep (idle, stalled frames).
+    pub fn fuzz_timers(&mut self, now: Instant) {
+        self.link_tick(now);
+        self.sweep_clients(now);
+    }
+
+    /// Client connections open.
+    pub fn fuzz_clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Forwarded requests waiting for the master.
+    pub fn fuzz_pending(&self) -> usize {
+        self.pending.len()
     }
 }
 

@@ -1,0 +1,726 @@
+//! Fuzzes the master's handling of any sequence of frames on accepted worker
+//! links: forwarded requests with good and bad section 6 prefixes (another
+//! link's UUID, a REQID that is not a number), control frames, any frame at
+//! all and raw bytes, on up to three links (two of them for the same worker,
+//! so a newer link replaces an older one), plus fresh connections on the
+//! master port that have not said who they are.
+//!
+//! The master is the real one: `papertrader_master::server::Server`, built
+//! as `main` builds it, driven one loop turn at a time through the hooks of
+//! the `fuzzing` feature (`Server::fuzz_turn`, `fuzz_tick`, `fuzz_link_up`).
+//! Links talk to it over loopback TCP. The helper threads are replaced by
+//! the harness, which holds their job channels (small, so "busy" answers are
+//! reached): data jobs are answered by the real `data::answer` on a
+//! temporary SQLite database; auth and trade jobs by fake answers, since
+//! argon2 would cost more than the rest of a run. Answers come back as the
+//! helper threads send them, through the event channel and the waker, even
+//! for links that have gone.
+//!
+//! Checked after every step: nothing panics; every byte the master sends
+//! decodes; links only get returns and the control frames a master sends;
+//! the connections it keeps are never more than the harness opened.
+//!
+//! Run with `make fuzz` (libFuzzer on the stable toolchain, FUZZ_SECONDS per
+//! target), or `cargo fuzz run link_requests` from master/ on nightly.
+#![no_main]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use libfuzzer_sys::fuzz_target;
+use mio::{Events, Poll};
+use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+use papertrader_common::message::{self, frame};
+use papertrader_common::value::{Reason, ReasonCode};
+use papertrader_common::{Decoder, Frame, Instr, MessageType};
+use papertrader_master::auth_thread::{AuthJob, AuthWork};
+use papertrader_master::config::Config;
+use papertrader_master::control::ControlTx;
+use papertrader_master::data::{self, DataJob};
+use papertrader_master::event::{self, Event, Notifier};
+use papertrader_master::market::{Asset, assets};
+use papertrader_master::registry::Registry;
+use papertrader_master::server::{Parts, Server};
+use papertrader_master::trade::queue::TradeMsg;
+use parking_lot::Mutex;
+
+/// Workers the links belong to: links 0 and 1 are the same worker.
+const UUIDS: [&str; 3] = [
+    "0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef",
+    "fedcba9876543210fedcba9876543210",
+];
+const LINKS: usize = UUIDS.len();
+/// Fresh connections on the master port.
+const STRANGERS: usize = 2;
+const MAX_OPS: usize = 64;
+/// Job channel capacity: small, so the "busy" answers are reached.
+const QUEUE: usize = 4;
+
+const SESSIONS: [&str; 2] = [
+    "00112233445566778899aabbccddeeff",
+    "ffeeddccbbaa99887766554433221100",
+];
+const WORDS: &[&str] = &[
+    "AAPL",
+    "MSFT",
+    "ZZZZ",
+    "aapl",
+    "2024-11-21",
+    "2024-02-30",
+    "true",
+    "false",
+    "command",
+    "data",
+    "alice",
+    "alice@example.org",
+    "1",
+    "10",
+    "0",
+    "-1",
+    "18446744073709551616",
+    "x",
+    "",
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+];
+/// What a worker forwards: every client request.
+const REQUESTS: &[Instr] = &[
+    Instr::Login,
+    Instr::LoginSession,
+    Instr::Register,
+    Instr::PurchaseAsset,
+    Instr::SellAsset,
+    Instr::SwitchState,
+    Instr::Logout,
+    Instr::GetWorkerList,
+    Instr::GetAssetInfo,
+    Instr::GetAssetValueCurrent,
+    Instr::GetAssetValueDay,
+    Instr::GetAssetValueWeek,
+    Instr::GetAssetValueMonth,
+    Instr::GetAssetValueYear,
+    Instr::GetAssetValueAllTime,
+    Instr::GetUserInfo,
+    Instr::GetUserPortfolio,
+    Instr::GetUserTransactionHistory,
+    Instr::GetAssetList,
+];
+
+/// The input, read a byte at a time; zeros once it runs out.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::from(self.byte()) % n
+    }
+
+    fn bytes(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+
+    fn word(&mut self) -> String {
+        match self.byte() {
+            b @ 0..=199 => WORDS[usize::from(b) % WORDS.len()].to_string(),
+            200..=239 => SESSIONS[self.below(SESSIONS.len())].to_string(),
+            _ => {
+                let n = self.below(12);
+                String::from_utf8_lossy(self.bytes(n)).into_owned()
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Whether to print each step (FUZZ_TRACE set), to read a crash.
+fn trace() -> bool {
+    static TRACE: OnceLock<bool> = OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
+
+/// Ends a loopback connection with a reset, so that thousands of runs a
+/// second leave no TIME_WAIT sockets behind.
+fn reset(stream: &TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// The harness end of a connection, non-blocking.
+struct Peer {
+    stream: TcpStream,
+    decoder: Decoder,
+}
+
+impl Peer {
+    fn new(stream: TcpStream) -> Peer {
+        stream.set_nonblocking(true).expect("non-blocking");
+        let _ = stream.set_nodelay(true);
+        Peer {
+            stream,
+            decoder: Decoder::new(),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut at = 0;
+        while at < bytes.len() {
+            match self.stream.write(&bytes[at..]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => at += n,
+            }
+        }
+    }
+
+    /// Frames the master sent, every one of them decoded.
+    fn frames(&mut self, what: &str) -> Vec<Frame> {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.decoder.push(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let mut out = Vec::new();
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(f)) => out.push(f),
+                Ok(None) => break,
+                Err(err) => panic!("{what}: the master sent bytes that do not decode: {err}"),
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        reset(&self.stream);
+    }
+}
+
+/// What the process shares across runs: the log system, a listener that
+/// makes connected loopback pairs, and the database the data jobs read.
+struct Shared {
+    log: LogHandle,
+    pairs: TcpListener,
+    database: Mutex<rusqlite::Connection>,
+    listed: Vec<Asset>,
+    config: Arc<Config>,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        // Writes to a peer that reset must fail, not kill the process, as
+        // in the daemons (Rust's runtime ignores SIGPIPE there).
+        // SAFETY: setting a signal disposition before any socket is used.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+        let log = ptlog::init(LogConfig {
+            level: log::LevelFilter::Off,
+            memory_entries: 16,
+            file: None,
+            echo_stderr: false,
+        })
+        .expect("log");
+        let dir = std::env::temp_dir().join(format!("ptmaster-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        let path: PathBuf = dir.join("master.db");
+        let database = papertrader_master::db::open(&path).expect("database");
+        let mut config = Config::load(None).expect("built-in config");
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.state_dir = dir.clone();
+        config.database = path;
+        config.max_output = 256 * 1024;
+        let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Shared {
+            log,
+            pairs,
+            database: Mutex::new(database),
+            listed: assets::built_in(),
+            config: Arc::new(config),
+        }
+    })
+}
+
+/// A connected loopback pair: (harness end, master end as mio wants it).
+fn pair() -> (TcpStream, mio::net::TcpStream, SocketAddr) {
+    let pairs = &shared().pairs;
+    let ours = TcpStream::connect(pairs.local_addr().expect("addr")).expect("connect");
+    let (theirs, from) = pairs.accept().expect("accept");
+    theirs.set_nonblocking(true).expect("non-blocking");
+    reset(&theirs);
+    (ours, mio::net::TcpStream::from_std(theirs), from)
+}
+
+/// The helper threads' ends of the channels, held by the harness.
+struct Jobs {
+    auth: Receiver<AuthJob>,
+    data: Receiver<DataJob>,
+    trade: Receiver<TradeMsg>,
+    notifier: Notifier,
+    _control: Receiver<papertrader_master::control::ControlJob>,
+}
+
+struct World {
+    server: Server,
+    events: Events,
+    listen: SocketAddr,
+    links: Vec<Option<Peer>>,
+    strangers: Vec<Option<Peer>>,
+    jobs: Jobs,
+    /// The clock the timers see: real time plus what the input skipped.
+    skipped: Duration,
+    reqid: u64,
+}
+
+impl World {
+    fn new() -> World {
+        let shared = shared();
+        let config = shared.config.clone();
+        let poll = Poll::new().expect("poll");
+        let waker = Server::waker(&poll).expect("waker");
+        let (notifier, events) = event::notifier(waker);
+        let listener = std::net::TcpListener::bind(config.listen).expect("bind");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let listen = listener.local_addr().expect("addr");
+        let (auth_tx, auth) = crossbeam_channel::bounded(QUEUE);
+        let (data_tx, data) = crossbeam_channel::bounded(QUEUE);
+        let (trade_tx, trade) = crossbeam_channel::bounded(QUEUE);
+        let (control_tx, control) = ControlTx::new(Arc::new(|| Ok(())));
+        let parts = Parts {
+            config,
+            poll,
+            listener: mio::net::TcpListener::from_std(listener),
+            registry: Registry::empty(),
+            auth_tx,
+            gpg_tx: None,
+            data_tx,
+            trade_tx,
+            control_tx,
+            assets: Arc::new(parking_lot::RwLock::new(shared.listed.clone())),
+            events,
+            log: shared.log.clone(),
+        };
+        let server = Server::new(parts).expect("server");
+        let mut world = World {
+            server,
+            events: Events::with_capacity(64),
+            listen,
+            links: (0..LINKS).map(|_| None).collect(),
+            strangers: (0..STRANGERS).map(|_| None).collect(),
+            jobs: Jobs {
+                auth,
+                data,
+                trade,
+                notifier,
+                _control: control,
+            },
+            skipped: Duration::ZERO,
+            reqid: 0,
+        };
+        world.link_up(0);
+        world
+    }
+
+    fn link_up(&mut self, k: usize) {
+        let (ours, theirs, from) = pair();
+        let name = format!("w{k}");
+        self.server
+            .fuzz_link_up(theirs, from, UUIDS[k], &name)
+            .expect("link up");
+        self.links[k] = Some(Peer::new(ours));
+    }
+
+    /// Runs the master until it has nothing left to do, then checks what
+    /// it sent.
+    fn settle(&mut self) {
+        for _ in 0..64 {
+            let n = self
+                .server
+                .fuzz_turn(&mut self.events, Duration::ZERO)
+                .expect("poll");
+            if trace() {
+                eprintln!("  turn: {n} events");
+            }
+            if n == 0 && !self.collect() {
+                return;
+            }
+        }
+    }
+
+    /// Reads every peer; true if anything arrived.
+    fn collect(&mut self) -> bool {
+        let mut any = false;
+        for (k, slot) in self.links.iter_mut().enumerate() {
+            let Some(link) = slot else { continue };
+            for f in link.frames("link") {
+                any = true;
+                if trace() {
+                    eprintln!("  link {k} <- {f:?}");
+                }
+                check_link_frame(&f);
+                if f.instruction == Instr::Ping.code()
+                    && let Ok(ping) = message::check(&f, 0)
+                {
+                    link.write(&frame(Instr::Pong, &[ping.args[0]]).to_bytes());
+                }
+            }
+        }
+        for slot in self.strangers.iter_mut() {
+            let Some(peer) = slot else { continue };
+            for f in peer.frames("new connection") {
+                any = true;
+                if trace() {
+                    eprintln!("  stranger <- {f:?}");
+                }
+                let kind = MessageType::from_u8(f.message_type);
+                assert!(
+                    matches!(kind, Some(MessageType::Return | MessageType::Control)),
+                    "a new connection got {f:?}"
+                );
+            }
+        }
+        let open = self.links.iter().flatten().count() + self.strangers.iter().flatten().count();
+        assert!(
+            self.server.fuzz_conns() <= open,
+            "the master keeps a connection the harness closed"
+        );
+        assert!(self.server.fuzz_links() <= open);
+        any
+    }
+
+    fn step(&mut self, input: &mut Input) {
+        let op = input.byte() % 16;
+        if trace() {
+            eprintln!("op {op}, input left {:?}", &input.0[..input.0.len().min(8)]);
+        }
+        match op {
+            0..=3 => {
+                let k = input.below(LINKS);
+                let f = self.forwarded(k, input);
+                self.send_link(k, &f.to_bytes());
+            }
+            4 => {
+                let k = input.below(LINKS);
+                let f = control(input);
+                self.send_link(k, &f.to_bytes());
+            }
+            5 => {
+                let k = input.below(LINKS);
+                let f = any_frame(input);
+                self.send_link(k, &f.to_bytes());
+            }
+            6 => {
+                let k = input.below(LINKS);
+                let n = input.below(64);
+                let bytes = input.bytes(n).to_vec();
+                self.send_link(k, &bytes);
+            }
+            7 => {
+                let k = input.below(LINKS);
+                match input.byte() % 3 {
+                    0 => self.links[k] = None,
+                    1 => {
+                        if let Some(link) = &self.links[k] {
+                            let _ = link.stream.shutdown(std::net::Shutdown::Write);
+                        }
+                    }
+                    _ => self.link_up(k),
+                }
+            }
+            8 => self.stranger(input),
+            9 | 10 => self.answer_auth(input),
+            11 => self.answer_data(),
+            12 => self.answer_trade(input),
+            13 => {
+                let n = input.below(3);
+                let mut payload = String::new();
+                for i in 0..n {
+                    payload.push_str(&format!(
+                        "AAPL 189.5{i} 1732147205 188.00 190.00 187.00 100\n"
+                    ));
+                }
+                self.jobs.notifier.send(Event::Quotes(payload.into_bytes()));
+            }
+            _ => {
+                // The clock jumps: seconds, sometimes minutes.
+                let secs = match input.byte() {
+                    b @ 0..=200 => u64::from(b % 8),
+                    b => u64::from(b) * 4,
+                };
+                self.skipped += Duration::from_millis(secs * 1000 + 100);
+                self.server.fuzz_tick(Instant::now() + self.skipped);
+            }
+        }
+        self.settle();
+    }
+
+    fn send_link(&mut self, k: usize, bytes: &[u8]) {
+        if let Some(link) = self.links[k].as_mut() {
+            link.write(bytes);
+        }
+    }
+
+    /// A forwarded request: the section 6 prefix, usually right, then a
+    /// table request with words for arguments.
+    fn forwarded(&mut self, k: usize, input: &mut Input) -> Frame {
+        let instr = REQUESTS[input.below(REQUESTS.len())];
+        let tweak = input.byte();
+        self.reqid += 1;
+        let uuid = match tweak % 16 {
+            0 => UUIDS[2].to_string(),
+            1 => UUIDS[k].to_ascii_uppercase(),
+            2 => input.word(),
+            _ => UUIDS[k].to_string(),
+        };
+        let reqid = match (tweak >> 4) % 8 {
+            0 => input.word(),
+            1 => "99999999999999999999999".to_string(),
+            _ => self.reqid.to_string(),
+        };
+        let ts = match tweak >> 7 {
+            0 => "1732147205000".to_string(),
+            _ => input.word(),
+        };
+        let mut args = vec![uuid, reqid, ts, "192.0.2.7:50000".to_string()];
+        let wanted = match instr.arity() {
+            papertrader_common::Arity::Exact(n) => usize::from(n),
+            _ => 0,
+        };
+        let n = match input.byte() % 8 {
+            0 => input.below(5),
+            _ => wanted,
+        };
+        args.extend((0..n).map(|_| input.word()));
+        let mut f = frame(instr, &args);
+        if input.byte() < 16 {
+            f.message_type = [1, 2, 3, 4][input.below(4)];
+        }
+        f
+    }
+
+    /// A new connection on the master port, or more from one.
+    fn stranger(&mut self, input: &mut Input) {
+        let k = input.below(STRANGERS);
+        if self.strangers[k].is_none() || input.byte() < 32 {
+            let stream = TcpStream::connect(self.listen).expect("connect to the master");
+            self.strangers[k] = Some(Peer::new(stream));
+        }
+        let bytes = match input.byte() % 4 {
+            0 => frame::<&str>(Instr::GetWorkerList, &[]).to_bytes(),
+            1 => {
+                let args = [UUIDS[0], "w0", "127.0.0.1:4000", SESSIONS[0]];
+                frame(Instr::WorkerHello, &args).to_bytes()
+            }
+            2 => any_frame(input).to_bytes(),
+            _ => {
+                let n = input.below(32);
+                input.bytes(n).to_vec()
+            }
+        };
+        if let Some(peer) = self.strangers[k].as_mut() {
+            peer.write(&bytes);
+        }
+    }
+
+    /// An auth thread's answer to the oldest auth job, as it would send it.
+    fn answer_auth(&mut self, input: &mut Input) {
+        let Ok(job) = self.jobs.auth.try_recv() else {
+            return;
+        };
+        let fails = input.byte() < 64;
+        let reqid = job.reqid.as_str();
+        let instr = job.work.instr();
+        let f = if fails {
+            let reason = Reason::new(ReasonCode::Forbidden, "the fake auth thread says no");
+            frame(
+                instr.failure().unwrap_or(Instr::ProtocolError),
+                &[reqid.to_string(), reason.to_string()],
+            )
+        } else {
+            match &job.work {
+                AuthWork::Register { .. } => frame(Instr::RegisterSuccess, &[reqid]),
+                AuthWork::Login { .. } => frame(Instr::SessionId, &[reqid, SESSIONS[0]]),
+                AuthWork::LoginSession(id) => frame(Instr::SessionId, &[reqid, id.as_str()]),
+                AuthWork::Logout(_) => frame(Instr::LogoutSuccess, &[reqid]),
+                AuthWork::SwitchState(_, state) => {
+                    frame(Instr::StateSwitchSuccess, &[reqid, state.name()])
+                }
+                AuthWork::SessionClosed(_) => return,
+            }
+        };
+        if let AuthWork::SessionClosed(_) = job.work {
+            return;
+        }
+        self.jobs.notifier.send(Event::Reply {
+            token: job.token,
+            frame: f,
+        });
+    }
+
+    /// A data thread's answer: the real one, from the database.
+    fn answer_data(&mut self) {
+        let Ok(job) = self.jobs.data.try_recv() else {
+            return;
+        };
+        let shared = shared();
+        let frames = data::answer(&shared.database.lock(), &shared.listed, &job);
+        self.jobs.notifier.send(Event::Replies {
+            token: job.token,
+            frames,
+        });
+    }
+
+    /// The trade thread's answer to the oldest order.
+    fn answer_trade(&mut self, input: &mut Input) {
+        let Ok(TradeMsg::Order(order)) = self.jobs.trade.try_recv() else {
+            return;
+        };
+        let instr = order.side.instr();
+        let f = if input.byte() < 128 {
+            let reason = Reason::new(ReasonCode::Unavailable, "the fake trade thread says no");
+            frame(
+                instr.failure().unwrap_or(Instr::ProtocolError),
+                &[order.reqid.clone(), reason.to_string()],
+            )
+        } else {
+            let success = match instr {
+                Instr::PurchaseAsset => Instr::PurchaseSuccess,
+                _ => Instr::SellSuccess,
+            };
+            let args = [
+                order.reqid.clone(),
+                "7".into(),
+                order.symbol.to_string(),
+                order.quantity.to_string(),
+                "189.50".into(),
+                "1732147205".into(),
+            ];
+            frame(success, &args)
+        };
+        self.jobs.notifier.send(Event::Reply {
+            token: order.token,
+            frame: f,
+        });
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // Reset the harness ends before the master's own close.
+        self.links.clear();
+        self.strangers.clear();
+    }
+}
+
+/// A control frame a worker might send, or one it should not.
+fn control(input: &mut Input) -> Frame {
+    match input.byte() % 6 {
+        0 => frame(Instr::Ping, &["7"]),
+        1 => frame(Instr::Pong, &["1"]),
+        2 => frame(Instr::SessionClosed, &[SESSIONS[input.below(2)]]),
+        3 => frame(Instr::SessionClosed, &[input.word()]),
+        4 => frame(Instr::Kick, &["unavailable bye"]),
+        _ => frame(Instr::WorkerProof, &["proof"]),
+    }
+}
+
+/// A frame with every header field from the input.
+fn any_frame(input: &mut Input) -> Frame {
+    let message_type = input.byte() % 6;
+    let instruction = input.byte() % 80;
+    let argument_count = u16::from(input.byte() % 8);
+    let (number, max) = match input.byte() % 4 {
+        0 => (0, 0),
+        1 => (1, 1),
+        2 => (u32::from(input.byte() % 4), u32::from(input.byte() % 4)),
+        _ => (u32::MAX, 1),
+    };
+    let n = input.below(64);
+    let data = input.bytes(n).to_vec();
+    Frame {
+        message_type,
+        instruction,
+        argument_count,
+        data_message_number: number,
+        data_message_max: max,
+        data,
+    }
+}
+
+/// What a link may receive: returns that pass the table with a REQID in
+/// front (or without one, for a frame whose REQID could not be read), and
+/// the control frames a master sends.
+fn check_link_frame(f: &Frame) {
+    match MessageType::from_u8(f.message_type) {
+        Some(MessageType::Return) => {
+            if message::check(f, 1).is_err()
+                && let Err(err) = message::check(f, 0)
+            {
+                panic!("a link got a return that breaks the table ({err}): {f:?}");
+            }
+        }
+        Some(MessageType::Control) => {
+            let checked = match message::check(f, 0) {
+                Ok(checked) => checked,
+                Err(err) => panic!("a link got a control frame that breaks the table ({err})"),
+            };
+            match checked.instr {
+                Instr::Ping
+                | Instr::Pong
+                | Instr::LinkAccepted
+                | Instr::Kick
+                | Instr::Quotes
+                | Instr::WorkerListUpdate => {}
+                other => panic!("the master sent {} on a link", other.name()),
+            }
+        }
+        _ => panic!("a link got a frame that is neither a return nor control: {f:?}"),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mut world = World::new();
+    let mut ops = 0;
+    while !input.is_empty() && ops < MAX_OPS {
+        world.step(&mut input);
+        ops += 1;
+    }
+});

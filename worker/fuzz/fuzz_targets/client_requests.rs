@@ -1,0 +1,761 @@
+//! Fuzzes the worker's request path: any sequence of client frames, on up
+//! to four client connections, in command or data state, logged in or not,
+//! while a fake master on an already-linked master connection answers the
+//! forwarded requests (successes, failures, data transfers in pieces and
+//! out of order), sends control frames, misbehaves, drops the link and
+//! comes back, and the clock jumps ahead.
+//!
+//! The worker is the real one: `papertrader_worker::server::Server`, built
+//! as `main` builds it, driven one loop turn at a time through the hooks of
+//! the `fuzzing` feature (`Server::fuzz_turn`, `fuzz_timers`,
+//! `fuzz_link_up`). Clients and the fake master talk to it over loopback
+//! TCP, so accept, read, write and close are the daemon's own.
+//!
+//! Checked after every step: nothing panics; every byte the worker sends
+//! decodes; clients only ever get returns (message type 3) that pass the
+//! instruction table while the master behaves; every request it forwards
+//! carries a valid section 6 prefix with this worker's UUID and passes the
+//! table; requests waiting for the master never outnumber those the master
+//! has not finished answering, and none wait while the link is down.
+//!
+//! Run with `make fuzz` (libFuzzer on the stable toolchain, FUZZ_SECONDS per
+//! target), or `cargo fuzz run client_requests` from worker/ on nightly.
+#![no_main]
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use mio::{Events, Poll};
+use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+use papertrader_common::message::{self, frame};
+use papertrader_common::payload::{Line, Quote};
+use papertrader_common::request::Forwarded;
+use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Timestamp};
+use papertrader_common::{Decoder, Frame, Instr, MessageType};
+use papertrader_worker::cache::Caches;
+use papertrader_worker::config::Config;
+use papertrader_worker::event;
+use papertrader_worker::server::{Parts, Server};
+use parking_lot::Mutex;
+
+const UUID: &str = "0123456789abcdef0123456789abcdef";
+const MAX_CLIENTS: usize = 4;
+/// Client slots the input can name: one more than the worker takes, so the
+/// "worker is full" refusal is reached.
+const SLOTS: usize = MAX_CLIENTS + 1;
+const MAX_OPS: usize = 64;
+
+/// Sessions the fake master hands out and clients send; the first two are
+/// the ones `login` answers, so switching with them works.
+const SESSIONS: [&str; 3] = [
+    "00112233445566778899aabbccddeeff",
+    "ffeeddccbbaa99887766554433221100",
+    "0123456789abcdef0123456789abcdef",
+];
+const WORDS: &[&str] = &[
+    "AAPL",
+    "MSFT",
+    "aapl",
+    "2024-11-21",
+    "2024-02-30",
+    "true",
+    "false",
+    "command",
+    "data",
+    "alice",
+    "bob",
+    "alice@example.org",
+    "1",
+    "10",
+    "0",
+    "-1",
+    "18446744073709551616",
+    "x",
+    "",
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+];
+/// Client requests: every instruction a client may send.
+const REQUESTS: &[Instr] = &[
+    Instr::Login,
+    Instr::LoginSession,
+    Instr::Register,
+    Instr::PurchaseAsset,
+    Instr::SellAsset,
+    Instr::SwitchState,
+    Instr::Logout,
+    Instr::GetWorkerList,
+    Instr::GetAssetInfo,
+    Instr::GetAssetValueCurrent,
+    Instr::GetAssetValueDay,
+    Instr::GetAssetValueWeek,
+    Instr::GetAssetValueMonth,
+    Instr::GetAssetValueYear,
+    Instr::GetAssetValueAllTime,
+    Instr::GetUserInfo,
+    Instr::GetUserPortfolio,
+    Instr::GetUserTransactionHistory,
+    Instr::GetAssetList,
+];
+
+/// The input, read a byte at a time; zeros once it runs out.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::from(self.byte()) % n
+    }
+
+    fn bytes(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+
+    fn word(&mut self) -> String {
+        match self.byte() {
+            b @ 0..=199 => WORDS[usize::from(b) % WORDS.len()].to_string(),
+            200..=239 => SESSIONS[self.below(SESSIONS.len())].to_string(),
+            _ => {
+                let n = self.below(12);
+                String::from_utf8_lossy(self.bytes(n)).into_owned()
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Ends a loopback connection with a reset, so that thousands of runs a
+/// second leave no TIME_WAIT sockets behind.
+fn reset(stream: &TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Whether to print each step (FUZZ_TRACE set), to read a crash.
+fn trace() -> bool {
+    static TRACE: OnceLock<bool> = OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
+
+/// One end of a connection the harness holds, non-blocking.
+struct Peer {
+    stream: TcpStream,
+    decoder: Decoder,
+    /// The worker closed its side (or the decoder refused its bytes).
+    ended: bool,
+}
+
+impl Peer {
+    fn new(stream: TcpStream) -> Peer {
+        stream.set_nonblocking(true).expect("non-blocking");
+        let _ = stream.set_nodelay(true);
+        Peer {
+            stream,
+            decoder: Decoder::new(),
+            ended: false,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut at = 0;
+        while at < bytes.len() {
+            match self.stream.write(&bytes[at..]) {
+                Ok(0) => return,
+                Ok(n) => at += n,
+                // The worker will drain its side; the harness drops the
+                // rest rather than block (a test of the cap, not a hang).
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Frames the worker sent, every one of them decoded.
+    fn frames(&mut self, what: &str) -> Vec<Frame> {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    self.ended = true;
+                    break;
+                }
+                Ok(n) => self.decoder.push(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    self.ended = true;
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(f)) => out.push(f),
+                Ok(None) => break,
+                Err(err) => panic!("{what}: the worker sent bytes that do not decode: {err}"),
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        reset(&self.stream);
+    }
+}
+
+/// A request the worker forwarded, as the fake master keeps it.
+struct Forward {
+    reqid: String,
+    instr: Instr,
+    /// Its own arguments (after the prefix).
+    args: Vec<String>,
+    /// Data packets already sent of a multi-packet answer, and their total.
+    sent: u32,
+    max: u32,
+}
+
+/// The master end of the link.
+struct FakeMaster {
+    peer: Peer,
+    requests: VecDeque<Forward>,
+}
+
+/// What the process shares across runs: the log system and a listener that
+/// makes connected loopback pairs.
+struct Shared {
+    log: LogHandle,
+    pairs: TcpListener,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        // Writes to a peer that reset must fail, not kill the process, as
+        // in the daemons (Rust's runtime ignores SIGPIPE there).
+        // SAFETY: setting a signal disposition before any socket is used.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+        // FUZZ_TRACE also shows the worker's own log.
+        let level = match trace() {
+            true => log::LevelFilter::Debug,
+            false => log::LevelFilter::Off,
+        };
+        let log = ptlog::init(LogConfig {
+            level,
+            memory_entries: if trace() { 1 << 16 } else { 16 },
+            file: None,
+            echo_stderr: trace(),
+        })
+        .expect("log");
+        let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Shared { log, pairs }
+    })
+}
+
+/// A connected loopback pair: (harness end, worker end as mio wants it).
+fn pair() -> (TcpStream, mio::net::TcpStream, SocketAddr) {
+    let pairs = &shared().pairs;
+    let ours = TcpStream::connect(pairs.local_addr().expect("addr")).expect("connect");
+    let (theirs, from) = pairs.accept().expect("accept");
+    theirs.set_nonblocking(true).expect("non-blocking");
+    reset(&theirs);
+    (ours, mio::net::TcpStream::from_std(theirs), from)
+}
+
+struct World {
+    server: Server,
+    events: Events,
+    listen: SocketAddr,
+    clients: Vec<Option<Peer>>,
+    master: Option<FakeMaster>,
+    /// The clock the timers see: real time plus what the input skipped.
+    skipped: Duration,
+    /// The fake master sent something off the protocol: the worker may
+    /// relay it to a client, so client frames are only decoded, not checked
+    /// against the table.
+    master_misbehaved: bool,
+}
+
+impl World {
+    fn new() -> World {
+        let shared = shared();
+        let mut config = Config::load(None).expect("built-in config");
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.uuid = Some(UUID.into());
+        config.max_clients = MAX_CLIENTS;
+        config.history_cache_bytes = 64 * 1024;
+        let config = Arc::new(config);
+        let poll = Poll::new().expect("poll");
+        let waker = Server::waker(&poll).expect("waker");
+        let (_notifier, events) = event::notifier(waker);
+        let listener = std::net::TcpListener::bind(config.listen).expect("bind");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let listen = listener.local_addr().expect("addr");
+        let caches = Arc::new(Mutex::new(Caches::new(
+            config.session_cache_ttl,
+            config.history_cache_ttl,
+            config.history_cache_bytes,
+        )));
+        let parts = Parts {
+            config,
+            poll,
+            listener: mio::net::TcpListener::from_std(listener),
+            caches,
+            gpg_tx: None,
+            events,
+            log: shared.log.clone(),
+        };
+        let server = Server::new(parts).expect("server");
+        let mut world = World {
+            server,
+            events: Events::with_capacity(64),
+            listen,
+            clients: (0..SLOTS).map(|_| None).collect(),
+            master: None,
+            skipped: Duration::ZERO,
+            master_misbehaved: false,
+        };
+        world.link_up();
+        world
+    }
+
+    fn link_up(&mut self) {
+        let (ours, theirs, from) = pair();
+        self.server.fuzz_link_up(theirs, from).expect("link up");
+        self.master = Some(FakeMaster {
+            peer: Peer::new(ours),
+            requests: VecDeque::new(),
+        });
+    }
+
+    /// Runs the worker until it has nothing left to do, then checks what
+    /// it sent.
+    fn settle(&mut self) {
+        for _ in 0..64 {
+            let n = self
+                .server
+                .fuzz_turn(&mut self.events, Duration::ZERO)
+                .expect("poll");
+            if trace() {
+                let what: Vec<_> = self
+                    .events
+                    .iter()
+                    .map(|e| (e.token().0, e.is_readable(), e.is_writable()))
+                    .collect();
+                eprintln!("  turn: {what:?}, {} pending", self.server.fuzz_pending());
+            }
+            if n == 0 && !self.collect() {
+                return;
+            }
+        }
+    }
+
+    /// Reads every peer; true if anything arrived.
+    fn collect(&mut self) -> bool {
+        let mut any = false;
+        for slot in &mut self.clients {
+            let Some(client) = slot else { continue };
+            for f in client.frames("client") {
+                any = true;
+                if trace() {
+                    eprintln!("  client <- {f:?}");
+                }
+                check_client_frame(&f, self.master_misbehaved);
+            }
+        }
+        if let Some(master) = &mut self.master {
+            for f in master.peer.frames("master link") {
+                any = true;
+                if trace() {
+                    eprintln!("  master <- {f:?}");
+                }
+                on_forwarded(master, &f);
+            }
+            if master.peer.ended {
+                self.master = None;
+            }
+        }
+        let open = self.clients.iter().flatten().count();
+        assert!(
+            self.server.fuzz_clients() <= open,
+            "a client the worker keeps is gone"
+        );
+        let owed: usize = self.master.as_ref().map_or(0, |m| m.requests.len());
+        let pending = self.server.fuzz_pending();
+        if !self.server.fuzz_link_is_up() {
+            assert_eq!(pending, 0, "requests wait on a link that is down");
+        }
+        assert!(
+            pending <= owed,
+            "{pending} requests wait for the master, which owes {owed}"
+        );
+        any
+    }
+
+    fn step(&mut self, input: &mut Input) {
+        let op = input.byte() % 16;
+        if trace() {
+            eprintln!("op {op}, input left {:?}", &input.0[..input.0.len().min(8)]);
+        }
+        match op {
+            0 => self.connect(input.below(SLOTS)),
+            1..=4 => {
+                let k = input.below(SLOTS);
+                let f = request(input);
+                self.send_client(k, &f.to_bytes());
+            }
+            5 => {
+                let k = input.below(SLOTS);
+                let f = any_frame(input);
+                self.send_client(k, &f.to_bytes());
+            }
+            6 => {
+                let k = input.below(SLOTS);
+                let n = input.below(64);
+                let bytes = input.bytes(n).to_vec();
+                self.send_client(k, &bytes);
+            }
+            7 => {
+                let k = input.below(SLOTS);
+                if let Some(client) = self.clients[k].as_ref() {
+                    let _ = client.stream.shutdown(std::net::Shutdown::Write);
+                }
+            }
+            8 => {
+                let k = input.below(SLOTS);
+                self.clients[k] = None;
+            }
+            9..=11 => self.answer(input),
+            12 => self.master_control(input),
+            13 => self.master_garbage(input),
+            14 => match input.byte() % 4 {
+                0 => self.master = None,
+                1 => self.link_up(),
+                _ => {
+                    if self.master.is_none() {
+                        self.link_up()
+                    }
+                }
+            },
+            _ => {
+                // The clock jumps: seconds, sometimes minutes.
+                let secs = match input.byte() {
+                    b @ 0..=200 => u64::from(b % 8),
+                    b => u64::from(b) * 4,
+                };
+                self.skipped += Duration::from_millis(secs * 1000 + 100);
+                self.server.fuzz_timers(Instant::now() + self.skipped);
+            }
+        }
+        self.settle();
+    }
+
+    fn connect(&mut self, k: usize) {
+        if self.clients[k].is_some() {
+            return;
+        }
+        let stream = TcpStream::connect(self.listen).expect("connect to the worker");
+        self.clients[k] = Some(Peer::new(stream));
+    }
+
+    fn send_client(&mut self, k: usize, bytes: &[u8]) {
+        if self.clients[k].is_none() {
+            self.connect(k);
+        }
+        if let Some(client) = self.clients[k].as_mut() {
+            client.write(bytes);
+        }
+    }
+
+    /// The fake master answers one forwarded request, or one packet of it.
+    fn answer(&mut self, input: &mut Input) {
+        let Some(master) = self.master.as_mut() else {
+            return;
+        };
+        if master.requests.is_empty() {
+            return;
+        }
+        let at = input.below(master.requests.len());
+        let fails = input.byte() < 48;
+        let req = &mut master.requests[at];
+        let reqid = req.reqid.clone();
+        let (frames, done) = if fails {
+            let codes = [
+                ReasonCode::Unavailable,
+                ReasonCode::Forbidden,
+                ReasonCode::BadArguments,
+                ReasonCode::Internal,
+            ];
+            let code = codes[input.below(codes.len())];
+            let instr = req.instr.failure().unwrap_or(Instr::ProtocolError);
+            let reason = Reason::new(code, "the fake master says no");
+            (vec![frame(instr, &[reqid, reason.to_string()])], true)
+        } else {
+            success(req, input)
+        };
+        if done {
+            master.requests.remove(at);
+        }
+        if trace() {
+            eprintln!("  master -> {frames:?}");
+        }
+        let mut bytes = Vec::new();
+        for f in &frames {
+            f.encode(&mut bytes);
+        }
+        master.peer.write(&bytes);
+    }
+
+    fn master_control(&mut self, input: &mut Input) {
+        let Some(master) = self.master.as_mut() else {
+            return;
+        };
+        let f = match input.byte() % 5 {
+            0 => frame(Instr::Ping, &["1"]),
+            1 => frame(Instr::Pong, &["keepalive"]),
+            2 => {
+                let n = input.below(4);
+                let list: Vec<String> = (0..n).map(|i| format!("127.0.0.{i}:4000")).collect();
+                frame(Instr::WorkerListUpdate, &list)
+            }
+            _ => {
+                let mut payload = String::new();
+                for _ in 0..input.below(4) {
+                    payload.push_str(&quote_line(input));
+                }
+                let packets =
+                    papertrader_common::transfer::packets(Instr::Quotes, payload.as_bytes(), None)
+                        .unwrap_or_default();
+                let mut bytes = Vec::new();
+                for p in packets {
+                    p.encode(&mut bytes);
+                }
+                return master.peer.write(&bytes);
+            }
+        };
+        master.peer.write(&f.to_bytes());
+    }
+
+    /// The master breaks the protocol: an answer to no request, a return
+    /// without a REQID, any frame at all, or bytes, after which it drops
+    /// the link: bytes that stop in the middle of a frame would swallow
+    /// every later answer, and the fake master's count of what it owes
+    /// would be wrong.
+    fn master_garbage(&mut self, input: &mut Input) {
+        let Some(master) = self.master.as_mut() else {
+            return;
+        };
+        self.master_misbehaved = true;
+        let bytes = match input.byte() % 4 {
+            0 => frame(Instr::SessionId, &["999999", SESSIONS[0]]).to_bytes(),
+            1 => frame::<&str>(Instr::LogoutSuccess, &[]).to_bytes(),
+            2 => any_frame(input).to_bytes(),
+            _ => {
+                let n = input.below(64);
+                master.peer.write(input.bytes(n));
+                self.master = None;
+                return;
+            }
+        };
+        master.peer.write(&bytes);
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // Reset the harness ends before the worker's own close.
+        self.clients.clear();
+        self.master = None;
+    }
+}
+
+/// A well-formed answer to `req` (or its next data packet); true once whole.
+fn success(req: &mut Forward, input: &mut Input) -> (Vec<Frame>, bool) {
+    let reqid = req.reqid.as_str();
+    let one = |f: Frame| (vec![f], true);
+    match req.instr {
+        Instr::Login | Instr::LoginSession => {
+            let session = match req.instr {
+                Instr::LoginSession => req.args.first().cloned().unwrap_or_default(),
+                _ => SESSIONS[input.below(2)].to_string(),
+            };
+            one(frame(Instr::SessionId, &[reqid, &session]))
+        }
+        Instr::Register => one(frame(Instr::RegisterSuccess, &[reqid])),
+        Instr::Logout => one(frame(Instr::LogoutSuccess, &[reqid])),
+        Instr::SwitchState => {
+            let state = req.args.get(1).cloned().unwrap_or_default();
+            one(frame(Instr::StateSwitchSuccess, &[reqid, &state]))
+        }
+        Instr::PurchaseAsset | Instr::SellAsset => {
+            let instr = match req.instr {
+                Instr::PurchaseAsset => Instr::PurchaseSuccess,
+                _ => Instr::SellSuccess,
+            };
+            let symbol = req.args.get(1).cloned().unwrap_or_default();
+            let qty = req.args.get(2).cloned().unwrap_or_default();
+            let args = [reqid, "7", &symbol, &qty, "189.50", "1732147205"];
+            one(frame(instr, &args))
+        }
+        Instr::GetWorkerList => one(frame(Instr::WorkerList, &[reqid, "127.0.0.1:4000"])),
+        _ => {
+            // A data transfer of one to three packets, one packet a call.
+            if req.max == 0 {
+                req.max = 1 + input.below(3) as u32;
+            }
+            req.sent += 1;
+            let mut data = format!("{reqid} ").into_bytes();
+            data.extend_from_slice(quote_line(input).as_bytes());
+            let mut f = Frame::new(MessageType::Return, Instr::Data.code(), 1, data);
+            f.data_message_number = req.sent;
+            f.data_message_max = req.max;
+            (vec![f], req.sent >= req.max)
+        }
+    }
+}
+
+fn quote_line(input: &mut Input) -> String {
+    let symbols = ["AAPL", "MSFT", "GOOG"];
+    let price = Money(1_000_000 + i64::from(input.byte()) * 1000);
+    Quote {
+        symbol: Symbol::parse(symbols[input.below(symbols.len())]).expect("symbol"),
+        price,
+        time: Timestamp(1_732_147_205 + i64::from(input.byte())),
+        open: price,
+        high: price,
+        low: price,
+        volume: 100,
+    }
+    .to_line()
+}
+
+/// A client request: a table instruction with words for arguments, its
+/// message type and argument count sometimes wrong.
+fn request(input: &mut Input) -> Frame {
+    let instr = REQUESTS[input.below(REQUESTS.len())];
+    let wanted = match instr.arity() {
+        papertrader_common::Arity::Exact(n) => usize::from(n),
+        _ => 0,
+    };
+    let tweak = input.byte();
+    let n = match tweak % 8 {
+        0 => input.below(5),
+        _ => wanted,
+    };
+    let args: Vec<String> = (0..n).map(|_| input.word()).collect();
+    let mut f = frame(instr, &args);
+    if tweak & 0x80 != 0 {
+        f.message_type = [1, 2, 3, 4][input.below(4)];
+    }
+    f
+}
+
+/// A frame with every header field from the input.
+fn any_frame(input: &mut Input) -> Frame {
+    let message_type = input.byte() % 6;
+    let instruction = input.byte() % 80;
+    let argument_count = u16::from(input.byte() % 6);
+    let (number, max) = match input.byte() % 4 {
+        0 => (0, 0),
+        1 => (1, 1),
+        2 => (u32::from(input.byte() % 4), u32::from(input.byte() % 4)),
+        _ => (u32::MAX, 1),
+    };
+    let n = input.below(48);
+    let data = input.bytes(n).to_vec();
+    Frame {
+        message_type,
+        instruction,
+        argument_count,
+        data_message_number: number,
+        data_message_max: max,
+        data,
+    }
+}
+
+/// What a client may receive: returns only, and, while the master keeps
+/// to the protocol, returns that pass the table.
+fn check_client_frame(f: &Frame, master_misbehaved: bool) {
+    assert_eq!(
+        f.message_type,
+        MessageType::Return as u8,
+        "a client got a frame that is not a return: {f:?}"
+    );
+    if !master_misbehaved && let Err(err) = message::check(f, 0) {
+        panic!("a client got a frame that breaks the table ({err}): {f:?}");
+    }
+}
+
+/// A frame on the master link: a forwarded request with a valid prefix, or
+/// a control frame the worker may send.
+fn on_forwarded(master: &mut FakeMaster, f: &Frame) {
+    if f.message_type == MessageType::Control as u8 {
+        let checked = message::check(f, 0).expect("control frame passes the table");
+        match checked.instr {
+            Instr::Ping | Instr::Pong | Instr::SessionClosed => {}
+            other => panic!("the worker sent {} to the master", other.name()),
+        }
+        if checked.instr == Instr::Ping {
+            let pong = frame(Instr::Pong, &[checked.args[0]]);
+            master.peer.write(&pong.to_bytes());
+        }
+        return;
+    }
+    let checked = match message::check(f, Forwarded::ARGS) {
+        Ok(checked) => checked,
+        Err(err) => panic!("the worker forwarded a frame that breaks the table ({err}): {f:?}"),
+    };
+    let prefix = Forwarded::parse(&checked.prefix).expect("a valid forwarding prefix");
+    assert_eq!(prefix.uuid, UUID, "forwarded with another UUID");
+    master.requests.push_back(Forward {
+        reqid: prefix.reqid,
+        instr: checked.instr,
+        args: checked.args.iter().map(|s| s.to_string()).collect(),
+        sent: 0,
+        max: 0,
+    });
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mut world = World::new();
+    let mut ops = 0;
+    while !input.is_empty() && ops < MAX_OPS {
+        world.step(&mut input);
+        ops += 1;
+    }
+});
