@@ -256,6 +256,8 @@ fn shared() -> &'static Shared {
             memory_entries: 16,
             file: None,
             echo_stderr: false,
+
+            ..LogConfig::default()
         })
         .expect("log");
         let dir = std::env::temp_dir().join(format!("ptmaster-fuzz-{}", std::process::id()));
@@ -582,10 +584,10 @@ impl World {
                 AuthWork::SwitchState(_, state) => {
                     frame(Instr::StateSwitchSuccess, &[reqid, state.name()])
                 }
-                AuthWork::SessionClosed(_) => return,
+                AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => return,
             }
         };
-        if let AuthWork::SessionClosed(_) = job.work {
+        if let AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) = job.work {
             return;
         }
         self.jobs.notifier.send(Event::Reply {

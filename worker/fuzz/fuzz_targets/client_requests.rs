@@ -279,6 +279,8 @@ fn shared() -> &'static Shared {
             memory_entries: if trace() { 1 << 16 } else { 16 },
             file: None,
             echo_stderr: trace(),
+
+            ..LogConfig::default()
         })
         .expect("log");
         let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
