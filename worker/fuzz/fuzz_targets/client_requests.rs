@@ -25,10 +25,13 @@
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+#[path = "../../../common/fuzz/harness.rs"]
+mod harness;
+
+use harness::{Input, REQUESTS, reset, trace};
 use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
 use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
@@ -79,94 +82,6 @@ const WORDS: &[&str] = &[
     "",
     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
 ];
-/// Client requests: every instruction a client may send.
-const REQUESTS: &[Instr] = &[
-    Instr::Login,
-    Instr::LoginSession,
-    Instr::Register,
-    Instr::PurchaseAsset,
-    Instr::SellAsset,
-    Instr::SwitchState,
-    Instr::Logout,
-    Instr::GetWorkerList,
-    Instr::GetAssetInfo,
-    Instr::GetAssetValueCurrent,
-    Instr::GetAssetValueDay,
-    Instr::GetAssetValueWeek,
-    Instr::GetAssetValueMonth,
-    Instr::GetAssetValueYear,
-    Instr::GetAssetValueAllTime,
-    Instr::GetUserInfo,
-    Instr::GetUserPortfolio,
-    Instr::GetUserTransactionHistory,
-    Instr::GetAssetList,
-];
-
-/// The input, read a byte at a time; zeros once it runs out.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn byte(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::from(self.byte()) % n
-    }
-
-    fn bytes(&mut self, n: usize) -> &[u8] {
-        let n = n.min(self.0.len());
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        head
-    }
-
-    fn word(&mut self) -> String {
-        match self.byte() {
-            b @ 0..=199 => WORDS[usize::from(b) % WORDS.len()].to_string(),
-            200..=239 => SESSIONS[self.below(SESSIONS.len())].to_string(),
-            _ => {
-                let n = self.below(12);
-                String::from_utf8_lossy(self.bytes(n)).into_owned()
-            }
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Ends a loopback connection with a reset, so that thousands of runs a
-/// second leave no TIME_WAIT sockets behind.
-fn reset(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket and a correctly sized option value.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-}
-
-/// Whether to print each step (FUZZ_TRACE set), to read a crash.
-fn trace() -> bool {
-    static TRACE: OnceLock<bool> = OnceLock::new();
-    *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
-}
 
 /// One end of a connection the harness holds, non-blocking.
 struct Peer {
@@ -678,7 +593,7 @@ fn request(input: &mut Input) -> Frame {
         0 => input.below(5),
         _ => wanted,
     };
-    let args: Vec<String> = (0..n).map(|_| input.word()).collect();
+    let args: Vec<String> = (0..n).map(|_| input.word(WORDS, &SESSIONS)).collect();
     let mut f = frame(instr, &args);
     if tweak & 0x80 != 0 {
         f.message_type = [1, 2, 3, 4][input.below(4)];
