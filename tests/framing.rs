@@ -162,7 +162,9 @@ fn worker_accepts_again_after_running_out_of_descriptors() {
         Some(Instr::WorkerList),
         "a closed connection lets the waiting one in"
     );
-    let log = system.worker.stderr_text();
+    let log = system
+        .worker
+        .stderr_with("pausing until a connection closes");
     assert!(log.contains("pausing until a connection closes"), "{log}");
 }
 
@@ -204,7 +206,7 @@ fn master_accepts_again_after_running_out_of_descriptors() {
     assert_eq!(answer.map(|f| instr(&f)), Some(Instr::WorkerList));
     assert!(
         master
-            .stderr_text()
+            .stderr_with("pausing until a connection closes")
             .contains("pausing until a connection closes")
     );
 }

@@ -262,7 +262,7 @@ fn a_connection_flood_from_one_address_leaves_others_served() {
         Instr::WorkerList,
         "a closed connection frees its address's slot"
     );
-    let log = std::fs::read_to_string(system.setup.dir.join("worker-stderr")).unwrap_or_default();
+    let log = system.worker.stderr_with("refusing more");
     assert_eq!(
         log.matches("refusing more").count(),
         1,

@@ -308,7 +308,7 @@ fn a_client_that_does_not_read_is_disconnected() {
         "worker dropped the client"
     );
     let log = std::fs::read_to_string(system.setup.dir.join("ptworkerd.log")).unwrap_or_default();
-    let stderr = system.worker.stderr_text();
+    let stderr = system.worker.stderr_with("not reading");
     assert!(
         log.contains("not reading") || stderr.contains("not reading"),
         "logged why"
