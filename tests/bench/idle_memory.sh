@@ -82,6 +82,9 @@ max_clients = 20000
 max_clients_per_address = 20000
 state_dir = $dir
 CONF
+# Builds from before the per-address cap do not know its key.
+"$BIN/ptworkerd" -n -c "$dir/w.conf" >/dev/null 2>&1 ||
+	sed -i '/^max_clients_per_address/d' "$dir/w.conf"
 "$BIN/ptworkerd" -f -c "$dir/w.conf" >"$dir/w.out" 2>"$dir/w.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q '^listening' "$dir/w.out" && break; sleep 0.1; done
