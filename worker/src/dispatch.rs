@@ -75,7 +75,7 @@ impl Server {
                 return client.answer(&reply(answer, reason));
             }
         };
-        if client.state() == State::Data && instr != Instr::SwitchState {
+        if instr.state() == Some(State::Data) {
             match self.check_session(token, &frame) {
                 SessionCheck::Valid => {}
                 SessionCheck::Waiting => return,
