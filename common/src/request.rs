@@ -409,22 +409,14 @@ impl Args<'_> {
 }
 
 /// Longest excerpt of peer input a reply or log line echoes.
-pub const EXCERPT_CHARS: usize = 40;
+pub const EXCERPT_CHARS: usize = crate::value::SHOWN_INPUT;
 
-/// A short, printable excerpt of peer input for a reply or a log line:
-/// at most [`EXCERPT_CHARS`] characters, control characters escaped, and
-/// `...` when it was cut. Building a frame from it can never overflow.
+/// A short, printable excerpt of peer input for a reply or a log line,
+/// quoted: at most [`EXCERPT_CHARS`] characters, control characters
+/// escaped, and `...` when it was cut (as value errors show input).
+/// Building a frame from it can never overflow.
 pub fn excerpt(input: &str) -> String {
-    let mut out = String::from("\"");
-    for (i, c) in input.chars().enumerate() {
-        if i == EXCERPT_CHARS {
-            out.push_str("...");
-            break;
-        }
-        out.extend(c.escape_debug());
-    }
-    out.push('"');
-    out
+    format!("{:?}", crate::value::shown(input))
 }
 
 #[cfg(test)]

@@ -23,20 +23,25 @@ pub struct ValueError {
 }
 
 /// Longest piece of bad input repeated back in a message.
-const SHOWN_INPUT: usize = 40;
+pub const SHOWN_INPUT: usize = 40;
+
+/// At most [`SHOWN_INPUT`] characters of peer input, with `...` when it
+/// was cut: the one way a message repeats what a peer sent.
+pub fn shown(input: &str) -> String {
+    if input.chars().count() > SHOWN_INPUT {
+        let cut: String = input.chars().take(SHOWN_INPUT).collect();
+        format!("{cut}...")
+    } else {
+        input.to_string()
+    }
+}
 
 impl ValueError {
     /// A value error for `input`.
     pub fn new(what: &'static str, input: &str, expected: &'static str) -> ValueError {
-        let input = if input.chars().count() > SHOWN_INPUT {
-            let cut: String = input.chars().take(SHOWN_INPUT).collect();
-            format!("{cut}...")
-        } else {
-            input.to_string()
-        };
         ValueError {
             what,
-            input,
+            input: shown(input),
             expected,
         }
     }
