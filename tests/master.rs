@@ -738,10 +738,12 @@ fn sighup_reopens_the_log_file_for_rotation() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(log.exists(), "a new log file under the configured name");
-    master.signal(libc::SIGUSR1);
+    // The reload is read on the control thread and logged when it is in
+    // force, which may be after a first flush: flush until it shows.
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut text = String::new();
     while !text.contains("SIGHUP: reloaded") && Instant::now() < deadline {
+        master.signal(libc::SIGUSR1);
         std::thread::sleep(Duration::from_millis(50));
         text = std::fs::read_to_string(&log).unwrap_or_default();
     }
