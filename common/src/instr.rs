@@ -56,6 +56,9 @@ pub enum Instr {
     SwitchState = 6,
     Logout = 7,
     GetWorkerList = 8,
+    PlaceOrder = 9,
+    CancelOrder = 10,
+    ResetAccount = 11,
     GetAssetInfo = 16,
     GetAssetValueCurrent = 17,
     GetAssetValueDay = 18,
@@ -67,6 +70,9 @@ pub enum Instr {
     GetUserPortfolio = 24,
     GetUserTransactionHistory = 25,
     GetAssetList = 26,
+    GetOrders = 27,
+    GetLeaderboard = 28,
+    GetEquityHistory = 29,
     LoginFail = 32,
     SessionId = 33,
     RegisterSuccess = 34,
@@ -83,6 +89,12 @@ pub enum Instr {
     LogoutSuccess = 45,
     LogoutFail = 46,
     ProtocolError = 47,
+    OrderAccepted = 48,
+    OrderFail = 49,
+    CancelSuccess = 50,
+    CancelFail = 51,
+    ResetSuccess = 52,
+    ResetFail = 53,
     WorkerHello = 64,
     MasterChallenge = 65,
     WorkerProof = 66,
@@ -137,6 +149,9 @@ pub static TABLE: &[Spec] = &[
     spec!(SwitchState, "switchState", Command, Exact(2), "sessionID state"),
     spec!(Logout, "logout", Command, Exact(1), "sessionID"),
     spec!(GetWorkerList, "getWorkerList", Command, Exact(0), ""),
+    spec!(PlaceOrder, "placeOrder", Command, Exact(8), "sessionID side symbol quantity orderType limit stop tif"),
+    spec!(CancelOrder, "cancelOrder", Command, Exact(2), "sessionID orderID"),
+    spec!(ResetAccount, "resetAccount", Command, Exact(2), "sessionID hashedPass"),
     spec!(GetAssetInfo, "getAssetInfo", Data, Exact(1), "symbol"),
     spec!(GetAssetValueCurrent, "getAssetValueCurrent", Data, Exact(1), "symbol"),
     spec!(GetAssetValueDay, "getAssetValueDay", Data, Exact(2), "symbol date"),
@@ -148,6 +163,9 @@ pub static TABLE: &[Spec] = &[
     spec!(GetUserPortfolio, "getUserPortfolio", Data, Exact(2), "sessionID username"),
     spec!(GetUserTransactionHistory, "getUserTransactionHistory", Data, Exact(2), "sessionID username"),
     spec!(GetAssetList, "getAssetList", Data, Exact(0), ""),
+    spec!(GetOrders, "getOrders", Data, Exact(1), "sessionID"),
+    spec!(GetLeaderboard, "getLeaderboard", Data, Exact(0), ""),
+    spec!(GetEquityHistory, "getEquityHistory", Data, Exact(2), "sessionID username"),
     spec!(LoginFail, "loginFail", Return, Exact(1), "reason"),
     spec!(SessionId, "sessionID", Return, Exact(1), "sessionID"),
     spec!(RegisterSuccess, "registerSuccess", Return, Exact(0), ""),
@@ -164,6 +182,12 @@ pub static TABLE: &[Spec] = &[
     spec!(LogoutSuccess, "logoutSuccess", Return, Exact(0), ""),
     spec!(LogoutFail, "logoutFail", Return, Exact(1), "reason"),
     spec!(ProtocolError, "protocolError", Return, Exact(1), "reason"),
+    spec!(OrderAccepted, "orderAccepted", Return, Exact(1), "orderID"),
+    spec!(OrderFail, "orderFail", Return, Exact(1), "reason"),
+    spec!(CancelSuccess, "cancelSuccess", Return, Exact(1), "orderID"),
+    spec!(CancelFail, "cancelFail", Return, Exact(1), "reason"),
+    spec!(ResetSuccess, "resetSuccess", Return, Exact(1), "cash"),
+    spec!(ResetFail, "resetFail", Return, Exact(1), "reason"),
     spec!(WorkerHello, "workerHello", Control, Exact(4), "uuid name clientAddress workerNonce"),
     spec!(MasterChallenge, "masterChallenge", Control, Exact(2), "masterNonce masterSignature"),
     spec!(WorkerProof, "workerProof", Control, Exact(1), "workerSignature"),
@@ -245,6 +269,9 @@ impl Instr {
             Instr::SwitchState => Instr::StateSwitchFail,
             Instr::Logout => Instr::LogoutFail,
             Instr::GetWorkerList => Instr::ProtocolError,
+            Instr::PlaceOrder => Instr::OrderFail,
+            Instr::CancelOrder => Instr::CancelFail,
+            Instr::ResetAccount => Instr::ResetFail,
             i if i.kind() == MessageType::Data => Instr::DataFail,
             _ => return None,
         })
@@ -265,7 +292,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 46);
+        assert_eq!(TABLE.len(), 58);
     }
 
     #[test]
@@ -278,7 +305,11 @@ mod tests {
         assert_eq!(Instr::ProtocolError.code(), 47);
         assert_eq!(Instr::WorkerHello.code(), 64);
         assert_eq!(Instr::WorkerListUpdate.code(), 74);
-        assert_eq!(Instr::from_code(9), None);
+        assert_eq!(Instr::PlaceOrder.code(), 9);
+        assert_eq!(Instr::ResetAccount.code(), 11);
+        assert_eq!(Instr::GetEquityHistory.code(), 29);
+        assert_eq!(Instr::ResetFail.code(), 53);
+        assert_eq!(Instr::from_code(12), None);
         assert_eq!(Instr::from_code(99), None);
     }
 

@@ -11,7 +11,8 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    Date, Email, HashedPass, Quantity, Reason, ReasonCode, SessionId, Symbol, Username, parse_bool,
+    Date, Email, HashedPass, OrderKind, Quantity, Reason, ReasonCode, SessionId, Symbol, Tif,
+    Username, parse_bool, parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -252,6 +253,56 @@ pub enum Request {
         /// Whose account.
         username: Username,
     },
+    /// `placeOrder sessionID side symbol quantity orderType limit stop tif`.
+    PlaceOrder {
+        /// Whose order.
+        session: SessionId,
+        /// The order itself.
+        order: OrderSpec,
+    },
+    /// `cancelOrder sessionID orderID`.
+    CancelOrder {
+        /// Whose order.
+        session: SessionId,
+        /// Which order.
+        id: u64,
+    },
+    /// `resetAccount sessionID hashedPass`.
+    ResetAccount {
+        /// Whose account.
+        session: SessionId,
+        /// The password again.
+        pass: HashedPass,
+    },
+    /// `getOrders sessionID`.
+    Orders {
+        /// Whose orders.
+        session: SessionId,
+    },
+    /// `getLeaderboard`.
+    Leaderboard,
+    /// `getEquityHistory sessionID username`.
+    EquityHistory {
+        /// The asker's session.
+        session: SessionId,
+        /// Whose account.
+        username: Username,
+    },
+}
+
+/// What a `placeOrder` asks for, its arguments parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSpec {
+    /// Buy or sell.
+    pub side: Side,
+    /// What.
+    pub symbol: Symbol,
+    /// How many.
+    pub quantity: Quantity,
+    /// Its type and prices.
+    pub kind: OrderKind,
+    /// How long it stays open.
+    pub tif: Tif,
 }
 
 impl Request {
@@ -300,6 +351,23 @@ impl Request {
             Instr::GetUserInfo => a.user(UserView::Info)?,
             Instr::GetUserPortfolio => a.user(UserView::Portfolio)?,
             Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
+            Instr::PlaceOrder => a.place_order()?,
+            Instr::CancelOrder => Request::CancelOrder {
+                session: a.session(0)?,
+                id: parse_order_id(a.get(1)?).map_err(|e| e.reason())?,
+            },
+            Instr::ResetAccount => Request::ResetAccount {
+                session: a.session(0)?,
+                pass: a.pass(1)?,
+            },
+            Instr::GetOrders => Request::Orders {
+                session: a.session(0)?,
+            },
+            Instr::GetLeaderboard => Request::Leaderboard,
+            Instr::GetEquityHistory => Request::EquityHistory {
+                session: a.session(0)?,
+                username: a.username(1)?,
+            },
             other => {
                 let text = format!("{} is not a client request", other.name());
                 return Err(Reason::new(ReasonCode::Protocol, text));
@@ -332,6 +400,12 @@ impl Request {
                 UserView::Portfolio => Instr::GetUserPortfolio,
                 UserView::Transactions => Instr::GetUserTransactionHistory,
             },
+            Request::PlaceOrder { .. } => Instr::PlaceOrder,
+            Request::CancelOrder { .. } => Instr::CancelOrder,
+            Request::ResetAccount { .. } => Instr::ResetAccount,
+            Request::Orders { .. } => Instr::GetOrders,
+            Request::Leaderboard => Instr::GetLeaderboard,
+            Request::EquityHistory { .. } => Instr::GetEquityHistory,
         }
     }
 }
@@ -394,6 +468,31 @@ impl Args<'_> {
             view,
             session: self.session(0)?,
             username: self.username(1)?,
+        })
+    }
+
+    /// `sessionID side symbol quantity orderType limit stop tif`, checked
+    /// in argument order so the first bad one names the failure.
+    fn place_order(&self) -> Result<Request, Reason> {
+        let session = self.session(0)?;
+        let word = self.get(1)?;
+        let side = Side::parse(word).ok_or_else(|| {
+            let text = format!("side {}: expected buy or sell", excerpt(word));
+            Reason::new(ReasonCode::BadArguments, text)
+        })?;
+        let symbol = self.symbol(2)?;
+        let quantity = Quantity::parse(self.get(3)?).map_err(|e| e.reason())?;
+        let kind = OrderKind::parse(self.get(4)?, self.get(5)?, self.get(6)?)?;
+        let tif = Tif::parse(self.get(7)?).map_err(|e| e.reason())?;
+        Ok(Request::PlaceOrder {
+            session,
+            order: OrderSpec {
+                side,
+                symbol,
+                quantity,
+                kind,
+                tif,
+            },
         })
     }
 

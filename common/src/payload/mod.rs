@@ -11,13 +11,13 @@
 //! bytes: turning them into `&str` (and refusing non-UTF-8) is the caller's
 //! business. Input may be lenient where the value types are (a lower-case
 //! symbol, a price with fewer than 4 fraction digits); output is always the
-//! canonical form. Order lines (`getOrders`) belong here too, as one more
-//! file beside `market` and `account`, once the master serves them.
+//! canonical form. Order, leaderboard and equity lines live in `orders`.
 //!
 //! Pure functions: no I/O, no logging, no threads.
 
 mod account;
 mod market;
+mod orders;
 
 use std::fmt;
 
@@ -25,6 +25,7 @@ use crate::value::ValueError;
 
 pub use account::{Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation};
 pub use market::{Asset, Bar, Current, Info, Quote};
+pub use orders::{EquityPoint, OrderLine, Standing};
 
 /// Longest piece of a bad line repeated back in an error.
 const SHOWN_LINE: usize = 80;

@@ -4,7 +4,10 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::value::{Email, Money, Symbol, Timestamp, Username};
+use crate::request::Side;
+use crate::value::{
+    Date, Email, Money, OrderKind, OrderStatus, Percent, Symbol, Tif, Timestamp, Username,
+};
 
 fn sym(text: &str) -> Symbol {
     Symbol::parse(text).expect("symbol")
@@ -354,6 +357,55 @@ fn long_lines_are_cut_in_errors() {
     assert!(err.len() < 250, "{err}");
 }
 
+#[test]
+fn order_lines() {
+    let line = "17 1732147200 buy AAPL 10 stop-limit 170.0000 175.0000 gtc triggered 1732150800 -";
+    let order = OrderLine::parse(line).expect("order line");
+    assert_eq!(
+        order.kind,
+        OrderKind::StopLimit {
+            stop: Money(1_750_000),
+            limit: Money(1_700_000)
+        }
+    );
+    assert_eq!(
+        (order.status, order.txid, order.tif),
+        (OrderStatus::Triggered, None, Tif::Gtc)
+    );
+    assert_eq!(again::<OrderLine>(line), format!("{line}\n"));
+    let filled = "3 1732147200 sell MSFT 1 market - - day filled 1732147260 42";
+    assert_eq!(OrderLine::parse(filled).expect("filled").txid, Some(42));
+    assert_eq!(again::<OrderLine>(filled), format!("{filled}\n"));
+    for bad in [
+        "3 1732147200 sell MSFT 1 market 1.0000 - day filled 1732147260 42",
+        "3 1732147200 sell MSFT 1 limit - - day open 1732147260 -",
+        "3 1732147200 hold MSFT 1 market - - day open 1732147260 -",
+        "3 1732147200 sell MSFT 1 market - - day pending 1732147260 -",
+        "3 1732147200 sell MSFT 1 market - - day open 1732147260",
+        "3 1732147200 sell MSFT 1 market - - day open 1732147260 - x",
+    ] {
+        assert!(OrderLine::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn leaderboard_and_equity_lines() {
+    let line = "1 alice 12.34";
+    let standing = Standing::parse(line).expect("standing");
+    assert_eq!((standing.rank, standing.ret), (1, Percent(1234)));
+    assert_eq!(again::<Standing>("2 bob -3.10"), "2 bob -3.10\n");
+    for bad in ["0 alice 1.00", "1 alice 1.0", "1 al ice 1.00", "1 alice"] {
+        assert!(Standing::parse(bad).is_err(), "{bad}");
+    }
+    let point = EquityPoint::parse("2026-11-30 100000.0000").expect("point");
+    assert_eq!(point.equity, Money(1_000_000_000));
+    assert_eq!(
+        again::<EquityPoint>("2026-11-30 5.5"),
+        "2026-11-30 5.5000\n"
+    );
+    assert!(EquityPoint::parse("2026-11-31 1.0000").is_err());
+}
+
 // Round trips.
 
 fn any_symbol() -> impl Strategy<Value = Symbol> {
@@ -416,6 +468,46 @@ fn any_side() -> impl Strategy<Value = TradeSide> {
         Just(TradeSide::Split),
         Just(TradeSide::Dividend),
     ]
+}
+
+fn any_order() -> impl Strategy<Value = OrderLine> {
+    let positive = (1..=i64::MAX).prop_map(Money);
+    let kind = prop_oneof![
+        Just(OrderKind::Market),
+        positive.clone().prop_map(OrderKind::Limit),
+        positive.clone().prop_map(OrderKind::Stop),
+        (positive.clone(), positive).prop_map(|(stop, limit)| OrderKind::StopLimit { stop, limit }),
+    ];
+    let side = prop_oneof![Just(Side::Buy), Just(Side::Sell)];
+    let tif = prop_oneof![Just(Tif::Day), Just(Tif::Gtc)];
+    let status = (0..6usize).prop_map(|i| OrderStatus::ALL[i]);
+    let times = (any_time(), any_time());
+    let txid = proptest::option::of(0..=i64::MAX);
+    (
+        0..=i64::MAX as u64,
+        side,
+        any_symbol(),
+        any::<u64>(),
+        kind,
+        tif,
+        status,
+        times,
+        txid,
+    )
+        .prop_map(
+            |(id, side, symbol, quantity, kind, tif, status, (created, updated), txid)| OrderLine {
+                id,
+                created,
+                side,
+                symbol,
+                quantity,
+                kind,
+                tif,
+                status,
+                updated,
+                txid,
+            },
+        )
 }
 
 fn round_trip<T: Line + PartialEq + std::fmt::Debug>(value: &T) -> Result<(), TestCaseError> {
@@ -490,7 +582,29 @@ proptest! {
     }
 
     #[test]
+    fn orders_round_trip(order in any_order()) {
+        round_trip(&order)?;
+    }
+
+    #[test]
+    fn standings_and_equity_round_trip(
+        rank in 1..=u64::MAX,
+        name in "[A-Za-z0-9_.-]{1,24}",
+        ret in -99_999_999_999_999i64..=99_999_999_999_999,
+        day in 0..=2_932_896i64,
+        equity in any_money(),
+    ) {
+        let username = Username::parse(&name).expect("username");
+        round_trip(&Standing { rank, username, ret: Percent(ret) })?;
+        let date = Date::of_timestamp(Timestamp(day * 86_400));
+        round_trip(&EquityPoint { date, equity })?;
+    }
+
+    #[test]
     fn parsers_never_panic(line in "[ -~]{0,120}") {
+        let _ = OrderLine::parse(&line);
+        let _ = Standing::parse(&line);
+        let _ = EquityPoint::parse(&line);
         let _ = Quote::parse(&line);
         let _ = Current::parse(&line);
         let _ = Info::parse(&line);

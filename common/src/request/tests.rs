@@ -39,6 +39,15 @@ fn every_client_instruction_parses_and_names_itself() {
         (Instr::GetUserInfo, vec![SID, "bob"]),
         (Instr::GetUserPortfolio, vec![SID, "bob"]),
         (Instr::GetUserTransactionHistory, vec![SID, "bob"]),
+        (
+            Instr::PlaceOrder,
+            vec![SID, "buy", "aapl", "10", "limit", "170", "-", "gtc"],
+        ),
+        (Instr::CancelOrder, vec![SID, "17"]),
+        (Instr::ResetAccount, vec![SID, PASS]),
+        (Instr::GetOrders, vec![SID]),
+        (Instr::GetLeaderboard, vec![]),
+        (Instr::GetEquityHistory, vec![SID, "bob"]),
     ];
     for (instr, args) in cases {
         let req = parse(instr, &args).unwrap_or_else(|r| panic!("{}: {r}", instr.name()));
@@ -103,6 +112,91 @@ fn a_malformed_value_gets_its_own_reason_code() {
     assert_eq!(
         code(Instr::SwitchState, &[SID, "sleep"]),
         ReasonCode::BadArguments
+    );
+}
+
+#[test]
+fn orders_parse_typed_and_refuse_with_their_codes() {
+    let order = |args: &[&str]| parse(Instr::PlaceOrder, args);
+    let place = |rest: [&str; 7]| {
+        let mut args = vec![SID];
+        args.extend(rest);
+        order(&args)
+    };
+    assert_eq!(
+        place(["sell", "msft", "5", "stop-limit", "170.5", "175", "day"]),
+        Ok(Request::PlaceOrder {
+            session: SessionId::parse(SID).expect("id"),
+            order: OrderSpec {
+                side: Side::Sell,
+                symbol: Symbol::parse("MSFT").expect("symbol"),
+                quantity: Quantity::new(5).expect("5"),
+                kind: OrderKind::StopLimit {
+                    stop: "175".parse().expect("stop"),
+                    limit: "170.5".parse().expect("limit"),
+                },
+                tif: Tif::Day,
+            },
+        })
+    );
+    let code_of = |rest: [&str; 7]| place(rest).expect_err("refused").code;
+    let cases = [
+        (
+            ["short", "A", "1", "market", "-", "-", "day"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["buy", "$", "1", "market", "-", "-", "day"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["buy", "A", "0", "market", "-", "-", "day"],
+            ReasonCode::BadQuantity,
+        ),
+        (
+            ["buy", "A", "1", "market", "170", "-", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["buy", "A", "1", "stop", "-", "-", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["buy", "A", "1", "limit", "-0.5", "-", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["buy", "A", "1", "bracket", "-", "-", "day"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["buy", "A", "1", "market", "-", "-", "ioc"],
+            ReasonCode::BadArguments,
+        ),
+        // The first bad argument decides: quantity before price.
+        (
+            ["buy", "A", "-1", "market", "1", "-", "day"],
+            ReasonCode::BadQuantity,
+        ),
+    ];
+    for (rest, want) in cases {
+        assert_eq!(code_of(rest), want, "{rest:?}");
+    }
+    assert_eq!(
+        code(Instr::CancelOrder, &[SID, "-3"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::CancelOrder, &["x", "3"]),
+        ReasonCode::BadSession
+    );
+    assert_eq!(
+        code(Instr::ResetAccount, &[SID, "pass word"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::GetEquityHistory, &[SID, "no body"]),
+        ReasonCode::InvalidUsername
     );
 }
 

@@ -3,12 +3,14 @@
 
 mod date;
 mod money;
+mod order;
 mod reason;
 
 use std::fmt;
 
 pub use date::{Date, Timestamp};
 pub use money::{Money, SCALE};
+pub use order::{ORDER_TYPES, OrderKind, OrderPrice, OrderStatus, Percent, Tif, parse_order_id};
 pub use reason::{Reason, ReasonCode};
 
 /// A value that does not have the shape PROTOCOL.md section 3 requires.

@@ -21,6 +21,9 @@ pub enum ReasonCode {
     UnknownUser,
     Forbidden,
     BadDate,
+    BadPrice,
+    UnknownOrder,
+    TooManyOrders,
     RateLimited,
     Unavailable,
     UnknownOutcome,
@@ -43,6 +46,9 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::UnknownUser, "unknown-user"),
     (ReasonCode::Forbidden, "forbidden"),
     (ReasonCode::BadDate, "bad-date"),
+    (ReasonCode::BadPrice, "bad-price"),
+    (ReasonCode::UnknownOrder, "unknown-order"),
+    (ReasonCode::TooManyOrders, "too-many-orders"),
     (ReasonCode::RateLimited, "rate-limited"),
     (ReasonCode::Unavailable, "unavailable"),
     (ReasonCode::UnknownOutcome, "unknown-outcome"),
@@ -128,7 +134,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 19);
+        assert_eq!(ReasonCode::all().count(), 22);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }

@@ -185,6 +185,19 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             "bad date {}: expected a calendar day as YYYY-MM-DD",
             what.date.unwrap_or("")
         )),
+        ReasonCode::BadPrice => CliError::data(with_detail(
+            "bad limit or stop price: a limit order takes --limit, a stop order --stop, \
+             a stop-limit both, each a positive price",
+            text,
+        )),
+        ReasonCode::UnknownOrder => CliError::data(with_detail(
+            "no open order of yours has that number; see papertrader orders",
+            text,
+        )),
+        ReasonCode::TooManyOrders => CliError::tempfail(with_detail(
+            "you have the most open orders allowed; cancel one first",
+            text,
+        )),
         // The server's text holds the wait: "too many failed logins; try
         // again in 30 s".
         ReasonCode::RateLimited if text.is_empty() => {

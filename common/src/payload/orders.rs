@@ -1,0 +1,169 @@
+//! Order and account-standing lines (PROTOCOL.md section 4): `getOrders`,
+//! `getLeaderboard` and `getEquityHistory`.
+
+use std::fmt::Write;
+
+use super::{Fields, Line, PayloadError, digits, shares};
+use crate::request::Side;
+use crate::value::{
+    Date, Money, OrderKind, OrderPrice, OrderStatus, Percent, Symbol, Tif, Timestamp, Username,
+    ValueError, parse_order_id,
+};
+
+/// A `getOrders` line: `ORDERID CREATED SIDE SYMBOL QUANTITY ORDERTYPE
+/// LIMIT STOP TIF STATUS UPDATED TXID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    /// The order's id.
+    pub id: u64,
+    /// When it was placed.
+    pub created: Timestamp,
+    /// Buy or sell.
+    pub side: Side,
+    /// The asset.
+    pub symbol: Symbol,
+    /// Shares.
+    pub quantity: u64,
+    /// Type with its prices.
+    pub kind: OrderKind,
+    /// Time in force.
+    pub tif: Tif,
+    /// Where it stands.
+    pub status: OrderStatus,
+    /// The last change of status.
+    pub updated: Timestamp,
+    /// The transaction of its fill.
+    pub txid: Option<i64>,
+}
+
+impl Line for OrderLine {
+    const KIND: &'static str = "order";
+
+    fn write(&self, out: &mut String) {
+        let txid = self.txid.map_or_else(|| "-".to_string(), |t| t.to_string());
+        let _ = writeln!(
+            out,
+            "{} {} {} {} {} {} {} {} {} {} {} {}",
+            self.id,
+            self.created,
+            self.side.name(),
+            self.symbol,
+            self.quantity,
+            self.kind.name(),
+            OrderPrice::show(self.kind.limit()),
+            OrderPrice::show(self.kind.stop()),
+            self.tif.name(),
+            self.status,
+            self.updated,
+            txid
+        );
+    }
+
+    fn parse(line: &str) -> Result<OrderLine, PayloadError> {
+        let mut f = Fields::new(Self::KIND, line);
+        let id = f.value("orderID", parse_order_id)?;
+        let created = f.value("created", Timestamp::parse)?;
+        let side = f.value("side", |t| {
+            Side::parse(t).ok_or_else(|| ValueError::new("side", t, "buy or sell"))
+        })?;
+        let symbol = f.value("symbol", Symbol::parse)?;
+        let quantity = f.value("quantity", shares)?;
+        let type_word = f.text("orderType")?;
+        let price = |what: &'static str| {
+            move |t: &str| OrderPrice::parse(what, t).map_err(|_| price_error(what, t))
+        };
+        let limit = f.value("limit", price("limit"))?;
+        let stop = f.value("stop", price("stop"))?;
+        let kind = OrderKind::from_parts(type_word, limit, stop).map_err(|_| {
+            let expected = "market, limit, stop or stop-limit, with the prices it takes";
+            let err = ValueError::new("orderType", type_word, expected);
+            PayloadError::bad(Self::KIND, line, "orderType", err)
+        })?;
+        let tif = f.value("tif", Tif::parse)?;
+        let status = f.value("status", OrderStatus::parse)?;
+        let updated = f.value("updated", Timestamp::parse)?;
+        let txid = f.value("txid", |t| match t {
+            "-" => Ok(None),
+            _ => digits(t, "txid", "a transaction id or -").map(Some),
+        })?;
+        f.end("txid", "12 fields")?;
+        Ok(OrderLine {
+            id,
+            created,
+            side,
+            symbol,
+            quantity,
+            kind,
+            tif,
+            status,
+            updated,
+            txid,
+        })
+    }
+}
+
+fn price_error(what: &'static str, text: &str) -> ValueError {
+    ValueError::new(what, text, "a positive price or -")
+}
+
+/// A `getLeaderboard` line: `RANK USERNAME RETURN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// 1-based; tied accounts share one.
+    pub rank: u64,
+    /// Whose account.
+    pub username: Username,
+    /// Equity over starting cash, in percent.
+    pub ret: Percent,
+}
+
+impl Line for Standing {
+    const KIND: &'static str = "leaderboard";
+
+    fn write(&self, out: &mut String) {
+        let _ = writeln!(out, "{} {} {}", self.rank, self.username, self.ret);
+    }
+
+    fn parse(line: &str) -> Result<Standing, PayloadError> {
+        let mut f = Fields::new(Self::KIND, line);
+        let rank = f.value("rank", |t| digits(t, "rank", "a rank from 1 (digits only)"))?;
+        if rank == 0 {
+            let err = ValueError::new("rank", "0", "a rank from 1 (digits only)");
+            return Err(PayloadError::bad(Self::KIND, line, "rank", err));
+        }
+        let standing = Standing {
+            rank,
+            username: f.value("username", Username::parse)?,
+            ret: f.value("return", Percent::parse)?,
+        };
+        f.end("return", "3 fields")?;
+        Ok(standing)
+    }
+}
+
+/// A `getEquityHistory` line: `DATE EQUITY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EquityPoint {
+    /// The UTC day.
+    pub date: Date,
+    /// Equity at that day's last price set (today: as it stands).
+    pub equity: Money,
+}
+
+impl Line for EquityPoint {
+    const KIND: &'static str = "equity";
+
+    fn write(&self, out: &mut String) {
+        let _ = writeln!(out, "{} {}", self.date, self.equity);
+    }
+
+    fn parse(line: &str) -> Result<EquityPoint, PayloadError> {
+        let mut f = Fields::new(Self::KIND, line);
+        let point = EquityPoint {
+            date: f.value("date", Date::parse)?,
+            equity: f.value("equity", Money::parse)?,
+        };
+        f.end("equity", "2 fields")?;
+        Ok(point)
+    }
+}
