@@ -379,13 +379,18 @@ fn check_orders(
             && let Some(reset) = replays.get(&order.account).and_then(|r| r.reset_at)
             && reset >= order.created
         {
-            say(format!("is still {} after its account was reset", order.status));
+            say(format!(
+                "is still {} after its account was reset",
+                order.status
+            ));
         }
         match (order.status.as_str(), order.txid) {
             ("filled", None) => say("is filled but names no transaction".to_string()),
             ("filled", Some(txid)) => {
                 if let Some(other) = filled_by.insert(txid, order.id) {
-                    say(format!("names transaction {txid}, the fill of order {other} too"));
+                    say(format!(
+                        "names transaction {txid}, the fill of order {other} too"
+                    ));
                 }
                 match &order.fill {
                     None => say(format!("names transaction {txid}, which does not exist")),
@@ -421,7 +426,10 @@ fn fill_problems(
         ));
     }
     if *time < order.created {
-        out.push(format!("is from {time}, before the order ({})", order.created));
+        out.push(format!(
+            "is from {time}, before the order ({})",
+            order.created
+        ));
     }
     let buy = order.side == "buy";
     let p = Money(*price);
@@ -510,10 +518,7 @@ mod tests {
             )
             .expect("sells");
         assert!(sells > 10, "{sells} sells");
-        assert_eq!(
-            audit(&db.conn).expect("audit"),
-            Vec::<String>::new()
-        );
+        assert_eq!(audit(&db.conn).expect("audit"), Vec::<String>::new());
     }
 
     #[test]
@@ -582,7 +587,10 @@ mod tests {
         add_account(&db.conn, "fay", START + 1);
         assert_eq!(audit(&db.conn).expect("audit"), Vec::<String>::new());
         db.conn
-            .execute("UPDATE accounts SET start_cash = 5 WHERE username = 'dave'", [])
+            .execute(
+                "UPDATE accounts SET start_cash = 5 WHERE username = 'dave'",
+                [],
+            )
             .expect("tamper");
         assert_eq!(
             audit(&db.conn).expect("audit"),
