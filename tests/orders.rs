@@ -643,3 +643,66 @@ fn bad_orders_get_their_codes_and_store_nothing() {
     assert_eq!(t.orders().len(), 5);
     audit_clean(&setup);
 }
+
+#[test]
+fn through_a_worker_with_states_and_the_cached_leaderboard() {
+    use util::system::{System, call, call_data};
+    let dir = TempDir::new("orders-worker");
+    let system = System::start(
+        "orders-worker",
+        // System adds the fast argon2 settings itself.
+        &market(&dir, &[("AAPL", &["10.0000"])]).replacen(FAST_ARGON2, "", 1),
+        "",
+    );
+    let mut c = system.client();
+    let pass = hashed_pass("gina", "pw");
+    let (i, _) = call(&mut c, Instr::Register, &["gina", "g@example.com", &pass]);
+    assert_eq!(i, Instr::RegisterSuccess);
+    let order = ["buy", "AAPL", "1", "limit", "5", "-", "day"];
+    let mut args = vec!["0f1e2d3c4b5a69788796a5b4c3d2e1f0"];
+    args.extend(order);
+    let (i, a) = call(&mut c, Instr::PlaceOrder, &args);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::OrderFail, ReasonCode::BadSession),
+        "before login"
+    );
+    let (i, a) = call(&mut c, Instr::Login, &["gina", &pass, "true"]);
+    assert_eq!(i, Instr::SessionId);
+    let session = a[0].clone();
+    let (i, a) = call(&mut c, Instr::GetOrders, &[&session]);
+    assert_eq!((i, code_of(&a)), (Instr::DataFail, ReasonCode::WrongState));
+    let mut args = vec![session.as_str()];
+    args.extend(order);
+    // The first price may still be on its way: an order waits for none,
+    // but a market-priced reservation does; a limit reserves at its limit.
+    let (i, a) = call(&mut c, Instr::PlaceOrder, &args);
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let id = a[0].clone();
+    assert_eq!(
+        call(&mut c, Instr::SwitchState, &[&session, "data"]).0,
+        Instr::StateSwitchSuccess
+    );
+    let (i, a) = call(&mut c, Instr::CancelOrder, &[&session, &id]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::CancelFail, ReasonCode::WrongState)
+    );
+    let text = call_data(&mut c, Instr::GetOrders, &[&session]).expect("orders");
+    let lines: Vec<OrderLine> =
+        parse_lines(std::str::from_utf8(&text).expect("utf-8")).expect("lines");
+    assert_eq!((lines.len(), lines[0].id.to_string()), (1, id.clone()));
+    for _ in 0..3 {
+        let board = call_data(&mut c, Instr::GetLeaderboard, &[]).expect("leaderboard");
+        assert_eq!(board, b"1 gina 0.00\n");
+    }
+    let equity = call_data(&mut c, Instr::GetEquityHistory, &[&session, "gina"]).expect("equity");
+    assert!(equity.ends_with(b" 100000.0000\n"), "{equity:?}");
+    assert_eq!(
+        call(&mut c, Instr::SwitchState, &[&session, "command"]).0,
+        Instr::StateSwitchSuccess
+    );
+    let (i, a) = call(&mut c, Instr::CancelOrder, &[&session, &id]);
+    assert_eq!((i, a[0].as_str()), (Instr::CancelSuccess, id.as_str()));
+    audit_clean(&system.setup);
+}
