@@ -549,21 +549,30 @@ impl Server {
         self.fail_pending();
     }
 
-    /// Answers every request in flight: `unknown-outcome` for trades, which
-    /// may have filled, `unavailable` for the rest.
+    /// Answers every request in flight: `unknown-outcome` for trades,
+    /// orders, cancels and resets, which may have happened, `unavailable`
+    /// for the rest.
     pub(crate) fn fail_pending(&mut self) {
         let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
         let mut touched = Vec::new();
         for (reqid, p) in pending {
-            let code = match p.instr {
-                Instr::PurchaseAsset | Instr::SellAsset => ReasonCode::UnknownOutcome,
-                _ => ReasonCode::Unavailable,
-            };
-            let text = match code {
-                ReasonCode::UnknownOutcome => {
-                    "the master link broke; the trade may have filled, see the transaction history"
-                }
-                _ => "the master link broke before it answered",
+            let (code, text) = match p.instr {
+                Instr::PurchaseAsset | Instr::SellAsset => (
+                    ReasonCode::UnknownOutcome,
+                    "the master link broke; the trade may have filled, see the transaction history",
+                ),
+                Instr::PlaceOrder | Instr::CancelOrder => (
+                    ReasonCode::UnknownOutcome,
+                    "the master link broke; the order may have been changed, see getOrders",
+                ),
+                Instr::ResetAccount => (
+                    ReasonCode::UnknownOutcome,
+                    "the master link broke; the account may have been reset, see the history",
+                ),
+                _ => (
+                    ReasonCode::Unavailable,
+                    "the master link broke before it answered",
+                ),
             };
             let failure = p.instr.failure().unwrap_or(Instr::ProtocolError);
             let answer = reply(failure, Reason::new(code, text));
