@@ -219,19 +219,12 @@ fn internal_failure(instr: Instr, first: Option<&str>) -> Frame {
 
 /// Whether `instr` is a failure return whose one argument is a reason.
 fn is_failure(instr: Instr) -> bool {
-    matches!(
-        instr,
-        Instr::LoginFail
-            | Instr::RegisterFail
-            | Instr::PurchaseFail
-            | Instr::SellFail
-            | Instr::StateSwitchFail
-            | Instr::DataFail
-            | Instr::LogoutFail
-            | Instr::ProtocolError
-            | Instr::LinkRefused
-            | Instr::Kick
-    )
+    // The failure return of some request, read off the table so a new
+    // instruction's failure is one here too; or a refusal on the link.
+    crate::instr::TABLE
+        .iter()
+        .any(|spec| spec.instr.failure() == Some(instr))
+        || matches!(instr, Instr::LinkRefused | Instr::Kick)
 }
 
 /// A failure return carrying `reason`.
@@ -351,6 +344,10 @@ mod tests {
         let f = frame(Instr::WorkerList, &["a b", "c"]);
         assert_eq!(f.instruction, Instr::ProtocolError.code());
         assert_eq!(f.argument_count, 1);
+        for failure in [Instr::OrderFail, Instr::CancelFail, Instr::ResetFail] {
+            let f = frame(failure, &["9", &huge]);
+            assert_eq!(f.instruction, failure.code(), "{}", failure.name());
+        }
     }
 
     #[test]
