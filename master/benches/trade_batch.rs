@@ -103,7 +103,8 @@ fn time_batch(dir: &TempDir, round: usize) -> Duration {
     let orders = orders(&ids, &symbols);
     let prices = prices(&symbols);
     let start = Instant::now();
-    let (outcomes, unpriced) = run_batch(&mut conn, &orders, &prices, NOW).expect("batch");
+    let batch = run_batch(&mut conn, &orders, &[], &prices, NOW).expect("batch");
+    let (outcomes, unpriced) = (batch.outcomes, batch.unpriced);
     let elapsed = start.elapsed();
     assert!(unpriced.is_empty());
     let filled = outcomes

@@ -259,6 +259,45 @@ impl Auth {
             .map_err(|err| internal("cannot end a lost worker's sessions", err))
     }
 
+    /// resetAccount's check: the account behind `session` if `pass` is
+    /// its password. A wrong password counts as a failed login of that
+    /// account from `client_addr`, under the same rate limits, so a stolen
+    /// session cannot be used to guess the password.
+    pub fn confirm_password(
+        &mut self,
+        session: &SessionId,
+        pass: &HashedPass,
+        client_addr: &str,
+        now: Timestamp,
+        mono: Instant,
+    ) -> Result<AccountId, Reason> {
+        let account = self.validate(session, now)?;
+        let name: String = self
+            .conn
+            .query_row(
+                "SELECT username FROM accounts WHERE id = ?1",
+                [account.0],
+                |row| row.get(0),
+            )
+            .map_err(|err| internal("cannot look up an account", err))?;
+        let username =
+            Username::parse(&name).map_err(|err| internal("a stored username is malformed", err))?;
+        let keys = LoginKeys::new(&username, client_addr);
+        self.check_rate(&username, &keys, mono)?;
+        match self.check_password(&username, pass)? {
+            Some(found) if found == account => {
+                self.limiter.lock().login_succeeded(&keys, mono);
+                Ok(account)
+            }
+            _ => {
+                let locks = self.limiter.lock().login_failed(&keys, mono);
+                papertrader_common::info!("wrong password for a reset of {username} from {client_addr}");
+                self.log_new_locks(&username, &keys, locks);
+                Err(Reason::new(ReasonCode::BadCredentials, "the password is wrong"))
+            }
+        }
+    }
+
     /// The account behind an active, unexpired session.
     pub fn validate(&self, id: &SessionId, now: Timestamp) -> Result<AccountId, Reason> {
         session_account(&self.conn, id, now)

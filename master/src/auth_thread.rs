@@ -9,11 +9,13 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use mio::Token;
 use papertrader_common::instr::State;
 use papertrader_common::message::frame;
-use papertrader_common::value::{Email, HashedPass, Reason, SessionId, Timestamp, Username};
+use papertrader_common::value::{
+    Email, HashedPass, Reason, ReasonCode, SessionId, Timestamp, Username,
+};
 use papertrader_common::{Frame, Instr};
 use parking_lot::Mutex;
 use rand::RngCore;
@@ -22,6 +24,7 @@ use crate::auth::{Auth, AuthConfig};
 use crate::db;
 use crate::event::{Event, Notifier};
 use crate::ratelimit::RateLimiter;
+use crate::trade::queue::TradeMsg;
 
 /// An account or session request forwarded by a worker.
 #[derive(Debug)]
@@ -74,6 +77,16 @@ pub enum AuthWork {
     /// The link of the named worker was lost for good: its expirable
     /// sessions end.
     WorkerLost(String),
+    /// `resetAccount sessionID hashedPass`: the password is checked here,
+    /// the reset itself runs on the trade thread.
+    Reset {
+        /// Whose account.
+        session: SessionId,
+        /// The password again.
+        pass: HashedPass,
+        /// The client's address as the worker saw it.
+        client: String,
+    },
 }
 
 impl AuthWork {
@@ -86,6 +99,7 @@ impl AuthWork {
             AuthWork::Logout(_) => Instr::Logout,
             AuthWork::SwitchState(..) => Instr::SwitchState,
             AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => Instr::SessionClosed,
+            AuthWork::Reset { .. } => Instr::ResetAccount,
         }
     }
 }
@@ -98,6 +112,7 @@ pub fn spawn_auth(
     config: Arc<AuthConfig>,
     limiter: Arc<Mutex<RateLimiter>>,
     jobs: Receiver<AuthJob>,
+    trade: Sender<TradeMsg>,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
     (0..threads)
@@ -105,7 +120,7 @@ pub fn spawn_auth(
             let conn = db::open(&database).map_err(|e| io::Error::other(e.to_string()))?;
             let mut auth = Auth::new(conn, config.clone(), limiter.clone())
                 .map_err(|e| io::Error::other(format!("argon2 parameters: {e}")))?;
-            let (jobs, notifier) = (jobs.clone(), notifier.clone());
+            let (jobs, notifier, trade) = (jobs.clone(), notifier.clone(), trade.clone());
             thread::Builder::new()
                 .name(format!("auth-{i}"))
                 .spawn(move || {
@@ -118,7 +133,8 @@ pub fn spawn_auth(
                             purged = Instant::now();
                             purge(&mut auth);
                         }
-                        if let Some(frame) = run_auth(&mut auth, job.work, &job.reqid, &mut rng)
+                        let reply = run_auth(&mut auth, job.work, job.token, &job.reqid, &trade, &mut rng);
+                        if let Some(frame) = reply
                             && !notifier.send(Event::Reply {
                                 token: job.token,
                                 frame,
@@ -130,6 +146,33 @@ pub fn spawn_auth(
                 })
         })
         .collect()
+}
+
+/// Hands a reset whose password checked out to the trade thread, which
+/// answers it; `resetFail` now otherwise.
+fn hand_reset(
+    check: Result<crate::auth::AccountId, Reason>,
+    token: Token,
+    reqid: &str,
+    trade: &Sender<TradeMsg>,
+) -> Option<Frame> {
+    let fail = |reason: Reason| frame(Instr::ResetFail, &[reqid.to_string(), reason.to_string()]);
+    let account = match check {
+        Ok(account) => account,
+        Err(reason) => return Some(fail(reason)),
+    };
+    let msg = TradeMsg::Reset {
+        token,
+        reqid: reqid.to_string(),
+        account: account.0,
+    };
+    match trade.try_send(msg) {
+        Ok(()) => None,
+        Err(_) => Some(fail(Reason::new(
+            ReasonCode::Unavailable,
+            "the trade queue is full; nothing was changed, try again",
+        ))),
+    }
 }
 
 /// How often the first auth thread deletes long-dead sessions.
@@ -144,7 +187,14 @@ fn purge(auth: &mut Auth) {
 }
 
 /// Runs one job; `None` for work that has no reply.
-fn run_auth(auth: &mut Auth, work: AuthWork, reqid: &str, rng: &mut impl RngCore) -> Option<Frame> {
+fn run_auth(
+    auth: &mut Auth,
+    work: AuthWork,
+    token: Token,
+    reqid: &str,
+    trade: &Sender<TradeMsg>,
+    rng: &mut impl RngCore,
+) -> Option<Frame> {
     let now = Timestamp::now();
     let fail =
         |instr: Instr, reason: Reason| frame(instr, &[reqid.to_string(), reason.to_string()]);
@@ -204,6 +254,14 @@ fn run_auth(auth: &mut Auth, work: AuthWork, reqid: &str, rng: &mut impl RngCore
                 Err(r) => papertrader_common::error!("sessions of worker {worker}: {r}"),
             }
             return None;
+        }
+        AuthWork::Reset {
+            session,
+            pass,
+            client,
+        } => {
+            let check = auth.confirm_password(&session, &pass, &client, now, Instant::now());
+            return hand_reset(check, token, reqid, trade);
         }
         AuthWork::SessionClosed(id) => {
             if let Err(r) = auth.session_closed(&id, now) {

@@ -47,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "max_conns_per_address",
     "max_waiting_orders",
     "max_waiting_orders_per_account",
+    "max_open_orders",
     "assets_file",
     "price_source",
     "update_interval",
@@ -147,6 +148,8 @@ pub struct Config {
     pub max_waiting_orders: usize,
     /// Market orders waiting for a price set, per account.
     pub max_waiting_orders_per_account: usize,
+    /// Open orders (placeOrder) per account.
+    pub max_open_orders: usize,
     /// The assets list; `None`: the built-in list.
     pub assets_file: Option<PathBuf>,
     /// The price source.
@@ -229,6 +232,7 @@ impl Config {
                 1000,
                 1..=10_000_000,
             )) as usize,
+            max_open_orders: c.take(conf.u64("max_open_orders", 100, 1..=100_000)) as usize,
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),

@@ -74,12 +74,10 @@ pub enum ControlJob {
 pub type ControlTx = papertrader_common::notify::Notifier<ControlJob>;
 
 /// What `audit` and `account` read: the trade tables on their own
-/// connection, and the cash every account started with.
+/// connection.
 pub struct Books {
     /// A read connection to the database.
     pub conn: rusqlite::Connection,
-    /// The configured starting_cash.
-    pub starting_cash: papertrader_common::value::Money,
 }
 
 /// How long a ptctl client may take to send its line.
@@ -250,7 +248,7 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
 
 /// Recomputes every account from its history; `fail` lists disagreements.
 fn audit(books: &Books) -> Answer {
-    match crate::trade::audit(&books.conn, books.starting_cash) {
+    match crate::trade::audit(&books.conn) {
         Ok(problems) if problems.is_empty() => {
             Answer::Ok("audit clean: every account agrees with its history\n".into())
         }

@@ -128,6 +128,17 @@ fn payload(conn: &Connection, listed: &[Asset], job: &DataJob) -> Result<String,
             };
             Ok(store::lines(&bars.map_err(|e| internal(symbol, e))?))
         }
+        Request::Orders { session } => {
+            let viewer = crate::auth::session_account(conn, session, now)?;
+            let lines = crate::trade::orders::listed(conn, viewer.0)?;
+            Ok(papertrader_common::payload::write_lines(&lines))
+        }
+        Request::Leaderboard => crate::trade::standing::leaderboard(conn),
+        Request::EquityHistory { session, username } => {
+            let viewer = crate::auth::session_account(conn, session, now)?;
+            let today = Date::of_timestamp(now);
+            crate::trade::standing::equity_history(conn, viewer.0, username, today)
+        }
         other => {
             let text = format!("{} is not a data instruction", other.instr().name());
             Err(Reason::new(ReasonCode::BadArguments, text))

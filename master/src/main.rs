@@ -216,12 +216,14 @@ fn spawn_helpers(
     let limiter = Arc::new(Mutex::new(RateLimiter::new(config.rate_limit.clone())));
     let auth_config = Arc::new(config.auth.clone());
     let (auth_tx, auth_rx) = crossbeam_channel::bounded(AUTH_QUEUE);
+    let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);
     let mut threads = auth_thread::spawn_auth(
         config.auth_threads,
         config.database.clone(),
         auth_config.clone(),
         limiter.clone(),
         auth_rx,
+        trade_tx.clone(),
         notifier.clone(),
     )
     .map_err(oserr("auth threads"))?;
@@ -233,10 +235,11 @@ fn spawn_helpers(
     let data = data::spawn(readers, assets.clone(), data_rx, notifier.clone())
         .map_err(oserr("data threads"))?;
     threads.extend(data);
-    let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);
     let limits = trade_queue::Limits {
         per_account: config.max_waiting_orders_per_account,
         total: config.max_waiting_orders,
+        open_per_account: config.max_open_orders,
+        starting_cash: config.auth.starting_cash,
     };
     let trade = trade_queue::spawn(
         open_db(config)?,
@@ -268,7 +271,6 @@ fn spawn_helpers(
         .map_err(|e| (EX_CONFIG, format!("argon2 parameters: {e}")))?;
     let books = control::Books {
         conn: open_db(config)?,
-        starting_cash: config.auth.starting_cash,
     };
     let context = control::Context {
         auth: control_auth,

@@ -15,7 +15,7 @@ use crate::auth_thread::{AuthJob, AuthWork};
 use crate::data::DataJob;
 use crate::link::Role;
 use crate::server::Server;
-use crate::trade::queue::{Arrival, TradeMsg};
+use crate::trade::queue::{Arrival, Placement, TradeMsg};
 
 impl Server {
     /// A frame on an accepted link: a control frame, or a forwarded request.
@@ -108,8 +108,32 @@ impl Server {
                     quantity,
                     ts_ms,
                 };
-                return self.queue_trade(arrival);
+                return self.queue_trade(TradeMsg::Order(arrival));
             }
+            Request::PlaceOrder { session, order } => {
+                let placement = Placement {
+                    token,
+                    reqid,
+                    session,
+                    order,
+                    ts_ms,
+                };
+                return self.queue_trade(TradeMsg::Place(placement));
+            }
+            Request::CancelOrder { session, id } => {
+                let cancel = TradeMsg::Cancel {
+                    token,
+                    reqid,
+                    session,
+                    id,
+                };
+                return self.queue_trade(cancel);
+            }
+            Request::ResetAccount { session, pass } => AuthWork::Reset {
+                session,
+                pass,
+                client,
+            },
             data => return self.queue_data(token, reqid, data),
         };
         self.queue_auth(AuthJob { token, reqid, work });
@@ -138,21 +162,18 @@ impl Server {
         }
     }
 
-    fn queue_trade(&mut self, arrival: Arrival) {
-        if let Err(err) = self.trade_tx.try_send(TradeMsg::Order(arrival)) {
-            let TradeMsg::Order(arrival) = err.into_inner() else {
-                return;
-            };
-            let instr = arrival.side.instr();
-            let text = "the trade queue is full; try again";
-            self.fail(
-                arrival.token,
-                &arrival.reqid,
-                instr,
-                ReasonCode::Unavailable,
-                text,
-            );
-        }
+    fn queue_trade(&mut self, msg: TradeMsg) {
+        let Err(err) = self.trade_tx.try_send(msg) else {
+            return;
+        };
+        let (token, reqid, instr) = match err.into_inner() {
+            TradeMsg::Order(a) => (a.token, a.reqid, a.side.instr()),
+            TradeMsg::Place(p) => (p.token, p.reqid, Instr::PlaceOrder),
+            TradeMsg::Cancel { token, reqid, .. } => (token, reqid, Instr::CancelOrder),
+            _ => return,
+        };
+        let text = "the trade queue is full; nothing was changed, try again";
+        self.fail(token, &reqid, instr, ReasonCode::Unavailable, text);
     }
 
     fn answer_worker_list(&mut self, token: Token, reqid: &str) {

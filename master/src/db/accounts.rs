@@ -14,7 +14,7 @@ pub struct NewAccount<'a> {
     pub email: &'a str,
     /// argon2id PHC string; `None` for a third-party-only account.
     pub pass_hash: Option<&'a str>,
-    /// Starting cash.
+    /// Starting cash (also recorded as what it opened and started with).
     pub cash: Money,
     /// Registration time.
     pub created: Timestamp,
@@ -24,8 +24,9 @@ pub struct NewAccount<'a> {
 /// with the UNIQUE constraint (see [`is_unique_violation`]).
 pub fn insert(conn: &Connection, account: &NewAccount<'_>) -> rusqlite::Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO accounts (username, username_key, email, pass_hash, cash, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO accounts (username, username_key, email, pass_hash, cash, created,
+             opening_cash, start_cash, started)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5, ?6)",
     )?
     .execute(params![
         account.username,

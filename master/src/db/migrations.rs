@@ -95,4 +95,66 @@ pub(super) const MIGRATIONS: &[&str] = &[
         price INTEGER NOT NULL CHECK (price > 0)
     );
     CREATE INDEX transactions_account ON transactions(account_id, txid);",
+    // 4: orders, resets and equity history (protocol 1.1). transactions
+    // is rebuilt (SQLite cannot change a CHECK) to take the history entries
+    // of resets (SYMBOL '-', QUANTITY 0, PRICE the new cash) and of
+    // corporate actions. accounts learns what it started with:
+    // opening_cash at registration (for ptctl audit's replay), start_cash
+    // and started at registration or the last reset (the leaderboard's
+    // base, the first day of equity history); for existing accounts all
+    // three are worked out from their history. orders keeps every order
+    // placed with placeOrder, its limit and stop in 1/10 000 (NULL for
+    // none), arrival_ms the worker's TIMESTAMP_MS that orders them, txid
+    // the fill. equity_days is the equity of each account at each UTC
+    // day's last price set (day at 00:00 UTC).
+    "CREATE TABLE transactions_v4 (
+        txid INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        time INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('buy', 'sell', 'reset', 'split', 'dividend')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 0),
+        price INTEGER NOT NULL CHECK (price >= 0),
+        CHECK (side NOT IN ('buy', 'sell') OR (quantity > 0 AND price > 0))
+    );
+    INSERT INTO transactions_v4 (txid, account_id, time, side, symbol, quantity, price)
+        SELECT txid, account_id, time, side, symbol, quantity, price FROM transactions;
+    DROP TABLE transactions;
+    ALTER TABLE transactions_v4 RENAME TO transactions;
+    CREATE INDEX transactions_account ON transactions(account_id, txid);
+    ALTER TABLE accounts ADD COLUMN opening_cash INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN start_cash INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+    UPDATE accounts SET
+        started = created,
+        opening_cash = cash + COALESCE((
+            SELECT SUM(CASE side WHEN 'buy' THEN quantity * price ELSE -quantity * price END)
+            FROM transactions WHERE account_id = accounts.id), 0);
+    UPDATE accounts SET start_cash = opening_cash;
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        created INTEGER NOT NULL,
+        arrival_ms INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        type TEXT NOT NULL CHECK (type IN ('market', 'limit', 'stop', 'stop-limit')),
+        limit_price INTEGER NULL CHECK (limit_price > 0),
+        stop_price INTEGER NULL CHECK (stop_price > 0),
+        tif TEXT NOT NULL CHECK (tif IN ('day', 'gtc')),
+        status TEXT NOT NULL CHECK (status IN
+            ('open', 'triggered', 'filled', 'cancelled', 'expired', 'rejected')),
+        updated INTEGER NOT NULL,
+        txid INTEGER NULL REFERENCES transactions(txid),
+        CHECK ((status = 'filled') = (txid IS NOT NULL))
+    );
+    CREATE INDEX orders_account ON orders(account_id, id);
+    CREATE INDEX orders_live ON orders(arrival_ms, id) WHERE status IN ('open', 'triggered');
+    CREATE TABLE equity_days (
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        day INTEGER NOT NULL,
+        equity INTEGER NOT NULL,
+        PRIMARY KEY (account_id, day)
+    ) WITHOUT ROWID;",
 ];

@@ -1,27 +1,32 @@
 //! `ptctl audit`: replays every account's transaction history and compares
-//! the result with the `accounts.cash` and `positions` tables. Runs on the
-//! control thread through its own connection, inside one read transaction
-//! so that a trade batch committing meanwhile cannot make it report a
-//! half-seen state.
+//! the result with the `accounts` and `positions` tables, and checks every
+//! order of `placeOrder` against the fill it names. Runs on the control
+//! thread through its own connection, inside one read transaction so that
+//! a trade batch committing meanwhile cannot make it report a half-seen
+//! state.
 //!
 //! The replay uses the very rules of the trade batch: i64 amounts, a sale
 //! taking [`sold_cost`] of the position's cost, a position at zero gone.
-//! Every account is assumed to have started with `starting_cash`, the
-//! configured amount new accounts get; the table does not record what an
-//! account started with, so after a change of `starting_cash` in the config
-//! the audit reports every older account's cash.
+//! Every account starts from its recorded `opening_cash`; a `reset` line
+//! sets cash to its PRICE and removes every position, a `split` sets the
+//! shares held and keeps their cost, a `dividend` credits QUANTITY x PRICE.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use papertrader_common::value::Money;
-use rusqlite::Connection;
+use papertrader_common::value::{Money, OrderKind};
+use rusqlite::{Connection, Row};
 
 use super::{Side, sold_cost};
 
-const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, price
+const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, price, time
      FROM transactions ORDER BY account_id, txid";
 const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions";
-const SELECT_ACCOUNTS: &str = "SELECT id, username, cash FROM accounts ORDER BY id";
+const SELECT_ACCOUNTS: &str =
+    "SELECT id, username, cash, opening_cash, start_cash, started FROM accounts ORDER BY id";
+const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.symbol,
+         o.quantity, o.type, o.limit_price, o.stop_price, o.status, o.txid,
+         t.account_id, t.side, t.symbol, t.quantity, t.price, t.time
+     FROM orders o LEFT JOIN transactions t ON t.txid = o.txid ORDER BY o.id";
 
 /// `(quantity, cost)` by symbol.
 type Holdings = BTreeMap<String, (i64, i64)>;
@@ -30,6 +35,10 @@ type Holdings = BTreeMap<String, (i64, i64)>;
 struct Replay {
     cash: i64,
     holdings: Holdings,
+    /// What it started with at opening or its last reset.
+    start: i64,
+    /// When it was last reset, if ever.
+    reset_at: Option<i64>,
     /// Transactions that could not have been filled as recorded.
     notes: Vec<String>,
     /// Set when a transaction broke the replay (overflow): later ones are
@@ -44,17 +53,42 @@ struct Trade {
     symbol: String,
     quantity: i64,
     price: i64,
+    time: i64,
 }
 
-/// Recomputes every account's cash (`starting_cash` minus buys plus sells)
-/// and positions (quantity and cost, with the rounding of the trade batch)
-/// from its transaction history and compares them with the tables: one
-/// line per disagreement, like `alice: cash 100.0000 in the table, 90.0000
-/// from the history`. Empty means clean.
-pub fn audit(conn: &Connection, starting_cash: Money) -> rusqlite::Result<Vec<String>> {
+/// One `accounts` row.
+struct Account {
+    id: i64,
+    name: String,
+    cash: i64,
+    opening: i64,
+    start: i64,
+    started: i64,
+}
+
+/// Recomputes every account's cash and positions (quantity and cost, with
+/// the rounding of the trade batch) from its transaction history and
+/// compares them with the tables, then checks the orders: one line per
+/// disagreement, like `alice: cash 100.0000 in the table, 90.0000 from the
+/// history`. Empty means clean.
+pub fn audit(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     // DEFERRED: the snapshot starts at the first read and stays put.
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
-    let replays = replay_all(&tx, starting_cash)?;
+    let accounts: Vec<Account> = tx
+        .prepare(SELECT_ACCOUNTS)?
+        .query_map([], |row| {
+            Ok(Account {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                cash: row.get(2)?,
+                opening: row.get(3)?,
+                start: row.get(4)?,
+                started: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let openings: HashMap<i64, i64> = accounts.iter().map(|a| (a.id, a.opening)).collect();
+    let replays = replay_all(&tx, &openings)?;
     let mut tables: HashMap<i64, Holdings> = HashMap::new();
     {
         let mut stmt = tx.prepare(SELECT_POSITIONS)?;
@@ -68,25 +102,29 @@ pub fn audit(conn: &Connection, starting_cash: Money) -> rusqlite::Result<Vec<St
         }
     }
     let mut report = Vec::new();
-    let mut stmt = tx.prepare(SELECT_ACCOUNTS)?;
-    let mut rows = stmt.query([])?;
     let empty = Holdings::new();
-    while let Some(row) = rows.next()? {
-        let (id, name, cash): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let table = tables.get(&id).unwrap_or(&empty);
-        match replays.get(&id) {
-            Some(replay) => compare(&name, cash, table, replay, &mut report),
+    for account in &accounts {
+        let table = tables.get(&account.id).unwrap_or(&empty);
+        let fresh;
+        let replay = match replays.get(&account.id) {
+            Some(replay) => replay,
             None => {
-                let fresh = Replay::new(starting_cash);
-                compare(&name, cash, table, &fresh, &mut report);
+                fresh = Replay::new(account.opening);
+                &fresh
             }
-        }
+        };
+        compare(account, table, replay, &mut report);
     }
+    let names: HashMap<i64, &str> = accounts.iter().map(|a| (a.id, a.name.as_str())).collect();
+    check_orders(&tx, &names, &replays, &mut report)?;
     Ok(report)
 }
 
 /// Replays the whole transactions table, one account after the other.
-fn replay_all(conn: &Connection, starting_cash: Money) -> rusqlite::Result<HashMap<i64, Replay>> {
+fn replay_all(
+    conn: &Connection,
+    openings: &HashMap<i64, i64>,
+) -> rusqlite::Result<HashMap<i64, Replay>> {
     let mut replays: HashMap<i64, Replay> = HashMap::new();
     let mut stmt = conn.prepare(SELECT_HISTORY)?;
     let mut rows = stmt.query([])?;
@@ -98,29 +136,66 @@ fn replay_all(conn: &Connection, starting_cash: Money) -> rusqlite::Result<HashM
             symbol: row.get(3)?,
             quantity: row.get(4)?,
             price: row.get(5)?,
+            time: row.get(6)?,
         };
+        let opening = openings.get(&account).copied().unwrap_or(0);
         let replay = replays
             .entry(account)
-            .or_insert_with(|| Replay::new(starting_cash));
+            .or_insert_with(|| Replay::new(opening));
         replay.apply(&trade);
     }
     Ok(replays)
 }
 
 impl Replay {
-    fn new(starting_cash: Money) -> Replay {
+    fn new(opening: i64) -> Replay {
         Replay {
-            cash: starting_cash.raw(),
+            cash: opening,
             holdings: Holdings::new(),
+            start: opening,
+            reset_at: None,
             notes: Vec::new(),
             broken: false,
         }
     }
 
-    /// Applies one transaction as the trade batch filled it.
+    /// Applies one history line as the trade thread wrote it.
     fn apply(&mut self, trade: &Trade) {
         if self.broken {
             return;
+        }
+        match trade.side.as_str() {
+            "reset" => {
+                self.cash = trade.price;
+                self.start = trade.price;
+                self.reset_at = Some(trade.time);
+                self.holdings.clear();
+                return;
+            }
+            "split" => {
+                match self.holdings.get_mut(&trade.symbol) {
+                    Some(held) if trade.quantity > 0 => held.0 = trade.quantity,
+                    _ => self.note(trade, format!("splits {} not held", trade.symbol)),
+                }
+                return;
+            }
+            "dividend" => {
+                let held = self.holdings.get(&trade.symbol).map_or(0, |h| h.0);
+                if held != trade.quantity {
+                    let what = format!(
+                        "pays a dividend on {} {} while holding {held}",
+                        trade.quantity, trade.symbol
+                    );
+                    self.note(trade, what);
+                }
+                let paid = trade.price.checked_mul(trade.quantity);
+                match paid.and_then(|paid| self.cash.checked_add(paid)) {
+                    Some(cash) => self.cash = cash,
+                    None => self.break_at(trade, "the dividend overflows"),
+                }
+                return;
+            }
+            _ => {}
         }
         let Some(amount) = trade.price.checked_mul(trade.quantity) else {
             return self.break_at(trade, "its amount overflows");
@@ -184,16 +259,32 @@ impl Replay {
 }
 
 /// Appends one line per disagreement between the tables and the replay.
-fn compare(name: &str, cash: i64, table: &Holdings, replay: &Replay, report: &mut Vec<String>) {
+fn compare(account: &Account, table: &Holdings, replay: &Replay, report: &mut Vec<String>) {
+    let name = &account.name;
     report.extend(replay.notes.iter().map(|note| format!("{name}: {note}")));
     if replay.broken {
         return;
     }
-    if cash != replay.cash {
+    if account.cash != replay.cash {
         report.push(format!(
             "{name}: cash {} in the table, {} from the history",
-            Money(cash),
+            Money(account.cash),
             Money(replay.cash)
+        ));
+    }
+    if account.start != replay.start {
+        report.push(format!(
+            "{name}: starting cash {} in the table, {} from the history",
+            Money(account.start),
+            Money(replay.start)
+        ));
+    }
+    if let Some(at) = replay.reset_at
+        && account.started != at
+    {
+        report.push(format!(
+            "{name}: started at {} in the table, reset at {at} in the history",
+            account.started
         ));
     }
     let symbols: BTreeSet<&String> = table.keys().chain(replay.holdings.keys()).collect();
@@ -215,6 +306,138 @@ fn holding_text(holding: Option<&(i64, i64)>) -> String {
         Some(&(quantity, cost)) => format!("{quantity} shares costing {}", Money(cost)),
         None => "no shares".to_string(),
     }
+}
+
+/// One order with the transaction it names, as [`SELECT_ORDERS`] reads it.
+struct OrderRow {
+    id: i64,
+    account: i64,
+    created: i64,
+    side: String,
+    symbol: String,
+    quantity: i64,
+    kind: Option<OrderKind>,
+    status: String,
+    txid: Option<i64>,
+    fill: Option<(i64, String, String, i64, i64, i64)>,
+}
+
+fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
+    let kind_word: String = row.get(6)?;
+    let limit: Option<i64> = row.get(7)?;
+    let stop: Option<i64> = row.get(8)?;
+    let fill_account: Option<i64> = row.get(11)?;
+    let fill = match fill_account {
+        Some(account) => Some((
+            account,
+            row.get(12)?,
+            row.get(13)?,
+            row.get(14)?,
+            row.get(15)?,
+            row.get(16)?,
+        )),
+        None => None,
+    };
+    Ok(OrderRow {
+        id: row.get(0)?,
+        account: row.get(1)?,
+        created: row.get(2)?,
+        side: row.get(3)?,
+        symbol: row.get(4)?,
+        quantity: row.get(5)?,
+        kind: OrderKind::from_parts(&kind_word, limit.map(Money), stop.map(Money)).ok(),
+        status: row.get(9)?,
+        txid: row.get(10)?,
+        fill,
+    })
+}
+
+/// Every order whose status disagrees with its fill: a filled order must
+/// name a transaction of its own account, side, symbol and quantity at a
+/// price its type allows, placed no earlier than the order; no other order
+/// names one; no transaction fills two orders; and no order is still open
+/// after its account was reset.
+fn check_orders(
+    conn: &Connection,
+    names: &HashMap<i64, &str>,
+    replays: &HashMap<i64, Replay>,
+    report: &mut Vec<String>,
+) -> rusqlite::Result<()> {
+    let mut filled_by: HashMap<i64, i64> = HashMap::new();
+    let mut stmt = conn.prepare(SELECT_ORDERS)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let order = read_order(row)?;
+        let name = names.get(&order.account).copied().unwrap_or("(no account)");
+        let mut say = |what: String| report.push(format!("{name}: order {} {what}", order.id));
+        let Some(kind) = order.kind else {
+            say("has a type and prices that do not fit".to_string());
+            continue;
+        };
+        let live = order.status == "open" || order.status == "triggered";
+        if live
+            && let Some(reset) = replays.get(&order.account).and_then(|r| r.reset_at)
+            && reset >= order.created
+        {
+            say(format!("is still {} after its account was reset", order.status));
+        }
+        match (order.status.as_str(), order.txid) {
+            ("filled", None) => say("is filled but names no transaction".to_string()),
+            ("filled", Some(txid)) => {
+                if let Some(other) = filled_by.insert(txid, order.id) {
+                    say(format!("names transaction {txid}, the fill of order {other} too"));
+                }
+                match &order.fill {
+                    None => say(format!("names transaction {txid}, which does not exist")),
+                    Some(fill) => {
+                        for what in fill_problems(&order, kind, fill) {
+                            say(format!("and its transaction {txid}: {what}"));
+                        }
+                    }
+                }
+            }
+            (status, Some(txid)) => say(format!("is {status} but names transaction {txid}")),
+            (_, None) => {}
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with `fill` as the fill of `order`.
+fn fill_problems(
+    order: &OrderRow,
+    kind: OrderKind,
+    fill: &(i64, String, String, i64, i64, i64),
+) -> Vec<String> {
+    let (account, side, symbol, quantity, price, time) = fill;
+    let mut out = Vec::new();
+    if *account != order.account {
+        out.push(format!("belongs to account {account}"));
+    }
+    if (side, symbol, quantity) != (&order.side, &order.symbol, &order.quantity) {
+        out.push(format!(
+            "is a {side} of {quantity} {symbol}, the order a {} of {} {}",
+            order.side, order.quantity, order.symbol
+        ));
+    }
+    if *time < order.created {
+        out.push(format!("is from {time}, before the order ({})", order.created));
+    }
+    let buy = order.side == "buy";
+    let p = Money(*price);
+    if let Some(limit) = kind.limit()
+        && (if buy { p > limit } else { p < limit })
+    {
+        let beyond = if buy { "above" } else { "below" };
+        out.push(format!("filled at {p}, {beyond} the limit {limit}"));
+    }
+    if let OrderKind::Stop(stop) = kind
+        && (if buy { p < stop } else { p > stop })
+    {
+        let before = if buy { "below" } else { "above" };
+        out.push(format!("filled at {p}, {before} the stop {stop}"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -269,7 +492,7 @@ mod tests {
                     order(account, side, symbol, 1 + rng.next(7), batch * 100 + i)
                 })
                 .collect();
-            run_batch(&mut db.conn, &orders, &prices, NOW).expect("batch");
+            run_batch(&mut db.conn, &orders, &[], &prices, NOW).expect("batch");
         }
         (db, ids)
     }
@@ -288,7 +511,7 @@ mod tests {
             .expect("sells");
         assert!(sells > 10, "{sells} sells");
         assert_eq!(
-            audit(&db.conn, Money(START)).expect("audit"),
+            audit(&db.conn).expect("audit"),
             Vec::<String>::new()
         );
     }
@@ -303,7 +526,7 @@ mod tests {
                 [ids[0]],
             )
             .expect("tamper cash");
-        let report = audit(&db.conn, Money(START)).expect("audit");
+        let report = audit(&db.conn).expect("audit");
         assert_eq!(
             report,
             vec![format!(
@@ -333,7 +556,7 @@ mod tests {
                 [ids[2]],
             )
             .expect("phantom position");
-        let report = audit(&db.conn, Money(START)).expect("audit");
+        let report = audit(&db.conn).expect("audit");
         assert_eq!(report.len(), 3, "{report:?}");
         assert_eq!(
             report[1],
@@ -351,16 +574,19 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_starting_cash_is_reported() {
+    fn a_changed_starting_cash_is_not_reported() {
+        // Each account replays from its own opening cash, whatever the
+        // configured starting_cash is now.
         let db = test_db("audit-start");
         add_account(&db.conn, "dave", START);
+        add_account(&db.conn, "fay", START + 1);
+        assert_eq!(audit(&db.conn).expect("audit"), Vec::<String>::new());
+        db.conn
+            .execute("UPDATE accounts SET start_cash = 5 WHERE username = 'dave'", [])
+            .expect("tamper");
         assert_eq!(
-            audit(&db.conn, Money(START)).expect("audit"),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            audit(&db.conn, Money(START + 1)).expect("audit"),
-            vec!["dave: cash 1000.0000 in the table, 1000.0001 from the history".to_string()]
+            audit(&db.conn).expect("audit"),
+            vec!["dave: starting cash 0.0005 in the table, 1000.0000 from the history".to_string()]
         );
     }
 
@@ -375,7 +601,7 @@ mod tests {
                 [erin],
             )
             .expect("insert");
-        let report = audit(&db.conn, Money(START)).expect("audit");
+        let report = audit(&db.conn).expect("audit");
         assert_eq!(
             report,
             vec![

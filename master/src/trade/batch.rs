@@ -1,5 +1,6 @@
 //! The trade batch (PROTOCOL.md section 9): every queued order filled at
-//! the new price set, in the workers' timestamp order, in one IMMEDIATE
+//! the new price set, in the workers' timestamp order, then every open
+//! order ([`OpenOrder`]) tried in arrival order, all in one IMMEDIATE
 //! transaction. Runs on the "trade" thread, called by `crate::queue`.
 //!
 //! Speed comes from touching each row once: cash balances and positions
@@ -11,9 +12,10 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Timestamp};
+use papertrader_common::value::{Money, OrderStatus, Quantity, Reason, ReasonCode, Symbol, Timestamp};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::orders::{OpenOrder, Step, UPDATE_STATUS};
 use super::{Order, Outcome, Side, internal, sold_cost};
 
 const SELECT_CASH: &str = "SELECT cash FROM accounts WHERE id = ?1";
@@ -30,15 +32,58 @@ const PUT_POSITION: &str = "INSERT INTO positions (account_id, symbol, quantity,
          cost = excluded.cost";
 const DELETE_POSITION: &str = "DELETE FROM positions WHERE account_id = ?1 AND symbol = ?2";
 
-/// What [`run_batch`] returns: `(input index, outcome)` of every order that
-/// ran, by input index, and the input indexes of the orders left unpriced.
-pub type Batch = (Vec<(usize, Outcome)>, Vec<usize>);
+/// What [`run_batch`] did.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// `(input index, outcome)` of every queued order that ran, by index.
+    pub outcomes: Vec<(usize, Outcome)>,
+    /// Input indexes of the queued orders left unpriced.
+    pub unpriced: Vec<usize>,
+    /// `(index in open, change)` of every open order whose status changed,
+    /// in the order of `open`.
+    pub changes: Vec<(usize, Change)>,
+}
 
-/// Runs the orders in `(ts_ms, seq)` order, each at `prices[symbol]`, in one
-/// `BEGIN IMMEDIATE ... COMMIT`, and returns one [`Outcome`] per order that
-/// had a price, as `(input index, outcome)` sorted by input index, plus the
-/// input indexes of the orders whose symbol has no price in `prices`: those
-/// were not run and should be queued again.
+/// How an open order's status changed in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A stop-limit reached its stop and now waits as a limit.
+    Triggered,
+    /// Filled, recorded as transaction `txid`.
+    Filled {
+        /// `transactions.txid`.
+        txid: i64,
+        /// The fill price.
+        price: Money,
+    },
+    /// Its fill could not be covered.
+    Rejected(Reason),
+    /// Its time in force ran out.
+    Expired,
+}
+
+impl Change {
+    /// The status it leaves the order in.
+    pub fn status(&self) -> OrderStatus {
+        match self {
+            Change::Triggered => OrderStatus::Triggered,
+            Change::Filled { .. } => OrderStatus::Filled,
+            Change::Rejected(_) => OrderStatus::Rejected,
+            Change::Expired => OrderStatus::Expired,
+        }
+    }
+}
+
+/// Runs the queued `orders` in `(ts_ms, seq)` order, each at
+/// `prices[symbol]`, then tries every order of `open` (which the caller
+/// keeps in arrival order) as section 9's table says, all in one
+/// `BEGIN IMMEDIATE ... COMMIT`. Returns one [`Outcome`] per queued order
+/// that had a price, as `(input index, outcome)` sorted by input index,
+/// the input indexes of the queued orders whose symbol has no price in
+/// `prices` (not run: queue them again), and every change of an open
+/// order's status. An open order past its time in force expires first,
+/// priced or not; one that fills is checked like any trade, and becomes
+/// `rejected` when it cannot be covered.
 ///
 /// A buy costs `price * quantity` and needs that much cash; a sell needs the
 /// shares and takes its part of the position's cost away ([`sold_cost`]);
@@ -51,6 +96,7 @@ pub type Batch = (Vec<(usize, Outcome)>, Vec<usize>);
 pub fn run_batch(
     conn: &mut Connection,
     orders: &[Order],
+    open: &[OpenOrder],
     prices: &HashMap<Symbol, Money>,
     now: Timestamp,
 ) -> rusqlite::Result<Batch> {
@@ -66,16 +112,84 @@ pub fn run_batch(
 
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(runnable.len());
+    let mut changes = Vec::new();
     {
         let mut book = Book::new(&tx)?;
         for &(_, _, index, price) in &runnable {
-            outcomes.push((index, book.fill(&orders[index], price, now)?));
+            outcomes.push((index, book.fill(Ticket::of(&orders[index]), price, now)?));
+        }
+        let mut update = tx.prepare_cached(UPDATE_STATUS)?;
+        for (index, order) in open.iter().enumerate() {
+            let Some(change) = try_open(&mut book, order, prices, now)? else {
+                continue;
+            };
+            let txid = match change {
+                Change::Filled { txid, .. } => Some(txid),
+                _ => None,
+            };
+            update.execute(params![order.id, change.status().name(), now.0, txid])?;
+            changes.push((index, change));
         }
         book.write_back(&tx)?;
     }
     tx.commit()?;
     outcomes.sort_unstable_by_key(|&(index, _)| index);
-    Ok((outcomes, unpriced))
+    Ok(Batch {
+        outcomes,
+        unpriced,
+        changes,
+    })
+}
+
+/// What the price set does to one open order, the fill included.
+fn try_open<'o>(
+    book: &mut Book<'_, 'o>,
+    order: &'o OpenOrder,
+    prices: &HashMap<Symbol, Money>,
+    now: Timestamp,
+) -> rusqlite::Result<Option<Change>> {
+    if now >= order.expires() {
+        return Ok(Some(Change::Expired));
+    }
+    let Some(&price) = prices.get(&order.symbol) else {
+        return Ok(None);
+    };
+    Ok(match order.step(price) {
+        Step::Wait => None,
+        Step::Trigger => Some(Change::Triggered),
+        Step::Fill => {
+            let ticket = Ticket {
+                account: order.account,
+                side: order.side,
+                symbol: &order.symbol,
+                quantity: order.quantity,
+            };
+            Some(match book.fill(ticket, price, now)? {
+                Outcome::Filled { txid, price, .. } => Change::Filled { txid, price },
+                Outcome::Refused(reason) => Change::Rejected(reason),
+            })
+        }
+    })
+}
+
+/// One fill to try: whose, which side, what and how many.
+#[derive(Clone, Copy)]
+struct Ticket<'o> {
+    account: i64,
+    side: Side,
+    symbol: &'o Symbol,
+    quantity: Quantity,
+}
+
+impl<'o> Ticket<'o> {
+    fn of(order: &'o Order) -> Ticket<'o> {
+        Ticket {
+            account: order.account,
+            side: order.side,
+            symbol: &order.symbol,
+            quantity: order.quantity,
+        }
+    }
 }
 
 /// A row's value as read from the table and as the batch has left it.
@@ -125,7 +239,7 @@ impl<'c, 'o> Book<'c, 'o> {
     /// Fills one order at `price` or says why not.
     fn fill(
         &mut self,
-        order: &'o Order,
+        order: Ticket<'o>,
         price: Money,
         now: Timestamp,
     ) -> rusqlite::Result<Outcome> {
@@ -140,7 +254,7 @@ impl<'c, 'o> Book<'c, 'o> {
         };
         let key = (order.account, order.symbol.as_str());
         let position = position_entry(&mut self.positions, &mut self.select_position, key)?;
-        let (cash, holding) = match apply(order, price, account.now, position.now) {
+        let (cash, holding) = match apply(&order, price, account.now, position.now) {
             Ok(after) => after,
             Err(reason) => return Ok(Outcome::Refused(reason)),
         };
@@ -149,7 +263,7 @@ impl<'c, 'o> Book<'c, 'o> {
             now.0,
             order.side.name(),
             order.symbol.as_str(),
-            quantity(order),
+            quantity(&order),
             price.raw(),
         ])?;
         account.now = cash;
@@ -234,13 +348,13 @@ fn position_entry<'m, 'o>(
 }
 
 /// The order's quantity as the i64 SQLite stores (at most 10^9).
-fn quantity(order: &Order) -> i64 {
+fn quantity(order: &Ticket<'_>) -> i64 {
     i64::try_from(order.quantity.get()).expect("a Quantity is at most 10^9")
 }
 
 /// Cash and position after filling `order` at `price`, or why it cannot be.
 fn apply(
-    order: &Order,
+    order: &Ticket<'_>,
     price: Money,
     cash: i64,
     holding: Option<Holding>,
@@ -303,7 +417,9 @@ mod tests {
 
     /// Runs a batch that must find a price for every order.
     fn run(conn: &mut Connection, orders: &[Order], list: &[(&str, i64)]) -> Vec<Outcome> {
-        let (outcomes, unpriced) = run_batch(conn, orders, &prices(list), NOW).expect("batch");
+        let Batch {
+            outcomes, unpriced, ..
+        } = run_batch(conn, orders, &[], &prices(list), NOW).expect("batch");
         assert!(unpriced.is_empty(), "{unpriced:?}");
         let indexes: Vec<usize> = outcomes.iter().map(|(i, _)| *i).collect();
         assert_eq!(indexes, (0..orders.len()).collect::<Vec<_>>());
@@ -455,7 +571,9 @@ mod tests {
             order(fred, Side::Sell, "NOPX", 1, 3),
         ];
         let (outcomes, unpriced) =
-            run_batch(&mut db.conn, &orders, &prices(&[("AAA", 10_000)]), NOW).expect("batch");
+            run_batch(&mut db.conn, &orders, &[], &prices(&[("AAA", 10_000)]), NOW)
+                .map(|b| (b.outcomes, b.unpriced))
+                .expect("batch");
         assert_eq!(unpriced, vec![0, 2]);
         assert_eq!(outcomes.len(), 1);
         assert_eq!(outcomes[0].0, 1);
@@ -464,7 +582,9 @@ mod tests {
         assert_eq!(transaction_count(&db.conn), 1);
 
         let (outcomes, unpriced) =
-            run_batch(&mut db.conn, &orders[..1], &HashMap::new(), NOW).expect("empty prices");
+            run_batch(&mut db.conn, &orders[..1], &[], &HashMap::new(), NOW)
+                .map(|b| (b.outcomes, b.unpriced))
+                .expect("empty prices");
         assert!(outcomes.is_empty());
         assert_eq!(unpriced, vec![0]);
         assert_eq!(transaction_count(&db.conn), 1);
@@ -565,14 +685,14 @@ mod tests {
             order(judy, Side::Buy, "BBB", 7, 3),
         ];
         let list = prices(&[("AAA", 10_000), ("BBB", 10_000)]);
-        run_batch(&mut db.conn, &orders, &list, NOW).expect_err("trigger aborts");
+        run_batch(&mut db.conn, &orders, &[], &list, NOW).expect_err("trigger aborts");
         assert_eq!(cash(&db.conn, judy), 10_000_000 - 20_000);
         assert_eq!(position(&db.conn, judy, "AAA"), Some((2, 20_000)));
         assert_eq!(position(&db.conn, judy, "BBB"), None);
         assert_eq!(transaction_count(&db.conn), 1);
         // The connection is usable again afterwards.
         db.conn.execute_batch("DROP TRIGGER boom").expect("drop");
-        run_batch(&mut db.conn, &orders, &list, NOW).expect("batch");
+        run_batch(&mut db.conn, &orders, &[], &list, NOW).expect("batch");
         assert_eq!(transaction_count(&db.conn), 4);
     }
 }

@@ -1,8 +1,10 @@
 //! Trades and the user data built from them (PROTOCOL.md sections 4 and 9).
 //!
-//! [`run_batch`] fills a queue of orders at one price set in one database
-//! transaction; the "trade" thread ([`queue`]) calls it with the only
-//! connection that writes trades. [`user_info`], [`portfolio`] and
+//! [`run_batch`] fills a queue of orders at one price set, then tries the
+//! open orders of `placeOrder` ([`orders`]), in one database transaction;
+//! the "trade" thread ([`queue`]) calls it with the only connection that
+//! writes trades, and also places, cancels and resets there. [`standing`]
+//! holds the leaderboard, the daily equity snapshots and equity history. [`user_info`], [`portfolio`] and
 //! [`history`] build the payloads of the user data instructions on the data
 //! reader threads, each through its own connection. [`audit`] and
 //! [`account_text`] serve ptctl on the control thread.
@@ -15,7 +17,9 @@
 
 mod audit;
 mod batch;
+pub mod orders;
 pub mod queue;
+pub mod standing;
 mod views;
 
 #[cfg(test)]
@@ -30,7 +34,7 @@ use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Symbol, Tim
 pub use papertrader_common::request::Side;
 
 pub use audit::audit;
-pub use batch::{Batch, run_batch};
+pub use batch::{Batch, Change, run_batch};
 pub use views::{account_text, history, portfolio, user_info};
 
 /// What the client sees for a server-side fault; the detail goes to the log.

@@ -126,7 +126,9 @@ fn run_both(
     pending: &mut Vec<Order>,
     prices: &HashMap<Symbol, Money>,
 ) -> Result<(), TestCaseError> {
-    let (outcomes, unpriced) = run_batch(conn, pending, prices, NOW).expect("batch");
+    let super::Batch {
+        outcomes, unpriced, ..
+    } = run_batch(conn, pending, &[], prices, NOW).expect("batch");
     let expected_unpriced: Vec<usize> = (0..pending.len())
         .filter(|&i| !prices.contains_key(&pending[i].symbol))
         .collect();
@@ -159,7 +161,7 @@ fn run_both(
     prop_assert_eq!(&positions, &model.positions);
     prop_assert_eq!(transaction_count(conn), model.transactions);
     prop_assert_eq!(
-        audit(conn, Money(START)).expect("audit"),
+        audit(conn).expect("audit"),
         Vec::<String>::new()
     );
 

@@ -4,31 +4,63 @@
 //! placed; the rest wait for the next price set, then run in one batch, one
 //! transaction, in order of the workers' timestamps. Replies go out only
 //! after the batch has committed.
+//!
+//! The same thread keeps the open orders of `placeOrder` ([`OpenOrder`],
+//! in arrival order): it stores a new one before `orderAccepted`, tries
+//! them all in each batch after the queue, cancels them, resets accounts,
+//! expires orders past their time in force (also between price sets), and
+//! writes the daily equity snapshot when a price set of a new UTC day
+//! arrives.
 
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use mio::Token;
 use papertrader_common::message::frame;
+use papertrader_common::request::OrderSpec;
 use papertrader_common::value::{
-    Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
+    Date, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::session_account;
 use crate::event::{Event, Notifier};
-use crate::market::Asset;
-use crate::trade::{Order, Outcome, Side, run_batch};
+use crate::market::{Asset, store};
+use crate::trade::orders::{self, NewOrder, OpenOrder};
+use crate::trade::{Batch, Change, Order, Outcome, Side, run_batch, standing};
 
 /// Work for the trade thread.
 pub enum TradeMsg {
     /// A forwarded purchaseAsset or sellAsset, its arguments parsed.
     Order(Arrival),
+    /// A forwarded placeOrder.
+    Place(Placement),
+    /// A forwarded cancelOrder.
+    Cancel {
+        /// The worker link it came on.
+        token: Token,
+        /// The worker's REQID.
+        reqid: String,
+        /// Whose order.
+        session: SessionId,
+        /// Which order.
+        id: u64,
+    },
+    /// A resetAccount whose password the auth thread has checked.
+    Reset {
+        /// The worker link it came on.
+        token: Token,
+        /// The worker's REQID.
+        reqid: String,
+        /// The account to reset.
+        account: i64,
+    },
     /// A new price set from the asset thread: run the queue.
     Prices(HashMap<Symbol, Money>, Timestamp),
     /// Graceful shutdown: answer every queued order `unavailable`, then ack.
@@ -54,6 +86,21 @@ pub struct Arrival {
     pub ts_ms: u64,
 }
 
+/// A placeOrder as it arrives from a worker link.
+#[derive(Debug)]
+pub struct Placement {
+    /// The worker link it came on.
+    pub token: Token,
+    /// The worker's REQID.
+    pub reqid: String,
+    /// Whose order.
+    pub session: SessionId,
+    /// The order.
+    pub order: OrderSpec,
+    /// The worker's receive time (TIMESTAMP_MS).
+    pub ts_ms: u64,
+}
+
 /// An order in the queue with where its answer goes.
 struct Queued {
     token: Token,
@@ -67,7 +114,12 @@ struct Queued {
 /// failing source or a finished CSV file cannot hold a client forever.
 const MAX_MISSED: u32 = 10;
 
-/// Starts the "trade" thread.
+/// How often the thread looks for open orders past their time in force
+/// when no price set comes.
+const EXPIRY_CHECK: Duration = Duration::from_secs(30);
+
+/// Starts the "trade" thread: loads the open orders and the last prices,
+/// then serves `rx`.
 pub fn spawn(
     conn: Connection,
     assets: Arc<RwLock<Vec<Asset>>>,
@@ -75,6 +127,11 @@ pub fn spawn(
     rx: Receiver<TradeMsg>,
     notifier: Notifier,
 ) -> io::Result<JoinHandle<()>> {
+    let open = orders::load_live(&conn).map_err(io::Error::other)?;
+    let (last, day) = last_prices(&conn, &assets.read()).map_err(io::Error::other)?;
+    if !open.is_empty() {
+        papertrader_common::info!("{} open orders loaded", open.len());
+    }
     thread::Builder::new().name("trade".into()).spawn(move || {
         let mut queue = Queue {
             conn,
@@ -84,22 +141,56 @@ pub fn spawn(
             waiting: Vec::new(),
             per_account: HashMap::new(),
             seq: 0,
+            open,
+            last,
+            day,
         };
-        for msg in rx.iter() {
-            match msg {
-                TradeMsg::Order(arrival) => queue.arrive(arrival),
-                TradeMsg::Prices(prices, now) => queue.run(&prices, now),
-                TradeMsg::Shutdown(ack) => {
+        loop {
+            match rx.recv_timeout(EXPIRY_CHECK) {
+                Ok(TradeMsg::Order(arrival)) => queue.arrive(arrival),
+                Ok(TradeMsg::Place(placement)) => queue.place(placement),
+                Ok(TradeMsg::Cancel {
+                    token,
+                    reqid,
+                    session,
+                    id,
+                }) => queue.cancel(token, &reqid, &session, id),
+                Ok(TradeMsg::Reset {
+                    token,
+                    reqid,
+                    account,
+                }) => queue.reset(token, &reqid, account),
+                Ok(TradeMsg::Prices(prices, now)) => queue.run(&prices, now),
+                Ok(TradeMsg::Shutdown(ack)) => {
                     queue.refuse_all();
                     let _ = ack.send(());
                 }
+                Err(RecvTimeoutError::Timeout) => queue.expire_due(Timestamp::now()),
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
         queue.refuse_all();
     })
 }
 
-/// How many orders may wait for a price set.
+/// The close of each listed asset's latest tick, and the UTC day of the
+/// latest of them: where the prices stood when the master stopped.
+fn last_prices(
+    conn: &Connection,
+    assets: &[Asset],
+) -> rusqlite::Result<(HashMap<Symbol, Money>, Option<Date>)> {
+    let mut last = HashMap::new();
+    let mut latest = None;
+    for asset in assets {
+        if let Some(tick) = store::last_tick(conn, &asset.symbol)? {
+            last.insert(asset.symbol.clone(), tick.close);
+            latest = latest.max(Some(tick.time));
+        }
+    }
+    Ok((last, latest.map(Date::of_timestamp)))
+}
+
+/// How many orders may wait for a price set, and stay open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// From one account (`max_waiting_orders_per_account`); beyond it an
@@ -107,6 +198,11 @@ pub struct Limits {
     pub per_account: usize,
     /// In all (`max_waiting_orders`); beyond it `unavailable`.
     pub total: usize,
+    /// Open orders per account (`max_open_orders`); beyond it
+    /// `too-many-orders`.
+    pub open_per_account: usize,
+    /// What an account is reset to (`starting_cash`).
+    pub starting_cash: Money,
 }
 
 struct Queue {
@@ -118,6 +214,12 @@ struct Queue {
     /// Orders waiting per account, in step with `waiting`.
     per_account: HashMap<i64, usize>,
     seq: u64,
+    /// Open and triggered orders, in arrival order.
+    open: Vec<OpenOrder>,
+    /// The latest price of each symbol.
+    last: HashMap<Symbol, Money>,
+    /// The UTC day of the latest price set.
+    day: Option<Date>,
 }
 
 impl Queue {
@@ -179,23 +281,27 @@ impl Queue {
         })
     }
 
-    /// Runs every order that has a price in `prices` as one batch; orders
-    /// without one wait for the next set.
+    /// Runs every order that has a price in `prices` as one batch, then the
+    /// open orders; queued orders without a price wait for the next set.
     fn run(&mut self, prices: &HashMap<Symbol, Money>, now: Timestamp) {
+        self.snapshot_if_new_day(now);
+        self.last
+            .extend(prices.iter().map(|(s, p)| (s.clone(), *p)));
         self.drop_stale();
-        if self.waiting.is_empty() {
+        if self.waiting.is_empty() && self.open.is_empty() {
             return;
         }
         let orders: Vec<Order> = self.waiting.iter().map(|q| q.order.clone()).collect();
         let started = std::time::Instant::now();
-        let result = run_batch(&mut self.conn, &orders, prices, now);
+        let result = run_batch(&mut self.conn, &orders, &self.open, prices, now);
         let waiting = std::mem::take(&mut self.waiting);
-        let (outcomes, unpriced) = match result {
-            Ok(done) => done,
+        let batch = match result {
+            Ok(batch) => batch,
             Err(err) => {
                 papertrader_common::error!(
-                    "trade batch of {} orders failed and was rolled back: {err}",
-                    orders.len()
+                    "trade batch of {} orders and {} open orders failed and was rolled back: {err}",
+                    orders.len(),
+                    self.open.len()
                 );
                 let reason = Reason::new(
                     ReasonCode::Internal,
@@ -207,11 +313,18 @@ impl Queue {
                 return self.send_replies(replies.collect());
             }
         };
+        let Batch {
+            outcomes,
+            unpriced,
+            changes,
+        } = batch;
         papertrader_common::debug!(
-            "trade batch: {} orders in {:?}",
+            "trade batch: {} orders, {} open orders changed, in {:?}",
             outcomes.len(),
+            changes.len(),
             started.elapsed()
         );
+        self.apply_changes(changes);
         let mut slots: Vec<Option<Queued>> = waiting.into_iter().map(Some).collect();
         let replies: Vec<(Queued, Outcome)> = outcomes
             .into_iter()
@@ -226,6 +339,241 @@ impl Queue {
             q.missed += 1;
         }
         self.send_replies(replies.iter().map(|(q, o)| (q, o.clone())).collect());
+    }
+
+    /// Applies a batch's changes to the open orders: a triggered one stays,
+    /// the rest leave.
+    fn apply_changes(&mut self, changes: Vec<(usize, Change)>) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut gone = vec![false; self.open.len()];
+        for (index, change) in changes {
+            match change {
+                Change::Triggered => self.open[index].triggered = true,
+                Change::Rejected(reason) => {
+                    papertrader_common::info!("order {} rejected: {reason}", self.open[index].id);
+                    gone[index] = true;
+                }
+                Change::Filled { .. } | Change::Expired => gone[index] = true,
+            }
+        }
+        let mut index = 0;
+        self.open.retain(|_| {
+            index += 1;
+            !gone[index - 1]
+        });
+    }
+
+    /// Expires open orders past their time in force when no price set has
+    /// done it (a quiet market, or none at all).
+    fn expire_due(&mut self, now: Timestamp) {
+        if !self.open.iter().any(|o| now >= o.expires()) {
+            return;
+        }
+        match run_batch(&mut self.conn, &[], &self.open, &HashMap::new(), now) {
+            Ok(batch) => self.apply_changes(batch.changes),
+            Err(err) => papertrader_common::error!("cannot expire orders: {err}"),
+        }
+    }
+
+    /// When `now` starts a later UTC day than the last price set, writes
+    /// every account's equity at the last prices as that day's snapshot.
+    fn snapshot_if_new_day(&mut self, now: Timestamp) {
+        let today = Date::of_timestamp(now);
+        let Some(day) = self.day.replace(today) else {
+            return;
+        };
+        if day >= today {
+            return;
+        }
+        match standing::snapshot(&mut self.conn, day, &self.last) {
+            Ok(n) => papertrader_common::info!("equity of {n} accounts recorded for {day}"),
+            Err(err) => papertrader_common::error!("cannot record the equity of {day}: {err}"),
+        }
+    }
+
+    /// placeOrder: the arrival checks of section 9, then the order is
+    /// stored (durably) before `orderAccepted`.
+    fn place(&mut self, p: Placement) {
+        let reply = match self.check_placement(&p) {
+            Ok(new) => match orders::insert(&self.conn, &new) {
+                Ok(order) => {
+                    let id = order.id;
+                    let at = self
+                        .open
+                        .partition_point(|o| (o.arrival_ms, o.id) <= (order.arrival_ms, id));
+                    self.open.insert(at, order);
+                    frame(Instr::OrderAccepted, &[p.reqid.clone(), id.to_string()])
+                }
+                Err(err) => {
+                    let reason = super::internal("cannot store an order", err);
+                    frame(Instr::OrderFail, &[p.reqid.clone(), reason.to_string()])
+                }
+            },
+            Err(reason) => frame(Instr::OrderFail, &[p.reqid.clone(), reason.to_string()]),
+        };
+        self.reply(p.token, reply);
+    }
+
+    fn check_placement<'p>(&self, p: &'p Placement) -> Result<NewOrder<'p>, Reason> {
+        let now = Timestamp::now();
+        let account = session_account(&self.conn, &p.session, now)?.0;
+        let spec = &p.order;
+        if !self.assets.read().iter().any(|a| a.symbol == spec.symbol) {
+            let text = format!("{} is not in the asset list", spec.symbol);
+            return Err(Reason::new(ReasonCode::UnknownAsset, text));
+        }
+        let mine: Vec<&OpenOrder> = self.open.iter().filter(|o| o.account == account).collect();
+        if mine.len() >= self.limits.open_per_account {
+            let text = format!(
+                "you have {} open orders, the most allowed; cancel one first",
+                mine.len()
+            );
+            return Err(Reason::new(ReasonCode::TooManyOrders, text));
+        }
+        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
+        match spec.side {
+            Side::Buy => {
+                let last = self.last.get(&spec.symbol).copied();
+                let Some(price) = spec.kind.limit().or(last) else {
+                    let text = format!(
+                        "no price for {} yet to reserve cash at; try again after the next update",
+                        spec.symbol
+                    );
+                    return Err(Reason::new(ReasonCode::Unavailable, text));
+                };
+                let need = i128::from(price.raw()) * i128::from(quantity);
+                let reserved: i128 = mine
+                    .iter()
+                    .filter(|o| o.side == Side::Buy)
+                    .map(|o| {
+                        let at = o.reserve_price(self.last.get(&o.symbol).copied());
+                        i128::from(at.map_or(0, Money::raw))
+                            * i128::from(i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
+                    })
+                    .sum();
+                let cash: i64 = self
+                    .conn
+                    .query_row("SELECT cash FROM accounts WHERE id = ?1", [account], |r| {
+                        r.get(0)
+                    })
+                    .map_err(|err| super::internal("cannot read cash", err))?;
+                if i128::from(cash) - reserved < need {
+                    let shown = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
+                    let text = format!(
+                        "cash {} with {} reserved by open buys does not cover {}",
+                        Money(cash),
+                        shown(reserved),
+                        shown(need)
+                    );
+                    return Err(Reason::new(ReasonCode::InsufficientFunds, text));
+                }
+            }
+            Side::Sell => {
+                let held: i64 = self
+                    .conn
+                    .query_row(
+                        "SELECT quantity FROM positions WHERE account_id = ?1 AND symbol = ?2",
+                        params![account, spec.symbol.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|err| super::internal("cannot read a position", err))?
+                    .unwrap_or(0);
+                let reserved: i64 = mine
+                    .iter()
+                    .filter(|o| o.side == Side::Sell && o.symbol == spec.symbol)
+                    .map(|o| i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
+                    .fold(0i64, i64::saturating_add);
+                if held.saturating_sub(reserved) < quantity {
+                    let text = format!(
+                        "holding {held} shares with {reserved} reserved by open sells, selling {quantity}"
+                    );
+                    return Err(Reason::new(ReasonCode::InsufficientShares, text));
+                }
+            }
+        }
+        Ok(NewOrder {
+            account,
+            side: spec.side,
+            symbol: &spec.symbol,
+            quantity: spec.quantity,
+            kind: spec.kind,
+            tif: spec.tif,
+            created: now,
+            arrival_ms: p.ts_ms,
+        })
+    }
+
+    /// cancelOrder: only an open or triggered order of the session's own
+    /// account; anything else is `unknown-order`.
+    fn cancel(&mut self, token: Token, reqid: &str, session: &SessionId, id: u64) {
+        let now = Timestamp::now();
+        let result = session_account(&self.conn, session, now).and_then(|account| {
+            let index = self
+                .open
+                .iter()
+                .position(|o| u64::try_from(o.id) == Ok(id) && o.account == account.0)
+                .ok_or_else(|| {
+                    let text = format!("order {id} is not an open order of yours");
+                    Reason::new(ReasonCode::UnknownOrder, text)
+                })?;
+            let order_id = self.open[index].id;
+            match orders::cancel(&self.conn, order_id, now) {
+                Ok(_) => {
+                    self.open.remove(index);
+                    Ok(())
+                }
+                Err(err) => Err(super::internal("cannot cancel an order", err)),
+            }
+        });
+        let reply = match result {
+            Ok(()) => frame(Instr::CancelSuccess, &[reqid.to_string(), id.to_string()]),
+            Err(reason) => frame(Instr::CancelFail, &[reqid.to_string(), reason.to_string()]),
+        };
+        self.reply(token, reply);
+    }
+
+    /// resetAccount, its password checked: in one transaction every open
+    /// order is cancelled, every position removed, cash set to
+    /// `starting_cash` and a `reset` history line written.
+    fn reset(&mut self, token: Token, reqid: &str, account: i64) {
+        let now = Timestamp::now();
+        let cash = self.limits.starting_cash;
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(orders::CANCEL_ALL, params![account, now.0])?;
+            tx.execute("DELETE FROM positions WHERE account_id = ?1", [account])?;
+            tx.execute(
+                "UPDATE accounts SET cash = ?2, start_cash = ?2, started = ?3 WHERE id = ?1",
+                params![account, cash.raw(), now.0],
+            )?;
+            tx.execute(
+                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                 VALUES (?1, ?2, 'reset', '-', 0, ?3)",
+                params![account, now.0, cash.raw()],
+            )?;
+            tx.commit()
+        })();
+        let reply = match result {
+            Ok(()) => {
+                self.open.retain(|o| o.account != account);
+                papertrader_common::info!("account {account} reset to {cash}");
+                frame(Instr::ResetSuccess, &[reqid.to_string(), cash.to_string()])
+            }
+            Err(err) => {
+                let reason = super::internal("cannot reset an account", err);
+                frame(Instr::ResetFail, &[reqid.to_string(), reason.to_string()])
+            }
+        };
+        self.reply(token, reply);
+    }
+
+    fn reply(&self, token: Token, frame: Frame) {
+        self.notifier.send(Event::Reply { token, frame });
     }
 
     /// Sends each answer to its link, frames of one link together, in

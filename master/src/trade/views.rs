@@ -230,6 +230,16 @@ fn current_price(conn: &Connection, symbol: &Symbol) -> Result<Option<Money>, Re
     Ok(tick.map(|bar| bar.close))
 }
 
+/// The equity of account `id` with `cash`, as it stands now.
+pub(super) fn equity_of(conn: &Connection, id: i64, cash: i64) -> Result<Money, Reason> {
+    let positions = valued(conn, id)?;
+    positions
+        .iter()
+        .filter_map(|p| p.valuation)
+        .try_fold(Money(cash), |sum, v| sum.checked_add(v.value))
+        .ok_or_else(|| internal("cannot compute equity", format!("account {id} overflows")))
+}
+
 /// Cash plus the value of every position.
 fn equity(account: &Account, positions: &[Position]) -> Result<Money, Reason> {
     positions
@@ -272,7 +282,7 @@ mod tests {
             [(sym("AAA"), Money(1_895_000)), (sym("BBB"), Money(100_001))]
                 .into_iter()
                 .collect();
-        run_batch(&mut db.conn, &orders, &prices, NOW).expect("batch");
+        run_batch(&mut db.conn, &orders, &[], &prices, NOW).expect("batch");
         tick(&db.conn, "AAA", NOW.0 - 60, 1_900_000);
         tick(&db.conn, "AAA", NOW.0, 2_000_000);
         Fixture { db, alice, bob }

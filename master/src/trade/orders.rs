@@ -1,0 +1,358 @@
+//! Orders placed with `placeOrder` (PROTOCOL.md section 9): the rows of the
+//! `orders` table, the rule that decides at each price set whether an open
+//! order triggers or fills, and time in force.
+//!
+//! The trade thread keeps every open and triggered order in memory, in
+//! arrival order ([`OpenOrder`]), loaded from the table at start; the table
+//! is the truth and every change of status is written there in the same
+//! transaction as the fill that caused it.
+
+use papertrader_common::payload::OrderLine;
+use papertrader_common::value::{
+    Date, Money, OrderKind, OrderStatus, Quantity, Reason, Symbol, Tif, Timestamp,
+};
+use rusqlite::{Connection, Row, params};
+
+use super::{Side, internal};
+
+/// How long a `gtc` order stays open at most.
+pub const GTC_SECONDS: i64 = 90 * 86_400;
+
+/// Most lines `getOrders` sends.
+pub const MAX_LISTED: usize = 500;
+
+const COLUMNS: &str = "id, account_id, created, arrival_ms, side, symbol, quantity, type, \
+                       limit_price, stop_price, tif, status, updated, txid";
+const INSERT: &str = "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, \
+     quantity, type, limit_price, stop_price, tif, status, updated, txid)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?2, NULL)";
+/// Sets the status of a live order; `txid` only for a fill.
+pub(super) const UPDATE_STATUS: &str =
+    "UPDATE orders SET status = ?2, updated = ?3, txid = ?4 WHERE id = ?1";
+const CANCEL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
+     WHERE id = ?1 AND status IN ('open', 'triggered')";
+/// Cancels every live order of an account (a reset).
+pub(super) const CANCEL_ALL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
+     WHERE account_id = ?1 AND status IN ('open', 'triggered')";
+
+/// An order that may still fill: `open`, or a `triggered` stop-limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// `orders.id`, the orderID.
+    pub id: i64,
+    /// The owner's `accounts.id`.
+    pub account: i64,
+    /// Buy or sell.
+    pub side: Side,
+    /// The asset.
+    pub symbol: Symbol,
+    /// Shares.
+    pub quantity: Quantity,
+    /// Type and prices.
+    pub kind: OrderKind,
+    /// Time in force.
+    pub tif: Tif,
+    /// When it was placed (master time).
+    pub created: Timestamp,
+    /// The worker's TIMESTAMP_MS: open orders are tried in this order.
+    pub arrival_ms: u64,
+    /// Whether a stop-limit's stop was reached.
+    pub triggered: bool,
+}
+
+/// What a price does to an open order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing: it keeps waiting.
+    Wait,
+    /// A stop-limit's stop is reached but its limit is not: `triggered`.
+    Trigger,
+    /// It fills at this price (a stop-limit may trigger and fill at once).
+    Fill,
+}
+
+impl OpenOrder {
+    /// Section 9's table: what price `p` does to this order.
+    pub fn step(&self, p: Money) -> Step {
+        let buy = self.side == Side::Buy;
+        let within_limit = |limit: Money| if buy { p <= limit } else { p >= limit };
+        let stop_reached = |stop: Money| if buy { p >= stop } else { p <= stop };
+        match self.kind {
+            OrderKind::Market => Step::Fill,
+            OrderKind::Limit(limit) if within_limit(limit) => Step::Fill,
+            OrderKind::Stop(stop) if stop_reached(stop) => Step::Fill,
+            OrderKind::StopLimit { stop, limit } => {
+                let triggered = self.triggered || stop_reached(stop);
+                match (triggered, within_limit(limit)) {
+                    (true, true) => Step::Fill,
+                    (true, false) if !self.triggered => Step::Trigger,
+                    _ => Step::Wait,
+                }
+            }
+            _ => Step::Wait,
+        }
+    }
+
+    /// When the order stops being open: 00:00 UTC after the day it was
+    /// placed for `day`, 90 days after it was placed for `gtc`.
+    pub fn expires(&self) -> Timestamp {
+        expiry(self.created, self.tif)
+    }
+
+    /// The price the order reserves cash at, per share (section 9): its
+    /// limit, else the current price `last` (`None` when none is known).
+    pub fn reserve_price(&self, last: Option<Money>) -> Option<Money> {
+        self.kind.limit().or(last)
+    }
+}
+
+/// See [`OpenOrder::expires`].
+pub fn expiry(created: Timestamp, tif: Tif) -> Timestamp {
+    match tif {
+        Tif::Day => {
+            let day = Date::of_timestamp(created);
+            Timestamp(day.start().0 + 86_400)
+        }
+        Tif::Gtc => Timestamp(created.0.saturating_add(GTC_SECONDS)),
+    }
+}
+
+/// A new order to store.
+pub struct NewOrder<'a> {
+    /// The owner.
+    pub account: i64,
+    /// Buy or sell.
+    pub side: Side,
+    /// The asset.
+    pub symbol: &'a Symbol,
+    /// Shares.
+    pub quantity: Quantity,
+    /// Type and prices.
+    pub kind: OrderKind,
+    /// Time in force.
+    pub tif: Tif,
+    /// Master time of arrival.
+    pub created: Timestamp,
+    /// The worker's TIMESTAMP_MS.
+    pub arrival_ms: u64,
+}
+
+/// Stores a new open order (autocommit: durable when this returns, under
+/// `synchronous=FULL`) and returns it as an [`OpenOrder`].
+pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrder> {
+    let quantity = i64::try_from(new.quantity.get()).unwrap_or(i64::MAX);
+    let arrival = i64::try_from(new.arrival_ms).unwrap_or(i64::MAX);
+    conn.prepare_cached(INSERT)?.execute(params![
+        new.account,
+        new.created.0,
+        arrival,
+        new.side.name(),
+        new.symbol.as_str(),
+        quantity,
+        new.kind.name(),
+        new.kind.limit().map(Money::raw),
+        new.kind.stop().map(Money::raw),
+        new.tif.name(),
+    ])?;
+    Ok(OpenOrder {
+        id: conn.last_insert_rowid(),
+        account: new.account,
+        side: new.side,
+        symbol: new.symbol.clone(),
+        quantity: new.quantity,
+        kind: new.kind,
+        tif: new.tif,
+        created: new.created,
+        arrival_ms: new.arrival_ms,
+        triggered: false,
+    })
+}
+
+/// Marks a live order cancelled; whether it was live.
+pub fn cancel(conn: &Connection, id: i64, now: Timestamp) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached(CANCEL)?.execute(params![id, now.0])? == 1)
+}
+
+/// Every open and triggered order, in arrival order.
+pub fn load_live(conn: &Connection) -> rusqlite::Result<Vec<OpenOrder>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM orders WHERE status IN ('open', 'triggered')
+         ORDER BY arrival_ms, id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |row| Ok(read(row)))?;
+    let mut live = Vec::new();
+    for row in rows {
+        match row?.and_then(Stored::into_open) {
+            Ok(order) => live.push(order),
+            Err(err) => papertrader_common::error!("an order row is malformed and left out: {err}"),
+        }
+    }
+    Ok(live)
+}
+
+/// One row as read, before it becomes a line or an open order.
+struct Stored {
+    account: i64,
+    arrival_ms: u64,
+    line: OrderLine,
+}
+
+impl Stored {
+    fn into_open(self) -> Result<OpenOrder, String> {
+        let line = self.line;
+        let quantity = Quantity::new(line.quantity)
+            .ok_or_else(|| format!("order {}: quantity {}", line.id, line.quantity))?;
+        Ok(OpenOrder {
+            id: i64::try_from(line.id).map_err(|e| e.to_string())?,
+            account: self.account,
+            side: line.side,
+            symbol: line.symbol,
+            quantity,
+            kind: line.kind,
+            tif: line.tif,
+            created: line.created,
+            arrival_ms: self.arrival_ms,
+            triggered: line.status == OrderStatus::Triggered,
+        })
+    }
+}
+
+/// Reads one row of [`COLUMNS`]; a value the codec refuses is an error
+/// string (a row written by this code never has one).
+fn read(row: &Row<'_>) -> Result<Stored, String> {
+    let get_i64 = |i: usize| row.get::<_, i64>(i).map_err(|e| e.to_string());
+    let get_text = |i: usize| row.get::<_, String>(i).map_err(|e| e.to_string());
+    let get_opt = |i: usize| row.get::<_, Option<i64>>(i).map_err(|e| e.to_string());
+    let id = get_i64(0)?;
+    let side = get_text(4)?;
+    let side = Side::parse(&side).ok_or_else(|| format!("order {id}: side {side:?}"))?;
+    let symbol = Symbol::parse(&get_text(5)?).map_err(|e| format!("order {id}: {e}"))?;
+    let quantity = u64::try_from(get_i64(6)?).map_err(|e| format!("order {id}: {e}"))?;
+    let limit = get_opt(8)?.map(Money);
+    let stop = get_opt(9)?.map(Money);
+    let kind = OrderKind::from_parts(&get_text(7)?, limit, stop)
+        .map_err(|r| format!("order {id}: {r}"))?;
+    let tif = Tif::parse(&get_text(10)?).map_err(|e| format!("order {id}: {e}"))?;
+    let status = OrderStatus::parse(&get_text(11)?).map_err(|e| format!("order {id}: {e}"))?;
+    Ok(Stored {
+        account: get_i64(1)?,
+        arrival_ms: u64::try_from(get_i64(3)?).unwrap_or(0),
+        line: OrderLine {
+            id: u64::try_from(id).map_err(|e| e.to_string())?,
+            created: Timestamp(get_i64(2)?),
+            side,
+            symbol,
+            quantity,
+            kind,
+            tif,
+            status,
+            updated: Timestamp(get_i64(12)?),
+            txid: get_opt(13)?,
+        },
+    })
+}
+
+/// getOrders: the account's orders, newest first, at most [`MAX_LISTED`].
+pub fn listed(conn: &Connection, account: i64) -> Result<Vec<OrderLine>, Reason> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM orders WHERE account_id = ?1 ORDER BY id DESC LIMIT {MAX_LISTED}"
+    );
+    let rows: Vec<Result<Stored, String>> = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_map([account], |row| Ok(read(row)))?.collect())
+        .map_err(|err| internal("cannot read orders", err))?;
+    rows.into_iter()
+        .map(|row| {
+            row.map(|s| s.line)
+                .map_err(|err| internal("an order row is malformed", err))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(side: Side, kind: OrderKind) -> OpenOrder {
+        OpenOrder {
+            id: 1,
+            account: 1,
+            side,
+            symbol: Symbol::parse("AAA").expect("symbol"),
+            quantity: Quantity::new(1).expect("1"),
+            kind,
+            tif: Tif::Day,
+            created: Timestamp(1_732_147_200 + 3600),
+            arrival_ms: 0,
+            triggered: false,
+        }
+    }
+
+    const P: fn(i64) -> Money = |units| Money(units * 10_000);
+
+    #[test]
+    fn section_nine_table() {
+        use Side::{Buy, Sell};
+        use Step::{Fill, Trigger, Wait};
+        let cases = [
+            (Buy, OrderKind::Market, 100, Fill),
+            (Sell, OrderKind::Market, 100, Fill),
+            (Buy, OrderKind::Limit(P(170)), 171, Wait),
+            (Buy, OrderKind::Limit(P(170)), 170, Fill),
+            (Buy, OrderKind::Limit(P(170)), 169, Fill),
+            (Sell, OrderKind::Limit(P(170)), 169, Wait),
+            (Sell, OrderKind::Limit(P(170)), 170, Fill),
+            (Buy, OrderKind::Stop(P(175)), 174, Wait),
+            (Buy, OrderKind::Stop(P(175)), 175, Fill),
+            (Sell, OrderKind::Stop(P(160)), 161, Wait),
+            (Sell, OrderKind::Stop(P(160)), 160, Fill),
+            (Sell, OrderKind::Stop(P(160)), 150, Fill),
+        ];
+        for (side, kind, price, want) in cases {
+            assert_eq!(order(side, kind).step(P(price)), want, "{side:?} {kind:?} {price}");
+        }
+        // A buy stop-limit: stop 175, limit 176.
+        let buy = OrderKind::StopLimit {
+            stop: P(175),
+            limit: P(176),
+        };
+        assert_eq!(order(Buy, buy).step(P(174)), Wait);
+        assert_eq!(order(Buy, buy).step(P(175)), Fill, "trigger and fill at once");
+        assert_eq!(order(Buy, buy).step(P(180)), Trigger, "over its limit");
+        let mut triggered = order(Buy, buy);
+        triggered.triggered = true;
+        assert_eq!(triggered.step(P(177)), Wait, "waits as a limit");
+        assert_eq!(triggered.step(P(170)), Fill, "below the stop, fills as a limit");
+        // A sell stop-limit: stop 160, limit 158.
+        let sell = OrderKind::StopLimit {
+            stop: P(160),
+            limit: P(158),
+        };
+        assert_eq!(order(Sell, sell).step(P(161)), Wait);
+        assert_eq!(order(Sell, sell).step(P(155)), Trigger);
+        assert_eq!(order(Sell, sell).step(P(159)), Fill);
+    }
+
+    #[test]
+    fn time_in_force() {
+        let placed = Timestamp(1_732_147_200 + 3600); // 2024-11-21 01:00 UTC
+        assert_eq!(expiry(placed, Tif::Day), Timestamp(1_732_147_200 + 86_400));
+        let last_second = Timestamp(1_732_147_200 + 86_399);
+        assert_eq!(expiry(last_second, Tif::Day), Timestamp(1_732_147_200 + 86_400));
+        assert_eq!(expiry(placed, Tif::Gtc), Timestamp(placed.0 + 90 * 86_400));
+    }
+
+    #[test]
+    fn reservation_uses_the_limit_first() {
+        assert_eq!(
+            order(Side::Buy, OrderKind::Limit(P(5))).reserve_price(Some(P(9))),
+            Some(P(5))
+        );
+        assert_eq!(
+            order(Side::Buy, OrderKind::Stop(P(5))).reserve_price(Some(P(9))),
+            Some(P(9))
+        );
+        assert_eq!(order(Side::Buy, OrderKind::Market).reserve_price(None), None);
+    }
+}

@@ -1,0 +1,270 @@
+//! How accounts stand (PROTOCOL.md section 4): the leaderboard, the daily
+//! equity snapshots and equity history.
+//!
+//! Equity is cash plus every position at its current price; a position
+//! with no price is valued at its cost (as in the user views). The
+//! leaderboard and today's equity use the close of each symbol's latest
+//! tick; a snapshot uses the price set the trade thread last saw.
+
+use std::collections::HashMap;
+
+use papertrader_common::payload::{EquityPoint, Line, Standing, write_lines};
+use papertrader_common::value::{Date, Money, Percent, Reason, ReasonCode, Symbol, Username};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{internal, round_half_away};
+use crate::market::store;
+
+/// Most lines `getLeaderboard` sends.
+pub const LEADERS: usize = 100;
+
+/// Longest equity history sent, in days (about 55 years).
+const MAX_DAYS: i64 = 20_000;
+
+const SELECT_ACCOUNTS: &str = "SELECT id, username, cash, start_cash FROM accounts";
+const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions";
+const SELECT_SYMBOLS: &str = "SELECT DISTINCT symbol FROM positions";
+const PUT_SNAPSHOT: &str = "INSERT INTO equity_days (account_id, day, equity) VALUES (?1, ?2, ?3)
+     ON CONFLICT (account_id, day) DO UPDATE SET equity = excluded.equity";
+
+/// Every account's equity at `prices` (missing prices: the cost), by id,
+/// with its username and starting cash.
+struct Equities {
+    rows: Vec<(i64, String, i64, i64)>,
+}
+
+/// Reads every account and position and values them with `price_of`.
+fn equities(
+    conn: &Connection,
+    price_of: &dyn Fn(&str) -> Option<Money>,
+) -> rusqlite::Result<Equities> {
+    let mut held: HashMap<i64, i128> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(SELECT_POSITIONS)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (account, symbol, quantity, cost): (i64, String, i64, i64) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+            let value = match price_of(&symbol) {
+                Some(price) => i128::from(price.raw()) * i128::from(quantity),
+                None => i128::from(cost),
+            };
+            *held.entry(account).or_default() += value;
+        }
+    }
+    let mut stmt = conn.prepare_cached(SELECT_ACCOUNTS)?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, cash, start): (i64, String, i64, i64) = row?;
+        let equity = i128::from(cash) + held.get(&id).copied().unwrap_or(0);
+        let equity = i64::try_from(equity).unwrap_or(i64::MAX);
+        out.push((id, name, equity, start));
+    }
+    Ok(Equities { rows: out })
+}
+
+/// The close of every held symbol's latest tick.
+fn last_prices(conn: &Connection) -> rusqlite::Result<HashMap<String, Money>> {
+    let symbols: Vec<String> = conn
+        .prepare_cached(SELECT_SYMBOLS)?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut prices = HashMap::new();
+    for text in symbols {
+        let Ok(symbol) = Symbol::parse(&text) else {
+            continue;
+        };
+        if let Some(tick) = store::last_tick(conn, &symbol)? {
+            prices.insert(text, tick.close);
+        }
+    }
+    Ok(prices)
+}
+
+/// Writes every account's equity at `prices` as its snapshot of `day`, in
+/// one transaction (the trade thread calls it when the first price set of
+/// a later day arrives, with the prices of the day's last set). Returns
+/// how many accounts it wrote.
+pub fn snapshot(
+    conn: &mut Connection,
+    day: Date,
+    prices: &HashMap<Symbol, Money>,
+) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let by_text: HashMap<&str, Money> = prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+    let all = equities(&tx, &|symbol| by_text.get(symbol).copied())?;
+    {
+        let mut put = tx.prepare_cached(PUT_SNAPSHOT)?;
+        for (id, _, equity, _) in &all.rows {
+            put.execute(params![id, day.start().0, equity])?;
+        }
+    }
+    tx.commit()?;
+    Ok(all.rows.len())
+}
+
+/// RETURN: the percent by which `equity` exceeds `start`, rounded half
+/// away from zero to hundredths; 0 for an account that started with none.
+pub fn percent_return(equity: i64, start: i64) -> Percent {
+    if start <= 0 {
+        return Percent(0);
+    }
+    let gain = i128::from(equity) - i128::from(start);
+    let hundredths = round_half_away(gain * 10_000, i128::from(start));
+    Percent(i64::try_from(hundredths).unwrap_or(if gain < 0 { i64::MIN } else { i64::MAX }))
+}
+
+/// Ranks `(username, return)` pairs: best first, ties by the lower-case
+/// username's bytes, tied returns sharing the rank of the first of them;
+/// at most [`LEADERS`].
+pub fn rank(mut entries: Vec<(String, Percent)>) -> Vec<(u64, String, Percent)> {
+    entries.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()))
+    });
+    let mut out = Vec::with_capacity(entries.len().min(LEADERS));
+    let mut rank = 0;
+    for (i, (name, ret)) in entries.into_iter().take(LEADERS).enumerate() {
+        if i == 0 || out.last().is_some_and(|(_, _, prev)| *prev != ret) {
+            rank = i as u64 + 1;
+        }
+        out.push((rank, name, ret));
+    }
+    out
+}
+
+/// getLeaderboard: the [`LEADERS`] best accounts by return.
+pub fn leaderboard(conn: &Connection) -> Result<String, Reason> {
+    let read = || -> rusqlite::Result<Equities> {
+        let prices = last_prices(conn)?;
+        equities(conn, &|symbol| prices.get(symbol).copied())
+    };
+    let all = read().map_err(|err| internal("cannot compute the leaderboard", err))?;
+    let entries = all
+        .rows
+        .into_iter()
+        .map(|(_, name, equity, start)| (name, percent_return(equity, start)))
+        .collect();
+    let mut lines = Vec::new();
+    for (rank, name, ret) in rank(entries) {
+        let username = Username::parse(&name)
+            .map_err(|err| internal("a stored username is malformed", err))?;
+        lines.push(Standing {
+            rank,
+            username,
+            ret,
+        });
+    }
+    Ok(write_lines(&lines))
+}
+
+/// getEquityHistory: the owner's equity, one line per UTC day from the
+/// day it opened or was last reset to `today`, oldest first. A day with a
+/// snapshot shows it; today shows the equity as it stands; a day without
+/// one (the master was down at its end) repeats the day before, and the
+/// days before the first snapshot show the starting cash.
+pub fn equity_history(
+    conn: &Connection,
+    viewer: i64,
+    username: &Username,
+    today: Date,
+) -> Result<String, Reason> {
+    let found = conn
+        .query_row(
+            "SELECT id, cash, start_cash, started FROM accounts WHERE username_key = ?1",
+            [username.key()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .optional()
+        .map_err(|err| internal("cannot look up an account", err))?;
+    let Some((id, cash, start, started)): Option<(i64, i64, i64, i64)> = found else {
+        let text = format!("no user named {username}");
+        return Err(Reason::new(ReasonCode::UnknownUser, text));
+    };
+    if id != viewer {
+        let text = format!("the equity history of {username} is private");
+        return Err(Reason::new(ReasonCode::Forbidden, text));
+    }
+    let first = Date::of_timestamp(papertrader_common::value::Timestamp(started));
+    let first_day = first.start().0.max(today.start().0 - (MAX_DAYS - 1) * 86_400);
+    let snapshots: HashMap<i64, i64> = conn
+        .prepare_cached(
+            "SELECT day, equity FROM equity_days WHERE account_id = ?1 AND day >= ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(params![id, first_day], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect()
+        })
+        .map_err(|err| internal("cannot read equity snapshots", err))?;
+    let now = super::views::equity_of(conn, id, cash)?;
+    let mut points = Vec::new();
+    let mut carried = Money(start);
+    let mut day = first_day;
+    while day <= today.start().0 {
+        let date = Date::of_timestamp(papertrader_common::value::Timestamp(day));
+        let equity = if day == today.start().0 {
+            now
+        } else {
+            snapshots.get(&day).map_or(carried, |&e| Money(e))
+        };
+        carried = equity;
+        points.push(EquityPoint { date, equity });
+        day += 86_400;
+    }
+    let mut out = String::with_capacity(points.len() * 24);
+    for point in &points {
+        point.write(&mut out);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_round_half_away_from_zero() {
+        assert_eq!(percent_return(1_100, 1_000), Percent(1_000));
+        assert_eq!(percent_return(900, 1_000), Percent(-1_000));
+        // 1/3 of a percent: 0.3333... -> 0.33; 2/3 -> 0.67.
+        assert_eq!(percent_return(300_001, 300_000).to_string(), "0.00");
+        assert_eq!(percent_return(3_001, 3_000).to_string(), "0.03");
+        assert_eq!(percent_return(3_002, 3_000).to_string(), "0.07");
+        // Exactly half a hundredth rounds away: 0.005% of 200 000.
+        assert_eq!(percent_return(200_010, 200_000).to_string(), "0.01");
+        assert_eq!(percent_return(199_990, 200_000).to_string(), "-0.01");
+        assert_eq!(percent_return(5, 0), Percent(0));
+        assert_eq!(percent_return(0, 10).to_string(), "-100.00");
+    }
+
+    #[test]
+    fn ties_share_a_rank_and_sort_by_lower_case_name() {
+        let entries = vec![
+            ("bob".to_string(), Percent(500)),
+            ("Alice".to_string(), Percent(500)),
+            ("carol".to_string(), Percent(900)),
+            ("dave".to_string(), Percent(-100)),
+            ("_x".to_string(), Percent(500)),
+        ];
+        let ranked = rank(entries);
+        let shown: Vec<(u64, &str)> = ranked.iter().map(|(r, n, _)| (*r, n.as_str())).collect();
+        // '_' (0x5f) sorts before 'a' (0x61) in lower-case bytes.
+        assert_eq!(
+            shown,
+            vec![(1, "carol"), (2, "_x"), (2, "Alice"), (2, "bob"), (5, "dave")]
+        );
+    }
+
+    #[test]
+    fn at_most_a_hundred_are_ranked() {
+        let entries = (0..250)
+            .map(|i| (format!("u{i:03}"), Percent(i)))
+            .collect();
+        let ranked = rank(entries);
+        assert_eq!(ranked.len(), LEADERS);
+        assert_eq!(ranked[0], (1, "u249".to_string(), Percent(249)));
+    }
+}
