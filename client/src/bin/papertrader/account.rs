@@ -189,6 +189,15 @@ fn equity_chart(
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return format!("no equity history for {me} yet\n");
     };
+    if points.len() == 1 {
+        // A flat block says nothing: the chart starts with the second day.
+        return format!(
+            "equity of {} on {}: {} (the chart starts with the second day)\n",
+            out.bold(me),
+            first.date,
+            human_money(first.equity)
+        );
+    }
     let change = Money(last.equity.raw().saturating_sub(first.equity.raw()));
     let mut change_text = signed_money(change, true);
     if let Some(pct) = percent(change, first.equity) {
@@ -264,9 +273,14 @@ mod tests {
     #[test]
     fn equity_chart_of_one_day_or_none() {
         let p = points(&["2026-11-21 100000.0000"]);
+        assert_eq!(
+            equity_chart(&Output::plain(), "alice", &p, 40, true),
+            "equity of alice on 2026-11-21: 100,000.0000 (the chart starts with the second day)\n"
+        );
+        let p = points(&["2026-11-20 100000.0000", "2026-11-21 100000.0000"]);
         let text = equity_chart(&Output::plain(), "alice", &p, 40, true);
         assert!(text.starts_with(
-            "equity of alice, 2026-11-21 to 2026-11-21: 100,000.0000 -> 100,000.0000  0.0000 \
+            "equity of alice, 2026-11-20 to 2026-11-21: 100,000.0000 -> 100,000.0000  0.0000 \
              (0.00%)\n"
         ));
         assert!(text.trim_end().ends_with("2026-11-21"), "{text}");
