@@ -280,8 +280,8 @@ impl Auth {
                 |row| row.get(0),
             )
             .map_err(|err| internal("cannot look up an account", err))?;
-        let username =
-            Username::parse(&name).map_err(|err| internal("a stored username is malformed", err))?;
+        let username = Username::parse(&name)
+            .map_err(|err| internal("a stored username is malformed", err))?;
         let keys = LoginKeys::new(&username, client_addr);
         self.check_rate(&username, &keys, mono)?;
         match self.check_password(&username, pass)? {
@@ -291,9 +291,14 @@ impl Auth {
             }
             _ => {
                 let locks = self.limiter.lock().login_failed(&keys, mono);
-                papertrader_common::info!("wrong password for a reset of {username} from {client_addr}");
+                papertrader_common::info!(
+                    "wrong password for a reset of {username} from {client_addr}"
+                );
                 self.log_new_locks(&username, &keys, locks);
-                Err(Reason::new(ReasonCode::BadCredentials, "the password is wrong"))
+                Err(Reason::new(
+                    ReasonCode::BadCredentials,
+                    "the password is wrong",
+                ))
             }
         }
     }

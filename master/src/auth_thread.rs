@@ -133,7 +133,8 @@ pub fn spawn_auth(
                             purged = Instant::now();
                             purge(&mut auth);
                         }
-                        let reply = run_auth(&mut auth, job.work, job.token, &job.reqid, &trade, &mut rng);
+                        let reply =
+                            run_auth(&mut auth, job.work, job.token, &job.reqid, &trade, &mut rng);
                         if let Some(frame) = reply
                             && !notifier.send(Event::Reply {
                                 token: job.token,

@@ -114,6 +114,11 @@ pub fn history_key(instr: Instr, symbol: &Symbol, date: Option<Date>) -> String 
     }
 }
 
+/// The [`HistoryCache`] key of the `getLeaderboard` answer, which holds
+/// for one update interval: it is dropped when the next `quotes` transfer
+/// (the next price set) arrives.
+pub const LEADERBOARD_KEY: &str = "leaderboard";
+
 /// Whole data-transfer payloads of history answers, keyed by the request
 /// (see [`history_key`]), each kept for `ttl`. Bounded to `max_bytes` in
 /// total, evicting the oldest; each entry is charged its payload, its key
@@ -174,6 +179,13 @@ impl HistoryCache {
         payload.shrink_to_fit();
         self.bytes += cost;
         self.entries.insert(key, payload, now);
+    }
+
+    /// Drops the answer under `key`, if any.
+    pub fn remove(&mut self, key: &str) {
+        if let Some(old) = self.entries.remove(key) {
+            self.bytes -= charge(key, old.len());
+        }
     }
 
     /// Number of entries (expired ones included until they are found).

@@ -143,6 +143,11 @@ impl Server {
                 self.history(token, frame, instr, key);
             }
             Request::AssetList => self.history(token, frame, instr, instr.code().to_string()),
+            // Rankings move only with prices: one answer per price set.
+            Request::Leaderboard => {
+                let key = crate::cache::LEADERBOARD_KEY.to_string();
+                self.history(token, frame, instr, key);
+            }
             Request::Login { expirable, .. } => {
                 self.forward(token, frame, instr, Note::Login { expirable });
             }

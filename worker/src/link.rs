@@ -331,7 +331,11 @@ impl Server {
         let (n, max) = (f.data_message_number, f.data_message_max);
         match self.link.quotes.push(n, max, &f.data) {
             Ok(Some(payload)) => {
-                let (applied, skipped) = self.caches.lock().quotes.apply(&payload);
+                let (applied, skipped) = {
+                    let mut caches = self.caches.lock();
+                    caches.history.remove(crate::cache::LEADERBOARD_KEY);
+                    caches.quotes.apply(&payload)
+                };
                 papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
                 if skipped > 0 {
                     papertrader_common::warn!(

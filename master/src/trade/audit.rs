@@ -377,15 +377,21 @@ fn check_orders(
         let live = order.status == "open" || order.status == "triggered";
         if live
             && let Some(reset) = replays.get(&order.account).and_then(|r| r.reset_at)
-            && reset >= order.created
+            // The same second may hold a reset and an order placed after it.
+            && reset > order.created
         {
-            say(format!("is still {} after its account was reset", order.status));
+            say(format!(
+                "is still {} after its account was reset",
+                order.status
+            ));
         }
         match (order.status.as_str(), order.txid) {
             ("filled", None) => say("is filled but names no transaction".to_string()),
             ("filled", Some(txid)) => {
                 if let Some(other) = filled_by.insert(txid, order.id) {
-                    say(format!("names transaction {txid}, the fill of order {other} too"));
+                    say(format!(
+                        "names transaction {txid}, the fill of order {other} too"
+                    ));
                 }
                 match &order.fill {
                     None => say(format!("names transaction {txid}, which does not exist")),
@@ -421,7 +427,10 @@ fn fill_problems(
         ));
     }
     if *time < order.created {
-        out.push(format!("is from {time}, before the order ({})", order.created));
+        out.push(format!(
+            "is from {time}, before the order ({})",
+            order.created
+        ));
     }
     let buy = order.side == "buy";
     let p = Money(*price);
@@ -510,10 +519,7 @@ mod tests {
             )
             .expect("sells");
         assert!(sells > 10, "{sells} sells");
-        assert_eq!(
-            audit(&db.conn).expect("audit"),
-            Vec::<String>::new()
-        );
+        assert_eq!(audit(&db.conn).expect("audit"), Vec::<String>::new());
     }
 
     #[test]
@@ -582,7 +588,10 @@ mod tests {
         add_account(&db.conn, "fay", START + 1);
         assert_eq!(audit(&db.conn).expect("audit"), Vec::<String>::new());
         db.conn
-            .execute("UPDATE accounts SET start_cash = 5 WHERE username = 'dave'", [])
+            .execute(
+                "UPDATE accounts SET start_cash = 5 WHERE username = 'dave'",
+                [],
+            )
             .expect("tamper");
         assert_eq!(
             audit(&db.conn).expect("audit"),
@@ -608,6 +617,69 @@ mod tests {
                 "erin: transaction 1 sells 2 AAA while holding 0".to_string(),
                 "erin: cash 1000.0000 in the table, 1002.0000 from the history".to_string(),
             ]
+        );
+    }
+
+    #[test]
+    fn orders_that_disagree_with_their_fills_are_reported() {
+        let db = test_db("audit-orders");
+        let gus = add_account(&db.conn, "gus", START);
+        let hal = add_account(&db.conn, "hal", START);
+        let tx = |account: i64, side: &str, price: i64| {
+            db.conn
+                .execute(
+                    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                     VALUES (?1, 100, ?2, 'AAA', 1, ?3)",
+                    rusqlite::params![account, side, price],
+                )
+                .expect("transaction");
+            db.conn.last_insert_rowid()
+        };
+        let order =
+            |kind: &str, limit: Option<i64>, stop: Option<i64>, status: &str, txid: Option<i64>| {
+                db.conn
+                .execute(
+                    "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity,
+                         type, limit_price, stop_price, tif, status, updated, txid)
+                     VALUES (?1, 50, 0, 'buy', 'AAA', 1, ?2, ?3, ?4, 'gtc', ?5, 100, ?6)",
+                    rusqlite::params![gus, kind, limit, stop, status, txid],
+                )
+                .expect("order");
+            };
+        let good = tx(gus, "buy", 90_000);
+        order("limit", Some(100_000), None, "filled", Some(good));
+        // Only the orders are checked here: the rows above bypass the tables.
+        let about_orders = |report: Vec<String>| -> Vec<String> {
+            report
+                .into_iter()
+                .filter(|l| l.contains(": order "))
+                .collect()
+        };
+        assert_eq!(
+            about_orders(audit(&db.conn).expect("audit")),
+            Vec::<String>::new()
+        );
+        let dear = tx(gus, "buy", 110_000);
+        order("limit", Some(100_000), None, "filled", Some(dear));
+        let cheap = tx(gus, "buy", 90_000);
+        order("stop", None, Some(100_000), "filled", Some(cheap));
+        order("market", None, None, "filled", Some(good));
+        let theirs = tx(hal, "buy", 90_000);
+        order("market", None, None, "filled", Some(theirs));
+        let report = audit(&db.conn).expect("audit");
+        let orders: Vec<&String> = report
+            .iter()
+            .filter(|l| l.starts_with("gus: order"))
+            .collect();
+        assert_eq!(
+            orders,
+            [
+                "gus: order 2 and its transaction 2: filled at 11.0000, above the limit 10.0000",
+                "gus: order 3 and its transaction 3: filled at 9.0000, below the stop 10.0000",
+                "gus: order 4 names transaction 1, the fill of order 1 too",
+                "gus: order 5 and its transaction 4: belongs to account 2",
+            ],
+            "{report:?}"
         );
     }
 }

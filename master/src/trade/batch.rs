@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use papertrader_common::value::{Money, OrderStatus, Quantity, Reason, ReasonCode, Symbol, Timestamp};
+use papertrader_common::value::{
+    Money, OrderStatus, Quantity, Reason, ReasonCode, Symbol, Timestamp,
+};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::orders::{OpenOrder, Step, UPDATE_STATUS};
@@ -581,10 +583,9 @@ mod tests {
         assert_eq!(position(&db.conn, fred, "NOPX"), None);
         assert_eq!(transaction_count(&db.conn), 1);
 
-        let (outcomes, unpriced) =
-            run_batch(&mut db.conn, &orders[..1], &[], &HashMap::new(), NOW)
-                .map(|b| (b.outcomes, b.unpriced))
-                .expect("empty prices");
+        let (outcomes, unpriced) = run_batch(&mut db.conn, &orders[..1], &[], &HashMap::new(), NOW)
+            .map(|b| (b.outcomes, b.unpriced))
+            .expect("empty prices");
         assert!(outcomes.is_empty());
         assert_eq!(unpriced, vec![0]);
         assert_eq!(transaction_count(&db.conn), 1);

@@ -25,6 +25,8 @@ mod views;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]
+mod order_model_tests;
+#[cfg(test)]
 mod test_util;
 
 use std::fmt::Display;

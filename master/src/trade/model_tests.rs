@@ -160,10 +160,7 @@ fn run_both(
     prop_assert!(positions.values().all(|&(q, c)| q > 0 && c >= 0));
     prop_assert_eq!(&positions, &model.positions);
     prop_assert_eq!(transaction_count(conn), model.transactions);
-    prop_assert_eq!(
-        audit(conn).expect("audit"),
-        Vec::<String>::new()
-    );
+    prop_assert_eq!(audit(conn).expect("audit"), Vec::<String>::new());
 
     let keep: Vec<Order> = unpriced.iter().map(|&i| pending[i].clone()).collect();
     *pending = keep;

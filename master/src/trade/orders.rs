@@ -310,7 +310,11 @@ mod tests {
             (Sell, OrderKind::Stop(P(160)), 150, Fill),
         ];
         for (side, kind, price, want) in cases {
-            assert_eq!(order(side, kind).step(P(price)), want, "{side:?} {kind:?} {price}");
+            assert_eq!(
+                order(side, kind).step(P(price)),
+                want,
+                "{side:?} {kind:?} {price}"
+            );
         }
         // A buy stop-limit: stop 175, limit 176.
         let buy = OrderKind::StopLimit {
@@ -318,12 +322,20 @@ mod tests {
             limit: P(176),
         };
         assert_eq!(order(Buy, buy).step(P(174)), Wait);
-        assert_eq!(order(Buy, buy).step(P(175)), Fill, "trigger and fill at once");
+        assert_eq!(
+            order(Buy, buy).step(P(175)),
+            Fill,
+            "trigger and fill at once"
+        );
         assert_eq!(order(Buy, buy).step(P(180)), Trigger, "over its limit");
         let mut triggered = order(Buy, buy);
         triggered.triggered = true;
         assert_eq!(triggered.step(P(177)), Wait, "waits as a limit");
-        assert_eq!(triggered.step(P(170)), Fill, "below the stop, fills as a limit");
+        assert_eq!(
+            triggered.step(P(170)),
+            Fill,
+            "below the stop, fills as a limit"
+        );
         // A sell stop-limit: stop 160, limit 158.
         let sell = OrderKind::StopLimit {
             stop: P(160),
@@ -339,7 +351,10 @@ mod tests {
         let placed = Timestamp(1_732_147_200 + 3600); // 2024-11-21 01:00 UTC
         assert_eq!(expiry(placed, Tif::Day), Timestamp(1_732_147_200 + 86_400));
         let last_second = Timestamp(1_732_147_200 + 86_399);
-        assert_eq!(expiry(last_second, Tif::Day), Timestamp(1_732_147_200 + 86_400));
+        assert_eq!(
+            expiry(last_second, Tif::Day),
+            Timestamp(1_732_147_200 + 86_400)
+        );
         assert_eq!(expiry(placed, Tif::Gtc), Timestamp(placed.0 + 90 * 86_400));
     }
 
@@ -353,6 +368,9 @@ mod tests {
             order(Side::Buy, OrderKind::Stop(P(5))).reserve_price(Some(P(9))),
             Some(P(9))
         );
-        assert_eq!(order(Side::Buy, OrderKind::Market).reserve_price(None), None);
+        assert_eq!(
+            order(Side::Buy, OrderKind::Market).reserve_price(None),
+            None
+        );
     }
 }

@@ -189,11 +189,12 @@ pub fn equity_history(
         return Err(Reason::new(ReasonCode::Forbidden, text));
     }
     let first = Date::of_timestamp(papertrader_common::value::Timestamp(started));
-    let first_day = first.start().0.max(today.start().0 - (MAX_DAYS - 1) * 86_400);
+    let first_day = first
+        .start()
+        .0
+        .max(today.start().0 - (MAX_DAYS - 1) * 86_400);
     let snapshots: HashMap<i64, i64> = conn
-        .prepare_cached(
-            "SELECT day, equity FROM equity_days WHERE account_id = ?1 AND day >= ?2",
-        )
+        .prepare_cached("SELECT day, equity FROM equity_days WHERE account_id = ?1 AND day >= ?2")
         .and_then(|mut stmt| {
             stmt.query_map(params![id, first_day], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect()
@@ -254,15 +255,19 @@ mod tests {
         // '_' (0x5f) sorts before 'a' (0x61) in lower-case bytes.
         assert_eq!(
             shown,
-            vec![(1, "carol"), (2, "_x"), (2, "Alice"), (2, "bob"), (5, "dave")]
+            vec![
+                (1, "carol"),
+                (2, "_x"),
+                (2, "Alice"),
+                (2, "bob"),
+                (5, "dave")
+            ]
         );
     }
 
     #[test]
     fn at_most_a_hundred_are_ranked() {
-        let entries = (0..250)
-            .map(|i| (format!("u{i:03}"), Percent(i)))
-            .collect();
+        let entries = (0..250).map(|i| (format!("u{i:03}"), Percent(i))).collect();
         let ranked = rank(entries);
         assert_eq!(ranked.len(), LEADERS);
         assert_eq!(ranked[0], (1, "u249".to_string(), Percent(249)));

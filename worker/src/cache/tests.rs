@@ -330,3 +330,15 @@ fn purge_drops_only_expired_entries() {
     assert_eq!(caches.history.bytes(), 0);
     assert!(caches.sessions.is_empty());
 }
+
+#[test]
+fn a_removed_answer_gives_its_bytes_back() {
+    let now = Instant::now();
+    let mut cache = HistoryCache::new(secs(60), 1 << 20);
+    cache.put(LEADERBOARD_KEY.to_string(), b"1 alice 1.00\n".to_vec(), now);
+    assert!(cache.get(LEADERBOARD_KEY, now).is_some());
+    cache.remove(LEADERBOARD_KEY);
+    assert!(cache.get(LEADERBOARD_KEY, now).is_none());
+    assert_eq!((cache.len(), cache.bytes()), (0, 0));
+    cache.remove("absent");
+}

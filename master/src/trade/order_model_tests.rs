@@ -1,0 +1,336 @@
+//! Property test of the trade thread with orders: random sequences of
+//! placed orders (every type, both sides, day and gtc), cancels, resets,
+//! market orders and price sets, sent to the real "trade" thread over its
+//! channel, with a second connection reading the same database file.
+//! After every price set: no cash or position below zero, no `internal`
+//! answer, every open order of the thread also open in the table, and
+//! `ptctl audit` clean.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use mio::Token;
+use papertrader_common::request::OrderSpec;
+use papertrader_common::value::{
+    Money, OrderKind, Quantity, ReasonCode, SessionId, Symbol, Tif, Timestamp,
+};
+use papertrader_common::{Frame, Instr};
+use parking_lot::RwLock;
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+use super::queue::{self, Arrival, Limits, Placement, TradeMsg};
+use super::test_util::add_account;
+use super::{Side, audit};
+use crate::db::sessions::{self, NewSession};
+use crate::db::{self, TempDir};
+use crate::event::{Event, Notifier};
+use crate::market::Asset;
+
+const SYMBOLS: [&str; 2] = ["AAA", "BBB"];
+const ACCOUNTS: usize = 2;
+/// 500.0000: enough for some orders, not for all.
+const START: i64 = 5_000_000;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Place {
+        account: usize,
+        side: Side,
+        symbol: usize,
+        quantity: u64,
+        kind: OrderKind,
+        tif: Tif,
+    },
+    Market {
+        account: usize,
+        side: Side,
+        symbol: usize,
+        quantity: u64,
+    },
+    Cancel {
+        account: usize,
+        nth: usize,
+    },
+    Reset {
+        account: usize,
+    },
+    Prices([i64; 2]),
+}
+
+fn price() -> impl Strategy<Value = Money> {
+    (50_000i64..=300_000).prop_map(Money)
+}
+
+fn kind() -> impl Strategy<Value = OrderKind> {
+    prop_oneof![
+        Just(OrderKind::Market),
+        price().prop_map(OrderKind::Limit),
+        price().prop_map(OrderKind::Stop),
+        (price(), price()).prop_map(|(stop, limit)| OrderKind::StopLimit { stop, limit }),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let side = || prop_oneof![Just(Side::Buy), Just(Side::Sell)];
+    let tif = prop_oneof![Just(Tif::Day), Just(Tif::Gtc)];
+    prop_oneof![
+        6 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), 1u64..=12, kind(), tif).prop_map(
+            |(account, side, symbol, quantity, kind, tif)| Step::Place {
+                account, side, symbol, quantity, kind, tif
+            }
+        ),
+        2 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), 1u64..=12).prop_map(
+            |(account, side, symbol, quantity)| Step::Market { account, side, symbol, quantity }
+        ),
+        2 => (0..ACCOUNTS, 0usize..8).prop_map(|(account, nth)| Step::Cancel { account, nth }),
+        1 => (0..ACCOUNTS).prop_map(|account| Step::Reset { account }),
+        4 => (50_000i64..=300_000, 50_000i64..=300_000).prop_map(|(a, b)| Step::Prices([a, b])),
+    ]
+}
+
+/// The trade thread on a fresh database, and what it needs.
+struct Rig {
+    _dir: TempDir,
+    reader: Connection,
+    tx: crossbeam_channel::Sender<TradeMsg>,
+    rx: Receiver<Event>,
+    accounts: Vec<i64>,
+    sessions: Vec<SessionId>,
+    reqid: u64,
+    pending: std::collections::VecDeque<Frame>,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let dir = TempDir::new("order-model");
+        let path = dir.join("pt.db");
+        let reader = db::open(&path).expect("open db");
+        let mut accounts = Vec::new();
+        let mut ids = Vec::new();
+        for i in 0..ACCOUNTS {
+            let account = add_account(&reader, &format!("user{i}"), START);
+            let id = SessionId::from_bytes([i as u8 + 1; 16]);
+            let session = NewSession {
+                hash: sessions::hash(&id),
+                account_id: account,
+                created: Timestamp::now(),
+                expires: Timestamp(Timestamp::now().0 + 86_400),
+                client_addr: "127.0.0.1:1",
+                expirable: false,
+                worker: "w1",
+            };
+            sessions::insert(&reader, &session).expect("session");
+            accounts.push(account);
+            ids.push(id);
+        }
+        let assets = SYMBOLS
+            .iter()
+            .map(|s| Asset {
+                symbol: Symbol::parse(s).expect("symbol"),
+                name: format!("{s} Corp."),
+            })
+            .collect();
+        let (notifier, rx) = Notifier::new(Arc::new(|| Ok(())));
+        let (tx, trade_rx) = crossbeam_channel::unbounded();
+        let limits = Limits {
+            per_account: 1000,
+            total: 10_000,
+            open_per_account: 6,
+            starting_cash: Money(START),
+        };
+        let conn = db::open(&path).expect("open writer");
+        queue::spawn(
+            conn,
+            Arc::new(RwLock::new(assets)),
+            limits,
+            trade_rx,
+            notifier,
+        )
+        .expect("trade thread");
+        Rig {
+            _dir: dir,
+            reader,
+            tx,
+            rx,
+            accounts,
+            sessions: ids,
+            reqid: 0,
+            pending: Default::default(),
+        }
+    }
+
+    fn next_reqid(&mut self) -> String {
+        self.reqid += 1;
+        self.reqid.to_string()
+    }
+
+    /// The next reply frame (the answers of one batch come together).
+    fn reply(&mut self) -> Frame {
+        loop {
+            if let Some(frame) = self.pending.pop_front() {
+                return frame;
+            }
+            match self
+                .rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a reply")
+            {
+                Event::Reply { frame, .. } => return frame,
+                Event::Replies { frames, .. } => self.pending.extend(frames),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a cancel nobody owns and waits for its answer: everything sent
+    /// before it has been handled.
+    fn settle(&mut self) -> Vec<Frame> {
+        let reqid = self.next_reqid();
+        self.tx
+            .send(TradeMsg::Cancel {
+                token: Token(1),
+                reqid: reqid.clone(),
+                session: self.sessions[0].clone(),
+                id: u64::MAX >> 1,
+            })
+            .expect("send");
+        let mut seen = Vec::new();
+        loop {
+            let frame = self.reply();
+            if frame.data.starts_with(format!("{reqid} ").as_bytes()) {
+                return seen;
+            }
+            seen.push(frame);
+        }
+    }
+
+    fn open_ids(&self, account: i64) -> Vec<u64> {
+        self.reader
+            .prepare("SELECT id FROM orders WHERE account_id = ?1 AND status IN ('open', 'triggered') ORDER BY id")
+            .and_then(|mut s| s.query_map([account], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+            .expect("open orders")
+            .into_iter()
+            .map(|id| id as u64)
+            .collect()
+    }
+}
+
+/// The reason code of a failure frame, if it is one.
+fn code(frame: &Frame) -> Option<ReasonCode> {
+    let text = std::str::from_utf8(&frame.data).ok()?;
+    let mut words = text.split(' ');
+    words.next()?;
+    ReasonCode::parse(words.next()?)
+}
+
+fn check(rig: &Rig, answers: &[Frame]) -> Result<(), TestCaseError> {
+    for frame in answers {
+        prop_assert_ne!(code(frame), Some(ReasonCode::Internal), "{:?}", frame);
+    }
+    let negative: i64 = rig
+        .reader
+        .query_row(
+            "SELECT (SELECT count(*) FROM accounts WHERE cash < 0)
+                  + (SELECT count(*) FROM positions WHERE quantity <= 0 OR cost < 0)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    prop_assert_eq!(negative, 0);
+    let report = audit(&rig.reader).expect("audit");
+    prop_assert!(report.is_empty(), "{:?}", report);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn orders_cancels_resets_and_prices_keep_the_books_clean(
+        steps in prop::collection::vec(step(), 1..60)
+    ) {
+        let mut rig = Rig::new();
+        let mut answers = Vec::new();
+        let mut time = Timestamp::now().0;
+        for step in steps {
+            match step {
+                Step::Place { account, side, symbol, quantity, kind, tif } => {
+                    let reqid = rig.next_reqid();
+                    rig.tx.send(TradeMsg::Place(Placement {
+                        token: Token(1),
+                        reqid,
+                        session: rig.sessions[account].clone(),
+                        order: OrderSpec {
+                            side,
+                            symbol: Symbol::parse(SYMBOLS[symbol]).expect("symbol"),
+                            quantity: Quantity::new(quantity).expect("quantity"),
+                            kind,
+                            tif,
+                        },
+                        ts_ms: rig.reqid,
+                    })).expect("send");
+                    let answer = rig.reply();
+                    let accepted = answer.instruction == Instr::OrderAccepted.code();
+                    let fine = matches!(
+                        code(&answer),
+                        Some(ReasonCode::InsufficientFunds
+                            | ReasonCode::InsufficientShares
+                            | ReasonCode::TooManyOrders
+                            | ReasonCode::Unavailable)
+                    );
+                    prop_assert!(accepted || fine, "{:?}", answer);
+                }
+                Step::Market { account, side, symbol, quantity } => {
+                    let reqid = rig.next_reqid();
+                    rig.tx.send(TradeMsg::Order(Arrival {
+                        token: Token(1),
+                        reqid,
+                        side,
+                        session: rig.sessions[account].clone(),
+                        symbol: Symbol::parse(SYMBOLS[symbol]).expect("symbol"),
+                        quantity: Quantity::new(quantity).expect("quantity"),
+                        ts_ms: rig.reqid,
+                    })).expect("send");
+                }
+                Step::Cancel { account, nth } => {
+                    let open = rig.open_ids(rig.accounts[account]);
+                    let Some(&id) = open.get(nth % open.len().max(1)) else { continue };
+                    let reqid = rig.next_reqid();
+                    rig.tx.send(TradeMsg::Cancel {
+                        token: Token(1),
+                        reqid,
+                        session: rig.sessions[account].clone(),
+                        id,
+                    }).expect("send");
+                    let answer = rig.reply();
+                    prop_assert_eq!(answer.instruction, Instr::CancelSuccess.code(), "{:?}", answer);
+                }
+                Step::Reset { account } => {
+                    let reqid = rig.next_reqid();
+                    rig.tx.send(TradeMsg::Reset {
+                        token: Token(1),
+                        reqid,
+                        account: rig.accounts[account],
+                    }).expect("send");
+                    answers.extend(rig.settle());
+                    prop_assert!(rig.open_ids(rig.accounts[account]).is_empty());
+                }
+                Step::Prices([a, b]) => {
+                    time += 60;
+                    let prices: HashMap<Symbol, Money> = [
+                        (Symbol::parse("AAA").expect("symbol"), Money(a)),
+                        (Symbol::parse("BBB").expect("symbol"), Money(b)),
+                    ].into_iter().collect();
+                    rig.tx.send(TradeMsg::Prices(prices, Timestamp(time))).expect("send");
+                    answers.extend(rig.settle());
+                    check(&rig, &answers)?;
+                }
+            }
+        }
+        answers.extend(rig.settle());
+        check(&rig, &answers)?;
+    }
+}

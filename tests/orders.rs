@@ -1,0 +1,708 @@
+//! Orders end to end (PROTOCOL.md sections 4 and 9): a real ptmasterd with
+//! a CSV price source that replays prices each test chooses, spoken to
+//! over a real master link; limit, stop and stop-limit fills, cancel, day
+//! expiry, reservation, rejection, kill -9, reset, leaderboard, equity
+//! history, and bad input. `ptctl audit` must be clean after each.
+
+mod util;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use papertrader_common::payload::{EquityPoint, OrderLine, Standing, parse_lines};
+use papertrader_common::value::{Money, OrderStatus};
+use papertrader_common::{Instr, ReasonCode};
+use util::daemon::{Daemon, TempDir};
+use util::master::{FAST_ARGON2, MasterSetup, TestWorker, hashed_pass};
+
+/// Master config for a CSV feed replaying `series` (per symbol, one price
+/// per 1 s update; the last price repeats to 600 bars).
+fn market(dir: &TempDir, series: &[(&str, &[&str])]) -> String {
+    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
+    for i in 0..600 {
+        for (symbol, prices) in series {
+            let p = prices[i.min(prices.len() - 1)];
+            csv.push_str(&format!(
+                "{symbol},2026-11-20,10:00:00,{p},{p},{p},{p},1000\n"
+            ));
+        }
+    }
+    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
+    let assets: String = series
+        .iter()
+        .map(|(s, _)| format!("{s} {s} Corp.\n"))
+        .collect();
+    std::fs::write(dir.join("assets.list"), assets).expect("assets");
+    format!(
+        "{FAST_ARGON2}price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n",
+        dir.join("bars.csv").display(),
+        dir.join("assets.list").display()
+    )
+}
+
+/// A price repeated `n` times, then the rest.
+fn hold<'a>(price: &'a str, n: usize, then: &[&'a str]) -> Vec<&'a str> {
+    let mut out = vec![price; n];
+    out.extend_from_slice(then);
+    out
+}
+
+fn code_of(args: &[String]) -> ReasonCode {
+    let reason = args.last().expect("a reason");
+    ReasonCode::parse(reason.split(' ').next().expect("a code")).expect("known code")
+}
+
+fn money(text: &str) -> Money {
+    Money::parse(text).expect("money")
+}
+
+/// A user on a master link.
+struct Trader {
+    w: TestWorker,
+    session: String,
+    name: String,
+}
+
+impl Trader {
+    fn register(setup: &MasterSetup, master: &Daemon, name: &str) -> Trader {
+        let mut w = setup.link(master.addr, 0).expect("linked");
+        let pass = hashed_pass(name, "pw");
+        let email = format!("{name}@example.com");
+        let (i, a) = w.request(Instr::Register, &[name, &email, &pass]);
+        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
+        let (i, a) = w.request(Instr::Login, &[name, &pass, "false"]);
+        assert_eq!(i, Instr::SessionId, "{a:?}");
+        Trader {
+            w,
+            session: a[0].clone(),
+            name: name.to_string(),
+        }
+    }
+
+    /// Registers and logs in another user on the same link (a second link
+    /// with the same worker UUID would replace this one); returns its
+    /// session.
+    fn another(&mut self, name: &str) -> String {
+        let pass = hashed_pass(name, "pw");
+        let email = format!("{name}@example.com");
+        let (i, a) = self.w.request(Instr::Register, &[name, &email, &pass]);
+        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
+        let (i, a) = self.w.request(Instr::Login, &[name, &pass, "false"]);
+        assert_eq!(i, Instr::SessionId, "{a:?}");
+        a[0].clone()
+    }
+
+    /// Logs in again on a new link (after a restart).
+    fn relink(&mut self, setup: &MasterSetup, master: &Daemon) {
+        self.w = setup.link(master.addr, 0).expect("linked");
+    }
+
+    fn place(&mut self, words: &str) -> (Instr, Vec<String>) {
+        let mut args = vec![self.session.as_str()];
+        args.extend(words.split(' '));
+        self.w.request(Instr::PlaceOrder, &args)
+    }
+
+    /// Places an order that must be accepted; returns its id.
+    fn accepted(&mut self, words: &str) -> String {
+        let (i, a) = self.place(words);
+        assert_eq!(i, Instr::OrderAccepted, "{words}: {a:?}");
+        a[0].clone()
+    }
+
+    fn refused(&mut self, words: &str) -> ReasonCode {
+        let (i, a) = self.place(words);
+        assert_eq!(i, Instr::OrderFail, "{words}: {a:?}");
+        code_of(&a)
+    }
+
+    fn data(&mut self, instr: Instr, args: &[&str]) -> Result<String, ReasonCode> {
+        let reqid = self.w.send_request(instr, args);
+        self.w
+            .recv_data(reqid)
+            .map(|p| String::from_utf8(p).expect("utf-8"))
+            .map_err(|(_, a)| code_of(&a))
+    }
+
+    fn orders(&mut self) -> Vec<OrderLine> {
+        let session = self.session.clone();
+        let text = self.data(Instr::GetOrders, &[&session]).expect("orders");
+        parse_lines(&text).expect("order lines")
+    }
+
+    fn order(&mut self, id: &str) -> OrderLine {
+        self.orders()
+            .into_iter()
+            .find(|o| o.id.to_string() == id)
+            .unwrap_or_else(|| panic!("order {id} listed"))
+    }
+
+    /// Waits until order `id` has `status`.
+    fn wait_status(&mut self, id: &str, status: OrderStatus, limit: Duration) -> OrderLine {
+        let deadline = Instant::now() + limit;
+        loop {
+            let order = self.order(id);
+            if order.status == status {
+                return order;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "order {id} still {} after {limit:?}, want {status}",
+                order.status
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `KEY VALUE` of getUserInfo.
+    fn info(&mut self, key: &str) -> String {
+        let (session, name) = (self.session.clone(), self.name.clone());
+        let text = self
+            .data(Instr::GetUserInfo, &[&session, &name])
+            .expect("info");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+            .to_string()
+    }
+
+    fn history(&mut self) -> String {
+        let (session, name) = (self.session.clone(), self.name.clone());
+        self.data(Instr::GetUserTransactionHistory, &[&session, &name])
+            .expect("history")
+    }
+
+    fn portfolio(&mut self) -> String {
+        let (session, name) = (self.session.clone(), self.name.clone());
+        self.data(Instr::GetUserPortfolio, &[&session, &name])
+            .expect("portfolio")
+    }
+
+    /// Waits until the master has a price for `symbol`.
+    fn wait_price(&mut self, symbol: &str) -> Money {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(line) = self.data(Instr::GetAssetValueCurrent, &[symbol]) {
+                return money(line.split(' ').nth(1).expect("PRICE"));
+            }
+            assert!(Instant::now() < deadline, "no price for {symbol}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn audit_clean(setup: &MasterSetup) {
+    let sock = setup.control_socket();
+    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "audit clean: {}{}",
+        util::stdout(&out),
+        util::stderr(&out)
+    );
+}
+
+#[test]
+fn limit_stop_and_stop_limit_fill_as_section_nine_says() {
+    let dir = TempDir::new("orders-fill");
+    // AAPL: 100 for 10 s, then 97 (a stop sell at 98 fires), 94 (the
+    // limit buy at 95 fills), 96, 103 (a stop-limit buy, stop 102 limit
+    // 101, triggers over its limit), 104, 90 (... and fills as a limit).
+    let aapl = hold(
+        "100.0000",
+        10,
+        &[
+            "97.0000", "94.0000", "96.0000", "103.0000", "104.0000", "90.0000", "100.0000",
+        ],
+    );
+    let setup = MasterSetup::new("orders-fill");
+    let master = setup.start(&market(&dir, &[("AAPL", &aapl)]));
+    let mut t = Trader::register(&setup, &master, "alice");
+    assert_eq!(t.wait_price("AAPL"), money("100"));
+    let (i, a) =
+        t.w.request(Instr::PurchaseAsset, &[&t.session.clone(), "AAPL", "10"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    let limit = t.accepted("buy AAPL 10 limit 95 - day");
+    let stop = t.accepted("sell aapl 5 stop - 98 gtc");
+    let stop_limit = t.accepted("buy AAPL 3 stop-limit 101 102 gtc");
+    let listed = t.orders();
+    let ids: Vec<String> = listed.iter().map(|o| o.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [stop_limit.clone(), stop.clone(), limit.clone()],
+        "newest first"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|o| o.status == OrderStatus::Open && o.txid.is_none())
+    );
+
+    let filled = t.wait_status(&stop, OrderStatus::Filled, Duration::from_secs(20));
+    assert_eq!(
+        filled_price(&mut t, &filled),
+        money("97"),
+        "the stop fires at 97"
+    );
+    let filled = t.wait_status(&limit, OrderStatus::Filled, Duration::from_secs(10));
+    assert_eq!(
+        filled_price(&mut t, &filled),
+        money("94"),
+        "first price at or under 95"
+    );
+    let triggered = t.wait_status(&stop_limit, OrderStatus::Triggered, Duration::from_secs(10));
+    assert!(triggered.txid.is_none());
+    let filled = t.wait_status(&stop_limit, OrderStatus::Filled, Duration::from_secs(10));
+    assert_eq!(
+        filled_price(&mut t, &filled),
+        money("90"),
+        "then fills as a limit"
+    );
+    // 10 + 10 + 3 bought, 5 sold.
+    assert!(t.portfolio().starts_with("AAPL 18 "), "{}", t.portfolio());
+
+    let (i, a) =
+        t.w.request(Instr::CancelOrder, &[&t.session.clone(), &limit]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::CancelFail, ReasonCode::UnknownOrder),
+        "filled"
+    );
+    audit_clean(&setup);
+}
+
+/// The price of the transaction that filled `order`.
+fn filled_price(t: &mut Trader, order: &OrderLine) -> Money {
+    let txid = order
+        .txid
+        .expect("a filled order names its fill")
+        .to_string();
+    let history = t.history();
+    let line = history
+        .lines()
+        .find(|l| l.split(' ').next() == Some(txid.as_str()))
+        .unwrap_or_else(|| panic!("transaction {txid} in {history}"));
+    money(line.split(' ').nth(5).expect("PRICE"))
+}
+
+#[test]
+fn cancel_reserve_reject_and_expire() {
+    let dir = TempDir::new("orders-cancel");
+    // MSFT 105 for 12 s, then 100 for good.
+    let msft = hold("105.0000", 12, &["100.0000"]);
+    let setup = MasterSetup::new("orders-cancel");
+    let extra = format!("starting_cash = 1000\n{}", market(&dir, &[("MSFT", &msft)]));
+    let mut master = setup.start(&extra);
+    let mut t = Trader::register(&setup, &master, "bob");
+    t.wait_price("MSFT");
+
+    // Reservation: 6 x 100 of 1000 reserved, 5 x 100 more does not fit.
+    let first = t.accepted("buy MSFT 6 limit 100 - gtc");
+    assert_eq!(
+        t.refused("buy MSFT 5 limit 100 - gtc"),
+        ReasonCode::InsufficientFunds
+    );
+    assert_eq!(
+        t.refused("sell MSFT 1 limit 200 - gtc"),
+        ReasonCode::InsufficientShares
+    );
+    // Cancel gives the reservation back.
+    let (i, a) =
+        t.w.request(Instr::CancelOrder, &[&t.session.clone(), &first]);
+    assert_eq!(
+        (i, a[0].as_str()),
+        (Instr::CancelSuccess, first.as_str()),
+        "{a:?}"
+    );
+    assert_eq!(t.order(&first).status, OrderStatus::Cancelled);
+    let (i, a) =
+        t.w.request(Instr::CancelOrder, &[&t.session.clone(), &first]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::CancelFail, ReasonCode::UnknownOrder),
+        "twice"
+    );
+
+    // A fill that can no longer be covered: 9 x 100 reserved, then a
+    // market purchase at 105 spends the cash; at 100 the order is rejected.
+    let doomed = t.accepted("buy MSFT 9 limit 100 - gtc");
+    let (i, a) =
+        t.w.request(Instr::PurchaseAsset, &[&t.session.clone(), "MSFT", "5"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    let cash_after = t.info("cash");
+    assert_eq!(cash_after, "475.0000");
+    t.wait_status(&doomed, OrderStatus::Rejected, Duration::from_secs(25));
+    assert_eq!(
+        t.info("cash"),
+        cash_after,
+        "a rejection changes nothing else"
+    );
+    assert!(t.portfolio().starts_with("MSFT 5 "));
+
+    // Another account cannot cancel bob's order.
+    let keep = t.accepted("buy MSFT 1 limit 1 - day");
+    let eve = t.another("eve");
+    let (i, a) = t.w.request(Instr::CancelOrder, &[&eve, &keep]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::CancelFail, ReasonCode::UnknownOrder)
+    );
+    assert_eq!(t.order(&keep).status, OrderStatus::Open);
+
+    // A day order placed "yesterday" (the master's clock cannot be moved,
+    // so the row is aged while the master is down) expires at the next
+    // price set after 00:00 UTC.
+    master.kill9();
+    let db = rusqlite::Connection::open(setup.dir.join("master.db")).expect("db");
+    db.execute(
+        "UPDATE orders SET created = created - 86400 WHERE id = ?1",
+        [&keep],
+    )
+    .expect("age the order");
+    drop(db);
+    let master = setup.start(&extra);
+    t.relink(&setup, &master);
+    t.wait_status(&keep, OrderStatus::Expired, Duration::from_secs(20));
+    audit_clean(&setup);
+}
+
+#[test]
+fn open_orders_survive_kill_9_and_fill_later() {
+    let dir = TempDir::new("orders-crash");
+    let aapl = hold("100.0000", 15, &["45.0000"]);
+    let setup = MasterSetup::new("orders-crash");
+    let extra = market(&dir, &[("AAPL", &aapl)]);
+    let mut master = setup.start(&extra);
+    let mut t = Trader::register(&setup, &master, "carol");
+    t.wait_price("AAPL");
+    let waiting = t.accepted("buy AAPL 2 limit 50 - gtc");
+    // Pipelined without waiting, killed in the middle: every order the
+    // master accepted must be there after the restart.
+    let session = t.session.clone();
+    for _ in 0..300 {
+        t.w.send_request(
+            Instr::PlaceOrder,
+            &[&session, "buy", "AAPL", "1", "limit", "1", "-", "gtc"],
+        );
+    }
+    let mut acked = HashSet::new();
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        if let Some(f) = t.w.peer.try_recv(Duration::from_millis(20))
+            && util::wire::instr(&f) == Instr::OrderAccepted
+        {
+            acked.insert(util::wire::words(&f)[1].clone());
+        }
+    }
+    master.kill9();
+    let master = setup.start(&extra);
+    t.relink(&setup, &master);
+    let listed: HashSet<String> = t.orders().iter().map(|o| o.id.to_string()).collect();
+    let lost: Vec<&String> = acked.difference(&listed).collect();
+    assert!(lost.is_empty(), "accepted orders lost: {lost:?}");
+    assert!(acked.len() <= 99, "at most max_open_orders - 1 more");
+    assert_eq!(t.order(&waiting).status, OrderStatus::Open, "still open");
+    let filled = t.wait_status(&waiting, OrderStatus::Filled, Duration::from_secs(30));
+    assert_eq!(filled_price(&mut t, &filled), money("45"));
+    audit_clean(&setup);
+}
+
+#[test]
+fn reset_cancels_orders_clears_positions_and_keeps_history() {
+    let dir = TempDir::new("orders-reset");
+    let setup = MasterSetup::new("orders-reset");
+    let master = setup.start(&market(&dir, &[("AAPL", &["10.0000"])]));
+    let mut t = Trader::register(&setup, &master, "dave");
+    t.wait_price("AAPL");
+    let (i, _) =
+        t.w.request(Instr::PurchaseAsset, &[&t.session.clone(), "AAPL", "7"]);
+    assert_eq!(i, Instr::PurchaseSuccess);
+    let open = t.accepted("sell AAPL 3 limit 500 - gtc");
+    let session = t.session.clone();
+    let wrong = hashed_pass("dave", "not-it");
+    let (i, a) = t.w.request(Instr::ResetAccount, &[&session, &wrong]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::ResetFail, ReasonCode::BadCredentials)
+    );
+    let (i, a) = t.w.request(
+        Instr::ResetAccount,
+        &[
+            "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            &hashed_pass("dave", "pw"),
+        ],
+    );
+    assert_eq!((i, code_of(&a)), (Instr::ResetFail, ReasonCode::BadSession));
+    assert!(t.portfolio().starts_with("AAPL 7 "), "nothing changed yet");
+
+    let (i, a) =
+        t.w.request(Instr::ResetAccount, &[&session, &hashed_pass("dave", "pw")]);
+    assert_eq!(
+        (i, a[0].as_str()),
+        (Instr::ResetSuccess, "100000.0000"),
+        "{a:?}"
+    );
+    assert_eq!(t.portfolio(), "", "positions gone");
+    assert_eq!(t.order(&open).status, OrderStatus::Cancelled);
+    assert_eq!(t.info("cash"), "100000.0000");
+    let history = t.history();
+    let sides: Vec<&str> = history
+        .lines()
+        .map(|l| l.split(' ').nth(2).expect("SIDE"))
+        .collect();
+    assert_eq!(sides, ["buy", "reset"], "{history}");
+    assert!(
+        history
+            .lines()
+            .last()
+            .expect("reset")
+            .ends_with(" reset - 0 100000.0000")
+    );
+    // The account trades on from its new start.
+    let (i, _) = t.w.request(Instr::PurchaseAsset, &[&session, "AAPL", "1"]);
+    assert_eq!(i, Instr::PurchaseSuccess);
+    audit_clean(&setup);
+}
+
+#[test]
+fn leaderboard_ranks_ties_and_equity_history_has_one_line_a_day() {
+    let dir = TempDir::new("orders-board");
+    let aapl = hold("10.0000", 6, &["12.5000"]);
+    let setup = MasterSetup::new("orders-board");
+    let extra = market(&dir, &[("AAPL", &aapl)]);
+    let mut master = setup.start(&extra);
+    let mut alice = Trader::register(&setup, &master, "alice");
+    let bob = alice.another("Bob");
+    alice.another("carol");
+    alice.wait_price("AAPL");
+    // alice puts 10% of her cash into AAPL at 10: +2.5% when it is 12.5.
+    let (i, a) = alice.w.request(
+        Instr::PurchaseAsset,
+        &[&alice.session.clone(), "AAPL", "1000"],
+    );
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    assert_eq!(money(&a[3]), money("10"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let board = loop {
+        let text = alice.data(Instr::GetLeaderboard, &[]).expect("leaderboard");
+        let board: Vec<Standing> = parse_lines(&text).expect("standings");
+        if board[0].ret.to_string() == "2.50" || Instant::now() > deadline {
+            break board;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let shown: Vec<String> = board
+        .iter()
+        .map(|s| format!("{} {} {}", s.rank, s.username, s.ret))
+        .collect();
+    // Ties share a rank and sort by lower-case name: Bob before carol.
+    assert_eq!(shown, ["1 alice 2.50", "2 Bob 0.00", "2 carol 0.00"]);
+
+    // Equity history: the owner only; one line for each day since the
+    // account opened. Age the account by three days while the master is
+    // down, with snapshots for two of them.
+    let name = "alice";
+    let other = alice.data(Instr::GetEquityHistory, &[&bob, name]);
+    assert_eq!(other, Err(ReasonCode::Forbidden));
+    let today = alice
+        .data(Instr::GetEquityHistory, &[&alice.session.clone(), name])
+        .expect("equity");
+    let points: Vec<EquityPoint> = parse_lines(&today).expect("points");
+    assert_eq!(points.len(), 1, "opened today: {today}");
+    assert_eq!(points[0].equity, money("102500"));
+
+    master.kill9();
+    let db = rusqlite::Connection::open(setup.dir.join("master.db")).expect("db");
+    let day = |back: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        (now / 86_400 - back) * 86_400
+    };
+    db.execute(
+        "UPDATE accounts SET started = ?1 WHERE username = 'alice'",
+        [day(3) + 600],
+    )
+    .expect("age");
+    db.execute(
+        "INSERT INTO equity_days SELECT id, ?1, 99000000 FROM accounts WHERE username = 'alice'",
+        [day(3)],
+    )
+    .expect("snapshot");
+    db.execute(
+        "INSERT INTO equity_days SELECT id, ?1, 101000000 FROM accounts WHERE username = 'alice'",
+        [day(1)],
+    )
+    .expect("snapshot");
+    drop(db);
+    let master = setup.start(&extra);
+    alice.relink(&setup, &master);
+    let text = alice
+        .data(Instr::GetEquityHistory, &[&alice.session.clone(), name])
+        .expect("equity");
+    let equities: Vec<String> = parse_lines::<EquityPoint>(&text)
+        .expect("points")
+        .iter()
+        .map(|p| p.equity.to_string())
+        .collect();
+    // Day -3 and -1 from their snapshots, day -2 carried, today live (the
+    // restarted feed replays from 10.0000, so either price may stand).
+    assert_eq!(
+        equities[..3],
+        ["9900.0000", "9900.0000", "10100.0000"],
+        "{text}"
+    );
+    assert!(
+        ["100000.0000", "102500.0000"].contains(&equities[3].as_str()),
+        "{text}"
+    );
+    audit_clean(&setup);
+}
+
+#[test]
+fn bad_orders_get_their_codes_and_store_nothing() {
+    let dir = TempDir::new("orders-bad");
+    let setup = MasterSetup::new("orders-bad");
+    let extra = format!(
+        "max_open_orders = 5\n{}",
+        market(&dir, &[("AAPL", &["10.0000"])])
+    );
+    let master = setup.start(&extra);
+    let mut t = Trader::register(&setup, &master, "frank");
+    t.wait_price("AAPL");
+    let cases = [
+        ("buy AAPL 1 market 10 - day", ReasonCode::BadPrice),
+        ("buy AAPL 1 limit - - day", ReasonCode::BadPrice),
+        ("buy AAPL 1 stop - - day", ReasonCode::BadPrice),
+        ("buy AAPL 1 stop-limit 5 - day", ReasonCode::BadPrice),
+        ("buy AAPL 1 limit 0 - day", ReasonCode::BadPrice),
+        ("buy AAPL 1 limit 1.00001 - day", ReasonCode::BadPrice),
+        ("buy AAPL 0 limit 1 - day", ReasonCode::BadQuantity),
+        ("buy AAPL 1000000001 limit 1 - day", ReasonCode::BadQuantity),
+        ("buy ZZZZ 1 limit 1 - day", ReasonCode::UnknownAsset),
+        ("hold AAPL 1 limit 1 - day", ReasonCode::BadArguments),
+        ("buy AAPL 1 limit 1 - forever", ReasonCode::BadArguments),
+        ("buy AAPL 1 bracket - - day", ReasonCode::BadArguments),
+        (
+            "buy AAPL 1 limit 99999999999999999 - day",
+            ReasonCode::BadPrice,
+        ),
+        (
+            "buy AAPL 1000000000 limit 1000000 - day",
+            ReasonCode::InsufficientFunds,
+        ),
+    ];
+    for (words, want) in cases {
+        assert_eq!(t.refused(words), want, "{words}");
+    }
+    let (i, a) = t.w.request(
+        Instr::PlaceOrder,
+        &[
+            "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "buy",
+            "AAPL",
+            "1",
+            "market",
+            "-",
+            "-",
+            "day",
+        ],
+    );
+    assert_eq!((i, code_of(&a)), (Instr::OrderFail, ReasonCode::BadSession));
+    let (i, a) = t.w.request(Instr::PlaceOrder, &[&t.session.clone(), "buy"]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::OrderFail, ReasonCode::BadArguments)
+    );
+    for id in ["-1", "x", "99999999999999999999", "424242"] {
+        let (i, a) = t.w.request(Instr::CancelOrder, &[&t.session.clone(), id]);
+        assert_eq!(i, Instr::CancelFail, "{id}: {a:?}");
+    }
+    assert!(t.orders().is_empty(), "nothing stored on any failure");
+
+    // The open-order cap, with thousands pipelined without reading.
+    let session = t.session.clone();
+    for _ in 0..2000 {
+        t.w.send_request(
+            Instr::PlaceOrder,
+            &[&session, "buy", "AAPL", "1", "limit", "1", "-", "gtc"],
+        );
+    }
+    let (mut accepted, mut capped) = (0, 0);
+    for _ in 0..2000 {
+        let (_, i, a) = t.w.recv_reply();
+        match i {
+            Instr::OrderAccepted => accepted += 1,
+            Instr::OrderFail if code_of(&a) == ReasonCode::TooManyOrders => capped += 1,
+            other => panic!("{other:?} {a:?}"),
+        }
+    }
+    assert_eq!((accepted, capped), (5, 1995));
+    assert_eq!(t.orders().len(), 5);
+    audit_clean(&setup);
+}
+
+#[test]
+fn through_a_worker_with_states_and_the_cached_leaderboard() {
+    use util::system::{System, call, call_data};
+    let dir = TempDir::new("orders-worker");
+    let system = System::start(
+        "orders-worker",
+        // System adds the fast argon2 settings itself.
+        &market(&dir, &[("AAPL", &["10.0000"])]).replacen(FAST_ARGON2, "", 1),
+        "",
+    );
+    let mut c = system.client();
+    let pass = hashed_pass("gina", "pw");
+    let (i, _) = call(&mut c, Instr::Register, &["gina", "g@example.com", &pass]);
+    assert_eq!(i, Instr::RegisterSuccess);
+    let order = ["buy", "AAPL", "1", "limit", "5", "-", "day"];
+    let mut args = vec!["0f1e2d3c4b5a69788796a5b4c3d2e1f0"];
+    args.extend(order);
+    let (i, a) = call(&mut c, Instr::PlaceOrder, &args);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::OrderFail, ReasonCode::BadSession),
+        "before login"
+    );
+    let (i, a) = call(&mut c, Instr::Login, &["gina", &pass, "true"]);
+    assert_eq!(i, Instr::SessionId);
+    let session = a[0].clone();
+    let (i, a) = call(&mut c, Instr::GetOrders, &[&session]);
+    assert_eq!((i, code_of(&a)), (Instr::DataFail, ReasonCode::WrongState));
+    let mut args = vec![session.as_str()];
+    args.extend(order);
+    // The first price may still be on its way: an order waits for none,
+    // but a market-priced reservation does; a limit reserves at its limit.
+    let (i, a) = call(&mut c, Instr::PlaceOrder, &args);
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let id = a[0].clone();
+    assert_eq!(
+        call(&mut c, Instr::SwitchState, &[&session, "data"]).0,
+        Instr::StateSwitchSuccess
+    );
+    let (i, a) = call(&mut c, Instr::CancelOrder, &[&session, &id]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::CancelFail, ReasonCode::WrongState)
+    );
+    let text = call_data(&mut c, Instr::GetOrders, &[&session]).expect("orders");
+    let lines: Vec<OrderLine> =
+        parse_lines(std::str::from_utf8(&text).expect("utf-8")).expect("lines");
+    assert_eq!((lines.len(), lines[0].id.to_string()), (1, id.clone()));
+    for _ in 0..3 {
+        let board = call_data(&mut c, Instr::GetLeaderboard, &[]).expect("leaderboard");
+        assert_eq!(board, b"1 gina 0.00\n");
+    }
+    let equity = call_data(&mut c, Instr::GetEquityHistory, &[&session, "gina"]).expect("equity");
+    assert!(equity.ends_with(b" 100000.0000\n"), "{equity:?}");
+    assert_eq!(
+        call(&mut c, Instr::SwitchState, &[&session, "command"]).0,
+        Instr::StateSwitchSuccess
+    );
+    let (i, a) = call(&mut c, Instr::CancelOrder, &[&session, &id]);
+    assert_eq!((i, a[0].as_str()), (Instr::CancelSuccess, id.as_str()));
+    audit_clean(&system.setup);
+}
