@@ -263,8 +263,26 @@ fn bad_quantity(quantity: Option<u64>, text: &str) -> String {
     }
 }
 
-/// `cash 120.5000 is below the cost 1895.0000` (master/src/trade/batch.rs).
+/// `cash 120.5000 is below the cost 1895.0000` (master/src/trade/batch.rs),
+/// or for an order `cash 2000.0000 with 500.0000 reserved by open buys does
+/// not cover 1895.0000` (master/src/trade/queue.rs).
 fn insufficient_funds(text: &str) -> String {
+    let reserved = text
+        .strip_prefix("cash ")
+        .and_then(|rest| rest.split_once(" with "))
+        .and_then(|(cash, rest)| {
+            let (reserved, need) = rest.split_once(" reserved by open buys does not cover ")?;
+            let m = |t: &str| Money::parse(t).ok();
+            Some((m(cash)?, m(reserved)?, m(need)?))
+        });
+    if let Some((cash, reserved, need)) = reserved {
+        return format!(
+            "not enough cash: {} available, {} of it set aside for open orders, {} needed",
+            human_money(cash),
+            human_money(reserved),
+            human_money(need)
+        );
+    }
     let amounts = text
         .strip_prefix("cash ")
         .and_then(|rest| rest.split_once(" is below the cost "))
@@ -279,8 +297,28 @@ fn insufficient_funds(text: &str) -> String {
     }
 }
 
-/// `holding 3 shares, selling 5` (master/src/trade/batch.rs).
+/// `holding 3 shares, selling 5` (master/src/trade/batch.rs), or for an
+/// order `holding 3 shares with 2 reserved by open sells, selling 5`
+/// (master/src/trade/queue.rs).
 fn insufficient_shares(text: &str, symbol: &str) -> String {
+    let symbol_up = symbol.to_ascii_uppercase();
+    let reserved = text
+        .strip_prefix("holding ")
+        .and_then(|rest| rest.split_once(" shares with "))
+        .and_then(|(held, rest)| {
+            let (reserved, sold) = rest.split_once(" reserved by open sells, selling ")?;
+            let n = |t: &str| t.parse::<u64>().ok();
+            Some((n(held)?, n(reserved)?, n(sold)?))
+        });
+    if let Some((held, reserved, sold)) = reserved {
+        return format!(
+            "not enough shares: you hold {} {symbol_up}, {} of them set aside for open orders, \
+             tried to sell {}",
+            human_number(held),
+            human_number(reserved),
+            human_number(sold)
+        );
+    }
     let counts = text
         .strip_prefix("holding ")
         .and_then(|rest| rest.split_once(" shares, selling "))
@@ -334,6 +372,29 @@ mod tests {
                 65,
                 "not enough shares: you hold 3 AAPL, tried to sell 5".to_string()
             )
+        );
+        assert_eq!(
+            sentence(
+                ReasonCode::InsufficientFunds,
+                "cash 2000.0000 with 500.0000 reserved by open buys does not cover 1895.0000",
+                &what
+            ),
+            (
+                65,
+                "not enough cash: 2,000.0000 available, 500.0000 of it set aside for open \
+                 orders, 1,895.0000 needed"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            sentence(
+                ReasonCode::InsufficientShares,
+                "holding 3 shares with 2 reserved by open sells, selling 5",
+                &what
+            )
+            .1,
+            "not enough shares: you hold 3 AAPL, 2 of them set aside for open orders, tried \
+             to sell 5"
         );
         assert_eq!(
             sentence(ReasonCode::InsufficientFunds, "no money", &what).1,
