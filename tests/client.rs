@@ -3,6 +3,7 @@
 //! known), each test with its own HOME, XDG directories and System. Output
 //! is piped here, so it is the plain, tab-separated form scripts see.
 
+mod client_orders;
 mod util;
 
 use std::os::unix::fs::PermissionsExt;

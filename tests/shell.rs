@@ -290,6 +290,45 @@ fn shell_runs_commands_and_completes_on_a_terminal() {
     tmux.keys(&["C-u"]);
     tmux.wait_line("");
 
+    // The order commands and their options complete too.
+    tmux.keys(&["lea", "Tab"]);
+    tmux.wait_line("leaderboard ");
+    tmux.keys(&["C-u"]);
+    tmux.wait_line("");
+    tmux.keys(&["buy AAPL 10 --li", "Tab"]);
+    tmux.wait_line("buy AAPL 10 --limit ");
+    tmux.keys(&["1 --g", "Tab"]);
+    tmux.wait_line("buy AAPL 10 --limit 1 --gtc ");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the order placed", |t| {
+        t.screen().contains(
+            "placed: buy 10 AAPL at 1.0000 or less, good till cancelled; see papertrader orders",
+        )
+    });
+
+    // reset asks for the password without echo, then for the username.
+    tmux.keys(&["reset", "Enter"]);
+    tmux.wait("the password prompt", |t| {
+        t.last_line() == "password for alice:"
+    });
+    tmux.keys(&["correct horse battery staple", "Enter"]);
+    tmux.wait("the confirmation prompt", |t| {
+        t.last_line() == "type your username (alice) to confirm:"
+    });
+    tmux.keys(&["alice", "Enter"]);
+    tmux.wait("the reset", |t| {
+        t.screen()
+            .contains("reset alice: no positions, no open orders, cash 100,000.0000")
+    });
+    assert!(
+        !tmux.screen().contains("battery"),
+        "the password is not echoed:\n{}",
+        tmux.screen()
+    );
+    tmux.wait("the prompt after the reset", |t| {
+        t.last_line() == PROMPT.trim_end()
+    });
+
     tmux.keys(&["shell", "Enter"]);
     tmux.wait("the refusal of a shell in the shell", |t| {
         t.screen().contains("papertrader: already in the shell")

@@ -14,14 +14,19 @@ use std::time::Duration;
 use papertrader_common::message::{check, frame};
 use papertrader_common::payload::{self, PayloadError};
 use papertrader_common::transfer::Reassembler;
-use papertrader_common::value::{Date, Money, Reason, SessionId, Timestamp, ValueError};
+use papertrader_common::value::{
+    Date, Money, OrderPrice, Reason, SessionId, Timestamp, ValueError, parse_order_id,
+};
 use papertrader_common::{Decoder, Frame, Instr, MessageType, State};
 use sha2::{Digest, Sha256};
 
 /// The lines of data answers, parsed by common's one parser per line.
 pub use papertrader_common::payload::{
-    Asset, Bar, Current, Info, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation,
+    Asset, Bar, Current, EquityPoint, Info, OrderLine, Position, PrivateInfo, Standing, Trade,
+    TradeSide, UserInfo, Valuation,
 };
+/// What `placeOrder` takes.
+pub use papertrader_common::request::{OrderSpec, Side};
 
 /// Longest wait for a TCP connection to a server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -439,6 +444,111 @@ impl Client {
         let text = self.data(session, Instr::GetUserTransactionHistory, &args)?;
         Ok(payload::parse_lines(&text)?)
     }
+
+    /// `placeOrder`: the order is stored and waits for its price; the
+    /// answer is its orderID, not a fill (see `orders`).
+    pub fn place_order(&mut self, session: &SessionId, order: &OrderSpec) -> Result<u64> {
+        self.leave_data_with(session)?;
+        let args = order_args(session, order);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let a = self.call(Instr::PlaceOrder, &args, Instr::OrderAccepted)?;
+        order_id_of(&a, Instr::OrderAccepted)
+    }
+
+    /// `cancelOrder`; the answer echoes the cancelled orderID.
+    pub fn cancel_order(&mut self, session: &SessionId, id: u64) -> Result<u64> {
+        self.leave_data_with(session)?;
+        let id = id.to_string();
+        let a = self.call(
+            Instr::CancelOrder,
+            &[session.as_str(), &id],
+            Instr::CancelSuccess,
+        )?;
+        order_id_of(&a, Instr::CancelSuccess)
+    }
+
+    /// `resetAccount`, the password hashed as for `login` (with the
+    /// account's `username`); the answer is the new cash.
+    pub fn reset_account(
+        &mut self,
+        session: &SessionId,
+        username: &str,
+        password: &str,
+    ) -> Result<Money> {
+        let hashed = hashed_pass(username, password);
+        self.leave_data_with(session)?;
+        let a = self.call(
+            Instr::ResetAccount,
+            &[session.as_str(), &hashed],
+            Instr::ResetSuccess,
+        )?;
+        match a.as_slice() {
+            [cash] => Money::parse(cash).map_err(|_| malformed(Instr::ResetSuccess, &a)),
+            _ => Err(malformed(Instr::ResetSuccess, &a)),
+        }
+    }
+
+    /// `getOrders`: the session owner's orders, newest first.
+    pub fn orders(&mut self, session: &SessionId) -> Result<Vec<OrderLine>> {
+        let text = self.data(session, Instr::GetOrders, &[session.as_str()])?;
+        Ok(payload::parse_lines(&text)?)
+    }
+
+    /// `getLeaderboard`, best first (a data request, so it needs a
+    /// session for the switch to data state).
+    pub fn leaderboard(&mut self, session: &SessionId) -> Result<Vec<Standing>> {
+        let text = self.data(session, Instr::GetLeaderboard, &[])?;
+        Ok(payload::parse_lines(&text)?)
+    }
+
+    /// `getEquityHistory`: one point per UTC day, oldest first (the
+    /// session owner's only).
+    pub fn equity_history(
+        &mut self,
+        session: &SessionId,
+        username: &str,
+    ) -> Result<Vec<EquityPoint>> {
+        let args = [session.as_str(), username];
+        let text = self.data(session, Instr::GetEquityHistory, &args)?;
+        Ok(payload::parse_lines(&text)?)
+    }
+}
+
+/// The eight arguments of `placeOrder`, in the protocol's order.
+fn order_args(session: &SessionId, order: &OrderSpec) -> [String; 8] {
+    [
+        session.as_str().to_string(),
+        order.side.name().to_string(),
+        order.symbol.as_str().to_string(),
+        order.quantity.to_string(),
+        order.kind.name().to_string(),
+        OrderPrice::show(order.kind.limit()),
+        OrderPrice::show(order.kind.stop()),
+        order.tif.name().to_string(),
+    ]
+}
+
+/// The one orderID argument of `orderAccepted` / `cancelSuccess`.
+fn order_id_of(args: &[String], instr: Instr) -> Result<u64> {
+    match args {
+        [id] => parse_order_id(id).map_err(|_| malformed(instr, args)),
+        _ => Err(malformed(instr, args)),
+    }
+}
+
+/// A success return whose arguments are not what the protocol says; the
+/// server's text is cut short before it goes into a message.
+fn malformed(instr: Instr, args: &[String]) -> Error {
+    let mut shown = args.join(" ");
+    if shown.len() > 60 {
+        let mut end = 60;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push_str("...");
+    }
+    Error::Protocol(format!("malformed {}: {shown:?}", instr.name()))
 }
 
 /// Asks a master for its worker list (`getWorkerList` on the master port).
@@ -474,6 +584,7 @@ fn session_of(args: &[String]) -> Result<SessionId> {
 
 #[cfg(test)]
 mod tests {
+    use papertrader_common::ReasonCode;
     use papertrader_common::payload::Line;
 
     use super::*;
@@ -503,6 +614,169 @@ mod tests {
         assert_eq!((public.quantity, public.valuation), (15, None));
         assert!(Position::parse("AAPL").is_err());
         assert!(Bar::parse("1 2 3").is_err());
+    }
+
+    /// A one-connection server on loopback: for each frame it receives it
+    /// sends the next answer of `script`; the frames received come back
+    /// from the join handle (asserted on the test's thread).
+    fn fake_server(script: Vec<Vec<Frame>>) -> (String, std::thread::JoinHandle<Vec<Frame>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut decoder = Decoder::new();
+            let mut received = Vec::new();
+            let mut buf = [0u8; 4096];
+            for answers in script {
+                let f = loop {
+                    if let Some(f) = decoder.next_frame().expect("frame") {
+                        break f;
+                    }
+                    let n = stream.read(&mut buf).expect("read");
+                    if n == 0 {
+                        return received;
+                    }
+                    decoder.push(&buf[..n]);
+                };
+                received.push(f);
+                for a in answers {
+                    stream.write_all(&a.to_bytes()).expect("write");
+                }
+            }
+            received
+        });
+        (addr, handle)
+    }
+
+    fn args_of(f: &Frame) -> (u8, String) {
+        (
+            f.instruction,
+            String::from_utf8(f.data.clone()).expect("utf-8"),
+        )
+    }
+
+    fn sid() -> SessionId {
+        SessionId::parse("0123456789abcdef0123456789abcdef").expect("session")
+    }
+
+    fn transfer(payload: &str) -> Vec<Frame> {
+        papertrader_common::transfer::packets(Instr::Data, payload.as_bytes(), None)
+            .expect("packets")
+    }
+
+    #[test]
+    fn place_order_sends_the_eight_arguments() {
+        use papertrader_common::value::{OrderKind, Quantity, Symbol, Tif};
+        let (addr, server) = fake_server(vec![
+            vec![frame(Instr::OrderAccepted, &["42"])],
+            vec![frame(
+                Instr::OrderFail,
+                &["bad-price a stop order needs a stop"],
+            )],
+            vec![frame(Instr::OrderAccepted, &["forty-two"])],
+        ]);
+        let mut client = Client::connect(&addr, Duration::from_secs(5)).expect("connect");
+        let mut order = OrderSpec {
+            side: Side::Buy,
+            symbol: Symbol::parse("aapl").expect("symbol"),
+            quantity: Quantity::parse("10").expect("quantity"),
+            kind: OrderKind::StopLimit {
+                stop: Money(1_750_000),
+                limit: Money(1_700_000),
+            },
+            tif: Tif::Gtc,
+        };
+        assert_eq!(client.place_order(&sid(), &order).expect("accepted"), 42);
+        order.side = Side::Sell;
+        order.kind = OrderKind::Market;
+        order.tif = Tif::Day;
+        match client.place_order(&sid(), &order) {
+            Err(Error::Refused(r)) => assert_eq!(r.code, ReasonCode::BadPrice),
+            other => panic!("{other:?}"),
+        }
+        match client.place_order(&sid(), &order) {
+            Err(Error::Protocol(text)) => assert!(text.contains("orderAccepted"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+        let got = server.join().expect("server");
+        let s = sid();
+        assert_eq!(
+            args_of(&got[0]),
+            (
+                9,
+                format!("{s} buy AAPL 10 stop-limit 170.0000 175.0000 gtc")
+            )
+        );
+        assert_eq!(got[0].argument_count, 8);
+        assert_eq!(
+            args_of(&got[1]),
+            (9, format!("{s} sell AAPL 10 market - - day"))
+        );
+    }
+
+    #[test]
+    fn cancel_and_reset() {
+        let (addr, server) = fake_server(vec![
+            vec![frame(Instr::CancelSuccess, &["7"])],
+            vec![frame(Instr::CancelFail, &["unknown-order"])],
+            vec![frame(Instr::ResetSuccess, &["100000.0000"])],
+            vec![frame(Instr::ResetSuccess, &["lots"])],
+        ]);
+        let mut client = Client::connect(&addr, Duration::from_secs(5)).expect("connect");
+        assert_eq!(client.cancel_order(&sid(), 7).expect("cancel"), 7);
+        match client.cancel_order(&sid(), 7) {
+            Err(Error::Refused(r)) => assert_eq!(r.code, ReasonCode::UnknownOrder),
+            other => panic!("{other:?}"),
+        }
+        let cash = client.reset_account(&sid(), "Alice", "correct horse battery staple");
+        assert_eq!(cash.expect("reset"), Money(1_000_000_000));
+        assert!(matches!(
+            client.reset_account(&sid(), "alice", "x"),
+            Err(Error::Protocol(_))
+        ));
+        let got = server.join().expect("server");
+        let s = sid();
+        assert_eq!(args_of(&got[0]), (10, format!("{s} 7")));
+        assert_eq!(
+            args_of(&got[2]),
+            (
+                11,
+                format!(
+                    "{s} {}",
+                    hashed_pass("alice", "correct horse battery staple")
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn orders_leaderboard_and_equity_are_data_transfers() {
+        let switched = || vec![frame(Instr::StateSwitchSuccess, &["data"])];
+        let (addr, server) = fake_server(vec![
+            switched(),
+            transfer("12 1732147200 buy AAPL 10 limit 170.0000 - day open 1732147200 -\n"),
+            transfer("1 alice 12.34\n1 bob 12.34\n3 carol -0.50\n"),
+            transfer("2026-11-20 100000.0000\n2026-11-21 101234.5000\n"),
+            transfer("1 alice twelve\n"),
+        ]);
+        let mut client = Client::connect(&addr, Duration::from_secs(5)).expect("connect");
+        let orders = client.orders(&sid()).expect("orders");
+        assert_eq!((orders.len(), orders[0].id), (1, 12));
+        assert_eq!(orders[0].kind.limit(), Some(Money(1_700_000)));
+        let board = client.leaderboard(&sid()).expect("leaderboard");
+        assert_eq!(board.iter().map(|s| s.rank).collect::<Vec<_>>(), [1, 1, 3]);
+        let equity = client.equity_history(&sid(), "alice").expect("equity");
+        assert_eq!(equity[1].equity, Money(1_012_345_000));
+        assert!(matches!(
+            client.leaderboard(&sid()),
+            Err(Error::Protocol(_))
+        ));
+        let got = server.join().expect("server");
+        let s = sid();
+        assert_eq!(args_of(&got[0]), (6, format!("{s} data")));
+        assert_eq!(args_of(&got[1]), (27, s.to_string()));
+        assert_eq!((got[2].instruction, got[2].argument_count), (28, 0));
+        assert_eq!(args_of(&got[3]), (29, format!("{s} alice")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::parse_address;
 
@@ -13,14 +13,16 @@ Server: -s, else --master, else $PAPERTRADER_SERVER, else server = or master =
 in $XDG_CONFIG_HOME/papertrader/config (~/.config/papertrader/config), else the
 server of the saved session, else 127.0.0.1:2049.
 
-Exit status: 0 ok, 64 usage, 65 refused input (unknown symbol, not enough cash...),
-69 server unreachable, 70 server fault, 74 local I/O error, 75 try again later,
-77 not logged in or wrong password, 78 bad config file.
+Exit status: 0 ok, 64 usage, 65 refused input (unknown symbol, bad price, not
+enough cash...), 69 server unreachable, 70 server fault, 74 local I/O error,
+75 try again later, 77 not logged in or wrong password, 78 bad config file.
 
 Examples:
   papertrader register alice alice@example.com
   papertrader login alice
   papertrader buy AAPL 10
+  papertrader buy AAPL 10 --limit 170
+  papertrader orders
   papertrader history AAPL month";
 
 /// PaperTrader: trade assets with fake money.
@@ -97,21 +99,42 @@ pub enum Cmd {
     },
     /// End the session and delete the saved session
     Logout,
-    /// Buy at the next price update
+    /// Buy at the next price update, or place a limit or stop order
+    #[command(allow_negative_numbers = true, after_help = BUY_HELP)]
     Buy {
         /// Asset symbol, e.g. AAPL
         symbol: String,
         /// Number of shares, 1 to 1000000000
         #[arg(value_name = "QTY")]
         quantity: String,
+        /// Limit, stop and time in force
+        #[command(flatten)]
+        order: OrderFlags,
     },
-    /// Sell at the next price update
+    /// Sell at the next price update, or place a limit or stop order
+    #[command(allow_negative_numbers = true, after_help = SELL_HELP)]
     Sell {
         /// Asset symbol, e.g. AAPL
         symbol: String,
         /// Number of shares, 1 to 1000000000
         #[arg(value_name = "QTY")]
         quantity: String,
+        /// Limit, stop and time in force
+        #[command(flatten)]
+        order: OrderFlags,
+    },
+    /// Your orders, newest first
+    Orders {
+        /// Only the orders still open (or triggered)
+        #[arg(long)]
+        open: bool,
+    },
+    /// Cancel an open order
+    #[command(allow_negative_numbers = true)]
+    Cancel {
+        /// The order's number, as `orders` shows it
+        #[arg(value_name = "ID")]
+        id: String,
     },
     /// Current prices
     Quote {
@@ -149,6 +172,24 @@ pub enum Cmd {
         /// User (default: you; others' trades are private)
         user: Option<String>,
     },
+    /// Your equity, one value per day: a chart on a terminal, CSV when piped
+    Equity {
+        /// Print CSV even on a terminal
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Every account ranked by its return on its starting cash
+    Leaderboard,
+    /// Start over: cancel every order, drop every position, cash back to the start
+    Reset {
+        /// Read the password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Do not ask for the typed confirmation (the password is still needed,
+        /// from --password-file or standard input)
+        #[arg(long)]
+        yes: bool,
+    },
     /// A user's account details
     User {
         /// Username
@@ -159,6 +200,50 @@ pub enum Cmd {
     /// Interactive shell with history and completion
     Shell,
 }
+
+/// The flags that make `buy` and `sell` a `placeOrder`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct OrderFlags {
+    /// Limit order: fill only at PRICE or better
+    #[arg(long, value_name = "PRICE")]
+    pub limit: Option<String>,
+    /// Stop order: wait for the price to reach PRICE (stop-limit with --limit)
+    #[arg(long, value_name = "PRICE")]
+    pub stop: Option<String>,
+    /// Good till cancelled (90 days at most), not only for the UTC day
+    #[arg(long)]
+    pub gtc: bool,
+}
+
+impl OrderFlags {
+    /// No flag given: a plain `purchaseAsset` / `sellAsset`.
+    pub fn is_market_now(&self) -> bool {
+        *self == OrderFlags::default()
+    }
+}
+
+const BUY_HELP: &str = "\
+Without --limit, --stop or --gtc the buy fills at the next price update and
+the command waits for it. With them it places an order that waits for its
+price, prints its number and returns at once; see `papertrader orders`.
+--gtc alone places a market order that waits for the market to open.
+
+Examples:
+  papertrader buy AAPL 10                  at the next price
+  papertrader buy AAPL 10 --limit 170      at 170 or less, for the UTC day
+  papertrader buy AAPL 10 --stop 175 --gtc at the market once AAPL rises to 175
+  papertrader buy AAPL 10 --stop 175 --limit 176";
+
+const SELL_HELP: &str = "\
+Without --limit, --stop or --gtc the sale fills at the next price update and
+the command waits for it. With them it places an order that waits for its
+price, prints its number and returns at once; see `papertrader orders`.
+--gtc alone places a market order that waits for the market to open.
+
+Examples:
+  papertrader sell AAPL 10                   at the next price
+  papertrader sell AAPL 10 --limit 190 --gtc at 190 or more, until cancelled
+  papertrader sell AAPL 10 --stop 160        at the market once AAPL falls to 160";
 
 /// The history ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,15 +6,15 @@ use std::path::Path;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use papertrader_client::Fill;
+use papertrader_client::{Fill, Side};
 use papertrader_common::value::{Date, Email, Quantity, Symbol, Username};
 use serde_json::json;
 
-use crate::cli::{Cmd, Line};
+use crate::cli::{Cmd, Line, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{amount, human_money, human_number, json_money, print, print_json};
-use crate::{market, password, views};
+use crate::{account, market, orders, password, views};
 
 /// Names of every command, for completion and help.
 pub const COMMANDS: &[&str] = &[
@@ -23,12 +23,17 @@ pub const COMMANDS: &[&str] = &[
     "logout",
     "buy",
     "sell",
+    "orders",
+    "cancel",
     "quote",
     "info",
     "assets",
     "history",
     "portfolio",
     "trades",
+    "equity",
+    "leaderboard",
+    "reset",
     "user",
     "workers",
     "shell",
@@ -80,8 +85,18 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
             expirable,
         } => login(ctx, &user, password_file.as_deref(), expirable),
         Cmd::Logout => logout(ctx),
-        Cmd::Buy { symbol, quantity } => trade(ctx, Side::Buy, &symbol, &quantity),
-        Cmd::Sell { symbol, quantity } => trade(ctx, Side::Sell, &symbol, &quantity),
+        Cmd::Buy {
+            symbol,
+            quantity,
+            order,
+        } => buy_or_sell(ctx, Side::Buy, &symbol, &quantity, &order),
+        Cmd::Sell {
+            symbol,
+            quantity,
+            order,
+        } => buy_or_sell(ctx, Side::Sell, &symbol, &quantity, &order),
+        Cmd::Orders { open } => orders::list(ctx, open),
+        Cmd::Cancel { id } => orders::cancel(ctx, &id),
         Cmd::Quote { symbols } => market::quote(ctx, &symbols),
         Cmd::Info { symbol } => market::info(ctx, &symbol),
         Cmd::Assets => market::assets(ctx),
@@ -93,6 +108,9 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
         } => market::history(ctx, &symbol, range, date.as_deref(), csv),
         Cmd::Portfolio { user } => views::portfolio(ctx, user.as_deref()),
         Cmd::Trades { user } => views::trades(ctx, user.as_deref()),
+        Cmd::Equity { csv } => account::equity(ctx, csv),
+        Cmd::Leaderboard => account::leaderboard(ctx),
+        Cmd::Reset { password_file, yes } => account::reset(ctx, password_file.as_deref(), yes),
         Cmd::User { user } => views::user(ctx, &user),
         Cmd::Workers => views::workers(ctx),
         Cmd::Shell => Err(CliError::usage("already in the shell")),
@@ -185,11 +203,21 @@ fn logout(ctx: &mut Context) -> Result<(), CliError> {
     }
 }
 
-/// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Buy,
-    Sell,
+/// `buy`/`sell`: at the next price (`purchaseAsset`/`sellAsset`, waiting
+/// for the fill) without order flags, else an order that waits for its
+/// price (`placeOrder`).
+fn buy_or_sell(
+    ctx: &mut Context,
+    side: Side,
+    symbol: &str,
+    quantity: &str,
+    flags: &OrderFlags,
+) -> Result<(), CliError> {
+    if flags.is_market_now() {
+        trade(ctx, side, symbol, quantity)
+    } else {
+        orders::place(ctx, side, symbol, quantity, flags)
+    }
 }
 
 fn trade(ctx: &mut Context, side: Side, symbol_text: &str, quantity: &str) -> Result<(), CliError> {
@@ -266,8 +294,38 @@ mod tests {
     fn shell_lines_parse_like_the_command_line() {
         let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         let line = Line::try_parse_from(words("buy AAPL 10")).expect("buy");
-        assert!(matches!(line.command, Cmd::Buy { ref symbol, ref quantity }
-            if symbol == "AAPL" && quantity == "10"));
+        assert!(
+            matches!(line.command, Cmd::Buy { ref symbol, ref quantity, ref order }
+            if symbol == "AAPL" && quantity == "10" && order.is_market_now())
+        );
+        let line = Line::try_parse_from(words("sell AAPL 10 --stop 160 --limit 159.5 --gtc"))
+            .expect("sell");
+        let Cmd::Sell { order, .. } = line.command else {
+            panic!("{:?}", line.command)
+        };
+        assert_eq!(
+            (order.limit.as_deref(), order.stop.as_deref(), order.gtc),
+            (Some("159.5"), Some("160"), true)
+        );
+        // A negative price or quantity reaches the local checks (exit 65)
+        // instead of being taken for an option.
+        let line = Line::try_parse_from(words("buy AAPL -5 --limit -1")).expect("negative");
+        assert!(
+            matches!(line.command, Cmd::Buy { ref quantity, ref order, .. }
+            if quantity == "-5" && order.limit.as_deref() == Some("-1"))
+        );
+        let err = Line::try_parse_from(words("cancel")).expect_err("cancel without id");
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+        let err = Line::try_parse_from(words("buy AAPL 10 --limit")).expect_err("no value");
+        assert!(
+            clap_message(&err).contains("--limit"),
+            "{}",
+            clap_message(&err)
+        );
+        let line = Line::try_parse_from(words("reset --yes --password-file pw")).expect("reset");
+        assert!(matches!(line.command, Cmd::Reset { yes: true, .. }));
+        let line = Line::try_parse_from(words("equity --csv --json")).expect("equity");
+        assert!(line.json && matches!(line.command, Cmd::Equity { csv: true }));
         let line = Line::try_parse_from(words("quote AAPL MSFT --json")).expect("quote");
         assert!(line.json);
         let err = Line::try_parse_from(words("history AAPL fortnight")).expect_err("range");

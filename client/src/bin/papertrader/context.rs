@@ -11,7 +11,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use papertrader_client::{Asset, Client, Error as ClientError, Fill, Progress};
+use papertrader_client::{Asset, Client, Error as ClientError, Progress};
 use papertrader_common::State;
 use papertrader_common::value::{ReasonCode, SessionId};
 
@@ -225,17 +225,18 @@ impl Context {
         }
     }
 
-    /// Runs a trade with the session. Never retried: a broken connection
-    /// leaves its outcome unknown.
-    pub fn trade(
+    /// Runs a command instruction with the session: a trade, an order, a
+    /// cancel or a reset. Never retried: a broken connection leaves its
+    /// outcome unknown.
+    pub fn trade<T>(
         &mut self,
         what: &What,
-        call: impl FnOnce(&mut Client, &SessionId) -> papertrader_client::Result<Fill>,
-    ) -> Result<Fill, CliError> {
+        call: impl FnOnce(&mut Client, &SessionId) -> papertrader_client::Result<T>,
+    ) -> Result<T, CliError> {
         let id = self.session()?;
         let client = self.client()?;
         let result = call(client, &id);
-        // Trades run in command state (the library switches back).
+        // These run in command state (the library switches back).
         self.in_data = false;
         result.map_err(|err| self.fail(err, what))
     }

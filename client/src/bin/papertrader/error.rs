@@ -122,6 +122,13 @@ pub struct What<'a> {
     pub date: Option<&'a str>,
     /// True for buy and sell: a broken connection leaves the outcome open.
     pub trade: bool,
+    /// With `trade`: the command that tells what happened (default
+    /// `trades`; `orders` for an order, `portfolio` for a reset).
+    pub check: Option<&'a str>,
+    /// The order of `cancel`.
+    pub order: Option<u64>,
+    /// `reset`: a wrong password is about the account, not a login.
+    pub reset: bool,
     /// The data asked for (`trades`, `portfolio`...), for `forbidden`.
     pub view: Option<&'a str>,
 }
@@ -130,9 +137,15 @@ pub struct What<'a> {
 /// names the peer for connection errors.
 pub fn from_client(err: &ClientError, what: &What) -> CliError {
     match err {
-        ClientError::Io(addr, io) if what.trade => CliError::tempfail(format!(
-            "the connection to {addr} broke mid-trade ({io}); check papertrader trades"
-        )),
+        ClientError::Io(addr, io) if what.trade => CliError::tempfail(match what.check {
+            None => {
+                format!("the connection to {addr} broke mid-trade ({io}); check papertrader trades")
+            }
+            Some(check) => format!(
+                "the connection to {addr} broke before the answer ({io}); \
+                 check papertrader {check}"
+            ),
+        }),
         ClientError::Io(addr, io) => {
             CliError::unavailable(format!("cannot reach the server at {addr}: {io}"))
         }
@@ -156,6 +169,9 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             "the server says the connection is in the wrong state",
             text,
         )),
+        ReasonCode::BadCredentials if what.reset => {
+            CliError::noperm(format!("wrong password for {user}; nothing was reset"))
+        }
         ReasonCode::BadCredentials => CliError::noperm("wrong username or password"),
         ReasonCode::UsernameTaken => {
             CliError::data(format!("the username {user} is taken; choose another"))
@@ -185,17 +201,22 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             "bad date {}: expected a calendar day as YYYY-MM-DD",
             what.date.unwrap_or("")
         )),
-        ReasonCode::BadPrice => CliError::data(with_detail(
-            "bad limit or stop price: a limit order takes --limit, a stop order --stop, \
-             a stop-limit both, each a positive price",
-            text,
-        )),
-        ReasonCode::UnknownOrder => CliError::data(with_detail(
-            "no open order of yours has that number; see papertrader orders",
-            text,
-        )),
+        ReasonCode::BadPrice if text.is_empty() => CliError::data(
+            "bad limit or stop price: each must be a positive price with at most 4 decimals",
+        ),
+        ReasonCode::BadPrice => CliError::data(format!("bad limit or stop price: {text}")),
+        ReasonCode::UnknownOrder => CliError::data(match what.order {
+            Some(id) => format!(
+                "order {id} is not an open order of yours: it may have filled, expired or \
+                 been cancelled; see papertrader orders"
+            ),
+            None => with_detail(
+                "no open order of yours has that number; see papertrader orders",
+                text,
+            ),
+        }),
         ReasonCode::TooManyOrders => CliError::tempfail(with_detail(
-            "you have the most open orders allowed; cancel one first",
+            "you have the most open orders allowed; cancel one or wait for one to fill",
             text,
         )),
         // The server's text holds the wait: "too many failed logins; try
@@ -208,9 +229,10 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             "the server is unavailable right now; nothing was changed",
             text,
         )),
-        ReasonCode::UnknownOutcome => {
-            CliError::tempfail("the server lost contact mid-trade; check papertrader trades")
-        }
+        ReasonCode::UnknownOutcome => CliError::tempfail(format!(
+            "the server lost contact mid-trade; check papertrader {}",
+            what.check.unwrap_or("trades")
+        )),
         ReasonCode::Internal => CliError::software(with_detail(
             "the server failed internally; nothing was changed",
             text,
@@ -241,8 +263,26 @@ fn bad_quantity(quantity: Option<u64>, text: &str) -> String {
     }
 }
 
-/// `cash 120.5000 is below the cost 1895.0000` (master/src/trade/batch.rs).
+/// `cash 120.5000 is below the cost 1895.0000` (master/src/trade/batch.rs),
+/// or for an order `cash 2000.0000 with 500.0000 reserved by open buys does
+/// not cover 1895.0000` (master/src/trade/queue.rs).
 fn insufficient_funds(text: &str) -> String {
+    let reserved = text
+        .strip_prefix("cash ")
+        .and_then(|rest| rest.split_once(" with "))
+        .and_then(|(cash, rest)| {
+            let (reserved, need) = rest.split_once(" reserved by open buys does not cover ")?;
+            let m = |t: &str| Money::parse(t).ok();
+            Some((m(cash)?, m(reserved)?, m(need)?))
+        });
+    if let Some((cash, reserved, need)) = reserved {
+        return format!(
+            "not enough cash: {} available, {} of it set aside for open orders, {} needed",
+            human_money(cash),
+            human_money(reserved),
+            human_money(need)
+        );
+    }
     let amounts = text
         .strip_prefix("cash ")
         .and_then(|rest| rest.split_once(" is below the cost "))
@@ -257,8 +297,28 @@ fn insufficient_funds(text: &str) -> String {
     }
 }
 
-/// `holding 3 shares, selling 5` (master/src/trade/batch.rs).
+/// `holding 3 shares, selling 5` (master/src/trade/batch.rs), or for an
+/// order `holding 3 shares with 2 reserved by open sells, selling 5`
+/// (master/src/trade/queue.rs).
 fn insufficient_shares(text: &str, symbol: &str) -> String {
+    let symbol_up = symbol.to_ascii_uppercase();
+    let reserved = text
+        .strip_prefix("holding ")
+        .and_then(|rest| rest.split_once(" shares with "))
+        .and_then(|(held, rest)| {
+            let (reserved, sold) = rest.split_once(" reserved by open sells, selling ")?;
+            let n = |t: &str| t.parse::<u64>().ok();
+            Some((n(held)?, n(reserved)?, n(sold)?))
+        });
+    if let Some((held, reserved, sold)) = reserved {
+        return format!(
+            "not enough shares: you hold {} {symbol_up}, {} of them set aside for open orders, \
+             tried to sell {}",
+            human_number(held),
+            human_number(reserved),
+            human_number(sold)
+        );
+    }
     let counts = text
         .strip_prefix("holding ")
         .and_then(|rest| rest.split_once(" shares, selling "))
@@ -314,6 +374,29 @@ mod tests {
             )
         );
         assert_eq!(
+            sentence(
+                ReasonCode::InsufficientFunds,
+                "cash 2000.0000 with 500.0000 reserved by open buys does not cover 1895.0000",
+                &what
+            ),
+            (
+                65,
+                "not enough cash: 2,000.0000 available, 500.0000 of it set aside for open \
+                 orders, 1,895.0000 needed"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            sentence(
+                ReasonCode::InsufficientShares,
+                "holding 3 shares with 2 reserved by open sells, selling 5",
+                &what
+            )
+            .1,
+            "not enough shares: you hold 3 AAPL, 2 of them set aside for open orders, tried \
+             to sell 5"
+        );
+        assert_eq!(
             sentence(ReasonCode::InsufficientFunds, "no money", &what).1,
             "not enough cash (no money)"
         );
@@ -363,6 +446,46 @@ mod tests {
         assert_eq!(sentence(ReasonCode::BadSession, "", &what).0, 77);
         assert_eq!(sentence(ReasonCode::Unavailable, "", &what).0, 69);
         assert_eq!(sentence(ReasonCode::Internal, "", &what).0, 70);
+    }
+
+    #[test]
+    fn order_refusals() {
+        let what = What {
+            order: Some(12),
+            check: Some("orders"),
+            trade: true,
+            ..What::default()
+        };
+        assert_eq!(
+            sentence(ReasonCode::UnknownOrder, "no open order 12", &what),
+            (
+                65,
+                "order 12 is not an open order of yours: it may have filled, expired or been \
+                 cancelled; see papertrader orders"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            sentence(ReasonCode::BadPrice, "a market order takes no limit", &what),
+            (
+                65,
+                "bad limit or stop price: a market order takes no limit".to_string()
+            )
+        );
+        assert_eq!(sentence(ReasonCode::TooManyOrders, "", &what).0, 75);
+        assert_eq!(
+            sentence(ReasonCode::UnknownOutcome, "", &what).1,
+            "the server lost contact mid-trade; check papertrader orders"
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed");
+        let err = from_client(&ClientError::Io("h:1".into(), io), &what);
+        assert_eq!(
+            (err.status, err.message.as_str()),
+            (
+                75,
+                "the connection to h:1 broke before the answer (closed); check papertrader orders"
+            )
+        );
     }
 
     #[test]

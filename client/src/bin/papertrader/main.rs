@@ -3,6 +3,7 @@
 //! command line, read the config file, run one command (or the shell) over
 //! one blocking connection, exit with a sysexits(3) status.
 
+mod account;
 mod chart;
 mod cli;
 mod commands;
@@ -10,6 +11,7 @@ mod config;
 mod context;
 mod error;
 mod market;
+mod orders;
 mod output;
 mod password;
 mod session;

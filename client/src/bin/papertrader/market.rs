@@ -231,7 +231,7 @@ fn history_chart(ctx: &Context, sym: &str, range: RangeArg, until: Date, bars: &
 }
 
 /// The terminal width: `$COLUMNS`, else 80.
-fn columns() -> usize {
+pub fn columns() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse().ok())
@@ -240,7 +240,7 @@ fn columns() -> usize {
 }
 
 /// Whether the locale is UTF-8 (block characters), else ASCII.
-fn unicode() -> bool {
+pub fn unicode() -> bool {
     ["LC_ALL", "LC_CTYPE", "LANG"]
         .iter()
         .filter_map(|v| std::env::var(v).ok())

@@ -21,6 +21,9 @@ use rustyline::history::{DefaultHistory, History};
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, Helper};
 
+use clap::CommandFactory;
+
+use crate::cli::Line;
 use crate::commands::{COMMANDS, dispatch};
 use crate::context::Context;
 use crate::error::CliError;
@@ -29,7 +32,7 @@ const PROMPT: &str = "papertrader> ";
 const HISTORY_FILE: &str = "history";
 const HISTORY_LINES: usize = 1000;
 
-/// Commands whose arguments are asset symbols; `quote` takes several.
+/// Commands whose first argument is an asset symbol; `quote` takes several.
 const SYMBOL_COMMANDS: &[&str] = &["buy", "sell", "quote", "info", "history"];
 /// The ranges of `history SYMBOL RANGE`.
 const RANGES: &[&str] = &["day", "week", "month", "year", "all"];
@@ -194,20 +197,66 @@ fn unclosed() -> CliError {
     CliError::usage("unclosed double quote")
 }
 
+/// A `--long` option of a command, as the parser knows it.
+struct Flag {
+    name: String,
+    takes_value: bool,
+}
+
 /// The rustyline helper: completion only, the rest are no-ops.
 struct ShellHelper {
     symbols: Vec<String>,
+    /// Each command's options, taken from the parser so they never drift.
+    flags: Vec<(String, Vec<Flag>)>,
 }
 
 impl ShellHelper {
     fn new(symbols: Vec<String>) -> ShellHelper {
-        ShellHelper { symbols }
+        ShellHelper {
+            symbols,
+            flags: flag_table(),
+        }
+    }
+
+    fn flags_of(&self, cmd: &str) -> &[Flag] {
+        self.flags
+            .iter()
+            .find(|(name, _)| name == cmd)
+            .map_or(&[], |(_, flags)| flags.as_slice())
     }
 
     /// Candidates for the word starting with `prefix` that follows the
     /// words `before`.
     fn candidates(&self, before: &[&str], prefix: &str) -> Vec<String> {
-        match before {
+        let flags = before.first().map_or(&[][..], |cmd| self.flags_of(cmd));
+        let takes_value = |word: &str| flags.iter().any(|f| f.name == word && f.takes_value);
+        if before.last().is_some_and(|w| takes_value(w)) {
+            // A price, a file name: nothing to offer.
+            return Vec::new();
+        }
+        if prefix.starts_with('-') {
+            let mut found: Vec<String> = flags
+                .iter()
+                .filter(|f| f.name.starts_with(prefix) && !before.contains(&f.name.as_str()))
+                .map(|f| f.name.clone())
+                .collect();
+            found.sort();
+            return found;
+        }
+        // The arguments, without the options and their values.
+        let mut words: Vec<&str> = Vec::new();
+        let mut skip = false;
+        for &word in before {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
+            if word.starts_with("--") {
+                skip = takes_value(word);
+                continue;
+            }
+            words.push(word);
+        }
+        match words.as_slice() {
             [] => commands(prefix),
             ["quote", ..] => symbols(&self.symbols, prefix),
             [cmd] if SYMBOL_COMMANDS.contains(cmd) => symbols(&self.symbols, prefix),
@@ -219,6 +268,26 @@ impl ShellHelper {
             _ => Vec::new(),
         }
     }
+}
+
+/// Every command's `--long` options (`--json` and `--help` included).
+fn flag_table() -> Vec<(String, Vec<Flag>)> {
+    let mut line = Line::command();
+    line.build();
+    line.get_subcommands()
+        .map(|sub| {
+            let flags = sub
+                .get_arguments()
+                .filter_map(|arg| {
+                    Some(Flag {
+                        name: format!("--{}", arg.get_long()?),
+                        takes_value: arg.get_action().takes_values(),
+                    })
+                })
+                .collect();
+            (sub.get_name().to_string(), flags)
+        })
+        .collect()
 }
 
 /// Command names starting with `prefix`, `exit` among them; `quit` only
@@ -272,7 +341,7 @@ impl Completer for ShellHelper {
             .find(|(_, c)| c.is_whitespace())
             .map_or(0, |(i, c)| i + c.len_utf8());
         let prefix = &head[start..];
-        if prefix.starts_with(['"', '-']) {
+        if prefix.starts_with('"') {
             return Ok((start, Vec::new()));
         }
         let before: Vec<&str> = head[..start].split_whitespace().collect();
@@ -349,6 +418,51 @@ mod tests {
     }
 
     #[test]
+    fn completes_the_order_and_account_commands() {
+        let h = helper();
+        assert_eq!(h.candidates(&[], "or"), ["orders"]);
+        assert_eq!(h.candidates(&[], "ca"), ["cancel"]);
+        assert_eq!(h.candidates(&[], "eq"), ["equity"]);
+        assert_eq!(h.candidates(&[], "le"), ["leaderboard"]);
+        assert_eq!(h.candidates(&[], "re"), ["register", "reset"]);
+        assert!(h.candidates(&["cancel"], "1").is_empty());
+    }
+
+    #[test]
+    fn completes_options_from_the_parser() {
+        let h = helper();
+        assert_eq!(
+            h.candidates(&["buy", "AAPL", "10"], "--"),
+            ["--gtc", "--help", "--json", "--limit", "--stop"]
+        );
+        assert_eq!(h.candidates(&["sell", "AAPL", "10"], "--l"), ["--limit"]);
+        assert_eq!(
+            h.candidates(&["buy", "AAPL", "10", "--limit", "170"], "--"),
+            ["--gtc", "--help", "--json", "--stop"]
+        );
+        assert!(
+            h.candidates(&["buy", "AAPL", "10", "--limit"], "")
+                .is_empty()
+        );
+        assert!(
+            h.candidates(&["buy", "AAPL", "10", "--stop"], "1")
+                .is_empty()
+        );
+        assert_eq!(h.candidates(&["buy", "--gtc"], "aa"), ["AAPL"]);
+        assert_eq!(
+            h.candidates(&["reset"], "--"),
+            ["--help", "--json", "--password-file", "--yes"]
+        );
+        assert!(h.candidates(&["reset", "--password-file"], "x").is_empty());
+        assert_eq!(h.candidates(&["orders"], "--o"), ["--open"]);
+        assert!(h.candidates(&["orders", "--open"], "--o").is_empty());
+        assert_eq!(h.candidates(&["equity"], "--c"), ["--csv"]);
+        assert_eq!(h.candidates(&["history", "AAPL"], "--c"), ["--csv"]);
+        assert_eq!(h.candidates(&["history", "--csv", "AAPL"], "w"), ["week"]);
+        assert!(h.candidates(&[], "--").is_empty());
+    }
+
+    #[test]
     fn completion_replaces_the_word_under_the_cursor() {
         let h = helper();
         let history = DefaultHistory::new();
@@ -359,5 +473,7 @@ mod tests {
         assert_eq!(pairs[0].replacement, "AAPL ");
         let (start, pairs) = h.complete("bu", 2, &ctx).expect("complete");
         assert_eq!((start, pairs[0].replacement.as_str()), (0, "buy "));
+        let (start, pairs) = h.complete("buy AAPL 1 --li", 15, &ctx).expect("complete");
+        assert_eq!((start, pairs[0].replacement.as_str()), (11, "--limit "));
     }
 }

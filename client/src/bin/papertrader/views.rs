@@ -224,7 +224,12 @@ pub fn trades(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> {
         ("PRICE", Align::Right),
     ]);
     for t in &list {
-        let sign = if t.side == TradeSide::Buy { 1 } else { -1 };
+        // A reset, split or dividend line is neither a buy nor a sale.
+        let sign = match t.side {
+            TradeSide::Buy => 1,
+            TradeSide::Sell => -1,
+            _ => 0,
+        };
         let side = t.side.as_str();
         table.row(vec![
             t.txid.to_string().into(),

@@ -1,0 +1,454 @@
+//! Orders that wait for their price: `buy` and `sell` with `--limit`,
+//! `--stop` or `--gtc` (`placeOrder`), `orders` (`getOrders`) and `cancel`
+//! (`cancelOrder`). Every argument is checked here before anything is
+//! sent, so a malformed price or order number never reaches the server.
+
+use papertrader_client::{OrderLine, OrderSpec, Side};
+use papertrader_common::value::{
+    Money, OrderKind, OrderStatus, Quantity, Symbol, Tif, ValueError, parse_order_id,
+};
+use serde_json::{Value, json};
+
+use crate::cli::OrderFlags;
+use crate::context::Context;
+use crate::error::{CliError, What};
+use crate::output::{Align, Cell, Output, Table, human_money, human_number, iso_time, print};
+use crate::output::{json_money, print_json};
+
+/// What a bad `--limit` or `--stop` is told.
+const PRICE_EXPECTED: &str = "a positive price with at most 4 decimals, such as 170 or 170.25";
+
+/// `buy`/`sell SYMBOL QTY` with order flags: places the order and returns
+/// once the server has stored it (it fills later, or never).
+pub fn place(
+    ctx: &mut Context,
+    side: Side,
+    symbol: &str,
+    quantity: &str,
+    flags: &OrderFlags,
+) -> Result<(), CliError> {
+    let order = spec(side, symbol, quantity, flags)?;
+    let what = What {
+        symbol: Some(order.symbol.as_str()),
+        quantity: Some(order.quantity.get()),
+        trade: true,
+        check: Some("orders"),
+        ..What::default()
+    };
+    let id = ctx.trade(&what, |c, s| c.place_order(s, &order))?;
+    if ctx.out.json {
+        let mut value = spec_json(&order);
+        value["id"] = id.into();
+        value["status"] = OrderStatus::Open.name().into();
+        return print_json(&ctx.out, &value);
+    }
+    print(&format!(
+        "order {id} placed: {}; see papertrader orders\n",
+        describe(&order)
+    ))
+}
+
+/// The order the arguments ask for, or the first thing wrong with them
+/// (exit 65).
+pub fn spec(
+    side: Side,
+    symbol: &str,
+    quantity: &str,
+    flags: &OrderFlags,
+) -> Result<OrderSpec, CliError> {
+    let data = |err: ValueError| CliError::data(err.to_string());
+    let symbol = Symbol::parse(symbol).map_err(data)?;
+    let quantity = Quantity::parse(quantity).map_err(data)?;
+    Ok(OrderSpec {
+        side,
+        symbol,
+        quantity,
+        kind: kind(flags)?,
+        tif: if flags.gtc { Tif::Gtc } else { Tif::Day },
+    })
+}
+
+/// The order type the flags make: `--limit` a limit, `--stop` a stop,
+/// both a stop-limit, neither a market order.
+fn kind(flags: &OrderFlags) -> Result<OrderKind, CliError> {
+    let limit = flags
+        .limit
+        .as_deref()
+        .map(|t| price("limit", t))
+        .transpose()?;
+    let stop = flags
+        .stop
+        .as_deref()
+        .map(|t| price("stop", t))
+        .transpose()?;
+    Ok(match (limit, stop) {
+        (None, None) => OrderKind::Market,
+        (Some(limit), None) => OrderKind::Limit(limit),
+        (None, Some(stop)) => OrderKind::Stop(stop),
+        (Some(limit), Some(stop)) => OrderKind::StopLimit { stop, limit },
+    })
+}
+
+/// A positive price of at most 4 decimals (`-`, the wire's "none", is
+/// refused like any other word).
+fn price(what: &'static str, text: &str) -> Result<Money, CliError> {
+    match Money::parse(text) {
+        Ok(price) if price.raw() > 0 => Ok(price),
+        _ => Err(CliError::data(
+            ValueError::new(what, text, PRICE_EXPECTED).to_string(),
+        )),
+    }
+}
+
+/// The order in words: `buy 10 AAPL at 170.0000 or less, good for the
+/// UTC day`.
+pub fn describe(order: &OrderSpec) -> String {
+    let (better, reaches) = match order.side {
+        Side::Buy => ("or less", "rises to"),
+        Side::Sell => ("or more", "falls to"),
+    };
+    let how = match order.kind {
+        OrderKind::Market => "at the market".to_string(),
+        OrderKind::Limit(limit) => format!("at {} {better}", human_money(limit)),
+        OrderKind::Stop(stop) => format!(
+            "at the market once the price {reaches} {}",
+            human_money(stop)
+        ),
+        OrderKind::StopLimit { stop, limit } => format!(
+            "at {} {better} once the price {reaches} {}",
+            human_money(limit),
+            human_money(stop)
+        ),
+    };
+    let tif = match order.tif {
+        Tif::Day => "good for the UTC day",
+        Tif::Gtc => "good till cancelled",
+    };
+    format!(
+        "{} {} {} {how}, {tif}",
+        order.side.name(),
+        human_number(order.quantity.get()),
+        order.symbol
+    )
+}
+
+/// The JSON fields an order's spec gives.
+fn spec_json(order: &OrderSpec) -> Value {
+    json!({
+        "side": order.side.name(),
+        "symbol": order.symbol.as_str(),
+        "quantity": order.quantity.get(),
+        "type": order.kind.name(),
+        "limit": order.kind.limit().map(json_money),
+        "stop": order.kind.stop().map(json_money),
+        "tif": order.tif.name(),
+    })
+}
+
+/// `orders [--open]`: the account's orders, newest first.
+pub fn list(ctx: &mut Context, open_only: bool) -> Result<(), CliError> {
+    let what = What {
+        view: Some("orders"),
+        ..What::default()
+    };
+    let mut orders = ctx.data(&what, |c, s| c.orders(s))?;
+    if open_only {
+        orders.retain(|o| o.status.is_live());
+    }
+    let out = ctx.out;
+    if out.json {
+        let list: Vec<Value> = orders.iter().map(order_json).collect();
+        return print_json(&out, &Value::Array(list));
+    }
+    if orders.is_empty() && out.tty {
+        return print(if open_only {
+            "no open orders\n"
+        } else {
+            "no orders yet\n"
+        });
+    }
+    print(&table(&out, &orders).render(&out))
+}
+
+/// One order as JSON: prices as strings, times as epoch seconds, absent
+/// prices and transaction as null.
+pub fn order_json(o: &OrderLine) -> Value {
+    json!({
+        "id": o.id,
+        "created": o.created.0,
+        "side": o.side.name(),
+        "symbol": o.symbol.as_str(),
+        "quantity": o.quantity,
+        "type": o.kind.name(),
+        "limit": o.kind.limit().map(json_money),
+        "stop": o.kind.stop().map(json_money),
+        "tif": o.tif.name(),
+        "status": o.status.name(),
+        "updated": o.updated.0,
+        "txid": o.txid,
+    })
+}
+
+/// The orders table: every field of the wire's line when piped; on a
+/// terminal the time of the last change and the transaction are left out
+/// to keep the rows short (they are in `--json` and piped output).
+fn table(out: &Output, orders: &[OrderLine]) -> Table {
+    let mut columns = vec![
+        ("ID", Align::Right),
+        ("CREATED", Align::Left),
+        ("SIDE", Align::Left),
+        ("SYMBOL", Align::Left),
+        ("QTY", Align::Right),
+        ("TYPE", Align::Left),
+        ("LIMIT", Align::Right),
+        ("STOP", Align::Right),
+        ("TIF", Align::Left),
+        ("STATUS", Align::Left),
+    ];
+    if !out.tty {
+        columns.extend([("UPDATED", Align::Left), ("TXID", Align::Right)]);
+    }
+    let mut table = Table::new(&columns);
+    let price = |p: Option<Money>| p.map_or_else(|| "-".to_string(), |p| out.money(p));
+    for o in orders {
+        let created = if out.tty {
+            // 2026-11-21 10:00, UTC like every time shown.
+            iso_time(o.created)[..16].replace('T', " ")
+        } else {
+            iso_time(o.created)
+        };
+        let side = o.side.name();
+        let side_sign = if o.side == Side::Buy { 1 } else { -1 };
+        let status = o.status.name();
+        let status_sign = match o.status {
+            OrderStatus::Filled => 1,
+            OrderStatus::Rejected => -1,
+            _ => 0,
+        };
+        let mut cells: Vec<Cell> = vec![
+            o.id.to_string().into(),
+            created.into(),
+            Cell::painted(side, out.gain(side, side_sign)),
+            o.symbol.as_str().into(),
+            out.number(o.quantity).into(),
+            o.kind.name().into(),
+            price(o.kind.limit()).into(),
+            price(o.kind.stop()).into(),
+            o.tif.name().into(),
+            Cell::painted(status, out.gain(status, status_sign)),
+        ];
+        if !out.tty {
+            cells.push(iso_time(o.updated).into());
+            cells.push(
+                o.txid
+                    .map_or_else(|| "-".to_string(), |t| t.to_string())
+                    .into(),
+            );
+        }
+        table.row(cells);
+    }
+    table
+}
+
+/// The order number of `cancel`, or exit 65 without asking the server.
+pub fn order_id(text: &str) -> Result<u64, CliError> {
+    parse_order_id(text).map_err(|_| {
+        let expected = "an order number (digits only), as papertrader orders shows it";
+        CliError::data(ValueError::new("order", text, expected).to_string())
+    })
+}
+
+/// `cancel ID`.
+pub fn cancel(ctx: &mut Context, text: &str) -> Result<(), CliError> {
+    let id = order_id(text)?;
+    let what = What {
+        order: Some(id),
+        trade: true,
+        check: Some("orders"),
+        ..What::default()
+    };
+    let cancelled = ctx.trade(&what, |c, s| c.cancel_order(s, id))?;
+    if ctx.out.json {
+        return print_json(&ctx.out, &json!({"id": cancelled, "status": "cancelled"}));
+    }
+    print(&format!("cancelled order {cancelled}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use papertrader_common::payload::Line;
+
+    use super::*;
+
+    fn flags(limit: Option<&str>, stop: Option<&str>, gtc: bool) -> OrderFlags {
+        OrderFlags {
+            limit: limit.map(String::from),
+            stop: stop.map(String::from),
+            gtc,
+        }
+    }
+
+    fn order(side: Side, f: &OrderFlags) -> Result<OrderSpec, CliError> {
+        spec(side, "aapl", "10", f)
+    }
+
+    #[test]
+    fn flags_make_the_order_type() {
+        let m = |s: &str| Money::parse(s).expect("money");
+        let o = order(Side::Buy, &flags(Some("170"), None, false)).expect("limit");
+        assert_eq!((o.kind, o.tif), (OrderKind::Limit(m("170")), Tif::Day));
+        assert_eq!(o.symbol.as_str(), "AAPL");
+        let o = order(Side::Sell, &flags(None, Some("160.5"), true)).expect("stop");
+        assert_eq!((o.kind, o.tif), (OrderKind::Stop(m("160.5")), Tif::Gtc));
+        let o = order(Side::Buy, &flags(Some("176"), Some("175"), false)).expect("stop-limit");
+        assert_eq!(
+            o.kind,
+            OrderKind::StopLimit {
+                stop: m("175"),
+                limit: m("176")
+            }
+        );
+        let o = order(Side::Buy, &flags(None, None, true)).expect("market gtc");
+        assert_eq!((o.kind, o.tif), (OrderKind::Market, Tif::Gtc));
+        assert!(flags(None, None, false).is_market_now());
+        assert!(!flags(None, None, true).is_market_now());
+    }
+
+    #[test]
+    fn bad_prices_exit_65_naming_the_flag() {
+        for (limit, stop) in [
+            (Some("abc"), None),
+            (Some("0"), None),
+            (Some("0.0000"), None),
+            (Some("-1"), None),
+            (Some("1.00001"), None),
+            (Some("-"), None),
+            (Some(""), None),
+            (Some("1e3"), None),
+            (Some("99999999999999999"), None),
+            (Some("１７０"), None),
+            (None, Some("abc")),
+            (Some("170"), Some("0")),
+        ] {
+            let err = order(Side::Buy, &flags(limit, stop, false)).expect_err("bad price");
+            assert_eq!(err.status, 65, "{limit:?} {stop:?}");
+            let flag = if limit.is_some_and(|l| price("limit", l).is_err()) {
+                "limit"
+            } else {
+                "stop"
+            };
+            assert!(
+                err.message.starts_with(&format!("{flag} \"")),
+                "{}",
+                err.message
+            );
+            assert!(err.message.ends_with(PRICE_EXPECTED), "{}", err.message);
+            assert!(!err.message.contains('\n'));
+        }
+        let long = "9".repeat(5000);
+        let err = order(Side::Buy, &flags(Some(&long), None, false)).expect_err("long");
+        assert!(err.message.len() < 200, "cut: {}", err.message.len());
+    }
+
+    #[test]
+    fn symbol_and_quantity_are_checked_first() {
+        let f = flags(Some("abc"), None, false);
+        let err = spec(Side::Buy, "A$", "10", &f).expect_err("symbol");
+        assert!(err.message.starts_with("symbol"), "{}", err.message);
+        let err = spec(Side::Buy, "AAPL", "0", &f).expect_err("quantity");
+        assert!(err.message.starts_with("quantity"), "{}", err.message);
+        assert_eq!(err.status, 65);
+    }
+
+    #[test]
+    fn orders_in_words() {
+        let f = flags(Some("1700.5"), Some("1750"), false);
+        let o = order(Side::Buy, &f).expect("order");
+        assert_eq!(
+            describe(&o),
+            "buy 10 AAPL at 1,700.5000 or less once the price rises to 1,750.0000, \
+             good for the UTC day"
+        );
+        let o = order(Side::Sell, &flags(None, Some("160"), true)).expect("order");
+        assert_eq!(
+            describe(&o),
+            "sell 10 AAPL at the market once the price falls to 160.0000, good till cancelled"
+        );
+        let o = order(Side::Sell, &flags(None, None, true)).expect("order");
+        assert_eq!(
+            describe(&o),
+            "sell 10 AAPL at the market, good till cancelled"
+        );
+        let o = order(Side::Sell, &flags(Some("190"), None, false)).expect("order");
+        assert!(describe(&o).contains("at 190.0000 or more,"));
+    }
+
+    #[test]
+    fn order_ids() {
+        assert_eq!(order_id("42"), Ok(42));
+        for bad in ["", "abc", "-1", "4.2", "99999999999999999999", " 1"] {
+            let err = order_id(bad).expect_err(bad);
+            assert_eq!(err.status, 65);
+            assert!(err.message.starts_with("order \""), "{}", err.message);
+        }
+    }
+
+    fn lines() -> Vec<OrderLine> {
+        [
+            "13 1732183200 sell MSFT 5 stop-limit 400.0000 390.0000 gtc triggered 1732183300 -",
+            "12 1732147200 buy AAPL 1000 limit 170.0000 - day filled 1732150000 7",
+        ]
+        .iter()
+        .map(|l| OrderLine::parse(l).expect("order line"))
+        .collect()
+    }
+
+    #[test]
+    fn orders_table_piped_and_on_a_terminal() {
+        let orders = lines();
+        let piped = table(&Output::plain(), &orders).render(&Output::plain());
+        assert_eq!(
+            piped,
+            "ID\tCREATED\tSIDE\tSYMBOL\tQTY\tTYPE\tLIMIT\tSTOP\tTIF\tSTATUS\tUPDATED\tTXID\n\
+             13\t2024-11-21T10:00:00Z\tsell\tMSFT\t5\tstop-limit\t400.0000\t390.0000\tgtc\t\
+             triggered\t2024-11-21T10:01:40Z\t-\n\
+             12\t2024-11-21T00:00:00Z\tbuy\tAAPL\t1000\tlimit\t170.0000\t-\tday\tfilled\t\
+             2024-11-21T00:46:40Z\t7\n"
+        );
+        let tty = Output {
+            tty: true,
+            ..Output::plain()
+        };
+        let text = table(&tty, &orders).render(&tty);
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            rows[0],
+            "ID  CREATED           SIDE  SYMBOL    QTY  TYPE           LIMIT      STOP  TIF  STATUS"
+        );
+        assert_eq!(
+            rows[2],
+            "12  2024-11-21 00:00  buy   AAPL    1,000  limit       170.0000         -  day  filled"
+        );
+    }
+
+    #[test]
+    fn orders_as_json() {
+        let orders = lines();
+        let value = order_json(&orders[1]);
+        assert_eq!(
+            value,
+            json!({
+                "id": 12, "created": 1_732_147_200, "side": "buy", "symbol": "AAPL",
+                "quantity": 1000, "type": "limit", "limit": "170.0000", "stop": null,
+                "tif": "day", "status": "filled", "updated": 1_732_150_000, "txid": 7,
+            })
+        );
+        assert_eq!(order_json(&orders[0])["txid"], Value::Null);
+        let o = order(Side::Sell, &flags(None, Some("160"), true)).expect("order");
+        assert_eq!(
+            spec_json(&o),
+            json!({"side": "sell", "symbol": "AAPL", "quantity": 10, "type": "stop",
+                   "limit": null, "stop": "160.0000", "tif": "gtc"})
+        );
+    }
+}
