@@ -36,6 +36,22 @@ pub struct Handshake {
     stage: Stage,
 }
 
+impl Handshake {
+    /// The registered name of the worker.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where it stopped, for the log.
+    pub(crate) fn stage_name(&self) -> &'static str {
+        match self.stage {
+            Stage::Signing => "the master was signing its challenge",
+            Stage::AwaitProof => "the worker did not answer the challenge",
+            Stage::Verifying => "the master was checking the proof",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// The gpg thread is signing the challenge.

@@ -366,6 +366,18 @@ impl Server {
         if self.listener.resume(self.poll.registry(), true) {
             self.accept_all();
         }
+        if let Role::Handshake(hs) = &conn.role
+            && !conn.framed.is_closing()
+        {
+            // A party in the middle of the TLS link gets this far: the
+            // worker refuses the challenge signed over another session.
+            papertrader_common::warn!(
+                "{}: link handshake of worker {} ended before its proof ({})",
+                conn.peer(),
+                hs.name(),
+                hs.stage_name()
+            );
+        }
         if let Role::Link(link) = &conn.role
             && self.links.get(&link.uuid) == Some(&token)
         {

@@ -48,7 +48,14 @@ fn prove(signer: &mut Signer, job: ProofJob) -> Event {
     let signed = handshake_message(Role::Master, &job.uuid, &job.worker_nonce, &job.exporter);
     let result = signer
         .verify(&job.master_signature, &signed, &job.master_key)
-        .map_err(|e| format!("master signature refused: {e}"))
+        .map_err(|e| match e.to_string().as_str() {
+            // The key is right but the bytes differ: most likely EXPORTER,
+            // that is, two TLS sessions joined by a party in the middle.
+            "bad signature" => "master signature refused: bad signature (not over this TLS \
+                                session: a party in the middle of the link?)"
+                .to_string(),
+            _ => format!("master signature refused: {e}"),
+        })
         .and_then(|()| {
             let proof =
                 handshake_message(Role::Worker, &job.uuid, &job.master_nonce, &job.exporter);
