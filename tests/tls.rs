@@ -512,3 +512,112 @@ fn rss_kib(pid: i32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS")
 }
+
+/// Runs `papertrader` with `args` in a HOME of its own (no config file
+/// unless `config` is given); returns (exit status, stdout, stderr).
+fn papertrader(home: &TempDir, config: Option<&str>, args: &[&str]) -> (i32, String, String) {
+    if let Some(text) = config {
+        let dir = home.join("config").join("papertrader");
+        std::fs::create_dir_all(&dir).expect("config dir");
+        std::fs::write(dir.join("config"), text).expect("config");
+    }
+    let out = std::process::Command::new(util::bin("papertrader"))
+        .args(args)
+        .env("HOME", home.path.as_os_str())
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("PAPERTRADER_SERVER")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run papertrader");
+    (
+        out.status.code().unwrap_or(-1),
+        util::stdout(&out),
+        util::stderr(&out),
+    )
+}
+
+#[test]
+fn papertrader_checks_the_certificate_and_its_host_name() {
+    let ca = TestCa::new("papertrader");
+    let dir = TempDir::new("tlscli");
+    let ca_file = ca.write(&dir.join("ca.pem"));
+    let ca_arg = ca_file.to_str().expect("path");
+    let (cert, key, _) = ca.write_leaf(&dir.path, "right", &["127.0.0.1"]);
+    let extra = format!(
+        "client_tls = required\ntls_cert = {}\ntls_key = {}\n",
+        cert.display(),
+        key.display()
+    );
+    let system = System::start("tlscli", "", &extra);
+    let url = format!("tls://{}", system.worker.addr);
+    let home = TempDir::new("tlsclihome");
+
+    // The right CA and host: it works, and the worker list comes back.
+    let (code, out, err) = papertrader(&home, None, &["-s", &url, "--ca", ca_arg, "workers"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&system.worker.addr.to_string()), "{out}");
+    // The same through the config file's keys.
+    let config = format!(
+        "server = {}\ntls = yes\nca = {ca_arg}\n",
+        system.worker.addr
+    );
+    let (code, _, err) = papertrader(&home, Some(&config), &["workers"]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(home.join("config")).expect("no config");
+
+    // An unknown authority: the system's roots do not know the test CA.
+    let (code, _, err) = papertrader(&home, None, &["-s", &url, "workers"]);
+    assert_eq!(code, 76, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("signed by an unknown authority"), "{err}");
+    // A plain client of a TLS-only worker hears why.
+    let plain = system.worker.addr.to_string();
+    let (code, _, err) = papertrader(&home, None, &["-s", &plain, "workers"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("tls required"), "{err}");
+}
+
+#[test]
+fn papertrader_refuses_another_hosts_and_an_expired_certificate() {
+    let ca = TestCa::new("wronghost");
+    let dir = TempDir::new("tlscliwrong");
+    let ca_file = ca.write(&dir.join("ca.pem"));
+    let ca_arg = ca_file.to_str().expect("path");
+    let (cert, key, _) = ca.write_leaf(&dir.path, "other", &["quotes.example.org"]);
+    let extra = format!(
+        "client_tls = optional\ntls_cert = {}\ntls_key = {}\n",
+        cert.display(),
+        key.display()
+    );
+    let system = System::start("tlscliwrong", "", &extra);
+    let url = format!("tls://{}", system.worker.addr);
+    let home = TempDir::new("tlscliwronghome");
+    let (code, _, err) = papertrader(&home, None, &["-s", &url, "--ca", ca_arg, "workers"]);
+    assert_eq!(code, 76, "{err}");
+    assert_eq!(
+        err.trim(),
+        format!("papertrader: {url}: the server's certificate is not valid for 127.0.0.1")
+    );
+    // Renewed, but with a certificate that expired in 2020.
+    let (cert2, key2, _) =
+        ca.write_leaf_until(&dir.path, "old", &["127.0.0.1"], Some((2020, 1, 1)));
+    std::fs::copy(&cert2, &cert).expect("copy");
+    std::fs::copy(&key2, &key).expect("copy");
+    system.worker.signal(libc::SIGHUP);
+    system.worker.stderr_with("reloaded the TLS certificate");
+    let (code, _, err) = papertrader(&home, None, &["-s", &url, "--ca", ca_arg, "workers"]);
+    assert_eq!(code, 76, "{err}");
+    assert!(
+        err.contains("the server's certificate has expired"),
+        "{err}"
+    );
+    // A CA file that is not there is a local problem.
+    let (code, _, err) = papertrader(
+        &home,
+        None,
+        &["-s", &url, "--ca", "/nonexistent.pem", "workers"],
+    );
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains("/nonexistent.pem"), "{err}");
+}
