@@ -75,7 +75,7 @@ impl Peer {
 
     /// Reads through TLS (when the peer is TLS); an end without
     /// close_notify is an end.
-    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    pub fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let result = match &mut self.tls {
             Some(conn) => rustls::Stream::new(&mut **conn, &mut self.stream).read(buf),
             None => self.stream.read(buf),
