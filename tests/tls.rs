@@ -621,3 +621,58 @@ fn papertrader_refuses_another_hosts_and_an_expired_certificate() {
     assert_eq!(code, 78, "{err}");
     assert!(err.contains("/nonexistent.pem"), "{err}");
 }
+
+#[test]
+fn bad_certificate_files_stop_both_daemons_with_exit_78() {
+    let setup = MasterSetup::new("tlsbadconf");
+    let d = &setup.dir;
+    std::fs::write(d.join("garbage.pem"), "not a certificate\n").expect("write");
+    let conf = setup.write_conf(&format!(
+        "tls_cert = {0}\ntls_key = {0}\n",
+        d.join("garbage.pem").display()
+    ));
+    let out = util::run(
+        "ptmasterd",
+        &["-n", "-c", conf.to_str().expect("path")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("garbage.pem"), "{err}");
+    let conf = setup.write_conf("tls_cert = /nonexistent.pem\n");
+    let out = util::run(
+        "ptmasterd",
+        &["-n", "-c", conf.to_str().expect("path")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", util::stderr(&out));
+    assert!(util::stderr(&out).contains("tls_cert and tls_key go together"));
+
+    let worker_conf = d.join("w.conf");
+    std::fs::write(
+        &worker_conf,
+        format!(
+            "client_tls = required\ntls_cert = {0}\ntls_key = {0}\n",
+            d.join("missing.pem").display()
+        ),
+    )
+    .expect("write");
+    let out = util::run(
+        "ptworkerd",
+        &["-n", "-c", worker_conf.to_str().expect("path")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", util::stderr(&out));
+    let err = util::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("missing.pem: No such file"), "{err}");
+    std::fs::write(&worker_conf, "client_tls = required\n").expect("write");
+    let out = util::run(
+        "ptworkerd",
+        &["-n", "-c", worker_conf.to_str().expect("path")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(78));
+    assert!(util::stderr(&out).contains("needs tls_cert and tls_key"));
+}

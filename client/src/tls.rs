@@ -159,7 +159,9 @@ fn handshake_error(addr: &str, host: &str, err: io::Error) -> Error {
             format!("the server refused the TLS handshake ({alert:?})")
         }
         rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
-            "the server does not speak TLS here (try the address without tls://)".to_string()
+            "the server did not answer in TLS (no TLS on this port, or it refused the \
+             connection: try the address without tls://)"
+                .to_string()
         }
         other => format!("TLS handshake failed: {other}"),
     };

@@ -36,6 +36,21 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
     })
 }
 
+/// A configuration on a self-signed pair that lives in memory only, for a
+/// server that is never reached over TLS (the fuzz target's).
+pub fn ephemeral() -> Result<Arc<ServerConfig>, String> {
+    let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let params =
+        rcgen::CertificateParams::new(vec!["ptmasterd".to_string()]).map_err(|e| e.to_string())?;
+    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der())?;
+    let files = CertFiles {
+        chain: vec![cert.der().clone()],
+        key,
+    };
+    tls::server_config(files, Versions::Tls13)
+}
+
 /// Writes a new self-signed certificate and its key (ECDSA P-256), both
 /// mode 0600 and never over an existing file.
 fn generate(cert_path: &Path, key_path: &Path) -> Result<(), String> {
