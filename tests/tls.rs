@@ -436,6 +436,8 @@ fn garbage_after_a_client_hello_and_a_stalled_handshake_are_closed() {
         closed_within(&mut garbage, Duration::from_secs(5)),
         "garbage closed"
     );
+    let log = system.worker.stderr_with("TLS: ");
+    assert!(log.contains("TLS: "), "the worker says why:\n{log}");
     // Half a ClientHello, then nothing: the stalled-frame clock.
     let mut stalled = TcpStream::connect(system.worker.addr).expect("connect");
     stalled.write_all(&hello[..hello.len() / 2]).expect("write");

@@ -84,6 +84,11 @@ impl End {
     pub fn log(&self, peer: SocketAddr) {
         match self {
             End::NotReading | End::Malformed(_) => warn!("{peer}: {self}, disconnected"),
+            // A TLS transport's verdict on the peer's bytes (a bad record,
+            // an alert such as a client refusing our certificate).
+            End::Failed(err) if err.kind() == io::ErrorKind::InvalidData => {
+                warn!("{peer}: {self}, disconnected")
+            }
             _ => debug!("{peer}: {self}"),
         }
     }
