@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make run: one ptmasterd and one ptworkerd on loopback, on their built-in
 # defaults, with state under $RUN_DIR (default ./var). On the first run it
-# makes throwaway GnuPG keys for both and registers the worker, so a fresh
-# machine needs nothing else. Ctrl-C (SIGINT) stops both.
+# makes throwaway GnuPG keys for both and registers the worker, and a local
+# CA with a certificate for 127.0.0.1 so that clients can use TLS
+# (client_tls = optional), so a fresh machine needs nothing else. Ctrl-C
+# (SIGINT) stops both.
 #
 # Environment: RUN_DIR, BIN (where the binaries are, default target/release),
 # PT_MASTER_LISTEN and PT_WORKER_LISTEN (only to move the ports, for tests).
@@ -75,7 +77,38 @@ first_run() {
 	: >"$RUN_DIR/.keys-made"
 }
 
+# A throwaway CA ($RUN_DIR/tls/ca.pem, what clients trust with --ca) and a
+# certificate for 127.0.0.1 and localhost that it signs, written as certbot
+# writes them (fullchain.pem, privkey.pem); the worker takes TLS and plain
+# clients on its one port.
+make_tls() {
+	command -v openssl >/dev/null || { say "openssl is missing: no TLS for clients"; return 0; }
+	say "making a local CA and a TLS certificate for 127.0.0.1 under $RUN_DIR/tls"
+	local d=$RUN_DIR/tls
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/CN=PaperTrader local CA (make run)" -keyout "$d/ca-key.pem" -out "$d/ca.pem" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$d/privkey.pem" -out "$d/worker.csr" 2>/dev/null
+	printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=CA:FALSE' \
+		'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' >"$d/ext.cnf"
+	openssl x509 -req -in "$d/worker.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+		-CAcreateserial -days 825 -extfile "$d/ext.cnf" -out "$d/cert.pem" 2>/dev/null
+	cat "$d/cert.pem" "$d/ca.pem" >"$d/fullchain.pem"
+	rm -f "$d/worker.csr" "$d/ext.cnf"
+	cat >>"$RUN_DIR/ptworkerd.conf" <<-CONF
+	# TLS for clients (make run): papertrader -s tls://127.0.0.1:2049 --ca $d/ca.pem
+	client_tls = optional
+	tls_cert = $d/fullchain.pem
+	tls_key = $d/privkey.pem
+	CONF
+	: >"$d/.made"
+}
+
 [ -f "$RUN_DIR/.keys-made" ] || first_run
+[ -f "$RUN_DIR/tls/.made" ] || make_tls
 
 # Tests move the ports; a user gets the defaults.
 master_conf=$RUN_DIR/ptmasterd.conf
@@ -136,5 +169,7 @@ for i in $(seq 100); do
 	[ "$i" = 100 ] && die "the worker did not link; see $RUN_DIR/ptworkerd.log"
 	sleep 0.1
 done
-say "PaperTrader is up: clients connect to $worker_addr (master $master_addr); logs in $RUN_DIR; Ctrl-C stops"
+tls_hint=
+[ -f "$RUN_DIR/tls/.made" ] && tls_hint=" (or tls://$worker_addr with --ca $RUN_DIR/tls/ca.pem)"
+say "PaperTrader is up: clients connect to $worker_addr$tls_hint (master $master_addr); logs in $RUN_DIR; Ctrl-C stops"
 wait

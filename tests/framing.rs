@@ -76,7 +76,7 @@ fn master_drops_a_link_that_does_not_read() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut sent = 0;
     while Instant::now() < deadline && sent < 2_000 {
-        if std::io::Write::write_all(&mut worker.peer.stream, &batch).is_err() {
+        if worker.peer.try_send_raw(&batch).is_err() {
             break;
         }
         sent += 1;

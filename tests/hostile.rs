@@ -68,7 +68,7 @@ fn huge_switch_state_echo_does_not_kill_the_worker() {
 fn huge_worker_uuid_does_not_kill_the_master() {
     let setup = MasterSetup::new("hmuuid");
     let master = setup.start(FAST_ARGON2);
-    let mut peer = Peer::connect(master.addr);
+    let mut peer = Peer::connect_tls(master.addr);
     let nonce = "0".repeat(32);
     let room = papertrader_common::MAX_DATA - 32 - " w 127.0.0.1:1 ".len();
     let uuid = "u".repeat(room);

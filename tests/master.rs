@@ -94,19 +94,24 @@ fn replayed_proof_is_refused() {
     let mut signer = Signer::new(Some(&key.home.path), &key.fingerprint).expect("signer");
     let nonce = "00112233445566778899aabbccddeeff";
     // First handshake: record the proof we sent.
-    let mut first = Peer::connect(master.addr);
+    let mut first = Peer::connect_tls(master.addr);
     first.send(&frame(
         Instr::WorkerHello,
         &[&key.uuid, "w1", "127.0.0.1:2049", nonce],
     ));
     let challenge = words(&first.recv());
     let proof = signer
-        .sign(&handshake_message(Role::Worker, &key.uuid, &challenge[0]))
+        .sign(&handshake_message(
+            Role::Worker,
+            &key.uuid,
+            &challenge[0],
+            &first.exporter(),
+        ))
         .expect("sign");
     first.send(&frame(Instr::WorkerProof, &[proof.as_str()]));
     assert_eq!(instr(&first.recv()), Instr::LinkAccepted);
     // Second handshake: a new master nonce, the old proof.
-    let mut second = Peer::connect(master.addr);
+    let mut second = Peer::connect_tls(master.addr);
     second.send(&frame(
         Instr::WorkerHello,
         &[&key.uuid, "w1", "127.0.0.1:2049", nonce],
@@ -128,7 +133,7 @@ fn stalled_handshake_is_refused_after_ten_seconds() {
     let master = setup.start(FAST_ARGON2);
     let key = &setup.workers[0];
     let start = Instant::now();
-    let mut peer = Peer::connect(master.addr);
+    let mut peer = Peer::connect_tls(master.addr);
     let nonce = "00112233445566778899aabbccddeeff";
     peer.send(&frame(
         Instr::WorkerHello,

@@ -1,6 +1,7 @@
 //! `make run` end to end: etc/run-local.sh on a fresh RUN_DIR makes the
 //! keys, registers the worker and starts both daemons; the README's
-//! `ptwire encode getWorkerList | nc | ptwire decode` shows the worker; a
+//! `ptwire encode getWorkerList | nc | ptwire decode` shows the worker,
+//! `papertrader` reaches it over TLS with the local CA it made; a
 //! Ctrl-C (SIGINT to the process group) stops everything within 5 s.
 
 mod util;
@@ -88,6 +89,30 @@ fn make_run_starts_the_system_and_ctrl_c_stops_it() {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // TLS works out of the box: the local CA that make run made.
+    let ca = dir.join("var/tls/ca.pem");
+    let home = dir.join("home");
+    let out = Command::new(util::bin("papertrader"))
+        .args(["-s", &format!("tls://127.0.0.1:{worker_port}"), "--ca"])
+        .arg(&ca)
+        .arg("workers")
+        .env("HOME", &home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("PAPERTRADER_SERVER")
+        .output()
+        .expect("papertrader");
+    assert!(
+        out.status.success(),
+        "papertrader over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = dir.join("var/tls/privkey.pem");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key).expect("key").permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "the TLS key is private");
 
     let start = Instant::now();
     // SAFETY: SIGINT to the process group the test created, as Ctrl-C would.

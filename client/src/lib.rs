@@ -1,4 +1,5 @@
-//! A blocking PaperTrader client: one TCP connection to a worker, every
+//! A blocking PaperTrader client: one TCP connection (plain or TLS, see
+//! [`tls`]) to a worker, every
 //! instruction of `papertrader-protocol(7)` as a typed call, data transfers
 //! reassembled. The `papertrader` command is built on it; other front ends
 //! (desktop, web) can be too.
@@ -28,6 +29,10 @@ pub use papertrader_common::payload::{
 /// What `placeOrder` takes.
 pub use papertrader_common::request::{OrderSpec, Side};
 
+pub mod tls;
+
+pub use tls::TlsSettings;
+
 /// Longest wait for a TCP connection to a server.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -45,6 +50,13 @@ pub enum Error {
     Protocol(String),
     /// An argument was not a valid value (checked before sending).
     Value(ValueError),
+    /// The TLS handshake with the server failed: its certificate was
+    /// refused (expired, another host's, an unknown authority) or it does
+    /// not speak TLS. The address and one sentence.
+    Tls(String, String),
+    /// The trust roots could not be loaded (a bad `--ca` file, none on
+    /// the system).
+    CaFile(String),
 }
 
 impl fmt::Display for Error {
@@ -54,6 +66,8 @@ impl fmt::Display for Error {
             Error::Refused(reason) => write!(f, "{reason}"),
             Error::Protocol(text) => write!(f, "protocol error: {text}"),
             Error::Value(err) => write!(f, "{err}"),
+            Error::Tls(addr, text) => write!(f, "{addr}: {text}"),
+            Error::CaFile(text) => f.write_str(text),
         }
     }
 }
@@ -146,7 +160,7 @@ pub type Progress = Box<dyn FnMut(u32, u32)>;
 
 /// A connection to a worker.
 pub struct Client {
-    stream: TcpStream,
+    stream: tls::Conn,
     addr: String,
     decoder: Decoder,
     state: State,
@@ -158,14 +172,28 @@ impl Client {
     /// read and write (a trade waits for the next price update); the
     /// connection attempt itself gives up after at most CONNECT_TIMEOUT.
     pub fn connect(addr: &str, timeout: Duration) -> Result<Client> {
+        Client::connect_with(addr, timeout, &TlsSettings::default())
+    }
+
+    /// Like [`Client::connect`]; `addr` may be `tls://host:port`, and
+    /// `tls` says how to check the certificate (and whether plain
+    /// addresses use TLS too).
+    pub fn connect_with(addr: &str, timeout: Duration, tls: &TlsSettings) -> Result<Client> {
+        let (secure, target) = tls.split(addr);
         let io = |e| Error::Io(addr.to_string(), e);
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-        for sock in addr.to_socket_addrs().map_err(io)? {
+        for sock in target.to_socket_addrs().map_err(io)? {
             match TcpStream::connect_timeout(&sock, timeout.min(CONNECT_TIMEOUT)) {
                 Ok(stream) => {
                     stream.set_read_timeout(Some(timeout)).map_err(io)?;
                     stream.set_write_timeout(Some(timeout)).map_err(io)?;
                     let _ = stream.set_nodelay(true);
+                    let stream = if secure {
+                        let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+                        tls::Conn::tls(stream, host, addr, tls)?
+                    } else {
+                        tls::Conn::Plain(stream)
+                    };
                     return Ok(Client {
                         stream,
                         addr: addr.to_string(),
@@ -183,10 +211,15 @@ impl Client {
     /// Asks the master at `master` for its workers and connects to the
     /// first that answers.
     pub fn discover(master: &str, timeout: Duration) -> Result<Client> {
-        let workers = worker_list(master, timeout)?;
+        Client::discover_with(master, timeout, &TlsSettings::default())
+    }
+
+    /// Like [`Client::discover`], with `tls` for the master and the workers.
+    pub fn discover_with(master: &str, timeout: Duration, tls: &TlsSettings) -> Result<Client> {
+        let workers = worker_list_with(master, timeout, tls)?;
         let mut last = Error::Protocol(format!("the master at {master} lists no worker"));
         for addr in workers {
-            match Client::connect(&addr, timeout) {
+            match Client::connect_with(&addr, timeout, tls) {
                 Ok(client) => return Ok(client),
                 Err(err) => last = err,
             }
@@ -553,7 +586,12 @@ fn malformed(instr: Instr, args: &[String]) -> Error {
 
 /// Asks a master for its worker list (`getWorkerList` on the master port).
 pub fn worker_list(master: &str, timeout: Duration) -> Result<Vec<String>> {
-    let mut client = Client::connect(master, timeout)?;
+    worker_list_with(master, timeout, &TlsSettings::default())
+}
+
+/// Like [`worker_list`], with `tls` (`master` may be `tls://host:port`).
+pub fn worker_list_with(master: &str, timeout: Duration, tls: &TlsSettings) -> Result<Vec<String>> {
+    let mut client = Client::connect_with(master, timeout, tls)?;
     client.workers()
 }
 

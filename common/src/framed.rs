@@ -5,9 +5,9 @@
 //! output is flushed. The code above it sees frames, never bytes.
 //!
 //! A transport is anything that reads and writes bytes without blocking:
-//! plain TCP today, TLS (rustls driven by the loop) or a WebSocket
-//! (tungstenite) tomorrow; each implements [`Transport`] and nothing that
-//! handles frames changes. The event loops of ptmasterd and ptworkerd own
+//! plain TCP, TLS (rustls driven by the loop, `crate::tls::Stream`, which
+//! also tells plain from TLS on an accepted socket) or a WebSocket; each
+//! implements [`Transport`] and nothing that handles frames changes. The event loops of ptmasterd and ptworkerd own
 //! their `Framed` values; nothing here starts a thread or opens a socket.
 
 use std::io;
@@ -37,6 +37,11 @@ pub trait Transport {
     }
     /// Whether the transport itself still has bytes for the socket.
     fn wants_write(&self) -> bool {
+        false
+    }
+    /// Whether the peer is in the middle of something below the frames
+    /// (a TLS handshake): the stalled-frame clock runs meanwhile.
+    fn in_handshake(&self) -> bool {
         false
     }
     /// Ends the writing side once everything is out (best effort).
@@ -79,6 +84,11 @@ impl End {
     pub fn log(&self, peer: SocketAddr) {
         match self {
             End::NotReading | End::Malformed(_) => warn!("{peer}: {self}, disconnected"),
+            // A TLS transport's verdict on the peer's bytes (a bad record,
+            // an alert such as a client refusing our certificate).
+            End::Failed(err) if err.kind() == io::ErrorKind::InvalidData => {
+                warn!("{peer}: {self}, disconnected")
+            }
             _ => debug!("{peer}: {self}"),
         }
     }
@@ -225,8 +235,9 @@ impl<T: Transport> Framed<T> {
         // The clock runs from the last whole frame, so a busy peer that
         // keeps completing frames is never "stopped in the middle of one";
         // nor is one whose frames wait for us.
-        self.partial_since = match (self.decoder.pending(), self.partial_since) {
-            (0, _) => None,
+        let pending = self.decoder.pending() > 0 || self.io.in_handshake();
+        self.partial_since = match (pending, self.partial_since) {
+            (false, _) => None,
             _ if input.more => None,
             (_, Some(since)) if input.frames.is_empty() => Some(since),
             _ => Some(now),
@@ -252,6 +263,11 @@ impl<T: Transport> Framed<T> {
     /// Closes the connection once everything queued is written.
     pub fn close_when_flushed(&mut self) {
         self.close_when_flushed = true;
+    }
+
+    /// Whether [`Framed::close_when_flushed`] was asked for.
+    pub fn is_closing(&self) -> bool {
+        self.close_when_flushed
     }
 
     /// Bytes queued and not yet taken by the transport.

@@ -33,18 +33,21 @@ impl Role {
 }
 
 /// The bytes signed in the handshake:
-/// `papertrader-master\0UUID\0NONCE` (or `papertrader-worker\0...`).
+/// `papertrader-master\0UUID\0NONCE\0EXPORTER` (or `papertrader-worker\0...`).
 ///
 /// The role prefix keeps a master signature from ever passing as a worker
-/// proof, and the UUID binds the signature to one link.
-pub fn handshake_message(role: Role, uuid: &str, nonce: &str) -> Vec<u8> {
+/// proof, the UUID binds the signature to one link, and EXPORTER (the TLS
+/// keying material of section 7, as hex) to one TLS session: a party in the
+/// middle holds two sessions with two exporters, so a handshake it relays
+/// fails.
+pub fn handshake_message(role: Role, uuid: &str, nonce: &str, exporter: &str) -> Vec<u8> {
     let tag = role.tag();
-    let mut msg = Vec::with_capacity(tag.len() + uuid.len() + nonce.len() + 2);
+    let mut msg = Vec::with_capacity(tag.len() + uuid.len() + nonce.len() + exporter.len() + 3);
     msg.extend_from_slice(tag);
-    msg.push(0);
-    msg.extend_from_slice(uuid.as_bytes());
-    msg.push(0);
-    msg.extend_from_slice(nonce.as_bytes());
+    for part in [uuid, nonce, exporter] {
+        msg.push(0);
+        msg.extend_from_slice(part.as_bytes());
+    }
     msg
 }
 
@@ -376,13 +379,17 @@ mod tests {
     #[test]
     fn handshake_message_layout() {
         let uuid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        let exporter = "ab".repeat(32);
+        let mut want =
+            b"papertrader-master\x000f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\0ab01\0".to_vec();
+        want.extend_from_slice(exporter.as_bytes());
         assert_eq!(
-            handshake_message(Role::Master, uuid, "ab01"),
-            b"papertrader-master\x000f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\0ab01".to_vec()
+            handshake_message(Role::Master, uuid, "ab01", &exporter),
+            want
         );
         assert_eq!(
-            handshake_message(Role::Worker, "u", "n"),
-            b"papertrader-worker\0u\0n".to_vec()
+            handshake_message(Role::Worker, "u", "n", "e"),
+            b"papertrader-worker\0u\0n\0e".to_vec()
         );
     }
 
@@ -490,7 +497,7 @@ mod tests {
         let sig = signer.sign(DATA).expect("sign");
         let err = signer.verify(&sig, b"papertrader-master\0uuid\0nonce2", &a);
         assert_eq!(err.expect_err("tampered").to_string(), "bad signature");
-        let worker_msg = handshake_message(Role::Worker, "uuid", "nonce");
+        let worker_msg = handshake_message(Role::Worker, "uuid", "nonce", "");
         assert!(signer.verify(&sig, &worker_msg, &a).is_err());
     }
 

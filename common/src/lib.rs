@@ -29,6 +29,8 @@ pub mod notify;
 pub mod payload;
 pub mod request;
 pub mod threads;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transfer;
 pub mod value;
 

@@ -13,10 +13,12 @@ use signal_hook::iterator::Signals;
 use crate::notify::Notifier;
 
 /// Starts the "signals" thread: each of SIGTERM, SIGINT, SIGHUP and SIGUSR1
-/// becomes `event(signal)` on the loop's channel.
+/// becomes `event(signal)` on the loop's channel. `event` runs on this
+/// thread, so work a signal asks for that must not block the loop (reading
+/// renewed certificates on SIGHUP) can be done in it.
 pub fn spawn_signals<E: Send + 'static>(
     notifier: Notifier<E>,
-    event: fn(i32) -> E,
+    event: impl Fn(i32) -> E + Send + 'static,
 ) -> io::Result<JoinHandle<()>> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR1])?;
     thread::Builder::new()

@@ -20,6 +20,8 @@ pub const KEYS: &[&str] = &[
     "pid_file",
     "gnupg_home",
     "master_key",
+    "tls_cert",
+    "tls_key",
     "workers_file",
     "max_workers",
     "log_file",
@@ -107,6 +109,13 @@ pub struct Config {
     pub gnupg_home: PathBuf,
     /// Fingerprint of the master's signing key; no key, no worker links.
     pub master_key: Option<String>,
+    /// The master port's TLS certificate chain (PEM).
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    pub tls_key: PathBuf,
+    /// Neither was configured: a self-signed pair in `state_dir` is made
+    /// on first start.
+    pub tls_generate: bool,
     /// The workers.list registry.
     pub workers_file: PathBuf,
     /// Whether `workers_file` was named explicitly (then it must exist).
@@ -190,6 +199,9 @@ impl Config {
             pid_file: c.take(conf.path("pid_file", "/run/ptmasterd.pid")),
             gnupg_home: c.take(conf.path("gnupg_home", &in_state("gnupg"))),
             master_key: c.take(master_key(conf)),
+            tls_cert: c.take(conf.path("tls_cert", &in_state("tls-cert.pem"))),
+            tls_key: c.take(conf.path("tls_key", &in_state("tls-key.pem"))),
+            tls_generate: conf.raw("tls_cert").is_none() && conf.raw("tls_key").is_none(),
             workers_file: c.take(conf.path("workers_file", workers_default)),
             workers_file_required: conf.raw("workers_file").is_some(),
             max_workers: c.take(conf.u64("max_workers", 16, 1..=10_000)) as usize,
@@ -251,6 +263,13 @@ impl Config {
                 file: conf.file().to_string(),
                 line,
                 message: "ping_interval must be shorter than link_timeout".to_string(),
+            });
+        }
+        if conf.raw("tls_cert").is_some() != conf.raw("tls_key").is_some() {
+            c.push(ConfError {
+                file: conf.file().to_string(),
+                line: conf.line("tls_cert").or(conf.line("tls_key")).unwrap_or(0),
+                message: "tls_cert and tls_key go together: set both or neither".to_string(),
             });
         }
         if config.update_interval < secs(1) {

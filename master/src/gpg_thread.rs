@@ -1,5 +1,6 @@
 //! The "gpg" thread of ptmasterd: signs the master's side of each worker
-//! handshake and checks the worker's proof (PROTOCOL.md section 7), with
+//! handshake and checks the worker's proof (PROTOCOL.md section 7), both
+//! over the link's TLS exporter, with
 //! the GnuPG context it owns. Jobs come from the event loop's `link`;
 //! results go back as events.
 
@@ -24,6 +25,8 @@ pub enum GpgJob {
         uuid: String,
         /// The worker's nonce from `workerHello`.
         worker_nonce: String,
+        /// EXPORTER of the link's TLS session.
+        exporter: String,
     },
     /// Check a worker's proof over the master's nonce.
     Verify {
@@ -33,6 +36,8 @@ pub enum GpgJob {
         uuid: String,
         /// The nonce the master sent.
         master_nonce: String,
+        /// EXPORTER of the link's TLS session.
+        exporter: String,
         /// The worker's armored signature.
         signature: String,
         /// The fingerprint registered for the worker.
@@ -58,8 +63,9 @@ fn run(signer: &mut Signer, job: GpgJob) -> Event {
             token,
             uuid,
             worker_nonce,
+            exporter,
         } => {
-            let data = handshake_message(Role::Master, &uuid, &worker_nonce);
+            let data = handshake_message(Role::Master, &uuid, &worker_nonce, &exporter);
             let result = signer.sign(&data).map_err(|e| e.to_string());
             Event::Signed { token, result }
         }
@@ -67,10 +73,11 @@ fn run(signer: &mut Signer, job: GpgJob) -> Event {
             token,
             uuid,
             master_nonce,
+            exporter,
             signature,
             fingerprint,
         } => {
-            let data = handshake_message(Role::Worker, &uuid, &master_nonce);
+            let data = handshake_message(Role::Worker, &uuid, &master_nonce, &exporter);
             let result = signer
                 .verify(&signature, &data, &fingerprint)
                 .map_err(|e| e.to_string());

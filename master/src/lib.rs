@@ -25,4 +25,5 @@ pub mod ratelimit;
 pub mod registry;
 pub mod route;
 pub mod server;
+pub mod tls;
 pub mod trade;

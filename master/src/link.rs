@@ -31,7 +31,25 @@ pub struct Handshake {
     name: String,
     client_addr: String,
     master_nonce: String,
+    /// EXPORTER of the link's TLS session, which both signatures cover.
+    exporter: String,
     stage: Stage,
+}
+
+impl Handshake {
+    /// The registered name of the worker.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where it stopped, for the log.
+    pub(crate) fn stage_name(&self) -> &'static str {
+        match self.stage {
+            Stage::Signing => "the master was signing its challenge",
+            Stage::AwaitProof => "the worker did not answer the challenge",
+            Stage::Verifying => "the master was checking the proof",
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -81,6 +99,12 @@ impl Server {
             Ok(req) if req.instr == Instr::GetWorkerList => {
                 let list = frame_worker_list(&self.worker_list(), None);
                 self.send_and_close(token, &list);
+            }
+            Ok(req) if req.instr == Instr::WorkerHello && !self.is_tls(token) => {
+                let peer = self.conns[&token].peer();
+                papertrader_common::warn!("{peer}: refused workerHello on a plain connection");
+                let text = "tls required: a worker links over TLS (papertrader-protocol(7))";
+                self.refuse(token, refuse(ReasonCode::Forbidden, text));
             }
             Ok(req) if req.instr == Instr::WorkerHello => {
                 let args: Vec<String> = req.args.iter().map(|s| s.to_string()).collect();
@@ -135,6 +159,10 @@ impl Server {
             let text = "the master has no signing key (master_key) configured";
             return self.refuse(token, refuse(ReasonCode::Unavailable, text));
         };
+        let Some(exporter) = self.conns[&token].framed.transport().exporter() else {
+            let text = "tls required: the TLS handshake is not done";
+            return self.refuse(token, refuse(ReasonCode::Forbidden, text));
+        };
         if name != &entry_name {
             let name = excerpt(name);
             papertrader_common::info!("{peer}: worker {entry_name} calls itself {name}");
@@ -143,6 +171,7 @@ impl Server {
             token,
             uuid: uuid.clone(),
             worker_nonce: worker_nonce.clone(),
+            exporter: exporter.clone(),
         };
         if gpg.try_send(job).is_err() {
             return self.refuse(
@@ -156,6 +185,7 @@ impl Server {
             name: entry_name,
             client_addr: client_addr.clone(),
             master_nonce,
+            exporter,
             stage: Stage::Signing,
         };
         if let Some(conn) = self.conns.get_mut(&token) {
@@ -211,6 +241,7 @@ impl Server {
             token,
             uuid: hs.uuid.clone(),
             master_nonce: hs.master_nonce.clone(),
+            exporter: hs.exporter.clone(),
             signature: proof,
             fingerprint,
         };
@@ -299,6 +330,7 @@ impl Server {
             ping_out: None,
         };
         let uuid = link.uuid.clone();
+        let stream = papertrader_common::tls::Stream::plain(stream);
         let token = self.insert_conn(stream, peer, Role::Link(link))?;
         self.linked(token, uuid, peer);
         Some(token)
@@ -313,6 +345,13 @@ impl Server {
             Reason::new(ReasonCode::Forbidden, text),
         );
         self.send_and_close(token, &answer);
+    }
+
+    /// Whether `token` speaks TLS.
+    fn is_tls(&self, token: Token) -> bool {
+        self.conns
+            .get(&token)
+            .is_some_and(|c| c.framed.transport().is_tls())
     }
 
     fn refuse(&mut self, token: Token, answer: Frame) {

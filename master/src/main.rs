@@ -57,6 +57,9 @@ fn run() -> Result<(), (u8, String)> {
         check_master_key(&config)?;
         price_source(&config)?;
         check_log_file(&config)?;
+        if !config.tls_generate {
+            papertrader_master::tls::server_config(&config).map_err(|e| (EX_CONFIG, e))?;
+        }
         println!("configuration OK");
         return Ok(());
     }
@@ -85,8 +88,9 @@ fn run() -> Result<(), (u8, String)> {
         env!("CARGO_PKG_VERSION"),
         config.source
     );
+    let tls = papertrader_master::tls::server_config(&config).map_err(|e| (EX_CONFIG, e))?;
     let assets = Arc::new(parking_lot::RwLock::new(assets));
-    let listeners = (std_listener, control_listener);
+    let listeners = (std_listener, control_listener, tls);
     let (mut server, helpers) = start(&config, listeners, registry, assets, source, &log)?;
     papertrader_common::info!("listening on {local}");
     println!("listening on {local}");
@@ -107,7 +111,7 @@ fn run() -> Result<(), (u8, String)> {
 /// Starts every helper thread and builds the event loop's server.
 fn start(
     config: &Arc<Config>,
-    (std_listener, control_listener): (TcpListener, UnixListener),
+    (std_listener, control_listener, tls): (TcpListener, UnixListener, Arc<rustls::ServerConfig>),
     registry: Registry,
     assets: Arc<parking_lot::RwLock<Vec<market::Asset>>>,
     source: Box<dyn PriceSource>,
@@ -131,6 +135,7 @@ fn start(
         config: config.clone(),
         poll,
         listener: mio::net::TcpListener::from_std(std_listener),
+        tls,
         registry,
         auth_tx,
         gpg_tx,

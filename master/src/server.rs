@@ -1,6 +1,7 @@
 //! The master's event loop. Runs on the main thread and owns every socket
 //! of the master port: worker links (see `link`), handshakes in progress,
-//! and one-shot `getWorkerList` clients. Slow work goes to the auth pool
+//! and one-shot `getWorkerList` clients, each plain or TLS as its first
+//! byte says (`papertrader_common::tls::Stream`). Slow work goes to the auth pool
 //! and the gpg thread; their results come back as [`Event`]s.
 
 use std::collections::HashMap;
@@ -18,8 +19,10 @@ use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
 use papertrader_common::message;
+use papertrader_common::tls::Stream;
 use papertrader_common::value::ReasonCode;
 use papertrader_common::value::Timestamp;
+use rustls::ServerConfig;
 
 use crate::auth_thread::AuthJob;
 use crate::config::Config;
@@ -47,7 +50,7 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// One accepted connection on the master port.
 pub struct Conn {
-    pub(crate) framed: Framed<TcpStream>,
+    pub(crate) framed: Framed<Stream>,
     pub(crate) opened: Instant,
     pub(crate) role: Role,
 }
@@ -63,6 +66,8 @@ pub struct Server {
     pub(crate) config: Arc<Config>,
     poll: Poll,
     listener: Listener,
+    /// TLS 1.3 for connections whose first byte starts a handshake.
+    tls: Arc<ServerConfig>,
     /// The address actually bound (the config may say port 0).
     pub(crate) local: SocketAddr,
     pub(crate) conns: HashMap<Token, Conn>,
@@ -101,6 +106,8 @@ pub struct Parts {
     pub poll: Poll,
     /// The bound master port.
     pub listener: TcpListener,
+    /// The master port's TLS configuration.
+    pub tls: Arc<ServerConfig>,
     /// The loaded worker registry.
     pub registry: Registry,
     /// Jobs for the auth pool.
@@ -128,6 +135,7 @@ impl Server {
             config,
             poll,
             listener,
+            tls,
             registry,
             auth_tx,
             gpg_tx,
@@ -143,6 +151,7 @@ impl Server {
         Ok(Server {
             poll,
             listener,
+            tls,
             local,
             conns: HashMap::new(),
             next_token: FIRST_CONN,
@@ -257,19 +266,20 @@ impl Server {
             let _ = std::io::Write::write(&mut stream, &refusal.to_bytes());
             return;
         }
+        let stream = Stream::accepted(stream, Some(self.tls.clone()));
         self.insert_conn(stream, peer, Role::New);
     }
 
     /// Registers a connection in `role`; its token, or `None` (logged).
     pub(crate) fn insert_conn(
         &mut self,
-        stream: TcpStream,
+        stream: Stream,
         peer: SocketAddr,
         role: Role,
     ) -> Option<Token> {
         let token = Token(self.next_token);
         self.next_token += 1;
-        let _ = stream.set_nodelay(true);
+        let _ = stream.socket().set_nodelay(true);
         let now = Instant::now();
         let mut framed = Framed::new(stream, peer, now, self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
@@ -355,6 +365,18 @@ impl Server {
         self.per_address.release(conn.peer().ip());
         if self.listener.resume(self.poll.registry(), true) {
             self.accept_all();
+        }
+        if let Role::Handshake(hs) = &conn.role
+            && !conn.framed.is_closing()
+        {
+            // A party in the middle of the TLS link gets this far: the
+            // worker refuses the challenge signed over another session.
+            papertrader_common::warn!(
+                "{}: link handshake of worker {} ended before its proof ({})",
+                conn.peer(),
+                hs.name(),
+                hs.stage_name()
+            );
         }
         if let Role::Link(link) = &conn.role
             && self.links.get(&link.uuid) == Some(&token)
@@ -456,9 +478,9 @@ pub(crate) fn reopen_log(log: &LogHandle, file: &Option<std::path::PathBuf>) {
 }
 
 impl Conns for Server {
-    type Io = TcpStream;
+    type Io = Stream;
 
-    fn framed(&mut self, token: Token) -> Option<(&mut Framed<TcpStream>, &mut [u8])> {
+    fn framed(&mut self, token: Token) -> Option<(&mut Framed<Stream>, &mut [u8])> {
         let conn = self.conns.get_mut(&token)?;
         Some((&mut conn.framed, &mut self.read_buf))
     }

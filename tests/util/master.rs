@@ -147,7 +147,8 @@ impl TestWorker {
         master_fpr: &str,
         client_addr: &str,
     ) -> Result<TestWorker, Frame> {
-        let mut peer = Peer::connect(addr);
+        let mut peer = Peer::connect_tls(addr);
+        let exporter = peer.exporter();
         let nonce = hex(&rand_bytes());
         peer.send(&frame(
             Instr::WorkerHello,
@@ -160,12 +161,17 @@ impl TestWorker {
         let args = words(&challenge);
         let mut signer =
             Signer::new(Some(&key.home.path), &key.fingerprint).expect("worker signer");
-        let signed = handshake_message(Role::Master, &key.uuid, &nonce);
+        let signed = handshake_message(Role::Master, &key.uuid, &nonce, &exporter);
         signer
             .verify(&args[1], &signed, master_fpr)
             .expect("master signature verifies");
         let proof = signer
-            .sign(&handshake_message(Role::Worker, &key.uuid, &args[0]))
+            .sign(&handshake_message(
+                Role::Worker,
+                &key.uuid,
+                &args[0],
+                &exporter,
+            ))
             .expect("sign proof");
         peer.send(&frame(Instr::WorkerProof, &[proof]));
         let answer = peer.recv();

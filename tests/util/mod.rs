@@ -76,6 +76,7 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+pub mod certs;
 pub mod daemon;
 pub mod gpg;
 pub mod master;

@@ -1,22 +1,97 @@
-//! A blocking peer speaking frames over TCP, with timeouts on every read.
+//! A blocking peer speaking frames over TCP, plain or TLS, with timeouts
+//! on every read.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use papertrader_common::{Decoder, Frame, Instr, args};
+use rustls::pki_types::ServerName;
 
 pub struct Peer {
+    /// The socket; bytes written here directly bypass TLS.
     pub stream: TcpStream,
+    tls: Option<Box<rustls::ClientConnection>>,
     decoder: Decoder,
 }
 
 impl Peer {
+    /// A TLS 1.3 connection that accepts any certificate, as a worker's
+    /// link does (the GnuPG signatures authenticate the master).
+    pub fn connect_tls(addr: SocketAddr) -> Peer {
+        let config = papertrader_common::tls::link_client_config();
+        let name = ServerName::IpAddress(addr.ip().into());
+        Peer::try_connect_tls_with(addr, config, name)
+            .unwrap_or_else(|e| panic!("TLS handshake with {addr}: {e}"))
+    }
+
+    /// A TLS connection to `addr` checked as `name`, its handshake done.
+    pub fn try_connect_tls_with(
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        name: ServerName<'static>,
+    ) -> std::io::Result<Peer> {
+        let mut peer = Peer::connect(addr);
+        let mut conn =
+            rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+        peer.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        while conn.is_handshaking() {
+            conn.complete_io(&mut peer.stream)?;
+        }
+        // A TLS 1.3 server's verdict on the client comes after the
+        // client's Finished: flush it and give a refusal a moment to show.
+        while conn.wants_write() {
+            conn.write_tls(&mut peer.stream)?;
+        }
+        peer.tls = Some(Box::new(conn));
+        Ok(peer)
+    }
+
+    /// EXPORTER of section 7 on this TLS connection.
+    pub fn exporter(&self) -> String {
+        let conn = self.tls.as_ref().expect("a TLS peer");
+        let key = conn
+            .export_keying_material([0u8; 32], papertrader_common::tls::EXPORTER_LABEL, None)
+            .expect("exporter after the handshake");
+        papertrader_common::value::hex(&key)
+    }
+
+    /// The TLS connection, for what only it knows.
+    pub fn tls(&self) -> Option<&rustls::ClientConnection> {
+        self.tls.as_deref()
+    }
+
+    /// Writes bytes through TLS (when the peer is TLS); the error of a
+    /// daemon that stopped reading or closed.
+    pub fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match &mut self.tls {
+            Some(conn) => rustls::Stream::new(&mut **conn, &mut self.stream).write_all(bytes),
+            None => self.stream.write_all(bytes),
+        }
+    }
+
+    /// Reads through TLS (when the peer is TLS); an end without
+    /// close_notify is an end.
+    pub fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let result = match &mut self.tls {
+            Some(conn) => rustls::Stream::new(&mut **conn, &mut self.stream).read(buf),
+            None => self.stream.read(buf),
+        };
+        match result {
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(0),
+            other => other,
+        }
+    }
+
     pub fn connect(addr: SocketAddr) -> Peer {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
         stream.set_nodelay(true).expect("nodelay");
         Peer {
             stream,
+            tls: None,
             decoder: Decoder::new(),
         }
     }
@@ -53,6 +128,7 @@ impl Peer {
         stream.set_nodelay(true).expect("nodelay");
         Peer {
             stream,
+            tls: None,
             decoder: Decoder::new(),
         }
     }
@@ -62,7 +138,7 @@ impl Peer {
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write to daemon");
+        self.try_send_raw(bytes).expect("write to daemon");
     }
 
     /// The next frame within `limit`; None on timeout or end of stream.
@@ -81,7 +157,7 @@ impl Peer {
             self.stream
                 .set_read_timeout(Some(left.max(Duration::from_millis(1))))
                 .expect("timeout");
-            match self.stream.read(&mut buf) {
+            match self.read_some(&mut buf) {
                 Ok(0) => return None,
                 Ok(n) => self.decoder.push(&buf[..n]),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
@@ -108,7 +184,7 @@ impl Peer {
             self.stream
                 .set_read_timeout(Some(left.max(Duration::from_millis(1))))
                 .expect("timeout");
-            match self.stream.read(&mut buf) {
+            match self.read_some(&mut buf) {
                 Ok(0) => return true,
                 Ok(_) => continue,
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,

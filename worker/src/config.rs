@@ -20,6 +20,9 @@ pub const KEYS: &[&str] = &[
     "gnupg_home",
     "worker_key",
     "master_key",
+    "client_tls",
+    "tls_cert",
+    "tls_key",
     "max_clients",
     "idle_timeout",
     "frame_timeout",
@@ -68,6 +71,12 @@ pub struct Config {
     pub worker_key: Option<String>,
     /// Fingerprint the master's challenge signature must come from.
     pub master_key: Option<String>,
+    /// Whether clients may, or must, use TLS.
+    pub client_tls: ClientTls,
+    /// The client port's certificate chain (PEM, like certbot's fullchain.pem).
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM, like certbot's privkey.pem).
+    pub tls_key: Option<PathBuf>,
     /// Most client connections at once.
     pub max_clients: usize,
     /// A client silent this long, with nothing in flight, is closed.
@@ -132,6 +141,9 @@ impl Config {
             gnupg_home: c.take(conf.path("gnupg_home", &gnupg_default)),
             worker_key: c.take(fingerprint(conf, "worker_key")),
             master_key: c.take(fingerprint(conf, "master_key")),
+            client_tls: c.take(client_tls(conf)),
+            tls_cert: c.take(optional_path(conf, "tls_cert")),
+            tls_key: c.take(optional_path(conf, "tls_key")),
             max_clients: c.take(conf.u64("max_clients", 4096, 1..=1_000_000)) as usize,
             idle_timeout: c.take(conf.duration("idle_timeout", secs(300))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
@@ -179,6 +191,24 @@ impl Config {
                 format!("advertise = {advertise:?}: expected host:port"),
             );
         }
+        let files = config.tls_cert.is_some() && config.tls_key.is_some();
+        check(
+            config.client_tls == ClientTls::Off || files,
+            "client_tls",
+            format!(
+                "client_tls = {}: needs tls_cert and tls_key",
+                config.client_tls.name()
+            ),
+        );
+        check(
+            config.tls_cert.is_some() == config.tls_key.is_some(),
+            if config.tls_cert.is_some() {
+                "tls_cert"
+            } else {
+                "tls_key"
+            },
+            "tls_cert and tls_key go together: set both or neither".into(),
+        );
         let pings = config.ping_interval < config.link_timeout;
         check(
             pings,
@@ -193,6 +223,50 @@ impl Config {
     pub fn can_link(&self) -> bool {
         self.uuid.is_some() && self.worker_key.is_some() && self.master_key.is_some()
     }
+}
+
+/// `client_tls`: whether the client port takes TLS, and whether it must.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientTls {
+    /// Plain frames only (the default).
+    #[default]
+    Off,
+    /// TLS or plain, as the client's first byte says.
+    Optional,
+    /// TLS only: plain clients get `protocolError forbidden tls required`.
+    Required,
+}
+
+impl ClientTls {
+    /// The word in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientTls::Off => "off",
+            ClientTls::Optional => "optional",
+            ClientTls::Required => "required",
+        }
+    }
+}
+
+fn client_tls(conf: &Conf) -> Result<ClientTls, ConfError> {
+    let text = conf.string("client_tls", "off")?;
+    match text.as_str() {
+        "off" => Ok(ClientTls::Off),
+        "optional" => Ok(ClientTls::Optional),
+        "required" => Ok(ClientTls::Required),
+        _ => Err(error(
+            conf,
+            "client_tls",
+            format!("client_tls = {text:?}: expected off, optional or required"),
+        )),
+    }
+}
+
+fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {
+    if conf.string(key, "")?.is_empty() {
+        return Ok(None);
+    }
+    conf.path(key, "").map(Some)
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -287,6 +361,28 @@ mod tests {
             "{text}"
         );
         assert!(parse("advertise = quotes.example.org:2049\n").is_ok());
+    }
+
+    #[test]
+    fn client_tls_needs_its_files() {
+        let c = parse("").expect("defaults");
+        assert_eq!(c.client_tls, ClientTls::Off);
+        let err = parse("client_tls = required\n").expect_err("no files");
+        assert!(
+            err.to_string()
+                .contains("w.conf:1: client_tls = required: needs tls_cert and tls_key"),
+            "{err}"
+        );
+        let err = parse("client_tls = maybe\n").expect_err("bad word");
+        assert!(
+            err.to_string()
+                .contains("expected off, optional or required"),
+            "{err}"
+        );
+        let c = parse("client_tls = optional\ntls_cert = /c.pem\ntls_key = /k.pem\n").expect("ok");
+        assert_eq!(c.client_tls, ClientTls::Optional);
+        assert_eq!(c.tls_key.as_deref(), Some(Path::new("/k.pem")));
+        assert!(parse("tls_cert = /c.pem\n").is_err());
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum Event {
     },
     /// A signal arrived (SIGTERM, SIGINT, SIGHUP, SIGUSR1).
     Signal(i32),
+    /// SIGHUP with client TLS on: the certificate files read anew by the
+    /// signals thread (a configuration to swap in, or why not).
+    TlsReloaded(Result<Arc<rustls::ServerConfig>, String>),
 }
 
 /// Sends events to the loop and wakes it.

@@ -24,6 +24,8 @@ pub struct ProofJob {
     pub worker_nonce: String,
     /// The master's nonce from `masterChallenge`.
     pub master_nonce: String,
+    /// EXPORTER of the link's TLS session, which both signatures cover.
+    pub exporter: String,
     /// The master's armored signature.
     pub master_signature: String,
     /// The fingerprint the master's signature must come from.
@@ -43,12 +45,20 @@ pub fn spawn(
 
 /// Checks the master's challenge and signs the proof.
 fn prove(signer: &mut Signer, job: ProofJob) -> Event {
-    let signed = handshake_message(Role::Master, &job.uuid, &job.worker_nonce);
+    let signed = handshake_message(Role::Master, &job.uuid, &job.worker_nonce, &job.exporter);
     let result = signer
         .verify(&job.master_signature, &signed, &job.master_key)
-        .map_err(|e| format!("master signature refused: {e}"))
+        .map_err(|e| match e.to_string().as_str() {
+            // The key is right but the bytes differ: most likely EXPORTER,
+            // that is, two TLS sessions joined by a party in the middle.
+            "bad signature" => "master signature refused: bad signature (not over this TLS \
+                                session: a party in the middle of the link?)"
+                .to_string(),
+            _ => format!("master signature refused: {e}"),
+        })
         .and_then(|()| {
-            let proof = handshake_message(Role::Worker, &job.uuid, &job.master_nonce);
+            let proof =
+                handshake_message(Role::Worker, &job.uuid, &job.master_nonce, &job.exporter);
             signer
                 .sign(&proof)
                 .map_err(|e| format!("cannot sign the proof: {e}"))

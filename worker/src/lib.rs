@@ -4,7 +4,8 @@
 //! event loop, which owns the client listener, every client connection
 //! (`server`, `client`, `dispatch`) and the master link (`link`); `gpg`
 //! (`gpg_thread`), `cache` (`cache_thread`) and `signals`
-//! (`papertrader_common::threads`) hand their results back through a
+//! (`papertrader_common::threads`, which also rereads the client port's
+//! TLS certificate on SIGHUP, see `tls`) hand their results back through a
 //! channel and a `mio::Waker` (`event`). Workers hold no critical data:
 //! losing one loses only its connections.
 
@@ -17,3 +18,4 @@ pub mod event;
 pub mod gpg_thread;
 pub mod link;
 pub mod server;
+pub mod tls;

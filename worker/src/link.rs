@@ -1,15 +1,19 @@
-//! The worker's link to the master (PROTOCOL.md sections 6 and 7):
-//! connecting, the GnuPG handshake (signatures on the gpg thread),
+//! The worker's link to the master (PROTOCOL.md sections 6, 7 and 11):
+//! connecting over TLS 1.3, the GnuPG handshake over the TLS exporter
+//! (signatures on the gpg thread),
 //! keepalive, reconnection with exponential backoff, and routing the
 //! master's REQID-tagged replies back to clients in order. Runs on the
 //! event loop thread as part of [`Server`].
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use mio::Token;
 use mio::net::TcpStream;
 use papertrader_common::framed::{End, Framed};
 use papertrader_common::message::{frame, reply, split_prefix};
+use papertrader_common::tls::{self, Stream};
 use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{Reason, ReasonCode, SessionId, hex};
 use papertrader_common::{Frame, Instr, MessageType, State, args};
@@ -93,7 +97,9 @@ pub enum Note {
 /// The master link's connection and timers.
 pub struct MasterLink {
     phase: Phase,
-    conn: Option<Framed<TcpStream>>,
+    conn: Option<Framed<Stream>>,
+    /// TLS 1.3 to the master, any certificate (section 7).
+    tls: Arc<rustls::ClientConfig>,
     attempt_started: Instant,
     retry_at: Instant,
     backoff: Duration,
@@ -111,6 +117,7 @@ impl MasterLink {
         MasterLink {
             phase: Phase::Down,
             conn: None,
+            tls: tls::link_client_config(),
             attempt_started: now,
             retry_at: now,
             backoff: FIRST_BACKOFF,
@@ -162,6 +169,14 @@ impl Server {
                 // with Nagle's algorithm one would wait for the master's
                 // (delayed) ACK of the one before.
                 let _ = stream.set_nodelay(true);
+                let name = rustls::pki_types::ServerName::IpAddress(self.config.master.ip().into());
+                let stream = match Stream::client(stream, link.tls.clone(), name) {
+                    Ok(stream) => stream,
+                    Err(err) => {
+                        papertrader_common::error!("master link: TLS: {err}");
+                        return self.schedule_retry();
+                    }
+                };
                 let mut conn = Framed::connecting(stream, self.config.master, now, LINK_MAX_OUTPUT);
                 if let Err(err) = conn.register(self.poll.registry(), MASTER) {
                     papertrader_common::error!("master link: register: {err}");
@@ -189,8 +204,8 @@ impl Server {
             let Some(conn) = self.link.conn.as_mut() else {
                 return;
             };
-            if conn.transport().peer_addr().is_err() {
-                let err = conn.transport().take_error().ok().flatten();
+            if conn.transport().socket().peer_addr().is_err() {
+                let err = conn.transport().socket().take_error().ok().flatten();
                 let why = err.map_or("connection refused".to_string(), |e| e.to_string());
                 return self.link_down(&format!("cannot connect: {why}"));
             }
@@ -229,7 +244,8 @@ impl Server {
             }
         }
         match input.end {
-            None => {}
+            // What TLS owes the master (handshake records, a key update).
+            None => self.link_flush(),
             Some(End::Closed) => self.link_down("the master closed the link"),
             Some(End::Malformed(err)) => {
                 self.link_down(&format!("bad frame from the master: {err}"))
@@ -277,11 +293,20 @@ impl Server {
         else {
             return self.link_down("malformed masterChallenge");
         };
+        let Some(exporter) = self
+            .link
+            .conn
+            .as_ref()
+            .and_then(|c| c.transport().exporter())
+        else {
+            return self.link_down("masterChallenge before the TLS handshake finished");
+        };
         let job = ProofJob {
             generation: self.link.generation,
             uuid: self.config.uuid.clone().unwrap_or_default(),
             worker_nonce: self.link.worker_nonce.clone(),
             master_nonce: nonce,
+            exporter,
             master_signature: signature,
             master_key: self.config.master_key.clone().unwrap_or_default(),
         };
@@ -608,7 +633,7 @@ impl Server {
         }
         let now = Instant::now();
         let _ = stream.set_nodelay(true);
-        let mut conn = Framed::new(stream, peer, now, LINK_MAX_OUTPUT);
+        let mut conn = Framed::new(Stream::plain(stream), peer, now, LINK_MAX_OUTPUT);
         conn.register(self.poll.registry(), MASTER)?;
         self.link.conn = Some(conn);
         self.link.generation += 1;
@@ -677,6 +702,7 @@ mod tests {
             config: Arc::new(config),
             poll,
             listener,
+            tls: None,
             caches: Arc::new(Mutex::new(caches)),
             gpg_tx: Some(gpg_tx),
             events,
@@ -695,6 +721,6 @@ mod tests {
         let (mut server, _gpg) = server(master.local_addr().expect("addr"));
         server.link_tick(Instant::now());
         let conn = server.link.conn.as_ref().expect("connecting to the master");
-        assert!(conn.transport().nodelay().expect("TCP_NODELAY"));
+        assert!(conn.transport().socket().nodelay().expect("TCP_NODELAY"));
     }
 }

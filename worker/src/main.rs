@@ -29,6 +29,7 @@ fn run() -> Result<(), (u8, String)> {
     let flags = daemon::Flags::parse(std::env::args_os().skip(1), USAGE)?;
     let mut config =
         Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
+    let tls = papertrader_worker::tls::server_config(&config).map_err(|e| (EX_CONFIG, e))?;
     if flags.check_only {
         println!("configuration OK");
         return Ok(());
@@ -62,7 +63,7 @@ fn run() -> Result<(), (u8, String)> {
         env!("CARGO_PKG_VERSION"),
         config.source
     );
-    let (mut server, helpers) = start(&config, std_listener, &log)?;
+    let (mut server, helpers) = start(&config, (std_listener, tls), &log)?;
     papertrader_common::info!("listening on {local}, master {}", config.master);
     println!("listening on {local}");
     daemon::ready();
@@ -97,7 +98,7 @@ struct Helpers {
 /// Starts the helper threads (gpg, cache, signals) and builds the server.
 fn start(
     config: &Arc<Config>,
-    std_listener: std::net::TcpListener,
+    (std_listener, tls): (std::net::TcpListener, Option<Arc<rustls::ServerConfig>>),
     log: &ptlog::LogHandle,
 ) -> Result<(Server, Helpers), (u8, String)> {
     let poll = Poll::new().map_err(oserr("poll"))?;
@@ -130,12 +131,21 @@ fn start(
     };
     let (cache_stop, stop_rx) = crossbeam_channel::bounded::<()>(0);
     threads.push(cache_thread::spawn(caches.clone(), stop_rx).map_err(oserr("cache"))?);
-    papertrader_common::threads::spawn_signals(notifier, Event::Signal)
-        .map_err(oserr("signal thread"))?;
+    let tls_reload = tls.is_some().then(|| config.clone());
+    papertrader_common::threads::spawn_signals(notifier, move |sig| match &tls_reload {
+        // Renewed certificates are read here, on the signals thread.
+        Some(config) if sig == signal_hook::consts::SIGHUP => Event::TlsReloaded(
+            papertrader_worker::tls::server_config(config)
+                .and_then(|tls| tls.ok_or_else(|| "client_tls is off".to_string())),
+        ),
+        _ => Event::Signal(sig),
+    })
+    .map_err(oserr("signal thread"))?;
     let parts = Parts {
         config: config.clone(),
         poll,
         listener: mio::net::TcpListener::from_std(std_listener),
+        tls,
         caches,
         gpg_tx,
         events,

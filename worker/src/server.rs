@@ -16,13 +16,15 @@ use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
 use papertrader_common::message;
+use papertrader_common::tls::Stream;
 use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
 use parking_lot::Mutex;
+use rustls::ServerConfig;
 
 use crate::cache::Caches;
 use crate::client::Client;
-use crate::config::Config;
+use crate::config::{ClientTls, Config};
 use crate::event::Event;
 use crate::gpg_thread::ProofJob;
 use crate::link::{MasterLink, Pending};
@@ -46,6 +48,9 @@ pub struct Server {
     pub(crate) config: Arc<Config>,
     pub(crate) poll: Poll,
     listener: Listener,
+    /// TLS for clients whose first byte starts a handshake; `None` when
+    /// `client_tls` is off. SIGHUP swaps in a new one.
+    tls: Option<Arc<ServerConfig>>,
     /// The bound client address.
     pub(crate) local: SocketAddr,
     pub(crate) clients: HashMap<Token, Client>,
@@ -77,6 +82,8 @@ pub struct Parts {
     pub poll: Poll,
     /// The bound client port.
     pub listener: TcpListener,
+    /// The client port's TLS configuration, when `client_tls` is on.
+    pub tls: Option<Arc<ServerConfig>>,
     /// Shared caches.
     pub caches: Arc<Mutex<Caches>>,
     /// Jobs for the gpg thread, when the worker has its keys.
@@ -94,6 +101,7 @@ impl Server {
             config,
             poll,
             listener,
+            tls,
             caches,
             gpg_tx,
             events,
@@ -105,6 +113,7 @@ impl Server {
         Ok(Server {
             poll,
             listener,
+            tls,
             local,
             clients: HashMap::new(),
             next_token: FIRST_CLIENT,
@@ -194,6 +203,7 @@ impl Server {
             match event {
                 Event::Proof { generation, result } => self.on_proof(generation, result),
                 Event::Signal(sig) => self.on_signal(sig),
+                Event::TlsReloaded(result) => self.on_tls_reloaded(result),
             }
         }
     }
@@ -218,6 +228,23 @@ impl Server {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// SIGHUP with client TLS on: the log file is reopened as for any
+    /// SIGHUP, and the certificate read anew serves the handshakes from
+    /// now on; connected clients keep their sessions. A bad file keeps the
+    /// old certificate.
+    fn on_tls_reloaded(&mut self, result: Result<Arc<ServerConfig>, String>) {
+        self.on_signal(signal_hook::consts::SIGHUP);
+        match result {
+            Ok(config) => {
+                self.tls = Some(config);
+                papertrader_common::info!("SIGHUP: reloaded the TLS certificate");
+            }
+            Err(err) => papertrader_common::error!(
+                "SIGHUP: cannot reload the TLS certificate, keeping the old one: {err}"
+            ),
         }
     }
 
@@ -251,6 +278,7 @@ impl Server {
         let token = Token(self.next_token);
         self.next_token += 1;
         let _ = stream.set_nodelay(true);
+        let stream = Stream::accepted(stream, self.tls.clone());
         let mut framed = Framed::new(stream, peer, Instant::now(), self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
             papertrader_common::error!("{peer}: cannot register: {err}");
@@ -359,10 +387,40 @@ impl Server {
     }
 }
 
-impl Conns for Server {
-    type Io = TcpStream;
+impl Server {
+    /// `client_tls = required` and `token` turned out plain: it hears
+    /// `protocolError forbidden tls required` and is closed. True when so.
+    fn refuse_plain(&mut self, token: Token) -> bool {
+        if self.config.client_tls != ClientTls::Required {
+            return false;
+        }
+        let Some(client) = self.clients.get_mut(&token) else {
+            return false;
+        };
+        if !client.framed.transport().is_plain() {
+            return false;
+        }
+        if client.framed.is_closing() {
+            // Refused already; what else it sent is dropped.
+            return true;
+        }
+        papertrader_common::info!("{}: plain connection refused, TLS required", client.peer());
+        let text = "tls required: connect with TLS (client_tls = required)";
+        client.answer(&message::failure(
+            Instr::ProtocolError,
+            ReasonCode::Forbidden,
+            text,
+        ));
+        client.framed.close_when_flushed();
+        self.flush_client(token);
+        true
+    }
+}
 
-    fn framed(&mut self, token: Token) -> Option<(&mut Framed<TcpStream>, &mut [u8])> {
+impl Conns for Server {
+    type Io = Stream;
+
+    fn framed(&mut self, token: Token) -> Option<(&mut Framed<Stream>, &mut [u8])> {
         let client = self.clients.get_mut(&token)?;
         Some((&mut client.framed, &mut self.read_buf))
     }
@@ -378,10 +436,15 @@ impl Conns for Server {
     }
 
     fn on_frame(&mut self, token: Token, frame: Frame) {
-        self.on_client_frame(token, frame);
+        if !self.refuse_plain(token) {
+            self.on_client_frame(token, frame);
+        }
     }
 
     fn on_end(&mut self, token: Token, end: End) {
+        if matches!(end, End::Malformed(_)) && self.refuse_plain(token) {
+            return;
+        }
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };

@@ -244,6 +244,7 @@ impl World {
             config,
             poll,
             listener: mio::net::TcpListener::from_std(listener),
+            tls: papertrader_master::tls::ephemeral().expect("TLS config"),
             registry: Registry::empty(),
             auth_tx,
             gpg_tx: None,

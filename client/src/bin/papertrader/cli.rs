@@ -11,11 +11,13 @@ use crate::config::parse_address;
 const AFTER_HELP: &str = "\
 Server: -s, else --master, else $PAPERTRADER_SERVER, else server = or master =
 in $XDG_CONFIG_HOME/papertrader/config (~/.config/papertrader/config), else the
-server of the saved session, else 127.0.0.1:2049.
+server of the saved session, else 127.0.0.1:2049. tls://HOST:PORT uses TLS,
+checked against the system's CA certificates or --ca FILE.
 
 Exit status: 0 ok, 64 usage, 65 refused input (unknown symbol, bad price, not
 enough cash...), 69 server unreachable, 70 server fault, 74 local I/O error,
-75 try again later, 77 not logged in or wrong password, 78 bad config file.
+75 try again later, 76 TLS certificate refused, 77 not logged in or wrong
+password, 78 bad config file.
 
 Examples:
   papertrader register alice alice@example.com
@@ -36,7 +38,7 @@ Examples:
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// The worker to use, HOST:PORT
+    /// The worker to use, HOST:PORT, or tls://HOST:PORT for TLS
     #[arg(short = 's', long = "server", value_name = "HOST:PORT", global = true,
           value_parser = parse_address, conflicts_with = "master")]
     pub server: Option<String>,
@@ -44,6 +46,11 @@ pub struct Cli {
     /// Ask this master for its workers and use the first that answers
     #[arg(long, value_name = "HOST:PORT", global = true, value_parser = parse_address)]
     pub master: Option<String>,
+
+    /// Check TLS servers (tls://HOST:PORT) against the CA certificates in
+    /// FILE instead of the system's
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca: Option<PathBuf>,
 
     /// Print JSON (read commands and trades)
     #[arg(long, global = true)]

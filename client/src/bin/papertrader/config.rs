@@ -3,12 +3,16 @@
 //! or `master =` in the config file
 //! (`$XDG_CONFIG_HOME/papertrader/config`, by default
 //! `~/.config/papertrader/config`), else the server of the saved session,
-//! else 127.0.0.1:2049. The config file is the daemons' `key = value`
+//! else 127.0.0.1:2049. An address may be `tls://HOST:PORT` (TLS, the
+//! certificate checked against the system's roots, or `--ca FILE` /
+//! `ca =`), and `tls = yes` makes every address TLS. The config file is
+//! the daemons' `key = value`
 //! format (`papertrader_common::conf`); a bad one stops the command with
 //! exit 78 even when `-s` is given, so a typo is never silently ignored.
 
 use std::path::{Path, PathBuf};
 
+use papertrader_client::TlsSettings;
 use papertrader_common::conf::{Conf, ConfError, ConfErrors};
 
 use crate::error::CliError;
@@ -17,7 +21,7 @@ use crate::error::CliError;
 pub const DEFAULT_SERVER: &str = "127.0.0.1:2049";
 
 /// Keys of the config file, in the order papertrader(1) documents them.
-const KEYS: &[&str] = &["server", "master"];
+const KEYS: &[&str] = &["server", "master", "tls", "ca"];
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +52,7 @@ pub fn resolve(server: Option<String>, master: Option<String>) -> Result<Target,
     {
         if !is_address(&env) {
             return Err(CliError::usage(format!(
-                "PAPERTRADER_SERVER={env:?}: expected HOST:PORT"
+                "PAPERTRADER_SERVER={env:?}: expected HOST:PORT or tls://HOST:PORT"
             )));
         }
         return Ok(Target::Server(env));
@@ -78,14 +82,16 @@ pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 fn read(path: &Path) -> Result<Target, CliError> {
     let conf = Conf::parse(path, KEYS).map_err(config_error)?;
     let mut errors = Vec::new();
-    for key in KEYS {
+    for key in ["server", "master"] {
         if let Some(value) = conf.raw(key)
             && !is_address(value)
         {
             errors.push(ConfError {
                 file: conf.file().to_string(),
                 line: conf.line(key).unwrap_or(0),
-                message: format!("{key} = {value:?}: expected HOST:PORT, like 127.0.0.1:2049"),
+                message: format!(
+                    "{key} = {value:?}: expected HOST:PORT or tls://HOST:PORT, like 127.0.0.1:2049"
+                ),
             });
         }
     }
@@ -99,13 +105,40 @@ fn read(path: &Path) -> Result<Target, CliError> {
     })
 }
 
+/// How to use TLS: `--ca FILE` (`ca`, from the command line) wins over
+/// `ca =`; `tls = yes` in the config file makes every address TLS.
+pub fn resolve_tls(ca: Option<PathBuf>) -> Result<TlsSettings, CliError> {
+    let mut settings = TlsSettings {
+        always: false,
+        ca_file: ca,
+    };
+    let Some(path) = config_path().filter(|p| p.exists()) else {
+        return Ok(settings);
+    };
+    let conf = Conf::parse(&path, KEYS).map_err(config_error)?;
+    settings.always = conf
+        .bool("tls", false)
+        .map_err(|e| config_error(ConfErrors(vec![e])))?;
+    if settings.ca_file.is_none() && conf.raw("ca").is_some() {
+        let ca = conf
+            .path("ca", "")
+            .map_err(|e| config_error(ConfErrors(vec![e])))?;
+        settings.ca_file = Some(ca);
+    }
+    Ok(settings)
+}
+
 /// Every bad line, one `FILE:LINE: message` per line, exit 78.
 fn config_error(errors: ConfErrors) -> CliError {
     CliError::config(errors.to_string())
 }
 
-/// `host:port` with a host and a port number (an IPv6 host in brackets).
+/// `host:port` with a host and a port number (an IPv6 host in brackets),
+/// after an optional `tls://`.
 pub fn is_address(text: &str) -> bool {
+    let text = text
+        .strip_prefix(papertrader_client::tls::SCHEME)
+        .unwrap_or(text);
     text.rsplit_once(':').is_some_and(|(host, port)| {
         !host.is_empty()
             && !host.contains(char::is_whitespace)
@@ -118,7 +151,7 @@ pub fn parse_address(text: &str) -> Result<String, String> {
     if is_address(text) {
         Ok(text.to_string())
     } else {
-        Err("expected HOST:PORT, like 127.0.0.1:2049".to_string())
+        Err("expected HOST:PORT or tls://HOST:PORT, like 127.0.0.1:2049".to_string())
     }
 }
 
@@ -133,6 +166,7 @@ mod tests {
             "example.com:1",
             "[::1]:2049",
             "localhost:65535",
+            "tls://example.com:2049",
         ] {
             assert!(is_address(ok), "{ok}");
         }
@@ -143,6 +177,8 @@ mod tests {
             "host:0",
             "host:99999",
             "a b:1",
+            "tls://",
+            "tls://:1",
             "",
         ] {
             assert!(!is_address(bad), "{bad}");
@@ -168,7 +204,7 @@ mod tests {
         assert_eq!(
             err.message,
             format!(
-                "{}:1: unknown key \"sever\", expected one of: server, master",
+                "{}:1: unknown key \"sever\", expected one of: server, master, tls, ca",
                 path.display()
             )
         );

@@ -11,7 +11,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use papertrader_client::{Asset, Client, Error as ClientError, Progress};
+use papertrader_client::{Asset, Client, Error as ClientError, Progress, TlsSettings};
 use papertrader_common::State;
 use papertrader_common::value::{ReasonCode, SessionId};
 
@@ -32,6 +32,8 @@ const IDLE_RECONNECT: Duration = Duration::from_secs(240);
 /// Everything a command needs.
 pub struct Context {
     target: Target,
+    /// TLS for `tls://` addresses (and all, with `tls = yes`).
+    tls: TlsSettings,
     client: Option<Client>,
     last_used: Instant,
     /// The connection may be in data state (the client library does not
@@ -56,6 +58,7 @@ impl Context {
     pub fn new(target: Target, out: Output) -> Context {
         Context {
             target,
+            tls: TlsSettings::default(),
             client: None,
             last_used: Instant::now(),
             in_data: false,
@@ -67,6 +70,11 @@ impl Context {
             out,
             in_shell: false,
         }
+    }
+
+    /// How connections use TLS.
+    pub fn set_tls(&mut self, tls: TlsSettings) {
+        self.tls = tls;
     }
 
     /// The state directory ($XDG_STATE_HOME/papertrader, default
@@ -142,7 +150,10 @@ impl Context {
         let server = match &self.target {
             Target::Server(addr) => addr.clone(),
             Target::Master(master) => {
-                return Client::discover(master, IO_TIMEOUT).map_err(|err| {
+                return Client::discover_with(master, IO_TIMEOUT, &self.tls).map_err(|err| {
+                    if matches!(err, ClientError::Tls(..) | ClientError::CaFile(_)) {
+                        return error::from_client(&err, &What::default());
+                    }
                     CliError::unavailable(format!(
                         "cannot find a worker through the master at {master}: {}",
                         without_addr(&err, master)
@@ -151,7 +162,7 @@ impl Context {
             }
             Target::Default => self.saved_or_default_server(),
         };
-        Client::connect(&server, IO_TIMEOUT)
+        Client::connect_with(&server, IO_TIMEOUT, &self.tls)
             .map_err(|err| error::from_client(&err, &What::default()))
     }
 
@@ -327,7 +338,7 @@ impl Context {
             Target::Server(addr) => addr.clone(),
             Target::Default => self.saved_or_default_server(),
         };
-        papertrader_client::worker_list(&addr, IO_TIMEOUT)
+        papertrader_client::worker_list_with(&addr, IO_TIMEOUT, &self.tls)
             .map_err(|err| error::from_client(&err, &What::default()))
     }
 

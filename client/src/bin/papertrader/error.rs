@@ -24,6 +24,8 @@ pub mod status {
     pub const IOERR: u8 = 74;
     /// Try again later: rate limited, or a trade's outcome is unknown.
     pub const TEMPFAIL: u8 = 75;
+    /// The server's TLS certificate was refused (EX_PROTOCOL).
+    pub const PROTOCOL: u8 = 76;
     /// Not logged in, wrong password, ended session, private data.
     pub const NOPERM: u8 = 77;
     /// A bad configuration file.
@@ -152,6 +154,8 @@ pub fn from_client(err: &ClientError, what: &What) -> CliError {
         ClientError::Refused(reason) => refused(reason, what),
         ClientError::Protocol(text) => CliError::software(format!("protocol error: {text}")),
         ClientError::Value(err) => CliError::data(err.to_string()),
+        ClientError::Tls(addr, text) => CliError::new(status::PROTOCOL, format!("{addr}: {text}")),
+        ClientError::CaFile(text) => CliError::config(text.clone()),
     }
 }
 

@@ -52,7 +52,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     let target = config::resolve(cli.server, cli.master)?;
+    let tls = config::resolve_tls(cli.ca)?;
     let mut ctx = Context::new(target, Output::detect(cli.json));
+    ctx.set_tls(tls);
     match cli.command {
         Cmd::Shell => {
             ctx.in_shell = true;
