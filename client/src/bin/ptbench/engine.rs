@@ -1,0 +1,641 @@
+//! The load loop of ptbench: one mio `Poll` per thread driving its share
+//! of the connections, each a small state machine (connect, switch to
+//! data state if its role needs it, then send operations and time their
+//! answers). Closed loop keeps one operation outstanding per connection;
+//! open loop sends on a fixed schedule and times each answer from the
+//! moment it was due, so a slow server cannot hide behind the client
+//! waiting (coordinated omission).
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use papertrader_common::message::frame;
+use papertrader_common::{Decoder, Frame, Instr};
+
+/// What one connection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Cached quotes (getAssetValueCurrent), in data state.
+    Quotes,
+    /// History (getAssetValueDay, Month, Year in turn), in data state.
+    History,
+    /// Quotes and history in turn, in data state.
+    Reader,
+    /// login then logout, over and over, in command state.
+    Login,
+    /// A buy and a sell of one share in turn, each at most once per
+    /// `trade_every`, in command state.
+    Trader,
+    /// placeOrder (a limit far under the market) then cancelOrder.
+    Orders,
+    /// redis GET of one key.
+    Redis,
+}
+
+impl Role {
+    fn data_state(self) -> bool {
+        matches!(self, Role::Quotes | Role::History | Role::Reader)
+    }
+}
+
+/// The operations timed, one histogram each.
+pub const OPS: [&str; 10] = [
+    "quote", "history", "login", "logout", "buy", "sell", "place", "cancel", "get", "switch",
+];
+
+fn op_index(name: &str) -> usize {
+    OPS.iter().position(|o| *o == name).unwrap_or(0)
+}
+
+/// One connection's plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where it connects.
+    pub addr: SocketAddr,
+    /// What it does.
+    pub role: Role,
+    /// Its user's session, for the roles that need one.
+    pub session: String,
+    /// Its user's name and hashedPass, for the login role.
+    pub user: (String, String),
+}
+
+/// Settings every connection of a run shares.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// Symbols asked and traded, round robin.
+    pub symbols: Vec<String>,
+    /// The day asked for history (`YYYY-MM-DD`).
+    pub date: String,
+    /// Open loop: requests per second per connection; `None`: closed loop.
+    pub rate_per_conn: Option<f64>,
+    /// A trader's least time between two trades.
+    pub trade_every: Duration,
+    /// Results before this instant are not recorded (warm-up).
+    pub record_from: Instant,
+    /// The run ends here.
+    pub until: Instant,
+    /// Most requests one connection may have outstanding in open loop.
+    pub max_outstanding: usize,
+}
+
+/// What a thread measured.
+pub struct Tally {
+    /// Latency in microseconds per operation ([`OPS`] order).
+    pub hist: Vec<Histogram<u64>>,
+    /// Failures per operation.
+    pub failed: Vec<u64>,
+    /// Reason codes of failures, counted.
+    pub reasons: Vec<(String, u64)>,
+    /// Connections that could not be set up, with why.
+    pub broken: Vec<String>,
+    /// Open-loop sends skipped because a connection had too many outstanding.
+    pub skipped: u64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            hist: OPS
+                .iter()
+                .map(|_| Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"))
+                .collect(),
+            failed: vec![0; OPS.len()],
+            reasons: Vec::new(),
+            broken: Vec::new(),
+            skipped: 0,
+        }
+    }
+
+    fn reason(&mut self, code: &str) {
+        match self.reasons.iter_mut().find(|(c, _)| c == code) {
+            Some((_, n)) => *n += 1,
+            None => self.reasons.push((code.to_string(), 1)),
+        }
+    }
+
+    /// Adds another thread's tally.
+    pub fn merge(&mut self, other: Tally) {
+        for (mine, theirs) in self.hist.iter_mut().zip(&other.hist) {
+            let _ = mine.add(theirs);
+        }
+        for (mine, theirs) in self.failed.iter_mut().zip(&other.failed) {
+            *mine += theirs;
+        }
+        for (code, n) in other.reasons {
+            match self.reasons.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, m)) => *m += n,
+                None => self.reasons.push((code, n)),
+            }
+        }
+        self.broken.extend(other.broken);
+        self.skipped += other.skipped;
+    }
+
+    /// An empty tally to merge into.
+    pub fn empty() -> Tally {
+        Tally::new()
+    }
+}
+
+/// Live counters the progress line reads.
+#[derive(Default)]
+pub struct Live {
+    /// Operations answered (after warm-up).
+    pub done: AtomicU64,
+    /// Operations failed (after warm-up).
+    pub failed: AtomicU64,
+    /// Connections set up and running.
+    pub running: AtomicU64,
+    /// Set to stop early (SIGINT).
+    pub stop: AtomicBool,
+}
+
+/// A request sent and not yet answered.
+struct Outstanding {
+    op: usize,
+    /// When it was sent, or when it was due in open loop.
+    since: Instant,
+}
+
+enum Phase {
+    Connecting,
+    Switching,
+    Running,
+    Dead,
+}
+
+struct Conn {
+    plan: Plan,
+    stream: TcpStream,
+    phase: Phase,
+    decoder: Decoder,
+    out: Vec<u8>,
+    outstanding: VecDeque<Outstanding>,
+    /// Open loop: when the next request is due.
+    due: Instant,
+    /// Closed loop trader: no trade before this.
+    not_before: Instant,
+    /// Position in the round robin of symbols (starts at the connection's
+    /// index, so connections spread over the symbols).
+    step: usize,
+    /// Requests sent: alternating roles start with the first kind (a
+    /// trader buys before it sells).
+    turn: usize,
+    /// A redis reply being read (bytes kept between reads).
+    resp: Vec<u8>,
+    writable: bool,
+    /// The session the last login made (login role).
+    last_session: Option<String>,
+    /// The order the last placeOrder made (orders role).
+    last_order: Option<String>,
+    /// The symbol of a trader's last buy, which its next turn sells.
+    held: Option<String>,
+}
+
+/// Runs `plans` until `shared.until`; returns what it measured.
+pub fn run(plans: Vec<Plan>, shared: &Shared, live: &Arc<Live>) -> io::Result<Tally> {
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    let mut tally = Tally::new();
+    let mut conns: Vec<Option<Conn>> = Vec::with_capacity(plans.len());
+    let start = Instant::now();
+    for (i, plan) in plans.into_iter().enumerate() {
+        match TcpStream::connect(plan.addr) {
+            Ok(mut stream) => {
+                poll.registry().register(
+                    &mut stream,
+                    Token(i),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                let spread = shared.rate_per_conn.map_or(Duration::ZERO, |r| {
+                    Duration::from_secs_f64(i as f64 % 97.0 / 97.0 / r)
+                });
+                conns.push(Some(Conn {
+                    plan,
+                    stream,
+                    phase: Phase::Connecting,
+                    decoder: Decoder::new(),
+                    out: Vec::new(),
+                    outstanding: VecDeque::new(),
+                    due: start + spread,
+                    not_before: start,
+                    step: i,
+                    turn: 0,
+                    resp: Vec::new(),
+                    writable: false,
+                    last_session: None,
+                    last_order: None,
+                    held: None,
+                }));
+            }
+            Err(err) => {
+                tally
+                    .broken
+                    .push(format!("connect to {}: {err}", plan.addr));
+                conns.push(None);
+            }
+        }
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let now = Instant::now();
+        if now >= shared.until || live.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let timeout = next_wakeup(&conns, shared, now).min(shared.until - now);
+        poll.poll(&mut events, Some(timeout))?;
+        for event in events.iter() {
+            let i = event.token().0;
+            let Some(conn) = conns.get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
+            if event.is_writable() {
+                conn.writable = true;
+            }
+            if matches!(conn.phase, Phase::Connecting)
+                && (event.is_writable() || event.is_readable())
+            {
+                conn.connected(&mut tally, live);
+            }
+            if event.is_readable() || event.is_read_closed() {
+                conn.read(&mut buf, shared, &mut tally, live);
+            }
+        }
+        let now = Instant::now();
+        for conn in conns.iter_mut().flatten() {
+            if matches!(conn.phase, Phase::Running) {
+                conn.send_due(shared, now, &mut tally);
+            }
+            conn.flush(&mut tally);
+        }
+    }
+    Ok(tally)
+}
+
+/// How long the loop may sleep: until the earliest open-loop send or
+/// trader turn, at most 50 ms.
+fn next_wakeup(conns: &[Option<Conn>], shared: &Shared, now: Instant) -> Duration {
+    let mut wake = Duration::from_millis(50);
+    for conn in conns.iter().flatten() {
+        if !matches!(conn.phase, Phase::Running) {
+            continue;
+        }
+        let at = if shared.rate_per_conn.is_some() {
+            conn.due
+        } else if conn.plan.role == Role::Trader && conn.outstanding.is_empty() {
+            conn.not_before
+        } else {
+            continue;
+        };
+        wake = wake.min(at.saturating_duration_since(now));
+    }
+    wake
+}
+
+impl Conn {
+    fn connected(&mut self, tally: &mut Tally, live: &Live) {
+        match self.stream.take_error() {
+            Ok(None) => {}
+            Ok(Some(err)) | Err(err) => {
+                return self.die(tally, format!("connect to {}: {err}", self.plan.addr));
+            }
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+            Err(e) => return self.die(tally, format!("connect to {}: {e}", self.plan.addr)),
+        }
+        let _ = self.stream.set_nodelay(true);
+        if self.plan.role.data_state() {
+            let switch = frame(Instr::SwitchState, &[self.plan.session.as_str(), "data"]);
+            switch.encode(&mut self.out);
+            self.phase = Phase::Switching;
+        } else {
+            self.phase = Phase::Running;
+            live.running.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn die(&mut self, tally: &mut Tally, why: String) {
+        if !matches!(self.phase, Phase::Dead) {
+            tally.broken.push(why);
+            self.phase = Phase::Dead;
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8], shared: &Shared, tally: &mut Tally, live: &Live) {
+        loop {
+            match self.stream.read(buf) {
+                Ok(0) => {
+                    return self.die(tally, format!("{} closed the connection", self.plan.addr));
+                }
+                Ok(n) => {
+                    if self.plan.role == Role::Redis {
+                        self.resp.extend_from_slice(&buf[..n]);
+                        self.redis_replies(shared, tally, live);
+                    } else {
+                        self.decoder.push(&buf[..n]);
+                        self.frames(shared, tally, live);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.die(tally, format!("{}: {e}", self.plan.addr)),
+            }
+        }
+    }
+
+    fn frames(&mut self, shared: &Shared, tally: &mut Tally, live: &Live) {
+        loop {
+            let frame = match self.decoder.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return,
+                Err(err) => {
+                    return self.die(tally, format!("{}: bad frame: {err}", self.plan.addr));
+                }
+            };
+            self.answer(&frame, shared, tally, live);
+        }
+    }
+
+    /// One answer frame: ends the oldest outstanding operation (a data
+    /// transfer ends with its last packet).
+    fn answer(&mut self, f: &Frame, shared: &Shared, tally: &mut Tally, live: &Live) {
+        let instr = Instr::from_code(f.instruction);
+        if matches!(self.phase, Phase::Switching) {
+            if instr == Some(Instr::StateSwitchSuccess) {
+                self.phase = Phase::Running;
+                live.running.fetch_add(1, Ordering::Relaxed);
+            } else {
+                let text = String::from_utf8_lossy(&f.data).into_owned();
+                self.die(tally, format!("switchState refused: {text}"));
+            }
+            return;
+        }
+        if instr == Some(Instr::Data) && f.data_message_number < f.data_message_max {
+            return;
+        }
+        let Some(done) = self.outstanding.pop_front() else {
+            return self.die(
+                tally,
+                format!("{}: an answer nobody asked for", self.plan.addr),
+            );
+        };
+        let ok = matches!(
+            instr,
+            Some(
+                Instr::Data
+                    | Instr::SessionId
+                    | Instr::LogoutSuccess
+                    | Instr::PurchaseSuccess
+                    | Instr::SellSuccess
+                    | Instr::OrderAccepted
+                    | Instr::CancelSuccess
+            )
+        );
+        if !ok {
+            let text = String::from_utf8_lossy(&f.data);
+            let code = text.split(' ').next().unwrap_or("?").to_string();
+            self.record_failure(done.op, &code, shared, tally, live);
+        } else {
+            // The logout or cancel that follows names what this made.
+            if done.op == op_index("place") {
+                self.last_order = Some(String::from_utf8_lossy(&f.data).into_owned());
+            }
+            if done.op == op_index("login") {
+                self.last_session = Some(String::from_utf8_lossy(&f.data).into_owned());
+            }
+            self.record(done, shared, tally, live);
+        }
+    }
+
+    fn record(&mut self, done: Outstanding, shared: &Shared, tally: &mut Tally, live: &Live) {
+        let now = Instant::now();
+        if done.since >= shared.record_from {
+            let micros = now.saturating_duration_since(done.since).as_micros() as u64;
+            let _ = tally.hist[done.op].record(micros.max(1));
+            live.done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn record_failure(
+        &mut self,
+        op: usize,
+        code: &str,
+        shared: &Shared,
+        tally: &mut Tally,
+        live: &Live,
+    ) {
+        if Instant::now() >= shared.record_from {
+            tally.failed[op] += 1;
+            tally.reason(code);
+            live.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Redis replies, as [`resp_reply`] cuts them.
+    fn redis_replies(&mut self, shared: &Shared, tally: &mut Tally, live: &Live) {
+        while let Some((len, failed)) = resp_reply(&self.resp) {
+            self.resp.drain(..len);
+            let Some(done) = self.outstanding.pop_front() else {
+                return self.die(tally, "redis answered nothing asked".to_string());
+            };
+            if failed {
+                self.record_failure(done.op, "redis-error", shared, tally, live);
+            } else {
+                self.record(done, shared, tally, live);
+            }
+        }
+    }
+
+    /// Sends what is due: in closed loop one request when none is
+    /// outstanding (a trader also waits for its turn); in open loop every
+    /// request whose time has come.
+    fn send_due(&mut self, shared: &Shared, now: Instant, tally: &mut Tally) {
+        match shared.rate_per_conn {
+            None => {
+                if !self.outstanding.is_empty() {
+                    return;
+                }
+                if self.plan.role == Role::Trader {
+                    if now < self.not_before {
+                        return;
+                    }
+                    self.not_before = now + shared.trade_every;
+                }
+                self.send_next(shared, now);
+            }
+            Some(rate) => {
+                let every = Duration::from_secs_f64(1.0 / rate);
+                while self.due <= now {
+                    let due = self.due;
+                    self.due += every;
+                    if self.outstanding.len() >= shared.max_outstanding {
+                        tally.skipped += 1;
+                        continue;
+                    }
+                    self.send_next(shared, due);
+                }
+            }
+        }
+    }
+
+    fn send_next(&mut self, shared: &Shared, since: Instant) {
+        let symbols = &shared.symbols;
+        let symbol = symbols[self.step % symbols.len()].as_str();
+        self.step += 1;
+        let turn = self.turn;
+        self.turn += 1;
+        let session = self.plan.session.as_str();
+        let (op, f) = match self.plan.role {
+            Role::Quotes => ("quote", frame(Instr::GetAssetValueCurrent, &[symbol])),
+            Role::History => history(turn, symbol, &shared.date),
+            Role::Reader if turn.is_multiple_of(2) => {
+                ("quote", frame(Instr::GetAssetValueCurrent, &[symbol]))
+            }
+            Role::Reader => history(turn / 2, symbol, &shared.date),
+            Role::Login => match self.last_session.take() {
+                Some(made) => ("logout", frame(Instr::Logout, &[made.as_str()])),
+                None => {
+                    let (user, pass) = &self.plan.user;
+                    (
+                        "login",
+                        frame(Instr::Login, &[user.as_str(), pass.as_str(), "true"]),
+                    )
+                }
+            },
+            // A trader sells the share its last buy bought.
+            Role::Trader => match self.held.take() {
+                Some(held) => (
+                    "sell",
+                    frame(Instr::SellAsset, &[session, held.as_str(), "1"]),
+                ),
+                None => {
+                    self.held = Some(symbol.to_string());
+                    ("buy", frame(Instr::PurchaseAsset, &[session, symbol, "1"]))
+                }
+            },
+            Role::Orders => match self.last_order.take() {
+                Some(id) => ("cancel", frame(Instr::CancelOrder, &[session, id.as_str()])),
+                None => (
+                    "place",
+                    frame(
+                        Instr::PlaceOrder,
+                        &[session, "buy", symbol, "1", "limit", "0.0001", "-", "gtc"],
+                    ),
+                ),
+            },
+            Role::Redis => {
+                let key = symbol;
+                let cmd = format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len());
+                self.out.extend_from_slice(cmd.as_bytes());
+                self.outstanding.push_back(Outstanding {
+                    op: op_index("get"),
+                    since,
+                });
+                return;
+            }
+        };
+        f.encode(&mut self.out);
+        self.outstanding.push_back(Outstanding {
+            op: op_index(op),
+            since,
+        });
+    }
+
+    fn flush(&mut self, tally: &mut Tally) {
+        if self.out.is_empty()
+            || !self.writable
+            || matches!(self.phase, Phase::Connecting | Phase::Dead)
+        {
+            return;
+        }
+        let mut written = 0;
+        while written < self.out.len() {
+            match self.stream.write(&self.out[written..]) {
+                Ok(0) => break,
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.die(tally, format!("{}: {e}", self.plan.addr));
+                    break;
+                }
+            }
+        }
+        self.out.drain(..written);
+    }
+}
+
+/// The length of the first whole RESP reply in `buf` and whether it is an
+/// error (`-ERR ...`), or `None` while it is incomplete: a bulk string
+/// `$len\r\n...\r\n`, a null `$-1\r\n`, or a one-line `+`, `-`, `:` reply.
+pub fn resp_reply(buf: &[u8]) -> Option<(usize, bool)> {
+    let end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let line = end + 2;
+    match buf.first()? {
+        b'$' => {
+            let len: i64 = std::str::from_utf8(&buf[1..end]).ok()?.parse().ok()?;
+            if len < 0 {
+                return Some((line, false));
+            }
+            let total = line + usize::try_from(len).ok()? + 2;
+            (buf.len() >= total).then_some((total, false))
+        }
+        b'-' => Some((line, true)),
+        _ => Some((line, false)),
+    }
+}
+
+/// The history request of turn `n`: day, month, year in turn.
+fn history(n: usize, symbol: &str, date: &str) -> (&'static str, Frame) {
+    let instr = match n % 3 {
+        0 => Instr::GetAssetValueDay,
+        1 => Instr::GetAssetValueMonth,
+        _ => Instr::GetAssetValueYear,
+    };
+    ("history", frame(instr, &[symbol, date]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resp_replies_are_cut_whole() {
+        assert_eq!(resp_reply(b"$5\r\nhello\r\n$-1"), Some((11, false)));
+        assert_eq!(resp_reply(b"$5\r\nhel"), None);
+        assert_eq!(resp_reply(b"$-1\r\n"), Some((5, false)));
+        assert_eq!(resp_reply(b"-ERR wrong\r\n"), Some((12, true)));
+        assert_eq!(resp_reply(b"+OK\r\n"), Some((5, false)));
+        assert_eq!(resp_reply(b"$x\r\n"), None);
+        assert_eq!(resp_reply(b""), None);
+    }
+
+    #[test]
+    fn history_cycles_day_month_year() {
+        let names: Vec<u8> = (0..4)
+            .map(|n| history(n, "AAPL", "2026-12-01").1.instruction)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Instr::GetAssetValueDay.code(),
+                Instr::GetAssetValueMonth.code(),
+                Instr::GetAssetValueYear.code(),
+                Instr::GetAssetValueDay.code()
+            ]
+        );
+    }
+}

@@ -1,0 +1,608 @@
+//! ptbench: a load generator for PaperTrader workers (and, with --redis,
+//! for redis-server, through the same loop, so that a comparison uses one
+//! client). See ptbench(1).
+
+mod engine;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use engine::{Live, OPS, Plan, Role, Shared, Tally};
+use papertrader_client::{Client, Error as ClientError, hashed_pass};
+use papertrader_common::ReasonCode;
+
+const EX_USAGE: u8 = 64;
+const EX_UNAVAILABLE: u8 = 69;
+const EX_SOFTWARE: u8 = 70;
+const EX_TEMPFAIL: u8 = 75;
+
+/// Load generator for PaperTrader workers.
+#[derive(Parser, Debug)]
+#[command(name = "ptbench", version, after_help = AFTER_HELP)]
+struct Cli {
+    /// A worker to load, HOST:PORT (repeat for several; connections are
+    /// spread over them in turn).
+    #[arg(short = 's', long = "server", value_name = "HOST:PORT")]
+    servers: Vec<String>,
+    /// Ask this master for its workers and spread the connections over them.
+    #[arg(long, value_name = "HOST:PORT")]
+    master: Option<String>,
+    /// Connections to open.
+    #[arg(short = 'c', long, default_value_t = 50)]
+    connections: usize,
+    /// Seconds to measure, after the warm-up.
+    #[arg(short = 'd', long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds of load before measuring starts.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// What each connection does.
+    #[arg(long, value_enum, default_value_t = Scenario::Quotes)]
+    scenario: Scenario,
+    /// Open loop: this many requests per second in all, on a fixed
+    /// schedule (latency counts from when each request was due). Without
+    /// it: closed loop, one request outstanding per connection.
+    #[arg(long, value_name = "PER_SECOND")]
+    rate: Option<f64>,
+    /// trade: the percent of connections that trade; the others read.
+    #[arg(long, default_value_t = 10.0)]
+    traders: f64,
+    /// trade: seconds a trader waits between the start of two trades.
+    #[arg(long, default_value_t = 1.0)]
+    trade_every: f64,
+    /// Users to register (if new) and log in; connection i uses user i mod N.
+    #[arg(long, default_value_t = 1)]
+    users: usize,
+    /// Names of the users: PREFIX0, PREFIX1...
+    #[arg(long, default_value = "ptbench")]
+    user_prefix: String,
+    /// The users' password.
+    #[arg(long, default_value = "ptbench-password")]
+    password: String,
+    /// Symbols asked and traded, comma-separated (default: the first 8 of
+    /// the server's asset list; with --redis, the keys AAPL,MSFT).
+    #[arg(long)]
+    symbols: Option<String>,
+    /// The day asked for history (default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<String>,
+    /// Client threads.
+    #[arg(short = 't', long, default_value_t = 2)]
+    threads: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress line, even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+    /// Send redis GET of the symbols to this redis-server instead, with the
+    /// same loop and timing.
+    #[arg(long, value_name = "HOST:PORT")]
+    redis: Option<String>,
+}
+
+const AFTER_HELP: &str = "\
+Scenarios: quotes (cached getAssetValueCurrent), history (day, month and year
+bars in turn), readers (quotes and history in turn), login (login and logout
+in turn: argon2 on the master), trade (--traders percent buy and sell one
+share every --trade-every seconds, the rest read), orders (placeOrder of a
+limit far under the market, then cancelOrder).
+
+Exit status: 0 done, 64 usage, 69 nothing could be reached, 70 every
+connection failed, 75 some operations failed.
+
+Example, against `make run`:
+  ptbench -s 127.0.0.1:2049 -c 50 -d 10";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Quotes,
+    History,
+    Readers,
+    Login,
+    Trade,
+    Orders,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Quotes => "quotes",
+            Scenario::History => "history",
+            Scenario::Readers => "readers",
+            Scenario::Login => "login",
+            Scenario::Trade => "trade",
+            Scenario::Orders => "orders",
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            let done = matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            );
+            let _ = err.print();
+            return ExitCode::from(if done { 0 } else { EX_USAGE });
+        }
+    };
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err((code, message)) => {
+            eprintln!("ptbench: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+type Failure = (u8, String);
+
+fn usage(message: String) -> Failure {
+    (EX_USAGE, message)
+}
+
+fn run(cli: &Cli) -> Result<u8, Failure> {
+    check(cli)?;
+    raise_fd_limit(cli.connections);
+    let given: Option<Vec<String>> = cli
+        .symbols
+        .as_ref()
+        .map(|list| list.split(',').map(str::to_ascii_uppercase).collect());
+    let (targets, sessions, users, symbols) = match &cli.redis {
+        Some(redis) => {
+            let keys = given.unwrap_or_else(|| vec!["AAPL".into(), "MSFT".into()]);
+            (vec![resolve(redis)?], Vec::new(), Vec::new(), keys)
+        }
+        None => {
+            let addrs = workers(cli)?;
+            let (sessions, users, listed) = log_in(cli, &addrs)?;
+            let targets = addrs.iter().map(|a| resolve(a)).collect::<Result<_, _>>()?;
+            (targets, sessions, users, given.unwrap_or(listed))
+        }
+    };
+    if symbols.is_empty() {
+        return Err((EX_UNAVAILABLE, "the server lists no asset".to_string()));
+    }
+    let plans = plan(cli, &targets, &sessions, &users);
+    let start = Instant::now();
+    let warmup = Duration::from_secs_f64(cli.warmup);
+    let measure = Duration::from_secs_f64(cli.duration);
+    let shared = Shared {
+        symbols,
+        date: cli.date.clone().unwrap_or_else(today),
+        rate_per_conn: cli.rate.map(|r| r / cli.connections as f64),
+        trade_every: Duration::from_secs_f64(cli.trade_every),
+        record_from: start + warmup,
+        until: start + warmup + measure,
+        max_outstanding: 1000,
+    };
+    let live = Arc::new(Live::default());
+    let threads = cli.threads.clamp(1, 64).min(cli.connections);
+    let mut shares: Vec<Vec<Plan>> = vec![Vec::new(); threads];
+    for (i, p) in plans.into_iter().enumerate() {
+        shares[i % threads].push(p);
+    }
+    let handles: Vec<_> = shares
+        .into_iter()
+        .map(|plans| {
+            let (shared, live) = (shared.clone(), live.clone());
+            std::thread::spawn(move || engine::run(plans, &shared, &live))
+        })
+        .collect();
+    let progress = !cli.no_progress && !cli.json && is_terminal_stderr();
+    while handles.iter().any(|h| !h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        if progress {
+            show_progress(&live, start, warmup, measure);
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    let mut tally = Tally::empty();
+    for h in handles {
+        match h.join() {
+            Ok(Ok(t)) => tally.merge(t),
+            Ok(Err(err)) => return Err((EX_SOFTWARE, format!("load thread: {err}"))),
+            Err(_) => return Err((EX_SOFTWARE, "a load thread panicked".to_string())),
+        }
+    }
+    let summary = Summary {
+        cli,
+        targets: &targets,
+        seconds: measure.as_secs_f64(),
+        tally: &tally,
+        running: live.running.load(Ordering::Relaxed),
+    };
+    if cli.json {
+        println!("{}", summary.json());
+    } else {
+        print!("{}", summary.text());
+    }
+    let answered: u64 = tally.hist.iter().map(|h| h.len()).sum();
+    let failed: u64 = tally.failed.iter().sum();
+    Ok(if answered == 0 && failed == 0 {
+        EX_SOFTWARE
+    } else if failed > 0 || !tally.broken.is_empty() {
+        EX_TEMPFAIL
+    } else {
+        0
+    })
+}
+
+fn check(cli: &Cli) -> Result<(), Failure> {
+    if cli.connections == 0 || cli.connections > 1_000_000 {
+        return Err(usage("--connections must be 1 to 1000000".into()));
+    }
+    let finite = |v: f64| v.is_finite() && v >= 0.0;
+    if !finite(cli.duration) || cli.duration == 0.0 || cli.duration > 86_400.0 {
+        return Err(usage(
+            "--duration must be more than 0 and at most 86400 seconds".into(),
+        ));
+    }
+    if !finite(cli.warmup) || cli.warmup > 3600.0 {
+        return Err(usage("--warmup must be 0 to 3600 seconds".into()));
+    }
+    if let Some(rate) = cli.rate
+        && (!rate.is_finite() || rate <= 0.0 || rate > 100_000_000.0)
+    {
+        return Err(usage(
+            "--rate must be more than 0 and at most 100000000".into(),
+        ));
+    }
+    if !finite(cli.traders) || cli.traders > 100.0 {
+        return Err(usage("--traders must be a percent from 0 to 100".into()));
+    }
+    if !finite(cli.trade_every) || cli.trade_every > 3600.0 {
+        return Err(usage("--trade-every must be 0 to 3600 seconds".into()));
+    }
+    if cli.users == 0 || cli.users > 100_000 {
+        return Err(usage("--users must be 1 to 100000".into()));
+    }
+    if let Some(list) = &cli.symbols
+        && list
+            .split(',')
+            .any(|s| papertrader_common::value::Symbol::parse(s).is_err())
+    {
+        return Err(usage(format!(
+            "--symbols {list:?}: each must be a symbol (1-16 of A-Z 0-9 . - ^ =)"
+        )));
+    }
+    if let Some(date) = &cli.date
+        && papertrader_common::value::Date::parse(date).is_err()
+    {
+        return Err(usage(format!("--date {date:?}: expected YYYY-MM-DD")));
+    }
+    let prefix_len = cli.user_prefix.len() + cli.users.to_string().len();
+    if papertrader_common::value::Username::parse(&format!("{}{}", cli.user_prefix, cli.users))
+        .is_err()
+        || prefix_len > 24
+    {
+        return Err(usage(format!(
+            "--user-prefix {:?}: names must be 1-24 of A-Z a-z 0-9 _ . -",
+            cli.user_prefix
+        )));
+    }
+    if cli.redis.is_some() && (cli.master.is_some() || !cli.servers.is_empty()) {
+        return Err(usage("--redis takes no -s or --master".into()));
+    }
+    Ok(())
+}
+
+/// The workers to load: -s, else the master's list, else 127.0.0.1:2049.
+fn workers(cli: &Cli) -> Result<Vec<String>, Failure> {
+    let list = if !cli.servers.is_empty() {
+        cli.servers.clone()
+    } else if let Some(master) = &cli.master {
+        papertrader_client::worker_list(master, Duration::from_secs(10))
+            .map_err(|e| (EX_UNAVAILABLE, format!("master {master}: {e}")))?
+    } else {
+        vec!["127.0.0.1:2049".to_string()]
+    };
+    if list.is_empty() {
+        return Err((EX_UNAVAILABLE, "the master lists no worker".to_string()));
+    }
+    list.into_iter()
+        .map(|a| match a.strip_prefix("tls://") {
+            Some(_) => Err(usage(format!(
+                "{a}: ptbench speaks plain TCP only; give the worker's plain address"
+            ))),
+            None => Ok(a),
+        })
+        .collect()
+}
+
+fn resolve(addr: &str) -> Result<SocketAddr, Failure> {
+    addr.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| usage(format!("{addr}: not a HOST:PORT that resolves")))
+}
+
+/// What the set-up made: sessions, (name, hashedPass) of each user, and
+/// the first symbols of the asset list.
+type SetUp = (Vec<String>, Vec<(String, String)>, Vec<String>);
+
+/// Registers the users that do not exist yet and logs each in once
+/// (remembered sessions), through the first worker, and reads the asset
+/// list.
+fn log_in(cli: &Cli, addrs: &[String]) -> Result<SetUp, Failure> {
+    let needs_session = cli.scenario != Scenario::Login;
+    let mut client = Client::connect(&addrs[0], Duration::from_secs(10))
+        .map_err(|e| (EX_UNAVAILABLE, format!("{}: {e}", addrs[0])))?;
+    let mut sessions = Vec::new();
+    let mut users = Vec::new();
+    for i in 0..cli.users {
+        let name = format!("{}{i}", cli.user_prefix);
+        match client.register(&name, &format!("{name}@ptbench.invalid"), &cli.password) {
+            Ok(()) => {}
+            Err(ClientError::Refused(r)) if r.code == ReasonCode::UsernameTaken => {}
+            Err(e) => return Err((EX_TEMPFAIL, format!("register {name}: {e}"))),
+        }
+        if needs_session {
+            let session = client
+                .login(&name, &cli.password, false)
+                .map_err(|e| (EX_TEMPFAIL, format!("login {name}: {e}")))?;
+            sessions.push(session.as_str().to_string());
+        }
+        users.push((name.clone(), hashed_pass(&name, &cli.password)));
+    }
+    // The asset list needs a session: the first user's (one more login
+    // for the login scenario, which keeps none).
+    let first = format!("{}0", cli.user_prefix);
+    let session = client
+        .login(&first, &cli.password, true)
+        .map_err(|e| (EX_TEMPFAIL, format!("login {first}: {e}")))?;
+    let listed = client
+        .assets(&session)
+        .map_err(|e| (EX_TEMPFAIL, format!("asset list: {e}")))?
+        .into_iter()
+        .take(8)
+        .map(|a| a.symbol.to_string())
+        .collect();
+    let _ = client.logout(&session);
+    Ok((sessions, users, listed))
+}
+
+fn plan(
+    cli: &Cli,
+    targets: &[SocketAddr],
+    sessions: &[String],
+    users: &[(String, String)],
+) -> Vec<Plan> {
+    let traders = (cli.connections as f64 * cli.traders / 100.0).round() as usize;
+    (0..cli.connections)
+        .map(|i| {
+            let role = match (&cli.redis, cli.scenario) {
+                (Some(_), _) => Role::Redis,
+                (None, Scenario::Quotes) => Role::Quotes,
+                (None, Scenario::History) => Role::History,
+                (None, Scenario::Readers) => Role::Reader,
+                (None, Scenario::Login) => Role::Login,
+                (None, Scenario::Orders) => Role::Orders,
+                // Traders spread evenly among the readers.
+                (None, Scenario::Trade)
+                    if traders > 0
+                        && i * traders / cli.connections != (i + 1) * traders / cli.connections =>
+                {
+                    Role::Trader
+                }
+                (None, Scenario::Trade) => Role::Reader,
+            };
+            let user = users
+                .get(i % users.len().max(1))
+                .cloned()
+                .unwrap_or_default();
+            Plan {
+                addr: targets[i % targets.len()],
+                role,
+                session: sessions
+                    .get(i % sessions.len().max(1))
+                    .cloned()
+                    .unwrap_or_default(),
+                user,
+            }
+        })
+        .collect()
+}
+
+fn today() -> String {
+    papertrader_common::value::Date::of_timestamp(papertrader_common::value::Timestamp::now())
+        .to_string()
+}
+
+fn is_terminal_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+fn show_progress(live: &Live, start: Instant, warmup: Duration, measure: Duration) {
+    let elapsed = start.elapsed();
+    let total = (warmup + measure).as_secs_f64();
+    let done = live.done.load(Ordering::Relaxed);
+    let measuring = elapsed.saturating_sub(warmup).as_secs_f64();
+    let rate = if measuring > 0.0 {
+        done as f64 / measuring
+    } else {
+        0.0
+    };
+    let width = 30;
+    let filled = ((elapsed.as_secs_f64() / total) * width as f64).min(width as f64) as usize;
+    let phase = if elapsed < warmup {
+        "warm-up"
+    } else {
+        "measuring"
+    };
+    eprint!(
+        "\r[{}{}] {:5.1}/{:.0} s {phase:9} {} conns {:10.0} ops/s {} failed   ",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        elapsed.as_secs_f64().min(total),
+        total,
+        live.running.load(Ordering::Relaxed),
+        rate,
+        live.failed.load(Ordering::Relaxed),
+    );
+}
+
+/// Raises the soft open-file limit towards the hard one when the run needs
+/// more descriptors than the soft limit allows.
+fn raise_fd_limit(connections: usize) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write `limit`.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let want = (connections as libc::rlim_t)
+            .saturating_add(64)
+            .min(limit.rlim_max);
+        if want > limit.rlim_cur {
+            limit.rlim_cur = want;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// What a run measured, for printing.
+struct Summary<'a> {
+    cli: &'a Cli,
+    targets: &'a [SocketAddr],
+    seconds: f64,
+    tally: &'a Tally,
+    running: u64,
+}
+
+impl Summary<'_> {
+    fn rows(&self) -> impl Iterator<Item = (usize, &'static str)> + '_ {
+        OPS.iter()
+            .enumerate()
+            .filter(|(i, _)| !self.tally.hist[*i].is_empty() || self.tally.failed[*i] > 0)
+            .map(|(i, name)| (i, *name))
+    }
+
+    fn mode(&self) -> String {
+        match self.cli.rate {
+            Some(rate) => format!("open loop at {rate} requests/s"),
+            None => "closed loop".to_string(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let target = if self.cli.redis.is_some() {
+            "redis-server"
+        } else {
+            "worker(s)"
+        };
+        let mut out = format!(
+            "ptbench: {}, {} connections ({} running) to {} {target}, {}, {:.0} s after {:.0} s warm-up\n",
+            if self.cli.redis.is_some() {
+                "redis GET"
+            } else {
+                self.cli.scenario.name()
+            },
+            self.cli.connections,
+            self.running,
+            self.targets.len(),
+            self.mode(),
+            self.seconds,
+            self.cli.warmup,
+        );
+        out.push_str(&format!(
+            "{:8} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n",
+            "op", "count", "ops/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "failed"
+        ));
+        for (i, name) in self.rows() {
+            let h = &self.tally.hist[i];
+            let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+            out.push_str(&format!(
+                "{name:8} {:>10} {:>11.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>8}\n",
+                h.len(),
+                h.len() as f64 / self.seconds,
+                ms(0.5),
+                ms(0.9),
+                ms(0.99),
+                ms(0.999),
+                h.max() as f64 / 1000.0,
+                self.tally.failed[i],
+            ));
+        }
+        if !self.tally.reasons.is_empty() {
+            let reasons: Vec<String> = self
+                .tally
+                .reasons
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            out.push_str(&format!("failures: {}\n", reasons.join(", ")));
+        }
+        if self.tally.skipped > 0 {
+            out.push_str(&format!(
+                "{} scheduled requests skipped: connections had 1000 outstanding\n",
+                self.tally.skipped
+            ));
+        }
+        if let Some(first) = self.tally.broken.first() {
+            out.push_str(&format!(
+                "{} connections broke, the first: {first}\n",
+                self.tally.broken.len()
+            ));
+        }
+        out
+    }
+
+    fn json(&self) -> String {
+        let ops: serde_json::Map<String, serde_json::Value> = self
+            .rows()
+            .map(|(i, name)| {
+                let h = &self.tally.hist[i];
+                let us = |q: f64| h.value_at_quantile(q);
+                (
+                    name.to_string(),
+                    serde_json::json!({
+                        "count": h.len(),
+                        "per_second": h.len() as f64 / self.seconds,
+                        "p50_us": us(0.5),
+                        "p90_us": us(0.9),
+                        "p99_us": us(0.99),
+                        "p999_us": us(0.999),
+                        "max_us": h.max(),
+                        "failed": self.tally.failed[i],
+                    }),
+                )
+            })
+            .collect();
+        let reasons: serde_json::Map<String, serde_json::Value> = self
+            .tally
+            .reasons
+            .iter()
+            .map(|(c, n)| (c.clone(), serde_json::json!(n)))
+            .collect();
+        serde_json::json!({
+            "scenario": if self.cli.redis.is_some() { "redis" } else { self.cli.scenario.name() },
+            "connections": self.cli.connections,
+            "running": self.running,
+            "targets": self.targets.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            "loop": if self.cli.rate.is_some() { "open" } else { "closed" },
+            "rate": self.cli.rate,
+            "seconds": self.seconds,
+            "warmup_seconds": self.cli.warmup,
+            "ops": ops,
+            "failures": reasons,
+            "broken_connections": self.tally.broken.len(),
+            "skipped": self.tally.skipped,
+        })
+        .to_string()
+    }
+}
