@@ -7,7 +7,9 @@
 # (SIGINT) stops both.
 #
 # Environment: RUN_DIR, BIN (where the binaries are, default target/release),
-# PT_MASTER_LISTEN and PT_WORKER_LISTEN (only to move the ports, for tests).
+# PT_MASTER_LISTEN and PT_WORKER_LISTEN (only to move the ports, for tests),
+# PT_MASTER_EXTRA and PT_WORKER_EXTRA (config lines added to those test
+# configurations, for benchmarks).
 set -euo pipefail
 
 RUN_DIR=${RUN_DIR:-var}
@@ -113,13 +115,16 @@ make_tls() {
 # Tests move the ports; a user gets the defaults.
 master_conf=$RUN_DIR/ptmasterd.conf
 worker_conf=$RUN_DIR/ptworkerd.conf
-if [ -n "${PT_MASTER_LISTEN:-}" ] || [ -n "${PT_WORKER_LISTEN:-}" ]; then
+if [ -n "${PT_MASTER_LISTEN:-}" ] || [ -n "${PT_WORKER_LISTEN:-}" ] ||
+	[ -n "${PT_MASTER_EXTRA:-}" ] || [ -n "${PT_WORKER_EXTRA:-}" ]; then
 	master_listen=${PT_MASTER_LISTEN:-127.0.0.1:2048}
 	grep -v '^listen\|^master =' "$RUN_DIR/ptmasterd.conf" >"$RUN_DIR/ptmasterd.test.conf"
 	echo "listen = $master_listen" >>"$RUN_DIR/ptmasterd.test.conf"
 	grep -v '^listen\|^master =' "$RUN_DIR/ptworkerd.conf" >"$RUN_DIR/ptworkerd.test.conf"
 	printf 'listen = %s\nmaster = %s\n' "${PT_WORKER_LISTEN:-127.0.0.1:2049}" "$master_listen" \
 		>>"$RUN_DIR/ptworkerd.test.conf"
+	printf '%s\n' "${PT_MASTER_EXTRA:-}" >>"$RUN_DIR/ptmasterd.test.conf"
+	printf '%s\n' "${PT_WORKER_EXTRA:-}" >>"$RUN_DIR/ptworkerd.test.conf"
 	master_conf=$RUN_DIR/ptmasterd.test.conf
 	worker_conf=$RUN_DIR/ptworkerd.test.conf
 fi

@@ -46,6 +46,13 @@ pub trait Transport {
     }
     /// Ends the writing side once everything is out (best effort).
     fn shutdown(&mut self) {}
+    /// Whether a `read` that fills less than its buffer has emptied the
+    /// socket, so the next bytes (or the end) bring a new edge-triggered
+    /// readiness event: true for a plain socket, whose kernel buffer it
+    /// read; false where the transport may keep bytes of its own (TLS).
+    fn short_read_drains(&self) -> bool {
+        false
+    }
 }
 
 impl Transport for mio::net::TcpStream {
@@ -59,6 +66,10 @@ impl Transport for mio::net::TcpStream {
 
     fn shutdown(&mut self) {
         let _ = mio::net::TcpStream::shutdown(self, std::net::Shutdown::Write);
+    }
+
+    fn short_read_drains(&self) -> bool {
+        true
     }
 }
 
@@ -132,6 +143,9 @@ pub struct Framed<T> {
     close_when_flushed: bool,
     connecting: bool,
     registered: Option<(Token, Interest)>,
+    /// The peer closed its side (a read-closed event was seen): reads go
+    /// on to the end rather than stop at a short one.
+    peer_closed: bool,
 }
 
 impl<T: Transport> Framed<T> {
@@ -149,6 +163,7 @@ impl<T: Transport> Framed<T> {
             close_when_flushed: false,
             connecting: false,
             registered: None,
+            peer_closed: false,
         }
     }
 
@@ -196,6 +211,10 @@ impl<T: Transport> Framed<T> {
     pub fn read(&mut self, now: Instant, buf: &mut [u8], max_frames: usize) -> Input {
         let mut input = Input::default();
         let mut got = false;
+        // A short read of a plain socket emptied it: one read (and no
+        // second one that only says WouldBlock) per burst of requests,
+        // unless the end of the stream may sit behind the bytes read.
+        let mut drained = false;
         'read: loop {
             while input.frames.len() < max_frames {
                 match self.decoder.next_frame() {
@@ -212,6 +231,9 @@ impl<T: Transport> Framed<T> {
                 input.more = true;
                 break;
             }
+            if drained {
+                break;
+            }
             match self.io.read(buf) {
                 Ok(0) => {
                     input.end = Some(End::Closed);
@@ -220,6 +242,7 @@ impl<T: Transport> Framed<T> {
                 Ok(n) => {
                     got = true;
                     self.decoder.push(&buf[..n]);
+                    drained = n < buf.len() && !self.peer_closed && self.io.short_read_drains();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -433,6 +456,24 @@ pub fn on_ready<C: Conns>(conns: &mut C, token: Token, readable: bool, writable:
             input.more
         }
     }
+}
+
+/// [`on_ready`] for a mio event: a read-closed event (the peer's FIN, which
+/// may come in the same edge as its last bytes) makes the connection read
+/// on to the end of the stream.
+pub fn on_event<C: Conns>(conns: &mut C, event: &mio::event::Event) -> bool {
+    let token = event.token();
+    if event.is_read_closed()
+        && let Some((framed, _)) = conns.framed(token)
+    {
+        framed.peer_closed = true;
+    }
+    on_ready(
+        conns,
+        token,
+        event.is_readable() || event.is_read_closed(),
+        event.is_writable(),
+    )
 }
 
 /// Connections that may have input left unread: their `room` ran out, or

@@ -198,6 +198,10 @@ impl Transport for Stream {
         }
     }
 
+    fn short_read_drains(&self) -> bool {
+        matches!(self.kind, Kind::Plain)
+    }
+
     fn shutdown(&mut self) {
         if let Kind::Tls(conn) = &mut self.kind {
             conn.send_close_notify();

@@ -215,7 +215,7 @@ impl Server {
                 LISTENER => self.accept_all(),
                 WAKER => self.drain_events(),
                 token => {
-                    let more = framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
+                    let more = framed::on_event(self, ev);
                     self.unread.note(token, more);
                 }
             }

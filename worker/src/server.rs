@@ -186,7 +186,7 @@ impl Server {
                 WAKER => self.drain_events(),
                 MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
                 token => {
-                    let more = framed::on_ready(self, token, ev.is_readable(), ev.is_writable());
+                    let more = framed::on_event(self, ev);
                     self.unread.note(token, more);
                 }
             }

@@ -214,3 +214,63 @@ fn reading_stops_at_max_frames_and_leaves_the_rest_unread() {
         "no room: nothing read"
     );
 }
+
+/// A plain socket: a read takes everything waiting, up to the buffer.
+#[derive(Default)]
+struct Socket {
+    inbound: VecDeque<u8>,
+    eof: bool,
+    reads: usize,
+}
+
+impl Transport for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reads += 1;
+        if self.inbound.is_empty() {
+            return if self.eof {
+                Ok(0)
+            } else {
+                Err(io::ErrorKind::WouldBlock.into())
+            };
+        }
+        let n = buf.len().min(self.inbound.len());
+        for (slot, byte) in buf.iter_mut().zip(self.inbound.drain(..n)) {
+            *slot = byte;
+        }
+        Ok(n)
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn short_read_drains(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_short_read_of_a_plain_socket_is_the_last_until_the_next_event() {
+    let mut conn = Framed::new(Socket::default(), peer(), Instant::now(), 1 << 20);
+    conn.io.inbound.extend(ping("1").to_bytes());
+    conn.io.inbound.extend(ping("2").to_bytes());
+    let input = conn.read(Instant::now(), &mut [0u8; 4096], usize::MAX);
+    assert_eq!(
+        (input.frames.len(), conn.io.reads),
+        (2, 1),
+        "no read that only says WouldBlock"
+    );
+    // A full buffer may have left bytes behind: read on.
+    conn.io.reads = 0;
+    conn.io.inbound.extend(ping("3").to_bytes());
+    let input = conn.read(Instant::now(), &mut [0u8; 8], usize::MAX);
+    assert_eq!(input.frames.len(), 1);
+    assert!(conn.io.reads >= 3, "{}", conn.io.reads);
+    // Once the peer closed, a short read is not the last: the end is seen.
+    conn.peer_closed = true;
+    conn.io.inbound.extend(ping("4").to_bytes());
+    conn.io.eof = true;
+    let input = conn.read(Instant::now(), &mut [0u8; 4096], usize::MAX);
+    assert_eq!(input.frames.len(), 1);
+    assert!(matches!(input.end, Some(End::Closed)));
+}
