@@ -90,10 +90,21 @@ bench:
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest
 # client (about two minutes; loopback only). Not part of make test.
-.PHONY: hostile-load
+.PHONY: hostile-load scale quote-compare
 hostile-load:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-tests --bench hostile_load
+
+# One master and 8 workers in network namespaces, 50 000 clients from
+# further namespaces (root; minutes, not part of make test).
+scale:
+	$(CARGO) build --release --workspace --bins
+	tests/bench/scale.sh
+
+# ptbench against ptworkerd and redis-server in one run.
+quote-compare:
+	$(CARGO) build --release --workspace --bins
+	tests/bench/quote_compare.sh
 
 # Fuzz targets with libFuzzer on the stable toolchain (cargo fuzz needs
 # nightly): sanitizer coverage flags on the target only. Each fuzz crate is

@@ -288,10 +288,13 @@ fn next_wakeup(conns: &[Option<Conn>], shared: &Shared, now: Instant) -> Duratio
         if !matches!(conn.phase, Phase::Running) {
             continue;
         }
-        let at = if shared.rate_per_conn.is_some() {
-            conn.due
-        } else if conn.plan.role == Role::Trader && conn.outstanding.is_empty() {
+        let at = if conn.plan.role == Role::Trader {
+            if !conn.outstanding.is_empty() {
+                continue;
+            }
             conn.not_before
+        } else if shared.rate_per_conn.is_some() {
+            conn.due
         } else {
             continue;
         };
@@ -460,7 +463,11 @@ impl Conn {
     /// outstanding (a trader also waits for its turn); in open loop every
     /// request whose time has come.
     fn send_due(&mut self, shared: &Shared, now: Instant, tally: &mut Tally) {
-        match shared.rate_per_conn {
+        // Traders keep their own pace (--trade-every) in either loop.
+        let rate = shared
+            .rate_per_conn
+            .filter(|_| self.plan.role != Role::Trader);
+        match rate {
             None => {
                 if !self.outstanding.is_empty() {
                     return;
