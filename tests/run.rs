@@ -114,6 +114,27 @@ fn make_run_starts_the_system_and_ctrl_c_stops_it() {
     );
     assert_eq!(mode & 0o077, 0, "the TLS key is private");
 
+    // The README's ptbench line, shortened: a summary with no failure.
+    let out = Command::new(util::bin("ptbench"))
+        .args([
+            "-s",
+            &format!("127.0.0.1:{worker_port}"),
+            "-c",
+            "5",
+            "-d",
+            "1",
+            "--warmup",
+            "0.5",
+        ])
+        .output()
+        .expect("ptbench");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && summary.starts_with("ptbench: quotes, 5 connections (5 running)"),
+        "ptbench against make run: {summary}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let start = Instant::now();
     // SAFETY: SIGINT to the process group the test created, as Ctrl-C would.
     unsafe { libc::kill(-pgid, libc::SIGINT) };
