@@ -62,6 +62,22 @@ pub const KEYS: &[&str] = &[
     "http_max_bytes",
     "tick_retention_days",
     "data_threads",
+    // Real price providers (issue 14).
+    "provider_timeout",
+    "provider_max_bytes",
+    "yahoo_url",
+    "yahoo_rate_limit",
+    "finnhub_url",
+    "finnhub_key",
+    "finnhub_rate_limit",
+    "alphavantage_url",
+    "alphavantage_key",
+    "alphavantage_rate_limit",
+    "coinbase_url",
+    "coinbase_rate_limit",
+    "binance_url",
+    "binance_rate_limit",
+    "market_clock",
 ];
 
 /// Where prices come from.
@@ -85,6 +101,112 @@ pub enum PriceSourceKind {
         /// Largest response body.
         max_bytes: usize,
     },
+    /// A real provider (`yahoo`, `finnhub`, `coinbase`, `binance`) for
+    /// the assets that name none.
+    Provider(String),
+}
+
+/// The real price providers' settings (ptmasterd.conf(5) "Real prices").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Providers {
+    /// Limit on each request.
+    pub timeout: Duration,
+    /// Largest answer accepted.
+    pub max_bytes: usize,
+    /// Base URL and request limit per provider, by name.
+    pub sites: Vec<Site>,
+    /// Finnhub's key; Finnhub is usable only with one.
+    pub finnhub_key: Option<String>,
+    /// Alpha Vantage's key; with one, back-fills of Finnhub assets use it.
+    pub alphavantage_key: Option<String>,
+    /// Where the market-hours clock starts (tests, demonstrations).
+    pub market_clock: Option<papertrader_common::value::Timestamp>,
+}
+
+/// One provider's base URL and limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// `yahoo`, `finnhub`, `alphavantage`, `coinbase` or `binance`.
+    pub name: &'static str,
+    /// Base URL without a trailing slash.
+    pub url: String,
+    /// `N/DURATION`, checked; None: the provider's documented default.
+    pub rate_limit: Option<crate::market::provider::Limit>,
+}
+
+impl Providers {
+    /// The settings of provider `name`.
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+}
+
+/// The real providers' keys.
+fn providers(conf: &Conf, c: &mut Collector) -> Providers {
+    use crate::market::{alphavantage, binance, coinbase, finnhub, yahoo};
+    let defaults = [
+        ("yahoo", yahoo::DEFAULT_URL),
+        ("finnhub", finnhub::DEFAULT_URL),
+        ("alphavantage", alphavantage::DEFAULT_URL),
+        ("coinbase", coinbase::DEFAULT_URL),
+        ("binance", binance::DEFAULT_URL),
+    ];
+    let error = |key: &str, message: String| ConfError {
+        file: conf.file().to_string(),
+        line: conf.line(key).unwrap_or(0),
+        message,
+    };
+    let mut sites = Vec::new();
+    for (name, default) in defaults {
+        let url_key = format!("{name}_url");
+        let url = c.take(conf.string(&url_key, default));
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            c.push(error(
+                &url_key,
+                format!("{url_key} = {url:?}: expected an http:// or https:// URL"),
+            ));
+        }
+        let limit_key = format!("{name}_rate_limit");
+        let rate_limit = match conf.raw(&limit_key) {
+            None => None,
+            Some(text) => match crate::market::provider::Limit::parse(text) {
+                Ok(limit) => Some(limit),
+                Err(e) => {
+                    c.push(error(&limit_key, format!("{limit_key} = {e}")));
+                    None
+                }
+            },
+        };
+        sites.push(Site {
+            name,
+            url: url.trim_end_matches('/').to_string(),
+            rate_limit,
+        });
+    }
+    let key = |c: &mut Collector, k: &str| {
+        let v = c.take(conf.string(k, ""));
+        (!v.is_empty()).then_some(v)
+    };
+    let market_clock = match conf.raw("market_clock") {
+        None => None,
+        Some(text) => match text.parse::<jiff::Timestamp>() {
+            Ok(t) => Some(papertrader_common::value::Timestamp(t.as_second())),
+            Err(_) => {
+                let text =
+                    format!("market_clock = {text:?}: expected a time like 2026-03-07T15:00:00Z");
+                c.push(error("market_clock", text));
+                None
+            }
+        },
+    };
+    Providers {
+        timeout: c.take(conf.duration("provider_timeout", secs(10))),
+        max_bytes: c.take(conf.u64("provider_max_bytes", 4 << 20, 1024..=1 << 30)) as usize,
+        sites,
+        finnhub_key: key(c, "finnhub_key"),
+        alphavantage_key: key(c, "alphavantage_key"),
+        market_clock,
+    }
 }
 
 /// Default config file, used when it exists and `-c` is not given.
@@ -171,6 +293,8 @@ pub struct Config {
     pub tick_retention: Duration,
     /// Threads answering history requests.
     pub data_threads: usize,
+    /// Real price providers.
+    pub providers: Providers,
 }
 
 impl Config {
@@ -252,6 +376,7 @@ impl Config {
             history_days: c.take(conf.u64("history_days", 730, 0..=20_000)) as u32,
             tick_retention: secs(86_400 * c.take(conf.u64("tick_retention_days", 7, 1..=3650))),
             data_threads: c.take(conf.u64("data_threads", 2, 1..=64)) as usize,
+            providers: providers(conf, &mut c),
             state_dir,
         };
         if config.ping_interval >= config.link_timeout {
@@ -270,6 +395,16 @@ impl Config {
                 file: conf.file().to_string(),
                 line: conf.line("tls_cert").or(conf.line("tls_key")).unwrap_or(0),
                 message: "tls_cert and tls_key go together: set both or neither".to_string(),
+            });
+        }
+        if let PriceSourceKind::Provider(name) = &config.price_source
+            && name == "finnhub"
+            && config.providers.finnhub_key.is_none()
+        {
+            c.push(ConfError {
+                file: conf.file().to_string(),
+                line: conf.line("price_source").unwrap_or(0),
+                message: "price_source = finnhub needs finnhub_key".to_string(),
             });
         }
         if config.update_interval < secs(1) {
@@ -342,9 +477,14 @@ fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
                 max_bytes: conf.u64("http_max_bytes", 1 << 20, 1024..=1 << 30)? as usize,
             })
         }
+        name @ ("yahoo" | "finnhub" | "coinbase" | "binance") => {
+            Ok(PriceSourceKind::Provider(name.to_string()))
+        }
         other => Err(error(
             "price_source",
-            format!("price_source = {other:?}: expected sim, csv or http"),
+            format!(
+                "price_source = {other:?}: expected sim, csv, http, yahoo, finnhub, coinbase or binance"
+            ),
         )),
     }
 }
@@ -440,9 +580,33 @@ mod tests {
         assert!(err.to_string().contains("test.conf:2:"), "{err}");
         let err = parse("price_source = magic\n").expect_err("unknown");
         assert!(
-            err.to_string().contains("expected sim, csv or http"),
+            err.to_string().contains("expected sim, csv, http, yahoo"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn real_providers() {
+        let c = parse(
+            "price_source = yahoo\ncoinbase_url = http://127.0.0.1:9/\n\
+             coinbase_rate_limit = 5/1s\nmarket_clock = 2026-03-07T15:00:00Z\n",
+        )
+        .expect("ok");
+        assert_eq!(c.price_source, PriceSourceKind::Provider("yahoo".into()));
+        let site = c.providers.site("coinbase").expect("coinbase");
+        assert_eq!(site.url, "http://127.0.0.1:9");
+        assert_eq!(site.rate_limit.map(|l| l.requests), Some(5));
+        assert_eq!(
+            c.providers.site("yahoo").map(|s| s.url.as_str()),
+            Some("https://query1.finance.yahoo.com")
+        );
+        assert_eq!(c.providers.market_clock.map(|t| t.0), Some(1_772_895_600));
+        let err = parse("price_source = finnhub\nbinance_url = ftp://x\nyahoo_rate_limit = 1\n")
+            .expect_err("bad");
+        let text = err.to_string();
+        assert!(text.contains("needs finnhub_key"), "{text}");
+        assert!(text.contains("test.conf:2: binance_url"), "{text}");
+        assert!(text.contains("test.conf:3: yahoo_rate_limit"), "{text}");
     }
 
     #[test]

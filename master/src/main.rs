@@ -260,6 +260,12 @@ fn spawn_helpers(
         interval: config.update_interval,
         history_days: config.history_days,
         tick_retention: config.tick_retention,
+        assets_file: config.assets_file.clone(),
+        default_provider: match &config.price_source {
+            PriceSourceKind::Provider(name) => Some(name.clone()),
+            _ => None,
+        },
+        providers: config.providers.clone(),
     };
     let feed = market::feed::spawn(
         open_db(config)?,
@@ -358,6 +364,8 @@ fn price_source(config: &Config) -> Result<Box<dyn PriceSource>, (u8, String)> {
             timeout: *timeout,
             max_bytes: *max_bytes,
         })),
+        // Every asset then names a real provider or takes this one.
+        PriceSourceKind::Provider(_) => Box::new(papertrader_master::market::source::NoSource),
     })
 }
 

@@ -24,6 +24,7 @@ pub enum ReasonCode {
     BadPrice,
     UnknownOrder,
     TooManyOrders,
+    MarketClosed,
     RateLimited,
     Unavailable,
     UnknownOutcome,
@@ -49,6 +50,7 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::BadPrice, "bad-price"),
     (ReasonCode::UnknownOrder, "unknown-order"),
     (ReasonCode::TooManyOrders, "too-many-orders"),
+    (ReasonCode::MarketClosed, "market-closed"),
     (ReasonCode::RateLimited, "rate-limited"),
     (ReasonCode::Unavailable, "unavailable"),
     (ReasonCode::UnknownOutcome, "unknown-outcome"),
@@ -134,7 +136,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 22);
+        assert_eq!(ReasonCode::all().count(), 23);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }

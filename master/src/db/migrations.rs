@@ -157,4 +157,20 @@ pub(super) const MIGRATIONS: &[&str] = &[
         equity INTEGER NOT NULL,
         PRIMARY KEY (account_id, day)
     ) WITHOUT ROWID;",
+    // 5 (issue 14, real prices): corporate actions a provider reported,
+    // each recorded once so that it applies once. kind 'split' (ratio_to
+    // new shares for ratio_from old) or 'dividend' (amount per share);
+    // effective is the ex-date time; applied 0 for one seen too late to
+    // apply (older than the look-back) or that nobody held.
+    "CREATE TABLE corporate_actions (
+        symbol TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('split', 'dividend')),
+        effective INTEGER NOT NULL,
+        ratio_to INTEGER NOT NULL DEFAULT 0,
+        ratio_from INTEGER NOT NULL DEFAULT 0,
+        amount INTEGER NOT NULL DEFAULT 0,
+        applied INTEGER NOT NULL,
+        seen INTEGER NOT NULL,
+        PRIMARY KEY (symbol, kind, effective)
+    ) WITHOUT ROWID;",
 ];

@@ -1,7 +1,10 @@
 //! The list of assets to retrieve (seed 2.3.1): `assets_file` lines
-//! `SYMBOL NAME`, or the built-in list when no file is configured. Read on
-//! the main thread at start and on reload.
+//! `SYMBOL [@PROVIDER[:ITS_SYMBOL]] [market=nyse|always] NAME`, or the
+//! built-in list when no file is configured. Read on the main thread at
+//! start and on reload; the "asset" thread reads the routes (provider,
+//! the provider's symbol, market) again when the list changes.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -10,6 +13,24 @@ use papertrader_common::payload;
 use papertrader_common::value::Symbol;
 
 use super::Asset;
+use super::calendar::Market;
+
+/// Providers an asset may name (`@NAME`); the others are only defaults.
+pub const PROVIDERS: &[&str] = &["yahoo", "finnhub", "coinbase", "binance"];
+
+/// Where one asset's prices come from, as its line says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spec {
+    /// `@NAME`; None: the configured `price_source`.
+    pub provider: Option<String>,
+    /// The provider's own symbol (`@coinbase:BTC-USD`); None: the symbol.
+    pub remote: Option<String>,
+    /// `market=`; None: the provider's (nyse for yahoo and finnhub).
+    pub market: Option<Market>,
+}
+
+/// Each listed asset's [`Spec`], by symbol.
+pub type Specs = HashMap<Symbol, Spec>;
 
 /// The built-in list: well-known US stocks and ETFs.
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -58,7 +79,57 @@ pub fn load(path: &Path) -> Result<Vec<Asset>, ConfErrors> {
 }
 
 /// Parses `SYMBOL NAME` lines; `#` comments and blank lines are skipped.
-pub fn parse_reader(mut reader: impl Read, file: &str) -> Result<Vec<Asset>, ConfErrors> {
+pub fn parse_reader(reader: impl Read, file: &str) -> Result<Vec<Asset>, ConfErrors> {
+    parse_specs(reader, file).map(|(assets, _)| assets)
+}
+
+/// Reads an assets file's routes (see [`parse_specs`]).
+pub fn load_specs(path: &Path) -> Result<Specs, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let file = path.display().to_string();
+    parse_specs(&text[..], &file)
+        .map(|(_, specs)| specs)
+        .map_err(|e| e.to_string())
+}
+
+/// Splits `@PROVIDER[:SYMBOL]` and `market=M` words off the front of the
+/// rest of a line; returns the spec and the name that follows.
+fn spec_words(mut rest: &str) -> Result<(Spec, &str), String> {
+    let mut spec = Spec::default();
+    loop {
+        let (word, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if let Some(route) = word.strip_prefix('@') {
+            let (name, remote) = match route.split_once(':') {
+                Some((name, remote)) => (name, Some(remote)),
+                None => (route, None),
+            };
+            if !PROVIDERS.contains(&name) {
+                return Err(format!(
+                    "unknown provider @{name}; expected one of @{}",
+                    PROVIDERS.join(", @")
+                ));
+            }
+            if remote.is_some_and(|r| r.is_empty() || r.len() > 64 || !r.is_ascii()) {
+                return Err(format!(
+                    "@{name}: the provider's symbol must be 1 to 64 ASCII characters"
+                ));
+            }
+            spec.provider = Some(name.to_string());
+            spec.remote = remote.map(str::to_string);
+        } else if let Some(market) = word.strip_prefix("market=") {
+            spec.market = Some(Market::parse(market).ok_or_else(|| {
+                format!("market={market}: expected market=nyse or market=always")
+            })?);
+        } else {
+            return Ok((spec, rest));
+        }
+        rest = after.trim_start();
+    }
+}
+
+/// Parses the asset list with each asset's route.
+pub fn parse_specs(mut reader: impl Read, file: &str) -> Result<(Vec<Asset>, Specs), ConfErrors> {
+    let mut specs = Specs::new();
     let mut bytes = Vec::new();
     let error = |line: usize, message: String| ConfError {
         file: file.to_string(),
@@ -80,7 +151,14 @@ pub fn parse_reader(mut reader: impl Read, file: &str) -> Result<Vec<Asset>, Con
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (symbol, name) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let (symbol, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let (spec, name) = match spec_words(rest.trim()) {
+            Ok(found) => found,
+            Err(message) => {
+                errors.push(error(n, format!("{symbol}: {message}")));
+                continue;
+            }
+        };
         let name = name.trim();
         match Symbol::parse(symbol) {
             Err(e) => errors.push(error(n, e.to_string())),
@@ -91,10 +169,13 @@ pub fn parse_reader(mut reader: impl Read, file: &str) -> Result<Vec<Asset>, Con
             Ok(symbol) if assets.iter().any(|a| a.symbol == symbol) => {
                 errors.push(error(n, format!("{symbol} is listed twice")))
             }
-            Ok(symbol) => assets.push(Asset {
-                symbol,
-                name: name.to_string(),
-            }),
+            Ok(symbol) => {
+                specs.insert(symbol.clone(), spec);
+                assets.push(Asset {
+                    symbol,
+                    name: name.to_string(),
+                })
+            }
         }
     }
     if !errors.is_empty() {
@@ -103,7 +184,7 @@ pub fn parse_reader(mut reader: impl Read, file: &str) -> Result<Vec<Asset>, Con
     if assets.is_empty() {
         return Err(ConfErrors(vec![error(0, "no assets listed".into())]));
     }
-    Ok(sorted(assets))
+    Ok((sorted(assets), specs))
 }
 
 /// Sorted by the byte order of the upper-case symbol (PROTOCOL.md).
@@ -150,6 +231,37 @@ mod tests {
         assert!(text.contains("a.list:2: symbol \"BAD$\""), "{text}");
         assert!(text.contains("a.list:3: NONAME has no name"), "{text}");
         assert!(text.contains("a.list:4: AAPL is listed twice"), "{text}");
+    }
+
+    #[test]
+    fn providers_symbols_and_markets() {
+        let text = "AAPL @yahoo Apple Inc.\nBTC @coinbase:BTC-USD market=always Bitcoin\n\
+                    ETH @binance:ETHUSDT Ether\nKO Coca-Cola\nSPY market=nyse @finnhub S&P\n";
+        let (assets, specs) = parse_specs(text.as_bytes(), "a.list").expect("ok");
+        assert_eq!(assets.len(), 5);
+        assert_eq!(assets[0].name, "Apple Inc.");
+        let spec = |s: &str| specs[&Symbol::parse(s).expect("symbol")].clone();
+        assert_eq!(spec("AAPL").provider.as_deref(), Some("yahoo"));
+        assert_eq!(spec("BTC").remote.as_deref(), Some("BTC-USD"));
+        assert_eq!(spec("BTC").market, Some(Market::Always));
+        assert_eq!(spec("KO"), Spec::default());
+        assert_eq!(spec("SPY").market, Some(Market::Nyse));
+        assert_eq!(assets[4].name, "S&P");
+        let err = parse_reader(
+            "X @stooq X\nY market=moon Y\nZ @yahoo:\n".as_bytes(),
+            "a.list",
+        )
+        .expect_err("bad");
+        let text = err.to_string();
+        assert!(
+            text.contains("a.list:1: X: unknown provider @stooq"),
+            "{text}"
+        );
+        assert!(text.contains("a.list:2: Y: market=moon"), "{text}");
+        assert!(
+            text.contains("a.list:3: Z: @yahoo: the provider's symbol"),
+            "{text}"
+        );
     }
 
     #[test]

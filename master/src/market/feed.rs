@@ -4,6 +4,14 @@
 //! every worker. On an empty history it back-fills daily bars first. A slow
 //! or failing source delays only this thread: the last good prices stay,
 //! the failure is logged, the next interval tries again.
+//!
+//! Assets on a real provider (`super::live`) get their quotes from that
+//! provider's own thread: this thread sends each provider thread its
+//! symbols and history jobs, collects what came in since the last
+//! interval, and tells the trade thread which assets are stale (their
+//! provider failed: they are left out of the price set, so no order fills
+//! at an old price), which market each asset trades in, and the splits and
+//! dividends the providers reported.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -22,6 +30,8 @@ use super::{Asset, store};
 use crate::event::{Event, Notifier};
 use crate::trade::queue::TradeMsg;
 
+pub use super::routes::Routes;
+
 /// How the feed runs.
 #[derive(Debug, Clone)]
 pub struct FeedConfig {
@@ -31,6 +41,12 @@ pub struct FeedConfig {
     pub history_days: u32,
     /// How long ticks are kept.
     pub tick_retention: Duration,
+    /// The asset list file, read again for routes when the list changes.
+    pub assets_file: Option<std::path::PathBuf>,
+    /// `price_source` when it names a real provider.
+    pub default_provider: Option<String>,
+    /// The real providers' settings.
+    pub providers: crate::config::Providers,
 }
 
 /// How long to wait before asking a source for history again.
@@ -64,6 +80,7 @@ pub fn spawn(
     stop: Receiver<()>,
 ) -> io::Result<JoinHandle<()>> {
     thread::Builder::new().name("asset".into()).spawn(move || {
+        let routes = Routes::new(&config);
         let mut feed = Feed {
             conn,
             config,
@@ -72,6 +89,7 @@ pub fn spawn(
             seen: HashSet::new(),
             retry_at: HashMap::new(),
             trades,
+            routes,
         };
         let mut next = Instant::now();
         let mut last_purge: Option<Instant> = None;
@@ -114,31 +132,63 @@ struct Feed {
     /// When a failed back-fill may be tried again.
     retry_at: HashMap<Symbol, Instant>,
     trades: crossbeam_channel::Sender<TradeMsg>,
+    /// Which assets are on real providers, and what came from them.
+    routes: Routes,
 }
 
 impl Feed {
     fn update(&mut self, source: &mut dyn PriceSource, assets: &[Asset], notifier: &Notifier) {
-        if self.saved != assets {
+        if self.saved != assets || !self.routes.started() {
             match store::save_assets(&self.conn, assets) {
                 Ok(()) => self.saved = assets.to_vec(),
                 Err(err) => papertrader_common::error!("cannot save the asset list: {err}"),
             }
+            let markets = self.routes.set_assets(assets);
+            let _ = self
+                .trades
+                .send(TradeMsg::Markets(markets, self.routes.clock()));
         }
-        self.backfill(source, assets);
         let now = Timestamp::now();
+        let live = self.routes.collect(now);
+        self.store_histories(live.histories);
+        if !live.actions.is_empty() {
+            let _ = self.trades.send(TradeMsg::Actions(live.actions));
+        }
+        let legacy: Vec<Asset> = assets
+            .iter()
+            .filter(|a| !self.routes.is_live(&a.symbol))
+            .cloned()
+            .collect();
+        self.backfill(source, &legacy);
+        self.routes
+            .request_histories(&self.conn, self.config.history_days, now);
         let started = Instant::now();
-        match source.fetch(assets, now) {
-            // The new price set runs the trade queue (PROTOCOL.md section 9),
-            // but only once it is stored: no order ever fills at a price
-            // the history does not hold.
-            Ok(ticks) if self.store(&ticks) => {
-                let _ = self.trades.send(TradeMsg::Prices(price_set(&ticks), now));
+        let mut stale = live.stale;
+        let mut ticks = live.ticks;
+        if !legacy.is_empty() {
+            match source.fetch(&legacy, now) {
+                Ok(more) => ticks.extend(more),
+                Err(err) => {
+                    papertrader_common::warn!(
+                        "{} source: {err}; keeping the last prices",
+                        source.name()
+                    );
+                    for asset in &legacy {
+                        let reason = format!("{} source: {err}", source.name());
+                        stale.insert(asset.symbol.clone(), reason);
+                    }
+                }
             }
-            Ok(_) => papertrader_common::warn!("prices not stored: no trades run at them"),
-            Err(err) => papertrader_common::warn!(
-                "{} source: {err}; keeping the last prices",
-                source.name()
-            ),
+        }
+        // The new price set runs the trade queue (PROTOCOL.md section 9),
+        // but only once it is stored: no order ever fills at a price the
+        // history does not hold, nor at a stale one (stale assets have no
+        // tick in the set).
+        let _ = self.trades.send(TradeMsg::Stale(stale));
+        if self.store(&ticks) {
+            let _ = self.trades.send(TradeMsg::Prices(price_set(&ticks), now));
+        } else {
+            papertrader_common::warn!("prices not stored: no trades run at them");
         }
         if started.elapsed() > self.config.interval {
             papertrader_common::warn!(
@@ -243,6 +293,22 @@ impl Feed {
         Ok(n)
     }
 
+    /// Stores the daily bars that provider threads sent back.
+    fn store_histories(&mut self, histories: Vec<(Symbol, Vec<super::Bar>)>) {
+        for (symbol, bars) in histories {
+            let result = self.conn.unchecked_transaction().and_then(|tx| {
+                let n = store::store_daily(&tx, &symbol, &bars)?;
+                tx.commit()?;
+                Ok(n)
+            });
+            match result {
+                Ok(0) => {}
+                Ok(n) => papertrader_common::info!("{symbol}: stored {n} daily bars"),
+                Err(err) => papertrader_common::error!("cannot store history of {symbol}: {err}"),
+            }
+        }
+    }
+
     fn purge(&mut self) {
         let retention = i64::try_from(self.config.tick_retention.as_secs()).unwrap_or(i64::MAX);
         let before = Timestamp(Timestamp::now().0.saturating_sub(retention));
@@ -298,13 +364,22 @@ mod tests {
         let (trades, trade_rx) = crossbeam_channel::unbounded();
         let (notifier, _events) = Notifier::new(Arc::new(|| Ok(())));
         let assets = crate::market::assets::built_in();
+        let config = FeedConfig {
+            interval: Duration::from_secs(60),
+            history_days: 0,
+            tick_retention: Duration::from_secs(86_400),
+            assets_file: None,
+            default_provider: None,
+            providers: crate::config::Config::from_conf(&papertrader_common::conf::Conf::empty(
+                "test",
+            ))
+            .expect("defaults")
+            .providers,
+        };
         let mut feed = Feed {
             conn,
-            config: FeedConfig {
-                interval: Duration::from_secs(60),
-                history_days: 0,
-                tick_retention: Duration::from_secs(86_400),
-            },
+            routes: Routes::new(&config),
+            config,
             saved: Vec::new(),
             backfilled: assets.iter().map(|a| a.symbol.clone()).collect(),
             seen: assets.iter().map(|a| a.symbol.clone()).collect(),
@@ -313,16 +388,19 @@ mod tests {
         };
         let mut source = SimSource::new(1, Duration::from_secs(60));
         feed.update(&mut source, &assets, &notifier);
-        assert!(
-            matches!(trade_rx.try_recv(), Ok(TradeMsg::Prices(..))),
-            "a stored price set runs the queue"
-        );
+        let prices = trade_rx
+            .try_iter()
+            .filter(|m| matches!(m, TradeMsg::Prices(..)))
+            .count();
+        assert_eq!(prices, 1, "a stored price set runs the queue");
         feed.conn
             .execute_batch("PRAGMA query_only = ON")
             .expect("read-only from now on");
         feed.update(&mut source, &assets, &notifier);
         assert!(
-            trade_rx.try_recv().is_err(),
+            !trade_rx
+                .try_iter()
+                .any(|m| matches!(m, TradeMsg::Prices(..))),
             "an unstored price set does not"
         );
     }

@@ -322,7 +322,7 @@ fn url_symbol(symbol: &Symbol) -> String {
 
 /// `url` fit for logs: credentials and key-like query values hidden (quote
 /// services take API keys in the query), shortened.
-fn shown_url(url: &str) -> String {
+pub(crate) fn shown_url(url: &str) -> String {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut shown = base.to_string();
     if let Some((scheme, rest)) = base.split_once("://") {

@@ -5,11 +5,21 @@
 //! start (the update time for a tick, 00:00 UTC for a daily bar, the 1st at
 //! 00:00 UTC for a monthly bar).
 
+pub mod alphavantage;
 pub mod assets;
+pub mod binance;
+pub mod calendar;
+pub mod coinbase;
 pub mod feed;
+pub mod finnhub;
 pub mod http;
+pub mod json;
+pub mod live;
+pub mod provider;
+pub mod routes;
 pub mod source;
 pub mod store;
+pub mod yahoo;
 
 use std::fmt;
 

@@ -9,7 +9,9 @@
 //! taking [`sold_cost`] of the position's cost, a position at zero gone.
 //! Every account starts from its recorded `opening_cash`; a `reset` line
 //! sets cash to its PRICE and removes every position, a `split` sets the
-//! shares held and keeps their cost, a `dividend` credits QUANTITY x PRICE.
+//! shares held and keeps their cost (QUANTITY 0 removes the position), a
+//! `dividend` credits QUANTITY x PRICE (QUANTITY being the shares held at
+//! the ex-date, not compared with the shares held when it was paid).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -175,19 +177,17 @@ impl Replay {
             "split" => {
                 match self.holdings.get_mut(&trade.symbol) {
                     Some(held) if trade.quantity > 0 => held.0 = trade.quantity,
-                    _ => self.note(trade, format!("splits {} not held", trade.symbol)),
+                    // A reverse split that leaves less than one share.
+                    Some(_) => {
+                        self.holdings.remove(&trade.symbol);
+                    }
+                    None => self.note(trade, format!("splits {} not held", trade.symbol)),
                 }
                 return;
             }
             "dividend" => {
-                let held = self.holdings.get(&trade.symbol).map_or(0, |h| h.0);
-                if held != trade.quantity {
-                    let what = format!(
-                        "pays a dividend on {} {} while holding {held}",
-                        trade.quantity, trade.symbol
-                    );
-                    self.note(trade, what);
-                }
+                // QUANTITY is the shares held at the ex-date, which fills
+                // since then may have changed: only the cash is replayed.
                 let paid = trade.price.checked_mul(trade.quantity);
                 match paid.and_then(|paid| self.cash.checked_add(paid)) {
                     Some(cash) => self.cash = cash,

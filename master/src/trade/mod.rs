@@ -17,6 +17,7 @@
 
 mod audit;
 mod batch;
+pub mod corporate;
 pub mod orders;
 pub mod queue;
 pub mod standing;

@@ -58,6 +58,10 @@ pub struct OpenOrder {
     pub arrival_ms: u64,
     /// Whether a stop-limit's stop was reached.
     pub triggered: bool,
+    /// For a `day` order on an asset with market hours: the close of
+    /// the session it was placed in (or the next one, if placed while
+    /// the market was closed), as set by the trade thread.
+    pub session_close: Option<Timestamp>,
 }
 
 /// What a price does to an open order.
@@ -94,9 +98,13 @@ impl OpenOrder {
     }
 
     /// When the order stops being open: 00:00 UTC after the day it was
-    /// placed for `day`, 90 days after it was placed for `gtc`.
+    /// placed for `day` (its market's close, for an asset with market
+    /// hours), 90 days after it was placed for `gtc`.
     pub fn expires(&self) -> Timestamp {
-        expiry(self.created, self.tif)
+        match (self.tif, self.session_close) {
+            (Tif::Day, Some(close)) => close,
+            _ => expiry(self.created, self.tif),
+        }
     }
 
     /// The price the order reserves cash at, per share (section 9): its
@@ -165,6 +173,7 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
         created: new.created,
         arrival_ms: new.arrival_ms,
         triggered: false,
+        session_close: None,
     })
 }
 
@@ -214,6 +223,7 @@ impl Stored {
             created: line.created,
             arrival_ms: self.arrival_ms,
             triggered: line.status == OrderStatus::Triggered,
+            session_close: None,
         })
     }
 }
@@ -286,6 +296,7 @@ mod tests {
             created: Timestamp(1_732_147_200 + 3600),
             arrival_ms: 0,
             triggered: false,
+            session_close: None,
         }
     }
 

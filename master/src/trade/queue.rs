@@ -31,6 +31,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::session_account;
 use crate::event::{Event, Notifier};
+use crate::market::calendar::{self, Clock, Market};
 use crate::market::{Asset, store};
 use crate::trade::orders::{self, NewOrder, OpenOrder};
 use crate::trade::{Batch, Change, Order, Outcome, Side, run_batch, standing};
@@ -63,6 +64,14 @@ pub enum TradeMsg {
     },
     /// A new price set from the asset thread: run the queue.
     Prices(HashMap<Symbol, Money>, Timestamp),
+    /// Each listed asset's market, and the market clock (sent by the
+    /// asset thread at start and whenever the asset list changes).
+    Markets(HashMap<Symbol, Market>, Clock),
+    /// Assets whose provider failed, and why: they have no price in the
+    /// sets that follow until this changes.
+    Stale(HashMap<Symbol, String>),
+    /// Splits and dividends the providers reported.
+    Actions(Vec<(Symbol, crate::market::provider::Action)>),
     /// Graceful shutdown: answer every queued order `unavailable`, then ack.
     Shutdown(Sender<()>),
 }
@@ -144,6 +153,9 @@ pub fn spawn(
             open,
             last,
             day,
+            markets: HashMap::new(),
+            clock: Clock::default(),
+            stale: HashMap::new(),
         };
         loop {
             match rx.recv_timeout(EXPIRY_CHECK) {
@@ -161,6 +173,9 @@ pub fn spawn(
                     account,
                 }) => queue.reset(token, &reqid, account),
                 Ok(TradeMsg::Prices(prices, now)) => queue.run(&prices, now),
+                Ok(TradeMsg::Markets(markets, clock)) => queue.set_markets(markets, clock),
+                Ok(TradeMsg::Stale(stale)) => queue.stale = stale,
+                Ok(TradeMsg::Actions(actions)) => queue.corporate(&actions),
                 Ok(TradeMsg::Shutdown(ack)) => {
                     queue.refuse_all();
                     let _ = ack.send(());
@@ -220,6 +235,12 @@ struct Queue {
     last: HashMap<Symbol, Money>,
     /// The UTC day of the latest price set.
     day: Option<Date>,
+    /// Each asset's market; an asset not here never closes.
+    markets: HashMap<Symbol, Market>,
+    /// The market-hours clock.
+    clock: Clock,
+    /// Assets whose provider failed, and why.
+    stale: HashMap<Symbol, String>,
 }
 
 impl Queue {
@@ -266,6 +287,9 @@ impl Queue {
             return Err(Reason::new(ReasonCode::RateLimited, text));
         }
         let symbol = arrival.symbol.clone();
+        if let Some(reason) = self.closed(&symbol, Timestamp::now()) {
+            return Err(reason);
+        }
         if !self.assets.read().iter().any(|a| a.symbol == symbol) {
             let text = format!("{symbol} is not in the asset list");
             return Err(Reason::new(ReasonCode::UnknownAsset, text));
@@ -288,12 +312,20 @@ impl Queue {
         self.last
             .extend(prices.iter().map(|(s, p)| (s.clone(), *p)));
         self.drop_stale();
+        self.refuse_closed(now);
         if self.waiting.is_empty() && self.open.is_empty() {
             return;
         }
+        // A closed market's price fills nothing: its open orders wait for
+        // the open (PROTOCOL.md section 9).
+        let prices: HashMap<Symbol, Money> = prices
+            .iter()
+            .filter(|(symbol, _)| self.closed(symbol, now).is_none())
+            .map(|(s, p)| (s.clone(), *p))
+            .collect();
         let orders: Vec<Order> = self.waiting.iter().map(|q| q.order.clone()).collect();
         let started = std::time::Instant::now();
-        let result = run_batch(&mut self.conn, &orders, &self.open, prices, now);
+        let result = run_batch(&mut self.conn, &orders, &self.open, &prices, now);
         let waiting = std::mem::take(&mut self.waiting);
         let batch = match result {
             Ok(batch) => batch,
@@ -398,7 +430,8 @@ impl Queue {
     fn place(&mut self, p: Placement) {
         let reply = match self.check_placement(&p) {
             Ok(new) => match orders::insert(&self.conn, &new) {
-                Ok(order) => {
+                Ok(mut order) => {
+                    self.set_session_close(&mut order);
                     let id = order.id;
                     let at = self
                         .open
@@ -591,8 +624,77 @@ impl Queue {
         }
     }
 
+    /// `market-closed` with when it opens, if `symbol`'s market is closed
+    /// at real time `now`.
+    fn closed(&self, symbol: &Symbol, now: Timestamp) -> Option<Reason> {
+        let market = self.markets.get(symbol).copied().unwrap_or_default();
+        let at = self.clock.at(now);
+        if calendar::is_open(market, at) {
+            return None;
+        }
+        let opens = calendar::next_open(market, at)
+            .map(|t| format!("; it opens {}", calendar::describe(t)))
+            .unwrap_or_default();
+        let text = format!(
+            "the {} market of {symbol} is closed{opens}",
+            market.name().to_uppercase()
+        );
+        Some(Reason::new(ReasonCode::MarketClosed, text))
+    }
+
+    /// New markets (or clock): every open `day` order on an asset with
+    /// market hours now expires at its session's close.
+    fn set_markets(&mut self, markets: HashMap<Symbol, Market>, clock: Clock) {
+        self.markets = markets;
+        self.clock = clock;
+        let mut open = std::mem::take(&mut self.open);
+        for order in &mut open {
+            self.set_session_close(order);
+        }
+        self.open = open;
+    }
+
+    /// The close of the session an order was placed in (or the next one).
+    fn set_session_close(&self, order: &mut OpenOrder) {
+        let market = self.markets.get(&order.symbol).copied().unwrap_or_default();
+        order.session_close =
+            calendar::current_or_next_session(market, self.clock.at(order.created))
+                .map(|(_, close)| self.clock.real(close));
+    }
+
+    /// Refuses the queued orders whose market closed while they waited.
+    fn refuse_closed(&mut self, now: Timestamp) {
+        let waiting = std::mem::take(&mut self.waiting);
+        let mut refused = Vec::new();
+        for q in waiting {
+            match self.closed(&q.order.symbol, now) {
+                Some(reason) => refused.push((q, reason)),
+                None => self.waiting.push(q),
+            }
+        }
+        if refused.is_empty() {
+            return;
+        }
+        self.count_waiting();
+        let replies = refused
+            .iter()
+            .map(|(q, reason)| (q, Outcome::Refused(reason.clone())))
+            .collect();
+        self.send_replies(replies);
+    }
+
+    /// Applies reported splits and dividends.
+    fn corporate(&mut self, actions: &[(Symbol, crate::market::provider::Action)]) {
+        match super::corporate::apply(&mut self.conn, actions, Timestamp::now()) {
+            Ok(0) => {}
+            Ok(n) => papertrader_common::info!("corporate actions changed {n} accounts"),
+            Err(err) => papertrader_common::error!("cannot apply corporate actions: {err}"),
+        }
+    }
+
     /// Refuses orders whose asset left the list (`unknown-asset`) or whose
-    /// price has not come for MAX_MISSED price sets (`unavailable`).
+    /// price has not come for MAX_MISSED price sets (`unavailable`, with
+    /// the provider's failure when the asset is stale).
     fn drop_stale(&mut self) {
         let listed: Vec<Symbol> = self
             .assets
@@ -608,8 +710,14 @@ impl Queue {
         let refusals = stale.iter().map(|q| {
             let symbol = &q.order.symbol;
             let reason = if listed.contains(symbol) {
+                let why = self
+                    .stale
+                    .get(symbol)
+                    .map(|why| format!(" (its price is stale: {why})"))
+                    .unwrap_or_default();
                 let text = format!(
-                    "no price for {symbol} came in {MAX_MISSED} updates; the order was not placed"
+                    "no price for {symbol} came in {MAX_MISSED} updates{why}; \
+                     the order was not placed"
                 );
                 Reason::new(ReasonCode::Unavailable, text)
             } else {

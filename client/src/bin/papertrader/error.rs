@@ -225,6 +225,10 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
         )),
         // The server's text holds the wait: "too many failed logins; try
         // again in 30 s".
+        ReasonCode::MarketClosed => CliError::tempfail(with_detail(
+            &format!("the market of {} is closed", symbol.to_ascii_uppercase()),
+            text,
+        )),
         ReasonCode::RateLimited if text.is_empty() => {
             CliError::tempfail("too many attempts; try again later")
         }

@@ -1,0 +1,184 @@
+//! Coinbase Exchange's public REST API: crypto quotes from
+//! `/products/{id}/ticker` and daily candles from `/products/{id}/candles`,
+//! no key. Documented public limit: 10 requests a second per IP (bursts to
+//! 15); at most 300 candles per answer, so two years take three requests.
+//! Coinbase wants a User-Agent. Parsing only; see `super::provider`.
+//!
+//! Shapes from Coinbase's reference ("Get product ticker": `{"ask","bid",
+//! "volume","trade_id","price","size","time"}` with prices as strings and
+//! an RFC 3339 time; "Get product candles": `[[time, low, high, open,
+//! close, volume], ...]` newest first; errors `{"message": "NotFound"}`).
+
+use std::time::Duration;
+
+use papertrader_common::value::{Date, Timestamp};
+
+use super::json::Json;
+use super::provider::{History, Limit, Provider, Quote, Request, bar, member, price, seconds};
+
+/// The real host.
+pub const DEFAULT_URL: &str = "https://api.exchange.coinbase.com";
+/// Most candles in one answer.
+const MAX_CANDLES: i64 = 300;
+
+/// Coinbase Exchange.
+pub struct Coinbase {
+    /// Base URL, no trailing slash.
+    pub base: String,
+    /// Requests allowed.
+    pub limit: Limit,
+}
+
+impl Coinbase {
+    /// The documented public limit.
+    pub fn default_limit() -> Limit {
+        Limit {
+            requests: 10,
+            per: Duration::from_secs(1),
+        }
+    }
+
+    fn request(&self, url: String) -> Request {
+        let mut request = Request::get(url);
+        request.headers.push((
+            "User-Agent",
+            concat!("papertrader/", env!("CARGO_PKG_VERSION")).to_string(),
+        ));
+        request
+    }
+}
+
+/// An RFC 3339 time such as `2020-03-20T00:22:57.833897Z`.
+pub fn rfc3339(text: &str) -> Option<Timestamp> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    Some(Timestamp(t.as_second()))
+}
+
+/// A product id as Coinbase spells it: `BTC-USD`.
+fn product(symbol: &str) -> String {
+    super::yahoo::encode(&symbol.to_ascii_uppercase())
+}
+
+impl Provider for Coinbase {
+    fn name(&self) -> &'static str {
+        "coinbase"
+    }
+
+    fn limit(&self) -> Limit {
+        self.limit
+    }
+
+    fn quote_request(&self, symbol: &str) -> Option<Request> {
+        Some(self.request(format!("{}/products/{}/ticker", self.base, product(symbol))))
+    }
+
+    /// The ticker names no product, so nothing to check it against.
+    fn parse_quote(&self, _symbol: &str, body: &str) -> Result<Quote, String> {
+        let json = Json::parse(body)?;
+        let price = price(member(&json, "price", "the ticker")?, "price")?;
+        let time = member(&json, "time", "the ticker")?
+            .str()
+            .and_then(rfc3339)
+            .ok_or("the ticker's time is not an RFC 3339 time")?;
+        // "volume" is a rolling 24 hours, not the day's: not used.
+        Ok(Quote {
+            price,
+            time,
+            day_volume: None,
+        })
+    }
+
+    fn history_requests(&self, symbol: &str, from: Date, to: Date) -> Vec<Request> {
+        let mut out = Vec::new();
+        let mut start = from.start().0;
+        let end = to.start().0;
+        while start <= end {
+            let last = (start + (MAX_CANDLES - 1) * 86_400).min(end);
+            let iso = |s: i64| {
+                jiff::Timestamp::from_second(s)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+            };
+            out.push(self.request(format!(
+                "{}/products/{}/candles?granularity=86400&start={}&end={}",
+                self.base,
+                product(symbol),
+                iso(start),
+                iso(last)
+            )));
+            start = last + 86_400;
+        }
+        out
+    }
+
+    fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, String> {
+        let json = Json::parse(body)?;
+        let rows = json.items().ok_or("the candles are not an array")?;
+        let mut history = History::default();
+        for row in rows {
+            let cell = |i| row.at(i).ok_or("a candle has fewer than 6 fields");
+            let time = seconds(cell(0)?).ok_or("a candle's time is not a Unix time")?;
+            let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
+            let day = Date::of_timestamp(time).start();
+            history
+                .bars
+                .push(bar(day, [open, high, low, close], Some(cell(5)?))?);
+        }
+        history.bars.sort_by_key(|b| b.time);
+        history.bars.dedup_by_key(|b| b.time);
+        Ok(history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use papertrader_common::value::Money;
+
+    use super::*;
+
+    fn coinbase() -> Coinbase {
+        Coinbase {
+            base: "http://h".into(),
+            limit: Coinbase::default_limit(),
+        }
+    }
+
+    #[test]
+    fn ticker_fixture() {
+        let q = coinbase()
+            .parse_quote(
+                "BTC-USD",
+                include_str!("../../../tests/fixtures/coinbase/ticker.json"),
+            )
+            .expect("quote");
+        assert_eq!(q.price, Money(642_504_300));
+        assert_eq!(q.time, Timestamp(1_732_107_777));
+        let r = coinbase().quote_request("btc-usd").expect("request");
+        assert_eq!(r.url, "http://h/products/BTC-USD/ticker");
+    }
+
+    #[test]
+    fn candles_fixture_and_paging() {
+        let h = coinbase()
+            .parse_history(
+                "BTC-USD",
+                include_str!("../../../tests/fixtures/coinbase/candles.json"),
+            )
+            .expect("candles");
+        assert_eq!(h.bars.len(), 3);
+        assert_eq!(
+            h.bars[0].time,
+            Date::parse("2024-11-18").expect("d").start()
+        );
+        assert_eq!(h.bars[2].close, Money(942_051_200));
+        assert_eq!(h.bars[2].volume, 25_302);
+        let day = |d| Date::parse(d).expect("date");
+        let reqs = coinbase().history_requests("BTC-USD", day("2023-01-01"), day("2024-12-31"));
+        assert_eq!(reqs.len(), 3, "731 days in pages of 300");
+        assert!(
+            reqs[0]
+                .url
+                .ends_with("start=2023-01-01T00:00:00Z&end=2023-10-27T00:00:00Z")
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! Provider threads: one thread per configured real provider
+//! ("price-yahoo", ...) sends that provider's requests, paced within its
+//! limit and spread over the update interval, retries with exponential
+//! backoff and jitter on 429, 5xx and timeouts, and reports quotes,
+//! failures and history to the "asset" thread (`super::feed`) on a
+//! channel. A slow or failing provider therefore delays only its own
+//! assets. The asset thread sends each thread its symbols and history
+//! jobs; dropping the job sender stops the thread.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use papertrader_common::value::{Date, Symbol, Timestamp};
+use rand::Rng;
+
+use super::http::shown_url;
+use super::provider::{Failure, History, Provider, Quote, Request, get};
+
+/// Seconds a quote's time may be ahead of ours (clock skew) before it is
+/// refused as "in the future".
+pub const FUTURE_SLACK_S: i64 = 300;
+/// Attempts of one request before its failure is reported.
+const ATTEMPTS: u32 = 3;
+/// First backoff; doubles with each failure in a row ...
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// ... up to this.
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// Work for a provider thread.
+#[derive(Debug)]
+pub enum Job {
+    /// The assets to quote from now on: (our symbol, the provider's).
+    Symbols(Vec<(Symbol, String)>),
+    /// Daily history of one asset.
+    History {
+        /// Ours.
+        symbol: Symbol,
+        /// The provider's.
+        remote: String,
+        /// First day.
+        from: Date,
+        /// Last day.
+        to: Date,
+    },
+}
+
+/// What a provider thread reports.
+#[derive(Debug)]
+pub enum Update {
+    /// A good quote.
+    Quote(Symbol, Quote),
+    /// No good quote this time, and why (already logged).
+    Failed(Symbol, String),
+    /// A history job's result.
+    History(Symbol, Result<History, String>),
+}
+
+/// How a provider thread runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The update interval: quotes are spread over it.
+    pub interval: Duration,
+    /// Limit on each request.
+    pub timeout: Duration,
+    /// Largest answer accepted.
+    pub max_bytes: usize,
+}
+
+/// Starts the thread for `provider`.
+pub fn spawn(
+    provider: Box<dyn Provider>,
+    pace: Pace,
+    jobs: Receiver<Job>,
+    updates: Sender<Update>,
+) -> io::Result<JoinHandle<()>> {
+    let name = format!("price-{}", provider.name());
+    thread::Builder::new().name(name).spawn(move || {
+        let mut runner = Runner {
+            provider,
+            pace,
+            updates,
+            symbols: Vec::new(),
+            next: 0,
+            histories: VecDeque::new(),
+            retries: 0,
+            next_at: Instant::now(),
+            failures_in_row: 0,
+            last_reason: HashMap::new(),
+        };
+        runner.run(&jobs);
+    })
+}
+
+struct Runner {
+    provider: Box<dyn Provider>,
+    pace: Pace,
+    updates: Sender<Update>,
+    symbols: Vec<(Symbol, String)>,
+    /// Index of the next symbol to quote.
+    next: usize,
+    histories: VecDeque<Task>,
+    /// Retries spent on the symbol at `next`.
+    retries: u32,
+    /// No request before this.
+    next_at: Instant,
+    /// Retryable failures in a row, for the backoff.
+    failures_in_row: u32,
+    /// The last failure logged per symbol, so a provider that stays down
+    /// is logged when it fails and when it recovers, not every interval.
+    last_reason: HashMap<Symbol, String>,
+}
+
+impl Runner {
+    fn run(&mut self, jobs: &Receiver<Job>) {
+        loop {
+            let wait = self.next_at.saturating_duration_since(Instant::now());
+            match jobs.recv_timeout(wait) {
+                Ok(Job::Symbols(symbols)) => {
+                    self.symbols = symbols;
+                    self.next = 0;
+                    continue;
+                }
+                Ok(Job::History {
+                    symbol,
+                    remote,
+                    from,
+                    to,
+                }) => {
+                    let requests = self.provider.history_requests(&remote, from, to);
+                    self.histories.push_back(Task {
+                        symbol,
+                        remote,
+                        from,
+                        to,
+                        requests,
+                        page: 0,
+                        tries: 0,
+                        acc: History::default(),
+                    });
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(task) = self.histories.pop_front() {
+                self.history_step(task);
+            } else if !self.symbols.is_empty() {
+                self.quote_next();
+            } else {
+                self.next_at = Instant::now() + self.pace.interval;
+            }
+        }
+    }
+
+    /// The spacing between two quote requests: the limit's, or the
+    /// interval shared by the symbols, whichever is longer.
+    fn quote_spacing(&self) -> Duration {
+        let n = u32::try_from(self.symbols.len()).unwrap_or(u32::MAX).max(1);
+        self.limit_spacing().max(self.pace.interval / n)
+    }
+
+    /// The limit's spacing, plus a millisecond so that a window of
+    /// exactly `per` never holds one request too many.
+    fn limit_spacing(&self) -> Duration {
+        self.provider.limit().spacing() + Duration::from_millis(1)
+    }
+
+    /// Sends one request (the pace allows it: `run` waited), then sets
+    /// when the next may go: `spacing` later, or after the backoff.
+    fn send(&mut self, request: &Request, spacing: Duration) -> Result<String, Failure> {
+        let result = attempt(&*self.provider, request, self.pace);
+        let mut next = Instant::now() + spacing;
+        match &result {
+            Err(Failure::Retry(_, retry_after)) => {
+                self.failures_in_row = self.failures_in_row.saturating_add(1);
+                let delay = backoff(self.failures_in_row).max(retry_after.unwrap_or_default());
+                papertrader_common::debug!(
+                    "{}: backing off {delay:?} after {} failures in a row",
+                    self.provider.name(),
+                    self.failures_in_row
+                );
+                next = next.max(Instant::now() + delay);
+            }
+            _ => self.failures_in_row = 0,
+        }
+        self.next_at = next;
+        result
+    }
+
+    /// Quotes the next symbol. A retryable failure keeps the same symbol
+    /// for the next turn (after the backoff) until ATTEMPTS are spent.
+    fn quote_next(&mut self) {
+        self.next %= self.symbols.len();
+        let (symbol, remote) = self.symbols[self.next].clone();
+        let Some(request) = self.provider.quote_request(&remote) else {
+            self.next += 1;
+            return;
+        };
+        let spacing = self.quote_spacing();
+        let outcome = self.send(&request, spacing).and_then(|body| {
+            let quote = self
+                .provider
+                .parse_quote(&remote, &body)
+                .map_err(Failure::Bad)?;
+            check_time(&quote)?;
+            Ok(quote)
+        });
+        // A retryable failure keeps this symbol for the next turn, but
+        // its asset is stale from now: it is reported at once.
+        if matches!(outcome, Err(Failure::Retry(..))) && self.retries + 1 < ATTEMPTS {
+            self.retries += 1;
+        } else {
+            self.retries = 0;
+            self.next += 1;
+        }
+        let update = match outcome {
+            Ok(quote) => {
+                if self.last_reason.remove(&symbol).is_some() {
+                    papertrader_common::info!(
+                        "{}: {symbol} ({remote}) has prices again",
+                        self.provider.name()
+                    );
+                }
+                Update::Quote(symbol, quote)
+            }
+            Err(failure) => {
+                let reason = format!(
+                    "{} {remote}: {} (GET {})",
+                    self.provider.name(),
+                    failure.text(),
+                    shown_url(&request.url)
+                );
+                if self.last_reason.get(&symbol) != Some(&reason) {
+                    papertrader_common::warn!("{symbol} has no price: {reason}");
+                    self.last_reason.insert(symbol.clone(), reason.clone());
+                } else {
+                    papertrader_common::debug!("{symbol} still has no price: {reason}");
+                }
+                Update::Failed(symbol, reason)
+            }
+        };
+        let _ = self.updates.send(update);
+    }
+
+    /// One request of the first history task; the task goes back to the
+    /// front of the queue until its pages are done or it failed.
+    fn history_step(&mut self, mut task: Task) {
+        let Some(request) = task.requests.get(task.page).cloned() else {
+            return self.history_done(task, Ok(()));
+        };
+        let spacing = self.limit_spacing();
+        let outcome = self.send(&request, spacing).and_then(|body| {
+            self.provider
+                .parse_history(&task.remote, &body)
+                .map_err(Failure::Bad)
+        });
+        match outcome {
+            Ok(part) => {
+                task.acc.bars.extend(part.bars);
+                task.acc.actions.extend(part.actions);
+                task.page += 1;
+                task.tries = 0;
+                self.histories.push_front(task);
+            }
+            Err(Failure::Retry(..)) if task.tries + 1 < ATTEMPTS => {
+                task.tries += 1;
+                self.histories.push_front(task);
+            }
+            Err(failure) => {
+                let reason = format!(
+                    "{} {}: {} (GET {})",
+                    self.provider.name(),
+                    task.remote,
+                    failure.text(),
+                    shown_url(&request.url)
+                );
+                self.history_done(task, Err(reason));
+            }
+        }
+    }
+
+    fn history_done(&mut self, task: Task, result: Result<(), String>) {
+        let Task {
+            symbol,
+            from,
+            to,
+            mut acc,
+            ..
+        } = task;
+        let (first, last) = (from.start(), to.start());
+        acc.bars.retain(|b| first <= b.time && b.time <= last);
+        acc.bars.sort_by_key(|b| b.time);
+        acc.bars.dedup_by_key(|b| b.time);
+        acc.actions.sort_by_key(|a| a.effective);
+        acc.actions.dedup();
+        let _ = self
+            .updates
+            .send(Update::History(symbol, result.map(|()| acc)));
+    }
+}
+
+/// A history job under way.
+struct Task {
+    symbol: Symbol,
+    remote: String,
+    from: Date,
+    to: Date,
+    requests: Vec<Request>,
+    page: usize,
+    tries: u32,
+    acc: History,
+}
+
+/// One GET, its status sorted into success, worth a retry, or bad.
+fn attempt(provider: &dyn Provider, request: &Request, pace: Pace) -> Result<String, Failure> {
+    let answer = get(request, pace.timeout, pace.max_bytes).map_err(|e| Failure::Retry(e, None))?;
+    match answer.status {
+        200 => Ok(answer.body),
+        // 418: Binance's ban for clients that ignored its 429s.
+        429 | 418 | 500..=599 => Err(Failure::Retry(
+            format!("HTTP status {}", answer.status),
+            answer.retry_after,
+        )),
+        status => Err(Failure::Bad(provider.error_message(status, &answer.body))),
+    }
+}
+
+/// A quote from the future is a broken clock or a broken answer.
+fn check_time(quote: &Quote) -> Result<(), Failure> {
+    let now = Timestamp::now();
+    if quote.time.0 > now.0 + FUTURE_SLACK_S {
+        return Err(Failure::Bad(format!(
+            "timestamp {} is in the future (now {now})",
+            quote.time
+        )));
+    }
+    Ok(())
+}
+
+/// The pause after `n` retryable failures in a row: BACKOFF_BASE doubled
+/// n - 1 times, at most BACKOFF_CAP, less a random jitter of up to half
+/// (so that many masters restarted together do not retry in step).
+pub fn backoff(n: u32) -> Duration {
+    let full = BACKOFF_BASE
+        .saturating_mul(1 << n.saturating_sub(1).min(16))
+        .min(BACKOFF_CAP);
+    let jitter: f64 = rand::rng().random_range(0.0..0.5);
+    full.mul_f64(1.0 - jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_cap() {
+        for n in 1..=12 {
+            let full = Duration::from_secs((1u64 << (n - 1)).min(300));
+            let d = backoff(n);
+            assert!(d <= full && d >= full / 2, "{n}: {d:?}");
+        }
+        assert!(backoff(100) <= BACKOFF_CAP);
+    }
+}

@@ -1,0 +1,556 @@
+//! Real price providers end to end (issue 14): a real ptmasterd whose
+//! providers are pointed at a local HTTP server this test starts, which
+//! answers in each provider's real format (tests/fixtures/, see its
+//! README for where each shape comes from) and counts every request.
+//! Prices stored and pushed to workers, back-fill, 429 and 5xx with
+//! backoff within the configured limit, bad answers making only their
+//! asset stale, a mixed asset list with one provider down, market hours
+//! with the market clock on a Saturday, and a split and a dividend.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use papertrader_common::payload::{Position, parse_lines};
+use papertrader_common::value::Money;
+use papertrader_common::{Instr, ReasonCode};
+use util::daemon::Daemon;
+use util::master::{FAST_ARGON2, MasterSetup, TestWorker, hashed_pass};
+
+/// What the server answers a path with: (status, body).
+type Handler = Box<dyn Fn(&str) -> (u16, String) + Send>;
+
+/// A local HTTP server: one handler, every request's path and arrival.
+struct Server {
+    base: String,
+    handler: Arc<Mutex<Handler>>,
+    log: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl Server {
+    fn start(handler: Handler) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let handler = Arc::new(Mutex::new(handler));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (h, l) = (handler.clone(), log.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let (h, l) = (h.clone(), l.clone());
+                thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut request = Vec::new();
+                    let mut buf = [0; 2048];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&request);
+                    let path = text.split(' ').nth(1).unwrap_or("").to_string();
+                    l.lock().expect("log").push((Instant::now(), path.clone()));
+                    let (status, body) = (h.lock().expect("handler"))(&path);
+                    let reason = match status {
+                        200 => "OK",
+                        404 => "Not Found",
+                        429 => "Too Many Requests",
+                        _ => "Error",
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = conn.write_all(head.as_bytes());
+                    let _ = conn.write_all(body.as_bytes());
+                });
+            }
+        });
+        Server { base, handler, log }
+    }
+
+    fn set(&self, handler: Handler) {
+        *self.handler.lock().expect("handler") = handler;
+    }
+
+    /// Arrival times of the requests whose path contains `needle`.
+    fn times(&self, needle: &str) -> Vec<Instant> {
+        let log = self.log.lock().expect("log");
+        log.iter()
+            .filter(|(_, p)| p.contains(needle))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+}
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+/// A Yahoo chart answer for `symbol` at `price`, now; with `events`.
+fn yahoo_chart(symbol: &str, price: &str, events: &str) -> String {
+    let t = now_s() - 60;
+    format!(
+        "{{\"chart\":{{\"result\":[{{\"meta\":{{\"currency\":\"USD\",\"symbol\":\"{symbol}\",\
+         \"regularMarketTime\":{t},\"regularMarketPrice\":{price},\"regularMarketVolume\":1000}},\
+         \"timestamp\":[{day}],\"events\":{{{events}}},\"indicators\":{{\"quote\":[{{\"open\":[{price}],\
+         \"high\":[{price}],\"low\":[{price}],\"close\":[{price}],\"volume\":[1000]}}]}}}}],\"error\":null}}}}",
+        day = t - 86_400 * 2,
+    )
+}
+
+/// A Coinbase ticker at `price`, now.
+fn coinbase_ticker(price: &str) -> String {
+    let time = jiff_like_now();
+    format!(
+        "{{\"ask\":\"{price}\",\"bid\":\"{price}\",\"volume\":\"1.5\",\"trade_id\":1,\
+         \"price\":\"{price}\",\"size\":\"0.1\",\"time\":\"{time}\"}}"
+    )
+}
+
+/// Now as RFC 3339 (UTC), without a date library in the test.
+fn jiff_like_now() -> String {
+    rfc3339(now_s())
+}
+
+fn rfc3339(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.123456Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Master config for the providers at `base`, the assets `list`, and
+/// `extra` lines.
+fn conf(setup: &MasterSetup, base: &str, list: &str, extra: &str) -> String {
+    let assets = setup.dir.join("assets.list");
+    std::fs::write(&assets, list).expect("assets");
+    format!(
+        "{FAST_ARGON2}assets_file = {}\nupdate_interval = 1s\nhistory_days = 30\n\
+         yahoo_url = {base}/yahoo\ncoinbase_url = {base}/coinbase\nbinance_url = {base}/binance\n\
+         provider_timeout = 2s\n{extra}",
+        assets.display()
+    )
+}
+
+struct Trader {
+    w: TestWorker,
+    session: String,
+}
+
+impl Trader {
+    fn register(setup: &MasterSetup, master: &Daemon, name: &str) -> Trader {
+        let mut w = setup.link(master.addr, 0).expect("linked");
+        let pass = hashed_pass(name, "pw");
+        let email = format!("{name}@example.com");
+        let (i, a) = w.request(Instr::Register, &[name, &email, &pass]);
+        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
+        let (i, a) = w.request(Instr::Login, &[name, &pass, "false"]);
+        assert_eq!(i, Instr::SessionId, "{a:?}");
+        Trader {
+            w,
+            session: a[0].clone(),
+        }
+    }
+
+    fn buy(&mut self, symbol: &str, quantity: &str) -> (Instr, Vec<String>) {
+        let session = self.session.clone();
+        self.w
+            .request(Instr::PurchaseAsset, &[&session, symbol, quantity])
+    }
+
+    fn data(&mut self, instr: Instr, args: &[&str]) -> String {
+        let reqid = self.w.send_request(instr, args);
+        let payload = self.w.recv_data(reqid).expect("data");
+        String::from_utf8(payload).expect("utf-8")
+    }
+}
+
+fn code_of(args: &[String]) -> ReasonCode {
+    let reason = args.last().expect("a reason");
+    ReasonCode::parse(reason.split(' ').next().expect("a code")).expect("known code")
+}
+
+fn audit_clean(setup: &MasterSetup) {
+    let sock = setup.control_socket();
+    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "audit: {}{}",
+        util::stdout(&out),
+        util::stderr(&out)
+    );
+}
+
+fn log_text(setup: &MasterSetup) -> String {
+    std::fs::read_to_string(setup.log_file()).unwrap_or_default()
+}
+
+/// Waits until the master's log (flushed by SIGUSR1) holds `needle`.
+fn wait_log(setup: &MasterSetup, master: &Daemon, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        master.signal(libc::SIGUSR1);
+        thread::sleep(Duration::from_millis(300));
+        let text = log_text(setup);
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+    }
+}
+
+/// A weekday at 15:00 UTC, when NYSE is open.
+const OPEN_CLOCK: &str = "market_clock = 2026-03-04T15:00:00Z\n";
+
+#[test]
+fn mixed_list_with_yahoo_down_keeps_coinbase_trading() {
+    let server = Server::start(Box::new(|path| {
+        if path.starts_with("/yahoo/") {
+            (503, "<html>Service Unavailable</html>".into())
+        } else if path.contains("/ticker") {
+            (200, coinbase_ticker("6425.043"))
+        } else if path.contains("/candles") {
+            (200, fixture("coinbase/candles.json"))
+        } else {
+            (404, "{\"message\":\"NotFound\"}".into())
+        }
+    }));
+    let setup = MasterSetup::new("prices-mixed");
+    let list = "AAPL @yahoo Apple Inc.\nBTC @coinbase:BTC-USD Bitcoin\n";
+    let extra = format!("{OPEN_CLOCK}yahoo_rate_limit = 100/1s\n");
+    let master = setup.start(&conf(&setup, &server.base, list, &extra));
+    let mut t = Trader::register(&setup, &master, "mixed");
+
+    // Coinbase's asset trades and is pushed to the worker.
+    let (i, a) = t.buy("BTC", "1");
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    assert_eq!(a[3], "6425.0430");
+    let mut pushed = false;
+    for _ in 0..5 {
+        let f = t.w.wait_control(Instr::Quotes, Duration::from_secs(3));
+        if f.is_some_and(|f| String::from_utf8_lossy(&f.data).contains("BTC 6425.0430")) {
+            pushed = true;
+            break;
+        }
+    }
+    assert!(pushed, "BTC's quote reaches the workers");
+    let current = t.data(Instr::GetAssetValueCurrent, &["BTC"]);
+    assert!(current.starts_with("BTC 6425.0430 "), "{current}");
+    // Coinbase's candles were back-filled.
+    let all = t.data(Instr::GetAssetValueAllTime, &["BTC"]);
+    assert!(!all.is_empty(), "back-filled monthly bars: {all:?}");
+
+    // Yahoo's asset is stale: the order waits, then says why.
+    let started = Instant::now();
+    let (i, a) = t.buy("AAPL", "1");
+    assert_eq!(i, Instr::PurchaseFail, "{a:?}");
+    assert_eq!(code_of(&a), ReasonCode::Unavailable);
+    assert!(
+        a[0].contains("its price is stale: yahoo AAPL: HTTP status 503"),
+        "{a:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(8));
+
+    // Backoff: 5xx in a row spaced 1, 2, 4, 8 s (less jitter), not 1 s.
+    let yahoo = server.times("/yahoo/v8/finance/chart/AAPL?interval=1d&range=1d");
+    let span = yahoo[yahoo.len() - 1] - yahoo[0];
+    assert!(
+        yahoo.len() <= 7,
+        "{} requests in {span:?}: no backoff",
+        yahoo.len()
+    );
+    let gaps: Vec<Duration> = yahoo.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().any(|g| *g >= Duration::from_secs(2)),
+        "backoff grows: {gaps:?}"
+    );
+    let log = wait_log(
+        &setup,
+        &master,
+        "AAPL has no price: yahoo AAPL: HTTP status 503",
+    );
+    assert!(
+        log.contains("AAPL has no price: yahoo AAPL: HTTP status 503"),
+        "{log}"
+    );
+    let (i, a) = t.buy("BTC", "1");
+    assert_eq!(i, Instr::PurchaseSuccess, "BTC still trades: {a:?}");
+    audit_clean(&setup);
+}
+
+#[test]
+fn requests_keep_within_the_limit_through_429s() {
+    let calls = Arc::new(Mutex::new(0u32));
+    let c = calls.clone();
+    let server = Server::start(Box::new(move |path| {
+        if path.contains("/ticker") {
+            let mut n = c.lock().expect("calls");
+            *n += 1;
+            if (4..=6).contains(&*n) {
+                return (429, "{\"message\":\"Public rate limit exceeded\"}".into());
+            }
+            (200, coinbase_ticker("10.5"))
+        } else {
+            (200, "[]".into())
+        }
+    }));
+    let setup = MasterSetup::new("prices-limit");
+    let list: String = (0..8)
+        .map(|i| format!("C{i} @coinbase:C{i}-USD Coin {i}\n"))
+        .collect();
+    let extra = "coinbase_rate_limit = 3/1s\n";
+    let master = setup.start(&conf(&setup, &server.base, &list, extra));
+    thread::sleep(Duration::from_secs(9));
+    let times = server.times("/coinbase/");
+    assert!(times.len() >= 10, "{} requests", times.len());
+    for (i, start) in times.iter().enumerate() {
+        let within = times[i..]
+            .iter()
+            .take_while(|t| **t - *start < Duration::from_secs(1))
+            .count();
+        assert!(within <= 3, "{within} requests within 1 s from request {i}");
+    }
+    // After the first 429 the next request waits the backoff (>= 0.5 s).
+    let ticker = server.times("/ticker");
+    let gap = ticker[4] - ticker[3];
+    assert!(
+        gap >= Duration::from_millis(500),
+        "no backoff after 429: {gap:?}"
+    );
+    let log = wait_log(&setup, &master, "has prices");
+    drop(master);
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn bad_answers_make_only_their_asset_stale() {
+    let server = Server::start(Box::new(|path| {
+        let future = rfc3339(now_s() + 3600);
+        let ticker = |body: String| (200, body);
+        match path.split('/').nth(3).unwrap_or("") {
+            "GOOD-USD" => ticker(coinbase_ticker("2.5")),
+            "MALF-USD" => ticker("{\"price\": \"2.5\", ".into()),
+            "MISS-USD" => ticker("{\"bid\":\"1\",\"time\":\"2024-11-20T13:02:57Z\"}".into()),
+            "ZERO-USD" => ticker(coinbase_ticker("0")),
+            "NEG-USD" => ticker(coinbase_ticker("-5")),
+            "FUTR-USD" => ticker(format!(
+                "{{\"price\":\"3\",\"time\":\"{future}\",\"bid\":\"3\",\"ask\":\"3\"}}"
+            )),
+            _ if path.contains("/candles") => (200, "[]".into()),
+            _ => (404, fixture("coinbase/not-found.json")),
+        }
+    }));
+    let setup = MasterSetup::new("prices-bad");
+    let list = "GOOD @coinbase:GOOD-USD Good\nMALF @coinbase:MALF-USD Malformed\n\
+                MISS @coinbase:MISS-USD Missing\nZERO @coinbase:ZERO-USD Zero\n\
+                NEG @coinbase:NEG-USD Negative\nFUTR @coinbase:FUTR-USD Future\n\
+                UNKN @coinbase:UNKN-USD Unknown\n";
+    let master = setup.start(&conf(
+        &setup,
+        &server.base,
+        list,
+        "coinbase_rate_limit = 50/1s\n",
+    ));
+    let mut t = Trader::register(&setup, &master, "bad");
+    let (i, a) = t.buy("GOOD", "3");
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    let log = wait_log(&setup, &master, "ZERO has no price");
+    for needle in [
+        "MALF has no price: coinbase MALF-USD: malformed JSON",
+        "MISS has no price: coinbase MISS-USD: the ticker has no \"price\"",
+        "ZERO has no price: coinbase ZERO-USD: price 0.0000 is not positive",
+        "NEG has no price: coinbase NEG-USD: price -5.0000 is not positive",
+        "FUTR has no price: coinbase FUTR-USD: timestamp",
+        "UNKN has no price: coinbase UNKN-USD: HTTP status 404: NotFound",
+    ] {
+        assert!(log.contains(needle), "{needle}\n{log}");
+    }
+    assert!(log.contains("is in the future"), "{log}");
+    let current = t.data(Instr::GetAssetValueCurrent, &["GOOD"]);
+    assert!(current.starts_with("GOOD 2.5000 "), "{current}");
+    let (i, a) = t.buy("GOOD", "1");
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    audit_clean(&setup);
+}
+
+#[test]
+fn saturday_stock_is_market_closed_while_crypto_fills() {
+    let server = Server::start(Box::new(|path| {
+        if path.starts_with("/yahoo/") {
+            (200, yahoo_chart("AAPL", "190.5", ""))
+        } else if path.contains("/ticker") {
+            (200, coinbase_ticker("64000"))
+        } else {
+            (200, "[]".into())
+        }
+    }));
+    let setup = MasterSetup::new("prices-hours");
+    let list = "AAPL @yahoo Apple Inc.\nBTC @coinbase:BTC-USD Bitcoin\n";
+    // Saturday 2026-03-07, 10:00 in New York.
+    let extra = "market_clock = 2026-03-07T15:00:00Z\nyahoo_rate_limit = 10/1s\n";
+    let master = setup.start(&conf(&setup, &server.base, list, extra));
+    let mut t = Trader::register(&setup, &master, "weekend");
+    thread::sleep(Duration::from_secs(2));
+    let (i, a) = t.buy("AAPL", "1");
+    assert_eq!(i, Instr::PurchaseFail, "{a:?}");
+    assert_eq!(code_of(&a), ReasonCode::MarketClosed);
+    assert!(
+        a[0].contains("opens Mon 2026-03-09 09:30 America/New_York (2026-03-09T13:30:00Z)"),
+        "{a:?}"
+    );
+    let session = t.session.clone();
+    let (i, a) = t.w.request(Instr::SellAsset, &[&session, "AAPL", "1"]);
+    assert_eq!(i, Instr::SellFail, "{a:?}");
+    assert_eq!(code_of(&a), ReasonCode::MarketClosed);
+    let (i, a) = t.buy("BTC", "1");
+    assert_eq!(i, Instr::PurchaseSuccess, "crypto never closes: {a:?}");
+    // A placed order waits for the open.
+    let args = [
+        session.as_str(),
+        "buy",
+        "AAPL",
+        "1",
+        "market",
+        "-",
+        "-",
+        "day",
+    ];
+    let (i, a) = t.w.request(Instr::PlaceOrder, &args);
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    thread::sleep(Duration::from_secs(3));
+    let orders = t.data(Instr::GetOrders, &[&session]);
+    assert!(orders.contains(" open "), "waits for Monday: {orders}");
+    audit_clean(&setup);
+}
+
+#[test]
+fn good_friday_opens_the_next_monday() {
+    let server = Server::start(Box::new(|path| {
+        if path.starts_with("/yahoo/") {
+            (200, yahoo_chart("KO", "62.25", ""))
+        } else {
+            (200, "[]".into())
+        }
+    }));
+    let setup = MasterSetup::new("prices-holiday");
+    let list = "KO @yahoo Coca-Cola\n";
+    let extra = "market_clock = 2026-04-03T15:00:00Z\n";
+    let master = setup.start(&conf(&setup, &server.base, list, extra));
+    let mut t = Trader::register(&setup, &master, "holiday");
+    let (i, a) = t.buy("KO", "1");
+    assert_eq!(i, Instr::PurchaseFail, "{a:?}");
+    assert!(
+        a[0].contains("opens Mon 2026-04-06 09:30 America/New_York"),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn split_and_dividend_change_positions_cash_and_history() {
+    let events: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
+    let e = events.clone();
+    let handler = move |path: &str| {
+        let events = e.lock().expect("events").clone();
+        if path.contains("period1=") {
+            (200, yahoo_chart("AAPL", "100", &events))
+        } else {
+            (200, yahoo_chart("AAPL", "100", ""))
+        }
+    };
+    let server = Server::start(Box::new(handler.clone()));
+    let setup = MasterSetup::new("prices-split");
+    let list = "AAPL @yahoo Apple Inc.\n";
+    let extra = format!("{OPEN_CLOCK}yahoo_rate_limit = 10/1s\n");
+    let config = conf(&setup, &server.base, list, &extra);
+    let mut master = setup.start(&config);
+    let mut t = Trader::register(&setup, &master, "holder");
+    let (i, a) = t.buy("AAPL", "10");
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    let bought = now_s();
+    // Back-filled at first sight.
+    let week = t.data(Instr::GetAssetValueAllTime, &["AAPL"]);
+    assert!(!week.is_empty(), "back-fill");
+
+    // The provider now reports a dividend of 0.50, then a 2-for-1 split,
+    // both after the purchase; the top-up at the next start brings them.
+    *events.lock().expect("events") = format!(
+        "\"dividends\":{{\"{d}\":{{\"amount\":0.5,\"date\":{d}}}}},\
+         \"splits\":{{\"{s}\":{{\"date\":{s},\"numerator\":2,\"denominator\":1,\"splitRatio\":\"2:1\"}}}}",
+        d = bought + 1,
+        s = bought + 2
+    );
+    thread::sleep(Duration::from_secs(3));
+    drop(t);
+    master.signal(libc::SIGTERM);
+    master.wait_exit(Duration::from_secs(10));
+    server.set(Box::new(handler));
+    let master = setup.start(&config);
+    thread::sleep(Duration::from_secs(3));
+    let mut w = setup.link(master.addr, 0).expect("linked");
+    let pass = hashed_pass("holder", "pw");
+    let (i, a) = w.request(Instr::Login, &["holder", &pass, "false"]);
+    assert_eq!(i, Instr::SessionId, "{a:?}");
+    let mut t = Trader {
+        w,
+        session: a[0].clone(),
+    };
+    let session = t.session.clone();
+    let portfolio = t.data(Instr::GetUserPortfolio, &[&session, "holder"]);
+    let positions: Vec<Position> = parse_lines(&portfolio).expect("positions");
+    assert_eq!(positions.len(), 1, "{portfolio}");
+    assert_eq!(positions[0].quantity, 20);
+    let avg = positions[0].valuation.map(|v| v.avg_cost);
+    assert_eq!(avg, Some(Money::parse("50").expect("m")));
+    let info = t.data(Instr::GetUserInfo, &[&session, "holder"]);
+    assert!(
+        info.contains("cash 99005.0000"),
+        "100000 - 1000 + 10 x 0.50: {info}"
+    );
+    let history = t.data(Instr::GetUserTransactionHistory, &[&session, "holder"]);
+    let sides: Vec<Vec<&str>> = history
+        .lines()
+        .map(|l| l.split(' ').skip(2).collect())
+        .collect();
+    assert_eq!(
+        sides,
+        [
+            vec!["buy", "AAPL", "10", "100.0000"],
+            vec!["dividend", "AAPL", "10", "0.5000"],
+            vec!["split", "AAPL", "20", "50.0000"],
+        ],
+        "{history}"
+    );
+    audit_clean(&setup);
+}
