@@ -82,3 +82,4 @@ pub mod gpg;
 pub mod master;
 pub mod system;
 pub mod wire;
+pub mod ws;
