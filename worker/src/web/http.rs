@@ -248,13 +248,16 @@ impl Status {
 }
 
 /// Headers every answer carries: the app runs only its own scripts and
-/// talks only to its own origin.
+/// talks only to its own origin. The one inline style allowed, by its
+/// hash, is the `<style>` element the vendored chart library inserts
+/// (web/vendor/README.md; a new version of it means a new hash here).
 pub const COMMON_HEADERS: &str = "Server: ptworkerd\r\n\
 X-Content-Type-Options: nosniff\r\n\
 Referrer-Policy: no-referrer\r\n\
 X-Frame-Options: DENY\r\n\
 Content-Security-Policy: default-src 'self'; connect-src 'self'; img-src 'self' data:; \
-style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'\r\n";
+style-src 'self' 'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='; script-src 'self'; \
+frame-ancestors 'none'; base-uri 'none'; form-action 'none'\r\n";
 
 /// The head of an answer with a short text body (errors), and the body.
 pub fn text_answer(status: Status, text: &str, extra: &str, close: bool) -> Vec<u8> {
