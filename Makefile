@@ -104,6 +104,7 @@ bench:
 	$(CARGO) bench -p papertrader-tests --bench master_rss
 	$(CARGO) bench -p papertrader-tests --bench quote_rate
 	$(CARGO) bench -p papertrader-tests --bench tls_rate
+	$(CARGO) bench -p papertrader-tests --bench ws_rate
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest
 # client (about two minutes; loopback only). Not part of make test.
