@@ -27,9 +27,16 @@ MAN_PAGES  := $(wildcard man/*.[1-8])
 # nc for the ptwire round trips that the tests and the README show, tmux
 # to drive papertrader shell on a terminal in its test.
 DEB_PACKAGES := libgpgme-dev gnupg mandoc pkg-config netcat-openbsd tmux
+# The web app (web/): node runs its codec tests, and the browser test
+# drives Debian's headless Chromium through chromedriver.
+DEB_PACKAGES += chromium chromium-driver
+NODE         ?= node
+ifeq ($(shell command -v $(NODE) 2>/dev/null),)
+DEB_PACKAGES += nodejs
+endif
 RUN_DIR      ?= var
 
-.PHONY: all build run deps test lint fmt-check clippy build-debug unit man-lint \
+.PHONY: all build run deps test lint fmt-check clippy build-debug unit man-lint web-test web-vendor-check \
 	bench fuzz install uninstall clean
 
 all: build
@@ -57,7 +64,7 @@ deps:
 		exit 69; \
 	fi
 
-test: deps fmt-check clippy build-debug unit man-lint
+test: deps fmt-check clippy build-debug unit web-test web-vendor-check man-lint
 
 lint: deps fmt-check clippy man-lint
 
@@ -78,6 +85,16 @@ unit: build-debug
 man-lint:
 	mandoc -Tlint -Wwarning $(MAN_PAGES)
 
+# The web app's JS codec against every protocol vector, and the other
+# unit tests of web/ (the browser test is tests/web_browser.rs).
+web-test:
+	$(NODE) --test web/test/
+
+# The vendored chart library is the file its README names, byte for byte.
+WEB_VENDOR_SHA256 := 1bb1ee79f9d4dd17261b53d930f7a8995748276f80e7ba0e24412b5068062f5f
+web-vendor-check:
+	echo "$(WEB_VENDOR_SHA256)  web/vendor/lightweight-charts-5.2.1.mjs" | sha256sum -c --quiet
+
 # Benchmarks that start daemons find them beside the bench binary in
 # target/release, so build those first.
 bench:
@@ -87,6 +104,7 @@ bench:
 	$(CARGO) bench -p papertrader-tests --bench master_rss
 	$(CARGO) bench -p papertrader-tests --bench quote_rate
 	$(CARGO) bench -p papertrader-tests --bench tls_rate
+	$(CARGO) bench -p papertrader-tests --bench ws_rate
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest
 # client (about two minutes; loopback only). Not part of make test.

@@ -6,10 +6,14 @@
 # (client_tls = optional), so a fresh machine needs nothing else. Ctrl-C
 # (SIGINT) stops both.
 #
+# The worker also serves the web app on PT_WEB_LISTEN (default
+# 127.0.0.1:8080; "off" turns it off).
+#
 # Environment: RUN_DIR, BIN (where the binaries are, default target/release),
 # PT_MASTER_LISTEN and PT_WORKER_LISTEN (only to move the ports, for tests),
 # PT_MASTER_EXTRA and PT_WORKER_EXTRA (config lines added to those test
-# configurations, for benchmarks).
+# configurations, for benchmarks),
+# PT_WEB_LISTEN.
 set -euo pipefail
 
 RUN_DIR=${RUN_DIR:-var}
@@ -112,6 +116,10 @@ make_tls() {
 [ -f "$RUN_DIR/.keys-made" ] || first_run
 [ -f "$RUN_DIR/tls/.made" ] || make_tls
 
+# The web app (papertrader-web(7)), set here rather than in the file so
+# that run directories made before it get it too.
+web_listen=${PT_WEB_LISTEN:-127.0.0.1:8080}
+
 # Tests move the ports; a user gets the defaults.
 master_conf=$RUN_DIR/ptmasterd.conf
 worker_conf=$RUN_DIR/ptworkerd.conf
@@ -125,6 +133,7 @@ if [ -n "${PT_MASTER_LISTEN:-}" ] || [ -n "${PT_WORKER_LISTEN:-}" ] ||
 		>>"$RUN_DIR/ptworkerd.test.conf"
 	printf '%s\n' "${PT_MASTER_EXTRA:-}" >>"$RUN_DIR/ptmasterd.test.conf"
 	printf '%s\n' "${PT_WORKER_EXTRA:-}" >>"$RUN_DIR/ptworkerd.test.conf"
+	web_listen=${PT_WEB_LISTEN:-off}
 	master_conf=$RUN_DIR/ptmasterd.test.conf
 	worker_conf=$RUN_DIR/ptworkerd.test.conf
 fi
@@ -165,6 +174,10 @@ address_of() {
 	die "$name did not start; see $RUN_DIR/$name.log"
 }
 
+grep -v '^web_listen' "$worker_conf" >"$RUN_DIR/ptworkerd.run.conf"
+echo "web_listen = $web_listen" >>"$RUN_DIR/ptworkerd.run.conf"
+worker_conf=$RUN_DIR/ptworkerd.run.conf
+
 launch ptmasterd "$master_conf"
 master_addr=$(address_of ptmasterd "${pids[0]}")
 launch ptworkerd "$worker_conf"
@@ -177,4 +190,9 @@ done
 tls_hint=
 [ -f "$RUN_DIR/tls/.made" ] && tls_hint=" (or tls://$worker_addr with --ca $RUN_DIR/tls/ca.pem)"
 say "PaperTrader is up: clients connect to $worker_addr$tls_hint (master $master_addr); logs in $RUN_DIR; Ctrl-C stops"
+if [ "$web_listen" != off ]; then
+	web_hint=
+	[ -f "$RUN_DIR/tls/.made" ] && web_hint=" (or https://$web_listen/ with the CA $RUN_DIR/tls/ca.pem)"
+	say "web app at http://$web_listen/$web_hint"
+fi
 wait

@@ -129,6 +129,30 @@ pub enum FrameError {
     BadType(u8),
     /// `data_size` over [`MAX_DATA`].
     TooLarge(u32),
+    /// A WebSocket message (section 12) that does not carry exactly one
+    /// frame.
+    Message(MessageFault),
+}
+
+/// How a WebSocket message breaks "one binary message, one whole frame"
+/// (section 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageFault {
+    /// A text message.
+    Text,
+    /// `len` bytes where the header announces a frame of `frame` bytes
+    /// (0: the message is shorter than a header).
+    Length {
+        /// Bytes in the message.
+        len: u32,
+        /// Bytes of the frame its header announces.
+        frame: u32,
+    },
+    /// Over the largest frame, `len` bytes or more.
+    TooLarge(u64),
+    /// Refused by the WebSocket layer (RFC 6455: unmasked, reserved bits,
+    /// a bad continuation or control frame).
+    WebSocket,
 }
 
 impl FrameError {
@@ -137,6 +161,7 @@ impl FrameError {
         match self {
             FrameError::BadType(_) => 0,
             FrameError::TooLarge(_) => 4,
+            FrameError::Message(_) => 0,
         }
     }
 }
@@ -153,11 +178,33 @@ impl fmt::Display for FrameError {
             FrameError::TooLarge(n) => {
                 write!(f, "data_size {n} exceeds the {MAX_DATA}-byte limit")
             }
+            FrameError::Message(fault) => write!(f, "{fault}"),
         }
     }
 }
 
 impl std::error::Error for FrameError {}
+
+impl fmt::Display for MessageFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MessageFault::Text => f.write_str("a text message: frames travel in binary messages"),
+            MessageFault::Length { len, frame: 0 } => {
+                write!(f, "a message of {len} bytes, shorter than a frame header")
+            }
+            MessageFault::Length { len, frame } => write!(
+                f,
+                "a message of {len} bytes holding a frame of {frame}: one message, one frame"
+            ),
+            MessageFault::TooLarge(len) => write!(
+                f,
+                "a message of {len} bytes or more, over the {}-byte frame limit",
+                HEADER_LEN + MAX_DATA
+            ),
+            MessageFault::WebSocket => f.write_str("a message that breaks RFC 6455"),
+        }
+    }
+}
 
 /// One whole frame: header fields and its data.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,10 @@
 //!
 //! A transport is anything that reads and writes bytes without blocking:
 //! plain TCP, TLS (rustls driven by the loop, `crate::tls::Stream`, which
-//! also tells plain from TLS on an accepted socket) or a WebSocket; each
-//! implements [`Transport`] and nothing that handles frames changes. The event loops of ptmasterd and ptworkerd own
+//! also tells plain from TLS on an accepted socket) or a WebSocket (in
+//! ptworkerd, which reports a message that is not one frame as an
+//! `InvalidData` error carrying a [`FrameError`]); each implements
+//! [`Transport`] and nothing that handles frames changes. The event loops of ptmasterd and ptworkerd own
 //! their `Framed` values; nothing here starts a thread or opens a socket.
 
 use std::io;
@@ -18,7 +20,7 @@ use mio::event::Source;
 use mio::{Interest, Registry, Token};
 
 use crate::Frame;
-use crate::frame::{DecodeError, Decoder};
+use crate::frame::{DecodeError, Decoder, FrameError};
 
 /// Below this many spare bytes an emptied output buffer is kept.
 const KEEP_CAPACITY: usize = 4096;
@@ -247,7 +249,7 @@ impl<T: Transport> Framed<T> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    input.end = Some(End::Failed(e));
+                    input.end = Some(self.read_error(e));
                     break;
                 }
             }
@@ -266,6 +268,24 @@ impl<T: Transport> Framed<T> {
             _ => Some(now),
         };
         input
+    }
+
+    /// A transport that frames messages itself (WebSocket) reports a
+    /// message that is not one whole frame as an `InvalidData` error
+    /// carrying the [`FrameError`]: that is a malformed frame, answered
+    /// as any other.
+    fn read_error(&self, err: io::Error) -> End {
+        let fault = err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<FrameError>())
+            .copied();
+        match fault {
+            Some(error) => End::Malformed(DecodeError {
+                frame_offset: self.decoder.consumed(),
+                error,
+            }),
+            None => End::Failed(err),
+        }
     }
 
     /// Queues a frame; [`Framed::flush`] writes it.

@@ -81,4 +81,6 @@ pub mod daemon;
 pub mod gpg;
 pub mod master;
 pub mod system;
+pub mod webdriver;
 pub mod wire;
+pub mod ws;

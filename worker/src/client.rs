@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use papertrader_common::framed::{End, Framed};
-use papertrader_common::tls::Stream;
+
+use crate::transport::ClientIo;
 use papertrader_common::value::SessionId;
 use papertrader_common::{Frame, State};
 
@@ -27,7 +28,7 @@ const MAX_HELD: usize = 256;
 
 /// A client connection.
 pub struct Client {
-    pub(crate) framed: Framed<Stream>,
+    pub(crate) framed: Framed<ClientIo>,
     slots: VecDeque<Slot>,
     state: State,
     /// The session bound by the last successful `switchState`.
@@ -45,7 +46,7 @@ pub struct Client {
 
 impl Client {
     /// A new connection in command state.
-    pub fn new(framed: Framed<Stream>) -> Client {
+    pub fn new(framed: Framed<ClientIo>) -> Client {
         Client {
             framed,
             slots: VecDeque::new(),
@@ -231,7 +232,8 @@ mod tests {
         let peer = std::net::TcpStream::connect(addr).expect("connect");
         let (stream, from) = listener.accept().expect("accept");
         stream.set_nonblocking(true).expect("nonblocking");
-        let stream = Stream::plain(mio::net::TcpStream::from_std(stream));
+        let stream = papertrader_common::tls::Stream::plain(mio::net::TcpStream::from_std(stream));
+        let stream = ClientIo::Tcp(stream);
         let framed = Framed::new(stream, from, Instant::now(), 1 << 20);
         (Client::new(framed), peer)
     }

@@ -23,6 +23,8 @@ pub const KEYS: &[&str] = &[
     "client_tls",
     "tls_cert",
     "tls_key",
+    "web_listen",
+    "web_allowed_origins",
     "max_clients",
     "idle_timeout",
     "frame_timeout",
@@ -77,6 +79,11 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// Its private key (PEM, like certbot's privkey.pem).
     pub tls_key: Option<PathBuf>,
+    /// The web port (HTTP and WebSocket, section 12); `None`: off.
+    pub web_listen: Option<SocketAddr>,
+    /// Origins besides the web port's own whose pages may open `/ws`,
+    /// as `scheme://host[:port]`, lower case.
+    pub web_allowed_origins: Vec<String>,
     /// Most client connections at once.
     pub max_clients: usize,
     /// A client silent this long, with nothing in flight, is closed.
@@ -144,6 +151,8 @@ impl Config {
             client_tls: c.take(client_tls(conf)),
             tls_cert: c.take(optional_path(conf, "tls_cert")),
             tls_key: c.take(optional_path(conf, "tls_key")),
+            web_listen: c.take(web_listen(conf)),
+            web_allowed_origins: c.take(allowed_origins(conf)),
             max_clients: c.take(conf.u64("max_clients", 4096, 1..=1_000_000)) as usize,
             idle_timeout: c.take(conf.duration("idle_timeout", secs(300))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
@@ -260,6 +269,38 @@ fn client_tls(conf: &Conf) -> Result<ClientTls, ConfError> {
             format!("client_tls = {text:?}: expected off, optional or required"),
         )),
     }
+}
+
+/// `web_listen`: `off` (the default) or an address.
+fn web_listen(conf: &Conf) -> Result<Option<SocketAddr>, ConfError> {
+    if conf.string("web_listen", "off")? == "off" {
+        return Ok(None);
+    }
+    conf.socket_addr("web_listen", "127.0.0.1:8080").map(Some)
+}
+
+/// `web_allowed_origins`: origins separated by blanks or commas, each
+/// `http://` or `https://` and a host, with no path.
+fn allowed_origins(conf: &Conf) -> Result<Vec<String>, ConfError> {
+    let text = conf.string("web_allowed_origins", "")?;
+    let mut origins = Vec::new();
+    for word in text.split([' ', '\t', ',']).filter(|w| !w.is_empty()) {
+        let host = word
+            .strip_prefix("https://")
+            .or_else(|| word.strip_prefix("http://"));
+        let ok = host.is_some_and(|h| {
+            !h.is_empty() && !h.contains('/') && h.bytes().all(|b| b.is_ascii_graphic())
+        });
+        if !ok {
+            let message = format!(
+                "web_allowed_origins: {word:?} is not an origin, expected scheme://host[:port] \
+                 such as https://trade.example.org"
+            );
+            return Err(error(conf, "web_allowed_origins", message));
+        }
+        origins.push(word.to_ascii_lowercase());
+    }
+    Ok(origins)
 }
 
 fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {
@@ -383,6 +424,26 @@ mod tests {
         assert_eq!(c.client_tls, ClientTls::Optional);
         assert_eq!(c.tls_key.as_deref(), Some(Path::new("/k.pem")));
         assert!(parse("tls_cert = /c.pem\n").is_err());
+    }
+
+    #[test]
+    fn the_web_port_is_off_unless_asked_for() {
+        let c = parse("").expect("defaults");
+        assert_eq!(c.web_listen, None);
+        assert!(c.web_allowed_origins.is_empty());
+        let c = parse(
+            "web_listen = 127.0.0.1:8080\n\
+             web_allowed_origins = https://Trade.example.org, http://localhost:3000\n",
+        )
+        .expect("ok");
+        assert_eq!(c.web_listen.map(|a| a.port()), Some(8080));
+        assert_eq!(
+            c.web_allowed_origins,
+            ["https://trade.example.org", "http://localhost:3000"]
+        );
+        let err = parse("web_allowed_origins = trade.example.org\n").expect_err("no scheme");
+        assert!(err.to_string().contains("is not an origin"), "{err}");
+        assert!(parse("web_listen = nowhere\n").is_err());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! (`gpg_thread`), `cache` (`cache_thread`) and `signals`
 //! (`papertrader_common::threads`, which also rereads the client port's
 //! TLS certificate on SIGHUP, see `tls`) hand their results back through a
-//! channel and a `mio::Waker` (`event`). Workers hold no critical data:
+//! channel and a `mio::Waker` (`event`). The loop also serves the web app
+//! and its WebSocket clients on the web port (`web`, `transport`). Workers hold no critical data:
 //! losing one loses only its connections.
 
 pub mod cache;
@@ -19,3 +20,5 @@ pub mod gpg_thread;
 pub mod link;
 pub mod server;
 pub mod tls;
+pub mod transport;
+pub mod web;

@@ -702,6 +702,7 @@ mod tests {
             config: Arc::new(config),
             poll,
             listener,
+            web_listener: None,
             tls: None,
             caches: Arc::new(Mutex::new(caches)),
             gpg_tx: Some(gpg_tx),

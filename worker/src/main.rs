@@ -43,8 +43,13 @@ fn run() -> Result<(), (u8, String)> {
         // for the error of any step below.
         daemon::detach("ptworkerd", &config.pid_file).map_err(oserr("detach"))?;
     }
-    let std_listener = bind(&config)?;
+    let std_listener = bind(config.listen)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
+    let web_listener = config.web_listen.map(bind).transpose()?;
+    let web_local = match &web_listener {
+        Some(l) => Some(l.local_addr().map_err(oserr("web listener"))?),
+        None => None,
+    };
     // Checked before the threads start, so that a bad key stops the start.
     if let (Some(fpr), true) = (&config.worker_key, config.can_link()) {
         papertrader_common::gpg::Signer::new(Some(&config.gnupg_home), fpr)
@@ -63,9 +68,13 @@ fn run() -> Result<(), (u8, String)> {
         env!("CARGO_PKG_VERSION"),
         config.source
     );
-    let (mut server, helpers) = start(&config, (std_listener, tls), &log)?;
+    let (mut server, helpers) = start(&config, (std_listener, web_listener, tls), &log)?;
     papertrader_common::info!("listening on {local}, master {}", config.master);
     println!("listening on {local}");
+    if let Some(web) = web_local {
+        papertrader_common::info!("web app on {web}");
+        println!("web listening on {web}");
+    }
     daemon::ready();
     let result = server.run();
     drop(server);
@@ -81,13 +90,20 @@ fn oserr(what: &str) -> impl Fn(std::io::Error) -> (u8, String) + '_ {
     move |e| (EX_OSERR, format!("{what}: {e}"))
 }
 
-/// The client port, bound and non-blocking.
-fn bind(config: &Config) -> Result<std::net::TcpListener, (u8, String)> {
-    let listener = std::net::TcpListener::bind(config.listen)
-        .map_err(|e| (EX_OSERR, format!("bind {}: {e}", config.listen)))?;
+/// A port (client or web), bound and non-blocking.
+fn bind(addr: std::net::SocketAddr) -> Result<std::net::TcpListener, (u8, String)> {
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| (EX_OSERR, format!("bind {addr}: {e}")))?;
     listener.set_nonblocking(true).map_err(oserr("listener"))?;
     Ok(listener)
 }
+
+/// The client port, the web port if any, and the TLS they share.
+type Listeners = (
+    std::net::TcpListener,
+    Option<std::net::TcpListener>,
+    Option<Arc<rustls::ServerConfig>>,
+);
 
 /// Threads to join at the end, and the sender whose drop stops the cache.
 struct Helpers {
@@ -98,7 +114,7 @@ struct Helpers {
 /// Starts the helper threads (gpg, cache, signals) and builds the server.
 fn start(
     config: &Arc<Config>,
-    (std_listener, tls): (std::net::TcpListener, Option<Arc<rustls::ServerConfig>>),
+    (std_listener, web_listener, tls): Listeners,
     log: &ptlog::LogHandle,
 ) -> Result<(Server, Helpers), (u8, String)> {
     let poll = Poll::new().map_err(oserr("poll"))?;
@@ -145,6 +161,7 @@ fn start(
         config: config.clone(),
         poll,
         listener: mio::net::TcpListener::from_std(std_listener),
+        web_listener: web_listener.map(mio::net::TcpListener::from_std),
         tls,
         caches,
         gpg_tx,

@@ -1,6 +1,7 @@
 //! The worker's event loop. Runs on the main thread and owns every socket:
-//! the client listener, each client (see `client`, `dispatch`) and the
-//! master link (see `link`). Slow work (gpgme) runs on the gpg thread and
+//! the client listener, each client (see `client`, `dispatch`), the web
+//! port's listener and HTTP connections (see `web`; its WebSocket clients
+//! are clients like any other) and the master link (see `link`). Slow work (gpgme) runs on the gpg thread and
 //! comes back as an [`Event`].
 
 use std::collections::HashMap;
@@ -28,6 +29,8 @@ use crate::config::{ClientTls, Config};
 use crate::event::Event;
 use crate::gpg_thread::ProofJob;
 use crate::link::{MasterLink, Pending};
+use crate::transport::ClientIo;
+use crate::web::conn::WebConn;
 
 /// The client listener.
 pub const LISTENER: Token = Token(0);
@@ -35,7 +38,9 @@ pub const LISTENER: Token = Token(0);
 pub const WAKER: Token = Token(1);
 /// The master link.
 pub const MASTER: Token = Token(2);
-const FIRST_CLIENT: usize = 3;
+/// The web port's listener.
+pub const WEB_LISTENER: Token = Token(3);
+const FIRST_CLIENT: usize = 4;
 
 /// How often the master link's timers run.
 const TICK: Duration = Duration::from_millis(100);
@@ -54,7 +59,11 @@ pub struct Server {
     /// The bound client address.
     pub(crate) local: SocketAddr,
     pub(crate) clients: HashMap<Token, Client>,
-    next_token: usize,
+    /// The web port, when `web_listen` is set.
+    pub(crate) web_listener: Option<Listener>,
+    /// Its HTTP connections; an upgraded one moves to `clients`.
+    pub(crate) web: HashMap<Token, WebConn>,
+    pub(crate) next_token: usize,
     pub(crate) link: MasterLink,
     pub(crate) pending: HashMap<u64, Pending>,
     pub(crate) next_reqid: u64,
@@ -67,9 +76,9 @@ pub struct Server {
     stopping: bool,
     pub(crate) read_buf: Box<[u8]>,
     /// Clients whose requests wait in their sockets (back-pressure).
-    unread: Unread,
-    /// Clients open per source address.
-    per_address: PerAddress,
+    pub(crate) unread: Unread,
+    /// Clients open per source address, on either port.
+    pub(crate) per_address: PerAddress,
     /// max_clients was logged since the worker was last below it.
     full_warned: bool,
 }
@@ -82,6 +91,8 @@ pub struct Parts {
     pub poll: Poll,
     /// The bound client port.
     pub listener: TcpListener,
+    /// The bound web port, when `web_listen` is set.
+    pub web_listener: Option<TcpListener>,
     /// The client port's TLS configuration, when `client_tls` is on.
     pub tls: Option<Arc<ServerConfig>>,
     /// Shared caches.
@@ -101,6 +112,7 @@ impl Server {
             config,
             poll,
             listener,
+            web_listener,
             tls,
             caches,
             gpg_tx,
@@ -108,6 +120,9 @@ impl Server {
             log,
         } = parts;
         let listener = Listener::new(listener, poll.registry(), LISTENER)?;
+        let web_listener = web_listener
+            .map(|l| Listener::new(l, poll.registry(), WEB_LISTENER))
+            .transpose()?;
         let local = listener.local();
         let link = MasterLink::new(Instant::now());
         Ok(Server {
@@ -116,6 +131,8 @@ impl Server {
             tls,
             local,
             clients: HashMap::new(),
+            web_listener,
+            web: HashMap::new(),
             next_token: FIRST_CLIENT,
             link,
             pending: HashMap::new(),
@@ -185,6 +202,8 @@ impl Server {
                 LISTENER => self.accept_all(),
                 WAKER => self.drain_events(),
                 MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
+                WEB_LISTENER => self.accept_web(),
+                token if self.web.contains_key(&token) => self.web_ready(token),
                 token => {
                     let more = framed::on_event(self, ev);
                     self.unread.note(token, more);
@@ -254,16 +273,16 @@ impl Server {
         }
     }
 
-    fn add_client(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        if self.clients.len() >= self.config.max_clients {
+    /// Counts a new connection on either port against `max_clients` and
+    /// `max_clients_per_address`; the refusal's reason when it is over.
+    pub(crate) fn admit(&mut self, peer: SocketAddr) -> Result<(), (ReasonCode, String)> {
+        if self.clients.len() + self.web.len() >= self.config.max_clients {
             let text = format!("the worker is full ({} clients)", self.config.max_clients);
-            let refusal = message::failure(Instr::ProtocolError, ReasonCode::Unavailable, text);
-            let _ = stream.write(&refusal.to_bytes());
             if !self.full_warned {
                 self.full_warned = true;
                 papertrader_common::warn!("{peer}: refused, max_clients reached");
             }
-            return;
+            return Err((ReasonCode::Unavailable, text));
         }
         self.full_warned = false;
         if !self.per_address.admit(peer.ip()) {
@@ -271,14 +290,27 @@ impl Server {
                 "too many connections from your address (max_clients_per_address {})",
                 self.config.max_clients_per_address
             );
-            let refusal = message::failure(Instr::ProtocolError, ReasonCode::RateLimited, text);
+            return Err((ReasonCode::RateLimited, text));
+        }
+        Ok(())
+    }
+
+    /// An accepted stream of the web port, TLS when its first byte says
+    /// so and client TLS is on: the same certificate as the client port.
+    pub(crate) fn accepted_stream(&self, stream: TcpStream) -> Stream {
+        let _ = stream.set_nodelay(true);
+        Stream::accepted(stream, self.tls.clone())
+    }
+
+    fn add_client(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        if let Err((code, text)) = self.admit(peer) {
+            let refusal = message::failure(Instr::ProtocolError, code, text);
             let _ = stream.write(&refusal.to_bytes());
             return;
         }
         let token = Token(self.next_token);
         self.next_token += 1;
-        let _ = stream.set_nodelay(true);
-        let stream = Stream::accepted(stream, self.tls.clone());
+        let stream = ClientIo::Tcp(self.accepted_stream(stream));
         let mut framed = Framed::new(stream, peer, Instant::now(), self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
             papertrader_common::error!("{peer}: cannot register: {err}");
@@ -311,8 +343,18 @@ impl Server {
             self.caches.lock().sessions.forget(&session);
             self.session_closed(&session);
         }
-        if self.listener.resume(self.poll.registry(), true) {
+        self.resume_listeners(true);
+    }
+
+    /// Puts listeners paused for want of descriptors back on the poll
+    /// (`force`: a connection just closed) and takes what waits.
+    pub(crate) fn resume_listeners(&mut self, force: bool) {
+        if self.listener.resume(self.poll.registry(), force) {
             self.accept_all();
+        }
+        let web = self.web_listener.as_mut();
+        if web.is_some_and(|l| l.resume(self.poll.registry(), force)) {
+            self.accept_web();
         }
     }
 
@@ -337,9 +379,8 @@ impl Server {
             }
             self.close_client(token);
         }
-        if self.listener.resume(self.poll.registry(), false) {
-            self.accept_all();
-        }
+        self.sweep_web(now);
+        self.resume_listeners(false);
     }
 
     fn shutdown(&mut self) {
@@ -350,6 +391,10 @@ impl Server {
         let tokens: Vec<Token> = self.clients.keys().copied().collect();
         for token in tokens {
             self.close_client(token);
+        }
+        let tokens: Vec<Token> = self.web.keys().copied().collect();
+        for token in tokens {
+            self.close_web(token, "shutting down");
         }
         self.link_flush_now();
         papertrader_common::info!("closed every connection");
@@ -418,9 +463,9 @@ impl Server {
 }
 
 impl Conns for Server {
-    type Io = Stream;
+    type Io = ClientIo;
 
-    fn framed(&mut self, token: Token) -> Option<(&mut Framed<Stream>, &mut [u8])> {
+    fn framed(&mut self, token: Token) -> Option<(&mut Framed<ClientIo>, &mut [u8])> {
         let client = self.clients.get_mut(&token)?;
         Some((&mut client.framed, &mut self.read_buf))
     }

@@ -251,6 +251,7 @@ impl World {
             config,
             poll,
             listener: mio::net::TcpListener::from_std(listener),
+            web_listener: None,
             tls: None,
             caches,
             gpg_tx: None,

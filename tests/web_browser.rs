@@ -1,0 +1,185 @@
+//! The web app in a real headless Chromium (Debian's chromium and
+//! chromium-driver, driven over WebDriver by tests/util/webdriver.rs)
+//! against a real ptmasterd and ptworkerd with a CSV market whose prices
+//! move every second: register, see prices move, buy, see the position
+//! and the fill in history, a buy beyond the cash and its sentence, log
+//! out, a bad password and its sentence, log in again, and the same
+//! screens at a phone's width. The browser console must hold no error.
+//! Screenshots go to target/web-screenshots/.
+
+mod util;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use util::daemon::TempDir;
+use util::system::System;
+use util::webdriver::Browser;
+
+/// Master config for a CSV feed: AAPL climbs and MSFT falls, one price per
+/// 1 s update.
+fn market(dir: &TempDir) -> String {
+    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
+    for i in 0..600 {
+        let aapl = format!("{}.{:02}", 180 + i / 2, (i % 2) * 50);
+        let msft = format!("{}.{:02}", 420 - i / 4, (3 - i % 4) * 25);
+        csv.push_str(&format!(
+            "AAPL,2026-11-20,10:00:00,{aapl},{aapl},{aapl},{aapl},1000\n"
+        ));
+        csv.push_str(&format!(
+            "MSFT,2026-11-20,10:00:00,{msft},{msft},{msft},{msft},2000\n"
+        ));
+    }
+    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
+    std::fs::write(
+        dir.join("assets.list"),
+        "AAPL Apple Inc.\nMSFT Microsoft Corp.\n",
+    )
+    .expect("assets");
+    format!(
+        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n",
+        dir.join("bars.csv").display(),
+        dir.join("assets.list").display()
+    )
+}
+
+fn shots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/web-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// Fails on any console entry at SEVERE (errors, failed loads, CSP).
+fn no_console_errors(browser: &Browser, step: &str) {
+    let errors: Vec<_> = browser
+        .console()
+        .into_iter()
+        .filter(|(level, _)| level == "SEVERE")
+        .collect();
+    assert!(errors.is_empty(), "console errors after {step}: {errors:?}");
+}
+
+const LONG: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
+    let dir = TempDir::new("web-browser-market");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let web: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let _system = System::start(
+        "web-browser",
+        &market(&dir),
+        &format!("web_listen = {web}\n"),
+    );
+    let profile = TempDir::new("web-browser-profile");
+    let browser = Browser::start(&profile.path);
+    let shots = shots();
+    let url = format!("http://{web}/");
+
+    // Register (which logs in) and land on the markets.
+    browser.goto(&url);
+    browser.fill("#r-username", "webtrader");
+    browser.fill("#r-email", "webtrader@example.com");
+    browser.fill("#r-password", "correct horse");
+    browser.click("#register-button");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+    // Prices move at each update, and the table follows by itself.
+    let cell = "#markets-body tr[data-symbol=AAPL] .price";
+    let first = browser.wait_text(cell, LONG, |t| !t.is_empty());
+    browser.wait_text(cell, LONG, |t| !t.is_empty() && t != first);
+    browser.screenshot(&shots.join("markets-desktop.png"));
+    no_console_errors(&browser, "markets");
+
+    // Buy 3 AAPL at the market, confirming in the dialog.
+    browser.click("#markets-body tr[data-symbol=AAPL] a");
+    browser.find("#chart canvas");
+    browser.fill("#quantity", "3");
+    browser.click("#review");
+    let summary = browser.wait_text("#confirm-summary", LONG, |t| !t.is_empty());
+    assert!(summary.starts_with("Buy 3 AAPL"), "{summary}");
+    browser.click("#confirm-ok");
+    let fill = browser.wait_text("#trade-result", LONG, |t| {
+        t.starts_with("Bought") || t.contains(".")
+    });
+    assert!(fill.starts_with("Bought 3 AAPL at "), "{fill}");
+    browser.screenshot(&shots.join("asset-desktop.png"));
+
+    // Beyond the cash: the sentence for insufficient-funds.
+    browser.fill("#quantity", "1000000000");
+    browser.click("#review");
+    browser.wait_text("#confirm-summary", LONG, |t| {
+        t.starts_with("Buy 1000000000")
+    });
+    browser.click("#confirm-ok");
+    let refusal = browser.wait_text("#trade-result", LONG, |t| {
+        t.contains("cash") || t.contains(".")
+    });
+    assert!(
+        refusal.contains("You do not have enough cash for this order."),
+        "{refusal}"
+    );
+
+    // The position, and the fill in the history.
+    browser.goto(&format!("{url}#/portfolio"));
+    let row = browser.wait_text("tr[data-symbol=AAPL]", LONG, |t| !t.is_empty());
+    assert!(row.contains("AAPL") && row.contains('3'), "{row}");
+    browser.find("#equity-chart canvas");
+    browser.screenshot(&shots.join("portfolio-desktop.png"));
+    browser.goto(&format!("{url}#/history"));
+    let buy = browser.wait_text("tr[data-side=buy]", LONG, |t| !t.is_empty());
+    assert!(buy.contains("AAPL") && buy.contains('3'), "{buy}");
+    for page in ["orders", "leaderboard", "account"] {
+        browser.goto(&format!("{url}#/{page}"));
+        browser.wait_text("#title", LONG, |t| {
+            !t.is_empty() && t != "Something went wrong"
+        });
+    }
+    no_console_errors(&browser, "trading");
+
+    // The session is remembered across a reload.
+    browser.goto(&format!("{url}#/markets"));
+    browser.find("#markets-body tr[data-symbol=MSFT]");
+
+    // Log out; a bad password gets its sentence; the right one logs in.
+    browser.click("#logout");
+    browser.find("#login-form");
+    let kept = browser.run(
+        "return localStorage.getItem('papertrader.session');",
+        serde_json::json!([]),
+    );
+    assert!(kept.is_null(), "the session is forgotten on logout: {kept}");
+    browser.fill("#username", "webtrader");
+    browser.fill("#password", "wrong horse");
+    browser.click("#login-button");
+    let refusal = browser.wait_text("#login-result", LONG, |t| t.contains('.'));
+    assert!(refusal.contains("Wrong username or password."), "{refusal}");
+    browser.fill("#password", "correct horse");
+    browser.click("#login-button");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+
+    // A phone's width.
+    browser.resize(390, 844);
+    browser.goto(&format!("{url}#/markets"));
+    browser.wait_text("#markets-body tr[data-symbol=AAPL] .price", LONG, |t| {
+        !t.is_empty()
+    });
+    let overflow = browser.run(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        serde_json::json!([]),
+    );
+    assert!(
+        overflow.as_i64().unwrap_or(0) <= 0,
+        "the page scrolls sideways on a phone: {overflow}"
+    );
+    browser.screenshot(&shots.join("markets-phone.png"));
+    browser.goto(&format!("{url}#/portfolio"));
+    browser.wait_text("tr[data-symbol=AAPL]", LONG, |t| !t.is_empty());
+    browser.find("#equity-chart canvas");
+    browser.screenshot(&shots.join("portfolio-phone.png"));
+    no_console_errors(&browser, "the phone screens");
+}

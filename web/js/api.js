@@ -1,0 +1,221 @@
+// The app's view of the server: a session over two WebSockets, one in
+// command state (login, trades, orders) and one switched to data state
+// (prices, history, portfolio), each reopened when it closes. Every
+// payload line is parsed here once, money into BigInt units.
+import * as codec from './codec.js';
+import { Conn } from './connection.js';
+import { ReasonError } from './reasons.js';
+
+const STORE = 'papertrader.session';
+
+export class Api {
+  constructor(url) {
+    this.url = url ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+    this.cmd = null;
+    this.data = null;
+    this.session = null;
+    this.username = null;
+    this.onSessionEnd = null;
+  }
+
+  async conn(kind) {
+    let c = this[kind];
+    if (c && !c.closed) return c;
+    c = new Conn(this.url);
+    this[kind] = c;
+    await c.open();
+    if (kind === 'data') {
+      const r = await c.request('switchState', [this.session, 'data']);
+      if (r.name !== 'stateSwitchSuccess') {
+        c.close();
+        this.checkSession(r);
+        throw new ReasonError(r);
+      }
+    }
+    return c;
+  }
+
+  /** A command; resolves with the reply when it is `success`, throws a
+   *  ReasonError otherwise. */
+  async command(name, args, success) {
+    const r = await (await this.conn('cmd')).request(name, args);
+    if (r.name !== success) {
+      this.checkSession(r);
+      throw new ReasonError(r);
+    }
+    return r.args;
+  }
+
+  /** A data request's payload text. */
+  async fetch(name, args = []) {
+    const r = await (await this.conn('data')).request(name, args);
+    if (r.name !== 'data') {
+      this.checkSession(r);
+      throw new ReasonError(r);
+    }
+    return r.text;
+  }
+
+  checkSession(reply) {
+    const reason = reply.args?.[reply.args.length - 1] ?? '';
+    if (reason.startsWith('bad-session') && this.session) {
+      this.forget();
+      if (this.onSessionEnd) this.onSessionEnd();
+    }
+  }
+
+  // ---- accounts ----
+
+  async register(username, email, password) {
+    await this.command('register', [username, email, codec.hashedPass(username, password)], 'registerSuccess');
+  }
+
+  /** Logs in with a remembered session (isExpirable false). */
+  async login(username, password) {
+    const [sid] = await this.command('login', [username, codec.hashedPass(username, password), 'false'], 'sessionID');
+    this.remember(sid, username);
+  }
+
+  /** Resumes the session kept in the browser; false if there is none. */
+  async resume() {
+    let saved;
+    try { saved = JSON.parse(localStorage.getItem(STORE) ?? 'null'); } catch { saved = null; }
+    if (!saved?.session || !/^[0-9a-f]{32}$/.test(saved.session)) return false;
+    try {
+      await this.command('loginSession', [saved.session], 'sessionID');
+    } catch (err) {
+      if (err instanceof ReasonError) { this.forget(); return false; }
+      throw err;
+    }
+    this.session = saved.session;
+    this.username = saved.username;
+    return true;
+  }
+
+  remember(sid, username) {
+    this.session = sid;
+    this.username = username;
+    localStorage.setItem(STORE, JSON.stringify({ session: sid, username }));
+  }
+
+  forget() {
+    localStorage.removeItem(STORE);
+    this.session = null;
+    this.username = null;
+    if (this.data) { this.data.close(); this.data = null; }
+  }
+
+  async logout() {
+    const sid = this.session;
+    this.forget();
+    if (sid) {
+      try { await this.command('logout', [sid], 'logoutSuccess'); } catch { /* gone anyway */ }
+    }
+  }
+
+  // ---- market data ----
+
+  async assets() {
+    return codec.lines(await this.fetch('getAssetList'), 2).map(([symbol, name]) => ({ symbol, name }));
+  }
+
+  /** Today so far: {symbol, open, high, low, close, volume, time}. */
+  async info(symbol) {
+    const [line] = codec.lines(await this.fetch('getAssetInfo', [symbol]));
+    const [sym, open, high, low, close, volume, time] = line;
+    return {
+      symbol: sym, open: codec.parseMoney(open), high: codec.parseMoney(high),
+      low: codec.parseMoney(low), close: codec.parseMoney(close), volume, time: Number(time),
+    };
+  }
+
+  async current(symbol) {
+    const [[sym, price, time]] = codec.lines(await this.fetch('getAssetValueCurrent', [symbol]));
+    return { symbol: sym, price: codec.parseMoney(price), time: Number(time) };
+  }
+
+  /** Bars of a range: day, week, month, year or all. */
+  async bars(range, symbol, date) {
+    const instr = {
+      day: 'getAssetValueDay', week: 'getAssetValueWeek', month: 'getAssetValueMonth',
+      year: 'getAssetValueYear', all: 'getAssetValueAllTime',
+    }[range];
+    const args = range === 'all' ? [symbol] : [symbol, date];
+    return codec.lines(await this.fetch(instr, args)).map(([t, o, h, l, c, v]) => ({
+      time: Number(t), open: codec.parseMoney(o), high: codec.parseMoney(h),
+      low: codec.parseMoney(l), close: codec.parseMoney(c), volume: v,
+    }));
+  }
+
+  // ---- the account ----
+
+  async userInfo() {
+    const out = {};
+    for (const [k, v] of codec.lines(await this.fetch('getUserInfo', [this.session, this.username]), 2)) out[k] = v;
+    return {
+      username: out.username, email: out.email, created: Number(out.created),
+      cash: codec.parseMoney(out.cash), equity: codec.parseMoney(out.equity),
+    };
+  }
+
+  async portfolio() {
+    return codec.lines(await this.fetch('getUserPortfolio', [this.session, this.username]))
+      .map(([symbol, quantity, avg, price, value]) => ({
+        symbol, quantity: BigInt(quantity), avgCost: codec.parseMoney(avg),
+        price: codec.parseMoney(price), value: codec.parseMoney(value),
+      }));
+  }
+
+  async history() {
+    return codec.lines(await this.fetch('getUserTransactionHistory', [this.session, this.username]))
+      .map(([txid, time, side, symbol, quantity, price]) => ({
+        txid, time: Number(time), side, symbol, quantity: BigInt(quantity), price: codec.parseMoney(price),
+      }));
+  }
+
+  async orders() {
+    return codec.lines(await this.fetch('getOrders', [this.session]))
+      .map(([id, created, side, symbol, quantity, type, limit, stop, tif, status, updated, txid]) => ({
+        id, created: Number(created), side, symbol, quantity: BigInt(quantity), type,
+        limit: limit === '-' ? null : codec.parseMoney(limit),
+        stop: stop === '-' ? null : codec.parseMoney(stop),
+        tif, status, updated: Number(updated), txid,
+      }));
+  }
+
+  async leaderboard() {
+    return codec.lines(await this.fetch('getLeaderboard')).map(([rank, username, ret]) => ({ rank, username, ret }));
+  }
+
+  async equity() {
+    return codec.lines(await this.fetch('getEquityHistory', [this.session, this.username]))
+      .map(([date, equity]) => ({ date, equity: codec.parseMoney(equity) }));
+  }
+
+  // ---- trading ----
+
+  /** A market buy or sell, answered after it fills: {txid, symbol,
+   *  quantity, price, time}. */
+  async trade(side, symbol, quantity) {
+    const [name, success] = side === 'buy' ? ['purchaseAsset', 'purchaseSuccess'] : ['sellAsset', 'sellSuccess'];
+    const [txid, sym, qty, price, time] = await this.command(name, [this.session, symbol, quantity], success);
+    return { txid, symbol: sym, quantity: qty, price: codec.parseMoney(price), time: Number(time) };
+  }
+
+  /** An order that waits for its price; resolves with its orderID. */
+  async placeOrder({ side, symbol, quantity, type, limit, stop, tif }) {
+    const [id] = await this.command('placeOrder',
+      [this.session, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif], 'orderAccepted');
+    return id;
+  }
+
+  async cancelOrder(id) {
+    await this.command('cancelOrder', [this.session, id], 'cancelSuccess');
+  }
+
+  /** Resets the account; resolves with the new cash. */
+  async reset(password) {
+    const [cash] = await this.command('resetAccount', [this.session, codec.hashedPass(this.username, password)], 'resetSuccess');
+    return codec.parseMoney(cash);
+  }
+}

@@ -1,0 +1,441 @@
+// PaperTrader in the browser: the screens and the hash router. Every
+// string from the server reaches the page through textContent (h()),
+// never as HTML. See api.js for the protocol side.
+import { Api } from './api.js';
+import * as codec from './codec.js';
+import * as charts from './chart.js';
+import { ReasonError } from './reasons.js';
+
+const api = new Api();
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const statusLine = document.getElementById('status');
+let cleanup = [];       // what the current screen must stop when left
+let routeToken = 0;     // a newer navigation makes older renders give up
+
+// ---- small helpers ----
+
+/** An element with attributes and children (strings become text). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const money = (units) => codec.showMoney(units);
+/** A price: 2 decimals, or 4 when it has them. */
+const price = (units) => (units % 100n === 0n ? codec.formatMoney(units, 2) : codec.formatMoney(units, 4));
+const signed = (units) => (units > 0n ? `+${money(units)}` : money(units));
+const pct = (a, b) => { const p = codec.percent(a, b); return p.startsWith('-') ? `${p}%` : `+${p}%`; };
+const tone = (units) => (units > 0n ? 'up' : units < 0n ? 'down' : '');
+const when = (ts) => new Date(ts * 1000).toLocaleString();
+const today = () => new Date().toISOString().slice(0, 10);
+
+function say(text) { statusLine.textContent = text; }
+
+/** Goes to `hash`, rendering even when it is the current one. */
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+/** A box for a failure: the reason's sentence and the server's text. */
+function failure(err) {
+  if (err instanceof ReasonError) {
+    return h('div', { class: 'error', role: 'alert', 'data-code': err.code },
+      h('strong', {}, err.message), err.detail ? h('span', { class: 'detail' }, ` (${err.detail})`) : null);
+  }
+  return h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'The server cannot be reached right now. '),
+    'Check your connection; the app reconnects by itself.');
+}
+
+function screen(title, ...children) {
+  main.replaceChildren(h('h1', { id: 'title' }, title), ...children);
+  document.title = `${title} · PaperTrader`;
+}
+
+/** Asks for confirmation in the dialog; resolves true on Confirm. */
+function confirmDialog(title, body, okLabel = 'Confirm') {
+  const dialog = document.getElementById('confirm');
+  document.getElementById('confirm-title').textContent = title;
+  document.getElementById('confirm-body').replaceChildren(...body);
+  document.getElementById('confirm-ok').textContent = okLabel;
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+    dialog.returnValue = 'cancel';
+    dialog.showModal();
+  });
+}
+
+function table(caption, headers, rows, empty) {
+  if (!rows.length) return h('p', { class: 'empty' }, empty);
+  return h('div', { class: 'scroll' }, h('table', {},
+    h('caption', { class: 'sr-only' }, caption),
+    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', {}, rows)));
+}
+
+// ---- sign in ----
+
+function loginScreen() {
+  nav.hidden = true;
+  const out = h('div', { id: 'login-result' });
+  const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, maxlength: 24 });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const login = h('form', { id: 'login-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren(h('p', {}, 'Logging in…'));
+    try {
+      await api.login(user.value.trim(), pass.value);
+      go('#/markets');
+    } catch (err) { out.replaceChildren(failure(err)); }
+  } },
+  h('label', { for: 'username' }, 'Username'), user,
+  h('label', { for: 'password' }, 'Password'), pass,
+  h('button', { type: 'submit', id: 'login-button' }, 'Log in'));
+
+  const rOut = h('div', { id: 'register-result' });
+  const rUser = h('input', { id: 'r-username', autocomplete: 'username', required: true, maxlength: 24, pattern: '[A-Za-z0-9_.\\-]{1,24}' });
+  const rMail = h('input', { id: 'r-email', type: 'email', autocomplete: 'email', required: true });
+  const rPass = h('input', { id: 'r-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const register = h('form', { id: 'register-form', onsubmit: async (ev) => {
+    ev.preventDefault();
+    rOut.replaceChildren(h('p', {}, 'Registering…'));
+    try {
+      await api.register(rUser.value.trim(), rMail.value.trim(), rPass.value);
+      await api.login(rUser.value.trim(), rPass.value);
+      go('#/markets');
+    } catch (err) { rOut.replaceChildren(failure(err)); }
+  } },
+  h('label', { for: 'r-username' }, 'Username'), rUser,
+  h('label', { for: 'r-email' }, 'Email'), rMail,
+  h('label', { for: 'r-password' }, 'Password (8 or more characters)'), rPass,
+  h('button', { type: 'submit', id: 'register-button' }, 'Register'));
+
+  screen('Practise investing with paper money',
+    h('div', { class: 'cards' },
+      h('section', { class: 'card', 'aria-labelledby': 'login-h' }, h('h2', { id: 'login-h' }, 'Log in'), login, out),
+      h('section', { class: 'card', 'aria-labelledby': 'reg-h' }, h('h2', { id: 'reg-h' }, 'New here? Register'), register, rOut)));
+}
+
+// ---- markets ----
+
+async function marketsScreen(token) {
+  const body = h('tbody', { id: 'markets-body' });
+  const updated = h('p', { class: 'muted', id: 'markets-updated' });
+  screen('Markets', updated, h('div', { class: 'scroll' }, h('table', { id: 'markets' },
+    h('caption', { class: 'sr-only' }, 'Every asset with its price and change today'),
+    h('thead', {}, h('tr', {}, ['Symbol', 'Name', 'Price', 'Change', 'Market'].map((x) => h('th', { scope: 'col' }, x)))),
+    body)));
+  const assets = await api.assets();
+  let last = 0;
+  let busy = false;
+  const refresh = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const infos = await Promise.all(assets.map((a) => api.info(a.symbol).catch(() => null)));
+      if (token !== routeToken) return;
+      const newest = Math.max(0, ...infos.filter(Boolean).map((i) => i.time));
+      body.replaceChildren(...assets.map((a, k) => {
+        const i = infos[k];
+        if (!i) return h('tr', {}, h('th', { scope: 'row' }, a.symbol), h('td', {}, a.name), h('td', { colspan: 3 }, 'no price yet'));
+        const change = i.close - i.open;
+        const open = newest - i.time < 600;
+        return h('tr', { 'data-symbol': a.symbol },
+          h('th', { scope: 'row' }, h('a', { href: `#/asset/${encodeURIComponent(a.symbol)}` }, a.symbol)),
+          h('td', {}, a.name),
+          h('td', { class: 'num price' }, price(i.close)),
+          h('td', { class: `num ${tone(change)}` }, `${signed(change)} (${pct(change, i.open)})`),
+          h('td', {}, h('span', { class: open ? 'badge open' : 'badge closed' }, open ? 'open' : 'closed')));
+      }));
+      last = newest;
+      updated.textContent = `Prices of ${new Date(newest * 1000).toLocaleTimeString()}, refreshed at every update.`;
+    } finally { busy = false; }
+  };
+  await refresh();
+  // One quote is watched; when its time moves, a price set has come.
+  const probe = assets[0]?.symbol;
+  const timer = setInterval(async () => {
+    if (!probe || busy) return;
+    try {
+      const q = await api.current(probe);
+      if (q.time !== last) await refresh();
+    } catch { /* reconnects on the next tick */ }
+  }, 1000);
+  cleanup.push(() => clearInterval(timer));
+}
+
+// ---- an asset: candles and the order ticket ----
+
+async function assetScreen(token, symbol) {
+  const chartBox = h('div', { class: 'chart', id: 'chart', role: 'img', 'aria-label': `Price chart of ${symbol}` });
+  const quote = h('p', { class: 'quote', id: 'quote' });
+  const ranges = ['day', 'week', 'month', 'year', 'all'];
+  const labels = { day: 'Day', week: 'Week', month: 'Month', year: 'Year', all: 'All time' };
+  let chart = null;
+  const show = async (range) => {
+    for (const b of rangeBar.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.range === range));
+    try {
+      const bars = await api.bars(range, symbol, today());
+      if (token !== routeToken) return;
+      if (chart) chart.remove();
+      chart = null;
+      if (!bars.length) { chartBox.replaceChildren(h('p', { class: 'empty' }, 'No prices in this range yet.')); return; }
+      chart = charts.candles(chartBox, bars);
+    } catch (err) { chartBox.replaceChildren(failure(err)); }
+  };
+  const rangeBar = h('div', { class: 'ranges', role: 'group', 'aria-label': 'Time range' },
+    ranges.map((r) => h('button', { type: 'button', class: 'secondary', 'data-range': r, onclick: () => show(r) }, labels[r])));
+  screen(symbol, quote, rangeBar, chartBox, ticket(symbol));
+  cleanup.push(() => { if (chart) chart.remove(); });
+  const info = await api.info(symbol);
+  const change = info.close - info.open;
+  quote.replaceChildren(h('span', { class: 'big' }, price(info.close)), ' ',
+    h('span', { class: tone(change) }, `${signed(change)} (${pct(change, info.open)}) today`));
+  await show('day');
+}
+
+/** The buy/sell form with its confirmation. */
+function ticket(symbol) {
+  const out = h('div', { id: 'trade-result', 'aria-live': 'polite' });
+  const side = h('select', { id: 'side' }, h('option', { value: 'buy' }, 'Buy'), h('option', { value: 'sell' }, 'Sell'));
+  const qty = h('input', { id: 'quantity', inputmode: 'numeric', pattern: '[0-9]+', required: true, value: '1' });
+  const type = h('select', { id: 'order-type' },
+    h('option', { value: 'market' }, 'Market'), h('option', { value: 'limit' }, 'Limit'),
+    h('option', { value: 'stop' }, 'Stop'), h('option', { value: 'stop-limit' }, 'Stop-limit'));
+  const limit = h('input', { id: 'limit', inputmode: 'decimal', placeholder: 'e.g. 180.00' });
+  const stop = h('input', { id: 'stop', inputmode: 'decimal', placeholder: 'e.g. 175.00' });
+  const tif = h('select', { id: 'tif' }, h('option', { value: 'day' }, 'Today only (day)'), h('option', { value: 'gtc' }, 'Until cancelled (gtc)'));
+  const limitRow = h('div', { class: 'field' }, h('label', { for: 'limit' }, 'Limit price'), limit);
+  const stopRow = h('div', { class: 'field' }, h('label', { for: 'stop' }, 'Stop price'), stop);
+  const tifRow = h('div', { class: 'field' }, h('label', { for: 'tif' }, 'Time in force'), tif);
+  const sync = () => {
+    const t = type.value;
+    limitRow.hidden = !(t === 'limit' || t === 'stop-limit');
+    stopRow.hidden = !(t === 'stop' || t === 'stop-limit');
+    tifRow.hidden = t === 'market';
+  };
+  type.addEventListener('change', sync);
+  sync();
+  const form = h('form', { id: 'trade-form', class: 'card ticket', onsubmit: async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren();
+    const q = qty.value.trim();
+    if (!/^[0-9]{1,10}$/.test(q) || BigInt(q) < 1n || BigInt(q) > 1000000000n) {
+      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'The quantity must be a whole number from 1 to 1,000,000,000.')));
+      return;
+    }
+    const order = { side: side.value, symbol, quantity: q, type: type.value, tif: tif.value, limit: null, stop: null };
+    for (const [field, input, label] of [['limit', limit, 'limit'], ['stop', stop, 'stop']]) {
+      if ((field === 'limit' ? limitRow : stopRow).hidden) continue;
+      const v = codec.parseMoney(input.value);
+      if (v === null || v <= 0n) {
+        out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, `Enter a ${label} price above zero, with at most 4 decimals.`)));
+        return;
+      }
+      order[field] = codec.formatMoney(v).replaceAll(',', '');
+    }
+    let estimate = null;
+    try { estimate = (await api.current(symbol)).price; } catch { /* shown without */ }
+    const verb = order.side === 'buy' ? 'Buy' : 'Sell';
+    const how = {
+      market: 'at the market price of the next update',
+      limit: `at ${order.limit} or better`,
+      stop: `at the market once the price reaches ${order.stop}`,
+      'stop-limit': `at ${order.limit} or better once the price reaches ${order.stop}`,
+    }[order.type];
+    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${q} ${symbol} ${how}${order.type === 'market' ? '' : order.tif === 'day' ? ', today only' : ', until cancelled'}.`)];
+    if (estimate !== null) body.push(h('p', { class: 'muted' }, `Last price ${price(estimate)}: about ${money(codec.times(estimate, q))} in all.`));
+    if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${q} ${symbol}`))) return;
+    out.replaceChildren(h('p', {}, order.type === 'market' ? 'Waiting for the next price…' : 'Placing the order…'));
+    try {
+      if (order.type === 'market') {
+        const fill = await api.trade(order.side, symbol, q);
+        out.replaceChildren(h('div', { class: 'ok', role: 'status', id: 'fill' },
+          `${order.side === 'buy' ? 'Bought' : 'Sold'} ${fill.quantity} ${fill.symbol} at ${price(fill.price)} `,
+          `(${money(codec.times(fill.price, fill.quantity))} in all; transaction ${fill.txid}).`));
+      } else {
+        const id = await api.placeOrder(order);
+        out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed: it waits for its price. `,
+          h('a', { href: '#/orders' }, 'See your orders')));
+      }
+    } catch (err) { out.replaceChildren(failure(err)); }
+  } },
+  h('h2', {}, 'Trade'),
+  h('div', { class: 'grid' },
+    h('div', { class: 'field' }, h('label', { for: 'side' }, 'Buy or sell'), side),
+    h('div', { class: 'field' }, h('label', { for: 'quantity' }, 'Quantity'), qty),
+    h('div', { class: 'field' }, h('label', { for: 'order-type' }, 'Order type'), type),
+    limitRow, stopRow, tifRow),
+  h('button', { type: 'submit', id: 'review' }, 'Review order'), out);
+  return form;
+}
+
+// ---- the account's screens ----
+
+async function portfolioScreen(token) {
+  const [info, positions] = await Promise.all([api.userInfo(), api.portfolio()]);
+  if (token !== routeToken) return;
+  let cost = 0n;
+  let value = 0n;
+  const rows = positions.map((p) => {
+    const c = p.avgCost * p.quantity;
+    const pl = p.value - c;
+    cost += c; value += p.value;
+    return h('tr', { 'data-symbol': p.symbol },
+      h('th', { scope: 'row' }, h('a', { href: `#/asset/${encodeURIComponent(p.symbol)}` }, p.symbol)),
+      h('td', { class: 'num' }, p.quantity.toString()),
+      h('td', { class: 'num' }, price(p.avgCost)), h('td', { class: 'num' }, price(p.price)),
+      h('td', { class: 'num' }, money(p.value)),
+      h('td', { class: `num ${tone(pl)}` }, `${signed(pl)} (${pct(pl, c)})`));
+  });
+  const pl = value - cost;
+  const equityBox = h('div', { class: 'chart small', id: 'equity-chart', role: 'img', 'aria-label': 'Equity per day' });
+  screen('Portfolio',
+    h('div', { class: 'summary' },
+      h('div', {}, h('span', { class: 'muted' }, 'Equity'), h('strong', { id: 'equity' }, money(info.equity))),
+      h('div', {}, h('span', { class: 'muted' }, 'Cash'), h('strong', { id: 'cash' }, money(info.cash))),
+      h('div', {}, h('span', { class: 'muted' }, 'Unrealised P/L'), h('strong', { class: tone(pl), id: 'pl' }, `${signed(pl)}`))),
+    h('h2', {}, 'Positions'),
+    table('Positions', ['Symbol', 'Shares', 'Avg cost', 'Price', 'Value', 'P/L'], rows, 'No positions yet: buy something on the Markets page.'),
+    h('h2', {}, 'Equity'), equityBox);
+  const points = await api.equity();
+  if (token !== routeToken) return;
+  if (points.length) {
+    const chart = charts.equity(equityBox, points);
+    cleanup.push(() => chart.remove());
+  } else equityBox.replaceChildren(h('p', { class: 'empty' }, 'No history yet.'));
+}
+
+async function historyScreen(token) {
+  const entries = (await api.history()).reverse();
+  if (token !== routeToken) return;
+  screen('History', table('Transactions, newest first', ['When', 'What', 'Symbol', 'Shares', 'Price', 'Amount', 'Tx'],
+    entries.map((e) => h('tr', { 'data-side': e.side },
+      h('td', {}, when(e.time)), h('td', {}, e.side), h('td', {}, e.symbol),
+      h('td', { class: 'num' }, e.quantity.toString()), h('td', { class: 'num' }, price(e.price)),
+      h('td', { class: 'num' }, e.side === 'reset' ? money(e.price) : money(codec.times(e.price, e.quantity))),
+      h('td', { class: 'num muted' }, e.txid))),
+    'No transactions yet.'));
+}
+
+async function ordersScreen(token) {
+  const out = h('div', { id: 'orders-result', 'aria-live': 'polite' });
+  const orders = await api.orders();
+  if (token !== routeToken) return;
+  const rows = orders.map((o) => {
+    const live = o.status === 'open' || o.status === 'triggered';
+    return h('tr', { 'data-order': o.id },
+      h('td', {}, when(o.created)), h('td', {}, `${o.side} ${o.type}`), h('td', {}, o.symbol),
+      h('td', { class: 'num' }, o.quantity.toString()),
+      h('td', { class: 'num' }, o.limit === null ? '–' : price(o.limit)),
+      h('td', { class: 'num' }, o.stop === null ? '–' : price(o.stop)),
+      h('td', {}, o.tif), h('td', {}, o.status),
+      h('td', {}, live ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${o.quantity} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order');
+        if (!ok) return;
+        try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
+      } }, 'Cancel') : ''));
+  });
+  screen('Orders', out, table('Orders, newest first', ['Placed', 'Order', 'Symbol', 'Shares', 'Limit', 'Stop', 'Good for', 'Status', ''], rows,
+    'No orders yet: choose Limit, Stop or Stop-limit on an asset\'s page.'));
+}
+
+async function leaderboardScreen(token) {
+  const rows = await api.leaderboard();
+  if (token !== routeToken) return;
+  screen('Leaderboard', table('Best returns', ['Rank', 'Trader', 'Return'], rows.map((r) =>
+    h('tr', { class: r.username.toLowerCase() === api.username?.toLowerCase() ? 'me' : '' },
+      h('td', { class: 'num' }, r.rank), h('td', {}, r.username),
+      h('td', { class: `num ${r.ret.startsWith('-') ? 'down' : r.ret === '0.00' ? '' : 'up'}` }, `${r.ret}%`))),
+  'Nobody has traded yet.'));
+}
+
+async function accountScreen(token) {
+  const info = await api.userInfo();
+  if (token !== routeToken) return;
+  const out = h('div', { id: 'reset-result', 'aria-live': 'polite' });
+  const pass = h('input', { id: 'reset-password', type: 'password', autocomplete: 'current-password', required: true });
+  const typed = h('input', { id: 'reset-username', autocomplete: 'off', required: true });
+  const form = h('form', { id: 'reset-form', class: 'card danger', onsubmit: async (ev) => {
+    ev.preventDefault();
+    if (typed.value.trim().toLowerCase() !== info.username.toLowerCase()) {
+      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'Type your username exactly to confirm.')));
+      return;
+    }
+    const ok = await confirmDialog('Reset your account?', [h('p', {},
+      'Every open order is cancelled, every position removed and your cash set back to the starting amount. Your history is kept.')], 'Reset my account');
+    if (!ok) return;
+    try {
+      const cash = await api.reset(pass.value);
+      out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Your account was reset: cash ${money(cash)}.`));
+      pass.value = ''; typed.value = '';
+    } catch (err) { out.replaceChildren(failure(err)); }
+  } },
+  h('h2', {}, 'Reset the account'),
+  h('p', {}, 'Start again with the starting cash. This cannot be undone.'),
+  h('label', { for: 'reset-password' }, 'Your password'), pass,
+  h('label', { for: 'reset-username' }, `Type your username (${info.username}) to confirm`), typed,
+  h('button', { type: 'submit', class: 'danger' }, 'Reset account…'), out);
+  screen('Account', h('dl', { class: 'facts' },
+    h('dt', {}, 'Username'), h('dd', {}, info.username), h('dt', {}, 'Email'), h('dd', {}, info.email),
+    h('dt', {}, 'Member since'), h('dd', {}, when(info.created))), form);
+}
+
+// ---- routing ----
+
+const ROUTES = {
+  markets: marketsScreen, asset: assetScreen, portfolio: portfolioScreen, history: historyScreen,
+  orders: ordersScreen, leaderboard: leaderboardScreen, account: accountScreen,
+};
+
+async function route() {
+  for (const stop of cleanup) stop();
+  cleanup = [];
+  const token = ++routeToken;
+  const [, page = '', arg = ''] = location.hash.split('/');
+  if (!api.session) { loginScreen(); return; }
+  if (nav.hidden) say(`Logged in as ${api.username}.`);
+  nav.hidden = false;
+  for (const a of nav.querySelectorAll('a')) {
+    if (a.getAttribute('href') === `#/${page}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const render = ROUTES[page];
+  if (!render) { location.hash = '#/markets'; return; }
+  main.replaceChildren(h('p', {}, 'Loading…'));
+  try {
+    await render(token, decodeURIComponent(arg).toUpperCase());
+  } catch (err) {
+    if (token === routeToken) screen('Something went wrong', failure(err));
+  }
+  if (token === routeToken) main.focus({ preventScroll: true });
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  await api.logout();
+  say('You are logged out.');
+  go('#/login');
+});
+
+api.onSessionEnd = () => { say('Your session has ended. Please log in again.'); route(); };
+
+window.addEventListener('hashchange', route);
+window.addEventListener('DOMContentLoaded', async () => {
+  try {
+    if (await api.resume()) say(`Welcome back, ${api.username}.`);
+  } catch {
+    say('The server cannot be reached right now.');
+  }
+  route();
+});

@@ -1,0 +1,88 @@
+// One WebSocket to the worker's /ws (papertrader-protocol(7) section 12):
+// each binary message is one frame; replies come in request order, so a
+// FIFO of pending requests pairs each reply (or data transfer) with its
+// request. At most MAX_IN_FLIGHT requests are on the wire at once (the
+// worker's max_in_flight is 64 by default); the rest wait here.
+import * as codec from './codec.js';
+
+const MAX_IN_FLIGHT = 32;
+
+/** A reply: {name, args} for a return, {name: 'data', text} for a transfer. */
+export class Conn {
+  constructor(url) {
+    this.url = url;
+    this.ws = null;
+    this.waiting = [];   // not sent yet
+    this.inFlight = [];  // sent, reply owed, in order
+    this.closed = false;
+    this.onclose = null;
+  }
+
+  /** Opens the socket; rejects if it cannot. */
+  open() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url, 'papertrader.v1');
+      ws.binaryType = 'arraybuffer';
+      this.ws = ws;
+      ws.onopen = () => resolve(this);
+      ws.onmessage = (ev) => this.receive(ev.data);
+      ws.onerror = () => {};
+      ws.onclose = () => {
+        const wasOpen = !this.closed;
+        this.closed = true;
+        const err = new Error('the connection to the server closed');
+        for (const r of [...this.inFlight, ...this.waiting]) r.reject(err);
+        this.inFlight = [];
+        this.waiting = [];
+        reject(err);
+        if (wasOpen && this.onclose) this.onclose();
+      };
+    });
+  }
+
+  /** Sends a request; resolves with its reply. */
+  request(name, args = []) {
+    if (this.closed) return Promise.reject(new Error('the connection to the server closed'));
+    const frame = codec.makeFrame(name, args);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ name, bytes: codec.encode(frame), resolve, reject, packets: [] });
+      this.pump();
+    });
+  }
+
+  pump() {
+    while (this.waiting.length && this.inFlight.length < MAX_IN_FLIGHT) {
+      const r = this.waiting.shift();
+      this.inFlight.push(r);
+      this.ws.send(r.bytes);
+    }
+  }
+
+  receive(data) {
+    let frame;
+    try {
+      frame = codec.decode(new Uint8Array(data));
+    } catch (err) {
+      // The worker breaks section 12: nothing more can be trusted.
+      this.ws.close(1002, 'one binary message, one frame');
+      return;
+    }
+    const head = this.inFlight[0];
+    if (!head) return;
+    if (frame.instr === codec.code('data')) {
+      head.packets.push(frame.data);
+      if (frame.number < frame.max) return;
+      this.inFlight.shift();
+      head.resolve({ name: 'data', text: codec.payloadText(head.packets) });
+    } else {
+      this.inFlight.shift();
+      head.resolve({ name: codec.nameOf(frame.instr), args: codec.args(frame) });
+    }
+    this.pump();
+  }
+
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close(1000);
+  }
+}

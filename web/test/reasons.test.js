@@ -1,0 +1,31 @@
+// Every reason code of papertrader-protocol(7) section 8 reads as a
+// sentence in the app, never as the bare code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { explain, ReasonError } from '../js/reasons.js';
+
+const SECTION_8 = ['bad-arguments', 'bad-session', 'wrong-state', 'bad-credentials',
+  'username-taken', 'invalid-username', 'invalid-email', 'unknown-asset', 'bad-quantity',
+  'insufficient-funds', 'insufficient-shares', 'unknown-user', 'forbidden', 'bad-date',
+  'bad-price', 'unknown-order', 'too-many-orders', 'market-closed', 'unknown-provider',
+  'bad-token', 'no-password', 'not-linked', 'identity-taken', 'rate-limited', 'unavailable',
+  'unknown-outcome', 'internal', 'protocol'];
+
+for (const code of SECTION_8) {
+  test(`${code} has a sentence`, () => {
+    const { sentence, detail } = explain(`${code} some detail`);
+    assert.match(sentence, /^[A-Z].*\.$/);
+    assert.ok(!sentence.includes('The server refused'), sentence);
+    assert.equal(detail, 'some detail');
+  });
+}
+
+test('an unknown code still reads as a sentence', () => {
+  assert.equal(explain('frobnicated').sentence, 'The server refused: frobnicated.');
+});
+
+test('a refused reply becomes an error with its sentence', () => {
+  const err = new ReasonError({ name: 'loginFail', args: ['bad-credentials wrong password'] });
+  assert.equal(err.message, 'Wrong username or password.');
+  assert.equal(err.code, 'bad-credentials');
+});

@@ -1,0 +1,484 @@
+//! One connection to the web port before (or instead of) a WebSocket:
+//! reads request heads into a bounded buffer, answers them in order from
+//! the embedded files (pipelined requests included), and hands the stream
+//! over when `/ws` is upgraded. Owned by the event loop; `Server` in
+//! `web::mod` keeps these beside the framed clients.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Registry, Token};
+use papertrader_common::framed::Transport;
+use papertrader_common::tls::Stream;
+
+use super::assets::{self, Asset};
+use super::http::{self, Method, Refusal, Request, Status};
+
+/// Answers queued before the connection stops reading further requests.
+const MAX_QUEUED: usize = 16;
+
+/// What the origin check needs to know.
+pub struct Policy<'a> {
+    /// Origins allowed besides the port's own.
+    pub allowed_origins: &'a [String],
+    /// Plain connections are sent to `https://` (`client_tls = required`).
+    pub tls_required: bool,
+}
+
+/// What happened on a connection.
+pub enum Step {
+    /// Keep it.
+    Open,
+    /// Close it now (the peer left, or failed, or everything is written
+    /// after a last answer).
+    Close(&'static str),
+    /// `/ws` was accepted: the stream, the `101` answer still to write
+    /// and the bytes read after the request.
+    Upgrade(Box<Upgraded>),
+}
+
+/// A stream whose upgrade to WebSocket was accepted.
+pub struct Upgraded {
+    /// The stream.
+    pub io: Stream,
+    /// The `101` answer.
+    pub preface: Vec<u8>,
+    /// Bytes the peer sent after its upgrade request.
+    pub early: Vec<u8>,
+}
+
+/// Part of an answer: owned head bytes, or a file's bytes in the binary.
+enum Chunk {
+    Owned(Vec<u8>),
+    Static(&'static [u8]),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(v) => v,
+            Chunk::Static(s) => s,
+        }
+    }
+}
+
+/// An HTTP connection of the web port.
+pub struct WebConn {
+    io: Option<Stream>,
+    peer: SocketAddr,
+    input: Vec<u8>,
+    out: VecDeque<Chunk>,
+    /// Bytes of the front chunk written.
+    written: usize,
+    /// Close once everything is written.
+    last: bool,
+    last_rx: Instant,
+    /// The first byte of a request head not yet complete arrived then.
+    head_since: Option<Instant>,
+    /// Output has waited since then without the socket taking any.
+    stuck_since: Option<Instant>,
+    registered: Option<Interest>,
+}
+
+impl WebConn {
+    /// A new connection.
+    pub fn new(io: Stream, peer: SocketAddr, now: Instant) -> WebConn {
+        WebConn {
+            io: Some(io),
+            peer,
+            input: Vec::new(),
+            out: VecDeque::new(),
+            written: 0,
+            last: false,
+            last_rx: now,
+            head_since: None,
+            stuck_since: None,
+            registered: None,
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Registers the stream under `token`.
+    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        let interest = self.interest();
+        if let Some(io) = self.io.as_mut() {
+            registry.register(io, token, interest)?;
+            self.registered = Some(interest);
+        }
+        Ok(())
+    }
+
+    /// Takes the stream off the poll.
+    pub fn deregister(&mut self, registry: &Registry) {
+        if let (Some(io), Some(_)) = (self.io.as_mut(), self.registered.take()) {
+            let _ = registry.deregister(io);
+        }
+    }
+
+    fn interest(&self) -> Interest {
+        let writing = !self.out.is_empty() || self.io.as_ref().is_some_and(|io| io.wants_write());
+        if writing {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
+
+    /// Why the connection should close at `now`, if it should: silent for
+    /// `idle`, in the middle of a request head for `stall` (slowloris), or
+    /// not reading its answers for `stall`.
+    pub fn expired(&self, now: Instant, idle: Duration, stall: Duration) -> Option<&'static str> {
+        let over = |since: Option<Instant>| since.is_some_and(|t| now.duration_since(t) >= stall);
+        if over(self.head_since) {
+            Some("stopped in the middle of a request")
+        } else if over(self.stuck_since) {
+            Some("not reading its answers")
+        } else if self.out.is_empty() && now.duration_since(self.last_rx) >= idle {
+            Some("idle")
+        } else {
+            None
+        }
+    }
+
+    /// Readiness: writes what waits, reads and answers requests.
+    pub fn ready(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        policy: &Policy,
+        buf: &mut [u8],
+    ) -> Step {
+        let now = Instant::now();
+        let step = match self.write(now) {
+            Err(why) => Step::Close(why),
+            Ok(()) => self.read_and_answer(now, policy, buf),
+        };
+        if !matches!(step, Step::Open) {
+            return step;
+        }
+        let interest = self.interest();
+        if let (Some(io), Some(was)) = (self.io.as_mut(), self.registered)
+            && was != interest
+        {
+            if registry.reregister(io, token, interest).is_err() {
+                return Step::Close("cannot register");
+            }
+            self.registered = Some(interest);
+        }
+        step
+    }
+
+    fn read_and_answer(&mut self, now: Instant, policy: &Policy, buf: &mut [u8]) -> Step {
+        loop {
+            match self.answer_buffered(policy) {
+                Some(Ok(upgrade)) => return self.upgrade(upgrade),
+                Some(Err(())) => break,
+                None => {}
+            }
+            if self.last {
+                break;
+            }
+            if self.out.len() >= MAX_QUEUED {
+                // Read on only if the socket takes the answers: WRITABLE
+                // brings the connection back here otherwise.
+                if let Err(why) = self.write(now) {
+                    return Step::Close(why);
+                }
+                if self.out.len() >= MAX_QUEUED {
+                    break;
+                }
+                continue;
+            }
+            let Some(io) = self.io.as_mut() else {
+                return Step::Close("gone");
+            };
+            match io.read(buf) {
+                Ok(0) => return Step::Close("closed by peer"),
+                Ok(n) => {
+                    self.last_rx = now;
+                    self.input.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Step::Close("read failed"),
+            }
+        }
+        // The slowloris clock runs from the first byte of an unfinished head.
+        self.head_since = match (self.input.is_empty() || self.last, self.head_since) {
+            (true, _) => None,
+            (false, None) => Some(now),
+            (false, since) => since,
+        };
+        if self.input.is_empty() {
+            self.input = Vec::new();
+        }
+        match self.write(now) {
+            Err(why) => Step::Close(why),
+            Ok(()) if self.last && self.out.is_empty() => Step::Close("answered"),
+            Ok(()) => Step::Open,
+        }
+    }
+
+    /// Answers every whole request buffered, up to the queue's limit.
+    /// `Some(Ok(..))`: an upgrade was accepted; `Some(Err(()))`: stop
+    /// reading (the connection ends after its answers).
+    fn answer_buffered(&mut self, policy: &Policy) -> Option<Result<Vec<u8>, ()>> {
+        while !self.last && self.out.len() < MAX_QUEUED && !self.input.is_empty() {
+            let request = match http::parse(&self.input) {
+                Ok(Some(request)) => request,
+                Ok(None) => return None,
+                Err(refusal) => {
+                    let (status, text) = match refusal {
+                        Refusal::Bad => (Status::BadRequest, "malformed request"),
+                        Refusal::TooLarge => (Status::TooLarge, "request head too large"),
+                    };
+                    self.queue(http::text_answer(status, text, "", true));
+                    self.last = true;
+                    return Some(Err(()));
+                }
+            };
+            self.input.drain(..request.head_len);
+            self.head_since = None;
+            if request.path == "/ws" && request.method == Method::Get {
+                if let Some(preface) = self.upgrade_answer(&request, policy) {
+                    return Some(Ok(preface));
+                }
+                continue;
+            }
+            self.answer(&request, policy);
+        }
+        self.last.then_some(Err(()))
+    }
+
+    fn upgrade(&mut self, preface: Vec<u8>) -> Step {
+        let Some(io) = self.io.take() else {
+            return Step::Close("gone");
+        };
+        Step::Upgrade(Box::new(Upgraded {
+            io,
+            preface,
+            early: std::mem::take(&mut self.input),
+        }))
+    }
+
+    /// The `101` for an acceptable upgrade; otherwise queues the refusal
+    /// and returns `None`.
+    fn upgrade_answer(&mut self, request: &Request, policy: &Policy) -> Option<Vec<u8>> {
+        let refuse = |status, text: &str| http::text_answer(status, text, "", true);
+        let answer = match (&request.upgrade, self.own_origin(request)) {
+            (_, None) => Err(refuse(Status::BadRequest, "no Host header")),
+            (None, _) => Err(refuse(Status::BadRequest, "expected a WebSocket upgrade")),
+            (Some(up), _) if !up.version_ok => Err(http::text_answer(
+                Status::UpgradeRequired,
+                "WebSocket version 13 only",
+                "Sec-WebSocket-Version: 13\r\n",
+                true,
+            )),
+            (Some(up), _) if !up.subprotocol_ok => Err(refuse(
+                Status::BadRequest,
+                "ask for the WebSocket subprotocol papertrader.v1",
+            )),
+            (Some(_), Some(own)) if !origin_ok(request.origin.as_deref(), &own, policy) => {
+                papertrader_common::warn!(
+                    "{}: WebSocket from a foreign origin {:?} refused",
+                    self.peer,
+                    request.origin.as_deref().unwrap_or_default()
+                );
+                Err(refuse(
+                    Status::Forbidden,
+                    "this origin may not use this worker",
+                ))
+            }
+            (Some(up), Some(_)) => match http::accept_key(&up.key) {
+                Some(accept) => Ok(http::switching(&accept)),
+                None => Err(refuse(Status::BadRequest, "bad Sec-WebSocket-Key")),
+            },
+        };
+        match answer {
+            Ok(preface) if self.plain_refused(policy) => {
+                drop(preface);
+                self.redirect(request);
+                None
+            }
+            Ok(preface) => Some(preface),
+            Err(refusal) => {
+                self.queue(refusal);
+                self.last = true;
+                None
+            }
+        }
+    }
+
+    /// `scheme://host` of this port as the request reached it.
+    fn own_origin(&self, request: &Request) -> Option<String> {
+        let scheme = match self.io.as_ref().is_some_and(|io| io.is_tls()) {
+            true => "https",
+            false => "http",
+        };
+        Some(format!("{scheme}://{}", request.host.as_deref()?))
+    }
+
+    fn plain_refused(&self, policy: &Policy) -> bool {
+        policy.tls_required && !self.io.as_ref().is_some_and(|io| io.is_tls())
+    }
+
+    /// 308 to the same address over TLS, for a plain request when TLS is
+    /// required (both share the port: the first byte tells them apart).
+    fn redirect(&mut self, request: &Request) {
+        let Some(host) = request
+            .host
+            .as_deref()
+            .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+        else {
+            self.queue(http::text_answer(
+                Status::BadRequest,
+                "no Host header",
+                "",
+                true,
+            ));
+            self.last = true;
+            return;
+        };
+        let location = format!("Location: https://{host}{}\r\n", request.path);
+        let text = "this worker requires TLS: use https://";
+        self.queue(http::text_answer(Status::Redirect, text, &location, true));
+        self.last = true;
+    }
+
+    /// Queues the answer to a request that is not an upgrade.
+    fn answer(&mut self, request: &Request, policy: &Policy) {
+        if self.plain_refused(policy) {
+            return self.redirect(request);
+        }
+        let close = request.close;
+        let asset = match request.method {
+            Method::Get | Method::Head => assets::find(&request.path),
+            Method::Other => None,
+        };
+        let Some(asset) = asset else {
+            let mut answer = http::text_answer(Status::NotFound, "not found", "", close);
+            if request.method == Method::Head {
+                let end = answer
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(0, |p| p + 4);
+                answer.truncate(end);
+            }
+            self.queue(answer);
+            self.last |= close;
+            return;
+        };
+        let fresh = request
+            .if_none_match
+            .as_deref()
+            .is_some_and(|tag| assets::matches(tag, asset.etag));
+        let body = match (asset.gzip, request.gzip) {
+            (Some(gz), true) => gz,
+            _ => asset.body,
+        };
+        let head = file_head(
+            asset,
+            fresh,
+            body.len(),
+            body.as_ptr() != asset.body.as_ptr(),
+            close,
+        );
+        self.queue(head);
+        if !fresh && request.method == Method::Get {
+            self.out.push_back(Chunk::Static(body));
+        }
+        self.last |= close;
+    }
+
+    fn queue(&mut self, bytes: Vec<u8>) {
+        self.out.push_back(Chunk::Owned(bytes));
+    }
+
+    /// Writes what the socket takes.
+    fn write(&mut self, now: Instant) -> Result<(), &'static str> {
+        let Some(io) = self.io.as_mut() else {
+            return Err("gone");
+        };
+        let mut moved = false;
+        while let Some(front) = self.out.front() {
+            let bytes = &front.bytes()[self.written..];
+            match io.write(bytes) {
+                Ok(0) => return Err("write failed"),
+                Ok(n) => {
+                    moved = true;
+                    self.written += n;
+                    if self.written == front.bytes().len() {
+                        self.out.pop_front();
+                        self.written = 0;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err("write failed"),
+            }
+        }
+        if io.flush().is_err() {
+            return Err("write failed");
+        }
+        let waiting = !self.out.is_empty() || io.wants_write();
+        self.stuck_since = match (waiting, moved, self.stuck_since) {
+            (false, _, _) => None,
+            (true, true, _) | (true, false, None) => Some(now),
+            (true, false, since) => since,
+        };
+        Ok(())
+    }
+
+    /// Ends the stream once everything is written (best effort).
+    pub fn shutdown(&mut self) {
+        if let Some(io) = self.io.as_mut() {
+            io.shutdown();
+        }
+    }
+}
+
+/// Whether a page of `origin` may open `/ws` here: no `Origin` (not a
+/// browser, which could send anything anyway), the port's own, or one
+/// configured.
+fn origin_ok(origin: Option<&str>, own: &str, policy: &Policy) -> bool {
+    match origin {
+        None => true,
+        Some(origin) => origin == own || policy.allowed_origins.iter().any(|o| o == origin),
+    }
+}
+
+/// The head of a file's answer: 304 when the browser's copy is current.
+fn file_head(asset: &Asset, fresh: bool, len: usize, gzip: bool, close: bool) -> Vec<u8> {
+    let status = if fresh {
+        Status::NotModified
+    } else {
+        Status::Ok
+    };
+    let encoding = if gzip && !fresh {
+        "Content-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    let length = if fresh {
+        String::new()
+    } else {
+        format!("Content-Length: {len}\r\n")
+    };
+    let connection = if close { "close" } else { "keep-alive" };
+    format!(
+        "HTTP/1.1 {}\r\n{}Content-Type: {}\r\n{length}{encoding}ETag: {}\r\n\
+         Cache-Control: {}\r\nVary: Accept-Encoding\r\nConnection: {connection}\r\n\r\n",
+        status.line(),
+        http::COMMON_HEADERS,
+        asset.content_type,
+        asset.etag,
+        asset.cache,
+    )
+    .into_bytes()
+}
