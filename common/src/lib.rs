@@ -15,6 +15,8 @@
 mod macros;
 
 pub mod args;
+#[cfg(feature = "calendar")]
+pub mod calendar;
 pub mod conf;
 pub mod daemon;
 pub mod frame;

@@ -8,7 +8,7 @@
 pub mod alphavantage;
 pub mod assets;
 pub mod binance;
-pub mod calendar;
+pub use papertrader_common::calendar;
 pub mod coinbase;
 pub mod feed;
 pub mod finnhub;

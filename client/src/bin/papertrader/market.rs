@@ -2,6 +2,7 @@
 //! on a terminal, CSV when piped or with `--csv`, JSON with `--json`).
 
 use papertrader_client::{Bar, Current};
+use papertrader_common::calendar::{self, Market};
 use papertrader_common::value::{Date, Timestamp};
 use serde_json::json;
 
@@ -35,11 +36,17 @@ pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
             Err(err) => return Err(err),
         }
     }
+    let now = Timestamp::now();
     if ctx.out.json {
         let list: Vec<serde_json::Value> = quotes
             .iter()
             .map(|q| {
-                json!({"symbol": q.symbol.as_str(), "price": json_money(q.price), "time": q.time.0})
+                json!({
+                    "symbol": q.symbol.as_str(),
+                    "price": json_money(q.price),
+                    "time": q.time.0,
+                    "age_seconds": age_seconds(q.time, now),
+                })
             })
             .collect();
         print_json(&ctx.out, &serde_json::Value::Array(list))?;
@@ -48,21 +55,61 @@ pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
             ("SYMBOL", Align::Left),
             ("PRICE", Align::Right),
             ("TIME", Align::Left),
+            ("AGE", Align::Right),
         ]);
         for q in &quotes {
             table.row(vec![
                 q.symbol.as_str().into(),
                 ctx.out.money(q.price).into(),
                 iso_time(q.time).into(),
+                age_text(age_seconds(q.time, now)).into(),
             ]);
         }
         print(&table.render(&ctx.out))?;
+        // Piped output stays one row per quote.
+        if ctx.out.tty {
+            print(&format!("{}\n", stock_market(now)))?;
+        }
     }
     let last = errors.pop();
     for err in errors {
         eprintln!("papertrader: {err}");
     }
     last.map_or(Ok(()), Err)
+}
+
+/// Seconds since `time` (0 for a time in the future).
+fn age_seconds(time: Timestamp, now: Timestamp) -> i64 {
+    now.0.saturating_sub(time.0).max(0)
+}
+
+/// An age for people: `12 s`, `3 min`, `2 h 05 min`, `3 d 4 h`.
+fn age_text(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+        s => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// Whether the US stock market (NYSE/Nasdaq regular hours) is open at
+/// `now`, and until or from when. The protocol does not say which market
+/// an asset follows, so this names the stock market's session; crypto
+/// never closes, and a price much older than the update interval is from
+/// the last session or a stale source.
+fn stock_market(now: Timestamp) -> String {
+    match calendar::current_or_next_session(Market::Nyse, now) {
+        Some((open, close)) if open <= now => format!(
+            "US stocks (NYSE/Nasdaq) open until {}; crypto never closes",
+            calendar::describe(close)
+        ),
+        Some((open, _)) => format!(
+            "US stocks (NYSE/Nasdaq) closed, open {}; crypto never closes",
+            calendar::describe(open)
+        ),
+        None => "US stock market hours unknown; crypto never closes".to_string(),
+    }
 }
 
 /// `info SYMBOL`: the current UTC day so far.
@@ -102,6 +149,11 @@ pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
         ("change".to_string(), out.gain(&change_text, change)),
         ("volume".to_string(), out.number(info.volume)),
         ("updated".to_string(), iso_time(info.time)),
+        (
+            "age".to_string(),
+            age_text(age_seconds(info.time, Timestamp::now())),
+        ),
+        ("stock market".to_string(), stock_market(Timestamp::now())),
     ];
     print(&key_values(&out, &pairs))
 }
@@ -255,6 +307,28 @@ pub fn unicode() -> bool {
 mod tests {
     use super::*;
     use papertrader_common::value::Money;
+
+    #[test]
+    fn ages_and_the_stock_market() {
+        assert_eq!(age_text(0), "0 s");
+        assert_eq!(age_text(59), "59 s");
+        assert_eq!(age_text(185), "3 min");
+        assert_eq!(age_text(7_500), "2 h 05 min");
+        assert_eq!(age_text(3 * 86_400 + 4 * 3600), "3 d 4 h");
+        assert_eq!(age_seconds(Timestamp(100), Timestamp(90)), 0, "future");
+        // Saturday 2026-03-07 12:00 UTC: closed until Monday's open.
+        let saturday = stock_market(Timestamp(1_772_884_800));
+        assert!(
+            saturday.contains("closed, open Mon 2026-03-09 09:30 America/New_York"),
+            "{saturday}"
+        );
+        // Monday 2026-03-09 15:00 UTC (11:00 in New York, daylight time).
+        let monday = stock_market(Timestamp(1_773_068_400));
+        assert!(
+            monday.contains("open until Mon 2026-03-09 16:00"),
+            "{monday}"
+        );
+    }
 
     #[test]
     fn csv_dates_follow_the_range() {

@@ -13,12 +13,13 @@
 //!
 //! The time zone comes from jiff's bundled copy of the tz database, so
 //! daylight saving time follows the law, not hand-written offsets. Pure
-//! functions of a time; used by the "trade" thread (arrival checks, open
-//! orders, `day` expiry) and the "asset" thread.
+//! functions of a time; used by the master's "trade" thread (arrival
+//! checks, open orders, `day` expiry) and "asset" thread, and by
+//! `papertrader` to say whether the stock market is open.
 
+use crate::value::Timestamp;
 use jiff::civil::{Date as CivilDate, Weekday, date};
 use jiff::tz::TimeZone;
-use papertrader_common::value::Timestamp;
 
 /// Which sessions an asset trades in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
