@@ -290,10 +290,16 @@ fn accounts_sessions_and_refusals() {
     let cells: Vec<&str> = rows[1].split('\t').collect();
     assert_eq!((cells[0], cells[1]), ("AAPL", "189.5000"), "{out}");
     assert!(cells[2].ends_with('Z') && cells[2].contains('T'), "{out}");
-    assert!(cells[3].ends_with(" s") || cells[3].ends_with(" min"), "the price's age: {out}");
+    assert!(
+        cells[3].ends_with(" s") || cells[3].ends_with(" min"),
+        "the price's age: {out}"
+    );
     assert_eq!(rows.len(), 2, "piped: no market line: {out}");
     let info = env.ok(&["info", "AAPL"]);
-    assert!(info.contains("stock market") && info.contains("crypto never closes"), "{info}");
+    assert!(
+        info.contains("stock market") && info.contains("crypto never closes"),
+        "{info}"
+    );
 
     // A user's public view, and what stays private.
     env.ok(&["register", "bob", "bob@example.com", "--password-file", &pw]);

@@ -86,6 +86,14 @@ impl Transport for ClientIo {
     fn shutdown(&mut self) {
         self.inner().shutdown();
     }
+
+    fn short_read_drains(&self) -> bool {
+        match self {
+            ClientIo::Tcp(s) => s.short_read_drains(),
+            // tungstenite may hold bytes it has read.
+            ClientIo::Ws(_) => false,
+        }
+    }
 }
 
 impl Source for ClientIo {
