@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use papertrader_common::payload::{EquityPoint, OrderLine, Standing, parse_lines};
 use papertrader_common::value::{Money, OrderStatus};
 use papertrader_common::{Instr, ReasonCode};
-use util::daemon::{Daemon, TempDir};
-use util::master::{FAST_ARGON2, MasterSetup, TestWorker, hashed_pass};
+use util::daemon::TempDir;
+use util::master::{FAST_ARGON2, MasterSetup, hashed_pass};
+use util::trader::{Trader, audit_clean, code_of};
 
 /// Master config for a CSV feed replaying `series` (per symbol, one price
 /// per 1 s update; the last price repeats to 600 bars).
@@ -47,160 +48,8 @@ fn hold<'a>(price: &'a str, n: usize, then: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
-fn code_of(args: &[String]) -> ReasonCode {
-    let reason = args.last().expect("a reason");
-    ReasonCode::parse(reason.split(' ').next().expect("a code")).expect("known code")
-}
-
 fn money(text: &str) -> Money {
     Money::parse(text).expect("money")
-}
-
-/// A user on a master link.
-struct Trader {
-    w: TestWorker,
-    session: String,
-    name: String,
-}
-
-impl Trader {
-    fn register(setup: &MasterSetup, master: &Daemon, name: &str) -> Trader {
-        let mut w = setup.link(master.addr, 0).expect("linked");
-        let pass = hashed_pass(name, "pw");
-        let email = format!("{name}@example.com");
-        let (i, a) = w.request(Instr::Register, &[name, &email, &pass]);
-        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
-        let (i, a) = w.request(Instr::Login, &[name, &pass, "false"]);
-        assert_eq!(i, Instr::SessionId, "{a:?}");
-        Trader {
-            w,
-            session: a[0].clone(),
-            name: name.to_string(),
-        }
-    }
-
-    /// Registers and logs in another user on the same link (a second link
-    /// with the same worker UUID would replace this one); returns its
-    /// session.
-    fn another(&mut self, name: &str) -> String {
-        let pass = hashed_pass(name, "pw");
-        let email = format!("{name}@example.com");
-        let (i, a) = self.w.request(Instr::Register, &[name, &email, &pass]);
-        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
-        let (i, a) = self.w.request(Instr::Login, &[name, &pass, "false"]);
-        assert_eq!(i, Instr::SessionId, "{a:?}");
-        a[0].clone()
-    }
-
-    /// Logs in again on a new link (after a restart).
-    fn relink(&mut self, setup: &MasterSetup, master: &Daemon) {
-        self.w = setup.link(master.addr, 0).expect("linked");
-    }
-
-    fn place(&mut self, words: &str) -> (Instr, Vec<String>) {
-        let mut args = vec![self.session.as_str()];
-        args.extend(words.split(' '));
-        self.w.request(Instr::PlaceOrder, &args)
-    }
-
-    /// Places an order that must be accepted; returns its id.
-    fn accepted(&mut self, words: &str) -> String {
-        let (i, a) = self.place(words);
-        assert_eq!(i, Instr::OrderAccepted, "{words}: {a:?}");
-        a[0].clone()
-    }
-
-    fn refused(&mut self, words: &str) -> ReasonCode {
-        let (i, a) = self.place(words);
-        assert_eq!(i, Instr::OrderFail, "{words}: {a:?}");
-        code_of(&a)
-    }
-
-    fn data(&mut self, instr: Instr, args: &[&str]) -> Result<String, ReasonCode> {
-        let reqid = self.w.send_request(instr, args);
-        self.w
-            .recv_data(reqid)
-            .map(|p| String::from_utf8(p).expect("utf-8"))
-            .map_err(|(_, a)| code_of(&a))
-    }
-
-    fn orders(&mut self) -> Vec<OrderLine> {
-        let session = self.session.clone();
-        let text = self.data(Instr::GetOrders, &[&session]).expect("orders");
-        parse_lines(&text).expect("order lines")
-    }
-
-    fn order(&mut self, id: &str) -> OrderLine {
-        self.orders()
-            .into_iter()
-            .find(|o| o.id.to_string() == id)
-            .unwrap_or_else(|| panic!("order {id} listed"))
-    }
-
-    /// Waits until order `id` has `status`.
-    fn wait_status(&mut self, id: &str, status: OrderStatus, limit: Duration) -> OrderLine {
-        let deadline = Instant::now() + limit;
-        loop {
-            let order = self.order(id);
-            if order.status == status {
-                return order;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "order {id} still {} after {limit:?}, want {status}",
-                order.status
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `KEY VALUE` of getUserInfo.
-    fn info(&mut self, key: &str) -> String {
-        let (session, name) = (self.session.clone(), self.name.clone());
-        let text = self
-            .data(Instr::GetUserInfo, &[&session, &name])
-            .expect("info");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key} ")))
-            .unwrap_or_else(|| panic!("{key} in {text}"))
-            .to_string()
-    }
-
-    fn history(&mut self) -> String {
-        let (session, name) = (self.session.clone(), self.name.clone());
-        self.data(Instr::GetUserTransactionHistory, &[&session, &name])
-            .expect("history")
-    }
-
-    fn portfolio(&mut self) -> String {
-        let (session, name) = (self.session.clone(), self.name.clone());
-        self.data(Instr::GetUserPortfolio, &[&session, &name])
-            .expect("portfolio")
-    }
-
-    /// Waits until the master has a price for `symbol`.
-    fn wait_price(&mut self, symbol: &str) -> Money {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(line) = self.data(Instr::GetAssetValueCurrent, &[symbol]) {
-                return money(line.split(' ').nth(1).expect("PRICE"));
-            }
-            assert!(Instant::now() < deadline, "no price for {symbol}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn audit_clean(setup: &MasterSetup) {
-    let sock = setup.control_socket();
-    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "audit clean: {}{}",
-        util::stdout(&out),
-        util::stderr(&out)
-    );
 }
 
 #[test]

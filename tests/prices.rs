@@ -19,7 +19,8 @@ use papertrader_common::payload::{Position, parse_lines};
 use papertrader_common::value::Money;
 use papertrader_common::{Instr, ReasonCode};
 use util::daemon::Daemon;
-use util::master::{FAST_ARGON2, MasterSetup, TestWorker, hashed_pass};
+use util::master::{FAST_ARGON2, MasterSetup};
+use util::trader::{Trader, audit_clean, code_of};
 
 /// What the server answers a path with: (status, body).
 type Handler = Box<dyn Fn(&str) -> (u16, String) + Send>;
@@ -164,56 +165,6 @@ fn conf(setup: &MasterSetup, base: &str, list: &str, extra: &str) -> String {
     )
 }
 
-struct Trader {
-    w: TestWorker,
-    session: String,
-}
-
-impl Trader {
-    fn register(setup: &MasterSetup, master: &Daemon, name: &str) -> Trader {
-        let mut w = setup.link(master.addr, 0).expect("linked");
-        let pass = hashed_pass(name, "pw");
-        let email = format!("{name}@example.com");
-        let (i, a) = w.request(Instr::Register, &[name, &email, &pass]);
-        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
-        let (i, a) = w.request(Instr::Login, &[name, &pass, "false"]);
-        assert_eq!(i, Instr::SessionId, "{a:?}");
-        Trader {
-            w,
-            session: a[0].clone(),
-        }
-    }
-
-    fn buy(&mut self, symbol: &str, quantity: &str) -> (Instr, Vec<String>) {
-        let session = self.session.clone();
-        self.w
-            .request(Instr::PurchaseAsset, &[&session, symbol, quantity])
-    }
-
-    fn data(&mut self, instr: Instr, args: &[&str]) -> String {
-        let reqid = self.w.send_request(instr, args);
-        let payload = self.w.recv_data(reqid).expect("data");
-        String::from_utf8(payload).expect("utf-8")
-    }
-}
-
-fn code_of(args: &[String]) -> ReasonCode {
-    let reason = args.last().expect("a reason");
-    ReasonCode::parse(reason.split(' ').next().expect("a code")).expect("known code")
-}
-
-fn audit_clean(setup: &MasterSetup) {
-    let sock = setup.control_socket();
-    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "audit: {}{}",
-        util::stdout(&out),
-        util::stderr(&out)
-    );
-}
-
 fn log_text(setup: &MasterSetup) -> String {
     std::fs::read_to_string(setup.log_file()).unwrap_or_default()
 }
@@ -266,10 +217,10 @@ fn mixed_list_with_yahoo_down_keeps_coinbase_trading() {
         }
     }
     assert!(pushed, "BTC's quote reaches the workers");
-    let current = t.data(Instr::GetAssetValueCurrent, &["BTC"]);
+    let current = t.data_ok(Instr::GetAssetValueCurrent, &["BTC"]);
     assert!(current.starts_with("BTC 6425.0430 "), "{current}");
     // Coinbase's candles were back-filled.
-    let all = t.data(Instr::GetAssetValueAllTime, &["BTC"]);
+    let all = t.data_ok(Instr::GetAssetValueAllTime, &["BTC"]);
     assert!(!all.is_empty(), "back-filled monthly bars: {all:?}");
 
     // Yahoo's asset is stale: the order waits, then says why.
@@ -398,7 +349,7 @@ fn bad_answers_make_only_their_asset_stale() {
         assert!(log.contains(needle), "{needle}\n{log}");
     }
     assert!(log.contains("is in the future"), "{log}");
-    let current = t.data(Instr::GetAssetValueCurrent, &["GOOD"]);
+    let current = t.data_ok(Instr::GetAssetValueCurrent, &["GOOD"]);
     assert!(current.starts_with("GOOD 2.5000 "), "{current}");
     let (i, a) = t.buy("GOOD", "1");
     assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
@@ -450,7 +401,7 @@ fn saturday_stock_is_market_closed_while_crypto_fills() {
     let (i, a) = t.w.request(Instr::PlaceOrder, &args);
     assert_eq!(i, Instr::OrderAccepted, "{a:?}");
     thread::sleep(Duration::from_secs(3));
-    let orders = t.data(Instr::GetOrders, &[&session]);
+    let orders = t.data_ok(Instr::GetOrders, &[&session]);
     assert!(orders.contains(" open "), "waits for Monday: {orders}");
     audit_clean(&setup);
 }
@@ -500,7 +451,7 @@ fn split_and_dividend_change_positions_cash_and_history() {
     assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
     let bought = now_s();
     // Back-filled at first sight.
-    let week = t.data(Instr::GetAssetValueAllTime, &["AAPL"]);
+    let week = t.data_ok(Instr::GetAssetValueAllTime, &["AAPL"]);
     assert!(!week.is_empty(), "back-fill");
 
     // The provider now reports a dividend of 0.50, then a 2-for-1 split,
@@ -512,33 +463,26 @@ fn split_and_dividend_change_positions_cash_and_history() {
         s = bought + 2
     );
     thread::sleep(Duration::from_secs(3));
-    drop(t);
     master.signal(libc::SIGTERM);
     master.wait_exit(Duration::from_secs(10));
     server.set(Box::new(handler));
     let master = setup.start(&config);
     thread::sleep(Duration::from_secs(3));
-    let mut w = setup.link(master.addr, 0).expect("linked");
-    let pass = hashed_pass("holder", "pw");
-    let (i, a) = w.request(Instr::Login, &["holder", &pass, "false"]);
-    assert_eq!(i, Instr::SessionId, "{a:?}");
-    let mut t = Trader {
-        w,
-        session: a[0].clone(),
-    };
+    // The remembered session outlives the restart.
+    t.relink(&setup, &master);
     let session = t.session.clone();
-    let portfolio = t.data(Instr::GetUserPortfolio, &[&session, "holder"]);
+    let portfolio = t.data_ok(Instr::GetUserPortfolio, &[&session, "holder"]);
     let positions: Vec<Position> = parse_lines(&portfolio).expect("positions");
     assert_eq!(positions.len(), 1, "{portfolio}");
     assert_eq!(positions[0].quantity, 20);
     let avg = positions[0].valuation.map(|v| v.avg_cost);
     assert_eq!(avg, Some(Money::parse("50").expect("m")));
-    let info = t.data(Instr::GetUserInfo, &[&session, "holder"]);
+    let info = t.data_ok(Instr::GetUserInfo, &[&session, "holder"]);
     assert!(
         info.contains("cash 99005.0000"),
         "100000 - 1000 + 10 x 0.50: {info}"
     );
-    let history = t.data(Instr::GetUserTransactionHistory, &[&session, "holder"]);
+    let history = t.data_ok(Instr::GetUserTransactionHistory, &[&session, "holder"]);
     let sides: Vec<Vec<&str>> = history
         .lines()
         .map(|l| l.split(' ').skip(2).collect())

@@ -14,89 +14,39 @@
 //! cheaper than on real disks, which favours neither side much.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use papertrader_common::value::{Money, OrderKind, Quantity, Symbol, Tif, Timestamp};
-use papertrader_master::db::accounts::{self, NewAccount};
-use papertrader_master::db::{self};
+use papertrader_common::value::{Money, OrderKind, Quantity, Tif};
 use papertrader_master::trade::orders::{self, NewOrder, OpenOrder};
 use papertrader_master::trade::{Change, Side, run_batch};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-const ACCOUNTS: usize = 1_000;
+mod support;
+
+use support::{ACCOUNTS, NOW, START_CASH, SYMBOLS, TempDir, prices, symbols};
+
 const ORDERS: usize = 100_000;
-const SYMBOLS: usize = 20;
 const ROUNDS: usize = 3;
-const NOW: Timestamp = Timestamp(1_732_147_200);
-const START_CASH: Money = Money(10_000_000_000);
-
-/// A private directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("pt-bench-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create bench dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn symbols() -> Vec<Symbol> {
-    (0..SYMBOLS)
-        .map(|i| Symbol::parse(&format!("SYM{i:02}")).expect("symbol"))
-        .collect()
-}
-
-fn prices(symbols: &[Symbol]) -> HashMap<Symbol, Money> {
-    symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.clone(), Money(1_000_000 + 12_345 * i as i64)))
-        .collect()
-}
 
 /// A fresh database with the accounts and their open orders, stored as
 /// placeOrder stores them; returns the open orders in arrival order.
 fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<OpenOrder>) {
-    let mut conn = db::open(&dir.0.join(name)).expect("open db");
     let symbols = symbols();
-    let tx = conn.transaction().expect("begin");
-    let ids: Vec<i64> = (0..ACCOUNTS)
-        .map(|i| {
-            let username = format!("user{i}");
-            let account = NewAccount {
-                username: &username,
-                username_key: &username,
-                email: "bench@example.com",
-                pass_hash: None,
-                cash: START_CASH,
+    let conn = support::with_accounts(dir, name, |tx, ids| {
+        for i in 0..ORDERS {
+            let new = NewOrder {
+                account: ids[i % ACCOUNTS],
+                side: Side::Buy,
+                symbol: &symbols[(i / ACCOUNTS + i) % SYMBOLS],
+                quantity: Quantity::new(1 + (i % 10) as u64).expect("quantity"),
+                kind: OrderKind::Limit(Money(2_000_000)),
+                tif: Tif::Gtc,
                 created: NOW,
+                arrival_ms: ((i * 7_919) % ORDERS) as u64,
             };
-            accounts::insert(&tx, &account).expect("insert account")
-        })
-        .collect();
-    for i in 0..ORDERS {
-        let new = NewOrder {
-            account: ids[i % ACCOUNTS],
-            side: Side::Buy,
-            symbol: &symbols[(i / ACCOUNTS + i) % SYMBOLS],
-            quantity: Quantity::new(1 + (i % 10) as u64).expect("quantity"),
-            kind: OrderKind::Limit(Money(2_000_000)),
-            tif: Tif::Gtc,
-            created: NOW,
-            arrival_ms: ((i * 7_919) % ORDERS) as u64,
-        };
-        orders::insert(&tx, &new).expect("insert order");
-    }
-    tx.commit().expect("commit setup");
+            orders::insert(tx, &new).expect("insert order");
+        }
+    });
     let open = orders::load_live(&conn).expect("load");
     assert_eq!(open.len(), ORDERS);
     (conn, open)

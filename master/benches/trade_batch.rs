@@ -12,67 +12,24 @@
 //! on real disks, where the commit's fixed cost narrows the gap further.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use papertrader_common::value::{Money, Quantity, Symbol, Timestamp};
-use papertrader_master::db::accounts::{self, NewAccount};
-use papertrader_master::db::{self};
+use papertrader_common::value::{Quantity, Symbol};
 use papertrader_master::trade::{Order, Outcome, Side, run_batch};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-const ACCOUNTS: usize = 1_000;
+mod support;
+
+use support::{ACCOUNTS, NOW, START_CASH, SYMBOLS, TempDir, prices, symbols};
+
 const ORDERS: usize = 100_000;
-const SYMBOLS: usize = 20;
 const ROUNDS: usize = 3;
-const NOW: Timestamp = Timestamp(1_732_147_200);
-/// 1 000 000.0000 each: far more than 100 orders of at most 10 shares cost.
-const START_CASH: Money = Money(10_000_000_000);
-
-/// A private directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("pt-bench-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create bench dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A fresh database with ACCOUNTS accounts; returns their ids.
 fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<i64>) {
-    let mut conn = db::open(&dir.0.join(name)).expect("open db");
-    let tx = conn.transaction().expect("begin");
-    let ids = (0..ACCOUNTS)
-        .map(|i| {
-            let username = format!("user{i}");
-            let account = NewAccount {
-                username: &username,
-                username_key: &username,
-                email: "bench@example.com",
-                pass_hash: None,
-                cash: START_CASH,
-                created: NOW,
-            };
-            accounts::insert(&tx, &account).expect("insert account")
-        })
-        .collect();
-    tx.commit().expect("commit accounts");
+    let mut ids = Vec::new();
+    let conn = support::with_accounts(dir, name, |_, made| ids = made.to_vec());
     (conn, ids)
-}
-
-fn symbols() -> Vec<Symbol> {
-    (0..SYMBOLS)
-        .map(|i| Symbol::parse(&format!("SYM{i:02}")).expect("symbol"))
-        .collect()
 }
 
 /// The orders, with timestamps scrambled so the batch really sorts.
@@ -86,14 +43,6 @@ fn orders(ids: &[i64], symbols: &[Symbol]) -> Vec<Order> {
             ts_ms: ((i * 7_919) % ORDERS) as u64,
             seq: i as u64,
         })
-        .collect()
-}
-
-fn prices(symbols: &[Symbol]) -> HashMap<Symbol, Money> {
-    symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.clone(), Money(1_000_000 + 12_345 * i as i64)))
         .collect()
 }
 

@@ -81,6 +81,7 @@ pub mod daemon;
 pub mod gpg;
 pub mod master;
 pub mod system;
+pub mod trader;
 pub mod webdriver;
 pub mod wire;
 pub mod ws;
