@@ -24,6 +24,11 @@ pub enum ReasonCode {
     BadPrice,
     UnknownOrder,
     TooManyOrders,
+    UnknownProvider,
+    BadToken,
+    NoPassword,
+    NotLinked,
+    IdentityTaken,
     RateLimited,
     Unavailable,
     UnknownOutcome,
@@ -49,6 +54,11 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::BadPrice, "bad-price"),
     (ReasonCode::UnknownOrder, "unknown-order"),
     (ReasonCode::TooManyOrders, "too-many-orders"),
+    (ReasonCode::UnknownProvider, "unknown-provider"),
+    (ReasonCode::BadToken, "bad-token"),
+    (ReasonCode::NoPassword, "no-password"),
+    (ReasonCode::NotLinked, "not-linked"),
+    (ReasonCode::IdentityTaken, "identity-taken"),
     (ReasonCode::RateLimited, "rate-limited"),
     (ReasonCode::Unavailable, "unavailable"),
     (ReasonCode::UnknownOutcome, "unknown-outcome"),
@@ -134,7 +144,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 22);
+        assert_eq!(ReasonCode::all().count(), 27);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }
