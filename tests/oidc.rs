@@ -364,3 +364,127 @@ fn a_rotated_key_works_after_one_jwks_refresh() {
     let (i, a) = w.request(Instr::LoginExternal, &["local", &old, "false"]);
     assert_eq!((i, code(&a)), (Instr::LoginFail, "bad-token"), "{a:?}");
 }
+
+/// Runs papertrader with its own HOME and XDG directories.
+fn papertrader(home: &std::path::Path, server: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(util::bin("papertrader"))
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("PAPERTRADER_SERVER", server)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run papertrader")
+}
+
+fn ok(out: &std::process::Output) -> (String, String) {
+    let (stdout, stderr) = (util::stdout(out), util::stderr(out));
+    assert!(
+        out.status.success(),
+        "{:?}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    (stdout, stderr)
+}
+
+#[test]
+fn papertrader_signs_in_with_the_device_flow_through_a_worker() {
+    use util::system::System;
+    let dir = util::daemon::TempDir::new("oidc-client");
+    let key = Key::rsa(&dir.path, "rsa-1");
+    let provider = Provider::start(&[&key]);
+    let list = dir.join("master-providers");
+    std::fs::write(&list, format!("local {} {CLIENT_ID}\n", provider.issuer)).expect("list");
+    let extra = format!("oidc_providers_file = {}\n", list.display());
+    let system = System::start("oidc-client", &extra, "");
+    let server = system.worker.addr.to_string();
+
+    // The client's own list, named by its config file.
+    let home = dir.join("home");
+    let conf = home.join("config").join("papertrader");
+    std::fs::create_dir_all(&conf).expect("config dir");
+    let client_list = dir.join("client-providers");
+    std::fs::write(
+        &client_list,
+        format!(
+            "# NAME ISSUER CLIENT_ID [SECRET]\nlocal {} {CLIENT_ID}\n",
+            provider.issuer
+        ),
+    )
+    .expect("client list");
+    std::fs::write(
+        conf.join("config"),
+        format!("providers_file = {}\n", client_list.display()),
+    )
+    .expect("config");
+
+    provider.set_device_token(&provider.token(&key, "frank-sub"));
+    let out = papertrader(&home, &server, &["register", "frank", "--with", "local"]);
+    let (stdout, stderr) = ok(&out);
+    assert!(
+        stdout.starts_with("registered frank with local"),
+        "{stdout}"
+    );
+    let url = format!(
+        "open {}/activate and enter the code {}",
+        provider.issuer,
+        oidc_provider::USER_CODE
+    );
+    assert!(
+        stderr.contains(&url),
+        "prints the URL and the code: {stderr}"
+    );
+    assert_eq!(
+        provider.device_counts(),
+        (1, 2),
+        "one authorization, a pending poll, then the token"
+    );
+
+    provider.set_device_token(&provider.token(&key, "frank-sub"));
+    let (stdout, _) = ok(&papertrader(
+        &home,
+        &server,
+        &["login", "frank", "--with", "local"],
+    ));
+    assert!(stdout.starts_with("logged in as frank"), "{stdout}");
+    let (stdout, _) = ok(&papertrader(&home, &server, &["user", "frank"]));
+    assert!(stdout.contains("frank-sub@example.org"), "{stdout}");
+
+    // Without a password, a password login is told which provider to use.
+    std::fs::write(dir.join("pw"), "a new password\n").expect("pw");
+    let pw = dir.join("pw");
+    let pw = pw.to_str().expect("path");
+    let out = papertrader(&home, &server, &["login", "frank", "--password-file", pw]);
+    assert_eq!(out.status.code(), Some(77), "{}", util::stderr(&out));
+    assert!(
+        util::stderr(&out).contains("login --with local"),
+        "{}",
+        util::stderr(&out)
+    );
+
+    // Another identity cannot sign in as frank.
+    provider.set_device_token(&provider.token(&key, "someone-else"));
+    let out = papertrader(&home, &server, &["login", "frank", "--with", "local"]);
+    assert!(!out.status.success(), "{}", util::stdout(&out));
+
+    provider.set_device_token(&provider.token(&key, "frank-sub"));
+    ok(&papertrader(
+        &home,
+        &server,
+        &["login", "frank", "--with", "local"],
+    ));
+    let (stdout, _) = ok(&papertrader(
+        &home,
+        &server,
+        &["password", "--password-file", pw],
+    ));
+    assert!(stdout.starts_with("password set for frank"), "{stdout}");
+    let (stdout, _) = ok(&papertrader(
+        &home,
+        &server,
+        &["login", "frank", "--password-file", pw],
+    ));
+    assert!(stdout.starts_with("logged in as frank"), "{stdout}");
+}
