@@ -566,7 +566,7 @@ fn config_file_master_discovery_and_exit_codes() {
     assert_eq!(
         err,
         format!(
-            "papertrader: {}:2: unknown key \"sevrer\", expected one of: server, master, tls, ca\n",
+            "papertrader: {}:2: unknown key \"sevrer\", expected one of: server, master, tls, ca, providers_file\n",
             path.display()
         )
     );

@@ -332,6 +332,12 @@ fn ten_thousand_orders_from_one_account_in_one_interval() {
     };
     let greedy = session_of("greedy");
     let honest = session_of("honest");
+    // Start right after a price set, so that all 10 000 arrive within one
+    // interval even on a loaded machine (else a set in the middle of the
+    // flood fills a second hundred).
+    worker
+        .wait_control(Instr::Quotes, std::time::Duration::from_secs(10))
+        .expect("a price set");
     for _ in 0..10_000 {
         worker.send_request(Instr::PurchaseAsset, &[&greedy, "AAPL", "1"]);
     }

@@ -147,6 +147,6 @@ fn list_prints_the_whole_table() {
     let out = run("ptwire", &["list"], b"");
     assert!(out.status.success());
     let text = stdout(&out);
-    assert_eq!(text.lines().count(), 59, "header and 58 instructions");
+    assert_eq!(text.lines().count(), 64, "header and 63 instructions");
     assert!(text.contains("6    switchState               command|data sessionID state"));
 }

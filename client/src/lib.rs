@@ -314,6 +314,58 @@ impl Client {
         session_of(&args)
     }
 
+    /// `loginExternal` with an ID token of `provider`.
+    pub fn login_external(
+        &mut self,
+        provider: &str,
+        id_token: &str,
+        expirable: bool,
+    ) -> Result<SessionId> {
+        self.leave_data()?;
+        let flag = if expirable { "true" } else { "false" };
+        let args = self.call(
+            Instr::LoginExternal,
+            &[provider, id_token, flag],
+            Instr::SessionId,
+        )?;
+        session_of(&args)
+    }
+
+    /// `registerExternal`: an account without a password, linked to the
+    /// identity of `id_token`.
+    pub fn register_external(
+        &mut self,
+        username: &str,
+        provider: &str,
+        id_token: &str,
+    ) -> Result<()> {
+        self.leave_data()?;
+        self.call(
+            Instr::RegisterExternal,
+            &[username, provider, id_token],
+            Instr::RegisterSuccess,
+        )?;
+        Ok(())
+    }
+
+    /// `setPassword`, hashing the password as for `login` (with the
+    /// account's `username`).
+    pub fn set_password(
+        &mut self,
+        session: &SessionId,
+        username: &str,
+        password: &str,
+    ) -> Result<()> {
+        let hashed = hashed_pass(username, password);
+        self.leave_data_with(session)?;
+        self.call(
+            Instr::SetPassword,
+            &[session.as_str(), &hashed],
+            Instr::PasswordSet,
+        )?;
+        Ok(())
+    }
+
     /// `loginSession`: resumes a remembered session.
     pub fn login_session(&mut self, session: &SessionId) -> Result<SessionId> {
         self.leave_data()?;
@@ -509,10 +561,24 @@ impl Client {
         password: &str,
     ) -> Result<Money> {
         let hashed = hashed_pass(username, password);
+        self.reset_account_with(session, &hashed)
+    }
+
+    /// `resetAccount` of an account without a password, with a fresh ID
+    /// token of its identity; the answer is the new cash.
+    pub fn reset_account_with_token(
+        &mut self,
+        session: &SessionId,
+        id_token: &str,
+    ) -> Result<Money> {
+        self.reset_account_with(session, id_token)
+    }
+
+    fn reset_account_with(&mut self, session: &SessionId, proof: &str) -> Result<Money> {
         self.leave_data_with(session)?;
         let a = self.call(
             Instr::ResetAccount,
-            &[session.as_str(), &hashed],
+            &[session.as_str(), proof],
             Instr::ResetSuccess,
         )?;
         match a.as_slice() {

@@ -43,7 +43,7 @@ impl State {
     }
 }
 
-/// Every instruction of protocol version 1, with its wire code.
+/// Every instruction of protocol version 1.1, with its wire code.
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -59,6 +59,9 @@ pub enum Instr {
     PlaceOrder = 9,
     CancelOrder = 10,
     ResetAccount = 11,
+    LoginExternal = 12,
+    RegisterExternal = 13,
+    SetPassword = 14,
     GetAssetInfo = 16,
     GetAssetValueCurrent = 17,
     GetAssetValueDay = 18,
@@ -95,6 +98,8 @@ pub enum Instr {
     CancelFail = 51,
     ResetSuccess = 52,
     ResetFail = 53,
+    PasswordSet = 54,
+    PasswordFail = 55,
     WorkerHello = 64,
     MasterChallenge = 65,
     WorkerProof = 66,
@@ -151,7 +156,10 @@ pub static TABLE: &[Spec] = &[
     spec!(GetWorkerList, "getWorkerList", Command, Exact(0), ""),
     spec!(PlaceOrder, "placeOrder", Command, Exact(8), "sessionID side symbol quantity orderType limit stop tif"),
     spec!(CancelOrder, "cancelOrder", Command, Exact(2), "sessionID orderID"),
-    spec!(ResetAccount, "resetAccount", Command, Exact(2), "sessionID hashedPass"),
+    spec!(ResetAccount, "resetAccount", Command, Exact(2), "sessionID hashedPass|idToken"),
+    spec!(LoginExternal, "loginExternal", Command, Exact(3), "provider idToken isExpirable"),
+    spec!(RegisterExternal, "registerExternal", Command, Exact(3), "username provider idToken"),
+    spec!(SetPassword, "setPassword", Command, Exact(2), "sessionID hashedPass"),
     spec!(GetAssetInfo, "getAssetInfo", Data, Exact(1), "symbol"),
     spec!(GetAssetValueCurrent, "getAssetValueCurrent", Data, Exact(1), "symbol"),
     spec!(GetAssetValueDay, "getAssetValueDay", Data, Exact(2), "symbol date"),
@@ -188,6 +196,8 @@ pub static TABLE: &[Spec] = &[
     spec!(CancelFail, "cancelFail", Return, Exact(1), "reason"),
     spec!(ResetSuccess, "resetSuccess", Return, Exact(1), "cash"),
     spec!(ResetFail, "resetFail", Return, Exact(1), "reason"),
+    spec!(PasswordSet, "passwordSet", Return, Exact(0), ""),
+    spec!(PasswordFail, "passwordFail", Return, Exact(1), "reason"),
     spec!(WorkerHello, "workerHello", Control, Exact(4), "uuid name clientAddress workerNonce"),
     spec!(MasterChallenge, "masterChallenge", Control, Exact(2), "masterNonce masterSignature"),
     spec!(WorkerProof, "workerProof", Control, Exact(1), "workerSignature"),
@@ -262,8 +272,9 @@ impl Instr {
     /// The failure return that answers it, for client requests.
     pub fn failure(self) -> Option<Instr> {
         Some(match self {
-            Instr::Login | Instr::LoginSession => Instr::LoginFail,
-            Instr::Register => Instr::RegisterFail,
+            Instr::Login | Instr::LoginSession | Instr::LoginExternal => Instr::LoginFail,
+            Instr::Register | Instr::RegisterExternal => Instr::RegisterFail,
+            Instr::SetPassword => Instr::PasswordFail,
             Instr::PurchaseAsset => Instr::PurchaseFail,
             Instr::SellAsset => Instr::SellFail,
             Instr::SwitchState => Instr::StateSwitchFail,
@@ -292,7 +303,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 58);
+        assert_eq!(TABLE.len(), 63);
     }
 
     #[test]
@@ -309,7 +320,12 @@ mod tests {
         assert_eq!(Instr::ResetAccount.code(), 11);
         assert_eq!(Instr::GetEquityHistory.code(), 29);
         assert_eq!(Instr::ResetFail.code(), 53);
-        assert_eq!(Instr::from_code(12), None);
+        assert_eq!(Instr::LoginExternal.code(), 12);
+        assert_eq!(Instr::RegisterExternal.code(), 13);
+        assert_eq!(Instr::SetPassword.code(), 14);
+        assert_eq!(Instr::PasswordSet.code(), 54);
+        assert_eq!(Instr::PasswordFail.code(), 55);
+        assert_eq!(Instr::from_code(15), None);
         assert_eq!(Instr::from_code(99), None);
     }
 
@@ -329,5 +345,9 @@ mod tests {
         assert_eq!(Instr::GetAssetValueDay.failure(), Some(Instr::DataFail));
         assert_eq!(Instr::LoginSession.failure(), Some(Instr::LoginFail));
         assert_eq!(Instr::Ping.failure(), None);
+        assert_eq!(Instr::LoginExternal.failure(), Some(Instr::LoginFail));
+        assert_eq!(Instr::RegisterExternal.failure(), Some(Instr::RegisterFail));
+        assert_eq!(Instr::SetPassword.failure(), Some(Instr::PasswordFail));
+        assert_eq!(Instr::SetPassword.state(), Some(State::Command));
     }
 }

@@ -11,8 +11,8 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    Date, Email, HashedPass, OrderKind, Quantity, Reason, ReasonCode, SessionId, Symbol, Tif,
-    Username, parse_bool, parse_order_id,
+    Date, Email, HashedPass, IdToken, OrderKind, Provider, Quantity, Reason, ReasonCode,
+    ResetProof, SessionId, Symbol, Tif, Username, parse_bool, parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -267,11 +267,37 @@ pub enum Request {
         /// Which order.
         id: u64,
     },
-    /// `resetAccount sessionID hashedPass`.
+    /// `resetAccount sessionID hashedPass`, or `resetAccount sessionID
+    /// idToken` for an account without a password.
     ResetAccount {
         /// Whose account.
         session: SessionId,
-        /// The password again.
+        /// The password again, or a fresh ID token.
+        proof: ResetProof,
+    },
+    /// `loginExternal provider idToken isExpirable`.
+    LoginExternal {
+        /// Which provider signed the token.
+        provider: Provider,
+        /// The ID token.
+        token: IdToken,
+        /// Whether the session ends with the connection.
+        expirable: bool,
+    },
+    /// `registerExternal username provider idToken`.
+    RegisterExternal {
+        /// The new name.
+        username: Username,
+        /// Which provider signed the token.
+        provider: Provider,
+        /// The ID token of the identity to link.
+        token: IdToken,
+    },
+    /// `setPassword sessionID hashedPass`.
+    SetPassword {
+        /// Whose account (a session made in the last 10 minutes).
+        session: SessionId,
+        /// The new password's hash.
         pass: HashedPass,
     },
     /// `getOrders sessionID`.
@@ -358,6 +384,20 @@ impl Request {
             },
             Instr::ResetAccount => Request::ResetAccount {
                 session: a.session(0)?,
+                proof: ResetProof::parse(a.get(1)?).map_err(|e| e.reason())?,
+            },
+            Instr::LoginExternal => Request::LoginExternal {
+                provider: a.provider(0)?,
+                token: a.token(1)?,
+                expirable: parse_bool(a.get(2)?).map_err(|e| e.reason())?,
+            },
+            Instr::RegisterExternal => Request::RegisterExternal {
+                username: a.username(0)?,
+                provider: a.provider(1)?,
+                token: a.token(2)?,
+            },
+            Instr::SetPassword => Request::SetPassword {
+                session: a.session(0)?,
                 pass: a.pass(1)?,
             },
             Instr::GetOrders => Request::Orders {
@@ -403,6 +443,9 @@ impl Request {
             Request::PlaceOrder { .. } => Instr::PlaceOrder,
             Request::CancelOrder { .. } => Instr::CancelOrder,
             Request::ResetAccount { .. } => Instr::ResetAccount,
+            Request::LoginExternal { .. } => Instr::LoginExternal,
+            Request::RegisterExternal { .. } => Instr::RegisterExternal,
+            Request::SetPassword { .. } => Instr::SetPassword,
             Request::Orders { .. } => Instr::GetOrders,
             Request::Leaderboard => Instr::GetLeaderboard,
             Request::EquityHistory { .. } => Instr::GetEquityHistory,
@@ -438,6 +481,14 @@ impl Args<'_> {
 
     fn pass(&self, i: usize) -> Result<HashedPass, Reason> {
         HashedPass::parse(self.get(i)?).map_err(|e| e.reason())
+    }
+
+    fn provider(&self, i: usize) -> Result<Provider, Reason> {
+        Provider::parse(self.get(i)?).map_err(|e| e.reason())
+    }
+
+    fn token(&self, i: usize) -> Result<IdToken, Reason> {
+        IdToken::parse(self.get(i)?).map_err(|e| e.reason())
     }
 
     fn state(&self, i: usize) -> Result<State, Reason> {

@@ -1,5 +1,7 @@
 //! Accounts and sessions: `register`, `login` (argon2id), `loginSession`,
-//! `logout`, and the session checks later instructions rely on.
+//! `logout`, the third-party instructions (`loginExternal`,
+//! `registerExternal`, `setPassword`, with [`crate::oidc`]), and the
+//! session checks later instructions rely on.
 //!
 //! Runs on the "auth" pool threads: each owns one [`Auth`] with its own
 //! rusqlite `Connection` to the database and its own argon2 memory (a
@@ -13,13 +15,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use papertrader_common::value::{
-    Email, HashedPass, Money, Reason, ReasonCode, SessionId, Timestamp, Username,
+    Email, HashedPass, IdToken, Money, Provider, Reason, ReasonCode, ResetProof, SessionId,
+    Timestamp, Username,
 };
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
 use crate::db::accounts::{self, NewAccount};
+use crate::db::identities::{self, NewIdentity};
 use crate::db::sessions::{self, NewSession};
+use crate::oidc::{FRESH_SECS, Identity, Oidc, OidcConfig};
 use crate::password::Hasher;
 use crate::ratelimit::{self, LoginKeys, Net, RateLimiter, Verdict};
 
@@ -54,6 +59,8 @@ pub struct AuthConfig {
     pub argon2_iterations: u32,
     /// argon2id parallelism.
     pub argon2_lanes: u32,
+    /// Third-party sign-in: providers and key handling.
+    pub oidc: OidcConfig,
 }
 
 impl Default for AuthConfig {
@@ -67,6 +74,7 @@ impl Default for AuthConfig {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_lanes: 1,
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -82,6 +90,8 @@ pub struct Auth {
     limiter: Arc<Mutex<RateLimiter>>,
     /// This thread's argon2 memory, reused by every hash it makes.
     hasher: Hasher,
+    /// The ID token checker; `None`: every provider is unknown.
+    oidc: Option<Arc<Oidc>>,
 }
 
 impl Auth {
@@ -102,7 +112,14 @@ impl Auth {
             config,
             limiter,
             hasher,
+            oidc: None,
         })
+    }
+
+    /// The same, checking ID tokens with `oidc`.
+    pub fn with_oidc(mut self, oidc: Arc<Oidc>) -> Auth {
+        self.oidc = Some(oidc);
+        self
     }
 
     /// `register username email hashedPass` from `client_addr`: a new
@@ -120,24 +137,7 @@ impl Auth {
         now: Timestamp,
         mono: Instant,
     ) -> Result<(), Reason> {
-        let net = Net::of(client_addr);
-        let allowed = self.limiter.lock().register_attempt(&net, mono);
-        match allowed {
-            Ok(false) => {}
-            Ok(true) => papertrader_common::warn!(
-                "{net}: registration limit reached; it may register again in an hour"
-            ),
-            Err(left) => {
-                papertrader_common::debug!("registration of {username} from {client_addr} refused");
-                return Err(Reason::new(
-                    ReasonCode::RateLimited,
-                    format!(
-                        "too many registrations from this address; try again in {} s",
-                        whole_secs(left)
-                    ),
-                ));
-            }
-        }
+        self.count_registration(username, client_addr, mono)?;
         let key = username.key();
         // Checked first so a taken name costs no argon2 time; the UNIQUE
         // constraint still decides when two registrations race.
@@ -186,6 +186,7 @@ impl Auth {
     ) -> Result<SessionId, Reason> {
         let keys = LoginKeys::new(username, client_addr);
         self.check_rate(username, &keys, mono)?;
+        self.refuse_if_passwordless(username)?;
 
         let Some(account) = self.check_password(username, pass)? else {
             let locks = self.limiter.lock().login_failed(&keys, mono);
@@ -193,8 +194,27 @@ impl Auth {
             self.log_new_locks(username, &keys, locks);
             return Err(Reason::new(ReasonCode::BadCredentials, BAD_CREDENTIALS));
         };
+        let place = SessionPlace {
+            client_addr,
+            worker,
+            expirable,
+        };
+        let id = self.new_session(account, &place, now, session_bytes)?;
+        self.limiter.lock().login_succeeded(&keys, mono);
+        papertrader_common::info!("{username} logged in from {client_addr} through {worker}");
+        Ok(id)
+    }
+
+    /// Inserts a session of `account` made through `place` at `now`.
+    fn new_session(
+        &mut self,
+        account: AccountId,
+        place: &SessionPlace<'_>,
+        now: Timestamp,
+        session_bytes: [u8; 16],
+    ) -> Result<SessionId, Reason> {
         let id = SessionId::from_bytes(session_bytes);
-        let ttl = match expirable {
+        let ttl = match place.expirable {
             true => self.config.session_ttl_short,
             false => self.config.session_ttl_long,
         };
@@ -204,15 +224,30 @@ impl Auth {
             account_id: account.0,
             created: now,
             expires: Timestamp(now.0.saturating_add(ttl_secs)),
-            client_addr,
-            expirable,
-            worker,
+            client_addr: place.client_addr,
+            expirable: place.expirable,
+            worker: place.worker,
         };
         sessions::insert(&self.conn, &session)
             .map_err(|err| internal("cannot insert a session", err))?;
-        self.limiter.lock().login_succeeded(&keys, mono);
-        papertrader_common::info!("{username} logged in from {client_addr} through {worker}");
         Ok(id)
+    }
+
+    /// `no-password` naming the providers, when `username` is an account
+    /// without a password: the spec wants such an account recognised, so
+    /// this tells it apart from a wrong password on purpose.
+    fn refuse_if_passwordless(&self, username: &Username) -> Result<(), Reason> {
+        let found = accounts::credentials(&self.conn, &username.key())
+            .map_err(|err| internal("cannot look up an account", err))?;
+        let Some((id, None)) = found else {
+            return Ok(());
+        };
+        let providers = identities::providers_of(&self.conn, id)
+            .map_err(|err| internal("cannot read an account's identities", err))?;
+        if providers.is_empty() {
+            return Ok(());
+        }
+        Err(no_password(username.as_str(), &providers))
     }
 
     /// `loginSession sessionID`: the same id back while the session is
@@ -257,6 +292,346 @@ impl Auth {
     pub fn worker_lost(&mut self, worker: &str, now: Timestamp) -> Result<usize, Reason> {
         sessions::end_expirable_through(&self.conn, worker, now)
             .map_err(|err| internal("cannot end a lost worker's sessions", err))
+    }
+
+    /// `loginExternal provider idToken isExpirable` from `client_addr`
+    /// through `worker`: a session of the account linked to the token's
+    /// identity. The address's login lock applies, and a refused token
+    /// counts as a failed login of the address.
+    #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
+    pub fn login_external(
+        &mut self,
+        provider: &Provider,
+        token: &IdToken,
+        expirable: bool,
+        client_addr: &str,
+        worker: &str,
+        now: Timestamp,
+        mono: Instant,
+        session_bytes: [u8; 16],
+    ) -> Result<SessionId, Reason> {
+        let identity = self.verify_external(provider, token, client_addr, now, mono)?;
+        let found = identities::account_of(&self.conn, &identity.issuer, &identity.subject)
+            .map_err(|err| internal("cannot look up an identity", err))?;
+        let Some(account) = found else {
+            return Err(Reason::new(
+                ReasonCode::NotLinked,
+                format!("this {provider} identity has no account here; register first"),
+            ));
+        };
+        let place = SessionPlace {
+            client_addr,
+            worker,
+            expirable,
+        };
+        let id = self.new_session(AccountId(account), &place, now, session_bytes)?;
+        let name = self.username_of(AccountId(account))?;
+        papertrader_common::info!(
+            "{name} signed in with {provider} from {client_addr} through {worker}"
+        );
+        Ok(id)
+    }
+
+    /// `registerExternal username provider idToken` from `client_addr`: a
+    /// new account without a password, linked to the token's identity, its
+    /// email the token's when verified (else `-`). Counts against the
+    /// address's `register_limit` like `register`.
+    pub fn register_external(
+        &mut self,
+        username: &Username,
+        provider: &Provider,
+        token: &IdToken,
+        client_addr: &str,
+        now: Timestamp,
+        mono: Instant,
+    ) -> Result<(), Reason> {
+        self.count_registration(username, client_addr, mono)?;
+        let identity = self.verify_external(provider, token, client_addr, now, mono)?;
+        let linked = identities::account_of(&self.conn, &identity.issuer, &identity.subject)
+            .map_err(|err| internal("cannot look up an identity", err))?;
+        if linked.is_some() {
+            return Err(identity_taken(provider));
+        }
+        let existing = accounts::credentials(&self.conn, &username.key())
+            .map_err(|err| internal("cannot look up an account", err))?;
+        if existing.is_some() {
+            return Err(taken(username));
+        }
+        self.insert_linked(username, &identity, now)?;
+        papertrader_common::info!("registered account {username} with {provider}");
+        Ok(())
+    }
+
+    /// The account and its identity, in one transaction.
+    fn insert_linked(
+        &mut self,
+        username: &Username,
+        identity: &Identity,
+        now: Timestamp,
+    ) -> Result<(), Reason> {
+        let email = identity
+            .email
+            .as_deref()
+            .and_then(|e| Email::parse(e).ok())
+            .map_or_else(|| "-".to_string(), |e| e.as_str().to_string());
+        let key = username.key();
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|err| internal("cannot begin a transaction", err))?;
+        let account = NewAccount {
+            username: username.as_str(),
+            username_key: &key,
+            email: &email,
+            pass_hash: None,
+            cash: self.config.starting_cash,
+            created: now,
+        };
+        let id = match accounts::insert(&tx, &account) {
+            Ok(id) => id,
+            Err(err) if accounts::is_unique_violation(&err) => return Err(taken(username)),
+            Err(err) => return Err(internal("cannot insert a new account", err)),
+        };
+        let link = NewIdentity {
+            issuer: &identity.issuer,
+            subject: &identity.subject,
+            account_id: id,
+            provider: identity.provider.as_str(),
+            created: now,
+        };
+        match identities::insert(&tx, &link) {
+            Ok(()) => {}
+            Err(err) if accounts::is_unique_violation(&err) => {
+                return Err(identity_taken(&identity.provider));
+            }
+            Err(err) => return Err(internal("cannot link an identity", err)),
+        }
+        tx.commit()
+            .map_err(|err| internal("cannot commit a new account", err))
+    }
+
+    /// `setPassword sessionID hashedPass`: gives the session's account a
+    /// (new) password. Only a session made in the last
+    /// [`FRESH_SECS`] seconds may: an old stolen session cannot take the
+    /// account over.
+    pub fn set_password(
+        &mut self,
+        session: &SessionId,
+        pass: &HashedPass,
+        salt: [u8; 16],
+        now: Timestamp,
+    ) -> Result<(), Reason> {
+        let hash = sessions::hash(session);
+        let found = sessions::find_active_created(&self.conn, &hash, now)
+            .map_err(|err| internal("cannot look up a session", err))?;
+        let Some((account, created)) = found else {
+            return Err(bad_session());
+        };
+        if created.0 < now.0.saturating_sub(FRESH_SECS) {
+            return Err(Reason::new(
+                ReasonCode::Forbidden,
+                "setPassword needs a session made in the last 10 minutes; sign in again first",
+            ));
+        }
+        let phc = self
+            .hasher
+            .hash(pass.as_str().as_bytes(), &salt)
+            .map_err(|err| internal("argon2id hashing failed", err))?;
+        let changed = accounts::set_password(&self.conn, account, &phc)
+            .map_err(|err| internal("cannot store a password", err))?;
+        if !changed {
+            return Err(bad_session());
+        }
+        let name = self.username_of(AccountId(account))?;
+        papertrader_common::info!("{name} set a password");
+        Ok(())
+    }
+
+    /// resetAccount's check: the account behind `session` if `proof` is
+    /// its password, or, for an account without one, a fresh ID token of
+    /// an identity linked to it. A wrong proof counts as a failed login of
+    /// the account from `client_addr`, under the same rate limits.
+    pub fn confirm_reset(
+        &mut self,
+        session: &SessionId,
+        proof: &ResetProof,
+        client_addr: &str,
+        now: Timestamp,
+        mono: Instant,
+    ) -> Result<AccountId, Reason> {
+        let account = self.validate(session, now)?;
+        let found = accounts::by_id(&self.conn, account.0)
+            .map_err(|err| internal("cannot look up an account", err))?;
+        let Some((name, phc)) = found else {
+            return Err(bad_session());
+        };
+        let providers = identities::providers_of(&self.conn, account.0)
+            .map_err(|err| internal("cannot read an account's identities", err))?;
+        match (proof, phc) {
+            (ResetProof::Pass(pass), Some(_)) => {
+                self.confirm_password(session, pass, client_addr, now, mono)
+            }
+            (ResetProof::Pass(_), None) => Err(no_password(&name, &providers)),
+            (ResetProof::Token(_), Some(_)) => Err(Reason::new(
+                ReasonCode::BadCredentials,
+                "this account has a password: resetAccount takes the password",
+            )),
+            (ResetProof::Token(token), None) => {
+                let username = Username::parse(&name)
+                    .map_err(|err| internal("a stored username is malformed", err))?;
+                self.confirm_token(
+                    account,
+                    &username,
+                    &providers,
+                    token,
+                    client_addr,
+                    now,
+                    mono,
+                )
+            }
+        }
+    }
+
+    /// A fresh token (issued in the last [`FRESH_SECS`]) of an identity
+    /// linked to `account`, tried against each provider it is linked with.
+    #[allow(clippy::too_many_arguments)] // the account, the proof and the caller context
+    fn confirm_token(
+        &mut self,
+        account: AccountId,
+        username: &Username,
+        providers: &[String],
+        token: &IdToken,
+        client_addr: &str,
+        now: Timestamp,
+        mono: Instant,
+    ) -> Result<AccountId, Reason> {
+        let keys = LoginKeys::new(username, client_addr);
+        self.check_rate(username, &keys, mono)?;
+        let mut last = Reason::new(ReasonCode::BadToken, "the ID token is refused");
+        for name in providers {
+            let Ok(provider) = Provider::parse(name) else {
+                continue;
+            };
+            let identity = match self.verify(&provider, token, now) {
+                Ok(identity) => identity,
+                Err(reason) if reason.code == ReasonCode::Unavailable => return Err(reason),
+                Err(reason) => {
+                    last = reason;
+                    continue;
+                }
+            };
+            let linked = identities::account_of(&self.conn, &identity.issuer, &identity.subject)
+                .map_err(|err| internal("cannot look up an identity", err))?;
+            if linked != Some(account.0) {
+                last = Reason::new(
+                    ReasonCode::BadToken,
+                    "the ID token is refused: it names another identity than this account's",
+                );
+            } else if identity.issued_at < now.0.saturating_sub(FRESH_SECS) {
+                last = Reason::new(
+                    ReasonCode::BadToken,
+                    "the ID token is refused: it is older than 10 minutes; sign in again",
+                );
+            } else {
+                self.limiter.lock().login_succeeded(&keys, mono);
+                return Ok(account);
+            }
+        }
+        let locks = self.limiter.lock().login_failed(&keys, mono);
+        papertrader_common::info!("refused token for a reset of {username} from {client_addr}");
+        self.log_new_locks(username, &keys, locks);
+        Err(last)
+    }
+
+    /// The token's identity, if the address is not locked; a refused
+    /// token counts against the address.
+    fn verify_external(
+        &mut self,
+        provider: &Provider,
+        token: &IdToken,
+        client_addr: &str,
+        now: Timestamp,
+        mono: Instant,
+    ) -> Result<Identity, Reason> {
+        let net = Net::of(client_addr);
+        let locked = self.limiter.lock().check(&ratelimit::addr_key(&net), mono);
+        if let Err(left) = locked {
+            return Err(Reason::new(
+                ReasonCode::RateLimited,
+                format!(
+                    "too many failed logins; try again in {} s",
+                    whole_secs(left)
+                ),
+            ));
+        }
+        let verified = self.verify(provider, token, now);
+        if let Err(reason) = &verified
+            && reason.code == ReasonCode::BadToken
+        {
+            papertrader_common::info!("refused {provider} token from {client_addr}");
+            if self.limiter.lock().external_failed(&net, mono) {
+                let config = self.limiter.lock().config().clone();
+                papertrader_common::warn!(
+                    "{net}: {} failed logins; its logins are refused for {} s",
+                    config.failures,
+                    config.lockout.as_secs()
+                );
+            }
+        }
+        verified
+    }
+
+    fn verify(
+        &self,
+        provider: &Provider,
+        token: &IdToken,
+        now: Timestamp,
+    ) -> Result<Identity, Reason> {
+        match &self.oidc {
+            Some(oidc) => oidc.verify(provider, token, now.0),
+            None => Err(Reason::new(
+                ReasonCode::UnknownProvider,
+                format!("provider {provider} is not configured on this server"),
+            )),
+        }
+    }
+
+    fn username_of(&self, account: AccountId) -> Result<String, Reason> {
+        let found = accounts::by_id(&self.conn, account.0)
+            .map_err(|err| internal("cannot look up an account", err))?;
+        found
+            .map(|(name, _)| name)
+            .ok_or_else(|| internal("an account vanished", account.0))
+    }
+
+    /// Counts a registration from `client_addr` against `register_limit`.
+    fn count_registration(
+        &mut self,
+        username: &Username,
+        client_addr: &str,
+        mono: Instant,
+    ) -> Result<(), Reason> {
+        let net = Net::of(client_addr);
+        let allowed = self.limiter.lock().register_attempt(&net, mono);
+        match allowed {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                papertrader_common::warn!(
+                    "{net}: registration limit reached; it may register again in an hour"
+                );
+                Ok(())
+            }
+            Err(left) => {
+                papertrader_common::debug!("registration of {username} from {client_addr} refused");
+                Err(Reason::new(
+                    ReasonCode::RateLimited,
+                    format!(
+                        "too many registrations from this address; try again in {} s",
+                        whole_secs(left)
+                    ),
+                ))
+            }
+        }
     }
 
     /// resetAccount's check: the account behind `session` if `pass` is
@@ -431,6 +806,34 @@ pub fn session_account(
     found
         .map(|(account, _)| AccountId(account))
         .ok_or_else(bad_session)
+}
+
+/// Where a session is made: the client, the worker, and whether it ends
+/// with the client's connection.
+struct SessionPlace<'a> {
+    client_addr: &'a str,
+    worker: &'a str,
+    expirable: bool,
+}
+
+/// `no-password`, naming the providers the account can sign in with.
+fn no_password(username: &str, providers: &[String]) -> Reason {
+    let with = match providers.first() {
+        Some(first) => format!("; sign in with {first} (papertrader login --with {first})"),
+        None => String::new(),
+    };
+    let all = providers.join(", ");
+    Reason::new(
+        ReasonCode::NoPassword,
+        format!("account {username} has no password{with}; its providers: {all}"),
+    )
+}
+
+fn identity_taken(provider: &Provider) -> Reason {
+    Reason::new(
+        ReasonCode::IdentityTaken,
+        format!("this {provider} identity is already linked to an account; log in with it"),
+    )
 }
 
 /// A wait in seconds, rounded up so that it is never 0 while it lasts.

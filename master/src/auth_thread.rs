@@ -14,7 +14,8 @@ use mio::Token;
 use papertrader_common::instr::State;
 use papertrader_common::message::frame;
 use papertrader_common::value::{
-    Email, HashedPass, Reason, ReasonCode, SessionId, Timestamp, Username,
+    Email, HashedPass, IdToken, Provider, Reason, ReasonCode, ResetProof, SessionId, Timestamp,
+    Username,
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::Mutex;
@@ -23,6 +24,7 @@ use rand::RngCore;
 use crate::auth::{Auth, AuthConfig};
 use crate::db;
 use crate::event::{Event, Notifier};
+use crate::oidc::{self, KeyCache, Oidc};
 use crate::ratelimit::RateLimiter;
 use crate::trade::queue::TradeMsg;
 
@@ -77,15 +79,47 @@ pub enum AuthWork {
     /// The link of the named worker was lost for good: its expirable
     /// sessions end.
     WorkerLost(String),
-    /// `resetAccount sessionID hashedPass`: the password is checked here,
-    /// the reset itself runs on the trade thread.
+    /// `resetAccount sessionID hashedPass|idToken`: the password (or the
+    /// ID token) is checked here, the reset itself runs on the trade
+    /// thread.
     Reset {
         /// Whose account.
         session: SessionId,
-        /// The password again.
-        pass: HashedPass,
+        /// The password again, or a fresh ID token.
+        proof: ResetProof,
         /// The client's address as the worker saw it.
         client: String,
+    },
+    /// `loginExternal provider idToken isExpirable`.
+    LoginExternal {
+        /// Which provider.
+        provider: Provider,
+        /// Its ID token.
+        token: IdToken,
+        /// Whether the session ends with the client's connection.
+        expirable: bool,
+        /// The client's address as the worker saw it.
+        client: String,
+        /// The worker's name, recorded with the session.
+        worker: String,
+    },
+    /// `registerExternal username provider idToken`.
+    RegisterExternal {
+        /// The new name.
+        username: Username,
+        /// Which provider.
+        provider: Provider,
+        /// Its ID token.
+        token: IdToken,
+        /// The client's address as the worker saw it.
+        client: String,
+    },
+    /// `setPassword sessionID hashedPass`.
+    SetPassword {
+        /// Whose account.
+        session: SessionId,
+        /// The new password's hash.
+        pass: HashedPass,
     },
 }
 
@@ -100,12 +134,16 @@ impl AuthWork {
             AuthWork::SwitchState(..) => Instr::SwitchState,
             AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => Instr::SessionClosed,
             AuthWork::Reset { .. } => Instr::ResetAccount,
+            AuthWork::LoginExternal { .. } => Instr::LoginExternal,
+            AuthWork::RegisterExternal { .. } => Instr::RegisterExternal,
+            AuthWork::SetPassword { .. } => Instr::SetPassword,
         }
     }
 }
 
-/// Starts `threads` auth threads sharing one rate limiter. Each opens its
-/// own connection to `database`.
+/// Starts `threads` auth threads sharing one rate limiter, and the "oidc"
+/// thread that fetches the providers' keys for them when any provider is
+/// configured. Each auth thread opens its own connection to `database`.
 pub fn spawn_auth(
     threads: usize,
     database: PathBuf,
@@ -115,11 +153,24 @@ pub fn spawn_auth(
     trade: Sender<TradeMsg>,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
-    (0..threads)
+    let mut handles = Vec::new();
+    let oidc = if config.oidc.providers.is_empty() {
+        None
+    } else {
+        let oidc_config = Arc::new(config.oidc.clone());
+        let cache = Arc::new(KeyCache::new(&oidc_config));
+        let (refresh, handle) = oidc::keys::spawn(oidc_config.clone(), cache.clone())?;
+        handles.push(handle);
+        Some(Arc::new(Oidc::new(oidc_config, cache, refresh)))
+    };
+    let auth_handles: io::Result<Vec<JoinHandle<()>>> = (0..threads)
         .map(|i| {
             let conn = db::open(&database).map_err(|e| io::Error::other(e.to_string()))?;
             let mut auth = Auth::new(conn, config.clone(), limiter.clone())
                 .map_err(|e| io::Error::other(format!("argon2 parameters: {e}")))?;
+            if let Some(oidc) = &oidc {
+                auth = auth.with_oidc(oidc.clone());
+            }
             let (jobs, notifier, trade) = (jobs.clone(), notifier.clone(), trade.clone());
             thread::Builder::new()
                 .name(format!("auth-{i}"))
@@ -146,7 +197,9 @@ pub fn spawn_auth(
                     }
                 })
         })
-        .collect()
+        .collect();
+    handles.extend(auth_handles?);
+    Ok(handles)
 }
 
 /// Hands a reset whose password checked out to the trade thread, which
@@ -258,11 +311,45 @@ fn run_auth(
         }
         AuthWork::Reset {
             session,
-            pass,
+            proof,
             client,
         } => {
-            let check = auth.confirm_password(&session, &pass, &client, now, Instant::now());
+            let check = auth.confirm_reset(&session, &proof, &client, now, Instant::now());
             return hand_reset(check, token, reqid, trade);
+        }
+        AuthWork::LoginExternal {
+            provider,
+            token: id_token,
+            expirable,
+            client,
+            worker,
+        } => {
+            let id = random16(rng);
+            let mono = Instant::now();
+            match auth.login_external(
+                &provider, &id_token, expirable, &client, &worker, now, mono, id,
+            ) {
+                Ok(session) => frame(Instr::SessionId, &[reqid, session.as_str()]),
+                Err(r) => fail(Instr::LoginFail, r),
+            }
+        }
+        AuthWork::RegisterExternal {
+            username,
+            provider,
+            token: id_token,
+            client,
+        } => {
+            let mono = Instant::now();
+            match auth.register_external(&username, &provider, &id_token, &client, now, mono) {
+                Ok(()) => frame(Instr::RegisterSuccess, &[reqid]),
+                Err(r) => fail(Instr::RegisterFail, r),
+            }
+        }
+        AuthWork::SetPassword { session, pass } => {
+            match auth.set_password(&session, &pass, random16(rng), now) {
+                Ok(()) => frame(Instr::PasswordSet, &[reqid]),
+                Err(r) => fail(Instr::PasswordFail, r),
+            }
         }
         AuthWork::SessionClosed(id) => {
             if let Err(r) = auth.session_closed(&id, now) {

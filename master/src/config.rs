@@ -9,6 +9,7 @@ use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
 use papertrader_common::value::Money;
 
 use crate::auth::AuthConfig;
+use crate::oidc::OidcConfig;
 use crate::ratelimit::RateLimitConfig;
 
 /// Every key ptmasterd.conf may hold, in the order of the man page.
@@ -40,6 +41,11 @@ pub const KEYS: &[&str] = &[
     "rate_limit_lockout",
     "rate_limit_user_failures",
     "register_limit",
+    "oidc_providers_file",
+    "oidc_clock_skew",
+    "oidc_refresh_min",
+    "oidc_jwks_max_age",
+    "oidc_http_timeout",
     "handshake_timeout",
     "ping_interval",
     "link_timeout",
@@ -342,6 +348,7 @@ impl Config {
                 argon2_memory_kib: c.take(conf.u64("argon2_memory_kib", 19_456, 8..=4_194_304))
                     as u32,
                 argon2_iterations: c.take(conf.u64("argon2_iterations", 2, 1..=100)) as u32,
+                oidc: oidc_config(conf, &mut c),
                 ..AuthConfig::default()
             },
             auth_threads: c.take(conf.u64("auth_threads", 2, 1..=64)) as usize,
@@ -489,6 +496,31 @@ fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
     }
 }
 
+/// The `oidc_*` keys, and the providers list they name (read now, so
+/// `-n` checks it too).
+fn oidc_config(conf: &Conf, c: &mut Collector) -> OidcConfig {
+    let defaults = OidcConfig::default();
+    let providers = match c.take(optional_path(conf, "oidc_providers_file")) {
+        Some(path) => match crate::oidc::providers::load(&path) {
+            Ok(list) => list,
+            Err(errors) => {
+                for err in errors.0 {
+                    c.push(err);
+                }
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    OidcConfig {
+        providers,
+        clock_skew: c.take(conf.duration("oidc_clock_skew", defaults.clock_skew)),
+        refresh_min: c.take(conf.duration("oidc_refresh_min", defaults.refresh_min)),
+        jwks_max_age: c.take(conf.duration("oidc_jwks_max_age", defaults.jwks_max_age)),
+        http_timeout: c.take(conf.duration("oidc_http_timeout", defaults.http_timeout)),
+    }
+}
+
 fn master_key(conf: &Conf) -> Result<Option<String>, ConfError> {
     let text = conf.string("master_key", "")?;
     if text.is_empty() {
@@ -617,6 +649,28 @@ mod tests {
                 .contains("test.conf:1: ping_interval must be shorter"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn oidc_keys_and_providers_file() {
+        let c = parse("").expect("defaults");
+        assert!(c.auth.oidc.providers.is_empty());
+        assert_eq!(c.auth.oidc.refresh_min, secs(60));
+        let dir = std::env::temp_dir().join(format!("pt-oidc-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let list = dir.join("providers");
+        std::fs::write(&list, "dex http://127.0.0.1:5556/dex papertrader\n").expect("write");
+        let text = format!(
+            "oidc_providers_file = {}\noidc_clock_skew = 5s\n",
+            list.display()
+        );
+        let c = parse(&text).expect("ok");
+        assert_eq!(c.auth.oidc.providers.len(), 1);
+        assert_eq!(c.auth.oidc.clock_skew, secs(5));
+        std::fs::write(&list, "dex ftp://x papertrader\n").expect("write");
+        let err = parse(&text).expect_err("bad list");
+        assert!(err.to_string().contains("providers:1: issuer"), "{err}");
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]

@@ -223,9 +223,7 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
         ["reload"] => reload(ctx).into(),
         ["sessions"] => sessions(auth).into(),
         ["audit"] => audit(books),
-        ["account", name] => crate::trade::account_text(&books.conn, name)
-            .map_err(|r| r.to_string())
-            .into(),
+        ["account", name] => account(books, name).into(),
         // This thread may wait for the log thread; the event loop never does.
         ["log", "flush"] => log
             .flush_wait()
@@ -244,6 +242,33 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
         Answer::Fail(text) => write!(out, "fail\n{text}"),
         Answer::Error(text) => writeln!(out, "error {text}"),
     }
+}
+
+/// `account NAME`: the account's books, then whether it has a password
+/// and each identity linked to it (`identity PROVIDER ISSUER SUBJECT
+/// LINKED`).
+fn account(books: &Books, name: &str) -> Result<String, String> {
+    let mut out = crate::trade::account_text(&books.conn, name).map_err(|r| r.to_string())?;
+    let key = name.to_ascii_lowercase();
+    let found = crate::db::accounts::credentials(&books.conn, &key)
+        .map_err(|e| format!("cannot read the account: {e}"))?;
+    let Some((id, phc)) = found else {
+        return Ok(out);
+    };
+    out.push_str(if phc.is_some() {
+        "password yes\n"
+    } else {
+        "password no\n"
+    });
+    let identities = crate::db::identities::of_account(&books.conn, id)
+        .map_err(|e| format!("cannot read the account's identities: {e}"))?;
+    for i in identities {
+        out.push_str(&format!(
+            "identity {} {} {} {}\n",
+            i.provider, i.issuer, i.subject, i.created.0
+        ));
+    }
+    Ok(out)
 }
 
 /// Recomputes every account from its history; `fail` lists disagreements.

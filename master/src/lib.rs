@@ -20,6 +20,7 @@ pub mod event;
 pub mod gpg_thread;
 pub mod link;
 pub mod market;
+pub mod oidc;
 pub mod password;
 pub mod ratelimit;
 pub mod registry;

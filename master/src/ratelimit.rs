@@ -328,6 +328,19 @@ impl RateLimiter {
         known.nets.push(keys.net.clone());
     }
 
+    /// A refused ID token (`loginExternal`, `registerExternal`): counts
+    /// against the address alone, as there is no username to count it
+    /// under; `true` when this locked the address. [`RateLimiter::check`]
+    /// of [`addr_key`] then refuses its sign-ins like its logins.
+    pub fn external_failed(&mut self, net: &Net, now: Instant) -> bool {
+        let rule = Rule {
+            limit: self.config.failures,
+            window: self.config.window,
+            lockout: Some(self.config.lockout),
+        };
+        self.count(&addr_key(net), rule, now)
+    }
+
     /// Counts a registration from `net`; `Err` with the time left when the
     /// address already made `register_limit` within the hour. `Ok(true)`:
     /// this one was the last allowed.

@@ -129,11 +129,33 @@ impl Server {
                 };
                 return self.queue_trade(cancel);
             }
-            Request::ResetAccount { session, pass } => AuthWork::Reset {
+            Request::ResetAccount { session, proof } => AuthWork::Reset {
                 session,
-                pass,
+                proof,
                 client,
             },
+            Request::LoginExternal {
+                provider,
+                token,
+                expirable,
+            } => AuthWork::LoginExternal {
+                provider,
+                token,
+                expirable,
+                client,
+                worker,
+            },
+            Request::RegisterExternal {
+                username,
+                provider,
+                token,
+            } => AuthWork::RegisterExternal {
+                username,
+                provider,
+                token,
+                client,
+            },
+            Request::SetPassword { session, pass } => AuthWork::SetPassword { session, pass },
             data => return self.queue_data(token, reqid, data),
         };
         self.queue_auth(AuthJob { token, reqid, work });

@@ -148,7 +148,7 @@ impl Server {
                 let key = crate::cache::LEADERBOARD_KEY.to_string();
                 self.history(token, frame, instr, key);
             }
-            Request::Login { expirable, .. } => {
+            Request::Login { expirable, .. } | Request::LoginExternal { expirable, .. } => {
                 self.forward(token, frame, instr, Note::Login { expirable });
             }
             Request::LoginSession { .. } => {

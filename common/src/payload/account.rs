@@ -176,8 +176,9 @@ pub struct UserInfo {
 /// The lines of `getUserInfo` only the owner sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateInfo {
-    /// The account's email address.
-    pub email: Email,
+    /// The account's email address; `None` for a third-party account
+    /// whose provider vouched for none (shown as `-`).
+    pub email: Option<Email>,
     /// Cash.
     pub cash: Money,
     /// Cash plus every position at its current price.
@@ -186,12 +187,25 @@ pub struct PrivateInfo {
 
 const USER_INFO: &str = "user info";
 
+/// An email address, or `-` for none.
+fn parse_email(text: &str) -> Result<Option<Email>, crate::value::ValueError> {
+    match text {
+        "-" => Ok(None),
+        _ => Email::parse(text).map(Some),
+    }
+}
+
 impl UserInfo {
     /// Appends the whole payload, each line with its `\n`.
     pub fn write(&self, out: &mut String) {
         let _ = writeln!(out, "username {}", self.username);
         if let Some(p) = &self.private {
-            let _ = writeln!(out, "email {}", p.email);
+            match &p.email {
+                Some(email) => {
+                    let _ = writeln!(out, "email {email}");
+                }
+                None => out.push_str("email -\n"),
+            }
         }
         let _ = writeln!(out, "created {}", self.created);
         if let Some(p) = &self.private {
@@ -213,7 +227,7 @@ impl UserInfo {
         let line = next("created")?;
         let private = line.split(' ').next() == Some("email");
         let email = match private {
-            true => Some(entry(line, "email", "email", Email::parse)?),
+            true => Some(entry(line, "email", "email", parse_email)?),
             false => None,
         };
         let line = if private { next("created")? } else { line };

@@ -41,7 +41,7 @@ fn alice() -> UserInfo {
         username: Username::parse("alice").expect("username"),
         created: Timestamp(1_732_147_200),
         private: Some(PrivateInfo {
-            email: Email::parse("alice@example.com").expect("email"),
+            email: Some(Email::parse("alice@example.com").expect("email")),
             cash: Money(994_315_000),
             equity: Money(999_991_000),
         }),
@@ -571,7 +571,7 @@ proptest! {
             username: Username::parse(&name).expect("username"),
             created,
             private: private.map(|(cash, equity)| PrivateInfo {
-                email: Email::parse("a@b").expect("email"),
+                email: Some(Email::parse("a@b").expect("email")),
                 cash,
                 equity,
             }),

@@ -6,6 +6,9 @@ use crate::message::{check, frame};
 
 const SID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const PASS: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+/// The shape of an ES256 ID token (its content is the master's business).
+const TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjMifQ.\
+    MEUCIQDx8lK3yq2tZg6cQ4bK6P8N0r7XoB3oYy1JrY3v5r6mNQIgVbE2n8pQmYy1J3sF7kA2pZ9e0r1Xw5c8dQ2ZbH3n";
 
 fn parse(instr: Instr, args: &[&str]) -> Result<Request, Reason> {
     let f = frame(instr, args);
@@ -48,6 +51,10 @@ fn every_client_instruction_parses_and_names_itself() {
         (Instr::GetOrders, vec![SID]),
         (Instr::GetLeaderboard, vec![]),
         (Instr::GetEquityHistory, vec![SID, "bob"]),
+        (Instr::LoginExternal, vec!["google", TOKEN, "true"]),
+        (Instr::RegisterExternal, vec!["alice", "google", TOKEN]),
+        (Instr::SetPassword, vec![SID, PASS]),
+        (Instr::ResetAccount, vec![SID, TOKEN]),
     ];
     for (instr, args) in cases {
         let req = parse(instr, &args).unwrap_or_else(|r| panic!("{}: {r}", instr.name()));
@@ -290,4 +297,62 @@ fn a_request_too_long_to_forward_does_not_wrap() {
         vec![b'a'; crate::MAX_DATA],
     );
     assert!(prefix.wrap(&big).is_none());
+}
+
+#[test]
+fn third_party_requests_parse_typed_and_refuse_with_their_codes() {
+    match parse(Instr::LoginExternal, &["google", TOKEN, "false"]) {
+        Ok(Request::LoginExternal {
+            provider,
+            token,
+            expirable: false,
+        }) => {
+            assert_eq!(provider.as_str(), "google");
+            assert_eq!(token.as_str(), TOKEN);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        parse(Instr::ResetAccount, &[SID, PASS]),
+        Ok(Request::ResetAccount {
+            proof: ResetProof::Pass(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        parse(Instr::ResetAccount, &[SID, TOKEN]),
+        Ok(Request::ResetAccount {
+            proof: ResetProof::Token(_),
+            ..
+        })
+    ));
+    assert_eq!(
+        code(Instr::LoginExternal, &["Google", TOKEN, "true"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::LoginExternal, &["google", "not-a-token", "true"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::LoginExternal, &["google", TOKEN, "yes"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::RegisterExternal, &["al@ice", "google", TOKEN]),
+        ReasonCode::InvalidUsername
+    );
+    assert_eq!(
+        code(Instr::SetPassword, &["nope", PASS]),
+        ReasonCode::BadSession
+    );
+    let huge = format!(
+        "{}.{}.{}",
+        "a".repeat(8000),
+        "b".repeat(8000),
+        "c".repeat(383)
+    );
+    let reason = parse(Instr::LoginExternal, &["google", &huge, "true"]).expect_err("too long");
+    assert_eq!(reason.code, ReasonCode::BadArguments);
+    assert!(reason.to_string().len() < 200, "an excerpt only: {reason}");
 }

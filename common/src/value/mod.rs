@@ -118,6 +118,9 @@ macro_rules! text_value {
     };
 }
 
+mod oidc;
+pub use oidc::{IdToken, MAX_ID_TOKEN, Provider, ResetProof};
+
 text_value!(
     /// 1-24 of `A-Z a-z 0-9 _ . -`, kept as registered; compare with
     /// [`Username::key`] to ignore case.

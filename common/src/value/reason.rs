@@ -25,6 +25,11 @@ pub enum ReasonCode {
     UnknownOrder,
     TooManyOrders,
     MarketClosed,
+    UnknownProvider,
+    BadToken,
+    NoPassword,
+    NotLinked,
+    IdentityTaken,
     RateLimited,
     Unavailable,
     UnknownOutcome,
@@ -51,6 +56,11 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::UnknownOrder, "unknown-order"),
     (ReasonCode::TooManyOrders, "too-many-orders"),
     (ReasonCode::MarketClosed, "market-closed"),
+    (ReasonCode::UnknownProvider, "unknown-provider"),
+    (ReasonCode::BadToken, "bad-token"),
+    (ReasonCode::NoPassword, "no-password"),
+    (ReasonCode::NotLinked, "not-linked"),
+    (ReasonCode::IdentityTaken, "identity-taken"),
     (ReasonCode::RateLimited, "rate-limited"),
     (ReasonCode::Unavailable, "unavailable"),
     (ReasonCode::UnknownOutcome, "unknown-outcome"),
@@ -136,7 +146,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 23);
+        assert_eq!(ReasonCode::all().count(), 28);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }

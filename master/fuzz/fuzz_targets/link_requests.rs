@@ -500,6 +500,10 @@ impl World {
                 AuthWork::SwitchState(_, state) => {
                     frame(Instr::StateSwitchSuccess, &[reqid, state.name()])
                 }
+                AuthWork::LoginExternal { .. } => frame(Instr::SessionId, &[reqid, SESSIONS[0]]),
+                AuthWork::RegisterExternal { .. } => frame(Instr::RegisterSuccess, &[reqid]),
+                AuthWork::SetPassword { .. } => frame(Instr::PasswordSet, &[reqid]),
+                AuthWork::Reset { .. } => frame(Instr::ResetSuccess, &[reqid, "100000.0000"]),
                 AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => return,
             }
         };

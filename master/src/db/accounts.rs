@@ -49,6 +49,22 @@ pub fn credentials(
         .optional()
 }
 
+/// `(username, pass_hash)` of the account with this id.
+pub fn by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    conn.prepare_cached("SELECT username, pass_hash FROM accounts WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+}
+
+/// Sets (or replaces) an account's password; `false` if there is no such
+/// account.
+pub fn set_password(conn: &Connection, id: i64, phc: &str) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE accounts SET pass_hash = ?2 WHERE id = ?1")?
+        .execute(params![id, phc])?;
+    Ok(changed > 0)
+}
+
 /// The error is a UNIQUE constraint violation (not, say, the cash CHECK).
 pub fn is_unique_violation(err: &rusqlite::Error) -> bool {
     err.sqlite_error()

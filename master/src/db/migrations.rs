@@ -173,4 +173,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
         seen INTEGER NOT NULL,
         PRIMARY KEY (symbol, kind, effective)
     ) WITHOUT ROWID;",
+    // 6: third-party sign-in (protocol 1.1). An identity is the pair
+    // (issuer, subject) of an OpenID Connect provider, linked to one
+    // account; provider is the configured name it was registered through,
+    // for messages and ptctl. An account may have several identities, an
+    // identity one account.
+    "CREATE TABLE identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        provider TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject)
+    ) WITHOUT ROWID;
+    CREATE INDEX identities_account ON identities(account_id);",
 ];

@@ -7,6 +7,7 @@
 //! table, so that callers deal in Rust values.
 
 pub mod accounts;
+pub mod identities;
 mod migrations;
 pub mod sessions;
 

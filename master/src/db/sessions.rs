@@ -83,6 +83,23 @@ pub fn find_active(
     .optional()
 }
 
+/// `(account_id, created)` of the session if it is active and unexpired
+/// at `now`: `setPassword` wants a session made lately.
+pub fn find_active_created(
+    conn: &Connection,
+    hash: &[u8; 32],
+    now: Timestamp,
+) -> rusqlite::Result<Option<(i64, Timestamp)>> {
+    conn.prepare_cached(
+        "SELECT account_id, created FROM sessions
+         WHERE hash = ?1 AND active = 1 AND expires > ?2",
+    )?
+    .query_row(params![hash, now.0], |row| {
+        Ok((row.get(0)?, Timestamp(row.get(1)?)))
+    })
+    .optional()
+}
+
 /// Ends the session if it is active and unexpired; `false` if it was not.
 pub fn end(conn: &Connection, hash: &[u8; 32], now: Timestamp) -> rusqlite::Result<bool> {
     let changed = conn

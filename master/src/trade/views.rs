@@ -50,7 +50,11 @@ pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<Strin
     if account.id == viewer {
         let positions = valued(conn, account.id)?;
         info.private = Some(PrivateInfo {
-            email: stored(Email::parse(&account.email))?,
+            // "-": a third-party account whose provider vouched for no email.
+            email: match account.email.as_str() {
+                "-" => None,
+                email => Some(stored(Email::parse(email))?),
+            },
             cash: Money(account.cash),
             equity: equity(&account, &positions)?,
         });

@@ -60,7 +60,7 @@ pub fn reset(ctx: &mut Context, password_file: Option<&Path>, yes: bool) -> Resu
 
 /// The line typed to confirm: asked on the terminal, else the next line of
 /// standard input (after the password's); end of input is an empty line.
-fn confirmation(user: &str, interactive: bool) -> Result<String, CliError> {
+pub(crate) fn confirmation(user: &str, interactive: bool) -> Result<String, CliError> {
     if interactive {
         eprint!("type your username ({user}) to confirm: ");
     }
@@ -73,7 +73,7 @@ fn confirmation(user: &str, interactive: bool) -> Result<String, CliError> {
 }
 
 /// The confirmation must be the username (in any case, as for login).
-fn check_confirmation(user: &str, typed: &str) -> Result<(), CliError> {
+pub(crate) fn check_confirmation(user: &str, typed: &str) -> Result<(), CliError> {
     if typed.eq_ignore_ascii_case(user) {
         return Ok(());
     }

@@ -22,6 +22,7 @@ password, 78 bad config file.
 Examples:
   papertrader register alice alice@example.com
   papertrader login alice
+  papertrader login alice --with google
   papertrader buy AAPL 10
   papertrader buy AAPL 10 --limit 170
   papertrader orders
@@ -87,11 +88,16 @@ pub enum Cmd {
     Register {
         /// 1-24 of A-Z a-z 0-9 _ . -
         user: String,
-        /// Email address
-        email: String,
+        /// Email address (with --with: the provider's)
+        #[arg(required_unless_present = "with")]
+        email: Option<String>,
         /// Read the password from the first line of FILE
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "with")]
         password_file: Option<PathBuf>,
+        /// An account without a password, signed in through this OpenID
+        /// Connect provider (from the providers file)
+        #[arg(long, value_name = "PROVIDER", conflicts_with = "email")]
+        with: Option<String>,
     },
     /// Log in; the session is saved and used by later commands
     Login {
@@ -103,6 +109,16 @@ pub enum Cmd {
         /// A session that ends with the connection (not saved; for `shell`)
         #[arg(long)]
         expirable: bool,
+        /// Sign in through this OpenID Connect provider instead of a password
+        #[arg(long, value_name = "PROVIDER", conflicts_with = "password_file")]
+        with: Option<String>,
+    },
+    /// Set a password (also for an account made with --with); needs a
+    /// login of the last 10 minutes
+    Password {
+        /// Read the new password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
     },
     /// End the session and delete the saved session
     Logout,
@@ -196,6 +212,10 @@ pub enum Cmd {
         /// from --password-file or standard input)
         #[arg(long)]
         yes: bool,
+        /// For an account without a password: prove it is you by signing in
+        /// through this provider again
+        #[arg(long, value_name = "PROVIDER", conflicts_with = "password_file")]
+        with: Option<String>,
     },
     /// A user's account details
     User {

@@ -14,12 +14,13 @@ use crate::cli::{Cmd, Line, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{amount, human_money, human_number, json_money, print, print_json};
-use crate::{account, market, orders, password, views};
+use crate::{account, external, market, orders, password, views};
 
 /// Names of every command, for completion and help.
 pub const COMMANDS: &[&str] = &[
     "register",
     "login",
+    "password",
     "logout",
     "buy",
     "sell",
@@ -76,14 +77,33 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
     match cmd {
         Cmd::Register {
             user,
+            with: Some(provider),
+            ..
+        } => external::register(ctx, &user, &provider),
+        Cmd::Register {
+            user,
             email,
             password_file,
-        } => register(ctx, &user, &email, password_file.as_deref()),
+            with: None,
+        } => register(
+            ctx,
+            &user,
+            email.as_deref().unwrap_or(""),
+            password_file.as_deref(),
+        ),
+        Cmd::Login {
+            user,
+            expirable,
+            with: Some(provider),
+            ..
+        } => external::login(ctx, &user, &provider, expirable),
         Cmd::Login {
             user,
             password_file,
             expirable,
+            with: None,
         } => login(ctx, &user, password_file.as_deref(), expirable),
+        Cmd::Password { password_file } => external::set_password(ctx, password_file.as_deref()),
         Cmd::Logout => logout(ctx),
         Cmd::Buy {
             symbol,
@@ -110,7 +130,14 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
         Cmd::Trades { user } => views::trades(ctx, user.as_deref()),
         Cmd::Equity { csv } => account::equity(ctx, csv),
         Cmd::Leaderboard => account::leaderboard(ctx),
-        Cmd::Reset { password_file, yes } => account::reset(ctx, password_file.as_deref(), yes),
+        Cmd::Reset {
+            with: Some(provider),
+            yes,
+            ..
+        } => external::reset(ctx, &provider, yes),
+        Cmd::Reset {
+            password_file, yes, ..
+        } => account::reset(ctx, password_file.as_deref(), yes),
         Cmd::User { user } => views::user(ctx, &user),
         Cmd::Workers => views::workers(ctx),
         Cmd::Shell => Err(CliError::usage("already in the shell")),
@@ -160,6 +187,14 @@ fn register(
     ))
 }
 
+pub(crate) fn login_message(
+    ctx: &Context,
+    user: &str,
+    session: &crate::session::Session,
+) -> Result<(), CliError> {
+    print_login(ctx, user, session)
+}
+
 fn login(
     ctx: &mut Context,
     user: &str,
@@ -169,6 +204,15 @@ fn login(
     let user = username(user)?;
     let password = password::read(password_file, &user, false)?;
     let session = ctx.login(&user, &password, expirable)?;
+    print_login(ctx, &user, &session)
+}
+
+/// What a login says: where the session went.
+fn print_login(
+    ctx: &Context,
+    user: &str,
+    session: &crate::session::Session,
+) -> Result<(), CliError> {
     if session.saved {
         print(&format!(
             "logged in as {user} on {}; session saved in {}\n",

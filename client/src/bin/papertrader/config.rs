@@ -21,7 +21,7 @@ use crate::error::CliError;
 pub const DEFAULT_SERVER: &str = "127.0.0.1:2049";
 
 /// Keys of the config file, in the order papertrader(1) documents them.
-const KEYS: &[&str] = &["server", "master", "tls", "ca"];
+const KEYS: &[&str] = &["server", "master", "tls", "ca", "providers_file"];
 
 /// Where to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +128,21 @@ pub fn resolve_tls(ca: Option<PathBuf>) -> Result<TlsSettings, CliError> {
     Ok(settings)
 }
 
+/// `providers_file =` of the config file (the OpenID Connect providers
+/// for `--with`), if it is set.
+pub fn providers_file() -> Result<Option<PathBuf>, CliError> {
+    let Some(path) = config_path().filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let conf = Conf::parse(&path, KEYS).map_err(config_error)?;
+    if conf.raw("providers_file").is_none() {
+        return Ok(None);
+    }
+    conf.path("providers_file", "")
+        .map(Some)
+        .map_err(|e| config_error(ConfErrors(vec![e])))
+}
+
 /// Every bad line, one `FILE:LINE: message` per line, exit 78.
 fn config_error(errors: ConfErrors) -> CliError {
     CliError::config(errors.to_string())
@@ -204,7 +219,7 @@ mod tests {
         assert_eq!(
             err.message,
             format!(
-                "{}:1: unknown key \"sever\", expected one of: server, master, tls, ca",
+                "{}:1: unknown key \"sever\", expected one of: server, master, tls, ca, providers_file",
                 path.display()
             )
         );

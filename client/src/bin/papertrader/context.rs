@@ -272,13 +272,26 @@ impl Context {
         password: &str,
         expirable: bool,
     ) -> Result<Session, CliError> {
+        self.login_with(username, expirable, |c| {
+            c.login(username, password, expirable)
+        })
+    }
+
+    /// Like [`Context::login`], the session made by `call` (`login` or
+    /// `loginExternal`).
+    pub fn login_with(
+        &mut self,
+        username: &str,
+        expirable: bool,
+        call: impl FnOnce(&mut Client) -> papertrader_client::Result<SessionId>,
+    ) -> Result<Session, CliError> {
         let what = What {
             user: Some(username),
             ..What::default()
         };
         self.load_session();
         let old = self.session.clone();
-        let id = self.command(&what, |c| c.login(username, password, expirable))?;
+        let id = self.command(&what, call)?;
         if let Some(old) = old
             && old.id != id
             && (!expirable || !old.saved)

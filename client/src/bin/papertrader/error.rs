@@ -177,6 +177,24 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             CliError::noperm(format!("wrong password for {user}; nothing was reset"))
         }
         ReasonCode::BadCredentials => CliError::noperm("wrong username or password"),
+        ReasonCode::NoPassword => {
+            CliError::noperm(with_detail(&format!("{user} has no password"), text))
+        }
+        ReasonCode::UnknownProvider => {
+            CliError::config(with_detail("the server does not know that provider", text))
+        }
+        ReasonCode::BadToken => CliError::noperm(with_detail(
+            "the server refused the provider's ID token",
+            text,
+        )),
+        ReasonCode::NotLinked => CliError::noperm(
+            "no account is linked to that identity; register first with \
+             papertrader register NAME --with PROVIDER",
+        ),
+        ReasonCode::IdentityTaken => CliError::data(
+            "that identity is already linked to an account; log in with \
+             papertrader login --with PROVIDER",
+        ),
         ReasonCode::UsernameTaken => {
             CliError::data(format!("the username {user} is taken; choose another"))
         }

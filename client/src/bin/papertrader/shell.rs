@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(h.candidates(&["buy", "--gtc"], "aa"), ["AAPL"]);
         assert_eq!(
             h.candidates(&["reset"], "--"),
-            ["--help", "--json", "--password-file", "--yes"]
+            ["--help", "--json", "--password-file", "--with", "--yes"]
         );
         assert!(h.candidates(&["reset", "--password-file"], "x").is_empty());
         assert_eq!(h.candidates(&["orders"], "--o"), ["--open"]);

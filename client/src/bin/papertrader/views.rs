@@ -268,7 +268,12 @@ pub fn user(ctx: &mut Context, name: &str) -> Result<(), CliError> {
         let mut map = Map::new();
         map.insert("username".into(), info.username.as_str().into());
         if let Some(p) = &info.private {
-            map.insert("email".into(), p.email.as_str().into());
+            map.insert(
+                "email".into(),
+                p.email
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |e| e.as_str().into()),
+            );
         }
         map.insert("created".into(), info.created.0.into());
         if let Some(p) = &info.private {
@@ -279,7 +284,12 @@ pub fn user(ctx: &mut Context, name: &str) -> Result<(), CliError> {
     }
     let mut shown = vec![("username".to_string(), info.username.to_string())];
     if let Some(p) = &info.private {
-        shown.push(("email".to_string(), p.email.to_string()));
+        shown.push((
+            "email".to_string(),
+            p.email
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |e| e.to_string()),
+        ));
     }
     shown.push(("created".to_string(), iso_time(info.created)));
     if let Some(p) = &info.private {
