@@ -498,3 +498,153 @@ fn split_and_dividend_change_positions_cash_and_history() {
     );
     audit_clean(&setup);
 }
+
+/// A Finnhub quote at `price`, stamped a minute ago.
+fn finnhub_quote(price: &str) -> String {
+    format!(
+        "{{\"c\":{price},\"d\":0.5,\"dp\":0.4,\"h\":{price},\"l\":{price},\"o\":{price},\"pc\":{price},\"t\":{}}}",
+        now_s() - 60
+    )
+}
+
+/// A day `back` days before today, as `YYYY-MM-DD`, and its 00:00 UTC.
+fn day_back(back: i64) -> (String, i64) {
+    let start = (now_s() / 86_400 - back) * 86_400;
+    (rfc3339(start)[..10].to_string(), start)
+}
+
+/// Alpha Vantage TIME_SERIES_DAILY (the fixture's shape) for the five days
+/// ending ten days ago, closing at 100.0001 to 104.0001.
+fn alphavantage_daily() -> String {
+    let days: Vec<String> = (10..15)
+        .map(|back| {
+            let (date, _) = day_back(back);
+            let close = format!("{}.0001", 114 - back);
+            format!(
+                "\"{date}\": {{\"1. open\": \"{close}\", \"2. high\": \"{close}\", \
+                 \"3. low\": \"{close}\", \"4. close\": \"{close}\", \"5. volume\": \"1000\"}}"
+            )
+        })
+        .collect();
+    format!(
+        "{{\"Meta Data\": {{\"2. Symbol\": \"IBM\"}}, \"Time Series (Daily)\": {{{}}}}}",
+        days.join(", ")
+    )
+}
+
+/// Binance klines (the fixture's shape) for the three days ending ten
+/// days ago.
+fn binance_klines() -> String {
+    let rows: Vec<String> = (10..13)
+        .rev()
+        .map(|back| {
+            let (_, start) = day_back(back);
+            format!(
+                "[{},\"90440.11000000\",\"94002.99000000\",\"90100.00000000\",\"92310.77000000\",\
+                 \"27210.00510000\",{},\"1\",3,\"1\",\"1\",\"0\"]",
+                start * 1000,
+                start * 1000 + 86_399_999
+            )
+        })
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+#[test]
+fn finnhub_binance_and_alpha_vantage_price_and_back_fill() {
+    let server = Server::start(Box::new(|path| {
+        if path.starts_with("/finnhub/api/v1/quote") {
+            (200, finnhub_quote("123.45"))
+        } else if path.starts_with("/finnhub/") {
+            (200, "{\"s\":\"no_data\"}".into())
+        } else if path.starts_with("/alphavantage/query?function=TIME_SERIES_DAILY") {
+            (200, alphavantage_daily())
+        } else if path.starts_with("/binance/api/v3/ticker/price") {
+            (200, fixture("binance/ticker.json"))
+        } else if path.starts_with("/binance/api/v3/klines") {
+            (200, binance_klines())
+        } else {
+            (404, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}".into())
+        }
+    }));
+    let setup = MasterSetup::new("prices-three");
+    let list = "IBM @finnhub International Business Machines\nBTC @binance:BTCUSDT Bitcoin\n";
+    let base = &server.base;
+    let extra = format!(
+        "{OPEN_CLOCK}finnhub_url = {base}/finnhub\nfinnhub_key = fh-test-key\n\
+         alphavantage_url = {base}/alphavantage\nalphavantage_key = av-test-key\n"
+    );
+    let master = setup.start(&conf(&setup, base, list, &extra));
+    let mut t = Trader::register(&setup, &master, "three");
+    // Prices from each provider's format, exact to 1/10 000.
+    assert_eq!(t.wait_price("IBM").to_string(), "123.4500");
+    assert_eq!(t.wait_price("BTC").to_string(), "64250.1200");
+    let (i, a) = t.buy("IBM", "2");
+    assert_eq!(
+        (i, a[3].as_str()),
+        (Instr::PurchaseSuccess, "123.4500"),
+        "{a:?}"
+    );
+    let (i, a) = t.buy("BTC", "1");
+    assert_eq!(
+        (i, a[3].as_str()),
+        (Instr::PurchaseSuccess, "64250.1200"),
+        "{a:?}"
+    );
+    assert!(t.w.quotes_packets > 0, "quotes pushed to the link");
+    // Back-fill: daily bars from Alpha Vantage (IBM) and Binance's klines
+    // (BTC), asked for the week that ends ten days ago.
+    let (date, start) = day_back(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (ibm, btc) = loop {
+        let ibm = t.data_ok(Instr::GetAssetValueWeek, &["IBM", &date]);
+        let btc = t.data_ok(Instr::GetAssetValueWeek, &["BTC", &date]);
+        if (ibm.lines().count() >= 5 && btc.lines().count() >= 3) || Instant::now() > deadline {
+            break (ibm, btc);
+        }
+        thread::sleep(Duration::from_millis(300));
+    };
+    let requests: Vec<String> = server
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|(_, p)| p.clone())
+        .collect();
+    assert!(
+        ibm.contains(&format!("{start} 104.0001 104.0001 104.0001 104.0001 1000")),
+        "IBM back-filled from Alpha Vantage, week to {date}: {ibm}\nrequests: {requests:?}\nlog: {}",
+        wait_log(&setup, &master, "IBM")
+            .lines()
+            .filter(|l| l.contains("IBM") || l.contains("lpha"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(ibm.lines().count(), 5, "{ibm}");
+    assert!(
+        btc.contains(&format!(
+            "{start} 90440.1100 94002.9900 90100.0000 92310.7700 27210"
+        )),
+        "BTC back-filled from Binance: {btc}"
+    );
+    // The keys went where each provider wants them, never in a log line.
+    let paths: Vec<String> = server
+        .log
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|(_, p)| p.clone())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/alphavantage/") && p.contains("apikey=av-test-key")),
+        "{paths:?}"
+    );
+    let log = wait_log(&setup, &master, "IBM");
+    assert!(
+        !log.contains("fh-test-key") && !log.contains("av-test-key"),
+        "a key in the log: {log}"
+    );
+    audit_clean(&setup);
+}

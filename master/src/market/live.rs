@@ -263,6 +263,11 @@ impl Runner {
                 task.acc.actions.extend(part.actions);
                 task.page += 1;
                 task.tries = 0;
+                // Done with the last page: answer now, not after the next
+                // request's spacing (an hour for Alpha Vantage's 25 a day).
+                if task.page >= task.requests.len() {
+                    return self.history_done(task, Ok(()));
+                }
                 self.histories.push_front(task);
             }
             Err(Failure::Retry(..)) if task.tries + 1 < ATTEMPTS => {
