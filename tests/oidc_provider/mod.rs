@@ -144,8 +144,11 @@ impl Provider {
         };
         provider.publish(keys);
         std::thread::spawn(move || {
+            // A thread a connection: a browser opens sockets it may not
+            // use at once, which must not hold up the next request.
             for stream in listener.incoming().flatten() {
-                let _ = serve(stream, &issuer, &state);
+                let (issuer, state) = (issuer.clone(), state.clone());
+                std::thread::spawn(move || serve(stream, &issuer, &state));
             }
         });
         provider
