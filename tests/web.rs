@@ -128,6 +128,105 @@ fn the_app_is_served_with_types_etags_and_gzip() {
         Some(plain.len().to_string().as_str())
     );
     assert!(body.is_empty(), "HEAD has no body");
+
+    // No web_providers_file: an empty list, and the strict policy.
+    let (head, body) = get(web, "/providers.json", "");
+    assert_eq!(header(&head, "Content-Type"), Some("application/json"));
+    assert_eq!(body, b"{\"providers\":[]}\n");
+    let csp = header(&head, "Content-Security-Policy").expect("a CSP");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+}
+
+#[test]
+fn web_providers_are_served_and_their_issuers_allowed_by_the_csp() {
+    let dir = TempDir::new("web-providers-list");
+    let list = dir.join("web.providers");
+    std::fs::write(
+        &list,
+        "# NAME ISSUER CLIENT_ID\nlocal http://127.0.0.1:5556/dex papertrader\n\
+         kc https://ID.example.org/realms/pt pt-web\n",
+    )
+    .expect("list");
+    let extra = format!("web_providers_file = {}\n", list.display());
+    let (_system, web) = web_system("web-providers", &extra);
+    let (head, body) = get(web, "/providers.json", "Accept-Encoding: gzip\r\n");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(header(&head, "Content-Type"), Some("application/json"));
+    assert_eq!(header(&head, "Content-Encoding"), None);
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        "{\"providers\":[{\"name\":\"local\",\"issuer\":\"http://127.0.0.1:5556/dex\",\
+         \"client_id\":\"papertrader\"},{\"name\":\"kc\",\
+         \"issuer\":\"https://ID.example.org/realms/pt\",\"client_id\":\"pt-web\"}]}\n"
+    );
+    let etag = header(&head, "ETag").expect("an ETag").to_string();
+    let (head, body) = get(
+        web,
+        "/providers.json",
+        &format!("If-None-Match: {etag}\r\n"),
+    );
+    assert!(head.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{head}");
+    assert!(body.is_empty());
+    let (head, _) = get(web, "/", "");
+    let csp = header(&head, "Content-Security-Policy").expect("a CSP");
+    assert!(
+        csp.contains("connect-src 'self' http://127.0.0.1:5556 https://id.example.org;"),
+        "{csp}"
+    );
+    // The worker's own error answers keep the strict policy.
+    let (head, _) = get(web, "/nothing-here", "");
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let csp = header(&head, "Content-Security-Policy").expect("a CSP");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+}
+
+#[test]
+fn a_bad_web_providers_file_stops_the_worker_with_78() {
+    let dir = TempDir::new("web-providers-bad");
+    let list = dir.join("web.providers");
+    let conf = dir.join("ptworkerd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "web_listen = 127.0.0.1:0\nweb_providers_file = {}\n",
+            list.display()
+        ),
+    )
+    .expect("conf");
+    let long = "# padding ".repeat(30_000);
+    let cases: [(&[u8], &str); 5] = [
+        (b"local https://a.example \xff\xfe\n", "not UTF-8 (byte 24)"),
+        (long.as_bytes(), "longer than 262144 bytes"),
+        (
+            b"Bad/Name https://a.example x\n",
+            ":1: provider \"Bad/Name\"",
+        ),
+        (b"local http://evil.example x\n", ":1: issuer"),
+        (
+            b"local https://a.example x\nlocal https://b.example y\n",
+            "listed twice",
+        ),
+    ];
+    for (content, expect) in cases {
+        std::fs::write(&list, content).expect("list");
+        let out = util::run(
+            "ptworkerd",
+            &["-n", "-c", conf.to_str().expect("path")],
+            b"",
+        );
+        let err = util::stderr(&out);
+        assert_eq!(out.status.code(), Some(78), "{expect}: {err}");
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+    std::fs::remove_file(&list).expect("remove");
+    let out = util::run(
+        "ptworkerd",
+        &["-n", "-c", conf.to_str().expect("path")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(78));
+    assert!(util::stderr(&out).contains("cannot read"));
 }
 
 #[test]

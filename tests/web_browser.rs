@@ -5,14 +5,20 @@
 //! and the fill in history, a buy beyond the cash and its sentence, log
 //! out, a bad password and its sentence, log in again, and the same
 //! screens at a phone's width. The browser console must hold no error.
-//! Screenshots go to target/web-screenshots/.
+//! Screenshots go to target/web-screenshots/. And sign-in through a
+//! local OpenID Connect provider (tests/oidc_provider) with the app's
+//! "Register with" and "Sign in with" buttons: the authorization code flow
+//! with PKCE in the browser, a tampered state refused, and an identity not
+//! linked yet registered from the offer the app makes.
 
+mod oidc_provider;
 mod util;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use oidc_provider::{CLIENT_ID, Key, Provider};
 use util::daemon::TempDir;
 use util::system::System;
 use util::webdriver::Browser;
@@ -182,4 +188,101 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.find("#equity-chart canvas");
     browser.screenshot(&shots.join("portfolio-phone.png"));
     no_console_errors(&browser, "the phone screens");
+}
+
+/// Logs out from any screen and waits for the login screen.
+fn log_out(browser: &Browser) {
+    browser.click("#logout");
+    browser.find("#login-form");
+}
+
+#[test]
+fn a_trader_registers_and_signs_in_with_a_provider_in_a_real_browser() {
+    let dir = TempDir::new("web-browser-oidc");
+    let key = Key::rsa(&dir.path, "rsa-web");
+    let provider = Provider::start(&[&key]);
+    provider.approve(&key, "sub-ext-1");
+    let list = dir.join("providers");
+    std::fs::write(&list, format!("local {} {CLIENT_ID}\n", provider.issuer)).expect("list");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let web: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let _system = System::start(
+        "web-browser-oidc",
+        &format!("{}oidc_providers_file = {}\n", market(&dir), list.display()),
+        &format!(
+            "web_listen = {web}\nweb_providers_file = {}\n",
+            list.display()
+        ),
+    );
+    let profile = TempDir::new("web-browser-oidc-profile");
+    let browser = Browser::start(&profile.path);
+    let url = format!("http://{web}/");
+    let account = |name: &str| {
+        browser.goto(&format!("{url}#/account"));
+        browser.wait_text("dl.facts", LONG, |t| t.contains(name));
+    };
+
+    // Register through the provider: the browser goes there and back, and
+    // lands signed in, the code gone from the address bar.
+    browser.goto(&url);
+    browser.find("#login-with-local");
+    browser.fill("#r-username", "oidcuser");
+    browser.click("#register-with-local");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+    assert_eq!(provider.last_redirect(), Some(url.clone()));
+    let search = browser.run("return location.search;", serde_json::json!([]));
+    assert_eq!(search, serde_json::json!(""), "the code leaves the URL");
+    account("oidcuser");
+    browser.screenshot(&shots().join("signed-in-with-provider.png"));
+    no_console_errors(&browser, "registering with the provider");
+
+    // Log out, and sign in again with the button.
+    log_out(&browser);
+    browser.fill("#username", "oidcuser");
+    browser.click("#login-with-local");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+    account("oidcuser");
+    assert_eq!(provider.exchanges(), (2, 0));
+
+    // A tampered state is refused before any code exchange.
+    log_out(&browser);
+    provider.tamper_state(true);
+    browser.fill("#username", "oidcuser");
+    browser.click("#login-with-local");
+    let refusal = browser.wait_text("#external-result", LONG, |t| !t.is_empty());
+    assert!(
+        refusal.contains("does not match the sign-in started here"),
+        "{refusal}"
+    );
+    browser.find("#login-form");
+    let kept = browser.run(
+        "return localStorage.getItem('papertrader.session');",
+        serde_json::json!([]),
+    );
+    assert!(kept.is_null(), "no session after a tampered state: {kept}");
+    assert_eq!(
+        provider.exchanges(),
+        (2, 0),
+        "no exchange for a tampered state"
+    );
+    provider.tamper_state(false);
+
+    // An identity with no account yet: the app offers to register it.
+    provider.approve(&key, "sub-ext-2");
+    browser.fill("#username", "newcomer");
+    browser.click("#login-with-local");
+    // The refusal above stays on the screen until the browser leaves.
+    let offer = browser.wait_text("#external-result", LONG, |t| {
+        !t.is_empty() && !t.contains("does not match")
+    });
+    assert!(offer.contains("No account is linked"), "{offer}");
+    browser.fill("#link-username", "newcomer");
+    browser.click("#link-button");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+    account("newcomer");
+    no_console_errors(&browser, "signing in with the provider");
 }

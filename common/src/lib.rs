@@ -29,6 +29,7 @@ pub mod log;
 pub mod message;
 pub mod notify;
 pub mod payload;
+pub mod providers;
 pub mod request;
 pub mod threads;
 #[cfg(feature = "tls")]

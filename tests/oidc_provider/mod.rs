@@ -3,7 +3,11 @@
 //! device authorization and token endpoints of RFC 8628, signing ID
 //! tokens with keys the test makes with the openssl command. The test
 //! decides which keys the JWKS publishes (rotation) and which token the
-//! device flow hands out; the provider counts the JWKS fetches.
+//! device flow hands out; the provider counts the JWKS fetches. For the
+//! web app there is also an authorization endpoint that approves at once
+//! (the browser is sent back with a code and the state) and the
+//! authorization code grant at the token endpoint, which checks PKCE's
+//! S256 challenge and answers with CORS headers for the page's origin.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,9 +17,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// The client id the tests register PaperTrader under.
 pub const CLIENT_ID: &str = "papertrader-test";
@@ -97,6 +103,27 @@ struct State {
     device_token: Option<String>,
     token_polls: usize,
     device_requests: usize,
+    /// Signs the ID tokens of the authorization code grant.
+    signer: Option<(String, Algorithm, EncodingKey)>,
+    /// The `sub` the authorization endpoint approves.
+    user: String,
+    /// The state is sent back changed (a tampered answer).
+    tamper_state: bool,
+    /// Codes handed out, not yet exchanged.
+    codes: Vec<Grant>,
+    /// The redirect URI of the last authorization request.
+    last_redirect: Option<String>,
+    /// Code exchanges (accepted, refused).
+    exchanges: (usize, usize),
+}
+
+/// A code the authorization endpoint handed out.
+struct Grant {
+    code: String,
+    challenge: String,
+    redirect: String,
+    nonce: String,
+    sub: String,
 }
 
 /// The running provider.
@@ -117,8 +144,11 @@ impl Provider {
         };
         provider.publish(keys);
         std::thread::spawn(move || {
+            // A thread a connection: a browser opens sockets it may not
+            // use at once, which must not hold up the next request.
             for stream in listener.incoming().flatten() {
-                let _ = serve(stream, &issuer, &state);
+                let (issuer, state) = (issuer.clone(), state.clone());
+                std::thread::spawn(move || serve(stream, &issuer, &state));
             }
         });
         provider
@@ -145,6 +175,28 @@ impl Provider {
     pub fn device_counts(&self) -> (usize, usize) {
         let state = self.state.lock().expect("state");
         (state.device_requests, state.token_polls)
+    }
+
+    /// The authorization code grant signs with `key` and approves `sub`.
+    pub fn approve(&self, key: &Key, sub: &str) {
+        let mut state = self.state.lock().expect("state");
+        state.signer = Some((key.kid.clone(), key.alg, key.encoding.clone()));
+        state.user = sub.to_string();
+    }
+
+    /// The authorization endpoint sends back a changed state from now on.
+    pub fn tamper_state(&self, on: bool) {
+        self.state.lock().expect("state").tamper_state = on;
+    }
+
+    /// The redirect URI of the last authorization request.
+    pub fn last_redirect(&self) -> Option<String> {
+        self.state.lock().expect("state").last_redirect.clone()
+    }
+
+    /// Code exchanges so far: (accepted, refused).
+    pub fn exchanges(&self) -> (usize, usize) {
+        self.state.lock().expect("state").exchanges
     }
 
     /// Claims of a good token for `sub`, issued now.
@@ -203,6 +255,7 @@ fn serve(stream: TcpStream, issuer: &str, state: &Mutex<State>) -> std::io::Resu
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut length = 0;
+    let mut origin = None;
     loop {
         let mut line = String::new();
         reader.read_line(&mut line)?;
@@ -210,26 +263,174 @@ fn serve(stream: TcpStream, issuer: &str, state: &Mutex<State>) -> std::io::Resu
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("origin") {
+                origin = Some(value.trim().to_string());
+            }
         }
     }
-    let mut body = vec![0; length];
+    let mut body = vec![0; length.min(1 << 20)];
     reader.read_exact(&mut body)?;
     let body = String::from_utf8_lossy(&body).into_owned();
-    let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let (status, doc) = route(path, &body, issuer, state);
+    let target = request_line.split_whitespace().nth(1).unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (status, doc, location) = if path == "/authorize" {
+        authorize(query, state)
+    } else if path == "/token" && body.contains("grant_type=authorization_code") {
+        let (status, doc) = exchange(&body, issuer, state);
+        (status, doc, None)
+    } else {
+        let (status, doc) = route(path, &body, issuer, state);
+        (status, doc, None)
+    };
     let text = doc.to_string();
+    // CORS for the page that fetches discovery and exchanges the code.
+    let cors = origin
+        .map(|o| format!("Access-Control-Allow-Origin: {o}\r\nVary: Origin\r\n"))
+        .unwrap_or_default();
+    let location = location
+        .map(|l| format!("Location: {l}\r\n"))
+        .unwrap_or_default();
     let mut stream = stream;
     write!(
         stream,
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{text}",
+         {cors}{location}Cache-Control: no-store\r\nConnection: close\r\n\r\n{text}",
         text.len()
     )?;
     stream.flush()
+}
+
+/// `application/x-www-form-urlencoded` (a query or a form body) as pairs.
+fn form(text: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+                (b'%', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Minimal percent-encoding for a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The authorization endpoint: approves at once and sends the browser
+/// back to `redirect_uri` with a code and the state.
+fn authorize(query: &str, state: &Mutex<State>) -> (&'static str, Value, Option<String>) {
+    let q = form(query);
+    let mut state = state.lock().expect("state");
+    let redirect = param(&q, "redirect_uri").to_string();
+    state.last_redirect = Some(redirect.clone());
+    let ok = param(&q, "response_type") == "code"
+        && param(&q, "client_id") == CLIENT_ID
+        && param(&q, "code_challenge_method") == "S256"
+        && param(&q, "code_challenge").len() == 43
+        && param(&q, "scope").split(' ').any(|s| s == "openid")
+        && redirect.starts_with("http://127.0.0.1:");
+    if !ok {
+        return (
+            "400 Bad Request",
+            json!({ "error": "invalid_request" }),
+            None,
+        );
+    }
+    let code = format!("code-{}", state.codes.len() + state.exchanges.0 + 1);
+    let mut back = param(&q, "state").to_string();
+    if state.tamper_state {
+        back.push('x');
+    }
+    let grant = Grant {
+        code: code.clone(),
+        challenge: param(&q, "code_challenge").to_string(),
+        redirect: redirect.clone(),
+        nonce: param(&q, "nonce").to_string(),
+        sub: state.user.clone(),
+    };
+    state.codes.push(grant);
+    let location = format!("{redirect}?code={code}&state={}", encode(&back));
+    ("302 Found", json!({}), Some(location))
+}
+
+/// The authorization code grant: the code once, its redirect URI, and the
+/// verifier whose S256 is the challenge.
+fn exchange(body: &str, issuer: &str, state: &Mutex<State>) -> (&'static str, Value) {
+    let f = form(body);
+    let mut state = state.lock().expect("state");
+    let Some(at) = state.codes.iter().position(|g| g.code == param(&f, "code")) else {
+        state.exchanges.1 += 1;
+        return ("400 Bad Request", json!({ "error": "invalid_grant" }));
+    };
+    let grant = state.codes.remove(at);
+    let verifier = param(&f, "code_verifier");
+    let s256 = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    let ok = s256 == grant.challenge
+        && (43..=128).contains(&verifier.len())
+        && param(&f, "redirect_uri") == grant.redirect
+        && param(&f, "client_id") == CLIENT_ID;
+    let Some((kid, alg, key)) = state.signer.clone().filter(|_| ok) else {
+        state.exchanges.1 += 1;
+        return ("400 Bad Request", json!({ "error": "invalid_grant" }));
+    };
+    state.exchanges.0 += 1;
+    let now = now();
+    let claims = json!({
+        "iss": issuer,
+        "sub": grant.sub,
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 600,
+        "nonce": grant.nonce,
+        "email": format!("{}@example.org", grant.sub),
+        "email_verified": true,
+    });
+    let mut header = Header::new(alg);
+    header.kid = Some(kid);
+    let token = jsonwebtoken::encode(&header, &claims, &key).expect("sign");
+    (
+        "200 OK",
+        json!({ "access_token": "at", "token_type": "Bearer", "id_token": token }),
+    )
 }
 
 fn route(path: &str, body: &str, issuer: &str, state: &Mutex<State>) -> (&'static str, Value) {
@@ -241,6 +442,8 @@ fn route(path: &str, body: &str, issuer: &str, state: &Mutex<State>) -> (&'stati
                 "issuer": issuer,
                 "jwks_uri": format!("{issuer}/jwks"),
                 "device_authorization_endpoint": format!("{issuer}/device"),
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "code_challenge_methods_supported": ["S256"],
                 "token_endpoint": format!("{issuer}/token"),
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             }),

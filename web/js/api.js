@@ -5,6 +5,7 @@
 import * as codec from './codec.js';
 import { Conn } from './connection.js';
 import { ReasonError } from './reasons.js';
+import { SignInError } from './oidc.js';
 
 const STORE = 'papertrader.session';
 
@@ -74,6 +75,29 @@ export class Api {
   async login(username, password) {
     const [sid] = await this.command('login', [username, codec.hashedPass(username, password), 'false'], 'sessionID');
     this.remember(sid, username);
+  }
+
+  /** Registers `username` linked to the identity of an ID token. */
+  async registerExternal(username, provider, idToken) {
+    await this.command('registerExternal', [username, provider, idToken], 'registerSuccess');
+  }
+
+  /** Signs in with an ID token of `provider` (a remembered session). The
+   *  token names no username, so the one typed is checked: only the
+   *  owner's getUserInfo holds `cash`. */
+  async loginExternal(provider, idToken, username) {
+    const [sid] = await this.command('loginExternal', [provider, idToken, 'false'], 'sessionID');
+    this.remember(sid, username);
+    let own = null;
+    try {
+      const info = new Map(codec.lines(await this.fetch('getUserInfo', [sid, username]), 2));
+      if (info.has('cash')) own = info.get('username') ?? username;
+    } catch { own = null; }
+    if (!own) {
+      await this.logout();
+      throw new SignInError(`You signed in, but not as ${username}: type the username of the account linked to this identity.`);
+    }
+    this.remember(sid, own);
   }
 
   /** Resumes the session kept in the browser; false if there is none. */

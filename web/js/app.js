@@ -5,6 +5,7 @@ import { Api } from './api.js';
 import * as codec from './codec.js';
 import * as charts from './chart.js';
 import { ReasonError } from './reasons.js';
+import * as oidc from './oidc.js';
 
 const api = new Api();
 const main = document.getElementById('main');
@@ -12,6 +13,9 @@ const nav = document.getElementById('nav');
 const statusLine = document.getElementById('status');
 let cleanup = [];       // what the current screen must stop when left
 let routeToken = 0;     // a newer navigation makes older renders give up
+let providers = [];     // sign-in providers the worker offers (/providers.json)
+let notice = null;      // shown once on the login screen (a sign-in's outcome)
+const fetchFn = (...args) => fetch(...args);
 
 // ---- small helpers ----
 
@@ -50,6 +54,9 @@ function go(hash) {
 
 /** A box for a failure: the reason's sentence and the server's text. */
 function failure(err) {
+  if (err instanceof oidc.SignInError) {
+    return h('div', { class: 'error', role: 'alert' }, h('strong', {}, err.message));
+  }
   if (err instanceof ReasonError) {
     return h('div', { class: 'error', role: 'alert', 'data-code': err.code },
       h('strong', {}, err.message), err.detail ? h('span', { class: 'detail' }, ` (${err.detail})`) : null);
@@ -101,7 +108,8 @@ function loginScreen() {
   } },
   h('label', { for: 'username' }, 'Username'), user,
   h('label', { for: 'password' }, 'Password'), pass,
-  h('button', { type: 'submit', id: 'login-button' }, 'Log in'));
+  h('button', { type: 'submit', id: 'login-button' }, 'Log in'),
+  providerButtons('login', user, out));
 
   const rOut = h('div', { id: 'register-result' });
   const rUser = h('input', { id: 'r-username', autocomplete: 'username', required: true, maxlength: 24, pattern: '[A-Za-z0-9_.\\-]{1,24}' });
@@ -119,12 +127,80 @@ function loginScreen() {
   h('label', { for: 'r-username' }, 'Username'), rUser,
   h('label', { for: 'r-email' }, 'Email'), rMail,
   h('label', { for: 'r-password' }, 'Password (8 or more characters)'), rPass,
-  h('button', { type: 'submit', id: 'register-button' }, 'Register'));
+  h('button', { type: 'submit', id: 'register-button' }, 'Register'),
+  providerButtons('register', rUser, rOut));
 
+  const shown = notice;
+  notice = null;
   screen('Practise investing with paper money',
+    shown ? h('div', { id: 'external-result' }, shown) : null,
     h('div', { class: 'cards' },
       h('section', { class: 'card', 'aria-labelledby': 'login-h' }, h('h2', { id: 'login-h' }, 'Log in'), login, out),
       h('section', { class: 'card', 'aria-labelledby': 'reg-h' }, h('h2', { id: 'reg-h' }, 'New here? Register'), register, rOut)));
+}
+
+// ---- sign in with a provider (oidc.js) ----
+
+/** "Sign in with NAME" / "Register with NAME" for each provider; the
+ *  account's username comes from the form's field. */
+function providerButtons(intent, userField, out) {
+  if (!providers.length) return null;
+  const verb = intent === 'login' ? 'Sign in' : 'Register';
+  return h('div', { class: 'providers', role: 'group', 'aria-label': `${verb} with a provider` },
+    h('p', { class: 'muted' }, `Or ${verb.toLowerCase()} with an account elsewhere, under the username above:`),
+    providers.map((p) => h('button', {
+      type: 'button', class: 'secondary', id: `${intent}-with-${p.name}`,
+      onclick: () => startExternal(p, intent, userField, out),
+    }, `${verb} with ${p.name}`)));
+}
+
+async function startExternal(provider, intent, userField, out) {
+  const username = userField.value.trim();
+  if (!username || !/^[A-Za-z0-9_.-]{1,24}$/.test(username)) {
+    out.replaceChildren(h('div', { class: 'error', role: 'alert' },
+      h('strong', {}, 'Type a username first: 1 to 24 letters, digits, dots, dashes or underscores.')));
+    userField.focus();
+    return;
+  }
+  out.replaceChildren(h('p', {}, `Going to ${provider.name}…`));
+  try {
+    const url = await oidc.begin(provider, intent, username, { storage: sessionStorage, fetchFn, loc: location });
+    location.assign(url);
+  } catch (err) { out.replaceChildren(failure(err)); }
+}
+
+/** The provider sent the browser back: finish, register if asked, sign
+ *  in. A failure, or the offer to register an identity not linked yet,
+ *  waits in `notice` for the login screen. */
+async function completeExternal(search) {
+  let done;
+  try {
+    done = await oidc.finish(search, { storage: sessionStorage, fetchFn });
+    if (done.intent === 'register') await api.registerExternal(done.username, done.provider, done.idToken);
+    await api.loginExternal(done.provider, done.idToken, done.username);
+  } catch (err) {
+    notice = err instanceof ReasonError && err.code === 'not-linked' ? linkOffer(done, err) : failure(err);
+  }
+}
+
+/** `not-linked`: register the identity under a username, then sign in. */
+function linkOffer(done, err) {
+  const out = h('div', { id: 'link-result' });
+  const user = h('input', { id: 'link-username', autocomplete: 'username', required: true, maxlength: 24,
+    pattern: '[A-Za-z0-9_.\\-]{1,24}', value: done.username });
+  return h('form', { id: 'link-form', class: 'card', onsubmit: async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren(h('p', {}, 'Registering…'));
+    try {
+      await api.registerExternal(user.value.trim(), done.provider, done.idToken);
+      await api.loginExternal(done.provider, done.idToken, user.value.trim());
+      say(`Logged in as ${api.username}.`);
+      go('#/markets');
+    } catch (e) { out.replaceChildren(failure(e)); }
+  } },
+  h('p', {}, h('strong', {}, err.message), ` Register your ${done.provider} identity as a new account:`),
+  h('label', { for: 'link-username' }, 'Username'), user,
+  h('button', { type: 'submit', id: 'link-button' }, `Register with ${done.provider}`), out);
 }
 
 // ---- markets ----
@@ -432,6 +508,18 @@ api.onSessionEnd = () => { say('Your session has ended. Please log in again.'); 
 
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', async () => {
+  providers = await oidc.providers(fetchFn);
+  if (oidc.isCallback(location.search)) {
+    // The code and state leave the address bar (and the history) at once.
+    const search = location.search;
+    history.replaceState(null, '', `${location.pathname}${location.hash}`);
+    await completeExternal(search);
+    if (api.session) {
+      say(`Logged in as ${api.username}.`);
+      go('#/markets');
+      return;
+    }
+  }
   try {
     if (await api.resume()) say(`Welcome back, ${api.username}.`);
   } catch {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
 use papertrader_common::gpg::normalize_fingerprint;
+use papertrader_common::providers::{self, ProviderConfig};
 
 /// Every key ptworkerd.conf may hold, in the order of the man page.
 pub const KEYS: &[&str] = &[
@@ -25,6 +26,7 @@ pub const KEYS: &[&str] = &[
     "tls_key",
     "web_listen",
     "web_allowed_origins",
+    "web_providers_file",
     "max_clients",
     "idle_timeout",
     "frame_timeout",
@@ -84,6 +86,9 @@ pub struct Config {
     /// Origins besides the web port's own whose pages may open `/ws`,
     /// as `scheme://host[:port]`, lower case.
     pub web_allowed_origins: Vec<String>,
+    /// Sign-in providers offered by the web app, from `web_providers_file`
+    /// (read at start only).
+    pub web_providers: Vec<ProviderConfig>,
     /// Most client connections at once.
     pub max_clients: usize,
     /// A client silent this long, with nothing in flight, is closed.
@@ -153,6 +158,7 @@ impl Config {
             tls_key: c.take(optional_path(conf, "tls_key")),
             web_listen: c.take(web_listen(conf)),
             web_allowed_origins: c.take(allowed_origins(conf)),
+            web_providers: web_providers(conf, &mut c),
             max_clients: c.take(conf.u64("max_clients", 4096, 1..=1_000_000)) as usize,
             idle_timeout: c.take(conf.duration("idle_timeout", secs(300))),
             frame_timeout: c.take(conf.duration("frame_timeout", secs(30))),
@@ -303,6 +309,20 @@ fn allowed_origins(conf: &Conf) -> Result<Vec<String>, ConfError> {
     Ok(origins)
 }
 
+/// `web_providers_file`: the providers the app's sign-in buttons offer,
+/// in the master's `oidc_providers_file` format; every bad line reported.
+fn web_providers(conf: &Conf, c: &mut Collector) -> Vec<ProviderConfig> {
+    let Some(path) = c.take(optional_path(conf, "web_providers_file")) else {
+        return Vec::new();
+    };
+    providers::load(&path).unwrap_or_else(|errors| {
+        for err in errors.0 {
+            c.push(err);
+        }
+        Vec::new()
+    })
+}
+
 fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {
     if conf.string(key, "")?.is_empty() {
         return Ok(None);
@@ -444,6 +464,46 @@ mod tests {
         let err = parse("web_allowed_origins = trade.example.org\n").expect_err("no scheme");
         assert!(err.to_string().contains("is not an origin"), "{err}");
         assert!(parse("web_listen = nowhere\n").is_err());
+    }
+
+    #[test]
+    fn web_providers_come_from_their_file() {
+        let dir = std::env::temp_dir().join(format!("pt-worker-providers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let list = dir.join("web.providers");
+        let text = format!("web_providers_file = {}\n", list.display());
+        std::fs::write(
+            &list,
+            "# NAME ISSUER CLIENT_ID\nkc https://id.example.org/realms/pt pt\n",
+        )
+        .expect("write");
+        let c = parse(&text).expect("ok");
+        assert_eq!(c.web_providers.len(), 1);
+        assert_eq!(c.web_providers[0].client_id, "pt");
+        assert!(parse("").expect("defaults").web_providers.is_empty());
+        for (bad, expect) in [
+            (
+                &b"Bad.Name https://a.example x\n"[..],
+                "providers:1: provider \"Bad.Name\"",
+            ),
+            (b"kc http://example.org x\n", "providers:1: issuer"),
+            (
+                b"kc https://a.example\n",
+                "expected \"NAME ISSUER CLIENT_ID\"",
+            ),
+            (
+                b"kc https://a.example \xff\xfe\n",
+                "providers: not UTF-8 (byte 21)",
+            ),
+        ] {
+            std::fs::write(&list, bad).expect("write");
+            let err = parse(&text).expect_err("bad list").to_string();
+            assert!(err.contains(expect), "{err}");
+        }
+        std::fs::write(&list, "#".repeat(300_000)).expect("write");
+        let err = parse(&text).expect_err("too long").to_string();
+        assert!(err.contains("longer than 262144 bytes"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -31,6 +31,7 @@ use crate::gpg_thread::ProofJob;
 use crate::link::{MasterLink, Pending};
 use crate::transport::ClientIo;
 use crate::web::conn::WebConn;
+use crate::web::site::Site;
 
 /// The client listener.
 pub const LISTENER: Token = Token(0);
@@ -63,6 +64,8 @@ pub struct Server {
     pub(crate) web_listener: Option<Listener>,
     /// Its HTTP connections; an upgraded one moves to `clients`.
     pub(crate) web: HashMap<Token, WebConn>,
+    /// What the web port serves from the configuration (`web::site`).
+    pub(crate) site: Arc<Site>,
     pub(crate) next_token: usize,
     pub(crate) link: MasterLink,
     pub(crate) pending: HashMap<u64, Pending>,
@@ -133,6 +136,7 @@ impl Server {
             clients: HashMap::new(),
             web_listener,
             web: HashMap::new(),
+            site: Arc::new(Site::new(&config.web_providers)),
             next_token: FIRST_CLIENT,
             link,
             pending: HashMap::new(),

@@ -12,7 +12,7 @@
 
 pub mod fetch;
 pub mod keys;
-pub mod providers;
+pub use papertrader_common::providers;
 mod verify;
 
 use std::sync::Arc;

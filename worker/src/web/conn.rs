@@ -13,8 +13,9 @@ use mio::{Interest, Registry, Token};
 use papertrader_common::framed::Transport;
 use papertrader_common::tls::Stream;
 
-use super::assets::{self, Asset};
+use super::assets;
 use super::http::{self, Method, Refusal, Request, Status};
+use super::site::{PROVIDERS_PATH, Site};
 
 /// Answers queued before the connection stops reading further requests.
 const MAX_QUEUED: usize = 16;
@@ -25,6 +26,8 @@ pub struct Policy<'a> {
     pub allowed_origins: &'a [String],
     /// Plain connections are sent to `https://` (`client_tls = required`).
     pub tls_required: bool,
+    /// `/providers.json` and the headers of the app's answers.
+    pub site: &'a Site,
 }
 
 /// What happened on a connection.
@@ -358,6 +361,9 @@ impl WebConn {
         }
         let close = request.close;
         let asset = match request.method {
+            Method::Get | Method::Head if request.path == PROVIDERS_PATH => {
+                return self.answer_providers(request, policy.site);
+            }
             Method::Get | Method::Head => assets::find(&request.path),
             Method::Other => None,
         };
@@ -383,7 +389,12 @@ impl WebConn {
             _ => asset.body,
         };
         let head = file_head(
-            asset,
+            &policy.site.headers,
+            FileMeta {
+                content_type: asset.content_type,
+                etag: asset.etag,
+                cache: asset.cache,
+            },
             fresh,
             body.len(),
             body.as_ptr() != asset.body.as_ptr(),
@@ -394,6 +405,26 @@ impl WebConn {
             self.out.push_back(Chunk::Static(body));
         }
         self.last |= close;
+    }
+
+    /// `/providers.json`, made from the configuration at start.
+    fn answer_providers(&mut self, request: &Request, site: &Site) {
+        let fresh = request
+            .if_none_match
+            .as_deref()
+            .is_some_and(|tag| assets::matches(tag, &site.providers_etag));
+        let meta = FileMeta {
+            content_type: "application/json",
+            etag: &site.providers_etag,
+            cache: "no-cache",
+        };
+        let len = site.providers_json.len();
+        let mut answer = file_head(&site.headers, meta, fresh, len, false, request.close);
+        if !fresh && request.method == Method::Get {
+            answer.extend_from_slice(&site.providers_json);
+        }
+        self.queue(answer);
+        self.last |= request.close;
     }
 
     fn queue(&mut self, bytes: Vec<u8>) {
@@ -453,8 +484,22 @@ fn origin_ok(origin: Option<&str>, own: &str, policy: &Policy) -> bool {
     }
 }
 
+/// What the head of a file's answer says about the file.
+struct FileMeta<'a> {
+    content_type: &'a str,
+    etag: &'a str,
+    cache: &'a str,
+}
+
 /// The head of a file's answer: 304 when the browser's copy is current.
-fn file_head(asset: &Asset, fresh: bool, len: usize, gzip: bool, close: bool) -> Vec<u8> {
+fn file_head(
+    headers: &str,
+    file: FileMeta,
+    fresh: bool,
+    len: usize,
+    gzip: bool,
+    close: bool,
+) -> Vec<u8> {
     let status = if fresh {
         Status::NotModified
     } else {
@@ -475,10 +520,10 @@ fn file_head(asset: &Asset, fresh: bool, len: usize, gzip: bool, close: bool) ->
         "HTTP/1.1 {}\r\n{}Content-Type: {}\r\n{length}{encoding}ETag: {}\r\n\
          Cache-Control: {}\r\nVary: Accept-Encoding\r\nConnection: {connection}\r\n\r\n",
         status.line(),
-        http::COMMON_HEADERS,
-        asset.content_type,
-        asset.etag,
-        asset.cache,
+        headers,
+        file.content_type,
+        file.etag,
+        file.cache,
     )
     .into_bytes()
 }

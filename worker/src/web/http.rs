@@ -247,10 +247,16 @@ impl Status {
     }
 }
 
-/// Headers every answer carries: the app runs only its own scripts and
-/// talks only to its own origin. The one inline style allowed, by its
-/// hash, is the `<style>` element the vendored chart library inserts
-/// (web/vendor/README.md; a new version of it means a new hash here).
+/// Headers every answer carries but the Content-Security-Policy, which
+/// `site::csp` makes for the app's files (it names the sign-in providers).
+pub const BASE_HEADERS: &str = "Server: ptworkerd\r\n\
+X-Content-Type-Options: nosniff\r\n\
+Referrer-Policy: no-referrer\r\n\
+X-Frame-Options: DENY\r\n";
+
+/// Headers of the worker's own text answers (errors, redirects): the
+/// strict policy of `site::csp` with no providers, which the app's files
+/// also get when none is configured (a test checks they agree).
 pub const COMMON_HEADERS: &str = "Server: ptworkerd\r\n\
 X-Content-Type-Options: nosniff\r\n\
 Referrer-Policy: no-referrer\r\n\

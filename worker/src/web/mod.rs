@@ -5,11 +5,13 @@
 //! (`conn`, parsed by `http`) live beside the framed clients, and one whose
 //! `/ws` upgrade is accepted becomes a client like any other, with every
 //! limit of the client port. With client TLS on, the port serves HTTPS and
-//! WSS with the client port's certificate.
+//! WSS with the client port's certificate. `site` holds what is generated
+//! from the configuration (`/providers.json`, the CSP naming the issuers).
 
 pub mod assets;
 pub mod conn;
 pub mod http;
+pub mod site;
 pub mod ws;
 
 use std::io::Write;
@@ -63,9 +65,11 @@ impl Server {
     /// Readiness of an HTTP connection.
     pub(crate) fn web_ready(&mut self, token: Token) {
         let config = self.config.clone();
+        let site = self.site.clone();
         let policy = Policy {
             allowed_origins: &config.web_allowed_origins,
             tls_required: config.client_tls == ClientTls::Required,
+            site: &site,
         };
         let Some(conn) = self.web.get_mut(&token) else {
             return;

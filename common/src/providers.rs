@@ -1,16 +1,21 @@
-//! The providers list of `oidc_providers_file` (ptmasterd.conf(5)): one
-//! provider a line, `NAME ISSUER CLIENT_ID`, `#` comments. Read on the main
+//! A list of OpenID Connect providers: one provider a line, `NAME ISSUER
+//! CLIENT_ID`, `#` comments. The master's `oidc_providers_file`
+//! (ptmasterd.conf(5)) and the worker's `web_providers_file`
+//! (ptworkerd.conf(5)) share the format and these checks. Read on the main
 //! thread at start, with the rest of the configuration.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use papertrader_common::conf::{ConfError, ConfErrors};
-use papertrader_common::value::Provider;
+use crate::conf::{ConfError, ConfErrors};
+use crate::value::Provider;
 
 /// Most providers a list may hold.
 pub const MAX_PROVIDERS: usize = 64;
+/// Largest list file read: 64 lines of the longest issuer and client id
+/// fit with room to spare.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024;
 
 /// One OpenID Connect provider the master trusts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,14 +32,22 @@ pub struct ProviderConfig {
 /// Reads the list at `path`; every bad line is reported.
 pub fn load(path: &Path) -> Result<Vec<ProviderConfig>, ConfErrors> {
     let name = path.display().to_string();
-    let mut text = String::new();
+    let error = |message: String| ConfError {
+        file: name.clone(),
+        line: 0,
+        message,
+    };
+    let mut bytes = Vec::new();
     File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .map_err(|err| ConfError {
-            file: name.clone(),
-            line: 0,
-            message: format!("cannot read: {err}"),
-        })?;
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|err| error(format!("cannot read: {err}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(error(format!("longer than {MAX_FILE_BYTES} bytes")).into());
+    }
+    let text = String::from_utf8(bytes).map_err(|err| {
+        let at = err.utf8_error().valid_up_to();
+        error(format!("not UTF-8 (byte {at})"))
+    })?;
     parse(&text, &name)
 }
 
@@ -88,6 +101,16 @@ fn parse_line(line: &str) -> Result<ProviderConfig, String> {
         issuer: issuer.to_string(),
         client_id: client_id.to_string(),
     })
+}
+
+impl ProviderConfig {
+    /// `scheme://host[:port]` of the issuer, lower case: what a browser
+    /// sends as `Origin` and a Content-Security-Policy names.
+    pub fn issuer_origin(&self) -> String {
+        let (scheme, rest) = self.issuer.split_once("://").unwrap_or(("https", ""));
+        let host = rest.split('/').next().unwrap_or_default();
+        format!("{scheme}://{host}").to_ascii_lowercase()
+    }
 }
 
 /// An https URL, or http on a loopback host (for a provider on the same
@@ -150,6 +173,35 @@ mod tests {
             err.contains("p.list:5: provider z is listed twice"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn hostile_files_are_refused_with_one_line() {
+        let dir = std::env::temp_dir().join(format!("pt-providers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let utf8 = dir.join("latin1");
+        std::fs::write(&utf8, b"local https://a.example \xe9t\xe9\n").expect("write");
+        let err = load(&utf8).expect_err("not UTF-8").to_string();
+        assert!(err.ends_with("not UTF-8 (byte 24)"), "{err}");
+        let long = dir.join("long");
+        let line = "# comment ".repeat(100) + "\n";
+        std::fs::write(&long, line.repeat(300)).expect("write");
+        let err = load(&long).expect_err("too long").to_string();
+        assert!(err.contains("longer than 262144 bytes"), "{err}");
+        let err = load(&dir.join("absent")).expect_err("absent").to_string();
+        assert!(err.contains("cannot read"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn issuer_origins() {
+        let list = parse(
+            "a https://Login.Example.org/realms/x c\nb http://127.0.0.1:5556 c\n",
+            "p",
+        )
+        .expect("ok");
+        assert_eq!(list[0].issuer_origin(), "https://login.example.org");
+        assert_eq!(list[1].issuer_origin(), "http://127.0.0.1:5556");
     }
 
     #[test]
