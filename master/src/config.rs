@@ -578,6 +578,26 @@ mod tests {
     }
 
     #[test]
+    fn the_open_order_cap() {
+        assert_eq!(
+            Config::from_conf(&Conf::empty("d"))
+                .expect("defaults")
+                .max_open_orders,
+            100
+        );
+        assert_eq!(
+            parse("max_open_orders = 100000\n")
+                .expect("max")
+                .max_open_orders,
+            100_000
+        );
+        for bad in ["0", "100001", "-1", "ten", "", "1e3", "\u{fffd}"] {
+            let err = parse(&format!("max_open_orders = {bad}\n")).expect_err(bad);
+            assert!(err.to_string().starts_with("test.conf:1: "), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_reported_with_their_lines() {
         let err = parse("listen = 127.0.0.1:1\nlisen = 1\n").expect_err("unknown key");
         assert!(
