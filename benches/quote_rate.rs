@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 use papertrader_common::message::frame;
 use papertrader_common::{Decoder, Instr};
 use util::daemon::TempDir;
-use util::master::hashed_pass;
-use util::system::{System, call, call_data};
+use util::system::{System, call};
 use util::wire::Peer;
 
 const CONNECTIONS: usize = 50;
@@ -26,18 +25,7 @@ const REQUESTS: usize = 200_000;
 const THREADS: usize = 2;
 
 fn ptworkerd_rate(system: &System) -> f64 {
-    let mut c = system.client();
-    let pass = hashed_pass("bench", "pw");
-    call(&mut c, Instr::Register, &["bench", "b@example.com", &pass]);
-    let (_, a) = call(&mut c, Instr::Login, &["bench", &pass, "false"]);
-    let session = a[0].clone();
-    call(&mut c, Instr::SwitchState, &[&session, "data"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while call_data(&mut c, Instr::GetAssetValueCurrent, &["AAPL"]).is_err() {
-        assert!(Instant::now() < deadline, "no quote within 20 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    std::thread::sleep(Duration::from_secs(2)); // quotes reach the worker's cache
+    let session = system.quote_session();
     let request = frame(Instr::GetAssetValueCurrent, &["AAPL"]).to_bytes();
     let addr = system.worker.addr;
     let start = Instant::now();

@@ -26,8 +26,7 @@ use papertrader_common::message::frame;
 use papertrader_common::{Decoder, Instr};
 use util::certs::{TestCa, loopback_name};
 use util::daemon::TempDir;
-use util::master::hashed_pass;
-use util::system::{System, call, call_data};
+use util::system::{System, call};
 use util::wire::Peer;
 
 const CONNECTIONS: usize = 50;
@@ -56,23 +55,6 @@ impl Dial {
             }
         }
     }
-}
-
-/// A session in data state with quotes in the worker's cache.
-fn warm_up(system: &System) -> String {
-    let mut c = system.client();
-    let pass = hashed_pass("bench", "pw");
-    call(&mut c, Instr::Register, &["bench", "b@example.com", &pass]);
-    let (_, a) = call(&mut c, Instr::Login, &["bench", &pass, "false"]);
-    let session = a[0].clone();
-    call(&mut c, Instr::SwitchState, &[&session, "data"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while call_data(&mut c, Instr::GetAssetValueCurrent, &["AAPL"]).is_err() {
-        assert!(Instant::now() < deadline, "no quote within 20 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    std::thread::sleep(Duration::from_secs(2));
-    session
 }
 
 /// Round trips per second over `dial`'s transport.
@@ -195,7 +177,7 @@ fn main() {
         key.display()
     );
     let system = System::start("tlsbench", &master, &worker);
-    let session = warm_up(&system);
+    let session = system.quote_session();
     let addr = system.worker.addr;
     let plain = Dial { addr, tls: None };
     let tls = Dial {

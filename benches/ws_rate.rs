@@ -12,13 +12,12 @@ mod util;
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use papertrader_common::message::frame;
 use papertrader_common::{Decoder, Frame, Instr};
 use util::daemon::TempDir;
-use util::master::hashed_pass;
-use util::system::{System, call, call_data};
+use util::system::System;
 use util::wire::Peer;
 use util::ws::{self, WsPeer};
 
@@ -152,18 +151,7 @@ fn main() {
         &master,
         &format!("max_clients = 1000\nweb_listen = {web}\n"),
     );
-    let mut c = system.client();
-    let pass = hashed_pass("bench", "pw");
-    call(&mut c, Instr::Register, &["bench", "b@example.com", &pass]);
-    let (_, a) = call(&mut c, Instr::Login, &["bench", &pass, "false"]);
-    let session = a[0].clone();
-    call(&mut c, Instr::SwitchState, &[&session, "data"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while call_data(&mut c, Instr::GetAssetValueCurrent, &["AAPL"]).is_err() {
-        assert!(Instant::now() < deadline, "no quote within 20 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    std::thread::sleep(Duration::from_secs(2)); // quotes reach the worker's cache
+    let session = system.quote_session();
     let request = frame(Instr::GetAssetValueCurrent, &["AAPL"]).to_bytes();
     let addr = system.worker.addr;
     // Alternate, so that neither side has the machine to itself.

@@ -86,6 +86,25 @@ impl System {
     pub fn client(&self) -> Peer {
         Peer::connect(self.worker.addr)
     }
+
+    /// For the quote benchmarks: registers and logs in user `bench`,
+    /// waits for AAPL's quote and 2 s more, so that the worker's quote
+    /// cache holds it; returns the session.
+    pub fn quote_session(&self) -> String {
+        let mut c = self.client();
+        let pass = super::master::hashed_pass("bench", "pw");
+        call(&mut c, Instr::Register, &["bench", "b@example.com", &pass]);
+        let (_, a) = call(&mut c, Instr::Login, &["bench", &pass, "false"]);
+        let session = a[0].clone();
+        call(&mut c, Instr::SwitchState, &[&session, "data"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while call_data(&mut c, Instr::GetAssetValueCurrent, &["AAPL"]).is_err() {
+            assert!(Instant::now() < deadline, "no quote within 20 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_secs(2)); // quotes reach the worker's cache
+        session
+    }
 }
 
 /// Writes ptworkerd.conf for worker `w1` of `setup` and starts it.
