@@ -293,6 +293,11 @@ impl<T: Transport> Framed<T> {
         frame.encode(&mut self.out);
     }
 
+    /// Queues bytes of whole frames encoded elsewhere.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
     /// Queues bytes of frames encoded elsewhere, taking `bytes`' buffer
     /// when nothing else is queued.
     pub fn send_encoded(&mut self, bytes: &mut Vec<u8>) {

@@ -12,11 +12,14 @@
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::time::{Duration, Instant};
 
 use papertrader_common::Instr;
 use papertrader_common::payload::Line;
+
+use crate::dispatch::encoded_transfer;
+use crate::server::FastMap;
 /// One line of `quotes`, which also answers `getAssetValueCurrent` and
 /// `getAssetInfo` ([`Quote::current_line`], [`Quote::info_line`]).
 pub use papertrader_common::payload::Quote;
@@ -36,10 +39,31 @@ pub const ENTRY_OVERHEAD: usize = 128;
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(60);
 
 /// The latest quote of every symbol the master pushed, at most
-/// [`MAX_SYMBOLS`] of them.
+/// [`MAX_SYMBOLS`] of them, with its two answers encoded in advance: a
+/// cached quote costs a copy, not a formatting, per request.
 #[derive(Debug, Default)]
 pub struct QuoteCache {
-    quotes: HashMap<Symbol, Quote>,
+    quotes: FastMap<Symbol, Cached>,
+}
+
+/// A quote and the frames that answer for it.
+#[derive(Debug)]
+struct Cached {
+    quote: Quote,
+    /// The `data` transfer answering `getAssetValueCurrent`.
+    current: Vec<u8>,
+    /// The one answering `getAssetInfo`.
+    info: Vec<u8>,
+}
+
+impl Cached {
+    fn new(quote: Quote) -> Cached {
+        Cached {
+            current: encoded_transfer(quote.current_line().as_bytes()),
+            info: encoded_transfer(quote.info_line().as_bytes()),
+            quote,
+        }
+    }
 }
 
 impl QuoteCache {
@@ -69,22 +93,29 @@ impl QuoteCache {
 
     fn store(&mut self, quote: Quote) -> Stored {
         if let Some(cached) = self.quotes.get_mut(&quote.symbol) {
-            if quote.time < cached.time {
+            if quote.time < cached.quote.time {
                 return Stored::Stale;
             }
-            *cached = quote;
+            *cached = Cached::new(quote);
             return Stored::Yes;
         }
         if self.quotes.len() >= MAX_SYMBOLS {
             return Stored::Full;
         }
-        self.quotes.insert(quote.symbol.clone(), quote);
+        self.quotes.insert(quote.symbol.clone(), Cached::new(quote));
         Stored::Yes
     }
 
     /// The latest quote of `symbol`.
     pub fn get(&self, symbol: &Symbol) -> Option<&Quote> {
-        self.quotes.get(symbol)
+        self.quotes.get(symbol).map(|c| &c.quote)
+    }
+
+    /// The encoded answer to `getAssetValueCurrent` (or, with `info`,
+    /// `getAssetInfo`) for `symbol`.
+    pub fn answer(&self, symbol: &Symbol, info: bool) -> Option<&[u8]> {
+        let cached = self.quotes.get(symbol)?;
+        Some(if info { &cached.info } else { &cached.current })
     }
 
     /// Number of symbols cached.
@@ -217,7 +248,7 @@ fn charge(key: &str, payload_len: usize) -> usize {
 pub struct SessionCache {
     ttl: Duration,
     max_entries: usize,
-    sessions: Aged<SessionId, ()>,
+    sessions: Aged<SessionId, (), foldhash::fast::RandomState>,
 }
 
 impl SessionCache {
@@ -284,9 +315,13 @@ fn expired(at: Instant, now: Instant, ttl: Duration) -> bool {
 /// found and evicted in O(log n). With one TTL per cache and `now` never
 /// going back (the event loop's monotonic clock), the oldest inserted is
 /// also the first to expire.
+///
+/// `S` hashes the keys: std's SipHash by default, for keys a peer may
+/// choose (history requests); foldhash for session ids, which only the
+/// master makes.
 #[derive(Debug)]
-struct Aged<K, V> {
-    map: HashMap<K, Slot<V>>,
+struct Aged<K, V, S = std::hash::RandomState> {
+    map: HashMap<K, Slot<V>, S>,
     order: BTreeMap<u64, K>,
     next_seq: u64,
 }
@@ -299,17 +334,17 @@ struct Slot<V> {
     seq: u64,
 }
 
-impl<K, V> Default for Aged<K, V> {
+impl<K, V, S: Default> Default for Aged<K, V, S> {
     fn default() -> Self {
         Aged {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: BTreeMap::new(),
             next_seq: 0,
         }
     }
 }
 
-impl<K: Clone + Eq + Hash, V> Aged<K, V> {
+impl<K: Clone + Eq + Hash, V, S: BuildHasher> Aged<K, V, S> {
     /// Inserts `key` as the newest entry, replacing any previous value.
     fn insert(&mut self, key: K, value: V, at: Instant) {
         self.remove(&key);

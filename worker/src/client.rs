@@ -117,22 +117,37 @@ impl Client {
 
     /// Queues a whole answer made here.
     pub fn answer(&mut self, frame: &Frame) {
+        if self.slots.is_empty() {
+            return self.framed.send(frame);
+        }
         let mut bytes = Vec::with_capacity(frame.encoded_len());
         frame.encode(&mut bytes);
-        self.slots.push_back(Slot {
-            reqid: None,
-            bytes,
-            done: true,
-        });
-        self.release_answers();
+        self.answer_later(bytes);
     }
 
     /// Queues several frames (a data transfer) made here as one answer.
     pub fn answer_all(&mut self, frames: impl IntoIterator<Item = Frame>) {
+        if self.slots.is_empty() {
+            return frames.into_iter().for_each(|f| self.framed.send(&f));
+        }
         let mut bytes = Vec::new();
         for frame in frames {
             frame.encode(&mut bytes);
         }
+        self.answer_later(bytes);
+    }
+
+    /// Queues a whole answer encoded in advance (a cached quote's).
+    pub fn answer_encoded(&mut self, bytes: &[u8]) {
+        if self.slots.is_empty() {
+            return self.framed.send_bytes(bytes);
+        }
+        self.answer_later(bytes.to_vec());
+    }
+
+    /// An answer made here behind forwarded ones still owed: it waits in
+    /// a slot for its turn. (With no slot ahead, it goes straight out.)
+    fn answer_later(&mut self, bytes: Vec<u8>) {
         self.slots.push_back(Slot {
             reqid: None,
             bytes,
@@ -271,6 +286,27 @@ mod tests {
         assert_eq!(
             sent(&mut c, &mut peer),
             [bytes(&first), bytes(&second), bytes(&third)].concat()
+        );
+        assert!(!c.waiting());
+    }
+
+    #[test]
+    fn encoded_answers_wait_behind_forwarded_ones() {
+        let (mut c, mut peer) = client();
+        let quote = frame(Instr::Data, &["AAPL 190.0000 1732147265\n"]);
+        let forwarded = frame::<&str>(Instr::RegisterSuccess, &[]);
+        // With nothing owed the answer goes straight to the output ...
+        c.answer_encoded(&bytes(&quote));
+        assert_eq!(sent(&mut c, &mut peer), bytes(&quote));
+        // ... behind a forwarded request it waits for that one's answer.
+        c.expect(9);
+        c.answer_encoded(&bytes(&quote));
+        assert_eq!(c.framed.queued(), 0);
+        assert_eq!(c.in_flight(), 2);
+        c.deliver(9, &forwarded, true);
+        assert_eq!(
+            sent(&mut c, &mut peer),
+            [bytes(&forwarded), bytes(&quote)].concat()
         );
         assert!(!c.waiting());
     }

@@ -26,6 +26,15 @@ pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
     })
 }
 
+/// The bytes of [`transfer_frames`]: an answer encoded in advance.
+pub fn encoded_transfer(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for frame in transfer_frames(payload) {
+        frame.encode(&mut bytes);
+    }
+    bytes
+}
+
 impl Server {
     pub(crate) fn on_client_frame(&mut self, token: Token, frame: Frame) {
         let Some(client) = self.clients.get_mut(&token) else {
@@ -98,13 +107,14 @@ impl Server {
     /// ones wait. With the master out of reach the worker serves what it
     /// has rather than refuse everyone.
     fn check_session(&mut self, token: Token, frame: &Frame) -> SessionCheck {
-        let Some(session) = self.clients.get(&token).and_then(|c| c.session().cloned()) else {
+        let Some(session) = self.clients.get(&token).and_then(|c| c.session()) else {
             return SessionCheck::Ended;
         };
         let now = std::time::Instant::now();
-        if !self.link.is_up() || self.caches.lock().sessions.is_valid(&session, now) {
+        if !self.link.is_up() || self.caches.lock().sessions.is_valid(session, now) {
             return SessionCheck::Valid;
         }
+        let session = session.clone();
         let check = message::frame(Instr::SwitchState, &[session.as_str(), "data"]);
         let note = Note::Revalidate { session };
         if !self.forward_with(token, &check, Instr::SwitchState, note, false) {
@@ -187,17 +197,15 @@ impl Server {
 
     /// `getAssetValueCurrent` and `getAssetInfo` from the quote cache.
     fn quote(&mut self, token: Token, frame: &Frame, instr: Instr, symbol: &Symbol) {
-        let line = self.caches.lock().quotes.get(symbol).map(|q| match instr {
-            Instr::GetAssetInfo => q.info_line(),
-            _ => q.current_line(),
-        });
-        match line {
-            Some(line) => {
+        let caches = self.caches.lock();
+        match caches.quotes.answer(symbol, instr == Instr::GetAssetInfo) {
+            Some(bytes) => {
                 if let Some(client) = self.clients.get_mut(&token) {
-                    client.answer_all(transfer_frames(line.as_bytes()));
+                    client.answer_encoded(bytes);
                 }
             }
             None => {
+                drop(caches);
                 self.forward(token, frame, instr, Note::None);
             }
         }

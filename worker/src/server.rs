@@ -43,6 +43,9 @@ pub const MASTER: Token = Token(2);
 pub const WEB_LISTENER: Token = Token(3);
 const FIRST_CLIENT: usize = 4;
 
+/// A hash map on foldhash, for keys no peer chooses (see Cargo.toml).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// How often the master link's timers run.
 const TICK: Duration = Duration::from_millis(100);
 /// How often client timeouts are checked.
@@ -59,11 +62,11 @@ pub struct Server {
     tls: Option<Arc<ServerConfig>>,
     /// The bound client address.
     pub(crate) local: SocketAddr,
-    pub(crate) clients: HashMap<Token, Client>,
+    pub(crate) clients: FastMap<Token, Client>,
     /// The web port, when `web_listen` is set.
     pub(crate) web_listener: Option<Listener>,
     /// Its HTTP connections; an upgraded one moves to `clients`.
-    pub(crate) web: HashMap<Token, WebConn>,
+    pub(crate) web: FastMap<Token, WebConn>,
     /// What the web port serves from the configuration (`web::site`).
     pub(crate) site: Arc<Site>,
     pub(crate) next_token: usize,
@@ -133,9 +136,9 @@ impl Server {
             listener,
             tls,
             local,
-            clients: HashMap::new(),
+            clients: FastMap::default(),
             web_listener,
-            web: HashMap::new(),
+            web: FastMap::default(),
             site: Arc::new(Site::new(&config.web_providers)),
             next_token: FIRST_CLIENT,
             link,

@@ -169,6 +169,39 @@ fn older_quote_does_not_replace_newer() {
     );
 }
 
+/// The frames a client reads for an encoded answer: one `data` packet
+/// holding `payload`.
+fn one_packet(bytes: &[u8], payload: &str) {
+    let mut decoder = papertrader_common::Decoder::new();
+    decoder.push(bytes);
+    let f = decoder.next_frame().expect("decodes").expect("a frame");
+    assert_eq!(f.instruction, Instr::Data.code());
+    assert_eq!((f.data_message_number, f.data_message_max), (1, 1));
+    assert_eq!(String::from_utf8(f.data).expect("utf-8"), payload);
+    assert_eq!(decoder.next_frame().expect("no more"), None);
+    assert_eq!(decoder.pending(), 0);
+}
+
+#[test]
+fn encoded_answers_follow_each_update() {
+    let mut cache = QuoteCache::default();
+    assert_eq!(cache.answer(&sym("AAPL"), false), None);
+    cache.apply(b"AAPL 190 1732147265 188 191.25 187.5 9\n");
+    let current = cache.answer(&sym("AAPL"), false).expect("current");
+    one_packet(current, "AAPL 190.0000 1732147265\n");
+    let info = cache.answer(&sym("AAPL"), true).expect("info");
+    one_packet(
+        info,
+        "AAPL 188.0000 191.2500 187.5000 190.0000 9 1732147265\n",
+    );
+    // A newer quote replaces both answers; an older one neither.
+    cache.apply(b"AAPL 191 1732147266 188 191.25 187.5 10\n");
+    cache.apply(b"AAPL 1 1732147200 1 1 1 1\n");
+    let current = cache.answer(&sym("AAPL"), false).expect("current");
+    one_packet(current, "AAPL 191.0000 1732147266\n");
+    assert_eq!(cache.answer(&sym("MSFT"), true), None);
+}
+
 #[test]
 fn quote_cache_is_bounded() {
     let mut cache = QuoteCache::default();
