@@ -83,6 +83,10 @@ pub struct Server {
     pub(crate) read_buf: Box<[u8]>,
     /// Clients whose requests wait in their sockets (back-pressure).
     pub(crate) unread: Unread,
+    /// Connections that read requests this round: their answers are
+    /// written together once the round's events are handled (see
+    /// [`Server::on_events`]).
+    to_flush: Vec<Token>,
     /// Clients open per source address, on either port.
     pub(crate) per_address: PerAddress,
     /// max_clients was logged since the worker was last below it.
@@ -152,6 +156,7 @@ impl Server {
             stopping: false,
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             unread: Unread::default(),
+            to_flush: Vec::new(),
             per_address: PerAddress::new(config.max_clients_per_address),
             full_warned: false,
             config,
@@ -221,7 +226,20 @@ impl Server {
         let mut unread = std::mem::take(&mut self.unread);
         let busy = unread.run(self);
         self.unread = unread;
+        self.flush_answered();
         busy
+    }
+
+    /// Writes the answers of every connection that read this round, after
+    /// all of them were read (as redis does before it sleeps): each write
+    /// wakes a client, and a client woken mid-round would take the CPU
+    /// from the requests still to be read.
+    fn flush_answered(&mut self) {
+        let mut tokens = std::mem::take(&mut self.to_flush);
+        for token in tokens.drain(..) {
+            self.flush_client(token);
+        }
+        self.to_flush = tokens;
     }
 
     fn drain_events(&mut self) {
@@ -477,8 +495,9 @@ impl Conns for Server {
         Some((&mut client.framed, &mut self.read_buf))
     }
 
+    /// Deferred to the end of the round: [`Server::flush_answered`].
     fn flush(&mut self, token: Token) {
-        self.flush_client(token);
+        self.to_flush.push(token);
     }
 
     fn room(&self, token: Token) -> usize {
