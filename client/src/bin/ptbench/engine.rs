@@ -72,6 +72,9 @@ pub struct Plan {
 pub struct Shared {
     /// Symbols asked and traded, round robin.
     pub symbols: Vec<String>,
+    /// Per symbol, its `getAssetValueCurrent` frame and its redis GET,
+    /// encoded once: the request costs the same copy on either side.
+    pub quote_requests: Vec<(Vec<u8>, Vec<u8>)>,
     /// The day asked for history (`YYYY-MM-DD`).
     pub date: String,
     /// Open loop: requests per second per connection; `None`: closed loop.
@@ -84,6 +87,18 @@ pub struct Shared {
     pub until: Instant,
     /// Most requests one connection may have outstanding in open loop.
     pub max_outstanding: usize,
+}
+
+/// Each symbol's `getAssetValueCurrent` frame and redis GET, encoded.
+pub fn quote_requests(symbols: &[String]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    symbols
+        .iter()
+        .map(|s| {
+            let quote = frame(Instr::GetAssetValueCurrent, &[s.as_str()]).to_bytes();
+            let get = format!("*2\r\n$3\r\nGET\r\n${}\r\n{s}\r\n", s.len());
+            (quote, get.into_bytes())
+        })
+        .collect()
 }
 
 /// What a thread measured.
@@ -496,18 +511,43 @@ impl Conn {
     }
 
     fn send_next(&mut self, shared: &Shared, since: Instant) {
-        let symbols = &shared.symbols;
-        let symbol = symbols[self.step % symbols.len()].as_str();
+        let index = self.step % shared.symbols.len();
         self.step += 1;
         let turn = self.turn;
         self.turn += 1;
-        let session = self.plan.session.as_str();
-        let (op, f) = match self.plan.role {
-            Role::Quotes => ("quote", frame(Instr::GetAssetValueCurrent, &[symbol])),
-            Role::History => history(turn, symbol, &shared.date),
-            Role::Reader if turn.is_multiple_of(2) => {
-                ("quote", frame(Instr::GetAssetValueCurrent, &[symbol]))
+        let (quote, get) = &shared.quote_requests[index];
+        let (op, bytes) = match self.plan.role {
+            Role::Quotes => ("quote", quote),
+            Role::Reader if turn.is_multiple_of(2) => ("quote", quote),
+            Role::Redis => ("get", get),
+            _ => {
+                let (op, f) = self.made_request(shared, index, turn);
+                f.encode(&mut self.out);
+                self.outstanding.push_back(Outstanding {
+                    op: op_index(op),
+                    since,
+                });
+                return;
             }
+        };
+        self.out.extend_from_slice(bytes);
+        self.outstanding.push_back(Outstanding {
+            op: op_index(op),
+            since,
+        });
+    }
+
+    /// The next request of a role whose requests are made afresh each
+    /// time (history, login, trading): the operation's name and the frame.
+    fn made_request(
+        &mut self,
+        shared: &Shared,
+        index: usize,
+        turn: usize,
+    ) -> (&'static str, Frame) {
+        let symbol = shared.symbols[index].as_str();
+        let session = self.plan.session.as_str();
+        match self.plan.role {
             Role::Reader => history(turn / 2, symbol, &shared.date),
             Role::Login => match self.last_session.take() {
                 Some(made) => ("logout", frame(Instr::Logout, &[made.as_str()])),
@@ -540,22 +580,9 @@ impl Conn {
                     ),
                 ),
             },
-            Role::Redis => {
-                let key = symbol;
-                let cmd = format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len());
-                self.out.extend_from_slice(cmd.as_bytes());
-                self.outstanding.push_back(Outstanding {
-                    op: op_index("get"),
-                    since,
-                });
-                return;
-            }
-        };
-        f.encode(&mut self.out);
-        self.outstanding.push_back(Outstanding {
-            op: op_index(op),
-            since,
-        });
+            // (Quotes and redis GETs are encoded once, in `send_next`.)
+            Role::History | Role::Quotes | Role::Redis => history(turn, symbol, &shared.date),
+        }
     }
 
     fn flush(&mut self, tally: &mut Tally) {

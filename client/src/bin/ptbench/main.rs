@@ -176,6 +176,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let warmup = Duration::from_secs_f64(cli.warmup);
     let measure = Duration::from_secs_f64(cli.duration);
     let shared = Shared {
+        quote_requests: engine::quote_requests(&symbols),
         symbols,
         date: cli.date.clone().unwrap_or_else(today),
         rate_per_conn: cli.rate.map(|r| r / cli.connections as f64),
@@ -331,9 +332,8 @@ fn resolve(addr: &str) -> Result<SocketAddr, Failure> {
 /// the first symbols of the asset list.
 type SetUp = (Vec<String>, Vec<(String, String)>, Vec<String>);
 
-/// Registers the users that do not exist yet and logs each in once
-/// (remembered sessions), through the first worker, and reads the asset
-/// list.
+/// Logs each user in once (remembered sessions), registering those that
+/// do not exist yet, through the first worker, and reads the asset list.
 fn log_in(cli: &Cli, addrs: &[String]) -> Result<SetUp, Failure> {
     let needs_session = cli.scenario != Scenario::Login;
     let mut client = Client::connect(&addrs[0], Duration::from_secs(10))
@@ -342,16 +342,23 @@ fn log_in(cli: &Cli, addrs: &[String]) -> Result<SetUp, Failure> {
     let mut users = Vec::new();
     for i in 0..cli.users {
         let name = format!("{}{i}", cli.user_prefix);
-        match client.register(&name, &format!("{name}@ptbench.invalid"), &cli.password) {
-            Ok(()) => {}
-            Err(ClientError::Refused(r)) if r.code == ReasonCode::UsernameTaken => {}
-            Err(e) => return Err((EX_TEMPFAIL, format!("register {name}: {e}"))),
+        // Log in first, register only a user that is not there: runs one
+        // after another then stay clear of the registration rate limit.
+        let session = match client.login(&name, &cli.password, false) {
+            Err(ClientError::Refused(r)) if r.code == ReasonCode::BadCredentials => {
+                let email = format!("{name}@ptbench.invalid");
+                client
+                    .register(&name, &email, &cli.password)
+                    .map_err(|e| (EX_TEMPFAIL, format!("register {name}: {e}")))?;
+                client.login(&name, &cli.password, false)
+            }
+            other => other,
         }
+        .map_err(|e| (EX_TEMPFAIL, format!("login {name}: {e}")))?;
         if needs_session {
-            let session = client
-                .login(&name, &cli.password, false)
-                .map_err(|e| (EX_TEMPFAIL, format!("login {name}: {e}")))?;
             sessions.push(session.as_str().to_string());
+        } else {
+            let _ = client.logout(&session);
         }
         users.push((name.clone(), hashed_pass(&name, &cli.password)));
     }
