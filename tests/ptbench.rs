@@ -132,17 +132,21 @@ fn every_scenario_runs_and_reports() {
 }
 
 /// A user registered by one run is logged in by the next, not registered
-/// again: repeated runs stay within a small registration limit.
+/// again, and a fresh run tries one login that fails, not one per user:
+/// repeated runs stay within small registration and failed-login limits.
 #[test]
 fn repeated_runs_register_each_user_once() {
     let dir = TempDir::new("ptbench-again");
-    let conf = market(&dir).replace("register_limit = 1000", "register_limit = 2");
+    let conf = market(&dir).replace(
+        "register_limit = 1000",
+        "register_limit = 5\nrate_limit_failures = 2",
+    );
     let system = System::start("ptbench-again", &conf, "");
     let worker = system.worker.addr.to_string();
     std::thread::sleep(Duration::from_secs(2));
     for run in 0..3 {
         let (code, json, err) = ptbench(&[
-            "-s", &worker, "-c", "2", "-d", "0.3", "--warmup", "0", "--json", "--users", "2",
+            "-s", &worker, "-c", "5", "-d", "0.3", "--warmup", "0", "--json", "--users", "5",
         ]);
         assert_eq!(code, Some(0), "run {run}: {err} {json}");
         assert!(count(&json, "quote") > 0, "run {run}: {json}");
