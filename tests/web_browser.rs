@@ -8,8 +8,10 @@
 //! Screenshots go to target/web-screenshots/. And sign-in through a
 //! local OpenID Connect provider (tests/oidc_provider) with the app's
 //! "Register with" and "Sign in with" buttons: the authorization code flow
-//! with PKCE in the browser, a tampered state refused, and an identity not
-//! linked yet registered from the offer the app makes.
+//! with PKCE in the browser, a tampered state refused, an identity not
+//! linked yet registered from the offer the app makes, and a passwordless
+//! account reset through its provider and given a password. The account
+//! screen's password and reset for a password account too.
 
 mod oidc_provider;
 mod util;
@@ -188,6 +190,39 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.find("#equity-chart canvas");
     browser.screenshot(&shots.join("portfolio-phone.png"));
     no_console_errors(&browser, "the phone screens");
+
+    // A new password (the session is fresh: it logged in above), then
+    // the account reset behind the password: a wrong one is refused.
+    browser.resize(1280, 900);
+    browser.goto(&format!("{url}#/account"));
+    browser.fill("#new-password", "battery staple");
+    browser.fill("#new-password-again", "battery stapler");
+    browser.click("#password-button");
+    let differ = browser.wait_text("#password-result", LONG, |t| !t.is_empty());
+    assert!(differ.contains("The two passwords differ."), "{differ}");
+    browser.fill("#new-password-again", "battery staple");
+    browser.click("#password-button");
+    let set = browser.wait_text("#password-result", LONG, |t| t.contains("set"));
+    assert!(set.contains("Your password is set"), "{set}");
+    browser.fill("#reset-username", "webtrader");
+    browser.fill("#reset-password", "correct horse");
+    browser.click("#reset-form button[type=submit]");
+    browser.click("#confirm-ok");
+    let refusal = browser.wait_text("#reset-result", LONG, |t| t.contains('.'));
+    assert!(refusal.contains("Wrong username or password."), "{refusal}");
+    browser.fill("#reset-password", "battery staple");
+    browser.click("#reset-form button[type=submit]");
+    browser.click("#confirm-ok");
+    let reset = browser.wait_text("#reset-result", LONG, |t| t.contains("reset"));
+    assert!(reset.contains("Your account was reset: cash "), "{reset}");
+    browser.goto(&format!("{url}#/portfolio"));
+    browser.wait_text("#title", LONG, |t| t == "Portfolio");
+    let held = browser.run(
+        "return document.querySelectorAll('tr[data-symbol]').length;",
+        serde_json::json!([]),
+    );
+    assert_eq!(held, serde_json::json!(0), "no position after the reset");
+    no_console_errors(&browser, "the password and the reset");
 }
 
 /// Logs out from any screen and waits for the login screen.
@@ -240,13 +275,46 @@ fn a_trader_registers_and_signs_in_with_a_provider_in_a_real_browser() {
     browser.screenshot(&shots().join("signed-in-with-provider.png"));
     no_console_errors(&browser, "registering with the provider");
 
+    // The account has no password, so a reset with one is refused with
+    // the sentence for it; the reset is confirmed with the provider, and
+    // the account screen says how it went.
+    browser.fill("#reset-username", "oidcuser");
+    browser.fill("#reset-password", "no such password");
+    browser.click("#reset-form button[type=submit]");
+    browser.click("#confirm-ok");
+    let refusal = browser.wait_text("#reset-result", LONG, |t| t.contains('.'));
+    assert!(
+        refusal.contains("This account has no password"),
+        "{refusal}"
+    );
+    browser.click("#reset-with-local");
+    browser.click("#confirm-ok");
+    let reset = browser.wait_text("#reset-result", LONG, |t| t.contains("reset"));
+    assert!(reset.contains("Your account was reset: cash "), "{reset}");
+    assert_eq!(provider.exchanges(), (2, 0));
+    let search = browser.run("return location.search;", serde_json::json!([]));
+    assert_eq!(search, serde_json::json!(""), "the code leaves the URL");
+
+    // A password added to it (the sign-in above is fresh) logs it in.
+    browser.fill("#new-password", "a password now");
+    browser.fill("#new-password-again", "a password now");
+    browser.click("#password-button");
+    let set = browser.wait_text("#password-result", LONG, |t| t.contains("set"));
+    assert!(set.contains("Your password is set"), "{set}");
+    log_out(&browser);
+    browser.fill("#username", "oidcuser");
+    browser.fill("#password", "a password now");
+    browser.click("#login-button");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+    no_console_errors(&browser, "the reset and the password");
+
     // Log out, and sign in again with the button.
     log_out(&browser);
     browser.fill("#username", "oidcuser");
     browser.click("#login-with-local");
     browser.find("#markets-body tr[data-symbol=AAPL]");
     account("oidcuser");
-    assert_eq!(provider.exchanges(), (2, 0));
+    assert_eq!(provider.exchanges(), (3, 0));
 
     // A tampered state is refused before any code exchange.
     log_out(&browser);
@@ -266,7 +334,7 @@ fn a_trader_registers_and_signs_in_with_a_provider_in_a_real_browser() {
     assert!(kept.is_null(), "no session after a tampered state: {kept}");
     assert_eq!(
         provider.exchanges(),
-        (2, 0),
+        (3, 0),
         "no exchange for a tampered state"
     );
     provider.tamper_state(false);

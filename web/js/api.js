@@ -242,4 +242,17 @@ export class Api {
     const [cash] = await this.command('resetAccount', [this.session, codec.hashedPass(this.username, password)], 'resetSuccess');
     return codec.parseMoney(cash);
   }
+
+  /** Resets an account that has no password, confirmed by a fresh ID
+   *  token of its linked identity; resolves with the new cash. */
+  async resetWithToken(idToken) {
+    const [cash] = await this.command('resetAccount', [this.session, idToken], 'resetSuccess');
+    return codec.parseMoney(cash);
+  }
+
+  /** Adds a password to the account, or changes it; the server wants a
+   *  session made in the last 10 minutes. */
+  async setPassword(password) {
+    await this.command('setPassword', [this.session, codec.hashedPass(this.username, password)], 'passwordSet');
+  }
 }

@@ -15,6 +15,7 @@ let cleanup = [];       // what the current screen must stop when left
 let routeToken = 0;     // a newer navigation makes older renders give up
 let providers = [];     // sign-in providers the worker offers (/providers.json)
 let notice = null;      // shown once on the login screen (a sign-in's outcome)
+let accountNotice = null; // shown once on the account screen (a reset confirmed elsewhere)
 const fetchFn = (...args) => fetch(...args);
 
 // ---- small helpers ----
@@ -176,10 +177,24 @@ async function completeExternal(search) {
   let done;
   try {
     done = await oidc.finish(search, { storage: sessionStorage, fetchFn });
+    if (done.intent === 'reset') return await completeReset(done);
     if (done.intent === 'register') await api.registerExternal(done.username, done.provider, done.idToken);
     await api.loginExternal(done.provider, done.idToken, done.username);
   } catch (err) {
     notice = err instanceof ReasonError && err.code === 'not-linked' ? linkOffer(done, err) : failure(err);
+  }
+}
+
+/** Back from confirming a reset with the provider: the session kept in
+ *  the browser makes the reset, and the account screen shows how it went. */
+async function completeReset(done) {
+  try {
+    if (!(await api.resume())) throw new oidc.SignInError('Your session has ended. Please log in again.');
+    const cash = await api.resetWithToken(done.idToken);
+    accountNotice = h('div', { class: 'ok', role: 'status' }, `Your account was reset: cash ${money(cash)}.`);
+  } catch (err) {
+    if (api.session) accountNotice = failure(err);
+    else notice = failure(err);
   }
 }
 
@@ -440,18 +455,75 @@ async function leaderboardScreen(token) {
 async function accountScreen(token) {
   const info = await api.userInfo();
   if (token !== routeToken) return;
-  const out = h('div', { id: 'reset-result', 'aria-live': 'polite' });
-  const pass = h('input', { id: 'reset-password', type: 'password', autocomplete: 'current-password', required: true });
-  const typed = h('input', { id: 'reset-username', autocomplete: 'off', required: true });
-  const form = h('form', { id: 'reset-form', class: 'card danger', onsubmit: async (ev) => {
+  const shown = accountNotice;
+  accountNotice = null;
+  screen('Account', h('dl', { class: 'facts' },
+    h('dt', {}, 'Username'), h('dd', {}, info.username), h('dt', {}, 'Email'), h('dd', {}, info.email),
+    h('dt', {}, 'Member since'), h('dd', {}, when(info.created))),
+  passwordForm(), resetForm(info, shown));
+}
+
+/** Adds a password (an account made with a provider has none) or
+ *  changes it. */
+function passwordForm() {
+  const out = h('div', { id: 'password-result', 'aria-live': 'polite' });
+  const pass = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const again = h('input', { id: 'new-password-again', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  return h('form', { id: 'password-form', class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
-    if (typed.value.trim().toLowerCase() !== info.username.toLowerCase()) {
-      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'Type your username exactly to confirm.')));
+    if (pass.value !== again.value) {
+      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'The two passwords differ.')));
       return;
     }
-    const ok = await confirmDialog('Reset your account?', [h('p', {},
+    out.replaceChildren(h('p', {}, 'Saving…'));
+    try {
+      await api.setPassword(pass.value);
+      out.replaceChildren(h('div', { class: 'ok', role: 'status' }, 'Your password is set: you can log in with it from now on.'));
+      pass.value = ''; again.value = '';
+    } catch (err) {
+      out.replaceChildren(err instanceof ReasonError && err.code === 'forbidden'
+        ? h('div', { class: 'error', role: 'alert' }, h('strong', {},
+          'For your safety a password can only be set in the 10 minutes after signing in. Log out, sign in again, then set it.'))
+        : failure(err));
+    }
+  } },
+  h('h2', {}, 'Password'),
+  h('p', {}, 'Add a password to log in without your provider, or change the one you have.'),
+  h('label', { for: 'new-password' }, 'New password (8 or more characters)'), pass,
+  h('label', { for: 'new-password-again' }, 'The same again'), again,
+  h('button', { type: 'submit', id: 'password-button' }, 'Set password'), out);
+}
+
+/** Reset behind the username typed out and a confirmation: the password
+ *  proves it is the owner, or, for an account without one, a fresh
+ *  sign-in with its provider. */
+function resetForm(info, shown) {
+  const out = h('div', { id: 'reset-result', 'aria-live': 'polite' }, shown);
+  const pass = h('input', { id: 'reset-password', type: 'password', autocomplete: 'current-password' });
+  const typed = h('input', { id: 'reset-username', autocomplete: 'off', required: true });
+  const confirmed = async () => {
+    if (typed.value.trim().toLowerCase() !== info.username.toLowerCase()) {
+      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'Type your username exactly to confirm.')));
+      return false;
+    }
+    return confirmDialog('Reset your account?', [h('p', {},
       'Every open order is cancelled, every position removed and your cash set back to the starting amount. Your history is kept.')], 'Reset my account');
-    if (!ok) return;
+  };
+  const withProvider = async (provider) => {
+    if (!(await confirmed())) return;
+    out.replaceChildren(h('p', {}, `Going to ${provider.name} to confirm…`));
+    try {
+      location.assign(await oidc.begin(provider, 'reset', info.username, { storage: sessionStorage, fetchFn, loc: location }));
+    } catch (err) { out.replaceChildren(failure(err)); }
+  };
+  return h('form', { id: 'reset-form', class: 'card danger', onsubmit: async (ev) => {
+    ev.preventDefault();
+    if (!pass.value) {
+      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {},
+        providers.length ? 'Type your password, or confirm with your provider below.' : 'Type your password.')));
+      return;
+    }
+    if (!(await confirmed())) return;
     try {
       const cash = await api.reset(pass.value);
       out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Your account was reset: cash ${money(cash)}.`));
@@ -460,12 +532,15 @@ async function accountScreen(token) {
   } },
   h('h2', {}, 'Reset the account'),
   h('p', {}, 'Start again with the starting cash. This cannot be undone.'),
-  h('label', { for: 'reset-password' }, 'Your password'), pass,
   h('label', { for: 'reset-username' }, `Type your username (${info.username}) to confirm`), typed,
-  h('button', { type: 'submit', class: 'danger' }, 'Reset account…'), out);
-  screen('Account', h('dl', { class: 'facts' },
-    h('dt', {}, 'Username'), h('dd', {}, info.username), h('dt', {}, 'Email'), h('dd', {}, info.email),
-    h('dt', {}, 'Member since'), h('dd', {}, when(info.created))), form);
+  h('label', { for: 'reset-password' }, 'Your password'), pass,
+  h('button', { type: 'submit', class: 'danger' }, 'Reset account…'),
+  providers.length ? h('div', { class: 'providers', role: 'group', 'aria-label': 'Confirm with a provider' },
+    h('p', { class: 'muted' }, 'An account made with a provider has no password: confirm with it instead.'),
+    providers.map((p) => h('button', {
+      type: 'button', class: 'secondary danger', id: `reset-with-${p.name}`, onclick: () => withProvider(p),
+    }, `Reset, confirming with ${p.name}…`))) : null,
+  out);
 }
 
 // ---- routing ----
@@ -514,6 +589,10 @@ window.addEventListener('DOMContentLoaded', async () => {
     const search = location.search;
     history.replaceState(null, '', `${location.pathname}${location.hash}`);
     await completeExternal(search);
+    if (api.session && accountNotice) {
+      go('#/account');
+      return;
+    }
     if (api.session) {
       say(`Logged in as ${api.username}.`);
       go('#/markets');
