@@ -288,6 +288,13 @@ impl<T: Transport> Framed<T> {
         }
     }
 
+    /// The peer's end of stream came with this readiness (a read-closed
+    /// event, which may share an edge with its last bytes): reads go on to
+    /// the end rather than stop at a short read.
+    pub fn note_read_closed(&mut self) {
+        self.peer_closed = true;
+    }
+
     /// Queues a frame; [`Framed::flush`] writes it.
     pub fn send(&mut self, frame: &Frame) {
         frame.encode(&mut self.out);
@@ -491,7 +498,7 @@ pub fn on_event<C: Conns>(conns: &mut C, event: &mio::event::Event) -> bool {
     if event.is_read_closed()
         && let Some((framed, _)) = conns.framed(token)
     {
-        framed.peer_closed = true;
+        framed.note_read_closed();
     }
     on_ready(
         conns,

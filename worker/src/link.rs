@@ -199,7 +199,17 @@ impl Server {
         link.backoff = (link.backoff * 2).min(self.config.reconnect_max);
     }
 
-    pub(crate) fn master_ready(&mut self, readable: bool, writable: bool) {
+    pub(crate) fn master_ready(&mut self, event: &mio::event::Event) {
+        let writable = event.is_writable();
+        let readable = event.is_readable() || event.is_read_closed();
+        // The master's end of stream may share an edge with its last bytes
+        // (a plain link stops reading at a short read otherwise; found by
+        // the client_requests fuzz target, whose link is plain).
+        if event.is_read_closed()
+            && let Some(conn) = self.link.conn.as_mut()
+        {
+            conn.note_read_closed();
+        }
         if self.link.phase == Phase::Connecting && (writable || readable) {
             let Some(conn) = self.link.conn.as_mut() else {
                 return;

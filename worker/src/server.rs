@@ -213,7 +213,7 @@ impl Server {
             match ev.token() {
                 LISTENER => self.accept_all(),
                 WAKER => self.drain_events(),
-                MASTER => self.master_ready(ev.is_readable(), ev.is_writable()),
+                MASTER => self.master_ready(ev),
                 WEB_LISTENER => self.accept_web(),
                 token if self.web.contains_key(&token) => self.web_ready(token),
                 token => {
