@@ -133,9 +133,9 @@ FUZZ_FLAGS   := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=3 \
 	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
 	-Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares
 FUZZ_SECONDS ?= 60
-# crate directory:target:max_len, one target per crate (its corpus/).
+# crate directory:target:max_len; each target keeps its corpus/TARGET.
 FUZZ_TARGETS := common/fuzz:decoder:140000 worker/fuzz:client_requests:4096 \
-	master/fuzz:link_requests:4096
+	worker/fuzz:web_requests:8192 master/fuzz:link_requests:4096
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -143,8 +143,8 @@ fuzz:
 		echo "fuzz: $$dir $$bin for $(FUZZ_SECONDS) s"; \
 		(cd $$dir && RUSTFLAGS="$(FUZZ_FLAGS)" $(CARGO) build --release \
 			--target $(FUZZ_TARGET) --bin $$bin); \
-		mkdir -p $$dir/corpus $$dir/artifacts; \
-		$$dir/target/$(FUZZ_TARGET)/release/$$bin $$dir/corpus \
+		mkdir -p $$dir/corpus/$$bin $$dir/artifacts; \
+		$$dir/target/$(FUZZ_TARGET)/release/$$bin $$dir/corpus/$$bin \
 			-max_total_time=$(FUZZ_SECONDS) -max_len=$$len \
 			-artifact_prefix=$$dir/artifacts/; \
 	done

@@ -451,6 +451,11 @@ impl Server {
         self.clients.len()
     }
 
+    /// HTTP connections of the web port not (yet) upgraded.
+    pub fn fuzz_web_conns(&self) -> usize {
+        self.web.len()
+    }
+
     /// Forwarded requests waiting for the master.
     pub fn fuzz_pending(&self) -> usize {
         self.pending.len()

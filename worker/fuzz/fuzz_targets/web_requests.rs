@@ -1,0 +1,450 @@
+//! Fuzzes the worker's web port (`web_listen`): any sequence of HTTP
+//! requests, well formed or not, upgrades to WebSocket with good and bad
+//! handshakes, WebSocket frames of every opcode, length encoding and mask,
+//! carrying protocol frames or garbage, raw bytes, half-closes and drops,
+//! on up to four connections, while the clock jumps ahead.
+//!
+//! The worker is the real one (`papertrader_worker::server::Server`, the
+//! web listener bound as `main` binds it), driven one loop turn at a time
+//! through the `fuzzing` feature's hooks, over loopback TCP; no master is
+//! linked, so requests the worker would forward are refused as unavailable.
+//!
+//! Checked after every step: nothing panics; the worker keeps no more
+//! connections than the harness has open; every connection's first bytes
+//! from the worker are an HTTP/1.1 status line; after a `101`, what the
+//! worker sends is WebSocket frames, unmasked, of a known opcode, each
+//! binary message one protocol frame that decodes.
+//!
+//! Run with `make fuzz` (libFuzzer on the stable toolchain).
+#![no_main]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+// Input::word is the request targets'; this one builds its own requests.
+#[allow(dead_code)]
+#[path = "../../../common/fuzz/harness.rs"]
+mod harness;
+
+use harness::{Input, REQUESTS, reset, trace};
+use libfuzzer_sys::fuzz_target;
+use mio::{Events, Poll};
+use papertrader_common::Decoder;
+use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+use papertrader_common::message::frame;
+use papertrader_worker::cache::Caches;
+use papertrader_worker::config::Config;
+use papertrader_worker::event;
+use papertrader_worker::server::{Parts, Server};
+use parking_lot::Mutex;
+
+const MAX_CLIENTS: usize = 4;
+const SLOTS: usize = MAX_CLIENTS + 1;
+const MAX_OPS: usize = 48;
+/// Bytes of the worker's answers a connection keeps while its head is
+/// incomplete; past it the head is too long to be a status line anyway.
+const MAX_HEAD: usize = 16 * 1024;
+
+const PATHS: &[&str] = &[
+    "/",
+    "/ws",
+    "/index.html",
+    "/providers.json",
+    "/js/app.js",
+    "/app.css",
+    "/nope",
+    "/../etc/passwd",
+    "/ws?x=1",
+    "//ws",
+    "/%2e%2e/",
+];
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "OPTIONS", "get", "PUT", "G\u{e9}T"];
+
+/// Where a connection's answers are in their parsing.
+enum Seen {
+    /// Bytes of the first answer's head so far.
+    Head(Vec<u8>),
+    /// HTTP answers after a good status line (not parsed further).
+    Http,
+    /// After a 101: WebSocket frames, the bytes of an unfinished one.
+    Ws(Vec<u8>),
+}
+
+struct Peer {
+    stream: TcpStream,
+    seen: Seen,
+}
+
+impl Peer {
+    fn new(stream: TcpStream) -> Peer {
+        stream.set_nonblocking(true).expect("non-blocking");
+        let _ = stream.set_nodelay(true);
+        Peer {
+            stream,
+            seen: Seen::Head(Vec::new()),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut at = 0;
+        while at < bytes.len() {
+            match self.stream.write(&bytes[at..]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => at += n,
+            }
+        }
+    }
+
+    /// Reads what the worker sent and checks it; true if anything came.
+    fn collect(&mut self) -> bool {
+        let mut buf = [0u8; 16 * 1024];
+        let mut any = false;
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return any,
+                Ok(n) => {
+                    any = true;
+                    self.check(&buf[..n]);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return any,
+            }
+        }
+    }
+
+    fn check(&mut self, bytes: &[u8]) {
+        match &mut self.seen {
+            Seen::Head(head) => {
+                head.extend_from_slice(bytes);
+                if head.len() >= 13 {
+                    let line = &head[..13];
+                    assert!(
+                        line.starts_with(b"HTTP/1.1 ")
+                            && line[9..12].iter().all(u8::is_ascii_digit)
+                            && line[12] == b' ',
+                        "not a status line: {:?}",
+                        String::from_utf8_lossy(line)
+                    );
+                }
+                let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    assert!(head.len() < MAX_HEAD, "an answer head without an end");
+                    return;
+                };
+                let rest = head.split_off(end + 4);
+                self.seen = if head.starts_with(b"HTTP/1.1 101 ") {
+                    Seen::Ws(Vec::new())
+                } else {
+                    Seen::Http
+                };
+                self.check(&rest);
+            }
+            Seen::Http => {}
+            Seen::Ws(pending) => {
+                pending.extend_from_slice(bytes);
+                while let Some(used) = server_ws_frame(pending) {
+                    pending.drain(..used);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        reset(&self.stream);
+    }
+}
+
+/// Checks the first WebSocket frame the worker sent in `buf`; its length,
+/// or `None` while it is incomplete.
+fn server_ws_frame(buf: &[u8]) -> Option<usize> {
+    let [b0, b1, ..] = *buf else { return None };
+    assert_eq!(b1 & 0x80, 0, "a server frame is never masked");
+    let opcode = b0 & 0x0f;
+    assert!(
+        matches!(opcode, 0x2 | 0x8 | 0x9 | 0xa),
+        "opcode {opcode:#x} from the worker"
+    );
+    let (len, at) = match b1 & 0x7f {
+        126 => (
+            usize::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+            4,
+        ),
+        127 => {
+            let n = u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?);
+            (usize::try_from(n).expect("length fits"), 10)
+        }
+        n => (usize::from(n), 2),
+    };
+    assert!(len <= 70_000, "a WebSocket message of {len} bytes");
+    let payload = buf.get(at..at + len)?;
+    if opcode == 0x2 {
+        // One binary message, one whole protocol frame.
+        let mut decoder = Decoder::new();
+        decoder.push(payload);
+        let f = decoder.next_frame().expect("a frame that decodes");
+        assert!(f.is_some(), "a binary message holds a whole frame");
+        assert_eq!(decoder.pending(), 0, "a binary message holds one frame");
+    }
+    Some(at + len)
+}
+
+fn log() -> &'static LogHandle {
+    static LOG: OnceLock<LogHandle> = OnceLock::new();
+    LOG.get_or_init(|| {
+        // SAFETY: setting a signal disposition before any socket is used.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
+        let level = match trace() {
+            true => log::LevelFilter::Debug,
+            false => log::LevelFilter::Off,
+        };
+        ptlog::init(LogConfig {
+            level,
+            memory_entries: 16,
+            file: None,
+            echo_stderr: trace(),
+            ..LogConfig::default()
+        })
+        .expect("log")
+    })
+}
+
+struct World {
+    server: Server,
+    events: Events,
+    web: SocketAddr,
+    peers: Vec<Option<Peer>>,
+    skipped: Duration,
+}
+
+impl World {
+    fn new() -> World {
+        let mut config = Config::load(None).expect("built-in config");
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.max_clients = MAX_CLIENTS;
+        let bind = |addr: &str| {
+            let l = std::net::TcpListener::bind(addr).expect("bind");
+            l.set_nonblocking(true).expect("non-blocking");
+            l
+        };
+        let listener = bind("127.0.0.1:0");
+        let web_listener = bind("127.0.0.1:0");
+        let web = web_listener.local_addr().expect("addr");
+        config.web_listen = Some(web);
+        let config = Arc::new(config);
+        let poll = Poll::new().expect("poll");
+        let waker = Server::waker(&poll).expect("waker");
+        let (_notifier, events) = event::notifier(waker);
+        let caches = Arc::new(Mutex::new(Caches::new(
+            config.session_cache_ttl,
+            config.history_cache_ttl,
+            config.history_cache_bytes,
+        )));
+        let parts = Parts {
+            config,
+            poll,
+            listener: mio::net::TcpListener::from_std(listener),
+            web_listener: Some(mio::net::TcpListener::from_std(web_listener)),
+            tls: None,
+            caches,
+            gpg_tx: None,
+            events,
+            log: log().clone(),
+        };
+        World {
+            server: Server::new(parts).expect("server"),
+            events: Events::with_capacity(64),
+            web,
+            peers: (0..SLOTS).map(|_| None).collect(),
+            skipped: Duration::ZERO,
+        }
+    }
+
+    /// Runs the worker until nothing moves, checking what it sent.
+    fn settle(&mut self) {
+        for _ in 0..64 {
+            let n = self
+                .server
+                .fuzz_turn(&mut self.events, Duration::ZERO)
+                .expect("poll");
+            let mut any = false;
+            for peer in self.peers.iter_mut().flatten() {
+                any |= peer.collect();
+            }
+            if n == 0 && !any {
+                break;
+            }
+        }
+        let open = self.peers.iter().flatten().count();
+        assert!(
+            self.server.fuzz_clients() + self.server.fuzz_web_conns() <= open,
+            "the worker keeps a connection the harness closed"
+        );
+    }
+
+    fn send(&mut self, k: usize, bytes: &[u8]) {
+        if self.peers[k].is_none() {
+            let stream = TcpStream::connect(self.web).expect("connect to the web port");
+            self.peers[k] = Some(Peer::new(stream));
+        }
+        if let Some(peer) = self.peers[k].as_mut() {
+            peer.write(bytes);
+        }
+    }
+
+    fn step(&mut self, input: &mut Input) {
+        let op = input.byte() % 12;
+        if trace() {
+            eprintln!("op {op}");
+        }
+        let k = input.below(SLOTS);
+        match op {
+            0..=3 => {
+                let bytes = http_request(input, self.web);
+                self.send(k, &bytes);
+            }
+            4..=6 => {
+                let bytes = ws_frame(input);
+                self.send(k, &bytes);
+            }
+            7 => {
+                let n = input.below(256);
+                let bytes = input.bytes(n).to_vec();
+                self.send(k, &bytes);
+            }
+            8 => {
+                if let Some(peer) = self.peers[k].as_ref() {
+                    let _ = peer.stream.shutdown(std::net::Shutdown::Write);
+                }
+            }
+            9 => self.peers[k] = None,
+            _ => {
+                let secs = u64::from(input.byte() % 64) * 4;
+                self.skipped += Duration::from_secs(secs) + Duration::from_millis(100);
+                self.server.fuzz_timers(Instant::now() + self.skipped);
+            }
+        }
+        self.settle();
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.peers.clear();
+    }
+}
+
+/// An HTTP request from the input: a method and path from short lists (or
+/// the input's bytes), and headers that make a WebSocket upgrade good or
+/// bad in one respect at a time.
+fn http_request(input: &mut Input, web: SocketAddr) -> Vec<u8> {
+    let method = METHODS[input.below(METHODS.len())];
+    let path = match input.byte() % 8 {
+        0 => {
+            let n = input.below(64);
+            String::from_utf8_lossy(input.bytes(n)).into_owned()
+        }
+        1 => "/".repeat(input.below(9000)),
+        _ => PATHS[input.below(PATHS.len())].to_string(),
+    };
+    let flags = input.byte();
+    let mut req = format!("{method} {path} HTTP/1.1\r\n");
+    if flags & 1 != 0 {
+        req.push_str(&format!("Host: {web}\r\n"));
+    }
+    match (flags >> 1) % 4 {
+        0 => {}
+        1 => req.push_str(&format!("Origin: http://{web}\r\n")),
+        2 => req.push_str("Origin: https://evil.example\r\n"),
+        _ => req.push_str("Origin: null\r\n"),
+    }
+    if flags & 8 != 0 {
+        req.push_str("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n");
+        if flags & 16 != 0 {
+            req.push_str("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+        }
+        if flags & 32 != 0 {
+            req.push_str("Sec-WebSocket-Protocol: papertrader.v1\r\n");
+        }
+    }
+    if flags & 64 != 0 {
+        req.push_str("Accept-Encoding: gzip\r\nIf-None-Match: \"x\"\r\n");
+    }
+    if flags & 128 != 0 {
+        let n = input.below(128);
+        req.push_str(&String::from_utf8_lossy(input.bytes(n)));
+        req.push_str("\r\n");
+    }
+    let mut bytes = req.into_bytes();
+    if !input.byte().is_multiple_of(4) {
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes
+}
+
+/// A client WebSocket frame from the input: usually masked, binary, one
+/// protocol request; sometimes any opcode, flags, length or payload.
+fn ws_frame(input: &mut Input) -> Vec<u8> {
+    let shape = input.byte();
+    let payload = match shape % 4 {
+        0 => {
+            let n = input.below(200);
+            input.bytes(n).to_vec()
+        }
+        _ => {
+            let instr = REQUESTS[input.below(REQUESTS.len())];
+            let args: Vec<&str> = (0..input.below(4)).map(|_| "AAPL").collect();
+            frame(instr, &args).to_bytes()
+        }
+    };
+    let b0 = match shape >> 2 & 3 {
+        0 => 0x80 | (input.byte() & 0x7f),
+        _ => 0x82,
+    };
+    let masked = shape & 0x10 == 0;
+    let mut out = vec![b0];
+    let len = payload.len();
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match shape >> 5 & 3 {
+        0 => {
+            out.push(mask_bit | 127);
+            let claimed = if input.byte() < 16 {
+                u64::MAX
+            } else {
+                len as u64
+            };
+            out.extend_from_slice(&claimed.to_be_bytes());
+        }
+        1 => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        }
+        _ if len < 126 => out.push(mask_bit | len as u8),
+        _ => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        }
+    }
+    let key = [input.byte(), input.byte(), input.byte(), input.byte()];
+    if masked {
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        out.extend_from_slice(&payload);
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mut world = World::new();
+    let mut ops = 0;
+    while !input.is_empty() && ops < MAX_OPS {
+        world.step(&mut input);
+        ops += 1;
+    }
+});
