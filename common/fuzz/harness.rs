@@ -1,13 +1,17 @@
 //! What the request-path fuzz targets (worker/fuzz, master/fuzz) share:
 //! the fuzz input read as choices, the list of client requests, the trace
-//! switch and closing loopback sockets without TIME_WAIT. Included by path
-//! (`#[path]`), as each fuzz crate is a workspace of its own.
+//! switch, the process set-up (SIGPIPE, the log system), and the harness
+//! end of loopback connections (made ready, written, closed without
+//! TIME_WAIT). Included by path (`#[path]`), as each fuzz crate is a
+//! workspace of its own.
 
+use std::io::Write;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
 
 use papertrader_common::Instr;
+use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
 
 /// Every instruction a client may send (and so a worker forwards).
 pub const REQUESTS: &[Instr] = &[
@@ -97,5 +101,48 @@ pub fn reset(stream: &TcpStream) {
             (&raw const linger).cast(),
             std::mem::size_of::<libc::linger>() as libc::socklen_t,
         );
+    }
+}
+
+/// Sets the process up as the daemons run: a write to a peer that reset
+/// fails rather than kill it (Rust's runtime ignores SIGPIPE there), and
+/// the log system, silent unless FUZZ_TRACE asks for the daemon's own log.
+/// Call once, before any socket is used.
+pub fn init_process() -> LogHandle {
+    // SAFETY: setting a signal disposition before any socket is used.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    let level = match trace() {
+        true => log::LevelFilter::Debug,
+        false => log::LevelFilter::Off,
+    };
+    ptlog::init(LogConfig {
+        level,
+        memory_entries: if trace() { 1 << 16 } else { 16 },
+        file: None,
+        echo_stderr: trace(),
+        ..LogConfig::default()
+    })
+    .expect("log")
+}
+
+/// Makes the harness end of a connection non-blocking and free of
+/// Nagle's delay.
+pub fn ready(stream: &TcpStream) {
+    stream.set_nonblocking(true).expect("non-blocking");
+    let _ = stream.set_nodelay(true);
+}
+
+/// Writes what the socket takes now and drops the rest: the daemon drains
+/// its side, and a peer it stopped reading is a test of its caps, not a
+/// hang of the harness.
+pub fn write_some(mut stream: &TcpStream, bytes: &[u8]) {
+    let mut at = 0;
+    while at < bytes.len() {
+        match stream.write(&bytes[at..]) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => at += n,
+        }
     }
 }

@@ -24,7 +24,7 @@
 //! target), or `cargo fuzz run link_requests` from master/ on nightly.
 #![no_main]
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -34,10 +34,10 @@ use crossbeam_channel::Receiver;
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
 
-use harness::{Input, REQUESTS, reset, trace};
+use harness::{Input, REQUESTS, init_process, ready, reset, trace, write_some};
 use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
-use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+use papertrader_common::log::LogHandle;
 use papertrader_common::message::{self, frame};
 use papertrader_common::value::{Reason, ReasonCode};
 use papertrader_common::{Decoder, Frame, Instr, MessageType};
@@ -100,8 +100,7 @@ struct Peer {
 
 impl Peer {
     fn new(stream: TcpStream) -> Peer {
-        stream.set_nonblocking(true).expect("non-blocking");
-        let _ = stream.set_nodelay(true);
+        ready(&stream);
         Peer {
             stream,
             decoder: Decoder::new(),
@@ -109,13 +108,7 @@ impl Peer {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut at = 0;
-        while at < bytes.len() {
-            match self.stream.write(&bytes[at..]) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => at += n,
-            }
-        }
+        write_some(&self.stream, bytes);
     }
 
     /// Frames the master sent, every one of them decoded.
@@ -160,21 +153,7 @@ struct Shared {
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        // Writes to a peer that reset must fail, not kill the process, as
-        // in the daemons (Rust's runtime ignores SIGPIPE there).
-        // SAFETY: setting a signal disposition before any socket is used.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
-        let log = ptlog::init(LogConfig {
-            level: log::LevelFilter::Off,
-            memory_entries: 16,
-            file: None,
-            echo_stderr: false,
-
-            ..LogConfig::default()
-        })
-        .expect("log");
+        let log = init_process();
         let dir = std::env::temp_dir().join(format!("ptmaster-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temporary directory");
         let path: PathBuf = dir.join("master.db");

@@ -23,7 +23,7 @@
 #![no_main]
 
 use std::collections::VecDeque;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
 
-use harness::{Input, REQUESTS, reset, trace};
+use harness::{Input, REQUESTS, init_process, ready, reset, trace, write_some};
 use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
-use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+use papertrader_common::log::LogHandle;
 use papertrader_common::message::{self, frame};
 use papertrader_common::payload::{Line, Quote};
 use papertrader_common::request::Forwarded;
@@ -93,8 +93,7 @@ struct Peer {
 
 impl Peer {
     fn new(stream: TcpStream) -> Peer {
-        stream.set_nonblocking(true).expect("non-blocking");
-        let _ = stream.set_nodelay(true);
+        ready(&stream);
         Peer {
             stream,
             decoder: Decoder::new(),
@@ -103,16 +102,7 @@ impl Peer {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut at = 0;
-        while at < bytes.len() {
-            match self.stream.write(&bytes[at..]) {
-                Ok(0) => return,
-                Ok(n) => at += n,
-                // The worker will drain its side; the harness drops the
-                // rest rather than block (a test of the cap, not a hang).
-                Err(_) => return,
-            }
-        }
+        write_some(&self.stream, bytes);
     }
 
     /// Frames the worker sent, every one of them decoded.
@@ -178,26 +168,7 @@ struct Shared {
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        // Writes to a peer that reset must fail, not kill the process, as
-        // in the daemons (Rust's runtime ignores SIGPIPE there).
-        // SAFETY: setting a signal disposition before any socket is used.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
-        // FUZZ_TRACE also shows the worker's own log.
-        let level = match trace() {
-            true => log::LevelFilter::Debug,
-            false => log::LevelFilter::Off,
-        };
-        let log = ptlog::init(LogConfig {
-            level,
-            memory_entries: if trace() { 1 << 16 } else { 16 },
-            file: None,
-            echo_stderr: trace(),
-
-            ..LogConfig::default()
-        })
-        .expect("log");
+        let log = init_process();
         let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
         Shared { log, pairs }
     })

@@ -18,7 +18,7 @@
 //! Run with `make fuzz` (libFuzzer on the stable toolchain).
 #![no_main]
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -28,11 +28,11 @@ use std::time::{Duration, Instant};
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
 
-use harness::{Input, REQUESTS, reset, trace};
+use harness::{Input, REQUESTS, init_process, ready, reset, trace, write_some};
 use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
 use papertrader_common::Decoder;
-use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
+use papertrader_common::log::LogHandle;
 use papertrader_common::message::frame;
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
@@ -79,8 +79,7 @@ struct Peer {
 
 impl Peer {
     fn new(stream: TcpStream) -> Peer {
-        stream.set_nonblocking(true).expect("non-blocking");
-        let _ = stream.set_nodelay(true);
+        ready(&stream);
         Peer {
             stream,
             seen: Seen::Head(Vec::new()),
@@ -88,13 +87,7 @@ impl Peer {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut at = 0;
-        while at < bytes.len() {
-            match self.stream.write(&bytes[at..]) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => at += n,
-            }
-        }
+        write_some(&self.stream, bytes);
     }
 
     /// Reads what the worker sent and checks it; true if anything came.
@@ -193,24 +186,7 @@ fn server_ws_frame(buf: &[u8]) -> Option<usize> {
 
 fn log() -> &'static LogHandle {
     static LOG: OnceLock<LogHandle> = OnceLock::new();
-    LOG.get_or_init(|| {
-        // SAFETY: setting a signal disposition before any socket is used.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        }
-        let level = match trace() {
-            true => log::LevelFilter::Debug,
-            false => log::LevelFilter::Off,
-        };
-        ptlog::init(LogConfig {
-            level,
-            memory_entries: 16,
-            file: None,
-            echo_stderr: trace(),
-            ..LogConfig::default()
-        })
-        .expect("log")
-    })
+    LOG.get_or_init(init_process)
 }
 
 struct World {
