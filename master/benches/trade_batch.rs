@@ -109,24 +109,8 @@ fn time_raw(dir: &TempDir, round: usize) -> Duration {
 
 fn main() {
     let dir = TempDir::new("trade");
-    let mut batch = Duration::MAX;
-    let mut raw = Duration::MAX;
-    for round in 0..ROUNDS {
-        let b = time_batch(&dir, round);
-        let r = time_raw(&dir, round);
-        println!(
-            "round {round}: batch {:.1} ms, raw {:.1} ms",
-            b.as_secs_f64() * 1e3,
-            r.as_secs_f64() * 1e3
-        );
-        batch = batch.min(b);
-        raw = raw.min(r);
-    }
-    println!("{ORDERS} orders, {ACCOUNTS} accounts, {SYMBOLS} symbols (best of {ROUNDS})");
-    println!("run_batch: {:.1} ms", batch.as_secs_f64() * 1e3);
-    println!("raw rusqlite: {:.1} ms", raw.as_secs_f64() * 1e3);
-    println!(
-        "ratio raw_time / batch_time: {:.2} (target >= 0.30)",
-        raw.as_secs_f64() / batch.as_secs_f64()
-    );
+    let what = format!("{ORDERS} orders, {ACCOUNTS} accounts, {SYMBOLS} symbols");
+    support::compare(ROUNDS, &what, 0.3, |round| {
+        (time_batch(&dir, round), time_raw(&dir, round))
+    });
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use papertrader_common::value::{Money, Symbol, Timestamp};
 use papertrader_master::db::accounts::{self, NewAccount};
@@ -80,4 +81,30 @@ pub fn prices(symbols: &[Symbol]) -> HashMap<Symbol, Money> {
         .enumerate()
         .map(|(i, s)| (s.clone(), Money(1_000_000 + 12_345 * i as i64)))
         .collect()
+}
+
+/// Runs `rounds` rounds of `round` (which times run_batch, then raw
+/// rusqlite doing the same writes), printing each, then the best of each
+/// under the heading `what` and their ratio against `target`.
+pub fn compare(
+    rounds: usize,
+    what: &str,
+    target: f64,
+    mut round: impl FnMut(usize) -> (Duration, Duration),
+) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (mut batch, mut raw) = (Duration::MAX, Duration::MAX);
+    for r in 0..rounds {
+        let (b, w) = round(r);
+        println!("round {r}: run_batch {:.1} ms, raw {:.1} ms", ms(b), ms(w));
+        batch = batch.min(b);
+        raw = raw.min(w);
+    }
+    println!("{what} (best of {rounds})");
+    println!("run_batch: {:.1} ms", ms(batch));
+    println!("raw rusqlite: {:.1} ms", ms(raw));
+    println!(
+        "ratio raw_time / batch_time: {:.2} (target >= {target:.2})",
+        raw.as_secs_f64() / batch.as_secs_f64()
+    );
 }
