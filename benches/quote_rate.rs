@@ -1,17 +1,17 @@
 //! Cached `getAssetValueCurrent` round trips per second through a real
-//! ptworkerd with 50 connections, side by side with `redis-benchmark -t get
-//! -c 50` against a local redis-server in the same run (issue 5: target
-//! ratio at least 0.5).
+//! ptworkerd with 50 connections (the client tests/bench/compare_builds.sh
+//! drives two builds with). The comparison with redis-server is
+//! tests/bench/quote_compare.sh (`make quote-compare`): ptbench drives both
+//! servers there, where this bench used to set its own client beside
+//! redis-benchmark, two different clients.
 //!
 //! `cargo bench --bench quote_rate` (make bench builds the daemons first).
-//! Bounded: REQUESTS round trips, one outstanding per connection, as
-//! redis-benchmark does by default.
+//! Bounded: REQUESTS round trips, one outstanding per connection.
 
 #[path = "../tests/util/mod.rs"]
 mod util;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use papertrader_common::message::frame;
 use papertrader_common::{Decoder, Instr};
@@ -69,48 +69,6 @@ fn ptworkerd_rate(system: &System) -> f64 {
     REQUESTS as f64 / start.elapsed().as_secs_f64()
 }
 
-fn redis_rate() -> Option<f64> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let mut server = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .ok()?;
-    std::thread::sleep(Duration::from_millis(500));
-    let out = Command::new("redis-benchmark")
-        .args([
-            "-p",
-            &port.to_string(),
-            "-t",
-            "get",
-            "-c",
-            &CONNECTIONS.to_string(),
-        ])
-        .args(["-n", &REQUESTS.to_string(), "-q"])
-        .output();
-    let _ = server.kill();
-    let _ = server.wait();
-    let text = String::from_utf8_lossy(&out.ok()?.stdout).into_owned();
-    // "GET: 98039.22 requests per second, p50=0.279 msec"
-    let line = text
-        .split(['\r', '\n'])
-        .rfind(|l| l.contains("requests per second"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -127,13 +85,4 @@ fn main() {
     println!(
         "ptworkerd: {ours:.0} cached getAssetValueCurrent round trips/s ({CONNECTIONS} connections, {REQUESTS} requests)"
     );
-    match redis_rate() {
-        Some(redis) => {
-            println!(
-                "redis-benchmark -t get -c {CONNECTIONS} -n {REQUESTS}: {redis:.0} requests/s"
-            );
-            println!("ratio: {:.2} (target >= 0.50)", ours / redis);
-        }
-        None => println!("redis-server or redis-benchmark missing: apt-get install redis-server"),
-    }
 }

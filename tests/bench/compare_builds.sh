@@ -28,7 +28,7 @@ for r in $(seq "$rounds"); do
 	for side in old new; do
 		dir=$old; [ "$side" = new ] && dir=$new
 		echo "== round $r, $side build ($dir)"
-		PT_BIN_DIR=$dir "$bench" --bench | grep -E 'ptworkerd:|ratio|requests/s'
+		PT_BIN_DIR=$dir "$bench" --bench | grep 'ptworkerd:'
 		BIN=$dir tests/bench/idle_memory.sh 10000 | grep -E 'ptworkerd|redis'
 	done
 done
