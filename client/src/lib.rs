@@ -12,11 +12,13 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use papertrader_common::message::{check, frame};
+use papertrader_common::message::frame;
 use papertrader_common::payload::{self, PayloadError};
+use papertrader_common::reply::Reply;
+use papertrader_common::request::Request;
 use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{
-    Date, Money, OrderPrice, Reason, SessionId, Timestamp, ValueError, parse_order_id,
+    Date, Money, OrderPrice, Reason, SessionId, Timestamp, ValueError,
 };
 use papertrader_common::{Decoder, Frame, Instr, MessageType, State};
 use sha2::{Digest, Sha256};
@@ -26,6 +28,8 @@ pub use papertrader_common::payload::{
     Asset, Bar, Current, EquityPoint, Info, OrderLine, Position, PrivateInfo, Standing, Trade,
     TradeSide, UserInfo, Valuation,
 };
+/// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
+pub use papertrader_common::reply::Fill;
 /// What `placeOrder` takes.
 pub use papertrader_common::request::{OrderSpec, Side};
 
@@ -99,21 +103,6 @@ pub fn hashed_pass(username: &str, password: &str) -> String {
     hash.update(b"\0");
     hash.update(password.as_bytes());
     papertrader_common::value::hex(&hash.finalize())
-}
-
-/// A filled order: `purchaseSuccess` / `sellSuccess`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fill {
-    /// Transaction id.
-    pub txid: i64,
-    /// The asset.
-    pub symbol: String,
-    /// Shares.
-    pub quantity: u64,
-    /// Fill price.
-    pub price: Money,
-    /// Fill time.
-    pub time: Timestamp,
 }
 
 /// The history ranges of the data instructions.
@@ -265,11 +254,20 @@ impl Client {
         }
     }
 
-    /// Sends `instr` and returns the arguments of its success return.
-    fn call(&mut self, instr: Instr, args: &[&str], success: Instr) -> Result<Vec<String>> {
-        self.send(&frame(instr, args))?;
+    /// Reads one reply; a failure return is the server's reason.
+    fn reply(&mut self) -> Result<Reply> {
         let answer = self.recv()?;
-        answer_args(&answer, success)
+        match Reply::parse(&answer) {
+            Ok(Reply::Failure { reason, .. }) => Err(Error::Refused(reason)),
+            Ok(reply) => Ok(reply),
+            Err(err) => Err(Error::Protocol(format!("{}: {err}", self.addr))),
+        }
+    }
+
+    /// Sends `instr` with `args` and reads its reply.
+    fn call(&mut self, instr: Instr, args: &[&str]) -> Result<Reply> {
+        self.send(&frame(instr, args))?;
+        self.reply()
     }
 
     /// Puts the connection in `state`, with `session` for data state.
@@ -282,27 +280,32 @@ impl Client {
 
     /// `switchState`.
     pub fn switch_state(&mut self, session: &SessionId, state: State) -> Result<()> {
-        let mut f = frame(Instr::SwitchState, &[session.as_str(), state.name()]);
+        let request = Request::SwitchState {
+            session: session.clone(),
+            state,
+        };
+        let mut f = request.encode();
         if self.state == State::Data {
             f.message_type = MessageType::Data as u8;
         }
         self.send(&f)?;
-        let answer = self.recv()?;
-        answer_args(&answer, Instr::StateSwitchSuccess)?;
-        self.state = state;
-        Ok(())
+        match self.reply()? {
+            Reply::StateSwitched(_) => {
+                self.state = state;
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `register`, hashing the password the reference way.
     pub fn register(&mut self, username: &str, email: &str, password: &str) -> Result<()> {
         let hashed = hashed_pass(username, password);
         self.leave_data()?;
-        self.call(
-            Instr::Register,
-            &[username, email, &hashed],
-            Instr::RegisterSuccess,
-        )?;
-        Ok(())
+        match self.call(Instr::Register, &[username, email, &hashed])? {
+            Reply::Registered => Ok(()),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `login` with a password.
@@ -310,8 +313,8 @@ impl Client {
         let hashed = hashed_pass(username, password);
         self.leave_data()?;
         let flag = if expirable { "true" } else { "false" };
-        let args = self.call(Instr::Login, &[username, &hashed, flag], Instr::SessionId)?;
-        session_of(&args)
+        let reply = self.call(Instr::Login, &[username, &hashed, flag])?;
+        session_of(reply)
     }
 
     /// `loginExternal` with an ID token of `provider`.
@@ -323,12 +326,8 @@ impl Client {
     ) -> Result<SessionId> {
         self.leave_data()?;
         let flag = if expirable { "true" } else { "false" };
-        let args = self.call(
-            Instr::LoginExternal,
-            &[provider, id_token, flag],
-            Instr::SessionId,
-        )?;
-        session_of(&args)
+        let reply = self.call(Instr::LoginExternal, &[provider, id_token, flag])?;
+        session_of(reply)
     }
 
     /// `registerExternal`: an account without a password, linked to the
@@ -340,12 +339,10 @@ impl Client {
         id_token: &str,
     ) -> Result<()> {
         self.leave_data()?;
-        self.call(
-            Instr::RegisterExternal,
-            &[username, provider, id_token],
-            Instr::RegisterSuccess,
-        )?;
-        Ok(())
+        match self.call(Instr::RegisterExternal, &[username, provider, id_token])? {
+            Reply::Registered => Ok(()),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `setPassword`, hashing the password as for `login` (with the
@@ -358,79 +355,60 @@ impl Client {
     ) -> Result<()> {
         let hashed = hashed_pass(username, password);
         self.leave_data_with(session)?;
-        self.call(
-            Instr::SetPassword,
-            &[session.as_str(), &hashed],
-            Instr::PasswordSet,
-        )?;
-        Ok(())
+        match self.call(Instr::SetPassword, &[session.as_str(), &hashed])? {
+            Reply::PasswordSet => Ok(()),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `loginSession`: resumes a remembered session.
     pub fn login_session(&mut self, session: &SessionId) -> Result<SessionId> {
         self.leave_data()?;
-        let args = self.call(Instr::LoginSession, &[session.as_str()], Instr::SessionId)?;
-        session_of(&args)
+        let reply = self.call(Instr::LoginSession, &[session.as_str()])?;
+        session_of(reply)
     }
 
     /// `logout`.
     pub fn logout(&mut self, session: &SessionId) -> Result<()> {
         self.leave_data_with(session)?;
-        self.call(Instr::Logout, &[session.as_str()], Instr::LogoutSuccess)?;
-        Ok(())
+        match self.call(Instr::Logout, &[session.as_str()])? {
+            Reply::LoggedOut => Ok(()),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `purchaseAsset`; waits for the fill at the next price update.
     pub fn buy(&mut self, session: &SessionId, symbol: &str, quantity: u64) -> Result<Fill> {
-        self.trade(
-            Instr::PurchaseAsset,
-            Instr::PurchaseSuccess,
-            session,
-            symbol,
-            quantity,
-        )
+        self.trade(Side::Buy, session, symbol, quantity)
     }
 
     /// `sellAsset`; waits for the fill at the next price update.
     pub fn sell(&mut self, session: &SessionId, symbol: &str, quantity: u64) -> Result<Fill> {
-        self.trade(
-            Instr::SellAsset,
-            Instr::SellSuccess,
-            session,
-            symbol,
-            quantity,
-        )
+        self.trade(Side::Sell, session, symbol, quantity)
     }
 
     fn trade(
         &mut self,
-        instr: Instr,
-        ok: Instr,
+        side: Side,
         session: &SessionId,
         symbol: &str,
         quantity: u64,
     ) -> Result<Fill> {
         self.leave_data_with(session)?;
         let quantity = quantity.to_string();
-        let a = self.call(instr, &[session.as_str(), symbol, &quantity], ok)?;
-        let bad = || Error::Protocol(format!("malformed {}: {a:?}", ok.name()));
-        if a.len() != 5 {
-            return Err(bad());
+        match self.call(side.instr(), &[session.as_str(), symbol, &quantity])? {
+            Reply::Filled(fill) if fill.side == side => Ok(fill),
+            other => Err(unexpected(&other)),
         }
-        Ok(Fill {
-            txid: a[0].parse().map_err(|_| bad())?,
-            symbol: a[1].clone(),
-            quantity: a[2].parse().map_err(|_| bad())?,
-            price: Money::parse(&a[3]).map_err(|_| bad())?,
-            time: Timestamp::parse(&a[4]).map_err(|_| bad())?,
-        })
     }
 
     /// `getWorkerList` from this worker.
     pub fn workers(&mut self) -> Result<Vec<String>> {
-        self.send(&frame::<&str>(Instr::GetWorkerList, &[]))?;
-        let answer = self.recv()?;
-        answer_args(&answer, Instr::WorkerList)
+        self.send(&Request::WorkerList.encode())?;
+        match self.reply()? {
+            Reply::WorkerList(list) => Ok(list),
+            other => Err(unexpected(&other)),
+        }
     }
 
     fn leave_data(&mut self) -> Result<()> {
@@ -452,17 +430,15 @@ impl Client {
         self.send(&frame(instr, args))?;
         let mut reassembler = Reassembler::new(MAX_PAYLOAD);
         loop {
-            let f = self.recv()?;
-            if f.instruction != Instr::Data.code() {
-                return Err(answer_args(&f, Instr::Data).err().unwrap_or_else(|| {
-                    Error::Protocol(format!("unexpected answer to {}", instr.name()))
-                }));
-            }
+            let packet = match self.reply()? {
+                Reply::Data(packet) => packet,
+                other => return Err(unexpected(&other)),
+            };
             if let Some(progress) = self.progress.as_mut() {
-                progress(f.data_message_number, f.data_message_max);
+                progress(packet.number, packet.max);
             }
             let done = reassembler
-                .push(f.data_message_number, f.data_message_max, &f.data)
+                .push(packet.number, packet.max, &packet.chunk)
                 .map_err(|e| Error::Protocol(format!("{}: {e}", self.addr)))?;
             if let Some(payload) = done {
                 return String::from_utf8(payload)
@@ -536,20 +512,20 @@ impl Client {
         self.leave_data_with(session)?;
         let args = order_args(session, order);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let a = self.call(Instr::PlaceOrder, &args, Instr::OrderAccepted)?;
-        order_id_of(&a, Instr::OrderAccepted)
+        match self.call(Instr::PlaceOrder, &args)? {
+            Reply::OrderAccepted(id) => Ok(id),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `cancelOrder`; the answer echoes the cancelled orderID.
     pub fn cancel_order(&mut self, session: &SessionId, id: u64) -> Result<u64> {
         self.leave_data_with(session)?;
         let id = id.to_string();
-        let a = self.call(
-            Instr::CancelOrder,
-            &[session.as_str(), &id],
-            Instr::CancelSuccess,
-        )?;
-        order_id_of(&a, Instr::CancelSuccess)
+        match self.call(Instr::CancelOrder, &[session.as_str(), &id])? {
+            Reply::Cancelled(id) => Ok(id),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// `resetAccount`, the password hashed as for `login` (with the
@@ -576,14 +552,9 @@ impl Client {
 
     fn reset_account_with(&mut self, session: &SessionId, proof: &str) -> Result<Money> {
         self.leave_data_with(session)?;
-        let a = self.call(
-            Instr::ResetAccount,
-            &[session.as_str(), proof],
-            Instr::ResetSuccess,
-        )?;
-        match a.as_slice() {
-            [cash] => Money::parse(cash).map_err(|_| malformed(Instr::ResetSuccess, &a)),
-            _ => Err(malformed(Instr::ResetSuccess, &a)),
+        match self.call(Instr::ResetAccount, &[session.as_str(), proof])? {
+            Reply::Reset(cash) => Ok(cash),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -627,27 +598,9 @@ fn order_args(session: &SessionId, order: &OrderSpec) -> [String; 8] {
     ]
 }
 
-/// The one orderID argument of `orderAccepted` / `cancelSuccess`.
-fn order_id_of(args: &[String], instr: Instr) -> Result<u64> {
-    match args {
-        [id] => parse_order_id(id).map_err(|_| malformed(instr, args)),
-        _ => Err(malformed(instr, args)),
-    }
-}
-
-/// A success return whose arguments are not what the protocol says; the
-/// server's text is cut short before it goes into a message.
-fn malformed(instr: Instr, args: &[String]) -> Error {
-    let mut shown = args.join(" ");
-    if shown.len() > 60 {
-        let mut end = 60;
-        while !shown.is_char_boundary(end) {
-            end -= 1;
-        }
-        shown.truncate(end);
-        shown.push_str("...");
-    }
-    Error::Protocol(format!("malformed {}: {shown:?}", instr.name()))
+/// A reply the protocol does not allow as the answer to the request sent.
+fn unexpected(reply: &Reply) -> Error {
+    Error::Protocol(format!("unexpected {} answer", reply.instr().name()))
 }
 
 /// Asks a master for its worker list (`getWorkerList` on the master port).
@@ -661,29 +614,11 @@ pub fn worker_list_with(master: &str, timeout: Duration, tls: &TlsSettings) -> R
     client.workers()
 }
 
-/// The arguments of `answer` if it is `success`; the server's reason if it
-/// is a failure return or `protocolError`.
-fn answer_args(answer: &Frame, success: Instr) -> Result<Vec<String>> {
-    let req = check(answer, 0).map_err(|e| Error::Protocol(e.to_string()))?;
-    let args: Vec<String> = req.args.iter().map(|s| s.to_string()).collect();
-    if req.instr == success {
-        return Ok(args);
+fn session_of(reply: Reply) -> Result<SessionId> {
+    match reply {
+        Reply::Session(id) => Ok(id),
+        other => Err(unexpected(&other)),
     }
-    let reason = args.first().map(|r| Reason::parse(r));
-    match reason {
-        Some(Ok(reason)) => Err(Error::Refused(reason)),
-        _ => Err(Error::Protocol(format!(
-            "unexpected {} answer",
-            req.instr.name()
-        ))),
-    }
-}
-
-fn session_of(args: &[String]) -> Result<SessionId> {
-    let id = args
-        .first()
-        .ok_or_else(|| Error::Protocol("sessionID without an id".into()))?;
-    SessionId::parse(id).map_err(Error::from)
 }
 
 #[cfg(test)]
@@ -885,17 +820,12 @@ mod tests {
 
     #[test]
     fn failure_returns_become_reasons() {
-        let f = papertrader_common::message::reply(
-            Instr::PurchaseFail,
-            Reason::new(
-                papertrader_common::ReasonCode::InsufficientFunds,
-                "cash 1.0000 is below the cost 2.0000",
-            ),
-        );
-        match answer_args(&f, Instr::PurchaseSuccess) {
-            Err(Error::Refused(r)) => {
-                assert_eq!(r.code, papertrader_common::ReasonCode::InsufficientFunds)
-            }
+        let reason = Reason::new(ReasonCode::InsufficientFunds, "cash 1.0000 is below 2.0000");
+        let failure = Reply::failure(Instr::PurchaseAsset, reason).encode(None);
+        let (addr, _server) = fake_server(vec![vec![failure]]);
+        let mut client = Client::connect(&addr, Duration::from_secs(5)).expect("connect");
+        match client.buy(&sid(), "AAPL", 1) {
+            Err(Error::Refused(r)) => assert_eq!(r.code, ReasonCode::InsufficientFunds),
             other => panic!("{other:?}"),
         }
     }

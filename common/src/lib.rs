@@ -30,6 +30,7 @@ pub mod message;
 pub mod notify;
 pub mod payload;
 pub mod providers;
+pub mod reply;
 pub mod request;
 pub mod threads;
 #[cfg(feature = "tls")]

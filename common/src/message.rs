@@ -1,5 +1,6 @@
-//! Checking a decoded frame against the instruction table, and building the
-//! frames servers send back. Decides the three outcomes of PROTOCOL.md
+//! Checking a decoded frame against the instruction table, and the one
+//! builder of frames from arguments ([`frame`]) under `Reply::encode` and
+//! `Request::encode`. Decides the three outcomes of PROTOCOL.md
 //! section 8: close the connection, `protocolError` and stay open, or the
 //! instruction's own failure return with `bad-arguments`.
 
@@ -39,18 +40,6 @@ impl CheckError {
         matches!(self, CheckError::Numbering { .. })
     }
 
-    /// The return frame that answers this error.
-    pub fn reply(&self) -> Frame {
-        let reason = match self {
-            CheckError::Arguments(..) => Reason::new(ReasonCode::BadArguments, self.to_string()),
-            _ => Reason::new(ReasonCode::Protocol, self.to_string()),
-        };
-        let instr = match self {
-            CheckError::Arguments(instr, _) => instr.failure().unwrap_or(Instr::ProtocolError),
-            _ => Instr::ProtocolError,
-        };
-        reply(instr, reason)
-    }
 }
 
 impl fmt::Display for CheckError {
@@ -227,27 +216,6 @@ fn is_failure(instr: Instr) -> bool {
         || matches!(instr, Instr::LinkRefused | Instr::Kick)
 }
 
-/// A failure return carrying `reason`.
-pub fn reply(instr: Instr, reason: Reason) -> Frame {
-    frame(instr, &[reason.to_string()])
-}
-
-/// The failure return of `instr` (its own failure instruction, or
-/// `protocolError` for one that has none) with `code` and `text`.
-pub fn failure(instr: Instr, code: ReasonCode, text: impl Into<String>) -> Frame {
-    let answer = instr.failure().unwrap_or(Instr::ProtocolError);
-    reply(answer, Reason::new(code, text))
-}
-
-/// `protocolError protocol ...`: the answer to a frame that breaks
-/// section 2, before the connection closes.
-pub fn protocol_error(err: &impl fmt::Display) -> Frame {
-    reply(
-        Instr::ProtocolError,
-        Reason::new(ReasonCode::Protocol, err.to_string()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +236,7 @@ mod tests {
     fn unknown_instruction_stays_open() {
         let err = check(&command(99, 0, b""), 0).expect_err("unknown");
         assert!(!err.closes());
-        let reply = err.reply();
+        let reply = crate::reply::Reply::checked(&err).encode(None);
         assert_eq!(reply.instruction, Instr::ProtocolError.code());
         assert_eq!(reply.data, b"protocol unknown instruction 99");
     }
@@ -291,7 +259,7 @@ mod tests {
     #[test]
     fn argument_count_mismatch_gets_failure_return() {
         let err = check(&command(1, 2, b"alice pw false"), 0).expect_err("count");
-        let reply = err.reply();
+        let reply = crate::reply::Reply::checked(&err).encode(None);
         assert_eq!(reply.instruction, Instr::LoginFail.code());
         let text = String::from_utf8(reply.data).expect("utf8");
         assert!(
@@ -299,7 +267,8 @@ mod tests {
             "{text}"
         );
         let err = check(&command(3, 3, b"alice alice@example.com"), 0).expect_err("short");
-        assert_eq!(err.reply().instruction, Instr::RegisterFail.code());
+        let reply = crate::reply::Reply::checked(&err).encode(None);
+        assert_eq!(reply.instruction, Instr::RegisterFail.code());
     }
 
     #[test]

@@ -415,6 +415,83 @@ impl Request {
         })
     }
 
+    /// The frame of this request, as a client sends it: [`Request::parse`]
+    /// of its arguments gives it back.
+    pub fn encode(&self) -> Frame {
+        crate::message::frame(self.instr(), &self.args())
+    }
+
+    /// The arguments of [`Request::encode`], in the protocol's order.
+    fn args(&self) -> Vec<String> {
+        let flag = |b: &bool| if *b { "true" } else { "false" }.to_string();
+        let s = |v: &dyn fmt::Display| v.to_string();
+        match self {
+            Request::Login {
+                username,
+                pass,
+                expirable,
+            } => vec![s(username), s(pass), flag(expirable)],
+            Request::Register {
+                username,
+                email,
+                pass,
+            } => vec![s(username), s(email), s(pass)],
+            Request::Trade {
+                session,
+                symbol,
+                quantity,
+                ..
+            } => vec![s(session), s(symbol), s(quantity)],
+            Request::SwitchState { session, state } => vec![s(session), state.name().into()],
+            Request::LoginSession { session }
+            | Request::Logout { session }
+            | Request::Orders { session } => vec![s(session)],
+            Request::WorkerList | Request::AssetList | Request::Leaderboard => Vec::new(),
+            Request::AssetInfo { symbol } | Request::AssetCurrent { symbol } => vec![s(symbol)],
+            Request::History { symbol, date, .. } => {
+                let mut args = vec![s(symbol)];
+                args.extend(date.as_ref().map(|d| d.to_string()));
+                args
+            }
+            Request::User {
+                session, username, ..
+            }
+            | Request::EquityHistory { session, username } => vec![s(session), s(username)],
+            Request::PlaceOrder { session, order } => {
+                let price = |p: Option<crate::value::Money>| crate::value::OrderPrice::show(p);
+                vec![
+                    s(session),
+                    order.side.name().into(),
+                    s(&order.symbol),
+                    s(&order.quantity),
+                    order.kind.name().into(),
+                    price(order.kind.limit()),
+                    price(order.kind.stop()),
+                    order.tif.name().into(),
+                ]
+            }
+            Request::CancelOrder { session, id } => vec![s(session), id.to_string()],
+            Request::ResetAccount { session, proof } => {
+                let proof = match proof {
+                    ResetProof::Pass(pass) => s(pass),
+                    ResetProof::Token(token) => token.as_str().to_string(),
+                };
+                vec![s(session), proof]
+            }
+            Request::LoginExternal {
+                provider,
+                token,
+                expirable,
+            } => vec![s(provider), token.as_str().to_string(), flag(expirable)],
+            Request::RegisterExternal {
+                username,
+                provider,
+                token,
+            } => vec![s(username), s(provider), token.as_str().to_string()],
+            Request::SetPassword { session, pass } => vec![s(session), s(pass)],
+        }
+    }
+
     /// The instruction this request came as.
     pub fn instr(&self) -> Instr {
         match self {

@@ -4,8 +4,7 @@
 //! for the text answer.
 
 use mio::Token;
-use papertrader_common::Instr;
-use papertrader_common::message::reply;
+use papertrader_common::reply::LinkMsg;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp};
 
 use crate::control::{Command, Reloaded};
@@ -60,10 +59,11 @@ impl Server {
             return Err(format!("no linked worker is named {name:?}"));
         };
         papertrader_common::info!("worker {name} kicked by ptctl");
-        let kick = reply(
-            Instr::Kick,
-            Reason::new(ReasonCode::Forbidden, "kicked by the administrator"),
-        );
+        let kick = LinkMsg::Kick(Reason::new(
+            ReasonCode::Forbidden,
+            "kicked by the administrator",
+        ))
+        .encode();
         self.unlink(token);
         self.send_and_close(token, &kick);
         Ok(format!("kicked {name}\n"))
@@ -94,7 +94,7 @@ impl Server {
         for token in &stale {
             let text = "no longer registered in workers.list";
             self.unlink(*token);
-            let kick = reply(Instr::Kick, Reason::new(ReasonCode::Forbidden, text));
+            let kick = LinkMsg::Kick(Reason::new(ReasonCode::Forbidden, text)).encode();
             self.send_and_close(*token, &kick);
         }
         let text = format!(

@@ -10,135 +10,32 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
-use mio::Token;
-use papertrader_common::instr::State;
-use papertrader_common::message::frame;
-use papertrader_common::value::{
-    Email, HashedPass, IdToken, Provider, Reason, ReasonCode, ResetProof, SessionId, Timestamp,
-    Username,
-};
-use papertrader_common::{Frame, Instr};
+use papertrader_common::reply::Reply;
+use papertrader_common::request::Request;
+use papertrader_common::value::{Reason, ReasonCode, SessionId, Timestamp};
 use parking_lot::Mutex;
 use rand::RngCore;
 
 use crate::auth::{Auth, AuthConfig};
 use crate::db;
-use crate::event::{Event, Notifier};
+use crate::event::Notifier;
+use crate::job::{Job, Origin, ReplyTo};
 use crate::oidc::{self, KeyCache, Oidc};
 use crate::ratelimit::RateLimiter;
 use crate::trade::queue::TradeMsg;
 
-/// An account or session request forwarded by a worker.
+/// Work for the auth pool: forwarded requests, and work with no reply.
 #[derive(Debug)]
-pub struct AuthJob {
-    /// The worker link it came on.
-    pub token: Token,
-    /// The worker's REQID, put in front of the reply.
-    pub reqid: String,
-    /// What to do.
-    pub work: AuthWork,
-}
-
-/// The account and session operations, their arguments parsed.
-#[derive(Debug)]
-pub enum AuthWork {
-    /// `register username email hashedPass`.
-    Register {
-        /// The new name.
-        username: Username,
-        /// Its email address.
-        email: Email,
-        /// The client's password hash.
-        pass: HashedPass,
-        /// The client's address as the worker saw it.
-        client: String,
-    },
-    /// `login username hashedPass isExpirable`, from a client at an address
-    /// through a named worker.
-    Login {
-        /// Who.
-        username: Username,
-        /// The client's password hash.
-        pass: HashedPass,
-        /// Whether the session ends with the client's connection.
-        expirable: bool,
-        /// The client's address as the worker saw it.
-        client: String,
-        /// The worker's name, recorded with the session.
-        worker: String,
-    },
-    /// `loginSession sessionID`.
-    LoginSession(SessionId),
-    /// `logout sessionID`.
-    Logout(SessionId),
-    /// `switchState sessionID state`: the worker keeps the state, the master
-    /// vouches for the session.
-    SwitchState(SessionId, State),
+pub enum AuthMsg {
+    /// An account or session request (`register`, `login`, `loginSession`,
+    /// `logout`, `switchState`, `resetAccount`, `loginExternal`,
+    /// `registerExternal`, `setPassword`).
+    Job(Job),
     /// The worker's connection with this expirable session closed.
     SessionClosed(SessionId),
     /// The link of the named worker was lost for good: its expirable
     /// sessions end.
     WorkerLost(String),
-    /// `resetAccount sessionID hashedPass|idToken`: the password (or the
-    /// ID token) is checked here, the reset itself runs on the trade
-    /// thread.
-    Reset {
-        /// Whose account.
-        session: SessionId,
-        /// The password again, or a fresh ID token.
-        proof: ResetProof,
-        /// The client's address as the worker saw it.
-        client: String,
-    },
-    /// `loginExternal provider idToken isExpirable`.
-    LoginExternal {
-        /// Which provider.
-        provider: Provider,
-        /// Its ID token.
-        token: IdToken,
-        /// Whether the session ends with the client's connection.
-        expirable: bool,
-        /// The client's address as the worker saw it.
-        client: String,
-        /// The worker's name, recorded with the session.
-        worker: String,
-    },
-    /// `registerExternal username provider idToken`.
-    RegisterExternal {
-        /// The new name.
-        username: Username,
-        /// Which provider.
-        provider: Provider,
-        /// Its ID token.
-        token: IdToken,
-        /// The client's address as the worker saw it.
-        client: String,
-    },
-    /// `setPassword sessionID hashedPass`.
-    SetPassword {
-        /// Whose account.
-        session: SessionId,
-        /// The new password's hash.
-        pass: HashedPass,
-    },
-}
-
-impl AuthWork {
-    /// The instruction this work answers.
-    pub fn instr(&self) -> Instr {
-        match self {
-            AuthWork::Register { .. } => Instr::Register,
-            AuthWork::Login { .. } => Instr::Login,
-            AuthWork::LoginSession(_) => Instr::LoginSession,
-            AuthWork::Logout(_) => Instr::Logout,
-            AuthWork::SwitchState(..) => Instr::SwitchState,
-            AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => Instr::SessionClosed,
-            AuthWork::Reset { .. } => Instr::ResetAccount,
-            AuthWork::LoginExternal { .. } => Instr::LoginExternal,
-            AuthWork::RegisterExternal { .. } => Instr::RegisterExternal,
-            AuthWork::SetPassword { .. } => Instr::SetPassword,
-        }
-    }
 }
 
 /// Starts `threads` auth threads sharing one rate limiter, and the "oidc"
@@ -149,7 +46,7 @@ pub fn spawn_auth(
     database: PathBuf,
     config: Arc<AuthConfig>,
     limiter: Arc<Mutex<RateLimiter>>,
-    jobs: Receiver<AuthJob>,
+    jobs: Receiver<AuthMsg>,
     trade: Sender<TradeMsg>,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
@@ -177,21 +74,31 @@ pub fn spawn_auth(
                 .spawn(move || {
                     let mut rng = rand::rng();
                     let mut purged = Instant::now();
-                    for job in jobs.iter() {
+                    for msg in jobs.iter() {
                         // The first thread keeps the sessions table from
                         // growing forever.
                         if i == 0 && purged.elapsed() >= PURGE_EVERY {
                             purged = Instant::now();
                             purge(&mut auth);
                         }
-                        let reply =
-                            run_auth(&mut auth, job.work, job.token, &job.reqid, &trade, &mut rng);
-                        if let Some(frame) = reply
-                            && !notifier.send(Event::Reply {
-                                token: job.token,
-                                frame,
-                            })
-                        {
+                        let job = match msg {
+                            AuthMsg::Job(job) => job,
+                            AuthMsg::SessionClosed(id) => {
+                                session_closed(&mut auth, &id);
+                                continue;
+                            }
+                            AuthMsg::WorkerLost(name) => {
+                                worker_lost(&mut auth, &name);
+                                continue;
+                            }
+                        };
+                        let instr = job.request.instr();
+                        let reply = match run_auth(&mut auth, &job, &trade, &mut rng) {
+                            Ok(Some(reply)) => reply,
+                            Ok(None) => continue,
+                            Err(reason) => Reply::failure(instr, reason),
+                        };
+                        if !job.answer(&notifier, reply) {
                             return;
                         }
                     }
@@ -203,29 +110,22 @@ pub fn spawn_auth(
 }
 
 /// Hands a reset whose password checked out to the trade thread, which
-/// answers it; `resetFail` now otherwise.
+/// answers it.
 fn hand_reset(
-    check: Result<crate::auth::AccountId, Reason>,
-    token: Token,
-    reqid: &str,
+    account: crate::auth::AccountId,
+    to: &ReplyTo,
     trade: &Sender<TradeMsg>,
-) -> Option<Frame> {
-    let fail = |reason: Reason| frame(Instr::ResetFail, &[reqid.to_string(), reason.to_string()]);
-    let account = match check {
-        Ok(account) => account,
-        Err(reason) => return Some(fail(reason)),
-    };
+) -> Result<Option<Reply>, Reason> {
     let msg = TradeMsg::Reset {
-        token,
-        reqid: reqid.to_string(),
+        to: to.clone(),
         account: account.0,
     };
     match trade.try_send(msg) {
-        Ok(()) => None,
-        Err(_) => Some(fail(Reason::new(
+        Ok(()) => Ok(None),
+        Err(_) => Err(Reason::new(
             ReasonCode::Unavailable,
             "the trade queue is full; nothing was changed, try again",
-        ))),
+        )),
     }
 }
 
@@ -240,125 +140,93 @@ fn purge(auth: &mut Auth) {
     }
 }
 
-/// Runs one job; `None` for work that has no reply.
+fn session_closed(auth: &mut Auth, id: &SessionId) {
+    if let Err(r) = auth.session_closed(id, Timestamp::now()) {
+        papertrader_common::debug!("sessionClosed not applied: {r}");
+    }
+}
+
+fn worker_lost(auth: &mut Auth, worker: &str) {
+    match auth.worker_lost(worker, Timestamp::now()) {
+        Ok(0) => {}
+        Ok(n) => papertrader_common::info!(
+            "worker {worker} did not come back: {n} expirable sessions ended"
+        ),
+        Err(r) => papertrader_common::error!("sessions of worker {worker}: {r}"),
+    }
+}
+
+/// Runs one job: its reply, or `None` when another thread answers it (a
+/// reset whose password checked out goes on to the trade thread).
 fn run_auth(
     auth: &mut Auth,
-    work: AuthWork,
-    token: Token,
-    reqid: &str,
+    job: &Job,
     trade: &Sender<TradeMsg>,
     rng: &mut impl RngCore,
-) -> Option<Frame> {
+) -> Result<Option<Reply>, Reason> {
     let now = Timestamp::now();
-    let fail =
-        |instr: Instr, reason: Reason| frame(instr, &[reqid.to_string(), reason.to_string()]);
-    let reply = match work {
-        AuthWork::Register {
+    let mono = Instant::now();
+    let Origin { client, worker, .. } = &job.origin;
+    let reply = match &job.request {
+        Request::Register {
             username,
             email,
             pass,
-            client,
         } => {
             let salt = random16(rng);
-            match auth.register(&username, &email, &pass, &client, salt, now, Instant::now()) {
-                Ok(()) => frame(Instr::RegisterSuccess, &[reqid]),
-                Err(r) => fail(Instr::RegisterFail, r),
-            }
+            auth.register(username, email, pass, client, salt, now, mono)?;
+            Reply::Registered
         }
-        AuthWork::Login {
+        Request::Login {
             username,
             pass,
             expirable,
-            client,
-            worker,
         } => {
             let id = random16(rng);
-            match auth.login(
-                &username,
-                &pass,
-                expirable,
-                &client,
-                &worker,
-                now,
-                Instant::now(),
-                id,
-            ) {
-                Ok(session) => frame(Instr::SessionId, &[reqid, session.as_str()]),
-                Err(r) => fail(Instr::LoginFail, r),
-            }
+            let session = auth.login(username, pass, *expirable, client, worker, now, mono, id)?;
+            Reply::Session(session)
         }
-        AuthWork::LoginSession(id) => match auth.login_session(&id, now) {
-            Ok(session) => frame(Instr::SessionId, &[reqid, session.as_str()]),
-            Err(r) => fail(Instr::LoginFail, r),
-        },
-        AuthWork::Logout(id) => match auth.logout(&id, now) {
-            Ok(()) => frame(Instr::LogoutSuccess, &[reqid]),
-            Err(r) => fail(Instr::LogoutFail, r),
-        },
-        AuthWork::SwitchState(id, state) => match auth.validate(&id, now) {
-            Ok(_) => frame(Instr::StateSwitchSuccess, &[reqid, state.name()]),
-            Err(r) => fail(Instr::StateSwitchFail, r),
-        },
-        AuthWork::WorkerLost(worker) => {
-            match auth.worker_lost(&worker, now) {
-                Ok(0) => {}
-                Ok(n) => papertrader_common::info!(
-                    "worker {worker} did not come back: {n} expirable sessions ended"
-                ),
-                Err(r) => papertrader_common::error!("sessions of worker {worker}: {r}"),
-            }
-            return None;
+        Request::LoginSession { session } => Reply::Session(auth.login_session(session, now)?),
+        Request::Logout { session } => {
+            auth.logout(session, now)?;
+            Reply::LoggedOut
         }
-        AuthWork::Reset {
-            session,
-            proof,
-            client,
-        } => {
-            let check = auth.confirm_reset(&session, &proof, &client, now, Instant::now());
-            return hand_reset(check, token, reqid, trade);
+        Request::SwitchState { session, state } => {
+            auth.validate(session, now)?;
+            Reply::StateSwitched(*state)
         }
-        AuthWork::LoginExternal {
+        Request::ResetAccount { session, proof } => {
+            let account = auth.confirm_reset(session, proof, client, now, mono)?;
+            return hand_reset(account, &job.to, trade);
+        }
+        Request::LoginExternal {
             provider,
-            token: id_token,
+            token,
             expirable,
-            client,
-            worker,
         } => {
             let id = random16(rng);
-            let mono = Instant::now();
-            match auth.login_external(
-                &provider, &id_token, expirable, &client, &worker, now, mono, id,
-            ) {
-                Ok(session) => frame(Instr::SessionId, &[reqid, session.as_str()]),
-                Err(r) => fail(Instr::LoginFail, r),
-            }
+            let session =
+                auth.login_external(provider, token, *expirable, client, worker, now, mono, id)?;
+            Reply::Session(session)
         }
-        AuthWork::RegisterExternal {
+        Request::RegisterExternal {
             username,
             provider,
-            token: id_token,
-            client,
+            token,
         } => {
-            let mono = Instant::now();
-            match auth.register_external(&username, &provider, &id_token, &client, now, mono) {
-                Ok(()) => frame(Instr::RegisterSuccess, &[reqid]),
-                Err(r) => fail(Instr::RegisterFail, r),
-            }
+            auth.register_external(username, provider, token, client, now, mono)?;
+            Reply::Registered
         }
-        AuthWork::SetPassword { session, pass } => {
-            match auth.set_password(&session, &pass, random16(rng), now) {
-                Ok(()) => frame(Instr::PasswordSet, &[reqid]),
-                Err(r) => fail(Instr::PasswordFail, r),
-            }
+        Request::SetPassword { session, pass } => {
+            auth.set_password(session, pass, random16(rng), now)?;
+            Reply::PasswordSet
         }
-        AuthWork::SessionClosed(id) => {
-            if let Err(r) = auth.session_closed(&id, now) {
-                papertrader_common::debug!("sessionClosed not applied: {r}");
-            }
-            return None;
+        other => {
+            let text = format!("{} is not an account request", other.instr().name());
+            return Err(Reason::new(ReasonCode::Internal, text));
         }
     };
-    Some(reply)
+    Ok(Some(reply))
 }
 
 /// 16 random bytes: a salt, a session id or a nonce.

@@ -8,35 +8,24 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::Receiver;
-use mio::Token;
-use papertrader_common::args;
 use papertrader_common::payload::{Current, Info, Line};
+use papertrader_common::reply::Reply;
 use papertrader_common::request::{Range, Request, UserView};
 use papertrader_common::transfer;
 use papertrader_common::value::{Date, Reason, ReasonCode, Symbol, Timestamp};
-use papertrader_common::{Frame, Instr, MessageType};
+use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
 use rusqlite::Connection;
 
 use crate::event::{Event, Notifier};
+use crate::job::{Job, ReplyTo};
 use crate::market::{Asset, assets, store};
-
-/// A data request forwarded by a worker.
-#[derive(Debug)]
-pub struct DataJob {
-    /// The worker link it came on.
-    pub token: Token,
-    /// The worker's REQID.
-    pub reqid: String,
-    /// The data request, parsed.
-    pub request: Request,
-}
 
 /// Starts `conns.len()` data threads, one per connection.
 pub fn spawn(
     conns: Vec<Connection>,
     assets: Arc<RwLock<Vec<Asset>>>,
-    jobs: Receiver<DataJob>,
+    jobs: Receiver<Job>,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
     conns
@@ -51,7 +40,7 @@ pub fn spawn(
                         let listed = assets.read().clone();
                         let frames = answer(&conn, &listed, &job);
                         if !notifier.send(Event::Replies {
-                            token: job.token,
+                            token: job.to.link,
                             frames,
                         }) {
                             return;
@@ -63,34 +52,16 @@ pub fn spawn(
 }
 
 /// The whole answer to one job: data packets, or one `dataFail`.
-pub fn answer(conn: &Connection, listed: &[Asset], job: &DataJob) -> Vec<Frame> {
-    match payload(conn, listed, job) {
-        Ok(payload) => packets(&job.reqid, payload.as_bytes()),
-        Err(reason) => data_fail(&job.reqid, &reason),
+pub fn answer(conn: &Connection, listed: &[Asset], job: &Job) -> Vec<Frame> {
+    match payload(conn, listed, &job.request) {
+        Ok(payload) => packets(&job.to, payload.as_bytes()),
+        Err(reason) => vec![job.to.frame(&Reply::failure(Instr::DataFail, reason))],
     }
 }
 
-/// `dataFail REQID reason`; nothing when a worker's REQID is too long to
-/// leave room for the reason (a REQID is the worker's bytes: it must not
-/// reach the `expect` of `message::frame`).
-fn data_fail(reqid: &str, reason: &Reason) -> Vec<Frame> {
-    match args::join(&[reqid, &reason.to_string()]) {
-        Ok((count, data)) => vec![Frame::new(
-            MessageType::Return,
-            Instr::DataFail.code(),
-            count,
-            data,
-        )],
-        Err(err) => {
-            papertrader_common::warn!("a dataFail for a REQID of {} bytes: {err}", reqid.len());
-            Vec::new()
-        }
-    }
-}
-
-fn payload(conn: &Connection, listed: &[Asset], job: &DataJob) -> Result<String, Reason> {
+fn payload(conn: &Connection, listed: &[Asset], request: &Request) -> Result<String, Reason> {
     let now = Timestamp::now();
-    match &job.request {
+    match request {
         Request::AssetList => Ok(assets::list_payload(listed)),
         Request::User {
             view,
@@ -208,11 +179,12 @@ fn info(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Result<String, R
 
 /// `data` packets on the master link (argument count 1, data `REQID
 /// chunk`), or a `dataFail` `internal` for a payload that cannot be sent.
-pub fn packets(reqid: &str, payload: &[u8]) -> Vec<Frame> {
-    transfer::packets(Instr::Data, payload, Some(reqid)).unwrap_or_else(|err| {
+pub fn packets(to: &ReplyTo, payload: &[u8]) -> Vec<Frame> {
+    transfer::packets(Instr::Data, payload, Some(&to.reqid)).unwrap_or_else(|err| {
         papertrader_common::error!("cannot send a data answer: {err}");
         let text = "the answer is too large to send; nothing was changed";
-        data_fail(reqid, &Reason::new(ReasonCode::Internal, text))
+        let reply = Reply::fail(Instr::DataFail, ReasonCode::Internal, text);
+        vec![to.frame(&reply)]
     })
 }
 
@@ -221,10 +193,17 @@ mod tests {
     use super::*;
     use papertrader_common::MAX_DATA;
 
+    fn to(reqid: &str) -> ReplyTo {
+        ReplyTo {
+            link: mio::Token(3),
+            reqid: reqid.to_string(),
+        }
+    }
+
     #[test]
     fn packets_carry_the_reqid_and_fit_the_limit() {
         let payload = vec![b'x'; 150_000];
-        let frames = packets("12345", &payload);
+        let frames = packets(&to("12345"), &payload);
         assert_eq!(frames.len(), 3);
         for (i, f) in frames.iter().enumerate() {
             assert!(f.data.len() <= MAX_DATA);
@@ -237,33 +216,37 @@ mod tests {
         }
         let total: usize = frames.iter().map(|f| f.data.len() - 6).sum();
         assert_eq!(total, payload.len());
-        let empty = packets("7", b"");
+        let empty = packets(&to("7"), b"");
         assert_eq!((empty.len(), empty[0].data.as_slice()), (1, &b"7 "[..]));
     }
 
     #[test]
-    fn a_payload_too_large_for_a_long_reqid_is_a_data_fail_not_a_panic() {
-        // 65 000 bytes of REQID leave 535 a packet: 40 MiB need too many.
-        let reqid = "1".repeat(65_000);
-        let frames = packets(&reqid, &vec![b'x'; 40 << 20]);
+    fn a_payload_too_large_to_send_is_a_data_fail_not_a_panic() {
+        // 65 536 packets of 65 515 bytes: a payload beyond is refused.
+        let frames = packets(&to("12"), &vec![b'x'; 10 << 20]);
+        assert_eq!(frames.len(), 161, "fits with a short REQID");
+        let huge = vec![b'x'; (MAX_DATA - 3) * 65_536 + 1];
+        let frames = packets(&to("12"), &huge);
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].instruction, Instr::DataFail.code());
-        let args = frames[0]
-            .data
-            .strip_prefix(reqid.as_bytes())
-            .expect("REQID");
-        assert!(args.starts_with(b" internal "), "{args:?}");
-        // 65 500 leave no room for the reason either.
-        let reqid = "1".repeat(65_500);
-        assert!(packets(&reqid, &vec![b'x'; 3 << 20]).is_empty());
-        let frames = packets("12", &vec![b'x'; 10 << 20]);
-        assert_eq!(frames.len(), 161, "fits with a short REQID");
+        assert!(frames[0].data.starts_with(b"12 internal "));
     }
 
     #[test]
-    fn data_fail_carries_the_reqid_or_nothing() {
-        let reason = Reason::new(ReasonCode::UnknownAsset, "ZZZ is not in the asset list");
-        let frames = data_fail("17", &reason);
+    fn data_fail_carries_the_reqid() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        let job = Job {
+            to: to("17"),
+            origin: crate::job::Origin {
+                client: "127.0.0.1:1".into(),
+                worker: "w".into(),
+                arrival_ms: 0,
+            },
+            request: Request::AssetInfo {
+                symbol: Symbol::parse("ZZZ").expect("symbol"),
+            },
+        };
+        let frames = answer(&conn, &[], &job);
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].instruction, Instr::DataFail.code());
         assert_eq!(frames[0].argument_count, 2);
@@ -271,6 +254,5 @@ mod tests {
             frames[0].data,
             b"17 unknown-asset ZZZ is not in the asset list"
         );
-        assert!(data_fail(&"1".repeat(MAX_DATA - 10), &reason).is_empty());
     }
 }

@@ -18,6 +18,7 @@ pub mod data;
 pub mod db;
 pub mod event;
 pub mod gpg_thread;
+pub mod job;
 pub mod link;
 pub mod market;
 pub mod oidc;

@@ -6,12 +6,13 @@
 use std::time::Instant;
 
 use mio::Token;
-use papertrader_common::message::{self, CheckError, frame, reply};
+use papertrader_common::message::{self, CheckError};
+use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::request::excerpt;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
 use papertrader_common::{Frame, Instr};
 
-use crate::auth_thread::{AuthJob, AuthWork, random16};
+use crate::auth_thread::{AuthMsg, random16};
 use crate::gpg_thread::GpgJob;
 use crate::server::Server;
 
@@ -79,7 +80,7 @@ pub struct Link {
 }
 
 fn refuse(code: ReasonCode, text: impl Into<String>) -> Frame {
-    reply(Instr::LinkRefused, Reason::new(code, text))
+    LinkMsg::Refused(Reason::new(code, text)).encode()
 }
 
 impl Server {
@@ -97,7 +98,7 @@ impl Server {
     fn on_first_frame(&mut self, token: Token, frame: Frame) {
         match message::check(&frame, 0) {
             Ok(req) if req.instr == Instr::GetWorkerList => {
-                let list = frame_worker_list(&self.worker_list(), None);
+                let list = Reply::WorkerList(self.worker_list()).encode(None);
                 self.send_and_close(token, &list);
             }
             Ok(req) if req.instr == Instr::WorkerHello && !self.is_tls(token) => {
@@ -200,11 +201,11 @@ impl Server {
         match result {
             Ok(signature) => {
                 hs.stage = Stage::AwaitProof;
-                let challenge = frame(
-                    Instr::MasterChallenge,
-                    &[hs.master_nonce.as_str(), &signature],
-                );
-                self.send(token, &challenge);
+                let challenge = LinkMsg::Challenge {
+                    nonce: hs.master_nonce.clone(),
+                    signature,
+                };
+                self.send(token, &challenge.encode());
             }
             Err(err) => {
                 papertrader_common::error!("cannot sign the handshake challenge: {err}");
@@ -297,10 +298,10 @@ impl Server {
             let text = format!("replaced by a newer link from {peer}");
             self.send_and_close(
                 old,
-                &reply(Instr::Kick, Reason::new(ReasonCode::Unavailable, text)),
+                &LinkMsg::Kick(Reason::new(ReasonCode::Unavailable, text)).encode(),
             );
         }
-        self.send(token, &frame::<&str>(Instr::LinkAccepted, &[]));
+        self.send(token, &LinkMsg::Accepted.encode());
         self.broadcast_worker_list();
         if let Some(payload) = self.last_quotes.clone() {
             for packet in quote_packets(&payload) {
@@ -340,11 +341,8 @@ impl Server {
         if let Some(conn) = self.conns.get(&token) {
             papertrader_common::warn!("{}: {text}", conn.peer());
         }
-        let answer = reply(
-            Instr::ProtocolError,
-            Reason::new(ReasonCode::Forbidden, text),
-        );
-        self.send_and_close(token, &answer);
+        let answer = Reply::fail(Instr::ProtocolError, ReasonCode::Forbidden, text);
+        self.send_and_close(token, &answer.encode(None));
     }
 
     /// Whether `token` speaks TLS.
@@ -371,7 +369,7 @@ impl Server {
 
     pub(crate) fn broadcast_worker_list(&mut self) {
         let list = self.worker_list();
-        let update = frame(Instr::WorkerListUpdate, &list);
+        let update = LinkMsg::WorkerListUpdate(list).encode();
         let tokens: Vec<Token> = self.links.values().copied().collect();
         for token in tokens {
             self.send(token, &update);
@@ -439,7 +437,7 @@ impl Server {
         for token in ping {
             self.ping_counter += 1;
             let counter = self.ping_counter.to_string();
-            self.send(token, &frame(Instr::Ping, &[counter]));
+            self.send(token, &LinkMsg::Ping(counter).encode());
         }
     }
 
@@ -458,12 +456,7 @@ impl Server {
             let Some((name, _)) = self.lost.remove(&uuid) else {
                 continue;
             };
-            let job = AuthJob {
-                token: Token(0),
-                reqid: String::new(),
-                work: AuthWork::WorkerLost(name),
-            };
-            if self.auth_tx.try_send(job).is_err() {
+            if self.auth_tx.try_send(AuthMsg::WorkerLost(name)).is_err() {
                 papertrader_common::warn!("auth queue full: a lost worker's sessions stay");
             }
         }
@@ -506,11 +499,4 @@ fn quote_packets(payload: &[u8]) -> Vec<Frame> {
         papertrader_common::error!("cannot push quotes: {err}");
         Vec::new()
     })
-}
-
-/// A `workerList` return, with a REQID in front when forwarded.
-pub(crate) fn frame_worker_list(list: &[String], reqid: Option<&str>) -> Frame {
-    let mut args: Vec<&str> = reqid.into_iter().collect();
-    args.extend(list.iter().map(String::as_str));
-    frame(Instr::WorkerList, &args)
 }

@@ -195,9 +195,9 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
 
 /// The helper threads and the ends the event loop keeps.
 struct Helpers {
-    auth_tx: Sender<auth_thread::AuthJob>,
+    auth_tx: Sender<auth_thread::AuthMsg>,
     gpg_tx: Option<Sender<gpg_thread::GpgJob>>,
-    data_tx: Sender<data::DataJob>,
+    data_tx: Sender<papertrader_master::job::Job>,
     trade_tx: Sender<trade_queue::TradeMsg>,
     control_tx: control::ControlTx,
     feed_stop: Sender<()>,

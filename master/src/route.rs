@@ -6,16 +6,17 @@
 //! answered here (`getWorkerList`, malformed input).
 
 use mio::Token;
-use papertrader_common::message::{self, CheckError, frame};
+use papertrader_common::message::{self, CheckError};
+use papertrader_common::reply::{LinkMsg, Reply, ReplyError};
 use papertrader_common::request::{Forwarded, Request, excerpt};
-use papertrader_common::value::{Reason, ReasonCode};
+use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr, MessageType};
 
-use crate::auth_thread::{AuthJob, AuthWork};
-use crate::data::DataJob;
+use crate::auth_thread::AuthMsg;
+use crate::job::{Job, Origin, ReplyTo};
 use crate::link::Role;
 use crate::server::Server;
-use crate::trade::queue::{Arrival, Placement, TradeMsg};
+use crate::trade::queue::TradeMsg;
 
 impl Server {
     /// A frame on an accepted link: a control frame, or a forwarded request.
@@ -50,157 +51,66 @@ impl Server {
         };
         link.served += 1;
         let worker = link.name.clone();
+        let to = ReplyTo {
+            link: token,
+            reqid: prefix.reqid,
+        };
         match Request::parse(instr, &checked.args) {
-            Ok(request) => self.route(token, prefix, worker, request),
-            Err(reason) => {
-                let answer = with_reqid(instr, &prefix.reqid, reason);
-                self.send(token, &answer);
+            Ok(request) => {
+                let origin = Origin {
+                    client: prefix.client,
+                    worker,
+                    arrival_ms: prefix.ts_ms,
+                };
+                self.route(Job {
+                    to,
+                    origin,
+                    request,
+                });
             }
+            Err(reason) => self.answer(&to, Reply::failure(instr, reason)),
         }
     }
 
     /// Hands a parsed request to the thread that owns it.
-    fn route(&mut self, token: Token, prefix: Forwarded, worker: String, request: Request) {
-        let Forwarded {
-            reqid,
-            ts_ms,
-            client,
-            ..
-        } = prefix;
-        let work = match request {
-            Request::Register {
-                username,
-                email,
-                pass,
-            } => AuthWork::Register {
-                username,
-                email,
-                pass,
-                client,
+    fn route(&mut self, job: Job) {
+        let instr = job.request.instr();
+        let busy = match owner(instr) {
+            Owner::Auth => match self
+                .auth_tx
+                .try_send(AuthMsg::Job(job))
+                .map_err(|e| e.into_inner())
+            {
+                Err(AuthMsg::Job(job)) => Some((job.to, "the master is busy; try again")),
+                _ => None,
             },
-            Request::Login {
-                username,
-                pass,
-                expirable,
-            } => AuthWork::Login {
-                username,
-                pass,
-                expirable,
-                client,
-                worker,
+            Owner::Data => self
+                .data_tx
+                .try_send(job)
+                .err()
+                .map(|e| (e.into_inner().to, "the master is busy; try again")),
+            Owner::Trade => match self
+                .trade_tx
+                .try_send(TradeMsg::Job(job))
+                .map_err(|e| e.into_inner())
+            {
+                Err(TradeMsg::Job(job)) => Some((job.to, FULL)),
+                _ => None,
             },
-            Request::LoginSession { session } => AuthWork::LoginSession(session),
-            Request::Logout { session } => AuthWork::Logout(session),
-            Request::SwitchState { session, state } => AuthWork::SwitchState(session, state),
-            Request::WorkerList => return self.answer_worker_list(token, &reqid),
-            Request::Trade {
-                side,
-                session,
-                symbol,
-                quantity,
-            } => {
-                let arrival = Arrival {
-                    token,
-                    reqid,
-                    side,
-                    session,
-                    symbol,
-                    quantity,
-                    ts_ms,
-                };
-                return self.queue_trade(TradeMsg::Order(arrival));
+            Owner::Loop => {
+                let list = Reply::WorkerList(self.worker_list());
+                self.answer(&job.to, list);
+                None
             }
-            Request::PlaceOrder { session, order } => {
-                let placement = Placement {
-                    token,
-                    reqid,
-                    session,
-                    order,
-                    ts_ms,
-                };
-                return self.queue_trade(TradeMsg::Place(placement));
-            }
-            Request::CancelOrder { session, id } => {
-                let cancel = TradeMsg::Cancel {
-                    token,
-                    reqid,
-                    session,
-                    id,
-                };
-                return self.queue_trade(cancel);
-            }
-            Request::ResetAccount { session, proof } => AuthWork::Reset {
-                session,
-                proof,
-                client,
-            },
-            Request::LoginExternal {
-                provider,
-                token,
-                expirable,
-            } => AuthWork::LoginExternal {
-                provider,
-                token,
-                expirable,
-                client,
-                worker,
-            },
-            Request::RegisterExternal {
-                username,
-                provider,
-                token,
-            } => AuthWork::RegisterExternal {
-                username,
-                provider,
-                token,
-                client,
-            },
-            Request::SetPassword { session, pass } => AuthWork::SetPassword { session, pass },
-            data => return self.queue_data(token, reqid, data),
         };
-        self.queue_auth(AuthJob { token, reqid, work });
-    }
-
-    fn queue_auth(&mut self, job: AuthJob) {
-        let instr = job.work.instr();
-        if let Err(err) = self.auth_tx.try_send(job) {
-            let job = err.into_inner();
-            let text = "the master is busy; try again";
-            self.fail(job.token, &job.reqid, instr, ReasonCode::Unavailable, text);
+        if let Some((to, text)) = busy {
+            self.answer(&to, Reply::fail(instr, ReasonCode::Unavailable, text));
         }
     }
 
-    fn queue_data(&mut self, token: Token, reqid: String, request: Request) {
-        let instr = request.instr();
-        let job = DataJob {
-            token,
-            reqid,
-            request,
-        };
-        if let Err(err) = self.data_tx.try_send(job) {
-            let job = err.into_inner();
-            let text = "the master is busy; try again";
-            self.fail(token, &job.reqid, instr, ReasonCode::Unavailable, text);
-        }
-    }
-
-    fn queue_trade(&mut self, msg: TradeMsg) {
-        let Err(err) = self.trade_tx.try_send(msg) else {
-            return;
-        };
-        let (token, reqid, instr) = match err.into_inner() {
-            TradeMsg::Order(a) => (a.token, a.reqid, a.side.instr()),
-            TradeMsg::Place(p) => (p.token, p.reqid, Instr::PlaceOrder),
-            TradeMsg::Cancel { token, reqid, .. } => (token, reqid, Instr::CancelOrder),
-            _ => return,
-        };
-        let text = "the trade queue is full; nothing was changed, try again";
-        self.fail(token, &reqid, instr, ReasonCode::Unavailable, text);
-    }
-
-    fn answer_worker_list(&mut self, token: Token, reqid: &str) {
-        let list = crate::link::frame_worker_list(&self.worker_list(), Some(reqid));
-        self.send(token, &list);
+    /// Sends `reply` to its return address.
+    fn answer(&mut self, to: &ReplyTo, reply: Reply) {
+        self.send(to.link, &to.frame(&reply));
     }
 
     /// Answers `instr`'s failure with a REQID in front.
@@ -212,24 +122,17 @@ impl Server {
         code: ReasonCode,
         text: impl Into<String>,
     ) {
-        let answer = with_reqid(instr, reqid, Reason::new(code, text));
-        self.send(token, &answer);
+        let to = ReplyTo {
+            link: token,
+            reqid: reqid.to_string(),
+        };
+        self.answer(&to, Reply::fail(instr, code, text));
     }
 
     /// A frame that breaks the table: its answer, with the REQID in front
     /// when one could be read; numbering errors close the link.
     fn answer_bad_request(&mut self, token: Token, reqid: Option<String>, err: &CheckError) {
-        let answer = match (reqid, err) {
-            (Some(reqid), CheckError::Arguments(instr, _)) => {
-                let reason = Reason::new(ReasonCode::BadArguments, err.to_string());
-                with_reqid(*instr, &reqid, reason)
-            }
-            (Some(reqid), _) => {
-                let reason = Reason::new(ReasonCode::Protocol, err.to_string());
-                with_reqid(Instr::ProtocolError, &reqid, reason)
-            }
-            (None, _) => err.reply(),
-        };
+        let answer = Reply::checked(err).encode(reqid.as_deref());
         if err.closes() {
             self.send_and_close(token, &answer);
         } else {
@@ -239,45 +142,67 @@ impl Server {
 
     /// Keepalive and `sessionClosed` on an accepted link.
     fn on_link_control(&mut self, token: Token, frame: Frame) {
-        let req = match message::check(&frame, 0) {
-            Ok(req) => req,
-            Err(err) => return self.answer_bad_request(token, None, &err),
-        };
-        match req.instr {
-            Instr::Ping => {
-                let pong = message::frame(Instr::Pong, &[req.args[0]]);
-                self.send(token, &pong);
+        let message = match LinkMsg::parse(&frame) {
+            Ok(message) => message,
+            Err(ReplyError::Check(err)) => return self.answer_bad_request(token, None, &err),
+            Err(err) => {
+                return papertrader_common::debug!("a control frame not applied: {err}");
             }
-            Instr::Pong => self.pong(token),
-            Instr::SessionClosed => {
-                let session = match papertrader_common::value::SessionId::parse(req.args[0]) {
-                    Ok(session) => session,
-                    Err(err) => {
-                        return papertrader_common::debug!("sessionClosed not applied: {err}");
-                    }
-                };
-                let job = AuthJob {
-                    token,
-                    reqid: String::new(),
-                    work: AuthWork::SessionClosed(session),
-                };
-                if self.auth_tx.try_send(job).is_err() {
+        };
+        match message {
+            LinkMsg::Ping(word) => self.send(token, &LinkMsg::Pong(word).encode()),
+            LinkMsg::Pong(_) => self.pong(token),
+            LinkMsg::SessionClosed(session) => {
+                if self
+                    .auth_tx
+                    .try_send(AuthMsg::SessionClosed(session))
+                    .is_err()
+                {
                     papertrader_common::warn!("auth queue full: a sessionClosed was dropped");
                 }
             }
             other => {
-                let text = format!("{} is not expected from a worker", other.name());
-                self.send(
-                    token,
-                    &message::failure(Instr::ProtocolError, ReasonCode::Protocol, text),
-                );
+                let text = format!("{} is not expected from a worker", other.instr().name());
+                let answer = Reply::fail(Instr::ProtocolError, ReasonCode::Protocol, text);
+                self.send(token, &answer.encode(None));
             }
         }
     }
 }
 
-/// `instr`'s failure return (or `protocolError`) with a REQID in front.
-fn with_reqid(instr: Instr, reqid: &str, reason: Reason) -> Frame {
-    let failure = instr.failure().unwrap_or(Instr::ProtocolError);
-    frame(failure, &[reqid.to_string(), reason.to_string()])
+/// The answer to an order that finds the trade queue full.
+const FULL: &str = "the trade queue is full; nothing was changed, try again";
+
+/// Which thread answers a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The auth pool: accounts, sessions, passwords.
+    Auth,
+    /// The data pool: read-only answers from SQLite.
+    Data,
+    /// The trade thread: orders, cancels.
+    Trade,
+    /// The event loop itself (`getWorkerList`).
+    Loop,
+}
+
+/// The owner column of the instruction table: every client request, the
+/// thread that answers it.
+pub fn owner(instr: Instr) -> Owner {
+    match instr {
+        Instr::Login
+        | Instr::LoginSession
+        | Instr::Register
+        | Instr::SwitchState
+        | Instr::Logout
+        | Instr::ResetAccount
+        | Instr::LoginExternal
+        | Instr::RegisterExternal
+        | Instr::SetPassword => Owner::Auth,
+        Instr::PurchaseAsset | Instr::SellAsset | Instr::PlaceOrder | Instr::CancelOrder => {
+            Owner::Trade
+        }
+        Instr::GetWorkerList => Owner::Loop,
+        _ => Owner::Data,
+    }
 }

@@ -18,22 +18,22 @@ use papertrader_common::Instr;
 use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
-use papertrader_common::message;
 use papertrader_common::tls::Stream;
 use papertrader_common::value::ReasonCode;
 use papertrader_common::value::Timestamp;
 use rustls::ServerConfig;
 
-use crate::auth_thread::AuthJob;
+use crate::auth_thread::AuthMsg;
 use crate::config::Config;
 use crate::control::{ControlJob, ControlTx};
-use crate::data::DataJob;
 use crate::event::Event;
 use crate::gpg_thread::GpgJob;
+use crate::job::Job;
 use crate::link::Role;
 use crate::market::Asset;
 use crate::registry::Registry;
 use crate::trade::queue::TradeMsg;
+use papertrader_common::reply::{LinkMsg, Reply};
 
 /// The master port listener.
 pub const LISTENER: Token = Token(0);
@@ -75,9 +75,9 @@ pub struct Server {
     /// UUID of each accepted link, to its connection.
     pub(crate) links: HashMap<String, Token>,
     pub(crate) registry: Registry,
-    pub(crate) auth_tx: Sender<AuthJob>,
+    pub(crate) auth_tx: Sender<AuthMsg>,
     pub(crate) gpg_tx: Option<Sender<GpgJob>>,
-    pub(crate) data_tx: Sender<DataJob>,
+    pub(crate) data_tx: Sender<Job>,
     pub(crate) trade_tx: Sender<TradeMsg>,
     control_tx: ControlTx,
     /// The listed assets, shared with the asset and data threads.
@@ -111,11 +111,11 @@ pub struct Parts {
     /// The loaded worker registry.
     pub registry: Registry,
     /// Jobs for the auth pool.
-    pub auth_tx: Sender<AuthJob>,
+    pub auth_tx: Sender<AuthMsg>,
     /// Jobs for the gpg thread, when a master key is configured.
     pub gpg_tx: Option<Sender<GpgJob>>,
     /// Jobs for the data threads.
-    pub data_tx: Sender<DataJob>,
+    pub data_tx: Sender<Job>,
     /// Orders for the trade thread.
     pub trade_tx: Sender<TradeMsg>,
     /// Jobs for the control thread (SIGHUP's reload).
@@ -262,7 +262,8 @@ impl Server {
                 "too many connections from your address (max_conns_per_address {})",
                 self.config.max_conns_per_address
             );
-            let refusal = message::failure(Instr::ProtocolError, ReasonCode::RateLimited, text);
+            let refusal =
+                Reply::fail(Instr::ProtocolError, ReasonCode::RateLimited, text).encode(None);
             let _ = std::io::Write::write(&mut stream, &refusal.to_bytes());
             return;
         }
@@ -418,14 +419,11 @@ impl Server {
     fn shutdown(&mut self) {
         let links: Vec<Token> = self.links.values().copied().collect();
         for token in links {
-            let kick = papertrader_common::message::reply(
-                papertrader_common::Instr::Kick,
-                papertrader_common::Reason::new(
-                    papertrader_common::ReasonCode::Unavailable,
-                    "the master is shutting down",
-                ),
-            );
-            self.send(token, &kick);
+            let kick = LinkMsg::Kick(papertrader_common::Reason::new(
+                papertrader_common::ReasonCode::Unavailable,
+                "the master is shutting down",
+            ));
+            self.send(token, &kick.encode());
         }
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for token in tokens {
@@ -506,7 +504,9 @@ impl Conns for Server {
 
     fn on_end(&mut self, token: Token, end: End) {
         match end {
-            End::Malformed(err) => self.send_and_close(token, &message::protocol_error(&err.error)),
+            End::Malformed(err) => {
+                self.send_and_close(token, &Reply::protocol_error(&err.error).encode(None))
+            }
             _ => self.close(token),
         }
     }

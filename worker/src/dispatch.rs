@@ -4,10 +4,11 @@
 //! of [`Server`].
 
 use mio::Token;
-use papertrader_common::message::{self, failure, frame, reply};
+use papertrader_common::message;
+use papertrader_common::reply::Reply;
 use papertrader_common::request::{Forwarded, Request};
 use papertrader_common::transfer;
-use papertrader_common::value::{Reason, ReasonCode, SessionId, Symbol};
+use papertrader_common::value::{ReasonCode, SessionId, Symbol};
 use papertrader_common::{Frame, Instr, MessageType, State};
 
 use crate::link::{Note, Pending};
@@ -19,10 +20,7 @@ pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
     transfer::packets(Instr::Data, payload, None).unwrap_or_else(|err| {
         papertrader_common::error!("cannot send a data answer: {err}");
         let text = "the answer is too large to send; nothing was changed";
-        vec![reply(
-            Instr::DataFail,
-            Reason::new(ReasonCode::Internal, text),
-        )]
+        vec![Reply::fail(Instr::DataFail, ReasonCode::Internal, text).encode(None)]
     })
 }
 
@@ -53,7 +51,7 @@ impl Server {
         let checked = match message::check(&frame, 0) {
             Ok(checked) => checked,
             Err(err) => {
-                client.answer(&err.reply());
+                client.answer(&Reply::checked(&err).encode(None));
                 if err.closes() {
                     client.framed.close_when_flushed();
                 }
@@ -63,7 +61,9 @@ impl Server {
         let instr = checked.instr;
         if matches!(instr.kind(), MessageType::Return | MessageType::Control) {
             let text = format!("{} is not a request", instr.name());
-            client.answer(&failure(Instr::ProtocolError, ReasonCode::Protocol, text));
+            client.answer(
+                &Reply::fail(Instr::ProtocolError, ReasonCode::Protocol, text).encode(None),
+            );
             return;
         }
         if let Some(state) = instr.state()
@@ -74,15 +74,12 @@ impl Server {
                 instr.name(),
                 client.state().name()
             );
-            client.answer(&failure(instr, ReasonCode::WrongState, text));
+            client.answer(&Reply::fail(instr, ReasonCode::WrongState, text).encode(None));
             return;
         }
         let request = match Request::parse(instr, &checked.args) {
             Ok(request) => request,
-            Err(reason) => {
-                let answer = instr.failure().unwrap_or(Instr::ProtocolError);
-                return client.answer(&reply(answer, reason));
-            }
+            Err(reason) => return client.answer(&Reply::failure(instr, reason).encode(None)),
         };
         if instr.state() == Some(State::Data) {
             match self.check_session(token, &frame) {
@@ -92,7 +89,8 @@ impl Server {
                     let text = "the session of this connection ended (logged out or expired); \
                                 log in and switchState again";
                     if let Some(client) = self.clients.get_mut(&token) {
-                        client.answer(&failure(instr, ReasonCode::BadSession, text));
+                        client
+                            .answer(&Reply::fail(instr, ReasonCode::BadSession, text).encode(None));
                     }
                     return;
                 }
@@ -115,7 +113,11 @@ impl Server {
             return SessionCheck::Valid;
         }
         let session = session.clone();
-        let check = message::frame(Instr::SwitchState, &[session.as_str(), "data"]);
+        let check = Request::SwitchState {
+            session: session.clone(),
+            state: State::Data,
+        }
+        .encode();
         let note = Note::Revalidate { session };
         if !self.forward_with(token, &check, Instr::SwitchState, note, false) {
             return SessionCheck::Valid;
@@ -134,7 +136,7 @@ impl Server {
         let instr = request.instr();
         match request {
             Request::WorkerList => {
-                let list = message::frame(Instr::WorkerList, &self.worker_list);
+                let list = Reply::WorkerList(self.worker_list.clone()).encode(None);
                 if let Some(client) = self.clients.get_mut(&token) {
                     client.answer(&list);
                 }
@@ -180,7 +182,7 @@ impl Server {
         if self.caches.lock().sessions.is_valid(&session, now) {
             if let Some(client) = self.clients.get_mut(&token) {
                 client.switch_now(state, session);
-                client.answer(&frame_state(state));
+                client.answer(&Reply::StateSwitched(state).encode(None));
             }
             return;
         }
@@ -265,7 +267,7 @@ impl Server {
         };
         if !self.link.is_up() {
             let text = "the master cannot be reached; nothing was changed";
-            client.answer(&failure(instr, ReasonCode::Unavailable, text));
+            client.answer(&Reply::fail(instr, ReasonCode::Unavailable, text).encode(None));
             return false;
         }
         let reqid = self.next_reqid;
@@ -278,7 +280,7 @@ impl Server {
         };
         let Some(forwarded) = prefix.wrap(frame) else {
             let text = "request too long to forward";
-            client.answer(&failure(instr, ReasonCode::BadArguments, text));
+            client.answer(&Reply::fail(instr, ReasonCode::BadArguments, text).encode(None));
             return false;
         };
         if answered {
@@ -298,11 +300,6 @@ enum SessionCheck {
     Ended,
     /// The master is asked; the frame waits.
     Waiting,
-}
-
-/// `stateSwitchSuccess STATE`.
-pub fn frame_state(state: State) -> Frame {
-    frame(Instr::StateSwitchSuccess, &[state.name()])
 }
 
 fn now_ms() -> u64 {

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use mio::Token;
 use mio::net::TcpStream;
 use papertrader_common::framed::{End, Framed};
-use papertrader_common::message::{frame, reply, split_prefix};
+use papertrader_common::message::split_prefix;
+use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::tls::{self, Stream};
 use papertrader_common::transfer::Reassembler;
-use papertrader_common::value::{Reason, ReasonCode, SessionId, hex};
+use papertrader_common::value::{ReasonCode, SessionId, hex};
 use papertrader_common::{Frame, Instr, MessageType, State, args};
 
 use crate::gpg_thread::ProofJob;
@@ -154,7 +155,7 @@ impl Server {
                 self.link_down("no traffic from the master");
             } else if quiet >= self.config.ping_interval && !self.link.ping_out {
                 self.link.ping_out = true;
-                self.link_send(&frame(Instr::Ping, &["keepalive"]));
+                self.link_send(&LinkMsg::Ping("keepalive".into()).encode());
             }
         }
     }
@@ -235,11 +236,13 @@ impl Server {
         self.link.worker_nonce = nonce.clone();
         self.link.phase = Phase::AwaitChallenge;
         let uuid = self.config.uuid.clone().unwrap_or_default();
-        let hello = frame(
-            Instr::WorkerHello,
-            &[&uuid, &self.config.name, &self.advertised(), &nonce],
-        );
-        self.link_send(&hello);
+        let hello = LinkMsg::Hello {
+            uuid,
+            name: self.config.name.clone(),
+            address: self.advertised(),
+            nonce,
+        };
+        self.link_send(&hello.encode());
     }
 
     fn link_read(&mut self) {
@@ -297,10 +300,7 @@ impl Server {
     }
 
     fn on_challenge(&mut self, f: &Frame) {
-        let Ok([nonce, signature]) = args::split(&f.data, f.argument_count)
-            .as_deref()
-            .map(to_two)
-        else {
+        let Ok(LinkMsg::Challenge { nonce, signature }) = LinkMsg::parse(f) else {
             return self.link_down("malformed masterChallenge");
         };
         let Some(exporter) = self
@@ -337,28 +337,25 @@ impl Server {
         match result {
             Ok(proof) => {
                 self.link.phase = Phase::AwaitAccept;
-                self.link_send(&frame(Instr::WorkerProof, &[proof]));
+                self.link_send(&LinkMsg::Proof(proof).encode());
             }
             Err(err) => self.link_down(&err),
         }
     }
 
     fn on_master_control(&mut self, f: Frame) {
-        let words = args::split(&f.data, f.argument_count).unwrap_or_default();
-        match Instr::from_code(f.instruction) {
-            Some(Instr::Ping) if words.len() == 1 => {
-                let pong = frame(Instr::Pong, &[words[0]]);
-                self.link_send(&pong);
-            }
-            Some(Instr::Pong) => self.link.ping_out = false,
-            Some(Instr::WorkerListUpdate) => {
-                self.worker_list = words.iter().map(|s| s.to_string()).collect();
-            }
-            Some(Instr::Quotes) => self.on_quotes(&f),
-            _ => papertrader_common::warn!(
+        if f.instruction == Instr::Quotes.code() {
+            return self.on_quotes(&f);
+        }
+        match LinkMsg::parse(&f) {
+            Ok(LinkMsg::Ping(word)) => self.link_send(&LinkMsg::Pong(word).encode()),
+            Ok(LinkMsg::Pong(_)) => self.link.ping_out = false,
+            Ok(LinkMsg::WorkerListUpdate(list)) => self.worker_list = list,
+            Ok(other) => papertrader_common::warn!(
                 "master sent an unexpected control frame {}",
-                f.instruction
+                other.instr().name()
             ),
+            Err(err) => papertrader_common::warn!("master sent a bad control frame: {err}"),
         }
     }
 
@@ -383,37 +380,45 @@ impl Server {
         }
     }
 
-    /// A REQID-tagged return: strip the REQID, apply side effects, hand it
-    /// to the client in its slot.
+    /// A REQID-tagged return: read it once, apply side effects, hand it to
+    /// the client in its slot. A return the worker cannot read still
+    /// answers its request, with `internal`.
     fn on_reply(&mut self, f: Frame) {
-        let Ok((prefix, rest)) = split_prefix(&f.data, 1) else {
-            return papertrader_common::warn!("master reply without a REQID");
+        let parsed = Reply::parse_forwarded(&f);
+        let reqid = match &parsed {
+            Ok((reqid, _)) => Some(reqid.as_str()),
+            Err(_) => split_prefix(&f.data, 1)
+                .ok()
+                .and_then(|(words, _)| words.first().copied()),
         };
-        let Some(reqid) = prefix.first().and_then(|r| r.parse::<u64>().ok()) else {
+        let Some(reqid) = reqid.and_then(|r| r.parse::<u64>().ok()) else {
             return papertrader_common::warn!("master reply with a bad REQID");
         };
-        let stripped = Frame {
-            argument_count: f.argument_count.saturating_sub(1),
-            data: rest.to_vec(),
-            ..f
-        };
-        let is_data = stripped.instruction == Instr::Data.code();
-        let last = !is_data || stripped.data_message_number >= stripped.data_message_max;
         let Some(pending) = self.pending.get_mut(&reqid) else {
             return papertrader_common::warn!("master answered unknown REQID {reqid}");
         };
+        let reply = match parsed {
+            Ok((_, reply)) => reply,
+            Err(err) => {
+                papertrader_common::warn!("master reply to REQID {reqid} not read: {err}");
+                let text = "the master's answer could not be read";
+                Reply::fail(pending.instr, ReasonCode::Internal, text)
+            }
+        };
+        let last = match &reply {
+            Reply::Data(packet) => packet.number >= packet.max,
+            _ => true,
+        };
         let token = pending.token;
-        if let Note::History { payload, .. } = &mut pending.note
-            && is_data
-        {
-            payload.extend_from_slice(&stripped.data);
+        if let (Note::History { payload, .. }, Reply::Data(packet)) = (&mut pending.note, &reply) {
+            payload.extend_from_slice(&packet.chunk);
         }
-        if last {
-            let pending = self.pending.remove(&reqid).expect("looked up above");
-            self.after_reply(pending, &stripped);
+        let answer = reply.encode(None);
+        if last && let Some(pending) = self.pending.remove(&reqid) {
+            self.after_reply(pending, &reply);
         }
         if let Some(client) = self.clients.get_mut(&token) {
-            client.deliver(reqid, &stripped, last);
+            client.deliver(reqid, &answer, last);
             self.flush_client(token);
             if last {
                 self.release_held(token);
@@ -422,29 +427,22 @@ impl Server {
     }
 
     /// Side effects of a whole answer, before it reaches the client.
-    fn after_reply(&mut self, pending: Pending, answer: &Frame) {
-        let instr = Instr::from_code(answer.instruction);
+    fn after_reply(&mut self, pending: Pending, reply: &Reply) {
         let now = Instant::now();
         let client = self.clients.get_mut(&pending.token);
-        match (pending.note, instr) {
-            (Note::Login { expirable }, Some(Instr::SessionId)) => {
-                let Ok(id) = args::split(&answer.data, 1).map(|a| SessionId::parse(a[0])) else {
-                    return;
-                };
-                let Ok(id) = id else { return };
-                self.caches.lock().sessions.remember(&id, now);
+        match (pending.note, reply) {
+            (Note::Login { expirable }, Reply::Session(id)) => {
+                self.caches.lock().sessions.remember(id, now);
                 match (expirable, client) {
-                    (true, Some(client)) => client.add_expirable(id),
-                    (true, None) => self.session_closed(&id),
+                    (true, Some(client)) => client.add_expirable(id.clone()),
+                    (true, None) => self.session_closed(id),
                     (false, _) => {}
                 }
             }
-            (Note::LoginSession, Some(Instr::SessionId)) => {
-                if let Ok(Ok(id)) = args::split(&answer.data, 1).map(|a| SessionId::parse(a[0])) {
-                    self.caches.lock().sessions.remember(&id, now);
-                }
+            (Note::LoginSession, Reply::Session(id)) => {
+                self.caches.lock().sessions.remember(id, now);
             }
-            (Note::SwitchState { state, session }, Some(Instr::StateSwitchSuccess)) => {
+            (Note::SwitchState { state, session }, Reply::StateSwitched(_)) => {
                 self.caches.lock().sessions.remember(&session, now);
                 if let Some(client) = client {
                     client.finish_switch(Some((state, session)));
@@ -455,17 +453,19 @@ impl Server {
                     client.finish_switch(None);
                 }
             }
-            (Note::Revalidate { session }, Some(Instr::StateSwitchSuccess)) => {
+            (Note::Revalidate { session }, Reply::StateSwitched(_)) => {
                 self.caches.lock().sessions.remember(&session, now);
                 if let Some(client) = client {
                     client.finish_switch(None);
                 }
             }
-            (Note::Revalidate { session }, _) => {
+            (Note::Revalidate { session }, other) => {
                 // Only the master's word that the session is gone ends it;
                 // a busy master is no such word, and asking again at once
                 // would only loop.
-                let ended = answer.data.starts_with(b"bad-session");
+                let ended = other
+                    .reason()
+                    .is_some_and(|r| r.code == ReasonCode::BadSession);
                 if !ended {
                     self.caches.lock().sessions.remember(&session, now);
                 }
@@ -476,13 +476,13 @@ impl Server {
                     }
                 }
             }
-            (Note::Logout(session), Some(Instr::LogoutSuccess)) => {
+            (Note::Logout(session), Reply::LoggedOut) => {
                 self.caches.lock().sessions.forget(&session);
                 if let Some(client) = client {
                     client.logged_out(&session);
                 }
             }
-            (Note::History { key, payload }, Some(Instr::Data)) => {
+            (Note::History { key, payload }, Reply::Data(_)) => {
                 self.caches.lock().history.put(key, payload, now);
             }
             _ => {}
@@ -509,7 +509,7 @@ impl Server {
     /// worker still serves, and ends what it does not.
     pub(crate) fn session_closed(&mut self, session: &SessionId) {
         if self.link.is_up() {
-            self.link_send(&frame(Instr::SessionClosed, &[session.as_str()]));
+            self.link_send(&LinkMsg::SessionClosed(session.clone()).encode());
         } else if self.link.closed_later.len() < MAX_CLOSED_LATER {
             self.link.closed_later.push(session.clone());
         }
@@ -518,7 +518,7 @@ impl Server {
     /// The link is up again: the sessions that ended meanwhile.
     fn send_closed_later(&mut self) {
         for session in std::mem::take(&mut self.link.closed_later) {
-            self.link_send(&frame(Instr::SessionClosed, &[session.as_str()]));
+            self.link_send(&LinkMsg::SessionClosed(session).encode());
         }
     }
 
@@ -609,8 +609,7 @@ impl Server {
                     "the master link broke before it answered",
                 ),
             };
-            let failure = p.instr.failure().unwrap_or(Instr::ProtocolError);
-            let answer = reply(failure, Reason::new(code, text));
+            let answer = Reply::fail(p.instr, code, text).encode(None);
             if let Some(client) = self.clients.get_mut(&p.token) {
                 if matches!(p.note, Note::SwitchState { .. } | Note::Revalidate { .. }) {
                     client.finish_switch(None);
@@ -655,13 +654,6 @@ impl Server {
     /// Whether the link is up.
     pub fn fuzz_link_is_up(&self) -> bool {
         self.link.is_up()
-    }
-}
-
-fn to_two(words: &[&str]) -> [String; 2] {
-    match words {
-        [a, b] => [a.to_string(), b.to_string()],
-        _ => [String::new(), String::new()],
     }
 }
 

@@ -16,7 +16,7 @@ use mio::{Events, Poll, Token, Waker};
 use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
-use papertrader_common::message;
+use papertrader_common::reply::Reply;
 use papertrader_common::tls::Stream;
 use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
@@ -329,7 +329,7 @@ impl Server {
 
     fn add_client(&mut self, mut stream: TcpStream, peer: SocketAddr) {
         if let Err((code, text)) = self.admit(peer) {
-            let refusal = message::failure(Instr::ProtocolError, code, text);
+            let refusal = Reply::fail(Instr::ProtocolError, code, text).encode(None);
             let _ = stream.write(&refusal.to_bytes());
             return;
         }
@@ -481,11 +481,7 @@ impl Server {
         }
         papertrader_common::info!("{}: plain connection refused, TLS required", client.peer());
         let text = "tls required: connect with TLS (client_tls = required)";
-        client.answer(&message::failure(
-            Instr::ProtocolError,
-            ReasonCode::Forbidden,
-            text,
-        ));
+        client.answer(&Reply::fail(Instr::ProtocolError, ReasonCode::Forbidden, text).encode(None));
         client.framed.close_when_flushed();
         self.flush_client(token);
         true
@@ -526,7 +522,7 @@ impl Conns for Server {
         };
         match end {
             End::Malformed(err) => {
-                client.answer(&message::protocol_error(&err.error));
+                client.answer(&Reply::protocol_error(&err.error).encode(None));
                 client.framed.close_when_flushed();
                 self.flush_client(token);
             }

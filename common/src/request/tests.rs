@@ -356,3 +356,73 @@ fn third_party_requests_parse_typed_and_refuse_with_their_codes() {
     assert_eq!(reason.code, ReasonCode::BadArguments);
     assert!(reason.to_string().len() < 200, "an excerpt only: {reason}");
 }
+
+#[test]
+fn every_request_vector_encodes_back_from_its_parsed_value() {
+    let names = [
+        "register",
+        "login",
+        "loginSession",
+        "purchaseAsset",
+        "switchState",
+        "getWorkerList",
+        "getAssetValueCurrent",
+        "getAssetValueWeek",
+        "getUserPortfolio",
+    ];
+    for (name, bytes) in crate::vectors::all() {
+        if !names.contains(&name) {
+            continue;
+        }
+        let (frame, _) = crate::frame::decode(&bytes).expect(name).expect(name);
+        let checked = crate::message::check(&frame, 0).expect(name);
+        let request = Request::parse(checked.instr, &checked.args).expect(name);
+        assert_eq!(request.encode(), frame, "{name}");
+    }
+}
+
+#[test]
+fn requests_of_every_shape_round_trip() {
+    let session = SessionId::parse("0f1e2d3c4b5a69788796a5b4c3d2e1f0").expect("session");
+    let symbol = Symbol::parse("AAPL").expect("symbol");
+    let order = OrderSpec {
+        side: Side::Sell,
+        symbol: symbol.clone(),
+        quantity: Quantity::new(3).expect("quantity"),
+        kind: OrderKind::StopLimit {
+            stop: crate::value::Money(1_000_000),
+            limit: crate::value::Money(990_000),
+        },
+        tif: Tif::Gtc,
+    };
+    let all = [
+        Request::PlaceOrder {
+            session: session.clone(),
+            order,
+        },
+        Request::CancelOrder {
+            session: session.clone(),
+            id: 42,
+        },
+        Request::History {
+            range: Range::AllTime,
+            symbol,
+            date: None,
+        },
+        Request::ResetAccount {
+            session: session.clone(),
+            proof: ResetProof::parse("abc").expect("pass"),
+        },
+        Request::Leaderboard,
+        Request::EquityHistory {
+            session,
+            username: Username::parse("bob").expect("name"),
+        },
+    ];
+    for request in all {
+        let frame = request.encode();
+        let checked = crate::message::check(&frame, 0).expect("checks");
+        let back = Request::parse(checked.instr, &checked.args).expect("parses");
+        assert_eq!(back, request);
+    }
+}

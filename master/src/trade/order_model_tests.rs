@@ -21,13 +21,15 @@ use parking_lot::RwLock;
 use proptest::prelude::*;
 use rusqlite::Connection;
 
-use super::queue::{self, Arrival, Limits, Placement, TradeMsg};
+use super::queue::{self, Limits, TradeMsg};
 use super::test_util::add_account;
 use super::{Side, audit};
 use crate::db::sessions::{self, NewSession};
 use crate::db::{self, TempDir};
 use crate::event::{Event, Notifier};
+use crate::job::{Job, Origin, ReplyTo};
 use crate::market::Asset;
+use papertrader_common::request::Request;
 
 const SYMBOLS: [&str; 2] = ["AAA", "BBB"];
 const ACCOUNTS: usize = 2;
@@ -189,13 +191,12 @@ impl Rig {
     /// before it has been handled.
     fn settle(&mut self) -> Vec<Frame> {
         let reqid = self.next_reqid();
+        let cancel = Request::CancelOrder {
+            session: self.sessions[0].clone(),
+            id: u64::MAX >> 1,
+        };
         self.tx
-            .send(TradeMsg::Cancel {
-                token: Token(1),
-                reqid: reqid.clone(),
-                session: self.sessions[0].clone(),
-                id: u64::MAX >> 1,
-            })
+            .send(TradeMsg::Job(job(&reqid, cancel)))
             .expect("send");
         let mut seen = Vec::new();
         loop {
@@ -215,6 +216,26 @@ impl Rig {
             .into_iter()
             .map(|id| id as u64)
             .collect()
+    }
+}
+
+fn to(reqid: &str) -> ReplyTo {
+    ReplyTo {
+        link: Token(1),
+        reqid: reqid.to_string(),
+    }
+}
+
+/// A job from link 1 whose REQID is also its arrival time.
+fn job(reqid: &str, request: Request) -> Job {
+    Job {
+        to: to(reqid),
+        origin: Origin {
+            client: "127.0.0.1:1".into(),
+            worker: "w".into(),
+            arrival_ms: reqid.parse().unwrap_or(0),
+        },
+        request,
     }
 }
 
@@ -259,9 +280,7 @@ proptest! {
             match step {
                 Step::Place { account, side, symbol, quantity, kind, tif } => {
                     let reqid = rig.next_reqid();
-                    rig.tx.send(TradeMsg::Place(Placement {
-                        token: Token(1),
-                        reqid,
+                    let place = Request::PlaceOrder {
                         session: rig.sessions[account].clone(),
                         order: OrderSpec {
                             side,
@@ -270,8 +289,8 @@ proptest! {
                             kind,
                             tif,
                         },
-                        ts_ms: rig.reqid,
-                    })).expect("send");
+                    };
+                    rig.tx.send(TradeMsg::Job(job(&reqid, place))).expect("send");
                     let answer = rig.reply();
                     let accepted = answer.instruction == Instr::OrderAccepted.code();
                     let fine = matches!(
@@ -285,34 +304,30 @@ proptest! {
                 }
                 Step::Market { account, side, symbol, quantity } => {
                     let reqid = rig.next_reqid();
-                    rig.tx.send(TradeMsg::Order(Arrival {
-                        token: Token(1),
-                        reqid,
+                    let trade = Request::Trade {
                         side,
                         session: rig.sessions[account].clone(),
                         symbol: Symbol::parse(SYMBOLS[symbol]).expect("symbol"),
                         quantity: Quantity::new(quantity).expect("quantity"),
-                        ts_ms: rig.reqid,
-                    })).expect("send");
+                    };
+                    rig.tx.send(TradeMsg::Job(job(&reqid, trade))).expect("send");
                 }
                 Step::Cancel { account, nth } => {
                     let open = rig.open_ids(rig.accounts[account]);
                     let Some(&id) = open.get(nth % open.len().max(1)) else { continue };
                     let reqid = rig.next_reqid();
-                    rig.tx.send(TradeMsg::Cancel {
-                        token: Token(1),
-                        reqid,
+                    let cancel = Request::CancelOrder {
                         session: rig.sessions[account].clone(),
                         id,
-                    }).expect("send");
+                    };
+                    rig.tx.send(TradeMsg::Job(job(&reqid, cancel))).expect("send");
                     let answer = rig.reply();
                     prop_assert_eq!(answer.instruction, Instr::CancelSuccess.code(), "{:?}", answer);
                 }
                 Step::Reset { account } => {
                     let reqid = rig.next_reqid();
                     rig.tx.send(TradeMsg::Reset {
-                        token: Token(1),
-                        reqid,
+                        to: to(&reqid),
                         account: rig.accounts[account],
                     }).expect("send");
                     answers.extend(rig.settle());

@@ -19,9 +19,8 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use mio::Token;
-use papertrader_common::message::frame;
-use papertrader_common::request::OrderSpec;
+use papertrader_common::reply::{Fill, Reply};
+use papertrader_common::request::{OrderSpec, Request};
 use papertrader_common::value::{
     Date, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
 };
@@ -31,6 +30,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::session_account;
 use crate::event::{Event, Notifier};
+use crate::job::{Job, ReplyTo};
 use crate::market::calendar::{self, Clock, Market};
 use crate::market::{Asset, store};
 use crate::trade::orders::{self, NewOrder, OpenOrder};
@@ -38,27 +38,13 @@ use crate::trade::{Batch, Change, Order, Outcome, Side, run_batch, standing};
 
 /// Work for the trade thread.
 pub enum TradeMsg {
-    /// A forwarded purchaseAsset or sellAsset, its arguments parsed.
-    Order(Arrival),
-    /// A forwarded placeOrder.
-    Place(Placement),
-    /// A forwarded cancelOrder.
-    Cancel {
-        /// The worker link it came on.
-        token: Token,
-        /// The worker's REQID.
-        reqid: String,
-        /// Whose order.
-        session: SessionId,
-        /// Which order.
-        id: u64,
-    },
+    /// A forwarded `purchaseAsset`, `sellAsset`, `placeOrder` or
+    /// `cancelOrder`, its arguments parsed.
+    Job(Job),
     /// A resetAccount whose password the auth thread has checked.
     Reset {
-        /// The worker link it came on.
-        token: Token,
-        /// The worker's REQID.
-        reqid: String,
+        /// Where the answer goes.
+        to: ReplyTo,
         /// The account to reset.
         account: i64,
     },
@@ -76,44 +62,20 @@ pub enum TradeMsg {
     Shutdown(Sender<()>),
 }
 
-/// An order as it arrives from a worker link.
-#[derive(Debug)]
-pub struct Arrival {
-    /// The worker link it came on.
-    pub token: Token,
-    /// The worker's REQID.
-    pub reqid: String,
-    /// Buy or sell.
-    pub side: Side,
-    /// Whose order.
-    pub session: SessionId,
-    /// What.
-    pub symbol: Symbol,
-    /// How many.
-    pub quantity: Quantity,
+/// A market order as it arrives.
+struct Arrival {
+    to: ReplyTo,
+    side: Side,
+    session: SessionId,
+    symbol: Symbol,
+    quantity: Quantity,
     /// The worker's receive time (TIMESTAMP_MS).
-    pub ts_ms: u64,
-}
-
-/// A placeOrder as it arrives from a worker link.
-#[derive(Debug)]
-pub struct Placement {
-    /// The worker link it came on.
-    pub token: Token,
-    /// The worker's REQID.
-    pub reqid: String,
-    /// Whose order.
-    pub session: SessionId,
-    /// The order.
-    pub order: OrderSpec,
-    /// The worker's receive time (TIMESTAMP_MS).
-    pub ts_ms: u64,
+    ts_ms: u64,
 }
 
 /// An order in the queue with where its answer goes.
 struct Queued {
-    token: Token,
-    reqid: String,
+    to: ReplyTo,
     order: Order,
     /// Price sets that came without a price for its symbol.
     missed: u32,
@@ -159,19 +121,8 @@ pub fn spawn(
         };
         loop {
             match rx.recv_timeout(EXPIRY_CHECK) {
-                Ok(TradeMsg::Order(arrival)) => queue.arrive(arrival),
-                Ok(TradeMsg::Place(placement)) => queue.place(placement),
-                Ok(TradeMsg::Cancel {
-                    token,
-                    reqid,
-                    session,
-                    id,
-                }) => queue.cancel(token, &reqid, &session, id),
-                Ok(TradeMsg::Reset {
-                    token,
-                    reqid,
-                    account,
-                }) => queue.reset(token, &reqid, account),
+                Ok(TradeMsg::Job(job)) => queue.take(job),
+                Ok(TradeMsg::Reset { to, account }) => queue.reset(&to, account),
                 Ok(TradeMsg::Prices(prices, now)) => queue.run(&prices, now),
                 Ok(TradeMsg::Markets(markets, clock)) => queue.set_markets(markets, clock),
                 Ok(TradeMsg::Stale(stale)) => queue.stale = stale,
@@ -244,6 +195,46 @@ struct Queue {
 }
 
 impl Queue {
+    /// A forwarded request for this thread.
+    fn take(&mut self, job: Job) {
+        let Job {
+            to,
+            origin,
+            request,
+        } = job;
+        match request {
+            Request::Trade {
+                side,
+                session,
+                symbol,
+                quantity,
+            } => self.arrive(Arrival {
+                to,
+                side,
+                session,
+                symbol,
+                quantity,
+                ts_ms: origin.arrival_ms,
+            }),
+            Request::PlaceOrder { session, order } => {
+                let reply = self.place(&session, &order, origin.arrival_ms);
+                to.send(&self.notifier, reply);
+            }
+            Request::CancelOrder { session, id } => {
+                let reply = match self.cancel(&session, id) {
+                    Ok(()) => Reply::Cancelled(id),
+                    Err(reason) => Reply::failure(Instr::CancelOrder, reason),
+                };
+                to.send(&self.notifier, reply);
+            }
+            other => {
+                let text = format!("{} is not a trade request", other.instr().name());
+                let reply = Reply::fail(other.instr(), ReasonCode::Internal, text);
+                to.send(&self.notifier, reply);
+            }
+        }
+    }
+
     /// The arrival checks: the session, the asset list. A failure is
     /// answered at once; a good order waits for the next price set.
     fn arrive(&mut self, arrival: Arrival) {
@@ -251,19 +242,14 @@ impl Queue {
             Ok(order) => {
                 *self.per_account.entry(order.account).or_default() += 1;
                 self.waiting.push(Queued {
-                    token: arrival.token,
-                    reqid: arrival.reqid,
+                    to: arrival.to,
                     order,
                     missed: 0,
                 });
             }
             Err(reason) => {
-                let failure = failure_of(arrival.side);
-                let reply = frame(failure, &[arrival.reqid, reason.to_string()]);
-                self.notifier.send(Event::Reply {
-                    token: arrival.token,
-                    frame: reply,
-                });
+                let reply = Reply::failure(arrival.side.instr(), reason);
+                arrival.to.send(&self.notifier, reply);
             }
         }
     }
@@ -427,32 +413,36 @@ impl Queue {
 
     /// placeOrder: the arrival checks of section 9, then the order is
     /// stored (durably) before `orderAccepted`.
-    fn place(&mut self, p: Placement) {
-        let reply = match self.check_placement(&p) {
-            Ok(new) => match orders::insert(&self.conn, &new) {
-                Ok(mut order) => {
-                    self.set_session_close(&mut order);
-                    let id = order.id;
-                    let at = self
-                        .open
-                        .partition_point(|o| (o.arrival_ms, o.id) <= (order.arrival_ms, id));
-                    self.open.insert(at, order);
-                    frame(Instr::OrderAccepted, &[p.reqid.clone(), id.to_string()])
-                }
-                Err(err) => {
-                    let reason = super::internal("cannot store an order", err);
-                    frame(Instr::OrderFail, &[p.reqid.clone(), reason.to_string()])
-                }
-            },
-            Err(reason) => frame(Instr::OrderFail, &[p.reqid.clone(), reason.to_string()]),
+    fn place(&mut self, session: &SessionId, spec: &OrderSpec, arrival_ms: u64) -> Reply {
+        let new = match self.check_placement(session, spec, arrival_ms) {
+            Ok(new) => new,
+            Err(reason) => return Reply::failure(Instr::PlaceOrder, reason),
         };
-        self.reply(p.token, reply);
+        match orders::insert(&self.conn, &new) {
+            Ok(mut order) => {
+                self.set_session_close(&mut order);
+                let id = order.id;
+                let at = self
+                    .open
+                    .partition_point(|o| (o.arrival_ms, o.id) <= (order.arrival_ms, id));
+                self.open.insert(at, order);
+                Reply::OrderAccepted(u64::try_from(id).unwrap_or_default())
+            }
+            Err(err) => {
+                let reason = super::internal("cannot store an order", err);
+                Reply::failure(Instr::PlaceOrder, reason)
+            }
+        }
     }
 
-    fn check_placement<'p>(&self, p: &'p Placement) -> Result<NewOrder<'p>, Reason> {
+    fn check_placement<'p>(
+        &self,
+        session: &SessionId,
+        spec: &'p OrderSpec,
+        arrival_ms: u64,
+    ) -> Result<NewOrder<'p>, Reason> {
         let now = Timestamp::now();
-        let account = session_account(&self.conn, &p.session, now)?.0;
-        let spec = &p.order;
+        let account = session_account(&self.conn, session, now)?.0;
         if !self.assets.read().iter().any(|a| a.symbol == spec.symbol) {
             let text = format!("{} is not in the asset list", spec.symbol);
             return Err(Reason::new(ReasonCode::UnknownAsset, text));
@@ -535,15 +525,15 @@ impl Queue {
             kind: spec.kind,
             tif: spec.tif,
             created: now,
-            arrival_ms: p.ts_ms,
+            arrival_ms,
         })
     }
 
     /// cancelOrder: only an open or triggered order of the session's own
     /// account; anything else is `unknown-order`.
-    fn cancel(&mut self, token: Token, reqid: &str, session: &SessionId, id: u64) {
+    fn cancel(&mut self, session: &SessionId, id: u64) -> Result<(), Reason> {
         let now = Timestamp::now();
-        let result = session_account(&self.conn, session, now).and_then(|account| {
+        session_account(&self.conn, session, now).and_then(|account| {
             let index = self
                 .open
                 .iter()
@@ -560,18 +550,13 @@ impl Queue {
                 }
                 Err(err) => Err(super::internal("cannot cancel an order", err)),
             }
-        });
-        let reply = match result {
-            Ok(()) => frame(Instr::CancelSuccess, &[reqid.to_string(), id.to_string()]),
-            Err(reason) => frame(Instr::CancelFail, &[reqid.to_string(), reason.to_string()]),
-        };
-        self.reply(token, reply);
+        })
     }
 
     /// resetAccount, its password checked: in one transaction every open
     /// order is cancelled, every position removed, cash set to
     /// `starting_cash` and a `reset` history line written.
-    fn reset(&mut self, token: Token, reqid: &str, account: i64) {
+    fn reset(&mut self, to: &ReplyTo, account: i64) {
         let now = Timestamp::now();
         let cash = self.limits.starting_cash;
         let result = (|| -> rusqlite::Result<()> {
@@ -595,29 +580,25 @@ impl Queue {
             Ok(()) => {
                 self.open.retain(|o| o.account != account);
                 papertrader_common::info!("account {account} reset to {cash}");
-                frame(Instr::ResetSuccess, &[reqid.to_string(), cash.to_string()])
+                Reply::Reset(cash)
             }
             Err(err) => {
                 let reason = super::internal("cannot reset an account", err);
-                frame(Instr::ResetFail, &[reqid.to_string(), reason.to_string()])
+                Reply::failure(Instr::ResetAccount, reason)
             }
         };
-        self.reply(token, reply);
-    }
-
-    fn reply(&self, token: Token, frame: Frame) {
-        self.notifier.send(Event::Reply { token, frame });
+        to.send(&self.notifier, reply);
     }
 
     /// Sends each answer to its link, frames of one link together, in
     /// the order the orders were run.
     fn send_replies(&self, replies: Vec<(&Queued, Outcome)>) {
-        let mut by_link: HashMap<Token, Vec<Frame>> = HashMap::new();
+        let mut by_link: HashMap<mio::Token, Vec<Frame>> = HashMap::new();
         for (q, outcome) in replies {
             by_link
-                .entry(q.token)
+                .entry(q.to.link)
                 .or_default()
-                .push(reply_frame(q, &outcome));
+                .push(q.to.frame(&reply_of(q, outcome)));
         }
         for (token, frames) in by_link {
             self.notifier.send(Event::Replies { token, frames });
@@ -761,33 +742,17 @@ impl Queue {
     }
 }
 
-fn reply_frame(q: &Queued, outcome: &Outcome) -> Frame {
+/// The answer to a queued market order.
+fn reply_of(q: &Queued, outcome: Outcome) -> Reply {
     match outcome {
-        Outcome::Filled { txid, price, time } => {
-            let success = match q.order.side {
-                Side::Buy => Instr::PurchaseSuccess,
-                Side::Sell => Instr::SellSuccess,
-            };
-            let args = [
-                q.reqid.clone(),
-                txid.to_string(),
-                q.order.symbol.to_string(),
-                q.order.quantity.to_string(),
-                price.to_string(),
-                time.to_string(),
-            ];
-            frame(success, &args)
-        }
-        Outcome::Refused(reason) => frame(
-            failure_of(q.order.side),
-            &[q.reqid.clone(), reason.to_string()],
-        ),
-    }
-}
-
-fn failure_of(side: Side) -> Instr {
-    match side {
-        Side::Buy => Instr::PurchaseFail,
-        Side::Sell => Instr::SellFail,
+        Outcome::Filled { txid, price, time } => Reply::Filled(Fill {
+            side: q.order.side,
+            txid,
+            symbol: q.order.symbol.clone(),
+            quantity: q.order.quantity,
+            price,
+            time,
+        }),
+        Outcome::Refused(reason) => Reply::failure(q.order.side.instr(), reason),
     }
 }

@@ -299,10 +299,10 @@ fn trade(ctx: &mut Context, side: Side, symbol_text: &str, quantity: &str) -> Re
     }
     print(&format!(
         "{done} {} {} at {} for {} (transaction {})\n",
-        human_number(fill.quantity),
+        human_number(fill.quantity.get()),
         fill.symbol,
         human_money(fill.price),
-        human_money(amount(fill.price, fill.quantity)),
+        human_money(amount(fill.price, fill.quantity.get())),
         fill.txid
     ))
 }
@@ -311,10 +311,10 @@ fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
     json!({
         "txid": fill.txid,
         "side": if side == Side::Buy { "buy" } else { "sell" },
-        "symbol": fill.symbol,
-        "quantity": fill.quantity,
+        "symbol": fill.symbol.as_str(),
+        "quantity": fill.quantity.get(),
         "price": json_money(fill.price),
-        "amount": json_money(amount(fill.price, fill.quantity)),
+        "amount": json_money(amount(fill.price, fill.quantity.get())),
         "time": fill.time.0,
     })
 }
