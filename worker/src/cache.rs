@@ -5,9 +5,8 @@
 //! sessions the master recently vouched for (filled from its `sessionID` and
 //! `stateSwitchSuccess` answers).
 //!
-//! Plain data structures owned and called by the worker's event loop thread;
-//! what is shared with other threads the worker wraps in a parking_lot lock
-//! itself. Time is passed in, so nothing here reads a clock. Every cache is
+//! Plain data structures owned and called by the worker's event loop
+//! thread, with no lock: nothing else reads them. Time is passed in, so nothing here reads a clock. Every cache is
 //! bounded; none of them logs.
 
 use std::borrow::Borrow;
@@ -414,9 +413,9 @@ impl SessionCache {
     }
 }
 
-/// The worker's three caches, shared behind one `parking_lot::Mutex` by the
-/// event loop (lookups and fills, lock held only for the call) and the
-/// "cache" thread (expiry).
+/// The worker's three caches, owned by the event loop: lookups and fills as
+/// requests and answers pass, expiry in its one-second sweep. No lock: no
+/// other thread reads them.
 #[derive(Debug)]
 pub struct Caches {
     /// Quotes pushed by the master.

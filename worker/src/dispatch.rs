@@ -109,7 +109,7 @@ impl Server {
             return SessionCheck::Ended;
         };
         let now = std::time::Instant::now();
-        if !self.link.is_up() || self.caches.lock().sessions.is_valid(session, now) {
+        if !self.link.is_up() || self.caches.sessions.is_valid(session, now) {
             return SessionCheck::Valid;
         }
         let session = session.clone();
@@ -179,7 +179,7 @@ impl Server {
     /// lately, else checked by the master while later frames wait.
     fn switch_state(&mut self, token: Token, frame: &Frame, session: SessionId, state: State) {
         let now = std::time::Instant::now();
-        if self.caches.lock().sessions.is_valid(&session, now) {
+        if self.caches.sessions.is_valid(&session, now) {
             if let Some(client) = self.clients.get_mut(&token) {
                 client.switch_now(state, session);
                 client.answer(&Reply::StateSwitched(state).encode(None));
@@ -199,15 +199,17 @@ impl Server {
 
     /// `getAssetValueCurrent` and `getAssetInfo` from the quote cache.
     fn quote(&mut self, token: Token, frame: &Frame, instr: Instr, symbol: &Symbol) {
-        let caches = self.caches.lock();
-        match caches.quotes.answer(symbol, instr == Instr::GetAssetInfo) {
+        match self
+            .caches
+            .quotes
+            .answer(symbol, instr == Instr::GetAssetInfo)
+        {
             Some(bytes) => {
                 if let Some(client) = self.clients.get_mut(&token) {
                     client.answer_encoded(bytes);
                 }
             }
             None => {
-                drop(caches);
                 self.forward(token, frame, instr, Note::None);
             }
         }
@@ -217,12 +219,7 @@ impl Server {
     /// else from the master, whose answer is then cached.
     fn history(&mut self, token: Token, frame: &Frame, instr: Instr, key: String) {
         let now = std::time::Instant::now();
-        let cached = self
-            .caches
-            .lock()
-            .history
-            .get(&key, now)
-            .map(transfer_frames);
+        let cached = self.caches.history.get(&key, now).map(transfer_frames);
         match cached {
             Some(frames) => {
                 if let Some(client) = self.clients.get_mut(&token) {

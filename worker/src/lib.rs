@@ -2,8 +2,9 @@
 //!
 //! Threads (DESIGN.md, "ptworkerd threads"): the main thread runs the mio
 //! event loop, which owns the client listener, every client connection
-//! (`server`, `client`, `dispatch`) and the master link (`link`); `gpg`
-//! (`gpg_thread`), `cache` (`cache_thread`) and `signals`
+//! (`server`, `client`, `dispatch`), the caches (`cache`, expired in the
+//! loop's one-second sweep) and the master link (`link`); `gpg`
+//! (`gpg_thread`) and `signals`
 //! (`papertrader_common::threads`, which also rereads the client port's
 //! TLS certificate on SIGHUP, see `tls`) hand their results back through a
 //! channel and a `mio::Waker` (`event`). The loop also serves the web app
@@ -11,7 +12,6 @@
 //! losing one loses only its connections.
 
 pub mod cache;
-pub mod cache_thread;
 pub mod client;
 pub mod config;
 pub mod dispatch;

@@ -363,11 +363,8 @@ impl Server {
         let (n, max) = (f.data_message_number, f.data_message_max);
         match self.link.quotes.push(n, max, &f.data) {
             Ok(Some(payload)) => {
-                let (applied, skipped) = {
-                    let mut caches = self.caches.lock();
-                    caches.history.remove(crate::cache::LEADERBOARD_KEY);
-                    caches.quotes.apply(&payload)
-                };
+                self.caches.history.remove(crate::cache::LEADERBOARD_KEY);
+                let (applied, skipped) = self.caches.quotes.apply(&payload);
                 papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
                 if skipped > 0 {
                     papertrader_common::warn!(
@@ -432,7 +429,7 @@ impl Server {
         let client = self.clients.get_mut(&pending.token);
         match (pending.note, reply) {
             (Note::Login { expirable }, Reply::Session(id)) => {
-                self.caches.lock().sessions.remember(id, now);
+                self.caches.sessions.remember(id, now);
                 match (expirable, client) {
                     (true, Some(client)) => client.add_expirable(id.clone()),
                     (true, None) => self.session_closed(id),
@@ -440,10 +437,10 @@ impl Server {
                 }
             }
             (Note::LoginSession, Reply::Session(id)) => {
-                self.caches.lock().sessions.remember(id, now);
+                self.caches.sessions.remember(id, now);
             }
             (Note::SwitchState { state, session }, Reply::StateSwitched(_)) => {
-                self.caches.lock().sessions.remember(&session, now);
+                self.caches.sessions.remember(&session, now);
                 if let Some(client) = client {
                     client.finish_switch(Some((state, session)));
                 }
@@ -454,7 +451,7 @@ impl Server {
                 }
             }
             (Note::Revalidate { session }, Reply::StateSwitched(_)) => {
-                self.caches.lock().sessions.remember(&session, now);
+                self.caches.sessions.remember(&session, now);
                 if let Some(client) = client {
                     client.finish_switch(None);
                 }
@@ -467,7 +464,7 @@ impl Server {
                     .reason()
                     .is_some_and(|r| r.code == ReasonCode::BadSession);
                 if !ended {
-                    self.caches.lock().sessions.remember(&session, now);
+                    self.caches.sessions.remember(&session, now);
                 }
                 if let Some(client) = self.clients.get_mut(&pending.token) {
                     client.finish_switch(None);
@@ -477,13 +474,13 @@ impl Server {
                 }
             }
             (Note::Logout(session), Reply::LoggedOut) => {
-                self.caches.lock().sessions.forget(&session);
+                self.caches.sessions.forget(&session);
                 if let Some(client) = client {
                     client.logged_out(&session);
                 }
             }
             (Note::History { key, payload }, Reply::Data(_)) => {
-                self.caches.lock().history.put(key, payload, now);
+                self.caches.history.put(key, payload, now);
             }
             _ => {}
         }
@@ -670,7 +667,6 @@ mod tests {
     use std::sync::{Arc, OnceLock};
 
     use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
-    use parking_lot::Mutex;
 
     use super::*;
     use crate::cache::Caches;
@@ -706,7 +702,7 @@ mod tests {
             listener,
             web_listener: None,
             tls: None,
-            caches: Arc::new(Mutex::new(caches)),
+            caches,
             gpg_tx: Some(gpg_tx),
             events,
             log: log(),

@@ -12,9 +12,8 @@ use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
 use papertrader_worker::event::{self, Event};
+use papertrader_worker::gpg_thread;
 use papertrader_worker::server::{Parts, Server};
-use papertrader_worker::{cache_thread, gpg_thread};
-use parking_lot::Mutex;
 
 const EX_OSERR: u8 = 71;
 const EX_CONFIG: u8 = 78;
@@ -78,7 +77,6 @@ fn run() -> Result<(), (u8, String)> {
     daemon::ready();
     let result = server.run();
     drop(server);
-    drop(helpers.cache_stop);
     for handle in helpers.threads {
         let _ = handle.join();
     }
@@ -108,10 +106,9 @@ type Listeners = (
 /// Threads to join at the end, and the sender whose drop stops the cache.
 struct Helpers {
     threads: Vec<JoinHandle<()>>,
-    cache_stop: crossbeam_channel::Sender<()>,
 }
 
-/// Starts the helper threads (gpg, cache, signals) and builds the server.
+/// Starts the helper threads (gpg, signals) and builds the server.
 fn start(
     config: &Arc<Config>,
     (std_listener, web_listener, tls): Listeners,
@@ -120,11 +117,11 @@ fn start(
     let poll = Poll::new().map_err(oserr("poll"))?;
     let waker = Server::waker(&poll).map_err(oserr("waker"))?;
     let (notifier, events) = event::notifier(waker);
-    let caches = Arc::new(Mutex::new(Caches::new(
+    let caches = Caches::new(
         config.session_cache_ttl,
         config.history_cache_ttl,
         config.history_cache_bytes,
-    )));
+    );
     let mut threads = Vec::new();
     let gpg_tx = match (&config.worker_key, config.can_link()) {
         (Some(fpr), true) => {
@@ -145,8 +142,6 @@ fn start(
             None
         }
     };
-    let (cache_stop, stop_rx) = crossbeam_channel::bounded::<()>(0);
-    threads.push(cache_thread::spawn(caches.clone(), stop_rx).map_err(oserr("cache"))?);
     let tls_reload = tls.is_some().then(|| config.clone());
     papertrader_common::threads::spawn_signals(notifier, move |sig| match &tls_reload {
         // Renewed certificates are read here, on the signals thread.
@@ -169,11 +164,5 @@ fn start(
         log: log.clone(),
     };
     let server = Server::new(parts).map_err(oserr("listener"))?;
-    Ok((
-        server,
-        Helpers {
-            threads,
-            cache_stop,
-        },
-    ))
+    Ok((server, Helpers { threads }))
 }

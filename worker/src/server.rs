@@ -20,7 +20,6 @@ use papertrader_common::reply::Reply;
 use papertrader_common::tls::Stream;
 use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
-use parking_lot::Mutex;
 use rustls::ServerConfig;
 
 use crate::cache::Caches;
@@ -75,7 +74,7 @@ pub struct Server {
     pub(crate) next_reqid: u64,
     /// Worker addresses as the master last sent them.
     pub(crate) worker_list: Vec<String>,
-    pub(crate) caches: Arc<Mutex<Caches>>,
+    pub(crate) caches: Caches,
     pub(crate) gpg_tx: Option<Sender<ProofJob>>,
     events: Receiver<Event>,
     log: LogHandle,
@@ -106,7 +105,7 @@ pub struct Parts {
     /// The client port's TLS configuration, when `client_tls` is on.
     pub tls: Option<Arc<ServerConfig>>,
     /// Shared caches.
-    pub caches: Arc<Mutex<Caches>>,
+    pub caches: Caches,
     /// Jobs for the gpg thread, when the worker has its keys.
     pub gpg_tx: Option<Sender<ProofJob>>,
     /// Results from helper threads.
@@ -198,7 +197,7 @@ impl Server {
             }
             if now.duration_since(last_sweep) >= CLIENT_SWEEP {
                 last_sweep = now;
-                self.sweep_clients(now);
+                self.sweep(now);
             }
         }
         self.shutdown();
@@ -365,7 +364,7 @@ impl Server {
         self.per_address.release(client.peer().ip());
         papertrader_common::debug!("{}: closed", client.peer());
         for session in client.take_expirable() {
-            self.caches.lock().sessions.forget(&session);
+            self.caches.sessions.forget(&session);
             self.session_closed(&session);
         }
         self.resume_listeners(true);
@@ -383,7 +382,9 @@ impl Server {
         }
     }
 
-    fn sweep_clients(&mut self, now: Instant) {
+    /// The one-second sweep: expired cache entries, idle and stalled clients.
+    fn sweep(&mut self, now: Instant) {
+        self.caches.purge(now);
         let (idle, frame) = (self.config.idle_timeout, self.config.frame_timeout);
         let expired: Vec<(Token, &'static str)> = self
             .clients
@@ -443,7 +444,7 @@ impl Server {
     /// link's keepalive and the client sweep (idle, stalled frames).
     pub fn fuzz_timers(&mut self, now: Instant) {
         self.link_tick(now);
-        self.sweep_clients(now);
+        self.sweep(now);
     }
 
     /// Client connections open.

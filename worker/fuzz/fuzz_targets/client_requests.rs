@@ -37,6 +37,7 @@ use mio::{Events, Poll};
 use papertrader_common::log::LogHandle;
 use papertrader_common::message::{self, frame};
 use papertrader_common::payload::{Line, Quote};
+use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::request::Forwarded;
 use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Timestamp};
 use papertrader_common::{Decoder, Frame, Instr, MessageType};
@@ -44,7 +45,6 @@ use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
 use papertrader_worker::event;
 use papertrader_worker::server::{Parts, Server};
-use parking_lot::Mutex;
 
 const UUID: &str = "0123456789abcdef0123456789abcdef";
 const MAX_CLIENTS: usize = 4;
@@ -213,11 +213,11 @@ impl World {
         let listener = std::net::TcpListener::bind(config.listen).expect("bind");
         listener.set_nonblocking(true).expect("non-blocking");
         let listen = listener.local_addr().expect("addr");
-        let caches = Arc::new(Mutex::new(Caches::new(
+        let caches = Caches::new(
             config.session_cache_ttl,
             config.history_cache_ttl,
             config.history_cache_bytes,
-        )));
+        );
         let parts = Parts {
             config,
             poll,
@@ -598,15 +598,15 @@ fn any_frame(input: &mut Input) -> Frame {
 }
 
 /// What a client may receive: returns only, and, while the master keeps
-/// to the protocol, returns that pass the table.
+/// to the protocol, returns a client can read as a [`Reply`].
 fn check_client_frame(f: &Frame, master_misbehaved: bool) {
     assert_eq!(
         f.message_type,
         MessageType::Return as u8,
         "a client got a frame that is not a return: {f:?}"
     );
-    if !master_misbehaved && let Err(err) = message::check(f, 0) {
-        panic!("a client got a frame that breaks the table ({err}): {f:?}");
+    if !master_misbehaved && let Err(err) = Reply::parse(f) {
+        panic!("a client got a return it cannot read ({err}): {f:?}");
     }
 }
 
@@ -614,14 +614,10 @@ fn check_client_frame(f: &Frame, master_misbehaved: bool) {
 /// a control frame the worker may send.
 fn on_forwarded(master: &mut FakeMaster, f: &Frame) {
     if f.message_type == MessageType::Control as u8 {
-        let checked = message::check(f, 0).expect("control frame passes the table");
-        match checked.instr {
-            Instr::Ping | Instr::Pong | Instr::SessionClosed => {}
-            other => panic!("the worker sent {} to the master", other.name()),
-        }
-        if checked.instr == Instr::Ping {
-            let pong = frame(Instr::Pong, &[checked.args[0]]);
-            master.peer.write(&pong.to_bytes());
+        match LinkMsg::parse(f).expect("a control frame the master can read") {
+            LinkMsg::Ping(word) => master.peer.write(&LinkMsg::Pong(word).encode().to_bytes()),
+            LinkMsg::Pong(_) | LinkMsg::SessionClosed(_) => {}
+            other => panic!("the worker sent {} to the master", other.instr().name()),
         }
         return;
     }

@@ -38,7 +38,6 @@ use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
 use papertrader_worker::event;
 use papertrader_worker::server::{Parts, Server};
-use parking_lot::Mutex;
 
 const MAX_CLIENTS: usize = 4;
 const SLOTS: usize = MAX_CLIENTS + 1;
@@ -215,11 +214,11 @@ impl World {
         let poll = Poll::new().expect("poll");
         let waker = Server::waker(&poll).expect("waker");
         let (_notifier, events) = event::notifier(waker);
-        let caches = Arc::new(Mutex::new(Caches::new(
+        let caches = Caches::new(
             config.session_cache_ttl,
             config.history_cache_ttl,
             config.history_cache_bytes,
-        )));
+        );
         let parts = Parts {
             config,
             poll,
