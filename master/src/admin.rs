@@ -7,7 +7,7 @@ use mio::Token;
 use papertrader_common::reply::LinkMsg;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp};
 
-use crate::control::{Command, Reloaded};
+use crate::command::{Command, Reloaded};
 use crate::link::link_of;
 use crate::server::Server;
 
@@ -42,7 +42,11 @@ impl Server {
             match link {
                 Some(l) => out.push_str(&format!(
                     "{} {} {} {} {}\n",
-                    entry.name, entry.uuid, l.client_addr, l.since, l.served
+                    entry.name,
+                    entry.uuid,
+                    l.client_addr,
+                    l.since,
+                    l.served()
                 )),
                 None => out.push_str(&format!("{} {} - - -\n", entry.name, entry.uuid)),
             }

@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::{Token, Waker};
 use papertrader_common::Frame;
 
-use crate::control::Command;
+use crate::command::Command;
 
 /// A result or request for the event loop.
 pub enum Event {

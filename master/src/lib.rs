@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod auth;
 pub mod auth_thread;
+pub mod command;
 pub mod config;
 pub mod control;
 pub mod data;
@@ -23,6 +24,7 @@ pub mod link;
 pub mod market;
 pub mod oidc;
 pub mod password;
+pub mod peer;
 pub mod ratelimit;
 pub mod registry;
 pub mod route;

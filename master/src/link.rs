@@ -14,70 +14,8 @@ use papertrader_common::{Frame, Instr};
 
 use crate::auth_thread::{AuthMsg, random16};
 use crate::gpg_thread::GpgJob;
+use crate::peer::{Handshake, Link, Role};
 use crate::server::Server;
-
-/// Where a connection stands.
-pub enum Role {
-    /// Nothing received yet.
-    New,
-    /// In the handshake of section 7.
-    Handshake(Handshake),
-    /// An accepted worker link.
-    Link(Link),
-}
-
-/// A handshake in progress.
-pub struct Handshake {
-    uuid: String,
-    name: String,
-    client_addr: String,
-    master_nonce: String,
-    /// EXPORTER of the link's TLS session, which both signatures cover.
-    exporter: String,
-    stage: Stage,
-}
-
-impl Handshake {
-    /// The registered name of the worker.
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Where it stopped, for the log.
-    pub(crate) fn stage_name(&self) -> &'static str {
-        match self.stage {
-            Stage::Signing => "the master was signing its challenge",
-            Stage::AwaitProof => "the worker did not answer the challenge",
-            Stage::Verifying => "the master was checking the proof",
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// The gpg thread is signing the challenge.
-    Signing,
-    /// `masterChallenge` sent; waiting for `workerProof`.
-    AwaitProof,
-    /// The gpg thread is checking the proof.
-    Verifying,
-}
-
-/// An accepted worker link.
-pub struct Link {
-    /// The worker's UUID (lowercase).
-    pub uuid: String,
-    /// Its registered name.
-    pub name: String,
-    /// The address clients should use.
-    pub client_addr: String,
-    /// When it was accepted.
-    pub since: Timestamp,
-    /// Forwarded requests taken from it.
-    pub served: u64,
-    /// A ping sent and not yet answered.
-    ping_out: Option<Instant>,
-}
 
 fn refuse(code: ReasonCode, text: impl Into<String>) -> Frame {
     LinkMsg::Refused(Reason::new(code, text)).encode()
@@ -181,14 +119,13 @@ impl Server {
             );
         }
         let master_nonce = hex(&random16(&mut rand::rng()));
-        let hs = Handshake {
+        let hs = Handshake::new(
             uuid,
-            name: entry_name,
-            client_addr: client_addr.clone(),
+            entry_name,
+            client_addr.clone(),
             master_nonce,
             exporter,
-            stage: Stage::Signing,
-        };
+        );
         if let Some(conn) = self.conns.get_mut(&token) {
             conn.role = Role::Handshake(hs);
         }
@@ -200,9 +137,9 @@ impl Server {
         };
         match result {
             Ok(signature) => {
-                hs.stage = Stage::AwaitProof;
+                hs.challenge_sent();
                 let challenge = LinkMsg::Challenge {
-                    nonce: hs.master_nonce.clone(),
+                    nonce: hs.master_nonce().to_string(),
                     signature,
                 };
                 self.send(token, &challenge.encode());
@@ -222,14 +159,14 @@ impl Server {
             return;
         };
         let proof = match message::check(&frame, 0) {
-            Ok(req) if req.instr == Instr::WorkerProof && hs.stage == Stage::AwaitProof => {
+            Ok(req) if req.instr == Instr::WorkerProof && hs.awaits_proof() => {
                 req.args[0].to_string()
             }
             _ => return self.forbid(token, "expected workerProof after masterChallenge"),
         };
         let Some(fingerprint) = self
             .registry
-            .by_uuid(&hs.uuid)
+            .by_uuid(hs.uuid())
             .map(|e| e.fingerprint.clone())
         else {
             return self.refuse(
@@ -237,12 +174,12 @@ impl Server {
                 refuse(ReasonCode::Forbidden, "worker left the registry"),
             );
         };
-        hs.stage = Stage::Verifying;
+        hs.verifying();
         let job = GpgJob::Verify {
             token,
-            uuid: hs.uuid.clone(),
-            master_nonce: hs.master_nonce.clone(),
-            exporter: hs.exporter.clone(),
+            uuid: hs.uuid().to_string(),
+            master_nonce: hs.master_nonce().to_string(),
+            exporter: hs.exporter().to_string(),
             signature: proof,
             fingerprint,
         };
@@ -267,18 +204,11 @@ impl Server {
             return;
         };
         if let Err(err) = result {
-            papertrader_common::warn!("{peer}: refused worker {}: {err}", hs.name);
+            papertrader_common::warn!("{peer}: refused worker {}: {err}", hs.name());
             let text = format!("worker proof refused: {err}");
             return self.refuse(token, refuse(ReasonCode::Forbidden, text));
         }
-        let link = Link {
-            uuid: hs.uuid.clone(),
-            name: hs.name.clone(),
-            client_addr: hs.client_addr.clone(),
-            since: Timestamp::now(),
-            served: 0,
-            ping_out: None,
-        };
+        let link = hs.linked(Timestamp::now());
         papertrader_common::info!(
             "worker {} ({peer}) linked, clients use {}",
             link.name,
@@ -322,14 +252,15 @@ impl Server {
         uuid: &str,
         name: &str,
     ) -> Option<Token> {
-        let link = Link {
-            uuid: uuid.to_ascii_lowercase(),
-            name: name.to_string(),
-            client_addr: format!("{name}.example:4000"),
-            since: Timestamp::now(),
-            served: 0,
-            ping_out: None,
-        };
+        let address = format!("{name}.example:4000");
+        let hs = Handshake::new(
+            uuid.to_ascii_lowercase(),
+            name.into(),
+            address,
+            String::new(),
+            String::new(),
+        );
+        let link = hs.linked(Timestamp::now());
         let uuid = link.uuid.clone();
         let stream = papertrader_common::tls::Stream::plain(stream);
         let token = self.insert_conn(stream, peer, Role::Link(link))?;
@@ -420,8 +351,7 @@ impl Server {
             let quiet = now.duration_since(conn.framed.last_rx());
             if quiet >= timeout {
                 dead.push(*token);
-            } else if quiet >= interval && link.ping_out.is_none() {
-                link.ping_out = Some(now);
+            } else if quiet >= interval && link.ping_due(now) {
                 ping.push(*token);
             }
         }
@@ -465,7 +395,7 @@ impl Server {
     /// A worker answered our ping.
     pub(crate) fn pong(&mut self, token: Token) {
         if let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) {
-            link.ping_out = None;
+            link.ponged();
         }
     }
 }

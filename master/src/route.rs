@@ -14,7 +14,7 @@ use papertrader_common::{Frame, Instr, MessageType};
 
 use crate::auth_thread::AuthMsg;
 use crate::job::{Job, Origin, ReplyTo};
-use crate::link::Role;
+use crate::peer::Role;
 use crate::server::Server;
 use crate::trade::queue::TradeMsg;
 
@@ -49,7 +49,7 @@ impl Server {
                 return self.fail(token, &reqid, instr, ReasonCode::Forbidden, err.to_string());
             }
         };
-        link.served += 1;
+        link.count_served();
         let worker = link.name.clone();
         let to = ReplyTo {
             link: token,

@@ -39,12 +39,15 @@ use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
 use papertrader_common::log::LogHandle;
 use papertrader_common::message::{self, frame};
-use papertrader_common::value::{Reason, ReasonCode};
+use papertrader_common::reply::{Fill, LinkMsg, Reply};
+use papertrader_common::request::Request;
+use papertrader_common::value::{Money, Reason, ReasonCode, SessionId, Timestamp};
 use papertrader_common::{Decoder, Frame, Instr, MessageType};
-use papertrader_master::auth_thread::{AuthJob, AuthWork};
+use papertrader_master::auth_thread::AuthMsg;
 use papertrader_master::config::Config;
 use papertrader_master::control::ControlTx;
-use papertrader_master::data::{self, DataJob};
+use papertrader_master::data;
+use papertrader_master::job::Job;
 use papertrader_master::event::{self, Event, Notifier};
 use papertrader_master::market::{Asset, assets};
 use papertrader_master::registry::Registry;
@@ -186,8 +189,8 @@ fn pair() -> (TcpStream, mio::net::TcpStream, SocketAddr) {
 
 /// The helper threads' ends of the channels, held by the harness.
 struct Jobs {
-    auth: Receiver<AuthJob>,
-    data: Receiver<DataJob>,
+    auth: Receiver<AuthMsg>,
+    data: Receiver<Job>,
     trade: Receiver<TradeMsg>,
     notifier: Notifier,
     _control: Receiver<papertrader_master::control::ControlJob>,
@@ -292,10 +295,8 @@ impl World {
                     eprintln!("  link {k} <- {f:?}");
                 }
                 check_link_frame(&f);
-                if f.instruction == Instr::Ping.code()
-                    && let Ok(ping) = message::check(&f, 0)
-                {
-                    link.write(&frame(Instr::Pong, &[ping.args[0]]).to_bytes());
+                if let Ok(LinkMsg::Ping(word)) = LinkMsg::parse(&f) {
+                    link.write(&LinkMsg::Pong(word).encode().to_bytes());
                 }
             }
         }
@@ -458,41 +459,26 @@ impl World {
 
     /// An auth thread's answer to the oldest auth job, as it would send it.
     fn answer_auth(&mut self, input: &mut Input) {
-        let Ok(job) = self.jobs.auth.try_recv() else {
+        let Ok(AuthMsg::Job(job)) = self.jobs.auth.try_recv() else {
             return;
         };
-        let fails = input.byte() < 64;
-        let reqid = job.reqid.as_str();
-        let instr = job.work.instr();
-        let f = if fails {
+        let reply = if input.byte() < 64 {
             let reason = Reason::new(ReasonCode::Forbidden, "the fake auth thread says no");
-            frame(
-                instr.failure().unwrap_or(Instr::ProtocolError),
-                &[reqid.to_string(), reason.to_string()],
-            )
+            Reply::failure(job.request.instr(), reason)
         } else {
-            match &job.work {
-                AuthWork::Register { .. } => frame(Instr::RegisterSuccess, &[reqid]),
-                AuthWork::Login { .. } => frame(Instr::SessionId, &[reqid, SESSIONS[0]]),
-                AuthWork::LoginSession(id) => frame(Instr::SessionId, &[reqid, id.as_str()]),
-                AuthWork::Logout(_) => frame(Instr::LogoutSuccess, &[reqid]),
-                AuthWork::SwitchState(_, state) => {
-                    frame(Instr::StateSwitchSuccess, &[reqid, state.name()])
-                }
-                AuthWork::LoginExternal { .. } => frame(Instr::SessionId, &[reqid, SESSIONS[0]]),
-                AuthWork::RegisterExternal { .. } => frame(Instr::RegisterSuccess, &[reqid]),
-                AuthWork::SetPassword { .. } => frame(Instr::PasswordSet, &[reqid]),
-                AuthWork::Reset { .. } => frame(Instr::ResetSuccess, &[reqid, "100000.0000"]),
-                AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) => return,
+            let session = || SessionId::parse(SESSIONS[0]).expect("session");
+            match &job.request {
+                Request::Register { .. } | Request::RegisterExternal { .. } => Reply::Registered,
+                Request::Login { .. } | Request::LoginExternal { .. } => Reply::Session(session()),
+                Request::LoginSession { session } => Reply::Session(session.clone()),
+                Request::Logout { .. } => Reply::LoggedOut,
+                Request::SwitchState { state, .. } => Reply::StateSwitched(*state),
+                Request::SetPassword { .. } => Reply::PasswordSet,
+                Request::ResetAccount { .. } => Reply::Reset(Money(1_000_000_000)),
+                other => Reply::fail(other.instr(), ReasonCode::Internal, "not an auth request"),
             }
         };
-        if let AuthWork::SessionClosed(_) | AuthWork::WorkerLost(_) = job.work {
-            return;
-        }
-        self.jobs.notifier.send(Event::Reply {
-            token: job.token,
-            frame: f,
-        });
+        job.answer(&self.jobs.notifier, reply);
     }
 
     /// A data thread's answer: the real one, from the database.
@@ -503,42 +489,36 @@ impl World {
         let shared = shared();
         let frames = data::answer(&shared.database.lock(), &shared.listed, &job);
         self.jobs.notifier.send(Event::Replies {
-            token: job.token,
+            token: job.to.link,
             frames,
         });
     }
 
     /// The trade thread's answer to the oldest order.
     fn answer_trade(&mut self, input: &mut Input) {
-        let Ok(TradeMsg::Order(order)) = self.jobs.trade.try_recv() else {
+        let Ok(TradeMsg::Job(job)) = self.jobs.trade.try_recv() else {
             return;
         };
-        let instr = order.side.instr();
-        let f = if input.byte() < 128 {
-            let reason = Reason::new(ReasonCode::Unavailable, "the fake trade thread says no");
-            frame(
-                instr.failure().unwrap_or(Instr::ProtocolError),
-                &[order.reqid.clone(), reason.to_string()],
-            )
-        } else {
-            let success = match instr {
-                Instr::PurchaseAsset => Instr::PurchaseSuccess,
-                _ => Instr::SellSuccess,
-            };
-            let args = [
-                order.reqid.clone(),
-                "7".into(),
-                order.symbol.to_string(),
-                order.quantity.to_string(),
-                "189.50".into(),
-                "1732147205".into(),
-            ];
-            frame(success, &args)
+        let reply = match &job.request {
+            Request::Trade {
+                side,
+                symbol,
+                quantity,
+                ..
+            } if input.byte() >= 128 => Reply::Filled(Fill {
+                side: *side,
+                txid: 7,
+                symbol: symbol.clone(),
+                quantity: *quantity,
+                price: Money(1_895_000),
+                time: Timestamp(1_732_147_205),
+            }),
+            other => {
+                let reason = Reason::new(ReasonCode::Unavailable, "the fake trade thread says no");
+                Reply::failure(other.instr(), reason)
+            }
         };
-        self.jobs.notifier.send(Event::Reply {
-            token: order.token,
-            frame: f,
-        });
+        job.answer(&self.jobs.notifier, reply);
     }
 }
 
@@ -585,16 +565,16 @@ fn any_frame(input: &mut Input) -> Frame {
     }
 }
 
-/// What a link may receive: returns that pass the table with a REQID in
-/// front (or without one, for a frame whose REQID could not be read), and
-/// the control frames a master sends.
+/// What a link may receive: returns a worker can read as a [`Reply`], with
+/// a REQID in front (or without one, for a frame whose REQID could not be
+/// read), and the control frames a master sends.
 fn check_link_frame(f: &Frame) {
     match MessageType::from_u8(f.message_type) {
         Some(MessageType::Return) => {
-            if message::check(f, 1).is_err()
-                && let Err(err) = message::check(f, 0)
+            if Reply::parse_forwarded(f).is_err()
+                && let Err(err) = Reply::parse(f)
             {
-                panic!("a link got a return that breaks the table ({err}): {f:?}");
+                panic!("a link got a return no worker can read ({err}): {f:?}");
             }
         }
         Some(MessageType::Control) => {
