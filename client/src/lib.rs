@@ -30,8 +30,8 @@ pub use papertrader_common::payload::{
 };
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
-/// What `placeOrder` takes.
-pub use papertrader_common::request::{OrderSpec, Side};
+/// What `placeOrder` takes, and the history ranges.
+pub use papertrader_common::request::{OrderSpec, Range, Side};
 
 pub mod tls;
 
@@ -103,45 +103,6 @@ pub fn hashed_pass(username: &str, password: &str) -> String {
     hash.update(b"\0");
     hash.update(password.as_bytes());
     papertrader_common::value::hex(&hash.finalize())
-}
-
-/// The history ranges of the data instructions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Range {
-    /// Interval bars of one UTC day.
-    Day,
-    /// Daily bars of 7 days.
-    Week,
-    /// Daily bars of a month.
-    Month,
-    /// Monthly bars of 12 months.
-    Year,
-    /// Monthly bars of all history.
-    All,
-}
-
-impl Range {
-    /// Parses `day`, `week`, `month`, `year` or `all`.
-    pub fn parse(word: &str) -> Option<Range> {
-        Some(match word {
-            "day" => Range::Day,
-            "week" => Range::Week,
-            "month" => Range::Month,
-            "year" => Range::Year,
-            "all" => Range::All,
-            _ => return None,
-        })
-    }
-
-    fn instr(self) -> Instr {
-        match self {
-            Range::Day => Instr::GetAssetValueDay,
-            Range::Week => Instr::GetAssetValueWeek,
-            Range::Month => Instr::GetAssetValueMonth,
-            Range::Year => Instr::GetAssetValueYear,
-            Range::All => Instr::GetAssetValueAllTime,
-        }
-    }
 }
 
 /// Called with (packet number, packets in all) as a transfer arrives.
@@ -477,7 +438,7 @@ impl Client {
             .unwrap_or_else(|| Date::of_timestamp(Timestamp::now()))
             .to_string();
         let text = match range {
-            Range::All => self.data(session, range.instr(), &[symbol])?,
+            Range::AllTime => self.data(session, range.instr(), &[symbol])?,
             _ => self.data(session, range.instr(), &[symbol, &date])?,
         };
         Ok(payload::parse_lines(&text)?)

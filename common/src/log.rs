@@ -48,7 +48,7 @@ use std::time::Duration;
 use ::log::{LevelFilter, Log, Metadata, Record};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use writer::{Batch, Job, Sink};
+use writer::{Batch, LogWork, Sink};
 
 mod entry;
 mod writer;
@@ -178,7 +178,7 @@ pub struct Logger {
     /// Every send happens under this lock, so jobs reach the log thread
     /// in the order entries were logged.
     buffer: Mutex<Buffer>,
-    jobs: Sender<Job>,
+    jobs: Sender<LogWork>,
     /// Cost of the jobs sent and not yet done; the log thread counts down.
     queued: Arc<AtomicUsize>,
     writer: Option<JoinHandle<()>>,
@@ -262,7 +262,7 @@ impl Logger {
 
     /// Sends `job` to the log thread, never waiting; gives it back if the
     /// thread has stopped. Callers hold the buffer lock.
-    fn hand_over(&self, job: Job) -> Result<(), Job> {
+    fn hand_over(&self, job: LogWork) -> Result<(), LogWork> {
         let cost = job.cost();
         self.queued.fetch_add(cost, Ordering::Relaxed);
         self.jobs.send(job).map_err(|err| {
@@ -280,7 +280,7 @@ impl Logger {
         let mut buf = lock(&self.buffer);
         if let Some(line) = line {
             let unechoed = buf.unechoed;
-            let sent = self.has_room(1) && self.hand_over(Job::Echo { line, unechoed }).is_ok();
+            let sent = self.has_room(1) && self.hand_over(LogWork::Echo { line, unechoed }).is_ok();
             buf.unechoed = if sent { 0 } else { unechoed + 1 };
         }
         buf.entries.push(entry);
@@ -288,13 +288,13 @@ impl Logger {
             return;
         }
         let batch = buf.take();
-        let job = Job::Write(batch, None);
+        let job = LogWork::Write(batch, None);
         let result = if self.has_room(job.cost()) {
             self.hand_over(job)
         } else {
             Err(job)
         };
-        if let Err(Job::Write(batch, _)) = result {
+        if let Err(LogWork::Write(batch, _)) = result {
             buf.dropped = batch.dropped + batch.entries.len() as u64;
         }
     }
@@ -310,10 +310,10 @@ impl Logger {
                 "the log thread is behind; the entries stay in memory",
             ));
         }
-        match self.hand_over(Job::Write(buf.take(), None)) {
+        match self.hand_over(LogWork::Write(buf.take(), None)) {
             Ok(()) => Ok(()),
             Err(job) => {
-                if let Job::Write(batch, _) = job {
+                if let LogWork::Write(batch, _) = job {
                     buf.restore(batch);
                 }
                 Err(stopped())
@@ -334,14 +334,14 @@ impl Logger {
         } else {
             Batch::default()
         };
-        let job = Job::Reopen {
+        let job = LogWork::Reopen {
             batch,
             path: file,
             file: None,
             reply: None,
         };
         self.hand_over(job).map_err(|job| {
-            if let Job::Reopen { batch, .. } = job {
+            if let LogWork::Reopen { batch, .. } = job {
                 buf.restore(batch);
             }
             stopped()
@@ -361,9 +361,9 @@ impl Logger {
             drop(buf);
             return self.spill(batch);
         }
-        if let Err(job) = self.hand_over(Job::Write(batch, Some(tx))) {
+        if let Err(job) = self.hand_over(LogWork::Write(batch, Some(tx))) {
             drop(buf);
-            if let Job::Write(batch, _) = job {
+            if let LogWork::Write(batch, _) = job {
                 return self.spill(batch);
             }
             return Err(stopped());
@@ -395,14 +395,14 @@ impl Logger {
         let opened = file.as_deref().map(open_log_file).transpose()?;
         let (tx, rx) = crossbeam_channel::bounded(1);
         let mut buf = lock(&self.buffer);
-        let job = Job::Reopen {
+        let job = LogWork::Reopen {
             batch: buf.take(),
             path: file,
             file: opened,
             reply: Some(tx),
         };
         if let Err(job) = self.hand_over(job) {
-            if let Job::Reopen { batch, .. } = job {
+            if let LogWork::Reopen { batch, .. } = job {
                 buf.restore(batch);
             }
             return Err(stopped());
@@ -416,7 +416,7 @@ impl Logger {
     #[cfg(test)]
     fn settle(&self) {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let job = Job::Write(Batch::default(), Some(tx));
+        let job = LogWork::Write(Batch::default(), Some(tx));
         let sent = self.hand_over(job);
         assert!(sent.is_ok(), "log thread running");
         let _ = wait(&rx);
@@ -492,7 +492,7 @@ impl Log for Logger {
 impl Drop for Logger {
     fn drop(&mut self) {
         let batch = lock(&self.buffer).take();
-        if self.hand_over(Job::Stop(batch)).is_err() {
+        if self.hand_over(LogWork::Stop(batch)).is_err() {
             return;
         }
         if let Some(writer) = self.writer.take() {

@@ -39,7 +39,6 @@ impl CheckError {
     pub fn closes(&self) -> bool {
         matches!(self, CheckError::Numbering { .. })
     }
-
 }
 
 impl fmt::Display for CheckError {
@@ -70,7 +69,7 @@ fn args_hint(instr: Instr) -> String {
 
 /// A frame checked against the table, arguments split.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request<'a> {
+pub struct Checked<'a> {
     /// The instruction.
     pub instr: Instr,
     /// Its arguments (after `skip` prefix arguments).
@@ -82,7 +81,7 @@ pub struct Request<'a> {
 /// Checks `frame` and splits its arguments. `prefix` is the number of
 /// arguments expected in front of the instruction's own (4 for a request
 /// forwarded by a worker, 1 for a reply carrying a REQID, else 0).
-pub fn check(frame: &Frame, prefix: u16) -> Result<Request<'_>, CheckError> {
+pub fn check(frame: &Frame, prefix: u16) -> Result<Checked<'_>, CheckError> {
     let Some(instr) = Instr::from_code(frame.instruction) else {
         return Err(CheckError::UnknownInstruction(frame.instruction));
     };
@@ -110,7 +109,7 @@ pub fn check(frame: &Frame, prefix: u16) -> Result<Request<'_>, CheckError> {
                 return Err(bad(err));
             }
             let (head, _) = split_prefix(&frame.data, prefix).map_err(bad)?;
-            Ok(Request {
+            Ok(Checked {
                 instr,
                 args: Vec::new(),
                 prefix: head,
@@ -123,7 +122,7 @@ pub fn check(frame: &Frame, prefix: u16) -> Result<Request<'_>, CheckError> {
             }
             let mut all = args::split(&frame.data, frame.argument_count).map_err(bad)?;
             let own = all.split_off(prefix as usize);
-            Ok(Request {
+            Ok(Checked {
                 instr,
                 args: own,
                 prefix: all,
@@ -139,7 +138,7 @@ pub fn check(frame: &Frame, prefix: u16) -> Result<Request<'_>, CheckError> {
             }
             let mut all = args::split_all(&frame.data, frame.argument_count).map_err(bad)?;
             let own = all.split_off(prefix as usize);
-            Ok(Request {
+            Ok(Checked {
                 instr,
                 args: own,
                 prefix: all,

@@ -34,7 +34,7 @@ pub struct Fill {
 
 /// One packet of a data transfer (`data`, `quotes`), its chunk owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet {
+pub struct DataPacket {
     /// 1-based packet number.
     pub number: u32,
     /// Packets in the whole transfer.
@@ -55,7 +55,7 @@ pub enum Reply {
     /// `stateSwitchSuccess state`.
     StateSwitched(State),
     /// `data`: one packet of a transfer.
-    Data(Packet),
+    Data(DataPacket),
     /// `workerList address...`.
     WorkerList(Vec<String>),
     /// `logoutSuccess`.
@@ -236,7 +236,7 @@ impl Reply {
             Instr::Data => {
                 let (_, chunk) = message::split_prefix(&frame.data, prefix)
                     .map_err(|e| ReplyError::Check(CheckError::Arguments(instr, e)))?;
-                Reply::Data(Packet {
+                Reply::Data(DataPacket {
                     number: frame.data_message_number,
                     max: frame.data_message_max,
                     chunk: chunk.to_vec(),
@@ -258,7 +258,7 @@ impl Reply {
 }
 
 /// The frame of one transfer packet, REQID in front when given.
-fn packet_frame(instr: Instr, reqid: Option<&str>, p: &Packet) -> Frame {
+fn packet_frame(instr: Instr, reqid: Option<&str>, p: &DataPacket) -> Frame {
     let mut data = Vec::with_capacity(p.chunk.len() + 21);
     if let Some(id) = reqid {
         data.extend_from_slice(id.as_bytes());

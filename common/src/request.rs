@@ -125,6 +125,19 @@ pub enum Range {
     AllTime,
 }
 
+impl Range {
+    /// The history instruction of this range.
+    pub fn instr(self) -> Instr {
+        match self {
+            Range::Day => Instr::GetAssetValueDay,
+            Range::Week => Instr::GetAssetValueWeek,
+            Range::Month => Instr::GetAssetValueMonth,
+            Range::Year => Instr::GetAssetValueYear,
+            Range::AllTime => Instr::GetAssetValueAllTime,
+        }
+    }
+}
+
 /// Which user view a user request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserView {
@@ -504,13 +517,7 @@ impl Request {
             Request::WorkerList => Instr::GetWorkerList,
             Request::AssetInfo { .. } => Instr::GetAssetInfo,
             Request::AssetCurrent { .. } => Instr::GetAssetValueCurrent,
-            Request::History { range, .. } => match range {
-                Range::Day => Instr::GetAssetValueDay,
-                Range::Week => Instr::GetAssetValueWeek,
-                Range::Month => Instr::GetAssetValueMonth,
-                Range::Year => Instr::GetAssetValueYear,
-                Range::AllTime => Instr::GetAssetValueAllTime,
-            },
+            Request::History { range, .. } => range.instr(),
             Request::AssetList => Instr::GetAssetList,
             Request::User { view, .. } => match view {
                 UserView::Info => Instr::GetUserInfo,

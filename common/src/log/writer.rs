@@ -1,6 +1,6 @@
 //! The "log" thread: the only writer of the log file. Runs the loop of
 //! [`run`] on the thread [`Logger::new`](super::Logger::new) starts; the
-//! logger's front end (any thread that logs) hands it [`Job`]s over an
+//! logger's front end (any thread that logs) hands it [`LogWork`]s over an
 //! unbounded channel whose contents the front end keeps within a bound
 //! (`queued`), and never waits for it except where a caller asked to.
 
@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::{Entry, ErrOut, lock, named, open_log_file};
 
 /// Where a caller waiting on a job gets its outcome.
-pub(super) type Reply = Sender<io::Result<()>>;
+pub(super) type Waiter = Sender<io::Result<()>>;
 
 /// Entries taken out of the buffer, with the count of entries dropped
 /// since the previous batch because the log thread was behind.
@@ -28,30 +28,30 @@ pub(super) struct Batch {
 }
 
 /// What the log thread is asked to do, done in the order asked.
-pub(super) enum Job {
+pub(super) enum LogWork {
     /// Print one formatted entry on stderr (`echo_stderr`), after a note
     /// of `unechoed` entries that could not be printed before it.
     Echo { line: String, unechoed: u64 },
     /// Write a batch; answer on `reply` if someone waits.
-    Write(Batch, Option<Reply>),
+    Write(Batch, Option<Waiter>),
     /// Write a batch to the current destination, then switch to `path`:
     /// `file` when the caller opened it already, else opened here.
     Reopen {
         batch: Batch,
         path: Option<PathBuf>,
         file: Option<File>,
-        reply: Option<Reply>,
+        reply: Option<Waiter>,
     },
     /// Write a batch and end the thread.
     Stop(Batch),
 }
 
-impl Job {
+impl LogWork {
     /// What the job counts against the bound on queued entries.
     pub(super) fn cost(&self) -> usize {
         match self {
-            Job::Echo { .. } => 1,
-            Job::Write(batch, _) | Job::Reopen { batch, .. } | Job::Stop(batch) => {
+            LogWork::Echo { .. } => 1,
+            LogWork::Write(batch, _) | LogWork::Reopen { batch, .. } | LogWork::Stop(batch) => {
                 batch.entries.len().max(1)
             }
         }
@@ -196,12 +196,12 @@ pub(super) struct Writer {
     pub queued: Arc<AtomicUsize>,
 }
 
-/// The log thread's loop: does each job in turn until [`Job::Stop`] or
+/// The log thread's loop: does each job in turn until [`LogWork::Stop`] or
 /// until the logger is gone.
-pub(super) fn run(mut writer: Writer, jobs: Receiver<Job>) {
+pub(super) fn run(mut writer: Writer, jobs: Receiver<LogWork>) {
     for job in jobs {
         let cost = job.cost();
-        let stop = matches!(job, Job::Stop(_));
+        let stop = matches!(job, LogWork::Stop(_));
         writer.handle(job);
         writer.queued.fetch_sub(cost, Ordering::Relaxed);
         if stop {
@@ -211,9 +211,9 @@ pub(super) fn run(mut writer: Writer, jobs: Receiver<Job>) {
 }
 
 impl Writer {
-    fn handle(&mut self, job: Job) {
+    fn handle(&mut self, job: LogWork) {
         match job {
-            Job::Echo { line, unechoed } => {
+            LogWork::Echo { line, unechoed } => {
                 let mut stderr = lock(&self.sink.stderr);
                 if unechoed > 0 {
                     let note = Entry::note(
@@ -224,19 +224,19 @@ impl Writer {
                 }
                 let _ = writeln!(stderr, "{line}");
             }
-            Job::Write(batch, reply) => {
+            LogWork::Write(batch, reply) => {
                 let result = self.write(batch);
                 if let Some(reply) = reply {
                     let _ = reply.send(result);
                 }
             }
-            Job::Reopen {
+            LogWork::Reopen {
                 batch,
                 path,
                 file,
                 reply,
             } => self.reopen(batch, path, file, reply),
-            Job::Stop(batch) => {
+            LogWork::Stop(batch) => {
                 // A failure was reported on stderr; nobody is left to tell.
                 let _ = self.write(batch);
             }
@@ -272,7 +272,7 @@ impl Writer {
         batch: Batch,
         path: Option<PathBuf>,
         file: Option<File>,
-        reply: Option<Reply>,
+        reply: Option<Waiter>,
     ) {
         let written = self.write(batch);
         let opened = match (file, &path) {

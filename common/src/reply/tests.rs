@@ -109,7 +109,7 @@ fn a_forwarded_reply_carries_its_reqid() {
     let frame = reply.encode(Some("17"));
     assert_eq!(frame.data, b"17 42");
     assert_eq!(Reply::parse_forwarded(&frame), Ok(("17".into(), reply)));
-    let packet = Reply::Data(Packet {
+    let packet = Reply::Data(DataPacket {
         number: 1,
         max: 1,
         chunk: b"AAPL 190.0000 1\n".to_vec(),
@@ -214,7 +214,7 @@ fn a_reply_too_large_to_frame_becomes_internal() {
     assert_eq!(back.0, "5");
     assert_eq!(back.1.instr(), Instr::LoginFail);
     assert_eq!(back.1.reason().map(|r| r.code), Some(ReasonCode::Internal));
-    let packet = Reply::Data(Packet {
+    let packet = Reply::Data(DataPacket {
         number: 1,
         max: 1,
         chunk: huge.into_bytes(),
@@ -287,7 +287,7 @@ fn any_reply() -> impl Strategy<Value = Reply> {
         any_fill().prop_map(Reply::Filled),
         prop_oneof![Just(State::Command), Just(State::Data)].prop_map(Reply::StateSwitched),
         (1..=4u32, proptest::collection::vec(any::<u8>(), 0..300)).prop_map(|(max, chunk)| {
-            Reply::Data(Packet {
+            Reply::Data(DataPacket {
                 number: 1,
                 max,
                 chunk,

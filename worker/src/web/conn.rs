@@ -14,7 +14,7 @@ use papertrader_common::framed::Transport;
 use papertrader_common::tls::Stream;
 
 use super::assets;
-use super::http::{self, Method, Refusal, Request, Status};
+use super::http::{self, HttpRequest, Method, Refusal, Status};
 use super::site::{PROVIDERS_PATH, Site};
 
 /// Answers queued before the connection stops reading further requests.
@@ -272,7 +272,7 @@ impl WebConn {
 
     /// The `101` for an acceptable upgrade; otherwise queues the refusal
     /// and returns `None`.
-    fn upgrade_answer(&mut self, request: &Request, policy: &Policy) -> Option<Vec<u8>> {
+    fn upgrade_answer(&mut self, request: &HttpRequest, policy: &Policy) -> Option<Vec<u8>> {
         let refuse = |status, text: &str| http::text_answer(status, text, "", true);
         let answer = match (&request.upgrade, self.own_origin(request)) {
             (_, None) => Err(refuse(Status::BadRequest, "no Host header")),
@@ -319,7 +319,7 @@ impl WebConn {
     }
 
     /// `scheme://host` of this port as the request reached it.
-    fn own_origin(&self, request: &Request) -> Option<String> {
+    fn own_origin(&self, request: &HttpRequest) -> Option<String> {
         let scheme = match self.io.as_ref().is_some_and(|io| io.is_tls()) {
             true => "https",
             false => "http",
@@ -333,7 +333,7 @@ impl WebConn {
 
     /// 308 to the same address over TLS, for a plain request when TLS is
     /// required (both share the port: the first byte tells them apart).
-    fn redirect(&mut self, request: &Request) {
+    fn redirect(&mut self, request: &HttpRequest) {
         let Some(host) = request
             .host
             .as_deref()
@@ -355,7 +355,7 @@ impl WebConn {
     }
 
     /// Queues the answer to a request that is not an upgrade.
-    fn answer(&mut self, request: &Request, policy: &Policy) {
+    fn answer(&mut self, request: &HttpRequest, policy: &Policy) {
         if self.plain_refused(policy) {
             return self.redirect(request);
         }
@@ -408,7 +408,7 @@ impl WebConn {
     }
 
     /// `/providers.json`, made from the configuration at start.
-    fn answer_providers(&mut self, request: &Request, site: &Site) {
+    fn answer_providers(&mut self, request: &HttpRequest, site: &Site) {
         let fresh = request
             .if_none_match
             .as_deref()

@@ -39,7 +39,7 @@ pub struct Upgrade {
 
 /// One parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub struct HttpRequest {
     /// The method.
     pub method: Method,
     /// The path, query string removed.
@@ -71,7 +71,7 @@ pub enum Refusal {
 }
 
 /// The first request in `buf`: `Ok(None)` until its head is complete.
-pub fn parse(buf: &[u8]) -> Result<Option<Request>, Refusal> {
+pub fn parse(buf: &[u8]) -> Result<Option<HttpRequest>, Refusal> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
@@ -96,7 +96,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<Request>, Refusal> {
     if path.len() > MAX_VALUE {
         return Err(Refusal::TooLarge);
     }
-    let mut request = Request {
+    let mut request = HttpRequest {
         method,
         path: path.to_string(),
         host: None,
@@ -134,7 +134,7 @@ struct Facts {
 }
 
 impl Facts {
-    fn take(&mut self, request: &mut Request, name: &str, value: &str) -> Result<(), Refusal> {
+    fn take(&mut self, request: &mut HttpRequest, name: &str, value: &str) -> Result<(), Refusal> {
         let is = |n: &str| name.eq_ignore_ascii_case(n);
         let tokens = || value.split(',').map(str::trim);
         if is("host") {

@@ -296,7 +296,7 @@ impl RangeArg {
             RangeArg::Week => Range::Week,
             RangeArg::Month => Range::Month,
             RangeArg::Year => Range::Year,
-            RangeArg::All => Range::All,
+            RangeArg::All => Range::AllTime,
         }
     }
 
