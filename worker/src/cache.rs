@@ -14,11 +14,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 use std::time::{Duration, Instant};
 
-use papertrader_common::Instr;
 use papertrader_common::payload::Line;
+use papertrader_common::reply::Reply;
+use papertrader_common::transfer;
+use papertrader_common::value::ReasonCode;
+use papertrader_common::{Frame, Instr};
 
-use crate::dispatch::encoded_transfer;
-use crate::server::FastMap;
 /// One line of `quotes`, which also answers `getAssetValueCurrent` and
 /// `getAssetInfo` ([`Quote::current_line`], [`Quote::info_line`]).
 pub use papertrader_common::payload::Quote;
@@ -444,6 +445,28 @@ impl Caches {
         self.history.purge(now);
         self.sessions.purge(now);
     }
+}
+
+/// A hash map on foldhash, for keys no peer chooses (see Cargo.toml).
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The frames of a data transfer carrying `payload`, or a `dataFail`
+/// `internal` for one too large to send.
+pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
+    transfer::packets(Instr::Data, payload, None).unwrap_or_else(|err| {
+        papertrader_common::error!("cannot send a data answer: {err}");
+        let text = "the answer is too large to send; nothing was changed";
+        vec![Reply::fail(Instr::DataFail, ReasonCode::Internal, text).encode(None)]
+    })
+}
+
+/// The bytes of [`transfer_frames`]: an answer encoded in advance.
+pub fn encoded_transfer(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for frame in transfer_frames(payload) {
+        frame.encode(&mut bytes);
+    }
+    bytes
 }
 
 #[cfg(test)]

@@ -7,31 +7,12 @@ use mio::Token;
 use papertrader_common::message;
 use papertrader_common::reply::Reply;
 use papertrader_common::request::{Forwarded, Request};
-use papertrader_common::transfer;
 use papertrader_common::value::{ReasonCode, SessionId, Symbol};
 use papertrader_common::{Frame, Instr, MessageType, State};
 
-use crate::link::{Note, Pending};
+use crate::cache::transfer_frames;
+use crate::forward::{Note, Pending};
 use crate::server::Server;
-
-/// The frames of a data transfer carrying `payload`, or a `dataFail`
-/// `internal` for one too large to send.
-pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
-    transfer::packets(Instr::Data, payload, None).unwrap_or_else(|err| {
-        papertrader_common::error!("cannot send a data answer: {err}");
-        let text = "the answer is too large to send; nothing was changed";
-        vec![Reply::fail(Instr::DataFail, ReasonCode::Internal, text).encode(None)]
-    })
-}
-
-/// The bytes of [`transfer_frames`]: an answer encoded in advance.
-pub fn encoded_transfer(payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for frame in transfer_frames(payload) {
-        frame.encode(&mut bytes);
-    }
-    bytes
-}
 
 impl Server {
     pub(crate) fn on_client_frame(&mut self, token: Token, frame: Frame) {
@@ -267,8 +248,7 @@ impl Server {
             client.answer(&Reply::fail(instr, ReasonCode::Unavailable, text).encode(None));
             return false;
         }
-        let reqid = self.next_reqid;
-        self.next_reqid += 1;
+        let reqid = self.in_flight.start(Pending { token, instr, note });
         let prefix = Forwarded {
             uuid: self.config.uuid.clone().unwrap_or_else(|| "-".into()),
             reqid: reqid.to_string(),
@@ -276,6 +256,7 @@ impl Server {
             client: client.peer().to_string(),
         };
         let Some(forwarded) = prefix.wrap(frame) else {
+            self.in_flight.finish(reqid);
             let text = "request too long to forward";
             client.answer(&Reply::fail(instr, ReasonCode::BadArguments, text).encode(None));
             return false;
@@ -283,7 +264,6 @@ impl Server {
         if answered {
             client.expect(reqid);
         }
-        self.pending.insert(reqid, Pending { token, instr, note });
         self.link_send(&forwarded);
         true
     }

@@ -1,203 +1,100 @@
-//! The worker's link to the master (PROTOCOL.md sections 6, 7 and 11):
-//! connecting over TLS 1.3, the GnuPG handshake over the TLS exporter
-//! (signatures on the gpg thread),
-//! keepalive, reconnection with exponential backoff, and routing the
-//! master's REQID-tagged replies back to clients in order. Runs on the
-//! event loop thread as part of [`Server`].
+//! The worker's master link on the event loop (PROTOCOL.md sections 6, 7
+//! and 11): the socket, TLS and the gpg thread for the state machine of
+//! `master_link`, whose [`Step`]s it carries out, and the routing of the
+//! master's REQID-tagged replies back to clients in order, with their side
+//! effects on the caches. Runs on the event loop thread as part of
+//! [`Server`].
 
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
 use mio::Token;
 use mio::net::TcpStream;
+use papertrader_common::Frame;
 use papertrader_common::framed::{End, Framed};
 use papertrader_common::message::split_prefix;
-use papertrader_common::reply::{LinkMsg, Reply};
-use papertrader_common::tls::{self, Stream};
-use papertrader_common::transfer::Reassembler;
+use papertrader_common::reply::Reply;
+use papertrader_common::tls::Stream;
 use papertrader_common::value::{ReasonCode, SessionId, hex};
-use papertrader_common::{Frame, Instr, MessageType, State, args};
 
+use crate::forward::{Note, Pending, broken_link};
 use crate::gpg_thread::ProofJob;
+use crate::master_link::{Step, Timers};
 use crate::server::{MASTER, Server};
 
-/// First wait before reconnecting; doubles up to `reconnect_max`.
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// Largest `quotes` payload accepted.
-const MAX_QUOTES: usize = 64 << 20;
-/// Session closings kept while the link is down; beyond, the master's
-/// grace for the lost link ends them all anyway.
-const MAX_CLOSED_LATER: usize = 100_000;
 /// Bytes queued for a master that does not read before the link is
 /// dropped: a master stalled that long cannot answer in time anyway.
 const LINK_MAX_OUTPUT: usize = 64 << 20;
 
-/// Where the link stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Not connected; retry at `retry_at`.
-    Down,
-    /// TCP connect in progress.
-    Connecting,
-    /// `workerHello` sent.
-    AwaitChallenge,
-    /// The gpg thread is checking the challenge and signing the proof.
-    Proving,
-    /// `workerProof` sent.
-    AwaitAccept,
-    /// `linkAccepted`: requests flow.
-    Up,
-}
-
-/// A forwarded request waiting for the master.
-pub struct Pending {
-    /// The client it came from.
-    pub token: Token,
-    /// Its instruction.
-    pub instr: Instr,
-    /// What to do with the answer besides relaying it.
-    pub note: Note,
-}
-
-/// Side effects of an answer.
-pub enum Note {
-    /// Nothing but relaying.
-    None,
-    /// A login: an expirable session belongs to this connection.
-    Login {
-        /// `isExpirable` was `true`.
-        expirable: bool,
-    },
-    /// A switchState the master is checking.
-    SwitchState {
-        /// The state asked for.
-        state: State,
-        /// The session given.
-        session: SessionId,
-    },
-    /// A loginSession: a success means the master vouched for it.
-    LoginSession,
-    /// A logout of this session.
-    Logout(SessionId),
-    /// The worker's own check that a data-state connection's session
-    /// still holds; the client sees no answer of it.
-    Revalidate {
-        /// The session checked.
-        session: SessionId,
-    },
-    /// A history answer to cache under `key` once whole.
-    History {
-        /// The cache key.
-        key: String,
-        /// The payload so far.
-        payload: Vec<u8>,
-    },
-}
-
-/// The master link's connection and timers.
-pub struct MasterLink {
-    phase: Phase,
-    conn: Option<Framed<Stream>>,
-    /// TLS 1.3 to the master, any certificate (section 7).
-    tls: Arc<rustls::ClientConfig>,
-    attempt_started: Instant,
-    retry_at: Instant,
-    backoff: Duration,
-    ping_out: bool,
-    worker_nonce: String,
-    generation: u64,
-    quotes: Reassembler,
-    /// Expirable sessions whose connections closed while the link was down.
-    closed_later: Vec<SessionId>,
-}
-
-impl MasterLink {
-    /// A link that will connect at once.
-    pub fn new(now: Instant) -> MasterLink {
-        MasterLink {
-            phase: Phase::Down,
-            conn: None,
-            tls: tls::link_client_config(),
-            attempt_started: now,
-            retry_at: now,
-            backoff: FIRST_BACKOFF,
-            ping_out: false,
-            worker_nonce: String::new(),
-            generation: 0,
-            quotes: Reassembler::new(MAX_QUOTES),
-            closed_later: Vec::new(),
-        }
-    }
-
-    /// Whether requests can be forwarded.
-    pub fn is_up(&self) -> bool {
-        self.phase == Phase::Up
-    }
-}
-
 impl Server {
     /// Timers: (re)connect when due, handshake deadline, keepalive.
     pub(crate) fn link_tick(&mut self, now: Instant) {
-        match self.link.phase {
-            Phase::Down if now >= self.link.retry_at && self.gpg_tx.is_some() => self.connect(now),
-            Phase::Down | Phase::Up => {}
-            _ if now.duration_since(self.link.attempt_started) >= self.config.handshake_timeout => {
-                self.link_down("handshake did not finish in time");
-            }
-            _ => {}
+        let timers = Timers {
+            handshake: self.config.handshake_timeout,
+            silence: self.config.link_timeout,
+            ping: self.config.ping_interval,
+            reconnect_max: self.config.reconnect_max,
+        };
+        if let Some(step) = self.link.tick(now, &timers, self.gpg_tx.is_some()) {
+            self.link_step(step);
         }
-        if self.link.phase == Phase::Up
-            && let Some(conn) = &self.link.conn
-        {
-            let quiet = now.duration_since(conn.last_rx());
-            if quiet >= self.config.link_timeout {
-                self.link_down("no traffic from the master");
-            } else if quiet >= self.config.ping_interval && !self.link.ping_out {
-                self.link.ping_out = true;
-                self.link_send(&LinkMsg::Ping("keepalive".into()).encode());
+    }
+
+    /// Carries out one step of the link's state machine.
+    fn link_step(&mut self, step: Step) {
+        match step {
+            Step::Connect => self.connect(Instant::now()),
+            Step::Send(f) => self.link_send(&f),
+            Step::Prove {
+                generation,
+                worker_nonce,
+                master_nonce,
+                signature,
+            } => self.prove(generation, worker_nonce, master_nonce, signature),
+            Step::Up => {
+                papertrader_common::info!("linked to the master at {}", self.config.master);
             }
+            Step::Reply(f) => self.on_reply(f),
+            Step::Quotes(payload) => self.on_quotes(&payload),
+            Step::WorkerList(list) => self.worker_list = list,
+            Step::Down(why) => self.link_down(&why),
         }
     }
 
     fn connect(&mut self, now: Instant) {
-        let link = &mut self.link;
-        link.attempt_started = now;
-        link.generation += 1;
-        match TcpStream::connect(self.config.master) {
-            Ok(stream) => {
-                // Forwarded requests are small frames written as they come:
-                // with Nagle's algorithm one would wait for the master's
-                // (delayed) ACK of the one before.
-                let _ = stream.set_nodelay(true);
-                let name = rustls::pki_types::ServerName::IpAddress(self.config.master.ip().into());
-                let stream = match Stream::client(stream, link.tls.clone(), name) {
-                    Ok(stream) => stream,
-                    Err(err) => {
-                        papertrader_common::error!("master link: TLS: {err}");
-                        return self.schedule_retry();
-                    }
-                };
-                let mut conn = Framed::connecting(stream, self.config.master, now, LINK_MAX_OUTPUT);
-                if let Err(err) = conn.register(self.poll.registry(), MASTER) {
-                    papertrader_common::error!("master link: register: {err}");
-                    return self.schedule_retry();
-                }
-                link.conn = Some(conn);
-                link.phase = Phase::Connecting;
-            }
+        let master = self.config.master;
+        let stream = match TcpStream::connect(master) {
+            Ok(stream) => stream,
             Err(err) => {
-                papertrader_common::warn!("master {}: {err}", self.config.master);
-                self.schedule_retry();
+                papertrader_common::warn!("master {master}: {err}");
+                return self.schedule_retry();
             }
+        };
+        // Forwarded requests are small frames written as they come: with
+        // Nagle's algorithm one would wait for the master's (delayed) ACK
+        // of the one before.
+        let _ = stream.set_nodelay(true);
+        let name = rustls::pki_types::ServerName::IpAddress(master.ip().into());
+        let stream = match Stream::client(stream, self.link.tls(), name) {
+            Ok(stream) => stream,
+            Err(err) => {
+                papertrader_common::error!("master link: TLS: {err}");
+                return self.schedule_retry();
+            }
+        };
+        let mut conn = Framed::connecting(stream, master, now, LINK_MAX_OUTPUT);
+        if let Err(err) = conn.register(self.poll.registry(), MASTER) {
+            papertrader_common::error!("master link: register: {err}");
+            return self.schedule_retry();
         }
+        self.link.connecting(conn, now);
     }
 
+    /// No connection came of an attempt: wait out the backoff.
     fn schedule_retry(&mut self) {
-        let link = &mut self.link;
-        link.phase = Phase::Down;
-        link.retry_at = Instant::now() + link.backoff;
-        link.backoff = (link.backoff * 2).min(self.config.reconnect_max);
+        let (conn, _) = self.link.down(Instant::now(), self.config.reconnect_max);
+        if let Some(mut conn) = conn {
+            conn.deregister(self.poll.registry());
+        }
     }
 
     pub(crate) fn master_ready(&mut self, event: &mio::event::Event) {
@@ -207,12 +104,12 @@ impl Server {
         // (a plain link stops reading at a short read otherwise; found by
         // the client_requests fuzz target, whose link is plain).
         if event.is_read_closed()
-            && let Some(conn) = self.link.conn.as_mut()
+            && let Some(conn) = self.link.conn_mut()
         {
             conn.note_read_closed();
         }
-        if self.link.phase == Phase::Connecting && (writable || readable) {
-            let Some(conn) = self.link.conn.as_mut() else {
+        if self.link.phase() == crate::master_link::Phase::Connecting && (writable || readable) {
+            let Some(conn) = self.link.conn_mut() else {
                 return;
             };
             if conn.transport().socket().peer_addr().is_err() {
@@ -221,7 +118,12 @@ impl Server {
                 return self.link_down(&format!("cannot connect: {why}"));
             }
             conn.connected();
-            self.send_hello();
+            let uuid = self.config.uuid.clone().unwrap_or_default();
+            let nonce = hex(&random16());
+            let hello = self
+                .link
+                .hello(uuid, self.config.name.clone(), self.advertised(), nonce);
+            self.link_send(&hello);
         }
         if writable {
             self.link_flush();
@@ -231,28 +133,16 @@ impl Server {
         }
     }
 
-    fn send_hello(&mut self) {
-        let nonce = hex(&papertrader_common_random());
-        self.link.worker_nonce = nonce.clone();
-        self.link.phase = Phase::AwaitChallenge;
-        let uuid = self.config.uuid.clone().unwrap_or_default();
-        let hello = LinkMsg::Hello {
-            uuid,
-            name: self.config.name.clone(),
-            address: self.advertised(),
-            nonce,
-        };
-        self.link_send(&hello.encode());
-    }
-
     fn link_read(&mut self) {
-        let Some(conn) = self.link.conn.as_mut() else {
+        let Some(conn) = self.link.conn_mut() else {
             return;
         };
         let input = conn.read(Instant::now(), &mut self.read_buf, usize::MAX);
         for frame in input.frames {
-            self.on_master_frame(frame);
-            if self.link.conn.is_none() {
+            for step in self.link.on_frame(frame) {
+                self.link_step(step);
+            }
+            if self.link.conn().is_none() {
                 return;
             }
         }
@@ -267,60 +157,21 @@ impl Server {
         }
     }
 
-    fn on_master_frame(&mut self, f: Frame) {
-        let instr = Instr::from_code(f.instruction);
-        match (self.link.phase, instr) {
-            (Phase::AwaitChallenge, Some(Instr::MasterChallenge)) => self.on_challenge(&f),
-            (Phase::AwaitAccept, Some(Instr::LinkAccepted)) => {
-                papertrader_common::info!("linked to the master at {}", self.config.master);
-                self.link.phase = Phase::Up;
-                self.link.backoff = FIRST_BACKOFF;
-                self.send_closed_later();
-            }
-            (_, Some(Instr::LinkRefused | Instr::Kick | Instr::ProtocolError))
-                if f.message_type != MessageType::Return as u8 || self.link.phase != Phase::Up =>
-            {
-                let text = args::split(&f.data, f.argument_count).map(|a| a.join(" "));
-                let why = format!(
-                    "{}: {}",
-                    instr.map_or("?", Instr::name),
-                    text.unwrap_or_default()
-                );
-                self.link_down(&why);
-            }
-            (Phase::Up, Some(_)) if f.message_type == MessageType::Control as u8 => {
-                self.on_master_control(f)
-            }
-            (Phase::Up, Some(_)) if f.message_type == MessageType::Return as u8 => self.on_reply(f),
-            _ => {
-                let name = instr.map_or_else(|| format!("#{}", f.instruction), |i| i.name().into());
-                self.link_down(&format!("unexpected {name} from the master"));
-            }
-        }
-    }
-
-    fn on_challenge(&mut self, f: &Frame) {
-        let Ok(LinkMsg::Challenge { nonce, signature }) = LinkMsg::parse(f) else {
-            return self.link_down("malformed masterChallenge");
-        };
-        let Some(exporter) = self
-            .link
-            .conn
-            .as_ref()
-            .and_then(|c| c.transport().exporter())
-        else {
+    /// Hands the master's challenge to the gpg thread, with the TLS
+    /// exporter of this connection that the signatures cover.
+    fn prove(&mut self, generation: u64, worker_nonce: String, nonce: String, sig: String) {
+        let Some(exporter) = self.link.conn().and_then(|c| c.transport().exporter()) else {
             return self.link_down("masterChallenge before the TLS handshake finished");
         };
         let job = ProofJob {
-            generation: self.link.generation,
+            generation,
             uuid: self.config.uuid.clone().unwrap_or_default(),
-            worker_nonce: self.link.worker_nonce.clone(),
+            worker_nonce,
             master_nonce: nonce,
             exporter,
-            master_signature: signature,
+            master_signature: sig,
             master_key: self.config.master_key.clone().unwrap_or_default(),
         };
-        self.link.phase = Phase::Proving;
         let queued = self
             .gpg_tx
             .as_ref()
@@ -331,49 +182,18 @@ impl Server {
     }
 
     pub(crate) fn on_proof(&mut self, generation: u64, result: Result<String, String>) {
-        if generation != self.link.generation || self.link.phase != Phase::Proving {
-            return;
-        }
-        match result {
-            Ok(proof) => {
-                self.link.phase = Phase::AwaitAccept;
-                self.link_send(&LinkMsg::Proof(proof).encode());
-            }
-            Err(err) => self.link_down(&err),
+        if let Some(step) = self.link.on_proof(generation, result) {
+            self.link_step(step);
         }
     }
 
-    fn on_master_control(&mut self, f: Frame) {
-        if f.instruction == Instr::Quotes.code() {
-            return self.on_quotes(&f);
-        }
-        match LinkMsg::parse(&f) {
-            Ok(LinkMsg::Ping(word)) => self.link_send(&LinkMsg::Pong(word).encode()),
-            Ok(LinkMsg::Pong(_)) => self.link.ping_out = false,
-            Ok(LinkMsg::WorkerListUpdate(list)) => self.worker_list = list,
-            Ok(other) => papertrader_common::warn!(
-                "master sent an unexpected control frame {}",
-                other.instr().name()
-            ),
-            Err(err) => papertrader_common::warn!("master sent a bad control frame: {err}"),
-        }
-    }
-
-    fn on_quotes(&mut self, f: &Frame) {
-        let (n, max) = (f.data_message_number, f.data_message_max);
-        match self.link.quotes.push(n, max, &f.data) {
-            Ok(Some(payload)) => {
-                self.caches.history.remove(crate::cache::LEADERBOARD_KEY);
-                let (applied, skipped) = self.caches.quotes.apply(&payload);
-                papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
-                if skipped > 0 {
-                    papertrader_common::warn!(
-                        "quotes: {skipped} lines from the master did not parse"
-                    );
-                }
-            }
-            Ok(None) => {}
-            Err(err) => papertrader_common::warn!("quotes from the master: {err}"),
+    /// New quotes: the cache answers them, and rankings moved with them.
+    fn on_quotes(&mut self, payload: &[u8]) {
+        self.caches.history.remove(crate::cache::LEADERBOARD_KEY);
+        let (applied, skipped) = self.caches.quotes.apply(payload);
+        papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
+        if skipped > 0 {
+            papertrader_common::warn!("quotes: {skipped} lines from the master did not parse");
         }
     }
 
@@ -391,7 +211,7 @@ impl Server {
         let Some(reqid) = reqid.and_then(|r| r.parse::<u64>().ok()) else {
             return papertrader_common::warn!("master reply with a bad REQID");
         };
-        let Some(pending) = self.pending.get_mut(&reqid) else {
+        let Some(pending) = self.in_flight.get_mut(reqid) else {
             return papertrader_common::warn!("master answered unknown REQID {reqid}");
         };
         let reply = match parsed {
@@ -411,7 +231,7 @@ impl Server {
             payload.extend_from_slice(&packet.chunk);
         }
         let answer = reply.encode(None);
-        if last && let Some(pending) = self.pending.remove(&reqid) {
+        if last && let Some(pending) = self.in_flight.finish(reqid) {
             self.after_reply(pending, &reply);
         }
         if let Some(client) = self.clients.get_mut(&token) {
@@ -505,23 +325,14 @@ impl Server {
     /// back, so the master's grace for a lost link ends nothing that the
     /// worker still serves, and ends what it does not.
     pub(crate) fn session_closed(&mut self, session: &SessionId) {
-        if self.link.is_up() {
-            self.link_send(&LinkMsg::SessionClosed(session.clone()).encode());
-        } else if self.link.closed_later.len() < MAX_CLOSED_LATER {
-            self.link.closed_later.push(session.clone());
-        }
-    }
-
-    /// The link is up again: the sessions that ended meanwhile.
-    fn send_closed_later(&mut self) {
-        for session in std::mem::take(&mut self.link.closed_later) {
-            self.link_send(&LinkMsg::SessionClosed(session).encode());
+        if let Some(f) = self.link.session_closed(session) {
+            self.link_send(&f);
         }
     }
 
     /// Queues a frame for the master and writes what the socket takes.
     pub(crate) fn link_send(&mut self, f: &Frame) {
-        let Some(conn) = self.link.conn.as_mut() else {
+        let Some(conn) = self.link.conn_mut() else {
             return;
         };
         conn.send(f);
@@ -529,7 +340,7 @@ impl Server {
     }
 
     fn link_flush(&mut self) {
-        let Some(conn) = self.link.conn.as_mut() else {
+        let Some(conn) = self.link.conn_mut() else {
             return;
         };
         if let Err(end) = conn.flush(0) {
@@ -543,7 +354,7 @@ impl Server {
     /// At shutdown: push out what is queued (sessionClosed), waiting up to
     /// a second for the socket to take it.
     pub(crate) fn link_flush_now(&mut self) {
-        let Some(conn) = self.link.conn.as_mut() else {
+        let Some(conn) = self.link.conn_mut() else {
             return;
         };
         let deadline = Instant::now() + Duration::from_secs(1);
@@ -561,18 +372,14 @@ impl Server {
     /// for trades, which may have filled; `unavailable` for the rest) and a
     /// reconnection is scheduled with backoff.
     pub(crate) fn link_down(&mut self, why: &str) {
-        let was_up = self.link.is_up();
-        if let Some(mut conn) = self.link.conn.take() {
+        let now = Instant::now();
+        let (conn, was_up) = self.link.down(now, self.config.reconnect_max);
+        if let Some(mut conn) = conn {
             conn.deregister(self.poll.registry());
         }
-        self.link.ping_out = false;
-        self.link.quotes = Reassembler::new(MAX_QUOTES);
-        self.schedule_retry();
         if was_up {
-            papertrader_common::warn!(
-                "master link lost: {why}; retrying in {:?}",
-                self.link.retry_at - Instant::now()
-            );
+            let wait = self.link.retry_at().saturating_duration_since(now);
+            papertrader_common::warn!("master link lost: {why}; retrying in {wait:?}");
         } else {
             papertrader_common::warn!("master link not established: {why}");
         }
@@ -581,34 +388,13 @@ impl Server {
         self.fail_pending();
     }
 
-    /// Answers every request in flight: `unknown-outcome` for trades,
-    /// orders, cancels and resets, which may have happened, `unavailable`
-    /// for the rest.
+    /// Answers every request in flight ([`broken_link`]).
     pub(crate) fn fail_pending(&mut self) {
-        let pending: Vec<(u64, Pending)> = self.pending.drain().collect();
         let mut touched = Vec::new();
-        for (reqid, p) in pending {
-            let (code, text) = match p.instr {
-                Instr::PurchaseAsset | Instr::SellAsset => (
-                    ReasonCode::UnknownOutcome,
-                    "the master link broke; the trade may have filled, see the transaction history",
-                ),
-                Instr::PlaceOrder | Instr::CancelOrder => (
-                    ReasonCode::UnknownOutcome,
-                    "the master link broke; the order may have been changed, see getOrders",
-                ),
-                Instr::ResetAccount => (
-                    ReasonCode::UnknownOutcome,
-                    "the master link broke; the account may have been reset, see the history",
-                ),
-                _ => (
-                    ReasonCode::Unavailable,
-                    "the master link broke before it answered",
-                ),
-            };
-            let answer = Reply::fail(p.instr, code, text).encode(None);
+        for (reqid, p) in self.in_flight.drain() {
+            let answer = broken_link(p.instr).encode(None);
             if let Some(client) = self.clients.get_mut(&p.token) {
-                if matches!(p.note, Note::SwitchState { .. } | Note::Revalidate { .. }) {
+                if p.note.switches() {
                     client.finish_switch(None);
                 }
                 client.deliver(reqid, &answer, true);
@@ -627,24 +413,21 @@ impl Server {
 /// master can answer forwarded requests without the GnuPG handshake.
 #[cfg(feature = "fuzzing")]
 impl Server {
-    /// Puts the link in [`Phase::Up`] over `stream` (to `peer`), replacing
-    /// any connection it had; requests in flight on that one are failed.
+    /// Puts the link up over `stream` (to `peer`), replacing any
+    /// connection it had; requests in flight on that one are failed.
     pub fn fuzz_link_up(
         &mut self,
         stream: TcpStream,
         peer: std::net::SocketAddr,
     ) -> std::io::Result<()> {
-        if self.link.conn.is_some() {
+        if self.link.conn().is_some() {
             self.link_down("replaced by the fuzz target");
         }
         let now = Instant::now();
         let _ = stream.set_nodelay(true);
         let mut conn = Framed::new(Stream::plain(stream), peer, now, LINK_MAX_OUTPUT);
         conn.register(self.poll.registry(), MASTER)?;
-        self.link.conn = Some(conn);
-        self.link.generation += 1;
-        self.link.attempt_started = now;
-        self.link.phase = Phase::Up;
+        self.link.up_over(conn, now);
         Ok(())
     }
 
@@ -655,7 +438,7 @@ impl Server {
 }
 
 /// 16 random bytes for a nonce.
-fn papertrader_common_random() -> [u8; 16] {
+fn random16() -> [u8; 16] {
     use rand::RngCore;
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
@@ -719,7 +502,7 @@ mod tests {
         let master = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let (mut server, _gpg) = server(master.local_addr().expect("addr"));
         server.link_tick(Instant::now());
-        let conn = server.link.conn.as_ref().expect("connecting to the master");
+        let conn = server.link.conn().expect("connecting to the master");
         assert!(conn.transport().socket().nodelay().expect("TCP_NODELAY"));
     }
 }

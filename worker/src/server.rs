@@ -4,7 +4,6 @@
 //! are clients like any other) and the master link (see `link`). Slow work (gpgme) runs on the gpg thread and
 //! comes back as an [`Event`].
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,12 +21,13 @@ use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
 use rustls::ServerConfig;
 
-use crate::cache::Caches;
+use crate::cache::{Caches, FastMap};
 use crate::client::Client;
 use crate::config::{ClientTls, Config};
 use crate::event::Event;
+use crate::forward::InFlight;
 use crate::gpg_thread::ProofJob;
-use crate::link::{MasterLink, Pending};
+use crate::master_link::MasterLink;
 use crate::transport::ClientIo;
 use crate::web::conn::WebConn;
 use crate::web::site::Site;
@@ -41,9 +41,6 @@ pub const MASTER: Token = Token(2);
 /// The web port's listener.
 pub const WEB_LISTENER: Token = Token(3);
 const FIRST_CLIENT: usize = 4;
-
-/// A hash map on foldhash, for keys no peer chooses (see Cargo.toml).
-pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// How often the master link's timers run.
 const TICK: Duration = Duration::from_millis(100);
@@ -70,8 +67,8 @@ pub struct Server {
     pub(crate) site: Arc<Site>,
     pub(crate) next_token: usize,
     pub(crate) link: MasterLink,
-    pub(crate) pending: HashMap<u64, Pending>,
-    pub(crate) next_reqid: u64,
+    /// Requests forwarded to the master and not yet answered.
+    pub(crate) in_flight: InFlight,
     /// Worker addresses as the master last sent them.
     pub(crate) worker_list: Vec<String>,
     pub(crate) caches: Caches,
@@ -145,8 +142,7 @@ impl Server {
             site: Arc::new(Site::new(&config.web_providers)),
             next_token: FIRST_CLIENT,
             link,
-            pending: HashMap::new(),
-            next_reqid: 1,
+            in_flight: InFlight::default(),
             worker_list: Vec::new(),
             caches,
             gpg_tx,
@@ -459,7 +455,7 @@ impl Server {
 
     /// Forwarded requests waiting for the master.
     pub fn fuzz_pending(&self) -> usize {
-        self.pending.len()
+        self.in_flight.len()
     }
 }
 

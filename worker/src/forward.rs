@@ -1,0 +1,180 @@
+//! The bookkeeping of requests forwarded to the master (PROTOCOL.md section
+//! 6): each gets a REQID and a [`Pending`] entry that says which client it
+//! answers and what the worker does with the answer besides relaying it
+//! ([`Note`]); the entry leaves when the whole answer is in, or when the
+//! link breaks ([`InFlight::drain`], answered by [`broken_link`]). Plain
+//! values: the loop (`dispatch`, `link`) does the I/O.
+
+use std::collections::HashMap;
+
+use mio::Token;
+use papertrader_common::reply::Reply;
+use papertrader_common::value::{ReasonCode, SessionId};
+use papertrader_common::{Instr, State};
+
+/// A forwarded request waiting for the master.
+pub struct Pending {
+    /// The client it came from.
+    pub token: Token,
+    /// Its instruction.
+    pub instr: Instr,
+    /// What to do with the answer besides relaying it.
+    pub note: Note,
+}
+
+/// Side effects of an answer.
+pub enum Note {
+    /// Nothing but relaying.
+    None,
+    /// A login: an expirable session belongs to this connection.
+    Login {
+        /// `isExpirable` was `true`.
+        expirable: bool,
+    },
+    /// A switchState the master is checking.
+    SwitchState {
+        /// The state asked for.
+        state: State,
+        /// The session given.
+        session: SessionId,
+    },
+    /// A loginSession: a success means the master vouched for it.
+    LoginSession,
+    /// A logout of this session.
+    Logout(SessionId),
+    /// The worker's own check that a data-state connection's session
+    /// still holds; the client sees no answer of it.
+    Revalidate {
+        /// The session checked.
+        session: SessionId,
+    },
+    /// A history answer to cache under `key` once whole.
+    History {
+        /// The cache key.
+        key: String,
+        /// The payload so far.
+        payload: Vec<u8>,
+    },
+}
+
+impl Note {
+    /// Whether the client waits in a `switchState` for this answer.
+    pub fn switches(&self) -> bool {
+        matches!(self, Note::SwitchState { .. } | Note::Revalidate { .. })
+    }
+}
+
+/// Every request in flight on the master link, by REQID.
+pub struct InFlight {
+    pending: HashMap<u64, Pending>,
+    next_reqid: u64,
+}
+
+impl Default for InFlight {
+    fn default() -> InFlight {
+        InFlight {
+            pending: HashMap::new(),
+            next_reqid: 1,
+        }
+    }
+}
+
+impl InFlight {
+    /// Records a request about to be forwarded; its REQID.
+    pub fn start(&mut self, pending: Pending) -> u64 {
+        let reqid = self.next_reqid;
+        self.next_reqid += 1;
+        self.pending.insert(reqid, pending);
+        reqid
+    }
+
+    /// The request `reqid`, while its answer is coming in.
+    pub fn get_mut(&mut self, reqid: u64) -> Option<&mut Pending> {
+        self.pending.get_mut(&reqid)
+    }
+
+    /// The request `reqid`, whose answer is whole.
+    pub fn finish(&mut self, reqid: u64) -> Option<Pending> {
+        self.pending.remove(&reqid)
+    }
+
+    /// Every request in flight, taken out (the link broke).
+    pub fn drain(&mut self) -> Vec<(u64, Pending)> {
+        self.pending.drain().collect()
+    }
+
+    /// How many are in flight.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// The answer to a request whose master link broke before it answered:
+/// `unknown-outcome` for what may have happened (trades, orders, cancels,
+/// resets), `unavailable` for the rest.
+pub fn broken_link(instr: Instr) -> Reply {
+    let (code, text) = match instr {
+        Instr::PurchaseAsset | Instr::SellAsset => (
+            ReasonCode::UnknownOutcome,
+            "the master link broke; the trade may have filled, see the transaction history",
+        ),
+        Instr::PlaceOrder | Instr::CancelOrder => (
+            ReasonCode::UnknownOutcome,
+            "the master link broke; the order may have been changed, see getOrders",
+        ),
+        Instr::ResetAccount => (
+            ReasonCode::UnknownOutcome,
+            "the master link broke; the account may have been reset, see the history",
+        ),
+        _ => (
+            ReasonCode::Unavailable,
+            "the master link broke before it answered",
+        ),
+    };
+    Reply::fail(instr, code, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(instr: Instr) -> Pending {
+        Pending {
+            token: Token(9),
+            instr,
+            note: Note::None,
+        }
+    }
+
+    #[test]
+    fn reqids_count_up_and_entries_leave_once() {
+        let mut in_flight = InFlight::default();
+        let a = in_flight.start(pending(Instr::Login));
+        let b = in_flight.start(pending(Instr::GetOrders));
+        assert_eq!((a, b, in_flight.len()), (1, 2, 2));
+        assert!(in_flight.get_mut(a).is_some());
+        assert_eq!(in_flight.finish(a).map(|p| p.instr), Some(Instr::Login));
+        assert!(in_flight.finish(a).is_none(), "answered once");
+        assert_eq!(in_flight.drain().len(), 1);
+        assert!(in_flight.is_empty());
+        assert_eq!(in_flight.start(pending(Instr::Logout)), 3, "never reused");
+    }
+
+    #[test]
+    fn a_broken_link_answers_what_may_have_happened_as_unknown() {
+        let code = |i| broken_link(i).reason().map(|r| r.code);
+        assert_eq!(code(Instr::PurchaseAsset), Some(ReasonCode::UnknownOutcome));
+        assert_eq!(code(Instr::CancelOrder), Some(ReasonCode::UnknownOutcome));
+        assert_eq!(code(Instr::ResetAccount), Some(ReasonCode::UnknownOutcome));
+        assert_eq!(code(Instr::GetOrders), Some(ReasonCode::Unavailable));
+        assert_eq!(broken_link(Instr::Login).instr(), Instr::LoginFail);
+        let session = SessionId::parse("0f1e2d3c4b5a69788796a5b4c3d2e1f0").expect("id");
+        assert!(Note::Revalidate { session }.switches());
+        assert!(!Note::LoginSession.switches());
+    }
+}
