@@ -221,6 +221,34 @@ fn equity_chart(
     text
 }
 
+/// What a login says: where the session went.
+pub fn print_login(
+    ctx: &Context,
+    user: &str,
+    session: &crate::session::Session,
+) -> Result<(), CliError> {
+    if session.saved {
+        print(&format!(
+            "logged in as {user} on {}; session saved in {}\n",
+            session.server,
+            ctx.session_path().display()
+        ))
+    } else if ctx.in_shell {
+        print(&format!(
+            "logged in as {user} on {} with an expirable session; it ends when this shell \
+             exits and is not saved\n",
+            session.server
+        ))
+    } else {
+        print(&format!(
+            "logged in as {user} on {} with an expirable session; it ended with this \
+             command's connection and was not saved, so it is only useful inside \
+             papertrader shell\n",
+            session.server
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use papertrader_common::payload::Line;

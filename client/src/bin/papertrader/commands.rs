@@ -7,9 +7,11 @@ use std::path::Path;
 use clap::Parser;
 use clap::error::ErrorKind;
 use papertrader_client::{Fill, Side};
-use papertrader_common::value::{Date, Email, Quantity, Symbol, Username};
+use papertrader_common::value::{Email, Quantity};
 use serde_json::json;
 
+use crate::account::print_login;
+use crate::args::{symbol, username};
 use crate::cli::{Cmd, Line, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
@@ -144,29 +146,6 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
     }
 }
 
-/// A symbol, upper-cased, or exit 65 naming what is wrong.
-pub fn symbol(text: &str) -> Result<String, CliError> {
-    Symbol::parse(text)
-        .map(|s| s.as_str().to_string())
-        .map_err(|err| CliError::data(err.to_string()))
-}
-
-/// A username as typed, or exit 65.
-pub fn username(text: &str) -> Result<String, CliError> {
-    Username::parse(text)
-        .map(|u| u.as_str().to_string())
-        .map_err(|err| CliError::data(err.to_string()))
-}
-
-/// A date, or exit 65.
-pub fn date(text: &str) -> Result<Date, CliError> {
-    Date::parse(text).map_err(|_| {
-        CliError::data(format!(
-            "bad date {text}: expected a calendar day as YYYY-MM-DD"
-        ))
-    })
-}
-
 fn register(
     ctx: &mut Context,
     user: &str,
@@ -187,14 +166,6 @@ fn register(
     ))
 }
 
-pub(crate) fn login_message(
-    ctx: &Context,
-    user: &str,
-    session: &crate::session::Session,
-) -> Result<(), CliError> {
-    print_login(ctx, user, session)
-}
-
 fn login(
     ctx: &mut Context,
     user: &str,
@@ -205,34 +176,6 @@ fn login(
     let password = password::read(password_file, &user, false)?;
     let session = ctx.login(&user, &password, expirable)?;
     print_login(ctx, &user, &session)
-}
-
-/// What a login says: where the session went.
-fn print_login(
-    ctx: &Context,
-    user: &str,
-    session: &crate::session::Session,
-) -> Result<(), CliError> {
-    if session.saved {
-        print(&format!(
-            "logged in as {user} on {}; session saved in {}\n",
-            session.server,
-            ctx.session_path().display()
-        ))
-    } else if ctx.in_shell {
-        print(&format!(
-            "logged in as {user} on {} with an expirable session; it ends when this shell \
-             exits and is not saved\n",
-            session.server
-        ))
-    } else {
-        print(&format!(
-            "logged in as {user} on {} with an expirable session; it ended with this \
-             command's connection and was not saved, so it is only useful inside \
-             papertrader shell\n",
-            session.server
-        ))
-    }
 }
 
 fn logout(ctx: &mut Context) -> Result<(), CliError> {
@@ -377,17 +320,6 @@ mod tests {
             clap_message(&err).contains("fortnight"),
             "{}",
             clap_message(&err)
-        );
-    }
-
-    #[test]
-    fn local_checks_exit_65() {
-        assert_eq!(symbol("aapl"), Ok("AAPL".to_string()));
-        assert_eq!(symbol("A$").map_err(|e| e.status), Err(65));
-        assert_eq!(username("a b").map_err(|e| e.status), Err(65));
-        assert_eq!(
-            date("2026-02-30").map_err(|e| e.message),
-            Err("bad date 2026-02-30: expected a calendar day as YYYY-MM-DD".to_string())
         );
     }
 }

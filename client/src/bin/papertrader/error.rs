@@ -8,7 +8,7 @@ use std::fmt;
 use papertrader_client::Error as ClientError;
 use papertrader_common::value::{Money, Reason, ReasonCode};
 
-use crate::output::{human_money, human_number};
+use crate::numbers::{human_money, human_number};
 
 /// Exit statuses (sysexits.h).
 pub mod status {

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::commands::{login_message, username};
+use crate::account::print_login;
+use crate::args::username;
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{human_money, json_money, print, print_json};
@@ -56,7 +57,7 @@ pub fn login(
             "that {provider} identity signs in another account than {user}; logged out"
         )));
     }
-    login_message(ctx, &user, &session)
+    print_login(ctx, &user, &session)
 }
 
 /// `password [--password-file FILE]`: sets (or changes) the password of

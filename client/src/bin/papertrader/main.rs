@@ -4,6 +4,7 @@
 //! one blocking connection, exit with a sysexits(3) status.
 
 mod account;
+mod args;
 mod chart;
 mod cli;
 mod commands;
@@ -12,6 +13,7 @@ mod context;
 mod error;
 mod external;
 mod market;
+mod numbers;
 mod oidc;
 mod orders;
 mod output;

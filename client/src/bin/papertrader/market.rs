@@ -6,9 +6,9 @@ use papertrader_common::calendar::{self, Market};
 use papertrader_common::value::{Date, Timestamp};
 use serde_json::json;
 
+use crate::args::{date, symbol};
 use crate::chart;
 use crate::cli::RangeArg;
-use crate::commands::{date, symbol};
 use crate::context::Context;
 use crate::error::{CliError, What, status};
 use crate::output::{

@@ -4,7 +4,7 @@ use papertrader_client::{Position, PrivateInfo, Trade, TradeSide, Valuation};
 use papertrader_common::value::Money;
 use serde_json::{Map, Value, json};
 
-use crate::commands::username;
+use crate::args::username;
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{
