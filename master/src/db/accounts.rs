@@ -1,4 +1,5 @@
-//! SQL of the `accounts` table as far as authentication needs it.
+//! SQL of the `accounts` table: registration and credentials for the
+//! auth threads, cash and resets for the trade thread.
 
 use papertrader_common::value::{Money, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -18,6 +19,22 @@ pub struct NewAccount<'a> {
     pub cash: Money,
     /// Registration time.
     pub created: Timestamp,
+}
+
+/// The account's cash, in 1/10 000 units.
+pub fn cash(conn: &Connection, id: i64) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT cash FROM accounts WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+}
+
+/// Starts the account over with `cash`, from `now` (a reset).
+pub fn restart(conn: &Connection, id: i64, cash: Money, now: Timestamp) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE accounts SET cash = ?2, start_cash = ?2, started = ?3 WHERE id = ?1",
+        params![id, cash.raw(), now.0],
+    )?;
+    Ok(())
 }
 
 /// Inserts an account and returns its id. A taken `username_key` fails

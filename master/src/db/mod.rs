@@ -9,7 +9,9 @@
 pub mod accounts;
 pub mod identities;
 mod migrations;
+pub mod positions;
 pub mod sessions;
+pub mod transactions;
 
 use std::fmt;
 use std::fs::OpenOptions;

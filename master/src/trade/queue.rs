@@ -26,9 +26,10 @@ use papertrader_common::value::{
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::auth::session_account;
+use crate::db;
 use crate::event::{Event, Notifier};
 use crate::job::{Job, ReplyTo};
 use crate::market::calendar::{self, Clock, Market};
@@ -455,67 +456,9 @@ impl Queue {
             );
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
-        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
         match spec.side {
-            Side::Buy => {
-                let last = self.last.get(&spec.symbol).copied();
-                let Some(price) = spec.kind.limit().or(last) else {
-                    let text = format!(
-                        "no price for {} yet to reserve cash at; try again after the next update",
-                        spec.symbol
-                    );
-                    return Err(Reason::new(ReasonCode::Unavailable, text));
-                };
-                let need = i128::from(price.raw()) * i128::from(quantity);
-                let reserved: i128 = mine
-                    .iter()
-                    .filter(|o| o.side == Side::Buy)
-                    .map(|o| {
-                        let at = o.reserve_price(self.last.get(&o.symbol).copied());
-                        i128::from(at.map_or(0, Money::raw))
-                            * i128::from(i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
-                    })
-                    .sum();
-                let cash: i64 = self
-                    .conn
-                    .query_row("SELECT cash FROM accounts WHERE id = ?1", [account], |r| {
-                        r.get(0)
-                    })
-                    .map_err(|err| super::internal("cannot read cash", err))?;
-                if i128::from(cash) - reserved < need {
-                    let shown = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
-                    let text = format!(
-                        "cash {} with {} reserved by open buys does not cover {}",
-                        Money(cash),
-                        shown(reserved),
-                        shown(need)
-                    );
-                    return Err(Reason::new(ReasonCode::InsufficientFunds, text));
-                }
-            }
-            Side::Sell => {
-                let held: i64 = self
-                    .conn
-                    .query_row(
-                        "SELECT quantity FROM positions WHERE account_id = ?1 AND symbol = ?2",
-                        params![account, spec.symbol.as_str()],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(|err| super::internal("cannot read a position", err))?
-                    .unwrap_or(0);
-                let reserved: i64 = mine
-                    .iter()
-                    .filter(|o| o.side == Side::Sell && o.symbol == spec.symbol)
-                    .map(|o| i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
-                    .fold(0i64, i64::saturating_add);
-                if held.saturating_sub(reserved) < quantity {
-                    let text = format!(
-                        "holding {held} shares with {reserved} reserved by open sells, selling {quantity}"
-                    );
-                    return Err(Reason::new(ReasonCode::InsufficientShares, text));
-                }
-            }
+            Side::Buy => self.cash_covers(account, spec, &mine)?,
+            Side::Sell => self.shares_cover(account, spec, &mine)?,
         }
         Ok(NewOrder {
             account,
@@ -527,6 +470,73 @@ impl Queue {
             created: now,
             arrival_ms,
         })
+    }
+
+    /// A buy's cost at its limit (or the last price) fits the cash that
+    /// the account's open buys do not reserve.
+    fn cash_covers(
+        &self,
+        account: i64,
+        spec: &OrderSpec,
+        mine: &[&OpenOrder],
+    ) -> Result<(), Reason> {
+        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
+        let last = self.last.get(&spec.symbol).copied();
+        let Some(price) = spec.kind.limit().or(last) else {
+            let text = format!(
+                "no price for {} yet to reserve cash at; try again after the next update",
+                spec.symbol
+            );
+            return Err(Reason::new(ReasonCode::Unavailable, text));
+        };
+        let need = i128::from(price.raw()) * i128::from(quantity);
+        let reserved: i128 = mine
+            .iter()
+            .filter(|o| o.side == Side::Buy)
+            .map(|o| {
+                let at = o.reserve_price(self.last.get(&o.symbol).copied());
+                i128::from(at.map_or(0, Money::raw))
+                    * i128::from(i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
+            })
+            .sum();
+        let cash = db::accounts::cash(&self.conn, account)
+            .map_err(|err| super::internal("cannot read cash", err))?;
+        if i128::from(cash) - reserved < need {
+            let shown = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
+            let text = format!(
+                "cash {} with {} reserved by open buys does not cover {}",
+                Money(cash),
+                shown(reserved),
+                shown(need)
+            );
+            return Err(Reason::new(ReasonCode::InsufficientFunds, text));
+        }
+        Ok(())
+    }
+
+    /// A sell fits the shares that the account's open sells do not
+    /// reserve.
+    fn shares_cover(
+        &self,
+        account: i64,
+        spec: &OrderSpec,
+        mine: &[&OpenOrder],
+    ) -> Result<(), Reason> {
+        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
+        let held = db::positions::held(&self.conn, account, spec.symbol.as_str())
+            .map_err(|err| super::internal("cannot read a position", err))?;
+        let reserved: i64 = mine
+            .iter()
+            .filter(|o| o.side == Side::Sell && o.symbol == spec.symbol)
+            .map(|o| i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
+            .fold(0i64, i64::saturating_add);
+        if held.saturating_sub(reserved) < quantity {
+            let text = format!(
+                "holding {held} shares with {reserved} reserved by open sells, selling {quantity}"
+            );
+            return Err(Reason::new(ReasonCode::InsufficientShares, text));
+        }
+        Ok(())
     }
 
     /// cancelOrder: only an open or triggered order of the session's own
@@ -564,16 +574,9 @@ impl Queue {
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(orders::CANCEL_ALL, params![account, now.0])?;
-            tx.execute("DELETE FROM positions WHERE account_id = ?1", [account])?;
-            tx.execute(
-                "UPDATE accounts SET cash = ?2, start_cash = ?2, started = ?3 WHERE id = ?1",
-                params![account, cash.raw(), now.0],
-            )?;
-            tx.execute(
-                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
-                 VALUES (?1, ?2, 'reset', '-', 0, ?3)",
-                params![account, now.0, cash.raw()],
-            )?;
+            db::positions::delete_all(&tx, account)?;
+            db::accounts::restart(&tx, account, cash, now)?;
+            db::transactions::insert_reset(&tx, account, cash, now)?;
             tx.commit()
         })();
         let reply = match result {

@@ -1,0 +1,20 @@
+//! SQL of the `positions` table that the trade thread's checks and resets
+//! use (the batch writes positions in `trade::batch`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Shares of `symbol` the account holds (0 for none).
+pub fn held(conn: &Connection, account: i64, symbol: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT quantity FROM positions WHERE account_id = ?1 AND symbol = ?2",
+        params![account, symbol],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(|held| held.unwrap_or(0))
+}
+
+/// Removes every position of the account (a reset).
+pub fn delete_all(conn: &Connection, account: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM positions WHERE account_id = ?1", [account])
+}
