@@ -456,9 +456,10 @@ impl Queue {
             );
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
+        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
         match spec.side {
-            Side::Buy => self.cash_covers(account, spec, &mine)?,
-            Side::Sell => self.shares_cover(account, spec, &mine)?,
+            Side::Buy => self.cash_covers(account, spec, quantity, &mine)?,
+            Side::Sell => self.shares_cover(account, &spec.symbol, quantity, &mine)?,
         }
         Ok(NewOrder {
             account,
@@ -478,9 +479,9 @@ impl Queue {
         &self,
         account: i64,
         spec: &OrderSpec,
+        quantity: i64,
         mine: &[&OpenOrder],
     ) -> Result<(), Reason> {
-        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
         let last = self.last.get(&spec.symbol).copied();
         let Some(price) = spec.kind.limit().or(last) else {
             let text = format!(
@@ -519,15 +520,15 @@ impl Queue {
     fn shares_cover(
         &self,
         account: i64,
-        spec: &OrderSpec,
+        symbol: &Symbol,
+        quantity: i64,
         mine: &[&OpenOrder],
     ) -> Result<(), Reason> {
-        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
-        let held = db::positions::held(&self.conn, account, spec.symbol.as_str())
+        let held = db::positions::held(&self.conn, account, symbol.as_str())
             .map_err(|err| super::internal("cannot read a position", err))?;
         let reserved: i64 = mine
             .iter()
-            .filter(|o| o.side == Side::Sell && o.symbol == spec.symbol)
+            .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
             .map(|o| i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
             .fold(0i64, i64::saturating_add);
         if held.saturating_sub(reserved) < quantity {
