@@ -19,18 +19,36 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::payload::{Line, Quote};
-use papertrader_common::value::{Date, Symbol, Timestamp};
+use papertrader_common::value::{Date, Money, Symbol, Timestamp};
 use parking_lot::RwLock;
 use rusqlite::Connection;
 
+use super::calendar::{Clock, Market};
+use super::routes::SymbolAction;
 use super::source::PriceSource;
 use super::{Asset, store};
 use crate::event::{Event, Notifier};
-use crate::trade::queue::TradeMsg;
 
 pub use super::routes::Routes;
+
+/// What the asset thread tells the trade thread. The trade thread's own
+/// message type wraps it (`From<FeedMsg>`), so market never depends on
+/// trade.
+#[derive(Debug)]
+pub enum FeedMsg {
+    /// A new price set, stored: run the queue.
+    Prices(HashMap<Symbol, Money>, Timestamp),
+    /// Each listed asset's market, and the market clock (at start and
+    /// whenever the asset list changes).
+    Markets(HashMap<Symbol, Market>, Clock),
+    /// Assets whose provider failed, and why: they have no price in the
+    /// sets that follow until this changes.
+    Stale(HashMap<Symbol, String>),
+    /// Splits and dividends the providers reported.
+    Actions(Vec<SymbolAction>),
+}
 
 /// How the feed runs.
 #[derive(Debug, Clone)]
@@ -68,15 +86,15 @@ fn first_sight(
 /// How often old ticks are deleted.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Starts the "asset" thread on its own database connection. It stops
-/// when `stop` is closed.
-pub fn spawn(
+/// Starts the "asset" thread on its own database connection; it tells
+/// `trades` what changed. It stops when `stop` is closed.
+pub fn spawn<M: From<FeedMsg> + Send + 'static>(
     conn: Connection,
     mut source: Box<dyn PriceSource>,
     assets: Arc<RwLock<Vec<Asset>>>,
     config: FeedConfig,
     notifier: Notifier,
-    trades: crossbeam_channel::Sender<TradeMsg>,
+    trades: Sender<M>,
     stop: Receiver<()>,
 ) -> io::Result<JoinHandle<()>> {
     thread::Builder::new().name("asset".into()).spawn(move || {
@@ -114,14 +132,14 @@ pub fn spawn(
 }
 
 /// The closing price of each tick: what the trade queue fills at.
-fn price_set(ticks: &[super::Tick]) -> HashMap<Symbol, papertrader_common::value::Money> {
+fn price_set(ticks: &[super::Tick]) -> HashMap<Symbol, Money> {
     ticks
         .iter()
         .map(|t| (t.symbol.clone(), t.bar.close))
         .collect()
 }
 
-struct Feed {
+struct Feed<M> {
     conn: Connection,
     config: FeedConfig,
     saved: Vec<Asset>,
@@ -131,12 +149,18 @@ struct Feed {
     seen: HashSet<Symbol>,
     /// When a failed back-fill may be tried again.
     retry_at: HashMap<Symbol, Instant>,
-    trades: crossbeam_channel::Sender<TradeMsg>,
+    trades: Sender<M>,
     /// Which assets are on real providers, and what came from them.
     routes: Routes,
 }
 
-impl Feed {
+impl<M: From<FeedMsg>> Feed<M> {
+    /// Sends `msg` to the trade thread; a trade thread that is gone is
+    /// taking the daemon down, so there is nothing to do about it here.
+    fn tell(&self, msg: FeedMsg) {
+        let _ = self.trades.send(msg.into());
+    }
+
     fn update(&mut self, source: &mut dyn PriceSource, assets: &[Asset], notifier: &Notifier) {
         if self.saved != assets || !self.routes.started() {
             match store::save_assets(&self.conn, assets) {
@@ -144,15 +168,13 @@ impl Feed {
                 Err(err) => papertrader_common::error!("cannot save the asset list: {err}"),
             }
             let markets = self.routes.set_assets(assets);
-            let _ = self
-                .trades
-                .send(TradeMsg::Markets(markets, self.routes.clock()));
+            self.tell(FeedMsg::Markets(markets, self.routes.clock()));
         }
         let now = Timestamp::now();
         let live = self.routes.collect(now);
         self.store_histories(live.histories);
         if !live.actions.is_empty() {
-            let _ = self.trades.send(TradeMsg::Actions(live.actions));
+            self.tell(FeedMsg::Actions(live.actions));
         }
         let legacy: Vec<Asset> = assets
             .iter()
@@ -184,9 +206,9 @@ impl Feed {
         // but only once it is stored: no order ever fills at a price the
         // history does not hold, nor at a stale one (stale assets have no
         // tick in the set).
-        let _ = self.trades.send(TradeMsg::Stale(stale));
+        self.tell(FeedMsg::Stale(stale));
         if self.store(&ticks) {
-            let _ = self.trades.send(TradeMsg::Prices(price_set(&ticks), now));
+            self.tell(FeedMsg::Prices(price_set(&ticks), now));
         } else {
             papertrader_common::warn!("prices not stored: no trades run at them");
         }
@@ -361,7 +383,7 @@ mod tests {
     fn prices_that_failed_to_store_run_no_trades() {
         let dir = crate::db::TempDir::new("feed-nostore");
         let conn = crate::db::open(&dir.join("pt.db")).expect("db");
-        let (trades, trade_rx) = crossbeam_channel::unbounded();
+        let (trades, trade_rx) = crossbeam_channel::unbounded::<FeedMsg>();
         let (notifier, _events) = Notifier::new(Arc::new(|| Ok(())));
         let assets = crate::market::assets::built_in();
         let config = FeedConfig {
@@ -390,7 +412,7 @@ mod tests {
         feed.update(&mut source, &assets, &notifier);
         let prices = trade_rx
             .try_iter()
-            .filter(|m| matches!(m, TradeMsg::Prices(..)))
+            .filter(|m| matches!(m, FeedMsg::Prices(..)))
             .count();
         assert_eq!(prices, 1, "a stored price set runs the queue");
         feed.conn
@@ -400,7 +422,7 @@ mod tests {
         assert!(
             !trade_rx
                 .try_iter()
-                .any(|m| matches!(m, TradeMsg::Prices(..))),
+                .any(|m| matches!(m, FeedMsg::Prices(..))),
             "an unstored price set does not"
         );
     }
