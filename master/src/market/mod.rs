@@ -13,7 +13,6 @@ pub mod coinbase;
 pub mod feed;
 pub mod finnhub;
 pub mod http;
-pub mod json;
 pub mod live;
 pub mod provider;
 pub mod routes;

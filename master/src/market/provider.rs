@@ -4,13 +4,19 @@
 //! the answer. Providers do no I/O: the provider threads of `super::live`
 //! send the requests (with [`get`]), pace them within [`Limit`] and back
 //! off; parsing is pure, so each format is tested on fixtures.
+//!
+//! Answers are read with serde_json one level at a time ([`Json`]): a
+//! number keeps the text it was written with, so a price becomes `Money`
+//! exactly ([`decimal`]) and never passes through `f64`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use papertrader_common::value::{Date, Money, Timestamp};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::Bar;
-use super::json::Json;
 
 /// A provider's documented request limit: `requests` in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,37 +174,158 @@ pub trait Provider: Send {
         let reason = Json::parse(body).ok().and_then(|json| {
             ["message", "msg", "error", "description"]
                 .iter()
-                .find_map(|k| json.get(k).and_then(Json::str).map(str::to_string))
-                .or_else(|| {
-                    let chart = json.get("chart")?.get("error")?;
-                    chart.get("description")?.str().map(str::to_string)
-                })
+                .find_map(|k| json.get(k)?.str())
+                .or_else(|| json.get("chart")?.get("error")?.get("description")?.str())
         });
-        match reason {
-            Some(reason) => format!("HTTP status {status}: {}", Json::excerpt(&reason)),
-            None => format!("HTTP status {status}: {}", Json::excerpt(body.trim())),
-        }
+        let reason = reason.as_deref().unwrap_or(body.trim());
+        format!("HTTP status {status}: {}", excerpt(reason))
     }
 }
 
+/// A JSON value, read one level at a time: parsing an object or an array
+/// leaves its members as text until they are asked for, so a number is
+/// always the text the provider wrote. Every error is a value: a
+/// provider's bytes can never panic the daemon.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(transparent)]
+pub struct Json<'a>(#[serde(borrow)] &'a RawValue);
+
+impl<'a> Json<'a> {
+    /// Checks a whole document; the error says what is wrong and where.
+    pub fn parse(text: &'a str) -> Result<Json<'a>, String> {
+        serde_json::from_str(text).map_err(|err| format!("malformed JSON: {err}"))
+    }
+
+    /// The value's text, as the provider wrote it.
+    fn text(self) -> &'a str {
+        self.0.get()
+    }
+
+    /// The members of an object, by name.
+    pub fn members(self) -> Option<BTreeMap<String, Json<'a>>> {
+        serde_json::from_str(self.text()).ok()
+    }
+
+    /// Member `key` of an object.
+    pub fn get(self, key: &str) -> Option<Json<'a>> {
+        self.members()?.remove(key)
+    }
+
+    /// The elements of an array.
+    pub fn items(self) -> Option<Vec<Json<'a>>> {
+        serde_json::from_str(self.text()).ok()
+    }
+
+    /// Element `i` of an array.
+    pub fn at(self, i: usize) -> Option<Json<'a>> {
+        self.items()?.get(i).copied()
+    }
+
+    /// Whether it is `null`.
+    pub fn is_null(self) -> bool {
+        self.text() == "null"
+    }
+
+    /// A string's text, unescaped.
+    pub fn str(self) -> Option<String> {
+        serde_json::from_str(self.text()).ok()
+    }
+
+    /// The text of a number, or of a string holding one (Coinbase and
+    /// Binance quote prices as strings).
+    pub fn num_text(self) -> Option<String> {
+        let text = self.text();
+        if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            return Some(text.to_string());
+        }
+        self.str()
+    }
+
+    /// A whole number (seconds, counts); fractions are refused.
+    pub fn int(self) -> Option<i64> {
+        self.num_text()?.parse().ok()
+    }
+}
+
+/// A short excerpt of `text` for messages.
+pub fn excerpt(text: &str) -> String {
+    let shown: String = text
+        .chars()
+        .take(80)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 80 {
+        format!("{shown}...")
+    } else {
+        shown
+    }
+}
+
+/// A JSON number (or numeric string) as `Money`, exactly: digits with an
+/// optional sign, fraction and exponent. More than 4 fraction digits are
+/// rounded half away from zero (providers send `189.91000366210938`).
+/// Zero and negative values are returned as they are: the caller decides.
+pub fn decimal(text: &str) -> Result<Money, String> {
+    let bad = || format!("{:?} is not a decimal number", excerpt(text));
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exp) = match rest.find(['e', 'E']) {
+        Some(at) => {
+            let exp: i32 = rest[at + 1..].parse().map_err(|_| bad())?;
+            (&rest[..at], exp)
+        }
+        None => (rest, 0),
+    };
+    let (whole, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+    if whole.is_empty() && frac.is_empty() || !digits(whole) || !digits(frac) {
+        return Err(bad());
+    }
+    // All the digits, and where the decimal point goes after the exponent.
+    let all: Vec<u8> = whole
+        .bytes()
+        .chain(frac.bytes())
+        .map(|c| c - b'0')
+        .collect();
+    let point = i64::try_from(whole.len()).map_err(|_| bad())? + i64::from(exp);
+    // Units of 1/10 000: the digits before point + 4, the next one rounds.
+    let keep = point + 4;
+    if keep > 19 + all.iter().take_while(|d| **d == 0).count() as i64 {
+        return Err(format!("{} is too large for a price", excerpt(text)));
+    }
+    let mut units: i128 = 0;
+    for i in 0..keep.max(0) {
+        let d = usize::try_from(i).ok().and_then(|i| all.get(i)).copied();
+        units = units * 10 + i128::from(d.unwrap_or(0));
+    }
+    let next = usize::try_from(keep).ok().and_then(|i| all.get(i)).copied();
+    if keep >= 0 && next.is_some_and(|d| d >= 5) {
+        units += 1;
+    }
+    let units = i64::try_from(units).map_err(|_| format!("{text} is too large for a price"))?;
+    Ok(Money(if negative { -units } else { units }))
+}
+
 /// A Unix time in seconds from JSON, within the wire's range.
-pub fn seconds(json: &Json) -> Option<Timestamp> {
+pub fn seconds(json: Json) -> Option<Timestamp> {
     let s = json.int()?;
     (0..=253_402_300_799).contains(&s).then_some(Timestamp(s))
 }
 
 /// Finds member `key` or says which is missing.
-pub fn member<'j>(json: &'j Json, key: &str, what: &str) -> Result<&'j Json, String> {
+pub fn member<'a>(json: Json<'a>, key: &str, what: &str) -> Result<Json<'a>, String> {
     json.get(key)
         .ok_or_else(|| format!("{what} has no \"{key}\""))
 }
 
 /// A positive price from JSON, or why not.
-pub fn price(json: &Json, what: &str) -> Result<Money, String> {
-    let money = json
-        .money()
-        .ok_or_else(|| format!("{what} is not a number"))?
-        .map_err(|e| format!("{what}: {e}"))?;
+pub fn price(json: Json, what: &str) -> Result<Money, String> {
+    let text = json
+        .num_text()
+        .ok_or_else(|| format!("{what} is not a number"))?;
+    let money = decimal(&text).map_err(|e| format!("{what}: {e}"))?;
     if money.raw() <= 0 {
         return Err(format!("{what} {money} is not positive"));
     }
@@ -206,7 +333,7 @@ pub fn price(json: &Json, what: &str) -> Result<Money, String> {
 }
 
 /// A bar from four JSON prices and a volume, checked like CSV bars.
-pub fn bar(time: Timestamp, ohlc: [&Json; 4], volume: Option<&Json>) -> Result<Bar, String> {
+pub fn bar(time: Timestamp, ohlc: [Json; 4], volume: Option<Json>) -> Result<Bar, String> {
     let bar = Bar {
         time,
         open: price(ohlc[0], "open")?,
@@ -220,13 +347,12 @@ pub fn bar(time: Timestamp, ohlc: [&Json; 4], volume: Option<&Json>) -> Result<B
 }
 
 /// A volume: a whole or decimal non-negative number, fraction dropped.
-pub fn volume_of(json: &Json) -> Option<u64> {
+pub fn volume_of(json: Json) -> Option<u64> {
     let text = json.num_text()?;
-    let whole = text.split(['.', 'e', 'E']).next()?;
     if text.contains(['e', 'E']) {
         return None;
     }
-    whole.parse().ok()
+    text.split('.').next()?.parse().ok()
 }
 
 /// What one GET gave.
@@ -295,6 +421,10 @@ pub fn get(request: &Request, timeout: Duration, max_bytes: usize) -> Result<Ans
 mod tests {
     use super::*;
 
+    fn j(text: &str) -> Json<'_> {
+        Json::parse(text).expect("json")
+    }
+
     #[test]
     fn limits_parse_and_space_requests() {
         let l = Limit::parse("60/1m").expect("ok");
@@ -314,12 +444,82 @@ mod tests {
 
     #[test]
     fn prices_must_be_positive() {
-        let j = |s: &str| Json::parse(s).expect("json");
-        assert_eq!(price(&j("\"1.5\""), "p"), Ok(Money(15_000)));
-        assert_eq!(price(&j("0"), "p"), Err("p 0.0000 is not positive".into()));
-        assert!(price(&j("-3.2"), "p").is_err());
-        assert!(price(&j("null"), "p").is_err());
-        assert_eq!(volume_of(&j("12.9")), Some(12));
-        assert_eq!(volume_of(&j("-1")), None);
+        assert_eq!(price(j("\"1.5\""), "p"), Ok(Money(15_000)));
+        assert_eq!(price(j("0"), "p"), Err("p 0.0000 is not positive".into()));
+        assert!(price(j("-3.2"), "p").is_err());
+        assert!(price(j("null"), "p").is_err());
+        assert_eq!(volume_of(j("12.9")), Some(12));
+        assert_eq!(volume_of(j("-1")), None);
+    }
+
+    #[test]
+    fn nested_documents_keep_numbers_as_written() {
+        let doc = r#" {"a": [1, -2.50, 3e2, "x\"\u00e9"], "b": {"c": null, "d": true}} "#;
+        let json = j(doc);
+        let a = json.get("a").expect("a");
+        assert_eq!(a.at(1).and_then(Json::num_text).as_deref(), Some("-2.50"));
+        assert_eq!(a.at(2).and_then(Json::num_text).as_deref(), Some("3e2"));
+        assert_eq!(a.at(3).and_then(Json::str).as_deref(), Some("x\"é"));
+        let b = json.get("b").expect("b");
+        assert!(b.get("c").is_some_and(Json::is_null));
+        assert_eq!(b.get("d").and_then(Json::str), None);
+        assert!(json.get("z").is_none() && a.get("a").is_none() && json.at(0).is_none());
+        let ids = j("[123456789012345678901234567890]").at(0);
+        assert_eq!(ids.and_then(Json::int), None, "out of range, not wrapped");
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_not_panics() {
+        for bad in [
+            "",
+            "{",
+            "[1,",
+            "{\"a\" 1}",
+            "tru",
+            "\"\\u12\"",
+            "[1]x",
+            "{\"a\":}",
+            "\"\\q\"",
+        ] {
+            let err = Json::parse(bad).expect_err(bad);
+            assert!(err.starts_with("malformed JSON: "), "{err}");
+        }
+        // Nesting costs no stack: each level is read only when asked for.
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let mut json = Json::parse(&deep).expect("deep but well formed");
+        for _ in 0..3 {
+            json = json.at(0).expect("one level down");
+        }
+    }
+
+    #[test]
+    fn decimals_are_exact_and_round_half_away_from_zero() {
+        let m = |s| decimal(s).map(|m| m.raw());
+        assert_eq!(m("189.91000366210938"), Ok(1_899_100));
+        assert_eq!(m("189.12345"), Ok(1_891_235));
+        assert_eq!(m("189.12344999"), Ok(1_891_234));
+        assert_eq!(m("-0.00005"), Ok(-1));
+        assert_eq!(m("42"), Ok(420_000));
+        assert_eq!(m("0"), Ok(0));
+        assert_eq!(m("1.5e3"), Ok(15_000_000));
+        assert_eq!(m("2.5E-4"), Ok(3));
+        assert_eq!(m("1e-9"), Ok(0));
+        assert_eq!(m("0.0000000000000000000000012"), Ok(0));
+        assert_eq!(m("64250.12000000"), Ok(642_501_200));
+        for bad in [
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "abc",
+            "1e",
+            "1,5",
+            "NaN",
+            "1e99999999999",
+        ] {
+            assert!(decimal(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(decimal("1e30").is_err());
+        assert!(decimal("99999999999999999999").is_err());
     }
 }
