@@ -4,7 +4,7 @@
 //! assets of providers that have no free history (Finnhub). The free tier
 //! answers `outputsize=compact`: the latest 100 trading days. Over the
 //! limit it answers 200 with an "Information" (or older "Note") message.
-//! Parsing only; see `super::provider`.
+//! Parsing only; see `super::api`.
 //!
 //! Shape from alphavantage.co/documentation (TIME_SERIES_DAILY):
 //! `{"Meta Data":{"2. Symbol":"IBM",...},"Time Series (Daily)":{"2024-06-07":
@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use papertrader_common::value::Date;
 
-use super::provider::{History, Json, Limit, Provider, Quote, Request, bar, excerpt, member};
+use super::api::{Api, Json, Limit, Quote, Request, bar, excerpt, member};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://www.alphavantage.co";
@@ -43,7 +44,7 @@ impl AlphaVantage {
 /// A rate-limit answer: 200 with only a message.
 pub const LIMIT_PREFIX: &str = "Alpha Vantage limit: ";
 
-impl Provider for AlphaVantage {
+impl Api for AlphaVantage {
     fn name(&self) -> &'static str {
         "alphavantage"
     }

@@ -5,7 +5,7 @@
 //! Over the limit Binance answers 429, and 418 (an IP ban) to clients that
 //! go on. The main host answers 451 in some countries: `binance_url` can
 //! name another (e.g. https://api.binance.us). Parsing only; see
-//! `super::provider`.
+//! `super::api`.
 //!
 //! Shapes from Binance's Spot API docs (Market Data endpoints): ticker
 //! `{"symbol":"BTCUSDT","price":"64250.12000000"}`; klines `[[open time ms,
@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::provider::{History, Json, Limit, Provider, Quote, Request, bar, member, price};
+use super::api::{Api, Json, Limit, Quote, Request, bar, member, price};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://api.binance.com";
@@ -39,7 +40,7 @@ impl Binance {
     }
 }
 
-impl Provider for Binance {
+impl Api for Binance {
     fn name(&self) -> &'static str {
         "binance"
     }

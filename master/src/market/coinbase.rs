@@ -2,7 +2,7 @@
 //! `/products/{id}/ticker` and daily candles from `/products/{id}/candles`,
 //! no key. Documented public limit: 10 requests a second per IP (bursts to
 //! 15); at most 300 candles per answer, so two years take three requests.
-//! Coinbase wants a User-Agent. Parsing only; see `super::provider`.
+//! Coinbase wants a User-Agent. Parsing only; see `super::api`.
 //!
 //! Shapes from Coinbase's reference ("Get product ticker": `{"ask","bid",
 //! "volume","trade_id","price","size","time"}` with prices as strings and
@@ -13,9 +13,8 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::provider::{
-    History, Json, Limit, Provider, Quote, Request, bar, member, price, seconds,
-};
+use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://api.exchange.coinbase.com";
@@ -60,7 +59,7 @@ fn product(symbol: &str) -> String {
     super::yahoo::encode(&symbol.to_ascii_uppercase())
 }
 
-impl Provider for Coinbase {
+impl Api for Coinbase {
     fn name(&self) -> &'static str {
         "coinbase"
     }

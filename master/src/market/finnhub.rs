@@ -4,7 +4,7 @@
 //! feature today: a free key gets 403 there, and `alphavantage_key` makes
 //! back-fills of Finnhub assets come from Alpha Vantage instead. The key
 //! goes in the `X-Finnhub-Token` header, never in a URL that could be
-//! logged. Parsing only; see `super::provider`.
+//! logged. Parsing only; see `super::api`.
 //!
 //! Shapes from finnhub.io/docs/api: quote `{"c","d","dp","h","l","o",
 //! "pc","t"}` (an unknown symbol is all zeros with `t` 0); candles
@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::provider::{
-    History, Json, Limit, Provider, Quote, Request, bar, member, price, seconds,
-};
+use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://finnhub.io";
@@ -48,7 +47,7 @@ impl Finnhub {
     }
 }
 
-impl Provider for Finnhub {
+impl Api for Finnhub {
     fn name(&self) -> &'static str {
         "finnhub"
     }

@@ -2,7 +2,7 @@
 //! splits and dividends, no key. Unofficial and undocumented: Yahoo
 //! publishes no limit and answers 429 to clients it finds too busy, so the
 //! default pace is a conservative 30 requests a minute. It refuses clients
-//! without a browser-like User-Agent. Parsing only; see `super::provider`.
+//! without a browser-like User-Agent. Parsing only; see `super::api`.
 //!
 //! Shapes (from public clients of the API, e.g. yahoo-finance2's chart
 //! module and the many scripts that call `query1.finance.yahoo.com`):
@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use papertrader_common::value::Date;
 
-use super::provider::{
-    Action, ActionKind, History, Json, Limit, Provider, Quote, Request, bar, excerpt, member,
-    price, seconds, volume_of,
+use super::api::{
+    Api, Json, Limit, Quote, Request, bar, excerpt, member, price, seconds, volume_of,
 };
+use super::provider::{Action, ActionKind, History};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://query1.finance.yahoo.com";
@@ -93,7 +93,7 @@ fn result<'a>(json: Json<'a>, symbol: &str) -> Result<Json<'a>, String> {
     }
 }
 
-impl Provider for Yahoo {
+impl Api for Yahoo {
     fn name(&self) -> &'static str {
         "yahoo"
     }
