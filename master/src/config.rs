@@ -9,6 +9,7 @@ use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
 use papertrader_common::value::Money;
 
 use crate::auth::AuthConfig;
+use crate::market::http::HttpConfig;
 use crate::oidc::OidcConfig;
 use crate::ratelimit::RateLimitConfig;
 
@@ -86,7 +87,7 @@ pub const KEYS: &[&str] = &[
     "market_clock",
 ];
 
-/// Where prices come from.
+/// Where the prices of the assets that name no provider come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PriceSourceKind {
     /// The offline simulated market, seeded.
@@ -96,20 +97,22 @@ pub enum PriceSourceKind {
     },
     /// Bars replayed from a CSV file.
     Csv(PathBuf),
-    /// Quotes over HTTP(S).
-    Http {
-        /// Quote URL with `{symbols}`.
-        quote_url: String,
-        /// Daily history URL with `{symbol}`.
-        history_url: Option<String>,
-        /// Request timeout.
-        timeout: Duration,
-        /// Largest response body.
-        max_bytes: usize,
-    },
-    /// A real provider (`yahoo`, `finnhub`, `coinbase`, `binance`) for
-    /// the assets that name none.
+    /// Quotes over HTTP(S) from a CSV quote service.
+    Http(HttpConfig),
+    /// A real provider (`yahoo`, `finnhub`, `coinbase`, `binance`).
     Provider(String),
+}
+
+impl PriceSourceKind {
+    /// The provider's name, as the asset thread routes to it.
+    pub fn name(&self) -> &str {
+        match self {
+            PriceSourceKind::Sim { .. } => "sim",
+            PriceSourceKind::Csv(_) => "csv",
+            PriceSourceKind::Http(_) => "http",
+            PriceSourceKind::Provider(name) => name,
+        }
+    }
 }
 
 /// The real price providers' settings (ptmasterd.conf(5) "Real prices").
@@ -137,7 +140,7 @@ pub struct Site {
     /// Base URL without a trailing slash.
     pub url: String,
     /// `N/DURATION`, checked; None: the provider's documented default.
-    pub rate_limit: Option<crate::market::provider::Limit>,
+    pub rate_limit: Option<crate::market::api::Limit>,
 }
 
 impl Providers {
@@ -175,7 +178,7 @@ fn providers(conf: &Conf, c: &mut Collector) -> Providers {
         let limit_key = format!("{name}_rate_limit");
         let rate_limit = match conf.raw(&limit_key) {
             None => None,
-            Some(text) => match crate::market::provider::Limit::parse(text) {
+            Some(text) => match crate::market::api::Limit::parse(text) {
                 Ok(limit) => Some(limit),
                 Err(e) => {
                     c.push(error(&limit_key, format!("{limit_key} = {e}")));
@@ -477,12 +480,12 @@ fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
                 let text = "http_history_url needs {symbol} in it";
                 return Err(error("http_history_url", text.into()));
             }
-            Ok(PriceSourceKind::Http {
+            Ok(PriceSourceKind::Http(HttpConfig {
                 quote_url,
                 history_url: (!history_url.is_empty()).then_some(history_url),
                 timeout: conf.duration("http_timeout", secs(10))?,
                 max_bytes: conf.u64("http_max_bytes", 1 << 20, 1024..=1 << 30)? as usize,
-            })
+            }))
         }
         name @ ("yahoo" | "finnhub" | "coinbase" | "binance") => {
             Ok(PriceSourceKind::Provider(name.to_string()))
@@ -624,7 +627,8 @@ mod tests {
         );
         let c =
             parse("price_source = http\nhttp_quote_url = http://h/q?s={symbols}\n").expect("ok");
-        assert!(matches!(c.price_source, PriceSourceKind::Http { .. }));
+        assert!(matches!(c.price_source, PriceSourceKind::Http(_)));
+        assert_eq!(c.price_source.name(), "http");
         let err = parse("price_source = csv\n").expect_err("no file");
         assert!(err.to_string().contains("needs csv_file"), "{err}");
         let err =

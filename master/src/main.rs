@@ -15,11 +15,11 @@ use mio::Poll;
 use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_master::auth::Auth;
-use papertrader_master::config::{Config, PriceSourceKind};
+use papertrader_master::config::Config;
 use papertrader_master::event::{self, Notifier};
 use papertrader_master::market::feed::FeedConfig;
-use papertrader_master::market::http::{HttpConfig, HttpSource};
-use papertrader_master::market::source::{CsvSource, PriceSource, SimSource};
+use papertrader_master::market::provider::Provider;
+use papertrader_master::market::routes;
 use papertrader_master::ratelimit::RateLimiter;
 use papertrader_master::registry::Registry;
 use papertrader_master::server::{Parts, Server};
@@ -114,7 +114,7 @@ fn start(
     (std_listener, control_listener, tls): (TcpListener, UnixListener, Arc<rustls::ServerConfig>),
     registry: Registry,
     assets: Arc<parking_lot::RwLock<Vec<market::Asset>>>,
-    source: Box<dyn PriceSource>,
+    source: Option<Box<dyn Provider>>,
     log: &ptlog::LogHandle,
 ) -> Result<(Server, Running), (u8, String)> {
     let poll = Poll::new().map_err(oserr("poll"))?;
@@ -213,7 +213,7 @@ fn open_db(config: &Config) -> Result<rusqlite::Connection, (u8, String)> {
 fn spawn_helpers(
     config: &Arc<Config>,
     assets: &Arc<parking_lot::RwLock<Vec<market::Asset>>>,
-    source: Box<dyn PriceSource>,
+    source: Option<Box<dyn Provider>>,
     control_listener: UnixListener,
     notifier: &Notifier,
     log: &ptlog::LogHandle,
@@ -255,29 +255,7 @@ fn spawn_helpers(
     )
     .map_err(oserr("trade thread"))?;
     threads.push(trade);
-    let (feed_stop, feed_stop_rx) = crossbeam_channel::bounded::<()>(0);
-    let feed_config = FeedConfig {
-        interval: config.update_interval,
-        history_days: config.history_days,
-        tick_retention: config.tick_retention,
-        assets_file: config.assets_file.clone(),
-        default_provider: match &config.price_source {
-            PriceSourceKind::Provider(name) => Some(name.clone()),
-            _ => None,
-        },
-        providers: config.providers.clone(),
-    };
-    let feed = market::feed::spawn(
-        open_db(config)?,
-        source,
-        assets.clone(),
-        feed_config,
-        notifier.clone(),
-        trade_tx.clone(),
-        feed_stop_rx,
-    )
-    .map_err(oserr("asset thread"))?;
-    threads.push(feed);
+    let feed_stop = spawn_feed(config, assets, source, notifier, &trade_tx, &mut threads)?;
     let control_auth = Auth::new(open_db(config)?, auth_config, limiter)
         .map_err(|e| (EX_CONFIG, format!("argon2 parameters: {e}")))?;
     let books = control::Books {
@@ -301,6 +279,39 @@ fn spawn_helpers(
         feed_stop,
         threads,
     })
+}
+
+/// The asset thread, with `source` as the provider of the assets that
+/// name none; dropping the returned sender stops it.
+fn spawn_feed(
+    config: &Config,
+    assets: &Arc<parking_lot::RwLock<Vec<market::Asset>>>,
+    source: Option<Box<dyn Provider>>,
+    notifier: &Notifier,
+    trade_tx: &Sender<trade_queue::TradeMsg>,
+    threads: &mut Vec<JoinHandle<()>>,
+) -> Result<Sender<()>, (u8, String)> {
+    let (stop, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    let feed_config = FeedConfig {
+        interval: config.update_interval,
+        history_days: config.history_days,
+        tick_retention: config.tick_retention,
+        assets_file: config.assets_file.clone(),
+        default_provider: config.price_source.name().to_string(),
+        providers: config.providers.clone(),
+    };
+    let feed = market::feed::spawn(
+        open_db(config)?,
+        source,
+        assets.clone(),
+        feed_config,
+        notifier.clone(),
+        trade_tx.clone(),
+        stop_rx,
+    )
+    .map_err(oserr("asset thread"))?;
+    threads.push(feed);
+    Ok(stop)
 }
 
 /// The gpg thread, when a master key is configured.
@@ -347,26 +358,10 @@ fn check_master_key(config: &Config) -> Result<(), (u8, String)> {
         .map_err(|e| (EX_CONFIG, format!("master_key: {e}")))
 }
 
-fn price_source(config: &Config) -> Result<Box<dyn PriceSource>, (u8, String)> {
-    Ok(match &config.price_source {
-        PriceSourceKind::Sim { seed } => Box::new(SimSource::new(*seed, config.update_interval)),
-        PriceSourceKind::Csv(path) => {
-            Box::new(CsvSource::load(path).map_err(|e| (EX_CONFIG, format!("csv_file: {e}")))?)
-        }
-        PriceSourceKind::Http {
-            quote_url,
-            history_url,
-            timeout,
-            max_bytes,
-        } => Box::new(HttpSource::new(HttpConfig {
-            quote_url: quote_url.clone(),
-            history_url: history_url.clone(),
-            timeout: *timeout,
-            max_bytes: *max_bytes,
-        })),
-        // Every asset then names a real provider or takes this one.
-        PriceSourceKind::Provider(_) => Box::new(papertrader_master::market::source::NoSource),
-    })
+/// The provider `price_source` names, built now when it is not a real one
+/// (a bad `csv_file` stops the master here).
+fn price_source(config: &Config) -> Result<Option<Box<dyn Provider>>, (u8, String)> {
+    routes::local_source(&config.price_source, config.update_interval).map_err(|e| (EX_CONFIG, e))
 }
 
 fn load_registry(config: &Config) -> Result<Registry, (u8, String)> {

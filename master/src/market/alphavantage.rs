@@ -4,7 +4,7 @@
 //! assets of providers that have no free history (Finnhub). The free tier
 //! answers `outputsize=compact`: the latest 100 trading days. Over the
 //! limit it answers 200 with an "Information" (or older "Note") message.
-//! Parsing only; see `super::provider`.
+//! Parsing only; see `super::api`.
 //!
 //! Shape from alphavantage.co/documentation (TIME_SERIES_DAILY):
 //! `{"Meta Data":{"2. Symbol":"IBM",...},"Time Series (Daily)":{"2024-06-07":
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use papertrader_common::value::Date;
 
-use super::json::Json;
-use super::provider::{History, Limit, Provider, Quote, Request, bar, member};
+use super::api::{Api, Json, Limit, Quote, Request, bar, excerpt, member};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://www.alphavantage.co";
@@ -44,7 +44,7 @@ impl AlphaVantage {
 /// A rate-limit answer: 200 with only a message.
 pub const LIMIT_PREFIX: &str = "Alpha Vantage limit: ";
 
-impl Provider for AlphaVantage {
+impl Api for AlphaVantage {
     fn name(&self) -> &'static str {
         "alphavantage"
     }
@@ -72,20 +72,20 @@ impl Provider for AlphaVantage {
     fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String> {
         let json = Json::parse(body)?;
         if let Some(text) = json.get("Error Message").and_then(Json::str) {
-            return Err(format!("Alpha Vantage: {symbol}: {}", Json::excerpt(text)));
+            return Err(format!("Alpha Vantage: {symbol}: {}", excerpt(&text)));
         }
         for key in ["Information", "Note"] {
             if let Some(text) = json.get(key).and_then(Json::str) {
-                return Err(format!("{LIMIT_PREFIX}{}", Json::excerpt(text)));
+                return Err(format!("{LIMIT_PREFIX}{}", excerpt(&text)));
             }
         }
-        let series = member(&json, "Time Series (Daily)", "the answer")?
+        let series = member(json, "Time Series (Daily)", "the answer")?
             .members()
             .ok_or("the time series is not an object")?;
         let mut history = History::default();
         for (date, row) in series {
-            let day = Date::parse(date).map_err(|e| e.to_string())?.start();
-            let f = |k: &str| member(row, k, date);
+            let day = Date::parse(&date).map_err(|e| e.to_string())?.start();
+            let f = |k: &str| member(row, k, &date);
             let ohlc = [f("1. open")?, f("2. high")?, f("3. low")?, f("4. close")?];
             history.bars.push(bar(day, ohlc, row.get("5. volume"))?);
         }

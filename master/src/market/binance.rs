@@ -5,7 +5,7 @@
 //! Over the limit Binance answers 429, and 418 (an IP ban) to clients that
 //! go on. The main host answers 451 in some countries: `binance_url` can
 //! name another (e.g. https://api.binance.us). Parsing only; see
-//! `super::provider`.
+//! `super::api`.
 //!
 //! Shapes from Binance's Spot API docs (Market Data endpoints): ticker
 //! `{"symbol":"BTCUSDT","price":"64250.12000000"}`; klines `[[open time ms,
@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::json::Json;
-use super::provider::{History, Limit, Provider, Quote, Request, bar, member, price};
+use super::api::{Api, Json, Limit, Quote, Request, bar, member, price};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://api.binance.com";
@@ -40,7 +40,7 @@ impl Binance {
     }
 }
 
-impl Provider for Binance {
+impl Api for Binance {
     fn name(&self) -> &'static str {
         "binance"
     }
@@ -60,12 +60,14 @@ impl Provider for Binance {
     /// The ticker carries no time: the quote is as of its arrival.
     fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String> {
         let json = Json::parse(body)?;
-        let named = member(&json, "symbol", "the ticker")?.str().unwrap_or("");
+        let named = member(json, "symbol", "the ticker")?
+            .str()
+            .unwrap_or_default();
         if !named.eq_ignore_ascii_case(symbol) {
             return Err(format!("asked for {symbol}, the answer is about {named:?}"));
         }
         Ok(Quote {
-            price: price(member(&json, "price", "the ticker")?, "price")?,
+            price: price(member(json, "price", "the ticker")?, "price")?,
             time: Timestamp::now(),
             day_volume: None,
         })
@@ -93,7 +95,13 @@ impl Provider for Binance {
         let rows = json.items().ok_or("the klines are not an array")?;
         let mut history = History::default();
         for row in rows {
-            let cell = |i| row.at(i).ok_or("a kline has fewer than 6 fields");
+            let cells = row.items().unwrap_or_default();
+            let cell = |i: usize| {
+                cells
+                    .get(i)
+                    .copied()
+                    .ok_or("a kline has fewer than 6 fields")
+            };
             let ms = cell(0)?
                 .int()
                 .ok_or("a kline's open time is not a number")?;

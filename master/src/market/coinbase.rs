@@ -2,7 +2,7 @@
 //! `/products/{id}/ticker` and daily candles from `/products/{id}/candles`,
 //! no key. Documented public limit: 10 requests a second per IP (bursts to
 //! 15); at most 300 candles per answer, so two years take three requests.
-//! Coinbase wants a User-Agent. Parsing only; see `super::provider`.
+//! Coinbase wants a User-Agent. Parsing only; see `super::api`.
 //!
 //! Shapes from Coinbase's reference ("Get product ticker": `{"ask","bid",
 //! "volume","trade_id","price","size","time"}` with prices as strings and
@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::json::Json;
-use super::provider::{History, Limit, Provider, Quote, Request, bar, member, price, seconds};
+use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://api.exchange.coinbase.com";
@@ -59,7 +59,7 @@ fn product(symbol: &str) -> String {
     super::yahoo::encode(&symbol.to_ascii_uppercase())
 }
 
-impl Provider for Coinbase {
+impl Api for Coinbase {
     fn name(&self) -> &'static str {
         "coinbase"
     }
@@ -75,10 +75,10 @@ impl Provider for Coinbase {
     /// The ticker names no product, so nothing to check it against.
     fn parse_quote(&self, _symbol: &str, body: &str) -> Result<Quote, String> {
         let json = Json::parse(body)?;
-        let price = price(member(&json, "price", "the ticker")?, "price")?;
-        let time = member(&json, "time", "the ticker")?
+        let price = price(member(json, "price", "the ticker")?, "price")?;
+        let time = member(json, "time", "the ticker")?
             .str()
-            .and_then(rfc3339)
+            .and_then(|text| rfc3339(&text))
             .ok_or("the ticker's time is not an RFC 3339 time")?;
         // "volume" is a rolling 24 hours, not the day's: not used.
         Ok(Quote {
@@ -116,7 +116,13 @@ impl Provider for Coinbase {
         let rows = json.items().ok_or("the candles are not an array")?;
         let mut history = History::default();
         for row in rows {
-            let cell = |i| row.at(i).ok_or("a candle has fewer than 6 fields");
+            let cells = row.items().unwrap_or_default();
+            let cell = |i: usize| {
+                cells
+                    .get(i)
+                    .copied()
+                    .ok_or("a candle has fewer than 6 fields")
+            };
             let time = seconds(cell(0)?).ok_or("a candle's time is not a Unix time")?;
             let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
             let day = Date::of_timestamp(time).start();

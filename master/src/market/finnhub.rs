@@ -4,7 +4,7 @@
 //! feature today: a free key gets 403 there, and `alphavantage_key` makes
 //! back-fills of Finnhub assets come from Alpha Vantage instead. The key
 //! goes in the `X-Finnhub-Token` header, never in a URL that could be
-//! logged. Parsing only; see `super::provider`.
+//! logged. Parsing only; see `super::api`.
 //!
 //! Shapes from finnhub.io/docs/api: quote `{"c","d","dp","h","l","o",
 //! "pc","t"}` (an unknown symbol is all zeros with `t` 0); candles
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::json::Json;
-use super::provider::{History, Limit, Provider, Quote, Request, bar, member, price, seconds};
+use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::provider::History;
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://finnhub.io";
@@ -47,7 +47,7 @@ impl Finnhub {
     }
 }
 
-impl Provider for Finnhub {
+impl Api for Finnhub {
     fn name(&self) -> &'static str {
         "finnhub"
     }
@@ -63,7 +63,7 @@ impl Provider for Finnhub {
 
     fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String> {
         let json = Json::parse(body)?;
-        let t = member(&json, "t", "the quote")?;
+        let t = member(json, "t", "the quote")?;
         // Finnhub answers an unknown symbol with 200 and zeros.
         if t.int() == Some(0) {
             return Err(format!(
@@ -72,7 +72,7 @@ impl Provider for Finnhub {
         }
         let time = seconds(t).ok_or("the quote's t is not a Unix time")?;
         Ok(Quote {
-            price: price(member(&json, "c", "the quote")?, "c (current price)")?,
+            price: price(member(json, "c", "the quote")?, "c (current price)")?,
             time,
             day_volume: None,
         })
@@ -90,26 +90,28 @@ impl Provider for Finnhub {
     fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String> {
         let json = Json::parse(body)?;
         let mut history = History::default();
-        match member(&json, "s", "the candles")?.str() {
+        match member(json, "s", "the candles")?.str().as_deref() {
             Some("ok") => {}
             Some("no_data") => return Ok(history),
             _ => return Err(format!("candles of {symbol}: status is not \"ok\"")),
         }
         let col = |k: &str| {
-            member(&json, k, "the candles")?
+            member(json, k, "the candles")?
                 .items()
                 .ok_or_else(|| format!("candles {k} is not an array"))
         };
         let (t, o, h, l, c) = (col("t")?, col("o")?, col("h")?, col("l")?, col("c")?);
-        let v = json.get("v").and_then(Json::items).unwrap_or(&[]);
-        for (i, time) in t.iter().enumerate() {
+        let v = json.get("v").and_then(Json::items).unwrap_or_default();
+        for (i, time) in t.into_iter().enumerate() {
             let time: Timestamp = seconds(time).ok_or("a candle time is not a Unix time")?;
-            let (Some(o), Some(h), Some(l), Some(c)) = (o.get(i), h.get(i), l.get(i), c.get(i))
+            let (Some(&o), Some(&h), Some(&l), Some(&c)) = (o.get(i), h.get(i), l.get(i), c.get(i))
             else {
                 return Err("candle columns of different lengths".into());
             };
             let day = Date::of_timestamp(time).start();
-            history.bars.push(bar(day, [o, h, l, c], v.get(i))?);
+            history
+                .bars
+                .push(bar(day, [o, h, l, c], v.get(i).copied())?);
         }
         history.bars.sort_by_key(|b| b.time);
         history.bars.dedup_by_key(|b| b.time);

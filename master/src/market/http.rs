@@ -1,30 +1,23 @@
-//! The HTTP price source: real quotes over HTTP(S) with minreq, one
-//! batched request per interval for the whole asset list, in the CSV quote
-//! format of `super::source` (Stooq style). Runs on the "asset" thread,
-//! which owns it; every request is bounded by a timeout and a body limit,
-//! so a slow or hostile server costs one interval, never the daemon.
+//! The CSV quote service (`price_source = http`), a [`Provider`] of real
+//! quotes over HTTP(S): one batched request per update for all of its
+//! assets, in the CSV quote format of `super::csv` (Stooq style), and one
+//! request per asset for a back-fill. The "asset" thread polls it and
+//! waits for the answer; every request is bounded by a timeout and a body
+//! limit (`super::api::get`), so a slow or hostile server costs one
+//! update, never the daemon.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use papertrader_common::value::{Date, Symbol, Timestamp};
 
-use super::source::{
-    PriceSource, QUOTE_HEADER, QuoteLine, check_bar, header_matches, parse_date, parse_price,
-    parse_quote_line, parse_volume,
+use super::Bar;
+use super::api::{self, Request, shown_url};
+use super::csv::{
+    HISTORY_HEADER, HISTORY_HEADER_NO_VOLUME, QUOTE_HEADER, QuoteLine, header_matches,
+    parse_daily_line, parse_quote_line,
 };
-use super::{Asset, Bar, SourceError, Tick};
-
-/// Header of a daily history response.
-pub const HISTORY_HEADER: &str = "Date,Open,High,Low,Close,Volume";
-/// The same without Volume, as feeds send it for indices.
-const HISTORY_HEADER_NO_VOLUME: &str = "Date,Open,High,Low,Close";
-
-const MAX_REDIRECTS: usize = 5;
-const MAX_HEADERS_BYTES: usize = 64 * 1024;
-const MAX_STATUS_LINE: usize = 1024;
-/// Longest URL repeated in a message or log line.
-const SHOWN_URL: usize = 160;
+use super::provider::{History, HistoryJob, Provider, Update, price_bar};
 
 /// Where and how to ask for quotes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,23 +34,29 @@ pub struct HttpConfig {
 }
 
 /// Real quotes over HTTP(S).
-pub struct HttpSource {
+pub struct HttpQuotes {
     config: HttpConfig,
+    /// The assets it prices.
+    symbols: Vec<Symbol>,
     /// Each symbol's newest day seen and its cumulative volume that day,
-    /// to turn the feed's daily volume into per-interval volume.
+    /// to turn the feed's daily volume into per-update volume.
     seen: HashMap<Symbol, (Date, u64)>,
+    /// History answers for the next poll.
+    answers: Vec<Update>,
 }
 
-impl HttpSource {
-    /// A source that asks `config.quote_url` once per `fetch`.
-    pub fn new(config: HttpConfig) -> HttpSource {
-        HttpSource {
+impl HttpQuotes {
+    /// A source that asks `config.quote_url` once per poll.
+    pub fn new(config: HttpConfig) -> HttpQuotes {
+        HttpQuotes {
             config,
+            symbols: Vec::new(),
             seen: HashMap::new(),
+            answers: Vec::new(),
         }
     }
 
-    /// Volume traded since the previous fetch: 0 the first time and when
+    /// Volume traded since the previous poll: 0 the first time and when
     /// the cumulative count went down; on a newer day, all of that day's
     /// count. None for a line older than one already seen (a stale answer).
     fn volume_since(&mut self, quote: &QuoteLine) -> Option<u64> {
@@ -73,29 +72,20 @@ impl HttpSource {
         self.seen.insert(quote.symbol.clone(), seen);
         Some(delta)
     }
-}
 
-impl PriceSource for HttpSource {
-    fn name(&self) -> &'static str {
-        "http"
-    }
-
-    /// open = high = low = close = the line's Close: the feed's OHLC are
-    /// the day's, not the interval's.
-    fn fetch(&mut self, assets: &[Asset], now: Timestamp) -> Result<Vec<Tick>, SourceError> {
-        if assets.is_empty() {
-            return Ok(Vec::new());
-        }
-        let symbols: Vec<String> = assets.iter().map(|a| url_symbol(&a.symbol)).collect();
+    /// One GET for every asset: open = high = low = close = the line's
+    /// Close, since the feed's OHLC are the day's, not the update's.
+    fn quotes(&mut self, now: Timestamp) -> Result<Vec<(Symbol, Bar)>, String> {
+        let symbols: Vec<String> = self.symbols.iter().map(url_symbol).collect();
         let url = self
             .config
             .quote_url
             .replace("{symbols}", &symbols.join(","));
         let body = get(&url, &self.config)?;
-        let wanted: HashSet<&Symbol> = assets.iter().map(|a| &a.symbol).collect();
+        let wanted: HashSet<Symbol> = self.symbols.iter().cloned().collect();
         let mut done = HashSet::new();
         let mut bad = BadLines::default();
-        let mut ticks = Vec::new();
+        let mut prices = Vec::new();
         for (number, line, partial) in body.data_lines(&[QUOTE_HEADER])? {
             let quote = match parse_quote_line(line) {
                 Ok(Some(quote)) => quote,
@@ -112,50 +102,35 @@ impl PriceSource for HttpSource {
             let Some(volume) = self.volume_since(&quote) else {
                 continue;
             };
-            let close = quote.close;
-            let bar = Bar {
-                time: now,
-                open: close,
-                high: close,
-                low: close,
-                close,
-                volume,
-            };
-            ticks.push(Tick {
-                symbol: quote.symbol,
-                bar,
-            });
+            prices.push((quote.symbol, price_bar(now, quote.close, volume)));
         }
         bad.warn(&body.shown_url);
-        Ok(ticks)
+        Ok(prices)
     }
 
-    /// Bars dated from `today - days` to the day before `today`, oldest
-    /// first. A truncated response is an error: a back-fill is stored for
-    /// good, so it must be whole.
-    fn history(&mut self, asset: &Asset, days: u32, today: Date) -> Result<Vec<Bar>, SourceError> {
+    /// Bars dated within the job's days, oldest first. A truncated
+    /// response is an error: a back-fill is stored for good, so it must be
+    /// whole.
+    fn history(&self, job: &HistoryJob) -> Result<Vec<Bar>, String> {
         let Some(template) = &self.config.history_url else {
             return Ok(Vec::new());
         };
-        let url = template.replace("{symbol}", &url_symbol(&asset.symbol));
+        let url = template.replace("{symbol}", &url_symbol(&job.symbol));
         let body = get(&url, &self.config)?;
         if let Some((got, expected)) = body.truncated {
             let shown = &body.shown_url;
-            return Err(SourceError(format!(
+            return Err(format!(
                 "GET {shown}: response truncated at {got} of {expected} bytes"
-            )));
+            ));
         }
-        let first = today
-            .0
-            .checked_sub(time::Duration::days(days.into()))
-            .unwrap_or(time::Date::MIN);
+        let days = job.from.0..=job.to.0;
         let mut bad = BadLines::default();
         let mut bars = Vec::new();
         for (number, line, partial) in
             body.data_lines(&[HISTORY_HEADER, HISTORY_HEADER_NO_VOLUME])?
         {
             match parse_daily_line(line) {
-                Ok(Some((date, bar))) if (first..today.0).contains(&date.0) => bars.push(bar),
+                Ok(Some((date, bar))) if days.contains(&date.0) => bars.push(bar),
                 Ok(_) => {}
                 Err(_) if partial => {}
                 Err(err) => bad.add(number, err),
@@ -168,40 +143,48 @@ impl PriceSource for HttpSource {
     }
 }
 
-/// Parses `Date,Open,High,Low,Close[,Volume]`; Ok(None) for `N/D`.
-fn parse_daily_line(line: &str) -> Result<Option<(Date, Bar)>, SourceError> {
-    let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-    if !(5..=6).contains(&fields.len()) {
-        return Err(SourceError(format!(
-            "expected 6 fields ({HISTORY_HEADER}), found {}",
-            fields.len()
-        )));
+impl Provider for HttpQuotes {
+    fn name(&self) -> &'static str {
+        "http"
     }
-    if fields.iter().any(|f| f.eq_ignore_ascii_case("N/D")) {
-        return Ok(None);
+
+    fn set_symbols(&mut self, symbols: Vec<(Symbol, String)>) {
+        self.symbols = symbols.into_iter().map(|(symbol, _)| symbol).collect();
     }
-    let date = parse_date(fields[0])?;
-    let bar = Bar {
-        time: date.start(),
-        open: parse_price(fields[1])?,
-        high: parse_price(fields[2])?,
-        low: parse_price(fields[3])?,
-        close: parse_price(fields[4])?,
-        volume: fields.get(5).map_or(Ok(0), |v| parse_volume(v))?,
-    };
-    check_bar(&bar)?;
-    Ok(Some((date, bar)))
+
+    fn ask_history(&mut self, job: HistoryJob) {
+        let result = self.history(&job).map(History::of_bars);
+        let result = result.map_err(|err| format!("http source: {err}"));
+        self.answers.push(Update::History(job.symbol, result));
+    }
+
+    /// A failed request fails every asset: they keep their last prices.
+    fn poll(&mut self, now: Timestamp) -> Vec<Update> {
+        let mut out = std::mem::take(&mut self.answers);
+        if self.symbols.is_empty() {
+            return out;
+        }
+        match self.quotes(now) {
+            Ok(prices) => out.extend(prices.into_iter().map(|(s, bar)| Update::Price(s, bar))),
+            Err(err) => {
+                papertrader_common::warn!("http source: {err}; keeping the last prices");
+                let failed = |s: &Symbol| Update::Failed(s.clone(), format!("http source: {err}"));
+                out.extend(self.symbols.iter().map(failed));
+            }
+        }
+        out
+    }
 }
 
 /// Malformed lines of one response, reported in one log line.
 #[derive(Default)]
 struct BadLines {
     count: usize,
-    first: Option<(usize, SourceError)>,
+    first: Option<(usize, String)>,
 }
 
 impl BadLines {
-    fn add(&mut self, number: usize, err: SourceError) {
+    fn add(&mut self, number: usize, err: String) {
         self.count += 1;
         self.first.get_or_insert((number, err));
     }
@@ -228,15 +211,15 @@ impl Body {
     /// After checking the header against `headers`: each non-blank line
     /// with its line number and whether it may be cut short (the last line
     /// without a newline; callers drop it rather than count it as bad).
-    fn data_lines(&self, headers: &[&str]) -> Result<Vec<(usize, &str, bool)>, SourceError> {
+    fn data_lines(&self, headers: &[&str]) -> Result<Vec<(usize, &str, bool)>, String> {
         let mut lines = self.text.lines();
         let header = lines.next().unwrap_or("");
         if !headers.iter().any(|h| header_matches(header, h)) {
             let shown: String = header.chars().take(60).collect();
-            return Err(SourceError(format!(
+            return Err(format!(
                 "GET {}: expected the header {:?}, found {shown:?}",
                 self.shown_url, headers[0]
-            )));
+            ));
         }
         let last_cut = !self.text.ends_with('\n');
         let mut data: Vec<(usize, &str, bool)> = lines
@@ -255,57 +238,22 @@ impl Body {
     }
 }
 
-/// GETs `url` within the configured time and size limits.
-fn get(url: &str, config: &HttpConfig) -> Result<Body, SourceError> {
+/// GETs `url` within the configured time and size limits; anything but
+/// status 200 is an error.
+fn get(url: &str, config: &HttpConfig) -> Result<Body, String> {
     let shown_url = shown_url(url);
-    let fail = |what: String| SourceError(format!("GET {shown_url}: {what}"));
-    let timeout = config.timeout;
-    let timeout_secs = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1);
-    let response = minreq::get(url)
-        .with_header(
-            "User-Agent",
-            concat!("papertrader/", env!("CARGO_PKG_VERSION")),
-        )
-        .with_timeout(timeout_secs)
-        .with_max_redirects(MAX_REDIRECTS)
-        .with_max_headers_size(MAX_HEADERS_BYTES)
-        .with_max_status_line_length(MAX_STATUS_LINE)
-        .send_lazy()
-        .map_err(|err| fail(err.to_string()))?;
-    if response.status_code != 200 {
-        let reason: String = response.reason_phrase.trim().chars().take(60).collect();
-        return Err(fail(format!(
-            "HTTP status {} {reason}",
-            response.status_code
-        )));
+    let mut request = Request::get(url.to_string());
+    let agent = concat!("papertrader/", env!("CARGO_PKG_VERSION"));
+    request.headers.push(("User-Agent", agent.to_string()));
+    let answer = api::get(&request, config.timeout, config.max_bytes)
+        .map_err(|err| format!("GET {shown_url}: {err}"))?;
+    if answer.status != 200 {
+        let (status, reason) = (answer.status, answer.reason);
+        return Err(format!("GET {shown_url}: HTTP status {status} {reason}"));
     }
-    let max = config.max_bytes;
-    let exceeds = || fail(format!("response exceeds {max} bytes"));
-    let length = response
-        .headers
-        .get("content-length")
-        .and_then(|v| v.trim().parse().ok());
-    if length.is_some_and(|n: usize| n > max) {
-        return Err(exceeds());
-    }
-    let mut bytes = Vec::with_capacity(length.unwrap_or(0).min(max));
-    for item in response {
-        let (byte, _) = item.map_err(|err| fail(err.to_string()))?;
-        if bytes.len() == max {
-            return Err(exceeds());
-        }
-        bytes.push(byte);
-    }
-    let truncated = length
-        .filter(|n| bytes.len() < *n)
-        .map(|n| (bytes.len(), n));
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-    };
     Ok(Body {
-        text,
-        truncated,
+        text: answer.body,
+        truncated: answer.truncated,
         shown_url,
     })
 }
@@ -318,40 +266,6 @@ fn url_symbol(symbol: &Symbol) -> String {
         .to_ascii_lowercase()
         .replace('^', "%5E")
         .replace('=', "%3D")
-}
-
-/// `url` fit for logs: credentials and key-like query values hidden (quote
-/// services take API keys in the query), shortened.
-pub(crate) fn shown_url(url: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut shown = base.to_string();
-    if let Some((scheme, rest)) = base.split_once("://") {
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if let Some((_, host)) = authority.rsplit_once('@') {
-            shown = format!("{scheme}://REDACTED@{host}{path}");
-        }
-    }
-    if url.contains('?') {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((name, _)) if is_secret(name) => format!("{name}=REDACTED"),
-                _ => param.to_string(),
-            })
-            .collect();
-        shown = format!("{shown}?{}", params.join("&"));
-    }
-    if shown.chars().count() > SHOWN_URL {
-        shown = format!("{}...", shown.chars().take(SHOWN_URL).collect::<String>());
-    }
-    shown
-}
-
-fn is_secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["key", "token", "secret", "pass", "auth", "sig"]
-        .iter()
-        .any(|w| name.contains(w))
 }
 
 #[cfg(test)]
@@ -407,53 +321,69 @@ mod tests {
         (base, rx)
     }
 
-    fn ok(body: &str) -> Reply {
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    /// A 200 answer whose Content-Length announces `missing` bytes more
+    /// than it sends.
+    fn cut(body: &str, missing: usize) -> Reply {
+        let length = body.len() + missing;
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n");
         Reply::Bytes(format!("{head}{body}").into_bytes())
+    }
+
+    fn ok(body: &str) -> Reply {
+        cut(body, 0)
     }
 
     fn request_line(rx: &mpsc::Receiver<String>) -> String {
         rx.recv_timeout(Duration::from_secs(5)).expect("a request")
     }
 
-    fn source(base: &str) -> HttpSource {
-        HttpSource::new(HttpConfig {
+    /// A source for `symbols` on the test server at `base`.
+    fn source(base: &str, symbols: &[&str]) -> HttpQuotes {
+        let mut http = HttpQuotes::new(HttpConfig {
             quote_url: format!("{base}/q/l/?s={{symbols}}&f=sd2t2ohlcv&h&e=csv"),
             history_url: Some(format!("{base}/q/d/l/?s={{symbol}}&i=d")),
             timeout: Duration::from_secs(2),
             max_bytes: 64 * 1024,
-        })
+        });
+        let pairs = symbols.iter().map(|s| (symbol(s), s.to_string()));
+        http.set_symbols(pairs.collect());
+        http
     }
 
-    fn assets(symbols: &[&str]) -> Vec<Asset> {
-        let asset = |s: &&str| Asset {
-            symbol: Symbol::parse(s).expect("symbol"),
-            name: s.to_string(),
-        };
-        symbols.iter().map(asset).collect()
+    fn symbol(text: &str) -> Symbol {
+        Symbol::parse(text).expect("symbol")
     }
 
     fn money(text: &str) -> Money {
         Money::parse(text).expect("money")
     }
 
-    /// (symbol, close, volume) of each tick, checking the rest of the bar.
-    fn summary(ticks: &[Tick], now: Timestamp) -> Vec<(String, Money, u64)> {
-        let summary = |t: &Tick| {
-            let b = t.bar;
+    fn job(text: &str, days: i64, today: &str) -> HistoryJob {
+        let today = Date::parse(today).expect("date").0;
+        HistoryJob {
+            symbol: symbol(text),
+            remote: text.to_string(),
+            from: Date(today - time::Duration::days(days)),
+            to: Date(today - time::Duration::days(1)),
+        }
+    }
+
+    /// (symbol, close, volume) of each price, checking the rest of the bar.
+    fn summary(prices: &[(Symbol, Bar)], now: Timestamp) -> Vec<(String, Money, u64)> {
+        let summary = |(s, b): &(Symbol, Bar)| {
             assert_eq!(
                 (b.time, b.open, b.high, b.low),
                 (now, b.close, b.close, b.close)
             );
-            (t.symbol.to_string(), b.close, b.volume)
+            (s.to_string(), b.close, b.volume)
         };
-        ticks.iter().map(summary).collect()
+        prices.iter().map(summary).collect()
     }
 
     const HEADER: &str = "Symbol,Date,Time,Open,High,Low,Close,Volume\r\n";
 
     #[test]
-    fn quotes_map_symbols_and_count_volume_since_last_fetch() {
+    fn quotes_map_symbols_and_count_volume_since_last_poll() {
         let first = "AAPL,2024-11-21,22:00:09,189.5,191.2,188.1,190.12345,53200000\r\n\
                      msft,2024-11-21,22:00:09,410,415,409,414.25,20000000\r\n\
                      ^SPX,2024-11-21,22:00:09,5900,5950,5890,5948.71,\r\n\
@@ -464,35 +394,34 @@ mod tests {
         let third = "AAPL,2024-11-21,22:02:09,189.5,191.2,188.1,190.3,53000000\r\n";
         let replies = [first, second, third].map(|b| ok(&format!("{HEADER}{b}")));
         let (base, rx) = serve(replies.into());
-        let mut http = source(&base);
-        let list = assets(&["AAPL", "MSFT", "^SPX", "BRK.B"]);
+        let mut http = source(&base, &["AAPL", "MSFT", "^SPX", "BRK.B"]);
 
-        let ticks = http.fetch(&list, Timestamp(100)).expect("first fetch");
+        let prices = http.quotes(Timestamp(100)).expect("first poll");
         let line = request_line(&rx);
         assert_eq!(
             line,
             "GET /q/l/?s=aapl,msft,%5Espx,brk.b&f=sd2t2ohlcv&h&e=csv HTTP/1.1"
         );
         assert_eq!(
-            summary(&ticks, Timestamp(100)),
+            summary(&prices, Timestamp(100)),
             [
                 ("AAPL".to_string(), money("190.1235"), 0),
                 ("MSFT".to_string(), money("414.25"), 0),
                 ("^SPX".to_string(), money("5948.71"), 0),
             ]
         );
-        let ticks = http.fetch(&list, Timestamp(160)).expect("second fetch");
+        let prices = http.quotes(Timestamp(160)).expect("second poll");
         assert_eq!(
-            summary(&ticks, Timestamp(160)),
+            summary(&prices, Timestamp(160)),
             [
                 ("AAPL".to_string(), money("190.2"), 100_000),
                 ("MSFT".to_string(), money("415"), 1_500_000),
             ],
             "a new day's volume is all new; an older day's line is stale"
         );
-        let ticks = http.fetch(&list, Timestamp(220)).expect("third fetch");
+        let prices = http.quotes(Timestamp(220)).expect("third poll");
         assert_eq!(
-            summary(&ticks, Timestamp(220)),
+            summary(&prices, Timestamp(220)),
             [("AAPL".to_string(), money("190.3"), 0)]
         );
     }
@@ -504,10 +433,10 @@ mod tests {
                     MSFT,2024-11-21,,410,415,409,414.25,2000\n\
                     short,line\n";
         let (base, _rx) = serve(vec![ok(&format!("{HEADER}{body}"))]);
-        let ticks = source(&base).fetch(&assets(&["AAPL.US", "KO", "MSFT"]), Timestamp(5));
-        let ticks = ticks.expect("fetch");
+        let mut http = source(&base, &["AAPL.US", "KO", "MSFT"]);
+        let prices = http.quotes(Timestamp(5)).expect("poll");
         assert_eq!(
-            summary(&ticks, Timestamp(5)),
+            summary(&prices, Timestamp(5)),
             [("MSFT".to_string(), money("414.25"), 0)]
         );
     }
@@ -515,45 +444,45 @@ mod tests {
     #[test]
     fn wrong_header_is_an_error() {
         let (base, _rx) = serve(vec![ok("<html>rate limited</html>\n")]);
-        let err = source(&base)
-            .fetch(&assets(&["AAPL"]), Timestamp(5))
+        let err = source(&base, &["AAPL"])
+            .quotes(Timestamp(5))
             .expect_err("no header");
         let expected =
             format!("expected the header {QUOTE_HEADER:?}, found \"<html>rate limited</html>\"");
-        assert!(err.0.ends_with(&expected), "{err}");
+        assert!(err.ends_with(&expected), "{err}");
     }
 
     #[test]
-    fn status_500_is_an_error() {
+    fn status_500_fails_every_asset() {
         let reply = Reply::Bytes(
             b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec(),
         );
         let (base, _rx) = serve(vec![reply]);
-        let err = source(&base)
-            .fetch(&assets(&["AAPL"]), Timestamp(5))
-            .expect_err("500");
-        let url = format!("{base}/q/l/?s=aapl&f=sd2t2ohlcv&h&e=csv");
+        let mut http = source(&base, &["AAPL", "MSFT"]);
+        let url = format!("{base}/q/l/?s=aapl,msft&f=sd2t2ohlcv&h&e=csv");
+        let why = format!("http source: GET {url}: HTTP status 500 Internal Server Error");
         assert_eq!(
-            err.0,
-            format!("GET {url}: HTTP status 500 Internal Server Error")
+            http.poll(Timestamp(5)),
+            [
+                Update::Failed(symbol("AAPL"), why.clone()),
+                Update::Failed(symbol("MSFT"), why),
+            ]
         );
     }
 
     #[test]
     fn silent_server_times_out() {
         let (base, _rx) = serve(vec![Reply::Silence]);
-        let mut http = source(&base);
+        let mut http = source(&base, &["AAPL"]);
         http.config.timeout = Duration::from_secs(1);
         let start = Instant::now();
-        let err = http
-            .fetch(&assets(&["AAPL"]), Timestamp(5))
-            .expect_err("timeout");
+        let err = http.quotes(Timestamp(5)).expect_err("timeout");
         let elapsed = start.elapsed();
         assert!(
             elapsed < Duration::from_millis(2500),
             "took {elapsed:?}: {err}"
         );
-        assert!(err.0.starts_with(&format!("GET {base}/q/l/")), "{err}");
+        assert!(err.starts_with(&format!("GET {base}/q/l/")), "{err}");
     }
 
     #[test]
@@ -561,31 +490,20 @@ mod tests {
         let body = format!(
             "{HEADER}AAPL,2024-11-21,,1,2,1,1.5,100\r\nMSFT,2024-11-21,,410,415,409,414.25,20"
         );
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
-            body.len() + 500
-        );
-        let cut = Reply::Bytes(format!("{head}{body}").into_bytes());
         let history = "Date,Open,High,Low,Close,Volume\n2024-11-20,1,2,1,1.5,100\n2024-11";
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
-            history.len() + 500
-        );
-        let cut_history = Reply::Bytes(format!("{head}{history}").into_bytes());
-        let (base, _rx) = serve(vec![cut, cut_history]);
-        let mut http = source(&base);
-        let list = assets(&["AAPL", "MSFT"]);
-        let ticks = http.fetch(&list, Timestamp(5)).expect("complete lines");
+        let (base, _rx) = serve(vec![cut(&body, 500), cut(history, 500)]);
+        let mut http = source(&base, &["AAPL", "MSFT"]);
+        let prices = http.quotes(Timestamp(5)).expect("complete lines");
         assert_eq!(
-            summary(&ticks, Timestamp(5)),
+            summary(&prices, Timestamp(5)),
             [("AAPL".to_string(), money("1.5"), 0)]
         );
-        let today = Date::parse("2024-11-25").expect("date");
-        let err = http
-            .history(&list[0], 30, today)
-            .expect_err("truncated history");
+        http.ask_history(job("AAPL", 30, "2024-11-25"));
+        let Update::History(_, Err(err)) = &http.answers[0] else {
+            panic!("truncated history accepted: {:?}", http.answers);
+        };
         assert!(
-            err.0.ends_with(&format!(
+            err.ends_with(&format!(
                 "response truncated at {} of {} bytes",
                 history.len(),
                 history.len() + 500
@@ -600,11 +518,11 @@ mod tests {
         let (base, _rx) = serve(vec![Reply::Bytes(
             format!("HTTP/1.1 200 OK\r\n\r\n{body}").into_bytes(),
         )]);
-        let ticks = source(&base)
-            .fetch(&assets(&["AAPL", "MSFT"]), Timestamp(5))
-            .expect("fetch");
+        let prices = source(&base, &["AAPL", "MSFT"])
+            .quotes(Timestamp(5))
+            .expect("poll");
         assert_eq!(
-            summary(&ticks, Timestamp(5)),
+            summary(&prices, Timestamp(5)),
             [("AAPL".to_string(), money("1.5"), 0)]
         );
     }
@@ -614,22 +532,18 @@ mod tests {
         let line = "AAPL,2024-11-21,22:00:09,189.5,191.2,188.1,190.12,53200000\n";
         let body = format!("{HEADER}{}", line.repeat(2 * 1024 * 1024 / line.len()));
         let streamed = Reply::Bytes(format!("HTTP/1.1 200 OK\r\n\r\n{body}").into_bytes());
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-        let announced = Reply::Bytes(format!("{head}{body}").into_bytes());
-        let (base, _rx) = serve(vec![streamed, announced]);
-        let mut http = source(&base);
+        let (base, _rx) = serve(vec![streamed, ok(&body)]);
+        let mut http = source(&base, &["AAPL"]);
         for _ in 0..2 {
             let start = Instant::now();
-            let err = http
-                .fetch(&assets(&["AAPL"]), Timestamp(5))
-                .expect_err("too big");
-            assert!(err.0.ends_with(": response exceeds 65536 bytes"), "{err}");
+            let err = http.quotes(Timestamp(5)).expect_err("too big");
+            assert!(err.ends_with(": response exceeds 65536 bytes"), "{err}");
             assert!(start.elapsed() < Duration::from_secs(3));
         }
     }
 
     #[test]
-    fn history_keeps_the_days_before_today() {
+    fn history_keeps_the_days_of_the_job() {
         let body = "Date,Open,High,Low,Close,Volume\r\n\
                     2024-11-19,1,2,1,1.5,100\r\n\
                     2024-11-20,1.5,2,1,1.75,200\r\n\
@@ -640,10 +554,9 @@ mod tests {
                     2024-11-25,2,3,1,2.5,400\r\n";
         let index = "Date,Open,High,Low,Close\n2024-11-22,5900,5950,5890,5948.71\n";
         let (base, rx) = serve(vec![ok(body), ok(index)]);
-        let mut http = source(&base);
-        let today = Date::parse("2024-11-25").expect("date");
+        let http = source(&base, &[]);
         let bars = http
-            .history(&assets(&["BRK.B"])[0], 5, today)
+            .history(&job("BRK.B", 5, "2024-11-25"))
             .expect("history");
         assert_eq!(request_line(&rx), "GET /q/d/l/?s=brk.b&i=d HTTP/1.1");
         let day = |d: &str| Date::parse(d).expect("date").start();
@@ -662,9 +575,7 @@ mod tests {
                 bar("2024-11-22", "1.75", "3", "1.5", "2.1235", 300),
             ]
         );
-        let bars = http
-            .history(&assets(&["^SPX"])[0], 5, today)
-            .expect("index history");
+        let bars = http.history(&job("^SPX", 5, "2024-11-25")).expect("index");
         assert_eq!(request_line(&rx), "GET /q/d/l/?s=%5Espx&i=d HTTP/1.1");
         assert_eq!(
             bars,
@@ -674,29 +585,11 @@ mod tests {
 
     #[test]
     fn no_request_without_url_or_assets() {
-        let mut http = source("http://127.0.0.1:1");
+        let mut http = source("http://127.0.0.1:1", &[]);
         http.config.history_url = None;
-        let today = Date::parse("2024-11-25").expect("date");
-        assert_eq!(
-            http.history(&assets(&["AAPL"])[0], 5, today),
-            Ok(Vec::new())
-        );
-        assert_eq!(http.fetch(&[], Timestamp(5)), Ok(Vec::new()));
-    }
-
-    #[test]
-    fn logged_urls_hide_secrets() {
-        assert_eq!(
-            shown_url("https://u:p@quotes.example/q?s=aapl&apikey=abc&Token=x"),
-            "https://REDACTED@quotes.example/q?s=aapl&apikey=REDACTED&Token=REDACTED"
-        );
-        assert_eq!(
-            shown_url("http://h/q/l/?s=a&h&e=csv"),
-            "http://h/q/l/?s=a&h&e=csv"
-        );
-        assert_eq!(
-            shown_url(&format!("http://h/{}", "a".repeat(300))).len(),
-            SHOWN_URL + 3
-        );
+        http.ask_history(job("AAPL", 5, "2024-11-25"));
+        let none = Update::History(symbol("AAPL"), Ok(History::default()));
+        assert_eq!(http.poll(Timestamp(5)), [none]);
+        assert_eq!(http.poll(Timestamp(6)), []);
     }
 }

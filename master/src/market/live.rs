@@ -1,23 +1,24 @@
-//! Provider threads: one thread per configured real provider
-//! ("price-yahoo", ...) sends that provider's requests, paced within its
-//! limit and spread over the update interval, retries with exponential
-//! backoff and jitter on 429, 5xx and timeouts, and reports quotes,
-//! failures and history to the "asset" thread (`super::feed`) on a
-//! channel. A slow or failing provider therefore delays only its own
-//! assets. The asset thread sends each thread its symbols and history
-//! jobs; dropping the job sender stops the thread.
+//! The real providers as [`Provider`]s ([`Live`]): one thread per real
+//! provider in use ("price-yahoo", ...) sends that provider's requests
+//! (`super::api`), paced within its limit and spread over the update
+//! interval, retries with exponential backoff and jitter on 429, 5xx and
+//! timeouts, and reports quotes, failures and history on a channel. The
+//! "asset" thread (`super::feed`) owns the [`Live`] end: it sends the
+//! thread its symbols and history jobs and takes the reports when it
+//! polls, so a slow or failing provider delays only its own assets.
+//! Dropping the [`Live`] stops the thread.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::value::{Date, Symbol, Timestamp};
 use rand::Rng;
 
-use super::http::shown_url;
-use super::provider::{Failure, History, Provider, Quote, Request, get};
+use super::api::{Api, Failure, Quote, Request, get, shown_url};
+use super::provider::{History, HistoryJob, Provider, Update, price_bar};
 
 /// Seconds a quote's time may be ahead of ours (clock skew) before it is
 /// refused as "in the future".
@@ -31,25 +32,16 @@ const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 /// Work for a provider thread.
 #[derive(Debug)]
-pub enum Job {
+enum Job {
     /// The assets to quote from now on: (our symbol, the provider's).
     Symbols(Vec<(Symbol, String)>),
     /// Daily history of one asset.
-    History {
-        /// Ours.
-        symbol: Symbol,
-        /// The provider's.
-        remote: String,
-        /// First day.
-        from: Date,
-        /// Last day.
-        to: Date,
-    },
+    History(HistoryJob),
 }
 
 /// What a provider thread reports.
 #[derive(Debug)]
-pub enum Update {
+enum Report {
     /// A good quote.
     Quote(Symbol, Quote),
     /// No good quote this time, and why (already logged).
@@ -69,35 +61,113 @@ pub struct Pace {
     pub max_bytes: usize,
 }
 
-/// Starts the thread for `provider`.
-pub fn spawn(
-    provider: Box<dyn Provider>,
-    pace: Pace,
-    jobs: Receiver<Job>,
-    updates: Sender<Update>,
-) -> io::Result<JoinHandle<()>> {
-    let name = format!("price-{}", provider.name());
-    thread::Builder::new().name(name).spawn(move || {
-        let mut runner = Runner {
-            provider,
-            pace,
-            updates,
-            symbols: Vec::new(),
-            next: 0,
-            histories: VecDeque::new(),
-            retries: 0,
-            next_at: Instant::now(),
-            failures_in_row: 0,
-            last_reason: HashMap::new(),
+/// A real provider: its thread's job sender and report receiver.
+pub struct Live {
+    name: &'static str,
+    jobs: Sender<Job>,
+    reports: Receiver<Report>,
+    /// Each asset's day and cumulative volume last seen.
+    volumes: HashMap<Symbol, (Date, u64)>,
+}
+
+impl Live {
+    /// Starts the thread that asks `api`.
+    pub fn spawn(api: Box<dyn Api>, pace: Pace) -> io::Result<Live> {
+        let name = api.name();
+        let (jobs, jobs_rx) = crossbeam_channel::unbounded();
+        let (reports_tx, reports) = crossbeam_channel::unbounded();
+        thread::Builder::new()
+            .name(format!("price-{name}"))
+            .spawn(move || {
+                let mut runner = Runner {
+                    provider: api,
+                    pace,
+                    updates: reports_tx,
+                    symbols: Vec::new(),
+                    next: 0,
+                    histories: VecDeque::new(),
+                    retries: 0,
+                    next_at: Instant::now(),
+                    failures_in_row: 0,
+                    last_reason: HashMap::new(),
+                };
+                runner.run(&jobs_rx);
+            })?;
+        Ok(Live {
+            name,
+            jobs,
+            reports,
+            volumes: HashMap::new(),
+        })
+    }
+
+    /// Shares traded since the last quote, from the day's cumulative
+    /// volume where the provider gives it; else 0.
+    fn volume_since(&mut self, symbol: &Symbol, quote: &Quote) -> u64 {
+        let Some(volume) = quote.day_volume else {
+            return 0;
         };
-        runner.run(&jobs);
-    })
+        let day = Date::of_timestamp(quote.time);
+        let delta = match self.volumes.get(symbol) {
+            Some(&(seen, before)) if seen == day => volume.saturating_sub(before),
+            _ => 0,
+        };
+        self.volumes.insert(symbol.clone(), (day, volume));
+        delta
+    }
+}
+
+impl Provider for Live {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    // A send fails only when the thread is gone, and then nothing is left
+    // to tell: its assets go stale.
+    fn set_symbols(&mut self, symbols: Vec<(Symbol, String)>) {
+        let _ = self.jobs.send(Job::Symbols(symbols));
+    }
+
+    /// Real providers report splits and dividends, so their history is
+    /// asked for again every day.
+    fn tops_up(&self) -> bool {
+        true
+    }
+
+    fn ask_history(&mut self, job: HistoryJob) {
+        let _ = self.jobs.send(Job::History(job));
+    }
+
+    /// The latest quote of each asset since the last poll becomes its
+    /// price, unless a failure came after it; a quote's bar is its price
+    /// four times.
+    fn poll(&mut self, now: Timestamp) -> Vec<Update> {
+        let mut out = Vec::new();
+        let mut fresh = BTreeMap::new();
+        for report in self.reports.try_iter() {
+            match report {
+                Report::Quote(symbol, quote) => {
+                    fresh.insert(symbol, quote);
+                }
+                Report::Failed(symbol, reason) => {
+                    fresh.remove(&symbol);
+                    out.push(Update::Failed(symbol, reason));
+                }
+                Report::History(symbol, result) => out.push(Update::History(symbol, result)),
+            }
+        }
+        for (symbol, quote) in fresh {
+            let volume = self.volume_since(&symbol, &quote);
+            out.push(Update::Price(symbol, price_bar(now, quote.price, volume)));
+        }
+        out
+    }
 }
 
 struct Runner {
-    provider: Box<dyn Provider>,
+    provider: Box<dyn Api>,
     pace: Pace,
-    updates: Sender<Update>,
+    updates: Sender<Report>,
     symbols: Vec<(Symbol, String)>,
     /// Index of the next symbol to quote.
     next: usize,
@@ -123,18 +193,15 @@ impl Runner {
                     self.next = 0;
                     continue;
                 }
-                Ok(Job::History {
-                    symbol,
-                    remote,
-                    from,
-                    to,
-                }) => {
-                    let requests = self.provider.history_requests(&remote, from, to);
+                Ok(Job::History(job)) => {
+                    let requests = self
+                        .provider
+                        .history_requests(&job.remote, job.from, job.to);
                     self.histories.push_back(Task {
-                        symbol,
-                        remote,
-                        from,
-                        to,
+                        symbol: job.symbol,
+                        remote: job.remote,
+                        from: job.from,
+                        to: job.to,
                         requests,
                         page: 0,
                         tries: 0,
@@ -224,7 +291,7 @@ impl Runner {
                         self.provider.name()
                     );
                 }
-                Update::Quote(symbol, quote)
+                Report::Quote(symbol, quote)
             }
             Err(failure) => {
                 let reason = format!(
@@ -239,7 +306,7 @@ impl Runner {
                 } else {
                     papertrader_common::debug!("{symbol} still has no price: {reason}");
                 }
-                Update::Failed(symbol, reason)
+                Report::Failed(symbol, reason)
             }
         };
         let _ = self.updates.send(update);
@@ -303,7 +370,7 @@ impl Runner {
         acc.actions.dedup();
         let _ = self
             .updates
-            .send(Update::History(symbol, result.map(|()| acc)));
+            .send(Report::History(symbol, result.map(|()| acc)));
     }
 }
 
@@ -320,8 +387,12 @@ struct Task {
 }
 
 /// One GET, its status sorted into success, worth a retry, or bad.
-fn attempt(provider: &dyn Provider, request: &Request, pace: Pace) -> Result<String, Failure> {
+fn attempt(provider: &dyn Api, request: &Request, pace: Pace) -> Result<String, Failure> {
     let answer = get(request, pace.timeout, pace.max_bytes).map_err(|e| Failure::Retry(e, None))?;
+    if let Some((got, expected)) = answer.truncated {
+        let text = format!("response truncated at {got} of {expected} bytes");
+        return Err(Failure::Retry(text, None));
+    }
     match answer.status {
         200 => Ok(answer.body),
         // 418: Binance's ban for clients that ignored its 429s.

@@ -1,30 +1,38 @@
 //! Which provider serves each asset, and what came from the providers.
-//! Owned by the "asset" thread (`super::feed`): it starts a provider
-//! thread (`super::live`) the first time an asset needs one, sends each
-//! its symbols and history jobs, and each interval collects the quotes,
-//! failures, history and corporate actions that came back.
+//! Owned by the "asset" thread (`super::feed`): it holds every provider
+//! (`super::provider`), the one `price_source` names from the start and
+//! each real one from the first time an asset needs it; it hands each
+//! its symbols and history jobs, and at every update polls them all for
+//! prices, failures, history and corporate actions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
 use papertrader_common::value::{Date, Symbol, Timestamp};
 use rusqlite::Connection;
 
 use super::alphavantage::AlphaVantage;
+use super::api::Api;
 use super::assets::{Spec, Specs};
 use super::binance::Binance;
 use super::calendar::{Clock, Market};
 use super::coinbase::Coinbase;
+use super::csv::Replay;
 use super::feed::FeedConfig;
 use super::finnhub::Finnhub;
-use super::live::{self, Job, Pace, Update};
-use super::provider::{Action, Provider, Quote};
+use super::http::HttpQuotes;
+use super::live::{Live, Pace};
+use super::provider::{Action, HistoryJob, Provider, Update};
+use super::sim::Sim;
 use super::yahoo::Yahoo;
 use super::{Asset, Bar, Tick, store};
-use crate::config::Providers;
+use crate::config::{PriceSourceKind, Providers};
 
 /// Days of history asked for in a daily top-up.
 const TOPUP_DAYS: u32 = 7;
+/// How long a failed back-fill waits, from a provider that does not top
+/// up, before it is asked for again.
+const RETRY_BACKFILL_S: i64 = 3600;
 
 /// One asset's route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +48,12 @@ struct Route {
 /// A corporate action of one asset, for the trade thread.
 pub type SymbolAction = (Symbol, Action);
 
-/// What came in since the last interval.
+/// What came in since the last update.
 #[derive(Default)]
 pub struct Collected {
-    /// Quotes as ticks at the update time.
+    /// This update's prices, by symbol.
     pub ticks: Vec<Tick>,
-    /// Assets on a real provider without a good quote, and why.
+    /// Assets without a good price, and why.
     pub stale: HashMap<Symbol, String>,
     /// Daily bars to store.
     pub histories: Vec<(Symbol, Vec<Bar>)>,
@@ -53,39 +61,36 @@ pub struct Collected {
     pub actions: Vec<SymbolAction>,
 }
 
-/// The routes and the provider threads.
+/// The routes and the providers.
 pub struct Routes {
-    providers: Providers,
-    default_provider: Option<String>,
+    config: Providers,
+    default_provider: String,
     assets_file: Option<std::path::PathBuf>,
     pace: Pace,
     clock: Clock,
     routes: HashMap<Symbol, Route>,
-    /// Job senders of the provider threads started so far.
-    threads: HashMap<String, Sender<Job>>,
+    /// The providers started so far, by name.
+    providers: HashMap<String, Box<dyn Provider>>,
     /// Providers that cannot run (no key) and why.
     unusable: HashMap<String, String>,
-    updates_tx: Sender<Update>,
-    updates: Receiver<Update>,
-    /// Good quotes since the last interval.
-    fresh: HashMap<Symbol, Quote>,
     /// Assets whose latest answer was a failure, and why.
     failing: HashMap<Symbol, String>,
-    /// Assets with at least one good quote.
+    /// Assets with at least one good price.
     priced: HashSet<Symbol>,
-    /// Each asset's day and cumulative volume last seen.
-    volumes: HashMap<Symbol, (Date, u64)>,
+    /// Assets looked at once already (their provider resumed).
+    seen: HashSet<Symbol>,
     /// History jobs sent and not answered.
     pending: HashSet<Symbol>,
-    /// The UTC day of each asset's last top-up (or back-fill).
-    topped: HashMap<Symbol, Date>,
+    /// When each asset's history is next asked for.
+    history_due: HashMap<Symbol, Timestamp>,
     started: bool,
 }
 
 impl Routes {
-    /// No routes yet; `set_assets` makes them.
-    pub fn new(config: &FeedConfig) -> Routes {
-        let (updates_tx, updates) = crossbeam_channel::unbounded();
+    /// No routes yet; `set_assets` makes them. `source` is the provider
+    /// `price_source` names when it was built before start (sim, csv,
+    /// http); a real one starts when an asset needs it.
+    pub fn new(config: &FeedConfig, source: Option<Box<dyn Provider>>) -> Routes {
         let offset = config
             .providers
             .market_clock
@@ -95,27 +100,25 @@ impl Routes {
                 "market_clock: market hours run {offset} s off the real clock"
             );
         }
+        let providers = source.map(|p| (p.name().to_string(), p));
         Routes {
             pace: Pace {
                 interval: config.interval,
                 timeout: config.providers.timeout,
                 max_bytes: config.providers.max_bytes,
             },
-            providers: config.providers.clone(),
+            config: config.providers.clone(),
             default_provider: config.default_provider.clone(),
             assets_file: config.assets_file.clone(),
             clock: Clock { offset },
             routes: HashMap::new(),
-            threads: HashMap::new(),
+            providers: providers.into_iter().collect(),
             unusable: HashMap::new(),
-            updates_tx,
-            updates,
-            fresh: HashMap::new(),
             failing: HashMap::new(),
             priced: HashSet::new(),
-            volumes: HashMap::new(),
+            seen: HashSet::new(),
             pending: HashSet::new(),
-            topped: HashMap::new(),
+            history_due: HashMap::new(),
             started: false,
         }
     }
@@ -130,14 +133,9 @@ impl Routes {
         self.clock
     }
 
-    /// Whether `symbol` is on a real provider.
-    pub fn is_live(&self, symbol: &Symbol) -> bool {
-        self.routes.contains_key(symbol)
-    }
-
     /// Routes the listed assets (reading the asset file's `@provider`
-    /// words), hands each provider thread its symbols, and returns each
-    /// asset's market.
+    /// words), hands each provider its symbols, and returns each asset's
+    /// market.
     pub fn set_assets(&mut self, assets: &[Asset]) -> HashMap<Symbol, Market> {
         self.started = true;
         let specs: Specs = match &self.assets_file {
@@ -154,21 +152,17 @@ impl Routes {
             let provider = spec
                 .provider
                 .clone()
-                .or_else(|| self.default_provider.clone());
-            let market = spec.market.unwrap_or(match provider.as_deref() {
-                Some("yahoo" | "finnhub") => Market::Nyse,
+                .unwrap_or_else(|| self.default_provider.clone());
+            let market = spec.market.unwrap_or(match provider.as_str() {
+                "yahoo" | "finnhub" => Market::Nyse,
                 _ => Market::Always,
             });
             markets.insert(asset.symbol.clone(), market);
-            if let Some(provider) = provider {
-                self.routes.insert(
-                    asset.symbol.clone(),
-                    self.route(&asset.symbol, &spec, provider),
-                );
-            }
+            let route = self.route(&asset.symbol, &spec, provider);
+            self.routes.insert(asset.symbol.clone(), route);
         }
         let mut by_provider: HashMap<String, Vec<(Symbol, String)>> = HashMap::new();
-        for name in self.threads.keys() {
+        for name in self.providers.keys() {
             by_provider.insert(name.clone(), Vec::new());
         }
         for (symbol, route) in &self.routes {
@@ -179,15 +173,15 @@ impl Routes {
         }
         for (name, mut symbols) in by_provider {
             symbols.sort();
-            if let Some(jobs) = self.thread(&name) {
-                let _ = jobs.send(Job::Symbols(symbols));
+            if let Some(provider) = self.provider(&name) {
+                provider.set_symbols(symbols);
             }
         }
         markets
     }
 
     fn route(&self, symbol: &Symbol, spec: &Spec, provider: String) -> Route {
-        let history = if provider == "finnhub" && self.providers.alphavantage_key.is_some() {
+        let history = if provider == "finnhub" && self.config.alphavantage_key.is_some() {
             "alphavantage".to_string()
         } else {
             provider.clone()
@@ -199,168 +193,203 @@ impl Routes {
         }
     }
 
-    /// The job sender of provider `name`'s thread, started on first use.
-    fn thread(&mut self, name: &str) -> Option<Sender<Job>> {
-        if let Some(tx) = self.threads.get(name) {
-            return Some(tx.clone());
-        }
-        if self.unusable.contains_key(name) {
-            return None;
-        }
-        let provider = match make(name, &self.providers) {
-            Ok(provider) => provider,
-            Err(why) => {
-                papertrader_common::error!("provider {name}: {why}");
-                self.unusable.insert(name.to_string(), why);
-                return None;
-            }
-        };
-        let (tx, rx) = crossbeam_channel::unbounded();
-        match live::spawn(provider, self.pace, rx, self.updates_tx.clone()) {
-            Ok(_) => {
-                papertrader_common::info!("provider {name} started");
-                self.threads.insert(name.to_string(), tx.clone());
-                Some(tx)
-            }
-            Err(err) => {
-                papertrader_common::error!("cannot start the {name} provider thread: {err}");
-                self.unusable.insert(name.to_string(), err.to_string());
-                None
+    /// Provider `name`, a real one started on first use.
+    fn provider(&mut self, name: &str) -> Option<&mut dyn Provider> {
+        if !self.providers.contains_key(name) && !self.unusable.contains_key(name) {
+            match start(name, &self.config, self.pace) {
+                Ok(provider) => {
+                    papertrader_common::info!("provider {name} started");
+                    self.providers.insert(name.to_string(), provider);
+                }
+                Err(why) => {
+                    papertrader_common::error!("provider {name}: {why}");
+                    self.unusable.insert(name.to_string(), why);
+                }
             }
         }
+        Some(self.providers.get_mut(name)?.as_mut())
     }
 
-    /// Back-fill for assets with no history, and a daily top-up of the
-    /// last days (which also brings new splits and dividends); the first
-    /// top-up of each asset comes at start.
+    /// Asks for the history that is due: a back-fill of `history_days`
+    /// for assets with none stored and, from providers that top up, the
+    /// last days again every UTC day (the first top-up comes at start).
+    /// An asset seen for the first time also resumes its provider from
+    /// its last stored price.
     pub fn request_histories(&mut self, conn: &Connection, history_days: u32, now: Timestamp) {
-        let today = Date::of_timestamp(now);
-        let Some(yesterday) = today.0.previous_day().map(Date) else {
-            return;
-        };
         let due: Vec<(Symbol, Route)> = self
             .routes
             .iter()
-            .filter(|(s, _)| !self.pending.contains(*s) && self.topped.get(*s) != Some(&today))
+            .filter(|(s, _)| !self.pending.contains(*s))
+            .filter(|(s, _)| self.history_due.get(*s).is_none_or(|t| *t <= now))
             .map(|(s, r)| (s.clone(), r.clone()))
             .collect();
         for (symbol, route) in due {
-            let days = match store::has_history(conn, &symbol) {
-                Ok(true) => TOPUP_DAYS,
-                Ok(false) => history_days,
-                Err(err) => {
-                    papertrader_common::error!("cannot read the history of {symbol}: {err}");
-                    continue;
-                }
-            };
-            self.topped.insert(symbol.clone(), today);
-            if days == 0 {
-                continue;
-            }
-            let from = today
-                .0
-                .checked_sub(time::Duration::days(days.into()))
-                .map_or(yesterday, Date);
-            let Some(jobs) = self.thread(&route.history) else {
-                continue;
-            };
-            let job = Job::History {
-                symbol: symbol.clone(),
-                remote: route.remote.clone(),
-                from,
-                to: yesterday,
-            };
-            if jobs.send(job).is_ok() {
-                self.pending.insert(symbol);
+            if let Err(err) = self.request_history(conn, &symbol, &route, history_days, now) {
+                papertrader_common::error!("cannot read the history of {symbol}: {err}");
             }
         }
     }
 
-    /// Everything that came in since the last call.
+    fn request_history(
+        &mut self,
+        conn: &Connection,
+        symbol: &Symbol,
+        route: &Route,
+        history_days: u32,
+        now: Timestamp,
+    ) -> rusqlite::Result<()> {
+        if !self.seen.contains(symbol) {
+            let last = store::last_tick(conn, symbol)?;
+            if let (Some(tick), Some(provider)) = (last, self.provider(&route.provider)) {
+                provider.resume(symbol, tick.close);
+            }
+            self.seen.insert(symbol.clone());
+        }
+        let stored = store::has_history(conn, symbol)?;
+        let today = Date::of_timestamp(now);
+        let tomorrow = Timestamp(today.start().0 + 86_400);
+        let Some(tops_up) = self.provider(&route.history).map(|p| p.tops_up()) else {
+            self.history_due.insert(symbol.clone(), tomorrow);
+            return Ok(());
+        };
+        let (days, next) = match (stored, tops_up) {
+            (false, true) => (history_days, tomorrow),
+            (true, true) => (TOPUP_DAYS, tomorrow),
+            (false, false) => (history_days, Timestamp(i64::MAX)),
+            (true, false) => (0, Timestamp(i64::MAX)),
+        };
+        self.history_due.insert(symbol.clone(), next);
+        let Some(to) = today.0.previous_day().map(Date) else {
+            return Ok(());
+        };
+        if days == 0 {
+            return Ok(());
+        }
+        let from = today
+            .0
+            .checked_sub(time::Duration::days(days.into()))
+            .map_or(to, Date);
+        let job = HistoryJob {
+            symbol: symbol.clone(),
+            remote: route.remote.clone(),
+            from,
+            to,
+        };
+        if let Some(provider) = self.provider(&route.history) {
+            provider.ask_history(job);
+            self.pending.insert(symbol.clone());
+        }
+        Ok(())
+    }
+
+    /// Polls every provider for the update at `now`.
     pub fn collect(&mut self, now: Timestamp) -> Collected {
         let mut out = Collected::default();
-        for update in self.updates.try_iter().collect::<Vec<_>>() {
+        let mut prices = BTreeMap::new();
+        let updates: Vec<Update> = self
+            .providers
+            .values_mut()
+            .flat_map(|provider| provider.poll(now))
+            .collect();
+        for update in updates {
             match update {
-                Update::Quote(symbol, quote) => {
+                Update::Price(symbol, bar) => {
                     self.failing.remove(&symbol);
                     self.priced.insert(symbol.clone());
-                    self.fresh.insert(symbol, quote);
+                    prices.insert(symbol, bar);
                 }
                 Update::Failed(symbol, reason) => {
-                    self.fresh.remove(&symbol);
+                    prices.remove(&symbol);
                     self.failing.insert(symbol, reason);
                 }
-                Update::History(symbol, result) => {
+                Update::History(symbol, Ok(history)) => {
                     self.pending.remove(&symbol);
-                    match result {
-                        Ok(history) => {
-                            for action in history.actions {
-                                if action.effective <= now {
-                                    out.actions.push((symbol.clone(), action));
-                                }
-                            }
-                            out.histories.push((symbol, history.bars));
-                        }
-                        Err(reason) => {
-                            papertrader_common::warn!("{symbol}: no history: {reason}");
+                    for action in history.actions {
+                        if action.effective <= now {
+                            out.actions.push((symbol.clone(), action));
                         }
                     }
+                    out.histories.push((symbol, history.bars));
+                }
+                Update::History(symbol, Err(reason)) => {
+                    self.pending.remove(&symbol);
+                    self.history_failed(symbol, &reason, now);
                 }
             }
         }
-        for (symbol, route) in &self.routes {
-            if let Some(why) = self.unusable.get(&route.provider) {
-                let why = format!("provider {} cannot run: {why}", route.provider);
-                out.stale.insert(symbol.clone(), why);
-            } else if let Some(why) = self.failing.get(symbol) {
-                out.stale.insert(symbol.clone(), why.clone());
-            } else if !self.priced.contains(symbol) {
-                let why = format!("no price from {} yet", route.provider);
-                out.stale.insert(symbol.clone(), why);
-            }
-        }
-        let fresh = std::mem::take(&mut self.fresh);
-        for (symbol, quote) in fresh {
-            if !self.routes.contains_key(&symbol) {
-                continue;
-            }
-            let volume = self.volume_since(&symbol, &quote);
-            let price = quote.price;
-            out.ticks.push(Tick {
-                symbol,
-                bar: Bar {
-                    time: now,
-                    open: price,
-                    high: price,
-                    low: price,
-                    close: price,
-                    volume,
-                },
-            });
-        }
-        out.ticks
-            .sort_by(|a, b| a.symbol.as_str().cmp(b.symbol.as_str()));
+        out.stale = self.stale();
+        out.ticks = prices
+            .into_iter()
+            .filter(|(symbol, _)| self.routes.contains_key(symbol))
+            .map(|(symbol, bar)| Tick { symbol, bar })
+            .collect();
         out
     }
 
-    /// Shares traded since the last quote, from the day's cumulative
-    /// volume where the provider gives it; else 0.
-    fn volume_since(&mut self, symbol: &Symbol, quote: &Quote) -> u64 {
-        let Some(volume) = quote.day_volume else {
-            return 0;
+    /// A provider that tops up asks again the next day anyway; the others
+    /// are asked again an hour later.
+    fn history_failed(&mut self, symbol: Symbol, reason: &str, now: Timestamp) {
+        let tops_up = self
+            .routes
+            .get(&symbol)
+            .and_then(|route| self.providers.get(&route.history))
+            .is_none_or(|provider| provider.tops_up());
+        if tops_up {
+            papertrader_common::warn!("{symbol}: no history: {reason}");
+        } else {
+            papertrader_common::warn!("{symbol}: no history: {reason}; retrying in an hour");
+            let retry = Timestamp(now.0 + RETRY_BACKFILL_S);
+            self.history_due.insert(symbol, retry);
+        }
+    }
+
+    /// The assets without a good price, and why.
+    fn stale(&self) -> HashMap<Symbol, String> {
+        let why = |symbol: &Symbol, route: &Route| {
+            if let Some(why) = self.unusable.get(&route.provider) {
+                Some(format!("provider {} cannot run: {why}", route.provider))
+            } else if let Some(why) = self.failing.get(symbol) {
+                Some(why.clone())
+            } else if !self.priced.contains(symbol) {
+                Some(format!("no price from {} yet", route.provider))
+            } else {
+                None
+            }
         };
-        let day = Date::of_timestamp(quote.time);
-        let delta = match self.volumes.get(symbol) {
-            Some(&(seen, before)) if seen == day => volume.saturating_sub(before),
-            _ => 0,
-        };
-        self.volumes.insert(symbol.clone(), (day, volume));
-        delta
+        self.routes
+            .iter()
+            .filter_map(|(symbol, route)| Some((symbol.clone(), why(symbol, route)?)))
+            .collect()
     }
 }
 
-/// Builds provider `name` from the config.
-fn make(name: &str, p: &Providers) -> Result<Box<dyn Provider>, String> {
+/// The provider `price_source` names when it is not a real provider
+/// (sim, csv, http): built before the master starts, so that `-n` and a
+/// start read `csv_file` and stop at its first bad line. None for a real
+/// provider, which starts when an asset needs it.
+pub fn local_source(
+    kind: &PriceSourceKind,
+    interval: Duration,
+) -> Result<Option<Box<dyn Provider>>, String> {
+    Ok(Some(match kind {
+        PriceSourceKind::Sim { seed } => Box::new(Sim::new(*seed, interval)),
+        PriceSourceKind::Csv(path) => {
+            Box::new(Replay::load(path).map_err(|e| format!("csv_file: {e}"))?)
+        }
+        PriceSourceKind::Http(config) => Box::new(HttpQuotes::new(config.clone())),
+        PriceSourceKind::Provider(_) => return Ok(None),
+    }))
+}
+
+/// Starts real provider `name` on its own thread.
+fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>, String> {
+    let api = api(name, config)?;
+    let live = Live::spawn(api, pace).map_err(|e| format!("cannot start its thread: {e}"))?;
+    Ok(Box::new(live))
+}
+
+/// Builds the web API of real provider `name` from the config.
+fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, String> {
     let site = p
         .site(name)
         .ok_or_else(|| format!("unknown provider {name}"))?;

@@ -2,7 +2,7 @@
 //! splits and dividends, no key. Unofficial and undocumented: Yahoo
 //! publishes no limit and answers 429 to clients it finds too busy, so the
 //! default pace is a conservative 30 requests a minute. It refuses clients
-//! without a browser-like User-Agent. Parsing only; see `super::provider`.
+//! without a browser-like User-Agent. Parsing only; see `super::api`.
 //!
 //! Shapes (from public clients of the API, e.g. yahoo-finance2's chart
 //! module and the many scripts that call `query1.finance.yahoo.com`):
@@ -18,11 +18,10 @@ use std::time::Duration;
 
 use papertrader_common::value::Date;
 
-use super::json::Json;
-use super::provider::{
-    Action, ActionKind, History, Limit, Provider, Quote, Request, bar, member, price, seconds,
-    volume_of,
+use super::api::{
+    Api, Json, Limit, Quote, Request, bar, excerpt, member, price, seconds, volume_of,
 };
+use super::provider::{Action, ActionKind, History};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://query1.finance.yahoo.com";
@@ -76,14 +75,12 @@ pub fn encode(symbol: &str) -> String {
 }
 
 /// The one result of a chart answer, or the API's own error.
-fn result<'j>(json: &'j Json, symbol: &str) -> Result<&'j Json, String> {
+fn result<'a>(json: Json<'a>, symbol: &str) -> Result<Json<'a>, String> {
     let chart = member(json, "chart", "the answer")?;
-    if let Some(err) = chart.get("error").filter(|e| **e != Json::Null) {
-        let text = err
-            .get("description")
-            .and_then(Json::str)
-            .unwrap_or("an error");
-        return Err(format!("Yahoo: {symbol}: {}", Json::excerpt(text)));
+    if let Some(err) = chart.get("error").filter(|e| !e.is_null()) {
+        let text = err.get("description").and_then(Json::str);
+        let text = text.as_deref().unwrap_or("an error");
+        return Err(format!("Yahoo: {symbol}: {}", excerpt(text)));
     }
     let result = member(chart, "result", "chart")?
         .at(0)
@@ -96,7 +93,7 @@ fn result<'j>(json: &'j Json, symbol: &str) -> Result<&'j Json, String> {
     }
 }
 
-impl Provider for Yahoo {
+impl Api for Yahoo {
     fn name(&self) -> &'static str {
         "yahoo"
     }
@@ -111,7 +108,7 @@ impl Provider for Yahoo {
 
     fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String> {
         let json = Json::parse(body)?;
-        let meta = member(result(&json, symbol)?, "meta", "result")?;
+        let meta = member(result(json, symbol)?, "meta", "result")?;
         let price = price(
             member(meta, "regularMarketPrice", "meta")?,
             "regularMarketPrice",
@@ -133,7 +130,7 @@ impl Provider for Yahoo {
 
     fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String> {
         let json = Json::parse(body)?;
-        let result = result(&json, symbol)?;
+        let result = result(json, symbol)?;
         let mut history = History::default();
         // A range with no trading days has no "timestamp" at all.
         if let Some(times) = result.get("timestamp").and_then(Json::items) {
@@ -150,21 +147,26 @@ impl Provider for Yahoo {
             ) else {
                 return Err("indicators.quote holds something other than arrays".into());
             };
-            let v = quote.get("volume").and_then(Json::items).unwrap_or(&[]);
-            for (i, t) in times.iter().enumerate() {
+            let v = quote
+                .get("volume")
+                .and_then(Json::items)
+                .unwrap_or_default();
+            for (i, t) in times.into_iter().enumerate() {
                 let time = seconds(t).ok_or("a timestamp is not a Unix time")?;
                 let row = [o.get(i), h.get(i), l.get(i), c.get(i)];
-                let [Some(o), Some(h), Some(l), Some(c)] = row else {
+                let [Some(&o), Some(&h), Some(&l), Some(&c)] = row else {
                     return Err(format!(
                         "the price columns are shorter than timestamp ({i})"
                     ));
                 };
                 // Yahoo leaves a day it has no trades for as nulls.
-                if [o, h, l, c].contains(&&Json::Null) {
+                if [o, h, l, c].iter().any(|j| j.is_null()) {
                     continue;
                 }
                 let day = Date::of_timestamp(time).start();
-                history.bars.push(bar(day, [o, h, l, c], v.get(i))?);
+                history
+                    .bars
+                    .push(bar(day, [o, h, l, c], v.get(i).copied())?);
             }
         }
         if let Some(events) = result.get("events") {
@@ -177,9 +179,9 @@ impl Provider for Yahoo {
 }
 
 /// The splits and dividends of `events`.
-fn actions(events: &Json) -> Result<Vec<Action>, String> {
+fn actions(events: Json) -> Result<Vec<Action>, String> {
     let mut out = Vec::new();
-    let list = |key| events.get(key).and_then(Json::members).unwrap_or(&[]);
+    let list = |key| events.get(key).and_then(Json::members).unwrap_or_default();
     for (_, split) in list("splits") {
         let effective = seconds(member(split, "date", "a split")?).ok_or("split date")?;
         let part = |k: &str| -> Result<u32, String> {
@@ -187,7 +189,7 @@ fn actions(events: &Json) -> Result<Vec<Action>, String> {
                 .num_text()
                 .ok_or_else(|| format!("split {k} is not a number"))?;
             // Yahoo writes 2 or 2.0; ratios are whole numbers.
-            let whole = text.strip_suffix(".0").unwrap_or(text);
+            let whole = text.strip_suffix(".0").unwrap_or(&text);
             match whole.parse() {
                 Ok(n) if n > 0 => Ok(n),
                 _ => Err(format!("split {k} {text:?} is not a positive whole number")),

@@ -29,6 +29,7 @@ use crate::db::{self, TempDir};
 use crate::event::{Event, Notifier};
 use crate::job::{Job, Origin, ReplyTo};
 use crate::market::Asset;
+use crate::market::feed::FeedMsg;
 use papertrader_common::request::Request;
 
 const SYMBOLS: [&str; 2] = ["AAA", "BBB"];
@@ -339,7 +340,7 @@ proptest! {
                         (Symbol::parse("AAA").expect("symbol"), Money(a)),
                         (Symbol::parse("BBB").expect("symbol"), Money(b)),
                     ].into_iter().collect();
-                    rig.tx.send(TradeMsg::Prices(prices, Timestamp(time))).expect("send");
+                    rig.tx.send(FeedMsg::Prices(prices, Timestamp(time)).into()).expect("send");
                     answers.extend(rig.settle());
                     check(&rig, &answers)?;
                 }

@@ -33,6 +33,7 @@ use crate::db;
 use crate::event::{Event, Notifier};
 use crate::job::{Job, ReplyTo};
 use crate::market::calendar::{self, Clock, Market};
+use crate::market::feed::FeedMsg;
 use crate::market::{Asset, store};
 use crate::trade::orders::{self, NewOrder, OpenOrder};
 use crate::trade::{Batch, Change, Order, Outcome, Side, run_batch, standing};
@@ -49,18 +50,17 @@ pub enum TradeMsg {
         /// The account to reset.
         account: i64,
     },
-    /// A new price set from the asset thread: run the queue.
-    Prices(HashMap<Symbol, Money>, Timestamp),
-    /// Each listed asset's market, and the market clock (sent by the
-    /// asset thread at start and whenever the asset list changes).
-    Markets(HashMap<Symbol, Market>, Clock),
-    /// Assets whose provider failed, and why: they have no price in the
-    /// sets that follow until this changes.
-    Stale(HashMap<Symbol, String>),
-    /// Splits and dividends the providers reported.
-    Actions(Vec<(Symbol, crate::market::provider::Action)>),
+    /// Prices, markets, stale assets or corporate actions from the asset
+    /// thread.
+    Feed(FeedMsg),
     /// Graceful shutdown: answer every queued order `unavailable`, then ack.
     Shutdown(Sender<()>),
+}
+
+impl From<FeedMsg> for TradeMsg {
+    fn from(msg: FeedMsg) -> TradeMsg {
+        TradeMsg::Feed(msg)
+    }
 }
 
 /// A market order as it arrives.
@@ -124,10 +124,12 @@ pub fn spawn(
             match rx.recv_timeout(EXPIRY_CHECK) {
                 Ok(TradeMsg::Job(job)) => queue.take(job),
                 Ok(TradeMsg::Reset { to, account }) => queue.reset(&to, account),
-                Ok(TradeMsg::Prices(prices, now)) => queue.run(&prices, now),
-                Ok(TradeMsg::Markets(markets, clock)) => queue.set_markets(markets, clock),
-                Ok(TradeMsg::Stale(stale)) => queue.stale = stale,
-                Ok(TradeMsg::Actions(actions)) => queue.corporate(&actions),
+                Ok(TradeMsg::Feed(FeedMsg::Prices(prices, now))) => queue.run(&prices, now),
+                Ok(TradeMsg::Feed(FeedMsg::Markets(markets, clock))) => {
+                    queue.set_markets(markets, clock)
+                }
+                Ok(TradeMsg::Feed(FeedMsg::Stale(stale))) => queue.stale = stale,
+                Ok(TradeMsg::Feed(FeedMsg::Actions(actions))) => queue.corporate(&actions),
                 Ok(TradeMsg::Shutdown(ack)) => {
                     queue.refuse_all();
                     let _ = ack.send(());
