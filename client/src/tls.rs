@@ -39,7 +39,8 @@ impl TlsSettings {
         let mut roots = RootCertStore::empty();
         match &self.ca_file {
             Some(path) => {
-                let certs = papertrader_common::tls::read_certs(path).map_err(Error::CaFile)?;
+                let certs = papertrader_common::tls::read_certs(path)
+                    .map_err(|e| Error::CaFile(e.to_string()))?;
                 for cert in certs {
                     roots.add(cert).map_err(|e| {
                         Error::CaFile(format!(

@@ -138,8 +138,8 @@ impl Conf {
         let mut errors = Vec::new();
         for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
             let line = i + 1;
-            if let Err(message) = conf.add_line(raw, line, keys) {
-                errors.push(ConfError::new(file, line, message));
+            if let Err(err) = conf.add_line(raw, line, keys) {
+                errors.push(ConfError::new(file, line, err.to_string()));
             }
         }
         if errors.is_empty() {
@@ -174,39 +174,29 @@ impl Conf {
         }
     }
 
-    /// Checks one line and records its entry; Err is the message.
-    fn add_line(&mut self, raw: &[u8], line: usize, keys: &[&str]) -> Result<(), String> {
-        let text = std::str::from_utf8(raw).map_err(|_| "line is not valid UTF-8".to_string())?;
+    /// Checks one line and records its entry.
+    fn add_line(&mut self, raw: &[u8], line: usize, keys: &[&str]) -> Result<(), LineError> {
+        let text = std::str::from_utf8(raw).map_err(|_| LineError::NotUtf8)?;
         let text = strip_comment(text).trim();
         if text.is_empty() {
             return Ok(());
         }
         let Some((key, value)) = text.split_once('=') else {
-            return Err(format!("expected \"key = value\", found {}", quote(text)));
+            return Err(LineError::NoEquals(text.to_string()));
         };
         let (key, value) = (key.trim(), value.trim());
         if key.is_empty() {
-            return Err(format!(
-                "expected a key before \"=\", found {}",
-                quote(text)
-            ));
+            return Err(LineError::NoKey(text.to_string()));
         }
         if !keys.contains(&key) {
-            return Err(format!(
-                "unknown key {}, expected one of: {}",
-                quote(key),
-                keys.join(", ")
-            ));
+            let expected = keys.join(", ");
+            return Err(LineError::UnknownKey(key.to_string(), expected));
         }
         if value.is_empty() {
-            return Err(format!("key {} has no value", quote(key)));
+            return Err(LineError::NoValue(key.to_string()));
         }
         if let Some(first) = self.entry(key) {
-            return Err(format!(
-                "duplicate key {}, first set on line {}",
-                quote(key),
-                first.line
-            ));
+            return Err(LineError::Duplicate(key.to_string(), first.line));
         }
         self.entries.push(Entry {
             key: key.to_string(),
@@ -467,6 +457,43 @@ impl Collector {
         }
         self.errors.sort_by_key(|e| e.line);
         Err(ConfErrors(self.errors))
+    }
+}
+
+/// What is wrong with one line of a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LineError {
+    NotUtf8,
+    /// No `=`: the line.
+    NoEquals(String),
+    /// Nothing before `=`: the line.
+    NoKey(String),
+    /// A key the file does not take, and the keys it does.
+    UnknownKey(String, String),
+    /// A key with nothing after `=`.
+    NoValue(String),
+    /// A key set twice, and the line that set it first.
+    Duplicate(String, usize),
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::NotUtf8 => f.write_str("line is not valid UTF-8"),
+            LineError::NoEquals(text) => {
+                write!(f, "expected \"key = value\", found {}", quote(text))
+            }
+            LineError::NoKey(text) => {
+                write!(f, "expected a key before \"=\", found {}", quote(text))
+            }
+            LineError::UnknownKey(key, expected) => {
+                write!(f, "unknown key {}, expected one of: {expected}", quote(key))
+            }
+            LineError::NoValue(key) => write!(f, "key {} has no value", quote(key)),
+            LineError::Duplicate(key, first) => {
+                write!(f, "duplicate key {}, first set on line {first}", quote(key))
+            }
+        }
     }
 }
 

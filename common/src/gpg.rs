@@ -76,6 +76,40 @@ impl fmt::Display for GpgError {
 
 impl std::error::Error for GpgError {}
 
+impl GpgError {
+    /// An error with this sentence (a test's stand-in for gpgme's).
+    pub fn new(message: impl Into<String>) -> GpgError {
+        GpgError(message.into())
+    }
+}
+
+/// Why the worker's side of the link handshake failed (PROTOCOL.md
+/// section 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofError {
+    /// The master's signature was refused.
+    Refused(GpgError),
+    /// The worker could not sign its proof.
+    Sign(GpgError),
+}
+
+impl fmt::Display for ProofError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The key is right but the bytes differ: most likely EXPORTER,
+            // that is, two TLS sessions joined by a party in the middle.
+            ProofError::Refused(err) if err.to_string() == "bad signature" => f.write_str(
+                "master signature refused: bad signature (not over this TLS session: a party \
+                 in the middle of the link?)",
+            ),
+            ProofError::Refused(err) => write!(f, "master signature refused: {err}"),
+            ProofError::Sign(err) => write!(f, "cannot sign the proof: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for ProofError {}
+
 fn fail<T>(message: String) -> Result<T, GpgError> {
     Err(GpgError(message))
 }

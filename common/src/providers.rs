@@ -73,7 +73,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<ProviderConfig>, ConfErrors> 
                 errors.push(error(format!("more than {MAX_PROVIDERS} providers")));
             }
             Ok(p) => providers.push(p),
-            Err(message) => errors.push(error(message)),
+            Err(err) => errors.push(error(err.to_string())),
         }
     }
     if errors.is_empty() {
@@ -83,24 +83,47 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<ProviderConfig>, ConfErrors> 
     }
 }
 
-fn parse_line(line: &str) -> Result<ProviderConfig, String> {
+fn parse_line(line: &str) -> Result<ProviderConfig, LineError> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let [name, issuer, client_id] = words[..] else {
-        return Err(format!(
-            "expected \"NAME ISSUER CLIENT_ID\", found {} words",
-            words.len()
-        ));
+        return Err(LineError::Words(words.len()));
     };
-    let name = Provider::parse(name).map_err(|e| e.to_string())?;
-    check_url(issuer).map_err(|why| format!("issuer {issuer:?}: {why}"))?;
+    let name = Provider::parse(name).map_err(LineError::Name)?;
+    check_url(issuer).map_err(|why| LineError::Issuer(issuer.to_string(), why))?;
     if client_id.len() > 512 || client_id.chars().any(char::is_control) {
-        return Err("client id: expected at most 512 printable characters".into());
+        return Err(LineError::ClientId);
     }
     Ok(ProviderConfig {
         name,
         issuer: issuer.to_string(),
         client_id: client_id.to_string(),
     })
+}
+
+/// What is wrong with one line of a providers file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LineError {
+    /// Not three words: how many.
+    Words(usize),
+    /// The name is not a provider name.
+    Name(crate::value::ValueError),
+    /// The issuer is not an https URL (or loopback http): it, and why.
+    Issuer(String, &'static str),
+    /// The client id is too long or holds control characters.
+    ClientId,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineError::Words(n) => write!(f, "expected \"NAME ISSUER CLIENT_ID\", found {n} words"),
+            LineError::Name(err) => err.fmt(f),
+            LineError::Issuer(issuer, why) => write!(f, "issuer {issuer:?}: {why}"),
+            LineError::ClientId => {
+                f.write_str("client id: expected at most 512 printable characters")
+            }
+        }
+    }
 }
 
 impl ProviderConfig {

@@ -11,6 +11,7 @@
 //! same `Transport` as for plain TCP. Nothing here starts a thread or
 //! opens a socket; the daemons' event loops own their streams.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -289,7 +290,7 @@ pub struct CertFiles {
 impl CertFiles {
     /// Reads the chain from `cert` and the key from `key`; the error is one
     /// sentence naming the file and what is wrong with it.
-    pub fn read(cert: &Path, key: &Path) -> Result<CertFiles, String> {
+    pub fn read(cert: &Path, key: &Path) -> Result<CertFiles, TlsError> {
         let chain = read_certs(cert)?;
         let key = PrivateKeyDer::from_pem_file(key).map_err(|err| pem_error(key, err))?;
         Ok(CertFiles { chain, key })
@@ -297,27 +298,77 @@ impl CertFiles {
 }
 
 /// Every certificate of a PEM file (at least one).
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let chain = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|err| pem_error(path, err))?;
     if chain.is_empty() {
-        return Err(format!(
-            "{}: no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)",
-            path.display()
-        ));
+        return Err(TlsError::NoCertificate(path.to_path_buf()));
     }
     Ok(chain)
 }
 
-fn pem_error(path: &Path, err: rustls_pki_types::pem::Error) -> String {
+fn pem_error(path: &Path, err: rustls_pki_types::pem::Error) -> TlsError {
     use rustls_pki_types::pem::Error;
+    let path = path.to_path_buf();
     match err {
-        Error::Io(err) => format!("{}: {err}", path.display()),
-        Error::NoItemsFound => format!("{}: no PEM item of the expected kind", path.display()),
-        other => format!("{}: not valid PEM: {other}", path.display()),
+        Error::Io(err) => TlsError::File(path, err),
+        Error::NoItemsFound => TlsError::NoPemItem(path),
+        other => TlsError::NotPem(path, other.to_string()),
     }
 }
+
+/// Why a TLS certificate, key or configuration could not be had; each
+/// reads as one sentence naming the file at fault.
+#[derive(Debug)]
+pub enum TlsError {
+    /// A file could not be read or written.
+    File(std::path::PathBuf, std::io::Error),
+    /// A file holds no PEM item of the kind expected.
+    NoPemItem(std::path::PathBuf),
+    /// A file is not valid PEM: what the parser said.
+    NotPem(std::path::PathBuf, String),
+    /// A chain file holds no certificate.
+    NoCertificate(std::path::PathBuf),
+    /// rustls refused the protocol versions (no suite of the provider).
+    Versions(rustls::Error),
+    /// The certificate and the key do not go together.
+    Mismatch(rustls::Error),
+    /// A pair (certificate and key files) was refused: which, and why.
+    Pair(std::path::PathBuf, std::path::PathBuf, Box<TlsError>),
+    /// A new certificate or key could not be made.
+    Generate(&'static str, String),
+    /// TLS is not configured where a certificate was asked for.
+    Off(&'static str),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::File(path, err) => write!(f, "{}: {err}", path.display()),
+            TlsError::NoPemItem(path) => {
+                write!(f, "{}: no PEM item of the expected kind", path.display())
+            }
+            TlsError::NotPem(path, why) => write!(f, "{}: not valid PEM: {why}", path.display()),
+            TlsError::NoCertificate(path) => write!(
+                f,
+                "{}: no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)",
+                path.display()
+            ),
+            TlsError::Versions(err) => err.fmt(f),
+            TlsError::Mismatch(err) => {
+                write!(f, "certificate and key do not go together: {err}")
+            }
+            TlsError::Pair(cert, key, err) => {
+                write!(f, "{} and {}: {err}", cert.display(), key.display())
+            }
+            TlsError::Generate(what, err) => write!(f, "cannot make a TLS {what}: {err}"),
+            TlsError::Off(key) => write!(f, "{key} is off"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {}
 
 /// Which protocol versions a server takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,17 +381,17 @@ pub enum Versions {
 
 /// A server configuration presenting `files`; the error names what rustls
 /// refused (a key that does not match the certificate, say).
-pub fn server_config(files: CertFiles, versions: Versions) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(files: CertFiles, versions: Versions) -> Result<Arc<ServerConfig>, TlsError> {
     let builder = ServerConfig::builder_with_provider(provider());
     let builder = match versions {
         Versions::Tls13 => builder.with_protocol_versions(&[&rustls::version::TLS13]),
         Versions::Tls12And13 => builder.with_safe_default_protocol_versions(),
     }
-    .map_err(|err| err.to_string())?;
+    .map_err(TlsError::Versions)?;
     let mut config = builder
         .with_no_client_auth()
         .with_single_cert(files.chain, files.key)
-        .map_err(|err| format!("certificate and key do not go together: {err}"))?;
+        .map_err(TlsError::Mismatch)?;
     // Clients open long-lived connections: resumption tickets would cost
     // every handshake for little.
     config.send_tls13_tickets = 0;

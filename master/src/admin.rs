@@ -7,13 +7,13 @@ use mio::Token;
 use papertrader_common::reply::LinkMsg;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp};
 
-use crate::command::{Command, Reloaded};
+use crate::command::{Command, CommandError, Reloaded};
 use crate::link::link_of;
 use crate::server::Server;
 
 impl Server {
     /// Runs a ptctl command that needs the loop.
-    pub(crate) fn on_control(&mut self, command: Command) -> Result<String, String> {
+    pub(crate) fn on_control(&mut self, command: Command) -> Result<String, CommandError> {
         match command {
             Command::Status => Ok(self.status_text()),
             Command::Workers => Ok(self.workers_text()),
@@ -54,13 +54,13 @@ impl Server {
         out
     }
 
-    fn kick(&mut self, name: &str) -> Result<String, String> {
+    fn kick(&mut self, name: &str) -> Result<String, CommandError> {
         let found = self
             .links
             .iter()
             .find(|(_, t)| link_of(self, **t).is_some_and(|l| l.name == name));
         let Some((_, &token)) = found else {
-            return Err(format!("no linked worker is named {name:?}"));
+            return Err(CommandError::NoSuchWorker(name.to_string()));
         };
         papertrader_common::info!("worker {name} kicked by ptctl");
         let kick = LinkMsg::Kick(Reason::new(

@@ -2,6 +2,11 @@
 //! and parsed off the loop (by the "control" thread) so the loop only puts
 //! values in force.
 
+use std::{fmt, io};
+
+use papertrader_common::conf::ConfErrors;
+use papertrader_common::value::Reason;
+
 use crate::config::Config;
 use crate::market::Asset;
 use crate::registry::Registry;
@@ -30,16 +35,58 @@ pub struct Reloaded {
 
 impl Reloaded {
     /// Reads workers.list and the asset list named by `config`.
-    pub fn load(config: &Config) -> Result<Reloaded, String> {
+    pub fn load(config: &Config) -> Result<Reloaded, CommandError> {
         let registry = if config.workers_file.exists() || config.workers_file_required {
-            Registry::load(&config.workers_file).map_err(|e| e.to_string())?
+            Registry::load(&config.workers_file).map_err(CommandError::File)?
         } else {
             Registry::empty()
         };
         let assets = match &config.assets_file {
-            Some(path) => crate::market::assets::load(path).map_err(|e| e.to_string())?,
+            Some(path) => crate::market::assets::load(path).map_err(CommandError::File)?,
             None => crate::market::assets::built_in(),
         };
         Ok(Reloaded { registry, assets })
     }
 }
+
+/// Why a ptctl command could not run (its answer is `error TEXT`).
+#[derive(Debug)]
+pub enum CommandError {
+    /// No such command line.
+    Unknown(String),
+    /// `kick NAME` of a worker with no link.
+    NoSuchWorker(String),
+    /// `reload` found errors in workers.list or the asset list.
+    File(ConfErrors),
+    /// The event loop has stopped.
+    LoopGone,
+    /// The event loop did not answer in time.
+    LoopSilent,
+    /// A table could not be read: which, and why.
+    Database(&'static str, rusqlite::Error),
+    /// The books or sessions refused (no such account, a failed read).
+    Refused(Reason),
+    /// The log could not be flushed.
+    Log(io::Error),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Unknown(line) => write!(
+                f,
+                "unknown command {line:?}; try status, workers, kick NAME, reload, sessions, \
+                 audit, account NAME, log flush"
+            ),
+            CommandError::NoSuchWorker(name) => write!(f, "no linked worker is named {name:?}"),
+            CommandError::File(errors) => errors.fmt(f),
+            CommandError::LoopGone => f.write_str("the event loop is gone"),
+            CommandError::LoopSilent => f.write_str("the event loop did not answer"),
+            CommandError::Database(what, err) => write!(f, "cannot read {what}: {err}"),
+            CommandError::Refused(reason) => reason.fmt(f),
+            CommandError::Log(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}

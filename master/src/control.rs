@@ -20,7 +20,7 @@ use papertrader_common::log::LogHandle;
 use papertrader_common::value::Timestamp;
 
 use crate::auth::Auth;
-use crate::command::{Command, Reloaded};
+use crate::command::{Command, CommandError, Reloaded};
 use crate::config::Config;
 use crate::event::{Event, Notifier};
 
@@ -150,7 +150,7 @@ fn run(
 }
 
 /// Reads the files and asks the loop to put them in force.
-fn reload(ctx: &Context) -> Result<String, String> {
+fn reload(ctx: &Context) -> Result<String, CommandError> {
     let reloaded = Reloaded::load(&ctx.config)?;
     ask(&ctx.notifier, Command::Reload(Box::new(reloaded)))
 }
@@ -163,9 +163,9 @@ enum Answer {
     Error(String),
 }
 
-impl From<Result<String, String>> for Answer {
-    fn from(result: Result<String, String>) -> Answer {
-        result.map_or_else(Answer::Error, Answer::Ok)
+impl From<Result<String, CommandError>> for Answer {
+    fn from(result: Result<String, CommandError>) -> Answer {
+        result.map_or_else(|err| Answer::Error(err.to_string()), Answer::Ok)
     }
 }
 
@@ -189,13 +189,9 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
         ["log", "flush"] => log
             .flush_wait()
             .map(|()| "log flushed\n".to_string())
-            .map_err(|e| e.to_string())
+            .map_err(CommandError::Log)
             .into(),
-        _ => Answer::Error(format!(
-            "unknown command {:?}; try status, workers, kick NAME, reload, sessions, \
-             audit, account NAME, log flush",
-            line.trim()
-        )),
+        _ => Err(CommandError::Unknown(line.trim().to_string())).into(),
     };
     let mut out = &stream;
     match answer {
@@ -208,11 +204,11 @@ fn serve(stream: UnixStream, ctx: &Context) -> io::Result<()> {
 /// `account NAME`: the account's books, then whether it has a password
 /// and each identity linked to it (`identity PROVIDER ISSUER SUBJECT
 /// LINKED`).
-fn account(books: &Books, name: &str) -> Result<String, String> {
-    let mut out = crate::trade::account_text(&books.conn, name).map_err(|r| r.to_string())?;
+fn account(books: &Books, name: &str) -> Result<String, CommandError> {
+    let mut out = crate::trade::account_text(&books.conn, name).map_err(CommandError::Refused)?;
     let key = name.to_ascii_lowercase();
     let found = crate::db::accounts::credentials(&books.conn, &key)
-        .map_err(|e| format!("cannot read the account: {e}"))?;
+        .map_err(|e| CommandError::Database("the account", e))?;
     let Some((id, phc)) = found else {
         return Ok(out);
     };
@@ -222,7 +218,7 @@ fn account(books: &Books, name: &str) -> Result<String, String> {
         "password no\n"
     });
     let identities = crate::db::identities::of_account(&books.conn, id)
-        .map_err(|e| format!("cannot read the account's identities: {e}"))?;
+        .map_err(|e| CommandError::Database("the account's identities", e))?;
     for i in identities {
         out.push_str(&format!(
             "identity {} {} {} {}\n",
@@ -251,17 +247,19 @@ fn audit(books: &Books) -> Answer {
     }
 }
 
-fn ask(notifier: &Notifier, command: Command) -> Result<String, String> {
+fn ask(notifier: &Notifier, command: Command) -> Result<String, CommandError> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     if !notifier.send(Event::Control { command, reply: tx }) {
-        return Err("the event loop is gone".into());
+        return Err(CommandError::LoopGone);
     }
     rx.recv_timeout(LOOP_TIMEOUT)
-        .map_err(|_| "the event loop did not answer".to_string())?
+        .map_err(|_| CommandError::LoopSilent)?
 }
 
-fn sessions(auth: &Auth) -> Result<String, String> {
-    let rows = auth.sessions(Timestamp::now()).map_err(|r| r.to_string())?;
+fn sessions(auth: &Auth) -> Result<String, CommandError> {
+    let rows = auth
+        .sessions(Timestamp::now())
+        .map_err(CommandError::Refused)?;
     let mut out = String::from("USERNAME CREATED EXPIRES CLIENT KIND WORKER\n");
     for r in rows {
         let kind = if r.expirable {

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Token, Waker};
 use papertrader_common::Frame;
+use papertrader_common::gpg::GpgError;
 
-use crate::command::Command;
+use crate::command::{Command, CommandError};
 
 /// A result or request for the event loop.
 pub enum Event {
@@ -33,14 +34,14 @@ pub enum Event {
         /// The connection in its handshake.
         token: Token,
         /// The armored signature, or why signing failed.
-        result: Result<String, String>,
+        result: Result<String, GpgError>,
     },
     /// The gpg thread checked a worker's proof.
     Verified {
         /// The connection in its handshake.
         token: Token,
         /// Ok, or why the proof is refused.
-        result: Result<(), String>,
+        result: Result<(), GpgError>,
     },
     /// A signal arrived (SIGTERM, SIGINT, SIGHUP, SIGUSR1).
     Signal(i32),
@@ -49,7 +50,7 @@ pub enum Event {
         /// The command.
         command: Command,
         /// Where the text answer goes.
-        reply: Sender<Result<String, String>>,
+        reply: Sender<Result<String, CommandError>>,
     },
 }
 

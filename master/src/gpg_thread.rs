@@ -66,7 +66,7 @@ fn run(signer: &mut Signer, job: GpgJob) -> Event {
             exporter,
         } => {
             let data = handshake_message(Role::Master, &uuid, &worker_nonce, &exporter);
-            let result = signer.sign(&data).map_err(|e| e.to_string());
+            let result = signer.sign(&data);
             Event::Signed { token, result }
         }
         GpgJob::Verify {
@@ -78,9 +78,7 @@ fn run(signer: &mut Signer, job: GpgJob) -> Event {
             fingerprint,
         } => {
             let data = handshake_message(Role::Worker, &uuid, &master_nonce, &exporter);
-            let result = signer
-                .verify(&signature, &data, &fingerprint)
-                .map_err(|e| e.to_string());
+            let result = signer.verify(&signature, &data, &fingerprint);
             Event::Verified { token, result }
         }
     }

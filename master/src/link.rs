@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use mio::Token;
+use papertrader_common::gpg::GpgError;
 use papertrader_common::message::{self, CheckError};
 use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::request::excerpt;
@@ -131,7 +132,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn on_signed(&mut self, token: Token, result: Result<String, String>) {
+    pub(crate) fn on_signed(&mut self, token: Token, result: Result<String, GpgError>) {
         let Some(Role::Handshake(hs)) = self.conns.get_mut(&token).map(|c| &mut c.role) else {
             return;
         };
@@ -195,7 +196,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn on_verified(&mut self, token: Token, result: Result<(), String>) {
+    pub(crate) fn on_verified(&mut self, token: Token, result: Result<(), GpgError>) {
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };

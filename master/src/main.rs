@@ -58,7 +58,8 @@ fn run() -> Result<(), (u8, String)> {
         price_source(&config)?;
         check_log_file(&config)?;
         if !config.tls_generate {
-            papertrader_master::tls::server_config(&config).map_err(|e| (EX_CONFIG, e))?;
+            papertrader_master::tls::server_config(&config)
+                .map_err(|e| (EX_CONFIG, e.to_string()))?;
         }
         println!("configuration OK");
         return Ok(());
@@ -88,7 +89,8 @@ fn run() -> Result<(), (u8, String)> {
         env!("CARGO_PKG_VERSION"),
         config.source
     );
-    let tls = papertrader_master::tls::server_config(&config).map_err(|e| (EX_CONFIG, e))?;
+    let tls =
+        papertrader_master::tls::server_config(&config).map_err(|e| (EX_CONFIG, e.to_string()))?;
     let assets = Arc::new(parking_lot::RwLock::new(assets));
     let listeners = (std_listener, control_listener, tls);
     let (mut server, helpers) = start(&config, listeners, registry, assets, source, &log)?;

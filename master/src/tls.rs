@@ -11,14 +11,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use papertrader_common::tls::{self, CertFiles, Versions};
+use papertrader_common::tls::{self, CertFiles, TlsError, Versions};
 use rustls::ServerConfig;
 
 use crate::config::Config;
 
 /// The server configuration of the master port: TLS 1.3 only. The error
 /// is one sentence naming the file at fault.
-pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, TlsError> {
     if config.tls_generate && !config.tls_cert.exists() && !config.tls_key.exists() {
         generate(&config.tls_cert, &config.tls_key)?;
         papertrader_common::info!(
@@ -28,22 +28,17 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
     }
     let files = CertFiles::read(&config.tls_cert, &config.tls_key)?;
     tls::server_config(files, Versions::Tls13).map_err(|err| {
-        format!(
-            "{} and {}: {err}",
-            config.tls_cert.display(),
-            config.tls_key.display()
-        )
+        let (cert, key) = (config.tls_cert.clone(), config.tls_key.clone());
+        TlsError::Pair(cert, key, Box::new(err))
     })
 }
 
 /// A configuration on a self-signed pair that lives in memory only, for a
 /// server that is never reached over TLS (the fuzz target's).
-pub fn ephemeral() -> Result<Arc<ServerConfig>, String> {
-    let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
-    let params =
-        rcgen::CertificateParams::new(vec!["ptmasterd".to_string()]).map_err(|e| e.to_string())?;
-    let cert = params.self_signed(&key).map_err(|e| e.to_string())?;
-    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der())?;
+pub fn ephemeral() -> Result<Arc<ServerConfig>, TlsError> {
+    let (key, cert) = self_signed()?;
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der())
+        .map_err(|e| TlsError::Generate("key", e.to_string()))?;
     let files = CertFiles {
         chain: vec![cert.der().clone()],
         key,
@@ -51,27 +46,31 @@ pub fn ephemeral() -> Result<Arc<ServerConfig>, String> {
     tls::server_config(files, Versions::Tls13)
 }
 
+/// A new ECDSA P-256 key and a certificate for `ptmasterd` signed by it.
+fn self_signed() -> Result<(rcgen::KeyPair, rcgen::Certificate), TlsError> {
+    let key = rcgen::KeyPair::generate().map_err(|e| TlsError::Generate("key", e.to_string()))?;
+    let cert = rcgen::CertificateParams::new(vec!["ptmasterd".to_string()])
+        .and_then(|params| params.self_signed(&key))
+        .map_err(|e| TlsError::Generate("certificate", e.to_string()))?;
+    Ok((key, cert))
+}
+
 /// Writes a new self-signed certificate and its key (ECDSA P-256), both
 /// mode 0600 and never over an existing file.
-fn generate(cert_path: &Path, key_path: &Path) -> Result<(), String> {
-    let key = rcgen::KeyPair::generate().map_err(|e| format!("cannot make a TLS key: {e}"))?;
-    let params = rcgen::CertificateParams::new(vec!["ptmasterd".to_string()])
-        .map_err(|e| format!("cannot make a TLS certificate: {e}"))?;
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| format!("cannot make a TLS certificate: {e}"))?;
+fn generate(cert_path: &Path, key_path: &Path) -> Result<(), TlsError> {
+    let (key, cert) = self_signed()?;
     write_new(key_path, key.serialize_pem().as_bytes())?;
     write_new(cert_path, cert.pem().as_bytes())
 }
 
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| TlsError::File(path.to_path_buf(), e))
 }
 
 #[cfg(test)]

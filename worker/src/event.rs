@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 use mio::Waker;
+use papertrader_common::gpg::ProofError;
+use papertrader_common::tls::TlsError;
 
 /// A result or request for the event loop.
 pub enum Event {
@@ -14,13 +16,13 @@ pub enum Event {
         /// The master-link attempt the proof is for.
         generation: u64,
         /// The armored proof, or why the challenge was refused.
-        result: Result<String, String>,
+        result: Result<String, ProofError>,
     },
     /// A signal arrived (SIGTERM, SIGINT, SIGHUP, SIGUSR1).
     Signal(i32),
     /// SIGHUP with client TLS on: the certificate files read anew by the
     /// signals thread (a configuration to swap in, or why not).
-    TlsReloaded(Result<Arc<rustls::ServerConfig>, String>),
+    TlsReloaded(Result<Arc<rustls::ServerConfig>, TlsError>),
 }
 
 /// Sends events to the loop and wakes it.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Receiver;
-use papertrader_common::gpg::{Role, Signer, handshake_message};
+use papertrader_common::gpg::{ProofError, Role, Signer, handshake_message};
 
 use crate::event::{Event, Notifier};
 
@@ -48,20 +48,11 @@ fn prove(signer: &mut Signer, job: ProofJob) -> Event {
     let signed = handshake_message(Role::Master, &job.uuid, &job.worker_nonce, &job.exporter);
     let result = signer
         .verify(&job.master_signature, &signed, &job.master_key)
-        .map_err(|e| match e.to_string().as_str() {
-            // The key is right but the bytes differ: most likely EXPORTER,
-            // that is, two TLS sessions joined by a party in the middle.
-            "bad signature" => "master signature refused: bad signature (not over this TLS \
-                                session: a party in the middle of the link?)"
-                .to_string(),
-            _ => format!("master signature refused: {e}"),
-        })
+        .map_err(ProofError::Refused)
         .and_then(|()| {
             let proof =
                 handshake_message(Role::Worker, &job.uuid, &job.master_nonce, &job.exporter);
-            signer
-                .sign(&proof)
-                .map_err(|e| format!("cannot sign the proof: {e}"))
+            signer.sign(&proof).map_err(ProofError::Sign)
         });
     Event::Proof {
         generation: job.generation,

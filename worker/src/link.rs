@@ -11,6 +11,7 @@ use mio::Token;
 use mio::net::TcpStream;
 use papertrader_common::Frame;
 use papertrader_common::framed::{End, Framed};
+use papertrader_common::gpg::ProofError;
 use papertrader_common::message::split_prefix;
 use papertrader_common::reply::Reply;
 use papertrader_common::tls::Stream;
@@ -181,7 +182,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn on_proof(&mut self, generation: u64, result: Result<String, String>) {
+    pub(crate) fn on_proof(&mut self, generation: u64, result: Result<String, ProofError>) {
         if let Some(step) = self.link.on_proof(generation, result) {
             self.link_step(step);
         }

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use mio::Poll;
 use papertrader_common::daemon;
 use papertrader_common::log::{self as ptlog, LogConfig};
+use papertrader_common::tls::TlsError;
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
 use papertrader_worker::event::{self, Event};
@@ -28,7 +29,8 @@ fn run() -> Result<(), (u8, String)> {
     let flags = daemon::Flags::parse(std::env::args_os().skip(1), USAGE)?;
     let mut config =
         Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
-    let tls = papertrader_worker::tls::server_config(&config).map_err(|e| (EX_CONFIG, e))?;
+    let tls =
+        papertrader_worker::tls::server_config(&config).map_err(|e| (EX_CONFIG, e.to_string()))?;
     if flags.check_only {
         println!("configuration OK");
         return Ok(());
@@ -147,7 +149,7 @@ fn start(
         // Renewed certificates are read here, on the signals thread.
         Some(config) if sig == signal_hook::consts::SIGHUP => Event::TlsReloaded(
             papertrader_worker::tls::server_config(config)
-                .and_then(|tls| tls.ok_or_else(|| "client_tls is off".to_string())),
+                .and_then(|tls| tls.ok_or(TlsError::Off("client_tls"))),
         ),
         _ => Event::Signal(sig),
     })

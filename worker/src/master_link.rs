@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use papertrader_common::framed::Framed;
+use papertrader_common::gpg::ProofError;
 use papertrader_common::reply::LinkMsg;
 use papertrader_common::tls::{self, Stream};
 use papertrader_common::transfer::Reassembler;
@@ -280,7 +281,11 @@ impl MasterLink {
 
     /// The gpg thread's proof for connection `generation` (stale ones are
     /// dropped): the `workerProof` to send, or why the link goes down.
-    pub fn on_proof(&mut self, generation: u64, result: Result<String, String>) -> Option<Step> {
+    pub fn on_proof(
+        &mut self,
+        generation: u64,
+        result: Result<String, ProofError>,
+    ) -> Option<Step> {
         if generation != self.generation || self.phase != Phase::Proving {
             return None;
         }
@@ -289,7 +294,7 @@ impl MasterLink {
                 self.phase = Phase::AwaitAccept;
                 Some(Step::Send(LinkMsg::Proof(proof).encode()))
             }
-            Err(err) => Some(Step::Down(err)),
+            Err(err) => Some(Step::Down(err.to_string())),
         }
     }
 

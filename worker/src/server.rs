@@ -16,7 +16,7 @@ use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
 use papertrader_common::reply::Reply;
-use papertrader_common::tls::Stream;
+use papertrader_common::tls::{Stream, TlsError};
 use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
 use rustls::ServerConfig;
@@ -274,7 +274,7 @@ impl Server {
     /// SIGHUP, and the certificate read anew serves the handshakes from
     /// now on; connected clients keep their sessions. A bad file keeps the
     /// old certificate.
-    fn on_tls_reloaded(&mut self, result: Result<Arc<ServerConfig>, String>) {
+    fn on_tls_reloaded(&mut self, result: Result<Arc<ServerConfig>, TlsError>) {
         self.on_signal(signal_hook::consts::SIGHUP);
         match result {
             Ok(config) => {

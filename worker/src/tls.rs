@@ -7,14 +7,14 @@
 
 use std::sync::Arc;
 
-use papertrader_common::tls::{self, CertFiles, Versions};
+use papertrader_common::tls::{self, CertFiles, TlsError, Versions};
 use rustls::ServerConfig;
 
 use crate::config::{ClientTls, Config};
 
 /// The client port's TLS configuration; `None` when `client_tls` is off.
 /// The error is one sentence naming the file at fault.
-pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, String> {
+pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, TlsError> {
     let (ClientTls::Optional | ClientTls::Required, Some(cert), Some(key)) =
         (config.client_tls, &config.tls_cert, &config.tls_key)
     else {
@@ -23,5 +23,5 @@ pub fn server_config(config: &Config) -> Result<Option<Arc<ServerConfig>>, Strin
     let files = CertFiles::read(cert, key)?;
     tls::server_config(files, Versions::Tls12And13)
         .map(Some)
-        .map_err(|err| format!("{} and {}: {err}", cert.display(), key.display()))
+        .map_err(|err| TlsError::Pair(cert.clone(), key.clone(), Box::new(err)))
 }

@@ -2,6 +2,7 @@
 //! minreq, each request bounded in time and size. Runs on the "oidc"
 //! thread only.
 
+use std::fmt;
 use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
@@ -29,7 +30,7 @@ pub struct PublicKey {
 
 /// `jwks_uri` from `ISSUER/.well-known/openid-configuration`, whose
 /// `issuer` must be `issuer` exactly (OpenID Connect Discovery 4.3).
-pub fn discover(issuer: &str, timeout: Duration) -> Result<String, String> {
+pub fn discover(issuer: &str, timeout: Duration) -> Result<String, FetchError> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
@@ -37,28 +38,28 @@ pub fn discover(issuer: &str, timeout: Duration) -> Result<String, String> {
     let doc = get_json(&url, timeout)?;
     let found = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
     if found != issuer {
-        return Err(format!(
-            "{url}: its issuer {:?} is not the configured {issuer:?}",
-            papertrader_common::value::shown(found)
-        ));
+        let found = papertrader_common::value::shown(found).to_string();
+        return Err(FetchError::OtherIssuer {
+            url,
+            found,
+            issuer: issuer.to_string(),
+        });
     }
-    let jwks_uri = doc
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{url}: no jwks_uri"))?;
-    check_url(jwks_uri).map_err(|why| format!("{url}: jwks_uri: {why}"))?;
+    let Some(jwks_uri) = doc.get("jwks_uri").and_then(Value::as_str) else {
+        return Err(FetchError::NoJwksUri(url));
+    };
+    check_url(jwks_uri).map_err(|why| FetchError::BadJwksUri(url.clone(), why))?;
     Ok(jwks_uri.to_string())
 }
 
 /// The signing keys of the JWKS at `url`: RSA, EC and OKP keys not marked
 /// for encryption, at most [`MAX_KEYS`]. Symmetric (`oct`) keys are never
 /// taken, so no token can be checked with a shared secret.
-pub fn jwks(url: &str, timeout: Duration) -> Result<Vec<PublicKey>, String> {
+pub fn jwks(url: &str, timeout: Duration) -> Result<Vec<PublicKey>, FetchError> {
     let doc = get_json(url, timeout)?;
-    let list = doc
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("{url}: not a JWKS (no \"keys\" array)"))?;
+    let Some(list) = doc.get("keys").and_then(Value::as_array) else {
+        return Err(FetchError::NotJwks(url.to_string()));
+    };
     let keys: Vec<PublicKey> = list
         .iter()
         .filter_map(|value| serde_json::from_value::<Jwk>(value.clone()).ok())
@@ -66,7 +67,7 @@ pub fn jwks(url: &str, timeout: Duration) -> Result<Vec<PublicKey>, String> {
         .take(MAX_KEYS)
         .collect();
     if keys.is_empty() {
-        return Err(format!("{url}: no usable signing key"));
+        return Err(FetchError::NoKey(url.to_string()));
     }
     Ok(keys)
 }
@@ -92,9 +93,10 @@ fn public_key(jwk: &Jwk) -> Option<PublicKey> {
 
 /// GETs `url` and parses its body as JSON, within `timeout` and
 /// [`MAX_BODY`].
-fn get_json(url: &str, timeout: Duration) -> Result<Value, String> {
+fn get_json(url: &str, timeout: Duration) -> Result<Value, FetchError> {
     let secs = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1);
-    let fail = |what: String| format!("GET {}: {what}", papertrader_common::value::shown(url));
+    let shown = papertrader_common::value::shown(url).to_string();
+    let fail = |what: String| FetchError::Get(shown.clone(), what);
     let response = minreq::get(url)
         .with_header("Accept", "application/json")
         .with_header(
@@ -120,3 +122,47 @@ fn get_json(url: &str, timeout: Duration) -> Result<Value, String> {
     }
     serde_json::from_slice(&body).map_err(|err| fail(format!("not JSON: {err}")))
 }
+
+/// Why a provider's discovery document or keys could not be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// The GET of a URL (as shown) failed: how.
+    Get(String, String),
+    /// The discovery document at a URL names another issuer.
+    OtherIssuer {
+        /// The document's URL.
+        url: String,
+        /// The issuer it names (as shown).
+        found: String,
+        /// The configured issuer.
+        issuer: String,
+    },
+    /// The discovery document at a URL has no `jwks_uri`.
+    NoJwksUri(String),
+    /// Its `jwks_uri` is not an https URL (or loopback http): why.
+    BadJwksUri(String, &'static str),
+    /// The document at a URL is not a JWKS.
+    NotJwks(String),
+    /// The JWKS at a URL has no key that can check a signature.
+    NoKey(String),
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Get(url, what) => write!(f, "GET {url}: {what}"),
+            FetchError::OtherIssuer { url, found, issuer } => {
+                write!(
+                    f,
+                    "{url}: its issuer {found:?} is not the configured {issuer:?}"
+                )
+            }
+            FetchError::NoJwksUri(url) => write!(f, "{url}: no jwks_uri"),
+            FetchError::BadJwksUri(url, why) => write!(f, "{url}: jwks_uri: {why}"),
+            FetchError::NotJwks(url) => write!(f, "{url}: not a JWKS (no \"keys\" array)"),
+            FetchError::NoKey(url) => write!(f, "{url}: no usable signing key"),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {}

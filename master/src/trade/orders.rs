@@ -7,6 +7,8 @@
 //! is the truth and every change of status is written there in the same
 //! transaction as the fill that caused it.
 
+use std::fmt;
+
 use papertrader_common::payload::OrderLine;
 use papertrader_common::value::{
     Date, Money, OrderKind, OrderStatus, Quantity, Reason, Symbol, Tif, Timestamp,
@@ -208,12 +210,13 @@ struct Stored {
 }
 
 impl Stored {
-    fn into_open(self) -> Result<OpenOrder, String> {
+    fn into_open(self) -> Result<OpenOrder, RowError> {
         let line = self.line;
+        let bad = |what: String| RowError::Value(line.id.to_string(), what);
         let quantity = Quantity::new(line.quantity)
-            .ok_or_else(|| format!("order {}: quantity {}", line.id, line.quantity))?;
+            .ok_or_else(|| bad(format!("quantity {}", line.quantity)))?;
         Ok(OpenOrder {
-            id: i64::try_from(line.id).map_err(|e| e.to_string())?,
+            id: i64::try_from(line.id).map_err(|e| bad(e.to_string()))?,
             account: self.account,
             side: line.side,
             symbol: line.symbol,
@@ -228,28 +231,48 @@ impl Stored {
     }
 }
 
-/// Reads one row of [`COLUMNS`]; a value the codec refuses is an error
-/// string (a row written by this code never has one).
-fn read(row: &Row<'_>) -> Result<Stored, String> {
-    let get_i64 = |i: usize| row.get::<_, i64>(i).map_err(|e| e.to_string());
-    let get_text = |i: usize| row.get::<_, String>(i).map_err(|e| e.to_string());
-    let get_opt = |i: usize| row.get::<_, Option<i64>>(i).map_err(|e| e.to_string());
+/// Why a stored order row cannot be read back (a row written by this code
+/// never is one).
+#[derive(Debug)]
+pub enum RowError {
+    /// SQLite could not give a column.
+    Column(rusqlite::Error),
+    /// Order `id` holds a value the codec refuses: what.
+    Value(String, String),
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowError::Column(err) => err.fmt(f),
+            RowError::Value(id, what) => write!(f, "order {id}: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for RowError {}
+
+/// Reads one row of [`COLUMNS`].
+fn read(row: &Row<'_>) -> Result<Stored, RowError> {
+    let get_i64 = |i: usize| row.get::<_, i64>(i).map_err(RowError::Column);
+    let get_text = |i: usize| row.get::<_, String>(i).map_err(RowError::Column);
+    let get_opt = |i: usize| row.get::<_, Option<i64>>(i).map_err(RowError::Column);
     let id = get_i64(0)?;
+    let bad = |what: String| RowError::Value(id.to_string(), what);
     let side = get_text(4)?;
-    let side = Side::parse(&side).ok_or_else(|| format!("order {id}: side {side:?}"))?;
-    let symbol = Symbol::parse(&get_text(5)?).map_err(|e| format!("order {id}: {e}"))?;
-    let quantity = u64::try_from(get_i64(6)?).map_err(|e| format!("order {id}: {e}"))?;
+    let side = Side::parse(&side).ok_or_else(|| bad(format!("side {side:?}")))?;
+    let symbol = Symbol::parse(&get_text(5)?).map_err(|e| bad(e.to_string()))?;
+    let quantity = u64::try_from(get_i64(6)?).map_err(|e| bad(e.to_string()))?;
     let limit = get_opt(8)?.map(Money);
     let stop = get_opt(9)?.map(Money);
-    let kind = OrderKind::from_parts(&get_text(7)?, limit, stop)
-        .map_err(|r| format!("order {id}: {r}"))?;
-    let tif = Tif::parse(&get_text(10)?).map_err(|e| format!("order {id}: {e}"))?;
-    let status = OrderStatus::parse(&get_text(11)?).map_err(|e| format!("order {id}: {e}"))?;
+    let kind = OrderKind::from_parts(&get_text(7)?, limit, stop).map_err(|r| bad(r.to_string()))?;
+    let tif = Tif::parse(&get_text(10)?).map_err(|e| bad(e.to_string()))?;
+    let status = OrderStatus::parse(&get_text(11)?).map_err(|e| bad(e.to_string()))?;
     Ok(Stored {
         account: get_i64(1)?,
         arrival_ms: u64::try_from(get_i64(3)?).unwrap_or(0),
         line: OrderLine {
-            id: u64::try_from(id).map_err(|e| e.to_string())?,
+            id: u64::try_from(id).map_err(|e| bad(e.to_string()))?,
             created: Timestamp(get_i64(2)?),
             side,
             symbol,
@@ -268,7 +291,7 @@ pub fn listed(conn: &Connection, account: i64) -> Result<Vec<OrderLine>, Reason>
     let sql = format!(
         "SELECT {COLUMNS} FROM orders WHERE account_id = ?1 ORDER BY id DESC LIMIT {MAX_LISTED}"
     );
-    let rows: Vec<Result<Stored, String>> = conn
+    let rows: Vec<Result<Stored, RowError>> = conn
         .prepare_cached(&sql)
         .and_then(|mut stmt| stmt.query_map([account], |row| Ok(read(row)))?.collect())
         .map_err(|err| internal("cannot read orders", err))?;

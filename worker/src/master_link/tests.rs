@@ -1,6 +1,7 @@
 //! The link's state machine without a socket: frames in, steps out.
 
 use papertrader_common::Instr;
+use papertrader_common::gpg::GpgError;
 use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::value::{Reason, ReasonCode};
 
@@ -113,8 +114,11 @@ fn a_failed_proof_or_a_refusal_takes_the_link_down() {
     let Step::Prove { generation, .. } = link.on_frame(challenge.encode()).remove(0) else {
         panic!("a proof to make");
     };
-    let down = link.on_proof(generation, Err("bad signature".into()));
-    assert_eq!(down, Some(Step::Down("bad signature".into())));
+    let refused = ProofError::Refused(GpgError::new("bad signature"));
+    let Some(Step::Down(why)) = link.on_proof(generation, Err(refused)) else {
+        panic!("down");
+    };
+    assert!(why.contains("not over this TLS session"), "{why}");
 }
 
 #[test]

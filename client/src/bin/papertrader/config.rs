@@ -162,13 +162,25 @@ pub fn is_address(text: &str) -> bool {
 }
 
 /// clap value parser for `-s` and `--master`.
-pub fn parse_address(text: &str) -> Result<String, String> {
+pub fn parse_address(text: &str) -> Result<String, BadAddress> {
     if is_address(text) {
         Ok(text.to_string())
     } else {
-        Err("expected HOST:PORT or tls://HOST:PORT, like 127.0.0.1:2049".to_string())
+        Err(BadAddress)
     }
 }
+
+/// An address that is not `HOST:PORT` or `tls://HOST:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadAddress;
+
+impl std::fmt::Display for BadAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("expected HOST:PORT or tls://HOST:PORT, like 127.0.0.1:2049")
+    }
+}
+
+impl std::error::Error for BadAddress {}
 
 #[cfg(test)]
 mod tests {
