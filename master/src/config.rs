@@ -69,7 +69,9 @@ pub const KEYS: &[&str] = &[
     "http_max_bytes",
     "tick_retention_days",
     "data_threads",
-    // Real price providers (issue 14).
+    // Real price feeds (issue 14); provider_* are the old names.
+    "feed_timeout",
+    "feed_max_bytes",
     "provider_timeout",
     "provider_max_bytes",
     "yahoo_url",
@@ -208,13 +210,33 @@ fn providers(conf: &Conf, c: &mut Collector) -> Providers {
             }
         },
     };
+    let timeout = renamed(conf, c, "feed_timeout", "provider_timeout");
+    let max_bytes = renamed(conf, c, "feed_max_bytes", "provider_max_bytes");
     Providers {
-        timeout: c.take(conf.duration("provider_timeout", secs(10))),
-        max_bytes: c.take(conf.u64("provider_max_bytes", 4 << 20, 1024..=1 << 30)) as usize,
+        timeout: c.take(conf.duration(timeout, secs(10))),
+        max_bytes: c.take(conf.u64(max_bytes, 4 << 20, 1024..=1 << 30)) as usize,
         sites,
         finnhub_key: key(c, "finnhub_key"),
         alphavantage_key: key(c, "alphavantage_key"),
         market_clock,
+    }
+}
+
+/// The key to read of one renamed: `new`, or `old` when only the old name
+/// is set (documented as an alias); both set is an error.
+fn renamed<'k>(conf: &Conf, c: &mut Collector, new: &'k str, old: &'k str) -> &'k str {
+    match (conf.line(new), conf.line(old)) {
+        (Some(_), Some(line)) => {
+            let message = format!("{old} is the old name of {new}; set only {new}");
+            c.push(ConfError {
+                file: conf.file().to_string(),
+                line,
+                message,
+            });
+            new
+        }
+        (None, Some(_)) => old,
+        _ => new,
     }
 }
 
@@ -663,6 +685,31 @@ mod tests {
         assert!(text.contains("needs finnhub_key"), "{text}");
         assert!(text.contains("test.conf:2: binance_url"), "{text}");
         assert!(text.contains("test.conf:3: yahoo_rate_limit"), "{text}");
+    }
+
+    #[test]
+    fn feed_keys_and_their_old_provider_names() {
+        let c = parse("feed_timeout = 3s
+feed_max_bytes = 2048
+").expect("new names");
+        assert_eq!(c.providers.timeout, Duration::from_secs(3));
+        assert_eq!(c.providers.max_bytes, 2048);
+        let c = parse("provider_timeout = 4s
+provider_max_bytes = 4096
+").expect("old names");
+        assert_eq!(c.providers.timeout, Duration::from_secs(4));
+        assert_eq!(c.providers.max_bytes, 4096);
+        let err = parse("feed_timeout = 3s
+provider_timeout = 4s
+").expect_err("both");
+        let text = err.to_string();
+        assert!(
+            text.contains("test.conf:2: provider_timeout is the old name of feed_timeout"),
+            "{text}"
+        );
+        let err = parse("provider_max_bytes = 12
+").expect_err("range under the old name");
+        assert!(err.to_string().contains("provider_max_bytes"), "{err}");
     }
 
     #[test]
