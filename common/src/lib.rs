@@ -19,6 +19,7 @@ pub mod args;
 pub mod calendar;
 pub mod conf;
 pub mod daemon;
+pub mod event_loop;
 pub mod frame;
 pub mod framed;
 #[cfg(feature = "gpg")]

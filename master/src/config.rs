@@ -689,26 +689,38 @@ mod tests {
 
     #[test]
     fn feed_keys_and_their_old_provider_names() {
-        let c = parse("feed_timeout = 3s
+        let c = parse(
+            "feed_timeout = 3s
 feed_max_bytes = 2048
-").expect("new names");
+",
+        )
+        .expect("new names");
         assert_eq!(c.providers.timeout, Duration::from_secs(3));
         assert_eq!(c.providers.max_bytes, 2048);
-        let c = parse("provider_timeout = 4s
+        let c = parse(
+            "provider_timeout = 4s
 provider_max_bytes = 4096
-").expect("old names");
+",
+        )
+        .expect("old names");
         assert_eq!(c.providers.timeout, Duration::from_secs(4));
         assert_eq!(c.providers.max_bytes, 4096);
-        let err = parse("feed_timeout = 3s
+        let err = parse(
+            "feed_timeout = 3s
 provider_timeout = 4s
-").expect_err("both");
+",
+        )
+        .expect_err("both");
         let text = err.to_string();
         assert!(
             text.contains("test.conf:2: provider_timeout is the old name of feed_timeout"),
             "{text}"
         );
-        let err = parse("provider_max_bytes = 12
-").expect_err("range under the old name");
+        let err = parse(
+            "provider_max_bytes = 12
+",
+        )
+        .expect_err("range under the old name");
         assert!(err.to_string().contains("provider_max_bytes"), "{err}");
     }
 

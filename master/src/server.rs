@@ -15,6 +15,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
 use papertrader_common::Frame;
 use papertrader_common::Instr;
+use papertrader_common::event_loop::{self, Loop};
 use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
@@ -184,23 +185,7 @@ impl Server {
 
     /// Runs until SIGTERM or SIGINT, then closes every link.
     pub fn run(&mut self) -> io::Result<()> {
-        let mut events = Events::with_capacity(256);
-        let mut last_tick = Instant::now();
-        let mut busy = false;
-        while !self.stopping {
-            let timeout = if busy { Duration::ZERO } else { TICK };
-            if let Err(err) = self.poll.poll(&mut events, Some(timeout)) {
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(err);
-            }
-            busy = self.on_events(&events);
-            if last_tick.elapsed() >= TICK {
-                last_tick = Instant::now();
-                self.tick(last_tick);
-            }
-        }
+        event_loop::run(self, TICK, 256)?;
         self.drain_trades();
         self.shutdown();
         Ok(())
@@ -209,7 +194,7 @@ impl Server {
     /// Handles what one poll returned, then the helper threads' results.
     /// One round of events; true when a connection still has input it
     /// has room for, so the next poll must not wait.
-    fn on_events(&mut self, events: &Events) -> bool {
+    fn handle_events(&mut self, events: &Events) -> bool {
         for ev in events.iter() {
             match ev.token() {
                 LISTENER => self.accept_all(),
@@ -433,6 +418,24 @@ impl Server {
     }
 }
 
+impl Loop for Server {
+    fn poll(&mut self) -> &mut Poll {
+        &mut self.poll
+    }
+
+    fn on_events(&mut self, events: &Events) -> bool {
+        self.handle_events(events)
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        self.tick(now);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping
+    }
+}
+
 /// Hooks for the fuzz target in master/fuzz (cargo feature `fuzzing`, off
 /// by default): it drives this very loop one turn at a time, with the clock
 /// it chooses, instead of [`Server::run`]; see also `Server::fuzz_link_up`.
@@ -441,9 +444,7 @@ impl Server {
     /// One turn of [`Server::run`]'s loop without its timers: poll for at
     /// most `timeout`, then handle what came. Returns the events handled.
     pub fn fuzz_turn(&mut self, events: &mut Events, timeout: Duration) -> io::Result<usize> {
-        self.poll.poll(events, Some(timeout))?;
-        self.on_events(events);
-        Ok(events.iter().count())
+        event_loop::turn(self, events, timeout)
     }
 
     /// [`Server::run`]'s timers as if the clock read `now`: stalled frames,

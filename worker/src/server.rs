@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token, Waker};
+use papertrader_common::event_loop::{self, Loop};
 use papertrader_common::framed::{self, Conns, End, Framed, Unread};
 use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
@@ -76,12 +77,14 @@ pub struct Server {
     events: Receiver<Event>,
     log: LogHandle,
     stopping: bool,
+    /// When the one-second sweep last ran.
+    last_sweep: Instant,
     pub(crate) read_buf: Box<[u8]>,
     /// Clients whose requests wait in their sockets (back-pressure).
     pub(crate) unread: Unread,
     /// Connections that read requests this round: their answers are
     /// written together once the round's events are handled (see
-    /// [`Server::on_events`]).
+    /// [`Server::handle_events`]).
     to_flush: Vec<Token>,
     /// Clients open per source address, on either port.
     pub(crate) per_address: PerAddress,
@@ -149,6 +152,7 @@ impl Server {
             events,
             log,
             stopping: false,
+            last_sweep: Instant::now(),
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             unread: Unread::default(),
             to_flush: Vec::new(),
@@ -173,29 +177,7 @@ impl Server {
 
     /// Runs until SIGTERM or SIGINT.
     pub fn run(&mut self) -> io::Result<()> {
-        let mut events = Events::with_capacity(1024);
-        let (mut last_tick, mut last_sweep) = (Instant::now(), Instant::now());
-        self.link_tick(Instant::now());
-        let mut busy = false;
-        while !self.stopping {
-            let timeout = if busy { Duration::ZERO } else { TICK };
-            if let Err(err) = self.poll.poll(&mut events, Some(timeout)) {
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(err);
-            }
-            busy = self.on_events(&events);
-            let now = Instant::now();
-            if now.duration_since(last_tick) >= TICK {
-                last_tick = now;
-                self.link_tick(now);
-            }
-            if now.duration_since(last_sweep) >= CLIENT_SWEEP {
-                last_sweep = now;
-                self.sweep(now);
-            }
-        }
+        event_loop::run(self, TICK, 1024)?;
         self.shutdown();
         Ok(())
     }
@@ -203,7 +185,7 @@ impl Server {
     /// Handles what one poll returned, then the helper threads' results.
     /// One round of events; true when a client still has input it has
     /// room for, so the next poll must not wait.
-    fn on_events(&mut self, events: &Events) -> bool {
+    fn handle_events(&mut self, events: &Events) -> bool {
         for ev in events.iter() {
             match ev.token() {
                 LISTENER => self.accept_all(),
@@ -423,6 +405,29 @@ impl Server {
     }
 }
 
+impl Loop for Server {
+    fn poll(&mut self) -> &mut Poll {
+        &mut self.poll
+    }
+
+    fn on_events(&mut self, events: &Events) -> bool {
+        self.handle_events(events)
+    }
+
+    /// The master link's timers each tick; the sweep once a second.
+    fn on_tick(&mut self, now: Instant) {
+        self.link_tick(now);
+        if now.duration_since(self.last_sweep) >= CLIENT_SWEEP {
+            self.last_sweep = now;
+            self.sweep(now);
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping
+    }
+}
+
 /// Hooks for the fuzz target in worker/fuzz (cargo feature `fuzzing`, off
 /// by default): it drives this very loop one turn at a time, with the clock
 /// it chooses, instead of [`Server::run`].
@@ -431,9 +436,7 @@ impl Server {
     /// One turn of [`Server::run`]'s loop without its timers: poll for at
     /// most `timeout`, then handle what came. Returns the events handled.
     pub fn fuzz_turn(&mut self, events: &mut Events, timeout: Duration) -> io::Result<usize> {
-        self.poll.poll(events, Some(timeout))?;
-        self.on_events(events);
-        Ok(events.iter().count())
+        event_loop::turn(self, events, timeout)
     }
 
     /// [`Server::run`]'s timers as if the clock read `now`: the master
