@@ -361,7 +361,8 @@ fn check_master_key(config: &Config) -> Result<(), (u8, String)> {
 /// The provider `price_source` names, built now when it is not a real one
 /// (a bad `csv_file` stops the master here).
 fn price_source(config: &Config) -> Result<Option<Box<dyn Provider>>, (u8, String)> {
-    routes::local_source(&config.price_source, config.update_interval).map_err(|e| (EX_CONFIG, e))
+    routes::local_source(&config.price_source, config.update_interval)
+        .map_err(|e| (EX_CONFIG, e.to_string()))
 }
 
 fn load_registry(config: &Config) -> Result<Registry, (u8, String)> {

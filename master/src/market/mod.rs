@@ -13,6 +13,7 @@ pub mod binance;
 pub use papertrader_common::calendar;
 pub mod coinbase;
 pub mod csv;
+pub mod error;
 pub mod feed;
 pub mod finnhub;
 pub mod http;
