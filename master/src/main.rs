@@ -17,7 +17,7 @@ use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_master::auth::Auth;
 use papertrader_master::config::Config;
 use papertrader_master::event::{self, Notifier};
-use papertrader_master::market::feed::FeedConfig;
+use papertrader_master::market::feed_config::FeedConfig;
 use papertrader_master::market::provider::Provider;
 use papertrader_master::market::routes;
 use papertrader_master::ratelimit::RateLimiter;

@@ -15,6 +15,7 @@ pub mod coinbase;
 pub mod csv;
 pub mod error;
 pub mod feed;
+pub mod feed_config;
 pub mod finnhub;
 pub mod http;
 pub mod live;

@@ -19,7 +19,7 @@ use super::calendar::{Clock, Market};
 use super::coinbase::Coinbase;
 use super::csv::Replay;
 use super::error::{Context, FeedError};
-use super::feed::FeedConfig;
+use super::feed_config::FeedConfig;
 use super::finnhub::Finnhub;
 use super::http::HttpQuotes;
 use super::live::{Live, Pace};
