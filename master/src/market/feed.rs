@@ -29,6 +29,7 @@ use super::feed_config::FeedConfig;
 use super::provider::Provider;
 use super::routes::{Routes, SymbolAction};
 use super::{Asset, store};
+use crate::db;
 use crate::event::{Event, Notifier};
 
 /// What the asset thread tells the trade thread. The trade thread's own
@@ -121,7 +122,7 @@ impl<M: From<FeedMsg>> Feed<M> {
 
     fn update(&mut self, assets: &[Asset], notifier: &Notifier) {
         if self.saved != assets || !self.routes.started() {
-            match store::save_assets(&self.conn, assets) {
+            match db::assets::replace(&self.conn, assets) {
                 Ok(()) => self.saved = assets.to_vec(),
                 Err(err) => papertrader_common::error!("cannot save the asset list: {err}"),
             }
