@@ -17,7 +17,7 @@ use papertrader_common::log::{self as ptlog, LogConfig};
 use papertrader_master::auth::Auth;
 use papertrader_master::config::Config;
 use papertrader_master::event::{self, Notifier};
-use papertrader_master::market::feed::FeedConfig;
+use papertrader_master::market::feed_config::FeedConfig;
 use papertrader_master::market::provider::Provider;
 use papertrader_master::market::routes;
 use papertrader_master::ratelimit::RateLimiter;
@@ -363,7 +363,8 @@ fn check_master_key(config: &Config) -> Result<(), (u8, String)> {
 /// The provider `price_source` names, built now when it is not a real one
 /// (a bad `csv_file` stops the master here).
 fn price_source(config: &Config) -> Result<Option<Box<dyn Provider>>, (u8, String)> {
-    routes::local_source(&config.price_source, config.update_interval).map_err(|e| (EX_CONFIG, e))
+    routes::local_source(&config.price_source, config.update_interval)
+        .map_err(|e| (EX_CONFIG, e.to_string()))
 }
 
 fn load_registry(config: &Config) -> Result<Registry, (u8, String)> {

@@ -7,10 +7,15 @@
 //! table, so that callers deal in Rust values.
 
 pub mod accounts;
+pub mod assets;
+mod bar_row;
+pub mod daily_bars;
 pub mod identities;
 mod migrations;
+pub mod monthly_bars;
 pub mod positions;
 pub mod sessions;
+pub mod ticks;
 pub mod transactions;
 
 use std::fmt;
@@ -244,6 +249,28 @@ impl TempDir {
     pub(crate) fn join(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
+}
+
+/// Panics unless SQLite runs `sql` as a search of a primary key, never a
+/// scan of a table (its parameters bound to 0). `SELECT EXISTS (...)`
+/// scans one constant row, which costs nothing.
+#[cfg(test)]
+pub(crate) fn assert_key_scan(conn: &Connection, sql: &str) {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("explain");
+    let args = vec![0i64; stmt.parameter_count()];
+    let plan: Vec<String> = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let plan = plan.join("; ");
+    let tables = plan.replace("SCAN CONSTANT ROW", "");
+    assert!(
+        plan.contains("PRIMARY KEY") && !tables.contains("SCAN"),
+        "{sql}: {plan}"
+    );
 }
 
 #[cfg(test)]

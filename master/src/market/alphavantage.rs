@@ -16,6 +16,7 @@ use std::time::Duration;
 use papertrader_common::value::Date;
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, excerpt, member};
+use super::error::FeedError;
 use super::provider::History;
 
 /// The real host.
@@ -41,9 +42,6 @@ impl AlphaVantage {
     }
 }
 
-/// A rate-limit answer: 200 with only a message.
-pub const LIMIT_PREFIX: &str = "Alpha Vantage limit: ";
-
 impl Api for AlphaVantage {
     fn name(&self) -> &'static str {
         "alphavantage"
@@ -57,8 +55,8 @@ impl Api for AlphaVantage {
         None
     }
 
-    fn parse_quote(&self, _symbol: &str, _body: &str) -> Result<Quote, String> {
-        Err("Alpha Vantage gives no live quotes here".into())
+    fn parse_quote(&self, _symbol: &str, _body: &str) -> Result<Quote, FeedError> {
+        Err(FeedError::NoLiveQuotes("Alpha Vantage"))
     }
 
     fn history_requests(&self, symbol: &str, _from: Date, _to: Date) -> Vec<Request> {
@@ -69,22 +67,26 @@ impl Api for AlphaVantage {
         ))]
     }
 
-    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String> {
+    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
         if let Some(text) = json.get("Error Message").and_then(Json::str) {
-            return Err(format!("Alpha Vantage: {symbol}: {}", excerpt(&text)));
+            return Err(FeedError::ProviderSays {
+                provider: "Alpha Vantage",
+                symbol: symbol.to_string(),
+                message: excerpt(&text),
+            });
         }
         for key in ["Information", "Note"] {
             if let Some(text) = json.get(key).and_then(Json::str) {
-                return Err(format!("{LIMIT_PREFIX}{}", excerpt(&text)));
+                return Err(FeedError::OverLimit(excerpt(&text)));
             }
         }
         let series = member(json, "Time Series (Daily)", "the answer")?
             .members()
-            .ok_or("the time series is not an object")?;
+            .ok_or(FeedError::Shape("the time series is not an object"))?;
         let mut history = History::default();
         for (date, row) in series {
-            let day = Date::parse(&date).map_err(|e| e.to_string())?.start();
+            let day = Date::parse(&date)?.start();
             let f = |k: &str| member(row, k, &date);
             let ohlc = [f("1. open")?, f("2. high")?, f("3. low")?, f("4. close")?];
             history.bars.push(bar(day, ohlc, row.get("5. volume"))?);
@@ -123,11 +125,12 @@ mod tests {
         let err = av
             .parse_history("IBM", "{\"Information\": \"25 requests per day\"}")
             .expect_err("limit");
-        assert!(err.starts_with(LIMIT_PREFIX), "{err}");
+        assert_eq!(err, FeedError::OverLimit("25 requests per day".into()));
+        assert_eq!(err.to_string(), "Alpha Vantage limit: 25 requests per day");
         let err = av
             .parse_history("NOPE", "{\"Error Message\": \"Invalid API call.\"}")
             .expect_err("unknown");
-        assert_eq!(err, "Alpha Vantage: NOPE: Invalid API call.");
+        assert_eq!(err.to_string(), "Alpha Vantage: NOPE: Invalid API call.");
         assert!(av.quote_request("IBM").is_none());
     }
 }

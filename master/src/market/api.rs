@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::Bar;
+use super::error::{Context, FeedError};
 use super::provider::{History, check_bar};
 
 /// A provider's documented request limit: `requests` in any `per`.
@@ -35,8 +36,8 @@ impl Limit {
     }
 
     /// Parses `N/DURATION`, e.g. `60/1m`, `10/1s`, `25/1d`.
-    pub fn parse(text: &str) -> Result<Limit, String> {
-        let bad = || format!("{text:?}: expected REQUESTS/DURATION such as 60/1m");
+    pub fn parse(text: &str) -> Result<Limit, FeedError> {
+        let bad = || FeedError::BadLimit(text.to_string());
         let (n, per) = text.split_once('/').ok_or_else(bad)?;
         let requests: u32 = n.trim().parse().map_err(|_| bad())?;
         let per = per.trim();
@@ -96,18 +97,18 @@ pub struct Quote {
 pub enum Failure {
     /// Worth another try after a pause: HTTP 429, 5xx, a timeout or a
     /// broken connection. `Some(d)`: the server's Retry-After.
-    Retry(String, Option<Duration>),
+    Retry(FeedError, Option<Duration>),
     /// The answer was wrong for this symbol (malformed, unknown symbol,
     /// a price that is not positive, a time in the future): the asset is
     /// stale until a later answer is good.
-    Bad(String),
+    Bad(FeedError),
 }
 
 impl Failure {
-    /// The message alone.
-    pub fn text(&self) -> &str {
+    /// The error alone.
+    pub fn error(self) -> FeedError {
         match self {
-            Failure::Retry(text, _) | Failure::Bad(text) => text,
+            Failure::Retry(err, _) | Failure::Bad(err) => err,
         }
     }
 }
@@ -126,7 +127,7 @@ pub trait Api: Send {
 
     /// Reads a 200 answer to [`Api::quote_request`]. Checks that the
     /// answer is about `symbol` where the format says.
-    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String>;
+    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, FeedError>;
 
     /// The requests for daily bars of `symbol` from `from` to `to`
     /// (inclusive), more than one where the provider caps the bars of one
@@ -134,11 +135,11 @@ pub trait Api: Send {
     fn history_requests(&self, symbol: &str, from: Date, to: Date) -> Vec<Request>;
 
     /// Reads a 200 answer to one of [`Api::history_requests`].
-    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String>;
+    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, FeedError>;
 
-    /// The message of a non-200 answer that is not worth retrying (404,
+    /// The error of a non-200 answer that is not worth retrying (404,
     /// 400...): most providers put a reason in a JSON body.
-    fn error_message(&self, status: i32, body: &str) -> String {
+    fn refusal(&self, status: i32, body: &str) -> FeedError {
         let reason = Json::parse(body).ok().and_then(|json| {
             ["message", "msg", "error", "description"]
                 .iter()
@@ -146,7 +147,10 @@ pub trait Api: Send {
                 .or_else(|| json.get("chart")?.get("error")?.get("description")?.str())
         });
         let reason = reason.as_deref().unwrap_or(body.trim());
-        format!("HTTP status {status}: {}", excerpt(reason))
+        FeedError::Refused {
+            status,
+            reason: excerpt(reason),
+        }
     }
 }
 
@@ -160,8 +164,8 @@ pub struct Json<'a>(#[serde(borrow)] &'a RawValue);
 
 impl<'a> Json<'a> {
     /// Checks a whole document; the error says what is wrong and where.
-    pub fn parse(text: &'a str) -> Result<Json<'a>, String> {
-        serde_json::from_str(text).map_err(|err| format!("malformed JSON: {err}"))
+    pub fn parse(text: &'a str) -> Result<Json<'a>, FeedError> {
+        serde_json::from_str(text).map_err(|err| FeedError::MalformedJson(err.to_string()))
     }
 
     /// The value's text, as the provider wrote it.
@@ -233,8 +237,8 @@ pub fn excerpt(text: &str) -> String {
 /// optional sign, fraction and exponent. More than 4 fraction digits are
 /// rounded half away from zero (providers send `189.91000366210938`).
 /// Zero and negative values are returned as they are: the caller decides.
-pub fn decimal(text: &str) -> Result<Money, String> {
-    let bad = || format!("{:?} is not a decimal number", excerpt(text));
+pub fn decimal(text: &str) -> Result<Money, FeedError> {
+    let bad = || FeedError::NotDecimal(excerpt(text));
     let (negative, rest) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -261,7 +265,7 @@ pub fn decimal(text: &str) -> Result<Money, String> {
     // Units of 1/10 000: the digits before point + 4, the next one rounds.
     let keep = point + 4;
     if keep > 19 + all.iter().take_while(|d| **d == 0).count() as i64 {
-        return Err(format!("{} is too large for a price", excerpt(text)));
+        return Err(FeedError::TooLarge(excerpt(text)));
     }
     let mut units: i128 = 0;
     for i in 0..keep.max(0) {
@@ -272,7 +276,7 @@ pub fn decimal(text: &str) -> Result<Money, String> {
     if keep >= 0 && next.is_some_and(|d| d >= 5) {
         units += 1;
     }
-    let units = i64::try_from(units).map_err(|_| format!("{text} is too large for a price"))?;
+    let units = i64::try_from(units).map_err(|_| FeedError::TooLarge(text.to_string()))?;
     Ok(Money(if negative { -units } else { units }))
 }
 
@@ -283,25 +287,30 @@ pub fn seconds(json: Json) -> Option<Timestamp> {
 }
 
 /// Finds member `key` or says which is missing.
-pub fn member<'a>(json: Json<'a>, key: &str, what: &str) -> Result<Json<'a>, String> {
-    json.get(key)
-        .ok_or_else(|| format!("{what} has no \"{key}\""))
+pub fn member<'a>(json: Json<'a>, key: &str, what: &str) -> Result<Json<'a>, FeedError> {
+    json.get(key).ok_or_else(|| FeedError::Missing {
+        what: what.to_string(),
+        key: key.to_string(),
+    })
 }
 
 /// A positive price from JSON, or why not.
-pub fn price(json: Json, what: &str) -> Result<Money, String> {
+pub fn price(json: Json, what: &str) -> Result<Money, FeedError> {
     let text = json
         .num_text()
-        .ok_or_else(|| format!("{what} is not a number"))?;
-    let money = decimal(&text).map_err(|e| format!("{what}: {e}"))?;
+        .ok_or_else(|| FeedError::NotANumber(what.to_string()))?;
+    let money = decimal(&text).map_err(|e| e.within(Context::Field(what.to_string())))?;
     if money.raw() <= 0 {
-        return Err(format!("{what} {money} is not positive"));
+        return Err(FeedError::NotPositive {
+            what: what.to_string(),
+            price: money,
+        });
     }
     Ok(money)
 }
 
 /// A bar from four JSON prices and a volume, checked like CSV bars.
-pub fn bar(time: Timestamp, ohlc: [Json; 4], volume: Option<Json>) -> Result<Bar, String> {
+pub fn bar(time: Timestamp, ohlc: [Json; 4], volume: Option<Json>) -> Result<Bar, FeedError> {
     let bar = Bar {
         time,
         open: price(ohlc[0], "open")?,
@@ -340,7 +349,7 @@ pub struct Answer {
 /// Sends `request` within `timeout`, reading at most `max_bytes` of body
 /// (more is an error). An error here is a transport failure (worth
 /// retrying); a body cut short is the caller's to judge.
-pub fn get(request: &Request, timeout: Duration, max_bytes: usize) -> Result<Answer, String> {
+pub fn get(request: &Request, timeout: Duration, max_bytes: usize) -> Result<Answer, FeedError> {
     let timeout_secs = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1);
     let mut req = minreq::get(&request.url)
         .with_timeout(timeout_secs)
@@ -350,7 +359,8 @@ pub fn get(request: &Request, timeout: Duration, max_bytes: usize) -> Result<Ans
     for (name, value) in &request.headers {
         req = req.with_header(*name, value);
     }
-    let response = req.send_lazy().map_err(|err| err.to_string())?;
+    let transport = |err: minreq::Error| FeedError::Transport(err.to_string());
+    let response = req.send_lazy().map_err(transport)?;
     let status = response.status_code;
     let reason: String = response.reason_phrase.trim().chars().take(60).collect();
     let header = |name| response.headers.get(name).map(|v: &String| v.trim());
@@ -358,15 +368,14 @@ pub fn get(request: &Request, timeout: Duration, max_bytes: usize) -> Result<Ans
         .and_then(|v| v.parse::<u64>().ok())
         .map(|s| Duration::from_secs(s.min(3600)));
     let length = header("content-length").and_then(|v| v.parse::<usize>().ok());
-    let exceeds = || format!("response exceeds {max_bytes} bytes");
     if length.is_some_and(|n| n > max_bytes) {
-        return Err(exceeds());
+        return Err(FeedError::BodyTooLarge(max_bytes));
     }
     let mut bytes = Vec::with_capacity(length.unwrap_or(0).min(max_bytes));
     for item in response {
-        let (byte, _) = item.map_err(|err| err.to_string())?;
+        let (byte, _) = item.map_err(transport)?;
         if bytes.len() == max_bytes {
-            return Err(exceeds());
+            return Err(FeedError::BodyTooLarge(max_bytes));
         }
         bytes.push(byte);
     }
@@ -451,7 +460,13 @@ mod tests {
     #[test]
     fn prices_must_be_positive() {
         assert_eq!(price(j("\"1.5\""), "p"), Ok(Money(15_000)));
-        assert_eq!(price(j("0"), "p"), Err("p 0.0000 is not positive".into()));
+        let zero = price(j("0"), "p").map_err(|e| e.to_string());
+        assert_eq!(zero, Err("p 0.0000 is not positive".into()));
+        let bad = price(j("\"1,5\""), "open").map_err(|e| e.to_string());
+        assert_eq!(bad, Err("open: \"1,5\" is not a decimal number".into()));
+        let missing = member(j("{}"), "price", "the ticker").map(|_| ());
+        let missing = missing.map_err(|e| e.to_string());
+        assert_eq!(missing, Err("the ticker has no \"price\"".into()));
         assert!(price(j("-3.2"), "p").is_err());
         assert!(price(j("null"), "p").is_err());
         assert_eq!(volume_of(j("12.9")), Some(12));
@@ -487,7 +502,7 @@ mod tests {
             "{\"a\":}",
             "\"\\q\"",
         ] {
-            let err = Json::parse(bad).expect_err(bad);
+            let err = Json::parse(bad).expect_err(bad).to_string();
             assert!(err.starts_with("malformed JSON: "), "{err}");
         }
         // Nesting costs no stack: each level is read only when asked for.

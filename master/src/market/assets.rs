@@ -5,6 +5,7 @@
 //! the provider's symbol, market) again when the list changes.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
@@ -67,15 +68,7 @@ pub fn built_in() -> Vec<Asset> {
 
 /// Reads an assets file; every bad line is reported as FILE:LINE.
 pub fn load(path: &Path) -> Result<Vec<Asset>, ConfErrors> {
-    let file = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| {
-        ConfErrors(vec![ConfError {
-            file: file.clone(),
-            line: 0,
-            message: format!("cannot read: {e}"),
-        }])
-    })?;
-    parse_reader(&text[..], &file)
+    load_specs_and_assets(path).map(|(assets, _)| assets)
 }
 
 /// Parses `SYMBOL NAME` lines; `#` comments and blank lines are skipped.
@@ -84,17 +77,57 @@ pub fn parse_reader(reader: impl Read, file: &str) -> Result<Vec<Asset>, ConfErr
 }
 
 /// Reads an assets file's routes (see [`parse_specs`]).
-pub fn load_specs(path: &Path) -> Result<Specs, String> {
-    let text = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let file = path.display().to_string();
-    parse_specs(&text[..], &file)
-        .map(|(_, specs)| specs)
-        .map_err(|e| e.to_string())
+pub fn load_specs(path: &Path) -> Result<Specs, ConfErrors> {
+    load_specs_and_assets(path).map(|(_, specs)| specs)
 }
+
+fn load_specs_and_assets(path: &Path) -> Result<(Vec<Asset>, Specs), ConfErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read(path).map_err(|e| {
+        ConfErrors(vec![ConfError {
+            file: file.clone(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    parse_specs(&text[..], &file)
+}
+
+/// A bad word in front of an asset's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecError {
+    /// `@NAME` names no provider an asset may name.
+    UnknownProvider(String),
+    /// `@NAME:SYMBOL` with an empty, long or non-ASCII symbol.
+    BadRemote(String),
+    /// `market=M` names no market.
+    BadMarket(String),
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::UnknownProvider(name) => write!(
+                f,
+                "unknown provider @{name}; expected one of @{}",
+                PROVIDERS.join(", @")
+            ),
+            SpecError::BadRemote(name) => write!(
+                f,
+                "@{name}: the provider's symbol must be 1 to 64 ASCII characters"
+            ),
+            SpecError::BadMarket(market) => {
+                write!(f, "market={market}: expected market=nyse or market=always")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
 
 /// Splits `@PROVIDER[:SYMBOL]` and `market=M` words off the front of the
 /// rest of a line; returns the spec and the name that follows.
-fn spec_words(mut rest: &str) -> Result<(Spec, &str), String> {
+fn spec_words(mut rest: &str) -> Result<(Spec, &str), SpecError> {
     let mut spec = Spec::default();
     loop {
         let (word, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -104,22 +137,16 @@ fn spec_words(mut rest: &str) -> Result<(Spec, &str), String> {
                 None => (route, None),
             };
             if !PROVIDERS.contains(&name) {
-                return Err(format!(
-                    "unknown provider @{name}; expected one of @{}",
-                    PROVIDERS.join(", @")
-                ));
+                return Err(SpecError::UnknownProvider(name.to_string()));
             }
             if remote.is_some_and(|r| r.is_empty() || r.len() > 64 || !r.is_ascii()) {
-                return Err(format!(
-                    "@{name}: the provider's symbol must be 1 to 64 ASCII characters"
-                ));
+                return Err(SpecError::BadRemote(name.to_string()));
             }
             spec.provider = Some(name.to_string());
             spec.remote = remote.map(str::to_string);
         } else if let Some(market) = word.strip_prefix("market=") {
-            spec.market = Some(Market::parse(market).ok_or_else(|| {
-                format!("market={market}: expected market=nyse or market=always")
-            })?);
+            let bad = || SpecError::BadMarket(market.to_string());
+            spec.market = Some(Market::parse(market).ok_or_else(bad)?);
         } else {
             return Ok((spec, rest));
         }
@@ -154,8 +181,8 @@ pub fn parse_specs(mut reader: impl Read, file: &str) -> Result<(Vec<Asset>, Spe
         let (symbol, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let (spec, name) = match spec_words(rest.trim()) {
             Ok(found) => found,
-            Err(message) => {
-                errors.push(error(n, format!("{symbol}: {message}")));
+            Err(err) => {
+                errors.push(error(n, format!("{symbol}: {err}")));
                 continue;
             }
         };

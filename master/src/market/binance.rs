@@ -17,6 +17,7 @@ use std::time::Duration;
 use papertrader_common::value::{Date, Timestamp};
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, member, price};
+use super::error::FeedError;
 use super::provider::History;
 
 /// The real host.
@@ -58,13 +59,17 @@ impl Api for Binance {
     }
 
     /// The ticker carries no time: the quote is as of its arrival.
-    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String> {
+    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, FeedError> {
         let json = Json::parse(body)?;
         let named = member(json, "symbol", "the ticker")?
             .str()
             .unwrap_or_default();
         if !named.eq_ignore_ascii_case(symbol) {
-            return Err(format!("asked for {symbol}, the answer is about {named:?}"));
+            // Quoted: Binance may name no symbol at all ("").
+            return Err(FeedError::WrongSymbol {
+                asked: symbol.to_string(),
+                answered: format!("{named:?}"),
+            });
         }
         Ok(Quote {
             price: price(member(json, "price", "the ticker")?, "price")?,
@@ -90,9 +95,11 @@ impl Api for Binance {
         out
     }
 
-    fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, String> {
+    fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
-        let rows = json.items().ok_or("the klines are not an array")?;
+        let rows = json
+            .items()
+            .ok_or_else(|| FeedError::NotArray("the klines".into()))?;
         let mut history = History::default();
         for row in rows {
             let cells = row.items().unwrap_or_default();
@@ -100,13 +107,13 @@ impl Api for Binance {
                 cells
                     .get(i)
                     .copied()
-                    .ok_or("a kline has fewer than 6 fields")
+                    .ok_or(FeedError::Shape("a kline has fewer than 6 fields"))
             };
             let ms = cell(0)?
                 .int()
-                .ok_or("a kline's open time is not a number")?;
+                .ok_or(FeedError::Shape("a kline's open time is not a number"))?;
             if !(0..=253_402_300_799_000).contains(&ms) {
-                return Err("a kline's open time is out of range".into());
+                return Err(FeedError::Shape("a kline's open time is out of range"));
             }
             let day = Date::of_timestamp(Timestamp(ms / 1000)).start();
             let ohlc = [cell(1)?, cell(2)?, cell(3)?, cell(4)?];
@@ -146,7 +153,8 @@ mod tests {
                 "ETHUSDT",
                 include_str!("../../../tests/fixtures/binance/ticker.json"),
             )
-            .expect_err("other");
+            .expect_err("other")
+            .to_string();
         assert!(err.contains("about \"BTCUSDT\""), "{err}");
         let h = b
             .parse_history(

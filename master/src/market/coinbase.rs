@@ -14,6 +14,7 @@ use std::time::Duration;
 use papertrader_common::value::{Date, Timestamp};
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::error::FeedError;
 use super::provider::History;
 
 /// The real host.
@@ -73,13 +74,15 @@ impl Api for Coinbase {
     }
 
     /// The ticker names no product, so nothing to check it against.
-    fn parse_quote(&self, _symbol: &str, body: &str) -> Result<Quote, String> {
+    fn parse_quote(&self, _symbol: &str, body: &str) -> Result<Quote, FeedError> {
         let json = Json::parse(body)?;
         let price = price(member(json, "price", "the ticker")?, "price")?;
         let time = member(json, "time", "the ticker")?
             .str()
             .and_then(|text| rfc3339(&text))
-            .ok_or("the ticker's time is not an RFC 3339 time")?;
+            .ok_or(FeedError::Shape(
+                "the ticker's time is not an RFC 3339 time",
+            ))?;
         // "volume" is a rolling 24 hours, not the day's: not used.
         Ok(Quote {
             price,
@@ -111,9 +114,11 @@ impl Api for Coinbase {
         out
     }
 
-    fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, String> {
+    fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
-        let rows = json.items().ok_or("the candles are not an array")?;
+        let rows = json
+            .items()
+            .ok_or_else(|| FeedError::NotArray("the candles".into()))?;
         let mut history = History::default();
         for row in rows {
             let cells = row.items().unwrap_or_default();
@@ -121,9 +126,10 @@ impl Api for Coinbase {
                 cells
                     .get(i)
                     .copied()
-                    .ok_or("a candle has fewer than 6 fields")
+                    .ok_or(FeedError::Shape("a candle has fewer than 6 fields"))
             };
-            let time = seconds(cell(0)?).ok_or("a candle's time is not a Unix time")?;
+            let time =
+                seconds(cell(0)?).ok_or(FeedError::Shape("a candle's time is not a Unix time"))?;
             let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
             let day = Date::of_timestamp(time).start();
             history

@@ -12,6 +12,7 @@ use std::path::Path;
 use papertrader_common::value::{Date, Money, SCALE, Symbol, Timestamp};
 
 use super::Bar;
+use super::error::{Context, FeedError};
 use super::provider::{History, HistoryJob, Provider, Update, check_bar};
 
 /// Header of the quote format, compared case-insensitively.
@@ -64,15 +65,16 @@ impl QuoteLine {
 /// Parses `Symbol,Date,Time,Open,High,Low,Close,Volume`. Ok(None) when a
 /// field other than Symbol is `N/D` (no data, not an error). The error
 /// names the bad field but not the line's location: callers add it.
-pub fn parse_quote_line(line: &str) -> Result<Option<QuoteLine>, String> {
+pub fn parse_quote_line(line: &str) -> Result<Option<QuoteLine>, FeedError> {
     let fields: Vec<&str> = line.split(',').map(str::trim).collect();
     if fields.len() != 8 {
-        return Err(format!(
-            "expected 8 fields ({QUOTE_HEADER}), found {}",
-            fields.len()
-        ));
+        return Err(FeedError::FieldCount {
+            expected: 8,
+            header: QUOTE_HEADER,
+            found: fields.len(),
+        });
     }
-    let symbol = Symbol::parse(fields[0]).map_err(|err| err.to_string())?;
+    let symbol = Symbol::parse(fields[0])?;
     if fields[1..].iter().any(|f| f.eq_ignore_ascii_case(NO_DATA)) {
         return Ok(None);
     }
@@ -89,13 +91,14 @@ pub fn parse_quote_line(line: &str) -> Result<Option<QuoteLine>, String> {
 }
 
 /// Parses `Date,Open,High,Low,Close[,Volume]`; Ok(None) for `N/D`.
-pub fn parse_daily_line(line: &str) -> Result<Option<(Date, Bar)>, String> {
+pub fn parse_daily_line(line: &str) -> Result<Option<(Date, Bar)>, FeedError> {
     let fields: Vec<&str> = line.split(',').map(str::trim).collect();
     if !(5..=6).contains(&fields.len()) {
-        return Err(format!(
-            "expected 6 fields ({HISTORY_HEADER}), found {}",
-            fields.len()
-        ));
+        return Err(FeedError::FieldCount {
+            expected: 6,
+            header: HISTORY_HEADER,
+            found: fields.len(),
+        });
     }
     if fields.iter().any(|f| f.eq_ignore_ascii_case(NO_DATA)) {
         return Ok(None);
@@ -130,8 +133,8 @@ pub fn header_matches(line: &str, expected: &str) -> bool {
 
 /// A positive decimal price. More than 4 fraction digits are rounded half
 /// away from zero (real feeds send `189.12345`); no sign, no exponent.
-pub fn parse_price(text: &str) -> Result<Money, String> {
-    let bad = || format!("price {text:?}: expected a positive decimal like 189.12");
+pub fn parse_price(text: &str) -> Result<Money, FeedError> {
+    let bad = || FeedError::BadPrice(text.to_string());
     let (whole, frac) = match text.split_once('.') {
         Some((_, "")) => return Err(bad()),
         Some((whole, frac)) => (whole, frac),
@@ -159,8 +162,8 @@ pub fn parse_price(text: &str) -> Result<Money, String> {
 
 /// A share count: digits, a fraction is truncated; empty means 0 (feeds
 /// leave it empty for indices).
-pub fn parse_volume(text: &str) -> Result<u64, String> {
-    let bad = || format!("volume {text:?}: expected a whole number of shares");
+pub fn parse_volume(text: &str) -> Result<u64, FeedError> {
+    let bad = || FeedError::BadVolume(text.to_string());
     if text.is_empty() {
         return Ok(0);
     }
@@ -173,7 +176,7 @@ pub fn parse_volume(text: &str) -> Result<u64, String> {
 }
 
 /// A day as `YYYY-MM-DD` or `YYYYMMDD`.
-pub fn parse_date(text: &str) -> Result<Date, String> {
+pub fn parse_date(text: &str) -> Result<Date, FeedError> {
     let dashed;
     let text_ok = if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
         dashed = format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]);
@@ -181,15 +184,15 @@ pub fn parse_date(text: &str) -> Result<Date, String> {
     } else {
         text
     };
-    Date::parse(text_ok).map_err(|err| err.to_string())
+    Ok(Date::parse(text_ok)?)
 }
 
 /// Empty, or `HH:MM:SS`, as seconds after midnight.
-fn parse_time_of_day(text: &str) -> Result<Option<u32>, String> {
+fn parse_time_of_day(text: &str) -> Result<Option<u32>, FeedError> {
     if text.is_empty() {
         return Ok(None);
     }
-    let bad = || format!("time {text:?}: expected HH:MM:SS or nothing");
+    let bad = || FeedError::BadTime(text.to_string());
     let b = text.as_bytes();
     let shape_ok = b.len() == 8
         && b[2] == b':'
@@ -221,24 +224,32 @@ pub struct Replay {
 
 impl Replay {
     /// Reads the whole file (format of [`Replay::parse`]).
-    pub fn load(path: &Path) -> Result<Replay, String> {
+    pub fn load(path: &Path) -> Result<Replay, FeedError> {
         let file = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|err| format!("{file}: cannot read: {err}"))?;
+        let text = std::fs::read_to_string(path).map_err(|err| FeedError::Read {
+            file: file.clone(),
+            err: err.to_string(),
+        })?;
         Replay::parse(&text, &file)
     }
 
     /// Header [`QUOTE_HEADER`], one bar per line; blank and `N/D` lines are
     /// skipped. Errors name `file`:LINE.
-    pub fn parse(text: &str, file: &str) -> Result<Replay, String> {
+    pub fn parse(text: &str, file: &str) -> Result<Replay, FeedError> {
         let mut lines = text.lines().enumerate();
+        let at = |line: usize| Context::Line {
+            file: file.to_string(),
+            line,
+        };
         match lines.next() {
             Some((_, line)) if header_matches(line, QUOTE_HEADER) => {}
             found => {
-                let found = found.map_or("end of file".to_string(), |(_, l)| format!("{l:?}"));
-                return Err(format!(
-                    "{file}:1: expected the header {QUOTE_HEADER:?}, found {found}"
-                ));
+                let found = found.map(|(_, line)| line.to_string());
+                let header = FeedError::Header {
+                    expected: QUOTE_HEADER,
+                    found,
+                };
+                return Err(header.within(at(1)));
             }
         }
         let mut bars: HashMap<Symbol, VecDeque<Bar>> = HashMap::new();
@@ -246,16 +257,16 @@ impl Replay {
             if line.trim().is_empty() {
                 continue;
             }
-            let at = |err: String| format!("{file}:{}: {err}", index + 1);
-            let Some(quote) = parse_quote_line(line).map_err(at)? else {
+            let bad = |err: FeedError| err.within(at(index + 1));
+            let Some(quote) = parse_quote_line(line).map_err(bad)? else {
                 continue;
             };
             let bar = quote.bar(quote.date.start());
-            check_bar(&bar).map_err(at)?;
+            check_bar(&bar).map_err(bad)?;
             bars.entry(quote.symbol).or_default().push_back(bar);
         }
         if bars.is_empty() {
-            return Err(format!("{file}: no bars after the header"));
+            return Err(FeedError::NoBars(file.to_string()));
         }
         Ok(Replay {
             bars,
@@ -302,7 +313,11 @@ mod tests {
 
     #[test]
     fn prices_round_half_away_from_zero() {
-        let price = |s| parse_price(s).map(|m| m.to_string());
+        let price = |s| {
+            parse_price(s)
+                .map(|m| m.to_string())
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(price("189.12345"), Ok("189.1235".to_string()));
         assert_eq!(price("189.12344999"), Ok("189.1234".to_string()));
         assert_eq!(price("189.99995"), Ok("190.0000".to_string()));
@@ -332,7 +347,13 @@ mod tests {
         assert_eq!(parse_quote_line(nd), Ok(None));
         assert_eq!(parse_quote_line("X,20241121,,1,1,1,1,n/d"), Ok(None));
         let err = parse_quote_line("AAPL,2024-11-21,,1,2,1,x,5").expect_err("bad close");
-        assert_eq!(err, "price \"x\": expected a positive decimal like 189.12");
+        assert_eq!(err, FeedError::BadPrice("x".into()));
+        assert_eq!(
+            err.to_string(),
+            "price \"x\": expected a positive decimal like 189.12"
+        );
+        let err = parse_quote_line("BAD$,2024-11-21,,1,1,1,1,5").expect_err("bad symbol");
+        assert!(matches!(err, FeedError::Value(_)), "{err:?}");
     }
 
     const CSV: &str = "\
@@ -387,7 +408,7 @@ AAPL,2024-11-22,,190.0,190.0,185.0,186.0,900
 
     #[test]
     fn csv_errors_name_file_and_line() {
-        let err = |text: &str| Replay::parse(text, "demo.csv").err();
+        let err = |text: &str| Replay::parse(text, "demo.csv").err().map(|e| e.to_string());
         let found = "\"Date,Open,High,Low,Close\"";
         assert_eq!(
             err("Date,Open,High,Low,Close\n"),
@@ -428,7 +449,8 @@ AAPL,2024-11-22,,190.0,190.0,185.0,186.0,900
     fn csv_load_names_the_missing_file() {
         let err = Replay::load(Path::new("/nonexistent/bars.csv"))
             .err()
-            .expect("no file");
+            .expect("no file")
+            .to_string();
         assert!(
             err.starts_with("/nonexistent/bars.csv: cannot read: "),
             "{err}"

@@ -25,12 +25,12 @@ use parking_lot::RwLock;
 use rusqlite::Connection;
 
 use super::calendar::{Clock, Market};
+use super::feed_config::FeedConfig;
 use super::provider::Provider;
-use super::routes::SymbolAction;
+use super::routes::{Routes, SymbolAction};
 use super::{Asset, store};
+use crate::db;
 use crate::event::{Event, Notifier};
-
-pub use super::routes::Routes;
 
 /// What the asset thread tells the trade thread. The trade thread's own
 /// message type wraps it (`From<FeedMsg>`), so market never depends on
@@ -47,23 +47,6 @@ pub enum FeedMsg {
     Stale(HashMap<Symbol, String>),
     /// Splits and dividends the providers reported.
     Actions(Vec<SymbolAction>),
-}
-
-/// How the feed runs.
-#[derive(Debug, Clone)]
-pub struct FeedConfig {
-    /// Time between two updates (seed 2.3.4).
-    pub interval: Duration,
-    /// Days of daily bars to back-fill for an asset with no history.
-    pub history_days: u32,
-    /// How long ticks are kept.
-    pub tick_retention: Duration,
-    /// The asset list file, read again for routes when the list changes.
-    pub assets_file: Option<std::path::PathBuf>,
-    /// The provider of the assets that name none: `price_source`.
-    pub default_provider: String,
-    /// The real providers' settings.
-    pub providers: crate::config::Providers,
 }
 
 /// How often old ticks are deleted.
@@ -139,7 +122,7 @@ impl<M: From<FeedMsg>> Feed<M> {
 
     fn update(&mut self, assets: &[Asset], notifier: &Notifier) {
         if self.saved != assets || !self.routes.started() {
-            match store::save_assets(&self.conn, assets) {
+            match db::assets::replace(&self.conn, assets) {
                 Ok(()) => self.saved = assets.to_vec(),
                 Err(err) => papertrader_common::error!("cannot save the asset list: {err}"),
             }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use papertrader_common::value::{Date, Timestamp};
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::error::FeedError;
 use super::provider::History;
 
 /// The real host.
@@ -61,16 +62,14 @@ impl Api for Finnhub {
         Some(self.request(format!("{}/api/v1/quote?symbol={symbol}", self.base)))
     }
 
-    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String> {
+    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, FeedError> {
         let json = Json::parse(body)?;
         let t = member(json, "t", "the quote")?;
         // Finnhub answers an unknown symbol with 200 and zeros.
         if t.int() == Some(0) {
-            return Err(format!(
-                "Finnhub knows no symbol {symbol} (an all-zero quote)"
-            ));
+            return Err(FeedError::ZeroQuote(symbol.to_string()));
         }
-        let time = seconds(t).ok_or("the quote's t is not a Unix time")?;
+        let time = seconds(t).ok_or(FeedError::Shape("the quote's t is not a Unix time"))?;
         Ok(Quote {
             price: price(member(json, "c", "the quote")?, "c (current price)")?,
             time,
@@ -87,26 +86,27 @@ impl Api for Finnhub {
         ))]
     }
 
-    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String> {
+    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
         let mut history = History::default();
         match member(json, "s", "the candles")?.str().as_deref() {
             Some("ok") => {}
             Some("no_data") => return Ok(history),
-            _ => return Err(format!("candles of {symbol}: status is not \"ok\"")),
+            _ => return Err(FeedError::CandleStatus(symbol.to_string())),
         }
         let col = |k: &str| {
             member(json, k, "the candles")?
                 .items()
-                .ok_or_else(|| format!("candles {k} is not an array"))
+                .ok_or_else(|| FeedError::NotArray(format!("candles {k}")))
         };
         let (t, o, h, l, c) = (col("t")?, col("o")?, col("h")?, col("l")?, col("c")?);
         let v = json.get("v").and_then(Json::items).unwrap_or_default();
         for (i, time) in t.into_iter().enumerate() {
-            let time: Timestamp = seconds(time).ok_or("a candle time is not a Unix time")?;
+            let time: Timestamp =
+                seconds(time).ok_or(FeedError::Shape("a candle time is not a Unix time"))?;
             let (Some(&o), Some(&h), Some(&l), Some(&c)) = (o.get(i), h.get(i), l.get(i), c.get(i))
             else {
-                return Err("candle columns of different lengths".into());
+                return Err(FeedError::Shape("candle columns of different lengths"));
             };
             let day = Date::of_timestamp(time).start();
             history
@@ -152,7 +152,8 @@ mod tests {
                 include_str!("../../../tests/fixtures/finnhub/unknown.json"),
             )
             .expect_err("zeros");
-        assert!(err.contains("knows no symbol NOPE"), "{err}");
+        assert_eq!(err, FeedError::ZeroQuote("NOPE".into()));
+        assert!(err.to_string().contains("knows no symbol NOPE"), "{err}");
         let r = f.quote_request("AAPL").expect("request");
         assert_eq!(r.url, "http://h/api/v1/quote?symbol=AAPL");
         assert_eq!(r.headers, [("X-Finnhub-Token", "k".to_string())]);

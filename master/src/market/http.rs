@@ -17,6 +17,7 @@ use super::csv::{
     HISTORY_HEADER, HISTORY_HEADER_NO_VOLUME, QUOTE_HEADER, QuoteLine, header_matches,
     parse_daily_line, parse_quote_line,
 };
+use super::error::{Context, FeedError};
 use super::provider::{History, HistoryJob, Provider, Update, price_bar};
 
 /// Where and how to ask for quotes.
@@ -75,7 +76,7 @@ impl HttpQuotes {
 
     /// One GET for every asset: open = high = low = close = the line's
     /// Close, since the feed's OHLC are the day's, not the update's.
-    fn quotes(&mut self, now: Timestamp) -> Result<Vec<(Symbol, Bar)>, String> {
+    fn quotes(&mut self, now: Timestamp) -> Result<Vec<(Symbol, Bar)>, FeedError> {
         let symbols: Vec<String> = self.symbols.iter().map(url_symbol).collect();
         let url = self
             .config
@@ -111,17 +112,15 @@ impl HttpQuotes {
     /// Bars dated within the job's days, oldest first. A truncated
     /// response is an error: a back-fill is stored for good, so it must be
     /// whole.
-    fn history(&self, job: &HistoryJob) -> Result<Vec<Bar>, String> {
+    fn history(&self, job: &HistoryJob) -> Result<Vec<Bar>, FeedError> {
         let Some(template) = &self.config.history_url else {
             return Ok(Vec::new());
         };
         let url = template.replace("{symbol}", &url_symbol(&job.symbol));
         let body = get(&url, &self.config)?;
         if let Some((got, expected)) = body.truncated {
-            let shown = &body.shown_url;
-            return Err(format!(
-                "GET {shown}: response truncated at {got} of {expected} bytes"
-            ));
+            let truncated = FeedError::Truncated { got, expected };
+            return Err(truncated.within(Context::Get(body.shown_url)));
         }
         let days = job.from.0..=job.to.0;
         let mut bad = BadLines::default();
@@ -154,7 +153,7 @@ impl Provider for HttpQuotes {
 
     fn ask_history(&mut self, job: HistoryJob) {
         let result = self.history(&job).map(History::of_bars);
-        let result = result.map_err(|err| format!("http source: {err}"));
+        let result = result.map_err(|err| err.within(Context::HttpSource));
         self.answers.push(Update::History(job.symbol, result));
     }
 
@@ -167,8 +166,9 @@ impl Provider for HttpQuotes {
         match self.quotes(now) {
             Ok(prices) => out.extend(prices.into_iter().map(|(s, bar)| Update::Price(s, bar))),
             Err(err) => {
-                papertrader_common::warn!("http source: {err}; keeping the last prices");
-                let failed = |s: &Symbol| Update::Failed(s.clone(), format!("http source: {err}"));
+                let err = err.within(Context::HttpSource);
+                papertrader_common::warn!("{err}; keeping the last prices");
+                let failed = |s: &Symbol| Update::Failed(s.clone(), err.clone());
                 out.extend(self.symbols.iter().map(failed));
             }
         }
@@ -180,11 +180,11 @@ impl Provider for HttpQuotes {
 #[derive(Default)]
 struct BadLines {
     count: usize,
-    first: Option<(usize, String)>,
+    first: Option<(usize, FeedError)>,
 }
 
 impl BadLines {
-    fn add(&mut self, number: usize, err: String) {
+    fn add(&mut self, number: usize, err: FeedError) {
         self.count += 1;
         self.first.get_or_insert((number, err));
     }
@@ -211,15 +211,15 @@ impl Body {
     /// After checking the header against `headers`: each non-blank line
     /// with its line number and whether it may be cut short (the last line
     /// without a newline; callers drop it rather than count it as bad).
-    fn data_lines(&self, headers: &[&str]) -> Result<Vec<(usize, &str, bool)>, String> {
+    fn data_lines(&self, headers: &[&'static str]) -> Result<Vec<(usize, &str, bool)>, FeedError> {
         let mut lines = self.text.lines();
         let header = lines.next().unwrap_or("");
         if !headers.iter().any(|h| header_matches(header, h)) {
-            let shown: String = header.chars().take(60).collect();
-            return Err(format!(
-                "GET {}: expected the header {:?}, found {shown:?}",
-                self.shown_url, headers[0]
-            ));
+            let err = FeedError::Header {
+                expected: headers[0],
+                found: Some(header.chars().take(60).collect()),
+            };
+            return Err(err.within(Context::Get(self.shown_url.clone())));
         }
         let last_cut = !self.text.ends_with('\n');
         let mut data: Vec<(usize, &str, bool)> = lines
@@ -240,16 +240,19 @@ impl Body {
 
 /// GETs `url` within the configured time and size limits; anything but
 /// status 200 is an error.
-fn get(url: &str, config: &HttpConfig) -> Result<Body, String> {
+fn get(url: &str, config: &HttpConfig) -> Result<Body, FeedError> {
     let shown_url = shown_url(url);
     let mut request = Request::get(url.to_string());
     let agent = concat!("papertrader/", env!("CARGO_PKG_VERSION"));
     request.headers.push(("User-Agent", agent.to_string()));
-    let answer = api::get(&request, config.timeout, config.max_bytes)
-        .map_err(|err| format!("GET {shown_url}: {err}"))?;
+    let in_get = |err: FeedError| err.within(Context::Get(shown_url.clone()));
+    let answer = api::get(&request, config.timeout, config.max_bytes).map_err(in_get)?;
     if answer.status != 200 {
-        let (status, reason) = (answer.status, answer.reason);
-        return Err(format!("GET {shown_url}: HTTP status {status} {reason}"));
+        let status = FeedError::Status {
+            status: answer.status,
+            reason: Some(answer.reason),
+        };
+        return Err(in_get(status));
     }
     Ok(Body {
         text: answer.body,
@@ -446,7 +449,8 @@ mod tests {
         let (base, _rx) = serve(vec![ok("<html>rate limited</html>\n")]);
         let err = source(&base, &["AAPL"])
             .quotes(Timestamp(5))
-            .expect_err("no header");
+            .expect_err("no header")
+            .to_string();
         let expected =
             format!("expected the header {QUOTE_HEADER:?}, found \"<html>rate limited</html>\"");
         assert!(err.ends_with(&expected), "{err}");
@@ -461,12 +465,17 @@ mod tests {
         let mut http = source(&base, &["AAPL", "MSFT"]);
         let url = format!("{base}/q/l/?s=aapl,msft&f=sd2t2ohlcv&h&e=csv");
         let why = format!("http source: GET {url}: HTTP status 500 Internal Server Error");
+        let failed = http.poll(Timestamp(5));
+        let failed: Vec<(Symbol, String)> = failed
+            .into_iter()
+            .map(|update| match update {
+                Update::Failed(symbol, err) => (symbol, err.to_string()),
+                other => panic!("not a failure: {other:?}"),
+            })
+            .collect();
         assert_eq!(
-            http.poll(Timestamp(5)),
-            [
-                Update::Failed(symbol("AAPL"), why.clone()),
-                Update::Failed(symbol("MSFT"), why),
-            ]
+            failed,
+            [(symbol("AAPL"), why.clone()), (symbol("MSFT"), why)]
         );
     }
 
@@ -482,6 +491,8 @@ mod tests {
             elapsed < Duration::from_millis(2500),
             "took {elapsed:?}: {err}"
         );
+        assert!(matches!(&err, FeedError::In(Context::Get(_), _)), "{err:?}");
+        let err = err.to_string();
         assert!(err.starts_with(&format!("GET {base}/q/l/")), "{err}");
     }
 
@@ -503,7 +514,7 @@ mod tests {
             panic!("truncated history accepted: {:?}", http.answers);
         };
         assert!(
-            err.ends_with(&format!(
+            err.to_string().ends_with(&format!(
                 "response truncated at {} of {} bytes",
                 history.len(),
                 history.len() + 500
@@ -536,7 +547,7 @@ mod tests {
         let mut http = source(&base, &["AAPL"]);
         for _ in 0..2 {
             let start = Instant::now();
-            let err = http.quotes(Timestamp(5)).expect_err("too big");
+            let err = http.quotes(Timestamp(5)).expect_err("too big").to_string();
             assert!(err.ends_with(": response exceeds 65536 bytes"), "{err}");
             assert!(start.elapsed() < Duration::from_secs(3));
         }

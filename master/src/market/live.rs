@@ -18,6 +18,7 @@ use papertrader_common::value::{Date, Symbol, Timestamp};
 use rand::Rng;
 
 use super::api::{Api, Failure, Quote, Request, get, shown_url};
+use super::error::{Context, FeedError};
 use super::provider::{History, HistoryJob, Provider, Update, price_bar};
 
 /// Seconds a quote's time may be ahead of ours (clock skew) before it is
@@ -45,9 +46,9 @@ enum Report {
     /// A good quote.
     Quote(Symbol, Quote),
     /// No good quote this time, and why (already logged).
-    Failed(Symbol, String),
+    Failed(Symbol, FeedError),
     /// A history job's result.
-    History(Symbol, Result<History, String>),
+    History(Symbol, Result<History, FeedError>),
 }
 
 /// How a provider thread runs.
@@ -180,7 +181,7 @@ struct Runner {
     failures_in_row: u32,
     /// The last failure logged per symbol, so a provider that stays down
     /// is logged when it fails and when it recovers, not every interval.
-    last_reason: HashMap<Symbol, String>,
+    last_reason: HashMap<Symbol, FeedError>,
 }
 
 impl Runner {
@@ -294,12 +295,7 @@ impl Runner {
                 Report::Quote(symbol, quote)
             }
             Err(failure) => {
-                let reason = format!(
-                    "{} {remote}: {} (GET {})",
-                    self.provider.name(),
-                    failure.text(),
-                    shown_url(&request.url)
-                );
+                let reason = self.failed(&remote, &request, failure);
                 if self.last_reason.get(&symbol) != Some(&reason) {
                     papertrader_common::warn!("{symbol} has no price: {reason}");
                     self.last_reason.insert(symbol.clone(), reason.clone());
@@ -342,19 +338,22 @@ impl Runner {
                 self.histories.push_front(task);
             }
             Err(failure) => {
-                let reason = format!(
-                    "{} {}: {} (GET {})",
-                    self.provider.name(),
-                    task.remote,
-                    failure.text(),
-                    shown_url(&request.url)
-                );
+                let reason = self.failed(&task.remote, &request, failure);
                 self.history_done(task, Err(reason));
             }
         }
     }
 
-    fn history_done(&mut self, task: Task, result: Result<(), String>) {
+    /// A request's failure, naming the provider, its symbol and the URL.
+    fn failed(&self, remote: &str, request: &Request, failure: Failure) -> FeedError {
+        failure.error().within(Context::Request {
+            provider: self.provider.name(),
+            remote: remote.to_string(),
+            url: shown_url(&request.url),
+        })
+    }
+
+    fn history_done(&mut self, task: Task, result: Result<(), FeedError>) {
         let Task {
             symbol,
             from,
@@ -390,17 +389,19 @@ struct Task {
 fn attempt(provider: &dyn Api, request: &Request, pace: Pace) -> Result<String, Failure> {
     let answer = get(request, pace.timeout, pace.max_bytes).map_err(|e| Failure::Retry(e, None))?;
     if let Some((got, expected)) = answer.truncated {
-        let text = format!("response truncated at {got} of {expected} bytes");
-        return Err(Failure::Retry(text, None));
+        return Err(Failure::Retry(FeedError::Truncated { got, expected }, None));
     }
     match answer.status {
         200 => Ok(answer.body),
         // 418: Binance's ban for clients that ignored its 429s.
-        429 | 418 | 500..=599 => Err(Failure::Retry(
-            format!("HTTP status {}", answer.status),
-            answer.retry_after,
-        )),
-        status => Err(Failure::Bad(provider.error_message(status, &answer.body))),
+        429 | 418 | 500..=599 => {
+            let status = FeedError::Status {
+                status: answer.status,
+                reason: None,
+            };
+            Err(Failure::Retry(status, answer.retry_after))
+        }
+        status => Err(Failure::Bad(provider.refusal(status, &answer.body))),
     }
 }
 
@@ -408,10 +409,8 @@ fn attempt(provider: &dyn Api, request: &Request, pace: Pace) -> Result<String, 
 fn check_time(quote: &Quote) -> Result<(), Failure> {
     let now = Timestamp::now();
     if quote.time.0 > now.0 + FUTURE_SLACK_S {
-        return Err(Failure::Bad(format!(
-            "timestamp {} is in the future (now {now})",
-            quote.time
-        )));
+        let time = quote.time;
+        return Err(Failure::Bad(FeedError::Future { time, now }));
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 use papertrader_common::value::{Date, Money, Symbol, Timestamp};
 
 use super::Bar;
+use super::error::FeedError;
 
 /// A corporate action a provider reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,9 +74,9 @@ pub enum Update {
     /// volume traded since the last one.
     Price(Symbol, Bar),
     /// No price this time, and why (already logged).
-    Failed(Symbol, String),
+    Failed(Symbol, FeedError),
     /// The answer to a [`HistoryJob`].
-    History(Symbol, Result<History, String>),
+    History(Symbol, Result<History, FeedError>),
 }
 
 /// What every price source does. Calls come from the "asset" thread, so
@@ -124,12 +125,10 @@ pub fn price_bar(time: Timestamp, price: Money, volume: u64) -> Bar {
 }
 
 /// Err unless low <= open, close <= high.
-pub fn check_bar(bar: &Bar) -> Result<(), String> {
+pub fn check_bar(bar: &Bar) -> Result<(), FeedError> {
     let (o, h, l, c) = (bar.open, bar.high, bar.low, bar.close);
     if l <= o.min(c) && h >= o.max(c) {
         return Ok(());
     }
-    Err(format!(
-        "inconsistent bar: open {o} high {h} low {l} close {c}, expected low <= open, close <= high"
-    ))
+    Err(FeedError::InconsistentBar(*bar))
 }

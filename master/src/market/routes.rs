@@ -18,7 +18,8 @@ use super::binance::Binance;
 use super::calendar::{Clock, Market};
 use super::coinbase::Coinbase;
 use super::csv::Replay;
-use super::feed::FeedConfig;
+use super::error::{Context, FeedError};
+use super::feed_config::FeedConfig;
 use super::finnhub::Finnhub;
 use super::http::HttpQuotes;
 use super::live::{Live, Pace};
@@ -72,9 +73,9 @@ pub struct Routes {
     /// The providers started so far, by name.
     providers: HashMap<String, Box<dyn Provider>>,
     /// Providers that cannot run (no key) and why.
-    unusable: HashMap<String, String>,
+    unusable: HashMap<String, FeedError>,
     /// Assets whose latest answer was a failure, and why.
-    failing: HashMap<Symbol, String>,
+    failing: HashMap<Symbol, FeedError>,
     /// Assets with at least one good price.
     priced: HashSet<Symbol>,
     /// Assets looked at once already (their provider resumed).
@@ -328,7 +329,7 @@ impl Routes {
 
     /// A provider that tops up asks again the next day anyway; the others
     /// are asked again an hour later.
-    fn history_failed(&mut self, symbol: Symbol, reason: &str, now: Timestamp) {
+    fn history_failed(&mut self, symbol: Symbol, reason: &FeedError, now: Timestamp) {
         let tops_up = self
             .routes
             .get(&symbol)
@@ -349,7 +350,7 @@ impl Routes {
             if let Some(why) = self.unusable.get(&route.provider) {
                 Some(format!("provider {} cannot run: {why}", route.provider))
             } else if let Some(why) = self.failing.get(symbol) {
-                Some(why.clone())
+                Some(why.to_string())
             } else if !self.priced.contains(symbol) {
                 Some(format!("no price from {} yet", route.provider))
             } else {
@@ -370,11 +371,11 @@ impl Routes {
 pub fn local_source(
     kind: &PriceSourceKind,
     interval: Duration,
-) -> Result<Option<Box<dyn Provider>>, String> {
+) -> Result<Option<Box<dyn Provider>>, FeedError> {
     Ok(Some(match kind {
         PriceSourceKind::Sim { seed } => Box::new(Sim::new(*seed, interval)),
         PriceSourceKind::Csv(path) => {
-            Box::new(Replay::load(path).map_err(|e| format!("csv_file: {e}"))?)
+            Box::new(Replay::load(path).map_err(|e| e.within(Context::CsvFile))?)
         }
         PriceSourceKind::Http(config) => Box::new(HttpQuotes::new(config.clone())),
         PriceSourceKind::Provider(_) => return Ok(None),
@@ -382,17 +383,16 @@ pub fn local_source(
 }
 
 /// Starts real provider `name` on its own thread.
-fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>, String> {
+fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>, FeedError> {
     let api = api(name, config)?;
-    let live = Live::spawn(api, pace).map_err(|e| format!("cannot start its thread: {e}"))?;
+    let live = Live::spawn(api, pace).map_err(|e| FeedError::Thread(e.to_string()))?;
     Ok(Box::new(live))
 }
 
 /// Builds the web API of real provider `name` from the config.
-fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, String> {
-    let site = p
-        .site(name)
-        .ok_or_else(|| format!("unknown provider {name}"))?;
+fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
+    let unknown = || FeedError::UnknownProvider(name.to_string());
+    let site = p.site(name).ok_or_else(unknown)?;
     let base = site.url.clone();
     Ok(match name {
         "yahoo" => Box::new(Yahoo {
@@ -409,7 +409,10 @@ fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, String> {
         }),
         "finnhub" => Box::new(Finnhub {
             base,
-            key: p.finnhub_key.clone().ok_or("finnhub_key is not set")?,
+            key: p
+                .finnhub_key
+                .clone()
+                .ok_or(FeedError::NoKey("finnhub_key"))?,
             limit: site.rate_limit.unwrap_or_else(Finnhub::default_limit),
         }),
         "alphavantage" => Box::new(AlphaVantage {
@@ -417,9 +420,9 @@ fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, String> {
             key: p
                 .alphavantage_key
                 .clone()
-                .ok_or("alphavantage_key is not set")?,
+                .ok_or(FeedError::NoKey("alphavantage_key"))?,
             limit: site.rate_limit.unwrap_or_else(AlphaVantage::default_limit),
         }),
-        other => return Err(format!("unknown provider {other}")),
+        _ => return Err(unknown()),
     })
 }

@@ -1,93 +1,21 @@
-//! Stored price history (seed 2.3.4, 3.1.6): the asset list, ticks for the
-//! retention window, and the daily and monthly bars rolled up from them,
-//! plus the ranges of the history instructions (PROTOCOL.md section 4).
+//! Stored price history (seed 2.3.4, 3.1.6), as the market sees it: ticks
+//! for the retention window rolled up into daily and monthly bars, and the
+//! ranges of the history instructions (PROTOCOL.md section 4). The SQL is
+//! in `crate::db::{ticks, daily_bars, monthly_bars}`; this is what a tick,
+//! a back-fill or a history instruction means in those tables.
 //!
 //! Plain functions on a `rusqlite::Connection`: the "asset" thread writes
-//! through its own connection, the data readers query through theirs, and
-//! each caller owns its transactions. Every query is a range scan on a
-//! table's (symbol, time) primary key.
+//! through its own connection, the data and trade threads read through
+//! theirs, and each caller owns its transactions.
 
 use std::collections::BTreeSet;
 
 use papertrader_common::payload;
-use papertrader_common::value::{Date, Money, Symbol, Timestamp};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use papertrader_common::value::{Date, Symbol, Timestamp};
+use rusqlite::Connection;
 
-use super::{Asset, Bar, Tick};
-
-/// A table of bars, each keyed by (symbol, start time).
-#[derive(Clone, Copy)]
-enum Table {
-    Ticks,
-    Daily,
-    Monthly,
-}
-
-impl Table {
-    /// `SELECT` of the bars of one symbol with `from <= time <= to`, oldest first.
-    fn range_sql(self) -> &'static str {
-        match self {
-            Table::Ticks => {
-                "SELECT time, open, high, low, close, volume FROM ticks
-                 WHERE symbol = ?1 AND time BETWEEN ?2 AND ?3 ORDER BY time"
-            }
-            Table::Daily => {
-                "SELECT day, open, high, low, close, volume FROM daily_bars
-                 WHERE symbol = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day"
-            }
-            Table::Monthly => {
-                "SELECT month, open, high, low, close, volume FROM monthly_bars
-                 WHERE symbol = ?1 AND month BETWEEN ?2 AND ?3 ORDER BY month"
-            }
-        }
-    }
-}
-
-// `ON CONFLICT DO NOTHING` skips only a key already present; `OR IGNORE`
-// would also swallow CHECK failures and lose bad data silently.
-const INSERT_TICK: &str = "INSERT INTO ticks (symbol, time, open, high, low, close, volume)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (symbol, time) DO NOTHING";
-
-/// Folds one tick into its day. Ticks come in time order, so the first one
-/// of a day sets `open` and each later one sets `close`.
-const MERGE_DAY: &str = "INSERT INTO daily_bars (symbol, day, open, high, low, close, volume)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-     ON CONFLICT (symbol, day) DO UPDATE SET
-         high = max(high, excluded.high),
-         low = min(low, excluded.low),
-         close = excluded.close,
-         volume = volume + excluded.volume";
-
-const INSERT_DAY: &str = "INSERT INTO daily_bars (symbol, day, open, high, low, close, volume)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (symbol, day) DO NOTHING";
-
-const PUT_MONTH: &str = "INSERT INTO monthly_bars (symbol, month, open, high, low, close, volume)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-     ON CONFLICT (symbol, month) DO UPDATE SET
-         open = excluded.open,
-         high = excluded.high,
-         low = excluded.low,
-         close = excluded.close,
-         volume = excluded.volume";
-
-/// The next symbol holding ticks after `?1`: a skip scan over the key.
-const NEXT_TICK_SYMBOL: &str = "SELECT symbol FROM ticks WHERE symbol > ?1 ORDER BY symbol LIMIT 1";
-
-const PURGE_SYMBOL: &str = "DELETE FROM ticks WHERE symbol = ?1 AND time < ?2";
-
-const LAST_TICK: &str = "SELECT time, open, high, low, close, volume FROM ticks
-     WHERE symbol = ?1 ORDER BY time DESC LIMIT 1";
-
-/// Replaces the assets table with the configured list (a reload may add or
-/// drop symbols; the history of dropped ones stays).
-pub fn save_assets(conn: &Connection, assets: &[Asset]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM assets", [])?;
-    let mut insert = conn.prepare_cached("INSERT INTO assets (symbol, name) VALUES (?1, ?2)")?;
-    for asset in assets {
-        insert.execute(params![asset.symbol.as_str(), asset.name])?;
-    }
-    Ok(())
-}
+use super::{Bar, Tick};
+use crate::db::{daily_bars, monthly_bars, ticks};
 
 /// Stores ticks and rolls them up into the daily and monthly bars of their
 /// UTC day and month: open = first, high = max, low = min, close = last,
@@ -95,17 +23,15 @@ pub fn save_assets(conn: &Connection, assets: &[Asset]) -> rusqlite::Result<()> 
 /// entirely. Ticks must arrive in time order per symbol. Returns how many
 /// were newly stored.
 pub fn store_ticks(conn: &Connection, ticks: &[Tick]) -> rusqlite::Result<usize> {
-    let mut insert = conn.prepare_cached(INSERT_TICK)?;
-    let mut merge = conn.prepare_cached(MERGE_DAY)?;
     let mut months = BTreeSet::new();
     let mut stored = 0;
     for tick in ticks {
         let bar = &tick.bar;
-        if insert.execute(bar_params(&tick.symbol, bar.time, bar))? == 0 {
+        if !ticks::insert(conn, &tick.symbol, bar)? {
             continue;
         }
         let day = Date::of_timestamp(bar.time);
-        merge.execute(bar_params(&tick.symbol, day.start(), bar))?;
+        daily_bars::merge_tick(conn, &tick.symbol, day.start(), bar)?;
         months.insert((tick.symbol.clone(), first_of_month(day)));
         stored += 1;
     }
@@ -118,12 +44,11 @@ pub fn store_ticks(conn: &Connection, ticks: &[Tick]) -> rusqlite::Result<usize>
 /// monthly_bars. A day already present is left as it is and not counted
 /// twice. Returns how many days were newly stored.
 pub fn store_daily(conn: &Connection, symbol: &Symbol, bars: &[Bar]) -> rusqlite::Result<usize> {
-    let mut insert = conn.prepare_cached(INSERT_DAY)?;
     let mut months = BTreeSet::new();
     let mut stored = 0;
     for bar in bars {
         let day = Date::of_timestamp(bar.time);
-        if insert.execute(bar_params(symbol, day.start(), bar))? == 0 {
+        if !daily_bars::insert(conn, symbol, day.start(), bar)? {
             continue;
         }
         months.insert((symbol.clone(), first_of_month(day)));
@@ -133,41 +58,26 @@ pub fn store_daily(conn: &Connection, symbol: &Symbol, bars: &[Bar]) -> rusqlite
     Ok(stored)
 }
 
-/// Deletes ticks older than `before`, one symbol's key range at a time;
-/// daily and monthly bars stay forever. Returns how many went.
+/// Deletes ticks older than `before`; daily and monthly bars stay
+/// forever. Returns how many went.
 pub fn purge_ticks(conn: &Connection, before: Timestamp) -> rusqlite::Result<usize> {
-    let mut next = conn.prepare_cached(NEXT_TICK_SYMBOL)?;
-    let mut delete = conn.prepare_cached(PURGE_SYMBOL)?;
-    // "" sorts before every symbol.
-    let mut after = String::new();
-    let mut removed = 0;
-    while let Some(symbol) = next
-        .query_row([&after], |row| row.get::<_, String>(0))
-        .optional()?
-    {
-        removed += delete.execute(params![symbol, before.0])?;
-        after = symbol;
-    }
-    Ok(removed)
+    ticks::purge_before(conn, before)
 }
 
-/// Whether any daily bar exists for the symbol.
+/// Whether the symbol has any history (a daily bar).
 pub fn has_history(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM daily_bars WHERE symbol = ?1)")?
-        .query_row([symbol.as_str()], |row| row.get(0))
+    daily_bars::exists(conn, symbol)
 }
 
-/// The latest tick of the symbol, if any.
+/// The latest tick of the symbol, if any: its current price.
 pub fn last_tick(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Option<Bar>> {
-    conn.prepare_cached(LAST_TICK)?
-        .query_row([symbol.as_str()], read_bar)
-        .optional()
+    ticks::last(conn, symbol)
 }
 
 /// The daily bar of `day`, if any.
 pub fn daily_bar(conn: &Connection, symbol: &Symbol, day: Date) -> rusqlite::Result<Option<Bar>> {
     let start = day.start();
-    Ok(range(conn, Table::Daily, symbol, start, start)?.pop())
+    Ok(daily_bars::range(conn, symbol, start, start)?.pop())
 }
 
 /// getAssetValueDay: the ticks inside that UTC day, oldest first (none once
@@ -177,7 +87,7 @@ pub fn day(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<V
         Some(next) => Timestamp(Date(next).start().0 - 1),
         None => Timestamp(i64::MAX),
     };
-    range(conn, Table::Ticks, symbol, date.start(), last_second)
+    ticks::range(conn, symbol, date.start(), last_second)
 }
 
 /// getAssetValueWeek: the daily bars of the 7 UTC days ending with `date`.
@@ -186,49 +96,25 @@ pub fn week(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<
         .0
         .checked_sub(time::Duration::days(6))
         .unwrap_or(time::Date::MIN);
-    range(
-        conn,
-        Table::Daily,
-        symbol,
-        Date(first).start(),
-        date.start(),
-    )
+    daily_bars::range(conn, symbol, Date(first).start(), date.start())
 }
 
 /// getAssetValueMonth: the daily bars from [`month_start`] up to and
 /// including `date`.
 pub fn month(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<Vec<Bar>> {
-    range(
-        conn,
-        Table::Daily,
-        symbol,
-        month_start(date).start(),
-        date.start(),
-    )
+    daily_bars::range(conn, symbol, month_start(date).start(), date.start())
 }
 
 /// getAssetValueYear: the monthly bars of the 12 months ending with
 /// `date`'s month.
 pub fn year(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<Vec<Bar>> {
     let last = Date(first_of_month(date));
-    range(
-        conn,
-        Table::Monthly,
-        symbol,
-        year_first_month(date).start(),
-        last.start(),
-    )
+    monthly_bars::range(conn, symbol, year_first_month(date).start(), last.start())
 }
 
 /// getAssetValueAllTime: every monthly bar of the symbol.
 pub fn all_time(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Vec<Bar>> {
-    range(
-        conn,
-        Table::Monthly,
-        symbol,
-        Timestamp(i64::MIN),
-        Timestamp(i64::MAX),
-    )
+    monthly_bars::range(conn, symbol, Timestamp(i64::MIN), Timestamp(i64::MAX))
 }
 
 /// The first day of the `month` range: the day after the same day one
@@ -264,47 +150,6 @@ pub fn lines(bars: &[Bar]) -> String {
     payload::write_lines(bars)
 }
 
-/// The bars of `symbol` in `table` with `from <= time <= to`, oldest first.
-fn range(
-    conn: &Connection,
-    table: Table,
-    symbol: &Symbol,
-    from: Timestamp,
-    to: Timestamp,
-) -> rusqlite::Result<Vec<Bar>> {
-    let mut stmt = conn.prepare_cached(table.range_sql())?;
-    let rows = stmt.query_map(params![symbol.as_str(), from.0, to.0], read_bar)?;
-    rows.collect()
-}
-
-fn read_bar(row: &Row<'_>) -> rusqlite::Result<Bar> {
-    Ok(Bar {
-        time: Timestamp(row.get(0)?),
-        open: Money(row.get(1)?),
-        high: Money(row.get(2)?),
-        low: Money(row.get(3)?),
-        close: Money(row.get(4)?),
-        volume: row.get(5)?,
-    })
-}
-
-/// The seven values of a bar row, keyed by `time`.
-fn bar_params<'a>(
-    symbol: &'a Symbol,
-    time: Timestamp,
-    bar: &Bar,
-) -> (&'a str, i64, i64, i64, i64, i64, u64) {
-    (
-        symbol.as_str(),
-        time.0,
-        bar.open.0,
-        bar.high.0,
-        bar.low.0,
-        bar.close.0,
-        bar.volume,
-    )
-}
-
 /// The 1st of `date`'s month.
 fn first_of_month(date: Date) -> time::Date {
     date.0.replace_day(1).expect("every month has a 1st")
@@ -316,15 +161,14 @@ fn roll_up_months(
     conn: &Connection,
     months: &BTreeSet<(Symbol, time::Date)>,
 ) -> rusqlite::Result<()> {
-    let mut put = conn.prepare_cached(PUT_MONTH)?;
     for (symbol, first) in months {
         let last = first
             .replace_day(first.month().length(first.year()))
             .expect("a month's length is one of its days");
         let month = Date(*first).start();
-        let days = range(conn, Table::Daily, symbol, month, Date(last).start())?;
+        let days = daily_bars::range(conn, symbol, month, Date(last).start())?;
         if let Some(bar) = merge(month, &days)? {
-            put.execute(bar_params(symbol, month, &bar))?;
+            monthly_bars::put(conn, symbol, month, &bar)?;
         }
     }
     Ok(())
@@ -352,6 +196,8 @@ fn merge(time: Timestamp, bars: &[Bar]) -> rusqlite::Result<Option<Bar>> {
 
 #[cfg(test)]
 mod tests {
+    use papertrader_common::value::Money;
+
     use super::*;
     use crate::db::{self, TempDir};
 
@@ -404,7 +250,7 @@ mod tests {
 
     fn monthly(conn: &Connection, symbol: &str, month: &str) -> Option<Bar> {
         let start = date(month).start();
-        let bars = range(conn, Table::Monthly, &sym(symbol), start, start);
+        let bars = monthly_bars::range(conn, &sym(symbol), start, start);
         bars.expect("monthly").pop()
     }
 
@@ -662,37 +508,6 @@ mod tests {
     }
 
     #[test]
-    fn assets_are_replaced() {
-        let (_dir, conn) = open("store-assets");
-        let asset = |s: &str, n: &str| Asset {
-            symbol: sym(s),
-            name: n.to_string(),
-        };
-        save_assets(
-            &conn,
-            &[asset("AAPL", "Apple Inc."), asset("KO", "Coca-Cola")],
-        )
-        .expect("s");
-        save_assets(
-            &conn,
-            &[
-                asset("KO", "The Coca-Cola Company"),
-                asset("V", "Visa Inc."),
-            ],
-        )
-        .expect("save");
-        let mut stmt = conn.prepare("SELECT symbol || '|' || name FROM assets ORDER BY symbol");
-        let rows: Vec<String> = stmt
-            .as_mut()
-            .expect("prepare")
-            .query_map([], |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        assert_eq!(rows, ["KO|The Coca-Cola Company", "V|Visa Inc."]);
-    }
-
-    #[test]
     fn lines_are_protocol_bar_lines() {
         let b = bar(Timestamp(1732147200), "189.5 191.25 188 190.75 53200000");
         assert_eq!(
@@ -723,34 +538,5 @@ mod tests {
             );
         }
         assert!(!has_history(&conn, &sym("AAPL")).expect("has"));
-    }
-
-    #[test]
-    fn queries_use_the_primary_keys() {
-        let (_dir, conn) = open("store-plan");
-        let sqls = [
-            Table::Ticks.range_sql(),
-            Table::Daily.range_sql(),
-            Table::Monthly.range_sql(),
-            NEXT_TICK_SYMBOL,
-            PURGE_SYMBOL,
-            LAST_TICK,
-        ];
-        for sql in sqls {
-            let mut stmt = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("explain");
-            let args = vec![0i64; stmt.parameter_count()];
-            let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
-                .expect("plan")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            let plan = plan.join("; ");
-            assert!(
-                plan.contains("PRIMARY KEY") && !plan.contains("SCAN"),
-                "{sql}: {plan}"
-            );
-        }
     }
 }

@@ -21,6 +21,7 @@ use papertrader_common::value::Date;
 use super::api::{
     Api, Json, Limit, Quote, Request, bar, excerpt, member, price, seconds, volume_of,
 };
+use super::error::FeedError;
 use super::provider::{Action, ActionKind, History};
 
 /// The real host.
@@ -75,21 +76,28 @@ pub fn encode(symbol: &str) -> String {
 }
 
 /// The one result of a chart answer, or the API's own error.
-fn result<'a>(json: Json<'a>, symbol: &str) -> Result<Json<'a>, String> {
+fn result<'a>(json: Json<'a>, symbol: &str) -> Result<Json<'a>, FeedError> {
     let chart = member(json, "chart", "the answer")?;
     if let Some(err) = chart.get("error").filter(|e| !e.is_null()) {
         let text = err.get("description").and_then(Json::str);
         let text = text.as_deref().unwrap_or("an error");
-        return Err(format!("Yahoo: {symbol}: {}", excerpt(text)));
+        return Err(FeedError::ProviderSays {
+            provider: "Yahoo",
+            symbol: symbol.to_string(),
+            message: excerpt(text),
+        });
     }
     let result = member(chart, "result", "chart")?
         .at(0)
-        .ok_or_else(|| format!("Yahoo: no result for {symbol}"))?;
+        .ok_or_else(|| FeedError::NoResult(symbol.to_string()))?;
     let meta = member(result, "meta", "result")?;
     match meta.get("symbol").and_then(Json::str) {
         Some(s) if s.eq_ignore_ascii_case(symbol) => Ok(result),
-        Some(s) => Err(format!("asked for {symbol}, the answer is about {s}")),
-        None => Err(format!("the answer names no symbol (asked for {symbol})")),
+        Some(s) => Err(FeedError::WrongSymbol {
+            asked: symbol.to_string(),
+            answered: s,
+        }),
+        None => Err(FeedError::NoSymbol(symbol.to_string())),
     }
 }
 
@@ -106,7 +114,7 @@ impl Api for Yahoo {
         Some(self.request(symbol, "interval=1d&range=1d"))
     }
 
-    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, String> {
+    fn parse_quote(&self, symbol: &str, body: &str) -> Result<Quote, FeedError> {
         let json = Json::parse(body)?;
         let meta = member(result(json, symbol)?, "meta", "result")?;
         let price = price(
@@ -114,7 +122,7 @@ impl Api for Yahoo {
             "regularMarketPrice",
         )?;
         let time = seconds(member(meta, "regularMarketTime", "meta")?)
-            .ok_or("regularMarketTime is not a Unix time")?;
+            .ok_or(FeedError::Shape("regularMarketTime is not a Unix time"))?;
         Ok(Quote {
             price,
             time,
@@ -128,7 +136,7 @@ impl Api for Yahoo {
         vec![self.request(symbol, &query)]
     }
 
-    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, String> {
+    fn parse_history(&self, symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
         let result = result(json, symbol)?;
         let mut history = History::default();
@@ -137,7 +145,7 @@ impl Api for Yahoo {
             let indicators = member(result, "indicators", "result")?;
             let quote = member(indicators, "quote", "indicators")?
                 .at(0)
-                .ok_or("indicators.quote is empty")?;
+                .ok_or(FeedError::Shape("indicators.quote is empty"))?;
             let column = |k: &str| member(quote, k, "indicators.quote").map(Json::items);
             let (Some(o), Some(h), Some(l), Some(c)) = (
                 column("open")?,
@@ -145,19 +153,18 @@ impl Api for Yahoo {
                 column("low")?,
                 column("close")?,
             ) else {
-                return Err("indicators.quote holds something other than arrays".into());
+                let arrays = "indicators.quote holds something other than arrays";
+                return Err(FeedError::Shape(arrays));
             };
             let v = quote
                 .get("volume")
                 .and_then(Json::items)
                 .unwrap_or_default();
             for (i, t) in times.into_iter().enumerate() {
-                let time = seconds(t).ok_or("a timestamp is not a Unix time")?;
+                let time = seconds(t).ok_or(FeedError::Shape("a timestamp is not a Unix time"))?;
                 let row = [o.get(i), h.get(i), l.get(i), c.get(i)];
                 let [Some(&o), Some(&h), Some(&l), Some(&c)] = row else {
-                    return Err(format!(
-                        "the price columns are shorter than timestamp ({i})"
-                    ));
+                    return Err(FeedError::ShortColumns(i));
                 };
                 // Yahoo leaves a day it has no trades for as nulls.
                 if [o, h, l, c].iter().any(|j| j.is_null()) {
@@ -179,20 +186,24 @@ impl Api for Yahoo {
 }
 
 /// The splits and dividends of `events`.
-fn actions(events: Json) -> Result<Vec<Action>, String> {
+fn actions(events: Json) -> Result<Vec<Action>, FeedError> {
     let mut out = Vec::new();
     let list = |key| events.get(key).and_then(Json::members).unwrap_or_default();
     for (_, split) in list("splits") {
-        let effective = seconds(member(split, "date", "a split")?).ok_or("split date")?;
-        let part = |k: &str| -> Result<u32, String> {
+        let date = member(split, "date", "a split")?;
+        let effective = seconds(date).ok_or(FeedError::Shape("split date"))?;
+        let part = |k: &str| -> Result<u32, FeedError> {
             let text = member(split, k, "a split")?
                 .num_text()
-                .ok_or_else(|| format!("split {k} is not a number"))?;
+                .ok_or_else(|| FeedError::NotANumber(format!("split {k}")))?;
             // Yahoo writes 2 or 2.0; ratios are whole numbers.
             let whole = text.strip_suffix(".0").unwrap_or(&text);
             match whole.parse() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(format!("split {k} {text:?} is not a positive whole number")),
+                _ => Err(FeedError::BadRatio {
+                    part: k.to_string(),
+                    text,
+                }),
             }
         };
         let (to, from) = (part("numerator")?, part("denominator")?);
@@ -204,7 +215,8 @@ fn actions(events: Json) -> Result<Vec<Action>, String> {
         }
     }
     for (_, dividend) in list("dividends") {
-        let effective = seconds(member(dividend, "date", "a dividend")?).ok_or("dividend date")?;
+        let date = member(dividend, "date", "a dividend")?;
+        let effective = seconds(date).ok_or(FeedError::Shape("dividend date"))?;
         let amount = price(member(dividend, "amount", "a dividend")?, "dividend amount")?;
         out.push(Action {
             effective,
@@ -262,14 +274,17 @@ mod tests {
                 include_str!("../../../tests/fixtures/yahoo/quote-aapl.json"),
             )
             .expect_err("other symbol");
-        assert_eq!(err, "asked for MSFT, the answer is about AAPL");
+        assert_eq!(err.to_string(), "asked for MSFT, the answer is about AAPL");
         let err = yahoo()
             .parse_quote(
                 "NOPE",
                 include_str!("../../../tests/fixtures/yahoo/not-found.json"),
             )
             .expect_err("unknown");
-        assert_eq!(err, "Yahoo: NOPE: No data found, symbol may be delisted");
+        assert_eq!(
+            err.to_string(),
+            "Yahoo: NOPE: No data found, symbol may be delisted"
+        );
     }
 
     #[test]
