@@ -411,43 +411,42 @@ impl Config {
             providers: providers(conf, &mut c),
             state_dir,
         };
-        if config.ping_interval >= config.link_timeout {
-            let line = conf
-                .line("ping_interval")
-                .or(conf.line("link_timeout"))
-                .unwrap_or(0);
-            c.push(ConfError {
-                file: conf.file().to_string(),
-                line,
-                message: "ping_interval must be shorter than link_timeout".to_string(),
-            });
-        }
-        if conf.raw("tls_cert").is_some() != conf.raw("tls_key").is_some() {
-            c.push(ConfError {
-                file: conf.file().to_string(),
-                line: conf.line("tls_cert").or(conf.line("tls_key")).unwrap_or(0),
-                message: "tls_cert and tls_key go together: set both or neither".to_string(),
-            });
-        }
-        if let PriceSourceKind::Provider(name) = &config.price_source
-            && name == "finnhub"
-            && config.providers.finnhub_key.is_none()
-        {
-            c.push(ConfError {
-                file: conf.file().to_string(),
-                line: conf.line("price_source").unwrap_or(0),
-                message: "price_source = finnhub needs finnhub_key".to_string(),
-            });
-        }
-        if config.update_interval < secs(1) {
-            c.push(ConfError {
-                file: conf.file().to_string(),
-                line: conf.line("update_interval").unwrap_or(0),
-                message: "update_interval must be at least 1s".to_string(),
-            });
-        }
+        check(&config, conf, &mut c);
         c.finish()?;
         Ok(config)
+    }
+}
+
+/// The rules that tie keys together, each refusal on the line of the
+/// first key it names that the file sets.
+fn check(config: &Config, conf: &Conf, c: &mut Collector) {
+    let mut refuse = |keys: &[&str], message: &str| {
+        let line = keys.iter().find_map(|k| conf.line(k)).unwrap_or(0);
+        c.push(ConfError {
+            file: conf.file().to_string(),
+            line,
+            message: message.to_string(),
+        });
+    };
+    if config.ping_interval >= config.link_timeout {
+        let message = "ping_interval must be shorter than link_timeout";
+        refuse(&["ping_interval", "link_timeout"], message);
+    }
+    if conf.raw("tls_cert").is_some() != conf.raw("tls_key").is_some() {
+        let message = "tls_cert and tls_key go together: set both or neither";
+        refuse(&["tls_cert", "tls_key"], message);
+    }
+    if let PriceSourceKind::Provider(name) = &config.price_source
+        && name == "finnhub"
+        && config.providers.finnhub_key.is_none()
+    {
+        refuse(
+            &["price_source"],
+            "price_source = finnhub needs finnhub_key",
+        );
+    }
+    if config.update_interval < secs(1) {
+        refuse(&["update_interval"], "update_interval must be at least 1s");
     }
 }
 

@@ -185,51 +185,7 @@ impl Config {
             log_max_bytes: c.take(conf.u64("log_max_bytes", 64 << 20, 65_536..=1 << 40)),
             state_dir,
         };
-        let mut check = |ok: bool, key: &str, message: String| {
-            if !ok {
-                c.push(error(conf, key, message));
-            }
-        };
-        let name_ok = !config.name.is_empty() && !config.name.contains(char::is_whitespace);
-        check(
-            name_ok,
-            "name",
-            format!("name = {:?}: expected one word", config.name),
-        );
-        if let Some(advertise) = &config.advertise {
-            let ok = advertise.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok() && !advertise.contains(' ')
-            });
-            check(
-                ok,
-                "advertise",
-                format!("advertise = {advertise:?}: expected host:port"),
-            );
-        }
-        let files = config.tls_cert.is_some() && config.tls_key.is_some();
-        check(
-            config.client_tls == ClientTls::Off || files,
-            "client_tls",
-            format!(
-                "client_tls = {}: needs tls_cert and tls_key",
-                config.client_tls.name()
-            ),
-        );
-        check(
-            config.tls_cert.is_some() == config.tls_key.is_some(),
-            if config.tls_cert.is_some() {
-                "tls_cert"
-            } else {
-                "tls_key"
-            },
-            "tls_cert and tls_key go together: set both or neither".into(),
-        );
-        let pings = config.ping_interval < config.link_timeout;
-        check(
-            pings,
-            "ping_interval",
-            "ping_interval must be shorter than link_timeout".into(),
-        );
+        check_rules(&config, conf, &mut c);
         c.finish()?;
         Ok(config)
     }
@@ -373,6 +329,56 @@ fn fingerprint(conf: &Conf, key: &str) -> Result<Option<String>, ConfError> {
         let message = format!("{key} = {text:?}: expected a 40 or 64 hex digit key fingerprint");
         error(conf, key, message)
     })
+}
+
+/// The rules that tie keys together (a name, an address, TLS files, the
+/// link's timers).
+fn check_rules(config: &Config, conf: &Conf, c: &mut Collector) {
+    let mut check = |ok: bool, key: &str, message: String| {
+        if !ok {
+            c.push(error(conf, key, message));
+        }
+    };
+    let name_ok = !config.name.is_empty() && !config.name.contains(char::is_whitespace);
+    check(
+        name_ok,
+        "name",
+        format!("name = {:?}: expected one word", config.name),
+    );
+    if let Some(advertise) = &config.advertise {
+        let ok = advertise.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok() && !advertise.contains(' ')
+        });
+        check(
+            ok,
+            "advertise",
+            format!("advertise = {advertise:?}: expected host:port"),
+        );
+    }
+    let files = config.tls_cert.is_some() && config.tls_key.is_some();
+    check(
+        config.client_tls == ClientTls::Off || files,
+        "client_tls",
+        format!(
+            "client_tls = {}: needs tls_cert and tls_key",
+            config.client_tls.name()
+        ),
+    );
+    check(
+        config.tls_cert.is_some() == config.tls_key.is_some(),
+        if config.tls_cert.is_some() {
+            "tls_cert"
+        } else {
+            "tls_key"
+        },
+        "tls_cert and tls_key go together: set both or neither".into(),
+    );
+    let pings = config.ping_interval < config.link_timeout;
+    check(
+        pings,
+        "ping_interval",
+        "ping_interval must be shorter than link_timeout".into(),
+    );
 }
 
 #[cfg(test)]

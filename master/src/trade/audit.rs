@@ -166,36 +166,8 @@ impl Replay {
         if self.broken {
             return;
         }
-        match trade.side.as_str() {
-            "reset" => {
-                self.cash = trade.price;
-                self.start = trade.price;
-                self.reset_at = Some(trade.time);
-                self.holdings.clear();
-                return;
-            }
-            "split" => {
-                match self.holdings.get_mut(&trade.symbol) {
-                    Some(held) if trade.quantity > 0 => held.0 = trade.quantity,
-                    // A reverse split that leaves less than one share.
-                    Some(_) => {
-                        self.holdings.remove(&trade.symbol);
-                    }
-                    None => self.note(trade, format!("splits {} not held", trade.symbol)),
-                }
-                return;
-            }
-            "dividend" => {
-                // QUANTITY is the shares held at the ex-date, which fills
-                // since then may have changed: only the cash is replayed.
-                let paid = trade.price.checked_mul(trade.quantity);
-                match paid.and_then(|paid| self.cash.checked_add(paid)) {
-                    Some(cash) => self.cash = cash,
-                    None => self.break_at(trade, "the dividend overflows"),
-                }
-                return;
-            }
-            _ => {}
+        if self.corporate(trade) {
+            return;
         }
         let Some(amount) = trade.price.checked_mul(trade.quantity) else {
             return self.break_at(trade, "its amount overflows");
@@ -244,6 +216,41 @@ impl Replay {
                 }
             }
             None => self.note(trade, format!("has an unknown side {:?}", trade.side)),
+        }
+    }
+
+    /// Replays a reset, a split or a dividend; false for a buy or a sell.
+    fn corporate(&mut self, trade: &Trade) -> bool {
+        match trade.side.as_str() {
+            "reset" => {
+                self.cash = trade.price;
+                self.start = trade.price;
+                self.reset_at = Some(trade.time);
+                self.holdings.clear();
+                true
+            }
+            "split" => {
+                match self.holdings.get_mut(&trade.symbol) {
+                    Some(held) if trade.quantity > 0 => held.0 = trade.quantity,
+                    // A reverse split that leaves less than one share.
+                    Some(_) => {
+                        self.holdings.remove(&trade.symbol);
+                    }
+                    None => self.note(trade, format!("splits {} not held", trade.symbol)),
+                }
+                true
+            }
+            "dividend" => {
+                // QUANTITY is the shares held at the ex-date, which fills
+                // since then may have changed: only the cash is replayed.
+                let paid = trade.price.checked_mul(trade.quantity);
+                match paid.and_then(|paid| self.cash.checked_add(paid)) {
+                    Some(cash) => self.cash = cash,
+                    None => self.break_at(trade, "the dividend overflows"),
+                }
+                true
+            }
+            _ => false,
         }
     }
 

@@ -161,18 +161,18 @@ pub fn from_client(err: &ClientError, what: &What) -> CliError {
 
 /// The sentence and status for a failure return.
 pub fn refused(reason: &Reason, what: &What) -> CliError {
+    account_refusal(reason, what)
+        .or_else(|| trade_refusal(reason, what))
+        .or_else(|| server_refusal(reason, what))
+        .unwrap_or_else(|| CliError::software(format!("the server refused: {reason}")))
+}
+
+/// Refusals about who the user is: credentials, identities, names.
+fn account_refusal(reason: &Reason, what: &What) -> Option<CliError> {
     let text = reason.text.as_str();
-    let symbol = what.symbol.unwrap_or("that symbol");
     let user = what.user.unwrap_or("that user");
-    match reason.code {
-        ReasonCode::BadArguments => {
-            CliError::data(with_detail("the server refused the arguments", text))
-        }
+    Some(match reason.code {
         ReasonCode::BadSession => CliError::session_ended(),
-        ReasonCode::WrongState => CliError::software(with_detail(
-            "the server says the connection is in the wrong state",
-            text,
-        )),
         ReasonCode::BadCredentials if what.reset => {
             CliError::noperm(format!("wrong password for {user}; nothing was reset"))
         }
@@ -207,6 +207,20 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
                 "invalid email address {email}: expected one @ with text on both sides"
             ))
         }
+        ReasonCode::UnknownUser => CliError::data(format!("unknown user {user}")),
+        ReasonCode::Forbidden => CliError::noperm(match what.view {
+            Some(view) => format!("the {view} of {user} are private"),
+            None => with_detail("not allowed", text),
+        }),
+        _ => return None,
+    })
+}
+
+/// Refusals of a trade or an order, and of its arguments.
+fn trade_refusal(reason: &Reason, what: &What) -> Option<CliError> {
+    let text = reason.text.as_str();
+    let symbol = what.symbol.unwrap_or("that symbol");
+    Some(match reason.code {
         ReasonCode::UnknownAsset => CliError::data(format!(
             "unknown symbol {}; see papertrader assets",
             symbol.to_ascii_uppercase()
@@ -214,11 +228,6 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
         ReasonCode::BadQuantity => CliError::data(bad_quantity(what.quantity, text)),
         ReasonCode::InsufficientFunds => CliError::data(insufficient_funds(text)),
         ReasonCode::InsufficientShares => CliError::data(insufficient_shares(text, symbol)),
-        ReasonCode::UnknownUser => CliError::data(format!("unknown user {user}")),
-        ReasonCode::Forbidden => CliError::noperm(match what.view {
-            Some(view) => format!("the {view} of {user} are private"),
-            None => with_detail("not allowed", text),
-        }),
         ReasonCode::BadDate => CliError::data(format!(
             "bad date {}: expected a calendar day as YYYY-MM-DD",
             what.date.unwrap_or("")
@@ -247,6 +256,21 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             &format!("the market of {} is closed", symbol.to_ascii_uppercase()),
             text,
         )),
+        _ => return None,
+    })
+}
+
+/// Refusals that say how the server is: busy, limited, broken.
+fn server_refusal(reason: &Reason, what: &What) -> Option<CliError> {
+    let text = reason.text.as_str();
+    Some(match reason.code {
+        ReasonCode::BadArguments => {
+            CliError::data(with_detail("the server refused the arguments", text))
+        }
+        ReasonCode::WrongState => CliError::software(with_detail(
+            "the server says the connection is in the wrong state",
+            text,
+        )),
         ReasonCode::RateLimited if text.is_empty() => {
             CliError::tempfail("too many attempts; try again later")
         }
@@ -267,7 +291,9 @@ pub fn refused(reason: &Reason, what: &What) -> CliError {
             "the server did not understand the request",
             text,
         )),
-    }
+
+        _ => return None,
+    })
 }
 
 /// `sentence (detail)`, or the sentence alone when the server said nothing.

@@ -186,36 +186,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         max_outstanding: 1000,
     };
     let live = Arc::new(Live::default());
-    let threads = cli.threads.clamp(1, 64).min(cli.connections);
-    let mut shares: Vec<Vec<Plan>> = vec![Vec::new(); threads];
-    for (i, p) in plans.into_iter().enumerate() {
-        shares[i % threads].push(p);
-    }
-    let handles: Vec<_> = shares
-        .into_iter()
-        .map(|plans| {
-            let (shared, live) = (shared.clone(), live.clone());
-            std::thread::spawn(move || engine::run(plans, &shared, &live))
-        })
-        .collect();
-    let progress = !cli.no_progress && !cli.json && is_terminal_stderr();
-    while handles.iter().any(|h| !h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(200));
-        if progress {
-            show_progress(&live, start, warmup, measure);
-        }
-    }
-    if progress {
-        eprintln!();
-    }
-    let mut tally = Tally::empty();
-    for h in handles {
-        match h.join() {
-            Ok(Ok(t)) => tally.merge(t),
-            Ok(Err(err)) => return Err((EX_SOFTWARE, format!("load thread: {err}"))),
-            Err(_) => return Err((EX_SOFTWARE, "a load thread panicked".to_string())),
-        }
-    }
+    let tally = drive(cli, plans, &shared, &live, (start, warmup, measure))?;
     let summary = Summary {
         cli,
         targets: &targets,
@@ -237,6 +208,48 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     } else {
         0
     })
+}
+
+/// Runs the load threads, each with its share of the plans, showing
+/// progress on a terminal, and adds up what they measured.
+fn drive(
+    cli: &Cli,
+    plans: Vec<Plan>,
+    shared: &Shared,
+    live: &Arc<Live>,
+    (start, warmup, measure): (Instant, Duration, Duration),
+) -> Result<Tally, Failure> {
+    let threads = cli.threads.clamp(1, 64).min(cli.connections);
+    let mut shares: Vec<Vec<Plan>> = vec![Vec::new(); threads];
+    for (i, p) in plans.into_iter().enumerate() {
+        shares[i % threads].push(p);
+    }
+    let handles: Vec<_> = shares
+        .into_iter()
+        .map(|plans| {
+            let (shared, live) = (shared.clone(), live.clone());
+            std::thread::spawn(move || engine::run(plans, &shared, &live))
+        })
+        .collect();
+    let progress = !cli.no_progress && !cli.json && is_terminal_stderr();
+    while handles.iter().any(|h| !h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        if progress {
+            show_progress(live, start, warmup, measure);
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    let mut tally = Tally::empty();
+    for h in handles {
+        match h.join() {
+            Ok(Ok(t)) => tally.merge(t),
+            Ok(Err(err)) => return Err((EX_SOFTWARE, format!("load thread: {err}"))),
+            Err(_) => return Err((EX_SOFTWARE, "a load thread panicked".to_string())),
+        }
+    }
+    Ok(tally)
 }
 
 fn check(cli: &Cli) -> Result<(), Failure> {
