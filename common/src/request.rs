@@ -350,7 +350,7 @@ impl Request {
     /// instruction's failure return; it never echoes more than a short
     /// excerpt of the input.
     pub fn parse(instr: Instr, args: &[&str]) -> Result<Request, Reason> {
-        let a = Args { instr, args };
+        let a = args::Args { instr, args };
         Ok(match instr {
             Instr::Login => Request::Login {
                 username: a.username(0)?,
@@ -537,111 +537,6 @@ impl Request {
     }
 }
 
-/// The arguments of one instruction, read as values.
-struct Args<'a> {
-    instr: Instr,
-    args: &'a [&'a str],
-}
-
-impl Args<'_> {
-    fn get(&self, i: usize) -> Result<&str, Reason> {
-        self.args.get(i).copied().ok_or_else(|| {
-            let text = format!("{} takes more arguments", self.instr.name());
-            Reason::new(ReasonCode::BadArguments, text)
-        })
-    }
-
-    fn session(&self, i: usize) -> Result<SessionId, Reason> {
-        SessionId::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    fn symbol(&self, i: usize) -> Result<Symbol, Reason> {
-        Symbol::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    fn username(&self, i: usize) -> Result<Username, Reason> {
-        Username::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    fn pass(&self, i: usize) -> Result<HashedPass, Reason> {
-        HashedPass::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    fn provider(&self, i: usize) -> Result<Provider, Reason> {
-        Provider::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    fn token(&self, i: usize) -> Result<IdToken, Reason> {
-        IdToken::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    fn state(&self, i: usize) -> Result<State, Reason> {
-        let word = self.get(i)?;
-        State::parse(word).ok_or_else(|| {
-            let text = format!("state {}: expected command or data", excerpt(word));
-            Reason::new(ReasonCode::BadArguments, text)
-        })
-    }
-
-    /// `symbol` and, for every range but all time, `date`.
-    fn history(&self, range: Range) -> Result<Request, Reason> {
-        let symbol = self.symbol(0)?;
-        let date = match range {
-            Range::AllTime => None,
-            _ => Some(Date::parse(self.get(1)?).map_err(|e| e.reason())?),
-        };
-        Ok(Request::History {
-            range,
-            symbol,
-            date,
-        })
-    }
-
-    /// `sessionID username`.
-    fn user(&self, view: UserView) -> Result<Request, Reason> {
-        Ok(Request::User {
-            view,
-            session: self.session(0)?,
-            username: self.username(1)?,
-        })
-    }
-
-    /// `sessionID side symbol quantity orderType limit stop tif`, checked
-    /// in argument order so the first bad one names the failure.
-    fn place_order(&self) -> Result<Request, Reason> {
-        let session = self.session(0)?;
-        let word = self.get(1)?;
-        let side = Side::parse(word).ok_or_else(|| {
-            let text = format!("side {}: expected buy or sell", excerpt(word));
-            Reason::new(ReasonCode::BadArguments, text)
-        })?;
-        let symbol = self.symbol(2)?;
-        let quantity = Quantity::parse(self.get(3)?).map_err(|e| e.reason())?;
-        let kind = OrderKind::parse(self.get(4)?, self.get(5)?, self.get(6)?)?;
-        let tif = Tif::parse(self.get(7)?).map_err(|e| e.reason())?;
-        Ok(Request::PlaceOrder {
-            session,
-            order: OrderSpec {
-                side,
-                symbol,
-                quantity,
-                kind,
-                tif,
-            },
-        })
-    }
-
-    /// `sessionID symbol quantity`.
-    fn trade(&self, side: Side) -> Result<Request, Reason> {
-        Ok(Request::Trade {
-            side,
-            session: self.session(0)?,
-            symbol: self.symbol(1)?,
-            quantity: Quantity::parse(self.get(2)?).map_err(|e| e.reason())?,
-        })
-    }
-}
-
 /// Longest excerpt of peer input a reply or log line echoes.
 pub const EXCERPT_CHARS: usize = crate::value::SHOWN_INPUT;
 
@@ -652,6 +547,8 @@ pub const EXCERPT_CHARS: usize = crate::value::SHOWN_INPUT;
 pub fn excerpt(input: &str) -> String {
     format!("{:?}", crate::value::shown(input))
 }
+
+mod args;
 
 #[cfg(test)]
 mod tests;

@@ -8,13 +8,13 @@
 //! through its own connection, the data and trade threads read through
 //! theirs, and each caller owns its transactions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use papertrader_common::payload;
-use papertrader_common::value::{Date, Symbol, Timestamp};
+use papertrader_common::value::{Date, Money, Symbol, Timestamp};
 use rusqlite::Connection;
 
-use super::{Bar, Tick};
+use super::{Asset, Bar, Tick};
 use crate::db::{daily_bars, monthly_bars, ticks};
 
 /// Stores ticks and rolls them up into the daily and monthly bars of their
@@ -192,6 +192,23 @@ fn merge(time: Timestamp, bars: &[Bar]) -> rusqlite::Result<Option<Bar>> {
         })?;
     }
     Ok(Some(merged))
+}
+
+/// The close of each listed asset's latest tick, and the UTC day of the
+/// latest of them: where the prices stood when the master stopped.
+pub fn last_prices(
+    conn: &Connection,
+    assets: &[Asset],
+) -> rusqlite::Result<(HashMap<Symbol, Money>, Option<Date>)> {
+    let mut last = HashMap::new();
+    let mut latest = None;
+    for asset in assets {
+        if let Some(tick) = last_tick(conn, &asset.symbol)? {
+            last.insert(asset.symbol.clone(), tick.close);
+            latest = latest.max(Some(tick.time));
+        }
+    }
+    Ok((last, latest.map(Date::of_timestamp)))
 }
 
 #[cfg(test)]

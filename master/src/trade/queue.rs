@@ -82,6 +82,8 @@ struct Queued {
     missed: u32,
 }
 
+mod admission;
+
 /// Price sets an order may wait for its symbol before it is refused, so a
 /// failing source or a finished CSV file cannot hold a client forever.
 const MAX_MISSED: u32 = 10;
@@ -100,7 +102,7 @@ pub fn spawn(
     notifier: Notifier,
 ) -> io::Result<JoinHandle<()>> {
     let open = orders::load_live(&conn).map_err(io::Error::other)?;
-    let (last, day) = last_prices(&conn, &assets.read()).map_err(io::Error::other)?;
+    let (last, day) = store::last_prices(&conn, &assets.read()).map_err(io::Error::other)?;
     if !open.is_empty() {
         papertrader_common::info!("{} open orders loaded", open.len());
     }
@@ -140,23 +142,6 @@ pub fn spawn(
         }
         queue.refuse_all();
     })
-}
-
-/// The close of each listed asset's latest tick, and the UTC day of the
-/// latest of them: where the prices stood when the master stopped.
-fn last_prices(
-    conn: &Connection,
-    assets: &[Asset],
-) -> rusqlite::Result<(HashMap<Symbol, Money>, Option<Date>)> {
-    let mut last = HashMap::new();
-    let mut latest = None;
-    for asset in assets {
-        if let Some(tick) = store::last_tick(conn, &asset.symbol)? {
-            last.insert(asset.symbol.clone(), tick.close);
-            latest = latest.max(Some(tick.time));
-        }
-    }
-    Ok((last, latest.map(Date::of_timestamp)))
 }
 
 /// How many orders may wait for a price set, and stay open.
@@ -255,43 +240,6 @@ impl Queue {
                 arrival.to.send(&self.notifier, reply);
             }
         }
-    }
-
-    fn check(&mut self, arrival: &Arrival) -> Result<Order, Reason> {
-        if self.waiting.len() >= self.limits.total {
-            let text = format!(
-                "{} orders wait for prices already; try again after the next update",
-                self.waiting.len()
-            );
-            return Err(Reason::new(ReasonCode::Unavailable, text));
-        }
-        let account = session_account(&self.conn, &arrival.session, Timestamp::now())?;
-        let mine = self.per_account.get(&account.0).copied().unwrap_or(0);
-        if mine >= self.limits.per_account {
-            let text = format!(
-                "{mine} of your orders wait for prices already (at most {}); \
-                 try again after the next update",
-                self.limits.per_account
-            );
-            return Err(Reason::new(ReasonCode::RateLimited, text));
-        }
-        let symbol = arrival.symbol.clone();
-        if let Some(reason) = self.closed(&symbol, Timestamp::now()) {
-            return Err(reason);
-        }
-        if !self.assets.read().iter().any(|a| a.symbol == symbol) {
-            let text = format!("{symbol} is not in the asset list");
-            return Err(Reason::new(ReasonCode::UnknownAsset, text));
-        }
-        self.seq += 1;
-        Ok(Order {
-            account: account.0,
-            side: arrival.side,
-            symbol,
-            quantity: arrival.quantity,
-            ts_ms: arrival.ts_ms,
-            seq: self.seq,
-        })
     }
 
     /// Runs every order that has a price in `prices` as one batch, then the
@@ -438,110 +386,6 @@ impl Queue {
         }
     }
 
-    fn check_placement<'p>(
-        &self,
-        session: &SessionId,
-        spec: &'p OrderSpec,
-        arrival_ms: u64,
-    ) -> Result<NewOrder<'p>, Reason> {
-        let now = Timestamp::now();
-        let account = session_account(&self.conn, session, now)?.0;
-        if !self.assets.read().iter().any(|a| a.symbol == spec.symbol) {
-            let text = format!("{} is not in the asset list", spec.symbol);
-            return Err(Reason::new(ReasonCode::UnknownAsset, text));
-        }
-        let mine: Vec<&OpenOrder> = self.open.iter().filter(|o| o.account == account).collect();
-        if mine.len() >= self.limits.open_per_account {
-            let text = format!(
-                "you have {} open orders, the most allowed; cancel one first",
-                mine.len()
-            );
-            return Err(Reason::new(ReasonCode::TooManyOrders, text));
-        }
-        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
-        match spec.side {
-            Side::Buy => self.cash_covers(account, spec, quantity, &mine)?,
-            Side::Sell => self.shares_cover(account, &spec.symbol, quantity, &mine)?,
-        }
-        Ok(NewOrder {
-            account,
-            side: spec.side,
-            symbol: &spec.symbol,
-            quantity: spec.quantity,
-            kind: spec.kind,
-            tif: spec.tif,
-            created: now,
-            arrival_ms,
-        })
-    }
-
-    /// A buy's cost at its limit (or the last price) fits the cash that
-    /// the account's open buys do not reserve.
-    fn cash_covers(
-        &self,
-        account: i64,
-        spec: &OrderSpec,
-        quantity: i64,
-        mine: &[&OpenOrder],
-    ) -> Result<(), Reason> {
-        let last = self.last.get(&spec.symbol).copied();
-        let Some(price) = spec.kind.limit().or(last) else {
-            let text = format!(
-                "no price for {} yet to reserve cash at; try again after the next update",
-                spec.symbol
-            );
-            return Err(Reason::new(ReasonCode::Unavailable, text));
-        };
-        let need = i128::from(price.raw()) * i128::from(quantity);
-        let reserved: i128 = mine
-            .iter()
-            .filter(|o| o.side == Side::Buy)
-            .map(|o| {
-                let at = o.reserve_price(self.last.get(&o.symbol).copied());
-                i128::from(at.map_or(0, Money::raw))
-                    * i128::from(i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
-            })
-            .sum();
-        let cash = db::accounts::cash(&self.conn, account)
-            .map_err(|err| super::internal("cannot read cash", err))?;
-        if i128::from(cash) - reserved < need {
-            let shown = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
-            let text = format!(
-                "cash {} with {} reserved by open buys does not cover {}",
-                Money(cash),
-                shown(reserved),
-                shown(need)
-            );
-            return Err(Reason::new(ReasonCode::InsufficientFunds, text));
-        }
-        Ok(())
-    }
-
-    /// A sell fits the shares that the account's open sells do not
-    /// reserve.
-    fn shares_cover(
-        &self,
-        account: i64,
-        symbol: &Symbol,
-        quantity: i64,
-        mine: &[&OpenOrder],
-    ) -> Result<(), Reason> {
-        let held = db::positions::held(&self.conn, account, symbol.as_str())
-            .map_err(|err| super::internal("cannot read a position", err))?;
-        let reserved: i64 = mine
-            .iter()
-            .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
-            .map(|o| i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
-            .fold(0i64, i64::saturating_add);
-        if held.saturating_sub(reserved) < quantity {
-            let text = format!(
-                "holding {held} shares with {reserved} reserved by open sells, selling {quantity}"
-            );
-            return Err(Reason::new(ReasonCode::InsufficientShares, text));
-        }
-        Ok(())
-    }
-
     /// cancelOrder: only an open or triggered order of the session's own
     /// account; anything else is `unknown-order`.
     fn cancel(&mut self, session: &SessionId, id: u64) -> Result<(), Reason> {
@@ -609,24 +453,6 @@ impl Queue {
         for (token, frames) in by_link {
             self.notifier.send(Event::Replies { token, frames });
         }
-    }
-
-    /// `market-closed` with when it opens, if `symbol`'s market is closed
-    /// at real time `now`.
-    fn closed(&self, symbol: &Symbol, now: Timestamp) -> Option<Reason> {
-        let market = self.markets.get(symbol).copied().unwrap_or_default();
-        let at = self.clock.at(now);
-        if calendar::is_open(market, at) {
-            return None;
-        }
-        let opens = calendar::next_open(market, at)
-            .map(|t| format!("; it opens {}", calendar::describe(t)))
-            .unwrap_or_default();
-        let text = format!(
-            "the {} market of {symbol} is closed{opens}",
-            market.name().to_uppercase()
-        );
-        Some(Reason::new(ReasonCode::MarketClosed, text))
     }
 
     /// New markets (or clock): every open `day` order on an asset with

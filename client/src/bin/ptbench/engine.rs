@@ -10,14 +10,15 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use papertrader_common::message::frame;
 use papertrader_common::{Decoder, Frame, Instr};
+
+use crate::tally::{Live, Tally, op_index};
 
 /// What one connection does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +44,6 @@ impl Role {
     fn data_state(self) -> bool {
         matches!(self, Role::Quotes | Role::History | Role::Reader)
     }
-}
-
-/// The operations timed, one histogram each.
-pub const OPS: [&str; 10] = [
-    "quote", "history", "login", "logout", "buy", "sell", "place", "cancel", "get", "switch",
-];
-
-fn op_index(name: &str) -> usize {
-    OPS.iter().position(|o| *o == name).unwrap_or(0)
 }
 
 /// One connection's plan.
@@ -99,78 +91,6 @@ pub fn quote_requests(symbols: &[String]) -> Vec<(Vec<u8>, Vec<u8>)> {
             (quote, get.into_bytes())
         })
         .collect()
-}
-
-/// What a thread measured.
-pub struct Tally {
-    /// Latency in microseconds per operation ([`OPS`] order).
-    pub hist: Vec<Histogram<u64>>,
-    /// Failures per operation.
-    pub failed: Vec<u64>,
-    /// Reason codes of failures, counted.
-    pub reasons: Vec<(String, u64)>,
-    /// Connections that could not be set up, with why.
-    pub broken: Vec<String>,
-    /// Open-loop sends skipped because a connection had too many outstanding.
-    pub skipped: u64,
-}
-
-impl Tally {
-    fn new() -> Tally {
-        Tally {
-            hist: OPS
-                .iter()
-                .map(|_| Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"))
-                .collect(),
-            failed: vec![0; OPS.len()],
-            reasons: Vec::new(),
-            broken: Vec::new(),
-            skipped: 0,
-        }
-    }
-
-    fn reason(&mut self, code: &str) {
-        match self.reasons.iter_mut().find(|(c, _)| c == code) {
-            Some((_, n)) => *n += 1,
-            None => self.reasons.push((code.to_string(), 1)),
-        }
-    }
-
-    /// Adds another thread's tally.
-    pub fn merge(&mut self, other: Tally) {
-        for (mine, theirs) in self.hist.iter_mut().zip(&other.hist) {
-            let _ = mine.add(theirs);
-        }
-        for (mine, theirs) in self.failed.iter_mut().zip(&other.failed) {
-            *mine += theirs;
-        }
-        for (code, n) in other.reasons {
-            match self.reasons.iter_mut().find(|(c, _)| *c == code) {
-                Some((_, m)) => *m += n,
-                None => self.reasons.push((code, n)),
-            }
-        }
-        self.broken.extend(other.broken);
-        self.skipped += other.skipped;
-    }
-
-    /// An empty tally to merge into.
-    pub fn empty() -> Tally {
-        Tally::new()
-    }
-}
-
-/// Live counters the progress line reads.
-#[derive(Default)]
-pub struct Live {
-    /// Operations answered (after warm-up).
-    pub done: AtomicU64,
-    /// Operations failed (after warm-up).
-    pub failed: AtomicU64,
-    /// Connections set up and running.
-    pub running: AtomicU64,
-    /// Set to stop early (SIGINT).
-    pub stop: AtomicBool,
 }
 
 /// A request sent and not yet answered.
