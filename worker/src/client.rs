@@ -78,7 +78,8 @@ impl Client {
         self.switching
     }
 
-    /// A `switchState` went to the master: later frames are held.
+    /// A request that later frames must wait for went to the master (a
+    /// `switchState`, a registration): they are held until it is answered.
     pub fn begin_switch(&mut self) {
         self.switching = true;
     }

@@ -22,7 +22,7 @@ impl Server {
         if client.is_switching() {
             if !client.hold(frame) {
                 papertrader_common::warn!(
-                    "{}: too many frames during a switchState",
+                    "{}: too many frames while a switchState or a registration waits",
                     client.peer()
                 );
                 self.close_client(token);
@@ -149,6 +149,15 @@ impl Server {
             }
             Request::Logout { session } => {
                 self.forward(token, frame, instr, Note::Logout(session));
+            }
+            // The master's auth threads run requests side by side: a login
+            // pipelined behind a registration must not overtake it.
+            Request::Register { .. } | Request::RegisterExternal { .. } => {
+                if self.forward(token, frame, instr, Note::Register)
+                    && let Some(client) = self.clients.get_mut(&token)
+                {
+                    client.begin_switch();
+                }
             }
             _ => {
                 self.forward(token, frame, instr, Note::None);

@@ -42,6 +42,9 @@ pub enum Note {
     LoginSession,
     /// A logout of this session.
     Logout(SessionId),
+    /// A registration: the client's later requests wait for its answer, so
+    /// that a login pipelined behind it finds the account.
+    Register,
     /// The worker's own check that a data-state connection's session
     /// still holds; the client sees no answer of it.
     Revalidate {
@@ -58,9 +61,13 @@ pub enum Note {
 }
 
 impl Note {
-    /// Whether the client waits in a `switchState` for this answer.
+    /// Whether the client's later frames wait for this answer (a
+    /// `switchState`, the worker's own check, a registration).
     pub fn switches(&self) -> bool {
-        matches!(self, Note::SwitchState { .. } | Note::Revalidate { .. })
+        matches!(
+            self,
+            Note::SwitchState { .. } | Note::Revalidate { .. } | Note::Register
+        )
     }
 }
 

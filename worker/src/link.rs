@@ -294,6 +294,11 @@ impl Server {
                     }
                 }
             }
+            (Note::Register, _) => {
+                if let Some(client) = client {
+                    client.finish_switch(None);
+                }
+            }
             (Note::Logout(session), Reply::LoggedOut) => {
                 self.caches.sessions.forget(&session);
                 if let Some(client) = client {
