@@ -269,6 +269,12 @@ impl Instr {
         }
     }
 
+    /// Whether it is the failure return of some request (read off the
+    /// table, so a new instruction's failure is one here too).
+    pub fn is_failure(self) -> bool {
+        TABLE.iter().any(|spec| spec.instr.failure() == Some(self))
+    }
+
     /// The failure return that answers it, for client requests.
     pub fn failure(self) -> Option<Instr> {
         Some(match self {

@@ -186,7 +186,8 @@ pub fn frame<S: AsRef<str>>(instr: Instr, args: &[S]) -> Frame {
 /// return of `instr` (the instruction itself when it is one), keeping a
 /// REQID that stood first.
 fn internal_failure(instr: Instr, first: Option<&str>) -> Frame {
-    let answer = if is_failure(instr) {
+    let refusal = matches!(instr, Instr::LinkRefused | Instr::Kick);
+    let answer = if instr.is_failure() || refusal {
         instr
     } else {
         Instr::ProtocolError
@@ -203,16 +204,6 @@ fn internal_failure(instr: Instr, first: Option<&str>) -> Frame {
         None => (1, reason),
     };
     Frame::new(answer.kind(), answer.code(), count, data.into_bytes())
-}
-
-/// Whether `instr` is a failure return whose one argument is a reason.
-fn is_failure(instr: Instr) -> bool {
-    // The failure return of some request, read off the table so a new
-    // instruction's failure is one here too; or a refusal on the link.
-    crate::instr::TABLE
-        .iter()
-        .any(|spec| spec.instr.failure() == Some(instr))
-        || matches!(instr, Instr::LinkRefused | Instr::Kick)
 }
 
 #[cfg(test)]

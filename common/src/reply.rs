@@ -105,7 +105,7 @@ impl Reply {
     /// The failure that answers request `request` (its own failure return,
     /// or `protocolError` for one that has none).
     pub fn failure(request: Instr, reason: Reason) -> Reply {
-        let instr = if is_failure(request) {
+        let instr = if request.is_failure() {
             request
         } else {
             request.failure().unwrap_or(Instr::ProtocolError)
@@ -192,6 +192,21 @@ impl Reply {
             Reply::Registered | Reply::LoggedOut | Reply::PasswordSet | Reply::Data(_) => {}
         }
         message::frame(instr, &args)
+    }
+
+    /// [`Reply::encode`], taking the reply: a data packet without a REQID
+    /// moves its chunk into the frame instead of copying it (the worker
+    /// relaying a transfer).
+    pub fn into_frame(self, reqid: Option<&str>) -> Frame {
+        match self {
+            Reply::Data(p) if reqid.is_none() && p.chunk.len() <= crate::MAX_DATA => {
+                let mut f = Frame::new(MessageType::Return, Instr::Data.code(), 0, p.chunk);
+                f.data_message_number = p.number;
+                f.data_message_max = p.max;
+                f
+            }
+            other => other.encode(reqid),
+        }
     }
 
     /// The reply a client reads from a worker (no REQID).
@@ -282,13 +297,6 @@ fn parse_txid(text: &str) -> Result<i64, ValueError> {
         .ok()
         .filter(|_| digits)
         .ok_or_else(|| ValueError::new("transaction id", text, "a non-negative whole number"))
-}
-
-/// Whether `instr` is a failure return (or a refusal on the link).
-fn is_failure(instr: Instr) -> bool {
-    crate::instr::TABLE
-        .iter()
-        .any(|spec| spec.instr.failure() == Some(instr))
 }
 
 /// The control instructions of the master link (`message_type` 4).

@@ -145,6 +145,7 @@ impl Server {
         let message = match LinkMsg::parse(&frame) {
             Ok(message) => message,
             Err(ReplyError::Check(err)) => return self.answer_bad_request(token, None, &err),
+            Err(ReplyError::NotAReply(instr)) => return self.unexpected_control(token, instr),
             Err(err) => {
                 return papertrader_common::debug!("a control frame not applied: {err}");
             }
@@ -161,12 +162,16 @@ impl Server {
                     papertrader_common::warn!("auth queue full: a sessionClosed was dropped");
                 }
             }
-            other => {
-                let text = format!("{} is not expected from a worker", other.instr().name());
-                let answer = Reply::fail(Instr::ProtocolError, ReasonCode::Protocol, text);
-                self.send(token, &answer.encode(None));
-            }
+            other => self.unexpected_control(token, other.instr()),
         }
+    }
+
+    /// `protocolError` for a control frame a worker does not send
+    /// (`quotes`, `kick`, the handshake's frames after it).
+    fn unexpected_control(&mut self, token: Token, instr: Instr) {
+        let text = format!("{} is not expected from a worker", instr.name());
+        let answer = Reply::fail(Instr::ProtocolError, ReasonCode::Protocol, text);
+        self.send(token, &answer.encode(None));
     }
 }
 

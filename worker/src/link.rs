@@ -231,10 +231,10 @@ impl Server {
         if let (Note::History { payload, .. }, Reply::Data(packet)) = (&mut pending.note, &reply) {
             payload.extend_from_slice(&packet.chunk);
         }
-        let answer = reply.encode(None);
         if last && let Some(pending) = self.in_flight.finish(reqid) {
             self.after_reply(pending, &reply);
         }
+        let answer = reply.into_frame(None);
         if let Some(client) = self.clients.get_mut(&token) {
             client.deliver(reqid, &answer, last);
             self.flush_client(token);

@@ -321,6 +321,12 @@ proptest! {
     }
 
     #[test]
+    fn into_frame_is_encode(reply in any_reply(), reqid in proptest::option::of(0..u64::MAX)) {
+        let reqid = reqid.map(|r| r.to_string());
+        prop_assert_eq!(reply.clone().into_frame(reqid.as_deref()), reply.encode(reqid.as_deref()));
+    }
+
+    #[test]
     fn parse_never_panics(code in any::<u8>(), kind in 0u8..6, argc in 0u16..8,
                           data in proptest::collection::vec(any::<u8>(), 0..80),
                           number in 0u32..3, max in 0u32..3) {
