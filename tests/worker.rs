@@ -165,6 +165,29 @@ fn oversized_data_size_rejected_from_the_header_alone() {
     assert!(c.closed_within(Duration::from_secs(5)));
 }
 
+/// A thousand requests pipelined behind a registration, unread: they wait
+/// (bounded by max_in_flight, the rest in the socket) until it is
+/// answered, then each is answered in order, and the worker serves others
+/// meanwhile.
+#[test]
+fn a_thousand_requests_pipelined_behind_a_registration() {
+    let system = System::start("wregpipe", "", "");
+    let mut c = system.client();
+    let pass = hashed_pass("pip", "pw");
+    let mut bytes = frame(Instr::Register, &["pip", "p@example.com", &pass]).to_bytes();
+    for _ in 0..1000 {
+        bytes.extend(frame::<&str>(Instr::GetWorkerList, &[]).to_bytes());
+    }
+    c.send_raw(&bytes);
+    let mut other = system.client();
+    other.send_raw(&frame::<&str>(Instr::GetWorkerList, &[]).to_bytes());
+    assert_eq!(instr(&other.recv()), Instr::WorkerList, "others are served");
+    assert_eq!(instr(&c.recv()), Instr::RegisterSuccess);
+    for i in 0..1000 {
+        assert_eq!(instr(&c.recv()), Instr::WorkerList, "answer {i} in order");
+    }
+}
+
 #[test]
 fn frames_dribbled_byte_by_byte_and_pipelined() {
     let system = System::start("wdribble", "", "");
