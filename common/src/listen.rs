@@ -136,6 +136,11 @@ impl PerAddress {
         }
     }
 
+    /// The most connections one address key may hold.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Counts a new connection from `ip`; false (and a warning, the first
     /// time) when its address already has `limit` open.
     pub fn admit(&mut self, ip: IpAddr) -> bool {

@@ -4,23 +4,19 @@
 //! byte says (`papertrader_common::tls::Stream`). Slow work goes to the auth pool
 //! and the gpg thread; their results come back as [`Event`]s.
 
-use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Poll, Token, Waker};
 use papertrader_common::Frame;
-use papertrader_common::Instr;
 use papertrader_common::event_loop::{self, Loop};
 use papertrader_common::framed::{self, Conns, End, Framed, Unread};
-use papertrader_common::listen::{Listener, PerAddress};
 use papertrader_common::log::LogHandle;
+use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::tls::Stream;
-use papertrader_common::value::ReasonCode;
 use papertrader_common::value::Timestamp;
 use rustls::ServerConfig;
 
@@ -34,7 +30,16 @@ use crate::market::Asset;
 use crate::peer::Role;
 use crate::registry::Registry;
 use crate::trade::queue::TradeMsg;
-use papertrader_common::reply::{LinkMsg, Reply};
+use links::Links;
+use table::Table;
+
+mod admin;
+mod link;
+mod links;
+mod route;
+mod table;
+
+pub use table::Conn;
 
 /// The master port listener.
 pub const LISTENER: Token = Token(0);
@@ -46,57 +51,34 @@ const FIRST_CONN: usize = 2;
 const TICK: Duration = Duration::from_millis(100);
 /// Frames taken from one connection before the loop turns to the others.
 const LINK_BATCH: usize = 1024;
-/// The loop's one read buffer; frames are assembled in each connection.
-const READ_CHUNK: usize = 16 * 1024;
 
-/// One accepted connection on the master port.
-pub struct Conn {
-    pub(crate) framed: Framed<Stream>,
-    pub(crate) opened: Instant,
-    pub(crate) role: Role,
-}
-
-impl Conn {
-    pub(crate) fn peer(&self) -> SocketAddr {
-        self.framed.peer()
-    }
-}
-
-/// Everything the event loop owns.
+/// Everything the event loop owns: its poll and event channel, and its
+/// parts: the connections, the worker list, the helper threads' queues,
+/// and what `ptctl` reads or reloads (registry, assets).
 pub struct Server {
-    pub(crate) config: Arc<Config>,
+    config: Arc<Config>,
     poll: Poll,
-    listener: Listener,
-    /// TLS 1.3 for connections whose first byte starts a handshake.
-    tls: Arc<ServerConfig>,
-    /// The address actually bound (the config may say port 0).
-    pub(crate) local: SocketAddr,
-    pub(crate) conns: HashMap<Token, Conn>,
-    next_token: usize,
-    /// UUID of each accepted link, to its connection.
-    pub(crate) links: HashMap<String, Token>,
-    pub(crate) registry: Registry,
-    pub(crate) auth_tx: Sender<AuthMsg>,
-    pub(crate) gpg_tx: Option<Sender<GpgJob>>,
-    pub(crate) data_tx: Sender<Job>,
-    pub(crate) trade_tx: Sender<TradeMsg>,
-    control_tx: ControlTx,
-    /// The listed assets, shared with the asset and data threads.
-    pub(crate) assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
-    /// The last `quotes` payload, for workers that link later.
-    pub(crate) last_quotes: Option<Vec<u8>>,
     events: Receiver<Event>,
-    pub(crate) log: LogHandle,
-    pub(crate) started: Timestamp,
-    pub(crate) stopping: bool,
-    pub(crate) ping_counter: u64,
-    read_buf: Box<[u8]>,
+    log: LogHandle,
+    started: Timestamp,
+    stopping: bool,
+    conns: Table,
+    links: Links,
+    queues: Queues,
+    registry: Registry,
+    /// The listed assets, shared with the asset and data threads.
+    assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// Links with frames left in their sockets after a batch.
     unread: Unread,
-    /// Connections open per source address.
-    per_address: PerAddress,
-    /// Links lost and not back yet: UUID to worker name and when.
-    pub(crate) lost: HashMap<String, (String, Instant)>,
+}
+
+/// The helper threads' job queues, as the loop sends to them.
+struct Queues {
+    auth: Sender<AuthMsg>,
+    gpg: Option<Sender<GpgJob>>,
+    data: Sender<Job>,
+    trade: Sender<TradeMsg>,
+    control: ControlTx,
 }
 
 /// The parts a server is built from; `main` makes them.
@@ -147,33 +129,32 @@ impl Server {
             events,
             log,
         } = parts;
-        let listener = Listener::new(listener, poll.registry(), LISTENER)?;
-        let local = listener.local();
+        let limits = (config.max_conns_per_address, config.max_output);
+        let conns = Table::new(
+            listener,
+            poll.registry(),
+            (LISTENER, FIRST_CONN),
+            tls,
+            limits,
+        )?;
         Ok(Server {
             poll,
-            listener,
-            tls,
-            local,
-            conns: HashMap::new(),
-            next_token: FIRST_CONN,
-            links: HashMap::new(),
+            conns,
+            links: Links::default(),
+            queues: Queues {
+                auth: auth_tx,
+                gpg: gpg_tx,
+                data: data_tx,
+                trade: trade_tx,
+                control: control_tx,
+            },
             registry,
-            auth_tx,
-            gpg_tx,
-            data_tx,
-            trade_tx,
-            control_tx,
             assets,
-            last_quotes: None,
             events,
             log,
             started: Timestamp::now(),
             stopping: false,
-            ping_counter: 0,
-            read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             unread: Unread::default(),
-            per_address: PerAddress::new(config.max_conns_per_address),
-            lost: HashMap::new(),
             config,
         })
     }
@@ -191,13 +172,12 @@ impl Server {
         Ok(())
     }
 
-    /// Handles what one poll returned, then the helper threads' results.
     /// One round of events; true when a connection still has input it
     /// has room for, so the next poll must not wait.
     fn handle_events(&mut self, events: &Events) -> bool {
         for ev in events.iter() {
             match ev.token() {
-                LISTENER => self.accept_all(),
+                LISTENER => self.conns.accept_all(self.poll.registry()),
                 WAKER => self.drain_events(),
                 token => {
                     let more = framed::on_event(self, ev);
@@ -218,7 +198,7 @@ impl Server {
     /// flight finishes first, as the trade thread runs one thing at a time).
     fn drain_trades(&mut self) {
         let (ack_tx, ack_rx) = crossbeam_channel::bounded(1);
-        if self.trade_tx.send(TradeMsg::Shutdown(ack_tx)).is_err() {
+        if self.queues.trade.send(TradeMsg::Shutdown(ack_tx)).is_err() {
             return;
         }
         let deadline = Instant::now() + Duration::from_secs(3);
@@ -233,53 +213,6 @@ impl Server {
             self.drain_events();
         }
         self.drain_events();
-    }
-
-    fn accept_all(&mut self) {
-        while let Some((stream, peer)) = self.listener.accept(self.poll.registry()) {
-            self.add_conn(stream, peer);
-        }
-    }
-
-    fn add_conn(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        if !self.per_address.admit(peer.ip()) {
-            let text = format!(
-                "too many connections from your address (max_conns_per_address {})",
-                self.config.max_conns_per_address
-            );
-            let refusal =
-                Reply::fail(Instr::ProtocolError, ReasonCode::RateLimited, text).encode(None);
-            let _ = std::io::Write::write(&mut stream, &refusal.to_bytes());
-            return;
-        }
-        let stream = Stream::accepted(stream, Some(self.tls.clone()));
-        self.insert_conn(stream, peer, Role::New);
-    }
-
-    /// Registers a connection in `role`; its token, or `None` (logged).
-    pub(crate) fn insert_conn(
-        &mut self,
-        stream: Stream,
-        peer: SocketAddr,
-        role: Role,
-    ) -> Option<Token> {
-        let token = Token(self.next_token);
-        self.next_token += 1;
-        let _ = stream.socket().set_nodelay(true);
-        let now = Instant::now();
-        let mut framed = Framed::new(stream, peer, now, self.config.max_output);
-        if let Err(err) = framed.register(self.poll.registry(), token) {
-            papertrader_common::error!("{peer}: cannot register connection: {err}");
-            return None;
-        }
-        papertrader_common::debug!("{peer}: connected");
-        let conn = Conn {
-            framed,
-            opened: now,
-            role,
-        };
-        self.conns.insert(token, conn);
-        Some(token)
     }
 
     fn drain_events(&mut self) {
@@ -312,7 +245,7 @@ impl Server {
             signal_hook::consts::SIGHUP => {
                 reopen_log(&self.log, &self.config.log_file);
                 // The control thread reads the files and hands them back.
-                if !self.control_tx.send(ControlJob::Reload) {
+                if !self.queues.control.send(ControlJob::Reload) {
                     papertrader_common::error!("SIGHUP: the control thread is gone");
                 }
             }
@@ -326,66 +259,46 @@ impl Server {
     }
 
     /// Queues `frame` for `token` and writes what the socket takes now.
-    pub(crate) fn send(&mut self, token: Token, frame: &Frame) {
-        let Some(conn) = self.conns.get_mut(&token) else {
-            return;
-        };
-        conn.framed.send(frame);
-        self.flush(token);
+    fn send(&mut self, token: Token, frame: &Frame) {
+        if !self.conns.send(self.poll.registry(), token, frame, false) {
+            self.close(token);
+        }
     }
 
     /// Sends `frame`, then closes once it is written.
-    pub(crate) fn send_and_close(&mut self, token: Token, frame: &Frame) {
-        if let Some(conn) = self.conns.get_mut(&token) {
-            conn.framed.close_when_flushed();
+    fn send_and_close(&mut self, token: Token, frame: &Frame) {
+        if !self.conns.send(self.poll.registry(), token, frame, true) {
+            self.close(token);
         }
-        self.send(token, frame);
     }
 
     /// Drops a connection; a worker link leaves the worker list.
-    pub(crate) fn close(&mut self, token: Token) {
-        let Some(mut conn) = self.conns.remove(&token) else {
+    fn close(&mut self, token: Token) {
+        let Some(conn) = self.conns.remove(self.poll.registry(), token) else {
             return;
         };
-        conn.framed.deregister(self.poll.registry());
-        self.per_address.release(conn.peer().ip());
-        if self.listener.resume(self.poll.registry(), true) {
-            self.accept_all();
-        }
-        if let Role::Handshake(hs) = &conn.role
-            && !conn.framed.is_closing()
-        {
+        match conn.role() {
             // A party in the middle of the TLS link gets this far: the
             // worker refuses the challenge signed over another session.
-            papertrader_common::warn!(
+            Role::Handshake(hs) if !conn.is_closing() => papertrader_common::warn!(
                 "{}: link handshake of worker {} ended before its proof ({})",
                 conn.peer(),
                 hs.name(),
                 hs.stage_name()
-            );
-        }
-        if let Role::Link(link) = &conn.role
-            && self.links.get(&link.uuid) == Some(&token)
-        {
-            papertrader_common::info!("worker {} ({}) disconnected", link.name, conn.peer());
-            self.lost
-                .insert(link.uuid.clone(), (link.name.clone(), Instant::now()));
-            self.links.remove(&link.uuid);
-            self.broadcast_worker_list();
+            ),
+            Role::Link(link) if self.links.down(&link.uuid, &link.name, token) => {
+                papertrader_common::info!("worker {} ({}) disconnected", link.name, conn.peer());
+                self.broadcast_worker_list();
+            }
+            _ => {}
         }
     }
 
     /// Timers: handshake deadlines, stalled frames, link keepalive.
     fn tick(&mut self, now: Instant) {
         let frame_timeout = self.config.frame_timeout;
-        let stalled: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.framed.stalled(now, frame_timeout))
-            .map(|(t, _)| *t)
-            .collect();
-        for token in stalled {
-            if let Some(conn) = self.conns.get(&token) {
+        for token in self.conns.stalled(now, frame_timeout) {
+            if let Some(conn) = self.conns.get(token) {
                 papertrader_common::warn!(
                     "{}: stopped in the middle of a frame for {frame_timeout:?}",
                     conn.peer()
@@ -393,25 +306,21 @@ impl Server {
             }
             self.close(token);
         }
-        if self.listener.resume(self.poll.registry(), false) {
-            self.accept_all();
-        }
+        self.conns.resume(self.poll.registry(), false);
         self.check_handshakes(now);
         self.keepalive(now);
         self.end_lost_sessions(now);
     }
 
     fn shutdown(&mut self) {
-        let links: Vec<Token> = self.links.values().copied().collect();
-        for token in links {
+        for token in self.links.tokens() {
             let kick = LinkMsg::Kick(papertrader_common::Reason::new(
                 papertrader_common::ReasonCode::Unavailable,
                 "the master is shutting down",
             ));
             self.send(token, &kick.encode());
         }
-        let tokens: Vec<Token> = self.conns.keys().copied().collect();
-        for token in tokens {
+        for token in self.conns.tokens() {
             self.close(token);
         }
         papertrader_common::info!("closed every connection");
@@ -480,15 +389,11 @@ impl Conns for Server {
     type Io = Stream;
 
     fn framed(&mut self, token: Token) -> Option<(&mut Framed<Stream>, &mut [u8])> {
-        let conn = self.conns.get_mut(&token)?;
-        Some((&mut conn.framed, &mut self.read_buf))
+        self.conns.framed(token)
     }
 
     fn flush(&mut self, token: Token) {
-        let Some(conn) = self.conns.get_mut(&token) else {
-            return;
-        };
-        if conn.framed.pump(self.poll.registry(), 0).is_err() {
+        if !self.conns.pump(self.poll.registry(), token) {
             self.close(token);
         }
     }

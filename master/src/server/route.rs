@@ -12,15 +12,14 @@ use papertrader_common::request::{Forwarded, Request, excerpt};
 use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr, MessageType};
 
+use super::Server;
 use crate::auth_thread::AuthMsg;
 use crate::job::{Job, Origin, ReplyTo};
-use crate::peer::Role;
-use crate::server::Server;
 use crate::trade::queue::TradeMsg;
 
 impl Server {
     /// A frame on an accepted link: a control frame, or a forwarded request.
-    pub(crate) fn on_link_frame(&mut self, token: Token, frame: Frame) {
+    pub(super) fn on_link_frame(&mut self, token: Token, frame: Frame) {
         if frame.message_type == MessageType::Control as u8 {
             return self.on_link_control(token, frame);
         }
@@ -28,14 +27,14 @@ impl Server {
         let checked = match message::check(&frame, Forwarded::ARGS) {
             Ok(checked) => checked,
             Err(err) => {
-                if let Some(conn) = self.conns.get(&token) {
+                if let Some(conn) = self.conns.get(token) {
                     papertrader_common::warn!("{}: {err}", conn.peer());
                 }
                 return self.answer_bad_request(token, reqid, &err);
             }
         };
         let instr = checked.instr;
-        let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) else {
+        let Some(link) = self.conns.link_mut(token) else {
             return;
         };
         let prefix = match Forwarded::parse(&checked.prefix) {
@@ -77,7 +76,8 @@ impl Server {
         let instr = job.request.instr();
         let busy = match owner(instr) {
             Owner::Auth => match self
-                .auth_tx
+                .queues
+                .auth
                 .try_send(AuthMsg::Job(job))
                 .map_err(|e| e.into_inner())
             {
@@ -85,12 +85,14 @@ impl Server {
                 _ => None,
             },
             Owner::Data => self
-                .data_tx
+                .queues
+                .data
                 .try_send(job)
                 .err()
                 .map(|e| (e.into_inner().to, "the master is busy; try again")),
             Owner::Trade => match self
-                .trade_tx
+                .queues
+                .trade
                 .try_send(TradeMsg::Job(job))
                 .map_err(|e| e.into_inner())
             {
@@ -155,7 +157,8 @@ impl Server {
             LinkMsg::Pong(_) => self.pong(token),
             LinkMsg::SessionClosed(session) => {
                 if self
-                    .auth_tx
+                    .queues
+                    .auth
                     .try_send(AuthMsg::SessionClosed(session))
                     .is_err()
                 {

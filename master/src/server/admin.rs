@@ -3,17 +3,15 @@
 //! part of [`Server`]; the control thread asks through an event and waits
 //! for the text answer.
 
-use mio::Token;
 use papertrader_common::reply::LinkMsg;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp};
 
+use super::Server;
 use crate::command::{Command, CommandError, Reloaded};
-use crate::link::link_of;
-use crate::server::Server;
 
 impl Server {
     /// Runs a ptctl command that needs the loop.
-    pub(crate) fn on_control(&mut self, command: Command) -> Result<String, CommandError> {
+    pub(super) fn on_control(&mut self, command: Command) -> Result<String, CommandError> {
         match command {
             Command::Status => Ok(self.status_text()),
             Command::Workers => Ok(self.workers_text()),
@@ -28,7 +26,7 @@ impl Server {
             "ptmasterd {} pid {}\nlistening on {}\nup {up} s\nworkers linked {} of {} allowed\nconnections {}\n",
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
-            self.local,
+            self.conns.local(),
             self.links.len(),
             self.config.max_workers,
             self.conns.len(),
@@ -38,7 +36,10 @@ impl Server {
     fn workers_text(&self) -> String {
         let mut out = String::from("NAME UUID ADDRESS CONNECTED_SINCE REQUESTS\n");
         for entry in self.registry.entries() {
-            let link = self.links.get(&entry.uuid).and_then(|t| link_of(self, *t));
+            let link = self
+                .links
+                .token(&entry.uuid)
+                .and_then(|t| self.conns.link(t));
             match link {
                 Some(l) => out.push_str(&format!(
                     "{} {} {} {} {}\n",
@@ -55,11 +56,11 @@ impl Server {
     }
 
     fn kick(&mut self, name: &str) -> Result<String, CommandError> {
-        let found = self
-            .links
-            .iter()
-            .find(|(_, t)| link_of(self, **t).is_some_and(|l| l.name == name));
-        let Some((_, &token)) = found else {
+        let tokens = self.links.tokens();
+        let found = tokens
+            .into_iter()
+            .find(|t| self.conns.link(*t).is_some_and(|l| l.name == name));
+        let Some(token) = found else {
             return Err(CommandError::NoSuchWorker(name.to_string()));
         };
         papertrader_common::info!("worker {name} kicked by ptctl");
@@ -81,20 +82,16 @@ impl Server {
         self.registry = registry;
         let asset_count = assets.len();
         *self.assets.write() = assets;
-        let stale: Vec<Token> = self
-            .links
-            .values()
-            .copied()
-            .filter(|t| {
-                let (Some(conn), Some(link)) = (self.conns.get(t), link_of(self, *t)) else {
-                    return true;
-                };
-                !self
-                    .registry
-                    .by_uuid(&link.uuid)
-                    .is_some_and(|e| e.allows(conn.peer().ip()))
-            })
-            .collect();
+        let mut stale = self.links.tokens();
+        stale.retain(|t| {
+            let (Some(conn), Some(link)) = (self.conns.get(*t), self.conns.link(*t)) else {
+                return true;
+            };
+            !self
+                .registry
+                .by_uuid(&link.uuid)
+                .is_some_and(|e| e.allows(conn.peer().ip()))
+        });
         for token in &stale {
             let text = "no longer registered in workers.list";
             self.unlink(*token);

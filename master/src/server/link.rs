@@ -13,21 +13,22 @@ use papertrader_common::request::excerpt;
 use papertrader_common::value::{Reason, ReasonCode, Timestamp, hex};
 use papertrader_common::{Frame, Instr};
 
+use super::Conn;
+use super::Server;
 use crate::auth_thread::{AuthMsg, random16};
 use crate::gpg_thread::GpgJob;
 use crate::peer::{Handshake, Link, Role};
-use crate::server::Server;
 
 fn refuse(code: ReasonCode, text: impl Into<String>) -> Frame {
     LinkMsg::Refused(Reason::new(code, text)).encode()
 }
 
 impl Server {
-    pub(crate) fn handle_frame(&mut self, token: Token, frame: Frame) {
-        let Some(conn) = self.conns.get(&token) else {
+    pub(super) fn handle_frame(&mut self, token: Token, frame: Frame) {
+        let Some(conn) = self.conns.get(token) else {
             return;
         };
-        match &conn.role {
+        match conn.role() {
             Role::New => self.on_first_frame(token, frame),
             Role::Handshake(_) => self.on_handshake_frame(token, frame),
             Role::Link(_) => self.on_link_frame(token, frame),
@@ -41,8 +42,10 @@ impl Server {
                 self.send_and_close(token, &list);
             }
             Ok(req) if req.instr == Instr::WorkerHello && !self.is_tls(token) => {
-                let peer = self.conns[&token].peer();
-                papertrader_common::warn!("{peer}: refused workerHello on a plain connection");
+                if let Some(conn) = self.conns.get(token) {
+                    let peer = conn.peer();
+                    papertrader_common::warn!("{peer}: refused workerHello on a plain connection");
+                }
                 let text = "tls required: a worker links over TLS (papertrader-protocol(7))";
                 self.refuse(token, refuse(ReasonCode::Forbidden, text));
             }
@@ -61,10 +64,11 @@ impl Server {
     }
 
     fn on_hello(&mut self, token: Token, args: &[String]) {
-        let [uuid, name, client_addr, worker_nonce] = args else {
+        let ([uuid, name, client_addr, worker_nonce], Some(conn)) = (args, self.conns.get(token))
+        else {
             return;
         };
-        let peer = self.conns[&token].peer();
+        let (peer, exporter) = (conn.peer(), conn.exporter());
         let bad_nonce =
             worker_nonce.len() != 32 || !worker_nonce.bytes().all(|b| b.is_ascii_hexdigit());
         if bad_nonce || !client_addr.contains(':') {
@@ -90,16 +94,15 @@ impl Server {
             return self.refuse(token, refuse(ReasonCode::Forbidden, text));
         }
         let (uuid, entry_name) = (entry.uuid.clone(), entry.name.clone());
-        let others = self.links.keys().filter(|u| **u != uuid).count();
-        if others >= self.config.max_workers {
+        if self.links.others(&uuid) >= self.config.max_workers {
             let text = format!("max_workers ({}) links are up", self.config.max_workers);
             return self.refuse(token, refuse(ReasonCode::Unavailable, text));
         }
-        let Some(gpg) = &self.gpg_tx else {
+        let Some(gpg) = &self.queues.gpg else {
             let text = "the master has no signing key (master_key) configured";
             return self.refuse(token, refuse(ReasonCode::Unavailable, text));
         };
-        let Some(exporter) = self.conns[&token].framed.transport().exporter() else {
+        let Some(exporter) = exporter else {
             let text = "tls required: the TLS handshake is not done";
             return self.refuse(token, refuse(ReasonCode::Forbidden, text));
         };
@@ -127,13 +130,13 @@ impl Server {
             master_nonce,
             exporter,
         );
-        if let Some(conn) = self.conns.get_mut(&token) {
-            conn.role = Role::Handshake(hs);
+        if let Some(conn) = self.conns.get_mut(token) {
+            conn.set_role(Role::Handshake(hs));
         }
     }
 
-    pub(crate) fn on_signed(&mut self, token: Token, result: Result<String, GpgError>) {
-        let Some(Role::Handshake(hs)) = self.conns.get_mut(&token).map(|c| &mut c.role) else {
+    pub(super) fn on_signed(&mut self, token: Token, result: Result<String, GpgError>) {
+        let Some(hs) = self.conns.handshake_mut(token) else {
             return;
         };
         match result {
@@ -156,7 +159,7 @@ impl Server {
     }
 
     fn on_handshake_frame(&mut self, token: Token, frame: Frame) {
-        let Some(Role::Handshake(hs)) = self.conns.get_mut(&token).map(|c| &mut c.role) else {
+        let Some(hs) = self.conns.handshake_mut(token) else {
             return;
         };
         let proof = match message::check(&frame, 0) {
@@ -185,7 +188,8 @@ impl Server {
             fingerprint,
         };
         let queued = self
-            .gpg_tx
+            .queues
+            .gpg
             .as_ref()
             .is_some_and(|gpg| gpg.try_send(job).is_ok());
         if !queued {
@@ -196,12 +200,12 @@ impl Server {
         }
     }
 
-    pub(crate) fn on_verified(&mut self, token: Token, result: Result<(), GpgError>) {
-        let Some(conn) = self.conns.get_mut(&token) else {
+    pub(super) fn on_verified(&mut self, token: Token, result: Result<(), GpgError>) {
+        let Some(conn) = self.conns.get_mut(token) else {
             return;
         };
         let peer = conn.peer();
-        let Role::Handshake(hs) = &conn.role else {
+        let Role::Handshake(hs) = conn.role() else {
             return;
         };
         if let Err(err) = result {
@@ -216,7 +220,7 @@ impl Server {
             link.client_addr
         );
         let uuid = link.uuid.clone();
-        conn.role = Role::Link(link);
+        conn.set_role(Role::Link(link));
         self.linked(token, uuid, peer);
     }
 
@@ -224,8 +228,7 @@ impl Server {
     /// link of that worker, hears `linkAccepted`, the worker list and the
     /// last quotes, and every link hears the new list.
     fn linked(&mut self, token: Token, uuid: String, peer: std::net::SocketAddr) {
-        self.lost.remove(&uuid);
-        if let Some(old) = self.links.insert(uuid, token) {
+        if let Some(old) = self.links.up(uuid, token) {
             let text = format!("replaced by a newer link from {peer}");
             self.send_and_close(
                 old,
@@ -234,10 +237,8 @@ impl Server {
         }
         self.send(token, &LinkMsg::Accepted.encode());
         self.broadcast_worker_list();
-        if let Some(payload) = self.last_quotes.clone() {
-            for packet in quote_packets(&payload) {
-                self.send(token, &packet);
-            }
+        for packet in self.links.quotes().map(quote_packets).unwrap_or_default() {
+            self.send(token, &packet);
         }
     }
 
@@ -264,13 +265,16 @@ impl Server {
         let link = hs.linked(Timestamp::now());
         let uuid = link.uuid.clone();
         let stream = papertrader_common::tls::Stream::plain(stream);
-        let token = self.insert_conn(stream, peer, Role::Link(link))?;
+        let role = Role::Link(link);
+        let token = self
+            .conns
+            .insert(self.poll.registry(), stream, peer, role)?;
         self.linked(token, uuid, peer);
         Some(token)
     }
 
     fn forbid(&mut self, token: Token, text: &str) {
-        if let Some(conn) = self.conns.get(&token) {
+        if let Some(conn) = self.conns.get(token) {
             papertrader_common::warn!("{}: {text}", conn.peer());
         }
         let answer = Reply::fail(Instr::ProtocolError, ReasonCode::Forbidden, text);
@@ -279,9 +283,7 @@ impl Server {
 
     /// Whether `token` speaks TLS.
     fn is_tls(&self, token: Token) -> bool {
-        self.conns
-            .get(&token)
-            .is_some_and(|c| c.framed.transport().is_tls())
+        self.conns.get(token).is_some_and(Conn::is_tls)
     }
 
     fn refuse(&mut self, token: Token, answer: Frame) {
@@ -289,51 +291,38 @@ impl Server {
     }
 
     /// Client addresses of the linked workers, by worker name.
-    pub(crate) fn worker_list(&self) -> Vec<String> {
-        let mut links: Vec<&Link> = self
-            .links
-            .values()
-            .filter_map(|t| link_of(self, *t))
-            .collect();
+    pub(super) fn worker_list(&self) -> Vec<String> {
+        let tokens = self.links.tokens();
+        let mut links: Vec<&Link> = tokens.iter().filter_map(|t| self.conns.link(*t)).collect();
         links.sort_by(|a, b| a.name.cmp(&b.name));
         links.iter().map(|l| l.client_addr.clone()).collect()
     }
 
-    pub(crate) fn broadcast_worker_list(&mut self) {
+    pub(super) fn broadcast_worker_list(&mut self) {
         let list = self.worker_list();
         let update = LinkMsg::WorkerListUpdate(list).encode();
-        let tokens: Vec<Token> = self.links.values().copied().collect();
-        for token in tokens {
+        for token in self.links.tokens() {
             self.send(token, &update);
         }
     }
 
     /// Sends new prices to every linked worker as `quotes` packets.
-    pub(crate) fn push_quotes(&mut self, payload: Vec<u8>) {
+    pub(super) fn push_quotes(&mut self, payload: Vec<u8>) {
         let packets = quote_packets(&payload);
-        let tokens: Vec<Token> = self.links.values().copied().collect();
-        for token in tokens {
+        for token in self.links.tokens() {
             for packet in &packets {
                 self.send(token, packet);
             }
         }
-        self.last_quotes = Some(payload);
+        self.links.set_quotes(payload);
     }
 
     /// Refuses handshakes past their deadline.
-    pub(crate) fn check_handshakes(&mut self, now: Instant) {
+    pub(super) fn check_handshakes(&mut self, now: Instant) {
         let limit = self.config.handshake_timeout;
-        let late: Vec<Token> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| {
-                !matches!(c.role, Role::Link(_)) && now.duration_since(c.opened) >= limit
-            })
-            .map(|(t, _)| *t)
-            .collect();
-        for token in late {
+        for token in self.conns.late(now, limit) {
             let text = format!("handshake not finished within {} s", limit.as_secs_f64());
-            if let Some(conn) = self.conns.get(&token) {
+            if let Some(conn) = self.conns.get(token) {
                 papertrader_common::warn!("{}: {text}", conn.peer());
             }
             self.refuse(token, refuse(ReasonCode::Forbidden, text));
@@ -341,23 +330,11 @@ impl Server {
     }
 
     /// Pings quiet links and drops dead ones.
-    pub(crate) fn keepalive(&mut self, now: Instant) {
+    pub(super) fn keepalive(&mut self, now: Instant) {
         let (interval, timeout) = (self.config.ping_interval, self.config.link_timeout);
-        let mut dead = Vec::new();
-        let mut ping = Vec::new();
-        for (token, conn) in &mut self.conns {
-            let Role::Link(link) = &mut conn.role else {
-                continue;
-            };
-            let quiet = now.duration_since(conn.framed.last_rx());
-            if quiet >= timeout {
-                dead.push(*token);
-            } else if quiet >= interval && link.ping_due(now) {
-                ping.push(*token);
-            }
-        }
+        let (dead, ping) = self.conns.quiet_links(now, interval, timeout);
         for token in dead {
-            if let Some(link) = link_of(self, token) {
+            if let Some(link) = self.conns.link(token) {
                 papertrader_common::warn!(
                     "worker {}: no traffic for {timeout:?}, dropping the link",
                     link.name
@@ -366,61 +343,47 @@ impl Server {
             self.close(token);
         }
         for token in ping {
-            self.ping_counter += 1;
-            let counter = self.ping_counter.to_string();
-            self.send(token, &LinkMsg::Ping(counter).encode());
+            let word = self.links.next_ping();
+            self.send(token, &LinkMsg::Ping(word).encode());
         }
     }
 
     /// Links lost longer than `session_link_grace` ago and not back: the
     /// expirable sessions made through them end, since their sessionClosed
     /// will never come.
-    pub(crate) fn end_lost_sessions(&mut self, now: Instant) {
+    pub(super) fn end_lost_sessions(&mut self, now: Instant) {
         let grace = self.config.session_link_grace;
-        let gone: Vec<String> = self
-            .lost
-            .iter()
-            .filter(|(_, (_, since))| now.duration_since(*since) >= grace)
-            .map(|(uuid, _)| uuid.clone())
-            .collect();
-        for uuid in gone {
-            let Some((name, _)) = self.lost.remove(&uuid) else {
-                continue;
-            };
-            if self.auth_tx.try_send(AuthMsg::WorkerLost(name)).is_err() {
+        for name in self.links.take_lost(now, grace) {
+            if self
+                .queues
+                .auth
+                .try_send(AuthMsg::WorkerLost(name))
+                .is_err()
+            {
                 papertrader_common::warn!("auth queue full: a lost worker's sessions stay");
             }
         }
     }
 
     /// A worker answered our ping.
-    pub(crate) fn pong(&mut self, token: Token) {
-        if let Some(Role::Link(link)) = self.conns.get_mut(&token).map(|c| &mut c.role) {
+    pub(super) fn pong(&mut self, token: Token) {
+        if let Some(link) = self.conns.link_mut(token) {
             link.ponged();
         }
     }
-}
 
-impl Server {
     /// Takes a link out of the worker list at once, while its last frame
     /// (a kick) is still being written; the connection closes once it is.
-    pub(crate) fn unlink(&mut self, token: Token) {
-        let Some((uuid, name)) = link_of(self, token).map(|l| (l.uuid.clone(), l.name.clone()))
-        else {
+    pub(super) fn unlink(&mut self, token: Token) {
+        let Some(link) = self.conns.link(token) else {
             return;
         };
-        if self.links.get(&uuid) == Some(&token) {
-            self.links.remove(&uuid);
-            self.lost.insert(uuid, (name, Instant::now()));
+        if self
+            .links
+            .down(&link.uuid.clone(), &link.name.clone(), token)
+        {
             self.broadcast_worker_list();
         }
-    }
-}
-
-pub(crate) fn link_of(server: &Server, token: Token) -> Option<&Link> {
-    match &server.conns.get(&token)?.role {
-        Role::Link(link) => Some(link),
-        _ => None,
     }
 }
 
