@@ -6,17 +6,30 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::{Events, Poll};
 
-/// What an event loop is made of.
-pub trait Loop {
+use crate::framed::{self, Conns, Unread};
+
+/// What an event loop is made of: its framed connections ([`Conns`]) and
+/// the rest of what it polls (listeners, its waker, links).
+pub trait Loop: Conns {
     /// Its poll.
     fn poll(&mut self) -> &mut Poll;
 
-    /// Handles one round of events (and what helper threads sent back);
-    /// true when a connection still has input it has room for, so the
-    /// next poll must not wait.
-    fn on_events(&mut self, events: &Events) -> bool;
+    /// An event of a token that is not a framed connection; false when it
+    /// is one (then the round reads it).
+    fn on_own_event(&mut self, event: &Event) -> bool;
+
+    /// What helper threads sent back (the waker's event, and once more
+    /// after each round: a wake may race a poll that returned for sockets).
+    fn on_wake(&mut self);
+
+    /// Connections that may have input left unread.
+    fn unread(&mut self) -> &mut Unread;
+
+    /// Once the round's input is read (the worker writes its answers).
+    fn on_round_end(&mut self) {}
 
     /// The timers, run at most once a tick.
     fn on_tick(&mut self, now: Instant);
@@ -41,7 +54,7 @@ pub fn run<L: Loop>(server: &mut L, tick: Duration, capacity: usize) -> io::Resu
             }
             return Err(err);
         }
-        busy = server.on_events(&events);
+        busy = round(server, &events);
         let now = Instant::now();
         if now.duration_since(last_tick) >= tick {
             last_tick = now;
@@ -55,6 +68,25 @@ pub fn run<L: Loop>(server: &mut L, tick: Duration, capacity: usize) -> io::Resu
 /// then handle what came. Returns the events handled.
 pub fn turn<L: Loop>(server: &mut L, events: &mut Events, timeout: Duration) -> io::Result<usize> {
     server.poll().poll(events, Some(timeout))?;
-    server.on_events(events);
+    round(server, events);
     Ok(events.iter().count())
+}
+
+/// One round of events: the loop's own tokens, then each ready connection
+/// read, helper results, and connections with input left read again.
+/// True when a connection still has input it has room for, so the next
+/// poll must not wait.
+fn round<L: Loop>(server: &mut L, events: &Events) -> bool {
+    for ev in events.iter() {
+        if !server.on_own_event(ev) {
+            let more = framed::on_event(server, ev);
+            server.unread().note(ev.token(), more);
+        }
+    }
+    server.on_wake();
+    let mut unread = std::mem::take(server.unread());
+    let busy = unread.run(server);
+    *server.unread() = unread;
+    server.on_round_end();
+    busy
 }

@@ -172,27 +172,6 @@ impl Server {
         Ok(())
     }
 
-    /// One round of events; true when a connection still has input it
-    /// has room for, so the next poll must not wait.
-    fn handle_events(&mut self, events: &Events) -> bool {
-        for ev in events.iter() {
-            match ev.token() {
-                LISTENER => self.conns.accept_all(self.poll.registry()),
-                WAKER => self.drain_events(),
-                token => {
-                    let more = framed::on_event(self, ev);
-                    self.unread.note(token, more);
-                }
-            }
-        }
-        // A wake may race a poll that returned for sockets: drain anyway.
-        self.drain_events();
-        let mut unread = std::mem::take(&mut self.unread);
-        let busy = unread.run(self);
-        self.unread = unread;
-        busy
-    }
-
     /// Orders queued but not yet in a batch are answered `unavailable`
     /// before the links close (nothing acknowledged is lost: a batch in
     /// flight finishes first, as the trade thread runs one thing at a time).
@@ -243,7 +222,7 @@ impl Server {
                 self.stopping = true;
             }
             signal_hook::consts::SIGHUP => {
-                reopen_log(&self.log, &self.config.log_file);
+                reopen_log(&self.log, &self.config.log.file);
                 // The control thread reads the files and hands them back.
                 if !self.queues.control.send(ControlJob::Reload) {
                     papertrader_common::error!("SIGHUP: the control thread is gone");
@@ -332,8 +311,21 @@ impl Loop for Server {
         &mut self.poll
     }
 
-    fn on_events(&mut self, events: &Events) -> bool {
-        self.handle_events(events)
+    fn on_own_event(&mut self, event: &mio::event::Event) -> bool {
+        match event.token() {
+            LISTENER => self.conns.accept_all(self.poll.registry()),
+            WAKER => self.drain_events(),
+            _ => return false,
+        }
+        true
+    }
+
+    fn on_wake(&mut self) {
+        self.drain_events();
+    }
+
+    fn unread(&mut self) -> &mut Unread {
+        &mut self.unread
     }
 
     fn on_tick(&mut self, now: Instant) {
@@ -352,7 +344,7 @@ impl Loop for Server {
 impl Server {
     /// One turn of [`Server::run`]'s loop without its timers: poll for at
     /// most `timeout`, then handle what came. Returns the events handled.
-    pub fn fuzz_turn(&mut self, events: &mut Events, timeout: Duration) -> io::Result<usize> {
+    pub fn fuzz_turn(&mut self, events: &mut mio::Events, timeout: Duration) -> io::Result<usize> {
         event_loop::turn(self, events, timeout)
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
 use papertrader_common::gpg::normalize_fingerprint;
+use papertrader_common::log::LogConfig;
 use papertrader_common::providers::{self, ProviderConfig};
 
 /// Every key ptworkerd.conf may hold, in the order of the man page.
@@ -116,16 +117,8 @@ pub struct Config {
     pub history_cache_ttl: Duration,
     /// Bytes of history answers kept.
     pub history_cache_bytes: usize,
-    /// Log file; `None` logs to standard error.
-    pub log_file: Option<PathBuf>,
-    /// Lowest level logged.
-    pub log_level: log::LevelFilter,
-    /// Log entries kept in memory before a flush.
-    pub log_memory_entries: usize,
-    /// Longest log message kept, in bytes.
-    pub log_max_message: usize,
-    /// Size at which log_file rotates to log_file.1.
-    pub log_max_bytes: u64,
+    /// The log system's settings (`log_*` keys).
+    pub log: LogConfig,
 }
 
 impl Config {
@@ -140,7 +133,6 @@ impl Config {
         let mut c = Collector::new();
         let state_dir = c.take(conf.path("state_dir", "/var/lib/papertrader-worker"));
         let gnupg_default = state_dir.join("gnupg").to_string_lossy().into_owned();
-        let log_file = c.take(conf.string("log_file", ""));
         let advertise = c.take(conf.string("advertise", ""));
         let config = Config {
             source: conf.file().to_string(),
@@ -174,15 +166,7 @@ impl Config {
             history_cache_ttl: c.take(conf.duration("history_cache_ttl", secs(60))),
             history_cache_bytes: c.take(conf.u64("history_cache_bytes", 16 << 20, 0..=1 << 34))
                 as usize,
-            log_file: (!log_file.is_empty()).then(|| c.take(conf.path("log_file", ""))),
-            log_level: c.take_or(
-                conf.log_level("log_level", log::LevelFilter::Info),
-                log::LevelFilter::Info,
-            ),
-            log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
-                as usize,
-            log_max_message: c.take(conf.u64("log_max_message", 4096, 256..=65_536)) as usize,
-            log_max_bytes: c.take(conf.u64("log_max_bytes", 64 << 20, 65_536..=1 << 40)),
+            log: conf.log(&mut c),
             state_dir,
         };
         check_rules(&config, conf, &mut c);

@@ -36,7 +36,7 @@ fn run() -> Result<(), (u8, String)> {
         return Ok(());
     }
     if flags.verbose {
-        config.log_level = config.log_level.max(log::LevelFilter::Debug);
+        config.log.level = config.log.level.max(log::LevelFilter::Debug);
     }
     let config = Arc::new(config);
     if !flags.foreground {
@@ -57,12 +57,8 @@ fn run() -> Result<(), (u8, String)> {
             .map_err(|e| (EX_CONFIG, format!("worker_key: {e}")))?;
     }
     let log = daemon::start_logging(LogConfig {
-        level: config.log_level,
-        memory_entries: config.log_memory_entries,
-        max_message: config.log_max_message,
-        max_file_bytes: config.log_max_bytes,
-        file: config.log_file.clone(),
         echo_stderr: flags.foreground,
+        ..config.log.clone()
     })?;
     papertrader_common::info!(
         "ptworkerd {} starting with {}",

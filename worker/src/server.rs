@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Poll, Token, Waker};
+use mio::{Poll, Token, Waker};
 use papertrader_common::event_loop::{self, Loop};
-use papertrader_common::framed::{self, Conns, End, Framed, Unread};
-use papertrader_common::listen::{Listener, PerAddress};
+use papertrader_common::framed::{Conns, End, Framed, Unread};
 use papertrader_common::log::LogHandle;
 use papertrader_common::reply::Reply;
-use papertrader_common::tls::{Stream, TlsError};
+use papertrader_common::tls::TlsError;
 use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
 use rustls::ServerConfig;
@@ -32,6 +31,13 @@ use crate::master_link::MasterLink;
 use crate::transport::ClientIo;
 use crate::web::conn::WebConn;
 use crate::web::site::Site;
+
+mod dispatch;
+mod doors;
+mod link;
+mod web;
+
+use doors::Doors;
 
 /// The client listener.
 pub const LISTENER: Token = Token(0);
@@ -49,47 +55,38 @@ const TICK: Duration = Duration::from_millis(100);
 const CLIENT_SWEEP: Duration = Duration::from_secs(1);
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Everything the worker's event loop owns.
+/// Everything the worker's event loop owns: the doors (listeners,
+/// limits), the clients and web connections behind them, the master link
+/// with the requests in flight on it, and the caches that answer without
+/// the master.
 pub struct Server {
-    pub(crate) config: Arc<Config>,
-    pub(crate) poll: Poll,
-    listener: Listener,
-    /// TLS for clients whose first byte starts a handshake; `None` when
-    /// `client_tls` is off. SIGHUP swaps in a new one.
-    tls: Option<Arc<ServerConfig>>,
-    /// The bound client address.
-    pub(crate) local: SocketAddr,
-    pub(crate) clients: FastMap<Token, Client>,
-    /// The web port, when `web_listen` is set.
-    pub(crate) web_listener: Option<Listener>,
-    /// Its HTTP connections; an upgraded one moves to `clients`.
-    pub(crate) web: FastMap<Token, WebConn>,
+    config: Arc<Config>,
+    poll: Poll,
+    doors: Doors,
+    clients: FastMap<Token, Client>,
+    /// The web port's HTTP connections; an upgraded one moves to `clients`.
+    web: FastMap<Token, WebConn>,
     /// What the web port serves from the configuration (`web::site`).
-    pub(crate) site: Arc<Site>,
-    pub(crate) next_token: usize,
-    pub(crate) link: MasterLink,
+    site: Arc<Site>,
+    link: MasterLink,
     /// Requests forwarded to the master and not yet answered.
-    pub(crate) in_flight: InFlight,
+    in_flight: InFlight,
     /// Worker addresses as the master last sent them.
-    pub(crate) worker_list: Vec<String>,
-    pub(crate) caches: Caches,
-    pub(crate) gpg_tx: Option<Sender<ProofJob>>,
+    worker_list: Vec<String>,
+    caches: Caches,
+    gpg_tx: Option<Sender<ProofJob>>,
     events: Receiver<Event>,
     log: LogHandle,
     stopping: bool,
     /// When the one-second sweep last ran.
     last_sweep: Instant,
-    pub(crate) read_buf: Box<[u8]>,
+    read_buf: Box<[u8]>,
     /// Clients whose requests wait in their sockets (back-pressure).
-    pub(crate) unread: Unread,
+    unread: Unread,
     /// Connections that read requests this round: their answers are
     /// written together once the round's events are handled (see
-    /// [`Server::handle_events`]).
+    /// `on_events`).
     to_flush: Vec<Token>,
-    /// Clients open per source address, on either port.
-    pub(crate) per_address: PerAddress,
-    /// max_clients was logged since the worker was last below it.
-    full_warned: bool,
 }
 
 /// What `main` builds a server from.
@@ -128,22 +125,20 @@ impl Server {
             events,
             log,
         } = parts;
-        let listener = Listener::new(listener, poll.registry(), LISTENER)?;
-        let web_listener = web_listener
-            .map(|l| Listener::new(l, poll.registry(), WEB_LISTENER))
-            .transpose()?;
-        let local = listener.local();
+        let doors = Doors::new(
+            poll.registry(),
+            (listener, web_listener),
+            ((LISTENER, WEB_LISTENER), FIRST_CLIENT),
+            tls,
+            (config.max_clients, config.max_clients_per_address),
+        )?;
         let link = MasterLink::new(Instant::now());
         Ok(Server {
             poll,
-            listener,
-            tls,
-            local,
+            doors,
             clients: FastMap::default(),
-            web_listener,
             web: FastMap::default(),
             site: Arc::new(Site::new(&config.web_providers)),
-            next_token: FIRST_CLIENT,
             link,
             in_flight: InFlight::default(),
             worker_list: Vec::new(),
@@ -156,8 +151,6 @@ impl Server {
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             unread: Unread::default(),
             to_flush: Vec::new(),
-            per_address: PerAddress::new(config.max_clients_per_address),
-            full_warned: false,
             config,
         })
     }
@@ -172,7 +165,7 @@ impl Server {
         self.config
             .advertise
             .clone()
-            .unwrap_or_else(|| self.local.to_string())
+            .unwrap_or_else(|| self.doors.local().to_string())
     }
 
     /// Runs until SIGTERM or SIGINT.
@@ -180,43 +173,6 @@ impl Server {
         event_loop::run(self, TICK, 1024)?;
         self.shutdown();
         Ok(())
-    }
-
-    /// Handles what one poll returned, then the helper threads' results.
-    /// One round of events; true when a client still has input it has
-    /// room for, so the next poll must not wait.
-    fn handle_events(&mut self, events: &Events) -> bool {
-        for ev in events.iter() {
-            match ev.token() {
-                LISTENER => self.accept_all(),
-                WAKER => self.drain_events(),
-                MASTER => self.master_ready(ev),
-                WEB_LISTENER => self.accept_web(),
-                token if self.web.contains_key(&token) => self.web_ready(token),
-                token => {
-                    let more = framed::on_event(self, ev);
-                    self.unread.note(token, more);
-                }
-            }
-        }
-        self.drain_events();
-        let mut unread = std::mem::take(&mut self.unread);
-        let busy = unread.run(self);
-        self.unread = unread;
-        self.flush_answered();
-        busy
-    }
-
-    /// Writes the answers of every connection that read this round, after
-    /// all of them were read (as redis does before it sleeps): each write
-    /// wakes a client, and a client woken mid-round would take the CPU
-    /// from the requests still to be read.
-    fn flush_answered(&mut self) {
-        let mut tokens = std::mem::take(&mut self.to_flush);
-        for token in tokens.drain(..) {
-            self.flush_client(token);
-        }
-        self.to_flush = tokens;
     }
 
     fn drain_events(&mut self) {
@@ -243,8 +199,8 @@ impl Server {
             }
             // Reopens the log file under its name, for logrotate; the log
             // thread logs the outcome.
-            signal_hook::consts::SIGHUP if self.config.log_file.is_some() => {
-                if let Err(err) = self.log.set_file(self.config.log_file.clone()) {
+            signal_hook::consts::SIGHUP if self.config.log.file.is_some() => {
+                if let Err(err) = self.log.set_file(self.config.log.file.clone()) {
                     papertrader_common::error!("SIGHUP: cannot reopen the log file: {err}");
                 }
             }
@@ -260,7 +216,7 @@ impl Server {
         self.on_signal(signal_hook::consts::SIGHUP);
         match result {
             Ok(config) => {
-                self.tls = Some(config);
+                self.doors.set_tls(config);
                 papertrader_common::info!("SIGHUP: reloaded the TLS certificate");
             }
             Err(err) => papertrader_common::error!(
@@ -270,52 +226,23 @@ impl Server {
     }
 
     fn accept_all(&mut self) {
-        while let Some((stream, peer)) = self.listener.accept(self.poll.registry()) {
+        while let Some((stream, peer)) = self.doors.accept(self.poll.registry(), false) {
             self.add_client(stream, peer);
         }
     }
 
-    /// Counts a new connection on either port against `max_clients` and
-    /// `max_clients_per_address`; the refusal's reason when it is over.
-    pub(crate) fn admit(&mut self, peer: SocketAddr) -> Result<(), (ReasonCode, String)> {
-        if self.clients.len() + self.web.len() >= self.config.max_clients {
-            let text = format!("the worker is full ({} clients)", self.config.max_clients);
-            if !self.full_warned {
-                self.full_warned = true;
-                papertrader_common::warn!("{peer}: refused, max_clients reached");
-            }
-            return Err((ReasonCode::Unavailable, text));
-        }
-        self.full_warned = false;
-        if !self.per_address.admit(peer.ip()) {
-            let text = format!(
-                "too many connections from your address (max_clients_per_address {})",
-                self.config.max_clients_per_address
-            );
-            return Err((ReasonCode::RateLimited, text));
-        }
-        Ok(())
-    }
-
-    /// An accepted stream of the web port, TLS when its first byte says
-    /// so and client TLS is on: the same certificate as the client port.
-    pub(crate) fn accepted_stream(&self, stream: TcpStream) -> Stream {
-        let _ = stream.set_nodelay(true);
-        Stream::accepted(stream, self.tls.clone())
-    }
-
     fn add_client(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        if let Err((code, text)) = self.admit(peer) {
+        if let Err((code, text)) = self.doors.admit(peer, self.clients.len() + self.web.len()) {
             let refusal = Reply::fail(Instr::ProtocolError, code, text).encode(None);
             let _ = stream.write(&refusal.to_bytes());
             return;
         }
-        let token = Token(self.next_token);
-        self.next_token += 1;
-        let stream = ClientIo::Tcp(self.accepted_stream(stream));
+        let token = self.doors.token();
+        let stream = ClientIo::Tcp(self.doors.stream(stream));
         let mut framed = Framed::new(stream, peer, Instant::now(), self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
             papertrader_common::error!("{peer}: cannot register: {err}");
+            self.doors.release(peer);
             return;
         }
         papertrader_common::debug!("{peer}: connected");
@@ -324,7 +251,7 @@ impl Server {
 
     /// Writes pending output, closes finished or broken connections, keeps
     /// the WRITABLE interest in step, and drops clients that do not read.
-    pub(crate) fn flush_client(&mut self, token: Token) {
+    pub(super) fn flush_client(&mut self, token: Token) {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
@@ -334,12 +261,12 @@ impl Server {
     }
 
     /// Drops a client; its expirable sessions end at the master.
-    pub(crate) fn close_client(&mut self, token: Token) {
+    pub(super) fn close_client(&mut self, token: Token) {
         let Some(mut client) = self.clients.remove(&token) else {
             return;
         };
         client.framed.deregister(self.poll.registry());
-        self.per_address.release(client.peer().ip());
+        self.doors.release(client.peer());
         papertrader_common::debug!("{}: closed", client.peer());
         for session in client.take_expirable() {
             self.caches.sessions.forget(&session);
@@ -350,12 +277,12 @@ impl Server {
 
     /// Puts listeners paused for want of descriptors back on the poll
     /// (`force`: a connection just closed) and takes what waits.
-    pub(crate) fn resume_listeners(&mut self, force: bool) {
-        if self.listener.resume(self.poll.registry(), force) {
+    pub(super) fn resume_listeners(&mut self, force: bool) {
+        let (client_port, web_port) = self.doors.resume(self.poll.registry(), force);
+        if client_port {
             self.accept_all();
         }
-        let web = self.web_listener.as_mut();
-        if web.is_some_and(|l| l.resume(self.poll.registry(), force)) {
+        if web_port {
             self.accept_web();
         }
     }
@@ -410,8 +337,33 @@ impl Loop for Server {
         &mut self.poll
     }
 
-    fn on_events(&mut self, events: &Events) -> bool {
-        self.handle_events(events)
+    fn on_own_event(&mut self, event: &mio::event::Event) -> bool {
+        match event.token() {
+            LISTENER => self.accept_all(),
+            WAKER => self.drain_events(),
+            MASTER => self.master_ready(event),
+            WEB_LISTENER => self.accept_web(),
+            token if self.web.contains_key(&token) => self.web_ready(token),
+            _ => return false,
+        }
+        true
+    }
+
+    fn on_wake(&mut self) {
+        self.drain_events();
+    }
+
+    fn unread(&mut self) -> &mut Unread {
+        &mut self.unread
+    }
+
+    /// Answers read this round go out together.
+    fn on_round_end(&mut self) {
+        let mut tokens = std::mem::take(&mut self.to_flush);
+        for token in tokens.drain(..) {
+            self.flush_client(token);
+        }
+        self.to_flush = tokens;
     }
 
     /// The master link's timers each tick; the sweep once a second.
@@ -435,7 +387,7 @@ impl Loop for Server {
 impl Server {
     /// One turn of [`Server::run`]'s loop without its timers: poll for at
     /// most `timeout`, then handle what came. Returns the events handled.
-    pub fn fuzz_turn(&mut self, events: &mut Events, timeout: Duration) -> io::Result<usize> {
+    pub fn fuzz_turn(&mut self, events: &mut mio::Events, timeout: Duration) -> io::Result<usize> {
         event_loop::turn(self, events, timeout)
     }
 
@@ -496,7 +448,7 @@ impl Conns for Server {
         Some((&mut client.framed, &mut self.read_buf))
     }
 
-    /// Deferred to the end of the round: [`Server::flush_answered`].
+    /// Deferred to the end of the round (`on_round_end`).
     fn flush(&mut self, token: Token) {
         self.to_flush.push(token);
     }

@@ -10,12 +10,12 @@ use papertrader_common::request::{Forwarded, Request};
 use papertrader_common::value::{ReasonCode, SessionId, Symbol};
 use papertrader_common::{Frame, Instr, MessageType, State};
 
+use super::Server;
 use crate::cache::transfer_frames;
 use crate::forward::{Note, Pending};
-use crate::server::Server;
 
 impl Server {
-    pub(crate) fn on_client_frame(&mut self, token: Token, frame: Frame) {
+    pub(super) fn on_client_frame(&mut self, token: Token, frame: Frame) {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
@@ -229,7 +229,7 @@ impl Server {
     /// Sends a client request to the master with the section 6 prefix and
     /// reserves its answer's place; `unavailable` at once when the link is
     /// down. Returns whether it went out.
-    pub(crate) fn forward(
+    pub(super) fn forward(
         &mut self,
         token: Token,
         frame: &Frame,

@@ -17,10 +17,10 @@ use papertrader_common::reply::Reply;
 use papertrader_common::tls::Stream;
 use papertrader_common::value::{ReasonCode, SessionId, hex};
 
+use super::{MASTER, Server};
 use crate::forward::{Note, Pending, broken_link};
 use crate::gpg_thread::ProofJob;
 use crate::master_link::{Step, Timers};
-use crate::server::{MASTER, Server};
 
 /// Bytes queued for a master that does not read before the link is
 /// dropped: a master stalled that long cannot answer in time anyway.
@@ -28,7 +28,7 @@ const LINK_MAX_OUTPUT: usize = 64 << 20;
 
 impl Server {
     /// Timers: (re)connect when due, handshake deadline, keepalive.
-    pub(crate) fn link_tick(&mut self, now: Instant) {
+    pub(super) fn link_tick(&mut self, now: Instant) {
         let timers = Timers {
             handshake: self.config.handshake_timeout,
             silence: self.config.link_timeout,
@@ -98,7 +98,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn master_ready(&mut self, event: &mio::event::Event) {
+    pub(super) fn master_ready(&mut self, event: &mio::event::Event) {
         let writable = event.is_writable();
         let readable = event.is_readable() || event.is_read_closed();
         // The master's end of stream may share an edge with its last bytes
@@ -182,7 +182,7 @@ impl Server {
         }
     }
 
-    pub(crate) fn on_proof(&mut self, generation: u64, result: Result<String, ProofError>) {
+    pub(super) fn on_proof(&mut self, generation: u64, result: Result<String, ProofError>) {
         if let Some(step) = self.link.on_proof(generation, result) {
             self.link_step(step);
         }
@@ -330,14 +330,14 @@ impl Server {
     /// the link is down the news waits (bounded) and goes out when it is
     /// back, so the master's grace for a lost link ends nothing that the
     /// worker still serves, and ends what it does not.
-    pub(crate) fn session_closed(&mut self, session: &SessionId) {
+    pub(super) fn session_closed(&mut self, session: &SessionId) {
         if let Some(f) = self.link.session_closed(session) {
             self.link_send(&f);
         }
     }
 
     /// Queues a frame for the master and writes what the socket takes.
-    pub(crate) fn link_send(&mut self, f: &Frame) {
+    pub(super) fn link_send(&mut self, f: &Frame) {
         let Some(conn) = self.link.conn_mut() else {
             return;
         };
@@ -359,7 +359,7 @@ impl Server {
 
     /// At shutdown: push out what is queued (sessionClosed), waiting up to
     /// a second for the socket to take it.
-    pub(crate) fn link_flush_now(&mut self) {
+    pub(super) fn link_flush_now(&mut self) {
         let Some(conn) = self.link.conn_mut() else {
             return;
         };
@@ -377,7 +377,7 @@ impl Server {
     /// Drops the link: every request in flight is answered (`unknown-outcome`
     /// for trades, which may have filled; `unavailable` for the rest) and a
     /// reconnection is scheduled with backoff.
-    pub(crate) fn link_down(&mut self, why: &str) {
+    pub(super) fn link_down(&mut self, why: &str) {
         let now = Instant::now();
         let (conn, was_up) = self.link.down(now, self.config.reconnect_max);
         if let Some(mut conn) = conn {
@@ -395,7 +395,7 @@ impl Server {
     }
 
     /// Answers every request in flight ([`broken_link`]).
-    pub(crate) fn fail_pending(&mut self) {
+    pub(super) fn fail_pending(&mut self) {
         let mut touched = Vec::new();
         for (reqid, p) in self.in_flight.drain() {
             let answer = broken_link(p.instr).encode(None);
