@@ -23,6 +23,9 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use log::LevelFilter;
+
+use crate::log::LogConfig;
 use crate::value::Money;
 
 /// Longest piece of a bad line or value repeated back in a message.
@@ -322,20 +325,28 @@ impl Conf {
         self.get(key, placeholder, expected, |v| v.parse().ok())
     }
 
-    /// A log level (`off`, `error`, `warn`, `info`, `debug`, `trace`).
-    pub fn log_level(
-        &self,
-        key: &str,
-        default: log::LevelFilter,
-    ) -> Result<log::LevelFilter, ConfError> {
-        let Some(text) = self.raw(key) else {
-            return Ok(default);
-        };
-        text.parse().map_err(|_| ConfError {
-            file: self.file().to_string(),
-            line: self.line(key).unwrap_or(0),
-            message: format!("{key} = {text:?}: expected off, error, warn, info, debug or trace"),
-        })
+    /// The log keys every daemon has (`log_file`, `log_level`,
+    /// `log_memory_entries`, `log_max_message`, `log_max_bytes`) as the log
+    /// system takes them; errors go to `c`. `echo_stderr` is the caller's.
+    pub fn log(&self, c: &mut Collector) -> LogConfig {
+        let file = c.take(self.string("log_file", ""));
+        let level = self.raw("log_level").map_or(Ok(LevelFilter::Info), |text| {
+            text.parse().map_err(|_| ConfError {
+                file: self.file().to_string(),
+                line: self.line("log_level").unwrap_or(0),
+                message: format!(
+                    "log_level = {text:?}: expected off, error, warn, info, debug or trace"
+                ),
+            })
+        });
+        LogConfig {
+            level: c.take_or(level, LevelFilter::Info),
+            file: (!file.is_empty()).then(|| c.take(self.path("log_file", ""))),
+            memory_entries: c.take(self.u64("log_memory_entries", 1000, 1..=1_000_000)) as usize,
+            max_message: c.take(self.u64("log_max_message", 4096, 256..=65_536)) as usize,
+            max_file_bytes: c.take(self.u64("log_max_bytes", 64 << 20, 65_536..=1 << 40)),
+            echo_stderr: false,
+        }
     }
 
     /// A path. A relative path in the file is taken relative to the

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
+use papertrader_common::log::LogConfig;
 use papertrader_common::value::Money;
 
 use crate::auth::AuthConfig;
@@ -275,16 +276,8 @@ pub struct Config {
     pub workers_file_required: bool,
     /// Most worker links up at once (seed 2.3.2).
     pub max_workers: usize,
-    /// Log file; `None` logs to standard error.
-    pub log_file: Option<PathBuf>,
-    /// Lowest level logged.
-    pub log_level: log::LevelFilter,
-    /// Log entries kept in memory before a flush (seed 2.3.3).
-    pub log_memory_entries: usize,
-    /// Longest log message kept, in bytes.
-    pub log_max_message: usize,
-    /// Size at which log_file rotates to log_file.1.
-    pub log_max_bytes: u64,
+    /// The log system's settings (`log_*` keys).
+    pub log: LogConfig,
     /// Account and session settings for the auth pool.
     pub auth: AuthConfig,
     /// Threads hashing passwords.
@@ -340,11 +333,6 @@ impl Config {
         let mut c = Collector::new();
         let state_dir = c.take(conf.path("state_dir", "/var/lib/papertrader"));
         let in_state = |name: &str| state_dir.join(name).to_string_lossy().into_owned();
-        let log_file = c.take(conf.string("log_file", ""));
-        let log_level = c.take_or(
-            conf.log_level("log_level", log::LevelFilter::Info),
-            log::LevelFilter::Info,
-        );
         let workers_default = "/etc/papertrader/workers.list";
         let config = Config {
             source: conf.file().to_string(),
@@ -360,12 +348,7 @@ impl Config {
             workers_file: c.take(conf.path("workers_file", workers_default)),
             workers_file_required: conf.raw("workers_file").is_some(),
             max_workers: c.take(conf.u64("max_workers", 16, 1..=10_000)) as usize,
-            log_file: (!log_file.is_empty()).then(|| c.take(conf.path("log_file", ""))),
-            log_level,
-            log_memory_entries: c.take(conf.u64("log_memory_entries", 1000, 1..=1_000_000))
-                as usize,
-            log_max_message: c.take(conf.u64("log_max_message", 4096, 256..=65_536)) as usize,
-            log_max_bytes: c.take(conf.u64("log_max_bytes", 64 << 20, 65_536..=1 << 40)),
+            log: conf.log(&mut c),
             auth: AuthConfig {
                 starting_cash: c.take(conf.money("starting_cash", Money(1_000_000_000))),
                 session_ttl_short: c.take(conf.duration("session_ttl_short", hours(24))),

@@ -65,7 +65,7 @@ fn run() -> Result<(), (u8, String)> {
         return Ok(());
     }
     if flags.verbose {
-        config.log_level = config.log_level.max(log::LevelFilter::Debug);
+        config.log.level = config.log.level.max(log::LevelFilter::Debug);
     }
     let config = Arc::new(config);
     let source = price_source(&config)?;
@@ -77,12 +77,8 @@ fn run() -> Result<(), (u8, String)> {
     let (std_listener, control_listener) = prepare(&config)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
     let log = daemon::start_logging(LogConfig {
-        level: config.log_level,
-        memory_entries: config.log_memory_entries,
-        max_message: config.log_max_message,
-        max_file_bytes: config.log_max_bytes,
-        file: config.log_file.clone(),
         echo_stderr: flags.foreground,
+        ..config.log.clone()
     })?;
     papertrader_common::info!(
         "ptmasterd {} starting with {}",
@@ -342,7 +338,7 @@ fn load_assets(config: &Config) -> Result<Vec<market::Asset>, (u8, String)> {
 }
 
 fn check_log_file(config: &Config) -> Result<(), (u8, String)> {
-    match &config.log_file {
+    match &config.log.file {
         Some(path) => ptlog::open_log_file(path)
             .map(drop)
             .map_err(|e| (EX_CANTCREAT, format!("log_file: {e}"))),

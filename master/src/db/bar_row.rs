@@ -35,15 +35,46 @@ pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<Bar> {
     })
 }
 
-/// The bars of `symbol` that `sql` selects between `from` and `to`.
-pub(super) fn range(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    symbol: &Symbol,
-    from: Timestamp,
-    to: Timestamp,
-) -> rusqlite::Result<Vec<Bar>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(rusqlite::params![symbol.as_str(), from.0, to.0], read)?;
-    rows.collect()
+/// A table of bars, each keyed by (symbol, time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarTable {
+    /// `ticks`: each price set's bar.
+    Ticks,
+    /// `daily_bars`: a bar a day, at 00:00 UTC.
+    Daily,
+    /// `monthly_bars`: a bar a month, at its first day.
+    Monthly,
+}
+
+impl BarTable {
+    /// The statement reading bars of ?1 timed ?2 to ?3, oldest first.
+    pub(super) fn range_sql(self) -> &'static str {
+        match self {
+            BarTable::Ticks => {
+                "SELECT time, open, high, low, close, volume FROM ticks
+                 WHERE symbol = ?1 AND time BETWEEN ?2 AND ?3 ORDER BY time"
+            }
+            BarTable::Daily => {
+                "SELECT day, open, high, low, close, volume FROM daily_bars
+                 WHERE symbol = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day"
+            }
+            BarTable::Monthly => {
+                "SELECT month, open, high, low, close, volume FROM monthly_bars
+                 WHERE symbol = ?1 AND month BETWEEN ?2 AND ?3 ORDER BY month"
+            }
+        }
+    }
+
+    /// The bars of `symbol` with `from <= time <= to`, oldest first.
+    pub fn range(
+        self,
+        conn: &rusqlite::Connection,
+        symbol: &Symbol,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> rusqlite::Result<Vec<Bar>> {
+        let mut stmt = conn.prepare_cached(self.range_sql())?;
+        let rows = stmt.query_map(rusqlite::params![symbol.as_str(), from.0, to.0], read)?;
+        rows.collect()
+    }
 }

@@ -21,9 +21,6 @@ const MERGE_TICK: &str = "INSERT INTO daily_bars (symbol, day, open, high, low, 
 const INSERT: &str = "INSERT INTO daily_bars (symbol, day, open, high, low, close, volume)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (symbol, day) DO NOTHING";
 
-const RANGE: &str = "SELECT day, open, high, low, close, volume FROM daily_bars
-     WHERE symbol = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day";
-
 const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM daily_bars WHERE symbol = ?1)";
 
 /// Folds `tick` into the bar of the day starting at `day`: the first tick
@@ -51,16 +48,6 @@ pub fn insert(
     Ok(insert.execute(bar_row::params(symbol, day, bar))? > 0)
 }
 
-/// The daily bars of `symbol` starting from `from` to `to`, oldest first.
-pub fn range(
-    conn: &Connection,
-    symbol: &Symbol,
-    from: Timestamp,
-    to: Timestamp,
-) -> rusqlite::Result<Vec<Bar>> {
-    bar_row::range(conn, RANGE, symbol, from, to)
-}
-
 /// Whether any daily bar exists for the symbol.
 pub fn exists(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<bool> {
     conn.prepare_cached(EXISTS)?
@@ -72,6 +59,7 @@ mod tests {
     use papertrader_common::value::Money;
 
     use super::*;
+    use crate::db::bar_row::BarTable;
     use crate::db::{self, TempDir};
 
     fn bar(time: i64, open: i64, close: i64, volume: u64) -> Bar {
@@ -94,7 +82,7 @@ mod tests {
         let day = Timestamp(86_400);
         merge_tick(&conn, &v, day, &bar(86_500, 10, 12, 5)).expect("merge");
         merge_tick(&conn, &v, day, &bar(86_600, 12, 8, 7)).expect("merge");
-        let merged = range(&conn, &v, day, day).expect("range");
+        let merged = BarTable::Daily.range(&conn, &v, day, day).expect("range");
         assert_eq!(
             merged,
             [Bar {
@@ -106,7 +94,13 @@ mod tests {
         assert!(!insert(&conn, &v, day, &bar(0, 1, 1, 1)).expect("insert"));
         let next = Timestamp(2 * 86_400);
         assert!(insert(&conn, &v, next, &bar(0, 1, 1, 1)).expect("insert"));
-        assert_eq!(range(&conn, &v, day, next).expect("range").len(), 2);
+        assert_eq!(
+            BarTable::Daily
+                .range(&conn, &v, day, next)
+                .expect("range")
+                .len(),
+            2
+        );
         assert!(exists(&conn, &v).expect("exists"));
     }
 
@@ -114,7 +108,7 @@ mod tests {
     fn queries_use_the_primary_key() {
         let dir = TempDir::new("daily-bars-plan");
         let conn = db::open(&dir.join("pt.db")).expect("open");
-        for sql in [RANGE, EXISTS] {
+        for sql in [BarTable::Daily.range_sql(), EXISTS] {
             db::assert_key_scan(&conn, sql);
         }
     }

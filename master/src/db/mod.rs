@@ -8,7 +8,7 @@
 
 pub mod accounts;
 pub mod assets;
-mod bar_row;
+pub mod bar_row;
 pub mod daily_bars;
 pub mod identities;
 mod migrations;

@@ -17,9 +17,6 @@ const PUT: &str = "INSERT INTO monthly_bars (symbol, month, open, high, low, clo
          close = excluded.close,
          volume = excluded.volume";
 
-const RANGE: &str = "SELECT month, open, high, low, close, volume FROM monthly_bars
-     WHERE symbol = ?1 AND month BETWEEN ?2 AND ?3 ORDER BY month";
-
 /// Stores `bar` as the month starting at `month`, replacing what was there.
 pub fn put(
     conn: &Connection,
@@ -32,21 +29,12 @@ pub fn put(
     Ok(())
 }
 
-/// The monthly bars of `symbol` starting from `from` to `to`, oldest first.
-pub fn range(
-    conn: &Connection,
-    symbol: &Symbol,
-    from: Timestamp,
-    to: Timestamp,
-) -> rusqlite::Result<Vec<Bar>> {
-    bar_row::range(conn, RANGE, symbol, from, to)
-}
-
 #[cfg(test)]
 mod tests {
     use papertrader_common::value::Money;
 
     use super::*;
+    use crate::db::bar_row::BarTable;
     use crate::db::{self, TempDir};
 
     #[test]
@@ -65,13 +53,18 @@ mod tests {
         };
         put(&conn, &ko, month, &bar(5, 10)).expect("put");
         put(&conn, &ko, month, &bar(7, 3)).expect("put again");
-        assert_eq!(range(&conn, &ko, month, month).expect("range"), [bar(7, 3)]);
+        assert_eq!(
+            BarTable::Monthly
+                .range(&conn, &ko, month, month)
+                .expect("range"),
+            [bar(7, 3)]
+        );
     }
 
     #[test]
     fn queries_use_the_primary_key() {
         let dir = TempDir::new("monthly-bars-plan");
         let conn = db::open(&dir.join("pt.db")).expect("open");
-        db::assert_key_scan(&conn, RANGE);
+        db::assert_key_scan(&conn, BarTable::Monthly.range_sql());
     }
 }

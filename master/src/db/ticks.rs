@@ -14,9 +14,6 @@ use super::bar_row;
 const INSERT: &str = "INSERT INTO ticks (symbol, time, open, high, low, close, volume)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (symbol, time) DO NOTHING";
 
-const RANGE: &str = "SELECT time, open, high, low, close, volume FROM ticks
-     WHERE symbol = ?1 AND time BETWEEN ?2 AND ?3 ORDER BY time";
-
 const LAST: &str = "SELECT time, open, high, low, close, volume FROM ticks
      WHERE symbol = ?1 ORDER BY time DESC LIMIT 1";
 
@@ -37,16 +34,6 @@ pub fn last(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Option<Bar>>
     conn.prepare_cached(LAST)?
         .query_row([symbol.as_str()], bar_row::read)
         .optional()
-}
-
-/// The ticks of `symbol` with `from <= time <= to`, oldest first.
-pub fn range(
-    conn: &Connection,
-    symbol: &Symbol,
-    from: Timestamp,
-    to: Timestamp,
-) -> rusqlite::Result<Vec<Bar>> {
-    bar_row::range(conn, RANGE, symbol, from, to)
 }
 
 /// Deletes ticks older than `before`, one symbol's key range at a time.
@@ -72,6 +59,7 @@ mod tests {
     use papertrader_common::value::Money;
 
     use super::*;
+    use crate::db::bar_row::BarTable;
     use crate::db::{self, TempDir};
 
     fn bar(time: i64, price: i64) -> Bar {
@@ -100,7 +88,7 @@ mod tests {
         assert!(insert(&conn, &aapl, &bar(200, 20)).expect("insert"));
         assert!(insert(&conn, &ko, &bar(150, 30)).expect("insert"));
         assert_eq!(last(&conn, &aapl).expect("last"), Some(bar(200, 20)));
-        let all = range(&conn, &aapl, Timestamp(0), Timestamp(i64::MAX));
+        let all = BarTable::Ticks.range(&conn, &aapl, Timestamp(0), Timestamp(i64::MAX));
         assert_eq!(all.expect("range"), [bar(100, 10), bar(200, 20)]);
         assert_eq!(purge_before(&conn, Timestamp(200)).expect("purge"), 2);
         assert_eq!(last(&conn, &ko).expect("last"), None);
@@ -120,7 +108,7 @@ mod tests {
     fn queries_use_the_primary_key() {
         let dir = TempDir::new("ticks-plan");
         let conn = db::open(&dir.join("pt.db")).expect("open");
-        for sql in [RANGE, LAST, NEXT_SYMBOL, PURGE_SYMBOL] {
+        for sql in [BarTable::Ticks.range_sql(), LAST, NEXT_SYMBOL, PURGE_SYMBOL] {
             db::assert_key_scan(&conn, sql);
         }
     }

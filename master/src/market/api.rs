@@ -323,6 +323,43 @@ pub fn bar(time: Timestamp, ohlc: [Json; 4], volume: Option<Json>) -> Result<Bar
     Ok(bar)
 }
 
+/// Daily bars from an array of rows of cells (Binance's klines,
+/// Coinbase's candles): `row` makes a bar of one row, reading cell `i`
+/// with its argument (which fails with `short` when the row has fewer);
+/// oldest first, one a day. `what` names the array in errors.
+pub fn row_bars<'a>(
+    body: &'a str,
+    what: &str,
+    short: &'static str,
+    mut row: impl FnMut(&dyn Fn(usize) -> Result<Json<'a>, FeedError>) -> Result<Bar, FeedError>,
+) -> Result<History, FeedError> {
+    let rows = Json::parse(body)?
+        .items()
+        .ok_or_else(|| FeedError::NotArray(what.into()))?;
+    let mut history = History::default();
+    for cells in rows {
+        let cells = cells.items().unwrap_or_default();
+        let cell = |i: usize| cells.get(i).copied().ok_or(FeedError::Shape(short));
+        history.bars.push(row(&cell)?);
+    }
+    history.bars.sort_by_key(|b| b.time);
+    history.bars.dedup_by_key(|b| b.time);
+    Ok(history)
+}
+
+/// The days `from` to `to` in spans of at most `days` days, as the Unix
+/// times of each span's first and last day.
+pub fn day_spans(from: Date, to: Date, days: i64) -> Vec<(i64, i64)> {
+    let (mut start, end) = (from.start().0, to.start().0);
+    let mut spans = Vec::new();
+    while start <= end {
+        let last = (start + (days - 1) * 86_400).min(end);
+        spans.push((start, last));
+        start = last + 86_400;
+    }
+    spans
+}
+
 /// A volume: a whole or decimal non-negative number, fraction dropped.
 pub fn volume_of(json: Json) -> Option<u64> {
     let text = json.num_text()?;

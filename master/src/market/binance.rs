@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::api::{Api, Json, Limit, Quote, Request, bar, member, price};
+use super::api::{Api, Json, Limit, Quote, Request, bar, day_spans, member, price, row_bars};
 use super::error::FeedError;
 use super::provider::History;
 
@@ -80,48 +80,37 @@ impl Api for Binance {
 
     fn history_requests(&self, symbol: &str, from: Date, to: Date) -> Vec<Request> {
         let symbol = super::yahoo::encode(&symbol.to_ascii_uppercase());
-        let mut out = Vec::new();
-        let (mut start, end) = (from.start().0, to.start().0);
-        while start <= end {
-            let last = (start + 999 * 86_400).min(end);
-            out.push(Request::get(format!(
+        let span = |(start, last): (i64, i64)| {
+            Request::get(format!(
                 "{}/api/v3/klines?symbol={symbol}&interval=1d&startTime={}&endTime={}&limit=1000",
                 self.base,
                 start * 1000,
                 last * 1000 + 86_399_999
-            )));
-            start = last + 86_400;
-        }
-        out
+            ))
+        };
+        day_spans(from, to, 1000).into_iter().map(span).collect()
     }
 
     fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, FeedError> {
-        let json = Json::parse(body)?;
-        let rows = json
-            .items()
-            .ok_or_else(|| FeedError::NotArray("the klines".into()))?;
-        let mut history = History::default();
-        for row in rows {
-            let cells = row.items().unwrap_or_default();
-            let cell = |i: usize| {
-                cells
-                    .get(i)
-                    .copied()
-                    .ok_or(FeedError::Shape("a kline has fewer than 6 fields"))
-            };
-            let ms = cell(0)?
-                .int()
-                .ok_or(FeedError::Shape("a kline's open time is not a number"))?;
-            if !(0..=253_402_300_799_000).contains(&ms) {
-                return Err(FeedError::Shape("a kline's open time is out of range"));
-            }
-            let day = Date::of_timestamp(Timestamp(ms / 1000)).start();
-            let ohlc = [cell(1)?, cell(2)?, cell(3)?, cell(4)?];
-            history.bars.push(bar(day, ohlc, Some(cell(5)?))?);
-        }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
-        Ok(history)
+        row_bars(
+            body,
+            "the klines",
+            "a kline has fewer than 6 fields",
+            |cell| {
+                let ms = cell(0)?
+                    .int()
+                    .ok_or(FeedError::Shape("a kline's open time is not a number"))?;
+                if !(0..=253_402_300_799_000).contains(&ms) {
+                    return Err(FeedError::Shape("a kline's open time is out of range"));
+                }
+                let day = Date::of_timestamp(Timestamp(ms / 1000)).start();
+                bar(
+                    day,
+                    [cell(1)?, cell(2)?, cell(3)?, cell(4)?],
+                    Some(cell(5)?),
+                )
+            },
+        )
     }
 }
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use papertrader_common::value::{Date, Timestamp};
 
-use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
+use super::api::{
+    Api, Json, Limit, Quote, Request, bar, day_spans, member, price, row_bars, seconds,
+};
 use super::error::FeedError;
 use super::provider::History;
 
@@ -92,53 +94,39 @@ impl Api for Coinbase {
     }
 
     fn history_requests(&self, symbol: &str, from: Date, to: Date) -> Vec<Request> {
-        let mut out = Vec::new();
-        let mut start = from.start().0;
-        let end = to.start().0;
-        while start <= end {
-            let last = (start + (MAX_CANDLES - 1) * 86_400).min(end);
-            let iso = |s: i64| {
-                jiff::Timestamp::from_second(s)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default()
-            };
-            out.push(self.request(format!(
+        let iso = |s: i64| {
+            jiff::Timestamp::from_second(s)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        };
+        let span = |(start, last): (i64, i64)| {
+            self.request(format!(
                 "{}/products/{}/candles?granularity=86400&start={}&end={}",
                 self.base,
                 product(symbol),
                 iso(start),
                 iso(last)
-            )));
-            start = last + 86_400;
-        }
-        out
+            ))
+        };
+        day_spans(from, to, MAX_CANDLES)
+            .into_iter()
+            .map(span)
+            .collect()
     }
 
     fn parse_history(&self, _symbol: &str, body: &str) -> Result<History, FeedError> {
-        let json = Json::parse(body)?;
-        let rows = json
-            .items()
-            .ok_or_else(|| FeedError::NotArray("the candles".into()))?;
-        let mut history = History::default();
-        for row in rows {
-            let cells = row.items().unwrap_or_default();
-            let cell = |i: usize| {
-                cells
-                    .get(i)
-                    .copied()
-                    .ok_or(FeedError::Shape("a candle has fewer than 6 fields"))
-            };
-            let time =
-                seconds(cell(0)?).ok_or(FeedError::Shape("a candle's time is not a Unix time"))?;
-            let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
-            let day = Date::of_timestamp(time).start();
-            history
-                .bars
-                .push(bar(day, [open, high, low, close], Some(cell(5)?))?);
-        }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
-        Ok(history)
+        row_bars(
+            body,
+            "the candles",
+            "a candle has fewer than 6 fields",
+            |cell| {
+                let time = seconds(cell(0)?)
+                    .ok_or(FeedError::Shape("a candle's time is not a Unix time"))?;
+                let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
+                let day = Date::of_timestamp(time).start();
+                bar(day, [open, high, low, close], Some(cell(5)?))
+            },
+        )
     }
 }
 

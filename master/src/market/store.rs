@@ -15,6 +15,7 @@ use papertrader_common::value::{Date, Money, Symbol, Timestamp};
 use rusqlite::Connection;
 
 use super::{Asset, Bar, Tick};
+use crate::db::bar_row::BarTable;
 use crate::db::{daily_bars, monthly_bars, ticks};
 
 /// Stores ticks and rolls them up into the daily and monthly bars of their
@@ -77,7 +78,7 @@ pub fn last_tick(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Option<
 /// The daily bar of `day`, if any.
 pub fn daily_bar(conn: &Connection, symbol: &Symbol, day: Date) -> rusqlite::Result<Option<Bar>> {
     let start = day.start();
-    Ok(daily_bars::range(conn, symbol, start, start)?.pop())
+    Ok(BarTable::Daily.range(conn, symbol, start, start)?.pop())
 }
 
 /// getAssetValueDay: the ticks inside that UTC day, oldest first (none once
@@ -87,7 +88,7 @@ pub fn day(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<V
         Some(next) => Timestamp(Date(next).start().0 - 1),
         None => Timestamp(i64::MAX),
     };
-    ticks::range(conn, symbol, date.start(), last_second)
+    BarTable::Ticks.range(conn, symbol, date.start(), last_second)
 }
 
 /// getAssetValueWeek: the daily bars of the 7 UTC days ending with `date`.
@@ -96,25 +97,25 @@ pub fn week(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<
         .0
         .checked_sub(time::Duration::days(6))
         .unwrap_or(time::Date::MIN);
-    daily_bars::range(conn, symbol, Date(first).start(), date.start())
+    BarTable::Daily.range(conn, symbol, Date(first).start(), date.start())
 }
 
 /// getAssetValueMonth: the daily bars from [`month_start`] up to and
 /// including `date`.
 pub fn month(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<Vec<Bar>> {
-    daily_bars::range(conn, symbol, month_start(date).start(), date.start())
+    BarTable::Daily.range(conn, symbol, month_start(date).start(), date.start())
 }
 
 /// getAssetValueYear: the monthly bars of the 12 months ending with
 /// `date`'s month.
 pub fn year(conn: &Connection, symbol: &Symbol, date: Date) -> rusqlite::Result<Vec<Bar>> {
     let last = Date(first_of_month(date));
-    monthly_bars::range(conn, symbol, year_first_month(date).start(), last.start())
+    BarTable::Monthly.range(conn, symbol, year_first_month(date).start(), last.start())
 }
 
 /// getAssetValueAllTime: every monthly bar of the symbol.
 pub fn all_time(conn: &Connection, symbol: &Symbol) -> rusqlite::Result<Vec<Bar>> {
-    monthly_bars::range(conn, symbol, Timestamp(i64::MIN), Timestamp(i64::MAX))
+    BarTable::Monthly.range(conn, symbol, Timestamp(i64::MIN), Timestamp(i64::MAX))
 }
 
 /// The first day of the `month` range: the day after the same day one
@@ -166,7 +167,7 @@ fn roll_up_months(
             .replace_day(first.month().length(first.year()))
             .expect("a month's length is one of its days");
         let month = Date(*first).start();
-        let days = daily_bars::range(conn, symbol, month, Date(last).start())?;
+        let days = BarTable::Daily.range(conn, symbol, month, Date(last).start())?;
         if let Some(bar) = merge(month, &days)? {
             monthly_bars::put(conn, symbol, month, &bar)?;
         }
@@ -267,7 +268,7 @@ mod tests {
 
     fn monthly(conn: &Connection, symbol: &str, month: &str) -> Option<Bar> {
         let start = date(month).start();
-        let bars = monthly_bars::range(conn, &sym(symbol), start, start);
+        let bars = BarTable::Monthly.range(conn, &sym(symbol), start, start);
         bars.expect("monthly").pop()
     }
 
