@@ -99,52 +99,30 @@ pub fn check(frame: &Frame, prefix: u16) -> Result<Checked<'_>, CheckError> {
         return Err(CheckError::WrongType(instr, frame.message_type));
     }
     let bad = |err| CheckError::Arguments(instr, err);
-    match instr.arity() {
-        Arity::Raw => {
-            if frame.argument_count != prefix {
-                let err = ArgError::TooFew {
-                    expected: prefix,
-                    found: frame.argument_count as usize,
-                };
-                return Err(bad(err));
-            }
-            let (head, _) = split_prefix(&frame.data, prefix).map_err(bad)?;
-            Ok(Checked {
-                instr,
-                args: Vec::new(),
-                prefix: head,
-            })
-        }
-        Arity::Exact(n) => {
-            if frame.argument_count != n + prefix {
-                let found = frame.argument_count.saturating_sub(prefix) as usize;
-                return Err(bad(ArgError::TooFew { expected: n, found }));
-            }
-            let mut all = args::split(&frame.data, frame.argument_count).map_err(bad)?;
-            let own = all.split_off(prefix as usize);
-            Ok(Checked {
-                instr,
-                args: own,
-                prefix: all,
-            })
-        }
-        Arity::Any => {
-            if frame.argument_count < prefix {
-                let err = ArgError::TooFew {
-                    expected: prefix,
-                    found: frame.argument_count as usize,
-                };
-                return Err(bad(err));
-            }
-            let mut all = args::split_all(&frame.data, frame.argument_count).map_err(bad)?;
-            let own = all.split_off(prefix as usize);
-            Ok(Checked {
-                instr,
-                args: own,
-                prefix: all,
-            })
-        }
+    let count = frame.argument_count;
+    let (whole, expected, found) = match instr.arity() {
+        Arity::Raw => (count == prefix, prefix, count as usize),
+        Arity::Exact(n) => (
+            count == n + prefix,
+            n,
+            count.saturating_sub(prefix) as usize,
+        ),
+        Arity::Any => (count >= prefix, prefix, count as usize),
+    };
+    if !whole {
+        return Err(bad(ArgError::TooFew { expected, found }));
     }
+    let mut all = match instr.arity() {
+        Arity::Raw => split_prefix(&frame.data, prefix).map_err(bad)?.0,
+        Arity::Exact(_) => args::split(&frame.data, count).map_err(bad)?,
+        Arity::Any => args::split_all(&frame.data, count).map_err(bad)?,
+    };
+    let own = all.split_off(prefix as usize);
+    Ok(Checked {
+        instr,
+        args: own,
+        prefix: all,
+    })
 }
 
 /// Splits `prefix` space-free arguments off the front of a raw chunk and

@@ -172,18 +172,16 @@ impl Auth {
     /// (`host:port`) through `worker`. `now` is wall time for the session
     /// row, `mono` the rate limiter's clock; the new session id is made from
     /// `session_bytes`.
-    #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
     pub fn login(
         &mut self,
         username: &Username,
         pass: &HashedPass,
-        expirable: bool,
-        client_addr: &str,
-        worker: &str,
+        place: &SessionPlace<'_>,
         now: Timestamp,
         mono: Instant,
         session_bytes: [u8; 16],
     ) -> Result<SessionId, Reason> {
+        let (client_addr, worker) = (place.client_addr, place.worker);
         let keys = LoginKeys::new(username, client_addr);
         self.check_rate(username, &keys, mono)?;
         self.refuse_if_passwordless(username)?;
@@ -194,12 +192,7 @@ impl Auth {
             self.log_new_locks(username, &keys, locks);
             return Err(Reason::new(ReasonCode::BadCredentials, BAD_CREDENTIALS));
         };
-        let place = SessionPlace {
-            client_addr,
-            worker,
-            expirable,
-        };
-        let id = self.new_session(account, &place, now, session_bytes)?;
+        let id = self.new_session(account, place, now, session_bytes)?;
         self.limiter.lock().login_succeeded(&keys, mono);
         papertrader_common::info!("{username} logged in from {client_addr} through {worker}");
         Ok(id)
@@ -275,10 +268,10 @@ impl Auth {
         let hash = sessions::hash(id);
         let found = sessions::find_active(&self.conn, &hash, now)
             .map_err(|err| internal("cannot look up a session", err))?;
-        match found {
+        match found.map(|a| a.expirable) {
             None => Err(bad_session()),
-            Some((_, false)) => Ok(()),
-            Some((_, true)) => {
+            Some(false) => Ok(()),
+            Some(true) => {
                 sessions::end(&self.conn, &hash, now)
                     .map_err(|err| internal("cannot end a session", err))?;
                 Ok(())
@@ -306,9 +299,12 @@ impl Auth {
         now: Timestamp,
     ) -> Result<(), Reason> {
         let hash = sessions::hash(session);
-        let found = sessions::find_active_created(&self.conn, &hash, now)
+        let found = sessions::find_active(&self.conn, &hash, now)
             .map_err(|err| internal("cannot look up a session", err))?;
-        let Some((account, created)) = found else {
+        let Some(sessions::Active {
+            account, created, ..
+        }) = found
+        else {
             return Err(bad_session());
         };
         if created.0 < now.0.saturating_sub(FRESH_SECS) {
@@ -511,17 +507,18 @@ pub fn session_account(
     let hash = sessions::hash(id);
     let found = sessions::find_active(conn, &hash, now)
         .map_err(|err| internal("cannot look up a session", err))?;
-    found
-        .map(|(account, _)| AccountId(account))
-        .ok_or_else(bad_session)
+    found.map(|a| AccountId(a.account)).ok_or_else(bad_session)
 }
 
 /// Where a session is made: the client, the worker, and whether it ends
 /// with the client's connection.
-struct SessionPlace<'a> {
-    client_addr: &'a str,
-    worker: &'a str,
-    expirable: bool,
+pub struct SessionPlace<'a> {
+    /// The client's `host:port`.
+    pub client_addr: &'a str,
+    /// The worker it came through.
+    pub worker: &'a str,
+    /// Whether the session ends with the client's connection.
+    pub expirable: bool,
 }
 
 /// `no-password`, naming the providers the account can sign in with.

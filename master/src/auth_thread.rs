@@ -16,7 +16,7 @@ use papertrader_common::value::{Reason, ReasonCode, SessionId, Timestamp};
 use parking_lot::Mutex;
 use rand::RngCore;
 
-use crate::auth::{Auth, AuthConfig};
+use crate::auth::{Auth, AuthConfig, SessionPlace};
 use crate::db;
 use crate::event::Notifier;
 use crate::job::{Job, Origin, ReplyTo};
@@ -182,8 +182,8 @@ fn run_auth(
             pass,
             expirable,
         } => {
-            let id = random16(rng);
-            let session = auth.login(username, pass, *expirable, client, worker, now, mono, id)?;
+            let place = place(client, worker, *expirable);
+            let session = auth.login(username, pass, &place, now, mono, random16(rng))?;
             Reply::Session(session)
         }
         Request::LoginSession { session } => Reply::Session(auth.login_session(session, now)?),
@@ -204,9 +204,8 @@ fn run_auth(
             token,
             expirable,
         } => {
-            let id = random16(rng);
-            let session =
-                auth.login_external(provider, token, *expirable, client, worker, now, mono, id)?;
+            let place = place(client, worker, *expirable);
+            let session = auth.login_external(provider, token, &place, now, mono, random16(rng))?;
             Reply::Session(session)
         }
         Request::RegisterExternal {
@@ -234,4 +233,12 @@ pub fn random16(rng: &mut impl RngCore) -> [u8; 16] {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
     bytes
+}
+
+fn place<'a>(client_addr: &'a str, worker: &'a str, expirable: bool) -> SessionPlace<'a> {
+    SessionPlace {
+        client_addr,
+        worker,
+        expirable,
+    }
 }

@@ -22,7 +22,7 @@ use papertrader_master::market::provider::Provider;
 use papertrader_master::market::routes;
 use papertrader_master::ratelimit::RateLimiter;
 use papertrader_master::registry::Registry;
-use papertrader_master::server::{Parts, Server};
+use papertrader_master::server::{Parts, Queues, Server};
 use papertrader_master::trade::queue as trade_queue;
 use papertrader_master::{auth_thread, control, data, db, event::Event, gpg_thread, market};
 use parking_lot::Mutex;
@@ -118,15 +118,8 @@ fn start(
     let poll = Poll::new().map_err(oserr("poll"))?;
     let waker = Server::waker(&poll).map_err(oserr("waker"))?;
     let (notifier, events) = event::notifier(waker);
-    let Helpers {
-        auth_tx,
-        gpg_tx,
-        data_tx,
-        trade_tx,
-        control_tx,
-        feed_stop,
-        threads,
-    } = spawn_helpers(config, &assets, source, control_listener, &notifier, log)?;
+    let (queues, running) =
+        spawn_helpers(config, &assets, source, control_listener, &notifier, log)?;
     papertrader_common::threads::spawn_signals(notifier, Event::Signal)
         .map_err(oserr("signal thread"))?;
     let parts = Parts {
@@ -135,17 +128,13 @@ fn start(
         listener: mio::net::TcpListener::from_std(std_listener),
         tls,
         registry,
-        auth_tx,
-        gpg_tx,
-        data_tx,
-        trade_tx,
-        control_tx,
+        queues,
         assets,
         events,
         log: log.clone(),
     };
     let server = Server::new(parts).map_err(oserr("listener"))?;
-    Ok((server, Running { feed_stop, threads }))
+    Ok((server, running))
 }
 
 /// What `run` keeps of the helpers: their threads, and the sender whose
@@ -191,17 +180,6 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
     Ok((listener, control))
 }
 
-/// The helper threads and the ends the event loop keeps.
-struct Helpers {
-    auth_tx: Sender<auth_thread::AuthMsg>,
-    gpg_tx: Option<Sender<gpg_thread::GpgJob>>,
-    data_tx: Sender<papertrader_master::job::Job>,
-    trade_tx: Sender<trade_queue::TradeMsg>,
-    control_tx: control::ControlTx,
-    feed_stop: Sender<()>,
-    threads: Vec<JoinHandle<()>>,
-}
-
 fn open_db(config: &Config) -> Result<rusqlite::Connection, (u8, String)> {
     db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))
 }
@@ -215,7 +193,7 @@ fn spawn_helpers(
     control_listener: UnixListener,
     notifier: &Notifier,
     log: &ptlog::LogHandle,
-) -> Result<Helpers, (u8, String)> {
+) -> Result<(Queues, Running), (u8, String)> {
     let limiter = Arc::new(Mutex::new(RateLimiter::new(config.rate_limit.clone())));
     let auth_config = Arc::new(config.auth.clone());
     let (auth_tx, auth_rx) = crossbeam_channel::bounded(AUTH_QUEUE);
@@ -268,15 +246,14 @@ fn spawn_helpers(
     };
     let (_, control_tx) =
         control::spawn(control_listener, context).map_err(oserr("control thread"))?;
-    Ok(Helpers {
-        auth_tx,
-        gpg_tx,
-        data_tx,
-        trade_tx,
-        control_tx,
-        feed_stop,
-        threads,
-    })
+    let queues = Queues {
+        auth: auth_tx,
+        gpg: gpg_tx,
+        data: data_tx,
+        trade: trade_tx,
+        control: control_tx,
+    };
+    Ok((queues, Running { feed_stop, threads }))
 }
 
 /// The asset thread, with `source` as the provider of the assets that

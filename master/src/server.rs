@@ -72,13 +72,19 @@ pub struct Server {
     unread: Unread,
 }
 
-/// The helper threads' job queues, as the loop sends to them.
-struct Queues {
-    auth: Sender<AuthMsg>,
-    gpg: Option<Sender<GpgJob>>,
-    data: Sender<Job>,
-    trade: Sender<TradeMsg>,
-    control: ControlTx,
+/// The helper threads' job queues, as the loop sends to them; dropping
+/// them stops the threads.
+pub struct Queues {
+    /// Jobs for the auth pool.
+    pub auth: Sender<AuthMsg>,
+    /// Jobs for the gpg thread, when a master key is configured.
+    pub gpg: Option<Sender<GpgJob>>,
+    /// Jobs for the data threads.
+    pub data: Sender<Job>,
+    /// Orders for the trade thread.
+    pub trade: Sender<TradeMsg>,
+    /// Jobs for the control thread (SIGHUP's reload).
+    pub control: ControlTx,
 }
 
 /// The parts a server is built from; `main` makes them.
@@ -93,16 +99,8 @@ pub struct Parts {
     pub tls: Arc<ServerConfig>,
     /// The loaded worker registry.
     pub registry: Registry,
-    /// Jobs for the auth pool.
-    pub auth_tx: Sender<AuthMsg>,
-    /// Jobs for the gpg thread, when a master key is configured.
-    pub gpg_tx: Option<Sender<GpgJob>>,
-    /// Jobs for the data threads.
-    pub data_tx: Sender<Job>,
-    /// Orders for the trade thread.
-    pub trade_tx: Sender<TradeMsg>,
-    /// Jobs for the control thread (SIGHUP's reload).
-    pub control_tx: ControlTx,
+    /// The helper threads' queues.
+    pub queues: Queues,
     /// The listed assets.
     pub assets: Arc<parking_lot::RwLock<Vec<Asset>>>,
     /// Results from every helper thread.
@@ -120,11 +118,7 @@ impl Server {
             listener,
             tls,
             registry,
-            auth_tx,
-            gpg_tx,
-            data_tx,
-            trade_tx,
-            control_tx,
+            queues,
             assets,
             events,
             log,
@@ -141,13 +135,7 @@ impl Server {
             poll,
             conns,
             links: Links::default(),
-            queues: Queues {
-                auth: auth_tx,
-                gpg: gpg_tx,
-                data: data_tx,
-                trade: trade_tx,
-                control: control_tx,
-            },
+            queues,
             registry,
             assets,
             events,

@@ -10,18 +10,16 @@ impl Auth {
     /// through `worker`: a session of the account linked to the token's
     /// identity. The address's login lock applies, and a refused token
     /// counts as a failed login of the address.
-    #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
     pub fn login_external(
         &mut self,
         provider: &Provider,
         token: &IdToken,
-        expirable: bool,
-        client_addr: &str,
-        worker: &str,
+        place: &SessionPlace<'_>,
         now: Timestamp,
         mono: Instant,
         session_bytes: [u8; 16],
     ) -> Result<SessionId, Reason> {
+        let (client_addr, worker) = (place.client_addr, place.worker);
         let identity = self.verify_external(provider, token, client_addr, now, mono)?;
         let found = identities::account_of(&self.conn, &identity.issuer, &identity.subject)
             .map_err(|err| internal("cannot look up an identity", err))?;
@@ -31,12 +29,7 @@ impl Auth {
                 format!("this {provider} identity has no account here; register first"),
             ));
         };
-        let place = SessionPlace {
-            client_addr,
-            worker,
-            expirable,
-        };
-        let id = self.new_session(AccountId(account), &place, now, session_bytes)?;
+        let id = self.new_session(AccountId(account), place, now, session_bytes)?;
         let name = self.username_of(AccountId(account))?;
         papertrader_common::info!(
             "{name} signed in with {provider} from {client_addr} through {worker}"

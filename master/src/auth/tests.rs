@@ -87,8 +87,12 @@ impl Fixture {
         self.next_session += 1;
         let bytes = [self.next_session; 16];
         let mono = self.mono;
-        self.auth
-            .login(&username, &pass, expirable, addr, "w1", T0, mono, bytes)
+        let place = SessionPlace {
+            client_addr: addr,
+            worker: "w1",
+            expirable,
+        };
+        self.auth.login(&username, &pass, &place, T0, mono, bytes)
     }
 
     fn login_from(&mut self, username: &str, pass: &str, addr: &str) -> Result<SessionId, Reason> {

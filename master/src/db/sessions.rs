@@ -68,34 +68,33 @@ pub fn insert(conn: &Connection, session: &NewSession<'_>) -> rusqlite::Result<(
     Ok(())
 }
 
-/// `(account_id, expirable)` of the session if it is active and unexpired
-/// at `now`.
+/// A session found active and unexpired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Active {
+    /// Its account.
+    pub account: i64,
+    /// Whether it ends with the client's connection.
+    pub expirable: bool,
+    /// When it was made (`setPassword` wants a session made lately).
+    pub created: Timestamp,
+}
+
+/// The session if it is active and unexpired at `now`.
 pub fn find_active(
     conn: &Connection,
     hash: &[u8; 32],
     now: Timestamp,
-) -> rusqlite::Result<Option<(i64, bool)>> {
+) -> rusqlite::Result<Option<Active>> {
     conn.prepare_cached(
-        "SELECT account_id, expirable FROM sessions
-         WHERE hash = ?1 AND active = 1 AND expires > ?2",
-    )?
-    .query_row(params![hash, now.0], |row| Ok((row.get(0)?, row.get(1)?)))
-    .optional()
-}
-
-/// `(account_id, created)` of the session if it is active and unexpired
-/// at `now`: `setPassword` wants a session made lately.
-pub fn find_active_created(
-    conn: &Connection,
-    hash: &[u8; 32],
-    now: Timestamp,
-) -> rusqlite::Result<Option<(i64, Timestamp)>> {
-    conn.prepare_cached(
-        "SELECT account_id, created FROM sessions
+        "SELECT account_id, expirable, created FROM sessions
          WHERE hash = ?1 AND active = 1 AND expires > ?2",
     )?
     .query_row(params![hash, now.0], |row| {
-        Ok((row.get(0)?, Timestamp(row.get(1)?)))
+        Ok(Active {
+            account: row.get(0)?,
+            expirable: row.get(1)?,
+            created: Timestamp(row.get(2)?),
+        })
     })
     .optional()
 }

@@ -5,8 +5,8 @@
 use std::io::{self, BufRead, IsTerminal};
 use std::path::Path;
 
-use papertrader_client::{EquityPoint, Standing};
-use papertrader_common::value::{Money, Percent};
+use papertrader_client::{Client, EquityPoint, Standing};
+use papertrader_common::value::{Money, Percent, SessionId};
 use serde_json::{Value, json};
 
 use crate::context::Context;
@@ -31,24 +31,38 @@ pub fn reset(ctx: &mut Context, password_file: Option<&Path>, yes: bool) -> Resu
     // An ended session is found out before the password is asked for.
     ctx.session()?;
     if interactive {
-        eprintln!(
-            "reset {me}: every open order is cancelled, every position removed and the cash \
-             set back to the starting cash; the history is kept"
-        );
+        warn_reset(&me);
     }
     let password = password::read(password_file, &me, false)?;
     if !yes {
         let typed = confirmation(&me, interactive)?;
         check_confirmation(&me, &typed)?;
     }
+    send_reset(ctx, &me, |c, s| c.reset_account(s, &me, &password))
+}
+
+/// What a reset does, said before it is confirmed.
+pub(crate) fn warn_reset(me: &str) {
+    eprintln!(
+        "reset {me}: every open order is cancelled, every position removed and the cash \
+         set back to the starting cash; the history is kept"
+    );
+}
+
+/// Sends the reset `call` makes and says the cash it left.
+pub(crate) fn send_reset(
+    ctx: &mut Context,
+    me: &str,
+    call: impl FnOnce(&mut Client, &SessionId) -> papertrader_client::Result<Money>,
+) -> Result<(), CliError> {
     let what = What {
-        user: Some(&me),
+        user: Some(me),
         trade: true,
         check: Some("portfolio"),
         reset: true,
         ..What::default()
     };
-    let cash = ctx.trade(&what, |c, s| c.reset_account(s, &me, &password))?;
+    let cash = ctx.trade(&what, call)?;
     if ctx.out.json {
         return print_json(&ctx.out, &json!({"username": me, "cash": json_money(cash)}));
     }

@@ -6,16 +6,15 @@ use std::path::Path;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use papertrader_client::{Fill, Side};
-use papertrader_common::value::{Email, Quantity};
-use serde_json::json;
+use papertrader_client::Side;
+use papertrader_common::value::Email;
 
 use crate::account::print_login;
-use crate::args::{symbol, username};
-use crate::cli::{Cmd, Line, OrderFlags};
+use crate::args::username;
+use crate::cli::{Cmd, Line};
 use crate::context::Context;
 use crate::error::{CliError, What};
-use crate::output::{amount, human_money, human_number, json_money, print, print_json};
+use crate::output::print;
 use crate::{account, external, market, orders, password, views};
 
 /// Names of every command, for completion and help.
@@ -111,12 +110,12 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
             symbol,
             quantity,
             order,
-        } => buy_or_sell(ctx, Side::Buy, &symbol, &quantity, &order),
+        } => orders::place(ctx, Side::Buy, &symbol, &quantity, &order),
         Cmd::Sell {
             symbol,
             quantity,
             order,
-        } => buy_or_sell(ctx, Side::Sell, &symbol, &quantity, &order),
+        } => orders::place(ctx, Side::Sell, &symbol, &quantity, &order),
         Cmd::Orders { open } => orders::list(ctx, open),
         Cmd::Cancel { id } => orders::cancel(ctx, &id),
         Cmd::Quote { symbols } => market::quote(ctx, &symbols),
@@ -188,78 +187,6 @@ fn logout(ctx: &mut Context) -> Result<(), CliError> {
             session.username
         ))
     }
-}
-
-/// `buy`/`sell`: at the next price (`purchaseAsset`/`sellAsset`, waiting
-/// for the fill) without order flags, else an order that waits for its
-/// price (`placeOrder`).
-fn buy_or_sell(
-    ctx: &mut Context,
-    side: Side,
-    symbol: &str,
-    quantity: &str,
-    flags: &OrderFlags,
-) -> Result<(), CliError> {
-    if flags.is_market_now() {
-        trade(ctx, side, symbol, quantity)
-    } else {
-        orders::place(ctx, side, symbol, quantity, flags)
-    }
-}
-
-fn trade(ctx: &mut Context, side: Side, symbol_text: &str, quantity: &str) -> Result<(), CliError> {
-    let sym = symbol(symbol_text)?;
-    let qty = Quantity::parse(quantity)
-        .map_err(|err| CliError::data(err.to_string()))?
-        .get();
-    let what = What {
-        symbol: Some(&sym),
-        quantity: Some(qty),
-        trade: true,
-        ..What::default()
-    };
-    let (verb, done) = match side {
-        Side::Buy => ("buying", "bought"),
-        Side::Sell => ("selling", "sold"),
-    };
-    let status = ctx.out.stderr_tty;
-    if status {
-        eprint!(
-            "{verb} {} {sym} at the next price update...",
-            human_number(qty)
-        );
-    }
-    let result = ctx.trade(&what, |c, s| match side {
-        Side::Buy => c.buy(s, &sym, qty),
-        Side::Sell => c.sell(s, &sym, qty),
-    });
-    if status {
-        eprint!("\r\x1b[K");
-    }
-    let fill = result?;
-    if ctx.out.json {
-        return print_json(&ctx.out, &fill_json(&fill, side));
-    }
-    print(&format!(
-        "{done} {} {} at {} for {} (transaction {})\n",
-        human_number(fill.quantity.get()),
-        fill.symbol,
-        human_money(fill.price),
-        human_money(amount(fill.price, fill.quantity.get())),
-        fill.txid
-    ))
-}
-
-fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
-    json!({
-        "txid": fill.txid,
-        "side": if side == Side::Buy { "buy" } else { "sell" },
-        "symbol": fill.symbol.as_str(),
-        "quantity": fill.quantity.get(),
-        "price": json_money(fill.price),
-        "amount": json_money(amount(fill.price, fill.quantity.get())),
-        "time": fill.time.0,
-    })
 }
 
 #[cfg(test)]

@@ -192,15 +192,18 @@ impl Context {
         }
     }
 
+    /// The session file's session, or why there is none.
+    fn stored_session(&mut self) -> Result<Session, CliError> {
+        self.load_session();
+        let error = || self.session_error.clone();
+        self.session
+            .clone()
+            .ok_or_else(|| error().unwrap_or_else(CliError::not_logged_in))
+    }
+
     /// The session, resumed with `loginSession` on this connection.
     pub fn session(&mut self) -> Result<SessionId, CliError> {
-        self.load_session();
-        let Some(session) = self.session.clone() else {
-            return Err(self
-                .session_error
-                .clone()
-                .unwrap_or_else(CliError::not_logged_in));
-        };
+        let session = self.stored_session()?;
         self.client()?;
         if !self.resumed {
             let client = self.client.as_mut().expect("connected by client()");
@@ -320,13 +323,7 @@ impl Context {
     /// Ends the session at the server and deletes the session file. Ok
     /// carries the session and whether the server still knew it.
     pub fn logout(&mut self) -> Result<(Session, bool), CliError> {
-        self.load_session();
-        let Some(session) = self.session.clone() else {
-            return Err(self
-                .session_error
-                .clone()
-                .unwrap_or_else(CliError::not_logged_in));
-        };
+        let session = self.stored_session()?;
         let result = self.client()?.logout(&session.id);
         self.in_data = false;
         match result {

@@ -6,13 +6,11 @@
 use std::io::{self, IsTerminal};
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::account::print_login;
 use crate::args::username;
 use crate::context::Context;
 use crate::error::{CliError, What};
-use crate::output::{human_money, json_money, print, print_json};
+use crate::output::print;
 use crate::{account, oidc, password};
 
 /// `register NAME --with PROVIDER`: an account without a password, linked
@@ -85,29 +83,12 @@ pub fn reset(ctx: &mut Context, provider: &str, yes: bool) -> Result<(), CliErro
     let interactive = io::stdin().is_terminal();
     if !yes {
         if interactive {
-            eprintln!(
-                "reset {me}: every open order is cancelled, every position removed and the \
-                 cash set back to the starting cash; the history is kept"
-            );
+            account::warn_reset(&me);
         }
         let typed = account::confirmation(&me, interactive)?;
         account::check_confirmation(&me, &typed)?;
     }
     let entry = oidc::provider(provider)?;
     let token = oidc::device_flow(&entry)?;
-    let what = What {
-        user: Some(&me),
-        trade: true,
-        check: Some("portfolio"),
-        reset: true,
-        ..What::default()
-    };
-    let cash = ctx.trade(&what, |c, s| c.reset_account_with_token(s, &token))?;
-    if ctx.out.json {
-        return print_json(&ctx.out, &json!({"username": me, "cash": json_money(cash)}));
-    }
-    print(&format!(
-        "reset {me}: no positions, no open orders, cash {}\n",
-        human_money(cash)
-    ))
+    account::send_reset(ctx, &me, |c, s| c.reset_account_with_token(s, &token))
 }

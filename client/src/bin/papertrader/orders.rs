@@ -3,23 +3,26 @@
 //! (`cancelOrder`). Every argument is checked here before anything is
 //! sent, so a malformed price or order number never reaches the server.
 
-use papertrader_client::{OrderLine, OrderSpec, Side};
+use papertrader_client::{Fill, OrderLine, OrderSpec, Side};
 use papertrader_common::value::{
     Money, OrderKind, OrderStatus, Quantity, Symbol, Tif, ValueError, parse_order_id,
 };
 use serde_json::{Value, json};
 
+use crate::args::symbol;
 use crate::cli::OrderFlags;
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{Align, Cell, Output, Table, human_money, human_number, iso_time, print};
-use crate::output::{json_money, print_json};
+use crate::output::{amount, json_money, print_json};
 
 /// What a bad `--limit` or `--stop` is told.
 const PRICE_EXPECTED: &str = "a positive price with at most 4 decimals, such as 170 or 170.25";
 
-/// `buy`/`sell SYMBOL QTY` with order flags: places the order and returns
-/// once the server has stored it (it fills later, or never).
+/// `buy`/`sell SYMBOL QTY`: at the next price (`purchaseAsset`/
+/// `sellAsset`, waiting for the fill) without order flags; with them,
+/// places the order (`placeOrder`) and returns once the server has stored
+/// it (it fills later, or never).
 pub fn place(
     ctx: &mut Context,
     side: Side,
@@ -27,6 +30,9 @@ pub fn place(
     quantity: &str,
     flags: &OrderFlags,
 ) -> Result<(), CliError> {
+    if flags.is_market_now() {
+        return fill_now(ctx, side, symbol, quantity);
+    }
     let order = spec(side, symbol, quantity, flags)?;
     let what = What {
         symbol: Some(order.symbol.as_str()),
@@ -272,6 +278,67 @@ pub fn cancel(ctx: &mut Context, text: &str) -> Result<(), CliError> {
         return print_json(&ctx.out, &json!({"id": cancelled, "status": "cancelled"}));
     }
     print(&format!("cancelled order {cancelled}\n"))
+}
+
+/// A buy or sale at the next price update, waited for.
+fn fill_now(
+    ctx: &mut Context,
+    side: Side,
+    symbol_text: &str,
+    quantity: &str,
+) -> Result<(), CliError> {
+    let sym = symbol(symbol_text)?;
+    let qty = Quantity::parse(quantity)
+        .map_err(|err| CliError::data(err.to_string()))?
+        .get();
+    let what = What {
+        symbol: Some(&sym),
+        quantity: Some(qty),
+        trade: true,
+        ..What::default()
+    };
+    let (verb, done) = match side {
+        Side::Buy => ("buying", "bought"),
+        Side::Sell => ("selling", "sold"),
+    };
+    let status = ctx.out.stderr_tty;
+    if status {
+        eprint!(
+            "{verb} {} {sym} at the next price update...",
+            human_number(qty)
+        );
+    }
+    let result = ctx.trade(&what, |c, s| match side {
+        Side::Buy => c.buy(s, &sym, qty),
+        Side::Sell => c.sell(s, &sym, qty),
+    });
+    if status {
+        eprint!("\r\x1b[K");
+    }
+    let fill = result?;
+    if ctx.out.json {
+        return print_json(&ctx.out, &fill_json(&fill, side));
+    }
+    print(&format!(
+        "{done} {} {} at {} for {} (transaction {})\n",
+        human_number(fill.quantity.get()),
+        fill.symbol,
+        human_money(fill.price),
+        human_money(amount(fill.price, fill.quantity.get())),
+        fill.txid
+    ))
+}
+
+fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
+    json!({
+        "txid": fill.txid,
+        "side": if side == Side::Buy { "buy" } else { "sell" },
+        "symbol": fill.symbol.as_str(),
+        "quantity": fill.quantity.get(),
+        "price": json_money(fill.price),
+        "amount": json_money(amount(fill.price, fill.quantity.get())),
+        "time": fill.time.0,
+    })
 }
 
 #[cfg(test)]
