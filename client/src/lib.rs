@@ -12,15 +12,15 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use papertrader_common::message::frame;
 use papertrader_common::payload::{self, PayloadError};
 use papertrader_common::reply::Reply;
-use papertrader_common::request::Request;
+use papertrader_common::request::{Request, UserView};
 use papertrader_common::transfer::Reassembler;
 use papertrader_common::value::{
-    Date, Money, OrderPrice, Reason, SessionId, Timestamp, ValueError,
+    Date, Email, HashedPass, IdToken, Money, Provider, Quantity, Reason, ResetProof, SessionId,
+    Symbol, Timestamp, Username, ValueError,
 };
-use papertrader_common::{Decoder, Frame, Instr, MessageType, State};
+use papertrader_common::{Decoder, Frame, MessageType, State};
 use sha2::{Digest, Sha256};
 
 /// The lines of data answers, parsed by common's one parser per line.
@@ -48,7 +48,9 @@ const MAX_PAYLOAD: usize = 256 << 20;
 pub enum Error {
     /// The server could not be reached or the connection broke.
     Io(String, io::Error),
-    /// The server answered with a failure return.
+    /// The server answered with a failure return, or would have: an
+    /// argument the server refuses is refused before sending, with the
+    /// reason the server gives.
     Refused(Reason),
     /// The server answered something the protocol does not allow here.
     Protocol(String),
@@ -225,9 +227,9 @@ impl Client {
         }
     }
 
-    /// Sends `instr` with `args` and reads its reply.
-    fn call(&mut self, instr: Instr, args: &[&str]) -> Result<Reply> {
-        self.send(&frame(instr, args))?;
+    /// Sends `request` and reads its reply.
+    fn call(&mut self, request: &Request) -> Result<Reply> {
+        self.send(&request.encode())?;
         self.reply()
     }
 
@@ -263,7 +265,12 @@ impl Client {
     pub fn register(&mut self, username: &str, email: &str, password: &str) -> Result<()> {
         let hashed = hashed_pass(username, password);
         self.leave_data()?;
-        match self.call(Instr::Register, &[username, email, &hashed])? {
+        let request = Request::Register {
+            username: arg(Username::parse(username))?,
+            email: arg(Email::parse(email))?,
+            pass: arg(HashedPass::parse(&hashed))?,
+        };
+        match self.call(&request)? {
             Reply::Registered => Ok(()),
             other => Err(unexpected(&other)),
         }
@@ -273,8 +280,12 @@ impl Client {
     pub fn login(&mut self, username: &str, password: &str, expirable: bool) -> Result<SessionId> {
         let hashed = hashed_pass(username, password);
         self.leave_data()?;
-        let flag = if expirable { "true" } else { "false" };
-        let reply = self.call(Instr::Login, &[username, &hashed, flag])?;
+        let request = Request::Login {
+            username: arg(Username::parse(username))?,
+            pass: arg(HashedPass::parse(&hashed))?,
+            expirable,
+        };
+        let reply = self.call(&request)?;
         session_of(reply)
     }
 
@@ -286,8 +297,12 @@ impl Client {
         expirable: bool,
     ) -> Result<SessionId> {
         self.leave_data()?;
-        let flag = if expirable { "true" } else { "false" };
-        let reply = self.call(Instr::LoginExternal, &[provider, id_token, flag])?;
+        let request = Request::LoginExternal {
+            provider: arg(Provider::parse(provider))?,
+            token: arg(IdToken::parse(id_token))?,
+            expirable,
+        };
+        let reply = self.call(&request)?;
         session_of(reply)
     }
 
@@ -300,7 +315,12 @@ impl Client {
         id_token: &str,
     ) -> Result<()> {
         self.leave_data()?;
-        match self.call(Instr::RegisterExternal, &[username, provider, id_token])? {
+        let request = Request::RegisterExternal {
+            username: arg(Username::parse(username))?,
+            provider: arg(Provider::parse(provider))?,
+            token: arg(IdToken::parse(id_token))?,
+        };
+        match self.call(&request)? {
             Reply::Registered => Ok(()),
             other => Err(unexpected(&other)),
         }
@@ -316,7 +336,11 @@ impl Client {
     ) -> Result<()> {
         let hashed = hashed_pass(username, password);
         self.leave_data_with(session)?;
-        match self.call(Instr::SetPassword, &[session.as_str(), &hashed])? {
+        let request = Request::SetPassword {
+            session: session.clone(),
+            pass: arg(HashedPass::parse(&hashed))?,
+        };
+        match self.call(&request)? {
             Reply::PasswordSet => Ok(()),
             other => Err(unexpected(&other)),
         }
@@ -325,14 +349,16 @@ impl Client {
     /// `loginSession`: resumes a remembered session.
     pub fn login_session(&mut self, session: &SessionId) -> Result<SessionId> {
         self.leave_data()?;
-        let reply = self.call(Instr::LoginSession, &[session.as_str()])?;
+        let session = session.clone();
+        let reply = self.call(&Request::LoginSession { session })?;
         session_of(reply)
     }
 
     /// `logout`.
     pub fn logout(&mut self, session: &SessionId) -> Result<()> {
         self.leave_data_with(session)?;
-        match self.call(Instr::Logout, &[session.as_str()])? {
+        let session = session.clone();
+        match self.call(&Request::Logout { session })? {
             Reply::LoggedOut => Ok(()),
             other => Err(unexpected(&other)),
         }
@@ -356,8 +382,13 @@ impl Client {
         quantity: u64,
     ) -> Result<Fill> {
         self.leave_data_with(session)?;
-        let quantity = quantity.to_string();
-        match self.call(side.instr(), &[session.as_str(), symbol, &quantity])? {
+        let request = Request::Trade {
+            side,
+            session: session.clone(),
+            symbol: arg(Symbol::parse(symbol))?,
+            quantity: arg(Quantity::parse(&quantity.to_string()))?,
+        };
+        match self.call(&request)? {
             Reply::Filled(fill) if fill.side == side => Ok(fill),
             other => Err(unexpected(&other)),
         }
@@ -386,9 +417,9 @@ impl Client {
     }
 
     /// A data request; the whole payload of its transfer.
-    fn data(&mut self, session: &SessionId, instr: Instr, args: &[&str]) -> Result<String> {
+    fn data(&mut self, session: &SessionId, request: &Request) -> Result<String> {
         self.ensure(session, State::Data)?;
-        self.send(&frame(instr, args))?;
+        self.send(&request.encode())?;
         let mut reassembler = Reassembler::new(MAX_PAYLOAD);
         loop {
             let packet = match self.reply()? {
@@ -410,19 +441,21 @@ impl Client {
 
     /// `getAssetValueCurrent`.
     pub fn quote(&mut self, session: &SessionId, symbol: &str) -> Result<Current> {
-        let text = self.data(session, Instr::GetAssetValueCurrent, &[symbol])?;
+        let symbol = arg(Symbol::parse(symbol))?;
+        let text = self.data(session, &Request::AssetCurrent { symbol })?;
         Ok(payload::parse_one(&text)?)
     }
 
     /// `getAssetInfo`.
     pub fn info(&mut self, session: &SessionId, symbol: &str) -> Result<Info> {
-        let text = self.data(session, Instr::GetAssetInfo, &[symbol])?;
+        let symbol = arg(Symbol::parse(symbol))?;
+        let text = self.data(session, &Request::AssetInfo { symbol })?;
         Ok(payload::parse_one(&text)?)
     }
 
     /// `getAssetList`, sorted by symbol.
     pub fn assets(&mut self, session: &SessionId) -> Result<Vec<Asset>> {
-        let text = self.data(session, Instr::GetAssetList, &[])?;
+        let text = self.data(session, &Request::AssetList)?;
         Ok(payload::parse_lines(&text)?)
     }
 
@@ -434,36 +467,37 @@ impl Client {
         range: Range,
         date: Option<Date>,
     ) -> Result<Vec<Bar>> {
-        let date = date
-            .unwrap_or_else(|| Date::of_timestamp(Timestamp::now()))
-            .to_string();
-        let text = match range {
-            Range::AllTime => self.data(session, range.instr(), &[symbol])?,
-            _ => self.data(session, range.instr(), &[symbol, &date])?,
+        let date = match range {
+            Range::AllTime => None,
+            _ => Some(date.unwrap_or_else(|| Date::of_timestamp(Timestamp::now()))),
         };
+        let request = Request::History {
+            range,
+            symbol: arg(Symbol::parse(symbol))?,
+            date,
+        };
+        let text = self.data(session, &request)?;
         Ok(payload::parse_lines(&text)?)
     }
 
     /// `getUserInfo`: the private view for the session's owner.
     pub fn user_info(&mut self, session: &SessionId, username: &str) -> Result<UserInfo> {
-        let text = self.data(session, Instr::GetUserInfo, &[session.as_str(), username])?;
+        let request = user(UserView::Info, session, username)?;
+        let text = self.data(session, &request)?;
         Ok(UserInfo::parse(&text)?)
     }
 
     /// `getUserPortfolio`.
     pub fn portfolio(&mut self, session: &SessionId, username: &str) -> Result<Vec<Position>> {
-        let text = self.data(
-            session,
-            Instr::GetUserPortfolio,
-            &[session.as_str(), username],
-        )?;
+        let request = user(UserView::Portfolio, session, username)?;
+        let text = self.data(session, &request)?;
         Ok(payload::parse_lines(&text)?)
     }
 
     /// `getUserTransactionHistory` (the session owner's only).
     pub fn trades(&mut self, session: &SessionId, username: &str) -> Result<Vec<Trade>> {
-        let args = [session.as_str(), username];
-        let text = self.data(session, Instr::GetUserTransactionHistory, &args)?;
+        let request = user(UserView::Transactions, session, username)?;
+        let text = self.data(session, &request)?;
         Ok(payload::parse_lines(&text)?)
     }
 
@@ -471,9 +505,11 @@ impl Client {
     /// answer is its orderID, not a fill (see `orders`).
     pub fn place_order(&mut self, session: &SessionId, order: &OrderSpec) -> Result<u64> {
         self.leave_data_with(session)?;
-        let args = order_args(session, order);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        match self.call(Instr::PlaceOrder, &args)? {
+        let request = Request::PlaceOrder {
+            session: session.clone(),
+            order: order.clone(),
+        };
+        match self.call(&request)? {
             Reply::OrderAccepted(id) => Ok(id),
             other => Err(unexpected(&other)),
         }
@@ -482,8 +518,8 @@ impl Client {
     /// `cancelOrder`; the answer echoes the cancelled orderID.
     pub fn cancel_order(&mut self, session: &SessionId, id: u64) -> Result<u64> {
         self.leave_data_with(session)?;
-        let id = id.to_string();
-        match self.call(Instr::CancelOrder, &[session.as_str(), &id])? {
+        let session = session.clone();
+        match self.call(&Request::CancelOrder { session, id })? {
             Reply::Cancelled(id) => Ok(id),
             other => Err(unexpected(&other)),
         }
@@ -513,7 +549,11 @@ impl Client {
 
     fn reset_account_with(&mut self, session: &SessionId, proof: &str) -> Result<Money> {
         self.leave_data_with(session)?;
-        match self.call(Instr::ResetAccount, &[session.as_str(), proof])? {
+        let request = Request::ResetAccount {
+            session: session.clone(),
+            proof: arg(ResetProof::parse(proof))?,
+        };
+        match self.call(&request)? {
             Reply::Reset(cash) => Ok(cash),
             other => Err(unexpected(&other)),
         }
@@ -521,14 +561,17 @@ impl Client {
 
     /// `getOrders`: the session owner's orders, newest first.
     pub fn orders(&mut self, session: &SessionId) -> Result<Vec<OrderLine>> {
-        let text = self.data(session, Instr::GetOrders, &[session.as_str()])?;
+        let request = Request::Orders {
+            session: session.clone(),
+        };
+        let text = self.data(session, &request)?;
         Ok(payload::parse_lines(&text)?)
     }
 
     /// `getLeaderboard`, best first (a data request, so it needs a
     /// session for the switch to data state).
     pub fn leaderboard(&mut self, session: &SessionId) -> Result<Vec<Standing>> {
-        let text = self.data(session, Instr::GetLeaderboard, &[])?;
+        let text = self.data(session, &Request::Leaderboard)?;
         Ok(payload::parse_lines(&text)?)
     }
 
@@ -539,24 +582,29 @@ impl Client {
         session: &SessionId,
         username: &str,
     ) -> Result<Vec<EquityPoint>> {
-        let args = [session.as_str(), username];
-        let text = self.data(session, Instr::GetEquityHistory, &args)?;
+        let request = Request::EquityHistory {
+            session: session.clone(),
+            username: arg(Username::parse(username))?,
+        };
+        let text = self.data(session, &request)?;
         Ok(payload::parse_lines(&text)?)
     }
 }
 
-/// The eight arguments of `placeOrder`, in the protocol's order.
-fn order_args(session: &SessionId, order: &OrderSpec) -> [String; 8] {
-    [
-        session.as_str().to_string(),
-        order.side.name().to_string(),
-        order.symbol.as_str().to_string(),
-        order.quantity.to_string(),
-        order.kind.name().to_string(),
-        OrderPrice::show(order.kind.limit()),
-        OrderPrice::show(order.kind.stop()),
-        order.tif.name().to_string(),
-    ]
+/// An argument as the protocol's value; one the server would refuse is
+/// refused here, before anything is sent, with the server's reason.
+fn arg<T>(parsed: std::result::Result<T, ValueError>) -> Result<T> {
+    parsed.map_err(|err| Error::Refused(err.reason()))
+}
+
+/// A user data request (`getUserInfo`, `getUserPortfolio`,
+/// `getUserTransactionHistory`) of `username`.
+fn user(view: UserView, session: &SessionId, username: &str) -> Result<Request> {
+    Ok(Request::User {
+        view,
+        session: session.clone(),
+        username: arg(Username::parse(username))?,
+    })
 }
 
 /// A reply the protocol does not allow as the answer to the request sent.
@@ -584,8 +632,9 @@ fn session_of(reply: Reply) -> Result<SessionId> {
 
 #[cfg(test)]
 mod tests {
-    use papertrader_common::ReasonCode;
+    use papertrader_common::message::frame;
     use papertrader_common::payload::Line;
+    use papertrader_common::{Instr, ReasonCode};
 
     use super::*;
 

@@ -24,8 +24,7 @@
 //! target), or `cargo fuzz run link_requests` from master/ on nightly.
 #![no_main]
 
-use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -34,21 +33,20 @@ use crossbeam_channel::Receiver;
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
 
-use harness::{Input, REQUESTS, init_process, ready, reset, trace, write_some};
+use harness::{Input, Peer, REQUESTS, Turn, log, pair, trace};
 use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
-use papertrader_common::log::LogHandle;
 use papertrader_common::message::{self, frame};
 use papertrader_common::reply::{Fill, LinkMsg, Reply};
 use papertrader_common::request::Request;
 use papertrader_common::value::{Money, Reason, ReasonCode, SessionId, Timestamp};
-use papertrader_common::{Decoder, Frame, Instr, MessageType};
+use papertrader_common::{Frame, Instr, MessageType};
 use papertrader_master::auth_thread::AuthMsg;
 use papertrader_master::config::Config;
 use papertrader_master::control::ControlTx;
 use papertrader_master::data;
-use papertrader_master::job::Job;
 use papertrader_master::event::{self, Event, Notifier};
+use papertrader_master::job::Job;
 use papertrader_master::market::{Asset, assets};
 use papertrader_master::registry::Registry;
 use papertrader_master::server::{Parts, Server};
@@ -68,95 +66,26 @@ const MAX_OPS: usize = 64;
 /// Job channel capacity: small, so the "busy" answers are reached.
 const QUEUE: usize = 4;
 
+/// Sessions the links and the new connections send.
 const SESSIONS: [&str; 2] = [
     "00112233445566778899aabbccddeeff",
     "ffeeddccbbaa99887766554433221100",
 ];
-const WORDS: &[&str] = &[
-    "AAPL",
-    "MSFT",
-    "ZZZZ",
-    "aapl",
-    "2024-11-21",
-    "2024-02-30",
-    "true",
-    "false",
-    "command",
-    "data",
-    "alice",
-    "alice@example.org",
-    "1",
-    "10",
-    "0",
-    "-1",
-    "18446744073709551616",
-    "x",
-    "",
-    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-];
 
-/// The harness end of a connection, non-blocking.
-struct Peer {
-    stream: TcpStream,
-    decoder: Decoder,
-}
-
-impl Peer {
-    fn new(stream: TcpStream) -> Peer {
-        ready(&stream);
-        Peer {
-            stream,
-            decoder: Decoder::new(),
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        write_some(&self.stream, bytes);
-    }
-
-    /// Frames the master sent, every one of them decoded.
-    fn frames(&mut self, what: &str) -> Vec<Frame> {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => self.decoder.push(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
-        }
-        let mut out = Vec::new();
-        loop {
-            match self.decoder.next_frame() {
-                Ok(Some(f)) => out.push(f),
-                Ok(None) => break,
-                Err(err) => panic!("{what}: the master sent bytes that do not decode: {err}"),
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        reset(&self.stream);
-    }
-}
-
-/// What the process shares across runs: the log system, a listener that
-/// makes connected loopback pairs, and the database the data jobs read.
+/// What the process shares across runs: the database the data jobs read,
+/// the assets it lists, and the master's configuration.
 struct Shared {
-    log: LogHandle,
-    pairs: TcpListener,
     database: Mutex<rusqlite::Connection>,
     listed: Vec<Asset>,
     config: Arc<Config>,
 }
 
+/// The process's [`Shared`], made on the first call (after the log
+/// system, before any socket).
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        let log = init_process();
+        log();
         let dir = std::env::temp_dir().join(format!("ptmaster-fuzz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temporary directory");
         let path: PathBuf = dir.join("master.db");
@@ -166,10 +95,7 @@ fn shared() -> &'static Shared {
         config.state_dir = dir.clone();
         config.database = path;
         config.max_output = 256 * 1024;
-        let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
         Shared {
-            log,
-            pairs,
             database: Mutex::new(database),
             listed: assets::built_in(),
             config: Arc::new(config),
@@ -177,14 +103,11 @@ fn shared() -> &'static Shared {
     })
 }
 
-/// A connected loopback pair: (harness end, master end as mio wants it).
-fn pair() -> (TcpStream, mio::net::TcpStream, SocketAddr) {
-    let pairs = &shared().pairs;
-    let ours = TcpStream::connect(pairs.local_addr().expect("addr")).expect("connect");
-    let (theirs, from) = pairs.accept().expect("accept");
-    theirs.set_nonblocking(true).expect("non-blocking");
-    reset(&theirs);
-    (ours, mio::net::TcpStream::from_std(theirs), from)
+/// The master, turned by the harness.
+impl Turn for Server {
+    fn turn(&mut self, events: &mut Events) -> usize {
+        self.fuzz_turn(events, Duration::ZERO).expect("poll")
+    }
 }
 
 /// The helper threads' ends of the channels, held by the harness.
@@ -235,7 +158,7 @@ impl World {
             control_tx,
             assets: Arc::new(parking_lot::RwLock::new(shared.listed.clone())),
             events,
-            log: shared.log.clone(),
+            log: log().clone(),
         };
         let server = Server::new(parts).expect("server");
         let mut world = World {
@@ -264,17 +187,14 @@ impl World {
         self.server
             .fuzz_link_up(theirs, from, UUIDS[k], &name)
             .expect("link up");
-        self.links[k] = Some(Peer::new(ours));
+        self.links[k] = Some(Peer::to("master", ours));
     }
 
     /// Runs the master until it has nothing left to do, then checks what
     /// it sent.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let n = self
-                .server
-                .fuzz_turn(&mut self.events, Duration::ZERO)
-                .expect("poll");
+            let n = self.server.turn(&mut self.events);
             if trace() {
                 eprintln!("  turn: {n} events");
             }
@@ -323,33 +243,17 @@ impl World {
         any
     }
 
+    /// One step of the input, then the master settled.
     fn step(&mut self, input: &mut Input) {
-        let op = input.byte() % 16;
-        if trace() {
-            eprintln!("op {op}, input left {:?}", &input.0[..input.0.len().min(8)]);
-        }
-        match op {
+        match input.op(16) {
             0..=3 => {
                 let k = input.below(LINKS);
                 let f = self.forwarded(k, input);
                 self.send_link(k, &f.to_bytes());
             }
-            4 => {
-                let k = input.below(LINKS);
-                let f = control(input);
-                self.send_link(k, &f.to_bytes());
-            }
-            5 => {
-                let k = input.below(LINKS);
-                let f = any_frame(input);
-                self.send_link(k, &f.to_bytes());
-            }
-            6 => {
-                let k = input.below(LINKS);
-                let n = input.below(64);
-                let bytes = input.bytes(n).to_vec();
-                self.send_link(k, &bytes);
-            }
+            4 => self.send_link(input.below(LINKS), &control(input).to_bytes()),
+            5 => self.send_link(input.below(LINKS), &input.any_frame(8, 64).to_bytes()),
+            6 => self.send_link(input.below(LINKS), input.raw(64)),
             7 => {
                 let k = input.below(LINKS);
                 match input.byte() % 3 {
@@ -377,12 +281,7 @@ impl World {
                 self.jobs.notifier.send(Event::Quotes(payload.into_bytes()));
             }
             _ => {
-                // The clock jumps: seconds, sometimes minutes.
-                let secs = match input.byte() {
-                    b @ 0..=200 => u64::from(b % 8),
-                    b => u64::from(b) * 4,
-                };
-                self.skipped += Duration::from_millis(secs * 1000 + 100);
+                self.skipped += input.jump();
                 self.server.fuzz_tick(Instant::now() + self.skipped);
             }
         }
@@ -404,28 +303,21 @@ impl World {
         let uuid = match tweak % 16 {
             0 => UUIDS[2].to_string(),
             1 => UUIDS[k].to_ascii_uppercase(),
-            2 => input.word(WORDS, &SESSIONS),
+            2 => input.word(&SESSIONS),
             _ => UUIDS[k].to_string(),
         };
         let reqid = match (tweak >> 4) % 8 {
-            0 => input.word(WORDS, &SESSIONS),
+            0 => input.word(&SESSIONS),
             1 => "99999999999999999999999".to_string(),
             _ => self.reqid.to_string(),
         };
         let ts = match tweak >> 7 {
             0 => "1732147205000".to_string(),
-            _ => input.word(WORDS, &SESSIONS),
+            _ => input.word(&SESSIONS),
         };
         let mut args = vec![uuid, reqid, ts, "192.0.2.7:50000".to_string()];
-        let wanted = match instr.arity() {
-            papertrader_common::Arity::Exact(n) => usize::from(n),
-            _ => 0,
-        };
-        let n = match input.byte() % 8 {
-            0 => input.below(5),
-            _ => wanted,
-        };
-        args.extend((0..n).map(|_| input.word(WORDS, &SESSIONS)));
+        let pick = input.byte();
+        args.extend(input.args(instr, pick, &SESSIONS));
         let mut f = frame(instr, &args);
         if input.byte() < 16 {
             f.message_type = [1, 2, 3, 4][input.below(4)];
@@ -438,7 +330,7 @@ impl World {
         let k = input.below(STRANGERS);
         if self.strangers[k].is_none() || input.byte() < 32 {
             let stream = TcpStream::connect(self.listen).expect("connect to the master");
-            self.strangers[k] = Some(Peer::new(stream));
+            self.strangers[k] = Some(Peer::to("master", stream));
         }
         let bytes = match input.byte() % 4 {
             0 => frame::<&str>(Instr::GetWorkerList, &[]).to_bytes(),
@@ -446,11 +338,8 @@ impl World {
                 let args = [UUIDS[0], "w0", "127.0.0.1:4000", SESSIONS[0]];
                 frame(Instr::WorkerHello, &args).to_bytes()
             }
-            2 => any_frame(input).to_bytes(),
-            _ => {
-                let n = input.below(32);
-                input.bytes(n).to_vec()
-            }
+            2 => input.any_frame(8, 64).to_bytes(),
+            _ => input.raw(32).to_vec(),
         };
         if let Some(peer) = self.strangers[k].as_mut() {
             peer.write(&bytes);
@@ -536,32 +425,9 @@ fn control(input: &mut Input) -> Frame {
         0 => frame(Instr::Ping, &["7"]),
         1 => frame(Instr::Pong, &["1"]),
         2 => frame(Instr::SessionClosed, &[SESSIONS[input.below(2)]]),
-        3 => frame(Instr::SessionClosed, &[input.word(WORDS, &SESSIONS)]),
+        3 => frame(Instr::SessionClosed, &[input.word(&SESSIONS)]),
         4 => frame(Instr::Kick, &["unavailable bye"]),
         _ => frame(Instr::WorkerProof, &["proof"]),
-    }
-}
-
-/// A frame with every header field from the input.
-fn any_frame(input: &mut Input) -> Frame {
-    let message_type = input.byte() % 6;
-    let instruction = input.byte() % 80;
-    let argument_count = u16::from(input.byte() % 8);
-    let (number, max) = match input.byte() % 4 {
-        0 => (0, 0),
-        1 => (1, 1),
-        2 => (u32::from(input.byte() % 4), u32::from(input.byte() % 4)),
-        _ => (u32::MAX, 1),
-    };
-    let n = input.below(64);
-    let data = input.bytes(n).to_vec();
-    Frame {
-        message_type,
-        instruction,
-        argument_count,
-        data_message_number: number,
-        data_message_max: max,
-        data,
     }
 }
 
@@ -596,12 +462,4 @@ fn check_link_frame(f: &Frame) {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
-    let mut input = Input(data);
-    let mut world = World::new();
-    let mut ops = 0;
-    while !input.is_empty() && ops < MAX_OPS {
-        world.step(&mut input);
-        ops += 1;
-    }
-});
+fuzz_target!(|data: &[u8]| harness::run(data, MAX_OPS, World::new, World::step));

@@ -23,28 +23,25 @@
 #![no_main]
 
 use std::collections::VecDeque;
-use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, OnceLock};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
+#[path = "../worker.rs"]
+mod worker;
 
-use harness::{Input, REQUESTS, init_process, ready, reset, trace, write_some};
+use harness::{Input, Peer, REQUESTS, Turn, pair, trace};
 use libfuzzer_sys::fuzz_target;
-use mio::{Events, Poll};
-use papertrader_common::log::LogHandle;
+use mio::Events;
 use papertrader_common::message::{self, frame};
 use papertrader_common::payload::{Line, Quote};
 use papertrader_common::reply::{LinkMsg, Reply};
 use papertrader_common::request::Forwarded;
 use papertrader_common::value::{Money, Reason, ReasonCode, Symbol, Timestamp};
-use papertrader_common::{Decoder, Frame, Instr, MessageType};
-use papertrader_worker::cache::Caches;
+use papertrader_common::{Frame, Instr, MessageType};
 use papertrader_worker::config::Config;
-use papertrader_worker::event;
-use papertrader_worker::server::{Parts, Server};
+use papertrader_worker::server::Server;
 
 const UUID: &str = "0123456789abcdef0123456789abcdef";
 const MAX_CLIENTS: usize = 4;
@@ -60,86 +57,6 @@ const SESSIONS: [&str; 3] = [
     "ffeeddccbbaa99887766554433221100",
     "0123456789abcdef0123456789abcdef",
 ];
-const WORDS: &[&str] = &[
-    "AAPL",
-    "MSFT",
-    "aapl",
-    "2024-11-21",
-    "2024-02-30",
-    "true",
-    "false",
-    "command",
-    "data",
-    "alice",
-    "bob",
-    "alice@example.org",
-    "1",
-    "10",
-    "0",
-    "-1",
-    "18446744073709551616",
-    "x",
-    "",
-    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-];
-
-/// One end of a connection the harness holds, non-blocking.
-struct Peer {
-    stream: TcpStream,
-    decoder: Decoder,
-    /// The worker closed its side (or the decoder refused its bytes).
-    ended: bool,
-}
-
-impl Peer {
-    fn new(stream: TcpStream) -> Peer {
-        ready(&stream);
-        Peer {
-            stream,
-            decoder: Decoder::new(),
-            ended: false,
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        write_some(&self.stream, bytes);
-    }
-
-    /// Frames the worker sent, every one of them decoded.
-    fn frames(&mut self, what: &str) -> Vec<Frame> {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    self.ended = true;
-                    break;
-                }
-                Ok(n) => self.decoder.push(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    self.ended = true;
-                    break;
-                }
-            }
-        }
-        let mut out = Vec::new();
-        loop {
-            match self.decoder.next_frame() {
-                Ok(Some(f)) => out.push(f),
-                Ok(None) => break,
-                Err(err) => panic!("{what}: the worker sent bytes that do not decode: {err}"),
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        reset(&self.stream);
-    }
-}
 
 /// A request the worker forwarded, as the fake master keeps it.
 struct Forward {
@@ -158,32 +75,6 @@ struct FakeMaster {
     requests: VecDeque<Forward>,
 }
 
-/// What the process shares across runs: the log system and a listener that
-/// makes connected loopback pairs.
-struct Shared {
-    log: LogHandle,
-    pairs: TcpListener,
-}
-
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let log = init_process();
-        let pairs = TcpListener::bind("127.0.0.1:0").expect("bind");
-        Shared { log, pairs }
-    })
-}
-
-/// A connected loopback pair: (harness end, worker end as mio wants it).
-fn pair() -> (TcpStream, mio::net::TcpStream, SocketAddr) {
-    let pairs = &shared().pairs;
-    let ours = TcpStream::connect(pairs.local_addr().expect("addr")).expect("connect");
-    let (theirs, from) = pairs.accept().expect("accept");
-    theirs.set_nonblocking(true).expect("non-blocking");
-    reset(&theirs);
-    (ours, mio::net::TcpStream::from_std(theirs), from)
-}
-
 struct World {
     server: Server,
     events: Events,
@@ -200,36 +91,11 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let shared = shared();
         let mut config = Config::load(None).expect("built-in config");
-        config.listen = "127.0.0.1:0".parse().expect("addr");
         config.uuid = Some(UUID.into());
         config.max_clients = MAX_CLIENTS;
         config.history_cache_bytes = 64 * 1024;
-        let config = Arc::new(config);
-        let poll = Poll::new().expect("poll");
-        let waker = Server::waker(&poll).expect("waker");
-        let (_notifier, events) = event::notifier(waker);
-        let listener = std::net::TcpListener::bind(config.listen).expect("bind");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let listen = listener.local_addr().expect("addr");
-        let caches = Caches::new(
-            config.session_cache_ttl,
-            config.history_cache_ttl,
-            config.history_cache_bytes,
-        );
-        let parts = Parts {
-            config,
-            poll,
-            listener: mio::net::TcpListener::from_std(listener),
-            web_listener: None,
-            tls: None,
-            caches,
-            gpg_tx: None,
-            events,
-            log: shared.log.clone(),
-        };
-        let server = Server::new(parts).expect("server");
+        let (server, listen, _) = worker::worker(config, false);
         let mut world = World {
             server,
             events: Events::with_capacity(64),
@@ -247,7 +113,7 @@ impl World {
         let (ours, theirs, from) = pair();
         self.server.fuzz_link_up(theirs, from).expect("link up");
         self.master = Some(FakeMaster {
-            peer: Peer::new(ours),
+            peer: Peer::to("worker", ours),
             requests: VecDeque::new(),
         });
     }
@@ -256,10 +122,7 @@ impl World {
     /// it sent.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let n = self
-                .server
-                .fuzz_turn(&mut self.events, Duration::ZERO)
-                .expect("poll");
+            let n = self.server.turn(&mut self.events);
             if trace() {
                 let what: Vec<_> = self
                     .events
@@ -316,29 +179,17 @@ impl World {
         any
     }
 
+    /// One step of the input, then the worker settled.
     fn step(&mut self, input: &mut Input) {
-        let op = input.byte() % 16;
-        if trace() {
-            eprintln!("op {op}, input left {:?}", &input.0[..input.0.len().min(8)]);
-        }
-        match op {
+        match input.op(16) {
             0 => self.connect(input.below(SLOTS)),
             1..=4 => {
                 let k = input.below(SLOTS);
                 let f = request(input);
                 self.send_client(k, &f.to_bytes());
             }
-            5 => {
-                let k = input.below(SLOTS);
-                let f = any_frame(input);
-                self.send_client(k, &f.to_bytes());
-            }
-            6 => {
-                let k = input.below(SLOTS);
-                let n = input.below(64);
-                let bytes = input.bytes(n).to_vec();
-                self.send_client(k, &bytes);
-            }
+            5 => self.send_client(input.below(SLOTS), &input.any_frame(6, 48).to_bytes()),
+            6 => self.send_client(input.below(SLOTS), input.raw(64)),
             7 => {
                 let k = input.below(SLOTS);
                 if let Some(client) = self.clients[k].as_ref() {
@@ -362,12 +213,7 @@ impl World {
                 }
             },
             _ => {
-                // The clock jumps: seconds, sometimes minutes.
-                let secs = match input.byte() {
-                    b @ 0..=200 => u64::from(b % 8),
-                    b => u64::from(b) * 4,
-                };
-                self.skipped += Duration::from_millis(secs * 1000 + 100);
+                self.skipped += input.jump();
                 self.server.fuzz_timers(Instant::now() + self.skipped);
             }
         }
@@ -379,7 +225,7 @@ impl World {
             return;
         }
         let stream = TcpStream::connect(self.listen).expect("connect to the worker");
-        self.clients[k] = Some(Peer::new(stream));
+        self.clients[k] = Some(Peer::to("worker", stream));
     }
 
     fn send_client(&mut self, k: usize, bytes: &[u8]) {
@@ -473,10 +319,9 @@ impl World {
         let bytes = match input.byte() % 4 {
             0 => frame(Instr::SessionId, &["999999", SESSIONS[0]]).to_bytes(),
             1 => frame::<&str>(Instr::LogoutSuccess, &[]).to_bytes(),
-            2 => any_frame(input).to_bytes(),
+            2 => input.any_frame(6, 48).to_bytes(),
             _ => {
-                let n = input.below(64);
-                master.peer.write(input.bytes(n));
+                master.peer.write(input.raw(64));
                 self.master = None;
                 return;
             }
@@ -557,44 +402,13 @@ fn quote_line(input: &mut Input) -> String {
 /// message type and argument count sometimes wrong.
 fn request(input: &mut Input) -> Frame {
     let instr = REQUESTS[input.below(REQUESTS.len())];
-    let wanted = match instr.arity() {
-        papertrader_common::Arity::Exact(n) => usize::from(n),
-        _ => 0,
-    };
     let tweak = input.byte();
-    let n = match tweak % 8 {
-        0 => input.below(5),
-        _ => wanted,
-    };
-    let args: Vec<String> = (0..n).map(|_| input.word(WORDS, &SESSIONS)).collect();
+    let args = input.args(instr, tweak, &SESSIONS);
     let mut f = frame(instr, &args);
     if tweak & 0x80 != 0 {
         f.message_type = [1, 2, 3, 4][input.below(4)];
     }
     f
-}
-
-/// A frame with every header field from the input.
-fn any_frame(input: &mut Input) -> Frame {
-    let message_type = input.byte() % 6;
-    let instruction = input.byte() % 80;
-    let argument_count = u16::from(input.byte() % 6);
-    let (number, max) = match input.byte() % 4 {
-        0 => (0, 0),
-        1 => (1, 1),
-        2 => (u32::from(input.byte() % 4), u32::from(input.byte() % 4)),
-        _ => (u32::MAX, 1),
-    };
-    let n = input.below(48);
-    let data = input.bytes(n).to_vec();
-    Frame {
-        message_type,
-        instruction,
-        argument_count,
-        data_message_number: number,
-        data_message_max: max,
-        data,
-    }
 }
 
 /// What a client may receive: returns only, and, while the master keeps
@@ -636,12 +450,4 @@ fn on_forwarded(master: &mut FakeMaster, f: &Frame) {
     });
 }
 
-fuzz_target!(|data: &[u8]| {
-    let mut input = Input(data);
-    let mut world = World::new();
-    let mut ops = 0;
-    while !input.is_empty() && ops < MAX_OPS {
-        world.step(&mut input);
-        ops += 1;
-    }
-});
+fuzz_target!(|data: &[u8]| harness::run(data, MAX_OPS, World::new, World::step));

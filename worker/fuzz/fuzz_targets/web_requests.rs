@@ -18,26 +18,24 @@
 //! Run with `make fuzz` (libFuzzer on the stable toolchain).
 #![no_main]
 
-use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-// Input::word is the request targets'; this one builds its own requests.
+// Input::word, pair and Frames are the request targets'; this one builds
+// its own requests and reads HTTP.
 #[allow(dead_code)]
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
+#[path = "../worker.rs"]
+mod worker;
 
-use harness::{Input, REQUESTS, init_process, ready, reset, trace, write_some};
+use harness::{Input, REQUESTS, Turn};
 use libfuzzer_sys::fuzz_target;
-use mio::{Events, Poll};
+use mio::Events;
 use papertrader_common::Decoder;
-use papertrader_common::log::LogHandle;
 use papertrader_common::message::frame;
-use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
-use papertrader_worker::event;
-use papertrader_worker::server::{Parts, Server};
+use papertrader_worker::server::Server;
 
 const MAX_CLIENTS: usize = 4;
 const SLOTS: usize = MAX_CLIENTS + 1;
@@ -71,43 +69,13 @@ enum Seen {
     Ws(Vec<u8>),
 }
 
-struct Peer {
-    stream: TcpStream,
-    seen: Seen,
-}
+/// The harness end of a connection to the web port.
+type Peer = harness::Peer<Seen>;
 
-impl Peer {
-    fn new(stream: TcpStream) -> Peer {
-        ready(&stream);
-        Peer {
-            stream,
-            seen: Seen::Head(Vec::new()),
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        write_some(&self.stream, bytes);
-    }
-
-    /// Reads what the worker sent and checks it; true if anything came.
-    fn collect(&mut self) -> bool {
-        let mut buf = [0u8; 16 * 1024];
-        let mut any = false;
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => return any,
-                Ok(n) => {
-                    any = true;
-                    self.check(&buf[..n]);
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return any,
-            }
-        }
-    }
-
+impl Seen {
+    /// Checks the next bytes of the worker's answers.
     fn check(&mut self, bytes: &[u8]) {
-        match &mut self.seen {
+        match self {
             Seen::Head(head) => {
                 head.extend_from_slice(bytes);
                 if head.len() >= 13 {
@@ -125,7 +93,7 @@ impl Peer {
                     return;
                 };
                 let rest = head.split_off(end + 4);
-                self.seen = if head.starts_with(b"HTTP/1.1 101 ") {
+                *self = if head.starts_with(b"HTTP/1.1 101 ") {
                     Seen::Ws(Vec::new())
                 } else {
                     Seen::Http
@@ -140,12 +108,6 @@ impl Peer {
                 }
             }
         }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        reset(&self.stream);
     }
 }
 
@@ -183,11 +145,6 @@ fn server_ws_frame(buf: &[u8]) -> Option<usize> {
     Some(at + len)
 }
 
-fn log() -> &'static LogHandle {
-    static LOG: OnceLock<LogHandle> = OnceLock::new();
-    LOG.get_or_init(init_process)
-}
-
 struct World {
     server: Server,
     events: Events,
@@ -199,41 +156,12 @@ struct World {
 impl World {
     fn new() -> World {
         let mut config = Config::load(None).expect("built-in config");
-        config.listen = "127.0.0.1:0".parse().expect("addr");
         config.max_clients = MAX_CLIENTS;
-        let bind = |addr: &str| {
-            let l = std::net::TcpListener::bind(addr).expect("bind");
-            l.set_nonblocking(true).expect("non-blocking");
-            l
-        };
-        let listener = bind("127.0.0.1:0");
-        let web_listener = bind("127.0.0.1:0");
-        let web = web_listener.local_addr().expect("addr");
-        config.web_listen = Some(web);
-        let config = Arc::new(config);
-        let poll = Poll::new().expect("poll");
-        let waker = Server::waker(&poll).expect("waker");
-        let (_notifier, events) = event::notifier(waker);
-        let caches = Caches::new(
-            config.session_cache_ttl,
-            config.history_cache_ttl,
-            config.history_cache_bytes,
-        );
-        let parts = Parts {
-            config,
-            poll,
-            listener: mio::net::TcpListener::from_std(listener),
-            web_listener: Some(mio::net::TcpListener::from_std(web_listener)),
-            tls: None,
-            caches,
-            gpg_tx: None,
-            events,
-            log: log().clone(),
-        };
+        let (server, _, web) = worker::worker(config, true);
         World {
-            server: Server::new(parts).expect("server"),
+            server,
             events: Events::with_capacity(64),
-            web,
+            web: web.expect("a web port"),
             peers: (0..SLOTS).map(|_| None).collect(),
             skipped: Duration::ZERO,
         }
@@ -242,13 +170,10 @@ impl World {
     /// Runs the worker until nothing moves, checking what it sent.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let n = self
-                .server
-                .fuzz_turn(&mut self.events, Duration::ZERO)
-                .expect("poll");
+            let n = self.server.turn(&mut self.events);
             let mut any = false;
             for peer in self.peers.iter_mut().flatten() {
-                any |= peer.collect();
+                any |= peer.read(Seen::check);
             }
             if n == 0 && !any {
                 break;
@@ -264,18 +189,16 @@ impl World {
     fn send(&mut self, k: usize, bytes: &[u8]) {
         if self.peers[k].is_none() {
             let stream = TcpStream::connect(self.web).expect("connect to the web port");
-            self.peers[k] = Some(Peer::new(stream));
+            self.peers[k] = Some(Peer::new(stream, Seen::Head(Vec::new())));
         }
         if let Some(peer) = self.peers[k].as_mut() {
             peer.write(bytes);
         }
     }
 
+    /// One step of the input, then the worker settled.
     fn step(&mut self, input: &mut Input) {
-        let op = input.byte() % 12;
-        if trace() {
-            eprintln!("op {op}");
-        }
+        let op = input.op(12);
         let k = input.below(SLOTS);
         match op {
             0..=3 => {
@@ -286,11 +209,7 @@ impl World {
                 let bytes = ws_frame(input);
                 self.send(k, &bytes);
             }
-            7 => {
-                let n = input.below(256);
-                let bytes = input.bytes(n).to_vec();
-                self.send(k, &bytes);
-            }
+            7 => self.send(k, input.raw(256)),
             8 => {
                 if let Some(peer) = self.peers[k].as_ref() {
                     let _ = peer.stream.shutdown(std::net::Shutdown::Write);
@@ -319,10 +238,7 @@ impl Drop for World {
 fn http_request(input: &mut Input, web: SocketAddr) -> Vec<u8> {
     let method = METHODS[input.below(METHODS.len())];
     let path = match input.byte() % 8 {
-        0 => {
-            let n = input.below(64);
-            String::from_utf8_lossy(input.bytes(n)).into_owned()
-        }
+        0 => String::from_utf8_lossy(input.raw(64)).into_owned(),
         1 => "/".repeat(input.below(9000)),
         _ => PATHS[input.below(PATHS.len())].to_string(),
     };
@@ -350,8 +266,7 @@ fn http_request(input: &mut Input, web: SocketAddr) -> Vec<u8> {
         req.push_str("Accept-Encoding: gzip\r\nIf-None-Match: \"x\"\r\n");
     }
     if flags & 128 != 0 {
-        let n = input.below(128);
-        req.push_str(&String::from_utf8_lossy(input.bytes(n)));
+        req.push_str(&String::from_utf8_lossy(input.raw(128)));
         req.push_str("\r\n");
     }
     let mut bytes = req.into_bytes();
@@ -366,10 +281,7 @@ fn http_request(input: &mut Input, web: SocketAddr) -> Vec<u8> {
 fn ws_frame(input: &mut Input) -> Vec<u8> {
     let shape = input.byte();
     let payload = match shape % 4 {
-        0 => {
-            let n = input.below(200);
-            input.bytes(n).to_vec()
-        }
+        0 => input.raw(200).to_vec(),
         _ => {
             let instr = REQUESTS[input.below(REQUESTS.len())];
             let args: Vec<&str> = (0..input.below(4)).map(|_| "AAPL").collect();
@@ -414,12 +326,4 @@ fn ws_frame(input: &mut Input) -> Vec<u8> {
     out
 }
 
-fuzz_target!(|data: &[u8]| {
-    let mut input = Input(data);
-    let mut world = World::new();
-    let mut ops = 0;
-    while !input.is_empty() && ops < MAX_OPS {
-        world.step(&mut input);
-        ops += 1;
-    }
-});
+fuzz_target!(|data: &[u8]| harness::run(data, MAX_OPS, World::new, World::step));

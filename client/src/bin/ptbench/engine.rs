@@ -15,8 +15,11 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use papertrader_common::message::frame;
-use papertrader_common::{Decoder, Frame, Instr};
+use papertrader_common::request::{OrderSpec, Range, Request, Side};
+use papertrader_common::value::{
+    Date, HashedPass, Money, OrderKind, Quantity, SessionId, Symbol, Tif, Username, parse_order_id,
+};
+use papertrader_common::{Decoder, Frame, Instr, State};
 
 use crate::tally::{Live, Tally, op_index};
 
@@ -54,21 +57,21 @@ pub struct Plan {
     /// What it does.
     pub role: Role,
     /// Its user's session, for the roles that need one.
-    pub session: String,
+    pub session: Option<SessionId>,
     /// Its user's name and hashedPass, for the login role.
-    pub user: (String, String),
+    pub user: Option<(Username, HashedPass)>,
 }
 
 /// Settings every connection of a run shares.
 #[derive(Debug, Clone)]
 pub struct Shared {
     /// Symbols asked and traded, round robin.
-    pub symbols: Vec<String>,
+    pub symbols: Vec<Symbol>,
     /// Per symbol, its `getAssetValueCurrent` frame and its redis GET,
     /// encoded once: the request costs the same copy on either side.
     pub quote_requests: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The day asked for history (`YYYY-MM-DD`).
-    pub date: String,
+    /// The day asked for history.
+    pub date: Date,
     /// Open loop: requests per second per connection; `None`: closed loop.
     pub rate_per_conn: Option<f64>,
     /// A trader's least time between two trades.
@@ -82,11 +85,13 @@ pub struct Shared {
 }
 
 /// Each symbol's `getAssetValueCurrent` frame and redis GET, encoded.
-pub fn quote_requests(symbols: &[String]) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn quote_requests(symbols: &[Symbol]) -> Vec<(Vec<u8>, Vec<u8>)> {
     symbols
         .iter()
         .map(|s| {
-            let quote = frame(Instr::GetAssetValueCurrent, &[s.as_str()]).to_bytes();
+            let quote = Request::AssetCurrent { symbol: s.clone() };
+            let quote = quote.encode().to_bytes();
+            let s = s.as_str();
             let get = format!("*2\r\n$3\r\nGET\r\n${}\r\n{s}\r\n", s.len());
             (quote, get.into_bytes())
         })
@@ -128,11 +133,11 @@ struct Conn {
     resp: Vec<u8>,
     writable: bool,
     /// The session the last login made (login role).
-    last_session: Option<String>,
+    last_session: Option<SessionId>,
     /// The order the last placeOrder made (orders role).
-    last_order: Option<String>,
+    last_order: Option<u64>,
     /// The symbol of a trader's last buy, which its next turn sells.
-    held: Option<String>,
+    held: Option<Symbol>,
 }
 
 /// Runs `plans` until `shared.until`; returns what it measured.
@@ -253,8 +258,11 @@ impl Conn {
         }
         let _ = self.stream.set_nodelay(true);
         if self.plan.role.data_state() {
-            let switch = frame(Instr::SwitchState, &[self.plan.session.as_str(), "data"]);
-            switch.encode(&mut self.out);
+            let switch = Request::SwitchState {
+                session: self.session(),
+                state: State::Data,
+            };
+            switch.encode().encode(&mut self.out);
             self.phase = Phase::Switching;
         } else {
             self.phase = Phase::Running;
@@ -345,11 +353,12 @@ impl Conn {
             self.record_failure(done.op, &code, shared, tally, live);
         } else {
             // The logout or cancel that follows names what this made.
+            let text = || String::from_utf8_lossy(&f.data);
             if done.op == op_index("place") {
-                self.last_order = Some(String::from_utf8_lossy(&f.data).into_owned());
+                self.last_order = parse_order_id(&text()).ok();
             }
             if done.op == op_index("login") {
-                self.last_session = Some(String::from_utf8_lossy(&f.data).into_owned());
+                self.last_session = SessionId::parse(&text()).ok();
             }
             self.record(done, shared, tally, live);
         }
@@ -441,8 +450,8 @@ impl Conn {
             Role::Reader if turn.is_multiple_of(2) => ("quote", quote),
             Role::Redis => ("get", get),
             _ => {
-                let (op, f) = self.made_request(shared, index, turn);
-                f.encode(&mut self.out);
+                let (op, request) = self.made_request(shared, index, turn);
+                request.encode().encode(&mut self.out);
                 self.outstanding.push_back(Outstanding {
                     op: op_index(op),
                     since,
@@ -458,51 +467,75 @@ impl Conn {
     }
 
     /// The next request of a role whose requests are made afresh each
-    /// time (history, login, trading): the operation's name and the frame.
+    /// time (history, login, trading): the operation's name and the
+    /// request.
     fn made_request(
         &mut self,
         shared: &Shared,
         index: usize,
         turn: usize,
-    ) -> (&'static str, Frame) {
-        let symbol = shared.symbols[index].as_str();
-        let session = self.plan.session.as_str();
+    ) -> (&'static str, Request) {
+        let symbol = &shared.symbols[index];
+        let one = Quantity::new(1).expect("1 is a quantity");
         match self.plan.role {
-            Role::Reader => history(turn / 2, symbol, &shared.date),
+            Role::Reader => history(turn / 2, symbol, shared.date),
             Role::Login => match self.last_session.take() {
-                Some(made) => ("logout", frame(Instr::Logout, &[made.as_str()])),
+                Some(session) => ("logout", Request::Logout { session }),
                 None => {
-                    let (user, pass) = &self.plan.user;
-                    (
-                        "login",
-                        frame(Instr::Login, &[user.as_str(), pass.as_str(), "true"]),
-                    )
+                    let (username, pass) = self.plan.user.clone().expect("a login role's user");
+                    let login = Request::Login {
+                        username,
+                        pass,
+                        expirable: true,
+                    };
+                    ("login", login)
                 }
             },
             // A trader sells the share its last buy bought.
-            Role::Trader => match self.held.take() {
-                Some(held) => (
-                    "sell",
-                    frame(Instr::SellAsset, &[session, held.as_str(), "1"]),
-                ),
+            Role::Trader => {
+                let (op, side, symbol) = match self.held.take() {
+                    Some(held) => ("sell", Side::Sell, held),
+                    None => {
+                        self.held = Some(symbol.clone());
+                        ("buy", Side::Buy, symbol.clone())
+                    }
+                };
+                let trade = Request::Trade {
+                    side,
+                    session: self.session(),
+                    symbol,
+                    quantity: one,
+                };
+                (op, trade)
+            }
+            Role::Orders => match self.last_order.take() {
+                Some(id) => {
+                    let session = self.session();
+                    ("cancel", Request::CancelOrder { session, id })
+                }
+                // A limit far under the market: it stays open.
                 None => {
-                    self.held = Some(symbol.to_string());
-                    ("buy", frame(Instr::PurchaseAsset, &[session, symbol, "1"]))
+                    let order = OrderSpec {
+                        side: Side::Buy,
+                        symbol: symbol.clone(),
+                        quantity: one,
+                        kind: OrderKind::Limit(Money(1)),
+                        tif: Tif::Gtc,
+                    };
+                    let session = self.session();
+                    ("place", Request::PlaceOrder { session, order })
                 }
             },
-            Role::Orders => match self.last_order.take() {
-                Some(id) => ("cancel", frame(Instr::CancelOrder, &[session, id.as_str()])),
-                None => (
-                    "place",
-                    frame(
-                        Instr::PlaceOrder,
-                        &[session, "buy", symbol, "1", "limit", "0.0001", "-", "gtc"],
-                    ),
-                ),
-            },
             // (Quotes and redis GETs are encoded once, in `send_next`.)
-            Role::History | Role::Quotes | Role::Redis => history(turn, symbol, &shared.date),
+            Role::History | Role::Quotes | Role::Redis => history(turn, symbol, shared.date),
         }
+    }
+
+    /// The plan's session: every role that sends one has it (see
+    /// `plan` in main.rs).
+    fn session(&self) -> SessionId {
+        let session = self.plan.session.clone();
+        session.expect("a session for a role that needs one")
     }
 
     fn flush(&mut self, tally: &mut Tally) {
@@ -553,13 +586,18 @@ pub fn resp_reply(buf: &[u8]) -> Option<(usize, bool)> {
 }
 
 /// The history request of turn `n`: day, month, year in turn.
-fn history(n: usize, symbol: &str, date: &str) -> (&'static str, Frame) {
-    let instr = match n % 3 {
-        0 => Instr::GetAssetValueDay,
-        1 => Instr::GetAssetValueMonth,
-        _ => Instr::GetAssetValueYear,
+fn history(n: usize, symbol: &Symbol, date: Date) -> (&'static str, Request) {
+    let range = match n % 3 {
+        0 => Range::Day,
+        1 => Range::Month,
+        _ => Range::Year,
     };
-    ("history", frame(instr, &[symbol, date]))
+    let request = Request::History {
+        range,
+        symbol: symbol.clone(),
+        date: Some(date),
+    };
+    ("history", request)
 }
 
 #[cfg(test)]
@@ -579,16 +617,18 @@ mod tests {
 
     #[test]
     fn history_cycles_day_month_year() {
-        let names: Vec<u8> = (0..4)
-            .map(|n| history(n, "AAPL", "2026-12-01").1.instruction)
+        let symbol = Symbol::parse("AAPL").expect("symbol");
+        let date = Date::parse("2026-12-01").expect("date");
+        let names: Vec<Instr> = (0..4)
+            .map(|n| history(n, &symbol, date).1.instr())
             .collect();
         assert_eq!(
             names,
             [
-                Instr::GetAssetValueDay.code(),
-                Instr::GetAssetValueMonth.code(),
-                Instr::GetAssetValueYear.code(),
-                Instr::GetAssetValueDay.code()
+                Instr::GetAssetValueDay,
+                Instr::GetAssetValueMonth,
+                Instr::GetAssetValueYear,
+                Instr::GetAssetValueDay
             ]
         );
     }

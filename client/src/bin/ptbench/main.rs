@@ -16,6 +16,7 @@ use clap::{Parser, ValueEnum};
 use engine::{Plan, Role, Shared};
 use papertrader_client::{Client, Error as ClientError, hashed_pass};
 use papertrader_common::ReasonCode;
+use papertrader_common::value::{Date, HashedPass, SessionId, Symbol, Timestamp, Username};
 use summary::Summary;
 use tally::{Live, OPS, Tally};
 
@@ -156,13 +157,19 @@ fn usage(message: String) -> Failure {
 fn run(cli: &Cli) -> Result<u8, Failure> {
     check(cli)?;
     raise_fd_limit(cli.connections);
-    let given: Option<Vec<String>> = cli
+    // (`check` refused a list with anything but symbols, and a bad date.)
+    let given: Option<Vec<Symbol>> = cli
         .symbols
         .as_ref()
-        .map(|list| list.split(',').map(str::to_ascii_uppercase).collect());
+        .map(|list| list.split(',').flat_map(Symbol::parse).collect());
     let (targets, sessions, users, symbols) = match &cli.redis {
         Some(redis) => {
-            let keys = given.unwrap_or_else(|| vec!["AAPL".into(), "MSFT".into()]);
+            let keys = given.unwrap_or_else(|| {
+                ["AAPL", "MSFT"]
+                    .into_iter()
+                    .flat_map(Symbol::parse)
+                    .collect()
+            });
             (vec![resolve(redis)?], Vec::new(), Vec::new(), keys)
         }
         None => {
@@ -182,7 +189,11 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let shared = Shared {
         quote_requests: engine::quote_requests(&symbols),
         symbols,
-        date: cli.date.clone().unwrap_or_else(today),
+        date: cli
+            .date
+            .as_deref()
+            .and_then(|d| Date::parse(d).ok())
+            .unwrap_or_else(today),
         rate_per_conn: cli.rate.map(|r| r / cli.connections as f64),
         trade_every: Duration::from_secs_f64(cli.trade_every),
         record_from: start + warmup,
@@ -286,24 +297,19 @@ fn check(cli: &Cli) -> Result<(), Failure> {
         return Err(usage("--users must be 1 to 100000".into()));
     }
     if let Some(list) = &cli.symbols
-        && list
-            .split(',')
-            .any(|s| papertrader_common::value::Symbol::parse(s).is_err())
+        && list.split(',').any(|s| Symbol::parse(s).is_err())
     {
         return Err(usage(format!(
             "--symbols {list:?}: each must be a symbol (1-16 of A-Z 0-9 . - ^ =)"
         )));
     }
     if let Some(date) = &cli.date
-        && papertrader_common::value::Date::parse(date).is_err()
+        && Date::parse(date).is_err()
     {
         return Err(usage(format!("--date {date:?}: expected YYYY-MM-DD")));
     }
     let prefix_len = cli.user_prefix.len() + cli.users.to_string().len();
-    if papertrader_common::value::Username::parse(&format!("{}{}", cli.user_prefix, cli.users))
-        .is_err()
-        || prefix_len > 24
-    {
+    if Username::parse(&format!("{}{}", cli.user_prefix, cli.users)).is_err() || prefix_len > 24 {
         return Err(usage(format!(
             "--user-prefix {:?}: names must be 1-24 of A-Z a-z 0-9 _ . -",
             cli.user_prefix
@@ -347,7 +353,7 @@ fn resolve(addr: &str) -> Result<SocketAddr, Failure> {
 
 /// What the set-up made: sessions, (name, hashedPass) of each user, and
 /// the first symbols of the asset list.
-type SetUp = (Vec<String>, Vec<(String, String)>, Vec<String>);
+type SetUp = (Vec<SessionId>, Vec<(Username, HashedPass)>, Vec<Symbol>);
 
 /// Logs each user in once (remembered sessions), registering those that
 /// do not exist yet, through the first worker, and reads the asset list.
@@ -387,11 +393,14 @@ fn log_in(cli: &Cli, addrs: &[String]) -> Result<SetUp, Failure> {
         }
         .map_err(|e| (EX_TEMPFAIL, format!("login {name}: {e}")))?;
         if needs_session {
-            sessions.push(session.as_str().to_string());
+            sessions.push(session);
         } else {
             let _ = client.logout(&session);
         }
-        users.push((name.clone(), hashed_pass(&name, &cli.password)));
+        let user = Username::parse(&name).map_err(|e| usage(e.to_string()))?;
+        let pass = HashedPass::parse(&hashed_pass(&name, &cli.password))
+            .map_err(|e| (EX_SOFTWARE, e.to_string()))?;
+        users.push((user, pass));
     }
     // The asset list needs a session: the first user's (one more login
     // for the login scenario, which keeps none).
@@ -404,7 +413,7 @@ fn log_in(cli: &Cli, addrs: &[String]) -> Result<SetUp, Failure> {
         .map_err(|e| (EX_TEMPFAIL, format!("asset list: {e}")))?
         .into_iter()
         .take(8)
-        .map(|a| a.symbol.to_string())
+        .map(|a| a.symbol)
         .collect();
     let _ = client.logout(&session);
     Ok((sessions, users, listed))
@@ -413,8 +422,8 @@ fn log_in(cli: &Cli, addrs: &[String]) -> Result<SetUp, Failure> {
 fn plan(
     cli: &Cli,
     targets: &[SocketAddr],
-    sessions: &[String],
-    users: &[(String, String)],
+    sessions: &[SessionId],
+    users: &[(Username, HashedPass)],
 ) -> Vec<Plan> {
     let traders = (cli.connections as f64 * cli.traders / 100.0).round() as usize;
     (0..cli.connections)
@@ -435,26 +444,19 @@ fn plan(
                 }
                 (None, Scenario::Trade) => Role::Reader,
             };
-            let user = users
-                .get(i % users.len().max(1))
-                .cloned()
-                .unwrap_or_default();
             Plan {
                 addr: targets[i % targets.len()],
                 role,
-                session: sessions
-                    .get(i % sessions.len().max(1))
-                    .cloned()
-                    .unwrap_or_default(),
-                user,
+                session: sessions.get(i % sessions.len().max(1)).cloned(),
+                user: users.get(i % users.len().max(1)).cloned(),
             }
         })
         .collect()
 }
 
-fn today() -> String {
-    papertrader_common::value::Date::of_timestamp(papertrader_common::value::Timestamp::now())
-        .to_string()
+/// Today (UTC), the default day of history requests.
+fn today() -> Date {
+    Date::of_timestamp(Timestamp::now())
 }
 
 fn is_terminal_stderr() -> bool {
