@@ -13,6 +13,7 @@ use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use papertrader_common::event_loop::{self, Loop};
 use papertrader_common::log::{self as ptlog, LogConfig, LogHandle};
 use papertrader_common::{Arity, Decoder, Frame, Instr};
 
@@ -172,11 +173,10 @@ impl Input<'_> {
     }
 }
 
-/// A daemon's server as its `fuzzing` feature opens it to the harness.
-pub trait Turn {
-    /// One turn of its event loop, without waiting: how many events it
-    /// handled.
-    fn turn(&mut self, events: &mut mio::Events) -> usize;
+/// One turn of a daemon's event loop (`Server::run`'s, without its
+/// timers and without waiting): how many events it handled.
+pub fn turn<L: Loop>(server: &mut L, events: &mut mio::Events) -> usize {
+    event_loop::turn(server, events, Duration::ZERO).expect("poll")
 }
 
 /// One fuzz run: a world made afresh, then steps while the input lasts,

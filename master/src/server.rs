@@ -330,12 +330,6 @@ impl Loop for Server {
 /// it chooses, instead of [`Server::run`]; see also `Server::fuzz_link_up`.
 #[cfg(feature = "fuzzing")]
 impl Server {
-    /// One turn of [`Server::run`]'s loop without its timers: poll for at
-    /// most `timeout`, then handle what came. Returns the events handled.
-    pub fn fuzz_turn(&mut self, events: &mut mio::Events, timeout: Duration) -> io::Result<usize> {
-        event_loop::turn(self, events, timeout)
-    }
-
     /// [`Server::run`]'s timers as if the clock read `now`: stalled frames,
     /// handshake deadlines, link keepalive.
     pub fn fuzz_tick(&mut self, now: Instant) {

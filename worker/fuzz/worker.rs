@@ -13,14 +13,8 @@ use papertrader_worker::config::Config;
 use papertrader_worker::event;
 use papertrader_worker::server::{Parts, Server};
 
-use crate::harness::{Turn, log};
+use crate::harness::log;
 
-/// The worker, turned by the harness.
-impl Turn for Server {
-    fn turn(&mut self, events: &mut Events) -> usize {
-        self.fuzz_turn(events, Duration::ZERO).expect("poll")
-    }
-}
 
 /// A listener on a free loopback port, non-blocking, as mio wants it.
 fn bind() -> (mio::net::TcpListener, SocketAddr) {

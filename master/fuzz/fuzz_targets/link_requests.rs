@@ -7,7 +7,7 @@
 //!
 //! The master is the real one: `papertrader_master::server::Server`, built
 //! as `main` builds it, driven one loop turn at a time through the hooks of
-//! the `fuzzing` feature (`Server::fuzz_turn`, `fuzz_tick`, `fuzz_link_up`).
+//! the `fuzzing` feature (`fuzz_tick`, `fuzz_link_up`).
 //! Links talk to it over loopback TCP. The helper threads are replaced by
 //! the harness, which holds their job channels (small, so "busy" answers are
 //! reached): data jobs are answered by the real `data::answer` on a
@@ -33,7 +33,7 @@ use crossbeam_channel::Receiver;
 #[path = "../../../common/fuzz/harness.rs"]
 mod harness;
 
-use harness::{Input, Peer, REQUESTS, Turn, log, pair, trace};
+use harness::{Input, Peer, REQUESTS, log, pair, trace};
 use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
 use papertrader_common::message::{self, frame};
@@ -49,7 +49,7 @@ use papertrader_master::event::{self, Event, Notifier};
 use papertrader_master::job::Job;
 use papertrader_master::market::{Asset, assets};
 use papertrader_master::registry::Registry;
-use papertrader_master::server::{Parts, Server};
+use papertrader_master::server::{Parts, Queues, Server};
 use papertrader_master::trade::queue::TradeMsg;
 use parking_lot::Mutex;
 
@@ -103,12 +103,6 @@ fn shared() -> &'static Shared {
     })
 }
 
-/// The master, turned by the harness.
-impl Turn for Server {
-    fn turn(&mut self, events: &mut Events) -> usize {
-        self.fuzz_turn(events, Duration::ZERO).expect("poll")
-    }
-}
 
 /// The helper threads' ends of the channels, held by the harness.
 struct Jobs {
@@ -151,11 +145,13 @@ impl World {
             listener: mio::net::TcpListener::from_std(listener),
             tls: papertrader_master::tls::ephemeral().expect("TLS config"),
             registry: Registry::empty(),
-            auth_tx,
-            gpg_tx: None,
-            data_tx,
-            trade_tx,
-            control_tx,
+            queues: Queues {
+                auth: auth_tx,
+                gpg: None,
+                data: data_tx,
+                trade: trade_tx,
+                control: control_tx,
+            },
             assets: Arc::new(parking_lot::RwLock::new(shared.listed.clone())),
             events,
             log: log().clone(),
@@ -194,7 +190,7 @@ impl World {
     /// it sent.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let n = self.server.turn(&mut self.events);
+            let n = harness::turn(&mut self.server, &mut self.events);
             if trace() {
                 eprintln!("  turn: {n} events");
             }

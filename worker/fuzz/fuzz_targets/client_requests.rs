@@ -7,7 +7,7 @@
 //!
 //! The worker is the real one: `papertrader_worker::server::Server`, built
 //! as `main` builds it, driven one loop turn at a time through the hooks of
-//! the `fuzzing` feature (`Server::fuzz_turn`, `fuzz_timers`,
+//! the `fuzzing` feature (`fuzz_timers`,
 //! `fuzz_link_up`). Clients and the fake master talk to it over loopback
 //! TCP, so accept, read, write and close are the daemon's own.
 //!
@@ -31,7 +31,7 @@ mod harness;
 #[path = "../worker.rs"]
 mod worker;
 
-use harness::{Input, Peer, REQUESTS, Turn, pair, trace};
+use harness::{Input, Peer, REQUESTS, pair, trace};
 use libfuzzer_sys::fuzz_target;
 use mio::Events;
 use papertrader_common::message::{self, frame};
@@ -122,7 +122,7 @@ impl World {
     /// it sent.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let n = self.server.turn(&mut self.events);
+            let n = harness::turn(&mut self.server, &mut self.events);
             if trace() {
                 let what: Vec<_> = self
                     .events

@@ -29,7 +29,7 @@ mod harness;
 #[path = "../worker.rs"]
 mod worker;
 
-use harness::{Input, REQUESTS, Turn};
+use harness::{Input, REQUESTS};
 use libfuzzer_sys::fuzz_target;
 use mio::Events;
 use papertrader_common::Decoder;
@@ -170,7 +170,7 @@ impl World {
     /// Runs the worker until nothing moves, checking what it sent.
     fn settle(&mut self) {
         for _ in 0..64 {
-            let n = self.server.turn(&mut self.events);
+            let n = harness::turn(&mut self.server, &mut self.events);
             let mut any = false;
             for peer in self.peers.iter_mut().flatten() {
                 any |= peer.read(Seen::check);
