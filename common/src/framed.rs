@@ -371,11 +371,6 @@ impl<T: Transport> Framed<T> {
             Interest::READABLE
         }
     }
-
-    /// Writes nothing more; hands the transport back.
-    pub fn into_transport(self) -> T {
-        self.io
-    }
 }
 
 impl<T: Transport + Source> Framed<T> {

@@ -109,14 +109,6 @@ impl Stream {
         matches!(self.kind, Kind::Plain)
     }
 
-    /// The protocol version of a TLS connection whose handshake is done.
-    pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
-        match &self.kind {
-            Kind::Tls(conn) => conn.protocol_version(),
-            _ => None,
-        }
-    }
-
     /// EXPORTER of section 7: 32 bytes of keying material exported with
     /// [`EXPORTER_LABEL`] and no context, as 64 lowercase hex digits.
     /// `None` on a plain connection or before the handshake is done.
