@@ -7,7 +7,6 @@
 //! The client keeps its connection's state: data calls switch it to data
 //! state with the session they are given, command calls switch it back.
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -44,46 +43,28 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_PAYLOAD: usize = 256 << 20;
 
 /// What can go wrong with a call.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The server could not be reached or the connection broke.
+    #[error("{0}: {1}")]
     Io(String, io::Error),
     /// The server answered with a failure return, or would have: an
     /// argument the server refuses is refused before sending, with the
     /// reason the server gives.
+    #[error("{0}")]
     Refused(Reason),
     /// The server answered something the protocol does not allow here.
+    #[error("protocol error: {0}")]
     Protocol(String),
-    /// An argument was not a valid value (checked before sending).
-    Value(ValueError),
     /// The TLS handshake with the server failed: its certificate was
     /// refused (expired, another host's, an unknown authority) or it does
     /// not speak TLS. The address and one sentence.
+    #[error("{0}: {1}")]
     Tls(String, String),
     /// The trust roots could not be loaded (a bad `--ca` file, none on
     /// the system).
+    #[error("{0}")]
     CaFile(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io(addr, err) => write!(f, "{addr}: {err}"),
-            Error::Refused(reason) => write!(f, "{reason}"),
-            Error::Protocol(text) => write!(f, "protocol error: {text}"),
-            Error::Value(err) => write!(f, "{err}"),
-            Error::Tls(addr, text) => write!(f, "{addr}: {text}"),
-            Error::CaFile(text) => f.write_str(text),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<ValueError> for Error {
-    fn from(err: ValueError) -> Error {
-        Error::Value(err)
-    }
 }
 
 /// A data answer whose lines are malformed is the server's fault.

@@ -4,14 +4,14 @@
 //! first `argument_count - 1` are non-empty and hold no space, the last takes
 //! the rest of the data and may hold spaces (human-readable reasons).
 
-use std::fmt;
-
 /// Why `data` does not hold the arguments its header announced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgError {
     /// `argument_count` 0 with data present.
+    #[error("argument_count 0 but data_size {0}")]
     DataWithoutArguments(usize),
     /// Fewer space-separated fields than `argument_count`.
+    #[error("argument_count {expected} but the data holds {found} arguments")]
     TooFew {
         /// Announced by the header.
         expected: u16,
@@ -19,44 +19,18 @@ pub enum ArgError {
         found: usize,
     },
     /// An argument is empty (two spaces in a row, or a space at an end).
+    #[error("argument {} is empty", .0 + 1)]
     Empty(usize),
     /// The data is not UTF-8.
+    #[error("data is not UTF-8 at byte {0}")]
     NotUtf8(usize),
     /// While joining: an argument other than the last holds a space.
+    #[error("argument {} holds a space; only the last one may", .0 + 1)]
     SpaceInArgument(usize),
     /// While joining: the arguments do not fit one frame.
+    #[error("arguments take {} bytes, over the {}-byte limit", .0, crate::MAX_DATA)]
     TooLong(usize),
 }
-
-impl fmt::Display for ArgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ArgError::DataWithoutArguments(n) => {
-                write!(f, "argument_count 0 but data_size {n}")
-            }
-            ArgError::TooFew { expected, found } => {
-                write!(
-                    f,
-                    "argument_count {expected} but the data holds {found} arguments"
-                )
-            }
-            ArgError::Empty(i) => write!(f, "argument {} is empty", i + 1),
-            ArgError::NotUtf8(at) => write!(f, "data is not UTF-8 at byte {at}"),
-            ArgError::SpaceInArgument(i) => {
-                write!(f, "argument {} holds a space; only the last one may", i + 1)
-            }
-            ArgError::TooLong(n) => {
-                write!(
-                    f,
-                    "arguments take {n} bytes, over the {}-byte limit",
-                    crate::MAX_DATA
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for ArgError {}
 
 /// Splits `data` into exactly `count` arguments.
 pub fn split(data: &[u8], count: u16) -> Result<Vec<&str>, ArgError> {

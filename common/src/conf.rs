@@ -15,7 +15,6 @@
 //! parts trimmed. The value may contain spaces and `=`. A key may appear
 //! once.
 
-use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -32,8 +31,10 @@ use crate::value::Money;
 /// Characters of bad input repeated back by [`quote`].
 pub const SHOWN_INPUT: usize = 60;
 
-/// One thing wrong with a config file, at a line of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One thing wrong with a config file, at a line of it: `FILE:LINE:
+/// message`, or `FILE: message` for line 0.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", at_line(*.line))]
 pub struct ConfError {
     /// The config file, as given to the parser.
     pub file: String,
@@ -54,37 +55,20 @@ impl ConfError {
     }
 }
 
-impl fmt::Display for ConfError {
-    /// `FILE:LINE: message`, or `FILE: message` for line 0.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.file, self.line, self.message)
-        }
+/// `:LINE` after a file name, or nothing for line 0.
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
     }
 }
 
-impl std::error::Error for ConfError {}
-
-/// Every error found in one config file, in line order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Every error found in one config file, in line order; shown one per
+/// line, without a final newline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ConfError::to_string).collect::<Vec<_>>().join("\n"))]
 pub struct ConfErrors(pub Vec<ConfError>);
-
-impl fmt::Display for ConfErrors {
-    /// One error per line, without a final newline.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, err) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{err}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfErrors {}
 
 impl From<ConfError> for ConfErrors {
     fn from(err: ConfError) -> ConfErrors {
@@ -472,40 +456,25 @@ impl Collector {
 }
 
 /// What is wrong with one line of a config file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 enum LineError {
+    #[error("line is not valid UTF-8")]
     NotUtf8,
     /// No `=`: the line.
+    #[error("expected \"key = value\", found {}", quote(.0))]
     NoEquals(String),
     /// Nothing before `=`: the line.
+    #[error("expected a key before \"=\", found {}", quote(.0))]
     NoKey(String),
     /// A key the file does not take, and the keys it does.
+    #[error("unknown key {}, expected one of: {}", quote(.0), .1)]
     UnknownKey(String, String),
     /// A key with nothing after `=`.
+    #[error("key {} has no value", quote(.0))]
     NoValue(String),
     /// A key set twice, and the line that set it first.
+    #[error("duplicate key {}, first set on line {}", quote(.0), .1)]
     Duplicate(String, usize),
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LineError::NotUtf8 => f.write_str("line is not valid UTF-8"),
-            LineError::NoEquals(text) => {
-                write!(f, "expected \"key = value\", found {}", quote(text))
-            }
-            LineError::NoKey(text) => {
-                write!(f, "expected a key before \"=\", found {}", quote(text))
-            }
-            LineError::UnknownKey(key, expected) => {
-                write!(f, "unknown key {}, expected one of: {expected}", quote(key))
-            }
-            LineError::NoValue(key) => write!(f, "key {} has no value", quote(key)),
-            LineError::Duplicate(key, first) => {
-                write!(f, "duplicate key {}, first set on line {first}", quote(key))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -123,25 +123,30 @@ impl Header {
 
 /// Why a header is not acceptable. Either error loses framing: the peer gets
 /// `protocolError` and the connection is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     /// `message_type` outside 1..=4.
+    #[error("message_type {0} is not one of 1 (command), 2 (data), 3 (return), 4 (control)")]
     BadType(u8),
     /// `data_size` over [`MAX_DATA`].
+    #[error("data_size {0} exceeds the {MAX_DATA}-byte limit")]
     TooLarge(u32),
     /// A WebSocket message (section 12) that does not carry exactly one
     /// frame.
+    #[error("{0}")]
     Message(MessageFault),
 }
 
 /// How a WebSocket message breaks "one binary message, one whole frame"
 /// (section 12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MessageFault {
     /// A text message.
+    #[error("a text message: frames travel in binary messages")]
     Text,
     /// `len` bytes where the header announces a frame of `frame` bytes
     /// (0: the message is shorter than a header).
+    #[error("{}", length_fault(*.len, *.frame))]
     Length {
         /// Bytes in the message.
         len: u32,
@@ -149,10 +154,21 @@ pub enum MessageFault {
         frame: u32,
     },
     /// Over the largest frame, `len` bytes or more.
+    #[error("a message of {} bytes or more, over the {}-byte frame limit", .0, HEADER_LEN + MAX_DATA)]
     TooLarge(u64),
     /// Refused by the WebSocket layer (RFC 6455: unmasked, reserved bits,
     /// a bad continuation or control frame).
+    #[error("a message that breaks RFC 6455")]
     WebSocket,
+}
+
+/// [`MessageFault::Length`] in words.
+fn length_fault(len: u32, frame: u32) -> String {
+    if frame == 0 {
+        format!("a message of {len} bytes, shorter than a frame header")
+    } else {
+        format!("a message of {len} bytes holding a frame of {frame}: one message, one frame")
+    }
 }
 
 impl FrameError {
@@ -162,46 +178,6 @@ impl FrameError {
             FrameError::BadType(_) => 0,
             FrameError::TooLarge(_) => 4,
             FrameError::Message(_) => 0,
-        }
-    }
-}
-
-impl fmt::Display for FrameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FrameError::BadType(t) => {
-                write!(
-                    f,
-                    "message_type {t} is not one of 1 (command), 2 (data), 3 (return), 4 (control)"
-                )
-            }
-            FrameError::TooLarge(n) => {
-                write!(f, "data_size {n} exceeds the {MAX_DATA}-byte limit")
-            }
-            FrameError::Message(fault) => write!(f, "{fault}"),
-        }
-    }
-}
-
-impl std::error::Error for FrameError {}
-
-impl fmt::Display for MessageFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MessageFault::Text => f.write_str("a text message: frames travel in binary messages"),
-            MessageFault::Length { len, frame: 0 } => {
-                write!(f, "a message of {len} bytes, shorter than a frame header")
-            }
-            MessageFault::Length { len, frame } => write!(
-                f,
-                "a message of {len} bytes holding a frame of {frame}: one message, one frame"
-            ),
-            MessageFault::TooLarge(len) => write!(
-                f,
-                "a message of {len} bytes or more, over the {}-byte frame limit",
-                HEADER_LEN + MAX_DATA
-            ),
-            MessageFault::WebSocket => f.write_str("a message that breaks RFC 6455"),
         }
     }
 }
@@ -307,7 +283,8 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, FrameError> {
 }
 
 /// A header error together with where it sits in the stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("byte {}: {error}", self.offset())]
 pub struct DecodeError {
     /// Stream offset of the first byte of the bad frame.
     pub frame_offset: u64,
@@ -321,14 +298,6 @@ impl DecodeError {
         self.frame_offset + self.error.field_offset() as u64
     }
 }
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "byte {}: {}", self.offset(), self.error)
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 /// Below this many spare bytes an idle decoder keeps its buffer.
 const IDLE_KEEP: usize = 1024;

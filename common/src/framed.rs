@@ -76,18 +76,23 @@ impl Transport for mio::net::TcpStream {
 }
 
 /// Why a connection ended.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum End {
     /// The peer closed its side.
+    #[error("closed by peer")]
     Closed,
     /// Reading or writing failed.
+    #[error("{0}")]
     Failed(io::Error),
     /// The peer broke section 2 of the protocol: answer `protocolError`,
     /// then close once that answer is written.
+    #[error("{0}")]
     Malformed(DecodeError),
     /// The output went over its cap: the peer does not read its answers.
+    #[error("not reading its answers")]
     NotReading,
     /// The last frame asked for is written.
+    #[error("finished")]
     Finished,
 }
 
@@ -103,18 +108,6 @@ impl End {
                 warn!("{peer}: {self}, disconnected")
             }
             _ => debug!("{peer}: {self}"),
-        }
-    }
-}
-
-impl std::fmt::Display for End {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            End::Closed => f.write_str("closed by peer"),
-            End::Failed(err) => write!(f, "{err}"),
-            End::Malformed(err) => write!(f, "{err}"),
-            End::NotReading => f.write_str("not reading its answers"),
-            End::Finished => f.write_str("finished"),
         }
     }
 }
@@ -377,11 +370,6 @@ impl<T: Transport> Framed<T> {
         } else {
             Interest::READABLE
         }
-    }
-
-    /// Writes nothing more; hands the transport back.
-    pub fn into_transport(self) -> T {
-        self.io
     }
 }
 

@@ -65,16 +65,9 @@ pub fn normalize_fingerprint(text: &str) -> Option<String> {
 
 /// Something went wrong making or checking a signature; the message is a
 /// whole sentence naming the key and the GnuPG home.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct GpgError(String);
-
-impl fmt::Display for GpgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for GpgError {}
 
 impl GpgError {
     /// An error with this sentence (a test's stand-in for gpgme's).
@@ -85,30 +78,26 @@ impl GpgError {
 
 /// Why the worker's side of the link handshake failed (PROTOCOL.md
 /// section 7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
     /// The master's signature was refused.
+    #[error("master signature refused: {}{}", .0, in_the_middle(.0))]
     Refused(GpgError),
     /// The worker could not sign its proof.
+    #[error("cannot sign the proof: {0}")]
     Sign(GpgError),
 }
 
-impl fmt::Display for ProofError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The key is right but the bytes differ: most likely EXPORTER,
-            // that is, two TLS sessions joined by a party in the middle.
-            ProofError::Refused(err) if err.to_string() == "bad signature" => f.write_str(
-                "master signature refused: bad signature (not over this TLS session: a party \
-                 in the middle of the link?)",
-            ),
-            ProofError::Refused(err) => write!(f, "master signature refused: {err}"),
-            ProofError::Sign(err) => write!(f, "cannot sign the proof: {err}"),
-        }
+/// The likely cause of a bad signature by the right key: the bytes differ,
+/// most likely EXPORTER, that is, two TLS sessions joined by a party in the
+/// middle.
+fn in_the_middle(err: &GpgError) -> &'static str {
+    if err.0 == "bad signature" {
+        " (not over this TLS session: a party in the middle of the link?)"
+    } else {
+        ""
     }
 }
-
-impl std::error::Error for ProofError {}
 
 fn fail<T>(message: String) -> Result<T, GpgError> {
     Err(GpgError(message))

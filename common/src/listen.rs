@@ -44,11 +44,6 @@ impl Listener {
         self.local
     }
 
-    /// Whether accepting is paused for want of descriptors.
-    pub fn is_paused(&self) -> bool {
-        self.paused_since.is_some()
-    }
-
     /// The next waiting connection, or `None` when there is none (or the
     /// process is out of descriptors: then the listener pauses).
     pub fn accept(&mut self, registry: &Registry) -> Option<(TcpStream, SocketAddr)> {

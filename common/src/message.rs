@@ -4,18 +4,17 @@
 //! section 8: close the connection, `protocolError` and stay open, or the
 //! instruction's own failure return with `bad-arguments`.
 
-use std::fmt;
-
 use crate::args::{self, ArgError};
 use crate::frame::{Frame, MessageType};
 use crate::instr::{Arity, Instr};
 use crate::value::{Reason, ReasonCode};
 
 /// What is wrong with a frame, and so how to answer it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
     /// Packet numbering on a frame that is not a transfer packet, or none on
     /// one that is: framing is in doubt, answer `protocolError` and close.
+    #[error("packet numbering {number}/{max} on instruction {code}")]
     Numbering {
         /// The instruction code.
         code: u8,
@@ -25,12 +24,15 @@ pub enum CheckError {
         max: u32,
     },
     /// No instruction has this code: `protocolError`, stay open.
+    #[error("unknown instruction {0}")]
     UnknownInstruction(u8),
     /// A known instruction with the wrong `message_type`: `protocolError`,
     /// stay open.
+    #[error("{} is not allowed with message_type {}", .0.name(), .1)]
     WrongType(Instr, u8),
     /// Arguments of the wrong count or shape: the instruction's failure
     /// return with `bad-arguments`, stay open.
+    #[error("{} takes {}: {}", .0.name(), args_hint(*.0), .1)]
     Arguments(Instr, ArgError),
 }
 
@@ -38,23 +40,6 @@ impl CheckError {
     /// Whether the connection must be closed after the answer.
     pub fn closes(&self) -> bool {
         matches!(self, CheckError::Numbering { .. })
-    }
-}
-
-impl fmt::Display for CheckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CheckError::Numbering { code, number, max } => {
-                write!(f, "packet numbering {number}/{max} on instruction {code}")
-            }
-            CheckError::UnknownInstruction(code) => write!(f, "unknown instruction {code}"),
-            CheckError::WrongType(instr, t) => {
-                write!(f, "{} is not allowed with message_type {t}", instr.name())
-            }
-            CheckError::Arguments(instr, err) => {
-                write!(f, "{} takes {}: {err}", instr.name(), args_hint(*instr))
-            }
-        }
     }
 }
 

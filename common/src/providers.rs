@@ -101,29 +101,20 @@ fn parse_line(line: &str) -> Result<ProviderConfig, LineError> {
 }
 
 /// What is wrong with one line of a providers file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 enum LineError {
     /// Not three words: how many.
+    #[error("expected \"NAME ISSUER CLIENT_ID\", found {0} words")]
     Words(usize),
     /// The name is not a provider name.
+    #[error("{0}")]
     Name(crate::value::ValueError),
     /// The issuer is not an https URL (or loopback http): it, and why.
+    #[error("issuer {0:?}: {1}")]
     Issuer(String, &'static str),
     /// The client id is too long or holds control characters.
+    #[error("client id: expected at most 512 printable characters")]
     ClientId,
-}
-
-impl std::fmt::Display for LineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LineError::Words(n) => write!(f, "expected \"NAME ISSUER CLIENT_ID\", found {n} words"),
-            LineError::Name(err) => err.fmt(f),
-            LineError::Issuer(issuer, why) => write!(f, "issuer {issuer:?}: {why}"),
-            LineError::ClientId => {
-                f.write_str("client id: expected at most 512 printable characters")
-            }
-        }
-    }
 }
 
 impl ProviderConfig {

@@ -79,27 +79,18 @@ pub enum Reply {
 }
 
 /// Why a frame is not a well-formed reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
     /// It breaks the instruction table (numbering, type, arguments).
+    #[error("{0}")]
     Check(CheckError),
     /// A known instruction that is not a return.
+    #[error("{} is not a return", .0.name())]
     NotAReply(Instr),
     /// A return whose argument is not a valid value.
+    #[error("malformed {}: {}", .0.name(), .1)]
     Value(Instr, ValueError),
 }
-
-impl fmt::Display for ReplyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReplyError::Check(err) => err.fmt(f),
-            ReplyError::NotAReply(instr) => write!(f, "{} is not a return", instr.name()),
-            ReplyError::Value(instr, err) => write!(f, "malformed {}: {err}", instr.name()),
-        }
-    }
-}
-
-impl std::error::Error for ReplyError {}
 
 impl Reply {
     /// The failure that answers request `request` (its own failure return,

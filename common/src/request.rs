@@ -33,23 +33,14 @@ pub struct Forwarded {
 }
 
 /// Why a forwarding prefix is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrefixError {
     /// REQID is not a decimal number of at most 20 digits.
+    #[error("REQID {} is not a decimal", excerpt(.0))]
     Reqid(String),
     /// TIMESTAMP_MS is not a decimal number.
+    #[error("TIMESTAMP_MS {} is not a decimal", excerpt(.0))]
     Timestamp(String),
-}
-
-impl fmt::Display for PrefixError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PrefixError::Reqid(r) => write!(f, "REQID {} is not a decimal", excerpt(r)),
-            PrefixError::Timestamp(t) => {
-                write!(f, "TIMESTAMP_MS {} is not a decimal", excerpt(t))
-            }
-        }
-    }
 }
 
 impl Forwarded {

@@ -11,7 +11,6 @@
 //! same `Transport` as for plain TCP. Nothing here starts a thread or
 //! opens a socket; the daemons' event loops own their streams.
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -108,14 +107,6 @@ impl Stream {
     /// Whether the connection turned out plain (false while sniffing).
     pub fn is_plain(&self) -> bool {
         matches!(self.kind, Kind::Plain)
-    }
-
-    /// The protocol version of a TLS connection whose handshake is done.
-    pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
-        match &self.kind {
-            Kind::Tls(conn) => conn.protocol_version(),
-            _ => None,
-        }
     }
 
     /// EXPORTER of section 7: 32 bytes of keying material exported with
@@ -320,55 +311,36 @@ fn pem_error(path: &Path, err: rustls_pki_types::pem::Error) -> TlsError {
 
 /// Why a TLS certificate, key or configuration could not be had; each
 /// reads as one sentence naming the file at fault.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A file could not be read or written.
+    #[error("{0}: {1}")]
     File(std::path::PathBuf, std::io::Error),
     /// A file holds no PEM item of the kind expected.
+    #[error("{0}: no PEM item of the expected kind")]
     NoPemItem(std::path::PathBuf),
     /// A file is not valid PEM: what the parser said.
+    #[error("{0}: not valid PEM: {1}")]
     NotPem(std::path::PathBuf, String),
     /// A chain file holds no certificate.
+    #[error("{0}: no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)")]
     NoCertificate(std::path::PathBuf),
     /// rustls refused the protocol versions (no suite of the provider).
+    #[error("{0}")]
     Versions(rustls::Error),
     /// The certificate and the key do not go together.
+    #[error("certificate and key do not go together: {0}")]
     Mismatch(rustls::Error),
     /// A pair (certificate and key files) was refused: which, and why.
+    #[error("{0} and {1}: {2}")]
     Pair(std::path::PathBuf, std::path::PathBuf, Box<TlsError>),
     /// A new certificate or key could not be made.
+    #[error("cannot make a TLS {0}: {1}")]
     Generate(&'static str, String),
     /// TLS is not configured where a certificate was asked for.
+    #[error("{0} is off")]
     Off(&'static str),
 }
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TlsError::File(path, err) => write!(f, "{}: {err}", path.display()),
-            TlsError::NoPemItem(path) => {
-                write!(f, "{}: no PEM item of the expected kind", path.display())
-            }
-            TlsError::NotPem(path, why) => write!(f, "{}: not valid PEM: {why}", path.display()),
-            TlsError::NoCertificate(path) => write!(
-                f,
-                "{}: no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)",
-                path.display()
-            ),
-            TlsError::Versions(err) => err.fmt(f),
-            TlsError::Mismatch(err) => {
-                write!(f, "certificate and key do not go together: {err}")
-            }
-            TlsError::Pair(cert, key, err) => {
-                write!(f, "{} and {}: {err}", cert.display(), key.display())
-            }
-            TlsError::Generate(what, err) => write!(f, "cannot make a TLS {what}: {err}"),
-            TlsError::Off(key) => write!(f, "{key} is off"),
-        }
-    }
-}
-
-impl std::error::Error for TlsError {}
 
 /// Which protocol versions a server takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

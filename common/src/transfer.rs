@@ -5,8 +5,6 @@
 //! the master link's REQID, the master's `quotes` feed); [`Reassembler`]
 //! takes them apart again.
 
-use std::fmt;
-
 use crate::MAX_DATA;
 use crate::frame::Frame;
 use crate::instr::{Arity, Instr};
@@ -94,14 +92,17 @@ fn excerpt(text: &str) -> String {
 }
 
 /// Why a payload cannot go out as one transfer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PacketError {
     /// The instruction carries arguments, not a data transfer.
+    #[error("{} carries arguments, not a data transfer; expected data or quotes", .0.name())]
     NotATransfer(Instr),
     /// The REQID is empty, holds a space, or leaves no room for data: its
     /// excerpt and its length in bytes.
+    #[error("REQID {:?} ({} bytes): expected 1 to {} bytes without a space", .0, .1, MAX_DATA - 2)]
     BadReqid(String, usize),
     /// The payload needs more than [`MAX_PACKETS`] packets.
+    #[error("a payload of {bytes} bytes needs more than {MAX_PACKETS} packets of {room} bytes")]
     TooLarge {
         /// Its size.
         bytes: usize,
@@ -110,33 +111,11 @@ pub enum PacketError {
     },
 }
 
-impl fmt::Display for PacketError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PacketError::NotATransfer(instr) => write!(
-                f,
-                "{} carries arguments, not a data transfer; expected data or quotes",
-                instr.name()
-            ),
-            PacketError::BadReqid(shown, len) => write!(
-                f,
-                "REQID {shown:?} ({len} bytes): expected 1 to {} bytes without a space",
-                MAX_DATA - 2
-            ),
-            PacketError::TooLarge { bytes, room } => write!(
-                f,
-                "a payload of {bytes} bytes needs more than {MAX_PACKETS} packets of {room} bytes"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PacketError {}
-
 /// Why a packet does not continue the transfer under way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransferError {
     /// The packet number is not the one expected next.
+    #[error("packet {got} arrived where packet {expected} was expected")]
     OutOfOrder {
         /// What would have been right.
         expected: u32,
@@ -144,6 +123,7 @@ pub enum TransferError {
         got: u32,
     },
     /// `data_message_max` changed within one transfer.
+    #[error("data_message_max changed from {was} to {now} within one transfer")]
     MaxChanged {
         /// The max of the transfer's first packet.
         was: u32,
@@ -151,8 +131,10 @@ pub enum TransferError {
         now: u32,
     },
     /// `data_message_max` 0 or over [`MAX_PACKETS`].
+    #[error("data_message_max {0} is outside 1..={MAX_PACKETS}")]
     BadMax(u32),
     /// The number is outside 1..=max.
+    #[error("packet number {number} is outside 1..={max}")]
     BeyondMax {
         /// The packet number.
         number: u32,
@@ -160,38 +142,9 @@ pub enum TransferError {
         max: u32,
     },
     /// The payload grew past the receiver's limit.
+    #[error("payload of {0} bytes exceeds this receiver's limit")]
     TooLarge(usize),
 }
-
-impl fmt::Display for TransferError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TransferError::OutOfOrder { expected, got } => {
-                write!(
-                    f,
-                    "packet {got} arrived where packet {expected} was expected"
-                )
-            }
-            TransferError::MaxChanged { was, now } => {
-                write!(
-                    f,
-                    "data_message_max changed from {was} to {now} within one transfer"
-                )
-            }
-            TransferError::BadMax(max) => {
-                write!(f, "data_message_max {max} is outside 1..={MAX_PACKETS}")
-            }
-            TransferError::BeyondMax { number, max } => {
-                write!(f, "packet number {number} is outside 1..={max}")
-            }
-            TransferError::TooLarge(n) => {
-                write!(f, "payload of {n} bytes exceeds this receiver's limit")
-            }
-        }
-    }
-}
-
-impl std::error::Error for TransferError {}
 
 /// Reassembles one payload at a time from numbered packets.
 #[derive(Debug)]

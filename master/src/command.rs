@@ -2,7 +2,7 @@
 //! and parsed off the loop (by the "control" thread) so the loop only puts
 //! values in force.
 
-use std::{fmt, io};
+use std::io;
 
 use papertrader_common::conf::ConfErrors;
 use papertrader_common::value::Reason;
@@ -50,43 +50,33 @@ impl Reloaded {
 }
 
 /// Why a ptctl command could not run (its answer is `error TEXT`).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// No such command line.
+    #[error(
+        "unknown command {0:?}; try status, workers, kick NAME, reload, sessions, audit, \
+         account NAME, log flush"
+    )]
     Unknown(String),
     /// `kick NAME` of a worker with no link.
+    #[error("no linked worker is named {0:?}")]
     NoSuchWorker(String),
     /// `reload` found errors in workers.list or the asset list.
+    #[error("{0}")]
     File(ConfErrors),
     /// The event loop has stopped.
+    #[error("the event loop is gone")]
     LoopGone,
     /// The event loop did not answer in time.
+    #[error("the event loop did not answer")]
     LoopSilent,
     /// A table could not be read: which, and why.
+    #[error("cannot read {0}: {1}")]
     Database(&'static str, rusqlite::Error),
     /// The books or sessions refused (no such account, a failed read).
+    #[error("{0}")]
     Refused(Reason),
     /// The log could not be flushed.
+    #[error("{0}")]
     Log(io::Error),
 }
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::Unknown(line) => write!(
-                f,
-                "unknown command {line:?}; try status, workers, kick NAME, reload, sessions, \
-                 audit, account NAME, log flush"
-            ),
-            CommandError::NoSuchWorker(name) => write!(f, "no linked worker is named {name:?}"),
-            CommandError::File(errors) => errors.fmt(f),
-            CommandError::LoopGone => f.write_str("the event loop is gone"),
-            CommandError::LoopSilent => f.write_str("the event loop did not answer"),
-            CommandError::Database(what, err) => write!(f, "cannot read {what}: {err}"),
-            CommandError::Refused(reason) => reason.fmt(f),
-            CommandError::Log(err) => err.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for CommandError {}

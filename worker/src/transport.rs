@@ -36,11 +36,6 @@ impl ClientIo {
         self.stream().is_plain()
     }
 
-    /// Whether this is a WebSocket.
-    pub fn is_websocket(&self) -> bool {
-        matches!(self, ClientIo::Ws(_))
-    }
-
     fn inner(&mut self) -> &mut dyn Transport {
         match self {
             ClientIo::Tcp(s) => s,

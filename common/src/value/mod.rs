@@ -14,7 +14,8 @@ pub use order::{ORDER_TYPES, OrderKind, OrderPrice, OrderStatus, Percent, Tif, p
 pub use reason::{Reason, ReasonCode};
 
 /// A value that does not have the shape PROTOCOL.md section 3 requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {input:?}: expected {expected}")]
 pub struct ValueError {
     /// What kind of value it was meant to be (`username`, `money`...).
     pub what: &'static str,
@@ -66,18 +67,6 @@ impl ValueError {
         Reason::new(self.code(), self.to_string())
     }
 }
-
-impl fmt::Display for ValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {:?}: expected {}",
-            self.what, self.input, self.expected
-        )
-    }
-}
-
-impl std::error::Error for ValueError {}
 
 /// Defines a validated string newtype with `parse`, `as_str` and `Display`.
 macro_rules! text_value {

@@ -155,15 +155,19 @@ pub struct DbError {
 }
 
 /// What went wrong in [`open`].
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DbErrorKind {
     /// Creating the missing file failed.
-    Create(io::Error),
+    #[error("cannot create the database file: {0}")]
+    Create(#[source] io::Error),
     /// An SQLite call failed while doing the named step.
-    Sqlite(&'static str, rusqlite::Error),
+    #[error("{0}: {1}")]
+    Sqlite(&'static str, #[source] rusqlite::Error),
     /// SQLite refused WAL mode and reported this journal mode instead.
+    #[error("SQLite refused WAL mode (journal_mode is {0:?})")]
     NotWal(String),
     /// The file's schema is newer than every migration this binary has.
+    #[error("database schema version {found} is newer than this ptmasterd understands ({known})")]
     TooNew {
         /// `user_version` of the file.
         found: i64,
@@ -171,10 +175,12 @@ pub enum DbErrorKind {
         known: i64,
     },
     /// Migration `number` failed (and was rolled back).
+    #[error("schema migration {number} failed: {err}")]
     Migration {
         /// 1-based migration number.
         number: usize,
         /// The SQLite error.
+        #[source]
         err: rusqlite::Error,
     },
 }
@@ -200,31 +206,14 @@ impl DbError {
 
 impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.path.display())?;
-        match &self.kind {
-            DbErrorKind::Create(err) => write!(f, "cannot create the database file: {err}"),
-            DbErrorKind::Sqlite(what, err) => write!(f, "{what}: {err}"),
-            DbErrorKind::NotWal(mode) => {
-                write!(f, "SQLite refused WAL mode (journal_mode is {mode:?})")
-            }
-            DbErrorKind::TooNew { found, known } => write!(
-                f,
-                "database schema version {found} is newer than this ptmasterd understands ({known})"
-            ),
-            DbErrorKind::Migration { number, err } => {
-                write!(f, "schema migration {number} failed: {err}")
-            }
-        }
+        write!(f, "{}: {}", self.path.display(), self.kind)
     }
 }
 
+/// The source is the I/O or SQLite error under the kind, if any.
 impl std::error::Error for DbError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            DbErrorKind::Create(err) => Some(err),
-            DbErrorKind::Sqlite(_, err) | DbErrorKind::Migration { err, .. } => Some(err),
-            DbErrorKind::NotWal(_) | DbErrorKind::TooNew { .. } => None,
-        }
+        std::error::Error::source(&self.kind)
     }
 }
 

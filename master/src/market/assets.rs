@@ -5,7 +5,6 @@
 //! the provider's symbol, market) again when the list changes.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
@@ -94,36 +93,18 @@ fn load_specs_and_assets(path: &Path) -> Result<(Vec<Asset>, Specs), ConfErrors>
 }
 
 /// A bad word in front of an asset's name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
     /// `@NAME` names no provider an asset may name.
+    #[error("unknown provider @{}; expected one of @{}", .0, PROVIDERS.join(", @"))]
     UnknownProvider(String),
     /// `@NAME:SYMBOL` with an empty, long or non-ASCII symbol.
+    #[error("@{0}: the provider's symbol must be 1 to 64 ASCII characters")]
     BadRemote(String),
     /// `market=M` names no market.
+    #[error("market={0}: expected market=nyse or market=always")]
     BadMarket(String),
 }
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SpecError::UnknownProvider(name) => write!(
-                f,
-                "unknown provider @{name}; expected one of @{}",
-                PROVIDERS.join(", @")
-            ),
-            SpecError::BadRemote(name) => write!(
-                f,
-                "@{name}: the provider's symbol must be 1 to 64 ASCII characters"
-            ),
-            SpecError::BadMarket(market) => {
-                write!(f, "market={market}: expected market=nyse or market=always")
-            }
-        }
-    }
-}
-
-impl std::error::Error for SpecError {}
 
 /// Splits `@PROVIDER[:SYMBOL]` and `market=M` words off the front of the
 /// rest of a line; returns the spec and the name that follows.

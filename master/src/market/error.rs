@@ -3,7 +3,8 @@
 //! starting a provider) returns one. Built on whichever thread failed (the
 //! "asset" thread, a "price-NAME" thread, the main thread for `csv_file`)
 //! and read as text in logs and in the reason a stale asset is refused
-//! with, so `Display` is the one place those messages are spelled.
+//! with, so the `#[error]` of each variant is the one place those messages
+//! are spelled.
 
 use std::fmt;
 
@@ -12,13 +13,18 @@ use papertrader_common::value::{Money, Timestamp, ValueError};
 use super::Bar;
 
 /// Why a request, an answer or a source failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// No #[source]: the inner error of a wrapping variant is part of its text
+// already, so a chain printer would show it twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
     /// No answer at all: connection, TLS, timeout (the HTTP client's text).
+    #[error("{0}")]
     Transport(String),
     /// The body is longer than the limit, in bytes.
+    #[error("response exceeds {0} bytes")]
     BodyTooLarge(usize),
     /// The server closed before sending Content-Length bytes.
+    #[error("response truncated at {got} of {expected} bytes")]
     Truncated {
         /// Bytes received ...
         got: usize,
@@ -26,6 +32,7 @@ pub enum FeedError {
         expected: usize,
     },
     /// A status other than 200, with the reason phrase where it is shown.
+    #[error("HTTP status {status}{}", spaced(.reason.as_deref()))]
     Status {
         /// The HTTP status.
         status: i32,
@@ -33,6 +40,7 @@ pub enum FeedError {
         reason: Option<String>,
     },
     /// A status not worth retrying, and the provider's own reason.
+    #[error("HTTP status {status}: {reason}")]
     Refused {
         /// The HTTP status.
         status: i32,
@@ -40,8 +48,10 @@ pub enum FeedError {
         reason: String,
     },
     /// The body is not JSON (serde_json's text: what and where).
+    #[error("malformed JSON: {0}")]
     MalformedJson(String),
     /// An object lacks a member.
+    #[error("{what} has no \"{key}\"")]
     Missing {
         /// The object (`the ticker`).
         what: String,
@@ -49,12 +59,16 @@ pub enum FeedError {
         key: String,
     },
     /// A value that should be a number is not.
+    #[error("{0} is not a number")]
     NotANumber(String),
     /// A number that is not a decimal (shortened).
+    #[error("{0:?} is not a decimal number")]
     NotDecimal(String),
     /// A number too large for `Money` (as shown).
+    #[error("{0} is too large for a price")]
     TooLarge(String),
     /// A price that is zero or negative.
+    #[error("{what} {price} is not positive")]
     NotPositive {
         /// Which price.
         what: String,
@@ -62,14 +76,22 @@ pub enum FeedError {
         price: Money,
     },
     /// A bar whose low or high does not bound its open and close.
+    #[error(
+        "inconsistent bar: open {} high {} low {} close {}, expected low <= open, close <= high",
+        .0.open, .0.high, .0.low, .0.close
+    )]
     InconsistentBar(Bar),
     /// An answer of the wrong shape, said in a fixed sentence.
+    #[error("{0}")]
     Shape(&'static str),
     /// A value that should be an array is not.
+    #[error("{0} is not an array")]
     NotArray(String),
     /// Yahoo's price columns end before its timestamps, at this index.
+    #[error("the price columns are shorter than timestamp ({0})")]
     ShortColumns(usize),
     /// An answer about another symbol than the one asked for.
+    #[error("asked for {asked}, the answer is about {answered}")]
     WrongSymbol {
         /// The symbol asked for.
         asked: String,
@@ -77,10 +99,13 @@ pub enum FeedError {
         answered: String,
     },
     /// An answer that names no symbol (asked for this one).
+    #[error("the answer names no symbol (asked for {0})")]
     NoSymbol(String),
     /// Yahoo's chart has no result for the symbol.
+    #[error("Yahoo: no result for {0}")]
     NoResult(String),
     /// The provider's own error message about a symbol.
+    #[error("{provider}: {symbol}: {message}")]
     ProviderSays {
         /// As people write it (`Yahoo`, `Alpha Vantage`).
         provider: &'static str,
@@ -90,12 +115,16 @@ pub enum FeedError {
         message: String,
     },
     /// Alpha Vantage's "over the limit" message, shortened.
+    #[error("Alpha Vantage limit: {0}")]
     OverLimit(String),
     /// Finnhub's answer to an unknown symbol: a quote of zeros.
+    #[error("Finnhub knows no symbol {0} (an all-zero quote)")]
     ZeroQuote(String),
     /// Finnhub's candles of this symbol have a status other than "ok".
+    #[error("candles of {0}: status is not \"ok\"")]
     CandleStatus(String),
     /// A split ratio part that is not a positive whole number.
+    #[error("split {part} {text:?} is not a positive whole number")]
     BadRatio {
         /// `numerator` or `denominator`.
         part: String,
@@ -103,6 +132,7 @@ pub enum FeedError {
         text: String,
     },
     /// A quote timed after now, beyond the clock-skew slack.
+    #[error("timestamp {time} is in the future (now {now})")]
     Future {
         /// The quote's time.
         time: Timestamp,
@@ -110,8 +140,10 @@ pub enum FeedError {
         now: Timestamp,
     },
     /// A provider asked for a quote that gives none.
+    #[error("{0} gives no live quotes here")]
     NoLiveQuotes(&'static str),
     /// A CSV line with the wrong number of fields.
+    #[error("expected {expected} fields ({header}), found {found}")]
     FieldCount {
         /// Fields of `header`.
         expected: usize,
@@ -121,14 +153,19 @@ pub enum FeedError {
         found: usize,
     },
     /// A CSV price that is not a positive decimal.
+    #[error("price {0:?}: expected a positive decimal like 189.12")]
     BadPrice(String),
     /// A CSV volume that is not a whole number.
+    #[error("volume {0:?}: expected a whole number of shares")]
     BadVolume(String),
     /// A CSV time of day that is not `HH:MM:SS`.
+    #[error("time {0:?}: expected HH:MM:SS or nothing")]
     BadTime(String),
     /// A symbol or a date of the wrong shape.
-    Value(ValueError),
+    #[error(transparent)]
+    Value(#[from] ValueError),
     /// A CSV file or answer that does not start with its header.
+    #[error("expected the header {expected:?}, found {}", found_line(.found.as_deref()))]
     Header {
         /// The header wanted.
         expected: &'static str,
@@ -136,8 +173,10 @@ pub enum FeedError {
         found: Option<String>,
     },
     /// A CSV file with no bar after its header.
+    #[error("{0}: no bars after the header")]
     NoBars(String),
     /// A file that cannot be read.
+    #[error("{file}: cannot read: {err}")]
     Read {
         /// The path.
         file: String,
@@ -145,14 +184,19 @@ pub enum FeedError {
         err: String,
     },
     /// Another error, and where it happened.
+    #[error("{}: {}{}", .0, .1, .0.url_suffix())]
     In(Context, Box<FeedError>),
     /// A rate limit that is not `REQUESTS/DURATION`.
+    #[error("{0:?}: expected REQUESTS/DURATION such as 60/1m")]
     BadLimit(String),
     /// A provider no code exists for.
+    #[error("unknown provider {0}")]
     UnknownProvider(String),
     /// A provider's key is not configured (the key's name).
+    #[error("{0} is not set")]
     NoKey(&'static str),
     /// A provider's thread cannot start.
+    #[error("cannot start its thread: {0}")]
     Thread(String),
 }
 
@@ -208,97 +252,25 @@ impl fmt::Display for Context {
     }
 }
 
-impl From<ValueError> for FeedError {
-    fn from(err: ValueError) -> FeedError {
-        FeedError::Value(err)
-    }
-}
-
-impl fmt::Display for FeedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use FeedError as E;
+impl Context {
+    /// ` (GET URL)` after the message of a request, else nothing.
+    fn url_suffix(&self) -> String {
         match self {
-            E::Transport(text) => f.write_str(text),
-            E::BodyTooLarge(max) => write!(f, "response exceeds {max} bytes"),
-            E::Truncated { got, expected } => {
-                write!(f, "response truncated at {got} of {expected} bytes")
-            }
-            E::Status {
-                status,
-                reason: Some(reason),
-            } => write!(f, "HTTP status {status} {reason}"),
-            E::Status { status, .. } => write!(f, "HTTP status {status}"),
-            E::Refused { status, reason } => write!(f, "HTTP status {status}: {reason}"),
-            E::MalformedJson(err) => write!(f, "malformed JSON: {err}"),
-            E::Missing { what, key } => write!(f, "{what} has no \"{key}\""),
-            E::NotANumber(what) => write!(f, "{what} is not a number"),
-            E::NotDecimal(shown) => write!(f, "{shown:?} is not a decimal number"),
-            E::TooLarge(shown) => write!(f, "{shown} is too large for a price"),
-            E::NotPositive { what, price } => write!(f, "{what} {price} is not positive"),
-            E::InconsistentBar(bar) => {
-                let (o, h, l, c) = (bar.open, bar.high, bar.low, bar.close);
-                write!(
-                    f,
-                    "inconsistent bar: open {o} high {h} low {l} close {c}, \
-                     expected low <= open, close <= high"
-                )
-            }
-            E::Shape(text) => f.write_str(text),
-            E::NotArray(what) => write!(f, "{what} is not an array"),
-            E::ShortColumns(i) => write!(f, "the price columns are shorter than timestamp ({i})"),
-            E::WrongSymbol { asked, answered } => {
-                write!(f, "asked for {asked}, the answer is about {answered}")
-            }
-            E::NoSymbol(asked) => write!(f, "the answer names no symbol (asked for {asked})"),
-            E::NoResult(symbol) => write!(f, "Yahoo: no result for {symbol}"),
-            E::ProviderSays {
-                provider,
-                symbol,
-                message,
-            } => write!(f, "{provider}: {symbol}: {message}"),
-            E::OverLimit(message) => write!(f, "Alpha Vantage limit: {message}"),
-            E::ZeroQuote(s) => write!(f, "Finnhub knows no symbol {s} (an all-zero quote)"),
-            E::CandleStatus(symbol) => write!(f, "candles of {symbol}: status is not \"ok\""),
-            E::BadRatio { part, text: t } => {
-                write!(f, "split {part} {t:?} is not a positive whole number")
-            }
-            E::Future { time, now } => write!(f, "timestamp {time} is in the future (now {now})"),
-            E::NoLiveQuotes(provider) => write!(f, "{provider} gives no live quotes here"),
-            E::FieldCount {
-                expected,
-                header,
-                found,
-            } => write!(f, "expected {expected} fields ({header}), found {found}"),
-            E::BadPrice(t) => write!(f, "price {t:?}: expected a positive decimal like 189.12"),
-            E::BadVolume(t) => write!(f, "volume {t:?}: expected a whole number of shares"),
-            E::BadTime(text) => write!(f, "time {text:?}: expected HH:MM:SS or nothing"),
-            E::Value(err) => write!(f, "{err}"),
-            E::Header { expected, found } => {
-                let found = found
-                    .as_ref()
-                    .map_or("end of file".into(), |l| format!("{l:?}"));
-                write!(f, "expected the header {expected:?}, found {found}")
-            }
-            E::NoBars(file) => write!(f, "{file}: no bars after the header"),
-            E::Read { file, err } => write!(f, "{file}: cannot read: {err}"),
-            E::In(context, err) => {
-                write!(f, "{context}: {err}")?;
-                match context {
-                    Context::Request { url, .. } => write!(f, " (GET {url})"),
-                    _ => Ok(()),
-                }
-            }
-            E::BadLimit(t) => write!(f, "{t:?}: expected REQUESTS/DURATION such as 60/1m"),
-            E::UnknownProvider(name) => write!(f, "unknown provider {name}"),
-            E::NoKey(key) => write!(f, "{key} is not set"),
-            E::Thread(err) => write!(f, "cannot start its thread: {err}"),
+            Context::Request { url, .. } => format!(" (GET {url})"),
+            _ => String::new(),
         }
     }
 }
 
-// The inner error of a wrapping variant is part of its text already, so
-// `source` stays None: a chain printer would show it twice.
-impl std::error::Error for FeedError {}
+/// ` TEXT` after a status, or nothing.
+fn spaced(text: Option<&str>) -> String {
+    text.map_or(String::new(), |t| format!(" {t}"))
+}
+
+/// The first line of a file, quoted, or `end of file`.
+fn found_line(line: Option<&str>) -> String {
+    line.map_or("end of file".into(), |l| format!("{l:?}"))
+}
 
 #[cfg(test)]
 mod tests {

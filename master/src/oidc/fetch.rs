@@ -2,7 +2,6 @@
 //! minreq, each request bounded in time and size. Runs on the "oidc"
 //! thread only.
 
-use std::fmt;
 use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
@@ -124,11 +123,13 @@ fn get_json(url: &str, timeout: Duration) -> Result<Value, FetchError> {
 }
 
 /// Why a provider's discovery document or keys could not be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     /// The GET of a URL (as shown) failed: how.
+    #[error("GET {0}: {1}")]
     Get(String, String),
     /// The discovery document at a URL names another issuer.
+    #[error("{url}: its issuer {found:?} is not the configured {issuer:?}")]
     OtherIssuer {
         /// The document's URL.
         url: String,
@@ -138,31 +139,15 @@ pub enum FetchError {
         issuer: String,
     },
     /// The discovery document at a URL has no `jwks_uri`.
+    #[error("{0}: no jwks_uri")]
     NoJwksUri(String),
     /// Its `jwks_uri` is not an https URL (or loopback http): why.
+    #[error("{0}: jwks_uri: {1}")]
     BadJwksUri(String, &'static str),
     /// The document at a URL is not a JWKS.
+    #[error("{0}: not a JWKS (no \"keys\" array)")]
     NotJwks(String),
     /// The JWKS at a URL has no key that can check a signature.
+    #[error("{0}: no usable signing key")]
     NoKey(String),
 }
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::Get(url, what) => write!(f, "GET {url}: {what}"),
-            FetchError::OtherIssuer { url, found, issuer } => {
-                write!(
-                    f,
-                    "{url}: its issuer {found:?} is not the configured {issuer:?}"
-                )
-            }
-            FetchError::NoJwksUri(url) => write!(f, "{url}: no jwks_uri"),
-            FetchError::BadJwksUri(url, why) => write!(f, "{url}: jwks_uri: {why}"),
-            FetchError::NotJwks(url) => write!(f, "{url}: not a JWKS (no \"keys\" array)"),
-            FetchError::NoKey(url) => write!(f, "{url}: no usable signing key"),
-        }
-    }
-}
-
-impl std::error::Error for FetchError {}

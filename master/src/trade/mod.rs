@@ -76,13 +76,6 @@ pub enum Outcome {
     Refused(Reason),
 }
 
-/// The account asking for user data: the session's owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Viewer {
-    /// Its `accounts.id`.
-    pub account: i64,
-}
-
 /// `n / d` rounded half away from zero; `d` must not be zero.
 pub fn round_half_away(n: i128, d: i128) -> i128 {
     let (quot, rem) = (n / d, n % d);

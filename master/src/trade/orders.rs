@@ -7,8 +7,6 @@
 //! is the truth and every change of status is written there in the same
 //! transaction as the fill that caused it.
 
-use std::fmt;
-
 use papertrader_common::payload::OrderLine;
 use papertrader_common::value::{
     Date, Money, OrderKind, OrderStatus, Quantity, Reason, Symbol, Tif, Timestamp,
@@ -233,24 +231,15 @@ impl Stored {
 
 /// Why a stored order row cannot be read back (a row written by this code
 /// never is one).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum RowError {
     /// SQLite could not give a column.
+    #[error("{0}")]
     Column(rusqlite::Error),
     /// Order `id` holds a value the codec refuses: what.
+    #[error("order {0}: {1}")]
     Value(String, String),
 }
-
-impl fmt::Display for RowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RowError::Column(err) => err.fmt(f),
-            RowError::Value(id, what) => write!(f, "order {id}: {what}"),
-        }
-    }
-}
-
-impl std::error::Error for RowError {}
 
 /// Reads one row of [`COLUMNS`].
 fn read(row: &Row<'_>) -> Result<Stored, RowError> {

@@ -171,16 +171,9 @@ pub fn parse_address(text: &str) -> Result<String, BadAddress> {
 }
 
 /// An address that is not `HOST:PORT` or `tls://HOST:PORT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("expected HOST:PORT or tls://HOST:PORT, like 127.0.0.1:2049")]
 pub struct BadAddress;
-
-impl std::fmt::Display for BadAddress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("expected HOST:PORT or tls://HOST:PORT, like 127.0.0.1:2049")
-    }
-}
-
-impl std::error::Error for BadAddress {}
 
 #[cfg(test)]
 mod tests {

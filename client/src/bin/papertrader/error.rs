@@ -3,8 +3,6 @@
 //! sentence here, using what the command knows (symbol, user, quantity)
 //! and the amounts in the server's text.
 
-use std::fmt;
-
 use papertrader_client::Error as ClientError;
 use papertrader_common::value::{Money, Reason, ReasonCode};
 
@@ -33,7 +31,8 @@ pub mod status {
 }
 
 /// A failed command: `papertrader: MESSAGE` on stderr, exit `status`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct CliError {
     /// The exit status (sysexits).
     pub status: u8,
@@ -101,14 +100,6 @@ impl CliError {
     }
 }
 
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CliError {}
-
 /// What a command was about, to put into its error sentences.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct What<'a> {
@@ -153,7 +144,6 @@ pub fn from_client(err: &ClientError, what: &What) -> CliError {
         }
         ClientError::Refused(reason) => refused(reason, what),
         ClientError::Protocol(text) => CliError::software(format!("protocol error: {text}")),
-        ClientError::Value(err) => CliError::data(err.to_string()),
         ClientError::Tls(addr, text) => CliError::new(status::PROTOCOL, format!("{addr}: {text}")),
         ClientError::CaFile(text) => CliError::config(text.clone()),
     }
