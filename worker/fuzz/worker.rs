@@ -5,9 +5,8 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
 
-use mio::{Events, Poll};
+use mio::Poll;
 use papertrader_worker::cache::Caches;
 use papertrader_worker::config::Config;
 use papertrader_worker::event;
