@@ -6,24 +6,34 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Receiver;
 use mio::event::Event;
-use mio::{Events, Poll};
+use mio::{Events, Poll, Token};
 
 use crate::framed::{self, Conns, Unread};
 
 /// What an event loop is made of: its framed connections ([`Conns`]) and
 /// the rest of what it polls (listeners, its waker, links).
 pub trait Loop: Conns {
+    /// The token of the waker helper threads wake the poll with.
+    const WAKER: Token;
+
     /// Its poll.
     fn poll(&mut self) -> &mut Poll;
 
-    /// An event of a token that is not a framed connection; false when it
-    /// is one (then the round reads it).
-    fn on_own_event(&mut self, event: &Event) -> bool;
+    /// What helper threads send back.
+    type Result;
 
-    /// What helper threads sent back (the waker's event, and once more
-    /// after each round: a wake may race a poll that returned for sockets).
-    fn on_wake(&mut self);
+    /// The channel they send it on (before waking the poll).
+    fn results(&self) -> &Receiver<Self::Result>;
+
+    /// One result of a helper thread.
+    fn on_result(&mut self, result: Self::Result);
+
+    /// An event of another token that is not a framed connection (a
+    /// listener, a link); false when it is a connection (the round reads
+    /// it).
+    fn on_own_event(&mut self, event: &Event) -> bool;
 
     /// Connections that may have input left unread.
     fn unread(&mut self) -> &mut Unread;
@@ -78,15 +88,25 @@ pub fn turn<L: Loop>(server: &mut L, events: &mut Events, timeout: Duration) -> 
 /// poll must not wait.
 fn round<L: Loop>(server: &mut L, events: &Events) -> bool {
     for ev in events.iter() {
-        if !server.on_own_event(ev) {
+        if ev.token() == L::WAKER {
+            drain(server);
+        } else if !server.on_own_event(ev) {
             let more = framed::on_event(server, ev);
             server.unread().note(ev.token(), more);
         }
     }
-    server.on_wake();
+    // A wake may race a poll that returned for sockets: drain anyway.
+    drain(server);
     let mut unread = std::mem::take(server.unread());
     let busy = unread.run(server);
     *server.unread() = unread;
     server.on_round_end();
     busy
+}
+
+/// Hands every result the helper threads sent to the loop.
+pub fn drain<L: Loop>(server: &mut L) {
+    while let Ok(result) = server.results().try_recv() {
+        server.on_result(result);
+    }
 }

@@ -103,3 +103,35 @@ macro_rules! debug {
 macro_rules! trace {
     ($($arg:tt)+) => { $crate::__log_at!(Trace, $($arg)+) };
 }
+
+/// Implements mio's `Source` for a type that sits on another source: each
+/// call goes to what `$inner` (a method of the type) returns.
+/// `delegate_source!(ClientIo, source)`.
+#[macro_export]
+macro_rules! delegate_source {
+    ($ty:ty, $inner:ident) => {
+        impl mio::event::Source for $ty {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interest: mio::Interest,
+            ) -> std::io::Result<()> {
+                mio::event::Source::register(self.$inner(), registry, token, interest)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interest: mio::Interest,
+            ) -> std::io::Result<()> {
+                mio::event::Source::reregister(self.$inner(), registry, token, interest)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                mio::event::Source::deregister(self.$inner(), registry)
+            }
+        }
+    };
+}

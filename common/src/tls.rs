@@ -15,9 +15,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use mio::event::Source;
 use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -97,6 +95,10 @@ impl Stream {
     /// The TCP socket.
     pub fn socket(&self) -> &TcpStream {
         &self.sock
+    }
+
+    fn socket_mut(&mut self) -> &mut TcpStream {
+        &mut self.sock
     }
 
     /// Whether the connection is TLS.
@@ -246,29 +248,7 @@ fn tls_flush(conn: &mut Connection, sock: &mut TcpStream) -> io::Result<()> {
     Ok(())
 }
 
-impl Source for Stream {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        self.sock.register(registry, token, interest)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        self.sock.reregister(registry, token, interest)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        self.sock.deregister(registry)
-    }
-}
+crate::delegate_source!(Stream, socket_mut);
 
 /// A certificate chain and its private key, as read from PEM files.
 pub struct CertFiles {

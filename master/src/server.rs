@@ -112,34 +112,20 @@ pub struct Parts {
 impl Server {
     /// A server ready to run; registers the listener.
     pub fn new(parts: Parts) -> io::Result<Server> {
-        let Parts {
-            config,
-            poll,
-            listener,
-            tls,
-            registry,
-            queues,
-            assets,
-            events,
-            log,
-        } = parts;
+        let config = parts.config;
         let limits = (config.max_conns_per_address, config.max_output);
-        let conns = Table::new(
-            listener,
-            poll.registry(),
-            (LISTENER, FIRST_CONN),
-            tls,
-            limits,
-        )?;
+        let first = (LISTENER, FIRST_CONN);
+        let registry = parts.poll.registry();
+        let conns = Table::new(parts.listener, registry, first, parts.tls, limits)?;
         Ok(Server {
-            poll,
+            poll: parts.poll,
             conns,
             links: Links::default(),
-            queues,
-            registry,
-            assets,
-            events,
-            log,
+            queues: parts.queues,
+            registry: parts.registry,
+            assets: parts.assets,
+            events: parts.events,
+            log: parts.log,
             started: Timestamp::now(),
             stopping: false,
             unread: Unread::default(),
@@ -177,30 +163,9 @@ impl Server {
                     framed::on_ready(self, ev.token(), false, ev.is_writable());
                 }
             }
-            self.drain_events();
+            event_loop::drain(self);
         }
-        self.drain_events();
-    }
-
-    fn drain_events(&mut self) {
-        while let Ok(event) = self.events.try_recv() {
-            match event {
-                Event::Reply { token, frame } => self.send(token, &frame),
-                Event::Replies { token, frames } => {
-                    for frame in &frames {
-                        self.send(token, frame);
-                    }
-                }
-                Event::Quotes(payload) => self.push_quotes(payload),
-                Event::Signed { token, result } => self.on_signed(token, result),
-                Event::Verified { token, result } => self.on_verified(token, result),
-                Event::Signal(sig) => self.on_signal(sig),
-                Event::Control { command, reply } => {
-                    let answer = self.on_control(command);
-                    let _ = reply.send(answer);
-                }
-            }
-        }
+        event_loop::drain(self);
     }
 
     fn on_signal(&mut self, sig: i32) {
@@ -295,25 +260,48 @@ impl Server {
 }
 
 impl Loop for Server {
-    fn poll(&mut self) -> &mut Poll {
-        &mut self.poll
+    const WAKER: Token = WAKER;
+
+    type Result = Event;
+
+    fn results(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// A result of a helper thread.
+    fn on_result(&mut self, event: Event) {
+        match event {
+            Event::Reply { token, frame } => self.send(token, &frame),
+            Event::Replies { token, frames } => {
+                for frame in &frames {
+                    self.send(token, frame);
+                }
+            }
+            Event::Quotes(payload) => self.push_quotes(payload),
+            Event::Signed { token, result } => self.on_signed(token, result),
+            Event::Verified { token, result } => self.on_verified(token, result),
+            Event::Signal(sig) => self.on_signal(sig),
+            Event::Control { command, reply } => {
+                let answer = self.on_control(command);
+                let _ = reply.send(answer);
+            }
+        }
     }
 
     fn on_own_event(&mut self, event: &mio::event::Event) -> bool {
-        match event.token() {
-            LISTENER => self.conns.accept_all(self.poll.registry()),
-            WAKER => self.drain_events(),
-            _ => return false,
+        let listener = event.token() == LISTENER;
+        if listener {
+            self.conns.accept_all(self.poll.registry());
         }
-        true
-    }
-
-    fn on_wake(&mut self) {
-        self.drain_events();
+        listener
     }
 
     fn unread(&mut self) -> &mut Unread {
         &mut self.unread
+    }
+
+    fn poll(&mut self) -> &mut Poll {
+        &mut self.poll
     }
 
     fn on_tick(&mut self, now: Instant) {

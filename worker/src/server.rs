@@ -114,38 +114,27 @@ pub struct Parts {
 impl Server {
     /// A server ready to run.
     pub fn new(parts: Parts) -> io::Result<Server> {
-        let Parts {
-            config,
-            poll,
-            listener,
-            web_listener,
-            tls,
-            caches,
-            gpg_tx,
-            events,
-            log,
-        } = parts;
+        let config = parts.config;
         let doors = Doors::new(
-            poll.registry(),
-            (listener, web_listener),
+            parts.poll.registry(),
+            (parts.listener, parts.web_listener),
             ((LISTENER, WEB_LISTENER), FIRST_CLIENT),
-            tls,
+            parts.tls,
             (config.max_clients, config.max_clients_per_address),
         )?;
-        let link = MasterLink::new(Instant::now());
         Ok(Server {
-            poll,
+            poll: parts.poll,
             doors,
             clients: FastMap::default(),
             web: FastMap::default(),
             site: Arc::new(Site::new(&config.web_providers)),
-            link,
+            link: MasterLink::new(Instant::now()),
             in_flight: InFlight::default(),
             worker_list: Vec::new(),
-            caches,
-            gpg_tx,
-            events,
-            log,
+            caches: parts.caches,
+            gpg_tx: parts.gpg_tx,
+            events: parts.events,
+            log: parts.log,
             stopping: false,
             last_sweep: Instant::now(),
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
@@ -173,16 +162,6 @@ impl Server {
         event_loop::run(self, TICK, 1024)?;
         self.shutdown();
         Ok(())
-    }
-
-    fn drain_events(&mut self) {
-        while let Ok(event) = self.events.try_recv() {
-            match event {
-                Event::Proof { generation, result } => self.on_proof(generation, result),
-                Event::Signal(sig) => self.on_signal(sig),
-                Event::TlsReloaded(result) => self.on_tls_reloaded(result),
-            }
-        }
     }
 
     fn on_signal(&mut self, sig: i32) {
@@ -333,14 +312,26 @@ impl Server {
 }
 
 impl Loop for Server {
-    fn poll(&mut self) -> &mut Poll {
-        &mut self.poll
+    const WAKER: Token = WAKER;
+
+    type Result = Event;
+
+    fn results(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// A result of a helper thread.
+    fn on_result(&mut self, event: Event) {
+        match event {
+            Event::Proof { generation, result } => self.on_proof(generation, result),
+            Event::Signal(sig) => self.on_signal(sig),
+            Event::TlsReloaded(result) => self.on_tls_reloaded(result),
+        }
     }
 
     fn on_own_event(&mut self, event: &mio::event::Event) -> bool {
         match event.token() {
             LISTENER => self.accept_all(),
-            WAKER => self.drain_events(),
             MASTER => self.master_ready(event),
             WEB_LISTENER => self.accept_web(),
             token if self.web.contains_key(&token) => self.web_ready(token),
@@ -349,12 +340,12 @@ impl Loop for Server {
         true
     }
 
-    fn on_wake(&mut self) {
-        self.drain_events();
-    }
-
     fn unread(&mut self) -> &mut Unread {
         &mut self.unread
+    }
+
+    fn poll(&mut self) -> &mut Poll {
+        &mut self.poll
     }
 
     /// Answers read this round go out together.

@@ -6,8 +6,6 @@
 
 use std::io;
 
-use mio::event::Source;
-use mio::{Interest, Registry, Token};
 use papertrader_common::framed::Transport;
 use papertrader_common::tls::Stream;
 
@@ -91,26 +89,4 @@ impl Transport for ClientIo {
     }
 }
 
-impl Source for ClientIo {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        self.source().register(registry, token, interest)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interest: Interest,
-    ) -> io::Result<()> {
-        self.source().reregister(registry, token, interest)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        self.source().deregister(registry)
-    }
-}
+papertrader_common::delegate_source!(ClientIo, source);

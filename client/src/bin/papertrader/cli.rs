@@ -249,28 +249,36 @@ impl OrderFlags {
     }
 }
 
-const BUY_HELP: &str = "\
-Without --limit, --stop or --gtc the buy fills at the next price update and
+/// The help after `buy` and `sell`: what the flags do, then examples.
+macro_rules! order_help {
+    ($deal:literal, $examples:literal) => {
+        concat!(
+            "Without --limit, --stop or --gtc the ", $deal, " fills at the next price update and
 the command waits for it. With them it places an order that waits for its
 price, prints its number and returns at once; see `papertrader orders`.
 --gtc alone places a market order that waits for the market to open.
 
 Examples:
-  papertrader buy AAPL 10                  at the next price
+",
+            $examples
+        )
+    };
+}
+
+const BUY_HELP: &str = order_help!(
+    "buy",
+    "  papertrader buy AAPL 10                  at the next price
   papertrader buy AAPL 10 --limit 170      at 170 or less, for the UTC day
   papertrader buy AAPL 10 --stop 175 --gtc at the market once AAPL rises to 175
-  papertrader buy AAPL 10 --stop 175 --limit 176";
+  papertrader buy AAPL 10 --stop 175 --limit 176"
+);
 
-const SELL_HELP: &str = "\
-Without --limit, --stop or --gtc the sale fills at the next price update and
-the command waits for it. With them it places an order that waits for its
-price, prints its number and returns at once; see `papertrader orders`.
---gtc alone places a market order that waits for the market to open.
-
-Examples:
-  papertrader sell AAPL 10                   at the next price
+const SELL_HELP: &str = order_help!(
+    "sale",
+    "  papertrader sell AAPL 10                   at the next price
   papertrader sell AAPL 10 --limit 190 --gtc at 190 or more, until cancelled
-  papertrader sell AAPL 10 --stop 160        at the market once AAPL falls to 160";
+  papertrader sell AAPL 10 --stop 160        at the market once AAPL falls to 160"
+);
 
 /// The history ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
