@@ -253,7 +253,9 @@ impl OrderFlags {
 macro_rules! order_help {
     ($deal:literal, $examples:literal) => {
         concat!(
-            "Without --limit, --stop or --gtc the ", $deal, " fills at the next price update and
+            "Without --limit, --stop or --gtc the ",
+            $deal,
+            " fills at the next price update and
 the command waits for it. With them it places an order that waits for its
 price, prints its number and returns at once; see `papertrader orders`.
 --gtc alone places a market order that waits for the market to open.
