@@ -56,11 +56,10 @@ pub(crate) fn send_reset(
     call: impl FnOnce(&mut Client, &SessionId) -> papertrader_client::Result<Money>,
 ) -> Result<(), CliError> {
     let what = What {
-        user: Some(me),
         trade: true,
         check: Some("portfolio"),
         reset: true,
-        ..What::default()
+        ..What::user(me)
     };
     let cash = ctx.trade(&what, call)?;
     if ctx.out.json {
@@ -158,10 +157,7 @@ fn return_text(out: &Output, ret: Percent) -> String {
 /// account was opened or last reset (today: as it stands).
 pub fn equity(ctx: &mut Context, csv: bool) -> Result<(), CliError> {
     let me = ctx.me()?;
-    let what = What {
-        user: Some(&me),
-        ..What::default()
-    };
+    let what = What::user(&me);
     let points = ctx.data(&what, |c, s| c.equity_history(s, &me))?;
     let out = ctx.out;
     if out.json {

@@ -155,9 +155,8 @@ fn register(
     Email::parse(email).map_err(|err| CliError::data(err.to_string()))?;
     let password = password::read(password_file, &user, true)?;
     let what = What {
-        user: Some(&user),
         email: Some(email),
-        ..What::default()
+        ..What::user(&user)
     };
     ctx.command(&what, |c| c.register(&user, email, &password))?;
     print(&format!(

@@ -118,6 +118,24 @@ pub struct What<'a> {
     pub view: Option<&'a str>,
 }
 
+impl<'a> What<'a> {
+    /// About the user `user`.
+    pub fn user(user: &'a str) -> What<'a> {
+        What {
+            user: Some(user),
+            ..What::default()
+        }
+    }
+
+    /// About the symbol `symbol`.
+    pub fn symbol(symbol: &'a str) -> What<'a> {
+        What {
+            symbol: Some(symbol),
+            ..What::default()
+        }
+    }
+}
+
 /// The sentence and status for an error of the client library. `server`
 /// names the peer for connection errors.
 pub fn from_client(err: &ClientError, what: &What) -> CliError {

@@ -25,10 +25,7 @@ pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
     let mut quotes: Vec<Current> = Vec::new();
     let mut errors: Vec<CliError> = Vec::new();
     for sym in &symbols {
-        let what = What {
-            symbol: Some(sym),
-            ..What::default()
-        };
+        let what = What::symbol(sym);
         match ctx.data(&what, |c, s| c.quote(s, sym)) {
             Ok(q) => quotes.push(q),
             // Only a refused symbol is worth going on after.
@@ -115,10 +112,7 @@ fn stock_market(now: Timestamp) -> String {
 /// `info SYMBOL`: the current UTC day so far.
 pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
     let sym = symbol(text)?;
-    let what = What {
-        symbol: Some(&sym),
-        ..What::default()
-    };
+    let what = What::symbol(&sym);
     let info = ctx.data(&what, |c, s| c.info(s, &sym))?;
     if ctx.out.json {
         let value = json!({
@@ -140,20 +134,17 @@ pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
     if !pct.is_empty() {
         change_text.push_str(&format!(" ({pct})"));
     }
-    let pairs = vec![
-        ("symbol".to_string(), info.symbol.to_string()),
-        ("open".to_string(), out.money(info.open)),
-        ("high".to_string(), out.money(info.high)),
-        ("low".to_string(), out.money(info.low)),
-        ("close".to_string(), out.money(info.close)),
-        ("change".to_string(), out.gain(&change_text, change)),
-        ("volume".to_string(), out.number(info.volume)),
-        ("updated".to_string(), iso_time(info.time)),
-        (
-            "age".to_string(),
-            age_text(age_seconds(info.time, Timestamp::now())),
-        ),
-        ("stock market".to_string(), stock_market(Timestamp::now())),
+    let pairs = [
+        ("symbol", info.symbol.to_string()),
+        ("open", out.money(info.open)),
+        ("high", out.money(info.high)),
+        ("low", out.money(info.low)),
+        ("close", out.money(info.close)),
+        ("change", out.gain(&change_text, change)),
+        ("volume", out.number(info.volume)),
+        ("updated", iso_time(info.time)),
+        ("age", age_text(age_seconds(info.time, Timestamp::now()))),
+        ("stock market", stock_market(Timestamp::now())),
     ];
     print(&key_values(&out, &pairs))
 }
@@ -190,9 +181,8 @@ pub fn history(
     }
     let when = day.map(date).transpose()?;
     let what = What {
-        symbol: Some(&sym),
         date: day,
-        ..What::default()
+        ..What::symbol(&sym)
     };
     let bars = ctx.data(&what, |c, s| c.history(s, &sym, range.range(), when))?;
     let label = |t: Timestamp| match range {

@@ -35,11 +35,10 @@ pub fn place(
     }
     let order = spec(side, symbol, quantity, flags)?;
     let what = What {
-        symbol: Some(order.symbol.as_str()),
         quantity: Some(order.quantity.get()),
         trade: true,
         check: Some("orders"),
-        ..What::default()
+        ..What::symbol(order.symbol.as_str())
     };
     let id = ctx.trade(&what, |c, s| c.place_order(s, &order))?;
     if ctx.out.json {
@@ -292,10 +291,9 @@ fn fill_now(
         .map_err(|err| CliError::data(err.to_string()))?
         .get();
     let what = What {
-        symbol: Some(&sym),
         quantity: Some(qty),
         trade: true,
-        ..What::default()
+        ..What::symbol(&sym)
     };
     let (verb, done) = match side {
         Side::Buy => ("buying", "bought"),
