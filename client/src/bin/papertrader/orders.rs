@@ -10,7 +10,7 @@ use papertrader_common::value::{
 use serde_json::{Value, json};
 
 use crate::args::symbol;
-use crate::cli::OrderFlags;
+use crate::cli::{Deal, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{Align, Cell, Output, Table, human_money, human_number, iso_time, print};
@@ -23,17 +23,11 @@ const PRICE_EXPECTED: &str = "a positive price with at most 4 decimals, such as 
 /// `sellAsset`, waiting for the fill) without order flags; with them,
 /// places the order (`placeOrder`) and returns once the server has stored
 /// it (it fills later, or never).
-pub fn place(
-    ctx: &mut Context,
-    side: Side,
-    symbol: &str,
-    quantity: &str,
-    flags: &OrderFlags,
-) -> Result<(), CliError> {
-    if flags.is_market_now() {
-        return fill_now(ctx, side, symbol, quantity);
+pub fn place(ctx: &mut Context, side: Side, deal: &Deal) -> Result<(), CliError> {
+    if deal.order.is_market_now() {
+        return fill_now(ctx, side, &deal.symbol, &deal.quantity);
     }
-    let order = spec(side, symbol, quantity, flags)?;
+    let order = spec(side, &deal.symbol, &deal.quantity, &deal.order)?;
     let what = What {
         quantity: Some(order.quantity.get()),
         trade: true,
@@ -76,16 +70,9 @@ pub fn spec(
 /// The order type the flags make: `--limit` a limit, `--stop` a stop,
 /// both a stop-limit, neither a market order.
 fn kind(flags: &OrderFlags) -> Result<OrderKind, CliError> {
-    let limit = flags
-        .limit
-        .as_deref()
-        .map(|t| price("limit", t))
-        .transpose()?;
-    let stop = flags
-        .stop
-        .as_deref()
-        .map(|t| price("stop", t))
-        .transpose()?;
+    let price_of = |what, text: &Option<String>| text.as_deref().map(|t| price(what, t));
+    let limit = price_of("limit", &flags.limit).transpose()?;
+    let stop = price_of("stop", &flags.stop).transpose()?;
     Ok(match (limit, stop) {
         (None, None) => OrderKind::Market,
         (Some(limit), None) => OrderKind::Limit(limit),
