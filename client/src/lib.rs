@@ -318,7 +318,7 @@ impl Client {
         password: &str,
     ) -> Result<()> {
         let hashed = hashed_pass(username, password);
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::SetPassword {
             session: session.clone(),
             pass: arg(HashedPass::parse(&hashed))?,
@@ -335,7 +335,7 @@ impl Client {
 
     /// `logout`.
     pub fn logout(&mut self, session: &SessionId) -> Result<()> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let session = session.clone();
         answer!(self.call(&Request::Logout { session })?, Reply::LoggedOut => ())
     }
@@ -357,7 +357,7 @@ impl Client {
         symbol: &str,
         quantity: u64,
     ) -> Result<Fill> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::Trade {
             side,
             session: session.clone(),
@@ -372,6 +372,8 @@ impl Client {
         answer!(self.call(&Request::WorkerList)?, Reply::WorkerList(list) => list)
     }
 
+    /// Refuses a sessionless command in data state: there is no session
+    /// to switch back to command state with.
     fn leave_data(&mut self) -> Result<()> {
         if self.state == State::Data {
             return Err(Error::Protocol(
@@ -379,10 +381,6 @@ impl Client {
             ));
         }
         Ok(())
-    }
-
-    fn leave_data_with(&mut self, session: &SessionId) -> Result<()> {
-        self.ensure(session, State::Command)
     }
 
     /// A data request; the whole payload of its transfer, parsed by
@@ -482,7 +480,7 @@ impl Client {
     /// `placeOrder`: the order is stored and waits for its price; the
     /// answer is its orderID, not a fill (see `orders`).
     pub fn place_order(&mut self, session: &SessionId, order: &OrderSpec) -> Result<u64> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::PlaceOrder {
             session: session.clone(),
             order: order.clone(),
@@ -492,7 +490,7 @@ impl Client {
 
     /// `cancelOrder`; the answer echoes the cancelled orderID.
     pub fn cancel_order(&mut self, session: &SessionId, id: u64) -> Result<u64> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let session = session.clone();
         answer!(self.call(&Request::CancelOrder { session, id })?, Reply::Cancelled(id) => id)
     }
@@ -520,7 +518,7 @@ impl Client {
     }
 
     fn reset_account_with(&mut self, session: &SessionId, proof: &str) -> Result<Money> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::ResetAccount {
             session: session.clone(),
             proof: arg(ResetProof::parse(proof))?,

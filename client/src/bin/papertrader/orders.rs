@@ -317,7 +317,7 @@ fn fill_now(
 fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
     json!({
         "txid": fill.txid,
-        "side": if side == Side::Buy { "buy" } else { "sell" },
+        "side": side.name(),
         "symbol": fill.symbol.as_str(),
         "quantity": fill.quantity.get(),
         "price": json_money(fill.price),
