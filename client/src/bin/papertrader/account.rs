@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 
 use crate::context::Context;
 use crate::error::{CliError, What};
-use crate::output::{Align, Cell, Output, Table, json_money, percent, print, print_json};
-use crate::output::{human_money, signed_money};
+use crate::output::{Align, Cell, Output, Table, human_money, json_money, print, print_json};
 use crate::{chart, market, password};
 
 /// `reset [--password-file FILE] [--yes]`: needs the password (from the
@@ -208,19 +207,12 @@ fn equity_chart(
             human_money(first.equity)
         );
     }
-    let change = Money(last.equity.raw().saturating_sub(first.equity.raw()));
-    let mut change_text = signed_money(change, true);
-    if let Some(pct) = percent(change, first.equity) {
-        change_text.push_str(&format!(" ({pct}%)"));
-    }
+    let movement = chart::movement(out, first.equity, last.equity);
     let mut text = format!(
-        "equity of {}, {} to {}: {} -> {}  {}\n",
+        "equity of {}, {} to {}: {movement}\n",
         out.bold(me),
         first.date,
-        last.date,
-        human_money(first.equity),
-        human_money(last.equity),
-        out.gain(&change_text, change.raw())
+        last.date
     );
     let values: Vec<Money> = points.iter().map(|p| p.equity).collect();
     let (from, to) = (first.date.to_string(), last.date.to_string());

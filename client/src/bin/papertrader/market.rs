@@ -11,9 +11,7 @@ use crate::chart;
 use crate::cli::RangeArg;
 use crate::context::Context;
 use crate::error::{CliError, What, status};
-use crate::output::{
-    Align, Table, iso_time, json_money, key_values, percent, print, print_json, signed_money,
-};
+use crate::output::{Align, Table, iso_time, json_money, key_values, print, print_json};
 
 /// `quote SYMBOL...`: one row per symbol. A refused symbol is reported and
 /// the others still printed; the command then fails with its status.
@@ -241,18 +239,9 @@ fn history_chart(ctx: &Context, sym: &str, range: RangeArg, until: Date, bars: &
     let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
         return format!("{sym}, {span}: no prices in this range\n");
     };
-    let change = papertrader_common::value::Money(last.close.raw() - first.close.raw());
-    let mut change_text = signed_money(change, true);
-    if let Some(pct) = percent(change, first.close) {
-        change_text.push_str(&format!(" ({pct}%)"));
-    }
-    let mut text = format!(
-        "{}, {span}: {} -> {}  {}\n",
-        out.bold(sym),
-        out.money(first.close),
-        out.money(last.close),
-        out.gain(&change_text, change.raw())
-    );
+    // (Shown on a terminal only, so with separators like out.money.)
+    let movement = chart::movement(&out, first.close, last.close);
+    let mut text = format!("{}, {span}: {movement}\n", out.bold(sym));
     let x_label = |t: Timestamp| match range {
         RangeArg::Day => iso_time(t)[11..16].to_string(),
         _ => Date::of_timestamp(t).to_string(),
