@@ -77,6 +77,20 @@ impl From<PayloadError> for Error {
 /// The result of a call.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// How a data call parses its payload.
+type Parse<T> = fn(&str) -> std::result::Result<T, PayloadError>;
+
+/// The value a reply of the shape `$pat` carries; any other reply is one
+/// the protocol does not allow as the answer.
+macro_rules! answer {
+    ($reply:expr, $pat:pat $(if $guard:expr)? => $value:expr) => {
+        match $reply {
+            $pat $(if $guard)? => Ok($value),
+            other => Err(unexpected(&other)),
+        }
+    };
+}
+
 /// The reference client's hashedPass: lowercase hex SHA-256 of
 /// `"papertrader\0" + lowercase(username) + "\0" + password`.
 pub fn hashed_pass(username: &str, password: &str) -> String {
@@ -233,13 +247,9 @@ impl Client {
             f.message_type = MessageType::Data as u8;
         }
         self.send(&f)?;
-        match self.reply()? {
-            Reply::StateSwitched(_) => {
-                self.state = state;
-                Ok(())
-            }
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.reply()?, Reply::StateSwitched(_) => ())?;
+        self.state = state;
+        Ok(())
     }
 
     /// `register`, hashing the password the reference way.
@@ -251,10 +261,7 @@ impl Client {
             email: arg(Email::parse(email))?,
             pass: arg(HashedPass::parse(&hashed))?,
         };
-        match self.call(&request)? {
-            Reply::Registered => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&request)?, Reply::Registered => ())
     }
 
     /// `login` with a password.
@@ -266,8 +273,7 @@ impl Client {
             pass: arg(HashedPass::parse(&hashed))?,
             expirable,
         };
-        let reply = self.call(&request)?;
-        session_of(reply)
+        answer!(self.call(&request)?, Reply::Session(id) => id)
     }
 
     /// `loginExternal` with an ID token of `provider`.
@@ -283,8 +289,7 @@ impl Client {
             token: arg(IdToken::parse(id_token))?,
             expirable,
         };
-        let reply = self.call(&request)?;
-        session_of(reply)
+        answer!(self.call(&request)?, Reply::Session(id) => id)
     }
 
     /// `registerExternal`: an account without a password, linked to the
@@ -301,10 +306,7 @@ impl Client {
             provider: arg(Provider::parse(provider))?,
             token: arg(IdToken::parse(id_token))?,
         };
-        match self.call(&request)? {
-            Reply::Registered => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&request)?, Reply::Registered => ())
     }
 
     /// `setPassword`, hashing the password as for `login` (with the
@@ -316,33 +318,26 @@ impl Client {
         password: &str,
     ) -> Result<()> {
         let hashed = hashed_pass(username, password);
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::SetPassword {
             session: session.clone(),
             pass: arg(HashedPass::parse(&hashed))?,
         };
-        match self.call(&request)? {
-            Reply::PasswordSet => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&request)?, Reply::PasswordSet => ())
     }
 
     /// `loginSession`: resumes a remembered session.
     pub fn login_session(&mut self, session: &SessionId) -> Result<SessionId> {
         self.leave_data()?;
         let session = session.clone();
-        let reply = self.call(&Request::LoginSession { session })?;
-        session_of(reply)
+        answer!(self.call(&Request::LoginSession { session })?, Reply::Session(id) => id)
     }
 
     /// `logout`.
     pub fn logout(&mut self, session: &SessionId) -> Result<()> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let session = session.clone();
-        match self.call(&Request::Logout { session })? {
-            Reply::LoggedOut => Ok(()),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&Request::Logout { session })?, Reply::LoggedOut => ())
     }
 
     /// `purchaseAsset`; waits for the fill at the next price update.
@@ -362,28 +357,23 @@ impl Client {
         symbol: &str,
         quantity: u64,
     ) -> Result<Fill> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::Trade {
             side,
             session: session.clone(),
             symbol: arg(Symbol::parse(symbol))?,
             quantity: arg(Quantity::parse(&quantity.to_string()))?,
         };
-        match self.call(&request)? {
-            Reply::Filled(fill) if fill.side == side => Ok(fill),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&request)?, Reply::Filled(fill) if fill.side == side => fill)
     }
 
     /// `getWorkerList` from this worker.
     pub fn workers(&mut self) -> Result<Vec<String>> {
-        self.send(&Request::WorkerList.encode())?;
-        match self.reply()? {
-            Reply::WorkerList(list) => Ok(list),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&Request::WorkerList)?, Reply::WorkerList(list) => list)
     }
 
+    /// Refuses a sessionless command in data state: there is no session
+    /// to switch back to command state with.
     fn leave_data(&mut self) -> Result<()> {
         if self.state == State::Data {
             return Err(Error::Protocol(
@@ -393,20 +383,14 @@ impl Client {
         Ok(())
     }
 
-    fn leave_data_with(&mut self, session: &SessionId) -> Result<()> {
-        self.ensure(session, State::Command)
-    }
-
-    /// A data request; the whole payload of its transfer.
-    fn data(&mut self, session: &SessionId, request: &Request) -> Result<String> {
+    /// A data request; the whole payload of its transfer, parsed by
+    /// `parse`.
+    fn data<T>(&mut self, session: &SessionId, request: &Request, parse: Parse<T>) -> Result<T> {
         self.ensure(session, State::Data)?;
         self.send(&request.encode())?;
         let mut reassembler = Reassembler::new(MAX_PAYLOAD);
         loop {
-            let packet = match self.reply()? {
-                Reply::Data(packet) => packet,
-                other => return Err(unexpected(&other)),
-            };
+            let packet = answer!(self.reply()?, Reply::Data(packet) => packet)?;
             if let Some(progress) = self.progress.as_mut() {
                 progress(packet.number, packet.max);
             }
@@ -414,30 +398,47 @@ impl Client {
                 .push(packet.number, packet.max, &packet.chunk)
                 .map_err(|e| Error::Protocol(format!("{}: {e}", self.addr)))?;
             if let Some(payload) = done {
-                return String::from_utf8(payload)
-                    .map_err(|_| Error::Protocol("a data transfer that is not UTF-8".into()));
+                let text = String::from_utf8(payload)
+                    .map_err(|_| Error::Protocol("a data transfer that is not UTF-8".into()))?;
+                return Ok(parse(&text)?);
             }
         }
+    }
+
+    /// A user data request (`getUserInfo`, `getUserPortfolio`,
+    /// `getUserTransactionHistory`) of `username`.
+    fn user_data<T>(
+        &mut self,
+        view: UserView,
+        session: &SessionId,
+        username: &str,
+        parse: Parse<T>,
+    ) -> Result<T> {
+        let request = Request::User {
+            view,
+            session: session.clone(),
+            username: arg(Username::parse(username))?,
+        };
+        self.data(session, &request, parse)
     }
 
     /// `getAssetValueCurrent`.
     pub fn quote(&mut self, session: &SessionId, symbol: &str) -> Result<Current> {
         let symbol = arg(Symbol::parse(symbol))?;
-        let text = self.data(session, &Request::AssetCurrent { symbol })?;
-        Ok(payload::parse_one(&text)?)
+        let request = Request::AssetCurrent { symbol };
+        self.data(session, &request, payload::parse_one)
     }
 
     /// `getAssetInfo`.
     pub fn info(&mut self, session: &SessionId, symbol: &str) -> Result<Info> {
         let symbol = arg(Symbol::parse(symbol))?;
-        let text = self.data(session, &Request::AssetInfo { symbol })?;
-        Ok(payload::parse_one(&text)?)
+        let request = Request::AssetInfo { symbol };
+        self.data(session, &request, payload::parse_one)
     }
 
     /// `getAssetList`, sorted by symbol.
     pub fn assets(&mut self, session: &SessionId) -> Result<Vec<Asset>> {
-        let text = self.data(session, &Request::AssetList)?;
-        Ok(payload::parse_lines(&text)?)
+        self.data(session, &Request::AssetList, payload::parse_lines)
     }
 
     /// A history range; `date` defaults to today (UTC) where one is needed.
@@ -457,53 +458,41 @@ impl Client {
             symbol: arg(Symbol::parse(symbol))?,
             date,
         };
-        let text = self.data(session, &request)?;
-        Ok(payload::parse_lines(&text)?)
+        self.data(session, &request, payload::parse_lines)
     }
 
     /// `getUserInfo`: the private view for the session's owner.
     pub fn user_info(&mut self, session: &SessionId, username: &str) -> Result<UserInfo> {
-        let request = user(UserView::Info, session, username)?;
-        let text = self.data(session, &request)?;
-        Ok(UserInfo::parse(&text)?)
+        self.user_data(UserView::Info, session, username, UserInfo::parse)
     }
 
     /// `getUserPortfolio`.
     pub fn portfolio(&mut self, session: &SessionId, username: &str) -> Result<Vec<Position>> {
-        let request = user(UserView::Portfolio, session, username)?;
-        let text = self.data(session, &request)?;
-        Ok(payload::parse_lines(&text)?)
+        self.user_data(UserView::Portfolio, session, username, payload::parse_lines)
     }
 
     /// `getUserTransactionHistory` (the session owner's only).
     pub fn trades(&mut self, session: &SessionId, username: &str) -> Result<Vec<Trade>> {
-        let request = user(UserView::Transactions, session, username)?;
-        let text = self.data(session, &request)?;
-        Ok(payload::parse_lines(&text)?)
+        let view = UserView::Transactions;
+        self.user_data(view, session, username, payload::parse_lines)
     }
 
     /// `placeOrder`: the order is stored and waits for its price; the
     /// answer is its orderID, not a fill (see `orders`).
     pub fn place_order(&mut self, session: &SessionId, order: &OrderSpec) -> Result<u64> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::PlaceOrder {
             session: session.clone(),
             order: order.clone(),
         };
-        match self.call(&request)? {
-            Reply::OrderAccepted(id) => Ok(id),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&request)?, Reply::OrderAccepted(id) => id)
     }
 
     /// `cancelOrder`; the answer echoes the cancelled orderID.
     pub fn cancel_order(&mut self, session: &SessionId, id: u64) -> Result<u64> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let session = session.clone();
-        match self.call(&Request::CancelOrder { session, id })? {
-            Reply::Cancelled(id) => Ok(id),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&Request::CancelOrder { session, id })?, Reply::Cancelled(id) => id)
     }
 
     /// `resetAccount`, the password hashed as for `login` (with the
@@ -529,15 +518,12 @@ impl Client {
     }
 
     fn reset_account_with(&mut self, session: &SessionId, proof: &str) -> Result<Money> {
-        self.leave_data_with(session)?;
+        self.ensure(session, State::Command)?;
         let request = Request::ResetAccount {
             session: session.clone(),
             proof: arg(ResetProof::parse(proof))?,
         };
-        match self.call(&request)? {
-            Reply::Reset(cash) => Ok(cash),
-            other => Err(unexpected(&other)),
-        }
+        answer!(self.call(&request)?, Reply::Reset(cash) => cash)
     }
 
     /// `getOrders`: the session owner's orders, newest first.
@@ -545,15 +531,13 @@ impl Client {
         let request = Request::Orders {
             session: session.clone(),
         };
-        let text = self.data(session, &request)?;
-        Ok(payload::parse_lines(&text)?)
+        self.data(session, &request, payload::parse_lines)
     }
 
     /// `getLeaderboard`, best first (a data request, so it needs a
     /// session for the switch to data state).
     pub fn leaderboard(&mut self, session: &SessionId) -> Result<Vec<Standing>> {
-        let text = self.data(session, &Request::Leaderboard)?;
-        Ok(payload::parse_lines(&text)?)
+        self.data(session, &Request::Leaderboard, payload::parse_lines)
     }
 
     /// `getEquityHistory`: one point per UTC day, oldest first (the
@@ -567,8 +551,7 @@ impl Client {
             session: session.clone(),
             username: arg(Username::parse(username))?,
         };
-        let text = self.data(session, &request)?;
-        Ok(payload::parse_lines(&text)?)
+        self.data(session, &request, payload::parse_lines)
     }
 }
 
@@ -576,16 +559,6 @@ impl Client {
 /// refused here, before anything is sent, with the server's reason.
 fn arg<T>(parsed: std::result::Result<T, ValueError>) -> Result<T> {
     parsed.map_err(|err| Error::Refused(err.reason()))
-}
-
-/// A user data request (`getUserInfo`, `getUserPortfolio`,
-/// `getUserTransactionHistory`) of `username`.
-fn user(view: UserView, session: &SessionId, username: &str) -> Result<Request> {
-    Ok(Request::User {
-        view,
-        session: session.clone(),
-        username: arg(Username::parse(username))?,
-    })
 }
 
 /// A reply the protocol does not allow as the answer to the request sent.
@@ -602,13 +575,6 @@ pub fn worker_list(master: &str, timeout: Duration) -> Result<Vec<String>> {
 pub fn worker_list_with(master: &str, timeout: Duration, tls: &TlsSettings) -> Result<Vec<String>> {
     let mut client = Client::connect_with(master, timeout, tls)?;
     client.workers()
-}
-
-fn session_of(reply: Reply) -> Result<SessionId> {
-    match reply {
-        Reply::Session(id) => Ok(id),
-        other => Err(unexpected(&other)),
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 
 use crate::context::Context;
 use crate::error::{CliError, What};
-use crate::output::{Align, Cell, Output, Table, json_money, percent, print, print_json};
-use crate::output::{human_money, signed_money};
+use crate::output::{Align, Cell, Output, Table, human_money, json_money, print, print_json};
 use crate::{chart, market, password};
 
 /// `reset [--password-file FILE] [--yes]`: needs the password (from the
@@ -56,11 +55,10 @@ pub(crate) fn send_reset(
     call: impl FnOnce(&mut Client, &SessionId) -> papertrader_client::Result<Money>,
 ) -> Result<(), CliError> {
     let what = What {
-        user: Some(me),
         trade: true,
         check: Some("portfolio"),
         reset: true,
-        ..What::default()
+        ..What::user(me)
     };
     let cash = ctx.trade(&what, call)?;
     if ctx.out.json {
@@ -158,10 +156,7 @@ fn return_text(out: &Output, ret: Percent) -> String {
 /// account was opened or last reset (today: as it stands).
 pub fn equity(ctx: &mut Context, csv: bool) -> Result<(), CliError> {
     let me = ctx.me()?;
-    let what = What {
-        user: Some(&me),
-        ..What::default()
-    };
+    let what = What::user(&me);
     let points = ctx.data(&what, |c, s| c.equity_history(s, &me))?;
     let out = ctx.out;
     if out.json {
@@ -212,19 +207,12 @@ fn equity_chart(
             human_money(first.equity)
         );
     }
-    let change = Money(last.equity.raw().saturating_sub(first.equity.raw()));
-    let mut change_text = signed_money(change, true);
-    if let Some(pct) = percent(change, first.equity) {
-        change_text.push_str(&format!(" ({pct}%)"));
-    }
+    let movement = chart::movement(out, first.equity, last.equity);
     let mut text = format!(
-        "equity of {}, {} to {}: {} -> {}  {}\n",
+        "equity of {}, {} to {}: {movement}\n",
         out.bold(me),
         first.date,
-        last.date,
-        human_money(first.equity),
-        human_money(last.equity),
-        out.gain(&change_text, change.raw())
+        last.date
     );
     let values: Vec<Money> = points.iter().map(|p| p.equity).collect();
     let (from, to) = (first.date.to_string(), last.date.to_string());

@@ -5,7 +5,7 @@
 
 use papertrader_common::value::Money;
 
-use crate::output::human_money;
+use crate::output::{Output, human_money, percent, signed_money};
 
 /// Rows of the plot area.
 pub const HEIGHT: usize = 14;
@@ -105,6 +105,18 @@ fn cell(level: usize, row: usize, unicode: bool) -> char {
     } else {
         ' '
     }
+}
+
+/// A chart title's `FIRST -> LAST  CHANGE (PCT%)`, the change coloured
+/// by `out`.
+pub fn movement(out: &Output, first: Money, last: Money) -> String {
+    let change = Money(last.raw().saturating_sub(first.raw()));
+    let mut text = signed_money(change, true);
+    if let Some(pct) = percent(change, first) {
+        text.push_str(&format!(" ({pct}%)"));
+    }
+    let change = out.gain(&text, change.raw());
+    format!("{} -> {}  {change}", human_money(first), human_money(last))
 }
 
 #[cfg(test)]

@@ -124,28 +124,10 @@ pub enum Cmd {
     Logout,
     /// Buy at the next price update, or place a limit or stop order
     #[command(allow_negative_numbers = true, after_help = BUY_HELP)]
-    Buy {
-        /// Asset symbol, e.g. AAPL
-        symbol: String,
-        /// Number of shares, 1 to 1000000000
-        #[arg(value_name = "QTY")]
-        quantity: String,
-        /// Limit, stop and time in force
-        #[command(flatten)]
-        order: OrderFlags,
-    },
+    Buy(Deal),
     /// Sell at the next price update, or place a limit or stop order
     #[command(allow_negative_numbers = true, after_help = SELL_HELP)]
-    Sell {
-        /// Asset symbol, e.g. AAPL
-        symbol: String,
-        /// Number of shares, 1 to 1000000000
-        #[arg(value_name = "QTY")]
-        quantity: String,
-        /// Limit, stop and time in force
-        #[command(flatten)]
-        order: OrderFlags,
-    },
+    Sell(Deal),
     /// Your orders, newest first
     Orders {
         /// Only the orders still open (or triggered)
@@ -226,6 +208,19 @@ pub enum Cmd {
     Workers,
     /// Interactive shell with history and completion
     Shell,
+}
+
+/// The arguments of `buy` and `sell`.
+#[derive(Debug, Args)]
+pub struct Deal {
+    /// Asset symbol, e.g. AAPL
+    pub symbol: String,
+    /// Number of shares, 1 to 1000000000
+    #[arg(value_name = "QTY")]
+    pub quantity: String,
+    /// Limit, stop and time in force
+    #[command(flatten)]
+    pub order: OrderFlags,
 }
 
 /// The flags that make `buy` and `sell` a `placeOrder`.

@@ -106,16 +106,8 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
         } => login(ctx, &user, password_file.as_deref(), expirable),
         Cmd::Password { password_file } => external::set_password(ctx, password_file.as_deref()),
         Cmd::Logout => logout(ctx),
-        Cmd::Buy {
-            symbol,
-            quantity,
-            order,
-        } => orders::place(ctx, Side::Buy, &symbol, &quantity, &order),
-        Cmd::Sell {
-            symbol,
-            quantity,
-            order,
-        } => orders::place(ctx, Side::Sell, &symbol, &quantity, &order),
+        Cmd::Buy(deal) => orders::place(ctx, Side::Buy, &deal),
+        Cmd::Sell(deal) => orders::place(ctx, Side::Sell, &deal),
         Cmd::Orders { open } => orders::list(ctx, open),
         Cmd::Cancel { id } => orders::cancel(ctx, &id),
         Cmd::Quote { symbols } => market::quote(ctx, &symbols),
@@ -155,9 +147,8 @@ fn register(
     Email::parse(email).map_err(|err| CliError::data(err.to_string()))?;
     let password = password::read(password_file, &user, true)?;
     let what = What {
-        user: Some(&user),
         email: Some(email),
-        ..What::default()
+        ..What::user(&user)
     };
     ctx.command(&what, |c| c.register(&user, email, &password))?;
     print(&format!(
@@ -192,6 +183,7 @@ fn logout(ctx: &mut Context) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Deal;
     use clap::CommandFactory;
 
     #[test]
@@ -208,13 +200,11 @@ mod tests {
     fn shell_lines_parse_like_the_command_line() {
         let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         let line = Line::try_parse_from(words("buy AAPL 10")).expect("buy");
-        assert!(
-            matches!(line.command, Cmd::Buy { ref symbol, ref quantity, ref order }
-            if symbol == "AAPL" && quantity == "10" && order.is_market_now())
-        );
+        assert!(matches!(line.command, Cmd::Buy(ref deal)
+            if deal.symbol == "AAPL" && deal.quantity == "10" && deal.order.is_market_now()));
         let line = Line::try_parse_from(words("sell AAPL 10 --stop 160 --limit 159.5 --gtc"))
             .expect("sell");
-        let Cmd::Sell { order, .. } = line.command else {
+        let Cmd::Sell(Deal { order, .. }) = line.command else {
             panic!("{:?}", line.command)
         };
         assert_eq!(
@@ -224,10 +214,8 @@ mod tests {
         // A negative price or quantity reaches the local checks (exit 65)
         // instead of being taken for an option.
         let line = Line::try_parse_from(words("buy AAPL -5 --limit -1")).expect("negative");
-        assert!(
-            matches!(line.command, Cmd::Buy { ref quantity, ref order, .. }
-            if quantity == "-5" && order.limit.as_deref() == Some("-1"))
-        );
+        assert!(matches!(line.command, Cmd::Buy(ref deal)
+            if deal.quantity == "-5" && deal.order.limit.as_deref() == Some("-1")));
         let err = Line::try_parse_from(words("cancel")).expect_err("cancel without id");
         assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
         let err = Line::try_parse_from(words("buy AAPL 10 --limit")).expect_err("no value");

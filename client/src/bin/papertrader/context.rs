@@ -117,14 +117,7 @@ impl Context {
 
     /// The logged-in user, or why there is none (no network).
     pub fn me(&mut self) -> Result<String, CliError> {
-        self.load_session();
-        match &self.session {
-            Some(session) => Ok(session.username.clone()),
-            None => Err(self
-                .session_error
-                .clone()
-                .unwrap_or_else(CliError::not_logged_in)),
-        }
+        Ok(self.stored_session()?.username)
     }
 
     /// The connection, opened (or replaced when idle too long) as needed.
@@ -288,10 +281,7 @@ impl Context {
         expirable: bool,
         call: impl FnOnce(&mut Client) -> papertrader_client::Result<SessionId>,
     ) -> Result<Session, CliError> {
-        let what = What {
-            user: Some(username),
-            ..What::default()
-        };
+        let what = What::user(username);
         self.load_session();
         let old = self.session.clone();
         let id = self.command(&what, call)?;

@@ -30,6 +30,19 @@ pub mod status {
     pub const CONFIG: u8 = 78;
 }
 
+/// One [`CliError`] constructor per status: `name => STATUS;`, each with
+/// its doc comment.
+macro_rules! by_status {
+    ($($(#[$doc:meta])* $name:ident => $status:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(message: impl Into<String>) -> CliError {
+                CliError::new(status::$status, message)
+            }
+        )*
+    };
+}
+
 /// A failed command: `papertrader: MESSAGE` on stderr, exit `status`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -49,44 +62,23 @@ impl CliError {
         }
     }
 
-    /// Bad command line (64).
-    pub fn usage(message: impl Into<String>) -> CliError {
-        CliError::new(status::USAGE, message)
-    }
-
-    /// Bad input data (65).
-    pub fn data(message: impl Into<String>) -> CliError {
-        CliError::new(status::DATAERR, message)
-    }
-
-    /// Server unreachable or unavailable (69).
-    pub fn unavailable(message: impl Into<String>) -> CliError {
-        CliError::new(status::UNAVAILABLE, message)
-    }
-
-    /// Server fault or protocol violation (70).
-    pub fn software(message: impl Into<String>) -> CliError {
-        CliError::new(status::SOFTWARE, message)
-    }
-
-    /// Local I/O error (74).
-    pub fn io(message: impl Into<String>) -> CliError {
-        CliError::new(status::IOERR, message)
-    }
-
-    /// Temporary failure (75).
-    pub fn tempfail(message: impl Into<String>) -> CliError {
-        CliError::new(status::TEMPFAIL, message)
-    }
-
-    /// Permission: not logged in, bad credentials... (77).
-    pub fn noperm(message: impl Into<String>) -> CliError {
-        CliError::new(status::NOPERM, message)
-    }
-
-    /// Configuration error (78).
-    pub fn config(message: impl Into<String>) -> CliError {
-        CliError::new(status::CONFIG, message)
+    by_status! {
+        /// Bad command line (64).
+        usage => USAGE;
+        /// Bad input data (65).
+        data => DATAERR;
+        /// Server unreachable or unavailable (69).
+        unavailable => UNAVAILABLE;
+        /// Server fault or protocol violation (70).
+        software => SOFTWARE;
+        /// Local I/O error (74).
+        io => IOERR;
+        /// Temporary failure (75).
+        tempfail => TEMPFAIL;
+        /// Permission: not logged in, bad credentials... (77).
+        noperm => NOPERM;
+        /// Configuration error (78).
+        config => CONFIG;
     }
 
     /// No session file and none in memory.
@@ -124,6 +116,24 @@ pub struct What<'a> {
     pub reset: bool,
     /// The data asked for (`trades`, `portfolio`...), for `forbidden`.
     pub view: Option<&'a str>,
+}
+
+impl<'a> What<'a> {
+    /// About the user `user`.
+    pub fn user(user: &'a str) -> What<'a> {
+        What {
+            user: Some(user),
+            ..What::default()
+        }
+    }
+
+    /// About the symbol `symbol`.
+    pub fn symbol(symbol: &'a str) -> What<'a> {
+        What {
+            symbol: Some(symbol),
+            ..What::default()
+        }
+    }
 }
 
 /// The sentence and status for an error of the client library. `server`
@@ -309,33 +319,20 @@ fn bad_quantity(quantity: Option<u64>, text: &str) -> String {
 /// or for an order `cash 2000.0000 with 500.0000 reserved by open buys does
 /// not cover 1895.0000` (master/src/trade/queue.rs).
 fn insufficient_funds(text: &str) -> String {
-    let reserved = text
-        .strip_prefix("cash ")
-        .and_then(|rest| rest.split_once(" with "))
-        .and_then(|(cash, rest)| {
-            let (reserved, need) = rest.split_once(" reserved by open buys does not cover ")?;
-            let m = |t: &str| Money::parse(t).ok();
-            Some((m(cash)?, m(reserved)?, m(need)?))
-        });
-    if let Some((cash, reserved, need)) = reserved {
+    let m = |t: &str| Money::parse(t).ok().map(human_money);
+    let marks = ["cash ", " with ", " reserved by open buys does not cover "];
+    let reserved = between(text, marks).map(|p| p.map(m));
+    if let Some([Some(cash), Some(reserved), Some(need)]) = reserved {
         return format!(
-            "not enough cash: {} available, {} of it set aside for open orders, {} needed",
-            human_money(cash),
-            human_money(reserved),
-            human_money(need)
+            "not enough cash: {cash} available, {reserved} of it set aside for open orders, \
+             {need} needed"
         );
     }
-    let amounts = text
-        .strip_prefix("cash ")
-        .and_then(|rest| rest.split_once(" is below the cost "))
-        .and_then(|(cash, cost)| Some((Money::parse(cash).ok()?, Money::parse(cost).ok()?)));
-    match amounts {
-        Some((cash, cost)) => format!(
-            "not enough cash: {} available, {} needed",
-            human_money(cash),
-            human_money(cost)
-        ),
-        None => with_detail("not enough cash", text),
+    match between(text, ["cash ", " is below the cost "]).map(|p| p.map(m)) {
+        Some([Some(cash), Some(cost)]) => {
+            format!("not enough cash: {cash} available, {cost} needed")
+        }
+        _ => with_detail("not enough cash", text),
     }
 }
 
@@ -343,37 +340,39 @@ fn insufficient_funds(text: &str) -> String {
 /// order `holding 3 shares with 2 reserved by open sells, selling 5`
 /// (master/src/trade/queue.rs).
 fn insufficient_shares(text: &str, symbol: &str) -> String {
-    let symbol_up = symbol.to_ascii_uppercase();
-    let reserved = text
-        .strip_prefix("holding ")
-        .and_then(|rest| rest.split_once(" shares with "))
-        .and_then(|(held, rest)| {
-            let (reserved, sold) = rest.split_once(" reserved by open sells, selling ")?;
-            let n = |t: &str| t.parse::<u64>().ok();
-            Some((n(held)?, n(reserved)?, n(sold)?))
-        });
-    if let Some((held, reserved, sold)) = reserved {
+    let symbol = symbol.to_ascii_uppercase();
+    let n = |t: &str| t.parse::<u64>().ok().map(human_number);
+    let marks = [
+        "holding ",
+        " shares with ",
+        " reserved by open sells, selling ",
+    ];
+    let reserved = between(text, marks).map(|p| p.map(n));
+    if let Some([Some(held), Some(reserved), Some(sold)]) = reserved {
         return format!(
-            "not enough shares: you hold {} {symbol_up}, {} of them set aside for open orders, \
-             tried to sell {}",
-            human_number(held),
-            human_number(reserved),
-            human_number(sold)
+            "not enough shares: you hold {held} {symbol}, {reserved} of them set aside for open \
+             orders, tried to sell {sold}"
         );
     }
-    let counts = text
-        .strip_prefix("holding ")
-        .and_then(|rest| rest.split_once(" shares, selling "))
-        .and_then(|(held, sold)| Some((held.parse::<u64>().ok()?, sold.parse::<u64>().ok()?)));
-    let symbol = symbol.to_ascii_uppercase();
-    match counts {
-        Some((held, sold)) => format!(
-            "not enough shares: you hold {} {symbol}, tried to sell {}",
-            human_number(held),
-            human_number(sold)
-        ),
-        None => with_detail("not enough shares", text),
+    match between(text, ["holding ", " shares, selling "]).map(|p| p.map(n)) {
+        Some([Some(held), Some(sold)]) => {
+            format!("not enough shares: you hold {held} {symbol}, tried to sell {sold}")
+        }
+        _ => with_detail("not enough shares", text),
     }
+}
+
+/// The pieces of `text` after each of `marks` in turn, the first mark
+/// starting the text: `cash 1 is below the cost 2` with the marks `cash `
+/// and ` is below the cost ` is `1` and `2`.
+fn between<'a, const N: usize>(text: &'a str, marks: [&str; N]) -> Option<[&'a str; N]> {
+    let mut rest = text.strip_prefix(marks[0])?;
+    let mut pieces = [""; N];
+    for i in 1..N {
+        (pieces[i - 1], rest) = rest.split_once(marks[i])?;
+    }
+    pieces[N - 1] = rest;
+    Some(pieces)
 }
 
 #[cfg(test)]

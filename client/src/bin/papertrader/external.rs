@@ -19,10 +19,7 @@ pub fn register(ctx: &mut Context, user: &str, provider: &str) -> Result<(), Cli
     let user = username(user)?;
     let entry = oidc::provider(provider)?;
     let token = oidc::device_flow(&entry)?;
-    let what = What {
-        user: Some(&user),
-        ..What::default()
-    };
+    let what = What::user(&user);
     ctx.command(&what, |c| c.register_external(&user, provider, &token))?;
     print(&format!(
         "registered {user} with {provider}; log in with: papertrader login {user} --with \
@@ -44,10 +41,7 @@ pub fn login(
     let session = ctx.login_with(&user, expirable, |c| {
         c.login_external(provider, &token, expirable)
     })?;
-    let what = What {
-        user: Some(&user),
-        ..What::default()
-    };
+    let what = What::user(&user);
     let info = ctx.data(&what, |c, s| c.user_info(s, &user))?;
     if info.private.is_none() {
         let _ = ctx.logout();
@@ -65,10 +59,7 @@ pub fn set_password(ctx: &mut Context, password_file: Option<&Path>) -> Result<(
     let me = ctx.me()?;
     let session = ctx.session()?;
     let password = password::read(password_file, &me, true)?;
-    let what = What {
-        user: Some(&me),
-        ..What::default()
-    };
+    let what = What::user(&me);
     ctx.command(&what, |c| c.set_password(&session, &me, &password))?;
     print(&format!(
         "password set for {me}; log in with: papertrader login {me}\n"

@@ -11,9 +11,7 @@ use crate::chart;
 use crate::cli::RangeArg;
 use crate::context::Context;
 use crate::error::{CliError, What, status};
-use crate::output::{
-    Align, Table, iso_time, json_money, key_values, percent, print, print_json, signed_money,
-};
+use crate::output::{Align, Table, iso_time, json_money, key_values, print, print_json};
 
 /// `quote SYMBOL...`: one row per symbol. A refused symbol is reported and
 /// the others still printed; the command then fails with its status.
@@ -25,10 +23,7 @@ pub fn quote(ctx: &mut Context, symbols: &[String]) -> Result<(), CliError> {
     let mut quotes: Vec<Current> = Vec::new();
     let mut errors: Vec<CliError> = Vec::new();
     for sym in &symbols {
-        let what = What {
-            symbol: Some(sym),
-            ..What::default()
-        };
+        let what = What::symbol(sym);
         match ctx.data(&what, |c, s| c.quote(s, sym)) {
             Ok(q) => quotes.push(q),
             // Only a refused symbol is worth going on after.
@@ -115,10 +110,7 @@ fn stock_market(now: Timestamp) -> String {
 /// `info SYMBOL`: the current UTC day so far.
 pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
     let sym = symbol(text)?;
-    let what = What {
-        symbol: Some(&sym),
-        ..What::default()
-    };
+    let what = What::symbol(&sym);
     let info = ctx.data(&what, |c, s| c.info(s, &sym))?;
     if ctx.out.json {
         let value = json!({
@@ -140,20 +132,17 @@ pub fn info(ctx: &mut Context, text: &str) -> Result<(), CliError> {
     if !pct.is_empty() {
         change_text.push_str(&format!(" ({pct})"));
     }
-    let pairs = vec![
-        ("symbol".to_string(), info.symbol.to_string()),
-        ("open".to_string(), out.money(info.open)),
-        ("high".to_string(), out.money(info.high)),
-        ("low".to_string(), out.money(info.low)),
-        ("close".to_string(), out.money(info.close)),
-        ("change".to_string(), out.gain(&change_text, change)),
-        ("volume".to_string(), out.number(info.volume)),
-        ("updated".to_string(), iso_time(info.time)),
-        (
-            "age".to_string(),
-            age_text(age_seconds(info.time, Timestamp::now())),
-        ),
-        ("stock market".to_string(), stock_market(Timestamp::now())),
+    let pairs = [
+        ("symbol", info.symbol.to_string()),
+        ("open", out.money(info.open)),
+        ("high", out.money(info.high)),
+        ("low", out.money(info.low)),
+        ("close", out.money(info.close)),
+        ("change", out.gain(&change_text, change)),
+        ("volume", out.number(info.volume)),
+        ("updated", iso_time(info.time)),
+        ("age", age_text(age_seconds(info.time, Timestamp::now()))),
+        ("stock market", stock_market(Timestamp::now())),
     ];
     print(&key_values(&out, &pairs))
 }
@@ -190,9 +179,8 @@ pub fn history(
     }
     let when = day.map(date).transpose()?;
     let what = What {
-        symbol: Some(&sym),
         date: day,
-        ..What::default()
+        ..What::symbol(&sym)
     };
     let bars = ctx.data(&what, |c, s| c.history(s, &sym, range.range(), when))?;
     let label = |t: Timestamp| match range {
@@ -251,18 +239,9 @@ fn history_chart(ctx: &Context, sym: &str, range: RangeArg, until: Date, bars: &
     let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
         return format!("{sym}, {span}: no prices in this range\n");
     };
-    let change = papertrader_common::value::Money(last.close.raw() - first.close.raw());
-    let mut change_text = signed_money(change, true);
-    if let Some(pct) = percent(change, first.close) {
-        change_text.push_str(&format!(" ({pct}%)"));
-    }
-    let mut text = format!(
-        "{}, {span}: {} -> {}  {}\n",
-        out.bold(sym),
-        out.money(first.close),
-        out.money(last.close),
-        out.gain(&change_text, change.raw())
-    );
+    // (Shown on a terminal only, so with separators like out.money.)
+    let movement = chart::movement(&out, first.close, last.close);
+    let mut text = format!("{}, {span}: {movement}\n", out.bold(sym));
     let x_label = |t: Timestamp| match range {
         RangeArg::Day => iso_time(t)[11..16].to_string(),
         _ => Date::of_timestamp(t).to_string(),

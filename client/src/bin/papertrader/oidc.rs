@@ -70,24 +70,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<ProviderEntry>, CliError> {
         if line.is_empty() {
             continue;
         }
+        let bad = |what: &str| CliError::config(format!("{}:{}: {what}", path.display(), i + 1));
         let words: Vec<&str> = line.split_whitespace().collect();
         let (name, issuer, client_id, secret) = match words[..] {
             [n, i, c] => (n, i, c, None),
             [n, i, c, s] => (n, i, c, Some(s.to_string())),
-            _ => {
-                return Err(CliError::config(format!(
-                    "{}:{}: expected \"NAME ISSUER CLIENT_ID [CLIENT_SECRET]\"",
-                    path.display(),
-                    i + 1
-                )));
-            }
+            _ => return Err(bad("expected \"NAME ISSUER CLIENT_ID [CLIENT_SECRET]\"")),
         };
         if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
-            return Err(CliError::config(format!(
-                "{}:{}: issuer {issuer:?}: expected an https:// URL",
-                path.display(),
-                i + 1
-            )));
+            return Err(bad(&format!("issuer {issuer:?}: expected an https:// URL")));
         }
         entries.push(ProviderEntry {
             name: name.to_string(),

@@ -10,7 +10,7 @@ use papertrader_common::value::{
 use serde_json::{Value, json};
 
 use crate::args::symbol;
-use crate::cli::OrderFlags;
+use crate::cli::{Deal, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{Align, Cell, Output, Table, human_money, human_number, iso_time, print};
@@ -23,23 +23,16 @@ const PRICE_EXPECTED: &str = "a positive price with at most 4 decimals, such as 
 /// `sellAsset`, waiting for the fill) without order flags; with them,
 /// places the order (`placeOrder`) and returns once the server has stored
 /// it (it fills later, or never).
-pub fn place(
-    ctx: &mut Context,
-    side: Side,
-    symbol: &str,
-    quantity: &str,
-    flags: &OrderFlags,
-) -> Result<(), CliError> {
-    if flags.is_market_now() {
-        return fill_now(ctx, side, symbol, quantity);
+pub fn place(ctx: &mut Context, side: Side, deal: &Deal) -> Result<(), CliError> {
+    if deal.order.is_market_now() {
+        return fill_now(ctx, side, &deal.symbol, &deal.quantity);
     }
-    let order = spec(side, symbol, quantity, flags)?;
+    let order = spec(side, &deal.symbol, &deal.quantity, &deal.order)?;
     let what = What {
-        symbol: Some(order.symbol.as_str()),
         quantity: Some(order.quantity.get()),
         trade: true,
         check: Some("orders"),
-        ..What::default()
+        ..What::symbol(order.symbol.as_str())
     };
     let id = ctx.trade(&what, |c, s| c.place_order(s, &order))?;
     if ctx.out.json {
@@ -77,16 +70,9 @@ pub fn spec(
 /// The order type the flags make: `--limit` a limit, `--stop` a stop,
 /// both a stop-limit, neither a market order.
 fn kind(flags: &OrderFlags) -> Result<OrderKind, CliError> {
-    let limit = flags
-        .limit
-        .as_deref()
-        .map(|t| price("limit", t))
-        .transpose()?;
-    let stop = flags
-        .stop
-        .as_deref()
-        .map(|t| price("stop", t))
-        .transpose()?;
+    let price_of = |what, text: &Option<String>| text.as_deref().map(|t| price(what, t));
+    let limit = price_of("limit", &flags.limit).transpose()?;
+    let stop = price_of("stop", &flags.stop).transpose()?;
     Ok(match (limit, stop) {
         (None, None) => OrderKind::Market,
         (Some(limit), None) => OrderKind::Limit(limit),
@@ -292,10 +278,9 @@ fn fill_now(
         .map_err(|err| CliError::data(err.to_string()))?
         .get();
     let what = What {
-        symbol: Some(&sym),
         quantity: Some(qty),
         trade: true,
-        ..What::default()
+        ..What::symbol(&sym)
     };
     let (verb, done) = match side {
         Side::Buy => ("buying", "bought"),
@@ -332,7 +317,7 @@ fn fill_now(
 fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
     json!({
         "txid": fill.txid,
-        "side": if side == Side::Buy { "buy" } else { "sell" },
+        "side": side.name(),
         "symbol": fill.symbol.as_str(),
         "quantity": fill.quantity.get(),
         "price": json_money(fill.price),

@@ -251,7 +251,7 @@ impl Table {
 }
 
 /// `key value` lines: aligned on a terminal, tab-separated when piped.
-pub fn key_values(out: &Output, pairs: &[(String, String)]) -> String {
+pub fn key_values(out: &Output, pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut text = String::new();
     for (key, value) in pairs {
@@ -344,9 +344,9 @@ mod tests {
 
     #[test]
     fn key_value_lines() {
-        let pairs = vec![
-            ("username".to_string(), "alice".to_string()),
-            ("cash".to_string(), "1.0000".to_string()),
+        let pairs = [
+            ("username", "alice".to_string()),
+            ("cash", "1.0000".to_string()),
         ];
         assert_eq!(
             key_values(&Output::plain(), &pairs),

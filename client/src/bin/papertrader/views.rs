@@ -21,9 +21,8 @@ pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> 
         None => me.clone(),
     };
     let what = What {
-        user: Some(&target),
         view: Some("portfolio"),
-        ..What::default()
+        ..What::user(&target)
     };
     let positions = ctx.data(&what, |c, s| c.portfolio(s, &target))?;
     if !target.eq_ignore_ascii_case(&me) {
@@ -49,10 +48,7 @@ pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> 
     if out.tty {
         text.push('\n');
     }
-    let pairs = vec![
-        ("cash".to_string(), out.money(cash)),
-        ("equity".to_string(), out.money(equity)),
-    ];
+    let pairs = [("cash", out.money(cash)), ("equity", out.money(equity))];
     text.push_str(&key_values(&out, &pairs));
     print(&text)
 }
@@ -202,9 +198,8 @@ pub fn trades(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> {
         None => ctx.me()?,
     };
     let what = What {
-        user: Some(&target),
         view: Some("trades"),
-        ..What::default()
+        ..What::user(&target)
     };
     let list = ctx.data(&what, |c, s| c.trades(s, &target))?;
     let out = ctx.out;
@@ -257,45 +252,30 @@ fn trade_json(t: &Trade) -> Value {
 /// `user USER`: the account's key/value lines (private view for yourself).
 pub fn user(ctx: &mut Context, name: &str) -> Result<(), CliError> {
     let name = username(name)?;
-    let what = What {
-        user: Some(&name),
-        ..What::default()
-    };
+    let what = What::user(&name);
     let info = ctx.data(&what, |c, s| c.user_info(s, &name))?;
     let out = ctx.out;
+    // Each field as JSON and as text, in the wire's order.
+    let mut fields: Vec<(&str, Value, String)> = vec![(
+        "username",
+        info.username.as_str().into(),
+        info.username.to_string(),
+    )];
+    if let Some(p) = &info.private {
+        let email = p.email.as_ref();
+        let json = email.map_or(Value::Null, |e| e.as_str().into());
+        fields.push(("email", json, email.map_or("-".into(), |e| e.to_string())));
+    }
+    fields.push(("created", info.created.0.into(), iso_time(info.created)));
+    if let Some(p) = &info.private {
+        fields.push(("cash", p.cash.to_string().into(), out.money(p.cash)));
+        fields.push(("equity", p.equity.to_string().into(), out.money(p.equity)));
+    }
     if out.json {
-        // The wire's order, in case the map keeps it.
-        let mut map = Map::new();
-        map.insert("username".into(), info.username.as_str().into());
-        if let Some(p) = &info.private {
-            map.insert(
-                "email".into(),
-                p.email
-                    .as_ref()
-                    .map_or(serde_json::Value::Null, |e| e.as_str().into()),
-            );
-        }
-        map.insert("created".into(), info.created.0.into());
-        if let Some(p) = &info.private {
-            map.insert("cash".into(), p.cash.to_string().into());
-            map.insert("equity".into(), p.equity.to_string().into());
-        }
+        let map: Map<String, Value> = fields.into_iter().map(|(k, v, _)| (k.into(), v)).collect();
         return print_json(&out, &Value::Object(map));
     }
-    let mut shown = vec![("username".to_string(), info.username.to_string())];
-    if let Some(p) = &info.private {
-        shown.push((
-            "email".to_string(),
-            p.email
-                .as_ref()
-                .map_or_else(|| "-".to_string(), |e| e.to_string()),
-        ));
-    }
-    shown.push(("created".to_string(), iso_time(info.created)));
-    if let Some(p) = &info.private {
-        shown.push(("cash".to_string(), out.money(p.cash)));
-        shown.push(("equity".to_string(), out.money(p.equity)));
-    }
+    let shown: Vec<(&str, String)> = fields.into_iter().map(|(k, _, t)| (k, t)).collect();
     print(&key_values(&out, &shown))
 }
 

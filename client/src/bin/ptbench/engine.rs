@@ -383,7 +383,7 @@ impl Conn {
     ) {
         if Instant::now() >= shared.record_from {
             tally.failed[op] += 1;
-            tally.reason(code);
+            tally.reason(code, 1);
             live.failed.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -445,18 +445,14 @@ impl Conn {
         let turn = self.turn;
         self.turn += 1;
         let (quote, get) = &shared.quote_requests[index];
-        let (op, bytes) = match self.plan.role {
+        let (op, bytes): (&str, &[u8]) = match self.plan.role {
             Role::Quotes => ("quote", quote),
             Role::Reader if turn.is_multiple_of(2) => ("quote", quote),
             Role::Redis => ("get", get),
             _ => {
                 let (op, request) = self.made_request(shared, index, turn);
                 request.encode().encode(&mut self.out);
-                self.outstanding.push_back(Outstanding {
-                    op: op_index(op),
-                    since,
-                });
-                return;
+                (op, &[])
             }
         };
         self.out.extend_from_slice(bytes);

@@ -6,6 +6,7 @@ mod engine;
 mod summary;
 mod tally;
 
+use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -150,18 +151,13 @@ fn main() -> ExitCode {
 
 type Failure = (u8, String);
 
-fn usage(message: String) -> Failure {
-    (EX_USAGE, message)
+fn usage(message: impl Into<String>) -> Failure {
+    (EX_USAGE, message.into())
 }
 
 fn run(cli: &Cli) -> Result<u8, Failure> {
-    check(cli)?;
+    let (given, date) = check(cli)?;
     raise_fd_limit(cli.connections);
-    // (`check` refused a list with anything but symbols, and a bad date.)
-    let given: Option<Vec<Symbol>> = cli
-        .symbols
-        .as_ref()
-        .map(|list| list.split(',').flat_map(Symbol::parse).collect());
     let (targets, sessions, users, symbols) = match &cli.redis {
         Some(redis) => {
             let keys = given.unwrap_or_else(|| {
@@ -189,11 +185,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     let shared = Shared {
         quote_requests: engine::quote_requests(&symbols),
         symbols,
-        date: cli
-            .date
-            .as_deref()
-            .and_then(|d| Date::parse(d).ok())
-            .unwrap_or_else(today),
+        date: date.unwrap_or_else(|| Date::of_timestamp(Timestamp::now())),
         rate_per_conn: cli.rate.map(|r| r / cli.connections as f64),
         trade_every: Duration::from_secs_f64(cli.trade_every),
         record_from: start + warmup,
@@ -246,7 +238,7 @@ fn drive(
             std::thread::spawn(move || engine::run(plans, &shared, &live))
         })
         .collect();
-    let progress = !cli.no_progress && !cli.json && is_terminal_stderr();
+    let progress = !cli.no_progress && !cli.json && std::io::stderr().is_terminal();
     while handles.iter().any(|h| !h.is_finished()) {
         std::thread::sleep(Duration::from_millis(200));
         if progress {
@@ -256,7 +248,7 @@ fn drive(
     if progress {
         eprintln!();
     }
-    let mut tally = Tally::empty();
+    let mut tally = Tally::new();
     for h in handles {
         match h.join() {
             Ok(Ok(t)) => tally.merge(t),
@@ -267,47 +259,45 @@ fn drive(
     Ok(tally)
 }
 
-fn check(cli: &Cli) -> Result<(), Failure> {
-    if cli.connections == 0 || cli.connections > 1_000_000 {
-        return Err(usage("--connections must be 1 to 1000000".into()));
+/// Refuses an option out of its range; the symbols and the day of
+/// history given, parsed.
+fn check(cli: &Cli) -> Result<(Option<Vec<Symbol>>, Option<Date>), Failure> {
+    if !(1..=1_000_000).contains(&cli.connections) {
+        return Err(usage("--connections must be 1 to 1000000"));
     }
-    let finite = |v: f64| v.is_finite() && v >= 0.0;
-    if !finite(cli.duration) || cli.duration == 0.0 || cli.duration > 86_400.0 {
+    if !(cli.duration > 0.0 && cli.duration <= 86_400.0) {
         return Err(usage(
-            "--duration must be more than 0 and at most 86400 seconds".into(),
+            "--duration must be more than 0 and at most 86400 seconds",
         ));
     }
-    if !finite(cli.warmup) || cli.warmup > 3600.0 {
-        return Err(usage("--warmup must be 0 to 3600 seconds".into()));
+    if !(0.0..=3600.0).contains(&cli.warmup) {
+        return Err(usage("--warmup must be 0 to 3600 seconds"));
     }
-    if let Some(rate) = cli.rate
-        && (!rate.is_finite() || rate <= 0.0 || rate > 100_000_000.0)
-    {
-        return Err(usage(
-            "--rate must be more than 0 and at most 100000000".into(),
-        ));
+    if !cli.rate.is_none_or(|r| r > 0.0 && r <= 100_000_000.0) {
+        return Err(usage("--rate must be more than 0 and at most 100000000"));
     }
-    if !finite(cli.traders) || cli.traders > 100.0 {
-        return Err(usage("--traders must be a percent from 0 to 100".into()));
+    if !(0.0..=100.0).contains(&cli.traders) {
+        return Err(usage("--traders must be a percent from 0 to 100"));
     }
-    if !finite(cli.trade_every) || cli.trade_every > 3600.0 {
-        return Err(usage("--trade-every must be 0 to 3600 seconds".into()));
+    if !(0.0..=3600.0).contains(&cli.trade_every) {
+        return Err(usage("--trade-every must be 0 to 3600 seconds"));
     }
-    if cli.users == 0 || cli.users > 100_000 {
-        return Err(usage("--users must be 1 to 100000".into()));
+    if !(1..=100_000).contains(&cli.users) {
+        return Err(usage("--users must be 1 to 100000"));
     }
-    if let Some(list) = &cli.symbols
-        && list.split(',').any(|s| Symbol::parse(s).is_err())
-    {
-        return Err(usage(format!(
-            "--symbols {list:?}: each must be a symbol (1-16 of A-Z 0-9 . - ^ =)"
-        )));
-    }
-    if let Some(date) = &cli.date
-        && Date::parse(date).is_err()
-    {
-        return Err(usage(format!("--date {date:?}: expected YYYY-MM-DD")));
-    }
+    let symbols = cli.symbols.as_ref().map(|list| {
+        let parsed: Result<Vec<Symbol>, _> = list.split(',').map(Symbol::parse).collect();
+        parsed.map_err(|_| {
+            usage(format!(
+                "--symbols {list:?}: each must be a symbol (1-16 of A-Z 0-9 . - ^ =)"
+            ))
+        })
+    });
+    let symbols = symbols.transpose()?;
+    let date = cli.date.as_deref().map(|date| {
+        Date::parse(date).map_err(|_| usage(format!("--date {date:?}: expected YYYY-MM-DD")))
+    });
+    let date = date.transpose()?;
     let prefix_len = cli.user_prefix.len() + cli.users.to_string().len();
     if Username::parse(&format!("{}{}", cli.user_prefix, cli.users)).is_err() || prefix_len > 24 {
         return Err(usage(format!(
@@ -316,9 +306,9 @@ fn check(cli: &Cli) -> Result<(), Failure> {
         )));
     }
     if cli.redis.is_some() && (cli.master.is_some() || !cli.servers.is_empty()) {
-        return Err(usage("--redis takes no -s or --master".into()));
+        return Err(usage("--redis takes no -s or --master"));
     }
-    Ok(())
+    Ok((symbols, date))
 }
 
 /// The workers to load: -s, else the master's list, else 127.0.0.1:2049.
@@ -452,16 +442,6 @@ fn plan(
             }
         })
         .collect()
-}
-
-/// Today (UTC), the default day of history requests.
-fn today() -> Date {
-    Date::of_timestamp(Timestamp::now())
-}
-
-fn is_terminal_stderr() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
 }
 
 fn show_progress(live: &Live, start: Instant, warmup: Duration, measure: Duration) {

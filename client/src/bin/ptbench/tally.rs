@@ -31,6 +31,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// An empty tally (one per thread, and the one they merge into).
     pub fn new() -> Tally {
         Tally {
             hist: OPS
@@ -44,10 +45,11 @@ impl Tally {
         }
     }
 
-    pub fn reason(&mut self, code: &str) {
+    /// Counts `n` more failures of reason `code`.
+    pub fn reason(&mut self, code: &str, n: u64) {
         match self.reasons.iter_mut().find(|(c, _)| c == code) {
-            Some((_, n)) => *n += 1,
-            None => self.reasons.push((code.to_string(), 1)),
+            Some((_, m)) => *m += n,
+            None => self.reasons.push((code.to_string(), n)),
         }
     }
 
@@ -60,18 +62,10 @@ impl Tally {
             *mine += theirs;
         }
         for (code, n) in other.reasons {
-            match self.reasons.iter_mut().find(|(c, _)| *c == code) {
-                Some((_, m)) => *m += n,
-                None => self.reasons.push((code, n)),
-            }
+            self.reason(&code, n);
         }
         self.broken.extend(other.broken);
         self.skipped += other.skipped;
-    }
-
-    /// An empty tally to merge into.
-    pub fn empty() -> Tally {
-        Tally::new()
     }
 }
 
