@@ -56,7 +56,7 @@ impl Api for AlphaVantage {
     }
 
     fn parse_quote(&self, _symbol: &str, _body: &str) -> Result<Quote, FeedError> {
-        Err(FeedError::NoLiveQuotes("Alpha Vantage"))
+        Err(FeedError::said("Alpha Vantage gives no live quotes here"))
     }
 
     fn history_requests(&self, symbol: &str, _from: Date, _to: Date) -> Vec<Request> {
@@ -70,20 +70,20 @@ impl Api for AlphaVantage {
     fn parse_history(&self, symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
         if let Some(text) = json.get("Error Message").and_then(Json::str) {
-            return Err(FeedError::ProviderSays {
-                provider: "Alpha Vantage",
-                symbol: symbol.to_string(),
-                message: excerpt(&text),
-            });
+            let says = format!("Alpha Vantage: {symbol}: {}", excerpt(&text));
+            return Err(FeedError::said(says));
         }
         for key in ["Information", "Note"] {
             if let Some(text) = json.get(key).and_then(Json::str) {
-                return Err(FeedError::OverLimit(excerpt(&text)));
+                return Err(FeedError::said(format!(
+                    "Alpha Vantage limit: {}",
+                    excerpt(&text)
+                )));
             }
         }
         let series = member(json, "Time Series (Daily)", "the answer")?
             .members()
-            .ok_or(FeedError::Shape("the time series is not an object"))?;
+            .ok_or(FeedError::said("the time series is not an object"))?;
         let mut history = History::default();
         for (date, row) in series {
             let day = Date::parse(&date)?.start();
@@ -125,7 +125,6 @@ mod tests {
         let err = av
             .parse_history("IBM", "{\"Information\": \"25 requests per day\"}")
             .expect_err("limit");
-        assert_eq!(err, FeedError::OverLimit("25 requests per day".into()));
         assert_eq!(err.to_string(), "Alpha Vantage limit: 25 requests per day");
         let err = av
             .parse_history("NOPE", "{\"Error Message\": \"Invalid API call.\"}")

@@ -66,10 +66,8 @@ impl Api for Binance {
             .unwrap_or_default();
         if !named.eq_ignore_ascii_case(symbol) {
             // Quoted: Binance may name no symbol at all ("").
-            return Err(FeedError::WrongSymbol {
-                asked: symbol.to_string(),
-                answered: format!("{named:?}"),
-            });
+            let wrong = format!("asked for {symbol}, the answer is about {named:?}");
+            return Err(FeedError::said(wrong));
         }
         Ok(Quote {
             price: price(member(json, "price", "the ticker")?, "price")?,
@@ -99,9 +97,9 @@ impl Api for Binance {
             |cell| {
                 let ms = cell(0)?
                     .int()
-                    .ok_or(FeedError::Shape("a kline's open time is not a number"))?;
+                    .ok_or(FeedError::said("a kline's open time is not a number"))?;
                 if !(0..=253_402_300_799_000).contains(&ms) {
-                    return Err(FeedError::Shape("a kline's open time is out of range"));
+                    return Err(FeedError::said("a kline's open time is out of range"));
                 }
                 let day = Date::of_timestamp(Timestamp(ms / 1000)).start();
                 bar(

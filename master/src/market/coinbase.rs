@@ -82,9 +82,7 @@ impl Api for Coinbase {
         let time = member(json, "time", "the ticker")?
             .str()
             .and_then(|text| rfc3339(&text))
-            .ok_or(FeedError::Shape(
-                "the ticker's time is not an RFC 3339 time",
-            ))?;
+            .ok_or(FeedError::said("the ticker's time is not an RFC 3339 time"))?;
         // "volume" is a rolling 24 hours, not the day's: not used.
         Ok(Quote {
             price,
@@ -121,7 +119,7 @@ impl Api for Coinbase {
             "a candle has fewer than 6 fields",
             |cell| {
                 let time = seconds(cell(0)?)
-                    .ok_or(FeedError::Shape("a candle's time is not a Unix time"))?;
+                    .ok_or(FeedError::said("a candle's time is not a Unix time"))?;
                 let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
                 let day = Date::of_timestamp(time).start();
                 bar(day, [open, high, low, close], Some(cell(5)?))

@@ -409,8 +409,8 @@ fn attempt(provider: &dyn Api, request: &Request, pace: Pace) -> Result<String, 
 fn check_time(quote: &Quote) -> Result<(), Failure> {
     let now = Timestamp::now();
     if quote.time.0 > now.0 + FUTURE_SLACK_S {
-        let time = quote.time;
-        return Err(Failure::Bad(FeedError::Future { time, now }));
+        let future = format!("timestamp {} is in the future (now {now})", quote.time);
+        return Err(Failure::Bad(FeedError::said(future)));
     }
     Ok(())
 }

@@ -130,5 +130,7 @@ pub fn check_bar(bar: &Bar) -> Result<(), FeedError> {
     if l <= o.min(c) && h >= o.max(c) {
         return Ok(());
     }
-    Err(FeedError::InconsistentBar(*bar))
+    Err(FeedError::said(format!(
+        "inconsistent bar: open {o} high {h} low {l} close {c}, expected low <= open, close <= high"
+    )))
 }

@@ -385,13 +385,14 @@ pub fn local_source(
 /// Starts real provider `name` on its own thread.
 fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>, FeedError> {
     let api = api(name, config)?;
-    let live = Live::spawn(api, pace).map_err(|e| FeedError::Thread(e.to_string()))?;
+    let thread = |e| FeedError::said(format!("cannot start its thread: {e}"));
+    let live = Live::spawn(api, pace).map_err(thread)?;
     Ok(Box::new(live))
 }
 
 /// Builds the web API of real provider `name` from the config.
 fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
-    let unknown = || FeedError::UnknownProvider(name.to_string());
+    let unknown = || FeedError::said(format!("unknown provider {name}"));
     let site = p.site(name).ok_or_else(unknown)?;
     let base = site.url.clone();
     Ok(match name {
@@ -412,7 +413,7 @@ fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
             key: p
                 .finnhub_key
                 .clone()
-                .ok_or(FeedError::NoKey("finnhub_key"))?,
+                .ok_or(FeedError::said("finnhub_key is not set"))?,
             limit: site.rate_limit.unwrap_or_else(Finnhub::default_limit),
         }),
         "alphavantage" => Box::new(AlphaVantage {
@@ -420,7 +421,7 @@ fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
             key: p
                 .alphavantage_key
                 .clone()
-                .ok_or(FeedError::NoKey("alphavantage_key"))?,
+                .ok_or(FeedError::said("alphavantage_key is not set"))?,
             limit: site.rate_limit.unwrap_or_else(AlphaVantage::default_limit),
         }),
         _ => return Err(unknown()),
