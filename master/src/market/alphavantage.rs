@@ -28,18 +28,6 @@ pub struct AlphaVantage {
     pub base: String,
     /// The API key (it can only go in the query string).
     pub key: String,
-    /// Requests allowed.
-    pub limit: Limit,
-}
-
-impl AlphaVantage {
-    /// The free key's limit.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 25,
-            per: Duration::from_secs(86_400),
-        }
-    }
 }
 
 impl Api for AlphaVantage {
@@ -47,8 +35,9 @@ impl Api for AlphaVantage {
         "alphavantage"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The free key's limit.
+    fn default_limit(&self) -> Limit {
+        Limit::new(25, Duration::from_secs(86_400))
     }
 
     fn quote_request(&self, _symbol: &str) -> Option<Request> {
@@ -108,7 +97,6 @@ mod tests {
         let av = AlphaVantage {
             base: "http://h".into(),
             key: "demo".into(),
-            limit: AlphaVantage::default_limit(),
         };
         let h = av
             .parse_history(

@@ -30,6 +30,11 @@ pub struct Limit {
 }
 
 impl Limit {
+    /// `requests` in any `per`.
+    pub const fn new(requests: u32, per: Duration) -> Limit {
+        Limit { requests, per }
+    }
+
     /// The least time between two requests that keeps within the limit.
     pub fn spacing(&self) -> Duration {
         self.per / self.requests.max(1)
@@ -58,10 +63,10 @@ impl Limit {
         if requests == 0 || count == 0 {
             return Err(bad());
         }
-        Ok(Limit {
+        Ok(Limit::new(
             requests,
-            per: Duration::from_millis(count.saturating_mul(unit)),
-        })
+            Duration::from_millis(count.saturating_mul(unit)),
+        ))
     }
 }
 
@@ -122,8 +127,8 @@ pub trait Api: Send {
     /// Its name in the config and the asset list (`yahoo`, ...).
     fn name(&self) -> &'static str;
 
-    /// Its documented limit, or the configured one.
-    fn limit(&self) -> Limit;
+    /// Its documented limit (`*_rate_limit` in the config overrides it).
+    fn default_limit(&self) -> Limit;
 
     /// The request for the current price of `symbol` (the provider's own
     /// symbol). None: this provider has no live quotes (Alpha Vantage).

@@ -27,18 +27,6 @@ pub const DEFAULT_URL: &str = "https://api.binance.com";
 pub struct Binance {
     /// Base URL, no trailing slash.
     pub base: String,
-    /// Requests allowed.
-    pub limit: Limit,
-}
-
-impl Binance {
-    /// A tenth of the documented weight limit: room for other clients.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 600,
-            per: Duration::from_secs(60),
-        }
-    }
 }
 
 impl Api for Binance {
@@ -46,8 +34,9 @@ impl Api for Binance {
         "binance"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// A tenth of the documented weight limit: room for other clients.
+    fn default_limit(&self) -> Limit {
+        Limit::new(600, Duration::from_secs(60))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -121,7 +110,6 @@ mod tests {
     fn binance() -> Binance {
         Binance {
             base: "http://h".into(),
-            limit: Binance::default_limit(),
         }
     }
 

@@ -28,19 +28,9 @@ const MAX_CANDLES: i64 = 300;
 pub struct Coinbase {
     /// Base URL, no trailing slash.
     pub base: String,
-    /// Requests allowed.
-    pub limit: Limit,
 }
 
 impl Coinbase {
-    /// The documented public limit.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 10,
-            per: Duration::from_secs(1),
-        }
-    }
-
     fn request(&self, url: String) -> Request {
         let mut request = Request::get(url);
         request.headers.push((
@@ -67,8 +57,9 @@ impl Api for Coinbase {
         "coinbase"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The documented public limit.
+    fn default_limit(&self) -> Limit {
+        Limit::new(10, Duration::from_secs(1))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -137,7 +128,6 @@ mod tests {
     fn coinbase() -> Coinbase {
         Coinbase {
             base: "http://h".into(),
-            limit: Coinbase::default_limit(),
         }
     }
 

@@ -28,19 +28,9 @@ pub struct Finnhub {
     pub base: String,
     /// The API key.
     pub key: String,
-    /// Requests allowed.
-    pub limit: Limit,
 }
 
 impl Finnhub {
-    /// The free plan's limit.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 60,
-            per: Duration::from_secs(60),
-        }
-    }
-
     fn request(&self, url: String) -> Request {
         let mut request = Request::get(url);
         request.headers.push(("X-Finnhub-Token", self.key.clone()));
@@ -53,8 +43,9 @@ impl Api for Finnhub {
         "finnhub"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The free plan's limit.
+    fn default_limit(&self) -> Limit {
+        Limit::new(60, Duration::from_secs(60))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -133,7 +124,6 @@ mod tests {
         Finnhub {
             base: "http://h".into(),
             key: "k".into(),
-            limit: Finnhub::default_limit(),
         }
     }
 

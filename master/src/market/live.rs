@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::value::{Date, Symbol, Timestamp};
 use rand::Rng;
 
-use super::api::{Api, Failure, Quote, Request, get, shown_url};
+use super::api::{Api, Failure, Limit, Quote, Request, get, shown_url};
 use super::error::{Context, FeedError};
 use super::provider::{History, HistoryJob, Provider, Update, price_bar};
 
@@ -72,8 +72,8 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts the thread that asks `api`.
-    pub fn spawn(api: Box<dyn Api>, pace: Pace) -> io::Result<Live> {
+    /// Starts the thread that asks `api`, within `limit`.
+    pub fn spawn(api: Box<dyn Api>, limit: Limit, pace: Pace) -> io::Result<Live> {
         let name = api.name();
         let (jobs, jobs_rx) = crossbeam_channel::unbounded();
         let (reports_tx, reports) = crossbeam_channel::unbounded();
@@ -82,6 +82,7 @@ impl Live {
             .spawn(move || {
                 let mut runner = Runner {
                     provider: api,
+                    limit,
                     pace,
                     updates: reports_tx,
                     symbols: Vec::new(),
@@ -167,6 +168,7 @@ impl Provider for Live {
 
 struct Runner {
     provider: Box<dyn Api>,
+    limit: Limit,
     pace: Pace,
     updates: Sender<Report>,
     symbols: Vec<(Symbol, String)>,
@@ -233,7 +235,7 @@ impl Runner {
     /// The limit's spacing, plus a millisecond so that a window of
     /// exactly `per` never holds one request too many.
     fn limit_spacing(&self) -> Duration {
-        self.provider.limit().spacing() + Duration::from_millis(1)
+        self.limit.spacing() + Duration::from_millis(1)
     }
 
     /// Sends one request (the pace allows it: `run` waited), then sets

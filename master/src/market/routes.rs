@@ -382,39 +382,31 @@ pub fn local_source(
     }))
 }
 
-/// Starts real provider `name` on its own thread.
+/// Starts real provider `name` on its own thread, within its configured
+/// limit or else its documented one.
 fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>, FeedError> {
     let api = api(name, config)?;
+    let configured = config.site(name).and_then(|site| site.rate_limit);
+    let limit = configured.unwrap_or_else(|| api.default_limit());
     let thread = |e| FeedError::said(format!("cannot start its thread: {e}"));
-    let live = Live::spawn(api, pace).map_err(thread)?;
+    let live = Live::spawn(api, limit, pace).map_err(thread)?;
     Ok(Box::new(live))
 }
 
 /// Builds the web API of real provider `name` from the config.
 fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
     let unknown = || FeedError::said(format!("unknown provider {name}"));
-    let site = p.site(name).ok_or_else(unknown)?;
-    let base = site.url.clone();
+    let base = p.site(name).ok_or_else(unknown)?.url.clone();
     Ok(match name {
-        "yahoo" => Box::new(Yahoo {
-            base,
-            limit: site.rate_limit.unwrap_or_else(Yahoo::default_limit),
-        }),
-        "coinbase" => Box::new(Coinbase {
-            base,
-            limit: site.rate_limit.unwrap_or_else(Coinbase::default_limit),
-        }),
-        "binance" => Box::new(Binance {
-            base,
-            limit: site.rate_limit.unwrap_or_else(Binance::default_limit),
-        }),
+        "yahoo" => Box::new(Yahoo { base }),
+        "coinbase" => Box::new(Coinbase { base }),
+        "binance" => Box::new(Binance { base }),
         "finnhub" => Box::new(Finnhub {
             base,
             key: p
                 .finnhub_key
                 .clone()
                 .ok_or(FeedError::said("finnhub_key is not set"))?,
-            limit: site.rate_limit.unwrap_or_else(Finnhub::default_limit),
         }),
         "alphavantage" => Box::new(AlphaVantage {
             base,
@@ -422,7 +414,6 @@ fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
                 .alphavantage_key
                 .clone()
                 .ok_or(FeedError::said("alphavantage_key is not set"))?,
-            limit: site.rate_limit.unwrap_or_else(AlphaVantage::default_limit),
         }),
         _ => return Err(unknown()),
     })

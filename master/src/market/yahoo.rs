@@ -34,19 +34,9 @@ pub const USER_AGENT: &str =
 pub struct Yahoo {
     /// Base URL, no trailing slash.
     pub base: String,
-    /// Requests allowed.
-    pub limit: Limit,
 }
 
 impl Yahoo {
-    /// The default pace: no documented limit, so 30 a minute.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 30,
-            per: Duration::from_secs(60),
-        }
-    }
-
     fn request(&self, symbol: &str, query: &str) -> Request {
         let mut request = Request::get(format!(
             "{}/v8/finance/chart/{}?{query}",
@@ -106,8 +96,9 @@ impl Api for Yahoo {
         "yahoo"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The default pace: no documented limit, so 30 a minute.
+    fn default_limit(&self) -> Limit {
+        Limit::new(30, Duration::from_secs(60))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -236,7 +227,6 @@ mod tests {
     fn yahoo() -> Yahoo {
         Yahoo {
             base: "http://h".into(),
-            limit: Yahoo::default_limit(),
         }
     }
 
