@@ -397,23 +397,21 @@ fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>
 fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
     let unknown = || FeedError::said(format!("unknown provider {name}"));
     let base = p.site(name).ok_or_else(unknown)?.url.clone();
+    let key = |value: &Option<String>, setting: &str| {
+        let unset = || FeedError::said(format!("{setting} is not set"));
+        value.clone().ok_or_else(unset)
+    };
     Ok(match name {
         "yahoo" => Box::new(Yahoo { base }),
         "coinbase" => Box::new(Coinbase { base }),
         "binance" => Box::new(Binance { base }),
         "finnhub" => Box::new(Finnhub {
             base,
-            key: p
-                .finnhub_key
-                .clone()
-                .ok_or(FeedError::said("finnhub_key is not set"))?,
+            key: key(&p.finnhub_key, "finnhub_key")?,
         }),
         "alphavantage" => Box::new(AlphaVantage {
             base,
-            key: p
-                .alphavantage_key
-                .clone()
-                .ok_or(FeedError::said("alphavantage_key is not set"))?,
+            key: key(&p.alphavantage_key, "alphavantage_key")?,
         }),
         _ => return Err(unknown()),
     })
