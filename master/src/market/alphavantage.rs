@@ -17,7 +17,7 @@ use papertrader_common::value::Date;
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, excerpt, member};
 use super::error::FeedError;
-use super::provider::History;
+use super::provider::{History, sort_bars};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://www.alphavantage.co";
@@ -80,8 +80,7 @@ impl Api for AlphaVantage {
             let ohlc = [f("1. open")?, f("2. high")?, f("3. low")?, f("4. close")?];
             history.bars.push(bar(day, ohlc, row.get("5. volume"))?);
         }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut history.bars);
         Ok(history)
     }
 }

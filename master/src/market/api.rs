@@ -18,7 +18,10 @@ use serde_json::value::RawValue;
 
 use super::Bar;
 use super::error::{Context, FeedError};
-use super::provider::{History, check_bar};
+use super::provider::{History, check_bar, sort_bars};
+
+/// Our User-Agent, for the services that want one.
+pub const AGENT: &str = concat!("papertrader/", env!("CARGO_PKG_VERSION"));
 
 /// A provider's documented request limit: `requests` in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,8 +347,7 @@ pub fn row_bars<'a>(
         let cell = |i: usize| cells.get(i).copied().ok_or(FeedError::said(short));
         history.bars.push(row(&cell)?);
     }
-    history.bars.sort_by_key(|b| b.time);
-    history.bars.dedup_by_key(|b| b.time);
+    sort_bars(&mut history.bars);
     Ok(history)
 }
 

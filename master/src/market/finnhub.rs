@@ -17,7 +17,7 @@ use papertrader_common::value::{Date, Timestamp};
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
 use super::error::FeedError;
-use super::provider::History;
+use super::provider::{History, sort_bars};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://finnhub.io";
@@ -108,8 +108,7 @@ impl Api for Finnhub {
                 .bars
                 .push(bar(day, [o, h, l, c], v.get(i).copied())?);
         }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut history.bars);
         Ok(history)
     }
 }

@@ -19,7 +19,7 @@ use rand::Rng;
 
 use super::api::{Api, Failure, Limit, Quote, Request, get, shown_url};
 use super::error::{Context, FeedError};
-use super::provider::{History, HistoryJob, Provider, Update, price_bar};
+use super::provider::{History, HistoryJob, Provider, Update, price_bar, sort_bars};
 
 /// Seconds a quote's time may be ahead of ours (clock skew) before it is
 /// refused as "in the future".
@@ -365,8 +365,7 @@ impl Runner {
         } = task;
         let (first, last) = (from.start(), to.start());
         acc.bars.retain(|b| first <= b.time && b.time <= last);
-        acc.bars.sort_by_key(|b| b.time);
-        acc.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut acc.bars);
         acc.actions.sort_by_key(|a| a.effective);
         acc.actions.dedup();
         let _ = self

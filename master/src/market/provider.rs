@@ -124,6 +124,12 @@ pub fn price_bar(time: Timestamp, price: Money, volume: u64) -> Bar {
     }
 }
 
+/// Puts `bars` oldest first, one per time.
+pub fn sort_bars(bars: &mut Vec<Bar>) {
+    bars.sort_by_key(|b| b.time);
+    bars.dedup_by_key(|b| b.time);
+}
+
 /// Err unless low <= open, close <= high.
 pub fn check_bar(bar: &Bar) -> Result<(), FeedError> {
     let (o, h, l, c) = (bar.open, bar.high, bar.low, bar.close);

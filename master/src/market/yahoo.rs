@@ -22,7 +22,7 @@ use super::api::{
     Api, Json, Limit, Quote, Request, bar, excerpt, member, price, seconds, volume_of,
 };
 use super::error::FeedError;
-use super::provider::{Action, ActionKind, History};
+use super::provider::{Action, ActionKind, History, sort_bars};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://query1.finance.yahoo.com";
@@ -171,8 +171,7 @@ impl Api for Yahoo {
         if let Some(events) = result.get("events") {
             history.actions = actions(events)?;
         }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut history.bars);
         Ok(history)
     }
 }
