@@ -20,9 +20,6 @@ use super::Bar;
 use super::error::{Context, FeedError};
 use super::provider::{History, check_bar, sort_bars};
 
-/// Our User-Agent, for the services that want one.
-pub const AGENT: &str = concat!("papertrader/", env!("CARGO_PKG_VERSION"));
-
 /// A provider's documented request limit: `requests` in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {

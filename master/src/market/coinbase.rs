@@ -14,7 +14,7 @@ use std::time::Duration;
 use papertrader_common::value::{Date, Timestamp};
 
 use super::api::{
-    AGENT, Api, Json, Limit, Quote, Request, bar, day_spans, member, price, row_bars, seconds,
+    Api, Json, Limit, Quote, Request, bar, day_spans, member, price, row_bars, seconds,
 };
 use super::error::FeedError;
 use super::provider::History;
@@ -33,7 +33,7 @@ pub struct Coinbase {
 impl Coinbase {
     fn request(&self, url: String) -> Request {
         let mut request = Request::get(url);
-        request.headers.push(("User-Agent", AGENT.to_string()));
+        request.headers.push(("User-Agent", crate::AGENT.into()));
         request
     }
 }

@@ -242,7 +242,7 @@ impl Body {
 fn get(url: &str, config: &HttpConfig) -> Result<Body, FeedError> {
     let shown_url = shown_url(url);
     let mut request = Request::get(url.to_string());
-    request.headers.push(("User-Agent", api::AGENT.to_string()));
+    request.headers.push(("User-Agent", crate::AGENT.into()));
     let in_get = |err: FeedError| err.within(Context::Get(shown_url.clone()));
     let answer = api::get(&request, config.timeout, config.max_bytes).map_err(in_get)?;
     if answer.status != 200 {
