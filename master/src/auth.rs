@@ -79,6 +79,16 @@ impl Default for AuthConfig {
     }
 }
 
+/// The clocks of one request: wall time for the rows it writes, and the
+/// monotonic time the rate limiter counts in.
+#[derive(Debug, Clone, Copy)]
+pub struct Clocks {
+    /// Wall time.
+    pub now: Timestamp,
+    /// The rate limiter's clock.
+    pub mono: Instant,
+}
+
 /// The `accounts.id` of a logged-in user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountId(pub i64);
@@ -126,7 +136,6 @@ impl Auth {
     /// account with the starting cash and the argon2id hash of
     /// `hashed_pass` under `salt`. Every registration counts against the
     /// address's hourly `register_limit`, checked before anything else.
-    #[allow(clippy::too_many_arguments)] // the wire arguments plus caller context
     pub fn register(
         &mut self,
         username: &Username,
@@ -134,10 +143,9 @@ impl Auth {
         pass: &HashedPass,
         client_addr: &str,
         salt: [u8; 16],
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
     ) -> Result<(), Reason> {
-        self.count_registration(username, client_addr, mono)?;
+        self.count_registration(username, client_addr, at.mono)?;
         let key = username.key();
         // Checked first so a taken name costs no argon2 time; the UNIQUE
         // constraint still decides when two registrations race.
@@ -156,7 +164,7 @@ impl Auth {
             email: email.as_str(),
             pass_hash: Some(&phc),
             cash: self.config.starting_cash,
-            created: now,
+            created: at.now,
         };
         match accounts::insert(&self.conn, &account) {
             Ok(_) => {
@@ -169,31 +177,29 @@ impl Auth {
     }
 
     /// `login username hashedPass isExpirable` from `client_addr`
-    /// (`host:port`) through `worker`. `now` is wall time for the session
-    /// row, `mono` the rate limiter's clock; the new session id is made from
+    /// (`host:port`) through `worker`; the new session id is made from
     /// `session_bytes`.
     pub fn login(
         &mut self,
         username: &Username,
         pass: &HashedPass,
         place: &SessionPlace<'_>,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
         session_bytes: [u8; 16],
     ) -> Result<SessionId, Reason> {
         let (client_addr, worker) = (place.client_addr, place.worker);
         let keys = LoginKeys::new(username, client_addr);
-        self.check_rate(username, &keys, mono)?;
+        self.check_rate(username, &keys, at.mono)?;
         self.refuse_if_passwordless(username)?;
 
         let Some(account) = self.check_password(username, pass)? else {
-            let locks = self.limiter.lock().login_failed(&keys, mono);
+            let locks = self.limiter.lock().login_failed(&keys, at.mono);
             papertrader_common::info!("failed login for {username} from {client_addr}");
             self.log_new_locks(username, &keys, locks);
             return Err(Reason::new(ReasonCode::BadCredentials, BAD_CREDENTIALS));
         };
-        let id = self.new_session(account, place, now, session_bytes)?;
-        self.limiter.lock().login_succeeded(&keys, mono);
+        let id = self.new_session(account, place, at.now, session_bytes)?;
+        self.limiter.lock().login_succeeded(&keys, at.mono);
         papertrader_common::info!("{username} logged in from {client_addr} through {worker}");
         Ok(id)
     }
@@ -336,10 +342,9 @@ impl Auth {
         session: &SessionId,
         proof: &ResetProof,
         client_addr: &str,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
     ) -> Result<AccountId, Reason> {
-        let account = self.validate(session, now)?;
+        let account = self.validate(session, at.now)?;
         let found = accounts::by_id(&self.conn, account.0)
             .map_err(|err| internal("cannot look up an account", err))?;
         let Some((name, phc)) = found else {
@@ -349,7 +354,7 @@ impl Auth {
             .map_err(|err| internal("cannot read an account's identities", err))?;
         match (proof, phc) {
             (ResetProof::Pass(pass), Some(_)) => {
-                self.confirm_password(session, pass, client_addr, now, mono)
+                self.confirm_password(session, pass, client_addr, at)
             }
             (ResetProof::Pass(_), None) => Err(no_password(&name, &providers)),
             (ResetProof::Token(_), Some(_)) => Err(Reason::new(
@@ -359,15 +364,7 @@ impl Auth {
             (ResetProof::Token(token), None) => {
                 let username = Username::parse(&name)
                     .map_err(|err| internal("a stored username is malformed", err))?;
-                self.confirm_token(
-                    account,
-                    &username,
-                    &providers,
-                    token,
-                    client_addr,
-                    now,
-                    mono,
-                )
+                self.confirm_token(account, &username, &providers, token, client_addr, at)
             }
         }
     }
@@ -419,29 +416,21 @@ impl Auth {
         session: &SessionId,
         pass: &HashedPass,
         client_addr: &str,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
     ) -> Result<AccountId, Reason> {
-        let account = self.validate(session, now)?;
-        let name: String = self
-            .conn
-            .query_row(
-                "SELECT username FROM accounts WHERE id = ?1",
-                [account.0],
-                |row| row.get(0),
-            )
-            .map_err(|err| internal("cannot look up an account", err))?;
+        let account = self.validate(session, at.now)?;
+        let name = self.username_of(account)?;
         let username = Username::parse(&name)
             .map_err(|err| internal("a stored username is malformed", err))?;
         let keys = LoginKeys::new(&username, client_addr);
-        self.check_rate(&username, &keys, mono)?;
+        self.check_rate(&username, &keys, at.mono)?;
         match self.check_password(&username, pass)? {
             Some(found) if found == account => {
-                self.limiter.lock().login_succeeded(&keys, mono);
+                self.limiter.lock().login_succeeded(&keys, at.mono);
                 Ok(account)
             }
             _ => {
-                let locks = self.limiter.lock().login_failed(&keys, mono);
+                let locks = self.limiter.lock().login_failed(&keys, at.mono);
                 papertrader_common::info!(
                     "wrong password for a reset of {username} from {client_addr}"
                 );
@@ -539,6 +528,15 @@ fn identity_taken(provider: &Provider) -> Reason {
         ReasonCode::IdentityTaken,
         format!("this {provider} identity is already linked to an account; log in with it"),
     )
+}
+
+/// `rate-limited` while logins are refused for `left`.
+fn locked(left: Duration) -> Reason {
+    let text = format!(
+        "too many failed logins; try again in {} s",
+        whole_secs(left)
+    );
+    Reason::new(ReasonCode::RateLimited, text)
 }
 
 /// A wait in seconds, rounded up so that it is never 0 while it lasts.

@@ -16,7 +16,7 @@ use papertrader_common::value::{Reason, ReasonCode, SessionId, Timestamp};
 use parking_lot::Mutex;
 use rand::RngCore;
 
-use crate::auth::{Auth, AuthConfig, SessionPlace};
+use crate::auth::{Auth, AuthConfig, Clocks, SessionPlace};
 use crate::db;
 use crate::event::Notifier;
 use crate::job::{Job, Origin, ReplyTo};
@@ -164,8 +164,10 @@ fn run_auth(
     trade: &Sender<TradeMsg>,
     rng: &mut impl RngCore,
 ) -> Result<Option<Reply>, Reason> {
-    let now = Timestamp::now();
-    let mono = Instant::now();
+    let at = Clocks {
+        now: Timestamp::now(),
+        mono: Instant::now(),
+    };
     let Origin { client, worker, .. } = &job.origin;
     let reply = match &job.request {
         Request::Register {
@@ -174,7 +176,7 @@ fn run_auth(
             pass,
         } => {
             let salt = random16(rng);
-            auth.register(username, email, pass, client, salt, now, mono)?;
+            auth.register(username, email, pass, client, salt, at)?;
             Reply::Registered
         }
         Request::Login {
@@ -183,20 +185,20 @@ fn run_auth(
             expirable,
         } => {
             let place = place(client, worker, *expirable);
-            let session = auth.login(username, pass, &place, now, mono, random16(rng))?;
+            let session = auth.login(username, pass, &place, at, random16(rng))?;
             Reply::Session(session)
         }
-        Request::LoginSession { session } => Reply::Session(auth.login_session(session, now)?),
+        Request::LoginSession { session } => Reply::Session(auth.login_session(session, at.now)?),
         Request::Logout { session } => {
-            auth.logout(session, now)?;
+            auth.logout(session, at.now)?;
             Reply::LoggedOut
         }
         Request::SwitchState { session, state } => {
-            auth.validate(session, now)?;
+            auth.validate(session, at.now)?;
             Reply::StateSwitched(*state)
         }
         Request::ResetAccount { session, proof } => {
-            let account = auth.confirm_reset(session, proof, client, now, mono)?;
+            let account = auth.confirm_reset(session, proof, client, at)?;
             return hand_reset(account, &job.to, trade);
         }
         Request::LoginExternal {
@@ -205,7 +207,7 @@ fn run_auth(
             expirable,
         } => {
             let place = place(client, worker, *expirable);
-            let session = auth.login_external(provider, token, &place, now, mono, random16(rng))?;
+            let session = auth.login_external(provider, token, &place, at, random16(rng))?;
             Reply::Session(session)
         }
         Request::RegisterExternal {
@@ -213,11 +215,11 @@ fn run_auth(
             provider,
             token,
         } => {
-            auth.register_external(username, provider, token, client, now, mono)?;
+            auth.register_external(username, provider, token, client, at)?;
             Reply::Registered
         }
         Request::SetPassword { session, pass } => {
-            auth.set_password(session, pass, random16(rng), now)?;
+            auth.set_password(session, pass, random16(rng), at.now)?;
             Reply::PasswordSet
         }
         other => {

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use papertrader_common::conf::{Collector, Conf, ConfError, ConfErrors};
 use papertrader_common::log::LogConfig;
-use papertrader_common::value::Money;
+use papertrader_common::value::{Money, Timestamp};
 
 use crate::auth::AuthConfig;
+use crate::market::api::Limit;
 use crate::market::http::HttpConfig;
 use crate::oidc::OidcConfig;
 use crate::ratelimit::RateLimitConfig;
@@ -163,54 +164,36 @@ fn providers(conf: &Conf, c: &mut Collector) -> Providers {
         ("coinbase", coinbase::DEFAULT_URL),
         ("binance", binance::DEFAULT_URL),
     ];
-    let error = |key: &str, message: String| ConfError {
-        file: conf.file().to_string(),
-        line: conf.line(key).unwrap_or(0),
-        message,
-    };
     let mut sites = Vec::new();
     for (name, default) in defaults {
         let url_key = format!("{name}_url");
         let url = c.take(conf.string(&url_key, default));
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            c.push(error(
-                &url_key,
-                format!("{url_key} = {url:?}: expected an http:// or https:// URL"),
-            ));
+            let message = format!("{url_key} = {url:?}: expected an http:// or https:// URL");
+            c.push(refusal(conf, &url_key, message));
         }
         let limit_key = format!("{name}_rate_limit");
-        let rate_limit = match conf.raw(&limit_key) {
-            None => None,
-            Some(text) => match crate::market::api::Limit::parse(text) {
-                Ok(limit) => Some(limit),
-                Err(e) => {
-                    c.push(error(&limit_key, format!("{limit_key} = {e}")));
-                    None
-                }
-            },
-        };
+        let rate_limit = conf.raw(&limit_key).map(Limit::parse).transpose();
+        let rate_limit =
+            rate_limit.map_err(|e| refusal(conf, &limit_key, format!("{limit_key} = {e}")));
         sites.push(Site {
             name,
             url: url.trim_end_matches('/').to_string(),
-            rate_limit,
+            rate_limit: c.take(rate_limit),
         });
     }
     let key = |c: &mut Collector, k: &str| {
         let v = c.take(conf.string(k, ""));
         (!v.is_empty()).then_some(v)
     };
-    let market_clock = match conf.raw("market_clock") {
-        None => None,
-        Some(text) => match text.parse::<jiff::Timestamp>() {
-            Ok(t) => Some(papertrader_common::value::Timestamp(t.as_second())),
-            Err(_) => {
-                let text =
-                    format!("market_clock = {text:?}: expected a time like 2026-03-07T15:00:00Z");
-                c.push(error("market_clock", text));
-                None
-            }
-        },
-    };
+    let market_clock = conf.raw("market_clock").map(|text| {
+        let expected =
+            format!("market_clock = {text:?}: expected a time like 2026-03-07T15:00:00Z");
+        let t: jiff::Timestamp = text
+            .parse()
+            .map_err(|_| refusal(conf, "market_clock", expected))?;
+        Ok(Timestamp(t.as_second()))
+    });
     let timeout = renamed(conf, c, "feed_timeout", "provider_timeout");
     let max_bytes = renamed(conf, c, "feed_max_bytes", "provider_max_bytes");
     Providers {
@@ -219,7 +202,7 @@ fn providers(conf: &Conf, c: &mut Collector) -> Providers {
         sites,
         finnhub_key: key(c, "finnhub_key"),
         alphavantage_key: key(c, "alphavantage_key"),
-        market_clock,
+        market_clock: c.take(market_clock.transpose()),
     }
 }
 
@@ -227,13 +210,9 @@ fn providers(conf: &Conf, c: &mut Collector) -> Providers {
 /// is set (documented as an alias); both set is an error.
 fn renamed<'k>(conf: &Conf, c: &mut Collector, new: &'k str, old: &'k str) -> &'k str {
     match (conf.line(new), conf.line(old)) {
-        (Some(_), Some(line)) => {
+        (Some(_), Some(_)) => {
             let message = format!("{old} is the old name of {new}; set only {new}");
-            c.push(ConfError {
-                file: conf.file().to_string(),
-                line,
-                message,
-            });
+            c.push(refusal(conf, old, message));
             new
         }
         (None, Some(_)) => old,
@@ -404,12 +383,8 @@ impl Config {
 /// first key it names that the file sets.
 fn check(config: &Config, conf: &Conf, c: &mut Collector) {
     let mut refuse = |keys: &[&str], message: &str| {
-        let line = keys.iter().find_map(|k| conf.line(k)).unwrap_or(0);
-        c.push(ConfError {
-            file: conf.file().to_string(),
-            line,
-            message: message.to_string(),
-        });
+        let set = keys.iter().find(|k| conf.line(k).is_some());
+        c.push(refusal(conf, set.unwrap_or(&keys[0]), message));
     };
     if config.ping_interval >= config.link_timeout {
         let message = "ping_interval must be shorter than link_timeout";
@@ -457,32 +432,28 @@ fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {
 }
 
 fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
-    let error = |key: &str, message: String| ConfError {
-        file: conf.file().to_string(),
-        line: conf.line(key).unwrap_or(0),
-        message,
-    };
     match conf.string("price_source", "sim")?.as_str() {
         "sim" => Ok(PriceSourceKind::Sim {
             seed: conf.u64("sim_seed", 1, 0..=u64::MAX)?,
         }),
         "csv" => match optional_path(conf, "csv_file")? {
             Some(path) => Ok(PriceSourceKind::Csv(path)),
-            None => Err(error(
+            None => Err(refusal(
+                conf,
                 "price_source",
-                "price_source = csv needs csv_file".into(),
+                "price_source = csv needs csv_file",
             )),
         },
         "http" => {
             let quote_url = conf.string("http_quote_url", "")?;
             if !quote_url.contains("{symbols}") {
                 let text = "price_source = http needs http_quote_url with {symbols} in it";
-                return Err(error("http_quote_url", text.into()));
+                return Err(refusal(conf, "http_quote_url", text));
             }
             let history_url = conf.string("http_history_url", "")?;
             if !history_url.is_empty() && !history_url.contains("{symbol}") {
                 let text = "http_history_url needs {symbol} in it";
-                return Err(error("http_history_url", text.into()));
+                return Err(refusal(conf, "http_history_url", text));
             }
             Ok(PriceSourceKind::Http(HttpConfig {
                 quote_url,
@@ -494,7 +465,8 @@ fn price_source(conf: &Conf) -> Result<PriceSourceKind, ConfError> {
         name @ ("yahoo" | "finnhub" | "coinbase" | "binance") => {
             Ok(PriceSourceKind::Provider(name.to_string()))
         }
-        other => Err(error(
+        other => Err(refusal(
+            conf,
             "price_source",
             format!(
                 "price_source = {other:?}: expected sim, csv, http, yahoo, finnhub, coinbase or binance"
@@ -533,15 +505,20 @@ fn master_key(conf: &Conf) -> Result<Option<String>, ConfError> {
     if text.is_empty() {
         return Ok(None);
     }
+    let expected = "expected a 40 or 64 hex digit key fingerprint";
+    let message = format!("master_key = {text:?}: {expected}");
     papertrader_common::gpg::normalize_fingerprint(&text)
         .map(Some)
-        .ok_or_else(|| ConfError {
-            file: conf.file().to_string(),
-            line: conf.line("master_key").unwrap_or(0),
-            message: format!(
-                "master_key = {text:?}: expected a 40 or 64 hex digit key fingerprint"
-            ),
-        })
+        .ok_or_else(|| refusal(conf, "master_key", message))
+}
+
+/// An error about `key`, on the line that sets it (0 when none does).
+fn refusal(conf: &Conf, key: &str, message: impl Into<String>) -> ConfError {
+    ConfError {
+        file: conf.file().to_string(),
+        line: conf.line(key).unwrap_or(0),
+        message: message.into(),
+    }
 }
 
 #[cfg(test)]

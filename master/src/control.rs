@@ -50,17 +50,15 @@ const LOOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
     if let Ok(meta) = fs::symlink_metadata(path) {
         use std::os::unix::fs::FileTypeExt;
+        let shown = path.display();
         if !meta.file_type().is_socket() {
             return Err(io::Error::other(format!(
-                "{} exists and is not a socket",
-                path.display()
+                "{shown} exists and is not a socket"
             )));
         }
         if UnixStream::connect(path).is_ok() {
-            return Err(io::Error::other(format!(
-                "{} is in use: is ptmasterd already running?",
-                path.display()
-            )));
+            let running = format!("{shown} is in use: is ptmasterd already running?");
+            return Err(io::Error::other(running));
         }
         fs::remove_file(path)?;
     }
@@ -212,11 +210,8 @@ fn account(books: &Books, name: &str) -> Result<String, CommandError> {
     let Some((id, phc)) = found else {
         return Ok(out);
     };
-    out.push_str(if phc.is_some() {
-        "password yes\n"
-    } else {
-        "password no\n"
-    });
+    let password = if phc.is_some() { "yes" } else { "no" };
+    out.push_str(&format!("password {password}\n"));
     let identities = crate::db::identities::of_account(&books.conn, id)
         .map_err(|e| CommandError::Database("the account's identities", e))?;
     for i in identities {

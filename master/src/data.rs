@@ -129,17 +129,13 @@ fn listed_asset(listed: &[Asset], symbol: &Symbol) -> Result<(), Reason> {
 /// Logs a failed history read; the client sees `internal`.
 fn internal(symbol: &Symbol, err: rusqlite::Error) -> Reason {
     papertrader_common::error!("history query for {symbol}: {err}");
-    Reason::new(
-        ReasonCode::Internal,
-        "the history could not be read; try again",
-    )
+    let text = "the history could not be read; try again";
+    Reason::new(ReasonCode::Internal, text)
 }
 
 fn no_price(symbol: &Symbol) -> Reason {
-    Reason::new(
-        ReasonCode::Unavailable,
-        format!("no price for {symbol} yet"),
-    )
+    let text = format!("no price for {symbol} yet");
+    Reason::new(ReasonCode::Unavailable, text)
 }
 
 /// The getAssetValueCurrent line of the last tick.

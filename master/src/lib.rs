@@ -29,3 +29,7 @@ pub mod registry;
 pub mod server;
 pub mod tls;
 pub mod trade;
+
+/// The User-Agent of the master's own HTTP requests (OpenID Connect, the
+/// quote service, the providers that want one).
+pub const AGENT: &str = concat!("papertrader/", env!("CARGO_PKG_VERSION"));

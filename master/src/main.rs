@@ -49,8 +49,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), (u8, String)> {
     let flags = daemon::Flags::parse(std::env::args_os().skip(1), USAGE)?;
-    let mut config =
-        Config::load(flags.config.as_deref()).map_err(|e| (EX_CONFIG, e.to_string()))?;
+    let mut config = Config::load(flags.config.as_deref()).map_err(config_err)?;
     let registry = load_registry(&config)?;
     let assets = load_assets(&config)?;
     if flags.check_only {
@@ -58,8 +57,7 @@ fn run() -> Result<(), (u8, String)> {
         price_source(&config)?;
         check_log_file(&config)?;
         if !config.tls_generate {
-            papertrader_master::tls::server_config(&config)
-                .map_err(|e| (EX_CONFIG, e.to_string()))?;
+            papertrader_master::tls::server_config(&config).map_err(config_err)?;
         }
         println!("configuration OK");
         return Ok(());
@@ -85,8 +83,7 @@ fn run() -> Result<(), (u8, String)> {
         env!("CARGO_PKG_VERSION"),
         config.source
     );
-    let tls =
-        papertrader_master::tls::server_config(&config).map_err(|e| (EX_CONFIG, e.to_string()))?;
+    let tls = papertrader_master::tls::server_config(&config).map_err(config_err)?;
     let assets = Arc::new(parking_lot::RwLock::new(assets));
     let listeners = (std_listener, control_listener, tls);
     let (mut server, helpers) = start(&config, listeners, registry, assets, source, &log)?;
@@ -149,34 +146,36 @@ fn oserr(what: &str) -> impl Fn(std::io::Error) -> (u8, String) + '_ {
     move |e| (EX_OSERR, format!("{what}: {e}"))
 }
 
+/// A file or directory `what` that cannot be made: EX_CANTCREAT.
+fn cantcreat(what: String) -> impl Fn(std::io::Error) -> (u8, String) {
+    move |e| (EX_CANTCREAT, format!("{what}: {e}"))
+}
+
+/// A bad configuration, or a file it names: EX_CONFIG.
+fn config_err(e: impl std::fmt::Display) -> (u8, String) {
+    (EX_CONFIG, e.to_string())
+}
+
 /// Everything that can fail for a reason the operator must see, done
 /// before the log system and the threads start (and after detaching, whose
 /// command prints the error): the state directory (mode 0700), the
 /// database, the master key, the log file, the master port and the
 /// control socket.
 fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)> {
+    let state_dir = format!("state_dir {}", config.state_dir.display());
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&config.state_dir)
-        .map_err(|e| {
-            (
-                EX_CANTCREAT,
-                format!("state_dir {}: {e}", config.state_dir.display()),
-            )
-        })?;
-    drop(db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))?);
+        .map_err(cantcreat(state_dir))?;
+    drop(open_db(config)?);
     check_master_key(config)?;
     check_log_file(config)?;
     let listener = TcpListener::bind(config.listen)
         .map_err(|e| (EX_OSERR, format!("bind {}: {e}", config.listen)))?;
     listener.set_nonblocking(true).map_err(oserr("listener"))?;
-    let control = control::bind(&config.control_socket).map_err(|e| {
-        (
-            EX_CANTCREAT,
-            format!("control socket {}: {e}", config.control_socket.display()),
-        )
-    })?;
+    let socket = format!("control socket {}", config.control_socket.display());
+    let control = control::bind(&config.control_socket).map_err(cantcreat(socket))?;
     Ok((listener, control))
 }
 
@@ -309,7 +308,7 @@ fn spawn_gpg(
 
 fn load_assets(config: &Config) -> Result<Vec<market::Asset>, (u8, String)> {
     match &config.assets_file {
-        Some(path) => market::assets::load(path).map_err(|e| (EX_CONFIG, e.to_string())),
+        Some(path) => market::assets::load(path).map_err(config_err),
         None => Ok(market::assets::built_in()),
     }
 }
@@ -336,13 +335,12 @@ fn check_master_key(config: &Config) -> Result<(), (u8, String)> {
 /// The provider `price_source` names, built now when it is not a real one
 /// (a bad `csv_file` stops the master here).
 fn price_source(config: &Config) -> Result<Option<Box<dyn Provider>>, (u8, String)> {
-    routes::local_source(&config.price_source, config.update_interval)
-        .map_err(|e| (EX_CONFIG, e.to_string()))
+    routes::local_source(&config.price_source, config.update_interval).map_err(config_err)
 }
 
 fn load_registry(config: &Config) -> Result<Registry, (u8, String)> {
     if config.workers_file_required || config.workers_file.exists() {
-        Registry::load(&config.workers_file).map_err(|e| (EX_CONFIG, e.to_string()))
+        Registry::load(&config.workers_file).map_err(config_err)
     } else {
         Ok(Registry::empty())
     }

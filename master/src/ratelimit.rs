@@ -449,19 +449,7 @@ impl RateLimiter {
         }
         let keep = self.max_keys - self.max_keys.div_ceil(10);
         let evict = self.entries.len() - keep;
-        let mut order: Vec<(bool, Instant, &String)> = self
-            .entries
-            .iter()
-            .map(|(k, e)| (e.locked_at(now), e.last, k))
-            .collect();
-        order.select_nth_unstable(evict - 1);
-        let victims: Vec<String> = order[..evict]
-            .iter()
-            .map(|(_, _, k)| (*k).clone())
-            .collect();
-        for key in victims {
-            self.entries.remove(&key);
-        }
+        evict_first(&mut self.entries, evict, |e| (e.locked_at(now), e.last));
         papertrader_common::warn!("rate limiter full: evicted {evict} keys");
     }
 
@@ -474,16 +462,18 @@ impl RateLimiter {
             return;
         }
         let evict = MAX_KNOWN_ACCOUNTS.div_ceil(10);
-        let mut order: Vec<(Instant, &String)> = self
-            .known
-            .iter()
-            .map(|(k, known)| (known.last, k))
-            .collect();
-        order.select_nth_unstable(evict - 1);
-        let victims: Vec<String> = order[..evict].iter().map(|(_, k)| (*k).clone()).collect();
-        for account in victims {
-            self.known.remove(&account);
-        }
+        evict_first(&mut self.known, evict, |known| known.last);
+    }
+}
+
+/// Removes the `n` (at least 1, at most all) entries of `map` that come
+/// first by `rank`.
+fn evict_first<V, R: Ord>(map: &mut HashMap<String, V>, n: usize, rank: impl Fn(&V) -> R) {
+    let mut order: Vec<(R, &String)> = map.iter().map(|(k, v)| (rank(v), k)).collect();
+    order.select_nth_unstable(n - 1);
+    let victims: Vec<String> = order.drain(..n).map(|(_, k)| k.clone()).collect();
+    for key in victims {
+        map.remove(&key);
     }
 }
 

@@ -15,12 +15,11 @@ impl Auth {
         provider: &Provider,
         token: &IdToken,
         place: &SessionPlace<'_>,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
         session_bytes: [u8; 16],
     ) -> Result<SessionId, Reason> {
         let (client_addr, worker) = (place.client_addr, place.worker);
-        let identity = self.verify_external(provider, token, client_addr, now, mono)?;
+        let identity = self.verify_external(provider, token, client_addr, at)?;
         let found = identities::account_of(&self.conn, &identity.issuer, &identity.subject)
             .map_err(|err| internal("cannot look up an identity", err))?;
         let Some(account) = found else {
@@ -29,7 +28,7 @@ impl Auth {
                 format!("this {provider} identity has no account here; register first"),
             ));
         };
-        let id = self.new_session(AccountId(account), place, now, session_bytes)?;
+        let id = self.new_session(AccountId(account), place, at.now, session_bytes)?;
         let name = self.username_of(AccountId(account))?;
         papertrader_common::info!(
             "{name} signed in with {provider} from {client_addr} through {worker}"
@@ -47,11 +46,10 @@ impl Auth {
         provider: &Provider,
         token: &IdToken,
         client_addr: &str,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
     ) -> Result<(), Reason> {
-        self.count_registration(username, client_addr, mono)?;
-        let identity = self.verify_external(provider, token, client_addr, now, mono)?;
+        self.count_registration(username, client_addr, at.mono)?;
+        let identity = self.verify_external(provider, token, client_addr, at)?;
         let linked = identities::account_of(&self.conn, &identity.issuer, &identity.subject)
             .map_err(|err| internal("cannot look up an identity", err))?;
         if linked.is_some() {
@@ -62,7 +60,7 @@ impl Auth {
         if existing.is_some() {
             return Err(taken(username));
         }
-        self.insert_linked(username, &identity, now)?;
+        self.insert_linked(username, &identity, at.now)?;
         papertrader_common::info!("registered account {username} with {provider}");
         Ok(())
     }
@@ -117,7 +115,6 @@ impl Auth {
 
     /// A fresh token (issued in the last [`FRESH_SECS`]) of an identity
     /// linked to `account`, tried against each provider it is linked with.
-    #[allow(clippy::too_many_arguments)] // the account, the proof and the caller context
     pub(super) fn confirm_token(
         &mut self,
         account: AccountId,
@@ -125,17 +122,16 @@ impl Auth {
         providers: &[String],
         token: &IdToken,
         client_addr: &str,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
     ) -> Result<AccountId, Reason> {
         let keys = LoginKeys::new(username, client_addr);
-        self.check_rate(username, &keys, mono)?;
+        self.check_rate(username, &keys, at.mono)?;
         let mut last = Reason::new(ReasonCode::BadToken, "the ID token is refused");
         for name in providers {
             let Ok(provider) = Provider::parse(name) else {
                 continue;
             };
-            let identity = match self.verify(&provider, token, now) {
+            let identity = match self.verify(&provider, token, at.now) {
                 Ok(identity) => identity,
                 Err(reason) if reason.code == ReasonCode::Unavailable => return Err(reason),
                 Err(reason) => {
@@ -150,17 +146,17 @@ impl Auth {
                     ReasonCode::BadToken,
                     "the ID token is refused: it names another identity than this account's",
                 );
-            } else if identity.issued_at < now.0.saturating_sub(FRESH_SECS) {
+            } else if identity.issued_at < at.now.0.saturating_sub(FRESH_SECS) {
                 last = Reason::new(
                     ReasonCode::BadToken,
                     "the ID token is refused: it is older than 10 minutes; sign in again",
                 );
             } else {
-                self.limiter.lock().login_succeeded(&keys, mono);
+                self.limiter.lock().login_succeeded(&keys, at.mono);
                 return Ok(account);
             }
         }
-        let locks = self.limiter.lock().login_failed(&keys, mono);
+        let locks = self.limiter.lock().login_failed(&keys, at.mono);
         papertrader_common::info!("refused token for a reset of {username} from {client_addr}");
         self.log_new_locks(username, &keys, locks);
         Err(last)
@@ -173,26 +169,17 @@ impl Auth {
         provider: &Provider,
         token: &IdToken,
         client_addr: &str,
-        now: Timestamp,
-        mono: Instant,
+        at: Clocks,
     ) -> Result<Identity, Reason> {
         let net = Net::of(client_addr);
-        let locked = self.limiter.lock().check(&ratelimit::addr_key(&net), mono);
-        if let Err(left) = locked {
-            return Err(Reason::new(
-                ReasonCode::RateLimited,
-                format!(
-                    "too many failed logins; try again in {} s",
-                    whole_secs(left)
-                ),
-            ));
-        }
-        let verified = self.verify(provider, token, now);
+        let addr = ratelimit::addr_key(&net);
+        self.limiter.lock().check(&addr, at.mono).map_err(locked)?;
+        let verified = self.verify(provider, token, at.now);
         if let Err(reason) = &verified
             && reason.code == ReasonCode::BadToken
         {
             papertrader_common::info!("refused {provider} token from {client_addr}");
-            if self.limiter.lock().external_failed(&net, mono) {
+            if self.limiter.lock().external_failed(&net, at.mono) {
                 let config = self.limiter.lock().config().clone();
                 papertrader_common::warn!(
                     "{net}: {} failed logins; its logins are refused for {} s",

@@ -30,13 +30,7 @@ impl Auth {
                 left
             }
         };
-        Err(Reason::new(
-            ReasonCode::RateLimited,
-            format!(
-                "too many failed logins; try again in {} s",
-                whole_secs(left)
-            ),
-        ))
+        Err(locked(left))
     }
 
     /// Whether a session of `username` (live, or ended less than a day ago)

@@ -68,9 +68,12 @@ impl Fixture {
         let username = Username::parse(username).map_err(|e| e.reason())?;
         let email = Email::parse(email).map_err(|e| e.reason())?;
         let pass = HashedPass::parse(pass).map_err(|e| e.reason())?;
-        let mono = self.mono;
+        let at = Clocks {
+            now: T0,
+            mono: self.mono,
+        };
         self.auth
-            .register(&username, &email, &pass, addr, [7; 16], T0, mono)
+            .register(&username, &email, &pass, addr, [7; 16], at)
     }
 
     /// Parses as the edge does, then logs in.
@@ -86,13 +89,16 @@ impl Fixture {
         let expirable = parse_bool(expirable).map_err(|e| e.reason())?;
         self.next_session += 1;
         let bytes = [self.next_session; 16];
-        let mono = self.mono;
+        let at = Clocks {
+            now: T0,
+            mono: self.mono,
+        };
         let place = SessionPlace {
             client_addr: addr,
             worker: "w1",
             expirable,
         };
-        self.auth.login(&username, &pass, &place, T0, mono, bytes)
+        self.auth.login(&username, &pass, &place, at, bytes)
     }
 
     fn login_from(&mut self, username: &str, pass: &str, addr: &str) -> Result<SessionId, Reason> {

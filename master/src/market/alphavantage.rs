@@ -17,7 +17,7 @@ use papertrader_common::value::Date;
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, excerpt, member};
 use super::error::FeedError;
-use super::provider::History;
+use super::provider::{History, sort_bars};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://www.alphavantage.co";
@@ -28,18 +28,6 @@ pub struct AlphaVantage {
     pub base: String,
     /// The API key (it can only go in the query string).
     pub key: String,
-    /// Requests allowed.
-    pub limit: Limit,
-}
-
-impl AlphaVantage {
-    /// The free key's limit.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 25,
-            per: Duration::from_secs(86_400),
-        }
-    }
 }
 
 impl Api for AlphaVantage {
@@ -47,8 +35,9 @@ impl Api for AlphaVantage {
         "alphavantage"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The free key's limit.
+    fn default_limit(&self) -> Limit {
+        Limit::new(25, Duration::from_secs(86_400))
     }
 
     fn quote_request(&self, _symbol: &str) -> Option<Request> {
@@ -56,7 +45,7 @@ impl Api for AlphaVantage {
     }
 
     fn parse_quote(&self, _symbol: &str, _body: &str) -> Result<Quote, FeedError> {
-        Err(FeedError::NoLiveQuotes("Alpha Vantage"))
+        Err(FeedError::said("Alpha Vantage gives no live quotes here"))
     }
 
     fn history_requests(&self, symbol: &str, _from: Date, _to: Date) -> Vec<Request> {
@@ -70,20 +59,20 @@ impl Api for AlphaVantage {
     fn parse_history(&self, symbol: &str, body: &str) -> Result<History, FeedError> {
         let json = Json::parse(body)?;
         if let Some(text) = json.get("Error Message").and_then(Json::str) {
-            return Err(FeedError::ProviderSays {
-                provider: "Alpha Vantage",
-                symbol: symbol.to_string(),
-                message: excerpt(&text),
-            });
+            let says = format!("Alpha Vantage: {symbol}: {}", excerpt(&text));
+            return Err(FeedError::said(says));
         }
         for key in ["Information", "Note"] {
             if let Some(text) = json.get(key).and_then(Json::str) {
-                return Err(FeedError::OverLimit(excerpt(&text)));
+                return Err(FeedError::said(format!(
+                    "Alpha Vantage limit: {}",
+                    excerpt(&text)
+                )));
             }
         }
         let series = member(json, "Time Series (Daily)", "the answer")?
             .members()
-            .ok_or(FeedError::Shape("the time series is not an object"))?;
+            .ok_or(FeedError::said("the time series is not an object"))?;
         let mut history = History::default();
         for (date, row) in series {
             let day = Date::parse(&date)?.start();
@@ -91,8 +80,7 @@ impl Api for AlphaVantage {
             let ohlc = [f("1. open")?, f("2. high")?, f("3. low")?, f("4. close")?];
             history.bars.push(bar(day, ohlc, row.get("5. volume"))?);
         }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut history.bars);
         Ok(history)
     }
 }
@@ -108,7 +96,6 @@ mod tests {
         let av = AlphaVantage {
             base: "http://h".into(),
             key: "demo".into(),
-            limit: AlphaVantage::default_limit(),
         };
         let h = av
             .parse_history(
@@ -125,7 +112,6 @@ mod tests {
         let err = av
             .parse_history("IBM", "{\"Information\": \"25 requests per day\"}")
             .expect_err("limit");
-        assert_eq!(err, FeedError::OverLimit("25 requests per day".into()));
         assert_eq!(err.to_string(), "Alpha Vantage limit: 25 requests per day");
         let err = av
             .parse_history("NOPE", "{\"Error Message\": \"Invalid API call.\"}")

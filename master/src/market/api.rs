@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 
 use super::Bar;
 use super::error::{Context, FeedError};
-use super::provider::{History, check_bar};
+use super::provider::{History, check_bar, sort_bars};
 
 /// A provider's documented request limit: `requests` in any `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,11 @@ pub struct Limit {
 }
 
 impl Limit {
+    /// `requests` in any `per`.
+    pub const fn new(requests: u32, per: Duration) -> Limit {
+        Limit { requests, per }
+    }
+
     /// The least time between two requests that keeps within the limit.
     pub fn spacing(&self) -> Duration {
         self.per / self.requests.max(1)
@@ -37,7 +42,11 @@ impl Limit {
 
     /// Parses `N/DURATION`, e.g. `60/1m`, `10/1s`, `25/1d`.
     pub fn parse(text: &str) -> Result<Limit, FeedError> {
-        let bad = || FeedError::BadLimit(text.to_string());
+        let bad = || {
+            FeedError::said(format!(
+                "{text:?}: expected REQUESTS/DURATION such as 60/1m"
+            ))
+        };
         let (n, per) = text.split_once('/').ok_or_else(bad)?;
         let requests: u32 = n.trim().parse().map_err(|_| bad())?;
         let per = per.trim();
@@ -54,10 +63,10 @@ impl Limit {
         if requests == 0 || count == 0 {
             return Err(bad());
         }
-        Ok(Limit {
+        Ok(Limit::new(
             requests,
-            per: Duration::from_millis(count.saturating_mul(unit)),
-        })
+            Duration::from_millis(count.saturating_mul(unit)),
+        ))
     }
 }
 
@@ -118,8 +127,8 @@ pub trait Api: Send {
     /// Its name in the config and the asset list (`yahoo`, ...).
     fn name(&self) -> &'static str;
 
-    /// Its documented limit, or the configured one.
-    fn limit(&self) -> Limit;
+    /// Its documented limit (`*_rate_limit` in the config overrides it).
+    fn default_limit(&self) -> Limit;
 
     /// The request for the current price of `symbol` (the provider's own
     /// symbol). None: this provider has no live quotes (Alpha Vantage).
@@ -147,10 +156,7 @@ pub trait Api: Send {
                 .or_else(|| json.get("chart")?.get("error")?.get("description")?.str())
         });
         let reason = reason.as_deref().unwrap_or(body.trim());
-        FeedError::Refused {
-            status,
-            reason: excerpt(reason),
-        }
+        FeedError::said(format!("HTTP status {status}: {}", excerpt(reason)))
     }
 }
 
@@ -165,7 +171,7 @@ pub struct Json<'a>(#[serde(borrow)] &'a RawValue);
 impl<'a> Json<'a> {
     /// Checks a whole document; the error says what is wrong and where.
     pub fn parse(text: &'a str) -> Result<Json<'a>, FeedError> {
-        serde_json::from_str(text).map_err(|err| FeedError::MalformedJson(err.to_string()))
+        serde_json::from_str(text).map_err(|err| FeedError::said(format!("malformed JSON: {err}")))
     }
 
     /// The value's text, as the provider wrote it.
@@ -238,7 +244,8 @@ pub fn excerpt(text: &str) -> String {
 /// rounded half away from zero (providers send `189.91000366210938`).
 /// Zero and negative values are returned as they are: the caller decides.
 pub fn decimal(text: &str) -> Result<Money, FeedError> {
-    let bad = || FeedError::NotDecimal(excerpt(text));
+    let bad = || FeedError::said(format!("{:?} is not a decimal number", excerpt(text)));
+    let too_large = |shown: String| FeedError::said(format!("{shown} is too large for a price"));
     let (negative, rest) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -265,7 +272,7 @@ pub fn decimal(text: &str) -> Result<Money, FeedError> {
     // Units of 1/10 000: the digits before point + 4, the next one rounds.
     let keep = point + 4;
     if keep > 19 + all.iter().take_while(|d| **d == 0).count() as i64 {
-        return Err(FeedError::TooLarge(excerpt(text)));
+        return Err(too_large(excerpt(text)));
     }
     let mut units: i128 = 0;
     for i in 0..keep.max(0) {
@@ -276,7 +283,7 @@ pub fn decimal(text: &str) -> Result<Money, FeedError> {
     if keep >= 0 && next.is_some_and(|d| d >= 5) {
         units += 1;
     }
-    let units = i64::try_from(units).map_err(|_| FeedError::TooLarge(text.to_string()))?;
+    let units = i64::try_from(units).map_err(|_| too_large(text.to_string()))?;
     Ok(Money(if negative { -units } else { units }))
 }
 
@@ -288,23 +295,18 @@ pub fn seconds(json: Json) -> Option<Timestamp> {
 
 /// Finds member `key` or says which is missing.
 pub fn member<'a>(json: Json<'a>, key: &str, what: &str) -> Result<Json<'a>, FeedError> {
-    json.get(key).ok_or_else(|| FeedError::Missing {
-        what: what.to_string(),
-        key: key.to_string(),
-    })
+    json.get(key)
+        .ok_or_else(|| FeedError::said(format!("{what} has no \"{key}\"")))
 }
 
 /// A positive price from JSON, or why not.
 pub fn price(json: Json, what: &str) -> Result<Money, FeedError> {
     let text = json
         .num_text()
-        .ok_or_else(|| FeedError::NotANumber(what.to_string()))?;
+        .ok_or_else(|| FeedError::said(format!("{what} is not a number")))?;
     let money = decimal(&text).map_err(|e| e.within(Context::Field(what.to_string())))?;
     if money.raw() <= 0 {
-        return Err(FeedError::NotPositive {
-            what: what.to_string(),
-            price: money,
-        });
+        return Err(FeedError::said(format!("{what} {money} is not positive")));
     }
     Ok(money)
 }
@@ -335,15 +337,14 @@ pub fn row_bars<'a>(
 ) -> Result<History, FeedError> {
     let rows = Json::parse(body)?
         .items()
-        .ok_or_else(|| FeedError::NotArray(what.into()))?;
+        .ok_or_else(|| FeedError::said(format!("{what} is not an array")))?;
     let mut history = History::default();
     for cells in rows {
         let cells = cells.items().unwrap_or_default();
-        let cell = |i: usize| cells.get(i).copied().ok_or(FeedError::Shape(short));
+        let cell = |i: usize| cells.get(i).copied().ok_or(FeedError::said(short));
         history.bars.push(row(&cell)?);
     }
-    history.bars.sort_by_key(|b| b.time);
-    history.bars.dedup_by_key(|b| b.time);
+    sort_bars(&mut history.bars);
     Ok(history)
 }
 
@@ -396,7 +397,7 @@ pub fn get(request: &Request, timeout: Duration, max_bytes: usize) -> Result<Ans
     for (name, value) in &request.headers {
         req = req.with_header(*name, value);
     }
-    let transport = |err: minreq::Error| FeedError::Transport(err.to_string());
+    let transport = |err: minreq::Error| FeedError::said(err.to_string());
     let response = req.send_lazy().map_err(transport)?;
     let status = response.status_code;
     let reason: String = response.reason_phrase.trim().chars().take(60).collect();

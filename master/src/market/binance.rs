@@ -27,18 +27,6 @@ pub const DEFAULT_URL: &str = "https://api.binance.com";
 pub struct Binance {
     /// Base URL, no trailing slash.
     pub base: String,
-    /// Requests allowed.
-    pub limit: Limit,
-}
-
-impl Binance {
-    /// A tenth of the documented weight limit: room for other clients.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 600,
-            per: Duration::from_secs(60),
-        }
-    }
 }
 
 impl Api for Binance {
@@ -46,8 +34,9 @@ impl Api for Binance {
         "binance"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// A tenth of the documented weight limit: room for other clients.
+    fn default_limit(&self) -> Limit {
+        Limit::new(600, Duration::from_secs(60))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -66,10 +55,8 @@ impl Api for Binance {
             .unwrap_or_default();
         if !named.eq_ignore_ascii_case(symbol) {
             // Quoted: Binance may name no symbol at all ("").
-            return Err(FeedError::WrongSymbol {
-                asked: symbol.to_string(),
-                answered: format!("{named:?}"),
-            });
+            let wrong = format!("asked for {symbol}, the answer is about {named:?}");
+            return Err(FeedError::said(wrong));
         }
         Ok(Quote {
             price: price(member(json, "price", "the ticker")?, "price")?,
@@ -99,9 +86,9 @@ impl Api for Binance {
             |cell| {
                 let ms = cell(0)?
                     .int()
-                    .ok_or(FeedError::Shape("a kline's open time is not a number"))?;
+                    .ok_or(FeedError::said("a kline's open time is not a number"))?;
                 if !(0..=253_402_300_799_000).contains(&ms) {
-                    return Err(FeedError::Shape("a kline's open time is out of range"));
+                    return Err(FeedError::said("a kline's open time is out of range"));
                 }
                 let day = Date::of_timestamp(Timestamp(ms / 1000)).start();
                 bar(
@@ -123,7 +110,6 @@ mod tests {
     fn binance() -> Binance {
         Binance {
             base: "http://h".into(),
-            limit: Binance::default_limit(),
         }
     }
 

@@ -28,25 +28,12 @@ const MAX_CANDLES: i64 = 300;
 pub struct Coinbase {
     /// Base URL, no trailing slash.
     pub base: String,
-    /// Requests allowed.
-    pub limit: Limit,
 }
 
 impl Coinbase {
-    /// The documented public limit.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 10,
-            per: Duration::from_secs(1),
-        }
-    }
-
     fn request(&self, url: String) -> Request {
         let mut request = Request::get(url);
-        request.headers.push((
-            "User-Agent",
-            concat!("papertrader/", env!("CARGO_PKG_VERSION")).to_string(),
-        ));
+        request.headers.push(("User-Agent", crate::AGENT.into()));
         request
     }
 }
@@ -67,8 +54,9 @@ impl Api for Coinbase {
         "coinbase"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The documented public limit.
+    fn default_limit(&self) -> Limit {
+        Limit::new(10, Duration::from_secs(1))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -82,9 +70,7 @@ impl Api for Coinbase {
         let time = member(json, "time", "the ticker")?
             .str()
             .and_then(|text| rfc3339(&text))
-            .ok_or(FeedError::Shape(
-                "the ticker's time is not an RFC 3339 time",
-            ))?;
+            .ok_or(FeedError::said("the ticker's time is not an RFC 3339 time"))?;
         // "volume" is a rolling 24 hours, not the day's: not used.
         Ok(Quote {
             price,
@@ -121,7 +107,7 @@ impl Api for Coinbase {
             "a candle has fewer than 6 fields",
             |cell| {
                 let time = seconds(cell(0)?)
-                    .ok_or(FeedError::Shape("a candle's time is not a Unix time"))?;
+                    .ok_or(FeedError::said("a candle's time is not a Unix time"))?;
                 let (low, high, open, close) = (cell(1)?, cell(2)?, cell(3)?, cell(4)?);
                 let day = Date::of_timestamp(time).start();
                 bar(day, [open, high, low, close], Some(cell(5)?))
@@ -139,7 +125,6 @@ mod tests {
     fn coinbase() -> Coinbase {
         Coinbase {
             base: "http://h".into(),
-            limit: Coinbase::default_limit(),
         }
     }
 

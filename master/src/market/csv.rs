@@ -68,11 +68,7 @@ impl QuoteLine {
 pub fn parse_quote_line(line: &str) -> Result<Option<QuoteLine>, FeedError> {
     let fields: Vec<&str> = line.split(',').map(str::trim).collect();
     if fields.len() != 8 {
-        return Err(FeedError::FieldCount {
-            expected: 8,
-            header: QUOTE_HEADER,
-            found: fields.len(),
-        });
+        return Err(field_count(8, QUOTE_HEADER, fields.len()));
     }
     let symbol = Symbol::parse(fields[0])?;
     if fields[1..].iter().any(|f| f.eq_ignore_ascii_case(NO_DATA)) {
@@ -94,11 +90,7 @@ pub fn parse_quote_line(line: &str) -> Result<Option<QuoteLine>, FeedError> {
 pub fn parse_daily_line(line: &str) -> Result<Option<(Date, Bar)>, FeedError> {
     let fields: Vec<&str> = line.split(',').map(str::trim).collect();
     if !(5..=6).contains(&fields.len()) {
-        return Err(FeedError::FieldCount {
-            expected: 6,
-            header: HISTORY_HEADER,
-            found: fields.len(),
-        });
+        return Err(field_count(6, HISTORY_HEADER, fields.len()));
     }
     if fields.iter().any(|f| f.eq_ignore_ascii_case(NO_DATA)) {
         return Ok(None);
@@ -114,6 +106,13 @@ pub fn parse_daily_line(line: &str) -> Result<Option<(Date, Bar)>, FeedError> {
     };
     check_bar(&bar)?;
     Ok(Some((date, bar)))
+}
+
+/// A line with `found` fields where `expected` were, as in `header`.
+fn field_count(expected: usize, header: &str, found: usize) -> FeedError {
+    FeedError::said(format!(
+        "expected {expected} fields ({header}), found {found}"
+    ))
 }
 
 /// True if `line` is the header `expected` (case and spaces around
@@ -134,7 +133,11 @@ pub fn header_matches(line: &str, expected: &str) -> bool {
 /// A positive decimal price. More than 4 fraction digits are rounded half
 /// away from zero (real feeds send `189.12345`); no sign, no exponent.
 pub fn parse_price(text: &str) -> Result<Money, FeedError> {
-    let bad = || FeedError::BadPrice(text.to_string());
+    let bad = || {
+        FeedError::said(format!(
+            "price {text:?}: expected a positive decimal like 189.12"
+        ))
+    };
     let (whole, frac) = match text.split_once('.') {
         Some((_, "")) => return Err(bad()),
         Some((whole, frac)) => (whole, frac),
@@ -163,7 +166,11 @@ pub fn parse_price(text: &str) -> Result<Money, FeedError> {
 /// A share count: digits, a fraction is truncated; empty means 0 (feeds
 /// leave it empty for indices).
 pub fn parse_volume(text: &str) -> Result<u64, FeedError> {
-    let bad = || FeedError::BadVolume(text.to_string());
+    let bad = || {
+        FeedError::said(format!(
+            "volume {text:?}: expected a whole number of shares"
+        ))
+    };
     if text.is_empty() {
         return Ok(0);
     }
@@ -192,7 +199,7 @@ fn parse_time_of_day(text: &str) -> Result<Option<u32>, FeedError> {
     if text.is_empty() {
         return Ok(None);
     }
-    let bad = || FeedError::BadTime(text.to_string());
+    let bad = || FeedError::said(format!("time {text:?}: expected HH:MM:SS or nothing"));
     let b = text.as_bytes();
     let shape_ok = b.len() == 8
         && b[2] == b':'
@@ -226,10 +233,8 @@ impl Replay {
     /// Reads the whole file (format of [`Replay::parse`]).
     pub fn load(path: &Path) -> Result<Replay, FeedError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| FeedError::Read {
-            file: file.clone(),
-            err: err.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| FeedError::said(format!("{file}: cannot read: {err}")))?;
         Replay::parse(&text, &file)
     }
 
@@ -266,7 +271,7 @@ impl Replay {
             bars.entry(quote.symbol).or_default().push_back(bar);
         }
         if bars.is_empty() {
-            return Err(FeedError::NoBars(file.to_string()));
+            return Err(FeedError::said(format!("{file}: no bars after the header")));
         }
         Ok(Replay {
             bars,
@@ -347,7 +352,6 @@ mod tests {
         assert_eq!(parse_quote_line(nd), Ok(None));
         assert_eq!(parse_quote_line("X,20241121,,1,1,1,1,n/d"), Ok(None));
         let err = parse_quote_line("AAPL,2024-11-21,,1,2,1,x,5").expect_err("bad close");
-        assert_eq!(err, FeedError::BadPrice("x".into()));
         assert_eq!(
             err.to_string(),
             "price \"x\": expected a positive decimal like 189.12"

@@ -17,7 +17,7 @@ use papertrader_common::value::{Date, Timestamp};
 
 use super::api::{Api, Json, Limit, Quote, Request, bar, member, price, seconds};
 use super::error::FeedError;
-use super::provider::History;
+use super::provider::{History, sort_bars};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://finnhub.io";
@@ -28,19 +28,9 @@ pub struct Finnhub {
     pub base: String,
     /// The API key.
     pub key: String,
-    /// Requests allowed.
-    pub limit: Limit,
 }
 
 impl Finnhub {
-    /// The free plan's limit.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 60,
-            per: Duration::from_secs(60),
-        }
-    }
-
     fn request(&self, url: String) -> Request {
         let mut request = Request::get(url);
         request.headers.push(("X-Finnhub-Token", self.key.clone()));
@@ -53,8 +43,9 @@ impl Api for Finnhub {
         "finnhub"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The free plan's limit.
+    fn default_limit(&self) -> Limit {
+        Limit::new(60, Duration::from_secs(60))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -67,9 +58,10 @@ impl Api for Finnhub {
         let t = member(json, "t", "the quote")?;
         // Finnhub answers an unknown symbol with 200 and zeros.
         if t.int() == Some(0) {
-            return Err(FeedError::ZeroQuote(symbol.to_string()));
+            let zeros = format!("Finnhub knows no symbol {symbol} (an all-zero quote)");
+            return Err(FeedError::said(zeros));
         }
-        let time = seconds(t).ok_or(FeedError::Shape("the quote's t is not a Unix time"))?;
+        let time = seconds(t).ok_or(FeedError::said("the quote's t is not a Unix time"))?;
         Ok(Quote {
             price: price(member(json, "c", "the quote")?, "c (current price)")?,
             time,
@@ -92,29 +84,31 @@ impl Api for Finnhub {
         match member(json, "s", "the candles")?.str().as_deref() {
             Some("ok") => {}
             Some("no_data") => return Ok(history),
-            _ => return Err(FeedError::CandleStatus(symbol.to_string())),
+            _ => {
+                let status = format!("candles of {symbol}: status is not \"ok\"");
+                return Err(FeedError::said(status));
+            }
         }
         let col = |k: &str| {
             member(json, k, "the candles")?
                 .items()
-                .ok_or_else(|| FeedError::NotArray(format!("candles {k}")))
+                .ok_or_else(|| FeedError::said(format!("candles {k} is not an array")))
         };
         let (t, o, h, l, c) = (col("t")?, col("o")?, col("h")?, col("l")?, col("c")?);
         let v = json.get("v").and_then(Json::items).unwrap_or_default();
         for (i, time) in t.into_iter().enumerate() {
             let time: Timestamp =
-                seconds(time).ok_or(FeedError::Shape("a candle time is not a Unix time"))?;
+                seconds(time).ok_or(FeedError::said("a candle time is not a Unix time"))?;
             let (Some(&o), Some(&h), Some(&l), Some(&c)) = (o.get(i), h.get(i), l.get(i), c.get(i))
             else {
-                return Err(FeedError::Shape("candle columns of different lengths"));
+                return Err(FeedError::said("candle columns of different lengths"));
             };
             let day = Date::of_timestamp(time).start();
             history
                 .bars
                 .push(bar(day, [o, h, l, c], v.get(i).copied())?);
         }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut history.bars);
         Ok(history)
     }
 }
@@ -129,7 +123,6 @@ mod tests {
         Finnhub {
             base: "http://h".into(),
             key: "k".into(),
-            limit: Finnhub::default_limit(),
         }
     }
 
@@ -152,8 +145,8 @@ mod tests {
                 include_str!("../../../tests/fixtures/finnhub/unknown.json"),
             )
             .expect_err("zeros");
-        assert_eq!(err, FeedError::ZeroQuote("NOPE".into()));
-        assert!(err.to_string().contains("knows no symbol NOPE"), "{err}");
+        let zeros = "Finnhub knows no symbol NOPE (an all-zero quote)";
+        assert_eq!(err.to_string(), zeros);
         let r = f.quote_request("AAPL").expect("request");
         assert_eq!(r.url, "http://h/api/v1/quote?symbol=AAPL");
         assert_eq!(r.headers, [("X-Finnhub-Token", "k".to_string())]);

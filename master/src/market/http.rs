@@ -18,7 +18,7 @@ use super::csv::{
     parse_daily_line, parse_quote_line,
 };
 use super::error::{Context, FeedError};
-use super::provider::{History, HistoryJob, Provider, Update, price_bar};
+use super::provider::{History, HistoryJob, Provider, Update, price_bar, sort_bars};
 
 /// Where and how to ask for quotes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,8 +136,7 @@ impl HttpQuotes {
             }
         }
         bad.warn(&body.shown_url);
-        bars.sort_by_key(|bar| bar.time);
-        bars.dedup_by_key(|bar| bar.time);
+        sort_bars(&mut bars);
         Ok(bars)
     }
 }
@@ -243,8 +242,7 @@ impl Body {
 fn get(url: &str, config: &HttpConfig) -> Result<Body, FeedError> {
     let shown_url = shown_url(url);
     let mut request = Request::get(url.to_string());
-    let agent = concat!("papertrader/", env!("CARGO_PKG_VERSION"));
-    request.headers.push(("User-Agent", agent.to_string()));
+    request.headers.push(("User-Agent", crate::AGENT.into()));
     let in_get = |err: FeedError| err.within(Context::Get(shown_url.clone()));
     let answer = api::get(&request, config.timeout, config.max_bytes).map_err(in_get)?;
     if answer.status != 200 {

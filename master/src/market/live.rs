@@ -17,9 +17,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::value::{Date, Symbol, Timestamp};
 use rand::Rng;
 
-use super::api::{Api, Failure, Quote, Request, get, shown_url};
+use super::api::{Api, Failure, Limit, Quote, Request, get, shown_url};
 use super::error::{Context, FeedError};
-use super::provider::{History, HistoryJob, Provider, Update, price_bar};
+use super::provider::{History, HistoryJob, Provider, Update, price_bar, sort_bars};
 
 /// Seconds a quote's time may be ahead of ours (clock skew) before it is
 /// refused as "in the future".
@@ -72,8 +72,8 @@ pub struct Live {
 }
 
 impl Live {
-    /// Starts the thread that asks `api`.
-    pub fn spawn(api: Box<dyn Api>, pace: Pace) -> io::Result<Live> {
+    /// Starts the thread that asks `api`, within `limit`.
+    pub fn spawn(api: Box<dyn Api>, limit: Limit, pace: Pace) -> io::Result<Live> {
         let name = api.name();
         let (jobs, jobs_rx) = crossbeam_channel::unbounded();
         let (reports_tx, reports) = crossbeam_channel::unbounded();
@@ -82,6 +82,7 @@ impl Live {
             .spawn(move || {
                 let mut runner = Runner {
                     provider: api,
+                    limit,
                     pace,
                     updates: reports_tx,
                     symbols: Vec::new(),
@@ -167,6 +168,7 @@ impl Provider for Live {
 
 struct Runner {
     provider: Box<dyn Api>,
+    limit: Limit,
     pace: Pace,
     updates: Sender<Report>,
     symbols: Vec<(Symbol, String)>,
@@ -233,7 +235,7 @@ impl Runner {
     /// The limit's spacing, plus a millisecond so that a window of
     /// exactly `per` never holds one request too many.
     fn limit_spacing(&self) -> Duration {
-        self.provider.limit().spacing() + Duration::from_millis(1)
+        self.limit.spacing() + Duration::from_millis(1)
     }
 
     /// Sends one request (the pace allows it: `run` waited), then sets
@@ -363,8 +365,7 @@ impl Runner {
         } = task;
         let (first, last) = (from.start(), to.start());
         acc.bars.retain(|b| first <= b.time && b.time <= last);
-        acc.bars.sort_by_key(|b| b.time);
-        acc.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut acc.bars);
         acc.actions.sort_by_key(|a| a.effective);
         acc.actions.dedup();
         let _ = self
@@ -409,8 +410,8 @@ fn attempt(provider: &dyn Api, request: &Request, pace: Pace) -> Result<String, 
 fn check_time(quote: &Quote) -> Result<(), Failure> {
     let now = Timestamp::now();
     if quote.time.0 > now.0 + FUTURE_SLACK_S {
-        let time = quote.time;
-        return Err(Failure::Bad(FeedError::Future { time, now }));
+        let future = format!("timestamp {} is in the future (now {now})", quote.time);
+        return Err(Failure::Bad(FeedError::said(future)));
     }
     Ok(())
 }

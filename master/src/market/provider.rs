@@ -124,11 +124,19 @@ pub fn price_bar(time: Timestamp, price: Money, volume: u64) -> Bar {
     }
 }
 
+/// Puts `bars` oldest first, one per time.
+pub fn sort_bars(bars: &mut Vec<Bar>) {
+    bars.sort_by_key(|b| b.time);
+    bars.dedup_by_key(|b| b.time);
+}
+
 /// Err unless low <= open, close <= high.
 pub fn check_bar(bar: &Bar) -> Result<(), FeedError> {
     let (o, h, l, c) = (bar.open, bar.high, bar.low, bar.close);
     if l <= o.min(c) && h >= o.max(c) {
         return Ok(());
     }
-    Err(FeedError::InconsistentBar(*bar))
+    Err(FeedError::said(format!(
+        "inconsistent bar: open {o} high {h} low {l} close {c}, expected low <= open, close <= high"
+    )))
 }

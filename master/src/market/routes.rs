@@ -382,46 +382,36 @@ pub fn local_source(
     }))
 }
 
-/// Starts real provider `name` on its own thread.
+/// Starts real provider `name` on its own thread, within its configured
+/// limit or else its documented one.
 fn start(name: &str, config: &Providers, pace: Pace) -> Result<Box<dyn Provider>, FeedError> {
     let api = api(name, config)?;
-    let live = Live::spawn(api, pace).map_err(|e| FeedError::Thread(e.to_string()))?;
+    let configured = config.site(name).and_then(|site| site.rate_limit);
+    let limit = configured.unwrap_or_else(|| api.default_limit());
+    let thread = |e| FeedError::said(format!("cannot start its thread: {e}"));
+    let live = Live::spawn(api, limit, pace).map_err(thread)?;
     Ok(Box::new(live))
 }
 
 /// Builds the web API of real provider `name` from the config.
 fn api(name: &str, p: &Providers) -> Result<Box<dyn Api>, FeedError> {
-    let unknown = || FeedError::UnknownProvider(name.to_string());
-    let site = p.site(name).ok_or_else(unknown)?;
-    let base = site.url.clone();
+    let unknown = || FeedError::said(format!("unknown provider {name}"));
+    let base = p.site(name).ok_or_else(unknown)?.url.clone();
+    let key = |value: &Option<String>, setting: &str| {
+        let unset = || FeedError::said(format!("{setting} is not set"));
+        value.clone().ok_or_else(unset)
+    };
     Ok(match name {
-        "yahoo" => Box::new(Yahoo {
-            base,
-            limit: site.rate_limit.unwrap_or_else(Yahoo::default_limit),
-        }),
-        "coinbase" => Box::new(Coinbase {
-            base,
-            limit: site.rate_limit.unwrap_or_else(Coinbase::default_limit),
-        }),
-        "binance" => Box::new(Binance {
-            base,
-            limit: site.rate_limit.unwrap_or_else(Binance::default_limit),
-        }),
+        "yahoo" => Box::new(Yahoo { base }),
+        "coinbase" => Box::new(Coinbase { base }),
+        "binance" => Box::new(Binance { base }),
         "finnhub" => Box::new(Finnhub {
             base,
-            key: p
-                .finnhub_key
-                .clone()
-                .ok_or(FeedError::NoKey("finnhub_key"))?,
-            limit: site.rate_limit.unwrap_or_else(Finnhub::default_limit),
+            key: key(&p.finnhub_key, "finnhub_key")?,
         }),
         "alphavantage" => Box::new(AlphaVantage {
             base,
-            key: p
-                .alphavantage_key
-                .clone()
-                .ok_or(FeedError::NoKey("alphavantage_key"))?,
-            limit: site.rate_limit.unwrap_or_else(AlphaVantage::default_limit),
+            key: key(&p.alphavantage_key, "alphavantage_key")?,
         }),
         _ => return Err(unknown()),
     })

@@ -22,7 +22,7 @@ use super::api::{
     Api, Json, Limit, Quote, Request, bar, excerpt, member, price, seconds, volume_of,
 };
 use super::error::FeedError;
-use super::provider::{Action, ActionKind, History};
+use super::provider::{Action, ActionKind, History, sort_bars};
 
 /// The real host.
 pub const DEFAULT_URL: &str = "https://query1.finance.yahoo.com";
@@ -34,19 +34,9 @@ pub const USER_AGENT: &str =
 pub struct Yahoo {
     /// Base URL, no trailing slash.
     pub base: String,
-    /// Requests allowed.
-    pub limit: Limit,
 }
 
 impl Yahoo {
-    /// The default pace: no documented limit, so 30 a minute.
-    pub fn default_limit() -> Limit {
-        Limit {
-            requests: 30,
-            per: Duration::from_secs(60),
-        }
-    }
-
     fn request(&self, symbol: &str, query: &str) -> Request {
         let mut request = Request::get(format!(
             "{}/v8/finance/chart/{}?{query}",
@@ -81,23 +71,23 @@ fn result<'a>(json: Json<'a>, symbol: &str) -> Result<Json<'a>, FeedError> {
     if let Some(err) = chart.get("error").filter(|e| !e.is_null()) {
         let text = err.get("description").and_then(Json::str);
         let text = text.as_deref().unwrap_or("an error");
-        return Err(FeedError::ProviderSays {
-            provider: "Yahoo",
-            symbol: symbol.to_string(),
-            message: excerpt(text),
-        });
+        return Err(FeedError::said(format!(
+            "Yahoo: {symbol}: {}",
+            excerpt(text)
+        )));
     }
     let result = member(chart, "result", "chart")?
         .at(0)
-        .ok_or_else(|| FeedError::NoResult(symbol.to_string()))?;
+        .ok_or_else(|| FeedError::said(format!("Yahoo: no result for {symbol}")))?;
     let meta = member(result, "meta", "result")?;
     match meta.get("symbol").and_then(Json::str) {
         Some(s) if s.eq_ignore_ascii_case(symbol) => Ok(result),
-        Some(s) => Err(FeedError::WrongSymbol {
-            asked: symbol.to_string(),
-            answered: s,
-        }),
-        None => Err(FeedError::NoSymbol(symbol.to_string())),
+        Some(s) => Err(FeedError::said(format!(
+            "asked for {symbol}, the answer is about {s}"
+        ))),
+        None => Err(FeedError::said(format!(
+            "the answer names no symbol (asked for {symbol})"
+        ))),
     }
 }
 
@@ -106,8 +96,9 @@ impl Api for Yahoo {
         "yahoo"
     }
 
-    fn limit(&self) -> Limit {
-        self.limit
+    /// The default pace: no documented limit, so 30 a minute.
+    fn default_limit(&self) -> Limit {
+        Limit::new(30, Duration::from_secs(60))
     }
 
     fn quote_request(&self, symbol: &str) -> Option<Request> {
@@ -122,7 +113,7 @@ impl Api for Yahoo {
             "regularMarketPrice",
         )?;
         let time = seconds(member(meta, "regularMarketTime", "meta")?)
-            .ok_or(FeedError::Shape("regularMarketTime is not a Unix time"))?;
+            .ok_or(FeedError::said("regularMarketTime is not a Unix time"))?;
         Ok(Quote {
             price,
             time,
@@ -145,7 +136,7 @@ impl Api for Yahoo {
             let indicators = member(result, "indicators", "result")?;
             let quote = member(indicators, "quote", "indicators")?
                 .at(0)
-                .ok_or(FeedError::Shape("indicators.quote is empty"))?;
+                .ok_or(FeedError::said("indicators.quote is empty"))?;
             let column = |k: &str| member(quote, k, "indicators.quote").map(Json::items);
             let (Some(o), Some(h), Some(l), Some(c)) = (
                 column("open")?,
@@ -154,17 +145,18 @@ impl Api for Yahoo {
                 column("close")?,
             ) else {
                 let arrays = "indicators.quote holds something other than arrays";
-                return Err(FeedError::Shape(arrays));
+                return Err(FeedError::said(arrays));
             };
             let v = quote
                 .get("volume")
                 .and_then(Json::items)
                 .unwrap_or_default();
             for (i, t) in times.into_iter().enumerate() {
-                let time = seconds(t).ok_or(FeedError::Shape("a timestamp is not a Unix time"))?;
+                let time = seconds(t).ok_or(FeedError::said("a timestamp is not a Unix time"))?;
                 let row = [o.get(i), h.get(i), l.get(i), c.get(i)];
                 let [Some(&o), Some(&h), Some(&l), Some(&c)] = row else {
-                    return Err(FeedError::ShortColumns(i));
+                    let short = format!("the price columns are shorter than timestamp ({i})");
+                    return Err(FeedError::said(short));
                 };
                 // Yahoo leaves a day it has no trades for as nulls.
                 if [o, h, l, c].iter().any(|j| j.is_null()) {
@@ -179,8 +171,7 @@ impl Api for Yahoo {
         if let Some(events) = result.get("events") {
             history.actions = actions(events)?;
         }
-        history.bars.sort_by_key(|b| b.time);
-        history.bars.dedup_by_key(|b| b.time);
+        sort_bars(&mut history.bars);
         Ok(history)
     }
 }
@@ -191,19 +182,18 @@ fn actions(events: Json) -> Result<Vec<Action>, FeedError> {
     let list = |key| events.get(key).and_then(Json::members).unwrap_or_default();
     for (_, split) in list("splits") {
         let date = member(split, "date", "a split")?;
-        let effective = seconds(date).ok_or(FeedError::Shape("split date"))?;
+        let effective = seconds(date).ok_or(FeedError::said("split date"))?;
         let part = |k: &str| -> Result<u32, FeedError> {
             let text = member(split, k, "a split")?
                 .num_text()
-                .ok_or_else(|| FeedError::NotANumber(format!("split {k}")))?;
+                .ok_or_else(|| FeedError::said(format!("split {k} is not a number")))?;
             // Yahoo writes 2 or 2.0; ratios are whole numbers.
             let whole = text.strip_suffix(".0").unwrap_or(&text);
             match whole.parse() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(FeedError::BadRatio {
-                    part: k.to_string(),
-                    text,
-                }),
+                _ => Err(FeedError::said(format!(
+                    "split {k} {text:?} is not a positive whole number"
+                ))),
             }
         };
         let (to, from) = (part("numerator")?, part("denominator")?);
@@ -216,7 +206,7 @@ fn actions(events: Json) -> Result<Vec<Action>, FeedError> {
     }
     for (_, dividend) in list("dividends") {
         let date = member(dividend, "date", "a dividend")?;
-        let effective = seconds(date).ok_or(FeedError::Shape("dividend date"))?;
+        let effective = seconds(date).ok_or(FeedError::said("dividend date"))?;
         let amount = price(member(dividend, "amount", "a dividend")?, "dividend amount")?;
         out.push(Action {
             effective,
@@ -236,7 +226,6 @@ mod tests {
     fn yahoo() -> Yahoo {
         Yahoo {
             base: "http://h".into(),
-            limit: Yahoo::default_limit(),
         }
     }
 

@@ -98,10 +98,7 @@ fn get_json(url: &str, timeout: Duration) -> Result<Value, FetchError> {
     let fail = |what: String| FetchError::Get(shown.clone(), what);
     let response = minreq::get(url)
         .with_header("Accept", "application/json")
-        .with_header(
-            "User-Agent",
-            concat!("papertrader/", env!("CARGO_PKG_VERSION")),
-        )
+        .with_header("User-Agent", crate::AGENT)
         .with_timeout(secs)
         .with_max_redirects(MAX_REDIRECTS)
         .with_max_headers_size(64 * 1024)

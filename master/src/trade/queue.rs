@@ -276,10 +276,7 @@ impl Queue {
                     ReasonCode::Internal,
                     "the trade could not be run; nothing was changed",
                 );
-                let replies = waiting
-                    .iter()
-                    .map(|q| (q, Outcome::Refused(reason.clone())));
-                return self.send_replies(replies.collect());
+                return self.refuse(&waiting, &reason);
             }
         };
         let Batch {
@@ -542,7 +539,6 @@ impl Queue {
         self.send_replies(refusals.collect());
     }
 
-    /// Answers every queued order `unavailable`: it was never placed.
     /// Recounts the orders waiting per account after the queue changed.
     fn count_waiting(&mut self) {
         self.per_account.clear();
@@ -551,6 +547,7 @@ impl Queue {
         }
     }
 
+    /// Answers every queued order `unavailable`: it was never placed.
     fn refuse_all(&mut self) {
         self.per_account.clear();
         let waiting = std::mem::take(&mut self.waiting);
@@ -565,12 +562,13 @@ impl Queue {
             ReasonCode::Unavailable,
             "the master is shutting down; the order was not placed",
         );
-        self.send_replies(
-            waiting
-                .iter()
-                .map(|q| (q, Outcome::Refused(reason.clone())))
-                .collect(),
-        );
+        self.refuse(&waiting, &reason);
+    }
+
+    /// Answers each of `queued` with the same refusal.
+    fn refuse(&self, queued: &[Queued], reason: &Reason) {
+        let replies = queued.iter().map(|q| (q, Outcome::Refused(reason.clone())));
+        self.send_replies(replies.collect());
     }
 }
 

@@ -200,7 +200,7 @@ pub fn equity_history(
                 .collect()
         })
         .map_err(|err| internal("cannot read equity snapshots", err))?;
-    let now = super::views::equity_of(conn, id, cash)?;
+    let now = super::views::equity_of(conn, id, cash, format_args!("account {id}"))?;
     let mut points = Vec::new();
     let mut carried = Money(start);
     let mut day = first_day;

@@ -48,7 +48,7 @@ pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<Strin
         private: None,
     };
     if account.id == viewer {
-        let positions = valued(conn, account.id)?;
+        let who = format_args!("the equity of {}", account.username);
         info.private = Some(PrivateInfo {
             // "-": a third-party account whose provider vouched for no email.
             email: match account.email.as_str() {
@@ -56,7 +56,7 @@ pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<Strin
                 email => Some(stored(Email::parse(email))?),
             },
             cash: Money(account.cash),
-            equity: equity(&account, &positions)?,
+            equity: equity_of(conn, account.id, account.cash, who)?,
         });
     }
     let mut out = String::new();
@@ -234,28 +234,20 @@ fn current_price(conn: &Connection, symbol: &Symbol) -> Result<Option<Money>, Re
     Ok(tick.map(|bar| bar.close))
 }
 
-/// The equity of account `id` with `cash`, as it stands now.
-pub(super) fn equity_of(conn: &Connection, id: i64, cash: i64) -> Result<Money, Reason> {
-    let positions = valued(conn, id)?;
-    positions
+/// The equity of account `id` with `cash`, as it stands now: cash plus
+/// the value of every position; `who` names it in the log should the sum
+/// overflow.
+pub(super) fn equity_of(
+    conn: &Connection,
+    id: i64,
+    cash: i64,
+    who: impl std::fmt::Display,
+) -> Result<Money, Reason> {
+    valued(conn, id)?
         .iter()
         .filter_map(|p| p.valuation)
         .try_fold(Money(cash), |sum, v| sum.checked_add(v.value))
-        .ok_or_else(|| internal("cannot compute equity", format!("account {id} overflows")))
-}
-
-/// Cash plus the value of every position.
-fn equity(account: &Account, positions: &[Position]) -> Result<Money, Reason> {
-    positions
-        .iter()
-        .filter_map(|p| p.valuation)
-        .try_fold(Money(account.cash), |sum, v| sum.checked_add(v.value))
-        .ok_or_else(|| {
-            internal(
-                "cannot compute equity",
-                format!("the equity of {} overflows", account.username),
-            )
-        })
+        .ok_or_else(|| internal("cannot compute equity", format!("{who} overflows")))
 }
 
 #[cfg(test)]
