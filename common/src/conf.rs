@@ -252,12 +252,9 @@ impl Conf {
         range: RangeInclusive<u64>,
     ) -> Result<u64, ConfError> {
         let expected = || format!("a whole number from {} to {}", range.start(), range.end());
+        // Digits only: refuse the `+5` that u64::from_str takes.
         self.get(key, default, expected, |v| {
-            if !v.bytes().all(|b| b.is_ascii_digit()) {
-                return None; // refuse the `+5` that u64::from_str takes
-            }
-            let n: u64 = v.parse().ok()?;
-            range.contains(&n).then_some(n)
+            crate::value::decimal(v, usize::MAX).filter(|n| range.contains(n))
         })
     }
 

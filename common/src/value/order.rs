@@ -212,15 +212,9 @@ impl fmt::Display for OrderStatus {
 
 /// An `orderID`: a decimal integer unique per master.
 pub fn parse_order_id(text: &str) -> Result<u64, ValueError> {
-    let ok = !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit());
-    match text.parse::<u64>() {
-        Ok(n) if ok && n <= i64::MAX as u64 => Ok(n),
-        _ => Err(ValueError::new(
-            "orderID",
-            text,
-            "an order number (digits only)",
-        )),
-    }
+    super::decimal(text, 19)
+        .filter(|&n| n <= i64::MAX as u64)
+        .ok_or_else(|| ValueError::new("orderID", text, "an order number (digits only)"))
 }
 
 /// A `percent`: hundredths of a percent, shown with exactly 2 fraction
@@ -237,12 +231,10 @@ impl Percent {
             None => (false, text),
         };
         let (whole, frac) = body.split_once('.').ok_or_else(bad)?;
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || !digits(frac) || frac.len() != 2 || whole.len() > 16 {
-            return Err(bad());
-        }
-        let whole: i64 = whole.parse().map_err(|_| bad())?;
-        let frac: i64 = frac.parse().map_err(|_| bad())?;
+        let whole: i64 = super::decimal(whole, 16).ok_or_else(bad)?;
+        let frac: i64 = super::decimal(frac, 2)
+            .filter(|_| frac.len() == 2)
+            .ok_or_else(bad)?;
         let magnitude = whole * 100 + frac;
         Ok(Percent(if negative { -magnitude } else { magnitude }))
     }
