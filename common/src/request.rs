@@ -160,11 +160,9 @@ impl Side {
 
     /// Parses `buy` or `sell`.
     pub fn parse(word: &str) -> Option<Side> {
-        match word {
-            "buy" => Some(Side::Buy),
-            "sell" => Some(Side::Sell),
-            _ => None,
-        }
+        [Side::Buy, Side::Sell]
+            .into_iter()
+            .find(|s| s.name() == word)
     }
 
     /// The instruction of a market order on this side.

@@ -95,17 +95,11 @@ impl TradeSide {
 
     /// Parses the wire word, exactly.
     pub fn parse(word: &str) -> Result<TradeSide, ValueError> {
-        Ok(match word {
-            "buy" => TradeSide::Buy,
-            "sell" => TradeSide::Sell,
-            "reset" => TradeSide::Reset,
-            "split" => TradeSide::Split,
-            "dividend" => TradeSide::Dividend,
-            _ => {
-                let expected = "buy, sell, reset, split or dividend";
-                return Err(ValueError::new("side", word, expected));
-            }
-        })
+        use TradeSide::*;
+        [Buy, Sell, Reset, Split, Dividend]
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .ok_or_else(|| ValueError::new("side", word, "buy, sell, reset, split or dividend"))
     }
 }
 

@@ -139,11 +139,10 @@ impl Tif {
 
     /// Parses `day` or `gtc`.
     pub fn parse(text: &str) -> Result<Tif, ValueError> {
-        match text {
-            "day" => Ok(Tif::Day),
-            "gtc" => Ok(Tif::Gtc),
-            _ => Err(ValueError::new("tif", text, "day or gtc")),
-        }
+        [Tif::Day, Tif::Gtc]
+            .into_iter()
+            .find(|t| t.name() == text)
+            .ok_or_else(|| ValueError::new("tif", text, "day or gtc"))
     }
 }
 
