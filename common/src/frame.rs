@@ -133,8 +133,8 @@ pub enum FrameError {
     TooLarge(u32),
     /// A WebSocket message (section 12) that does not carry exactly one
     /// frame.
-    #[error("{0}")]
-    Message(MessageFault),
+    #[error(transparent)]
+    Message(#[from] MessageFault),
 }
 
 /// How a WebSocket message breaks "one binary message, one whole frame"
@@ -175,9 +175,8 @@ impl FrameError {
     /// Byte offset of the offending field within its frame.
     pub fn field_offset(&self) -> usize {
         match self {
-            FrameError::BadType(_) => 0,
+            FrameError::BadType(_) | FrameError::Message(_) => 0,
             FrameError::TooLarge(_) => 4,
-            FrameError::Message(_) => 0,
         }
     }
 }
