@@ -45,23 +45,21 @@ impl Line for Position {
         let mut f = Fields::new(Self::KIND, line);
         let symbol = f.value("symbol", Symbol::parse)?;
         let quantity = f.value("quantity", shares)?;
-        if !f.more() {
-            return Ok(Position {
-                symbol,
-                quantity,
-                valuation: None,
-            });
-        }
-        let valuation = Valuation {
-            avg_cost: f.value("avg_cost", Money::parse)?,
-            price: f.value("price", Money::parse)?,
-            value: f.value("value", Money::parse)?,
+        let valuation = if f.more() {
+            let valuation = Valuation {
+                avg_cost: f.value("avg_cost", Money::parse)?,
+                price: f.value("price", Money::parse)?,
+                value: f.value("value", Money::parse)?,
+            };
+            f.end("value", "2 or 5 fields")?;
+            Some(valuation)
+        } else {
+            None
         };
-        f.end("value", "2 or 5 fields")?;
         Ok(Position {
             symbol,
             quantity,
-            valuation: Some(valuation),
+            valuation,
         })
     }
 }
