@@ -225,10 +225,9 @@ impl Percent {
     /// Parses an optional `-`, digits, `.` and exactly 2 digits.
     pub fn parse(text: &str) -> Result<Percent, ValueError> {
         let bad = || ValueError::new("percent", text, "a decimal with 2 fraction digits");
-        let (negative, body) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
+        let (negative, body) = text
+            .strip_prefix('-')
+            .map_or((false, text), |rest| (true, rest));
         let (whole, frac) = body.split_once('.').ok_or_else(bad)?;
         let whole: i64 = super::decimal(whole, 16).ok_or_else(bad)?;
         let frac: i64 = super::decimal(frac, 2)
