@@ -34,11 +34,9 @@ pub enum Market {
 impl Market {
     /// `always` or `nyse`.
     pub fn parse(text: &str) -> Option<Market> {
-        match text {
-            "always" => Some(Market::Always),
-            "nyse" => Some(Market::Nyse),
-            _ => None,
-        }
+        [Market::Always, Market::Nyse]
+            .into_iter()
+            .find(|m| m.name() == text)
     }
 
     /// Its name in the asset list.
@@ -83,24 +81,19 @@ fn observed(d: CivilDate) -> Option<CivilDate> {
 pub fn nyse_holidays(year: i16) -> Vec<CivilDate> {
     let nth = |month: i8, n: i8, wd: Weekday| date(year, month, 1).nth_weekday_of_month(n, wd).ok();
     let new_year = date(year, 1, 1);
-    let mut days = vec![
+    let days = [
         // New Year's Day on a Saturday is not observed on Dec 31.
-        (new_year.weekday() != Weekday::Saturday)
-            .then(|| observed(new_year))
-            .flatten(),
+        observed(new_year).filter(|_| new_year.weekday() != Weekday::Saturday),
         nth(1, 3, Weekday::Monday),
         nth(2, 3, Weekday::Monday),
         easter(year).and_then(|e| e.checked_sub(jiff::Span::new().days(2)).ok()),
         nth(5, -1, Weekday::Monday),
-        (year >= 2022)
-            .then(|| observed(date(year, 6, 19)))
-            .flatten(),
+        observed(date(year, 6, 19)).filter(|_| year >= 2022),
         observed(date(year, 7, 4)),
         nth(9, 1, Weekday::Monday),
         nth(11, 4, Weekday::Thursday),
         observed(date(year, 12, 25)),
     ];
-    days.retain(Option::is_some);
     let mut days: Vec<CivilDate> = days.into_iter().flatten().collect();
     days.sort();
     days
@@ -139,12 +132,8 @@ fn session(tz: &TimeZone, d: CivilDate) -> Option<(Timestamp, Timestamp)> {
             .ok()
             .map(|z| Timestamp(z.timestamp().as_second()))
     };
-    let close = if is_early_close(d) {
-        at(13, 0)
-    } else {
-        at(16, 0)
-    };
-    Some((at(9, 30)?, close?))
+    let close = if is_early_close(d) { 13 } else { 16 };
+    Some((at(9, 30)?, at(close, 0)?))
 }
 
 /// The session open at `now`, or else the next one: (open, close). None

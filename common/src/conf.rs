@@ -46,7 +46,8 @@ pub struct ConfError {
 }
 
 impl ConfError {
-    fn new(file: &str, line: usize, message: String) -> ConfError {
+    /// An error at `line` of `file` (0: about the whole file).
+    pub fn new(file: &str, line: usize, message: String) -> ConfError {
         ConfError {
             file: file.to_string(),
             line,
@@ -136,8 +137,6 @@ impl Conf {
         }
     }
 
-    /// A config with no keys set, so every getter returns its default: the
-    /// daemon's built-in defaults. `file` names it in errors; relative
     /// The daemon's config: `path` when given, else `default_file` if it
     /// exists, else no keys at all (the built-in defaults).
     pub fn load(
@@ -152,6 +151,8 @@ impl Conf {
         }
     }
 
+    /// A config with no keys set, so every getter returns its default: the
+    /// daemon's built-in defaults. `file` names it in errors; relative
     /// paths stay as given.
     pub fn empty(file: &str) -> Conf {
         Conf {
@@ -212,6 +213,12 @@ impl Conf {
         self.entry(key).map(|e| e.line)
     }
 
+    /// An error about `key`, at the line that sets it (0 when none does),
+    /// for checks a getter cannot make.
+    pub fn error(&self, key: &str, message: String) -> ConfError {
+        ConfError::new(&self.file, self.line(key).unwrap_or(0), message)
+    }
+
     /// Looks `key` up and converts its value with `convert`; a `None` from
     /// `convert` becomes an error saying `expected`.
     fn get<T>(
@@ -245,12 +252,9 @@ impl Conf {
         range: RangeInclusive<u64>,
     ) -> Result<u64, ConfError> {
         let expected = || format!("a whole number from {} to {}", range.start(), range.end());
+        // Digits only: refuse the `+5` that u64::from_str takes.
         self.get(key, default, expected, |v| {
-            if !v.bytes().all(|b| b.is_ascii_digit()) {
-                return None; // refuse the `+5` that u64::from_str takes
-            }
-            let n: u64 = v.parse().ok()?;
-            range.contains(&n).then_some(n)
+            crate::value::decimal(v, usize::MAX).filter(|n| range.contains(n))
         })
     }
 
@@ -315,12 +319,11 @@ impl Conf {
     pub fn log(&self, c: &mut Collector) -> LogConfig {
         let file = c.take(self.string("log_file", ""));
         let level = self.raw("log_level").map_or(Ok(LevelFilter::Info), |text| {
-            text.parse().map_err(|_| ConfError {
-                file: self.file().to_string(),
-                line: self.line("log_level").unwrap_or(0),
-                message: format!(
+            text.parse().map_err(|_| {
+                let message = format!(
                     "log_level = {text:?}: expected off, error, warn, info, debug or trace"
-                ),
+                );
+                self.error("log_level", message)
             })
         });
         LogConfig {

@@ -252,11 +252,6 @@ pub fn detach(name: &str, pid_file: &Path) -> io::Result<()> {
     writeln!(file, "{}", std::process::id())
 }
 
-/// Writes this process's pid to `path`, mode 0644.
-pub fn write_pid(path: &Path) -> io::Result<()> {
-    writeln!(open_pid_file(path)?, "{}", std::process::id())
-}
-
 fn open_pid_file(path: &Path) -> io::Result<fs::File> {
     fs::OpenOptions::new()
         .write(true)
@@ -270,6 +265,11 @@ fn open_pid_file(path: &Path) -> io::Result<fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes this process's pid to `path` as [`detach`] does, mode 0644.
+    fn write_pid(path: &Path) -> io::Result<()> {
+        writeln!(open_pid_file(path)?, "{}", std::process::id())
+    }
 
     #[test]
     fn daemon_flags() {

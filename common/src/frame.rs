@@ -28,15 +28,18 @@ pub enum MessageType {
 }
 
 impl MessageType {
+    /// Every type, in byte order.
+    const ALL: [MessageType; 4] = [
+        MessageType::Command,
+        MessageType::Data,
+        MessageType::Return,
+        MessageType::Control,
+    ];
+
     /// The type for a header byte, or `None` for 0 and 5..=255.
     pub fn from_u8(byte: u8) -> Option<MessageType> {
-        match byte {
-            1 => Some(MessageType::Command),
-            2 => Some(MessageType::Data),
-            3 => Some(MessageType::Return),
-            4 => Some(MessageType::Control),
-            _ => None,
-        }
+        let index = usize::from(byte.checked_sub(1)?);
+        MessageType::ALL.get(index).copied()
     }
 
     /// The lowercase word used by `ptwire` and the man pages.
@@ -51,13 +54,10 @@ impl MessageType {
 
     /// Parses the word of [`MessageType::name`] or a decimal byte (`1`..`4`).
     pub fn from_name(word: &str) -> Option<MessageType> {
-        match word {
-            "command" => Some(MessageType::Command),
-            "data" => Some(MessageType::Data),
-            "return" => Some(MessageType::Return),
-            "control" => Some(MessageType::Control),
-            _ => word.parse::<u8>().ok().and_then(MessageType::from_u8),
-        }
+        MessageType::ALL
+            .into_iter()
+            .find(|t| t.name() == word)
+            .or_else(|| word.parse().ok().and_then(MessageType::from_u8))
     }
 }
 
@@ -133,8 +133,8 @@ pub enum FrameError {
     TooLarge(u32),
     /// A WebSocket message (section 12) that does not carry exactly one
     /// frame.
-    #[error("{0}")]
-    Message(MessageFault),
+    #[error(transparent)]
+    Message(#[from] MessageFault),
 }
 
 /// How a WebSocket message breaks "one binary message, one whole frame"
@@ -175,9 +175,8 @@ impl FrameError {
     /// Byte offset of the offending field within its frame.
     pub fn field_offset(&self) -> usize {
         match self {
-            FrameError::BadType(_) => 0,
+            FrameError::BadType(_) | FrameError::Message(_) => 0,
             FrameError::TooLarge(_) => 4,
-            FrameError::Message(_) => 0,
         }
     }
 }

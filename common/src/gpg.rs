@@ -103,6 +103,15 @@ fn fail<T>(message: String) -> Result<T, GpgError> {
     Err(GpgError(message))
 }
 
+/// [`normalize_fingerprint`], or the error naming the bad text.
+fn fingerprint(text: &str) -> Result<String, GpgError> {
+    normalize_fingerprint(text).ok_or_else(|| {
+        GpgError(format!(
+            "bad key fingerprint {text:?}: expected 40 or 64 hex digits"
+        ))
+    })
+}
+
 /// A gpgme context on one GnuPG home that signs with one secret key and
 /// verifies against the public keys of that home.
 pub struct Signer {
@@ -129,11 +138,7 @@ impl Signer {
     /// Fails if that secret key is not there or cannot sign.
     pub fn new(home: Option<&Path>, fingerprint: &str) -> Result<Signer, GpgError> {
         let home_name = describe_home(home);
-        let Some(fpr) = normalize_fingerprint(fingerprint) else {
-            return fail(format!(
-                "bad key fingerprint {fingerprint:?}: expected 40 or 64 hex digits"
-            ));
-        };
+        let fpr = self::fingerprint(fingerprint)?;
         let mut ctx = Context::from_protocol(Protocol::OpenPgp)
             .or_else(|err| fail(format!("cannot start GnuPG through gpgme: {err}")))?;
         if let Some(dir) = home {
@@ -210,11 +215,7 @@ impl Signer {
         fingerprint: &str,
     ) -> Result<(), GpgError> {
         let home = &self.home;
-        let Some(expected) = normalize_fingerprint(fingerprint) else {
-            return fail(format!(
-                "bad key fingerprint {fingerprint:?}: expected 40 or 64 hex digits"
-            ));
-        };
+        let expected = self::fingerprint(fingerprint)?;
         let key = match self.ctx.get_key(expected.as_str()) {
             Ok(key) => key,
             Err(err) if is_not_found(err) => {
@@ -236,17 +237,15 @@ impl Signer {
             }
             Err(err) => return fail(format!("cannot verify signature: {err}")),
         };
-        let mut count = 0;
+        if result.signatures().next().is_none() {
+            return fail("not an OpenPGP signature".to_string());
+        }
         for sig in result.signatures() {
-            count += 1;
             let by = sig
                 .fingerprint()
                 .unwrap_or("(unknown)")
                 .to_ascii_uppercase();
             check_signature(sig.status(), &by, &expected, &key_fprs)?;
-        }
-        if count == 0 {
-            return fail("not an OpenPGP signature".to_string());
         }
         Ok(())
     }

@@ -35,11 +35,9 @@ impl State {
 
     /// Parses the wire word.
     pub fn parse(word: &str) -> Option<State> {
-        match word {
-            "command" => Some(State::Command),
-            "data" => Some(State::Data),
-            _ => None,
-        }
+        [State::Command, State::Data]
+            .into_iter()
+            .find(|s| s.name() == word)
     }
 }
 

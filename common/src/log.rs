@@ -271,6 +271,17 @@ impl Logger {
         })
     }
 
+    /// [`Logger::hand_over`] under the buffer lock `buf`: the entries of a
+    /// job the log thread cannot take go back into the buffer.
+    fn hand_over_or_restore(&self, buf: &mut Buffer, job: LogWork) -> io::Result<()> {
+        self.hand_over(job).map_err(|job| {
+            if let Some(batch) = job.into_batch() {
+                buf.restore(batch);
+            }
+            stopped()
+        })
+    }
+
     /// Adds `entry`, handing it to the log thread to echo, and the buffer
     /// to write when it is full. Never waits for the log thread: when it
     /// is too far behind, the full buffer is dropped and counted, and the
@@ -310,15 +321,8 @@ impl Logger {
                 "the log thread is behind; the entries stay in memory",
             ));
         }
-        match self.hand_over(LogWork::Write(buf.take(), None)) {
-            Ok(()) => Ok(()),
-            Err(job) => {
-                if let LogWork::Write(batch, _) = job {
-                    buf.restore(batch);
-                }
-                Err(stopped())
-            }
-        }
+        let job = LogWork::Write(buf.take(), None);
+        self.hand_over_or_restore(&mut buf, job)
     }
 
     /// Asks the log thread to write the entries in memory to the current
@@ -340,12 +344,7 @@ impl Logger {
             file: None,
             reply: None,
         };
-        self.hand_over(job).map_err(|job| {
-            if let LogWork::Reopen { batch, .. } = job {
-                buf.restore(batch);
-            }
-            stopped()
-        })
+        self.hand_over_or_restore(&mut buf, job)
     }
 
     /// Writes every entry in memory, after the batches handed over before
@@ -361,15 +360,12 @@ impl Logger {
             drop(buf);
             return self.spill(batch);
         }
-        if let Err(job) = self.hand_over(LogWork::Write(batch, Some(tx))) {
-            drop(buf);
-            if let LogWork::Write(batch, _) = job {
-                return self.spill(batch);
-            }
-            return Err(stopped());
-        }
+        let sent = self.hand_over(LogWork::Write(batch, Some(tx)));
         drop(buf);
-        wait(&rx)
+        match sent {
+            Ok(()) => wait(&rx),
+            Err(job) => self.spill(job.into_batch().unwrap_or_default()),
+        }
     }
 
     /// Last resort when the log thread cannot write: the entries go to
@@ -401,40 +397,14 @@ impl Logger {
             file: opened,
             reply: Some(tx),
         };
-        if let Err(job) = self.hand_over(job) {
-            if let LogWork::Reopen { batch, .. } = job {
-                buf.restore(batch);
-            }
-            return Err(stopped());
-        }
+        self.hand_over_or_restore(&mut buf, job)?;
         drop(buf);
         wait(&rx)
     }
 
-    /// Waits until the log thread has done every job handed to it so far,
-    /// without taking the entries in memory.
-    #[cfg(test)]
-    fn settle(&self) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let job = LogWork::Write(Batch::default(), Some(tx));
-        let sent = self.hand_over(job);
-        assert!(sent.is_ok(), "log thread running");
-        let _ = wait(&rx);
-    }
-
     /// Number of entries in memory.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         lock(&self.buffer).entries.len()
-    }
-
-    /// True when no entry is in memory.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A copy of the entries in memory, oldest first.
-    pub fn entries_snapshot(&self) -> Vec<Entry> {
-        lock(&self.buffer).entries.clone()
     }
 
     /// Records a panic as an error entry (whatever the level) and writes
@@ -534,21 +504,6 @@ impl LogHandle {
     /// flush at the end of `main`.
     pub fn flush_wait(&self) -> io::Result<()> {
         self.0.flush_entries()
-    }
-
-    /// Number of entries in memory.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when no entry is in memory.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// A copy of the entries in memory, oldest first.
-    pub fn entries_snapshot(&self) -> Vec<Entry> {
-        self.0.entries_snapshot()
     }
 
     /// Asks the log thread to reopen the log file as `file`, and returns at

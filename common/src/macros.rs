@@ -35,12 +35,7 @@ macro_rules! __log_at {
         )
     };
     ($level:ident, logger: $logger:expr, $($arg:tt)+) => {
-        $crate::__log_crate::log!(
-            logger: $logger,
-            target: $crate::__function!(),
-            $crate::__log_crate::Level::$level,
-            $($arg)+
-        )
+        $crate::__log_at!($level, logger: $logger, target: $crate::__function!(), $($arg)+)
     };
     ($level:ident, target: $target:expr, $($arg:tt)+) => {
         $crate::__log_crate::log!(
@@ -50,11 +45,7 @@ macro_rules! __log_at {
         )
     };
     ($level:ident, $($arg:tt)+) => {
-        $crate::__log_crate::log!(
-            target: $crate::__function!(),
-            $crate::__log_crate::Level::$level,
-            $($arg)+
-        )
+        $crate::__log_at!($level, target: $crate::__function!(), $($arg)+)
     };
 }
 

@@ -32,11 +32,7 @@ pub struct ProviderConfig {
 /// Reads the list at `path`; every bad line is reported.
 pub fn load(path: &Path) -> Result<Vec<ProviderConfig>, ConfErrors> {
     let name = path.display().to_string();
-    let error = |message: String| ConfError {
-        file: name.clone(),
-        line: 0,
-        message,
-    };
+    let error = |message: String| ConfError::new(&name, 0, message);
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
@@ -60,11 +56,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<ProviderConfig>, ConfErrors> 
         if line.is_empty() {
             continue;
         }
-        let error = |message: String| ConfError {
-            file: file.to_string(),
-            line: i + 1,
-            message,
-        };
+        let error = |message: String| ConfError::new(file, i + 1, message);
         match parse_line(line) {
             Ok(p) if providers.iter().any(|q| q.name == p.name) => {
                 errors.push(error(format!("provider {} is listed twice", p.name)));

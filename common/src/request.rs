@@ -160,11 +160,9 @@ impl Side {
 
     /// Parses `buy` or `sell`.
     pub fn parse(word: &str) -> Option<Side> {
-        match word {
-            "buy" => Some(Side::Buy),
-            "sell" => Some(Side::Sell),
-            _ => None,
-        }
+        [Side::Buy, Side::Sell]
+            .into_iter()
+            .find(|s| s.name() == word)
     }
 
     /// The instruction of a market order on this side.
@@ -344,33 +342,33 @@ impl Request {
         let a = args::Args { instr, args };
         Ok(match instr {
             Instr::Login => Request::Login {
-                username: a.username(0)?,
-                pass: a.pass(1)?,
-                expirable: parse_bool(a.get(2)?).map_err(|e| e.reason())?,
+                username: a.value(0, Username::parse)?,
+                pass: a.value(1, HashedPass::parse)?,
+                expirable: a.value(2, parse_bool)?,
             },
             Instr::LoginSession => Request::LoginSession {
-                session: a.session(0)?,
+                session: a.value(0, SessionId::parse)?,
             },
             Instr::Register => Request::Register {
-                username: a.username(0)?,
-                email: Email::parse(a.get(1)?).map_err(|e| e.reason())?,
-                pass: a.pass(2)?,
+                username: a.value(0, Username::parse)?,
+                email: a.value(1, Email::parse)?,
+                pass: a.value(2, HashedPass::parse)?,
             },
             Instr::PurchaseAsset => a.trade(Side::Buy)?,
             Instr::SellAsset => a.trade(Side::Sell)?,
             Instr::SwitchState => Request::SwitchState {
-                session: a.session(0)?,
+                session: a.value(0, SessionId::parse)?,
                 state: a.state(1)?,
             },
             Instr::Logout => Request::Logout {
-                session: a.session(0)?,
+                session: a.value(0, SessionId::parse)?,
             },
             Instr::GetWorkerList => Request::WorkerList,
             Instr::GetAssetInfo => Request::AssetInfo {
-                symbol: a.symbol(0)?,
+                symbol: a.value(0, Symbol::parse)?,
             },
             Instr::GetAssetValueCurrent => Request::AssetCurrent {
-                symbol: a.symbol(0)?,
+                symbol: a.value(0, Symbol::parse)?,
             },
             Instr::GetAssetValueDay => a.history(Range::Day)?,
             Instr::GetAssetValueWeek => a.history(Range::Week)?,
@@ -383,34 +381,34 @@ impl Request {
             Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
             Instr::PlaceOrder => a.place_order()?,
             Instr::CancelOrder => Request::CancelOrder {
-                session: a.session(0)?,
-                id: parse_order_id(a.get(1)?).map_err(|e| e.reason())?,
+                session: a.value(0, SessionId::parse)?,
+                id: a.value(1, parse_order_id)?,
             },
             Instr::ResetAccount => Request::ResetAccount {
-                session: a.session(0)?,
-                proof: ResetProof::parse(a.get(1)?).map_err(|e| e.reason())?,
+                session: a.value(0, SessionId::parse)?,
+                proof: a.value(1, ResetProof::parse)?,
             },
             Instr::LoginExternal => Request::LoginExternal {
-                provider: a.provider(0)?,
-                token: a.token(1)?,
-                expirable: parse_bool(a.get(2)?).map_err(|e| e.reason())?,
+                provider: a.value(0, Provider::parse)?,
+                token: a.value(1, IdToken::parse)?,
+                expirable: a.value(2, parse_bool)?,
             },
             Instr::RegisterExternal => Request::RegisterExternal {
-                username: a.username(0)?,
-                provider: a.provider(1)?,
-                token: a.token(2)?,
+                username: a.value(0, Username::parse)?,
+                provider: a.value(1, Provider::parse)?,
+                token: a.value(2, IdToken::parse)?,
             },
             Instr::SetPassword => Request::SetPassword {
-                session: a.session(0)?,
-                pass: a.pass(1)?,
+                session: a.value(0, SessionId::parse)?,
+                pass: a.value(1, HashedPass::parse)?,
             },
             Instr::GetOrders => Request::Orders {
-                session: a.session(0)?,
+                session: a.value(0, SessionId::parse)?,
             },
             Instr::GetLeaderboard => Request::Leaderboard,
             Instr::GetEquityHistory => Request::EquityHistory {
-                session: a.session(0)?,
-                username: a.username(1)?,
+                session: a.value(0, SessionId::parse)?,
+                username: a.value(1, Username::parse)?,
             },
             other => {
                 let text = format!("{} is not a client request", other.name());

@@ -166,11 +166,6 @@ impl Reassembler {
         }
     }
 
-    /// Whether a transfer has started and not finished.
-    pub fn in_progress(&self) -> bool {
-        self.max != 0
-    }
-
     /// Takes one packet; returns the whole payload after the last one. On
     /// error the transfer under way is dropped.
     pub fn push(
@@ -216,18 +211,15 @@ impl Reassembler {
         self.max = max;
         self.payload.extend_from_slice(chunk);
         if number == max {
-            let payload = std::mem::take(&mut self.payload);
-            self.reset();
-            return Ok(Some(payload));
+            return Ok(Some(self.reset()));
         }
         self.next += 1;
         Ok(None)
     }
 
-    fn reset(&mut self) {
-        self.payload = Vec::new();
-        self.next = 1;
-        self.max = 0;
+    /// Ends the transfer under way, giving back what it gathered.
+    fn reset(&mut self) -> Vec<u8> {
+        std::mem::replace(self, Reassembler::new(self.limit)).payload
     }
 }
 
@@ -235,6 +227,13 @@ impl Reassembler {
 mod tests {
     use super::*;
     use crate::MessageType;
+
+    impl Reassembler {
+        /// Whether a transfer has started and not finished.
+        fn in_progress(&self) -> bool {
+            self.max != 0
+        }
+    }
 
     #[test]
     fn chunks_and_reassembles() {

@@ -178,9 +178,7 @@ impl HistoryCache {
     pub fn get(&mut self, key: &str, now: Instant) -> Option<&[u8]> {
         let at = self.entries.get(key)?.at;
         if expired(at, now, self.ttl) {
-            if let Some(payload) = self.entries.remove(key) {
-                self.bytes -= charge(key, payload.len());
-            }
+            self.remove(key);
             return None;
         }
         self.entries.get(key).map(|slot| slot.value.as_slice())
@@ -191,20 +189,16 @@ impl HistoryCache {
     /// exceeds `max_bytes` is not stored (the older answer for `key` is
     /// still dropped: it is no fresher than the one refused).
     pub fn put(&mut self, key: String, mut payload: Vec<u8>, now: Instant) {
-        if let Some(old) = self.entries.remove(&key) {
-            self.bytes -= charge(&key, old.len());
-        }
+        self.remove(&key);
         let cost = charge(&key, payload.len());
         if cost > self.max_bytes {
             return;
         }
-        while let Some(oldest) = self.entries.oldest() {
-            if !expired(oldest.at, now, self.ttl) && self.bytes + cost <= self.max_bytes {
-                break;
-            }
-            if let Some((old_key, old)) = self.entries.pop_oldest() {
-                self.bytes -= charge(&old_key, old.len());
-            }
+        while let Some((old_key, old)) =
+            self.entries
+                .pop_stale(now, self.ttl, self.bytes + cost > self.max_bytes)
+        {
+            self.bytes -= charge(&old_key, old.len());
         }
         // A reassembled payload may carry spare capacity that would escape the bound.
         payload.shrink_to_fit();
@@ -232,6 +226,13 @@ impl HistoryCache {
     /// Bytes charged for the entries held, at most `max_bytes`.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// Drops every expired answer.
+    pub fn purge(&mut self, now: Instant) {
+        while let Some((key, old)) = self.entries.pop_stale(now, self.ttl, false) {
+            self.bytes -= charge(&key, old.len());
+        }
     }
 }
 
@@ -268,12 +269,11 @@ impl SessionCache {
             return;
         }
         self.sessions.remove(id);
-        while let Some(oldest) = self.sessions.oldest() {
-            if !expired(oldest.at, now, self.ttl) && self.sessions.len() < self.max_entries {
-                break;
-            }
-            self.sessions.pop_oldest();
-        }
+        while self
+            .sessions
+            .pop_stale(now, self.ttl, self.sessions.len() >= self.max_entries)
+            .is_some()
+        {}
         self.sessions.insert(id.clone(), (), now);
     }
 
@@ -303,6 +303,11 @@ impl SessionCache {
     /// True when no session is held.
     pub fn is_empty(&self) -> bool {
         self.sessions.len() == 0
+    }
+
+    /// Drops every expired session.
+    pub fn purge(&mut self, now: Instant) {
+        while self.sessions.pop_stale(now, self.ttl, false).is_some() {}
     }
 }
 
@@ -372,12 +377,13 @@ impl<K: Clone + Eq + Hash, V, S: BuildHasher> Aged<K, V, S> {
         Some(slot.value)
     }
 
-    fn oldest(&self) -> Option<&Slot<V>> {
+    /// Takes out the oldest entry if it has expired at `now`, or if
+    /// `over` (the cache is over its bound).
+    fn pop_stale(&mut self, now: Instant, ttl: Duration, over: bool) -> Option<(K, V)> {
         let (_, key) = self.order.first_key_value()?;
-        self.map.get(key)
-    }
-
-    fn pop_oldest(&mut self) -> Option<(K, V)> {
+        if !over && !expired(self.map.get(key)?.at, now, ttl) {
+            return None;
+        }
         let (_, key) = self.order.pop_first()?;
         let slot = self.map.remove(&key)?;
         Some((key, slot.value))
@@ -385,32 +391,6 @@ impl<K: Clone + Eq + Hash, V, S: BuildHasher> Aged<K, V, S> {
 
     fn len(&self) -> usize {
         self.map.len()
-    }
-}
-
-impl HistoryCache {
-    /// Drops every expired answer.
-    pub fn purge(&mut self, now: Instant) {
-        while let Some(oldest) = self.entries.oldest() {
-            if !expired(oldest.at, now, self.ttl) {
-                break;
-            }
-            if let Some((key, old)) = self.entries.pop_oldest() {
-                self.bytes -= charge(&key, old.len());
-            }
-        }
-    }
-}
-
-impl SessionCache {
-    /// Drops every expired session.
-    pub fn purge(&mut self, now: Instant) {
-        while let Some(oldest) = self.sessions.oldest() {
-            if !expired(oldest.at, now, self.ttl) {
-                break;
-            }
-            self.sessions.pop_oldest();
-        }
     }
 }
 

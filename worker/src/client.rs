@@ -223,15 +223,13 @@ impl Client {
     /// Writes what the socket takes; `Err` says why the connection ends
     /// (gone, not reading its answers, or finished).
     pub fn flush(&mut self) -> Result<(), End> {
-        let held_back = self.held_back();
-        self.framed.flush(held_back)
+        self.framed.flush(self.held_back())
     }
 
     /// Flushes and keeps the poll registration in step; `Err` (logged)
     /// says why the connection ends.
     pub fn pump(&mut self, registry: &mio::Registry) -> Result<(), End> {
-        let held_back = self.held_back();
-        self.framed.pump(registry, held_back)
+        self.framed.pump(registry, self.held_back())
     }
 }
 

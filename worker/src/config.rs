@@ -133,11 +133,10 @@ impl Config {
         let mut c = Collector::new();
         let state_dir = c.take(conf.path("state_dir", "/var/lib/papertrader-worker"));
         let gnupg_default = state_dir.join("gnupg").to_string_lossy().into_owned();
-        let advertise = c.take(conf.string("advertise", ""));
         let config = Config {
             source: conf.file().to_string(),
             listen: c.take_or(conf.socket_addr("listen", "127.0.0.1:2049"), addr(2049)),
-            advertise: (!advertise.is_empty()).then_some(advertise),
+            advertise: conf.raw("advertise").map(str::to_string),
             master: c.take_or(conf.socket_addr("master", "127.0.0.1:2048"), addr(2048)),
             uuid: c.take(uuid(conf)),
             name: c.take(conf.string("name", "worker")),
@@ -205,16 +204,11 @@ impl ClientTls {
 
 fn client_tls(conf: &Conf) -> Result<ClientTls, ConfError> {
     let text = conf.string("client_tls", "off")?;
-    match text.as_str() {
-        "off" => Ok(ClientTls::Off),
-        "optional" => Ok(ClientTls::Optional),
-        "required" => Ok(ClientTls::Required),
-        _ => Err(error(
-            conf,
-            "client_tls",
-            format!("client_tls = {text:?}: expected off, optional or required"),
-        )),
-    }
+    let all = [ClientTls::Off, ClientTls::Optional, ClientTls::Required];
+    all.into_iter().find(|t| t.name() == text).ok_or_else(|| {
+        let message = format!("client_tls = {text:?}: expected off, optional or required");
+        conf.error("client_tls", message)
+    })
 }
 
 /// `web_listen`: `off` (the default) or an address.
@@ -242,7 +236,7 @@ fn allowed_origins(conf: &Conf) -> Result<Vec<String>, ConfError> {
                 "web_allowed_origins: {word:?} is not an origin, expected scheme://host[:port] \
                  such as https://trade.example.org"
             );
-            return Err(error(conf, "web_allowed_origins", message));
+            return Err(conf.error("web_allowed_origins", message));
         }
         origins.push(word.to_ascii_lowercase());
     }
@@ -264,10 +258,7 @@ fn web_providers(conf: &Conf, c: &mut Collector) -> Vec<ProviderConfig> {
 }
 
 fn optional_path(conf: &Conf, key: &str) -> Result<Option<PathBuf>, ConfError> {
-    if conf.string(key, "")?.is_empty() {
-        return Ok(None);
-    }
-    conf.path(key, "").map(Some)
+    conf.raw(key).map(|_| conf.path(key, "")).transpose()
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -278,40 +269,26 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-fn error(conf: &Conf, key: &str, message: String) -> ConfError {
-    let line = conf.line(key).unwrap_or(0);
-    ConfError {
-        file: conf.file().to_string(),
-        line,
-        message,
-    }
-}
-
 fn uuid(conf: &Conf) -> Result<Option<String>, ConfError> {
-    let text = conf.string("uuid", "")?;
-    if text.is_empty() {
+    let Some(text) = conf.raw("uuid") else {
         return Ok(None);
-    }
-    let groups: Vec<&str> = text.split('-').collect();
-    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-    let hex = groups
-        .iter()
-        .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if lens != [8, 4, 4, 4, 12] || !hex {
+    };
+    let ok = text.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+        && text.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
+    if !ok {
         let message = format!("uuid = {text:?}: expected 8-4-4-4-12 hex digits");
-        return Err(error(conf, "uuid", message));
+        return Err(conf.error("uuid", message));
     }
     Ok(Some(text.to_ascii_lowercase()))
 }
 
 fn fingerprint(conf: &Conf, key: &str) -> Result<Option<String>, ConfError> {
-    let text = conf.string(key, "")?;
-    if text.is_empty() {
+    let Some(text) = conf.raw(key) else {
         return Ok(None);
-    }
-    normalize_fingerprint(&text).map(Some).ok_or_else(|| {
+    };
+    normalize_fingerprint(text).map(Some).ok_or_else(|| {
         let message = format!("{key} = {text:?}: expected a 40 or 64 hex digit key fingerprint");
-        error(conf, key, message)
+        conf.error(key, message)
     })
 }
 
@@ -320,7 +297,7 @@ fn fingerprint(conf: &Conf, key: &str) -> Result<Option<String>, ConfError> {
 fn check_rules(config: &Config, conf: &Conf, c: &mut Collector) {
     let mut check = |ok: bool, key: &str, message: String| {
         if !ok {
-            c.push(error(conf, key, message));
+            c.push(conf.error(key, message));
         }
     };
     let name_ok = !config.name.is_empty() && !config.name.contains(char::is_whitespace);

@@ -72,27 +72,19 @@ impl Note {
 }
 
 /// Every request in flight on the master link, by REQID.
+#[derive(Default)]
 pub struct InFlight {
     pending: HashMap<u64, Pending>,
-    next_reqid: u64,
-}
-
-impl Default for InFlight {
-    fn default() -> InFlight {
-        InFlight {
-            pending: HashMap::new(),
-            next_reqid: 1,
-        }
-    }
+    /// The REQID given last; the first is 1.
+    last_reqid: u64,
 }
 
 impl InFlight {
     /// Records a request about to be forwarded; its REQID.
     pub fn start(&mut self, pending: Pending) -> u64 {
-        let reqid = self.next_reqid;
-        self.next_reqid += 1;
-        self.pending.insert(reqid, pending);
-        reqid
+        self.last_reqid += 1;
+        self.pending.insert(self.last_reqid, pending);
+        self.last_reqid
     }
 
     /// The request `reqid`, while its answer is coming in.

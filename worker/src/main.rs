@@ -47,10 +47,8 @@ fn run() -> Result<(), (u8, String)> {
     let std_listener = bind(config.listen)?;
     let local = std_listener.local_addr().map_err(oserr("listener"))?;
     let web_listener = config.web_listen.map(bind).transpose()?;
-    let web_local = match &web_listener {
-        Some(l) => Some(l.local_addr().map_err(oserr("web listener"))?),
-        None => None,
-    };
+    let web_local = web_listener.as_ref().map(|l| l.local_addr());
+    let web_local = web_local.transpose().map_err(oserr("web listener"))?;
     // Checked before the threads start, so that a bad key stops the start.
     if let (Some(fpr), true) = (&config.worker_key, config.can_link()) {
         papertrader_common::gpg::Signer::new(Some(&config.gnupg_home), fpr)
@@ -65,7 +63,7 @@ fn run() -> Result<(), (u8, String)> {
         env!("CARGO_PKG_VERSION"),
         config.source
     );
-    let (mut server, helpers) = start(&config, (std_listener, web_listener, tls), &log)?;
+    let (mut server, threads) = start(&config, (std_listener, web_listener, tls), &log)?;
     papertrader_common::info!("listening on {local}, master {}", config.master);
     println!("listening on {local}");
     if let Some(web) = web_local {
@@ -75,7 +73,7 @@ fn run() -> Result<(), (u8, String)> {
     daemon::ready();
     let result = server.run();
     drop(server);
-    for handle in helpers.threads {
+    for handle in threads {
         let _ = handle.join();
     }
     daemon::stopped(&log, (!flags.foreground).then_some(&*config.pid_file));
@@ -101,17 +99,15 @@ type Listeners = (
     Option<Arc<rustls::ServerConfig>>,
 );
 
-/// Threads to join at the end, and the sender whose drop stops the cache.
-struct Helpers {
-    threads: Vec<JoinHandle<()>>,
-}
+/// The helper threads, to join at the end.
+type Threads = Vec<JoinHandle<()>>;
 
 /// Starts the helper threads (gpg, signals) and builds the server.
 fn start(
     config: &Arc<Config>,
     (std_listener, web_listener, tls): Listeners,
     log: &ptlog::LogHandle,
-) -> Result<(Server, Helpers), (u8, String)> {
+) -> Result<(Server, Threads), (u8, String)> {
     let poll = Poll::new().map_err(oserr("poll"))?;
     let waker = Server::waker(&poll).map_err(oserr("waker"))?;
     let (notifier, events) = event::notifier(waker);
@@ -162,5 +158,5 @@ fn start(
         log: log.clone(),
     };
     let server = Server::new(parts).map_err(oserr("listener"))?;
-    Ok((server, Helpers { threads }))
+    Ok((server, threads))
 }

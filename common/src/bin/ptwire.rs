@@ -161,9 +161,13 @@ fn encode(argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         data_message_max: max,
         data,
     };
-    let mut stdout = io::stdout().lock();
+    emit(&mut io::stdout().lock(), &frame.to_bytes())
+}
+
+/// Writes `bytes` to stdout at once.
+fn emit(stdout: &mut impl Write, bytes: &[u8]) -> Result<(), Failure> {
     stdout
-        .write_all(&frame.to_bytes())
+        .write_all(bytes)
         .and_then(|()| stdout.flush())
         .map_err(|e| fail(EX_IOERR, format!("stdout: {e}")))
 }
@@ -241,10 +245,7 @@ fn decode(argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
             if hex {
                 line.push_str(&hex_dump(&frame.to_bytes(), offset));
             }
-            stdout
-                .write_all(line.as_bytes())
-                .and_then(|()| stdout.flush())
-                .map_err(|e| fail(EX_IOERR, format!("stdout: {e}")))?;
+            emit(&mut stdout, line.as_bytes())?;
         }
     }
 }

@@ -97,13 +97,11 @@ impl Entry {
 
     /// The error entry for a panic with `payload` at `location`.
     pub(super) fn from_panic(payload: &(dyn Any + Send), location: Option<&Location<'_>>) -> Entry {
-        let what = if let Some(s) = payload.downcast_ref::<&str>() {
-            *s
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.as_str()
-        } else {
-            "(payload is not a string)"
-        };
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(payload is not a string)");
         let file = location.map_or(Cow::Borrowed("?"), |l| Cow::Owned(l.file().to_string()));
         let mut entry = Entry::now(Level::Error, Cow::Borrowed("panic"), file);
         entry.line = location.map(Location::line);

@@ -6,6 +6,29 @@ use std::borrow::Cow;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+/// Views and waits only the tests need.
+impl Logger {
+    /// Waits until the log thread has done every job handed to it so far,
+    /// without taking the entries in memory.
+    fn settle(&self) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let job = LogWork::Write(Batch::default(), Some(tx));
+        let sent = self.hand_over(job);
+        assert!(sent.is_ok(), "log thread running");
+        let _ = wait(&rx);
+    }
+
+    /// True when no entry is in memory.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A copy of the entries in memory, oldest first.
+    fn entries_snapshot(&self) -> Vec<Entry> {
+        lock(&self.buffer).entries.clone()
+    }
+}
+
 /// A fresh empty directory for one test.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pt-log-test-{}-{name}", std::process::id()));

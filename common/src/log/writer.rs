@@ -56,6 +56,16 @@ impl LogWork {
             }
         }
     }
+
+    /// The entries the job carries, for a job that could not be sent.
+    pub(super) fn into_batch(self) -> Option<Batch> {
+        match self {
+            LogWork::Echo { .. } => None,
+            LogWork::Write(batch, _) | LogWork::Reopen { batch, .. } | LogWork::Stop(batch) => {
+                Some(batch)
+            }
+        }
+    }
 }
 
 /// Where batches go: the log file, or stderr without one.

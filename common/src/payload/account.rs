@@ -45,23 +45,21 @@ impl Line for Position {
         let mut f = Fields::new(Self::KIND, line);
         let symbol = f.value("symbol", Symbol::parse)?;
         let quantity = f.value("quantity", shares)?;
-        if !f.more() {
-            return Ok(Position {
-                symbol,
-                quantity,
-                valuation: None,
-            });
-        }
-        let valuation = Valuation {
-            avg_cost: f.value("avg_cost", Money::parse)?,
-            price: f.value("price", Money::parse)?,
-            value: f.value("value", Money::parse)?,
+        let valuation = if f.more() {
+            let valuation = Valuation {
+                avg_cost: f.value("avg_cost", Money::parse)?,
+                price: f.value("price", Money::parse)?,
+                value: f.value("value", Money::parse)?,
+            };
+            f.end("value", "2 or 5 fields")?;
+            Some(valuation)
+        } else {
+            None
         };
-        f.end("value", "2 or 5 fields")?;
         Ok(Position {
             symbol,
             quantity,
-            valuation: Some(valuation),
+            valuation,
         })
     }
 }
@@ -95,17 +93,11 @@ impl TradeSide {
 
     /// Parses the wire word, exactly.
     pub fn parse(word: &str) -> Result<TradeSide, ValueError> {
-        Ok(match word {
-            "buy" => TradeSide::Buy,
-            "sell" => TradeSide::Sell,
-            "reset" => TradeSide::Reset,
-            "split" => TradeSide::Split,
-            "dividend" => TradeSide::Dividend,
-            _ => {
-                let expected = "buy, sell, reset, split or dividend";
-                return Err(ValueError::new("side", word, expected));
-            }
-        })
+        use TradeSide::*;
+        [Buy, Sell, Reset, Split, Dividend]
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .ok_or_else(|| ValueError::new("side", word, "buy, sell, reset, split or dividend"))
     }
 }
 

@@ -274,11 +274,7 @@ fn digits<T: std::str::FromStr>(
     what: &'static str,
     expected: &'static str,
 ) -> Result<T, ValueError> {
-    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    match text.parse() {
-        Ok(n) if ok => Ok(n),
-        _ => Err(ValueError::new(what, text, expected)),
-    }
+    crate::value::decimal(text, usize::MAX).ok_or_else(|| ValueError::new(what, text, expected))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! reason for its instruction's failure return.
 
 use super::*;
+use crate::value::ValueError;
 
 /// The arguments of one instruction, read as values.
 pub(super) struct Args<'a> {
@@ -17,28 +18,14 @@ impl Args<'_> {
         })
     }
 
-    pub(super) fn session(&self, i: usize) -> Result<SessionId, Reason> {
-        SessionId::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    pub(super) fn symbol(&self, i: usize) -> Result<Symbol, Reason> {
-        Symbol::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    pub(super) fn username(&self, i: usize) -> Result<Username, Reason> {
-        Username::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    pub(super) fn pass(&self, i: usize) -> Result<HashedPass, Reason> {
-        HashedPass::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    pub(super) fn provider(&self, i: usize) -> Result<Provider, Reason> {
-        Provider::parse(self.get(i)?).map_err(|e| e.reason())
-    }
-
-    pub(super) fn token(&self, i: usize) -> Result<IdToken, Reason> {
-        IdToken::parse(self.get(i)?).map_err(|e| e.reason())
+    /// Argument `i` read by a value parser; a bad value's reason is its
+    /// own (`invalid-username`, `bad-session`...).
+    pub(super) fn value<T>(
+        &self,
+        i: usize,
+        parse: fn(&str) -> Result<T, ValueError>,
+    ) -> Result<T, Reason> {
+        parse(self.get(i)?).map_err(|e| e.reason())
     }
 
     pub(super) fn state(&self, i: usize) -> Result<State, Reason> {
@@ -51,10 +38,10 @@ impl Args<'_> {
 
     /// `symbol` and, for every range but all time, `date`.
     pub(super) fn history(&self, range: Range) -> Result<Request, Reason> {
-        let symbol = self.symbol(0)?;
+        let symbol = self.value(0, Symbol::parse)?;
         let date = match range {
             Range::AllTime => None,
-            _ => Some(Date::parse(self.get(1)?).map_err(|e| e.reason())?),
+            _ => Some(self.value(1, Date::parse)?),
         };
         Ok(Request::History {
             range,
@@ -67,24 +54,24 @@ impl Args<'_> {
     pub(super) fn user(&self, view: UserView) -> Result<Request, Reason> {
         Ok(Request::User {
             view,
-            session: self.session(0)?,
-            username: self.username(1)?,
+            session: self.value(0, SessionId::parse)?,
+            username: self.value(1, Username::parse)?,
         })
     }
 
     /// `sessionID side symbol quantity orderType limit stop tif`, checked
     /// in argument order so the first bad one names the failure.
     pub(super) fn place_order(&self) -> Result<Request, Reason> {
-        let session = self.session(0)?;
+        let session = self.value(0, SessionId::parse)?;
         let word = self.get(1)?;
         let side = Side::parse(word).ok_or_else(|| {
             let text = format!("side {}: expected buy or sell", excerpt(word));
             Reason::new(ReasonCode::BadArguments, text)
         })?;
-        let symbol = self.symbol(2)?;
-        let quantity = Quantity::parse(self.get(3)?).map_err(|e| e.reason())?;
+        let symbol = self.value(2, Symbol::parse)?;
+        let quantity = self.value(3, Quantity::parse)?;
         let kind = OrderKind::parse(self.get(4)?, self.get(5)?, self.get(6)?)?;
-        let tif = Tif::parse(self.get(7)?).map_err(|e| e.reason())?;
+        let tif = self.value(7, Tif::parse)?;
         Ok(Request::PlaceOrder {
             session,
             order: OrderSpec {
@@ -101,9 +88,9 @@ impl Args<'_> {
     pub(super) fn trade(&self, side: Side) -> Result<Request, Reason> {
         Ok(Request::Trade {
             side,
-            session: self.session(0)?,
-            symbol: self.symbol(1)?,
-            quantity: Quantity::parse(self.get(2)?).map_err(|e| e.reason())?,
+            session: self.value(0, SessionId::parse)?,
+            symbol: self.value(1, Symbol::parse)?,
+            quantity: self.value(2, Quantity::parse)?,
         })
     }
 }

@@ -70,15 +70,9 @@ impl Timestamp {
 
     /// Parses decimal Unix seconds (digits only).
     pub fn parse(text: &str) -> Result<Timestamp, ValueError> {
-        let ok = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
-        match text.parse() {
-            Ok(secs) if ok => Ok(Timestamp(secs)),
-            _ => Err(ValueError::new(
-                "timestamp",
-                text,
-                "Unix seconds as a decimal",
-            )),
-        }
+        super::decimal(text, 18)
+            .map(Timestamp)
+            .ok_or_else(|| ValueError::new("timestamp", text, "Unix seconds as a decimal"))
     }
 }
 

@@ -39,6 +39,13 @@ pub fn shown(input: &str) -> String {
     }
 }
 
+/// `text` as a number of 1 to `max_len` decimal digits and nothing else
+/// (no sign, no space), within `T`.
+pub(crate) fn decimal<T: std::str::FromStr>(text: &str, max_len: usize) -> Option<T> {
+    let digits = (1..=max_len).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit());
+    text.parse().ok().filter(|_| digits)
+}
+
 impl ValueError {
     /// A value error for `input`.
     pub fn new(what: &'static str, input: &str, expected: &'static str) -> ValueError {
@@ -79,11 +86,9 @@ macro_rules! text_value {
             /// Validates `text` against PROTOCOL.md section 3.
             pub fn parse(text: &str) -> Result<$name, ValueError> {
                 let check: fn(&str) -> bool = $check;
-                if check(text) {
-                    Ok($name(text.to_string()))
-                } else {
-                    Err(ValueError::new($what, text, $expected))
-                }
+                check(text)
+                    .then(|| $name(text.to_string()))
+                    .ok_or_else(|| ValueError::new($what, text, $expected))
             }
 
             /// The value as sent on the wire.
@@ -189,15 +194,8 @@ impl Symbol {
             && text
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b".-^=".contains(&b));
-        if ok {
-            Ok(Symbol(text.to_ascii_uppercase()))
-        } else {
-            Err(ValueError::new(
-                "symbol",
-                text,
-                "1-16 characters of A-Z 0-9 . - ^ =",
-            ))
-        }
+        ok.then(|| Symbol(text.to_ascii_uppercase()))
+            .ok_or_else(|| ValueError::new("symbol", text, "1-16 characters of A-Z 0-9 . - ^ ="))
     }
 
     /// The upper-case symbol.
@@ -222,18 +220,9 @@ impl Quantity {
 
     /// Parses decimal digits only, in range.
     pub fn parse(text: &str) -> Result<Quantity, ValueError> {
-        let digits =
-            !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit());
-        match text.parse::<u64>() {
-            Ok(n) if digits => Quantity::new(n).ok_or_else(|| {
-                ValueError::new("quantity", text, "a whole number from 1 to 1000000000")
-            }),
-            _ => Err(ValueError::new(
-                "quantity",
-                text,
-                "a whole number from 1 to 1000000000",
-            )),
-        }
+        decimal(text, 10)
+            .and_then(Quantity::new)
+            .ok_or_else(|| ValueError::new("quantity", text, "a whole number from 1 to 1000000000"))
     }
 
     /// A quantity in range, else `None`.

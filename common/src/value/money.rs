@@ -48,28 +48,21 @@ impl Money {
     /// digits. More fraction digits are refused, never rounded.
     pub fn parse(text: &str) -> Result<Money, ValueError> {
         let bad = || ValueError::new("money", text, EXPECTED);
-        let (negative, body) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
+        let (negative, body) = text
+            .strip_prefix('-')
+            .map_or((false, text), |rest| (true, rest));
         let (whole, frac) = match body.split_once('.') {
             Some((w, f)) if !f.is_empty() => (w, f),
             Some(_) => return Err(bad()),
             None => (body, ""),
         };
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !all_digits(whole) || !all_digits(frac) || frac.len() > 4 {
-            return Err(bad());
-        }
-        let whole: i64 = whole.parse().map_err(|_| bad())?;
-        let mut frac_units: i64 = if frac.is_empty() {
+        let whole: i64 = super::decimal(whole, usize::MAX).ok_or_else(bad)?;
+        let frac_units: i64 = if frac.is_empty() {
             0
         } else {
-            frac.parse().map_err(|_| bad())?
+            super::decimal(frac, 4).ok_or_else(bad)?
         };
-        for _ in frac.len()..4 {
-            frac_units *= 10;
-        }
+        let frac_units = frac_units * 10_i64.pow(4 - frac.len() as u32);
         let magnitude = whole
             .checked_mul(SCALE)
             .and_then(|w| w.checked_add(frac_units));

@@ -42,15 +42,9 @@ impl IdToken {
             && !parts[0].is_empty()
             && !parts[1].is_empty()
             && parts.iter().all(|p| base64url(p));
-        if ok {
-            Ok(IdToken(text.to_string()))
-        } else {
-            Err(ValueError::new(
-                "idToken",
-                text,
-                "an ID token: three base64url parts joined by '.', at most 16384 bytes",
-            ))
-        }
+        let expected = "an ID token: three base64url parts joined by '.', at most 16384 bytes";
+        ok.then(|| IdToken(text.to_string()))
+            .ok_or_else(|| ValueError::new("idToken", text, expected))
     }
 
     /// The token as sent on the wire.

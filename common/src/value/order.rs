@@ -139,11 +139,10 @@ impl Tif {
 
     /// Parses `day` or `gtc`.
     pub fn parse(text: &str) -> Result<Tif, ValueError> {
-        match text {
-            "day" => Ok(Tif::Day),
-            "gtc" => Ok(Tif::Gtc),
-            _ => Err(ValueError::new("tif", text, "day or gtc")),
-        }
+        [Tif::Day, Tif::Gtc]
+            .into_iter()
+            .find(|t| t.name() == text)
+            .ok_or_else(|| ValueError::new("tif", text, "day or gtc"))
     }
 }
 
@@ -212,15 +211,9 @@ impl fmt::Display for OrderStatus {
 
 /// An `orderID`: a decimal integer unique per master.
 pub fn parse_order_id(text: &str) -> Result<u64, ValueError> {
-    let ok = !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit());
-    match text.parse::<u64>() {
-        Ok(n) if ok && n <= i64::MAX as u64 => Ok(n),
-        _ => Err(ValueError::new(
-            "orderID",
-            text,
-            "an order number (digits only)",
-        )),
-    }
+    super::decimal(text, 19)
+        .filter(|&n| n <= i64::MAX as u64)
+        .ok_or_else(|| ValueError::new("orderID", text, "an order number (digits only)"))
 }
 
 /// A `percent`: hundredths of a percent, shown with exactly 2 fraction
@@ -232,17 +225,14 @@ impl Percent {
     /// Parses an optional `-`, digits, `.` and exactly 2 digits.
     pub fn parse(text: &str) -> Result<Percent, ValueError> {
         let bad = || ValueError::new("percent", text, "a decimal with 2 fraction digits");
-        let (negative, body) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
+        let (negative, body) = text
+            .strip_prefix('-')
+            .map_or((false, text), |rest| (true, rest));
         let (whole, frac) = body.split_once('.').ok_or_else(bad)?;
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || !digits(frac) || frac.len() != 2 || whole.len() > 16 {
-            return Err(bad());
-        }
-        let whole: i64 = whole.parse().map_err(|_| bad())?;
-        let frac: i64 = frac.parse().map_err(|_| bad())?;
+        let whole: i64 = super::decimal(whole, 16).ok_or_else(bad)?;
+        let frac: i64 = super::decimal(frac, 2)
+            .filter(|_| frac.len() == 2)
+            .ok_or_else(bad)?;
         let magnitude = whole * 100 + frac;
         Ok(Percent(if negative { -magnitude } else { magnitude }))
     }

@@ -241,8 +241,7 @@ impl WebConn {
                         Refusal::Bad => (Status::BadRequest, "malformed request"),
                         Refusal::TooLarge => (Status::TooLarge, "request head too large"),
                     };
-                    self.queue(http::text_answer(status, text, "", true));
-                    self.last = true;
+                    self.queue(http::text_answer(status, text, "", true), true);
                     return Some(Err(()));
                 }
             };
@@ -311,24 +310,25 @@ impl WebConn {
             }
             Ok(preface) => Some(preface),
             Err(refusal) => {
-                self.queue(refusal);
-                self.last = true;
+                self.queue(refusal, true);
                 None
             }
         }
     }
 
+    /// Whether the connection is TLS.
+    fn is_tls(&self) -> bool {
+        self.io.as_ref().is_some_and(Stream::is_tls)
+    }
+
     /// `scheme://host` of this port as the request reached it.
     fn own_origin(&self, request: &HttpRequest) -> Option<String> {
-        let scheme = match self.io.as_ref().is_some_and(|io| io.is_tls()) {
-            true => "https",
-            false => "http",
-        };
+        let scheme = if self.is_tls() { "https" } else { "http" };
         Some(format!("{scheme}://{}", request.host.as_deref()?))
     }
 
     fn plain_refused(&self, policy: &Policy) -> bool {
-        policy.tls_required && !self.io.as_ref().is_some_and(|io| io.is_tls())
+        policy.tls_required && !self.is_tls()
     }
 
     /// 308 to the same address over TLS, for a plain request when TLS is
@@ -339,19 +339,15 @@ impl WebConn {
             .as_deref()
             .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
         else {
-            self.queue(http::text_answer(
-                Status::BadRequest,
-                "no Host header",
-                "",
-                true,
-            ));
-            self.last = true;
-            return;
+            let answer = http::text_answer(Status::BadRequest, "no Host header", "", true);
+            return self.queue(answer, true);
         };
         let location = format!("Location: https://{host}{}\r\n", request.path);
         let text = "this worker requires TLS: use https://";
-        self.queue(http::text_answer(Status::Redirect, text, &location, true));
-        self.last = true;
+        self.queue(
+            http::text_answer(Status::Redirect, text, &location, true),
+            true,
+        );
     }
 
     /// Queues the answer to a request that is not an upgrade.
@@ -376,14 +372,9 @@ impl WebConn {
                     .map_or(0, |p| p + 4);
                 answer.truncate(end);
             }
-            self.queue(answer);
-            self.last |= close;
-            return;
+            return self.queue(answer, close);
         };
-        let fresh = request
-            .if_none_match
-            .as_deref()
-            .is_some_and(|tag| assets::matches(tag, asset.etag));
+        let fresh = fresh(request, asset.etag);
         let body = match (asset.gzip, request.gzip) {
             (Some(gz), true) => gz,
             _ => asset.body,
@@ -400,19 +391,15 @@ impl WebConn {
             body.as_ptr() != asset.body.as_ptr(),
             close,
         );
-        self.queue(head);
+        self.queue(head, close);
         if !fresh && request.method == Method::Get {
             self.out.push_back(Chunk::Static(body));
         }
-        self.last |= close;
     }
 
     /// `/providers.json`, made from the configuration at start.
     fn answer_providers(&mut self, request: &HttpRequest, site: &Site) {
-        let fresh = request
-            .if_none_match
-            .as_deref()
-            .is_some_and(|tag| assets::matches(tag, &site.providers_etag));
+        let fresh = fresh(request, &site.providers_etag);
         let meta = FileMeta {
             content_type: "application/json",
             etag: &site.providers_etag,
@@ -423,12 +410,13 @@ impl WebConn {
         if !fresh && request.method == Method::Get {
             answer.extend_from_slice(&site.providers_json);
         }
-        self.queue(answer);
-        self.last |= request.close;
+        self.queue(answer, request.close);
     }
 
-    fn queue(&mut self, bytes: Vec<u8>) {
+    /// Queues an answer; `last`: the connection ends once it is written.
+    fn queue(&mut self, bytes: Vec<u8>, last: bool) {
         self.out.push_back(Chunk::Owned(bytes));
+        self.last |= last;
     }
 
     /// Writes what the socket takes.
@@ -482,6 +470,13 @@ fn origin_ok(origin: Option<&str>, own: &str, policy: &Policy) -> bool {
         None => true,
         Some(origin) => origin == own || policy.allowed_origins.iter().any(|o| o == origin),
     }
+}
+
+/// Whether the browser's copy, by its `If-None-Match`, is the file tagged
+/// `etag`.
+fn fresh(request: &HttpRequest, etag: &str) -> bool {
+    let tag = request.if_none_match.as_deref();
+    tag.is_some_and(|tag| assets::matches(tag, etag))
 }
 
 /// What the head of a file's answer says about the file.

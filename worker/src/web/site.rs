@@ -83,11 +83,9 @@ fn json_string(text: &str) -> String {
 /// library inserts (web/vendor/README.md; a new version of it means a new
 /// hash here).
 pub fn csp(issuers: &[String]) -> String {
-    let mut connect = String::from("'self'");
-    for origin in issuers {
-        connect.push(' ');
-        connect.push_str(origin);
-    }
+    let connect = issuers
+        .iter()
+        .fold("'self'".to_string(), |c, o| c + " " + o);
     format!(
         "Content-Security-Policy: default-src 'self'; connect-src {connect}; \
          img-src 'self' data:; \

@@ -89,9 +89,11 @@ impl WsStream {
         &mut self.io
     }
 
-    fn violation(&mut self, fault: MessageFault) -> io::Error {
+    /// The peer broke section 12: the error the framed connection answers
+    /// as a malformed frame.
+    fn violation(&mut self, fault: impl Into<FrameError>) -> io::Error {
         self.violated = true;
-        io::Error::new(io::ErrorKind::InvalidData, FrameError::Message(fault))
+        io::Error::new(io::ErrorKind::InvalidData, fault.into())
     }
 
     /// Writes what is left of the `101` answer; false while some remains.
@@ -114,10 +116,7 @@ impl WsStream {
     /// Pushes out what tungstenite holds; `blocked` says whether the
     /// socket took it all.
     fn flush_ws(&mut self) -> io::Result<()> {
-        let mut io = Io {
-            io: &mut self.io,
-            partial: &mut self.partial,
-        };
+        let mut io = Io(&mut self.io, &mut self.partial);
         match self.ctx.flush(&mut io) {
             Ok(()) => {
                 self.blocked = false;
@@ -139,10 +138,7 @@ impl WsStream {
     /// the peer's faults told apart.
     fn next_message(&mut self) -> io::Result<Option<Bytes>> {
         loop {
-            let mut io = Io {
-                io: &mut self.io,
-                partial: &mut self.partial,
-            };
+            let mut io = Io(&mut self.io, &mut self.partial);
             let message = match self.ctx.read(&mut io) {
                 Ok(message) => message,
                 Err(WsError::Io(e)) => return Err(e),
@@ -213,10 +209,7 @@ impl Transport for WsStream {
             let Some(message) = self.next_message()? else {
                 return Ok(0);
             };
-            if let Err(fault) = one_frame(&message) {
-                self.violated = true;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, fault));
-            }
+            one_frame(&message).map_err(|fault| self.violation(fault))?;
             self.inbound = message;
             self.taken = 0;
         }
@@ -248,10 +241,7 @@ impl Transport for WsStream {
                 break;
             };
             let message = Message::Binary(Bytes::copy_from_slice(&buf[used..used + len]));
-            let mut io = Io {
-                io: &mut self.io,
-                partial: &mut self.partial,
-            };
+            let mut io = Io(&mut self.io, &mut self.partial);
             match self.ctx.write(&mut io, message) {
                 Ok(()) => {}
                 // The message is queued; the socket is full.
@@ -303,10 +293,7 @@ impl Transport for WsStream {
             reason: tungstenite::protocol::frame::Utf8Bytes::from_static(reason),
         };
         if matches!(self.write_preface(), Ok(true)) {
-            let mut io = Io {
-                io: &mut self.io,
-                partial: &mut self.partial,
-            };
+            let mut io = Io(&mut self.io, &mut self.partial);
             let _ = self.ctx.close(&mut io, Some(close));
         }
         self.io.shutdown();
@@ -314,27 +301,24 @@ impl Transport for WsStream {
 }
 
 /// The stream below as tungstenite sees it: `Read` and `Write` on the
-/// transport, noting when bytes arrive.
-struct Io<'a> {
-    io: &'a mut Stream,
-    partial: &'a mut bool,
-}
+/// transport (`.0`), setting the flag `.1` when bytes arrive.
+struct Io<'a>(&'a mut Stream, &'a mut bool);
 
 impl Read for Io<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = Transport::read(self.io, buf)?;
-        *self.partial |= n > 0;
+        let n = Transport::read(self.0, buf)?;
+        *self.1 |= n > 0;
         Ok(n)
     }
 }
 
 impl Write for Io<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Transport::write(self.io, buf)
+        Transport::write(self.0, buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Transport::flush(self.io)
+        Transport::flush(self.0)
     }
 }
 
