@@ -158,7 +158,9 @@ impl Table {
                 continue;
             }
             let stream = Stream::accepted(stream, Some(self.tls.clone()));
-            self.insert(registry, stream, peer, Role::New);
+            if self.insert(registry, stream, peer, Role::New).is_none() {
+                self.per_address.release(peer.ip());
+            }
         }
     }
 
