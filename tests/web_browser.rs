@@ -166,6 +166,18 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.click("#login-button");
     let refusal = browser.wait_text("#login-result", LONG, |t| t.contains('.'));
     assert!(refusal.contains("Wrong username or password."), "{refusal}");
+    assert!(!refusal.contains("is wrong"), "said once: {refusal}");
+    // No null given to the page shows as the text "null".
+    let nulls = browser.run(
+        "return [document.body, ...document.body.querySelectorAll('*')].some((e) => \
+         [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() === 'null'));",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        nulls,
+        serde_json::json!(false),
+        "a text node reads null on the login page"
+    );
     browser.fill("#password", "correct horse");
     browser.click("#login-button");
     browser.find("#markets-body tr[data-symbol=AAPL]");

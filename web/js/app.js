@@ -67,7 +67,9 @@ function failure(err) {
 }
 
 function screen(title, ...children) {
-  main.replaceChildren(h('h1', { id: 'title' }, title), ...children);
+  // replaceChildren writes a null as the text "null": leave them out.
+  const shown = children.filter((c) => c !== null && c !== undefined && c !== false);
+  main.replaceChildren(h('h1', { id: 'title' }, title), ...shown);
   document.title = `${title} · PaperTrader`;
 }
 

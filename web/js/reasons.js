@@ -33,12 +33,16 @@ const SENTENCES = {
   'protocol': 'The app and the server disagree about the protocol. Please reload the page.',
 };
 
+/** Codes whose sentence says all the server's text does: it is not
+ *  shown after them ("Wrong username or password." once, not twice). */
+const SAID_ALREADY = new Set(['bad-credentials']);
+
 /** The sentence for a reason (`code free text`), and the server's text. */
 export function explain(reason) {
   const text = String(reason ?? '');
   const at = text.indexOf(' ');
   const code = at < 0 ? text : text.slice(0, at);
-  const detail = at < 0 ? '' : text.slice(at + 1);
+  const detail = at < 0 || SAID_ALREADY.has(code) ? '' : text.slice(at + 1);
   const sentence = SENTENCES[code] ?? `The server refused: ${code || 'no reason given'}.`;
   return { code, sentence, detail };
 }

@@ -16,9 +16,15 @@ for (const code of SECTION_8) {
     const { sentence, detail } = explain(`${code} some detail`);
     assert.match(sentence, /^[A-Z].*\.$/);
     assert.ok(!sentence.includes('The server refused'), sentence);
-    assert.equal(detail, 'some detail');
+    assert.equal(detail, code === 'bad-credentials' ? '' : 'some detail');
   });
 }
+
+test('a wrong password is said once, without the server repeating it', () => {
+  const { sentence, detail } = explain('bad-credentials username or password is wrong');
+  assert.equal(sentence, 'Wrong username or password.');
+  assert.equal(detail, '');
+});
 
 test('an unknown code still reads as a sentence', () => {
   assert.equal(explain('frobnicated').sentence, 'The server refused: frobnicated.');
