@@ -4,6 +4,7 @@
 import { Api } from './api.js';
 import * as codec from './codec.js';
 import * as charts from './chart.js';
+import { pct, signed, tone } from './format.js';
 import { ReasonError } from './reasons.js';
 import * as oidc from './oidc.js';
 
@@ -39,9 +40,6 @@ function h(tag, attrs = {}, ...children) {
 const money = (units) => codec.showMoney(units);
 /** A price: 2 decimals, or 4 when it has them. */
 const price = (units) => (units % 100n === 0n ? codec.formatMoney(units, 2) : codec.formatMoney(units, 4));
-const signed = (units) => (units > 0n ? `+${money(units)}` : money(units));
-const pct = (a, b) => { const p = codec.percent(a, b); return p.startsWith('-') ? `${p}%` : `+${p}%`; };
-const tone = (units) => (units > 0n ? 'up' : units < 0n ? 'down' : '');
 const when = (ts) => new Date(ts * 1000).toLocaleString();
 const today = () => new Date().toISOString().slice(0, 10);
 

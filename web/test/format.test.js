@@ -1,0 +1,29 @@
+// A change reads with the sign and colour of the amount as shown.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pct, signed, tone } from '../js/format.js';
+
+const open = 1_000_000n * 10_000n; // 1,000,000.00
+
+test('a loss of a cent reads as a loss in every part', () => {
+  const change = -100n; // -0.0100
+  assert.equal(signed(change), '-0.01');
+  assert.equal(tone(change), 'down');
+  assert.equal(pct(change, open), '-0.00%');
+});
+
+test('a change that rounds to 0.00 is neither up nor down', () => {
+  for (const change of [40n, -40n, 0n]) {
+    assert.equal(signed(change), '0.00');
+    assert.equal(tone(change), '');
+    assert.equal(pct(change, open), '0.00%');
+  }
+});
+
+test('gains carry a plus; percents keep their digits', () => {
+  assert.equal(signed(12_345n), '+1.23');
+  assert.equal(tone(12_345n), 'up');
+  assert.equal(pct(5_000n, 100_000n), '+5.00%');
+  assert.equal(pct(-5_000n, 100_000n), '-5.00%');
+  assert.equal(pct(50n, 0n), '+0.00%', 'a base of zero: no percent, the sign of the +0.01 shown');
+});
