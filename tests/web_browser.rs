@@ -132,6 +132,33 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
         "{refusal}"
     );
 
+    // A limit order far below the market rests; its cancel dialog says
+    // "Keep order" and "Cancel order", never "Cancel" twice.
+    browser.fill("#quantity", "1");
+    browser.run(
+        "const t = document.getElementById('order-type'); t.value = 'limit'; \
+         t.dispatchEvent(new Event('change', { bubbles: true }));",
+        serde_json::json!([]),
+    );
+    browser.fill("#limit", "1.00");
+    browser.click("#review");
+    browser.wait_text("#confirm-summary", LONG, |t| t.starts_with("Buy 1 AAPL"));
+    browser.click("#confirm-ok");
+    let placed = browser.wait_text("#trade-result", LONG, |t| t.contains("Order"));
+    assert!(placed.contains("placed"), "{placed}");
+    browser.goto(&format!("{url}#/orders"));
+    let cancel = "#main table button.secondary";
+    browser.find(cancel);
+    browser.click(cancel);
+    let back = browser.wait_text("#confirm-cancel", LONG, |t| t != "Cancel");
+    assert_eq!(back, "Keep order");
+    assert_eq!(browser.text("#confirm-ok"), "Cancel order");
+    browser.click("#confirm-cancel");
+    browser.click(cancel);
+    browser.wait_text("#confirm-cancel", LONG, |t| t == "Keep order");
+    browser.click("#confirm-ok");
+    browser.wait_text("#main table", LONG, |t| t.contains("cancelled"));
+
     // The position, and the fill in the history.
     browser.goto(&format!("{url}#/portfolio"));
     let row = browser.wait_text("tr[data-symbol=AAPL]", LONG, |t| !t.is_empty());

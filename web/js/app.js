@@ -71,12 +71,15 @@ function screen(title, ...children) {
   document.title = `${title} · PaperTrader`;
 }
 
-/** Asks for confirmation in the dialog; resolves true on Confirm. */
-function confirmDialog(title, body, okLabel = 'Confirm') {
+/** Asks for confirmation in the dialog; resolves true on `okLabel`.
+ *  `backLabel` names the way out, so that the two buttons never read
+ *  alike ("Cancel" beside "Cancel order"). */
+function confirmDialog(title, body, okLabel = 'Confirm', backLabel = 'Cancel') {
   const dialog = document.getElementById('confirm');
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-body').replaceChildren(...body);
   document.getElementById('confirm-ok').textContent = okLabel;
+  document.getElementById('confirm-cancel').textContent = backLabel;
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
     dialog.returnValue = 'cancel';
@@ -433,7 +436,7 @@ async function ordersScreen(token) {
       h('td', { class: 'num' }, o.stop === null ? '–' : price(o.stop)),
       h('td', {}, o.tif), h('td', {}, o.status),
       h('td', {}, live ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${o.quantity} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order');
+        const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${o.quantity} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
         if (!ok) return;
         try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
       } }, 'Cancel') : ''));
