@@ -132,6 +132,16 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
         "{refusal}"
     );
 
+    // A fraction of a share gets the app's sentence, not the browser's
+    // "Please match the requested format.".
+    browser.fill("#quantity", "2.5");
+    browser.click("#review");
+    let whole = browser.wait_text("#trade-result", LONG, |t| t.contains("whole"));
+    assert!(
+        whole.contains("The quantity must be a whole number from 1 to 1,000,000,000."),
+        "{whole}"
+    );
+
     // A limit order far below the market rests; its cancel dialog says
     // "Keep order" and "Cancel order", never "Cancel" twice.
     browser.fill("#quantity", "1");

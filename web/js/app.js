@@ -303,7 +303,9 @@ async function assetScreen(token, symbol) {
 function ticket(symbol) {
   const out = h('div', { id: 'trade-result', 'aria-live': 'polite' });
   const side = h('select', { id: 'side' }, h('option', { value: 'buy' }, 'Buy'), h('option', { value: 'sell' }, 'Sell'));
-  const qty = h('input', { id: 'quantity', inputmode: 'numeric', pattern: '[0-9]+', required: true, value: '1' });
+  // No pattern or required: the browser's generic "Please match the
+  // requested format." would stand in for the sentence below.
+  const qty = h('input', { id: 'quantity', inputmode: 'numeric', value: '1' });
   const type = h('select', { id: 'order-type' },
     h('option', { value: 'market' }, 'Market'), h('option', { value: 'limit' }, 'Limit'),
     h('option', { value: 'stop' }, 'Stop'), h('option', { value: 'stop-limit' }, 'Stop-limit'));
