@@ -101,6 +101,7 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     let first = browser.wait_text(cell, LONG, |t| !t.is_empty());
     browser.wait_text(cell, LONG, |t| !t.is_empty() && t != first);
     browser.screenshot(&shots.join("markets-desktop.png"));
+    assert_headers_align(&browser, "markets");
     no_console_errors(&browser, "markets");
 
     // Buy 3 AAPL at the market, confirming in the dialog.
@@ -173,11 +174,13 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.goto(&format!("{url}#/portfolio"));
     let row = browser.wait_text("tr[data-symbol=AAPL]", LONG, |t| !t.is_empty());
     assert!(row.contains("AAPL") && row.contains('3'), "{row}");
+    assert_headers_align(&browser, "portfolio");
     browser.find("#equity-chart canvas");
     browser.screenshot(&shots.join("portfolio-desktop.png"));
     browser.goto(&format!("{url}#/history"));
     let buy = browser.wait_text("tr[data-side=buy]", LONG, |t| !t.is_empty());
     assert!(buy.contains("AAPL") && buy.contains('3'), "{buy}");
+    assert_headers_align(&browser, "history");
     for page in ["orders", "leaderboard", "account"] {
         browser.goto(&format!("{url}#/{page}"));
         browser.wait_text("#title", LONG, |t| {
@@ -272,6 +275,27 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     );
     assert_eq!(held, serde_json::json!(0), "no position after the reset");
     no_console_errors(&browser, "the password and the reset");
+}
+
+/// Every table header of the page is aligned as the cell below it (right
+/// over numbers): the headers whose alignment differs, as `page: text`.
+fn assert_headers_align(browser: &Browser, page: &str) {
+    let off = browser.run(
+        "const off = []; \
+         for (const t of document.querySelectorAll('main table')) { \
+           const first = t.querySelector('tbody tr'); if (!first) continue; \
+           t.querySelectorAll('thead th').forEach((th, i) => { \
+             const td = first.children[i]; \
+             if (td && getComputedStyle(th).textAlign !== getComputedStyle(td).textAlign) \
+               off.push(th.textContent); }); } \
+         return off;",
+        serde_json::json!([]),
+    );
+    assert_eq!(
+        off,
+        serde_json::json!([]),
+        "{page}: headers not over their column"
+    );
 }
 
 /// Logs out from any screen and waits for the login screen.

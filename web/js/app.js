@@ -91,7 +91,10 @@ function table(caption, headers, rows, empty) {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
   return h('div', { class: 'scroll' }, h('table', {},
     h('caption', { class: 'sr-only' }, caption),
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
+    // Each header sits over its column: right-aligned over numbers.
+    h('thead', {}, h('tr', {}, headers.map((x, i) => h('th', {
+      scope: 'col', class: rows[0].children[i]?.classList.contains('num') ? 'num' : null,
+    }, x)))),
     h('tbody', {}, rows)));
 }
 
@@ -228,7 +231,9 @@ async function marketsScreen(token) {
   const updated = h('p', { class: 'muted', id: 'markets-updated' });
   screen('Markets', updated, h('div', { class: 'scroll' }, h('table', { id: 'markets' },
     h('caption', { class: 'sr-only' }, 'Every asset with its price and change today'),
-    h('thead', {}, h('tr', {}, ['Symbol', 'Name', 'Price', 'Change', 'Market'].map((x) => h('th', { scope: 'col' }, x)))),
+    h('thead', {}, h('tr', {}, ['Symbol', 'Name', 'Price', 'Change', 'Market'].map((x) => h('th', {
+      scope: 'col', class: x === 'Price' || x === 'Change' ? 'num' : null,
+    }, x)))),
     body)));
   const assets = await api.assets();
   let last = 0;
