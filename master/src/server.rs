@@ -113,10 +113,8 @@ impl Server {
     /// A server ready to run; registers the listener.
     pub fn new(parts: Parts) -> io::Result<Server> {
         let config = parts.config;
-        let limits = (config.max_conns_per_address, config.max_output);
-        let first = (LISTENER, FIRST_CONN);
         let registry = parts.poll.registry();
-        let conns = Table::new(parts.listener, registry, first, parts.tls, limits)?;
+        let conns = Table::new(parts.listener, registry, parts.tls, &config)?;
         Ok(Server {
             poll: parts.poll,
             conns,

@@ -115,13 +115,8 @@ impl Server {
     /// A server ready to run.
     pub fn new(parts: Parts) -> io::Result<Server> {
         let config = parts.config;
-        let doors = Doors::new(
-            parts.poll.registry(),
-            (parts.listener, parts.web_listener),
-            ((LISTENER, WEB_LISTENER), FIRST_CLIENT),
-            parts.tls,
-            (config.max_clients, config.max_clients_per_address),
-        )?;
+        let listeners = (parts.listener, parts.web_listener);
+        let doors = Doors::new(parts.poll.registry(), listeners, parts.tls, &config)?;
         Ok(Server {
             poll: parts.poll,
             doors,
@@ -218,14 +213,28 @@ impl Server {
         }
         let token = self.doors.token();
         let stream = ClientIo::Tcp(self.doors.stream(stream));
-        let mut framed = Framed::new(stream, peer, Instant::now(), self.config.max_output);
+        self.insert_client(token, stream, peer, "connected");
+    }
+
+    /// Registers an admitted client under `token` (`opened` says how, for
+    /// the log); false, with its per-address slot given back, if the poll
+    /// refuses it.
+    pub(super) fn insert_client(
+        &mut self,
+        token: Token,
+        io: ClientIo,
+        peer: SocketAddr,
+        opened: &str,
+    ) -> bool {
+        let mut framed = Framed::new(io, peer, Instant::now(), self.config.max_output);
         if let Err(err) = framed.register(self.poll.registry(), token) {
             papertrader_common::error!("{peer}: cannot register: {err}");
             self.doors.release(peer);
-            return;
+            return false;
         }
-        papertrader_common::debug!("{peer}: connected");
+        papertrader_common::debug!("{peer}: {opened}");
         self.clients.insert(token, Client::new(framed));
+        true
     }
 
     /// Writes pending output, closes finished or broken connections, keeps

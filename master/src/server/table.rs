@@ -18,6 +18,8 @@ use papertrader_common::value::ReasonCode;
 use papertrader_common::{Frame, Instr};
 use rustls::ServerConfig;
 
+use super::{FIRST_CONN, LISTENER};
+use crate::config::Config;
 use crate::peer::{Handshake, Link, Role};
 
 /// The loop's one read buffer; frames are assembled in each connection.
@@ -75,22 +77,20 @@ pub struct Table {
 }
 
 impl Table {
-    /// Registers `listener` under `token`; tokens of connections start at
-    /// `first`.
+    /// Registers `listener` under `LISTENER`; the limits are the config's.
     pub fn new(
         listener: TcpListener,
         registry: &Registry,
-        (token, first): (Token, usize),
         tls: Arc<ServerConfig>,
-        (max_per_address, max_output): (usize, usize),
+        config: &Config,
     ) -> io::Result<Table> {
         Ok(Table {
-            listener: Listener::new(listener, registry, token)?,
+            listener: Listener::new(listener, registry, LISTENER)?,
             tls,
-            per_address: PerAddress::new(max_per_address),
+            per_address: PerAddress::new(config.max_conns_per_address),
             conns: HashMap::new(),
-            next_token: first,
-            max_output,
+            next_token: FIRST_CONN,
+            max_output: config.max_output,
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
         })
     }

@@ -13,6 +13,9 @@ use papertrader_common::tls::Stream;
 use papertrader_common::value::ReasonCode;
 use rustls::ServerConfig;
 
+use super::{FIRST_CLIENT, LISTENER, WEB_LISTENER};
+use crate::config::Config;
+
 /// Why a connection was turned away, and the text it hears.
 pub type Refusal = (ReasonCode, String);
 
@@ -29,24 +32,23 @@ pub struct Doors {
 }
 
 impl Doors {
-    /// Registers the client port under `tokens.0` and the web port (if
-    /// any) under `tokens.1`; connections get tokens from `first` on.
+    /// Registers the client port and the web port (if any) under their
+    /// tokens; the limits are the config's.
     pub fn new(
         registry: &Registry,
         (listener, web): (TcpListener, Option<TcpListener>),
-        (tokens, first): ((Token, Token), usize),
         tls: Option<Arc<ServerConfig>>,
-        (max_clients, per_address): (usize, usize),
+        config: &Config,
     ) -> io::Result<Doors> {
         Ok(Doors {
-            listener: Listener::new(listener, registry, tokens.0)?,
+            listener: Listener::new(listener, registry, LISTENER)?,
             web: web
-                .map(|l| Listener::new(l, registry, tokens.1))
+                .map(|l| Listener::new(l, registry, WEB_LISTENER))
                 .transpose()?,
             tls,
-            per_address: PerAddress::new(per_address),
-            max_clients,
-            next_token: first,
+            per_address: PerAddress::new(config.max_clients_per_address),
+            max_clients: config.max_clients,
+            next_token: FIRST_CLIENT,
             full_warned: false,
         })
     }

@@ -8,9 +8,8 @@ use std::time::Instant;
 
 use mio::Token;
 use mio::net::TcpStream;
-use papertrader_common::framed::{self, Framed};
+use papertrader_common::framed;
 
-use crate::client::Client;
 use crate::config::ClientTls;
 use crate::transport::ClientIo;
 use crate::web::conn::{Policy, Step, Upgraded, WebConn};
@@ -77,14 +76,9 @@ impl Server {
         } = upgraded;
         let _ = self.poll.registry().deregister(&mut io);
         let ws = ClientIo::Ws(Box::new(WsStream::new(io, preface, early)));
-        let mut framed = Framed::new(ws, peer, Instant::now(), self.config.max_output);
-        if let Err(err) = framed.register(self.poll.registry(), token) {
-            papertrader_common::error!("{peer}: cannot register: {err}");
-            self.doors.release(peer);
+        if !self.insert_client(token, ws, peer, "WebSocket open") {
             return;
         }
-        papertrader_common::debug!("{peer}: WebSocket open");
-        self.clients.insert(token, Client::new(framed));
         // The 101 goes out, and frames that came with the request are read.
         let more = framed::on_ready(self, token, true, true);
         self.unread.note(token, more);
