@@ -306,3 +306,63 @@ fn reset_leaderboard_and_equity() {
         stderr(&out)
     );
 }
+
+#[test]
+fn fractions_through_the_cli_stay_exact() {
+    let dir = TempDir::new("cli-fractions");
+    // The simulated market never closes: its assets trade in fractions.
+    let system = System::start("cli-fractions", &sim_market(&dir), "");
+    let env = Env::new("cli-fractions-home", Some(system.worker.addr.to_string()));
+    env.register_and_login("fiona");
+    env.wait_for_price();
+
+    let bought = env.json(&["buy", "AAPL", "0.5"]);
+    assert_eq!(bought["quantity"].to_string(), "0.5", "{bought}");
+    let sold = env.json(&["sell", "AAPL", "0.123456789"]);
+    assert_eq!(
+        sold["quantity"].to_string(),
+        "0.123456789",
+        "a JSON number with exactly the server's digits, never through a float: {sold}"
+    );
+    let portfolio = env.json(&["portfolio"]);
+    let position = &portfolio["positions"][0];
+    assert_eq!(
+        position["quantity"].to_string(),
+        "0.376543211",
+        "{portfolio}"
+    );
+    let text = env.ok(&["sell", "aapl", "0.376543211"]);
+    assert!(text.starts_with("sold 0.376543211 AAPL at "), "{text}");
+
+    // By the amount: the fill says how many shares it bought, through the
+    // worker's purchaseNotional and sellNotional.
+    let bought = env.json(&["buy", "MSFT", "--notional", "100"]);
+    let shares = bought["quantity"].to_string();
+    assert!(
+        shares.starts_with("0."),
+        "100 buys a fraction of MSFT: {bought}"
+    );
+    let price = papertrader_common::value::Money::parse(bought["price"].as_str().expect("price"))
+        .expect("money");
+    let held = papertrader_common::value::Shares::parse(&shares).expect("shares");
+    assert!(
+        price.buy_cost(held).expect("fits").raw() <= 1_000_000,
+        "never costs more than the amount: {bought}"
+    );
+    let sold = env.json(&["sell", "MSFT", "--notional", "10"]);
+    assert_eq!(sold["side"], "sell", "{sold}");
+    let err = env.fails(&["buy", "MSFT", "--notional", "0"], 65);
+    assert!(err.contains("quantity"), "{err}");
+
+    // Whole quantities read as before; a bad count is refused before
+    // anything is sent (exit 65).
+    let out = env.ok(&["buy", "AAPL", "1", "--limit", "0.0001"]);
+    assert!(
+        out.contains(" placed: buy 1 AAPL at 0.0001 or less"),
+        "{out}"
+    );
+    for bad in ["1.0000000001", "1e5", "NaN", "-1", "0"] {
+        let err = env.fails(&["buy", "AAPL", bad], 65);
+        assert!(err.contains("quantity"), "{bad}: {err}");
+    }
+}

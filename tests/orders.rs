@@ -555,3 +555,48 @@ fn through_a_worker_with_states_and_the_cached_leaderboard() {
     assert_eq!((i, a[0].as_str()), (Instr::CancelSuccess, id.as_str()));
     audit_clean(&system.setup);
 }
+
+#[test]
+fn ioc_and_fok_live_for_one_price_set() {
+    let dir = TempDir::new("orders-ioc");
+    let setup = MasterSetup::new("orders-ioc");
+    let master = setup.start(&market(&dir, &[("AAPL", &["100.0000"])]));
+    let mut t = Trader::register(&setup, &master, "ivy");
+    assert_eq!(t.wait_price("AAPL"), money("100"));
+    // Below the market: nothing fills at the next price set, so it expires.
+    let missed = t.accepted("buy AAPL 1 limit 90 - ioc");
+    let missed_fok = t.accepted("buy AAPL 1 limit 90 - fok");
+    // At or better than the market: it fills at the next price set.
+    let filled = t.accepted("buy AAPL 2 limit 101 - ioc");
+    let filled_fok = t.accepted("buy AAPL 3 market - - fok");
+    for id in [&missed, &missed_fok] {
+        let order = t.wait_status(id, OrderStatus::Expired, Duration::from_secs(10));
+        assert!(order.txid.is_none());
+    }
+    for id in [&filled, &filled_fok] {
+        let order = t.wait_status(id, OrderStatus::Filled, Duration::from_secs(10));
+        assert_eq!(filled_price(&mut t, &order), money("100"));
+    }
+    assert!(t.portfolio().starts_with("AAPL 5 "), "{}", t.portfolio());
+    // Stops cannot be immediate; an unknown word is no time in force.
+    assert_eq!(
+        t.refused("sell AAPL 1 stop - 90 ioc"),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        t.refused("sell AAPL 1 stop-limit 89 90 fok"),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        t.refused("sell AAPL 1 limit 90 - opg"),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        t.refused("sell AAPL 1 limit 90 - IOC"),
+        ReasonCode::BadArguments
+    );
+    let listed = t.orders();
+    let tifs: Vec<&str> = listed.iter().map(|o| o.tif.name()).collect();
+    assert_eq!(tifs, ["fok", "ioc", "fok", "ioc"], "getOrders shows them");
+    audit_clean(&setup);
+}

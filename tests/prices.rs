@@ -479,7 +479,7 @@ fn split_and_dividend_change_positions_cash_and_history() {
     let portfolio = t.data_ok(Instr::GetUserPortfolio, &[&session, "holder"]);
     let positions: Vec<Position> = parse_lines(&portfolio).expect("positions");
     assert_eq!(positions.len(), 1, "{portfolio}");
-    assert_eq!(positions[0].quantity, 20);
+    assert_eq!(positions[0].quantity.to_string(), "20");
     let avg = positions[0].valuation.map(|v| v.avg_cost);
     assert_eq!(avg, Some(Money::parse("50").expect("m")));
     let info = t.data_ok(Instr::GetUserInfo, &[&session, "holder"]);

@@ -118,11 +118,39 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     assert!(fill.starts_with("Bought 3 AAPL at "), "{fill}");
     browser.screenshot(&shots.join("asset-desktop.png"));
 
+    // Half a share (the simulated market trades in fractions), then 100
+    // worth by the amount (purchaseNotional).
+    browser.fill("#quantity", "0.5");
+    browser.click("#review");
+    browser.wait_text("#confirm-summary", LONG, |t| t.starts_with("Buy 0.5 AAPL"));
+    browser.click("#confirm-ok");
+    let fill = browser.wait_text("#trade-result", LONG, |t| t.starts_with("Bought"));
+    assert!(fill.starts_with("Bought 0.5 AAPL at "), "{fill}");
+    let choose = |id: &str, value: &str| {
+        browser.run(
+            "const s = document.getElementById(arguments[0]); s.value = arguments[1]; \
+             s.dispatchEvent(new Event('change', { bubbles: true }));",
+            serde_json::json!([id, value]),
+        );
+    };
+    choose("size-by", "amount");
+    browser.fill("#quantity", "100");
+    browser.click("#review");
+    let summary = browser.wait_text("#confirm-summary", LONG, |t| !t.is_empty());
+    assert!(summary.contains("100.00 worth of AAPL"), "{summary}");
+    browser.click("#confirm-ok");
+    let fill = browser.wait_text("#trade-result", LONG, |t| t.starts_with("Bought"));
+    assert!(
+        fill.starts_with("Bought 0."),
+        "a fraction of a share: {fill}"
+    );
+    choose("size-by", "shares");
+
     // Beyond the cash: the sentence for insufficient-funds.
     browser.fill("#quantity", "1000000000");
     browser.click("#review");
     browser.wait_text("#confirm-summary", LONG, |t| {
-        t.starts_with("Buy 1000000000")
+        t.starts_with("Buy 1,000,000,000")
     });
     browser.click("#confirm-ok");
     let refusal = browser.wait_text("#trade-result", LONG, |t| {
@@ -133,14 +161,17 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
         "{refusal}"
     );
 
-    // A fraction of a share gets the app's sentence, not the browser's
-    // "Please match the requested format.".
-    browser.fill("#quantity", "2.5");
+    // Ten decimals get the app's sentence, not the browser's "Please
+    // match the requested format.".
+    browser.fill("#quantity", "2.5000000001");
     browser.click("#review");
-    let whole = browser.wait_text("#trade-result", LONG, |t| t.contains("whole"));
+    let sentence = browser.wait_text("#trade-result", LONG, |t| t.contains("decimals"));
     assert!(
-        whole.contains("The quantity must be a whole number from 1 to 1,000,000,000."),
-        "{whole}"
+        sentence.contains(
+            "The quantity must be a number of shares above 0 and at most 1,000,000,000, \
+             with at most 9 decimals."
+        ),
+        "{sentence}"
     );
 
     // A limit order far below the market rests; its cancel dialog says
@@ -179,7 +210,8 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.screenshot(&shots.join("portfolio-desktop.png"));
     browser.goto(&format!("{url}#/history"));
     let buy = browser.wait_text("tr[data-side=buy]", LONG, |t| !t.is_empty());
-    assert!(buy.contains("AAPL") && buy.contains('3'), "{buy}");
+    assert!(buy.contains("AAPL"), "{buy}");
+    browser.wait_text("#main table", LONG, |t| t.contains("0.5"));
     assert_headers_align(&browser, "history");
     for page in ["orders", "leaderboard", "account"] {
         browser.goto(&format!("{url}#/{page}"));

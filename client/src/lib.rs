@@ -30,7 +30,7 @@ pub use papertrader_common::payload::{
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
 /// What `placeOrder` takes, and the history ranges.
-pub use papertrader_common::request::{OrderSpec, Range, Side};
+pub use papertrader_common::request::{OrderSpec, Range, Side, Size};
 
 pub mod tls;
 
@@ -340,29 +340,50 @@ impl Client {
         answer!(self.call(&Request::Logout { session })?, Reply::LoggedOut => ())
     }
 
-    /// `purchaseAsset`; waits for the fill at the next price update.
-    pub fn buy(&mut self, session: &SessionId, symbol: &str, quantity: u64) -> Result<Fill> {
-        self.trade(Side::Buy, session, symbol, quantity)
+    /// `purchaseAsset` of `quantity` (`3`, `0.25`); waits for the fill at
+    /// the next price update.
+    pub fn buy(&mut self, session: &SessionId, symbol: &str, quantity: &str) -> Result<Fill> {
+        let size = Quantity::parse(quantity).map(Size::Shares);
+        self.trade(Side::Buy, session, symbol, size)
     }
 
-    /// `sellAsset`; waits for the fill at the next price update.
-    pub fn sell(&mut self, session: &SessionId, symbol: &str, quantity: u64) -> Result<Fill> {
-        self.trade(Side::Sell, session, symbol, quantity)
+    /// `sellAsset` of `quantity`; waits for the fill at the next price
+    /// update.
+    pub fn sell(&mut self, session: &SessionId, symbol: &str, quantity: &str) -> Result<Fill> {
+        let size = Quantity::parse(quantity).map(Size::Shares);
+        self.trade(Side::Sell, session, symbol, size)
     }
 
+    /// `purchaseNotional` (`buy`) or `sellNotional` of as many shares as
+    /// `amount` (`100`, `99.95`) pays for at the next price update; waits
+    /// for the fill, whose quantity says how many that was.
+    pub fn trade_notional(
+        &mut self,
+        side: Side,
+        session: &SessionId,
+        symbol: &str,
+        amount: &str,
+    ) -> Result<Fill> {
+        self.trade(side, session, symbol, Size::notional(amount))
+    }
+
+    /// A market order; the symbol is checked before the size, both
+    /// before anything is sent.
     fn trade(
         &mut self,
         side: Side,
         session: &SessionId,
         symbol: &str,
-        quantity: u64,
+        size: std::result::Result<Size, ValueError>,
     ) -> Result<Fill> {
+        let symbol = arg(Symbol::parse(symbol))?;
+        let size = arg(size)?;
         self.ensure(session, State::Command)?;
         let request = Request::Trade {
             side,
             session: session.clone(),
-            symbol: arg(Symbol::parse(symbol))?,
-            quantity: arg(Quantity::parse(&quantity.to_string()))?,
+            symbol,
+            size,
         };
         answer!(self.call(&request)?, Reply::Filled(fill) if fill.side == side => fill)
     }
@@ -607,7 +628,13 @@ mod tests {
             Some(Money(1_005_000))
         );
         let public = Position::parse("AAPL 15").expect("public");
-        assert_eq!((public.quantity, public.valuation), (15, None));
+        assert_eq!(
+            (public.quantity, public.valuation),
+            (
+                papertrader_common::value::Shares::whole(15).expect("15"),
+                None
+            )
+        );
         assert!(Position::parse("AAPL").is_err());
         assert!(Bar::parse("1 2 3").is_err());
     }
@@ -781,7 +808,7 @@ mod tests {
         let failure = Reply::failure(Instr::PurchaseAsset, reason).encode(None);
         let (addr, _server) = fake_server(vec![vec![failure]]);
         let mut client = Client::connect(&addr, Duration::from_secs(5)).expect("connect");
-        match client.buy(&sid(), "AAPL", 1) {
+        match client.buy(&sid(), "AAPL", "1") {
             Err(Error::Refused(r)) => assert_eq!(r.code, ReasonCode::InsufficientFunds),
             other => panic!("{other:?}"),
         }

@@ -41,7 +41,8 @@ impl State {
     }
 }
 
-/// Every instruction of protocol version 1.1, with its wire code.
+/// Every instruction of protocol version 1.2, with its wire code (1.2
+/// adds its commands from 80 on).
 #[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -109,6 +110,8 @@ pub enum Instr {
     Kick = 72,
     Quotes = 73,
     WorkerListUpdate = 74,
+    PurchaseNotional = 80,
+    SellNotional = 81,
 }
 
 /// One row of the table.
@@ -207,6 +210,8 @@ pub static TABLE: &[Spec] = &[
     spec!(Kick, "kick", Control, Exact(1), "reason"),
     spec!(Quotes, "quotes", Control, Raw, "(packet N/MAX of quote lines)"),
     spec!(WorkerListUpdate, "workerListUpdate", Control, Any, "address..."),
+    spec!(PurchaseNotional, "purchaseNotional", Command, Exact(3), "sessionID symbol amount"),
+    spec!(SellNotional, "sellNotional", Command, Exact(3), "sessionID symbol amount"),
 ];
 
 impl Instr {
@@ -279,8 +284,8 @@ impl Instr {
             Instr::Login | Instr::LoginSession | Instr::LoginExternal => Instr::LoginFail,
             Instr::Register | Instr::RegisterExternal => Instr::RegisterFail,
             Instr::SetPassword => Instr::PasswordFail,
-            Instr::PurchaseAsset => Instr::PurchaseFail,
-            Instr::SellAsset => Instr::SellFail,
+            Instr::PurchaseAsset | Instr::PurchaseNotional => Instr::PurchaseFail,
+            Instr::SellAsset | Instr::SellNotional => Instr::SellFail,
             Instr::SwitchState => Instr::StateSwitchFail,
             Instr::Logout => Instr::LogoutFail,
             Instr::GetWorkerList => Instr::ProtocolError,
@@ -307,7 +312,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 63);
+        assert_eq!(TABLE.len(), 65);
     }
 
     #[test]
@@ -329,6 +334,10 @@ mod tests {
         assert_eq!(Instr::SetPassword.code(), 14);
         assert_eq!(Instr::PasswordSet.code(), 54);
         assert_eq!(Instr::PasswordFail.code(), 55);
+        assert_eq!(Instr::PurchaseNotional.code(), 80);
+        assert_eq!(Instr::SellNotional.code(), 81);
+        assert_eq!(Instr::PurchaseNotional.failure(), Some(Instr::PurchaseFail));
+        assert_eq!(Instr::SellNotional.failure(), Some(Instr::SellFail));
         assert_eq!(Instr::from_code(15), None);
         assert_eq!(Instr::from_code(99), None);
     }

@@ -57,10 +57,16 @@ mod vectors {
 
     const VECTORS: &str = include_str!("../testdata/protocol-vectors.txt");
 
+    /// The frames protocol 1.2 adds (papertrader-protocol(7)).
+    const VECTORS_1_2: &str = include_str!("../testdata/protocol-vectors-1.2.txt");
+
     /// `(name, bytes)` for every vector line.
     pub fn all() -> Vec<(&'static str, Vec<u8>)> {
-        VECTORS
-            .lines()
+        parse(VECTORS)
+    }
+
+    fn parse(text: &'static str) -> Vec<(&'static str, Vec<u8>)> {
+        text.lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .map(|l| {
                 let (name, hex) = l.split_once(' ').expect("name hex");
@@ -86,6 +92,55 @@ mod vectors {
             assert_eq!(frame.to_bytes(), bytes, "{name}: re-encodes identically");
             crate::message::check(&frame, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn vectors_of_1_2_decode_encode_and_read_exactly() {
+        use crate::reply::Reply;
+        use crate::request::Request;
+        let vectors = parse(VECTORS_1_2);
+        assert_eq!(vectors.len(), 7);
+        let mut quantities = Vec::new();
+        for (name, bytes) in vectors {
+            let (frame, used) = decode(&bytes).expect(name).expect(name);
+            assert_eq!(used, bytes.len(), "{name}: one whole frame");
+            assert_eq!(frame.to_bytes(), bytes, "{name}: re-encodes identically");
+            let checked =
+                crate::message::check(&frame, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if checked.instr.kind() == crate::MessageType::Return {
+                let reply = Reply::parse(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(reply.encode(None), frame, "{name}: typed and back");
+                match reply {
+                    Reply::Filled(fill) => quantities.push(fill.quantity.to_string()),
+                    Reply::Failure { reason, .. } => {
+                        assert_eq!(reason.code, crate::ReasonCode::BadQuantity, "{name}")
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+            } else {
+                let request = Request::parse(checked.instr, &checked.args)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(request.encode(), frame, "{name}: typed and back");
+                match request {
+                    Request::Trade { size, .. } => quantities.push(size.to_string()),
+                    Request::PlaceOrder { order, .. } => {
+                        quantities.push(order.quantity.to_string())
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            quantities,
+            [
+                "0.5",
+                "0.123456789",
+                "0.25",
+                "0.5",
+                "0.123456789",
+                "100.0000"
+            ]
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    Date, Email, HashedPass, IdToken, OrderKind, Provider, Quantity, Reason, ReasonCode,
-    ResetProof, SessionId, Symbol, Tif, Username, parse_bool, parse_order_id,
+    Date, Email, HashedPass, IdToken, Money, OrderKind, Provider, Quantity, Reason, ReasonCode,
+    ResetProof, SessionId, Symbol, Tif, Username, ValueError, parse_bool, parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -174,6 +174,50 @@ impl Side {
     }
 }
 
+/// How much a market order trades: a number of shares (`purchaseAsset`,
+/// `sellAsset`) or an amount of money (`purchaseNotional`,
+/// `sellNotional`, protocol 1.2), turned into shares at the fill price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Size {
+    /// This many shares.
+    Shares(Quantity),
+    /// As many shares as this amount buys at the fill price, to 10^-9.
+    Notional(Money),
+}
+
+impl Size {
+    /// The instruction of a market order of this size on `side`.
+    pub fn instr(self, side: Side) -> Instr {
+        match (self, side) {
+            (Size::Shares(_), side) => side.instr(),
+            (Size::Notional(_), Side::Buy) => Instr::PurchaseNotional,
+            (Size::Notional(_), Side::Sell) => Instr::SellNotional,
+        }
+    }
+
+    /// Parses a notional `amount`: positive money with at most 4 decimals
+    /// (`bad-quantity` otherwise: it is the order's size).
+    pub fn notional(text: &str) -> Result<Size, ValueError> {
+        match Money::parse(text) {
+            Ok(amount) if amount.raw() > 0 => Ok(Size::Notional(amount)),
+            _ => Err(ValueError::new(
+                "quantity",
+                text,
+                "an amount of money above 0 with at most 4 decimals, like 100 or 99.95",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Size::Shares(quantity) => quantity.fmt(f),
+            Size::Notional(amount) => amount.fmt(f),
+        }
+    }
+}
+
 /// A client request with every argument parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -200,7 +244,7 @@ pub enum Request {
         /// The client's password hash.
         pass: HashedPass,
     },
-    /// `purchaseAsset` or `sellAsset`.
+    /// `purchaseAsset`, `sellAsset`, `purchaseNotional` or `sellNotional`.
     Trade {
         /// Buy or sell.
         side: Side,
@@ -208,8 +252,8 @@ pub enum Request {
         session: SessionId,
         /// What.
         symbol: Symbol,
-        /// How many.
-        quantity: Quantity,
+        /// How many shares, or for how much.
+        size: Size,
     },
     /// `switchState sessionID state`.
     SwitchState {
@@ -354,8 +398,10 @@ impl Request {
                 email: a.value(1, Email::parse)?,
                 pass: a.value(2, HashedPass::parse)?,
             },
-            Instr::PurchaseAsset => a.trade(Side::Buy)?,
-            Instr::SellAsset => a.trade(Side::Sell)?,
+            Instr::PurchaseAsset => a.trade(Side::Buy, |t| Quantity::parse(t).map(Size::Shares))?,
+            Instr::SellAsset => a.trade(Side::Sell, |t| Quantity::parse(t).map(Size::Shares))?,
+            Instr::PurchaseNotional => a.trade(Side::Buy, Size::notional)?,
+            Instr::SellNotional => a.trade(Side::Sell, Size::notional)?,
             Instr::SwitchState => Request::SwitchState {
                 session: a.value(0, SessionId::parse)?,
                 state: a.state(1)?,
@@ -441,9 +487,9 @@ impl Request {
             Request::Trade {
                 session,
                 symbol,
-                quantity,
+                size,
                 ..
-            } => vec![s(session), s(symbol), s(quantity)],
+            } => vec![s(session), s(symbol), s(size)],
             Request::SwitchState { session, state } => vec![s(session), state.name().into()],
             Request::LoginSession { session }
             | Request::Logout { session }
@@ -460,7 +506,7 @@ impl Request {
             }
             | Request::EquityHistory { session, username } => vec![s(session), s(username)],
             Request::PlaceOrder { session, order } => {
-                let price = |p: Option<crate::value::Money>| crate::value::OrderPrice::show(p);
+                let price = |p: Option<Money>| crate::value::OrderPrice::show(p);
                 vec![
                     s(session),
                     order.side.name().into(),
@@ -500,7 +546,7 @@ impl Request {
             Request::Login { .. } => Instr::Login,
             Request::LoginSession { .. } => Instr::LoginSession,
             Request::Register { .. } => Instr::Register,
-            Request::Trade { side, .. } => side.instr(),
+            Request::Trade { side, size, .. } => size.instr(*side),
             Request::SwitchState { .. } => Instr::SwitchState,
             Request::Logout { .. } => Instr::Logout,
             Request::WorkerList => Instr::GetWorkerList,

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use papertrader_common::value::{Money, OrderKind, Quantity, Tif};
+use papertrader_common::value::{Money, OrderKind, Quantity, SHARE_SCALE, Tif};
 use papertrader_master::trade::orders::{self, NewOrder, OpenOrder};
 use papertrader_master::trade::{Change, Side, run_batch};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -38,7 +38,7 @@ fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<OpenOrder>) {
                 account: ids[i % ACCOUNTS],
                 side: Side::Buy,
                 symbol: &symbols[(i / ACCOUNTS + i) % SYMBOLS],
-                quantity: Quantity::new(1 + (i % 10) as u64).expect("quantity"),
+                quantity: Quantity::whole(1 + (i % 10) as i64).expect("quantity"),
                 kind: OrderKind::Limit(Money(2_000_000)),
                 tif: Tif::Gtc,
                 created: NOW,
@@ -77,10 +77,12 @@ fn time_raw(dir: &TempDir, round: usize) -> Duration {
         .iter()
         .map(|o| {
             let price = prices[&o.symbol].raw();
-            let q = o.quantity.get() as i64;
-            *cash.entry(o.account).or_insert(START_CASH.raw()) -= price * q;
+            // Whole shares: the cost is exact, the row holds 10^-9 units.
+            let q = o.quantity.raw();
+            let whole = q / SHARE_SCALE;
+            *cash.entry(o.account).or_insert(START_CASH.raw()) -= price * whole;
             let h = held.entry((o.account, o.symbol.as_str())).or_default();
-            *h = (h.0 + q, h.1 + price * q);
+            *h = (h.0 + q, h.1 + price * whole);
             (o.id, o.account, o.symbol.as_str(), q, price)
         })
         .collect();

@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use papertrader_common::value::{Quantity, Symbol};
-use papertrader_master::trade::{Order, Outcome, Side, run_batch};
+use papertrader_common::value::{Quantity, SHARE_SCALE, Symbol};
+use papertrader_master::trade::{Order, Outcome, Side, Size, run_batch};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 mod support;
@@ -39,7 +39,7 @@ fn orders(ids: &[i64], symbols: &[Symbol]) -> Vec<Order> {
             account: ids[i % ACCOUNTS],
             side: Side::Buy,
             symbol: symbols[(i / ACCOUNTS + i) % SYMBOLS].clone(),
-            quantity: Quantity::new(1 + (i % 10) as u64).expect("quantity"),
+            size: Size::Shares(Quantity::whole(1 + (i % 10) as i64).expect("quantity")),
             ts_ms: ((i * 7_919) % ORDERS) as u64,
             seq: i as u64,
         })
@@ -75,8 +75,12 @@ fn time_raw(dir: &TempDir, round: usize) -> Duration {
         .iter()
         .map(|o| {
             let price = prices[&o.symbol].raw();
-            let q = o.quantity.get() as i64;
-            *cash.get_mut(&o.account).expect("account") -= price * q;
+            // Whole shares: the cost is exact, the row holds 10^-9 units.
+            let Size::Shares(q) = o.size else {
+                unreachable!("the bench orders whole shares")
+            };
+            let q = q.raw();
+            *cash.get_mut(&o.account).expect("account") -= price * (q / SHARE_SCALE);
             (o.account, o.symbol.as_str(), q, price)
         })
         .collect();

@@ -185,7 +185,7 @@ export class Api {
   async portfolio() {
     return codec.lines(await this.fetch('getUserPortfolio', [this.session, this.username]))
       .map(([symbol, quantity, avg, price, value]) => ({
-        symbol, quantity: BigInt(quantity), avgCost: codec.parseMoney(avg),
+        symbol, quantity: codec.parseShares(quantity), avgCost: codec.parseMoney(avg),
         price: codec.parseMoney(price), value: codec.parseMoney(value),
       }));
   }
@@ -193,14 +193,14 @@ export class Api {
   async history() {
     return codec.lines(await this.fetch('getUserTransactionHistory', [this.session, this.username]))
       .map(([txid, time, side, symbol, quantity, price]) => ({
-        txid, time: Number(time), side, symbol, quantity: BigInt(quantity), price: codec.parseMoney(price),
+        txid, time: Number(time), side, symbol, quantity: codec.parseShares(quantity), price: codec.parseMoney(price),
       }));
   }
 
   async orders() {
     return codec.lines(await this.fetch('getOrders', [this.session]))
       .map(([id, created, side, symbol, quantity, type, limit, stop, tif, status, updated, txid]) => ({
-        id, created: Number(created), side, symbol, quantity: BigInt(quantity), type,
+        id, created: Number(created), side, symbol, quantity: codec.parseShares(quantity), type,
         limit: limit === '-' ? null : codec.parseMoney(limit),
         stop: stop === '-' ? null : codec.parseMoney(stop),
         tif, status, updated: Number(updated), txid,
@@ -223,7 +223,15 @@ export class Api {
   async trade(side, symbol, quantity) {
     const [name, success] = side === 'buy' ? ['purchaseAsset', 'purchaseSuccess'] : ['sellAsset', 'sellSuccess'];
     const [txid, sym, qty, price, time] = await this.command(name, [this.session, symbol, quantity], success);
-    return { txid, symbol: sym, quantity: qty, price: codec.parseMoney(price), time: Number(time) };
+    return { txid, symbol: sym, quantity: codec.parseShares(qty), price: codec.parseMoney(price), time: Number(time) };
+  }
+
+  /** A market buy or sell of `amount` (money, as typed) worth, answered
+   *  after it fills with what trade() gives: the quantity says how much. */
+  async tradeNotional(side, symbol, amount) {
+    const [name, success] = side === 'buy' ? ['purchaseNotional', 'purchaseSuccess'] : ['sellNotional', 'sellSuccess'];
+    const [txid, sym, qty, price, time] = await this.command(name, [this.session, symbol, amount], success);
+    return { txid, symbol: sym, quantity: codec.parseShares(qty), price: codec.parseMoney(price), time: Number(time) };
   }
 
   /** An order that waits for its price; resolves with its orderID. */

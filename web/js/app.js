@@ -304,36 +304,86 @@ async function assetScreen(token, symbol) {
   await show('day');
 }
 
+/** What a market order did: `Bought 0.5 AAPL at …`. */
+function fillNotice(side, fill) {
+  return h('div', { class: 'ok', role: 'status', id: 'fill' },
+    `${side === 'buy' ? 'Bought' : 'Sold'} ${codec.formatShares(fill.quantity)} ${fill.symbol} at ${price(fill.price)} `,
+    `(${money(codec.times(fill.price, fill.quantity))} in all; transaction ${fill.txid}).`);
+}
+
+/** A market order for an amount of money (purchaseNotional, sellNotional),
+ *  confirmed first; `text` as typed. */
+async function tradeAmount(side, symbol, text, out) {
+  const amount = codec.parseMoney(text);
+  if (amount === null || amount <= 0n) {
+    out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'Enter an amount of money above zero, with at most 4 decimals.')));
+    return;
+  }
+  const verb = side === 'buy' ? 'Buy' : 'Sell';
+  const worth = money(amount);
+  const body = [h('p', { id: 'confirm-summary' }, `${verb} ${worth} worth of ${symbol} at the market price of the next update, in fractions of a share.`)];
+  if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${worth} of ${symbol}`))) return;
+  out.replaceChildren(h('p', {}, 'Waiting for the next price…'));
+  try {
+    const wire = codec.formatMoney(amount).replaceAll(',', '');
+    out.replaceChildren(fillNotice(side, await api.tradeNotional(side, symbol, wire)));
+  } catch (err) { out.replaceChildren(failure(err)); }
+}
+
+/** How the confirmation says each time in force. */
+const TIF_WORDS = {
+  day: ', today only',
+  gtc: ', until cancelled',
+  ioc: ' at the next price or never',
+  fok: ' all at the next price or nothing',
+};
+
 /** The buy/sell form with its confirmation. */
 function ticket(symbol) {
   const out = h('div', { id: 'trade-result', 'aria-live': 'polite' });
   const side = h('select', { id: 'side' }, h('option', { value: 'buy' }, 'Buy'), h('option', { value: 'sell' }, 'Sell'));
   // No pattern or required: the browser's generic "Please match the
   // requested format." would stand in for the sentence below.
-  const qty = h('input', { id: 'quantity', inputmode: 'numeric', value: '1' });
+  const qty = h('input', { id: 'quantity', inputmode: 'decimal', value: '1' });
+  const by = h('select', { id: 'size-by' }, h('option', { value: 'shares' }, 'Shares'), h('option', { value: 'amount' }, 'Amount of money'));
+  const qtyLabel = h('label', { for: 'quantity' }, 'Quantity');
   const type = h('select', { id: 'order-type' },
     h('option', { value: 'market' }, 'Market'), h('option', { value: 'limit' }, 'Limit'),
     h('option', { value: 'stop' }, 'Stop'), h('option', { value: 'stop-limit' }, 'Stop-limit'));
   const limit = h('input', { id: 'limit', inputmode: 'decimal', placeholder: 'e.g. 180.00' });
   const stop = h('input', { id: 'stop', inputmode: 'decimal', placeholder: 'e.g. 175.00' });
-  const tif = h('select', { id: 'tif' }, h('option', { value: 'day' }, 'Today only (day)'), h('option', { value: 'gtc' }, 'Until cancelled (gtc)'));
+  const immediate = [h('option', { value: 'ioc' }, 'Next price or never (ioc)'), h('option', { value: 'fok' }, 'All at the next price or nothing (fok)')];
+  const tif = h('select', { id: 'tif' }, h('option', { value: 'day' }, 'Today only (day)'), h('option', { value: 'gtc' }, 'Until cancelled (gtc)'), ...immediate);
   const limitRow = h('div', { class: 'field' }, h('label', { for: 'limit' }, 'Limit price'), limit);
   const stopRow = h('div', { class: 'field' }, h('label', { for: 'stop' }, 'Stop price'), stop);
   const tifRow = h('div', { class: 'field' }, h('label', { for: 'tif' }, 'Time in force'), tif);
   const sync = () => {
+    // An amount of money buys at the market, in fractions of a share.
+    const amount = by.value === 'amount';
+    if (amount) type.value = 'market';
+    type.disabled = amount;
+    qtyLabel.textContent = amount ? 'Amount' : 'Quantity';
     const t = type.value;
     limitRow.hidden = !(t === 'limit' || t === 'stop-limit');
     stopRow.hidden = !(t === 'stop' || t === 'stop-limit');
     tifRow.hidden = t === 'market';
+    // ioc and fok are for limit orders here (a market order fills at the
+    // next price anyway); the server refuses them on stops.
+    for (const o of immediate) o.disabled = t !== 'limit';
+    if (t !== 'limit' && (tif.value === 'ioc' || tif.value === 'fok')) tif.value = 'day';
   };
   type.addEventListener('change', sync);
+  by.addEventListener('change', sync);
   sync();
   const form = h('form', { id: 'trade-form', class: 'card ticket', onsubmit: async (ev) => {
     ev.preventDefault();
     out.replaceChildren();
+    if (by.value === 'amount') return tradeAmount(side.value, symbol, qty.value.trim(), out);
     const q = qty.value.trim();
-    if (!/^[0-9]{1,10}$/.test(q) || BigInt(q) < 1n || BigInt(q) > 1000000000n) {
-      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'The quantity must be a whole number from 1 to 1,000,000,000.')));
+    const shares = codec.parseShares(q);
+    if (shares === null || shares <= 0n || shares > 1000000000n * codec.SHARE) {
+      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {},
+        'The quantity must be a number of shares above 0 and at most 1,000,000,000, with at most 9 decimals.')));
       return;
     }
     const order = { side: side.value, symbol, quantity: q, type: type.value, tif: tif.value, limit: null, stop: null };
@@ -355,16 +405,14 @@ function ticket(symbol) {
       stop: `at the market once the price reaches ${order.stop}`,
       'stop-limit': `at ${order.limit} or better once the price reaches ${order.stop}`,
     }[order.type];
-    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${q} ${symbol} ${how}${order.type === 'market' ? '' : order.tif === 'day' ? ', today only' : ', until cancelled'}.`)];
-    if (estimate !== null) body.push(h('p', { class: 'muted' }, `Last price ${price(estimate)}: about ${money(codec.times(estimate, q))} in all.`));
-    if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${q} ${symbol}`))) return;
+    const shown = codec.formatShares(shares);
+    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.`)];
+    if (estimate !== null) body.push(h('p', { class: 'muted' }, `Last price ${price(estimate)}: about ${money(codec.times(estimate, shares))} in all.`));
+    if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${shown} ${symbol}`))) return;
     out.replaceChildren(h('p', {}, order.type === 'market' ? 'Waiting for the next price…' : 'Placing the order…'));
     try {
       if (order.type === 'market') {
-        const fill = await api.trade(order.side, symbol, q);
-        out.replaceChildren(h('div', { class: 'ok', role: 'status', id: 'fill' },
-          `${order.side === 'buy' ? 'Bought' : 'Sold'} ${fill.quantity} ${fill.symbol} at ${price(fill.price)} `,
-          `(${money(codec.times(fill.price, fill.quantity))} in all; transaction ${fill.txid}).`));
+        out.replaceChildren(fillNotice(order.side, await api.trade(order.side, symbol, q)));
       } else {
         const id = await api.placeOrder(order);
         out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed: it waits for its price. `,
@@ -375,7 +423,8 @@ function ticket(symbol) {
   h('h2', {}, 'Trade'),
   h('div', { class: 'grid' },
     h('div', { class: 'field' }, h('label', { for: 'side' }, 'Buy or sell'), side),
-    h('div', { class: 'field' }, h('label', { for: 'quantity' }, 'Quantity'), qty),
+    h('div', { class: 'field' }, h('label', { for: 'size-by' }, 'Trade by'), by),
+    h('div', { class: 'field' }, qtyLabel, qty),
     h('div', { class: 'field' }, h('label', { for: 'order-type' }, 'Order type'), type),
     limitRow, stopRow, tifRow),
   h('button', { type: 'submit', id: 'review' }, 'Review order'), out);
@@ -390,12 +439,12 @@ async function portfolioScreen(token) {
   let cost = 0n;
   let value = 0n;
   const rows = positions.map((p) => {
-    const c = p.avgCost * p.quantity;
+    const c = codec.times(p.avgCost, p.quantity);
     const pl = p.value - c;
     cost += c; value += p.value;
     return h('tr', { 'data-symbol': p.symbol },
       h('th', { scope: 'row' }, h('a', { href: `#/asset/${encodeURIComponent(p.symbol)}` }, p.symbol)),
-      h('td', { class: 'num' }, p.quantity.toString()),
+      h('td', { class: 'num' }, codec.formatShares(p.quantity)),
       h('td', { class: 'num' }, price(p.avgCost)), h('td', { class: 'num' }, price(p.price)),
       h('td', { class: 'num' }, money(p.value)),
       h('td', { class: `num ${tone(pl)}` }, `${signed(pl)} (${pct(pl, c)})`));
@@ -424,7 +473,7 @@ async function historyScreen(token) {
   screen('History', table('Transactions, newest first', ['When', 'What', 'Symbol', 'Shares', 'Price', 'Amount', 'Tx'],
     entries.map((e) => h('tr', { 'data-side': e.side },
       h('td', {}, when(e.time)), h('td', {}, e.side), h('td', {}, e.symbol),
-      h('td', { class: 'num' }, e.quantity.toString()), h('td', { class: 'num' }, price(e.price)),
+      h('td', { class: 'num' }, codec.formatShares(e.quantity)), h('td', { class: 'num' }, price(e.price)),
       h('td', { class: 'num' }, e.side === 'reset' ? money(e.price) : money(codec.times(e.price, e.quantity))),
       h('td', { class: 'num muted' }, e.txid))),
     'No transactions yet.'));
@@ -438,12 +487,12 @@ async function ordersScreen(token) {
     const live = o.status === 'open' || o.status === 'triggered';
     return h('tr', { 'data-order': o.id },
       h('td', {}, when(o.created)), h('td', {}, `${o.side} ${o.type}`), h('td', {}, o.symbol),
-      h('td', { class: 'num' }, o.quantity.toString()),
+      h('td', { class: 'num' }, codec.formatShares(o.quantity)),
       h('td', { class: 'num' }, o.limit === null ? '–' : price(o.limit)),
       h('td', { class: 'num' }, o.stop === null ? '–' : price(o.stop)),
       h('td', {}, o.tif), h('td', {}, o.status),
       h('td', {}, live ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${o.quantity} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
+        const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
         if (!ok) return;
         try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
       } }, 'Cancel') : ''));

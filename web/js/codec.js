@@ -28,6 +28,7 @@ const TABLE = {
   workerHello: [64, 4], masterChallenge: [65, 4], workerProof: [66, 4], linkAccepted: [67, 4],
   linkRefused: [68, 4], ping: [69, 4], pong: [70, 4], sessionClosed: [71, 4], kick: [72, 4],
   quotes: [73, 4], workerListUpdate: [74, 4],
+  purchaseNotional: [80, 1], sellNotional: [81, 1],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));
@@ -179,9 +180,36 @@ export function showMoney(units) {
   return formatMoney(units, 2);
 }
 
-/** price x quantity, in units. */
-export function times(priceUnits, quantity) {
-  return priceUnits * BigInt(quantity);
+/** Billionths of a share in one share (protocol 1.2 quantities). */
+export const SHARE = 1000000000n;
+
+/** A share count as the wire writes it (`3`, `0.25`, `-1.5`; at most 9
+ *  fraction digits) to BigInt billionths of a share; null if malformed. */
+export function parseShares(text) {
+  const m = /^(-?)(\d{1,19})(?:\.(\d{1,9}))?$/.exec(String(text).trim());
+  if (!m) return null;
+  const n = BigInt(m[2]) * SHARE + BigInt((m[3] ?? '').padEnd(9, '0'));
+  return m[1] ? -n : n;
+}
+
+/** BigInt billionths as the wire writes a share count: no fraction when
+ *  whole, else without trailing zeros (`0.5`). */
+export function formatShares(billionths) {
+  const neg = billionths < 0n;
+  const abs = neg ? -billionths : billionths;
+  const frac = (abs % SHARE).toString().padStart(9, '0').replace(/0+$/, '');
+  const text = groupThousands(`${abs / SHARE}`) + (frac ? `.${frac}` : '');
+  return neg ? `-${text}` : text;
+}
+
+/** price x quantity (BigInt billionths of a share), in units, rounded half
+ *  away from zero: a value to show; the server keeps the books. */
+export function times(priceUnits, billionths) {
+  const exact = priceUnits * BigInt(billionths);
+  const neg = exact < 0n;
+  const abs = neg ? -exact : exact;
+  const rounded = (abs + SHARE / 2n) / SHARE;
+  return neg ? -rounded : rounded;
 }
 
 /** a / b as a percent with 2 decimals (string), half away from zero. */

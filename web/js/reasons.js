@@ -11,7 +11,7 @@ const SENTENCES = {
   'invalid-username': 'A username is 1 to 24 letters, digits, dots, dashes or underscores.',
   'invalid-email': 'That email address does not look right.',
   'unknown-asset': 'There is no asset with that symbol.',
-  'bad-quantity': 'The quantity must be a whole number from 1 to 1,000,000,000.',
+  'bad-quantity': 'The quantity must be a number of shares above 0 and at most 1,000,000,000, with at most 9 decimals; some assets trade in whole shares only.',
   'insufficient-funds': 'You do not have enough cash for this order.',
   'insufficient-shares': 'You do not hold enough shares for this sale.',
   'unknown-user': 'There is no user with that name.',

@@ -77,8 +77,26 @@ test('money is integer units, never floats', () => {
   assert.equal(codec.showMoney(-49n), '0.00');
   // 0.1 + 0.2 in units is exact.
   assert.equal(codec.formatMoney(codec.parseMoney('0.1') + codec.parseMoney('0.2')), '0.3000');
-  assert.equal(codec.times(1895000n, 3), 5685000n);
+  assert.equal(codec.times(1895000n, 3n * codec.SHARE), 5685000n);
+  // 0.5 share of 0.0001 is 0.00005: half, away from zero.
+  assert.equal(codec.times(1n, codec.SHARE / 2n), 1n);
+  assert.equal(codec.times(333333333n, 500000000n), 166666667n);
   assert.equal(codec.percent(5n, 200n), '2.50');
   assert.equal(codec.percent(-1n, 3n), '-33.33');
   assert.equal(codec.percent(2n, 3n), '66.67');
+});
+
+test('share counts are billionths, never floats (protocol 1.2)', () => {
+  assert.equal(codec.parseShares('3'), 3n * codec.SHARE);
+  assert.equal(codec.parseShares('0.5'), 500000000n);
+  assert.equal(codec.parseShares('1.000000001'), 1000000001n);
+  assert.equal(codec.parseShares('-0.25'), -250000000n);
+  for (const bad of ['1.0000000001', '1e5', 'NaN', '.5', '5.', '1,5', '', '+1']) {
+    assert.equal(codec.parseShares(bad), null, bad);
+  }
+  assert.equal(codec.formatShares(3n * codec.SHARE), '3');
+  assert.equal(codec.formatShares(1234567n * codec.SHARE + 500000000n), '1,234,567.5');
+  assert.equal(codec.formatShares(376543211n), '0.376543211');
+  assert.equal(codec.formatShares(-250000000n), '-0.25');
+  assert.equal(codec.formatShares(0n), '0');
 });

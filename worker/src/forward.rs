@@ -118,10 +118,12 @@ impl InFlight {
 /// resets), `unavailable` for the rest.
 pub fn broken_link(instr: Instr) -> Reply {
     let (code, text) = match instr {
-        Instr::PurchaseAsset | Instr::SellAsset => (
-            ReasonCode::UnknownOutcome,
-            "the master link broke; the trade may have filled, see the transaction history",
-        ),
+        Instr::PurchaseAsset | Instr::SellAsset | Instr::PurchaseNotional | Instr::SellNotional => {
+            (
+                ReasonCode::UnknownOutcome,
+                "the master link broke; the trade may have filled, see the transaction history",
+            )
+        }
         Instr::PlaceOrder | Instr::CancelOrder => (
             ReasonCode::UnknownOutcome,
             "the master link broke; the order may have been changed, see getOrders",
@@ -168,6 +170,7 @@ mod tests {
     fn a_broken_link_answers_what_may_have_happened_as_unknown() {
         let code = |i| broken_link(i).reason().map(|r| r.code);
         assert_eq!(code(Instr::PurchaseAsset), Some(ReasonCode::UnknownOutcome));
+        assert_eq!(code(Instr::SellNotional), Some(ReasonCode::UnknownOutcome));
         assert_eq!(code(Instr::CancelOrder), Some(ReasonCode::UnknownOutcome));
         assert_eq!(code(Instr::ResetAccount), Some(ReasonCode::UnknownOutcome));
         assert_eq!(code(Instr::GetOrders), Some(ReasonCode::Unavailable));

@@ -4,8 +4,8 @@
 
 use std::fmt::{self, Write};
 
-use super::{Fields, Line, PayloadError, Problem, digits, shares};
-use crate::value::{Email, Money, Symbol, Timestamp, Username, ValueError};
+use super::{Fields, Line, PayloadError, Problem, digits};
+use crate::value::{Email, Money, Shares, Symbol, Timestamp, Username, ValueError};
 
 /// A `getUserPortfolio` line: `SYMBOL QUANTITY AVG_COST PRICE VALUE` in the
 /// owner's view, `SYMBOL QUANTITY` in anyone else's.
@@ -14,7 +14,7 @@ pub struct Position {
     /// The asset, upper-case.
     pub symbol: Symbol,
     /// Shares held.
-    pub quantity: u64,
+    pub quantity: Shares,
     /// The owner's view only: cost and current value.
     pub valuation: Option<Valuation>,
 }
@@ -44,7 +44,7 @@ impl Line for Position {
     fn parse(line: &str) -> Result<Position, PayloadError> {
         let mut f = Fields::new(Self::KIND, line);
         let symbol = f.value("symbol", Symbol::parse)?;
-        let quantity = f.value("quantity", shares)?;
+        let quantity = f.value("quantity", Shares::parse)?;
         let valuation = if f.more() {
             let valuation = Valuation {
                 avg_cost: f.value("avg_cost", Money::parse)?,
@@ -120,7 +120,7 @@ pub struct Trade {
     /// The asset, upper-case (`-` for a reset).
     pub symbol: Symbol,
     /// Shares (0 for a reset).
-    pub quantity: u64,
+    pub quantity: Shares,
     /// Price per share (the new cash for a reset).
     pub price: Money,
 }
@@ -144,7 +144,7 @@ impl Line for Trade {
             time: f.value("timestamp", Timestamp::parse)?,
             side: f.value("side", TradeSide::parse)?,
             symbol: f.value("symbol", Symbol::parse)?,
-            quantity: f.value("quantity", shares)?,
+            quantity: f.value("quantity", Shares::parse)?,
             price: f.value("price", Money::parse)?,
         };
         f.end("price", "6 fields")?;

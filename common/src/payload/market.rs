@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{Fields, Line, PayloadError, shares};
+use super::{Fields, Line, PayloadError, volume};
 use crate::value::{Money, Symbol, Timestamp};
 
 /// A `quotes` line: `SYMBOL PRICE TIMESTAMP OPEN HIGH LOW VOLUME`, the last
@@ -81,7 +81,7 @@ impl Line for Quote {
             open: f.value("open", Money::parse)?,
             high: f.value("high", Money::parse)?,
             low: f.value("low", Money::parse)?,
-            volume: f.value("volume", shares)?,
+            volume: f.value("volume", volume)?,
         };
         f.end("volume", "7 fields")?;
         Ok(quote)
@@ -157,7 +157,7 @@ impl Line for Info {
             high: f.value("high", Money::parse)?,
             low: f.value("low", Money::parse)?,
             close: f.value("close", Money::parse)?,
-            volume: f.value("volume", shares)?,
+            volume: f.value("volume", volume)?,
             time: f.value("timestamp", Timestamp::parse)?,
         };
         f.end("timestamp", "7 fields")?;
@@ -203,7 +203,7 @@ impl Line for Bar {
             high: f.value("high", Money::parse)?,
             low: f.value("low", Money::parse)?,
             close: f.value("close", Money::parse)?,
-            volume: f.value("volume", shares)?,
+            volume: f.value("volume", volume)?,
         };
         f.end("volume", "6 fields")?;
         Ok(bar)

@@ -263,8 +263,8 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// A decimal count of shares (volume, quantity): digits only, within u64.
-fn shares(text: &str) -> Result<u64, ValueError> {
+/// A volume: a whole count of shares, digits only, within u64.
+fn volume(text: &str) -> Result<u64, ValueError> {
     digits(text, "shares", "a whole number of shares (digits only)")
 }
 

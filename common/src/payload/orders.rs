@@ -3,11 +3,11 @@
 
 use std::fmt::Write;
 
-use super::{Fields, Line, PayloadError, digits, shares};
+use super::{Fields, Line, PayloadError, digits};
 use crate::request::Side;
 use crate::value::{
-    Date, Money, OrderKind, OrderPrice, OrderStatus, Percent, Symbol, Tif, Timestamp, Username,
-    ValueError, parse_order_id,
+    Date, Money, OrderKind, OrderPrice, OrderStatus, Percent, Quantity, Symbol, Tif, Timestamp,
+    Username, ValueError, parse_order_id,
 };
 
 /// A `getOrders` line: `ORDERID CREATED SIDE SYMBOL QUANTITY ORDERTYPE
@@ -23,7 +23,7 @@ pub struct OrderLine {
     /// The asset.
     pub symbol: Symbol,
     /// Shares.
-    pub quantity: u64,
+    pub quantity: Quantity,
     /// Type with its prices.
     pub kind: OrderKind,
     /// Time in force.
@@ -67,7 +67,7 @@ impl Line for OrderLine {
             Side::parse(t).ok_or_else(|| ValueError::new("side", t, "buy or sell"))
         })?;
         let symbol = f.value("symbol", Symbol::parse)?;
-        let quantity = f.value("quantity", shares)?;
+        let quantity = f.value("quantity", Quantity::parse)?;
         let type_word = f.text("orderType")?;
         let price = |what: &'static str| {
             move |t: &str| OrderPrice::parse(what, t).map_err(|_| price_error(what, t))

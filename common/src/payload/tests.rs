@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::request::Side;
 use crate::value::{
-    Date, Email, Money, OrderKind, OrderStatus, Percent, Symbol, Tif, Timestamp, Username,
+    Date, Email, Money, OrderKind, OrderStatus, Percent, Quantity, SHARE_SCALE, Shares, Symbol,
+    Tif, Timestamp, Username,
 };
 
 fn sym(text: &str) -> Symbol {
@@ -254,9 +255,9 @@ fn non_numbers_are_refused() {
          txid \"x1\": expected a transaction id (digits only)"
     );
     assert_eq!(
-        error::<Position>("AAPL -3"),
-        "position line \"AAPL -3\": \
-         quantity \"-3\": expected a whole number of shares (digits only)"
+        error::<Position>("AAPL 3.0000000001"),
+        "position line \"AAPL 3.0000000001\": \
+         quantity \"3.0000000001\": expected a number of shares with at most 9 fraction digits, like 3 or 0.25"
     );
     assert_eq!(
         error::<Current>("AAPL 189.5 yesterday"),
@@ -479,7 +480,12 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         (positive.clone(), positive).prop_map(|(stop, limit)| OrderKind::StopLimit { stop, limit }),
     ];
     let side = prop_oneof![Just(Side::Buy), Just(Side::Sell)];
-    let tif = prop_oneof![Just(Tif::Day), Just(Tif::Gtc)];
+    let tif = prop_oneof![
+        Just(Tif::Day),
+        Just(Tif::Gtc),
+        Just(Tif::Ioc),
+        Just(Tif::Fok)
+    ];
     let status = (0..6usize).prop_map(|i| OrderStatus::ALL[i]);
     let times = (any_time(), any_time());
     let txid = proptest::option::of(0..=i64::MAX);
@@ -487,7 +493,8 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         0..=i64::MAX as u64,
         side,
         any_symbol(),
-        any::<u64>(),
+        (1..=Quantity::MAX_WHOLE * SHARE_SCALE)
+            .prop_map(|q| Quantity::from_shares(Shares(q)).expect("in range")),
         kind,
         tif,
         status,
@@ -543,7 +550,7 @@ proptest! {
     #[test]
     fn positions_round_trip(
         symbol in any_symbol(),
-        quantity in any::<u64>(),
+        quantity in any::<i64>().prop_map(Shares),
         valuation in any_valuation(),
     ) {
         round_trip(&Position { symbol, quantity, valuation })?;
@@ -555,7 +562,7 @@ proptest! {
         time in any_time(),
         side in any_side(),
         symbol in any_symbol(),
-        quantity in any::<u64>(),
+        quantity in any::<i64>().prop_map(Shares),
         price in any_money(),
     ) {
         round_trip(&Trade { txid, time, side, symbol, quantity, price })?;

@@ -2,6 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::frame::decode;
+use crate::value::Shares;
 
 /// The frame of the named vector of `protocol-vectors.txt`.
 fn vector(name: &str) -> Frame {
@@ -28,7 +29,7 @@ fn every_return_vector_parses_and_encodes_back() {
                 side: Side::Buy,
                 txid: 17,
                 symbol: Symbol::parse("AAPL").expect("symbol"),
-                quantity: Quantity::new(10).expect("quantity"),
+                quantity: Quantity::whole(10).expect("quantity"),
                 price: Money(1_895_000),
                 time: Timestamp(1_732_147_205),
             }),
@@ -262,7 +263,7 @@ fn any_fill() -> impl Strategy<Value = Fill> {
         any::<bool>(),
         0..=i64::MAX,
         "[A-Z0-9.^=-]{1,16}",
-        1..=Quantity::MAX,
+        1..=Quantity::MAX_WHOLE * crate::value::SHARE_SCALE,
         i64::MIN + 1..=i64::MAX,
         0..=999_999_999_999_999_999i64,
     )
@@ -270,7 +271,7 @@ fn any_fill() -> impl Strategy<Value = Fill> {
             side: if buy { Side::Buy } else { Side::Sell },
             txid,
             symbol: Symbol::parse(&symbol).expect("symbol"),
-            quantity: Quantity::new(quantity).expect("in range"),
+            quantity: Quantity::from_shares(Shares(quantity)).expect("in range"),
             price: Money(price),
             time: Timestamp(time),
         })

@@ -72,6 +72,13 @@ impl Args<'_> {
         let quantity = self.value(3, Quantity::parse)?;
         let kind = OrderKind::parse(self.get(4)?, self.get(5)?, self.get(6)?)?;
         let tif = self.value(7, Tif::parse)?;
+        if tif.is_immediate() && !matches!(kind, OrderKind::Market | OrderKind::Limit(_)) {
+            let text = format!(
+                "tif {}: only a market or limit order can be ioc or fok",
+                tif.name()
+            );
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
         Ok(Request::PlaceOrder {
             session,
             order: OrderSpec {
@@ -84,13 +91,17 @@ impl Args<'_> {
         })
     }
 
-    /// `sessionID symbol quantity`.
-    pub(super) fn trade(&self, side: Side) -> Result<Request, Reason> {
+    /// `sessionID symbol quantity` (or `amount`, read by `size`).
+    pub(super) fn trade(
+        &self,
+        side: Side,
+        size: fn(&str) -> Result<Size, ValueError>,
+    ) -> Result<Request, Reason> {
         Ok(Request::Trade {
             side,
             session: self.value(0, SessionId::parse)?,
             symbol: self.value(1, Symbol::parse)?,
-            quantity: self.value(2, Quantity::parse)?,
+            size: self.value(2, size)?,
         })
     }
 }

@@ -70,7 +70,7 @@ fn values_come_out_typed() {
             side: Side::Buy,
             session: SessionId::parse(SID).expect("id"),
             symbol: Symbol::parse("AAPL").expect("symbol"),
-            quantity: Quantity::new(3).expect("3"),
+            size: Size::Shares(Quantity::whole(3).expect("3")),
         })
     );
     assert!(matches!(
@@ -137,7 +137,7 @@ fn orders_parse_typed_and_refuse_with_their_codes() {
             order: OrderSpec {
                 side: Side::Sell,
                 symbol: Symbol::parse("MSFT").expect("symbol"),
-                quantity: Quantity::new(5).expect("5"),
+                quantity: Quantity::whole(5).expect("5"),
                 kind: OrderKind::StopLimit {
                     stop: "175".parse().expect("stop"),
                     limit: "170.5".parse().expect("limit"),
@@ -146,6 +146,21 @@ fn orders_parse_typed_and_refuse_with_their_codes() {
             },
         })
     );
+    for (kind, limit, tif) in [("market", "-", "ioc"), ("limit", "3", "fok")] {
+        let parsed = place(["buy", "a", "0.5", kind, limit, "-", tif]).expect("1.2 tif");
+        assert_eq!(
+            parsed.encode().data,
+            format!(
+                "{SID} buy A 0.5 {kind} {} - {tif}",
+                if limit == "-" {
+                    "-".to_string()
+                } else {
+                    "3.0000".to_string()
+                }
+            )
+            .into_bytes()
+        );
+    }
     let code_of = |rest: [&str; 7]| place(rest).expect_err("refused").code;
     let cases = [
         (
@@ -177,7 +192,15 @@ fn orders_parse_typed_and_refuse_with_their_codes() {
             ReasonCode::BadArguments,
         ),
         (
-            ["buy", "A", "1", "market", "-", "-", "ioc"],
+            ["buy", "A", "1", "market", "-", "-", "opg"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["buy", "A", "1", "stop", "-", "5", "ioc"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["sell", "A", "1", "stop-limit", "4", "5", "fok"],
             ReasonCode::BadArguments,
         ),
         // The first bad argument decides: quantity before price.
@@ -388,7 +411,7 @@ fn requests_of_every_shape_round_trip() {
     let order = OrderSpec {
         side: Side::Sell,
         symbol: symbol.clone(),
-        quantity: Quantity::new(3).expect("quantity"),
+        quantity: Quantity::whole(3).expect("quantity"),
         kind: OrderKind::StopLimit {
             stop: crate::value::Money(1_000_000),
             limit: crate::value::Money(990_000),

@@ -5,6 +5,7 @@ mod date;
 mod money;
 mod order;
 mod reason;
+mod shares;
 
 use std::fmt;
 
@@ -12,6 +13,7 @@ pub use date::{Date, Timestamp};
 pub use money::{Money, SCALE};
 pub use order::{ORDER_TYPES, OrderKind, OrderPrice, OrderStatus, Percent, Tif, parse_order_id};
 pub use reason::{Reason, ReasonCode};
+pub use shares::{Quantity, SHARE_DIGITS, SHARE_SCALE, Shares, round_half_away};
 
 /// A value that does not have the shape PROTOCOL.md section 3 requires.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,7 +64,7 @@ impl ValueError {
         match self.what {
             "username" => ReasonCode::InvalidUsername,
             "email" => ReasonCode::InvalidEmail,
-            "quantity" => ReasonCode::BadQuantity,
+            "quantity" | "shares" => ReasonCode::BadQuantity,
             "date" => ReasonCode::BadDate,
             "sessionID" => ReasonCode::BadSession,
             _ => ReasonCode::BadArguments,
@@ -210,38 +212,6 @@ impl fmt::Display for Symbol {
     }
 }
 
-/// A trade quantity: 1..=1 000 000 000 shares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Quantity(u64);
-
-impl Quantity {
-    /// Largest quantity one order may carry.
-    pub const MAX: u64 = 1_000_000_000;
-
-    /// Parses decimal digits only, in range.
-    pub fn parse(text: &str) -> Result<Quantity, ValueError> {
-        decimal(text, 10)
-            .and_then(Quantity::new)
-            .ok_or_else(|| ValueError::new("quantity", text, "a whole number from 1 to 1000000000"))
-    }
-
-    /// A quantity in range, else `None`.
-    pub fn new(n: u64) -> Option<Quantity> {
-        (1..=Quantity::MAX).contains(&n).then_some(Quantity(n))
-    }
-
-    /// The number of shares.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Quantity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
 /// Parses a wire bool: exactly `true` or `false`.
 pub fn parse_bool(text: &str) -> Result<bool, ValueError> {
     match text {
@@ -320,27 +290,6 @@ mod tests {
                 Symbol::parse(bad).expect_err(bad).code(),
                 ReasonCode::BadArguments
             );
-        }
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(Quantity::parse("1").map(Quantity::get), Ok(1));
-        assert_eq!(
-            Quantity::parse("1000000000").map(Quantity::get),
-            Ok(1_000_000_000)
-        );
-        for bad in [
-            "0",
-            "1000000001",
-            "-1",
-            "+1",
-            "1.0",
-            "",
-            "99999999999999999999",
-        ] {
-            let err = Quantity::parse(bad).expect_err(bad);
-            assert_eq!(err.code(), ReasonCode::BadQuantity, "{bad}");
         }
     }
 

@@ -126,6 +126,12 @@ pub enum Tif {
     Day,
     /// Good till cancelled (at most 90 days).
     Gtc,
+    /// Immediate or cancel (protocol 1.2): tried at the first price set
+    /// that can fill it; what does not fill then expires.
+    Ioc,
+    /// Fill or kill (protocol 1.2): all of it at the first price set that
+    /// can fill it, or nothing.
+    Fok,
 }
 
 impl Tif {
@@ -134,15 +140,22 @@ impl Tif {
         match self {
             Tif::Day => "day",
             Tif::Gtc => "gtc",
+            Tif::Ioc => "ioc",
+            Tif::Fok => "fok",
         }
     }
 
-    /// Parses `day` or `gtc`.
+    /// Parses `day`, `gtc`, `ioc` or `fok`.
     pub fn parse(text: &str) -> Result<Tif, ValueError> {
-        [Tif::Day, Tif::Gtc]
+        [Tif::Day, Tif::Gtc, Tif::Ioc, Tif::Fok]
             .into_iter()
             .find(|t| t.name() == text)
-            .ok_or_else(|| ValueError::new("tif", text, "day or gtc"))
+            .ok_or_else(|| ValueError::new("tif", text, "day, gtc, ioc or fok"))
+    }
+
+    /// Whether the order lives for one price set only (`ioc`, `fok`).
+    pub fn is_immediate(self) -> bool {
+        matches!(self, Tif::Ioc | Tif::Fok)
     }
 }
 
@@ -320,6 +333,9 @@ mod tests {
             assert!(parse_order_id(bad).is_err(), "{bad}");
         }
         assert_eq!(Tif::parse("gtc"), Ok(Tif::Gtc));
+        assert_eq!(Tif::parse("ioc"), Ok(Tif::Ioc));
+        assert_eq!(Tif::parse("fok"), Ok(Tif::Fok));
+        assert!(Tif::parse("opg").is_err());
         assert!(Tif::parse("GTC").is_err());
     }
 }

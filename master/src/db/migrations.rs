@@ -187,4 +187,47 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (issuer, subject)
     ) WITHOUT ROWID;
     CREATE INDEX identities_account ON identities(account_id);",
+    // 7 (protocol 1.2, fractional shares): every share count in 10^-9
+    // shares, so that an order may carry up to 9 fraction digits and
+    // whole counts stay exact. A count above 9 223 372 036 shares cannot
+    // be scaled within SQLite's INTEGER; the guard table's CHECK fails the
+    // migration (and so leaves the database as it was) rather than let
+    // SQLite turn it into a floating point REAL.
+    "CREATE TEMP TABLE migration_7_guard (share_count_too_large INTEGER
+        CHECK (share_count_too_large IS NULL));
+    INSERT INTO migration_7_guard
+        SELECT quantity FROM positions WHERE quantity > 9223372036
+        UNION ALL SELECT quantity FROM transactions WHERE quantity > 9223372036
+        UNION ALL SELECT quantity FROM orders WHERE quantity > 9223372036;
+    DROP TABLE migration_7_guard;
+    UPDATE positions SET quantity = quantity * 1000000000;
+    UPDATE transactions SET quantity = quantity * 1000000000;
+    UPDATE orders SET quantity = quantity * 1000000000;",
+    // 8 (protocol 1.2, time in force ioc and fok): orders is rebuilt
+    // (SQLite cannot change a CHECK) with the same columns, rows and
+    // indexes; nothing references it.
+    "CREATE TABLE orders_v8 (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        created INTEGER NOT NULL,
+        arrival_ms INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        type TEXT NOT NULL CHECK (type IN ('market', 'limit', 'stop', 'stop-limit')),
+        limit_price INTEGER NULL CHECK (limit_price > 0),
+        stop_price INTEGER NULL CHECK (stop_price > 0),
+        tif TEXT NOT NULL CHECK (tif IN ('day', 'gtc', 'ioc', 'fok')),
+        status TEXT NOT NULL CHECK (status IN
+            ('open', 'triggered', 'filled', 'cancelled', 'expired', 'rejected')),
+        updated INTEGER NOT NULL,
+        txid INTEGER NULL REFERENCES transactions(txid),
+        CHECK ((status = 'filled') = (txid IS NOT NULL))
+    );
+    INSERT INTO orders_v8 SELECT id, account_id, created, arrival_ms, side, symbol, quantity,
+        type, limit_price, stop_price, tif, status, updated, txid FROM orders;
+    DROP TABLE orders;
+    ALTER TABLE orders_v8 RENAME TO orders;
+    CREATE INDEX orders_account ON orders(account_id, id);
+    CREATE INDEX orders_live ON orders(arrival_ms, id) WHERE status IN ('open', 'triggered');",
 ];

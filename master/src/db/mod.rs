@@ -348,14 +348,14 @@ mod tests {
         let dir = TempDir::new("db-newer");
         let path = dir.join("pt.db");
         let conn = open(&path).expect("open");
-        conn.pragma_update(None, "user_version", 7).expect("bump");
+        conn.pragma_update(None, "user_version", 99).expect("bump");
         drop(conn);
         let err = open(&path).expect_err("too new");
-        assert!(matches!(err.kind(), DbErrorKind::TooNew { found: 7, .. }));
+        assert!(matches!(err.kind(), DbErrorKind::TooNew { found: 99, .. }));
         assert_eq!(
             err.to_string(),
             format!(
-                "{}: database schema version 7 is newer than this ptmasterd understands ({})",
+                "{}: database schema version 99 is newer than this ptmasterd understands ({})",
                 path.display(),
                 MIGRATIONS.len()
             )
@@ -417,5 +417,77 @@ mod tests {
             err.sqlite_error_code(),
             Some(rusqlite::ErrorCode::ConstraintViolation)
         );
+    }
+
+    /// A database at schema `version`, made by the first migrations alone
+    /// (as an older ptmasterd left it).
+    fn database_at(path: &Path, version: usize, rows: &str) {
+        let conn = Connection::open(path).expect("open raw");
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute_batch(rows).expect("old rows");
+        conn.pragma_update(None, "user_version", version as i64)
+            .expect("version");
+    }
+
+    const V6_ROWS: &str = "
+        INSERT INTO accounts (id, username, username_key, email, pass_hash, cash, created,
+                              opening_cash, start_cash, started)
+            VALUES (1, 'Ann', 'ann', 'a@b', NULL, 9430001, 0, 10000000, 10000000, 0);
+        INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+            VALUES (1, 10, 'buy', 'AAA', 3, 190000), (1, 20, 'sell', 'AAA', 1, 1);
+        INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity, type,
+                            limit_price, stop_price, tif, status, updated, txid)
+            VALUES (1, 5, 5, 'sell', 'AAA', 2, 'limit', 200000, NULL, 'gtc', 'open', 5, NULL);
+        INSERT INTO positions VALUES (1, 'AAA', 2, 380000);";
+
+    #[test]
+    fn migration_7_counts_shares_in_billionths_and_keeps_the_books() {
+        let dir = TempDir::new("db-v6");
+        let path = dir.join("pt.db");
+        // 3 bought at 19, 1 sold at 0.0001: cash 1000 - 57 + 0.0001.
+        database_at(&path, 6, V6_ROWS);
+        let conn = open(&path).expect("migrate");
+        let shares = |sql: &str| -> Vec<i64> {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            stmt.query_map([], |r| r.get(0))
+                .expect("query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
+        };
+        const ONE: i64 = papertrader_common::value::SHARE_SCALE;
+        assert_eq!(shares("SELECT quantity FROM positions"), [2 * ONE]);
+        assert_eq!(
+            shares("SELECT quantity FROM transactions ORDER BY txid"),
+            [3 * ONE, ONE]
+        );
+        assert_eq!(shares("SELECT quantity FROM orders"), [2 * ONE]);
+        assert_eq!(
+            crate::trade::audit(&conn).expect("audit"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn migration_7_refuses_a_count_it_cannot_scale() {
+        let dir = TempDir::new("db-v6-big");
+        let path = dir.join("pt.db");
+        let rows = V6_ROWS.replace("(1, 'AAA', 2, 380000)", "(1, 'AAA', 9223372037, 380000)");
+        database_at(&path, 6, &rows);
+        let err = open(&path).expect_err("too many shares to scale");
+        assert!(
+            matches!(err.kind(), DbErrorKind::Migration { number: 7, .. }),
+            "{err}"
+        );
+        let conn = Connection::open(&path).expect("raw");
+        let (version, held): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), quantity FROM positions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("left as it was");
+        assert_eq!((version, held), (6, 9_223_372_037));
     }
 }

@@ -27,6 +27,28 @@ pub struct Spec {
     pub remote: Option<String>,
     /// `market=`; None: the provider's (nyse for yahoo and finnhub).
     pub market: Option<Market>,
+    /// `fractional=yes|no`; None: on where the market never closes.
+    pub fractional: Option<bool>,
+}
+
+/// How an asset trades, as the trade thread needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Terms {
+    /// The market whose hours it fills in.
+    pub market: Market,
+    /// Whether an order may carry a fraction of a share.
+    pub fractional: bool,
+}
+
+impl Terms {
+    /// The terms `spec` gives, its market defaulting to `market`.
+    pub fn of(spec: &Spec, market: Market) -> Terms {
+        let market = spec.market.unwrap_or(market);
+        Terms {
+            market,
+            fractional: spec.fractional.unwrap_or(market == Market::Always),
+        }
+    }
 }
 
 /// Each listed asset's [`Spec`], by symbol.
@@ -104,9 +126,12 @@ pub enum SpecError {
     /// `market=M` names no market.
     #[error("market={0}: expected market=nyse or market=always")]
     BadMarket(String),
+    /// `fractional=X` is neither yes nor no.
+    #[error("fractional={0}: expected fractional=yes or fractional=no")]
+    BadFractional(String),
 }
 
-/// Splits `@PROVIDER[:SYMBOL]` and `market=M` words off the front of the
+/// Splits `@PROVIDER[:SYMBOL]`, `market=M` and `fractional=X` words off the front of the
 /// rest of a line; returns the spec and the name that follows.
 fn spec_words(mut rest: &str) -> Result<(Spec, &str), SpecError> {
     let mut spec = Spec::default();
@@ -128,6 +153,12 @@ fn spec_words(mut rest: &str) -> Result<(Spec, &str), SpecError> {
         } else if let Some(market) = word.strip_prefix("market=") {
             let bad = || SpecError::BadMarket(market.to_string());
             spec.market = Some(Market::parse(market).ok_or_else(bad)?);
+        } else if let Some(word) = word.strip_prefix("fractional=") {
+            spec.fractional = Some(match word {
+                "yes" => true,
+                "no" => false,
+                _ => return Err(SpecError::BadFractional(word.to_string())),
+            });
         } else {
             return Ok((spec, rest));
         }
@@ -239,6 +270,36 @@ mod tests {
         assert!(text.contains("a.list:2: symbol \"BAD$\""), "{text}");
         assert!(text.contains("a.list:3: NONAME has no name"), "{text}");
         assert!(text.contains("a.list:4: AAPL is listed twice"), "{text}");
+    }
+
+    #[test]
+    fn fractions_follow_the_market_unless_the_line_says() {
+        let text = "AAPL @yahoo Apple\nSPY @yahoo fractional=yes S&P\nBTC @coinbase Bitcoin\n\
+                    DOGE @binance fractional=no Doge\nSIM A simulated one\n";
+        let (_, specs) = parse_specs(text.as_bytes(), "a.list").expect("ok");
+        let terms = |s: &str, market| Terms::of(&specs[&Symbol::parse(s).expect("s")], market);
+        assert!(!terms("AAPL", Market::Nyse).fractional);
+        assert!(terms("SPY", Market::Nyse).fractional);
+        assert_eq!(terms("SPY", Market::Nyse).market, Market::Nyse);
+        assert!(terms("BTC", Market::Always).fractional);
+        assert!(!terms("DOGE", Market::Always).fractional);
+        assert!(terms("SIM", Market::Always).fractional);
+        let err = parse_reader(
+            "X fractional=maybe X\nY fractional= Y\n".as_bytes(),
+            "a.list",
+        )
+        .expect_err("bad");
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "a.list:1: X: fractional=maybe: expected fractional=yes or fractional=no"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("a.list:2: Y: fractional=: expected"),
+            "{text}"
+        );
     }
 
     #[test]

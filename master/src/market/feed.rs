@@ -24,7 +24,8 @@ use papertrader_common::value::{Date, Money, Symbol, Timestamp};
 use parking_lot::RwLock;
 use rusqlite::Connection;
 
-use super::calendar::{Clock, Market};
+use super::assets::Terms;
+use super::calendar::Clock;
 use super::feed_config::FeedConfig;
 use super::provider::Provider;
 use super::routes::{Routes, SymbolAction};
@@ -39,9 +40,9 @@ use crate::event::{Event, Notifier};
 pub enum FeedMsg {
     /// A new price set, stored: run the queue.
     Prices(HashMap<Symbol, Money>, Timestamp),
-    /// Each listed asset's market, and the market clock (at start and
-    /// whenever the asset list changes).
-    Markets(HashMap<Symbol, Market>, Clock),
+    /// Each listed asset's terms (market, fractions), and the market
+    /// clock (at start and whenever the asset list changes).
+    Markets(HashMap<Symbol, Terms>, Clock),
     /// Assets whose provider failed, and why: they have no price in the
     /// sets that follow until this changes.
     Stale(HashMap<Symbol, String>),

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 
 use super::alphavantage::AlphaVantage;
 use super::api::Api;
-use super::assets::{Spec, Specs};
+use super::assets::{Spec, Specs, Terms};
 use super::binance::Binance;
 use super::calendar::{Clock, Market};
 use super::coinbase::Coinbase;
@@ -137,7 +137,7 @@ impl Routes {
     /// Routes the listed assets (reading the asset file's `@provider`
     /// words), hands each provider its symbols, and returns each asset's
     /// market.
-    pub fn set_assets(&mut self, assets: &[Asset]) -> HashMap<Symbol, Market> {
+    pub fn set_assets(&mut self, assets: &[Asset]) -> HashMap<Symbol, Terms> {
         self.started = true;
         let specs: Specs = match &self.assets_file {
             Some(path) => super::assets::load_specs(path).unwrap_or_else(|err| {
@@ -154,11 +154,11 @@ impl Routes {
                 .provider
                 .clone()
                 .unwrap_or_else(|| self.default_provider.clone());
-            let market = spec.market.unwrap_or(match provider.as_str() {
+            let market = match provider.as_str() {
                 "yahoo" | "finnhub" => Market::Nyse,
                 _ => Market::Always,
-            });
-            markets.insert(asset.symbol.clone(), market);
+            };
+            markets.insert(asset.symbol.clone(), Terms::of(&spec, market));
             let route = self.route(&asset.symbol, &spec, provider);
             self.routes.insert(asset.symbol.clone(), route);
         }

@@ -207,9 +207,12 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::LoginExternal
         | Instr::RegisterExternal
         | Instr::SetPassword => Owner::Auth,
-        Instr::PurchaseAsset | Instr::SellAsset | Instr::PlaceOrder | Instr::CancelOrder => {
-            Owner::Trade
-        }
+        Instr::PurchaseAsset
+        | Instr::SellAsset
+        | Instr::PurchaseNotional
+        | Instr::SellNotional
+        | Instr::PlaceOrder
+        | Instr::CancelOrder => Owner::Trade,
         Instr::GetWorkerList => Owner::Loop,
         _ => Owner::Data,
     }

@@ -15,10 +15,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use papertrader_common::value::{Money, OrderKind};
+use papertrader_common::value::{Money, OrderKind, Shares};
 use rusqlite::{Connection, Row};
 
-use super::{Side, sold_cost};
+use super::{Side, dividend_paid, fill_amount, sold_cost};
 
 const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, price, time
      FROM transactions ORDER BY account_id, txid";
@@ -169,11 +169,17 @@ impl Replay {
         if self.corporate(trade) {
             return;
         }
-        let Some(amount) = trade.price.checked_mul(trade.quantity) else {
-            return self.break_at(trade, "its amount overflows");
+        let side = Side::parse(&trade.side);
+        let amount =
+            side.and_then(|side| fill_amount(side, Money(trade.price), Shares(trade.quantity)));
+        let Some(amount) = amount.map(Money::raw) else {
+            return match side {
+                Some(_) => self.break_at(trade, "its amount overflows"),
+                None => self.note(trade, format!("has an unknown side {:?}", trade.side)),
+            };
         };
         let held = self.holdings.get(&trade.symbol).copied().unwrap_or((0, 0));
-        match Side::parse(&trade.side) {
+        match side {
             Some(Side::Buy) => {
                 let (Some(cash), Some(quantity), Some(cost)) = (
                     self.cash.checked_sub(amount),
@@ -199,7 +205,9 @@ impl Replay {
                 if held.0 < trade.quantity {
                     let what = format!(
                         "sells {} {} while holding {}",
-                        trade.quantity, trade.symbol, held.0
+                        Shares(trade.quantity),
+                        trade.symbol,
+                        Shares(held.0)
                     );
                     self.note(trade, what);
                     self.holdings.remove(&trade.symbol);
@@ -243,8 +251,8 @@ impl Replay {
             "dividend" => {
                 // QUANTITY is the shares held at the ex-date, which fills
                 // since then may have changed: only the cash is replayed.
-                let paid = trade.price.checked_mul(trade.quantity);
-                match paid.and_then(|paid| self.cash.checked_add(paid)) {
+                let paid = dividend_paid(Money(trade.price), Shares(trade.quantity));
+                match paid.and_then(|paid| self.cash.checked_add(paid.raw())) {
                     Some(cash) => self.cash = cash,
                     None => self.break_at(trade, "the dividend overflows"),
                 }
@@ -310,7 +318,7 @@ fn compare(account: &Account, table: &Holdings, replay: &Replay, report: &mut Ve
 
 fn holding_text(holding: Option<&(i64, i64)>) -> String {
     match holding {
-        Some(&(quantity, cost)) => format!("{quantity} shares costing {}", Money(cost)),
+        Some(&(quantity, cost)) => format!("{} shares costing {}", Shares(quantity), Money(cost)),
         None => "no shares".to_string(),
     }
 }
@@ -429,8 +437,11 @@ fn fill_problems(
     }
     if (side, symbol, quantity) != (&order.side, &order.symbol, &order.quantity) {
         out.push(format!(
-            "is a {side} of {quantity} {symbol}, the order a {} of {} {}",
-            order.side, order.quantity, order.symbol
+            "is a {side} of {} {symbol}, the order a {} of {} {}",
+            Shares(*quantity),
+            order.side,
+            Shares(order.quantity),
+            order.symbol
         ));
     }
     if *time < order.created {
@@ -505,7 +516,13 @@ mod tests {
                     };
                     let account = ids[rng.next(3) as usize];
                     let symbol = symbols[rng.next(3) as usize];
-                    order(account, side, symbol, 1 + rng.next(7), batch * 100 + i)
+                    order(
+                        account,
+                        side,
+                        symbol,
+                        1 + rng.next(7) as i64,
+                        batch * 100 + i,
+                    )
                 })
                 .collect();
             run_batch(&mut db.conn, &orders, &[], &prices, NOW).expect("batch");
@@ -565,7 +582,7 @@ mod tests {
             .expect("tamper position");
         db.conn
             .execute(
-                "INSERT INTO positions VALUES (?1, 'ZZZ', 5, 50000)",
+                "INSERT INTO positions VALUES (?1, 'ZZZ', 5000000000, 50000)",
                 [ids[2]],
             )
             .expect("phantom position");
@@ -574,9 +591,10 @@ mod tests {
         assert_eq!(
             report[1],
             format!(
-                "bob: {symbol} {} shares costing {} in the table, {quantity} shares costing {} from the history",
-                quantity + 1,
+                "bob: {symbol} {} shares costing {} in the table, {} shares costing {} from the history",
+                Shares(quantity + 1),
                 Money(cost),
+                Shares(quantity),
                 Money(cost)
             )
         );
@@ -613,7 +631,7 @@ mod tests {
         db.conn
             .execute(
                 "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
-                 VALUES (?1, 0, 'sell', 'AAA', 2, 10000)",
+                 VALUES (?1, 0, 'sell', 'AAA', 2000000000, 10000)",
                 [erin],
             )
             .expect("insert");
@@ -636,7 +654,7 @@ mod tests {
             db.conn
                 .execute(
                     "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
-                     VALUES (?1, 100, ?2, 'AAA', 1, ?3)",
+                     VALUES (?1, 100, ?2, 'AAA', 1000000000, ?3)",
                     rusqlite::params![account, side, price],
                 )
                 .expect("transaction");
@@ -648,7 +666,7 @@ mod tests {
                 .execute(
                     "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity,
                          type, limit_price, stop_price, tif, status, updated, txid)
-                     VALUES (?1, 50, 0, 'buy', 'AAA', 1, ?2, ?3, ?4, 'gtc', ?5, 100, ?6)",
+                     VALUES (?1, 50, 0, 'buy', 'AAA', 1000000000, ?2, ?3, ?4, 'gtc', ?5, 100, ?6)",
                     rusqlite::params![gus, kind, limit, stop, status, txid],
                 )
                 .expect("order");

@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use papertrader_common::value::{
-    Money, OrderStatus, Quantity, Reason, ReasonCode, Symbol, Timestamp,
+    Money, OrderStatus, Quantity, Reason, ReasonCode, Shares, Symbol, Timestamp,
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::orders::{OpenOrder, Step, UPDATE_STATUS};
-use super::{Order, Outcome, Side, internal, sold_cost};
+use super::{Order, Outcome, Side, Size, fill_amount, internal, sold_cost};
 
 const SELECT_CASH: &str = "SELECT cash FROM accounts WHERE id = ?1";
 const SELECT_POSITION: &str =
@@ -118,7 +118,11 @@ pub fn run_batch(
     {
         let mut book = Book::new(&tx)?;
         for &(_, _, index, price) in &runnable {
-            outcomes.push((index, book.fill(Ticket::of(&orders[index]), price, now)?));
+            let outcome = match Ticket::of(&orders[index], price) {
+                Ok(ticket) => book.fill(ticket, price, now)?,
+                Err(reason) => Outcome::Refused(reason),
+            };
+            outcomes.push((index, outcome));
         }
         let mut update = tx.prepare_cached(UPDATE_STATUS)?;
         for (index, order) in open.iter().enumerate() {
@@ -157,6 +161,8 @@ fn try_open<'o>(
         return Ok(None);
     };
     Ok(match order.step(price) {
+        // ioc and fok live for one price set: what does not fill expires.
+        Step::Wait | Step::Trigger if order.tif.is_immediate() => Some(Change::Expired),
         Step::Wait => None,
         Step::Trigger => Some(Change::Triggered),
         Step::Fill => {
@@ -184,13 +190,28 @@ struct Ticket<'o> {
 }
 
 impl<'o> Ticket<'o> {
-    fn of(order: &'o Order) -> Ticket<'o> {
-        Ticket {
+    /// The fill a queued order asks for at `price`: a notional order buys
+    /// or sells what its amount pays for, rounded down to 10^-9 share.
+    fn of(order: &'o Order, price: Money) -> Result<Ticket<'o>, Reason> {
+        let quantity = match order.size {
+            Size::Shares(quantity) => quantity,
+            Size::Notional(amount) => {
+                let shares = amount.buys(price).unwrap_or(Shares::ZERO);
+                Quantity::from_shares(shares).ok_or_else(|| {
+                    let text = format!(
+                        "{amount} at {price} comes to {shares} shares; \
+                         an order is above 0 and at most 1000000000 shares"
+                    );
+                    Reason::new(ReasonCode::BadQuantity, text)
+                })?
+            }
+        };
+        Ok(Ticket {
             account: order.account,
             side: order.side,
             symbol: &order.symbol,
-            quantity: order.quantity,
-        }
+            quantity,
+        })
     }
 }
 
@@ -272,6 +293,7 @@ impl<'c, 'o> Book<'c, 'o> {
         position.now = holding;
         Ok(Outcome::Filled {
             txid,
+            quantity: order.quantity,
             price,
             time: now,
         })
@@ -349,9 +371,9 @@ fn position_entry<'m, 'o>(
     })
 }
 
-/// The order's quantity as the i64 SQLite stores (at most 10^9).
+/// The order's quantity as the i64 of 10^-9 shares SQLite stores.
 fn quantity(order: &Ticket<'_>) -> i64 {
-    i64::try_from(order.quantity.get()).expect("a Quantity is at most 10^9")
+    order.quantity.raw()
 }
 
 /// Cash and position after filling `order` at `price`, or why it cannot be.
@@ -365,11 +387,13 @@ fn apply(
     let overflow = || {
         Reason::new(
             ReasonCode::BadQuantity,
-            format!("{q} shares at {price} is beyond the amounts this server can hold"),
+            format!(
+                "{} shares at {price} is beyond the amounts this server can hold",
+                order.quantity
+            ),
         )
     };
-    let amount = price
-        .checked_mul(order.quantity.get())
+    let amount = fill_amount(order.side, price, order.quantity.shares())
         .ok_or_else(overflow)?
         .raw();
     match order.side {
@@ -395,7 +419,11 @@ fn apply(
             let Some(h) = holding.filter(|h| h.quantity >= q) else {
                 return Err(Reason::new(
                     ReasonCode::InsufficientShares,
-                    format!("holding {held} shares, selling {q}"),
+                    format!(
+                        "holding {} shares, selling {}",
+                        Shares(held),
+                        order.quantity
+                    ),
                 ));
             };
             let cash = cash.checked_add(amount).ok_or_else(overflow)?;
@@ -452,19 +480,20 @@ mod tests {
             out[0],
             Outcome::Filled {
                 txid: 1,
+                quantity: Quantity::whole(3).expect("3"),
                 price: Money(1_895_000),
                 time: NOW
             }
         );
         assert_eq!(cash(&db.conn, alice), 10_000_000 - 5_685_000);
-        assert_eq!(position(&db.conn, alice, "AAA"), Some((3, 5_685_000)));
+        assert_eq!(position(&db.conn, alice, "AAA"), Some((3 * ONE, 5_685_000)));
 
         // 2 of 3 shares take 2/3 of the cost: 3 790 000 exactly.
         let sell = [order(alice, Side::Sell, "AAA", 2, 2)];
         let out = run(&mut db.conn, &sell, &[("AAA", 2_000_000)]);
         assert_eq!(txid(&out[0]), 2);
         assert_eq!(cash(&db.conn, alice), 4_315_000 + 4_000_000);
-        assert_eq!(position(&db.conn, alice, "AAA"), Some((1, 1_895_000)));
+        assert_eq!(position(&db.conn, alice, "AAA"), Some((ONE, 1_895_000)));
 
         let sell = [order(alice, Side::Sell, "AAA", 1, 3)];
         run(&mut db.conn, &sell, &[("AAA", 1_500_000)]);
@@ -483,22 +512,22 @@ mod tests {
         ];
         // Same batch, same price: 3 x 10.0001.
         run(&mut db.conn, &orders, &[("AAA", 100_001)]);
-        assert_eq!(position(&db.conn, bob, "AAA"), Some((3, 300_003)));
+        assert_eq!(position(&db.conn, bob, "AAA"), Some((3 * ONE, 300_003)));
         run(
             &mut db.conn,
             &[order(bob, Side::Buy, "AAA", 1, 3)],
             &[("AAA", 99_999)],
         );
         // 400 002 / 4 = 100 000.5: AVG_COST rounds half away to 10.0001.
-        assert_eq!(position(&db.conn, bob, "AAA"), Some((4, 400_002)));
-        assert_eq!(super::super::avg_cost(400_002, 4), Money(100_001));
+        assert_eq!(position(&db.conn, bob, "AAA"), Some((4 * ONE, 400_002)));
+        assert_eq!(super::super::avg_cost(400_002, 4 * ONE), Money(100_001));
         // Selling 1 of 4 takes 100 000.5 -> 100 001 of the cost.
         run(
             &mut db.conn,
             &[order(bob, Side::Sell, "AAA", 1, 4)],
             &[("AAA", 50_000)],
         );
-        assert_eq!(position(&db.conn, bob, "AAA"), Some((3, 300_001)));
+        assert_eq!(position(&db.conn, bob, "AAA"), Some((3 * ONE, 300_001)));
         assert_eq!(cash(&db.conn, bob), 100_000_000 - 300_003 - 99_999 + 50_000);
     }
 
@@ -535,7 +564,7 @@ mod tests {
         let never = refusal(&out[2]);
         assert_eq!(never.code, ReasonCode::InsufficientShares);
         assert_eq!(never.text, "holding 0 shares, selling 1");
-        assert_eq!(position(&db.conn, dave, "AAA"), Some((3, 30_000)));
+        assert_eq!(position(&db.conn, dave, "AAA"), Some((3 * ONE, 30_000)));
         assert_eq!(position(&db.conn, dave, "BBB"), None);
         assert_eq!(cash(&db.conn, dave), 10_000_000 - 30_000);
     }
@@ -609,7 +638,7 @@ mod tests {
             assert_eq!(matches!(o, Outcome::Filled { .. }), i >= 4, "{i}: {o:?}");
         }
         assert_eq!(cash(&db.conn, gina), 1_000_000);
-        assert_eq!(position(&db.conn, gina, "AAA"), Some((6, 9_000_000)));
+        assert_eq!(position(&db.conn, gina, "AAA"), Some((6 * ONE, 9_000_000)));
     }
 
     #[test]
@@ -677,7 +706,7 @@ mod tests {
         db.conn
             .execute_batch(
                 "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.transactions
-                 WHEN NEW.quantity = 7 BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+                 WHEN NEW.quantity = 7000000000 BEGIN SELECT RAISE(ABORT, 'boom'); END;",
             )
             .expect("trigger");
         let orders = [
@@ -688,7 +717,7 @@ mod tests {
         let list = prices(&[("AAA", 10_000), ("BBB", 10_000)]);
         run_batch(&mut db.conn, &orders, &[], &list, NOW).expect_err("trigger aborts");
         assert_eq!(cash(&db.conn, judy), 10_000_000 - 20_000);
-        assert_eq!(position(&db.conn, judy, "AAA"), Some((2, 20_000)));
+        assert_eq!(position(&db.conn, judy, "AAA"), Some((2 * ONE, 20_000)));
         assert_eq!(position(&db.conn, judy, "BBB"), None);
         assert_eq!(transaction_count(&db.conn), 1);
         // The connection is usable again afterwards.

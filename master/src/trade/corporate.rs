@@ -9,29 +9,32 @@
 //! current position and the fills since then, so that shares bought after
 //! the ex-date at post-split prices are not split again and do not earn
 //! the dividend. A split turns those shares into `to / from` as many,
-//! rounded down (no cash in lieu of a fraction: the history has no line
-//! for it), keeps the position's total cost, and writes a `split` line
-//! (QUANTITY the shares now held, PRICE the new AVG_COST). A dividend
-//! credits shares x amount and writes a `dividend` line (QUANTITY the
+//! rounded down to a whole share on an asset that trades in whole shares,
+//! to 10^-9 share on one that trades in fractions (no cash in lieu of what
+//! is cut: the history has no line for it), keeps the position's total
+//! cost, and writes a `split` line (QUANTITY the shares now held, PRICE
+//! the new AVG_COST). A dividend credits shares x amount rounded down to
+//! 1/10 000 and writes a `dividend` line (QUANTITY the
 //! shares that take part, PRICE the amount per share), on the ex-date: the
 //! chart API gives no pay date. An action found more than [`LOOK_BACK_S`]
 //! after it took effect (the two years of a back-fill) is recorded and
 //! not applied.
 
-use papertrader_common::value::{Symbol, Timestamp};
+use papertrader_common::value::{Money, SHARE_SCALE, Shares, Symbol, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::avg_cost;
+use super::{avg_cost, dividend_paid};
 use crate::market::provider::{Action, ActionKind};
 
 /// How late an action may still be applied: a week of missed top-ups.
 pub const LOOK_BACK_S: i64 = 7 * 86_400;
 
 /// Applies the actions not seen before; returns how many changed an
-/// account.
+/// account. `fractional` tells whether an asset trades in fractions.
 pub fn apply(
     conn: &mut Connection,
     actions: &[(Symbol, Action)],
+    fractional: &dyn Fn(&Symbol) -> bool,
     now: Timestamp,
 ) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -58,7 +61,8 @@ pub fn apply(
         } else {
             match action.kind {
                 ActionKind::Split { to, from } => {
-                    split(&tx, symbol, action.effective, to, from, now)?
+                    let unit = if fractional(symbol) { 1 } else { SHARE_SCALE };
+                    split(&tx, symbol, action.effective, (to, from), unit, now)?
                 }
                 ActionKind::Dividend(_) => dividend(&tx, symbol, action.effective, amount, now)?,
             }
@@ -150,12 +154,14 @@ fn line(
     Ok(())
 }
 
+/// Splits `to` for `from` the shares held at `effective`, rounded down to
+/// a multiple of `unit` (10^-9 shares).
 fn split(
     conn: &Connection,
     symbol: &Symbol,
     effective: Timestamp,
-    to: u32,
-    from: u32,
+    (to, from): (u32, u32),
+    unit: i64,
     now: Timestamp,
 ) -> rusqlite::Result<usize> {
     let mut n = 0;
@@ -164,6 +170,7 @@ fn split(
             continue;
         }
         let turned = i128::from(before) * i128::from(to) / i128::from(from.max(1));
+        let turned = turned - turned % i128::from(unit);
         let Ok(quantity) = i64::try_from(i128::from(held - before) + turned) else {
             papertrader_common::error!("split of {symbol}: account {account} overflows");
             continue;
@@ -199,7 +206,7 @@ fn dividend(
         if before == 0 {
             continue;
         }
-        let Some(paid) = before.checked_mul(amount) else {
+        let Some(paid) = dividend_paid(Money(amount), Shares(before)).map(Money::raw) else {
             papertrader_common::error!("dividend of {symbol}: account {account} overflows");
             continue;
         };

@@ -32,9 +32,10 @@ mod test_util;
 
 use std::fmt::Display;
 
-use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Symbol, Timestamp};
+pub use papertrader_common::value::round_half_away;
+use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Shares, Symbol, Timestamp};
 
-pub use papertrader_common::request::Side;
+pub use papertrader_common::request::{Side, Size};
 
 pub use audit::audit;
 pub use batch::{Batch, Change, run_batch};
@@ -52,8 +53,8 @@ pub struct Order {
     pub side: Side,
     /// The asset, upper-case.
     pub symbol: Symbol,
-    /// Number of shares.
-    pub quantity: Quantity,
+    /// Number of shares, or the amount of money to trade.
+    pub size: Size,
     /// The worker's TIMESTAMP_MS: orders run in this order.
     pub ts_ms: u64,
     /// Arrival order at the master, which breaks ties of `ts_ms`.
@@ -67,6 +68,8 @@ pub enum Outcome {
     Filled {
         /// `transactions.txid`.
         txid: i64,
+        /// The shares filled (a notional order's, worked out at `price`).
+        quantity: Quantity,
         /// The fill price per share.
         price: Money,
         /// The batch's time.
@@ -76,20 +79,19 @@ pub enum Outcome {
     Refused(Reason),
 }
 
-/// `n / d` rounded half away from zero; `d` must not be zero.
-pub fn round_half_away(n: i128, d: i128) -> i128 {
-    let (quot, rem) = (n / d, n % d);
-    if 2 * rem.abs() >= d.abs() {
-        // The remainder has the sign of `n`; away from zero follows the
-        // sign of the exact quotient.
-        if (n < 0) == (d < 0) {
-            quot + 1
-        } else {
-            quot - 1
-        }
-    } else {
-        quot
+/// What a fill of `shares` at `price` moves in cash: a buy's cost rounded
+/// up to 1/10 000, a sale's proceeds rounded down, so that no fraction of
+/// a share is ever free; `None` beyond an i64.
+pub fn fill_amount(side: Side, price: Money, shares: Shares) -> Option<Money> {
+    match side {
+        Side::Buy => price.buy_cost(shares),
+        Side::Sell => price.sale_proceeds(shares),
     }
+}
+
+/// A dividend of `per_share` on `shares`, rounded down to 1/10 000.
+pub fn dividend_paid(per_share: Money, shares: Shares) -> Option<Money> {
+    per_share.sale_proceeds(shares)
 }
 
 /// The part of a position's total `cost` that selling `sold` of its `held`
@@ -100,11 +102,13 @@ pub fn sold_cost(cost: i64, sold: i64, held: i64) -> i64 {
     i64::try_from(part).expect("a part of an i64 cost fits an i64")
 }
 
-/// AVG_COST: the total cost over the shares held, rounded half away from
-/// zero to 1/10 000.
+/// AVG_COST: the total cost over the shares held (`quantity` in 10^-9
+/// shares, not zero), rounded half away from zero to 1/10 000; the
+/// largest amount for an average beyond an i64.
 pub fn avg_cost(cost: i64, quantity: i64) -> Money {
-    let avg = round_half_away(i128::from(cost), i128::from(quantity));
-    Money(i64::try_from(avg).expect("an average of an i64 fits an i64"))
+    Money(cost)
+        .per_share(Shares(quantity))
+        .unwrap_or(Money(i64::MAX))
 }
 
 /// Logs the detail of a server-side fault and returns the `internal` reason
@@ -146,10 +150,12 @@ mod tests {
 
     #[test]
     fn avg_cost_rounds() {
-        assert_eq!(avg_cost(10, 4), Money(3));
-        assert_eq!(avg_cost(10, 3), Money(3));
-        assert_eq!(avg_cost(5_685_001, 3), Money(1_895_000));
-        assert_eq!(avg_cost(5_685_002, 3), Money(1_895_001));
+        const ONE: i64 = papertrader_common::value::SHARE_SCALE;
+        assert_eq!(avg_cost(10, 4 * ONE), Money(3));
+        assert_eq!(avg_cost(10, 3 * ONE), Money(3));
+        assert_eq!(avg_cost(5_685_001, 3 * ONE), Money(1_895_000));
+        assert_eq!(avg_cost(5_685_002, 3 * ONE), Money(1_895_001));
+        assert_eq!(avg_cost(1_895_000, ONE / 2), Money(3_790_000));
     }
 
     #[test]

@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use papertrader_common::value::{Money, Quantity, ReasonCode, Symbol};
+use papertrader_common::value::{Money, Quantity, ReasonCode, Shares, Symbol};
 use proptest::prelude::*;
 use rusqlite::Connection;
 
 use super::test_util::*;
-use super::{Order, Outcome, Side, audit, run_batch};
+use super::{Order, Outcome, Side, Size, audit, run_batch};
 
 const SYMBOLS: [&str; 2] = ["AAA", "BBB"];
 const ACCOUNTS: usize = 2;
@@ -27,7 +27,7 @@ enum Step {
         account: usize,
         side: Side,
         symbol: usize,
-        quantity: u64,
+        size: Size,
         ts_ms: u64,
     },
     Price {
@@ -43,12 +43,12 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let side = prop_oneof![Just(Side::Buy), Just(Side::Sell)];
     prop_oneof![
-        6 => (0..ACCOUNTS, side, 0..SYMBOLS.len(), 1u64..=8, 0u64..20).prop_map(
-            |(account, side, symbol, quantity, ts_ms)| Step::Order {
+        6 => (0..ACCOUNTS, side, 0..SYMBOLS.len(), size(), 0u64..20).prop_map(
+            |(account, side, symbol, size, ts_ms)| Step::Order {
                 account,
                 side,
                 symbol,
-                quantity,
+                size,
                 ts_ms
             }
         ),
@@ -56,6 +56,21 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(symbol, price)| Step::Price { symbol, price }),
         1 => (0..SYMBOLS.len()).prop_map(|symbol| Step::Unprice { symbol }),
         2 => Just(Step::Run),
+    ]
+}
+
+/// Whole counts of 1 to 8 shares, or any count up to 8 shares to 10^-9.
+fn quantity() -> impl Strategy<Value = i64> {
+    prop_oneof![(1i64..=8).prop_map(|q| q * ONE), 1i64..=8 * ONE]
+}
+
+/// Mostly share counts, sometimes an amount of money up to 200.0000
+/// (tiny amounts buy less than 10^-9 share of a dear asset: refused).
+fn size() -> impl Strategy<Value = Size> {
+    prop_oneof![
+        4 => quantity()
+            .prop_map(|q| Size::Shares(Quantity::from_shares(Shares(q)).expect("in range"))),
+        1 => (1i64..=2_000_000).prop_map(|m| Size::Notional(Money(m))),
     ]
 }
 
@@ -81,8 +96,25 @@ impl Model {
     }
 
     fn run(&mut self, order: &Order, price: i64) -> Expect {
-        let q = order.quantity.get() as i64;
-        let amount = price * q;
+        let q = match order.size {
+            Size::Shares(q) => q.raw(),
+            // What the amount pays for, rounded down to 10^-9 share.
+            Size::Notional(m) => {
+                let q = (i128::from(m.raw()) * i128::from(ONE) / i128::from(price)) as i64;
+                if q == 0 {
+                    return Expect::Refused(ReasonCode::BadQuantity);
+                }
+                q
+            }
+        };
+        // A buy costs the exact amount rounded up, a sale brings it
+        // rounded down (1/10 000 units).
+        let exact = i128::from(price) * i128::from(q);
+        let scale = i128::from(ONE);
+        let amount = match order.side {
+            Side::Buy => (exact + scale - 1) / scale,
+            Side::Sell => exact / scale,
+        } as i64;
         let cash = self.cash[&order.account];
         let key = (order.account, order.symbol.as_str().to_string());
         let (held, cost) = self.positions.get(&key).copied().unwrap_or((0, 0));
@@ -189,13 +221,13 @@ proptest! {
         let mut seq = 0;
         for step in steps.into_iter().chain([Step::Run]) {
             match step {
-                Step::Order { account, side, symbol, quantity, ts_ms } => {
+                Step::Order { account, side, symbol, size, ts_ms } => {
                     seq += 1;
                     pending.push(Order {
                         account: ids[account],
                         side,
                         symbol: sym(SYMBOLS[symbol]),
-                        quantity: Quantity::new(quantity).expect("in range"),
+                        size,
                         ts_ms,
                         seq,
                     });

@@ -1,5 +1,5 @@
 //! Property test of the trade thread with orders: random sequences of
-//! placed orders (every type, both sides, day and gtc), cancels, resets,
+//! placed orders (every type, both sides, day, gtc, ioc and fok), cancels, resets,
 //! market orders and price sets, sent to the real "trade" thread over its
 //! channel, with a second connection reading the same database file.
 //! After every price set: no cash or position below zero, no `internal`
@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use mio::Token;
-use papertrader_common::request::OrderSpec;
+use papertrader_common::request::{OrderSpec, Size};
 use papertrader_common::value::{
-    Money, OrderKind, Quantity, ReasonCode, SessionId, Symbol, Tif, Timestamp,
+    Money, OrderKind, Quantity, ReasonCode, SHARE_SCALE, SessionId, Shares, Symbol, Tif, Timestamp,
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
@@ -29,6 +29,8 @@ use crate::db::{self, TempDir};
 use crate::event::{Event, Notifier};
 use crate::job::{Job, Origin, ReplyTo};
 use crate::market::Asset;
+use crate::market::assets::Terms;
+use crate::market::calendar::{Clock, Market};
 use crate::market::feed::FeedMsg;
 use papertrader_common::request::Request;
 
@@ -43,7 +45,8 @@ enum Step {
         account: usize,
         side: Side,
         symbol: usize,
-        quantity: u64,
+        /// In 10^-9 shares.
+        quantity: i64,
         kind: OrderKind,
         tif: Tif,
     },
@@ -51,7 +54,15 @@ enum Step {
         account: usize,
         side: Side,
         symbol: usize,
-        quantity: u64,
+        /// In 10^-9 shares.
+        quantity: i64,
+    },
+    /// A market order for an amount of money, on AAA (BBB would refuse
+    /// it at once: whole shares only).
+    Notional {
+        account: usize,
+        side: Side,
+        amount: i64,
     },
     Cancel {
         account: usize,
@@ -76,17 +87,37 @@ fn kind() -> impl Strategy<Value = OrderKind> {
     ]
 }
 
+/// 1 to 12 whole shares, or any count up to 12 shares to 10^-9 (AAA
+/// trades in fractions, BBB in whole shares only).
+fn quantity() -> impl Strategy<Value = i64> {
+    const ONE: i64 = SHARE_SCALE;
+    prop_oneof![(1i64..=12).prop_map(|q| q * ONE), 1i64..=12 * ONE]
+}
+
 fn step() -> impl Strategy<Value = Step> {
     let side = || prop_oneof![Just(Side::Buy), Just(Side::Sell)];
-    let tif = prop_oneof![Just(Tif::Day), Just(Tif::Gtc)];
+    let tif = prop_oneof![
+        Just(Tif::Day),
+        Just(Tif::Gtc),
+        Just(Tif::Ioc),
+        Just(Tif::Fok)
+    ];
     prop_oneof![
-        6 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), 1u64..=12, kind(), tif).prop_map(
-            |(account, side, symbol, quantity, kind, tif)| Step::Place {
-                account, side, symbol, quantity, kind, tif
+        6 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), quantity(), kind(), tif).prop_map(
+            |(account, side, symbol, quantity, kind, tif)| {
+                // ioc and fok take market and limit orders only.
+                let tif = match kind {
+                    OrderKind::Stop(_) | OrderKind::StopLimit { .. } if tif.is_immediate() => Tif::Day,
+                    _ => tif,
+                };
+                Step::Place { account, side, symbol, quantity, kind, tif }
             }
         ),
-        2 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), 1u64..=12).prop_map(
+        2 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), quantity()).prop_map(
             |(account, side, symbol, quantity)| Step::Market { account, side, symbol, quantity }
+        ),
+        1 => (0..ACCOUNTS, side(), 1i64..=3_000_000).prop_map(
+            |(account, side, amount)| Step::Notional { account, side, amount }
         ),
         2 => (0..ACCOUNTS, 0usize..8).prop_map(|(account, nth)| Step::Cancel { account, nth }),
         1 => (0..ACCOUNTS).prop_map(|account| Step::Reset { account }),
@@ -153,6 +184,18 @@ impl Rig {
             notifier,
         )
         .expect("trade thread");
+        let terms = SYMBOLS
+            .iter()
+            .map(|s| {
+                let terms = Terms {
+                    market: Market::Always,
+                    fractional: *s == "AAA",
+                };
+                (Symbol::parse(s).expect("symbol"), terms)
+            })
+            .collect();
+        tx.send(FeedMsg::Markets(terms, Clock::default()).into())
+            .expect("send terms");
         Rig {
             _dir: dir,
             reader,
@@ -286,7 +329,7 @@ proptest! {
                         order: OrderSpec {
                             side,
                             symbol: Symbol::parse(SYMBOLS[symbol]).expect("symbol"),
-                            quantity: Quantity::new(quantity).expect("quantity"),
+                            quantity: Quantity::from_shares(Shares(quantity)).expect("quantity"),
                             kind,
                             tif,
                         },
@@ -299,17 +342,34 @@ proptest! {
                         Some(ReasonCode::InsufficientFunds
                             | ReasonCode::InsufficientShares
                             | ReasonCode::TooManyOrders
+                            | ReasonCode::BadQuantity
                             | ReasonCode::Unavailable)
                     );
                     prop_assert!(accepted || fine, "{:?}", answer);
                 }
                 Step::Market { account, side, symbol, quantity } => {
+                    // BBB trades in whole shares: a fraction would be
+                    // refused at once, an answer the steps do not wait for.
+                    let quantity = match SYMBOLS[symbol] {
+                        "BBB" => (quantity + SHARE_SCALE - 1) / SHARE_SCALE * SHARE_SCALE,
+                        _ => quantity,
+                    };
                     let reqid = rig.next_reqid();
                     let trade = Request::Trade {
                         side,
                         session: rig.sessions[account].clone(),
                         symbol: Symbol::parse(SYMBOLS[symbol]).expect("symbol"),
-                        quantity: Quantity::new(quantity).expect("quantity"),
+                        size: Size::Shares(Quantity::from_shares(Shares(quantity)).expect("quantity")),
+                    };
+                    rig.tx.send(TradeMsg::Job(job(&reqid, trade))).expect("send");
+                }
+                Step::Notional { account, side, amount } => {
+                    let reqid = rig.next_reqid();
+                    let trade = Request::Trade {
+                        side,
+                        session: rig.sessions[account].clone(),
+                        symbol: Symbol::parse("AAA").expect("symbol"),
+                        size: Size::Notional(Money(amount)),
                     };
                     rig.tx.send(TradeMsg::Job(job(&reqid, trade))).expect("send");
                 }
@@ -343,6 +403,14 @@ proptest! {
                     rig.tx.send(FeedMsg::Prices(prices, Timestamp(time)).into()).expect("send");
                     answers.extend(rig.settle());
                     check(&rig, &answers)?;
+                    // Every symbol had a price: no ioc or fok order outlives it.
+                    let immediate: i64 = rig.reader.query_row(
+                        "SELECT count(*) FROM orders WHERE tif IN ('ioc', 'fok')
+                         AND status IN ('open', 'triggered')",
+                        [],
+                        |r| r.get(0),
+                    ).expect("count");
+                    prop_assert_eq!(immediate, 0);
                 }
             }
         }

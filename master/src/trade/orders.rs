@@ -9,7 +9,7 @@
 
 use papertrader_common::payload::OrderLine;
 use papertrader_common::value::{
-    Date, Money, OrderKind, OrderStatus, Quantity, Reason, Symbol, Tif, Timestamp,
+    Date, Money, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif, Timestamp,
 };
 use rusqlite::{Connection, Row, params};
 
@@ -99,10 +99,11 @@ impl OpenOrder {
 
     /// When the order stops being open: 00:00 UTC after the day it was
     /// placed for `day` (its market's close, for an asset with market
-    /// hours), 90 days after it was placed for `gtc`.
+    /// hours), 90 days after it was placed for `gtc`; `ioc` and `fok`
+    /// end at their first price set (see `batch`), or like `day`.
     pub fn expires(&self) -> Timestamp {
         match (self.tif, self.session_close) {
-            (Tif::Day, Some(close)) => close,
+            (Tif::Day | Tif::Ioc | Tif::Fok, Some(close)) => close,
             _ => expiry(self.created, self.tif),
         }
     }
@@ -117,7 +118,9 @@ impl OpenOrder {
 /// See [`OpenOrder::expires`].
 pub fn expiry(created: Timestamp, tif: Tif) -> Timestamp {
     match tif {
-        Tif::Day => {
+        // An ioc or fok order ends at its first price set; should none
+        // come, it ends with the day as a day order does.
+        Tif::Day | Tif::Ioc | Tif::Fok => {
             let day = Date::of_timestamp(created);
             Timestamp(day.start().0 + 86_400)
         }
@@ -148,7 +151,7 @@ pub struct NewOrder<'a> {
 /// Stores a new open order (autocommit: durable when this returns, under
 /// `synchronous=FULL`) and returns it as an [`OpenOrder`].
 pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrder> {
-    let quantity = i64::try_from(new.quantity.get()).unwrap_or(i64::MAX);
+    let quantity = new.quantity.raw();
     let arrival = i64::try_from(new.arrival_ms).unwrap_or(i64::MAX);
     conn.prepare_cached(INSERT)?.execute(params![
         new.account,
@@ -211,8 +214,7 @@ impl Stored {
     fn into_open(self) -> Result<OpenOrder, RowError> {
         let line = self.line;
         let bad = |what: String| RowError::Value(line.id.to_string(), what);
-        let quantity = Quantity::new(line.quantity)
-            .ok_or_else(|| bad(format!("quantity {}", line.quantity)))?;
+        let quantity = line.quantity;
         Ok(OpenOrder {
             id: i64::try_from(line.id).map_err(|e| bad(e.to_string()))?,
             account: self.account,
@@ -251,7 +253,9 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
     let side = get_text(4)?;
     let side = Side::parse(&side).ok_or_else(|| bad(format!("side {side:?}")))?;
     let symbol = Symbol::parse(&get_text(5)?).map_err(|e| bad(e.to_string()))?;
-    let quantity = u64::try_from(get_i64(6)?).map_err(|e| bad(e.to_string()))?;
+    let quantity = get_i64(6)?;
+    let quantity = Quantity::from_shares(Shares(quantity))
+        .ok_or_else(|| bad(format!("quantity {quantity} (10^-9 shares)")))?;
     let limit = get_opt(8)?.map(Money);
     let stop = get_opt(9)?.map(Money);
     let kind = OrderKind::from_parts(&get_text(7)?, limit, stop).map_err(|r| bad(r.to_string()))?;
@@ -302,7 +306,7 @@ mod tests {
             account: 1,
             side,
             symbol: Symbol::parse("AAA").expect("symbol"),
-            quantity: Quantity::new(1).expect("1"),
+            quantity: Quantity::whole(1).expect("1"),
             kind,
             tif: Tif::Day,
             created: Timestamp(1_732_147_200 + 3600),

@@ -32,11 +32,12 @@ use crate::auth::session_account;
 use crate::db;
 use crate::event::{Event, Notifier};
 use crate::job::{Job, ReplyTo};
-use crate::market::calendar::{self, Clock, Market};
+use crate::market::assets::Terms;
+use crate::market::calendar::{self, Clock};
 use crate::market::feed::FeedMsg;
 use crate::market::{Asset, store};
 use crate::trade::orders::{self, NewOrder, OpenOrder};
-use crate::trade::{Batch, Change, Order, Outcome, Side, run_batch, standing};
+use crate::trade::{Batch, Change, Order, Outcome, Side, Size, run_batch, standing};
 
 /// Work for the trade thread.
 pub enum TradeMsg {
@@ -69,7 +70,7 @@ struct Arrival {
     side: Side,
     session: SessionId,
     symbol: Symbol,
-    quantity: Quantity,
+    size: Size,
     /// The worker's receive time (TIMESTAMP_MS).
     ts_ms: u64,
 }
@@ -118,7 +119,7 @@ pub fn spawn(
             open,
             last,
             day,
-            markets: HashMap::new(),
+            terms: HashMap::new(),
             clock: Clock::default(),
             stale: HashMap::new(),
         };
@@ -174,8 +175,9 @@ struct Queue {
     last: HashMap<Symbol, Money>,
     /// The UTC day of the latest price set.
     day: Option<Date>,
-    /// Each asset's market; an asset not here never closes.
-    markets: HashMap<Symbol, Market>,
+    /// Each asset's market and whether it trades in fractions; an asset
+    /// not here never closes and trades in whole shares.
+    terms: HashMap<Symbol, Terms>,
     /// The market-hours clock.
     clock: Clock,
     /// Assets whose provider failed, and why.
@@ -195,13 +197,13 @@ impl Queue {
                 side,
                 session,
                 symbol,
-                quantity,
+                size,
             } => self.arrive(Arrival {
                 to,
                 side,
                 session,
                 symbol,
-                quantity,
+                size,
                 ts_ms: origin.arrival_ms,
             }),
             Request::PlaceOrder { session, order } => {
@@ -454,8 +456,8 @@ impl Queue {
 
     /// New markets (or clock): every open `day` order on an asset with
     /// market hours now expires at its session's close.
-    fn set_markets(&mut self, markets: HashMap<Symbol, Market>, clock: Clock) {
-        self.markets = markets;
+    fn set_markets(&mut self, terms: HashMap<Symbol, Terms>, clock: Clock) {
+        self.terms = terms;
         self.clock = clock;
         let mut open = std::mem::take(&mut self.open);
         for order in &mut open {
@@ -466,7 +468,12 @@ impl Queue {
 
     /// The close of the session an order was placed in (or the next one).
     fn set_session_close(&self, order: &mut OpenOrder) {
-        let market = self.markets.get(&order.symbol).copied().unwrap_or_default();
+        let market = self
+            .terms
+            .get(&order.symbol)
+            .copied()
+            .unwrap_or_default()
+            .market;
         order.session_close =
             calendar::current_or_next_session(market, self.clock.at(order.created))
                 .map(|(_, close)| self.clock.real(close));
@@ -495,7 +502,9 @@ impl Queue {
 
     /// Applies reported splits and dividends.
     fn corporate(&mut self, actions: &[(Symbol, crate::market::provider::Action)]) {
-        match super::corporate::apply(&mut self.conn, actions, Timestamp::now()) {
+        let terms = &self.terms;
+        let fractional = |symbol: &Symbol| terms.get(symbol).is_some_and(|t| t.fractional);
+        match super::corporate::apply(&mut self.conn, actions, &fractional, Timestamp::now()) {
             Ok(0) => {}
             Ok(n) => papertrader_common::info!("corporate actions changed {n} accounts"),
             Err(err) => papertrader_common::error!("cannot apply corporate actions: {err}"),
@@ -575,11 +584,16 @@ impl Queue {
 /// The answer to a queued market order.
 fn reply_of(q: &Queued, outcome: Outcome) -> Reply {
     match outcome {
-        Outcome::Filled { txid, price, time } => Reply::Filled(Fill {
+        Outcome::Filled {
+            txid,
+            quantity,
+            price,
+            time,
+        } => Reply::Filled(Fill {
             side: q.order.side,
             txid,
             symbol: q.order.symbol.clone(),
-            quantity: q.order.quantity,
+            quantity,
             price,
             time,
         }),

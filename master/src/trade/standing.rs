@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 
 use papertrader_common::payload::{EquityPoint, Line, Standing, write_lines};
-use papertrader_common::value::{Date, Money, Percent, Reason, ReasonCode, Symbol, Username};
+use papertrader_common::value::{
+    Date, Money, Percent, Reason, ReasonCode, SHARE_SCALE, Symbol, Username,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{internal, round_half_away};
@@ -46,7 +48,10 @@ fn equities(
             let (account, symbol, quantity, cost): (i64, String, i64, i64) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
             let value = match price_of(&symbol) {
-                Some(price) => i128::from(price.raw()) * i128::from(quantity),
+                Some(price) => round_half_away(
+                    i128::from(price.raw()) * i128::from(quantity),
+                    i128::from(SHARE_SCALE),
+                ),
                 None => i128::from(cost),
             };
             *held.entry(account).or_default() += value;

@@ -4,7 +4,7 @@
 use papertrader_common::value::{Money, Quantity, Symbol, Timestamp};
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{Order, Side};
+use super::{Order, Side, Size};
 use crate::db::accounts::{self, NewAccount};
 use crate::db::{self, TempDir};
 
@@ -42,12 +42,16 @@ pub(super) fn sym(text: &str) -> Symbol {
     Symbol::parse(text).expect("symbol")
 }
 
-pub(super) fn order(account: i64, side: Side, symbol: &str, quantity: u64, ts_ms: u64) -> Order {
+/// One whole share in the 10^-9 units of the tables.
+pub(super) const ONE: i64 = papertrader_common::value::SHARE_SCALE;
+
+/// A queued order of `quantity` whole shares.
+pub(super) fn order(account: i64, side: Side, symbol: &str, quantity: i64, ts_ms: u64) -> Order {
     Order {
         account,
         side,
         symbol: sym(symbol),
-        quantity: Quantity::new(quantity).expect("quantity"),
+        size: Size::Shares(Quantity::whole(quantity).expect("quantity")),
         ts_ms,
         seq: ts_ms,
     }
@@ -60,7 +64,8 @@ pub(super) fn cash(conn: &Connection, account: i64) -> i64 {
     .expect("cash")
 }
 
-/// `(quantity, cost)` of a position, `None` when there is no row.
+/// `(quantity in 10^-9 shares, cost)` of a position, `None` when there is
+/// no row.
 pub(super) fn position(conn: &Connection, account: i64, symbol: &str) -> Option<(i64, i64)> {
     conn.query_row(
         "SELECT quantity, cost FROM positions WHERE account_id = ?1 AND symbol = ?2",

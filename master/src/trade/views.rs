@@ -13,7 +13,9 @@
 use papertrader_common::payload::{
     self, Line, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation,
 };
-use papertrader_common::value::{Email, Money, Reason, ReasonCode, Symbol, Timestamp, Username};
+use papertrader_common::value::{
+    Email, Money, Reason, ReasonCode, Shares, Symbol, Timestamp, Username,
+};
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{avg_cost, internal};
@@ -154,9 +156,12 @@ fn stored<T, E: std::fmt::Display>(value: Result<T, E>) -> Result<T, Reason> {
     value.map_err(|err| internal("stored value is malformed", err))
 }
 
-/// A stored share count, which is never negative.
-fn stored_quantity(quantity: i64) -> Result<u64, Reason> {
-    stored(u64::try_from(quantity).map_err(|_| format!("quantity {quantity} is negative")))
+/// A stored share count (10^-9 shares), which is never negative.
+fn stored_quantity(quantity: i64) -> Result<Shares, Reason> {
+    if quantity < 0 {
+        return stored(Err(format!("quantity {quantity} is negative")));
+    }
+    Ok(Shares(quantity))
 }
 
 /// The account named `username`, ignoring case.
@@ -181,7 +186,7 @@ fn find(conn: &Connection, username: &str) -> Result<Account, Reason> {
 }
 
 /// `(symbol, quantity, cost)` of every position, by symbol.
-fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, u64, i64)>, Reason> {
+fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, Shares, i64)>, Reason> {
     let rows: Vec<(String, i64, i64)> = conn
         .prepare_cached(SELECT_POSITIONS)
         .and_then(|mut stmt| {
@@ -204,10 +209,9 @@ fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, u64, i64)>,
 fn valued(conn: &Connection, account: i64) -> Result<Vec<Position>, Reason> {
     let mut out = Vec::new();
     for (symbol, quantity, cost) in positions(conn, account)? {
-        let held = stored(i64::try_from(quantity))?;
-        let avg_cost = avg_cost(cost, held);
+        let avg_cost = avg_cost(cost, quantity.raw());
         let price = current_price(conn, &symbol)?.unwrap_or(avg_cost);
-        let value = price.checked_mul(quantity).ok_or_else(|| {
+        let value = price.times(quantity).ok_or_else(|| {
             let err = format!("{quantity} {symbol} at {price} overflows");
             internal(
                 &format!("cannot value a position of account {account}"),

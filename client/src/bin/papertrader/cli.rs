@@ -215,9 +215,17 @@ pub enum Cmd {
 pub struct Deal {
     /// Asset symbol, e.g. AAPL
     pub symbol: String,
-    /// Number of shares, 1 to 1000000000
-    #[arg(value_name = "QTY")]
-    pub quantity: String,
+    /// Number of shares above 0, at most 1000000000, up to 9 decimals (0.5)
+    #[arg(value_name = "QTY", required_unless_present = "notional")]
+    pub quantity: Option<String>,
+    /// Trade AMOUNT of money's worth at the next price, in fractions of a
+    /// share, instead of QTY shares
+    #[arg(
+        long,
+        value_name = "AMOUNT",
+        conflicts_with_all = ["quantity", "limit", "stop", "gtc", "tif"]
+    )]
+    pub notional: Option<String>,
     /// Limit, stop and time in force
     #[command(flatten)]
     pub order: OrderFlags,
@@ -233,8 +241,12 @@ pub struct OrderFlags {
     #[arg(long, value_name = "PRICE")]
     pub stop: Option<String>,
     /// Good till cancelled (90 days at most), not only for the UTC day
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tif")]
     pub gtc: bool,
+    /// Time in force: day, gtc, ioc (fill at the next price set or expire)
+    /// or fok (all at the next price set or nothing)
+    #[arg(long, value_name = "TIF")]
+    pub tif: Option<String>,
 }
 
 impl OrderFlags {
@@ -248,7 +260,7 @@ impl OrderFlags {
 macro_rules! order_help {
     ($deal:literal, $examples:literal) => {
         concat!(
-            "Without --limit, --stop or --gtc the ",
+            "Without --limit, --stop, --gtc or --tif the ",
             $deal,
             " fills at the next price update and
 the command waits for it. With them it places an order that waits for its
@@ -267,7 +279,9 @@ const BUY_HELP: &str = order_help!(
     "  papertrader buy AAPL 10                  at the next price
   papertrader buy AAPL 10 --limit 170      at 170 or less, for the UTC day
   papertrader buy AAPL 10 --stop 175 --gtc at the market once AAPL rises to 175
-  papertrader buy AAPL 10 --stop 175 --limit 176"
+  papertrader buy AAPL 10 --stop 175 --limit 176
+  papertrader buy BTC 0.5 --limit 40000 --tif ioc  now at 40000 or less, or never
+  papertrader buy BTC --notional 100       100 worth at the next price"
 );
 
 const SELL_HELP: &str = order_help!(

@@ -201,7 +201,7 @@ mod tests {
         let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         let line = Line::try_parse_from(words("buy AAPL 10")).expect("buy");
         assert!(matches!(line.command, Cmd::Buy(ref deal)
-            if deal.symbol == "AAPL" && deal.quantity == "10" && deal.order.is_market_now()));
+            if deal.symbol == "AAPL" && deal.quantity.as_deref() == Some("10") && deal.order.is_market_now()));
         let line = Line::try_parse_from(words("sell AAPL 10 --stop 160 --limit 159.5 --gtc"))
             .expect("sell");
         let Cmd::Sell(Deal { order, .. }) = line.command else {
@@ -215,7 +215,20 @@ mod tests {
         // instead of being taken for an option.
         let line = Line::try_parse_from(words("buy AAPL -5 --limit -1")).expect("negative");
         assert!(matches!(line.command, Cmd::Buy(ref deal)
-            if deal.quantity == "-5" && deal.order.limit.as_deref() == Some("-1")));
+            if deal.quantity.as_deref() == Some("-5") && deal.order.limit.as_deref() == Some("-1")));
+        // --notional stands instead of QTY, and only for a market order.
+        let line = Line::try_parse_from(words("buy BTC --notional 100")).expect("notional");
+        assert!(matches!(line.command, Cmd::Buy(ref deal)
+            if deal.quantity.is_none() && deal.notional.as_deref() == Some("100")));
+        for bad in [
+            "buy BTC 1 --notional 100",
+            "buy BTC --notional 100 --limit 5",
+            "buy BTC --notional 100 --gtc",
+            "buy BTC --notional 100 --tif ioc",
+            "buy BTC",
+        ] {
+            Line::try_parse_from(words(bad)).expect_err(bad);
+        }
         let err = Line::try_parse_from(words("cancel")).expect_err("cancel without id");
         assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
         let err = Line::try_parse_from(words("buy AAPL 10 --limit")).expect_err("no value");

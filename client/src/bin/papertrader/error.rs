@@ -4,9 +4,9 @@
 //! and the amounts in the server's text.
 
 use papertrader_client::Error as ClientError;
-use papertrader_common::value::{Money, Reason, ReasonCode};
+use papertrader_common::value::{Money, Reason, ReasonCode, Shares};
 
-use crate::numbers::{human_money, human_number};
+use crate::numbers::{human_money, human_shares};
 
 /// Exit statuses (sysexits.h).
 pub mod status {
@@ -102,7 +102,7 @@ pub struct What<'a> {
     /// The email of a registration.
     pub email: Option<&'a str>,
     /// The quantity of a trade.
-    pub quantity: Option<u64>,
+    pub quantity: Option<Shares>,
     /// The date of a history request.
     pub date: Option<&'a str>,
     /// True for buy and sell: a broken connection leaves the outcome open.
@@ -305,11 +305,14 @@ fn with_detail(sentence: &str, detail: &str) -> String {
     }
 }
 
-fn bad_quantity(quantity: Option<u64>, text: &str) -> String {
-    let shown = quantity.map(|q| format!(" {}", human_number(q)));
+fn bad_quantity(quantity: Option<Shares>, text: &str) -> String {
+    let shown = quantity.map(|q| format!(" {}", human_shares(q)));
     let shown = shown.unwrap_or_default();
     if text.is_empty() {
-        format!("bad quantity{shown}: use a whole number from 1 to 1,000,000,000")
+        format!(
+            "bad quantity{shown}: use a number of shares above 0, at most 1,000,000,000, \
+             with at most 9 decimals"
+        )
     } else {
         format!("bad quantity{shown}: {text}")
     }
@@ -341,7 +344,7 @@ fn insufficient_funds(text: &str) -> String {
 /// (master/src/trade/queue.rs).
 fn insufficient_shares(text: &str, symbol: &str) -> String {
     let symbol = symbol.to_ascii_uppercase();
-    let n = |t: &str| t.parse::<u64>().ok().map(human_number);
+    let n = |t: &str| Shares::parse(t).ok().map(human_shares);
     let marks = [
         "holding ",
         " shares with ",
@@ -388,7 +391,7 @@ mod tests {
     fn trade_refusals_name_the_amounts() {
         let what = What {
             symbol: Some("aapl"),
-            quantity: Some(5),
+            quantity: Shares::whole(5),
             trade: true,
             ..What::default()
         };

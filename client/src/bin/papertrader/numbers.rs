@@ -2,7 +2,7 @@
 //! its four digits, signed amounts, exact percentages, ISO times. Pure
 //! functions over the protocol's integer values; no float.
 
-use papertrader_common::value::{Date, Money, Timestamp};
+use papertrader_common::value::{Date, Money, Shares, Timestamp};
 
 /// Money with thousands separators and four fraction digits:
 /// `1,895.0000`, `-12.5000`.
@@ -83,6 +83,26 @@ pub fn json_money(m: Money) -> serde_json::Value {
 
 /// `price * quantity`, saturating (a display value; the server keeps the
 /// exact books).
-pub fn amount(price: Money, quantity: u64) -> Money {
-    price.checked_mul(quantity).unwrap_or(Money(i64::MAX))
+pub fn amount(price: Money, quantity: Shares) -> Money {
+    price.times(quantity).unwrap_or(Money(i64::MAX))
+}
+
+/// A share count with thousands separators in its whole part:
+/// `1,000`, `0.25`, `12,345.5`.
+pub fn human_shares(n: Shares) -> String {
+    let plain = n.to_string();
+    let (sign, rest) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    match rest.split_once('.') {
+        Some((whole, frac)) => format!("{sign}{}.{frac}", group(whole)),
+        None => format!("{sign}{}", group(rest)),
+    }
+}
+
+/// A share count as a JSON number written with its exact digits.
+pub fn json_shares(n: Shares) -> serde_json::Value {
+    let text = n.to_string();
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }

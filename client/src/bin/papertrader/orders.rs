@@ -1,9 +1,9 @@
 //! Orders that wait for their price: `buy` and `sell` with `--limit`,
-//! `--stop` or `--gtc` (`placeOrder`), `orders` (`getOrders`) and `cancel`
+//! `--stop`, `--gtc` or `--tif` (`placeOrder`), `orders` (`getOrders`) and `cancel`
 //! (`cancelOrder`). Every argument is checked here before anything is
 //! sent, so a malformed price or order number never reaches the server.
 
-use papertrader_client::{Fill, OrderLine, OrderSpec, Side};
+use papertrader_client::{Fill, OrderLine, OrderSpec, Side, Size};
 use papertrader_common::value::{
     Money, OrderKind, OrderStatus, Quantity, Symbol, Tif, ValueError, parse_order_id,
 };
@@ -13,8 +13,8 @@ use crate::args::symbol;
 use crate::cli::{Deal, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
-use crate::output::{Align, Cell, Output, Table, human_money, human_number, iso_time, print};
-use crate::output::{amount, json_money, print_json};
+use crate::output::{Align, Cell, Output, Table, human_money, human_shares, iso_time, print};
+use crate::output::{amount, json_money, json_shares, print_json};
 
 /// What a bad `--limit` or `--stop` is told.
 const PRICE_EXPECTED: &str = "a positive price with at most 4 decimals, such as 170 or 170.25";
@@ -24,12 +24,17 @@ const PRICE_EXPECTED: &str = "a positive price with at most 4 decimals, such as 
 /// places the order (`placeOrder`) and returns once the server has stored
 /// it (it fills later, or never).
 pub fn place(ctx: &mut Context, side: Side, deal: &Deal) -> Result<(), CliError> {
-    if deal.order.is_market_now() {
-        return fill_now(ctx, side, &deal.symbol, &deal.quantity);
+    if let Some(amount) = &deal.notional {
+        return fill_now(ctx, side, &deal.symbol, Wanted::Notional(amount));
     }
-    let order = spec(side, &deal.symbol, &deal.quantity, &deal.order)?;
+    // The parser demands QTY when --notional is absent.
+    let quantity = deal.quantity.as_deref().unwrap_or_default();
+    if deal.order.is_market_now() {
+        return fill_now(ctx, side, &deal.symbol, Wanted::Shares(quantity));
+    }
+    let order = spec(side, &deal.symbol, quantity, &deal.order)?;
     let what = What {
-        quantity: Some(order.quantity.get()),
+        quantity: Some(order.quantity.shares()),
         trade: true,
         check: Some("orders"),
         ..What::symbol(order.symbol.as_str())
@@ -63,8 +68,17 @@ pub fn spec(
         symbol,
         quantity,
         kind: kind(flags)?,
-        tif: if flags.gtc { Tif::Gtc } else { Tif::Day },
+        tif: tif(flags)?,
     })
+}
+
+/// `--tif WORD`, else `--gtc`, else a day order.
+fn tif(flags: &OrderFlags) -> Result<Tif, CliError> {
+    match (&flags.tif, flags.gtc) {
+        (Some(word), _) => Tif::parse(word).map_err(|err| CliError::data(err.to_string())),
+        (None, true) => Ok(Tif::Gtc),
+        (None, false) => Ok(Tif::Day),
+    }
 }
 
 /// The order type the flags make: `--limit` a limit, `--stop` a stop,
@@ -115,11 +129,13 @@ pub fn describe(order: &OrderSpec) -> String {
     let tif = match order.tif {
         Tif::Day => "good for the UTC day",
         Tif::Gtc => "good till cancelled",
+        Tif::Ioc => "at the next price set or never (ioc)",
+        Tif::Fok => "all at the next price set or nothing (fok)",
     };
     format!(
         "{} {} {} {how}, {tif}",
         order.side.name(),
-        human_number(order.quantity.get()),
+        human_shares(order.quantity.shares()),
         order.symbol
     )
 }
@@ -129,7 +145,7 @@ fn spec_json(order: &OrderSpec) -> Value {
     json!({
         "side": order.side.name(),
         "symbol": order.symbol.as_str(),
-        "quantity": order.quantity.get(),
+        "quantity": json_shares(order.quantity.shares()),
         "type": order.kind.name(),
         "limit": order.kind.limit().map(json_money),
         "stop": order.kind.stop().map(json_money),
@@ -170,7 +186,7 @@ pub fn order_json(o: &OrderLine) -> Value {
         "created": o.created.0,
         "side": o.side.name(),
         "symbol": o.symbol.as_str(),
-        "quantity": o.quantity,
+        "quantity": json_shares(o.quantity.shares()),
         "type": o.kind.name(),
         "limit": o.kind.limit().map(json_money),
         "stop": o.kind.stop().map(json_money),
@@ -222,7 +238,7 @@ fn table(out: &Output, orders: &[OrderLine]) -> Table {
             created.into(),
             Cell::painted(side, out.gain(side, side_sign)),
             o.symbol.as_str().into(),
-            out.number(o.quantity).into(),
+            out.shares(o.quantity.shares()).into(),
             o.kind.name().into(),
             price(o.kind.limit()).into(),
             price(o.kind.stop()).into(),
@@ -266,19 +282,32 @@ pub fn cancel(ctx: &mut Context, text: &str) -> Result<(), CliError> {
     print(&format!("cancelled order {cancelled}\n"))
 }
 
+/// What a market order asks for, as typed.
+enum Wanted<'a> {
+    /// `QTY` shares.
+    Shares(&'a str),
+    /// `--notional AMOUNT`.
+    Notional(&'a str),
+}
+
 /// A buy or sale at the next price update, waited for.
 fn fill_now(
     ctx: &mut Context,
     side: Side,
     symbol_text: &str,
-    quantity: &str,
+    wanted: Wanted<'_>,
 ) -> Result<(), CliError> {
     let sym = symbol(symbol_text)?;
-    let qty = Quantity::parse(quantity)
-        .map_err(|err| CliError::data(err.to_string()))?
-        .get();
+    let data = |err: ValueError| CliError::data(err.to_string());
+    let size = match wanted {
+        Wanted::Shares(text) => Size::Shares(Quantity::parse(text).map_err(data)?),
+        Wanted::Notional(text) => Size::notional(text).map_err(data)?,
+    };
     let what = What {
-        quantity: Some(qty),
+        quantity: match size {
+            Size::Shares(qty) => Some(qty.shares()),
+            Size::Notional(_) => None,
+        },
         trade: true,
         ..What::symbol(&sym)
     };
@@ -288,14 +317,16 @@ fn fill_now(
     };
     let status = ctx.out.stderr_tty;
     if status {
-        eprint!(
-            "{verb} {} {sym} at the next price update...",
-            human_number(qty)
-        );
+        let how_much = match size {
+            Size::Shares(qty) => format!("{} {sym}", human_shares(qty.shares())),
+            Size::Notional(amount) => format!("{} worth of {sym}", human_money(amount)),
+        };
+        eprint!("{verb} {how_much} at the next price update...");
     }
-    let result = ctx.trade(&what, |c, s| match side {
-        Side::Buy => c.buy(s, &sym, qty),
-        Side::Sell => c.sell(s, &sym, qty),
+    let result = ctx.trade(&what, |c, s| match (size, side) {
+        (Size::Shares(qty), Side::Buy) => c.buy(s, &sym, &qty.to_string()),
+        (Size::Shares(qty), Side::Sell) => c.sell(s, &sym, &qty.to_string()),
+        (Size::Notional(amount), side) => c.trade_notional(side, s, &sym, &amount.to_string()),
     });
     if status {
         eprint!("\r\x1b[K");
@@ -306,10 +337,10 @@ fn fill_now(
     }
     print(&format!(
         "{done} {} {} at {} for {} (transaction {})\n",
-        human_number(fill.quantity.get()),
+        human_shares(fill.quantity.shares()),
         fill.symbol,
         human_money(fill.price),
-        human_money(amount(fill.price, fill.quantity.get())),
+        human_money(amount(fill.price, fill.quantity.shares())),
         fill.txid
     ))
 }
@@ -319,9 +350,9 @@ fn fill_json(fill: &Fill, side: Side) -> serde_json::Value {
         "txid": fill.txid,
         "side": side.name(),
         "symbol": fill.symbol.as_str(),
-        "quantity": fill.quantity.get(),
+        "quantity": json_shares(fill.quantity.shares()),
         "price": json_money(fill.price),
-        "amount": json_money(amount(fill.price, fill.quantity.get())),
+        "amount": json_money(amount(fill.price, fill.quantity.shares())),
         "time": fill.time.0,
     })
 }
@@ -337,11 +368,39 @@ mod tests {
             limit: limit.map(String::from),
             stop: stop.map(String::from),
             gtc,
+            tif: None,
         }
     }
 
     fn order(side: Side, f: &OrderFlags) -> Result<OrderSpec, CliError> {
         spec(side, "aapl", "10", f)
+    }
+
+    #[test]
+    fn tif_flag_takes_every_word_and_refuses_others() {
+        let mut f = flags(Some("170"), None, false);
+        for (word, tif) in [
+            ("day", Tif::Day),
+            ("gtc", Tif::Gtc),
+            ("ioc", Tif::Ioc),
+            ("fok", Tif::Fok),
+        ] {
+            f.tif = Some(word.to_string());
+            assert_eq!(order(Side::Buy, &f).expect(word).tif, tif);
+        }
+        f.tif = Some("IOC".to_string());
+        let err = order(Side::Buy, &f).expect_err("upper case");
+        assert!(
+            err.message.contains("day, gtc, ioc or fok"),
+            "{}",
+            err.message
+        );
+        f.tif = Some("ioc".to_string());
+        let text = describe(&order(Side::Buy, &f).expect("ioc"));
+        assert!(
+            text.ends_with("at the next price set or never (ioc)"),
+            "{text}"
+        );
     }
 
     #[test]

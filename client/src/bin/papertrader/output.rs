@@ -6,11 +6,12 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use papertrader_common::value::Money;
+use papertrader_common::value::{Money, Shares};
 
 use crate::error::CliError;
 pub use crate::numbers::{
-    amount, human_money, human_number, iso_time, json_money, percent, signed_money,
+    amount, human_money, human_number, human_shares, iso_time, json_money, json_shares, percent,
+    signed_money,
 };
 
 /// Output settings, fixed when the command starts.
@@ -62,6 +63,15 @@ impl Output {
     pub fn number(&self, n: u64) -> String {
         if self.tty {
             human_number(n)
+        } else {
+            n.to_string()
+        }
+    }
+
+    /// A share count for a table cell: separators on a terminal only.
+    pub fn shares(&self, n: Shares) -> String {
+        if self.tty {
+            human_shares(n)
         } else {
             n.to_string()
         }

@@ -433,12 +433,20 @@ mod tests {
         let h = helper();
         assert_eq!(
             h.candidates(&["buy", "AAPL", "10"], "--"),
-            ["--gtc", "--help", "--json", "--limit", "--stop"]
+            [
+                "--gtc",
+                "--help",
+                "--json",
+                "--limit",
+                "--notional",
+                "--stop",
+                "--tif"
+            ]
         );
         assert_eq!(h.candidates(&["sell", "AAPL", "10"], "--l"), ["--limit"]);
         assert_eq!(
             h.candidates(&["buy", "AAPL", "10", "--limit", "170"], "--"),
-            ["--gtc", "--help", "--json", "--stop"]
+            ["--gtc", "--help", "--json", "--notional", "--stop", "--tif"]
         );
         assert!(
             h.candidates(&["buy", "AAPL", "10", "--limit"], "")

@@ -1,15 +1,15 @@
 //! User views: `portfolio`, `trades`, `user` and `workers`.
 
 use papertrader_client::{Position, PrivateInfo, Trade, TradeSide, Valuation};
-use papertrader_common::value::Money;
+use papertrader_common::value::{Money, Shares};
 use serde_json::{Map, Value, json};
 
 use crate::args::username;
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{
-    Align, Cell, Output, Table, amount, iso_time, json_money, key_values, percent, print,
-    print_json,
+    Align, Cell, Output, Table, amount, iso_time, json_money, json_shares, key_values, percent,
+    print, print_json,
 };
 
 /// `portfolio [USER]`: your positions with cost and profit, then cash and
@@ -56,7 +56,7 @@ pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> 
 /// One of your positions with its cost basis and profit.
 struct Row {
     symbol: String,
-    quantity: u64,
+    quantity: Shares,
     avg_cost: Money,
     price: Money,
     value: Money,
@@ -113,7 +113,7 @@ fn own_table(out: &Output, rows: &[Row]) -> Table {
     for r in rows {
         let mut cells: Vec<Cell> = vec![
             r.symbol.as_str().into(),
-            out.number(r.quantity).into(),
+            out.shares(r.quantity).into(),
             out.money(r.avg_cost).into(),
             out.money(r.price).into(),
             out.money(r.value).into(),
@@ -145,7 +145,7 @@ fn own_json(user: &str, cash: Money, equity: Money, rows: &[Row]) -> Value {
         .map(|r| {
             json!({
                 "symbol": r.symbol,
-                "quantity": r.quantity,
+                "quantity": json_shares(r.quantity),
                 "avg_cost": json_money(r.avg_cost),
                 "price": json_money(r.price),
                 "value": json_money(r.value),
@@ -174,7 +174,7 @@ fn public_portfolio(out: &Output, user: &str, positions: &[Position]) -> Result<
     if out.json {
         let list: Vec<Value> = positions
             .iter()
-            .map(|p| json!({"symbol": p.symbol.as_str(), "quantity": p.quantity}))
+            .map(|p| json!({"symbol": p.symbol.as_str(), "quantity": json_shares(p.quantity)}))
             .collect();
         return print_json(out, &json!({"username": user, "positions": list}));
     }
@@ -185,7 +185,7 @@ fn public_portfolio(out: &Output, user: &str, positions: &[Position]) -> Result<
     for p in positions {
         table.row(vec![
             p.symbol.as_str().into(),
-            out.number(p.quantity).into(),
+            out.shares(p.quantity).into(),
         ]);
     }
     print(&table.render(out))
@@ -231,7 +231,7 @@ pub fn trades(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> {
             iso_time(t.time).into(),
             Cell::painted(side, out.gain(side, sign)),
             t.symbol.as_str().into(),
-            out.number(t.quantity).into(),
+            out.shares(t.quantity).into(),
             out.money(t.price).into(),
         ]);
     }
@@ -244,7 +244,7 @@ fn trade_json(t: &Trade) -> Value {
         "time": t.time.0,
         "side": t.side.as_str(),
         "symbol": t.symbol.as_str(),
-        "quantity": t.quantity,
+        "quantity": json_shares(t.quantity),
         "price": json_money(t.price),
     })
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use papertrader_common::request::{OrderSpec, Range, Request, Side};
+use papertrader_common::request::{OrderSpec, Range, Request, Side, Size};
 use papertrader_common::value::{
     Date, HashedPass, Money, OrderKind, Quantity, SessionId, Symbol, Tif, Username, parse_order_id,
 };
@@ -472,7 +472,7 @@ impl Conn {
         turn: usize,
     ) -> (&'static str, Request) {
         let symbol = &shared.symbols[index];
-        let one = Quantity::new(1).expect("1 is a quantity");
+        let one = Quantity::whole(1).expect("1 is a quantity");
         match self.plan.role {
             Role::Reader => history(turn / 2, symbol, shared.date),
             Role::Login => match self.last_session.take() {
@@ -500,7 +500,7 @@ impl Conn {
                     side,
                     session: self.session(),
                     symbol,
-                    quantity: one,
+                    size: Size::Shares(one),
                 };
                 (op, trade)
             }

@@ -3,6 +3,8 @@
 //! stored open: the session, the limits on waiting and open orders, the
 //! asset list, market hours, and cash or shares not reserved already.
 
+use papertrader_common::value::Shares;
+
 use super::*;
 
 impl Queue {
@@ -28,16 +30,13 @@ impl Queue {
         if let Some(reason) = self.closed(&symbol, Timestamp::now()) {
             return Err(reason);
         }
-        if !self.assets.read().iter().any(|a| a.symbol == symbol) {
-            let text = format!("{symbol} is not in the asset list");
-            return Err(Reason::new(ReasonCode::UnknownAsset, text));
-        }
+        self.listed(&symbol, arrival.size)?;
         self.seq += 1;
         Ok(Order {
             account: account.0,
             side: arrival.side,
             symbol,
-            quantity: arrival.quantity,
+            size: arrival.size,
             ts_ms: arrival.ts_ms,
             seq: self.seq,
         })
@@ -51,10 +50,7 @@ impl Queue {
     ) -> Result<NewOrder<'p>, Reason> {
         let now = Timestamp::now();
         let account = session_account(&self.conn, session, now)?.0;
-        if !self.assets.read().iter().any(|a| a.symbol == spec.symbol) {
-            let text = format!("{} is not in the asset list", spec.symbol);
-            return Err(Reason::new(ReasonCode::UnknownAsset, text));
-        }
+        self.listed(&spec.symbol, Size::Shares(spec.quantity))?;
         let mine: Vec<&OpenOrder> = self.open.iter().filter(|o| o.account == account).collect();
         if mine.len() >= self.limits.open_per_account {
             let text = format!(
@@ -63,10 +59,9 @@ impl Queue {
             );
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
-        let quantity = i64::try_from(spec.quantity.get()).unwrap_or(i64::MAX);
         match spec.side {
-            Side::Buy => self.cash_covers(account, spec, quantity, &mine)?,
-            Side::Sell => self.shares_cover(account, &spec.symbol, quantity, &mine)?,
+            Side::Buy => self.cash_covers(account, spec, &mine)?,
+            Side::Sell => self.shares_cover(account, &spec.symbol, spec.quantity, &mine)?,
         }
         Ok(NewOrder {
             account,
@@ -80,13 +75,35 @@ impl Queue {
         })
     }
 
+    /// `symbol` is in the asset list, and `size` is whole shares unless
+    /// the asset trades in fractions (an amount of money always needs
+    /// them).
+    pub(super) fn listed(&self, symbol: &Symbol, size: Size) -> Result<(), Reason> {
+        if !self.assets.read().iter().any(|a| &a.symbol == symbol) {
+            let text = format!("{symbol} is not in the asset list");
+            return Err(Reason::new(ReasonCode::UnknownAsset, text));
+        }
+        if self.terms.get(symbol).is_some_and(|t| t.fractional) {
+            return Ok(());
+        }
+        let text = match size {
+            Size::Shares(quantity) if quantity.is_whole() => return Ok(()),
+            Size::Shares(quantity) => {
+                format!("{symbol} trades in whole shares only, not {quantity}")
+            }
+            Size::Notional(amount) => format!(
+                "{symbol} trades in whole shares only; an order for an amount ({amount}) needs fractions"
+            ),
+        };
+        Err(Reason::new(ReasonCode::BadQuantity, text))
+    }
+
     /// A buy's cost at its limit (or the last price) fits the cash that
     /// the account's open buys do not reserve.
     pub(super) fn cash_covers(
         &self,
         account: i64,
         spec: &OrderSpec,
-        quantity: i64,
         mine: &[&OpenOrder],
     ) -> Result<(), Reason> {
         let last = self.last.get(&spec.symbol).copied();
@@ -97,14 +114,18 @@ impl Queue {
             );
             return Err(Reason::new(ReasonCode::Unavailable, text));
         };
-        let need = i128::from(price.raw()) * i128::from(quantity);
+        // What a buy of `q` at `at` costs; beyond an i64, more than any cash.
+        let cost = |at: Money, q: Quantity| {
+            at.buy_cost(q.shares())
+                .map_or(i128::from(i64::MAX) + 1, |m| i128::from(m.raw()))
+        };
+        let need = cost(price, spec.quantity);
         let reserved: i128 = mine
             .iter()
             .filter(|o| o.side == Side::Buy)
             .map(|o| {
                 let at = o.reserve_price(self.last.get(&o.symbol).copied());
-                i128::from(at.map_or(0, Money::raw))
-                    * i128::from(i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
+                at.map_or(0, |at| cost(at, o.quantity))
             })
             .sum();
         let cash = db::accounts::cash(&self.conn, account)
@@ -128,7 +149,7 @@ impl Queue {
         &self,
         account: i64,
         symbol: &Symbol,
-        quantity: i64,
+        quantity: Quantity,
         mine: &[&OpenOrder],
     ) -> Result<(), Reason> {
         let held = db::positions::held(&self.conn, account, symbol.as_str())
@@ -136,11 +157,13 @@ impl Queue {
         let reserved: i64 = mine
             .iter()
             .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
-            .map(|o| i64::try_from(o.quantity.get()).unwrap_or(i64::MAX))
+            .map(|o| o.quantity.raw())
             .fold(0i64, i64::saturating_add);
-        if held.saturating_sub(reserved) < quantity {
+        if held.saturating_sub(reserved) < quantity.raw() {
             let text = format!(
-                "holding {held} shares with {reserved} reserved by open sells, selling {quantity}"
+                "holding {} shares with {} reserved by open sells, selling {quantity}",
+                Shares(held),
+                Shares(reserved)
             );
             return Err(Reason::new(ReasonCode::InsufficientShares, text));
         }
@@ -150,7 +173,7 @@ impl Queue {
     /// `market-closed` with when it opens, if `symbol`'s market is closed
     /// at real time `now`.
     pub(super) fn closed(&self, symbol: &Symbol, now: Timestamp) -> Option<Reason> {
-        let market = self.markets.get(symbol).copied().unwrap_or_default();
+        let market = self.terms.get(symbol).copied().unwrap_or_default().market;
         let at = self.clock.at(now);
         if calendar::is_open(market, at) {
             return None;
