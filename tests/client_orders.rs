@@ -366,3 +366,77 @@ fn fractions_through_the_cli_stay_exact() {
         assert!(err.contains("quantity"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn trailing_stops_and_replace_through_the_cli() {
+    let dir = TempDir::new("cli-trail");
+    let system = System::start("cli-trail", &sim_market(&dir), "");
+    let env = Env::new("cli-trail-home", Some(system.worker.addr.to_string()));
+    env.register_and_login("trey");
+    env.wait_for_price();
+    env.ok(&["buy", "AAPL", "3"]);
+
+    // A sale trailing 50% of its high stays open in a simulated market.
+    let out = env.ok(&["sell", "AAPL", "2", "--trail", "50%", "--gtc"]);
+    assert!(
+        out.contains("placed: sell 2 AAPL at the market once the price falls 50% from its highest, good till cancelled"),
+        "{out}"
+    );
+    let id = placed_id(&out);
+    let listed = env.json(&["orders", "--open"]);
+    let order = &listed[0];
+    assert_eq!(
+        (&order["id"], &order["type"], &order["trail"]),
+        (
+            &Value::from(id),
+            &Value::from("trailing-stop"),
+            &Value::from("50%")
+        ),
+        "{listed}"
+    );
+    assert!(order["mark"].is_string(), "marked at placing: {listed}");
+    assert!(order["stop"].is_string(), "{listed}");
+    let rows = order_rows(&env, &["--open"]);
+    assert!(rows[1][7].ends_with(" (50%)"), "{rows:?}");
+
+    // Replace narrows the trail and the quantity: a new order, the old
+    // one replaced.
+    let replaced = env.json(&["replace", &id.to_string(), "--trail", "40%", "--qty", "1"]);
+    let new = replaced["id"].as_u64().expect("new id");
+    assert_eq!(replaced["replaces"], id, "{replaced}");
+    let all = env.json(&["orders"]);
+    let status = |n: u64| {
+        all.as_array()
+            .expect("list")
+            .iter()
+            .find(|o| o["id"] == n)
+            .map(|o| o["status"].clone())
+    };
+    assert_eq!(status(id), Some(Value::from("replaced")), "{all}");
+    assert_eq!(status(new), Some(Value::from("open")), "{all}");
+    let text = env.ok(&["replace", &new.to_string(), "--trail", "1.5"]);
+    assert!(
+        text.starts_with(&format!("order {new} replaced by order ")),
+        "{text}"
+    );
+
+    // Refusals: before sending (64, 65) and by the server (65).
+    let err = env.fails(&["replace", &new.to_string()], 64);
+    assert!(err.contains("at least one of"), "{err}");
+    for (args, needle) in [
+        (vec!["sell", "AAPL", "1", "--trail", "0%"], "trail"),
+        (vec!["sell", "AAPL", "1", "--trail", "100%"], "trail"),
+        (vec!["sell", "AAPL", "1", "--trail", "NaN"], "trail"),
+        (vec!["replace", "abc", "--limit", "1"], "order"),
+    ] {
+        let err = env.fails(&args, 65);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let err = env.fails(&["replace", &id.to_string(), "--trail", "3%"], 65);
+    assert!(
+        err.contains("order"),
+        "a replaced order is no longer open: {err}"
+    );
+    let err = env.fails(&["sell", "AAPL", "1", "--trail", "2%", "--limit", "5"], 64);
+    assert!(err.contains("--limit"), "{err}");
+}

@@ -226,9 +226,23 @@ fn open_orders_survive_kill_9_and_fill_later() {
     let mut t = Trader::register(&setup, &master, "carol");
     t.wait_price("AAPL");
     let waiting = t.accepted("buy AAPL 2 limit 50 - gtc");
-    // Pipelined without waiting, killed in the middle: every order the
-    // master accepted must be there after the restart.
     let session = t.session.clone();
+    let (i, a) = t.w.request(Instr::PurchaseAsset, &[&session, "AAPL", "3"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    // A trailing stop marked at 100, trailing 10: its mark must survive
+    // the crash for it to fire at 45 (stop 90).
+    let trailing = t.accepted("sell AAPL 3 trailing-stop - 10 gtc");
+    // Pipelined without waiting, killed in the middle: every order and
+    // replace the master accepted must be there after the restart. The
+    // replaces come first, each naming the order the one before makes.
+    let chain: u64 = t.accepted("buy AAPL 1 limit 2 - gtc").parse().expect("id");
+    for n in 0..50u64 {
+        let limit = if n % 2 == 0 { "3" } else { "2" };
+        t.w.send_request(
+            Instr::ReplaceOrder,
+            &[&session, &(chain + n).to_string(), "=", limit, "=", "="],
+        );
+    }
     for _ in 0..300 {
         t.w.send_request(
             Instr::PlaceOrder,
@@ -247,13 +261,31 @@ fn open_orders_survive_kill_9_and_fill_later() {
     master.kill9();
     let master = setup.start(&extra);
     t.relink(&setup, &master);
-    let listed: HashSet<String> = t.orders().iter().map(|o| o.id.to_string()).collect();
+    let orders = t.orders();
+    let listed: HashSet<String> = orders.iter().map(|o| o.id.to_string()).collect();
     let lost: Vec<&String> = acked.difference(&listed).collect();
     assert!(lost.is_empty(), "accepted orders lost: {lost:?}");
-    assert!(acked.len() <= 99, "at most max_open_orders - 1 more");
+    assert!(
+        acked.len() <= 150,
+        "at most 50 replaces and max_open_orders - 3 more"
+    );
+    // Every acknowledged replace ended its predecessor.
+    for n in 1..=50u64 {
+        if acked.contains(&(chain + n).to_string()) {
+            let old = t.order(&(chain + n - 1).to_string());
+            assert_eq!(old.status, OrderStatus::Replaced, "order {}", old.id);
+        }
+    }
     assert_eq!(t.order(&waiting).status, OrderStatus::Open, "still open");
+    assert_eq!(
+        t.order(&trailing).mark,
+        Some(money("100")),
+        "the mark survived"
+    );
     let filled = t.wait_status(&waiting, OrderStatus::Filled, Duration::from_secs(30));
     assert_eq!(filled_price(&mut t, &filled), money("45"));
+    let sold = t.wait_status(&trailing, OrderStatus::Filled, Duration::from_secs(10));
+    assert_eq!(filled_price(&mut t, &sold), money("45"));
     audit_clean(&setup);
 }
 
@@ -598,5 +630,137 @@ fn ioc_and_fok_live_for_one_price_set() {
     let listed = t.orders();
     let tifs: Vec<&str> = listed.iter().map(|o| o.tif.name()).collect();
     assert_eq!(tifs, ["fok", "ioc", "fok", "ioc"], "getOrders shows them");
+    audit_clean(&setup);
+}
+
+#[test]
+fn trailing_stops_follow_the_price_and_replace_swaps_orders() {
+    let dir = TempDir::new("orders-trail");
+    // AAPL: 100 for 10 s, then up to 110, back down: a sell trailing 2%
+    // from its high of 110 fires at 107.7 (stop 107.8); then down to 99
+    // and up: a buy trailing 1.50 from its low of 99 fires at 100.5.
+    let aapl = hold(
+        "100.0000",
+        10,
+        &[
+            "104.0000", "110.0000", "109.0000", "108.0000", "107.7000", "100.0000", "99.0000",
+            "99.0000", "99.0000", "99.0000", "100.4000", "100.5000", "100.0000",
+        ],
+    );
+    let setup = MasterSetup::new("orders-trail");
+    let master = setup.start(&market(&dir, &[("AAPL", &aapl)]));
+    let mut t = Trader::register(&setup, &master, "tess");
+    assert_eq!(t.wait_price("AAPL"), money("100"));
+    let session = t.session.clone();
+    let (i, a) = t.w.request(Instr::PurchaseAsset, &[&session, "AAPL", "10"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+
+    // Placed at 100 with a 5% trail, then narrowed to 2%: the new order
+    // keeps the mark.
+    let wide = t.accepted("sell AAPL 4 trailing-stop - 5% gtc");
+    let placed = t.order(&wide);
+    assert_eq!(placed.mark, Some(money("100")), "marked at the last price");
+    assert_eq!(placed.stop(), Some(money("95")));
+    let replace = |t: &mut Trader, args: &[&str]| {
+        let mut all = vec![session.as_str()];
+        all.extend(args);
+        t.w.request(Instr::ReplaceOrder, &all)
+    };
+    let (i, a) = replace(&mut t, &[&wide, "=", "=", "2%", "="]);
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let sell = a[0].clone();
+    assert_eq!(t.order(&wide).status, OrderStatus::Replaced);
+    let narrowed = t.order(&sell);
+    assert_eq!(
+        (
+            narrowed.quantity.to_string(),
+            narrowed.mark,
+            narrowed.stop()
+        ),
+        ("4".to_string(), Some(money("100")), Some(money("98")))
+    );
+    // A trail of 0 or 100%, a limit on a trailing stop, a filled or
+    // replaced order: each refused, nothing changed.
+    for (args, want) in [
+        (
+            vec![sell.as_str(), "=", "=", "0%", "="],
+            ReasonCode::BadPrice,
+        ),
+        (
+            vec![sell.as_str(), "=", "=", "100%", "="],
+            ReasonCode::BadPrice,
+        ),
+        (
+            vec![sell.as_str(), "=", "101", "=", "="],
+            ReasonCode::BadPrice,
+        ),
+        (
+            vec![sell.as_str(), "=", "=", "=", "ioc"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            vec![sell.as_str(), "=", "=", "=", "="],
+            ReasonCode::BadArguments,
+        ),
+        (
+            vec![sell.as_str(), "11", "=", "=", "="],
+            ReasonCode::InsufficientShares,
+        ),
+        (
+            vec![wide.as_str(), "=", "=", "3%", "="],
+            ReasonCode::UnknownOrder,
+        ),
+    ] {
+        let (i, a) = replace(&mut t, &args);
+        assert_eq!((i, code_of(&a)), (Instr::OrderFail, want), "{args:?}");
+    }
+    assert_eq!(t.order(&sell).status, OrderStatus::Open);
+
+    let filled = t.wait_status(&sell, OrderStatus::Filled, Duration::from_secs(30));
+    assert_eq!(filled_price(&mut t, &filled), money("107.7"));
+    assert_eq!(
+        (filled.mark, filled.stop()),
+        (Some(money("110")), Some(money("107.8"))),
+        "the high it trailed"
+    );
+    let (i, a) = replace(&mut t, &[&sell, "=", "=", "3%", "="]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::OrderFail, ReasonCode::UnknownOrder)
+    );
+
+    let buy = t.accepted("buy AAPL 2 trailing-stop - 1.5 day");
+    let filled = t.wait_status(&buy, OrderStatus::Filled, Duration::from_secs(20));
+    assert_eq!(filled_price(&mut t, &filled), money("100.5"));
+    assert_eq!(filled.mark, Some(money("99")));
+    // 10 bought, 4 sold, 2 bought.
+    assert!(t.portfolio().starts_with("AAPL 8 "), "{}", t.portfolio());
+
+    // 2,000 replaces pipelined without reading: each names the order the
+    // one before it makes (ids are given in sequence), so all succeed.
+    let first = t.accepted("buy AAPL 1 limit 1 - gtc");
+    let first: u64 = first.parse().expect("id");
+    for n in 0..2000u64 {
+        let id = (first + n).to_string();
+        let limit = if n % 2 == 0 { "2" } else { "1" };
+        t.w.send_request(Instr::ReplaceOrder, &[&session, &id, "=", limit, "=", "="]);
+    }
+    for n in 0..2000u64 {
+        let (_, i, a) = t.w.recv_reply();
+        assert_eq!(
+            (i, a[0].clone()),
+            (Instr::OrderAccepted, (first + n + 1).to_string())
+        );
+    }
+    let open: Vec<OrderLine> = t
+        .orders()
+        .into_iter()
+        .filter(|o| o.status.is_live())
+        .collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].id, open[0].kind.limit()),
+        (first + 2000, Some(money("1")))
+    );
     audit_clean(&setup);
 }

@@ -188,8 +188,46 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.click("#confirm-ok");
     let placed = browser.wait_text("#trade-result", LONG, |t| t.contains("Order"));
     assert!(placed.contains("placed"), "{placed}");
+
+    // A trailing stop: a bad trail gets the app's sentence; 50% rests.
+    browser.run(
+        "const s = document.getElementById('side'); s.value = 'sell'; \
+         const t = document.getElementById('order-type'); t.value = 'trailing-stop'; \
+         t.dispatchEvent(new Event('change', { bubbles: true }));",
+        serde_json::json!([]),
+    );
+    browser.fill("#quantity", "0.5");
+    browser.fill("#trail", "100%");
+    browser.click("#review");
+    let sentence = browser.wait_text("#trade-result", LONG, |t| t.contains("trail"));
+    assert!(sentence.contains("Enter a trail"), "{sentence}");
+    browser.fill("#trail", "50%");
+    browser.click("#review");
+    let summary = browser.wait_text("#confirm-summary", LONG, |t| t.starts_with("Sell"));
+    assert!(
+        summary
+            .starts_with("Sell 0.5 AAPL at the market once the price falls 50% from its highest"),
+        "{summary}"
+    );
+    browser.click("#confirm-ok");
+    browser.wait_text("#trade-result", LONG, |t| t.contains("placed"));
+
+    // Change the limit order: it is replaced by a new one at 1.50.
     browser.goto(&format!("{url}#/orders"));
-    let cancel = "#main table button.secondary";
+    let rows = browser.wait_text("#main table", LONG, |t| t.contains("(50%)"));
+    assert!(rows.contains("sell trailing-stop"), "{rows}");
+    let change = "#main tr:nth-child(2) button[data-action=change]";
+    browser.find(change);
+    browser.click(change);
+    browser.wait_text("#confirm-title", LONG, |t| t.starts_with("Change order"));
+    browser.fill("#change-limit", "1.50");
+    browser.click("#confirm-ok");
+    let notice = browser.wait_text("#orders-result", LONG, |t| t.contains("replaced"));
+    assert!(notice.contains("was replaced by order"), "{notice}");
+    let rows = browser.wait_text("#main table", LONG, |t| t.contains("1.50"));
+    assert!(rows.contains("replaced"), "{rows}");
+
+    let cancel = "#main table button[data-action=cancel]";
     browser.find(cancel);
     browser.click(cancel);
     let back = browser.wait_text("#confirm-cancel", LONG, |t| t != "Cancel");
@@ -200,6 +238,10 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.wait_text("#confirm-cancel", LONG, |t| t == "Keep order");
     browser.click("#confirm-ok");
     browser.wait_text("#main table", LONG, |t| t.contains("cancelled"));
+    browser.click(cancel);
+    browser.wait_text("#confirm-cancel", LONG, |t| t == "Keep order");
+    browser.click("#confirm-ok");
+    browser.wait_text("#main table", LONG, |t| t.matches("cancelled").count() == 2);
 
     // The position, and the fill in the history.
     browser.goto(&format!("{url}#/portfolio"));

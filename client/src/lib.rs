@@ -30,7 +30,7 @@ pub use papertrader_common::payload::{
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
 /// What `placeOrder` takes, and the history ranges.
-pub use papertrader_common::request::{OrderSpec, Range, Side, Size};
+pub use papertrader_common::request::{NewStop, OrderChange, OrderSpec, Range, Side, Size};
 
 pub mod tls;
 
@@ -505,6 +505,24 @@ impl Client {
         let request = Request::PlaceOrder {
             session: session.clone(),
             order: order.clone(),
+        };
+        answer!(self.call(&request)?, Reply::OrderAccepted(id) => id)
+    }
+
+    /// `replaceOrder` (protocol 1.2): the open order `id` with `change`
+    /// becomes a new order; the answer is the new order's orderID (the
+    /// old one ends `replaced`).
+    pub fn replace_order(
+        &mut self,
+        session: &SessionId,
+        id: u64,
+        change: &OrderChange,
+    ) -> Result<u64> {
+        self.ensure(session, State::Command)?;
+        let request = Request::ReplaceOrder {
+            session: session.clone(),
+            id,
+            change: *change,
         };
         answer!(self.call(&request)?, Reply::OrderAccepted(id) => id)
     }

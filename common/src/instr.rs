@@ -112,6 +112,7 @@ pub enum Instr {
     WorkerListUpdate = 74,
     PurchaseNotional = 80,
     SellNotional = 81,
+    ReplaceOrder = 82,
 }
 
 /// One row of the table.
@@ -212,6 +213,7 @@ pub static TABLE: &[Spec] = &[
     spec!(WorkerListUpdate, "workerListUpdate", Control, Any, "address..."),
     spec!(PurchaseNotional, "purchaseNotional", Command, Exact(3), "sessionID symbol amount"),
     spec!(SellNotional, "sellNotional", Command, Exact(3), "sessionID symbol amount"),
+    spec!(ReplaceOrder, "replaceOrder", Command, Exact(6), "sessionID orderID quantity limit stop tif"),
 ];
 
 impl Instr {
@@ -289,7 +291,7 @@ impl Instr {
             Instr::SwitchState => Instr::StateSwitchFail,
             Instr::Logout => Instr::LogoutFail,
             Instr::GetWorkerList => Instr::ProtocolError,
-            Instr::PlaceOrder => Instr::OrderFail,
+            Instr::PlaceOrder | Instr::ReplaceOrder => Instr::OrderFail,
             Instr::CancelOrder => Instr::CancelFail,
             Instr::ResetAccount => Instr::ResetFail,
             i if i.kind() == MessageType::Data => Instr::DataFail,
@@ -312,7 +314,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 65);
+        assert_eq!(TABLE.len(), 66);
     }
 
     #[test]

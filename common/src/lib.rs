@@ -99,7 +99,7 @@ mod vectors {
         use crate::reply::Reply;
         use crate::request::Request;
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 7);
+        assert_eq!(vectors.len(), 12);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -112,6 +112,7 @@ mod vectors {
                 assert_eq!(reply.encode(None), frame, "{name}: typed and back");
                 match reply {
                     Reply::Filled(fill) => quantities.push(fill.quantity.to_string()),
+                    Reply::OrderAccepted(id) => quantities.push(format!("order {id}")),
                     Reply::Failure { reason, .. } => {
                         assert_eq!(reason.code, crate::ReasonCode::BadQuantity, "{name}")
                     }
@@ -123,9 +124,19 @@ mod vectors {
                 assert_eq!(request.encode(), frame, "{name}: typed and back");
                 match request {
                     Request::Trade { size, .. } => quantities.push(size.to_string()),
-                    Request::PlaceOrder { order, .. } => {
-                        quantities.push(order.quantity.to_string())
-                    }
+                    Request::PlaceOrder { order, .. } => quantities.push(format!(
+                        "{} {} {}",
+                        order.quantity,
+                        order.kind.name(),
+                        order.kind.stop_arg()
+                    )),
+                    Request::ReplaceOrder { id, change, .. } => quantities.push(format!(
+                        "{id}: {:?} {:?} {:?} {:?}",
+                        change.quantity.map(|q| q.to_string()),
+                        change.limit.map(|p| p.to_string()),
+                        change.stop,
+                        change.tif
+                    )),
                     other => panic!("{name}: {other:?}"),
                 }
             }
@@ -135,10 +146,15 @@ mod vectors {
             [
                 "0.5",
                 "0.123456789",
-                "0.25",
+                "0.25 limit -",
                 "0.5",
                 "0.123456789",
-                "100.0000"
+                "100.0000",
+                "0.5 trailing-stop 2.5%",
+                "3 trailing-stop 1.5000",
+                "17: None Some(\"171.5000\") None None",
+                "18: Some(\"0.25\") None Some(Trail(Percent(300))) Some(Gtc)",
+                "order 19",
             ]
         );
     }

@@ -12,7 +12,7 @@ use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
     Date, Email, HashedPass, IdToken, Money, OrderKind, Provider, Quantity, Reason, ReasonCode,
-    ResetProof, SessionId, Symbol, Tif, Username, ValueError, parse_bool, parse_order_id,
+    ResetProof, SessionId, Symbol, Tif, Trail, Username, ValueError, parse_bool, parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -313,6 +313,16 @@ pub enum Request {
         /// Which order.
         id: u64,
     },
+    /// `replaceOrder sessionID orderID quantity limit stop tif` (protocol
+    /// 1.2): the order with those changes, as a new order.
+    ReplaceOrder {
+        /// Whose order.
+        session: SessionId,
+        /// Which order.
+        id: u64,
+        /// What changes.
+        change: OrderChange,
+    },
     /// `resetAccount sessionID hashedPass`, or `resetAccount sessionID
     /// idToken` for an account without a password.
     ResetAccount {
@@ -377,6 +387,76 @@ pub struct OrderSpec {
     pub tif: Tif,
 }
 
+/// What a `replaceOrder` changes: each field `None` where the argument
+/// is `=` (kept as it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OrderChange {
+    /// The new quantity.
+    pub quantity: Option<Quantity>,
+    /// The new limit (for a type that takes one).
+    pub limit: Option<Money>,
+    /// The new stop price, or a trailing stop's new trail.
+    pub stop: Option<NewStop>,
+    /// The new time in force.
+    pub tif: Option<Tif>,
+}
+
+/// A `replaceOrder` `stop` argument: a price (a stop price, or a
+/// trailing stop's trail as an amount) or a percent (a trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewStop {
+    /// A positive price.
+    Price(Money),
+    /// A percent trail.
+    Trail(Trail),
+}
+
+impl OrderChange {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == OrderChange::default()
+    }
+
+    /// `kind` with the new limit and stop (or trail); a price the type
+    /// does not take is `bad-price`, and so is a trail of a percent on
+    /// anything but a trailing stop.
+    pub fn apply(&self, kind: OrderKind) -> Result<OrderKind, Reason> {
+        let refuse = |what: &str| -> Result<OrderKind, Reason> {
+            let text = format!("a {} order takes no {what}", kind.name());
+            Err(Reason::new(ReasonCode::BadPrice, text))
+        };
+        let limit = |old: Money| self.limit.unwrap_or(old);
+        let stop = |old: Money| match self.stop {
+            None => Ok(old),
+            Some(NewStop::Price(price)) => Ok(price),
+            Some(NewStop::Trail(_)) => refuse("percent trail").map(|_| old),
+        };
+        match kind {
+            OrderKind::Market | OrderKind::TrailingStop(_) if self.limit.is_some() => {
+                refuse("limit")
+            }
+            OrderKind::Market if self.stop.is_some() => refuse("stop"),
+            OrderKind::Market => Ok(kind),
+            OrderKind::Limit(_) if self.stop.is_some() => refuse("stop"),
+            OrderKind::Limit(old) => Ok(OrderKind::Limit(limit(old))),
+            OrderKind::Stop(_) if self.limit.is_some() => refuse("limit"),
+            OrderKind::Stop(old) => Ok(OrderKind::Stop(stop(old)?)),
+            OrderKind::StopLimit {
+                stop: old_stop,
+                limit: old_limit,
+            } => Ok(OrderKind::StopLimit {
+                stop: stop(old_stop)?,
+                limit: limit(old_limit),
+            }),
+            OrderKind::TrailingStop(old) => Ok(OrderKind::TrailingStop(match self.stop {
+                None => old,
+                Some(NewStop::Price(amount)) => Trail::Amount(amount),
+                Some(NewStop::Trail(trail)) => trail,
+            })),
+        }
+    }
+}
+
 impl Request {
     /// Parses the arguments of a client instruction (already checked for
     /// count by `message::check`). `Err` is the reason for the
@@ -426,6 +506,7 @@ impl Request {
             Instr::GetUserPortfolio => a.user(UserView::Portfolio)?,
             Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
             Instr::PlaceOrder => a.place_order()?,
+            Instr::ReplaceOrder => a.replace_order()?,
             Instr::CancelOrder => Request::CancelOrder {
                 session: a.value(0, SessionId::parse)?,
                 id: a.value(1, parse_order_id)?,
@@ -514,8 +595,26 @@ impl Request {
                     s(&order.quantity),
                     order.kind.name().into(),
                     price(order.kind.limit()),
-                    price(order.kind.stop()),
+                    order.kind.stop_arg(),
                     order.tif.name().into(),
+                ]
+            }
+            Request::ReplaceOrder {
+                session,
+                id,
+                change,
+            } => {
+                let keep = |v: Option<String>| v.unwrap_or_else(|| "=".to_string());
+                vec![
+                    s(session),
+                    id.to_string(),
+                    keep(change.quantity.map(|q| q.to_string())),
+                    keep(change.limit.map(|p| p.to_string())),
+                    keep(change.stop.map(|stop| match stop {
+                        NewStop::Price(price) => price.to_string(),
+                        NewStop::Trail(trail) => trail.to_string(),
+                    })),
+                    keep(change.tif.map(|t| t.name().to_string())),
                 ]
             }
             Request::CancelOrder { session, id } => vec![s(session), id.to_string()],
@@ -561,6 +660,7 @@ impl Request {
             },
             Request::PlaceOrder { .. } => Instr::PlaceOrder,
             Request::CancelOrder { .. } => Instr::CancelOrder,
+            Request::ReplaceOrder { .. } => Instr::ReplaceOrder,
             Request::ResetAccount { .. } => Instr::ResetAccount,
             Request::LoginExternal { .. } => Instr::LoginExternal,
             Request::RegisterExternal { .. } => Instr::RegisterExternal,

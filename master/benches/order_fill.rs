@@ -43,6 +43,8 @@ fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<OpenOrder>) {
                 tif: Tif::Gtc,
                 created: NOW,
                 arrival_ms: ((i * 7_919) % ORDERS) as u64,
+                mark: None,
+                triggered: false,
             };
             orders::insert(tx, &new).expect("insert order");
         }

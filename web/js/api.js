@@ -199,12 +199,19 @@ export class Api {
 
   async orders() {
     return codec.lines(await this.fetch('getOrders', [this.session]))
-      .map(([id, created, side, symbol, quantity, type, limit, stop, tif, status, updated, txid]) => ({
-        id, created: Number(created), side, symbol, quantity: codec.parseShares(quantity), type,
-        limit: limit === '-' ? null : codec.parseMoney(limit),
-        stop: stop === '-' ? null : codec.parseMoney(stop),
-        tif, status, updated: Number(updated), txid,
-      }));
+      .map(([id, created, side, symbol, quantity, type, limit, stop, tif, status, updated, txid, ...more]) => {
+        // Protocol 1.2: KEY=VALUE fields after TXID (a trailing stop's
+        // trail= and mark=); keys this app does not know are skipped.
+        const extra = Object.fromEntries(more.map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+        return {
+          id, created: Number(created), side, symbol, quantity: codec.parseShares(quantity), type,
+          limit: limit === '-' ? null : codec.parseMoney(limit),
+          stop: stop === '-' ? null : codec.parseMoney(stop),
+          tif, status, updated: Number(updated), txid,
+          trail: extra.trail ?? null,
+          mark: extra.mark === undefined ? null : codec.parseMoney(extra.mark),
+        };
+      });
   }
 
   async leaderboard() {
@@ -236,9 +243,19 @@ export class Api {
 
   /** An order that waits for its price; resolves with its orderID. */
   async placeOrder({ side, symbol, quantity, type, limit, stop, tif }) {
+    // A trailing stop's stop argument is its trail (protocol 1.2).
     const [id] = await this.command('placeOrder',
       [this.session, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif], 'orderAccepted');
     return id;
+  }
+
+  /** Changes an open order (protocol 1.2 replaceOrder): each of
+   *  quantity, limit, stop (a trailing stop's trail) and tif as wire text,
+   *  or null to keep it; resolves with the new order's ID. */
+  async replaceOrder(id, { quantity = null, limit = null, stop = null, tif = null }) {
+    const [newId] = await this.command('replaceOrder',
+      [this.session, id, quantity ?? '=', limit ?? '=', stop ?? '=', tif ?? '='], 'orderAccepted');
+    return newId;
   }
 
   async cancelOrder(id) {

@@ -17,6 +17,7 @@ let routeToken = 0;     // a newer navigation makes older renders give up
 let providers = [];     // sign-in providers the worker offers (/providers.json)
 let notice = null;      // shown once on the login screen (a sign-in's outcome)
 let accountNotice = null; // shown once on the account screen (a reset confirmed elsewhere)
+let orderNotice = null; // shown once on the orders screen (an order replaced)
 const fetchFn = (...args) => fetch(...args);
 
 // ---- small helpers ----
@@ -349,13 +350,16 @@ function ticket(symbol) {
   const qtyLabel = h('label', { for: 'quantity' }, 'Quantity');
   const type = h('select', { id: 'order-type' },
     h('option', { value: 'market' }, 'Market'), h('option', { value: 'limit' }, 'Limit'),
-    h('option', { value: 'stop' }, 'Stop'), h('option', { value: 'stop-limit' }, 'Stop-limit'));
+    h('option', { value: 'stop' }, 'Stop'), h('option', { value: 'stop-limit' }, 'Stop-limit'),
+    h('option', { value: 'trailing-stop' }, 'Trailing stop'));
   const limit = h('input', { id: 'limit', inputmode: 'decimal', placeholder: 'e.g. 180.00' });
   const stop = h('input', { id: 'stop', inputmode: 'decimal', placeholder: 'e.g. 175.00' });
+  const trail = h('input', { id: 'trail', placeholder: 'e.g. 2% or 1.50' });
   const immediate = [h('option', { value: 'ioc' }, 'Next price or never (ioc)'), h('option', { value: 'fok' }, 'All at the next price or nothing (fok)')];
   const tif = h('select', { id: 'tif' }, h('option', { value: 'day' }, 'Today only (day)'), h('option', { value: 'gtc' }, 'Until cancelled (gtc)'), ...immediate);
   const limitRow = h('div', { class: 'field' }, h('label', { for: 'limit' }, 'Limit price'), limit);
   const stopRow = h('div', { class: 'field' }, h('label', { for: 'stop' }, 'Stop price'), stop);
+  const trailRow = h('div', { class: 'field' }, h('label', { for: 'trail' }, 'Trail (amount or %)'), trail);
   const tifRow = h('div', { class: 'field' }, h('label', { for: 'tif' }, 'Time in force'), tif);
   const sync = () => {
     // An amount of money buys at the market, in fractions of a share.
@@ -366,6 +370,7 @@ function ticket(symbol) {
     const t = type.value;
     limitRow.hidden = !(t === 'limit' || t === 'stop-limit');
     stopRow.hidden = !(t === 'stop' || t === 'stop-limit');
+    trailRow.hidden = t !== 'trailing-stop';
     tifRow.hidden = t === 'market';
     // ioc and fok are for limit orders here (a market order fills at the
     // next price anyway); the server refuses them on stops.
@@ -396,6 +401,14 @@ function ticket(symbol) {
       }
       order[field] = codec.formatMoney(v).replaceAll(',', '');
     }
+    if (!trailRow.hidden) {
+      order.stop = codec.parseTrail(trail.value);
+      if (order.stop === null) {
+        out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {},
+          'Enter a trail: an amount above zero (1.50) or a percent above 0 and below 100 (2%).')));
+        return;
+      }
+    }
     let estimate = null;
     try { estimate = (await api.current(symbol)).price; } catch { /* shown without */ }
     const verb = order.side === 'buy' ? 'Buy' : 'Sell';
@@ -404,6 +417,7 @@ function ticket(symbol) {
       limit: `at ${order.limit} or better`,
       stop: `at the market once the price reaches ${order.stop}`,
       'stop-limit': `at ${order.limit} or better once the price reaches ${order.stop}`,
+      'trailing-stop': `at the market once the price ${order.side === 'buy' ? 'rises' : 'falls'} ${order.stop} from its ${order.side === 'buy' ? 'lowest' : 'highest'}`,
     }[order.type];
     const shown = codec.formatShares(shares);
     const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.`)];
@@ -426,7 +440,7 @@ function ticket(symbol) {
     h('div', { class: 'field' }, h('label', { for: 'size-by' }, 'Trade by'), by),
     h('div', { class: 'field' }, qtyLabel, qty),
     h('div', { class: 'field' }, h('label', { for: 'order-type' }, 'Order type'), type),
-    limitRow, stopRow, tifRow),
+    limitRow, stopRow, trailRow, tifRow),
   h('button', { type: 'submit', id: 'review' }, 'Review order'), out);
   return form;
 }
@@ -481,6 +495,8 @@ async function historyScreen(token) {
 
 async function ordersScreen(token) {
   const out = h('div', { id: 'orders-result', 'aria-live': 'polite' });
+  if (orderNotice) out.replaceChildren(h('div', { class: 'ok', role: 'status' }, orderNotice));
+  orderNotice = null;
   const orders = await api.orders();
   if (token !== routeToken) return;
   const rows = orders.map((o) => {
@@ -489,16 +505,69 @@ async function ordersScreen(token) {
       h('td', {}, when(o.created)), h('td', {}, `${o.side} ${o.type}`), h('td', {}, o.symbol),
       h('td', { class: 'num' }, codec.formatShares(o.quantity)),
       h('td', { class: 'num' }, o.limit === null ? '–' : price(o.limit)),
-      h('td', { class: 'num' }, o.stop === null ? '–' : price(o.stop)),
+      h('td', { class: 'num' }, (o.stop === null ? '–' : price(o.stop)) + (o.trail ? ` (${o.trail})` : '')),
       h('td', {}, o.tif), h('td', {}, o.status),
-      h('td', {}, live ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
-        if (!ok) return;
-        try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
-      } }, 'Cancel') : ''));
+      h('td', {}, live ? [
+        h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change'),
+        ' ',
+        h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: async () => {
+          const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
+          if (!ok) return;
+          try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
+        } }, 'Cancel')] : ''));
   });
   screen('Orders', out, table('Orders, newest first', ['Placed', 'Order', 'Symbol', 'Shares', 'Limit', 'Stop', 'Good for', 'Status', ''], rows,
     'No orders yet: choose Limit, Stop or Stop-limit on an asset\'s page.'));
+}
+
+/** The Change dialog of an open order (replaceOrder): its quantity, the
+ *  prices its type takes and its time in force, prefilled; what is left
+ *  as it was is kept. */
+async function changeOrder(o, out) {
+  const field = (id, label, value) => {
+    const input = h('input', { id, value, inputmode: id === 'change-trail' ? 'text' : 'decimal' });
+    return [input, h('div', { class: 'field' }, h('label', { for: id }, label), input)];
+  };
+  const wire = (units) => codec.formatMoney(units).replaceAll(',', '');
+  const [qty, qtyRow] = field('change-quantity', 'Quantity', codec.formatShares(o.quantity).replaceAll(',', ''));
+  const takesLimit = o.type === 'limit' || o.type === 'stop-limit';
+  const takesStop = o.type === 'stop' || o.type === 'stop-limit';
+  const [limit, limitRow] = field('change-limit', 'Limit price', o.limit === null ? '' : wire(o.limit));
+  const [stop, stopRow] = field('change-stop', 'Stop price', o.stop === null ? '' : wire(o.stop));
+  const [trail, trailRow] = field('change-trail', 'Trail (amount or %)', o.trail ?? '');
+  const tif = h('select', { id: 'change-tif' }, ['day', 'gtc'].map((t) => h('option', { value: t, selected: t === o.tif }, t)));
+  const rows = [qtyRow];
+  if (takesLimit) rows.push(limitRow);
+  if (takesStop) rows.push(stopRow);
+  if (o.type === 'trailing-stop') rows.push(trailRow);
+  if (o.tif === 'day' || o.tif === 'gtc') rows.push(h('div', { class: 'field' }, h('label', { for: 'change-tif' }, 'Time in force'), tif));
+  const ok = await confirmDialog(`Change order ${o.id}?`,
+    [h('p', {}, `${o.side} ${o.symbol} (${o.type}): the order is replaced by a new one with these values.`), ...rows],
+    'Change order', 'Keep order');
+  if (!ok) return;
+  const bad = (text) => out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, text)));
+  const change = {};
+  const shares = codec.parseShares(qty.value);
+  if (shares === null || shares <= 0n) return bad('The quantity must be a number of shares above 0, with at most 9 decimals.');
+  if (shares !== o.quantity) change.quantity = qty.value.trim();
+  for (const [takes, input, old, key] of [[takesLimit, limit, o.limit, 'limit'], [takesStop, stop, o.stop, 'stop']]) {
+    if (!takes) continue;
+    const v = codec.parseMoney(input.value);
+    if (v === null || v <= 0n) return bad(`Enter a ${key} price above zero, with at most 4 decimals.`);
+    if (v !== old) change[key] = wire(v);
+  }
+  if (o.type === 'trailing-stop') {
+    const t = codec.parseTrail(trail.value);
+    if (t === null) return bad('Enter a trail: an amount above zero (1.50) or a percent above 0 and below 100 (2%).');
+    if (t !== o.trail) change.stop = t;
+  }
+  if (rows.some((r) => r.contains(tif)) && tif.value !== o.tif) change.tif = tif.value;
+  if (!Object.keys(change).length) return bad('Nothing was changed.');
+  try {
+    const id = await api.replaceOrder(o.id, change);
+    orderNotice = `Order ${o.id} was replaced by order ${id}.`;
+    route();
+  } catch (err) { out.replaceChildren(failure(err)); }
 }
 
 async function leaderboardScreen(token) {

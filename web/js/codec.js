@@ -28,7 +28,7 @@ const TABLE = {
   workerHello: [64, 4], masterChallenge: [65, 4], workerProof: [66, 4], linkAccepted: [67, 4],
   linkRefused: [68, 4], ping: [69, 4], pong: [70, 4], sessionClosed: [71, 4], kick: [72, 4],
   quotes: [73, 4], workerListUpdate: [74, 4],
-  purchaseNotional: [80, 1], sellNotional: [81, 1],
+  purchaseNotional: [80, 1], sellNotional: [81, 1], replaceOrder: [82, 1],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));
@@ -190,6 +190,24 @@ export function parseShares(text) {
   if (!m) return null;
   const n = BigInt(m[2]) * SHARE + BigInt((m[3] ?? '').padEnd(9, '0'));
   return m[1] ? -n : n;
+}
+
+/** A trailing stop's trail as typed (`1.5`, `2%`, `0.25%`) in its wire
+ *  form (`1.5000`, `2%`, `0.25%`), or null when it is not an amount above
+ *  0 or a percent above 0 and below 100 with at most 2 decimals
+ *  (protocol 1.2). */
+export function parseTrail(text) {
+  const t = String(text).trim();
+  const pct = /^(\d{1,2})(?:\.(\d{1,2}))?%$/.exec(t);
+  if (pct) {
+    const bp = Number(pct[1]) * 100 + Number((pct[2] ?? '').padEnd(2, '0'));
+    if (bp < 1 || bp > 9999) return null;
+    const frac = (pct[2] ?? '').replace(/0+$/, '');
+    return `${Number(pct[1])}${frac ? `.${frac}` : ''}%`;
+  }
+  if (t.endsWith('%')) return null;
+  const units = parseMoney(t);
+  return units === null || units <= 0n ? null : formatMoney(units).replaceAll(',', '');
 }
 
 /** BigInt billionths as the wire writes a share count: no fraction when

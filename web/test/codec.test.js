@@ -7,15 +7,22 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as codec from '../js/codec.js';
 
-const vectorsFile = fileURLToPath(
-  new URL('../../common/testdata/protocol-vectors.txt', import.meta.url));
-const vectors = readFileSync(vectorsFile, 'utf8').split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'))
-  .map((l) => { const [name, hex] = l.trim().split(' '); return { name, hex }; });
+function readVectors(file) {
+  const path = fileURLToPath(new URL(`../../common/testdata/${file}`, import.meta.url));
+  return readFileSync(path, 'utf8').split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => { const [name, hex] = l.trim().split(' '); return { name, hex }; });
+}
+const vectors = readVectors('protocol-vectors.txt');
+// Protocol 1.2's frames (papertrader-protocol(7), "Changes in 1.2").
+const vectors12 = readVectors('protocol-vectors-1.2.txt');
 
-test('there are vectors', () => assert.ok(vectors.length >= 20));
+test('there are vectors', () => {
+  assert.ok(vectors.length >= 20);
+  assert.ok(vectors12.length >= 12);
+});
 
-for (const { name, hex } of vectors) {
+for (const { name, hex } of [...vectors, ...vectors12]) {
   test(`vector ${name} decodes and encodes back to the same bytes`, () => {
     const bytes = codec.unhex(hex);
     const frame = codec.decode(bytes);
@@ -99,4 +106,15 @@ test('share counts are billionths, never floats (protocol 1.2)', () => {
   assert.equal(codec.formatShares(376543211n), '0.376543211');
   assert.equal(codec.formatShares(-250000000n), '-0.25');
   assert.equal(codec.formatShares(0n), '0');
+});
+
+test('trails are amounts or percents below 100 (protocol 1.2)', () => {
+  assert.equal(codec.parseTrail('2%'), '2%');
+  assert.equal(codec.parseTrail(' 2.50% '), '2.5%');
+  assert.equal(codec.parseTrail('0.25%'), '0.25%');
+  assert.equal(codec.parseTrail('99.99%'), '99.99%');
+  assert.equal(codec.parseTrail('1.5'), '1.5000');
+  for (const bad of ['0', '0%', '0.00%', '100%', '2.555%', '%', '-2%', '1e5', 'NaN', '', '2 %', '.5%', '1.00001']) {
+    assert.equal(codec.parseTrail(bad), null, bad);
+  }
 });

@@ -7,11 +7,14 @@ use super::{Fields, Line, PayloadError, digits};
 use crate::request::Side;
 use crate::value::{
     Date, Money, OrderKind, OrderPrice, OrderStatus, Percent, Quantity, Symbol, Tif, Timestamp,
-    Username, ValueError, parse_order_id,
+    Trail, Username, ValueError, parse_order_id,
 };
 
 /// A `getOrders` line: `ORDERID CREATED SIDE SYMBOL QUANTITY ORDERTYPE
-/// LIMIT STOP TIF STATUS UPDATED TXID`.
+/// LIMIT STOP TIF STATUS UPDATED TXID`, then (protocol 1.2) `KEY=VALUE`
+/// fields for what an order of 1.2 has: `trail=` and `mark=` for a
+/// trailing stop, whose STOP is the stop as it stands (`-` before its
+/// first mark). A reader ignores keys it does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
     /// The order's id.
@@ -34,6 +37,23 @@ pub struct OrderLine {
     pub updated: Timestamp,
     /// The transaction of its fill.
     pub txid: Option<i64>,
+    /// A trailing stop's mark: the highest price since it was placed for
+    /// a sell, the lowest for a buy (`None` before the first).
+    pub mark: Option<Money>,
+}
+
+impl OrderLine {
+    /// The stop as it stands: a stop order's, or where a trailing stop's
+    /// trail puts it from its mark.
+    pub fn stop(&self) -> Option<Money> {
+        match self.kind {
+            OrderKind::TrailingStop(trail) => {
+                let mark = self.mark?;
+                trail.stop(self.side == Side::Buy, mark)
+            }
+            kind => kind.stop(),
+        }
+    }
 }
 
 impl Line for OrderLine {
@@ -51,12 +71,20 @@ impl Line for OrderLine {
             self.quantity,
             self.kind.name(),
             OrderPrice::show(self.kind.limit()),
-            OrderPrice::show(self.kind.stop()),
+            OrderPrice::show(self.stop()),
             self.tif.name(),
             self.status,
             self.updated,
             txid
         );
+        if let Some(trail) = self.kind.trail() {
+            out.pop();
+            let _ = write!(out, " trail={trail}");
+            if let Some(mark) = self.mark {
+                let _ = write!(out, " mark={mark}");
+            }
+            out.push('\n');
+        }
     }
 
     fn parse(line: &str) -> Result<OrderLine, PayloadError> {
@@ -74,11 +102,6 @@ impl Line for OrderLine {
         };
         let limit = f.value("limit", price("limit"))?;
         let stop = f.value("stop", price("stop"))?;
-        let kind = OrderKind::from_parts(type_word, limit, stop).map_err(|_| {
-            let expected = "market, limit, stop or stop-limit, with the prices it takes";
-            let err = ValueError::new("orderType", type_word, expected);
-            PayloadError::bad(Self::KIND, line, "orderType", err)
-        })?;
         let tif = f.value("tif", Tif::parse)?;
         let status = f.value("status", OrderStatus::parse)?;
         let updated = f.value("updated", Timestamp::parse)?;
@@ -86,7 +109,33 @@ impl Line for OrderLine {
             "-" => Ok(None),
             _ => digits(t, "txid", "a transaction id or -").map(Some),
         })?;
-        f.end("txid", "12 fields")?;
+        let (mut trail, mut mark) = (None, None);
+        while f.more() {
+            let field = f.text("KEY=VALUE")?;
+            let Some(pair) = field.split_once('=') else {
+                let err = ValueError::new("KEY=VALUE", field, "a key, = and a value");
+                return Err(PayloadError::bad(Self::KIND, line, "KEY=VALUE", err));
+            };
+            match pair {
+                ("trail", text) => {
+                    let parsed = Trail::parse(text).map_err(|_| {
+                        let err = ValueError::new("trail", text, "an amount or a percent");
+                        PayloadError::bad(Self::KIND, line, "trail", err)
+                    })?;
+                    trail = Some(parsed);
+                }
+                ("mark", text) => mark = f_price(line, "mark", text)?,
+                _ => {}
+            }
+        }
+        // A trailing stop's STOP is derived from its trail and mark.
+        let stop = if trail.is_some() { None } else { stop };
+        let kind = OrderKind::from_parts(type_word, limit, stop, trail).map_err(|_| {
+            let expected =
+                "market, limit, stop, stop-limit or trailing-stop, with the prices it takes";
+            let err = ValueError::new("orderType", type_word, expected);
+            PayloadError::bad(Self::KIND, line, "orderType", err)
+        })?;
         Ok(OrderLine {
             id,
             created,
@@ -98,7 +147,21 @@ impl Line for OrderLine {
             status,
             updated,
             txid,
+            mark,
         })
+    }
+}
+
+/// A `KEY=VALUE` price field: a positive price.
+fn f_price(line: &str, what: &'static str, text: &str) -> Result<Option<Money>, PayloadError> {
+    match OrderPrice::parse(what, text) {
+        Ok(Some(price)) => Ok(Some(price)),
+        _ => Err(PayloadError::bad(
+            OrderLine::KIND,
+            line,
+            what,
+            price_error(what, text),
+        )),
     }
 }
 

@@ -7,7 +7,7 @@ use super::*;
 use crate::request::Side;
 use crate::value::{
     Date, Email, Money, OrderKind, OrderStatus, Percent, Quantity, SHARE_SCALE, Shares, Symbol,
-    Tif, Timestamp, Username,
+    Tif, Timestamp, Trail, Username,
 };
 
 fn sym(text: &str) -> Symbol {
@@ -384,9 +384,25 @@ fn order_lines() {
         "3 1732147200 sell MSFT 1 market - - day pending 1732147260 -",
         "3 1732147200 sell MSFT 1 market - - day open 1732147260",
         "3 1732147200 sell MSFT 1 market - - day open 1732147260 - x",
+        "3 1732147200 sell MSFT 1 trailing-stop - - day open 1732147260 -",
+        "3 1732147200 sell MSFT 1 trailing-stop - - day open 1732147260 - trail=0%",
+        "3 1732147200 sell MSFT 1 trailing-stop - - day open 1732147260 - trail=2% mark=0",
+        "3 1732147200 sell MSFT 1 stop - 1.0000 day open 1732147260 - trail=2%",
     ] {
         assert!(OrderLine::parse(bad).is_err(), "{bad}");
     }
+    // Protocol 1.2: a trailing stop shows the stop its mark gives, and
+    // unknown KEY=VALUE fields are skipped.
+    let trailing = "5 1732147200 sell BTC 0.5 trailing-stop - 98.0000 gtc open 1732147260 - trail=2% mark=100.0000";
+    let order = OrderLine::parse(trailing).expect("trailing");
+    assert_eq!(order.kind, OrderKind::TrailingStop(Trail::Percent(200)));
+    assert_eq!(order.mark, Some(Money(1_000_000)));
+    assert_eq!(order.stop(), Some(Money(980_000)));
+    assert_eq!(again::<OrderLine>(trailing), format!("{trailing}\n"));
+    let later = format!("{trailing} filled=0.25 future=x=y");
+    assert_eq!(OrderLine::parse(&later).expect("later keys"), order);
+    let unmarked = "6 1732147200 buy BTC 1 trailing-stop - - day open 1732147260 - trail=1.5000";
+    assert_eq!(again::<OrderLine>(unmarked), format!("{unmarked}\n"));
 }
 
 #[test]
@@ -477,8 +493,12 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         Just(OrderKind::Market),
         positive.clone().prop_map(OrderKind::Limit),
         positive.clone().prop_map(OrderKind::Stop),
-        (positive.clone(), positive).prop_map(|(stop, limit)| OrderKind::StopLimit { stop, limit }),
+        (positive.clone(), positive.clone())
+            .prop_map(|(stop, limit)| OrderKind::StopLimit { stop, limit }),
+        (1..=i64::MAX).prop_map(|units| OrderKind::TrailingStop(Trail::Amount(Money(units)))),
+        (1..=9_999u32).prop_map(|bp| OrderKind::TrailingStop(Trail::Percent(bp))),
     ];
+    let mark = proptest::option::of(positive);
     let side = prop_oneof![Just(Side::Buy), Just(Side::Sell)];
     let tif = prop_oneof![
         Just(Tif::Day),
@@ -486,7 +506,7 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         Just(Tif::Ioc),
         Just(Tif::Fok)
     ];
-    let status = (0..6usize).prop_map(|i| OrderStatus::ALL[i]);
+    let status = (0..OrderStatus::ALL.len()).prop_map(|i| OrderStatus::ALL[i]);
     let times = (any_time(), any_time());
     let txid = proptest::option::of(0..=i64::MAX);
     (
@@ -499,20 +519,24 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         tif,
         status,
         times,
-        txid,
+        (txid, mark),
     )
         .prop_map(
-            |(id, side, symbol, quantity, kind, tif, status, (created, updated), txid)| OrderLine {
-                id,
-                created,
-                side,
-                symbol,
-                quantity,
-                kind,
-                tif,
-                status,
-                updated,
-                txid,
+            |(id, side, symbol, quantity, kind, tif, status, (created, updated), (txid, mark))| {
+                OrderLine {
+                    id,
+                    created,
+                    side,
+                    symbol,
+                    quantity,
+                    kind,
+                    tif,
+                    status,
+                    updated,
+                    txid,
+                    // Only a trailing stop has a mark.
+                    mark: kind.trail().and(mark),
+                }
             },
         )
 }

@@ -2,7 +2,7 @@
 //! reason for its instruction's failure return.
 
 use super::*;
-use crate::value::ValueError;
+use crate::value::{OrderPrice, ValueError};
 
 /// The arguments of one instruction, read as values.
 pub(super) struct Args<'a> {
@@ -88,6 +88,51 @@ impl Args<'_> {
                 kind,
                 tif,
             },
+        })
+    }
+
+    /// `sessionID orderID quantity limit stop tif`, each of the last four
+    /// `=` to keep it; at least one must change.
+    pub(super) fn replace_order(&self) -> Result<Request, Reason> {
+        let session = self.value(0, SessionId::parse)?;
+        let id = self.value(1, parse_order_id)?;
+        let keep = |i: usize| -> Result<Option<&str>, Reason> {
+            self.get(i).map(|t| (t != "=").then_some(t))
+        };
+        let quantity = match keep(2)? {
+            Some(text) => Some(Quantity::parse(text).map_err(|e| e.reason())?),
+            None => None,
+        };
+        let price = |what: &'static str, text: &str| match OrderPrice::parse(what, text)? {
+            Some(price) => Ok(price),
+            None => {
+                let text = format!("{what} -: a replace keeps the order's type; send = to keep it");
+                Err(Reason::new(ReasonCode::BadPrice, text))
+            }
+        };
+        let limit = keep(3)?.map(|t| price("limit", t)).transpose()?;
+        let stop = match keep(4)? {
+            None => None,
+            Some(text) if text.ends_with('%') => Some(NewStop::Trail(Trail::parse(text)?)),
+            Some(text) => Some(NewStop::Price(price("stop", text)?)),
+        };
+        let tif = keep(5)?
+            .map(|t| Tif::parse(t).map_err(|e| e.reason()))
+            .transpose()?;
+        let change = OrderChange {
+            quantity,
+            limit,
+            stop,
+            tif,
+        };
+        if change.is_empty() {
+            let text = "replaceOrder changes nothing: give a new quantity, limit, stop or tif";
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
+        Ok(Request::ReplaceOrder {
+            session,
+            id,
+            change,
         })
     }
 

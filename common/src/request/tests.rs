@@ -47,6 +47,27 @@ fn every_client_instruction_parses_and_names_itself() {
             vec![SID, "buy", "aapl", "10", "limit", "170", "-", "gtc"],
         ),
         (Instr::CancelOrder, vec![SID, "17"]),
+        (
+            Instr::PlaceOrder,
+            vec![
+                SID,
+                "sell",
+                "BTC",
+                "0.5",
+                "trailing-stop",
+                "-",
+                "2.5%",
+                "gtc",
+            ],
+        ),
+        (
+            Instr::ReplaceOrder,
+            vec![SID, "17", "=", "171.5000", "=", "="],
+        ),
+        (
+            Instr::ReplaceOrder,
+            vec![SID, "17", "2", "=", "1.5%", "day"],
+        ),
         (Instr::ResetAccount, vec![SID, PASS]),
         (Instr::GetOrders, vec![SID]),
         (Instr::GetLeaderboard, vec![]),
@@ -201,6 +222,26 @@ fn orders_parse_typed_and_refuse_with_their_codes() {
         ),
         (
             ["sell", "A", "1", "stop-limit", "4", "5", "fok"],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["sell", "A", "1", "trailing-stop", "-", "0%", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["sell", "A", "1", "trailing-stop", "-", "100%", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["sell", "A", "1", "trailing-stop", "-", "-", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["sell", "A", "1", "trailing-stop", "5", "1", "day"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["sell", "A", "1", "trailing-stop", "-", "1", "ioc"],
             ReasonCode::BadArguments,
         ),
         // The first bad argument decides: quantity before price.
@@ -405,6 +446,115 @@ fn every_request_vector_encodes_back_from_its_parsed_value() {
 }
 
 #[test]
+fn replace_takes_changes_and_refuses_with_their_codes() {
+    let replace = |rest: [&str; 5]| {
+        let mut args = vec![SID];
+        args.extend(rest);
+        parse(Instr::ReplaceOrder, &args)
+    };
+    let change = |r: Result<Request, Reason>| match r {
+        Ok(Request::ReplaceOrder { id, change, .. }) => (id, change),
+        other => panic!("{other:?}"),
+    };
+    let price = |t: &str| crate::value::Money::parse(t).expect("price");
+    assert_eq!(
+        change(replace(["9", "0.5", "=", "=", "="])),
+        (
+            9,
+            OrderChange {
+                quantity: Quantity::parse("0.5").ok(),
+                ..OrderChange::default()
+            }
+        )
+    );
+    assert_eq!(
+        change(replace(["9", "=", "10", "9.5", "gtc"])).1,
+        OrderChange {
+            quantity: None,
+            limit: Some(price("10")),
+            stop: Some(NewStop::Price(price("9.5"))),
+            tif: Some(Tif::Gtc),
+        }
+    );
+    assert_eq!(
+        change(replace(["9", "=", "=", "3%", "="])).1.stop,
+        Some(NewStop::Trail(Trail::Percent(300)))
+    );
+    let code = |rest: [&str; 5]| replace(rest).expect_err("refused").code;
+    for (rest, want) in [
+        (["9", "=", "=", "=", "="], ReasonCode::BadArguments),
+        (["x", "1", "=", "=", "="], ReasonCode::BadArguments),
+        (["9", "0", "=", "=", "="], ReasonCode::BadQuantity),
+        (
+            ["9", "1.0000000001", "=", "=", "="],
+            ReasonCode::BadQuantity,
+        ),
+        (["9", "1e5", "=", "=", "="], ReasonCode::BadQuantity),
+        (["9", "=", "-", "=", "="], ReasonCode::BadPrice),
+        (["9", "=", "0", "=", "="], ReasonCode::BadPrice),
+        (["9", "=", "NaN", "=", "="], ReasonCode::BadPrice),
+        (["9", "=", "=", "0%", "="], ReasonCode::BadPrice),
+        (["9", "=", "=", "-", "="], ReasonCode::BadPrice),
+        (["9", "=", "=", "=", "opg"], ReasonCode::BadArguments),
+    ] {
+        assert_eq!(code(rest), want, "{rest:?}");
+    }
+    // What a change does to each type.
+    let limit_only = OrderChange {
+        limit: Some(price("5")),
+        ..OrderChange::default()
+    };
+    let trail = OrderChange {
+        stop: Some(NewStop::Trail(Trail::Percent(150))),
+        ..OrderChange::default()
+    };
+    let amount = OrderChange {
+        stop: Some(NewStop::Price(price("2"))),
+        ..OrderChange::default()
+    };
+    let bad = |c: &OrderChange, k: OrderKind| c.apply(k).map_err(|r| r.code);
+    assert_eq!(
+        limit_only.apply(OrderKind::Limit(price("4"))),
+        Ok(OrderKind::Limit(price("5")))
+    );
+    assert_eq!(
+        bad(&limit_only, OrderKind::Market),
+        Err(ReasonCode::BadPrice)
+    );
+    assert_eq!(
+        bad(&limit_only, OrderKind::Stop(price("1"))),
+        Err(ReasonCode::BadPrice)
+    );
+    assert_eq!(
+        bad(&trail, OrderKind::Stop(price("1"))),
+        Err(ReasonCode::BadPrice)
+    );
+    assert_eq!(
+        bad(&amount, OrderKind::Limit(price("1"))),
+        Err(ReasonCode::BadPrice)
+    );
+    let trailing = OrderKind::TrailingStop(Trail::Percent(100));
+    assert_eq!(
+        trail.apply(trailing),
+        Ok(OrderKind::TrailingStop(Trail::Percent(150)))
+    );
+    assert_eq!(
+        amount.apply(trailing),
+        Ok(OrderKind::TrailingStop(Trail::Amount(price("2"))))
+    );
+    assert_eq!(
+        amount.apply(OrderKind::StopLimit {
+            stop: price("1"),
+            limit: price("1")
+        }),
+        Ok(OrderKind::StopLimit {
+            stop: price("2"),
+            limit: price("1")
+        })
+    );
+}
+
+#[test]
 fn requests_of_every_shape_round_trip() {
     let session = SessionId::parse("0f1e2d3c4b5a69788796a5b4c3d2e1f0").expect("session");
     let symbol = Symbol::parse("AAPL").expect("symbol");
@@ -426,6 +576,16 @@ fn requests_of_every_shape_round_trip() {
         Request::CancelOrder {
             session: session.clone(),
             id: 42,
+        },
+        Request::ReplaceOrder {
+            session: session.clone(),
+            id: 42,
+            change: OrderChange {
+                quantity: Quantity::parse("0.25").ok(),
+                limit: None,
+                stop: Some(NewStop::Trail(Trail::Percent(250))),
+                tif: Some(Tif::Day),
+            },
         },
         Request::History {
             range: Range::AllTime,

@@ -22,10 +22,88 @@ pub enum OrderKind {
         /// The limit once triggered.
         limit: Money,
     },
+    /// A stop that follows the price (protocol 1.2): `trail` below the
+    /// highest price seen for a sell, above the lowest for a buy.
+    TrailingStop(Trail),
 }
 
-/// `orderType` words, in the order of PROTOCOL.md section 3.
-pub const ORDER_TYPES: [&str; 4] = ["market", "limit", "stop", "stop-limit"];
+/// `orderType` words: section 3's four, then protocol 1.2's.
+pub const ORDER_TYPES: [&str; 5] = ["market", "limit", "stop", "stop-limit", "trailing-stop"];
+
+/// Most basis points a percent trail may be (99.99%).
+const MAX_TRAIL_BP: u32 = 9_999;
+
+/// How far a trailing stop stays from its mark (the best price since it
+/// was placed): an amount of money, or a percent of the mark with up to
+/// 2 fraction digits (`1.50`, `2%`, `0.25%`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trail {
+    /// A price distance, above 0.
+    Amount(Money),
+    /// Basis points of the mark, 1 to 9,999.
+    Percent(u32),
+}
+
+impl Trail {
+    /// Parses `AMOUNT` or `PERCENT%`; anything else, 0, or a percent of
+    /// 100 or more is `bad-price`.
+    pub fn parse(text: &str) -> Result<Trail, Reason> {
+        let bad = || {
+            let expected = "an amount above 0 (1.50) or a percent above 0 and below 100 (2%)";
+            let err = ValueError::new("trail", text, expected);
+            Reason::new(ReasonCode::BadPrice, err.to_string())
+        };
+        let Some(number) = text.strip_suffix('%') else {
+            return match Money::parse(text) {
+                Ok(amount) if amount.raw() > 0 => Ok(Trail::Amount(amount)),
+                _ => Err(bad()),
+            };
+        };
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 2 || frac.len() > 2 || !digits(whole) || !digits(frac)
+        {
+            return Err(bad());
+        }
+        if number.ends_with('.') {
+            return Err(bad());
+        }
+        let whole: u32 = whole.parse().map_err(|_| bad())?;
+        let frac: u32 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+        match whole * 100 + frac {
+            bp @ 1..=MAX_TRAIL_BP => Ok(Trail::Percent(bp)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The stop that trails `mark`: below it for a sell, above it for a
+    /// buy, a percent trail rounded to the nearest ten-thousandth (half
+    /// away from zero). `None` where it would not be a positive price
+    /// (a sell trailing by more than the mark) or overflows.
+    pub fn stop(self, buy: bool, mark: Money) -> Option<Money> {
+        let stop = match self {
+            Trail::Amount(amount) if buy => mark.raw().checked_add(amount.raw())?,
+            Trail::Amount(amount) => mark.raw() - amount.raw(),
+            Trail::Percent(bp) => {
+                let factor = if buy { 10_000 + bp } else { 10_000 - bp };
+                let scaled = i128::from(mark.raw()) * i128::from(factor);
+                i64::try_from((scaled + 5_000) / 10_000).ok()?
+            }
+        };
+        (stop > 0).then_some(Money(stop))
+    }
+}
+
+impl fmt::Display for Trail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Trail::Amount(amount) => amount.fmt(f),
+            Trail::Percent(bp) if bp % 100 == 0 => write!(f, "{}%", bp / 100),
+            Trail::Percent(bp) if bp % 10 == 0 => write!(f, "{}.{}%", bp / 100, bp % 100 / 10),
+            Trail::Percent(bp) => write!(f, "{}.{:02}%", bp / 100, bp % 100),
+        }
+    }
+}
 
 impl OrderKind {
     /// The `orderType` word.
@@ -35,6 +113,24 @@ impl OrderKind {
             OrderKind::Limit(_) => "limit",
             OrderKind::Stop(_) => "stop",
             OrderKind::StopLimit { .. } => "stop-limit",
+            OrderKind::TrailingStop(_) => "trailing-stop",
+        }
+    }
+
+    /// The trail of a trailing stop.
+    pub fn trail(self) -> Option<Trail> {
+        match self {
+            OrderKind::TrailingStop(trail) => Some(trail),
+            _ => None,
+        }
+    }
+
+    /// The `stop` argument as `placeOrder` sends it: the stop price, the
+    /// trail of a trailing stop, or `-`.
+    pub fn stop_arg(self) -> String {
+        match self {
+            OrderKind::TrailingStop(trail) => trail.to_string(),
+            _ => OrderPrice::show(self.stop()),
         }
     }
 
@@ -54,20 +150,30 @@ impl OrderKind {
         }
     }
 
-    /// Reads `orderType limit stop` as they come on the wire. A malformed
-    /// type is `bad-arguments`; a price that is malformed, not positive,
-    /// or missing or present against the type is `bad-price`.
+    /// Reads `orderType limit stop` as they come on the wire (a trailing
+    /// stop's `stop` is its trail). A malformed type is `bad-arguments`; a
+    /// price or trail that is malformed, not positive, or missing or
+    /// present against the type is `bad-price`.
     pub fn parse(kind: &str, limit: &str, stop: &str) -> Result<OrderKind, Reason> {
         let limit = OrderPrice::parse("limit", limit)?;
+        if kind == "trailing-stop" {
+            let trail = match stop {
+                "-" => None,
+                text => Some(Trail::parse(text)?),
+            };
+            return OrderKind::from_parts(kind, limit, None, trail);
+        }
         let stop = OrderPrice::parse("stop", stop)?;
-        OrderKind::from_parts(kind, limit, stop)
+        OrderKind::from_parts(kind, limit, stop, None)
     }
 
-    /// The order kind of a type word and its already parsed prices.
+    /// The order kind of a type word and its already parsed prices and
+    /// trail.
     pub fn from_parts(
         kind: &str,
         limit: Option<Money>,
         stop: Option<Money>,
+        trail: Option<Trail>,
     ) -> Result<OrderKind, Reason> {
         let bad_price = |text: String| Reason::new(ReasonCode::BadPrice, text);
         let want = |takes_limit: bool, takes_stop: bool| -> Result<(), Reason> {
@@ -79,6 +185,18 @@ impl OrderKind {
                 _ => Ok(()),
             }
         };
+        match (kind, trail) {
+            ("trailing-stop", None) => {
+                return Err(bad_price("a trailing-stop order needs a trail".into()));
+            }
+            ("trailing-stop", Some(trail)) => {
+                return want(false, false).map(|()| OrderKind::TrailingStop(trail));
+            }
+            (_, Some(_)) if ORDER_TYPES.contains(&kind) => {
+                return Err(bad_price(format!("a {kind} order takes no trail")));
+            }
+            _ => {}
+        }
         match kind {
             "market" => want(false, false).map(|()| OrderKind::Market),
             "limit" => want(true, false).map(|()| OrderKind::Limit(limit.unwrap_or_default())),
@@ -87,9 +205,12 @@ impl OrderKind {
                 stop: stop.unwrap_or_default(),
                 limit: limit.unwrap_or_default(),
             }),
-            _ => Err(
-                ValueError::new("orderType", kind, "market, limit, stop or stop-limit").reason(),
-            ),
+            _ => Err(ValueError::new(
+                "orderType",
+                kind,
+                "market, limit, stop, stop-limit or trailing-stop",
+            )
+            .reason()),
         }
     }
 }
@@ -174,17 +295,20 @@ pub enum OrderStatus {
     Expired,
     /// Its fill could not be covered.
     Rejected,
+    /// Replaced by a new order with its changes (protocol 1.2).
+    Replaced,
 }
 
 impl OrderStatus {
     /// Every status, in the order of PROTOCOL.md section 4.
-    pub const ALL: [OrderStatus; 6] = [
+    pub const ALL: [OrderStatus; 7] = [
         OrderStatus::Open,
         OrderStatus::Triggered,
         OrderStatus::Filled,
         OrderStatus::Cancelled,
         OrderStatus::Expired,
         OrderStatus::Rejected,
+        OrderStatus::Replaced,
     ];
 
     /// The wire word.
@@ -196,6 +320,7 @@ impl OrderStatus {
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Expired => "expired",
             OrderStatus::Rejected => "rejected",
+            OrderStatus::Replaced => "replaced",
         }
     }
 
@@ -205,7 +330,7 @@ impl OrderStatus {
             .into_iter()
             .find(|s| s.name() == text)
             .ok_or_else(|| {
-                let expected = "open, triggered, filled, cancelled, expired or rejected";
+                let expected = "open, triggered, filled, cancelled, expired, rejected or replaced";
                 ValueError::new("status", text, expected)
             })
     }
@@ -303,6 +428,75 @@ mod tests {
         }
         assert_eq!(kind("MARKET", "-", "-"), Err(ReasonCode::BadArguments));
         assert_eq!(kind("trailing", "-", "-"), Err(ReasonCode::BadArguments));
+    }
+
+    #[test]
+    fn trailing_stops_take_a_trail() {
+        let p = |s: &str| Money::parse(s).expect("price");
+        assert_eq!(
+            kind("trailing-stop", "-", "1.50"),
+            Ok(OrderKind::TrailingStop(Trail::Amount(p("1.5"))))
+        );
+        assert_eq!(
+            kind("trailing-stop", "-", "2%"),
+            Ok(OrderKind::TrailingStop(Trail::Percent(200)))
+        );
+        assert_eq!(
+            kind("trailing-stop", "-", "99.99%"),
+            Ok(OrderKind::TrailingStop(Trail::Percent(9_999)))
+        );
+        assert_eq!(
+            kind("trailing-stop", "-", "0.01%"),
+            Ok(OrderKind::TrailingStop(Trail::Percent(1)))
+        );
+        for bad in [
+            "-", "0", "0.0000", "0%", "0.00%", "100%", "150%", "2.555%", "%", ".5%", "2.%", "-2%",
+            "+2%", "1e5", "NaN", "inf", "2 %", "2%%", "1.00001", "", "٣%",
+        ] {
+            assert_eq!(
+                kind("trailing-stop", "-", bad),
+                Err(ReasonCode::BadPrice),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            kind("trailing-stop", "100", "2%"),
+            Err(ReasonCode::BadPrice)
+        );
+        assert_eq!(
+            OrderKind::from_parts("stop", None, Some(p("1")), Some(Trail::Percent(1)))
+                .map_err(|r| r.code),
+            Err(ReasonCode::BadPrice)
+        );
+        for text in ["1.5000", "2%", "2.5%", "0.25%", "99.99%", "0.01%"] {
+            let trail = Trail::parse(text).expect(text);
+            assert_eq!(trail.to_string(), text);
+            assert_eq!(OrderKind::TrailingStop(trail).stop_arg(), text);
+        }
+    }
+
+    #[test]
+    fn a_trail_follows_its_mark() {
+        let p = |s: &str| Money::parse(s).expect("price");
+        let amount = Trail::Amount(p("1.5"));
+        assert_eq!(amount.stop(false, p("100")), Some(p("98.5")));
+        assert_eq!(amount.stop(true, p("100")), Some(p("101.5")));
+        assert_eq!(amount.stop(false, p("1.5")), None, "no stop at 0");
+        assert_eq!(amount.stop(false, p("1")), None);
+        assert_eq!(amount.stop(true, Money(i64::MAX)), None, "overflow");
+        let pct = Trail::Percent(200);
+        assert_eq!(pct.stop(false, p("100")), Some(p("98")));
+        assert_eq!(pct.stop(true, p("100")), Some(p("102")));
+        // 1.0001 * 0.98 = 0.980098 -> 0.9801; * 1.02 = 1.020102 -> 1.0201
+        assert_eq!(pct.stop(false, p("1.0001")), Some(p("0.9801")));
+        assert_eq!(pct.stop(true, p("1.0001")), Some(p("1.0201")));
+        // Half away: 0.0050 * 0.99 = 0.00495 -> 0.0050 (49.5 -> 50 units).
+        assert_eq!(
+            Trail::Percent(100).stop(false, p("0.005")),
+            Some(p("0.005"))
+        );
+        assert_eq!(Trail::Percent(9_999).stop(false, p("0.0001")), None);
+        assert_eq!(Trail::Percent(9_999).stop(true, Money(i64::MAX)), None);
     }
 
     #[test]

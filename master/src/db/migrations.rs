@@ -230,4 +230,37 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE orders_v8 RENAME TO orders;
     CREATE INDEX orders_account ON orders(account_id, id);
     CREATE INDEX orders_live ON orders(arrival_ms, id) WHERE status IN ('open', 'triggered');",
+    // 9: protocol 1.2's trailing stops (the trail as the wire writes it,
+    // `1.5000` or `2%`, and the mark: the best price since placed) and
+    // replace (status `replaced`, naming the order that took its place).
+    "CREATE TABLE orders_v9 (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        created INTEGER NOT NULL,
+        arrival_ms INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        type TEXT NOT NULL CHECK (type IN
+            ('market', 'limit', 'stop', 'stop-limit', 'trailing-stop')),
+        limit_price INTEGER NULL CHECK (limit_price > 0),
+        stop_price INTEGER NULL CHECK (stop_price > 0),
+        tif TEXT NOT NULL CHECK (tif IN ('day', 'gtc', 'ioc', 'fok')),
+        status TEXT NOT NULL CHECK (status IN
+            ('open', 'triggered', 'filled', 'cancelled', 'expired', 'rejected', 'replaced')),
+        updated INTEGER NOT NULL,
+        txid INTEGER NULL REFERENCES transactions(txid),
+        trail TEXT NULL,
+        mark INTEGER NULL CHECK (mark > 0),
+        replaced_by INTEGER NULL REFERENCES orders(id),
+        CHECK ((status = 'filled') = (txid IS NOT NULL)),
+        CHECK ((type = 'trailing-stop') = (trail IS NOT NULL)),
+        CHECK ((status = 'replaced') = (replaced_by IS NOT NULL))
+    );
+    INSERT INTO orders_v9 SELECT id, account_id, created, arrival_ms, side, symbol, quantity,
+        type, limit_price, stop_price, tif, status, updated, txid, NULL, NULL, NULL FROM orders;
+    DROP TABLE orders;
+    ALTER TABLE orders_v9 RENAME TO orders;
+    CREATE INDEX orders_account ON orders(account_id, id);
+    CREATE INDEX orders_live ON orders(arrival_ms, id) WHERE status IN ('open', 'triggered');",
 ];

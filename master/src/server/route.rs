@@ -212,6 +212,7 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::PurchaseNotional
         | Instr::SellNotional
         | Instr::PlaceOrder
+        | Instr::ReplaceOrder
         | Instr::CancelOrder => Owner::Trade,
         Instr::GetWorkerList => Owner::Loop,
         _ => Owner::Data,

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use papertrader_common::value::{Money, OrderKind, Shares};
+use papertrader_common::value::{Money, OrderKind, Shares, Trail};
 use rusqlite::{Connection, Row};
 
 use super::{Side, dividend_paid, fill_amount, sold_cost};
@@ -27,7 +27,8 @@ const SELECT_ACCOUNTS: &str =
     "SELECT id, username, cash, opening_cash, start_cash, started FROM accounts ORDER BY id";
 const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.symbol,
          o.quantity, o.type, o.limit_price, o.stop_price, o.status, o.txid,
-         t.account_id, t.side, t.symbol, t.quantity, t.price, t.time
+         t.account_id, t.side, t.symbol, t.quantity, t.price, t.time,
+         o.trail, o.mark, o.replaced_by
      FROM orders o LEFT JOIN transactions t ON t.txid = o.txid ORDER BY o.id";
 
 /// `(quantity, cost)` by symbol.
@@ -335,6 +336,8 @@ struct OrderRow {
     status: String,
     txid: Option<i64>,
     fill: Option<(i64, String, String, i64, i64, i64)>,
+    mark: Option<Money>,
+    replaced_by: Option<i64>,
 }
 
 fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
@@ -360,7 +363,17 @@ fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
         side: row.get(3)?,
         symbol: row.get(4)?,
         quantity: row.get(5)?,
-        kind: OrderKind::from_parts(&kind_word, limit.map(Money), stop.map(Money)).ok(),
+        kind: {
+            let trail: Option<String> = row.get(17)?;
+            match trail.map(|t| Trail::parse(&t)).transpose() {
+                Ok(trail) => {
+                    OrderKind::from_parts(&kind_word, limit.map(Money), stop.map(Money), trail).ok()
+                }
+                Err(_) => None,
+            }
+        },
+        mark: row.get::<_, Option<i64>>(18)?.map(Money),
+        replaced_by: row.get(19)?,
         status: row.get(9)?,
         txid: row.get(10)?,
         fill,
@@ -370,8 +383,9 @@ fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
 /// Every order whose status disagrees with its fill: a filled order must
 /// name a transaction of its own account, side, symbol and quantity at a
 /// price its type allows, placed no earlier than the order; no other order
-/// names one; no transaction fills two orders; and no order is still open
-/// after its account was reset.
+/// names one; no transaction fills two orders; no order is still open
+/// after its account was reset; and a replaced order names a later order
+/// of its own account, side and symbol.
 fn check_orders(
     conn: &Connection,
     names: &HashMap<i64, &str>,
@@ -379,10 +393,18 @@ fn check_orders(
     report: &mut Vec<String>,
 ) -> rusqlite::Result<()> {
     let mut filled_by: HashMap<i64, i64> = HashMap::new();
+    // Order id -> (account, side, symbol): what a replacement must match.
+    let mut seen: HashMap<i64, (i64, String, String)> = HashMap::new();
+    let mut replaced: Vec<(i64, i64, (i64, String, String))> = Vec::new();
     let mut stmt = conn.prepare(SELECT_ORDERS)?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let order = read_order(row)?;
+        let what = (order.account, order.side.clone(), order.symbol.clone());
+        seen.insert(order.id, what.clone());
+        if let Some(by) = order.replaced_by {
+            replaced.push((order.id, by, what));
+        }
         let name = names.get(&order.account).copied().unwrap_or("(no account)");
         let mut say = |what: String| report.push(format!("{name}: order {} {what}", order.id));
         let Some(kind) = order.kind else {
@@ -419,6 +441,15 @@ fn check_orders(
             }
             (status, Some(txid)) => say(format!("is {status} but names transaction {txid}")),
             (_, None) => {}
+        }
+    }
+    for (id, by, what) in replaced {
+        if by <= id || seen.get(&by) != Some(&what) {
+            let name = names.get(&what.0).copied().unwrap_or("(no account)");
+            report.push(format!(
+                "{name}: order {id} is replaced by order {by}, which is not a later {} of {}",
+                what.1, what.2
+            ));
         }
     }
     Ok(())
@@ -458,7 +489,17 @@ fn fill_problems(
         let beyond = if buy { "above" } else { "below" };
         out.push(format!("filled at {p}, {beyond} the limit {limit}"));
     }
-    if let OrderKind::Stop(stop) = kind
+    let stop = match kind {
+        OrderKind::Stop(stop) => Some(stop),
+        OrderKind::TrailingStop(trail) => order.mark.and_then(|mark| trail.stop(buy, mark)),
+        _ => None,
+    };
+    if let OrderKind::TrailingStop(_) = kind
+        && stop.is_none()
+    {
+        out.push(format!("filled at {p} with no stop reached"));
+    }
+    if let Some(stop) = stop
         && (if buy { p < stop } else { p > stop })
     {
         let before = if buy { "below" } else { "above" };

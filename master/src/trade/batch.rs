@@ -17,7 +17,7 @@ use papertrader_common::value::{
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::orders::{OpenOrder, Step, UPDATE_STATUS};
+use super::orders::{OpenOrder, Step, UPDATE_MARK, UPDATE_STATUS};
 use super::{Order, Outcome, Side, Size, fill_amount, internal, sold_cost};
 
 const SELECT_CASH: &str = "SELECT cash FROM accounts WHERE id = ?1";
@@ -62,17 +62,21 @@ pub enum Change {
     Rejected(Reason),
     /// Its time in force ran out.
     Expired,
+    /// A trailing stop's mark moved to this price; it stays open.
+    Marked(Money),
 }
 
 impl Change {
-    /// The status it leaves the order in.
-    pub fn status(&self) -> OrderStatus {
-        match self {
+    /// The status it leaves the order in; `None` for a change that keeps
+    /// it (a mark).
+    pub fn status(&self) -> Option<OrderStatus> {
+        Some(match self {
             Change::Triggered => OrderStatus::Triggered,
             Change::Filled { .. } => OrderStatus::Filled,
             Change::Rejected(_) => OrderStatus::Rejected,
             Change::Expired => OrderStatus::Expired,
-        }
+            Change::Marked(_) => return None,
+        })
     }
 }
 
@@ -125,6 +129,7 @@ pub fn run_batch(
             outcomes.push((index, outcome));
         }
         let mut update = tx.prepare_cached(UPDATE_STATUS)?;
+        let mut mark = tx.prepare_cached(UPDATE_MARK)?;
         for (index, order) in open.iter().enumerate() {
             let Some(change) = try_open(&mut book, order, prices, now)? else {
                 continue;
@@ -133,7 +138,13 @@ pub fn run_batch(
                 Change::Filled { txid, .. } => Some(txid),
                 _ => None,
             };
-            update.execute(params![order.id, change.status().name(), now.0, txid])?;
+            match (change.status(), &change) {
+                (Some(status), _) => {
+                    update.execute(params![order.id, status.name(), now.0, txid])?
+                }
+                (None, Change::Marked(to)) => mark.execute(params![order.id, to.raw()])?,
+                (None, _) => 0,
+            };
             changes.push((index, change));
         }
         book.write_back(&tx)?;
@@ -163,7 +174,8 @@ fn try_open<'o>(
     Ok(match order.step(price) {
         // ioc and fok live for one price set: what does not fill expires.
         Step::Wait | Step::Trigger if order.tif.is_immediate() => Some(Change::Expired),
-        Step::Wait => None,
+        // A trailing stop that did not fire follows a better price.
+        Step::Wait => order.new_mark(price).map(Change::Marked),
         Step::Trigger => Some(Change::Triggered),
         Step::Fill => {
             let ticket = Ticket {

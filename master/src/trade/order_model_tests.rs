@@ -1,10 +1,11 @@
 //! Property test of the trade thread with orders: random sequences of
-//! placed orders (every type, both sides, day, gtc, ioc and fok), cancels, resets,
-//! market orders and price sets, sent to the real "trade" thread over its
+//! placed orders (every type, trailing stops too, both sides, day, gtc,
+//! ioc and fok), replaces, cancels, resets, market orders and price sets, sent to the real "trade" thread over its
 //! channel, with a second connection reading the same database file.
 //! After every price set: no cash or position below zero, no `internal`
-//! answer, every open order of the thread also open in the table, and
-//! `ptctl audit` clean.
+//! answer, every open order of the thread also open in the table, every
+//! open trailing stop marked at or beyond the last price and short of its
+//! stop, and `ptctl audit` clean.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +13,10 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use mio::Token;
-use papertrader_common::request::{OrderSpec, Size};
+use papertrader_common::request::{NewStop, OrderChange, OrderSpec, Size};
 use papertrader_common::value::{
     Money, OrderKind, Quantity, ReasonCode, SHARE_SCALE, SessionId, Shares, Symbol, Tif, Timestamp,
+    Trail,
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
@@ -68,6 +70,11 @@ enum Step {
         account: usize,
         nth: usize,
     },
+    Replace {
+        account: usize,
+        nth: usize,
+        change: OrderChange,
+    },
     Reset {
         account: usize,
     },
@@ -84,7 +91,38 @@ fn kind() -> impl Strategy<Value = OrderKind> {
         price().prop_map(OrderKind::Limit),
         price().prop_map(OrderKind::Stop),
         (price(), price()).prop_map(|(stop, limit)| OrderKind::StopLimit { stop, limit }),
+        trail().prop_map(OrderKind::TrailingStop),
     ]
+}
+
+fn trail() -> impl Strategy<Value = Trail> {
+    prop_oneof![
+        (1i64..=100_000).prop_map(|units| Trail::Amount(Money(units))),
+        (1u32..=9_999).prop_map(Trail::Percent),
+    ]
+}
+
+/// A replace's change: any mix of fields, fitting the order's type or not
+/// (a misfit is `bad-price`).
+fn change() -> impl Strategy<Value = OrderChange> {
+    let stop = prop_oneof![
+        price().prop_map(NewStop::Price),
+        (1u32..=9_999).prop_map(|bp| NewStop::Trail(Trail::Percent(bp))),
+    ];
+    let tif = prop_oneof![Just(Tif::Day), Just(Tif::Gtc), Just(Tif::Ioc)];
+    (
+        proptest::option::of(quantity()),
+        proptest::option::of(price()),
+        proptest::option::of(stop),
+        proptest::option::of(tif),
+    )
+        .prop_map(|(quantity, limit, stop, tif)| OrderChange {
+            quantity: quantity.and_then(|q| Quantity::from_shares(Shares(q))),
+            limit,
+            stop,
+            tif,
+        })
+        .prop_filter("changes something", |c| !c.is_empty())
 }
 
 /// 1 to 12 whole shares, or any count up to 12 shares to 10^-9 (AAA
@@ -107,7 +145,8 @@ fn step() -> impl Strategy<Value = Step> {
             |(account, side, symbol, quantity, kind, tif)| {
                 // ioc and fok take market and limit orders only.
                 let tif = match kind {
-                    OrderKind::Stop(_) | OrderKind::StopLimit { .. } if tif.is_immediate() => Tif::Day,
+                    OrderKind::Market | OrderKind::Limit(_) => tif,
+                    _ if tif.is_immediate() => Tif::Day,
                     _ => tif,
                 };
                 Step::Place { account, side, symbol, quantity, kind, tif }
@@ -120,6 +159,8 @@ fn step() -> impl Strategy<Value = Step> {
             |(account, side, amount)| Step::Notional { account, side, amount }
         ),
         2 => (0..ACCOUNTS, 0usize..8).prop_map(|(account, nth)| Step::Cancel { account, nth }),
+        2 => (0..ACCOUNTS, 0usize..8, change())
+            .prop_map(|(account, nth, change)| Step::Replace { account, nth, change }),
         1 => (0..ACCOUNTS).prop_map(|account| Step::Reset { account }),
         4 => (50_000i64..=300_000, 50_000i64..=300_000).prop_map(|(a, b)| Step::Prices([a, b])),
     ]
@@ -310,6 +351,43 @@ fn check(rig: &Rig, answers: &[Frame]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Every open trailing stop, after a price set that priced both symbols:
+/// its mark is at the last price or beyond it (a sell's the highest, a
+/// buy's the lowest), and the last price did not reach its stop.
+fn check_trailing(rig: &Rig, last: [i64; 2]) -> Result<(), TestCaseError> {
+    let mut stmt = rig
+        .reader
+        .prepare(
+            "SELECT side, symbol, trail, mark FROM orders
+             WHERE type = 'trailing-stop' AND status IN ('open', 'triggered')",
+        )
+        .expect("prepare");
+    let rows: Vec<(String, String, String, Option<i64>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    for (side, symbol, trail, mark) in rows {
+        let p = last[SYMBOLS.iter().position(|s| *s == symbol).expect("symbol")];
+        let buy = side == "buy";
+        let mark = mark.expect("a priced trailing stop has a mark");
+        prop_assert!(
+            if buy { mark <= p } else { mark >= p },
+            "{side} mark {mark} at {p}"
+        );
+        let trail = Trail::parse(&trail).expect("trail");
+        if let Some(stop) = trail.stop(buy, Money(mark)) {
+            let reached = if buy {
+                p >= stop.raw()
+            } else {
+                p <= stop.raw()
+            };
+            prop_assert!(!reached, "{side} {trail} from {mark}: {p} reached {stop}");
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -385,6 +463,41 @@ proptest! {
                     let answer = rig.reply();
                     prop_assert_eq!(answer.instruction, Instr::CancelSuccess.code(), "{:?}", answer);
                 }
+                Step::Replace { account, nth, change } => {
+                    let open = rig.open_ids(rig.accounts[account]);
+                    let Some(&id) = open.get(nth % open.len().max(1)) else { continue };
+                    let reqid = rig.next_reqid();
+                    let replace = Request::ReplaceOrder {
+                        session: rig.sessions[account].clone(),
+                        id,
+                        change,
+                    };
+                    rig.tx.send(TradeMsg::Job(job(&reqid, replace))).expect("send");
+                    let answer = rig.reply();
+                    let fine = matches!(
+                        code(&answer),
+                        Some(ReasonCode::InsufficientFunds
+                            | ReasonCode::InsufficientShares
+                            | ReasonCode::BadQuantity
+                            | ReasonCode::BadPrice
+                            | ReasonCode::BadArguments
+                            | ReasonCode::Unavailable)
+                    );
+                    if answer.instruction == Instr::OrderAccepted.code() {
+                        // The old order is gone, the new one open.
+                        let open = rig.open_ids(rig.accounts[account]);
+                        prop_assert!(!open.contains(&id), "{id} still open");
+                        let status: String = rig.reader.query_row(
+                            "SELECT status FROM orders WHERE id = ?1",
+                            [id as i64],
+                            |r| r.get(0),
+                        ).expect("old order");
+                        prop_assert_eq!(status, "replaced");
+                    } else {
+                        prop_assert!(fine, "{:?}", answer);
+                        prop_assert!(rig.open_ids(rig.accounts[account]).contains(&id));
+                    }
+                }
                 Step::Reset { account } => {
                     let reqid = rig.next_reqid();
                     rig.tx.send(TradeMsg::Reset {
@@ -411,6 +524,7 @@ proptest! {
                         |r| r.get(0),
                     ).expect("count");
                     prop_assert_eq!(immediate, 0);
+                    check_trailing(&rig, [a, b])?;
                 }
             }
         }

@@ -9,7 +9,7 @@
 
 use papertrader_common::payload::OrderLine;
 use papertrader_common::value::{
-    Date, Money, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif, Timestamp,
+    Date, Money, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif, Timestamp, Trail,
 };
 use rusqlite::{Connection, Row, params};
 
@@ -22,13 +22,18 @@ pub const GTC_SECONDS: i64 = 90 * 86_400;
 pub const MAX_LISTED: usize = 500;
 
 const COLUMNS: &str = "id, account_id, created, arrival_ms, side, symbol, quantity, type, \
-                       limit_price, stop_price, tif, status, updated, txid";
+                       limit_price, stop_price, tif, status, updated, txid, trail, mark";
 const INSERT: &str = "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, \
-     quantity, type, limit_price, stop_price, tif, status, updated, txid)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?2, NULL)";
+     quantity, type, limit_price, stop_price, tif, status, updated, txid, trail, mark)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?2, NULL, ?12, ?13)";
 /// Sets the status of a live order; `txid` only for a fill.
 pub(super) const UPDATE_STATUS: &str =
     "UPDATE orders SET status = ?2, updated = ?3, txid = ?4 WHERE id = ?1";
+/// Moves a trailing stop's mark (its status does not change).
+pub(super) const UPDATE_MARK: &str = "UPDATE orders SET mark = ?2 WHERE id = ?1";
+/// Ends a live order as replaced by order `?3`.
+const REPLACED: &str = "UPDATE orders SET status = 'replaced', updated = ?2, replaced_by = ?3
+     WHERE id = ?1 AND status IN ('open', 'triggered')";
 const CANCEL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
      WHERE id = ?1 AND status IN ('open', 'triggered')";
 /// Cancels every live order of an account (a reset).
@@ -58,6 +63,9 @@ pub struct OpenOrder {
     pub arrival_ms: u64,
     /// Whether a stop-limit's stop was reached.
     pub triggered: bool,
+    /// A trailing stop's mark: the highest price since it was placed (a
+    /// sell) or the lowest (a buy); `None` before the first.
+    pub mark: Option<Money>,
     /// For a `day` order on an asset with market hours: the close of
     /// the session it was placed in (or the next one, if placed while
     /// the market was closed), as set by the trade thread.
@@ -85,6 +93,10 @@ impl OpenOrder {
             OrderKind::Market => Step::Fill,
             OrderKind::Limit(limit) if within_limit(limit) => Step::Fill,
             OrderKind::Stop(stop) if stop_reached(stop) => Step::Fill,
+            OrderKind::TrailingStop(trail) => match self.mark.and_then(|m| trail.stop(buy, m)) {
+                Some(stop) if stop_reached(stop) => Step::Fill,
+                _ => Step::Wait,
+            },
             OrderKind::StopLimit { stop, limit } => {
                 let triggered = self.triggered || stop_reached(stop);
                 match (triggered, within_limit(limit)) {
@@ -95,6 +107,19 @@ impl OpenOrder {
             }
             _ => Step::Wait,
         }
+    }
+
+    /// The mark a trailing stop moves to at price `p` that did not fill
+    /// it, if it moves: up to a new high for a sell, down to a new low
+    /// for a buy (the first price sets it).
+    pub fn new_mark(&self, p: Money) -> Option<Money> {
+        self.kind.trail()?;
+        let better = match (self.mark, self.side) {
+            (None, _) => true,
+            (Some(mark), Side::Sell) => p > mark,
+            (Some(mark), Side::Buy) => p < mark,
+        };
+        better.then_some(p)
     }
 
     /// When the order stops being open: 00:00 UTC after the day it was
@@ -146,6 +171,11 @@ pub struct NewOrder<'a> {
     pub created: Timestamp,
     /// The worker's TIMESTAMP_MS.
     pub arrival_ms: u64,
+    /// A trailing stop's first mark (the last price when it was placed).
+    pub mark: Option<Money>,
+    /// Whether it starts triggered (a triggered stop-limit replaced with
+    /// its stop unchanged).
+    pub triggered: bool,
 }
 
 /// Stores a new open order (autocommit: durable when this returns, under
@@ -164,6 +194,9 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
         new.kind.limit().map(Money::raw),
         new.kind.stop().map(Money::raw),
         new.tif.name(),
+        if new.triggered { "triggered" } else { "open" },
+        new.kind.trail().map(|t| t.to_string()),
+        new.kind.trail().and(new.mark).map(Money::raw),
     ])?;
     Ok(OpenOrder {
         id: conn.last_insert_rowid(),
@@ -175,9 +208,27 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
         tif: new.tif,
         created: new.created,
         arrival_ms: new.arrival_ms,
-        triggered: false,
+        triggered: new.triggered,
+        mark: new.kind.trail().and(new.mark),
         session_close: None,
     })
+}
+
+/// Replaces live order `old` by `new` in one transaction: `new` is
+/// stored, `old` ends `replaced` naming it. `Ok(None)` when `old` was
+/// not live (nothing is changed).
+pub fn replace(
+    conn: &mut Connection,
+    old: i64,
+    new: &NewOrder<'_>,
+) -> rusqlite::Result<Option<OpenOrder>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let order = insert(&tx, new)?;
+    if tx.execute(REPLACED, params![old, new.created.0, order.id])? != 1 {
+        return Ok(None);
+    }
+    tx.commit()?;
+    Ok(Some(order))
 }
 
 /// Marks a live order cancelled; whether it was live.
@@ -226,6 +277,7 @@ impl Stored {
             created: line.created,
             arrival_ms: self.arrival_ms,
             triggered: line.status == OrderStatus::Triggered,
+            mark: line.mark,
             session_close: None,
         })
     }
@@ -258,7 +310,13 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
         .ok_or_else(|| bad(format!("quantity {quantity} (10^-9 shares)")))?;
     let limit = get_opt(8)?.map(Money);
     let stop = get_opt(9)?.map(Money);
-    let kind = OrderKind::from_parts(&get_text(7)?, limit, stop).map_err(|r| bad(r.to_string()))?;
+    let trail = row
+        .get::<_, Option<String>>(14)
+        .map_err(RowError::Column)?
+        .map(|t| Trail::parse(&t).map_err(|r| bad(r.to_string())))
+        .transpose()?;
+    let kind =
+        OrderKind::from_parts(&get_text(7)?, limit, stop, trail).map_err(|r| bad(r.to_string()))?;
     let tif = Tif::parse(&get_text(10)?).map_err(|e| bad(e.to_string()))?;
     let status = OrderStatus::parse(&get_text(11)?).map_err(|e| bad(e.to_string()))?;
     Ok(Stored {
@@ -275,6 +333,7 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
             status,
             updated: Timestamp(get_i64(12)?),
             txid: get_opt(13)?,
+            mark: get_opt(15)?.map(Money),
         },
     })
 }
@@ -312,6 +371,7 @@ mod tests {
             created: Timestamp(1_732_147_200 + 3600),
             arrival_ms: 0,
             triggered: false,
+            mark: None,
             session_close: None,
         }
     }
@@ -383,6 +443,44 @@ mod tests {
             Timestamp(1_732_147_200 + 86_400)
         );
         assert_eq!(expiry(placed, Tif::Gtc), Timestamp(placed.0 + 90 * 86_400));
+    }
+
+    #[test]
+    fn a_trailing_stop_follows_its_mark() {
+        use Step::{Fill, Wait};
+        // A sell trailing 2% from a mark of 100: stop 98.
+        let mut sell = order(Side::Sell, OrderKind::TrailingStop(Trail::Percent(200)));
+        assert_eq!(sell.step(P(1)), Wait, "no mark, no stop");
+        assert_eq!(sell.new_mark(P(100)), Some(P(100)), "the first price marks");
+        sell.mark = Some(P(100));
+        assert_eq!(sell.step(P(99)), Wait);
+        assert_eq!(sell.new_mark(P(99)), None, "a lower price keeps the high");
+        assert_eq!(sell.step(P(98)), Fill, "at the stop");
+        assert_eq!(sell.step(P(50)), Fill);
+        assert_eq!(sell.new_mark(P(110)), Some(P(110)));
+        sell.mark = Some(P(110));
+        // 110 * 0.98 = 107.8
+        assert_eq!(sell.step(Money(1_078_001)), Wait);
+        assert_eq!(sell.step(Money(1_078_000)), Fill);
+        // A buy trailing 1.50 from a low of 20: stop 21.50.
+        let mut buy = order(
+            Side::Buy,
+            OrderKind::TrailingStop(Trail::Amount(Money(15_000))),
+        );
+        buy.mark = Some(P(20));
+        assert_eq!(buy.step(Money(214_999)), Wait);
+        assert_eq!(buy.step(Money(215_000)), Fill);
+        assert_eq!(buy.new_mark(P(19)), Some(P(19)));
+        assert_eq!(buy.new_mark(P(21)), None);
+        // Other kinds have no mark.
+        assert_eq!(
+            order(Side::Sell, OrderKind::Stop(P(1))).new_mark(P(5)),
+            None
+        );
+        // A sell trailing by more than its mark has no stop yet.
+        let mut wide = order(Side::Sell, OrderKind::TrailingStop(Trail::Amount(P(50))));
+        wide.mark = Some(P(40));
+        assert_eq!(wide.step(Money(1)), Wait);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::reply::{Fill, Reply};
-use papertrader_common::request::{OrderSpec, Request};
+use papertrader_common::request::{OrderChange, OrderSpec, Request};
 use papertrader_common::value::{
     Date, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
 };
@@ -210,6 +210,14 @@ impl Queue {
                 let reply = self.place(&session, &order, origin.arrival_ms);
                 to.send(&self.notifier, reply);
             }
+            Request::ReplaceOrder {
+                session,
+                id,
+                change,
+            } => {
+                let reply = self.replace(&session, id, &change, origin.arrival_ms);
+                to.send(&self.notifier, reply);
+            }
             Request::CancelOrder { session, id } => {
                 let reply = match self.cancel(&session, id) {
                     Ok(()) => Reply::Cancelled(id),
@@ -319,6 +327,7 @@ impl Queue {
         for (index, change) in changes {
             match change {
                 Change::Triggered => self.open[index].triggered = true,
+                Change::Marked(mark) => self.open[index].mark = Some(mark),
                 Change::Rejected(reason) => {
                     papertrader_common::info!("order {} rejected: {reason}", self.open[index].id);
                     gone[index] = true;
@@ -369,20 +378,58 @@ impl Queue {
             Err(reason) => return Reply::failure(Instr::PlaceOrder, reason),
         };
         match orders::insert(&self.conn, &new) {
-            Ok(mut order) => {
-                self.set_session_close(&mut order);
-                let id = order.id;
-                let at = self
-                    .open
-                    .partition_point(|o| (o.arrival_ms, o.id) <= (order.arrival_ms, id));
-                self.open.insert(at, order);
-                Reply::OrderAccepted(u64::try_from(id).unwrap_or_default())
+            Ok(order) => {
+                Reply::OrderAccepted(u64::try_from(self.add_open(order)).unwrap_or_default())
             }
             Err(err) => {
                 let reason = super::internal("cannot store an order", err);
                 Reply::failure(Instr::PlaceOrder, reason)
             }
         }
+    }
+
+    /// replaceOrder: the checks of [`Queue::check_replace`], then in one
+    /// transaction the new order is stored and the old one ends
+    /// `replaced`, before `orderAccepted` with the new order's id.
+    fn replace(
+        &mut self,
+        session: &SessionId,
+        id: u64,
+        change: &OrderChange,
+        arrival_ms: u64,
+    ) -> Reply {
+        let checked = match self.check_replace(session, id, change, arrival_ms) {
+            Ok(checked) => checked,
+            Err(reason) => return Reply::failure(Instr::ReplaceOrder, reason),
+        };
+        let old = checked.old;
+        let stored = orders::replace(&mut self.conn, old, &checked.new_order());
+        match stored {
+            Ok(Some(order)) => {
+                self.open.retain(|o| o.id != old);
+                Reply::OrderAccepted(u64::try_from(self.add_open(order)).unwrap_or_default())
+            }
+            Ok(None) => {
+                let text = format!("order {id} is not an open order of yours");
+                Reply::fail(Instr::ReplaceOrder, ReasonCode::UnknownOrder, text)
+            }
+            Err(err) => {
+                let reason = super::internal("cannot replace an order", err);
+                Reply::failure(Instr::ReplaceOrder, reason)
+            }
+        }
+    }
+
+    /// Keeps a newly stored order among the open ones, in arrival order;
+    /// returns its id.
+    fn add_open(&mut self, mut order: OpenOrder) -> i64 {
+        self.set_session_close(&mut order);
+        let id = order.id;
+        let at = self
+            .open
+            .partition_point(|o| (o.arrival_ms, o.id) <= (order.arrival_ms, id));
+        self.open.insert(at, order);
+        id
     }
 
     /// cancelOrder: only an open or triggered order of the session's own

@@ -134,6 +134,9 @@ pub enum Cmd {
         #[arg(long)]
         open: bool,
     },
+    /// Change an open order's quantity, prices or time in force
+    #[command(allow_negative_numbers = true, after_help = REPLACE_HELP)]
+    Replace(Change),
     /// Cancel an open order
     #[command(allow_negative_numbers = true)]
     Cancel {
@@ -223,7 +226,7 @@ pub struct Deal {
     #[arg(
         long,
         value_name = "AMOUNT",
-        conflicts_with_all = ["quantity", "limit", "stop", "gtc", "tif"]
+        conflicts_with_all = ["quantity", "limit", "stop", "trail", "gtc", "tif"]
     )]
     pub notional: Option<String>,
     /// Limit, stop and time in force
@@ -240,6 +243,10 @@ pub struct OrderFlags {
     /// Stop order: wait for the price to reach PRICE (stop-limit with --limit)
     #[arg(long, value_name = "PRICE")]
     pub stop: Option<String>,
+    /// Trailing stop: a stop TRAIL (1.50, or 2%) below the highest price
+    /// since it was placed for a sale, above the lowest for a buy
+    #[arg(long, value_name = "TRAIL", conflicts_with_all = ["limit", "stop"])]
+    pub trail: Option<String>,
     /// Good till cancelled (90 days at most), not only for the UTC day
     #[arg(long, conflicts_with = "tif")]
     pub gtc: bool,
@@ -256,11 +263,44 @@ impl OrderFlags {
     }
 }
 
+/// The arguments of `replace`.
+#[derive(Debug, Args)]
+pub struct Change {
+    /// The order's number, as `orders` shows it
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// New number of shares
+    #[arg(long, value_name = "QTY")]
+    pub qty: Option<String>,
+    /// New limit (limit and stop-limit orders)
+    #[arg(long, value_name = "PRICE")]
+    pub limit: Option<String>,
+    /// New stop (stop and stop-limit orders)
+    #[arg(long, value_name = "PRICE", conflicts_with = "trail")]
+    pub stop: Option<String>,
+    /// New trail (trailing stops): 1.50, or 2%
+    #[arg(long, value_name = "TRAIL")]
+    pub trail: Option<String>,
+    /// New time in force: day, gtc, ioc or fok
+    #[arg(long, value_name = "TIF")]
+    pub tif: Option<String>,
+}
+
+const REPLACE_HELP: &str =
+    "The order keeps its side, symbol and type; what you give changes, in one
+step: the old order ends `replaced` and a new one, with a new number, takes
+its place (a trailing stop keeps its mark). At least one flag is needed.
+
+Examples:
+  papertrader replace 17 --limit 171.5
+  papertrader replace 17 --qty 5 --tif gtc
+  papertrader replace 18 --trail 3%";
+
 /// The help after `buy` and `sell`: what the flags do, then examples.
 macro_rules! order_help {
     ($deal:literal, $examples:literal) => {
         concat!(
-            "Without --limit, --stop, --gtc or --tif the ",
+            "Without --limit, --stop, --trail, --gtc or --tif the ",
             $deal,
             " fills at the next price update and
 the command waits for it. With them it places an order that waits for its
@@ -288,7 +328,8 @@ const SELL_HELP: &str = order_help!(
     "sale",
     "  papertrader sell AAPL 10                   at the next price
   papertrader sell AAPL 10 --limit 190 --gtc at 190 or more, until cancelled
-  papertrader sell AAPL 10 --stop 160        at the market once AAPL falls to 160"
+  papertrader sell AAPL 10 --stop 160        at the market once AAPL falls to 160
+  papertrader sell AAPL 10 --trail 2%        once AAPL falls 2% from its high"
 );
 
 /// The history ranges.

@@ -3,14 +3,14 @@
 //! (`cancelOrder`). Every argument is checked here before anything is
 //! sent, so a malformed price or order number never reaches the server.
 
-use papertrader_client::{Fill, OrderLine, OrderSpec, Side, Size};
+use papertrader_client::{Fill, NewStop, OrderChange, OrderLine, OrderSpec, Side, Size};
 use papertrader_common::value::{
-    Money, OrderKind, OrderStatus, Quantity, Symbol, Tif, ValueError, parse_order_id,
+    Money, OrderKind, OrderStatus, Quantity, Symbol, Tif, Trail, ValueError, parse_order_id,
 };
 use serde_json::{Value, json};
 
 use crate::args::symbol;
-use crate::cli::{Deal, OrderFlags};
+use crate::cli::{Change, Deal, OrderFlags};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::{Align, Cell, Output, Table, human_money, human_shares, iso_time, print};
@@ -82,8 +82,11 @@ fn tif(flags: &OrderFlags) -> Result<Tif, CliError> {
 }
 
 /// The order type the flags make: `--limit` a limit, `--stop` a stop,
-/// both a stop-limit, neither a market order.
+/// both a stop-limit, `--trail` a trailing stop, none a market order.
 fn kind(flags: &OrderFlags) -> Result<OrderKind, CliError> {
+    if let Some(text) = &flags.trail {
+        return trail(text).map(OrderKind::TrailingStop);
+    }
     let price_of = |what, text: &Option<String>| text.as_deref().map(|t| price(what, t));
     let limit = price_of("limit", &flags.limit).transpose()?;
     let stop = price_of("stop", &flags.stop).transpose()?;
@@ -106,6 +109,14 @@ fn price(what: &'static str, text: &str) -> Result<Money, CliError> {
     }
 }
 
+/// A `--trail`: an amount above 0 or a percent above 0 and below 100.
+fn trail(text: &str) -> Result<Trail, CliError> {
+    Trail::parse(text).map_err(|_| {
+        let expected = "an amount above 0 (1.50) or a percent above 0 and below 100 (2%)";
+        CliError::data(ValueError::new("trail", text, expected).to_string())
+    })
+}
+
 /// The order in words: `buy 10 AAPL at 170.0000 or less, good for the
 /// UTC day`.
 pub fn describe(order: &OrderSpec) -> String {
@@ -125,6 +136,17 @@ pub fn describe(order: &OrderSpec) -> String {
             human_money(limit),
             human_money(stop)
         ),
+        OrderKind::TrailingStop(trail) => {
+            let (extreme, by) = match order.side {
+                Side::Buy => ("lowest", "rises"),
+                Side::Sell => ("highest", "falls"),
+            };
+            let trail = match trail {
+                Trail::Amount(amount) => human_money(amount),
+                percent => percent.to_string(),
+            };
+            format!("at the market once the price {by} {trail} from its {extreme}")
+        }
     };
     let tif = match order.tif {
         Tif::Day => "good for the UTC day",
@@ -149,6 +171,7 @@ fn spec_json(order: &OrderSpec) -> Value {
         "type": order.kind.name(),
         "limit": order.kind.limit().map(json_money),
         "stop": order.kind.stop().map(json_money),
+        "trail": order.kind.trail().map(|t| t.to_string()),
         "tif": order.tif.name(),
     })
 }
@@ -189,7 +212,9 @@ pub fn order_json(o: &OrderLine) -> Value {
         "quantity": json_shares(o.quantity.shares()),
         "type": o.kind.name(),
         "limit": o.kind.limit().map(json_money),
-        "stop": o.kind.stop().map(json_money),
+        "stop": o.stop().map(json_money),
+        "trail": o.kind.trail().map(|t| t.to_string()),
+        "mark": o.mark.map(json_money),
         "tif": o.tif.name(),
         "status": o.status.name(),
         "updated": o.updated.0,
@@ -241,7 +266,7 @@ fn table(out: &Output, orders: &[OrderLine]) -> Table {
             out.shares(o.quantity.shares()).into(),
             o.kind.name().into(),
             price(o.kind.limit()).into(),
-            price(o.kind.stop()).into(),
+            stop_cell(o, &price).into(),
             o.tif.name().into(),
             Cell::painted(status, out.gain(status, status_sign)),
         ];
@@ -256,6 +281,15 @@ fn table(out: &Output, orders: &[OrderLine]) -> Table {
         table.row(cells);
     }
     table
+}
+
+/// The STOP cell: the stop, and a trailing stop's trail after it
+/// (`98.00 (2%)`).
+fn stop_cell(o: &OrderLine, price: &dyn Fn(Option<Money>) -> String) -> String {
+    match o.kind.trail() {
+        Some(trail) => format!("{} ({trail})", price(o.stop())),
+        None => price(o.stop()),
+    }
 }
 
 /// The order number of `cancel`, or exit 65 without asking the server.
@@ -280,6 +314,66 @@ pub fn cancel(ctx: &mut Context, text: &str) -> Result<(), CliError> {
         return print_json(&ctx.out, &json!({"id": cancelled, "status": "cancelled"}));
     }
     print(&format!("cancelled order {cancelled}\n"))
+}
+
+/// `replace ID [--qty Q] [--limit P] [--stop P | --trail T] [--tif TIF]`.
+pub fn replace(ctx: &mut Context, args: &Change) -> Result<(), CliError> {
+    let id = order_id(&args.id)?;
+    let change = change(args)?;
+    let what = What {
+        order: Some(id),
+        quantity: change.quantity.map(|q| q.shares()),
+        trade: true,
+        check: Some("orders"),
+        ..What::default()
+    };
+    let new = ctx.trade(&what, |c, s| c.replace_order(s, id, &change))?;
+    if ctx.out.json {
+        let value = json!({"id": new, "replaces": id, "status": OrderStatus::Open.name()});
+        return print_json(&ctx.out, &value);
+    }
+    print(&format!(
+        "order {id} replaced by order {new}; see papertrader orders\n"
+    ))
+}
+
+/// The change the flags of `replace` ask for, or exit 65.
+fn change(args: &Change) -> Result<OrderChange, CliError> {
+    let data = |err: ValueError| CliError::data(err.to_string());
+    let stop = match (&args.stop, &args.trail) {
+        (Some(text), _) => Some(NewStop::Price(price("stop", text)?)),
+        (None, Some(text)) => Some(match trail(text)? {
+            Trail::Amount(amount) => NewStop::Price(amount),
+            percent => NewStop::Trail(percent),
+        }),
+        (None, None) => None,
+    };
+    let change = OrderChange {
+        quantity: args
+            .qty
+            .as_deref()
+            .map(Quantity::parse)
+            .transpose()
+            .map_err(data)?,
+        limit: args
+            .limit
+            .as_deref()
+            .map(|t| price("limit", t))
+            .transpose()?,
+        stop,
+        tif: args
+            .tif
+            .as_deref()
+            .map(Tif::parse)
+            .transpose()
+            .map_err(data)?,
+    };
+    if change.is_empty() {
+        return Err(CliError::usage(
+            "replace needs at least one of --qty, --limit, --stop, --trail or --tif",
+        ));
+    }
+    Ok(change)
 }
 
 /// What a market order asks for, as typed.
@@ -369,6 +463,7 @@ mod tests {
             stop: stop.map(String::from),
             gtc,
             tif: None,
+            trail: None,
         }
     }
 
@@ -551,6 +646,7 @@ mod tests {
             json!({
                 "id": 12, "created": 1_732_147_200, "side": "buy", "symbol": "AAPL",
                 "quantity": 1000, "type": "limit", "limit": "170.0000", "stop": null,
+                "trail": null, "mark": null,
                 "tif": "day", "status": "filled", "updated": 1_732_150_000, "txid": 7,
             })
         );
@@ -559,7 +655,73 @@ mod tests {
         assert_eq!(
             spec_json(&o),
             json!({"side": "sell", "symbol": "AAPL", "quantity": 10, "type": "stop",
-                   "limit": null, "stop": "160.0000", "tif": "gtc"})
+                   "limit": null, "stop": "160.0000", "trail": null, "tif": "gtc"})
         );
+    }
+
+    #[test]
+    fn trailing_stops_and_replace_flags() {
+        let mut f = flags(None, None, false);
+        f.trail = Some("2.5%".to_string());
+        let o = order(Side::Sell, &f).expect("trailing");
+        assert_eq!(o.kind, OrderKind::TrailingStop(Trail::Percent(250)));
+        assert_eq!(
+            describe(&o),
+            "sell 10 AAPL at the market once the price falls 2.5% from its highest, \
+             good for the UTC day"
+        );
+        f.trail = Some("1.5".to_string());
+        let o = order(Side::Buy, &f).expect("amount");
+        assert!(
+            describe(&o).contains("rises 1.5000 from its lowest"),
+            "{}",
+            describe(&o)
+        );
+        assert_eq!(spec_json(&o)["trail"], "1.5000");
+        for bad in ["0", "0%", "100%", "1e5", "NaN", "-2%", "2.555%", ""] {
+            f.trail = Some(bad.to_string());
+            let err = order(Side::Sell, &f).expect_err(bad);
+            assert_eq!(err.status, 65, "{bad}");
+            assert!(err.message.starts_with("trail \""), "{}", err.message);
+        }
+        // A trailing stop's line: the stop its mark gives, then the trail.
+        let line = OrderLine::parse(
+            "14 1732183200 sell BTC 0.5 trailing-stop - 98.0000 gtc open 1732183300 - \
+             trail=2% mark=100.0000",
+        )
+        .expect("line");
+        let json = order_json(&line);
+        assert_eq!(
+            (&json["stop"], &json["trail"], &json["mark"]),
+            (&json!("98.0000"), &json!("2%"), &json!("100.0000"))
+        );
+        let text = table(&Output::plain(), &[line]).render(&Output::plain());
+        assert!(text.contains("\t98.0000 (2%)\t"), "{text}");
+
+        let change_of = |argv: &[&str]| {
+            let mut words = vec!["replace"];
+            words.extend(argv);
+            let line = <crate::cli::Line as clap::Parser>::try_parse_from(words).expect("parses");
+            match line.command {
+                crate::cli::Cmd::Replace(args) => change(&args),
+                other => panic!("{other:?}"),
+            }
+        };
+        let c = change_of(&["7", "--trail", "3%", "--qty", "0.5"]).expect("change");
+        assert_eq!(c.stop, Some(NewStop::Trail(Trail::Percent(300))));
+        assert_eq!(c.quantity, Quantity::parse("0.5").ok());
+        let c = change_of(&["7", "--trail", "1.25"]).expect("amount");
+        assert_eq!(c.stop, Some(NewStop::Price(Money(12_500))));
+        let c = change_of(&["7", "--limit", "10", "--tif", "gtc"]).expect("limit");
+        assert_eq!((c.limit, c.tif), (Some(Money(100_000)), Some(Tif::Gtc)));
+        assert_eq!(change_of(&["7"]).expect_err("nothing").status, 64);
+        for bad in [
+            &["7", "--qty", "0"][..],
+            &["7", "--limit", "-1"],
+            &["7", "--trail", "0%"],
+            &["7", "--tif", "opg"],
+        ] {
+            assert_eq!(change_of(bad).expect_err("bad").status, 65, "{bad:?}");
+        }
     }
 }

@@ -424,7 +424,7 @@ mod tests {
         assert_eq!(h.candidates(&[], "ca"), ["cancel"]);
         assert_eq!(h.candidates(&[], "eq"), ["equity"]);
         assert_eq!(h.candidates(&[], "le"), ["leaderboard"]);
-        assert_eq!(h.candidates(&[], "re"), ["register", "reset"]);
+        assert_eq!(h.candidates(&[], "re"), ["register", "replace", "reset"]);
         assert!(h.candidates(&["cancel"], "1").is_empty());
     }
 
@@ -440,13 +440,22 @@ mod tests {
                 "--limit",
                 "--notional",
                 "--stop",
-                "--tif"
+                "--tif",
+                "--trail"
             ]
         );
         assert_eq!(h.candidates(&["sell", "AAPL", "10"], "--l"), ["--limit"]);
         assert_eq!(
             h.candidates(&["buy", "AAPL", "10", "--limit", "170"], "--"),
-            ["--gtc", "--help", "--json", "--notional", "--stop", "--tif"]
+            [
+                "--gtc",
+                "--help",
+                "--json",
+                "--notional",
+                "--stop",
+                "--tif",
+                "--trail"
+            ]
         );
         assert!(
             h.candidates(&["buy", "AAPL", "10", "--limit"], "")

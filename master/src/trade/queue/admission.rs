@@ -3,7 +3,7 @@
 //! stored open: the session, the limits on waiting and open orders, the
 //! asset list, market hours, and cash or shares not reserved already.
 
-use papertrader_common::value::Shares;
+use papertrader_common::value::{OrderKind, Shares};
 
 use super::*;
 
@@ -50,19 +50,12 @@ impl Queue {
     ) -> Result<NewOrder<'p>, Reason> {
         let now = Timestamp::now();
         let account = session_account(&self.conn, session, now)?.0;
-        self.listed(&spec.symbol, Size::Shares(spec.quantity))?;
-        let mine: Vec<&OpenOrder> = self.open.iter().filter(|o| o.account == account).collect();
-        if mine.len() >= self.limits.open_per_account {
-            let text = format!(
-                "you have {} open orders, the most allowed; cancel one first",
-                mine.len()
-            );
+        let mine = self.open.iter().filter(|o| o.account == account).count();
+        if mine >= self.limits.open_per_account {
+            let text = format!("you have {mine} open orders, the most allowed; cancel one first");
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
-        match spec.side {
-            Side::Buy => self.cash_covers(account, spec, &mine)?,
-            Side::Sell => self.shares_cover(account, &spec.symbol, spec.quantity, &mine)?,
-        }
+        self.covered(account, spec, None)?;
         Ok(NewOrder {
             account,
             side: spec.side,
@@ -72,6 +65,79 @@ impl Queue {
             tif: spec.tif,
             created: now,
             arrival_ms,
+            mark: self.last.get(&spec.symbol).copied(),
+            triggered: false,
+        })
+    }
+
+    /// `spec` is for a listed asset in a quantity it trades in, and the
+    /// account's cash or shares cover it besides what its other open
+    /// orders (all but `replacing`) reserve.
+    pub(super) fn covered(
+        &self,
+        account: i64,
+        spec: &OrderSpec,
+        replacing: Option<i64>,
+    ) -> Result<(), Reason> {
+        self.listed(&spec.symbol, Size::Shares(spec.quantity))?;
+        let mine: Vec<&OpenOrder> = self
+            .open
+            .iter()
+            .filter(|o| o.account == account && Some(o.id) != replacing)
+            .collect();
+        match spec.side {
+            Side::Buy => self.cash_covers(account, spec, &mine),
+            Side::Sell => self.shares_cover(account, &spec.symbol, spec.quantity, &mine),
+        }
+    }
+
+    /// replaceOrder: the order `id` of the session's account, open or
+    /// triggered, with `change` applied, checked as a new order would be
+    /// (besides the count of open orders, which does not change).
+    pub(super) fn check_replace(
+        &self,
+        session: &SessionId,
+        id: u64,
+        change: &OrderChange,
+        arrival_ms: u64,
+    ) -> Result<Replacement, Reason> {
+        let now = Timestamp::now();
+        let account = session_account(&self.conn, session, now)?.0;
+        let old = self
+            .open
+            .iter()
+            .find(|o| u64::try_from(o.id) == Ok(id) && o.account == account)
+            .ok_or_else(|| {
+                let text = format!("order {id} is not an open order of yours");
+                Reason::new(ReasonCode::UnknownOrder, text)
+            })?;
+        let kind = change.apply(old.kind)?;
+        let tif = change.tif.unwrap_or(old.tif);
+        if tif.is_immediate() && !matches!(kind, OrderKind::Market | OrderKind::Limit(_)) {
+            let text = format!(
+                "tif {}: only a market or limit order can be ioc or fok",
+                tif.name()
+            );
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
+        let spec = OrderSpec {
+            side: old.side,
+            symbol: old.symbol.clone(),
+            quantity: change.quantity.unwrap_or(old.quantity),
+            kind,
+            tif,
+        };
+        self.covered(account, &spec, Some(old.id))?;
+        Ok(Replacement {
+            old: old.id,
+            account,
+            spec,
+            created: now,
+            arrival_ms,
+            // A trailing stop keeps its mark; a triggered stop-limit stays
+            // triggered unless its stop moves.
+            mark: old.mark,
+            triggered: old.triggered && kind.stop() == old.kind.stop(),
         })
     }
 
@@ -186,5 +252,34 @@ impl Queue {
             market.name().to_uppercase()
         );
         Some(Reason::new(ReasonCode::MarketClosed, text))
+    }
+}
+
+/// A checked `replaceOrder`: order `old` is to become this.
+pub(super) struct Replacement {
+    pub(super) old: i64,
+    pub(super) account: i64,
+    pub(super) spec: OrderSpec,
+    pub(super) created: Timestamp,
+    pub(super) arrival_ms: u64,
+    pub(super) mark: Option<Money>,
+    pub(super) triggered: bool,
+}
+
+impl Replacement {
+    /// The new order to store.
+    pub(super) fn new_order(&self) -> NewOrder<'_> {
+        NewOrder {
+            account: self.account,
+            side: self.spec.side,
+            symbol: &self.spec.symbol,
+            quantity: self.spec.quantity,
+            kind: self.spec.kind,
+            tif: self.spec.tif,
+            created: self.created,
+            arrival_ms: self.arrival_ms,
+            mark: self.mark,
+            triggered: self.triggered,
+        }
     }
 }
