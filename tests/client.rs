@@ -363,7 +363,11 @@ fn accounts_sessions_and_refusals() {
 #[test]
 fn market_data_trades_and_json() {
     let dir = TempDir::new("clit");
-    let system = System::start("clitr", &market(&dir), "");
+    let system = System::start(
+        "clitr",
+        &format!("short_selling = no\n{}", market(&dir)),
+        "",
+    );
     let worker = system.worker.addr.to_string();
     let env = Env::new("cli-trade", Some(worker.clone()));
     env.register_and_login("carol");

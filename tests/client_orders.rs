@@ -18,7 +18,7 @@ fn sim_market(dir: &TempDir) -> String {
     std::fs::write(&path, "AAPL Apple Inc.\nMSFT Microsoft Corporation\n").expect("assets");
     format!(
         "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\nsim_seed = 7\n\
-         starting_cash = 2000\nmax_open_orders = 3\n",
+         starting_cash = 2000\nmax_open_orders = 3\nshort_selling = no\n",
         path.display()
     )
 }
@@ -439,4 +439,52 @@ fn trailing_stops_and_replace_through_the_cli() {
     );
     let err = env.fails(&["sell", "AAPL", "1", "--trail", "2%", "--limit", "5"], 64);
     assert!(err.contains("--limit"), "{err}");
+}
+
+#[test]
+fn a_sale_beyond_holdings_is_a_short_in_the_cli() {
+    let dir = TempDir::new("cli-short");
+    let path = dir.join("assets.list");
+    std::fs::write(&path, "AAPL Apple Inc.\n").expect("assets");
+    let conf = format!(
+        "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\nsim_seed = 7\n",
+        path.display()
+    );
+    let system = System::start("cli-short", &conf, "");
+    let env = Env::new("cli-short-home", Some(system.worker.addr.to_string()));
+    env.register_and_login("shay");
+    env.wait_for_price();
+
+    let sold = env.json(&["sell", "AAPL", "2"]);
+    assert_eq!(sold["quantity"], 2, "{sold}");
+    let portfolio = env.json(&["portfolio"]);
+    let position = &portfolio["positions"][0];
+    assert_eq!(
+        position["quantity"].to_string(),
+        "-2",
+        "a signed quantity: {portfolio}"
+    );
+    assert!(
+        position["value"].as_str().expect("value").starts_with('-'),
+        "{portfolio}"
+    );
+    let text = env.ok(&["portfolio"]);
+    let rows = lines(&text);
+    assert!(rows[1].starts_with("AAPL\t-2\t"), "{rows:?}");
+    // Beyond the margin: 100,000 of cash shorts at most 200,000 worth.
+    let err = env.fails(&["sell", "AAPL", "1000000"], 65);
+    assert!(err.starts_with("papertrader: not enough margin"), "{err}");
+    let bought = env.json(&["buy", "AAPL", "2"]);
+    assert_eq!(bought["quantity"], 2, "{bought}");
+    let portfolio = env.json(&["portfolio"]);
+    assert_eq!(
+        portfolio["positions"],
+        serde_json::json!([]),
+        "covered: {portfolio}"
+    );
+    let trades = env.ok(&["trades"]);
+    assert!(
+        trades.contains("sell") && trades.contains("buy"),
+        "{trades}"
+    );
 }

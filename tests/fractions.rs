@@ -33,7 +33,8 @@ fn market(dir: &TempDir) -> String {
     )
     .expect("assets");
     format!(
-        "{FAST_ARGON2}price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n",
+        "{FAST_ARGON2}price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n\
+         short_selling = no\n",
         dir.join("bars.csv").display(),
         dir.join("assets.list").display()
     )

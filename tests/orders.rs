@@ -141,7 +141,11 @@ fn cancel_reserve_reject_and_expire() {
     // MSFT 105 for 12 s, then 100 for good.
     let msft = hold("105.0000", 12, &["100.0000"]);
     let setup = MasterSetup::new("orders-cancel");
-    let extra = format!("starting_cash = 1000\n{}", market(&dir, &[("MSFT", &msft)]));
+    // Without short selling, a sale needs the shares.
+    let extra = format!(
+        "starting_cash = 1000\nshort_selling = no\n{}",
+        market(&dir, &[("MSFT", &msft)])
+    );
     let mut master = setup.start(&extra);
     let mut t = Trader::register(&setup, &master, "bob");
     t.wait_price("MSFT");
@@ -648,7 +652,11 @@ fn trailing_stops_follow_the_price_and_replace_swaps_orders() {
         ],
     );
     let setup = MasterSetup::new("orders-trail");
-    let master = setup.start(&market(&dir, &[("AAPL", &aapl)]));
+    // Without short selling, a replace beyond the shares held is refused.
+    let master = setup.start(&format!(
+        "short_selling = no\n{}",
+        market(&dir, &[("AAPL", &aapl)])
+    ));
     let mut t = Trader::register(&setup, &master, "tess");
     assert_eq!(t.wait_price("AAPL"), money("100"));
     let session = t.session.clone();

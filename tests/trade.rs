@@ -112,7 +112,8 @@ fn money(text: &str) -> Money {
 fn buy_sell_cash_average_cost_and_refusals() {
     let dir = TempDir::new("trade");
     let market = csv_market(&dir, &["100.0000", "101.5000", "99.2500", "100.1234"]);
-    let system = System::start("trade", &market, "");
+    // Without short selling: a sale needs the shares.
+    let system = System::start("trade", &format!("short_selling = no\n{market}"), "");
     let mut c = system.client();
     let s = login(&mut c, "alice");
 
@@ -500,5 +501,91 @@ fn an_order_whose_price_never_comes_is_refused_not_left_hanging() {
     assert_eq!(
         call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", "1"]).0,
         Instr::PurchaseSuccess
+    );
+}
+
+#[test]
+fn shorts_open_cover_and_are_liquidated_through_a_worker() {
+    let dir = TempDir::new("shorts");
+    // 100 for 10 s, then 300 for the rest of the 600 bars.
+    let mut prices = vec!["100.0000"; 10];
+    prices.extend(vec!["300.0000"; 590]);
+    let system = System::start("shorts", &csv_market(&dir, &prices), "");
+    let mut c = system.client();
+    let s = login(&mut c, "sid");
+    let b = login(&mut c, "bea");
+
+    // Selling what is not held opens a short: cash up by the proceeds,
+    // the position below 0 at its price.
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&s, "AAPL", "10"]);
+    assert_eq!(i, Instr::SellSuccess, "{a:?}");
+    assert_eq!(a[2], "10", "{a:?}");
+    let cash = value(&info(&mut c, &s, "sid"), "cash");
+    assert_eq!(cash, "101000.0000");
+    let portfolio = data_text(&mut c, &s, Instr::GetUserPortfolio, "sid").expect("portfolio");
+    assert_eq!(
+        portfolio.lines().next(),
+        Some("AAPL -10 100.0000 100.0000 -1000.0000"),
+        "{portfolio}"
+    );
+    // Covered by a buy; then beyond the margin: 100,000 of cash shorts at
+    // most 200,000 worth (150% held back).
+    let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", "10"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&s, "MSFT", "2001"]);
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::SellFail, ReasonCode::InsufficientFunds),
+        "{a:?}"
+    );
+    assert!(a[0].contains("margin"), "{a:?}");
+    // A short order rests like any sale.
+    let (i, a) = call(
+        &mut c,
+        Instr::PlaceOrder,
+        &[&s, "sell", "MSFT", "5", "limit", "1000", "-", "gtc"],
+    );
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+
+    // bea shorts 600 at 100 (cash 160,000); at 300 her equity is below
+    // 30% of the shorts' 180,000: the master covers what her cash buys.
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&b, "AAPL", "600"]);
+    assert_eq!(i, Instr::SellSuccess, "{a:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let history = loop {
+        let history =
+            data_text(&mut c, &b, Instr::GetUserTransactionHistory, "bea").expect("history");
+        if history.contains(" liquidation ") {
+            break history;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no liquidation: {history}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let line = history
+        .lines()
+        .find(|l| l.contains(" liquidation "))
+        .expect("line");
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(&words[2..4], ["liquidation", "AAPL"], "{line}");
+    assert_eq!(words[5], "300.0000", "{line}");
+    // 160,000 / 300 = 533.333333333 shares (CSV assets trade in fractions).
+    assert_eq!(words[4], "533.333333333", "{line}");
+    let info = info(&mut c, &b, "bea");
+    assert_eq!(value(&info, "cash"), "0.0000", "{info:?}");
+    assert_eq!(value(&info, "equity"), "-20000.0000", "{info:?}");
+    let portfolio = data_text(&mut c, &b, Instr::GetUserPortfolio, "bea").expect("portfolio");
+    assert!(portfolio.starts_with("AAPL -66.666666667 "), "{portfolio}");
+
+    let sock = system.setup.control_socket();
+    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        util::stdout(&out),
+        util::stderr(&out)
     );
 }

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use papertrader_common::value::{Quantity, SHARE_SCALE, Symbol};
-use papertrader_master::trade::{Order, Outcome, Side, Size, run_batch};
+use papertrader_master::trade::position::ShortRules;
+use papertrader_master::trade::{Order, Outcome, Rules, Side, Size, run_batch_with};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 mod support;
@@ -51,8 +52,15 @@ fn time_batch(dir: &TempDir, round: usize) -> Duration {
     let symbols = symbols();
     let orders = orders(&ids, &symbols);
     let prices = prices(&symbols);
+    // As a deployment runs by default: short selling on, so that every
+    // buy that adds to a long asks whether its account owes shares.
+    let rules = Rules {
+        shorts: ShortRules::default(),
+        marks: &prices,
+        fractional: &|_| true,
+    };
     let start = Instant::now();
-    let batch = run_batch(&mut conn, &orders, &[], &prices, NOW).expect("batch");
+    let batch = run_batch_with(&mut conn, &orders, &[], &prices, NOW, &rules).expect("batch");
     let (outcomes, unpriced) = (batch.outcomes, batch.unpriced);
     let elapsed = start.elapsed();
     assert!(unpriced.is_empty());

@@ -14,6 +14,7 @@ use crate::market::api::Limit;
 use crate::market::http::HttpConfig;
 use crate::oidc::OidcConfig;
 use crate::ratelimit::RateLimitConfig;
+use crate::trade::position::ShortRules;
 
 /// Every key ptmasterd.conf may hold, in the order of the man page.
 pub const KEYS: &[&str] = &[
@@ -59,6 +60,10 @@ pub const KEYS: &[&str] = &[
     "max_waiting_orders",
     "max_waiting_orders_per_account",
     "max_open_orders",
+    "short_selling",
+    "short_min_equity",
+    "short_initial_margin",
+    "short_maintenance_margin",
     "assets_file",
     "price_source",
     "update_interval",
@@ -284,6 +289,8 @@ pub struct Config {
     pub max_waiting_orders_per_account: usize,
     /// Open orders (placeOrder) per account.
     pub max_open_orders: usize,
+    /// Short selling and its margin rules.
+    pub shorts: ShortRules,
     /// The assets list; `None`: the built-in list.
     pub assets_file: Option<PathBuf>,
     /// The price source.
@@ -363,6 +370,12 @@ impl Config {
                 1..=10_000_000,
             )) as usize,
             max_open_orders: c.take(conf.u64("max_open_orders", 100, 1..=100_000)) as usize,
+            shorts: ShortRules {
+                enabled: c.take(conf.bool("short_selling", true)),
+                min_equity: c.take(conf.money("short_min_equity", Money(2_000 * 10_000))),
+                initial_pct: c.take(conf.u64("short_initial_margin", 150, 100..=1_000)) as u32,
+                maintenance_pct: c.take(conf.u64("short_maintenance_margin", 30, 0..=100)) as u32,
+            },
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),
@@ -405,6 +418,13 @@ fn check(config: &Config, conf: &Conf, c: &mut Collector) {
     }
     if config.update_interval < secs(1) {
         refuse(&["update_interval"], "update_interval must be at least 1s");
+    }
+    if config.shorts.maintenance_pct >= config.shorts.initial_pct {
+        let message = "short_maintenance_margin must be below short_initial_margin";
+        refuse(
+            &["short_maintenance_margin", "short_initial_margin"],
+            message,
+        );
     }
 }
 
@@ -559,6 +579,41 @@ mod tests {
         );
         let err = parse("rate_limit_user_failures = 0\n").expect_err("at least 1");
         assert!(err.to_string().contains("test.conf:1:"), "{err}");
+    }
+
+    #[test]
+    fn short_selling_and_its_margins() {
+        let d = Config::from_conf(&Conf::empty("d")).expect("defaults");
+        assert_eq!(d.shorts, ShortRules::default());
+        assert!(d.shorts.enabled);
+        let c = parse(
+            "short_selling = no\nshort_min_equity = 0\nshort_initial_margin = 200\n\
+             short_maintenance_margin = 0\n",
+        )
+        .expect("ok");
+        assert_eq!(
+            c.shorts,
+            ShortRules {
+                enabled: false,
+                min_equity: Money(0),
+                initial_pct: 200,
+                maintenance_pct: 0,
+            }
+        );
+        for bad in [
+            "short_selling = maybe\n",
+            "short_selling = \n",
+            "short_min_equity = -1\n",
+            "short_min_equity = 1.00001\n",
+            "short_initial_margin = 99\n",
+            "short_initial_margin = 1001\n",
+            "short_maintenance_margin = 101\n",
+            "short_maintenance_margin = 150\n",
+            "short_initial_margin = 100\nshort_maintenance_margin = 100\n",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert!(err.to_string().starts_with("test.conf:"), "{bad}: {err}");
+        }
     }
 
     #[test]

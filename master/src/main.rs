@@ -220,6 +220,7 @@ fn spawn_helpers(
         total: config.max_waiting_orders,
         open_per_account: config.max_open_orders,
         starting_cash: config.auth.starting_cash,
+        shorts: config.shorts,
     };
     let trade = trade_queue::spawn(
         open_db(config)?,

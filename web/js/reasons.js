@@ -33,6 +33,8 @@ const SENTENCES = {
   'protocol': 'The app and the server disagree about the protocol. Please reload the page.',
 };
 
+const MARGIN = 'Your account\'s margin does not allow this order: short sales hold back part of your cash.';
+
 /** Codes whose sentence says all the server's text does: it is not
  *  shown after them ("Wrong username or password." once, not twice). */
 const SAID_ALREADY = new Set(['bad-credentials']);
@@ -43,7 +45,11 @@ export function explain(reason) {
   const at = text.indexOf(' ');
   const code = at < 0 ? text : text.slice(0, at);
   const detail = at < 0 || SAID_ALREADY.has(code) ? '' : text.slice(at + 1);
-  const sentence = SENTENCES[code] ?? `The server refused: ${code || 'no reason given'}.`;
+  // The margin rules of short selling (protocol 1.2) come as
+  // insufficient-funds: say so rather than "not enough cash".
+  const margin = code === 'insufficient-funds' && /^(margin:|short selling|buying power)/.test(detail);
+  const sentence = margin ? MARGIN
+    : SENTENCES[code] ?? `The server refused: ${code || 'no reason given'}.`;
   return { code, sentence, detail };
 }
 

@@ -35,3 +35,13 @@ test('a refused reply becomes an error with its sentence', () => {
   assert.equal(err.message, 'Wrong username or password.');
   assert.equal(err.code, 'bad-credentials');
 });
+
+test('a refusal by the margin rules says margin, not cash (protocol 1.2)', () => {
+  for (const detail of ['margin: cash 1.0000 would be short of 150% of the shorts\' value 2.0000 by 2.0000',
+    'short selling needs an equity of at least 2000.0000; yours is 10.0000']) {
+    const { sentence } = explain(`insufficient-funds ${detail}`);
+    assert.match(sentence, /margin/, detail);
+  }
+  assert.equal(explain('insufficient-funds cash 1.0000 is below the cost 2.0000').sentence,
+    'You do not have enough cash for this order.');
+});

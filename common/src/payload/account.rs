@@ -75,8 +75,12 @@ pub enum TradeSide {
     Reset,
     /// A split (QUANTITY the shares held after it, PRICE the new AVG_COST).
     Split,
-    /// A dividend (QUANTITY the shares held, PRICE the cash per share).
+    /// A dividend (QUANTITY the shares held, PRICE the cash per share);
+    /// a short's QUANTITY is below 0, and it pays.
     Dividend,
+    /// A short bought back by the master under the maintenance margin
+    /// (protocol 1.2; QUANTITY the shares, PRICE the fill price).
+    Liquidation,
 }
 
 impl TradeSide {
@@ -88,16 +92,20 @@ impl TradeSide {
             TradeSide::Reset => "reset",
             TradeSide::Split => "split",
             TradeSide::Dividend => "dividend",
+            TradeSide::Liquidation => "liquidation",
         }
     }
 
     /// Parses the wire word, exactly.
     pub fn parse(word: &str) -> Result<TradeSide, ValueError> {
         use TradeSide::*;
-        [Buy, Sell, Reset, Split, Dividend]
+        [Buy, Sell, Reset, Split, Dividend, Liquidation]
             .into_iter()
             .find(|s| s.as_str() == word)
-            .ok_or_else(|| ValueError::new("side", word, "buy, sell, reset, split or dividend"))
+            .ok_or_else(|| {
+                let expected = "buy, sell, reset, split, dividend or liquidation";
+                ValueError::new("side", word, expected)
+            })
     }
 }
 

@@ -38,7 +38,7 @@ use libfuzzer_sys::fuzz_target;
 use mio::{Events, Poll};
 use papertrader_common::message::{self, frame};
 use papertrader_common::reply::{Fill, LinkMsg, Reply};
-use papertrader_common::request::Request;
+use papertrader_common::request::{Request, Size};
 use papertrader_common::value::{Money, Reason, ReasonCode, SessionId, Timestamp};
 use papertrader_common::{Frame, Instr, MessageType};
 use papertrader_master::auth_thread::AuthMsg;
@@ -388,7 +388,7 @@ impl World {
             Request::Trade {
                 side,
                 symbol,
-                quantity,
+                size: Size::Shares(quantity),
                 ..
             } if input.byte() >= 128 => Reply::Filled(Fill {
                 side: *side,

@@ -263,4 +263,39 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE orders_v9 RENAME TO orders;
     CREATE INDEX orders_account ON orders(account_id, id);
     CREATE INDEX orders_live ON orders(arrival_ms, id) WHERE status IN ('open', 'triggered');",
+    // 10: protocol 1.2's short selling. A position may be short (quantity
+    // and cost below 0), found through a partial index; the history takes
+    // `liquidation` lines (shorts covered by the master) and the signed
+    // shares of splits and dividends of shorts. orders.txid refers to
+    // transactions: its check waits for the commit, by when the rebuilt
+    // table holds every txid again.
+    "PRAGMA defer_foreign_keys = ON;
+    CREATE TABLE positions_v10 (
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity <> 0),
+        cost INTEGER NOT NULL,
+        CHECK ((quantity > 0 AND cost >= 0) OR (quantity < 0 AND cost <= 0)),
+        PRIMARY KEY (account_id, symbol)
+    ) WITHOUT ROWID;
+    INSERT INTO positions_v10 SELECT account_id, symbol, quantity, cost FROM positions;
+    DROP TABLE positions;
+    ALTER TABLE positions_v10 RENAME TO positions;
+    CREATE INDEX positions_short ON positions(account_id) WHERE quantity < 0;
+    CREATE TABLE transactions_v10 (
+        txid INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        time INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN
+            ('buy', 'sell', 'reset', 'split', 'dividend', 'liquidation')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 0 OR side IN ('split', 'dividend')),
+        price INTEGER NOT NULL CHECK (price >= 0),
+        CHECK (side NOT IN ('buy', 'sell', 'liquidation') OR (quantity > 0 AND price > 0))
+    );
+    INSERT INTO transactions_v10 (txid, account_id, time, side, symbol, quantity, price)
+        SELECT txid, account_id, time, side, symbol, quantity, price FROM transactions;
+    DROP TABLE transactions;
+    ALTER TABLE transactions_v10 RENAME TO transactions;
+    CREATE INDEX transactions_account ON transactions(account_id, txid);",
 ];

@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use papertrader_common::value::{Money, OrderKind, Shares, Trail};
 use rusqlite::{Connection, Row};
 
-use super::{Side, dividend_paid, fill_amount, sold_cost};
+use super::position::{Holding, after_fill};
+use super::{Side, dividend_cash, fill_amount};
 
 const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, price, time
      FROM transactions ORDER BY account_id, txid";
@@ -170,62 +171,45 @@ impl Replay {
         if self.corporate(trade) {
             return;
         }
-        let side = Side::parse(&trade.side);
+        // A liquidation is the master buying back a short.
+        let side = match trade.side.as_str() {
+            "liquidation" => Some(Side::Buy),
+            other => Side::parse(other),
+        };
         let amount =
             side.and_then(|side| fill_amount(side, Money(trade.price), Shares(trade.quantity)));
-        let Some(amount) = amount.map(Money::raw) else {
+        let (Some(side), Some(amount)) = (side, amount.map(Money::raw)) else {
             return match side {
                 Some(_) => self.break_at(trade, "its amount overflows"),
                 None => self.note(trade, format!("has an unknown side {:?}", trade.side)),
             };
         };
         let held = self.holdings.get(&trade.symbol).copied().unwrap_or((0, 0));
-        match side {
-            Some(Side::Buy) => {
-                let (Some(cash), Some(quantity), Some(cost)) = (
-                    self.cash.checked_sub(amount),
-                    held.0.checked_add(trade.quantity),
-                    held.1.checked_add(amount),
-                ) else {
-                    return self.break_at(trade, "the replay overflows");
-                };
-                if cash < 0 {
-                    self.note(
-                        trade,
-                        format!("buys for {} with cash {}", Money(amount), Money(self.cash)),
-                    );
-                }
-                self.cash = cash;
-                self.holdings.insert(trade.symbol.clone(), (quantity, cost));
-            }
-            Some(Side::Sell) => {
-                let Some(cash) = self.cash.checked_add(amount) else {
-                    return self.break_at(trade, "the replay overflows");
-                };
-                self.cash = cash;
-                if held.0 < trade.quantity {
-                    let what = format!(
-                        "sells {} {} while holding {}",
-                        Shares(trade.quantity),
-                        trade.symbol,
-                        Shares(held.0)
-                    );
-                    self.note(trade, what);
-                    self.holdings.remove(&trade.symbol);
-                    return;
-                }
-                let left = (
-                    held.0 - trade.quantity,
-                    held.1 - sold_cost(held.1, trade.quantity, held.0),
-                );
-                if left.0 == 0 {
-                    self.holdings.remove(&trade.symbol);
-                } else {
-                    self.holdings.insert(trade.symbol.clone(), left);
-                }
-            }
-            None => self.note(trade, format!("has an unknown side {:?}", trade.side)),
+        let held = Holding {
+            quantity: held.0,
+            cost: held.1,
+        };
+        let cash = match side {
+            Side::Buy => self.cash.checked_sub(amount),
+            Side::Sell => self.cash.checked_add(amount),
+        };
+        let after = after_fill(side, held, trade.quantity, Money(trade.price), amount);
+        let (Some(cash), Some(after)) = (cash, after) else {
+            return self.break_at(trade, "the replay overflows");
+        };
+        if cash < 0 {
+            self.note(
+                trade,
+                format!("buys for {} with cash {}", Money(amount), Money(self.cash)),
+            );
         }
+        self.cash = cash;
+        match after.kept() {
+            Some(h) => self
+                .holdings
+                .insert(trade.symbol.clone(), (h.quantity, h.cost)),
+            None => self.holdings.remove(&trade.symbol),
+        };
     }
 
     /// Replays a reset, a split or a dividend; false for a buy or a sell.
@@ -240,7 +224,7 @@ impl Replay {
             }
             "split" => {
                 match self.holdings.get_mut(&trade.symbol) {
-                    Some(held) if trade.quantity > 0 => held.0 = trade.quantity,
+                    Some(held) if trade.quantity != 0 => held.0 = trade.quantity,
                     // A reverse split that leaves less than one share.
                     Some(_) => {
                         self.holdings.remove(&trade.symbol);
@@ -250,10 +234,15 @@ impl Replay {
                 true
             }
             "dividend" => {
-                // QUANTITY is the shares held at the ex-date, which fills
-                // since then may have changed: only the cash is replayed.
-                let paid = dividend_paid(Money(trade.price), Shares(trade.quantity));
-                match paid.and_then(|paid| self.cash.checked_add(paid.raw())) {
+                // QUANTITY is the shares held at the ex-date (below 0 for
+                // a short, which pays the dividend), which fills since
+                // then may have changed: only the cash is replayed.
+                let cash =
+                    match dividend_cash(Money(trade.price), Shares(trade.quantity), self.cash) {
+                        Some(moved) => self.cash.checked_add(moved),
+                        None => None,
+                    };
+                match cash {
                     Some(cash) => self.cash = cash,
                     None => self.break_at(trade, "the dividend overflows"),
                 }
@@ -666,7 +655,8 @@ mod tests {
     }
 
     #[test]
-    fn reports_an_impossible_sale() {
+    fn reports_a_sale_the_tables_do_not_show() {
+        // Since protocol 1.2 a sale beyond the shares held is a short.
         let db = test_db("audit-sale");
         let erin = add_account(&db.conn, "erin", START);
         db.conn
@@ -680,8 +670,9 @@ mod tests {
         assert_eq!(
             report,
             vec![
-                "erin: transaction 1 sells 2 AAA while holding 0".to_string(),
                 "erin: cash 1000.0000 in the table, 1002.0000 from the history".to_string(),
+                "erin: AAA no shares in the table, -2 shares costing -2.0000 from the history"
+                    .to_string(),
             ]
         );
     }

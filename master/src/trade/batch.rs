@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use papertrader_common::value::{
-    Money, OrderStatus, Quantity, Reason, ReasonCode, Shares, Symbol, Timestamp,
+    Money, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares, Symbol, Timestamp,
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::orders::{OpenOrder, Step, UPDATE_MARK, UPDATE_STATUS};
-use super::{Order, Outcome, Side, Size, fill_amount, internal, sold_cost};
+use super::position::{self, Exposure, Holding, ShortRules, adds_long, adds_short, after_fill};
+use super::{Order, Outcome, Side, Size, fill_amount, internal};
 
 const SELECT_CASH: &str = "SELECT cash FROM accounts WHERE id = ?1";
 const SELECT_POSITION: &str =
@@ -33,6 +34,41 @@ const PUT_POSITION: &str = "INSERT INTO positions (account_id, symbol, quantity,
          quantity = excluded.quantity,
          cost = excluded.cost";
 const DELETE_POSITION: &str = "DELETE FROM positions WHERE account_id = ?1 AND symbol = ?2";
+const SELECT_HOLDINGS: &str = "SELECT symbol, quantity, cost FROM positions WHERE account_id = ?1";
+const HAS_SHORT: &str =
+    "SELECT EXISTS (SELECT 1 FROM positions WHERE account_id = ?1 AND quantity < 0)";
+const SHORT_ACCOUNTS: &str = "SELECT DISTINCT account_id FROM positions WHERE quantity < 0";
+const INSERT_LIQUIDATION: &str =
+    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+     VALUES (?1, ?2, 'liquidation', ?3, ?4, ?5)";
+
+/// What a batch needs besides the orders and the price set: the short
+/// selling rules, the latest price of every symbol (to value accounts
+/// for the margin rules) and which assets trade in fractions.
+pub struct Rules<'r> {
+    /// Short selling and its margins.
+    pub shorts: ShortRules,
+    /// The latest price of each symbol, this price set's included.
+    pub marks: &'r HashMap<Symbol, Money>,
+    /// Whether an asset trades in fractions of a share.
+    pub fractional: &'r dyn Fn(&Symbol) -> bool,
+}
+
+/// A short the master covered because its account fell below the
+/// maintenance margin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Liquidation {
+    /// Whose.
+    pub account: i64,
+    /// Which asset.
+    pub symbol: Symbol,
+    /// Shares bought back.
+    pub quantity: Shares,
+    /// At this price.
+    pub price: Money,
+    /// `transactions.txid` of its `liquidation` line.
+    pub txid: i64,
+}
 
 /// What [`run_batch`] did.
 #[derive(Debug, Default)]
@@ -44,6 +80,8 @@ pub struct Batch {
     /// `(index in open, change)` of every open order whose status changed,
     /// in the order of `open`.
     pub changes: Vec<(usize, Change)>,
+    /// Shorts covered by the maintenance rule, after the orders.
+    pub liquidations: Vec<Liquidation>,
 }
 
 /// How an open order's status changed in a batch.
@@ -106,6 +144,27 @@ pub fn run_batch(
     prices: &HashMap<Symbol, Money>,
     now: Timestamp,
 ) -> rusqlite::Result<Batch> {
+    let rules = Rules {
+        shorts: ShortRules::off(),
+        marks: prices,
+        fractional: &|_| true,
+    };
+    run_batch_with(conn, orders, open, prices, now, &rules)
+}
+
+/// [`run_batch`] under `rules`: with short selling on, a sale beyond the
+/// shares held opens a short and buys may cover one, both held to the
+/// margin rules ([`Book::fill`]); after the orders, every account below
+/// the maintenance margin has its shorts covered at this price set
+/// ([`Book::maintain`]), in the same transaction.
+pub fn run_batch_with<'o>(
+    conn: &mut Connection,
+    orders: &'o [Order],
+    open: &'o [OpenOrder],
+    prices: &'o HashMap<Symbol, Money>,
+    now: Timestamp,
+    rules: &Rules<'_>,
+) -> rusqlite::Result<Batch> {
     let mut runnable = Vec::with_capacity(orders.len());
     let mut unpriced = Vec::new();
     for (index, order) in orders.iter().enumerate() {
@@ -119,8 +178,8 @@ pub fn run_batch(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(runnable.len());
     let mut changes = Vec::new();
-    {
-        let mut book = Book::new(&tx)?;
+    let liquidations = {
+        let mut book = Book::new(&tx, rules)?;
         for &(_, _, index, price) in &runnable {
             let outcome = match Ticket::of(&orders[index], price) {
                 Ok(ticket) => book.fill(ticket, price, now)?,
@@ -147,20 +206,25 @@ pub fn run_batch(
             };
             changes.push((index, change));
         }
+        // Shorts made before short selling was turned off still meet
+        // the maintenance margin.
+        let liquidations = book.maintain(prices, now)?;
         book.write_back(&tx)?;
-    }
+        liquidations
+    };
     tx.commit()?;
     outcomes.sort_unstable_by_key(|&(index, _)| index);
     Ok(Batch {
         outcomes,
         unpriced,
         changes,
+        liquidations,
     })
 }
 
 /// What the price set does to one open order, the fill included.
 fn try_open<'o>(
-    book: &mut Book<'_, 'o>,
+    book: &mut Book<'_, 'o, '_>,
     order: &'o OpenOrder,
     prices: &HashMap<Symbol, Money>,
     now: Timestamp,
@@ -242,33 +306,260 @@ impl<T: Copy> Cached<T> {
     }
 }
 
-/// One `positions` row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Holding {
-    quantity: i64,
-    cost: i64,
-}
-
 /// The rows the batch has touched and the statements it runs per order.
-struct Book<'c, 'o> {
+struct Book<'c, 'o, 'r> {
     /// Cash by account id; `None` for an id with no account.
     cash: HashMap<i64, Option<Cached<i64>>>,
     /// Positions by (account id, symbol); `None` when nothing is held.
     positions: HashMap<(i64, &'o str), Cached<Option<Holding>>>,
+    /// The symbols of `positions` by account, for the margin rules.
+    touched: HashMap<i64, Vec<&'o str>>,
+    conn: &'c Connection,
     select_cash: CachedStatement<'c>,
     select_position: CachedStatement<'c>,
     insert_transaction: CachedStatement<'c>,
+    rules: &'r Rules<'r>,
 }
 
-impl<'c, 'o> Book<'c, 'o> {
-    fn new(conn: &'c Connection) -> rusqlite::Result<Book<'c, 'o>> {
+impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
+    fn new(conn: &'c Connection, rules: &'r Rules<'r>) -> rusqlite::Result<Book<'c, 'o, 'r>> {
         Ok(Book {
             cash: HashMap::new(),
             positions: HashMap::new(),
+            touched: HashMap::new(),
+            conn,
             select_cash: conn.prepare_cached(SELECT_CASH)?,
             select_position: conn.prepare_cached(SELECT_POSITION)?,
             insert_transaction: conn.prepare_cached(INSERT_TRANSACTION)?,
+            rules,
         })
+    }
+
+    /// The position `key`, read on first use.
+    fn position(&mut self, key: (i64, &'o str)) -> rusqlite::Result<&mut Cached<Option<Holding>>> {
+        if !self.positions.contains_key(&key) {
+            self.touched.entry(key.0).or_default().push(key.1);
+        }
+        position_entry(&mut self.positions, &mut self.select_position, key)
+    }
+
+    /// Every position of `account` as the batch has left it so far.
+    fn holdings(&self, account: i64) -> rusqlite::Result<Vec<(String, Holding)>> {
+        let mut stmt = self.conn.prepare_cached(SELECT_HOLDINGS)?;
+        let stored = stmt.query_map([account], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                Holding {
+                    quantity: row.get(1)?,
+                    cost: row.get(2)?,
+                },
+            ))
+        })?;
+        let mut all: HashMap<String, Holding> = HashMap::new();
+        for row in stored {
+            let (symbol, held) = row?;
+            all.insert(symbol, held);
+        }
+        for &symbol in self.touched.get(&account).into_iter().flatten() {
+            match self.positions.get(&(account, symbol)).and_then(|c| c.now) {
+                Some(held) => all.insert(symbol.to_string(), held),
+                None => all.remove(symbol),
+            };
+        }
+        let mut out: Vec<(String, Holding)> = all.into_iter().collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Whether `account` owes shares, in the table or in this batch.
+    fn has_short(&self, account: i64) -> rusqlite::Result<bool> {
+        let in_batch = self.touched.get(&account).into_iter().flatten().any(|&s| {
+            self.positions.get(&(account, s)).is_some_and(|c| {
+                c.now.is_some_and(Holding::is_short) || c.loaded.is_some_and(Holding::is_short)
+            })
+        });
+        if in_batch {
+            return Ok(true);
+        }
+        self.conn
+            .prepare_cached(HAS_SHORT)?
+            .query_row([account], |row| row.get(0))
+    }
+
+    /// The account's standing with `cash` and its positions, `changed`
+    /// standing in for its row of `symbol`.
+    fn exposure(
+        &self,
+        account: i64,
+        cash: i64,
+        changed: Option<(&str, Option<Holding>)>,
+    ) -> rusqlite::Result<Exposure> {
+        let mut all = self.holdings(account)?;
+        if let Some((symbol, held)) = changed {
+            all.retain(|(s, _)| s != symbol);
+            all.extend(held.map(|h| (symbol.to_string(), h)));
+        }
+        let marks = position::marks(self.rules.marks);
+        Ok(Exposure::of(
+            cash,
+            all.iter().map(|(s, h)| (s.as_str(), *h)),
+            &marks,
+        ))
+    }
+
+    /// The margin rules for a fill that leaves `cash` and `after` in
+    /// `symbol`: a new or larger short needs the minimum equity before it
+    /// and buying power left after it, and so does a buy that adds to a
+    /// long while the account owes shares.
+    fn margin(
+        &self,
+        order: &Ticket<'_>,
+        before: (i64, Option<Holding>),
+        after: (i64, Option<Holding>),
+    ) -> rusqlite::Result<Result<(), Reason>> {
+        let rules = self.rules.shorts;
+        let held = before.1.unwrap_or_default();
+        let q = order.quantity.raw();
+        let shorting = adds_short(order.side, held, q);
+        if !rules.enabled || !(shorting || adds_long(order.side, held, q)) {
+            return Ok(Ok(()));
+        }
+        if !shorting && !self.has_short(order.account)? {
+            return Ok(Ok(()));
+        }
+        let symbol = order.symbol.as_str();
+        if shorting {
+            let now = self.exposure(order.account, before.0, None)?;
+            if now.equity < i128::from(rules.min_equity.raw()) {
+                let text = format!(
+                    "short selling needs an equity of at least {}; yours is {}",
+                    rules.min_equity,
+                    position::shown(now.equity)
+                );
+                return Ok(Err(Reason::new(ReasonCode::InsufficientFunds, text)));
+            }
+        }
+        let then = self.exposure(order.account, after.0, Some((symbol, after.1)))?;
+        let power = then.buying_power(&rules);
+        if power < 0 {
+            let text = format!(
+                "margin: cash {} would be short of {}% of the shorts' value {} by {}",
+                position::shown(then.cash),
+                rules.initial_pct,
+                position::shown(then.shorts),
+                position::shown(-power)
+            );
+            return Ok(Err(Reason::new(ReasonCode::InsufficientFunds, text)));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The maintenance rule, after the orders of a price set: an account
+    /// whose equity is below `maintenance_pct` of its shorts' value has
+    /// each short priced in `prices` bought back, in symbol order, as far
+    /// as its cash goes (to a whole share on an asset that trades in whole
+    /// shares); each cover is a `liquidation` line.
+    fn maintain(
+        &mut self,
+        prices: &'o HashMap<Symbol, Money>,
+        now: Timestamp,
+    ) -> rusqlite::Result<Vec<Liquidation>> {
+        let mut accounts: Vec<i64> = {
+            let mut stmt = self.conn.prepare_cached(SHORT_ACCOUNTS)?;
+            stmt.query_map([], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        // And those whose first short this batch made.
+        accounts.extend(self.positions.iter().filter_map(|(&(account, _), row)| {
+            row.now.is_some_and(Holding::is_short).then_some(account)
+        }));
+        accounts.sort_unstable();
+        accounts.dedup();
+        let mut out = Vec::new();
+        for account in accounts {
+            let Some(cash) =
+                cash_entry(&mut self.cash, &mut self.select_cash, account)?.map(|c| c.now)
+            else {
+                continue;
+            };
+            let standing = self.exposure(account, cash, None)?;
+            if !standing.under_maintenance(&self.rules.shorts) {
+                continue;
+            }
+            let shorts: Vec<(String, Holding)> = self
+                .holdings(account)?
+                .into_iter()
+                .filter(|(_, h)| h.is_short())
+                .collect();
+            let covered = out.len();
+            for (symbol, held) in shorts {
+                let Some((symbol, &price)) = Symbol::parse(&symbol)
+                    .ok()
+                    .and_then(|s| prices.get_key_value(&s))
+                else {
+                    continue;
+                };
+                if let Some(done) = self.cover(account, symbol, held, price, now)? {
+                    out.push(done);
+                }
+            }
+            if out.len() == covered {
+                continue;
+            }
+            papertrader_common::info!(
+                "account {account} under the maintenance margin (equity {}, shorts {}): covered",
+                position::shown(standing.equity),
+                position::shown(standing.shorts)
+            );
+        }
+        Ok(out)
+    }
+
+    /// Buys back as much of the short `held` in `symbol` as cash allows.
+    fn cover(
+        &mut self,
+        account: i64,
+        symbol: &'o Symbol,
+        held: Holding,
+        price: Money,
+        now: Timestamp,
+    ) -> rusqlite::Result<Option<Liquidation>> {
+        let Some(cash) = cash_entry(&mut self.cash, &mut self.select_cash, account)?.map(|c| c.now)
+        else {
+            return Ok(None);
+        };
+        let owed = -held.quantity;
+        let mut q = owed;
+        if price
+            .buy_cost(Shares(q))
+            .is_none_or(|cost| cost.raw() > cash)
+        {
+            q = Money(cash).buys(price).map_or(0, Shares::raw).min(owed);
+            if !(self.rules.fractional)(symbol) {
+                q -= q % SHARE_SCALE;
+            }
+        }
+        let Some(cost) = price.buy_cost(Shares(q)).filter(|_| q > 0) else {
+            return Ok(None);
+        };
+        let Some(after) = after_fill(Side::Buy, held, q, price, cost.raw()) else {
+            return Ok(None);
+        };
+        let txid = self
+            .conn
+            .prepare_cached(INSERT_LIQUIDATION)?
+            .insert(params![account, now.0, symbol.as_str(), q, price.raw()])?;
+        if let Some(row) = cash_entry(&mut self.cash, &mut self.select_cash, account)? {
+            row.now = cash - cost.raw();
+        }
+        self.position((account, symbol.as_str()))?.now = after.kept();
+        Ok(Some(Liquidation {
+            account,
+            symbol: symbol.clone(),
+            quantity: Shares(q),
+            price,
+            txid,
+        }))
     }
 
     /// Fills one order at `price` or says why not.
@@ -287,12 +578,16 @@ impl<'c, 'o> Book<'c, 'o> {
             let err = format!("account {} does not exist", order.account);
             return Ok(Outcome::Refused(internal("cannot fill an order", err)));
         };
+        let before_cash = account.now;
         let key = (order.account, order.symbol.as_str());
-        let position = position_entry(&mut self.positions, &mut self.select_position, key)?;
-        let (cash, holding) = match apply(&order, price, account.now, position.now) {
+        let held = self.position(key)?.now;
+        let (cash, holding) = match apply(&order, price, before_cash, held, &self.rules.shorts) {
             Ok(after) => after,
             Err(reason) => return Ok(Outcome::Refused(reason)),
         };
+        if let Err(reason) = self.margin(&order, (before_cash, held), (cash, holding))? {
+            return Ok(Outcome::Refused(reason));
+        }
         let txid = self.insert_transaction.insert(params![
             order.account,
             now.0,
@@ -301,8 +596,10 @@ impl<'c, 'o> Book<'c, 'o> {
             quantity(&order),
             price.raw(),
         ])?;
-        account.now = cash;
-        position.now = holding;
+        if let Some(row) = cash_entry(&mut self.cash, &mut self.select_cash, order.account)? {
+            row.now = cash;
+        }
+        self.position(key)?.now = holding;
         Ok(Outcome::Filled {
             txid,
             quantity: order.quantity,
@@ -388,12 +685,15 @@ fn quantity(order: &Ticket<'_>) -> i64 {
     order.quantity.raw()
 }
 
-/// Cash and position after filling `order` at `price`, or why it cannot be.
+/// Cash and position after filling `order` at `price`, or why it cannot
+/// be: a buy needs its cost in cash; a sale beyond the shares held needs
+/// short selling on (the margin rules come after, in [`Book::margin`]).
 fn apply(
     order: &Ticket<'_>,
     price: Money,
     cash: i64,
     holding: Option<Holding>,
+    shorts: &ShortRules,
 ) -> Result<(i64, Option<Holding>), Reason> {
     let q = quantity(order);
     let overflow = || {
@@ -408,44 +708,29 @@ fn apply(
     let amount = fill_amount(order.side, price, order.quantity.shares())
         .ok_or_else(overflow)?
         .raw();
-    match order.side {
-        Side::Buy => {
-            if cash < amount {
-                return Err(Reason::new(
-                    ReasonCode::InsufficientFunds,
-                    format!("cash {} is below the cost {}", Money(cash), Money(amount)),
-                ));
-            }
-            let held = holding.unwrap_or(Holding {
-                quantity: 0,
-                cost: 0,
-            });
-            let after = Holding {
-                quantity: held.quantity.checked_add(q).ok_or_else(overflow)?,
-                cost: held.cost.checked_add(amount).ok_or_else(overflow)?,
-            };
-            Ok((cash - amount, Some(after)))
+    let held = holding.unwrap_or_default();
+    let cash = match order.side {
+        Side::Buy if cash < amount => {
+            return Err(Reason::new(
+                ReasonCode::InsufficientFunds,
+                format!("cash {} is below the cost {}", Money(cash), Money(amount)),
+            ));
         }
-        Side::Sell => {
-            let held = holding.map_or(0, |h| h.quantity);
-            let Some(h) = holding.filter(|h| h.quantity >= q) else {
-                return Err(Reason::new(
-                    ReasonCode::InsufficientShares,
-                    format!(
-                        "holding {} shares, selling {}",
-                        Shares(held),
-                        order.quantity
-                    ),
-                ));
-            };
-            let cash = cash.checked_add(amount).ok_or_else(overflow)?;
-            let after = Holding {
-                quantity: h.quantity - q,
-                cost: h.cost - sold_cost(h.cost, q, h.quantity),
-            };
-            Ok((cash, (after.quantity > 0).then_some(after)))
+        Side::Buy => cash - amount,
+        Side::Sell if !shorts.enabled && held.quantity < q => {
+            return Err(Reason::new(
+                ReasonCode::InsufficientShares,
+                format!(
+                    "holding {} shares, selling {}",
+                    Shares(held.quantity.max(0)),
+                    order.quantity
+                ),
+            ));
         }
-    }
+        Side::Sell => cash.checked_add(amount).ok_or_else(overflow)?,
+    };
+    let after = after_fill(order.side, held, q, price, amount).ok_or_else(overflow)?;
+    Ok((cash, after.kept()))
 }
 
 #[cfg(test)]
@@ -480,6 +765,199 @@ mod tests {
             Outcome::Filled { txid, .. } => *txid,
             Outcome::Refused(reason) => panic!("refused: {reason}"),
         }
+    }
+
+    /// A batch under the default short selling rules (min equity 2,000,
+    /// initial 150%, maintenance 30%), every asset fractional.
+    fn run_short(conn: &mut Connection, orders: &[Order], list: &[(&str, i64)]) -> Batch {
+        let prices = prices(list);
+        let rules = Rules {
+            shorts: ShortRules::default(),
+            marks: &prices,
+            fractional: &|s: &Symbol| s.as_str() != "WHL",
+        };
+        run_batch_with(conn, orders, &[], &prices, NOW, &rules).expect("batch")
+    }
+
+    fn refused(outcome: &Outcome) -> (ReasonCode, String) {
+        match outcome {
+            Outcome::Refused(reason) => (reason.code, reason.text.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shorts_open_add_cover_and_flip() {
+        let mut db = test_db("trade-short");
+        // 10,000 of cash.
+        let sam = add_account(&db.conn, "sam", 100_000_000);
+        // Sell 10 never held at 100: a short; cash 11,000.
+        let batch = run_short(
+            &mut db.conn,
+            &[order(sam, Side::Sell, "AAA", 10, 1)],
+            &[("AAA", 1_000_000)],
+        );
+        assert!(
+            matches!(batch.outcomes[0].1, Outcome::Filled { .. }),
+            "{batch:?}"
+        );
+        assert_eq!(cash(&db.conn, sam), 110_000_000);
+        assert_eq!(
+            position(&db.conn, sam, "AAA"),
+            Some((-10 * ONE, -10_000_000))
+        );
+        // Cover 4 at 90: the short keeps its proceeds per share.
+        run_short(
+            &mut db.conn,
+            &[order(sam, Side::Buy, "AAA", 4, 2)],
+            &[("AAA", 900_000)],
+        );
+        assert_eq!(cash(&db.conn, sam), 110_000_000 - 3_600_000);
+        assert_eq!(position(&db.conn, sam, "AAA"), Some((-6 * ONE, -6_000_000)));
+        // Buy 10 at 80: covers 6 and holds 4 long at 80.
+        run_short(
+            &mut db.conn,
+            &[order(sam, Side::Buy, "AAA", 10, 3)],
+            &[("AAA", 800_000)],
+        );
+        assert_eq!(position(&db.conn, sam, "AAA"), Some((4 * ONE, 3_200_000)));
+        assert_eq!(cash(&db.conn, sam), 110_000_000 - 3_600_000 - 8_000_000);
+        // Sell 6 at 85: 4 from the long, 2 short.
+        run_short(
+            &mut db.conn,
+            &[order(sam, Side::Sell, "AAA", 6, 4)],
+            &[("AAA", 850_000)],
+        );
+        assert_eq!(position(&db.conn, sam, "AAA"), Some((-2 * ONE, -1_700_000)));
+        assert_eq!(
+            crate::trade::audit(&db.conn).expect("audit"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn shorts_need_equity_and_margin() {
+        let mut db = test_db("trade-short-margin");
+        // 1,999.9999 of equity: below the 2,000 a short needs.
+        let poor = add_account(&db.conn, "poor", 19_999_999);
+        let outcome = &run_short(
+            &mut db.conn,
+            &[order(poor, Side::Sell, "AAA", 1, 1)],
+            &[("AAA", 10_000)],
+        )
+        .outcomes[0]
+            .1;
+        let (code, text) = refused(outcome);
+        assert_eq!(code, ReasonCode::InsufficientFunds);
+        assert!(
+            text.starts_with("short selling needs an equity of at least 2000.0000"),
+            "{text}"
+        );
+        // 10,000 of cash shorts at most 20,000 worth (150%: 10,000 + 20,000
+        // >= 1.5 x 20,000).
+        let rich = add_account(&db.conn, "rich", 100_000_000);
+        let over = &run_short(
+            &mut db.conn,
+            &[order(rich, Side::Sell, "AAA", 201, 1)],
+            &[("AAA", 1_000_000)],
+        )
+        .outcomes[0]
+            .1;
+        let (code, text) = refused(over);
+        assert_eq!(code, ReasonCode::InsufficientFunds);
+        assert!(text.starts_with("margin: "), "{text}");
+        let at = &run_short(
+            &mut db.conn,
+            &[order(rich, Side::Sell, "AAA", 200, 2)],
+            &[("AAA", 1_000_000)],
+        )
+        .outcomes[0]
+            .1;
+        assert!(matches!(at, Outcome::Filled { .. }), "{at:?}");
+        // Now a long buy must leave the margin: cash 30,000 holds 30,000
+        // back for the short: nothing left to buy with.
+        let buy = &run_short(
+            &mut db.conn,
+            &[order(rich, Side::Buy, "BBB", 1, 3)],
+            &[("AAA", 1_000_000), ("BBB", 10_000)],
+        )
+        .outcomes[0]
+            .1;
+        assert_eq!(refused(buy).0, ReasonCode::InsufficientFunds);
+        // Covering is always allowed while cash lasts.
+        let cover = &run_short(
+            &mut db.conn,
+            &[order(rich, Side::Buy, "AAA", 50, 4)],
+            &[("AAA", 1_000_000)],
+        )
+        .outcomes[0]
+            .1;
+        assert!(matches!(cover, Outcome::Filled { .. }), "{cover:?}");
+        // Shorts off: the sale beyond the shares held is refused as before.
+        let batch = run_batch(
+            &mut db.conn,
+            &[order(poor, Side::Sell, "AAA", 1, 5)],
+            &[],
+            &prices(&[("AAA", 10_000)]),
+            NOW,
+        )
+        .expect("batch");
+        assert_eq!(
+            refused(&batch.outcomes[0].1).0,
+            ReasonCode::InsufficientShares
+        );
+        assert_eq!(
+            crate::trade::audit(&db.conn).expect("audit"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn below_maintenance_the_master_covers() {
+        let mut db = test_db("trade-liquidation");
+        let lee = add_account(&db.conn, "lee", 100_000_000);
+        let max = add_account(&db.conn, "max", 100_000_000);
+        // lee: 10,000 cash, short 150 AAA at 100 (15,000): cash 25,000.
+        run_short(
+            &mut db.conn,
+            &[
+                order(lee, Side::Sell, "AAA", 150, 1),
+                order(max, Side::Sell, "WHL", 10, 2),
+            ],
+            &[("AAA", 1_000_000), ("WHL", 1_000_000)],
+        );
+        // At 140: equity 25,000 - 21,000 = 4,000 < 30% of 21,000 (6,300):
+        // covered, all of it, as cash allows 25,000 / 140 = 178 shares.
+        let batch = run_short(&mut db.conn, &[], &[("AAA", 1_400_000)]);
+        assert_eq!(batch.liquidations.len(), 1, "{batch:?}");
+        let l = &batch.liquidations[0];
+        assert_eq!(
+            (l.account, l.quantity, l.price),
+            (lee, Shares(150 * ONE), Money(1_400_000))
+        );
+        assert_eq!(position(&db.conn, lee, "AAA"), None);
+        assert_eq!(cash(&db.conn, lee), 250_000_000 - 210_000_000);
+        // max: short 10 WHL (whole shares) at 100, cash 11,000. At 1,500
+        // equity is 11,000 - 15,000 < 0: cash covers 7 whole shares (not
+        // 7.33...); the rest stays short.
+        let batch = run_short(&mut db.conn, &[], &[("WHL", 15_000_000)]);
+        assert_eq!(batch.liquidations.len(), 1, "{batch:?}");
+        assert_eq!(batch.liquidations[0].quantity, Shares(7 * ONE));
+        assert_eq!(position(&db.conn, max, "WHL").map(|p| p.0), Some(-3 * ONE));
+        assert_eq!(cash(&db.conn, max), 110_000_000 - 105_000_000);
+        let side: String = db
+            .conn
+            .query_row(
+                "SELECT side FROM transactions ORDER BY txid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .expect("side");
+        assert_eq!(side, "liquidation");
+        assert_eq!(
+            crate::trade::audit(&db.conn).expect("audit"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -8,14 +8,17 @@
 //! ex-date; Yahoo gives the ex-date's market open), rebuilt from the
 //! current position and the fills since then, so that shares bought after
 //! the ex-date at post-split prices are not split again and do not earn
-//! the dividend. A split turns those shares into `to / from` as many,
-//! rounded down to a whole share on an asset that trades in whole shares,
+//! the dividend. A short (protocol 1.2) takes part with the shares it
+//! owed. A split turns those shares into `to / from` as many, rounded
+//! toward zero to a whole share on an asset that trades in whole shares,
 //! to 10^-9 share on one that trades in fractions (no cash in lieu of what
 //! is cut: the history has no line for it), keeps the position's total
-//! cost, and writes a `split` line (QUANTITY the shares now held, PRICE
-//! the new AVG_COST). A dividend credits shares x amount rounded down to
-//! 1/10 000 and writes a `dividend` line (QUANTITY the
-//! shares that take part, PRICE the amount per share), on the ex-date: the
+//! cost, and writes a `split` line (QUANTITY the shares now held, below 0
+//! for a short, PRICE the new AVG_COST). A dividend credits shares x
+//! amount rounded down to 1/10 000, or charges a short shares owed x amount
+//! rounded up (at most its cash: `dividend_cash`), and writes a `dividend`
+//! line (QUANTITY the shares that take part, signed, PRICE the amount per
+//! share), on the ex-date: the
 //! chart API gives no pay date. An action found more than [`LOOK_BACK_S`]
 //! after it took effect (the two years of a back-fill) is recorded and
 //! not applied.
@@ -23,7 +26,7 @@
 use papertrader_common::value::{Money, SHARE_SCALE, Shares, Symbol, Timestamp};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{avg_cost, dividend_paid};
+use super::{avg_cost, dividend_cash};
 use crate::market::provider::{Action, ActionKind};
 
 /// How late an action may still be applied: a week of missed top-ups.
@@ -106,6 +109,7 @@ fn holders(
         "SELECT a.id,
                 COALESCE(p.quantity, 0), COALESCE(p.cost, 0),
                 COALESCE((SELECT SUM(CASE t.side WHEN 'buy' THEN t.quantity
+                                                 WHEN 'liquidation' THEN t.quantity
                                                  WHEN 'sell' THEN -t.quantity ELSE 0 END)
                           FROM transactions t
                           WHERE t.account_id = a.id AND t.symbol = ?1 AND t.time >= ?2), 0),
@@ -130,8 +134,8 @@ fn holders(
         if reset {
             continue;
         }
-        // More than held when shares were sold since.
-        let before = held.saturating_sub(bought_since).max(0);
+        // Below 0 for a short at the ex-date (protocol 1.2).
+        let before = held.saturating_sub(bought_since);
         out.push((account, held, cost, before));
     }
     Ok(out)
@@ -166,7 +170,8 @@ fn split(
 ) -> rusqlite::Result<usize> {
     let mut n = 0;
     for (account, held, cost, before) in holders(conn, symbol, effective)? {
-        if held == 0 || before == 0 {
+        // A position that changed sides since the ex-date is left alone.
+        if held == 0 || before == 0 || (held > 0) != (before > 0) {
             continue;
         }
         let turned = i128::from(before) * i128::from(to) / i128::from(from.max(1));
@@ -206,7 +211,11 @@ fn dividend(
         if before == 0 {
             continue;
         }
-        let Some(paid) = dividend_paid(Money(amount), Shares(before)).map(Money::raw) else {
+        let cash: i64 =
+            conn.query_row("SELECT cash FROM accounts WHERE id = ?1", [account], |r| {
+                r.get(0)
+            })?;
+        let Some(paid) = dividend_cash(Money(amount), Shares(before), cash) else {
             papertrader_common::error!("dividend of {symbol}: account {account} overflows");
             continue;
         };

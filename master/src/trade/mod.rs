@@ -19,6 +19,7 @@ mod audit;
 mod batch;
 pub mod corporate;
 pub mod orders;
+pub mod position;
 pub mod queue;
 pub mod standing;
 mod views;
@@ -38,7 +39,7 @@ use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Shares, Sym
 pub use papertrader_common::request::{Side, Size};
 
 pub use audit::audit;
-pub use batch::{Batch, Change, run_batch};
+pub use batch::{Batch, Change, Liquidation, Rules, run_batch, run_batch_with};
 pub use views::{account_text, history, portfolio, user_info};
 
 /// What the client sees for a server-side fault; the detail goes to the log.
@@ -92,6 +93,18 @@ pub fn fill_amount(side: Side, price: Money, shares: Shares) -> Option<Money> {
 /// A dividend of `per_share` on `shares`, rounded down to 1/10 000.
 pub fn dividend_paid(per_share: Money, shares: Shares) -> Option<Money> {
     per_share.sale_proceeds(shares)
+}
+
+/// What a dividend of `per_share` moves in the cash `cash` of a holder of
+/// `shares`: a long is paid [`dividend_paid`]; a short (`shares < 0`)
+/// pays `per_share` on the shares it owes, rounded up, but never more
+/// than its cash. `None` on overflow.
+pub fn dividend_cash(per_share: Money, shares: Shares, cash: i64) -> Option<i64> {
+    if shares.raw() >= 0 {
+        return dividend_paid(per_share, shares).map(Money::raw);
+    }
+    let owed = per_share.buy_cost(Shares(shares.raw().checked_neg()?))?;
+    Some(-owed.raw().min(cash.max(0)))
 }
 
 /// The part of a position's total `cost` that selling `sold` of its `held`

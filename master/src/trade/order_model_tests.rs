@@ -1,11 +1,13 @@
 //! Property test of the trade thread with orders: random sequences of
 //! placed orders (every type, trailing stops too, both sides, day, gtc,
-//! ioc and fok), replaces, cancels, resets, market orders and price sets, sent to the real "trade" thread over its
+//! ioc and fok), replaces, cancels, resets, market orders, splits,
+//! dividends and price sets, with short selling on, sent to the real "trade" thread over its
 //! channel, with a second connection reading the same database file.
 //! After every price set: no cash or position below zero, no `internal`
 //! answer, every open order of the thread also open in the table, every
 //! open trailing stop marked at or beyond the last price and short of its
-//! stop, and `ptctl audit` clean.
+//! stop, no account left under the maintenance margin that its cash could
+//! still cover, and `ptctl audit` clean.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use parking_lot::RwLock;
 use proptest::prelude::*;
 use rusqlite::Connection;
 
+use super::position::{Exposure, Holding, ShortRules};
 use super::queue::{self, Limits, TradeMsg};
 use super::test_util::add_account;
 use super::{Side, audit};
@@ -34,6 +37,7 @@ use crate::market::Asset;
 use crate::market::assets::Terms;
 use crate::market::calendar::{Clock, Market};
 use crate::market::feed::FeedMsg;
+use crate::market::provider::{Action, ActionKind};
 use papertrader_common::request::Request;
 
 const SYMBOLS: [&str; 2] = ["AAA", "BBB"];
@@ -78,8 +82,26 @@ enum Step {
     Reset {
         account: usize,
     },
+    Split {
+        symbol: usize,
+        to: u32,
+        from: u32,
+    },
+    Dividend {
+        symbol: usize,
+        amount: i64,
+    },
     Prices([i64; 2]),
 }
+
+/// Short selling as a deployment could set it, scaled to the model's
+/// 500 of cash.
+const SHORTS: ShortRules = ShortRules {
+    enabled: true,
+    min_equity: Money(1_000_000),
+    initial_pct: 150,
+    maintenance_pct: 30,
+};
 
 fn price() -> impl Strategy<Value = Money> {
     (50_000i64..=300_000).prop_map(Money)
@@ -162,6 +184,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..ACCOUNTS, 0usize..8, change())
             .prop_map(|(account, nth, change)| Step::Replace { account, nth, change }),
         1 => (0..ACCOUNTS).prop_map(|account| Step::Reset { account }),
+        1 => (0..SYMBOLS.len(), 1u32..=4, 1u32..=4)
+            .prop_map(|(symbol, to, from)| Step::Split { symbol, to, from }),
+        1 => (0..SYMBOLS.len(), 1i64..=20_000)
+            .prop_map(|(symbol, amount)| Step::Dividend { symbol, amount }),
         4 => (50_000i64..=300_000, 50_000i64..=300_000).prop_map(|(a, b)| Step::Prices([a, b])),
     ]
 }
@@ -215,6 +241,7 @@ impl Rig {
             total: 10_000,
             open_per_account: 6,
             starting_cash: Money(START),
+            shorts: SHORTS,
         };
         let conn = db::open(&path).expect("open writer");
         queue::spawn(
@@ -340,7 +367,8 @@ fn check(rig: &Rig, answers: &[Frame]) -> Result<(), TestCaseError> {
         .reader
         .query_row(
             "SELECT (SELECT count(*) FROM accounts WHERE cash < 0)
-                  + (SELECT count(*) FROM positions WHERE quantity <= 0 OR cost < 0)",
+                  + (SELECT count(*) FROM positions WHERE quantity = 0
+                     OR (quantity > 0 AND cost < 0) OR (quantity < 0 AND cost > 0))",
             [],
             |r| r.get(0),
         )
@@ -383,6 +411,53 @@ fn check_trailing(rig: &Rig, last: [i64; 2]) -> Result<(), TestCaseError> {
                 p <= stop.raw()
             };
             prop_assert!(!reached, "{side} {trail} from {mark}: {p} reached {stop}");
+        }
+    }
+    Ok(())
+}
+
+/// After a price set that priced both symbols, no account is under the
+/// maintenance margin while its cash could still buy back a unit (10^-9
+/// of AAA, a whole BBB) of one of its shorts.
+fn check_maintenance(rig: &Rig, last: [i64; 2]) -> Result<(), TestCaseError> {
+    for &account in &rig.accounts {
+        let cash: i64 = rig
+            .reader
+            .query_row("SELECT cash FROM accounts WHERE id = ?1", [account], |r| {
+                r.get(0)
+            })
+            .expect("cash");
+        let mut stmt = rig
+            .reader
+            .prepare("SELECT symbol, quantity, cost FROM positions WHERE account_id = ?1")
+            .expect("prepare");
+        let held: Vec<(String, Holding)> = stmt
+            .query_map([account], |r| {
+                Ok((
+                    r.get(0)?,
+                    Holding {
+                        quantity: r.get(1)?,
+                        cost: r.get(2)?,
+                    },
+                ))
+            })
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let price = |s: &str| SYMBOLS.iter().position(|x| *x == s).map(|i| Money(last[i]));
+        let standing = Exposure::of(cash, held.iter().map(|(s, h)| (s.as_str(), *h)), &price);
+        if !standing.under_maintenance(&SHORTS) {
+            continue;
+        }
+        for (symbol, h) in held.iter().filter(|(_, h)| h.is_short()) {
+            let unit = if symbol == "AAA" { 1 } else { SHARE_SCALE };
+            let p = price(symbol).expect("priced");
+            let one = p.buy_cost(Shares(unit)).expect("cost");
+            prop_assert!(
+                one.raw() > cash,
+                "account {account} under maintenance with {cash} cash, short {} {symbol}",
+                Shares(h.quantity)
+            );
         }
     }
     Ok(())
@@ -507,6 +582,28 @@ proptest! {
                     answers.extend(rig.settle());
                     prop_assert!(rig.open_ids(rig.accounts[account]).is_empty());
                 }
+                Step::Split { symbol, to, from } => {
+                    time += 1;
+                    let action = Action {
+                        effective: Timestamp(time),
+                        kind: ActionKind::Split { to, from },
+                    };
+                    let symbol = Symbol::parse(SYMBOLS[symbol]).expect("symbol");
+                    rig.tx.send(FeedMsg::Actions(vec![(symbol, action)]).into()).expect("send");
+                    answers.extend(rig.settle());
+                    check(&rig, &answers)?;
+                }
+                Step::Dividend { symbol, amount } => {
+                    time += 1;
+                    let action = Action {
+                        effective: Timestamp(time),
+                        kind: ActionKind::Dividend(Money(amount)),
+                    };
+                    let symbol = Symbol::parse(SYMBOLS[symbol]).expect("symbol");
+                    rig.tx.send(FeedMsg::Actions(vec![(symbol, action)]).into()).expect("send");
+                    answers.extend(rig.settle());
+                    check(&rig, &answers)?;
+                }
                 Step::Prices([a, b]) => {
                     time += 60;
                     let prices: HashMap<Symbol, Money> = [
@@ -525,6 +622,7 @@ proptest! {
                     ).expect("count");
                     prop_assert_eq!(immediate, 0);
                     check_trailing(&rig, [a, b])?;
+                    check_maintenance(&rig, [a, b])?;
                 }
             }
         }

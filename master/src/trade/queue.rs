@@ -37,7 +37,10 @@ use crate::market::calendar::{self, Clock};
 use crate::market::feed::FeedMsg;
 use crate::market::{Asset, store};
 use crate::trade::orders::{self, NewOrder, OpenOrder};
-use crate::trade::{Batch, Change, Order, Outcome, Side, Size, run_batch, standing};
+use crate::trade::position::ShortRules;
+use crate::trade::{
+    Batch, Change, Order, Outcome, Rules, Side, Size, run_batch, run_batch_with, standing,
+};
 
 /// Work for the trade thread.
 pub enum TradeMsg {
@@ -158,6 +161,8 @@ pub struct Limits {
     pub open_per_account: usize,
     /// What an account is reset to (`starting_cash`).
     pub starting_cash: Money,
+    /// Short selling and its margins (`short_selling`, `short_*`).
+    pub shorts: ShortRules,
 }
 
 struct Queue {
@@ -260,7 +265,7 @@ impl Queue {
             .extend(prices.iter().map(|(s, p)| (s.clone(), *p)));
         self.drop_stale();
         self.refuse_closed(now);
-        if self.waiting.is_empty() && self.open.is_empty() {
+        if self.waiting.is_empty() && self.open.is_empty() && !self.shorts_exist() {
             return;
         }
         // A closed market's price fills nothing: its open orders wait for
@@ -272,7 +277,14 @@ impl Queue {
             .collect();
         let orders: Vec<Order> = self.waiting.iter().map(|q| q.order.clone()).collect();
         let started = std::time::Instant::now();
-        let result = run_batch(&mut self.conn, &orders, &self.open, &prices, now);
+        let terms = &self.terms;
+        let fractional = |s: &Symbol| terms.get(s).is_some_and(|t| t.fractional);
+        let rules = Rules {
+            shorts: self.limits.shorts,
+            marks: &self.last,
+            fractional: &fractional,
+        };
+        let result = run_batch_with(&mut self.conn, &orders, &self.open, &prices, now, &rules);
         let waiting = std::mem::take(&mut self.waiting);
         let batch = match result {
             Ok(batch) => batch,
@@ -293,7 +305,18 @@ impl Queue {
             outcomes,
             unpriced,
             changes,
+            liquidations,
         } = batch;
+        for l in &liquidations {
+            papertrader_common::info!(
+                "account {}: {} {} short covered at {} (transaction {})",
+                l.account,
+                l.quantity,
+                l.symbol,
+                l.price,
+                l.txid
+            );
+        }
         papertrader_common::debug!(
             "trade batch: {} orders, {} open orders changed, in {:?}",
             outcomes.len(),
@@ -315,6 +338,18 @@ impl Queue {
             q.missed += 1;
         }
         self.send_replies(replies.iter().map(|(q, o)| (q, o.clone())).collect());
+    }
+
+    /// Whether any account owes shares (the maintenance rule then runs at
+    /// every price set, orders or not).
+    fn shorts_exist(&self) -> bool {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM positions WHERE quantity < 0)",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap_or(true)
     }
 
     /// Applies a batch's changes to the open orders: a triggered one stays,

@@ -125,7 +125,7 @@ fn trades(conn: &Connection, account: i64) -> Result<Vec<Trade>, Reason> {
                 time: Timestamp(time),
                 side: stored(TradeSide::parse(&side))?,
                 symbol: stored(Symbol::parse(&symbol))?,
-                quantity: stored_quantity(quantity)?,
+                quantity: Shares(quantity),
                 price: Money(price),
             })
         })
@@ -154,14 +154,6 @@ pub fn account_text(conn: &Connection, username: &str) -> Result<String, Reason>
 /// server-side fault.
 fn stored<T, E: std::fmt::Display>(value: Result<T, E>) -> Result<T, Reason> {
     value.map_err(|err| internal("stored value is malformed", err))
-}
-
-/// A stored share count (10^-9 shares), which is never negative.
-fn stored_quantity(quantity: i64) -> Result<Shares, Reason> {
-    if quantity < 0 {
-        return stored(Err(format!("quantity {quantity} is negative")));
-    }
-    Ok(Shares(quantity))
 }
 
 /// The account named `username`, ignoring case.
@@ -196,11 +188,7 @@ fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, Shares, i64
         .map_err(|err| internal("cannot read positions", err))?;
     rows.into_iter()
         .map(|(symbol, quantity, cost)| {
-            Ok((
-                stored(Symbol::parse(&symbol))?,
-                stored_quantity(quantity)?,
-                cost,
-            ))
+            Ok((stored(Symbol::parse(&symbol))?, Shares(quantity), cost))
         })
         .collect()
 }

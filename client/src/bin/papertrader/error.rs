@@ -322,6 +322,13 @@ fn bad_quantity(quantity: Option<Shares>, text: &str) -> String {
 /// or for an order `cash 2000.0000 with 500.0000 reserved by open buys does
 /// not cover 1895.0000` (master/src/trade/queue.rs).
 fn insufficient_funds(text: &str) -> String {
+    // The margin rules of short selling (protocol 1.2).
+    if text.starts_with("margin:")
+        || text.starts_with("short selling")
+        || text.starts_with("buying power")
+    {
+        return with_detail("not enough margin", text);
+    }
     let m = |t: &str| Money::parse(t).ok().map(human_money);
     let marks = ["cash ", " with ", " reserved by open buys does not cover "];
     let reserved = between(text, marks).map(|p| p.map(m));

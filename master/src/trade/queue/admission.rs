@@ -5,6 +5,8 @@
 
 use papertrader_common::value::{OrderKind, Shares};
 
+use crate::trade::position::{self, Exposure, Holding};
+
 use super::*;
 
 impl Queue {
@@ -87,8 +89,39 @@ impl Queue {
             .collect();
         match spec.side {
             Side::Buy => self.cash_covers(account, spec, &mine),
+            // With short selling on, a sale beyond the shares held is a
+            // short, held to the margin rules when it fills.
+            Side::Sell if self.limits.shorts.enabled => Ok(()),
             Side::Sell => self.shares_cover(account, &spec.symbol, spec.quantity, &mine),
         }
+    }
+
+    /// What buys may spend: the cash, less the initial margin of the
+    /// account's shorts when short selling is on (valued at the last
+    /// prices).
+    fn spendable(&self, account: i64) -> Result<(i128, i64), Reason> {
+        let cash = db::accounts::cash(&self.conn, account)
+            .map_err(|err| crate::trade::internal("cannot read cash", err))?;
+        if !self.limits.shorts.enabled {
+            return Ok((i128::from(cash), cash));
+        }
+        let held = db::positions::all(&self.conn, account)
+            .map_err(|err| crate::trade::internal("cannot read positions", err))?;
+        let marks = position::marks(&self.last);
+        let standing = Exposure::of(
+            cash,
+            held.iter().map(|(s, q, c)| {
+                (
+                    s.as_str(),
+                    Holding {
+                        quantity: *q,
+                        cost: *c,
+                    },
+                )
+            }),
+            &marks,
+        );
+        Ok((standing.buying_power(&self.limits.shorts), cash))
     }
 
     /// replaceOrder: the order `id` of the session's account, open or
@@ -194,13 +227,20 @@ impl Queue {
                 at.map_or(0, |at| cost(at, o.quantity))
             })
             .sum();
-        let cash = db::accounts::cash(&self.conn, account)
-            .map_err(|err| crate::trade::internal("cannot read cash", err))?;
-        if i128::from(cash) - reserved < need {
-            let shown = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
+        let (power, cash) = self.spendable(account)?;
+        if power - reserved < need {
+            let shown = position::shown;
+            let spend = if power == i128::from(cash) {
+                format!("cash {}", Money(cash))
+            } else {
+                format!(
+                    "buying power {} (cash {} less the margin of shorts)",
+                    shown(power),
+                    Money(cash)
+                )
+            };
             let text = format!(
-                "cash {} with {} reserved by open buys does not cover {}",
-                Money(cash),
+                "{spend} with {} reserved by open buys does not cover {}",
                 shown(reserved),
                 shown(need)
             );
