@@ -488,3 +488,94 @@ fn a_sale_beyond_holdings_is_a_short_in_the_cli() {
         "{trades}"
     );
 }
+
+#[test]
+fn brackets_and_oco_through_the_cli() {
+    let dir = TempDir::new("cli-class");
+    let path = dir.join("assets.list");
+    std::fs::write(&path, "AAPL Apple Inc.\n").expect("assets");
+    let conf = format!(
+        "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\nsim_seed = 7\n",
+        path.display()
+    );
+    let system = System::start("cli-class", &conf, "");
+    let env = Env::new("cli-class-home", Some(system.worker.addr.to_string()));
+    env.register_and_login("cleo");
+    env.wait_for_price();
+
+    // A bracket whose entry rests far below the market.
+    let out = env.ok(&[
+        "buy",
+        "AAPL",
+        "1",
+        "--limit",
+        "1",
+        "--take-profit",
+        "2",
+        "--stop-loss",
+        "0.5",
+        "--gtc",
+    ]);
+    assert!(
+        out.contains(
+            "buy 1 AAPL at 1.0000 or less, good till cancelled, then sell at 2.0000 or more, \
+             or at the market once the price falls to 0.5000; see papertrader orders"
+        ),
+        "{out}"
+    );
+    let entry = placed_id(&out);
+    let listed = env.json(&["orders"]);
+    let all = listed.as_array().expect("list");
+    assert_eq!(all.len(), 3, "{listed}");
+    let legs: Vec<&Value> = all.iter().filter(|o| o["parent"] == entry).collect();
+    assert_eq!(legs.len(), 2, "{listed}");
+    assert!(
+        legs.iter()
+            .all(|o| o["status"] == "held" && o["class"] == "bracket"),
+        "{listed}"
+    );
+    // Exits on the wrong side are the server's refusal; --oco needs both.
+    let err = env.fails(
+        &[
+            "buy",
+            "AAPL",
+            "1",
+            "--limit",
+            "1",
+            "--take-profit",
+            "0.9",
+            "--stop-loss",
+            "0.5",
+        ],
+        65,
+    );
+    assert!(err.contains("takeProfit"), "{err}");
+    let err = env.fails(&["sell", "AAPL", "1", "--oco", "--take-profit", "5"], 64);
+    assert!(err.contains("--stop-loss"), "{err}");
+    // Cancelling the entry cancels its legs.
+    env.ok(&["cancel", &entry.to_string()]);
+    let listed = env.json(&["orders"]);
+    assert!(
+        listed
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|o| o["status"] == "cancelled"),
+        "{listed}"
+    );
+    // An OCO on a holding: both exits open at once.
+    env.ok(&["buy", "AAPL", "2"]);
+    let oco = env.json(&[
+        "sell",
+        "AAPL",
+        "2",
+        "--oco",
+        "--take-profit",
+        "100000",
+        "--stop-loss",
+        "0.01",
+    ]);
+    assert_eq!(oco["class"], "oco", "{oco}");
+    let open = env.json(&["orders", "--open"]);
+    assert_eq!(open.as_array().expect("list").len(), 2, "{open}");
+}

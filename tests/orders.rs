@@ -772,3 +772,137 @@ fn trailing_stops_follow_the_price_and_replace_swaps_orders() {
     );
     audit_clean(&setup);
 }
+
+#[test]
+fn brackets_oco_and_oto_open_and_cancel_their_legs() {
+    let dir = TempDir::new("orders-class");
+    // AAPL 100 for 10 s, then 95 (the bracket's entry limit fills), 99,
+    // 111 (its take-profit at 110 fills, the stop-loss is cancelled), 105.
+    let aapl = hold(
+        "100.0000",
+        10,
+        &["95.0000", "99.0000", "111.0000", "105.0000"],
+    );
+    let setup = MasterSetup::new("orders-class");
+    let master = setup.start(&market(&dir, &[("AAPL", &aapl)]));
+    let mut t = Trader::register(&setup, &master, "bret");
+    assert_eq!(t.wait_price("AAPL"), money("100"));
+    let session = t.session.clone();
+    let class = |t: &mut Trader, words: &str| {
+        let mut args = vec![session.as_str()];
+        args.extend(words.split(' '));
+        t.w.request(Instr::PlaceOrderClass, &args)
+    };
+    let (i, a) = class(&mut t, "bracket buy AAPL 2 limit 96 - gtc 110 90");
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let entry = a[0].clone();
+    let orders = t.orders();
+    let legs: Vec<&OrderLine> = orders
+        .iter()
+        .filter(|o| o.parent.map(|p| p.to_string()) == Some(entry.clone()))
+        .collect();
+    assert_eq!(legs.len(), 2, "{orders:?}");
+    assert!(
+        legs.iter()
+            .all(|l| l.status == OrderStatus::Held && l.side.name() == "sell"),
+        "{legs:?}"
+    );
+    let take_profit = legs
+        .iter()
+        .find(|l| l.kind.limit().is_some())
+        .expect("take-profit")
+        .id
+        .to_string();
+    let stop_loss = legs
+        .iter()
+        .find(|l| l.kind.stop().is_some())
+        .expect("stop-loss")
+        .id
+        .to_string();
+    // Exits on the wrong side, ioc, a missing exit, a bad class: refused.
+    for (words, want) in [
+        (
+            "bracket buy AAPL 1 limit 96 - gtc 95 90",
+            ReasonCode::BadPrice,
+        ),
+        (
+            "bracket buy AAPL 1 limit 96 - gtc 110 97",
+            ReasonCode::BadPrice,
+        ),
+        (
+            "bracket sell AAPL 1 limit 96 - gtc 110 90",
+            ReasonCode::BadPrice,
+        ),
+        (
+            "bracket buy AAPL 1 limit 96 - ioc 110 90",
+            ReasonCode::BadArguments,
+        ),
+        (
+            "bracket buy AAPL 1 limit 96 - gtc 110 -",
+            ReasonCode::BadPrice,
+        ),
+        ("oto buy AAPL 1 limit 96 - gtc 110 90", ReasonCode::BadPrice),
+        (
+            "oco sell AAPL 1 limit 96 - gtc 110 90",
+            ReasonCode::BadArguments,
+        ),
+        (
+            "triangle buy AAPL 1 limit 96 - gtc 110 90",
+            ReasonCode::BadArguments,
+        ),
+    ] {
+        let (i, a) = class(&mut t, words);
+        assert_eq!((i, code_of(&a)), (Instr::OrderFail, want), "{words}: {a:?}");
+    }
+    // A cancelled OTO takes its held leg along.
+    let (i, a) = class(&mut t, "oto buy AAPL 1 limit 50 - gtc - 40");
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let oto = a[0].clone();
+    let (i, a) = t.w.request(Instr::CancelOrder, &[&session, &oto]);
+    assert_eq!(i, Instr::CancelSuccess, "{a:?}");
+    let cancelled = t
+        .orders()
+        .iter()
+        .filter(|o| o.status == OrderStatus::Cancelled)
+        .count();
+    assert_eq!(cancelled, 2, "the entry and its leg");
+
+    t.wait_status(&entry, OrderStatus::Filled, Duration::from_secs(30));
+    t.wait_status(&take_profit, OrderStatus::Open, Duration::from_secs(5));
+    let filled = t.wait_status(&take_profit, OrderStatus::Filled, Duration::from_secs(20));
+    assert_eq!(filled_price(&mut t, &filled), money("111"));
+    assert_eq!(t.order(&stop_loss).status, OrderStatus::Cancelled);
+    assert!(
+        t.portfolio().is_empty(),
+        "bought 2, sold 2: {}",
+        t.portfolio()
+    );
+
+    // An OCO on a holding: the take-profit and the stop-loss are both open.
+    let (i, a) = t.w.request(Instr::PurchaseAsset, &[&session, "AAPL", "3"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    let (i, a) = class(&mut t, "oco sell AAPL 3 - - - gtc 200 50");
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let oco = a[0].clone();
+    let both: Vec<OrderLine> = t
+        .orders()
+        .into_iter()
+        .filter(|o| o.id.to_string() == oco || o.parent.map(|p| p.to_string()) == Some(oco.clone()))
+        .collect();
+    assert_eq!(both.len(), 2);
+    assert!(
+        both.iter().all(|o| o.status == OrderStatus::Open),
+        "{both:?}"
+    );
+    // Cancelling its stop-loss cancels the whole OCO.
+    let leg = both
+        .iter()
+        .find(|o| o.parent.is_some())
+        .expect("leg")
+        .id
+        .to_string();
+    let (i, a) = t.w.request(Instr::CancelOrder, &[&session, &leg]);
+    assert_eq!(i, Instr::CancelSuccess, "{a:?}");
+    assert_eq!(t.order(&oco).status, OrderStatus::Cancelled);
+    audit_clean(&setup);
+}

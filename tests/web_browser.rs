@@ -243,6 +243,38 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.click("#confirm-ok");
     browser.wait_text("#main table", LONG, |t| t.matches("cancelled").count() == 2);
 
+    // A bracket from the ticket: its legs are held, and cancelling one
+    // of the three cancels them all.
+    browser.goto(&format!("{url}#/asset/AAPL"));
+    browser.find("#trade-form");
+    browser.run(
+        "const s = document.getElementById('side'); s.value = 'buy'; \
+         const t = document.getElementById('order-type'); t.value = 'limit'; \
+         t.dispatchEvent(new Event('change', { bubbles: true }));",
+        serde_json::json!([]),
+    );
+    browser.fill("#quantity", "1");
+    browser.fill("#limit", "1.00");
+    browser.fill("#take-profit", "5");
+    browser.fill("#stop-loss", "0.5");
+    browser.click("#review");
+    let summary = browser.wait_text("#confirm-summary", LONG, |t| t.contains("Once it fills"));
+    assert!(
+        summary.ends_with(
+            "Once it fills: sell at 5.0000 or better, or at the market once the price reaches 0.5000."
+        ),
+        "{summary}"
+    );
+    browser.click("#confirm-ok");
+    browser.wait_text("#trade-result", LONG, |t| t.contains("with its exits"));
+    browser.goto(&format!("{url}#/orders"));
+    let rows = browser.wait_text("#main table", LONG, |t| t.contains("(bracket)"));
+    assert_eq!(rows.matches("held").count(), 2, "{rows}");
+    browser.click(cancel);
+    browser.wait_text("#confirm-cancel", LONG, |t| t == "Keep order");
+    browser.click("#confirm-ok");
+    browser.wait_text("#main table", LONG, |t| t.matches("cancelled").count() == 5);
+
     // The position, and the fill in the history.
     browser.goto(&format!("{url}#/portfolio"));
     let row = browser.wait_text("tr[data-symbol=AAPL]", LONG, |t| !t.is_empty());

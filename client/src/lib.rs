@@ -30,7 +30,9 @@ pub use papertrader_common::payload::{
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
 /// What `placeOrder` takes, and the history ranges.
-pub use papertrader_common::request::{NewStop, OrderChange, OrderSpec, Range, Side, Size};
+pub use papertrader_common::request::{
+    ClassSpec, NewStop, OrderChange, OrderSpec, Range, Side, Size,
+};
 
 pub mod tls;
 
@@ -505,6 +507,24 @@ impl Client {
         let request = Request::PlaceOrder {
             session: session.clone(),
             order: order.clone(),
+        };
+        answer!(self.call(&request)?, Reply::OrderAccepted(id) => id)
+    }
+
+    /// `placeOrderClass` (protocol 1.2): an entry with its exit legs, or
+    /// an OCO's two exits; the answer is the entry's orderID (an OCO's:
+    /// its take-profit's), its legs listed by `orders` with it as parent.
+    pub fn place_order_class(
+        &mut self,
+        session: &SessionId,
+        order: &OrderSpec,
+        class: &ClassSpec,
+    ) -> Result<u64> {
+        self.ensure(session, State::Command)?;
+        let request = Request::PlaceOrderClass {
+            session: session.clone(),
+            order: order.clone(),
+            class: *class,
         };
         answer!(self.call(&request)?, Reply::OrderAccepted(id) => id)
     }

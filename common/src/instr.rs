@@ -113,6 +113,7 @@ pub enum Instr {
     PurchaseNotional = 80,
     SellNotional = 81,
     ReplaceOrder = 82,
+    PlaceOrderClass = 83,
 }
 
 /// One row of the table.
@@ -214,6 +215,7 @@ pub static TABLE: &[Spec] = &[
     spec!(PurchaseNotional, "purchaseNotional", Command, Exact(3), "sessionID symbol amount"),
     spec!(SellNotional, "sellNotional", Command, Exact(3), "sessionID symbol amount"),
     spec!(ReplaceOrder, "replaceOrder", Command, Exact(6), "sessionID orderID quantity limit stop tif"),
+    spec!(PlaceOrderClass, "placeOrderClass", Command, Exact(11), "sessionID class side symbol quantity orderType limit stop tif takeProfit stopLoss"),
 ];
 
 impl Instr {
@@ -291,7 +293,7 @@ impl Instr {
             Instr::SwitchState => Instr::StateSwitchFail,
             Instr::Logout => Instr::LogoutFail,
             Instr::GetWorkerList => Instr::ProtocolError,
-            Instr::PlaceOrder | Instr::ReplaceOrder => Instr::OrderFail,
+            Instr::PlaceOrder | Instr::ReplaceOrder | Instr::PlaceOrderClass => Instr::OrderFail,
             Instr::CancelOrder => Instr::CancelFail,
             Instr::ResetAccount => Instr::ResetFail,
             i if i.kind() == MessageType::Data => Instr::DataFail,
@@ -314,7 +316,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 66);
+        assert_eq!(TABLE.len(), 67);
     }
 
     #[test]

@@ -99,7 +99,7 @@ mod vectors {
         use crate::reply::Reply;
         use crate::request::Request;
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 12);
+        assert_eq!(vectors.len(), 14);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -130,6 +130,13 @@ mod vectors {
                         order.kind.name(),
                         order.kind.stop_arg()
                     )),
+                    Request::PlaceOrderClass { order, class, .. } => quantities.push(format!(
+                        "{} {} {} {:?}",
+                        class.class.name(),
+                        order.quantity,
+                        order.kind.name(),
+                        class.legs()
+                    )),
                     Request::ReplaceOrder { id, change, .. } => quantities.push(format!(
                         "{id}: {:?} {:?} {:?} {:?}",
                         change.quantity.map(|q| q.to_string()),
@@ -155,6 +162,8 @@ mod vectors {
                 "17: None Some(\"171.5000\") None None",
                 "18: Some(\"0.25\") None Some(Trail(Percent(300))) Some(Gtc)",
                 "order 19",
+                "bracket 2 limit [Limit(Money(1100000)), Stop(Money(900000))]",
+                "oco 3 limit [Stop(Money(500000))]",
             ]
         );
     }

@@ -11,8 +11,9 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    Date, Email, HashedPass, IdToken, Money, OrderKind, Provider, Quantity, Reason, ReasonCode,
-    ResetProof, SessionId, Symbol, Tif, Trail, Username, ValueError, parse_bool, parse_order_id,
+    Date, Email, HashedPass, IdToken, Money, OrderClass, OrderKind, Provider, Quantity, Reason,
+    ReasonCode, ResetProof, SessionId, Symbol, Tif, Trail, Username, ValueError, parse_bool,
+    parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -150,6 +151,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// The opposite side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
     /// The wire word of a history line: `buy` or `sell`.
     pub fn name(self) -> &'static str {
         match self {
@@ -313,6 +322,17 @@ pub enum Request {
         /// Which order.
         id: u64,
     },
+    /// `placeOrderClass sessionID class side symbol quantity orderType
+    /// limit stop tif takeProfit stopLoss` (protocol 1.2): an entry with
+    /// exit legs, or two exits that cancel each other.
+    PlaceOrderClass {
+        /// Whose order.
+        session: SessionId,
+        /// The entry (for `oco`: the take-profit limit).
+        order: OrderSpec,
+        /// The class and its exits.
+        class: ClassSpec,
+    },
     /// `replaceOrder sessionID orderID quantity limit stop tif` (protocol
     /// 1.2): the order with those changes, as a new order.
     ReplaceOrder {
@@ -385,6 +405,31 @@ pub struct OrderSpec {
     pub kind: OrderKind,
     /// How long it stays open.
     pub tif: Tif,
+}
+
+/// The class of a `placeOrderClass` and its exit prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassSpec {
+    /// Bracket, OCO or OTO.
+    pub class: OrderClass,
+    /// The limit of the take-profit exit.
+    pub take_profit: Option<Money>,
+    /// The stop of the stop-loss exit.
+    pub stop_loss: Option<Money>,
+}
+
+impl ClassSpec {
+    /// The exit legs of an entry on `side`: (kind, which) for each, on the
+    /// other side; for `oco` the stop-loss only (the take-profit limit is
+    /// the order itself).
+    pub fn legs(&self) -> Vec<OrderKind> {
+        let mut legs = Vec::new();
+        if self.class != OrderClass::Oco {
+            legs.extend(self.take_profit.map(OrderKind::Limit));
+        }
+        legs.extend(self.stop_loss.map(OrderKind::Stop));
+        legs
+    }
 }
 
 /// What a `replaceOrder` changes: each field `None` where the argument
@@ -507,6 +552,7 @@ impl Request {
             Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
             Instr::PlaceOrder => a.place_order()?,
             Instr::ReplaceOrder => a.replace_order()?,
+            Instr::PlaceOrderClass => a.place_order_class()?,
             Instr::CancelOrder => Request::CancelOrder {
                 session: a.value(0, SessionId::parse)?,
                 id: a.value(1, parse_order_id)?,
@@ -599,6 +645,36 @@ impl Request {
                     order.tif.name().into(),
                 ]
             }
+            Request::PlaceOrderClass {
+                session,
+                order,
+                class,
+            } => {
+                let price = |p: Option<Money>| crate::value::OrderPrice::show(p);
+                let oco = class.class == OrderClass::Oco;
+                let word = |w: &str| if oco { "-".to_string() } else { w.to_string() };
+                vec![
+                    s(session),
+                    class.class.name().into(),
+                    order.side.name().into(),
+                    s(&order.symbol),
+                    s(&order.quantity),
+                    word(order.kind.name()),
+                    if oco {
+                        "-".into()
+                    } else {
+                        price(order.kind.limit())
+                    },
+                    if oco {
+                        "-".into()
+                    } else {
+                        order.kind.stop_arg()
+                    },
+                    order.tif.name().into(),
+                    price(class.take_profit),
+                    price(class.stop_loss),
+                ]
+            }
             Request::ReplaceOrder {
                 session,
                 id,
@@ -661,6 +737,7 @@ impl Request {
             Request::PlaceOrder { .. } => Instr::PlaceOrder,
             Request::CancelOrder { .. } => Instr::CancelOrder,
             Request::ReplaceOrder { .. } => Instr::ReplaceOrder,
+            Request::PlaceOrderClass { .. } => Instr::PlaceOrderClass,
             Request::ResetAccount { .. } => Instr::ResetAccount,
             Request::LoginExternal { .. } => Instr::LoginExternal,
             Request::RegisterExternal { .. } => Instr::RegisterExternal,

@@ -45,6 +45,9 @@ fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<OpenOrder>) {
                 arrival_ms: ((i * 7_919) % ORDERS) as u64,
                 mark: None,
                 triggered: false,
+                class: None,
+                parent: None,
+                held: false,
             };
             orders::insert(tx, &new).expect("insert order");
         }

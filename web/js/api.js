@@ -210,6 +210,8 @@ export class Api {
           tif, status, updated: Number(updated), txid,
           trail: extra.trail ?? null,
           mark: extra.mark === undefined ? null : codec.parseMoney(extra.mark),
+          orderClass: extra.class ?? null,
+          parent: extra.parent ?? null,
         };
       });
   }
@@ -246,6 +248,17 @@ export class Api {
     // A trailing stop's stop argument is its trail (protocol 1.2).
     const [id] = await this.command('placeOrder',
       [this.session, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif], 'orderAccepted');
+    return id;
+  }
+
+  /** An entry with exit legs (protocol 1.2 placeOrderClass): a bracket
+   *  with both `takeProfit` and `stopLoss` (wire prices), an OTO with one;
+   *  resolves with the entry's orderID. */
+  async placeOrderClass({ side, symbol, quantity, type, limit, stop, tif }, takeProfit, stopLoss) {
+    const cls = takeProfit && stopLoss ? 'bracket' : 'oto';
+    const [id] = await this.command('placeOrderClass',
+      [this.session, cls, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif,
+        takeProfit ?? '-', stopLoss ?? '-'], 'orderAccepted');
     return id;
   }
 

@@ -355,11 +355,17 @@ function ticket(symbol) {
   const limit = h('input', { id: 'limit', inputmode: 'decimal', placeholder: 'e.g. 180.00' });
   const stop = h('input', { id: 'stop', inputmode: 'decimal', placeholder: 'e.g. 175.00' });
   const trail = h('input', { id: 'trail', placeholder: 'e.g. 2% or 1.50' });
+  const takeProfit = h('input', { id: 'take-profit', inputmode: 'decimal', placeholder: 'optional' });
+  const stopLoss = h('input', { id: 'stop-loss', inputmode: 'decimal', placeholder: 'optional' });
   const immediate = [h('option', { value: 'ioc' }, 'Next price or never (ioc)'), h('option', { value: 'fok' }, 'All at the next price or nothing (fok)')];
   const tif = h('select', { id: 'tif' }, h('option', { value: 'day' }, 'Today only (day)'), h('option', { value: 'gtc' }, 'Until cancelled (gtc)'), ...immediate);
   const limitRow = h('div', { class: 'field' }, h('label', { for: 'limit' }, 'Limit price'), limit);
   const stopRow = h('div', { class: 'field' }, h('label', { for: 'stop' }, 'Stop price'), stop);
   const trailRow = h('div', { class: 'field' }, h('label', { for: 'trail' }, 'Trail (amount or %)'), trail);
+  // Exits once the entry fills (a bracket with both, else one-triggers-other).
+  const exitRows = [
+    h('div', { class: 'field' }, h('label', { for: 'take-profit' }, 'Take profit at'), takeProfit),
+    h('div', { class: 'field' }, h('label', { for: 'stop-loss' }, 'Stop loss at'), stopLoss)];
   const tifRow = h('div', { class: 'field' }, h('label', { for: 'tif' }, 'Time in force'), tif);
   const sync = () => {
     // An amount of money buys at the market, in fractions of a share.
@@ -371,6 +377,8 @@ function ticket(symbol) {
     limitRow.hidden = !(t === 'limit' || t === 'stop-limit');
     stopRow.hidden = !(t === 'stop' || t === 'stop-limit');
     trailRow.hidden = t !== 'trailing-stop';
+    // Exits need an order that rests (not by amount, not ioc or fok).
+    for (const r of exitRows) r.hidden = amount || t === 'trailing-stop';
     tifRow.hidden = t === 'market';
     // ioc and fok are for limit orders here (a market order fills at the
     // next price anyway); the server refuses them on stops.
@@ -401,6 +409,18 @@ function ticket(symbol) {
       }
       order[field] = codec.formatMoney(v).replaceAll(',', '');
     }
+    const exits = {};
+    for (const [key, input, label] of [['takeProfit', takeProfit, 'take-profit'], ['stopLoss', stopLoss, 'stop-loss']]) {
+      if (exitRows[0].hidden || !input.value.trim()) continue;
+      const v = codec.parseMoney(input.value);
+      if (v === null || v <= 0n) {
+        out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, `Enter a ${label} price above zero, with at most 4 decimals, or leave it empty.`)));
+        return;
+      }
+      exits[key] = codec.formatMoney(v).replaceAll(',', '');
+    }
+    const withExits = Object.keys(exits).length > 0;
+    if (withExits && (order.tif === 'ioc' || order.tif === 'fok')) order.tif = 'day';
     if (!trailRow.hidden) {
       order.stop = codec.parseTrail(trail.value);
       if (order.stop === null) {
@@ -420,12 +440,20 @@ function ticket(symbol) {
       'trailing-stop': `at the market once the price ${order.side === 'buy' ? 'rises' : 'falls'} ${order.stop} from its ${order.side === 'buy' ? 'lowest' : 'highest'}`,
     }[order.type];
     const shown = codec.formatShares(shares);
-    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.`)];
+    const exitSide = order.side === 'buy' ? 'sell' : 'buy';
+    const exitWords = [exits.takeProfit && `at ${exits.takeProfit} or better`,
+      exits.stopLoss && `at the market once the price reaches ${exits.stopLoss}`].filter(Boolean);
+    const then = withExits ? ` Once it fills: ${exitSide} ${exitWords.join(', or ')}.` : '';
+    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.${then}`)];
     if (estimate !== null) body.push(h('p', { class: 'muted' }, `Last price ${price(estimate)}: about ${money(codec.times(estimate, shares))} in all.`));
     if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${shown} ${symbol}`))) return;
     out.replaceChildren(h('p', {}, order.type === 'market' ? 'Waiting for the next price…' : 'Placing the order…'));
     try {
-      if (order.type === 'market') {
+      if (withExits) {
+        const id = await api.placeOrderClass(order, exits.takeProfit, exits.stopLoss);
+        out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed with its exits. `,
+          h('a', { href: '#/orders' }, 'See your orders')));
+      } else if (order.type === 'market') {
         out.replaceChildren(fillNotice(order.side, await api.trade(order.side, symbol, q)));
       } else {
         const id = await api.placeOrder(order);
@@ -440,7 +468,7 @@ function ticket(symbol) {
     h('div', { class: 'field' }, h('label', { for: 'size-by' }, 'Trade by'), by),
     h('div', { class: 'field' }, qtyLabel, qty),
     h('div', { class: 'field' }, h('label', { for: 'order-type' }, 'Order type'), type),
-    limitRow, stopRow, trailRow, tifRow),
+    limitRow, stopRow, trailRow, tifRow, ...exitRows),
   h('button', { type: 'submit', id: 'review' }, 'Review order'), out);
   return form;
 }
@@ -500,16 +528,19 @@ async function ordersScreen(token) {
   const orders = await api.orders();
   if (token !== routeToken) return;
   const rows = orders.map((o) => {
-    const live = o.status === 'open' || o.status === 'triggered';
+    const live = o.status === 'open' || o.status === 'triggered' || o.status === 'held';
     return h('tr', { 'data-order': o.id },
-      h('td', {}, when(o.created)), h('td', {}, `${o.side} ${o.type}`), h('td', {}, o.symbol),
+      h('td', {}, when(o.created)),
+      h('td', {}, `${o.side} ${o.type}` + (o.orderClass ? (o.parent ? ` (${o.orderClass} exit of ${o.parent})` : ` (${o.orderClass})`) : '')),
+      h('td', {}, o.symbol),
       h('td', { class: 'num' }, codec.formatShares(o.quantity)),
       h('td', { class: 'num' }, o.limit === null ? '–' : price(o.limit)),
       h('td', { class: 'num' }, (o.stop === null ? '–' : price(o.stop)) + (o.trail ? ` (${o.trail})` : '')),
       h('td', {}, o.tif), h('td', {}, o.status),
       h('td', {}, live ? [
-        h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change'),
-        ' ',
+        // An order of a class is cancelled with it, not changed.
+        o.orderClass ? null : h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change'),
+        o.orderClass ? null : ' ',
         h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: async () => {
           const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
           if (!ok) return;

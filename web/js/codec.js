@@ -29,6 +29,7 @@ const TABLE = {
   linkRefused: [68, 4], ping: [69, 4], pong: [70, 4], sessionClosed: [71, 4], kick: [72, 4],
   quotes: [73, 4], workerListUpdate: [74, 4],
   purchaseNotional: [80, 1], sellNotional: [81, 1], replaceOrder: [82, 1],
+  placeOrderClass: [83, 1],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));

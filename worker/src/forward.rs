@@ -124,7 +124,7 @@ pub fn broken_link(instr: Instr) -> Reply {
                 "the master link broke; the trade may have filled, see the transaction history",
             )
         }
-        Instr::PlaceOrder | Instr::ReplaceOrder | Instr::CancelOrder => (
+        Instr::PlaceOrder | Instr::ReplaceOrder | Instr::PlaceOrderClass | Instr::CancelOrder => (
             ReasonCode::UnknownOutcome,
             "the master link broke; the order may have been changed, see getOrders",
         ),

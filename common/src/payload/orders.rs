@@ -6,15 +6,16 @@ use std::fmt::Write;
 use super::{Fields, Line, PayloadError, digits};
 use crate::request::Side;
 use crate::value::{
-    Date, Money, OrderKind, OrderPrice, OrderStatus, Percent, Quantity, Symbol, Tif, Timestamp,
-    Trail, Username, ValueError, parse_order_id,
+    Date, Money, OrderClass, OrderKind, OrderPrice, OrderStatus, Percent, Quantity, Symbol, Tif,
+    Timestamp, Trail, Username, ValueError, parse_order_id,
 };
 
 /// A `getOrders` line: `ORDERID CREATED SIDE SYMBOL QUANTITY ORDERTYPE
 /// LIMIT STOP TIF STATUS UPDATED TXID`, then (protocol 1.2) `KEY=VALUE`
 /// fields for what an order of 1.2 has: `trail=` and `mark=` for a
 /// trailing stop, whose STOP is the stop as it stands (`-` before its
-/// first mark). A reader ignores keys it does not know.
+/// first mark); `class=` for an order of a class and `parent=` for its
+/// legs. A reader ignores keys it does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
     /// The order's id.
@@ -40,6 +41,10 @@ pub struct OrderLine {
     /// A trailing stop's mark: the highest price since it was placed for
     /// a sell, the lowest for a buy (`None` before the first).
     pub mark: Option<Money>,
+    /// The class of the orders it was placed with.
+    pub class: Option<OrderClass>,
+    /// A leg's entry (an OCO's stop-loss: its take-profit).
+    pub parent: Option<u64>,
 }
 
 impl OrderLine {
@@ -77,12 +82,22 @@ impl Line for OrderLine {
             self.updated,
             txid
         );
+        let mut extra = String::new();
         if let Some(trail) = self.kind.trail() {
-            out.pop();
-            let _ = write!(out, " trail={trail}");
+            let _ = write!(extra, " trail={trail}");
             if let Some(mark) = self.mark {
-                let _ = write!(out, " mark={mark}");
+                let _ = write!(extra, " mark={mark}");
             }
+        }
+        if let Some(class) = self.class {
+            let _ = write!(extra, " class={}", class.name());
+        }
+        if let Some(parent) = self.parent {
+            let _ = write!(extra, " parent={parent}");
+        }
+        if !extra.is_empty() {
+            out.pop();
+            out.push_str(&extra);
             out.push('\n');
         }
     }
@@ -109,7 +124,7 @@ impl Line for OrderLine {
             "-" => Ok(None),
             _ => digits(t, "txid", "a transaction id or -").map(Some),
         })?;
-        let (mut trail, mut mark) = (None, None);
+        let (mut trail, mut mark, mut class, mut parent) = (None, None, None, None);
         while f.more() {
             let field = f.text("KEY=VALUE")?;
             let Some(pair) = field.split_once('=') else {
@@ -125,6 +140,18 @@ impl Line for OrderLine {
                     trail = Some(parsed);
                 }
                 ("mark", text) => mark = f_price(line, "mark", text)?,
+                ("class", text) => {
+                    class = Some(
+                        OrderClass::parse(text)
+                            .map_err(|err| PayloadError::bad(Self::KIND, line, "class", err))?,
+                    );
+                }
+                ("parent", text) => {
+                    parent = Some(
+                        parse_order_id(text)
+                            .map_err(|err| PayloadError::bad(Self::KIND, line, "parent", err))?,
+                    );
+                }
                 _ => {}
             }
         }
@@ -148,6 +175,8 @@ impl Line for OrderLine {
             updated,
             txid,
             mark,
+            class,
+            parent,
         })
     }
 }

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::request::Side;
+use crate::value::OrderClass;
 use crate::value::{
     Date, Email, Money, OrderKind, OrderStatus, Percent, Quantity, SHARE_SCALE, Shares, Symbol,
     Tif, Timestamp, Trail, Username,
@@ -403,6 +404,19 @@ fn order_lines() {
     assert_eq!(OrderLine::parse(&later).expect("later keys"), order);
     let unmarked = "6 1732147200 buy BTC 1 trailing-stop - - day open 1732147260 - trail=1.5000";
     assert_eq!(again::<OrderLine>(unmarked), format!("{unmarked}\n"));
+    // A bracket's held leg names its entry.
+    let leg =
+        "8 1732147200 sell AAPL 1 limit 200.0000 - gtc held 1732147200 - class=bracket parent=7";
+    let order = OrderLine::parse(leg).expect("leg");
+    assert_eq!(
+        (order.status, order.class, order.parent),
+        (OrderStatus::Held, Some(OrderClass::Bracket), Some(7))
+    );
+    assert_eq!(again::<OrderLine>(leg), format!("{leg}\n"));
+    for bad in ["class=triangle", "parent=-1", "parent=x"] {
+        let line = format!("8 1732147200 sell AAPL 1 limit 200.0000 - gtc held 1732147200 - {bad}");
+        assert!(OrderLine::parse(&line).is_err(), "{bad}");
+    }
 }
 
 #[test]
@@ -500,6 +514,12 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         (1..=9_999u32).prop_map(|bp| OrderKind::TrailingStop(Trail::Percent(bp))),
     ];
     let mark = proptest::option::of(positive);
+    let class = proptest::option::of(prop_oneof![
+        Just(OrderClass::Bracket),
+        Just(OrderClass::Oco),
+        Just(OrderClass::Oto)
+    ]);
+    let parent = proptest::option::of(0..=i64::MAX as u64);
     let side = prop_oneof![Just(Side::Buy), Just(Side::Sell)];
     let tif = prop_oneof![
         Just(Tif::Day),
@@ -520,10 +540,20 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         tif,
         status,
         times,
-        (txid, mark),
+        (txid, mark, class, parent),
     )
         .prop_map(
-            |(id, side, symbol, quantity, kind, tif, status, (created, updated), (txid, mark))| {
+            |(
+                id,
+                side,
+                symbol,
+                quantity,
+                kind,
+                tif,
+                status,
+                (created, updated),
+                (txid, mark, class, parent),
+            )| {
                 OrderLine {
                     id,
                     created,
@@ -537,6 +567,8 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
                     txid,
                     // Only a trailing stop has a mark.
                     mark: kind.trail().and(mark),
+                    class,
+                    parent,
                 }
             },
         )

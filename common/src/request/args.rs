@@ -91,6 +91,77 @@ impl Args<'_> {
         })
     }
 
+    /// `sessionID class side symbol quantity orderType limit stop tif
+    /// takeProfit stopLoss`: a bracket takes both exits, an OTO one of
+    /// them; an OCO both, with `-` for the type and its prices (its
+    /// take-profit limit is the order). No ioc or fok: the exits outlive
+    /// a price set. Which side of the entry the exits are on is the
+    /// master's check, which knows the price.
+    pub(super) fn place_order_class(&self) -> Result<Request, Reason> {
+        let session = self.value(0, SessionId::parse)?;
+        let class = self.value(1, OrderClass::parse)?;
+        let word = self.get(2)?;
+        let side = Side::parse(word).ok_or_else(|| {
+            let text = format!("side {}: expected buy or sell", excerpt(word));
+            Reason::new(ReasonCode::BadArguments, text)
+        })?;
+        let symbol = self.value(3, Symbol::parse)?;
+        let quantity = self.value(4, Quantity::parse)?;
+        let exit = |i: usize, what: &'static str| OrderPrice::parse(what, self.get(i)?);
+        let (take_profit, stop_loss) = (exit(9, "takeProfit")?, exit(10, "stopLoss")?);
+        let bad_price = |text: &str| Err(Reason::new(ReasonCode::BadPrice, text.to_string()));
+        let kind = match class {
+            OrderClass::Oco => {
+                if [5, 6, 7].iter().any(|&i| self.args.get(i) != Some(&"-")) {
+                    let text = "an oco order takes - for orderType, limit and stop: \
+                                its exits are takeProfit and stopLoss";
+                    return Err(Reason::new(ReasonCode::BadArguments, text));
+                }
+                match take_profit {
+                    Some(limit) => OrderKind::Limit(limit),
+                    None => return bad_price("an oco order needs a takeProfit and a stopLoss"),
+                }
+            }
+            _ => OrderKind::parse(self.get(5)?, self.get(6)?, self.get(7)?)?,
+        };
+        let tif = self.value(8, Tif::parse)?;
+        if tif.is_immediate() {
+            let text = format!(
+                "tif {}: an order class lives beyond one price set (day or gtc)",
+                tif.name()
+            );
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
+        match (class, take_profit, stop_loss) {
+            (OrderClass::Bracket | OrderClass::Oco, Some(_), Some(_)) => {}
+            (OrderClass::Bracket | OrderClass::Oco, _, _) => {
+                return bad_price(&format!(
+                    "a {} order needs a takeProfit and a stopLoss",
+                    class.name()
+                ));
+            }
+            (OrderClass::Oto, Some(_), None) | (OrderClass::Oto, None, Some(_)) => {}
+            (OrderClass::Oto, _, _) => {
+                return bad_price("an oto order takes one exit: a takeProfit or a stopLoss");
+            }
+        }
+        Ok(Request::PlaceOrderClass {
+            session,
+            order: OrderSpec {
+                side,
+                symbol,
+                quantity,
+                kind,
+                tif,
+            },
+            class: ClassSpec {
+                class,
+                take_profit,
+                stop_loss,
+            },
+        })
+    }
+
     /// `sessionID orderID quantity limit stop tif`, each of the last four
     /// `=` to keep it; at least one must change.
     pub(super) fn replace_order(&self) -> Result<Request, Reason> {

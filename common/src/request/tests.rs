@@ -68,6 +68,25 @@ fn every_client_instruction_parses_and_names_itself() {
             Instr::ReplaceOrder,
             vec![SID, "17", "2", "=", "1.5%", "day"],
         ),
+        (
+            Instr::PlaceOrderClass,
+            vec![
+                SID, "bracket", "buy", "AAPL", "1", "limit", "96.0000", "-", "gtc", "110.0000",
+                "90.0000",
+            ],
+        ),
+        (
+            Instr::PlaceOrderClass,
+            vec![
+                SID, "oco", "sell", "AAPL", "3", "-", "-", "-", "gtc", "200.0000", "50.0000",
+            ],
+        ),
+        (
+            Instr::PlaceOrderClass,
+            vec![
+                SID, "oto", "buy", "BTC", "0.5", "market", "-", "-", "day", "-", "40.0000",
+            ],
+        ),
         (Instr::ResetAccount, vec![SID, PASS]),
         (Instr::GetOrders, vec![SID]),
         (Instr::GetLeaderboard, vec![]),
@@ -442,6 +461,107 @@ fn every_request_vector_encodes_back_from_its_parsed_value() {
         let checked = crate::message::check(&frame, 0).expect(name);
         let request = Request::parse(checked.instr, &checked.args).expect(name);
         assert_eq!(request.encode(), frame, "{name}");
+    }
+}
+
+#[test]
+fn order_classes_parse_and_refuse_with_their_codes() {
+    let class = |rest: [&str; 10]| {
+        let mut args = vec![SID];
+        args.extend(rest);
+        parse(Instr::PlaceOrderClass, &args)
+    };
+    let price = |t: &str| crate::value::Money::parse(t).expect("price");
+    match class(["oco", "sell", "a", "3", "-", "-", "-", "gtc", "200", "50"]) {
+        Ok(Request::PlaceOrderClass { order, class, .. }) => {
+            assert_eq!(
+                order.kind,
+                OrderKind::Limit(price("200")),
+                "the take-profit"
+            );
+            assert_eq!(class.legs(), [OrderKind::Stop(price("50"))]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match class([
+        "bracket", "buy", "A", "1", "market", "-", "-", "day", "110", "90",
+    ]) {
+        Ok(Request::PlaceOrderClass { class, .. }) => assert_eq!(
+            class.legs(),
+            [OrderKind::Limit(price("110")), OrderKind::Stop(price("90"))]
+        ),
+        other => panic!("{other:?}"),
+    }
+    let code = |rest: [&str; 10]| class(rest).expect_err("refused").code;
+    for (rest, want) in [
+        (
+            [
+                "triangle", "buy", "A", "1", "market", "-", "-", "day", "110", "90",
+            ],
+            ReasonCode::BadArguments,
+        ),
+        (
+            [
+                "bracket", "hold", "A", "1", "market", "-", "-", "day", "110", "90",
+            ],
+            ReasonCode::BadArguments,
+        ),
+        (
+            [
+                "bracket", "buy", "A", "0", "market", "-", "-", "day", "110", "90",
+            ],
+            ReasonCode::BadQuantity,
+        ),
+        (
+            [
+                "bracket", "buy", "A", "1", "market", "-", "-", "day", "110", "-",
+            ],
+            ReasonCode::BadPrice,
+        ),
+        (
+            [
+                "bracket", "buy", "A", "1", "market", "-", "-", "day", "0", "90",
+            ],
+            ReasonCode::BadPrice,
+        ),
+        (
+            [
+                "bracket", "buy", "A", "1", "market", "-", "-", "ioc", "110", "90",
+            ],
+            ReasonCode::BadArguments,
+        ),
+        (
+            [
+                "bracket", "buy", "A", "1", "market", "-", "-", "fok", "110", "90",
+            ],
+            ReasonCode::BadArguments,
+        ),
+        (
+            [
+                "oto", "buy", "A", "1", "market", "-", "-", "day", "110", "90",
+            ],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["oto", "buy", "A", "1", "market", "-", "-", "day", "-", "-"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            [
+                "oco", "sell", "A", "1", "limit", "5", "-", "day", "110", "90",
+            ],
+            ReasonCode::BadArguments,
+        ),
+        (
+            ["oco", "sell", "A", "1", "-", "-", "-", "day", "-", "90"],
+            ReasonCode::BadPrice,
+        ),
+        (
+            ["oco", "sell", "A", "1", "-", "-", "-", "day", "1e5", "90"],
+            ReasonCode::BadPrice,
+        ),
+    ] {
+        assert_eq!(code(rest), want, "{rest:?}");
     }
 }
 

@@ -12,7 +12,8 @@ use std::fmt;
 pub use date::{Date, Timestamp};
 pub use money::{Money, SCALE};
 pub use order::{
-    ORDER_TYPES, OrderKind, OrderPrice, OrderStatus, Percent, Tif, Trail, parse_order_id,
+    ORDER_TYPES, OrderClass, OrderKind, OrderPrice, OrderStatus, Percent, Tif, Trail,
+    parse_order_id,
 };
 pub use reason::{Reason, ReasonCode};
 pub use shares::{Quantity, SHARE_DIGITS, SHARE_SCALE, Shares, round_half_away};

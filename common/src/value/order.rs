@@ -297,11 +297,14 @@ pub enum OrderStatus {
     Rejected,
     /// Replaced by a new order with its changes (protocol 1.2).
     Replaced,
+    /// An exit leg of a bracket or OTO order, waiting for its entry to
+    /// fill before it is open (protocol 1.2).
+    Held,
 }
 
 impl OrderStatus {
     /// Every status, in the order of PROTOCOL.md section 4.
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
         OrderStatus::Open,
         OrderStatus::Triggered,
         OrderStatus::Filled,
@@ -309,6 +312,7 @@ impl OrderStatus {
         OrderStatus::Expired,
         OrderStatus::Rejected,
         OrderStatus::Replaced,
+        OrderStatus::Held,
     ];
 
     /// The wire word.
@@ -321,6 +325,7 @@ impl OrderStatus {
             OrderStatus::Expired => "expired",
             OrderStatus::Rejected => "rejected",
             OrderStatus::Replaced => "replaced",
+            OrderStatus::Held => "held",
         }
     }
 
@@ -330,20 +335,60 @@ impl OrderStatus {
             .into_iter()
             .find(|s| s.name() == text)
             .ok_or_else(|| {
-                let expected = "open, triggered, filled, cancelled, expired, rejected or replaced";
+                let expected =
+                    "open, triggered, filled, cancelled, expired, rejected, replaced or held";
                 ValueError::new("status", text, expected)
             })
     }
 
-    /// Whether the order may still fill or be cancelled.
+    /// Whether the order may still fill or be cancelled (a held leg
+    /// too: it opens when its entry fills).
     pub fn is_live(self) -> bool {
-        matches!(self, OrderStatus::Open | OrderStatus::Triggered)
+        matches!(
+            self,
+            OrderStatus::Open | OrderStatus::Triggered | OrderStatus::Held
+        )
     }
 }
 
 impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// An order class of protocol 1.2: orders placed together, whose fills
+/// open or cancel each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderClass {
+    /// An entry with two exit legs, a take-profit limit and a stop-loss
+    /// stop, held until the entry fills; the fill of one leg cancels the
+    /// other.
+    Bracket,
+    /// One cancels the other: a take-profit limit and a stop-loss stop,
+    /// both open at once; the fill of one cancels the other.
+    Oco,
+    /// One triggers the other: an entry with one exit leg, held until the
+    /// entry fills.
+    Oto,
+}
+
+impl OrderClass {
+    /// The wire word.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderClass::Bracket => "bracket",
+            OrderClass::Oco => "oco",
+            OrderClass::Oto => "oto",
+        }
+    }
+
+    /// Parses `bracket`, `oco` or `oto`.
+    pub fn parse(text: &str) -> Result<OrderClass, ValueError> {
+        [OrderClass::Bracket, OrderClass::Oco, OrderClass::Oto]
+            .into_iter()
+            .find(|c| c.name() == text)
+            .ok_or_else(|| ValueError::new("class", text, "bracket, oco or oto"))
     }
 }
 

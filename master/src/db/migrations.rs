@@ -267,10 +267,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // and cost below 0), found through a partial index; the history takes
     // `liquidation` lines (shorts covered by the master) and the signed
     // shares of splits and dividends of shorts. orders.txid refers to
-    // transactions: its check waits for the commit, by when the rebuilt
-    // table holds every txid again.
-    "PRAGMA defer_foreign_keys = ON;
-    CREATE TABLE positions_v10 (
+    // transactions: `db::open` runs migrations with foreign keys off and
+    // checks them before the commit.
+    "CREATE TABLE positions_v10 (
         account_id INTEGER NOT NULL REFERENCES accounts(id),
         symbol TEXT NOT NULL,
         quantity INTEGER NOT NULL CHECK (quantity <> 0),
@@ -298,4 +297,44 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP TABLE transactions;
     ALTER TABLE transactions_v10 RENAME TO transactions;
     CREATE INDEX transactions_account ON transactions(account_id, txid);",
+    // 11: protocol 1.2's order classes: an order's class, a leg's parent
+    // (its entry, or an OCO's take-profit) and the status `held` of a leg
+    // whose entry has not filled. Orders refer to orders (replaced_by,
+    // parent): foreign keys are checked at the end, as for 10.
+    "CREATE TABLE orders_v11 (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        created INTEGER NOT NULL,
+        arrival_ms INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        type TEXT NOT NULL CHECK (type IN
+            ('market', 'limit', 'stop', 'stop-limit', 'trailing-stop')),
+        limit_price INTEGER NULL CHECK (limit_price > 0),
+        stop_price INTEGER NULL CHECK (stop_price > 0),
+        tif TEXT NOT NULL CHECK (tif IN ('day', 'gtc', 'ioc', 'fok')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'triggered', 'filled', 'cancelled',
+            'expired', 'rejected', 'replaced', 'held')),
+        updated INTEGER NOT NULL,
+        txid INTEGER NULL REFERENCES transactions(txid),
+        trail TEXT NULL,
+        mark INTEGER NULL CHECK (mark > 0),
+        replaced_by INTEGER NULL REFERENCES orders(id),
+        class TEXT NULL CHECK (class IN ('bracket', 'oco', 'oto')),
+        parent INTEGER NULL REFERENCES orders(id),
+        CHECK ((status = 'filled') = (txid IS NOT NULL)),
+        CHECK ((type = 'trailing-stop') = (trail IS NOT NULL)),
+        CHECK ((status = 'replaced') = (replaced_by IS NOT NULL)),
+        CHECK (parent IS NULL OR class IS NOT NULL),
+        CHECK (status <> 'held' OR parent IS NOT NULL)
+    );
+    INSERT INTO orders_v11 SELECT id, account_id, created, arrival_ms, side, symbol, quantity,
+        type, limit_price, stop_price, tif, status, updated, txid, trail, mark, replaced_by,
+        NULL, NULL FROM orders;
+    DROP TABLE orders;
+    ALTER TABLE orders_v11 RENAME TO orders;
+    CREATE INDEX orders_account ON orders(account_id, id);
+    CREATE INDEX orders_live ON orders(arrival_ms, id)
+        WHERE status IN ('open', 'triggered', 'held');",
 ];

@@ -44,7 +44,18 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     create_private(path)?;
     let conn = Connection::open(path).map_err(|err| DbError::sqlite(path, "cannot open", err))?;
     configure(&conn, path)?;
-    migrate(&conn, path)?;
+    // A migration that rebuilds a table other tables refer to (SQLite
+    // cannot change a CHECK in place) drops it while rows still point at
+    // it: foreign keys are off for the migration (the pragma cannot change
+    // inside a transaction) and checked as a whole before its commit.
+    let fk = |on: &str| {
+        conn.pragma_update(None, "foreign_keys", on)
+            .map_err(|err| DbError::sqlite(path, "cannot set foreign_keys", err))
+    };
+    fk("OFF")?;
+    let migrated = migrate(&conn, path);
+    fk("ON")?;
+    migrated?;
     Ok(conn)
 }
 
@@ -137,6 +148,22 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), DbError> {
         })?;
         tx.pragma_update(None, "user_version", number as i64)
             .map_err(sql_err("cannot record the schema version"))?;
+    }
+    let dangling: i64 = tx
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .map_err(sql_err("cannot check the foreign keys"))?;
+    if dangling > 0 {
+        let err = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some(format!("{dangling} rows refer to rows that do not exist")),
+        );
+        return Err(DbError::sqlite(
+            path,
+            "the migrated database fails its foreign keys",
+            err,
+        ));
     }
     tx.commit()
         .map_err(sql_err("cannot commit the migration transaction"))?;
@@ -467,6 +494,63 @@ mod tests {
             crate::trade::audit(&conn).expect("audit"),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn migrations_10_and_11_keep_filled_and_replaced_orders() {
+        let dir = TempDir::new("db-v9");
+        let path = dir.join("pt.db");
+        // At 9: a buy of 2 filled by an order, an order replaced by another.
+        database_at(
+            &path,
+            9,
+            "INSERT INTO accounts (id, username, username_key, email, pass_hash, cash, created,
+                                   opening_cash, start_cash, started)
+                VALUES (1, 'ann', 'ann', 'ann@example.com', NULL, 9600000, 1, 10000000,
+                        10000000, 1);
+             INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                VALUES (1, 5, 'buy', 'AAA', 2000000000, 200000);
+             INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity, type,
+                                 limit_price, stop_price, tif, status, updated, txid)
+                VALUES (1, 5, 5, 'buy', 'AAA', 2000000000, 'limit', 200000, NULL, 'gtc',
+                        'filled', 5, 1);
+             INSERT INTO orders (id, account_id, created, arrival_ms, side, symbol, quantity,
+                                 type, limit_price, stop_price, tif, status, updated, txid)
+                VALUES (3, 1, 7, 7, 'sell', 'AAA', 1000000000, 'limit', 800000, NULL, 'gtc',
+                        'open', 7, NULL);
+             INSERT INTO orders (id, account_id, created, arrival_ms, side, symbol, quantity,
+                                 type, limit_price, stop_price, tif, status, updated, txid,
+                                 replaced_by)
+                VALUES (2, 1, 6, 6, 'sell', 'AAA', 1000000000, 'limit', 900000, NULL, 'gtc',
+                        'replaced', 7, NULL, 3);
+             INSERT INTO positions VALUES (1, 'AAA', 2000000000, 400000);",
+        );
+        let conn = open(&path).expect("migrate");
+        let statuses: Vec<(String, Option<i64>)> = conn
+            .prepare("SELECT status, coalesce(txid, replaced_by) FROM orders ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            statuses,
+            [
+                ("filled".to_string(), Some(1)),
+                ("replaced".to_string(), Some(3)),
+                ("open".to_string(), None)
+            ]
+        );
+        assert_eq!(
+            crate::trade::audit(&conn).expect("audit"),
+            Vec::<String>::new()
+        );
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .expect("fk check");
+        assert_eq!(fk, 0);
     }
 
     #[test]

@@ -213,6 +213,7 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::SellNotional
         | Instr::PlaceOrder
         | Instr::ReplaceOrder
+        | Instr::PlaceOrderClass
         | Instr::CancelOrder => Owner::Trade,
         Instr::GetWorkerList => Owner::Loop,
         _ => Owner::Data,

@@ -29,7 +29,7 @@ const SELECT_ACCOUNTS: &str =
 const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.symbol,
          o.quantity, o.type, o.limit_price, o.stop_price, o.status, o.txid,
          t.account_id, t.side, t.symbol, t.quantity, t.price, t.time,
-         o.trail, o.mark, o.replaced_by
+         o.trail, o.mark, o.replaced_by, o.class, o.parent
      FROM orders o LEFT JOIN transactions t ON t.txid = o.txid ORDER BY o.id";
 
 /// `(quantity, cost)` by symbol.
@@ -327,6 +327,8 @@ struct OrderRow {
     fill: Option<(i64, String, String, i64, i64, i64)>,
     mark: Option<Money>,
     replaced_by: Option<i64>,
+    class: Option<String>,
+    parent: Option<i64>,
 }
 
 fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
@@ -363,6 +365,8 @@ fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
         },
         mark: row.get::<_, Option<i64>>(18)?.map(Money),
         replaced_by: row.get(19)?,
+        class: row.get(20)?,
+        parent: row.get(21)?,
         status: row.get(9)?,
         txid: row.get(10)?,
         fill,
@@ -385,6 +389,8 @@ fn check_orders(
     // Order id -> (account, side, symbol): what a replacement must match.
     let mut seen: HashMap<i64, (i64, String, String)> = HashMap::new();
     let mut replaced: Vec<(i64, i64, (i64, String, String))> = Vec::new();
+    // The orders of classes: id -> (account, status, class, parent, txid).
+    let mut classes: BTreeMap<i64, ClassMember> = BTreeMap::new();
     let mut stmt = conn.prepare(SELECT_ORDERS)?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -393,6 +399,16 @@ fn check_orders(
         seen.insert(order.id, what.clone());
         if let Some(by) = order.replaced_by {
             replaced.push((order.id, by, what));
+        }
+        if let Some(class) = &order.class {
+            let entry = (
+                order.account,
+                order.status.clone(),
+                class.clone(),
+                order.parent,
+                order.txid,
+            );
+            classes.insert(order.id, entry);
         }
         let name = names.get(&order.account).copied().unwrap_or("(no account)");
         let mut say = |what: String| report.push(format!("{name}: order {} {what}", order.id));
@@ -432,6 +448,7 @@ fn check_orders(
             (_, None) => {}
         }
     }
+    class_problems(&classes, names, report);
     for (id, by, what) in replaced {
         if by <= id || seen.get(&by) != Some(&what) {
             let name = names.get(&what.0).copied().unwrap_or("(no account)");
@@ -442,6 +459,64 @@ fn check_orders(
         }
     }
     Ok(())
+}
+
+/// An order of a class as the audit sees it: account, status, class,
+/// parent and txid.
+type ClassMember = (i64, String, String, Option<i64>, Option<i64>);
+
+/// The orders of classes that break their rules: a leg must name an
+/// order of its class and account; a held leg's entry must still be live;
+/// a bracket or OTO leg fills only after its entry; and of a bracket's
+/// legs, or an OCO's two orders, at most one fills.
+fn class_problems(
+    classes: &BTreeMap<i64, ClassMember>,
+    names: &HashMap<i64, &str>,
+    report: &mut Vec<String>,
+) {
+    let mut filled_legs: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (&id, (account, status, class, parent, txid)) in classes {
+        let name = names.get(account).copied().unwrap_or("(no account)");
+        let mut say = |what: String| report.push(format!("{name}: order {id} {what}"));
+        let Some(parent) = *parent else {
+            if class == "oco" && status == "filled" {
+                filled_legs.entry(id).or_default().push(id);
+            }
+            continue;
+        };
+        let Some((p_account, p_status, p_class, _, p_txid)) = classes.get(&parent) else {
+            say(format!(
+                "is a {class} leg of order {parent}, which is not of a class"
+            ));
+            continue;
+        };
+        if (p_account, p_class) != (account, class) {
+            say(format!(
+                "is a {class} leg of order {parent}, of another account or class"
+            ));
+        }
+        let live = matches!(p_status.as_str(), "open" | "triggered");
+        if status == "held" && !live {
+            say(format!("is held but its entry {parent} is {p_status}"));
+        }
+        if status == "filled" {
+            if class != "oco" && (p_status != "filled" || p_txid >= txid) {
+                say(format!("filled before its entry {parent} ({p_status})"));
+            }
+            filled_legs.entry(parent).or_default().push(id);
+        }
+    }
+    for (parent, filled) in filled_legs {
+        if filled.len() > 1 {
+            let name = classes
+                .get(&parent)
+                .and_then(|c| names.get(&c.0).copied())
+                .unwrap_or("(no account)");
+            report.push(format!(
+                "{name}: orders {filled:?} of the class of order {parent} all filled; one cancels the others"
+            ));
+        }
+    }
 }
 
 /// What is wrong with `fill` as the fill of `order`.

@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use papertrader_common::value::{
-    Money, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares, Symbol, Timestamp,
+    Money, OrderClass, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares, Symbol,
+    Timestamp,
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -102,6 +103,11 @@ pub enum Change {
     Expired,
     /// A trailing stop's mark moved to this price; it stays open.
     Marked(Money),
+    /// A held leg whose entry filled: now open.
+    Activated,
+    /// Cancelled by the fill of another order of its class (a sibling
+    /// exit), or by its entry ending without a fill.
+    Cancelled,
 }
 
 impl Change {
@@ -113,6 +119,8 @@ impl Change {
             Change::Filled { .. } => OrderStatus::Filled,
             Change::Rejected(_) => OrderStatus::Rejected,
             Change::Expired => OrderStatus::Expired,
+            Change::Activated => OrderStatus::Open,
+            Change::Cancelled => OrderStatus::Cancelled,
             Change::Marked(_) => return None,
         })
     }
@@ -189,7 +197,11 @@ pub fn run_batch_with<'o>(
         }
         let mut update = tx.prepare_cached(UPDATE_STATUS)?;
         let mut mark = tx.prepare_cached(UPDATE_MARK)?;
+        let mut classes = Classes::of(open);
         for (index, order) in open.iter().enumerate() {
+            if order.held || classes.ended.contains(&index) {
+                continue;
+            }
             let Some(change) = try_open(&mut book, order, prices, now)? else {
                 continue;
             };
@@ -197,14 +209,26 @@ pub fn run_batch_with<'o>(
                 Change::Filled { txid, .. } => Some(txid),
                 _ => None,
             };
-            match (change.status(), &change) {
-                (Some(status), _) => {
-                    update.execute(params![order.id, status.name(), now.0, txid])?
-                }
-                (None, Change::Marked(to)) => mark.execute(params![order.id, to.raw()])?,
-                (None, _) => 0,
-            };
-            changes.push((index, change));
+            // What this change does to the other orders of its class, in
+            // the same transaction.
+            let mut all = vec![(index, change)];
+            all.extend(classes.follow(open, index, &all[0].1));
+            for (index, change) in all {
+                let order = &open[index];
+                let txid = if matches!(change, Change::Filled { .. }) {
+                    txid
+                } else {
+                    None
+                };
+                match (change.status(), &change) {
+                    (Some(status), _) => {
+                        update.execute(params![order.id, status.name(), now.0, txid])?
+                    }
+                    (None, Change::Marked(to)) => mark.execute(params![order.id, to.raw()])?,
+                    (None, _) => 0,
+                };
+                changes.push((index, change));
+            }
         }
         // Shorts made before short selling was turned off still meet
         // the maintenance margin.
@@ -220,6 +244,90 @@ pub fn run_batch_with<'o>(
         changes,
         liquidations,
     })
+}
+
+/// The open orders that belong to a class, for what a change of one does
+/// to the others.
+struct Classes {
+    /// Index in `open` by order id, for the orders of a class.
+    by_id: HashMap<i64, usize>,
+    /// Indexes of each order's legs.
+    legs: HashMap<i64, Vec<usize>>,
+    /// Orders ended in this batch by another's change: not tried.
+    ended: std::collections::HashSet<usize>,
+}
+
+impl Classes {
+    fn of(open: &[OpenOrder]) -> Classes {
+        let mut classes = Classes {
+            by_id: HashMap::new(),
+            legs: HashMap::new(),
+            ended: Default::default(),
+        };
+        for (index, order) in open.iter().enumerate() {
+            if order.class.is_none() {
+                continue;
+            }
+            classes.by_id.insert(order.id, index);
+            if let Some(parent) = order.parent {
+                classes.legs.entry(parent).or_default().push(index);
+            }
+        }
+        classes
+    }
+
+    /// The changes `change` of `open[index]` brings to its class: an
+    /// entry's fill opens its held legs (an OCO's take-profit fill
+    /// cancels its stop-loss); a leg's fill cancels the other legs (an
+    /// OCO's stop-loss, its take-profit); an entry that ends without a
+    /// fill cancels its legs.
+    fn follow(
+        &mut self,
+        open: &[OpenOrder],
+        index: usize,
+        change: &Change,
+    ) -> Vec<(usize, Change)> {
+        let order = &open[index];
+        let Some(class) = order.class else {
+            return Vec::new();
+        };
+        let filled = matches!(change, Change::Filled { .. });
+        let ended = filled || matches!(change, Change::Expired | Change::Rejected(_));
+        if !ended {
+            return Vec::new();
+        }
+        let live = |i: &usize| !self.ended.contains(i);
+        let mut out = Vec::new();
+        match order.parent {
+            None => {
+                let legs = self.legs.get(&order.id).cloned().unwrap_or_default();
+                for leg in legs.into_iter().filter(live) {
+                    let to = if filled && class != OrderClass::Oco && open[leg].held {
+                        Change::Activated
+                    } else {
+                        Change::Cancelled
+                    };
+                    out.push((leg, to));
+                }
+            }
+            Some(parent) if filled => {
+                let mut others: Vec<usize> = self.legs.get(&parent).cloned().unwrap_or_default();
+                if class == OrderClass::Oco {
+                    others.extend(self.by_id.get(&parent).copied());
+                }
+                for other in others.into_iter().filter(|&i| i != index).filter(live) {
+                    out.push((other, Change::Cancelled));
+                }
+            }
+            Some(_) => {}
+        }
+        for (i, to) in &out {
+            if *to == Change::Cancelled {
+                self.ended.insert(*i);
+            }
+        }
+        out
+    }
 }
 
 /// What the price set does to one open order, the fill included.

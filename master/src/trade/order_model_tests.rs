@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use mio::Token;
-use papertrader_common::request::{NewStop, OrderChange, OrderSpec, Size};
+use papertrader_common::request::{ClassSpec, NewStop, OrderChange, OrderSpec, Size};
 use papertrader_common::value::{
-    Money, OrderKind, Quantity, ReasonCode, SHARE_SCALE, SessionId, Shares, Symbol, Tif, Timestamp,
-    Trail,
+    Money, OrderClass, OrderKind, Quantity, ReasonCode, SHARE_SCALE, SessionId, Shares, Symbol,
+    Tif, Timestamp, Trail,
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
@@ -55,6 +55,18 @@ enum Step {
         quantity: i64,
         kind: OrderKind,
         tif: Tif,
+    },
+    /// A bracket, OCO or OTO: its exits around the entry's price (an
+    /// OCO's around `reference`), or on the wrong side when `wrong`.
+    Class {
+        account: usize,
+        side: Side,
+        symbol: usize,
+        quantity: i64,
+        class: OrderClass,
+        entry: Option<Money>,
+        spread: i64,
+        wrong: bool,
     },
     Market {
         account: usize,
@@ -177,6 +189,16 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0..ACCOUNTS, side(), 0..SYMBOLS.len(), quantity()).prop_map(
             |(account, side, symbol, quantity)| Step::Market { account, side, symbol, quantity }
         ),
+        3 => (
+            (0..ACCOUNTS, side(), 0..SYMBOLS.len(), quantity()),
+            prop_oneof![Just(OrderClass::Bracket), Just(OrderClass::Oco), Just(OrderClass::Oto)],
+            proptest::option::of(price()),
+            1i64..=100_000,
+            proptest::bool::weighted(0.1),
+        )
+            .prop_map(|((account, side, symbol, quantity), class, entry, spread, wrong)| {
+                Step::Class { account, side, symbol, quantity, class, entry, spread, wrong }
+            }),
         1 => (0..ACCOUNTS, side(), 1i64..=3_000_000).prop_map(
             |(account, side, amount)| Step::Notional { account, side, amount }
         ),
@@ -202,6 +224,8 @@ struct Rig {
     sessions: Vec<SessionId>,
     reqid: u64,
     pending: std::collections::VecDeque<Frame>,
+    /// The last price sent of each symbol.
+    last: [Option<Money>; 2],
 }
 
 impl Rig {
@@ -273,6 +297,7 @@ impl Rig {
             sessions: ids,
             reqid: 0,
             pending: Default::default(),
+            last: [None, None],
         }
     }
 
@@ -500,6 +525,64 @@ proptest! {
                     );
                     prop_assert!(accepted || fine, "{:?}", answer);
                 }
+                Step::Class { account, side, symbol, quantity, class, entry, spread, wrong } => {
+                    // The entry: a limit at `entry`, or a market order
+                    // placed against the last price (an OCO's reference).
+                    let quantity = match SYMBOLS[symbol] {
+                        "BBB" => (quantity + SHARE_SCALE - 1) / SHARE_SCALE * SHARE_SCALE,
+                        _ => quantity,
+                    };
+                    let reference = match (class, entry) {
+                        (OrderClass::Oco, _) | (_, None) => rig.last[symbol],
+                        (_, Some(limit)) => Some(limit),
+                    };
+                    let Some(reference) = reference else { continue };
+                    let long = match class {
+                        OrderClass::Oco => side == Side::Sell,
+                        _ => side == Side::Buy,
+                    };
+                    let up = if long != wrong { spread } else { -spread };
+                    let take_profit = Money(reference.raw() + up).raw().max(1);
+                    let stop_loss = Money(reference.raw() - up).raw().max(1);
+                    let (take_profit, stop_loss) = match class {
+                        OrderClass::Oto if spread % 2 == 0 => (Some(Money(take_profit)), None),
+                        OrderClass::Oto => (None, Some(Money(stop_loss))),
+                        _ => (Some(Money(take_profit)), Some(Money(stop_loss))),
+                    };
+                    let kind = match (class, entry) {
+                        (OrderClass::Oco, _) => OrderKind::Limit(take_profit.expect("tp")),
+                        (_, Some(limit)) => OrderKind::Limit(limit),
+                        (_, None) => OrderKind::Market,
+                    };
+                    let reqid = rig.next_reqid();
+                    let place = Request::PlaceOrderClass {
+                        session: rig.sessions[account].clone(),
+                        order: OrderSpec {
+                            side,
+                            symbol: Symbol::parse(SYMBOLS[symbol]).expect("symbol"),
+                            quantity: Quantity::from_shares(Shares(quantity)).expect("quantity"),
+                            kind,
+                            tif: Tif::Gtc,
+                        },
+                        class: ClassSpec { class, take_profit, stop_loss },
+                    };
+                    rig.tx.send(TradeMsg::Job(job(&reqid, place))).expect("send");
+                    let answer = rig.reply();
+                    let accepted = answer.instruction == Instr::OrderAccepted.code();
+                    let fine = matches!(
+                        code(&answer),
+                        Some(ReasonCode::InsufficientFunds
+                            | ReasonCode::InsufficientShares
+                            | ReasonCode::TooManyOrders
+                            | ReasonCode::BadQuantity
+                            | ReasonCode::BadPrice
+                            | ReasonCode::Unavailable)
+                    );
+                    prop_assert!(accepted || fine, "{:?}", answer);
+                    if wrong && spread > 0 {
+                        prop_assert!(!accepted, "exits on the wrong side: {:?}", answer);
+                    }
+                }
                 Step::Market { account, side, symbol, quantity } => {
                     // BBB trades in whole shares: a fraction would be
                     // refused at once, an answer the steps do not wait for.
@@ -606,6 +689,7 @@ proptest! {
                 }
                 Step::Prices([a, b]) => {
                     time += 60;
+                    rig.last = [Some(Money(a)), Some(Money(b))];
                     let prices: HashMap<Symbol, Money> = [
                         (Symbol::parse("AAA").expect("symbol"), Money(a)),
                         (Symbol::parse("BBB").expect("symbol"), Money(b)),

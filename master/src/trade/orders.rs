@@ -9,7 +9,8 @@
 
 use papertrader_common::payload::OrderLine;
 use papertrader_common::value::{
-    Date, Money, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif, Timestamp, Trail,
+    Date, Money, OrderClass, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif,
+    Timestamp, Trail,
 };
 use rusqlite::{Connection, Row, params};
 
@@ -22,10 +23,12 @@ pub const GTC_SECONDS: i64 = 90 * 86_400;
 pub const MAX_LISTED: usize = 500;
 
 const COLUMNS: &str = "id, account_id, created, arrival_ms, side, symbol, quantity, type, \
-                       limit_price, stop_price, tif, status, updated, txid, trail, mark";
+                       limit_price, stop_price, tif, status, updated, txid, trail, mark, \
+                       class, parent";
 const INSERT: &str = "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, \
-     quantity, type, limit_price, stop_price, tif, status, updated, txid, trail, mark)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?2, NULL, ?12, ?13)";
+     quantity, type, limit_price, stop_price, tif, status, updated, txid, trail, mark, class, \
+     parent)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?2, NULL, ?12, ?13, ?14, ?15)";
 /// Sets the status of a live order; `txid` only for a fill.
 pub(super) const UPDATE_STATUS: &str =
     "UPDATE orders SET status = ?2, updated = ?3, txid = ?4 WHERE id = ?1";
@@ -35,10 +38,10 @@ pub(super) const UPDATE_MARK: &str = "UPDATE orders SET mark = ?2 WHERE id = ?1"
 const REPLACED: &str = "UPDATE orders SET status = 'replaced', updated = ?2, replaced_by = ?3
      WHERE id = ?1 AND status IN ('open', 'triggered')";
 const CANCEL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
-     WHERE id = ?1 AND status IN ('open', 'triggered')";
+     WHERE id = ?1 AND status IN ('open', 'triggered', 'held')";
 /// Cancels every live order of an account (a reset).
 pub(super) const CANCEL_ALL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
-     WHERE account_id = ?1 AND status IN ('open', 'triggered')";
+     WHERE account_id = ?1 AND status IN ('open', 'triggered', 'held')";
 
 /// An order that may still fill: `open`, or a `triggered` stop-limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +69,12 @@ pub struct OpenOrder {
     /// A trailing stop's mark: the highest price since it was placed (a
     /// sell) or the lowest (a buy); `None` before the first.
     pub mark: Option<Money>,
+    /// The class it was placed with.
+    pub class: Option<OrderClass>,
+    /// A leg's entry (an OCO's stop-loss: its take-profit).
+    pub parent: Option<i64>,
+    /// A leg waiting for its entry to fill: not tried until then.
+    pub held: bool,
     /// For a `day` order on an asset with market hours: the close of
     /// the session it was placed in (or the next one, if placed while
     /// the market was closed), as set by the trade thread.
@@ -154,6 +163,7 @@ pub fn expiry(created: Timestamp, tif: Tif) -> Timestamp {
 }
 
 /// A new order to store.
+#[derive(Debug, Clone, Copy)]
 pub struct NewOrder<'a> {
     /// The owner.
     pub account: i64,
@@ -176,6 +186,12 @@ pub struct NewOrder<'a> {
     /// Whether it starts triggered (a triggered stop-limit replaced with
     /// its stop unchanged).
     pub triggered: bool,
+    /// The class it is placed with.
+    pub class: Option<OrderClass>,
+    /// A leg's entry.
+    pub parent: Option<i64>,
+    /// A leg that waits for its entry (`held`).
+    pub held: bool,
 }
 
 /// Stores a new open order (autocommit: durable when this returns, under
@@ -194,9 +210,15 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
         new.kind.limit().map(Money::raw),
         new.kind.stop().map(Money::raw),
         new.tif.name(),
-        if new.triggered { "triggered" } else { "open" },
+        match (new.held, new.triggered) {
+            (true, _) => "held",
+            (false, true) => "triggered",
+            (false, false) => "open",
+        },
         new.kind.trail().map(|t| t.to_string()),
         new.kind.trail().and(new.mark).map(Money::raw),
+        new.class.map(OrderClass::name),
+        new.parent,
     ])?;
     Ok(OpenOrder {
         id: conn.last_insert_rowid(),
@@ -210,8 +232,41 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
         arrival_ms: new.arrival_ms,
         triggered: new.triggered,
         mark: new.kind.trail().and(new.mark),
+        class: new.class,
+        parent: new.parent,
+        held: new.held,
         session_close: None,
     })
+}
+
+/// Stores the orders of a class in one transaction: `entry` first, then
+/// its legs, each naming it as parent; returns them in that order.
+pub fn insert_class(
+    conn: &mut Connection,
+    entry: &NewOrder<'_>,
+    legs: &[NewOrder<'_>],
+) -> rusqlite::Result<Vec<OpenOrder>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let first = insert(&tx, entry)?;
+    let mut out = vec![first];
+    for leg in legs {
+        let leg = NewOrder {
+            parent: Some(out[0].id),
+            ..*leg
+        };
+        out.push(insert(&tx, &leg)?);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Cancels the live orders `ids` (a class) in one transaction.
+pub fn cancel_all(conn: &mut Connection, ids: &[i64], now: Timestamp) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for &id in ids {
+        tx.prepare_cached(CANCEL)?.execute(params![id, now.0])?;
+    }
+    tx.commit()
 }
 
 /// Replaces live order `old` by `new` in one transaction: `new` is
@@ -239,7 +294,7 @@ pub fn cancel(conn: &Connection, id: i64, now: Timestamp) -> rusqlite::Result<bo
 /// Every open and triggered order, in arrival order.
 pub fn load_live(conn: &Connection) -> rusqlite::Result<Vec<OpenOrder>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM orders WHERE status IN ('open', 'triggered')
+        "SELECT {COLUMNS} FROM orders WHERE status IN ('open', 'triggered', 'held')
          ORDER BY arrival_ms, id"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -278,6 +333,12 @@ impl Stored {
             arrival_ms: self.arrival_ms,
             triggered: line.status == OrderStatus::Triggered,
             mark: line.mark,
+            class: line.class,
+            parent: line
+                .parent
+                .map(|p| i64::try_from(p).map_err(|e| bad(e.to_string())))
+                .transpose()?,
+            held: line.status == OrderStatus::Held,
             session_close: None,
         })
     }
@@ -334,6 +395,14 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
             updated: Timestamp(get_i64(12)?),
             txid: get_opt(13)?,
             mark: get_opt(15)?.map(Money),
+            class: row
+                .get::<_, Option<String>>(16)
+                .map_err(RowError::Column)?
+                .map(|c| OrderClass::parse(&c).map_err(|e| bad(e.to_string())))
+                .transpose()?,
+            parent: get_opt(17)?
+                .map(|p| u64::try_from(p).map_err(|e| bad(e.to_string())))
+                .transpose()?,
         },
     })
 }
@@ -372,6 +441,9 @@ mod tests {
             arrival_ms: 0,
             triggered: false,
             mark: None,
+            class: None,
+            parent: None,
+            held: false,
             session_close: None,
         }
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::reply::{Fill, Reply};
-use papertrader_common::request::{OrderChange, OrderSpec, Request};
+use papertrader_common::request::{ClassSpec, OrderChange, OrderSpec, Request};
 use papertrader_common::value::{
     Date, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
 };
@@ -223,6 +223,14 @@ impl Queue {
                 let reply = self.replace(&session, id, &change, origin.arrival_ms);
                 to.send(&self.notifier, reply);
             }
+            Request::PlaceOrderClass {
+                session,
+                order,
+                class,
+            } => {
+                let reply = self.place_class(&session, &order, &class, origin.arrival_ms);
+                to.send(&self.notifier, reply);
+            }
             Request::CancelOrder { session, id } => {
                 let reply = match self.cancel(&session, id) {
                     Ok(()) => Reply::Cancelled(id),
@@ -363,6 +371,8 @@ impl Queue {
             match change {
                 Change::Triggered => self.open[index].triggered = true,
                 Change::Marked(mark) => self.open[index].mark = Some(mark),
+                Change::Activated => self.open[index].held = false,
+                Change::Cancelled => gone[index] = true,
                 Change::Rejected(reason) => {
                     papertrader_common::info!("order {} rejected: {reason}", self.open[index].id);
                     gone[index] = true;
@@ -455,6 +465,32 @@ impl Queue {
         }
     }
 
+    /// placeOrderClass: the checks of [`Queue::check_class`], then every
+    /// order of the class stored in one transaction before
+    /// `orderAccepted` with the entry's id (an OCO's: its take-profit's).
+    fn place_class(
+        &mut self,
+        session: &SessionId,
+        spec: &OrderSpec,
+        class: &ClassSpec,
+        arrival_ms: u64,
+    ) -> Reply {
+        let orders = match self.check_class(session, spec, class, arrival_ms) {
+            Ok(orders) => orders,
+            Err(reason) => return Reply::failure(Instr::PlaceOrderClass, reason),
+        };
+        match orders::insert_class(&mut self.conn, &orders[0], &orders[1..]) {
+            Ok(stored) => {
+                let ids: Vec<i64> = stored.into_iter().map(|o| self.add_open(o)).collect();
+                Reply::OrderAccepted(u64::try_from(ids[0]).unwrap_or_default())
+            }
+            Err(err) => {
+                let reason = super::internal("cannot store an order class", err);
+                Reply::failure(Instr::PlaceOrderClass, reason)
+            }
+        }
+    }
+
     /// Keeps a newly stored order among the open ones, in arrival order;
     /// returns its id.
     fn add_open(&mut self, mut order: OpenOrder) -> i64 {
@@ -480,10 +516,21 @@ impl Queue {
                     let text = format!("order {id} is not an open order of yours");
                     Reason::new(ReasonCode::UnknownOrder, text)
                 })?;
-            let order_id = self.open[index].id;
-            match orders::cancel(&self.conn, order_id, now) {
-                Ok(_) => {
-                    self.open.remove(index);
+            // Any order of a class takes the rest of it along.
+            let order = &self.open[index];
+            let root = order.parent.unwrap_or(order.id);
+            let group: Vec<i64> = match order.class {
+                None => vec![order.id],
+                Some(_) => self
+                    .open
+                    .iter()
+                    .filter(|o| o.id == root || o.parent == Some(root))
+                    .map(|o| o.id)
+                    .collect(),
+            };
+            match orders::cancel_all(&mut self.conn, &group, now) {
+                Ok(()) => {
+                    self.open.retain(|o| !group.contains(&o.id));
                     Ok(())
                 }
                 Err(err) => Err(super::internal("cannot cancel an order", err)),

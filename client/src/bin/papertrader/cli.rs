@@ -226,7 +226,9 @@ pub struct Deal {
     #[arg(
         long,
         value_name = "AMOUNT",
-        conflicts_with_all = ["quantity", "limit", "stop", "trail", "gtc", "tif"]
+        conflicts_with_all = [
+            "quantity", "limit", "stop", "trail", "gtc", "tif", "take_profit", "stop_loss", "oco"
+        ]
     )]
     pub notional: Option<String>,
     /// Limit, stop and time in force
@@ -247,6 +249,22 @@ pub struct OrderFlags {
     /// since it was placed for a sale, above the lowest for a buy
     #[arg(long, value_name = "TRAIL", conflicts_with_all = ["limit", "stop"])]
     pub trail: Option<String>,
+    /// Exit once the entry fills: sell (or buy back) at PRICE or better.
+    /// With --stop-loss too, a bracket order; alone, one-triggers-other
+    #[arg(long, value_name = "PRICE")]
+    pub take_profit: Option<String>,
+    /// Exit once the entry fills: at the market once the price reaches
+    /// PRICE
+    #[arg(long, value_name = "PRICE")]
+    pub stop_loss: Option<String>,
+    /// One-cancels-other exits for a position you hold: --take-profit and
+    /// --stop-loss both open now; the fill of one cancels the other
+    #[arg(
+        long,
+        requires_all = ["take_profit", "stop_loss"],
+        conflicts_with_all = ["limit", "stop", "trail"]
+    )]
+    pub oco: bool,
     /// Good till cancelled (90 days at most), not only for the UTC day
     #[arg(long, conflicts_with = "tif")]
     pub gtc: bool,
@@ -321,7 +339,9 @@ const BUY_HELP: &str = order_help!(
   papertrader buy AAPL 10 --stop 175 --gtc at the market once AAPL rises to 175
   papertrader buy AAPL 10 --stop 175 --limit 176
   papertrader buy BTC 0.5 --limit 40000 --tif ioc  now at 40000 or less, or never
-  papertrader buy BTC --notional 100       100 worth at the next price"
+  papertrader buy BTC --notional 100       100 worth at the next price
+  papertrader buy AAPL 10 --limit 170 --take-profit 190 --stop-loss 160
+                                           a bracket: exits once it fills"
 );
 
 const SELL_HELP: &str = order_help!(
@@ -329,7 +349,8 @@ const SELL_HELP: &str = order_help!(
     "  papertrader sell AAPL 10                   at the next price
   papertrader sell AAPL 10 --limit 190 --gtc at 190 or more, until cancelled
   papertrader sell AAPL 10 --stop 160        at the market once AAPL falls to 160
-  papertrader sell AAPL 10 --trail 2%        once AAPL falls 2% from its high"
+  papertrader sell AAPL 10 --trail 2%        once AAPL falls 2% from its high
+  papertrader sell AAPL 10 --oco --take-profit 200 --stop-loss 150"
 );
 
 /// The history ranges.

@@ -3,9 +3,10 @@
 //! (`cancelOrder`). Every argument is checked here before anything is
 //! sent, so a malformed price or order number never reaches the server.
 
-use papertrader_client::{Fill, NewStop, OrderChange, OrderLine, OrderSpec, Side, Size};
+use papertrader_client::{ClassSpec, Fill, NewStop, OrderChange, OrderLine, OrderSpec, Side, Size};
 use papertrader_common::value::{
-    Money, OrderKind, OrderStatus, Quantity, Symbol, Tif, Trail, ValueError, parse_order_id,
+    Money, OrderClass, OrderKind, OrderStatus, Quantity, Symbol, Tif, Trail, ValueError,
+    parse_order_id,
 };
 use serde_json::{Value, json};
 
@@ -33,21 +34,34 @@ pub fn place(ctx: &mut Context, side: Side, deal: &Deal) -> Result<(), CliError>
         return fill_now(ctx, side, &deal.symbol, Wanted::Shares(quantity));
     }
     let order = spec(side, &deal.symbol, quantity, &deal.order)?;
+    let class = class(&deal.order)?;
     let what = What {
         quantity: Some(order.quantity.shares()),
         trade: true,
         check: Some("orders"),
         ..What::symbol(order.symbol.as_str())
     };
-    let id = ctx.trade(&what, |c, s| c.place_order(s, &order))?;
+    let id = match &class {
+        Some(class) => ctx.trade(&what, |c, s| c.place_order_class(s, &order, class))?,
+        None => ctx.trade(&what, |c, s| c.place_order(s, &order))?,
+    };
     if ctx.out.json {
         let mut value = spec_json(&order);
         value["id"] = id.into();
         value["status"] = OrderStatus::Open.name().into();
+        if let Some(class) = &class {
+            value["class"] = class.class.name().into();
+            value["take_profit"] = class.take_profit.map(json_money).into();
+            value["stop_loss"] = class.stop_loss.map(json_money).into();
+        }
         return print_json(&ctx.out, &value);
     }
+    let exits = class
+        .as_ref()
+        .map(|c| exits_text(&order, c))
+        .unwrap_or_default();
     print(&format!(
-        "order {id} placed: {}; see papertrader orders\n",
+        "order {id} placed: {}{exits}; see papertrader orders\n",
         describe(&order)
     ))
 }
@@ -72,6 +86,61 @@ pub fn spec(
     })
 }
 
+/// The class `--take-profit`, `--stop-loss` and `--oco` ask for: both
+/// exits a bracket, one an OTO, `--oco` an OCO; none, a simple order.
+fn class(flags: &OrderFlags) -> Result<Option<ClassSpec>, CliError> {
+    let take_profit = flags
+        .take_profit
+        .as_deref()
+        .map(|t| price("take-profit", t))
+        .transpose()?;
+    let stop_loss = flags
+        .stop_loss
+        .as_deref()
+        .map(|t| price("stop-loss", t))
+        .transpose()?;
+    let class = match (flags.oco, take_profit, stop_loss) {
+        (true, ..) => OrderClass::Oco,
+        (false, Some(_), Some(_)) => OrderClass::Bracket,
+        (false, None, None) => return Ok(None),
+        (false, ..) => OrderClass::Oto,
+    };
+    Ok(Some(ClassSpec {
+        class,
+        take_profit,
+        stop_loss,
+    }))
+}
+
+/// `; then sell at 190.00 or more, or at the market once the price falls
+/// to 160.00`: the exits of a class in words.
+fn exits_text(order: &OrderSpec, class: &ClassSpec) -> String {
+    // The exits close a long (they sell) or a short (they buy).
+    let long = match class.class {
+        OrderClass::Oco => order.side == Side::Sell,
+        _ => order.side == Side::Buy,
+    };
+    let (side, better, reaches) = if long {
+        ("sell", "or more", "falls to")
+    } else {
+        ("buy", "or less", "rises to")
+    };
+    let profit = class
+        .take_profit
+        .map(|p| format!("at {} {better}", human_money(p)));
+    let loss = class
+        .stop_loss
+        .map(|p| format!("at the market once the price {reaches} {}", human_money(p)));
+    let exits: Vec<String> = profit.into_iter().chain(loss).collect();
+    match class.class {
+        OrderClass::Oco => format!(
+            "; or {side} at the market once the price {reaches} {}, whichever comes first",
+            class.stop_loss.map(human_money).unwrap_or_default()
+        ),
+        _ => format!(", then {side} {}", exits.join(", or ")),
+    }
+}
+
 /// `--tif WORD`, else `--gtc`, else a day order.
 fn tif(flags: &OrderFlags) -> Result<Tif, CliError> {
     match (&flags.tif, flags.gtc) {
@@ -86,6 +155,12 @@ fn tif(flags: &OrderFlags) -> Result<Tif, CliError> {
 fn kind(flags: &OrderFlags) -> Result<OrderKind, CliError> {
     if let Some(text) = &flags.trail {
         return trail(text).map(OrderKind::TrailingStop);
+    }
+    // An OCO's order is its take-profit limit.
+    if flags.oco
+        && let Some(text) = &flags.take_profit
+    {
+        return price("take-profit", text).map(OrderKind::Limit);
     }
     let price_of = |what, text: &Option<String>| text.as_deref().map(|t| price(what, t));
     let limit = price_of("limit", &flags.limit).transpose()?;
@@ -215,6 +290,8 @@ pub fn order_json(o: &OrderLine) -> Value {
         "stop": o.stop().map(json_money),
         "trail": o.kind.trail().map(|t| t.to_string()),
         "mark": o.mark.map(json_money),
+        "class": o.class.map(OrderClass::name),
+        "parent": o.parent,
         "tif": o.tif.name(),
         "status": o.status.name(),
         "updated": o.updated.0,
@@ -264,7 +341,11 @@ fn table(out: &Output, orders: &[OrderLine]) -> Table {
             Cell::painted(side, out.gain(side, side_sign)),
             o.symbol.as_str().into(),
             out.shares(o.quantity.shares()).into(),
-            o.kind.name().into(),
+            match o.class {
+                Some(class) => format!("{} ({})", o.kind.name(), class.name()),
+                None => o.kind.name().to_string(),
+            }
+            .into(),
             price(o.kind.limit()).into(),
             stop_cell(o, &price).into(),
             o.tif.name().into(),
@@ -464,6 +545,9 @@ mod tests {
             gtc,
             tif: None,
             trail: None,
+            take_profit: None,
+            stop_loss: None,
+            oco: false,
         }
     }
 
@@ -646,7 +730,7 @@ mod tests {
             json!({
                 "id": 12, "created": 1_732_147_200, "side": "buy", "symbol": "AAPL",
                 "quantity": 1000, "type": "limit", "limit": "170.0000", "stop": null,
-                "trail": null, "mark": null,
+                "trail": null, "mark": null, "class": null, "parent": null,
                 "tif": "day", "status": "filled", "updated": 1_732_150_000, "txid": 7,
             })
         );
@@ -657,6 +741,43 @@ mod tests {
             json!({"side": "sell", "symbol": "AAPL", "quantity": 10, "type": "stop",
                    "limit": null, "stop": "160.0000", "trail": null, "tif": "gtc"})
         );
+    }
+
+    #[test]
+    fn take_profit_and_stop_loss_make_a_class() {
+        let mut f = flags(Some("170"), None, true);
+        f.take_profit = Some("190".to_string());
+        f.stop_loss = Some("160".to_string());
+        let o = order(Side::Buy, &f).expect("entry");
+        let c = class(&f).expect("class").expect("a class");
+        assert_eq!(c.class, OrderClass::Bracket);
+        assert_eq!(
+            format!("{}{}", describe(&o), exits_text(&o, &c)),
+            "buy 10 AAPL at 170.0000 or less, good till cancelled, then sell at 190.0000 or \
+             more, or at the market once the price falls to 160.0000"
+        );
+        f.take_profit = None;
+        assert_eq!(
+            class(&f).expect("oto").expect("a class").class,
+            OrderClass::Oto
+        );
+        let mut oco = flags(None, None, true);
+        oco.oco = true;
+        oco.take_profit = Some("200".to_string());
+        oco.stop_loss = Some("150".to_string());
+        let o = order(Side::Sell, &oco).expect("oco");
+        assert_eq!(o.kind, OrderKind::Limit(Money(2_000_000)));
+        let c = class(&oco).expect("class").expect("oco");
+        assert!(
+            exits_text(&o, &c).contains("or sell at the market once the price falls to 150.0000"),
+            "{}",
+            exits_text(&o, &c)
+        );
+        let mut bad = flags(Some("170"), None, false);
+        bad.stop_loss = Some("0".to_string());
+        assert_eq!(class(&bad).expect_err("0").status, 65);
+        assert!(flags(None, None, false).take_profit.is_none());
+        assert_eq!(class(&flags(None, None, false)).expect("none"), None);
     }
 
     #[test]

@@ -439,7 +439,10 @@ mod tests {
                 "--json",
                 "--limit",
                 "--notional",
+                "--oco",
                 "--stop",
+                "--stop-loss",
+                "--take-profit",
                 "--tif",
                 "--trail"
             ]
@@ -452,7 +455,10 @@ mod tests {
                 "--help",
                 "--json",
                 "--notional",
+                "--oco",
                 "--stop",
+                "--stop-loss",
+                "--take-profit",
                 "--tif",
                 "--trail"
             ]

@@ -3,7 +3,8 @@
 //! stored open: the session, the limits on waiting and open orders, the
 //! asset list, market hours, and cash or shares not reserved already.
 
-use papertrader_common::value::{OrderKind, Shares};
+use papertrader_common::request::ClassSpec;
+use papertrader_common::value::{OrderClass, OrderKind, Shares};
 
 use crate::trade::position::{self, Exposure, Holding};
 
@@ -69,7 +70,99 @@ impl Queue {
             arrival_ms,
             mark: self.last.get(&spec.symbol).copied(),
             triggered: false,
+            class: None,
+            parent: None,
+            held: false,
         })
+    }
+
+    /// placeOrderClass: the entry checked as placeOrder checks one (an
+    /// OCO's take-profit as a sale), room for all its orders among the
+    /// account's open ones, and exits on the right side of the entry's
+    /// price (its limit, else its stop, else the last price): for a long
+    /// entry the take-profit above and the stop-loss below, for a short
+    /// the other way round. The legs reserve nothing until they open.
+    pub(super) fn check_class<'p>(
+        &self,
+        session: &SessionId,
+        spec: &'p OrderSpec,
+        class: &ClassSpec,
+        arrival_ms: u64,
+    ) -> Result<Vec<NewOrder<'p>>, Reason> {
+        let now = Timestamp::now();
+        let account = session_account(&self.conn, session, now)?.0;
+        let legs = class.legs();
+        let mine = self.open.iter().filter(|o| o.account == account).count();
+        if mine + 1 + legs.len() > self.limits.open_per_account {
+            let text = format!(
+                "you have {mine} open orders and this {} adds {}; at most {} are allowed",
+                class.class.name(),
+                1 + legs.len(),
+                self.limits.open_per_account
+            );
+            return Err(Reason::new(ReasonCode::TooManyOrders, text));
+        }
+        self.covered(account, spec, None)?;
+        // Which way the position the exits close goes.
+        let long = match class.class {
+            OrderClass::Oco => spec.side == Side::Sell,
+            _ => spec.side == Side::Buy,
+        };
+        let reference = match class.class {
+            OrderClass::Oco => None,
+            _ => spec.kind.limit().or(spec.kind.stop()),
+        }
+        .or_else(|| self.last.get(&spec.symbol).copied())
+        .ok_or_else(|| {
+            let text = format!(
+                "no price for {} yet to place the exits against",
+                spec.symbol
+            );
+            Reason::new(ReasonCode::Unavailable, text)
+        })?;
+        let wrong = |what: &str, price: Money, above: bool| {
+            let side = if above { "above" } else { "below" };
+            let text = format!("the {what} {price} must be {side} the entry's {reference}");
+            Err(Reason::new(ReasonCode::BadPrice, text))
+        };
+        if let Some(tp) = class.take_profit
+            && (tp > reference) != long
+        {
+            return wrong("takeProfit", tp, long);
+        }
+        if let Some(sl) = class.stop_loss
+            && (sl < reference) != long
+        {
+            return wrong("stopLoss", sl, !long);
+        }
+        let entry = NewOrder {
+            account,
+            side: spec.side,
+            symbol: &spec.symbol,
+            quantity: spec.quantity,
+            kind: spec.kind,
+            tif: spec.tif,
+            created: now,
+            arrival_ms,
+            mark: self.last.get(&spec.symbol).copied(),
+            triggered: false,
+            class: Some(class.class),
+            parent: None,
+            held: false,
+        };
+        let leg_side = match class.class {
+            OrderClass::Oco => spec.side,
+            _ => spec.side.other(),
+        };
+        let mut out = vec![entry];
+        out.extend(legs.into_iter().map(|kind| NewOrder {
+            side: leg_side,
+            kind,
+            mark: None,
+            held: class.class != OrderClass::Oco,
+            ..entry
+        }));
+        Ok(out)
     }
 
     /// `spec` is for a listed asset in a quantity it trades in, and the
@@ -144,6 +237,13 @@ impl Queue {
                 let text = format!("order {id} is not an open order of yours");
                 Reason::new(ReasonCode::UnknownOrder, text)
             })?;
+        if let Some(class) = old.class {
+            let text = format!(
+                "order {id} is part of a {} order: cancel it and place it again",
+                class.name()
+            );
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
         let kind = change.apply(old.kind)?;
         let tif = change.tif.unwrap_or(old.tif);
         if tif.is_immediate() && !matches!(kind, OrderKind::Market | OrderKind::Limit(_)) {
@@ -221,7 +321,7 @@ impl Queue {
         let need = cost(price, spec.quantity);
         let reserved: i128 = mine
             .iter()
-            .filter(|o| o.side == Side::Buy)
+            .filter(|o| o.side == Side::Buy && reserves(o))
             .map(|o| {
                 let at = o.reserve_price(self.last.get(&o.symbol).copied());
                 at.map_or(0, |at| cost(at, o.quantity))
@@ -262,7 +362,7 @@ impl Queue {
             .map_err(|err| crate::trade::internal("cannot read a position", err))?;
         let reserved: i64 = mine
             .iter()
-            .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
+            .filter(|o| o.side == Side::Sell && &o.symbol == symbol && reserves(o))
             .map(|o| o.quantity.raw())
             .fold(0i64, i64::saturating_add);
         if held.saturating_sub(reserved) < quantity.raw() {
@@ -320,6 +420,17 @@ impl Replacement {
             arrival_ms: self.arrival_ms,
             mark: self.mark,
             triggered: self.triggered,
+            class: None,
+            parent: None,
+            held: false,
         }
     }
+}
+
+/// Whether an open order sets cash or shares aside: not a held leg (it
+/// waits for its entry), nor an OCO's stop-loss (it closes the same
+/// position as its take-profit, which reserves for both).
+fn reserves(order: &OpenOrder) -> bool {
+    let oco_leg = order.class == Some(OrderClass::Oco) && order.parent.is_some();
+    !(order.held || oco_leg)
 }
