@@ -589,3 +589,65 @@ fn shorts_open_cover_and_are_liquidated_through_a_worker() {
         util::stderr(&out)
     );
 }
+
+#[test]
+fn commissions_and_slippage_are_lines_of_their_own() {
+    let dir = TempDir::new("fees");
+    let conf = format!(
+        "fee_per_order = 1\nfee_per_share = 0.01\nfee_percent = 0.1\nfee_minimum = 2\n\
+         slippage_bps = 10\n{}",
+        csv_market(&dir, &["100.0000"])
+    );
+    let system = System::start("fees", &conf, "");
+    let mut c = system.client();
+    let s = login(&mut c, "fay");
+    // Buy 10 at 100 slipped 0.1% to 100.1: 1,001, and 1 + 0.10 + 1.001.
+    let (i, a) = call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", "10"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+    assert_eq!(a[3], "100.1000", "the fill price is slipped: {a:?}");
+    assert_eq!(value(&info(&mut c, &s, "fay"), "cash"), "98996.8990");
+    // Sell 10 at 99.9: 999, less 1 + 0.10 + 0.999.
+    let (i, a) = call(&mut c, Instr::SellAsset, &[&s, "AAPL", "10"]);
+    assert_eq!(i, Instr::SellSuccess, "{a:?}");
+    assert_eq!(a[3], "99.9000", "{a:?}");
+    assert_eq!(value(&info(&mut c, &s, "fay"), "cash"), "99993.8000");
+    let history = data_text(&mut c, &s, Instr::GetUserTransactionHistory, "fay").expect("history");
+    let sides: Vec<(&str, &str)> = history
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split(' ').collect();
+            (w[2], w[5])
+        })
+        .collect();
+    assert_eq!(
+        sides,
+        [
+            ("buy", "100.1000"),
+            ("fee", "2.1010"),
+            ("sell", "99.9000"),
+            ("fee", "2.0990")
+        ],
+        "{history}"
+    );
+    // A limit is never passed: a buy limited at 100 fills at 100.
+    let (i, a) = call(
+        &mut c,
+        Instr::PlaceOrder,
+        &[&s, "buy", "AAPL", "1", "limit", "100", "-", "day"],
+    );
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let line = loop {
+        let history =
+            data_text(&mut c, &s, Instr::GetUserTransactionHistory, "fay").expect("history");
+        if let Some(line) = history.lines().nth(4) {
+            break line.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "{history}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(line.ends_with(" buy AAPL 1 100.0000"), "{line}");
+    let sock = system.setup.control_socket();
+    let out = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", util::stdout(&out));
+}

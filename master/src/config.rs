@@ -14,6 +14,7 @@ use crate::market::api::Limit;
 use crate::market::http::HttpConfig;
 use crate::oidc::OidcConfig;
 use crate::ratelimit::RateLimitConfig;
+use crate::trade::fees::{Fees, MAX_BPS};
 use crate::trade::position::ShortRules;
 
 /// Every key ptmasterd.conf may hold, in the order of the man page.
@@ -64,6 +65,11 @@ pub const KEYS: &[&str] = &[
     "short_min_equity",
     "short_initial_margin",
     "short_maintenance_margin",
+    "fee_per_order",
+    "fee_per_share",
+    "fee_percent",
+    "fee_minimum",
+    "slippage_bps",
     "assets_file",
     "price_source",
     "update_interval",
@@ -291,6 +297,8 @@ pub struct Config {
     pub max_open_orders: usize,
     /// Short selling and its margin rules.
     pub shorts: ShortRules,
+    /// Commissions and slippage.
+    pub fees: Fees,
     /// The assets list; `None`: the built-in list.
     pub assets_file: Option<PathBuf>,
     /// The price source.
@@ -376,6 +384,13 @@ impl Config {
                 initial_pct: c.take(conf.u64("short_initial_margin", 150, 100..=1_000)) as u32,
                 maintenance_pct: c.take(conf.u64("short_maintenance_margin", 30, 0..=100)) as u32,
             },
+            fees: Fees {
+                per_order: c.take(conf.money("fee_per_order", Money(0))),
+                per_share: c.take(conf.money("fee_per_share", Money(0))),
+                percent_bps: c.take(percent_bps(conf, "fee_percent")),
+                minimum: c.take(conf.money("fee_minimum", Money(0))),
+                slippage_bps: c.take(conf.u64("slippage_bps", 0, 0..=u64::from(MAX_BPS))) as u32,
+            },
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
             update_interval: c.take(conf.duration("update_interval", secs(60))),
@@ -426,6 +441,26 @@ fn check(config: &Config, conf: &Conf, c: &mut Collector) {
             message,
         );
     }
+}
+
+/// A percent from 0 to 10 with at most 2 decimals (`0.25`), in basis
+/// points.
+fn percent_bps(conf: &Conf, key: &str) -> Result<u32, ConfError> {
+    let Some(text) = conf.raw(key) else {
+        return Ok(0);
+    };
+    let bps = Money::parse(text)
+        .ok()
+        .filter(|m| m.raw() >= 0 && m.raw() % 100 == 0)
+        .and_then(|m| u32::try_from(m.raw() / 100).ok())
+        .filter(|&bps| bps <= MAX_BPS);
+    bps.ok_or_else(|| {
+        let message = format!(
+            "{key} = {}: expected a percent from 0 to 10 with at most 2 decimals, like 0.25",
+            papertrader_common::conf::quote(text)
+        );
+        conf.error(key, message)
+    })
 }
 
 fn loopback() -> SocketAddr {
@@ -613,6 +648,40 @@ mod tests {
         ] {
             let err = parse(bad).expect_err(bad);
             assert!(err.to_string().starts_with("test.conf:"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn commissions_and_slippage() {
+        let d = Config::from_conf(&Conf::empty("d")).expect("defaults");
+        assert!(d.fees.is_free());
+        let c = parse(
+            "fee_per_order = 1\nfee_per_share = 0.005\nfee_percent = 0.25\nfee_minimum = 1.5\n\
+             slippage_bps = 1000\n",
+        )
+        .expect("ok");
+        assert_eq!(
+            c.fees,
+            Fees {
+                per_order: Money(10_000),
+                per_share: Money(50),
+                percent_bps: 25,
+                minimum: Money(15_000),
+                slippage_bps: 1000,
+            }
+        );
+        for bad in [
+            "fee_per_order = -1\n",
+            "fee_per_share = 0.00001\n",
+            "fee_percent = 10.01\n",
+            "fee_percent = 0.001\n",
+            "fee_percent = 1%\n",
+            "fee_percent = \n",
+            "slippage_bps = 1001\n",
+            "slippage_bps = -1\n",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert!(err.to_string().starts_with("test.conf:1: "), "{bad}: {err}");
         }
     }
 

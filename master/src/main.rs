@@ -221,6 +221,7 @@ fn spawn_helpers(
         open_per_account: config.max_open_orders,
         starting_cash: config.auth.starting_cash,
         shorts: config.shorts,
+        fees: config.fees,
     };
     let trade = trade_queue::spawn(
         open_db(config)?,

@@ -516,7 +516,8 @@ async function historyScreen(token) {
     entries.map((e) => h('tr', { 'data-side': e.side },
       h('td', {}, when(e.time)), h('td', {}, e.side), h('td', {}, e.symbol),
       h('td', { class: 'num' }, codec.formatShares(e.quantity)), h('td', { class: 'num' }, price(e.price)),
-      h('td', { class: 'num' }, e.side === 'reset' ? money(e.price) : money(codec.times(e.price, e.quantity))),
+      // A reset's PRICE is the new cash, a fee's the fee itself.
+      h('td', { class: 'num' }, e.side === 'reset' || e.side === 'fee' ? money(e.price) : money(codec.times(e.price, e.quantity))),
       h('td', { class: 'num muted' }, e.txid))),
     'No transactions yet.'));
 }

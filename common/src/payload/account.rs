@@ -81,6 +81,9 @@ pub enum TradeSide {
     /// A short bought back by the master under the maintenance margin
     /// (protocol 1.2; QUANTITY the shares, PRICE the fill price).
     Liquidation,
+    /// The commission of a fill (protocol 1.2; QUANTITY the shares
+    /// filled, PRICE the fee taken from cash).
+    Fee,
 }
 
 impl TradeSide {
@@ -93,17 +96,18 @@ impl TradeSide {
             TradeSide::Split => "split",
             TradeSide::Dividend => "dividend",
             TradeSide::Liquidation => "liquidation",
+            TradeSide::Fee => "fee",
         }
     }
 
     /// Parses the wire word, exactly.
     pub fn parse(word: &str) -> Result<TradeSide, ValueError> {
         use TradeSide::*;
-        [Buy, Sell, Reset, Split, Dividend, Liquidation]
+        [Buy, Sell, Reset, Split, Dividend, Liquidation, Fee]
             .into_iter()
             .find(|s| s.as_str() == word)
             .ok_or_else(|| {
-                let expected = "buy, sell, reset, split, dividend or liquidation";
+                let expected = "buy, sell, reset, split, dividend, liquidation or fee";
                 ValueError::new("side", word, expected)
             })
     }

@@ -305,7 +305,7 @@ fn extra_fields_and_bad_words_are_refused() {
     assert_eq!(
         error::<Trade>("1 1732147200 short AAPL 3 189.5000"),
         "transaction line \"1 1732147200 short AAPL 3 189.5000\": \
-         side \"short\": expected buy, sell, reset, split, dividend or liquidation"
+         side \"short\": expected buy, sell, reset, split, dividend, liquidation or fee"
     );
     assert_eq!(
         error::<Asset>("AA$PL Bad"),
@@ -499,6 +499,7 @@ fn any_side() -> impl Strategy<Value = TradeSide> {
         Just(TradeSide::Split),
         Just(TradeSide::Dividend),
         Just(TradeSide::Liquidation),
+        Just(TradeSide::Fee),
     ]
 }
 

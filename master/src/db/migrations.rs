@@ -337,4 +337,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX orders_account ON orders(account_id, id);
     CREATE INDEX orders_live ON orders(arrival_ms, id)
         WHERE status IN ('open', 'triggered', 'held');",
+    // 12: protocol 1.2's commissions: a `fee` line per charged fill
+    // (QUANTITY the shares filled, PRICE the fee).
+    "CREATE TABLE transactions_v12 (
+        txid INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        time INTEGER NOT NULL,
+        side TEXT NOT NULL CHECK (side IN
+            ('buy', 'sell', 'reset', 'split', 'dividend', 'liquidation', 'fee')),
+        symbol TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 0 OR side IN ('split', 'dividend')),
+        price INTEGER NOT NULL CHECK (price >= 0),
+        CHECK (side NOT IN ('buy', 'sell', 'liquidation', 'fee') OR (quantity > 0 AND price > 0))
+    );
+    INSERT INTO transactions_v12 (txid, account_id, time, side, symbol, quantity, price)
+        SELECT txid, account_id, time, side, symbol, quantity, price FROM transactions;
+    DROP TABLE transactions;
+    ALTER TABLE transactions_v12 RENAME TO transactions;
+    CREATE INDEX transactions_account ON transactions(account_id, txid);",
 ];

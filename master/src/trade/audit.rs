@@ -233,6 +233,25 @@ impl Replay {
                 }
                 true
             }
+            "fee" => {
+                // The commission of a fill: PRICE out of cash.
+                match self.cash.checked_sub(trade.price) {
+                    Some(cash) if cash >= 0 => self.cash = cash,
+                    Some(cash) => {
+                        self.note(
+                            trade,
+                            format!(
+                                "charges a fee of {} with cash {}",
+                                Money(trade.price),
+                                Money(self.cash)
+                            ),
+                        );
+                        self.cash = cash;
+                    }
+                    None => self.break_at(trade, "the fee overflows"),
+                }
+                true
+            }
             "dividend" => {
                 // QUANTITY is the shares held at the ex-date (below 0 for
                 // a short, which pays the dividend), which fills since

@@ -18,6 +18,7 @@ use papertrader_common::value::{
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::fees::Fees;
 use super::orders::{OpenOrder, Step, UPDATE_MARK, UPDATE_STATUS};
 use super::position::{self, Exposure, Holding, ShortRules, adds_long, adds_short, after_fill};
 use super::{Order, Outcome, Side, Size, fill_amount, internal};
@@ -39,6 +40,9 @@ const SELECT_HOLDINGS: &str = "SELECT symbol, quantity, cost FROM positions WHER
 const HAS_SHORT: &str =
     "SELECT EXISTS (SELECT 1 FROM positions WHERE account_id = ?1 AND quantity < 0)";
 const SHORT_ACCOUNTS: &str = "SELECT DISTINCT account_id FROM positions WHERE quantity < 0";
+const INSERT_FEE: &str =
+    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+     VALUES (?1, ?2, 'fee', ?3, ?4, ?5)";
 const INSERT_LIQUIDATION: &str =
     "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
      VALUES (?1, ?2, 'liquidation', ?3, ?4, ?5)";
@@ -53,6 +57,8 @@ pub struct Rules<'r> {
     pub marks: &'r HashMap<Symbol, Money>,
     /// Whether an asset trades in fractions of a share.
     pub fractional: &'r dyn Fn(&Symbol) -> bool,
+    /// Commissions and slippage.
+    pub fees: Fees,
 }
 
 /// A short the master covered because its account fell below the
@@ -156,6 +162,7 @@ pub fn run_batch(
         shorts: ShortRules::off(),
         marks: prices,
         fractional: &|_| true,
+        fees: Fees::default(),
     };
     run_batch_with(conn, orders, open, prices, now, &rules)
 }
@@ -189,7 +196,9 @@ pub fn run_batch_with<'o>(
     let liquidations = {
         let mut book = Book::new(&tx, rules)?;
         for &(_, _, index, price) in &runnable {
-            let outcome = match Ticket::of(&orders[index], price) {
+            // A notional order's shares come from the price it fills at.
+            let paid = rules.fees.fill_price(orders[index].side, price, None);
+            let outcome = match Ticket::of(&orders[index], paid) {
                 Ok(ticket) => book.fill(ticket, price, now)?,
                 Err(reason) => Outcome::Refused(reason),
             };
@@ -355,6 +364,7 @@ fn try_open<'o>(
                 side: order.side,
                 symbol: &order.symbol,
                 quantity: order.quantity,
+                limit: order.kind.limit(),
             };
             Some(match book.fill(ticket, price, now)? {
                 Outcome::Filled { txid, price, .. } => Change::Filled { txid, price },
@@ -371,6 +381,8 @@ struct Ticket<'o> {
     side: Side,
     symbol: &'o Symbol,
     quantity: Quantity,
+    /// The limit a slipped fill price may not pass.
+    limit: Option<Money>,
 }
 
 impl<'o> Ticket<'o> {
@@ -395,6 +407,7 @@ impl<'o> Ticket<'o> {
             side: order.side,
             symbol: &order.symbol,
             quantity,
+            limit: None,
         })
     }
 }
@@ -689,10 +702,31 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
         let before_cash = account.now;
         let key = (order.account, order.symbol.as_str());
         let held = self.position(key)?.now;
+        let fees = self.rules.fees;
+        let price = fees.fill_price(order.side, price, order.limit);
         let (cash, holding) = match apply(&order, price, before_cash, held, &self.rules.shorts) {
             Ok(after) => after,
             Err(reason) => return Ok(Outcome::Refused(reason)),
         };
+        // The commission comes out of the cash the fill leaves.
+        let amount = fill_amount(order.side, price, order.quantity.shares()).unwrap_or(Money(0));
+        let Some(fee) = fees.of(order.quantity.shares(), amount) else {
+            let text = format!("the commission on {} shares overflows", order.quantity);
+            return Ok(Outcome::Refused(Reason::new(ReasonCode::BadQuantity, text)));
+        };
+        if cash < fee.raw() {
+            let text = format!(
+                "cash {} is below the cost {} and the commission {}",
+                Money(before_cash),
+                amount,
+                fee
+            );
+            return Ok(Outcome::Refused(Reason::new(
+                ReasonCode::InsufficientFunds,
+                text,
+            )));
+        }
+        let cash = cash - fee.raw();
         if let Err(reason) = self.margin(&order, (before_cash, held), (cash, holding))? {
             return Ok(Outcome::Refused(reason));
         }
@@ -704,6 +738,15 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
             quantity(&order),
             price.raw(),
         ])?;
+        if fee.raw() > 0 {
+            self.conn.prepare_cached(INSERT_FEE)?.execute(params![
+                order.account,
+                now.0,
+                order.symbol.as_str(),
+                quantity(&order),
+                fee.raw()
+            ])?;
+        }
         if let Some(row) = cash_entry(&mut self.cash, &mut self.select_cash, order.account)? {
             row.now = cash;
         }
@@ -883,6 +926,7 @@ mod tests {
             shorts: ShortRules::default(),
             marks: &prices,
             fractional: &|s: &Symbol| s.as_str() != "WHL",
+            fees: Default::default(),
         };
         run_batch_with(conn, orders, &[], &prices, NOW, &rules).expect("batch")
     }

@@ -18,6 +18,7 @@
 mod audit;
 mod batch;
 pub mod corporate;
+pub mod fees;
 pub mod orders;
 pub mod position;
 pub mod queue;

@@ -1,7 +1,8 @@
 //! Property test of the trade thread with orders: random sequences of
 //! placed orders (every type, trailing stops too, both sides, day, gtc,
 //! ioc and fok), replaces, cancels, resets, market orders, splits,
-//! dividends and price sets, with short selling on, sent to the real "trade" thread over its
+//! dividends and price sets, with short selling, commissions and
+//! slippage on, sent to the real "trade" thread over its
 //! channel, with a second connection reading the same database file.
 //! After every price set: no cash or position below zero, no `internal`
 //! answer, every open order of the thread also open in the table, every
@@ -25,6 +26,7 @@ use parking_lot::RwLock;
 use proptest::prelude::*;
 use rusqlite::Connection;
 
+use super::fees::Fees;
 use super::position::{Exposure, Holding, ShortRules};
 use super::queue::{self, Limits, TradeMsg};
 use super::test_util::add_account;
@@ -105,6 +107,16 @@ enum Step {
     },
     Prices([i64; 2]),
 }
+
+/// A fills model with every part: 0.05 a fill, 0.001 a share, 0.05%,
+/// at least 0.10, and 0.2% slippage.
+const FEES: Fees = Fees {
+    per_order: Money(500),
+    per_share: Money(10),
+    percent_bps: 5,
+    minimum: Money(1_000),
+    slippage_bps: 20,
+};
 
 /// Short selling as a deployment could set it, scaled to the model's
 /// 500 of cash.
@@ -266,6 +278,7 @@ impl Rig {
             open_per_account: 6,
             starting_cash: Money(START),
             shorts: SHORTS,
+            fees: FEES,
         };
         let conn = db::open(&path).expect("open writer");
         queue::spawn(

@@ -36,6 +36,7 @@ use crate::market::assets::Terms;
 use crate::market::calendar::{self, Clock};
 use crate::market::feed::FeedMsg;
 use crate::market::{Asset, store};
+use crate::trade::fees::Fees;
 use crate::trade::orders::{self, NewOrder, OpenOrder};
 use crate::trade::position::ShortRules;
 use crate::trade::{
@@ -163,6 +164,8 @@ pub struct Limits {
     pub starting_cash: Money,
     /// Short selling and its margins (`short_selling`, `short_*`).
     pub shorts: ShortRules,
+    /// Commissions and slippage (`fee_*`, `slippage_bps`).
+    pub fees: Fees,
 }
 
 struct Queue {
@@ -291,6 +294,7 @@ impl Queue {
             shorts: self.limits.shorts,
             marks: &self.last,
             fractional: &fractional,
+            fees: self.limits.fees,
         };
         let result = run_batch_with(&mut self.conn, &orders, &self.open, &prices, now, &rules);
         let waiting = std::mem::take(&mut self.waiting);
