@@ -906,3 +906,138 @@ fn brackets_oco_and_oto_open_and_cancel_their_legs() {
     assert_eq!(t.order(&oco).status, OrderStatus::Cancelled);
     audit_clean(&setup);
 }
+
+#[test]
+fn orders_of_every_kind_survive_kill_9() {
+    let dir = TempDir::new("orders-crash-all");
+    // 100 for 12 s, 45 (entries and stops fill), 61 (take-profits fill),
+    // then 220: the short of 600 at 100 is under its maintenance margin.
+    let aapl = hold("100.0000", 12, &["45.0000", "61.0000", "220.0000"]);
+    let setup = MasterSetup::new("orders-crash-all");
+    let extra = format!(
+        "fee_per_order = 1\nmax_open_orders = 1000\n{}",
+        market(&dir, &[("AAPL", &aapl)])
+    );
+    let mut master = setup.start(&extra);
+    let mut t = Trader::register(&setup, &master, "kim");
+    t.wait_price("AAPL");
+    let session = t.session.clone();
+    let shorter = t.another("lou");
+    let (i, a) = t.w.request(Instr::SellAsset, &[&shorter, "AAPL", "600"]);
+    assert_eq!(i, Instr::SellSuccess, "a short: {a:?}");
+    let (i, a) =
+        t.w.request(Instr::PurchaseAsset, &[&session, "AAPL", "100"]);
+    assert_eq!(i, Instr::PurchaseSuccess, "{a:?}");
+
+    // Pipelined without reading, killed in the middle: brackets, trailing
+    // stops, limit orders and market buys.
+    for _ in 0..100 {
+        t.w.send_request(
+            Instr::PlaceOrderClass,
+            &[
+                &session, "bracket", "buy", "AAPL", "1", "limit", "50", "-", "gtc", "60", "40",
+            ],
+        );
+        t.w.send_request(
+            Instr::PlaceOrder,
+            &[
+                &session,
+                "sell",
+                "AAPL",
+                "1",
+                "trailing-stop",
+                "-",
+                "5%",
+                "gtc",
+            ],
+        );
+        t.w.send_request(Instr::PurchaseAsset, &[&session, "AAPL", "1"]);
+    }
+    let (mut acked, mut fills) = (HashSet::new(), HashSet::new());
+    let until = Instant::now() + Duration::from_millis(400);
+    while Instant::now() < until {
+        if let Some(f) = t.w.peer.try_recv(Duration::from_millis(20)) {
+            let words = util::wire::words(&f);
+            match util::wire::instr(&f) {
+                Instr::OrderAccepted => {
+                    acked.insert(words[1].clone());
+                }
+                Instr::PurchaseSuccess => {
+                    fills.insert(words[1].clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    master.kill9();
+    let master = setup.start(&extra);
+    t.relink(&setup, &master);
+    let orders = t.orders();
+    let listed: HashSet<String> = orders.iter().map(|o| o.id.to_string()).collect();
+    let lost: Vec<&String> = acked.difference(&listed).collect();
+    assert!(lost.is_empty(), "accepted orders lost: {lost:?}");
+    let history = t.history();
+    let txids: HashSet<String> = history
+        .lines()
+        .filter_map(|l| l.split(' ').next().map(String::from))
+        .collect();
+    let lost: Vec<&String> = fills.difference(&txids).collect();
+    assert!(lost.is_empty(), "acknowledged fills lost: {lost:?}");
+    // Every fill paid its commission.
+    let buys = history.lines().filter(|l| l.contains(" buy ")).count();
+    let fees = history.lines().filter(|l| l.contains(" fee ")).count();
+    assert_eq!(buys, fees, "{history}");
+
+    // The series plays on: the brackets' entries fill at 45, their
+    // take-profits at 61, which cancels their stop-losses; the short is
+    // covered at 220.
+    let entries: Vec<String> = orders
+        .iter()
+        .filter(|o| o.class.is_some() && o.parent.is_none())
+        .map(|o| o.id.to_string())
+        .collect();
+    assert!(
+        !entries.is_empty(),
+        "some brackets were accepted before the kill"
+    );
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let now = t.orders();
+        let done = entries.iter().all(|e| {
+            let legs: Vec<&OrderLine> = now
+                .iter()
+                .filter(|o| o.parent.map(|p| p.to_string()).as_ref() == Some(e))
+                .collect();
+            legs.len() == 2
+                && legs
+                    .iter()
+                    .filter(|l| l.status == OrderStatus::Filled)
+                    .count()
+                    == 1
+                && legs
+                    .iter()
+                    .filter(|l| l.status == OrderStatus::Cancelled)
+                    .count()
+                    == 1
+        });
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "brackets not done: {now:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (i, a) = t.w.request(Instr::SwitchState, &[&shorter, "data"]);
+    assert_eq!(i, Instr::StateSwitchSuccess, "{a:?}");
+    loop {
+        let text = t
+            .data(Instr::GetUserTransactionHistory, &[&shorter, "lou"])
+            .expect("history");
+        if text.contains(" liquidation AAPL ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no liquidation: {text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    audit_clean(&setup);
+}
