@@ -23,6 +23,18 @@ fn sim_market(dir: &TempDir) -> String {
     )
 }
 
+/// Master config lines: AAPL from the seeded simulation, a price set a
+/// second, and the defaults for the rest (short selling on, 100 000 of
+/// cash, 100 open orders).
+fn sim_defaults(dir: &TempDir) -> String {
+    let path = dir.join("assets.list");
+    std::fs::write(&path, "AAPL Apple Inc.\n").expect("assets");
+    format!(
+        "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\nsim_seed = 7\n",
+        path.display()
+    )
+}
+
 /// The number in `order N placed: ...`.
 fn placed_id(out: &str) -> u64 {
     out.strip_prefix("order ")
@@ -444,13 +456,7 @@ fn trailing_stops_and_replace_through_the_cli() {
 #[test]
 fn a_sale_beyond_holdings_is_a_short_in_the_cli() {
     let dir = TempDir::new("cli-short");
-    let path = dir.join("assets.list");
-    std::fs::write(&path, "AAPL Apple Inc.\n").expect("assets");
-    let conf = format!(
-        "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\nsim_seed = 7\n",
-        path.display()
-    );
-    let system = System::start("cli-short", &conf, "");
+    let system = System::start("cli-short", &sim_defaults(&dir), "");
     let env = Env::new("cli-short-home", Some(system.worker.addr.to_string()));
     env.register_and_login("shay");
     env.wait_for_price();
@@ -492,13 +498,7 @@ fn a_sale_beyond_holdings_is_a_short_in_the_cli() {
 #[test]
 fn brackets_and_oco_through_the_cli() {
     let dir = TempDir::new("cli-class");
-    let path = dir.join("assets.list");
-    std::fs::write(&path, "AAPL Apple Inc.\n").expect("assets");
-    let conf = format!(
-        "assets_file = {}\nupdate_interval = 1s\nhistory_days = 5\nsim_seed = 7\n",
-        path.display()
-    );
-    let system = System::start("cli-class", &conf, "");
+    let system = System::start("cli-class", &sim_defaults(&dir), "");
     let env = Env::new("cli-class-home", Some(system.worker.addr.to_string()));
     env.register_and_login("cleo");
     env.wait_for_price();

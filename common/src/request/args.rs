@@ -36,6 +36,15 @@ impl Args<'_> {
         })
     }
 
+    /// `buy` or `sell`, else `bad-arguments`.
+    pub(super) fn side(&self, i: usize) -> Result<Side, Reason> {
+        let word = self.get(i)?;
+        Side::parse(word).ok_or_else(|| {
+            let text = format!("side {}: expected buy or sell", excerpt(word));
+            Reason::new(ReasonCode::BadArguments, text)
+        })
+    }
+
     /// `symbol` and, for every range but all time, `date`.
     pub(super) fn history(&self, range: Range) -> Result<Request, Reason> {
         let symbol = self.value(0, Symbol::parse)?;
@@ -63,22 +72,12 @@ impl Args<'_> {
     /// in argument order so the first bad one names the failure.
     pub(super) fn place_order(&self) -> Result<Request, Reason> {
         let session = self.value(0, SessionId::parse)?;
-        let word = self.get(1)?;
-        let side = Side::parse(word).ok_or_else(|| {
-            let text = format!("side {}: expected buy or sell", excerpt(word));
-            Reason::new(ReasonCode::BadArguments, text)
-        })?;
+        let side = self.side(1)?;
         let symbol = self.value(2, Symbol::parse)?;
         let quantity = self.value(3, Quantity::parse)?;
         let kind = OrderKind::parse(self.get(4)?, self.get(5)?, self.get(6)?)?;
         let tif = self.value(7, Tif::parse)?;
-        if tif.is_immediate() && !matches!(kind, OrderKind::Market | OrderKind::Limit(_)) {
-            let text = format!(
-                "tif {}: only a market or limit order can be ioc or fok",
-                tif.name()
-            );
-            return Err(Reason::new(ReasonCode::BadArguments, text));
-        }
+        tif.fits(kind)?;
         Ok(Request::PlaceOrder {
             session,
             order: OrderSpec {
@@ -100,11 +99,7 @@ impl Args<'_> {
     pub(super) fn place_order_class(&self) -> Result<Request, Reason> {
         let session = self.value(0, SessionId::parse)?;
         let class = self.value(1, OrderClass::parse)?;
-        let word = self.get(2)?;
-        let side = Side::parse(word).ok_or_else(|| {
-            let text = format!("side {}: expected buy or sell", excerpt(word));
-            Reason::new(ReasonCode::BadArguments, text)
-        })?;
+        let side = self.side(2)?;
         let symbol = self.value(3, Symbol::parse)?;
         let quantity = self.value(4, Quantity::parse)?;
         let exit = |i: usize, what: &'static str| OrderPrice::parse(what, self.get(i)?);

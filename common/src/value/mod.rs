@@ -209,6 +209,13 @@ impl Symbol {
     }
 }
 
+/// A map keyed by `Symbol` is looked up by the upper-case text too.
+impl std::borrow::Borrow<str> for Symbol {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -278,6 +278,19 @@ impl Tif {
     pub fn is_immediate(self) -> bool {
         matches!(self, Tif::Ioc | Tif::Fok)
     }
+
+    /// `ioc` and `fok` take market and limit orders only; anything else
+    /// is `bad-arguments`.
+    pub fn fits(self, kind: OrderKind) -> Result<(), Reason> {
+        if self.is_immediate() && !matches!(kind, OrderKind::Market | OrderKind::Limit(_)) {
+            let text = format!(
+                "tif {}: only a market or limit order can be ioc or fok",
+                self.name()
+            );
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
+        Ok(())
+    }
 }
 
 /// Where an order stands.

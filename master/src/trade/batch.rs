@@ -520,7 +520,7 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
             all.retain(|(s, _)| s != symbol);
             all.extend(held.map(|h| (symbol.to_string(), h)));
         }
-        let marks = position::marks(self.rules.marks);
+        let marks = |symbol: &str| self.rules.marks.get(symbol).copied();
         Ok(Exposure::of(
             cash,
             all.iter().map(|(s, h)| (s.as_str(), *h)),
@@ -614,10 +614,7 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
                 .collect();
             let covered = out.len();
             for (symbol, held) in shorts {
-                let Some((symbol, &price)) = Symbol::parse(&symbol)
-                    .ok()
-                    .and_then(|s| prices.get_key_value(&s))
-                else {
+                let Some((symbol, &price)) = prices.get_key_value(symbol.as_str()) else {
                     continue;
                 };
                 if let Some(done) = self.cover(account, symbol, held, price, now)? {

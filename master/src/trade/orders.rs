@@ -8,6 +8,7 @@
 //! transaction as the fill that caused it.
 
 use papertrader_common::payload::OrderLine;
+use papertrader_common::request::OrderSpec;
 use papertrader_common::value::{
     Date, Money, OrderClass, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif,
     Timestamp, Trail,
@@ -192,6 +193,34 @@ pub struct NewOrder<'a> {
     pub parent: Option<i64>,
     /// A leg that waits for its entry (`held`).
     pub held: bool,
+}
+
+impl<'a> NewOrder<'a> {
+    /// A simple order of `account` as `spec` asks, open at `created`,
+    /// a trailing stop marked at `mark`.
+    pub fn of(
+        account: i64,
+        spec: &'a OrderSpec,
+        created: Timestamp,
+        arrival_ms: u64,
+        mark: Option<Money>,
+    ) -> NewOrder<'a> {
+        NewOrder {
+            account,
+            side: spec.side,
+            symbol: &spec.symbol,
+            quantity: spec.quantity,
+            kind: spec.kind,
+            tif: spec.tif,
+            created,
+            arrival_ms,
+            mark,
+            triggered: false,
+            class: None,
+            parent: None,
+            held: false,
+        }
+    }
 }
 
 /// Stores a new open order (autocommit: durable when this returns, under

@@ -8,7 +8,7 @@
 //! `-quantity` shares sold for `-cost`. Either way AVG_COST is `cost /
 //! quantity` and the value at price P is `quantity * P`.
 
-use papertrader_common::value::{Money, Shares, Symbol};
+use papertrader_common::value::{Money, Shares};
 
 use super::{Side, sold_cost};
 
@@ -184,17 +184,6 @@ impl Exposure {
 /// `Money` of an i128 amount, saturated (for messages).
 pub fn shown(amount: i128) -> Money {
     Money(i64::try_from(amount).unwrap_or(if amount < 0 { i64::MIN + 1 } else { i64::MAX }))
-}
-
-/// The symbols as `&str` keys, for [`Exposure::of`]'s `mark`.
-pub fn marks<'a>(
-    prices: &'a std::collections::HashMap<Symbol, Money>,
-) -> impl Fn(&str) -> Option<Money> + 'a {
-    move |symbol: &str| {
-        Symbol::parse(symbol)
-            .ok()
-            .and_then(|s| prices.get(&s).copied())
-    }
 }
 
 #[cfg(test)]

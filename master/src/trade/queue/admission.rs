@@ -4,7 +4,7 @@
 //! asset list, market hours, and cash or shares not reserved already.
 
 use papertrader_common::request::ClassSpec;
-use papertrader_common::value::{OrderClass, OrderKind, Shares};
+use papertrader_common::value::{OrderClass, Shares};
 
 use crate::trade::position::{self, Exposure, Holding};
 
@@ -59,21 +59,8 @@ impl Queue {
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
         self.covered(account, spec, None)?;
-        Ok(NewOrder {
-            account,
-            side: spec.side,
-            symbol: &spec.symbol,
-            quantity: spec.quantity,
-            kind: spec.kind,
-            tif: spec.tif,
-            created: now,
-            arrival_ms,
-            mark: self.last.get(&spec.symbol).copied(),
-            triggered: false,
-            class: None,
-            parent: None,
-            held: false,
-        })
+        let mark = self.last.get(&spec.symbol).copied();
+        Ok(NewOrder::of(account, spec, now, arrival_ms, mark))
     }
 
     /// placeOrderClass: the entry checked as placeOrder checks one (an
@@ -136,19 +123,14 @@ impl Queue {
             return wrong("stopLoss", sl, !long);
         }
         let entry = NewOrder {
-            account,
-            side: spec.side,
-            symbol: &spec.symbol,
-            quantity: spec.quantity,
-            kind: spec.kind,
-            tif: spec.tif,
-            created: now,
-            arrival_ms,
-            mark: self.last.get(&spec.symbol).copied(),
-            triggered: false,
             class: Some(class.class),
-            parent: None,
-            held: false,
+            ..NewOrder::of(
+                account,
+                spec,
+                now,
+                arrival_ms,
+                self.last.get(&spec.symbol).copied(),
+            )
         };
         let leg_side = match class.class {
             OrderClass::Oco => spec.side,
@@ -200,7 +182,7 @@ impl Queue {
         }
         let held = db::positions::all(&self.conn, account)
             .map_err(|err| crate::trade::internal("cannot read positions", err))?;
-        let marks = position::marks(&self.last);
+        let marks = |symbol: &str| self.last.get(symbol).copied();
         let standing = Exposure::of(
             cash,
             held.iter().map(|(s, q, c)| {
@@ -246,13 +228,7 @@ impl Queue {
         }
         let kind = change.apply(old.kind)?;
         let tif = change.tif.unwrap_or(old.tif);
-        if tif.is_immediate() && !matches!(kind, OrderKind::Market | OrderKind::Limit(_)) {
-            let text = format!(
-                "tif {}: only a market or limit order can be ioc or fok",
-                tif.name()
-            );
-            return Err(Reason::new(ReasonCode::BadArguments, text));
-        }
+        tif.fits(kind)?;
         let spec = OrderSpec {
             side: old.side,
             symbol: old.symbol.clone(),
@@ -410,19 +386,14 @@ impl Replacement {
     /// The new order to store.
     pub(super) fn new_order(&self) -> NewOrder<'_> {
         NewOrder {
-            account: self.account,
-            side: self.spec.side,
-            symbol: &self.spec.symbol,
-            quantity: self.spec.quantity,
-            kind: self.spec.kind,
-            tif: self.spec.tif,
-            created: self.created,
-            arrival_ms: self.arrival_ms,
-            mark: self.mark,
             triggered: self.triggered,
-            class: None,
-            parent: None,
-            held: false,
+            ..NewOrder::of(
+                self.account,
+                &self.spec,
+                self.created,
+                self.arrival_ms,
+                self.mark,
+            )
         }
     }
 }
