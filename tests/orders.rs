@@ -19,12 +19,17 @@ use util::trader::{Trader, audit_clean, code_of};
 /// Master config for a CSV feed replaying `series` (per symbol, one price
 /// per 1 s update; the last price repeats to 600 bars).
 fn market(dir: &TempDir, series: &[(&str, &[&str])]) -> String {
+    market_trading(dir, series, 1000)
+}
+
+/// [`market`] with `volume` shares traded at each update.
+fn market_trading(dir: &TempDir, series: &[(&str, &[&str])], volume: u64) -> String {
     let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
     for i in 0..600 {
         for (symbol, prices) in series {
             let p = prices[i.min(prices.len() - 1)];
             csv.push_str(&format!(
-                "{symbol},2026-11-20,10:00:00,{p},{p},{p},{p},1000\n"
+                "{symbol},2026-11-20,10:00:00,{p},{p},{p},{p},{volume}\n"
             ));
         }
     }
@@ -634,6 +639,89 @@ fn ioc_and_fok_live_for_one_price_set() {
     let listed = t.orders();
     let tifs: Vec<&str> = listed.iter().map(|o| o.tif.name()).collect();
     assert_eq!(tifs, ["fok", "ioc", "fok", "ioc"], "getOrders shows them");
+    audit_clean(&setup);
+}
+
+/// Waits until some of order `id` has filled.
+fn wait_part(t: &mut Trader, id: &str) -> OrderLine {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let order = t.order(id);
+        if order.filled.is_some() {
+            return order;
+        }
+        assert!(Instant::now() < deadline, "no part filled: {order:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Protocol 1.2's volume cap, through a real master: 1000 shares trade at
+/// each update and `volume_cap = 0.5` lets 5 fill per price set, so
+/// orders fill in parts, each a history line, with one commission in all,
+/// and a part-filled order survives a kill -9.
+#[test]
+fn a_volume_cap_fills_orders_in_parts() {
+    let dir = TempDir::new("orders-cap");
+    let setup = MasterSetup::new("orders-cap");
+    let config = market_trading(&dir, &[("AAPL", &["100.0000"])], 1000);
+    let config_capped = format!("{config}volume_cap = 0.5\nfee_per_order = 1\n");
+    let mut master = setup.start(&config_capped);
+    let mut t = Trader::register(&setup, &master, "kim");
+    assert_eq!(t.wait_price("AAPL"), money("100"));
+    // 12 in parts of 5, 5 and 2; the line shows what has filled.
+    let id = t.accepted("buy AAPL 12 limit 101 - gtc");
+    let done = t.wait_status(&id, OrderStatus::Filled, Duration::from_secs(15));
+    let filled = done.filled.expect("filled=");
+    assert_eq!(
+        (filled.quantity.to_string(), filled.avg),
+        ("12".into(), money("100"))
+    );
+    let history = t.history();
+    let parts: Vec<&str> = history
+        .lines()
+        .filter(|l| l.contains(" buy AAPL "))
+        .map(|l| l.split(' ').nth(4).expect("QUANTITY"))
+        .collect();
+    assert_eq!(parts, ["5", "5", "2"], "{history}");
+    let fees: Vec<&str> = history.lines().filter(|l| l.contains(" fee ")).collect();
+    assert_eq!(fees.len(), 1, "one commission for the order: {history}");
+    assert!(fees[0].ends_with(" 1.0000"), "{history}");
+    // purchaseAsset beyond the cap fills what it allows: 5 of 8.
+    let (instr, args) = t.buy("AAPL", "8");
+    assert_eq!(instr, Instr::PurchaseSuccess, "{args:?}");
+    assert_eq!(args[2], "5", "{args:?}");
+    // ioc keeps its part; fok cannot fill whole and fills nothing.
+    let ioc = t.accepted("buy AAPL 9 market - - ioc");
+    let ioc = t.wait_status(&ioc, OrderStatus::Expired, Duration::from_secs(10));
+    assert_eq!(ioc.filled.expect("part").quantity.to_string(), "5");
+    let fok = t.accepted("buy AAPL 9 market - - fok");
+    let fok = t.wait_status(&fok, OrderStatus::Expired, Duration::from_secs(10));
+    assert_eq!(fok.filled, None);
+    // An order that waits with its rest keeps its parts through a kill -9
+    // and fills the rest after the restart.
+    let rest = t.accepted("sell AAPL 20 market - - gtc");
+    let part = wait_part(&mut t, &rest);
+    assert_eq!(part.status, OrderStatus::Open);
+    master.kill9();
+    let master = setup.start(&config_capped);
+    t.relink(&setup, &master);
+    let after = t.order(&rest);
+    assert!(
+        after.filled.expect("kept").quantity >= part.filled.expect("part").quantity,
+        "{after:?}"
+    );
+    let sold = t.wait_status(&rest, OrderStatus::Filled, Duration::from_secs(15));
+    assert_eq!(sold.filled.expect("all").quantity.to_string(), "20");
+    // Cancel ends the rest and keeps the parts filled.
+    let rest = t.accepted("buy AAPL 30 market - - gtc");
+    wait_part(&mut t, &rest);
+    let (session, rest_id) = (t.session.clone(), rest.clone());
+    let (instr, args) = t.w.request(Instr::CancelOrder, &[&session, &rest_id]);
+    assert_eq!(instr, Instr::CancelSuccess, "{args:?}");
+    let cancelled = t.order(&rest);
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    let kept = cancelled.filled.expect("the parts stay").quantity;
+    assert!(kept.is_whole() && kept.raw() > 0, "{kept}");
     audit_clean(&setup);
 }
 

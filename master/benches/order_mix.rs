@@ -99,39 +99,45 @@ fn fresh_db(dir: &TempDir, name: &str) -> (Connection, Vec<OpenOrder>) {
     (conn, open)
 }
 
-fn rules(
-    prices: &std::collections::HashMap<papertrader_common::value::Symbol, Money>,
-) -> Rules<'_> {
+type Map<V> = std::collections::HashMap<papertrader_common::value::Symbol, V>;
+
+fn rules<'r>(prices: &'r Map<Money>, volumes: &'r Map<u64>) -> Rules<'r> {
     Rules {
         shorts: ShortRules::default(),
         marks: prices,
         fractional: &|_| true,
         fees: Fees::default(),
+        volumes,
     }
 }
 
 fn time_batch(dir: &TempDir, round: usize) -> (Duration, Connection) {
     let (mut conn, open) = fresh_db(dir, &format!("batch{round}.db"));
     let prices = prices(&symbols());
-    let rules = rules(&prices);
+    let volumes = Map::new();
+    let rules = rules(&prices, &volumes);
     let start = Instant::now();
     let batch = run_batch_with(&mut conn, &[], &open, &prices, NOW, &rules).expect("batch");
     let elapsed = start.elapsed();
     let count = |f: fn(&Change) -> bool| batch.changes.iter().filter(|(_, c)| f(c)).count();
     let fills = ORDERS - 3 * BRACKETS - TRAILING + BRACKETS;
     assert_eq!(count(|c| matches!(c, Change::Filled { .. })), fills);
-    assert_eq!(count(|c| matches!(c, Change::Activated)), 2 * BRACKETS);
+    assert_eq!(count(|c| matches!(c, Change::Activated(_))), 2 * BRACKETS);
     assert_eq!(count(|c| matches!(c, Change::Marked(_))), TRAILING);
     (elapsed, conn)
 }
 
-/// An order row as the batch left it: id, status, updated, txid, mark.
-type OrderRow = (i64, String, i64, Option<i64>, Option<i64>);
+/// An order row as the batch left it: id, status, updated, txid, mark,
+/// and (quantity, filled, filled_cost, filled_avg).
+type OrderRow = (i64, String, i64, Option<i64>, Option<i64>, [i64; 4]);
+
+/// A transaction row: account, time, side, symbol, quantity, price, order.
+type TxRow = (i64, i64, String, String, i64, i64, Option<i64>);
 
 /// The writes the batch made, read back from its database: transaction
 /// rows, order rows, cash balances and positions.
 struct Writes {
-    transactions: Vec<(i64, i64, String, String, i64, i64)>,
+    transactions: Vec<TxRow>,
     orders: Vec<OrderRow>,
     cash: Vec<(i64, i64)>,
     positions: Vec<(i64, String, i64, i64)>,
@@ -140,7 +146,8 @@ struct Writes {
 fn writes_of(conn: &Connection) -> Writes {
     let rows = |sql: &str| conn.prepare(sql).expect("prepare");
     let transactions = rows(
-        "SELECT account_id, time, side, symbol, quantity, price FROM transactions ORDER BY txid",
+        "SELECT account_id, time, side, symbol, quantity, price, order_id FROM transactions
+         ORDER BY txid",
     )
     .query_map([], |r| {
         Ok((
@@ -150,18 +157,29 @@ fn writes_of(conn: &Connection) -> Writes {
             r.get(3)?,
             r.get(4)?,
             r.get(5)?,
+            r.get(6)?,
         ))
     })
     .expect("query")
     .collect::<rusqlite::Result<_>>()
     .expect("rows");
-    let orders = rows("SELECT id, status, updated, txid, mark FROM orders ORDER BY id")
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows");
+    let orders = rows(
+        "SELECT id, status, updated, txid, mark, quantity, filled, filled_cost, filled_avg
+         FROM orders ORDER BY id",
+    )
+    .query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+        ))
+    })
+    .expect("query")
+    .collect::<rusqlite::Result<_>>()
+    .expect("rows");
     let cash = rows("SELECT id, cash FROM accounts ORDER BY id")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("query")
@@ -189,26 +207,32 @@ fn time_raw(dir: &TempDir, round: usize, writes: &Writes) -> Duration {
     {
         let mut insert = tx
             .prepare_cached(
-                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price,
+                     order_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .expect("prepare insert");
-        for (account, time, side, symbol, q, price) in &writes.transactions {
+        for (account, time, side, symbol, q, price, order) in &writes.transactions {
             insert
-                .execute(params![account, time, side, symbol, q, price])
+                .execute(params![account, time, side, symbol, q, price, order])
                 .expect("insert");
         }
+        // Every change the batch made, filled shares and leg quantities
+        // included, through one statement.
         let mut status = tx
-            .prepare_cached("UPDATE orders SET status = ?2, updated = ?3, txid = ?4 WHERE id = ?1")
+            .prepare_cached(
+                "UPDATE orders SET status = ?2, updated = ?3, txid = ?4, quantity = ?5,
+                     filled = ?6, filled_cost = ?7, filled_avg = ?8 WHERE id = ?1",
+            )
             .expect("prepare order update");
         let mut mark = tx
             .prepare_cached("UPDATE orders SET mark = ?2 WHERE id = ?1")
             .expect("prepare mark update");
-        for (id, s, updated, txid, m) in &writes.orders {
+        for (id, s, updated, txid, m, [q, filled, cost, avg]) in &writes.orders {
             match (s.as_str(), m) {
                 ("open", Some(m)) => mark.execute(params![id, m]).expect("mark"),
                 _ => status
-                    .execute(params![id, s, updated, txid])
+                    .execute(params![id, s, updated, txid, q, filled, cost, avg])
                     .expect("status"),
             };
         }

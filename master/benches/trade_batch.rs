@@ -59,6 +59,7 @@ fn time_batch(dir: &TempDir, round: usize) -> Duration {
         marks: &prices,
         fractional: &|_| true,
         fees: Default::default(),
+        volumes: &Default::default(),
     };
     let start = Instant::now();
     let batch = run_batch_with(&mut conn, &orders, &[], &prices, NOW, &rules).expect("batch");

@@ -14,7 +14,7 @@ use crate::market::api::Limit;
 use crate::market::http::HttpConfig;
 use crate::oidc::OidcConfig;
 use crate::ratelimit::RateLimitConfig;
-use crate::trade::fees::{Fees, MAX_BPS};
+use crate::trade::fees::{Fees, MAX_BPS, MAX_CAP_BPS};
 use crate::trade::position::ShortRules;
 
 /// Every key ptmasterd.conf may hold, in the order of the man page.
@@ -70,6 +70,7 @@ pub const KEYS: &[&str] = &[
     "fee_percent",
     "fee_minimum",
     "slippage_bps",
+    "volume_cap",
     "assets_file",
     "price_source",
     "update_interval",
@@ -387,9 +388,10 @@ impl Config {
             fees: Fees {
                 per_order: c.take(conf.money("fee_per_order", Money(0))),
                 per_share: c.take(conf.money("fee_per_share", Money(0))),
-                percent_bps: c.take(percent_bps(conf, "fee_percent")),
+                percent_bps: c.take(percent_bps(conf, "fee_percent", MAX_BPS)),
                 minimum: c.take(conf.money("fee_minimum", Money(0))),
                 slippage_bps: c.take(conf.u64("slippage_bps", 0, 0..=u64::from(MAX_BPS))) as u32,
+                volume_cap_bps: c.take(percent_bps(conf, "volume_cap", MAX_CAP_BPS)),
             },
             assets_file: c.take(optional_path(conf, "assets_file")),
             price_source: c.take_or(price_source(conf), PriceSourceKind::Sim { seed: 1 }),
@@ -443,9 +445,9 @@ fn check(config: &Config, conf: &Conf, c: &mut Collector) {
     }
 }
 
-/// A percent from 0 to 10 with at most 2 decimals (`0.25`), in basis
-/// points.
-fn percent_bps(conf: &Conf, key: &str) -> Result<u32, ConfError> {
+/// A percent from 0 to `max` basis points with at most 2 decimals
+/// (`0.25`), in basis points.
+fn percent_bps(conf: &Conf, key: &str, max: u32) -> Result<u32, ConfError> {
     let Some(text) = conf.raw(key) else {
         return Ok(0);
     };
@@ -453,11 +455,12 @@ fn percent_bps(conf: &Conf, key: &str) -> Result<u32, ConfError> {
         .ok()
         .filter(|m| m.raw() >= 0 && m.raw() % 100 == 0)
         .and_then(|m| u32::try_from(m.raw() / 100).ok())
-        .filter(|&bps| bps <= MAX_BPS);
+        .filter(|&bps| bps <= max);
     bps.ok_or_else(|| {
         let message = format!(
-            "{key} = {}: expected a percent from 0 to 10 with at most 2 decimals, like 0.25",
-            papertrader_common::conf::quote(text)
+            "{key} = {}: expected a percent from 0 to {} with at most 2 decimals, like 0.25",
+            papertrader_common::conf::quote(text),
+            max / 100
         );
         conf.error(key, message)
     })
@@ -668,8 +671,13 @@ mod tests {
                 percent_bps: 25,
                 minimum: Money(15_000),
                 slippage_bps: 1000,
+                volume_cap_bps: 0,
             }
         );
+        let cap = |text: &str| parse(text).map(|c| c.fees.volume_cap_bps);
+        assert_eq!(cap("volume_cap = 2.5\n").expect("ok"), 250);
+        assert_eq!(cap("volume_cap = 100\n").expect("ok"), 10_000);
+        assert_eq!(cap("volume_cap = 0\n").expect("ok"), 0);
         for bad in [
             "fee_per_order = -1\n",
             "fee_per_share = 0.00001\n",
@@ -679,6 +687,10 @@ mod tests {
             "fee_percent = \n",
             "slippage_bps = 1001\n",
             "slippage_bps = -1\n",
+            "volume_cap = 100.01\n",
+            "volume_cap = 0.001\n",
+            "volume_cap = -1\n",
+            "volume_cap = \n",
         ] {
             let err = parse(bad).expect_err(bad);
             assert!(err.to_string().starts_with("test.conf:1: "), "{bad}: {err}");

@@ -25,7 +25,7 @@ use crate::value::ValueError;
 
 pub use account::{Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation};
 pub use market::{Asset, Bar, Current, Info, Quote};
-pub use orders::{EquityPoint, OrderLine, Standing};
+pub use orders::{EquityPoint, Filled, OrderLine, Standing};
 
 /// Longest piece of a bad line repeated back in an error.
 const SHOWN_LINE: usize = 80;

@@ -15,7 +15,9 @@ use crate::value::{
 /// fields for what an order of 1.2 has: `trail=` and `mark=` for a
 /// trailing stop, whose STOP is the stop as it stands (`-` before its
 /// first mark); `class=` for an order of a class and `parent=` for its
-/// legs. A reader ignores keys it does not know.
+/// legs; `filled=` and `avg=` once any of it has filled (the shares
+/// filled so far and their average price). A reader ignores keys it does
+/// not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
     /// The order's id.
@@ -45,6 +47,18 @@ pub struct OrderLine {
     pub class: Option<OrderClass>,
     /// A leg's entry (an OCO's stop-loss: its take-profit).
     pub parent: Option<u64>,
+    /// What has filled so far, when anything has.
+    pub filled: Option<Filled>,
+}
+
+/// The part of an order filled so far: `filled=QUANTITY avg=PRICE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Filled {
+    /// Shares filled, above 0 and at most the order's quantity.
+    pub quantity: Quantity,
+    /// Their average fill price (the cash they moved over the shares,
+    /// rounded half away from zero to 1/10 000).
+    pub avg: Money,
 }
 
 impl OrderLine {
@@ -95,6 +109,9 @@ impl Line for OrderLine {
         if let Some(parent) = self.parent {
             let _ = write!(extra, " parent={parent}");
         }
+        if let Some(filled) = self.filled {
+            let _ = write!(extra, " filled={} avg={}", filled.quantity, filled.avg);
+        }
         if !extra.is_empty() {
             out.pop();
             out.push_str(&extra);
@@ -125,6 +142,7 @@ impl Line for OrderLine {
             _ => digits(t, "txid", "a transaction id or -").map(Some),
         })?;
         let (mut trail, mut mark, mut class, mut parent) = (None, None, None, None);
+        let (mut filled, mut avg) = (None, None);
         while f.more() {
             let field = f.text("KEY=VALUE")?;
             let Some(pair) = field.split_once('=') else {
@@ -152,9 +170,28 @@ impl Line for OrderLine {
                             .map_err(|err| PayloadError::bad(Self::KIND, line, "parent", err))?,
                     );
                 }
+                ("filled", text) => {
+                    filled = Some(
+                        Quantity::parse(text)
+                            .map_err(|err| PayloadError::bad(Self::KIND, line, "filled", err))?,
+                    );
+                }
+                ("avg", text) => avg = f_price(line, "avg", text)?,
                 _ => {}
             }
         }
+        let filled = match (filled, avg) {
+            (None, None) => None,
+            (Some(q), Some(avg)) if q <= quantity => Some(Filled { quantity: q, avg }),
+            (Some(q), Some(_)) => {
+                let err = ValueError::new("filled", &q.to_string(), "at most the quantity");
+                return Err(PayloadError::bad(Self::KIND, line, "filled", err));
+            }
+            _ => {
+                let err = ValueError::new("filled", line, "filled= and avg= together");
+                return Err(PayloadError::bad(Self::KIND, line, "filled", err));
+            }
+        };
         // A trailing stop's STOP is derived from its trail and mark.
         let stop = if trail.is_some() { None } else { stop };
         let kind = OrderKind::from_parts(type_word, limit, stop, trail).map_err(|_| {
@@ -177,6 +214,7 @@ impl Line for OrderLine {
             mark,
             class,
             parent,
+            filled,
         })
     }
 }

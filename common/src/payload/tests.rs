@@ -400,8 +400,30 @@ fn order_lines() {
     assert_eq!(order.mark, Some(Money(1_000_000)));
     assert_eq!(order.stop(), Some(Money(980_000)));
     assert_eq!(again::<OrderLine>(trailing), format!("{trailing}\n"));
-    let later = format!("{trailing} filled=0.25 future=x=y");
+    let later = format!("{trailing} future=x=y");
     assert_eq!(OrderLine::parse(&later).expect("later keys"), order);
+    // Partial fills: what has filled and at what average price.
+    let partial = format!("{trailing} filled=0.25 avg=97.5000");
+    let order = OrderLine::parse(&partial).expect("partial");
+    assert_eq!(
+        order.filled,
+        Some(Filled {
+            quantity: Quantity::parse("0.25").expect("q"),
+            avg: Money(975_000)
+        })
+    );
+    assert_eq!(again::<OrderLine>(&partial), format!("{partial}\n"));
+    for bad in [
+        "filled=0.25",
+        "avg=1.0000",
+        "filled=0.6 avg=1.0000",
+        "filled=0 avg=1.0000",
+        "filled=0.1 avg=0",
+        "filled=0.1 avg=-",
+    ] {
+        let line = format!("{trailing} {bad}");
+        assert!(OrderLine::parse(&line).is_err(), "{bad}");
+    }
     let unmarked = "6 1732147200 buy BTC 1 trailing-stop - - day open 1732147260 - trail=1.5000";
     assert_eq!(again::<OrderLine>(unmarked), format!("{unmarked}\n"));
     // A bracket's held leg names its entry.
@@ -531,6 +553,7 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
     let status = (0..OrderStatus::ALL.len()).prop_map(|i| OrderStatus::ALL[i]);
     let times = (any_time(), any_time());
     let txid = proptest::option::of(0..=i64::MAX);
+    let filled = proptest::option::of((1..=SHARE_SCALE, 1..=i64::MAX));
     (
         0..=i64::MAX as u64,
         side,
@@ -541,7 +564,7 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
         tif,
         status,
         times,
-        (txid, mark, class, parent),
+        (txid, mark, class, parent, filled),
     )
         .prop_map(
             |(
@@ -553,7 +576,7 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
                 tif,
                 status,
                 (created, updated),
-                (txid, mark, class, parent),
+                (txid, mark, class, parent, filled),
             )| {
                 OrderLine {
                     id,
@@ -570,6 +593,16 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
                     mark: kind.trail().and(mark),
                     class,
                     parent,
+                    // At most the order's quantity.
+                    filled: filled.map(|(part, avg)| {
+                        let raw =
+                            i128::from(quantity.raw()) * i128::from(part) / i128::from(SHARE_SCALE);
+                        let raw = i64::try_from(raw).expect("below the quantity").max(1);
+                        Filled {
+                            quantity: Quantity::from_shares(Shares(raw)).expect("in range"),
+                            avg: Money(avg),
+                        }
+                    }),
                 }
             },
         )

@@ -355,4 +355,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP TABLE transactions;
     ALTER TABLE transactions_v12 RENAME TO transactions;
     CREATE INDEX transactions_account ON transactions(account_id, txid);",
+    // 13: protocol 1.2's partial fills: what of an order has filled (its
+    // shares, the cash they moved, fees aside, and their average price,
+    // each fill weighted by its shares), and on each fill and
+    // fee line the order it belongs to (NULL for purchaseAsset and
+    // sellAsset, and for lines from before 13). An order filled before
+    // 13 filled at once: all of it, at its transaction's price (the cost
+    // rounded as the batch rounds it: up for a buy, down for a sale, the
+    // whole shares and the fraction apart so that no product overflows).
+    "ALTER TABLE transactions ADD COLUMN order_id INTEGER NULL REFERENCES orders(id);
+    ALTER TABLE orders ADD COLUMN filled INTEGER NOT NULL DEFAULT 0 CHECK (filled >= 0);
+    ALTER TABLE orders ADD COLUMN filled_cost INTEGER NOT NULL DEFAULT 0
+        CHECK (filled_cost >= 0);
+    ALTER TABLE orders ADD COLUMN filled_avg INTEGER NOT NULL DEFAULT 0
+        CHECK (filled_avg >= 0);
+    UPDATE orders SET filled = quantity,
+        filled_avg = (SELECT t.price FROM transactions t WHERE t.txid = orders.txid),
+        filled_cost = (
+        SELECT t.price * (orders.quantity / 1000000000)
+            + (t.price * (orders.quantity % 1000000000)
+                + CASE orders.side WHEN 'buy' THEN 999999999 ELSE 0 END) / 1000000000
+        FROM transactions t WHERE t.txid = orders.txid)
+    WHERE status = 'filled';",
 ];

@@ -554,6 +554,55 @@ mod tests {
     }
 
     #[test]
+    fn migration_13_records_what_filled_orders_filled() {
+        let dir = TempDir::new("db-v12");
+        let path = dir.join("pt.db");
+        // At 12: 10,000 shares bought at 100 (an amount whose product in
+        // 10^-13 overflows an i64), 0.333333333 sold at 1.2345, an open
+        // order.
+        database_at(
+            &path,
+            12,
+            "INSERT INTO accounts (id, username, username_key, email, pass_hash, cash, created,
+                                   opening_cash, start_cash, started)
+                VALUES (1, 'ann', 'ann', 'ann@example.com', NULL, 10000000000, 1,
+                        20000000000, 20000000000, 1);
+             INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                VALUES (1, 5, 'buy', 'AAA', 10000000000000, 1000000),
+                       (1, 6, 'sell', 'AAA', 333333333, 12345);
+             INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity, type,
+                                 limit_price, stop_price, tif, status, updated, txid)
+                VALUES (1, 5, 5, 'buy', 'AAA', 10000000000000, 'market', NULL, NULL, 'gtc',
+                        'filled', 5, 1),
+                       (1, 6, 6, 'sell', 'AAA', 333333333, 'market', NULL, NULL, 'gtc',
+                        'filled', 6, 2),
+                       (1, 7, 7, 'sell', 'AAA', 1000000000, 'limit', 2000000, NULL, 'gtc',
+                        'open', 7, NULL);",
+        );
+        let conn = open(&path).expect("migrate");
+        let rows: Vec<(i64, i64)> = conn
+            .prepare("SELECT filled, filled_cost FROM orders ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        // 0.333333333 x 1.2345 = 0.41149999... rounded down: 0.4114.
+        assert_eq!(
+            rows,
+            [
+                (10_000_000_000_000, 10_000_000_000),
+                (333_333_333, 4_114),
+                (0, 0)
+            ]
+        );
+        let orders = crate::trade::orders::listed(&conn, 1).expect("listed");
+        use papertrader_common::value::Money as M;
+        let avg: Vec<Option<M>> = orders.iter().map(|o| o.filled.map(|f| f.avg)).collect();
+        assert_eq!(avg, [None, Some(M(12_345)), Some(M(1_000_000))]);
+    }
+
+    #[test]
     fn migration_7_refuses_a_count_it_cannot_scale() {
         let dir = TempDir::new("db-v6-big");
         let path = dir.join("pt.db");

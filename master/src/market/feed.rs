@@ -38,8 +38,10 @@ use crate::event::{Event, Notifier};
 /// trade.
 #[derive(Debug)]
 pub enum FeedMsg {
-    /// A new price set, stored: run the queue.
-    Prices(HashMap<Symbol, Money>, Timestamp),
+    /// A new price set, stored: run the queue. With each asset's price
+    /// the shares traded since the last set (0 when its provider reports
+    /// no volume), for the volume cap.
+    Prices(HashMap<Symbol, Money>, HashMap<Symbol, u64>, Timestamp),
     /// Each listed asset's terms (market, fractions), and the market
     /// clock (at start and whenever the asset list changes).
     Markets(HashMap<Symbol, Terms>, Clock),
@@ -148,7 +150,11 @@ impl<M: From<FeedMsg>> Feed<M> {
         self.tell(FeedMsg::Stale(collected.stale));
         let ticks = collected.ticks;
         if self.store(&ticks) {
-            self.tell(FeedMsg::Prices(price_set(&ticks), now));
+            let volumes = ticks
+                .iter()
+                .map(|t| (t.symbol.clone(), t.bar.volume))
+                .collect();
+            self.tell(FeedMsg::Prices(price_set(&ticks), volumes, now));
         } else {
             papertrader_common::warn!("prices not stored: no trades run at them");
         }

@@ -1,6 +1,6 @@
 //! `ptctl audit`: replays every account's transaction history and compares
 //! the result with the `accounts` and `positions` tables, and checks every
-//! order of `placeOrder` against the fill it names. Runs on the control
+//! order of `placeOrder` against its fills. Runs on the control
 //! thread through its own connection, inside one read transaction so that
 //! a trade batch committing meanwhile cannot make it report a half-seen
 //! state.
@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use papertrader_common::value::{Money, OrderKind, Shares, Trail};
 use rusqlite::{Connection, Row};
 
+use super::orders::Progress;
 use super::position::{Holding, after_fill};
 use super::{Side, dividend_cash, fill_amount};
 
@@ -29,8 +30,12 @@ const SELECT_ACCOUNTS: &str =
 const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.symbol,
          o.quantity, o.type, o.limit_price, o.stop_price, o.status, o.txid,
          t.account_id, t.side, t.symbol, t.quantity, t.price, t.time,
-         o.trail, o.mark, o.replaced_by, o.class, o.parent
+         o.trail, o.mark, o.replaced_by, o.class, o.parent, o.filled, o.filled_cost, t.order_id,
+         o.filled_avg
      FROM orders o LEFT JOIN transactions t ON t.txid = o.txid ORDER BY o.id";
+/// The fills that name their order (schema 13 on).
+const SELECT_FILLS: &str = "SELECT order_id, txid, account_id, side, symbol, quantity, price, time
+     FROM transactions WHERE order_id IS NOT NULL AND side IN ('buy', 'sell') ORDER BY txid";
 
 /// `(quantity, cost)` by symbol.
 type Holdings = BTreeMap<String, (i64, i64)>;
@@ -332,6 +337,18 @@ fn holding_text(holding: Option<&(i64, i64)>) -> String {
     }
 }
 
+/// One fill line of an order.
+#[derive(Debug, Clone)]
+struct Fill {
+    txid: i64,
+    account: i64,
+    side: String,
+    symbol: String,
+    quantity: i64,
+    price: i64,
+    time: i64,
+}
+
 /// One order with the transaction it names, as [`SELECT_ORDERS`] reads it.
 struct OrderRow {
     id: i64,
@@ -343,11 +360,14 @@ struct OrderRow {
     kind: Option<OrderKind>,
     status: String,
     txid: Option<i64>,
-    fill: Option<(i64, String, String, i64, i64, i64)>,
+    /// The transaction `txid` names, and the order that transaction names.
+    named: Option<(Fill, Option<i64>)>,
     mark: Option<Money>,
     replaced_by: Option<i64>,
     class: Option<String>,
     parent: Option<i64>,
+    /// What its row says has filled.
+    filled: Progress,
 }
 
 fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
@@ -355,14 +375,18 @@ fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
     let limit: Option<i64> = row.get(7)?;
     let stop: Option<i64> = row.get(8)?;
     let fill_account: Option<i64> = row.get(11)?;
-    let fill = match fill_account {
+    let named = match fill_account {
         Some(account) => Some((
-            account,
-            row.get(12)?,
-            row.get(13)?,
-            row.get(14)?,
-            row.get(15)?,
-            row.get(16)?,
+            Fill {
+                txid: row.get(10)?,
+                account,
+                side: row.get(12)?,
+                symbol: row.get(13)?,
+                quantity: row.get(14)?,
+                price: row.get(15)?,
+                time: row.get(16)?,
+            },
+            row.get(24)?,
         )),
         None => None,
     };
@@ -388,27 +412,55 @@ fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
         parent: row.get(21)?,
         status: row.get(9)?,
         txid: row.get(10)?,
-        fill,
+        named,
+        filled: Progress {
+            shares: Shares(row.get(22)?),
+            cost: row.get(23)?,
+            avg: Money(row.get(25)?),
+        },
     })
 }
 
-/// Every order whose status disagrees with its fill: a filled order must
-/// name a transaction of its own account, side, symbol and quantity at a
-/// price its type allows, placed no earlier than the order; no other order
-/// names one; no transaction fills two orders; no order is still open
-/// after its account was reset; and a replaced order names a later order
-/// of its own account, side and symbol.
+/// Every fill line that names its order, by order, oldest first.
+fn fills_by_order(conn: &Connection) -> rusqlite::Result<HashMap<i64, Vec<Fill>>> {
+    let mut out: HashMap<i64, Vec<Fill>> = HashMap::new();
+    let mut stmt = conn.prepare(SELECT_FILLS)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        out.entry(row.get(0)?).or_default().push(Fill {
+            txid: row.get(1)?,
+            account: row.get(2)?,
+            side: row.get(3)?,
+            symbol: row.get(4)?,
+            quantity: row.get(5)?,
+            price: row.get(6)?,
+            time: row.get(7)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Every order whose status disagrees with its fills: its fills must be
+/// of its own account, side and symbol, at prices its type allows (a
+/// stop's first fill reaches the stop; the rest of a part-filled stop
+/// fills at any price), placed no earlier than the order, and add up to
+/// what its row says has filled, which is at most its quantity and all of
+/// it exactly when it is `filled`; a filled order names its last fill and
+/// no other order names one; no transaction fills two orders; no order is
+/// still open after its account was reset; and a replaced order names a
+/// later order of its own account, side and symbol. An order filled
+/// before fills named their order (schema 13) has the one fill it names.
 fn check_orders(
     conn: &Connection,
     names: &HashMap<i64, &str>,
     replays: &HashMap<i64, Replay>,
     report: &mut Vec<String>,
 ) -> rusqlite::Result<()> {
+    let mut by_order = fills_by_order(conn)?;
     let mut filled_by: HashMap<i64, i64> = HashMap::new();
     // Order id -> (account, side, symbol): what a replacement must match.
     let mut seen: HashMap<i64, (i64, String, String)> = HashMap::new();
     let mut replaced: Vec<(i64, i64, (i64, String, String))> = Vec::new();
-    // The orders of classes: id -> (account, status, class, parent, txid).
     let mut classes: BTreeMap<i64, ClassMember> = BTreeMap::new();
     let mut stmt = conn.prepare(SELECT_ORDERS)?;
     let mut rows = stmt.query([])?;
@@ -419,15 +471,23 @@ fn check_orders(
         if let Some(by) = order.replaced_by {
             replaced.push((order.id, by, what));
         }
+        let mut fills = by_order.remove(&order.id).unwrap_or_default();
+        if fills.is_empty()
+            && let Some((fill, None)) = &order.named
+        {
+            fills.push(fill.clone());
+        }
         if let Some(class) = &order.class {
-            let entry = (
-                order.account,
-                order.status.clone(),
-                class.clone(),
-                order.parent,
-                order.txid,
-            );
-            classes.insert(order.id, entry);
+            let member = ClassMember {
+                account: order.account,
+                status: order.status.clone(),
+                class: class.clone(),
+                parent: order.parent,
+                filled: order.filled.shares.raw(),
+                first: fills.first().map(|f| f.txid),
+                last: fills.last().map(|f| f.txid),
+            };
+            classes.insert(order.id, member);
         }
         let name = names.get(&order.account).copied().unwrap_or("(no account)");
         let mut say = |what: String| report.push(format!("{name}: order {} {what}", order.id));
@@ -454,17 +514,56 @@ fn check_orders(
                         "names transaction {txid}, the fill of order {other} too"
                     ));
                 }
-                match &order.fill {
+                match &order.named {
                     None => say(format!("names transaction {txid}, which does not exist")),
-                    Some(fill) => {
-                        for what in fill_problems(&order, kind, fill) {
-                            say(format!("and its transaction {txid}: {what}"));
-                        }
+                    Some((_, Some(other))) if *other != order.id => {
+                        say(format!("names transaction {txid}, a fill of order {other}"))
                     }
+                    Some(_) if fills.last().map(|f| f.txid) != Some(txid) => {
+                        say(format!("names transaction {txid}, not its last fill"))
+                    }
+                    Some(_) => {}
                 }
             }
             (status, Some(txid)) => say(format!("is {status} but names transaction {txid}")),
             (_, None) => {}
+        }
+        let mut replayed = Progress::default();
+        for (i, fill) in fills.iter().enumerate() {
+            for what in fill_problems(&order, kind, fill, i == 0) {
+                say(format!("and its transaction {}: {what}", fill.txid));
+            }
+            let side = Side::parse(&fill.side).unwrap_or(Side::Buy);
+            let (shares, price) = (Shares(fill.quantity), Money(fill.price));
+            let amount = fill_amount(side, price, shares).unwrap_or(Money(i64::MAX));
+            replayed = replayed.after(shares, price, amount);
+        }
+        let shown =
+            |p: &Progress| format!("{} for {} (average {})", p.shares, Money(p.cost), p.avg);
+        if replayed != order.filled {
+            say(format!(
+                "has filled {} by its row, {} by its transactions",
+                shown(&order.filled),
+                shown(&replayed)
+            ));
+        }
+        let filled = order.filled.shares.raw();
+        if filled > order.quantity || (order.status == "filled") != (filled == order.quantity) {
+            say(format!(
+                "is {} with {} of {} shares filled",
+                order.status,
+                Shares(filled),
+                Shares(order.quantity)
+            ));
+        }
+    }
+    for (id, fills) in by_order {
+        if let Some(fill) = fills.first() {
+            let name = names.get(&fill.account).copied().unwrap_or("(no account)");
+            report.push(format!(
+                "{name}: transaction {} fills order {id}, which does not exist",
+                fill.txid
+            ));
         }
     }
     class_problems(&classes, names, report);
@@ -480,21 +579,39 @@ fn check_orders(
     Ok(())
 }
 
-/// An order of a class as the audit sees it: account, status, class,
-/// parent and txid.
-type ClassMember = (i64, String, String, Option<i64>, Option<i64>);
+/// An order of a class as the audit sees it.
+struct ClassMember {
+    account: i64,
+    status: String,
+    class: String,
+    parent: Option<i64>,
+    /// Shares filled.
+    filled: i64,
+    /// Its first and last fill (txid).
+    first: Option<i64>,
+    last: Option<i64>,
+}
 
 /// The orders of classes that break their rules: a leg must name an
 /// order of its class and account; a held leg's entry must still be live;
-/// a bracket or OTO leg fills only after its entry; and of a bracket's
-/// legs, or an OCO's two orders, at most one fills.
+/// a bracket or OTO leg fills only after its entry ended having filled,
+/// and its legs together fill at most what the entry filled; of a
+/// bracket's legs, or an OCO's two orders, at most one completes.
 fn class_problems(
     classes: &BTreeMap<i64, ClassMember>,
     names: &HashMap<i64, &str>,
     report: &mut Vec<String>,
 ) {
     let mut filled_legs: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-    for (&id, (account, status, class, parent, txid)) in classes {
+    let mut legs_filled: BTreeMap<i64, i64> = BTreeMap::new();
+    for (&id, member) in classes {
+        let ClassMember {
+            account,
+            status,
+            class,
+            parent,
+            ..
+        } = member;
         let name = names.get(account).copied().unwrap_or("(no account)");
         let mut say = |what: String| report.push(format!("{name}: order {id} {what}"));
         let Some(parent) = *parent else {
@@ -503,53 +620,81 @@ fn class_problems(
             }
             continue;
         };
-        let Some((p_account, p_status, p_class, _, p_txid)) = classes.get(&parent) else {
+        let Some(entry) = classes.get(&parent) else {
             say(format!(
                 "is a {class} leg of order {parent}, which is not of a class"
             ));
             continue;
         };
-        if (p_account, p_class) != (account, class) {
+        if (&entry.account, &entry.class) != (account, class) {
             say(format!(
                 "is a {class} leg of order {parent}, of another account or class"
             ));
         }
-        let live = matches!(p_status.as_str(), "open" | "triggered");
+        let live = matches!(entry.status.as_str(), "open" | "triggered");
         if status == "held" && !live {
-            say(format!("is held but its entry {parent} is {p_status}"));
+            say(format!(
+                "is held but its entry {parent} is {}",
+                entry.status
+            ));
+        }
+        if class != "oco" && member.filled > 0 {
+            if live || entry.filled == 0 || entry.last >= member.first {
+                say(format!(
+                    "filled before its entry {parent} ({})",
+                    entry.status
+                ));
+            }
+            *legs_filled.entry(parent).or_default() += member.filled;
         }
         if status == "filled" {
-            if class != "oco" && (p_status != "filled" || p_txid >= txid) {
-                say(format!("filled before its entry {parent} ({p_status})"));
-            }
             filled_legs.entry(parent).or_default().push(id);
         }
     }
+    let name_of = |id: &i64| {
+        classes
+            .get(id)
+            .and_then(|c| names.get(&c.account).copied())
+            .unwrap_or("(no account)")
+    };
     for (parent, filled) in filled_legs {
         if filled.len() > 1 {
-            let name = classes
-                .get(&parent)
-                .and_then(|c| names.get(&c.0).copied())
-                .unwrap_or("(no account)");
             report.push(format!(
-                "{name}: orders {filled:?} of the class of order {parent} all filled; one cancels the others"
+                "{}: orders {filled:?} of the class of order {parent} all filled; one cancels the others",
+                name_of(&parent)
+            ));
+        }
+    }
+    for (parent, shares) in legs_filled {
+        let entry = classes.get(&parent).map_or(0, |c| c.filled);
+        if shares > entry {
+            report.push(format!(
+                "{}: the legs of order {parent} filled {} of the {} it filled",
+                name_of(&parent),
+                Shares(shares),
+                Shares(entry)
             ));
         }
     }
 }
 
-/// What is wrong with `fill` as the fill of `order`.
-fn fill_problems(
-    order: &OrderRow,
-    kind: OrderKind,
-    fill: &(i64, String, String, i64, i64, i64),
-) -> Vec<String> {
-    let (account, side, symbol, quantity, price, time) = fill;
+/// What is wrong with `fill` as a fill of `order` (its `first`, which
+/// must reach a stop).
+fn fill_problems(order: &OrderRow, kind: OrderKind, fill: &Fill, first: bool) -> Vec<String> {
+    let Fill {
+        account,
+        side,
+        symbol,
+        quantity,
+        price,
+        time,
+        ..
+    } = fill;
     let mut out = Vec::new();
     if *account != order.account {
         out.push(format!("belongs to account {account}"));
     }
-    if (side, symbol, quantity) != (&order.side, &order.symbol, &order.quantity) {
+    if (side, symbol) != (&order.side, &order.symbol) || *quantity > order.quantity {
         out.push(format!(
             "is a {side} of {} {symbol}, the order a {} of {} {}",
             Shares(*quantity),
@@ -577,7 +722,9 @@ fn fill_problems(
         OrderKind::TrailingStop(trail) => order.mark.and_then(|mark| trail.stop(buy, mark)),
         _ => None,
     };
+    let stop = stop.filter(|_| first);
     if let OrderKind::TrailingStop(_) = kind
+        && first
         && stop.is_none()
     {
         out.push(format!("filled at {p} with no stop reached"));
@@ -791,8 +938,11 @@ mod tests {
                 db.conn
                 .execute(
                     "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity,
-                         type, limit_price, stop_price, tif, status, updated, txid)
-                     VALUES (?1, 50, 0, 'buy', 'AAA', 1000000000, ?2, ?3, ?4, 'gtc', ?5, 100, ?6)",
+                         type, limit_price, stop_price, tif, status, updated, txid, filled,
+                         filled_cost, filled_avg)
+                     VALUES (?1, 50, 0, 'buy', 'AAA', 1000000000, ?2, ?3, ?4, 'gtc', ?5, 100, ?6,
+                         1000000000, (SELECT price FROM transactions WHERE txid = ?6),
+                         (SELECT price FROM transactions WHERE txid = ?6))",
                     rusqlite::params![gus, kind, limit, stop, status, txid],
                 )
                 .expect("order");

@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use papertrader_common::value::{
-    Money, OrderClass, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares, Symbol,
+    Money, OrderClass, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares, Symbol, Tif,
     Timestamp,
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::fees::Fees;
-use super::orders::{OpenOrder, Step, UPDATE_MARK, UPDATE_STATUS};
+use super::orders::{OpenOrder, Step, UPDATE_FILL, UPDATE_MARK, UPDATE_QUANTITY, UPDATE_STATUS};
 use super::position::{self, Exposure, Holding, ShortRules, adds_long, adds_short, after_fill};
 use super::{Order, Outcome, Side, Size, fill_amount, internal};
 
@@ -27,8 +27,8 @@ const SELECT_CASH: &str = "SELECT cash FROM accounts WHERE id = ?1";
 const SELECT_POSITION: &str =
     "SELECT quantity, cost FROM positions WHERE account_id = ?1 AND symbol = ?2";
 const INSERT_TRANSACTION: &str =
-    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price, order_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const UPDATE_CASH: &str = "UPDATE accounts SET cash = ?2 WHERE id = ?1";
 const PUT_POSITION: &str = "INSERT INTO positions (account_id, symbol, quantity, cost)
      VALUES (?1, ?2, ?3, ?4)
@@ -41,15 +41,18 @@ const HAS_SHORT: &str =
     "SELECT EXISTS (SELECT 1 FROM positions WHERE account_id = ?1 AND quantity < 0)";
 const SHORT_ACCOUNTS: &str = "SELECT DISTINCT account_id FROM positions WHERE quantity < 0";
 const INSERT_FEE: &str =
-    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
-     VALUES (?1, ?2, 'fee', ?3, ?4, ?5)";
+    "INSERT INTO transactions (account_id, time, side, symbol, quantity, price, order_id)
+     VALUES (?1, ?2, 'fee', ?3, ?4, ?5, ?6)";
+/// Cuts an exit's quantity after its sibling's part fill.
+const RESIZE: &str = "UPDATE orders SET quantity = ?2 WHERE id = ?1";
 const INSERT_LIQUIDATION: &str =
     "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
      VALUES (?1, ?2, 'liquidation', ?3, ?4, ?5)";
 
 /// What a batch needs besides the orders and the price set: the short
 /// selling rules, the latest price of every symbol (to value accounts
-/// for the margin rules) and which assets trade in fractions.
+/// for the margin rules), which assets trade in fractions, the fills
+/// model and the volume each asset traded since the last price set.
 pub struct Rules<'r> {
     /// Short selling and its margins.
     pub shorts: ShortRules,
@@ -57,8 +60,11 @@ pub struct Rules<'r> {
     pub marks: &'r HashMap<Symbol, Money>,
     /// Whether an asset trades in fractions of a share.
     pub fractional: &'r dyn Fn(&Symbol) -> bool,
-    /// Commissions and slippage.
+    /// Commissions, slippage and the volume cap.
     pub fees: Fees,
+    /// Shares traded in each asset since the last price set (missing or 0:
+    /// not reported, so not capped).
+    pub volumes: &'r HashMap<Symbol, u64>,
 }
 
 /// A short the master covered because its account fell below the
@@ -91,17 +97,36 @@ pub struct Batch {
     pub liquidations: Vec<Liquidation>,
 }
 
+/// What is left of an open order after a fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rest {
+    /// Nothing: it is filled.
+    Nothing,
+    /// The rest stays live for the next price sets (the volume cap let
+    /// only part of it fill).
+    Open,
+    /// The rest expired: an `ioc` order fills what it can at once.
+    Expired,
+}
+
 /// How an open order's status changed in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// A stop-limit reached its stop and now waits as a limit.
     Triggered,
-    /// Filled, recorded as transaction `txid`.
+    /// Filled, all that was left of it or (under the volume cap) a part,
+    /// recorded as transaction `txid`.
     Filled {
         /// `transactions.txid`.
         txid: i64,
         /// The fill price.
         price: Money,
+        /// The shares this fill took.
+        quantity: Shares,
+        /// The cash they moved, fees aside.
+        amount: Money,
+        /// What is left.
+        rest: Rest,
     },
     /// Its fill could not be covered.
     Rejected(Reason),
@@ -109,25 +134,36 @@ pub enum Change {
     Expired,
     /// A trailing stop's mark moved to this price; it stays open.
     Marked(Money),
-    /// A held leg whose entry filled: now open.
-    Activated,
+    /// A held leg whose entry ended having filled: now open, for the
+    /// shares the entry filled (its new quantity).
+    Activated(Quantity),
+    /// An exit whose sibling filled a part: its new quantity, cut by the
+    /// shares that part took.
+    Resized(Quantity),
     /// Cancelled by the fill of another order of its class (a sibling
     /// exit), or by its entry ending without a fill.
     Cancelled,
 }
 
 impl Change {
-    /// The status it leaves the order in; `None` for a change that keeps
-    /// it (a mark).
-    pub fn status(&self) -> Option<OrderStatus> {
+    /// The status it leaves `order` in; `None` for a change that keeps it
+    /// (a mark, a new quantity).
+    pub fn status(&self, order: &OpenOrder) -> Option<OrderStatus> {
         Some(match self {
             Change::Triggered => OrderStatus::Triggered,
-            Change::Filled { .. } => OrderStatus::Filled,
+            Change::Filled { rest, .. } => match rest {
+                Rest::Nothing => OrderStatus::Filled,
+                Rest::Expired => OrderStatus::Expired,
+                // The rest of a stop fills at the next prices, reached
+                // or not.
+                Rest::Open if order.is_stop() => OrderStatus::Triggered,
+                Rest::Open => OrderStatus::Open,
+            },
             Change::Rejected(_) => OrderStatus::Rejected,
             Change::Expired => OrderStatus::Expired,
-            Change::Activated => OrderStatus::Open,
+            Change::Activated(_) => OrderStatus::Open,
             Change::Cancelled => OrderStatus::Cancelled,
-            Change::Marked(_) => return None,
+            Change::Marked(_) | Change::Resized(_) => return None,
         })
     }
 }
@@ -163,6 +199,7 @@ pub fn run_batch(
         marks: prices,
         fractional: &|_| true,
         fees: Fees::default(),
+        volumes: &HashMap::new(),
     };
     run_batch_with(conn, orders, open, prices, now, &rules)
 }
@@ -198,44 +235,38 @@ pub fn run_batch_with<'o>(
         for &(_, _, index, price) in &runnable {
             // A notional order's shares come from the price it fills at.
             let paid = rules.fees.fill_price(orders[index].side, price, None);
-            let outcome = match Ticket::of(&orders[index], paid) {
-                Ok(ticket) => book.fill(ticket, price, now)?,
+            let ticket = Ticket::of(&orders[index], paid).and_then(|t| book.cap(t));
+            let outcome = match ticket {
+                Ok(ticket) => match book.fill(ticket, price, now)? {
+                    Ok(done) => Outcome::Filled {
+                        txid: done.txid,
+                        quantity: ticket.quantity,
+                        price: done.price,
+                        time: now,
+                    },
+                    Err(reason) => Outcome::Refused(reason),
+                },
                 Err(reason) => Outcome::Refused(reason),
             };
             outcomes.push((index, outcome));
         }
-        let mut update = tx.prepare_cached(UPDATE_STATUS)?;
-        let mut mark = tx.prepare_cached(UPDATE_MARK)?;
+        let mut writes = Writes::new(&tx)?;
         let mut classes = Classes::of(open);
         for (index, order) in open.iter().enumerate() {
             if order.held || classes.ended.contains(&index) {
                 continue;
             }
-            let Some(change) = try_open(&mut book, order, prices, now)? else {
+            let quantity = classes.resized.get(&index).copied();
+            let quantity = quantity.unwrap_or(order.quantity);
+            let Some(change) = try_open(&mut book, order, quantity, prices, now)? else {
                 continue;
-            };
-            let txid = match change {
-                Change::Filled { txid, .. } => Some(txid),
-                _ => None,
             };
             // What this change does to the other orders of its class, in
             // the same transaction.
             let mut all = vec![(index, change)];
             all.extend(classes.follow(open, index, &all[0].1));
             for (index, change) in all {
-                let order = &open[index];
-                let txid = if matches!(change, Change::Filled { .. }) {
-                    txid
-                } else {
-                    None
-                };
-                match (change.status(), &change) {
-                    (Some(status), _) => {
-                        update.execute(params![order.id, status.name(), now.0, txid])?
-                    }
-                    (None, Change::Marked(to)) => mark.execute(params![order.id, to.raw()])?,
-                    (None, _) => 0,
-                };
+                writes.write(&open[index], &change, now)?;
                 changes.push((index, change));
             }
         }
@@ -255,6 +286,66 @@ pub fn run_batch_with<'o>(
     })
 }
 
+/// The statements that write an open order's change.
+struct Writes<'c> {
+    status: CachedStatement<'c>,
+    fill: CachedStatement<'c>,
+    quantity: CachedStatement<'c>,
+    resize: CachedStatement<'c>,
+    mark: CachedStatement<'c>,
+}
+
+impl<'c> Writes<'c> {
+    fn new(conn: &'c Connection) -> rusqlite::Result<Writes<'c>> {
+        Ok(Writes {
+            status: conn.prepare_cached(UPDATE_STATUS)?,
+            fill: conn.prepare_cached(UPDATE_FILL)?,
+            quantity: conn.prepare_cached(UPDATE_QUANTITY)?,
+            resize: conn.prepare_cached(RESIZE)?,
+            mark: conn.prepare_cached(UPDATE_MARK)?,
+        })
+    }
+
+    /// Writes `change` of `order` to its row.
+    fn write(
+        &mut self,
+        order: &OpenOrder,
+        change: &Change,
+        now: Timestamp,
+    ) -> rusqlite::Result<()> {
+        let id = order.id;
+        let status = change.status(order).map(OrderStatus::name);
+        match change {
+            Change::Marked(to) => self.mark.execute(params![id, to.raw()])?,
+            Change::Resized(q) => self.resize.execute(params![id, q.raw()])?,
+            Change::Activated(q) => self.quantity.execute(params![id, status, now.0, q.raw()])?,
+            Change::Filled {
+                txid,
+                price,
+                quantity,
+                amount,
+                rest,
+            } => {
+                let txid = (*rest == Rest::Nothing).then_some(*txid);
+                let after = order.filled.after(*quantity, *price, *amount);
+                self.fill.execute(params![
+                    id,
+                    status,
+                    now.0,
+                    txid,
+                    after.shares.raw(),
+                    after.cost,
+                    after.avg.raw()
+                ])?
+            }
+            _ => self
+                .status
+                .execute(params![id, status, now.0, None::<i64>])?,
+        };
+        Ok(())
+    }
+}
+
 /// The open orders that belong to a class, for what a change of one does
 /// to the others.
 struct Classes {
@@ -264,6 +355,8 @@ struct Classes {
     legs: HashMap<i64, Vec<usize>>,
     /// Orders ended in this batch by another's change: not tried.
     ended: std::collections::HashSet<usize>,
+    /// The quantities of orders cut or opened in this batch.
+    resized: HashMap<usize, Quantity>,
 }
 
 impl Classes {
@@ -272,6 +365,7 @@ impl Classes {
             by_id: HashMap::new(),
             legs: HashMap::new(),
             ended: Default::default(),
+            resized: HashMap::new(),
         };
         for (index, order) in open.iter().enumerate() {
             if order.class.is_none() {
@@ -285,11 +379,13 @@ impl Classes {
         classes
     }
 
-    /// The changes `change` of `open[index]` brings to its class: an
-    /// entry's fill opens its held legs (an OCO's take-profit fill
-    /// cancels its stop-loss); a leg's fill cancels the other legs (an
-    /// OCO's stop-loss, its take-profit); an entry that ends without a
-    /// fill cancels its legs.
+    /// The changes `change` of `open[index]` brings to its class. An
+    /// entry that ends having filled (all of it, or a part before it
+    /// expired or was rejected) opens its held legs for the shares it
+    /// filled; one that ends with none cancels them, and so does an OCO's
+    /// take-profit that ends unfilled. A fill of an exit (a bracket's
+    /// leg, either order of an OCO) cuts the other exits by the shares it
+    /// took, and cancels them when it completes or nothing is left.
     fn follow(
         &mut self,
         open: &[OpenOrder],
@@ -300,49 +396,86 @@ impl Classes {
         let Some(class) = order.class else {
             return Vec::new();
         };
-        let filled = matches!(change, Change::Filled { .. });
-        let ended = filled || matches!(change, Change::Expired | Change::Rejected(_));
-        if !ended {
-            return Vec::new();
-        }
-        let live = |i: &usize| !self.ended.contains(i);
+        let exit = order.parent.is_some() || class == OrderClass::Oco;
         let mut out = Vec::new();
-        match order.parent {
-            None => {
-                let legs = self.legs.get(&order.id).cloned().unwrap_or_default();
-                for leg in legs.into_iter().filter(live) {
-                    let to = if filled && class != OrderClass::Oco && open[leg].held {
-                        Change::Activated
-                    } else {
-                        Change::Cancelled
+        match change {
+            Change::Filled { quantity, rest, .. } if exit => {
+                let siblings = match order.parent {
+                    Some(parent) => {
+                        let mut all = self.legs.get(&parent).cloned().unwrap_or_default();
+                        if class == OrderClass::Oco {
+                            all.extend(self.by_id.get(&parent).copied());
+                        }
+                        all
+                    }
+                    None => self.legs.get(&order.id).cloned().unwrap_or_default(),
+                };
+                for other in siblings.into_iter().filter(|&i| i != index) {
+                    if self.ended.contains(&other) {
+                        continue;
+                    }
+                    let now = self.resized.get(&other).copied();
+                    let now = now.unwrap_or(open[other].quantity).raw();
+                    let cut = now - quantity.raw();
+                    let to = match Quantity::from_shares(Shares(cut)) {
+                        Some(q)
+                            if *rest != Rest::Nothing && cut > open[other].filled.shares.raw() =>
+                        {
+                            Change::Resized(q)
+                        }
+                        _ => Change::Cancelled,
                     };
-                    out.push((leg, to));
+                    out.push((other, to));
                 }
             }
-            Some(parent) if filled => {
-                let mut others: Vec<usize> = self.legs.get(&parent).cloned().unwrap_or_default();
-                if class == OrderClass::Oco {
-                    others.extend(self.by_id.get(&parent).copied());
-                }
-                for other in others.into_iter().filter(|&i| i != index).filter(live) {
-                    out.push((other, Change::Cancelled));
+            Change::Filled {
+                rest: Rest::Open, ..
+            }
+            | Change::Triggered
+            | Change::Marked(_)
+            | Change::Activated(_)
+            | Change::Resized(_)
+            | Change::Cancelled => {}
+            Change::Filled { .. } | Change::Expired | Change::Rejected(_) => {
+                let filled = match change {
+                    Change::Filled { quantity, .. } => order.filled.shares.raw() + quantity.raw(),
+                    _ => order.filled.shares.raw(),
+                };
+                let legs = self.legs.get(&order.id).cloned().unwrap_or_default();
+                for leg in legs {
+                    if self.ended.contains(&leg) {
+                        continue;
+                    }
+                    let opened =
+                        Quantity::from_shares(Shares(filled)).filter(|_| !exit && open[leg].held);
+                    out.push((leg, opened.map_or(Change::Cancelled, Change::Activated)));
                 }
             }
-            Some(_) => {}
         }
         for (i, to) in &out {
-            if *to == Change::Cancelled {
-                self.ended.insert(*i);
+            match to {
+                Change::Cancelled => {
+                    self.ended.insert(*i);
+                }
+                Change::Resized(q) | Change::Activated(q) => {
+                    self.resized.insert(*i, *q);
+                }
+                _ => {}
             }
         }
         out
     }
 }
 
-/// What the price set does to one open order, the fill included.
+/// What the price set does to one open order (whose quantity is now
+/// `quantity`), the fill included. Under the volume cap the fill takes
+/// what the account may still fill of the asset at this price set: the
+/// rest stays live (an `ioc` order's expires; a `fok` order that cannot
+/// fill whole expires unfilled).
 fn try_open<'o>(
     book: &mut Book<'_, 'o, '_>,
     order: &'o OpenOrder,
+    quantity: Quantity,
     prices: &HashMap<Symbol, Money>,
     now: Timestamp,
 ) -> rusqlite::Result<Option<Change>> {
@@ -352,23 +485,47 @@ fn try_open<'o>(
     let Some(&price) = prices.get(&order.symbol) else {
         return Ok(None);
     };
+    let immediate = order.tif.is_immediate();
     Ok(match order.step(price) {
         // ioc and fok live for one price set: what does not fill expires.
-        Step::Wait | Step::Trigger if order.tif.is_immediate() => Some(Change::Expired),
+        Step::Wait | Step::Trigger if immediate => Some(Change::Expired),
         // A trailing stop that did not fire follows a better price.
         Step::Wait => order.new_mark(price).map(Change::Marked),
         Step::Trigger => Some(Change::Triggered),
         Step::Fill => {
+            let left = quantity.raw() - order.filled.shares.raw();
+            let take = book
+                .allowed(order.account, &order.symbol)
+                .map_or(left, |allowed| allowed.min(left));
+            let whole = take == left;
+            let part = Quantity::from_shares(Shares(take));
+            let Some(part) = part.filter(|_| whole || order.tif != Tif::Fok) else {
+                // The cap lets none of it fill now (a fok: not all of it).
+                // A stop fires only at a price that fills a part of it.
+                return Ok(immediate.then_some(Change::Expired));
+            };
             let ticket = Ticket {
                 account: order.account,
                 side: order.side,
                 symbol: &order.symbol,
-                quantity: order.quantity,
+                quantity: part,
                 limit: order.kind.limit(),
+                order: Some(order.id),
+                before: (order.filled.shares, Money(order.filled.cost)),
             };
             Some(match book.fill(ticket, price, now)? {
-                Outcome::Filled { txid, price, .. } => Change::Filled { txid, price },
-                Outcome::Refused(reason) => Change::Rejected(reason),
+                Ok(done) => Change::Filled {
+                    txid: done.txid,
+                    price: done.price,
+                    quantity: part.shares(),
+                    amount: done.amount,
+                    rest: match () {
+                        () if whole => Rest::Nothing,
+                        () if immediate => Rest::Expired,
+                        () => Rest::Open,
+                    },
+                },
+                Err(reason) => Change::Rejected(reason),
             })
         }
     })
@@ -383,6 +540,21 @@ struct Ticket<'o> {
     quantity: Quantity,
     /// The limit a slipped fill price may not pass.
     limit: Option<Money>,
+    /// The open order it fills, if any (`transactions.order_id`).
+    order: Option<i64>,
+    /// What that order has filled already and the cash it moved, for the
+    /// commission of a part.
+    before: (Shares, Money),
+}
+
+/// A fill made.
+struct Done {
+    /// `transactions.txid`.
+    txid: i64,
+    /// The fill price, slipped.
+    price: Money,
+    /// The cash it moved, fees aside.
+    amount: Money,
 }
 
 impl<'o> Ticket<'o> {
@@ -408,6 +580,8 @@ impl<'o> Ticket<'o> {
             symbol: &order.symbol,
             quantity,
             limit: None,
+            order: None,
+            before: (Shares::ZERO, Money(0)),
         })
     }
 }
@@ -435,6 +609,9 @@ struct Book<'c, 'o, 'r> {
     positions: HashMap<(i64, &'o str), Cached<Option<Holding>>>,
     /// The symbols of `positions` by account, for the margin rules.
     touched: HashMap<i64, Vec<&'o str>>,
+    /// Shares filled per account and asset in this batch, under a volume
+    /// cap.
+    used: HashMap<(i64, &'o str), i64>,
     conn: &'c Connection,
     select_cash: CachedStatement<'c>,
     select_position: CachedStatement<'c>,
@@ -448,12 +625,48 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
             cash: HashMap::new(),
             positions: HashMap::new(),
             touched: HashMap::new(),
+            used: HashMap::new(),
             conn,
             select_cash: conn.prepare_cached(SELECT_CASH)?,
             select_position: conn.prepare_cached(SELECT_POSITION)?,
             insert_transaction: conn.prepare_cached(INSERT_TRANSACTION)?,
             rules,
         })
+    }
+
+    /// What `account` may still fill of `symbol` at this price set under
+    /// the volume cap (10^-9 shares); `None` without a cap.
+    fn allowed(&self, account: i64, symbol: &Symbol) -> Option<i64> {
+        let volume = self.rules.volumes.get(symbol).copied().unwrap_or(0);
+        let fractional = (self.rules.fractional)(symbol);
+        let cap = self.rules.fees.allowance(volume, fractional)?;
+        let used = self.used.get(&(account, symbol.as_str())).copied();
+        Some((cap - used.unwrap_or(0)).max(0))
+    }
+
+    /// A queued order cut to what the volume cap allows: as `ioc`, the
+    /// rest is not placed; with nothing allowed, `unavailable`.
+    fn cap<'t>(&self, mut ticket: Ticket<'t>) -> Result<Ticket<'t>, Reason> {
+        let Some(allowed) = self.allowed(ticket.account, ticket.symbol) else {
+            return Ok(ticket);
+        };
+        if allowed >= ticket.quantity.raw() {
+            return Ok(ticket);
+        }
+        match Quantity::from_shares(Shares(allowed)) {
+            Some(part) => {
+                ticket.quantity = part;
+                Ok(ticket)
+            }
+            None => {
+                let text = format!(
+                    "the volume cap lets no more {} fill for you at this price; \
+                     nothing was changed",
+                    ticket.symbol
+                );
+                Err(Reason::new(ReasonCode::Unavailable, text))
+            }
+        }
     }
 
     /// The position `key`, read on first use.
@@ -686,15 +899,15 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
         order: Ticket<'o>,
         price: Money,
         now: Timestamp,
-    ) -> rusqlite::Result<Outcome> {
+    ) -> rusqlite::Result<Result<Done, Reason>> {
         if price.raw() <= 0 {
             let err = format!("price {price} of {} is not positive", order.symbol);
-            return Ok(Outcome::Refused(internal("cannot fill an order", err)));
+            return Ok(Err(internal("cannot fill an order", err)));
         }
         let Some(account) = cash_entry(&mut self.cash, &mut self.select_cash, order.account)?
         else {
             let err = format!("account {} does not exist", order.account);
-            return Ok(Outcome::Refused(internal("cannot fill an order", err)));
+            return Ok(Err(internal("cannot fill an order", err)));
         };
         let before_cash = account.now;
         let key = (order.account, order.symbol.as_str());
@@ -703,13 +916,13 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
         let price = fees.fill_price(order.side, price, order.limit);
         let (cash, holding) = match apply(&order, price, before_cash, held, &self.rules.shorts) {
             Ok(after) => after,
-            Err(reason) => return Ok(Outcome::Refused(reason)),
+            Err(reason) => return Ok(Err(reason)),
         };
         // The commission comes out of the cash the fill leaves.
         let amount = fill_amount(order.side, price, order.quantity.shares()).unwrap_or(Money(0));
-        let Some(fee) = fees.of(order.quantity.shares(), amount) else {
+        let Some(fee) = fees.of_part(order.before, (order.quantity.shares(), amount)) else {
             let text = format!("the commission on {} shares overflows", order.quantity);
-            return Ok(Outcome::Refused(Reason::new(ReasonCode::BadQuantity, text)));
+            return Ok(Err(Reason::new(ReasonCode::BadQuantity, text)));
         };
         if cash < fee.raw() {
             let text = format!(
@@ -718,14 +931,11 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
                 amount,
                 fee
             );
-            return Ok(Outcome::Refused(Reason::new(
-                ReasonCode::InsufficientFunds,
-                text,
-            )));
+            return Ok(Err(Reason::new(ReasonCode::InsufficientFunds, text)));
         }
         let cash = cash - fee.raw();
         if let Err(reason) = self.margin(&order, (before_cash, held), (cash, holding))? {
-            return Ok(Outcome::Refused(reason));
+            return Ok(Err(reason));
         }
         let txid = self.insert_transaction.insert(params![
             order.account,
@@ -734,6 +944,7 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
             order.symbol.as_str(),
             quantity(&order),
             price.raw(),
+            order.order,
         ])?;
         if fee.raw() > 0 {
             self.conn.prepare_cached(INSERT_FEE)?.execute(params![
@@ -741,19 +952,22 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
                 now.0,
                 order.symbol.as_str(),
                 quantity(&order),
-                fee.raw()
+                fee.raw(),
+                order.order,
             ])?;
         }
         if let Some(row) = cash_entry(&mut self.cash, &mut self.select_cash, order.account)? {
             row.now = cash;
         }
         self.position(key)?.now = holding;
-        Ok(Outcome::Filled {
+        if self.rules.fees.volume_cap_bps > 0 {
+            *self.used.entry(key).or_default() += quantity(&order);
+        }
+        Ok(Ok(Done {
             txid,
-            quantity: order.quantity,
             price,
-            time: now,
-        })
+            amount,
+        }))
     }
 
     /// Writes every changed cash balance and position, in key order so that
@@ -924,6 +1138,7 @@ mod tests {
             marks: &prices,
             fractional: &|s: &Symbol| s.as_str() != "WHL",
             fees: Default::default(),
+            volumes: &HashMap::new(),
         };
         run_batch_with(conn, orders, &[], &prices, NOW, &rules).expect("batch")
     }

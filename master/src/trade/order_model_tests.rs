@@ -1,14 +1,16 @@
 //! Property test of the trade thread with orders: random sequences of
 //! placed orders (every type, trailing stops too, both sides, day, gtc,
 //! ioc and fok), replaces, cancels, resets, market orders, splits,
-//! dividends and price sets, with short selling, commissions and
-//! slippage on, sent to the real "trade" thread over its
-//! channel, with a second connection reading the same database file.
+//! dividends and price sets, with short selling, commissions, slippage
+//! and a volume cap on (so orders fill in parts), sent to the real
+//! "trade" thread over its channel, with a second connection reading the
+//! same database file.
 //! After every price set: no cash or position below zero, no `internal`
 //! answer, every open order of the thread also open in the table, every
 //! open trailing stop marked at or beyond the last price and short of its
 //! stop, no account left under the maintenance margin that its cash could
-//! still cover, and `ptctl audit` clean.
+//! still cover, no account and asset filled beyond the volume cap at a
+//! price set, and `ptctl audit` clean.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,17 +107,20 @@ enum Step {
         symbol: usize,
         amount: i64,
     },
-    Prices([i64; 2]),
+    /// Prices and the volumes traded since the last set (0: none
+    /// reported, no cap).
+    Prices([i64; 2], [u64; 2]),
 }
 
 /// A fills model with every part: 0.05 a fill, 0.001 a share, 0.05%,
-/// at least 0.10, and 0.2% slippage.
+/// at least 0.10, 0.2% slippage, and 10% of the volume per price set.
 const FEES: Fees = Fees {
     per_order: Money(500),
     per_share: Money(10),
     percent_bps: 5,
     minimum: Money(1_000),
     slippage_bps: 20,
+    volume_cap_bps: 1_000,
 };
 
 /// Short selling as a deployment could set it, scaled to the model's
@@ -222,7 +227,8 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(symbol, to, from)| Step::Split { symbol, to, from }),
         1 => (0..SYMBOLS.len(), 1i64..=20_000)
             .prop_map(|(symbol, amount)| Step::Dividend { symbol, amount }),
-        4 => (50_000i64..=300_000, 50_000i64..=300_000).prop_map(|(a, b)| Step::Prices([a, b])),
+        4 => (50_000i64..=300_000, 50_000i64..=300_000, 0u64..=100, 0u64..=100)
+            .prop_map(|(a, b, va, vb)| Step::Prices([a, b], [va, vb])),
     ]
 }
 
@@ -417,15 +423,56 @@ fn check(rig: &Rig, answers: &[Frame]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// At the price set of `time`, no account filled more of an asset than
+/// the volume cap allows (market orders and open orders together; the
+/// master's covers are not capped), and no order more than its quantity.
+fn check_cap(rig: &Rig, time: i64, volumes: [u64; 2]) -> Result<(), TestCaseError> {
+    let mut stmt = rig
+        .reader
+        .prepare(
+            "SELECT account_id, symbol, sum(quantity) FROM transactions
+             WHERE time = ?1 AND side IN ('buy', 'sell') GROUP BY account_id, symbol",
+        )
+        .expect("prepare");
+    let rows: Vec<(i64, String, i64)> = stmt
+        .query_map([time], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    for (account, symbol, filled) in rows {
+        let i = SYMBOLS.iter().position(|s| *s == symbol).expect("symbol");
+        if let Some(cap) = FEES.allowance(volumes[i], symbol == "AAA") {
+            prop_assert!(
+                filled <= cap,
+                "account {account} filled {} {symbol}, the cap {}",
+                Shares(filled),
+                Shares(cap)
+            );
+        }
+    }
+    let over: i64 = rig
+        .reader
+        .query_row(
+            "SELECT count(*) FROM orders WHERE filled > quantity
+             OR (status = 'filled') <> (filled = quantity)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    prop_assert_eq!(over, 0);
+    Ok(())
+}
+
 /// Every open trailing stop, after a price set that priced both symbols:
 /// its mark is at the last price or beyond it (a sell's the highest, a
-/// buy's the lowest), and the last price did not reach its stop.
-fn check_trailing(rig: &Rig, last: [i64; 2]) -> Result<(), TestCaseError> {
+/// buy's the lowest), and the last price did not reach its stop unless
+/// the volume cap held its fill back (`capped`).
+fn check_trailing(rig: &Rig, last: [i64; 2], capped: [bool; 2]) -> Result<(), TestCaseError> {
     let mut stmt = rig
         .reader
         .prepare(
             "SELECT side, symbol, trail, mark FROM orders
-             WHERE type = 'trailing-stop' AND status IN ('open', 'triggered')",
+             WHERE type = 'trailing-stop' AND status = 'open'",
         )
         .expect("prepare");
     let rows: Vec<(String, String, String, Option<i64>)> = stmt
@@ -434,7 +481,8 @@ fn check_trailing(rig: &Rig, last: [i64; 2]) -> Result<(), TestCaseError> {
         .collect::<rusqlite::Result<_>>()
         .expect("rows");
     for (side, symbol, trail, mark) in rows {
-        let p = last[SYMBOLS.iter().position(|s| *s == symbol).expect("symbol")];
+        let i = SYMBOLS.iter().position(|s| *s == symbol).expect("symbol");
+        let p = last[i];
         let buy = side == "buy";
         let mark = mark.expect("a priced trailing stop has a mark");
         prop_assert!(
@@ -442,7 +490,7 @@ fn check_trailing(rig: &Rig, last: [i64; 2]) -> Result<(), TestCaseError> {
             "{side} mark {mark} at {p}"
         );
         let trail = Trail::parse(&trail).expect("trail");
-        if let Some(stop) = trail.stop(buy, Money(mark)) {
+        if let Some(stop) = trail.stop(buy, Money(mark)).filter(|_| !capped[i]) {
             let reached = if buy {
                 p >= stop.raw()
             } else {
@@ -700,14 +748,19 @@ proptest! {
                     answers.extend(rig.settle());
                     check(&rig, &answers)?;
                 }
-                Step::Prices([a, b]) => {
+                Step::Prices([a, b], [va, vb]) => {
                     time += 60;
                     rig.last = [Some(Money(a)), Some(Money(b))];
                     let prices: HashMap<Symbol, Money> = [
                         (Symbol::parse("AAA").expect("symbol"), Money(a)),
                         (Symbol::parse("BBB").expect("symbol"), Money(b)),
                     ].into_iter().collect();
-                    rig.tx.send(FeedMsg::Prices(prices, Timestamp(time)).into()).expect("send");
+                    let volumes: HashMap<Symbol, u64> = [
+                        (Symbol::parse("AAA").expect("symbol"), va),
+                        (Symbol::parse("BBB").expect("symbol"), vb),
+                    ].into_iter().collect();
+                    let set = FeedMsg::Prices(prices, volumes, Timestamp(time));
+                    rig.tx.send(set.into()).expect("send");
                     answers.extend(rig.settle());
                     check(&rig, &answers)?;
                     // Every symbol had a price: no ioc or fok order outlives it.
@@ -718,7 +771,8 @@ proptest! {
                         |r| r.get(0),
                     ).expect("count");
                     prop_assert_eq!(immediate, 0);
-                    check_trailing(&rig, [a, b])?;
+                    check_trailing(&rig, [a, b], [va > 0, vb > 0])?;
+                    check_cap(&rig, time, [va, vb])?;
                     check_maintenance(&rig, [a, b])?;
                 }
             }

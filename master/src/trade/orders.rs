@@ -7,7 +7,7 @@
 //! is the truth and every change of status is written there in the same
 //! transaction as the fill that caused it.
 
-use papertrader_common::payload::OrderLine;
+use papertrader_common::payload::{Filled, OrderLine};
 use papertrader_common::request::OrderSpec;
 use papertrader_common::value::{
     Date, Money, OrderClass, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif,
@@ -25,7 +25,7 @@ pub const MAX_LISTED: usize = 500;
 
 const COLUMNS: &str = "id, account_id, created, arrival_ms, side, symbol, quantity, type, \
                        limit_price, stop_price, tif, status, updated, txid, trail, mark, \
-                       class, parent";
+                       class, parent, filled, filled_cost, filled_avg";
 const INSERT: &str = "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, \
      quantity, type, limit_price, stop_price, tif, status, updated, txid, trail, mark, class, \
      parent)
@@ -33,6 +33,14 @@ const INSERT: &str = "INSERT INTO orders (account_id, created, arrival_ms, side,
 /// Sets the status of a live order; `txid` only for a fill.
 pub(super) const UPDATE_STATUS: &str =
     "UPDATE orders SET status = ?2, updated = ?3, txid = ?4 WHERE id = ?1";
+/// Records a fill of a live order: what has filled so far, its status
+/// (`filled` with the completing transaction, or still live), its time.
+pub(super) const UPDATE_FILL: &str = "UPDATE orders SET status = ?2, updated = ?3, txid = ?4,
+     filled = ?5, filled_cost = ?6, filled_avg = ?7 WHERE id = ?1";
+/// Sets a live order's status and quantity: a leg opened at what its
+/// entry filled, or an exit cut by its sibling's fill.
+pub(super) const UPDATE_QUANTITY: &str =
+    "UPDATE orders SET status = ?2, updated = ?3, quantity = ?4 WHERE id = ?1";
 /// Moves a trailing stop's mark (its status does not change).
 pub(super) const UPDATE_MARK: &str = "UPDATE orders SET mark = ?2 WHERE id = ?1";
 /// Ends a live order as replaced by order `?3`.
@@ -65,8 +73,13 @@ pub struct OpenOrder {
     pub created: Timestamp,
     /// The worker's TIMESTAMP_MS: open orders are tried in this order.
     pub arrival_ms: u64,
-    /// Whether a stop-limit's stop was reached.
+    /// Whether a stop-limit's stop was reached, or a stop or trailing
+    /// stop partly filled (its rest fills at the next prices, reached or
+    /// not).
     pub triggered: bool,
+    /// What has filled so far (less than `quantity`: it would not be
+    /// live).
+    pub filled: Progress,
     /// A trailing stop's mark: the highest price since it was placed (a
     /// sell) or the lowest (a buy); `None` before the first.
     pub mark: Option<Money>,
@@ -102,6 +115,7 @@ impl OpenOrder {
         match self.kind {
             OrderKind::Market => Step::Fill,
             OrderKind::Limit(limit) if within_limit(limit) => Step::Fill,
+            OrderKind::Stop(_) | OrderKind::TrailingStop(_) if self.triggered => Step::Fill,
             OrderKind::Stop(stop) if stop_reached(stop) => Step::Fill,
             OrderKind::TrailingStop(trail) => match self.mark.and_then(|m| trail.stop(buy, m)) {
                 Some(stop) if stop_reached(stop) => Step::Fill,
@@ -117,6 +131,18 @@ impl OpenOrder {
             }
             _ => Step::Wait,
         }
+    }
+
+    /// Whether it waits for a stop (a stop, stop-limit or trailing stop):
+    /// once part of it filled, its rest fills at the next prices.
+    pub fn is_stop(&self) -> bool {
+        self.kind.stop().is_some() || self.kind.trail().is_some()
+    }
+
+    /// What is left to fill: the quantity less the shares filled.
+    pub fn remaining(&self) -> Quantity {
+        Quantity::from_shares(Shares(self.quantity.raw() - self.filled.shares.raw()))
+            .unwrap_or(self.quantity)
     }
 
     /// The mark a trailing stop moves to at price `p` that did not fill
@@ -147,6 +173,36 @@ impl OpenOrder {
     /// limit, else the current price `last` (`None` when none is known).
     pub fn reserve_price(&self, last: Option<Money>) -> Option<Money> {
         self.kind.limit().or(last)
+    }
+}
+
+/// What of an order has filled: the shares, the cash they moved (fees
+/// aside) and their average price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Shares filled.
+    pub shares: Shares,
+    /// The cash they moved: what the fills cost or brought, each rounded
+    /// as a fill is.
+    pub cost: i64,
+    /// The fill prices weighted by their shares, rounded half away from
+    /// zero to 1/10 000 at each fill (one fill's price exactly); 0 before
+    /// the first.
+    pub avg: Money,
+}
+
+impl Progress {
+    /// After one more fill of `shares` at `price` moving `amount`.
+    pub fn after(self, shares: Shares, price: Money, amount: Money) -> Progress {
+        let total = self.shares.raw().saturating_add(shares.raw());
+        let weighted = i128::from(self.avg.raw()) * i128::from(self.shares.raw())
+            + i128::from(price.raw()) * i128::from(shares.raw());
+        let avg = super::round_half_away(weighted, i128::from(total.max(1)));
+        Progress {
+            shares: Shares(total),
+            cost: self.cost.saturating_add(amount.raw()),
+            avg: Money(i64::try_from(avg).unwrap_or(i64::MAX)),
+        }
     }
 }
 
@@ -260,6 +316,7 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
         created: new.created,
         arrival_ms: new.arrival_ms,
         triggered: new.triggered,
+        filled: Progress::default(),
         mark: new.kind.trail().and(new.mark),
         class: new.class,
         parent: new.parent,
@@ -342,6 +399,8 @@ pub fn load_live(conn: &Connection) -> rusqlite::Result<Vec<OpenOrder>> {
 struct Stored {
     account: i64,
     arrival_ms: u64,
+    /// What has filled.
+    filled: Progress,
     line: OrderLine,
 }
 
@@ -361,6 +420,7 @@ impl Stored {
             created: line.created,
             arrival_ms: self.arrival_ms,
             triggered: line.status == OrderStatus::Triggered,
+            filled: self.filled,
             mark: line.mark,
             class: line.class,
             parent: line
@@ -409,9 +469,26 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
         OrderKind::from_parts(&get_text(7)?, limit, stop, trail).map_err(|r| bad(r.to_string()))?;
     let tif = Tif::parse(&get_text(10)?).map_err(|e| bad(e.to_string()))?;
     let status = OrderStatus::parse(&get_text(11)?).map_err(|e| bad(e.to_string()))?;
+    let progress = Progress {
+        shares: Shares(get_i64(18)?),
+        cost: get_i64(19)?,
+        avg: Money(get_i64(20)?),
+    };
+    let filled = match progress.shares.raw() {
+        0 => None,
+        raw => Some(Filled {
+            quantity: Quantity::from_shares(progress.shares)
+                .filter(|q| *q <= quantity)
+                .ok_or_else(|| bad(format!("filled {raw} (10^-9 shares)")))?,
+            avg: Some(progress.avg)
+                .filter(|a| a.raw() > 0)
+                .ok_or_else(|| bad(format!("average fill price {}", progress.avg)))?,
+        }),
+    };
     Ok(Stored {
         account: get_i64(1)?,
         arrival_ms: u64::try_from(get_i64(3)?).unwrap_or(0),
+        filled: progress,
         line: OrderLine {
             id: u64::try_from(id).map_err(|e| bad(e.to_string()))?,
             created: Timestamp(get_i64(2)?),
@@ -432,6 +509,7 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
             parent: get_opt(17)?
                 .map(|p| u64::try_from(p).map_err(|e| bad(e.to_string())))
                 .transpose()?,
+            filled,
         },
     })
 }
@@ -469,6 +547,7 @@ mod tests {
             created: Timestamp(1_732_147_200 + 3600),
             arrival_ms: 0,
             triggered: false,
+            filled: Progress::default(),
             mark: None,
             class: None,
             parent: None,

@@ -40,7 +40,7 @@ use crate::trade::fees::Fees;
 use crate::trade::orders::{self, NewOrder, OpenOrder};
 use crate::trade::position::ShortRules;
 use crate::trade::{
-    Batch, Change, Order, Outcome, Rules, Side, Size, run_batch, run_batch_with, standing,
+    Batch, Change, Order, Outcome, Rest, Rules, Side, Size, run_batch, run_batch_with, standing,
 };
 
 /// Work for the trade thread.
@@ -131,7 +131,9 @@ pub fn spawn(
             match rx.recv_timeout(EXPIRY_CHECK) {
                 Ok(TradeMsg::Job(job)) => queue.take(job),
                 Ok(TradeMsg::Reset { to, account }) => queue.reset(&to, account),
-                Ok(TradeMsg::Feed(FeedMsg::Prices(prices, now))) => queue.run(&prices, now),
+                Ok(TradeMsg::Feed(FeedMsg::Prices(prices, volumes, now))) => {
+                    queue.run(&prices, &volumes, now)
+                }
                 Ok(TradeMsg::Feed(FeedMsg::Markets(markets, clock))) => {
                     queue.set_markets(markets, clock)
                 }
@@ -270,7 +272,12 @@ impl Queue {
 
     /// Runs every order that has a price in `prices` as one batch, then the
     /// open orders; queued orders without a price wait for the next set.
-    fn run(&mut self, prices: &HashMap<Symbol, Money>, now: Timestamp) {
+    fn run(
+        &mut self,
+        prices: &HashMap<Symbol, Money>,
+        volumes: &HashMap<Symbol, u64>,
+        now: Timestamp,
+    ) {
         self.snapshot_if_new_day(now);
         self.last
             .extend(prices.iter().map(|(s, p)| (s.clone(), *p)));
@@ -295,6 +302,7 @@ impl Queue {
             marks: &self.last,
             fractional: &fractional,
             fees: self.limits.fees,
+            volumes,
         };
         let result = run_batch_with(&mut self.conn, &orders, &self.open, &prices, now, &rules);
         let waiting = std::mem::take(&mut self.waiting);
@@ -335,7 +343,7 @@ impl Queue {
             changes.len(),
             started.elapsed()
         );
-        self.apply_changes(changes);
+        apply_changes(&mut self.open, changes);
         let mut slots: Vec<Option<Queued>> = waiting.into_iter().map(Some).collect();
         let replies: Vec<(Queued, Outcome)> = outcomes
             .into_iter()
@@ -364,33 +372,6 @@ impl Queue {
             .unwrap_or(true)
     }
 
-    /// Applies a batch's changes to the open orders: a triggered one stays,
-    /// the rest leave.
-    fn apply_changes(&mut self, changes: Vec<(usize, Change)>) {
-        if changes.is_empty() {
-            return;
-        }
-        let mut gone = vec![false; self.open.len()];
-        for (index, change) in changes {
-            match change {
-                Change::Triggered => self.open[index].triggered = true,
-                Change::Marked(mark) => self.open[index].mark = Some(mark),
-                Change::Activated => self.open[index].held = false,
-                Change::Cancelled => gone[index] = true,
-                Change::Rejected(reason) => {
-                    papertrader_common::info!("order {} rejected: {reason}", self.open[index].id);
-                    gone[index] = true;
-                }
-                Change::Filled { .. } | Change::Expired => gone[index] = true,
-            }
-        }
-        let mut index = 0;
-        self.open.retain(|_| {
-            index += 1;
-            !gone[index - 1]
-        });
-    }
-
     /// Expires open orders past their time in force when no price set has
     /// done it (a quiet market, or none at all).
     fn expire_due(&mut self, now: Timestamp) {
@@ -398,7 +379,7 @@ impl Queue {
             return;
         }
         match run_batch(&mut self.conn, &[], &self.open, &HashMap::new(), now) {
-            Ok(batch) => self.apply_changes(batch.changes),
+            Ok(batch) => apply_changes(&mut self.open, batch.changes),
             Err(err) => papertrader_common::error!("cannot expire orders: {err}"),
         }
     }
@@ -712,6 +693,48 @@ impl Queue {
         let replies = queued.iter().map(|q| (q, Outcome::Refused(reason.clone())));
         self.send_replies(replies.collect());
     }
+}
+
+/// Applies a batch's changes to the open orders: a triggered, marked,
+/// opened, cut or part-filled one stays, the rest leave.
+pub(super) fn apply_changes(open: &mut Vec<OpenOrder>, changes: Vec<(usize, Change)>) {
+    if changes.is_empty() {
+        return;
+    }
+    let mut gone = vec![false; open.len()];
+    for (index, change) in changes {
+        let order = &mut open[index];
+        match change {
+            Change::Triggered => order.triggered = true,
+            Change::Marked(mark) => order.mark = Some(mark),
+            Change::Activated(quantity) => {
+                order.held = false;
+                order.quantity = quantity;
+            }
+            Change::Resized(quantity) => order.quantity = quantity,
+            Change::Cancelled => gone[index] = true,
+            Change::Rejected(reason) => {
+                papertrader_common::info!("order {} rejected: {reason}", order.id);
+                gone[index] = true;
+            }
+            Change::Filled {
+                quantity,
+                price,
+                amount,
+                rest: Rest::Open,
+                ..
+            } => {
+                order.filled = order.filled.after(quantity, price, amount);
+                order.triggered = order.is_stop();
+            }
+            Change::Filled { .. } | Change::Expired => gone[index] = true,
+        }
+    }
+    let mut index = 0;
+    open.retain(|_| {
+        index += 1;
+        !gone[index - 1]
+    });
 }
 
 /// The answer to a queued market order.

@@ -232,7 +232,8 @@ impl Queue {
         let spec = OrderSpec {
             side: old.side,
             symbol: old.symbol.clone(),
-            quantity: change.quantity.unwrap_or(old.quantity),
+            // `=` keeps what is left to fill of a part-filled order.
+            quantity: change.quantity.unwrap_or(old.remaining()),
             kind,
             tif,
         };
@@ -300,7 +301,7 @@ impl Queue {
             .filter(|o| o.side == Side::Buy && reserves(o))
             .map(|o| {
                 let at = o.reserve_price(self.last.get(&o.symbol).copied());
-                at.map_or(0, |at| cost(at, o.quantity))
+                at.map_or(0, |at| cost(at, o.remaining()))
             })
             .sum();
         let (power, cash) = self.spendable(account)?;
@@ -339,7 +340,7 @@ impl Queue {
         let reserved: i64 = mine
             .iter()
             .filter(|o| o.side == Side::Sell && &o.symbol == symbol && reserves(o))
-            .map(|o| o.quantity.raw())
+            .map(|o| o.remaining().raw())
             .fold(0i64, i64::saturating_add);
         if held.saturating_sub(reserved) < quantity.raw() {
             let text = format!(
