@@ -90,7 +90,7 @@ fn limit_orders_wait_and_cancel_once() {
         rows[0],
         [
             "ID", "CREATED", "SIDE", "SYMBOL", "QTY", "TYPE", "LIMIT", "STOP", "TIF", "STATUS",
-            "UPDATED", "TXID"
+            "UPDATED", "TXID", "FILLED", "AVG"
         ]
     );
     assert_eq!(rows.len(), 3, "{rows:?}");
@@ -101,7 +101,7 @@ fn limit_orders_wait_and_cancel_once() {
         &aapl[2..10],
         ["buy", "AAPL", "10", "limit", "0.0001", "-", "day", "open"]
     );
-    assert_eq!(aapl[11], "-", "no fill");
+    assert_eq!(&aapl[11..], ["-", "-", "-"], "no fill");
     let listed = env.json(&["orders"]);
     let listed = listed.as_array().expect("array");
     assert_eq!(listed.len(), 2);

@@ -201,7 +201,8 @@ export class Api {
     return codec.lines(await this.fetch('getOrders', [this.session]))
       .map(([id, created, side, symbol, quantity, type, limit, stop, tif, status, updated, txid, ...more]) => {
         // Protocol 1.2: KEY=VALUE fields after TXID (a trailing stop's
-        // trail= and mark=); keys this app does not know are skipped.
+        // trail= and mark=, a class's class= and parent=, what has filled:
+        // filled= and avg=); keys this app does not know are skipped.
         const extra = Object.fromEntries(more.map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
         return {
           id, created: Number(created), side, symbol, quantity: codec.parseShares(quantity), type,
@@ -212,6 +213,8 @@ export class Api {
           mark: extra.mark === undefined ? null : codec.parseMoney(extra.mark),
           orderClass: extra.class ?? null,
           parent: extra.parent ?? null,
+          filled: extra.filled === undefined ? null : codec.parseShares(extra.filled),
+          avg: extra.avg === undefined ? null : codec.parseMoney(extra.avg),
         };
       });
   }

@@ -522,6 +522,14 @@ async function historyScreen(token) {
     'No transactions yet.'));
 }
 
+/** What of an order has filled, after its status: ` at 15.0000` when all
+ *  of it did, ` (4 of 10 filled at 15.0000)` for a part. */
+function filledText(o) {
+  if (o.filled === null || o.avg === null) return '';
+  if (o.filled === o.quantity) return ` at ${price(o.avg)}`;
+  return ` (${codec.formatShares(o.filled)} of ${codec.formatShares(o.quantity)} filled at ${price(o.avg)})`;
+}
+
 async function ordersScreen(token) {
   const out = h('div', { id: 'orders-result', 'aria-live': 'polite' });
   if (orderNotice) out.replaceChildren(h('div', { class: 'ok', role: 'status' }, orderNotice));
@@ -537,7 +545,7 @@ async function ordersScreen(token) {
       h('td', { class: 'num' }, codec.formatShares(o.quantity)),
       h('td', { class: 'num' }, o.limit === null ? '–' : price(o.limit)),
       h('td', { class: 'num' }, (o.stop === null ? '–' : price(o.stop)) + (o.trail ? ` (${o.trail})` : '')),
-      h('td', {}, o.tif), h('td', {}, o.status),
+      h('td', {}, o.tif), h('td', {}, o.status + filledText(o)),
       h('td', {}, live ? [
         // An order of a class is cancelled with it, not changed.
         o.orderClass ? null : h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change'),

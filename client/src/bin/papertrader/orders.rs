@@ -277,7 +277,8 @@ pub fn list(ctx: &mut Context, open_only: bool) -> Result<(), CliError> {
 }
 
 /// One order as JSON: prices as strings, times as epoch seconds, absent
-/// prices and transaction as null.
+/// prices and transaction as null; `filled_quantity` (0 before any fill)
+/// and `filled_avg_price` (null before any fill) say what has filled.
 pub fn order_json(o: &OrderLine) -> Value {
     json!({
         "id": o.id,
@@ -296,12 +297,15 @@ pub fn order_json(o: &OrderLine) -> Value {
         "status": o.status.name(),
         "updated": o.updated.0,
         "txid": o.txid,
+        "filled_quantity": o.filled.map_or(json!(0), |f| json_shares(f.quantity.shares())),
+        "filled_avg_price": o.filled.map(|f| json_money(f.avg)),
     })
 }
 
-/// The orders table: every field of the wire's line when piped; on a
-/// terminal the time of the last change and the transaction are left out
-/// to keep the rows short (they are in `--json` and piped output).
+/// The orders table: every field of the wire's line when piped (what has
+/// filled and its average price last); on a terminal the time of the last
+/// change and the transaction are left out to keep the rows short (they
+/// are in `--json` and piped output).
 fn table(out: &Output, orders: &[OrderLine]) -> Table {
     let mut columns = vec![
         ("ID", Align::Right),
@@ -315,8 +319,15 @@ fn table(out: &Output, orders: &[OrderLine]) -> Table {
         ("TIF", Align::Left),
         ("STATUS", Align::Left),
     ];
-    if !out.tty {
-        columns.extend([("UPDATED", Align::Left), ("TXID", Align::Right)]);
+    if out.tty {
+        columns.extend([("FILLED", Align::Right), ("AVG", Align::Right)]);
+    } else {
+        columns.extend([
+            ("UPDATED", Align::Left),
+            ("TXID", Align::Right),
+            ("FILLED", Align::Right),
+            ("AVG", Align::Right),
+        ]);
     }
     let mut table = Table::new(&columns);
     let price = |p: Option<Money>| p.map_or_else(|| "-".to_string(), |p| out.money(p));
@@ -359,6 +370,13 @@ fn table(out: &Output, orders: &[OrderLine]) -> Table {
                     .into(),
             );
         }
+        let filled = o.filled.map(|f| f.quantity.shares());
+        cells.push(
+            filled
+                .map_or_else(|| "-".to_string(), |q| out.shares(q))
+                .into(),
+        );
+        cells.push(price(o.filled.map(|f| f.avg)).into());
         table.row(cells);
     }
     table
@@ -510,8 +528,17 @@ fn fill_now(
     if ctx.out.json {
         return print_json(&ctx.out, &fill_json(&fill, side));
     }
+    // Under the master's volume cap a market order fills what it allows.
+    let cut = match size {
+        Size::Shares(qty) if fill.quantity < qty => format!(
+            "only {} of {} filled (the server's volume cap); the rest was not placed\n",
+            human_shares(fill.quantity.shares()),
+            human_shares(qty.shares())
+        ),
+        _ => String::new(),
+    };
     print(&format!(
-        "{done} {} {} at {} for {} (transaction {})\n",
+        "{done} {} {} at {} for {} (transaction {})\n{cut}",
         human_shares(fill.quantity.shares()),
         fill.symbol,
         human_money(fill.price),
@@ -686,7 +713,8 @@ mod tests {
     fn lines() -> Vec<OrderLine> {
         [
             "13 1732183200 sell MSFT 5 stop-limit 400.0000 390.0000 gtc triggered 1732183300 -",
-            "12 1732147200 buy AAPL 1000 limit 170.0000 - day filled 1732150000 7",
+            "12 1732147200 buy AAPL 1000 limit 170.0000 - day filled 1732150000 7 \
+             filled=1000 avg=169.5000",
         ]
         .iter()
         .map(|l| OrderLine::parse(l).expect("order line"))
@@ -699,11 +727,12 @@ mod tests {
         let piped = table(&Output::plain(), &orders).render(&Output::plain());
         assert_eq!(
             piped,
-            "ID\tCREATED\tSIDE\tSYMBOL\tQTY\tTYPE\tLIMIT\tSTOP\tTIF\tSTATUS\tUPDATED\tTXID\n\
+            "ID\tCREATED\tSIDE\tSYMBOL\tQTY\tTYPE\tLIMIT\tSTOP\tTIF\tSTATUS\tUPDATED\tTXID\t\
+             FILLED\tAVG\n\
              13\t2024-11-21T10:00:00Z\tsell\tMSFT\t5\tstop-limit\t400.0000\t390.0000\tgtc\t\
-             triggered\t2024-11-21T10:01:40Z\t-\n\
+             triggered\t2024-11-21T10:01:40Z\t-\t-\t-\n\
              12\t2024-11-21T00:00:00Z\tbuy\tAAPL\t1000\tlimit\t170.0000\t-\tday\tfilled\t\
-             2024-11-21T00:46:40Z\t7\n"
+             2024-11-21T00:46:40Z\t7\t1000\t169.5000\n"
         );
         let tty = Output {
             tty: true,
@@ -713,11 +742,13 @@ mod tests {
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(
             rows[0],
-            "ID  CREATED           SIDE  SYMBOL    QTY  TYPE           LIMIT      STOP  TIF  STATUS"
+            "ID  CREATED           SIDE  SYMBOL    QTY  TYPE           LIMIT      STOP  TIF  STATUS     \
+             FILLED       AVG"
         );
         assert_eq!(
             rows[2],
-            "12  2024-11-21 00:00  buy   AAPL    1,000  limit       170.0000         -  day  filled"
+            "12  2024-11-21 00:00  buy   AAPL    1,000  limit       170.0000         -  day  filled      \
+             1,000  169.5000"
         );
     }
 
@@ -732,9 +763,12 @@ mod tests {
                 "quantity": 1000, "type": "limit", "limit": "170.0000", "stop": null,
                 "trail": null, "mark": null, "class": null, "parent": null,
                 "tif": "day", "status": "filled", "updated": 1_732_150_000, "txid": 7,
+                "filled_quantity": 1000, "filled_avg_price": "169.5000",
             })
         );
         assert_eq!(order_json(&orders[0])["txid"], Value::Null);
+        assert_eq!(order_json(&orders[0])["filled_quantity"], json!(0));
+        assert_eq!(order_json(&orders[0])["filled_avg_price"], Value::Null);
         let o = order(Side::Sell, &flags(None, Some("160"), true)).expect("order");
         assert_eq!(
             spec_json(&o),
