@@ -28,7 +28,7 @@ use super::assets::Terms;
 use super::calendar::Clock;
 use super::feed_config::FeedConfig;
 use super::provider::Provider;
-use super::routes::{Routes, SymbolAction};
+use super::routes::{Routes, Staleness, SymbolAction};
 use super::{Asset, store};
 use crate::db;
 use crate::event::{Event, Notifier};
@@ -45,9 +45,10 @@ pub enum FeedMsg {
     /// Each listed asset's terms (market, fractions), and the market
     /// clock (at start and whenever the asset list changes).
     Markets(HashMap<Symbol, Terms>, Clock),
-    /// Assets whose provider failed, and why: they have no price in the
-    /// sets that follow until this changes.
-    Stale(HashMap<Symbol, String>),
+    /// Assets without a good price (their provider failed, or has not
+    /// priced them yet): they have no price in the sets that follow until
+    /// this changes.
+    Stale(HashMap<Symbol, Staleness>),
     /// Splits and dividends the providers reported.
     Actions(Vec<SymbolAction>),
 }

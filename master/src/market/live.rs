@@ -197,9 +197,14 @@ impl Runner {
                     continue;
                 }
                 Ok(Job::History(job)) => {
+                    // Events are asked for through today, so that a split
+                    // or dividend whose ex-date is today applies today;
+                    // today's bar is still forming and is left out
+                    // (`history_done` keeps `from..=to`).
+                    let through = job.to.0.next_day().map_or(job.to, Date);
                     let requests = self
                         .provider
-                        .history_requests(&job.remote, job.from, job.to);
+                        .history_requests(&job.remote, job.from, through);
                     self.histories.push_back(Task {
                         symbol: job.symbol,
                         remote: job.remote,

@@ -49,13 +49,23 @@ struct Route {
 /// A corporate action of one asset, for the trade thread.
 pub type SymbolAction = (Symbol, Action);
 
+/// Why an asset has no price in a set. What failed stays in the log (it
+/// may name the provider's address): clients hear only which of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    /// Its provider has not priced it yet (starting, or back-filling).
+    NotYet,
+    /// Its provider failed on it, or cannot run.
+    Failing,
+}
+
 /// What came in since the last update.
 #[derive(Default)]
 pub struct Collected {
     /// This update's prices, by symbol.
     pub ticks: Vec<Tick>,
     /// Assets without a good price, and why.
-    pub stale: HashMap<Symbol, String>,
+    pub stale: HashMap<Symbol, Staleness>,
     /// Daily bars to store.
     pub histories: Vec<(Symbol, Vec<Bar>)>,
     /// Splits and dividends reported, already effective.
@@ -344,15 +354,14 @@ impl Routes {
         }
     }
 
-    /// The assets without a good price, and why.
-    fn stale(&self) -> HashMap<Symbol, String> {
+    /// The assets without a good price, and why (the failures themselves
+    /// are logged where they happen).
+    fn stale(&self) -> HashMap<Symbol, Staleness> {
         let why = |symbol: &Symbol, route: &Route| {
-            if let Some(why) = self.unusable.get(&route.provider) {
-                Some(format!("provider {} cannot run: {why}", route.provider))
-            } else if let Some(why) = self.failing.get(symbol) {
-                Some(why.to_string())
+            if self.unusable.contains_key(&route.provider) || self.failing.contains_key(symbol) {
+                Some(Staleness::Failing)
             } else if !self.priced.contains(symbol) {
-                Some(format!("no price from {} yet", route.provider))
+                Some(Staleness::NotYet)
             } else {
                 None
             }

@@ -195,21 +195,19 @@ fn merge(time: Timestamp, bars: &[Bar]) -> rusqlite::Result<Option<Bar>> {
     Ok(Some(merged))
 }
 
-/// The close of each listed asset's latest tick, and the UTC day of the
-/// latest of them: where the prices stood when the master stopped.
+/// Where the prices stood when the master stopped: the close and time of
+/// each listed asset's latest tick.
 pub fn last_prices(
     conn: &Connection,
     assets: &[Asset],
-) -> rusqlite::Result<(HashMap<Symbol, Money>, Option<Date>)> {
+) -> rusqlite::Result<HashMap<Symbol, (Money, Timestamp)>> {
     let mut last = HashMap::new();
-    let mut latest = None;
     for asset in assets {
         if let Some(tick) = last_tick(conn, &asset.symbol)? {
-            last.insert(asset.symbol.clone(), tick.close);
-            latest = latest.max(Some(tick.time));
+            last.insert(asset.symbol.clone(), (tick.close, tick.time));
         }
     }
-    Ok((last, latest.map(Date::of_timestamp)))
+    Ok(last)
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use crate::job::{Job, ReplyTo};
 use crate::market::assets::Terms;
 use crate::market::calendar::{self, Clock};
 use crate::market::feed::FeedMsg;
+use crate::market::routes::Staleness;
 use crate::market::{Asset, store};
 use crate::trade::fees::Fees;
 use crate::trade::orders::{self, NewOrder, OpenOrder};
@@ -107,7 +108,17 @@ pub fn spawn(
     notifier: Notifier,
 ) -> io::Result<JoinHandle<()>> {
     let open = orders::load_live(&conn).map_err(io::Error::other)?;
-    let (last, day) = store::last_prices(&conn, &assets.read()).map_err(io::Error::other)?;
+    let stored = store::last_prices(&conn, &assets.read()).map_err(io::Error::other)?;
+    let day = stored
+        .values()
+        .map(|&(_, time)| time)
+        .max()
+        .map(Date::of_timestamp);
+    let last = stored
+        .iter()
+        .map(|(s, &(price, _))| (s.clone(), price))
+        .collect();
+    let priced_at = stored.into_iter().map(|(s, (_, time))| (s, time)).collect();
     if !open.is_empty() {
         papertrader_common::info!("{} open orders loaded", open.len());
     }
@@ -122,6 +133,7 @@ pub fn spawn(
             seq: 0,
             open,
             last,
+            priced_at,
             day,
             terms: HashMap::new(),
             clock: Clock::default(),
@@ -183,6 +195,8 @@ struct Queue {
     open: Vec<OpenOrder>,
     /// The latest price of each symbol.
     last: HashMap<Symbol, Money>,
+    /// When each symbol's latest price came.
+    priced_at: HashMap<Symbol, Timestamp>,
     /// The UTC day of the latest price set.
     day: Option<Date>,
     /// Each asset's market and whether it trades in fractions; an asset
@@ -190,8 +204,8 @@ struct Queue {
     terms: HashMap<Symbol, Terms>,
     /// The market-hours clock.
     clock: Clock,
-    /// Assets whose provider failed, and why.
-    stale: HashMap<Symbol, String>,
+    /// Assets without a good price, and why.
+    stale: HashMap<Symbol, Staleness>,
 }
 
 impl Queue {
@@ -281,6 +295,8 @@ impl Queue {
         self.snapshot_if_new_day(now);
         self.last
             .extend(prices.iter().map(|(s, p)| (s.clone(), *p)));
+        self.priced_at
+            .extend(prices.keys().map(|s| (s.clone(), now)));
         self.drop_stale();
         self.refuse_closed(now);
         if self.waiting.is_empty() && self.open.is_empty() && !self.shorts_exist() {
@@ -625,9 +641,9 @@ impl Queue {
         }
     }
 
-    /// Refuses orders whose asset left the list (`unknown-asset`) or whose
-    /// price has not come for MAX_MISSED price sets (`unavailable`, with
-    /// the provider's failure when the asset is stale).
+    /// Refuses orders whose asset left the list (`unknown-asset`), whose
+    /// price source is failing, or whose price has not come for MAX_MISSED
+    /// price sets (`unavailable`, saying how old the last price is).
     fn drop_stale(&mut self) {
         let listed: Vec<Symbol> = self
             .assets
@@ -637,22 +653,18 @@ impl Queue {
             .collect();
         let (stale, keep): (Vec<Queued>, Vec<Queued>) = std::mem::take(&mut self.waiting)
             .into_iter()
-            .partition(|q| q.missed >= MAX_MISSED || !listed.contains(&q.order.symbol));
+            .partition(|q| {
+                let symbol = &q.order.symbol;
+                q.missed >= MAX_MISSED
+                    || !listed.contains(symbol)
+                    || self.stale.get(symbol) == Some(&Staleness::Failing)
+            });
         self.waiting = keep;
         self.count_waiting();
         let refusals = stale.iter().map(|q| {
             let symbol = &q.order.symbol;
             let reason = if listed.contains(symbol) {
-                let why = self
-                    .stale
-                    .get(symbol)
-                    .map(|why| format!(" (its price is stale: {why})"))
-                    .unwrap_or_default();
-                let text = format!(
-                    "no price for {symbol} came in {MAX_MISSED} updates{why}; \
-                     the order was not placed"
-                );
-                Reason::new(ReasonCode::Unavailable, text)
+                self.no_price(symbol, Timestamp::now())
             } else {
                 let text = format!("{symbol} left the asset list; the order was not placed");
                 Reason::new(ReasonCode::UnknownAsset, text)

@@ -34,6 +34,11 @@ impl Queue {
             return Err(reason);
         }
         self.listed(&symbol, arrival.size)?;
+        // A price that is failing already would keep it waiting for
+        // nothing: it is refused at once.
+        if self.stale.get(&symbol) == Some(&Staleness::Failing) {
+            return Err(self.no_price(&symbol, Timestamp::now()));
+        }
         self.seq += 1;
         Ok(Order {
             account: account.0,
@@ -353,6 +358,33 @@ impl Queue {
         Ok(())
     }
 
+    /// `unavailable` for an order of `symbol` that has no price to fill
+    /// at: how old its last price is and whether its source is failing.
+    /// What failed stays in the log: it may name the provider's address.
+    pub(super) fn no_price(&self, symbol: &Symbol, now: Timestamp) -> Reason {
+        let since = match self.priced_at.get(symbol) {
+            Some(&at) => format!(
+                "its last price came {} ago ({} {:02}:{:02} UTC)",
+                age(now.0.saturating_sub(at.0)),
+                Date::of_timestamp(at),
+                at.0.rem_euclid(86_400) / 3600,
+                at.0.rem_euclid(3600) / 60
+            ),
+            None => "it has had no price yet".to_string(),
+        };
+        let text = match self.stale.get(symbol) {
+            Some(Staleness::Failing) => format!(
+                "no current price for {symbol}: its price source is failing and {since}; \
+                 the order was not placed"
+            ),
+            _ => format!(
+                "no price for {symbol} came in {MAX_MISSED} updates and {since}; \
+                 the order was not placed"
+            ),
+        };
+        Reason::new(ReasonCode::Unavailable, text)
+    }
+
     /// `market-closed` with when it opens, if `symbol`'s market is closed
     /// at real time `now`.
     pub(super) fn closed(&self, symbol: &Symbol, now: Timestamp) -> Option<Reason> {
@@ -369,6 +401,17 @@ impl Queue {
             market.name().to_uppercase()
         );
         Some(Reason::new(ReasonCode::MarketClosed, text))
+    }
+}
+
+/// A span of `seconds` as a person says it: `40 seconds`, `5 minutes`,
+/// `3 hours`, `2 days`.
+fn age(seconds: i64) -> String {
+    match seconds {
+        ..120 => format!("{} seconds", seconds.max(0)),
+        120..7_200 => format!("{} minutes", seconds / 60),
+        7_200..172_800 => format!("{} hours", seconds / 3600),
+        _ => format!("{} days", seconds / 86_400),
     }
 }
 
@@ -405,4 +448,23 @@ impl Replacement {
 fn reserves(order: &OpenOrder) -> bool {
     let oco_leg = order.class == Some(OrderClass::Oco) && order.parent.is_some();
     !(order.held || oco_leg)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ages_read_as_people_say_them() {
+        let cases = [
+            (-5, "0 seconds"),
+            (40, "40 seconds"),
+            (119, "119 seconds"),
+            (120, "2 minutes"),
+            (7_199, "119 minutes"),
+            (7_200, "2 hours"),
+            (172_800, "2 days"),
+        ];
+        for (seconds, said) in cases {
+            assert_eq!(super::age(seconds), said);
+        }
+    }
 }
