@@ -98,6 +98,11 @@ fn run() -> Result<(), (u8, String)> {
     for handle in helpers.threads {
         let _ = handle.join();
     }
+    // Every writer is gone: the WAL goes into the database and the file
+    // is emptied, so a clean stop leaves no WAL behind to replay.
+    if let Err(err) = db::checkpoint(&config.database) {
+        papertrader_common::warn!("cannot checkpoint the database at shutdown: {err}");
+    }
     let _ = std::fs::remove_file(&config.control_socket);
     daemon::stopped(&log, (!flags.foreground).then_some(&*config.pid_file));
     result.map_err(oserr("event loop"))

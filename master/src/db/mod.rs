@@ -29,6 +29,9 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use migrations::MIGRATIONS;
 
+/// Bytes the WAL file is cut back to after a checkpoint (64 MiB).
+const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// How long a connection waits for another one's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -57,6 +60,25 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     fk("ON")?;
     migrated?;
     Ok(conn)
+}
+
+/// Copies the WAL into the database and truncates it to nothing
+/// (`wal_checkpoint(TRUNCATE)`), for a clean shutdown. Opening runs no
+/// migration here: the file was open a moment ago.
+pub fn checkpoint(path: &Path) -> rusqlite::Result<()> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let (busy, _, _): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy != 0 {
+        papertrader_common::warn!(
+            "{}: another connection kept the WAL from being emptied",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Creates the file with mode 0600 so that SQLite (which would use the
@@ -116,6 +138,11 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), DbError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(|err| DbError::sqlite(path, "cannot set synchronous=FULL", err))?;
+    // After a checkpoint that empties it, the WAL file is cut back to this
+    // size: a big transaction (a day's equity snapshot) does not leave a
+    // file of its size behind.
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+        .map_err(|err| DbError::sqlite(path, "cannot set journal_size_limit", err))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|err| DbError::sqlite(path, "cannot set foreign_keys=ON", err))?;
     Ok(())
@@ -123,8 +150,16 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), DbError> {
 
 /// Applies the missing migrations in one IMMEDIATE transaction, so that
 /// several threads opening the same new file at once migrate it only once.
+/// A file that is up to date is only read: opening it never waits for,
+/// nor fails on, another connection's write lock.
 fn migrate(conn: &Connection, path: &Path) -> Result<(), DbError> {
     let sql_err = |what: &'static str| move |err| DbError::sqlite(path, what, err);
+    let current: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sql_err("cannot read the schema version"))?;
+    if current == schema_version() {
+        return Ok(());
+    }
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
         .map_err(sql_err("cannot begin the migration transaction"))?;
     let found: i64 = tx
@@ -428,6 +463,51 @@ mod tests {
             .query_row("SELECT cash FROM accounts", [], |r| r.get(0))
             .expect("cash");
         assert_eq!(cash, 100);
+    }
+
+    /// The regression: every open took the write lock to look for
+    /// migrations, so a master started while another connection wrote
+    /// failed with "database is locked".
+    #[test]
+    fn an_up_to_date_file_opens_while_another_connection_writes() {
+        let dir = TempDir::new("db-busy");
+        let path = dir.join("pt.db");
+        let writer = open(&path).expect("first open");
+        writer
+            .execute_batch("BEGIN IMMEDIATE; DELETE FROM sessions;")
+            .expect("hold the write lock");
+        let started = std::time::Instant::now();
+        let reader = open(&path).expect("opens without the lock");
+        assert!(started.elapsed() < BUSY_TIMEOUT / 2, "did not wait for it");
+        let version: i64 = reader
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, schema_version());
+        writer.execute_batch("COMMIT").expect("commit");
+    }
+
+    /// A checkpoint at shutdown empties the WAL; the WAL of a big write is
+    /// cut back to `journal_size_limit` by later checkpoints anyway.
+    #[test]
+    fn checkpoint_empties_the_wal() {
+        let dir = TempDir::new("db-wal");
+        let path = dir.join("pt.db");
+        let conn = open(&path).expect("open");
+        let limit: i64 = conn
+            .pragma_query_value(None, "journal_size_limit", |r| r.get(0))
+            .expect("limit");
+        assert_eq!(limit, JOURNAL_SIZE_LIMIT);
+        conn.execute_batch(
+            "CREATE TABLE filler (x BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 512)
+             INSERT INTO filler SELECT randomblob(4096) FROM n;",
+        )
+        .expect("fill");
+        let wal = dir.join("pt.db-wal");
+        assert!(std::fs::metadata(&wal).expect("wal").len() > 1 << 20);
+        checkpoint(&path).expect("checkpoint");
+        assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+        drop(conn);
     }
 
     #[test]
