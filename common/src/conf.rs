@@ -383,6 +383,24 @@ fn parse_duration(text: &str) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
 
+/// The keys an example configuration shows, set or commented out: every
+/// line `key = value` or `# key = value` (a key being lower-case letters,
+/// digits and `_`). The example files in `etc/` are checked against each
+/// daemon's table of keys with it.
+pub fn shown_keys(text: &str) -> std::collections::BTreeSet<&str> {
+    text.lines()
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(key, _)| key)
+        .filter(|key| {
+            !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .collect()
+}
+
 /// `text` in double quotes with control characters and quotes escaped,
 /// shortened when long: how config-style files name bad input.
 pub fn quote(text: &str) -> String {

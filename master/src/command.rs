@@ -55,7 +55,7 @@ pub enum CommandError {
     /// No such command line.
     #[error(
         "unknown command {0:?}; try status, workers, kick NAME, reload, sessions, audit, \
-         account NAME, log flush"
+         account NAME, backup FILE, log flush"
     )]
     Unknown(String),
     /// `kick NAME` of a worker with no link.
@@ -79,4 +79,7 @@ pub enum CommandError {
     /// The log could not be flushed.
     #[error("{0}")]
     Log(io::Error),
+    /// `backup FILE` could not make its copy: the file, and why.
+    #[error("cannot back up to {0}: {1}")]
+    Backup(String, String),
 }

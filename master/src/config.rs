@@ -581,6 +581,34 @@ fn refusal(conf: &Conf, key: &str, message: impl Into<String>) -> ConfError {
 
 #[cfg(test)]
 mod tests {
+    /// etc/ptmasterd.conf shows every key, and only keys that exist (the
+    /// old names of renamed keys are named in its comments).
+    #[test]
+    fn the_example_file_shows_every_key() {
+        let text = include_str!("../../etc/ptmasterd.conf");
+        let shown = papertrader_common::conf::shown_keys(text);
+        let aliases = ["provider_timeout", "provider_max_bytes"];
+        for key in KEYS {
+            if aliases.contains(key) {
+                assert!(
+                    text.contains(key),
+                    "{key} is not named in etc/ptmasterd.conf"
+                );
+            } else {
+                assert!(
+                    shown.contains(key),
+                    "{key} is missing from etc/ptmasterd.conf"
+                );
+            }
+        }
+        for key in &shown {
+            assert!(
+                KEYS.contains(key),
+                "etc/ptmasterd.conf shows {key}, no such key"
+            );
+        }
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfErrors> {

@@ -344,6 +344,15 @@ fn check_rules(config: &Config, conf: &Conf, c: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
+    /// etc/ptworkerd.conf shows every key, and only keys that exist.
+    #[test]
+    fn the_example_file_shows_every_key() {
+        let text = include_str!("../../etc/ptworkerd.conf");
+        let shown = papertrader_common::conf::shown_keys(text);
+        let keys: std::collections::BTreeSet<&str> = KEYS.iter().copied().collect();
+        assert_eq!(shown, keys, "etc/ptworkerd.conf and the worker's keys");
+    }
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfErrors> {

@@ -12,7 +12,7 @@ const EX_SOFTWARE: u8 = 70;
 const EX_CONFIG: u8 = 78;
 
 const USAGE: &str = "usage: ptctl [-c config] [-s socket] status | workers | kick NAME | reload |
-             sessions | audit | account NAME | log flush";
+             sessions | audit | account NAME | backup FILE | log flush";
 /// An audit that found disagreements.
 const EXIT_FAIL: u8 = 1;
 
@@ -56,10 +56,22 @@ fn run() -> Result<(), (u8, String)> {
             | ["sessions"]
             | ["audit"]
             | ["account", _]
+            | ["backup", _]
             | ["log", "flush"]
     );
     if !valid {
         return Err((EX_USAGE, USAGE.to_string()));
+    }
+    // The master writes the copy: it gets the file's absolute name, on one
+    // line.
+    if words[0] == "backup" {
+        let file =
+            std::path::absolute(&words[1]).map_err(|e| (EX_USAGE, format!("{}: {e}", words[1])))?;
+        let file = file
+            .to_str()
+            .filter(|f| !f.contains(['\n', '\r']) && f.len() < 1000)
+            .ok_or_else(|| (EX_USAGE, format!("{:?}: not a usable file name", words[1])))?;
+        words[1] = file.to_string();
     }
     let socket = match socket {
         Some(path) => path,
