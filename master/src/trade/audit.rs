@@ -3,7 +3,9 @@
 //! order of `placeOrder` against its fills. Runs on the control
 //! thread through its own connection, inside one read transaction so that
 //! a trade batch committing meanwhile cannot make it report a half-seen
-//! state.
+//! state. It goes one account at a time (accounts, transactions and
+//! positions read in account order side by side, the account's orders by
+//! their index), so its memory is one account's, whatever their number.
 //!
 //! The replay uses the very rules of the trade batch: i64 amounts, a sale
 //! taking [`sold_cost`] of the position's cost, a position at zero gone.
@@ -22,9 +24,11 @@ use super::orders::Progress;
 use super::position::{Holding, after_fill};
 use super::{Side, dividend_cash, fill_amount};
 
-const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, price, time
+const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, price, time,
+         order_id
      FROM transactions ORDER BY account_id, txid";
-const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions";
+const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions
+     ORDER BY account_id, symbol";
 const SELECT_ACCOUNTS: &str =
     "SELECT id, username, cash, opening_cash, start_cash, started FROM accounts ORDER BY id";
 const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.symbol,
@@ -32,10 +36,8 @@ const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.sym
          t.account_id, t.side, t.symbol, t.quantity, t.price, t.time,
          o.trail, o.mark, o.replaced_by, o.class, o.parent, o.filled, o.filled_cost, t.order_id,
          o.filled_avg
-     FROM orders o LEFT JOIN transactions t ON t.txid = o.txid ORDER BY o.id";
-/// The fills that name their order (schema 13 on).
-const SELECT_FILLS: &str = "SELECT order_id, txid, account_id, side, symbol, quantity, price, time
-     FROM transactions WHERE order_id IS NOT NULL AND side IN ('buy', 'sell') ORDER BY txid";
+     FROM orders o LEFT JOIN transactions t ON t.txid = o.txid
+     WHERE o.account_id = ?1 ORDER BY o.id";
 
 /// `(quantity, cost)` by symbol.
 type Holdings = BTreeMap<String, (i64, i64)>;
@@ -63,6 +65,8 @@ struct Trade {
     quantity: i64,
     price: i64,
     time: i64,
+    /// The order it fills (or charges a fee for), if any.
+    order: Option<i64>,
 }
 
 /// One `accounts` row.
@@ -77,83 +81,99 @@ struct Account {
 
 /// Recomputes every account's cash and positions (quantity and cost, with
 /// the rounding of the trade batch) from its transaction history and
-/// compares them with the tables, then checks the orders: one line per
+/// compares them with the tables, then checks its orders: one line per
 /// disagreement, like `alice: cash 100.0000 in the table, 90.0000 from the
 /// history`. Empty means clean.
 pub fn audit(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     // DEFERRED: the snapshot starts at the first read and stays put.
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
-    let accounts: Vec<Account> = tx
-        .prepare(SELECT_ACCOUNTS)?
-        .query_map([], |row| {
-            Ok(Account {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                cash: row.get(2)?,
-                opening: row.get(3)?,
-                start: row.get(4)?,
-                started: row.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let openings: HashMap<i64, i64> = accounts.iter().map(|a| (a.id, a.opening)).collect();
-    let replays = replay_all(&tx, &openings)?;
-    let mut tables: HashMap<i64, Holdings> = HashMap::new();
-    {
-        let mut stmt = tx.prepare(SELECT_POSITIONS)?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let holding = (row.get(2)?, row.get(3)?);
-            tables
-                .entry(row.get(0)?)
-                .or_default()
-                .insert(row.get(1)?, holding);
-        }
-    }
+    let mut accounts = tx.prepare(SELECT_ACCOUNTS)?;
+    let accounts = accounts.query_map([], |row| {
+        Ok(Account {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            cash: row.get(2)?,
+            opening: row.get(3)?,
+            start: row.get(4)?,
+            started: row.get(5)?,
+        })
+    })?;
+    let mut history = tx.prepare(SELECT_HISTORY)?;
+    let mut history = ByAccount::new(history.query_map([], |row| {
+        Ok((
+            row.get(0)?,
+            Trade {
+                txid: row.get(1)?,
+                side: row.get(2)?,
+                symbol: row.get(3)?,
+                quantity: row.get(4)?,
+                price: row.get(5)?,
+                time: row.get(6)?,
+                order: row.get(7)?,
+            },
+        ))
+    })?);
+    let mut positions = tx.prepare(SELECT_POSITIONS)?;
+    let mut positions = ByAccount::new(positions.query_map([], |row| {
+        Ok((row.get(0)?, (row.get(1)?, (row.get(2)?, row.get(3)?))))
+    })?);
+    let mut orders = tx.prepare(SELECT_ORDERS)?;
     let mut report = Vec::new();
-    let empty = Holdings::new();
-    for account in &accounts {
-        let table = tables.get(&account.id).unwrap_or(&empty);
-        let fresh;
-        let replay = match replays.get(&account.id) {
-            Some(replay) => replay,
-            None => {
-                fresh = Replay::new(account.opening);
-                &fresh
+    for account in accounts {
+        let account = account?;
+        let mut replay = Replay::new(account.opening);
+        // The fills of each order, as the replay meets them.
+        let mut fills: HashMap<i64, Vec<Fill>> = HashMap::new();
+        for trade in history.take(account.id)? {
+            replay.apply(&trade);
+            if let (Some(order), "buy" | "sell") = (trade.order, trade.side.as_str()) {
+                fills
+                    .entry(order)
+                    .or_default()
+                    .push(Fill::of(account.id, trade));
             }
-        };
-        compare(account, table, replay, &mut report);
+        }
+        let table: Holdings = positions.take(account.id)?.into_iter().collect();
+        compare(&account, &table, &replay, &mut report);
+        check_orders(&mut orders, &account, &replay, fills, &mut report)?;
     }
-    let names: HashMap<i64, &str> = accounts.iter().map(|a| (a.id, a.name.as_str())).collect();
-    check_orders(&tx, &names, &replays, &mut report)?;
     Ok(report)
 }
 
-/// Replays the whole transactions table, one account after the other.
-fn replay_all(
-    conn: &Connection,
-    openings: &HashMap<i64, i64>,
-) -> rusqlite::Result<HashMap<i64, Replay>> {
-    let mut replays: HashMap<i64, Replay> = HashMap::new();
-    let mut stmt = conn.prepare(SELECT_HISTORY)?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let account: i64 = row.get(0)?;
-        let trade = Trade {
-            txid: row.get(1)?,
-            side: row.get(2)?,
-            symbol: row.get(3)?,
-            quantity: row.get(4)?,
-            price: row.get(5)?,
-            time: row.get(6)?,
-        };
-        let opening = openings.get(&account).copied().unwrap_or(0);
-        let replay = replays
-            .entry(account)
-            .or_insert_with(|| Replay::new(opening));
-        replay.apply(&trade);
+/// The rows of a query in account order, taken one account at a time.
+struct ByAccount<I: Iterator> {
+    rows: std::iter::Peekable<I>,
+}
+
+impl<T, I: Iterator<Item = rusqlite::Result<(i64, T)>>> ByAccount<I> {
+    fn new(rows: I) -> ByAccount<I> {
+        ByAccount {
+            rows: rows.peekable(),
+        }
     }
-    Ok(replays)
+
+    /// The rows of `account`, skipping any of accounts before it (rows
+    /// whose account has no row: foreign keys forbid them).
+    fn take(&mut self, account: i64) -> rusqlite::Result<Vec<T>> {
+        let mut out = Vec::new();
+        loop {
+            match self.rows.peek() {
+                Some(Ok((id, _))) if *id <= account => {
+                    if let Some(Ok((id, row))) = self.rows.next()
+                        && id == account
+                    {
+                        out.push(row);
+                    }
+                }
+                Some(Err(_)) => {
+                    if let Some(Err(err)) = self.rows.next() {
+                        return Err(err);
+                    }
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
 }
 
 impl Replay {
@@ -349,6 +369,20 @@ struct Fill {
     time: i64,
 }
 
+impl Fill {
+    fn of(account: i64, trade: Trade) -> Fill {
+        Fill {
+            txid: trade.txid,
+            account,
+            side: trade.side,
+            symbol: trade.symbol,
+            quantity: trade.quantity,
+            price: trade.price,
+            time: trade.time,
+        }
+    }
+}
+
 /// One order with the transaction it names, as [`SELECT_ORDERS`] reads it.
 struct OrderRow {
     id: i64,
@@ -421,25 +455,6 @@ fn read_order(row: &Row<'_>) -> rusqlite::Result<OrderRow> {
     })
 }
 
-/// Every fill line that names its order, by order, oldest first.
-fn fills_by_order(conn: &Connection) -> rusqlite::Result<HashMap<i64, Vec<Fill>>> {
-    let mut out: HashMap<i64, Vec<Fill>> = HashMap::new();
-    let mut stmt = conn.prepare(SELECT_FILLS)?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        out.entry(row.get(0)?).or_default().push(Fill {
-            txid: row.get(1)?,
-            account: row.get(2)?,
-            side: row.get(3)?,
-            symbol: row.get(4)?,
-            quantity: row.get(5)?,
-            price: row.get(6)?,
-            time: row.get(7)?,
-        });
-    }
-    Ok(out)
-}
-
 /// Every order whose status disagrees with its fills: its fills must be
 /// of its own account, side and symbol, at prices its type allows (a
 /// stop's first fill reaches the stop; the rest of a part-filled stop
@@ -451,19 +466,19 @@ fn fills_by_order(conn: &Connection) -> rusqlite::Result<HashMap<i64, Vec<Fill>>
 /// later order of its own account, side and symbol. An order filled
 /// before fills named their order (schema 13) has the one fill it names.
 fn check_orders(
-    conn: &Connection,
-    names: &HashMap<i64, &str>,
-    replays: &HashMap<i64, Replay>,
+    orders: &mut rusqlite::Statement<'_>,
+    account: &Account,
+    replay: &Replay,
+    mut by_order: HashMap<i64, Vec<Fill>>,
     report: &mut Vec<String>,
 ) -> rusqlite::Result<()> {
-    let mut by_order = fills_by_order(conn)?;
+    let name = account.name.as_str();
     let mut filled_by: HashMap<i64, i64> = HashMap::new();
     // Order id -> (account, side, symbol): what a replacement must match.
     let mut seen: HashMap<i64, (i64, String, String)> = HashMap::new();
     let mut replaced: Vec<(i64, i64, (i64, String, String))> = Vec::new();
     let mut classes: BTreeMap<i64, ClassMember> = BTreeMap::new();
-    let mut stmt = conn.prepare(SELECT_ORDERS)?;
-    let mut rows = stmt.query([])?;
+    let mut rows = orders.query([account.id])?;
     while let Some(row) = rows.next()? {
         let order = read_order(row)?;
         let what = (order.account, order.side.clone(), order.symbol.clone());
@@ -489,7 +504,6 @@ fn check_orders(
             };
             classes.insert(order.id, member);
         }
-        let name = names.get(&order.account).copied().unwrap_or("(no account)");
         let mut say = |what: String| report.push(format!("{name}: order {} {what}", order.id));
         let Some(kind) = order.kind else {
             say("has a type and prices that do not fit".to_string());
@@ -497,7 +511,7 @@ fn check_orders(
         };
         let live = order.status == "open" || order.status == "triggered";
         if live
-            && let Some(reset) = replays.get(&order.account).and_then(|r| r.reset_at)
+            && let Some(reset) = replay.reset_at
             // The same second may hold a reset and an order placed after it.
             && reset > order.created
         {
@@ -557,19 +571,19 @@ fn check_orders(
             ));
         }
     }
-    for (id, fills) in by_order {
-        if let Some(fill) = fills.first() {
-            let name = names.get(&fill.account).copied().unwrap_or("(no account)");
-            report.push(format!(
-                "{name}: transaction {} fills order {id}, which does not exist",
-                fill.txid
-            ));
-        }
+    let mut stray: Vec<(i64, i64)> = by_order
+        .into_iter()
+        .filter_map(|(id, fills)| Some((fills.first()?.txid, id)))
+        .collect();
+    stray.sort_unstable();
+    for (txid, id) in stray {
+        report.push(format!(
+            "{name}: transaction {txid} fills order {id}, which is not an order of {name}"
+        ));
     }
-    class_problems(&classes, names, report);
+    class_problems(&classes, name, report);
     for (id, by, what) in replaced {
         if by <= id || seen.get(&by) != Some(&what) {
-            let name = names.get(&what.0).copied().unwrap_or("(no account)");
             report.push(format!(
                 "{name}: order {id} is replaced by order {by}, which is not a later {} of {}",
                 what.1, what.2
@@ -597,11 +611,7 @@ struct ClassMember {
 /// a bracket or OTO leg fills only after its entry ended having filled,
 /// and its legs together fill at most what the entry filled; of a
 /// bracket's legs, or an OCO's two orders, at most one completes.
-fn class_problems(
-    classes: &BTreeMap<i64, ClassMember>,
-    names: &HashMap<i64, &str>,
-    report: &mut Vec<String>,
-) {
+fn class_problems(classes: &BTreeMap<i64, ClassMember>, name: &str, report: &mut Vec<String>) {
     let mut filled_legs: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let mut legs_filled: BTreeMap<i64, i64> = BTreeMap::new();
     for (&id, member) in classes {
@@ -612,7 +622,6 @@ fn class_problems(
             parent,
             ..
         } = member;
-        let name = names.get(account).copied().unwrap_or("(no account)");
         let mut say = |what: String| report.push(format!("{name}: order {id} {what}"));
         let Some(parent) = *parent else {
             if class == "oco" && status == "filled" {
@@ -651,17 +660,10 @@ fn class_problems(
             filled_legs.entry(parent).or_default().push(id);
         }
     }
-    let name_of = |id: &i64| {
-        classes
-            .get(id)
-            .and_then(|c| names.get(&c.account).copied())
-            .unwrap_or("(no account)")
-    };
     for (parent, filled) in filled_legs {
         if filled.len() > 1 {
             report.push(format!(
-                "{}: orders {filled:?} of the class of order {parent} all filled; one cancels the others",
-                name_of(&parent)
+                "{name}: orders {filled:?} of the class of order {parent} all filled; one cancels the others"
             ));
         }
     }
@@ -669,8 +671,7 @@ fn class_problems(
         let entry = classes.get(&parent).map_or(0, |c| c.filled);
         if shares > entry {
             report.push(format!(
-                "{}: the legs of order {parent} filled {} of the {} it filled",
-                name_of(&parent),
+                "{name}: the legs of order {parent} filled {} of the {} it filled",
                 Shares(shares),
                 Shares(entry)
             ));
@@ -979,6 +980,52 @@ mod tests {
                 "gus: order 3 and its transaction 3: filled at 9.0000, below the stop 10.0000",
                 "gus: order 4 names transaction 1, the fill of order 1 too",
                 "gus: order 5 and its transaction 4: belongs to account 2",
+            ],
+            "{report:?}"
+        );
+    }
+
+    /// Partial fills: the fills of an order add up to its row, and a fill
+    /// naming another account's order is reported with its account.
+    #[test]
+    fn part_fills_add_up_and_stray_fills_are_reported() {
+        let db = test_db("audit-parts");
+        let ivy = add_account(&db.conn, "ivy", START);
+        let jo = add_account(&db.conn, "jo", START);
+        db.conn
+            .execute_batch(&format!(
+                "INSERT INTO orders (id, account_id, created, arrival_ms, side, symbol, quantity,
+                     type, limit_price, stop_price, tif, status, updated, txid, filled,
+                     filled_cost, filled_avg)
+                 VALUES (7, {ivy}, 50, 0, 'buy', 'AAA', 3000000000, 'limit', 100000, NULL,
+                     'gtc', 'open', 100, NULL, 2000000000, 190000, 95000);
+                 INSERT INTO transactions (account_id, time, side, symbol, quantity, price,
+                     order_id)
+                 VALUES ({ivy}, 60, 'buy', 'AAA', 1000000000, 90000, 7),
+                        ({ivy}, 70, 'buy', 'AAA', 1000000000, 100000, 7);
+                 UPDATE accounts SET cash = cash - 190000 WHERE id = {ivy};
+                 INSERT INTO positions VALUES ({ivy}, 'AAA', 2000000000, 190000);"
+            ))
+            .expect("rows");
+        assert_eq!(audit(&db.conn).expect("audit"), Vec::<String>::new());
+        // jo's buy names ivy's order; ivy's row says more than its fills.
+        db.conn
+            .execute_batch(&format!(
+                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price,
+                     order_id)
+                 VALUES ({jo}, 80, 'buy', 'AAA', 1000000000, 100000, 7);
+                 UPDATE accounts SET cash = cash - 100000 WHERE id = {jo};
+                 INSERT INTO positions VALUES ({jo}, 'AAA', 1000000000, 100000);
+                 UPDATE orders SET filled = 2500000000 WHERE id = 7;"
+            ))
+            .expect("rows");
+        let report = audit(&db.conn).expect("audit");
+        assert_eq!(
+            report,
+            [
+                "ivy: order 7 has filled 2.5 for 19.0000 (average 9.5000) by its row, \
+                 2 for 19.0000 (average 9.5000) by its transactions",
+                "jo: transaction 3 fills order 7, which is not an order of jo",
             ],
             "{report:?}"
         );

@@ -1,0 +1,147 @@
+//! `ptctl audit` at scale: its time and the memory it takes, on databases
+//! of 10 000 and 100 000 accounts filled through the master's schema (each
+//! account with 5 positions, 20 buys, one filled order naming its last
+//! buy, and 30 days of equity history). The audit goes one account at a
+//! time, so its peak memory should not grow with the accounts.
+//!
+//! `cargo bench -p papertrader-master --bench audit_scale`; set
+//! `AUDIT_ACCOUNTS=10000,100000,1000000` for other sizes (1 000 000 takes
+//! minutes to fill and about 1 GB of disk). Memory is the process's peak
+//! resident set during the audit (VmHWM, reset just before it through
+//! /proc/self/clear_refs), less the resident set before it.
+
+use std::time::Instant;
+
+use papertrader_master::db;
+use rusqlite::{Connection, params};
+
+// Only its scratch directory is used here.
+#[allow(dead_code)]
+mod support;
+
+use support::TempDir;
+
+const SYMBOLS: [&str; 5] = ["AAA", "BBB", "CCC", "DDD", "EEE"];
+/// Buys per symbol, one share each at 10.0000 + symbol index.
+const BUYS: i64 = 4;
+const ONE: i64 = 1_000_000_000;
+const START: i64 = 1_000_000_000;
+
+/// Fills `path` with `n` accounts whose books agree with their history.
+fn fill(path: &std::path::Path, n: usize) -> Connection {
+    let mut conn = db::open(path).expect("open");
+    let tx = conn.transaction().expect("begin");
+    {
+        let mut account = tx
+            .prepare(
+                "INSERT INTO accounts (id, username, username_key, email, pass_hash, cash,
+                     created, opening_cash, start_cash, started)
+                 VALUES (?1, ?2, ?2, 'bench@example.com', NULL, ?3, 0, ?4, ?4, 0)",
+            )
+            .expect("prepare");
+        let mut trade = tx
+            .prepare(
+                "INSERT INTO transactions (account_id, time, side, symbol, quantity, price,
+                     order_id)
+                 VALUES (?1, ?2, 'buy', ?3, ?4, ?5, ?6)",
+            )
+            .expect("prepare");
+        let mut position = tx
+            .prepare("INSERT INTO positions VALUES (?1, ?2, ?3, ?4)")
+            .expect("prepare");
+        let mut order = tx
+            .prepare(
+                "INSERT INTO orders (id, account_id, created, arrival_ms, side, symbol,
+                     quantity, type, limit_price, stop_price, tif, status, updated, txid,
+                     filled, filled_cost, filled_avg)
+                 VALUES (?1, ?2, 1, 1, 'buy', ?3, ?4, 'market', NULL, NULL, 'gtc', 'open',
+                     2, NULL, 0, 0, 0)",
+            )
+            .expect("prepare");
+        let mut named = tx
+            .prepare(
+                "UPDATE orders SET status = 'filled', txid = ?2, filled = ?3, filled_cost = ?4,
+                     filled_avg = ?4 WHERE id = ?1",
+            )
+            .expect("prepare");
+        let mut equity = tx
+            .prepare("INSERT INTO equity_days VALUES (?1, ?2, ?3)")
+            .expect("prepare");
+        for i in 0..n {
+            let id = i as i64 + 1;
+            let spent: i64 = (0..SYMBOLS.len() as i64)
+                .map(|s| BUYS * (100_000 + s * 10_000))
+                .sum();
+            account
+                .execute(params![id, format!("user{i}"), START - spent, START])
+                .expect("account");
+            // The order of the last buy is stored first: the fill names it.
+            let last = SYMBOLS[SYMBOLS.len() - 1];
+            let price = 100_000 + (SYMBOLS.len() as i64 - 1) * 10_000;
+            order.execute(params![id, id, last, ONE]).expect("order");
+            let mut txid = 0;
+            for (s, symbol) in SYMBOLS.iter().enumerate() {
+                let p = 100_000 + s as i64 * 10_000;
+                for b in 0..BUYS {
+                    let filling = (s == SYMBOLS.len() - 1 && b == BUYS - 1).then_some(id);
+                    trade
+                        .execute(params![id, 1 + b, symbol, ONE, p, filling])
+                        .expect("trade");
+                    txid = tx.last_insert_rowid();
+                }
+                position
+                    .execute(params![id, symbol, BUYS * ONE, BUYS * p])
+                    .expect("position");
+            }
+            named.execute(params![id, txid, ONE, price]).expect("named");
+            for day in 0..30 {
+                equity
+                    .execute(params![id, 20_000 + day, START])
+                    .expect("equity");
+            }
+        }
+    }
+    tx.commit().expect("commit");
+    conn
+}
+
+/// A `/proc/self/status` figure in KiB.
+fn status_kib(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/self/status").expect("status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("AUDIT_ACCOUNTS")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("AUDIT_ACCOUNTS: numbers"))
+        .collect();
+    let dir = TempDir::new("audit-scale");
+    println!("accounts   fill s   audit s   peak extra RSS MiB");
+    for n in sizes {
+        let path = dir.0.join(format!("audit-{n}.db"));
+        let started = Instant::now();
+        let conn = fill(&path, n);
+        let filled = started.elapsed();
+        let before = status_kib("VmRSS:");
+        std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM");
+        let started = Instant::now();
+        let report = papertrader_master::trade::audit(&conn).expect("audit");
+        let took = started.elapsed();
+        let peak = status_kib("VmHWM:");
+        assert!(report.is_empty(), "{:?}", &report[..report.len().min(5)]);
+        println!(
+            "{n:>8}   {:>6.1}   {:>7.2}   {:>6.1}",
+            filled.as_secs_f64(),
+            took.as_secs_f64(),
+            peak.saturating_sub(before) as f64 / 1024.0
+        );
+        drop(conn);
+        let _ = std::fs::remove_file(&path);
+    }
+}
