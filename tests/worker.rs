@@ -188,6 +188,62 @@ fn a_thousand_requests_pipelined_behind_a_registration() {
     }
 }
 
+/// The REQUESTS column of `ptctl workers`: requests the master took from
+/// the worker's link.
+fn served(system: &System) -> u64 {
+    let sock = system.setup.control_socket();
+    let out = util::run(
+        "ptctl",
+        &["-s", sock.to_str().expect("path"), "workers"],
+        b"",
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.split(' ').nth(4))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("ptctl workers: {text}"))
+}
+
+/// Uncached history answers are asked for once: 50 getLeaderboard frames
+/// from one client and 10 from others while the first is on its way are
+/// one request to the master, and every one gets the answer, in order.
+#[test]
+fn one_master_request_for_an_answer_many_wait_for() {
+    let system = System::start("wcoalesce", "register_limit = 0\n", "");
+    system.wait_linked(Duration::from_secs(10));
+    let mut c = system.client();
+    let mut others: Vec<Peer> = (0..10).map(|_| system.client()).collect();
+    // Each connection logs in and moves to the data state.
+    for peer in others.iter_mut().chain(std::iter::once(&mut c)) {
+        let session = login(peer, "board", true);
+        let (i, a) = call(peer, Instr::SwitchState, &[&session, "data"]);
+        assert_eq!(i, Instr::StateSwitchSuccess, "{a:?}");
+    }
+    let before = served(&system);
+    let mut bytes = Vec::new();
+    for _ in 0..50 {
+        bytes.extend(frame::<&str>(Instr::GetLeaderboard, &[]).to_bytes());
+        bytes.extend(frame::<&str>(Instr::GetWorkerList, &[]).to_bytes());
+    }
+    c.send_raw(&bytes);
+    for peer in &mut others {
+        peer.send_raw(&frame::<&str>(Instr::GetLeaderboard, &[]).to_bytes());
+    }
+    for n in 0..50 {
+        receive_data(&mut c).unwrap_or_else(|e| panic!("leaderboard {n}: {e:?}"));
+        assert_eq!(instr(&c.recv()), Instr::WorkerList, "answer {n} in order");
+    }
+    for peer in &mut others {
+        receive_data(peer).expect("leaderboard");
+    }
+    let asked = served(&system) - before;
+    assert!(
+        asked <= 2,
+        "{asked} leaderboard requests reached the master for 60 asks"
+    );
+}
+
 #[test]
 fn frames_dribbled_byte_by_byte_and_pipelined() {
     let system = System::start("wdribble", "", "");

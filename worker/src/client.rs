@@ -166,15 +166,20 @@ impl Client {
         });
     }
 
-    /// Adds a frame of the answer to `reqid`; `last` completes it. The front
-    /// answer streams straight to the output; later ones wait their turn.
+    /// Adds a frame of the answer to `reqid` to every slot waiting for it
+    /// (a client that asked for one history answer twice while it was on
+    /// its way has two); `last` completes them. The front answer streams
+    /// straight to the output; later ones wait their turn.
     pub fn deliver(&mut self, reqid: u64, frame: &Frame, last: bool) {
-        let Some(slot) = self.slots.iter_mut().find(|s| s.reqid == Some(reqid)) else {
-            return;
-        };
-        frame.encode(&mut slot.bytes);
-        slot.done |= last;
-        self.release_answers();
+        let mut found = false;
+        for slot in self.slots.iter_mut().filter(|s| s.reqid == Some(reqid)) {
+            frame.encode(&mut slot.bytes);
+            slot.done |= last;
+            found = true;
+        }
+        if found {
+            self.release_answers();
+        }
     }
 
     /// Moves finished answers, and the front one as it streams, to the output.
@@ -308,6 +313,31 @@ mod tests {
             [bytes(&forwarded), bytes(&quote)].concat()
         );
         assert!(!c.waiting());
+    }
+
+    /// A client that asked twice for a history answer on its way waits
+    /// in two slots under one REQID: each delivery fills both, in order.
+    #[test]
+    fn one_answer_fills_every_slot_waiting_for_it() {
+        let (mut c, mut peer) = client();
+        let board = frame(Instr::Data, &["1 ann 0.00\n"]);
+        let list = frame::<&str>(Instr::WorkerList, &[]);
+        c.expect(5);
+        c.answer_encoded(&bytes(&list));
+        c.expect(5);
+        assert_eq!(c.in_flight(), 3);
+        c.deliver(5, &board, true);
+        assert_eq!(
+            sent(&mut c, &mut peer),
+            [bytes(&board), bytes(&list), bytes(&board)].concat()
+        );
+        assert!(!c.waiting());
+        c.deliver(5, &board, true);
+        assert_eq!(
+            c.framed.queued(),
+            0,
+            "an answer nobody waits for is dropped"
+        );
     }
 
     #[test]

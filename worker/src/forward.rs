@@ -2,8 +2,11 @@
 //! 6): each gets a REQID and a [`Pending`] entry that says which client it
 //! answers and what the worker does with the answer besides relaying it
 //! ([`Note`]); the entry leaves when the whole answer is in, or when the
-//! link breaks ([`InFlight::drain`], answered by [`broken_link`]). Plain
-//! values: the loop (`dispatch`, `link`) does the I/O.
+//! link breaks ([`InFlight::drain`], answered by [`broken_link`]). A
+//! history answer asked for again while it is on its way is not asked
+//! twice: the later clients join the request in flight
+//! ([`InFlight::joinable`]) and get the same answer. Plain values: the
+//! loop (`dispatch`, `link`) does the I/O.
 
 use std::collections::HashMap;
 
@@ -57,6 +60,9 @@ pub enum Note {
         key: String,
         /// The payload so far.
         payload: Vec<u8>,
+        /// Other clients that asked for the same answer meanwhile, each
+        /// with a slot for it under the same REQID.
+        joined: Vec<Token>,
     },
 }
 
@@ -69,6 +75,15 @@ impl Note {
             Note::SwitchState { .. } | Note::Revalidate { .. } | Note::Register
         )
     }
+
+    /// The other clients waiting for the same answer, each once (the
+    /// asker may be among them).
+    pub fn joined(&self) -> &[Token] {
+        match self {
+            Note::History { joined, .. } => joined,
+            _ => &[],
+        }
+    }
 }
 
 /// Every request in flight on the master link, by REQID.
@@ -77,14 +92,46 @@ pub struct InFlight {
     pending: HashMap<u64, Pending>,
     /// The REQID given last; the first is 1.
     last_reqid: u64,
+    /// The history requests in flight, by cache key.
+    by_key: HashMap<String, u64>,
 }
+
+/// Most clients that join one history request in flight; later ones send
+/// their own.
+pub const MAX_JOINED: usize = 1024;
 
 impl InFlight {
     /// Records a request about to be forwarded; its REQID.
     pub fn start(&mut self, pending: Pending) -> u64 {
         self.last_reqid += 1;
+        if let Note::History { key, .. } = &pending.note {
+            self.by_key.insert(key.clone(), self.last_reqid);
+        }
         self.pending.insert(self.last_reqid, pending);
         self.last_reqid
+    }
+
+    /// The REQID of the history request for `key` in flight that `token`
+    /// can join (the asker too, asking again), having recorded it among
+    /// those it answers; `None` when there is none or it has
+    /// [`MAX_JOINED`] joins already.
+    pub fn joinable(&mut self, key: &str, token: Token) -> Option<u64> {
+        let reqid = *self.by_key.get(key)?;
+        match self.pending.get_mut(&reqid).map(|p| &mut p.note) {
+            Some(Note::History { joined, .. }) if joined.len() < MAX_JOINED => {
+                if !joined.contains(&token) {
+                    joined.push(token);
+                }
+                Some(reqid)
+            }
+            _ => None,
+        }
+    }
+
+    /// Lets later requests for `key` go to the master, the one in flight
+    /// being about an older state (the leaderboard, after new prices).
+    pub fn forget_key(&mut self, key: &str) {
+        self.by_key.remove(key);
     }
 
     /// The request `reqid`, while its answer is coming in.
@@ -94,11 +141,18 @@ impl InFlight {
 
     /// The request `reqid`, whose answer is whole.
     pub fn finish(&mut self, reqid: u64) -> Option<Pending> {
-        self.pending.remove(&reqid)
+        let pending = self.pending.remove(&reqid)?;
+        if let Note::History { key, .. } = &pending.note
+            && self.by_key.get(key) == Some(&reqid)
+        {
+            self.by_key.remove(key);
+        }
+        Some(pending)
     }
 
     /// Every request in flight, taken out (the link broke).
     pub fn drain(&mut self) -> Vec<(u64, Pending)> {
+        self.by_key.clear();
         self.pending.drain().collect()
     }
 
@@ -143,6 +197,59 @@ pub fn broken_link(instr: Instr) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn history(token: usize, key: &str) -> Pending {
+        Pending {
+            token: Token(token),
+            instr: Instr::GetLeaderboard,
+            note: Note::History {
+                key: key.to_string(),
+                payload: Vec::new(),
+                joined: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn later_askers_join_the_history_request_in_flight() {
+        let mut in_flight = InFlight::default();
+        assert_eq!(
+            in_flight.joinable("leaderboard", Token(2)),
+            None,
+            "none yet"
+        );
+        let first = in_flight.start(history(1, "leaderboard"));
+        assert_eq!(in_flight.joinable("leaderboard", Token(2)), Some(first));
+        assert_eq!(in_flight.joinable("leaderboard", Token(3)), Some(first));
+        assert_eq!(in_flight.joinable("leaderboard", Token(2)), Some(first));
+        assert_eq!(in_flight.joinable("leaderboard", Token(1)), Some(first));
+        assert_eq!(in_flight.joinable("19 AAPL", Token(2)), None, "another key");
+        let done = in_flight.finish(first).expect("pending");
+        assert_eq!(
+            done.note.joined(),
+            [Token(2), Token(3), Token(1)],
+            "each once"
+        );
+        assert_eq!(
+            in_flight.joinable("leaderboard", Token(4)),
+            None,
+            "answered"
+        );
+        // Bounded, and forgotten when the state it answers is gone.
+        let next = in_flight.start(history(1, "leaderboard"));
+        for t in 0..MAX_JOINED {
+            assert_eq!(
+                in_flight.joinable("leaderboard", Token(100 + t)),
+                Some(next)
+            );
+        }
+        assert_eq!(in_flight.joinable("leaderboard", Token(99)), None, "full");
+        let again = in_flight.start(history(5, "leaderboard"));
+        in_flight.forget_key("leaderboard");
+        assert_eq!(in_flight.joinable("leaderboard", Token(6)), None);
+        assert!(in_flight.finish(again).is_some());
+        assert_eq!(in_flight.drain().len(), 1);
+    }
 
     fn pending(instr: Instr) -> Pending {
         Pending {

@@ -100,7 +100,10 @@ impl Server {
         }
         .encode();
         let note = Note::Revalidate { session };
-        if !self.forward_with(token, &check, Instr::SwitchState, note, false) {
+        if self
+            .forward_with(token, &check, Instr::SwitchState, note, false)
+            .is_none()
+        {
             return SessionCheck::Valid;
         }
         if let Some(client) = self.clients.get_mut(&token) {
@@ -217,9 +220,19 @@ impl Server {
                 }
             }
             None => {
+                // The same answer on its way already: wait for it too.
+                if self.link.is_up()
+                    && let Some(reqid) = self.in_flight.joinable(&key, token)
+                {
+                    if let Some(client) = self.clients.get_mut(&token) {
+                        client.expect(reqid);
+                    }
+                    return;
+                }
                 let note = Note::History {
                     key,
                     payload: Vec::new(),
+                    joined: Vec::new(),
                 };
                 self.forward(token, frame, instr, note);
             }
@@ -236,11 +249,12 @@ impl Server {
         instr: Instr,
         note: Note,
     ) -> bool {
-        self.forward_with(token, frame, instr, note, true)
+        self.forward_with(token, frame, instr, note, true).is_some()
     }
 
-    /// [`Server::forward`]; `answered` false for a request of the worker's
-    /// own, whose answer takes no place among the client's.
+    /// [`Server::forward`], giving the REQID; `answered` false for a
+    /// request of the worker's own, whose answer takes no place among the
+    /// client's.
     fn forward_with(
         &mut self,
         token: Token,
@@ -248,14 +262,12 @@ impl Server {
         instr: Instr,
         note: Note,
         answered: bool,
-    ) -> bool {
-        let Some(client) = self.clients.get_mut(&token) else {
-            return false;
-        };
+    ) -> Option<u64> {
+        let client = self.clients.get_mut(&token)?;
         if !self.link.is_up() {
             let text = "the master cannot be reached; nothing was changed";
             client.answer(&Reply::fail(instr, ReasonCode::Unavailable, text).encode(None));
-            return false;
+            return None;
         }
         let reqid = self.in_flight.start(Pending { token, instr, note });
         let prefix = Forwarded {
@@ -268,13 +280,13 @@ impl Server {
             self.in_flight.finish(reqid);
             let text = "request too long to forward";
             client.answer(&Reply::fail(instr, ReasonCode::BadArguments, text).encode(None));
-            return false;
+            return None;
         };
         if answered {
             client.expect(reqid);
         }
         self.link_send(&forwarded);
-        true
+        Some(reqid)
     }
 }
 

@@ -191,6 +191,7 @@ impl Server {
     /// New quotes: the cache answers them, and rankings moved with them.
     fn on_quotes(&mut self, payload: &[u8]) {
         self.caches.history.remove(crate::cache::LEADERBOARD_KEY);
+        self.in_flight.forget_key(crate::cache::LEADERBOARD_KEY);
         let (applied, skipped) = self.caches.quotes.apply(payload);
         papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
         if skipped > 0 {
@@ -227,7 +228,15 @@ impl Server {
             Reply::Data(packet) => packet.number >= packet.max,
             _ => true,
         };
-        let token = pending.token;
+        // The asker, and whoever joined it (the asker once, if it did).
+        let mut tokens = vec![pending.token];
+        tokens.extend(
+            pending
+                .note
+                .joined()
+                .iter()
+                .filter(|&&t| t != pending.token),
+        );
         if let (Note::History { payload, .. }, Reply::Data(packet)) = (&mut pending.note, &reply) {
             payload.extend_from_slice(&packet.chunk);
         }
@@ -235,11 +244,13 @@ impl Server {
             self.after_reply(pending, &reply);
         }
         let answer = reply.into_frame(None);
-        if let Some(client) = self.clients.get_mut(&token) {
-            client.deliver(reqid, &answer, last);
-            self.flush_client(token);
-            if last {
-                self.release_held(token);
+        for token in tokens {
+            if let Some(client) = self.clients.get_mut(&token) {
+                client.deliver(reqid, &answer, last);
+                self.flush_client(token);
+                if last {
+                    self.release_held(token);
+                }
             }
         }
     }
@@ -305,7 +316,7 @@ impl Server {
                     client.logged_out(&session);
                 }
             }
-            (Note::History { key, payload }, Reply::Data(_)) => {
+            (Note::History { key, payload, .. }, Reply::Data(_)) => {
                 self.caches.history.put(key, payload, now);
             }
             _ => {}
@@ -405,6 +416,12 @@ impl Server {
                 }
                 client.deliver(reqid, &answer, true);
                 touched.push(p.token);
+            }
+            for &token in p.note.joined().iter().filter(|&&t| t != p.token) {
+                if let Some(client) = self.clients.get_mut(&token) {
+                    client.deliver(reqid, &answer, true);
+                    touched.push(token);
+                }
             }
         }
         for token in touched {
