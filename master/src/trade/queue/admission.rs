@@ -4,7 +4,7 @@
 //! asset list, market hours, and cash or shares not reserved already.
 
 use papertrader_common::request::ClassSpec;
-use papertrader_common::value::{OrderClass, Shares};
+use papertrader_common::value::{OrderClass, OrderKind, Shares};
 
 use crate::trade::position::{self, Exposure, Holding};
 
@@ -250,9 +250,13 @@ impl Queue {
             created: now,
             arrival_ms,
             // A trailing stop keeps its mark; a triggered stop-limit stays
-            // triggered unless its stop moves.
+            // triggered unless its stop moves. A stop or trailing stop whose
+            // stop a part fill reached does not: the new order waits for its
+            // stop again, so that its first fill reaches it.
             mark: old.mark,
-            triggered: old.triggered && kind.stop() == old.kind.stop(),
+            triggered: old.triggered
+                && matches!(kind, OrderKind::StopLimit { .. })
+                && kind.stop() == old.kind.stop(),
         })
     }
 
