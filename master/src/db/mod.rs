@@ -510,6 +510,30 @@ mod tests {
         drop(conn);
     }
 
+    /// The trade thread's questions about shorts, asked at every price
+    /// set, read the partial index, not every position.
+    #[test]
+    fn shorts_are_found_through_their_index() {
+        let dir = TempDir::new("db-shorts");
+        let conn = open(&dir.join("pt.db")).expect("open");
+        for sql in [
+            "SELECT EXISTS (SELECT 1 FROM positions WHERE quantity < 0)",
+            "SELECT DISTINCT account_id FROM positions WHERE quantity < 0",
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan")
+                .query_map([], |r| r.get(3))
+                .expect("query")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            assert!(
+                plan.iter().any(|step| step.contains("positions_short")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+
     #[test]
     fn sessions_need_an_account() {
         let dir = TempDir::new("db-fk");

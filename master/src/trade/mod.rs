@@ -22,6 +22,7 @@ pub mod fees;
 pub mod orders;
 pub mod position;
 pub mod queue;
+pub mod snapshots;
 pub mod standing;
 mod views;
 

@@ -9,8 +9,9 @@
 //! in arrival order): it stores a new one before `orderAccepted`, tries
 //! them all in each batch after the queue, cancels them, resets accounts,
 //! expires orders past their time in force (also between price sets), and
-//! writes the daily equity snapshot when a price set of a new UTC day
-//! arrives.
+//! has the daily equity snapshot taken when a price set of a new UTC day
+//! arrives (by the "snapshot" thread, [`super::snapshots`]: the trade
+//! thread waits only for its read to begin).
 
 use std::collections::HashMap;
 use std::io;
@@ -40,6 +41,7 @@ use crate::market::{Asset, store};
 use crate::trade::fees::Fees;
 use crate::trade::orders::{self, NewOrder, OpenOrder};
 use crate::trade::position::ShortRules;
+use crate::trade::snapshots::Snapshots;
 use crate::trade::{
     Batch, Change, Order, Outcome, Rest, Rules, Side, Size, run_batch, run_batch_with, standing,
 };
@@ -108,6 +110,12 @@ pub fn spawn(
     notifier: Notifier,
 ) -> io::Result<JoinHandle<()>> {
     let open = orders::load_live(&conn).map_err(io::Error::other)?;
+    let snapshots = match conn.path().filter(|p| !p.is_empty()) {
+        Some(path) => Some(Snapshots::spawn(
+            db::open(std::path::Path::new(path)).map_err(io::Error::other)?,
+        )?),
+        None => None,
+    };
     let stored = store::last_prices(&conn, &assets.read()).map_err(io::Error::other)?;
     let day = stored
         .values()
@@ -138,6 +146,7 @@ pub fn spawn(
             terms: HashMap::new(),
             clock: Clock::default(),
             stale: HashMap::new(),
+            snapshots,
         };
         loop {
             match rx.recv_timeout(EXPIRY_CHECK) {
@@ -206,6 +215,9 @@ struct Queue {
     clock: Clock,
     /// Assets without a good price, and why.
     stale: HashMap<Symbol, Staleness>,
+    /// The thread that writes the daily equity snapshots (none for a
+    /// database without a file).
+    snapshots: Option<Snapshots>,
 }
 
 impl Queue {
@@ -410,6 +422,14 @@ impl Queue {
         if day >= today {
             return;
         }
+        let handed = match &self.snapshots {
+            Some(snapshots) => snapshots.take(day, self.last.clone()),
+            None => false,
+        };
+        if handed {
+            return;
+        }
+        papertrader_common::warn!("the snapshot thread did not take {day}'s equity: written here");
         match standing::snapshot(&mut self.conn, day, &self.last) {
             Ok(n) => papertrader_common::info!("equity of {n} accounts recorded for {day}"),
             Err(err) => papertrader_common::error!("cannot record the equity of {day}: {err}"),

@@ -89,26 +89,61 @@ fn last_prices(conn: &Connection) -> rusqlite::Result<HashMap<String, Money>> {
     Ok(prices)
 }
 
-/// Writes every account's equity at `prices` as its snapshot of `day`, in
-/// one transaction (the trade thread calls it when the first price set of
-/// a later day arrives, with the prices of the day's last set). Returns
-/// how many accounts it wrote.
+/// Rows of a snapshot written per transaction, so that no other writer
+/// waits long for the write lock.
+pub const SNAPSHOT_CHUNK: usize = 2_000;
+
+/// `(account id, equity)` of every account at `prices` (the snapshot's
+/// read; run it inside a read transaction for one consistent moment).
+pub fn equities_at(
+    conn: &Connection,
+    prices: &HashMap<Symbol, Money>,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let by_text: HashMap<&str, Money> = prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+    let all = equities(conn, &|symbol| by_text.get(symbol).copied())?;
+    Ok(all
+        .rows
+        .into_iter()
+        .map(|(id, _, equity, _)| (id, equity))
+        .collect())
+}
+
+/// Writes `rows` as the snapshot of `day`, [`SNAPSHOT_CHUNK`] rows per
+/// transaction; returns how many it wrote.
+pub fn write_snapshot(
+    conn: &mut Connection,
+    day: Date,
+    rows: &[(i64, i64)],
+) -> rusqlite::Result<usize> {
+    for chunk in rows.chunks(SNAPSHOT_CHUNK) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut put = tx.prepare_cached(PUT_SNAPSHOT)?;
+            for (id, equity) in chunk {
+                put.execute(params![id, day.start().0, equity])?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(rows.len())
+}
+
+/// Writes every account's equity at `prices` as its snapshot of `day`,
+/// read in one transaction and written in chunks, all on `conn`'s thread
+/// (the trade thread hands the work to [`super::snapshots`] instead).
+/// Returns how many accounts it wrote.
 pub fn snapshot(
     conn: &mut Connection,
     day: Date,
     prices: &HashMap<Symbol, Money>,
 ) -> rusqlite::Result<usize> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let by_text: HashMap<&str, Money> = prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
-    let all = equities(&tx, &|symbol| by_text.get(symbol).copied())?;
-    {
-        let mut put = tx.prepare_cached(PUT_SNAPSHOT)?;
-        for (id, _, equity, _) in &all.rows {
-            put.execute(params![id, day.start().0, equity])?;
-        }
-    }
-    tx.commit()?;
-    Ok(all.rows.len())
+    let rows = {
+        let tx = conn.transaction()?;
+        let rows = equities_at(&tx, prices)?;
+        tx.commit()?;
+        rows
+    };
+    write_snapshot(conn, day, &rows)
 }
 
 /// RETURN: the percent by which `equity` exceeds `start`, rounded half
