@@ -10,10 +10,12 @@
 # 127.0.0.1:8080; "off" turns it off).
 #
 # Environment: RUN_DIR, BIN (where the binaries are, default target/release),
-# PT_MASTER_LISTEN and PT_WORKER_LISTEN (only to move the ports, for tests),
-# PT_MASTER_EXTRA and PT_WORKER_EXTRA (config lines added to those test
-# configurations, for benchmarks),
-# PT_WEB_LISTEN.
+# PT_ASSETS (an asset list for the master's assets_file, as etc/assets.list
+# shows), PT_MASTER_EXTRA and PT_WORKER_EXTRA (config lines added to the
+# daemons' configurations, as "price_source = yahoo" or a feed's key; one
+# per line), PT_WEB_LISTEN, and PT_MASTER_LISTEN and PT_WORKER_LISTEN (to
+# move the ports, for tests; the web app is then off unless PT_WEB_LISTEN
+# says where).
 set -euo pipefail
 
 RUN_DIR=${RUN_DIR:-var}
@@ -120,22 +122,49 @@ make_tls() {
 # that run directories made before it get it too.
 web_listen=${PT_WEB_LISTEN:-127.0.0.1:8080}
 
-# Tests move the ports; a user gets the defaults.
+# Adds the lines of $2 to the configuration $1, each replacing the line
+# of its key there (a key set twice is an error).
+override() {
+	local file=$1 extra=$2 line key
+	while IFS= read -r line; do
+		key=${line%%=*}
+		key=${key%%[[:space:]]*}
+		case $key in '' | '#'*) continue ;; esac
+		grep -v "^$key[[:space:]]*=" "$file" >"$file.tmp" || true
+		mv "$file.tmp" "$file"
+	done <<<"$extra"
+	printf '%s\n' "$extra" >>"$file"
+}
+
+# The configurations this run uses: the files of the first run, with
+# this run's variables on top (the files themselves stay as they were).
 master_conf=$RUN_DIR/ptmasterd.conf
 worker_conf=$RUN_DIR/ptworkerd.conf
 if [ -n "${PT_MASTER_LISTEN:-}" ] || [ -n "${PT_WORKER_LISTEN:-}" ] ||
-	[ -n "${PT_MASTER_EXTRA:-}" ] || [ -n "${PT_WORKER_EXTRA:-}" ]; then
-	master_listen=${PT_MASTER_LISTEN:-127.0.0.1:2048}
-	grep -v '^listen\|^master =' "$RUN_DIR/ptmasterd.conf" >"$RUN_DIR/ptmasterd.test.conf"
-	echo "listen = $master_listen" >>"$RUN_DIR/ptmasterd.test.conf"
-	grep -v '^listen\|^master =' "$RUN_DIR/ptworkerd.conf" >"$RUN_DIR/ptworkerd.test.conf"
-	printf 'listen = %s\nmaster = %s\n' "${PT_WORKER_LISTEN:-127.0.0.1:2049}" "$master_listen" \
-		>>"$RUN_DIR/ptworkerd.test.conf"
-	printf '%s\n' "${PT_MASTER_EXTRA:-}" >>"$RUN_DIR/ptmasterd.test.conf"
-	printf '%s\n' "${PT_WORKER_EXTRA:-}" >>"$RUN_DIR/ptworkerd.test.conf"
-	web_listen=${PT_WEB_LISTEN:-off}
-	master_conf=$RUN_DIR/ptmasterd.test.conf
-	worker_conf=$RUN_DIR/ptworkerd.test.conf
+	[ -n "${PT_MASTER_EXTRA:-}" ] || [ -n "${PT_WORKER_EXTRA:-}" ] ||
+	[ -n "${PT_ASSETS:-}" ]; then
+	cp "$RUN_DIR/ptmasterd.conf" "$RUN_DIR/ptmasterd.this.conf"
+	cp "$RUN_DIR/ptworkerd.conf" "$RUN_DIR/ptworkerd.this.conf"
+	# Tests move the ports; a user gets the defaults.
+	if [ -n "${PT_MASTER_LISTEN:-}" ] || [ -n "${PT_WORKER_LISTEN:-}" ]; then
+		master_listen=${PT_MASTER_LISTEN:-127.0.0.1:2048}
+		grep -v '^listen\|^master =' "$RUN_DIR/ptmasterd.conf" >"$RUN_DIR/ptmasterd.this.conf"
+		echo "listen = $master_listen" >>"$RUN_DIR/ptmasterd.this.conf"
+		grep -v '^listen\|^master =' "$RUN_DIR/ptworkerd.conf" >"$RUN_DIR/ptworkerd.this.conf"
+		printf 'listen = %s\nmaster = %s\n' "${PT_WORKER_LISTEN:-127.0.0.1:2049}" "$master_listen" \
+			>>"$RUN_DIR/ptworkerd.this.conf"
+		web_listen=${PT_WEB_LISTEN:-off}
+	fi
+	if [ -n "${PT_ASSETS:-}" ]; then
+		[ -r "$PT_ASSETS" ] || die "PT_ASSETS=$PT_ASSETS cannot be read"
+		override "$RUN_DIR/ptmasterd.this.conf" \
+			"assets_file = $(cd "$(dirname "$PT_ASSETS")" && pwd)/$(basename "$PT_ASSETS")"
+	fi
+	override "$RUN_DIR/ptmasterd.this.conf" "${PT_MASTER_EXTRA:-}"
+	override "$RUN_DIR/ptworkerd.this.conf" "${PT_WORKER_EXTRA:-}"
+	master_conf=$RUN_DIR/ptmasterd.this.conf
+	worker_conf=$RUN_DIR/ptworkerd.this.conf
+	"$BIN/ptmasterd" -n -c "$master_conf" >/dev/null || die "the master's configuration has errors (above)"
 fi
 
 pids=()
