@@ -539,13 +539,25 @@ fn shorts_open_cover_and_are_liquidated_through_a_worker() {
         "{a:?}"
     );
     assert!(a[0].contains("margin"), "{a:?}");
-    // A short order rests like any sale.
+    // A short order rests like any sale, once its margin is there: it is
+    // checked on arrival at its limit, not only when it fills.
     let (i, a) = call(
         &mut c,
         Instr::PlaceOrder,
         &[&s, "sell", "MSFT", "5", "limit", "1000", "-", "gtc"],
     );
     assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let (i, a) = call(
+        &mut c,
+        Instr::PlaceOrder,
+        &[&s, "sell", "MSFT", "196", "limit", "1000", "-", "gtc"],
+    );
+    assert_eq!(
+        (i, code_of(&a)),
+        (Instr::OrderFail, ReasonCode::InsufficientFunds),
+        "5 + 196 at 1000 is beyond 200,000 of shorts: {a:?}"
+    );
+    assert!(a[0].contains("margin: "), "{a:?}");
 
     // bea shorts 600 at 100 (cash 160,000); at 300 her equity is below
     // 30% of the shorts' 180,000: the master covers what her cash buys.

@@ -170,25 +170,94 @@ impl Queue {
         match spec.side {
             Side::Buy => self.cash_covers(account, spec, &mine),
             // With short selling on, a sale beyond the shares held is a
-            // short, held to the margin rules when it fills.
-            Side::Sell if self.limits.shorts.enabled => Ok(()),
+            // short, held to the margin rules now and again when it fills.
+            Side::Sell if self.limits.shorts.enabled => self.margin_covers(account, spec, &mine),
             Side::Sell => self.shares_cover(account, &spec.symbol, spec.quantity, &mine),
         }
     }
 
-    /// What buys may spend: the cash, less the initial margin of the
-    /// account's shorts when short selling is on (valued at the last
-    /// prices).
-    fn spendable(&self, account: i64) -> Result<(i128, i64), Reason> {
+    /// With short selling on: what this sale and the account's other open
+    /// sales of the symbol would sell beyond the shares held opens or adds
+    /// to a short, which needs the minimum equity now and buying power for
+    /// its initial margin besides what open buys reserve, all at this
+    /// sale's limit or the last price (the fill checks again, at its own
+    /// price; open short sales of other symbols are checked as they fill).
+    /// Without a price yet it is checked at the fill only.
+    fn margin_covers(
+        &self,
+        account: i64,
+        spec: &OrderSpec,
+        mine: &[&OpenOrder],
+    ) -> Result<(), Reason> {
+        let held = db::positions::held(&self.conn, account, spec.symbol.as_str())
+            .map_err(|err| crate::trade::internal("cannot read a position", err))?;
+        let reserved: i64 = mine
+            .iter()
+            .filter(|o| o.side == Side::Sell && o.symbol == spec.symbol && reserves(o))
+            .map(|o| o.remaining().raw())
+            .fold(0i64, i64::saturating_add);
+        let short = reserved
+            .saturating_add(spec.quantity.raw())
+            .saturating_sub(held.max(0));
+        let last = self.last.get(&spec.symbol).copied();
+        let (true, Some(price)) = (short > 0, spec.kind.limit().or(last)) else {
+            return Ok(());
+        };
+        let rules = self.limits.shorts;
+        let standing = self.standing(account)?;
+        if standing.equity < i128::from(rules.min_equity.raw()) {
+            let text = format!(
+                "short selling needs an equity of at least {}; yours is {}",
+                rules.min_equity,
+                position::shown(standing.equity)
+            );
+            return Err(Reason::new(ReasonCode::InsufficientFunds, text));
+        }
+        let value = price
+            .sale_proceeds(Shares(short))
+            .map_or(i128::from(i64::MAX), |m| i128::from(m.raw()));
+        // The sale brings its value in cash and adds it to the shorts.
+        let need = value * (i128::from(rules.initial_pct) - 100) / 100;
+        let power = standing.buying_power(&rules) - self.reserved_buys(mine);
+        if power < need {
+            let text = format!(
+                "margin: buying power {} after open buys does not cover {} held back for a \
+                 short of {} {}",
+                position::shown(power),
+                position::shown(need),
+                Shares(short),
+                spec.symbol
+            );
+            return Err(Reason::new(ReasonCode::InsufficientFunds, text));
+        }
+        Ok(())
+    }
+
+    /// What the account's open buys reserve, at their limits or the last
+    /// prices.
+    fn reserved_buys(&self, mine: &[&OpenOrder]) -> i128 {
+        mine.iter()
+            .filter(|o| o.side == Side::Buy && reserves(o))
+            .map(|o| {
+                let at = o.reserve_price(self.last.get(&o.symbol).copied());
+                at.map_or(0, |at| buy_cost(at, o.remaining()))
+            })
+            .sum()
+    }
+
+    /// The account's cash, equity and shorts at the last prices; without
+    /// short selling, its cash alone (what buys may spend: the buying
+    /// power is then the cash).
+    fn standing(&self, account: i64) -> Result<Exposure, Reason> {
         let cash = db::accounts::cash(&self.conn, account)
             .map_err(|err| crate::trade::internal("cannot read cash", err))?;
         if !self.limits.shorts.enabled {
-            return Ok((i128::from(cash), cash));
+            return Ok(Exposure::of(cash, [], &|_| None));
         }
         let held = db::positions::all(&self.conn, account)
             .map_err(|err| crate::trade::internal("cannot read positions", err))?;
         let marks = |symbol: &str| self.last.get(symbol).copied();
-        let standing = Exposure::of(
+        Ok(Exposure::of(
             cash,
             held.iter().map(|(s, q, c)| {
                 (
@@ -200,8 +269,7 @@ impl Queue {
                 )
             }),
             &marks,
-        );
-        Ok((standing.buying_power(&self.limits.shorts), cash))
+        ))
     }
 
     /// replaceOrder: the order `id` of the session's account, open or
@@ -299,21 +367,13 @@ impl Queue {
             );
             return Err(Reason::new(ReasonCode::Unavailable, text));
         };
-        // What a buy of `q` at `at` costs; beyond an i64, more than any cash.
-        let cost = |at: Money, q: Quantity| {
-            at.buy_cost(q.shares())
-                .map_or(i128::from(i64::MAX) + 1, |m| i128::from(m.raw()))
-        };
-        let need = cost(price, spec.quantity);
-        let reserved: i128 = mine
-            .iter()
-            .filter(|o| o.side == Side::Buy && reserves(o))
-            .map(|o| {
-                let at = o.reserve_price(self.last.get(&o.symbol).copied());
-                at.map_or(0, |at| cost(at, o.remaining()))
-            })
-            .sum();
-        let (power, cash) = self.spendable(account)?;
+        let need = buy_cost(price, spec.quantity);
+        let reserved = self.reserved_buys(mine);
+        let standing = self.standing(account)?;
+        let (power, cash) = (
+            standing.buying_power(&self.limits.shorts),
+            i64::try_from(standing.cash).unwrap_or(i64::MAX),
+        );
         if power - reserved < need {
             let shown = position::shown;
             let spend = if power == i128::from(cash) {
@@ -444,6 +504,12 @@ impl Replacement {
             )
         }
     }
+}
+
+/// What a buy of `q` at `at` costs; beyond an i64, more than any cash.
+fn buy_cost(at: Money, q: Quantity) -> i128 {
+    at.buy_cost(q.shares())
+        .map_or(i128::from(i64::MAX) + 1, |m| i128::from(m.raw()))
 }
 
 /// Whether an open order sets cash or shares aside: not a held leg (it
