@@ -725,6 +725,45 @@ fn a_volume_cap_fills_orders_in_parts() {
     audit_clean(&setup);
 }
 
+/// While a bracket's entry fills in parts its exits wait held, and the
+/// shares bought so far are theirs: a sale of them is refused (without
+/// short selling) rather than leaving the exits short of shares.
+#[test]
+fn a_part_filled_entry_keeps_its_shares_for_its_exits() {
+    let dir = TempDir::new("orders-cap-bracket");
+    let setup = MasterSetup::new("orders-cap-bracket");
+    let config = market_trading(&dir, &[("AAPL", &["100.0000"])], 1000);
+    let master = setup.start(&format!("{config}volume_cap = 0.5\nshort_selling = no\n"));
+    let mut t = Trader::register(&setup, &master, "liv");
+    assert_eq!(t.wait_price("AAPL"), money("100"));
+    let session = t.session.clone();
+    let args = [
+        session.as_str(),
+        "bracket",
+        "buy",
+        "AAPL",
+        "100",
+        "limit",
+        "101",
+        "-",
+        "gtc",
+        "200",
+        "50",
+    ];
+    let (i, a) = t.w.request(Instr::PlaceOrderClass, &args);
+    assert_eq!(i, Instr::OrderAccepted, "{a:?}");
+    let entry = a[0].clone();
+    wait_part(&mut t, &entry);
+    assert_eq!(
+        t.refused("sell AAPL 1 limit 300 - gtc"),
+        ReasonCode::InsufficientShares,
+        "the filled shares belong to the held exits"
+    );
+    let (i, a) = t.w.request(Instr::CancelOrder, &[&session, &entry]);
+    assert_eq!(i, Instr::CancelSuccess, "{a:?}");
+    audit_clean(&setup);
+}
+
 #[test]
 fn trailing_stops_follow_the_price_and_replace_swaps_orders() {
     let dir = TempDir::new("orders-trail");

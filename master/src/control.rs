@@ -247,18 +247,29 @@ fn backup(books: &Books, path: &Path) -> Result<String, CommandError> {
         .mode(0o600)
         .open(path)
         .map_err(|e| fail(e.to_string()))?;
-    let copied = (|| -> rusqlite::Result<(i32, i64)> {
+    let copied = (|| -> rusqlite::Result<Result<(i32, i64), String>> {
+        use rusqlite::backup::StepResult;
         let mut to = rusqlite::Connection::open(path)?;
         let pages = {
             let copy = rusqlite::backup::Backup::new(&books.conn, &mut to)?;
-            copy.step(-1)?;
-            copy.progress().pagecount
+            match copy.step(-1)? {
+                StepResult::Done => copy.progress().pagecount,
+                // Busy or locked come back as results, not errors.
+                other => {
+                    let why = format!("the database was busy ({other:?}); try again");
+                    return Ok(Err(why));
+                }
+            }
         };
         let version: i64 = to.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        Ok((pages, version))
+        Ok(Ok((pages, version)))
     })();
     let (pages, version) = match copied {
-        Ok(done) => done,
+        Ok(Ok(done)) => done,
+        Ok(Err(why)) => {
+            let _ = fs::remove_file(path);
+            return Err(fail(why));
+        }
         Err(err) => {
             let _ = fs::remove_file(path);
             return Err(fail(err.to_string()));

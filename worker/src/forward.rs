@@ -58,6 +58,9 @@ pub enum Note {
     History {
         /// The cache key.
         key: String,
+        /// Whether the answer is still of the current state, to be cached
+        /// (not after new prices made a leaderboard asked before them old).
+        cache: bool,
         /// The payload so far.
         payload: Vec<u8>,
         /// Other clients that asked for the same answer meanwhile, each
@@ -113,12 +116,15 @@ impl InFlight {
 
     /// The REQID of the history request for `key` in flight that `token`
     /// can join (the asker too, asking again), having recorded it among
-    /// those it answers; `None` when there is none or it has
-    /// [`MAX_JOINED`] joins already.
+    /// those it answers; `None` when there is none, it has [`MAX_JOINED`]
+    /// joins already, or a packet of its answer has gone out already (a
+    /// slot opened now would miss it).
     pub fn joinable(&mut self, key: &str, token: Token) -> Option<u64> {
         let reqid = *self.by_key.get(key)?;
         match self.pending.get_mut(&reqid).map(|p| &mut p.note) {
-            Some(Note::History { joined, .. }) if joined.len() < MAX_JOINED => {
+            Some(Note::History {
+                joined, payload, ..
+            }) if joined.len() < MAX_JOINED && payload.is_empty() => {
                 if !joined.contains(&token) {
                     joined.push(token);
                 }
@@ -129,9 +135,16 @@ impl InFlight {
     }
 
     /// Lets later requests for `key` go to the master, the one in flight
-    /// being about an older state (the leaderboard, after new prices).
+    /// being about an older state (the leaderboard, after new prices):
+    /// its answer still reaches those who asked, but is not cached.
     pub fn forget_key(&mut self, key: &str) {
-        self.by_key.remove(key);
+        let Some(reqid) = self.by_key.remove(key) else {
+            return;
+        };
+        if let Some(Note::History { cache, .. }) = self.pending.get_mut(&reqid).map(|p| &mut p.note)
+        {
+            *cache = false;
+        }
     }
 
     /// The request `reqid`, while its answer is coming in.
@@ -204,6 +217,7 @@ mod tests {
             instr: Instr::GetLeaderboard,
             note: Note::History {
                 key: key.to_string(),
+                cache: true,
                 payload: Vec::new(),
                 joined: Vec::new(),
             },
@@ -247,8 +261,18 @@ mod tests {
         let again = in_flight.start(history(5, "leaderboard"));
         in_flight.forget_key("leaderboard");
         assert_eq!(in_flight.joinable("leaderboard", Token(6)), None);
-        assert!(in_flight.finish(again).is_some());
+        let old = in_flight.finish(again).expect("pending");
+        assert!(
+            matches!(old.note, Note::History { cache: false, .. }),
+            "an answer of before new prices is not cached"
+        );
         assert_eq!(in_flight.drain().len(), 1);
+        // A packet out already: a new slot would miss it.
+        let long = in_flight.start(history(1, "16 AAPL"));
+        if let Some(Note::History { payload, .. }) = in_flight.get_mut(long).map(|p| &mut p.note) {
+            payload.extend_from_slice(b"first packet");
+        }
+        assert_eq!(in_flight.joinable("16 AAPL", Token(2)), None);
     }
 
     fn pending(instr: Instr) -> Pending {

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use papertrader_common::value::{
-    Money, OrderClass, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares, Symbol, Tif,
-    Timestamp,
+    Money, OrderClass, OrderKind, OrderStatus, Quantity, Reason, ReasonCode, SHARE_SCALE, Shares,
+    Symbol, Tif, Timestamp,
 };
 use rusqlite::{CachedStatement, Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -44,7 +44,7 @@ const INSERT_FEE: &str =
     "INSERT INTO transactions (account_id, time, side, symbol, quantity, price, order_id)
      VALUES (?1, ?2, 'fee', ?3, ?4, ?5, ?6)";
 /// Cuts an exit's quantity after its sibling's part fill.
-const RESIZE: &str = "UPDATE orders SET quantity = ?2 WHERE id = ?1";
+const RESIZE: &str = "UPDATE orders SET quantity = ?2, updated = ?3 WHERE id = ?1";
 const INSERT_LIQUIDATION: &str =
     "INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
      VALUES (?1, ?2, 'liquidation', ?3, ?4, ?5)";
@@ -317,7 +317,7 @@ impl<'c> Writes<'c> {
         let status = change.status(order).map(OrderStatus::name);
         match change {
             Change::Marked(to) => self.mark.execute(params![id, to.raw()])?,
-            Change::Resized(q) => self.resize.execute(params![id, q.raw()])?,
+            Change::Resized(q) => self.resize.execute(params![id, q.raw(), now.0])?,
             Change::Activated(q) => self.quantity.execute(params![id, status, now.0, q.raw()])?,
             Change::Filled {
                 txid,
@@ -501,8 +501,15 @@ fn try_open<'o>(
             let part = Quantity::from_shares(Shares(take));
             let Some(part) = part.filter(|_| whole || order.tif != Tif::Fok) else {
                 // The cap lets none of it fill now (a fok: not all of it).
-                // A stop fires only at a price that fills a part of it.
-                return Ok(immediate.then_some(Change::Expired));
+                // A stop fires only at a price that fills a part of it; a
+                // stop-limit reached its stop all the same, and waits as
+                // a limit from now on.
+                let stop_limit = matches!(order.kind, OrderKind::StopLimit { .. });
+                return Ok(match () {
+                    () if immediate => Some(Change::Expired),
+                    () if stop_limit && !order.triggered => Some(Change::Triggered),
+                    () => None,
+                });
             };
             let ticket = Ticket {
                 account: order.account,

@@ -480,3 +480,29 @@ fn an_entry_that_ends_unfilled_cancels_its_legs() {
     let status = orders::listed(&db.conn, hu).expect("listed")[1].status;
     assert_eq!(status, OrderStatus::Expired);
 }
+
+#[test]
+fn a_stop_limit_reached_while_the_cap_allows_nothing_still_triggers() {
+    let mut db = test_db("partial-stop-limit");
+    let kai = add_account(&db.conn, "kai", 100_000_000);
+    let kind = OrderKind::StopLimit {
+        stop: Money(1_750_000),
+        limit: Money(1_760_000),
+    };
+    let mut open = vec![place(&db.conn, kai, Side::Buy, "WHL", 2, kind, Tif::Gtc)];
+    let id = open[0].id;
+    // Its stop is reached while 10% of 5 is no whole share: triggered.
+    run(&mut db.conn, &[], &mut open, 1_755_000, 5, CAP, NOW.0);
+    assert_eq!(row(&db.conn, id), ("triggered".into(), 0, 0, 2 * ONE));
+    // Back below the stop, it fills as the limit it now is.
+    run(
+        &mut db.conn,
+        &[],
+        &mut open,
+        1_740_000,
+        100,
+        CAP,
+        NOW.0 + 60,
+    );
+    assert_eq!(row(&db.conn, id).0, "filled");
+}

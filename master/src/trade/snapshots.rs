@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -28,7 +30,19 @@ struct Job {
     prices: HashMap<Symbol, Money>,
     /// Told once the read transaction holds the day's state.
     pinned: Sender<()>,
+    /// Who takes it: [`WAITING`] until the snapshot thread claims it
+    /// ([`CLAIMED`]) or the trade thread gives up on it ([`ABANDONED`]),
+    /// so that it is never taken twice.
+    owner: Arc<AtomicU8>,
 }
+
+const WAITING: u8 = 0;
+const CLAIMED: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// Tries to write a chunk of the snapshot this many times (each waits up
+/// to the busy timeout for the write lock).
+const ATTEMPTS: usize = 3;
 
 /// The handle the trade thread keeps.
 pub struct Snapshots {
@@ -52,19 +66,31 @@ impl Snapshots {
     /// Has the snapshot of `day` at `prices` taken of the database as it
     /// stands now: returns once the snapshot thread holds a read of it
     /// (what the caller commits afterwards is not in it), or false when
-    /// that thread is gone or did not start within [`PIN_TIMEOUT`].
+    /// that thread is gone or did not take the job within [`PIN_TIMEOUT`]
+    /// (it then never will: the caller writes the snapshot itself).
     pub fn take(&self, day: Date, prices: HashMap<Symbol, Money>) -> bool {
+        let Some(jobs) = &self.jobs else {
+            return false;
+        };
         let (pinned, done) = crossbeam_channel::bounded(1);
+        let owner = Arc::new(AtomicU8::new(WAITING));
         let job = Job {
             day,
             prices,
             pinned,
+            owner: owner.clone(),
         };
-        let sent = self
-            .jobs
-            .as_ref()
-            .is_some_and(|jobs| jobs.send(job).is_ok());
-        sent && done.recv_timeout(PIN_TIMEOUT).is_ok()
+        if jobs.send_timeout(job, PIN_TIMEOUT).is_err() {
+            return false;
+        }
+        if done.recv_timeout(PIN_TIMEOUT).is_ok() {
+            return true;
+        }
+        match owner.compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => false,
+            // Claimed just now: its read begins at once.
+            Err(_) => done.recv().is_ok(),
+        }
     }
 }
 
@@ -85,17 +111,26 @@ fn run(mut conn: Connection, jobs: &Receiver<Job>) {
             day,
             prices,
             pinned,
+            owner,
         } = job;
+        let claimed = owner.compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire);
+        if claimed.is_err() {
+            papertrader_common::warn!("the equity of {day} was written by the trade thread");
+            continue;
+        }
         let read = (|| -> rusqlite::Result<Vec<(i64, i64)>> {
             let tx = conn.transaction()?;
             // A DEFERRED transaction reads from its first statement on.
-            tx.query_row("SELECT count(*) FROM accounts WHERE id = 0", [], |_| Ok(()))?;
+            let pin = tx.query_row("SELECT count(*) FROM accounts WHERE id = 0", [], |_| Ok(()));
+            // The trade thread goes on either way: it waits for this, not
+            // for the read to have worked.
             let _ = pinned.send(());
+            pin?;
             let rows = standing::equities_at(&tx, &prices)?;
             tx.commit()?;
             Ok(rows)
         })();
-        let written = read.and_then(|rows| standing::write_snapshot(&mut conn, day, &rows));
+        let written = read.and_then(|rows| write(&mut conn, day, &rows));
         match written {
             Ok(n) => papertrader_common::info!(
                 "equity of {n} accounts recorded for {day} in {:?}",
@@ -107,6 +142,25 @@ fn run(mut conn: Connection, jobs: &Receiver<Job>) {
             ),
         }
     }
+}
+
+/// Writes `rows`, each chunk tried [`ATTEMPTS`] times.
+fn write(conn: &mut Connection, day: Date, rows: &[(i64, i64)]) -> rusqlite::Result<usize> {
+    let mut done = 0;
+    for chunk in rows.chunks(standing::SNAPSHOT_CHUNK) {
+        let mut attempt = 1;
+        loop {
+            match standing::write_snapshot(conn, day, chunk) {
+                Ok(n) => break done += n,
+                Err(err) if attempt < ATTEMPTS => {
+                    papertrader_common::warn!("equity of {day}: a chunk failed ({err}); again");
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -231,6 +231,7 @@ impl Server {
                 }
                 let note = Note::History {
                     key,
+                    cache: true,
                     payload: Vec::new(),
                     joined: Vec::new(),
                 };

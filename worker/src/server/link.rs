@@ -316,7 +316,15 @@ impl Server {
                     client.logged_out(&session);
                 }
             }
-            (Note::History { key, payload, .. }, Reply::Data(_)) => {
+            (
+                Note::History {
+                    key,
+                    payload,
+                    cache: true,
+                    ..
+                },
+                Reply::Data(_),
+            ) => {
                 self.caches.history.put(key, payload, now);
             }
             _ => {}

@@ -191,11 +191,7 @@ impl Queue {
     ) -> Result<(), Reason> {
         let held = db::positions::held(&self.conn, account, spec.symbol.as_str())
             .map_err(|err| crate::trade::internal("cannot read a position", err))?;
-        let reserved: i64 = mine
-            .iter()
-            .filter(|o| o.side == Side::Sell && o.symbol == spec.symbol && reserves(o))
-            .map(|o| o.remaining().raw())
-            .fold(0i64, i64::saturating_add);
+        let reserved = self.reserved_sales(&spec.symbol, mine);
         let short = reserved
             .saturating_add(spec.quantity.raw())
             .saturating_sub(held.max(0));
@@ -237,12 +233,50 @@ impl Queue {
     /// prices.
     fn reserved_buys(&self, mine: &[&OpenOrder]) -> i128 {
         mine.iter()
-            .filter(|o| o.side == Side::Buy && reserves(o))
+            .filter(|o| o.side == Side::Buy)
             .map(|o| {
+                let shares = self.reserved_shares(o, mine);
                 let at = o.reserve_price(self.last.get(&o.symbol).copied());
-                at.map_or(0, |at| buy_cost(at, o.remaining()))
+                match (at, Quantity::from_shares(Shares(shares))) {
+                    (Some(at), Some(q)) => buy_cost(at, q),
+                    _ => 0,
+                }
             })
             .sum()
+    }
+
+    /// The shares the account's open sells of `symbol` set aside.
+    fn reserved_sales(&self, symbol: &Symbol, mine: &[&OpenOrder]) -> i64 {
+        mine.iter()
+            .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
+            .map(|o| self.reserved_shares(o, mine))
+            .fold(0i64, i64::saturating_add)
+    }
+
+    /// The shares an open order of `mine` sets aside: its rest; for the
+    /// exits of an entry that is filling in parts (held until it ends),
+    /// the shares the entry has filled so far, counted on the first of
+    /// them only, since they close the same position (so does an OCO's
+    /// stop-loss, whose take-profit reserves for both).
+    fn reserved_shares(&self, o: &OpenOrder, mine: &[&OpenOrder]) -> i64 {
+        if reserves(o) {
+            return o.remaining().raw();
+        }
+        let (true, Some(parent)) = (o.held, o.parent) else {
+            return 0;
+        };
+        let first = mine
+            .iter()
+            .filter(|l| l.held && l.parent == Some(parent))
+            .map(|l| l.id)
+            .min();
+        if first != Some(o.id) {
+            return 0;
+        }
+        self.open
+            .iter()
+            .find(|e| e.id == parent)
+            .map_or(0, |e| e.filled.shares.raw().min(o.quantity.raw()))
     }
 
     /// The account's cash, equity and shorts at the last prices; without
@@ -406,11 +440,7 @@ impl Queue {
     ) -> Result<(), Reason> {
         let held = db::positions::held(&self.conn, account, symbol.as_str())
             .map_err(|err| crate::trade::internal("cannot read a position", err))?;
-        let reserved: i64 = mine
-            .iter()
-            .filter(|o| o.side == Side::Sell && &o.symbol == symbol && reserves(o))
-            .map(|o| o.remaining().raw())
-            .fold(0i64, i64::saturating_add);
+        let reserved = self.reserved_sales(symbol, mine);
         if held.saturating_sub(reserved) < quantity.raw() {
             let text = format!(
                 "holding {} shares with {} reserved by open sells, selling {quantity}",
