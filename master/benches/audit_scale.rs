@@ -200,6 +200,28 @@ fn main() {
             here.as_secs_f64(),
             handed.as_secs_f64() * 1000.0
         );
+        // getLeaderboard: ranking in the request, against the board the
+        // standings thread keeps (the first request waits for a ranking,
+        // the next ones until a change are answered from it).
+        let started = Instant::now();
+        standing::leaderboard(&conn).expect("ranking");
+        let direct = started.elapsed();
+        let board = standing::Board::default();
+        let ranker =
+            standing::spawn_ranker(db::open(&path).expect("third"), &board).expect("spawn");
+        board.answer().expect("first ranking");
+        let started = Instant::now();
+        for _ in 0..1000 {
+            board.answer().expect("ranked");
+        }
+        let cached = started.elapsed() / 1000;
+        drop(board);
+        ranker.join().expect("ranker");
+        println!(
+            "{n:>8}   getLeaderboard: {:.1} ms ranking in the request, {:.1} us from the board",
+            direct.as_secs_f64() * 1000.0,
+            cached.as_secs_f64() * 1e6
+        );
         let indexed = shorts_query(&conn);
         conn.execute_batch("DROP INDEX positions_short")
             .expect("drop");

@@ -20,11 +20,14 @@ use rusqlite::Connection;
 use crate::event::{Event, Notifier};
 use crate::job::{Job, ReplyTo};
 use crate::market::{Asset, assets, store};
+use crate::trade::standing::Board;
 
-/// Starts `conns.len()` data threads, one per connection.
+/// Starts `conns.len()` data threads, one per connection; they answer
+/// `getLeaderboard` from `board`.
 pub fn spawn(
     conns: Vec<Connection>,
     assets: Arc<RwLock<Vec<Asset>>>,
+    board: Board,
     jobs: Receiver<Job>,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
@@ -33,12 +36,13 @@ pub fn spawn(
         .enumerate()
         .map(|(i, conn)| {
             let (assets, jobs, notifier) = (assets.clone(), jobs.clone(), notifier.clone());
+            let board = board.clone();
             thread::Builder::new()
                 .name(format!("data-{i}"))
                 .spawn(move || {
                     for job in jobs.iter() {
                         let listed = assets.read().clone();
-                        let frames = answer(&conn, &listed, &job);
+                        let frames = answer(&conn, &listed, &board, &job);
                         if !notifier.send(Event::Replies {
                             token: job.to.link,
                             frames,
@@ -52,14 +56,19 @@ pub fn spawn(
 }
 
 /// The whole answer to one job: data packets, or one `dataFail`.
-pub fn answer(conn: &Connection, listed: &[Asset], job: &Job) -> Vec<Frame> {
-    match payload(conn, listed, &job.request) {
+pub fn answer(conn: &Connection, listed: &[Asset], board: &Board, job: &Job) -> Vec<Frame> {
+    match payload(conn, listed, board, &job.request) {
         Ok(payload) => packets(&job.to, payload.as_bytes()),
         Err(reason) => vec![job.to.frame(&Reply::failure(Instr::DataFail, reason))],
     }
 }
 
-fn payload(conn: &Connection, listed: &[Asset], request: &Request) -> Result<String, Reason> {
+fn payload(
+    conn: &Connection,
+    listed: &[Asset],
+    board: &Board,
+    request: &Request,
+) -> Result<String, Reason> {
     let now = Timestamp::now();
     match request {
         Request::AssetList => Ok(assets::list_payload(listed)),
@@ -104,7 +113,12 @@ fn payload(conn: &Connection, listed: &[Asset], request: &Request) -> Result<Str
             let lines = crate::trade::orders::listed(conn, viewer.0)?;
             Ok(papertrader_common::payload::write_lines(&lines))
         }
-        Request::Leaderboard => crate::trade::standing::leaderboard(conn),
+        // Ranked by the standings thread, at most once per price set;
+        // here only without one.
+        Request::Leaderboard => match board.answer() {
+            Some(payload) => Ok(payload),
+            None => crate::trade::standing::leaderboard(conn),
+        },
         Request::EquityHistory { session, username } => {
             let viewer = crate::auth::session_account(conn, session, now)?;
             let today = Date::of_timestamp(now);
@@ -242,7 +256,7 @@ mod tests {
                 symbol: Symbol::parse("ZZZ").expect("symbol"),
             },
         };
-        let frames = answer(&conn, &[], &job);
+        let frames = answer(&conn, &[], &Board::default(), &job);
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].instruction, Instr::DataFail.code());
         assert_eq!(frames[0].argument_count, 2);

@@ -217,8 +217,18 @@ fn spawn_helpers(
     let readers = (0..config.data_threads)
         .map(|_| open_db(config))
         .collect::<Result<_, _>>()?;
-    let data = data::spawn(readers, assets.clone(), data_rx, notifier.clone())
-        .map_err(oserr("data threads"))?;
+    let board = papertrader_master::trade::standing::Board::default();
+    let standings = papertrader_master::trade::standing::spawn_ranker(open_db(config)?, &board)
+        .map_err(oserr("standings thread"))?;
+    threads.push(standings);
+    let data = data::spawn(
+        readers,
+        assets.clone(),
+        board.clone(),
+        data_rx,
+        notifier.clone(),
+    )
+    .map_err(oserr("data threads"))?;
     threads.extend(data);
     let limits = trade_queue::Limits {
         per_account: config.max_waiting_orders_per_account,
@@ -234,6 +244,7 @@ fn spawn_helpers(
         limits,
         trade_rx,
         notifier.clone(),
+        board,
     )
     .map_err(oserr("trade thread"))?;
     threads.push(trade);

@@ -293,6 +293,7 @@ impl Rig {
             limits,
             trade_rx,
             notifier,
+            Default::default(),
         )
         .expect("trade thread");
         let terms = SYMBOLS

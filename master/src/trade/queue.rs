@@ -108,6 +108,7 @@ pub fn spawn(
     limits: Limits,
     rx: Receiver<TradeMsg>,
     notifier: Notifier,
+    board: standing::Board,
 ) -> io::Result<JoinHandle<()>> {
     let open = orders::load_live(&conn).map_err(io::Error::other)?;
     let snapshots = match conn.path().filter(|p| !p.is_empty()) {
@@ -147,13 +148,17 @@ pub fn spawn(
             clock: Clock::default(),
             stale: HashMap::new(),
             snapshots,
+            board,
         };
         loop {
             match rx.recv_timeout(EXPIRY_CHECK) {
                 Ok(TradeMsg::Job(job)) => queue.take(job),
                 Ok(TradeMsg::Reset { to, account }) => queue.reset(&to, account),
                 Ok(TradeMsg::Feed(FeedMsg::Prices(prices, volumes, now))) => {
-                    queue.run(&prices, &volumes, now)
+                    queue.run(&prices, &volumes, now);
+                    // After the batch committed: a ranking of the new
+                    // prices sees its fills.
+                    queue.board.advance();
                 }
                 Ok(TradeMsg::Feed(FeedMsg::Markets(markets, clock))) => {
                     queue.set_markets(markets, clock)
@@ -218,6 +223,8 @@ struct Queue {
     /// The thread that writes the daily equity snapshots (none for a
     /// database without a file).
     snapshots: Option<Snapshots>,
+    /// The leaderboard, told of each price set and reset.
+    board: standing::Board,
 }
 
 impl Queue {
@@ -578,6 +585,7 @@ impl Queue {
         let reply = match result {
             Ok(()) => {
                 self.open.retain(|o| o.account != account);
+                self.board.advance();
                 papertrader_common::info!("account {account} reset to {cash}");
                 Reply::Reset(cash)
             }

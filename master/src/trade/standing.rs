@@ -7,7 +7,13 @@
 //! tick; a snapshot uses the price set the trade thread last saw.
 
 use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
+use crossbeam_channel::Sender;
 use papertrader_common::payload::{EquityPoint, Line, Standing, write_lines};
 use papertrader_common::value::{
     Date, Money, Percent, Reason, ReasonCode, SHARE_SCALE, Symbol, Username,
@@ -176,6 +182,108 @@ pub fn rank(mut entries: Vec<(String, Percent)>) -> Vec<(u64, String, Percent)> 
     out
 }
 
+/// The leaderboard as the "standings" thread last ranked it, which the
+/// data threads answer `getLeaderboard` from. Ranking reads every account
+/// and position, so it is done at most once per price set (or reset), and
+/// only when someone asks: a request after a change wakes the thread and
+/// waits up to [`FRESH_WAIT`] for the new ranking, else gets the one
+/// before (one price set old).
+#[derive(Clone, Default)]
+pub struct Board {
+    inner: Arc<BoardInner>,
+}
+
+#[derive(Default)]
+struct BoardInner {
+    ranked: parking_lot::Mutex<Ranked>,
+    changed: parking_lot::Condvar,
+    /// Counts price sets and resets: what a ranking is of.
+    generation: AtomicU64,
+    /// Wakes the standings thread (none without one: callers rank).
+    wake: OnceLock<Sender<()>>,
+}
+
+#[derive(Default)]
+struct Ranked {
+    /// One more than the generation last ranked at (0: never).
+    at: u64,
+    payload: Option<String>,
+}
+
+/// How long a request waits for a ranking of the latest change when an
+/// older one is at hand.
+pub const FRESH_WAIT: Duration = Duration::from_secs(1);
+/// How long the first request waits for the first ranking.
+const FIRST_WAIT: Duration = Duration::from_secs(30);
+
+impl Board {
+    /// Prices moved or an account was reset: the ranking is old.
+    pub fn advance(&self) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The leaderboard payload: the latest ranking, woken and waited for
+    /// if it is older than the last change; `None` when there is no
+    /// standings thread or no ranking came (the caller ranks itself).
+    pub fn answer(&self) -> Option<String> {
+        let inner = &*self.inner;
+        let wake = inner.wake.get()?;
+        let want = inner.generation.load(Ordering::Acquire) + 1;
+        let mut ranked = inner.ranked.lock();
+        if ranked.at >= want {
+            return ranked.payload.clone();
+        }
+        let _ = wake.try_send(());
+        let wait = if ranked.payload.is_some() {
+            FRESH_WAIT
+        } else {
+            FIRST_WAIT
+        };
+        let deadline = Instant::now() + wait;
+        while ranked.at < want {
+            if inner.changed.wait_until(&mut ranked, deadline).timed_out() {
+                break;
+            }
+        }
+        ranked.payload.clone()
+    }
+}
+
+/// Starts the "standings" thread on its own read connection for `board`:
+/// it ranks when a request wakes it ([`Board::answer`]), and stops once
+/// every handle of the board is gone (it keeps only a weak one).
+pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()>> {
+    let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+    let _ = board.inner.wake.set(tx);
+    let weak = Arc::downgrade(&board.inner);
+    thread::Builder::new()
+        .name("standings".into())
+        .spawn(move || {
+            // The sender lives in the board: gone with its last handle.
+            while rx.recv().is_ok() {
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                while rx.try_recv().is_ok() {}
+                let at = inner.generation.load(Ordering::Acquire) + 1;
+                let result = leaderboard(&conn);
+                {
+                    // A failed ranking keeps the last payload (or none: the
+                    // waiters then rank themselves) but ends their wait.
+                    let mut ranked = inner.ranked.lock();
+                    ranked.at = at;
+                    match result {
+                        Ok(payload) => ranked.payload = Some(payload),
+                        Err(reason) => {
+                            papertrader_common::error!("cannot rank the accounts: {reason}")
+                        }
+                    }
+                }
+                inner.changed.notify_all();
+            }
+        })
+}
+
 /// getLeaderboard: the [`LEADERS`] best accounts by return.
 pub fn leaderboard(conn: &Connection) -> Result<String, Reason> {
     let read = || -> rusqlite::Result<Equities> {
@@ -264,6 +372,45 @@ pub fn equity_history(
 
 #[cfg(test)]
 mod tests {
+    /// The standings thread ranks when asked after a change, once for
+    /// many requests, and a reset or price set makes the next request see
+    /// the new ranking.
+    #[test]
+    fn the_board_ranks_once_per_change_when_asked() {
+        use super::super::test_util::*;
+        let db = test_db("board");
+        let path = db.conn.path().expect("a file").to_string();
+        add_account(&db.conn, "ann", 10_000_000);
+        let board = Board::default();
+        assert_eq!(
+            board.answer(),
+            None,
+            "no standings thread: the caller ranks"
+        );
+        let handle = spawn_ranker(
+            crate::db::open(std::path::Path::new(&path)).expect("open"),
+            &board,
+        )
+        .expect("spawn");
+        assert_eq!(board.answer().as_deref(), Some("1 ann 0.00\n"));
+        add_account(&db.conn, "bob", 10_000_000);
+        db.conn
+            .execute(
+                "UPDATE accounts SET cash = 11000000 WHERE username = 'bob'",
+                [],
+            )
+            .expect("bob gains");
+        assert_eq!(
+            board.answer().as_deref(),
+            Some("1 ann 0.00\n"),
+            "no price set or reset since: the ranking holds"
+        );
+        board.advance();
+        assert_eq!(board.answer().as_deref(), Some("1 bob 10.00\n2 ann 0.00\n"));
+        drop(board);
+        handle.join().expect("stops with the board");
+    }
+
     use super::*;
 
     #[test]
