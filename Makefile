@@ -102,6 +102,7 @@ bench:
 	$(CARGO) bench -p papertrader-common --bench codec
 	$(CARGO) bench -p papertrader-tests --bench login_rate
 	$(CARGO) bench -p papertrader-tests --bench master_rss
+	$(CARGO) bench -p papertrader-tests --bench master_scale
 	$(CARGO) bench -p papertrader-tests --bench quote_rate
 	$(CARGO) bench -p papertrader-tests --bench tls_rate
 	$(CARGO) bench -p papertrader-tests --bench ws_rate
@@ -118,6 +119,15 @@ hostile-load:
 scale:
 	$(CARGO) build --release --workspace --bins
 	tests/bench/scale.sh
+
+# A real master on generated databases of many accounts (SCALE_ACCOUNTS,
+# default 10000 100000 1000000; about 3 minutes and 1 GB of disk per
+# million): start-up, RSS, getLeaderboard, getUserPortfolio.
+SCALE_ACCOUNTS ?= 10000 100000 1000000
+.PHONY: scale-db
+scale-db:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench -p papertrader-tests --bench master_scale -- $(SCALE_ACCOUNTS)
 
 # ptbench against ptworkerd and redis-server in one run.
 quote-compare:
