@@ -30,31 +30,8 @@ fn alive(pid: i32) -> bool {
 #[test]
 fn make_run_starts_the_system_and_ctrl_c_stops_it() {
     let dir = TempDir::new("run");
-    let bin_dir = util::bin("ptmasterd")
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
-    let (master_port, worker_port) = (free_port(), free_port());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/etc/run-local.sh");
-    let mut child = Command::new(script)
-        .env("RUN_DIR", dir.join("var"))
-        .env("BIN", &bin_dir)
-        .env("PT_MASTER_LISTEN", format!("127.0.0.1:{master_port}"))
-        .env("PT_WORKER_LISTEN", format!("127.0.0.1:{worker_port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("run-local.sh");
+    let (mut child, rx, (master_port, worker_port)) = start_run(&dir, &[]);
     let pgid = child.id() as i32;
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !seen
@@ -164,12 +141,16 @@ fn make_run_starts_the_system_and_ctrl_c_stops_it() {
     assert!(master_log.contains("stopped"), "{master_log}");
 }
 
-/// Starts run-local.sh on `dir` with the test ports and `env`; its child
-/// and its standard error's lines.
+/// Starts run-local.sh on `dir` with the test ports and `env`; its child,
+/// its standard error's lines, and the (master, worker) ports.
 fn start_run(
     dir: &TempDir,
     env: &[(&str, String)],
-) -> (std::process::Child, std::sync::mpsc::Receiver<String>, u16) {
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    (u16, u16),
+) {
     let bin_dir = util::bin("ptmasterd")
         .parent()
         .expect("target dir")
@@ -197,7 +178,7 @@ fn start_run(
             let _ = tx.send(line);
         }
     });
-    (child, rx, worker_port)
+    (child, rx, (master_port, worker_port))
 }
 
 #[test]
@@ -212,7 +193,7 @@ fn make_run_takes_an_asset_list_and_extra_lines() {
             "update_interval = 1s\nhistory_days = 5".to_string(),
         ),
     ];
-    let (mut child, lines, worker_port) = start_run(&dir, &env);
+    let (mut child, lines, (_, worker_port)) = start_run(&dir, &env);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let left = deadline

@@ -59,6 +59,32 @@ fn run(
     batch
 }
 
+/// A simple order of `quantity` whole shares, placed at NOW.
+fn new_order(
+    account: i64,
+    side: Side,
+    symbol: &Symbol,
+    quantity: i64,
+    kind: OrderKind,
+    tif: Tif,
+) -> NewOrder<'_> {
+    NewOrder {
+        account,
+        side,
+        symbol,
+        quantity: Quantity::whole(quantity).expect("quantity"),
+        kind,
+        tif,
+        created: NOW,
+        arrival_ms: 0,
+        mark: None,
+        triggered: false,
+        class: None,
+        parent: None,
+        held: false,
+    }
+}
+
 /// Places an open order of `quantity` whole shares.
 fn place(
     conn: &Connection,
@@ -70,21 +96,7 @@ fn place(
     tif: Tif,
 ) -> OpenOrder {
     let symbol = sym(symbol);
-    let new = NewOrder {
-        account,
-        side,
-        symbol: &symbol,
-        quantity: Quantity::whole(quantity).expect("quantity"),
-        kind,
-        tif,
-        created: NOW,
-        arrival_ms: 0,
-        mark: None,
-        triggered: false,
-        class: None,
-        parent: None,
-        held: false,
-    };
+    let new = new_order(account, side, &symbol, quantity, kind, tif);
     orders::insert(conn, &new).expect("insert")
 }
 
@@ -344,20 +356,10 @@ fn a_bracket_opens_its_legs_for_what_the_entry_filled() {
     let mut db = test_db("partial-bracket");
     let gil = add_account(&db.conn, "gil", 100_000_000);
     let symbol = sym("AAA");
+    let limit = OrderKind::Limit(Money(100_000));
     let entry = NewOrder {
-        account: gil,
-        side: Side::Buy,
-        symbol: &symbol,
-        quantity: Quantity::whole(10).expect("q"),
-        kind: OrderKind::Limit(Money(100_000)),
-        tif: Tif::Day,
-        created: NOW,
-        arrival_ms: 0,
-        mark: None,
-        triggered: false,
         class: Some(OrderClass::Bracket),
-        parent: None,
-        held: false,
+        ..new_order(gil, Side::Buy, &symbol, 10, limit, Tif::Day)
     };
     let leg = |kind| NewOrder {
         side: Side::Sell,
@@ -441,19 +443,8 @@ fn an_entry_that_ends_unfilled_cancels_its_legs() {
     let hu = add_account(&db.conn, "hu", 100_000_000);
     let symbol = sym("WHL");
     let entry = NewOrder {
-        account: hu,
-        side: Side::Buy,
-        symbol: &symbol,
-        quantity: Quantity::whole(2).expect("q"),
-        kind: OrderKind::Market,
-        tif: Tif::Day,
-        created: NOW,
-        arrival_ms: 0,
-        mark: None,
-        triggered: false,
         class: Some(OrderClass::Oto),
-        parent: None,
-        held: false,
+        ..new_order(hu, Side::Buy, &symbol, 2, OrderKind::Market, Tif::Day)
     };
     let exit = NewOrder {
         side: Side::Sell,

@@ -40,10 +40,6 @@ const WAITING: u8 = 0;
 const CLAIMED: u8 = 1;
 const ABANDONED: u8 = 2;
 
-/// Tries to write a chunk of the snapshot this many times (each waits up
-/// to the busy timeout for the write lock).
-const ATTEMPTS: usize = 3;
-
 /// The handle the trade thread keeps.
 pub struct Snapshots {
     jobs: Option<Sender<Job>>,
@@ -130,7 +126,7 @@ fn run(mut conn: Connection, jobs: &Receiver<Job>) {
             tx.commit()?;
             Ok(rows)
         })();
-        let written = read.and_then(|rows| write(&mut conn, day, &rows));
+        let written = read.and_then(|rows| standing::write_snapshot(&mut conn, day, &rows));
         match written {
             Ok(n) => papertrader_common::info!(
                 "equity of {n} accounts recorded for {day} in {:?}",
@@ -142,25 +138,6 @@ fn run(mut conn: Connection, jobs: &Receiver<Job>) {
             ),
         }
     }
-}
-
-/// Writes `rows`, each chunk tried [`ATTEMPTS`] times.
-fn write(conn: &mut Connection, day: Date, rows: &[(i64, i64)]) -> rusqlite::Result<usize> {
-    let mut done = 0;
-    for chunk in rows.chunks(standing::SNAPSHOT_CHUNK) {
-        let mut attempt = 1;
-        loop {
-            match standing::write_snapshot(conn, day, chunk) {
-                Ok(n) => break done += n,
-                Err(err) if attempt < ATTEMPTS => {
-                    papertrader_common::warn!("equity of {day}: a chunk failed ({err}); again");
-                    attempt += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-    Ok(done)
 }
 
 #[cfg(test)]

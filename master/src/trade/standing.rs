@@ -114,24 +114,40 @@ pub fn equities_at(
         .collect())
 }
 
+/// Tries to write a chunk of a snapshot this many times (each waits up to
+/// the busy timeout for the write lock).
+const CHUNK_ATTEMPTS: usize = 3;
+
 /// Writes `rows` as the snapshot of `day`, [`SNAPSHOT_CHUNK`] rows per
-/// transaction; returns how many it wrote.
+/// transaction, each tried [`CHUNK_ATTEMPTS`] times; returns how many it
+/// wrote.
 pub fn write_snapshot(
     conn: &mut Connection,
     day: Date,
     rows: &[(i64, i64)],
 ) -> rusqlite::Result<usize> {
     for chunk in rows.chunks(SNAPSHOT_CHUNK) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        {
-            let mut put = tx.prepare_cached(PUT_SNAPSHOT)?;
-            for (id, equity) in chunk {
-                put.execute(params![id, day.start().0, equity])?;
+        let mut attempt = 1;
+        while let Err(err) = write_chunk(conn, day, chunk) {
+            if attempt == CHUNK_ATTEMPTS {
+                return Err(err);
             }
+            papertrader_common::warn!("equity of {day}: a chunk failed ({err}); again");
+            attempt += 1;
         }
-        tx.commit()?;
     }
     Ok(rows.len())
+}
+
+fn write_chunk(conn: &mut Connection, day: Date, chunk: &[(i64, i64)]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut put = tx.prepare_cached(PUT_SNAPSHOT)?;
+        for (id, equity) in chunk {
+            put.execute(params![id, day.start().0, equity])?;
+        }
+    }
+    tx.commit()
 }
 
 /// Writes every account's equity at `prices` as its snapshot of `day`,
