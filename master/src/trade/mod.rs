@@ -19,6 +19,7 @@ mod audit;
 mod batch;
 pub mod corporate;
 pub mod fees;
+mod ledger;
 pub mod orders;
 pub mod position;
 pub mod queue;

@@ -20,8 +20,8 @@ use papertrader_common::value::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::ledger::Ledger;
 use super::{internal, round_half_away};
-use crate::market::store;
 
 /// Most lines `getLeaderboard` sends.
 pub const LEADERS: usize = 100;
@@ -31,7 +31,6 @@ const MAX_DAYS: i64 = 20_000;
 
 const SELECT_ACCOUNTS: &str = "SELECT id, username, cash, start_cash FROM accounts";
 const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions";
-const SELECT_SYMBOLS: &str = "SELECT DISTINCT symbol FROM positions";
 const PUT_SNAPSHOT: &str = "INSERT INTO equity_days (account_id, day, equity) VALUES (?1, ?2, ?3)
      ON CONFLICT (account_id, day) DO UPDATE SET equity = excluded.equity";
 
@@ -75,24 +74,6 @@ fn equities(
         out.push((id, name, equity, start));
     }
     Ok(Equities { rows: out })
-}
-
-/// The close of every held symbol's latest tick.
-fn last_prices(conn: &Connection) -> rusqlite::Result<HashMap<String, Money>> {
-    let symbols: Vec<String> = conn
-        .prepare_cached(SELECT_SYMBOLS)?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut prices = HashMap::new();
-    for text in symbols {
-        let Ok(symbol) = Symbol::parse(&text) else {
-            continue;
-        };
-        if let Some(tick) = store::last_tick(conn, &symbol)? {
-            prices.insert(text, tick.close);
-        }
-    }
-    Ok(prices)
 }
 
 /// Rows of a snapshot written per transaction, so that no other writer
@@ -182,28 +163,22 @@ pub fn percent_return(equity: i64, start: i64) -> Percent {
 /// Ranks `(username, return)` pairs: best first, ties by the lower-case
 /// username's bytes, tied returns sharing the rank of the first of them;
 /// at most [`LEADERS`].
-pub fn rank(mut entries: Vec<(String, Percent)>) -> Vec<(u64, String, Percent)> {
-    entries.sort_by(|a, b| {
-        b.1.cmp(&a.1)
-            .then_with(|| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()))
-    });
-    let mut out = Vec::with_capacity(entries.len().min(LEADERS));
-    let mut rank = 0;
-    for (i, (name, ret)) in entries.into_iter().take(LEADERS).enumerate() {
-        if i == 0 || out.last().is_some_and(|(_, _, prev)| *prev != ret) {
-            rank = i as u64 + 1;
-        }
-        out.push((rank, name, ret));
-    }
-    out
+pub fn rank(entries: Vec<(String, Percent)>) -> Vec<(u64, String, Percent)> {
+    let borrowed = entries.iter().map(|(n, r)| (*r, n.as_str())).collect();
+    super::ledger::top(borrowed)
+        .into_iter()
+        .map(|(rank, name, ret)| (rank, name.to_string(), ret))
+        .collect()
 }
 
 /// The leaderboard as the "standings" thread last ranked it, which the
-/// data threads answer `getLeaderboard` from. Ranking reads every account
-/// and position, so it is done at most once per price set (or reset), and
-/// only when someone asks: a request after a change wakes the thread and
-/// waits up to [`FRESH_WAIT`] for the new ranking, else gets the one
-/// before (one price set old).
+/// data threads answer `getLeaderboard` from. The thread keeps every
+/// account in a [`Ledger`] that follows the database's changes; it ranks
+/// at most once per price set (or reset), and only while someone looks: a
+/// request after a change wakes the thread and waits up to [`FRESH_WAIT`]
+/// for the new ranking, else gets the one before (one price set old), and
+/// for [`LOOKED_AT`] after a request every change wakes the thread at
+/// once, so that the next request finds the ranking made.
 #[derive(Clone, Default)]
 pub struct Board {
     inner: Arc<BoardInner>,
@@ -217,6 +192,9 @@ struct BoardInner {
     generation: AtomicU64,
     /// Wakes the standings thread (none without one: callers rank).
     wake: OnceLock<Sender<()>>,
+    /// When the leaderboard was last asked for, in ms since `epoch`.
+    asked_ms: AtomicU64,
+    epoch: OnceLock<Instant>,
 }
 
 #[derive(Default)]
@@ -231,11 +209,29 @@ struct Ranked {
 pub const FRESH_WAIT: Duration = Duration::from_secs(1);
 /// How long the first request waits for the first ranking.
 const FIRST_WAIT: Duration = Duration::from_secs(30);
+/// How long after a request each change is ranked without waiting to be
+/// asked.
+pub const LOOKED_AT: Duration = Duration::from_secs(600);
 
 impl Board {
-    /// Prices moved or an account was reset: the ranking is old.
+    /// Prices moved or an account was reset: the ranking is old. While
+    /// someone has looked at it lately, the standings thread ranks anew.
     pub fn advance(&self) {
-        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        let inner = &*self.inner;
+        inner.generation.fetch_add(1, Ordering::AcqRel);
+        let asked = inner.asked_ms.load(Ordering::Acquire);
+        if asked > 0
+            && self.now_ms() <= asked + LOOKED_AT.as_millis() as u64
+            && let Some(wake) = inner.wake.get()
+        {
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// Milliseconds since the board's first use, at least 1.
+    fn now_ms(&self) -> u64 {
+        let epoch = self.inner.epoch.get_or_init(Instant::now);
+        epoch.elapsed().as_millis() as u64 + 1
     }
 
     /// The leaderboard payload: the latest ranking, woken and waited for
@@ -244,6 +240,7 @@ impl Board {
     pub fn answer(&self) -> Option<String> {
         let inner = &*self.inner;
         let wake = inner.wake.get()?;
+        inner.asked_ms.store(self.now_ms(), Ordering::Release);
         let want = inner.generation.load(Ordering::Acquire) + 1;
         let mut ranked = inner.ranked.lock();
         if ranked.at >= want {
@@ -266,8 +263,9 @@ impl Board {
 }
 
 /// Starts the "standings" thread on its own read connection for `board`:
-/// it ranks when a request wakes it ([`Board::answer`]), and stops once
-/// every handle of the board is gone (it keeps only a weak one).
+/// it loads the [`Ledger`] at once, ranks when a request wakes it
+/// ([`Board::answer`]), and stops once every handle of the board is gone
+/// (it keeps only a weak one).
 pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()>> {
     let (tx, rx) = crossbeam_channel::bounded::<()>(1);
     let _ = board.inner.wake.set(tx);
@@ -275,6 +273,19 @@ pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()
     thread::Builder::new()
         .name("standings".into())
         .spawn(move || {
+            let mut ledger = None;
+            let started = Instant::now();
+            match load(&conn) {
+                Ok(loaded) => {
+                    papertrader_common::info!(
+                        "standings: {} accounts loaded in {:.1?}",
+                        loaded.len(),
+                        started.elapsed()
+                    );
+                    ledger = Some(loaded);
+                }
+                Err(reason) => papertrader_common::error!("standings: {reason}"),
+            }
             // The sender lives in the board: gone with its last handle.
             while rx.recv().is_ok() {
                 let Some(inner) = weak.upgrade() else {
@@ -282,7 +293,7 @@ pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()
                 };
                 while rx.try_recv().is_ok() {}
                 let at = inner.generation.load(Ordering::Acquire) + 1;
-                let result = leaderboard(&conn);
+                let result = follow(&conn, &mut ledger);
                 {
                     // A failed ranking keeps the last payload (or none: the
                     // waiters then rank themselves) but ends their wait.
@@ -300,22 +311,46 @@ pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()
         })
 }
 
-/// getLeaderboard: the [`LEADERS`] best accounts by return.
-pub fn leaderboard(conn: &Connection) -> Result<String, Reason> {
-    let read = || -> rusqlite::Result<Equities> {
-        let prices = last_prices(conn)?;
-        equities(conn, &|symbol| prices.get(symbol).copied())
+/// Every account, read in one read transaction.
+fn load(conn: &Connection) -> Result<Ledger, Reason> {
+    let read = || -> rusqlite::Result<Ledger> {
+        let tx = conn.unchecked_transaction()?;
+        let ledger = Ledger::load(&tx)?;
+        tx.finish()?;
+        Ok(ledger)
     };
-    let all = read().map_err(|err| internal("cannot compute the leaderboard", err))?;
-    let entries = all
-        .rows
-        .into_iter()
-        .map(|(_, name, equity, start)| (name, percent_return(equity, start)))
-        .collect();
-    let mut lines = Vec::new();
-    for (rank, name, ret) in rank(entries) {
-        let username = Username::parse(&name)
-            .map_err(|err| internal("a stored username is malformed", err))?;
+    read().map_err(|err| internal("cannot read the accounts to rank", err))
+}
+
+/// Brings `ledger` up to date (loading it if it is not there yet) and
+/// ranks it, both in one read transaction.
+fn follow(conn: &Connection, ledger: &mut Option<Ledger>) -> Result<String, Reason> {
+    let held = match ledger {
+        Some(held) => held,
+        None => ledger.insert(load(conn)?),
+    };
+    let failed = |err| internal("cannot rank the accounts", err);
+    let tx = conn.unchecked_transaction().map_err(failed)?;
+    held.catch_up(&tx).map_err(failed)?;
+    let ranked = held.rank(&tx).map_err(failed)?;
+    let payload = payload(ranked);
+    let _ = tx.finish();
+    payload
+}
+
+/// getLeaderboard without a standings thread: the [`LEADERS`] best
+/// accounts by return, every account read for this one answer.
+pub fn leaderboard(conn: &Connection) -> Result<String, Reason> {
+    let mut ledger = None;
+    follow(conn, &mut ledger)
+}
+
+/// The wire form of a ranking.
+fn payload(ranked: Vec<(u64, &str, Percent)>) -> Result<String, Reason> {
+    let mut lines = Vec::with_capacity(ranked.len());
+    for (rank, name, ret) in ranked {
+        let username =
+            Username::parse(name).map_err(|err| internal("a stored username is malformed", err))?;
         lines.push(Standing {
             rank,
             username,
@@ -409,12 +444,14 @@ mod tests {
         )
         .expect("spawn");
         assert_eq!(board.answer().as_deref(), Some("1 ann 0.00\n"));
-        add_account(&db.conn, "bob", 10_000_000);
+        let bob = add_account(&db.conn, "bob", 10_000_000);
+        // A dividend, as corporate actions write it: cash and a line.
         db.conn
-            .execute(
-                "UPDATE accounts SET cash = 11000000 WHERE username = 'bob'",
-                [],
-            )
+            .execute_batch(&format!(
+                "UPDATE accounts SET cash = 11000000 WHERE id = {bob};
+                 INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                 VALUES ({bob}, 1700000000, 'dividend', 'AAA', 1, 1000000);"
+            ))
             .expect("bob gains");
         assert_eq!(
             board.answer().as_deref(),
@@ -423,6 +460,14 @@ mod tests {
         );
         board.advance();
         assert_eq!(board.answer().as_deref(), Some("1 bob 10.00\n2 ann 0.00\n"));
+        // Looked at lately: a change is ranked before anyone asks.
+        let at = board.inner.generation.load(Ordering::Acquire) + 2;
+        board.advance();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while board.inner.ranked.lock().at < at {
+            assert!(Instant::now() < deadline, "ranked without a request");
+            thread::sleep(Duration::from_millis(5));
+        }
         drop(board);
         handle.join().expect("stops with the board");
     }

@@ -1,0 +1,422 @@
+//! Every account's cash and holdings in memory, for the leaderboard.
+//!
+//! The standings thread loads them once, then follows the database: new
+//! accounts by id, and the accounts named by the history lines written
+//! since (every change of cash or holdings writes one: a fill, a fee, a
+//! liquidation, a split, a dividend, a reset). A ranking therefore reads
+//! from SQLite only what changed since the last one, and the latest
+//! price of each held symbol; valuing every account is a pass over
+//! memory, and only the [`LEADERS`] best are sorted.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use papertrader_common::value::{Money, Percent, SHARE_SCALE, Symbol};
+use rusqlite::{Connection, params};
+
+use super::round_half_away;
+use super::standing::{LEADERS, percent_return};
+use crate::market::store;
+
+const SELECT_ACCOUNTS: &str =
+    "SELECT id, username, cash, start_cash FROM accounts WHERE id > ?1 ORDER BY id";
+const SELECT_ACCOUNT: &str = "SELECT cash, start_cash FROM accounts WHERE id = ?1";
+const SELECT_ALL_HELD: &str =
+    "SELECT account_id, symbol, quantity, cost FROM positions ORDER BY account_id";
+const SELECT_HELD: &str = "SELECT symbol, quantity, cost FROM positions WHERE account_id = ?1";
+const SELECT_CHANGED: &str = "SELECT txid, account_id FROM transactions WHERE txid > ?1";
+const LAST_TXID: &str = "SELECT COALESCE(MAX(txid), 0) FROM transactions";
+
+/// One account as the ledger holds it.
+struct Row {
+    id: i64,
+    name: Box<str>,
+    cash: i64,
+    start: i64,
+    held: Box<[Held]>,
+}
+
+/// One position: the symbol's index in [`Ledger::symbols`], its shares
+/// (10^-9 units, negative when short) and its cost (what it is worth
+/// while its symbol has no price).
+#[derive(Clone, Copy)]
+struct Held {
+    symbol: u32,
+    quantity: i64,
+    cost: i64,
+}
+
+/// The accounts in memory, in id order, and how far into the database's
+/// changes they are.
+#[derive(Default)]
+pub struct Ledger {
+    rows: Vec<Row>,
+    symbols: Vec<Symbol>,
+    symbol_ids: HashMap<Symbol, u32>,
+    /// The last history line (`txid`) read.
+    last_txid: i64,
+}
+
+impl Ledger {
+    /// Reads every account and position. Call it inside a read
+    /// transaction, so that the accounts, their positions and the last
+    /// history line are of one moment.
+    pub fn load(conn: &Connection) -> rusqlite::Result<Ledger> {
+        let mut ledger = Ledger {
+            last_txid: conn.query_row(LAST_TXID, [], |r| r.get(0))?,
+            ..Ledger::default()
+        };
+        ledger.add_accounts(conn)?;
+        let mut stmt = conn.prepare(SELECT_ALL_HELD)?;
+        let mut rows = stmt.query([])?;
+        let (mut at, mut held) = (None, Vec::new());
+        while let Some(row) = rows.next()? {
+            let account: i64 = row.get(0)?;
+            if at != Some(account) {
+                ledger.set_held(at, &mut held);
+                at = Some(account);
+            }
+            let symbol: String = row.get(1)?;
+            if let Some(h) = ledger.held(&symbol, row.get(2)?, row.get(3)?) {
+                held.push(h);
+            }
+        }
+        ledger.set_held(at, &mut held);
+        Ok(ledger)
+    }
+
+    /// How many accounts it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Reads what changed since the last load or catch-up: accounts added
+    /// since, and the cash and positions of every account with a history
+    /// line since. Inside a read transaction, as [`Ledger::load`].
+    /// Returns how many accounts it read again.
+    pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<usize> {
+        self.add_accounts(conn)?;
+        let mut changed = BTreeSet::new();
+        {
+            let mut stmt = conn.prepare_cached(SELECT_CHANGED)?;
+            let mut rows = stmt.query([self.last_txid])?;
+            while let Some(row) = rows.next()? {
+                self.last_txid = self.last_txid.max(row.get(0)?);
+                changed.insert(row.get::<_, i64>(1)?);
+            }
+        }
+        for &id in &changed {
+            self.reload(conn, id)?;
+        }
+        Ok(changed.len())
+    }
+
+    /// The best [`LEADERS`] accounts by return at the latest tick of each
+    /// symbol (a position whose symbol has none counts at its cost):
+    /// `(rank, username, return)`, ranked as [`super::standing::rank`].
+    pub fn rank(&self, conn: &Connection) -> rusqlite::Result<Vec<(u64, &str, Percent)>> {
+        let mut prices = Vec::with_capacity(self.symbols.len());
+        for symbol in &self.symbols {
+            prices.push(store::last_tick(conn, symbol)?.map(|t| t.close));
+        }
+        Ok(self.rank_at(&prices))
+    }
+
+    fn rank_at(&self, prices: &[Option<Money>]) -> Vec<(u64, &str, Percent)> {
+        let returns: Vec<(Percent, &str)> = self
+            .rows
+            .iter()
+            .map(|row| (percent_return(equity(row, prices), row.start), &*row.name))
+            .collect();
+        top(returns)
+    }
+
+    /// Appends the accounts with an id above the last one held.
+    fn add_accounts(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let after = self.rows.last().map_or(0, |r| r.id);
+        let mut stmt = conn.prepare_cached(SELECT_ACCOUNTS)?;
+        let mut rows = stmt.query([after])?;
+        while let Some(row) = rows.next()? {
+            let name: String = row.get(1)?;
+            self.rows.push(Row {
+                id: row.get(0)?,
+                name: name.into_boxed_str(),
+                cash: row.get(2)?,
+                start: row.get(3)?,
+                held: Box::default(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads account `id`'s cash, start and positions again.
+    fn reload(&mut self, conn: &Connection, id: i64) -> rusqlite::Result<()> {
+        let Ok(at) = self.rows.binary_search_by_key(&id, |r| r.id) else {
+            // An account this read transaction cannot see yet.
+            return Ok(());
+        };
+        let (cash, start): (i64, i64) =
+            conn.query_row(SELECT_ACCOUNT, [id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut held = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(SELECT_HELD)?;
+            let mut rows = stmt.query(params![id])?;
+            while let Some(row) = rows.next()? {
+                let symbol: String = row.get(0)?;
+                if let Some(h) = self.held(&symbol, row.get(1)?, row.get(2)?) {
+                    held.push(h);
+                }
+            }
+        }
+        let row = &mut self.rows[at];
+        row.cash = cash;
+        row.start = start;
+        row.held = held.into_boxed_slice();
+        Ok(())
+    }
+
+    /// A position of `symbol`, its symbol interned; `None` for a symbol
+    /// the table should never hold (malformed: logged, left out).
+    fn held(&mut self, symbol: &str, quantity: i64, cost: i64) -> Option<Held> {
+        let Ok(parsed) = Symbol::parse(symbol) else {
+            papertrader_common::error!("positions: a stored symbol is malformed: {symbol:?}");
+            return None;
+        };
+        let next = self.symbols.len() as u32;
+        let index = *self.symbol_ids.entry(parsed.clone()).or_insert(next);
+        if index == next {
+            self.symbols.push(parsed);
+        }
+        Some(Held {
+            symbol: index,
+            quantity,
+            cost,
+        })
+    }
+
+    /// Gives `held` to account `at` (loading, in id order).
+    fn set_held(&mut self, at: Option<i64>, held: &mut Vec<Held>) {
+        let Some(id) = at else { return };
+        let taken = std::mem::take(held).into_boxed_slice();
+        if let Ok(i) = self.rows.binary_search_by_key(&id, |r| r.id) {
+            self.rows[i].held = taken;
+        }
+    }
+}
+
+/// Cash plus every position at `prices` (at its cost without one).
+fn equity(row: &Row, prices: &[Option<Money>]) -> i64 {
+    let mut total = i128::from(row.cash);
+    for h in &*row.held {
+        total += match prices.get(h.symbol as usize).copied().flatten() {
+            Some(price) => round_half_away(
+                i128::from(price.raw()) * i128::from(h.quantity),
+                i128::from(SHARE_SCALE),
+            ),
+            None => i128::from(h.cost),
+        };
+    }
+    i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Best return first, ties by the lower-case name's bytes.
+fn better(a: &(Percent, &str), b: &(Percent, &str)) -> Ordering {
+    b.0.cmp(&a.0).then_with(|| lower(a.1).cmp(lower(b.1)))
+}
+
+fn lower(name: &str) -> impl Iterator<Item = u8> + '_ {
+    name.bytes().map(|c| c.to_ascii_lowercase())
+}
+
+/// The [`LEADERS`] best of `entries` in order, with their ranks: tied
+/// returns share the rank of the first of them. Selecting before sorting
+/// keeps it linear in the number of entries.
+pub fn top(mut entries: Vec<(Percent, &str)>) -> Vec<(u64, &str, Percent)> {
+    if entries.len() > LEADERS {
+        entries.select_nth_unstable_by(LEADERS - 1, better);
+        entries.truncate(LEADERS);
+    }
+    entries.sort_unstable_by(better);
+    let mut out: Vec<(u64, &str, Percent)> = Vec::with_capacity(entries.len());
+    for (i, (ret, name)) in entries.into_iter().enumerate() {
+        let rank = match out.last() {
+            Some(&(prev_rank, _, prev)) if prev == ret => prev_rank,
+            _ => i as u64 + 1,
+        };
+        out.push((rank, name, ret));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use papertrader_common::value::{Money, Percent, Timestamp};
+    use proptest::prelude::*;
+
+    use super::super::test_util::*;
+    use super::super::{Side, run_batch};
+    use super::{Ledger, top};
+    use crate::trade::standing::{LEADERS, percent_return};
+
+    /// The ranking as it was before the ledger: every account read from
+    /// the tables, every symbol at its latest tick, all of them sorted.
+    fn ranked_from_scratch(conn: &rusqlite::Connection) -> Vec<(u64, String, Percent)> {
+        let mut stmt = conn
+            .prepare("SELECT id, username, cash, start_cash FROM accounts")
+            .expect("accounts");
+        let accounts: Vec<(i64, String, i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        let mut entries = Vec::new();
+        for (id, name, cash, start) in accounts {
+            let mut equity = i128::from(cash);
+            let mut held = conn
+                .prepare("SELECT symbol, quantity, cost FROM positions WHERE account_id = ?1")
+                .expect("positions");
+            let rows: Vec<(String, i64, i64)> = held
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect();
+            for (symbol, quantity, cost) in rows {
+                let close: Option<i64> = conn
+                    .query_row(
+                        "SELECT close FROM ticks WHERE symbol = ?1 ORDER BY time DESC LIMIT 1",
+                        [&symbol],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                equity += match close {
+                    Some(p) => super::round_half_away(
+                        i128::from(p) * i128::from(quantity),
+                        i128::from(ONE),
+                    ),
+                    None => i128::from(cost),
+                };
+            }
+            let equity = i64::try_from(equity).expect("fits");
+            entries.push((percent_return(equity, start), name));
+        }
+        entries.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.to_ascii_lowercase().cmp(&b.1.to_ascii_lowercase()))
+        });
+        let mut out: Vec<(u64, String, Percent)> = Vec::new();
+        for (i, (ret, name)) in entries.into_iter().take(LEADERS).enumerate() {
+            let rank = match out.last() {
+                Some((r, _, prev)) if *prev == ret => *r,
+                _ => i as u64 + 1,
+            };
+            out.push((rank, name, ret));
+        }
+        out
+    }
+
+    fn owned(ranked: Vec<(u64, &str, Percent)>) -> Vec<(u64, String, Percent)> {
+        ranked
+            .into_iter()
+            .map(|(r, n, p)| (r, n.to_string(), p))
+            .collect()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Join(i64),
+        Trade(usize, bool, usize, i64),
+        Tick(usize, i64),
+        Reset(usize),
+    }
+
+    const SYMBOLS: [&str; 3] = ["AAA", "BBB", "CCC"];
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1_000_000i64..=20_000_000).prop_map(Step::Join),
+            (0usize..8, any::<bool>(), 0usize..3, 1i64..=5)
+                .prop_map(|(a, buy, s, q)| Step::Trade(a, buy, s, q)),
+            (0usize..3, 10_000i64..=2_000_000).prop_map(|(s, p)| Step::Tick(s, p)),
+            (0usize..8).prop_map(Step::Reset),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// A ledger that follows the changes ranks as one loaded afresh,
+        /// and both as the full sort over the tables, after every step.
+        #[test]
+        fn a_followed_ledger_ranks_as_the_tables(steps in prop::collection::vec(step(), 1..40)) {
+            let db = test_db("ledger");
+            let mut conn = db.conn;
+            let mut ids = vec![add_account(&conn, "Ann", 10_000_000)];
+            let mut followed = Ledger::load(&conn).expect("load");
+            let mut prices: HashMap<_, _> = HashMap::new();
+            let mut time = 1_700_000_000;
+            for step in steps {
+                time += 60;
+                match step {
+                    Step::Join(cash) => {
+                        let name = format!("u{}", ids.len());
+                        ids.push(add_account(&conn, &name, cash));
+                    }
+                    Step::Trade(who, buy, s, q) => {
+                        let Some(&account) = ids.get(who) else { continue };
+                        let side = if buy { Side::Buy } else { Side::Sell };
+                        if !prices.contains_key(&sym(SYMBOLS[s])) {
+                            continue;
+                        }
+                        let o = order(account, side, SYMBOLS[s], q, time as u64 * 1000);
+                        run_batch(&mut conn, &[o], &[], &prices, Timestamp(time)).expect("batch");
+                    }
+                    Step::Tick(s, p) => {
+                        tick(&conn, SYMBOLS[s], time, p);
+                        prices.insert(sym(SYMBOLS[s]), Money(p));
+                    }
+                    Step::Reset(who) => {
+                        let Some(&account) = ids.get(who) else { continue };
+                        crate::db::positions::delete_all(&conn, account).expect("delete");
+                        crate::db::accounts::restart(&conn, account, Money(7_000_000), Timestamp(time))
+                            .expect("restart");
+                        crate::db::transactions::insert_reset(&conn, account, Money(7_000_000), Timestamp(time))
+                            .expect("reset line");
+                    }
+                }
+                followed.catch_up(&conn).expect("catch up");
+                let expected = ranked_from_scratch(&conn);
+                prop_assert_eq!(owned(followed.rank(&conn).expect("rank")), expected.clone());
+                let fresh = Ledger::load(&conn).expect("load");
+                prop_assert_eq!(owned(fresh.rank(&conn).expect("rank")), expected);
+            }
+        }
+    }
+
+    /// Selecting the best hundred before sorting keeps the full sort's
+    /// order at the boundary, also when most accounts tie there.
+    #[test]
+    fn the_top_hundred_match_a_full_sort_through_ties() {
+        let names: Vec<String> = (0..1000)
+            .map(|i| format!("N{:04}", (i * 7919) % 1000))
+            .collect();
+        let entries: Vec<(Percent, &str)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (Percent(if i % 10 == 0 { i as i64 } else { 0 }), n.as_str()))
+            .collect();
+        let mut sorted = entries.clone();
+        sorted.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.to_ascii_lowercase().cmp(&b.1.to_ascii_lowercase()))
+        });
+        let got = top(entries);
+        assert_eq!(got.len(), LEADERS);
+        let names_got: Vec<&str> = got.iter().map(|(_, n, _)| *n).collect();
+        let names_sorted: Vec<&str> = sorted.iter().take(LEADERS).map(|(_, n)| *n).collect();
+        assert_eq!(names_got, names_sorted);
+        // 99 positive returns, then a tie at 0 sharing rank 100.
+        assert_eq!(got[98].0, 99);
+        assert_eq!(got[99], (100, "N0000", Percent(0)));
+    }
+}
