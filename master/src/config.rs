@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "listen",
     "state_dir",
     "database",
+    "wal_autocheckpoint",
     "control_socket",
     "pid_file",
     "gnupg_home",
@@ -246,6 +247,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// SQLite database file.
     pub database: PathBuf,
+    /// WAL pages after which a commit checkpoints (SQLite's
+    /// `wal_autocheckpoint`); 0 leaves checkpoints to a replicator.
+    pub wal_autocheckpoint: u32,
     /// Unix socket for ptctl.
     pub control_socket: PathBuf,
     /// Pid file written when detaching.
@@ -333,6 +337,7 @@ impl Config {
             source: conf.file().to_string(),
             listen: c.take_or(conf.socket_addr("listen", "127.0.0.1:2048"), loopback()),
             database: c.take(conf.path("database", &in_state("papertrader.db"))),
+            wal_autocheckpoint: c.take(conf.u64("wal_autocheckpoint", 1000, 0..=1_000_000)) as u32,
             control_socket: c.take(conf.path("control_socket", &in_state("ptmasterd.sock"))),
             pid_file: c.take(conf.path("pid_file", "/run/ptmasterd.pid")),
             gnupg_home: c.take(conf.path("gnupg_home", &in_state("gnupg"))),
@@ -721,6 +726,24 @@ mod tests {
             "volume_cap = \n",
         ] {
             let err = parse(bad).expect_err(bad);
+            assert!(err.to_string().starts_with("test.conf:1: "), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn wal_autocheckpoint_is_pages_and_zero_is_off() {
+        let pages = |text: &str| parse(text).map(|c| c.wal_autocheckpoint);
+        assert_eq!(pages("").expect("default"), 1000);
+        assert_eq!(pages("wal_autocheckpoint = 0\n").expect("off"), 0);
+        assert_eq!(
+            pages("wal_autocheckpoint = 1000000\n").expect("max"),
+            1_000_000
+        );
+        for bad in [
+            "wal_autocheckpoint = 1000001\n",
+            "wal_autocheckpoint = -1\n",
+        ] {
+            let err = pages(bad).expect_err(bad);
             assert!(err.to_string().starts_with("test.conf:1: "), "{bad}: {err}");
         }
     }

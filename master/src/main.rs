@@ -185,6 +185,7 @@ fn prepare(config: &Config) -> Result<(TcpListener, UnixListener), (u8, String)>
 }
 
 fn open_db(config: &Config) -> Result<rusqlite::Connection, (u8, String)> {
+    db::set_autocheckpoint(config.wal_autocheckpoint);
     db::open(&config.database).map_err(|e| (EX_CANTCREAT, e.to_string()))
 }
 

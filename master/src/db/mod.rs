@@ -23,6 +23,7 @@ use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -34,6 +35,19 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// How long a connection waits for another one's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// WAL pages after which a commit checkpoints, for every connection
+/// [`open`] makes from now on: the process's `wal_autocheckpoint` (one
+/// database per process, so one setting); 0 turns checkpoints off.
+static AUTOCHECKPOINT: AtomicU32 = AtomicU32::new(1000);
+
+/// Sets the `wal_autocheckpoint` of the connections opened after it, before
+/// the first. 0 leaves every checkpoint to another process (Litestream,
+/// which asks that an application under write load not checkpoint):
+/// [`checkpoint`] is then skipped at shutdown too.
+pub fn set_autocheckpoint(pages: u32) {
+    AUTOCHECKPOINT.store(pages, Ordering::Relaxed);
+}
 
 /// The schema version this binary writes: the number of migrations it knows.
 pub fn schema_version() -> i64 {
@@ -66,6 +80,13 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
 /// (`wal_checkpoint(TRUNCATE)`), for a clean shutdown. Opening runs no
 /// migration here: the file was open a moment ago.
 pub fn checkpoint(path: &Path) -> rusqlite::Result<()> {
+    if AUTOCHECKPOINT.load(Ordering::Relaxed) == 0 {
+        papertrader_common::info!(
+            "{}: wal_autocheckpoint = 0, the WAL is left to the replicator",
+            path.display()
+        );
+        return Ok(());
+    }
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let (busy, _, _): (i64, i64, i64) =
@@ -143,6 +164,9 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), DbError> {
     // file of its size behind.
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
         .map_err(|err| DbError::sqlite(path, "cannot set journal_size_limit", err))?;
+    let pages = AUTOCHECKPOINT.load(Ordering::Relaxed);
+    conn.pragma_update(None, "wal_autocheckpoint", pages)
+        .map_err(|err| DbError::sqlite(path, "cannot set wal_autocheckpoint", err))?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(|err| DbError::sqlite(path, "cannot set foreign_keys=ON", err))?;
     Ok(())
