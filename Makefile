@@ -139,11 +139,14 @@ drill: $(LITESTREAM)
 	tests/bench/drill.sh
 
 # A real master on generated databases of many accounts (SCALE_ACCOUNTS,
-# default 10000 100000 1000000; about 3 minutes and 1 GB of disk per
-# million): start-up, RSS, getLeaderboard, getUserPortfolio.
+# default 10000 100000 1000000; about 5 minutes and 2 GB of disk per
+# million): database size, start-up, RSS, getLeaderboard,
+# getUserPortfolio, a price set of 5 000 orders, ptctl audit, and a UTC
+# day change under libfaketime.
 SCALE_ACCOUNTS ?= 10000 100000 1000000
 .PHONY: scale-db
-scale-db:
+scale-db: DEB_PACKAGES += libfaketime
+scale-db: deps
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-tests --bench master_scale -- $(SCALE_ACCOUNTS)
 

@@ -3,9 +3,14 @@
 //! generator, master/benches/support/fill.rs: 5 positions, 20 buys, one
 //! filled order and 30 days of equity per account), then the master starts
 //! on it with a simulated market of the five symbols the accounts hold,
-//! a test worker links to it, and the bench reports start-up time, RSS,
-//! getLeaderboard (first call after a price set, and the next) and
-//! getUserPortfolio of random accounts (p50, p99).
+//! a test worker links to it, and the bench reports the database's size,
+//! start-up time, RSS, getLeaderboard (the first call, which waits for the
+//! first ranking; the first call after the next price set, which the
+//! standings thread has ranked by then since someone looked; the call
+//! right after it), getUserPortfolio of random accounts (p50, p99), the trade
+//! thread's time for the price set that fills 5,000 orders (50 traders,
+//! 100 purchases each, pipelined; from the master's debug log) and
+//! `ptctl audit`.
 //!
 //! `cargo bench -p papertrader-tests --bench master_scale [-- N ...]`
 //! (default 10000 100000; make bench builds the daemons first). Bounded:
@@ -35,6 +40,75 @@ fn rss_kib(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Traders and purchases each for the price set of 5,000 orders.
+const TRADERS: usize = 50;
+const PURCHASES: usize = 100;
+
+/// The longest "trade batch" the master logged, `(orders, time)`.
+fn biggest_batch(log: &std::path::Path) -> Option<(usize, Duration)> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.split("trade batch: ").nth(1)?;
+            let orders = rest.split(' ').next()?.parse().ok()?;
+            let time = parse_debug_duration(rest.rsplit(" in ").next()?)?;
+            Some((orders, time))
+        })
+        .max()
+}
+
+/// A `Duration` as `{:?}` prints it: `1.5ms`, `830.1µs`, `2.1s`.
+fn parse_debug_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "ms" => n / 1e3,
+        "µs" | "us" => n / 1e6,
+        "ns" => n / 1e9,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(secs))
+}
+
+/// Registers and logs in `TRADERS` traders, sends all their purchases
+/// without waiting, and reads every reply.
+fn place_many(w: &mut util::master::TestWorker) {
+    let mut sessions = Vec::new();
+    for t in 0..TRADERS {
+        let name = format!("trader{t}");
+        let pass = hashed_pass(&name, "pw");
+        let (i, a) = w.request(
+            Instr::Register,
+            &[&name, &format!("{name}@example.com"), &pass],
+        );
+        assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
+        let (i, a) = w.request(Instr::Login, &[&name, &pass, "false"]);
+        assert_eq!(i, Instr::SessionId, "{a:?}");
+        sessions.push(a[0].clone());
+    }
+    for p in 0..PURCHASES {
+        for session in &sessions {
+            let symbol = fill::SYMBOLS[p % fill::SYMBOLS.len()];
+            w.send_request(Instr::PurchaseAsset, &[session, symbol, "1"]);
+        }
+    }
+    for _ in 0..TRADERS * PURCHASES {
+        w.recv_reply();
+    }
+}
+
+/// The database file and its WAL, in bytes.
+fn db_bytes(db: &std::path::Path) -> u64 {
+    let wal = db.with_extension("db-wal");
+    [db, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 /// A data request and its whole answer.
 fn data(
     w: &mut util::master::TestWorker,
@@ -60,11 +134,15 @@ fn main() {
     } else {
         sizes
     };
-    println!("accounts  start-up  RSS MB  leaderboard cold  leaderboard next  portfolio p50  p99");
+    println!(
+        "accounts  DB MB  start-up  RSS MB  leaderboard first  after a price set  next  \
+         portfolio p50  p99  price set (orders)  audit"
+    );
     for n in sizes {
         let setup = MasterSetup::new(&format!("scale{n}"));
         let db = setup.dir.join("master.db");
         drop(fill::fill(&db, n));
+        let db_mb = db_bytes(&db) as f64 / 1e6;
         let assets = setup.dir.join("assets.list");
         let list: String = fill::SYMBOLS
             .iter()
@@ -72,7 +150,8 @@ fn main() {
             .collect();
         std::fs::write(&assets, list).expect("asset list");
         let extra = format!(
-            "update_interval = 2s\nhistory_days = 0\nassets_file = {}\n{}",
+            "update_interval = 2s\nhistory_days = 0\nassets_file = {}\nlog_level = debug\n\
+             max_waiting_orders_per_account = {PURCHASES}\nregister_limit = 1000\n{}",
             assets.display(),
             util::master::FAST_ARGON2
         );
@@ -96,6 +175,11 @@ fn main() {
         let started = Instant::now();
         data(&mut w, Instr::GetLeaderboard, &[]).expect("leaderboard");
         let cold = started.elapsed();
+        // Looked at: the next price set is ranked before anyone asks.
+        std::thread::sleep(Duration::from_millis(2_500));
+        let started = Instant::now();
+        data(&mut w, Instr::GetLeaderboard, &[]).expect("leaderboard");
+        let after = started.elapsed();
         let started = Instant::now();
         data(&mut w, Instr::GetLeaderboard, &[]).expect("leaderboard");
         let next = started.elapsed();
@@ -109,16 +193,84 @@ fn main() {
             .collect();
         times.sort();
         let rss = rss_kib(master.pid());
+        place_many(&mut w);
+        // The log is written from memory on SIGUSR1.
+        let _ = std::process::Command::new("kill")
+            .args(["-USR1", &master.pid().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_millis(500));
+        let (orders, batch) = biggest_batch(&setup.log_file()).unwrap_or_default();
+        let started = Instant::now();
+        let sock = setup.control_socket();
+        let audit = util::run("ptctl", &["-s", sock.to_str().expect("path"), "audit"], b"");
+        let audit_time = started.elapsed();
+        assert!(audit.status.success(), "audit: {audit:?}");
         println!(
-            "{n:>8}  {:>8}  {:>6.1}  {:>16}  {:>16}  {:>13}  {}",
+            "{n:>8}  {db_mb:>5.0}  {:>8}  {:>6.1}  {:>17}  {:>17}  {:>4}  {:>13}  {}  {} ({orders})  \
+             {:.2} s",
             ms(start_up),
             rss as f64 * 1024.0 / 1e6,
             ms(cold),
+            ms(after),
             ms(next),
             ms(times[100]),
-            ms(times[198])
+            ms(times[198]),
+            ms(batch),
+            audit_time.as_secs_f64()
         );
         drop(w);
         drop(master);
+        println!("          {}", day_change(&setup, &extra));
     }
+}
+
+/// libfaketime, which `make scale-db` installs.
+const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// The master started again under libfaketime at 23:59:45 UTC of today,
+/// 1 s price sets, for 35 s: the longest price set the trade thread
+/// handled (a new day's snapshot hand-off included) and the snapshot
+/// thread's time, from the debug log. The monotonic clock stays real
+/// (`FAKETIME_DONT_FAKE_MONOTONIC`), else the feed's timers stop. No
+/// worker links: its signatures would be hours apart from the master's.
+fn day_change(setup: &MasterSetup, extra: &str) -> String {
+    if !std::path::Path::new(FAKETIME).exists() {
+        return format!("day change: not measured, {FAKETIME} is missing (make scale-db)");
+    }
+    let today =
+        papertrader_common::value::Date::of_timestamp(papertrader_common::value::Timestamp::now());
+    let start = format!("@{today} 23:59:45");
+    let _ = std::fs::remove_file(setup.log_file());
+    let extra = extra.replace("update_interval = 2s", "update_interval = 1s");
+    let master = setup.start_env(
+        &extra,
+        &[
+            ("LD_PRELOAD", FAKETIME),
+            ("FAKETIME", &start),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(35));
+    let _ = std::process::Command::new("kill")
+        .args(["-USR1", &master.pid().to_string()])
+        .status();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(master);
+    let text = std::fs::read_to_string(setup.log_file()).unwrap_or_default();
+    let sets: Vec<Duration> = text
+        .lines()
+        .filter(|l| l.contains("price set of "))
+        .filter_map(|l| parse_debug_duration(l.rsplit(" in ").next()?))
+        .collect();
+    let snapshot = text
+        .lines()
+        .find(|l| l.contains("equity of ") && l.contains(" recorded for "))
+        .and_then(|l| l.split("equity of ").nth(1))
+        .unwrap_or("no snapshot recorded");
+    format!(
+        "day change: longest of {} price sets {}; snapshot thread: {}",
+        sets.len(),
+        ms(sets.iter().max().copied().unwrap_or_default()),
+        snapshot.trim()
+    )
 }

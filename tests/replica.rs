@@ -130,11 +130,8 @@ fn a_master_restored_from_its_litestream_replica_keeps_what_it_acknowledged() {
     }
     let out = restore(&replica, &db);
     assert!(out.status.success(), "restore: {out:?}");
-    std::fs::set_permissions(
-        &db,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("chmod");
+    std::fs::set_permissions(&db, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
 
     let master = setup.start(&config);
     audit_clean(&setup);

@@ -51,9 +51,15 @@ impl Daemon {
     /// Starts `name` with `args`, standard error into `stderr`, and waits
     /// up to 30 s for its `listening on` line.
     pub fn start(name: &str, args: &[&str], stderr: &Path) -> Daemon {
+        Daemon::start_env(name, args, stderr, &[])
+    }
+
+    /// Like [`Daemon::start`], with `env` added to its environment.
+    pub fn start_env(name: &str, args: &[&str], stderr: &Path, env: &[(&str, &str)]) -> Daemon {
         let err = File::create(stderr).expect("stderr file");
         let mut child = Command::new(super::bin(name))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(err)

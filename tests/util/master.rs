@@ -108,9 +108,19 @@ impl MasterSetup {
 
     /// Starts ptmasterd -f on a config with `extra` lines.
     pub fn start(&self, extra: &str) -> Daemon {
+        self.start_env(extra, &[])
+    }
+
+    /// Like [`MasterSetup::start`], with `env` added to its environment.
+    pub fn start_env(&self, extra: &str, env: &[(&str, &str)]) -> Daemon {
         let conf = self.write_conf(extra);
         let conf = conf.to_str().expect("utf-8 path");
-        Daemon::start("ptmasterd", &["-f", "-c", conf], &self.dir.join("stderr"))
+        Daemon::start_env(
+            "ptmasterd",
+            &["-f", "-c", conf],
+            &self.dir.join("stderr"),
+            env,
+        )
     }
 
     pub fn control_socket(&self) -> PathBuf {

@@ -155,7 +155,15 @@ pub fn spawn(
                 Ok(TradeMsg::Job(job)) => queue.take(job),
                 Ok(TradeMsg::Reset { to, account }) => queue.reset(&to, account),
                 Ok(TradeMsg::Feed(FeedMsg::Prices(prices, volumes, now))) => {
+                    let started = std::time::Instant::now();
                     queue.run(&prices, &volumes, now);
+                    // The whole of it, a new day's snapshot hand-off too:
+                    // how long the thread took no other work.
+                    papertrader_common::debug!(
+                        "price set of {} prices at {now} handled in {:?}",
+                        prices.len(),
+                        started.elapsed()
+                    );
                     // After the batch committed: a ranking of the new
                     // prices sees its fills.
                     queue.board.advance();
