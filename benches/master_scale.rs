@@ -246,6 +246,8 @@ fn day_change(setup: &MasterSetup, extra: &str) -> String {
         &extra,
         &[
             ("LD_PRELOAD", FAKETIME),
+            // libfaketime reads the start as local time.
+            ("TZ", "UTC"),
             ("FAKETIME", &start),
             ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
         ],

@@ -114,9 +114,14 @@ fn payload(
             Ok(papertrader_common::payload::write_lines(&lines))
         }
         // Ranked by the standings thread, at most once per price set;
-        // here only without one.
+        // here only without one (never a second copy of every account
+        // per data thread while the thread is still loading them).
         Request::Leaderboard => match board.answer() {
             Some(payload) => Ok(payload),
+            None if board.has_ranker() => Err(Reason::new(
+                ReasonCode::Unavailable,
+                "the leaderboard is being computed; try again in a minute",
+            )),
             None => crate::trade::standing::leaderboard(conn),
         },
         Request::EquityHistory { session, username } => {

@@ -36,6 +36,9 @@ struct Row {
     held: Box<[Held]>,
 }
 
+/// The symbol index of a position whose stored symbol is malformed.
+const NO_SYMBOL: u32 = u32::MAX;
+
 /// One position: the symbol's index in [`Ledger::symbols`], its shares
 /// (10^-9 units, negative when short) and its cost (what it is worth
 /// while its symbol has no price).
@@ -77,9 +80,7 @@ impl Ledger {
                 at = Some(account);
             }
             let symbol: String = row.get(1)?;
-            if let Some(h) = ledger.held(&symbol, row.get(2)?, row.get(3)?) {
-                held.push(h);
-            }
+            held.push(ledger.held(&symbol, row.get(2)?, row.get(3)?));
         }
         ledger.set_held(at, &mut held);
         Ok(ledger)
@@ -97,17 +98,20 @@ impl Ledger {
     pub fn catch_up(&mut self, conn: &Connection) -> rusqlite::Result<usize> {
         self.add_accounts(conn)?;
         let mut changed = BTreeSet::new();
+        let mut last = self.last_txid;
         {
             let mut stmt = conn.prepare_cached(SELECT_CHANGED)?;
             let mut rows = stmt.query([self.last_txid])?;
             while let Some(row) = rows.next()? {
-                self.last_txid = self.last_txid.max(row.get(0)?);
+                last = last.max(row.get(0)?);
                 changed.insert(row.get::<_, i64>(1)?);
             }
         }
         for &id in &changed {
             self.reload(conn, id)?;
         }
+        // Only now: after a failure the same changes are read again.
+        self.last_txid = last;
         Ok(changed.len())
     }
 
@@ -133,7 +137,7 @@ impl Ledger {
 
     /// Appends the accounts with an id above the last one held.
     fn add_accounts(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let after = self.rows.last().map_or(0, |r| r.id);
+        let after = self.rows.last().map_or(i64::MIN, |r| r.id);
         let mut stmt = conn.prepare_cached(SELECT_ACCOUNTS)?;
         let mut rows = stmt.query([after])?;
         while let Some(row) = rows.next()? {
@@ -163,9 +167,8 @@ impl Ledger {
             let mut rows = stmt.query(params![id])?;
             while let Some(row) = rows.next()? {
                 let symbol: String = row.get(0)?;
-                if let Some(h) = self.held(&symbol, row.get(1)?, row.get(2)?) {
-                    held.push(h);
-                }
+                let h = self.held(&symbol, row.get(1)?, row.get(2)?);
+                held.push(h);
             }
         }
         let row = &mut self.rows[at];
@@ -175,23 +178,28 @@ impl Ledger {
         Ok(())
     }
 
-    /// A position of `symbol`, its symbol interned; `None` for a symbol
-    /// the table should never hold (malformed: logged, left out).
-    fn held(&mut self, symbol: &str, quantity: i64, cost: i64) -> Option<Held> {
+    /// A position of `symbol`, its symbol interned. A symbol the table
+    /// should never hold (malformed: logged) has no price: it counts at
+    /// its cost.
+    fn held(&mut self, symbol: &str, quantity: i64, cost: i64) -> Held {
         let Ok(parsed) = Symbol::parse(symbol) else {
             papertrader_common::error!("positions: a stored symbol is malformed: {symbol:?}");
-            return None;
+            return Held {
+                symbol: NO_SYMBOL,
+                quantity,
+                cost,
+            };
         };
         let next = self.symbols.len() as u32;
         let index = *self.symbol_ids.entry(parsed.clone()).or_insert(next);
         if index == next {
             self.symbols.push(parsed);
         }
-        Some(Held {
+        Held {
             symbol: index,
             quantity,
             cost,
-        })
+        }
     }
 
     /// Gives `held` to account `at` (loading, in id order).

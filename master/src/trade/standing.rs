@@ -197,6 +197,20 @@ struct BoardInner {
     epoch: OnceLock<Instant>,
 }
 
+impl BoardInner {
+    /// Milliseconds since the board's first use, at least 1.
+    fn now_ms(&self) -> u64 {
+        let epoch = self.epoch.get_or_init(Instant::now);
+        epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Whether the leaderboard was asked for in the last [`LOOKED_AT`].
+    fn looked_at(&self) -> bool {
+        let asked = self.asked_ms.load(Ordering::Acquire);
+        asked > 0 && self.now_ms() <= asked + LOOKED_AT.as_millis() as u64
+    }
+}
+
 #[derive(Default)]
 struct Ranked {
     /// One more than the generation last ranked at (0: never).
@@ -214,24 +228,20 @@ const FIRST_WAIT: Duration = Duration::from_secs(30);
 pub const LOOKED_AT: Duration = Duration::from_secs(600);
 
 impl Board {
-    /// Prices moved or an account was reset: the ranking is old. While
-    /// someone has looked at it lately, the standings thread ranks anew.
+    /// Prices moved or an account was reset: the ranking is old. The
+    /// standings thread wakes: it ranks anew while someone has looked at
+    /// the leaderboard lately, else only reads the changes.
     pub fn advance(&self) {
         let inner = &*self.inner;
         inner.generation.fetch_add(1, Ordering::AcqRel);
-        let asked = inner.asked_ms.load(Ordering::Acquire);
-        if asked > 0
-            && self.now_ms() <= asked + LOOKED_AT.as_millis() as u64
-            && let Some(wake) = inner.wake.get()
-        {
+        if let Some(wake) = inner.wake.get() {
             let _ = wake.try_send(());
         }
     }
 
-    /// Milliseconds since the board's first use, at least 1.
-    fn now_ms(&self) -> u64 {
-        let epoch = self.inner.epoch.get_or_init(Instant::now);
-        epoch.elapsed().as_millis() as u64 + 1
+    /// Whether there is a standings thread to answer (else callers rank).
+    pub fn has_ranker(&self) -> bool {
+        self.inner.wake.get().is_some()
     }
 
     /// The leaderboard payload: the latest ranking, woken and waited for
@@ -240,7 +250,7 @@ impl Board {
     pub fn answer(&self) -> Option<String> {
         let inner = &*self.inner;
         let wake = inner.wake.get()?;
-        inner.asked_ms.store(self.now_ms(), Ordering::Release);
+        inner.asked_ms.store(inner.now_ms(), Ordering::Release);
         let want = inner.generation.load(Ordering::Acquire) + 1;
         let mut ranked = inner.ranked.lock();
         if ranked.at >= want {
@@ -293,6 +303,14 @@ pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()
                 };
                 while rx.try_recv().is_ok() {}
                 let at = inner.generation.load(Ordering::Acquire) + 1;
+                if !inner.looked_at() {
+                    // Nobody looks: keep up with the changes only, so that
+                    // the next request does not wait for a day of them.
+                    if let Err(reason) = keep_up(&conn, &mut ledger) {
+                        papertrader_common::error!("standings: {reason}");
+                    }
+                    continue;
+                }
                 let result = follow(&conn, &mut ledger);
                 {
                     // A failed ranking keeps the last payload (or none: the
@@ -336,6 +354,19 @@ fn follow(conn: &Connection, ledger: &mut Option<Ledger>) -> Result<String, Reas
     let payload = payload(ranked);
     let _ = tx.finish();
     payload
+}
+
+/// Brings `ledger` up to date without ranking (loading it if it is not
+/// there yet).
+fn keep_up(conn: &Connection, ledger: &mut Option<Ledger>) -> Result<(), Reason> {
+    let Some(held) = ledger else {
+        *ledger = Some(load(conn)?);
+        return Ok(());
+    };
+    let failed = |err| internal("cannot read the accounts' changes", err);
+    let tx = conn.unchecked_transaction().map_err(failed)?;
+    held.catch_up(&tx).map_err(failed)?;
+    tx.finish().map_err(failed)
 }
 
 /// getLeaderboard without a standings thread: the [`LEADERS`] best
