@@ -372,7 +372,10 @@ impl World {
             return;
         };
         let shared = shared();
-        let frames = data::answer(&shared.database.lock(), &shared.listed, &job);
+        // No standings thread: getLeaderboard is ranked here, as it is
+        // in a master without one.
+        let board = papertrader_master::trade::standing::Board::default();
+        let frames = data::answer(&shared.database.lock(), &shared.listed, &board, &job);
         self.jobs.notifier.send(Event::Replies {
             token: job.to.link,
             frames,
