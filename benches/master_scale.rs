@@ -97,6 +97,20 @@ fn place_many(w: &mut util::master::TestWorker) {
     for _ in 0..TRADERS * PURCHASES {
         w.recv_reply();
     }
+    // And as many limit buys far under the price, which stay open: the
+    // trade thread checks them at every price set (the day change too).
+    for p in 0..PURCHASES {
+        for session in &sessions {
+            let symbol = fill::SYMBOLS[p % fill::SYMBOLS.len()];
+            let mut args = vec![session.as_str()];
+            args.extend(["buy", symbol, "1", "limit", "0.01", "-", "gtc"]);
+            w.send_request(Instr::PlaceOrder, &args);
+        }
+    }
+    for _ in 0..TRADERS * PURCHASES {
+        let (_, instr, args) = w.recv_reply();
+        assert_eq!(instr, Instr::OrderAccepted, "{args:?}");
+    }
 }
 
 /// The database file and its WAL, in bytes.
@@ -228,9 +242,11 @@ fn main() {
 const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 /// The master started again under libfaketime at 23:59:45 UTC of today,
-/// 1 s price sets, for 35 s: the longest price set the trade thread
-/// handled (a new day's snapshot hand-off included) and the snapshot
-/// thread's time, from the debug log. The monotonic clock stays real
+/// 1 s price sets, with the 5 000 open orders of [`place_many`], until the
+/// snapshot thread has written the day that ended (at least 35 s, at most
+/// 10 minutes): the longest price set the trade thread handled (a new
+/// day's snapshot hand-off and the sets while the snapshot is written
+/// included) and the snapshot thread's time, from the debug log. The monotonic clock stays real
 /// (`FAKETIME_DONT_FAKE_MONOTONIC`), else the feed's timers stop. No
 /// worker links: its signatures would be hours apart from the master's.
 fn day_change(setup: &MasterSetup, extra: &str) -> String {
@@ -253,12 +269,19 @@ fn day_change(setup: &MasterSetup, extra: &str) -> String {
         ],
     );
     std::thread::sleep(Duration::from_secs(35));
-    let _ = std::process::Command::new("kill")
-        .args(["-USR1", &master.pid().to_string()])
-        .status();
-    std::thread::sleep(Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let text = loop {
+        let _ = std::process::Command::new("kill")
+            .args(["-USR1", &master.pid().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_millis(500));
+        let text = std::fs::read_to_string(setup.log_file()).unwrap_or_default();
+        if text.contains(" recorded for ") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    };
     drop(master);
-    let text = std::fs::read_to_string(setup.log_file()).unwrap_or_default();
     let sets: Vec<Duration> = text
         .lines()
         .filter(|l| l.contains("price set of "))
