@@ -46,50 +46,12 @@ command -v gpg >/dev/null || die "gpg is missing: run 'make deps'"
 
 dir=$(mktemp -d /tmp/pt-scale-XXXXXX)
 chmod 755 "$dir"
-namespaces=()
-cleanup() {
-	set +e
-	for ns in "${namespaces[@]}"; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-	done
-	sleep 1
-	for ns in "${namespaces[@]}"; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	ip link del "$BRIDGE" 2>/dev/null
-	for h in "$dir"/*/gnupg; do gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null; done
-	if [ -n "${KEEP:-}" ]; then say "kept $dir"; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# host NAME OCTET: a namespace with loopback and one veth on the bridge.
-host() {
-	local ns=$TAG-$1 octet=$2 n=${#namespaces[@]}
-	ip netns add "$ns"
-	namespaces+=("$ns")
-	ip link add "v$TAG$n" type veth peer name eth0 netns "$ns"
-	ip link set "v$TAG$n" master "$BRIDGE" up
-	ip -n "$ns" link set lo up
-	ip -n "$ns" addr add "$NET.$octet/24" dev eth0
-	ip -n "$ns" link set eth0 up
-}
-in_host() { local ns=$TAG-$1; shift; ip netns exec "$ns" "$@"; }
-
-make_key() {
-	local home=$1 who=$2
-	mkdir -p "$home"
-	chmod 700 "$home"
-	gpg --homedir "$home" --batch --quiet --pinentry-mode loopback --passphrase '' \
-		--quick-gen-key "$who (scale test) <$who@localhost>" ed25519 sign never 2>/dev/null
-	gpg --homedir "$home" --batch --with-colons --list-secret-keys 2>/dev/null |
-		awk -F: '/^fpr/ { print $10; exit }'
-}
+KEY_NOTE="scale test"
+# shellcheck source=tests/bench/netns.sh
+. tests/bench/netns.sh
 
 say "namespaces: master, $WORKERS workers, $CLIENT_HOSTS client hosts on $NET.0/24"
-ip link add "$BRIDGE" type bridge
-ip link set "$BRIDGE" up
+bridge
 host master 1
 for w in $(seq "$WORKERS"); do host "w$w" $((10 + w)); done
 for c in $(seq "$CLIENT_HOSTS"); do host "c$c" $((100 + c)); done
@@ -101,10 +63,7 @@ master_fpr=$(make_key "$dir/master/gnupg" ptmasterd)
 for w in $(seq "$WORKERS"); do
 	mkdir -p "$dir/w$w"
 	fpr=$(make_key "$dir/w$w/gnupg" "w$w")
-	gpg --homedir "$dir/master/gnupg" --batch --export "$master_fpr" |
-		gpg --homedir "$dir/w$w/gnupg" --batch --quiet --import 2>/dev/null
-	gpg --homedir "$dir/w$w/gnupg" --batch --export "$fpr" |
-		gpg --homedir "$dir/master/gnupg" --batch --quiet --import 2>/dev/null
+	trust "$dir/master/gnupg" "$master_fpr" "$dir/w$w/gnupg" "$fpr"
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	echo "w$w $uuid $fpr $NET.$((10 + w))" >>"$dir/workers.list"
 	cat >"$dir/w$w/ptworkerd.conf" <<-CONF
