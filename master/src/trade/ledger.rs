@@ -11,11 +11,10 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
-use papertrader_common::value::{Money, Percent, SHARE_SCALE, Symbol};
+use papertrader_common::value::{Money, Percent, Symbol};
 use rusqlite::{Connection, params};
 
-use super::round_half_away;
-use super::standing::{LEADERS, percent_return};
+use super::standing::{LEADERS, percent_return, position_value};
 use crate::market::store;
 
 const SELECT_ACCOUNTS: &str =
@@ -288,13 +287,8 @@ fn equity(cash: i64, positions: &[Held], prices: &[Option<Money>]) -> i64 {
         symbol,
     } in positions
     {
-        total += match prices.get(symbol as usize).copied().flatten() {
-            Some(price) => round_half_away(
-                i128::from(price.raw()) * i128::from(quantity),
-                i128::from(SHARE_SCALE),
-            ),
-            None => i128::from(cost),
-        };
+        let price = prices.get(symbol as usize).copied().flatten();
+        total += position_value(price, quantity, cost);
     }
     i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
 }
@@ -371,7 +365,7 @@ mod tests {
                     )
                     .ok();
                 equity += match close {
-                    Some(p) => super::round_half_away(
+                    Some(p) => crate::trade::round_half_away(
                         i128::from(p) * i128::from(quantity),
                         i128::from(ONE),
                     ),

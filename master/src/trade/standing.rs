@@ -29,22 +29,37 @@ pub const LEADERS: usize = 100;
 /// Longest equity history sent, in days (about 55 years).
 const MAX_DAYS: i64 = 20_000;
 
-const SELECT_ACCOUNTS: &str = "SELECT id, username, cash, start_cash FROM accounts";
+const SELECT_CASH: &str = "SELECT id, cash FROM accounts";
 const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions";
 const PUT_SNAPSHOT: &str = "INSERT INTO equity_days (account_id, day, equity) VALUES (?1, ?2, ?3)
      ON CONFLICT (account_id, day) DO UPDATE SET equity = excluded.equity";
 
-/// Every account's equity at `prices` (missing prices: the cost), by id,
-/// with its username and starting cash.
-struct Equities {
-    rows: Vec<(i64, String, i64, i64)>,
+/// What a position adds to its account's equity: its shares at `price`
+/// (rounded half away from zero), or its cost while its symbol has no
+/// price. The leaderboard ([`super::ledger`]) and the snapshots value
+/// positions alike through it.
+pub(super) fn position_value(price: Option<Money>, quantity: i64, cost: i64) -> i128 {
+    match price {
+        Some(price) => round_half_away(
+            i128::from(price.raw()) * i128::from(quantity),
+            i128::from(SHARE_SCALE),
+        ),
+        None => i128::from(cost),
+    }
 }
 
-/// Reads every account and position and values them with `price_of`.
-fn equities(
+/// Rows of a snapshot written per transaction, so that no other writer
+/// waits long for the write lock.
+pub const SNAPSHOT_CHUNK: usize = 2_000;
+
+/// `(account id, equity)` of every account at `prices` (missing prices:
+/// the cost): the snapshot's read, to run inside a read transaction for
+/// one consistent moment.
+pub fn equities_at(
     conn: &Connection,
-    price_of: &dyn Fn(&str) -> Option<Money>,
-) -> rusqlite::Result<Equities> {
+    prices: &HashMap<Symbol, Money>,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let by_text: HashMap<&str, Money> = prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
     let mut held: HashMap<i64, i128> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached(SELECT_POSITIONS)?;
@@ -52,47 +67,19 @@ fn equities(
         while let Some(row) = rows.next()? {
             let (account, symbol, quantity, cost): (i64, String, i64, i64) =
                 (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-            let value = match price_of(&symbol) {
-                Some(price) => round_half_away(
-                    i128::from(price.raw()) * i128::from(quantity),
-                    i128::from(SHARE_SCALE),
-                ),
-                None => i128::from(cost),
-            };
-            *held.entry(account).or_default() += value;
+            let price = by_text.get(symbol.as_str()).copied();
+            *held.entry(account).or_default() += position_value(price, quantity, cost);
         }
     }
-    let mut stmt = conn.prepare_cached(SELECT_ACCOUNTS)?;
-    let rows = stmt.query_map([], |row| {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-    })?;
+    let mut stmt = conn.prepare_cached(SELECT_CASH)?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, name, cash, start): (i64, String, i64, i64) = row?;
+        let (id, cash): (i64, i64) = row?;
         let equity = i128::from(cash) + held.get(&id).copied().unwrap_or(0);
-        let equity = i64::try_from(equity).unwrap_or(i64::MAX);
-        out.push((id, name, equity, start));
+        out.push((id, i64::try_from(equity).unwrap_or(i64::MAX)));
     }
-    Ok(Equities { rows: out })
-}
-
-/// Rows of a snapshot written per transaction, so that no other writer
-/// waits long for the write lock.
-pub const SNAPSHOT_CHUNK: usize = 2_000;
-
-/// `(account id, equity)` of every account at `prices` (the snapshot's
-/// read; run it inside a read transaction for one consistent moment).
-pub fn equities_at(
-    conn: &Connection,
-    prices: &HashMap<Symbol, Money>,
-) -> rusqlite::Result<Vec<(i64, i64)>> {
-    let by_text: HashMap<&str, Money> = prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
-    let all = equities(conn, &|symbol| by_text.get(symbol).copied())?;
-    Ok(all
-        .rows
-        .into_iter()
-        .map(|(id, _, equity, _)| (id, equity))
-        .collect())
+    Ok(out)
 }
 
 /// Tries to write a chunk of a snapshot this many times (each waits up to
