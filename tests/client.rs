@@ -621,3 +621,125 @@ fn usage_errors_and_version() {
         "{err}"
     );
 }
+
+/// `keys create|list|revoke` against real daemons, and the key at work on
+/// the binary protocol: `loginApiKey` gives one session that trades, that
+/// manages no keys, that survives a master restart and that ends with the
+/// revoke.
+#[test]
+fn api_keys_are_made_listed_used_and_revoked() {
+    use papertrader_common::Instr;
+    use papertrader_common::value::ReasonCode;
+    use util::system::call;
+    use util::trader::code_of;
+
+    let dir = TempDir::new("clikeys");
+    let mut system = System::start("clikeys", &market(&dir), "");
+    let env = Env::new("clikeys-home", Some(system.worker.addr.to_string()));
+    env.register_and_login("alice");
+
+    let made = env.json(&["keys", "create", "trend-bot"]);
+    let id = made["key_id"].as_str().expect("key_id").to_string();
+    let secret = made["secret_key"].as_str().expect("secret_key").to_string();
+    assert_eq!((id.len(), &id[..2], secret.len()), (20, "PK", 64), "{made}");
+    let text = env.ok(&["keys", "create"]);
+    assert!(text.contains("secret key\t"), "{text}");
+    assert!(text.contains("The secret is shown only now"), "{text}");
+    let listed = env.json(&["keys", "list"]);
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["key_id"], id.as_str());
+    assert_eq!(listed[0]["label"], "trend-bot");
+    assert_eq!(listed[1]["label"], "default");
+    let table = env.ok(&["keys", "list"]);
+    assert!(
+        !table.contains(&secret),
+        "a list never shows a secret: {table}"
+    );
+    let err = env.fails(&["keys", "create", "two words"], 65);
+    assert!(err.contains("label"), "{err}");
+
+    // The key's session, on the binary protocol.
+    let mut bot = system.client();
+    let (reply, args) = call(&mut bot, Instr::LoginApiKey, &[&id, &secret]);
+    assert_eq!(reply, Instr::ApiKeySession, "{args:?}");
+    assert_eq!(args[1], "alice");
+    let session = args[0].clone();
+    let (again, args) = call(&mut bot, Instr::LoginApiKey, &[&id, &secret]);
+    assert_eq!(
+        (again, args[0].as_str()),
+        (Instr::ApiKeySession, session.as_str())
+    );
+    let order = ["buy", "AAPL", "1", "limit", "1", "-", "gtc"];
+    let mut place = vec![session.as_str()];
+    place.extend(order);
+    let (reply, args) = call(&mut bot, Instr::PlaceOrder, &place);
+    assert_eq!(reply, Instr::OrderAccepted, "a key trades: {args:?}");
+    let (reply, args) = call(&mut bot, Instr::CreateApiKey, &[&session, "more"]);
+    assert_eq!(
+        (reply, code_of(&args)),
+        (Instr::ApiKeyFail, ReasonCode::Forbidden)
+    );
+    let (reply, args) = call(&mut bot, Instr::RevokeApiKey, &[&session, &id]);
+    assert_eq!(
+        (reply, code_of(&args)),
+        (Instr::ApiKeyFail, ReasonCode::Forbidden)
+    );
+
+    // Wrong and malformed secrets: bad-credentials or bad-arguments, never
+    // a lockout of the owner.
+    let wrong = "f".repeat(64);
+    for _ in 0..50 {
+        let (reply, args) = call(&mut bot, Instr::LoginApiKey, &[&id, &wrong]);
+        assert_eq!(
+            (reply, code_of(&args)),
+            (Instr::LoginFail, ReasonCode::BadCredentials)
+        );
+    }
+    let (reply, args) = call(&mut bot, Instr::LoginApiKey, &[&id, "F00"]);
+    assert_eq!(
+        (reply, code_of(&args)),
+        (Instr::LoginFail, ReasonCode::BadArguments)
+    );
+    assert!(
+        !args.join(" ").contains("F00"),
+        "a secret is never echoed: {args:?}"
+    );
+    let (reply, _) = call(&mut bot, Instr::LoginApiKey, &[&id, &secret]);
+    assert_eq!(reply, Instr::ApiKeySession);
+
+    // The key outlives a master restart (its hash key is in the database).
+    system.restart_master();
+    system.wait_linked(Duration::from_secs(20));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut bot = loop {
+        let mut bot = system.client();
+        let (reply, args) = call(&mut bot, Instr::LoginApiKey, &[&id, &secret]);
+        if reply == Instr::ApiKeySession {
+            assert_eq!(args[0], session);
+            break bot;
+        }
+        assert!(Instant::now() < deadline, "{reply:?} {args:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+
+    let out = env.ok(&["keys", "revoke", &id.to_lowercase()]);
+    assert_eq!(out, format!("revoked API key {id}\n"));
+    let (reply, args) = call(&mut bot, Instr::PlaceOrder, &place);
+    assert_eq!(
+        (reply, code_of(&args)),
+        (Instr::OrderFail, ReasonCode::BadSession),
+        "revoked at once"
+    );
+    let (reply, args) = call(&mut bot, Instr::LoginApiKey, &[&id, &secret]);
+    assert_eq!(
+        (reply, code_of(&args)),
+        (Instr::LoginFail, ReasonCode::BadCredentials)
+    );
+    let err = env.fails(&["keys", "revoke", &id], 65);
+    assert!(err.contains("no API key with that id"), "{err}");
+    assert_eq!(
+        env.json(&["keys", "list"]).as_array().map(Vec::len),
+        Some(1)
+    );
+}

@@ -15,17 +15,18 @@ use papertrader_common::payload::{self, PayloadError};
 use papertrader_common::reply::Reply;
 use papertrader_common::request::{Request, UserView};
 use papertrader_common::transfer::Reassembler;
+pub use papertrader_common::value::{ApiKeyId, ApiSecret};
 use papertrader_common::value::{
-    Date, Email, HashedPass, IdToken, Money, Provider, Quantity, Reason, ResetProof, SessionId,
-    Symbol, Timestamp, Username, ValueError,
+    Date, Email, HashedPass, IdToken, KeyLabel, Money, Provider, Quantity, Reason, ResetProof,
+    SessionId, Symbol, Timestamp, Username, ValueError,
 };
 use papertrader_common::{Decoder, Frame, MessageType, State};
 use sha2::{Digest, Sha256};
 
 /// The lines of data answers, parsed by common's one parser per line.
 pub use papertrader_common::payload::{
-    Asset, Bar, Current, EquityPoint, Info, OrderLine, Position, PrivateInfo, Standing, Trade,
-    TradeSide, UserInfo, Valuation,
+    Asset, Bar, Current, EquityPoint, Info, KeyLine, OrderLine, Position, PrivateInfo, Standing,
+    Trade, TradeSide, UserInfo, Valuation,
 };
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
@@ -597,6 +598,39 @@ impl Client {
     /// session for the switch to data state).
     pub fn leaderboard(&mut self, session: &SessionId) -> Result<Vec<Standing>> {
         self.data(session, &Request::Leaderboard, payload::parse_lines)
+    }
+
+    /// `createApiKey` (protocol 1.2): a new API key of the session's
+    /// account, and its secret, shown this once.
+    pub fn create_key(
+        &mut self,
+        session: &SessionId,
+        label: &str,
+    ) -> Result<(ApiKeyId, ApiSecret)> {
+        self.ensure(session, State::Command)?;
+        let request = Request::CreateKey {
+            session: session.clone(),
+            label: arg(KeyLabel::parse(label))?,
+        };
+        answer!(self.call(&request)?, Reply::KeyCreated { id, secret } => (id, secret))
+    }
+
+    /// `revokeApiKey` (protocol 1.2).
+    pub fn revoke_key(&mut self, session: &SessionId, id: &str) -> Result<()> {
+        self.ensure(session, State::Command)?;
+        let request = Request::RevokeKey {
+            session: session.clone(),
+            id: arg(ApiKeyId::parse(id))?,
+        };
+        answer!(self.call(&request)?, Reply::KeyRevoked(_) => ())
+    }
+
+    /// `getApiKeys` (protocol 1.2): the keys not revoked, oldest first.
+    pub fn keys(&mut self, session: &SessionId) -> Result<Vec<KeyLine>> {
+        let request = Request::Keys {
+            session: session.clone(),
+        };
+        self.data(session, &request, payload::parse_lines)
     }
 
     /// `getEquityHistory`: one point per UTC day, oldest first (the

@@ -75,6 +75,7 @@ pub enum Instr {
     GetOrders = 27,
     GetLeaderboard = 28,
     GetEquityHistory = 29,
+    GetApiKeys = 30,
     LoginFail = 32,
     SessionId = 33,
     RegisterSuccess = 34,
@@ -99,6 +100,10 @@ pub enum Instr {
     ResetFail = 53,
     PasswordSet = 54,
     PasswordFail = 55,
+    ApiKeyCreated = 56,
+    ApiKeyRevoked = 57,
+    ApiKeyFail = 58,
+    ApiKeySession = 59,
     WorkerHello = 64,
     MasterChallenge = 65,
     WorkerProof = 66,
@@ -114,6 +119,9 @@ pub enum Instr {
     SellNotional = 81,
     ReplaceOrder = 82,
     PlaceOrderClass = 83,
+    CreateApiKey = 84,
+    RevokeApiKey = 85,
+    LoginApiKey = 86,
 }
 
 /// One row of the table.
@@ -177,6 +185,7 @@ pub static TABLE: &[Spec] = &[
     spec!(GetOrders, "getOrders", Data, Exact(1), "sessionID"),
     spec!(GetLeaderboard, "getLeaderboard", Data, Exact(0), ""),
     spec!(GetEquityHistory, "getEquityHistory", Data, Exact(2), "sessionID username"),
+    spec!(GetApiKeys, "getApiKeys", Data, Exact(1), "sessionID"),
     spec!(LoginFail, "loginFail", Return, Exact(1), "reason"),
     spec!(SessionId, "sessionID", Return, Exact(1), "sessionID"),
     spec!(RegisterSuccess, "registerSuccess", Return, Exact(0), ""),
@@ -201,6 +210,10 @@ pub static TABLE: &[Spec] = &[
     spec!(ResetFail, "resetFail", Return, Exact(1), "reason"),
     spec!(PasswordSet, "passwordSet", Return, Exact(0), ""),
     spec!(PasswordFail, "passwordFail", Return, Exact(1), "reason"),
+    spec!(ApiKeyCreated, "apiKeyCreated", Return, Exact(2), "keyID secretKey"),
+    spec!(ApiKeyRevoked, "apiKeyRevoked", Return, Exact(1), "keyID"),
+    spec!(ApiKeyFail, "apiKeyFail", Return, Exact(1), "reason"),
+    spec!(ApiKeySession, "apiKeySession", Return, Exact(2), "sessionID username"),
     spec!(WorkerHello, "workerHello", Control, Exact(4), "uuid name clientAddress workerNonce"),
     spec!(MasterChallenge, "masterChallenge", Control, Exact(2), "masterNonce masterSignature"),
     spec!(WorkerProof, "workerProof", Control, Exact(1), "workerSignature"),
@@ -216,6 +229,9 @@ pub static TABLE: &[Spec] = &[
     spec!(SellNotional, "sellNotional", Command, Exact(3), "sessionID symbol amount"),
     spec!(ReplaceOrder, "replaceOrder", Command, Exact(6), "sessionID orderID quantity limit stop tif"),
     spec!(PlaceOrderClass, "placeOrderClass", Command, Exact(11), "sessionID class side symbol quantity orderType limit stop tif takeProfit stopLoss"),
+    spec!(CreateApiKey, "createApiKey", Command, Exact(2), "sessionID label"),
+    spec!(RevokeApiKey, "revokeApiKey", Command, Exact(2), "sessionID keyID"),
+    spec!(LoginApiKey, "loginApiKey", Command, Exact(2), "keyID secretKey"),
 ];
 
 impl Instr {
@@ -285,7 +301,10 @@ impl Instr {
     /// The failure return that answers it, for client requests.
     pub fn failure(self) -> Option<Instr> {
         Some(match self {
-            Instr::Login | Instr::LoginSession | Instr::LoginExternal => Instr::LoginFail,
+            Instr::Login | Instr::LoginSession | Instr::LoginExternal | Instr::LoginApiKey => {
+                Instr::LoginFail
+            }
+            Instr::CreateApiKey | Instr::RevokeApiKey => Instr::ApiKeyFail,
             Instr::Register | Instr::RegisterExternal => Instr::RegisterFail,
             Instr::SetPassword => Instr::PasswordFail,
             Instr::PurchaseAsset | Instr::PurchaseNotional => Instr::PurchaseFail,
@@ -316,7 +335,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 67);
+        assert_eq!(TABLE.len(), 75);
     }
 
     #[test]

@@ -99,7 +99,7 @@ mod vectors {
         use crate::reply::Reply;
         use crate::request::Request;
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 15);
+        assert_eq!(vectors.len(), 23);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -115,6 +115,13 @@ mod vectors {
                     Reply::OrderAccepted(id) => quantities.push(format!("order {id}")),
                     Reply::Failure { reason, .. } => {
                         quantities.push(reason.code.as_str().to_string())
+                    }
+                    Reply::KeyCreated { id, secret } => {
+                        quantities.push(format!("key {id} {}", &secret.as_str()[..4]))
+                    }
+                    Reply::KeyRevoked(id) => quantities.push(format!("revoked {id}")),
+                    Reply::KeySession { session, username } => {
+                        quantities.push(format!("{username} {}", &session.as_str()[..4]))
                     }
                     other => panic!("{name}: {other:?}"),
                 }
@@ -144,6 +151,12 @@ mod vectors {
                         change.stop,
                         change.tif
                     )),
+                    Request::CreateKey { label, .. } => quantities.push(format!("create {label}")),
+                    Request::Keys { .. } => quantities.push("keys".into()),
+                    Request::RevokeKey { id, .. } => quantities.push(format!("revoke {id}")),
+                    Request::LoginKey { id, secret } => {
+                        quantities.push(format!("login {id} {}", &secret.as_str()[..4]))
+                    }
                     other => panic!("{name}: {other:?}"),
                 }
             }
@@ -166,6 +179,14 @@ mod vectors {
                 "order 19",
                 "bracket 2 limit [Limit(Money(1100000)), Stop(Money(900000))]",
                 "oco 3 limit [Stop(Money(500000))]",
+                "create trend-bot",
+                "key PKBI2SQ6KWMV3XT7AEB4 0123",
+                "keys",
+                "revoke PKBI2SQ6KWMV3XT7AEB4",
+                "revoked PKBI2SQ6KWMV3XT7AEB4",
+                "too-many-keys",
+                "login PKBI2SQ6KWMV3XT7AEB4 0123",
+                "alice 9a3f",
             ]
         );
     }

@@ -12,7 +12,8 @@ use crate::instr::{Instr, State};
 use crate::message::{self, CheckError};
 use crate::request::Side;
 use crate::value::{
-    Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp, ValueError, parse_order_id,
+    ApiKeyId, ApiSecret, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
+    Username, ValueError, parse_order_id,
 };
 
 /// A filled market order: `purchaseSuccess` or `sellSuccess`.
@@ -68,6 +69,23 @@ pub enum Reply {
     Reset(Money),
     /// `passwordSet`.
     PasswordSet,
+    /// `apiKeyCreated keyID secretKey` (protocol 1.2).
+    KeyCreated {
+        /// The new key.
+        id: ApiKeyId,
+        /// Its secret, shown this once.
+        secret: ApiSecret,
+    },
+    /// `apiKeyRevoked keyID` (protocol 1.2).
+    KeyRevoked(ApiKeyId),
+    /// `apiKeySession sessionID username` (protocol 1.2): the session a
+    /// key works under, and whose it is.
+    KeySession {
+        /// The key's session.
+        session: SessionId,
+        /// The owner, as registered.
+        username: Username,
+    },
     /// A failure return (`loginFail` ... `passwordFail`, `dataFail`,
     /// `protocolError`) with its reason.
     Failure {
@@ -144,6 +162,9 @@ impl Reply {
             Reply::Cancelled(_) => Instr::CancelSuccess,
             Reply::Reset(_) => Instr::ResetSuccess,
             Reply::PasswordSet => Instr::PasswordSet,
+            Reply::KeyCreated { .. } => Instr::ApiKeyCreated,
+            Reply::KeyRevoked(_) => Instr::ApiKeyRevoked,
+            Reply::KeySession { .. } => Instr::ApiKeySession,
             Reply::Failure { instr, .. } => *instr,
         }
     }
@@ -179,6 +200,11 @@ impl Reply {
             Reply::WorkerList(list) => args.extend(list.iter().cloned()),
             Reply::OrderAccepted(id) | Reply::Cancelled(id) => args.push(id.to_string()),
             Reply::Reset(cash) => args.push(cash.to_string()),
+            Reply::KeyCreated { id, secret } => args.extend([id.to_string(), secret.to_string()]),
+            Reply::KeyRevoked(id) => args.push(id.to_string()),
+            Reply::KeySession { session, username } => {
+                args.extend([session.to_string(), username.to_string()]);
+            }
             Reply::Failure { reason, .. } => args.push(reason.to_string()),
             Reply::Registered | Reply::LoggedOut | Reply::PasswordSet | Reply::Data(_) => {}
         }
@@ -254,6 +280,15 @@ impl Reply {
             Instr::CancelSuccess => Reply::Cancelled(parse_order_id(args[0]).map_err(bad)?),
             Instr::ResetSuccess => Reply::Reset(Money::parse(args[0]).map_err(bad)?),
             Instr::PasswordSet => Reply::PasswordSet,
+            Instr::ApiKeyCreated => Reply::KeyCreated {
+                id: ApiKeyId::parse(args[0]).map_err(bad)?,
+                secret: ApiSecret::parse(args[1]).map_err(bad)?,
+            },
+            Instr::ApiKeyRevoked => Reply::KeyRevoked(ApiKeyId::parse(args[0]).map_err(bad)?),
+            Instr::ApiKeySession => Reply::KeySession {
+                session: SessionId::parse(args[0]).map_err(bad)?,
+                username: Username::parse(args[1]).map_err(bad)?,
+            },
             failure => Reply::Failure {
                 instr: failure,
                 reason: Reason::parse(args[0]).map_err(bad)?,

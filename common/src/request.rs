@@ -11,9 +11,9 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    Date, Email, HashedPass, IdToken, Money, OrderClass, OrderKind, Provider, Quantity, Reason,
-    ReasonCode, ResetProof, SessionId, Symbol, Tif, Trail, Username, ValueError, parse_bool,
-    parse_order_id,
+    ApiKeyId, ApiSecret, Date, Email, HashedPass, IdToken, KeyLabel, Money, OrderClass, OrderKind,
+    Provider, Quantity, Reason, ReasonCode, ResetProof, SessionId, Symbol, Tif, Trail, Username,
+    ValueError, parse_bool, parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -390,6 +390,32 @@ pub enum Request {
         /// Whose account.
         username: Username,
     },
+    /// `createApiKey sessionID label` (protocol 1.2).
+    CreateKey {
+        /// The owner's session (not one of a key).
+        session: SessionId,
+        /// What the owner calls it.
+        label: KeyLabel,
+    },
+    /// `revokeApiKey sessionID keyID` (protocol 1.2).
+    RevokeKey {
+        /// The owner's session (not one of a key).
+        session: SessionId,
+        /// Which key.
+        id: ApiKeyId,
+    },
+    /// `loginApiKey keyID secretKey` (protocol 1.2): the key's session.
+    LoginKey {
+        /// Which key.
+        id: ApiKeyId,
+        /// Its secret.
+        secret: ApiSecret,
+    },
+    /// `getApiKeys sessionID` (protocol 1.2).
+    Keys {
+        /// The owner's session (not one of a key).
+        session: SessionId,
+    },
 }
 
 /// What a `placeOrder` asks for, its arguments parsed.
@@ -583,6 +609,21 @@ impl Request {
                 session: a.value(0, SessionId::parse)?,
                 username: a.value(1, Username::parse)?,
             },
+            Instr::CreateApiKey => Request::CreateKey {
+                session: a.value(0, SessionId::parse)?,
+                label: a.value(1, KeyLabel::parse)?,
+            },
+            Instr::RevokeApiKey => Request::RevokeKey {
+                session: a.value(0, SessionId::parse)?,
+                id: a.value(1, ApiKeyId::parse)?,
+            },
+            Instr::LoginApiKey => Request::LoginKey {
+                id: a.value(0, ApiKeyId::parse)?,
+                secret: a.value(1, ApiSecret::parse)?,
+            },
+            Instr::GetApiKeys => Request::Keys {
+                session: a.value(0, SessionId::parse)?,
+            },
             other => {
                 let text = format!("{} is not a client request", other.name());
                 return Err(Reason::new(ReasonCode::Protocol, text));
@@ -620,7 +661,11 @@ impl Request {
             Request::SwitchState { session, state } => vec![s(session), state.name().into()],
             Request::LoginSession { session }
             | Request::Logout { session }
-            | Request::Orders { session } => vec![s(session)],
+            | Request::Orders { session }
+            | Request::Keys { session } => vec![s(session)],
+            Request::CreateKey { session, label } => vec![s(session), s(label)],
+            Request::RevokeKey { session, id } => vec![s(session), s(id)],
+            Request::LoginKey { id, secret } => vec![s(id), s(secret)],
             Request::WorkerList | Request::AssetList | Request::Leaderboard => Vec::new(),
             Request::AssetInfo { symbol } | Request::AssetCurrent { symbol } => vec![s(symbol)],
             Request::History { symbol, date, .. } => {
@@ -745,6 +790,10 @@ impl Request {
             Request::Orders { .. } => Instr::GetOrders,
             Request::Leaderboard => Instr::GetLeaderboard,
             Request::EquityHistory { .. } => Instr::GetEquityHistory,
+            Request::CreateKey { .. } => Instr::CreateApiKey,
+            Request::RevokeKey { .. } => Instr::RevokeApiKey,
+            Request::LoginKey { .. } => Instr::LoginApiKey,
+            Request::Keys { .. } => Instr::GetApiKeys,
         }
     }
 }

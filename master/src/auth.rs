@@ -100,6 +100,9 @@ pub struct Auth {
     limiter: Arc<Mutex<RateLimiter>>,
     /// This thread's argon2 memory, reused by every hash it makes.
     hasher: Hasher,
+    /// The key of API key hashes, read from the database when first
+    /// needed.
+    pepper: Option<crate::db::api_keys::Pepper>,
     /// The ID token checker; `None`: every provider is unknown.
     oidc: Option<Arc<Oidc>>,
 }
@@ -122,6 +125,7 @@ impl Auth {
             config,
             limiter,
             hasher,
+            pepper: None,
             oidc: None,
         })
     }
@@ -308,11 +312,17 @@ impl Auth {
         let found = sessions::find_active(&self.conn, &hash, now)
             .map_err(|err| internal("cannot look up a session", err))?;
         let Some(sessions::Active {
-            account, created, ..
+            account,
+            created,
+            api_key,
+            ..
         }) = found
         else {
             return Err(bad_session());
         };
+        if api_key {
+            return Err(keys::not_with_a_key("setPassword"));
+        }
         if created.0 < now.0.saturating_sub(FRESH_SECS) {
             return Err(Reason::new(
                 ReasonCode::Forbidden,
@@ -563,6 +573,7 @@ fn internal(what: &str, err: impl Display) -> Reason {
 }
 
 mod external;
+pub mod keys;
 mod limits;
 
 #[cfg(test)]

@@ -222,6 +222,23 @@ fn run_auth(
             auth.set_password(session, pass, random16(rng), at.now)?;
             Reply::PasswordSet
         }
+        Request::CreateKey { session, label } => {
+            let mut id = [0u8; 12];
+            let mut secret = [0u8; 32];
+            rng.fill_bytes(&mut id);
+            rng.fill_bytes(&mut secret);
+            let (id, secret) = auth.create_key(session, label, at.now, id, secret)?;
+            Reply::KeyCreated { id, secret }
+        }
+        Request::RevokeKey { session, id } => {
+            auth.revoke_key(session, id, at.now)?;
+            Reply::KeyRevoked(id.clone())
+        }
+        Request::LoginKey { id, secret } => {
+            let place = place(client, worker, false);
+            let (session, username) = auth.login_key(id, secret, &place, at.now)?;
+            Reply::KeySession { session, username }
+        }
         other => {
             let text = format!("{} is not an account request", other.instr().name());
             return Err(Reason::new(ReasonCode::Internal, text));

@@ -124,6 +124,10 @@ fn payload(
             )),
             None => crate::trade::standing::leaderboard(conn),
         },
+        Request::Keys { session } => {
+            let lines = crate::auth::keys::listed(conn, session, now)?;
+            Ok(papertrader_common::payload::write_lines(&lines))
+        }
         Request::EquityHistory { session, username } => {
             let viewer = crate::auth::session_account(conn, session, now)?;
             let today = Date::of_timestamp(now);

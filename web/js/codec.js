@@ -18,18 +18,19 @@ const TABLE = {
   getAssetValueWeek: [19, 2], getAssetValueMonth: [20, 2], getAssetValueYear: [21, 2],
   getAssetValueAllTime: [22, 2], getUserInfo: [23, 2], getUserPortfolio: [24, 2],
   getUserTransactionHistory: [25, 2], getAssetList: [26, 2], getOrders: [27, 2],
-  getLeaderboard: [28, 2], getEquityHistory: [29, 2],
+  getLeaderboard: [28, 2], getEquityHistory: [29, 2], getApiKeys: [30, 2],
   loginFail: [32, 3], sessionID: [33, 3], registerSuccess: [34, 3], registerFail: [35, 3],
   purchaseSuccess: [36, 3], purchaseFail: [37, 3], sellSuccess: [38, 3], sellFail: [39, 3],
   stateSwitchSuccess: [40, 3], stateSwitchFail: [41, 3], data: [42, 3], dataFail: [43, 3],
   workerList: [44, 3], logoutSuccess: [45, 3], logoutFail: [46, 3], protocolError: [47, 3],
   orderAccepted: [48, 3], orderFail: [49, 3], cancelSuccess: [50, 3], cancelFail: [51, 3],
   resetSuccess: [52, 3], resetFail: [53, 3], passwordSet: [54, 3], passwordFail: [55, 3],
+  apiKeyCreated: [56, 3], apiKeyRevoked: [57, 3], apiKeyFail: [58, 3], apiKeySession: [59, 3],
   workerHello: [64, 4], masterChallenge: [65, 4], workerProof: [66, 4], linkAccepted: [67, 4],
   linkRefused: [68, 4], ping: [69, 4], pong: [70, 4], sessionClosed: [71, 4], kick: [72, 4],
   quotes: [73, 4], workerListUpdate: [74, 4],
   purchaseNotional: [80, 1], sellNotional: [81, 1], replaceOrder: [82, 1],
-  placeOrderClass: [83, 1],
+  placeOrderClass: [83, 1], createApiKey: [84, 1], revokeApiKey: [85, 1], loginApiKey: [86, 1],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));

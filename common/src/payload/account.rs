@@ -5,7 +5,9 @@
 use std::fmt::{self, Write};
 
 use super::{Fields, Line, PayloadError, Problem, digits};
-use crate::value::{Email, Money, Shares, Symbol, Timestamp, Username, ValueError};
+use crate::value::{
+    ApiKeyId, Email, KeyLabel, Money, Shares, Symbol, Timestamp, Username, ValueError,
+};
 
 /// A `getUserPortfolio` line: `SYMBOL QUANTITY AVG_COST PRICE VALUE` in the
 /// owner's view, `SYMBOL QUANTITY` in anyone else's.
@@ -282,4 +284,35 @@ fn entry<T>(
     let value = f.value(key, parse)?;
     f.end(key, "2 fields, KEY VALUE")?;
     Ok(value)
+}
+
+/// A `getApiKeys` line (protocol 1.2): `KEYID CREATED LABEL`, one per key
+/// not revoked, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLine {
+    /// The key id.
+    pub id: ApiKeyId,
+    /// When it was made.
+    pub created: Timestamp,
+    /// What its owner calls it.
+    pub label: KeyLabel,
+}
+
+impl Line for KeyLine {
+    const KIND: &'static str = "key";
+
+    fn write(&self, out: &mut String) {
+        let _ = writeln!(out, "{} {} {}", self.id, self.created, self.label);
+    }
+
+    fn parse(line: &str) -> Result<KeyLine, PayloadError> {
+        let mut f = Fields::new(Self::KIND, line);
+        let key = KeyLine {
+            id: f.value("keyID", ApiKeyId::parse)?,
+            created: f.value("created", Timestamp::parse)?,
+            label: f.value("label", KeyLabel::parse)?,
+        };
+        f.end("label", "3 fields")?;
+        Ok(key)
+    }
 }

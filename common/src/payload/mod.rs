@@ -23,7 +23,7 @@ use std::fmt;
 
 use crate::value::ValueError;
 
-pub use account::{Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation};
+pub use account::{KeyLine, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation};
 pub use market::{Asset, Bar, Current, Info, Quote};
 pub use orders::{EquityPoint, Filled, OrderLine, Standing};
 

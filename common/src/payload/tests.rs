@@ -442,6 +442,25 @@ fn order_lines() {
 }
 
 #[test]
+fn key_lines() {
+    let line = "PKAAAAAAAAAAAAAAAAAB 1732147200 trend-bot";
+    let key = KeyLine::parse(line).expect("key line");
+    assert_eq!(
+        (key.created, key.label.as_str()),
+        (Timestamp(1_732_147_200), "trend-bot")
+    );
+    assert_eq!(again::<KeyLine>(line), format!("{line}\n"));
+    for bad in [
+        "PKAAAAAAAAAAAAAAAAAB 1732147200",
+        "PKAAAAAAAAAAAAAAAAAB 1732147200 two words",
+        "pk 1732147200 bot",
+        "PKAAAAAAAAAAAAAAAAAB -1 bot",
+    ] {
+        assert!(KeyLine::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn leaderboard_and_equity_lines() {
     let line = "1 alice 12.34";
     let standing = Standing::parse(line).expect("standing");

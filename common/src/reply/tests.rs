@@ -300,6 +300,15 @@ fn any_reply() -> impl Strategy<Value = Reply> {
         (0..=i64::MAX as u64).prop_map(Reply::Cancelled),
         (i64::MIN + 1..=i64::MAX).prop_map(|c| Reply::Reset(Money(c))),
         Just(Reply::PasswordSet),
+        (any::<[u8; 12]>(), any::<[u8; 32]>()).prop_map(|(id, secret)| Reply::KeyCreated {
+            id: ApiKeyId::from_bytes(id),
+            secret: ApiSecret::from_bytes(secret),
+        }),
+        any::<[u8; 12]>().prop_map(|id| Reply::KeyRevoked(ApiKeyId::from_bytes(id))),
+        (any::<[u8; 16]>(), "[A-Za-z0-9_.-]{1,24}").prop_map(|(b, name)| Reply::KeySession {
+            session: SessionId::from_bytes(b),
+            username: Username::parse(&name).expect("username"),
+        }),
         (0..failures.len(), any_reason()).prop_map(move |(i, reason)| Reply::Failure {
             instr: failures[i],
             reason,

@@ -95,11 +95,53 @@ fn every_client_instruction_parses_and_names_itself() {
         (Instr::RegisterExternal, vec!["alice", "google", TOKEN]),
         (Instr::SetPassword, vec![SID, PASS]),
         (Instr::ResetAccount, vec![SID, TOKEN]),
+        (Instr::CreateApiKey, vec![SID, "trend-bot"]),
+        (Instr::RevokeApiKey, vec![SID, "PKAAAAAAAAAAAAAAAAAB"]),
+        (Instr::LoginApiKey, vec!["PKAAAAAAAAAAAAAAAAAB", &SECRET]),
+        (Instr::GetApiKeys, vec![SID]),
     ];
     for (instr, args) in cases {
         let req = parse(instr, &args).unwrap_or_else(|r| panic!("{}: {r}", instr.name()));
         assert_eq!(req.instr(), instr);
     }
+}
+
+/// A well-formed API key secret.
+static SECRET: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| "0123456789abcdef".repeat(4));
+
+#[test]
+fn api_key_requests_refuse_with_their_codes() {
+    let id = "PKAAAAAAAAAAAAAAAAAB";
+    assert_eq!(
+        code(Instr::CreateApiKey, &[SID, "two words"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::CreateApiKey, &["nope", "bot"]),
+        ReasonCode::BadSession
+    );
+    assert_eq!(
+        code(Instr::RevokeApiKey, &[SID, "pkaaaa"]),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        code(Instr::LoginApiKey, &[id, "short"]),
+        ReasonCode::BadArguments
+    );
+    let upper = SECRET.to_uppercase();
+    let err = parse(Instr::LoginApiKey, &[id, &upper]).expect_err("upper-case secret");
+    assert!(
+        !err.text.contains("0123456789"),
+        "a refusal never echoes a secret: {err}"
+    );
+    assert_eq!(
+        Instr::LoginApiKey.failure(),
+        Some(Instr::LoginFail),
+        "a key login fails as a login does"
+    );
+    assert_eq!(Instr::CreateApiKey.failure(), Some(Instr::ApiKeyFail));
+    assert_eq!(Instr::GetApiKeys.failure(), Some(Instr::DataFail));
 }
 
 #[test]
@@ -718,9 +760,22 @@ fn requests_of_every_shape_round_trip() {
         },
         Request::Leaderboard,
         Request::EquityHistory {
-            session,
+            session: session.clone(),
             username: Username::parse("bob").expect("name"),
         },
+        Request::CreateKey {
+            session: session.clone(),
+            label: crate::value::KeyLabel::parse("bot").expect("label"),
+        },
+        Request::RevokeKey {
+            session: session.clone(),
+            id: crate::value::ApiKeyId::from_bytes([9; 12]),
+        },
+        Request::LoginKey {
+            id: crate::value::ApiKeyId::from_bytes([9; 12]),
+            secret: crate::value::ApiSecret::from_bytes([3; 32]),
+        },
+        Request::Keys { session },
     ];
     for request in all {
         let frame = request.encode();

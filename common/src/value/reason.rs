@@ -35,6 +35,8 @@ pub enum ReasonCode {
     UnknownOutcome,
     Internal,
     Protocol,
+    TooManyKeys,
+    UnknownKey,
 }
 
 const CODES: &[(ReasonCode, &str)] = &[
@@ -66,6 +68,8 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::UnknownOutcome, "unknown-outcome"),
     (ReasonCode::Internal, "internal"),
     (ReasonCode::Protocol, "protocol"),
+    (ReasonCode::TooManyKeys, "too-many-keys"),
+    (ReasonCode::UnknownKey, "unknown-key"),
 ];
 
 impl ReasonCode {
@@ -146,7 +150,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 28);
+        assert_eq!(ReasonCode::all().count(), 30);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }

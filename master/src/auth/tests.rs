@@ -434,7 +434,7 @@ fn database_never_holds_the_session_id() {
     }
     drop(rows);
     drop(stmt);
-    assert_eq!(cells.len(), 8);
+    assert_eq!(cells.len(), 9);
     for row in &cells {
         assert!(!contains(row, id.as_str().as_bytes()));
         assert!(!contains(row, &raw_id));
@@ -557,4 +557,163 @@ fn one_block_serves_every_hash_of_a_thread() {
     f.register("Bob").expect("register");
     assert_eq!(f.auth.hasher.memory_addr(), memory);
     assert_eq!(f.auth.hasher.blocks_held(), 64);
+}
+
+mod api_keys {
+    use super::*;
+    use papertrader_common::value::{ApiKeyId, ApiSecret, KeyLabel};
+
+    fn label(text: &str) -> KeyLabel {
+        KeyLabel::parse(text).expect("label")
+    }
+
+    fn key_place() -> SessionPlace<'static> {
+        SessionPlace {
+            client_addr: ADDR,
+            worker: "w1",
+            expirable: false,
+        }
+    }
+
+    fn make(f: &mut Fixture, session: &SessionId, n: u8) -> Result<(ApiKeyId, ApiSecret), Reason> {
+        f.auth
+            .create_key(session, &label("bot"), T0, [n; 12], [n; 32])
+    }
+
+    #[test]
+    fn a_key_logs_in_to_the_same_session_until_revoked() {
+        let mut f = fixture("auth-keys");
+        f.register("alice").expect("register");
+        let owner = f.remembered("alice");
+        let (id, secret) = make(&mut f, &owner, 1).expect("create");
+        let stored: Vec<u8> = f
+            .auth
+            .conn
+            .query_row("SELECT secret_hash FROM api_keys", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(stored.len(), 32);
+        assert!(
+            !stored
+                .windows(8)
+                .any(|w| secret.as_str().as_bytes().windows(8).any(|s| s == w))
+        );
+
+        let (session, name) = f
+            .auth
+            .login_key(&id, &secret, &key_place(), T0)
+            .expect("login");
+        assert_eq!(name.as_str(), "alice");
+        let (again, _) = f
+            .auth
+            .login_key(&id, &secret, &key_place(), T0)
+            .expect("again");
+        assert_eq!(session, again, "one session per key");
+        assert_eq!(f.auth.validate(&session, T0).expect("valid").0, 1);
+
+        // The session ended (a logout with it) opens again at the next login.
+        f.auth.logout(&session, T0).expect("logout");
+        assert_eq!(code(f.auth.validate(&session, T0)), ReasonCode::BadSession);
+        f.auth
+            .login_key(&id, &secret, &key_place(), T0)
+            .expect("reopened");
+        assert!(f.auth.validate(&session, T0).is_ok());
+
+        f.auth.revoke_key(&owner, &id, T0).expect("revoke");
+        assert_eq!(
+            code(f.auth.validate(&session, T0)),
+            ReasonCode::BadSession,
+            "revoked at once"
+        );
+        let err = f
+            .auth
+            .login_key(&id, &secret, &key_place(), T0)
+            .expect_err("revoked");
+        assert_eq!(err.code, ReasonCode::BadCredentials);
+        assert_eq!(
+            code(f.auth.revoke_key(&owner, &id, T0)),
+            ReasonCode::UnknownKey
+        );
+    }
+
+    #[test]
+    fn wrong_secrets_and_unknown_keys_are_bad_credentials_without_lockout() {
+        let mut f = fixture("auth-keys-wrong");
+        f.register("alice").expect("register");
+        let owner = f.remembered("alice");
+        let (id, secret) = make(&mut f, &owner, 1).expect("create");
+        for n in 0..200u8 {
+            let wrong = ApiSecret::from_bytes([n.wrapping_add(2); 32]);
+            assert_eq!(
+                code(f.auth.login_key(&id, &wrong, &key_place(), T0)),
+                ReasonCode::BadCredentials
+            );
+        }
+        let unknown = ApiKeyId::from_bytes([9; 12]);
+        assert_eq!(
+            code(f.auth.login_key(&unknown, &secret, &key_place(), T0)),
+            ReasonCode::BadCredentials
+        );
+        assert!(
+            f.auth.login_key(&id, &secret, &key_place(), T0).is_ok(),
+            "the owner is not locked out"
+        );
+        // The password login is not throttled by key failures either.
+        assert!(f.login("alice", PASS).is_ok());
+    }
+
+    #[test]
+    fn keys_are_for_the_owner_at_most_twenty() {
+        let mut f = fixture("auth-keys-owner");
+        f.register("alice").expect("register");
+        f.register("bob").expect("register");
+        let alice = f.remembered("alice");
+        let bob = f.remembered("bob");
+        for n in 0..20 {
+            make(&mut f, &alice, n).expect("within the limit");
+        }
+        assert_eq!(code(make(&mut f, &alice, 20)), ReasonCode::TooManyKeys);
+        let listed = keys::listed(&f.auth.conn, &alice, T0).expect("list");
+        assert_eq!(listed.len(), 20);
+        assert!(
+            keys::listed(&f.auth.conn, &bob, T0)
+                .expect("list")
+                .is_empty()
+        );
+
+        // Bob cannot revoke Alice's key; a revoked key frees a place.
+        let first = listed[0].id.clone();
+        assert_eq!(
+            code(f.auth.revoke_key(&bob, &first, T0)),
+            ReasonCode::UnknownKey
+        );
+        f.auth.revoke_key(&alice, &first, T0).expect("revoke");
+        assert_eq!(
+            keys::listed(&f.auth.conn, &alice, T0).expect("list").len(),
+            19
+        );
+        make(&mut f, &alice, 21).expect("a place again");
+
+        // A key's own session manages no keys and sets no password.
+        let (id, secret) = make(&mut f, &bob, 30).expect("bob's key");
+        let (key_session, _) = f
+            .auth
+            .login_key(&id, &secret, &key_place(), T0)
+            .expect("login");
+        assert_eq!(code(make(&mut f, &key_session, 31)), ReasonCode::Forbidden);
+        assert_eq!(
+            code(f.auth.revoke_key(&key_session, &id, T0)),
+            ReasonCode::Forbidden
+        );
+        assert_eq!(
+            code(keys::listed(&f.auth.conn, &key_session, T0)),
+            ReasonCode::Forbidden
+        );
+        let pass = HashedPass::parse(PASS).expect("pass");
+        assert_eq!(
+            code(f.auth.set_password(&key_session, &pass, [1; 16], T0)),
+            ReasonCode::Forbidden
+        );
+        let nobody = SessionId::from_bytes([0xee; 16]);
+        assert_eq!(code(make(&mut f, &nobody, 32)), ReasonCode::BadSession);
+    }
 }

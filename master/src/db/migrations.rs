@@ -377,4 +377,25 @@ pub(super) const MIGRATIONS: &[&str] = &[
                 + CASE orders.side WHEN 'buy' THEN 999999999 ELSE 0 END) / 1000000000
         FROM transactions t WHERE t.txid = orders.txid)
     WHERE status = 'filled';",
+    // 14: protocol 1.2's API keys. A key's secret is kept only as
+    // HMAC-SHA256 under the key named `api_keys` in `secrets` (32 random
+    // bytes made here, so a restored copy of the database keeps every key
+    // working); `revoked` is when it was revoked. A key works under one
+    // session per key, marked with the key's id in `sessions.api_key`.
+    "CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL CHECK (length(value) = 32)
+    );
+    INSERT INTO secrets (name, value) VALUES ('api_keys', randomblob(32));
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),
+        label TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        revoked INTEGER NULL
+    );
+    CREATE INDEX api_keys_account ON api_keys(account_id, created);
+    ALTER TABLE sessions ADD COLUMN api_key TEXT NULL REFERENCES api_keys(id);
+    CREATE INDEX sessions_api_key ON sessions(api_key) WHERE api_key IS NOT NULL;",
 ];

@@ -7,6 +7,7 @@
 //! table, so that callers deal in Rust values.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod assets;
 pub mod bar_row;
 pub mod daily_bars;
@@ -564,7 +565,7 @@ mod tests {
         let conn = open(&dir.join("pt.db")).expect("open");
         let err = conn
             .execute(
-                "INSERT INTO sessions VALUES (x'00', 42, 0, 1, '127.0.0.1:1', 1, 1, 'w')",
+                "INSERT INTO sessions VALUES (x'00', 42, 0, 1, '127.0.0.1:1', 1, 1, 'w', NULL)",
                 [],
             )
             .expect_err("foreign key");

@@ -77,6 +77,9 @@ pub struct Active {
     pub expirable: bool,
     /// When it was made (`setPassword` wants a session made lately).
     pub created: Timestamp,
+    /// It is an API key's session (protocol 1.2), which may trade and
+    /// read but not manage keys or the password.
+    pub api_key: bool,
 }
 
 /// The session if it is active and unexpired at `now`.
@@ -86,7 +89,7 @@ pub fn find_active(
     now: Timestamp,
 ) -> rusqlite::Result<Option<Active>> {
     conn.prepare_cached(
-        "SELECT account_id, expirable, created FROM sessions
+        "SELECT account_id, expirable, created, api_key IS NOT NULL FROM sessions
          WHERE hash = ?1 AND active = 1 AND expires > ?2",
     )?
     .query_row(params![hash, now.0], |row| {
@@ -94,6 +97,7 @@ pub fn find_active(
             account: row.get(0)?,
             expirable: row.get(1)?,
             created: Timestamp(row.get(2)?),
+            api_key: row.get(3)?,
         })
     })
     .optional()

@@ -206,7 +206,10 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::ResetAccount
         | Instr::LoginExternal
         | Instr::RegisterExternal
-        | Instr::SetPassword => Owner::Auth,
+        | Instr::SetPassword
+        | Instr::CreateApiKey
+        | Instr::RevokeApiKey
+        | Instr::LoginApiKey => Owner::Auth,
         Instr::PurchaseAsset
         | Instr::SellAsset
         | Instr::PurchaseNotional

@@ -207,10 +207,33 @@ pub enum Cmd {
         /// Username
         user: String,
     },
+    /// API keys for bots that speak Alpaca's trading API (see
+    /// papertrader-api(7))
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// The workers the server knows
     Workers,
     /// Interactive shell with history and completion
     Shell,
+}
+
+/// `keys create|list|revoke`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Make a key; its secret is printed this once
+    Create {
+        /// What to call it: 1-32 of A-Z a-z 0-9 _ . -
+        #[arg(default_value = "default")]
+        label: String,
+    },
+    /// Your keys (not their secrets), oldest first
+    List,
+    /// Revoke a key: it stops working at once
+    Revoke {
+        /// The key id, as `keys list` shows it
+        #[arg(value_name = "KEY_ID")]
+        id: String,
+    },
 }
 
 /// The arguments of `buy` and `sell`.

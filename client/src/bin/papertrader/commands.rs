@@ -15,7 +15,7 @@ use crate::cli::{Cmd, Line};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::print;
-use crate::{account, external, market, orders, password, views};
+use crate::{account, external, keys, market, orders, password, views};
 
 /// Names of every command, for completion and help.
 pub const COMMANDS: &[&str] = &[
@@ -125,6 +125,7 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
         Cmd::Trades { user } => views::trades(ctx, user.as_deref()),
         Cmd::Equity { csv } => account::equity(ctx, csv),
         Cmd::Leaderboard => account::leaderboard(ctx),
+        Cmd::Keys(keys) => keys::run(ctx, keys),
         Cmd::Reset {
             with: Some(provider),
             yes,

@@ -198,6 +198,13 @@ fn account_refusal(reason: &Reason, what: &What) -> Option<CliError> {
         ReasonCode::UsernameTaken => {
             CliError::data(format!("the username {user} is taken; choose another"))
         }
+        ReasonCode::TooManyKeys => CliError::data(with_detail(
+            "you have the most API keys allowed; revoke one with papertrader keys revoke",
+            text,
+        )),
+        ReasonCode::UnknownKey => CliError::data(
+            "you have no API key with that id that is not revoked; see papertrader keys list",
+        ),
         ReasonCode::InvalidUsername => CliError::data(format!(
             "invalid username {user}: use 1-24 letters, digits, _ . or -"
         )),

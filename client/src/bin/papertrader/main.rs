@@ -12,6 +12,7 @@ mod config;
 mod context;
 mod error;
 mod external;
+mod keys;
 mod market;
 mod numbers;
 mod oidc;
