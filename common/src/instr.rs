@@ -76,6 +76,7 @@ pub enum Instr {
     GetLeaderboard = 28,
     GetEquityHistory = 29,
     GetApiKeys = 30,
+    GetAssetDetails = 31,
     LoginFail = 32,
     SessionId = 33,
     RegisterSuccess = 34,
@@ -186,6 +187,7 @@ pub static TABLE: &[Spec] = &[
     spec!(GetLeaderboard, "getLeaderboard", Data, Exact(0), ""),
     spec!(GetEquityHistory, "getEquityHistory", Data, Exact(2), "sessionID username"),
     spec!(GetApiKeys, "getApiKeys", Data, Exact(1), "sessionID"),
+    spec!(GetAssetDetails, "getAssetDetails", Data, Exact(0), ""),
     spec!(LoginFail, "loginFail", Return, Exact(1), "reason"),
     spec!(SessionId, "sessionID", Return, Exact(1), "sessionID"),
     spec!(RegisterSuccess, "registerSuccess", Return, Exact(0), ""),
@@ -335,7 +337,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 75);
+        assert_eq!(TABLE.len(), 76);
     }
 
     #[test]

@@ -99,7 +99,7 @@ mod vectors {
         use crate::reply::Reply;
         use crate::request::Request;
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 23);
+        assert_eq!(vectors.len(), 24);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -153,6 +153,7 @@ mod vectors {
                     )),
                     Request::CreateKey { label, .. } => quantities.push(format!("create {label}")),
                     Request::Keys { .. } => quantities.push("keys".into()),
+                    Request::AssetDetails => quantities.push("details".into()),
                     Request::RevokeKey { id, .. } => quantities.push(format!("revoke {id}")),
                     Request::LoginKey { id, secret } => {
                         quantities.push(format!("login {id} {}", &secret.as_str()[..4]))
@@ -187,6 +188,7 @@ mod vectors {
                 "too-many-keys",
                 "login PKBI2SQ6KWMV3XT7AEB4 0123",
                 "alice 9a3f",
+                "details",
             ]
         );
     }

@@ -299,6 +299,8 @@ pub enum Request {
     },
     /// `getAssetList`.
     AssetList,
+    /// `getAssetDetails` (protocol 1.2).
+    AssetDetails,
     /// `getUserInfo`, `getUserPortfolio`, `getUserTransactionHistory`.
     User {
         /// Which view.
@@ -573,6 +575,7 @@ impl Request {
             Instr::GetAssetValueYear => a.history(Range::Year)?,
             Instr::GetAssetValueAllTime => a.history(Range::AllTime)?,
             Instr::GetAssetList => Request::AssetList,
+            Instr::GetAssetDetails => Request::AssetDetails,
             Instr::GetUserInfo => a.user(UserView::Info)?,
             Instr::GetUserPortfolio => a.user(UserView::Portfolio)?,
             Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
@@ -666,7 +669,10 @@ impl Request {
             Request::CreateKey { session, label } => vec![s(session), s(label)],
             Request::RevokeKey { session, id } => vec![s(session), s(id)],
             Request::LoginKey { id, secret } => vec![s(id), s(secret)],
-            Request::WorkerList | Request::AssetList | Request::Leaderboard => Vec::new(),
+            Request::WorkerList
+            | Request::AssetList
+            | Request::AssetDetails
+            | Request::Leaderboard => Vec::new(),
             Request::AssetInfo { symbol } | Request::AssetCurrent { symbol } => vec![s(symbol)],
             Request::History { symbol, date, .. } => {
                 let mut args = vec![s(symbol)];
@@ -774,6 +780,7 @@ impl Request {
             Request::AssetCurrent { .. } => Instr::GetAssetValueCurrent,
             Request::History { range, .. } => range.instr(),
             Request::AssetList => Instr::GetAssetList,
+            Request::AssetDetails => Instr::GetAssetDetails,
             Request::User { view, .. } => match view {
                 UserView::Info => Instr::GetUserInfo,
                 UserView::Portfolio => Instr::GetUserPortfolio,

@@ -28,6 +28,7 @@ pub fn spawn(
     conns: Vec<Connection>,
     assets: Arc<RwLock<Vec<Asset>>>,
     board: Board,
+    terms: assets::SharedTerms,
     jobs: Receiver<Job>,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
@@ -36,13 +37,18 @@ pub fn spawn(
         .enumerate()
         .map(|(i, conn)| {
             let (assets, jobs, notifier) = (assets.clone(), jobs.clone(), notifier.clone());
-            let board = board.clone();
+            let (board, terms) = (board.clone(), terms.clone());
             thread::Builder::new()
                 .name(format!("data-{i}"))
                 .spawn(move || {
                     for job in jobs.iter() {
                         let listed = assets.read().clone();
-                        let frames = answer(&conn, &listed, &board, &job);
+                        let known = Known {
+                            listed: &listed,
+                            terms: &terms.read().clone(),
+                            board: &board,
+                        };
+                        let frames = answer(&conn, &known, &job);
                         if !notifier.send(Event::Replies {
                             token: job.to.link,
                             frames,
@@ -56,22 +62,31 @@ pub fn spawn(
 }
 
 /// The whole answer to one job: data packets, or one `dataFail`.
-pub fn answer(conn: &Connection, listed: &[Asset], board: &Board, job: &Job) -> Vec<Frame> {
-    match payload(conn, listed, board, &job.request) {
+/// What a data thread knows besides the database: the asset list, each
+/// asset's terms, and the standings thread's board.
+pub struct Known<'a> {
+    /// The asset list.
+    pub listed: &'a [Asset],
+    /// Each asset's market and fractions.
+    pub terms: &'a std::collections::HashMap<Symbol, assets::Terms>,
+    /// The leaderboard's ranker.
+    pub board: &'a Board,
+}
+
+/// The frames that answer `job`: its payload as packets, or `dataFail`.
+pub fn answer(conn: &Connection, known: &Known<'_>, job: &Job) -> Vec<Frame> {
+    match payload(conn, known, &job.request) {
         Ok(payload) => packets(&job.to, payload.as_bytes()),
         Err(reason) => vec![job.to.frame(&Reply::failure(Instr::DataFail, reason))],
     }
 }
 
-fn payload(
-    conn: &Connection,
-    listed: &[Asset],
-    board: &Board,
-    request: &Request,
-) -> Result<String, Reason> {
+fn payload(conn: &Connection, known: &Known<'_>, request: &Request) -> Result<String, Reason> {
+    let (listed, board) = (known.listed, known.board);
     let now = Timestamp::now();
     match request {
         Request::AssetList => Ok(assets::list_payload(listed)),
+        Request::AssetDetails => Ok(assets::details_payload(listed, known.terms)),
         Request::User {
             view,
             session,
@@ -265,7 +280,12 @@ mod tests {
                 symbol: Symbol::parse("ZZZ").expect("symbol"),
             },
         };
-        let frames = answer(&conn, &[], &Board::default(), &job);
+        let known = Known {
+            listed: &[],
+            terms: &std::collections::HashMap::new(),
+            board: &Board::default(),
+        };
+        let frames = answer(&conn, &known, &job);
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].instruction, Instr::DataFail.code());
         assert_eq!(frames[0].argument_count, 2);

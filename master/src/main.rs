@@ -222,10 +222,12 @@ fn spawn_helpers(
     let standings = papertrader_master::trade::standing::spawn_ranker(open_db(config)?, &board)
         .map_err(oserr("standings thread"))?;
     threads.push(standings);
+    let terms = papertrader_master::market::assets::SharedTerms::default();
     let data = data::spawn(
         readers,
         assets.clone(),
         board.clone(),
+        terms.clone(),
         data_rx,
         notifier.clone(),
     )
@@ -246,6 +248,7 @@ fn spawn_helpers(
         trade_rx,
         notifier.clone(),
         board,
+        terms,
     )
     .map_err(oserr("trade thread"))?;
     threads.push(trade);

@@ -19,6 +19,7 @@ const TABLE = {
   getAssetValueAllTime: [22, 2], getUserInfo: [23, 2], getUserPortfolio: [24, 2],
   getUserTransactionHistory: [25, 2], getAssetList: [26, 2], getOrders: [27, 2],
   getLeaderboard: [28, 2], getEquityHistory: [29, 2], getApiKeys: [30, 2],
+  getAssetDetails: [31, 2],
   loginFail: [32, 3], sessionID: [33, 3], registerSuccess: [34, 3], registerFail: [35, 3],
   purchaseSuccess: [36, 3], purchaseFail: [37, 3], sellSuccess: [38, 3], sellFail: [39, 3],
   stateSwitchSuccess: [40, 3], stateSwitchFail: [41, 3], data: [42, 3], dataFail: [43, 3],

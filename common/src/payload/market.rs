@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::{Fields, Line, PayloadError, volume};
-use crate::value::{Money, Symbol, Timestamp};
+use crate::value::{Money, Symbol, Timestamp, ValueError};
 
 /// A `quotes` line: `SYMBOL PRICE TIMESTAMP OPEN HIGH LOW VOLUME`, the last
 /// four being the current UTC day so far.
@@ -232,5 +232,65 @@ impl Line for Asset {
         let symbol = f.value("symbol", Symbol::parse)?;
         let name = f.remainder("name")?.to_string();
         Ok(Asset { symbol, name })
+    }
+}
+
+/// A `getAssetDetails` line (protocol 1.2): `SYMBOL MARKET FRACTIONAL
+/// CLASS NAME`, where MARKET is the market whose hours the asset trades
+/// in (`nyse`, or `always` for one that never closes), FRACTIONAL `yes`
+/// or `no`, and CLASS `equity` or `crypto`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetDetail {
+    /// Its symbol, upper-case.
+    pub symbol: Symbol,
+    /// Its market's name: 1-16 of `a-z`.
+    pub market: String,
+    /// Whether orders may hold a fraction of a share.
+    pub fractional: bool,
+    /// A crypto-currency (`crypto`), not a share (`equity`).
+    pub crypto: bool,
+    /// Its display name; may hold spaces.
+    pub name: String,
+}
+
+impl Line for AssetDetail {
+    const KIND: &'static str = "asset detail";
+
+    fn write(&self, out: &mut String) {
+        let fractional = if self.fractional { "yes" } else { "no" };
+        let class = if self.crypto { "crypto" } else { "equity" };
+        let _ = writeln!(
+            out,
+            "{} {} {fractional} {class} {}",
+            self.symbol, self.market, self.name
+        );
+    }
+
+    fn parse(line: &str) -> Result<AssetDetail, PayloadError> {
+        let mut f = Fields::new(Self::KIND, line);
+        let symbol = f.value("symbol", Symbol::parse)?;
+        let market = f.value("market", |t| {
+            let ok = (1..=16).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_lowercase());
+            ok.then(|| t.to_string())
+                .ok_or_else(|| ValueError::new("market", t, "a market name such as nyse"))
+        })?;
+        let fractional = f.value("fractional", |t| match t {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            _ => Err(ValueError::new("fractional", t, "yes or no")),
+        })?;
+        let crypto = f.value("class", |t| match t {
+            "crypto" => Ok(true),
+            "equity" => Ok(false),
+            _ => Err(ValueError::new("class", t, "equity or crypto")),
+        })?;
+        let name = f.remainder("name")?.to_string();
+        Ok(AssetDetail {
+            symbol,
+            market,
+            fractional,
+            crypto,
+            name,
+        })
     }
 }

@@ -24,7 +24,7 @@ use std::fmt;
 use crate::value::ValueError;
 
 pub use account::{KeyLine, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation};
-pub use market::{Asset, Bar, Current, Info, Quote};
+pub use market::{Asset, AssetDetail, Bar, Current, Info, Quote};
 pub use orders::{EquityPoint, Filled, OrderLine, Standing};
 
 /// Longest piece of a bad line repeated back in an error.

@@ -442,6 +442,36 @@ fn order_lines() {
 }
 
 #[test]
+fn asset_detail_lines() {
+    let line = "BTC always yes crypto Bitcoin (simulated)";
+    let detail = AssetDetail::parse(line).expect("detail");
+    assert_eq!(
+        (
+            detail.market.as_str(),
+            detail.fractional,
+            detail.crypto,
+            detail.name.as_str()
+        ),
+        ("always", true, true, "Bitcoin (simulated)")
+    );
+    assert_eq!(again::<AssetDetail>(line), format!("{line}\n"));
+    assert!(
+        !AssetDetail::parse("AAPL nyse no equity Apple Inc.")
+            .expect("equity")
+            .crypto
+    );
+    for bad in [
+        "BTC always yes crypto",
+        "BTC Always yes crypto x",
+        "BTC always maybe crypto x",
+        "BT C always yes crypto x",
+        "BTC always yes bond x",
+    ] {
+        assert!(AssetDetail::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn key_lines() {
     let line = "PKAAAAAAAAAAAAAAAAAB 1732147200 trend-bot";
     let key = KeyLine::parse(line).expect("key line");

@@ -375,7 +375,12 @@ impl World {
         // No standings thread: getLeaderboard is ranked here, as it is
         // in a master without one.
         let board = papertrader_master::trade::standing::Board::default();
-        let frames = data::answer(&shared.database.lock(), &shared.listed, &board, &job);
+        let known = data::Known {
+            listed: &shared.listed,
+            terms: &std::collections::HashMap::new(),
+            board: &board,
+        };
+        let frames = data::answer(&shared.database.lock(), &known, &job);
         self.jobs.notifier.send(Event::Replies {
             token: job.to.link,
             frames,

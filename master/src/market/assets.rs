@@ -29,6 +29,9 @@ pub struct Spec {
     pub market: Option<Market>,
     /// `fractional=yes|no`; None: on where the market never closes.
     pub fractional: Option<bool>,
+    /// `class=crypto|equity`; None: crypto where the provider is an
+    /// exchange of crypto-currencies (coinbase, binance).
+    pub crypto: Option<bool>,
 }
 
 /// How an asset trades, as the trade thread needs it.
@@ -38,6 +41,9 @@ pub struct Terms {
     pub market: Market,
     /// Whether an order may carry a fraction of a share.
     pub fractional: bool,
+    /// A crypto-currency, not a share (what the HTTP API calls its
+    /// class).
+    pub crypto: bool,
 }
 
 impl Terms {
@@ -47,12 +53,37 @@ impl Terms {
         Terms {
             market,
             fractional: spec.fractional.unwrap_or(market == Market::Always),
+            crypto: spec.crypto.unwrap_or(false),
         }
     }
 }
 
 /// Each listed asset's [`Spec`], by symbol.
 pub type Specs = HashMap<Symbol, Spec>;
+
+/// Each listed asset's [`Terms`] as the trade thread last had them from
+/// the asset thread, shared with the data threads (`getAssetDetails`).
+pub type SharedTerms = std::sync::Arc<parking_lot::RwLock<HashMap<Symbol, Terms>>>;
+
+/// The getAssetDetails payload (protocol 1.2): `SYMBOL MARKET FRACTIONAL
+/// CLASS NAME` lines, in the list's order; an asset without terms yet (before
+/// the asset thread's first word) as nyse and whole shares.
+pub fn details_payload(assets: &[Asset], terms: &HashMap<Symbol, Terms>) -> String {
+    let lines: Vec<payload::AssetDetail> = assets
+        .iter()
+        .map(|asset| {
+            let terms = terms.get(&asset.symbol).copied().unwrap_or_default();
+            payload::AssetDetail {
+                symbol: asset.symbol.clone(),
+                market: terms.market.name().to_string(),
+                fractional: terms.fractional,
+                crypto: terms.crypto,
+                name: asset.name.clone(),
+            }
+        })
+        .collect();
+    payload::write_lines(&lines)
+}
 
 /// The built-in list: well-known US stocks and ETFs.
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -78,12 +109,39 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("XOM", "Exxon Mobil Corporation"),
 ];
 
+/// Crypto-currencies of the built-in list (with [`BUILT_IN`], when no
+/// `assets_file` is set): simulated like the rest, never closed, in
+/// fractions.
+pub const BUILT_IN_CRYPTO: &[(&str, &str)] = &[("BTC", "Bitcoin"), ("ETH", "Ether")];
+
+/// The specs of the built-in list: its crypto-currencies are crypto and
+/// always open.
+pub fn built_in_specs() -> Specs {
+    BUILT_IN_CRYPTO
+        .iter()
+        .map(|(symbol, _)| {
+            let spec = Spec {
+                market: Some(Market::Always),
+                crypto: Some(true),
+                ..Spec::default()
+            };
+            (
+                Symbol::parse(symbol).expect("built-in symbols are valid"),
+                spec,
+            )
+        })
+        .collect()
+}
+
 /// The built-in list as assets, sorted by symbol.
 pub fn built_in() -> Vec<Asset> {
-    let assets = BUILT_IN.iter().map(|(symbol, name)| Asset {
-        symbol: Symbol::parse(symbol).expect("built-in symbols are valid"),
-        name: name.to_string(),
-    });
+    let assets = BUILT_IN
+        .iter()
+        .chain(BUILT_IN_CRYPTO)
+        .map(|(symbol, name)| Asset {
+            symbol: Symbol::parse(symbol).expect("built-in symbols are valid"),
+            name: name.to_string(),
+        });
     sorted(assets.collect())
 }
 
@@ -129,6 +187,9 @@ pub enum SpecError {
     /// `fractional=X` is neither yes nor no.
     #[error("fractional={0}: expected fractional=yes or fractional=no")]
     BadFractional(String),
+    /// `class=X` is neither crypto nor equity.
+    #[error("class={0}: expected class=crypto or class=equity")]
+    BadClass(String),
 }
 
 /// Splits `@PROVIDER[:SYMBOL]`, `market=M` and `fractional=X` words off the front of the
@@ -158,6 +219,12 @@ fn spec_words(mut rest: &str) -> Result<(Spec, &str), SpecError> {
                 "yes" => true,
                 "no" => false,
                 _ => return Err(SpecError::BadFractional(word.to_string())),
+            });
+        } else if let Some(word) = word.strip_prefix("class=") {
+            spec.crypto = Some(match word {
+                "crypto" => true,
+                "equity" => false,
+                _ => return Err(SpecError::BadClass(word.to_string())),
             });
         } else {
             return Ok((spec, rest));
@@ -244,7 +311,14 @@ mod tests {
     #[test]
     fn built_in_list_is_sorted_and_about_twenty() {
         let list = built_in();
-        assert_eq!(list.len(), 20);
+        assert_eq!(list.len(), 22);
+        let specs = built_in_specs();
+        let crypto: Vec<&str> = list
+            .iter()
+            .filter(|a| specs.get(&a.symbol).is_some_and(|s| s.crypto == Some(true)))
+            .map(|a| a.symbol.as_str())
+            .collect();
+        assert_eq!(crypto, ["BTC", "ETH"]);
         assert!(
             list.windows(2)
                 .all(|w| w[0].symbol.as_str() < w[1].symbol.as_str())

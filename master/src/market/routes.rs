@@ -154,7 +154,7 @@ impl Routes {
                 papertrader_common::error!("asset routes: {err}; using price_source for all");
                 Specs::new()
             }),
-            None => Specs::new(),
+            None => super::assets::built_in_specs(),
         };
         let mut markets = HashMap::new();
         self.routes.clear();
@@ -168,7 +168,11 @@ impl Routes {
                 "yahoo" | "finnhub" => Market::Nyse,
                 _ => Market::Always,
             };
-            markets.insert(asset.symbol.clone(), Terms::of(&spec, market));
+            let mut terms = Terms::of(&spec, market);
+            terms.crypto = spec
+                .crypto
+                .unwrap_or(matches!(provider.as_str(), "coinbase" | "binance"));
+            markets.insert(asset.symbol.clone(), terms);
             let route = self.route(&asset.symbol, &spec, provider);
             self.routes.insert(asset.symbol.clone(), route);
         }

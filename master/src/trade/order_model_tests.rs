@@ -294,6 +294,7 @@ impl Rig {
             trade_rx,
             notifier,
             Default::default(),
+            Default::default(),
         )
         .expect("trade thread");
         let terms = SYMBOLS
@@ -302,6 +303,7 @@ impl Rig {
                 let terms = Terms {
                     market: Market::Always,
                     fractional: *s == "AAA",
+                    crypto: false,
                 };
                 (Symbol::parse(s).expect("symbol"), terms)
             })

@@ -33,7 +33,7 @@ use crate::auth::session_account;
 use crate::db;
 use crate::event::{Event, Notifier};
 use crate::job::{Job, ReplyTo};
-use crate::market::assets::Terms;
+use crate::market::assets::{SharedTerms, Terms};
 use crate::market::calendar::{self, Clock};
 use crate::market::feed::FeedMsg;
 use crate::market::routes::Staleness;
@@ -109,6 +109,7 @@ pub fn spawn(
     rx: Receiver<TradeMsg>,
     notifier: Notifier,
     board: standing::Board,
+    shared_terms: SharedTerms,
 ) -> io::Result<JoinHandle<()>> {
     let open = orders::load_live(&conn).map_err(io::Error::other)?;
     let snapshots = match conn.path().filter(|p| !p.is_empty()) {
@@ -145,6 +146,7 @@ pub fn spawn(
             priced_at,
             day,
             terms: HashMap::new(),
+            shared_terms,
             clock: Clock::default(),
             stale: HashMap::new(),
             snapshots,
@@ -224,6 +226,8 @@ struct Queue {
     /// Each asset's market and whether it trades in fractions; an asset
     /// not here never closes and trades in whole shares.
     terms: HashMap<Symbol, Terms>,
+    /// The same, for the data threads.
+    shared_terms: SharedTerms,
     /// The market-hours clock.
     clock: Clock,
     /// Assets without a good price, and why.
@@ -623,6 +627,7 @@ impl Queue {
     /// New markets (or clock): every open `day` order on an asset with
     /// market hours now expires at its session's close.
     fn set_markets(&mut self, terms: HashMap<Symbol, Terms>, clock: Clock) {
+        self.shared_terms.write().clone_from(&terms);
         self.terms = terms;
         self.clock = clock;
         let mut open = std::mem::take(&mut self.open);
