@@ -158,6 +158,18 @@ pub fn current_or_next_session(market: Market, now: Timestamp) -> Option<(Timest
     None
 }
 
+/// Whether the day `year-month-day` is an NYSE trading day, and whether
+/// it closes early (13:00); `None` for a day that does not exist.
+pub fn trading_day(year: i32, month: u8, day: u8) -> Option<(bool, bool)> {
+    let d = CivilDate::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(month).ok()?,
+        i8::try_from(day).ok()?,
+    )
+    .ok()?;
+    Some((is_trading_day(d), is_early_close(d)))
+}
+
 /// Whether `market` is open at `now`.
 pub fn is_open(market: Market, now: Timestamp) -> bool {
     match current_or_next_session(market, now) {

@@ -38,8 +38,11 @@ pub trait Loop: Conns {
     /// Connections that may have input left unread.
     fn unread(&mut self) -> &mut Unread;
 
-    /// Once the round's input is read (the worker writes its answers).
-    fn on_round_end(&mut self) {}
+    /// Once the round's input is read (the worker writes its answers);
+    /// true when work is left that the next poll must not wait for.
+    fn on_round_end(&mut self) -> bool {
+        false
+    }
 
     /// The timers, run at most once a tick.
     fn on_tick(&mut self, now: Instant);
@@ -100,8 +103,7 @@ fn round<L: Loop>(server: &mut L, events: &Events) -> bool {
     let mut unread = std::mem::take(server.unread());
     let busy = unread.run(server);
     *server.unread() = unread;
-    server.on_round_end();
-    busy
+    server.on_round_end() | busy
 }
 
 /// Hands every result the helper threads sent to the loop.

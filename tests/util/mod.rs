@@ -79,6 +79,7 @@ pub fn stderr(out: &Output) -> String {
 pub mod certs;
 pub mod daemon;
 pub mod gpg;
+pub mod http;
 pub mod master;
 pub mod system;
 pub mod trader;

@@ -41,6 +41,7 @@ pub const KEYS: &[&str] = &[
     "session_cache_ttl",
     "history_cache_ttl",
     "history_cache_bytes",
+    "api_rate_limit",
     "log_file",
     "log_level",
     "log_memory_entries",
@@ -117,6 +118,10 @@ pub struct Config {
     pub history_cache_ttl: Duration,
     /// Bytes of history answers kept.
     pub history_cache_bytes: usize,
+    /// HTTP API requests one key may make a minute on this worker, and
+    /// requests with a key not yet checked one address may make (0: no
+    /// limit).
+    pub api_rate_limit: u32,
     /// The log system's settings (`log_*` keys).
     pub log: LogConfig,
 }
@@ -165,6 +170,7 @@ impl Config {
             history_cache_ttl: c.take(conf.duration("history_cache_ttl", secs(60))),
             history_cache_bytes: c.take(conf.u64("history_cache_bytes", 16 << 20, 0..=1 << 34))
                 as usize,
+            api_rate_limit: c.take(conf.u64("api_rate_limit", 200, 0..=1_000_000)) as u32,
             log: conf.log(&mut c),
             state_dir,
         };

@@ -54,6 +54,16 @@ pub enum Note {
         /// The session checked.
         session: SessionId,
     },
+    /// One request of an HTTP API call: the answer goes to the call in
+    /// `slot` of the web connection, as answer `index` of its step.
+    Api {
+        /// The call's place on its connection.
+        slot: u64,
+        /// Which request of the step.
+        index: usize,
+        /// The data transfer so far.
+        payload: Vec<u8>,
+    },
     /// A history answer to cache under `key` once whole.
     History {
         /// The cache key.

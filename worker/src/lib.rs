@@ -11,6 +11,7 @@
 //! channel and a `mio::Waker` (`event`). Workers hold no critical data:
 //! losing one loses only its connections.
 
+pub mod api;
 pub mod cache;
 pub mod client;
 pub mod config;

@@ -32,6 +32,7 @@ use crate::transport::ClientIo;
 use crate::web::conn::WebConn;
 use crate::web::site::Site;
 
+mod api;
 mod dispatch;
 mod doors;
 mod link;
@@ -87,6 +88,10 @@ pub struct Server {
     /// written together once the round's events are handled (see
     /// `on_events`).
     to_flush: Vec<Token>,
+    /// The HTTP API's keys, rates and calls in progress (`server::api`).
+    api: api::ApiState,
+    /// Web connections with API answers to write at the round's end.
+    web_to_flush: Vec<Token>,
 }
 
 /// What `main` builds a server from.
@@ -135,6 +140,8 @@ impl Server {
             read_buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
             unread: Unread::default(),
             to_flush: Vec::new(),
+            api: api::ApiState::new(config.api_rate_limit),
+            web_to_flush: Vec::new(),
             config,
         })
     }
@@ -278,6 +285,7 @@ impl Server {
     /// The one-second sweep: expired cache entries, idle and stalled clients.
     fn sweep(&mut self, now: Instant) {
         self.caches.purge(now);
+        self.api.sweep(now);
         let (idle, frame) = (self.config.idle_timeout, self.config.frame_timeout);
         let expired: Vec<(Token, &'static str)> = self
             .clients
@@ -358,12 +366,19 @@ impl Loop for Server {
     }
 
     /// Answers read this round go out together.
-    fn on_round_end(&mut self) {
+    fn on_round_end(&mut self) -> bool {
         let mut tokens = std::mem::take(&mut self.to_flush);
         for token in tokens.drain(..) {
             self.flush_client(token);
         }
         self.to_flush = tokens;
+        // API answers made this round go out, and what their connections
+        // read meanwhile is answered; answers made then go out next round,
+        // which does not wait (each connection gets its turn).
+        for token in std::mem::take(&mut self.web_to_flush) {
+            self.web_ready(token);
+        }
+        !self.web_to_flush.is_empty()
     }
 
     /// The master link's timers each tick; the sweep once a second.

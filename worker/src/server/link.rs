@@ -13,7 +13,7 @@ use papertrader_common::Frame;
 use papertrader_common::framed::{End, Framed};
 use papertrader_common::gpg::ProofError;
 use papertrader_common::message::split_prefix;
-use papertrader_common::reply::Reply;
+use papertrader_common::reply::{Reply, ReplyError};
 use papertrader_common::tls::Stream;
 use papertrader_common::value::{ReasonCode, SessionId, hex};
 
@@ -216,6 +216,9 @@ impl Server {
         let Some(pending) = self.in_flight.get_mut(reqid) else {
             return papertrader_common::warn!("master answered unknown REQID {reqid}");
         };
+        if matches!(pending.note, Note::Api { .. }) {
+            return self.on_api_reply(reqid, parsed);
+        }
         let reply = match parsed {
             Ok((_, reply)) => reply,
             Err(err) => {
@@ -252,6 +255,39 @@ impl Server {
                     self.release_held(token);
                 }
             }
+        }
+    }
+
+    /// A return to a request of an HTTP API call: a transfer's packets
+    /// gather in its note; the whole answer goes to the call.
+    fn on_api_reply(&mut self, reqid: u64, parsed: Result<(String, Reply), ReplyError>) {
+        let Some(pending) = self.in_flight.get_mut(reqid) else {
+            return;
+        };
+        let instr = pending.instr;
+        let reply = match parsed {
+            Ok((_, reply)) => reply,
+            Err(err) => {
+                papertrader_common::warn!("master reply to REQID {reqid} not read: {err}");
+                let text = "the master's answer could not be read";
+                Reply::fail(instr, ReasonCode::Internal, text)
+            }
+        };
+        let reply = match reply {
+            Reply::Data(packet) => {
+                if !Server::api_packet(&mut pending.note, &packet.chunk) {
+                    let text = "the answer is too large";
+                    Reply::fail(instr, ReasonCode::Internal, text)
+                } else if packet.number < packet.max {
+                    return;
+                } else {
+                    Reply::Data(packet)
+                }
+            }
+            other => other,
+        };
+        if let Some(pending) = self.in_flight.finish(reqid) {
+            self.api_reply(pending, reply);
         }
     }
 
@@ -417,6 +453,11 @@ impl Server {
     pub(super) fn fail_pending(&mut self) {
         let mut touched = Vec::new();
         for (reqid, p) in self.in_flight.drain() {
+            if matches!(p.note, Note::Api { .. }) {
+                let reply = broken_link(p.instr);
+                self.api_reply(p, reply);
+                continue;
+            }
             let answer = broken_link(p.instr).encode(None);
             if let Some(client) = self.clients.get_mut(&p.token) {
                 if p.note.switches() {

@@ -56,7 +56,7 @@ impl Server {
             return;
         };
         match conn.ready(self.poll.registry(), token, &policy, &mut self.read_buf) {
-            Step::Open => {}
+            Step::Open => self.api_asks(token),
             Step::Close(why) => self.close_web(token, why),
             Step::Upgrade(upgraded) => self.upgrade(token, *upgraded),
         }
@@ -92,6 +92,7 @@ impl Server {
         conn.shutdown();
         conn.deregister(self.poll.registry());
         self.doors.release(conn.peer());
+        self.api_forget(token);
         papertrader_common::debug!("{}: web connection {why}", conn.peer());
         self.resume_listeners(true);
     }

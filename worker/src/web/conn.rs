@@ -16,6 +16,7 @@ use papertrader_common::tls::Stream;
 use super::assets;
 use super::http::{self, HttpRequest, Method, Refusal, Status};
 use super::site::{PROVIDERS_PATH, Site};
+use crate::api::ApiRequest;
 
 /// Answers queued before the connection stops reading further requests.
 const MAX_QUEUED: usize = 16;
@@ -52,10 +53,13 @@ pub struct Upgraded {
     pub early: Vec<u8>,
 }
 
-/// Part of an answer: owned head bytes, or a file's bytes in the binary.
+/// Part of an answer: owned head bytes, or a file's bytes in the binary,
+/// or the place of an API answer still being made (nothing after it is
+/// written before it).
 enum Chunk {
     Owned(Vec<u8>),
     Static(&'static [u8]),
+    Waiting(u64),
 }
 
 impl Chunk {
@@ -63,8 +67,22 @@ impl Chunk {
         match self {
             Chunk::Owned(v) => v,
             Chunk::Static(s) => s,
+            Chunk::Waiting(_) => &[],
         }
     }
+}
+
+/// An HTTP API request read off a connection, with the place of its
+/// answer.
+pub struct ApiAsk {
+    /// The place of its answer ([`WebConn::fill`]).
+    pub slot: u64,
+    /// The request.
+    pub request: ApiRequest,
+    /// `HEAD`: the answer without its body.
+    pub head_only: bool,
+    /// The connection ends after the answer.
+    pub close: bool,
 }
 
 /// An HTTP connection of the web port.
@@ -80,9 +98,13 @@ pub struct WebConn {
     last_rx: Instant,
     /// The first byte of a request head not yet complete arrived then.
     head_since: Option<Instant>,
-    /// Output has waited since then without the socket taking any.
+    /// Output has waited since then without draining.
     stuck_since: Option<Instant>,
     registered: Option<Interest>,
+    /// API requests read and not yet taken by the loop.
+    asks: Vec<ApiAsk>,
+    /// The last slot given.
+    slots: u64,
 }
 
 impl WebConn {
@@ -99,7 +121,36 @@ impl WebConn {
             head_since: None,
             stuck_since: None,
             registered: None,
+            asks: Vec::new(),
+            slots: 0,
         }
+    }
+
+    /// The API requests read since the last call, for the loop to answer.
+    pub fn take_asks(&mut self) -> Vec<ApiAsk> {
+        std::mem::take(&mut self.asks)
+    }
+
+    /// Puts the answer of `slot` in its place; `close`: the connection
+    /// ends after it. `false` if no answer waits there.
+    pub fn fill(&mut self, slot: u64, bytes: Vec<u8>, close: bool) -> bool {
+        let Some(chunk) = self
+            .out
+            .iter_mut()
+            .find(|c| matches!(c, Chunk::Waiting(s) if *s == slot))
+        else {
+            return false;
+        };
+        *chunk = Chunk::Owned(bytes);
+        self.last |= close;
+        true
+    }
+
+    /// Whether the front of the output can be written now.
+    fn can_write(&self) -> bool {
+        self.out
+            .front()
+            .is_some_and(|c| !matches!(c, Chunk::Waiting(_)))
     }
 
     /// The peer's address.
@@ -125,7 +176,7 @@ impl WebConn {
     }
 
     fn interest(&self) -> Interest {
-        let writing = !self.out.is_empty() || self.io.as_ref().is_some_and(|io| io.wants_write());
+        let writing = self.can_write() || self.io.as_ref().is_some_and(|io| io.wants_write());
         if writing {
             Interest::READABLE | Interest::WRITABLE
         } else {
@@ -135,13 +186,16 @@ impl WebConn {
 
     /// Why the connection should close at `now`, if it should: silent for
     /// `idle`, in the middle of a request head for `stall` (slowloris), or
-    /// not reading its answers for `stall`.
+    /// with answers that have not drained for `stall`.
     pub fn expired(&self, now: Instant, idle: Duration, stall: Duration) -> Option<&'static str> {
         let over = |since: Option<Instant>| since.is_some_and(|t| now.duration_since(t) >= stall);
-        if over(self.head_since) {
-            Some("stopped in the middle of a request")
-        } else if over(self.stuck_since) {
+        // Answers that do not drain come first: requests then wait in the
+        // input because their answers have no room, not because they are
+        // unfinished.
+        if over(self.stuck_since) {
             Some("not reading its answers")
+        } else if over(self.head_since) {
+            Some("stopped in the middle of a request")
         } else if self.out.is_empty() && now.duration_since(self.last_rx) >= idle {
             Some("idle")
         } else {
@@ -234,6 +288,19 @@ impl WebConn {
     fn answer_buffered(&mut self, policy: &Policy) -> Option<Result<Vec<u8>, ()>> {
         while !self.last && self.out.len() < MAX_QUEUED && !self.input.is_empty() {
             let request = match http::parse(&self.input) {
+                Ok(Some(request)) if crate::api::is_api_path(&request.path) => {
+                    if self.plain_refused(policy) {
+                        let text = "this worker requires TLS: use https://";
+                        let refusal = crate::api::Response::forbidden(text);
+                        self.queue(refusal.to_http(false, true), true);
+                        return Some(Err(()));
+                    }
+                    match self.read_api(request) {
+                        Ok(true) => continue,
+                        Ok(false) => return None,
+                        Err(()) => return Some(Err(())),
+                    }
+                }
                 Ok(Some(request)) => request,
                 Ok(None) => return None,
                 Err(refusal) => {
@@ -256,6 +323,59 @@ impl WebConn {
             self.answer(&request, policy);
         }
         self.last.then_some(Err(()))
+    }
+
+    /// An HTTP API request: `Ok(true)` when it is read whole (its body
+    /// too) and its answer's place is queued, `Ok(false)` while its body
+    /// is still coming, `Err` when it is refused and the connection ends.
+    fn read_api(&mut self, request: HttpRequest) -> Result<bool, ()> {
+        use crate::api::{self, MAX_BODY, Response};
+        let refuse = |this: &mut WebConn, r: Response| {
+            this.input.clear();
+            this.queue(r.to_http(false, true), true);
+            Err(())
+        };
+        if request.bad_body {
+            let text = "send a body with one Content-Length, not chunked";
+            return refuse(self, Response::error(411, 41110000, text));
+        }
+        let length = request.content_length.unwrap_or(0);
+        if length > MAX_BODY {
+            let text = format!("the body is over {MAX_BODY} bytes");
+            return refuse(self, Response::error(413, 41310000, &text));
+        }
+        let end = request.head_len + length;
+        if self.input.len() < end {
+            return Ok(false);
+        }
+        let body = self.input[request.head_len..end].to_vec();
+        self.input.drain(..end);
+        self.head_since = None;
+        let method = match request.method {
+            Method::Get | Method::Head => api::Method::Get,
+            Method::Post => api::Method::Post,
+            Method::Patch => api::Method::Patch,
+            Method::Delete => api::Method::Delete,
+            Method::Other => api::Method::Other,
+        };
+        self.slots += 1;
+        self.out.push_back(Chunk::Waiting(self.slots));
+        self.asks.push(ApiAsk {
+            slot: self.slots,
+            request: ApiRequest {
+                method,
+                path: request.path,
+                query: request.query,
+                body,
+                key_id: request.key_id,
+                secret: request.secret,
+                peer: self.peer.ip(),
+            },
+            head_only: request.method == Method::Head,
+            close: request.close,
+        });
+        self.last |= request.close;
+        Ok(true)
     }
 
     fn upgrade(&mut self, preface: Vec<u8>) -> Step {
@@ -361,7 +481,7 @@ impl WebConn {
                 return self.answer_providers(request, policy.site);
             }
             Method::Get | Method::Head => assets::find(&request.path),
-            Method::Other => None,
+            _ => None,
         };
         let Some(asset) = asset else {
             let mut answer = http::text_answer(Status::NotFound, "not found", "", close);
@@ -424,13 +544,14 @@ impl WebConn {
         let Some(io) = self.io.as_mut() else {
             return Err("gone");
         };
-        let mut moved = false;
         while let Some(front) = self.out.front() {
+            if matches!(front, Chunk::Waiting(_)) {
+                break;
+            }
             let bytes = &front.bytes()[self.written..];
             match io.write(bytes) {
                 Ok(0) => return Err("write failed"),
                 Ok(n) => {
-                    moved = true;
                     self.written += n;
                     if self.written == front.bytes().len() {
                         self.out.pop_front();
@@ -445,11 +566,16 @@ impl WebConn {
         if io.flush().is_err() {
             return Err("write failed");
         }
-        let waiting = !self.out.is_empty() || io.wants_write();
-        self.stuck_since = match (waiting, moved, self.stuck_since) {
-            (false, _, _) => None,
-            (true, true, _) | (true, false, None) => Some(now),
-            (true, false, since) => since,
+        // The clock runs from when answers began to wait until they have
+        // all gone out: a client that reads a little now and then, or
+        // pipelines without reading, is not kept for ever. An answer
+        // still being made is not the client's to read.
+        let wants = io.wants_write();
+        let waiting = self.can_write() || wants;
+        self.stuck_since = match (waiting, self.stuck_since) {
+            (false, _) => None,
+            (true, None) => Some(now),
+            (true, since) => since,
         };
         Ok(())
     }

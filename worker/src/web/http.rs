@@ -22,7 +22,13 @@ pub enum Method {
     Get,
     /// `HEAD`: a `GET` without the body.
     Head,
-    /// Anything else: 404 (section 12).
+    /// `POST` (the HTTP API).
+    Post,
+    /// `PATCH` (the HTTP API).
+    Patch,
+    /// `DELETE` (the HTTP API).
+    Delete,
+    /// Anything else: 404 (section 12), 405 on the HTTP API.
     Other,
 }
 
@@ -44,6 +50,17 @@ pub struct HttpRequest {
     pub method: Method,
     /// The path, query string removed.
     pub path: String,
+    /// The query string, without its `?` (empty for none).
+    pub query: String,
+    /// `Content-Length`, when given once and well formed.
+    pub content_length: Option<usize>,
+    /// A body the API cannot take: `Transfer-Encoding`, or a
+    /// `Content-Length` given twice or malformed.
+    pub bad_body: bool,
+    /// `APCA-API-KEY-ID` (the HTTP API).
+    pub key_id: crate::api::Header,
+    /// `APCA-API-SECRET-KEY` (the HTTP API).
+    pub secret: crate::api::Header,
     /// `Host`.
     pub host: Option<String>,
     /// `Origin`.
@@ -90,15 +107,24 @@ pub fn parse(buf: &[u8]) -> Result<Option<HttpRequest>, Refusal> {
     let method = match method {
         "GET" => Method::Get,
         "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
         _ => Method::Other,
     };
-    let path = target.split(['?', '#']).next().unwrap_or_default();
-    if path.len() > MAX_VALUE {
+    let target = target.split('#').next().unwrap_or_default();
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path.len() > MAX_VALUE || query.len() > MAX_HEAD {
         return Err(Refusal::TooLarge);
     }
     let mut request = HttpRequest {
         method,
         path: path.to_string(),
+        query: query.to_string(),
+        content_length: None,
+        bad_body: false,
+        key_id: crate::api::Header::Missing,
+        secret: crate::api::Header::Missing,
         host: None,
         origin: None,
         gzip: false,
@@ -117,7 +143,16 @@ pub fn parse(buf: &[u8]) -> Result<Option<HttpRequest>, Refusal> {
         }
         facts.take(&mut request, header.name, value.trim())?;
     }
-    request.close |= facts.body;
+    // The app's files take no body: one that comes cannot be skipped
+    // reliably, so the connection ends. The HTTP API reads its bodies.
+    if crate::api::is_api_path(&request.path) {
+        request.bad_body |= facts.chunked || facts.lengths > 1;
+        if facts.lengths == 1 && request.content_length.is_none() {
+            request.bad_body = true;
+        }
+    } else {
+        request.close |= facts.body;
+    }
     request.upgrade = facts.upgrade();
     Ok(Some(request))
 }
@@ -131,6 +166,8 @@ struct Facts {
     version_ok: bool,
     subprotocol_ok: bool,
     body: bool,
+    chunked: bool,
+    lengths: usize,
 }
 
 impl Facts {
@@ -161,8 +198,18 @@ impl Facts {
             self.subprotocol_ok |= tokens().any(|t| t == SUBPROTOCOL);
         } else if is("transfer-encoding") {
             self.body = true;
+            self.chunked = true;
         } else if is("content-length") {
             self.body |= value != "0";
+            self.lengths += 1;
+            request.content_length = value
+                .parse::<usize>()
+                .ok()
+                .filter(|_| !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()));
+        } else if is("apca-api-key-id") {
+            request.key_id.add(value);
+        } else if is("apca-api-secret-key") {
+            request.secret.add(value);
         }
         Ok(())
     }
@@ -333,11 +380,28 @@ mod tests {
         assert_eq!(parse(&many), Err(Refusal::TooLarge));
         let post = parse(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello").expect("ok");
         let post = post.expect("complete");
-        assert_eq!(post.method, Method::Other);
+        assert_eq!(post.method, Method::Post);
         assert!(
             post.close,
             "a body the worker does not read ends the connection"
         );
+        let api = parse(
+            b"POST /v2/orders?x=1 HTTP/1.1\r\nContent-Length: 5\r\nAPCA-API-KEY-ID: a\r\n\r\nhello",
+        )
+        .expect("ok")
+        .expect("complete");
+        assert!(!api.close && !api.bad_body, "the HTTP API reads its bodies");
+        assert_eq!((api.content_length, api.query.as_str()), (Some(5), "x=1"));
+        assert_eq!(api.key_id, crate::api::Header::One("a".into()));
+        for bad in [
+            &b"POST /v2/orders HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"POST /v2/orders HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            b"POST /v2/orders HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+            b"POST /v2/orders HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        ] {
+            let req = parse(bad).expect("ok").expect("complete");
+            assert!(req.bad_body, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -1,0 +1,407 @@
+//! The HTTP API on the web port (papertrader-api(7)) against real
+//! daemons: keys made over the protocol, every trading call with the
+//! answers Alpaca's SDKs read, the errors a bot meets, and hostile
+//! clients.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use papertrader_common::Instr;
+use serde_json::Value;
+use util::daemon::TempDir;
+use util::http::Http;
+use util::master::hashed_pass;
+use util::system::{System, call};
+
+/// A port free now, for `web_listen`.
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// AAPL at 189.5000 and BTC at 40000.0000 every second (BTC a
+/// crypto-currency), 2 000 of starting cash.
+fn market(dir: &TempDir) -> String {
+    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
+    for _ in 0..900 {
+        csv.push_str("AAPL,2026-11-20,10:00:00,189.5000,189.5000,189.5000,189.5000,1000\n");
+        csv.push_str("BTC,2026-11-20,10:00:00,40000,40000,40000,40000,10\n");
+    }
+    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
+    std::fs::write(
+        dir.join("assets.list"),
+        "AAPL fractional=no Apple Inc.\nBTC class=crypto Bitcoin\n",
+    )
+    .expect("assets");
+    format!(
+        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n\
+         starting_cash = 2000\n",
+        dir.join("bars.csv").display(),
+        dir.join("assets.list").display()
+    )
+}
+
+struct Api {
+    system: System,
+    web: SocketAddr,
+    _dir: TempDir,
+}
+
+/// A system with the web port, and user `name` holding a key.
+fn start(tag: &str, worker_extra: &str) -> Api {
+    let dir = TempDir::new(tag);
+    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let system = System::start(
+        tag,
+        &market(&dir),
+        &format!("web_listen = {web}\n{worker_extra}"),
+    );
+    Api {
+        system,
+        web,
+        _dir: dir,
+    }
+}
+
+impl Api {
+    /// Registers `name` and makes a key: (session, key id, secret).
+    fn user(&self, name: &str) -> (String, String, String) {
+        let mut c = self.system.client();
+        let pass = hashed_pass(name, "pw");
+        call(
+            &mut c,
+            Instr::Register,
+            &[name, &format!("{name}@example.com"), &pass],
+        );
+        let (_, a) = call(&mut c, Instr::Login, &[name, &pass, "false"]);
+        let session = a[0].clone();
+        let (reply, a) = call(&mut c, Instr::CreateApiKey, &[&session, "bot"]);
+        assert_eq!(reply, Instr::ApiKeyCreated, "{a:?}");
+        (session, a[0].clone(), a[1].clone())
+    }
+
+    fn http(&self, id: &str, secret: &str) -> Http {
+        Http::with_key(self.web, id, secret)
+    }
+
+    /// Waits until the worker has both prices.
+    fn wait_prices(&self) {
+        let mut c = self.system.client();
+        let pass = hashed_pass("quoter", "pw");
+        call(&mut c, Instr::Register, &["quoter", "q@example.com", &pass]);
+        let (_, a) = call(&mut c, Instr::Login, &["quoter", &pass, "false"]);
+        call(&mut c, Instr::SwitchState, &[&a[0], "data"]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !["AAPL", "BTC"]
+            .iter()
+            .all(|s| util::system::call_data(&mut c, Instr::GetAssetValueCurrent, &[s]).is_ok())
+        {
+            assert!(Instant::now() < deadline, "no prices within 20 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn message(v: &Value) -> &str {
+    v["message"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn a_bot_trades_through_the_http_api() {
+    let api = start("api-trade", "");
+    let (_, id, secret) = api.user("alice");
+    let mut http = api.http(&id, &secret);
+    api.wait_prices();
+
+    let account = http.get("/v2/account").json();
+    assert_eq!(account["status"], "ACTIVE");
+    assert_eq!(account["account_number"], "alice");
+    assert_eq!(account["cash"], "2000.0000");
+    assert_eq!(account["buying_power"], "2000.0000");
+    assert_eq!(account["currency"], "USD");
+
+    let clock = http.get("/v2/clock").json();
+    assert!(
+        clock["is_open"].is_boolean() && clock["next_open"].is_string(),
+        "{clock}"
+    );
+    let days = http
+        .get("/v2/calendar?start=2026-12-21&end=2026-12-28")
+        .json();
+    let dates: Vec<&str> = days
+        .as_array()
+        .expect("days")
+        .iter()
+        .map(|d| d["date"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            "2026-12-21",
+            "2026-12-22",
+            "2026-12-23",
+            "2026-12-24",
+            "2026-12-28"
+        ],
+        "Christmas off"
+    );
+    assert_eq!(days[3]["close"], "13:00", "Christmas Eve closes early");
+
+    let assets = http.get("/v2/assets").json();
+    let symbols: Vec<&str> = assets
+        .as_array()
+        .expect("assets")
+        .iter()
+        .map(|a| a["symbol"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(symbols, ["AAPL", "BTC/USD"]);
+    let btc = http.get("/v2/assets/BTC/USD").json();
+    assert_eq!(
+        (btc["class"].as_str(), btc["fractionable"].as_bool()),
+        (Some("crypto"), Some(true))
+    );
+    assert_eq!(
+        http.get("/v2/assets?asset_class=crypto")
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(http.get("/v2/assets/NOPE").status, 404);
+
+    // A limit far from the market rests; it is listed, read, cancelled.
+    let body = r#"{"symbol":"AAPL","qty":2,"side":"buy","type":"limit","limit_price":100,"time_in_force":"gtc","client_order_id":"mine-1"}"#;
+    let answer = http.call("POST", "/v2/orders", Some(body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let order = answer.json();
+    assert_eq!(
+        (order["client_order_id"].as_str(), order["status"].as_str()),
+        (Some("mine-1"), Some("accepted"))
+    );
+    let order_id = order["id"].as_str().expect("id").to_string();
+    let account = http.get("/v2/account").json();
+    assert_eq!(
+        account["buying_power"], "1800.0000",
+        "the open buy holds 2 x 100 back"
+    );
+    let listed = http.get("/v2/orders").json();
+    assert_eq!(listed[0]["id"], order_id.as_str());
+    assert_eq!(listed[0]["status"], "new");
+    assert_eq!(listed[0]["limit_price"], "100.0000");
+    let one = http.get(&format!("/v2/orders/{order_id}")).json();
+    assert_eq!(one["qty"], "2");
+    let replaced = http.call(
+        "PATCH",
+        &format!("/v2/orders/{order_id}"),
+        Some(r#"{"limit_price":101.5}"#),
+    );
+    assert_eq!(
+        replaced.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&replaced.body)
+    );
+    let new_id = replaced.json()["id"].as_str().expect("id").to_string();
+    assert_ne!(new_id, order_id);
+    assert_eq!(
+        http.get(&format!("/v2/orders/{order_id}")).json()["status"],
+        "replaced"
+    );
+    assert_eq!(
+        http.call("DELETE", &format!("/v2/orders/{new_id}"), None)
+            .status,
+        204
+    );
+    let again = http.call("DELETE", &format!("/v2/orders/{new_id}"), None);
+    assert_eq!(again.status, 422, "a cancelled order is not cancelable");
+    let unknown = http.call(
+        "DELETE",
+        "/v2/orders/6f726472-0000-4000-8000-0000000fffff",
+        None,
+    );
+    assert_eq!(
+        (unknown.status, unknown.json()["code"].as_u64()),
+        (404, Some(40410000))
+    );
+
+    // A market buy fills at the next price set; the position closes.
+    let body = r#"{"symbol":"AAPL","qty":"3","side":"buy","type":"market","time_in_force":"day"}"#;
+    let bought = http.call("POST", "/v2/orders", Some(body)).json();
+    let bought_id = bought["id"].as_str().expect("id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http.get(&format!("/v2/orders/{bought_id}")).json()["status"] != "filled" {
+        assert!(Instant::now() < deadline, "the market order did not fill");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let position = http.get("/v2/positions/AAPL").json();
+    assert_eq!(
+        (position["qty"].as_str(), position["side"].as_str()),
+        (Some("3"), Some("long"))
+    );
+    assert_eq!(position["avg_entry_price"], "189.5000");
+    assert_eq!(
+        http.get("/v2/positions").json().as_array().map(Vec::len),
+        Some(1)
+    );
+    let closing = http.call("DELETE", "/v2/positions/AAPL?qty=1", None);
+    assert_eq!(
+        closing.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&closing.body)
+    );
+    assert_eq!(closing.json()["side"], "sell");
+
+    // Crypto in fractions, by notional.
+    let body = r#"{"symbol":"BTC/USD","notional":"100","side":"buy","type":"market","time_in_force":"day"}"#;
+    let fill = http.call("POST", "/v2/orders", Some(body));
+    assert_eq!(fill.status, 200, "{}", String::from_utf8_lossy(&fill.body));
+    let fill = fill.json();
+    assert_eq!(
+        (fill["status"].as_str(), fill["filled_qty"].as_str()),
+        (Some("filled"), Some("0.0025"))
+    );
+
+    // The errors a bot meets.
+    let poor = http.call("POST", "/v2/orders", Some(r#"{"symbol":"AAPL","qty":1000,"side":"buy","type":"limit","limit_price":189,"time_in_force":"day"}"#));
+    assert_eq!(poor.status, 403, "{}", String::from_utf8_lossy(&poor.body));
+    assert!(
+        message(&poor.json()).contains("insufficient balance for"),
+        "ccxt's InsufficientFunds"
+    );
+    let half = http.call(
+        "POST",
+        "/v2/orders",
+        Some(r#"{"symbol":"AAPL","qty":0.5,"side":"buy","type":"limit","limit_price":1}"#),
+    );
+    assert_eq!(half.status, 422, "AAPL trades in whole shares");
+    let bad = http.call("POST", "/v2/orders", Some("{not json"));
+    assert_eq!(
+        (bad.status, bad.json()["code"].as_u64()),
+        (400, Some(40010001))
+    );
+    let mut stranger = api.http(&id, &"f".repeat(64));
+    let refused = stranger.get("/v2/account");
+    assert_eq!(
+        (refused.status, refused.json()["code"].as_u64()),
+        (401, Some(40110000))
+    );
+    let mut nobody = Http::connect(api.web);
+    assert_eq!(nobody.get("/v2/account").status, 401);
+    assert!(
+        http.get("/v2/account").status == 200,
+        "the owner is not locked out"
+    );
+
+    // Close everything: 207 with one item per position.
+    let all = http.call("DELETE", "/v2/positions?cancel_orders=true", None);
+    assert_eq!(all.status, 207, "{}", String::from_utf8_lossy(&all.body));
+    let items = all.json();
+    let items = items.as_array().expect("items");
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items.iter().all(|i| i["status"] == 200), "{items:?}");
+    util::trader::audit_clean(&api.system.setup);
+}
+
+#[test]
+fn keys_are_rate_limited_and_revoked_within_a_second() {
+    let api = start("api-keys", "api_rate_limit = 5\n");
+    let (session, id, secret) = api.user("bob");
+    let mut http = api.http(&id, &secret);
+    for _ in 0..5 {
+        assert_eq!(http.get("/v2/clock").status, 200);
+    }
+    let limited = http.get("/v2/clock");
+    assert_eq!(
+        (limited.status, limited.json()["code"].as_u64()),
+        (429, Some(42910000))
+    );
+    // Wrong secrets are counted per address, not against the key.
+    let mut c = api.system.client();
+    let (reply, _) = call(&mut c, Instr::RevokeApiKey, &[&session, &id]);
+    assert_eq!(reply, Instr::ApiKeyRevoked);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (_, id2, secret2) = {
+        let (reply, a) = call(&mut c, Instr::CreateApiKey, &[&session, "two"]);
+        assert_eq!(reply, Instr::ApiKeyCreated);
+        (String::new(), a[0].clone(), a[1].clone())
+    };
+    assert_eq!(
+        http.get("/v2/account").status,
+        401,
+        "revoked within a second"
+    );
+    let mut http2 = api.http(&id2, &secret2);
+    assert_eq!(http2.get("/v2/account").status, 200);
+}
+
+#[test]
+fn hostile_http_clients_get_clear_errors_and_the_worker_stays_bounded() {
+    let api = start("api-hostile", "frame_timeout = 2s\n");
+    let (_, id, secret) = api.user("carol");
+    let mut http = api.http(&id, &secret);
+    assert_eq!(http.get("/v2/account").status, 200);
+
+    // A body over the limit, a chunked body, doubled headers.
+    let big = format!("{{\"symbol\":\"{}\"}}", "A".repeat(20_000));
+    let over = http.call("POST", "/v2/orders", Some(&big));
+    assert_eq!(over.status, 413);
+    assert!(over.head.contains("Connection: close"), "{}", over.head);
+    let mut raw = Http::connect(api.web);
+    raw.raw(b"POST /v2/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assert_eq!(raw.read_answer().status, 411);
+    let mut doubled = Http::connect(api.web);
+    doubled.headers = vec![
+        ("APCA-API-KEY-ID".into(), id.clone()),
+        ("APCA-API-KEY-ID".into(), id.clone()),
+        ("APCA-API-SECRET-KEY".into(), secret.clone()),
+    ];
+    assert_eq!(doubled.get("/v2/account").status, 400);
+    let mut bad_utf8 = Http::connect(api.web);
+    bad_utf8.raw(b"GET /v2/account HTTP/1.1\r\nHost: x\r\nAPCA-API-KEY-ID: \xff\xfe\r\n\r\n");
+    assert_eq!(bad_utf8.read_answer().status, 400);
+
+    // Thousands of pipelined requests never read: dropped once its
+    // answers have not drained for frame_timeout; the worker goes on.
+    let mut flood = TcpStream::connect(api.web).expect("connect");
+    flood
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let one = format!(
+        "GET /v2/clock HTTP/1.1\r\nHost: x\r\nAPCA-API-KEY-ID: {id}\r\nAPCA-API-SECRET-KEY: {secret}\r\n\r\n"
+    );
+    let mut sent = 0;
+    let started = Instant::now();
+    while sent < 20_000 && started.elapsed() < Duration::from_secs(10) {
+        if flood.write_all(one.as_bytes()).is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let log = loop {
+        let log = api.system.worker.stderr_text();
+        if log.contains("not reading its answers") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        log.contains("not reading its answers"),
+        "sent {sent}; {log}"
+    );
+    let mut drained = Vec::new();
+    let _ = flood.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = flood.read_to_end(&mut drained);
+    assert!(drained.len() < 64 << 20, "bounded: {} bytes", drained.len());
+    let mut after = api.http(&id, &secret);
+    assert_eq!(after.get("/v2/account").status, 200, "others are served");
+}
