@@ -141,3 +141,15 @@ fn alpaca_trade_api_meets_the_rate_limit() {
     ];
     run("alpaca", "alpaca_trade_api_check.py", &env);
 }
+
+#[test]
+fn ccxt_trades_crypto_through_the_worker() {
+    let (system, web, key, secret, _dir) = start("sdk-ccxt", "");
+    let env = [
+        ("PT_URL", format!("http://{web}")),
+        ("PT_KEY", key),
+        ("PT_SECRET", secret),
+    ];
+    run("ccxt", "ccxt_check.py", &env);
+    util::trader::audit_clean(&system.setup);
+}

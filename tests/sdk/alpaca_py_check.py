@@ -173,4 +173,42 @@ while client.get_all_positions() and time.time() < deadline:
     time.sleep(0.2)
 check(client.get_all_positions() == [], "every position closed")
 check(client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN)) == [], "no open order left")
+step("portfolio history")
+from alpaca.trading.requests import GetPortfolioHistoryRequest
+history = client.get_portfolio_history(GetPortfolioHistoryRequest(period="1M", timeframe="1D"))
+check(len(history.equity) >= 1 and len(history.timestamp) == len(history.equity), history)
+check(history.timeframe == "1D", history.timeframe)
+
+step("stock data: bars, latest quote and trade, snapshot")
+from datetime import datetime, timedelta, timezone
+from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
+from alpaca.data.requests import (
+    CryptoBarsRequest, CryptoLatestQuoteRequest, CryptoLatestTradeRequest, StockBarsRequest,
+    StockLatestQuoteRequest, StockLatestTradeRequest, StockSnapshotRequest,
+)
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+stocks = StockHistoricalDataClient(KEY, SECRET, url_override=URL)
+since = datetime.now(timezone.utc) - timedelta(days=40)
+daily = stocks.get_stock_bars(StockBarsRequest(symbol_or_symbols=["AAPL"], timeframe=TimeFrame.Day, start=since))
+check(len(daily["AAPL"]) >= 1 and daily["AAPL"][-1].close == 189.5, daily)
+minutes = stocks.get_stock_bars(StockBarsRequest(
+    symbol_or_symbols="AAPL", timeframe=TimeFrame(5, TimeFrameUnit.Minute),
+    start=datetime.now(timezone.utc) - timedelta(hours=1)))
+check(all(b.close == 189.5 for b in minutes["AAPL"]), minutes)
+quote = stocks.get_stock_latest_quote(StockLatestQuoteRequest(symbol_or_symbols="AAPL"))
+check(quote["AAPL"].ask_price == 189.5 and quote["AAPL"].bid_price == 189.5, quote)
+trade = stocks.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=["AAPL"]))
+check(trade["AAPL"].price == 189.5, trade)
+snap = stocks.get_stock_snapshot(StockSnapshotRequest(symbol_or_symbols=["AAPL"]))
+check(snap["AAPL"].latest_trade.price == 189.5 and snap["AAPL"].daily_bar.close == 189.5, snap)
+
+step("crypto data, without a key")
+crypto_data = CryptoHistoricalDataClient(url_override=URL)
+cbars = crypto_data.get_crypto_bars(CryptoBarsRequest(
+    symbol_or_symbols=["BTC/USD"], timeframe=TimeFrame.Hour, start=datetime.now(timezone.utc) - timedelta(hours=3)))
+check(len(cbars["BTC/USD"]) >= 1 and cbars["BTC/USD"][-1].close == 40000, cbars)
+cquote = crypto_data.get_crypto_latest_quote(CryptoLatestQuoteRequest(symbol_or_symbols="BTC/USD"))
+check(cquote["BTC/USD"].ask_price == 40000, cquote)
+ctrade = crypto_data.get_crypto_latest_trade(CryptoLatestTradeRequest(symbol_or_symbols=["BTC/USD"]))
+check(ctrade["BTC/USD"].price == 40000, ctrade)
 print("OK", flush=True)

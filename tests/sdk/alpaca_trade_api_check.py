@@ -83,6 +83,26 @@ while api.get_position("AAPL").qty != "1":
     time.sleep(0.2)
 api.close_all_positions()
 
+step("portfolio history and activities")
+history = api.get_portfolio_history(period="1M", timeframe="1D")
+check(len(history.equity) >= 1, history)
+fills = api.get_activities(activity_types="FILL")
+check(len(fills) >= 2 and all(a.activity_type == "FILL" for a in fills), fills)
+check({a.side for a in fills} == {"buy", "sell"}, fills)
+every = api.get_activities()
+check(len(every) >= len(fills), every)
+
+step("market data")
+os.environ.setdefault("APCA_API_DATA_URL", os.environ["APCA_API_BASE_URL"])
+from alpaca_trade_api.rest import TimeFrame
+bars = api.get_bars("AAPL", TimeFrame.Day, "2026-01-01", limit=10)
+check(len(bars) >= 1 and bars[-1].c == 189.5, bars)
+multi = api.get_bars(["AAPL", "BTC"], TimeFrame.Minute, limit=5)
+check(len(multi) >= 1, multi)
+check(api.get_latest_trade("AAPL").p == 189.5, "latest trade")
+check(api.get_latest_quote("AAPL").ap == 189.5, "latest quote")
+check(api.get_snapshot("AAPL").latest_trade.p == 189.5, "snapshot")
+
 step("errors")
 for call, status in [
     (lambda: api.submit_order("AAPL", qty=100000, side="buy", type="limit", limit_price=100,

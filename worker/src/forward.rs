@@ -63,6 +63,8 @@ pub enum Note {
         index: usize,
         /// The data transfer so far.
         payload: Vec<u8>,
+        /// The history cache key to keep the whole answer under.
+        cache: Option<String>,
     },
     /// A history answer to cache under `key` once whole.
     History {

@@ -5,18 +5,23 @@
 //! client sends; only the clock and calendar are the worker's own.
 
 use papertrader_common::calendar::{self, Market};
-use papertrader_common::payload::{self, AssetDetail, EquityPoint, OrderLine, Position, UserInfo};
+use papertrader_common::payload::{
+    self, AssetDetail, Bar, EquityPoint, OrderLine, Position, Quote, Trade, UserInfo,
+};
 use papertrader_common::reply::{Fill, Reply};
-use papertrader_common::request::{OrderSpec, Request, Side, Size as ProtoSize, UserView};
+use papertrader_common::request::{OrderSpec, Range, Request, Side, Size as ProtoSize, UserView};
 use papertrader_common::value::{
-    Date, Money, OrderKind, OrderStatus, Quantity, Reason, ReasonCode, Symbol, Tif, Timestamp,
+    Date, Money, OrderKind, OrderStatus, Quantity, Reason, ReasonCode, SessionId, Symbol, Tif,
+    Timestamp, Username,
 };
 use serde_json::{Value, json};
 
+use super::data::{self, BarsQuery};
 use super::json::{self as aj, Book, Exposure};
 use super::keys::Who;
+use super::query::Query;
 use super::query::rfc3339;
-use super::route::{self, NewOrder, OrderQuery, Part, Route, Size};
+use super::route::{self, DataKind, NewOrder, OrderQuery, Part, Route, Size};
 use super::{Response, ids};
 
 /// A whole answer to one request of a [`Step::Ask`].
@@ -44,8 +49,15 @@ pub enum Step {
 pub struct Ctx<'a> {
     /// Now.
     pub now: Timestamp,
-    /// The latest price the worker has of a symbol.
-    pub price: &'a dyn Fn(&Symbol) -> Option<Money>,
+    /// The latest quote the worker has of a symbol (the master pushes
+    /// them at every price set).
+    pub quote: &'a dyn Fn(&Symbol) -> Option<Quote>,
+}
+
+impl Ctx<'_> {
+    fn price(&self, symbol: &Symbol) -> Option<Money> {
+        (self.quote)(symbol).map(|q| q.price)
+    }
 }
 
 /// Where a call stands.
@@ -67,18 +79,24 @@ enum Stage {
     Replaced(u64),
     /// The order closing a position is out.
     Closed(OrderSpec, Book),
+    /// The history of each symbol is out: (API symbol, requests).
+    Bars(BarsQuery, Vec<(String, usize)>),
+    /// The last week of each symbol is out.
+    Snapshots(Vec<(String, Symbol)>),
 }
 
 /// One call in progress.
 pub struct Call {
     route: Route,
-    who: Who,
+    /// The key's owner; `None` for market data asked without a key.
+    who: Option<Who>,
     stage: Stage,
 }
 
 impl Call {
-    /// A call of `route` under `who`'s session.
-    pub fn new(route: Route, who: Who) -> Call {
+    /// A call of `route` under `who`'s session (none for public market
+    /// data).
+    pub fn new(route: Route, who: Option<Who>) -> Call {
         Call {
             route,
             who,
@@ -86,17 +104,32 @@ impl Call {
         }
     }
 
+    /// The session (one that does not exist without a key: the master
+    /// refuses it).
+    fn session(&self) -> SessionId {
+        self.who
+            .as_ref()
+            .map_or_else(|| SessionId::from_bytes([0; 16]), |w| w.session.clone())
+    }
+
+    fn username(&self) -> Username {
+        self.who
+            .as_ref()
+            .map(|w| w.username.clone())
+            .unwrap_or_else(|| Username::parse("-").expect("a valid name"))
+    }
+
     fn user(&self, view: UserView) -> Request {
         Request::User {
             view,
-            session: self.who.session.clone(),
-            username: self.who.username.clone(),
+            session: self.session(),
+            username: self.username(),
         }
     }
 
     fn orders(&self) -> Request {
         Request::Orders {
-            session: self.who.session.clone(),
+            session: self.session(),
         }
     }
 
@@ -109,11 +142,16 @@ impl Call {
                 self.user(UserView::Portfolio),
                 self.orders(),
                 Request::EquityHistory {
-                    session: self.who.session.clone(),
-                    username: self.who.username.clone(),
+                    session: self.session(),
+                    username: self.username(),
                 },
             ]),
             Route::Clock => Step::Done(clock(ctx.now)),
+            Route::PortfolioHistory(_) => Step::Ask(vec![Request::EquityHistory {
+                session: self.session(),
+                username: self.username(),
+            }]),
+            Route::Activities { .. } => Step::Ask(vec![self.user(UserView::Transactions), details]),
             Route::Calendar { start, end } => Step::Done(calendar_days(*start, *end, ctx.now)),
             Route::Assets { .. } | Route::Asset(_) => Step::Ask(vec![details]),
             Route::Place(order) => Step::Ask(vec![self.place(order), details]),
@@ -121,12 +159,12 @@ impl Call {
                 Step::Ask(vec![self.orders(), details])
             }
             Route::Cancel(id) => Step::Ask(vec![Request::CancelOrder {
-                session: self.who.session.clone(),
+                session: self.session(),
                 id: *id,
             }]),
             Route::CancelAll => Step::Ask(vec![self.orders()]),
             Route::Replace { id, change } => Step::Ask(vec![Request::ReplaceOrder {
-                session: self.who.session.clone(),
+                session: self.session(),
                 id: *id,
                 change: *change,
             }]),
@@ -141,12 +179,117 @@ impl Call {
                 self.stage = Stage::Closing;
                 Step::Ask(vec![self.user(UserView::Portfolio), details])
             }
+            Route::Data {
+                kind,
+                query,
+                single,
+                crypto,
+            } => {
+                let (kind, query, single, crypto) = (*kind, query.clone(), single.clone(), *crypto);
+                self.data_start(kind, &query, single, crypto, ctx)
+                    .unwrap_or_else(Step::Done)
+            }
+        }
+    }
+
+    /// The first step of a market data call.
+    fn data_start(
+        &mut self,
+        kind: DataKind,
+        query: &Query,
+        single: Option<String>,
+        crypto: bool,
+        ctx: &Ctx<'_>,
+    ) -> Result<Step, Response> {
+        let names: Vec<String> = match &single {
+            Some(s) => vec![s.clone()],
+            None => query
+                .list("symbols")
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        if kind != DataKind::Bars && names.is_empty() {
+            return Err(Response::error(400, 40010001, "symbols is required"));
+        }
+        if names.len() > data::MAX_SYMBOLS {
+            return Err(Response::error(400, 40010001, "too many symbols"));
+        }
+        let ours: Vec<(String, Symbol)> = names
+            .iter()
+            .filter_map(|n| aj::our_symbol(n).map(|s| (n.clone(), s)))
+            .collect();
+        match kind {
+            DataKind::Quotes | DataKind::Trades => {
+                let quotes = kind == DataKind::Quotes;
+                let one = |q: &Quote| {
+                    if quotes {
+                        data::quote(q)
+                    } else {
+                        data::trade(q)
+                    }
+                };
+                let mut map = serde_json::Map::new();
+                for (name, s) in &ours {
+                    if let Some(q) = (ctx.quote)(s) {
+                        map.insert(name.clone(), one(&q));
+                    }
+                }
+                let body = match &single {
+                    Some(name) => {
+                        let key = if quotes { "quote" } else { "trade" };
+                        let v = map
+                            .remove(name)
+                            .ok_or_else(|| Response::not_found("no data for this symbol"))?;
+                        json!({"symbol": name, key: v})
+                    }
+                    None => json!({if quotes { "quotes" } else { "trades" }: map}),
+                };
+                Ok(Step::Done(Response::json(200, &body)))
+            }
+            DataKind::Snapshots => {
+                let today = Date::of_timestamp(ctx.now);
+                let asks = ours
+                    .iter()
+                    .map(|(_, s)| Request::History {
+                        range: Range::Week,
+                        symbol: s.clone(),
+                        date: Some(today),
+                    })
+                    .collect();
+                self.stage = Stage::Snapshots(ours);
+                Ok(Step::Ask(asks))
+            }
+            DataKind::Bars => {
+                let q = data::bars_query(query, single.as_deref(), ctx.now)?;
+                let mut asks = Vec::new();
+                let mut counts = Vec::new();
+                for name in &q.symbols {
+                    let Some(symbol) = aj::our_symbol(name) else {
+                        continue;
+                    };
+                    let these = data::bar_requests(&symbol, &q);
+                    counts.push((name.clone(), these.len()));
+                    asks.extend(these);
+                }
+                if asks.len() > data::MAX_REQUESTS {
+                    return Err(Response::unprocessable(
+                        "ask for fewer symbols or a shorter span: it needs too many history reads",
+                    ));
+                }
+                if asks.is_empty() {
+                    let empty = serde_json::Map::new();
+                    return Ok(Step::Done(bars_answer(empty, None, &single, crypto)));
+                }
+                self.stage = Stage::Bars(q, counts);
+                Ok(Step::Ask(asks))
+            }
         }
     }
 
     /// The request that places `order`.
     fn place(&self, order: &NewOrder) -> Request {
-        let session = self.who.session.clone();
+        let session = self.session();
         let spec = |quantity| OrderSpec {
             side: order.side,
             symbol: order.symbol.clone(),
@@ -190,6 +333,21 @@ impl Call {
         let done = |r: Response| Ok(Step::Done(r));
         match (&route, stage) {
             (Route::Account, _) => done(self.account(&answers, ctx)?),
+            (Route::PortfolioHistory(q), _) => {
+                let points = payload::parse_lines::<EquityPoint>(text(answers.first())?)
+                    .map_err(unreadable)?;
+                done(super::history::portfolio(
+                    &points,
+                    q,
+                    Date::of_timestamp(ctx.now),
+                ))
+            }
+            (Route::Activities { types, query }, _) => {
+                let lines =
+                    payload::parse_lines::<Trade>(text(answers.first())?).map_err(unreadable)?;
+                let book = book(answers.get(1))?;
+                done(super::history::activities(&lines, types, query, &book))
+            }
             (Route::Assets { status, class }, _) => {
                 let book = book(answers.first())?;
                 let wanted = |d: &&AssetDetail| {
@@ -363,7 +521,48 @@ impl Call {
                 self.stage = Stage::CloseAllCancelled;
                 Ok(Step::Ask(ids.iter().map(|&id| self.cancel(id)).collect()))
             }
-            (Route::Clock | Route::Calendar { .. }, _) => {
+            (Route::Data { single, crypto, .. }, Stage::Bars(q, counts)) => {
+                let mut answers = answers.into_iter();
+                let mut by_symbol = Vec::new();
+                for (name, n) in counts {
+                    let mut bars = Vec::new();
+                    for answer in answers.by_ref().take(n) {
+                        if let Answer::Payload(p) = answer {
+                            bars.extend(payload::parse_lines::<Bar>(&p).map_err(unreadable)?);
+                        }
+                    }
+                    by_symbol.push((name, data::gather(&bars, &q)));
+                }
+                let (page, next) = data::page(by_symbol, &q);
+                done(bars_answer(page, next, single, *crypto))
+            }
+            (Route::Data { single, crypto, .. }, Stage::Snapshots(symbols)) => {
+                let today = Date::of_timestamp(ctx.now).start();
+                let mut map = serde_json::Map::new();
+                for ((name, symbol), answer) in symbols.iter().zip(&answers) {
+                    let Some(quote) = (ctx.quote)(symbol) else {
+                        continue;
+                    };
+                    let previous = match answer {
+                        Answer::Payload(p) => payload::parse_lines::<Bar>(p)
+                            .map_err(unreadable)?
+                            .into_iter()
+                            .filter(|b| b.time < today)
+                            .max_by_key(|b| b.time),
+                        Answer::Reply(_) => None,
+                    };
+                    map.insert(name.clone(), data::snapshot(&quote, previous.as_ref()));
+                }
+                let body = match (single, *crypto) {
+                    (Some(name), _) => map
+                        .remove(name)
+                        .ok_or_else(|| Response::not_found("no data for this symbol"))?,
+                    (None, true) => json!({"snapshots": map}),
+                    (None, false) => Value::Object(map),
+                };
+                done(Response::json(200, &body))
+            }
+            (Route::Clock | Route::Calendar { .. } | Route::Data { .. }, _) => {
                 done(Response::internal("no request was made"))
             }
         }
@@ -371,14 +570,14 @@ impl Call {
 
     fn cancel(&self, id: u64) -> Request {
         Request::CancelOrder {
-            session: self.who.session.clone(),
+            session: self.session(),
             id,
         }
     }
 
     fn placing(&self, spec: &OrderSpec) -> Request {
         Request::PlaceOrder {
-            session: self.who.session.clone(),
+            session: self.session(),
             order: spec.clone(),
         }
     }
@@ -476,7 +675,7 @@ fn reserved(lines: &[OrderLine], ctx: &Ctx<'_>) -> Money {
         let price = l
             .kind
             .limit()
-            .or_else(|| (ctx.price)(&l.symbol))
+            .or_else(|| ctx.price(&l.symbol))
             .unwrap_or(Money::ZERO);
         let cost = price
             .buy_cost(papertrader_common::value::Shares(left.max(0)))
@@ -785,6 +984,24 @@ fn calendar_days(start: Option<Date>, end: Option<Date>, now: Timestamp) -> Resp
         }
     }
     Response::json(200, &Value::Array(days))
+}
+
+/// The answer of a bars call: keyed by symbol, or the list of the path
+/// form's one symbol.
+fn bars_answer(
+    page: serde_json::Map<String, Value>,
+    next: Option<String>,
+    single: &Option<String>,
+    _crypto: bool,
+) -> Response {
+    let body = match single {
+        Some(name) => {
+            let bars = page.get(name).cloned().unwrap_or_else(|| json!([]));
+            json!({"bars": bars, "symbol": name, "next_page_token": next})
+        }
+        None => json!({"bars": page, "next_page_token": next}),
+    };
+    Response::json(200, &body)
 }
 
 fn time_days(n: i64) -> time::Duration {

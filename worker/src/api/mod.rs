@@ -7,6 +7,8 @@
 //! [`Response`].
 
 pub mod call;
+pub mod data;
+pub mod history;
 pub mod ids;
 pub mod json;
 pub mod keys;

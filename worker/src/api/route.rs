@@ -77,6 +77,47 @@ pub enum Route {
         /// Cancel the open orders first.
         cancel: bool,
     },
+    /// `GET /v2/account/portfolio/history`.
+    PortfolioHistory(Query),
+    /// `GET /v2/account/activities[/{type}]`.
+    Activities {
+        /// The types asked for (none: all).
+        types: Vec<String>,
+        /// Bounds and paging.
+        query: Query,
+    },
+    /// Market data: bars, latest quotes or trades, snapshots.
+    Data {
+        /// Which.
+        kind: DataKind,
+        /// Its query (read by the call, which knows the time).
+        query: Query,
+        /// The symbol of the path form (`/v2/stocks/AAPL/bars`).
+        single: Option<String>,
+        /// `/v1beta3/crypto/us/...`: symbols like `BTC/USD`, and no key
+        /// needed.
+        crypto: bool,
+    },
+}
+
+/// What market data a call asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// Bars.
+    Bars,
+    /// Latest quotes.
+    Quotes,
+    /// Latest trades.
+    Trades,
+    /// Snapshots.
+    Snapshots,
+}
+
+impl Route {
+    /// Whether it needs no key (Alpaca's crypto data).
+    pub fn is_public(&self) -> bool {
+        matches!(self, Route::Data { crypto: true, .. })
+    }
 }
 
 /// How much of a position to close.
@@ -151,6 +192,15 @@ pub fn route(req: &ApiRequest) -> Result<Route, Response> {
     use Method::{Delete, Get, Patch, Post};
     let route = match (req.method, segments.as_slice()) {
         (Get, ["v2", "account"]) => Route::Account,
+        (Get, ["v2", "account", "portfolio", "history"]) => Route::PortfolioHistory(query),
+        (Get, ["v2", "account", "activities"]) => Route::Activities {
+            types: super::history::types(&query.list("activity_types"))?,
+            query,
+        },
+        (Get, ["v2", "account", "activities", kind]) => Route::Activities {
+            types: super::history::types(&[kind])?,
+            query,
+        },
         (Get, ["v2", "clock"]) => Route::Clock,
         (Get, ["v2", "calendar"]) => Route::Calendar {
             start: query.date("start").map_err(bad)?,
@@ -186,6 +236,8 @@ pub fn route(req: &ApiRequest) -> Result<Route, Response> {
                 },
             }
         }
+        (Get, ["v2", "stocks", rest @ ..]) => stock_data(rest, query)?,
+        (Get, ["v1beta3", "crypto", "us", rest @ ..]) => crypto_data(rest, query)?,
         (Get, ["v2", "positions"]) => Route::Positions,
         (Delete, ["v2", "positions"]) => Route::CloseAll {
             cancel: query.flag("cancel_orders").map_err(bad)?.unwrap_or(false),
@@ -215,6 +267,43 @@ fn known_path(segments: &[&str]) -> bool {
             ..
         ] | ["v2", "orders:by_client_order_id"]
     )
+}
+
+fn data(kind: DataKind, query: Query, single: Option<&str>, crypto: bool) -> Route {
+    Route::Data {
+        kind,
+        query,
+        single: single.map(str::to_string),
+        crypto,
+    }
+}
+
+/// `/v2/stocks/...`.
+fn stock_data(rest: &[&str], query: Query) -> Result<Route, Response> {
+    use DataKind::{Bars, Quotes, Snapshots, Trades};
+    Ok(match rest {
+        ["bars"] => data(Bars, query, None, false),
+        ["quotes", "latest"] => data(Quotes, query, None, false),
+        ["trades", "latest"] => data(Trades, query, None, false),
+        ["snapshots"] => data(Snapshots, query, None, false),
+        [symbol, "bars"] => data(Bars, query, Some(symbol), false),
+        [symbol, "quotes", "latest"] => data(Quotes, query, Some(symbol), false),
+        [symbol, "trades", "latest"] => data(Trades, query, Some(symbol), false),
+        [symbol, "snapshot"] => data(Snapshots, query, Some(symbol), false),
+        _ => return Err(Response::not_found("endpoint not found")),
+    })
+}
+
+/// `/v1beta3/crypto/us/...`.
+fn crypto_data(rest: &[&str], query: Query) -> Result<Route, Response> {
+    use DataKind::{Bars, Quotes, Snapshots, Trades};
+    Ok(match rest {
+        ["bars"] => data(Bars, query, None, true),
+        ["latest", "quotes"] => data(Quotes, query, None, true),
+        ["latest", "trades"] => data(Trades, query, None, true),
+        ["snapshots"] => data(Snapshots, query, None, true),
+        _ => return Err(Response::not_found("endpoint not found")),
+    })
 }
 
 fn order_query(q: &Query) -> Result<OrderQuery, Response> {

@@ -16,6 +16,7 @@ use crate::api::call::{Answer, Call, Ctx, Step};
 use crate::api::keys::{Buckets, KEY_TTL, KeyCache, Who};
 use crate::api::route::{self, Route};
 use crate::api::{Header, Response};
+use crate::cache::history_key;
 use crate::forward::{Note, Pending};
 use crate::web::conn::ApiAsk;
 
@@ -58,8 +59,8 @@ struct Running {
     route: Route,
     head_only: bool,
     close: bool,
-    id: ApiKeyId,
-    secret: ApiSecret,
+    /// The key and its secret; `None` for market data asked without one.
+    key: Option<(ApiKeyId, ApiSecret)>,
     /// The key was checked again after the master refused its session.
     reauthed: bool,
     phase: Phase,
@@ -100,29 +101,45 @@ impl Server {
             Ok(route) => route,
             Err(r) => return done(self, r),
         };
+        let now = Instant::now();
+        let address = request.peer.to_string();
+        let keyless = request.key_id == Header::Missing && request.secret == Header::Missing;
+        if route.is_public() && keyless {
+            if self.api.per_address.take(&address, now).is_err() {
+                let text = "rate limit exceeded: too many requests without a key";
+                return done(self, Response::rate_limited(text));
+            }
+            let running = Running {
+                route,
+                head_only,
+                close,
+                key: None,
+                reauthed: true,
+                phase: Phase::Verifying,
+            };
+            return self.api_call(token, slot, running, None);
+        }
         let (id, secret) = match credentials(&request.key_id, &request.secret) {
             Ok(pair) => pair,
             Err(r) => return done(self, r),
         };
-        let now = Instant::now();
+        let cached = self.api.keys.get(&id, &secret, now);
         let running = Running {
             route,
             head_only,
             close,
-            id,
-            secret,
+            key: Some((id.clone(), secret)),
             reauthed: false,
             phase: Phase::Verifying,
         };
-        match self.api.keys.get(&running.id, &running.secret, now) {
+        match cached {
             Some(who) => {
-                if let Err(r) = self.api_rate(&running.id, now) {
+                if let Err(r) = self.api_rate(&id, now) {
                     return done(self, r);
                 }
-                self.api_call(token, slot, running, who);
+                self.api_call(token, slot, running, Some(who));
             }
             None => {
-                let address = request.peer.to_string();
                 if self.api.per_address.take(&address, now).is_err() {
                     let text = "rate limit exceeded: too many requests with keys not yet checked";
                     return done(self, Response::rate_limited(text));
@@ -146,16 +163,16 @@ impl Server {
     /// Asks the master whose key `running.id` is.
     fn api_verify(&mut self, token: Token, slot: u64, mut running: Running) {
         running.phase = Phase::Verifying;
-        let request = Request::LoginKey {
-            id: running.id.clone(),
-            secret: running.secret.clone(),
+        let Some((id, secret)) = running.key.clone() else {
+            let r = Response::unauthorized("request is not authorized");
+            return self.api_finish(token, slot, running.head_only, running.close, r);
         };
         self.api.calls.insert((token, slot), running);
-        self.api_send(token, slot, vec![request]);
+        self.api_send(token, slot, vec![Request::LoginKey { id, secret }]);
     }
 
     /// Starts the call of `running` under `who`.
-    fn api_call(&mut self, token: Token, slot: u64, mut running: Running, who: Who) {
+    fn api_call(&mut self, token: Token, slot: u64, mut running: Running, who: Option<Who>) {
         let mut call = Box::new(Call::new(running.route.clone(), who));
         let step = self.with_ctx(|ctx| call.start(ctx));
         running.phase = Phase::Calling {
@@ -168,10 +185,10 @@ impl Server {
 
     fn with_ctx<T>(&self, f: impl FnOnce(&Ctx<'_>) -> T) -> T {
         let quotes = &self.caches.quotes;
-        let price = |s: &papertrader_common::value::Symbol| quotes.get(s).map(|q| q.price);
+        let quote = |s: &papertrader_common::value::Symbol| quotes.get(s).cloned();
         let ctx = Ctx {
             now: Timestamp::now(),
-            price: &price,
+            quote: &quote,
         };
         f(&ctx)
     }
@@ -193,7 +210,9 @@ impl Server {
                 let Some(mut running) = self.api.calls.remove(&(token, slot)) else {
                     return;
                 };
-                self.api.keys.forget(&running.id);
+                if let Some((id, _)) = &running.key {
+                    self.api.keys.forget(id);
+                }
                 if running.reauthed {
                     let r = Response::unauthorized("request is not authorized");
                     return self.api_finish(token, slot, running.head_only, running.close, r);
@@ -211,8 +230,9 @@ impl Server {
         let peer = self.web.get(&token).map(|c| c.peer().to_string());
         for (index, request) in requests.into_iter().enumerate() {
             let now = Instant::now();
-            if matches!(request, Request::AssetDetails)
-                && let Some(cached) = self.caches.history.get(DETAILS_KEY, now)
+            let cache = cache_key(&request);
+            if let Some(key) = &cache
+                && let Some(cached) = self.caches.history.get(key, now)
             {
                 let text = String::from_utf8_lossy(cached).into_owned();
                 at_once.push((index, Answer::Payload(text)));
@@ -229,6 +249,7 @@ impl Server {
                 slot,
                 index,
                 payload: Vec::new(),
+                cache,
             };
             let reqid = self.in_flight.start(Pending { token, instr, note });
             let prefix = Forwarded {
@@ -258,6 +279,7 @@ impl Server {
             slot,
             index,
             payload,
+            cache,
         } = pending.note
         else {
             return;
@@ -265,10 +287,8 @@ impl Server {
         let answer = match reply {
             Reply::Data(_) => {
                 let text = String::from_utf8_lossy(&payload).into_owned();
-                if matches!(pending.instr, papertrader_common::Instr::GetAssetDetails) {
-                    self.caches
-                        .history
-                        .put(DETAILS_KEY.to_string(), payload, Instant::now());
+                if let Some(key) = cache {
+                    self.caches.history.put(key, payload, Instant::now());
                 }
                 Answer::Payload(text)
             }
@@ -296,21 +316,21 @@ impl Server {
         match &mut running.phase {
             Phase::Verifying => {
                 let now = Instant::now();
-                let Some(mut running) = self.api.calls.remove(&(token, slot)) else {
+                let Some(running) = self.api.calls.remove(&(token, slot)) else {
                     return;
                 };
                 let (head_only, close) = (running.head_only, running.close);
                 match answer {
                     Answer::Reply(Reply::KeySession { session, username }) => {
                         let who = Who { session, username };
-                        self.api
-                            .keys
-                            .put(&running.id, &running.secret, who.clone(), now);
-                        if let Err(r) = self.api_rate(&running.id, now) {
+                        let Some((id, secret)) = running.key.clone() else {
+                            return;
+                        };
+                        self.api.keys.put(&id, &secret, who.clone(), now);
+                        if let Err(r) = self.api_rate(&id, now) {
                             return self.api_finish(token, slot, head_only, close, r);
                         }
-                        running.phase = Phase::Verifying;
-                        self.api_call(token, slot, running, who);
+                        self.api_call(token, slot, running, Some(who));
                     }
                     Answer::Reply(reply)
                         if reply.reason().is_some_and(|r| {
@@ -383,6 +403,20 @@ impl Server {
     /// they come, find no call).
     pub(super) fn api_forget(&mut self, token: Token) {
         self.api.calls.retain(|(t, _), _| *t != token);
+    }
+}
+
+/// The history cache key of a request whose answer is kept a while (the
+/// asset details, history ranges), as client requests' are.
+fn cache_key(request: &Request) -> Option<String> {
+    match request {
+        Request::AssetDetails => Some(DETAILS_KEY.to_string()),
+        Request::History {
+            range,
+            symbol,
+            date,
+        } => Some(history_key(range.instr(), symbol, *date)),
+        _ => None,
     }
 }
 
