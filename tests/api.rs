@@ -405,3 +405,119 @@ fn hostile_http_clients_get_clear_errors_and_the_worker_stays_bounded() {
     let mut after = api.http(&id, &secret);
     assert_eq!(after.get("/v2/account").status, 200, "others are served");
 }
+
+#[test]
+fn the_trading_stream_authenticates_listens_and_bounds_its_clients() {
+    use util::ws::{TEXT, WsPeer};
+    let api = start("api-stream", "frame_timeout = 2s\n");
+    let (session, id, secret) = api.user("dave");
+    let recv = |peer: &mut WsPeer| -> Value {
+        let (op, body) = peer
+            .try_recv_message(Duration::from_secs(10))
+            .expect("a message");
+        assert_eq!(op, TEXT);
+        serde_json::from_slice(&body).expect("json")
+    };
+
+    // Before authenticating, listening is refused; a bad key is refused.
+    let mut bot = WsPeer::open_stream(api.web).expect("upgrade");
+    bot.send_message(
+        TEXT,
+        br#"{"action":"listen","data":{"streams":["trade_updates"]}}"#,
+    );
+    assert_eq!(recv(&mut bot)["stream"], "error");
+    bot.send_message(TEXT, b"not json");
+    assert_eq!(recv(&mut bot)["stream"], "error");
+    let wrong = format!(
+        r#"{{"action":"authenticate","data":{{"key_id":"{id}","secret_key":"{}"}}}}"#,
+        "0".repeat(64)
+    );
+    bot.send_message(TEXT, wrong.as_bytes());
+    assert_eq!(recv(&mut bot)["data"]["status"], "unauthorized");
+    let auth = format!(
+        r#"{{"action":"authenticate","data":{{"key_id":"{id}","secret_key":"{secret}"}}}}"#
+    );
+    bot.send_message(TEXT, auth.as_bytes());
+    assert_eq!(recv(&mut bot)["data"]["status"], "authorized");
+    bot.send_message(
+        TEXT,
+        br#"{"action":"listen","data":{"streams":["trade_updates"]}}"#,
+    );
+    assert_eq!(
+        recv(&mut bot)["data"]["streams"],
+        serde_json::json!(["trade_updates"])
+    );
+    std::thread::sleep(Duration::from_millis(500));
+
+    // An order placed over the protocol shows within the poll.
+    let mut c = api.system.client();
+    let (reply, a) = call(
+        &mut c,
+        Instr::PlaceOrder,
+        &[&session, "buy", "AAPL", "1", "limit", "100", "-", "gtc"],
+    );
+    assert_eq!(reply, Instr::OrderAccepted, "{a:?}");
+    let event = recv(&mut bot);
+    assert_eq!(event["stream"], "trade_updates");
+    assert_eq!(event["data"]["event"], "new");
+    assert_eq!(event["data"]["order"]["limit_price"], "100.0000");
+
+    // Revoking the key ends the stream.
+    let (reply, _) = call(&mut c, Instr::RevokeApiKey, &[&session, &id]);
+    assert_eq!(reply, Instr::ApiKeyRevoked);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut ended = false;
+    while Instant::now() < deadline {
+        match bot.try_recv_message(Duration::from_millis(500)) {
+            Some((8, _)) => {
+                ended = true;
+                break;
+            }
+            Some(_) => {}
+            None if bot.close_code(Duration::from_millis(10)).is_some() => {
+                ended = true;
+                break;
+            }
+            None => {}
+        }
+    }
+    assert!(ended, "the stream ends with its key");
+
+    // A stream that never reads is dropped; the worker goes on.
+    let (_, id2, secret2) = {
+        let (reply, a) = call(&mut c, Instr::CreateApiKey, &[&session, "two"]);
+        assert_eq!(reply, Instr::ApiKeyCreated);
+        ((), a[0].clone(), a[1].clone())
+    };
+    let mut deaf = WsPeer::open_stream(api.web).expect("upgrade");
+    let _ = deaf.tcp.set_write_timeout(Some(Duration::from_secs(2)));
+    // Pings of 125 bytes, each answered with a pong it never reads.
+    let mut ping = vec![0x89, 0x80 | 125, 0, 0, 0, 0];
+    ping.extend_from_slice(&[b'p'; 125]);
+    let pings: Vec<u8> = ping.repeat(1000);
+    for _ in 0..100 {
+        if deaf.try_send_raw(&pings).is_err() {
+            break;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !api
+        .system
+        .worker
+        .stderr_text()
+        .contains("stream not reading its events")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        api.system
+            .worker
+            .stderr_text()
+            .contains("stream not reading its events"),
+        "{}",
+        api.system.worker.stderr_text()
+    );
+    let mut http = api.http(&id2, &secret2);
+    assert_eq!(http.get("/v2/account").status, 200);
+}

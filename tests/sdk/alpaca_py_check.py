@@ -211,4 +211,35 @@ cquote = crypto_data.get_crypto_latest_quote(CryptoLatestQuoteRequest(symbol_or_
 check(cquote["BTC/USD"].ask_price == 40000, cquote)
 ctrade = crypto_data.get_crypto_latest_trade(CryptoLatestTradeRequest(symbol_or_symbols=["BTC/USD"]))
 check(ctrade["BTC/USD"].price == 40000, ctrade)
+
+step("trading stream: events in order")
+import threading
+from alpaca.trading.stream import TradingStream
+events = []
+stream = TradingStream(KEY, SECRET, paper=True, url_override=URL.replace("http://", "ws://") + "/stream")
+
+
+async def on_update(data):
+    events.append((getattr(data.event, "value", data.event), str(data.order.id)))
+
+
+stream.subscribe_trade_updates(on_update)
+runner = threading.Thread(target=stream.run, daemon=True)
+runner.start()
+time.sleep(2)
+resting = client.submit_order(LimitOrderRequest(
+    symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, limit_price=100))
+client.cancel_order_by_id(resting.id)
+market = client.submit_order(MarketOrderRequest(
+    symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+filled(market.id)
+expected = [("new", str(resting.id)), ("canceled", str(resting.id)), ("new", str(market.id)),
+            ("fill", str(market.id))]
+deadline = time.time() + 10
+mine = lambda: [e for e in events if e[1] in (str(resting.id), str(market.id))]
+while mine() != expected and time.time() < deadline:
+    time.sleep(0.2)
+check(mine() == expected, events)
+stream.stop()
+runner.join(10)
 print("OK", flush=True)

@@ -67,8 +67,31 @@ impl WsPeer {
         WsPeer::handshake(io, tcp, &upgrade_request(addr, None, ""))
     }
 
+    /// Opens the trading stream `/stream` as a bot does: no Origin, no
+    /// subprotocol.
+    pub fn open_stream(addr: SocketAddr) -> Result<WsPeer, String> {
+        let tcp = TcpStream::connect(addr).expect("connect to the web port");
+        let io: Box<dyn Io> = Box::new(tcp.try_clone().expect("clone"));
+        let request = format!(
+            "GET /stream HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        WsPeer::handshake_as(io, tcp, &request, false)
+    }
+
     /// Sends `request` and reads the answer's head: Ok after a 101.
-    pub fn handshake(mut io: Box<dyn Io>, tcp: TcpStream, request: &str) -> Result<WsPeer, String> {
+    pub fn handshake(io: Box<dyn Io>, tcp: TcpStream, request: &str) -> Result<WsPeer, String> {
+        WsPeer::handshake_as(io, tcp, request, true)
+    }
+
+    /// [`WsPeer::handshake`]; `protocol`: the 101 must name
+    /// `papertrader.v1`, else must name none.
+    pub fn handshake_as(
+        mut io: Box<dyn Io>,
+        tcp: TcpStream,
+        request: &str,
+        protocol: bool,
+    ) -> Result<WsPeer, String> {
         tcp.set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
         io.write_all(request.as_bytes())
@@ -94,8 +117,9 @@ impl WsPeer {
             head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
             "{head}"
         );
-        assert!(
+        assert_eq!(
             head.contains("Sec-WebSocket-Protocol: papertrader.v1\r\n"),
+            protocol,
             "{head}"
         );
         input.drain(..end);

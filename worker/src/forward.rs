@@ -25,6 +25,25 @@ pub struct Pending {
     pub note: Note,
 }
 
+/// Where the answer of an HTTP API request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiTo {
+    /// The call in `slot` of the web connection, as answer `index` of its
+    /// step.
+    Call {
+        /// The call's place on its connection.
+        slot: u64,
+        /// Which request of the step.
+        index: usize,
+    },
+    /// The trading stream's key check.
+    StreamAuth,
+    /// The trading stream's order list.
+    StreamOrders,
+    /// The asset details the trading stream names symbols with.
+    StreamDetails,
+}
+
 /// Side effects of an answer.
 pub enum Note {
     /// Nothing but relaying.
@@ -54,13 +73,11 @@ pub enum Note {
         /// The session checked.
         session: SessionId,
     },
-    /// One request of an HTTP API call: the answer goes to the call in
-    /// `slot` of the web connection, as answer `index` of its step.
+    /// A request of the HTTP API (a call, or a trading stream): the whole
+    /// answer goes to `to`.
     Api {
-        /// The call's place on its connection.
-        slot: u64,
-        /// Which request of the step.
-        index: usize,
+        /// What the answer is for.
+        to: ApiTo,
         /// The data transfer so far.
         payload: Vec<u8>,
         /// The history cache key to keep the whole answer under.

@@ -36,6 +36,7 @@ mod api;
 mod dispatch;
 mod doors;
 mod link;
+mod stream;
 mod web;
 
 use doors::Doors;
@@ -92,6 +93,8 @@ pub struct Server {
     api: api::ApiState,
     /// Web connections with API answers to write at the round's end.
     web_to_flush: Vec<Token>,
+    /// Trading streams (`/stream`), by token (`server::stream`).
+    streams: FastMap<Token, stream::Streamer>,
 }
 
 /// What `main` builds a server from.
@@ -142,6 +145,7 @@ impl Server {
             to_flush: Vec::new(),
             api: api::ApiState::new(config.api_rate_limit),
             web_to_flush: Vec::new(),
+            streams: FastMap::default(),
             config,
         })
     }
@@ -307,6 +311,7 @@ impl Server {
             self.close_client(token);
         }
         self.sweep_web(now);
+        self.sweep_streams(now);
         self.resume_listeners(false);
     }
 
@@ -352,6 +357,7 @@ impl Loop for Server {
             MASTER => self.master_ready(event),
             WEB_LISTENER => self.accept_web(),
             token if self.web.contains_key(&token) => self.web_ready(token),
+            token if self.streams.contains_key(&token) => self.stream_ready(token),
             _ => return false,
         }
         true

@@ -112,6 +112,11 @@ impl Call {
             .map_or_else(|| SessionId::from_bytes([0; 16]), |w| w.session.clone())
     }
 
+    /// The key's owner, when there is one.
+    pub fn owner(&self) -> Option<&Username> {
+        self.who.as_ref().map(|w| &w.username)
+    }
+
     fn username(&self) -> Username {
         self.who
             .as_ref()

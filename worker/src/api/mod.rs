@@ -14,6 +14,7 @@ pub mod json;
 pub mod keys;
 pub mod query;
 pub mod route;
+pub mod stream;
 
 use std::net::IpAddr;
 

@@ -114,6 +114,19 @@ pub enum DataKind {
 }
 
 impl Route {
+    /// Whether it may place, change or cancel orders.
+    pub fn changes_orders(&self) -> bool {
+        matches!(
+            self,
+            Route::Place(_)
+                | Route::Cancel(_)
+                | Route::CancelAll
+                | Route::Replace { .. }
+                | Route::Close { .. }
+                | Route::CloseAll { .. }
+        )
+    }
+
     /// Whether it needs no key (Alpaca's crypto data).
     pub fn is_public(&self) -> bool {
         matches!(self, Route::Data { crypto: true, .. })

@@ -17,7 +17,7 @@ use crate::api::keys::{Buckets, KEY_TTL, KeyCache, Who};
 use crate::api::route::{self, Route};
 use crate::api::{Header, Response};
 use crate::cache::history_key;
-use crate::forward::{Note, Pending};
+use crate::forward::{ApiTo, Note, Pending};
 use crate::web::conn::ApiAsk;
 
 use super::Server;
@@ -26,13 +26,15 @@ use super::Server;
 const MAX_API_PAYLOAD: usize = 8 << 20;
 
 /// The cache key of `getAssetDetails` answers in the history cache.
-const DETAILS_KEY: &str = "31";
+pub(super) const DETAILS_KEY: &str = "31";
 
 /// The HTTP API's state on the loop.
 pub(super) struct ApiState {
-    keys: KeyCache,
+    /// Keys the master vouched for lately (the trading stream's too).
+    pub(super) keys: KeyCache,
     per_key: Buckets,
-    per_address: Buckets,
+    /// Requests with keys not checked, or without a key, by address.
+    pub(super) per_address: Buckets,
     calls: HashMap<(Token, u64), Running>,
 }
 
@@ -229,43 +231,9 @@ impl Server {
         let mut at_once = Vec::new();
         let peer = self.web.get(&token).map(|c| c.peer().to_string());
         for (index, request) in requests.into_iter().enumerate() {
-            let now = Instant::now();
-            let cache = cache_key(&request);
-            if let Some(key) = &cache
-                && let Some(cached) = self.caches.history.get(key, now)
-            {
-                let text = String::from_utf8_lossy(cached).into_owned();
-                at_once.push((index, Answer::Payload(text)));
-                continue;
-            }
-            let instr = request.instr();
-            let (Some(peer), true) = (peer.as_ref(), self.link.is_up()) else {
-                let text = "the master cannot be reached; nothing was changed";
-                let reply = Reply::fail(instr, ReasonCode::Unavailable, text);
-                at_once.push((index, Answer::Reply(reply)));
-                continue;
-            };
-            let note = Note::Api {
-                slot,
-                index,
-                payload: Vec::new(),
-                cache,
-            };
-            let reqid = self.in_flight.start(Pending { token, instr, note });
-            let prefix = Forwarded {
-                uuid: self.config.uuid.clone().unwrap_or_else(|| "-".into()),
-                reqid: reqid.to_string(),
-                ts_ms: super::dispatch::now_ms(),
-                client: peer.clone(),
-            };
-            match prefix.wrap(&request.encode()) {
-                Some(frame) => self.link_send(&frame),
-                None => {
-                    self.in_flight.finish(reqid);
-                    let text = "request too long to forward";
-                    let reply = Reply::fail(instr, ReasonCode::BadArguments, text);
-                    at_once.push((index, Answer::Reply(reply)));
-                }
+            let to = ApiTo::Call { slot, index };
+            if let Some(answer) = self.api_forward(token, peer.as_deref(), to, &request) {
+                at_once.push((index, answer));
             }
         }
         for (index, answer) in at_once {
@@ -273,15 +241,65 @@ impl Server {
         }
     }
 
+    /// Forwards one API request for `to`; its answer at once when it is
+    /// cached or cannot go (the link is down).
+    pub(super) fn api_forward(
+        &mut self,
+        token: Token,
+        peer: Option<&str>,
+        to: ApiTo,
+        request: &Request,
+    ) -> Option<Answer> {
+        let now = Instant::now();
+        let cache = cache_key(request);
+        if let Some(key) = &cache
+            && let Some(cached) = self.caches.history.get(key, now)
+        {
+            return Some(Answer::Payload(
+                String::from_utf8_lossy(cached).into_owned(),
+            ));
+        }
+        let instr = request.instr();
+        let (Some(peer), true) = (peer, self.link.is_up()) else {
+            let text = "the master cannot be reached; nothing was changed";
+            return Some(Answer::Reply(Reply::fail(
+                instr,
+                ReasonCode::Unavailable,
+                text,
+            )));
+        };
+        let note = Note::Api {
+            to,
+            payload: Vec::new(),
+            cache,
+        };
+        let reqid = self.in_flight.start(Pending { token, instr, note });
+        let prefix = Forwarded {
+            uuid: self.config.uuid.clone().unwrap_or_else(|| "-".into()),
+            reqid: reqid.to_string(),
+            ts_ms: super::dispatch::now_ms(),
+            client: peer.to_string(),
+        };
+        match prefix.wrap(&request.encode()) {
+            Some(frame) => {
+                self.link_send(&frame);
+                None
+            }
+            None => {
+                self.in_flight.finish(reqid);
+                let text = "request too long to forward";
+                Some(Answer::Reply(Reply::fail(
+                    instr,
+                    ReasonCode::BadArguments,
+                    text,
+                )))
+            }
+        }
+    }
+
     /// A whole answer of the master to the API request `pending`.
     pub(super) fn api_reply(&mut self, pending: Pending, reply: Reply) {
-        let Note::Api {
-            slot,
-            index,
-            payload,
-            cache,
-        } = pending.note
-        else {
+        let Note::Api { to, payload, cache } = pending.note else {
             return;
         };
         let answer = match reply {
@@ -294,7 +312,10 @@ impl Server {
             }
             other => Answer::Reply(other),
         };
-        self.api_answer(pending.token, slot, index, answer);
+        match to {
+            ApiTo::Call { slot, index } => self.api_answer(pending.token, slot, index, answer),
+            stream => self.stream_answer(pending.token, stream, answer),
+        }
     }
 
     /// Adds one packet of a transfer to an API request's payload; `false`
@@ -378,6 +399,14 @@ impl Server {
         let Some(running) = self.api.calls.remove(&(token, slot)) else {
             return;
         };
+        // An order changed: the account's streams say so now, not at the
+        // next price set.
+        if running.route.changes_orders()
+            && let Phase::Calling { call, .. } = &running.phase
+            && let Some(name) = call.owner().cloned()
+        {
+            self.poll_streams(Some(name.as_str()));
+        }
         self.api_finish(token, slot, running.head_only, running.close, response);
     }
 

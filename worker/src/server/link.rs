@@ -194,6 +194,8 @@ impl Server {
         self.in_flight.forget_key(crate::cache::LEADERBOARD_KEY);
         let (applied, skipped) = self.caches.quotes.apply(payload);
         papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
+        // A price set: orders may have filled.
+        self.poll_streams(None);
         if skipped > 0 {
             papertrader_common::warn!("quotes: {skipped} lines from the master did not parse");
         }

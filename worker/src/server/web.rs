@@ -69,10 +69,14 @@ impl Server {
             return;
         };
         let peer = conn.peer();
+        if upgraded.stream {
+            return self.add_stream(token, upgraded, peer);
+        }
         let Upgraded {
             mut io,
             preface,
             early,
+            ..
         } = upgraded;
         let _ = self.poll.registry().deregister(&mut io);
         let ws = ClientIo::Ws(Box::new(WsStream::new(io, preface, early)));

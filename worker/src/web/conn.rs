@@ -51,6 +51,8 @@ pub struct Upgraded {
     pub preface: Vec<u8>,
     /// Bytes the peer sent after its upgrade request.
     pub early: Vec<u8>,
+    /// The trading stream (`/stream`), not the protocol (`/ws`).
+    pub stream: bool,
 }
 
 /// Part of an answer: owned head bytes, or a file's bytes in the binary,
@@ -234,7 +236,7 @@ impl WebConn {
     fn read_and_answer(&mut self, now: Instant, policy: &Policy, buf: &mut [u8]) -> Step {
         loop {
             match self.answer_buffered(policy) {
-                Some(Ok(upgrade)) => return self.upgrade(upgrade),
+                Some(Ok((upgrade, stream))) => return self.upgrade(upgrade, stream),
                 Some(Err(())) => break,
                 None => {}
             }
@@ -285,7 +287,7 @@ impl WebConn {
     /// Answers every whole request buffered, up to the queue's limit.
     /// `Some(Ok(..))`: an upgrade was accepted; `Some(Err(()))`: stop
     /// reading (the connection ends after its answers).
-    fn answer_buffered(&mut self, policy: &Policy) -> Option<Result<Vec<u8>, ()>> {
+    fn answer_buffered(&mut self, policy: &Policy) -> Option<Result<(Vec<u8>, bool), ()>> {
         while !self.last && self.out.len() < MAX_QUEUED && !self.input.is_empty() {
             let request = match http::parse(&self.input) {
                 Ok(Some(request)) if crate::api::is_api_path(&request.path) => {
@@ -316,7 +318,13 @@ impl WebConn {
             self.head_since = None;
             if request.path == "/ws" && request.method == Method::Get {
                 if let Some(preface) = self.upgrade_answer(&request, policy) {
-                    return Some(Ok(preface));
+                    return Some(Ok((preface, false)));
+                }
+                continue;
+            }
+            if request.path == "/stream" && request.method == Method::Get {
+                if let Some(preface) = self.stream_answer(&request, policy) {
+                    return Some(Ok((preface, true)));
                 }
                 continue;
             }
@@ -378,7 +386,7 @@ impl WebConn {
         Ok(true)
     }
 
-    fn upgrade(&mut self, preface: Vec<u8>) -> Step {
+    fn upgrade(&mut self, preface: Vec<u8>, stream: bool) -> Step {
         let Some(io) = self.io.take() else {
             return Step::Close("gone");
         };
@@ -386,7 +394,40 @@ impl WebConn {
             io,
             preface,
             early: std::mem::take(&mut self.input),
+            stream,
         }))
+    }
+
+    /// The `101` of the trading stream: any WebSocket client (bots send
+    /// no Origin and no subprotocol); otherwise queues the refusal.
+    fn stream_answer(&mut self, request: &HttpRequest, policy: &Policy) -> Option<Vec<u8>> {
+        let refuse = |status, text: &str| http::text_answer(status, text, "", true);
+        if self.plain_refused(policy) {
+            self.queue(
+                refuse(Status::Forbidden, "this worker requires TLS: use wss://"),
+                true,
+            );
+            return None;
+        }
+        let answer = match &request.upgrade {
+            None => Err(refuse(Status::BadRequest, "expected a WebSocket upgrade")),
+            Some(up) if !up.version_ok => Err(http::text_answer(
+                Status::UpgradeRequired,
+                "WebSocket version 13 only",
+                "Sec-WebSocket-Version: 13\r\n",
+                true,
+            )),
+            Some(up) => http::accept_key(&up.key)
+                .map(|accept| http::switching_plain(&accept))
+                .ok_or_else(|| refuse(Status::BadRequest, "bad Sec-WebSocket-Key")),
+        };
+        match answer {
+            Ok(preface) => Some(preface),
+            Err(refusal) => {
+                self.queue(refusal, true);
+                None
+            }
+        }
     }
 
     /// The `101` for an acceptable upgrade; otherwise queues the refusal

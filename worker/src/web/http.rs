@@ -326,6 +326,15 @@ pub fn text_answer(status: Status, text: &str, extra: &str, close: bool) -> Vec<
 }
 
 /// The `101 Switching Protocols` answer to an upgrade with `accept`.
+/// The `101` of the trading stream (`/stream`): no subprotocol.
+pub fn switching_plain(accept: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nServer: ptworkerd\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 pub fn switching(accept: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 101 Switching Protocols\r\nServer: ptworkerd\r\nUpgrade: websocket\r\n\

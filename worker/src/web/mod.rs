@@ -12,4 +12,5 @@ pub mod assets;
 pub mod conn;
 pub mod http;
 pub mod site;
+pub mod stream;
 pub mod ws;
