@@ -521,3 +521,44 @@ fn the_trading_stream_authenticates_listens_and_bounds_its_clients() {
     let mut http = api.http(&id2, &secret2);
     assert_eq!(http.get("/v2/account").status, 200);
 }
+
+#[test]
+fn ten_thousand_wrong_secrets_cost_little_and_lock_nobody_out() {
+    let api = start("api-wrong", "");
+    let (_, id, secret) = api.user("erin");
+    let mut owner = api.http(&id, &secret);
+    assert_eq!(owner.get("/v2/account").status, 200);
+
+    // From the owner's own address: the first 200 reach the master (401),
+    // the rest are refused here (429).
+    let mut thief = api.http(&id, &"e".repeat(64));
+    let (mut refused, mut limited) = (0, 0);
+    for _ in 0..10_000 {
+        match thief.get("/v2/clock").status {
+            401 => refused += 1,
+            429 => limited += 1,
+            other => panic!("status {other}"),
+        }
+    }
+    assert!(
+        refused <= 210 && refused + limited == 10_000,
+        "{refused} {limited}"
+    );
+    let checks = api
+        .system
+        .master
+        .stderr_text()
+        .matches("wrong secret for API key")
+        .count();
+    assert!(checks <= 210, "the master checked {checks} secrets");
+
+    // The owner, same address, after its key's second is up: served.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        owner.get("/v2/account").status,
+        200,
+        "no lockout of the owner"
+    );
+    let mut fresh = api.http(&id, &secret);
+    assert_eq!(fresh.get("/v2/positions").status, 200);
+}

@@ -25,6 +25,11 @@ pub const MAX_KEYS: usize = 10_000;
 /// How long a key the master vouched for is taken on its word.
 pub const KEY_TTL: Duration = Duration::from_secs(1);
 
+/// How long a key and secret the master vouched for are known to be good:
+/// asking again for them is never refused for the address's sake, so that
+/// wrong secrets from the owner's address cannot lock the owner out.
+pub const KNOWN_FOR: Duration = Duration::from_secs(600);
+
 struct Entry {
     digest: [u8; 32],
     who: Who,
@@ -66,6 +71,15 @@ impl KeyCache {
         (fresh && same(&entry.digest, &digest(secret))).then(|| entry.who.clone())
     }
 
+    /// Whether the master vouched for `id` with this `secret` in the last
+    /// [`KNOWN_FOR`] (it is asked again all the same).
+    pub fn known(&self, id: &ApiKeyId, secret: &ApiSecret, now: Instant) -> bool {
+        self.entries.get(id).is_some_and(|entry| {
+            now.saturating_duration_since(entry.at) < KNOWN_FOR
+                && same(&entry.digest, &digest(secret))
+        })
+    }
+
     /// Records the master's word for `id` and `secret`.
     pub fn put(&mut self, id: &ApiKeyId, secret: &ApiSecret, who: Who, now: Instant) {
         self.purge(now);
@@ -91,10 +105,10 @@ impl KeyCache {
         self.entries.remove(id);
     }
 
-    /// Drops what has expired.
+    /// Drops what is no longer known good.
     pub fn purge(&mut self, now: Instant) {
         while let Some((id, at)) = self.order.front() {
-            if now.saturating_duration_since(*at) < self.ttl {
+            if now.saturating_duration_since(*at) < KNOWN_FOR.max(self.ttl) {
                 break;
             }
             if self.entries.get(id).is_some_and(|e| e.at == *at) {
@@ -239,7 +253,14 @@ mod tests {
             None,
             "a revoke shows within a second"
         );
+        assert!(
+            cache.known(&id, &secret, t0 + KEY_TTL),
+            "still known good, asked again"
+        );
+        assert!(!cache.known(&id, &wrong, t0 + KEY_TTL));
         cache.purge(t0 + KEY_TTL);
+        assert_eq!(cache.len(), 1);
+        cache.purge(t0 + KNOWN_FOR);
         assert!(cache.is_empty());
         cache.put(&id, &secret, who(1), t0);
         cache.forget(&id);

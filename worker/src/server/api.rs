@@ -142,7 +142,13 @@ impl Server {
                 self.api_call(token, slot, running, Some(who));
             }
             None => {
-                if self.api.per_address.take(&address, now).is_err() {
+                // A key and secret the master vouched for lately are asked
+                // again whatever the address did (no lockout of the owner).
+                let known = running
+                    .key
+                    .as_ref()
+                    .is_some_and(|(id, secret)| self.api.keys.known(id, secret, now));
+                if !known && self.api.per_address.take(&address, now).is_err() {
                     let text = "rate limit exceeded: too many requests with keys not yet checked";
                     return done(self, Response::rate_limited(text));
                 }
@@ -359,6 +365,13 @@ impl Server {
                                 || r.code == ReasonCode::BadArguments
                         }) =>
                     {
+                        // The secret it knew as good is refused now: the
+                        // key was revoked. Another secret changes nothing.
+                        if let Some((id, secret)) = &running.key
+                            && self.api.keys.known(id, secret, now)
+                        {
+                            self.api.keys.forget(id);
+                        }
                         let r = Response::unauthorized("request is not authorized");
                         self.api_finish(token, slot, head_only, close, r);
                     }
