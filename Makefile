@@ -116,7 +116,7 @@ bench:
 
 # Each attack of the hostile-peers issue for a fixed time beside an honest
 # client (about two minutes; loopback only). Not part of make test.
-.PHONY: hostile-load scale quote-compare drill sdk-venvs
+.PHONY: hostile-load scale quote-compare api-compare drill sdk-venvs
 hostile-load:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p papertrader-tests --bench hostile_load
@@ -174,6 +174,12 @@ scale-db: deps
 quote-compare:
 	$(CARGO) build --release --workspace --bins
 	tests/bench/quote_compare.sh
+
+# The HTTP API against the binary protocol: GET /v2/account and an order
+# placed and cancelled, at 50 connections, same client, same run.
+api-compare:
+	$(CARGO) build --release --workspace --bins
+	tests/bench/api_compare.sh
 
 # Fuzz targets with libFuzzer on the stable toolchain (cargo fuzz needs
 # nightly): sanitizer coverage flags on the target only. Each fuzz crate is

@@ -423,6 +423,11 @@ impl Server {
         self.web.len()
     }
 
+    /// Trading streams (`/stream`).
+    pub fn fuzz_streams(&self) -> usize {
+        self.streams.len()
+    }
+
     /// Forwarded requests waiting for the master.
     pub fn fuzz_pending(&self) -> usize {
         self.in_flight.len()

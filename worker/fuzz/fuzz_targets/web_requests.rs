@@ -56,8 +56,31 @@ const PATHS: &[&str] = &[
     "/ws?x=1",
     "//ws",
     "/%2e%2e/",
+    "/stream",
+    "/v2/account",
+    "/v2/orders",
+    "/v2/orders?status=all&limit=5&nested=True",
+    "/v2/orders/6f726472-0000-4000-8000-00000000002a",
+    "/v2/clock",
+    "/v2/calendar?start=2026-12-01&end=2026-12-31",
+    "/v2/positions/BTC/USD?percentage=50",
+    "/v2/account/activities/FILL?page_size=2",
+    "/v1beta3/crypto/us/bars?symbols=BTC/USD&timeframe=1Min",
+    "/v1beta3/crypto/us/latest/quotes?symbols=BTC%2FUSD",
+    "/v2/stocks/bars?symbols=AAPL,MSFT&timeframe=5Min&start=2026-01-01&page_token=AAPL~1",
 ];
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "OPTIONS", "get", "PUT", "G\u{e9}T"];
+const METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "OPTIONS", "get", "PUT", "G\u{e9}T", "PATCH", "DELETE",
+];
+/// Bodies of the HTTP API's requests.
+const BODIES: &[&str] = &[
+    r#"{"symbol":"AAPL","qty":"1","side":"buy","type":"limit","limit_price":"1","time_in_force":"gtc"}"#,
+    r#"{"symbol":"BTC/USD","notional":5,"side":"sell"}"#,
+    r#"{"qty":1e308,"order_class":"bracket","take_profit":{"limit_price":-1}}"#,
+    "{\"action\":\"authenticate\",\"data\":{\"key_id\":\"PKAAAAAAAAAAAAAAAAAA\"}}",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+    "",
+];
 
 /// Where a connection's answers are in their parsing.
 enum Seen {
@@ -118,7 +141,7 @@ fn server_ws_frame(buf: &[u8]) -> Option<usize> {
     assert_eq!(b1 & 0x80, 0, "a server frame is never masked");
     let opcode = b0 & 0x0f;
     assert!(
-        matches!(opcode, 0x2 | 0x8 | 0x9 | 0xa),
+        matches!(opcode, 0x1 | 0x2 | 0x8 | 0x9 | 0xa),
         "opcode {opcode:#x} from the worker"
     );
     let (len, at) = match b1 & 0x7f {
@@ -134,6 +157,10 @@ fn server_ws_frame(buf: &[u8]) -> Option<usize> {
     };
     assert!(len <= 70_000, "a WebSocket message of {len} bytes");
     let payload = buf.get(at..at + len)?;
+    if opcode == 0x1 {
+        // The trading stream: JSON text.
+        assert!(std::str::from_utf8(payload).is_ok(), "a text message in UTF-8");
+    }
     if opcode == 0x2 {
         // One binary message, one whole protocol frame.
         let mut decoder = Decoder::new();
@@ -181,7 +208,8 @@ impl World {
         }
         let open = self.peers.iter().flatten().count();
         assert!(
-            self.server.fuzz_clients() + self.server.fuzz_web_conns() <= open,
+            self.server.fuzz_clients() + self.server.fuzz_web_conns() + self.server.fuzz_streams()
+                <= open,
             "the worker keeps a connection the harness closed"
         );
     }
@@ -269,10 +297,34 @@ fn http_request(input: &mut Input, web: SocketAddr) -> Vec<u8> {
         req.push_str(&String::from_utf8_lossy(input.raw(128)));
         req.push_str("\r\n");
     }
+    let api = input.byte();
+    if api & 1 != 0 {
+        req.push_str("APCA-API-KEY-ID: PKAAAAAAAAAAAAAAAAAA\r\n");
+    }
+    if api & 2 != 0 {
+        req.push_str(&format!("APCA-API-SECRET-KEY: {}\r\n", "0".repeat(64)));
+    }
+    let body = match api >> 2 & 3 {
+        0 => None,
+        1 => Some(BODIES[input.below(BODIES.len())].as_bytes().to_vec()),
+        _ => Some(input.raw(300).to_vec()),
+    };
+    if let Some(body) = &body {
+        let claimed = if api & 0x40 != 0 { body.len() + 7 } else { body.len() };
+        req.push_str(&format!("Content-Length: {claimed}\r\n"));
+    }
+    if api & 0x80 != 0 {
+        req.push_str("Transfer-Encoding: chunked\r\n");
+    }
     let mut bytes = req.into_bytes();
+    let body_at = bytes.len();
     if !input.byte().is_multiple_of(4) {
         bytes.extend_from_slice(b"\r\n");
+        if let Some(body) = body {
+            bytes.extend_from_slice(&body);
+        }
     }
+    debug_assert!(bytes.len() >= body_at);
     bytes
 }
 

@@ -15,13 +15,13 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use papertrader_common::request::{OrderSpec, Range, Request, Side, Size};
+use papertrader_common::request::{OrderSpec, Range, Request, Side, Size, UserView};
 use papertrader_common::value::{
     Date, HashedPass, Money, OrderKind, Quantity, SessionId, Symbol, Tif, Username, parse_order_id,
 };
 use papertrader_common::{Decoder, Frame, Instr, State};
 
-use crate::tally::{Live, Tally, op_index};
+use crate::tally::{Live, PART, Tally, op_index};
 
 /// What one connection does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +39,25 @@ pub enum Role {
     Trader,
     /// placeOrder (a limit far under the market) then cancelOrder.
     Orders,
+    /// What `GET /v2/account` reads, over the protocol: getUserInfo,
+    /// getUserPortfolio, getOrders and getEquityHistory, sent together.
+    Account,
+    /// `GET /v2/account` on the HTTP API.
+    HttpAccount,
+    /// `POST /v2/orders` (a limit far under the market) then its
+    /// `DELETE`, on the HTTP API.
+    HttpOrders,
     /// redis GET of one key.
     Redis,
 }
 
 impl Role {
     fn data_state(self) -> bool {
-        matches!(self, Role::Quotes | Role::History | Role::Reader)
+        matches!(self, Role::Quotes | Role::History | Role::Reader | Role::Account)
+    }
+
+    fn http(self) -> bool {
+        matches!(self, Role::HttpAccount | Role::HttpOrders)
     }
 }
 
@@ -58,8 +70,10 @@ pub struct Plan {
     pub role: Role,
     /// Its user's session, for the roles that need one.
     pub session: Option<SessionId>,
-    /// Its user's name and hashedPass, for the login role.
+    /// Its user's name and hashedPass, for the login and account roles.
     pub user: Option<(Username, HashedPass)>,
+    /// The API key and secret, for the HTTP roles.
+    pub key: Option<(String, String)>,
 }
 
 /// Settings every connection of a run shares.
@@ -136,6 +150,8 @@ struct Conn {
     last_session: Option<SessionId>,
     /// The order the last placeOrder made (orders role).
     last_order: Option<u64>,
+    /// The UUID of the order the last `POST /v2/orders` made.
+    last_uuid: Option<String>,
     /// The symbol of a trader's last buy, which its next turn sells.
     held: Option<Symbol>,
 }
@@ -173,6 +189,7 @@ pub fn run(plans: Vec<Plan>, shared: &Shared, live: &Arc<Live>) -> io::Result<Ta
                     writable: false,
                     last_session: None,
                     last_order: None,
+                    last_uuid: None,
                     held: None,
                 }));
             }
@@ -257,7 +274,7 @@ impl Conn {
             Err(e) => return self.die(tally, format!("connect to {}: {e}", self.plan.addr)),
         }
         let _ = self.stream.set_nodelay(true);
-        if self.plan.role.data_state() {
+        if self.plan.role.data_state() && !self.plan.role.http() {
             let switch = Request::SwitchState {
                 session: self.session(),
                 state: State::Data,
@@ -287,6 +304,9 @@ impl Conn {
                     if self.plan.role == Role::Redis {
                         self.resp.extend_from_slice(&buf[..n]);
                         self.redis_replies(shared, tally, live);
+                    } else if self.plan.role.http() {
+                        self.resp.extend_from_slice(&buf[..n]);
+                        self.http_answers(shared, tally, live);
                     } else {
                         self.decoder.push(&buf[..n]);
                         self.frames(shared, tally, live);
@@ -365,6 +385,9 @@ impl Conn {
     }
 
     fn record(&mut self, done: Outstanding, shared: &Shared, tally: &mut Tally, live: &Live) {
+        if done.op == PART {
+            return;
+        }
         let now = Instant::now();
         if done.since >= shared.record_from {
             let micros = now.saturating_duration_since(done.since).as_micros() as u64;
@@ -381,11 +404,61 @@ impl Conn {
         tally: &mut Tally,
         live: &Live,
     ) {
-        if Instant::now() >= shared.record_from {
+        if Instant::now() >= shared.record_from && op != PART {
             tally.failed[op] += 1;
             tally.reason(code, 1);
             live.failed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// HTTP answers, as [`http_answer`] cuts them.
+    fn http_answers(&mut self, shared: &Shared, tally: &mut Tally, live: &Live) {
+        while let Some((len, status, body)) = http_answer(&self.resp) {
+            let id = body_id(&self.resp[body..len]);
+            self.resp.drain(..len);
+            let Some(done) = self.outstanding.pop_front() else {
+                return self.die(tally, "an HTTP answer nobody asked for".to_string());
+            };
+            if (200..300).contains(&status) {
+                if done.op == op_index("place") {
+                    self.last_uuid = id;
+                }
+                self.record(done, shared, tally, live);
+            } else {
+                self.record_failure(done.op, &format!("http-{status}"), shared, tally, live);
+            }
+        }
+    }
+
+    /// The next HTTP request of an HTTP role: the operation's name.
+    fn http_request(&mut self, shared: &Shared, index: usize) -> &'static str {
+        let (id, secret) = self.plan.key.clone().expect("an HTTP role's key");
+        let keys = format!("APCA-API-KEY-ID: {id}\r\nAPCA-API-SECRET-KEY: {secret}\r\n");
+        let host = self.plan.addr;
+        let (op, request) = match (self.plan.role, self.last_uuid.take()) {
+            (Role::HttpAccount, _) => (
+                "account",
+                format!("GET /v2/account HTTP/1.1\r\nHost: {host}\r\n{keys}\r\n"),
+            ),
+            (_, Some(uuid)) => (
+                "cancel",
+                format!("DELETE /v2/orders/{uuid} HTTP/1.1\r\nHost: {host}\r\n{keys}\r\n"),
+            ),
+            (_, None) => {
+                let symbol = &shared.symbols[index];
+                let body = format!(
+                    r#"{{"symbol":"{symbol}","qty":"1","side":"buy","type":"limit","limit_price":"0.0001","time_in_force":"gtc"}}"#
+                );
+                let request = format!(
+                    "POST /v2/orders HTTP/1.1\r\nHost: {host}\r\n{keys}Content-Type: application/json\r\n\
+                     Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                ("place", request)
+            }
+        };
+        self.out.extend_from_slice(request.as_bytes());
+        op
     }
 
     /// Redis replies, as [`resp_reply`] cuts them.
@@ -445,6 +518,39 @@ impl Conn {
         let turn = self.turn;
         self.turn += 1;
         let (quote, get) = &shared.quote_requests[index];
+        if self.plan.role.http() {
+            let op = self.http_request(shared, index);
+            return self.outstanding.push_back(Outstanding {
+                op: op_index(op),
+                since,
+            });
+        }
+        if self.plan.role == Role::Account {
+            let (username, _) = self.plan.user.clone().expect("an account role's user");
+            let session = self.session();
+            let view = |view| Request::User {
+                view,
+                session: session.clone(),
+                username: username.clone(),
+            };
+            let requests = [
+                view(UserView::Info),
+                view(UserView::Portfolio),
+                Request::Orders {
+                    session: session.clone(),
+                },
+                Request::EquityHistory {
+                    session: session.clone(),
+                    username: username.clone(),
+                },
+            ];
+            for (i, request) in requests.iter().enumerate() {
+                request.encode().encode(&mut self.out);
+                let op = if i == 3 { op_index("account") } else { PART };
+                self.outstanding.push_back(Outstanding { op, since });
+            }
+            return;
+        }
         let (op, bytes): (&str, &[u8]) = match self.plan.role {
             Role::Quotes => ("quote", quote),
             Role::Reader if turn.is_multiple_of(2) => ("quote", quote),
@@ -522,8 +628,14 @@ impl Conn {
                     ("place", Request::PlaceOrder { session, order })
                 }
             },
-            // (Quotes and redis GETs are encoded once, in `send_next`.)
-            Role::History | Role::Quotes | Role::Redis => history(turn, symbol, shared.date),
+            // (Quotes, redis GETs, the account and the HTTP roles are
+            // made in `send_next`.)
+            Role::History
+            | Role::Quotes
+            | Role::Redis
+            | Role::Account
+            | Role::HttpAccount
+            | Role::HttpOrders => history(turn, symbol, shared.date),
         }
     }
 
@@ -579,6 +691,33 @@ pub fn resp_reply(buf: &[u8]) -> Option<(usize, bool)> {
         b'-' => Some((line, true)),
         _ => Some((line, false)),
     }
+}
+
+/// The first whole HTTP answer in `buf`: its length, its status and where
+/// its body starts; `None` while it is incomplete (framed by
+/// Content-Length; none is an empty body).
+pub fn http_answer(buf: &[u8]) -> Option<(usize, u16, usize)> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let total = head_end + length;
+    (buf.len() >= total).then_some((total, status, head_end))
+}
+
+/// The `"id"` of a JSON body, found by its text (the first one).
+fn body_id(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find(r#""id":""#)? + 6;
+    let len = text[start..].find('"')?;
+    Some(text[start..start + len].to_string())
 }
 
 /// The history request of turn `n`: day, month, year in turn.

@@ -89,6 +89,10 @@ struct Cli {
     /// same loop and timing.
     #[arg(long, value_name = "HOST:PORT")]
     redis: Option<String>,
+    /// The worker's web port, for the HTTP API scenarios (http-account,
+    /// http-orders): each user gets an API key for the run.
+    #[arg(long, value_name = "HOST:PORT")]
+    web: Option<String>,
 }
 
 const AFTER_HELP: &str = "\
@@ -96,7 +100,11 @@ Scenarios: quotes (cached getAssetValueCurrent), history (day, month and year
 bars in turn), readers (quotes and history in turn), login (login and logout
 in turn: argon2 on the master), trade (--traders percent buy and sell one
 share every --trade-every seconds, the rest read), orders (placeOrder of a
-limit far under the market, then cancelOrder).
+limit far under the market, then cancelOrder), account (what GET /v2/account
+reads, over the protocol: getUserInfo, getUserPortfolio, getOrders and
+getEquityHistory sent together), and on the HTTP API of --web:
+http-account (GET /v2/account) and http-orders (POST /v2/orders of a
+limit far under the market, then its DELETE).
 
 Exit status: 0 done, 64 usage, 69 nothing could be reached, 70 every
 connection failed, 75 some operations failed.
@@ -112,6 +120,9 @@ enum Scenario {
     Login,
     Trade,
     Orders,
+    Account,
+    HttpAccount,
+    HttpOrders,
 }
 
 impl Scenario {
@@ -123,6 +134,9 @@ impl Scenario {
             Scenario::Login => "login",
             Scenario::Trade => "trade",
             Scenario::Orders => "orders",
+            Scenario::Account => "account",
+            Scenario::HttpAccount => "http-account",
+            Scenario::HttpOrders => "http-orders",
         }
     }
 }
@@ -171,14 +185,22 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         None => {
             let addrs = workers(cli)?;
             let (sessions, users, listed) = log_in(cli, &addrs)?;
-            let targets = addrs.iter().map(|a| resolve(a)).collect::<Result<_, _>>()?;
+            let targets = match (&cli.web, http_scenario(cli.scenario)) {
+                (Some(web), true) => vec![resolve(web)?],
+                (None, true) => return Err(usage("http scenarios need --web HOST:PORT")),
+                _ => addrs.iter().map(|a| resolve(a)).collect::<Result<_, _>>()?,
+            };
             (targets, sessions, users, given.unwrap_or(listed))
         }
+    };
+    let keys = match http_scenario(cli.scenario) {
+        true => make_keys(cli, &sessions)?,
+        false => Vec::new(),
     };
     if symbols.is_empty() {
         return Err((EX_UNAVAILABLE, "the server lists no asset".to_string()));
     }
-    let plans = plan(cli, &targets, &sessions, &users);
+    let plans = plan(cli, &targets, &sessions, &users, &keys);
     let start = Instant::now();
     let warmup = Duration::from_secs_f64(cli.warmup);
     let measure = Duration::from_secs_f64(cli.duration);
@@ -193,7 +215,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         max_outstanding: 1000,
     };
     let live = Arc::new(Live::default());
-    let tally = drive(cli, plans, &shared, &live, (start, warmup, measure))?;
+    let tally = drive(cli, plans, &shared, &live, (start, warmup, measure));
+    revoke_keys(cli, &sessions, &keys);
+    let tally = tally?;
     let summary = Summary {
         cli,
         targets: &targets,
@@ -215,6 +239,42 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
     } else {
         0
     })
+}
+
+fn http_scenario(s: Scenario) -> bool {
+    matches!(s, Scenario::HttpAccount | Scenario::HttpOrders)
+}
+
+/// An API key for each user, for the run: (key id, secret).
+fn make_keys(cli: &Cli, sessions: &[SessionId]) -> Result<Vec<(String, String)>, Failure> {
+    let addrs = workers(cli)?;
+    let mut client = Client::connect(&addrs[0], Duration::from_secs(10))
+        .map_err(|e| (EX_UNAVAILABLE, format!("{}: {e}", addrs[0])))?;
+    sessions
+        .iter()
+        .map(|s| {
+            client
+                .create_key(s, "ptbench")
+                .map(|(id, secret)| (id.to_string(), secret.to_string()))
+                .map_err(|e| (EX_TEMPFAIL, format!("API key: {e}")))
+        })
+        .collect()
+}
+
+/// Revokes the run's keys (best effort: an account holds at most 20).
+fn revoke_keys(cli: &Cli, sessions: &[SessionId], keys: &[(String, String)]) {
+    if keys.is_empty() {
+        return;
+    }
+    let Ok(addrs) = workers(cli) else {
+        return;
+    };
+    let Ok(mut client) = Client::connect(&addrs[0], Duration::from_secs(10)) else {
+        return;
+    };
+    for (session, (id, _)) in sessions.iter().zip(keys) {
+        let _ = client.revoke_key(session, id);
+    }
 }
 
 /// Runs the load threads, each with its share of the plans, showing
@@ -414,6 +474,7 @@ fn plan(
     targets: &[SocketAddr],
     sessions: &[SessionId],
     users: &[(Username, HashedPass)],
+    keys: &[(String, String)],
 ) -> Vec<Plan> {
     let traders = (cli.connections as f64 * cli.traders / 100.0).round() as usize;
     (0..cli.connections)
@@ -425,6 +486,9 @@ fn plan(
                 (None, Scenario::Readers) => Role::Reader,
                 (None, Scenario::Login) => Role::Login,
                 (None, Scenario::Orders) => Role::Orders,
+                (None, Scenario::Account) => Role::Account,
+                (None, Scenario::HttpAccount) => Role::HttpAccount,
+                (None, Scenario::HttpOrders) => Role::HttpOrders,
                 // Traders spread evenly among the readers.
                 (None, Scenario::Trade)
                     if traders > 0
@@ -439,6 +503,7 @@ fn plan(
                 role,
                 session: sessions.get(i % sessions.len().max(1)).cloned(),
                 user: users.get(i % users.len().max(1)).cloned(),
+                key: keys.get(i % keys.len().max(1)).cloned(),
             }
         })
         .collect()
