@@ -53,7 +53,10 @@ pub enum Role {
 
 impl Role {
     fn data_state(self) -> bool {
-        matches!(self, Role::Quotes | Role::History | Role::Reader | Role::Account)
+        matches!(
+            self,
+            Role::Quotes | Role::History | Role::Reader | Role::Account
+        )
     }
 
     fn http(self) -> bool {
