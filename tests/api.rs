@@ -187,6 +187,31 @@ fn a_bot_trades_through_the_http_api() {
         (Some("mine-1"), Some("accepted"))
     );
     let order_id = order["id"].as_str().expect("id").to_string();
+    let by_client = http.get("/v2/orders:by_client_order_id?client_order_id=mine-1");
+    assert_eq!(
+        by_client.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&by_client.body)
+    );
+    assert_eq!(by_client.json()["id"], order_id.as_str());
+    assert_eq!(
+        by_client.json()["client_order_id"],
+        "mine-1",
+        "kept by the master"
+    );
+    let twice = http.call("POST", "/v2/orders", Some(body));
+    assert_eq!(twice.status, 422, "client order ids are unique");
+    assert!(
+        message(&twice.json()).contains("mine-1"),
+        "{}",
+        message(&twice.json())
+    );
+    assert_eq!(
+        http.get("/v2/orders:by_client_order_id?client_order_id=nope")
+            .status,
+        404
+    );
     let account = http.get("/v2/account").json();
     assert_eq!(
         account["buying_power"], "1800.0000",

@@ -147,10 +147,14 @@ fn list_prints_the_whole_table() {
     let out = run("ptwire", &["list"], b"");
     assert!(out.status.success());
     let text = stdout(&out);
-    assert_eq!(text.lines().count(), 68, "header and 67 instructions");
+    assert_eq!(text.lines().count(), 79, "header and 78 instructions");
     assert!(text.contains("6    switchState               command|data sessionID state"));
     assert!(
         text.contains("80   purchaseNotional          command  sessionID symbol amount"),
+        "{text}"
+    );
+    assert!(
+        text.contains("86   loginApiKey               command  keyID secretKey"),
         "{text}"
     );
     assert!(

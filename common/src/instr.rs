@@ -123,6 +123,8 @@ pub enum Instr {
     CreateApiKey = 84,
     RevokeApiKey = 85,
     LoginApiKey = 86,
+    PlaceOrderTagged = 87,
+    PlaceOrderClassTagged = 88,
 }
 
 /// One row of the table.
@@ -234,6 +236,8 @@ pub static TABLE: &[Spec] = &[
     spec!(CreateApiKey, "createApiKey", Command, Exact(2), "sessionID label"),
     spec!(RevokeApiKey, "revokeApiKey", Command, Exact(2), "sessionID keyID"),
     spec!(LoginApiKey, "loginApiKey", Command, Exact(2), "keyID secretKey"),
+    spec!(PlaceOrderTagged, "placeOrderTagged", Command, Exact(9), "sessionID clientOrderID side symbol quantity orderType limit stop tif"),
+    spec!(PlaceOrderClassTagged, "placeOrderClassTagged", Command, Exact(12), "sessionID clientOrderID class side symbol quantity orderType limit stop tif takeProfit stopLoss"),
 ];
 
 impl Instr {
@@ -314,7 +318,11 @@ impl Instr {
             Instr::SwitchState => Instr::StateSwitchFail,
             Instr::Logout => Instr::LogoutFail,
             Instr::GetWorkerList => Instr::ProtocolError,
-            Instr::PlaceOrder | Instr::ReplaceOrder | Instr::PlaceOrderClass => Instr::OrderFail,
+            Instr::PlaceOrder
+            | Instr::ReplaceOrder
+            | Instr::PlaceOrderClass
+            | Instr::PlaceOrderTagged
+            | Instr::PlaceOrderClassTagged => Instr::OrderFail,
             Instr::CancelOrder => Instr::CancelFail,
             Instr::ResetAccount => Instr::ResetFail,
             i if i.kind() == MessageType::Data => Instr::DataFail,
@@ -337,7 +345,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 76);
+        assert_eq!(TABLE.len(), 78);
     }
 
     #[test]

@@ -99,7 +99,7 @@ mod vectors {
         use crate::reply::Reply;
         use crate::request::Request;
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 24);
+        assert_eq!(vectors.len(), 26);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -154,6 +154,9 @@ mod vectors {
                     Request::CreateKey { label, .. } => quantities.push(format!("create {label}")),
                     Request::Keys { .. } => quantities.push("keys".into()),
                     Request::AssetDetails => quantities.push("details".into()),
+                    Request::Tagged { client, inner } => {
+                        quantities.push(format!("{client} {}", inner.instr().name()))
+                    }
                     Request::RevokeKey { id, .. } => quantities.push(format!("revoke {id}")),
                     Request::LoginKey { id, secret } => {
                         quantities.push(format!("login {id} {}", &secret.as_str()[..4]))
@@ -189,6 +192,8 @@ mod vectors {
                 "login PKBI2SQ6KWMV3XT7AEB4 0123",
                 "alice 9a3f",
                 "details",
+                "my-order-1 placeOrder",
+                "ccxt_00ff placeOrderClass",
             ]
         );
     }

@@ -11,9 +11,9 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    ApiKeyId, ApiSecret, Date, Email, HashedPass, IdToken, KeyLabel, Money, OrderClass, OrderKind,
-    Provider, Quantity, Reason, ReasonCode, ResetProof, SessionId, Symbol, Tif, Trail, Username,
-    ValueError, parse_bool, parse_order_id,
+    ApiKeyId, ApiSecret, ClientOrderId, Date, Email, HashedPass, IdToken, KeyLabel, Money,
+    OrderClass, OrderKind, Provider, Quantity, Reason, ReasonCode, ResetProof, SessionId, Symbol,
+    Tif, Trail, Username, ValueError, parse_bool, parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -418,6 +418,15 @@ pub enum Request {
         /// The owner's session (not one of a key).
         session: SessionId,
     },
+    /// `placeOrderTagged` or `placeOrderClassTagged` (protocol 1.2): a
+    /// `placeOrder` or `placeOrderClass` whose order (a class's entry)
+    /// keeps the trading program's own id.
+    Tagged {
+        /// The id, unique among the account's orders.
+        client: ClientOrderId,
+        /// The `PlaceOrder` or `PlaceOrderClass` it tags.
+        inner: Box<Request>,
+    },
 }
 
 /// What a `placeOrder` asks for, its arguments parsed.
@@ -627,6 +636,24 @@ impl Request {
             Instr::GetApiKeys => Request::Keys {
                 session: a.value(0, SessionId::parse)?,
             },
+            Instr::PlaceOrderTagged | Instr::PlaceOrderClassTagged => {
+                let client = a.value(1, ClientOrderId::parse)?;
+                let base = if instr == Instr::PlaceOrderTagged {
+                    Instr::PlaceOrder
+                } else {
+                    Instr::PlaceOrderClass
+                };
+                let rest: Vec<&str> = args
+                    .iter()
+                    .take(1)
+                    .chain(args.iter().skip(2))
+                    .copied()
+                    .collect();
+                Request::Tagged {
+                    client,
+                    inner: Box::new(Request::parse(base, &rest)?),
+                }
+            }
             other => {
                 let text = format!("{} is not a client request", other.name());
                 return Err(Reason::new(ReasonCode::Protocol, text));
@@ -669,6 +696,11 @@ impl Request {
             Request::CreateKey { session, label } => vec![s(session), s(label)],
             Request::RevokeKey { session, id } => vec![s(session), s(id)],
             Request::LoginKey { id, secret } => vec![s(id), s(secret)],
+            Request::Tagged { client, inner } => {
+                let mut args = inner.args();
+                args.insert(1.min(args.len()), s(client));
+                args
+            }
             Request::WorkerList
             | Request::AssetList
             | Request::AssetDetails
@@ -801,6 +833,10 @@ impl Request {
             Request::RevokeKey { .. } => Instr::RevokeApiKey,
             Request::LoginKey { .. } => Instr::LoginApiKey,
             Request::Keys { .. } => Instr::GetApiKeys,
+            Request::Tagged { inner, .. } => match inner.instr() {
+                Instr::PlaceOrderClass => Instr::PlaceOrderClassTagged,
+                _ => Instr::PlaceOrderTagged,
+            },
         }
     }
 }

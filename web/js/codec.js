@@ -32,6 +32,7 @@ const TABLE = {
   quotes: [73, 4], workerListUpdate: [74, 4],
   purchaseNotional: [80, 1], sellNotional: [81, 1], replaceOrder: [82, 1],
   placeOrderClass: [83, 1], createApiKey: [84, 1], revokeApiKey: [85, 1], loginApiKey: [86, 1],
+  placeOrderTagged: [87, 1], placeOrderClassTagged: [88, 1],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use super::{Fields, Line, PayloadError, digits};
 use crate::request::Side;
 use crate::value::{
-    Date, Money, OrderClass, OrderKind, OrderPrice, OrderStatus, Percent, Quantity, Symbol, Tif,
-    Timestamp, Trail, Username, ValueError, parse_order_id,
+    ClientOrderId, Date, Money, OrderClass, OrderKind, OrderPrice, OrderStatus, Percent, Quantity,
+    Symbol, Tif, Timestamp, Trail, Username, ValueError, parse_order_id,
 };
 
 /// A `getOrders` line: `ORDERID CREATED SIDE SYMBOL QUANTITY ORDERTYPE
@@ -49,6 +49,8 @@ pub struct OrderLine {
     pub parent: Option<u64>,
     /// What has filled so far, when anything has.
     pub filled: Option<Filled>,
+    /// The trading program's own id for it (`placeOrderTagged`).
+    pub client: Option<ClientOrderId>,
 }
 
 /// The part of an order filled so far: `filled=QUANTITY avg=PRICE`.
@@ -112,6 +114,9 @@ impl Line for OrderLine {
         if let Some(filled) = self.filled {
             let _ = write!(extra, " filled={} avg={}", filled.quantity, filled.avg);
         }
+        if let Some(client) = &self.client {
+            let _ = write!(extra, " client={client}");
+        }
         if !extra.is_empty() {
             out.pop();
             out.push_str(&extra);
@@ -142,7 +147,7 @@ impl Line for OrderLine {
             _ => digits(t, "txid", "a transaction id or -").map(Some),
         })?;
         let (mut trail, mut mark, mut class, mut parent) = (None, None, None, None);
-        let (mut filled, mut avg) = (None, None);
+        let (mut filled, mut avg, mut client) = (None, None, None);
         while f.more() {
             let field = f.text("KEY=VALUE")?;
             let Some(pair) = field.split_once('=') else {
@@ -177,6 +182,12 @@ impl Line for OrderLine {
                     );
                 }
                 ("avg", text) => avg = f_price(line, "avg", text)?,
+                ("client", text) => {
+                    client = Some(
+                        ClientOrderId::parse(text)
+                            .map_err(|err| PayloadError::bad(Self::KIND, line, "client", err))?,
+                    );
+                }
                 _ => {}
             }
         }
@@ -215,6 +226,7 @@ impl Line for OrderLine {
             class,
             parent,
             filled,
+            client,
         })
     }
 }

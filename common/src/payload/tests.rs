@@ -472,6 +472,16 @@ fn asset_detail_lines() {
 }
 
 #[test]
+fn order_lines_keep_their_client_id() {
+    let line = "9 1732147200 buy AAPL 1 limit 100.0000 - gtc open 1732147200 - client=ccxt_00ff";
+    let order = OrderLine::parse(line).expect("order");
+    assert_eq!(order.client.as_ref().map(|c| c.as_str()), Some("ccxt_00ff"));
+    assert_eq!(again::<OrderLine>(line), format!("{line}\n"));
+    let bad = "9 1732147200 buy AAPL 1 limit 100.0000 - gtc open 1732147200 - client=";
+    assert!(OrderLine::parse(bad).is_err());
+}
+
+#[test]
 fn key_lines() {
     let line = "PKAAAAAAAAAAAAAAAAAB 1732147200 trend-bot";
     let key = KeyLine::parse(line).expect("key line");
@@ -651,6 +661,9 @@ fn any_order() -> impl Strategy<Value = OrderLine> {
                             quantity: Quantity::from_shares(Shares(raw)).expect("in range"),
                             avg: Money(avg),
                         }
+                    }),
+                    client: (id % 3 == 0).then(|| {
+                        crate::value::ClientOrderId::parse(&format!("bot-{id}")).expect("id")
                     }),
                 }
             },

@@ -99,6 +99,16 @@ fn every_client_instruction_parses_and_names_itself() {
         (Instr::RevokeApiKey, vec![SID, "PKAAAAAAAAAAAAAAAAAB"]),
         (Instr::LoginApiKey, vec!["PKAAAAAAAAAAAAAAAAAB", &SECRET]),
         (Instr::GetApiKeys, vec![SID]),
+        (
+            Instr::PlaceOrderTagged,
+            vec![SID, "mine-1", "buy", "AAPL", "1", "limit", "1", "-", "gtc"],
+        ),
+        (
+            Instr::PlaceOrderClassTagged,
+            vec![
+                SID, "mine-2", "oco", "sell", "AAPL", "3", "-", "-", "-", "gtc", "200", "50",
+            ],
+        ),
     ];
     for (instr, args) in cases {
         let req = parse(instr, &args).unwrap_or_else(|r| panic!("{}: {r}", instr.name()));
@@ -109,6 +119,34 @@ fn every_client_instruction_parses_and_names_itself() {
 /// A well-formed API key secret.
 static SECRET: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| "0123456789abcdef".repeat(4));
+
+#[test]
+fn tagged_orders_carry_their_client_id_and_refuse_like_untagged_ones() {
+    let args = [SID, "mine-1", "buy", "AAPL", "1", "limit", "1", "-", "gtc"];
+    let req = parse(Instr::PlaceOrderTagged, &args).expect("tagged");
+    let Request::Tagged { client, inner } = &req else {
+        panic!("{req:?}")
+    };
+    assert_eq!(client.as_str(), "mine-1");
+    assert_eq!(inner.instr(), Instr::PlaceOrder);
+    let frame = req.encode();
+    let checked = crate::message::check(&frame, 0).expect("checks");
+    assert_eq!(
+        Request::parse(checked.instr, &checked.args),
+        Ok(req.clone())
+    );
+    let bad = [SID, "mine-1", "buy", "AAPL", "1", "limit", "-5", "-", "gtc"];
+    assert_eq!(code(Instr::PlaceOrderTagged, &bad), ReasonCode::BadPrice);
+    let tab = [SID, "a\tb", "buy", "AAPL", "1", "limit", "1", "-", "gtc"];
+    assert_eq!(
+        code(Instr::PlaceOrderTagged, &tab),
+        ReasonCode::BadArguments
+    );
+    assert_eq!(
+        Instr::PlaceOrderClassTagged.failure(),
+        Some(Instr::OrderFail)
+    );
+}
 
 #[test]
 fn api_key_requests_refuse_with_their_codes() {

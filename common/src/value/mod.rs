@@ -123,6 +123,9 @@ pub use oidc::{IdToken, MAX_ID_TOKEN, Provider, ResetProof};
 mod key;
 pub use key::{ApiKeyId, ApiSecret, KeyLabel};
 
+mod tag;
+pub use tag::ClientOrderId;
+
 text_value!(
     /// 1-24 of `A-Z a-z 0-9 _ . -`, kept as registered; compare with
     /// [`Username::key`] to ignore case.

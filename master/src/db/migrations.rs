@@ -398,4 +398,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX api_keys_account ON api_keys(account_id, created);
     ALTER TABLE sessions ADD COLUMN api_key TEXT NULL REFERENCES api_keys(id);
     CREATE INDEX sessions_api_key ON sessions(api_key) WHERE api_key IS NOT NULL;",
+    // 15: protocol 1.2's client order ids (placeOrderTagged): a trading
+    // program's own id for an order, unique among the account's orders.
+    "ALTER TABLE orders ADD COLUMN client_id TEXT NULL;
+    CREATE UNIQUE INDEX orders_client ON orders(account_id, client_id)
+        WHERE client_id IS NOT NULL;",
 ];

@@ -217,6 +217,8 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::PlaceOrder
         | Instr::ReplaceOrder
         | Instr::PlaceOrderClass
+        | Instr::PlaceOrderTagged
+        | Instr::PlaceOrderClassTagged
         | Instr::CancelOrder => Owner::Trade,
         Instr::GetWorkerList => Owner::Loop,
         _ => Owner::Data,

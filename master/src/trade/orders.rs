@@ -10,10 +10,10 @@
 use papertrader_common::payload::{Filled, OrderLine};
 use papertrader_common::request::OrderSpec;
 use papertrader_common::value::{
-    Date, Money, OrderClass, OrderKind, OrderStatus, Quantity, Reason, Shares, Symbol, Tif,
-    Timestamp, Trail,
+    ClientOrderId, Date, Money, OrderClass, OrderKind, OrderStatus, Quantity, Reason, Shares,
+    Symbol, Tif, Timestamp, Trail,
 };
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Side, internal};
 
@@ -25,7 +25,7 @@ pub const MAX_LISTED: usize = 500;
 
 const COLUMNS: &str = "id, account_id, created, arrival_ms, side, symbol, quantity, type, \
                        limit_price, stop_price, tif, status, updated, txid, trail, mark, \
-                       class, parent, filled, filled_cost, filled_avg";
+                       class, parent, filled, filled_cost, filled_avg, client_id";
 const INSERT: &str = "INSERT INTO orders (account_id, created, arrival_ms, side, symbol, \
      quantity, type, limit_price, stop_price, tif, status, updated, txid, trail, mark, class, \
      parent)
@@ -325,15 +325,51 @@ pub fn insert(conn: &Connection, new: &NewOrder<'_>) -> rusqlite::Result<OpenOrd
     })
 }
 
-/// Stores the orders of a class in one transaction: `entry` first, then
-/// its legs, each naming it as parent; returns them in that order.
+/// Stores a new open order with the trading program's id `client`, in one
+/// transaction.
+pub fn insert_tagged(
+    conn: &mut Connection,
+    new: &NewOrder<'_>,
+    client: &ClientOrderId,
+) -> rusqlite::Result<OpenOrder> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let order = insert(&tx, new)?;
+    tag(&tx, order.id, client)?;
+    tx.commit()?;
+    Ok(order)
+}
+
+fn tag(conn: &Connection, id: i64, client: &ClientOrderId) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE orders SET client_id = ?2 WHERE id = ?1")?
+        .execute(params![id, client.as_str()])?;
+    Ok(())
+}
+
+/// The account's order that has the client id `client`, if one has.
+pub fn tagged(
+    conn: &Connection,
+    account: i64,
+    client: &ClientOrderId,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM orders WHERE account_id = ?1 AND client_id = ?2")?
+        .query_row(params![account, client.as_str()], |row| row.get(0))
+        .optional()
+}
+
+/// Stores the orders of a class in one transaction: `entry` first (with
+/// the client id, when there is one), then its legs, each naming it as
+/// parent; returns them in that order.
 pub fn insert_class(
     conn: &mut Connection,
     entry: &NewOrder<'_>,
     legs: &[NewOrder<'_>],
+    client: Option<&ClientOrderId>,
 ) -> rusqlite::Result<Vec<OpenOrder>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let first = insert(&tx, entry)?;
+    if let Some(client) = client {
+        tag(&tx, first.id, client)?;
+    }
     let mut out = vec![first];
     for leg in legs {
         let leg = NewOrder {
@@ -510,6 +546,11 @@ fn read(row: &Row<'_>) -> Result<Stored, RowError> {
                 .map(|p| u64::try_from(p).map_err(|e| bad(e.to_string())))
                 .transpose()?,
             filled,
+            client: row
+                .get::<_, Option<String>>(21)
+                .map_err(RowError::Column)?
+                .map(|c| ClientOrderId::parse(&c).map_err(|e| bad(e.to_string())))
+                .transpose()?,
         },
     })
 }

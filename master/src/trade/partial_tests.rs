@@ -375,6 +375,7 @@ fn a_bracket_opens_its_legs_for_what_the_entry_filled() {
             leg(OrderKind::Limit(Money(120_000))),
             leg(OrderKind::Stop(Money(80_000))),
         ],
+        None,
     )
     .expect("class");
     let (entry_id, tp, sl) = (open[0].id, open[1].id, open[2].id);
@@ -453,7 +454,7 @@ fn an_entry_that_ends_unfilled_cancels_its_legs() {
         held: true,
         ..entry
     };
-    let mut open = orders::insert_class(&mut db.conn, &entry, &[exit]).expect("class");
+    let mut open = orders::insert_class(&mut db.conn, &entry, &[exit], None).expect("class");
     let leg = open[1].id;
     // Too little volume for a whole share, then the day ends.
     run(&mut db.conn, &[], &mut open, 100_000, 5, CAP, NOW.0);

@@ -23,7 +23,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use papertrader_common::reply::{Fill, Reply};
 use papertrader_common::request::{ClassSpec, OrderChange, OrderSpec, Request};
 use papertrader_common::value::{
-    Date, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
+    ClientOrderId, Date, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
 };
 use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
@@ -262,7 +262,26 @@ impl Queue {
                 ts_ms: origin.arrival_ms,
             }),
             Request::PlaceOrder { session, order } => {
-                let reply = self.place(&session, &order, origin.arrival_ms);
+                let reply = self.place(&session, &order, origin.arrival_ms, None);
+                to.send(&self.notifier, reply);
+            }
+            Request::Tagged { client, inner } => {
+                let reply = match *inner {
+                    Request::PlaceOrder { session, order } => {
+                        self.place(&session, &order, origin.arrival_ms, Some(&client))
+                    }
+                    Request::PlaceOrderClass {
+                        session,
+                        order,
+                        class,
+                    } => {
+                        self.place_class(&session, &order, &class, origin.arrival_ms, Some(&client))
+                    }
+                    other => {
+                        let text = format!("{} cannot be tagged", other.instr().name());
+                        Reply::fail(Instr::PlaceOrderTagged, ReasonCode::BadArguments, text)
+                    }
+                };
                 to.send(&self.notifier, reply);
             }
             Request::ReplaceOrder {
@@ -278,7 +297,7 @@ impl Queue {
                 order,
                 class,
             } => {
-                let reply = self.place_class(&session, &order, &class, origin.arrival_ms);
+                let reply = self.place_class(&session, &order, &class, origin.arrival_ms, None);
                 to.send(&self.notifier, reply);
             }
             Request::CancelOrder { session, id } => {
@@ -457,12 +476,25 @@ impl Queue {
 
     /// placeOrder: the arrival checks of section 9, then the order is
     /// stored (durably) before `orderAccepted`.
-    fn place(&mut self, session: &SessionId, spec: &OrderSpec, arrival_ms: u64) -> Reply {
+    fn place(
+        &mut self,
+        session: &SessionId,
+        spec: &OrderSpec,
+        arrival_ms: u64,
+        client: Option<&ClientOrderId>,
+    ) -> Reply {
         let new = match self.check_placement(session, spec, arrival_ms) {
             Ok(new) => new,
             Err(reason) => return Reply::failure(Instr::PlaceOrder, reason),
         };
-        match orders::insert(&self.conn, &new) {
+        if let Err(reason) = self.check_client(new.account, client) {
+            return Reply::failure(Instr::PlaceOrder, reason);
+        }
+        let stored = match client {
+            Some(client) => orders::insert_tagged(&mut self.conn, &new, client),
+            None => orders::insert(&self.conn, &new),
+        };
+        match stored {
             Ok(order) => {
                 Reply::OrderAccepted(u64::try_from(self.add_open(order)).unwrap_or_default())
             }
@@ -514,12 +546,16 @@ impl Queue {
         spec: &OrderSpec,
         class: &ClassSpec,
         arrival_ms: u64,
+        client: Option<&ClientOrderId>,
     ) -> Reply {
         let orders = match self.check_class(session, spec, class, arrival_ms) {
             Ok(orders) => orders,
             Err(reason) => return Reply::failure(Instr::PlaceOrderClass, reason),
         };
-        match orders::insert_class(&mut self.conn, &orders[0], &orders[1..]) {
+        if let Err(reason) = self.check_client(orders[0].account, client) {
+            return Reply::failure(Instr::PlaceOrderClass, reason);
+        }
+        match orders::insert_class(&mut self.conn, &orders[0], &orders[1..], client) {
             Ok(stored) => {
                 let ids: Vec<i64> = stored.into_iter().map(|o| self.add_open(o)).collect();
                 Reply::OrderAccepted(u64::try_from(ids[0]).unwrap_or_default())
@@ -528,6 +564,24 @@ impl Queue {
                 let reason = super::internal("cannot store an order class", err);
                 Reply::failure(Instr::PlaceOrderClass, reason)
             }
+        }
+    }
+
+    /// A client order id must be new among the account's orders
+    /// (`bad-arguments` naming the order that has it).
+    fn check_client(&self, account: i64, client: Option<&ClientOrderId>) -> Result<(), Reason> {
+        let Some(client) = client else {
+            return Ok(());
+        };
+        match orders::tagged(&self.conn, account, client) {
+            Ok(None) => Ok(()),
+            Ok(Some(id)) => Err(Reason::new(
+                ReasonCode::BadArguments,
+                format!(
+                    "client order id {client} is taken by order {id}; client order ids are unique"
+                ),
+            )),
+            Err(err) => Err(super::internal("cannot look up a client order id", err)),
         }
     }
 

@@ -302,13 +302,15 @@ impl Call {
             kind: order.kind,
             tif: order.tif,
         };
-        match (order.size, order.class) {
-            (Size::Notional(amount), _) => Request::Trade {
-                side: order.side,
-                session,
-                symbol: order.symbol.clone(),
-                size: ProtoSize::Notional(amount),
-            },
+        let placing = match (order.size, order.class) {
+            (Size::Notional(amount), _) => {
+                return Request::Trade {
+                    side: order.side,
+                    session,
+                    symbol: order.symbol.clone(),
+                    size: ProtoSize::Notional(amount),
+                };
+            }
             (Size::Qty(q), None) => Request::PlaceOrder {
                 session,
                 order: spec(q),
@@ -318,6 +320,14 @@ impl Call {
                 order: spec(q),
                 class,
             },
+        };
+        // The bot's id is kept with the order (placeOrderTagged).
+        match &order.client_order_id {
+            Some(client) => Request::Tagged {
+                client: client.clone(),
+                inner: Box::new(placing),
+            },
+            None => placing,
         }
     }
 
@@ -398,7 +408,11 @@ impl Call {
             }
             (Route::ByClientId(cid), _) => {
                 let (lines, book) = (order_lines(answers.first())?, book(answers.get(1))?);
-                match ids::order_id(cid) {
+                let kept = lines
+                    .iter()
+                    .find(|l| l.client.as_ref().is_some_and(|c| c.as_str() == cid))
+                    .map(|l| l.id);
+                match kept.or_else(|| ids::order_id(cid)) {
                     Some(id) => done(one_order(&lines, id, false, &book)),
                     None => done(Response::not_found("order not found")),
                 }
@@ -793,7 +807,8 @@ fn placed(order: &NewOrder, id: u64, book: &Book, now: Timestamp) -> Value {
         kind: order.kind,
         tif: order.tif,
     };
-    let mut v = placed_spec(&spec, order.client_order_id.as_deref(), id, book, now);
+    let client = order.client_order_id.as_ref().map(|c| c.as_str());
+    let mut v = placed_spec(&spec, client, id, book, now);
     if let Some(class) = order.class {
         v["order_class"] = Value::String(class.class.name().to_string());
     }
@@ -822,6 +837,7 @@ fn placed_spec(
         class: None,
         parent: None,
         filled: None,
+        client: None,
     };
     let mut v = aj::order(&line, book, None);
     if let Some(cid) = client_id {
@@ -841,7 +857,10 @@ fn notional_fill(order: &NewOrder, fill: &Fill, book: &Book) -> Value {
     };
     json!({
         "id": id,
-        "client_order_id": order.client_order_id.clone().unwrap_or_else(|| id.clone()),
+        "client_order_id": order
+            .client_order_id
+            .as_ref()
+            .map_or_else(|| id.clone(), |c| c.to_string()),
         "created_at": at, "updated_at": at, "submitted_at": at, "filled_at": at,
         "expired_at": Value::Null, "canceled_at": Value::Null, "failed_at": Value::Null,
         "replaced_at": Value::Null, "replaced_by": Value::Null, "replaces": Value::Null,

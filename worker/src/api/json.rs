@@ -173,7 +173,7 @@ pub fn order(line: &OrderLine, book: &Book, legs: Option<Vec<Value>>) -> Value {
     let at = |s: OrderStatus| time_at(line.status == s, line.updated);
     json!({
         "id": id,
-        "client_order_id": id,
+        "client_order_id": line.client.as_ref().map_or_else(|| id.clone(), |c| c.to_string()),
         "created_at": rfc3339(line.created),
         "updated_at": rfc3339(line.updated),
         "submitted_at": rfc3339(line.created),

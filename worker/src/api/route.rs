@@ -4,7 +4,8 @@
 
 use papertrader_common::request::{ClassSpec, Side};
 use papertrader_common::value::{
-    Date, Money, OrderClass, OrderKind, Quantity, Shares, Symbol, Tif, Timestamp, Trail, shown,
+    ClientOrderId, Date, Money, OrderClass, OrderKind, Quantity, Shares, Symbol, Tif, Timestamp,
+    Trail, shown,
 };
 use serde_json::{Map, Value};
 
@@ -159,8 +160,8 @@ pub struct NewOrder {
     pub tif: Tif,
     /// The class and its exits, when not simple.
     pub class: Option<ClassSpec>,
-    /// The bot's own id, echoed in the answer.
-    pub client_order_id: Option<String>,
+    /// The bot's own id, kept with the order.
+    pub client_order_id: Option<ClientOrderId>,
 }
 
 /// An order's size.
@@ -556,12 +557,15 @@ fn new_order(body: &[u8]) -> Result<NewOrder, Response> {
         ));
     }
     let client_order_id = match text(&map, "client_order_id")? {
+        None | Some("") => None,
         Some(id) if id.len() > MAX_CLIENT_ID => {
             return Err(unprocessable(&format!(
                 "client_order_id must be at most {MAX_CLIENT_ID} characters"
             )));
         }
-        other => other.map(str::to_string),
+        Some(id) => Some(ClientOrderId::parse(id).map_err(|_| {
+            unprocessable("client_order_id must be printable ASCII without spaces")
+        })?),
     };
     Ok(NewOrder {
         symbol,

@@ -38,6 +38,7 @@ pub const COMMANDS: &[&str] = &[
     "leaderboard",
     "reset",
     "user",
+    "keys",
     "workers",
     "shell",
     "help",

@@ -128,7 +128,11 @@ fn order_bodies_of_every_type_and_class() {
         r#"{"symbol":"AAPL","qty":1.0,"side":"buy","type":"market","time_in_force":"day","client_order_id":"my-cid"}"#,
     );
     assert_eq!(
-        (o.kind, o.tif, o.client_order_id.as_deref()),
+        (
+            o.kind,
+            o.tif,
+            o.client_order_id.as_ref().map(|c| c.as_str())
+        ),
         (OrderKind::Market, Tif::Day, Some("my-cid"))
     );
     assert_eq!(o.size, Size::Qty(Quantity::whole(1).expect("1")));
@@ -275,6 +279,8 @@ fn bad_order_bodies_are_refused_with_a_sentence() {
         assert_eq!(got, status, "{body}: {message}");
         assert!(message.contains(says), "{body}: {message}");
     }
+    let spaced = r#"{"symbol":"AAPL","side":"buy","qty":1,"client_order_id":"two words"}"#;
+    assert_eq!(refused(Method::Post, "/v2/orders", spaced).0, 422);
     let long = format!(
         r#"{{"symbol":"AAPL","side":"buy","qty":1,"client_order_id":"{}"}}"#,
         "x".repeat(129)
