@@ -38,6 +38,14 @@ pub const REQUESTS: &[Instr] = &[
     Instr::GetUserPortfolio,
     Instr::GetUserTransactionHistory,
     Instr::GetAssetList,
+    // Protocol 1.2's API keys, asset details and tagged orders.
+    Instr::CreateApiKey,
+    Instr::RevokeApiKey,
+    Instr::LoginApiKey,
+    Instr::GetApiKeys,
+    Instr::GetAssetDetails,
+    Instr::PlaceOrderTagged,
+    Instr::PlaceOrderClassTagged,
 ];
 
 /// Words the arguments of requests are mostly made of: symbols (one no

@@ -158,7 +158,7 @@ pub fn revoke(
 pub fn listed(conn: &Connection, account: i64) -> rusqlite::Result<Vec<KeyLine>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, created, label FROM api_keys
-         WHERE account_id = ?1 AND revoked IS NULL ORDER BY created, id",
+         WHERE account_id = ?1 AND revoked IS NULL ORDER BY created, rowid",
     )?;
     let rows = stmt.query_map([account], |row| {
         let id: String = row.get(0)?;
