@@ -542,6 +542,23 @@ fn with_client_tls_the_web_port_serves_https_and_wss() {
     peer.send_message(TEXT, b"nope");
     assert_eq!(instr(&peer.recv()), Instr::ProtocolError);
     assert_eq!(peer.close_code(Duration::from_secs(5)), Some(1002));
+    // The HTTP API over TLS on the same port; plain, it is refused.
+    let (head, body) = get(web, "/v2/clock", "");
+    assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("requires TLS"));
+    let conn = rustls::ClientConnection::new(ca.client_config(), loopback_name(web)).expect("TLS");
+    let tcp = std::net::TcpStream::connect(web).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let request = format!("GET /v2/clock HTTP/1.1\r\nHost: {web}\r\nConnection: close\r\n\r\n");
+    std::io::Write::write_all(&mut tls, request.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut tls, &mut answer);
+    let (head, body) = split(&answer);
+    assert!(head.starts_with("HTTP/1.1 401 "), "{head}");
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["code"], 40110000);
 }
 
 #[test]

@@ -362,6 +362,24 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.click("#password-button");
     let set = browser.wait_text("#password-result", LONG, |t| t.contains("set"));
     assert!(set.contains("Your password is set"), "{set}");
+    // An API key: made, its secret shown once, listed, revoked.
+    browser.wait_text("#keys-list", LONG, |t| t.contains("No API keys yet."));
+    browser.fill("#key-label", "trend-bot");
+    browser.click("#key-create");
+    let made = browser.wait_text("#keys-result", LONG, |t| t.contains("Secret key"));
+    assert!(made.contains("shown only this once"), "{made}");
+    let id = browser.wait_text("#key-id", LONG, |t| t.starts_with("PK"));
+    let secret = browser.wait_text("#key-secret", LONG, |t| t.len() == 64);
+    let listed = browser.wait_text("#keys-list", LONG, |t| t.contains(&id));
+    assert!(
+        listed.contains("trend-bot") && !listed.contains(&secret),
+        "{listed}"
+    );
+    browser.click(&format!("tr[data-key={id}] button"));
+    browser.click("#confirm-ok");
+    let revoked = browser.wait_text("#keys-result", LONG, |t| t.contains("revoked"));
+    assert!(revoked.contains(&id), "{revoked}");
+    browser.wait_text("#keys-list", LONG, |t| t.contains("No API keys yet."));
     browser.fill("#reset-username", "webtrader");
     browser.fill("#reset-password", "correct horse");
     browser.click("#reset-form button[type=submit]");

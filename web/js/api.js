@@ -296,4 +296,22 @@ export class Api {
   async setPassword(password) {
     await this.command('setPassword', [this.session, codec.hashedPass(this.username, password)], 'passwordSet');
   }
+
+  // ---- API keys (protocol 1.2) ----
+
+  /** The account's API keys, oldest first: {id, created, label}. */
+  async apiKeys() {
+    return codec.lines(await this.fetch('getApiKeys', [this.session]))
+      .map(([id, created, label]) => ({ id, created: Number(created), label }));
+  }
+
+  /** A new key: {id, secret}; the secret is sent this once. */
+  async createApiKey(label) {
+    const [id, secret] = await this.command('createApiKey', [this.session, label], 'apiKeyCreated');
+    return { id, secret };
+  }
+
+  async revokeApiKey(id) {
+    await this.command('revokeApiKey', [this.session, id], 'apiKeyRevoked');
+  }
 }

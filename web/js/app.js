@@ -628,7 +628,58 @@ async function accountScreen(token) {
   screen('Account', h('dl', { class: 'facts' },
     h('dt', {}, 'Username'), h('dd', {}, info.username), h('dt', {}, 'Email'), h('dd', {}, info.email),
     h('dt', {}, 'Member since'), h('dd', {}, when(info.created))),
-  passwordForm(), resetForm(info, shown));
+  passwordForm(), keysCard(), resetForm(info, shown));
+}
+
+/** API keys for trading programs (papertrader-api(7)): the account's
+ *  keys with a revoke button each, and a form that makes one and shows
+ *  its secret once. */
+function keysCard() {
+  const out = h('div', { id: 'keys-result', 'aria-live': 'polite' });
+  const list = h('div', { id: 'keys-list' }, h('p', {}, 'Loading…'));
+  const label = h('input', {
+    id: 'key-label', name: 'label', required: true, maxlength: 32, value: 'bot',
+    pattern: '[A-Za-z0-9_.\\-]{1,32}', title: '1 to 32 letters, digits, dots, dashes or underscores',
+  });
+  const refresh = async () => {
+    try {
+      const keys = await api.apiKeys();
+      list.replaceChildren(table('Your API keys', ['Key id', 'Label', 'Made', ''], keys.map((k) =>
+        h('tr', { 'data-key': k.id }, h('td', {}, h('code', {}, k.id)), h('td', {}, k.label),
+          h('td', {}, when(k.created)),
+          h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke key ${k.label} (${k.id})`,
+            onclick: async () => {
+              if (!await confirmDialog('Revoke this key?', `Programs using ${k.id} stop working at once.`,
+                'Revoke key', 'Keep key')) return;
+              try {
+                await api.revokeApiKey(k.id);
+                out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Key ${k.id} is revoked.`));
+              } catch (err) { out.replaceChildren(failure(err)); }
+              await refresh();
+            } }, 'Revoke')))),
+      'No API keys yet.'));
+    } catch (err) { list.replaceChildren(failure(err)); }
+  };
+  refresh();
+  return h('form', { id: 'keys-form', class: 'card', onsubmit: async (ev) => {
+    ev.preventDefault();
+    out.replaceChildren(h('p', {}, 'Making a key…'));
+    try {
+      const key = await api.createApiKey(label.value);
+      out.replaceChildren(h('div', { class: 'ok', role: 'status' },
+        h('p', {}, h('strong', {}, 'Copy the secret now: it is shown only this once.')),
+        h('dl', { class: 'facts' },
+          h('dt', {}, 'Key id'), h('dd', {}, h('code', { id: 'key-id' }, key.id)),
+          h('dt', {}, 'Secret key'), h('dd', {}, h('code', { id: 'key-secret' }, key.secret)),
+          h('dt', {}, 'Base URL'), h('dd', {}, h('code', {}, location.origin)))));
+      await refresh();
+    } catch (err) { out.replaceChildren(failure(err)); }
+  } },
+  h('h2', {}, 'API keys'),
+  h('p', {}, 'Trading programs written for Alpaca\'s API (alpaca-py, alpaca-trade-api, ccxt) trade here with a key: give them this address as their base URL.'),
+  list,
+  h('label', { for: 'key-label' }, 'Label of a new key'), label,
+  h('button', { type: 'submit', id: 'key-create' }, 'Make a key'), out);
 }
 
 /** Adds a password (an account made with a provider has none) or

@@ -31,6 +31,8 @@ const SENTENCES = {
   'unknown-outcome': 'The connection broke while your trade was in flight. It may have filled: check your history.',
   'internal': 'Something went wrong on the server; nothing was changed.',
   'protocol': 'The app and the server disagree about the protocol. Please reload the page.',
+  'too-many-keys': 'You have the most API keys allowed. Revoke one first.',
+  'unknown-key': 'That API key is already revoked.',
 };
 
 const MARGIN = 'Your account\'s margin does not allow this order: short sales hold back part of your cash.';
