@@ -6,7 +6,7 @@
 mod util;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use papertrader_common::Instr;
@@ -14,35 +14,7 @@ use serde_json::Value;
 use util::daemon::TempDir;
 use util::http::Http;
 use util::master::hashed_pass;
-use util::system::{System, call};
-
-/// A port free now, for `web_listen`.
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// AAPL at 189.5000 and BTC at 40000.0000 every second (BTC a
-/// crypto-currency), 2 000 of starting cash.
-fn market(dir: &TempDir) -> String {
-    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
-    for _ in 0..900 {
-        csv.push_str("AAPL,2026-11-20,10:00:00,189.5000,189.5000,189.5000,189.5000,1000\n");
-        csv.push_str("BTC,2026-11-20,10:00:00,40000,40000,40000,40000,10\n");
-    }
-    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
-    std::fs::write(
-        dir.join("assets.list"),
-        "AAPL fractional=no Apple Inc.\nBTC class=crypto Bitcoin\n",
-    )
-    .expect("assets");
-    format!(
-        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n\
-         starting_cash = 2000\n",
-        dir.join("bars.csv").display(),
-        dir.join("assets.list").display()
-    )
-}
+use util::system::{System, aapl_btc_market, call, free_port};
 
 struct Api {
     system: System,
@@ -56,7 +28,7 @@ fn start(tag: &str, worker_extra: &str) -> Api {
     let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let system = System::start(
         tag,
-        &market(&dir),
+        &aapl_btc_market(&dir.path, 900),
         &format!("web_listen = {web}\n{worker_extra}"),
     );
     Api {

@@ -7,14 +7,14 @@
 
 mod util;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
 use papertrader_common::Instr;
 use util::daemon::TempDir;
 use util::master::hashed_pass;
-use util::system::{System, call, call_data};
+use util::system::{System, aapl_btc_market, call, call_data, free_port};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,33 +31,6 @@ fn python(venv: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// AAPL (whole shares) at 189.5000 and BTC (crypto) at 40000.0000 every
-/// second; 2 000 of starting cash.
-fn market(dir: &TempDir) -> String {
-    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
-    for _ in 0..1200 {
-        csv.push_str("AAPL,2026-11-20,10:00:00,189.5000,189.5000,189.5000,189.5000,1000\n");
-        csv.push_str("BTC,2026-11-20,10:00:00,40000,40000,40000,40000,10\n");
-    }
-    std::fs::write(dir.join("bars.csv"), csv).expect("csv");
-    std::fs::write(
-        dir.join("assets.list"),
-        "AAPL fractional=no Apple Inc.\nBTC class=crypto Bitcoin\n",
-    )
-    .expect("assets");
-    format!(
-        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n\
-         starting_cash = 2000\n",
-        dir.join("bars.csv").display(),
-        dir.join("assets.list").display()
-    )
-}
-
 /// A system with the web port, its prices in, and a fresh account with a
 /// key: (system, web address, key id, secret).
 fn start(tag: &str, worker_extra: &str) -> (System, SocketAddr, String, String, TempDir) {
@@ -65,7 +38,7 @@ fn start(tag: &str, worker_extra: &str) -> (System, SocketAddr, String, String, 
     let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let system = System::start(
         tag,
-        &market(&dir),
+        &aapl_btc_market(&dir.path, 1200),
         &format!("web_listen = {web}\n{worker_extra}"),
     );
     let mut c = system.client();

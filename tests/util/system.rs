@@ -174,3 +174,34 @@ pub fn receive_data(peer: &mut Peer) -> Result<Vec<u8>, (Instr, Vec<String>)> {
         expected += 1;
     }
 }
+
+/// A port free now (for `web_listen`: the daemon prints only its client
+/// port, so the test chooses the web port).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Master config lines for the HTTP API tests: AAPL (whole shares) at
+/// 189.5000 and BTC (a crypto-currency) at 40000.0000, a price set every
+/// second for `seconds`, 2 000.0000 of starting cash. The files go in
+/// `dir`.
+pub fn aapl_btc_market(dir: &std::path::Path, seconds: usize) -> String {
+    let mut csv = String::from("Symbol,Date,Time,Open,High,Low,Close,Volume\n");
+    for _ in 0..seconds {
+        csv.push_str("AAPL,2026-11-20,10:00:00,189.5000,189.5000,189.5000,189.5000,1000\n");
+        csv.push_str("BTC,2026-11-20,10:00:00,40000,40000,40000,40000,10\n");
+    }
+    fs::write(dir.join("bars.csv"), csv).expect("csv");
+    fs::write(
+        dir.join("assets.list"),
+        "AAPL fractional=no Apple Inc.\nBTC class=crypto Bitcoin\n",
+    )
+    .expect("assets");
+    format!(
+        "price_source = csv\ncsv_file = {}\nassets_file = {}\nupdate_interval = 1s\n\
+         starting_cash = 2000\n",
+        dir.join("bars.csv").display(),
+        dir.join("assets.list").display()
+    )
+}

@@ -68,6 +68,18 @@ impl Timestamp {
         Timestamp(secs as i64)
     }
 
+    /// ISO 8601 / RFC 3339 in UTC: `2026-11-20T10:00:00Z`.
+    pub fn iso(self) -> String {
+        let secs = self.0.rem_euclid(86_400);
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            Date::of_timestamp(self),
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+
     /// Parses decimal Unix seconds (digits only).
     pub fn parse(text: &str) -> Result<Timestamp, ValueError> {
         super::decimal(text, 18)

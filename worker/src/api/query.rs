@@ -189,14 +189,7 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
 
 /// `ts` as RFC 3339 UTC with a `Z`: `2026-11-20T10:00:00Z`.
 pub fn rfc3339(ts: Timestamp) -> String {
-    let secs = ts.0.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        Date::of_timestamp(ts),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    ts.iso()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! past that, or when nothing drains for the frame timeout, the client is
 //! dropped. What the messages mean is `api::stream`'s and the loop's.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tungstenite::{Bytes, Message};
 
+use super::ws::Io;
 use crate::api::stream::MAX_INBOUND;
 
 /// Bytes of events held for a client that does not read them.
@@ -125,9 +126,9 @@ impl StreamConn {
         self.flush(now)?;
         let mut messages = Vec::new();
         loop {
-            let mut io = Io(&mut self.io, false);
-            let read = self.ctx.read(&mut io);
-            if io.1 {
+            let mut came = false;
+            let read = self.ctx.read(&mut Io(&mut self.io, &mut came));
+            if came {
                 self.last_rx = now;
             }
             match read {
@@ -162,7 +163,7 @@ impl StreamConn {
             return Err("not reading its events");
         }
         self.queued += text.len();
-        let mut io = Io(&mut self.io, false);
+        let mut io = Io(&mut self.io, &mut false);
         match self.ctx.write(&mut io, Message::text(text)) {
             Ok(()) => {}
             Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => self.blocked = true,
@@ -186,7 +187,7 @@ impl StreamConn {
                 Err(_) => return Err("write failed"),
             }
         }
-        let mut io = Io(&mut self.io, false);
+        let mut io = Io(&mut self.io, &mut false);
         match self.ctx.flush(&mut io) {
             Ok(()) => {
                 self.blocked = false;
@@ -223,31 +224,9 @@ impl StreamConn {
             code: CloseCode::Normal,
             reason: tungstenite::protocol::frame::Utf8Bytes::from_static(""),
         };
-        let mut io = Io(&mut self.io, false);
+        let mut io = Io(&mut self.io, &mut false);
         let _ = self.ctx.close(&mut io, Some(close));
         let _ = self.ctx.flush(&mut io);
         self.io.shutdown();
-    }
-}
-
-/// The stream as tungstenite's reader and writer; `.1` records that bytes
-/// came in.
-struct Io<'a>(&'a mut Stream, bool);
-
-impl Read for Io<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = Transport::read(self.0, buf)?;
-        self.1 |= n > 0;
-        Ok(n)
-    }
-}
-
-impl Write for Io<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Transport::write(self.0, buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Transport::flush(self.0)
     }
 }

@@ -302,7 +302,9 @@ impl Transport for WsStream {
 
 /// The stream below as tungstenite sees it: `Read` and `Write` on the
 /// transport (`.0`), setting the flag `.1` when bytes arrive.
-struct Io<'a>(&'a mut Stream, &'a mut bool);
+/// The stream as tungstenite's reader and writer; `.1` records that
+/// bytes came in (the trading stream's `web::stream` uses it too).
+pub(crate) struct Io<'a>(pub &'a mut Stream, pub &'a mut bool);
 
 impl Read for Io<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

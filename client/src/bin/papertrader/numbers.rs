@@ -2,7 +2,7 @@
 //! its four digits, signed amounts, exact percentages, ISO times. Pure
 //! functions over the protocol's integer values; no float.
 
-use papertrader_common::value::{Date, Money, Shares, Timestamp};
+use papertrader_common::value::{Money, Shares, Timestamp};
 
 /// Money with thousands separators and four fraction digits:
 /// `1,895.0000`, `-12.5000`.
@@ -66,14 +66,7 @@ pub fn percent(part: Money, whole: Money) -> Option<String> {
 
 /// A timestamp as ISO 8601 UTC: `2026-11-20T10:00:00Z`.
 pub fn iso_time(ts: Timestamp) -> String {
-    let secs = ts.0.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        Date::of_timestamp(ts),
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    ts.iso()
 }
 
 /// The money as a JSON string with its four digits, to stay exact.
