@@ -354,7 +354,14 @@ impl Auth {
         client_addr: &str,
         at: Clocks,
     ) -> Result<AccountId, Reason> {
-        let account = self.validate(session, at.now)?;
+        // Not with an API key: its holder's wrong guesses would count
+        // against the owner's logins.
+        let account = AccountId(keys::owner_account(
+            &self.conn,
+            session,
+            at.now,
+            "resetAccount",
+        )?);
         let found = accounts::by_id(&self.conn, account.0)
             .map_err(|err| internal("cannot look up an account", err))?;
         let Some((name, phc)) = found else {

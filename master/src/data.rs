@@ -43,9 +43,12 @@ pub fn spawn(
                 .spawn(move || {
                     for job in jobs.iter() {
                         let listed = assets.read().clone();
+                        // Read in place: only the trade thread writes it,
+                        // when the asset thread's markets change.
+                        let terms = terms.read();
                         let known = Known {
                             listed: &listed,
-                            terms: &terms.read().clone(),
+                            terms: &terms,
                             board: &board,
                         };
                         let frames = answer(&conn, &known, &job);

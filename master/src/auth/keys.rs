@@ -156,8 +156,18 @@ impl Auth {
         if active.is_none() {
             let ttl = i64::try_from(self.config.session_ttl_long.as_secs()).unwrap_or(i64::MAX);
             let expires = Timestamp(now.0.saturating_add(ttl));
+            // The key checked again in the transaction that opens its
+            // session: a revoke between the check above and here would
+            // otherwise open the session of a revoked key.
+            let fault = |err| internal("cannot open an API key's session", err);
+            let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+                .map_err(fault)?;
+            let still = api_keys::find(&tx, id).map_err(fault)?;
+            if still.is_none_or(|k| k.revoked) {
+                return Err(refused());
+            }
             api_keys::open_session(
-                &self.conn,
+                &tx,
                 &session,
                 id,
                 key.account,
@@ -165,7 +175,8 @@ impl Auth {
                 now,
                 expires,
             )
-            .map_err(|err| internal("cannot open an API key's session", err))?;
+            .map_err(fault)?;
+            tx.commit().map_err(fault)?;
         }
         let name = self.username_of(super::AccountId(key.account))?;
         let username = Username::parse(&name).map_err(|err| internal("a stored username", err))?;

@@ -713,6 +713,16 @@ mod api_keys {
             code(f.auth.set_password(&key_session, &pass, [1; 16], T0)),
             ReasonCode::Forbidden
         );
+        let proof = ResetProof::parse(PASS).expect("proof");
+        let at = Clocks {
+            now: T0,
+            mono: f.mono,
+        };
+        assert_eq!(
+            code(f.auth.confirm_reset(&key_session, &proof, ADDR, at)),
+            ReasonCode::Forbidden,
+            "a key's holder cannot guess the owner's password through a reset"
+        );
         let nobody = SessionId::from_bytes([0xee; 16]);
         assert_eq!(code(make(&mut f, &nobody, 32)), ReasonCode::BadSession);
     }

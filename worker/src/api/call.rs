@@ -83,6 +83,8 @@ enum Stage {
     Bars(BarsQuery, Vec<(String, usize)>),
     /// The last week of each symbol is out.
     Snapshots(Vec<(String, Symbol)>),
+    /// The asset details are out, to tell the crypto-currencies.
+    CryptoBook,
 }
 
 /// One call in progress.
@@ -191,7 +193,13 @@ impl Call {
                 crypto,
             } => {
                 let (kind, query, single, crypto) = (*kind, query.clone(), single.clone(), *crypto);
-                self.data_start(kind, &query, single, crypto, ctx)
+                if crypto {
+                    // Crypto data needs no key: it serves crypto-currencies
+                    // only, which the asset details tell.
+                    self.stage = Stage::CryptoBook;
+                    return Step::Ask(vec![details]);
+                }
+                self.data_start(kind, &query, single, crypto, ctx, None)
                     .unwrap_or_else(Step::Done)
             }
         }
@@ -205,7 +213,10 @@ impl Call {
         single: Option<String>,
         crypto: bool,
         ctx: &Ctx<'_>,
+        only: Option<&Book>,
     ) -> Result<Step, Response> {
+        // The crypto routes name crypto-currencies only.
+        let allowed = |s: &Symbol| only.is_none_or(|book| book.is_crypto(s));
         let names: Vec<String> = match &single {
             Some(s) => vec![s.clone()],
             None => query
@@ -223,6 +234,7 @@ impl Call {
         let ours: Vec<(String, Symbol)> = names
             .iter()
             .filter_map(|n| aj::our_symbol(n).map(|s| (n.clone(), s)))
+            .filter(|(_, s)| allowed(s))
             .collect();
         match kind {
             DataKind::Quotes | DataKind::Trades => {
@@ -270,7 +282,7 @@ impl Call {
                 let mut asks = Vec::new();
                 let mut counts = Vec::new();
                 for name in &q.symbols {
-                    let Some(symbol) = aj::our_symbol(name) else {
+                    let Some(symbol) = aj::our_symbol(name).filter(|s| allowed(s)) else {
                         continue;
                     };
                     let these = data::bar_requests(&symbol, &q);
@@ -489,7 +501,17 @@ impl Call {
                 let (positions, book) = (portfolio(answers.first())?, book(answers.get(1))?);
                 let found = find_position(&positions, &book, symbol)
                     .ok_or_else(|| Response::not_found("position does not exist"))?;
+                // A percentage of an asset traded in whole shares closes
+                // the whole shares it comes to.
+                let whole = book.get(&found.symbol).is_some_and(|d| !d.fractional);
                 let qty = route::part_of(*part, found.quantity)
+                    .and_then(|q| {
+                        if whole {
+                            Quantity::from_shares(whole_part(q.shares()))
+                        } else {
+                            Some(q)
+                        }
+                    })
                     .ok_or_else(|| Response::forbidden("insufficient qty available for order"))?;
                 let spec = closing(&found.symbol, found.quantity.0 < 0, qty);
                 let ask = self.placing(&spec);
@@ -539,6 +561,20 @@ impl Call {
                 }
                 self.stage = Stage::CloseAllCancelled;
                 Ok(Step::Ask(ids.iter().map(|&id| self.cancel(id)).collect()))
+            }
+            (
+                Route::Data {
+                    kind,
+                    query,
+                    single,
+                    crypto,
+                },
+                Stage::CryptoBook,
+            ) => {
+                let book = book(answers.first())?;
+                let single = single.clone();
+                self.data_start(*kind, query, single, *crypto, ctx, Some(&book))
+                    .or_else(|r| Ok(Step::Done(r)))
             }
             (Route::Data { single, crypto, .. }, Stage::Bars(q, counts)) => {
                 let mut answers = answers.into_iter();
@@ -643,6 +679,12 @@ fn closing(symbol: &Symbol, short: bool, qty: Quantity) -> OrderSpec {
         kind: OrderKind::Market,
         tif: Tif::Day,
     }
+}
+
+/// The whole shares of `s`, rounded down.
+fn whole_part(s: papertrader_common::value::Shares) -> papertrader_common::value::Shares {
+    let scale = papertrader_common::value::SHARE_SCALE;
+    papertrader_common::value::Shares(s.0 - s.0.rem_euclid(scale))
 }
 
 /// One item of `DELETE /v2/positions`.

@@ -154,6 +154,18 @@ pub fn bars_query(q: &Query, single: Option<&str>, now: Timestamp) -> Result<Bar
             )));
         }
     };
+    // The history reads it would take, counted before any is made.
+    let days = u64::try_from((end.0 - start.0) / 86_400 + 2).unwrap_or(u64::MAX);
+    let per_symbol = match timeframe {
+        Timeframe::Minutes(_) | Timeframe::Hours(_) => days,
+        Timeframe::Day | Timeframe::Week => days / 27 + 1,
+        Timeframe::Months(_) => 1,
+    };
+    if per_symbol.saturating_mul(symbols.len() as u64) > MAX_REQUESTS as u64 {
+        return Err(Response::unprocessable(
+            "ask for fewer symbols or a shorter span: it needs too many history reads",
+        ));
+    }
     Ok(BarsQuery {
         symbols,
         timeframe,
@@ -484,6 +496,12 @@ mod tests {
         ] {
             assert!(bars_query(&q(bad), None, now).is_err(), "{bad}");
         }
+        let far = q("symbols=A,B&timeframe=1Min&start=0001-01-01");
+        assert!(
+            bars_query(&far, None, now).is_err(),
+            "counted before any read is made"
+        );
+        assert!(bars_query(&q("symbols=A&timeframe=1Month&start=0001-01-01"), None, now).is_ok());
         let many: String = (0..101).map(|i| format!("S{i},")).collect();
         assert!(bars_query(&q(&format!("symbols={many}&timeframe=1Day")), None, now).is_err());
     }

@@ -98,6 +98,13 @@ impl KeyCache {
         };
         self.entries.insert(id.clone(), entry);
         self.order.push_back((id.clone(), now));
+        // A key asked about every second leaves an old place in the queue
+        // each time: drop those when they pile up.
+        if self.order.len() > 2 * MAX_KEYS.max(self.entries.len()) {
+            let entries = &self.entries;
+            self.order
+                .retain(|(id, at)| entries.get(id).is_some_and(|e| e.at == *at));
+        }
     }
 
     /// Forgets `id` (the master no longer takes its session).
@@ -265,6 +272,21 @@ mod tests {
         cache.put(&id, &secret, who(1), t0);
         cache.forget(&id);
         assert_eq!(cache.get(&id, &secret, t0), None);
+    }
+
+    #[test]
+    fn a_key_asked_again_and_again_keeps_the_queue_bounded() {
+        let t0 = Instant::now();
+        let mut cache = KeyCache::new(KEY_TTL);
+        let (id, secret) = (
+            ApiKeyId::from_bytes([1; 12]),
+            ApiSecret::from_bytes([2; 32]),
+        );
+        for i in 0..(3 * MAX_KEYS as u64) {
+            cache.put(&id, &secret, who(1), t0 + Duration::from_millis(i));
+        }
+        assert!(cache.order.len() <= 2 * MAX_KEYS, "{}", cache.order.len());
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl Query {
 }
 
 /// Percent-decoding (`+` is a space), as UTF-8.
-fn decode(text: &str) -> Result<String, String> {
+pub fn decode(text: &str) -> Result<String, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

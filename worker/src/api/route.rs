@@ -224,7 +224,7 @@ pub fn route(req: &ApiRequest) -> Result<Route, Response> {
             status: query.get("status").map(str::to_string),
             class: query.get("asset_class").map(str::to_string),
         },
-        (Get, ["v2", "assets", rest @ ..]) if !rest.is_empty() => Route::Asset(rest.join("/")),
+        (Get, ["v2", "assets", rest @ ..]) if !rest.is_empty() => Route::Asset(symbol_of(rest)?),
         (Post, ["v2", "orders"]) => Route::Place(new_order(&req.body)?),
         (Get, ["v2", "orders"]) => Route::Orders(order_query(&query)?),
         (Delete, ["v2", "orders"]) => Route::CancelAll,
@@ -257,10 +257,10 @@ pub fn route(req: &ApiRequest) -> Result<Route, Response> {
             cancel: query.flag("cancel_orders").map_err(bad)?.unwrap_or(false),
         },
         (Get, ["v2", "positions", rest @ ..]) if !rest.is_empty() => {
-            Route::Position(rest.join("/"))
+            Route::Position(symbol_of(rest)?)
         }
         (Delete, ["v2", "positions", rest @ ..]) if !rest.is_empty() => Route::Close {
-            symbol: rest.join("/"),
+            symbol: symbol_of(rest)?,
             part: part(&query)?,
         },
         (_, ["v2", ..] | ["v1beta3", ..]) if known_path(&segments) => {
@@ -269,6 +269,12 @@ pub fn route(req: &ApiRequest) -> Result<Route, Response> {
         _ => return Err(Response::not_found("endpoint not found")),
     };
     Ok(route)
+}
+
+/// The symbol of a path's last segments: `BTC/USD` as two segments or
+/// as `BTC%2FUSD`.
+fn symbol_of(segments: &[&str]) -> Result<String, Response> {
+    super::query::decode(&segments.join("/")).map_err(|e| Response::bad_request(&e))
 }
 
 /// Whether some method serves this path.

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use papertrader_common::payload::{Filled, OrderLine};
-use papertrader_common::value::{ApiKeyId, ApiSecret, OrderStatus, Shares};
+use papertrader_common::value::{ApiKeyId, ApiSecret, Money, OrderStatus, Shares, Timestamp};
 use serde_json::{Value, json};
 
 use super::ids::named_uuid;
@@ -98,6 +98,8 @@ pub fn error(text: &str) -> Value {
 struct Seen {
     status: OrderStatus,
     filled: Shares,
+    /// The average price of what has filled.
+    avg: Money,
 }
 
 /// Successive order lists of one account, turned into events.
@@ -105,6 +107,8 @@ struct Seen {
 pub struct Tracker {
     seen: HashMap<u64, Seen>,
     primed: bool,
+    /// Orders placed from then on are announced by the first list too.
+    since: Option<Timestamp>,
 }
 
 fn filled(f: Option<Filled>) -> Shares {
@@ -115,6 +119,14 @@ impl Tracker {
     /// Whether a first list has been read (orders in it give no events).
     pub fn is_primed(&self) -> bool {
         self.primed
+    }
+
+    /// Orders placed at `t` or later are new to the listener (it began
+    /// listening then), even when the first list holds them.
+    pub fn since(&mut self, t: Timestamp) {
+        if !self.primed {
+            self.since = Some(t);
+        }
     }
 
     /// The events between the last list and `lines` (newest first, as
@@ -128,14 +140,17 @@ impl Tracker {
             let now = Seen {
                 status: line.status,
                 filled: filled(line.filled),
+                avg: line.filled.map_or(Money::ZERO, |f| f.avg),
             };
             let before = self.seen.insert(line.id, now);
-            if !primed {
+            let fresh = self.since.is_some_and(|t| line.created >= t);
+            if !primed && !fresh {
                 continue;
             }
             let was = before.unwrap_or(Seen {
                 status: OrderStatus::Open,
                 filled: Shares::ZERO,
+                avg: Money::ZERO,
             });
             if before.is_none() {
                 events.push(event("new", line, book, None));
@@ -147,7 +162,8 @@ impl Tracker {
                     "partial_fill"
                 };
                 let part = Shares(now.filled.0 - was.filled.0);
-                events.push(event(kind, line, book, Some(part)));
+                let price = part_price(was, now, part);
+                events.push(event(kind, line, book, Some((part, price))));
             }
             if now.status != was.status {
                 let kind = match now.status {
@@ -171,18 +187,31 @@ impl Tracker {
 }
 
 /// One `trade_updates` message.
-fn event(kind: &str, line: &OrderLine, book: &Book, part: Option<Shares>) -> Value {
+/// The price of the part that filled between `was` and `now`: what the
+/// filled shares cost now less what they cost then, over the part.
+fn part_price(was: Seen, now: Seen, part: Shares) -> Money {
+    let cost = |s: Seen| i128::from(s.avg.0) * i128::from(s.filled.0);
+    if part.0 <= 0 {
+        return now.avg;
+    }
+    let price =
+        papertrader_common::value::round_half_away(cost(now) - cost(was), i128::from(part.0));
+    i64::try_from(price).map(Money).unwrap_or(now.avg)
+}
+
+/// One `trade_updates` message; for a fill, its part and price.
+fn event(kind: &str, line: &OrderLine, book: &Book, part: Option<(Shares, Money)>) -> Value {
     let mut data = json!({
         "event": kind,
         "order": aj::order(line, book, None),
         "timestamp": rfc3339(line.updated),
     });
-    if let (Some(part), Some(f)) = (part, line.filled) {
+    if let (Some((part, price)), Some(f)) = (part, line.filled) {
         data["execution_id"] = Value::String(named_uuid(
             "execution",
             &format!("{}:{}", line.id, f.quantity),
         ));
-        data["price"] = money(f.avg);
+        data["price"] = money(price);
         data["qty"] = Value::String(part.to_string());
     }
     json!({"stream": "trade_updates", "data": data})
@@ -238,6 +267,34 @@ mod tests {
     }
 
     #[test]
+    fn a_part_is_priced_alone_and_orders_since_listening_are_new() {
+        let book = Book::default();
+        let mut t = Tracker::default();
+        t.since(papertrader_common::value::Timestamp(1_732_147_400));
+        let first = lines(
+            "4 1732147400 buy AAPL 4 market - - day open 1732147400 - filled=1 avg=10.0000\n\
+             3 1732147300 buy AAPL 1 limit 1.0000 - gtc open 1732147300 -",
+        );
+        let events = t.update(&first, &book);
+        assert_eq!(
+            kinds(&events),
+            ["new 04", "partial_fill 04"],
+            "placed since listening"
+        );
+        let second = lines(
+            "4 1732147400 buy AAPL 4 market - - day filled 1732147460 9 filled=4 avg=12.5000\n\
+             3 1732147300 buy AAPL 1 limit 1.0000 - gtc open 1732147300 -",
+        );
+        let events = t.update(&second, &book);
+        assert_eq!(kinds(&events), ["fill 04"]);
+        assert_eq!(
+            events[0]["data"]["price"], "13.3333",
+            "the part's price, not the average"
+        );
+        assert_eq!(events[0]["data"]["qty"], "3");
+    }
+
+    #[test]
     fn events_come_in_order_once() {
         let book = Book::default();
         let mut t = Tracker::default();
@@ -255,6 +312,7 @@ mod tests {
         );
         assert_eq!(events[0]["data"]["qty"], "1");
         assert_eq!(events[0]["data"]["price"], "100.0000");
+
         let third = lines(
             "3 1732147300 buy AAPL 1 market - - day filled 1732147320 9 filled=1 avg=189.5000\n\
              2 1732147250 sell AAPL 1 limit 200.0000 - gtc cancelled 1732147290 -\n\

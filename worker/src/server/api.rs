@@ -203,6 +203,18 @@ impl Server {
 
     fn api_step(&mut self, token: Token, slot: u64, step: Step) {
         match step {
+            Step::Ask(requests) if requests.is_empty() => {
+                // Nothing to ask: the call goes on at once.
+                let Some(mut running) = self.api.calls.remove(&(token, slot)) else {
+                    return;
+                };
+                let Phase::Calling { call, .. } = &mut running.phase else {
+                    return;
+                };
+                let step = self.with_ctx(|ctx| call.on_answers(Vec::new(), ctx));
+                self.api.calls.insert((token, slot), running);
+                self.api_step(token, slot, step);
+            }
             Step::Ask(requests) => {
                 if let Some(Running {
                     phase: Phase::Calling { answers, .. },

@@ -43,6 +43,22 @@ pub(super) struct Streamer {
     last_poll: Instant,
 }
 
+impl Streamer {
+    /// A key checked out: a stream that changes accounts starts over (its
+    /// orders are another account's).
+    fn authorized(&mut self, who: Who) {
+        if self
+            .who
+            .as_ref()
+            .is_some_and(|w| w.username != who.username)
+        {
+            self.tracker = Tracker::default();
+            self.listening = false;
+        }
+        self.who = Some(who);
+    }
+}
+
 impl Server {
     /// `/stream` was accepted: the connection becomes a trading stream
     /// under the same token.
@@ -124,23 +140,20 @@ impl Server {
             Inbound::Auth(Ok((id, secret))) => {
                 let now = Instant::now();
                 let cached = self.api.keys.get(&id, &secret, now);
+                let known = self.api.keys.known(&id, &secret, now);
                 let Some(s) = self.streams.get_mut(&token) else {
                     return;
                 };
                 s.key = Some((id.clone(), secret.clone()));
                 match cached {
                     Some(who) => {
-                        s.who = Some(who);
+                        s.authorized(who);
                         self.stream_send(token, &msg::authorization(true));
                     }
                     None => {
                         let peer = s.conn.peer();
-                        if self
-                            .api
-                            .per_address
-                            .take(&peer.ip().to_string(), now)
-                            .is_err()
-                        {
+                        let address = peer.ip().to_string();
+                        if !known && self.api.per_address.take(&address, now).is_err() {
                             return self.stream_send(token, &msg::error("rate limit exceeded"));
                         }
                         let request = Request::LoginKey { id, secret };
@@ -161,6 +174,9 @@ impl Server {
                     return self.stream_send(token, &msg::error("authenticate first"));
                 }
                 s.listening = streams.iter().any(|n| n == "trade_updates");
+                // Orders placed from now on are announced even if the
+                // first read finds them.
+                s.tracker.since(papertrader_common::value::Timestamp::now());
                 self.stream_send(token, &msg::listening(&streams));
                 self.stream_poll(token);
             }
@@ -217,7 +233,7 @@ impl Server {
                 if let Some((id, secret)) = &s.key {
                     self.api.keys.put(id, secret, who.clone(), Instant::now());
                 }
-                s.who = Some(who);
+                s.authorized(who);
                 self.stream_send(token, &msg::authorization(true));
             }
             (ApiTo::StreamAuth, _) => {
@@ -300,7 +316,11 @@ impl Server {
         let expired: Vec<(Token, &'static str)> = self
             .streams
             .iter()
-            .filter_map(|(t, s)| s.conn.expired(now, idle, stall).map(|why| (*t, why)))
+            .filter_map(|(t, s)| {
+                s.conn
+                    .expired(now, idle, stall, s.listening)
+                    .map(|why| (*t, why))
+            })
             .collect();
         for (token, why) in expired {
             self.close_stream(token, why);

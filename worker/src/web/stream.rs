@@ -149,9 +149,6 @@ impl StreamConn {
                 Err(WsError::WriteBufferFull(_)) => return Err("not reading its events"),
                 Err(_) => return Err("broke the WebSocket protocol"),
             }
-            if messages.len() >= 64 {
-                break;
-            }
         }
         Ok(messages)
     }
@@ -204,14 +201,21 @@ impl StreamConn {
     }
 
     /// Why the connection should close at `now`: events not drained for
-    /// `stall`, or silence (no message, no ping) for `idle`.
-    pub fn expired(&self, now: Instant, idle: Duration, stall: Duration) -> Option<End> {
+    /// `stall`, or silence (no message, no ping) for `idle` when it is not
+    /// `listening` (a listener may wait quietly for events).
+    pub fn expired(
+        &self,
+        now: Instant,
+        idle: Duration,
+        stall: Duration,
+        listening: bool,
+    ) -> Option<End> {
         if self
             .stuck_since
             .is_some_and(|t| now.duration_since(t) >= stall)
         {
             Some("not reading its events")
-        } else if now.duration_since(self.last_rx) >= idle {
+        } else if !listening && now.duration_since(self.last_rx) >= idle {
             Some("idle")
         } else {
             None

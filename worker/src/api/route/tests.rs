@@ -58,6 +58,10 @@ fn paths_route_with_their_methods() {
         ok(Method::Get, "/v2/positions/BTC/USD", ""),
         Route::Position("BTC/USD".into())
     );
+    assert_eq!(
+        ok(Method::Get, "/v2/positions/BTC%2FUSD", ""),
+        Route::Position("BTC/USD".into())
+    );
     let id = ids::order_uuid(7);
     assert_eq!(
         ok(Method::Delete, &format!("/v2/orders/{id}"), ""),
