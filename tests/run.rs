@@ -14,11 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use util::daemon::TempDir;
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
+use util::system::free_port;
 
 /// Whether a process (or, for a negative id, any process of that group) is
 /// alive.

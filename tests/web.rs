@@ -11,7 +11,7 @@
 mod util;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use papertrader_common::message::frame;
@@ -19,16 +19,9 @@ use papertrader_common::{Frame, Instr};
 use util::certs::{TestCa, loopback_name};
 use util::daemon::TempDir;
 use util::master::hashed_pass;
-use util::system::System;
+use util::system::{System, free_port};
 use util::wire::{instr, words};
 use util::ws::{self, BINARY, TEXT, WsPeer, http_exchange};
-
-/// A port free now, for `web_listen` (the daemon prints only its client
-/// port, so the test chooses the web port).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 /// A system whose worker serves the web port; returns it and the port's
 /// address.

@@ -176,10 +176,26 @@ pub fn receive_data(peer: &mut Peer) -> Result<Vec<u8>, (Instr, Vec<String>)> {
 }
 
 /// A port free now (for `web_listen`: the daemon prints only its client
-/// port, so the test chooses the web port).
+/// port, so the test chooses the web port). It is taken below the
+/// kernel's ephemeral range (32768 and up), where the daemons of tests
+/// running meanwhile get their port-0 listeners, so that none of them can
+/// take it between now and the daemon's bind.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(2_654_435_761).wrapping_add(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    );
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(7919, Ordering::Relaxed).wrapping_add(seed);
+        let port = 20_000 + (n % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 /// Master config lines for the HTTP API tests: AAPL (whole shares) at

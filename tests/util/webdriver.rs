@@ -5,7 +5,7 @@
 //! Drop.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,11 +24,6 @@ pub struct Browser {
     session: String,
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 impl Browser {
     /// Headless Chromium with a fresh profile under `profile`.
     pub fn start(profile: &Path) -> Browser {
@@ -38,7 +33,7 @@ impl Browser {
                 "{bin} is missing: run `make deps` as root (Debian packages chromium, chromium-driver)"
             );
         }
-        let port = free_port();
+        let port = super::system::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
