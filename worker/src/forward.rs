@@ -62,6 +62,14 @@ pub enum Note {
     },
     /// A loginSession: a success means the master vouched for it.
     LoginSession,
+    /// A loginApiKey of a client: a success is remembered as the HTTP
+    /// API's checks are (the key is then known good).
+    KeyLogin {
+        /// The key.
+        id: papertrader_common::value::ApiKeyId,
+        /// Its secret.
+        secret: papertrader_common::value::ApiSecret,
+    },
     /// A logout of this session.
     Logout(SessionId),
     /// A registration: the client's later requests wait for its answer, so

@@ -157,6 +157,39 @@ impl Server {
         }
     }
 
+    /// The master vouched for a key a client logged in with.
+    pub(super) fn api_key_vouched(
+        &mut self,
+        id: &ApiKeyId,
+        secret: &ApiSecret,
+        session: &papertrader_common::value::SessionId,
+        username: &papertrader_common::value::Username,
+        now: Instant,
+    ) {
+        let who = Who {
+            session: session.clone(),
+            username: username.clone(),
+        };
+        self.api.keys.put(id, secret, who, now);
+    }
+
+    /// Whether the master accepted this key and secret lately.
+    pub(super) fn api_key_known(&self, id: &ApiKeyId, secret: &ApiSecret, now: Instant) -> bool {
+        self.api.keys.known(id, secret, now)
+    }
+
+    /// Counts a key check from client `token`'s address; true when the
+    /// address is over its rate.
+    pub(super) fn api_address_limited(&mut self, token: Token, now: Instant) -> bool {
+        let Some(peer) = self.clients.get(&token).map(|c| c.peer()) else {
+            return false;
+        };
+        self.api
+            .per_address
+            .take(&peer.ip().to_string(), now)
+            .is_err()
+    }
+
     fn api_rate(&mut self, id: &ApiKeyId, now: Instant) -> Result<(), Response> {
         self.api.per_key.take(id.as_str(), now).map_err(|wait| {
             let text = format!(

@@ -147,6 +147,27 @@ impl Server {
             Request::Login { expirable, .. } | Request::LoginExternal { expirable, .. } => {
                 self.forward(token, frame, instr, Note::Login { expirable });
             }
+            // Key logins count against the address as the HTTP API's
+            // unchecked keys do, unless the master accepted this key and
+            // secret lately (no lockout of the owner).
+            Request::LoginKey { id, secret } => {
+                let now = std::time::Instant::now();
+                let known = self.api_key_known(&id, &secret, now);
+                let limited = !known && self.api_address_limited(token, now);
+                match (limited, self.clients.get_mut(&token)) {
+                    (true, Some(client)) => {
+                        let text =
+                            "too many API key logins from this address; try again in a minute";
+                        client.answer(
+                            &Reply::fail(instr, ReasonCode::RateLimited, text).encode(None),
+                        );
+                    }
+                    (true, None) => {}
+                    (false, _) => {
+                        self.forward(token, frame, instr, Note::KeyLogin { id, secret });
+                    }
+                }
+            }
             Request::LoginSession { .. } => {
                 self.forward(token, frame, instr, Note::LoginSession);
             }

@@ -309,6 +309,9 @@ impl Server {
             (Note::LoginSession, Reply::Session(id)) => {
                 self.caches.sessions.remember(id, now);
             }
+            (Note::KeyLogin { id, secret }, Reply::KeySession { session, username }) => {
+                self.api_key_vouched(&id, &secret, session, username, now);
+            }
             (Note::SwitchState { state, session }, Reply::StateSwitched(_)) => {
                 self.caches.sessions.remember(&session, now);
                 if let Some(client) = client {
