@@ -364,6 +364,13 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     assert!(set.contains("Your password is set"), "{set}");
     // An API key: made, its secret shown once, listed, revoked.
     browser.wait_text("#keys-list", LONG, |t| t.contains("No API keys yet."));
+    browser.fill("#key-label", "two words");
+    browser.click("#key-create");
+    let refused = browser.wait_text("#keys-result", LONG, |t| t.contains('.'));
+    assert!(
+        refused.contains("label"),
+        "the server's sentence names the label: {refused}"
+    );
     browser.fill("#key-label", "trend-bot");
     browser.click("#key-create");
     let made = browser.wait_text("#keys-result", LONG, |t| t.contains("Secret key"));

@@ -637,10 +637,9 @@ async function accountScreen(token) {
 function keysCard() {
   const out = h('div', { id: 'keys-result', 'aria-live': 'polite' });
   const list = h('div', { id: 'keys-list' }, h('p', {}, 'Loading…'));
-  const label = h('input', {
-    id: 'key-label', name: 'label', required: true, maxlength: 32, value: 'bot',
-    pattern: '[A-Za-z0-9_.\\-]{1,32}', title: '1 to 32 letters, digits, dots, dashes or underscores',
-  });
+  // No pattern: the browser's generic "Please match the requested format"
+  // says less than the server's sentence about the label.
+  const label = h('input', { id: 'key-label', name: 'label', required: true, maxlength: 32, value: 'bot' });
   const refresh = async () => {
     try {
       const keys = await api.apiKeys();
@@ -678,7 +677,7 @@ function keysCard() {
   h('h2', {}, 'API keys'),
   h('p', {}, 'Trading programs written for Alpaca\'s API (alpaca-py, alpaca-trade-api, ccxt) trade here with a key: give them this address as their base URL.'),
   list,
-  h('label', { for: 'key-label' }, 'Label of a new key'), label,
+  h('label', { for: 'key-label' }, 'Label of a new key (1 to 32 letters, digits, dots, dashes or underscores)'), label,
   h('button', { type: 'submit', id: 'key-create' }, 'Make a key'), out);
 }
 
