@@ -8,7 +8,6 @@ check that fails.
 """
 
 import os
-import sys
 import time
 import uuid
 from datetime import date
@@ -26,18 +25,10 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 
+from checks import check, step
+
 URL, KEY, SECRET = os.environ["PT_URL"], os.environ["PT_KEY"], os.environ["PT_SECRET"]
 client = TradingClient(KEY, SECRET, paper=True, url_override=URL)
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-
-
-def step(name):
-    print("--", name, flush=True)
 
 
 def refused(status, call):

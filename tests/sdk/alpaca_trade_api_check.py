@@ -12,15 +12,7 @@ import time
 import alpaca_trade_api as tradeapi
 from alpaca_trade_api.rest import APIError
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-
-
-def step(name):
-    print("--", name, flush=True)
+from checks import check, step
 
 
 api = tradeapi.REST()

@@ -5,22 +5,13 @@ trades. The same market as alpaca_py_check.py.
 """
 
 import os
-import sys
 import time
 
 import ccxt
 
+from checks import check, step
+
 URL, KEY, SECRET = os.environ["PT_URL"], os.environ["PT_KEY"], os.environ["PT_SECRET"]
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-
-
-def step(name):
-    print("--", name, flush=True)
 
 
 urls = {"trader": URL, "market": URL}

@@ -199,7 +199,7 @@ impl Call {
                     self.stage = Stage::CryptoBook;
                     return Step::Ask(vec![details]);
                 }
-                self.data_start(kind, &query, single, crypto, ctx, None)
+                self.data_start(kind, &query, single, ctx, None)
                     .unwrap_or_else(Step::Done)
             }
         }
@@ -211,7 +211,6 @@ impl Call {
         kind: DataKind,
         query: &Query,
         single: Option<String>,
-        crypto: bool,
         ctx: &Ctx<'_>,
         only: Option<&Book>,
     ) -> Result<Step, Response> {
@@ -296,7 +295,7 @@ impl Call {
                 }
                 if asks.is_empty() {
                     let empty = serde_json::Map::new();
-                    return Ok(Step::Done(bars_answer(empty, None, &single, crypto)));
+                    return Ok(Step::Done(bars_answer(empty, None, &single)));
                 }
                 self.stage = Stage::Bars(q, counts);
                 Ok(Step::Ask(asks))
@@ -567,16 +566,16 @@ impl Call {
                     kind,
                     query,
                     single,
-                    crypto,
+                    ..
                 },
                 Stage::CryptoBook,
             ) => {
                 let book = book(answers.first())?;
                 let single = single.clone();
-                self.data_start(*kind, query, single, *crypto, ctx, Some(&book))
+                self.data_start(*kind, query, single, ctx, Some(&book))
                     .or_else(|r| Ok(Step::Done(r)))
             }
-            (Route::Data { single, crypto, .. }, Stage::Bars(q, counts)) => {
+            (Route::Data { single, .. }, Stage::Bars(q, counts)) => {
                 let mut answers = answers.into_iter();
                 let mut by_symbol = Vec::new();
                 for (name, n) in counts {
@@ -589,7 +588,7 @@ impl Call {
                     by_symbol.push((name, data::gather(&bars, &q)));
                 }
                 let (page, next) = data::page(by_symbol, &q);
-                done(bars_answer(page, next, single, *crypto))
+                done(bars_answer(page, next, single))
             }
             (Route::Data { single, crypto, .. }, Stage::Snapshots(symbols)) => {
                 let today = Date::of_timestamp(ctx.now).start();
@@ -1058,7 +1057,6 @@ fn bars_answer(
     page: serde_json::Map<String, Value>,
     next: Option<String>,
     single: &Option<String>,
-    _crypto: bool,
 ) -> Response {
     let body = match single {
         Some(name) => {

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use papertrader_common::payload::{AssetDetail, OrderLine, Position};
-use papertrader_common::request::Side;
 use papertrader_common::value::{Money, OrderKind, OrderStatus, Shares, Symbol, Timestamp, Trail};
 use serde_json::{Value, json};
 
@@ -325,11 +324,6 @@ pub fn position(p: &Position, book: &Book) -> Value {
         "unrealized_plpc": plpc,
         "current_price": money(v.price),
     })
-}
-
-/// The side an order of the API names.
-pub fn side(word: &str) -> Option<Side> {
-    Side::parse(word)
 }
 
 #[cfg(test)]

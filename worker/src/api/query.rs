@@ -12,13 +12,6 @@ const MAX_PARAMS: usize = 32;
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
-    /// Whether no parameter was given.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl Query {
     /// Decodes `text` (without its `?`); `Err` for bad escapes, non-UTF-8,
     /// a parameter given twice, or too many.
     pub fn parse(text: &str) -> Result<Query, String> {

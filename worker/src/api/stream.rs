@@ -116,11 +116,6 @@ fn filled(f: Option<Filled>) -> Shares {
 }
 
 impl Tracker {
-    /// Whether a first list has been read (orders in it give no events).
-    pub fn is_primed(&self) -> bool {
-        self.primed
-    }
-
     /// Orders placed at `t` or later are new to the listener (it began
     /// listening then), even when the first list holds them.
     pub fn since(&mut self, t: Timestamp) {

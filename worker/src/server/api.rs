@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use mio::Token;
 use papertrader_common::reply::Reply;
-use papertrader_common::request::{Forwarded, Request};
+use papertrader_common::request::Request;
 use papertrader_common::value::{ApiKeyId, ApiSecret, ReasonCode, Timestamp};
 
 use crate::api::call::{Answer, Call, Ctx, Step};
@@ -325,12 +325,7 @@ impl Server {
             cache,
         };
         let reqid = self.in_flight.start(Pending { token, instr, note });
-        let prefix = Forwarded {
-            uuid: self.config.uuid.clone().unwrap_or_else(|| "-".into()),
-            reqid: reqid.to_string(),
-            ts_ms: super::dispatch::now_ms(),
-            client: peer.to_string(),
-        };
+        let prefix = super::dispatch::prefix(&self.config.uuid, reqid, peer.to_string());
         match prefix.wrap(&request.encode()) {
             Some(frame) => {
                 self.link_send(&frame);

@@ -292,12 +292,7 @@ impl Server {
             return None;
         }
         let reqid = self.in_flight.start(Pending { token, instr, note });
-        let prefix = Forwarded {
-            uuid: self.config.uuid.clone().unwrap_or_else(|| "-".into()),
-            reqid: reqid.to_string(),
-            ts_ms: now_ms(),
-            client: client.peer().to_string(),
-        };
+        let prefix = prefix(&self.config.uuid, reqid, client.peer().to_string());
         let Some(forwarded) = prefix.wrap(frame) else {
             self.in_flight.finish(reqid);
             let text = "request too long to forward";
@@ -322,7 +317,18 @@ enum SessionCheck {
     Waiting,
 }
 
-pub(super) fn now_ms() -> u64 {
+/// The section 6 prefix of request `reqid` of `client`, from this worker
+/// (`uuid`, `-` without one), stamped now.
+pub(super) fn prefix(uuid: &Option<String>, reqid: u64, client: String) -> Forwarded {
+    Forwarded {
+        uuid: uuid.clone().unwrap_or_else(|| "-".into()),
+        reqid: reqid.to_string(),
+        ts_ms: now_ms(),
+        client,
+    }
+}
+
+fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
