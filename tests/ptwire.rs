@@ -147,7 +147,7 @@ fn list_prints_the_whole_table() {
     let out = run("ptwire", &["list"], b"");
     assert!(out.status.success());
     let text = stdout(&out);
-    assert_eq!(text.lines().count(), 79, "header and 78 instructions");
+    assert_eq!(text.lines().count(), 86, "header and 85 instructions");
     assert!(text.contains("6    switchState               command|data sessionID state"));
     assert!(
         text.contains("80   purchaseNotional          command  sessionID symbol amount"),
@@ -155,6 +155,10 @@ fn list_prints_the_whole_table() {
     );
     assert!(
         text.contains("86   loginApiKey               command  keyID secretKey"),
+        "{text}"
+    );
+    assert!(
+        text.contains("91   addToWatchlist            command  sessionID symbol"),
         "{text}"
     );
     assert!(

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 /// The lines of data answers, parsed by common's one parser per line.
 pub use papertrader_common::payload::{
     Asset, Bar, Current, EquityPoint, Info, KeyLine, OrderLine, Position, PrivateInfo, Standing,
-    Trade, TradeSide, UserInfo, Valuation,
+    Trade, TradeSide, UserInfo, Valuation, WatchLine,
 };
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
@@ -631,6 +631,37 @@ impl Client {
             session: session.clone(),
         };
         self.data(session, &request, payload::parse_lines)
+    }
+
+    /// `getWatchlist` (protocol 1.2): the account's watched symbols,
+    /// oldest first.
+    pub fn watchlist(&mut self, session: &SessionId) -> Result<Vec<WatchLine>> {
+        let request = Request::Watchlist {
+            session: session.clone(),
+        };
+        self.data(session, &request, payload::parse_lines)
+    }
+
+    /// `addToWatchlist` (protocol 1.2): a symbol already on the list is
+    /// no error. The answer is the symbol as the server spells it.
+    pub fn watch(&mut self, session: &SessionId, symbol: &str) -> Result<Symbol> {
+        self.ensure(session, State::Command)?;
+        let request = Request::Watch {
+            session: session.clone(),
+            symbol: arg(Symbol::parse(symbol))?,
+        };
+        answer!(self.call(&request)?, Reply::WatchlistUpdated(symbol) => symbol)
+    }
+
+    /// `removeFromWatchlist` (protocol 1.2): a symbol not on the list is
+    /// no error.
+    pub fn unwatch(&mut self, session: &SessionId, symbol: &str) -> Result<Symbol> {
+        self.ensure(session, State::Command)?;
+        let request = Request::Unwatch {
+            session: session.clone(),
+            symbol: arg(Symbol::parse(symbol))?,
+        };
+        answer!(self.call(&request)?, Reply::WatchlistUpdated(symbol) => symbol)
     }
 
     /// `getEquityHistory`: one point per UTC day, oldest first (the

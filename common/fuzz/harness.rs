@@ -46,6 +46,12 @@ pub const REQUESTS: &[Instr] = &[
     Instr::GetAssetDetails,
     Instr::PlaceOrderTagged,
     Instr::PlaceOrderClassTagged,
+    // Protocol 1.2's watchlists.
+    Instr::GetWatchlist,
+    Instr::AddToWatchlist,
+    Instr::RemoveFromWatchlist,
+    // Protocol 1.2's price pushes.
+    Instr::WatchPrices,
 ];
 
 /// Words the arguments of requests are mostly made of: symbols (one no

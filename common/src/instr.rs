@@ -105,6 +105,9 @@ pub enum Instr {
     ApiKeyRevoked = 57,
     ApiKeyFail = 58,
     ApiKeySession = 59,
+    Prices = 60,
+    WatchlistUpdated = 61,
+    WatchlistFail = 62,
     WorkerHello = 64,
     MasterChallenge = 65,
     WorkerProof = 66,
@@ -125,6 +128,10 @@ pub enum Instr {
     LoginApiKey = 86,
     PlaceOrderTagged = 87,
     PlaceOrderClassTagged = 88,
+    WatchPrices = 89,
+    GetWatchlist = 90,
+    AddToWatchlist = 91,
+    RemoveFromWatchlist = 92,
 }
 
 /// One row of the table.
@@ -218,6 +225,9 @@ pub static TABLE: &[Spec] = &[
     spec!(ApiKeyRevoked, "apiKeyRevoked", Return, Exact(1), "keyID"),
     spec!(ApiKeyFail, "apiKeyFail", Return, Exact(1), "reason"),
     spec!(ApiKeySession, "apiKeySession", Return, Exact(2), "sessionID username"),
+    spec!(Prices, "prices", Return, Raw, "(packet N/MAX of price lines, unasked)"),
+    spec!(WatchlistUpdated, "watchlistUpdated", Return, Exact(1), "symbol"),
+    spec!(WatchlistFail, "watchlistFail", Return, Exact(1), "reason"),
     spec!(WorkerHello, "workerHello", Control, Exact(4), "uuid name clientAddress workerNonce"),
     spec!(MasterChallenge, "masterChallenge", Control, Exact(2), "masterNonce masterSignature"),
     spec!(WorkerProof, "workerProof", Control, Exact(1), "workerSignature"),
@@ -238,6 +248,10 @@ pub static TABLE: &[Spec] = &[
     spec!(LoginApiKey, "loginApiKey", Command, Exact(2), "keyID secretKey"),
     spec!(PlaceOrderTagged, "placeOrderTagged", Command, Exact(9), "sessionID clientOrderID side symbol quantity orderType limit stop tif"),
     spec!(PlaceOrderClassTagged, "placeOrderClassTagged", Command, Exact(12), "sessionID clientOrderID class side symbol quantity orderType limit stop tif takeProfit stopLoss"),
+    spec!(WatchPrices, "watchPrices", Data, Exact(0), ""),
+    spec!(GetWatchlist, "getWatchlist", Data, Exact(1), "sessionID"),
+    spec!(AddToWatchlist, "addToWatchlist", Command, Exact(2), "sessionID symbol"),
+    spec!(RemoveFromWatchlist, "removeFromWatchlist", Command, Exact(2), "sessionID symbol"),
 ];
 
 impl Instr {
@@ -311,6 +325,7 @@ impl Instr {
                 Instr::LoginFail
             }
             Instr::CreateApiKey | Instr::RevokeApiKey => Instr::ApiKeyFail,
+            Instr::AddToWatchlist | Instr::RemoveFromWatchlist => Instr::WatchlistFail,
             Instr::Register | Instr::RegisterExternal => Instr::RegisterFail,
             Instr::SetPassword => Instr::PasswordFail,
             Instr::PurchaseAsset | Instr::PurchaseNotional => Instr::PurchaseFail,
@@ -345,7 +360,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 78);
+        assert_eq!(TABLE.len(), 85);
     }
 
     #[test]

@@ -99,7 +99,7 @@ mod vectors {
         use crate::reply::Reply;
         use crate::request::Request;
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 26);
+        assert_eq!(vectors.len(), 33);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -107,6 +107,12 @@ mod vectors {
             assert_eq!(frame.to_bytes(), bytes, "{name}: re-encodes identically");
             let checked =
                 crate::message::check(&frame, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // A push is one packet of a transfer, numbered as data's.
+            if checked.instr == crate::Instr::Prices {
+                let text = std::str::from_utf8(&frame.data).expect("utf-8");
+                quantities.push(format!("prices {}", text.lines().count()));
+                continue;
+            }
             if checked.instr.kind() == crate::MessageType::Return {
                 let reply = Reply::parse(&frame).unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_eq!(reply.encode(None), frame, "{name}: typed and back");
@@ -123,6 +129,7 @@ mod vectors {
                     Reply::KeySession { session, username } => {
                         quantities.push(format!("{username} {}", &session.as_str()[..4]))
                     }
+                    Reply::WatchlistUpdated(symbol) => quantities.push(format!("updated {symbol}")),
                     other => panic!("{name}: {other:?}"),
                 }
             } else {
@@ -161,6 +168,10 @@ mod vectors {
                     Request::LoginKey { id, secret } => {
                         quantities.push(format!("login {id} {}", &secret.as_str()[..4]))
                     }
+                    Request::Watchlist { .. } => quantities.push("watchlist".into()),
+                    Request::Watch { symbol, .. } => quantities.push(format!("watch {symbol}")),
+                    Request::Unwatch { symbol, .. } => quantities.push(format!("unwatch {symbol}")),
+                    Request::WatchPrices => quantities.push("watch prices".into()),
                     other => panic!("{name}: {other:?}"),
                 }
             }
@@ -194,6 +205,13 @@ mod vectors {
                 "details",
                 "my-order-1 placeOrder",
                 "ccxt_00ff placeOrderClass",
+                "watchlist",
+                "watch AAPL",
+                "unwatch BTC",
+                "updated AAPL",
+                "watchlist-full",
+                "watch prices",
+                "prices 2",
             ]
         );
     }

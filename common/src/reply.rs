@@ -86,6 +86,9 @@ pub enum Reply {
         /// The owner, as registered.
         username: Username,
     },
+    /// `watchlistUpdated symbol` (protocol 1.2): the symbol added to or
+    /// removed from the watchlist (or already so).
+    WatchlistUpdated(Symbol),
     /// A failure return (`loginFail` ... `passwordFail`, `dataFail`,
     /// `protocolError`) with its reason.
     Failure {
@@ -165,6 +168,7 @@ impl Reply {
             Reply::KeyCreated { .. } => Instr::ApiKeyCreated,
             Reply::KeyRevoked(_) => Instr::ApiKeyRevoked,
             Reply::KeySession { .. } => Instr::ApiKeySession,
+            Reply::WatchlistUpdated(_) => Instr::WatchlistUpdated,
             Reply::Failure { instr, .. } => *instr,
         }
     }
@@ -205,6 +209,7 @@ impl Reply {
             Reply::KeySession { session, username } => {
                 args.extend([session.to_string(), username.to_string()]);
             }
+            Reply::WatchlistUpdated(symbol) => args.push(symbol.to_string()),
             Reply::Failure { reason, .. } => args.push(reason.to_string()),
             Reply::Registered | Reply::LoggedOut | Reply::PasswordSet | Reply::Data(_) => {}
         }
@@ -289,6 +294,9 @@ impl Reply {
                 session: SessionId::parse(args[0]).map_err(bad)?,
                 username: Username::parse(args[1]).map_err(bad)?,
             },
+            Instr::WatchlistUpdated => {
+                Reply::WatchlistUpdated(Symbol::parse(args[0]).map_err(bad)?)
+            }
             failure => Reply::Failure {
                 instr: failure,
                 reason: Reason::parse(args[0]).map_err(bad)?,

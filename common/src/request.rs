@@ -301,6 +301,9 @@ pub enum Request {
     AssetList,
     /// `getAssetDetails` (protocol 1.2).
     AssetDetails,
+    /// `watchPrices` (protocol 1.2): this connection hears `prices` after
+    /// each price set.
+    WatchPrices,
     /// `getUserInfo`, `getUserPortfolio`, `getUserTransactionHistory`.
     User {
         /// Which view.
@@ -417,6 +420,26 @@ pub enum Request {
     Keys {
         /// The owner's session (not one of a key).
         session: SessionId,
+    },
+    /// `getWatchlist sessionID` (protocol 1.2): the account's watched
+    /// symbols, oldest first.
+    Watchlist {
+        /// Whose watchlist (any session of the account, a key's too).
+        session: SessionId,
+    },
+    /// `addToWatchlist sessionID symbol` (protocol 1.2).
+    Watch {
+        /// Whose watchlist.
+        session: SessionId,
+        /// A listed asset.
+        symbol: Symbol,
+    },
+    /// `removeFromWatchlist sessionID symbol` (protocol 1.2).
+    Unwatch {
+        /// Whose watchlist.
+        session: SessionId,
+        /// The symbol to drop (one not on the list is no error).
+        symbol: Symbol,
     },
     /// `placeOrderTagged` or `placeOrderClassTagged` (protocol 1.2): a
     /// `placeOrder` or `placeOrderClass` whose order (a class's entry)
@@ -585,6 +608,7 @@ impl Request {
             Instr::GetAssetValueAllTime => a.history(Range::AllTime)?,
             Instr::GetAssetList => Request::AssetList,
             Instr::GetAssetDetails => Request::AssetDetails,
+            Instr::WatchPrices => Request::WatchPrices,
             Instr::GetUserInfo => a.user(UserView::Info)?,
             Instr::GetUserPortfolio => a.user(UserView::Portfolio)?,
             Instr::GetUserTransactionHistory => a.user(UserView::Transactions)?,
@@ -635,6 +659,17 @@ impl Request {
             },
             Instr::GetApiKeys => Request::Keys {
                 session: a.value(0, SessionId::parse)?,
+            },
+            Instr::GetWatchlist => Request::Watchlist {
+                session: a.value(0, SessionId::parse)?,
+            },
+            Instr::AddToWatchlist => Request::Watch {
+                session: a.value(0, SessionId::parse)?,
+                symbol: a.value(1, Symbol::parse)?,
+            },
+            Instr::RemoveFromWatchlist => Request::Unwatch {
+                session: a.value(0, SessionId::parse)?,
+                symbol: a.value(1, Symbol::parse)?,
             },
             Instr::PlaceOrderTagged | Instr::PlaceOrderClassTagged => {
                 let client = a.value(1, ClientOrderId::parse)?;
@@ -692,7 +727,11 @@ impl Request {
             Request::LoginSession { session }
             | Request::Logout { session }
             | Request::Orders { session }
-            | Request::Keys { session } => vec![s(session)],
+            | Request::Keys { session }
+            | Request::Watchlist { session } => vec![s(session)],
+            Request::Watch { session, symbol } | Request::Unwatch { session, symbol } => {
+                vec![s(session), s(symbol)]
+            }
             Request::CreateKey { session, label } => vec![s(session), s(label)],
             Request::RevokeKey { session, id } => vec![s(session), s(id)],
             Request::LoginKey { id, secret } => vec![s(id), s(secret)],
@@ -704,6 +743,7 @@ impl Request {
             Request::WorkerList
             | Request::AssetList
             | Request::AssetDetails
+            | Request::WatchPrices
             | Request::Leaderboard => Vec::new(),
             Request::AssetInfo { symbol } | Request::AssetCurrent { symbol } => vec![s(symbol)],
             Request::History { symbol, date, .. } => {
@@ -813,6 +853,7 @@ impl Request {
             Request::History { range, .. } => range.instr(),
             Request::AssetList => Instr::GetAssetList,
             Request::AssetDetails => Instr::GetAssetDetails,
+            Request::WatchPrices => Instr::WatchPrices,
             Request::User { view, .. } => match view {
                 UserView::Info => Instr::GetUserInfo,
                 UserView::Portfolio => Instr::GetUserPortfolio,
@@ -833,6 +874,9 @@ impl Request {
             Request::RevokeKey { .. } => Instr::RevokeApiKey,
             Request::LoginKey { .. } => Instr::LoginApiKey,
             Request::Keys { .. } => Instr::GetApiKeys,
+            Request::Watchlist { .. } => Instr::GetWatchlist,
+            Request::Watch { .. } => Instr::AddToWatchlist,
+            Request::Unwatch { .. } => Instr::RemoveFromWatchlist,
             Request::Tagged { inner, .. } => match inner.instr() {
                 Instr::PlaceOrderClass => Instr::PlaceOrderClassTagged,
                 _ => Instr::PlaceOrderTagged,

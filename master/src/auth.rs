@@ -136,6 +136,12 @@ impl Auth {
         self
     }
 
+    /// This thread's connection, for the requests the pool answers beside
+    /// accounts and sessions (watchlists, `crate::watchlist`).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// `register username email hashedPass` from `client_addr`: a new
     /// account with the starting cash and the argon2id hash of
     /// `hashed_pass` under `salt`. Every registration counts against the

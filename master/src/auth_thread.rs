@@ -1,5 +1,6 @@
-//! The "auth-N" threads: argon2 and the account and session tables, off
-//! the event loop. Jobs arrive typed (parsed at the edge by `route`) on a
+//! The "auth-N" threads: argon2 and the account and session tables (and
+//! the other writes a session asks for: API keys, watchlists), off the
+//! event loop. Jobs arrive typed (parsed at the edge by `route`) on a
 //! bounded channel shared by the pool; each reply, REQID in front, goes
 //! back through a [`Notifier`].
 
@@ -13,23 +14,35 @@ use crossbeam_channel::{Receiver, Sender};
 use papertrader_common::reply::Reply;
 use papertrader_common::request::Request;
 use papertrader_common::value::{Reason, ReasonCode, SessionId, Timestamp};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rand::RngCore;
 
 use crate::auth::{Auth, AuthConfig, Clocks, SessionPlace};
 use crate::db;
 use crate::event::Notifier;
 use crate::job::{Job, Origin, ReplyTo};
+use crate::market::Asset;
 use crate::oidc::{self, KeyCache, Oidc};
 use crate::ratelimit::RateLimiter;
 use crate::trade::queue::TradeMsg;
+use crate::watchlist;
+
+/// What the auth threads reach besides the database.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The trade queue, for resets whose password checked out.
+    pub trade: Sender<TradeMsg>,
+    /// The asset list, which `addToWatchlist` checks symbols against.
+    pub assets: Arc<RwLock<Vec<Asset>>>,
+}
 
 /// Work for the auth pool: forwarded requests, and work with no reply.
 #[derive(Debug)]
 pub enum AuthMsg {
     /// An account or session request (`register`, `login`, `loginSession`,
     /// `logout`, `switchState`, `resetAccount`, `loginExternal`,
-    /// `registerExternal`, `setPassword`).
+    /// `registerExternal`, `setPassword`, the API key and watchlist
+    /// commands).
     Job(Job),
     /// The worker's connection with this expirable session closed.
     SessionClosed(SessionId),
@@ -47,7 +60,7 @@ pub fn spawn_auth(
     config: Arc<AuthConfig>,
     limiter: Arc<Mutex<RateLimiter>>,
     jobs: Receiver<AuthMsg>,
-    trade: Sender<TradeMsg>,
+    shared: Shared,
     notifier: Notifier,
 ) -> io::Result<Vec<JoinHandle<()>>> {
     let mut handles = Vec::new();
@@ -68,7 +81,7 @@ pub fn spawn_auth(
             if let Some(oidc) = &oidc {
                 auth = auth.with_oidc(oidc.clone());
             }
-            let (jobs, notifier, trade) = (jobs.clone(), notifier.clone(), trade.clone());
+            let (jobs, notifier, shared) = (jobs.clone(), notifier.clone(), shared.clone());
             thread::Builder::new()
                 .name(format!("auth-{i}"))
                 .spawn(move || {
@@ -93,7 +106,7 @@ pub fn spawn_auth(
                             }
                         };
                         let instr = job.request.instr();
-                        let reply = match run_auth(&mut auth, &job, &trade, &mut rng) {
+                        let reply = match run_auth(&mut auth, &job, &shared, &mut rng) {
                             Ok(Some(reply)) => reply,
                             Ok(None) => continue,
                             Err(reason) => Reply::failure(instr, reason),
@@ -161,7 +174,7 @@ fn worker_lost(auth: &mut Auth, worker: &str) {
 fn run_auth(
     auth: &mut Auth,
     job: &Job,
-    trade: &Sender<TradeMsg>,
+    shared: &Shared,
     rng: &mut impl RngCore,
 ) -> Result<Option<Reply>, Reason> {
     let at = Clocks {
@@ -199,7 +212,7 @@ fn run_auth(
         }
         Request::ResetAccount { session, proof } => {
             let account = auth.confirm_reset(session, proof, client, at)?;
-            return hand_reset(account, &job.to, trade);
+            return hand_reset(account, &job.to, &shared.trade);
         }
         Request::LoginExternal {
             provider,
@@ -238,6 +251,15 @@ fn run_auth(
             let place = place(client, worker, false);
             let (session, username) = auth.login_key(id, secret, &place, at.now)?;
             Reply::KeySession { session, username }
+        }
+        Request::Watch { session, symbol } => {
+            let listed = shared.assets.read().iter().any(|a| &a.symbol == symbol);
+            watchlist::add(auth.conn(), session, symbol, listed, at.now)?;
+            Reply::WatchlistUpdated(symbol.clone())
+        }
+        Request::Unwatch { session, symbol } => {
+            watchlist::remove(auth.conn(), session, symbol, at.now)?;
+            Reply::WatchlistUpdated(symbol.clone())
         }
         other => {
             let text = format!("{} is not an account request", other.instr().name());

@@ -146,6 +146,10 @@ fn payload(conn: &Connection, known: &Known<'_>, request: &Request) -> Result<St
             let lines = crate::auth::keys::listed(conn, session, now)?;
             Ok(papertrader_common::payload::write_lines(&lines))
         }
+        Request::Watchlist { session } => {
+            let lines = crate::watchlist::listed(conn, session, now)?;
+            Ok(papertrader_common::payload::write_lines(&lines))
+        }
         Request::EquityHistory { session, username } => {
             let viewer = crate::auth::session_account(conn, session, now)?;
             let today = Date::of_timestamp(now);

@@ -29,6 +29,7 @@ pub mod registry;
 pub mod server;
 pub mod tls;
 pub mod trade;
+pub mod watchlist;
 
 /// The User-Agent of the master's own HTTP requests (OpenID Connect, the
 /// quote service, the providers that want one).

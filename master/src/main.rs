@@ -203,13 +203,17 @@ fn spawn_helpers(
     let auth_config = Arc::new(config.auth.clone());
     let (auth_tx, auth_rx) = crossbeam_channel::bounded(AUTH_QUEUE);
     let (trade_tx, trade_rx) = crossbeam_channel::bounded(TRADE_QUEUE);
+    let shared = auth_thread::Shared {
+        trade: trade_tx.clone(),
+        assets: assets.clone(),
+    };
     let mut threads = auth_thread::spawn_auth(
         config.auth_threads,
         config.database.clone(),
         auth_config.clone(),
         limiter.clone(),
         auth_rx,
-        trade_tx.clone(),
+        shared,
         notifier.clone(),
     )
     .map_err(oserr("auth threads"))?;

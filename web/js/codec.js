@@ -27,12 +27,14 @@ const TABLE = {
   orderAccepted: [48, 3], orderFail: [49, 3], cancelSuccess: [50, 3], cancelFail: [51, 3],
   resetSuccess: [52, 3], resetFail: [53, 3], passwordSet: [54, 3], passwordFail: [55, 3],
   apiKeyCreated: [56, 3], apiKeyRevoked: [57, 3], apiKeyFail: [58, 3], apiKeySession: [59, 3],
+  prices: [60, 3], watchlistUpdated: [61, 3], watchlistFail: [62, 3],
   workerHello: [64, 4], masterChallenge: [65, 4], workerProof: [66, 4], linkAccepted: [67, 4],
   linkRefused: [68, 4], ping: [69, 4], pong: [70, 4], sessionClosed: [71, 4], kick: [72, 4],
   quotes: [73, 4], workerListUpdate: [74, 4],
   purchaseNotional: [80, 1], sellNotional: [81, 1], replaceOrder: [82, 1],
   placeOrderClass: [83, 1], createApiKey: [84, 1], revokeApiKey: [85, 1], loginApiKey: [86, 1],
   placeOrderTagged: [87, 1], placeOrderClassTagged: [88, 1],
+  watchPrices: [89, 2], getWatchlist: [90, 2], addToWatchlist: [91, 1], removeFromWatchlist: [92, 1],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));

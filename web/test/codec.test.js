@@ -30,13 +30,20 @@ for (const { name, hex } of [...vectors, ...vectors12]) {
     // The name is the instruction's (data-1-of-2 and the like: its stem).
     const stem = name.split('-')[0];
     assert.equal(codec.nameOf(frame.instr), stem);
-    if (frame.instr !== codec.code('data')) {
+    if (frame.instr !== codec.code('data') && frame.instr !== codec.code('prices')) {
       // Arguments rebuild the same frame.
       const again = codec.makeFrame(stem, codec.args(frame));
       assert.equal(codec.hex(codec.encode(again)), hex);
     }
   });
 }
+
+test('a price push is numbered as data and holds getAssetInfo lines', () => {
+  const push = codec.decode(codec.unhex(vectors12.find((v) => v.name === 'prices-push').hex));
+  assert.deepEqual([push.number, push.max, push.argc], [1, 1, 0]);
+  const lines = codec.lines(codec.payloadText([push.data]));
+  assert.deepEqual(lines.map((l) => [l[0], l[4], l.length]), [['AAPL', '189.5000', 7], ['MSFT', '420.0000', 7]]);
+});
 
 test('data packets carry their numbering', () => {
   const one = codec.decode(codec.unhex(vectors.find((v) => v.name === 'data-1-of-2').hex));

@@ -44,6 +44,9 @@ pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub struct QuoteCache {
     quotes: FastMap<Symbol, Cached>,
+    /// The `getAssetInfo` lines of the quotes the last [`QuoteCache::apply`]
+    /// stored: what watching clients hear of that price set.
+    last_set: Vec<u8>,
 }
 
 /// A quote and the frames that answer for it.
@@ -73,6 +76,7 @@ impl QuoteCache {
     /// [`MAX_SYMBOLS`]). A quote older than the cached one for its symbol is
     /// neither: it is ignored, as the master may deliver an interval late.
     pub fn apply(&mut self, payload: &[u8]) -> (usize, usize) {
+        self.last_set.clear();
         let body = payload.strip_suffix(b"\n").unwrap_or(payload);
         if body.is_empty() {
             return (0, 0);
@@ -83,7 +87,10 @@ impl QuoteCache {
                 .ok()
                 .and_then(|line| Quote::parse(line).ok());
             match quote.map(|q| self.store(q)) {
-                Some(Stored::Yes) => applied += 1,
+                Some(Stored::Yes(line)) => {
+                    self.last_set.extend_from_slice(line.as_bytes());
+                    applied += 1;
+                }
                 Some(Stored::Stale) => {}
                 Some(Stored::Full) | None => skipped += 1,
             }
@@ -96,14 +103,34 @@ impl QuoteCache {
             if quote.time < cached.quote.time {
                 return Stored::Stale;
             }
+            let line = quote.info_line();
             *cached = Cached::new(quote);
-            return Stored::Yes;
+            return Stored::Yes(line);
         }
         if self.quotes.len() >= MAX_SYMBOLS {
             return Stored::Full;
         }
+        let line = quote.info_line();
         self.quotes.insert(quote.symbol.clone(), Cached::new(quote));
-        Stored::Yes
+        Stored::Yes(line)
+    }
+
+    /// The `getAssetInfo` lines of the quotes the last `quotes` transfer
+    /// brought (older ones it repeated are not in it), in its order.
+    pub fn last_set(&self) -> &[u8] {
+        &self.last_set
+    }
+
+    /// The `getAssetInfo` line of every cached quote, by symbol: what a
+    /// client that starts watching is told first.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut quotes: Vec<&Quote> = self.quotes.values().map(|c| &c.quote).collect();
+        quotes.sort_unstable_by(|a, b| a.symbol.as_str().cmp(b.symbol.as_str()));
+        let mut out = Vec::new();
+        for quote in quotes {
+            out.extend_from_slice(quote.info_line().as_bytes());
+        }
+        out
     }
 
     /// The latest quote of `symbol`.
@@ -131,7 +158,8 @@ impl QuoteCache {
 
 /// What [`QuoteCache::store`] did with one quote.
 enum Stored {
-    Yes,
+    /// Stored, with its `getAssetInfo` line.
+    Yes(String),
     Stale,
     Full,
 }
@@ -438,6 +466,20 @@ pub fn transfer_frames(payload: &[u8]) -> Vec<Frame> {
         let text = "the answer is too large to send; nothing was changed";
         vec![Reply::fail(Instr::DataFail, ReasonCode::Internal, text).encode(None)]
     })
+}
+
+/// The bytes of a `prices` transfer carrying `lines`, the push that
+/// follows a price set to each watching client; `None` (logged) when the
+/// lines are too many for one transfer.
+pub fn encoded_prices(lines: &[u8]) -> Option<Vec<u8>> {
+    let frames = transfer::packets(Instr::Prices, lines, None)
+        .map_err(|err| papertrader_common::error!("cannot push prices: {err}"))
+        .ok()?;
+    let mut bytes = Vec::new();
+    for frame in frames {
+        frame.encode(&mut bytes);
+    }
+    Some(bytes)
 }
 
 /// The bytes of [`transfer_frames`]: an answer encoded in advance.

@@ -35,6 +35,8 @@ pub struct Client {
     session: Option<SessionId>,
     /// A `switchState` is waiting for the master; later frames wait too.
     switching: bool,
+    /// `watchPrices` asked for a `prices` push after each price set.
+    watching: bool,
     /// Frames that came during the switch, boxed: most connections
     /// never hold any, and an idle connection's size is what 10 000 cost.
     #[allow(clippy::box_collection)] // 8 bytes idle instead of 32: deliberate
@@ -53,6 +55,7 @@ impl Client {
             state: State::Command,
             session: None,
             switching: false,
+            watching: false,
             held: None,
             expirable: Vec::new(),
         }
@@ -95,8 +98,33 @@ impl Client {
 
     /// A `switchState` granted here, from a session vouched for lately.
     pub fn switch_now(&mut self, state: State, session: SessionId) {
+        // Prices are pushed in data state only.
+        self.watching &= state == State::Data;
         self.state = state;
         self.session = Some(session);
+    }
+
+    /// `watchPrices`: pushes follow each price set until the connection
+    /// leaves data state.
+    pub fn watch(&mut self) {
+        self.watching = true;
+    }
+
+    /// Whether this connection hears `prices`.
+    pub fn is_watching(&self) -> bool {
+        self.watching
+    }
+
+    /// Queues a `prices` push after whatever answers are owed, never
+    /// inside one; false (and nothing queued) while more than `backlog`
+    /// bytes wait unsent: a client that has not taken one push gets the
+    /// next one instead of a growing queue.
+    pub fn push(&mut self, bytes: &[u8], backlog: usize) -> bool {
+        if self.framed.queued() + self.held_back() > backlog {
+            return false;
+        }
+        self.answer_encoded(bytes);
+        true
     }
 
     /// `session` was logged out: the connection is no longer bound to it.
@@ -359,6 +387,40 @@ mod tests {
             "the first packet goes out before the last arrives"
         );
         assert!(c.waiting());
+    }
+
+    /// A price push never lands between the packets of an answer, and a
+    /// client whose output is backed up misses it instead of queuing it.
+    #[test]
+    fn pushes_wait_for_the_answer_streaming_and_skip_a_backed_up_client() {
+        let (mut c, mut peer) = client();
+        c.switch_now(State::Data, SessionId::from_bytes([1; 16]));
+        c.watch();
+        assert!(c.is_watching());
+        let mut p1 = Frame::new(
+            papertrader_common::MessageType::Return,
+            42,
+            0,
+            b"a".to_vec(),
+        );
+        p1.data_message_number = 1;
+        p1.data_message_max = 2;
+        let mut p2 = p1.clone();
+        p2.data_message_number = 2;
+        let push = frame(Instr::Prices, &["AAPL 1 1 1 1 1 1\n"]);
+        c.expect(3);
+        c.deliver(3, &p1, false);
+        assert!(c.push(&bytes(&push), 1 << 20));
+        assert_eq!(sent(&mut c, &mut peer), bytes(&p1));
+        c.deliver(3, &p2, true);
+        assert_eq!(sent(&mut c, &mut peer), [bytes(&p2), bytes(&push)].concat());
+        // Backed up past the limit: the push is left out.
+        c.answer_encoded(&[0; 100]);
+        assert!(!c.push(&bytes(&push), 50));
+        assert_eq!(c.framed.queued(), 100);
+        // Back in command state, nothing is pushed any more.
+        c.switch_now(State::Command, SessionId::from_bytes([1; 16]));
+        assert!(!c.is_watching());
     }
 
     #[test]

@@ -316,3 +316,31 @@ impl Line for KeyLine {
         Ok(key)
     }
 }
+
+/// A `getWatchlist` line (protocol 1.2): `SYMBOL ADDED`, one per watched
+/// symbol, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchLine {
+    /// The asset, upper-case.
+    pub symbol: Symbol,
+    /// When it was added.
+    pub added: Timestamp,
+}
+
+impl Line for WatchLine {
+    const KIND: &'static str = "watchlist";
+
+    fn write(&self, out: &mut String) {
+        let _ = writeln!(out, "{} {}", self.symbol, self.added);
+    }
+
+    fn parse(line: &str) -> Result<WatchLine, PayloadError> {
+        let mut f = Fields::new(Self::KIND, line);
+        let watched = WatchLine {
+            symbol: f.value("symbol", Symbol::parse)?,
+            added: f.value("added", Timestamp::parse)?,
+        };
+        f.end("added", "2 fields")?;
+        Ok(watched)
+    }
+}

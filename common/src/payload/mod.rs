@@ -23,7 +23,9 @@ use std::fmt;
 
 use crate::value::ValueError;
 
-pub use account::{KeyLine, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation};
+pub use account::{
+    KeyLine, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation, WatchLine,
+};
 pub use market::{Asset, AssetDetail, Bar, Current, Info, Quote};
 pub use orders::{EquityPoint, Filled, OrderLine, Standing};
 

@@ -501,6 +501,28 @@ fn key_lines() {
 }
 
 #[test]
+fn watchlist_lines() {
+    let line = "BRK.B 1732147200";
+    let watched = WatchLine::parse(line).expect("watchlist line");
+    assert_eq!(
+        (watched.symbol.as_str(), watched.added),
+        ("BRK.B", Timestamp(1_732_147_200))
+    );
+    assert_eq!(again::<WatchLine>("aapl 5"), "AAPL 5\n");
+    assert_eq!(parse_lines::<WatchLine>(""), Ok(Vec::new()));
+    for bad in [
+        "AAPL",
+        "AAPL 1732147200 extra",
+        "$$$ 1732147200",
+        "AAPL -1",
+        "AAPL x",
+        "",
+    ] {
+        assert!(WatchLine::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn leaderboard_and_equity_lines() {
     let line = "1 alice 12.34";
     let standing = Standing::parse(line).expect("standing");

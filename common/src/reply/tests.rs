@@ -309,6 +309,8 @@ fn any_reply() -> impl Strategy<Value = Reply> {
             session: SessionId::from_bytes(b),
             username: Username::parse(&name).expect("username"),
         }),
+        "[A-Z0-9.^=-]{1,16}"
+            .prop_map(|s| Reply::WatchlistUpdated(Symbol::parse(&s).expect("symbol"))),
         (0..failures.len(), any_reason()).prop_map(move |(i, reason)| Reply::Failure {
             instr: failures[i],
             reason,

@@ -99,6 +99,9 @@ fn every_client_instruction_parses_and_names_itself() {
         (Instr::RevokeApiKey, vec![SID, "PKAAAAAAAAAAAAAAAAAB"]),
         (Instr::LoginApiKey, vec!["PKAAAAAAAAAAAAAAAAAB", &SECRET]),
         (Instr::GetApiKeys, vec![SID]),
+        (Instr::GetWatchlist, vec![SID]),
+        (Instr::AddToWatchlist, vec![SID, "aapl"]),
+        (Instr::RemoveFromWatchlist, vec![SID, "BRK.B"]),
         (
             Instr::PlaceOrderTagged,
             vec![SID, "mine-1", "buy", "AAPL", "1", "limit", "1", "-", "gtc"],
@@ -180,6 +183,50 @@ fn api_key_requests_refuse_with_their_codes() {
     );
     assert_eq!(Instr::CreateApiKey.failure(), Some(Instr::ApiKeyFail));
     assert_eq!(Instr::GetApiKeys.failure(), Some(Instr::DataFail));
+}
+
+#[test]
+fn watchlist_requests_refuse_with_their_codes() {
+    let session = SessionId::parse(SID).expect("id");
+    assert_eq!(
+        parse(Instr::AddToWatchlist, &[SID, "aapl"]),
+        Ok(Request::Watch {
+            session: session.clone(),
+            symbol: Symbol::parse("AAPL").expect("symbol"),
+        })
+    );
+    for instr in [Instr::AddToWatchlist, Instr::RemoveFromWatchlist] {
+        assert_eq!(code(instr, &["nope", "AAPL"]), ReasonCode::BadSession);
+        assert_eq!(code(instr, &[SID, "$$$"]), ReasonCode::BadArguments);
+        let long = "A".repeat(17);
+        let err = parse(instr, &[SID, &long]).expect_err("17 characters");
+        assert_eq!(err.code, ReasonCode::BadArguments);
+        assert!(
+            parse(instr, &[SID, &"A".repeat(16)]).is_ok(),
+            "16 is the limit"
+        );
+        assert_eq!(instr.failure(), Some(Instr::WatchlistFail));
+        // Non-UTF-8 never reaches the parser: the check refuses it with
+        // the instruction's own failure and bad-arguments.
+        let f = crate::Frame::new(
+            crate::MessageType::Command,
+            instr.code(),
+            2,
+            [SID.as_bytes(), b" \xff\xfe"].concat(),
+        );
+        let err = check(&f, 0).expect_err("not UTF-8");
+        let reply = crate::reply::Reply::checked(&err);
+        assert_eq!(reply.instr(), Instr::WatchlistFail);
+        assert_eq!(
+            reply.reason().map(|r| r.code),
+            Some(ReasonCode::BadArguments)
+        );
+    }
+    assert_eq!(
+        code(Instr::GetWatchlist, &["short"]),
+        ReasonCode::BadSession
+    );
+    assert_eq!(Instr::GetWatchlist.failure(), Some(Instr::DataFail));
 }
 
 #[test]
@@ -813,7 +860,20 @@ fn requests_of_every_shape_round_trip() {
             id: crate::value::ApiKeyId::from_bytes([9; 12]),
             secret: crate::value::ApiSecret::from_bytes([3; 32]),
         },
-        Request::Keys { session },
+        Request::Keys {
+            session: session.clone(),
+        },
+        Request::Watchlist {
+            session: session.clone(),
+        },
+        Request::Watch {
+            session: session.clone(),
+            symbol: Symbol::parse("BRK.B").expect("symbol"),
+        },
+        Request::Unwatch {
+            session,
+            symbol: Symbol::parse("^GSPC").expect("symbol"),
+        },
     ];
     for request in all {
         let frame = request.encode();

@@ -37,6 +37,7 @@ pub enum ReasonCode {
     Protocol,
     TooManyKeys,
     UnknownKey,
+    WatchlistFull,
 }
 
 const CODES: &[(ReasonCode, &str)] = &[
@@ -70,6 +71,7 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::Protocol, "protocol"),
     (ReasonCode::TooManyKeys, "too-many-keys"),
     (ReasonCode::UnknownKey, "unknown-key"),
+    (ReasonCode::WatchlistFull, "watchlist-full"),
 ];
 
 impl ReasonCode {
@@ -150,7 +152,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 30);
+        assert_eq!(ReasonCode::all().count(), 31);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }

@@ -360,6 +360,9 @@ impl World {
                 Request::SwitchState { state, .. } => Reply::StateSwitched(*state),
                 Request::SetPassword { .. } => Reply::PasswordSet,
                 Request::ResetAccount { .. } => Reply::Reset(Money(1_000_000_000)),
+                Request::Watch { symbol, .. } | Request::Unwatch { symbol, .. } => {
+                    Reply::WatchlistUpdated(symbol.clone())
+                }
                 other => Reply::fail(other.instr(), ReasonCode::Internal, "not an auth request"),
             }
         };

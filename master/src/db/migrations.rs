@@ -403,4 +403,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE orders ADD COLUMN client_id TEXT NULL;
     CREATE UNIQUE INDEX orders_client ON orders(account_id, client_id)
         WHERE client_id IS NOT NULL;",
+    // 16: protocol 1.2's watchlists: the symbols an account watches, each
+    // once, with when it was added (Unix seconds). A reset keeps them;
+    // the rows go with their account. The rowid orders symbols added in
+    // the same second (oldest first is `ORDER BY added, rowid`).
+    "CREATE TABLE watchlists (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        symbol TEXT NOT NULL,
+        added INTEGER NOT NULL,
+        PRIMARY KEY (account_id, symbol)
+    );",
 ];

@@ -18,6 +18,7 @@ pub mod positions;
 pub mod sessions;
 pub mod ticks;
 pub mod transactions;
+pub mod watchlists;
 
 use std::fmt;
 use std::fs::OpenOptions;

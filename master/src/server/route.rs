@@ -209,7 +209,9 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::SetPassword
         | Instr::CreateApiKey
         | Instr::RevokeApiKey
-        | Instr::LoginApiKey => Owner::Auth,
+        | Instr::LoginApiKey
+        | Instr::AddToWatchlist
+        | Instr::RemoveFromWatchlist => Owner::Auth,
         Instr::PurchaseAsset
         | Instr::SellAsset
         | Instr::PurchaseNotional

@@ -375,3 +375,33 @@ fn a_removed_answer_gives_its_bytes_back() {
     assert_eq!((cache.len(), cache.bytes()), (0, 0));
     cache.remove("absent");
 }
+
+/// A price set's lines are those its transfer changed, in its order; the
+/// snapshot holds every cached quote by symbol.
+#[test]
+fn last_set_and_snapshot() {
+    let mut cache = QuoteCache::default();
+    let msft = "MSFT 420 1732147205 419 421 418 1000";
+    let payload = format!("{msft}\n{AAPL}\n");
+    assert_eq!(cache.apply(payload.as_bytes()), (2, 0));
+    let msft_info = "MSFT 419.0000 421.0000 418.0000 420.0000 1000 1732147205\n";
+    let aapl_info = "AAPL 188.0000 191.2500 187.5000 189.5000 53200000 1732147205\n";
+    assert_eq!(
+        cache.last_set(),
+        format!("{msft_info}{aapl_info}").as_bytes()
+    );
+    assert_eq!(
+        cache.snapshot(),
+        format!("{aapl_info}{msft_info}").into_bytes()
+    );
+    // An older quote is not news, and a set of nothing new pushes nothing.
+    let older = "AAPL 150 1732147000 150 150 150 1\n";
+    assert_eq!(cache.apply(older.as_bytes()), (0, 0));
+    assert!(cache.last_set().is_empty());
+    let bytes = encoded_prices(msft_info.as_bytes()).expect("fits");
+    let (frame, _) = papertrader_common::frame::decode(&bytes)
+        .expect("decodes")
+        .expect("whole");
+    assert_eq!(frame.instruction, Instr::Prices.code());
+    assert_eq!((frame.data_message_number, frame.data_message_max), (1, 1));
+}

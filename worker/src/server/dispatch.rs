@@ -139,6 +139,14 @@ impl Server {
                 self.history(token, frame, instr, key);
             }
             Request::AssetList => self.history(token, frame, instr, instr.code().to_string()),
+            // Every cached quote now, then each price set as it comes.
+            Request::WatchPrices => {
+                let snapshot = self.caches.quotes.snapshot();
+                if let Some(client) = self.clients.get_mut(&token) {
+                    client.watch();
+                    client.answer_all(crate::cache::transfer_frames(&snapshot));
+                }
+            }
             // Rankings move only with prices: one answer per price set.
             Request::Leaderboard => {
                 let key = crate::cache::LEADERBOARD_KEY.to_string();

@@ -26,6 +26,10 @@ use crate::master_link::{Step, Timers};
 /// dropped: a master stalled that long cannot answer in time anyway.
 const LINK_MAX_OUTPUT: usize = 64 << 20;
 
+/// Unsent bytes past which a watching client misses a price push: one
+/// that has not taken the last sets hears the next one instead.
+const PUSH_BACKLOG: usize = 256 << 10;
+
 impl Server {
     /// Timers: (re)connect when due, handshake deadline, keepalive.
     pub(super) fn link_tick(&mut self, now: Instant) {
@@ -194,10 +198,41 @@ impl Server {
         self.in_flight.forget_key(crate::cache::LEADERBOARD_KEY);
         let (applied, skipped) = self.caches.quotes.apply(payload);
         papertrader_common::debug!("quotes: {applied} applied, {skipped} skipped");
+        self.push_prices();
         // A price set: orders may have filled.
         self.poll_streams(None);
         if skipped > 0 {
             papertrader_common::warn!("quotes: {skipped} lines from the master did not parse");
+        }
+    }
+
+    /// The price set just applied, to every client watching prices
+    /// (`watchPrices`), encoded once.
+    fn push_prices(&mut self) {
+        let set = self.caches.quotes.last_set();
+        if set.is_empty() {
+            return;
+        }
+        let watchers: Vec<Token> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.is_watching())
+            .map(|(t, _)| *t)
+            .collect();
+        if watchers.is_empty() {
+            return;
+        }
+        let Some(bytes) = crate::cache::encoded_prices(set) else {
+            return;
+        };
+        for token in watchers {
+            let pushed = self
+                .clients
+                .get_mut(&token)
+                .is_some_and(|c| c.push(&bytes, PUSH_BACKLOG));
+            if pushed {
+                self.flush_client(token);
+            }
         }
     }
 

@@ -211,6 +211,12 @@ pub enum Cmd {
     /// papertrader-api(7))
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The symbols you watch, oldest first; or add and remove some
+    Watchlist {
+        /// add or remove (none: list them)
+        #[command(subcommand)]
+        action: Option<WatchlistCmd>,
+    },
     /// The workers the server knows
     Workers,
     /// Interactive shell with history and completion
@@ -233,6 +239,23 @@ pub enum KeysCmd {
         /// The key id, as `keys list` shows it
         #[arg(value_name = "KEY_ID")]
         id: String,
+    },
+}
+
+/// `watchlist add|remove`.
+#[derive(Debug, Subcommand)]
+pub enum WatchlistCmd {
+    /// Watch these symbols too (one watched already is no error)
+    Add {
+        /// Asset symbols, as `assets` lists them
+        #[arg(required = true, value_name = "SYMBOL")]
+        symbols: Vec<String>,
+    },
+    /// Stop watching these symbols (one not watched is no error)
+    Remove {
+        /// Asset symbols
+        #[arg(required = true, value_name = "SYMBOL")]
+        symbols: Vec<String>,
     },
 }
 

@@ -15,7 +15,7 @@ use crate::cli::{Cmd, Line};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::print;
-use crate::{account, external, keys, market, orders, password, views};
+use crate::{account, external, keys, market, orders, password, views, watchlist};
 
 /// Names of every command, for completion and help.
 pub const COMMANDS: &[&str] = &[
@@ -39,6 +39,7 @@ pub const COMMANDS: &[&str] = &[
     "reset",
     "user",
     "keys",
+    "watchlist",
     "workers",
     "shell",
     "help",
@@ -127,6 +128,7 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
         Cmd::Equity { csv } => account::equity(ctx, csv),
         Cmd::Leaderboard => account::leaderboard(ctx),
         Cmd::Keys(keys) => keys::run(ctx, keys),
+        Cmd::Watchlist { action } => watchlist::run(ctx, action),
         Cmd::Reset {
             with: Some(provider),
             yes,
@@ -247,6 +249,14 @@ mod tests {
         assert!(line.json && matches!(line.command, Cmd::Equity { csv: true }));
         let line = Line::try_parse_from(words("quote AAPL MSFT --json")).expect("quote");
         assert!(line.json);
+        let line = Line::try_parse_from(words("watchlist")).expect("watchlist");
+        assert!(matches!(line.command, Cmd::Watchlist { action: None }));
+        let line = Line::try_parse_from(words("watchlist add aapl BTC")).expect("add");
+        assert!(matches!(line.command, Cmd::Watchlist {
+            action: Some(crate::cli::WatchlistCmd::Add { ref symbols })
+        } if symbols == &["aapl", "BTC"]));
+        let err = Line::try_parse_from(words("watchlist remove")).expect_err("no symbol");
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
         let err = Line::try_parse_from(words("history AAPL fortnight")).expect_err("range");
         assert!(
             clap_message(&err).contains("fortnight"),

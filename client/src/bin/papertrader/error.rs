@@ -205,6 +205,11 @@ fn account_refusal(reason: &Reason, what: &What) -> Option<CliError> {
         ReasonCode::UnknownKey => CliError::data(
             "you have no API key with that id that is not revoked; see papertrader keys list",
         ),
+        ReasonCode::WatchlistFull => CliError::data(with_detail(
+            "your watchlist holds the most symbols allowed; remove one with \
+             papertrader watchlist remove",
+            text,
+        )),
         ReasonCode::InvalidUsername => CliError::data(format!(
             "invalid username {user}: use 1-24 letters, digits, _ . or -"
         )),

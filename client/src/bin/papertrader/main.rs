@@ -22,6 +22,7 @@ mod password;
 mod session;
 mod shell;
 mod views;
+mod watchlist;
 
 use std::process::ExitCode;
 

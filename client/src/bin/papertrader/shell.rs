@@ -34,6 +34,8 @@ const HISTORY_LINES: usize = 1000;
 
 /// Commands whose first argument is an asset symbol; `quote` takes several.
 const SYMBOL_COMMANDS: &[&str] = &["buy", "sell", "quote", "info", "history"];
+/// What `watchlist` does besides listing; each takes symbols.
+const WATCHLIST_ACTIONS: &[&str] = &["add", "remove"];
 /// The ranges of `history SYMBOL RANGE`.
 const RANGES: &[&str] = &["day", "week", "month", "year", "all"];
 /// Words that leave the shell. `quit` completes only when nothing else
@@ -259,6 +261,12 @@ impl ShellHelper {
         match words.as_slice() {
             [] => commands(prefix),
             ["quote", ..] => symbols(&self.symbols, prefix),
+            ["watchlist"] => WATCHLIST_ACTIONS
+                .iter()
+                .filter(|a| a.starts_with(prefix))
+                .map(|a| a.to_string())
+                .collect(),
+            ["watchlist", "add" | "remove", ..] => symbols(&self.symbols, prefix),
             [cmd] if SYMBOL_COMMANDS.contains(cmd) => symbols(&self.symbols, prefix),
             ["history", _] => RANGES
                 .iter()
@@ -415,6 +423,12 @@ mod tests {
         assert_eq!(h.candidates(&["history", "AAPL"], "m"), ["month"]);
         assert_eq!(h.candidates(&["history", "AAPL"], ""), RANGES);
         assert!(h.candidates(&["portfolio"], "a").is_empty());
+        assert_eq!(h.candidates(&["watchlist"], "a"), ["add"]);
+        assert_eq!(h.candidates(&["watchlist", "add", "AAPL"], "ms"), ["MSFT"]);
+        assert_eq!(
+            h.candidates(&["watchlist", "remove"], "a"),
+            ["AAPL", "AMZN"]
+        );
     }
 
     #[test]
