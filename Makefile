@@ -99,8 +99,10 @@ web-test:
 
 # The vendored chart library is the file its README names, byte for byte.
 WEB_VENDOR_SHA256 := 1bb1ee79f9d4dd17261b53d930f7a8995748276f80e7ba0e24412b5068062f5f
+AXE_SHA256 := 7dbfabdfc6062936d79c873ddbb5f811a1219fca3928bd8cc9dd81f1e65f4720
 web-vendor-check:
 	echo "$(WEB_VENDOR_SHA256)  web/vendor/lightweight-charts-5.2.1.mjs" | sha256sum -c --quiet
+	echo "$(AXE_SHA256)  tests/fixtures/axe-core/axe-4.11.1.min.js" | sha256sum -c --quiet
 
 # Benchmarks that start daemons find them beside the bench binary in
 # target/release, so build those first.

@@ -83,6 +83,17 @@ impl System {
         );
     }
 
+    /// Kills the worker (SIGKILL); `start_worker_again` brings it back.
+    pub fn stop_worker(&mut self) {
+        self.worker.kill9();
+    }
+
+    /// Starts the worker stopped by `stop_worker`; waits for the link.
+    pub fn start_worker_again(&mut self) {
+        self.worker = start_worker(&self.setup, self.master.addr, &self.worker_extra);
+        self.wait_linked(Duration::from_secs(20));
+    }
+
     pub fn client(&self) -> Peer {
         Peer::connect(self.worker.addr)
     }

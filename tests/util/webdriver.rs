@@ -70,7 +70,7 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:loggingPrefs": {"browser": "ALL", "performance": "ALL"},
         }}});
         let answer = browser.call("POST", "/session", Some(caps));
         browser.session = answer["sessionId"]
@@ -156,6 +156,16 @@ impl Browser {
         )
     }
 
+    /// Runs `script` in the page as WebDriver's asynchronous scripts run:
+    /// its answer is what it passes to the callback, its last argument.
+    pub fn run_async(&self, script: &str, args: Value) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
     /// The element matching `css` once it is there and shown (30 s).
     pub fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -175,8 +185,10 @@ impl Browser {
             }
             assert!(
                 Instant::now() < deadline,
-                "no visible {css} within 30 s; page text:\n{}",
-                self.text("body")
+                "no visible {css} within 30 s at {}; page text:\n{}\nconsole: {:?}",
+                self.session_call("GET", "/url", None),
+                self.text("body"),
+                self.console()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -234,6 +246,27 @@ impl Browser {
             .decode(b64.as_str().expect("base64 PNG"))
             .expect("valid base64");
         std::fs::write(path, png).expect("write screenshot");
+    }
+
+    /// The WebSocket frames the page sent and received since the last
+    /// call (Chromium's performance log, its DevTools network events):
+    /// (sent, received).
+    pub fn websocket_frames(&self) -> (usize, usize) {
+        let v = self.session_call("POST", "/se/log", Some(json!({"type": "performance"})));
+        let (mut sent, mut received) = (0, 0);
+        for entry in v.as_array().into_iter().flatten() {
+            let message = entry["message"].as_str().unwrap_or_default();
+            let method = serde_json::from_str::<Value>(message)
+                .ok()
+                .and_then(|m| m["message"]["method"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            match method.as_str() {
+                "Network.webSocketFrameSent" => sent += 1,
+                "Network.webSocketFrameReceived" => received += 1,
+                _ => {}
+            }
+        }
+        (sent, received)
     }
 
     /// The browser console since the last call: (level, message).

@@ -2,38 +2,202 @@
 // command state (login, trades, orders) and one switched to data state
 // (prices, history, portfolio), each reopened when it closes. Every
 // payload line is parsed here once, money into BigInt units.
+//
+// Live: once signed in, the data connection watches prices (protocol
+// 1.2 watchPrices): `quotes` holds every asset's day so far, and each
+// price set the worker pushes reaches the 'prices' listeners. When that
+// connection closes the status turns 'reconnecting' (after 30 s of
+// failures 'offline') and it is reopened with a backoff of at most 2 s;
+// orders are refused here meanwhile. Open orders are followed: after a
+// price set that finds any open, getOrders tells which filled ('order'
+// listeners).
 import * as codec from './codec.js';
 import { Conn } from './connection.js';
 import { ReasonError } from './reasons.js';
 import { SignInError } from './oidc.js';
 
 const STORE = 'papertrader.session';
+const BACKOFF_MS = [250, 500, 1000, 2000];
+const OFFLINE_AFTER_MS = 30000;
+const KEEPALIVE_MS = 60000;
+const LIVE = new Set(['open', 'triggered', 'held']);
+
+/** An order or trade not sent because the connection is down. */
+export class OfflineError extends Error {
+  constructor() {
+    super('You are offline: nothing was sent. The app reconnects by itself; try again once it says Live.');
+  }
+}
+
+/** One line of getAssetInfo or of a price push, parsed. */
+export function quoteOf([sym, open, high, low, close, volume, time]) {
+  return {
+    symbol: sym, open: codec.parseMoney(open), high: codec.parseMoney(high),
+    low: codec.parseMoney(low), close: codec.parseMoney(close), volume, time: Number(time),
+  };
+}
 
 export class Api {
   constructor(url) {
     this.url = url ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
     this.cmd = null;
     this.data = null;
+    this.opening = { cmd: null, data: null };
     this.session = null;
     this.username = null;
     this.onSessionEnd = null;
+    this.status = 'idle';     // idle (signed out), live, reconnecting, offline
+    this.quotes = new Map();  // symbol -> quoteOf(), the newest of each
+    this.listeners = { prices: new Set(), status: new Set(), order: new Set() };
+    this.orderState = new Map(); // open orders followed: id -> {status, filled}
+    this.attempt = 0;
+    this.failingSince = null;
+    this.retry = null;
+    this.connecting = false;
+    this.checking = false;
+    this.keepalive = null;
   }
 
-  async conn(kind) {
-    let c = this[kind];
-    if (c && !c.closed) return c;
-    c = new Conn(this.url);
-    this[kind] = c;
-    await c.open();
-    if (kind === 'data') {
-      const r = await c.request('switchState', [this.session, 'data']);
-      if (r.name !== 'stateSwitchSuccess') {
-        c.close();
-        this.checkSession(r);
-        throw new ReasonError(r);
-      }
+  /** Calls `fn` on each event of `kind` (prices, status, order); returns
+   *  the function that stops it. */
+  on(kind, fn) {
+    this.listeners[kind].add(fn);
+    return () => this.listeners[kind].delete(fn);
+  }
+
+  emit(kind, value) {
+    for (const fn of [...this.listeners[kind]]) fn(value);
+  }
+
+  setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.emit('status', status);
+  }
+
+  /** Opens the data connection and watches prices; on failure tries
+   *  again after the backoff. Resolves when live or given up for now. */
+  async goLive() {
+    if (!this.session || this.connecting) return;
+    this.connecting = true;
+    if (this.status === 'idle') this.setStatus('connecting');
+    try {
+      const c = await this.conn('data');
+      c.onprices = (text) => this.applyPrices(text);
+      c.onclose = () => this.lost();
+      const r = await c.request('watchPrices');
+      if (r.name !== 'data') throw new ReasonError(r);
+      this.applyPrices(r.text);
+      this.attempt = 0;
+      this.failingSince = null;
+      this.setStatus('live');
+      this.startKeepalive();
+      this.checkOrders();
+    } catch {
+      this.lost();
+    } finally {
+      this.connecting = false;
     }
-    return c;
+  }
+
+  /** The data connection closed or could not open. */
+  lost() {
+    clearTimeout(this.retry);
+    if (!this.session) { this.setStatus('idle'); return; }
+    this.failingSince ??= Date.now();
+    const gone = Date.now() - this.failingSince > OFFLINE_AFTER_MS || navigator.onLine === false;
+    this.setStatus(gone ? 'offline' : 'reconnecting');
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.retry = setTimeout(() => this.goLive(), delay);
+  }
+
+  /** Both connections send something at least once a minute, so the
+   *  worker's idle timeout never ends them (an expirable session ends
+   *  with its connection). */
+  startKeepalive() {
+    if (this.keepalive) return;
+    let seen = {};
+    this.keepalive = setInterval(() => {
+      for (const kind of ['cmd', 'data']) {
+        const c = this[kind];
+        if (!c || c.closed) continue;
+        if (seen[kind] === c.sent) c.request('getWorkerList').catch(() => {});
+        seen = { ...seen, [kind]: c.sent };
+      }
+    }, KEEPALIVE_MS);
+  }
+
+  /** A watchPrices answer or a push: the quotes it holds. */
+  applyPrices(text) {
+    const changed = codec.lines(text).filter((l) => l.length >= 7).map(quoteOf);
+    for (const q of changed) this.quotes.set(q.symbol, q);
+    this.emit('prices', changed);
+    if (this.orderState.size) this.checkOrders();
+  }
+
+  /** Newest quote time of all. */
+  newest() {
+    let t = 0;
+    for (const q of this.quotes.values()) if (q.time > t) t = q.time;
+    return t;
+  }
+
+  /** Follows an order just placed: the next price sets tell its fate. */
+  follow(id) {
+    if (!this.orderState.has(id)) this.orderState.set(id, { status: 'open', filled: 0n });
+  }
+
+  /** Reads the orders and tells the 'order' listeners what changed for
+   *  those followed ({order, before}); open ones not followed yet (placed
+   *  elsewhere, a class's exits) are followed from now on. */
+  async checkOrders() {
+    if (this.checking || !this.session) return;
+    this.checking = true;
+    try {
+      const orders = await this.orders();
+      const seen = new Set();
+      for (const o of orders) {
+        seen.add(o.id);
+        const before = this.orderState.get(o.id);
+        const now = { status: o.status, filled: o.filled ?? 0n };
+        if (before && (before.status !== now.status || before.filled !== now.filled)) {
+          this.emit('order', { order: o, before });
+        }
+        if (LIVE.has(o.status)) this.orderState.set(o.id, now);
+        else this.orderState.delete(o.id);
+      }
+      for (const id of [...this.orderState.keys()]) if (!seen.has(id)) this.orderState.delete(id);
+    } catch { /* the next price set tries again */ } finally {
+      this.checking = false;
+    }
+  }
+
+  requireLive() {
+    if (this.status !== 'live') throw new OfflineError();
+  }
+
+  /** The connection of `kind` (cmd or data), opened (and for data
+   *  switched) once however many callers ask at the same time: the
+   *  switchState must be the first request on it. */
+  conn(kind) {
+    const c = this[kind];
+    if (c && !c.closed) return this.opening[kind];
+    const fresh = new Conn(this.url);
+    this[kind] = fresh;
+    this.opening[kind] = (async () => {
+      await fresh.open();
+      if (kind === 'data') {
+        const r = await fresh.request('switchState', [this.session, 'data']);
+        if (r.name !== 'stateSwitchSuccess') {
+          fresh.close();
+          this.checkSession(r);
+          throw new ReasonError(r);
+        }
+      }
+      return fresh;
+    })();
+    return this.opening[kind];
   }
 
   /** A command; resolves with the reply when it is `success`, throws a
@@ -71,10 +235,13 @@ export class Api {
     await this.command('register', [username, email, codec.hashedPass(username, password)], 'registerSuccess');
   }
 
-  /** Logs in with a remembered session (isExpirable false). */
-  async login(username, password) {
-    const [sid] = await this.command('login', [username, codec.hashedPass(username, password), 'false'], 'sessionID');
-    this.remember(sid, username);
+  /** Logs in: with `keep`, a remembered session kept in the browser
+   *  (isExpirable false); without, an expirable one that ends with the
+   *  page (and after the short session lifetime). */
+  async login(username, password, keep = true) {
+    const [sid] = await this.command('login',
+      [username, codec.hashedPass(username, password), keep ? 'false' : 'true'], 'sessionID');
+    this.remember(sid, username, keep);
   }
 
   /** Registers `username` linked to the identity of an ID token. */
@@ -116,17 +283,27 @@ export class Api {
     return true;
   }
 
-  remember(sid, username) {
+  remember(sid, username, keep = true) {
     this.session = sid;
     this.username = username;
-    localStorage.setItem(STORE, JSON.stringify({ session: sid, username }));
+    if (keep) localStorage.setItem(STORE, JSON.stringify({ session: sid, username }));
+    else localStorage.removeItem(STORE);
   }
 
   forget() {
     localStorage.removeItem(STORE);
     this.session = null;
     this.username = null;
-    if (this.data) { this.data.close(); this.data = null; }
+    clearTimeout(this.retry);
+    clearInterval(this.keepalive);
+    this.keepalive = null;
+    this.orderState.clear();
+    if (this.data) {
+      this.data.onclose = null;
+      this.data.close();
+      this.data = null;
+    }
+    this.setStatus('idle');
   }
 
   async logout() {
@@ -146,11 +323,7 @@ export class Api {
   /** Today so far: {symbol, open, high, low, close, volume, time}. */
   async info(symbol) {
     const [line] = codec.lines(await this.fetch('getAssetInfo', [symbol]));
-    const [sym, open, high, low, close, volume, time] = line;
-    return {
-      symbol: sym, open: codec.parseMoney(open), high: codec.parseMoney(high),
-      low: codec.parseMoney(low), close: codec.parseMoney(close), volume, time: Number(time),
-    };
+    return quoteOf(line);
   }
 
   async current(symbol) {
@@ -233,6 +406,7 @@ export class Api {
   /** A market buy or sell, answered after it fills: {txid, symbol,
    *  quantity, price, time}. */
   async trade(side, symbol, quantity) {
+    this.requireLive();
     const [name, success] = side === 'buy' ? ['purchaseAsset', 'purchaseSuccess'] : ['sellAsset', 'sellSuccess'];
     const [txid, sym, qty, price, time] = await this.command(name, [this.session, symbol, quantity], success);
     return { txid, symbol: sym, quantity: codec.parseShares(qty), price: codec.parseMoney(price), time: Number(time) };
@@ -241,6 +415,7 @@ export class Api {
   /** A market buy or sell of `amount` (money, as typed) worth, answered
    *  after it fills with what trade() gives: the quantity says how much. */
   async tradeNotional(side, symbol, amount) {
+    this.requireLive();
     const [name, success] = side === 'buy' ? ['purchaseNotional', 'purchaseSuccess'] : ['sellNotional', 'sellSuccess'];
     const [txid, sym, qty, price, time] = await this.command(name, [this.session, symbol, amount], success);
     return { txid, symbol: sym, quantity: codec.parseShares(qty), price: codec.parseMoney(price), time: Number(time) };
@@ -248,9 +423,11 @@ export class Api {
 
   /** An order that waits for its price; resolves with its orderID. */
   async placeOrder({ side, symbol, quantity, type, limit, stop, tif }) {
+    this.requireLive();
     // A trailing stop's stop argument is its trail (protocol 1.2).
     const [id] = await this.command('placeOrder',
       [this.session, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif], 'orderAccepted');
+    this.follow(id);
     return id;
   }
 
@@ -258,10 +435,14 @@ export class Api {
    *  with both `takeProfit` and `stopLoss` (wire prices), an OTO with one;
    *  resolves with the entry's orderID. */
   async placeOrderClass({ side, symbol, quantity, type, limit, stop, tif }, takeProfit, stopLoss) {
+    this.requireLive();
     const cls = takeProfit && stopLoss ? 'bracket' : 'oto';
     const [id] = await this.command('placeOrderClass',
       [this.session, cls, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif,
         takeProfit ?? '-', stopLoss ?? '-'], 'orderAccepted');
+    this.follow(id);
+    // Its exits show on the next read of the orders, and are followed then.
+    this.checkOrders();
     return id;
   }
 
@@ -269,12 +450,16 @@ export class Api {
    *  quantity, limit, stop (a trailing stop's trail) and tif as wire text,
    *  or null to keep it; resolves with the new order's ID. */
   async replaceOrder(id, { quantity = null, limit = null, stop = null, tif = null }) {
+    this.requireLive();
     const [newId] = await this.command('replaceOrder',
       [this.session, id, quantity ?? '=', limit ?? '=', stop ?? '=', tif ?? '='], 'orderAccepted');
+    this.orderState.delete(id);
+    this.follow(newId);
     return newId;
   }
 
   async cancelOrder(id) {
+    this.requireLive();
     await this.command('cancelOrder', [this.session, id], 'cancelSuccess');
   }
 
@@ -291,10 +476,33 @@ export class Api {
     return codec.parseMoney(cash);
   }
 
+  /** Whether `password` is the account's: a login that makes an
+   *  expirable session, ended at once. Throws a ReasonError when not. */
+  async checkPassword(password) {
+    const [sid] = await this.command('login',
+      [this.username, codec.hashedPass(this.username, password), 'true'], 'sessionID');
+    try { await this.command('logout', [sid], 'logoutSuccess'); } catch { /* ends with the connection */ }
+  }
+
   /** Adds a password to the account, or changes it; the server wants a
    *  session made in the last 10 minutes. */
   async setPassword(password) {
     await this.command('setPassword', [this.session, codec.hashedPass(this.username, password)], 'passwordSet');
+  }
+
+  // ---- the watchlist (protocol 1.2) ----
+
+  /** The symbols watched, oldest first. */
+  async watchlist() {
+    return codec.lines(await this.fetch('getWatchlist', [this.session])).map(([symbol]) => symbol);
+  }
+
+  async addToWatchlist(symbol) {
+    await this.command('addToWatchlist', [this.session, symbol], 'watchlistUpdated');
+  }
+
+  async removeFromWatchlist(symbol) {
+    await this.command('removeFromWatchlist', [this.session, symbol], 'watchlistUpdated');
   }
 
   // ---- API keys (protocol 1.2) ----

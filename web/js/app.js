@@ -1,10 +1,10 @@
 // PaperTrader in the browser: the screens and the hash router. Every
 // string from the server reaches the page through textContent (h()),
 // never as HTML. See api.js for the protocol side.
-import { Api } from './api.js';
+import { Api, OfflineError } from './api.js';
 import * as codec from './codec.js';
 import * as charts from './chart.js';
-import { pct, signed, tone } from './format.js';
+import { pct, signed, tone, usd, usdPrice } from './format.js';
 import { ReasonError } from './reasons.js';
 import * as oidc from './oidc.js';
 
@@ -18,6 +18,8 @@ let providers = [];     // sign-in providers the worker offers (/providers.json)
 let notice = null;      // shown once on the login screen (a sign-in's outcome)
 let accountNotice = null; // shown once on the account screen (a reset confirmed elsewhere)
 let orderNotice = null; // shown once on the orders screen (an order replaced)
+let greeted = false;    // the status line says "Welcome back": keep it
+let page = '';          // the screen shown (markets, asset, ...)
 const fetchFn = (...args) => fetch(...args);
 
 // ---- small helpers ----
@@ -38,9 +40,11 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-const money = (units) => codec.showMoney(units);
-/** A price: 2 decimals, or 4 when it has them. */
-const price = (units) => (units % 100n === 0n ? codec.formatMoney(units, 2) : codec.formatMoney(units, 4));
+/** Money with its currency and 2 decimals; a price under $1 keeps 4. */
+const money = usd;
+const price = usdPrice;
+/** A price as the wire writes it (for the server, not for people). */
+const wire = (units) => codec.formatMoney(units).replaceAll(',', '');
 const when = (ts) => new Date(ts * 1000).toLocaleString();
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -54,6 +58,10 @@ function go(hash) {
 
 /** A box for a failure: the reason's sentence and the server's text. */
 function failure(err) {
+  // data-conn-error: cleared once the connection is back.
+  if (err instanceof OfflineError) {
+    return h('div', { class: 'error', role: 'alert', 'data-conn-error': '' }, h('strong', {}, err.message));
+  }
   if (err instanceof oidc.SignInError) {
     return h('div', { class: 'error', role: 'alert' }, h('strong', {}, err.message));
   }
@@ -61,9 +69,74 @@ function failure(err) {
     return h('div', { class: 'error', role: 'alert', 'data-code': err.code },
       h('strong', {}, err.message), err.detail ? h('span', { class: 'detail' }, ` (${err.detail})`) : null);
   }
-  return h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'The server cannot be reached right now. '),
+  return h('div', { class: 'error', role: 'alert', 'data-conn-error': '' }, h('strong', {}, 'The server cannot be reached right now. '),
     'Check your connection; the app reconnects by itself.');
 }
+
+// ---- the connection, live ----
+
+const connBox = document.getElementById('conn');
+const connText = document.getElementById('conn-text');
+const CONN_WORDS = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
+
+/** Buttons that send orders (marked data-live) work only while live. */
+function liveOnly(button) {
+  button.setAttribute('data-live', '');
+  button.disabled = api.status !== 'live';
+  return button;
+}
+
+/** The indicator, stale marks and live-only buttons follow the status;
+ *  back to live, connection errors go and a screen that failed for want
+ *  of the connection is drawn again. */
+function showStatus(status) {
+  document.body.dataset.conn = status;
+  connBox.hidden = status === 'idle';
+  connBox.dataset.state = status;
+  connText.textContent = CONN_WORDS[status] ?? '';
+  const newest = api.newest();
+  connBox.title = status === 'live' || !newest ? ''
+    : `Prices shown are from ${new Date(newest * 1000).toLocaleTimeString()} and may be stale.`;
+  for (const b of document.querySelectorAll('[data-live]')) b.disabled = status !== 'live';
+  if (status !== 'live') return;
+  for (const e of document.querySelectorAll('[data-conn-error]')) e.remove();
+  if (main.dataset.failed) route();
+}
+
+api.on('status', showStatus);
+
+// ---- notices of fills, whichever screen is open ----
+
+const toasts = document.getElementById('toasts');
+
+function toast(text, kind = 'ok') {
+  const note = h('div', { class: `toast ${kind}`, 'data-toast': '' }, h('span', {}, text),
+    h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss', onclick: () => note.remove() }, '×'));
+  toasts.append(note);
+  while (toasts.children.length > 4) toasts.firstChild.remove();
+  setTimeout(() => note.remove(), 20000);
+}
+
+/** What became of a followed order, as a sentence (or null). */
+function orderNews(o, before) {
+  const what = `${codec.formatShares(o.filled ?? o.quantity)} ${o.symbol}`;
+  const at = o.avg === null ? '' : ` at ${price(o.avg)}`;
+  const verb = o.side === 'buy' ? 'bought' : 'sold';
+  if (o.status === 'filled') return `Order ${o.id} filled: ${verb} ${what}${at}.`;
+  if ((o.filled ?? 0n) > before.filled) {
+    return `Order ${o.id} partly filled: ${verb} ${codec.formatShares(o.filled)} of ${codec.formatShares(o.quantity)} ${o.symbol}${at}.`;
+  }
+  if (o.status === 'expired') return `Order ${o.id} (${o.side} ${o.symbol}) expired${o.filled ? '' : ' unfilled'}.`;
+  if (o.status === 'rejected') return `Order ${o.id} (${o.side} ${o.symbol}) was rejected.`;
+  return null;
+}
+
+api.on('order', ({ order, before }) => {
+  const news = orderNews(order, before);
+  if (news) toast(news, order.status === 'rejected' ? 'error' : 'ok');
+  // Screens built from the orders or positions are drawn again.
+  if (news && ['orders', 'portfolio', 'history'].includes(page)) route();
+});
 
 function screen(title, ...children) {
   // replaceChildren writes a null as the text "null": leave them out.
@@ -88,9 +161,16 @@ function confirmDialog(title, body, okLabel = 'Confirm', backLabel = 'Cancel') {
   });
 }
 
-function table(caption, headers, rows, empty) {
+/** A table in its scroller; `stack` lays each row out as a card on a
+ *  phone, every cell after its header's name (data-label). */
+function table(caption, headers, rows, empty, stack = null) {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
-  return h('div', { class: 'scroll' }, h('table', {},
+  if (stack) {
+    for (const row of rows) {
+      [...row.children].forEach((cell, i) => { if (!cell.hasAttribute('data-label')) cell.setAttribute('data-label', headers[i]); });
+    }
+  }
+  return h('div', { class: 'scroll' }, h('table', { class: stack },
     h('caption', { class: 'sr-only' }, caption),
     // Each header sits over its column: right-aligned over numbers.
     h('thead', {}, h('tr', {}, headers.map((x, i) => h('th', {
@@ -106,16 +186,18 @@ function loginScreen() {
   const out = h('div', { id: 'login-result' });
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true, maxlength: 24 });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const keep = h('input', { id: 'keep', type: 'checkbox' });
   const login = h('form', { id: 'login-form', onsubmit: async (ev) => {
     ev.preventDefault();
     out.replaceChildren(h('p', {}, 'Logging in…'));
     try {
-      await api.login(user.value.trim(), pass.value);
+      await api.login(user.value.trim(), pass.value, keep.checked);
       go('#/markets');
     } catch (err) { out.replaceChildren(failure(err)); }
   } },
   h('label', { for: 'username' }, 'Username'), user,
   h('label', { for: 'password' }, 'Password'), pass,
+  keepBox(keep, 'keep'),
   h('button', { type: 'submit', id: 'login-button' }, 'Log in'),
   providerButtons('login', user, out));
 
@@ -123,18 +205,20 @@ function loginScreen() {
   const rUser = h('input', { id: 'r-username', autocomplete: 'username', required: true, maxlength: 24, pattern: '[A-Za-z0-9_.\\-]{1,24}' });
   const rMail = h('input', { id: 'r-email', type: 'email', autocomplete: 'email', required: true });
   const rPass = h('input', { id: 'r-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const rKeep = h('input', { id: 'r-keep', type: 'checkbox' });
   const register = h('form', { id: 'register-form', onsubmit: async (ev) => {
     ev.preventDefault();
     rOut.replaceChildren(h('p', {}, 'Registering…'));
     try {
       await api.register(rUser.value.trim(), rMail.value.trim(), rPass.value);
-      await api.login(rUser.value.trim(), rPass.value);
+      await api.login(rUser.value.trim(), rPass.value, rKeep.checked);
       go('#/markets');
     } catch (err) { rOut.replaceChildren(failure(err)); }
   } },
   h('label', { for: 'r-username' }, 'Username'), rUser,
   h('label', { for: 'r-email' }, 'Email'), rMail,
   h('label', { for: 'r-password' }, 'Password (8 or more characters)'), rPass,
+  keepBox(rKeep, 'r-keep'),
   h('button', { type: 'submit', id: 'register-button' }, 'Register'),
   providerButtons('register', rUser, rOut));
 
@@ -145,6 +229,12 @@ function loginScreen() {
     h('div', { class: 'cards' },
       h('section', { class: 'card', 'aria-labelledby': 'login-h' }, h('h2', { id: 'login-h' }, 'Log in'), login, out),
       h('section', { class: 'card', 'aria-labelledby': 'reg-h' }, h('h2', { id: 'reg-h' }, 'New here? Register'), register, rOut)));
+}
+
+/** "Keep me signed in": a session kept in this browser until logging
+ *  out; without it the session ends with the page. */
+function keepBox(box, id) {
+  return h('div', { class: 'check' }, box, h('label', { for: id }, 'Keep me signed in on this device'));
 }
 
 // ---- sign in with a provider (oidc.js) ----
@@ -227,67 +317,124 @@ function linkOffer(done, err) {
 
 // ---- markets ----
 
+/** A quote is "closed" when it is ten minutes older than the newest. */
+const isOpen = (q, newest) => newest - q.time < 600;
+
 async function marketsScreen(token) {
-  const body = h('tbody', { id: 'markets-body' });
+  const [assets, watched] = await Promise.all([api.assets(), api.watchlist().catch(() => [])]);
+  if (token !== routeToken) return;
+  const watching = new Set(watched);
+  const out = h('div', { id: 'markets-result', 'aria-live': 'polite' });
   const updated = h('p', { class: 'muted', id: 'markets-updated' });
-  screen('Markets', updated, h('div', { class: 'scroll' }, h('table', { id: 'markets' },
-    h('caption', { class: 'sr-only' }, 'Every asset with its price and change today'),
-    h('thead', {}, h('tr', {}, ['Symbol', 'Name', 'Price', 'Change', 'Market'].map((x) => h('th', {
-      scope: 'col', class: x === 'Price' || x === 'Change' ? 'num' : null,
-    }, x)))),
-    body)));
-  const assets = await api.assets();
-  let last = 0;
-  let busy = false;
-  const refresh = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const infos = await Promise.all(assets.map((a) => api.info(a.symbol).catch(() => null)));
-      if (token !== routeToken) return;
-      const newest = Math.max(0, ...infos.filter(Boolean).map((i) => i.time));
-      body.replaceChildren(...assets.map((a, k) => {
-        const i = infos[k];
-        if (!i) return h('tr', {}, h('th', { scope: 'row' }, a.symbol), h('td', {}, a.name), h('td', { colspan: 3 }, 'no price yet'));
-        const change = i.close - i.open;
-        const open = newest - i.time < 600;
-        return h('tr', { 'data-symbol': a.symbol },
-          h('th', { scope: 'row' }, h('a', { href: `#/asset/${encodeURIComponent(a.symbol)}` }, a.symbol)),
-          h('td', {}, a.name),
-          h('td', { class: 'num price' }, price(i.close)),
-          h('td', { class: `num ${tone(change)}` }, `${signed(change)} (${pct(change, i.open)})`),
-          h('td', {}, h('span', { class: open ? 'badge open' : 'badge closed' }, open ? 'open' : 'closed')));
-      }));
-      last = newest;
-      updated.textContent = `Prices of ${new Date(newest * 1000).toLocaleTimeString()}, refreshed at every update.`;
-    } finally { busy = false; }
+  const search = h('input', { id: 'markets-search', type: 'search', autocomplete: 'off', placeholder: 'AAPL, Apple…' });
+  const onlyWatched = h('input', { id: 'markets-watched', type: 'checkbox' });
+  const none = h('p', { class: 'empty', id: 'markets-none', hidden: true }, 'No asset matches.');
+  const cells = new Map();
+  const filter = () => {
+    const text = search.value.trim().toLowerCase();
+    let shown = 0;
+    for (const [symbol, c] of cells) {
+      const hit = (!text || symbol.toLowerCase().includes(text) || c.name.toLowerCase().includes(text))
+        && (!onlyWatched.checked || watching.has(symbol));
+      c.row.hidden = !hit;
+      if (hit) shown += 1;
+    }
+    none.hidden = shown > 0;
+    if (onlyWatched.checked && !watching.size) none.textContent = 'Your watchlist is empty: add assets with their star.';
+    else none.textContent = 'No asset matches.';
   };
-  await refresh();
-  // One quote is watched; when its time moves, a price set has come.
-  const probe = assets[0]?.symbol;
-  const timer = setInterval(async () => {
-    if (!probe || busy) return;
-    try {
-      const q = await api.current(probe);
-      if (q.time !== last) await refresh();
-    } catch { /* reconnects on the next tick */ }
-  }, 1000);
-  cleanup.push(() => clearInterval(timer));
+  const starFor = (symbol) => {
+    const star = h('button', { type: 'button', class: 'star', 'data-watch': symbol }, '★');
+    const label = () => {
+      const on = watching.has(symbol);
+      star.setAttribute('aria-pressed', String(on));
+      star.setAttribute('aria-label', `Watch ${symbol}`);
+      star.title = on ? `Remove ${symbol} from your watchlist` : `Add ${symbol} to your watchlist`;
+    };
+    label();
+    star.addEventListener('click', async () => {
+      const on = watching.has(symbol);
+      try {
+        if (on) await api.removeFromWatchlist(symbol);
+        else await api.addToWatchlist(symbol);
+        if (on) watching.delete(symbol);
+        else watching.add(symbol);
+        out.replaceChildren();
+        label();
+        filter();
+      } catch (err) { out.replaceChildren(failure(err)); }
+    });
+    return star;
+  };
+  const rows = assets.map((a) => {
+    const priceCell = h('td', { class: 'num price live' }, '–');
+    const changeCell = h('td', { class: 'num change live' });
+    const badge = h('span', { class: 'badge' });
+    const phoneBadge = h('span', { class: 'badge closed phone-only', hidden: true }, 'closed');
+    const row = h('tr', { 'data-symbol': a.symbol },
+      h('th', { scope: 'row' }, starFor(a.symbol), ' ',
+        h('a', { href: `#/asset/${encodeURIComponent(a.symbol)}` }, a.symbol), ' ', phoneBadge),
+      h('td', { class: 'col-name' }, a.name), priceCell, changeCell, h('td', { class: 'col-market' }, badge));
+    cells.set(a.symbol, { row, priceCell, changeCell, badge, phoneBadge, name: a.name });
+    return row;
+  });
+  // Cells change in place (text only where it differs), so focus,
+  // selection and scroll survive a price set.
+  const set = (el, text, cls) => {
+    if (el.textContent !== text) el.textContent = text;
+    if (cls !== undefined && el.className !== cls) el.className = cls;
+  };
+  const paint = () => {
+    const newest = api.newest();
+    for (const [symbol, c] of cells) {
+      const q = api.quotes.get(symbol);
+      if (!q) { set(c.priceCell, 'no price yet'); continue; }
+      const change = q.close - q.open;
+      const open = isOpen(q, newest);
+      set(c.priceCell, price(q.close));
+      set(c.changeCell, `${signed(change)} (${pct(change, q.open)})`, `num change live ${tone(change)}`);
+      set(c.badge, open ? 'open' : 'closed', open ? 'badge open' : 'badge closed');
+      if (c.phoneBadge.hidden !== open) c.phoneBadge.hidden = open;
+    }
+    set(updated, newest ? `Prices of ${new Date(newest * 1000).toLocaleTimeString()}; they follow every update.`
+      : 'No prices yet: they appear with the next update.');
+  };
+  for (const ev of ['input', 'change']) search.addEventListener(ev, filter);
+  onlyWatched.addEventListener('change', filter);
+  screen('Markets', updated,
+    h('div', { class: 'filters', role: 'search' },
+      h('div', { class: 'field' }, h('label', { for: 'markets-search' }, 'Find an asset'), search),
+      h('div', { class: 'check' }, onlyWatched, h('label', { for: 'markets-watched' }, 'Only my watchlist'))),
+    out,
+    h('div', { class: 'scroll' }, h('table', { id: 'markets' },
+      h('caption', { class: 'sr-only' }, 'Every asset with its price and change today'),
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, 'Symbol'), h('th', { scope: 'col', class: 'col-name' }, 'Name'),
+        h('th', { scope: 'col', class: 'num' }, 'Price'), h('th', { scope: 'col', class: 'num' }, 'Change'),
+        h('th', { scope: 'col', class: 'col-market' }, 'Market'))),
+      h('tbody', { id: 'markets-body' }, rows))), none);
+  paint();
+  filter();
+  cleanup.push(api.on('prices', paint));
 }
 
 // ---- an asset: candles and the order ticket ----
 
 async function assetScreen(token, symbol) {
-  const chartBox = h('div', { class: 'chart', id: 'chart', role: 'img', 'aria-label': `Price chart of ${symbol}` });
+  const chartBox = h('div', { class: 'chart', id: 'chart' });
+  const figure = h('figure', { class: 'chart-figure' },
+    h('figcaption', { class: 'sr-only' }, `Price chart of ${symbol}`), chartBox);
   const quote = h('p', { class: 'quote', id: 'quote' });
   const ranges = ['day', 'week', 'month', 'year', 'all'];
   const labels = { day: 'Day', week: 'Week', month: 'Month', year: 'Year', all: 'All time' };
   let chart = null;
-  const show = async (range) => {
-    for (const b of rangeBar.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.range === range));
+  let range = 'day';
+  const show = async (r) => {
+    range = r;
+    for (const b of rangeBar.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.range === r));
     try {
-      const bars = await api.bars(range, symbol, today());
-      if (token !== routeToken) return;
+      const bars = await api.bars(r, symbol, today());
+      if (token !== routeToken || r !== range) return;
       if (chart) chart.remove();
       chart = null;
       if (!bars.length) { chartBox.replaceChildren(h('p', { class: 'empty' }, 'No prices in this range yet.')); return; }
@@ -296,12 +443,42 @@ async function assetScreen(token, symbol) {
   };
   const rangeBar = h('div', { class: 'ranges', role: 'group', 'aria-label': 'Time range' },
     ranges.map((r) => h('button', { type: 'button', class: 'secondary', 'data-range': r, onclick: () => show(r) }, labels[r])));
-  screen(symbol, quote, rangeBar, chartBox, ticket(symbol));
+  const watched = new Set(await api.watchlist().catch(() => []));
+  if (token !== routeToken) return;
+  const star = h('button', { type: 'button', class: 'secondary', id: 'watch' });
+  const starLabel = () => {
+    star.setAttribute('aria-pressed', String(watched.has(symbol)));
+    star.textContent = watched.has(symbol) ? '★ On your watchlist' : '☆ Add to watchlist';
+  };
+  starLabel();
+  const starOut = h('span', { id: 'watch-result', 'aria-live': 'polite' });
+  star.addEventListener('click', async () => {
+    const on = watched.has(symbol);
+    try {
+      if (on) await api.removeFromWatchlist(symbol);
+      else await api.addToWatchlist(symbol);
+      if (on) watched.delete(symbol);
+      else watched.add(symbol);
+      starLabel();
+      starOut.replaceChildren();
+    } catch (err) { starOut.replaceChildren(failure(err)); }
+  });
+  const trade = ticket(symbol);
+  screen(symbol, quote, h('div', { class: 'watch-row' }, star, starOut), rangeBar, figure, trade.form);
   cleanup.push(() => { if (chart) chart.remove(); });
-  const info = await api.info(symbol);
-  const change = info.close - info.open;
-  quote.replaceChildren(h('span', { class: 'big' }, price(info.close)), ' ',
-    h('span', { class: tone(change) }, `${signed(change)} (${pct(change, info.open)}) today`));
+  const headline = (q) => {
+    const change = q.close - q.open;
+    quote.replaceChildren(h('span', { class: 'big live', id: 'headline' }, price(q.close)), ' ',
+      h('span', { class: `live ${tone(change)}` }, `${signed(change)} (${pct(change, q.open)}) today`));
+  };
+  headline(api.quotes.get(symbol) ?? await api.info(symbol));
+  cleanup.push(api.on('prices', (changed) => {
+    const q = changed.find((x) => x.symbol === symbol);
+    if (!q) return;
+    headline(q);
+    trade.follow(q);
+    if (chart && range === 'day') chart.tick(q);
+  }));
   await show('day');
 }
 
@@ -339,7 +516,9 @@ const TIF_WORDS = {
   fok: ' all at the next price or nothing',
 };
 
-/** The buy/sell form with its confirmation. */
+/** The buy/sell form with its context (cash, shares held, the last
+ *  price, an estimate at the price the order names and what will happen)
+ *  and its confirmation: {form, follow(quote)}. */
 function ticket(symbol) {
   const out = h('div', { id: 'trade-result', 'aria-live': 'polite' });
   const side = h('select', { id: 'side' }, h('option', { value: 'buy' }, 'Buy'), h('option', { value: 'sell' }, 'Sell'));
@@ -367,12 +546,78 @@ function ticket(symbol) {
     h('div', { class: 'field' }, h('label', { for: 'take-profit' }, 'Take profit at'), takeProfit),
     h('div', { class: 'field' }, h('label', { for: 'stop-loss' }, 'Stop loss at'), stopLoss)];
   const tifRow = h('div', { class: 'field' }, h('label', { for: 'tif' }, 'Time in force'), tif);
+
+  // The context, kept up to date: cash and shares after each own order,
+  // the last price at each price set.
+  let cash = null;
+  let held = null;
+  let last = api.quotes.get(symbol)?.close ?? null;
+  const context = h('dl', { class: 'facts ticket-context', id: 'ticket-context' });
+  const outcome = h('p', { class: 'muted', id: 'ticket-outcome' });
+  const money0 = (v) => (v === null ? '…' : money(v));
+  /** The price the order names, as the estimate uses it. */
+  const reference = () => {
+    const t = type.value;
+    const typed = (input) => { const v = codec.parseMoney(input.value); return v !== null && v > 0n ? v : null; };
+    if (by.value === 'shares' && (t === 'limit' || t === 'stop-limit')) return [typed(limit), 'at your limit'];
+    if (by.value === 'shares' && t === 'stop') return [typed(stop), 'at your stop'];
+    return [last, 'at the last price'];
+  };
+  const estimate = () => {
+    const [at, words] = reference();
+    if (by.value === 'amount') {
+      const amount = codec.parseMoney(qty.value);
+      if (amount === null || amount <= 0n || !last) return '–';
+      return `about ${codec.formatShares((amount * codec.SHARE) / last)} shares at the last price`;
+    }
+    const shares = codec.parseShares(qty.value);
+    if (shares === null || shares <= 0n || at === null) return '–';
+    return `${money(codec.times(at, shares))} ${words}`;
+  };
+  /** What the order will do, from the last price. */
+  const fate = () => {
+    const t = by.value === 'amount' ? 'market' : type.value;
+    const buy = side.value === 'buy';
+    const lim = codec.parseMoney(limit.value);
+    const stp = codec.parseMoney(stop.value);
+    if (t === 'market') return 'It fills at the next price set, at that price.';
+    if (t === 'trailing-stop') return `It rests, its stop following the price ${buy ? 'down' : 'up'}; it fills at the market once the price turns by the trail.`;
+    if (last === null) return 'It rests until the price reaches it.';
+    if (t === 'limit') {
+      if (lim === null || lim <= 0n) return '';
+      const now = buy ? lim >= last : lim <= last;
+      return now ? `The limit is ${buy ? 'at or above' : 'at or below'} the last price: it should fill at the next price set, at ${price(lim)} or better.`
+        : `It rests until the price ${buy ? 'falls' : 'rises'} to ${price(lim)}, then fills at that price or better.`;
+    }
+    if (stp === null || stp <= 0n) return '';
+    const now = buy ? stp <= last : stp >= last;
+    const then = t === 'stop' ? 'fills at the market' : `becomes a limit order at ${lim ? price(lim) : 'its limit'}`;
+    return now ? `The stop is already reached: at the next price set it ${then}.`
+      : `It rests until the price ${buy ? 'rises' : 'falls'} to ${price(stp)}, then ${then}.`;
+  };
+  const paint = () => {
+    context.replaceChildren(
+      h('dt', {}, 'Cash available'), h('dd', { id: 'ticket-cash' }, money0(cash)),
+      h('dt', {}, 'You hold'), h('dd', { id: 'ticket-held' }, held === null ? '…' : `${codec.formatShares(held)} ${symbol}`),
+      h('dt', {}, 'Last price'), h('dd', { id: 'ticket-last', class: 'live' }, last === null ? 'none yet' : price(last)),
+      h('dt', {}, 'Estimate'), h('dd', { id: 'ticket-estimate' }, estimate()));
+    outcome.textContent = fate();
+  };
+  const learn = async () => {
+    try {
+      const [info, positions] = await Promise.all([api.userInfo(), api.portfolio()]);
+      cash = info.cash;
+      held = positions.find((p) => p.symbol === symbol)?.quantity ?? 0n;
+      paint();
+    } catch { /* shown as … until the next try */ }
+  };
+
   const sync = () => {
     // An amount of money buys at the market, in fractions of a share.
     const amount = by.value === 'amount';
     if (amount) type.value = 'market';
     type.disabled = amount;
-    qtyLabel.textContent = amount ? 'Amount' : 'Quantity';
+    qtyLabel.textContent = amount ? 'Amount ($)' : 'Quantity';
     const t = type.value;
     limitRow.hidden = !(t === 'limit' || t === 'stop-limit');
     stopRow.hidden = !(t === 'stop' || t === 'stop-limit');
@@ -384,93 +629,97 @@ function ticket(symbol) {
     // next price anyway); the server refuses them on stops.
     for (const o of immediate) o.disabled = t !== 'limit';
     if (t !== 'limit' && (tif.value === 'ioc' || tif.value === 'fok')) tif.value = 'day';
+    paint();
   };
-  type.addEventListener('change', sync);
-  by.addEventListener('change', sync);
+  for (const el of [type, by, side]) el.addEventListener('change', sync);
+  for (const el of [qty, limit, stop]) el.addEventListener('input', paint);
   sync();
+  learn();
+
+  const bad = (text) => out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, text)));
+  const review = liveOnly(h('button', { type: 'submit', id: 'review' }, 'Review order'));
   const form = h('form', { id: 'trade-form', class: 'card ticket', onsubmit: async (ev) => {
     ev.preventDefault();
     out.replaceChildren();
-    if (by.value === 'amount') return tradeAmount(side.value, symbol, qty.value.trim(), out);
+    if (by.value === 'amount') {
+      await tradeAmount(side.value, symbol, qty.value.trim(), out);
+      return learn();
+    }
     const q = qty.value.trim();
     const shares = codec.parseShares(q);
     if (shares === null || shares <= 0n || shares > 1000000000n * codec.SHARE) {
-      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {},
-        'The quantity must be a number of shares above 0 and at most 1,000,000,000, with at most 9 decimals.')));
-      return;
+      return bad('The quantity must be a number of shares above 0 and at most 1,000,000,000, with at most 9 decimals.');
     }
     const order = { side: side.value, symbol, quantity: q, type: type.value, tif: tif.value, limit: null, stop: null };
     for (const [field, input, label] of [['limit', limit, 'limit'], ['stop', stop, 'stop']]) {
       if ((field === 'limit' ? limitRow : stopRow).hidden) continue;
       const v = codec.parseMoney(input.value);
-      if (v === null || v <= 0n) {
-        out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, `Enter a ${label} price above zero, with at most 4 decimals.`)));
-        return;
-      }
-      order[field] = codec.formatMoney(v).replaceAll(',', '');
+      if (v === null || v <= 0n) return bad(`Enter a ${label} price above zero, with at most 4 decimals.`);
+      order[field] = v;
     }
     const exits = {};
     for (const [key, input, label] of [['takeProfit', takeProfit, 'take-profit'], ['stopLoss', stopLoss, 'stop-loss']]) {
       if (exitRows[0].hidden || !input.value.trim()) continue;
       const v = codec.parseMoney(input.value);
-      if (v === null || v <= 0n) {
-        out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, `Enter a ${label} price above zero, with at most 4 decimals, or leave it empty.`)));
-        return;
-      }
-      exits[key] = codec.formatMoney(v).replaceAll(',', '');
+      if (v === null || v <= 0n) return bad(`Enter a ${label} price above zero, with at most 4 decimals, or leave it empty.`);
+      exits[key] = v;
     }
     const withExits = Object.keys(exits).length > 0;
     if (withExits && (order.tif === 'ioc' || order.tif === 'fok')) order.tif = 'day';
+    let trailText = null;
     if (!trailRow.hidden) {
-      order.stop = codec.parseTrail(trail.value);
-      if (order.stop === null) {
-        out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {},
-          'Enter a trail: an amount above zero (1.50) or a percent above 0 and below 100 (2%).')));
-        return;
-      }
+      trailText = codec.parseTrail(trail.value);
+      if (trailText === null) return bad('Enter a trail: an amount above zero (1.50) or a percent above 0 and below 100 (2%).');
     }
-    let estimate = null;
-    try { estimate = (await api.current(symbol)).price; } catch { /* shown without */ }
     const verb = order.side === 'buy' ? 'Buy' : 'Sell';
     const how = {
       market: 'at the market price of the next update',
-      limit: `at ${order.limit} or better`,
-      stop: `at the market once the price reaches ${order.stop}`,
-      'stop-limit': `at ${order.limit} or better once the price reaches ${order.stop}`,
-      'trailing-stop': `at the market once the price ${order.side === 'buy' ? 'rises' : 'falls'} ${order.stop} from its ${order.side === 'buy' ? 'lowest' : 'highest'}`,
+      limit: `at ${order.limit === null ? '' : price(order.limit)} or better`,
+      stop: `at the market once the price reaches ${order.stop === null ? '' : price(order.stop)}`,
+      'stop-limit': `at ${order.limit === null ? '' : price(order.limit)} or better once the price reaches ${order.stop === null ? '' : price(order.stop)}`,
+      'trailing-stop': `at the market once the price ${order.side === 'buy' ? 'rises' : 'falls'} ${trailText} from its ${order.side === 'buy' ? 'lowest' : 'highest'}`,
     }[order.type];
     const shown = codec.formatShares(shares);
     const exitSide = order.side === 'buy' ? 'sell' : 'buy';
-    const exitWords = [exits.takeProfit && `at ${exits.takeProfit} or better`,
-      exits.stopLoss && `at the market once the price reaches ${exits.stopLoss}`].filter(Boolean);
+    const exitWords = [exits.takeProfit && `at ${price(exits.takeProfit)} or better`,
+      exits.stopLoss && `at the market once the price reaches ${price(exits.stopLoss)}`].filter(Boolean);
     const then = withExits ? ` Once it fills: ${exitSide} ${exitWords.join(', or ')}.` : '';
-    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.${then}`)];
-    if (estimate !== null) body.push(h('p', { class: 'muted' }, `Last price ${price(estimate)}: about ${money(codec.times(estimate, shares))} in all.`));
+    const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.${then}`),
+      h('p', { class: 'muted', id: 'confirm-estimate' }, `Estimate: ${estimate()}. ${fate()}`)];
     if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${shown} ${symbol}`))) return;
+    const placed = { ...order, limit: order.limit === null ? null : wire(order.limit), stop: trailText ?? (order.stop === null ? null : wire(order.stop)) };
     out.replaceChildren(h('p', {}, order.type === 'market' ? 'Waiting for the next price…' : 'Placing the order…'));
     try {
       if (withExits) {
-        const id = await api.placeOrderClass(order, exits.takeProfit, exits.stopLoss);
-        out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed with its exits. `,
+        const id = await api.placeOrderClass(placed, exits.takeProfit && wire(exits.takeProfit), exits.stopLoss && wire(exits.stopLoss));
+        out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed with its exits. ${fate()} A notice appears here when it fills. `,
           h('a', { href: '#/orders' }, 'See your orders')));
       } else if (order.type === 'market') {
         out.replaceChildren(fillNotice(order.side, await api.trade(order.side, symbol, q)));
       } else {
-        const id = await api.placeOrder(order);
-        out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed: it waits for its price. `,
+        const id = await api.placeOrder(placed);
+        out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Order ${id} placed. ${fate()} A notice appears when it fills. `,
           h('a', { href: '#/orders' }, 'See your orders')));
       }
     } catch (err) { out.replaceChildren(failure(err)); }
+    learn();
   } },
   h('h2', {}, 'Trade'),
+  context,
   h('div', { class: 'grid' },
     h('div', { class: 'field' }, h('label', { for: 'side' }, 'Buy or sell'), side),
     h('div', { class: 'field' }, h('label', { for: 'size-by' }, 'Trade by'), by),
     h('div', { class: 'field' }, qtyLabel, qty),
     h('div', { class: 'field' }, h('label', { for: 'order-type' }, 'Order type'), type),
     limitRow, stopRow, trailRow, tifRow, ...exitRows),
-  h('button', { type: 'submit', id: 'review' }, 'Review order'), out);
-  return form;
+  outcome,
+  review, out);
+  // A fill anywhere changes cash and shares.
+  cleanup.push(api.on('order', () => learn()));
+  return {
+    form,
+    follow(q) { last = q.close; paint(); },
+  };
 }
 
 // ---- the account's screens ----
@@ -478,35 +727,64 @@ function ticket(symbol) {
 async function portfolioScreen(token) {
   const [info, positions] = await Promise.all([api.userInfo(), api.portfolio()]);
   if (token !== routeToken) return;
-  let cost = 0n;
-  let value = 0n;
-  const rows = positions.map((p) => {
-    const c = codec.times(p.avgCost, p.quantity);
-    const pl = p.value - c;
-    cost += c; value += p.value;
-    return h('tr', { 'data-symbol': p.symbol },
-      h('th', { scope: 'row' }, h('a', { href: `#/asset/${encodeURIComponent(p.symbol)}` }, p.symbol)),
-      h('td', { class: 'num' }, codec.formatShares(p.quantity)),
-      h('td', { class: 'num' }, price(p.avgCost)), h('td', { class: 'num' }, price(p.price)),
-      h('td', { class: 'num' }, money(p.value)),
-      h('td', { class: `num ${tone(pl)}` }, `${signed(pl)} (${pct(pl, c)})`));
+  // Each price set moves the prices, values and P/L in place; equity is
+  // the cash plus every position's value (a short's is below zero).
+  const held = positions.map((p) => {
+    const cost = codec.times(p.avgCost, p.quantity);
+    const priceCell = h('td', { class: 'num live', 'data-label': 'Price' });
+    const valueCell = h('td', { class: 'num live', 'data-label': 'Value' });
+    const plCell = h('td', { class: 'num live', 'data-label': 'P/L' });
+    const row = h('tr', { 'data-symbol': p.symbol },
+      h('th', { scope: 'row', 'data-label': 'Symbol' }, h('a', { href: `#/asset/${encodeURIComponent(p.symbol)}` }, p.symbol)),
+      h('td', { class: 'num', 'data-label': 'Shares' }, codec.formatShares(p.quantity)),
+      h('td', { class: 'num', 'data-label': 'Avg cost' }, price(p.avgCost)), priceCell, valueCell, plCell);
+    return { ...p, cost, row, priceCell, valueCell, plCell };
   });
-  const pl = value - cost;
-  const equityBox = h('div', { class: 'chart small', id: 'equity-chart', role: 'img', 'aria-label': 'Equity per day' });
+  const equityCell = h('strong', { id: 'equity', class: 'live' });
+  const plTotal = h('strong', { id: 'pl', class: 'live' });
+  const paint = () => {
+    let value = 0n;
+    let cost = 0n;
+    for (const p of held) {
+      const q = api.quotes.get(p.symbol);
+      if (q) { p.price = q.close; p.value = codec.times(q.close, p.quantity); }
+      const pl = p.value - p.cost;
+      value += p.value; cost += p.cost;
+      p.priceCell.textContent = price(p.price);
+      p.valueCell.textContent = money(p.value);
+      p.plCell.textContent = `${signed(pl)} (${pct(pl, p.cost < 0n ? -p.cost : p.cost)})`;
+      p.plCell.className = `num live ${tone(pl)}`;
+    }
+    equityCell.textContent = money(info.cash + value);
+    plTotal.textContent = signed(value - cost);
+    plTotal.className = `live ${tone(value - cost)}`;
+  };
+  paint();
+  const equityBox = h('div', { class: 'chart small', id: 'equity-chart' });
   screen('Portfolio',
     h('div', { class: 'summary' },
-      h('div', {}, h('span', { class: 'muted' }, 'Equity'), h('strong', { id: 'equity' }, money(info.equity))),
+      h('div', {}, h('span', { class: 'muted' }, 'Equity'), equityCell),
       h('div', {}, h('span', { class: 'muted' }, 'Cash'), h('strong', { id: 'cash' }, money(info.cash))),
-      h('div', {}, h('span', { class: 'muted' }, 'Unrealised P/L'), h('strong', { class: tone(pl), id: 'pl' }, `${signed(pl)}`))),
+      h('div', {}, h('span', { class: 'muted' }, 'Unrealised P/L'), plTotal)),
     h('h2', {}, 'Positions'),
-    table('Positions', ['Symbol', 'Shares', 'Avg cost', 'Price', 'Value', 'P/L'], rows, 'No positions yet: buy something on the Markets page.'),
-    h('h2', {}, 'Equity'), equityBox);
+    table('Positions', ['Symbol', 'Shares', 'Avg cost', 'Price', 'Value', 'P/L'], held.map((p) => p.row),
+      'No positions yet: buy something on the Markets page.', 'stack'),
+    h('h2', {}, 'Equity'), h('figure', { class: 'chart-figure' },
+      h('figcaption', { class: 'sr-only' }, 'Equity at the end of each day'), equityBox));
+  cleanup.push(api.on('prices', paint));
   const points = await api.equity();
   if (token !== routeToken) return;
-  if (points.length) {
+  if (points.length >= 2) {
     const chart = charts.equity(equityBox, points);
     cleanup.push(() => chart.remove());
-  } else equityBox.replaceChildren(h('p', { class: 'empty' }, 'No history yet.'));
+  } else {
+    // One day is no line: say what there is.
+    const first = points[0];
+    equityBox.classList.add('empty-chart');
+    equityBox.replaceChildren(h('p', { class: 'empty' }, first
+      ? `Equity history starts today, at ${money(first.equity)}: the chart draws once there are two days.`
+      : 'No history yet.'));
+  }
 }
 
 async function historyScreen(token) {
@@ -519,7 +797,7 @@ async function historyScreen(token) {
       // A reset's PRICE is the new cash, a fee's the fee itself.
       h('td', { class: 'num' }, e.side === 'reset' || e.side === 'fee' ? money(e.price) : money(codec.times(e.price, e.quantity))),
       h('td', { class: 'num muted' }, e.txid))),
-    'No transactions yet.'));
+    'No transactions yet.', 'stack'));
 }
 
 /** What of an order has filled, after its status: ` at 15.0000` when all
@@ -548,16 +826,16 @@ async function ordersScreen(token) {
       h('td', {}, o.tif), h('td', {}, o.status + filledText(o)),
       h('td', {}, live ? [
         // An order of a class is cancelled with it, not changed.
-        o.orderClass ? null : h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change'),
+        o.orderClass ? null : liveOnly(h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change')),
         o.orderClass ? null : ' ',
-        h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: async () => {
+        liveOnly(h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: async () => {
           const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
           if (!ok) return;
           try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
-        } }, 'Cancel')] : ''));
+        } }, 'Cancel'))] : ''));
   });
   screen('Orders', out, table('Orders, newest first', ['Placed', 'Order', 'Symbol', 'Shares', 'Limit', 'Stop', 'Good for', 'Status', ''], rows,
-    'No orders yet: choose Limit, Stop or Stop-limit on an asset\'s page.'));
+    'No orders yet: choose Limit, Stop or Stop-limit on an asset\'s page.', 'stack'));
 }
 
 /** The Change dialog of an open order (replaceOrder): its quantity, the
@@ -568,7 +846,6 @@ async function changeOrder(o, out) {
     const input = h('input', { id, value, inputmode: id === 'change-trail' ? 'text' : 'decimal' });
     return [input, h('div', { class: 'field' }, h('label', { for: id }, label), input)];
   };
-  const wire = (units) => codec.formatMoney(units).replaceAll(',', '');
   const [qty, qtyRow] = field('change-quantity', 'Quantity', codec.formatShares(o.quantity).replaceAll(',', ''));
   const takesLimit = o.type === 'limit' || o.type === 'stop-limit';
   const takesStop = o.type === 'stop' || o.type === 'stop-limit';
@@ -616,7 +893,8 @@ async function leaderboardScreen(token) {
   screen('Leaderboard', table('Best returns', ['Rank', 'Trader', 'Return'], rows.map((r) =>
     h('tr', { class: r.username.toLowerCase() === api.username?.toLowerCase() ? 'me' : '' },
       h('td', { class: 'num' }, r.rank), h('td', {}, r.username),
-      h('td', { class: `num ${r.ret.startsWith('-') ? 'down' : r.ret === '0.00' ? '' : 'up'}` }, `${r.ret}%`))),
+      h('td', { class: `num ${r.ret.startsWith('-') ? 'down' : r.ret === '0.00' ? '' : 'up'}` },
+        `${r.ret.startsWith('-') || r.ret === '0.00' ? '' : '+'}${r.ret}%`))),
   'Nobody has traded yet.'));
 }
 
@@ -656,7 +934,7 @@ function keysCard() {
               } catch (err) { out.replaceChildren(failure(err)); }
               await refresh();
             } }, 'Revoke')))),
-      'No API keys yet.'));
+      'No API keys yet.', 'stack'));
     } catch (err) { list.replaceChildren(failure(err)); }
   };
   refresh();
@@ -681,23 +959,33 @@ function keysCard() {
   h('button', { type: 'submit', id: 'key-create' }, 'Make a key'), out);
 }
 
-/** Adds a password (an account made with a provider has none) or
- *  changes it. */
+/** Changes the password behind the current one, or adds one to an
+ *  account made with a provider (which has none). The current password
+ *  is checked by a login of its own before the change is sent. */
 function passwordForm() {
   const out = h('div', { id: 'password-result', 'aria-live': 'polite' });
+  const current = h('input', { id: 'current-password', type: 'password', autocomplete: 'current-password' });
   const pass = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
   const again = h('input', { id: 'new-password-again', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const bad = (text) => out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, text)));
   return h('form', { id: 'password-form', class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
-    if (pass.value !== again.value) {
-      out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'The two passwords differ.')));
-      return;
-    }
+    if (pass.value !== again.value) return bad('The two passwords differ.');
+    if (!current.value && !providers.length) return bad('Type your current password.');
     out.replaceChildren(h('p', {}, 'Saving…'));
     try {
+      if (current.value) {
+        try { await api.checkPassword(current.value); } catch (err) {
+          if (err instanceof ReasonError && (err.code === 'bad-credentials' || err.code === 'no-password')) {
+            return bad(err.code === 'no-password' ? 'This account has no password yet: leave the current password empty.'
+              : 'Your current password is not right.');
+          }
+          throw err;
+        }
+      }
       await api.setPassword(pass.value);
       out.replaceChildren(h('div', { class: 'ok', role: 'status' }, 'Your password is set: you can log in with it from now on.'));
-      pass.value = ''; again.value = '';
+      current.value = ''; pass.value = ''; again.value = '';
     } catch (err) {
       out.replaceChildren(err instanceof ReasonError && err.code === 'forbidden'
         ? h('div', { class: 'error', role: 'alert' }, h('strong', {},
@@ -706,7 +994,10 @@ function passwordForm() {
     }
   } },
   h('h2', {}, 'Password'),
-  h('p', {}, 'Add a password to log in without your provider, or change the one you have.'),
+  h('p', {}, providers.length ? 'Change your password, or add one to log in without your provider.'
+    : 'Change the password you log in with.'),
+  h('label', { for: 'current-password' }, providers.length
+    ? 'Current password (leave empty if you signed up with a provider and have none)' : 'Current password'), current,
   h('label', { for: 'new-password' }, 'New password (8 or more characters)'), pass,
   h('label', { for: 'new-password-again' }, 'The same again'), again,
   h('button', { type: 'submit', id: 'password-button' }, 'Set password'), out);
@@ -772,24 +1063,46 @@ async function route() {
   for (const stop of cleanup) stop();
   cleanup = [];
   const token = ++routeToken;
-  const [, page = '', arg = ''] = location.hash.split('/');
-  if (!api.session) { loginScreen(); return; }
-  if (nav.hidden) say(`Logged in as ${api.username}.`);
+  const [, name = '', arg = ''] = location.hash.split('/');
+  page = name;
+  delete main.dataset.failed;
+  closeMenu();
+  if (!api.session) { menu.hidden = true; loginScreen(); return; }
+  if (nav.hidden && !greeted) say(`Logged in as ${api.username}.`);
+  greeted = false;
   nav.hidden = false;
+  menu.hidden = false;
+  if (api.status === 'idle') api.goLive();
   for (const a of nav.querySelectorAll('a')) {
-    if (a.getAttribute('href') === `#/${page}`) a.setAttribute('aria-current', 'page');
+    if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const render = ROUTES[page];
+  const render = ROUTES[name];
   if (!render) { location.hash = '#/markets'; return; }
   main.replaceChildren(h('p', {}, 'Loading…'));
   try {
     await render(token, decodeURIComponent(arg).toUpperCase());
   } catch (err) {
-    if (token === routeToken) screen('Something went wrong', failure(err));
+    if (token === routeToken) {
+      screen('Something went wrong', failure(err));
+      // Drawn again once the connection is back (showStatus).
+      if (!(err instanceof ReasonError)) main.dataset.failed = '1';
+    }
   }
   if (token === routeToken) main.focus({ preventScroll: true });
 }
+
+// On a phone the navigation folds behind a Menu button.
+const menu = document.getElementById('menu');
+function closeMenu() {
+  document.body.classList.remove('menu-open');
+  menu.setAttribute('aria-expanded', 'false');
+}
+menu.addEventListener('click', () => {
+  const open = !document.body.classList.contains('menu-open');
+  document.body.classList.toggle('menu-open', open);
+  menu.setAttribute('aria-expanded', String(open));
+});
 
 document.getElementById('logout').addEventListener('click', async () => {
   await api.logout();
@@ -818,7 +1131,10 @@ window.addEventListener('DOMContentLoaded', async () => {
     }
   }
   try {
-    if (await api.resume()) say(`Welcome back, ${api.username}.`);
+    if (await api.resume()) {
+      say(`Welcome back, ${api.username}.`);
+      greeted = true;
+    }
   } catch {
     say('The server cannot be reached right now.');
   }

@@ -2,8 +2,12 @@
 // each binary message is one frame; replies come in request order, so a
 // FIFO of pending requests pairs each reply (or data transfer) with its
 // request. At most MAX_IN_FLIGHT requests are on the wire at once (the
-// worker's max_in_flight is 64 by default); the rest wait here.
+// worker's max_in_flight is 64 by default); the rest wait here. A
+// `prices` push (protocol 1.2, unasked) is no reply: it goes to
+// `onprices` and takes no place in that order.
 import * as codec from './codec.js';
+
+const PRICES = codec.code('prices');
 
 const MAX_IN_FLIGHT = 32;
 
@@ -16,6 +20,9 @@ export class Conn {
     this.inFlight = [];  // sent, reply owed, in order
     this.closed = false;
     this.onclose = null;
+    this.onprices = null;  // (text) => void, for each whole push
+    this.pushed = [];      // packets of the push under way
+    this.sent = 0;         // requests sent, for the keepalive
   }
 
   /** Opens the socket; rejects if it cannot. */
@@ -55,6 +62,7 @@ export class Conn {
       const r = this.waiting.shift();
       this.inFlight.push(r);
       this.ws.send(r.bytes);
+      this.sent += 1;
     }
   }
 
@@ -65,6 +73,14 @@ export class Conn {
     } catch (err) {
       // The worker breaks section 12: nothing more can be trusted.
       this.ws.close(1002, 'one binary message, one frame');
+      return;
+    }
+    if (frame.instr === PRICES) {
+      this.pushed.push(frame.data);
+      if (frame.number < frame.max) return;
+      const text = codec.payloadText(this.pushed);
+      this.pushed = [];
+      if (this.onprices) this.onprices(text);
       return;
     }
     const head = this.inFlight[0];

@@ -1,6 +1,7 @@
 // Every reason code of papertrader-protocol(7) section 8 as a sentence
 // for people; the server's own text (when it says more, like when a
 // market opens) is shown after it.
+import { amountsIn } from './format.js';
 
 const SENTENCES = {
   'bad-arguments': 'The request was not understood: a value is missing or malformed.',
@@ -33,6 +34,7 @@ const SENTENCES = {
   'protocol': 'The app and the server disagree about the protocol. Please reload the page.',
   'too-many-keys': 'You have the most API keys allowed. Revoke one first.',
   'unknown-key': 'That API key is already revoked.',
+  'watchlist-full': 'Your watchlist holds the most symbols allowed. Remove one first.',
 };
 
 const MARGIN = 'Your account\'s margin does not allow this order: short sales hold back part of your cash.';
@@ -41,12 +43,13 @@ const MARGIN = 'Your account\'s margin does not allow this order: short sales ho
  *  shown after them ("Wrong username or password." once, not twice). */
 const SAID_ALREADY = new Set(['bad-credentials']);
 
-/** The sentence for a reason (`code free text`), and the server's text. */
+/** The sentence for a reason (`code free text`), and the server's text
+ *  with its amounts as money. */
 export function explain(reason) {
   const text = String(reason ?? '');
   const at = text.indexOf(' ');
   const code = at < 0 ? text : text.slice(0, at);
-  const detail = at < 0 || SAID_ALREADY.has(code) ? '' : text.slice(at + 1);
+  const detail = at < 0 || SAID_ALREADY.has(code) ? '' : amountsIn(text.slice(at + 1));
   // The margin rules of short selling (protocol 1.2) come as
   // insufficient-funds: say so rather than "not enough cash".
   const margin = code === 'insufficient-funds' && /^(margin:|short selling|buying power)/.test(detail);
