@@ -24,14 +24,18 @@ pub fn add(
     listed: bool,
     now: Timestamp,
 ) -> Result<(), Reason> {
-    // The count and the insert in one write transaction, so two threads
-    // cannot both add the hundred-and-first symbol.
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fault)?;
-    let account = session_account(&tx, session, now)?.0;
+    // A made-up session or symbol is refused before the write lock, which
+    // trades wait for too.
+    session_account(conn, session, now)?;
     if !listed {
         let text = format!("{symbol} is not in the asset list");
         return Err(Reason::new(ReasonCode::UnknownAsset, text));
     }
+    // The count and the insert in one write transaction, so two threads
+    // cannot both add the hundred-and-first symbol; the session is checked
+    // again inside it (it may have ended meanwhile).
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(fault)?;
+    let account = session_account(&tx, session, now)?.0;
     if watchlists::contains(&tx, account, symbol).map_err(fault)? {
         return Ok(());
     }

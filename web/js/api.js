@@ -20,6 +20,8 @@ const STORE = 'papertrader.session';
 const BACKOFF_MS = [250, 500, 1000, 2000];
 const OFFLINE_AFTER_MS = 30000;
 const KEEPALIVE_MS = 60000;
+// A keepalive unanswered this long means the connection died silently.
+const ANSWER_WITHIN_MS = 15000;
 const LIVE = new Set(['open', 'triggered', 'held']);
 
 /** An order or trade not sent because the connection is down. */
@@ -49,13 +51,16 @@ export class Api {
     this.status = 'idle';     // idle (signed out), live, reconnecting, offline
     this.quotes = new Map();  // symbol -> quoteOf(), the newest of each
     this.listeners = { prices: new Set(), status: new Set(), order: new Set() };
-    this.orderState = new Map(); // open orders followed: id -> {status, filled}
+    this.orderState = new Map(); // open orders followed: id -> {status, filled, symbol}
     this.attempt = 0;
     this.failingSince = null;
     this.retry = null;
     this.connecting = false;
     this.checking = false;
+    this.recheck = false;
     this.keepalive = null;
+    addEventListener('offline', () => { if (this.session && this.status !== 'live') this.setStatus('offline'); });
+    addEventListener('online', () => { if (this.retry) { clearTimeout(this.retry); this.retry = null; this.goLive(); } });
   }
 
   /** Calls `fn` on each event of `kind` (prices, status, order); returns
@@ -84,7 +89,7 @@ export class Api {
     try {
       const c = await this.conn('data');
       c.onprices = (text) => this.applyPrices(text);
-      c.onclose = () => this.lost();
+      c.onclose = () => { if (this.data === c) this.lost(); };
       const r = await c.request('watchPrices');
       if (r.name !== 'data') throw new ReasonError(r);
       this.applyPrices(r.text);
@@ -100,16 +105,19 @@ export class Api {
     }
   }
 
-  /** The data connection closed or could not open. */
+  /** The data connection closed or could not open: one retry is
+   *  scheduled (a second report of the same loss changes nothing), after
+   *  the backoff with a quarter of it random, so that many browsers do not
+   *  come back in step. */
   lost() {
-    clearTimeout(this.retry);
     if (!this.session) { this.setStatus('idle'); return; }
     this.failingSince ??= Date.now();
     const gone = Date.now() - this.failingSince > OFFLINE_AFTER_MS || navigator.onLine === false;
     this.setStatus(gone ? 'offline' : 'reconnecting');
-    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    if (this.retry) return;
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     this.attempt += 1;
-    this.retry = setTimeout(() => this.goLive(), delay);
+    this.retry = setTimeout(() => { this.retry = null; this.goLive(); }, base * (0.75 + Math.random() / 4));
   }
 
   /** Both connections send something at least once a minute, so the
@@ -121,8 +129,19 @@ export class Api {
     this.keepalive = setInterval(() => {
       for (const kind of ['cmd', 'data']) {
         const c = this[kind];
-        if (!c || c.closed) continue;
-        if (seen[kind] === c.sent) c.request('getWorkerList').catch(() => {});
+        if (!c || c.closed || c.ws?.readyState !== WebSocket.OPEN) continue;
+        // The data connection is asked every minute: a connection that
+        // died without a close (no pushes come while markets are shut)
+        // shows by its silence.
+        if (kind === 'data' || seen[kind] === c.sent) {
+          const silent = setTimeout(() => {
+            if (this.data !== c || c.closed) return;
+            c.onclose = null;
+            c.close();
+            this.lost();
+          }, ANSWER_WITHIN_MS);
+          c.request('getWorkerList').then(() => clearTimeout(silent), () => clearTimeout(silent));
+        }
         seen = { ...seen, [kind]: c.sent };
       }
     }, KEEPALIVE_MS);
@@ -133,7 +152,9 @@ export class Api {
     const changed = codec.lines(text).filter((l) => l.length >= 7).map(quoteOf);
     for (const q of changed) this.quotes.set(q.symbol, q);
     this.emit('prices', changed);
-    if (this.orderState.size) this.checkOrders();
+    // Orders can fill only where prices moved.
+    const moved = new Set(changed.map((q) => q.symbol));
+    if ([...this.orderState.values()].some((o) => !o.symbol || moved.has(o.symbol))) this.checkOrders();
   }
 
   /** Newest quote time of all. */
@@ -144,32 +165,40 @@ export class Api {
   }
 
   /** Follows an order just placed: the next price sets tell its fate. */
-  follow(id) {
-    if (!this.orderState.has(id)) this.orderState.set(id, { status: 'open', filled: 0n });
+  follow(id, symbol) {
+    if (!this.orderState.has(id)) this.orderState.set(id, { status: 'open', filled: 0n, symbol });
   }
 
   /** Reads the orders and tells the 'order' listeners what changed for
    *  those followed ({order, before}); open ones not followed yet (placed
    *  elsewhere, a class's exits) are followed from now on. */
   async checkOrders() {
-    if (this.checking || !this.session) return;
+    if (!this.session) return;
+    if (this.checking) { this.recheck = true; return; }
     this.checking = true;
+    // Only orders followed before the read can be missing from it (one
+    // placed meanwhile is not in it yet).
+    const asked = new Set(this.orderState.keys());
     try {
       const orders = await this.orders();
       const seen = new Set();
       for (const o of orders) {
         seen.add(o.id);
         const before = this.orderState.get(o.id);
-        const now = { status: o.status, filled: o.filled ?? 0n };
+        const now = { status: o.status, filled: o.filled ?? 0n, symbol: o.symbol };
         if (before && (before.status !== now.status || before.filled !== now.filled)) {
           this.emit('order', { order: o, before });
         }
         if (LIVE.has(o.status)) this.orderState.set(o.id, now);
         else this.orderState.delete(o.id);
       }
-      for (const id of [...this.orderState.keys()]) if (!seen.has(id)) this.orderState.delete(id);
+      for (const id of asked) if (!seen.has(id)) this.orderState.delete(id);
     } catch { /* the next price set tries again */ } finally {
       this.checking = false;
+    }
+    if (this.recheck) {
+      this.recheck = false;
+      this.checkOrders();
     }
   }
 
@@ -295,6 +324,7 @@ export class Api {
     this.session = null;
     this.username = null;
     clearTimeout(this.retry);
+    this.retry = null;
     clearInterval(this.keepalive);
     this.keepalive = null;
     this.orderState.clear();
@@ -427,7 +457,7 @@ export class Api {
     // A trailing stop's stop argument is its trail (protocol 1.2).
     const [id] = await this.command('placeOrder',
       [this.session, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif], 'orderAccepted');
-    this.follow(id);
+    this.follow(id, symbol);
     return id;
   }
 
@@ -440,7 +470,7 @@ export class Api {
     const [id] = await this.command('placeOrderClass',
       [this.session, cls, side, symbol, quantity, type, limit ?? '-', stop ?? '-', tif,
         takeProfit ?? '-', stopLoss ?? '-'], 'orderAccepted');
-    this.follow(id);
+    this.follow(id, symbol);
     // Its exits show on the next read of the orders, and are followed then.
     this.checkOrders();
     return id;
@@ -453,8 +483,9 @@ export class Api {
     this.requireLive();
     const [newId] = await this.command('replaceOrder',
       [this.session, id, quantity ?? '=', limit ?? '=', stop ?? '=', tif ?? '='], 'orderAccepted');
+    const symbol = this.orderState.get(id)?.symbol;
     this.orderState.delete(id);
-    this.follow(newId);
+    this.follow(newId, symbol);
     return newId;
   }
 

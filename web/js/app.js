@@ -472,6 +472,7 @@ async function assetScreen(token, symbol) {
       h('span', { class: `live ${tone(change)}` }, `${signed(change)} (${pct(change, q.open)}) today`));
   };
   headline(api.quotes.get(symbol) ?? await api.info(symbol));
+  if (token !== routeToken) return;
   cleanup.push(api.on('prices', (changed) => {
     const q = changed.find((x) => x.symbol === symbol);
     if (!q) return;

@@ -10,6 +10,8 @@ import * as codec from './codec.js';
 const PRICES = codec.code('prices');
 
 const MAX_IN_FLIGHT = 32;
+// An open that takes longer (packets dropped on the way) counts as failed.
+const OPEN_TIMEOUT_MS = 10000;
 
 /** A reply: {name, args} for a return, {name: 'data', text} for a transfer. */
 export class Conn {
@@ -31,10 +33,16 @@ export class Conn {
       const ws = new WebSocket(this.url, 'papertrader.v1');
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
-      ws.onopen = () => resolve(this);
+      const late = setTimeout(() => ws.close(), OPEN_TIMEOUT_MS);
+      ws.onopen = () => {
+        clearTimeout(late);
+        resolve(this);
+        this.pump();
+      };
       ws.onmessage = (ev) => this.receive(ev.data);
       ws.onerror = () => {};
       ws.onclose = () => {
+        clearTimeout(late);
         const wasOpen = !this.closed;
         this.closed = true;
         const err = new Error('the connection to the server closed');
@@ -57,11 +65,15 @@ export class Conn {
     });
   }
 
+  /** Sends what waits, once the socket is open: a request counts as in
+   *  flight only once it was handed to the socket. */
   pump() {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     while (this.waiting.length && this.inFlight.length < MAX_IN_FLIGHT) {
-      const r = this.waiting.shift();
-      this.inFlight.push(r);
+      const r = this.waiting[0];
       this.ws.send(r.bytes);
+      this.waiting.shift();
+      this.inFlight.push(r);
       this.sent += 1;
     }
   }

@@ -47,6 +47,9 @@ pub struct QuoteCache {
     /// The `getAssetInfo` lines of the quotes the last [`QuoteCache::apply`]
     /// stored: what watching clients hear of that price set.
     last_set: Vec<u8>,
+    /// The `watchPrices` answer, encoded once per price set that changed
+    /// anything (made when first asked for).
+    snapshot: Option<Vec<u8>>,
 }
 
 /// A quote and the frames that answer for it.
@@ -89,6 +92,7 @@ impl QuoteCache {
             match quote.map(|q| self.store(q)) {
                 Some(Stored::Yes(line)) => {
                     self.last_set.extend_from_slice(line.as_bytes());
+                    self.snapshot = None;
                     applied += 1;
                 }
                 Some(Stored::Stale) => {}
@@ -121,16 +125,19 @@ impl QuoteCache {
         &self.last_set
     }
 
-    /// The `getAssetInfo` line of every cached quote, by symbol: what a
-    /// client that starts watching is told first.
-    pub fn snapshot(&self) -> Vec<u8> {
-        let mut quotes: Vec<&Quote> = self.quotes.values().map(|c| &c.quote).collect();
-        quotes.sort_unstable_by(|a, b| a.symbol.as_str().cmp(b.symbol.as_str()));
-        let mut out = Vec::new();
-        for quote in quotes {
-            out.extend_from_slice(quote.info_line().as_bytes());
-        }
-        out
+    /// The encoded `watchPrices` answer: a data transfer of the
+    /// `getAssetInfo` line of every cached quote, by symbol. Made once per
+    /// price set, however many clients ask.
+    pub fn snapshot(&mut self) -> &[u8] {
+        self.snapshot.get_or_insert_with(|| {
+            let mut quotes: Vec<&Quote> = self.quotes.values().map(|c| &c.quote).collect();
+            quotes.sort_unstable_by(|a, b| a.symbol.as_str().cmp(b.symbol.as_str()));
+            let mut lines = Vec::new();
+            for quote in quotes {
+                lines.extend_from_slice(quote.info_line().as_bytes());
+            }
+            encoded_transfer(&lines)
+        })
     }
 
     /// The latest quote of `symbol`.

@@ -117,20 +117,28 @@ impl Client {
 
     /// Queues a `prices` push after whatever answers are owed, never
     /// inside one; false (and nothing queued) while more than `backlog`
-    /// bytes wait unsent: a client that has not taken one push gets the
-    /// next one instead of a growing queue.
+    /// bytes wait unsent (a client that has not taken one push gets the
+    /// next one instead of a growing queue), while a `switchState` waits
+    /// (the push would follow its answer, perhaps into command state) and
+    /// once the connection is closing.
     pub fn push(&mut self, bytes: &[u8], backlog: usize) -> bool {
-        if self.framed.queued() + self.held_back() > backlog {
+        if self.unsent() > backlog || self.switching || self.framed.is_closing() {
             return false;
         }
         self.answer_encoded(bytes);
         true
     }
 
+    /// Bytes of answers not yet written: queued, and waiting their turn.
+    pub fn unsent(&self) -> usize {
+        self.framed.queued() + self.held_back()
+    }
+
     /// `session` was logged out: the connection is no longer bound to it.
     pub fn logged_out(&mut self, session: &SessionId) {
         if self.session.as_ref() == Some(session) {
             self.session = None;
+            self.watching = false;
         }
     }
 
@@ -418,6 +426,12 @@ mod tests {
         c.answer_encoded(&[0; 100]);
         assert!(!c.push(&bytes(&push), 50));
         assert_eq!(c.framed.queued(), 100);
+        // Nor while a switchState waits for the master.
+        let _ = sent(&mut c, &mut peer);
+        c.begin_switch();
+        assert!(!c.push(&bytes(&push), 1 << 20));
+        c.finish_switch(None);
+        assert!(c.push(&bytes(&push), 1 << 20));
         // Back in command state, nothing is pushed any more.
         c.switch_now(State::Command, SessionId::from_bytes([1; 16]));
         assert!(!c.is_watching());

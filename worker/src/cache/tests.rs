@@ -390,10 +390,8 @@ fn last_set_and_snapshot() {
         cache.last_set(),
         format!("{msft_info}{aapl_info}").as_bytes()
     );
-    assert_eq!(
-        cache.snapshot(),
-        format!("{aapl_info}{msft_info}").into_bytes()
-    );
+    let snapshot = encoded_transfer(format!("{aapl_info}{msft_info}").as_bytes());
+    assert_eq!(cache.snapshot(), snapshot.as_slice());
     // An older quote is not news, and a set of nothing new pushes nothing.
     let older = "AAPL 150 1732147000 150 150 150 1\n";
     assert_eq!(cache.apply(older.as_bytes()), (0, 0));

@@ -139,12 +139,23 @@ impl Server {
                 self.history(token, frame, instr, key);
             }
             Request::AssetList => self.history(token, frame, instr, instr.code().to_string()),
-            // Every cached quote now, then each price set as it comes.
+            // Every cached quote now, then each price set as it comes. A
+            // client whose unread answers would pass max_output with it
+            // gets a short refusal instead (each request costs at most
+            // that much, however many are pipelined).
             Request::WatchPrices => {
+                let max = self.config.max_output;
                 let snapshot = self.caches.quotes.snapshot();
                 if let Some(client) = self.clients.get_mut(&token) {
                     client.watch();
-                    client.answer_all(crate::cache::transfer_frames(&snapshot));
+                    if client.unsent() + snapshot.len() > max {
+                        let text =
+                            "read the answers owed first: they fill this connection's output";
+                        let fail = Reply::fail(instr, ReasonCode::RateLimited, text);
+                        client.answer(&fail.encode(None));
+                    } else {
+                        client.answer_encoded(snapshot);
+                    }
                 }
             }
             // Rankings move only with prices: one answer per price set.

@@ -26,8 +26,10 @@ use crate::master_link::{Step, Timers};
 /// dropped: a master stalled that long cannot answer in time anyway.
 const LINK_MAX_OUTPUT: usize = 64 << 20;
 
-/// Unsent bytes past which a watching client misses a price push: one
-/// that has not taken the last sets hears the next one instead.
+/// Unsent bytes past which a watching client misses a price push (or a
+/// quarter of `max_output`, when that is less): one that has not taken
+/// the last sets hears the next one instead, long before its output
+/// reaches the cap that drops it.
 const PUSH_BACKLOG: usize = 256 << 10;
 
 impl Server {
@@ -216,7 +218,7 @@ impl Server {
         let watchers: Vec<Token> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.is_watching())
+            .filter(|(_, c)| c.is_watching() && c.session().is_some())
             .map(|(t, _)| *t)
             .collect();
         if watchers.is_empty() {
@@ -225,11 +227,12 @@ impl Server {
         let Some(bytes) = crate::cache::encoded_prices(set) else {
             return;
         };
+        let backlog = PUSH_BACKLOG.min(self.config.max_output / 4);
         for token in watchers {
             let pushed = self
                 .clients
                 .get_mut(&token)
-                .is_some_and(|c| c.push(&bytes, PUSH_BACKLOG));
+                .is_some_and(|c| c.push(&bytes, backlog));
             if pushed {
                 self.flush_client(token);
             }
