@@ -396,8 +396,10 @@ async function marketsScreen(token) {
       set(c.badge, open ? 'open' : 'closed', open ? 'badge open' : 'badge closed');
       if (c.phoneBadge.hidden !== open) c.phoneBadge.hidden = open;
     }
-    set(updated, newest ? `Prices of ${new Date(newest * 1000).toLocaleTimeString()}; they follow every update.`
-      : 'No prices yet: they appear with the next update.');
+    const at = newest ? `Prices of ${new Date(newest * 1000).toLocaleTimeString()}` : '';
+    set(updated, !newest ? 'No prices yet: they appear with the next update.'
+      : api.status === 'live' ? `${at}; they follow every update.`
+        : `${at}, not updated while the app is ${api.status === 'offline' ? 'offline' : 'reconnecting'}.`);
   };
   for (const ev of ['input', 'change']) search.addEventListener(ev, filter);
   onlyWatched.addEventListener('change', filter);
@@ -415,7 +417,7 @@ async function marketsScreen(token) {
       h('tbody', { id: 'markets-body' }, rows))), none);
   paint();
   filter();
-  cleanup.push(api.on('prices', paint));
+  cleanup.push(api.on('prices', paint), api.on('status', paint));
 }
 
 // ---- an asset: candles and the order ticket ----
@@ -576,7 +578,14 @@ function ticket(symbol) {
     return `${money(codec.times(at, shares))} ${words}`;
   };
   /** What the order will do, from the last price. */
-  const fate = () => {
+  /** A sale beyond the shares held, said before it is sent. */
+  const shortNote = () => {
+    const shares = by.value === 'shares' ? codec.parseShares(qty.value) : null;
+    return side.value === 'sell' && held !== null && shares !== null && shares > held
+      ? ` You hold ${codec.formatShares(held)}: selling more opens a short position, where the server allows short selling.` : '';
+  };
+  const fate = () => plainFate() + shortNote();
+  const plainFate = () => {
     const t = by.value === 'amount' ? 'market' : type.value;
     const buy = side.value === 'buy';
     const lim = codec.parseMoney(limit.value);
