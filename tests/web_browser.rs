@@ -573,9 +573,12 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     browser.click("#login-button");
     browser.find("#markets-body tr[data-symbol=AAPL]");
 
-    // Every screen at a desktop's width and at a phone's: nothing null,
-    // nothing hidden sideways, nothing axe-core calls serious.
+    // Every screen at a desktop's width, a tablet's and a phone's:
+    // nothing null, nothing hidden sideways, nothing axe-core calls
+    // serious.
     check_screens(&browser, &url, "desktop", &shots);
+    browser.resize(800, 1000);
+    check_screens(&browser, &url, "tablet", &shots);
     browser.resize(390, 844);
     check_screens(&browser, &url, "phone", &shots);
     // The navigation folds behind Menu on a phone, in one header row.

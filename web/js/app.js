@@ -828,7 +828,7 @@ async function ordersScreen(token) {
     const live = o.status === 'open' || o.status === 'triggered' || o.status === 'held';
     return h('tr', { 'data-order': o.id },
       h('td', {}, when(o.created)),
-      h('td', {}, `${o.side} ${o.type}` + (o.orderClass ? (o.parent ? ` (${o.orderClass} exit of ${o.parent})` : ` (${o.orderClass})`) : '')),
+      h('td', { class: 'wrap' }, `${o.side} ${o.type}` + (o.orderClass ? (o.parent ? ` (${o.orderClass} exit of ${o.parent})` : ` (${o.orderClass})`) : '')),
       h('td', {}, o.symbol),
       h('td', { class: 'num' }, codec.formatShares(o.quantity)),
       h('td', { class: 'num' }, o.limit === null ? '–' : price(o.limit)),
