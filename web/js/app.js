@@ -165,18 +165,25 @@ function confirmDialog(title, body, okLabel = 'Confirm', backLabel = 'Cancel') {
  *  phone, every cell after its header's name (data-label). */
 function table(caption, headers, rows, empty, stack = null) {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
+  // A stacked table's cells are laid out with display: flex, which makes
+  // some screen readers forget it is a table: its roles say so again.
+  const role = (r) => (stack ? r : null);
   if (stack) {
     for (const row of rows) {
-      [...row.children].forEach((cell, i) => { if (!cell.hasAttribute('data-label')) cell.setAttribute('data-label', headers[i]); });
+      row.setAttribute('role', 'row');
+      [...row.children].forEach((cell, i) => {
+        if (!cell.hasAttribute('data-label')) cell.setAttribute('data-label', headers[i]);
+        cell.setAttribute('role', cell.tagName === 'TH' ? 'rowheader' : 'cell');
+      });
     }
   }
-  return h('div', { class: 'scroll' }, h('table', { class: stack },
+  return h('div', { class: 'scroll' }, h('table', { class: stack, role: role('table') },
     h('caption', { class: 'sr-only' }, caption),
     // Each header sits over its column: right-aligned over numbers.
-    h('thead', {}, h('tr', {}, headers.map((x, i) => h('th', {
-      scope: 'col', class: rows[0].children[i]?.classList.contains('num') ? 'num' : null,
+    h('thead', { role: role('rowgroup') }, h('tr', { role: role('row') }, headers.map((x, i) => h('th', {
+      scope: 'col', role: role('columnheader'), class: rows[0].children[i]?.classList.contains('num') ? 'num' : null,
     }, x)))),
-    h('tbody', {}, rows)));
+    h('tbody', { role: role('rowgroup') }, rows)));
 }
 
 // ---- sign in ----
