@@ -72,9 +72,11 @@ pub enum Note {
     },
     /// A logout of this session.
     Logout(SessionId),
-    /// A registration: the client's later requests wait for its answer, so
-    /// that a login pipelined behind it finds the account.
-    Register,
+    /// A request the master runs on its auth pool, where requests run side
+    /// by side: the client's later requests wait for its answer, so that a
+    /// login pipelined behind a registration finds the account and a
+    /// watchlist change does not overtake the one before it.
+    Serial,
     /// The worker's own check that a data-state connection's session
     /// still holds; the client sees no answer of it.
     Revalidate {
@@ -112,7 +114,7 @@ impl Note {
     pub fn switches(&self) -> bool {
         matches!(
             self,
-            Note::SwitchState { .. } | Note::Revalidate { .. } | Note::Register
+            Note::SwitchState { .. } | Note::Revalidate { .. } | Note::Serial
         )
     }
 

@@ -195,8 +195,13 @@ impl Server {
             }
             // The master's auth threads run requests side by side: a login
             // pipelined behind a registration must not overtake it.
-            Request::Register { .. } | Request::RegisterExternal { .. } => {
-                if self.forward(token, frame, instr, Note::Register)
+            // Likewise watchlist changes, which must take effect in the
+            // order they were sent.
+            Request::Register { .. }
+            | Request::RegisterExternal { .. }
+            | Request::Watch { .. }
+            | Request::Unwatch { .. } => {
+                if self.forward(token, frame, instr, Note::Serial)
                     && let Some(client) = self.clients.get_mut(&token)
                 {
                     client.begin_switch();

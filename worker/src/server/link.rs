@@ -384,7 +384,7 @@ impl Server {
                     }
                 }
             }
-            (Note::Register, _) => {
+            (Note::Serial, _) => {
                 if let Some(client) = client {
                     client.finish_switch(None);
                 }
