@@ -20,7 +20,8 @@ const STORE = 'papertrader.session';
 const BACKOFF_MS = [250, 500, 1000, 2000];
 const OFFLINE_AFTER_MS = 30000;
 const KEEPALIVE_MS = 60000;
-// A keepalive unanswered this long means the connection died silently.
+// A keepalive (or going live) unanswered this long means the connection
+// died silently.
 const ANSWER_WITHIN_MS = 15000;
 const LIVE = new Set(['open', 'triggered', 'held']);
 
@@ -59,8 +60,20 @@ export class Api {
     this.checking = false;
     this.recheck = false;
     this.keepalive = null;
-    addEventListener('offline', () => { if (this.session && this.status !== 'live') this.setStatus('offline'); });
+    addEventListener('offline', () => {
+      if (this.session && (this.retry || this.connecting)) this.setStatus('offline');
+    });
     addEventListener('online', () => { if (this.retry) { clearTimeout(this.retry); this.retry = null; this.goLive(); } });
+    // Another tab logged this kept session out (or in as someone else).
+    addEventListener('storage', (ev) => {
+      if (ev.key !== STORE || !this.session || !this.kept) return;
+      let saved = null;
+      try { saved = JSON.parse(ev.newValue ?? 'null'); } catch { saved = null; }
+      if (saved?.session !== this.session) {
+        this.forget();
+        if (this.onSessionEnd) this.onSessionEnd();
+      }
+    });
   }
 
   /** Calls `fn` on each event of `kind` (prices, status, order); returns
@@ -86,12 +99,18 @@ export class Api {
     if (!this.session || this.connecting) return;
     this.connecting = true;
     if (this.status === 'idle') this.setStatus('connecting');
+    this.startKeepalive();
+    // A switchState or watchPrices that never comes back fails the try.
+    const late = setTimeout(() => { if (this.data && !this.data.closed) this.data.close(); }, ANSWER_WITHIN_MS);
     try {
       const c = await this.conn('data');
       c.onprices = (text) => this.applyPrices(text);
       c.onclose = () => { if (this.data === c) this.lost(); };
       const r = await c.request('watchPrices');
-      if (r.name !== 'data') throw new ReasonError(r);
+      if (r.name !== 'data') {
+        this.checkSession(r);
+        throw new ReasonError(r);
+      }
       this.applyPrices(r.text);
       this.attempt = 0;
       this.failingSince = null;
@@ -101,6 +120,7 @@ export class Api {
     } catch {
       this.lost();
     } finally {
+      clearTimeout(late);
       this.connecting = false;
     }
   }
@@ -129,18 +149,23 @@ export class Api {
     this.keepalive = setInterval(() => {
       for (const kind of ['cmd', 'data']) {
         const c = this[kind];
-        if (!c || c.closed || c.ws?.readyState !== WebSocket.OPEN) continue;
-        // The data connection is asked every minute: a connection that
-        // died without a close (no pushes come while markets are shut)
-        // shows by its silence.
-        if (kind === 'data' || seen[kind] === c.sent) {
+        if (!c || c.closed || c.ws?.readyState !== WebSocket.OPEN || !this.session) continue;
+        // The data connection is asked every minute, with the session (a
+        // logout elsewhere shows as bad-session); the command connection
+        // when it has been quiet. One that died without a close (no pushes
+        // come while markets are shut) shows by its silence.
+        if (kind === 'data' || (seen[kind] === c.sent && !c.inFlight.length)) {
           const silent = setTimeout(() => {
-            if (this.data !== c || c.closed) return;
+            if (this[kind] !== c || c.closed) return;
             c.onclose = null;
             c.close();
-            this.lost();
+            if (kind === 'data') this.lost();
           }, ANSWER_WITHIN_MS);
-          c.request('getWorkerList').then(() => clearTimeout(silent), () => clearTimeout(silent));
+          const probe = kind === 'data' ? ['getWatchlist', [this.session]] : ['getWorkerList', []];
+          c.request(...probe).then((r) => {
+            clearTimeout(silent);
+            if (kind === 'data' && r.name !== 'data') this.checkSession(r);
+          }, () => clearTimeout(silent));
         }
         seen = { ...seen, [kind]: c.sent };
       }
@@ -309,18 +334,22 @@ export class Api {
     }
     this.session = saved.session;
     this.username = saved.username;
+    this.kept = true;
     return true;
   }
 
   remember(sid, username, keep = true) {
     this.session = sid;
     this.username = username;
+    this.kept = keep;
     if (keep) localStorage.setItem(STORE, JSON.stringify({ session: sid, username }));
-    else localStorage.removeItem(STORE);
   }
 
   forget() {
-    localStorage.removeItem(STORE);
+    // Another tab's kept session stays where it is.
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(STORE) ?? 'null'); } catch { saved = null; }
+    if (!saved || saved.session === this.session) localStorage.removeItem(STORE);
     this.session = null;
     this.username = null;
     clearTimeout(this.retry);

@@ -91,6 +91,7 @@ function liveOnly(button) {
  *  of the connection is drawn again. */
 function showStatus(status) {
   document.body.dataset.conn = status;
+  if (status === 'idle') toasts.replaceChildren();
   connBox.hidden = status === 'idle';
   connBox.dataset.state = status;
   connText.textContent = CONN_WORDS[status] ?? '';
@@ -134,8 +135,10 @@ function orderNews(o, before) {
 api.on('order', ({ order, before }) => {
   const news = orderNews(order, before);
   if (news) toast(news, order.status === 'rejected' ? 'error' : 'ok');
-  // Screens built from the orders or positions are drawn again.
-  if (news && ['orders', 'portfolio', 'history'].includes(page)) route();
+  // Screens built from the orders or positions are drawn again (not
+  // under an open dialog, whose outcome would land on the old screen).
+  if (news && ['orders', 'portfolio', 'history'].includes(page)
+    && !document.getElementById('confirm').open) route();
 });
 
 function screen(title, ...children) {
@@ -488,6 +491,9 @@ async function assetScreen(token, symbol) {
     headline(q);
     trade.follow(q);
     if (chart && range === 'day') chart.tick(q);
+  }), api.on('status', (status) => {
+    // A chart that failed for want of the connection comes back with it.
+    if (status === 'live' && !chart) show(range);
   }));
   await show('day');
 }
@@ -1121,8 +1127,9 @@ menu.addEventListener('click', () => {
   menu.setAttribute('aria-expanded', String(open));
 });
 
-document.getElementById('logout').addEventListener('click', async () => {
-  await api.logout();
+document.getElementById('logout').addEventListener('click', () => {
+  // Not waited for: a dead connection must not keep anyone logged in here.
+  api.logout();
   say('You are logged out.');
   go('#/login');
 });

@@ -45,11 +45,8 @@ export class Conn {
         clearTimeout(late);
         const wasOpen = !this.closed;
         this.closed = true;
-        const err = new Error('the connection to the server closed');
-        for (const r of [...this.inFlight, ...this.waiting]) r.reject(err);
-        this.inFlight = [];
-        this.waiting = [];
-        reject(err);
+        this.fail();
+        reject(new Error('the connection to the server closed'));
         if (wasOpen && this.onclose) this.onclose();
       };
     });
@@ -109,8 +106,18 @@ export class Conn {
     this.pump();
   }
 
+  /** Every request not answered fails at once (a dead socket's close
+   *  event may come only after the browser's own timeout). */
+  fail() {
+    const err = new Error('the connection to the server closed');
+    for (const r of [...this.inFlight, ...this.waiting]) r.reject(err);
+    this.inFlight = [];
+    this.waiting = [];
+  }
+
   close() {
     this.closed = true;
+    this.fail();
     if (this.ws) this.ws.close(1000);
   }
 }
