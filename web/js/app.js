@@ -855,9 +855,9 @@ async function ordersScreen(token) {
           const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
           if (!ok) return;
           try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
-        } }, 'Cancel'))] : ''));
+        } }, 'Cancel'))] : null));
   });
-  screen('Orders', out, table('Orders, newest first', ['Placed', 'Order', 'Symbol', 'Shares', 'Limit', 'Stop', 'Good for', 'Status', ''], rows,
+  screen('Orders', out, table('Orders, newest first', ['Placed', 'Order', 'Symbol', 'Shares', 'Limit', 'Stop', 'Good for', 'Status', 'Actions'], rows,
     'No orders yet: choose Limit, Stop or Stop-limit on an asset\'s page.', 'stack'));
 }
 
@@ -944,7 +944,7 @@ function keysCard() {
   const refresh = async () => {
     try {
       const keys = await api.apiKeys();
-      list.replaceChildren(table('Your API keys', ['Key id', 'Label', 'Made', ''], keys.map((k) =>
+      list.replaceChildren(table('Your API keys', ['Key id', 'Label', 'Made', 'Actions'], keys.map((k) =>
         h('tr', { 'data-key': k.id }, h('td', {}, h('code', {}, k.id)), h('td', {}, k.label),
           h('td', {}, when(k.created)),
           h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `Revoke key ${k.label} (${k.id})`,
