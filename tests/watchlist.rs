@@ -7,13 +7,13 @@
 
 mod util;
 
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use papertrader_common::message::frame;
 use papertrader_common::payload::{Line, WatchLine};
 use papertrader_common::{Frame, Instr, ReasonCode};
 use serde_json::Value;
+use util::cli::Env;
 use util::daemon::TempDir;
 use util::master::{FAST_ARGON2, hashed_pass};
 use util::system::{System, call, call_data};
@@ -352,66 +352,11 @@ fn a_thousand_pipelined_adds_answer_in_order() {
     assert_eq!(listed, expected);
 }
 
-/// `papertrader` run with its own HOME against the system's worker.
-struct Cli {
-    dir: TempDir,
-    server: String,
-}
-
-impl Cli {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(util::bin("papertrader"))
-            .args(args)
-            .env("HOME", self.dir.path.as_os_str())
-            .env("XDG_STATE_HOME", self.dir.join("state"))
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
-            .env("PAPERTRADER_SERVER", &self.server)
-            .env_remove("NO_COLOR")
-            .env_remove("COLUMNS")
-            .output()
-            .expect("run papertrader")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "papertrader {args:?}: {:?}\nstdout: {}\nstderr: {}",
-            out.status,
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
-    }
-
-    fn fails(&self, args: &[&str], status: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(status),
-            "papertrader {args:?}\nstdout: {}\nstderr: {}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stderr(&out)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let text = self.ok(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
-    }
-}
-
 #[test]
 fn the_watchlist_command() {
     let dir = TempDir::new("watch-cli");
     let system = System::start("watch-cli", &market(&dir), "");
-    let cli = Cli {
-        dir: TempDir::new("watch-cli-home"),
-        server: system.worker.addr.to_string(),
-    };
+    let cli = Env::new("watch-cli-home", Some(system.worker.addr.to_string()));
     let pw = cli.dir.join("pw");
     std::fs::write(&pw, "correct horse\n").expect("password file");
     let pw = pw.display().to_string();

@@ -77,6 +77,7 @@ pub fn stderr(out: &Output) -> String {
 }
 
 pub mod certs;
+pub mod cli;
 pub mod daemon;
 pub mod gpg;
 pub mod http;

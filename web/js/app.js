@@ -327,6 +327,18 @@ function linkOffer(done, err) {
 
 // ---- markets ----
 
+/** Adds `symbol` to the watchlist or takes it off, and `watched` (the
+ *  screen's copy of the list) with it once the server agreed. */
+async function toggleWatch(symbol, watched) {
+  if (watched.has(symbol)) {
+    await api.removeFromWatchlist(symbol);
+    watched.delete(symbol);
+  } else {
+    await api.addToWatchlist(symbol);
+    watched.add(symbol);
+  }
+}
+
 /** A quote is "closed" when it is ten minutes older than the newest. */
 const isOpen = (q, newest) => newest - q.time < 600;
 
@@ -363,12 +375,8 @@ async function marketsScreen(token) {
     };
     label();
     star.addEventListener('click', async () => {
-      const on = watching.has(symbol);
       try {
-        if (on) await api.removeFromWatchlist(symbol);
-        else await api.addToWatchlist(symbol);
-        if (on) watching.delete(symbol);
-        else watching.add(symbol);
+        await toggleWatch(symbol, watching);
         out.replaceChildren();
         label();
         filter();
@@ -465,12 +473,8 @@ async function assetScreen(token, symbol) {
   starLabel();
   const starOut = h('span', { id: 'watch-result', 'aria-live': 'polite' });
   star.addEventListener('click', async () => {
-    const on = watched.has(symbol);
     try {
-      if (on) await api.removeFromWatchlist(symbol);
-      else await api.addToWatchlist(symbol);
-      if (on) watched.delete(symbol);
-      else watched.add(symbol);
+      await toggleWatch(symbol, watched);
       starLabel();
       starOut.replaceChildren();
     } catch (err) { starOut.replaceChildren(failure(err)); }

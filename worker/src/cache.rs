@@ -63,10 +63,11 @@ struct Cached {
 }
 
 impl Cached {
-    fn new(quote: Quote) -> Cached {
+    /// The quote with its answers; `info` is its `getAssetInfo` line.
+    fn new(quote: Quote, info: &str) -> Cached {
         Cached {
             current: encoded_transfer(quote.current_line().as_bytes()),
-            info: encoded_transfer(quote.info_line().as_bytes()),
+            info: encoded_transfer(info.as_bytes()),
             quote,
         }
     }
@@ -108,14 +109,15 @@ impl QuoteCache {
                 return Stored::Stale;
             }
             let line = quote.info_line();
-            *cached = Cached::new(quote);
+            *cached = Cached::new(quote, &line);
             return Stored::Yes(line);
         }
         if self.quotes.len() >= MAX_SYMBOLS {
             return Stored::Full;
         }
         let line = quote.info_line();
-        self.quotes.insert(quote.symbol.clone(), Cached::new(quote));
+        self.quotes
+            .insert(quote.symbol.clone(), Cached::new(quote, &line));
         Stored::Yes(line)
     }
 

@@ -293,6 +293,19 @@ mod tests {
         (Client::new(framed), peer)
     }
 
+    /// Packet `number` of `max` of a `data` transfer, holding `a`.
+    fn packet(number: u32, max: u32) -> Frame {
+        let mut p = Frame::new(
+            papertrader_common::MessageType::Return,
+            Instr::Data.code(),
+            0,
+            b"a".to_vec(),
+        );
+        p.data_message_number = number;
+        p.data_message_max = max;
+        p
+    }
+
     fn bytes(f: &Frame) -> Vec<u8> {
         f.to_bytes()
     }
@@ -379,14 +392,7 @@ mod tests {
     #[test]
     fn front_answer_streams_packet_by_packet() {
         let (mut c, mut peer) = client();
-        let mut p1 = Frame::new(
-            papertrader_common::MessageType::Return,
-            42,
-            0,
-            b"a".to_vec(),
-        );
-        p1.data_message_number = 1;
-        p1.data_message_max = 2;
+        let p1 = packet(1, 2);
         c.expect(7);
         c.deliver(7, &p1, false);
         assert_eq!(
@@ -405,16 +411,8 @@ mod tests {
         c.switch_now(State::Data, SessionId::from_bytes([1; 16]));
         c.watch();
         assert!(c.is_watching());
-        let mut p1 = Frame::new(
-            papertrader_common::MessageType::Return,
-            42,
-            0,
-            b"a".to_vec(),
-        );
-        p1.data_message_number = 1;
-        p1.data_message_max = 2;
-        let mut p2 = p1.clone();
-        p2.data_message_number = 2;
+        let p1 = packet(1, 2);
+        let p2 = packet(2, 2);
         let push = frame(Instr::Prices, &["AAPL 1 1 1 1 1 1\n"]);
         c.expect(3);
         c.deliver(3, &p1, false);

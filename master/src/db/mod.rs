@@ -333,6 +333,18 @@ impl TempDir {
 /// scans one constant row, which costs nothing.
 #[cfg(test)]
 pub(crate) fn assert_key_scan(conn: &Connection, sql: &str) {
+    let plan = query_plan(conn, sql);
+    let tables = plan.replace("SCAN CONSTANT ROW", "");
+    assert!(
+        plan.contains("PRIMARY KEY") && !tables.contains("SCAN"),
+        "{sql}: {plan}"
+    );
+}
+
+/// SQLite's plan for `sql`, its parameters bound to 0: the steps'
+/// details joined by `; `.
+#[cfg(test)]
+pub(crate) fn query_plan(conn: &Connection, sql: &str) -> String {
     let mut stmt = conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .expect("explain");
@@ -342,12 +354,7 @@ pub(crate) fn assert_key_scan(conn: &Connection, sql: &str) {
         .expect("plan")
         .collect::<Result<_, _>>()
         .expect("rows");
-    let plan = plan.join("; ");
-    let tables = plan.replace("SCAN CONSTANT ROW", "");
-    assert!(
-        plan.contains("PRIMARY KEY") && !tables.contains("SCAN"),
-        "{sql}: {plan}"
-    );
+    plan.join("; ")
 }
 
 #[cfg(test)]

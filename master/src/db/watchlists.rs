@@ -148,16 +148,7 @@ mod tests {
             "SELECT symbol, added FROM watchlists WHERE account_id = ?1 ORDER BY added, rowid",
             "SELECT count(*) FROM watchlists WHERE account_id = ?1",
         ] {
-            let mut stmt = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("explain");
-            let args = vec![0i64; stmt.parameter_count()];
-            let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
-                .expect("plan")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            let plan = plan.join("; ");
+            let plan = db::query_plan(&conn, sql);
             assert!(
                 plan.contains("USING") && !plan.contains("SCAN watchlists"),
                 "{sql}: {plan}"
