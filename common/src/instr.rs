@@ -108,6 +108,7 @@ pub enum Instr {
     Prices = 60,
     WatchlistUpdated = 61,
     WatchlistFail = 62,
+    PortfolioUpdated = 63,
     WorkerHello = 64,
     MasterChallenge = 65,
     WorkerProof = 66,
@@ -132,6 +133,25 @@ pub enum Instr {
     GetWatchlist = 90,
     AddToWatchlist = 91,
     RemoveFromWatchlist = 92,
+    CreatePortfolio = 93,
+    RenamePortfolio = 94,
+    ClosePortfolio = 95,
+    UsePortfolio = 96,
+    GetPortfolios = 97,
+    PortfolioFail = 98,
+    CreateGame = 99,
+    ChangeGame = 100,
+    JoinGame = 101,
+    LeaveGame = 102,
+    RemovePlayer = 103,
+    NewGameCode = 104,
+    GetGames = 105,
+    GetGame = 106,
+    GetStandings = 107,
+    GetGameHoldings = 108,
+    GameCreated = 109,
+    GameUpdated = 110,
+    GameFail = 111,
 }
 
 /// One row of the table.
@@ -228,6 +248,7 @@ pub static TABLE: &[Spec] = &[
     spec!(Prices, "prices", Return, Raw, "(packet N/MAX of price lines, unasked)"),
     spec!(WatchlistUpdated, "watchlistUpdated", Return, Exact(1), "symbol"),
     spec!(WatchlistFail, "watchlistFail", Return, Exact(1), "reason"),
+    spec!(PortfolioUpdated, "portfolioUpdated", Return, Exact(2), "portfolioID name"),
     spec!(WorkerHello, "workerHello", Control, Exact(4), "uuid name clientAddress workerNonce"),
     spec!(MasterChallenge, "masterChallenge", Control, Exact(2), "masterNonce masterSignature"),
     spec!(WorkerProof, "workerProof", Control, Exact(1), "workerSignature"),
@@ -252,6 +273,25 @@ pub static TABLE: &[Spec] = &[
     spec!(GetWatchlist, "getWatchlist", Data, Exact(1), "sessionID"),
     spec!(AddToWatchlist, "addToWatchlist", Command, Exact(2), "sessionID symbol"),
     spec!(RemoveFromWatchlist, "removeFromWatchlist", Command, Exact(2), "sessionID symbol"),
+    spec!(CreatePortfolio, "createPortfolio", Command, Exact(3), "sessionID cash name"),
+    spec!(RenamePortfolio, "renamePortfolio", Command, Exact(3), "sessionID portfolioID name"),
+    spec!(ClosePortfolio, "closePortfolio", Command, Exact(2), "sessionID portfolioID"),
+    spec!(UsePortfolio, "usePortfolio", Command, Exact(2), "sessionID portfolioID"),
+    spec!(GetPortfolios, "getPortfolios", Data, Exact(1), "sessionID"),
+    spec!(PortfolioFail, "portfolioFail", Return, Exact(1), "reason"),
+    spec!(CreateGame, "createGame", Command, Exact(2), "sessionID rules"),
+    spec!(ChangeGame, "changeGame", Command, Exact(3), "sessionID gameID rules"),
+    spec!(JoinGame, "joinGame", Command, Exact(2), "sessionID code|gameID"),
+    spec!(LeaveGame, "leaveGame", Command, Exact(2), "sessionID gameID"),
+    spec!(RemovePlayer, "removePlayer", Command, Exact(3), "sessionID gameID username"),
+    spec!(NewGameCode, "newGameCode", Command, Exact(2), "sessionID gameID"),
+    spec!(GetGames, "getGames", Data, Exact(1), "sessionID"),
+    spec!(GetGame, "getGame", Data, Exact(2), "sessionID gameID"),
+    spec!(GetStandings, "getStandings", Data, Exact(2), "sessionID gameID"),
+    spec!(GetGameHoldings, "getGameHoldings", Data, Exact(3), "sessionID gameID username"),
+    spec!(GameCreated, "gameCreated", Return, Exact(2), "gameID code"),
+    spec!(GameUpdated, "gameUpdated", Return, Exact(1), "gameID"),
+    spec!(GameFail, "gameFail", Return, Exact(1), "reason"),
 ];
 
 impl Instr {
@@ -326,6 +366,16 @@ impl Instr {
             }
             Instr::CreateApiKey | Instr::RevokeApiKey => Instr::ApiKeyFail,
             Instr::AddToWatchlist | Instr::RemoveFromWatchlist => Instr::WatchlistFail,
+            Instr::CreatePortfolio
+            | Instr::RenamePortfolio
+            | Instr::ClosePortfolio
+            | Instr::UsePortfolio => Instr::PortfolioFail,
+            Instr::CreateGame
+            | Instr::ChangeGame
+            | Instr::JoinGame
+            | Instr::LeaveGame
+            | Instr::RemovePlayer
+            | Instr::NewGameCode => Instr::GameFail,
             Instr::Register | Instr::RegisterExternal => Instr::RegisterFail,
             Instr::SetPassword => Instr::PasswordFail,
             Instr::PurchaseAsset | Instr::PurchaseNotional => Instr::PurchaseFail,
@@ -360,7 +410,7 @@ mod tests {
                 assert_ne!(a.name, b.name);
             }
         }
-        assert_eq!(TABLE.len(), 85);
+        assert_eq!(TABLE.len(), 105);
     }
 
     #[test]
@@ -387,7 +437,7 @@ mod tests {
         assert_eq!(Instr::PurchaseNotional.failure(), Some(Instr::PurchaseFail));
         assert_eq!(Instr::SellNotional.failure(), Some(Instr::SellFail));
         assert_eq!(Instr::from_code(15), None);
-        assert_eq!(Instr::from_code(99), None);
+        assert_eq!(Instr::from_code(112), None);
     }
 
     #[test]

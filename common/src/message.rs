@@ -187,11 +187,11 @@ mod tests {
 
     #[test]
     fn unknown_instruction_stays_open() {
-        let err = check(&command(99, 0, b""), 0).expect_err("unknown");
+        let err = check(&command(199, 0, b""), 0).expect_err("unknown");
         assert!(!err.closes());
         let reply = crate::reply::Reply::checked(&err).encode(None);
         assert_eq!(reply.instruction, Instr::ProtocolError.code());
-        assert_eq!(reply.data, b"protocol unknown instruction 99");
+        assert_eq!(reply.data, b"protocol unknown instruction 199");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::instr::{Instr, State};
 use crate::message::{self, CheckError};
 use crate::request::Side;
 use crate::value::{
-    ApiKeyId, ApiSecret, Money, Quantity, Reason, ReasonCode, SessionId, Symbol, Timestamp,
-    Username, ValueError, parse_order_id,
+    ApiKeyId, ApiSecret, GameCode, Money, PortfolioName, Quantity, Reason, ReasonCode, SessionId,
+    Symbol, Timestamp, Username, ValueError, parse_id, parse_order_id,
 };
 
 /// A filled market order: `purchaseSuccess` or `sellSuccess`.
@@ -89,6 +89,26 @@ pub enum Reply {
     /// `watchlistUpdated symbol` (protocol 1.2): the symbol added to or
     /// removed from the watchlist (or already so).
     WatchlistUpdated(Symbol),
+    /// `portfolioUpdated portfolioID name` (protocol 1.2): the portfolio
+    /// made, renamed, closed or put to use, or made by joining a
+    /// competition.
+    PortfolioUpdated {
+        /// The login's number for it.
+        id: u64,
+        /// Its name.
+        name: PortfolioName,
+    },
+    /// `gameCreated gameID code` (protocol 1.2): a competition made, or
+    /// its new invitation code.
+    GameCreated {
+        /// The competition's number.
+        id: u64,
+        /// Its invitation code.
+        code: GameCode,
+    },
+    /// `gameUpdated gameID` (protocol 1.2): rules changed, a player left
+    /// or was removed.
+    GameUpdated(u64),
     /// A failure return (`loginFail` ... `passwordFail`, `dataFail`,
     /// `protocolError`) with its reason.
     Failure {
@@ -169,6 +189,9 @@ impl Reply {
             Reply::KeyRevoked(_) => Instr::ApiKeyRevoked,
             Reply::KeySession { .. } => Instr::ApiKeySession,
             Reply::WatchlistUpdated(_) => Instr::WatchlistUpdated,
+            Reply::PortfolioUpdated { .. } => Instr::PortfolioUpdated,
+            Reply::GameCreated { .. } => Instr::GameCreated,
+            Reply::GameUpdated(_) => Instr::GameUpdated,
             Reply::Failure { instr, .. } => *instr,
         }
     }
@@ -210,6 +233,9 @@ impl Reply {
                 args.extend([session.to_string(), username.to_string()]);
             }
             Reply::WatchlistUpdated(symbol) => args.push(symbol.to_string()),
+            Reply::PortfolioUpdated { id, name } => args.extend([id.to_string(), name.to_string()]),
+            Reply::GameCreated { id, code } => args.extend([id.to_string(), code.to_string()]),
+            Reply::GameUpdated(id) => args.push(id.to_string()),
             Reply::Failure { reason, .. } => args.push(reason.to_string()),
             Reply::Registered | Reply::LoggedOut | Reply::PasswordSet | Reply::Data(_) => {}
         }
@@ -297,6 +323,15 @@ impl Reply {
             Instr::WatchlistUpdated => {
                 Reply::WatchlistUpdated(Symbol::parse(args[0]).map_err(bad)?)
             }
+            Instr::PortfolioUpdated => Reply::PortfolioUpdated {
+                id: parse_id("portfolioID", args[0]).map_err(bad)?,
+                name: PortfolioName::parse(args[1]).map_err(bad)?,
+            },
+            Instr::GameCreated => Reply::GameCreated {
+                id: parse_id("gameID", args[0]).map_err(bad)?,
+                code: GameCode::parse(args[1]).map_err(bad)?,
+            },
+            Instr::GameUpdated => Reply::GameUpdated(parse_id("gameID", args[0]).map_err(bad)?),
             failure => Reply::Failure {
                 instr: failure,
                 reason: Reason::parse(args[0]).map_err(bad)?,

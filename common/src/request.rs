@@ -11,9 +11,10 @@ use std::fmt;
 use crate::frame::Frame;
 use crate::instr::{Instr, State};
 use crate::value::{
-    ApiKeyId, ApiSecret, ClientOrderId, Date, Email, HashedPass, IdToken, KeyLabel, Money,
-    OrderClass, OrderKind, Provider, Quantity, Reason, ReasonCode, ResetProof, SessionId, Symbol,
-    Tif, Trail, Username, ValueError, parse_bool, parse_order_id,
+    ApiKeyId, ApiSecret, ClientOrderId, Date, Email, GameCode, GameRules, HashedPass, IdToken,
+    KeyLabel, Money, OrderClass, OrderKind, PortfolioName, Provider, Quantity, Reason, ReasonCode,
+    ResetProof, SessionId, Symbol, Tif, Trail, Username, ValueError, parse_bool, parse_id,
+    parse_order_id,
 };
 
 /// The most bytes of a REQID: a `u64` in decimal has 20 digits.
@@ -139,6 +140,92 @@ pub enum UserView {
     Portfolio,
     /// `getUserTransactionHistory`.
     Transactions,
+}
+
+/// What a portfolio command does (protocol 1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortfolioOp {
+    /// `createPortfolio sessionID cash name`; `cash` `-`: the master's
+    /// starting cash.
+    Create {
+        /// Its starting cash; `None`: the master's.
+        cash: Option<Money>,
+        /// Its name, unique among the login's open portfolios.
+        name: PortfolioName,
+    },
+    /// `renamePortfolio sessionID portfolioID name`.
+    Rename {
+        /// Which portfolio (the login's own number).
+        id: u64,
+        /// The new name.
+        name: PortfolioName,
+    },
+    /// `closePortfolio sessionID portfolioID`.
+    Close {
+        /// Which portfolio.
+        id: u64,
+    },
+    /// `usePortfolio sessionID portfolioID`: the session's trading and
+    /// reading instructions act on it from now on.
+    Use {
+        /// Which portfolio.
+        id: u64,
+    },
+}
+
+/// How `joinGame` names a competition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinBy {
+    /// Its invitation code (any competition).
+    Code(GameCode),
+    /// Its number (public competitions only).
+    Id(u64),
+}
+
+/// What a competition command does (protocol 1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GameOp {
+    /// `createGame sessionID rules`.
+    Create(Box<GameRules>),
+    /// `changeGame sessionID gameID rules`: before the start only.
+    Change {
+        /// Which competition.
+        id: u64,
+        /// Its new rules.
+        rules: Box<GameRules>,
+    },
+    /// `joinGame sessionID code|gameID`.
+    Join(JoinBy),
+    /// `leaveGame sessionID gameID`.
+    Leave(u64),
+    /// `removePlayer sessionID gameID username`: the organiser's.
+    Remove {
+        /// Which competition.
+        id: u64,
+        /// The player.
+        username: Username,
+    },
+    /// `newGameCode sessionID gameID`: a new invitation code, the old
+    /// one revoked.
+    NewCode(u64),
+}
+
+/// What a competition data instruction reads (protocol 1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GameView {
+    /// `getGames sessionID`.
+    List,
+    /// `getGame sessionID gameID`.
+    Show(u64),
+    /// `getStandings sessionID gameID`.
+    Standings(u64),
+    /// `getGameHoldings sessionID gameID username`.
+    Holdings {
+        /// Which competition.
+        id: u64,
+        /// Whose holdings.
+        username: Username,
+    },
 }
 
 /// A buy or a sell.
@@ -441,6 +528,32 @@ pub enum Request {
         /// The symbol to drop (one not on the list is no error).
         symbol: Symbol,
     },
+    /// A portfolio command (protocol 1.2).
+    Portfolio {
+        /// The login's session (not one of a key).
+        session: SessionId,
+        /// What to do.
+        op: PortfolioOp,
+    },
+    /// `getPortfolios sessionID` (protocol 1.2).
+    Portfolios {
+        /// Any session of the login.
+        session: SessionId,
+    },
+    /// A competition command (protocol 1.2).
+    Game {
+        /// The login's session (not one of a key).
+        session: SessionId,
+        /// What to do.
+        op: GameOp,
+    },
+    /// A competition data instruction (protocol 1.2).
+    GameView {
+        /// Any session.
+        session: SessionId,
+        /// What to read.
+        view: GameView,
+    },
     /// `placeOrderTagged` or `placeOrderClassTagged` (protocol 1.2): a
     /// `placeOrder` or `placeOrderClass` whose order (a class's entry)
     /// keeps the trading program's own id.
@@ -671,6 +784,42 @@ impl Request {
                 session: a.value(0, SessionId::parse)?,
                 symbol: a.value(1, Symbol::parse)?,
             },
+            Instr::CreatePortfolio => a.portfolio(PortfolioOp::Create {
+                cash: a.start_cash(1)?,
+                name: a.value(2, PortfolioName::parse)?,
+            })?,
+            Instr::RenamePortfolio => a.portfolio(PortfolioOp::Rename {
+                id: a.id(1, "portfolioID")?,
+                name: a.value(2, PortfolioName::parse)?,
+            })?,
+            Instr::ClosePortfolio => a.portfolio(PortfolioOp::Close {
+                id: a.id(1, "portfolioID")?,
+            })?,
+            Instr::UsePortfolio => a.portfolio(PortfolioOp::Use {
+                id: a.id(1, "portfolioID")?,
+            })?,
+            Instr::GetPortfolios => Request::Portfolios {
+                session: a.value(0, SessionId::parse)?,
+            },
+            Instr::CreateGame => a.game(GameOp::Create(Box::new(GameRules::parse(a.get(1)?)?)))?,
+            Instr::ChangeGame => a.game(GameOp::Change {
+                id: a.id(1, "gameID")?,
+                rules: Box::new(GameRules::parse(a.get(2)?)?),
+            })?,
+            Instr::JoinGame => a.game(GameOp::Join(a.join_by(1)?))?,
+            Instr::LeaveGame => a.game(GameOp::Leave(a.id(1, "gameID")?))?,
+            Instr::RemovePlayer => a.game(GameOp::Remove {
+                id: a.id(1, "gameID")?,
+                username: a.value(2, Username::parse)?,
+            })?,
+            Instr::NewGameCode => a.game(GameOp::NewCode(a.id(1, "gameID")?))?,
+            Instr::GetGames => a.game_view(GameView::List)?,
+            Instr::GetGame => a.game_view(GameView::Show(a.id(1, "gameID")?))?,
+            Instr::GetStandings => a.game_view(GameView::Standings(a.id(1, "gameID")?))?,
+            Instr::GetGameHoldings => a.game_view(GameView::Holdings {
+                id: a.id(1, "gameID")?,
+                username: a.value(2, Username::parse)?,
+            })?,
             Instr::PlaceOrderTagged | Instr::PlaceOrderClassTagged => {
                 let client = a.value(1, ClientOrderId::parse)?;
                 let base = if instr == Instr::PlaceOrderTagged {
@@ -728,7 +877,42 @@ impl Request {
             | Request::Logout { session }
             | Request::Orders { session }
             | Request::Keys { session }
-            | Request::Watchlist { session } => vec![s(session)],
+            | Request::Watchlist { session }
+            | Request::Portfolios { session } => vec![s(session)],
+            Request::Portfolio { session, op } => {
+                let mut args = vec![s(session)];
+                match op {
+                    PortfolioOp::Create { cash, name } => {
+                        args.push(cash.map_or_else(|| "-".to_string(), |c| c.to_string()));
+                        args.push(s(name));
+                    }
+                    PortfolioOp::Rename { id, name } => args.extend([s(id), s(name)]),
+                    PortfolioOp::Close { id } | PortfolioOp::Use { id } => args.push(s(id)),
+                }
+                args
+            }
+            Request::Game { session, op } => {
+                let mut args = vec![s(session)];
+                match op {
+                    GameOp::Create(rules) => args.push(s(rules)),
+                    GameOp::Change { id, rules } => args.extend([s(id), s(rules)]),
+                    GameOp::Join(JoinBy::Code(code)) => args.push(s(code)),
+                    GameOp::Join(JoinBy::Id(id)) | GameOp::Leave(id) | GameOp::NewCode(id) => {
+                        args.push(s(id))
+                    }
+                    GameOp::Remove { id, username } => args.extend([s(id), s(username)]),
+                }
+                args
+            }
+            Request::GameView { session, view } => {
+                let mut args = vec![s(session)];
+                match view {
+                    GameView::List => {}
+                    GameView::Show(id) | GameView::Standings(id) => args.push(s(id)),
+                    GameView::Holdings { id, username } => args.extend([s(id), s(username)]),
+                }
+                args
+            }
             Request::Watch { session, symbol } | Request::Unwatch { session, symbol } => {
                 vec![s(session), s(symbol)]
             }
@@ -877,6 +1061,27 @@ impl Request {
             Request::Watchlist { .. } => Instr::GetWatchlist,
             Request::Watch { .. } => Instr::AddToWatchlist,
             Request::Unwatch { .. } => Instr::RemoveFromWatchlist,
+            Request::Portfolio { op, .. } => match op {
+                PortfolioOp::Create { .. } => Instr::CreatePortfolio,
+                PortfolioOp::Rename { .. } => Instr::RenamePortfolio,
+                PortfolioOp::Close { .. } => Instr::ClosePortfolio,
+                PortfolioOp::Use { .. } => Instr::UsePortfolio,
+            },
+            Request::Portfolios { .. } => Instr::GetPortfolios,
+            Request::Game { op, .. } => match op {
+                GameOp::Create(_) => Instr::CreateGame,
+                GameOp::Change { .. } => Instr::ChangeGame,
+                GameOp::Join(_) => Instr::JoinGame,
+                GameOp::Leave(_) => Instr::LeaveGame,
+                GameOp::Remove { .. } => Instr::RemovePlayer,
+                GameOp::NewCode(_) => Instr::NewGameCode,
+            },
+            Request::GameView { view, .. } => match view {
+                GameView::List => Instr::GetGames,
+                GameView::Show(_) => Instr::GetGame,
+                GameView::Standings(_) => Instr::GetStandings,
+                GameView::Holdings { .. } => Instr::GetGameHoldings,
+            },
             Request::Tagged { inner, .. } => match inner.instr() {
                 Instr::PlaceOrderClass => Instr::PlaceOrderClassTagged,
                 _ => Instr::PlaceOrderTagged,

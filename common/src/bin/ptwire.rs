@@ -398,8 +398,8 @@ mod tests {
         f.data_message_number = 1;
         f.data_message_max = 2;
         assert_eq!(describe(&f).expect("ok"), "return data 1/2 \"1 2\\n\"");
-        let unknown = Frame::new(MessageType::Command, 99, 0, Vec::new());
-        assert_eq!(describe(&unknown).expect("ok"), "command #99");
+        let unknown = Frame::new(MessageType::Command, 199, 0, Vec::new());
+        assert_eq!(describe(&unknown).expect("ok"), "command #199");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! Pure functions: no I/O, no logging, no threads.
 
 mod account;
+mod games;
 mod market;
 mod orders;
 
@@ -26,6 +27,7 @@ use crate::value::ValueError;
 pub use account::{
     KeyLine, Position, PrivateInfo, Trade, TradeSide, UserInfo, Valuation, WatchLine,
 };
+pub use games::{GameDetail, GameLine, GameRole, GameState, PortfolioLine, PortfolioStatus};
 pub use market::{Asset, AssetDetail, Bar, Current, Info, Quote};
 pub use orders::{EquityPoint, Filled, OrderLine, Standing};
 

@@ -59,6 +59,53 @@ impl Args<'_> {
         })
     }
 
+    /// A portfolio or competition number.
+    pub(super) fn id(&self, i: usize, what: &'static str) -> Result<u64, Reason> {
+        parse_id(what, self.get(i)?).map_err(|e| e.reason())
+    }
+
+    /// A starting cash: `-` for the master's, else an amount above 0 and
+    /// at most [`crate::value::MAX_START_CASH`].
+    pub(super) fn start_cash(&self, i: usize) -> Result<Option<Money>, Reason> {
+        let word = self.get(i)?;
+        if word == "-" {
+            return Ok(None);
+        }
+        let cash = Money::parse(word).map_err(|e| e.reason())?;
+        if cash.raw() <= 0 || cash > crate::value::MAX_START_CASH {
+            let text = format!("cash {}: expected - or an amount above 0, at most 1000000000", excerpt(word));
+            return Err(Reason::new(ReasonCode::BadArguments, text));
+        }
+        Ok(Some(cash))
+    }
+
+    /// A competition's invitation code, or its number.
+    pub(super) fn join_by(&self, i: usize) -> Result<JoinBy, Reason> {
+        let word = self.get(i)?;
+        if word.bytes().all(|b| b.is_ascii_digit()) {
+            return parse_id("gameID", word).map(JoinBy::Id).map_err(|e| e.reason());
+        }
+        GameCode::parse_typed(word).map(JoinBy::Code).map_err(|e| e.reason())
+    }
+
+    /// A portfolio command with its session.
+    pub(super) fn portfolio(&self, op: PortfolioOp) -> Result<Request, Reason> {
+        let session = self.value(0, SessionId::parse)?;
+        Ok(Request::Portfolio { session, op })
+    }
+
+    /// A competition command with its session.
+    pub(super) fn game(&self, op: GameOp) -> Result<Request, Reason> {
+        let session = self.value(0, SessionId::parse)?;
+        Ok(Request::Game { session, op })
+    }
+
+    /// A competition data instruction with its session.
+    pub(super) fn game_view(&self, view: GameView) -> Result<Request, Reason> {
+        let session = self.value(0, SessionId::parse)?;
+        Ok(Request::GameView { session, view })
+    }
+
     /// `sessionID username`.
     pub(super) fn user(&self, view: UserView) -> Result<Request, Reason> {
         Ok(Request::User {

@@ -126,6 +126,12 @@ pub use key::{ApiKeyId, ApiSecret, KeyLabel};
 mod tag;
 pub use tag::ClientOrderId;
 
+mod game;
+pub use game::{
+    CODE_LEN, DEFAULT_GAME_CASH, GameCode, GameFees, GameRules, MAX_GAME_ASSETS, MAX_GAME_NAME,
+    MAX_START_CASH, OrderTypes, PortfolioName, Visibility, check_name as check_game_name, parse_id,
+};
+
 text_value!(
     /// 1-24 of `A-Z a-z 0-9 _ . -`, kept as registered; compare with
     /// [`Username::key`] to ignore case.

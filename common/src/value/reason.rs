@@ -38,6 +38,16 @@ pub enum ReasonCode {
     TooManyKeys,
     UnknownKey,
     WatchlistFull,
+    UnknownPortfolio,
+    PortfolioExists,
+    TooManyPortfolios,
+    PortfolioBusy,
+    UnknownGame,
+    AlreadyJoined,
+    GameNotRunning,
+    GameRule,
+    GameStarted,
+    NotAPlayer,
 }
 
 const CODES: &[(ReasonCode, &str)] = &[
@@ -72,6 +82,16 @@ const CODES: &[(ReasonCode, &str)] = &[
     (ReasonCode::TooManyKeys, "too-many-keys"),
     (ReasonCode::UnknownKey, "unknown-key"),
     (ReasonCode::WatchlistFull, "watchlist-full"),
+    (ReasonCode::UnknownPortfolio, "unknown-portfolio"),
+    (ReasonCode::PortfolioExists, "portfolio-exists"),
+    (ReasonCode::TooManyPortfolios, "too-many-portfolios"),
+    (ReasonCode::PortfolioBusy, "portfolio-busy"),
+    (ReasonCode::UnknownGame, "unknown-game"),
+    (ReasonCode::AlreadyJoined, "already-joined"),
+    (ReasonCode::GameNotRunning, "game-not-running"),
+    (ReasonCode::GameRule, "game-rule"),
+    (ReasonCode::GameStarted, "game-started"),
+    (ReasonCode::NotAPlayer, "not-a-player"),
 ];
 
 impl ReasonCode {
@@ -152,7 +172,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        assert_eq!(ReasonCode::all().count(), 31);
+        assert_eq!(ReasonCode::all().count(), 41);
         for code in ReasonCode::all() {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }
