@@ -117,10 +117,10 @@ fn wrong_state_and_bad_session() {
 fn unknown_instruction_keeps_the_connection() {
     let system = System::start("wunknown", "", "");
     let mut c = system.client();
-    c.send(&Frame::new(MessageType::Command, 99, 0, Vec::new()));
+    c.send(&Frame::new(MessageType::Command, 199, 0, Vec::new()));
     let answer = c.recv();
     assert_eq!(instr(&answer), Instr::ProtocolError);
-    assert_eq!(words(&answer), ["protocol unknown instruction 99"]);
+    assert_eq!(words(&answer), ["protocol unknown instruction 199"]);
     let mut wrong_type = frame::<&str>(Instr::GetWorkerList, &[]);
     wrong_type.message_type = MessageType::Data as u8;
     c.send(&wrong_type);

@@ -466,6 +466,11 @@ impl Auth {
         }
     }
 
+    /// The login and portfolio of an active, unexpired session.
+    pub fn viewer(&self, id: &SessionId, now: Timestamp) -> Result<Viewer, Reason> {
+        session_viewer(&self.conn, id, now)
+    }
+
     /// The account behind an active, unexpired session.
     pub fn validate(&self, id: &SessionId, now: Timestamp) -> Result<AccountId, Reason> {
         session_account(&self.conn, id, now)
@@ -520,6 +525,46 @@ pub fn session_account(
     let found = sessions::find_active(conn, &hash, now)
         .map_err(|err| internal("cannot look up a session", err))?;
     found.map(|a| AccountId(a.account)).ok_or_else(bad_session)
+}
+
+/// Who an active session is (protocol 1.2): the login, and the portfolio
+/// it acts on. Trading and a person's own views take `book`; the login's
+/// own business (password, keys, watchlist, portfolios) takes `login`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    /// The login's account id (its first portfolio).
+    pub login: i64,
+    /// The portfolio the session acts on (`login` unless it chose
+    /// another).
+    pub book: i64,
+    /// Whether it is an API key's session.
+    pub api_key: bool,
+}
+
+impl Viewer {
+    /// A login's own session on its first portfolio.
+    pub fn of(login: i64) -> Viewer {
+        Viewer {
+            login,
+            book: login,
+            api_key: false,
+        }
+    }
+}
+
+/// The login and portfolio of an active, unexpired session, on any
+/// connection.
+pub fn session_viewer(conn: &Connection, id: &SessionId, now: Timestamp) -> Result<Viewer, Reason> {
+    let hash = sessions::hash(id);
+    let found = sessions::find_active(conn, &hash, now)
+        .map_err(|err| internal("cannot look up a session", err))?;
+    found
+        .map(|a| Viewer {
+            login: a.account,
+            book: a.book,
+            api_key: a.api_key,
+        })
+        .ok_or_else(bad_session)
 }
 
 /// Where a session is made: the client, the worker, and whether it ends

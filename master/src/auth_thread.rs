@@ -211,8 +211,10 @@ fn run_auth(
             Reply::StateSwitched(*state)
         }
         Request::ResetAccount { session, proof } => {
-            let account = auth.confirm_reset(session, proof, client, at)?;
-            return hand_reset(account, &job.to, &shared.trade);
+            auth.confirm_reset(session, proof, client, at)?;
+            // The portfolio the session acts on starts over.
+            let book = crate::auth::AccountId(auth.viewer(session, at.now)?.book);
+            return hand_reset(book, &job.to, &shared.trade);
         }
         Request::LoginExternal {
             provider,

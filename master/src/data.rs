@@ -95,12 +95,12 @@ fn payload(conn: &Connection, known: &Known<'_>, request: &Request) -> Result<St
             session,
             username,
         } => {
-            let viewer = crate::auth::session_account(conn, session, now)?;
+            let viewer = crate::auth::session_viewer(conn, session, now)?;
             let user = username.as_str();
             match view {
-                UserView::Info => crate::trade::user_info(conn, viewer.0, user),
-                UserView::Portfolio => crate::trade::portfolio(conn, viewer.0, user),
-                UserView::Transactions => crate::trade::history(conn, viewer.0, user),
+                UserView::Info => crate::trade::user_info(conn, viewer, user),
+                UserView::Portfolio => crate::trade::portfolio(conn, viewer, user),
+                UserView::Transactions => crate::trade::history(conn, viewer, user),
             }
         }
         Request::AssetCurrent { symbol } => {
@@ -127,8 +127,8 @@ fn payload(conn: &Connection, known: &Known<'_>, request: &Request) -> Result<St
             Ok(store::lines(&bars.map_err(|e| internal(symbol, e))?))
         }
         Request::Orders { session } => {
-            let viewer = crate::auth::session_account(conn, session, now)?;
-            let lines = crate::trade::orders::listed(conn, viewer.0)?;
+            let viewer = crate::auth::session_viewer(conn, session, now)?;
+            let lines = crate::trade::orders::listed(conn, viewer.book)?;
             Ok(papertrader_common::payload::write_lines(&lines))
         }
         // Ranked by the standings thread, at most once per price set;
@@ -151,9 +151,17 @@ fn payload(conn: &Connection, known: &Known<'_>, request: &Request) -> Result<St
             Ok(papertrader_common::payload::write_lines(&lines))
         }
         Request::EquityHistory { session, username } => {
-            let viewer = crate::auth::session_account(conn, session, now)?;
+            let viewer = crate::auth::session_viewer(conn, session, now)?;
             let today = Date::of_timestamp(now);
-            crate::trade::standing::equity_history(conn, viewer.0, username, today)
+            crate::trade::standing::equity_history(conn, viewer, username, today)
+        }
+        Request::Portfolios { session } => {
+            let viewer = crate::auth::session_viewer(conn, session, now)?;
+            crate::trade::game_views::portfolios(conn, viewer)
+        }
+        Request::GameView { session, view } => {
+            let viewer = crate::auth::session_viewer(conn, session, now)?;
+            crate::trade::game_views::answer(conn, viewer.login, view, known.board, now)
         }
         other => {
             let text = format!("{} is not a data instruction", other.instr().name());

@@ -177,9 +177,7 @@ impl GameRole {
         ]
         .into_iter()
         .find(|s| s.as_str() == word)
-        .ok_or_else(|| {
-            ValueError::new("role", word, "organiser, player, both, removed, left or -")
-        })
+        .ok_or_else(|| ValueError::new("role", word, "organiser, player, both, removed, left or -"))
     }
 }
 
@@ -365,7 +363,10 @@ mod tests {
             text,
             "1 open yes - 100000.0000 100000.0000 main\n3 removed no 7 0.0005 0.0010 game-7\n"
         );
-        assert_eq!(parse_lines::<PortfolioLine>(&text).expect("parse"), portfolios);
+        assert_eq!(
+            parse_lines::<PortfolioLine>(&text).expect("parse"),
+            portfolios
+        );
         let game = GameLine {
             id: 7,
             state: GameState::Running,
@@ -393,7 +394,10 @@ mod tests {
             code: None,
             ..detail
         };
-        assert_eq!(parse_one::<GameDetail>(&hidden.to_line()).expect("parse"), hidden);
+        assert_eq!(
+            parse_one::<GameDetail>(&hidden.to_line()).expect("parse"),
+            hidden
+        );
     }
 
     #[test]

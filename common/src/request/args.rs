@@ -73,7 +73,10 @@ impl Args<'_> {
         }
         let cash = Money::parse(word).map_err(|e| e.reason())?;
         if cash.raw() <= 0 || cash > crate::value::MAX_START_CASH {
-            let text = format!("cash {}: expected - or an amount above 0, at most 1000000000", excerpt(word));
+            let text = format!(
+                "cash {}: expected - or an amount above 0, at most 1000000000",
+                excerpt(word)
+            );
             return Err(Reason::new(ReasonCode::BadArguments, text));
         }
         Ok(Some(cash))
@@ -83,9 +86,13 @@ impl Args<'_> {
     pub(super) fn join_by(&self, i: usize) -> Result<JoinBy, Reason> {
         let word = self.get(i)?;
         if word.bytes().all(|b| b.is_ascii_digit()) {
-            return parse_id("gameID", word).map(JoinBy::Id).map_err(|e| e.reason());
+            return parse_id("gameID", word)
+                .map(JoinBy::Id)
+                .map_err(|e| e.reason());
         }
-        GameCode::parse_typed(word).map(JoinBy::Code).map_err(|e| e.reason())
+        GameCode::parse_typed(word)
+            .map(JoinBy::Code)
+            .map_err(|e| e.reason())
     }
 
     /// A portfolio command with its session.

@@ -249,7 +249,9 @@ impl GameRules {
                 ))
             };
             match key {
-                "start" => start = Some(Timestamp::parse(value).map_err(|_| wrong("Unix seconds"))?),
+                "start" => {
+                    start = Some(Timestamp::parse(value).map_err(|_| wrong("Unix seconds"))?)
+                }
                 "end" => end = Some(Timestamp::parse(value).map_err(|_| wrong("Unix seconds"))?),
                 "cash" => {
                     let cash = Money::parse(value).map_err(|_| wrong("an amount"))?;
@@ -315,7 +317,11 @@ impl GameRules {
 impl fmt::Display for GameRules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let yn = |b: bool| if b { "yes" } else { "no" };
-        write!(f, "start={} end={} cash={} assets=", self.start, self.end, self.cash)?;
+        write!(
+            f,
+            "start={} end={} cash={} assets=",
+            self.start, self.end, self.cash
+        )?;
         match &self.assets {
             None => f.write_str("all")?,
             Some(list) => {
@@ -413,7 +419,10 @@ mod tests {
     #[test]
     fn rules_round_trip_through_their_text() {
         let rules = GameRules::parse(BASE).expect("rules");
-        assert_eq!(rules, GameRules::new("Spring cup", Timestamp(100), Timestamp(200)));
+        assert_eq!(
+            rules,
+            GameRules::new("Spring cup", Timestamp(100), Timestamp(200))
+        );
         let text = rules.to_string();
         assert_eq!(
             text,
@@ -443,7 +452,10 @@ mod tests {
         let at_limit: Vec<String> = (0..MAX_GAME_ASSETS).map(|i| format!("S{i}")).collect();
         let ok = format!("assets={} {BASE}", at_limit.join(","));
         assert_eq!(
-            GameRules::parse(&ok).expect("at the limit").assets.map(|a| a.len()),
+            GameRules::parse(&ok)
+                .expect("at the limit")
+                .assets
+                .map(|a| a.len()),
             Some(MAX_GAME_ASSETS)
         );
         for bad in [
@@ -491,7 +503,14 @@ mod tests {
             assert!(PortfolioName::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_id("portfolioID", "1"), Ok(1));
-        for bad in ["0", "-1", "", "1e3", "99999999999999999", "9007199254740993"] {
+        for bad in [
+            "0",
+            "-1",
+            "",
+            "1e3",
+            "99999999999999999",
+            "9007199254740993",
+        ] {
             assert!(parse_id("portfolioID", bad).is_err(), "{bad}");
         }
     }

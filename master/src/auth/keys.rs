@@ -51,7 +51,8 @@ pub fn listed(
     now: Timestamp,
 ) -> Result<Vec<KeyLine>, Reason> {
     let account = owner_account(conn, session, now, "getApiKeys")?;
-    api_keys::listed(conn, account).map_err(|err| internal("cannot list API keys", err))
+    let book = super::session_viewer(conn, session, now)?.book;
+    api_keys::listed(conn, account, book).map_err(|err| internal("cannot list API keys", err))
 }
 
 impl Auth {
@@ -83,6 +84,8 @@ impl Auth {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(fault)?;
         let account = owner_account(&tx, session, now, "createApiKey")?;
+        // The key trades in the portfolio the session acts on.
+        let portfolio = super::session_viewer(&tx, session, now)?.book;
         if api_keys::live_count(&tx, account).map_err(fault)? >= MAX_KEYS {
             return Err(Reason::new(
                 ReasonCode::TooManyKeys,
@@ -92,6 +95,7 @@ impl Auth {
         let key = NewKey {
             id: &id,
             account,
+            portfolio,
             secret_hash: pepper.hash(&secret),
             label,
             created: now,

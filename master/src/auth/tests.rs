@@ -434,7 +434,7 @@ fn database_never_holds_the_session_id() {
     }
     drop(rows);
     drop(stmt);
-    assert_eq!(cells.len(), 9);
+    assert_eq!(cells.len(), 10);
     for row in &cells {
         assert!(!contains(row, id.as_str().as_bytes()));
         assert!(!contains(row, &raw_id));

@@ -85,6 +85,9 @@ pub struct NewKey<'a> {
     pub id: &'a ApiKeyId,
     /// The owner.
     pub account: i64,
+    /// The portfolio it trades in (protocol 1.2): `account` itself or
+    /// another of the owner's.
+    pub portfolio: i64,
     /// [`Pepper::hash`] of its secret.
     pub secret_hash: [u8; 32],
     /// The owner's name for it.
@@ -96,15 +99,16 @@ pub struct NewKey<'a> {
 /// Inserts a key.
 pub fn insert(conn: &Connection, key: &NewKey<'_>) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO api_keys (id, account_id, secret_hash, label, created)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO api_keys (id, account_id, secret_hash, label, created, portfolio_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         key.id.as_str(),
         key.account,
         key.secret_hash,
         key.label.as_str(),
-        key.created.0
+        key.created.0,
+        (key.portfolio != key.account).then_some(key.portfolio)
     ])?;
     Ok(())
 }
@@ -154,13 +158,15 @@ pub fn revoke(
     Ok(changed > 0)
 }
 
-/// The account's keys not revoked, oldest first.
-pub fn listed(conn: &Connection, account: i64) -> rusqlite::Result<Vec<KeyLine>> {
+/// The keys of portfolio `portfolio` of account `account` not revoked,
+/// oldest first.
+pub fn listed(conn: &Connection, account: i64, portfolio: i64) -> rusqlite::Result<Vec<KeyLine>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, created, label FROM api_keys
-         WHERE account_id = ?1 AND revoked IS NULL ORDER BY created, rowid",
+         WHERE account_id = ?1 AND revoked IS NULL AND COALESCE(portfolio_id, account_id) = ?2
+         ORDER BY created, rowid",
     )?;
-    let rows = stmt.query_map([account], |row| {
+    let rows = stmt.query_map([account, portfolio], |row| {
         let id: String = row.get(0)?;
         let label: String = row.get(2)?;
         Ok((id, Timestamp(row.get(1)?), label))
@@ -190,11 +196,13 @@ pub fn open_session(
 ) -> rusqlite::Result<()> {
     let (client_addr, worker) = place;
     conn.prepare_cached(
-        "INSERT INTO sessions
-         (hash, account_id, created, expires, client_addr, expirable, active, worker, api_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, 1, ?6, ?7)
+        "INSERT INTO sessions (hash, account_id, created, expires, client_addr, expirable,
+             active, worker, api_key, portfolio_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, 1, ?6, ?7,
+             (SELECT portfolio_id FROM api_keys WHERE id = ?7))
          ON CONFLICT (hash) DO UPDATE SET active = 1, expires = excluded.expires,
-             client_addr = excluded.client_addr, worker = excluded.worker
+             client_addr = excluded.client_addr, worker = excluded.worker,
+             portfolio_id = excluded.portfolio_id
          WHERE active = 0 OR sessions.expires <= ?3",
     )?
     .execute(params![

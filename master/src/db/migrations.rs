@@ -413,4 +413,42 @@ pub(super) const MIGRATIONS: &[&str] = &[
         added INTEGER NOT NULL,
         PRIMARY KEY (account_id, symbol)
     );",
+    // 17: protocol 1.2's portfolios and competitions. A portfolio is an
+    // `accounts` row: a login's row is its first portfolio (number 1,
+    // named `main`, everything it held before), and each further one is
+    // a row with `owner_id` the login's id, its own number and name, the
+    // owner's username (so views and logs name the person) and a
+    // `username_key` no login can have (`#OWNER.NUMBER`). Every table
+    // keyed by account (positions, transactions, orders, equity days)
+    // holds portfolios unchanged. A session and an API key act on the
+    // portfolio in `portfolio_id` (NULL: the login's first). `games` are
+    // competitions: the rules as their canonical text, with the columns
+    // queries need copied out of it; `standings` is the ranking frozen at
+    // the end. A game's portfolio names it in `game_id`, one per player.
+    "ALTER TABLE accounts ADD COLUMN owner_id INTEGER NULL REFERENCES accounts(id);
+    ALTER TABLE accounts ADD COLUMN portfolio_no INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE accounts ADD COLUMN portfolio_name TEXT NOT NULL DEFAULT 'main';
+    ALTER TABLE accounts ADD COLUMN status TEXT NOT NULL DEFAULT 'open'
+        CHECK (status IN ('open', 'closed', 'removed'));
+    ALTER TABLE accounts ADD COLUMN game_id INTEGER NULL REFERENCES games(id);
+    CREATE UNIQUE INDEX accounts_portfolio ON accounts(owner_id, portfolio_no)
+        WHERE owner_id IS NOT NULL;
+    CREATE UNIQUE INDEX accounts_player ON accounts(game_id, owner_id)
+        WHERE game_id IS NOT NULL;
+    ALTER TABLE sessions ADD COLUMN portfolio_id INTEGER NULL REFERENCES accounts(id);
+    ALTER TABLE api_keys ADD COLUMN portfolio_id INTEGER NULL REFERENCES accounts(id);
+    CREATE TABLE games (
+        id INTEGER PRIMARY KEY,
+        organiser_id INTEGER NOT NULL REFERENCES accounts(id),
+        rules TEXT NOT NULL,
+        code TEXT NULL UNIQUE,
+        public INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        standings TEXT NULL,
+        CHECK (end > start)
+    );
+    CREATE INDEX games_organiser ON games(organiser_id, end);
+    CREATE INDEX games_public ON games(end) WHERE public = 1;",
 ];

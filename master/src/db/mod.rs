@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod bar_row;
 pub mod daily_bars;
+pub mod games;
 pub mod identities;
 mod migrations;
 pub mod monthly_bars;
@@ -573,7 +574,7 @@ mod tests {
         let conn = open(&dir.join("pt.db")).expect("open");
         let err = conn
             .execute(
-                "INSERT INTO sessions VALUES (x'00', 42, 0, 1, '127.0.0.1:1', 1, 1, 'w', NULL)",
+                "INSERT INTO sessions VALUES (x'00', 42, 0, 1, '127.0.0.1:1', 1, 1, 'w', NULL, NULL)",
                 [],
             )
             .expect_err("foreign key");
@@ -627,6 +628,93 @@ mod tests {
             [3 * ONE, ONE]
         );
         assert_eq!(shares("SELECT quantity FROM orders"), [2 * ONE]);
+        assert_eq!(
+            crate::trade::audit(&conn).expect("audit"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn migration_17_makes_every_account_its_own_first_portfolio() {
+        let dir = TempDir::new("db-v16");
+        let path = dir.join("pt.db");
+        // At 16: two accounts with trades, an open order, a session, an API
+        // key and a watchlist.
+        database_at(
+            &path,
+            16,
+            "INSERT INTO accounts (id, username, username_key, email, pass_hash, cash, created,
+                                   opening_cash, start_cash, started)
+                VALUES (1, 'Ann', 'ann', 'ann@example.com', NULL, 9600000, 1, 10000000,
+                        10000000, 1),
+                       (2, 'bob', 'bob', 'bob@example.com', NULL, 10000000, 2, 10000000,
+                        10000000, 2);
+             INSERT INTO transactions (account_id, time, side, symbol, quantity, price)
+                VALUES (1, 5, 'buy', 'AAA', 2000000000, 200000);
+             INSERT INTO orders (account_id, created, arrival_ms, side, symbol, quantity, type,
+                                 limit_price, stop_price, tif, status, updated, txid)
+                VALUES (1, 6, 6, 'sell', 'AAA', 1000000000, 'limit', 900000, NULL, 'gtc',
+                        'open', 6, NULL);
+             INSERT INTO positions VALUES (1, 'AAA', 2000000000, 400000);
+             INSERT INTO sessions VALUES (x'01', 1, 1, 99, '127.0.0.1:1', 0, 1, 'w', NULL);
+             INSERT INTO api_keys VALUES ('PKAAAAAAAAAAAAAAAAAA', 2, zeroblob(32), 'bot', 3, NULL);
+             INSERT INTO watchlists VALUES (2, 'AAA', 4);",
+        );
+        let conn = open(&path).expect("migrate");
+        let rows: Vec<(i64, Option<i64>, i64, String, String, i64)> = conn
+            .prepare(
+                "SELECT id, owner_id, portfolio_no, portfolio_name, status, cash
+                 FROM accounts ORDER BY id",
+            )
+            .expect("prepare")
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (1, None, 1, "main".into(), "open".into(), 9_600_000),
+                (2, None, 1, "main".into(), "open".into(), 10_000_000)
+            ]
+        );
+        let book: i64 = conn
+            .query_row(
+                "SELECT COALESCE(portfolio_id, account_id) FROM sessions",
+                [],
+                |r| r.get(0),
+            )
+            .expect("session");
+        assert_eq!(book, 1, "a session acts on its login's first portfolio");
+        assert_eq!(
+            crate::trade::audit(&conn).expect("audit"),
+            Vec::<String>::new()
+        );
+        // A second portfolio beside the first keeps the books apart.
+        let new = games::NewPortfolio {
+            login: 1,
+            name: "swing",
+            cash: papertrader_common::value::Money(5_000_000),
+            game: None,
+            now: papertrader_common::value::Timestamp(10),
+        };
+        let (id, no) = games::insert(&conn, &new).expect("portfolio");
+        assert_eq!(no, 2);
+        let all = games::of_login(&conn, 1).expect("list");
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            (all[1].id, all[1].cash, all[1].name.as_str()),
+            (id, 5_000_000, "swing")
+        );
         assert_eq!(
             crate::trade::audit(&conn).expect("audit"),
             Vec::<String>::new()

@@ -80,6 +80,9 @@ pub struct Active {
     /// It is an API key's session (protocol 1.2), which may trade and
     /// read but not manage keys or the password.
     pub api_key: bool,
+    /// The portfolio it acts on (protocol 1.2): `account` itself unless
+    /// it chose another with `usePortfolio`.
+    pub book: i64,
 }
 
 /// The session if it is active and unexpired at `now`.
@@ -89,8 +92,9 @@ pub fn find_active(
     now: Timestamp,
 ) -> rusqlite::Result<Option<Active>> {
     conn.prepare_cached(
-        "SELECT account_id, expirable, created, api_key IS NOT NULL FROM sessions
-         WHERE hash = ?1 AND active = 1 AND expires > ?2",
+        "SELECT account_id, expirable, created, api_key IS NOT NULL,
+             COALESCE(portfolio_id, account_id)
+         FROM sessions WHERE hash = ?1 AND active = 1 AND expires > ?2",
     )?
     .query_row(params![hash, now.0], |row| {
         Ok(Active {
@@ -98,9 +102,29 @@ pub fn find_active(
             expirable: row.get(1)?,
             created: Timestamp(row.get(2)?),
             api_key: row.get(3)?,
+            book: row.get(4)?,
         })
     })
     .optional()
+}
+
+/// Makes the session act on portfolio `book` (`None`: the login's first).
+pub fn use_portfolio(
+    conn: &Connection,
+    hash: &[u8; 32],
+    book: Option<i64>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE sessions SET portfolio_id = ?2 WHERE hash = ?1")?
+        .execute(params![hash, book])?;
+    Ok(())
+}
+
+/// Moves every session acting on portfolio `book` back to its login's
+/// first (the portfolio closed).
+pub fn leave_portfolio(conn: &Connection, book: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE sessions SET portfolio_id = NULL WHERE portfolio_id = ?1")?
+        .execute([book])?;
+    Ok(())
 }
 
 /// Ends the session if it is active and unexpired; `false` if it was not.

@@ -221,7 +221,17 @@ pub fn owner(instr: Instr) -> Owner {
         | Instr::PlaceOrderClass
         | Instr::PlaceOrderTagged
         | Instr::PlaceOrderClassTagged
-        | Instr::CancelOrder => Owner::Trade,
+        | Instr::CancelOrder
+        | Instr::CreatePortfolio
+        | Instr::RenamePortfolio
+        | Instr::ClosePortfolio
+        | Instr::UsePortfolio
+        | Instr::CreateGame
+        | Instr::ChangeGame
+        | Instr::JoinGame
+        | Instr::LeaveGame
+        | Instr::RemovePlayer
+        | Instr::NewGameCode => Owner::Trade,
         Instr::GetWorkerList => Owner::Loop,
         _ => Owner::Data,
     }

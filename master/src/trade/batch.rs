@@ -62,9 +62,26 @@ pub struct Rules<'r> {
     pub fractional: &'r dyn Fn(&Symbol) -> bool,
     /// Commissions, slippage and the volume cap.
     pub fees: Fees,
+    /// Accounts that pay no commission and no slippage (a competition
+    /// without fees; the volume cap still holds).
+    pub fee_free: &'r dyn Fn(i64) -> bool,
     /// Shares traded in each asset since the last price set (missing or 0:
     /// not reported, so not capped).
     pub volumes: &'r HashMap<Symbol, u64>,
+}
+
+impl Rules<'_> {
+    /// The fills model of `account`'s fills.
+    pub fn fees_of(&self, account: i64) -> Fees {
+        if (self.fee_free)(account) {
+            Fees {
+                volume_cap_bps: self.fees.volume_cap_bps,
+                ..Fees::default()
+            }
+        } else {
+            self.fees
+        }
+    }
 }
 
 /// A short the master covered because its account fell below the
@@ -199,6 +216,7 @@ pub fn run_batch(
         marks: prices,
         fractional: &|_| true,
         fees: Fees::default(),
+        fee_free: &|_| false,
         volumes: &HashMap::new(),
     };
     run_batch_with(conn, orders, open, prices, now, &rules)
@@ -234,7 +252,10 @@ pub fn run_batch_with<'o>(
         let mut book = Book::new(&tx, rules)?;
         for &(_, _, index, price) in &runnable {
             // A notional order's shares come from the price it fills at.
-            let paid = rules.fees.fill_price(orders[index].side, price, None);
+            let order = &orders[index];
+            let paid = rules
+                .fees_of(order.account)
+                .fill_price(order.side, price, None);
             let ticket = Ticket::of(&orders[index], paid).and_then(|t| book.cap(t));
             let outcome = match ticket {
                 Ok(ticket) => match book.fill(ticket, price, now)? {
@@ -919,7 +940,7 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
         let before_cash = account.now;
         let key = (order.account, order.symbol.as_str());
         let held = self.position(key)?.now;
-        let fees = self.rules.fees;
+        let fees = self.rules.fees_of(order.account);
         let price = fees.fill_price(order.side, price, order.limit);
         let (cash, holding) = match apply(&order, price, before_cash, held, &self.rules.shorts) {
             Ok(after) => after,
@@ -1145,6 +1166,7 @@ mod tests {
             marks: &prices,
             fractional: &|s: &Symbol| s.as_str() != "WHL",
             fees: Default::default(),
+            fee_free: &|_| false,
             volumes: &HashMap::new(),
         };
         run_batch_with(conn, orders, &[], &prices, NOW, &rules).expect("batch")

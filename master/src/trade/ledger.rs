@@ -17,8 +17,12 @@ use rusqlite::{Connection, params};
 use super::standing::{LEADERS, percent_return, position_value};
 use crate::market::store;
 
-const SELECT_ACCOUNTS: &str =
-    "SELECT id, username, cash, start_cash FROM accounts WHERE id > ?1 ORDER BY id";
+/// Every account after `?1`, with where it is ranked: 0 on the
+/// leaderboard (a login's own portfolio), a competition's number, or -1
+/// nowhere (a login's further portfolio).
+const SELECT_ACCOUNTS: &str = "SELECT id, username, cash, start_cash,
+         CASE WHEN owner_id IS NULL THEN 0 ELSE COALESCE(game_id, -1) END
+     FROM accounts WHERE id > ?1 ORDER BY id";
 const SELECT_ACCOUNT: &str = "SELECT cash, start_cash FROM accounts WHERE id = ?1";
 const SELECT_ALL_HELD: &str =
     "SELECT account_id, symbol, quantity, cost FROM positions ORDER BY account_id";
@@ -33,12 +37,20 @@ struct Row {
     id: i64,
     cash: i64,
     start: i64,
+    /// Where it is ranked: [`LEADERBOARD`], a competition's number, or
+    /// -1 nowhere.
+    group: i64,
     held_at: usize,
     name_at: usize,
     held_len: u32,
     name_len: u32,
 }
 
+/// A ranking: `(rank, username, return)`, best first.
+pub type Ranked<'a> = Vec<(u64, &'a str, Percent)>;
+
+/// The group of a login's own portfolio: the leaderboard.
+pub const LEADERBOARD: i64 = 0;
 /// Garbage positions past which, once they are half of all, `held` is
 /// compacted (few in tests, so that the model test compacts often).
 const COMPACT_AFTER: usize = if cfg!(test) { 2 } else { 1024 };
@@ -162,18 +174,60 @@ impl Ledger {
     /// The best [`LEADERS`] accounts by return at the latest tick of each
     /// symbol (a position whose symbol has none counts at its cost):
     /// `(rank, username, return)`, ranked as [`super::standing::rank`].
+    #[cfg(test)]
     pub fn rank(&self, conn: &Connection) -> rusqlite::Result<Vec<(u64, &str, Percent)>> {
+        Ok(self.rank_at(&self.prices(conn)?))
+    }
+
+    /// The close of each symbol's latest tick, by symbol index.
+    pub fn prices(&self, conn: &Connection) -> rusqlite::Result<Vec<Option<Money>>> {
         let mut prices = Vec::with_capacity(self.symbols.len());
         for symbol in &self.symbols {
             prices.push(store::last_tick(conn, symbol)?.map(|t| t.close));
         }
-        Ok(self.rank_at(&prices))
+        Ok(prices)
+    }
+
+    /// The standings of every competition in `games` at `prices`: all its
+    /// players but those in `out` (removed or gone), ranked as the
+    /// leaderboard.
+    pub fn rank_games(
+        &self,
+        prices: &[Option<Money>],
+        games: &HashMap<i64, usize>,
+        out: &std::collections::HashSet<i64>,
+    ) -> Vec<(i64, Ranked<'_>)> {
+        let mut by_game: Vec<Vec<(Percent, &str)>> = vec![Vec::new(); games.len()];
+        for row in &self.rows {
+            let Some(&at) = games.get(&row.group) else {
+                continue;
+            };
+            if out.contains(&row.id) {
+                continue;
+            }
+            let equity = equity(row.cash, self.positions(row), prices);
+            by_game[at].push((percent_return(equity, row.start), self.name(row)));
+        }
+        let mut ids: Vec<(i64, usize)> = games.iter().map(|(&g, &at)| (g, at)).collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .map(|(game, at)| {
+                let entries = std::mem::take(&mut by_game[at]);
+                (game, top_n(entries, usize::MAX))
+            })
+            .collect()
+    }
+
+    /// [`Ledger::rank`] at prices read already ([`Ledger::prices`]).
+    pub fn rank_at_prices(&self, prices: &[Option<Money>]) -> Vec<(u64, &str, Percent)> {
+        self.rank_at(prices)
     }
 
     fn rank_at(&self, prices: &[Option<Money>]) -> Vec<(u64, &str, Percent)> {
         let returns: Vec<(Percent, &str)> = self
             .rows
             .iter()
+            .filter(|row| row.group == LEADERBOARD)
             .map(|row| {
                 let equity = equity(row.cash, self.positions(row), prices);
                 (percent_return(equity, row.start), self.name(row))
@@ -195,6 +249,7 @@ impl Ledger {
                 id: row.get(0)?,
                 cash: row.get(2)?,
                 start: row.get(3)?,
+                group: row.get(4)?,
                 held_at: self.held.len(),
                 name_at,
                 held_len: 0,
@@ -305,10 +360,18 @@ fn lower(name: &str) -> impl Iterator<Item = u8> + '_ {
 /// The [`LEADERS`] best of `entries` in order, with their ranks: tied
 /// returns share the rank of the first of them. Selecting before sorting
 /// keeps it linear in the number of entries.
-pub fn top(mut entries: Vec<(Percent, &str)>) -> Vec<(u64, &str, Percent)> {
-    if entries.len() > LEADERS {
-        entries.select_nth_unstable_by(LEADERS - 1, better);
-        entries.truncate(LEADERS);
+pub fn top(entries: Vec<(Percent, &str)>) -> Vec<(u64, &str, Percent)> {
+    top_n(entries, LEADERS)
+}
+
+/// The `n` best of `entries` in order, ranked as [`top`].
+pub fn top_n(mut entries: Vec<(Percent, &str)>, n: usize) -> Vec<(u64, &str, Percent)> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if entries.len() > n {
+        entries.select_nth_unstable_by(n - 1, better);
+        entries.truncate(n);
     }
     entries.sort_unstable_by(better);
     let mut out: Vec<(u64, &str, Percent)> = Vec::with_capacity(entries.len());

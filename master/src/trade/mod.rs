@@ -19,6 +19,7 @@ mod audit;
 mod batch;
 pub mod corporate;
 pub mod fees;
+pub mod game_views;
 mod ledger;
 pub mod orders;
 pub mod position;

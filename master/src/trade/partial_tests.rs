@@ -50,6 +50,7 @@ fn run(
         marks: &prices,
         fractional: &|s: &Symbol| s.as_str() != "WHL",
         fees,
+        fee_free: &|_| false,
         volumes: &volumes,
     };
     let batch =

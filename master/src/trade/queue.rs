@@ -29,7 +29,7 @@ use papertrader_common::{Frame, Instr};
 use parking_lot::RwLock;
 use rusqlite::{Connection, params};
 
-use crate::auth::session_account;
+use crate::auth::session_viewer;
 use crate::db;
 use crate::event::{Event, Notifier};
 use crate::job::{Job, ReplyTo};
@@ -91,6 +91,7 @@ struct Queued {
 }
 
 mod admission;
+mod games;
 
 /// Price sets an order may wait for its symbol before it is refused, so a
 /// failing source or a finished CSV file cannot hold a client forever.
@@ -129,6 +130,7 @@ pub fn spawn(
         .map(|(s, &(price, _))| (s.clone(), price))
         .collect();
     let priced_at = stored.into_iter().map(|(s, (_, time))| (s, time)).collect();
+    let games = games::Games::load(&conn, Timestamp::now()).map_err(io::Error::other)?;
     if !open.is_empty() {
         papertrader_common::info!("{} open orders loaded", open.len());
     }
@@ -151,6 +153,7 @@ pub fn spawn(
             stale: HashMap::new(),
             snapshots,
             board,
+            games,
         };
         loop {
             match rx.recv_timeout(EXPIRY_CHECK) {
@@ -179,7 +182,10 @@ pub fn spawn(
                     queue.refuse_all();
                     let _ = ack.send(());
                 }
-                Err(RecvTimeoutError::Timeout) => queue.expire_due(Timestamp::now()),
+                Err(RecvTimeoutError::Timeout) => {
+                    queue.end_games(Timestamp::now());
+                    queue.expire_due(Timestamp::now())
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
@@ -237,6 +243,8 @@ struct Queue {
     snapshots: Option<Snapshots>,
     /// The leaderboard, told of each price set and reset.
     board: standing::Board,
+    /// Competitions and their players (protocol 1.2).
+    games: games::Games,
 }
 
 impl Queue {
@@ -300,6 +308,14 @@ impl Queue {
                 let reply = self.place_class(&session, &order, &class, origin.arrival_ms, None);
                 to.send(&self.notifier, reply);
             }
+            Request::Portfolio { session, op } => {
+                let reply = self.portfolio_op(&session, &op);
+                to.send(&self.notifier, reply);
+            }
+            Request::Game { session, op } => {
+                let reply = self.game_op(&session, &op, &origin.client);
+                to.send(&self.notifier, reply);
+            }
             Request::CancelOrder { session, id } => {
                 let reply = match self.cancel(&session, id) {
                     Ok(()) => Reply::Cancelled(id),
@@ -343,6 +359,8 @@ impl Queue {
         now: Timestamp,
     ) {
         self.snapshot_if_new_day(now);
+        // Before any fill: a competition that has ended trades no more.
+        self.end_games(now);
         self.last
             .extend(prices.iter().map(|(s, p)| (s.clone(), *p)));
         self.priced_at
@@ -363,11 +381,14 @@ impl Queue {
         let started = std::time::Instant::now();
         let terms = &self.terms;
         let fractional = |s: &Symbol| terms.get(s).is_some_and(|t| t.fractional);
+        let games = &self.games;
+        let fee_free = |account: i64| games.fee_free(account);
         let rules = Rules {
             shorts: self.limits.shorts,
             marks: &self.last,
             fractional: &fractional,
             fees: self.limits.fees,
+            fee_free: &fee_free,
             volumes,
         };
         let result = run_batch_with(&mut self.conn, &orders, &self.open, &prices, now, &rules);
@@ -601,11 +622,11 @@ impl Queue {
     /// account; anything else is `unknown-order`.
     fn cancel(&mut self, session: &SessionId, id: u64) -> Result<(), Reason> {
         let now = Timestamp::now();
-        session_account(&self.conn, session, now).and_then(|account| {
+        session_viewer(&self.conn, session, now).and_then(|viewer| {
             let index = self
                 .open
                 .iter()
-                .position(|o| u64::try_from(o.id) == Ok(id) && o.account == account.0)
+                .position(|o| u64::try_from(o.id) == Ok(id) && o.account == viewer.book)
                 .ok_or_else(|| {
                     let text = format!("order {id} is not an open order of yours");
                     Reason::new(ReasonCode::UnknownOrder, text)
@@ -637,7 +658,13 @@ impl Queue {
     /// `starting_cash` and a `reset` history line written.
     fn reset(&mut self, to: &ReplyTo, account: i64) {
         let now = Timestamp::now();
-        let cash = self.limits.starting_cash;
+        let cash = match self.reset_cash(account) {
+            Ok(cash) => cash,
+            Err(reason) => {
+                to.send(&self.notifier, Reply::failure(Instr::ResetAccount, reason));
+                return;
+            }
+        };
         let result = (|| -> rusqlite::Result<()> {
             let tx = self
                 .conn

@@ -181,6 +181,9 @@ struct BoardInner {
     wake: OnceLock<Sender<()>>,
     /// When the leaderboard was last asked for, in ms since `epoch`.
     asked_ms: AtomicU64,
+    /// The standings of each running competition, ranked after the last
+    /// price set (protocol 1.2).
+    games: parking_lot::Mutex<Arc<HashMap<i64, String>>>,
     epoch: OnceLock<Instant>,
 }
 
@@ -224,6 +227,12 @@ impl Board {
         if let Some(wake) = inner.wake.get() {
             let _ = wake.try_send(());
         }
+    }
+
+    /// Competition `id`'s standings as last ranked, if it was.
+    pub fn game_standings(&self, id: i64) -> Option<String> {
+        let games = self.inner.games.lock().clone();
+        games.get(&id).cloned()
     }
 
     /// Whether there is a standings thread to answer (else callers rank).
@@ -290,15 +299,25 @@ pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()
                 };
                 while rx.try_recv().is_ok() {}
                 let at = inner.generation.load(Ordering::Acquire) + 1;
-                if !inner.looked_at() {
-                    // Nobody looks: keep up with the changes only, so that
-                    // the next request does not wait for a day of them.
-                    if let Err(reason) = keep_up(&conn, &mut ledger) {
-                        papertrader_common::error!("standings: {reason}");
+                let looked = inner.looked_at();
+                // Running competitions are ranked after every change,
+                // looked at or not (protocol 1.2: their standings follow
+                // each price set).
+                let ranked = follow(&conn, &mut ledger, looked);
+                let result = match ranked {
+                    Ok(Ranking { board, games }) => {
+                        *inner.games.lock() = Arc::new(games);
+                        match board {
+                            Some(payload) => Ok(payload),
+                            None => continue,
+                        }
                     }
-                    continue;
-                }
-                let result = follow(&conn, &mut ledger);
+                    Err(reason) if !looked => {
+                        papertrader_common::error!("standings: {reason}");
+                        continue;
+                    }
+                    Err(reason) => Err(reason),
+                };
                 {
                     // A failed ranking keeps the last payload (or none: the
                     // waiters then rank themselves) but ends their wait.
@@ -327,9 +346,43 @@ fn load(conn: &Connection) -> Result<Ledger, Reason> {
     read().map_err(|err| internal("cannot read the accounts to rank", err))
 }
 
+/// What one pass of the standings thread ranked.
+struct Ranking {
+    /// The leaderboard, when asked for.
+    board: Option<String>,
+    /// The standings of each running competition.
+    games: HashMap<i64, String>,
+}
+
+/// The running competitions at `now` (number → index) and their players
+/// who are out (removed or gone).
+type Running = (HashMap<i64, usize>, std::collections::HashSet<i64>);
+
+fn running(conn: &Connection, now: i64) -> rusqlite::Result<Running> {
+    let mut games = HashMap::new();
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM games WHERE start <= ?1 AND end > ?1 ORDER BY id")?;
+    for id in stmt.query_map([now], |r| r.get::<_, i64>(0))? {
+        let next = games.len();
+        games.insert(id?, next);
+    }
+    let mut out = std::collections::HashSet::new();
+    if !games.is_empty() {
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id FROM accounts a JOIN games g ON g.id = a.game_id
+             WHERE a.status != 'open' AND g.start <= ?1 AND g.end > ?1",
+        )?;
+        for id in stmt.query_map([now], |r| r.get::<_, i64>(0))? {
+            out.insert(id?);
+        }
+    }
+    Ok((games, out))
+}
+
 /// Brings `ledger` up to date (loading it if it is not there yet) and
-/// ranks it, both in one read transaction.
-fn follow(conn: &Connection, ledger: &mut Option<Ledger>) -> Result<String, Reason> {
+/// ranks the running competitions and, when `board`, the leaderboard,
+/// all in one read transaction.
+fn follow(conn: &Connection, ledger: &mut Option<Ledger>, board: bool) -> Result<Ranking, Reason> {
     let held = match ledger {
         Some(held) => held,
         None => ledger.insert(load(conn)?),
@@ -337,34 +390,47 @@ fn follow(conn: &Connection, ledger: &mut Option<Ledger>) -> Result<String, Reas
     let failed = |err| internal("cannot rank the accounts", err);
     let tx = conn.unchecked_transaction().map_err(failed)?;
     held.catch_up(&tx).map_err(failed)?;
-    let ranked = held.rank(&tx).map_err(failed)?;
-    let payload = payload(ranked);
-    let _ = tx.finish();
-    payload
-}
-
-/// Brings `ledger` up to date without ranking (loading it if it is not
-/// there yet).
-fn keep_up(conn: &Connection, ledger: &mut Option<Ledger>) -> Result<(), Reason> {
-    let Some(held) = ledger else {
-        *ledger = Some(load(conn)?);
-        return Ok(());
+    let now = papertrader_common::value::Timestamp::now().0;
+    let (games, out) = running(&tx, now).map_err(failed)?;
+    let prices = if board || !games.is_empty() {
+        held.prices(&tx).map_err(failed)?
+    } else {
+        Vec::new()
     };
-    let failed = |err| internal("cannot read the accounts' changes", err);
-    let tx = conn.unchecked_transaction().map_err(failed)?;
-    held.catch_up(&tx).map_err(failed)?;
-    tx.finish().map_err(failed)
+    let started = Instant::now();
+    let mut ranked = HashMap::with_capacity(games.len());
+    for (game, standings) in held.rank_games(&prices, &games, &out) {
+        ranked.insert(game, payload(standings)?);
+    }
+    if !games.is_empty() {
+        papertrader_common::debug!(
+            "standings: {} competitions ranked in {:?}",
+            games.len(),
+            started.elapsed()
+        );
+    }
+    let board = if board {
+        Some(payload(held.rank_at_prices(&prices))?)
+    } else {
+        None
+    };
+    let _ = tx.finish();
+    Ok(Ranking {
+        board,
+        games: ranked,
+    })
 }
 
 /// getLeaderboard without a standings thread: the [`LEADERS`] best
 /// accounts by return, every account read for this one answer.
 pub fn leaderboard(conn: &Connection) -> Result<String, Reason> {
     let mut ledger = None;
-    follow(conn, &mut ledger)
+    let ranking = follow(conn, &mut ledger, true)?;
+    Ok(ranking.board.unwrap_or_default())
 }
 
 /// The wire form of a ranking.
-fn payload(ranked: Vec<(u64, &str, Percent)>) -> Result<String, Reason> {
+pub(super) fn payload(ranked: Vec<(u64, &str, Percent)>) -> Result<String, Reason> {
     let mut lines = Vec::with_capacity(ranked.len());
     for (rank, name, ret) in ranked {
         let username =
@@ -385,7 +451,7 @@ fn payload(ranked: Vec<(u64, &str, Percent)>) -> Result<String, Reason> {
 /// days before the first snapshot show the starting cash.
 pub fn equity_history(
     conn: &Connection,
-    viewer: i64,
+    viewer: crate::auth::Viewer,
     username: &Username,
     today: Date,
 ) -> Result<String, Reason> {
@@ -401,10 +467,21 @@ pub fn equity_history(
         let text = format!("no user named {username}");
         return Err(Reason::new(ReasonCode::UnknownUser, text));
     };
-    if id != viewer {
+    if id != viewer.login {
         let text = format!("the equity history of {username} is private");
         return Err(Reason::new(ReasonCode::Forbidden, text));
     }
+    // One's own name: the portfolio the session acts on (protocol 1.2).
+    let (id, cash, start, started) = if viewer.book == id {
+        (id, cash, start, started)
+    } else {
+        conn.query_row(
+            "SELECT id, cash, start_cash, started FROM accounts WHERE id = ?1",
+            [viewer.book],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .map_err(|err| internal("cannot read a portfolio", err))?
+    };
     let first = Date::of_timestamp(papertrader_common::value::Timestamp(started));
     let first_day = first
         .start()

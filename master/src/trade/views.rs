@@ -19,6 +19,7 @@ use papertrader_common::value::{
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{avg_cost, internal};
+use crate::auth::Viewer;
 use crate::market::store;
 
 const SELECT_ACCOUNT: &str =
@@ -42,8 +43,9 @@ struct Account {
 /// the owner (`viewer` is the session's account id), `username` and
 /// `created` for anyone else. Equity is cash plus every position at its
 /// current price (see the module docs for a symbol without a tick).
-pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
-    let account = find(conn, username)?;
+pub fn user_info(conn: &Connection, viewer: Viewer, username: &str) -> Result<String, Reason> {
+    let account = seen_by(conn, viewer, find(conn, username)?)?;
+    let viewer = viewer.book;
     let mut info = UserInfo {
         username: stored(Username::parse(&account.username))?,
         created: Timestamp(account.created),
@@ -68,8 +70,9 @@ pub fn user_info(conn: &Connection, viewer: i64, username: &str) -> Result<Strin
 
 /// getUserPortfolio: `SYMBOL QUANTITY AVG_COST PRICE VALUE` per position
 /// for the owner, `SYMBOL QUANTITY` for anyone else, sorted by symbol.
-pub fn portfolio(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
-    let account = find(conn, username)?;
+pub fn portfolio(conn: &Connection, viewer: Viewer, username: &str) -> Result<String, Reason> {
+    let account = seen_by(conn, viewer, find(conn, username)?)?;
+    let viewer = viewer.book;
     if account.id != viewer {
         let public: Vec<Position> = positions(conn, account.id)?
             .into_iter()
@@ -86,8 +89,9 @@ pub fn portfolio(conn: &Connection, viewer: i64, username: &str) -> Result<Strin
 
 /// getUserTransactionHistory: `TXID TIMESTAMP SIDE SYMBOL QUANTITY PRICE`
 /// per trade, oldest first; only the owner may see it.
-pub fn history(conn: &Connection, viewer: i64, username: &str) -> Result<String, Reason> {
-    let account = find(conn, username)?;
+pub fn history(conn: &Connection, viewer: Viewer, username: &str) -> Result<String, Reason> {
+    let account = seen_by(conn, viewer, find(conn, username)?)?;
+    let viewer = viewer.book;
     if account.id != viewer {
         return Err(Reason::new(
             ReasonCode::Forbidden,
@@ -137,7 +141,7 @@ fn trades(conn: &Connection, account: i64) -> Result<Vec<Trade>, Reason> {
 /// `transactions N`.
 pub fn account_text(conn: &Connection, username: &str) -> Result<String, Reason> {
     let account = find(conn, username)?;
-    let mut out = user_info(conn, account.id, &account.username)?;
+    let mut out = user_info(conn, Viewer::of(account.id), &account.username)?;
     for p in valued(conn, account.id)? {
         out.push_str("position ");
         p.write(&mut out);
@@ -177,6 +181,25 @@ fn find(conn: &Connection, username: &str) -> Result<Account, Reason> {
     found.ok_or_else(|| Reason::new(ReasonCode::UnknownUser, format!("no user named {name}")))
 }
 
+/// The account as `viewer` sees it: a login's own name shows the
+/// portfolio its session acts on (protocol 1.2), anyone else's their
+/// first.
+fn seen_by(conn: &Connection, viewer: Viewer, account: Account) -> Result<Account, Reason> {
+    if account.id != viewer.login || viewer.book == viewer.login {
+        return Ok(account);
+    }
+    let (cash, created): (i64, i64) = conn
+        .prepare_cached("SELECT cash, created FROM accounts WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([viewer.book], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(|err| internal("cannot read a portfolio", err))?;
+    Ok(Account {
+        id: viewer.book,
+        cash,
+        created,
+        ..account
+    })
+}
+
 /// `(symbol, quantity, cost)` of every position, by symbol.
 fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, Shares, i64)>, Reason> {
     let rows: Vec<(String, i64, i64)> = conn
@@ -194,7 +217,7 @@ fn positions(conn: &Connection, account: i64) -> Result<Vec<(Symbol, Shares, i64
 }
 
 /// Every position with its AVG_COST, current price and value.
-fn valued(conn: &Connection, account: i64) -> Result<Vec<Position>, Reason> {
+pub(super) fn valued(conn: &Connection, account: i64) -> Result<Vec<Position>, Reason> {
     let mut out = Vec::new();
     for (symbol, quantity, cost) in positions(conn, account)? {
         let avg_cost = avg_cost(cost, quantity.raw());
@@ -287,19 +310,19 @@ mod tests {
         let private = "username Alice\nemail alice@example.com\ncreated 1700000000\n\
                        cash 411.4998\nequity 1031.5000\n";
         assert_eq!(
-            user_info(&f.db.conn, f.alice, "Alice").expect("own"),
+            user_info(&f.db.conn, Viewer::of(f.alice), "Alice").expect("own"),
             private
         );
         assert_eq!(
-            user_info(&f.db.conn, f.alice, "aLiCe").expect("any case"),
+            user_info(&f.db.conn, Viewer::of(f.alice), "aLiCe").expect("any case"),
             private
         );
         assert_eq!(
-            user_info(&f.db.conn, f.bob, "alice").expect("public"),
+            user_info(&f.db.conn, Viewer::of(f.bob), "alice").expect("public"),
             "username Alice\ncreated 1700000000\n"
         );
         assert_eq!(
-            user_info(&f.db.conn, f.bob, "bob").expect("bob"),
+            user_info(&f.db.conn, Viewer::of(f.bob), "bob").expect("bob"),
             "username bob\nemail bob@example.com\ncreated 1700000000\n\
              cash 1000.0000\nequity 1000.0000\n"
         );
@@ -309,49 +332,55 @@ mod tests {
     fn portfolio_private_and_public() {
         let f = fixture("views-portfolio");
         assert_eq!(
-            portfolio(&f.db.conn, f.alice, "alice").expect("own"),
+            portfolio(&f.db.conn, Viewer::of(f.alice), "alice").expect("own"),
             "AAA 3 189.5000 200.0000 600.0000\nBBB 2 10.0001 10.0001 20.0002\n"
         );
         assert_eq!(
-            portfolio(&f.db.conn, f.bob, "alice").expect("public"),
+            portfolio(&f.db.conn, Viewer::of(f.bob), "alice").expect("public"),
             "AAA 3\nBBB 2\n"
         );
-        assert_eq!(portfolio(&f.db.conn, f.bob, "bob").expect("empty"), "");
+        assert_eq!(
+            portfolio(&f.db.conn, Viewer::of(f.bob), "bob").expect("empty"),
+            ""
+        );
     }
 
     #[test]
     fn history_is_private() {
         let f = fixture("views-history");
         assert_eq!(
-            history(&f.db.conn, f.alice, "ALICE").expect("own"),
+            history(&f.db.conn, Viewer::of(f.alice), "ALICE").expect("own"),
             "1 1732147200 buy AAA 3 189.5000\n2 1732147200 buy BBB 2 10.0001\n"
         );
-        let err = history(&f.db.conn, f.bob, "alice").expect_err("forbidden");
+        let err = history(&f.db.conn, Viewer::of(f.bob), "alice").expect_err("forbidden");
         assert_eq!(err.code, ReasonCode::Forbidden);
         assert_eq!(err.text, "transaction history is private");
-        assert_eq!(history(&f.db.conn, f.bob, "bob").expect("empty"), "");
+        assert_eq!(
+            history(&f.db.conn, Viewer::of(f.bob), "bob").expect("empty"),
+            ""
+        );
     }
 
     #[test]
     fn unknown_and_malformed_users() {
         let f = fixture("views-unknown");
-        let err = user_info(&f.db.conn, f.alice, "nobody").expect_err("unknown");
+        let err = user_info(&f.db.conn, Viewer::of(f.alice), "nobody").expect_err("unknown");
         assert_eq!(err.code, ReasonCode::UnknownUser);
         assert_eq!(err.text, "no user named nobody");
         assert_eq!(
-            code(portfolio(&f.db.conn, f.alice, "nobody")),
+            code(portfolio(&f.db.conn, Viewer::of(f.alice), "nobody")),
             ReasonCode::UnknownUser
         );
         assert_eq!(
-            code(history(&f.db.conn, f.alice, "nobody")),
+            code(history(&f.db.conn, Viewer::of(f.alice), "nobody")),
             ReasonCode::UnknownUser
         );
         assert_eq!(
-            code(user_info(&f.db.conn, f.alice, "no body")),
+            code(user_info(&f.db.conn, Viewer::of(f.alice), "no body")),
             ReasonCode::InvalidUsername
         );
         assert_eq!(
-            code(portfolio(&f.db.conn, f.alice, "")),
+            code(portfolio(&f.db.conn, Viewer::of(f.alice), "")),
             ReasonCode::InvalidUsername
         );
         assert_eq!(

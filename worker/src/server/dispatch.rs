@@ -196,11 +196,15 @@ impl Server {
             // The master's auth threads run requests side by side: a login
             // pipelined behind a registration must not overtake it.
             // Likewise watchlist changes, which must take effect in the
-            // order they were sent.
+            // order they were sent, and portfolio and competition
+            // commands: an order or a read sent after `usePortfolio` acts
+            // on the portfolio it chose.
             Request::Register { .. }
             | Request::RegisterExternal { .. }
             | Request::Watch { .. }
-            | Request::Unwatch { .. } => {
+            | Request::Unwatch { .. }
+            | Request::Portfolio { .. }
+            | Request::Game { .. } => {
                 if self.forward(token, frame, instr, Note::Serial)
                     && let Some(client) = self.clients.get_mut(&token)
                 {

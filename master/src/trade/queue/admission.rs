@@ -19,8 +19,9 @@ impl Queue {
             );
             return Err(Reason::new(ReasonCode::Unavailable, text));
         }
-        let account = session_account(&self.conn, &arrival.session, Timestamp::now())?;
-        let mine = self.per_account.get(&account.0).copied().unwrap_or(0);
+        let trader = self.trader(&arrival.session, Timestamp::now())?;
+        let account = trader.account;
+        let mine = self.per_account.get(&account).copied().unwrap_or(0);
         if mine >= self.limits.per_account {
             let text = format!(
                 "{mine} of your orders wait for prices already (at most {}); \
@@ -34,6 +35,13 @@ impl Queue {
             return Err(reason);
         }
         self.listed(&symbol, arrival.size)?;
+        self.keeps_rules(
+            &trader,
+            arrival.side,
+            &symbol,
+            arrival.size,
+            &[OrderKind::Market],
+        )?;
         // A price that is failing already would keep it waiting for
         // nothing: it is refused at once.
         if self.stale.get(&symbol) == Some(&Staleness::Failing) {
@@ -41,7 +49,7 @@ impl Queue {
         }
         self.seq += 1;
         Ok(Order {
-            account: account.0,
+            account,
             side: arrival.side,
             symbol,
             size: arrival.size,
@@ -51,19 +59,22 @@ impl Queue {
     }
 
     pub(super) fn check_placement<'p>(
-        &self,
+        &mut self,
         session: &SessionId,
         spec: &'p OrderSpec,
         arrival_ms: u64,
     ) -> Result<NewOrder<'p>, Reason> {
         let now = Timestamp::now();
-        let account = session_account(&self.conn, session, now)?.0;
+        let trader = self.trader(session, now)?;
+        let account = trader.account;
         let mine = self.open.iter().filter(|o| o.account == account).count();
         if mine >= self.limits.open_per_account {
             let text = format!("you have {mine} open orders, the most allowed; cancel one first");
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
         self.covered(account, spec, None)?;
+        let size = Size::Shares(spec.quantity);
+        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &[spec.kind])?;
         let mark = self.last.get(&spec.symbol).copied();
         Ok(NewOrder::of(account, spec, now, arrival_ms, mark))
     }
@@ -75,14 +86,15 @@ impl Queue {
     /// entry the take-profit above and the stop-loss below, for a short
     /// the other way round. The legs reserve nothing until they open.
     pub(super) fn check_class<'p>(
-        &self,
+        &mut self,
         session: &SessionId,
         spec: &'p OrderSpec,
         class: &ClassSpec,
         arrival_ms: u64,
     ) -> Result<Vec<NewOrder<'p>>, Reason> {
         let now = Timestamp::now();
-        let account = session_account(&self.conn, session, now)?.0;
+        let trader = self.trader(session, now)?;
+        let account = trader.account;
         let legs = class.legs();
         let mine = self.open.iter().filter(|o| o.account == account).count();
         if mine + 1 + legs.len() > self.limits.open_per_account {
@@ -95,6 +107,11 @@ impl Queue {
             return Err(Reason::new(ReasonCode::TooManyOrders, text));
         }
         self.covered(account, spec, None)?;
+        let kinds: Vec<OrderKind> = std::iter::once(spec.kind)
+            .chain(legs.iter().copied())
+            .collect();
+        let size = Size::Shares(spec.quantity);
+        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &kinds)?;
         // Which way the position the exits close goes.
         let long = match class.class {
             OrderClass::Oco => spec.side == Side::Sell,
@@ -310,14 +327,15 @@ impl Queue {
     /// triggered, with `change` applied, checked as a new order would be
     /// (besides the count of open orders, which does not change).
     pub(super) fn check_replace(
-        &self,
+        &mut self,
         session: &SessionId,
         id: u64,
         change: &OrderChange,
         arrival_ms: u64,
     ) -> Result<Replacement, Reason> {
         let now = Timestamp::now();
-        let account = session_account(&self.conn, session, now)?.0;
+        let trader = self.trader(session, now)?;
+        let account = trader.account;
         let old = self
             .open
             .iter()
@@ -345,6 +363,8 @@ impl Queue {
             tif,
         };
         self.covered(account, &spec, Some(old.id))?;
+        let size = Size::Shares(spec.quantity);
+        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &[spec.kind])?;
         Ok(Replacement {
             old: old.id,
             account,
