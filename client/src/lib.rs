@@ -25,14 +25,19 @@ use sha2::{Digest, Sha256};
 
 /// The lines of data answers, parsed by common's one parser per line.
 pub use papertrader_common::payload::{
-    Asset, Bar, Current, EquityPoint, Info, KeyLine, OrderLine, Position, PrivateInfo, Standing,
-    Trade, TradeSide, UserInfo, Valuation, WatchLine,
+    Asset, Bar, Current, EquityPoint, GameDetail, GameLine, GameRole, GameState, Info, KeyLine,
+    OrderLine, PortfolioLine, PortfolioStatus, Position, PrivateInfo, Standing, Trade, TradeSide,
+    UserInfo, Valuation, WatchLine,
 };
 /// A filled market order, as `purchaseSuccess` / `sellSuccess` carry it.
 pub use papertrader_common::reply::Fill;
 /// What `placeOrder` takes, and the history ranges.
 pub use papertrader_common::request::{
     ClassSpec, NewStop, OrderChange, OrderSpec, Range, Side, Size,
+};
+/// What the portfolio and competition calls take and answer.
+pub use papertrader_common::value::{
+    GameCode, GameFees, GameRules, OrderTypes, PortfolioName, Visibility,
 };
 
 pub mod tls;
@@ -93,6 +98,12 @@ macro_rules! answer {
         }
     };
 }
+
+// After `answer!`, which its calls use.
+mod games;
+pub use games::join_by;
+/// How `joinGame` names a competition.
+pub use papertrader_common::request::JoinBy;
 
 /// The reference client's hashedPass: lowercase hex SHA-256 of
 /// `"papertrader\0" + lowercase(username) + "\0" + password`.
@@ -745,7 +756,9 @@ mod tests {
     /// A one-connection server on loopback: for each frame it receives it
     /// sends the next answer of `script`; the frames received come back
     /// from the join handle (asserted on the test's thread).
-    fn fake_server(script: Vec<Vec<Frame>>) -> (String, std::thread::JoinHandle<Vec<Frame>>) {
+    pub(crate) fn fake_server(
+        script: Vec<Vec<Frame>>,
+    ) -> (String, std::thread::JoinHandle<Vec<Frame>>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
         let handle = std::thread::spawn(move || {
@@ -774,18 +787,18 @@ mod tests {
         (addr, handle)
     }
 
-    fn args_of(f: &Frame) -> (u8, String) {
+    pub(crate) fn args_of(f: &Frame) -> (u8, String) {
         (
             f.instruction,
             String::from_utf8(f.data.clone()).expect("utf-8"),
         )
     }
 
-    fn sid() -> SessionId {
+    pub(crate) fn sid() -> SessionId {
         SessionId::parse("0123456789abcdef0123456789abcdef").expect("session")
     }
 
-    fn transfer(payload: &str) -> Vec<Frame> {
+    pub(crate) fn transfer(payload: &str) -> Vec<Frame> {
         papertrader_common::transfer::packets(Instr::Data, payload.as_bytes(), None)
             .expect("packets")
     }

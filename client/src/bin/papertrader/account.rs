@@ -111,7 +111,7 @@ pub fn leaderboard(ctx: &mut Context) -> Result<(), CliError> {
     print(&leaderboard_table(&out, &list, &me).render(&out))
 }
 
-fn standing_json(s: &Standing) -> Value {
+pub(crate) fn standing_json(s: &Standing) -> Value {
     json!({
         "rank": s.rank,
         "username": s.username.as_str(),
@@ -119,8 +119,9 @@ fn standing_json(s: &Standing) -> Value {
     })
 }
 
-/// RANK, USER, RETURN; your own row in bold on a terminal.
-fn leaderboard_table(out: &Output, list: &[Standing], me: &str) -> Table {
+/// RANK, USER, RETURN; your own row in bold on a terminal (also a
+/// competition's standings).
+pub(crate) fn leaderboard_table(out: &Output, list: &[Standing], me: &str) -> Table {
     let mut table = Table::new(&[
         ("RANK", Align::Right),
         ("USER", Align::Left),

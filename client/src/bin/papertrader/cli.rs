@@ -170,10 +170,15 @@ pub enum Cmd {
         #[arg(long)]
         csv: bool,
     },
-    /// Positions with cost and profit (your own), or another user's holdings
+    /// Positions with cost and profit (your own), or another user's
+    /// holdings; or make, list, use, rename and close your portfolios
+    #[command(args_conflicts_with_subcommands = true, after_help = PORTFOLIO_HELP)]
     Portfolio {
         /// Another user (default: you)
         user: Option<String>,
+        /// create, list, use, rename or close (none: the holdings)
+        #[command(subcommand)]
+        action: Option<PortfolioCmd>,
     },
     /// Your transaction history
     Trades {
@@ -217,6 +222,13 @@ pub enum Cmd {
         #[command(subcommand)]
         action: Option<WatchlistCmd>,
     },
+    /// Competitions: make one, join one, see the standings
+    #[command(after_help = GAME_HELP)]
+    Game {
+        /// What to do (none: list them)
+        #[command(subcommand)]
+        action: Option<GameCmd>,
+    },
     /// The workers the server knows
     Workers,
     /// Interactive shell with history and completion
@@ -258,6 +270,233 @@ pub enum WatchlistCmd {
         symbols: Vec<String>,
     },
 }
+
+/// `portfolio create|list|use|rename|close`.
+#[derive(Debug, Subcommand)]
+pub enum PortfolioCmd {
+    /// Make a portfolio (at most 20 open); the session keeps the one it uses
+    Create {
+        /// 1-32 of A-Z a-z 0-9 _ . -, not the name of another open one
+        name: String,
+        /// Its starting cash (default: the server's)
+        #[arg(long, value_name = "AMOUNT")]
+        cash: Option<String>,
+    },
+    /// Your portfolios; * marks the one in use
+    List,
+    /// Trade in this portfolio from now on (this login's saved session)
+    Use {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        portfolio: String,
+    },
+    /// Give a portfolio another name
+    Rename {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        portfolio: String,
+        /// The new name
+        #[arg(value_name = "NEWNAME")]
+        name: String,
+    },
+    /// Close a portfolio without open orders (not the first); its
+    /// positions stay, frozen
+    Close {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        portfolio: String,
+    },
+}
+
+const PORTFOLIO_HELP: &str = "\
+Without a subcommand: the holdings of the portfolio in use (or of USER's
+first). A number names a portfolio by its number, anything else by its name.
+
+Examples:
+  papertrader portfolio
+  papertrader portfolio create bot --cash 5000
+  papertrader portfolio list
+  papertrader portfolio use bot
+  papertrader portfolio use 1";
+
+/// `game create|change|join|list|show|standings|holdings|leave|remove|code`.
+#[derive(Debug, Subcommand)]
+pub enum GameCmd {
+    /// Make a competition; prints its number and invitation code
+    #[command(allow_negative_numbers = true)]
+    Create {
+        /// What to call it: 1-64 characters
+        name: String,
+        /// When trading opens (see TIME below)
+        #[arg(long, value_name = "TIME")]
+        start: String,
+        /// When trading closes and the standings freeze
+        #[arg(long, value_name = "TIME")]
+        end: String,
+        /// The rules
+        #[command(flatten)]
+        rules: RuleFlags,
+    },
+    /// Change a competition's rules before its start (the organiser's)
+    #[command(allow_negative_numbers = true)]
+    Change {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+        /// A new name
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// A new start
+        #[arg(long, value_name = "TIME")]
+        start: Option<String>,
+        /// A new end
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+        /// The rules to change; the others stay
+        #[command(flatten)]
+        rules: RuleFlags,
+    },
+    /// Join with an invitation code, or a public competition by its number
+    Join {
+        /// The code (any case), or the number of a public competition
+        #[arg(value_name = "CODE-OR-ID")]
+        code: String,
+    },
+    /// The competitions you organise or play in, then public ones
+    List,
+    /// A competition's rules, state and players
+    Show {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+    },
+    /// The players ranked by their return, best first
+    Standings {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+    },
+    /// A player's positions, when the rules show them
+    Holdings {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+        /// The player
+        user: String,
+    },
+    /// Leave a competition: your portfolio in it closes
+    Leave {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+    },
+    /// Remove a player (the organiser's)
+    Remove {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+        /// The player
+        user: String,
+    },
+    /// A new invitation code; the old one stops working (the organiser's)
+    Code {
+        /// Its number, or its name
+        #[arg(value_name = "ID-OR-NAME")]
+        game: String,
+    },
+}
+
+/// The rules of `game create` and `game change` besides the name and
+/// times; each pair of opposite switches conflicts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct RuleFlags {
+    /// Each player's starting cash (default 100000)
+    #[arg(long, value_name = "AMOUNT")]
+    pub cash: Option<String>,
+    /// The only symbols players may trade, separated by commas, or all
+    #[arg(long, value_name = "LIST")]
+    pub assets: Option<String>,
+    /// The order types allowed, separated by commas: market, limit, stop,
+    /// stop-limit, trailing-stop (default: all)
+    #[arg(long, value_name = "LIST")]
+    pub orders: Option<String>,
+    /// No sale beyond the shares held
+    #[arg(long, conflicts_with = "short")]
+    pub no_short: bool,
+    /// Sales beyond the shares held are allowed (the default)
+    #[arg(long)]
+    pub short: bool,
+    /// Whole shares only, no notional orders
+    #[arg(long, conflicts_with = "fractional")]
+    pub no_fractional: bool,
+    /// Fractions of shares are allowed (the default)
+    #[arg(long)]
+    pub fractional: bool,
+    /// Commission and slippage: the server's, or none
+    #[arg(long, value_enum, value_name = "FEES")]
+    pub fees: Option<FeesArg>,
+    /// Most of a player's equity one position may be worth, in percent
+    /// (1-100), or none
+    #[arg(long, value_name = "PCT")]
+    pub cap: Option<String>,
+    /// No joining after the start
+    #[arg(long, conflicts_with = "late")]
+    pub no_late: bool,
+    /// Joining after the start is allowed (the default)
+    #[arg(long)]
+    pub late: bool,
+    /// Who sees a player's holdings: never (only the player), after the
+    /// end (the default), always
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub holdings: Option<HoldingsArg>,
+    /// Players may reset their portfolio to the starting cash
+    #[arg(long, conflicts_with = "no_resets")]
+    pub resets: bool,
+    /// No resets (the default)
+    #[arg(long)]
+    pub no_resets: bool,
+    /// Listed for everyone; anyone may join by its number
+    #[arg(long, conflicts_with = "private")]
+    pub public: bool,
+    /// Only those with the invitation code may join (the default)
+    #[arg(long)]
+    pub private: bool,
+}
+
+/// `--fees`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeesArg {
+    /// The server's commission and slippage
+    Master,
+    /// No commission and no slippage
+    None,
+}
+
+/// `--holdings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HoldingsArg {
+    /// Only the player sees them
+    Never,
+    /// Everyone, once the competition has ended
+    End,
+    /// Everyone, all the time
+    Always,
+}
+
+const GAME_HELP: &str = "\
+A competition gives each player a portfolio of its own, made when they join,
+with the rules' cash; trade in it after `papertrader portfolio use N`. A
+number names a competition by its number, anything else by its name (any
+case), as `game list` shows them.
+
+TIME: Unix seconds, 2027-01-05T14:30:00Z (UTC without a zone, or +02:00),
+2027-01-05 (midnight UTC), now, or +N with s, m, h or d from now (+90m, +30d).
+
+Examples:
+  papertrader game create 'Spring cup' --start 2027-03-01 --end +90d --cash 10000
+  papertrader game join ABCDEFGH2345
+  papertrader game standings 'Spring cup'
+  papertrader game holdings 3 bob";
 
 /// The arguments of `buy` and `sell`.
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The commands: [`dispatch`] parses one command given as words (the
 //! shell's entry point), [`run`] runs a parsed one (main's). Accounts and
-//! trades live here; market data in `market.rs`, user views in `views.rs`.
+//! trades live here; market data in `market.rs`, user views in `views.rs`,
+//! portfolios in `portfolios.rs`, competitions in `games.rs`.
 
 use std::path::Path;
 
@@ -15,7 +16,9 @@ use crate::cli::{Cmd, Line};
 use crate::context::Context;
 use crate::error::{CliError, What};
 use crate::output::print;
-use crate::{account, external, keys, market, orders, password, views, watchlist};
+use crate::{
+    account, external, games, keys, market, orders, password, portfolios, views, watchlist,
+};
 
 /// Names of every command, for completion and help.
 pub const COMMANDS: &[&str] = &[
@@ -40,6 +43,7 @@ pub const COMMANDS: &[&str] = &[
     "user",
     "keys",
     "watchlist",
+    "game",
     "workers",
     "shell",
     "help",
@@ -123,12 +127,17 @@ pub fn run(ctx: &mut Context, cmd: Cmd) -> Result<(), CliError> {
             date,
             csv,
         } => market::history(ctx, &symbol, range, date.as_deref(), csv),
-        Cmd::Portfolio { user } => views::portfolio(ctx, user.as_deref()),
+        Cmd::Portfolio {
+            action: Some(action),
+            ..
+        } => portfolios::run(ctx, action),
+        Cmd::Portfolio { user, action: None } => views::portfolio(ctx, user.as_deref()),
         Cmd::Trades { user } => views::trades(ctx, user.as_deref()),
         Cmd::Equity { csv } => account::equity(ctx, csv),
         Cmd::Leaderboard => account::leaderboard(ctx),
         Cmd::Keys(keys) => keys::run(ctx, keys),
         Cmd::Watchlist { action } => watchlist::run(ctx, action),
+        Cmd::Game { action } => games::run(ctx, action),
         Cmd::Reset {
             with: Some(provider),
             yes,
@@ -263,5 +272,122 @@ mod tests {
             "{}",
             clap_message(&err)
         );
+    }
+
+    #[test]
+    fn portfolio_keeps_its_holdings_view_beside_its_subcommands() {
+        use crate::cli::PortfolioCmd;
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let parse = |s: &str| Line::try_parse_from(words(s)).map(|l| l.command);
+        assert!(matches!(
+            parse("portfolio"),
+            Ok(Cmd::Portfolio {
+                user: None,
+                action: None
+            })
+        ));
+        assert!(matches!(parse("portfolio bob"), Ok(Cmd::Portfolio {
+            user: Some(ref u), action: None } ) if u == "bob"));
+        // A user called like a subcommand, after `--`.
+        assert!(matches!(parse("portfolio -- list"), Ok(Cmd::Portfolio {
+            user: Some(ref u), action: None } ) if u == "list"));
+        assert!(matches!(
+            parse("portfolio list --json"),
+            Ok(Cmd::Portfolio {
+                user: None,
+                action: Some(PortfolioCmd::List)
+            })
+        ));
+        assert!(
+            matches!(parse("portfolio create bot --cash 5000"), Ok(Cmd::Portfolio {
+            action: Some(PortfolioCmd::Create { ref name, cash: Some(ref cash) }), .. })
+            if name == "bot" && cash == "5000")
+        );
+        assert!(
+            matches!(parse("portfolio rename 2 swing"), Ok(Cmd::Portfolio {
+            action: Some(PortfolioCmd::Rename { ref portfolio, ref name }), .. })
+            if portfolio == "2" && name == "swing")
+        );
+        assert!(matches!(parse("portfolio use main"), Ok(Cmd::Portfolio {
+            action: Some(PortfolioCmd::Use { ref portfolio }), .. }) if portfolio == "main"));
+        for bad in [
+            "portfolio bob list",
+            "portfolio close",
+            "portfolio rename 2",
+            "portfolio x y",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert_ne!(err.kind(), ErrorKind::DisplayHelp, "{bad}");
+        }
+    }
+
+    #[test]
+    fn game_commands_parse() {
+        use crate::cli::{FeesArg, GameCmd, HoldingsArg};
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let parse = |s: &str| Line::try_parse_from(words(s)).map(|l| l.command);
+        assert!(matches!(parse("game"), Ok(Cmd::Game { action: None })));
+        assert!(matches!(
+            parse("game list"),
+            Ok(Cmd::Game {
+                action: Some(GameCmd::List)
+            })
+        ));
+        let line = "game create Cup --start now --end +30d --cash 5000 --assets AAPL,MSFT \
+                    --orders market,limit --no-short --no-fractional --fees none --cap 25 \
+                    --no-late --holdings always --resets --public";
+        let Ok(Cmd::Game {
+            action:
+                Some(GameCmd::Create {
+                    name,
+                    start,
+                    end,
+                    rules,
+                }),
+        }) = parse(line)
+        else {
+            panic!("{:?}", parse(line))
+        };
+        assert_eq!(
+            (name.as_str(), start.as_str(), end.as_str()),
+            ("Cup", "now", "+30d")
+        );
+        assert_eq!(rules.cash.as_deref(), Some("5000"));
+        assert!(rules.no_short && rules.no_fractional && rules.no_late && rules.resets);
+        assert!(rules.public && !rules.short && !rules.private);
+        assert_eq!(
+            (rules.fees, rules.holdings),
+            (Some(FeesArg::None), Some(HoldingsArg::Always))
+        );
+        let Ok(Cmd::Game {
+            action: Some(GameCmd::Change {
+                game, name, rules, ..
+            }),
+        }) = parse("game change 3 --name Cup2 --short --private")
+        else {
+            panic!("change")
+        };
+        assert_eq!((game.as_str(), name.as_deref()), ("3", Some("Cup2")));
+        assert!(rules.short && rules.private && !rules.public);
+        assert!(matches!(parse("game holdings 3 bob"), Ok(Cmd::Game {
+            action: Some(GameCmd::Holdings { ref game, ref user }) }) if game == "3" && user == "bob"));
+        assert!(matches!(parse("game join abcdefgh2345"), Ok(Cmd::Game {
+            action: Some(GameCmd::Join { ref code }) }) if code == "abcdefgh2345"));
+        for bad in [
+            "game create Cup --start now",
+            "game create --start now --end +1d",
+            "game create Cup --start now --end +1d --short --no-short",
+            "game create Cup --start now --end +1d --public --private",
+            "game create Cup --start now --end +1d --fees low",
+            "game create Cup --start now --end +1d --holdings later",
+            "game change",
+            "game holdings 3",
+            "game remove 3",
+            "game join",
+            "game show",
+        ] {
+            let err = parse(bad).expect_err(bad);
+            assert_ne!(err.kind(), ErrorKind::DisplayHelp, "{bad}");
+        }
     }
 }

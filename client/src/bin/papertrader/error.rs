@@ -8,6 +8,9 @@ use papertrader_common::value::{Money, Reason, ReasonCode, Shares};
 
 use crate::numbers::{human_money, human_shares};
 
+mod games;
+use games::game_refusal;
+
 /// Exit statuses (sysexits.h).
 pub mod status {
     /// Bad command line.
@@ -116,6 +119,15 @@ pub struct What<'a> {
     pub reset: bool,
     /// The data asked for (`trades`, `portfolio`...), for `forbidden`.
     pub view: Option<&'a str>,
+    /// The portfolio a portfolio command names, as typed (`2`, `bot`).
+    pub portfolio: Option<&'a str>,
+    /// The name a portfolio gets (`portfolio create`, `rename`).
+    pub name: Option<&'a str>,
+    /// The competition a `game` command names, as typed (number, name or
+    /// code).
+    pub game: Option<&'a str>,
+    /// `game join`: the competition was named by code or public number.
+    pub join: bool,
 }
 
 impl<'a> What<'a> {
@@ -161,7 +173,8 @@ pub fn from_client(err: &ClientError, what: &What) -> CliError {
 
 /// The sentence and status for a failure return.
 pub fn refused(reason: &Reason, what: &What) -> CliError {
-    account_refusal(reason, what)
+    game_refusal(reason, what)
+        .or_else(|| account_refusal(reason, what))
         .or_else(|| trade_refusal(reason, what))
         .or_else(|| server_refusal(reason, what))
         .unwrap_or_else(|| CliError::software(format!("the server refused: {reason}")))

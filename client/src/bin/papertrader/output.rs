@@ -112,7 +112,8 @@ impl Output {
     }
 
     fn paint(&self, text: &str, sgr: &str) -> String {
-        if self.colour {
+        // Nothing to paint: no escapes around an empty header cell.
+        if self.colour && !text.is_empty() {
             format!("\x1b[{sgr}m{text}\x1b[0m")
         } else {
             text.to_string()

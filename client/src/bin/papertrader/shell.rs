@@ -36,6 +36,21 @@ const HISTORY_LINES: usize = 1000;
 const SYMBOL_COMMANDS: &[&str] = &["buy", "sell", "quote", "info", "history"];
 /// What `watchlist` does besides listing; each takes symbols.
 const WATCHLIST_ACTIONS: &[&str] = &["add", "remove"];
+/// What `portfolio` does besides showing holdings.
+const PORTFOLIO_ACTIONS: &[&str] = &["create", "list", "use", "rename", "close"];
+/// What `game` does.
+const GAME_ACTIONS: &[&str] = &[
+    "create",
+    "change",
+    "join",
+    "list",
+    "show",
+    "standings",
+    "holdings",
+    "leave",
+    "remove",
+    "code",
+];
 /// The ranges of `history SYMBOL RANGE`.
 const RANGES: &[&str] = &["day", "week", "month", "year", "all"];
 /// Words that leave the shell. `quit` completes only when nothing else
@@ -220,17 +235,28 @@ impl ShellHelper {
         }
     }
 
-    fn flags_of(&self, cmd: &str) -> &[Flag] {
+    fn flags_of(&self, cmd: &str) -> Option<&[Flag]> {
         self.flags
             .iter()
             .find(|(name, _)| name == cmd)
-            .map_or(&[], |(_, flags)| flags.as_slice())
+            .map(|(_, flags)| flags.as_slice())
+    }
+
+    /// The options of the command the words `before` start: a
+    /// subcommand's (`game create`) when the second word names one.
+    fn flags_for(&self, before: &[&str]) -> &[Flag] {
+        let sub = match before {
+            [cmd, sub, ..] => self.flags_of(&format!("{cmd} {sub}")),
+            _ => None,
+        };
+        let cmd = before.first().and_then(|cmd| self.flags_of(cmd));
+        sub.or(cmd).unwrap_or(&[])
     }
 
     /// Candidates for the word starting with `prefix` that follows the
     /// words `before`.
     fn candidates(&self, before: &[&str], prefix: &str) -> Vec<String> {
-        let flags = before.first().map_or(&[][..], |cmd| self.flags_of(cmd));
+        let flags = self.flags_for(before);
         let takes_value = |word: &str| flags.iter().any(|f| f.name == word && f.takes_value);
         if before.last().is_some_and(|w| takes_value(w)) {
             // A price, a file name: nothing to offer.
@@ -267,6 +293,8 @@ impl ShellHelper {
                 .map(|a| a.to_string())
                 .collect(),
             ["watchlist", "add" | "remove", ..] => symbols(&self.symbols, prefix),
+            ["portfolio"] => words_from(PORTFOLIO_ACTIONS, prefix),
+            ["game"] => words_from(GAME_ACTIONS, prefix),
             [cmd] if SYMBOL_COMMANDS.contains(cmd) => symbols(&self.symbols, prefix),
             ["history", _] => RANGES
                 .iter()
@@ -278,23 +306,38 @@ impl ShellHelper {
     }
 }
 
-/// Every command's `--long` options (`--json` and `--help` included).
+/// Every command's `--long` options (`--json` and `--help` included),
+/// and every subcommand's under `command subcommand` (`game create`).
 fn flag_table() -> Vec<(String, Vec<Flag>)> {
     let mut line = Line::command();
     line.build();
-    line.get_subcommands()
-        .map(|sub| {
-            let flags = sub
-                .get_arguments()
-                .filter_map(|arg| {
-                    Some(Flag {
-                        name: format!("--{}", arg.get_long()?),
-                        takes_value: arg.get_action().takes_values(),
-                    })
-                })
-                .collect();
-            (sub.get_name().to_string(), flags)
+    let mut table = Vec::new();
+    for cmd in line.get_subcommands() {
+        table.push((cmd.get_name().to_string(), flags_of(cmd)));
+        for sub in cmd.get_subcommands() {
+            let name = format!("{} {}", cmd.get_name(), sub.get_name());
+            table.push((name, flags_of(sub)));
+        }
+    }
+    table
+}
+
+fn flags_of(cmd: &clap::Command) -> Vec<Flag> {
+    cmd.get_arguments()
+        .filter_map(|arg| {
+            Some(Flag {
+                name: format!("--{}", arg.get_long()?),
+                takes_value: arg.get_action().takes_values(),
+            })
         })
+        .collect()
+}
+
+/// The words of `all` starting with `prefix`.
+fn words_from(all: &[&str], prefix: &str) -> Vec<String> {
+    all.iter()
+        .filter(|w| w.starts_with(prefix))
+        .map(|w| w.to_string())
         .collect()
 }
 
@@ -497,6 +540,34 @@ mod tests {
         assert_eq!(h.candidates(&["history", "AAPL"], "--c"), ["--csv"]);
         assert_eq!(h.candidates(&["history", "--csv", "AAPL"], "w"), ["week"]);
         assert!(h.candidates(&[], "--").is_empty());
+    }
+
+    #[test]
+    fn completes_portfolio_and_game_subcommands_and_their_options() {
+        let h = helper();
+        assert_eq!(h.candidates(&["portfolio"], "c"), ["create", "close"]);
+        assert_eq!(h.candidates(&["game"], "s"), ["show", "standings"]);
+        assert_eq!(
+            h.candidates(&["game", "create", "Cup"], "--st"),
+            ["--start"]
+        );
+        assert_eq!(
+            h.candidates(&["game", "create", "Cup", "--start", "now"], "--no-"),
+            ["--no-fractional", "--no-late", "--no-resets", "--no-short"]
+        );
+        assert!(h.candidates(&["game", "create", "--cash"], "").is_empty());
+        assert_eq!(
+            h.candidates(&["portfolio", "create", "x"], "--c"),
+            ["--cash"]
+        );
+        assert!(h.candidates(&["game", "show"], "").is_empty());
+        // The lists hold every subcommand the parser knows.
+        let line = Line::command();
+        for (cmd, actions) in [("portfolio", PORTFOLIO_ACTIONS), ("game", GAME_ACTIONS)] {
+            let sub = line.find_subcommand(cmd).expect(cmd);
+            let names: Vec<&str> = sub.get_subcommands().map(|c| c.get_name()).collect();
+            assert_eq!(names, actions, "{cmd}");
+        }
     }
 
     #[test]

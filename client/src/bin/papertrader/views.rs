@@ -54,7 +54,7 @@ pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> 
 }
 
 /// One of your positions with its cost basis and profit.
-struct Row {
+pub(crate) struct Row {
     symbol: String,
     quantity: Shares,
     avg_cost: Money,
@@ -66,7 +66,7 @@ struct Row {
 
 impl Row {
     /// `None` for a public-view position (no prices).
-    fn of(p: &Position) -> Option<Row> {
+    pub(crate) fn of(p: &Position) -> Option<Row> {
         let Valuation {
             avg_cost,
             price,
@@ -92,7 +92,9 @@ fn totals(rows: &[Row]) -> (Money, Money, Money) {
     (sum(|r| r.cost), sum(|r| r.value), sum(|r| r.pl))
 }
 
-fn own_table(out: &Output, rows: &[Row]) -> Table {
+/// SYMBOL, QTY, AVG COST, PRICE, VALUE, P/L, P/L% and a TOTAL row (also
+/// a competition player's holdings).
+pub(crate) fn own_table(out: &Output, rows: &[Row]) -> Table {
     let mut table = Table::new(&[
         ("SYMBOL", Align::Left),
         ("QTY", Align::Right),
@@ -135,6 +137,18 @@ fn own_table(out: &Output, rows: &[Row]) -> Table {
 }
 
 fn own_json(user: &str, cash: Money, equity: Money, rows: &[Row]) -> Value {
+    let (positions, total) = positions_json(rows);
+    json!({
+        "username": user,
+        "positions": positions,
+        "total": total,
+        "cash": json_money(cash),
+        "equity": json_money(equity),
+    })
+}
+
+/// The positions with cost and profit as JSON, and their total.
+pub(crate) fn positions_json(rows: &[Row]) -> (Value, Value) {
     let pct = |pl: Money, cost: Money| {
         percent(pl, cost).map_or(Value::Null, |p| {
             Value::String(p.trim_start_matches('+').into())
@@ -156,18 +170,13 @@ fn own_json(user: &str, cash: Money, equity: Money, rows: &[Row]) -> Value {
         })
         .collect();
     let (cost, value, pl) = totals(rows);
-    json!({
-        "username": user,
-        "positions": positions,
-        "total": {
-            "cost": json_money(cost),
-            "value": json_money(value),
-            "pl": json_money(pl),
-            "pl_percent": pct(pl, cost),
-        },
-        "cash": json_money(cash),
-        "equity": json_money(equity),
-    })
+    let total = json!({
+        "cost": json_money(cost),
+        "value": json_money(value),
+        "pl": json_money(pl),
+        "pl_percent": pct(pl, cost),
+    });
+    (Value::Array(positions), total)
 }
 
 fn public_portfolio(out: &Output, user: &str, positions: &[Position]) -> Result<(), CliError> {
