@@ -97,9 +97,9 @@ mod vectors {
     #[test]
     fn vectors_of_1_2_decode_encode_and_read_exactly() {
         use crate::reply::Reply;
-        use crate::request::Request;
+        use crate::request::{GameOp, GameView, JoinBy, PortfolioOp, Request};
         let vectors = parse(VECTORS_1_2);
-        assert_eq!(vectors.len(), 33);
+        assert_eq!(vectors.len(), 62);
         let mut quantities = Vec::new();
         for (name, bytes) in vectors {
             let (frame, used) = decode(&bytes).expect(name).expect(name);
@@ -130,6 +130,36 @@ mod vectors {
                         quantities.push(format!("{username} {}", &session.as_str()[..4]))
                     }
                     Reply::WatchlistUpdated(symbol) => quantities.push(format!("updated {symbol}")),
+                    Reply::PortfolioUpdated { id, name } => {
+                        quantities.push(format!("portfolio {id} {name}"))
+                    }
+                    Reply::GameCreated { id, code } => quantities.push(format!("game {id} {code}")),
+                    Reply::GameUpdated(id) => quantities.push(format!("game {id}")),
+                    // A payload of 1.2 lines: read with the typed lines and
+                    // written back to the same text.
+                    Reply::Data(packet) => {
+                        use crate::payload::{
+                            GameDetail, GameLine, PortfolioLine, Standing, parse_lines, write_lines,
+                        };
+                        let text = std::str::from_utf8(&packet.chunk).expect("utf-8");
+                        let again = match name {
+                            "data-getPortfolios" => {
+                                write_lines(&parse_lines::<PortfolioLine>(text).expect(name))
+                            }
+                            "data-getGames" => {
+                                write_lines(&parse_lines::<GameLine>(text).expect(name))
+                            }
+                            "data-getGame" => {
+                                write_lines(&parse_lines::<GameDetail>(text).expect(name))
+                            }
+                            "data-getStandings" => {
+                                write_lines(&parse_lines::<Standing>(text).expect(name))
+                            }
+                            _ => panic!("{name}: which lines?"),
+                        };
+                        assert_eq!(again, text, "{name}: lines typed and back");
+                        quantities.push(format!("{name} {}", text.lines().count()));
+                    }
                     other => panic!("{name}: {other:?}"),
                 }
             } else {
@@ -172,6 +202,41 @@ mod vectors {
                     Request::Watch { symbol, .. } => quantities.push(format!("watch {symbol}")),
                     Request::Unwatch { symbol, .. } => quantities.push(format!("unwatch {symbol}")),
                     Request::WatchPrices => quantities.push("watch prices".into()),
+                    Request::Portfolio { op, .. } => quantities.push(match op {
+                        PortfolioOp::Create { cash, name } => format!(
+                            "create {} {name}",
+                            cash.map_or_else(|| "-".to_string(), |c| c.to_string())
+                        ),
+                        PortfolioOp::Rename { id, name } => format!("rename {id} {name}"),
+                        PortfolioOp::Close { id } => format!("close {id}"),
+                        PortfolioOp::Use { id } => format!("use {id}"),
+                    }),
+                    Request::Portfolios { .. } => quantities.push("portfolios".into()),
+                    Request::Game { op, .. } => quantities.push(match op {
+                        GameOp::Create(rules) => format!(
+                            "create {:?} {} {}",
+                            rules.name,
+                            rules.cash,
+                            rules.holdings.as_str()
+                        ),
+                        GameOp::Change { id, rules } => format!(
+                            "change {id} {:?} {:?} {}",
+                            rules.assets.as_ref().map(Vec::len),
+                            rules.cap,
+                            rules.public
+                        ),
+                        GameOp::Join(JoinBy::Code(code)) => format!("join code {code}"),
+                        GameOp::Join(JoinBy::Id(id)) => format!("join {id}"),
+                        GameOp::Leave(id) => format!("leave {id}"),
+                        GameOp::Remove { id, username } => format!("remove {id} {username}"),
+                        GameOp::NewCode(id) => format!("new code {id}"),
+                    }),
+                    Request::GameView { view, .. } => quantities.push(match view {
+                        GameView::List => "games".to_string(),
+                        GameView::Show(id) => format!("game {id}"),
+                        GameView::Standings(id) => format!("standings {id}"),
+                        GameView::Holdings { id, username } => format!("holdings {id} {username}"),
+                    }),
                     other => panic!("{name}: {other:?}"),
                 }
             }
@@ -212,6 +277,35 @@ mod vectors {
                 "watchlist-full",
                 "watch prices",
                 "prices 2",
+                "create - swing",
+                "create 25000.0000 bot-1.v2",
+                "rename 2 long-term",
+                "close 2",
+                "use 2",
+                "portfolios",
+                "portfolio 2 swing",
+                "portfolio-exists",
+                "portfolio-busy",
+                "create \"Spring cup 2027\" 50000.0000 always",
+                "change 7 Some(3) Some(25) true",
+                "join code K7XQ2M4PZRWA",
+                "join 7",
+                "leave 7",
+                "remove 7 bob",
+                "new code 7",
+                "games",
+                "game 7",
+                "standings 7",
+                "holdings 7 bob",
+                "game 7 K7XQ2M4PZRWA",
+                "game 7",
+                "game-rule",
+                "unknown-game",
+                "game-rule",
+                "data-getPortfolios 5",
+                "data-getGames 3",
+                "data-getGame 1",
+                "data-getStandings 4",
             ]
         );
     }
