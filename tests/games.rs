@@ -281,8 +281,24 @@ fn portfolios_keep_their_own_books() {
     );
     assert_eq!(listed[0].4, first_cash);
 
-    // At most 20 open portfolios.
-    for n in 3..=20 {
+    // A portfolio made with an amount starts over with it.
+    assert_eq!(
+        call(&mut c, Instr::CreatePortfolio, &[&s, "2500", "small"]),
+        updated("4", "small")
+    );
+    assert_eq!(
+        call(&mut c, Instr::UsePortfolio, &[&s, "4"]),
+        updated("4", "small")
+    );
+    assert_eq!(
+        call(&mut c, Instr::PurchaseAsset, &[&s, "AAPL", "1"]).0,
+        Instr::PurchaseSuccess
+    );
+    let (i, a) = call(&mut c, Instr::ResetAccount, &[&s, &pass]);
+    assert_eq!((i, a[0].as_str()), (Instr::ResetSuccess, "2500.0000"));
+
+    // At most 20 open portfolios (1, 2 and 4 are open).
+    for n in 3..=19 {
         let name = format!("p{n}");
         let (i, a) = call(&mut c, Instr::CreatePortfolio, &[&s, "-", &name]);
         assert_eq!(i, Instr::PortfolioUpdated, "{n}: {a:?}");
@@ -403,7 +419,22 @@ fn competition_rules_hold_at_their_limits() {
         )),
         (Instr::OrderFail, ReasonCode::GameRule)
     );
-    // The cap: half of an equity of 10000 at 100 a share is 50 shares.
+    // The cap: half of an equity of 10000 at 100 a share is 50 shares,
+    // open buys of the symbol counted as bought.
+    let (i, open) = call(
+        &mut b,
+        Instr::PlaceOrder,
+        &[&bob, "buy", "AAPL", "40", "limit", "90", "-", "gtc"],
+    );
+    assert_eq!(i, Instr::OrderAccepted, "{open:?}");
+    assert_eq!(
+        refused(buy(&mut b, "11")),
+        (Instr::PurchaseFail, ReasonCode::GameRule)
+    );
+    assert_eq!(
+        call(&mut b, Instr::CancelOrder, &[&bob, &open[0]]).0,
+        Instr::CancelSuccess
+    );
     let (i, f) = buy(&mut b, "50");
     assert_eq!(i, Instr::PurchaseSuccess, "{f:?}");
     assert_eq!(
@@ -494,6 +525,10 @@ fn competition_rules_hold_at_their_limits() {
     assert_eq!(
         refused(buy(&mut b, "1")),
         (Instr::PurchaseFail, ReasonCode::NotAPlayer)
+    );
+    assert_eq!(
+        refused(call(&mut b, Instr::ClosePortfolio, &[&bob, &joined[0]])),
+        (Instr::PortfolioFail, ReasonCode::Forbidden)
     );
     let orders = data(&mut b, &bob, Instr::GetOrders, &[&bob]).expect("orders");
     assert!(

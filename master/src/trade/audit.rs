@@ -29,8 +29,11 @@ const SELECT_HISTORY: &str = "SELECT account_id, txid, side, symbol, quantity, p
      FROM transactions ORDER BY account_id, txid";
 const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions
      ORDER BY account_id, symbol";
-const SELECT_ACCOUNTS: &str =
-    "SELECT id, username, cash, opening_cash, start_cash, started FROM accounts ORDER BY id";
+/// Every account, a login's further portfolios named `NAME/NUMBER`.
+const SELECT_ACCOUNTS: &str = "SELECT id,
+         CASE WHEN owner_id IS NULL THEN username ELSE username || '/' || portfolio_no END,
+         cash, opening_cash, start_cash, started
+     FROM accounts ORDER BY id";
 const SELECT_ORDERS: &str = "SELECT o.id, o.account_id, o.created, o.side, o.symbol,
          o.quantity, o.type, o.limit_price, o.stop_price, o.status, o.txid,
          t.account_id, t.side, t.symbol, t.quantity, t.price, t.time,

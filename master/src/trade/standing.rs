@@ -303,7 +303,16 @@ pub fn spawn_ranker(conn: Connection, board: &Board) -> io::Result<JoinHandle<()
                 // Running competitions are ranked after every change,
                 // looked at or not (protocol 1.2: their standings follow
                 // each price set).
+                let started = Instant::now();
                 let ranked = follow(&conn, &mut ledger, looked);
+                // The whole pass: what each price set costs this thread
+                // (BENCHMARKS.md reads it from the debug log).
+                papertrader_common::debug!(
+                    "standings pass: {} competitions, leaderboard {}, in {:?}",
+                    ranked.as_ref().map_or(0, |r| r.games.len()),
+                    if looked { "ranked" } else { "not asked" },
+                    started.elapsed()
+                );
                 let result = match ranked {
                     Ok(Ranking { board, games }) => {
                         *inner.games.lock() = Arc::new(games);
@@ -397,17 +406,9 @@ fn follow(conn: &Connection, ledger: &mut Option<Ledger>, board: bool) -> Result
     } else {
         Vec::new()
     };
-    let started = Instant::now();
     let mut ranked = HashMap::with_capacity(games.len());
     for (game, standings) in held.rank_games(&prices, &games, &out) {
         ranked.insert(game, payload(standings)?);
-    }
-    if !games.is_empty() {
-        papertrader_common::debug!(
-            "standings: {} competitions ranked in {:?}",
-            games.len(),
-            started.elapsed()
-        );
     }
     let board = if board {
         Some(payload(held.rank_at_prices(&prices))?)

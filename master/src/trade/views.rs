@@ -151,6 +151,19 @@ pub fn account_text(conn: &Connection, username: &str) -> Result<String, Reason>
         .and_then(|mut stmt| stmt.query_row([account.id], |row| row.get(0)))
         .map_err(|err| internal("cannot count transactions", err))?;
     out.push_str(&format!("transactions {count}\n"));
+    // A login's further portfolios (protocol 1.2), one line each.
+    let all = crate::db::games::of_login(conn, account.id)
+        .map_err(|err| internal("cannot list portfolios", err))?;
+    for p in all.iter().filter(|p| p.no != 1) {
+        let game = p.game.map_or_else(|| "-".to_string(), |g| g.to_string());
+        out.push_str(&format!(
+            "portfolio {} {} {game} {} {}\n",
+            p.no,
+            p.status.as_str(),
+            Money(p.cash),
+            p.name
+        ));
+    }
     Ok(out)
 }
 
@@ -386,6 +399,42 @@ mod tests {
         assert_eq!(
             code(account_text(&f.db.conn, "nobody")),
             ReasonCode::UnknownUser
+        );
+    }
+
+    #[test]
+    fn a_login_s_own_name_shows_the_portfolio_in_use() {
+        let f = fixture("views-book");
+        let new = crate::db::games::NewPortfolio {
+            login: f.alice,
+            name: "swing",
+            cash: Money(50_000_000),
+            game: None,
+            now: Timestamp(1),
+        };
+        let (book, no) = crate::db::games::insert(&f.db.conn, &new).expect("portfolio");
+        assert_eq!(no, 2);
+        let viewer = Viewer {
+            login: f.alice,
+            book,
+            api_key: false,
+        };
+        assert_eq!(portfolio(&f.db.conn, viewer, "alice").expect("own"), "");
+        assert_eq!(history(&f.db.conn, viewer, "alice").expect("own"), "");
+        let info = user_info(&f.db.conn, viewer, "Alice").expect("own");
+        assert!(
+            info.contains("cash 5000.0000\nequity 5000.0000\n"),
+            "{info}"
+        );
+        // Anyone else still sees the first.
+        assert_eq!(
+            portfolio(&f.db.conn, Viewer::of(f.bob), "alice").expect("public"),
+            "AAA 3\nBBB 2\n"
+        );
+        let text = account_text(&f.db.conn, "alice").expect("account");
+        assert!(
+            text.ends_with("transactions 2\nportfolio 2 open - 5000.0000 swing\n"),
+            "{text}"
         );
     }
 

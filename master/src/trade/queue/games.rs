@@ -313,9 +313,17 @@ impl Queue {
             }
         }
         if let (Some(cap), Some(shares), Some(price)) = (rules.cap, shares, price) {
+            // The open orders of the same side and symbol count as filled:
+            // many small orders cannot pass the cap one by one.
+            let pending = self
+                .open
+                .iter()
+                .filter(|o| o.account == trader.account && &o.symbol == symbol && o.side == side)
+                .map(|o| o.remaining().raw())
+                .fold(shares, i64::saturating_add);
             let after = match side {
-                Side::Buy => held.saturating_add(shares),
-                Side::Sell => held.saturating_sub(shares),
+                Side::Buy => held.saturating_add(pending),
+                Side::Sell => held.saturating_sub(pending),
             };
             if after.unsigned_abs() > held.unsigned_abs() {
                 let value = position_value(Some(price), after, 0).abs();
@@ -421,6 +429,12 @@ impl Queue {
                     ));
                 }
                 let portfolio = found(*id)?;
+                if portfolio.status == PortfolioStatus::Removed {
+                    let text = format!(
+                        "portfolio {id} was removed from its competition and stays as it is"
+                    );
+                    return Err(fail(ReasonCode::Forbidden, text));
+                }
                 self.check_idle(portfolio.id, *id)?;
                 close_rows(&tx, &portfolio, PortfolioStatus::Closed, now)?;
                 closed = Some(portfolio.id);
