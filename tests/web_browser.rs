@@ -11,7 +11,11 @@
 //! with PKCE in the browser, a tampered state refused, an identity not
 //! linked yet registered from the offer the app makes, and a passwordless
 //! account reset through its provider and given a password. The account
-//! screen's password and reset for a password account too.
+//! screen's password and reset for a password account too. And portfolios
+//! and games (protocol 1.2) with two users in two browsers: a portfolio
+//! made and switched to from the header, a game made with its form, joined
+//! by its code, its standings, holdings and organiser's controls, checked
+//! by axe-core at a desktop's and a phone's width.
 
 mod oidc_provider;
 mod util;
@@ -145,6 +149,8 @@ fn check_screens(browser: &Browser, url: &str, width: &str, shots: &std::path::P
         "history",
         "leaderboard",
         "account",
+        "portfolios",
+        "games",
     ] {
         browser.goto(&format!("{url}#/{page}"));
         let title = browser.wait_text("#title", LONG, |t| !t.is_empty() && t != "Loading…");
@@ -162,6 +168,9 @@ fn check_screens(browser: &Browser, url: &str, width: &str, shots: &std::path::P
             }
             "account" => {
                 browser.wait_text("#keys-list", LONG, |t| !t.contains("Loading"));
+            }
+            "portfolios" => {
+                browser.wait_text("#portfolio-name", LONG, |t| t != "…");
             }
             _ => {}
         }
@@ -581,12 +590,13 @@ fn a_trader_registers_buys_and_logs_out_in_a_real_browser() {
     check_screens(&browser, &url, "tablet", &shots);
     browser.resize(390, 844);
     check_screens(&browser, &url, "phone", &shots);
-    // The navigation folds behind Menu on a phone, in one header row.
+    // The navigation folds behind Menu on a phone: one header row, and
+    // the portfolio in use on a second.
     browser.goto(&format!("{url}#/markets"));
     let folded = browser.run(
         "return [getComputedStyle(document.getElementById('nav')).display, \
          getComputedStyle(document.getElementById('menu')).display !== 'none', \
-         document.querySelector('header.top').getBoundingClientRect().height < 70];",
+         document.querySelector('header.top').getBoundingClientRect().height < 110];",
         serde_json::json!([]),
     );
     assert_eq!(
@@ -834,4 +844,282 @@ fn a_trader_registers_and_signs_in_with_a_provider_in_a_real_browser() {
     browser.find("#markets-body tr[data-symbol=AAPL]");
     account("newcomer");
     no_console_errors(&browser, "signing in with the provider");
+}
+
+/// Registers `name` (kept signed in) and waits for the markets.
+fn register(browser: &Browser, url: &str, name: &str) {
+    browser.goto(url);
+    browser.fill("#r-username", name);
+    browser.fill("#r-email", &format!("{name}@example.com"));
+    browser.fill("#r-password", "correct horse");
+    browser.click("#r-keep");
+    browser.click("#register-button");
+    browser.find("#markets-body tr[data-symbol=AAPL]");
+    browser.wait_text("#conn-text", LONG, |t| t == "Live");
+}
+
+/// Sets the datetime-local input `css` to now + `offset_s`, in the
+/// browser's local time, as a person picking it would.
+fn set_time(browser: &Browser, css: &str, offset_s: i64) {
+    browser.run(
+        "const d = new Date(Date.now() + arguments[1] * 1000); \
+         const two = (n) => String(n).padStart(2, '0'); \
+         const e = document.querySelector(arguments[0]); \
+         e.value = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T` + \
+           `${two(d.getHours())}:${two(d.getMinutes())}`; \
+         e.dispatchEvent(new Event('input', { bubbles: true })); return null;",
+        serde_json::json!([css, offset_s]),
+    );
+}
+
+/// Chooses `value` in the select `css`.
+fn choose(browser: &Browser, css: &str, value: &str) {
+    browser.run(
+        "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+         s.dispatchEvent(new Event('change', { bubbles: true })); return null;",
+        serde_json::json!([css, value]),
+    );
+}
+
+/// Waits until nothing matches `css`.
+fn wait_gone(browser: &Browser, css: &str) {
+    let deadline = Instant::now() + LONG;
+    while browser.run(
+        "return !!document.querySelector(arguments[0]);",
+        serde_json::json!([css]),
+    ) == serde_json::json!(true)
+    {
+        assert!(Instant::now() < deadline, "{css} stayed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The screen shown: nothing null, nothing hidden sideways, nothing
+/// axe-core calls serious; and its screenshot when `shot` names one.
+fn check_screen(browser: &Browser, screen: &str, shot: Option<&str>) {
+    assert_no_null(browser, screen);
+    assert_fits(browser, screen);
+    assert_accessible(browser, screen);
+    if let Some(name) = shot {
+        browser.run("window.scrollTo(0, 0); return null;", serde_json::json!([]));
+        browser.screenshot(&shots().join(name));
+    }
+}
+
+#[test]
+fn two_traders_play_a_game_with_portfolios_of_their_own_in_a_real_browser() {
+    let dir = TempDir::new("web-browser-games");
+    let port = util::system::free_port();
+    let web: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let _system = System::start(
+        "web-browser-games",
+        &market(&dir),
+        &format!("web_listen = {web}\n"),
+    );
+    let url = format!("http://{web}/");
+    let profile = TempDir::new("web-browser-games-organiser");
+    let a = Browser::start(&profile.path);
+
+    // The header names the portfolio in use: the account's first, main.
+    register(&a, &url, "organiser");
+    a.wait_text("#portfolio-name", LONG, |t| t == "main");
+
+    // A new portfolio from the header's menu, with cash of its own: the
+    // app switches to it, and the Portfolio screen shows its cash.
+    a.click("#portfolio-button");
+    a.click("#portfolio-new");
+    a.fill("#new-portfolio-name", "two words");
+    a.click("#confirm-ok");
+    let refusal = a.wait_text("#new-portfolio-result", LONG, |t| !t.is_empty());
+    assert!(refusal.contains("1 to 32 letters"), "{refusal}");
+    a.fill("#new-portfolio-name", "swing");
+    a.fill("#new-portfolio-cash", "25000");
+    a.click("#confirm-ok");
+    a.wait_text("#portfolio-name", LONG, |t| t == "swing");
+    a.goto(&format!("{url}#/portfolio"));
+    a.wait_text("#portfolio-in-use", LONG, |t| t.contains("swing"));
+    assert_eq!(
+        a.wait_text("#cash", LONG, |t| t.starts_with('$')),
+        "$25,000.00"
+    );
+    // Back to main from the menu: the screen shown follows.
+    a.click("#portfolio-button");
+    a.click("#portfolio-list button[data-portfolio='1']");
+    a.wait_text("#portfolio-name", LONG, |t| t == "main");
+    a.wait_text("#cash", LONG, |t| t == "$100,000.00");
+    // A second tab of the same kept session follows a switch made in
+    // the first.
+    let first = a.tab();
+    let second = a.new_tab();
+    a.switch_tab(&second);
+    a.goto(&format!("{url}#/portfolio"));
+    a.wait_text("#portfolio-name", LONG, |t| t == "main");
+    a.switch_tab(&first);
+    a.click("#portfolio-button");
+    a.click("#portfolio-list button[data-portfolio='2']");
+    a.wait_text("#portfolio-name", LONG, |t| t == "swing");
+    a.switch_tab(&second);
+    a.wait_text("#portfolio-name", LONG, |t| t == "swing");
+    a.wait_text("#cash", LONG, |t| t == "$25,000.00");
+    a.switch_tab(&first);
+    // The Portfolios screen lists both; Use switches again.
+    a.goto(&format!("{url}#/portfolios"));
+    let listed = a.wait_text("#main table", LONG, |t| t.contains("swing"));
+    assert!(
+        listed.contains("main") && listed.contains("$25,000.00"),
+        "{listed}"
+    );
+    a.click("tr[data-portfolio='1'] button");
+    a.wait_text("#portfolio-name", LONG, |t| t == "main");
+    a.wait_text("tr[data-portfolio='1']", LONG, |t| t.contains("in use"));
+    a.click("tr[data-portfolio='2'] button");
+    a.wait_text("#portfolio-name", LONG, |t| t == "swing");
+    a.wait_text("tr[data-portfolio='2']", LONG, |t| t.contains("in use"));
+    check_screen(&a, "portfolios with two", None);
+    no_console_errors(&a, "the portfolios");
+
+    // A game from the form: it opened an hour ago, runs for a day, and
+    // shows the players' holdings to everyone.
+    a.goto(&format!("{url}#/games"));
+    a.wait_text("#main", LONG, |t| t.contains("None yet"));
+    a.fill("#game-name", "Spring cup");
+    set_time(&a, "#game-start", -3600);
+    set_time(&a, "#game-end", 86_400);
+    a.fill("#game-cash", "50000");
+    choose(&a, "#game-holdings", "always");
+    a.click("#game-button");
+    let code = a.wait_text("#created-code", LONG, |t| !t.is_empty());
+    assert!(
+        code.len() == 12
+            && code
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)),
+        "an invitation code: {code}"
+    );
+    a.click("#created-copy");
+    a.wait_text("#created-copy-said", LONG, |t| !t.is_empty());
+    let game = a.run(
+        "return document.getElementById('created-game').getAttribute('href');",
+        serde_json::json!([]),
+    );
+    let game = game.as_str().expect("the game's link").to_string();
+    assert!(game.starts_with("#/game/"), "{game}");
+    let mine = a.wait_text("#games-lists", LONG, |t| t.contains("Spring cup"));
+    assert!(mine.contains("Organiser"), "{mine}");
+    check_screen(&a, "games at desktop", None);
+
+    // The second trader, in a browser of their own, joins by the code
+    // (typed in lower case) and trades in the game's portfolio.
+    let profile_b = TempDir::new("web-browser-games-player");
+    let b = Browser::start(&profile_b.path);
+    register(&b, &url, "player");
+    b.goto(&format!("{url}#/games"));
+    b.fill("#join-code", "NOT-A-CODE");
+    b.click("#join-button");
+    let refusal = b.wait_text("#join-result", LONG, |t| !t.is_empty());
+    assert!(refusal.contains("invitation code is 12"), "{refusal}");
+    b.fill("#join-code", &code.to_lowercase());
+    b.click("#join-button");
+    let joined = b.wait_text("#join-result", LONG, |t| t.contains('.'));
+    assert!(joined.contains("You joined game"), "{joined}");
+    b.click("#joined-trade");
+    b.wait_text("#portfolio-name", LONG, |t| t.starts_with("game-"));
+    assert_eq!(
+        b.wait_text("#cash", LONG, |t| t.starts_with('$')),
+        "$50,000.00"
+    );
+    b.goto(&format!("{url}#/asset/AAPL"));
+    b.wait_text("#ticket-cash", LONG, |t| t == "$50,000.00");
+    b.fill("#quantity", "2");
+    b.click("#review");
+    b.wait_text("#confirm-summary", LONG, |t| t.starts_with("Buy 2 AAPL"));
+    b.click("#confirm-ok");
+    let fill = b.wait_text("#trade-result", LONG, |t| t.contains('.'));
+    assert!(fill.starts_with("Bought 2 AAPL at "), "{fill}");
+    // The same code again: already in.
+    b.goto(&format!("{url}#/games"));
+    b.wait_text("#main table", LONG, |t| t.contains("Spring cup"));
+    b.fill("#join-code", &code);
+    b.click("#join-button");
+    let again = b.wait_text("#join-result", LONG, |t| t.contains('.'));
+    assert!(again.contains("already in this game"), "{again}");
+    no_console_errors(&b, "joining");
+
+    // The organiser's page of the game: the rules in plain words, the
+    // player in the standings; the organiser joins too.
+    a.goto(&format!("{url}{game}"));
+    a.find("#game-standings tr[data-player=player]");
+    let rules = a.text("#game-rules");
+    assert!(
+        rules.contains("Each player starts with $50,000.00.")
+            && rules.contains("shown to everyone at all times"),
+        "{rules}"
+    );
+    assert_eq!(a.text("#game-code"), code);
+    a.click("#game-join");
+    a.find("#game-standings tr[data-player=organiser]");
+    let both = a.text("#game-standings");
+    assert!(
+        both.contains("player") && both.matches('%').count() == 2,
+        "two players and their returns: {both}"
+    );
+    a.find("#game-trade");
+    // Everyone sees the holdings: the player's 2 AAPL.
+    a.click("#game-standings button[data-holdings=player]");
+    let held = a.wait_text("#game-holdings", LONG, |t| {
+        t.contains("AAPL") || t.contains('.')
+    });
+    assert!(held.contains("AAPL"), "{held}");
+    check_screen(&a, "a game at desktop", Some("game-page-desktop.png"));
+    no_console_errors(&a, "the game's page");
+    a.goto(&format!("{url}#/games"));
+    let mine = a.wait_text("#games-lists", LONG, |t| t.contains("Spring cup"));
+    assert!(mine.contains("Organiser and player"), "{mine}");
+    check_screen(&a, "games at desktop", Some("games-list-desktop.png"));
+
+    // The player's page: Leave, and no organiser's controls.
+    b.goto(&format!("{url}{game}"));
+    b.find("#game-standings tr[data-player=organiser]");
+    b.find("#game-leave");
+    let organises = b.run(
+        "return !!document.getElementById('game-code');",
+        serde_json::json!([]),
+    );
+    assert_eq!(organises, serde_json::json!(false));
+
+    // At a phone's width: the header keeps the portfolio in sight.
+    a.resize(390, 844);
+    a.goto(&format!("{url}#/games"));
+    a.wait_text("#main table", LONG, |t| t.contains("Spring cup"));
+    a.find("#portfolio-button");
+    check_screen(&a, "games at phone", Some("games-list-phone.png"));
+    a.goto(&format!("{url}{game}"));
+    a.find("#game-standings tr[data-player=player]");
+    check_screen(&a, "a game at phone", Some("game-page-phone.png"));
+    a.resize(1280, 900);
+
+    // The organiser removes the player, who leaves the standings. The
+    // master moves the player's session back to main, which the app finds
+    // at the next screen; the removed portfolio can be read, not traded.
+    a.click("#game-standings tr[data-player=player] .actions button");
+    a.wait_text("#confirm-title", LONG, |t| t.starts_with("Remove"));
+    a.click("#confirm-ok");
+    a.wait_text("#game-result", LONG, |t| t.contains("removed"));
+    wait_gone(&a, "#game-standings tr[data-player=player]");
+    a.find("#game-standings tr[data-player=organiser]");
+    b.goto(&format!("{url}#/asset/AAPL"));
+    b.wait_text("#portfolio-name", LONG, |t| t == "main");
+    b.click("#portfolio-button");
+    let listed = b.wait_text("#portfolio-list", LONG, |t| t.contains("removed"));
+    assert!(listed.contains("game-"), "{listed}");
+    b.click("#portfolio-list button[data-portfolio='2']");
+    b.wait_text("#portfolio-name", LONG, |t| t.starts_with("game-"));
+    b.wait_text("#ticket-cash", LONG, |t| t.starts_with('$'));
+    b.click("#review");
+    b.wait_text("#confirm-summary", LONG, |t| t.starts_with("Buy"));
+    b.click("#confirm-ok");
+    let refused = b.wait_text("#trade-result", LONG, |t| t.contains('.'));
+    assert!(refused.contains("not a player in this game"), "{refused}");
+    no_console_errors(&a, "removing a player");
+    no_console_errors(&b, "trading once removed");
 }

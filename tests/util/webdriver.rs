@@ -139,6 +139,24 @@ impl Browser {
         self.session_call("POST", "/url", Some(json!({ "url": url })));
     }
 
+    /// Opens a new tab (of the same profile) and returns its handle; the
+    /// session stays in the tab it was in.
+    pub fn new_tab(&self) -> String {
+        let v = self.session_call("POST", "/window/new", Some(json!({"type": "tab"})));
+        v["handle"].as_str().expect("window handle").to_string()
+    }
+
+    /// The handle of the tab commands go to.
+    pub fn tab(&self) -> String {
+        let v = self.session_call("GET", "/window", None);
+        v.as_str().expect("window handle").to_string()
+    }
+
+    /// Sends the next commands to the tab `handle`.
+    pub fn switch_tab(&self, handle: &str) {
+        self.session_call("POST", "/window", Some(json!({ "handle": handle })));
+    }
+
     pub fn resize(&self, width: u32, height: u32) {
         self.session_call(
             "POST",

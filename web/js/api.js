@@ -11,12 +11,20 @@
 // orders are refused here meanwhile. Open orders are followed: after a
 // price set that finds any open, getOrders tells which filled ('order'
 // listeners).
+//
+// Portfolios (protocol 1.2): the session acts on one portfolio, kept at
+// the master (usePortfolio). A switch clears the orders followed, tells
+// the 'portfolio' listeners (the screens draw again) and, for a session
+// kept in the browser, the other tabs sharing it (a storage event, as a
+// logout is told).
 import * as codec from './codec.js';
 import { Conn } from './connection.js';
 import { ReasonError } from './reasons.js';
 import { SignInError } from './oidc.js';
 
 const STORE = 'papertrader.session';
+// The last portfolio switch of a kept session, for the other tabs.
+const SWITCHED = 'papertrader.portfolio';
 const BACKOFF_MS = [250, 500, 1000, 2000];
 const OFFLINE_AFTER_MS = 30000;
 const KEEPALIVE_MS = 60000;
@@ -30,6 +38,116 @@ export class OfflineError extends Error {
   constructor() {
     super('You are offline: nothing was sent. The app reconnects by itself; try again once it says Live.');
   }
+}
+
+/** A position line (getUserPortfolio, getGameHoldings): SYMBOL QUANTITY
+ *  AVG_COST PRICE VALUE. */
+export function positionOf([symbol, quantity, avg, price, value]) {
+  return {
+    symbol, quantity: codec.parseShares(quantity), avgCost: codec.parseMoney(avg),
+    price: codec.parseMoney(price), value: codec.parseMoney(value),
+  };
+}
+
+/** A leaderboard line (getLeaderboard, getStandings): RANK USERNAME
+ *  RETURN, the return a percent with 2 decimals as text. */
+export function standingOf([rank, username, ret]) {
+  return { rank, username, ret };
+}
+
+/** A getPortfolios line: PORTFOLIO_ID STATUS IN_USE GAME_ID CASH
+ *  START_CASH NAME. Ids stay text (digits, up to 2^53). */
+export function portfolioOf([id, status, inUse, game, cash, startCash, name]) {
+  return {
+    id, status, inUse: inUse === 'yes', game: game === '-' ? null : game,
+    cash: codec.parseMoney(cash), startCash: codec.parseMoney(startCash), name,
+  };
+}
+
+/** A getGames line: GAME_ID STATE ROLE PLAYERS START END NAME (the name
+ *  the rest, spaces and all); role null for `-` (a public game). */
+export function gameOf([id, state, role, players, start, end, name]) {
+  return {
+    id, state, role: role === '-' ? null : role, players: Number(players),
+    start: Number(start), end: Number(end), name,
+  };
+}
+
+/** The getGame line: GAME_ID STATE ORGANISER PLAYERS CODE RULES; code
+ *  null for `-` (only the organiser is told it). */
+export function gameDetailOf([id, state, organiser, players, code, rules]) {
+  return {
+    id, state, organiser, players: Number(players), code: code === '-' ? null : code,
+    rules: parseRules(rules),
+  };
+}
+
+/** The order types a game may allow, in the server's order. */
+export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop-limit', 'trailing-stop'];
+
+/** A game's rules with every default but its name and times. */
+export function defaultRules(name, start, end) {
+  return {
+    name, start, end, cash: 100000n * codec.UNIT, assets: null, orders: [...ORDER_TYPES],
+    short: true, fractional: true, fees: 'master', cap: null, late: true, holdings: 'end',
+    resets: false, public: false,
+  };
+}
+
+/** A rules text (papertrader-protocol(7): KEY=VALUE words, `name=` last
+ *  and running to the end) as values: times in Unix seconds, cash in
+ *  units, assets null for all, cap null for none; keys left out take
+ *  their default. Null when it is not rules. */
+export function parseRules(text) {
+  const t = String(text ?? '');
+  const at = t.startsWith('name=') ? 0 : t.indexOf(' name=') + 1;
+  if (at === 0 && !t.startsWith('name=')) return null;
+  const rules = defaultRules(t.slice(at + 5), null, null);
+  const yes = { yes: true, no: false };
+  for (const word of t.slice(0, at).split(' ').filter((w) => w)) {
+    const eq = word.indexOf('=');
+    if (eq < 0) return null;
+    const [key, value] = [word.slice(0, eq), word.slice(eq + 1)];
+    if (key === 'start' || key === 'end') {
+      if (!/^\d{1,12}$/.test(value)) return null;
+      rules[key] = Number(value);
+    } else if (key === 'cash') {
+      rules.cash = codec.parseMoney(value);
+      if (rules.cash === null) return null;
+    } else if (key === 'assets') {
+      rules.assets = value === 'all' ? null : value.split(',');
+    } else if (key === 'orders') {
+      rules.orders = value.split(',');
+      if (!rules.orders.every((o) => ORDER_TYPES.includes(o))) return null;
+    } else if (['short', 'fractional', 'late', 'resets', 'public'].includes(key)) {
+      if (!(value in yes)) return null;
+      rules[key] = yes[value];
+    } else if (key === 'fees' && (value === 'master' || value === 'none')) {
+      rules.fees = value;
+    } else if (key === 'cap') {
+      rules.cap = value === 'none' ? null : Number(value);
+      if (value !== 'none' && !/^\d{1,3}$/.test(value)) return null;
+    } else if (key === 'holdings' && ['never', 'end', 'always'].includes(value)) {
+      rules.holdings = value;
+    } else {
+      return null;
+    }
+  }
+  return rules.start === null || rules.end === null ? null : rules;
+}
+
+/** Rules as createGame and changeGame take them: every key, in the
+ *  server's order, the name last. */
+export function rulesText(r) {
+  const yn = (b) => (b ? 'yes' : 'no');
+  const orders = ORDER_TYPES.filter((o) => r.orders.includes(o));
+  return [
+    `start=${r.start}`, `end=${r.end}`, `cash=${codec.formatMoney(r.cash).replaceAll(',', '')}`,
+    `assets=${r.assets === null ? 'all' : r.assets.join(',')}`, `orders=${orders.join(',')}`,
+    `short=${yn(r.short)}`, `fractional=${yn(r.fractional)}`, `fees=${r.fees}`,
+    `cap=${r.cap === null ? 'none' : r.cap}`, `late=${yn(r.late)}`, `holdings=${r.holdings}`,
+    `resets=${yn(r.resets)}`, `public=${yn(r.public)}`, `name=${r.name}`,
+  ].join(' ');
 }
 
 /** One line of getAssetInfo or of a price push, parsed. */
@@ -48,10 +166,12 @@ export class Api {
     this.opening = { cmd: null, data: null };
     this.session = null;
     this.username = null;
+    this.portfolioId = null;  // the portfolio in use, once getPortfolios told
+    this.switches = 0;        // switches seen, so a stale getPortfolios is known
     this.onSessionEnd = null;
     this.status = 'idle';     // idle (signed out), live, reconnecting, offline
     this.quotes = new Map();  // symbol -> quoteOf(), the newest of each
-    this.listeners = { prices: new Set(), status: new Set(), order: new Set() };
+    this.listeners = { prices: new Set(), status: new Set(), order: new Set(), portfolio: new Set() };
     this.orderState = new Map(); // open orders followed: id -> {status, filled, symbol}
     this.attempt = 0;
     this.failingSince = null;
@@ -64,8 +184,15 @@ export class Api {
       if (this.session && (this.retry || this.connecting)) this.setStatus('offline');
     });
     addEventListener('online', () => { if (this.retry) { clearTimeout(this.retry); this.retry = null; this.goLive(); } });
-    // Another tab logged this kept session out (or in as someone else).
+    // Another tab logged this kept session out (or in as someone else),
+    // or switched its portfolio.
     addEventListener('storage', (ev) => {
+      if (ev.key === SWITCHED && this.session && this.kept) {
+        let told = null;
+        try { told = JSON.parse(ev.newValue ?? 'null'); } catch { told = null; }
+        if (told?.session === this.session) this.switched(String(told.id), false);
+        return;
+      }
       if (ev.key !== STORE || !this.session || !this.kept) return;
       let saved = null;
       try { saved = JSON.parse(ev.newValue ?? 'null'); } catch { saved = null; }
@@ -76,7 +203,9 @@ export class Api {
     });
   }
 
-  /** Calls `fn` on each event of `kind` (prices, status, order); returns
+  /** Calls `fn` on each event of `kind` (prices, status, order,
+   *  portfolio: {id, here, moved} after a switch, here false when another
+   *  tab made it, moved when the master did); returns
    *  the function that stops it. */
   on(kind, fn) {
     this.listeners[kind].add(fn);
@@ -349,9 +478,13 @@ export class Api {
     // Another tab's kept session stays where it is.
     let saved = null;
     try { saved = JSON.parse(localStorage.getItem(STORE) ?? 'null'); } catch { saved = null; }
-    if (!saved || saved.session === this.session) localStorage.removeItem(STORE);
+    if (!saved || saved.session === this.session) {
+      localStorage.removeItem(STORE);
+      localStorage.removeItem(SWITCHED);
+    }
     this.session = null;
     this.username = null;
+    this.portfolioId = null;
     clearTimeout(this.retry);
     this.retry = null;
     clearInterval(this.keepalive);
@@ -414,12 +547,9 @@ export class Api {
     };
   }
 
+  /** The positions of the portfolio in use. */
   async portfolio() {
-    return codec.lines(await this.fetch('getUserPortfolio', [this.session, this.username]))
-      .map(([symbol, quantity, avg, price, value]) => ({
-        symbol, quantity: codec.parseShares(quantity), avgCost: codec.parseMoney(avg),
-        price: codec.parseMoney(price), value: codec.parseMoney(value),
-      }));
+    return codec.lines(await this.fetch('getUserPortfolio', [this.session, this.username])).map(positionOf);
   }
 
   async history() {
@@ -452,7 +582,7 @@ export class Api {
   }
 
   async leaderboard() {
-    return codec.lines(await this.fetch('getLeaderboard')).map(([rank, username, ret]) => ({ rank, username, ret }));
+    return codec.lines(await this.fetch('getLeaderboard')).map(standingOf);
   }
 
   async equity() {
@@ -581,5 +711,122 @@ export class Api {
 
   async revokeApiKey(id) {
     await this.command('revokeApiKey', [this.session, id], 'apiKeyRevoked');
+  }
+
+  // ---- portfolios (protocol 1.2) ----
+
+  /** The login's portfolios by id: {id, status, inUse, game, cash,
+   *  startCash, name}. */
+  async portfolios() {
+    const epoch = this.switches;
+    const list = codec.lines(await this.fetch('getPortfolios', [this.session]), 7).map(portfolioOf);
+    // An answer asked before a switch may predate it: it says nothing
+    // of the portfolio in use now.
+    if (epoch !== this.switches) return list;
+    const before = this.portfolioId;
+    this.portfolioId = list.find((p) => p.inUse)?.id ?? null;
+    // The master moved the session (its portfolio closed or removed):
+    // told as a switch.
+    if (before !== null && this.portfolioId !== null && this.portfolioId !== before) {
+      this.switched(this.portfolioId, true, true);
+    }
+    return list;
+  }
+
+  /** A new portfolio, with `cash` (money as the wire writes it) or the
+   *  server's starting cash when null; resolves with {id, name}. The
+   *  session stays on the one it uses. */
+  async createPortfolio(name, cash = null) {
+    const [id, named] = await this.command('createPortfolio', [this.session, cash ?? '-', name], 'portfolioUpdated');
+    return { id, name: named };
+  }
+
+  async renamePortfolio(id, name) {
+    const [, named] = await this.command('renamePortfolio', [this.session, id, name], 'portfolioUpdated');
+    return { id, name: named };
+  }
+
+  /** Closes a portfolio; a session using it goes back to the first. */
+  async closePortfolio(id) {
+    await this.command('closePortfolio', [this.session, id], 'portfolioUpdated');
+    if (id === this.portfolioId) this.switched('1', true);
+  }
+
+  /** Makes the session trade and read on portfolio `id`. */
+  async usePortfolio(id) {
+    const [used, name] = await this.command('usePortfolio', [this.session, id], 'portfolioUpdated');
+    this.switched(used, true);
+    return { id: used, name };
+  }
+
+  /** The portfolio in use is now `id`: the orders followed were the old
+   *  one's; `here`: this tab made the change (or found it, `moved`: the
+   *  master made it), so the tabs sharing its session are told. */
+  switched(id, here, moved = false) {
+    this.switches += 1;
+    this.portfolioId = id;
+    this.orderState.clear();
+    if (here && this.kept) {
+      localStorage.setItem(SWITCHED, JSON.stringify({ session: this.session, id, at: Date.now() }));
+    }
+    this.emit('portfolio', { id, here, moved });
+    this.checkOrders();
+  }
+
+  // ---- games (protocol 1.2) ----
+
+  /** My games, then public ones I am not in: {id, state, role, players,
+   *  start, end, name}. */
+  async games() {
+    return codec.lines(await this.fetch('getGames', [this.session]), 7).map(gameOf);
+  }
+
+  /** One game: {id, state, organiser, players, code, rules}. */
+  async game(id) {
+    const [line] = codec.lines(await this.fetch('getGame', [this.session, id]), 6);
+    return line ? gameDetailOf(line) : null;
+  }
+
+  /** The players best first: {rank, username, ret}. */
+  async standings(id) {
+    return codec.lines(await this.fetch('getStandings', [this.session, id])).map(standingOf);
+  }
+
+  /** A player's positions in a game, when the rules let me see them. */
+  async gameHoldings(id, username) {
+    return codec.lines(await this.fetch('getGameHoldings', [this.session, id, username])).map(positionOf);
+  }
+
+  /** A new game from rules values (see parseRules); resolves with {id,
+   *  code}, the invitation code. */
+  async createGame(rules) {
+    const [id, code] = await this.command('createGame', [this.session, rulesText(rules)], 'gameCreated');
+    return { id, code };
+  }
+
+  /** New rules for a game that has not started. */
+  async changeGame(id, rules) {
+    await this.command('changeGame', [this.session, id, rulesText(rules)], 'gameUpdated');
+  }
+
+  /** Joins by invitation code or a public game's number; resolves with
+   *  the game's new portfolio {id, name} (not switched to). */
+  async joinGame(codeOrId) {
+    const [id, name] = await this.command('joinGame', [this.session, codeOrId], 'portfolioUpdated');
+    return { id, name };
+  }
+
+  async leaveGame(id) {
+    await this.command('leaveGame', [this.session, id], 'gameUpdated');
+  }
+
+  async removePlayer(id, username) {
+    await this.command('removePlayer', [this.session, id, username], 'gameUpdated');
+  }
+
+  /** A new invitation code; the old one stops working. */
+  async newGameCode(id) {
+    const [, code] = await this.command('newGameCode', [this.session, id], 'gameCreated');
+    return code;
   }
 }

@@ -1,12 +1,15 @@
 // PaperTrader in the browser: the screens and the hash router. Every
 // string from the server reaches the page through textContent (h()),
 // never as HTML. See api.js for the protocol side.
-import { Api, OfflineError } from './api.js';
+import { Api } from './api.js';
 import * as codec from './codec.js';
 import * as charts from './chart.js';
 import { pct, signed, tone, usd, usdPrice } from './format.js';
 import { ReasonError } from './reasons.js';
 import * as oidc from './oidc.js';
+import { confirmDialog, failure, h, screen, table } from './ui.js';
+import { portfolioSwitcher } from './portfolios.js';
+import { gameScreens } from './games.js';
 
 const api = new Api();
 const main = document.getElementById('main');
@@ -24,22 +27,6 @@ const fetchFn = (...args) => fetch(...args);
 
 // ---- small helpers ----
 
-/** An element with attributes and children (strings become text). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs ?? {})) {
-    if (v === false || v === null || v === undefined) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
 /** Money with its currency and 2 decimals; a price under $1 keeps 4. */
 const money = usd;
 const price = usdPrice;
@@ -56,22 +43,28 @@ function go(hash) {
   else location.hash = hash;
 }
 
-/** A box for a failure: the reason's sentence and the server's text. */
-function failure(err) {
-  // data-conn-error: cleared once the connection is back.
-  if (err instanceof OfflineError) {
-    return h('div', { class: 'error', role: 'alert', 'data-conn-error': '' }, h('strong', {}, err.message));
-  }
-  if (err instanceof oidc.SignInError) {
-    return h('div', { class: 'error', role: 'alert' }, h('strong', {}, err.message));
-  }
-  if (err instanceof ReasonError) {
-    return h('div', { class: 'error', role: 'alert', 'data-code': err.code },
-      h('strong', {}, err.message), err.detail ? h('span', { class: 'detail' }, ` (${err.detail})`) : null);
-  }
-  return h('div', { class: 'error', role: 'alert', 'data-conn-error': '' }, h('strong', {}, 'The server cannot be reached right now. '),
-    'Check your connection; the app reconnects by itself.');
-}
+// ---- portfolios and games (portfolios.js, games.js) ----
+
+/** What the screens of other modules need of the app. */
+const app = {
+  api, go, route, say,
+  isCurrent: (token) => token === routeToken,
+  onLeave: (stop) => cleanup.push(stop),
+};
+const switcher = portfolioSwitcher(app);
+app.switcher = switcher;
+const games = gameScreens(app);
+
+// The portfolio in use changed (here, or in another tab of this kept
+// session): the header names it and the screen shows it.
+api.on('portfolio', ({ here, moved }) => {
+  switcher.refresh().then((list) => {
+    const now = list.find((p) => p.inUse);
+    if (moved && now) say(`This session is back on portfolio ${now.name}: the one it used was closed or removed.`);
+  });
+  if (!here) say('Another tab switched portfolios: this one follows.');
+  if (!document.getElementById('confirm').open) route();
+});
 
 // ---- the connection, live ----
 
@@ -140,54 +133,6 @@ api.on('order', ({ order, before }) => {
   if (news && ['orders', 'portfolio', 'history'].includes(page)
     && !document.getElementById('confirm').open) route();
 });
-
-function screen(title, ...children) {
-  // replaceChildren writes a null as the text "null": leave them out.
-  const shown = children.filter((c) => c !== null && c !== undefined && c !== false);
-  main.replaceChildren(h('h1', { id: 'title' }, title), ...shown);
-  document.title = `${title} · PaperTrader`;
-}
-
-/** Asks for confirmation in the dialog; resolves true on `okLabel`.
- *  `backLabel` names the way out, so that the two buttons never read
- *  alike ("Cancel" beside "Cancel order"). */
-function confirmDialog(title, body, okLabel = 'Confirm', backLabel = 'Cancel') {
-  const dialog = document.getElementById('confirm');
-  document.getElementById('confirm-title').textContent = title;
-  document.getElementById('confirm-body').replaceChildren(...body);
-  document.getElementById('confirm-ok').textContent = okLabel;
-  document.getElementById('confirm-cancel').textContent = backLabel;
-  return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
-    dialog.returnValue = 'cancel';
-    dialog.showModal();
-  });
-}
-
-/** A table in its scroller; `stack` lays each row out as a card on a
- *  phone, every cell after its header's name (data-label). */
-function table(caption, headers, rows, empty, stack = null) {
-  if (!rows.length) return h('p', { class: 'empty' }, empty);
-  // A stacked table's cells are laid out with display: flex, which makes
-  // some screen readers forget it is a table: its roles say so again.
-  const role = (r) => (stack ? r : null);
-  if (stack) {
-    for (const row of rows) {
-      row.setAttribute('role', 'row');
-      [...row.children].forEach((cell, i) => {
-        if (!cell.hasAttribute('data-label')) cell.setAttribute('data-label', headers[i]);
-        cell.setAttribute('role', cell.tagName === 'TH' ? 'rowheader' : 'cell');
-      });
-    }
-  }
-  return h('div', { class: 'scroll' }, h('table', { class: stack, role: role('table') },
-    h('caption', { class: 'sr-only' }, caption),
-    // Each header sits over its column: right-aligned over numbers.
-    h('thead', { role: role('rowgroup') }, h('tr', { role: role('row') }, headers.map((x, i) => h('th', {
-      scope: 'col', role: role('columnheader'), class: rows[0].children[i]?.classList.contains('num') ? 'num' : null,
-    }, x)))),
-    h('tbody', { role: role('rowgroup') }, rows)));
-}
 
 // ---- sign in ----
 
@@ -752,8 +697,9 @@ function ticket(symbol) {
 // ---- the account's screens ----
 
 async function portfolioScreen(token) {
-  const [info, positions] = await Promise.all([api.userInfo(), api.portfolio()]);
+  const [info, positions, list] = await Promise.all([api.userInfo(), api.portfolio(), switcher.refresh()]);
   if (token !== routeToken) return;
+  const inUse = list.find((p) => p.inUse);
   // Each price set moves the prices, values and P/L in place; equity is
   // the cash plus every position's value (a short's is below zero).
   const held = positions.map((p) => {
@@ -789,6 +735,10 @@ async function portfolioScreen(token) {
   paint();
   const equityBox = h('div', { class: 'chart small', id: 'equity-chart' });
   screen('Portfolio',
+    inUse ? h('p', { class: 'muted', id: 'portfolio-in-use' }, `Portfolio ${inUse.name}`,
+      inUse.game ? [', of ', h('a', { href: `#/game/${inUse.game}` }, `game ${inUse.game}`)] : null,
+      inUse.status === 'removed' ? ' (removed from its game: read only)' : null,
+      ' · ', h('a', { href: '#/portfolios' }, 'All your portfolios')) : null,
     h('div', { class: 'summary' },
       h('div', {}, h('span', { class: 'muted' }, 'Equity'), equityCell),
       h('div', {}, h('span', { class: 'muted' }, 'Cash'), h('strong', { id: 'cash' }, money(info.cash))),
@@ -1084,6 +1034,7 @@ function resetForm(info, shown) {
 const ROUTES = {
   markets: marketsScreen, asset: assetScreen, portfolio: portfolioScreen, history: historyScreen,
   orders: ordersScreen, leaderboard: leaderboardScreen, account: accountScreen,
+  portfolios: switcher.screen, games: games.gamesScreen, game: games.gameScreen,
 };
 
 async function route() {
@@ -1094,11 +1045,12 @@ async function route() {
   page = name;
   delete main.dataset.failed;
   closeMenu();
-  if (!api.session) { menu.hidden = true; loginScreen(); return; }
+  if (!api.session) { menu.hidden = true; switcher.hide(); loginScreen(); return; }
   if (nav.hidden && !greeted) say(`Logged in as ${api.username}.`);
   greeted = false;
   nav.hidden = false;
   menu.hidden = false;
+  switcher.show();
   if (api.status === 'idle') api.goLive();
   for (const a of nav.querySelectorAll('a')) {
     if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page');

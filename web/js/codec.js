@@ -35,6 +35,14 @@ const TABLE = {
   placeOrderClass: [83, 1], createApiKey: [84, 1], revokeApiKey: [85, 1], loginApiKey: [86, 1],
   placeOrderTagged: [87, 1], placeOrderClassTagged: [88, 1],
   watchPrices: [89, 2], getWatchlist: [90, 2], addToWatchlist: [91, 1], removeFromWatchlist: [92, 1],
+  // Portfolios and competitions (protocol 1.2).
+  portfolioUpdated: [63, 3],
+  createPortfolio: [93, 1], renamePortfolio: [94, 1], closePortfolio: [95, 1], usePortfolio: [96, 1],
+  getPortfolios: [97, 2], portfolioFail: [98, 3],
+  createGame: [99, 1], changeGame: [100, 1], joinGame: [101, 1], leaveGame: [102, 1],
+  removePlayer: [103, 1], newGameCode: [104, 1],
+  getGames: [105, 2], getGame: [106, 2], getStandings: [107, 2], getGameHoldings: [108, 2],
+  gameCreated: [109, 3], gameUpdated: [110, 3], gameFail: [111, 3],
 };
 
 const NAMES = new Map(Object.entries(TABLE).map(([name, [code]]) => [code, name]));

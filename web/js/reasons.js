@@ -35,6 +35,17 @@ const SENTENCES = {
   'too-many-keys': 'You have the most API keys allowed. Revoke one first.',
   'unknown-key': 'That API key is already revoked.',
   'watchlist-full': 'Your watchlist holds the most symbols allowed. Remove one first.',
+  // Portfolios and games (protocol 1.2).
+  'unknown-portfolio': 'That portfolio does not exist or is closed.',
+  'portfolio-exists': 'You already have an open portfolio with that name. Please choose another.',
+  'too-many-portfolios': 'You have the most open portfolios allowed, games included. Close one first.',
+  'portfolio-busy': 'That portfolio still has open orders. Cancel them first.',
+  'unknown-game': 'There is no game with that code or number open to you. Check the code and try again.',
+  'already-joined': 'You are already in this game: a player who left or was removed cannot join it again.',
+  'game-not-running': 'This game is not running: it has not started yet, or it has ended.',
+  'game-rule': 'The rules of this game do not allow that.',
+  'game-started': 'This game has started: its rules can no longer change, and it takes no new players.',
+  'not-a-player': 'You are not a player in this game: you never joined, you left, or the organiser removed you.',
 };
 
 const MARGIN = 'Your account\'s margin does not allow this order: short sales hold back part of your cash.';

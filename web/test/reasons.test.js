@@ -9,7 +9,10 @@ const SECTION_8 = ['bad-arguments', 'bad-session', 'wrong-state', 'bad-credentia
   'insufficient-funds', 'insufficient-shares', 'unknown-user', 'forbidden', 'bad-date',
   'bad-price', 'unknown-order', 'too-many-orders', 'market-closed', 'unknown-provider',
   'bad-token', 'no-password', 'not-linked', 'identity-taken', 'rate-limited', 'unavailable',
-  'unknown-outcome', 'internal', 'protocol', 'too-many-keys', 'unknown-key'];
+  'unknown-outcome', 'internal', 'protocol', 'too-many-keys', 'unknown-key', 'watchlist-full',
+  // Portfolios and games (protocol 1.2).
+  'unknown-portfolio', 'portfolio-exists', 'too-many-portfolios', 'portfolio-busy', 'unknown-game',
+  'already-joined', 'game-not-running', 'game-rule', 'game-started', 'not-a-player'];
 
 for (const code of SECTION_8) {
   test(`${code} has a sentence`, () => {
