@@ -52,6 +52,22 @@ pub const REQUESTS: &[Instr] = &[
     Instr::RemoveFromWatchlist,
     // Protocol 1.2's price pushes.
     Instr::WatchPrices,
+    // Protocol 1.2's portfolios and competitions.
+    Instr::CreatePortfolio,
+    Instr::RenamePortfolio,
+    Instr::ClosePortfolio,
+    Instr::UsePortfolio,
+    Instr::GetPortfolios,
+    Instr::CreateGame,
+    Instr::ChangeGame,
+    Instr::JoinGame,
+    Instr::LeaveGame,
+    Instr::RemovePlayer,
+    Instr::NewGameCode,
+    Instr::GetGames,
+    Instr::GetGame,
+    Instr::GetStandings,
+    Instr::GetGameHoldings,
 ];
 
 /// Words the arguments of requests are mostly made of: symbols (one no
@@ -79,6 +95,14 @@ pub const WORDS: &[&str] = &[
     "x",
     "",
     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    // Portfolio names, invitation codes, and rules words.
+    "main",
+    "ABCDEFGH2345",
+    "-",
+    "start=1 end=4102444800 name=cup",
+    "start=1 end=4102444800 assets=AAPL,MSFT cap=50 short=no name=a b",
+    "start=1 end=2 cap=101 name=",
+    "9007199254740993",
 ];
 
 /// The input, read a byte at a time; zeros once it runs out.
