@@ -450,6 +450,42 @@ fn competition_rules_hold_at_their_limits() {
         refused(call(&mut b, Instr::SellAsset, &[&bob, "AAPL", "50"])),
         (Instr::SellFail, ReasonCode::GameRule)
     );
+    // Sales waiting for the same price set count together: of two of 30
+    // out of 49, the second would be a short.
+    for _ in 0..2 {
+        b.send(&papertrader_common::message::frame(
+            Instr::SellAsset,
+            &[&bob, "AAPL", "30"],
+        ));
+    }
+    let first = b.recv();
+    assert_eq!(util::wire::instr(&first), Instr::SellSuccess);
+    let second = b.recv();
+    assert_eq!(
+        (
+            util::wire::instr(&second),
+            code_of(&util::wire::words(&second))
+        ),
+        (Instr::SellFail, ReasonCode::GameRule)
+    );
+    // An open sale of all 19 left can still be changed: the order it
+    // replaces does not count against it.
+    let (i, sell) = call(
+        &mut b,
+        Instr::PlaceOrder,
+        &[&bob, "sell", "AAPL", "19", "limit", "200", "-", "gtc"],
+    );
+    assert_eq!(i, Instr::OrderAccepted, "{sell:?}");
+    let (i, changed) = call(
+        &mut b,
+        Instr::ReplaceOrder,
+        &[&bob, &sell[0], "=", "210", "=", "="],
+    );
+    assert_eq!(i, Instr::OrderAccepted, "{changed:?}");
+    assert_eq!(
+        call(&mut b, Instr::CancelOrder, &[&bob, &changed[0]]).0,
+        Instr::CancelSuccess
+    );
     // No resets in this competition.
     let pass = hashed_pass("bob", "pw");
     assert_eq!(
@@ -459,7 +495,7 @@ fn competition_rules_hold_at_their_limits() {
 
     // Holdings: one's own always, others' only after the end here.
     let own = data(&mut b, &bob, Instr::GetGameHoldings, &[&bob, &id, "bob"]).expect("own");
-    assert!(own.starts_with("AAPL 49 "), "{own}");
+    assert!(own.starts_with("AAPL 19 "), "{own}");
     assert_eq!(
         data(
             &mut a,
@@ -598,6 +634,34 @@ fn a_competition_ends_with_frozen_standings_and_open_holdings() {
             Instr::PurchaseSuccess
         );
     }
+    // Two more, ending at the same time: holdings always shown, and never.
+    let mut shown = Vec::new();
+    for holdings in ["always", "never"] {
+        let rules = format!(
+            "start={} end={end} holdings={holdings} public=yes name={holdings}",
+            at(-10)
+        );
+        let (i, made) = call(&mut a, Instr::CreateGame, &[&alice, &rules]);
+        assert_eq!(i, Instr::GameCreated, "{made:?}");
+        let (p, s) = &mut players[2];
+        assert_eq!(
+            call(p, Instr::JoinGame, &[s, &made[0]]).0,
+            Instr::PortfolioUpdated
+        );
+        shown.push(made[0].clone());
+    }
+    {
+        let (p, s) = &mut players[1];
+        assert_eq!(
+            data(p, s, Instr::GetGameHoldings, &[s, &shown[0], "carol"]),
+            Ok(String::new()),
+            "always: while it runs"
+        );
+        assert_eq!(
+            data(p, s, Instr::GetGameHoldings, &[s, &shown[1], "carol"]),
+            Err(ReasonCode::Forbidden)
+        );
+    }
     let tie = "1 bob 0.00\n1 carol 0.00\n1 Zed 0.00\n";
     assert_eq!(
         data(&mut a, &alice, Instr::GetStandings, &[&alice, &id]).expect("standings"),
@@ -619,6 +683,19 @@ fn a_competition_ends_with_frozen_standings_and_open_holdings() {
     );
     let holdings = data(p, s, Instr::GetGameHoldings, &[s, &id, "carol"]).expect("after the end");
     assert!(holdings.starts_with("AAPL 1 "), "{holdings}");
+    assert_eq!(
+        data(p, s, Instr::GetGameHoldings, &[s, &shown[1], "carol"]),
+        Err(ReasonCode::Forbidden),
+        "never: after the end too"
+    );
+    {
+        let (p, s) = &mut players[2];
+        assert_eq!(
+            data(p, s, Instr::GetGameHoldings, &[s, &shown[1], "carol"]),
+            Ok(String::new()),
+            "one's own, always"
+        );
+    }
     assert_eq!(
         data(&mut a, &alice, Instr::GetStandings, &[&alice, &id]).expect("frozen"),
         tie

@@ -107,7 +107,7 @@ fn rules<'r>(prices: &'r Map<Money>, volumes: &'r Map<u64>) -> Rules<'r> {
         marks: prices,
         fractional: &|_| true,
         fees: Fees::default(),
-        fee_free: &|_| false,
+        bounds: &|_| Default::default(),
         volumes,
     }
 }

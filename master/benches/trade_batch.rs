@@ -59,7 +59,7 @@ fn time_batch(dir: &TempDir, round: usize) -> Duration {
         marks: &prices,
         fractional: &|_| true,
         fees: Default::default(),
-        fee_free: &|_| false,
+        bounds: &|_| Default::default(),
         volumes: &Default::default(),
     };
     let start = Instant::now();

@@ -490,6 +490,15 @@ mod tests {
     }
 
     #[test]
+    fn a_million_symbols_are_refused_before_any_is_read() {
+        let million = vec!["AAPL"; 1_000_000].join(",");
+        let err = GameRules::parse(&format!("assets={million} {BASE}")).expect_err("too many");
+        assert_eq!(err.code, ReasonCode::BadArguments);
+        assert!(err.text.contains("at most 1000 symbols"), "{}", err.text);
+        assert!(err.text.len() < 200, "the reply quotes a bounded excerpt");
+    }
+
+    #[test]
     fn codes_and_names() {
         let code = GameCode::from_bytes([0xff; 8]);
         assert_eq!(code.as_str(), "777777777777");

@@ -147,6 +147,19 @@ pub fn open_count(conn: &Connection, login: i64) -> rusqlite::Result<u32> {
     .query_row([login], |r| r.get(0))
 }
 
+/// How many portfolios login `login` has made, closed ones included (its
+/// own not counted).
+pub fn made_count(conn: &Connection, login: i64) -> rusqlite::Result<u32> {
+    conn.prepare_cached("SELECT count(*) FROM accounts WHERE owner_id = ?1")?
+        .query_row([login], |r| r.get(0))
+}
+
+/// How many competitions login `organiser` has organised in all.
+pub fn organised_count(conn: &Connection, organiser: i64) -> rusqlite::Result<u32> {
+    conn.prepare_cached("SELECT count(*) FROM games WHERE organiser_id = ?1")?
+        .query_row([organiser], |r| r.get(0))
+}
+
 /// Whether an open portfolio of login `login` other than `except` is
 /// called `name`.
 pub fn name_taken(
@@ -297,14 +310,14 @@ pub fn freeze(conn: &Connection, game: i64, standings: &str) -> rusqlite::Result
     Ok(changed > 0)
 }
 
-/// `(account id, game id, fees none)` of every open game portfolio of a
-/// competition that has not ended at `now`: what the trade thread keeps in
-/// memory.
-pub fn live_players(conn: &Connection, now: Timestamp) -> rusqlite::Result<Vec<(i64, i64)>> {
+/// `(account id, game id)` of every open portfolio of a competition whose
+/// standings are not frozen yet (running, waiting, or ended while the
+/// master was down): what the trade thread keeps in memory.
+pub fn live_players(conn: &Connection) -> rusqlite::Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT a.id, a.game_id FROM accounts a JOIN games g ON g.id = a.game_id
-         WHERE a.status = 'open' AND g.end > ?1",
+        "SELECT a.id, a.game_id FROM games g JOIN accounts a ON a.game_id = g.id
+         WHERE g.standings IS NULL AND a.status = 'open'",
     )?;
-    let rows = stmt.query_map([now.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }

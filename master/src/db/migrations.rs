@@ -435,8 +435,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         WHERE owner_id IS NOT NULL;
     CREATE UNIQUE INDEX accounts_player ON accounts(game_id, owner_id)
         WHERE game_id IS NOT NULL;
+    CREATE INDEX accounts_game_status ON accounts(game_id, status)
+        WHERE game_id IS NOT NULL;
     ALTER TABLE sessions ADD COLUMN portfolio_id INTEGER NULL REFERENCES accounts(id);
+    CREATE INDEX sessions_portfolio ON sessions(portfolio_id) WHERE portfolio_id IS NOT NULL;
     ALTER TABLE api_keys ADD COLUMN portfolio_id INTEGER NULL REFERENCES accounts(id);
+    CREATE INDEX api_keys_portfolio ON api_keys(portfolio_id) WHERE portfolio_id IS NOT NULL;
     CREATE TABLE games (
         id INTEGER PRIMARY KEY,
         organiser_id INTEGER NOT NULL REFERENCES accounts(id),
@@ -450,5 +454,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         CHECK (end > start)
     );
     CREATE INDEX games_organiser ON games(organiser_id, end);
+    CREATE INDEX games_end ON games(end);
     CREATE INDEX games_public ON games(end) WHERE public = 1;",
 ];

@@ -62,18 +62,38 @@ pub struct Rules<'r> {
     pub fractional: &'r dyn Fn(&Symbol) -> bool,
     /// Commissions, slippage and the volume cap.
     pub fees: Fees,
-    /// Accounts that pay no commission and no slippage (a competition
-    /// without fees; the volume cap still holds).
-    pub fee_free: &'r dyn Fn(i64) -> bool,
+    /// What a competition's rules change for an account's fills.
+    pub bounds: &'r dyn Fn(i64) -> Bounds,
     /// Shares traded in each asset since the last price set (missing or 0:
     /// not reported, so not capped).
     pub volumes: &'r HashMap<Symbol, u64>,
 }
 
+/// What a competition's rules (protocol 1.2) change for one account's
+/// fills; the default changes nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// No commission and no slippage (the volume cap still holds).
+    pub fee_free: bool,
+    /// No sale beyond the shares held.
+    pub no_short: bool,
+    /// Whole shares only, also in a fill cut by the volume cap.
+    pub whole_shares: bool,
+}
+
 impl Rules<'_> {
+    /// The short selling rules of `account`'s fills.
+    pub fn shorts_of(&self, account: i64) -> ShortRules {
+        if (self.bounds)(account).no_short {
+            ShortRules::off()
+        } else {
+            self.shorts
+        }
+    }
+
     /// The fills model of `account`'s fills.
     pub fn fees_of(&self, account: i64) -> Fees {
-        if (self.fee_free)(account) {
+        if (self.bounds)(account).fee_free {
             Fees {
                 volume_cap_bps: self.fees.volume_cap_bps,
                 ..Fees::default()
@@ -216,7 +236,7 @@ pub fn run_batch(
         marks: prices,
         fractional: &|_| true,
         fees: Fees::default(),
-        fee_free: &|_| false,
+        bounds: &|_| Bounds::default(),
         volumes: &HashMap::new(),
     };
     run_batch_with(conn, orders, open, prices, now, &rules)
@@ -666,7 +686,8 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
     /// the volume cap (10^-9 shares); `None` without a cap.
     fn allowed(&self, account: i64, symbol: &Symbol) -> Option<i64> {
         let volume = self.rules.volumes.get(symbol).copied().unwrap_or(0);
-        let fractional = (self.rules.fractional)(symbol);
+        let fractional =
+            (self.rules.fractional)(symbol) && !(self.rules.bounds)(account).whole_shares;
         let cap = self.rules.fees.allowance(volume, fractional)?;
         let used = self.used.get(&(account, symbol.as_str())).copied();
         Some((cap - used.unwrap_or(0)).max(0))
@@ -942,7 +963,8 @@ impl<'c, 'o, 'r> Book<'c, 'o, 'r> {
         let held = self.position(key)?.now;
         let fees = self.rules.fees_of(order.account);
         let price = fees.fill_price(order.side, price, order.limit);
-        let (cash, holding) = match apply(&order, price, before_cash, held, &self.rules.shorts) {
+        let shorts = self.rules.shorts_of(order.account);
+        let (cash, holding) = match apply(&order, price, before_cash, held, &shorts) {
             Ok(after) => after,
             Err(reason) => return Ok(Err(reason)),
         };
@@ -1166,7 +1188,7 @@ mod tests {
             marks: &prices,
             fractional: &|s: &Symbol| s.as_str() != "WHL",
             fees: Default::default(),
-            fee_free: &|_| false,
+            bounds: &|_| Bounds::default(),
             volumes: &HashMap::new(),
         };
         run_batch_with(conn, orders, &[], &prices, NOW, &rules).expect("batch")

@@ -27,10 +27,14 @@ pub const PUBLIC_LISTED: usize = 100;
 /// Most of the login's own competitions `getGames` lists (the newest).
 pub const OWN_LISTED: usize = 1_000;
 
-/// `getPortfolios`: every portfolio of the session's login, by number.
+/// `getPortfolios`: every portfolio of the session's login, by number;
+/// for an API key's session, the key's portfolio alone.
 pub fn portfolios(conn: &Connection, viewer: Viewer) -> Result<String, Reason> {
-    let rows =
+    let mut rows =
         sql::of_login(conn, viewer.login).map_err(|e| internal("cannot list portfolios", e))?;
+    if viewer.api_key {
+        rows.retain(|p| p.id == viewer.book);
+    }
     let mut lines = Vec::with_capacity(rows.len());
     for p in rows {
         lines.push(PortfolioLine {

@@ -45,7 +45,7 @@ use papertrader_common::value::{Money, Quantity, Reason, ReasonCode, Shares, Sym
 pub use papertrader_common::request::{Side, Size};
 
 pub use audit::audit;
-pub use batch::{Batch, Change, Liquidation, Rest, Rules, run_batch, run_batch_with};
+pub use batch::{Batch, Bounds, Change, Liquidation, Rest, Rules, run_batch, run_batch_with};
 pub use views::{account_text, history, portfolio, user_info};
 
 /// What the client sees for a server-side fault; the detail goes to the log.

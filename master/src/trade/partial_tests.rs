@@ -50,7 +50,7 @@ fn run(
         marks: &prices,
         fractional: &|s: &Symbol| s.as_str() != "WHL",
         fees,
-        fee_free: &|_| false,
+        bounds: &|_| Default::default(),
         volumes: &volumes,
     };
     let batch =

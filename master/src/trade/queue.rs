@@ -130,7 +130,7 @@ pub fn spawn(
         .map(|(s, &(price, _))| (s.clone(), price))
         .collect();
     let priced_at = stored.into_iter().map(|(s, (_, time))| (s, time)).collect();
-    let games = games::Games::load(&conn, Timestamp::now()).map_err(io::Error::other)?;
+    let games = games::Games::load(&conn).map_err(io::Error::other)?;
     if !open.is_empty() {
         papertrader_common::info!("{} open orders loaded", open.len());
     }
@@ -382,13 +382,13 @@ impl Queue {
         let terms = &self.terms;
         let fractional = |s: &Symbol| terms.get(s).is_some_and(|t| t.fractional);
         let games = &self.games;
-        let fee_free = |account: i64| games.fee_free(account);
+        let bounds = |account: i64| games.bounds(account);
         let rules = Rules {
             shorts: self.limits.shorts,
             marks: &self.last,
             fractional: &fractional,
             fees: self.limits.fees,
-            fee_free: &fee_free,
+            bounds: &bounds,
             volumes,
         };
         let result = run_batch_with(&mut self.conn, &orders, &self.open, &prices, now, &rules);

@@ -29,7 +29,9 @@ pub const LEADERS: usize = 100;
 /// Longest equity history sent, in days (about 55 years).
 const MAX_DAYS: i64 = 20_000;
 
-const SELECT_CASH: &str = "SELECT id, cash FROM accounts";
+/// Every account but closed portfolios (frozen: their equity no longer
+/// counts anywhere).
+const SELECT_CASH: &str = "SELECT id, cash FROM accounts WHERE status != 'closed'";
 const SELECT_POSITIONS: &str = "SELECT account_id, symbol, quantity, cost FROM positions";
 const PUT_SNAPSHOT: &str = "INSERT INTO equity_days (account_id, day, equity) VALUES (?1, ?2, ?3)
      ON CONFLICT (account_id, day) DO UPDATE SET equity = excluded.equity";
@@ -378,8 +380,8 @@ fn running(conn: &Connection, now: i64) -> rusqlite::Result<Running> {
     let mut out = std::collections::HashSet::new();
     if !games.is_empty() {
         let mut stmt = conn.prepare_cached(
-            "SELECT a.id FROM accounts a JOIN games g ON g.id = a.game_id
-             WHERE a.status != 'open' AND g.start <= ?1 AND g.end > ?1",
+            "SELECT a.id FROM games g JOIN accounts a ON a.game_id = g.id
+             WHERE g.end > ?1 AND g.start <= ?1 AND a.status != 'open'",
         )?;
         for id in stmt.query_map([now], |r| r.get::<_, i64>(0))? {
             out.insert(id?);

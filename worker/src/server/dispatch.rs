@@ -198,13 +198,16 @@ impl Server {
             // Likewise watchlist changes, which must take effect in the
             // order they were sent, and portfolio and competition
             // commands: an order or a read sent after `usePortfolio` acts
-            // on the portfolio it chose.
+            // on the portfolio it chose, and a reset or a new API key sent
+            // before it on the one in use when sent.
             Request::Register { .. }
             | Request::RegisterExternal { .. }
             | Request::Watch { .. }
             | Request::Unwatch { .. }
             | Request::Portfolio { .. }
-            | Request::Game { .. } => {
+            | Request::Game { .. }
+            | Request::ResetAccount { .. }
+            | Request::CreateKey { .. } => {
                 if self.forward(token, frame, instr, Note::Serial)
                     && let Some(client) = self.clients.get_mut(&token)
                 {

@@ -41,6 +41,7 @@ impl Queue {
             &symbol,
             arrival.size,
             &[OrderKind::Market],
+            None,
         )?;
         // A price that is failing already would keep it waiting for
         // nothing: it is refused at once.
@@ -74,7 +75,7 @@ impl Queue {
         }
         self.covered(account, spec, None)?;
         let size = Size::Shares(spec.quantity);
-        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &[spec.kind])?;
+        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &[spec.kind], None)?;
         let mark = self.last.get(&spec.symbol).copied();
         Ok(NewOrder::of(account, spec, now, arrival_ms, mark))
     }
@@ -111,7 +112,7 @@ impl Queue {
             .chain(legs.iter().copied())
             .collect();
         let size = Size::Shares(spec.quantity);
-        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &kinds)?;
+        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &kinds, None)?;
         // Which way the position the exits close goes.
         let long = match class.class {
             OrderClass::Oco => spec.side == Side::Sell,
@@ -263,7 +264,7 @@ impl Queue {
     }
 
     /// The shares the account's open sells of `symbol` set aside.
-    fn reserved_sales(&self, symbol: &Symbol, mine: &[&OpenOrder]) -> i64 {
+    pub(super) fn reserved_sales(&self, symbol: &Symbol, mine: &[&OpenOrder]) -> i64 {
         mine.iter()
             .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
             .map(|o| self.reserved_shares(o, mine))
@@ -364,7 +365,14 @@ impl Queue {
         };
         self.covered(account, &spec, Some(old.id))?;
         let size = Size::Shares(spec.quantity);
-        self.keeps_rules(&trader, spec.side, &spec.symbol, size, &[spec.kind])?;
+        self.keeps_rules(
+            &trader,
+            spec.side,
+            &spec.symbol,
+            size,
+            &[spec.kind],
+            Some(old.id),
+        )?;
         Ok(Replacement {
             old: old.id,
             account,

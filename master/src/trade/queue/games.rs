@@ -27,8 +27,13 @@ use crate::trade::standing::position_value;
 /// Most open portfolios of one login, its first and its competitions'
 /// included.
 pub const MAX_PORTFOLIOS: u32 = 20;
+/// Most portfolios one login may make in all, closed ones included (every
+/// one stays in the database, the standings' memory and the snapshots).
+pub const MAX_PORTFOLIOS_MADE: u32 = 100;
 /// Most competitions one login organises that have not ended.
 pub const MAX_ORGANISED: u32 = 20;
+/// Most competitions one login may organise in all.
+pub const MAX_ORGANISED_EVER: u32 = 500;
 /// Most players of one competition.
 pub const MAX_PLAYERS: u64 = 10_000;
 /// Longest competition, from start to end: five years.
@@ -61,16 +66,24 @@ pub(in crate::trade) struct Games {
 }
 
 impl Games {
-    /// Reads the live players and the competitions not frozen.
-    pub(in crate::trade) fn load(conn: &Connection, now: Timestamp) -> rusqlite::Result<Games> {
+    /// Reads the competitions not frozen (one that ended while the master
+    /// was down among them: `end_games` ends it before the first fill),
+    /// their rules and their players.
+    pub(in crate::trade) fn load(conn: &Connection) -> rusqlite::Result<Games> {
         let mut games = Games::default();
-        for (account, game) in sql::live_players(conn, now)? {
+        for (account, game) in sql::live_players(conn)? {
             games.players.insert(account, game);
         }
-        let mut stmt = conn.prepare("SELECT end, id FROM games WHERE standings IS NULL")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for row in rows {
-            games.unfrozen.insert(row?);
+        let ids: Vec<(i64, i64)> = {
+            let mut stmt = conn.prepare("SELECT end, id FROM games WHERE standings IS NULL")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (end, id) in ids {
+            games.unfrozen.insert((end, id));
+            if let Some(game) = sql::game_by_id(conn, id)? {
+                games.known.insert(id, Arc::new(game));
+            }
         }
         Ok(games)
     }
@@ -89,12 +102,17 @@ impl Games {
         }))
     }
 
-    /// Whether `account` plays in a competition without fees.
-    pub(in crate::trade) fn fee_free(&self, account: i64) -> bool {
-        self.players
-            .get(&account)
-            .and_then(|g| self.known.get(g))
-            .is_some_and(|g| g.rules.fees == GameFees::None)
+    /// What `account`'s competition changes for its fills: fees, short
+    /// selling, fractions.
+    pub(in crate::trade) fn bounds(&self, account: i64) -> crate::trade::Bounds {
+        let Some(game) = self.players.get(&account).and_then(|g| self.known.get(g)) else {
+            return crate::trade::Bounds::default();
+        };
+        crate::trade::Bounds {
+            fee_free: game.rules.fees == GameFees::None,
+            no_short: !game.rules.short,
+            whole_shares: !game.rules.fractional,
+        }
     }
 }
 
@@ -125,21 +143,8 @@ impl WrongCodes {
     }
 
     fn record(&mut self, login: i64, host: &str, now: Instant) {
-        if self.by_login.len() >= MAX_WRONG_KEYS || self.by_host.len() >= MAX_WRONG_KEYS {
-            // Bounded: forget whoever has no try left in the window.
-            self.by_login.retain(|_, t| {
-                t.back()
-                    .is_some_and(|b| now.duration_since(*b) < WRONG_WINDOW)
-            });
-            self.by_host.retain(|_, t| {
-                t.back()
-                    .is_some_and(|b| now.duration_since(*b) < WRONG_WINDOW)
-            });
-            if self.by_login.len() >= MAX_WRONG_KEYS || self.by_host.len() >= MAX_WRONG_KEYS {
-                self.by_login.clear();
-                self.by_host.clear();
-            }
-        }
+        bound(&mut self.by_login, now);
+        bound(&mut self.by_host, now);
         push_bounded(
             self.by_login.entry(login).or_default(),
             now,
@@ -150,6 +155,22 @@ impl WrongCodes {
     }
 }
 
+/// Keeps `map` under [`MAX_WRONG_KEYS`]: when full, forgets whoever tried
+/// last outside the window, and if that frees nothing, the whole map (the
+/// other map keeps counting).
+fn bound<K: std::hash::Hash + Eq>(map: &mut HashMap<K, VecDeque<Instant>>, now: Instant) {
+    if map.len() < MAX_WRONG_KEYS {
+        return;
+    }
+    map.retain(|_, t| {
+        t.back()
+            .is_some_and(|b| now.duration_since(*b) < WRONG_WINDOW)
+    });
+    if map.len() >= MAX_WRONG_KEYS {
+        map.clear();
+    }
+}
+
 fn push_bounded(tries: &mut VecDeque<Instant>, now: Instant, most: usize) {
     if tries.len() >= most {
         tries.pop_front();
@@ -157,10 +178,11 @@ fn push_bounded(tries: &mut VecDeque<Instant>, now: Instant, most: usize) {
     tries.push_back(now);
 }
 
-/// The host of a `host:port` client address (an IPv6 one keeps its
-/// brackets).
-fn host_of(client: &str) -> &str {
-    client.rsplit_once(':').map_or(client, |(host, _)| host)
+/// What the wrong codes of a client address count against: its IPv4
+/// address or its IPv6 /64, as the login limits count them
+/// ([`crate::ratelimit::Net`]).
+fn host_of(client: &str) -> String {
+    crate::ratelimit::Net::of(client).to_string()
 }
 
 /// The portfolio an order is for, and its competition if any.
@@ -248,6 +270,7 @@ impl Queue {
         symbol: &Symbol,
         size: Size,
         kinds: &[OrderKind],
+        replacing: Option<i64>,
     ) -> Result<(), Reason> {
         let Some(game) = &trader.game else {
             return Ok(());
@@ -281,12 +304,15 @@ impl Queue {
         }
         let held = db::positions::held(&self.conn, trader.account, symbol.as_str())
             .map_err(db_fail("cannot read a position"))?;
-        let price = kinds
-            .first()
-            .and_then(|k| k.limit())
-            .or_else(|| self.last.get(symbol).copied());
-        // The order's shares; an amount's at the price it would fill at.
-        let shares = match (size, price) {
+        // Valued at the higher of the price the order names and the last
+        // one: a sale limited far below the market fills at the market.
+        let last = self.last.get(symbol).copied();
+        let named = kinds.first().and_then(|k| k.limit().or(k.stop()));
+        let price = match (named, last) {
+            (Some(n), Some(l)) => Some(n.max(l)),
+            (n, l) => n.or(l),
+        };
+        let shares_of = |size: Size| match (size, price) {
             (Size::Shares(q), _) => Some(q.raw()),
             (Size::Notional(amount), Some(p)) if p.raw() > 0 => Some(
                 i64::try_from(
@@ -296,31 +322,45 @@ impl Queue {
             ),
             (Size::Notional(_), _) => None,
         };
+        let shares = shares_of(size);
+        // The account's other orders of this symbol and side count as
+        // filled: the open ones (but the one replaced, and legs waiting
+        // for their entry) and those waiting for the next price set, so
+        // that many orders cannot pass the rules one by one.
+        let mine: Vec<&OpenOrder> = self
+            .open
+            .iter()
+            .filter(|o| o.account == trader.account && Some(o.id) != replacing)
+            .collect();
+        let waiting = self
+            .waiting
+            .iter()
+            .filter(|q| {
+                q.order.account == trader.account
+                    && &q.order.symbol == symbol
+                    && q.order.side == side
+            })
+            .map(|q| shares_of(q.order.size).unwrap_or(0))
+            .fold(0i64, i64::saturating_add);
         if !rules.short && side == Side::Sell {
-            let mine: Vec<&OpenOrder> = self
-                .open
-                .iter()
-                .filter(|o| o.account == trader.account)
-                .collect();
             let free = held
                 .max(0)
-                .saturating_sub(self.reserved_sales_of(symbol, &mine));
+                .saturating_sub(self.reserved_sales(symbol, &mine))
+                .saturating_sub(waiting);
             if shares.is_none_or(|s| s > free) {
                 return rule(format!(
                     "no short selling in this competition: {} {symbol} free to sell",
-                    Shares(free)
+                    Shares(free.max(0))
                 ));
             }
         }
         if let (Some(cap), Some(shares), Some(price)) = (rules.cap, shares, price) {
-            // The open orders of the same side and symbol count as filled:
-            // many small orders cannot pass the cap one by one.
-            let pending = self
-                .open
+            let open = mine
                 .iter()
-                .filter(|o| o.account == trader.account && &o.symbol == symbol && o.side == side)
+                .filter(|o| &o.symbol == symbol && o.side == side && !o.held)
                 .map(|o| o.remaining().raw())
-                .fold(shares, i64::saturating_add);
+                .fold(0i64, i64::saturating_add);
+            let pending = shares.saturating_add(open).saturating_add(waiting);
             let after = match side {
                 Side::Buy => held.saturating_add(pending),
                 Side::Sell => held.saturating_sub(pending),
@@ -451,6 +491,8 @@ impl Queue {
         tx.commit().map_err(&fault)?;
         if let Some(id) = closed {
             self.games.players.remove(&id);
+            // A competition's portfolio leaves its standings.
+            self.board.advance();
         }
         Ok(done)
     }
@@ -461,6 +503,13 @@ impl Queue {
         if open >= MAX_PORTFOLIOS {
             let text =
                 format!("you have {open} open portfolios, the most allowed; close one first");
+            return Err(fail(ReasonCode::TooManyPortfolios, text));
+        }
+        let made = sql::made_count(conn, login).map_err(db_fail("cannot count portfolios"))?;
+        if made >= MAX_PORTFOLIOS_MADE {
+            let text = format!(
+                "you have made {made} portfolios, closed ones included, the most one login may"
+            );
             return Err(fail(ReasonCode::TooManyPortfolios, text));
         }
         Ok(())
@@ -515,6 +564,12 @@ impl Queue {
             let text = format!(
                 "you organise {running} competitions that have not ended, the most allowed"
             );
+            return Err(fail(ReasonCode::RateLimited, text));
+        }
+        let ever = sql::organised_count(&self.conn, login)
+            .map_err(db_fail("cannot count competitions"))?;
+        if ever >= MAX_ORGANISED_EVER {
+            let text = format!("you have organised {ever} competitions, the most one login may");
             return Err(fail(ReasonCode::RateLimited, text));
         }
         let code = new_code();
@@ -619,7 +674,7 @@ impl Queue {
         client: &str,
         now: Timestamp,
     ) -> Result<Reply, Reason> {
-        let host = host_of(client);
+        let host = &host_of(client);
         let mono = Instant::now();
         if let Some(left) = self.games.wrong.blocked(login, host, mono) {
             let text = format!(
@@ -809,6 +864,12 @@ impl Queue {
         let Some(portfolio) = found.filter(|p| p.no != 1) else {
             return Ok(self.limits.starting_cash);
         };
+        if portfolio.status == PortfolioStatus::Closed {
+            return Err(fail(
+                ReasonCode::UnknownPortfolio,
+                "the portfolio in use is closed",
+            ));
+        }
         if portfolio.status == PortfolioStatus::Removed {
             return Err(fail(
                 ReasonCode::NotAPlayer,
@@ -862,7 +923,12 @@ impl Queue {
                 .filter(|&(_, g)| *g == id)
                 .map(|(a, _)| *a)
                 .collect();
-            self.end_orders_of(&players, id, now);
+            if !self.end_orders_of(&players, id, now) {
+                // Tried again at the next price set or half minute; until
+                // then nothing of it fills (`trader` refuses after the end).
+                self.games.unfrozen.insert((end, id));
+                return;
+            }
             let last = &self.last;
             let ranked = crate::trade::game_views::rank_game(&self.conn, id, &|s: &str| {
                 last.get(s).copied()
@@ -882,8 +948,14 @@ impl Queue {
     }
 
     /// Expires the open orders of `players` and refuses their waiting
-    /// ones: competition `id` has ended.
-    fn end_orders_of(&mut self, players: &std::collections::HashSet<i64>, id: i64, now: Timestamp) {
+    /// ones: competition `id` has ended. `false` if the expiry could not be
+    /// written.
+    fn end_orders_of(
+        &mut self,
+        players: &std::collections::HashSet<i64>,
+        id: i64,
+        now: Timestamp,
+    ) -> bool {
         let ended: Vec<i64> = self
             .open
             .iter()
@@ -908,7 +980,8 @@ impl Queue {
             match expire() {
                 Ok(()) => self.open.retain(|o| !ended.contains(&o.id)),
                 Err(err) => {
-                    papertrader_common::error!("competition {id}: cannot expire orders: {err}")
+                    papertrader_common::error!("competition {id}: cannot expire orders: {err}");
+                    return false;
                 }
             }
         }
@@ -921,14 +994,7 @@ impl Queue {
             let text = format!("competition {id} has ended");
             self.refuse(&theirs, &fail(ReasonCode::GameNotRunning, text));
         }
-    }
-
-    /// The shares `mine`'s open sells of `symbol` set aside.
-    fn reserved_sales_of(&self, symbol: &Symbol, mine: &[&OpenOrder]) -> i64 {
-        mine.iter()
-            .filter(|o| o.side == Side::Sell && &o.symbol == symbol)
-            .map(|o| o.remaining().raw())
-            .fold(0i64, i64::saturating_add)
+        true
     }
 }
 
@@ -948,9 +1014,15 @@ fn check_times(rules: &GameRules, now: Timestamp) -> Result<(), Reason> {
 }
 
 fn new_code() -> GameCode {
-    let mut bytes = [0u8; 8];
-    rand::rng().fill_bytes(&mut bytes);
-    GameCode::from_bytes(bytes)
+    loop {
+        let mut bytes = [0u8; 8];
+        rand::rng().fill_bytes(&mut bytes);
+        let code = GameCode::from_bytes(bytes);
+        // All of 2-7 would read as a competition's number.
+        if !code.as_str().bytes().all(|b| b.is_ascii_digit()) {
+            return code;
+        }
+    }
 }
 
 /// Marks `portfolio` closed or removed: its sessions go back to their
@@ -1015,6 +1087,63 @@ mod tests {
         assert!(wrong.blocked(9, "10.0.0.2", t0).is_none());
         assert!(wrong.blocked(1, "10.0.0.1", t0 + WRONG_WINDOW).is_none());
         assert_eq!(host_of("10.0.0.1:5000"), "10.0.0.1");
-        assert_eq!(host_of("[::1]:5000"), "[::1]");
+        assert_eq!(host_of("[::ffff:10.0.0.1]:5000"), "10.0.0.1");
+        assert_eq!(host_of("[2001:db8::7]:5000"), host_of("[2001:db8::9]:1"));
+    }
+
+    /// A competition that ended while the master was down is loaded with
+    /// its players and rules, so that its orders end and its standings
+    /// freeze before anything fills; a frozen one is not.
+    #[test]
+    fn a_competition_ended_while_down_is_still_ended_at_start() {
+        let dir = crate::db::TempDir::new("games-load");
+        let conn = crate::db::open(&dir.join("pt.db")).expect("open");
+        conn.execute_batch(
+            "INSERT INTO accounts (id, username, username_key, email, cash, created,
+                                   opening_cash, start_cash, started)
+                VALUES (1, 'ann', 'ann', 'a@b', 0, 0, 0, 0, 0);",
+        )
+        .expect("login");
+        let ended = GameRules {
+            fees: GameFees::None,
+            short: false,
+            ..GameRules::new("old", Timestamp(10), Timestamp(20))
+        };
+        for (id, code) in [(1, "AAAAAAAAAAAA"), (2, "BBBBBBBBBBBB")] {
+            let game = sql::insert_game(&conn, 1, &ended, code, Timestamp(5)).expect("game");
+            assert_eq!(game, id);
+            let new = NewPortfolio {
+                login: 1,
+                name: &format!("game-{id}"),
+                cash: Money(100),
+                game: Some(id),
+                now: Timestamp(6),
+            };
+            sql::insert(&conn, &new).expect("player");
+        }
+        sql::freeze(&conn, 2, "").expect("freeze");
+        let games = Games::load(&conn).expect("load");
+        assert_eq!(games.unfrozen.iter().collect::<Vec<_>>(), [&(20, 1)]);
+        assert_eq!(games.players.len(), 1);
+        let (&account, &game) = games.players.iter().next().expect("a player");
+        assert_eq!(game, 1);
+        let bounds = games.bounds(account);
+        assert!(bounds.fee_free && bounds.no_short && !bounds.whole_shares);
+    }
+
+    #[test]
+    fn the_counter_stays_bounded() {
+        let mut map: HashMap<u32, VecDeque<Instant>> = HashMap::new();
+        let t0 = Instant::now();
+        for k in 0..MAX_WRONG_KEYS as u32 {
+            map.entry(k).or_default().push_back(t0);
+        }
+        bound(&mut map, t0 + WRONG_WINDOW);
+        assert!(map.is_empty(), "the tries outside the window are forgotten");
+        for k in 0..MAX_WRONG_KEYS as u32 {
+            map.entry(k).or_default().push_back(t0);
+        }
+        bound(&mut map, t0);
+        assert!(map.is_empty(), "a full map of live tries starts over");
     }
 }
