@@ -147,7 +147,15 @@ fn list_prints_the_whole_table() {
     let out = run("ptwire", &["list"], b"");
     assert!(out.status.success());
     let text = stdout(&out);
-    assert_eq!(text.lines().count(), 86, "header and 85 instructions");
+    assert_eq!(text.lines().count(), 106, "header and 105 instructions");
+    assert!(
+        text.contains("99   createGame                command  sessionID rules"),
+        "{text}"
+    );
+    assert!(
+        text.contains("108  getGameHoldings           data     sessionID gameID username"),
+        "{text}"
+    );
     assert!(text.contains("6    switchState               command|data sessionID state"));
     assert!(
         text.contains("80   purchaseNotional          command  sessionID symbol amount"),
