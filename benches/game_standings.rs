@@ -92,23 +92,8 @@ fn add_portfolios(conn: &mut rusqlite::Connection, players: usize, with_games: b
 fn times(log: &str, marker: &str) -> Vec<Duration> {
     log.lines()
         .filter(|l| l.contains(marker))
-        .filter_map(|l| parse_debug_duration(l.rsplit(" in ").next()?))
+        .filter_map(|l| util::parse_debug_duration(l.rsplit(" in ").next()?))
         .collect()
-}
-
-/// A `Duration` as `{:?}` prints it: `1.5ms`, `830.1µs`, `2.1s`.
-fn parse_debug_duration(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "ms" => n / 1e3,
-        "µs" | "us" => n / 1e6,
-        "ns" => n / 1e9,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(secs))
 }
 
 fn ms(d: Duration) -> String {

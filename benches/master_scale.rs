@@ -51,25 +51,10 @@ fn biggest_batch(log: &std::path::Path) -> Option<(usize, Duration)> {
         .filter_map(|l| {
             let rest = l.split("trade batch: ").nth(1)?;
             let orders = rest.split(' ').next()?.parse().ok()?;
-            let time = parse_debug_duration(rest.rsplit(" in ").next()?)?;
+            let time = util::parse_debug_duration(rest.rsplit(" in ").next()?)?;
             Some((orders, time))
         })
         .max()
-}
-
-/// A `Duration` as `{:?}` prints it: `1.5ms`, `830.1µs`, `2.1s`.
-fn parse_debug_duration(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "ms" => n / 1e3,
-        "µs" | "us" => n / 1e6,
-        "ns" => n / 1e9,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(secs))
 }
 
 /// Registers and logs in `TRADERS` traders, sends all their purchases
@@ -285,7 +270,7 @@ fn day_change(setup: &MasterSetup, extra: &str) -> String {
     let sets: Vec<Duration> = text
         .lines()
         .filter(|l| l.contains("price set of "))
-        .filter_map(|l| parse_debug_duration(l.rsplit(" in ").next()?))
+        .filter_map(|l| util::parse_debug_duration(l.rsplit(" in ").next()?))
         .collect();
     let snapshot = text
         .lines()

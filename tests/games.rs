@@ -15,7 +15,7 @@ use papertrader_common::value::{MAX_GAME_ASSETS, Timestamp};
 use papertrader_common::{Instr, ReasonCode};
 use util::daemon::TempDir;
 use util::master::hashed_pass;
-use util::system::{System, call, call_data};
+use util::system::{System, call, code_of, data_text as data, login};
 use util::wire::Peer;
 
 /// Master config lines: AAPL and MSFT from a CSV at 100 every second, both
@@ -42,39 +42,10 @@ fn market(dir: &TempDir) -> String {
     )
 }
 
-fn code_of(args: &[String]) -> ReasonCode {
-    let reason = args.last().expect("a reason");
-    ReasonCode::parse(reason.split(' ').next().expect("a code"))
-        .unwrap_or_else(|| panic!("unknown reason code in {reason:?}"))
-}
-
 /// The failure's instruction and reason code; panics on a success.
 fn refused(answer: (Instr, Vec<String>)) -> (Instr, ReasonCode) {
     assert!(answer.0.is_failure(), "expected a refusal: {answer:?}");
     (answer.0, code_of(&answer.1))
-}
-
-/// Registers `name` and logs in; returns the session.
-fn login(c: &mut Peer, name: &str) -> String {
-    let pass = hashed_pass(name, "pw");
-    let email = format!("{name}@example.com");
-    let (i, a) = call(c, Instr::Register, &[name, &email, &pass]);
-    assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
-    let (i, a) = call(c, Instr::Login, &[name, &pass, "false"]);
-    assert_eq!(i, Instr::SessionId, "{a:?}");
-    a[0].clone()
-}
-
-/// A data instruction from command state: switches to data and back.
-fn data(c: &mut Peer, session: &str, i: Instr, args: &[&str]) -> Result<String, ReasonCode> {
-    let (s, a) = call(c, Instr::SwitchState, &[session, "data"]);
-    assert_eq!(s, Instr::StateSwitchSuccess, "{a:?}");
-    let answer = call_data(c, i, args);
-    let (s, a) = call(c, Instr::SwitchState, &[session, "command"]);
-    assert_eq!(s, Instr::StateSwitchSuccess, "{a:?}");
-    answer
-        .map(|p| String::from_utf8(p).expect("text"))
-        .map_err(|(_, a)| code_of(&a))
 }
 
 /// `getPortfolios` as `(id, status, in use, game, cash, name)`.

@@ -16,7 +16,7 @@ use serde_json::Value;
 use util::cli::Env;
 use util::daemon::TempDir;
 use util::master::{FAST_ARGON2, hashed_pass};
-use util::system::{System, call, call_data};
+use util::system::{System, call, call_data, code_of, login};
 use util::wire::{Peer, instr, words};
 use util::{stderr, stdout};
 
@@ -35,23 +35,6 @@ fn market(dir: &TempDir) -> String {
         "assets_file = {}\nupdate_interval = 1s\nhistory_days = 0\nsim_seed = 7\n",
         path.display()
     )
-}
-
-fn code_of(args: &[String]) -> ReasonCode {
-    let reason = args.last().expect("a reason");
-    let word = reason.split(' ').next().expect("a code");
-    ReasonCode::parse(word).unwrap_or_else(|| panic!("unknown reason code in {reason:?}"))
-}
-
-/// Registers `name` and logs in with a remembered session.
-fn login(c: &mut Peer, name: &str) -> String {
-    let pass = hashed_pass(name, "pw");
-    let email = format!("{name}@example.com");
-    let (i, a) = call(c, Instr::Register, &[name, &email, &pass]);
-    assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
-    let (i, a) = call(c, Instr::Login, &[name, &pass, "false"]);
-    assert_eq!(i, Instr::SessionId, "{a:?}");
-    a[0].clone()
 }
 
 /// `addToWatchlist` or `removeFromWatchlist`: the answer's instruction

@@ -87,3 +87,19 @@ pub mod trader;
 pub mod webdriver;
 pub mod wire;
 pub mod ws;
+
+/// A `Duration` as `{:?}` prints it (`1.5ms`, `830.1µs`, `2.1s`), as the
+/// daemons' debug logs write times: the benchmarks read them back.
+pub fn parse_debug_duration(text: &str) -> Option<std::time::Duration> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "ms" => n / 1e3,
+        "µs" | "us" => n / 1e6,
+        "ns" => n / 1e9,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs_f64(secs))
+}

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use papertrader_common::message::frame;
-use papertrader_common::{Frame, Instr, args};
+use papertrader_common::{Frame, Instr, ReasonCode, args};
 
 use super::daemon::Daemon;
-use super::master::{FAST_ARGON2, MasterSetup};
+use super::master::{FAST_ARGON2, MasterSetup, hashed_pass};
 use super::wire::{Peer, instr, words};
 
 pub struct System {
@@ -231,4 +231,41 @@ pub fn aapl_btc_market(dir: &std::path::Path, seconds: usize) -> String {
         dir.join("bars.csv").display(),
         dir.join("assets.list").display()
     )
+}
+
+/// The reason code of a failure's arguments (its last, `CODE text`).
+pub fn code_of(args: &[String]) -> ReasonCode {
+    let reason = args.last().expect("a reason");
+    let word = reason.split(' ').next().expect("a code");
+    ReasonCode::parse(word).unwrap_or_else(|| panic!("unknown reason code in {reason:?}"))
+}
+
+/// Registers `name` (password `pw`, `NAME@example.com`) and logs in with a
+/// remembered session; returns it.
+pub fn login(c: &mut Peer, name: &str) -> String {
+    let pass = hashed_pass(name, "pw");
+    let email = format!("{name}@example.com");
+    let (i, a) = call(c, Instr::Register, &[name, &email, &pass]);
+    assert_eq!(i, Instr::RegisterSuccess, "{a:?}");
+    let (i, a) = call(c, Instr::Login, &[name, &pass, "false"]);
+    assert_eq!(i, Instr::SessionId, "{a:?}");
+    a[0].clone()
+}
+
+/// A data instruction sent from command state: switches to data, reads the
+/// whole answer as text (or the failure's reason code), switches back.
+pub fn data_text(
+    c: &mut Peer,
+    session: &str,
+    i: Instr,
+    argv: &[&str],
+) -> Result<String, ReasonCode> {
+    let (s, a) = call(c, Instr::SwitchState, &[session, "data"]);
+    assert_eq!(s, Instr::StateSwitchSuccess, "{a:?}");
+    let answer = call_data(c, i, argv);
+    let (s, a) = call(c, Instr::SwitchState, &[session, "command"]);
+    assert_eq!(s, Instr::StateSwitchSuccess, "{a:?}");
+    answer
+        .map(|p| String::from_utf8(p).expect("text"))
+        .map_err(|(_, a)| code_of(&a))
 }
