@@ -588,3 +588,57 @@ fn ten_thousand_wrong_secrets_cost_little_and_lock_nobody_out() {
     let mut fresh = api.http(&id, &secret);
     assert_eq!(fresh.get("/v2/positions").status, 200);
 }
+
+/// Protocol 1.2's portfolios: a key made while its owner uses a second
+/// portfolio trades there, and `/v2/account` is another account, with its
+/// own cash, number and id; the first portfolio's key keeps the old ones.
+#[test]
+fn a_key_of_a_second_portfolio_is_an_account_of_its_own() {
+    let api = start("api-portfolios", "");
+    let (session, first_id, first_secret) = api.user("alice");
+    let mut c = api.system.client();
+    let (i, a) = call(&mut c, Instr::CreatePortfolio, &[&session, "5000", "bot"]);
+    assert_eq!(i, Instr::PortfolioUpdated, "{a:?}");
+    let (i, a) = call(&mut c, Instr::UsePortfolio, &[&session, "2"]);
+    assert_eq!(i, Instr::PortfolioUpdated, "{a:?}");
+    let (i, key) = call(&mut c, Instr::CreateApiKey, &[&session, "second"]);
+    assert_eq!(i, Instr::ApiKeyCreated, "{key:?}");
+    api.wait_prices();
+
+    let first = api.http(&first_id, &first_secret).get("/v2/account").json();
+    let mut http = api.http(&key[0], &key[1]);
+    let second = http.get("/v2/account").json();
+    assert_eq!(first["account_number"], "alice");
+    assert_eq!(first["cash"], "2000.0000");
+    assert_eq!(second["account_number"], "alice/2");
+    assert_eq!(second["cash"], "5000.0000");
+    assert_ne!(first["id"], second["id"]);
+
+    // An order of the second key fills in the second portfolio only.
+    let body = r#"{"symbol":"BTC","qty":"0.1","side":"buy","type":"market","time_in_force":"gtc"}"#;
+    let answer = http.call("POST", "/v2/orders", Some(body));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let positions = http.get("/v2/positions").json();
+        if positions.as_array().is_some_and(|p| p.len() == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no fill: {positions}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first = api
+        .http(&first_id, &first_secret)
+        .get("/v2/positions")
+        .json();
+    assert_eq!(
+        first,
+        serde_json::json!([]),
+        "the first portfolio holds nothing"
+    );
+}

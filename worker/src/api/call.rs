@@ -6,7 +6,7 @@
 
 use papertrader_common::calendar::{self, Market};
 use papertrader_common::payload::{
-    self, AssetDetail, Bar, EquityPoint, OrderLine, Position, Quote, Trade, UserInfo,
+    self, AssetDetail, Bar, EquityPoint, OrderLine, PortfolioLine, Position, Quote, Trade, UserInfo,
 };
 use papertrader_common::reply::{Fill, Reply};
 use papertrader_common::request::{OrderSpec, Range, Request, Side, Size as ProtoSize, UserView};
@@ -151,6 +151,10 @@ impl Call {
                 Request::EquityHistory {
                     session: self.session(),
                     username: self.username(),
+                },
+                // Which of the login's portfolios the key trades in.
+                Request::Portfolios {
+                    session: self.session(),
                 },
             ]),
             Route::Clock => Step::Done(clock(ctx.now)),
@@ -655,8 +659,19 @@ impl Call {
                 .map(|point| point.equity),
             _ => None,
         };
+        // The portfolio the key trades in (protocol 1.2): its number names
+        // the account; an older master's refusal means the first.
+        let portfolio = match answers.get(4) {
+            Some(Answer::Payload(p)) => payload::parse_lines::<PortfolioLine>(p)
+                .map_err(unreadable)?
+                .iter()
+                .find(|line| line.in_use)
+                .map_or(1, |line| line.id),
+            _ => 1,
+        };
         let facts = aj::AccountFacts {
             username: info.username.as_str(),
+            portfolio,
             created: info.created,
             cash: private.cash,
             equity: private.equity,

@@ -235,6 +235,9 @@ impl Exposure {
 pub struct AccountFacts<'a> {
     /// The owner's name.
     pub username: &'a str,
+    /// The number of the login's portfolio the key trades in (1: its
+    /// first).
+    pub portfolio: u64,
     /// When the account was opened.
     pub created: Timestamp,
     /// Its cash.
@@ -249,13 +252,22 @@ pub struct AccountFacts<'a> {
     pub reserved: Money,
 }
 
+/// What names the account: the username for a login's first portfolio
+/// (as before portfolios), `NAME/NUMBER` for another.
+fn account_name(f: &AccountFacts<'_>) -> String {
+    match f.portfolio {
+        0 | 1 => f.username.to_string(),
+        n => format!("{}/{n}", f.username),
+    }
+}
+
 /// The account object.
 pub fn account(f: &AccountFacts<'_>) -> Value {
     let buying = Money(f.cash.0.saturating_sub(f.reserved.0).max(0));
     let net = Money(f.exposure.long.0.saturating_add(f.exposure.short.0));
     json!({
-        "id": named_uuid("account", &f.username.to_ascii_lowercase()),
-        "account_number": f.username,
+        "id": named_uuid("account", &account_name(f).to_ascii_lowercase()),
+        "account_number": account_name(f),
         "status": "ACTIVE",
         "crypto_status": "ACTIVE",
         "currency": "USD",
@@ -388,6 +400,7 @@ mod tests {
         assert_eq!(v["unrealized_plpc"], "0.1000");
         let facts = AccountFacts {
             username: "Alice",
+            portfolio: 1,
             created: Timestamp(0),
             cash: Money(1_000_000),
             equity: Money(1_500_000),
@@ -403,5 +416,18 @@ mod tests {
         assert_eq!(a["position_market_value"], "50.0000");
         assert_eq!(a["last_equity"], "150.0000");
         assert_eq!(a["status"], "ACTIVE");
+        assert_eq!(a["account_number"], "Alice");
+        assert_eq!(
+            a["id"],
+            named_uuid("account", "alice"),
+            "as before portfolios"
+        );
+        // A key of another portfolio is another account.
+        let second = account(&AccountFacts {
+            portfolio: 2,
+            ..facts
+        });
+        assert_eq!(second["account_number"], "Alice/2");
+        assert_ne!(second["id"], a["id"]);
     }
 }

@@ -56,18 +56,13 @@ const DETAILS: &str = "AAPL nyse no equity Apple Inc.\nBTC always yes crypto Bit
 fn a_refused_session_checks_the_key_again() {
     let ctx = ctx_of(&quote);
     let mut call = Call::new(Route::Account, Some(who()));
-    assert!(matches!(call.start(&ctx), Step::Ask(asks) if asks.len() == 4));
+    assert!(matches!(call.start(&ctx), Step::Ask(asks) if asks.len() == 5));
     let ended = Reply::fail(
         papertrader_common::Instr::GetUserInfo,
         ReasonCode::BadSession,
         "gone",
     );
-    let answers = vec![
-        Answer::Reply(ended.clone()),
-        Answer::Reply(ended.clone()),
-        Answer::Reply(ended.clone()),
-        Answer::Reply(ended),
-    ];
+    let answers = vec![Answer::Reply(ended); 5];
     assert_eq!(call.on_answers(answers, &ctx), Step::Reauth);
 }
 
