@@ -124,6 +124,7 @@ fn portfolios_made_used_renamed_and_closed() {
     assert_eq!(in_use(&env), ["2"]);
     let holdings = env.ok(&["portfolio"]);
     assert!(holdings.contains("cash\t5000.0000\n"), "{holdings}");
+    assert!(holdings.ends_with("portfolio\t2 (bot)\n"), "{holdings}");
     let own = env.json(&["portfolio", "alice"]);
     assert_eq!(own["cash"], "5000.0000", "{own}");
 

@@ -48,7 +48,16 @@ pub fn portfolio(ctx: &mut Context, user: Option<&str>) -> Result<(), CliError> 
     if out.tty {
         text.push('\n');
     }
-    let pairs = [("cash", out.money(cash)), ("equity", out.money(equity))];
+    let mut pairs = vec![("cash", out.money(cash)), ("equity", out.money(equity))];
+    // Which portfolio this is, when not the login's first (best effort: a
+    // server before protocol 1.2's portfolios has only the first).
+    let in_use = ctx
+        .data(&what, |c, s| c.portfolios(s))
+        .ok()
+        .and_then(|all| all.into_iter().find(|p| p.in_use && p.id != 1));
+    if let Some(p) = in_use {
+        pairs.push(("portfolio", format!("{} ({})", p.id, p.name)));
+    }
     text.push_str(&key_values(&out, &pairs));
     print(&text)
 }
