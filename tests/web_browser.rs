@@ -961,7 +961,27 @@ fn two_traders_play_a_game_with_portfolios_of_their_own_in_a_real_browser() {
     a.switch_tab(&second);
     a.wait_text("#portfolio-name", LONG, |t| t == "swing");
     a.wait_text("#cash", LONG, |t| t == "$25,000.00");
+    // An order confirmed in the first tab after the second switched
+    // portfolios meanwhile is not sent: it was meant for the other one.
     a.switch_tab(&first);
+    a.goto(&format!("{url}#/asset/AAPL"));
+    a.wait_text("#ticket-cash", LONG, |t| t == "$25,000.00");
+    a.fill("#quantity", "1");
+    a.click("#review");
+    a.wait_text("#confirm-portfolio", LONG, |t| t == "In portfolio swing.");
+    a.switch_tab(&second);
+    a.click("#portfolio-button");
+    a.click("#portfolio-list button[data-portfolio='1']");
+    a.wait_text("#portfolio-name", LONG, |t| t == "main");
+    a.switch_tab(&first);
+    a.wait_text("#portfolio-name", LONG, |t| t == "main");
+    a.click("#confirm-ok");
+    let said = a.wait_text("#status", LONG, |t| t.contains("nothing was sent"));
+    assert!(said.contains("changed to main"), "{said}");
+    a.wait_text("#ticket-cash", LONG, |t| t == "$100,000.00");
+    a.click("#portfolio-button");
+    a.click("#portfolio-list button[data-portfolio='2']");
+    a.wait_text("#portfolio-name", LONG, |t| t == "swing");
     // The Portfolios screen lists both; Use switches again.
     a.goto(&format!("{url}#/portfolios"));
     let listed = a.wait_text("#main table", LONG, |t| t.contains("swing"));

@@ -66,6 +66,40 @@ api.on('portfolio', ({ here, moved }) => {
   if (!document.getElementById('confirm').open) route();
 });
 
+/** A confirmation of something done in the portfolio in use (an order, a
+ *  change, a cancel, a reset): the dialog names the portfolio, and once
+ *  confirmed the portfolio in use is read again, so that a switch made
+ *  meanwhile (another tab, or the master moving the session off a closed
+ *  or removed one) stops it: false, nothing sent, the screen redrawn. */
+async function confirmIn(title, body, okLabel, backLabel) {
+  const shown = api.portfolioId;
+  const epoch = api.switches;
+  const name = switcher.current()?.name;
+  const where = name ? [h('p', { class: 'muted', id: 'confirm-portfolio' }, `In portfolio ${name}.`)] : [];
+  if (!(await confirmDialog(title, [...body, ...where], okLabel, backLabel))) return false;
+  try {
+    await api.portfolios();
+  } catch {
+    // Not read (offline): the action itself is refused then.
+    return true;
+  }
+  if (api.switches !== epoch || (shown !== null && api.portfolioId !== shown)) {
+    const now = switcher.current()?.name;
+    say(`The portfolio in use changed${now ? ` to ${now}` : ''} while you confirmed: nothing was sent.`);
+    route();
+    return false;
+  }
+  return true;
+}
+
+/** What a reset did: of the account's first portfolio as before
+ *  portfolios, else naming the portfolio it reset. */
+function resetSaid(cash) {
+  const p = switcher.current();
+  if (!p || p.id === '1') return `Your account was reset: cash ${money(cash)}.`;
+  return `Portfolio ${p.name} was reset: cash ${money(cash)}.`;
+}
+
 // ---- the connection, live ----
 
 const connBox = document.getElementById('conn');
@@ -243,7 +277,7 @@ async function completeReset(done) {
   try {
     if (!(await api.resume())) throw new oidc.SignInError('Your session has ended. Please log in again.');
     const cash = await api.resetWithToken(done.idToken);
-    accountNotice = h('div', { class: 'ok', role: 'status' }, `Your account was reset: cash ${money(cash)}.`);
+    accountNotice = h('div', { class: 'ok', role: 'status' }, resetSaid(cash));
   } catch (err) {
     if (api.session) accountNotice = failure(err);
     else notice = failure(err);
@@ -465,7 +499,7 @@ async function tradeAmount(side, symbol, text, out) {
   const verb = side === 'buy' ? 'Buy' : 'Sell';
   const worth = money(amount);
   const body = [h('p', { id: 'confirm-summary' }, `${verb} ${worth} worth of ${symbol} at the market price of the next update, in fractions of a share.`)];
-  if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${worth} of ${symbol}`))) return;
+  if (!(await confirmIn(`${verb} ${symbol}?`, body, `${verb} ${worth} of ${symbol}`))) return;
   out.replaceChildren(h('p', {}, 'Waiting for the next price…'));
   try {
     const wire = codec.formatMoney(amount).replaceAll(',', '');
@@ -658,7 +692,7 @@ function ticket(symbol) {
     const then = withExits ? ` Once it fills: ${exitSide} ${exitWords.join(', or ')}.` : '';
     const body = [h('p', { id: 'confirm-summary' }, `${verb} ${shown} ${symbol} ${how}${order.type === 'market' ? '' : TIF_WORDS[order.tif]}.${then}`),
       h('p', { class: 'muted', id: 'confirm-estimate' }, `Estimate: ${estimate()}. ${fate()}`)];
-    if (!(await confirmDialog(`${verb} ${symbol}?`, body, `${verb} ${shown} ${symbol}`))) return;
+    if (!(await confirmIn(`${verb} ${symbol}?`, body, `${verb} ${shown} ${symbol}`))) return;
     const placed = { ...order, limit: order.limit === null ? null : wire(order.limit), stop: trailText ?? (order.stop === null ? null : wire(order.stop)) };
     out.replaceChildren(h('p', {}, order.type === 'market' ? 'Waiting for the next price…' : 'Placing the order…'));
     try {
@@ -806,7 +840,7 @@ async function ordersScreen(token) {
         o.orderClass ? null : liveOnly(h('button', { type: 'button', class: 'secondary', 'data-action': 'change', onclick: () => changeOrder(o, out) }, 'Change')),
         o.orderClass ? null : ' ',
         liveOnly(h('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', onclick: async () => {
-          const ok = await confirmDialog('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
+          const ok = await confirmIn('Cancel this order?', [h('p', {}, `${o.side} ${codec.formatShares(o.quantity)} ${o.symbol} (${o.type}), order ${o.id}.`)], 'Cancel order', 'Keep order');
           if (!ok) return;
           try { await api.cancelOrder(o.id); route(); } catch (err) { out.replaceChildren(failure(err)); }
         } }, 'Cancel'))] : null));
@@ -835,7 +869,7 @@ async function changeOrder(o, out) {
   if (takesStop) rows.push(stopRow);
   if (o.type === 'trailing-stop') rows.push(trailRow);
   if (o.tif === 'day' || o.tif === 'gtc') rows.push(h('div', { class: 'field' }, h('label', { for: 'change-tif' }, 'Time in force'), tif));
-  const ok = await confirmDialog(`Change order ${o.id}?`,
+  const ok = await confirmIn(`Change order ${o.id}?`,
     [h('p', {}, `${o.side} ${o.symbol} (${o.type}): the order is replaced by a new one with these values.`), ...rows],
     'Change order', 'Keep order');
   if (!ok) return;
@@ -992,8 +1026,8 @@ function resetForm(info, shown) {
       out.replaceChildren(h('div', { class: 'error', role: 'alert' }, h('strong', {}, 'Type your username exactly to confirm.')));
       return false;
     }
-    return confirmDialog('Reset your account?', [h('p', {},
-      'Every open order is cancelled, every position removed and your cash set back to the starting amount. Your history is kept.')], 'Reset my account');
+    return confirmIn('Reset your account?', [h('p', {},
+      'Every open order of the portfolio in use is cancelled, every position removed and its cash set back to what it started with. Your other portfolios are not touched; the history is kept.')], 'Reset my account');
   };
   const withProvider = async (provider) => {
     if (!(await confirmed())) return;
@@ -1012,7 +1046,7 @@ function resetForm(info, shown) {
     if (!(await confirmed())) return;
     try {
       const cash = await api.reset(pass.value);
-      out.replaceChildren(h('div', { class: 'ok', role: 'status' }, `Your account was reset: cash ${money(cash)}.`));
+      out.replaceChildren(h('div', { class: 'ok', role: 'status' }, resetSaid(cash)));
       pass.value = ''; typed.value = '';
     } catch (err) { out.replaceChildren(failure(err)); }
   } },

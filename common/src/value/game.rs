@@ -24,12 +24,15 @@ pub const MAX_START_CASH: Money = Money(1_000_000_000 * super::SCALE);
 
 text_value!(
     /// 1-32 of `A-Z a-z 0-9 _ . -`: what its owner calls a portfolio.
+    /// 1-32 of `A-Z a-z 0-9 _ . -`, not digits alone (which would read as
+    /// a portfolio's number).
     PortfolioName,
     "portfolio name",
-    "1-32 characters of A-Z a-z 0-9 _ . -",
+    "1-32 characters of A-Z a-z 0-9 _ . -, not digits alone",
     |s| {
         (1..=32).contains(&s.len())
             && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            && !s.bytes().all(|b| b.is_ascii_digit())
     }
 );
 
@@ -361,17 +364,34 @@ impl fmt::Display for GameRules {
 /// characters, not all spaces.
 pub fn check_name(name: &str) -> Result<(), Reason> {
     let ok = (1..=MAX_GAME_NAME).contains(&name.chars().count())
-        && !name.chars().any(char::is_control)
-        && !name.trim().is_empty();
+        && !name.chars().any(|c| c.is_control() || invisible(c))
+        && name.trim() == name
+        && !name.is_empty()
+        && !name.chars().all(|c| c.is_ascii_digit());
     if ok {
         Ok(())
     } else {
         let text = format!(
-            "name {}: expected 1-{MAX_GAME_NAME} characters, no control characters",
+            "name {}: expected 1-{MAX_GAME_NAME} characters, no control or invisible \
+             characters, no space at either end, not digits alone",
             quoted(name)
         );
         Err(bad(&text))
     }
+}
+
+/// Characters that change how the text around them reads without being
+/// seen: bidirectional controls, zero-width characters, the byte order
+/// mark. A name holding one could pass for another, or reorder a page.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{00AD}'
+    )
 }
 
 /// `all`, or up to [`MAX_GAME_ASSETS`] symbols separated by commas, kept
@@ -433,9 +453,9 @@ mod tests {
         assert_eq!(GameRules::parse(&text).expect("again"), rules);
         let full = "cash=5000.5 assets=msft,AAPL,aapl orders=limit,market short=no \
                     fractional=no fees=none cap=25 late=no holdings=never resets=yes \
-                    public=yes start=1 end=2 name= x  y ";
+                    public=yes start=1 end=2 name=x  y";
         let rules = GameRules::parse(full).expect("full");
-        assert_eq!(rules.name, " x  y ");
+        assert_eq!(rules.name, "x  y", "spaces inside are kept");
         assert_eq!(rules.cash, Money(50_005_000));
         let list = rules.assets.as_ref().expect("a list");
         assert_eq!(list.len(), 2, "sorted and without repeats");
@@ -481,6 +501,11 @@ mod tests {
             "start=1 end=2 word name=x",
             "start=1 end=2 xname=x",
             "start=1 end=2 name=tab\there",
+            "start=1 end=2 name=right\u{202E}left",
+            "start=1 end=2 name=zero\u{200B}width",
+            "start=1 end=2 name=trailing ",
+            "start=1 end=2 name= leading",
+            "start=1 end=2 name=2027",
             &format!("start=1 end=2 name={}", "x".repeat(MAX_GAME_NAME + 1)),
             &format!("assets={many} {BASE}"),
         ] {
@@ -508,9 +533,10 @@ mod tests {
             assert!(GameCode::parse(bad).is_err(), "{bad}");
         }
         assert!(PortfolioName::parse("bot-1.v2").is_ok());
-        for bad in ["", "two words", &"x".repeat(33), "é"] {
+        for bad in ["", "two words", &"x".repeat(33), "é", "2"] {
             assert!(PortfolioName::parse(bad).is_err(), "{bad}");
         }
+        assert!(PortfolioName::parse("2b").is_ok());
         assert_eq!(parse_id("portfolioID", "1"), Ok(1));
         for bad in [
             "0",

@@ -30,7 +30,7 @@ pub fn reset(ctx: &mut Context, password_file: Option<&Path>, yes: bool) -> Resu
     // An ended session is found out before the password is asked for.
     ctx.session()?;
     if interactive {
-        warn_reset(&me);
+        warn_reset(ctx, &me);
     }
     let password = password::read(password_file, &me, false)?;
     if !yes {
@@ -40,11 +40,26 @@ pub fn reset(ctx: &mut Context, password_file: Option<&Path>, yes: bool) -> Resu
     send_reset(ctx, &me, |c, s| c.reset_account(s, &me, &password))
 }
 
-/// What a reset does, said before it is confirmed.
-pub(crate) fn warn_reset(me: &str) {
+/// `, portfolio N (NAME)` for the portfolio the session uses when it is
+/// not the login's first (a reset acts on it alone); empty otherwise or
+/// when the server cannot say (before protocol 1.2's portfolios).
+pub(crate) fn portfolio_in_use(ctx: &mut Context, me: &str) -> String {
+    let what = What::user(me);
+    ctx.data(&what, |c, s| c.portfolios(s))
+        .ok()
+        .and_then(|all| all.into_iter().find(|p| p.in_use && p.id != 1))
+        .map_or_else(String::new, |p| {
+            format!(", portfolio {} ({})", p.id, p.name)
+        })
+}
+
+/// What a reset does, said before it is confirmed: of the portfolio in
+/// use only.
+pub(crate) fn warn_reset(ctx: &mut Context, me: &str) {
+    let portfolio = portfolio_in_use(ctx, me);
     eprintln!(
-        "reset {me}: every open order is cancelled, every position removed and the cash \
-         set back to the starting cash; the history is kept"
+        "reset {me}{portfolio}: every open order is cancelled, every position removed and the \
+         cash set back to what it started with; the history is kept"
     );
 }
 
@@ -64,8 +79,9 @@ pub(crate) fn send_reset(
     if ctx.out.json {
         return print_json(&ctx.out, &json!({"username": me, "cash": json_money(cash)}));
     }
+    let portfolio = portfolio_in_use(ctx, me);
     print(&format!(
-        "reset {me}: no positions, no open orders, cash {}\n",
+        "reset {me}{portfolio}: no positions, no open orders, cash {}\n",
         human_money(cash)
     ))
 }

@@ -74,7 +74,7 @@ pub fn reset(ctx: &mut Context, provider: &str, yes: bool) -> Result<(), CliErro
     let interactive = io::stdin().is_terminal();
     if !yes {
         if interactive {
-            account::warn_reset(&me);
+            account::warn_reset(ctx, &me);
         }
         let typed = account::confirmation(&me, interactive)?;
         account::check_confirmation(&me, &typed)?;

@@ -137,6 +137,8 @@ pub fn parse_time(text: &str, now: Timestamp) -> Option<Timestamp> {
 /// `N[smhd]` in seconds.
 fn relative(text: &str) -> Option<i64> {
     let (digits, unit) = match text.char_indices().last()? {
+        // `M` could as well mean months: refused, not read as minutes.
+        (_, 'M') => return None,
         (i, c) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
         _ => (text, 's'),
     };
@@ -220,6 +222,7 @@ mod tests {
         assert_eq!(at("+2h"), Some(NOW.0 + 7_200));
         assert_eq!(at("+30d"), Some(NOW.0 + 2_592_000));
         assert_eq!(at("+1D"), Some(NOW.0 + 86_400));
+        assert_eq!(at("+6M"), None, "months or minutes?");
         assert_eq!(at("2024-11-21"), Some(1_732_147_200));
         assert_eq!(at("2024-11-21T10:01:01Z"), Some(1_732_183_261));
         assert_eq!(at("2024-11-21t10:01:01z"), Some(1_732_183_261));

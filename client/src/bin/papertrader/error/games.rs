@@ -40,6 +40,12 @@ pub(super) fn game_refusal(reason: &Reason, what: &What) -> Option<CliError> {
                  in that portfolio)"
             ),
         }),
+        // An allow-list symbol the server does not list (createGame,
+        // changeGame): its sentence names it.
+        ReasonCode::UnknownAsset if what.symbol.is_none() => CliError::data(with_detail(
+            "a symbol of --assets is not in the server's asset list; see papertrader assets",
+            text,
+        )),
         ReasonCode::UnknownGame if what.join => CliError::data(format!(
             "no competition to join as {}: the code is wrong or no longer works, or no \
              public competition has that number",
