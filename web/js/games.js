@@ -22,11 +22,13 @@ const ROLE_WORDS = {
 const STANDINGS_EVERY_MS = 10000;
 
 /** Unix seconds as a datetime-local input writes local time:
- *  `2026-12-01T09:30`. */
+ *  `2026-12-01T09:30`, with `:15` when the seconds are not 0 (a time set
+ *  elsewhere, `+1h` from the CLI, survives a save unchanged). */
 export function toLocalInput(seconds) {
   const d = new Date(seconds * 1000);
   const two = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+  const secs = d.getSeconds() ? `:${two(d.getSeconds())}` : '';
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}${secs}`;
 }
 
 /** A datetime-local input's value (local time) as Unix seconds, or null. */
@@ -185,8 +187,9 @@ export function gameScreens(app) {
       return [box, h('div', { class: 'check' }, box, h('label', { for: id(k) }, label))];
     };
     const name = input('name', { maxlength: 64, required: true, value: rules.name });
-    const start = input('start', { type: 'datetime-local', required: true, value: toLocalInput(rules.start) });
-    const end = input('end', { type: 'datetime-local', required: true, value: toLocalInput(rules.end) });
+    // step 1: seconds are kept (the browser rounds to its step).
+    const start = input('start', { type: 'datetime-local', step: 1, required: true, value: toLocalInput(rules.start) });
+    const end = input('end', { type: 'datetime-local', step: 1, required: true, value: toLocalInput(rules.end) });
     // Every digit of the cash, so that saving unchanged rules changes nothing.
     const cash = input('cash', { inputmode: 'decimal', value: codec.formatMoney(rules.cash).replaceAll(',', '').replace(/\.?0+$/, '') });
     const assets = input('assets', { placeholder: 'e.g. AAPL, MSFT', value: rules.assets ? rules.assets.join(', ') : '', 'aria-describedby': id('assets-hint') });

@@ -162,6 +162,8 @@ test('datetime-local values are local time, to the minute', () => {
   assert.equal(toLocalInput(t), '2026-12-01T09:30');
   assert.equal(new Date(t * 1000).getHours(), 9);
   assert.equal(fromLocalInput('2026-12-01T09:30:15'), t + 15);
+  assert.equal(toLocalInput(t + 15), '2026-12-01T09:30:15', 'seconds kept');
+  assert.equal(fromLocalInput(toLocalInput(t + 15)), t + 15);
   for (const bad of ['', '2026-12-01', 'tomorrow', '2026-13-45T99:99']) assert.equal(fromLocalInput(bad), null, bad);
 });
 
