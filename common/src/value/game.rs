@@ -19,6 +19,10 @@ pub const MAX_GAME_ASSETS: usize = 1_000;
 /// Longest competition name, in characters.
 pub const MAX_GAME_NAME: usize = 64;
 
+/// The last second a competition's times may name: 9999-12-31T23:59:59Z
+/// (what every client can print as a date).
+pub const LAST_TIME: i64 = 253_402_300_799;
+
 /// Most starting cash a portfolio or a competition may have: a billion.
 pub const MAX_START_CASH: Money = Money(1_000_000_000 * super::SCALE);
 
@@ -252,10 +256,17 @@ impl GameRules {
                 ))
             };
             match key {
-                "start" => {
-                    start = Some(Timestamp::parse(value).map_err(|_| wrong("Unix seconds"))?)
+                "start" | "end" => {
+                    let time = Timestamp::parse(value)
+                        .ok()
+                        .filter(|t| t.0 <= LAST_TIME)
+                        .ok_or_else(|| wrong("Unix seconds before the year 10000"))?;
+                    if key == "start" {
+                        start = Some(time);
+                    } else {
+                        end = Some(time);
+                    }
                 }
-                "end" => end = Some(Timestamp::parse(value).map_err(|_| wrong("Unix seconds"))?),
                 "cash" => {
                     let cash = Money::parse(value).map_err(|_| wrong("an amount"))?;
                     if cash.raw() <= 0 || cash > MAX_START_CASH {
@@ -506,6 +517,7 @@ mod tests {
             "start=1 end=2 name=trailing ",
             "start=1 end=2 name= leading",
             "start=1 end=2 name=2027",
+            "start=1 end=253402300800 name=x",
             &format!("start=1 end=2 name={}", "x".repeat(MAX_GAME_NAME + 1)),
             &format!("assets={many} {BASE}"),
         ] {

@@ -353,14 +353,18 @@ fn resolve(ctx: &mut Context, text: &str) -> Result<u64, CliError> {
     by_name(&games, text)
 }
 
-/// The one competition called `name`, in any case. None is exit 65,
-/// several exit 64.
+/// The one competition called `name`: among those that match in any case,
+/// the ones spelled exactly so first, then your own (organised or played
+/// in) before public ones of others. None is exit 65, several alike exit
+/// 64.
 fn by_name(games: &[GameLine], name: &str) -> Result<u64, CliError> {
     let wanted = name.to_lowercase();
-    let found: Vec<&GameLine> = games
+    let any_case: Vec<&GameLine> = games
         .iter()
         .filter(|g| g.name.to_lowercase() == wanted)
         .collect();
+    let exact = narrowed(any_case, |g| g.name == name);
+    let found = narrowed(exact, |g| g.role != GameRole::None);
     match found.as_slice() {
         [] => Err(CliError::data(format!(
             "no competition you can see is called {name}; see papertrader game list"
@@ -374,6 +378,12 @@ fn by_name(games: &[GameLine], name: &str) -> Result<u64, CliError> {
             )))
         }
     }
+}
+
+/// Those of `found` that `keep` keeps, or all of them when it keeps none.
+fn narrowed(found: Vec<&GameLine>, keep: impl Fn(&GameLine) -> bool) -> Vec<&GameLine> {
+    let kept: Vec<&GameLine> = found.iter().copied().filter(|g| keep(g)).collect();
+    if kept.is_empty() { found } else { kept }
 }
 
 #[cfg(test)]
@@ -399,6 +409,10 @@ mod tests {
             line(2, GameRole::Player, "Été 2027"),
             line(3, GameRole::None, "Twice"),
             line(4, GameRole::Left, "twice"),
+            line(5, GameRole::Player, "Same"),
+            line(6, GameRole::Both, "Same"),
+            line(7, GameRole::None, "Public"),
+            line(8, GameRole::None, "public"),
         ]
     }
 
@@ -407,9 +421,18 @@ mod tests {
         let games = games();
         assert_eq!(by_name(&games, "spring CUP"), Ok(1));
         assert_eq!(by_name(&games, "ÉTÉ 2027"), Ok(2), "Unicode case");
-        let err = by_name(&games, "twice").expect_err("two");
+        assert_eq!(by_name(&games, "twice"), Ok(4), "spelled exactly so");
+        assert_eq!(by_name(&games, "Twice"), Ok(3), "spelled exactly so");
+        assert_eq!(
+            by_name(&games, "TWICE"),
+            Ok(4),
+            "your own before others' public ones"
+        );
+        let err = by_name(&games, "same").expect_err("two of your own");
         assert_eq!(err.status, 64);
-        assert!(err.message.contains("(3, 4)"), "{}", err.message);
+        assert!(err.message.contains("(5, 6)"), "{}", err.message);
+        let err = by_name(&games, "PUBLIC").expect_err("two public ones");
+        assert!(err.message.contains("(7, 8)"), "{}", err.message);
         let err = by_name(&games, "Spring").expect_err("a prefix is not a name");
         assert_eq!(
             (err.status, err.message.as_str()),
