@@ -382,7 +382,13 @@ fn competitions_between_logins() {
         "papertrader: no competition you can see is called nosuch; see papertrader game list\n"
     );
     alice.ok(&["game", "create", "later", "--start", "+1d", "--end", "+2d"]);
-    let err = alice.fails(&["game", "show", "Later"], 64);
+    // Spelled exactly so, one is found; in another case, both fit.
+    assert!(
+        alice
+            .ok(&["game", "show", "Later"])
+            .contains("name\tLater\n")
+    );
+    let err = alice.fails(&["game", "show", "LATER"], 64);
     assert!(err.contains("several competitions"), "{err}");
     let err = alice.fails(&["game", "show", "999"], 65);
     assert!(err.contains("competition 999"), "{err}");
