@@ -96,10 +96,6 @@ fn times(log: &str, marker: &str) -> Vec<Duration> {
         .collect()
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// `p50 / max` of `values` (without the first `skip`), and how many.
 fn summary(mut values: Vec<Duration>, skip: usize) -> (String, usize) {
     values.drain(..skip.min(values.len()));
@@ -108,17 +104,10 @@ fn summary(mut values: Vec<Duration>, skip: usize) -> (String, usize) {
     }
     let n = values.len();
     values.sort();
-    (format!("{} / {}", ms(values[n / 2]), ms(values[n - 1])), n)
-}
-
-/// A data request and its whole answer.
-fn data(
-    w: &mut util::master::TestWorker,
-    instr: Instr,
-    args: &[&str],
-) -> Result<Vec<u8>, (Instr, Vec<String>)> {
-    let reqid = w.send_request(instr, args);
-    w.recv_data(reqid)
+    (
+        format!("{} / {}", util::ms(values[n / 2]), util::ms(values[n - 1])),
+        n,
+    )
 }
 
 fn run(players: usize, with_games: bool) {
@@ -147,7 +136,7 @@ fn run(players: usize, with_games: bool) {
     let (i, a) = w.request(Instr::Login, &["probe", &pass, "false"]);
     assert_eq!(i, Instr::SessionId, "{a:?}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while data(&mut w, Instr::GetAssetValueCurrent, &["AAA"]).is_err() {
+    while w.data(Instr::GetAssetValueCurrent, &["AAA"]).is_err() {
         assert!(Instant::now() < deadline, "no price");
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -157,25 +146,18 @@ fn run(players: usize, with_games: bool) {
     let session = a[0].clone();
     let (lines, read) = if with_games {
         let started = Instant::now();
-        let text = data(&mut w, Instr::GetStandings, &[&session, "1"]).expect("standings");
+        let text = w
+            .data(Instr::GetStandings, &[&session, "1"])
+            .expect("standings");
         let read = started.elapsed();
         (
             String::from_utf8(text).expect("text").lines().count(),
-            ms(read),
+            util::ms(read),
         )
     } else {
         (0, "-".into())
     };
-    let rss = {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", master.pid()))
-            .expect("/proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let rss = util::rss_kib(master.pid());
     let _ = std::process::Command::new("kill")
         .args(["-USR1", &master.pid().to_string()])
         .status();
@@ -196,7 +178,7 @@ fn run(players: usize, with_games: bool) {
          {:>11}  {:>6.1}  {lines} ({read})",
         players * 2,
         if with_games { players / PER_GAME } else { 0 },
-        ms(load),
+        util::ms(load),
         rss as f64 * 1024.0 / 1e6
     );
 }

@@ -29,17 +29,6 @@ use std::time::{Duration, Instant};
 use papertrader_common::Instr;
 use util::master::{MasterSetup, hashed_pass};
 
-/// `VmRSS` of `pid`, in KiB.
-fn rss_kib(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Traders and purchases each for the price set of 5,000 orders.
 const TRADERS: usize = 50;
 const PURCHASES: usize = 100;
@@ -108,20 +97,6 @@ fn db_bytes(db: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// A data request and its whole answer.
-fn data(
-    w: &mut util::master::TestWorker,
-    instr: Instr,
-    args: &[&str],
-) -> Result<Vec<u8>, (Instr, Vec<String>)> {
-    let reqid = w.send_request(instr, args);
-    w.recv_data(reqid)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
@@ -166,32 +141,33 @@ fn main() {
         let session = a[0].clone();
         // Wait for prices, then for the next price set to begin timing.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while data(&mut w, Instr::GetAssetValueCurrent, &["AAA"]).is_err() {
+        while w.data(Instr::GetAssetValueCurrent, &["AAA"]).is_err() {
             assert!(Instant::now() < deadline, "no price");
             std::thread::sleep(Duration::from_millis(200));
         }
         std::thread::sleep(Duration::from_secs(2));
         let started = Instant::now();
-        data(&mut w, Instr::GetLeaderboard, &[]).expect("leaderboard");
+        w.data(Instr::GetLeaderboard, &[]).expect("leaderboard");
         let cold = started.elapsed();
         // Looked at: the next price set is ranked before anyone asks.
         std::thread::sleep(Duration::from_millis(2_500));
         let started = Instant::now();
-        data(&mut w, Instr::GetLeaderboard, &[]).expect("leaderboard");
+        w.data(Instr::GetLeaderboard, &[]).expect("leaderboard");
         let after = started.elapsed();
         let started = Instant::now();
-        data(&mut w, Instr::GetLeaderboard, &[]).expect("leaderboard");
+        w.data(Instr::GetLeaderboard, &[]).expect("leaderboard");
         let next = started.elapsed();
         let mut times: Vec<Duration> = (0..200u64)
             .map(|i| {
                 let user = format!("user{}", (i * 7_919) % n as u64);
                 let started = Instant::now();
-                data(&mut w, Instr::GetUserPortfolio, &[&session, &user]).expect("portfolio");
+                w.data(Instr::GetUserPortfolio, &[&session, &user])
+                    .expect("portfolio");
                 started.elapsed()
             })
             .collect();
         times.sort();
-        let rss = rss_kib(master.pid());
+        let rss = util::rss_kib(master.pid());
         place_many(&mut w);
         // The log is written from memory on SIGUSR1.
         let _ = std::process::Command::new("kill")
@@ -207,14 +183,14 @@ fn main() {
         println!(
             "{n:>8}  {db_mb:>5.0}  {:>8}  {:>6.1}  {:>17}  {:>17}  {:>4}  {:>13}  {}  {} ({orders})  \
              {:.2} s",
-            ms(start_up),
+            util::ms(start_up),
             rss as f64 * 1024.0 / 1e6,
-            ms(cold),
-            ms(after),
-            ms(next),
-            ms(times[100]),
-            ms(times[198]),
-            ms(batch),
+            util::ms(cold),
+            util::ms(after),
+            util::ms(next),
+            util::ms(times[100]),
+            util::ms(times[198]),
+            util::ms(batch),
             audit_time.as_secs_f64()
         );
         drop(w);
@@ -280,7 +256,7 @@ fn day_change(setup: &MasterSetup, extra: &str) -> String {
     format!(
         "day change: longest of {} price sets {}; snapshot thread: {}",
         sets.len(),
-        ms(sets.iter().max().copied().unwrap_or_default()),
+        util::ms(sets.iter().max().copied().unwrap_or_default()),
         snapshot.trim()
     )
 }

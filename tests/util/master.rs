@@ -273,6 +273,12 @@ impl TestWorker {
 
     /// A whole data transfer answering `reqid` (its packets carry the REQID
     /// and are numbered 1..N), or the failure that answered it instead.
+    /// Sends a data request and reads its whole answer.
+    pub fn data(&mut self, instr: Instr, args: &[&str]) -> Result<Vec<u8>, (Instr, Vec<String>)> {
+        let reqid = self.send_request(instr, args);
+        self.recv_data(reqid)
+    }
+
     pub fn recv_data(&mut self, reqid: u64) -> Result<Vec<u8>, (Instr, Vec<String>)> {
         let mut payload = Vec::new();
         let mut expected = 1;

@@ -103,3 +103,19 @@ pub fn parse_debug_duration(text: &str) -> Option<std::time::Duration> {
     };
     Some(std::time::Duration::from_secs_f64(secs))
 }
+
+/// `VmRSS` of process `pid`, in KiB (0 when it cannot be read).
+pub fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A duration as the benchmarks print it: `12.3 ms`.
+pub fn ms(d: std::time::Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}

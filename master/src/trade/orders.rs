@@ -48,6 +48,9 @@ const REPLACED: &str = "UPDATE orders SET status = 'replaced', updated = ?2, rep
      WHERE id = ?1 AND status IN ('open', 'triggered')";
 const CANCEL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
      WHERE id = ?1 AND status IN ('open', 'triggered', 'held')";
+/// Expires one live order (its competition has ended).
+const EXPIRE: &str = "UPDATE orders SET status = 'expired', updated = ?2
+     WHERE id = ?1 AND status IN ('open', 'triggered', 'held')";
 /// Cancels every live order of an account (a reset).
 pub(super) const CANCEL_ALL: &str = "UPDATE orders SET status = 'cancelled', updated = ?2
      WHERE account_id = ?1 AND status IN ('open', 'triggered', 'held')";
@@ -384,9 +387,21 @@ pub fn insert_class(
 
 /// Cancels the live orders `ids` (a class) in one transaction.
 pub fn cancel_all(conn: &mut Connection, ids: &[i64], now: Timestamp) -> rusqlite::Result<()> {
+    end_all(conn, ids, CANCEL, now)
+}
+
+/// Expires the live orders `ids` (a competition's, at its end) in one
+/// transaction.
+pub fn expire_all(conn: &mut Connection, ids: &[i64], now: Timestamp) -> rusqlite::Result<()> {
+    end_all(conn, ids, EXPIRE, now)
+}
+
+/// Runs `sql` (`?1` the order, `?2` the time) on each of `ids` in one
+/// transaction.
+fn end_all(conn: &mut Connection, ids: &[i64], sql: &str, now: Timestamp) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for &id in ids {
-        tx.prepare_cached(CANCEL)?.execute(params![id, now.0])?;
+        tx.prepare_cached(sql)?.execute(params![id, now.0])?;
     }
     tx.commit()
 }

@@ -115,6 +115,17 @@ pub(crate) fn check_confirmation(user: &str, typed: &str) -> Result<(), CliError
 /// first; ties share a rank.
 pub fn leaderboard(ctx: &mut Context) -> Result<(), CliError> {
     let list = ctx.data(&What::default(), |c, s| c.leaderboard(s))?;
+    print_standings(ctx, &list, "no accounts yet")
+}
+
+/// A ranking (the leaderboard, a competition's standings) as JSON or a
+/// table with your row marked; `empty` said on a terminal when it has no
+/// line.
+pub(crate) fn print_standings(
+    ctx: &mut Context,
+    list: &[Standing],
+    empty: &str,
+) -> Result<(), CliError> {
     let me = ctx.me().unwrap_or_default();
     let out = ctx.out;
     if out.json {
@@ -122,9 +133,9 @@ pub fn leaderboard(ctx: &mut Context) -> Result<(), CliError> {
         return print_json(&out, &Value::Array(value));
     }
     if list.is_empty() && out.tty {
-        return print("no accounts yet\n");
+        return print(&format!("{empty}\n"));
     }
-    print(&leaderboard_table(&out, &list, &me).render(&out))
+    print(&leaderboard_table(&out, list, &me).render(&out))
 }
 
 pub(crate) fn standing_json(s: &Standing) -> Value {

@@ -7,7 +7,7 @@ use papertrader_client::{GameDetail, GameLine, GameRole, GameState};
 use papertrader_common::value::{Timestamp, Username, ValueError, parse_id};
 use serde_json::{Value, json};
 
-use crate::account::{leaderboard_table, standing_json};
+use crate::account::print_standings;
 use crate::args::username;
 use crate::cli::{GameCmd, RuleFlags};
 use crate::context::Context;
@@ -259,16 +259,7 @@ fn standings(ctx: &mut Context, text: &str) -> Result<(), CliError> {
     let id = resolve(ctx, text)?;
     let shown = id.to_string();
     let list = ctx.data(&game_what(&shown), |c, s| c.standings(s, id))?;
-    let me = ctx.me().unwrap_or_default();
-    let out = ctx.out;
-    if out.json {
-        let value: Vec<Value> = list.iter().map(standing_json).collect();
-        return print_json(&out, &Value::Array(value));
-    }
-    if list.is_empty() && out.tty {
-        return print(&format!("competition {id} has no players yet\n"));
-    }
-    print(&leaderboard_table(&out, &list, &me).render(&out))
+    print_standings(ctx, &list, &format!("competition {id} has no players yet"))
 }
 
 fn holdings(ctx: &mut Context, text: &str, user: &str) -> Result<(), CliError> {

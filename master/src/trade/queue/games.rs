@@ -963,22 +963,11 @@ impl Queue {
             .map(|o| o.id)
             .collect();
         if !ended.is_empty() {
-            let expire = || -> rusqlite::Result<()> {
-                let tx = rusqlite::Transaction::new_unchecked(
-                    &self.conn,
-                    rusqlite::TransactionBehavior::Immediate,
-                )?;
-                for order in &ended {
-                    tx.prepare_cached(
-                        "UPDATE orders SET status = 'expired', updated = ?2
-                         WHERE id = ?1 AND status IN ('open', 'triggered', 'held')",
-                    )?
-                    .execute(params![order, now.0])?;
+            match orders::expire_all(&mut self.conn, &ended, now) {
+                Ok(()) => {
+                    let ended: std::collections::HashSet<i64> = ended.into_iter().collect();
+                    self.open.retain(|o| !ended.contains(&o.id));
                 }
-                tx.commit()
-            };
-            match expire() {
-                Ok(()) => self.open.retain(|o| !ended.contains(&o.id)),
                 Err(err) => {
                     papertrader_common::error!("competition {id}: cannot expire orders: {err}");
                     return false;
